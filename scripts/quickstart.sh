@@ -1,0 +1,8 @@
+#!/usr/bin/env bash
+# README command 1: install what is missing, build, run the built-in example.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+scripts/setup.sh
+cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGPUTWIN_TESTS=OFF -DGPUTWIN_BENCH=OFF >/dev/null
+cmake --build build --target gputwin
+./build/gputwin run examples/quickstart/scenario.yaml --out out/quickstart

@@ -1,0 +1,126 @@
+// The table of kinds and the document walker (multi-document files, kind: List).
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <sstream>
+
+#include "api/decode_core.h"
+#include "api/decode_kinds.h"
+#include "api/manifests.h"
+
+namespace gputwin::api {
+namespace {
+
+struct KindEntry {
+  const char* kind;
+  std::vector<const char*> api_versions;  // group/version strings accepted quietly
+  KindDecoder decode;
+};
+
+const std::vector<KindEntry>& KindTable() {
+  static const std::vector<KindEntry> kTable = {
+      {"Node", {"v1"}, DecodeNode},
+      {"Pod", {"v1"}, DecodePod},
+      {"Deployment", {"apps/v1"}, DecodeDeployment},
+      {"ReplicaSet", {"apps/v1"}, DecodeReplicaSet},
+      {"Job", {"batch/v1"}, DecodeJob},
+      {"DaemonSet", {"apps/v1"}, DecodeDaemonSet},
+      {"PriorityClass", {"scheduling.k8s.io/v1"}, DecodePriorityClass},
+      {"Namespace", {"v1"}, DecodeNamespace},
+      {"ConfigMap", {"v1"}, DecodeConfigMap},
+      {"ResourceQuota", {"v1"}, DecodeResourceQuota},
+      {"LimitRange", {"v1"}, DecodeLimitRange},
+      {"KubeSchedulerConfiguration",
+       {"kubescheduler.config.k8s.io/v1", "kubescheduler.config.k8s.io/v1beta3"},
+       DecodeKubeSchedulerConfiguration},
+      {"Scenario", {"gputwin.io/v1alpha1"}, DecodeScenario},
+  };
+  return kTable;
+}
+
+void DecodeObject(const YAML::Node& doc, const std::string& file, const std::string& path,
+                  Manifests* out) {
+  YamlReader r(doc, file, path, &out->diagnostics);
+  std::string kind = r.String("kind");
+  std::string api_version = r.String("apiVersion");
+  if (kind.empty()) r.Fail("kind", "Required value: kind must be set");
+  if (kind == "List" || (kind.size() > 4 && kind.ends_with("List") && r.Has("items"))) {
+    YAML::Node items = doc["items"];
+    if (items && !items.IsNull()) {
+      if (!items.IsSequence()) r.Fail("items", "expected a list");
+      for (size_t i = 0; i < items.size(); ++i) {
+        DecodeObject(items[i], file, r.FieldPath("items[" + std::to_string(i) + "]"), out);
+      }
+    }
+    return;
+  }
+  const auto& table = KindTable();
+  auto it = std::find_if(table.begin(), table.end(),
+                         [&](const KindEntry& e) { return kind == e.kind; });
+  if (it == table.end()) {
+    out->diagnostics.Warn(r.Where(), "", "unknown kind \"" + kind + "\" (" + api_version +
+                                             "), ignored");
+    return;
+  }
+  if (api_version.empty()) r.Fail("apiVersion", "Required value: apiVersion must be set");
+  if (std::find_if(it->api_versions.begin(), it->api_versions.end(), [&](const char* v) {
+        return api_version == v;
+      }) == it->api_versions.end()) {
+    out->diagnostics.Warn(r.Where(), "apiVersion",
+                          "\"" + api_version + "\" is not a version the twin knows for " + kind +
+                              "; decoding as " + it->api_versions.front());
+  }
+  r.Ignore({"status"});
+  it->decode(r, out);
+}
+
+}  // namespace
+
+std::vector<std::string> KnownKinds() {
+  std::vector<std::string> out;
+  for (const auto& e : KindTable()) out.push_back(std::string(e.api_versions.front()) + " " + e.kind);
+  return out;
+}
+
+void DecodeYaml(const std::string& text, const std::string& file, Manifests* out) {
+  std::vector<YAML::Node> docs;
+  try {
+    docs = YAML::LoadAll(text);
+  } catch (const YAML::Exception& e) {
+    throw InputError(SourceRef{file, e.mark.line >= 0 ? e.mark.line + 1 : 0}, "",
+                     "malformed YAML: " + e.msg);
+  }
+  for (const auto& doc : docs) {
+    if (!doc || doc.IsNull()) continue;  // empty document between '---'
+    if (!doc.IsMap()) {
+      throw InputError(SourceRef{file, doc.Mark().line + 1}, "",
+                       "expected a Kubernetes object (a mapping with apiVersion and kind)");
+    }
+    DecodeObject(doc, file, "", out);
+  }
+}
+
+void LoadPath(const std::string& path, Manifests* out) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  if (fs::is_directory(path, ec)) {
+    std::vector<std::string> files;
+    for (const auto& entry : fs::recursive_directory_iterator(path, ec)) {
+      auto ext = entry.path().extension().string();
+      if (entry.is_regular_file() && (ext == ".yaml" || ext == ".yml" || ext == ".json")) {
+        files.push_back(entry.path().string());
+      }
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& f : files) LoadPath(f, out);
+    return;
+  }
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot read file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  DecodeYaml(ss.str(), path, out);
+}
+
+}  // namespace gputwin::api

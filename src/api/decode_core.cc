@@ -1,0 +1,314 @@
+#include "api/decode_core.h"
+
+namespace gputwin::api {
+namespace {
+
+const char* const kEffects[] = {"NoSchedule", "PreferNoSchedule", "NoExecute"};
+
+bool IsEffect(const std::string& e) {
+  for (const char* k : kEffects) {
+    if (e == k) return true;
+  }
+  return false;
+}
+
+void CheckOneOf(YamlReader& r, const std::string& key, const std::string& value,
+                std::initializer_list<const char*> allowed) {
+  std::string list;
+  for (const char* a : allowed) {
+    if (value == a) return;
+    list += std::string(list.empty() ? "" : ", ") + "\"" + a + "\"";
+  }
+  r.Fail(key, "Unsupported value: \"" + value + "\": supported values: " + list);
+}
+
+// Extended resources (a domain other than kubernetes.io, e.g. nvidia.com/gpu) and
+// hugepages cannot be overcommitted (helper.IsOvercommitAllowed).
+bool IsOvercommitAllowed(const std::string& name) {
+  if (name.starts_with("hugepages-")) return false;
+  auto slash = name.find('/');
+  if (slash == std::string::npos) return true;
+  return name.starts_with("kubernetes.io/") || name.find(".kubernetes.io/") != std::string::npos;
+}
+
+// The API server's ValidateResourceRequirements, after defaulting requests from limits.
+void ValidateResources(YamlReader& res, ResourceRequirements* r) {
+  for (const auto& [name, q] : r->limits) {
+    if (q.milli < 0) res.Fail("limits", "Invalid value: \"" + FormatQuantity(q) + "\": must be greater than or equal to 0");
+    if (!IsOvercommitAllowed(name) && !q.IsInteger()) {
+      res.Fail("limits", "Invalid value: \"" + FormatQuantity(q) + "\": must be an integer");
+    }
+  }
+  for (const auto& [name, q] : r->requests) {
+    std::string field = "requests";
+    if (q.milli < 0) res.Fail(field, "Invalid value: \"" + FormatQuantity(q) + "\": must be greater than or equal to 0");
+    if (!IsOvercommitAllowed(name) && !q.IsInteger()) {
+      res.Fail(field, "Invalid value: \"" + FormatQuantity(q) + "\": must be an integer");
+    }
+    auto lim = r->limits.find(name);
+    if (lim != r->limits.end()) {
+      if (q != lim->second && !IsOvercommitAllowed(name)) {
+        res.Fail(field, "Invalid value: \"" + FormatQuantity(q) + "\": must be equal to " + name +
+                            " limit of " + FormatQuantity(lim->second));
+      } else if (q > lim->second) {
+        res.Fail(field, "Invalid value: \"" + FormatQuantity(q) + "\": must be less than or equal to " +
+                            name + " limit of " + FormatQuantity(lim->second));
+      }
+    } else if (!IsOvercommitAllowed(name)) {
+      res.Fail("limits",
+               "Required value: Limit must be set for non overcommitable resources");
+    }
+  }
+  // Defaulting (SetDefaults_Container): a limit without a request sets the request.
+  for (const auto& [name, q] : r->limits) r->requests.emplace(name, q);
+}
+
+Container DecodeContainer(YamlReader& c) {
+  Container out;
+  out.name = c.RequiredString("name");
+  out.image = c.String("image");
+  if (auto res = c.Object("resources")) {
+    out.resources.requests = res->Resources("requests");
+    out.resources.limits = res->Resources("limits");
+    ValidateResources(*res, &out.resources);
+    res->Ignore({"claims"});
+    res->Finish();
+  }
+  c.Ignore({"command", "args", "env", "envFrom", "ports", "volumeMounts", "volumeDevices",
+            "livenessProbe", "readinessProbe", "startupProbe", "securityContext",
+            "imagePullPolicy", "workingDir", "lifecycle", "terminationMessagePath",
+            "terminationMessagePolicy", "stdin", "stdinOnce", "tty", "resizePolicy",
+            "restartPolicy"});
+  c.Finish();
+  return out;
+}
+
+NodeSelectorRequirement DecodeRequirement(YamlReader& r, bool field) {
+  NodeSelectorRequirement out;
+  out.key = r.RequiredString("key");
+  out.op = r.RequiredString("operator");
+  out.values = r.StringList("values");
+  if (field) {
+    CheckOneOf(r, "operator", out.op, {"In", "NotIn"});
+    if (out.key != "metadata.name") {
+      r.Fail("key", "Invalid value: \"" + out.key + "\": not a valid field selector key");
+    }
+    if (out.values.size() != 1) r.Fail("values", "must have one element");
+  } else {
+    CheckOneOf(r, "operator", out.op, {"In", "NotIn", "Exists", "DoesNotExist", "Gt", "Lt"});
+    if ((out.op == "In" || out.op == "NotIn") && out.values.empty()) {
+      r.Fail("values", "Required value: must be specified when `operator` is 'In' or 'NotIn'");
+    }
+    if ((out.op == "Exists" || out.op == "DoesNotExist") && !out.values.empty()) {
+      r.Fail("values",
+             "Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
+    }
+    if (out.op == "Gt" || out.op == "Lt") {
+      if (out.values.size() != 1) r.Fail("values", "Required value: must be specified single value when `operator` is 'Lt' or 'Gt'");
+    }
+  }
+  r.Finish();
+  return out;
+}
+
+NodeSelectorTerm DecodeTerm(YamlReader& t) {
+  NodeSelectorTerm out;
+  for (auto& e : t.ObjectList("matchExpressions")) out.match_expressions.push_back(DecodeRequirement(e, false));
+  for (auto& e : t.ObjectList("matchFields")) out.match_fields.push_back(DecodeRequirement(e, true));
+  t.Finish();
+  return out;
+}
+
+}  // namespace
+
+std::vector<NodeSelectorTerm> DecodeNodeSelectorTerms(YamlReader& r, const std::string& key) {
+  std::vector<NodeSelectorTerm> out;
+  for (auto& t : r.ObjectList(key)) out.push_back(DecodeTerm(t));
+  return out;
+}
+
+std::vector<Taint> DecodeTaints(YamlReader& r, const std::string& key) {
+  std::vector<Taint> out;
+  for (auto& t : r.ObjectList(key)) {
+    Taint taint;
+    taint.key = t.RequiredString("key");
+    taint.value = t.String("value");
+    taint.effect = t.RequiredString("effect");
+    CheckOneOf(t, "effect", taint.effect, {"NoSchedule", "PreferNoSchedule", "NoExecute"});
+    t.Ignore({"timeAdded"});
+    t.Finish();
+    out.push_back(taint);
+  }
+  return out;
+}
+
+ObjectMeta DecodeTemplateMeta(YamlReader& m) {
+  ObjectMeta out;
+  out.name = m.String("name");
+  out.generate_name = m.String("generateName");
+  out.namespace_ = m.String("namespace");
+  out.labels = m.StringMap("labels");
+  out.annotations = m.StringMap("annotations");
+  out.uid = m.String("uid");
+  for (auto& o : m.ObjectList("ownerReferences")) {
+    OwnerReference ref;
+    ref.kind = o.String("kind");
+    ref.name = o.String("name");
+    ref.controller = o.Bool("controller").value_or(false);
+    o.Ignore({"apiVersion", "uid", "blockOwnerDeletion"});
+    o.Finish();
+    out.owner_references.push_back(ref);
+  }
+  m.Ignore({"resourceVersion", "managedFields", "selfLink", "generation", "creationTimestamp",
+            "deletionTimestamp", "deletionGracePeriodSeconds", "finalizers"});
+  m.Finish();
+  out.source = SourceRef{m.file(), m.Where().line};
+  return out;
+}
+
+ObjectMeta DecodeMeta(YamlReader& obj, bool namespaced, bool require_name) {
+  auto m = obj.Object("metadata");
+  ObjectMeta out;
+  if (m) {
+    out = DecodeTemplateMeta(*m);
+    if (out.name.empty() && require_name) {
+      m->Fail("name", "Required value: name or generateName is required");
+    }
+  } else if (require_name) {
+    obj.Fail("metadata", "Required value");
+  }
+  if (namespaced && out.namespace_.empty()) out.namespace_ = "default";
+  if (!namespaced) out.namespace_.clear();
+  out.source = obj.Where();
+  return out;
+}
+
+LabelSelector DecodeLabelSelector(YamlReader& sel) {
+  LabelSelector out;
+  out.match_labels = sel.StringMap("matchLabels");
+  for (auto& e : sel.ObjectList("matchExpressions")) {
+    LabelSelectorRequirement req;
+    req.key = e.RequiredString("key");
+    req.op = e.RequiredString("operator");
+    CheckOneOf(e, "operator", req.op, {"In", "NotIn", "Exists", "DoesNotExist"});
+    req.values = e.StringList("values");
+    e.Finish();
+    out.match_expressions.push_back(req);
+  }
+  sel.Finish();
+  return out;
+}
+
+PodSpec DecodePodSpec(YamlReader& s) {
+  PodSpec out;
+  for (auto& c : s.ObjectList("containers")) out.containers.push_back(DecodeContainer(c));
+  if (out.containers.empty()) s.Fail("containers", "Required value");
+  for (auto& c : s.ObjectList("initContainers")) out.init_containers.push_back(DecodeContainer(c));
+  out.node_name = s.String("nodeName");
+  out.scheduler_name = s.String("schedulerName", "default-scheduler");
+  out.priority_class_name = s.String("priorityClassName");
+  out.restart_policy = s.String("restartPolicy", "Always");
+  CheckOneOf(s, "restartPolicy", out.restart_policy, {"Always", "OnFailure", "Never"});
+  out.node_selector = s.StringMap("nodeSelector");
+  if (auto p = s.Int("priority", INT32_MIN, INT32_MAX)) out.priority = static_cast<int32_t>(*p);
+  out.preemption_policy = s.OptString("preemptionPolicy");
+  if (out.preemption_policy) {
+    CheckOneOf(s, "preemptionPolicy", *out.preemption_policy, {"PreemptLowerPriority", "Never"});
+  }
+  out.termination_grace_period_seconds = s.Int("terminationGracePeriodSeconds", 0).value_or(30);
+  out.active_deadline_seconds = s.Int("activeDeadlineSeconds", 1);
+  out.overhead = s.Resources("overhead");
+  for (auto& t : s.ObjectList("tolerations")) {
+    Toleration tol;
+    tol.key = t.String("key");
+    tol.op = t.String("operator", "Equal");
+    CheckOneOf(t, "operator", tol.op, {"Equal", "Exists"});
+    tol.value = t.String("value");
+    tol.effect = t.String("effect");
+    if (!tol.effect.empty() && !IsEffect(tol.effect)) {
+      CheckOneOf(t, "effect", tol.effect, {"NoSchedule", "PreferNoSchedule", "NoExecute"});
+    }
+    tol.toleration_seconds = t.Int("tolerationSeconds");
+    if (tol.key.empty() && tol.op != "Exists") {
+      t.Fail("operator", "Invalid value: \"" + tol.op +
+                             "\": operator must be Exists when `key` is empty, which means "
+                             "\"match all values and all keys\"");
+    }
+    if (tol.op == "Exists" && !tol.value.empty()) {
+      t.Fail("value", "Invalid value: \"" + tol.value +
+                          "\": value must be empty when `operator` is 'Exists'");
+    }
+    t.Finish();
+    out.tolerations.push_back(tol);
+  }
+  if (auto aff = s.Object("affinity")) {
+    if (auto na = aff->Object("nodeAffinity")) {
+      NodeAffinity node_aff;
+      if (auto req = na->Object("requiredDuringSchedulingIgnoredDuringExecution")) {
+        node_aff.required = DecodeNodeSelectorTerms(*req, "nodeSelectorTerms");
+        if (node_aff.required->empty()) req->Fail("nodeSelectorTerms", "Required value: must have at least one node selector term");
+        req->Finish();
+      }
+      for (auto& p : na->ObjectList("preferredDuringSchedulingIgnoredDuringExecution")) {
+        PreferredSchedulingTerm term;
+        term.weight = static_cast<int32_t>(p.Int("weight", 1, 100).value_or(0));
+        if (term.weight == 0) p.Fail("weight", "Required value");
+        auto pref = p.Object("preference");
+        if (!pref) p.Fail("preference", "Required value");
+        term.preference = DecodeTerm(*pref);
+        p.Finish();
+        node_aff.preferred.push_back(term);
+      }
+      na->Finish();
+      out.node_affinity = node_aff;
+    }
+    if (aff->Has("podAffinity") || aff->Has("podAntiAffinity")) {
+      aff->diagnostics()->Warn(aff->Where(), aff->path(),
+                               "podAffinity/podAntiAffinity are not modelled yet and are ignored");
+    }
+    aff->Ignore({"podAffinity", "podAntiAffinity"});
+    aff->Finish();
+  }
+  if (s.Has("topologySpreadConstraints")) {
+    s.diagnostics()->Warn(s.Where(), s.FieldPath("topologySpreadConstraints"),
+                          "PodTopologySpread is not modelled yet; constraints ignored");
+  }
+  s.Ignore({"volumes", "serviceAccountName", "serviceAccount", "securityContext",
+            "imagePullSecrets", "hostNetwork", "hostPID", "hostIPC", "dnsPolicy", "dnsConfig",
+            "hostname", "subdomain", "automountServiceAccountToken", "enableServiceLinks",
+            "runtimeClassName", "shareProcessNamespace", "readinessGates", "hostAliases",
+            "ephemeralContainers", "os", "setHostnameAsFQDN", "resourceClaims", "hostUsers",
+            "topologySpreadConstraints", "schedulingGates", "resources"});
+  s.Finish();
+  return out;
+}
+
+PodTemplateSpec DecodePodTemplate(YamlReader& t) {
+  PodTemplateSpec out;
+  if (auto m = t.Object("metadata")) out.metadata = DecodeTemplateMeta(*m);
+  out.metadata.source = t.Where();
+  auto spec = t.Object("spec");
+  if (!spec) t.Fail("spec", "Required value");
+  out.spec = DecodePodSpec(*spec);
+  t.Finish();
+  return out;
+}
+
+bool LabelSelector::Matches(const Labels& labels) const {
+  for (const auto& [k, v] : match_labels) {
+    auto it = labels.find(k);
+    if (it == labels.end() || it->second != v) return false;
+  }
+  for (const auto& e : match_expressions) {
+    auto it = labels.find(e.key);
+    bool has = it != labels.end();
+    bool in = has && std::find(e.values.begin(), e.values.end(), it->second) != e.values.end();
+    if (e.op == "In" && !in) return false;
+    if (e.op == "NotIn" && in) return false;
+    if (e.op == "Exists" && !has) return false;
+    if (e.op == "DoesNotExist" && has) return false;
+  }
+  return true;
+}
+
+}  // namespace gputwin::api

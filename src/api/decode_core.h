@@ -1,0 +1,18 @@
+// Decoders shared by several kinds: metadata, pod templates, selectors.
+#pragma once
+
+#include "api/types.h"
+#include "api/yaml_reader.h"
+
+namespace gputwin::api {
+
+ObjectMeta DecodeMeta(YamlReader& obj, bool namespaced, bool require_name = true);
+// Metadata inside a pod template (no name required).
+ObjectMeta DecodeTemplateMeta(YamlReader& meta);
+PodSpec DecodePodSpec(YamlReader& spec);
+PodTemplateSpec DecodePodTemplate(YamlReader& tmpl);
+LabelSelector DecodeLabelSelector(YamlReader& sel);
+std::vector<Taint> DecodeTaints(YamlReader& r, const std::string& key);
+std::vector<NodeSelectorTerm> DecodeNodeSelectorTerms(YamlReader& r, const std::string& key);
+
+}  // namespace gputwin::api

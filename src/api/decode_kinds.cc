@@ -1,0 +1,319 @@
+#include "api/decode_kinds.h"
+
+#include "api/decode_core.h"
+
+namespace gputwin::api {
+namespace {
+
+PodTemplateSpec RequiredTemplate(YamlReader& spec) {
+  auto t = spec.Object("template");
+  if (!t) spec.Fail("template", "Required value");
+  return DecodePodTemplate(*t);
+}
+
+LabelSelector SelectorOrTemplateLabels(YamlReader& spec, const PodTemplateSpec& tmpl,
+                                       bool required) {
+  auto sel = spec.Object("selector");
+  if (!sel) {
+    if (required) spec.Fail("selector", "Required value");
+    LabelSelector s;
+    s.match_labels = tmpl.metadata.labels;
+    return s;
+  }
+  LabelSelector s = DecodeLabelSelector(*sel);
+  if (s.Empty()) spec.Fail("selector", "Invalid value: empty selector is invalid for deployment");
+  if (!s.Matches(tmpl.metadata.labels)) {
+    spec.Fail("template.metadata.labels",
+              "Invalid value: `selector` does not match template `labels`");
+  }
+  return s;
+}
+
+}  // namespace
+
+void DecodeNode(YamlReader& r, Manifests* out) {
+  Node n;
+  n.metadata = DecodeMeta(r, false);
+  if (auto spec = r.Object("spec")) {
+    n.unschedulable = spec->Bool("unschedulable").value_or(false);
+    n.taints = DecodeTaints(*spec, "taints");
+    n.provider_id = spec->String("providerID");
+    spec->Ignore({"podCIDR", "podCIDRs", "configSource", "externalID"});
+    spec->Finish();
+  }
+  if (auto status = r.Object("status")) {
+    n.capacity = status->Resources("capacity");
+    n.allocatable = status->Resources("allocatable");
+    status->Ignore({"conditions", "addresses", "daemonEndpoints", "nodeInfo", "images",
+                    "volumesInUse", "volumesAttached", "config", "phase", "runtimeHandlers",
+                    "features"});
+    status->Finish();
+  }
+  if (n.allocatable.empty()) n.allocatable = n.capacity;
+  if (n.allocatable.empty()) {
+    r.Fail("status.allocatable", "Required value: a node needs status.capacity or status.allocatable");
+  }
+  // The kubelet's default --max-pods.
+  n.allocatable.emplace("pods", Quantity{110'000});
+  r.Finish();
+  out->nodes.push_back(std::move(n));
+}
+
+Pod DecodePodObject(YamlReader& r, bool require_name) {
+  Pod p;
+  p.metadata = DecodeMeta(r, true, require_name);
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  p.spec = DecodePodSpec(*spec);
+  r.Finish();
+  return p;
+}
+
+void DecodePod(YamlReader& r, Manifests* out) { out->pods.push_back(DecodePodObject(r)); }
+
+void DecodeDeployment(YamlReader& r, Manifests* out) {
+  Deployment d;
+  d.metadata = DecodeMeta(r, true);
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  d.replicas = static_cast<int32_t>(spec->Int("replicas", 0, INT32_MAX).value_or(1));
+  d.template_ = RequiredTemplate(*spec);
+  d.selector = SelectorOrTemplateLabels(*spec, d.template_, true);
+  if (d.template_.spec.restart_policy != "Always") {
+    spec->Fail("template.spec.restartPolicy", "Unsupported value: \"" +
+                                                  d.template_.spec.restart_policy +
+                                                  "\": supported values: \"Always\"");
+  }
+  if (auto strategy = spec->Object("strategy")) {
+    d.strategy = strategy->String("type", "RollingUpdate");
+    strategy->Ignore({"rollingUpdate"});
+    strategy->Finish();
+  }
+  spec->Ignore({"minReadySeconds", "revisionHistoryLimit", "progressDeadlineSeconds", "paused"});
+  spec->Finish();
+  r.Finish();
+  out->deployments.push_back(std::move(d));
+}
+
+void DecodeReplicaSet(YamlReader& r, Manifests* out) {
+  ReplicaSet rs;
+  rs.metadata = DecodeMeta(r, true);
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  rs.replicas = static_cast<int32_t>(spec->Int("replicas", 0, INT32_MAX).value_or(1));
+  rs.template_ = RequiredTemplate(*spec);
+  rs.selector = SelectorOrTemplateLabels(*spec, rs.template_, true);
+  spec->Ignore({"minReadySeconds"});
+  spec->Finish();
+  r.Finish();
+  out->replica_sets.push_back(std::move(rs));
+}
+
+Job DecodeJobObject(YamlReader& r, bool require_name) {
+  Job j;
+  j.metadata = DecodeMeta(r, true, require_name);
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  if (auto p = spec->Int("parallelism", 0, INT32_MAX)) j.parallelism = static_cast<int32_t>(*p);
+  if (auto c = spec->Int("completions", 0, INT32_MAX)) j.completions = static_cast<int32_t>(*c);
+  j.backoff_limit = static_cast<int32_t>(spec->Int("backoffLimit", 0, INT32_MAX).value_or(6));
+  j.active_deadline_seconds = spec->Int("activeDeadlineSeconds", 1);
+  j.suspend = spec->Bool("suspend").value_or(false);
+  j.completion_mode = spec->String("completionMode", "NonIndexed");
+  if (j.completion_mode != "NonIndexed" && j.completion_mode != "Indexed") {
+    spec->Fail("completionMode", "Unsupported value: \"" + j.completion_mode +
+                                     "\": supported values: \"NonIndexed\", \"Indexed\"");
+  }
+  j.template_ = RequiredTemplate(*spec);
+  if (j.template_.spec.restart_policy == "Always") {
+    spec->Fail("template.spec.restartPolicy",
+               "Required value: valid values: \"OnFailure\", \"Never\"");
+  }
+  if (j.completion_mode == "Indexed" && !j.completions) {
+    spec->Fail("completions", "Required value: when completion mode is Indexed");
+  }
+  spec->Ignore({"selector", "manualSelector", "ttlSecondsAfterFinished", "podFailurePolicy",
+                "podReplacementPolicy", "backoffLimitPerIndex", "maxFailedIndexes",
+                "successPolicy", "managedBy"});
+  spec->Finish();
+  r.Finish();
+  return j;
+}
+
+void DecodeJob(YamlReader& r, Manifests* out) { out->jobs.push_back(DecodeJobObject(r)); }
+
+void DecodeDaemonSet(YamlReader& r, Manifests* out) {
+  DaemonSet ds;
+  ds.metadata = DecodeMeta(r, true);
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  ds.template_ = RequiredTemplate(*spec);
+  ds.selector = SelectorOrTemplateLabels(*spec, ds.template_, true);
+  spec->Ignore({"updateStrategy", "minReadySeconds", "revisionHistoryLimit"});
+  spec->Finish();
+  r.Finish();
+  out->daemon_sets.push_back(std::move(ds));
+}
+
+void DecodePriorityClass(YamlReader& r, Manifests* out) {
+  PriorityClass pc;
+  pc.metadata = DecodeMeta(r, false);
+  auto v = r.Int("value", -2147483648LL, 1'000'000'000);
+  if (!v) r.Fail("value", "Required value");
+  pc.value = static_cast<int32_t>(*v);
+  pc.global_default = r.Bool("globalDefault").value_or(false);
+  pc.preemption_policy = r.String("preemptionPolicy", "PreemptLowerPriority");
+  if (pc.preemption_policy != "PreemptLowerPriority" && pc.preemption_policy != "Never") {
+    r.Fail("preemptionPolicy", "Unsupported value: \"" + pc.preemption_policy +
+                                   "\": supported values: \"Never\", \"PreemptLowerPriority\"");
+  }
+  r.Ignore({"description"});
+  r.Finish();
+  out->priority_classes.push_back(std::move(pc));
+}
+
+void DecodeNamespace(YamlReader& r, Manifests* out) {
+  Namespace ns;
+  ns.metadata = DecodeMeta(r, false);
+  r.Ignore({"spec"});
+  r.Finish();
+  out->namespaces.push_back(std::move(ns));
+}
+
+void DecodeConfigMap(YamlReader& r, Manifests* out) {
+  ConfigMap cm;
+  cm.metadata = DecodeMeta(r, true);
+  cm.data = r.StringMap("data");
+  r.Ignore({"binaryData", "immutable"});
+  r.Finish();
+  out->config_maps.push_back(std::move(cm));
+}
+
+void DecodeResourceQuota(YamlReader& r, Manifests* out) {
+  ResourceQuota q;
+  q.metadata = DecodeMeta(r, true);
+  if (auto spec = r.Object("spec")) {
+    q.hard = spec->Resources("hard");
+    for (const auto& [name, qty] : q.hard) {
+      // Quota on extended resources is only allowed as requests.<name> (ValidateResourceQuota).
+      if (name.find('/') != std::string::npos && !name.starts_with("requests.") &&
+          !name.starts_with("count/") && !name.starts_with("kubernetes.io/")) {
+        spec->Fail("hard." + name, "Invalid value: \"" + name +
+                                       "\": must be a standard resource for quota; use "
+                                       "requests." + name);
+      }
+    }
+    spec->Ignore({"scopes", "scopeSelector"});
+    spec->Finish();
+  }
+  r.Finish();
+  out->resource_quotas.push_back(std::move(q));
+}
+
+void DecodeLimitRange(YamlReader& r, Manifests* out) {
+  LimitRange lr;
+  lr.metadata = DecodeMeta(r, true);
+  if (auto spec = r.Object("spec")) {
+    for (auto& item : spec->ObjectList("limits")) {
+      LimitRangeItem li;
+      li.type = item.RequiredString("type");
+      li.max = item.Resources("max");
+      li.min = item.Resources("min");
+      li.default_limits = item.Resources("default");
+      li.default_requests = item.Resources("defaultRequest");
+      item.Ignore({"maxLimitRequestRatio"});
+      item.Finish();
+      lr.limits.push_back(std::move(li));
+    }
+    spec->Finish();
+  }
+  r.Finish();
+  out->limit_ranges.push_back(std::move(lr));
+}
+
+void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out) {
+  KubeSchedulerConfiguration c;
+  c.source = r.Where();
+  c.percentage_of_nodes_to_score =
+      static_cast<int32_t>(r.Int("percentageOfNodesToScore", 0, 100).value_or(0));
+  c.pod_initial_backoff_seconds = r.Int("podInitialBackoffSeconds", 1).value_or(1);
+  c.pod_max_backoff_seconds = r.Int("podMaxBackoffSeconds", 1).value_or(10);
+  auto profiles = r.ObjectList("profiles");
+  if (profiles.size() > 1) {
+    out->diagnostics.Warn(r.Where(), "profiles", "only the first profile is used");
+  }
+  if (!profiles.empty()) {
+    auto& p = profiles.front();
+    std::string name = p.String("schedulerName", "default-scheduler");
+    if (auto pct = p.Int("percentageOfNodesToScore", 0, 100)) {
+      c.percentage_of_nodes_to_score = static_cast<int32_t>(*pct);
+    }
+    if (auto plugins = p.Object("plugins")) {
+      if (auto score = plugins->Object("score")) {
+        for (auto& e : score->ObjectList("enabled")) {
+          std::string pn = e.RequiredString("name");
+          c.score_weights[pn] = e.Int("weight", 0).value_or(1);
+          e.Finish();
+        }
+        for (auto& d : score->ObjectList("disabled")) {
+          c.disabled_plugins.push_back(d.RequiredString("name"));
+          d.Finish();
+        }
+        score->Finish();
+      }
+      plugins->Ignore({"queueSort", "preFilter", "filter", "postFilter", "preScore", "reserve",
+                       "permit", "preBind", "bind", "postBind", "multiPoint", "preEnqueue"});
+      plugins->Finish();
+    }
+    for (auto& pc : p.ObjectList("pluginConfig")) {
+      std::string pn = pc.RequiredString("name");
+      auto args = pc.Object("args");
+      if (pn == "NodeResourcesFit" && args) {
+        if (auto ss = args->Object("scoringStrategy")) {
+          c.scoring_strategy = ss->String("type", "LeastAllocated");
+          if (c.scoring_strategy != "LeastAllocated" && c.scoring_strategy != "MostAllocated" &&
+              c.scoring_strategy != "RequestedToCapacityRatio") {
+            ss->Fail("type", "Unsupported value: \"" + c.scoring_strategy +
+                                 "\": supported values: \"LeastAllocated\", \"MostAllocated\", "
+                                 "\"RequestedToCapacityRatio\"");
+          }
+          auto res = ss->ObjectList("resources");
+          if (!res.empty()) c.scoring_resources.clear();
+          for (auto& rr : res) {
+            c.scoring_resources.push_back(
+                {rr.RequiredString("name"), rr.Int("weight", 1, 100).value_or(1)});
+            rr.Finish();
+          }
+          if (auto rtc = ss->Object("requestedToCapacityRatio")) {
+            for (auto& pt : rtc->ObjectList("shape")) {
+              c.shape.push_back({pt.Int("utilization", 0, 100).value_or(0),
+                                 pt.Int("score", 0, 10).value_or(0)});
+              pt.Finish();
+            }
+            rtc->Finish();
+          }
+          if (c.scoring_strategy == "RequestedToCapacityRatio" && c.shape.empty()) {
+            ss->Fail("requestedToCapacityRatio.shape", "Required value: at least one point");
+          }
+          ss->Finish();
+        }
+        args->Ignore({"ignoredResources", "ignoredResourceGroups", "apiVersion", "kind"});
+        args->Finish();
+      } else if (args) {
+        out->diagnostics.Warn(pc.Where(), pc.FieldPath("args"),
+                              "arguments of plugin " + pn + " are not modelled; ignored");
+        args->Ignore({});
+      }
+      pc.Finish();
+    }
+    (void)name;
+    p.Finish();
+  }
+  r.Ignore({"leaderElection", "clientConnection", "parallelism", "extenders",
+            "enableProfiling", "enableContentionProfiling", "podMaxInUnschedulablePodsDuration",
+            "delayCacheUntilActive", "featureGates"});
+  r.Finish();
+  out->scheduler_config = c;
+}
+
+}  // namespace gputwin::api

@@ -1,0 +1,31 @@
+// One decoder per kind; each reads a whole object and appends it to the manifests.
+#pragma once
+
+#include <functional>
+
+#include "api/manifests.h"
+#include "api/yaml_reader.h"
+
+namespace gputwin::api {
+
+using KindDecoder = void (*)(YamlReader&, Manifests*);
+
+void DecodeNode(YamlReader& r, Manifests* out);
+void DecodePod(YamlReader& r, Manifests* out);
+void DecodeDeployment(YamlReader& r, Manifests* out);
+void DecodeReplicaSet(YamlReader& r, Manifests* out);
+void DecodeJob(YamlReader& r, Manifests* out);
+void DecodeDaemonSet(YamlReader& r, Manifests* out);
+void DecodePriorityClass(YamlReader& r, Manifests* out);
+void DecodeNamespace(YamlReader& r, Manifests* out);
+void DecodeConfigMap(YamlReader& r, Manifests* out);
+void DecodeResourceQuota(YamlReader& r, Manifests* out);
+void DecodeLimitRange(YamlReader& r, Manifests* out);
+void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out);
+void DecodeScenario(YamlReader& r, Manifests* out);
+
+// Job decoding is shared with the Scenario's workload generators.
+Job DecodeJobObject(YamlReader& r, bool require_name = true);
+Pod DecodePodObject(YamlReader& r, bool require_name = true);
+
+}  // namespace gputwin::api

@@ -1,0 +1,153 @@
+// gputwin.io/v1alpha1 Scenario (see docs/scenario.md).
+#include <filesystem>
+
+#include "api/decode_core.h"
+#include "api/decode_kinds.h"
+
+namespace gputwin::api {
+namespace {
+
+std::string Resolve(const YamlReader& r, const std::string& p) {
+  namespace fs = std::filesystem;
+  if (fs::path(p).is_absolute()) return p;
+  return (fs::path(r.file()).parent_path() / p).lexically_normal().string();
+}
+
+ArrivalProcess DecodeArrival(YamlReader& a) {
+  ArrivalProcess out;
+  out.type = a.RequiredString("type");
+  out.start = a.OptDuration("start").value_or(Duration{0});
+  out.stop = a.OptDuration("stop");
+  out.count = a.Int("count", 0);
+  if (out.type == "fixed") {
+    for (const auto& t : a.StringList("times")) {
+      std::string err;
+      auto d = ParseDuration(t, &err);
+      if (!d) a.Fail("times", "\"" + t + "\" is not a duration: " + err);
+      out.times.push_back(*d);
+    }
+    if (out.times.empty()) a.Fail("times", "Required value: at least one time for type fixed");
+  } else if (out.type == "poisson") {
+    auto rate = a.Double("ratePerHour");
+    if (!rate || *rate <= 0) a.Fail("ratePerHour", "Required value: a positive rate for type poisson");
+    out.rate_per_hour = *rate;
+  } else if (out.type == "csv") {
+    out.csv_file = Resolve(a, a.RequiredString("file"));
+    out.csv_column = a.String("column");
+  } else {
+    a.Fail("type", "Unsupported value: \"" + out.type +
+                       "\": supported values: \"fixed\", \"poisson\", \"csv\"");
+  }
+  a.Finish();
+  return out;
+}
+
+WorkloadGenerator DecodeWorkload(YamlReader& w) {
+  WorkloadGenerator g;
+  g.source = w.Where();
+  g.name = w.RequiredString("name");
+  auto arrival = w.Object("arrival");
+  if (!arrival) w.Fail("arrival", "Required value");
+  g.arrival = DecodeArrival(*arrival);
+  auto tmpl = w.Object("template");
+  if (!tmpl) w.Fail("template", "Required value: a Pod or Job manifest");
+  std::string kind = tmpl->String("kind");
+  tmpl->Ignore({"apiVersion", "kind"});
+  if (kind == "Pod") {
+    g.pod = DecodePodObject(*tmpl, false);
+  } else if (kind == "Job") {
+    g.job = DecodeJobObject(*tmpl, false);
+  } else {
+    tmpl->Fail("kind", "Unsupported value: \"" + kind + "\": supported values: \"Pod\", \"Job\"");
+  }
+  w.Finish();
+  return g;
+}
+
+ScenarioAction DecodeAction(YamlReader& a) {
+  ScenarioAction out;
+  out.source = a.Where();
+  auto at = a.OptDuration("at");
+  if (!at) a.Fail("at", "Required value");
+  out.at = *at;
+  out.action = a.RequiredString("action");
+  static const char* kActions[] = {"cordon",     "uncordon",    "drain",      "node-not-ready",
+                                   "node-ready", "delete-node", "delete-pod", "scale",
+                                   "taint",      "untaint"};
+  bool ok = false;
+  std::string list;
+  for (const char* k : kActions) {
+    ok |= out.action == k;
+    list += std::string(list.empty() ? "" : ", ") + "\"" + k + "\"";
+  }
+  if (!ok) a.Fail("action", "Unsupported value: \"" + out.action + "\": supported values: " + list);
+  out.target = a.RequiredString("target");
+  if (out.action == "scale") {
+    auto rep = a.Int("replicas", 0, INT32_MAX);
+    if (!rep) a.Fail("replicas", "Required value for action scale");
+    out.replicas = static_cast<int32_t>(*rep);
+  }
+  if (out.action == "taint" || out.action == "untaint") {
+    auto t = a.Object("taint");
+    if (!t) a.Fail("taint", "Required value for action " + out.action);
+    out.taint.key = t->RequiredString("key");
+    out.taint.value = t->String("value");
+    out.taint.effect = t->RequiredString("effect");
+    t->Finish();
+  }
+  a.Finish();
+  return out;
+}
+
+Expectation DecodeExpectation(YamlReader& e) {
+  Expectation x;
+  x.source = e.Where();
+  x.pods = e.String("pods");
+  x.job = e.String("job");
+  if (x.pods.empty() == x.job.empty()) e.Fail("pods", "set exactly one of pods or job");
+  x.count = e.Int("count", 0);
+  x.phase = e.OptString("phase");
+  x.node = e.OptString("node");
+  x.reason = e.OptString("reason");
+  x.message = e.OptString("message");
+  x.message_contains = e.OptString("messageContains");
+  x.condition = e.OptString("condition");
+  x.scheduled = e.Bool("scheduled");
+  if (auto rc = e.Int("restartCount", 0, INT32_MAX)) x.restart_count = static_cast<int32_t>(*rc);
+  x.scheduled_at = e.OptDuration("scheduledAt");
+  x.started_at = e.OptDuration("startedAt");
+  x.finished_at = e.OptDuration("finishedAt");
+  x.finished_by = e.OptDuration("finishedBy");
+  x.completed_at = e.OptDuration("completedAt");
+  e.Finish();
+  return x;
+}
+
+}  // namespace
+
+void DecodeScenario(YamlReader& r, Manifests* out) {
+  Scenario s;
+  s.metadata = DecodeMeta(r, false);
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  for (const auto& m : spec->StringList("manifests")) s.manifests.push_back(Resolve(*spec, m));
+  if (auto d = spec->OptDuration("duration")) {
+    if (d->ns <= 0) spec->Fail("duration", "must be positive");
+    s.duration = *d;
+  }
+  if (auto seed = spec->Int("seed", 0)) s.seed = static_cast<uint64_t>(*seed);
+  if (auto st = spec->OptString("startTime")) {
+    std::string err;
+    auto t = ParseRFC3339(*st, &err);
+    if (!t) spec->Fail("startTime", err);
+    s.start_time = *t;
+  }
+  for (auto& w : spec->ObjectList("workloads")) s.workloads.push_back(DecodeWorkload(w));
+  for (auto& a : spec->ObjectList("actions")) s.actions.push_back(DecodeAction(a));
+  for (auto& e : spec->ObjectList("expectations")) s.expectations.push_back(DecodeExpectation(e));
+  spec->Finish();
+  r.Finish();
+  out->scenarios.push_back(std::move(s));
+}
+
+}  // namespace gputwin::api

@@ -1,0 +1,42 @@
+// Reading Kubernetes YAML into typed objects: multi-document files, `kind: List`,
+// `kubectl get -o yaml` output, folders of files. One small decoder per kind, in a table.
+#pragma once
+
+#include <functional>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/scenario.h"
+#include "api/types.h"
+#include "core/errors.h"
+
+namespace gputwin::api {
+
+struct Manifests {
+  std::vector<Node> nodes;
+  std::vector<Pod> pods;
+  std::vector<Deployment> deployments;
+  std::vector<ReplicaSet> replica_sets;
+  std::vector<Job> jobs;
+  std::vector<DaemonSet> daemon_sets;
+  std::vector<PriorityClass> priority_classes;
+  std::vector<Namespace> namespaces;
+  std::vector<ConfigMap> config_maps;
+  std::vector<ResourceQuota> resource_quotas;
+  std::vector<LimitRange> limit_ranges;
+  std::optional<KubeSchedulerConfiguration> scheduler_config;
+  std::vector<Scenario> scenarios;
+  Diagnostics diagnostics;
+};
+
+// Decodes every document in `text` (named `file` in messages) into `out`.
+// Throws InputError naming file:line and field.
+void DecodeYaml(const std::string& text, const std::string& file, Manifests* out);
+// Reads a file, or every *.yaml / *.yml / *.json file below a folder in name order.
+void LoadPath(const std::string& path, Manifests* out);
+
+// The kinds the twin understands, for `gputwin validate` and documentation.
+std::vector<std::string> KnownKinds();
+
+}  // namespace gputwin::api

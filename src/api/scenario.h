@@ -1,0 +1,69 @@
+// gputwin's own kind, gputwin.io/v1alpha1 Scenario: what to load, how long to run,
+// what workload to generate, what happens to the cluster when, and what to expect.
+#pragma once
+
+#include <cstdint>
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/types.h"
+
+namespace gputwin::api {
+
+struct ArrivalProcess {
+  std::string type;  // fixed | poisson | csv
+  std::vector<Duration> times;  // fixed
+  double rate_per_hour = 0;     // poisson
+  std::string csv_file;         // csv: resolved path
+  std::string csv_column;       // csv: column name or empty for the first column
+  Duration start{0};
+  std::optional<Duration> stop;
+  std::optional<int64_t> count;  // at most this many arrivals
+};
+
+// Creates one object from `pod` or `job` at each arrival, named <name>-<index>.
+struct WorkloadGenerator {
+  std::string name;
+  SourceRef source;
+  ArrivalProcess arrival;
+  std::optional<Pod> pod;
+  std::optional<Job> job;
+};
+
+// Something that happens to the cluster at a given time, as an operator would do it.
+struct ScenarioAction {
+  SourceRef source;
+  Duration at{0};
+  std::string action;  // cordon | uncordon | drain | node-not-ready | node-ready | delete-node |
+                       // delete-pod | scale | taint | untaint
+  std::string target;  // node name, pod or deployment "namespace/name" or "name"
+  int32_t replicas = 0;
+  Taint taint;
+};
+
+// An outcome the scenario asserts; a failed one makes `gputwin run` exit 1.
+struct Expectation {
+  SourceRef source;
+  std::string pods;  // glob on "namespace/name" or "name"
+  std::string job;   // "namespace/name" or "name"
+  std::optional<int64_t> count;
+  std::optional<std::string> phase, node, reason, message, message_contains, condition;
+  std::optional<bool> scheduled;
+  std::optional<int32_t> restart_count;
+  std::optional<Duration> scheduled_at, started_at, finished_at, finished_by, completed_at;
+};
+
+struct Scenario {
+  ObjectMeta metadata;
+  std::vector<std::string> manifests;  // resolved paths
+  Duration duration = Duration::Hours(24);
+  uint64_t seed = 1;
+  Time start_time{1767225600LL * 1'000'000'000};  // 2026-01-01T00:00:00Z
+  std::vector<WorkloadGenerator> workloads;
+  std::vector<ScenarioAction> actions;
+  std::vector<Expectation> expectations;
+};
+
+}  // namespace gputwin::api

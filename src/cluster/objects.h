@@ -1,0 +1,137 @@
+// The live objects held by the store: pods, nodes and the workload controllers' objects,
+// with the status fields the controllers write.
+#pragma once
+
+#include <cstdint>
+#include <limits>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "api/types.h"
+#include "cluster/resources.h"
+
+namespace gputwin::cluster {
+
+using PodId = uint32_t;
+using NodeId = uint32_t;
+inline constexpr uint32_t kNone = std::numeric_limits<uint32_t>::max();
+inline constexpr Time kNever{std::numeric_limits<int64_t>::min()};
+
+// What a container does, from the gputwin.io/ annotations (docs/annotations.md).
+struct PodBehavior {
+  std::optional<Duration> run_time;  // absent: runs until deleted
+  int32_t exit_code = 0;
+  double gpu_utilization = 1.0;
+  int64_t gpu_memory = 0;  // bytes
+  int64_t image_size = 0;  // bytes, summed over the pod's images
+};
+
+// Everything the pods stamped from one template share. Pods from one ReplicaSet or Job
+// point at one of these, so a million pods cost a million small records, not specs.
+struct PodTemplateInfo {
+  uint32_t id = 0;
+  api::ObjectMeta metadata;  // labels and annotations of the pods
+  api::PodSpec spec;
+  ResourceVec requests;  // PodRequests: max(Σ containers, each init container) + overhead
+  ResourceVec limits;
+  bool has_cpu_request = false, has_memory_request = false;
+  int64_t nonzero_cpu = 0, nonzero_memory = 0;  // for scoring (NonZeroRequested)
+  int32_t priority = 0;
+  bool preempt_never = false;
+  PodBehavior behavior;
+  std::vector<std::string> images;
+};
+
+enum class PodPhase : uint8_t { kPending, kRunning, kSucceeded, kFailed };
+const char* PhaseName(PodPhase p);
+
+enum class OwnerKind : uint8_t { kNoOwner, kReplicaSet, kJob, kDaemonSet, kGenerator };
+struct Owner {
+  OwnerKind kind = OwnerKind::kNoOwner;
+  uint32_t index = kNone;
+};
+
+struct PodRecord {
+  std::string namespace_, name, uid;
+  std::shared_ptr<const PodTemplateInfo> tmpl;
+  Owner owner;
+  int32_t completion_index = -1;  // Indexed Jobs
+  PodPhase phase = PodPhase::kPending;
+  NodeId node = kNone, nominated_node = kNone, daemon_node = kNone;
+  Time created_at, scheduled_at = kNever, started_at = kNever, finished_at = kNever,
+                   deleted_at = kNever;
+  int32_t restart_count = 0;
+  std::string reason, message;  // status.reason/message, or the PodScheduled condition's
+  bool unschedulable = false;   // PodScheduled=False, reason Unschedulable
+  bool deleted = false;
+  // Kubelet bookkeeping: a generation invalidates timers of an earlier container run.
+  uint32_t run_generation = 0;
+  Time container_started = kNever;
+
+  bool Terminal() const { return phase == PodPhase::kSucceeded || phase == PodPhase::kFailed; }
+  bool Bound() const { return node != kNone; }
+  std::string Key() const { return namespace_ + "/" + name; }
+};
+
+struct NodeRecord {
+  api::Node obj;  // labels, taints, unschedulable as they are now
+  ResourceVec allocatable;
+  ResourceVec requested;  // Σ requests of non-terminal pods bound here
+  int64_t nonzero_cpu = 0, nonzero_memory = 0;
+  std::vector<PodId> pods;  // non-terminal pods bound here
+  bool ready = true;               // the Ready condition as the API server sees it
+  bool kubelet_posting = true;     // false: the kubelet stopped posting status
+  Time kubelet_stopped_at = kNever;
+  Time created_at, ready_at = kNever, deleted_at = kNever;
+  bool deleted = false;
+  std::set<std::string> images;  // pulled images (kubelet image cache)
+  const std::string& name() const { return obj.metadata.name; }
+};
+
+struct DeploymentRecord {
+  api::Deployment obj;
+  uint32_t replica_set = kNone;
+  bool deleted = false;
+};
+
+struct ReplicaSetRecord {
+  api::ReplicaSet obj;
+  std::shared_ptr<const PodTemplateInfo> tmpl;
+  uint32_t deployment = kNone;
+  std::vector<PodId> pods;  // live (not deleted) pods it owns
+  uint32_t next_suffix = 0;
+  bool deleted = false;
+};
+
+struct JobRecord {
+  api::Job obj;
+  std::shared_ptr<const PodTemplateInfo> tmpl;
+  std::vector<PodId> pods;  // live pods it owns
+  int32_t succeeded = 0, failed = 0;
+  std::vector<bool> succeeded_indexes;  // Indexed mode
+  Time start_time = kNever, completion_time = kNever, last_failure = kNever;
+  std::string condition;  // "", "Complete" or "Failed"
+  std::string condition_reason, condition_message;
+  uint32_t next_suffix = 0;
+  bool deleted = false;
+};
+
+struct DaemonSetRecord {
+  api::DaemonSet obj;
+  std::shared_ptr<const PodTemplateInfo> tmpl;
+  std::vector<PodId> pods;
+  bool deleted = false;
+};
+
+// A Kubernetes Event (core/v1), aggregated as the event correlator does: repeats of the
+// same reason and message for the same object raise count and lastTimestamp.
+struct KubeEvent {
+  Time first_timestamp, last_timestamp;
+  std::string type, reason, kind, namespace_, name, message, source;
+  int32_t count = 1;
+};
+
+}  // namespace gputwin::cluster

@@ -1,0 +1,498 @@
+#include "cluster/store.h"
+
+#include <algorithm>
+#include <charconv>
+
+#include "cluster/scheduling_helpers.h"
+#include "core/errors.h"
+
+namespace gputwin::cluster {
+
+const char* PhaseName(PodPhase p) {
+  switch (p) {
+    case PodPhase::kPending: return "Pending";
+    case PodPhase::kRunning: return "Running";
+    case PodPhase::kSucceeded: return "Succeeded";
+    case PodPhase::kFailed: return "Failed";
+  }
+  return "Unknown";
+}
+
+Store::Store() {
+  // The built-in classes every cluster has (scheduling.k8s.io, SystemPriorityClasses).
+  api::PriorityClass cluster_critical, node_critical;
+  cluster_critical.metadata.name = "system-cluster-critical";
+  cluster_critical.value = 2000000000;
+  node_critical.metadata.name = "system-node-critical";
+  node_critical.value = 2000001000;
+  AddPriorityClass(cluster_critical);
+  AddPriorityClass(node_critical);
+  for (const char* ns : {"default", "kube-system", "kube-public", "kube-node-lease"}) {
+    AddNamespace(ns);
+  }
+}
+
+void Store::AddPriorityClass(const api::PriorityClass& pc) {
+  priority_classes_[pc.metadata.name] = pc;
+}
+void Store::AddNamespace(const std::string& name) { namespaces_.insert(name); }
+void Store::AddResourceQuota(const api::ResourceQuota& q) {
+  quotas_.push_back(QuotaState{q});
+  for (const auto& [name, qty] : q.hard) {
+    (void)qty;
+    std::string base = name;
+    for (const char* prefix : {"requests.", "limits."}) {
+      if (base.starts_with(prefix)) base = base.substr(std::string(prefix).size());
+    }
+    if (base != "pods" && !base.starts_with("count/")) resources_.Id(base);
+  }
+}
+void Store::AddLimitRange(const api::LimitRange& lr) { limit_ranges_.push_back(lr); }
+
+std::string Store::NewUid() {
+  char buf[40];
+  uint64_t n = ++next_uid_;
+  std::snprintf(buf, sizeof buf, "00000000-0000-4000-8000-%012llx",
+                static_cast<unsigned long long>(n));
+  return buf;
+}
+
+namespace {
+
+template <typename T>
+T ParseAnnotation(const api::ObjectMeta& meta, const std::string& key, const std::string& text,
+                  const char* what) {
+  T v{};
+  auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (ec != std::errc() || p != text.data() + text.size()) {
+    throw InputError(meta.source, "metadata.annotations." + key,
+                     "\"" + text + "\" is not " + what);
+  }
+  return v;
+}
+
+PodBehavior ParseBehavior(const api::ObjectMeta& meta) {
+  PodBehavior b;
+  const auto& a = meta.annotations;
+  std::string err;
+  if (auto it = a.find("gputwin.io/run-time"); it != a.end()) {
+    auto d = ParseDuration(it->second, &err);
+    if (!d || d->ns < 0) {
+      throw InputError(meta.source, "metadata.annotations.gputwin.io/run-time",
+                       "\"" + it->second + "\" is not a non-negative duration");
+    }
+    b.run_time = *d;
+  }
+  if (auto it = a.find("gputwin.io/exit-code"); it != a.end()) {
+    b.exit_code = ParseAnnotation<int32_t>(meta, it->first, it->second, "an integer");
+    if (b.exit_code < 0 || b.exit_code > 255) {
+      throw InputError(meta.source, "metadata.annotations." + it->first,
+                       "must be between 0 and 255");
+    }
+  }
+  if (auto it = a.find("gputwin.io/gpu-utilization"); it != a.end()) {
+    b.gpu_utilization = ParseAnnotation<double>(meta, it->first, it->second, "a number");
+    if (!(b.gpu_utilization >= 0 && b.gpu_utilization <= 1)) {
+      throw InputError(meta.source, "metadata.annotations." + it->first,
+                       "must be between 0 and 1");
+    }
+  }
+  for (const char* key : {"gputwin.io/gpu-memory", "gputwin.io/image-size"}) {
+    auto it = a.find(key);
+    if (it == a.end()) continue;
+    auto q = ParseQuantity(it->second, &err);
+    if (!q || q->milli < 0) {
+      throw InputError(meta.source, std::string("metadata.annotations.") + key,
+                       "\"" + it->second + "\" is not a quantity" + (q ? "" : ": " + err));
+    }
+    (std::string(key) == "gputwin.io/gpu-memory" ? b.gpu_memory : b.image_size) = q->Value();
+  }
+  return b;
+}
+
+}  // namespace
+
+std::shared_ptr<const PodTemplateInfo> Store::MakeTemplate(const api::ObjectMeta& meta,
+                                                           const api::PodSpec& spec_in,
+                                                           const std::string& ns) {
+  auto info = std::make_shared<PodTemplateInfo>();
+  info->id = next_template_id_++;
+  info->metadata = meta;
+  info->spec = spec_in;
+  api::PodSpec& spec = info->spec;
+
+  // LimitRanger admission: container defaults from the namespace's LimitRanges.
+  for (const auto& lr : limit_ranges_) {
+    if (lr.metadata.namespace_ != ns) continue;
+    for (const auto& item : lr.limits) {
+      if (item.type != "Container") continue;
+      for (auto* list : {&spec.containers, &spec.init_containers}) {
+        for (auto& c : *list) {
+          for (const auto& [r, q] : item.default_limits) c.resources.limits.emplace(r, q);
+          for (const auto& [r, q] : item.default_requests) c.resources.requests.emplace(r, q);
+          // A defaulted limit also defaults the request when no defaultRequest is given.
+          for (const auto& [r, q] : c.resources.limits) c.resources.requests.emplace(r, q);
+          for (const auto& [r, q] : item.max) {
+            auto lim = c.resources.limits.find(r);
+            if (lim != c.resources.limits.end() && lim->second > q) {
+              throw InputError(meta.source, "spec.containers",
+                               "forbidden: maximum " + r + " usage per Container is " +
+                                   FormatQuantity(q, r == "memory") + ", but limit is " +
+                                   FormatQuantity(lim->second, r == "memory"));
+            }
+          }
+          for (const auto& [r, q] : item.min) {
+            auto req = c.resources.requests.find(r);
+            if (req != c.resources.requests.end() && req->second < q) {
+              throw InputError(meta.source, "spec.containers",
+                               "forbidden: minimum " + r + " usage per Container is " +
+                                   FormatQuantity(q, r == "memory") + ", but request is " +
+                                   FormatQuantity(req->second, r == "memory"));
+            }
+          }
+        }
+      }
+    }
+  }
+
+  // Priority admission: priorityClassName, else the globalDefault class, else 0.
+  if (spec.priority_class_name.empty()) {
+    for (const auto& [name, pc] : priority_classes_) {
+      if (pc.global_default) {
+        info->priority = pc.value;
+        info->preempt_never = pc.preemption_policy == "Never";
+      }
+    }
+  } else {
+    auto it = priority_classes_.find(spec.priority_class_name);
+    if (it == priority_classes_.end()) {
+      throw InputError(meta.source, "spec.priorityClassName",
+                       "no PriorityClass with name " + spec.priority_class_name + " was found");
+    }
+    info->priority = it->second.value;
+    info->preempt_never = it->second.preemption_policy == "Never";
+  }
+  if (spec.preemption_policy) info->preempt_never = *spec.preemption_policy == "Never";
+  spec.priority = info->priority;
+
+  // DefaultTolerationSeconds admission: tolerate not-ready and unreachable for 300s.
+  for (const char* key : {"node.kubernetes.io/not-ready", "node.kubernetes.io/unreachable"}) {
+    api::Taint taint{key, "", "NoExecute"};
+    if (TaintToleratedBy(taint, spec.tolerations)) continue;
+    spec.tolerations.push_back(api::Toleration{key, "Exists", "", "NoExecute", 300});
+  }
+
+  // resource.PodRequests: max(Σ app containers, each init container) + overhead.
+  ResourceVec sum, sum_limits;
+  for (const auto& c : spec.containers) {
+    AddTo(&sum, ToVec(c.resources.requests, &resources_));
+    AddTo(&sum_limits, ToVec(c.resources.limits, &resources_));
+    info->has_cpu_request |= c.resources.requests.count("cpu") > 0;
+    info->has_memory_request |= c.resources.requests.count("memory") > 0;
+    int64_t cpu = 0, mem = 0;
+    if (auto it = c.resources.requests.find("cpu"); it != c.resources.requests.end()) {
+      cpu = it->second.milli;
+    } else {
+      cpu = kDefaultMilliCpuRequest;
+    }
+    if (auto it = c.resources.requests.find("memory"); it != c.resources.requests.end()) {
+      mem = it->second.Value();
+    } else {
+      mem = kDefaultMemoryRequest;
+    }
+    info->nonzero_cpu += cpu;
+    info->nonzero_memory += mem;
+    if (!c.image.empty()) info->images.push_back(c.image);
+  }
+  for (const auto& c : spec.init_containers) {
+    ResourceVec v = ToVec(c.resources.requests, &resources_);
+    if (sum.size() < v.size()) sum.resize(v.size(), 0);
+    for (size_t i = 0; i < v.size(); ++i) sum[i] = std::max(sum[i], v[i]);
+    if (!c.image.empty()) info->images.push_back(c.image);
+  }
+  AddTo(&sum, ToVec(spec.overhead, &resources_));
+  info->requests = std::move(sum);
+  info->limits = std::move(sum_limits);
+  info->behavior = ParseBehavior(meta);
+  return info;
+}
+
+void Store::ChargeNamespace(const PodRecord& p, int64_t sign) {
+  auto& u = usage_[p.namespace_];
+  AddTo(&u.requests, p.tmpl->requests, sign);
+  AddTo(&u.limits, p.tmpl->limits, sign);
+  u.pods += sign;
+}
+
+bool Store::AdmitQuota(const PodRecord& p, std::string* error) {
+  auto& u = usage_[p.namespace_];
+  for (const auto& q : quotas_) {
+    if (q.obj.metadata.namespace_ != p.namespace_) continue;
+    std::string requested, used, limited, must_specify;
+    for (const auto& [name, hard] : q.obj.hard) {
+      int64_t want = 0, have = 0, cap = 0;
+      bool is_limits = name.starts_with("limits.");
+      std::string base = name;
+      if (name.starts_with("requests.")) base = name.substr(9);
+      if (is_limits) base = name.substr(7);
+      bool memory_like = base == "memory" || base == "ephemeral-storage";
+      if (base == "pods" || name == "count/pods") {
+        want = 1;
+        have = u.pods;
+        cap = hard.Value();
+      } else if (base.starts_with("count/")) {
+        continue;
+      } else {
+        ResourceId id = resources_.Id(base);
+        want = At(is_limits ? p.tmpl->limits : p.tmpl->requests, id);
+        have = At(is_limits ? u.limits : u.requests, id);
+        cap = ResourceRegistry::Units(base, hard);
+        // A quota on cpu or memory requires every container to state it.
+        if ((base == "cpu" || base == "memory") && want == 0) {
+          must_specify += (must_specify.empty() ? "" : "; ") + name + " for: " +
+                          p.tmpl->spec.containers.front().name;
+          continue;
+        }
+      }
+      if (want > 0 && have + want > cap) {
+        auto fmt = [&](int64_t v) {
+          return base == "cpu" ? FormatQuantity(Quantity{v})
+                               : FormatQuantity(Quantity{v * 1000}, memory_like);
+        };
+        auto sep = [](std::string& s) { if (!s.empty()) s += ","; };
+        sep(requested), sep(used), sep(limited);
+        requested += name + "=" + fmt(want);
+        used += name + "=" + fmt(have);
+        limited += name + "=" + fmt(cap);
+      }
+    }
+    if (!must_specify.empty()) {
+      *error = "pods \"" + p.name + "\" is forbidden: failed quota: " + q.obj.metadata.name +
+               ": must specify " + must_specify;
+      return false;
+    }
+    if (!requested.empty()) {
+      *error = "pods \"" + p.name + "\" is forbidden: exceeded quota: " + q.obj.metadata.name +
+               ", requested: " + requested + ", used: " + used + ", limited: " + limited;
+      return false;
+    }
+  }
+  return true;
+}
+
+PodId Store::CreatePod(PodRecord rec, std::string* error) {
+  if (!namespaces_.count(rec.namespace_)) {
+    *error = "namespaces \"" + rec.namespace_ + "\" not found";
+    return kNone;
+  }
+  std::string key = rec.Key();
+  if (pod_by_key_.count(key)) {
+    *error = "pods \"" + rec.name + "\" already exists";
+    return kNone;
+  }
+  if (!AdmitQuota(rec, error)) return kNone;
+  rec.created_at = now_;
+  if (rec.uid.empty()) rec.uid = NewUid();
+  PodId id = static_cast<PodId>(pods_.size());
+  ChargeNamespace(rec, +1);
+  pods_.push_back(std::move(rec));
+  pod_by_key_.emplace(std::move(key), id);
+  ++phase_counts_[static_cast<int>(pods_[id].phase)];
+  Notify(WatchKind::kPod, WatchOp::kAdded, id);
+  return id;
+}
+
+void Store::BindPod(PodId id, NodeId n) {
+  PodRecord& p = pods_[id];
+  NodeRecord& node = nodes_[n];
+  p.node = n;
+  p.nominated_node = kNone;
+  p.scheduled_at = now_;
+  p.unschedulable = false;
+  p.message.clear();
+  AddTo(&node.requested, p.tmpl->requests);
+  if (node.requested.size() <= kPods) node.requested.resize(kPods + 1, 0);
+  node.requested[kPods] += 1;
+  node.nonzero_cpu += p.tmpl->nonzero_cpu;
+  node.nonzero_memory += p.tmpl->nonzero_memory;
+  node.pods.push_back(id);
+  Notify(WatchKind::kPod, WatchOp::kModified, id);
+}
+
+void Store::Release(PodRecord& p, PodId id) {
+  if (p.node == kNone) return;
+  NodeRecord& node = nodes_[p.node];
+  auto it = std::find(node.pods.begin(), node.pods.end(), id);
+  if (it == node.pods.end()) return;  // already released
+  *it = node.pods.back();
+  node.pods.pop_back();
+  AddTo(&node.requested, p.tmpl->requests, -1);
+  node.requested[kPods] -= 1;
+  node.nonzero_cpu -= p.tmpl->nonzero_cpu;
+  node.nonzero_memory -= p.tmpl->nonzero_memory;
+}
+
+void Store::SetPodPhase(PodId id, PodPhase phase) {
+  PodRecord& p = pods_[id];
+  if (p.phase == phase) return;
+  --phase_counts_[static_cast<int>(p.phase)];
+  ++phase_counts_[static_cast<int>(phase)];
+  bool was_terminal = p.Terminal();
+  p.phase = phase;
+  if (p.Terminal() && !was_terminal) {
+    // Terminal pods free their node's resources and stop counting against quota.
+    Release(p, id);
+    ChargeNamespace(p, -1);
+    if (p.finished_at == kNever) p.finished_at = now_;
+  }
+  Notify(WatchKind::kPod, WatchOp::kModified, id);
+}
+
+void Store::DeletePod(PodId id) {
+  PodRecord& p = pods_[id];
+  if (p.deleted) return;
+  if (!p.Terminal()) {
+    Release(p, id);
+    ChargeNamespace(p, -1);
+  }
+  p.deleted = true;
+  p.deleted_at = now_;
+  pod_by_key_.erase(p.Key());
+  Notify(WatchKind::kPod, WatchOp::kDeleted, id);
+}
+
+PodId Store::FindPod(const std::string& ns, const std::string& name) const {
+  auto it = pod_by_key_.find(ns + "/" + name);
+  return it == pod_by_key_.end() ? kNone : it->second;
+}
+
+NodeId Store::AddNode(const api::Node& node) {
+  NodeId id = static_cast<NodeId>(nodes_.size());
+  NodeRecord rec;
+  rec.obj = node;
+  rec.obj.metadata.labels.emplace("kubernetes.io/hostname", node.metadata.name);
+  rec.allocatable = ToVec(rec.obj.allocatable, &resources_);
+  rec.requested.assign(rec.allocatable.size(), 0);
+  rec.created_at = now_;
+  rec.ready_at = now_;
+  nodes_.push_back(std::move(rec));
+  node_by_name_[node.metadata.name] = id;
+  for (const auto& [k, v] : nodes_[id].obj.metadata.labels) nodes_by_label_[{k, v}].push_back(id);
+  Notify(WatchKind::kNode, WatchOp::kAdded, id);
+  return id;
+}
+
+void Store::SetNodeLabel(NodeId id, const std::string& key, const std::string& value) {
+  auto& labels = nodes_[id].obj.metadata.labels;
+  auto it = labels.find(key);
+  if (it != labels.end()) {
+    auto& ids = nodes_by_label_[{key, it->second}];
+    ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
+  }
+  labels[key] = value;
+  auto& ids = nodes_by_label_[{key, value}];
+  ids.insert(std::lower_bound(ids.begin(), ids.end(), id), id);
+  Notify(WatchKind::kNode, WatchOp::kModified, id);
+}
+
+std::vector<NodeId> Store::NodesWithLabel(const std::string& key, const std::string& value) const {
+  auto it = nodes_by_label_.find({key, value});
+  if (it == nodes_by_label_.end()) return {};
+  std::vector<NodeId> out;
+  for (NodeId id : it->second) {
+    if (!nodes_[id].deleted) out.push_back(id);
+  }
+  return out;
+}
+
+void Store::DeleteNode(NodeId id) {
+  NodeRecord& n = nodes_[id];
+  if (n.deleted) return;
+  n.deleted = true;
+  n.deleted_at = now_;
+  node_by_name_.erase(n.name());
+  Notify(WatchKind::kNode, WatchOp::kDeleted, id);
+}
+
+NodeId Store::FindNode(const std::string& name) const {
+  auto it = node_by_name_.find(name);
+  return it == node_by_name_.end() ? kNone : it->second;
+}
+
+uint32_t Store::AddDeployment(api::Deployment d) {
+  auto id = static_cast<uint32_t>(deployments_.size());
+  deployments_.push_back(DeploymentRecord{std::move(d)});
+  Notify(WatchKind::kDeployment, WatchOp::kAdded, id);
+  return id;
+}
+
+uint32_t Store::AddReplicaSet(api::ReplicaSet rs, uint32_t deployment) {
+  auto id = static_cast<uint32_t>(replica_sets_.size());
+  ReplicaSetRecord rec;
+  rec.tmpl = MakeTemplate(rs.template_.metadata, rs.template_.spec, rs.metadata.namespace_);
+  rec.obj = std::move(rs);
+  rec.deployment = deployment;
+  replica_sets_.push_back(std::move(rec));
+  Notify(WatchKind::kReplicaSet, WatchOp::kAdded, id);
+  return id;
+}
+
+uint32_t Store::AddJob(api::Job j) {
+  auto id = static_cast<uint32_t>(jobs_.size());
+  JobRecord rec;
+  // The Job controller labels its pods with the job's name (batch.kubernetes.io/job-name).
+  api::ObjectMeta meta = j.template_.metadata;
+  meta.labels["batch.kubernetes.io/job-name"] = j.metadata.name;
+  meta.labels["job-name"] = j.metadata.name;
+  rec.tmpl = MakeTemplate(meta, j.template_.spec, j.metadata.namespace_);
+  rec.obj = std::move(j);
+  jobs_.push_back(std::move(rec));
+  Notify(WatchKind::kJob, WatchOp::kAdded, id);
+  return id;
+}
+
+uint32_t Store::AddDaemonSet(api::DaemonSet ds) {
+  auto id = static_cast<uint32_t>(daemon_sets_.size());
+  DaemonSetRecord rec;
+  // AddOrUpdateDaemonPodTolerations: daemon pods stay through node conditions and cordons.
+  api::PodSpec spec = ds.template_.spec;
+  for (const auto& [key, effect] : std::vector<std::pair<const char*, const char*>>{
+           {"node.kubernetes.io/not-ready", "NoExecute"},
+           {"node.kubernetes.io/unreachable", "NoExecute"},
+           {"node.kubernetes.io/disk-pressure", "NoSchedule"},
+           {"node.kubernetes.io/memory-pressure", "NoSchedule"},
+           {"node.kubernetes.io/pid-pressure", "NoSchedule"},
+           {"node.kubernetes.io/unschedulable", "NoSchedule"}}) {
+    api::Taint taint{key, "", effect};
+    if (!TaintToleratedBy(taint, spec.tolerations)) {
+      spec.tolerations.push_back(api::Toleration{key, "Exists", "", effect, std::nullopt});
+    }
+  }
+  rec.tmpl = MakeTemplate(ds.template_.metadata, spec, ds.metadata.namespace_);
+  rec.obj = std::move(ds);
+  daemon_sets_.push_back(std::move(rec));
+  Notify(WatchKind::kDaemonSet, WatchOp::kAdded, id);
+  return id;
+}
+
+void Store::RecordEvent(const std::string& type, const std::string& reason,
+                        const std::string& kind, const std::string& ns, const std::string& name,
+                        const std::string& message, const std::string& source) {
+  if (!record_events_) return;
+  std::string key = kind + "\x1f" + ns + "\x1f" + name + "\x1f" + reason + "\x1f" + message;
+  auto it = event_index_.find(key);
+  if (it != event_index_.end()) {
+    auto& e = events_[it->second];
+    e.count++;
+    e.last_timestamp = now_;
+    return;
+  }
+  event_index_.emplace(std::move(key), events_.size());
+  events_.push_back(KubeEvent{now_, now_, type, reason, kind, ns, name, message, source, 1});
+}
+
+void Store::Notify(WatchKind kind, WatchOp op, uint32_t id) {
+  for (Watcher* w : watchers_) w->OnWatch(kind, op, id);
+}
+
+}  // namespace gputwin::cluster

@@ -1,0 +1,144 @@
+// The object store: plays the API server. Typed objects with dense ids, the indexes the
+// controllers need (pods by node and phase, nodes by label, pods by owner), admission
+// (priority, LimitRange defaults, ResourceQuota), and watch notifications.
+#pragma once
+
+#include <functional>
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "api/types.h"
+#include "cluster/objects.h"
+#include "cluster/resources.h"
+
+namespace gputwin::cluster {
+
+enum class WatchKind : uint8_t { kPod, kNode, kDeployment, kReplicaSet, kJob, kDaemonSet };
+enum class WatchOp : uint8_t { kAdded, kModified, kDeleted };
+
+// An informer's event handler: told of every change, after it happened.
+class Watcher {
+ public:
+  virtual ~Watcher() = default;
+  virtual void OnWatch(WatchKind kind, WatchOp op, uint32_t id) = 0;
+};
+
+class Store {
+ public:
+  Store();
+
+  Time now() const { return now_; }
+  void set_now(Time t) { now_ = t; }
+  ResourceRegistry& resources() { return resources_; }
+  const ResourceRegistry& resources() const { return resources_; }
+  void AddWatcher(Watcher* w) { watchers_.push_back(w); }
+
+  // Reference objects (read at start).
+  void AddPriorityClass(const api::PriorityClass& pc);
+  void AddNamespace(const std::string& name);
+  bool HasNamespace(const std::string& name) const { return namespaces_.count(name) > 0; }
+  void AddResourceQuota(const api::ResourceQuota& q);
+  void AddLimitRange(const api::LimitRange& lr);
+  void AddConfigMap(const api::ConfigMap& cm) { config_maps_.push_back(cm); }
+  const std::vector<api::ConfigMap>& config_maps() const { return config_maps_; }
+
+  // Builds the shared pod template: admission defaults (LimitRange, priority) applied,
+  // requests computed, gputwin.io/ behaviour annotations parsed. Throws InputError.
+  std::shared_ptr<const PodTemplateInfo> MakeTemplate(const api::ObjectMeta& meta,
+                                                      const api::PodSpec& spec,
+                                                      const std::string& namespace_);
+
+  // Pods. CreatePod runs quota admission; on rejection returns kNone and sets `error`
+  // to the API server's message.
+  PodId CreatePod(PodRecord rec, std::string* error);
+  void BindPod(PodId pod, NodeId node);
+  void SetPodPhase(PodId pod, PodPhase phase);
+  void UpdatePod(PodId pod) { Notify(WatchKind::kPod, WatchOp::kModified, pod); }
+  void DeletePod(PodId pod);
+  PodRecord& pod(PodId id) { return pods_[id]; }
+  const PodRecord& pod(PodId id) const { return pods_[id]; }
+  size_t pod_count() const { return pods_.size(); }
+  PodId FindPod(const std::string& namespace_, const std::string& name) const;
+  size_t CountPods(PodPhase phase) const { return phase_counts_[static_cast<int>(phase)]; }
+
+  // Nodes.
+  NodeId AddNode(const api::Node& node);
+  void UpdateNode(NodeId id) { Notify(WatchKind::kNode, WatchOp::kModified, id); }
+  void DeleteNode(NodeId id);
+  NodeRecord& node(NodeId id) { return nodes_[id]; }
+  const NodeRecord& node(NodeId id) const { return nodes_[id]; }
+  size_t node_count() const { return nodes_.size(); }
+  NodeId FindNode(const std::string& name) const;
+  // Nodes with a label set to a value (live nodes only), in id order.
+  std::vector<NodeId> NodesWithLabel(const std::string& key, const std::string& value) const;
+  void SetNodeLabel(NodeId id, const std::string& key, const std::string& value);
+
+  // Workload objects.
+  uint32_t AddDeployment(api::Deployment d);
+  uint32_t AddReplicaSet(api::ReplicaSet rs, uint32_t deployment);
+  uint32_t AddJob(api::Job j);
+  uint32_t AddDaemonSet(api::DaemonSet ds);
+  std::vector<DeploymentRecord>& deployments() { return deployments_; }
+  std::vector<ReplicaSetRecord>& replica_sets() { return replica_sets_; }
+  std::vector<JobRecord>& jobs() { return jobs_; }
+  std::vector<DaemonSetRecord>& daemon_sets() { return daemon_sets_; }
+  const std::vector<DeploymentRecord>& deployments() const { return deployments_; }
+  const std::vector<JobRecord>& jobs() const { return jobs_; }
+  const std::vector<ReplicaSetRecord>& replica_sets() const { return replica_sets_; }
+  const std::vector<DaemonSetRecord>& daemon_sets() const { return daemon_sets_; }
+  void UpdateWorkload(WatchKind kind, uint32_t id) { Notify(kind, WatchOp::kModified, id); }
+
+  // Events.
+  void RecordEvent(const std::string& type, const std::string& reason, const std::string& kind,
+                   const std::string& namespace_, const std::string& name,
+                   const std::string& message, const std::string& source);
+  const std::vector<KubeEvent>& events() const { return events_; }
+  void set_record_events(bool on) { record_events_ = on; }
+
+  std::string NewUid();
+
+ private:
+  struct QuotaState {
+    api::ResourceQuota obj;
+  };
+  struct NamespaceUsage {
+    ResourceVec requests, limits;
+    int64_t pods = 0;
+  };
+  void Notify(WatchKind kind, WatchOp op, uint32_t id);
+  void Release(PodRecord& p, PodId id);
+  void ChargeNamespace(const PodRecord& p, int64_t sign);
+  bool AdmitQuota(const PodRecord& p, std::string* error);
+
+  Time now_{0};
+  ResourceRegistry resources_;
+  std::vector<Watcher*> watchers_;
+  std::map<std::string, api::PriorityClass> priority_classes_;
+  std::set<std::string> namespaces_;
+  std::vector<QuotaState> quotas_;
+  std::vector<api::LimitRange> limit_ranges_;
+  std::vector<api::ConfigMap> config_maps_;
+  std::unordered_map<std::string, NamespaceUsage> usage_;
+
+  std::vector<PodRecord> pods_;
+  std::unordered_map<std::string, PodId> pod_by_key_;
+  size_t phase_counts_[4] = {0, 0, 0, 0};
+  std::vector<NodeRecord> nodes_;
+  std::unordered_map<std::string, NodeId> node_by_name_;
+  std::map<std::pair<std::string, std::string>, std::vector<NodeId>> nodes_by_label_;
+  std::vector<DeploymentRecord> deployments_;
+  std::vector<ReplicaSetRecord> replica_sets_;
+  std::vector<JobRecord> jobs_;
+  std::vector<DaemonSetRecord> daemon_sets_;
+  uint32_t next_template_id_ = 0;
+  uint64_t next_uid_ = 0;
+
+  std::vector<KubeEvent> events_;
+  std::unordered_map<std::string, size_t> event_index_;
+  bool record_events_ = true;
+};
+
+}  // namespace gputwin::cluster

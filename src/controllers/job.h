@@ -1,0 +1,34 @@
+// The Job controller (pkg/controller/job): keeps min(parallelism, remaining completions)
+// pods active, counts successes and failures (a deleted pod that had not succeeded counts
+// as failed, as upstream without a podFailurePolicy), recreates failed pods with the pod
+// failure backoff (10s doubling, at most 10m), and ends the Job Complete, or Failed with
+// BackoffLimitExceeded or DeadlineExceeded.
+#pragma once
+
+#include "controllers/controller.h"
+
+namespace gputwin::controllers {
+
+class JobController : public Controller {
+ public:
+  JobController(Store* store, EventQueue* queue);
+  void OnWatch(cluster::WatchKind kind, cluster::WatchOp op, uint32_t id) override;
+
+  static constexpr Duration kPodFailureBackoff = Duration::Seconds(10);
+  static constexpr Duration kMaxPodFailureBackoff = Duration::Minutes(10);
+
+ protected:
+  void Reconcile(Time now) override;
+  void OnTimer(Time now, uint64_t arg) override;
+
+ private:
+  void Sync(uint32_t id, Time now);
+  void Finish(uint32_t id, const std::string& condition, const std::string& reason,
+              const std::string& message, Time now);
+  void CreatePod(uint32_t id, int32_t index);
+  WorkQueue dirty_;
+  std::vector<int32_t> failures_since_success_;
+  std::vector<bool> deadline_armed_;
+};
+
+}  // namespace gputwin::controllers

@@ -1,0 +1,151 @@
+#include "controllers/kubelet.h"
+
+#include <charconv>
+
+namespace gputwin::controllers {
+
+using cluster::PodPhase;
+using cluster::WatchKind;
+using cluster::WatchOp;
+
+Kubelet::Kubelet(Store* store, EventQueue* queue, KubeletConfig config)
+    : Controller("kubelet", store, queue), config_(config) {}
+
+void Kubelet::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
+  if (kind != WatchKind::kPod) return;
+  auto& p = store_.pod(id);
+  if (op == WatchOp::kDeleted) {
+    ++p.run_generation;  // cancels pending timers of this pod
+    return;
+  }
+  if (p.Bound() && !p.Terminal() && (id >= admitted_.size() || !admitted_[id])) {
+    if (admitted_.size() <= id) admitted_.resize(id + 1, false);
+    admitted_[id] = true;
+    bound_.push_back(id);
+    RequestReconcile();
+  }
+}
+
+int64_t Kubelet::PullBandwidth(NodeId n) const {
+  const auto& ann = store_.node(n).obj.metadata.annotations;
+  auto it = ann.find("gputwin.io/image-pull-bandwidth");
+  if (it != ann.end()) {
+    std::string err;
+    if (auto q = ParseQuantity(it->second, &err); q && q->Value() > 0) return q->Value();
+  }
+  return config_.default_pull_bytes_per_second;
+}
+
+void Kubelet::Reconcile(Time now) {
+  std::vector<PodId> pods;
+  pods.swap(bound_);
+  for (PodId p : pods) Admit(p, now);
+}
+
+void Kubelet::Admit(PodId id, Time now) {
+  auto& p = store_.pod(id);
+  if (p.deleted || p.Terminal()) return;
+  auto& node = store_.node(p.node);
+  const auto& b = p.tmpl->behavior;
+  // Image pulls: images already on the node are not pulled again.
+  Duration pull{0};
+  bool need_pull = false;
+  for (const auto& image : p.tmpl->images) need_pull |= !node.images.count(image);
+  if (need_pull && b.image_size > 0) {
+    int64_t bw = PullBandwidth(p.node);
+    pull = Duration::Nanoseconds(static_cast<int64_t>(
+        static_cast<double>(b.image_size) / static_cast<double>(bw) * 1e9));
+    for (const auto& image : p.tmpl->images) {
+      if (node.images.count(image)) continue;
+      store_.RecordEvent("Normal", "Pulling", "Pod", p.namespace_, p.name,
+                         "Pulling image \"" + image + "\"", "kubelet");
+    }
+  }
+  for (const auto& image : p.tmpl->images) node.images.insert(image);
+  if (p.tmpl->spec.active_deadline_seconds) {
+    At(now + Duration::Seconds(*p.tmpl->spec.active_deadline_seconds),
+       Arg(kDeadline, p.run_generation, id));
+  }
+  if (pull.ns > 0) {
+    for (const auto& image : p.tmpl->images) {
+      store_.RecordEvent("Normal", "Pulled", "Pod", p.namespace_, p.name,
+                         "Successfully pulled image \"" + image + "\" in " + FormatDuration(pull),
+                         "kubelet");
+    }
+    At(now + pull, Arg(kStart, p.run_generation, id));
+  } else {
+    StartContainer(id, now);
+  }
+}
+
+void Kubelet::StartContainer(PodId id, Time now) {
+  auto& p = store_.pod(id);
+  if (p.deleted || p.Terminal()) return;
+  if (p.started_at == cluster::kNever) p.started_at = now;
+  p.container_started = now;
+  p.reason.clear();
+  store_.RecordEvent("Normal", "Started", "Pod", p.namespace_, p.name,
+                     "Started container " + p.tmpl->spec.containers.front().name, "kubelet");
+  if (p.tmpl->behavior.run_time) {
+    At(now + *p.tmpl->behavior.run_time, Arg(kExit, p.run_generation, id));
+  }
+  if (p.phase == PodPhase::kRunning) {
+    store_.UpdatePod(id);
+  } else {
+    store_.SetPodPhase(id, PodPhase::kRunning);
+  }
+}
+
+void Kubelet::ContainerExited(PodId id, Time now) {
+  auto& p = store_.pod(id);
+  const int32_t code = p.tmpl->behavior.exit_code;
+  const std::string& policy = p.tmpl->spec.restart_policy;
+  bool restart = policy == "Always" || (policy == "OnFailure" && code != 0);
+  if (!restart) {
+    p.finished_at = now;
+    p.reason = code == 0 ? "Completed" : "Error";
+    store_.SetPodPhase(id, code == 0 ? PodPhase::kSucceeded : PodPhase::kFailed);
+    return;
+  }
+  // CrashLoopBackOff: the back-off resets once a container ran for 2× the maximum.
+  Duration ran = now - p.container_started;
+  if (backoff_steps_.size() <= id) backoff_steps_.resize(id + 1, 0);
+  if (ran >= kMaxRestartBackoff * 2) backoff_steps_[id] = 0;
+  int32_t n = backoff_steps_[id]++;
+  Duration delay = std::min(kInitialRestartBackoff * (int64_t{1} << std::min(n, 10)),
+                            kMaxRestartBackoff);
+  ++p.restart_count;
+  p.reason = "CrashLoopBackOff";
+  store_.RecordEvent("Warning", "BackOff", "Pod", p.namespace_, p.name,
+                     "Back-off restarting failed container " +
+                         p.tmpl->spec.containers.front().name,
+                     "kubelet");
+  store_.UpdatePod(id);
+  At(now + delay, Arg(kRestart, p.run_generation, id));
+}
+
+void Kubelet::OnTimer(Time now, uint64_t arg) {
+  auto timer = static_cast<Timer>(arg >> 60);
+  uint32_t generation = static_cast<uint32_t>((arg >> 32) & 0xFFFFFFF);
+  PodId id = static_cast<PodId>(arg & 0xFFFFFFFF);
+  auto& p = store_.pod(id);
+  if (p.deleted || p.Terminal() || (p.run_generation & 0xFFFFFFF) != generation) return;
+  switch (timer) {
+    case kStart:
+    case kRestart:
+      StartContainer(id, now);
+      break;
+    case kExit:
+      ContainerExited(id, now);
+      break;
+    case kDeadline:
+      p.reason = "DeadlineExceeded";
+      p.message = "Pod was active on the node longer than the specified deadline";
+      store_.RecordEvent("Normal", "DeadlineExceeded", "Pod", p.namespace_, p.name, p.message,
+                         "kubelet");
+      store_.SetPodPhase(id, PodPhase::kFailed);
+      break;
+  }
+}
+
+}  // namespace gputwin::controllers

@@ -1,0 +1,44 @@
+// The kubelets of all nodes: start pods bound to their node (image pulls, then Running),
+// end them after their gputwin.io/run-time with their gputwin.io/exit-code, restart
+// containers per restartPolicy with CrashLoopBackOff (10s doubling, at most 5m, reset
+// after 10m of running), and enforce a pod's activeDeadlineSeconds.
+#pragma once
+
+#include "controllers/controller.h"
+
+namespace gputwin::controllers {
+
+struct KubeletConfig {
+  // Image pull throughput when a node sets no gputwin.io/image-pull-bandwidth annotation.
+  int64_t default_pull_bytes_per_second = 200LL * 1000 * 1000;
+};
+
+class Kubelet : public Controller {
+ public:
+  Kubelet(Store* store, EventQueue* queue, KubeletConfig config = {});
+  void OnWatch(cluster::WatchKind kind, cluster::WatchOp op, uint32_t id) override;
+
+  static constexpr Duration kInitialRestartBackoff = Duration::Seconds(10);
+  static constexpr Duration kMaxRestartBackoff = Duration::Minutes(5);
+
+ protected:
+  void Reconcile(Time now) override;
+  void OnTimer(Time now, uint64_t arg) override;
+
+ private:
+  enum Timer : uint64_t { kStart = 1, kExit = 2, kRestart = 3, kDeadline = 4 };
+  static uint64_t Arg(Timer t, uint32_t generation, PodId pod) {
+    return (static_cast<uint64_t>(t) << 60) | (static_cast<uint64_t>(generation & 0xFFFFFFF) << 32) | pod;
+  }
+  void Admit(PodId pod, Time now);
+  void StartContainer(PodId pod, Time now);
+  void ContainerExited(PodId pod, Time now);
+  int64_t PullBandwidth(NodeId node) const;
+
+  KubeletConfig config_;
+  std::vector<PodId> bound_;  // pods bound since the last reconcile
+  std::vector<bool> admitted_;
+  std::vector<int32_t> backoff_steps_;  // CrashLoopBackOff steps per pod
+};
+
+}  // namespace gputwin::controllers

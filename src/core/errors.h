@@ -1,0 +1,34 @@
+// Errors in user input. Every one names the file, the line and the field, so the user can
+// go straight to the mistake: "cluster.yaml:14: spec.replicas: \"two\" is not an integer".
+#pragma once
+
+#include <stdexcept>
+#include <string>
+#include <vector>
+
+namespace gputwin {
+
+struct SourceRef {
+  std::string file;
+  int line = 0;  // 1-based; 0 when unknown
+  std::string Describe() const {
+    return line > 0 ? file + ":" + std::to_string(line) : file;
+  }
+};
+
+class InputError : public std::runtime_error {
+ public:
+  InputError(const SourceRef& where, const std::string& field, const std::string& what)
+      : std::runtime_error(where.Describe() + ": " + (field.empty() ? "" : field + ": ") + what) {}
+  explicit InputError(const std::string& what) : std::runtime_error(what) {}
+};
+
+// Warnings gathered while reading input (unknown kinds and fields, ignored settings).
+struct Diagnostics {
+  std::vector<std::string> warnings;
+  void Warn(const SourceRef& where, const std::string& field, const std::string& what) {
+    warnings.push_back(where.Describe() + ": " + (field.empty() ? "" : field + ": ") + what);
+  }
+};
+
+}  // namespace gputwin

@@ -1,0 +1,71 @@
+// The simulation's event queue: a binary heap of plain structs (no allocation per event),
+// ordered by time, then by the order events were scheduled, so runs are deterministic.
+#pragma once
+
+#include <cstdint>
+#include <vector>
+
+#include "core/time.h"
+
+namespace gputwin {
+
+// Something that reacts to its own events (a controller, the kubelet, a generator).
+class EventHandler {
+ public:
+  virtual ~EventHandler() = default;
+  virtual void OnEvent(Time now, uint64_t arg) = 0;
+};
+
+struct Event {
+  Time at;
+  uint64_t seq;  // insertion order: the deterministic tie-break
+  EventHandler* handler;
+  uint64_t arg;
+};
+
+class EventQueue {
+ public:
+  void Schedule(Time at, EventHandler* handler, uint64_t arg) {
+    heap_.push_back(Event{at, next_seq_++, handler, arg});
+    SiftUp(heap_.size() - 1);
+  }
+  bool empty() const { return heap_.empty(); }
+  size_t size() const { return heap_.size(); }
+  const Event& top() const { return heap_.front(); }
+  Event Pop() {
+    Event e = heap_.front();
+    heap_.front() = heap_.back();
+    heap_.pop_back();
+    if (!heap_.empty()) SiftDown(0);
+    return e;
+  }
+
+ private:
+  static bool Before(const Event& a, const Event& b) {
+    return a.at < b.at || (a.at == b.at && a.seq < b.seq);
+  }
+  void SiftUp(size_t i) {
+    while (i > 0) {
+      size_t parent = (i - 1) / 2;
+      if (!Before(heap_[i], heap_[parent])) break;
+      std::swap(heap_[i], heap_[parent]);
+      i = parent;
+    }
+  }
+  void SiftDown(size_t i) {
+    const size_t n = heap_.size();
+    for (;;) {
+      size_t l = 2 * i + 1, best = i;
+      if (l < n && Before(heap_[l], heap_[best])) best = l;
+      if (l + 1 < n && Before(heap_[l + 1], heap_[best])) best = l + 1;
+      if (best == i) return;
+      std::swap(heap_[i], heap_[best]);
+      i = best;
+    }
+  }
+
+  std::vector<Event> heap_;
+  uint64_t next_seq_ = 0;
+};
+
+}  // namespace gputwin

@@ -1,0 +1,48 @@
+// Virtual time. Durations and instants are int64 nanoseconds, as Go's time.Duration,
+// so that every Go-style duration a manifest can hold round-trips exactly.
+#pragma once
+
+#include <compare>
+#include <cstdint>
+#include <optional>
+#include <string>
+#include <string_view>
+
+namespace gputwin {
+
+struct Duration {
+  int64_t ns = 0;
+
+  static constexpr Duration Nanoseconds(int64_t v) { return {v}; }
+  static constexpr Duration Milliseconds(int64_t v) { return {v * 1'000'000}; }
+  static constexpr Duration Seconds(int64_t v) { return {v * 1'000'000'000}; }
+  static constexpr Duration Minutes(int64_t v) { return Seconds(v * 60); }
+  static constexpr Duration Hours(int64_t v) { return Seconds(v * 3600); }
+
+  double seconds() const { return static_cast<double>(ns) / 1e9; }
+  auto operator<=>(const Duration&) const = default;
+  Duration operator+(Duration o) const { return {ns + o.ns}; }
+  Duration operator-(Duration o) const { return {ns - o.ns}; }
+  Duration operator*(int64_t k) const { return {ns * k}; }
+};
+
+// An instant on the virtual clock: nanoseconds since the Unix epoch (UTC).
+struct Time {
+  int64_t ns = 0;
+  auto operator<=>(const Time&) const = default;
+  Time operator+(Duration d) const { return {ns + d.ns}; }
+  Duration operator-(Time o) const { return {ns - o.ns}; }
+};
+
+// Parses a Go duration ("90s", "1h30m", "1.5h", "-2m", "0"). Returns nullopt with
+// `error` set on failure, using Go's own wording.
+std::optional<Duration> ParseDuration(std::string_view s, std::string* error);
+// Formats as Go's Duration.String() does ("1h30m0s", "2m0s", "500ms", "0s").
+std::string FormatDuration(Duration d);
+
+// RFC 3339 ("2026-01-01T00:00:00Z", "2026-01-01T02:00:00.5+02:00").
+std::optional<Time> ParseRFC3339(std::string_view s, std::string* error);
+// Formats in UTC with "Z", with fractional seconds only when non-zero.
+std::string FormatRFC3339(Time t);
+
+}  // namespace gputwin

@@ -1,0 +1,237 @@
+#include "report/summary.h"
+
+#include <unistd.h>
+
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <stdexcept>
+
+namespace gputwin::report {
+
+using cluster::PodPhase;
+
+namespace {
+
+Json TimeOrNull(Time t) {
+  if (t == cluster::kNever) return nullptr;
+  return FormatRFC3339(t);
+}
+
+std::string OwnerKindName(cluster::OwnerKind k) {
+  switch (k) {
+    case cluster::OwnerKind::kReplicaSet: return "ReplicaSet";
+    case cluster::OwnerKind::kJob: return "Job";
+    case cluster::OwnerKind::kDaemonSet: return "DaemonSet";
+    case cluster::OwnerKind::kGenerator: return "Workload";
+    case cluster::OwnerKind::kNoOwner: return "";
+  }
+  return "";
+}
+
+std::string OwnerName(const cluster::Store& s, const cluster::PodRecord& p) {
+  switch (p.owner.kind) {
+    case cluster::OwnerKind::kReplicaSet: return s.replica_sets()[p.owner.index].obj.metadata.name;
+    case cluster::OwnerKind::kJob: return s.jobs()[p.owner.index].obj.metadata.name;
+    case cluster::OwnerKind::kDaemonSet: return s.daemon_sets()[p.owner.index].obj.metadata.name;
+    default: break;
+  }
+  return "";
+}
+
+Json ResourcesJson(const api::ResourceList& list) {
+  Json out = Json::object();
+  for (const auto& [name, q] : list) out[name] = FormatQuantity(q, name == "memory" || name == "ephemeral-storage" || name.starts_with("hugepages-"));
+  return out;
+}
+
+// Pending pods grouped by their FailedScheduling message, largest group first.
+Json PendingReasons(const cluster::Store& s) {
+  std::map<std::string, std::vector<std::string>> groups;
+  for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
+    const auto& p = s.pod(id);
+    if (p.deleted || p.phase != PodPhase::kPending || p.Bound()) continue;
+    groups[p.message.empty() ? "not yet attempted by the scheduler" : p.message].push_back(p.Key());
+  }
+  std::vector<std::pair<std::string, std::vector<std::string>>> sorted(groups.begin(), groups.end());
+  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.size() > b.second.size(); });
+  Json out = Json::array();
+  for (const auto& [msg, pods] : sorted) {
+    Json examples = Json::array();
+    for (size_t i = 0; i < pods.size() && i < 10; ++i) examples.push_back(pods[i]);
+    out.push_back(Json{{"message", msg}, {"count", pods.size()}, {"pods", examples}});
+  }
+  return out;
+}
+
+}  // namespace
+
+Json BuildSummary(const sim::Simulation& sim) {
+  const auto& s = sim.store();
+  Json j;
+  j["apiVersion"] = "gputwin.io/v1alpha1";
+  j["kind"] = "SimulationSummary";
+  j["scenario"] = sim.scenario().metadata.name;
+  j["seed"] = sim.scenario().seed;
+  j["startTime"] = FormatRFC3339(sim.start());
+  j["endTime"] = FormatRFC3339(sim.end());
+  j["duration"] = FormatDuration(sim.end() - sim.start());
+
+  size_t deleted = 0;
+  std::map<std::string, size_t> by_phase = {{"Pending", 0}, {"Running", 0}, {"Succeeded", 0}, {"Failed", 0}};
+  Json pods = Json::array();
+  for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
+    const auto& p = s.pod(id);
+    if (p.deleted) ++deleted;
+    else by_phase[cluster::PhaseName(p.phase)]++;
+    Json pj;
+    pj["namespace"] = p.namespace_;
+    pj["name"] = p.name;
+    pj["phase"] = p.deleted ? "Deleted" : cluster::PhaseName(p.phase);
+    pj["node"] = p.Bound() ? Json(s.node(p.node).name()) : Json(nullptr);
+    pj["createdAt"] = TimeOrNull(p.created_at);
+    pj["scheduledAt"] = TimeOrNull(p.scheduled_at);
+    pj["startedAt"] = TimeOrNull(p.started_at);
+    pj["finishedAt"] = TimeOrNull(p.finished_at);
+    pj["deletedAt"] = TimeOrNull(p.deleted_at);
+    pj["reason"] = p.reason;
+    pj["message"] = p.message;
+    pj["restartCount"] = p.restart_count;
+    pj["priority"] = p.tmpl->priority;
+    Json owner = nullptr;
+    if (p.owner.kind != cluster::OwnerKind::kNoOwner) {
+      owner = Json{{"kind", OwnerKindName(p.owner.kind)}, {"name", OwnerName(s, p)}};
+    }
+    pj["owner"] = owner;
+    pj["waitSeconds"] = p.scheduled_at == cluster::kNever
+                            ? Json(nullptr)
+                            : Json((p.scheduled_at - p.created_at).seconds());
+    pods.push_back(std::move(pj));
+  }
+
+  Json nodes = Json::array();
+  size_t live_nodes = 0;
+  for (cluster::NodeId id = 0; id < s.node_count(); ++id) {
+    const auto& n = s.node(id);
+    if (!n.deleted) ++live_nodes;
+    Json taints = Json::array();
+    for (const auto& t : n.obj.taints) {
+      Json tj{{"key", t.key}, {"effect", t.effect}};
+      if (!t.value.empty()) tj["value"] = t.value;
+      taints.push_back(tj);
+    }
+    nodes.push_back(Json{{"name", n.name()},
+                         {"labels", n.obj.metadata.labels},
+                         {"allocatable", ResourcesJson(n.obj.allocatable)},
+                         {"taints", taints},
+                         {"unschedulable", n.obj.unschedulable},
+                         {"ready", n.ready && !n.deleted},
+                         {"createdAt", TimeOrNull(n.created_at)},
+                         {"readyAt", TimeOrNull(n.ready_at)},
+                         {"deletedAt", TimeOrNull(n.deleted_at)},
+                         {"pods", n.pods.size()}});
+  }
+
+  Json jobs = Json::array();
+  size_t jobs_complete = 0, jobs_failed = 0;
+  for (const auto& job : s.jobs()) {
+    if (job.condition == "Complete") ++jobs_complete;
+    if (job.condition == "Failed") ++jobs_failed;
+    jobs.push_back(Json{{"namespace", job.obj.metadata.namespace_},
+                        {"name", job.obj.metadata.name},
+                        {"condition", job.condition.empty() ? "Active" : job.condition},
+                        {"reason", job.condition_reason},
+                        {"message", job.condition_message},
+                        {"startTime", TimeOrNull(job.start_time)},
+                        {"completionTime", TimeOrNull(job.completion_time)},
+                        {"durationSeconds", job.completion_time == cluster::kNever || job.start_time == cluster::kNever
+                                                ? Json(nullptr)
+                                                : Json((job.completion_time - job.start_time).seconds())},
+                        {"succeeded", job.succeeded},
+                        {"failed", job.failed},
+                        {"active", job.pods.size()}});
+  }
+
+  Json deployments = Json::array();
+  for (const auto& d : s.deployments()) {
+    size_t ready = 0, pending = 0;
+    if (d.replica_set != cluster::kNone) {
+      for (cluster::PodId p : s.replica_sets()[d.replica_set].pods) {
+        const auto& pod = s.pod(p);
+        if (pod.deleted || pod.Terminal()) continue;
+        if (pod.phase == PodPhase::kRunning) ++ready;
+        else ++pending;
+      }
+    }
+    deployments.push_back(Json{{"namespace", d.obj.metadata.namespace_},
+                               {"name", d.obj.metadata.name},
+                               {"replicas", d.obj.replicas},
+                               {"running", ready},
+                               {"pending", pending}});
+  }
+
+  Json events = Json::array();
+  for (const auto& e : s.events()) {
+    Json involved{{"kind", e.kind}, {"name", e.name}};
+    if (!e.namespace_.empty()) involved["namespace"] = e.namespace_;
+    events.push_back(Json{{"firstTimestamp", FormatRFC3339(e.first_timestamp)},
+                          {"lastTimestamp", FormatRFC3339(e.last_timestamp)},
+                          {"count", e.count},
+                          {"type", e.type},
+                          {"reason", e.reason},
+                          {"involvedObject", involved},
+                          {"message", e.message},
+                          {"source", Json{{"component", e.source}}}});
+  }
+
+  Json expectations = Json::array();
+  for (const auto& r : sim.expectation_results()) {
+    expectations.push_back(Json{{"description", r.description},
+                                {"source", r.source.Describe()},
+                                {"passed", r.passed},
+                                {"detail", r.detail}});
+  }
+
+  j["totals"] = Json{{"pods", s.pod_count()},
+                     {"podsByPhase", by_phase},
+                     {"podsDeleted", deleted},
+                     {"nodes", live_nodes},
+                     {"jobs", Json{{"total", s.jobs().size()}, {"complete", jobs_complete}, {"failed", jobs_failed}}},
+                     {"schedulingAttempts", sim.scheduling_attempts()},
+                     {"events", s.events().size()},
+                     {"expectationsFailed", std::count_if(sim.expectation_results().begin(), sim.expectation_results().end(), [](const auto& r) { return !r.passed; })}};
+  j["pendingReasons"] = PendingReasons(s);
+  j["expectations"] = expectations;
+  j["warnings"] = sim.warnings();
+  j["nodes"] = nodes;
+  j["jobs"] = jobs;
+  j["deployments"] = deployments;
+  j["pods"] = pods;
+  j["events"] = events;
+  return j;
+}
+
+void WriteFileAtomically(const std::string& dir, const std::string& name,
+                         const std::string& content) {
+  namespace fs = std::filesystem;
+  std::error_code ec;
+  fs::create_directories(dir, ec);
+  if (ec) throw std::runtime_error(dir + ": cannot create directory: " + ec.message());
+  fs::path final_path = fs::path(dir) / name;
+  fs::path tmp = fs::path(dir) / ("." + name + ".tmp." + std::to_string(::getpid()));
+  {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error(tmp.string() + ": cannot write");
+    out << content;
+    out.flush();
+    if (!out) throw std::runtime_error(tmp.string() + ": write failed");
+  }
+  fs::rename(tmp, final_path, ec);
+  if (ec) {
+    fs::remove(tmp, ec);
+    throw std::runtime_error(final_path.string() + ": cannot rename into place");
+  }
+}
+
+}  // namespace gputwin::report

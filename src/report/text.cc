@@ -1,0 +1,115 @@
+// The readable summary printed on stdout after a run.
+#include <fmt/format.h>
+
+#include <map>
+
+#include "report/summary.h"
+
+namespace gputwin::report {
+
+using cluster::PodPhase;
+
+std::string RenderText(const sim::Simulation& sim) {
+  const auto& s = sim.store();
+  const Time t0 = sim.start();
+  auto rel = [&](Time t) { return t == cluster::kNever ? std::string("-") : FormatDuration(t - t0); };
+  std::string out;
+  out += fmt::format("gputwin: scenario \"{}\", {} simulated from {} (seed {})\n",
+                     sim.scenario().metadata.name, FormatDuration(sim.end() - t0),
+                     FormatRFC3339(t0), sim.scenario().seed);
+
+  out += "\nNodes\n";
+  out += fmt::format("  {:<28} {:>6} {:>8} {:>6}  {}\n", "NAME", "PODS", "GPU", "READY", "TAINTS");
+  for (cluster::NodeId id = 0; id < s.node_count(); ++id) {
+    const auto& n = s.node(id);
+    if (n.deleted) continue;
+    std::string gpu = "-";
+    auto it = n.obj.allocatable.find("nvidia.com/gpu");
+    if (it != n.obj.allocatable.end()) {
+      cluster::ResourceId r = s.resources().Find("nvidia.com/gpu");
+      gpu = fmt::format("{}/{}", cluster::At(n.requested, r), it->second.Value());
+    }
+    std::string taints;
+    for (const auto& t : n.obj.taints) {
+      taints += (taints.empty() ? "" : ",") + t.key + (t.value.empty() ? "" : "=" + t.value) + ":" + t.effect;
+    }
+    out += fmt::format("  {:<28} {:>6} {:>8} {:>6}  {}\n", n.name(), n.pods.size(), gpu,
+                       n.ready ? "True" : "False", taints.empty() ? "<none>" : taints);
+  }
+
+  if (!s.jobs().empty()) {
+    out += "\nJobs\n";
+    out += fmt::format("  {:<36} {:<10} {:>9} {:>6} {:>10} {:>10}\n", "NAME", "STATUS", "SUCCEEDED", "FAILED", "STARTED", "FINISHED");
+    for (const auto& j : s.jobs()) {
+      std::string status = j.condition.empty() ? "Running" : j.condition;
+      if (j.condition == "Failed") status += " (" + j.condition_reason + ")";
+      out += fmt::format("  {:<36} {:<10} {:>9} {:>6} {:>10} {:>10}\n",
+                         j.obj.metadata.namespace_ + "/" + j.obj.metadata.name, status, j.succeeded,
+                         j.failed, rel(j.start_time), rel(j.completion_time));
+    }
+  }
+  if (!s.deployments().empty()) {
+    out += "\nDeployments\n";
+    for (const auto& d : s.deployments()) {
+      size_t running = 0;
+      if (d.replica_set != cluster::kNone) {
+        for (cluster::PodId p : s.replica_sets()[d.replica_set].pods) {
+          const auto& pod = s.pod(p);
+          running += !pod.deleted && pod.phase == PodPhase::kRunning;
+        }
+      }
+      out += fmt::format("  {:<36} {}/{} running\n", d.obj.metadata.namespace_ + "/" + d.obj.metadata.name, running, d.obj.replicas);
+    }
+  }
+
+  // Pods: where each ran, and when.
+  std::map<std::string, size_t> phases;
+  size_t shown = 0, total_live = 0;
+  std::string table;
+  for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
+    const auto& p = s.pod(id);
+    if (p.deleted) continue;
+    ++total_live;
+    phases[cluster::PhaseName(p.phase)]++;
+    if (shown++ >= 40) continue;
+    table += fmt::format("  {:<40} {:<10} {:<20} {:>9} {:>9} {:>9}\n", p.Key(), cluster::PhaseName(p.phase),
+                         p.Bound() ? s.node(p.node).name() : "<none>", rel(p.scheduled_at),
+                         rel(p.started_at), rel(p.finished_at));
+  }
+  out += fmt::format("\nPods ({} total", total_live);
+  for (const auto& [ph, n] : phases) out += fmt::format(", {} {}", n, ph);
+  out += ")\n";
+  out += fmt::format("  {:<40} {:<10} {:<20} {:>9} {:>9} {:>9}\n", "NAME", "PHASE", "NODE", "SCHEDULED", "STARTED", "FINISHED");
+  out += table;
+  if (shown > 40) out += fmt::format("  ... {} more in summary.json\n", shown - 40);
+
+  Json pending = BuildSummary(sim)["pendingReasons"];
+  if (!pending.empty()) {
+    out += "\nWhy pods are Pending\n";
+    for (const auto& g : pending) {
+      out += fmt::format("  {} pod(s): {}\n", g["count"].get<size_t>(), g["message"].get<std::string>());
+      size_t k = 0;
+      for (const auto& name : g["pods"]) {
+        if (k++ == 3) {
+          out += "    ...\n";
+          break;
+        }
+        out += "    " + name.get<std::string>() + "\n";
+      }
+    }
+  }
+  if (!sim.expectation_results().empty()) {
+    out += "\nExpectations\n";
+    for (const auto& r : sim.expectation_results()) {
+      out += fmt::format("  {} {} ({}){}\n", r.passed ? "PASS" : "FAIL", r.description,
+                         r.source.Describe(), r.passed ? "" : ": " + r.detail);
+    }
+  }
+  if (!sim.warnings().empty()) {
+    out += "\nWarnings\n";
+    for (const auto& w : sim.warnings()) out += "  " + w + "\n";
+  }
+  return out;
+}
+
+}  // namespace gputwin::report

@@ -1,0 +1,47 @@
+#include "scheduler/node_groups.h"
+
+namespace gputwin::scheduler {
+
+std::string NodeGroups::Key(const cluster::NodeRecord& n) {
+  std::string key;
+  for (int64_t v : n.allocatable) key += std::to_string(v) + ",";
+  key += "|";
+  for (const auto& [k, v] : n.obj.metadata.labels) {
+    if (k == "kubernetes.io/hostname") continue;
+    key += k + "=" + v + "\x1f";
+  }
+  key += "|";
+  for (const auto& t : n.obj.taints) key += t.key + "=" + t.value + ":" + t.effect + "\x1f";
+  key += n.obj.unschedulable ? "|U" : "|S";
+  return key;
+}
+
+bool NodeGroups::Assign(const cluster::Store& store, NodeId id) {
+  if (node_group_.size() <= id) node_group_.resize(id + 1, cluster::kNone);
+  std::string key = Key(store.node(id));
+  auto [it, inserted] = by_key_.emplace(key, static_cast<uint32_t>(groups_.size()));
+  if (inserted) {
+    const auto& n = store.node(id);
+    NodeGroup group;
+    group.labels = n.obj.metadata.labels;
+    group.labels.erase("kubernetes.io/hostname");
+    group.taints = n.obj.taints;
+    group.unschedulable = n.obj.unschedulable;
+    groups_.push_back(std::move(group));
+  }
+  uint32_t g = it->second;
+  uint32_t old = node_group_[id];
+  if (old == g) return false;
+  if (old != cluster::kNone) --groups_[old].size;
+  node_group_[id] = g;
+  ++groups_[g].size;
+  return true;
+}
+
+void NodeGroups::Remove(NodeId id) {
+  if (id >= node_group_.size() || node_group_[id] == cluster::kNone) return;
+  --groups_[node_group_[id]].size;
+  node_group_[id] = cluster::kNone;
+}
+
+}  // namespace gputwin::scheduler

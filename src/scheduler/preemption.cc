@@ -1,0 +1,176 @@
+#include "scheduler/preemption.h"
+
+#include <algorithm>
+#include <limits>
+#include <map>
+
+namespace gputwin::scheduler {
+
+namespace {
+const char* const kNotHelpful = "Preemption is not helpful for scheduling";
+const char* const kNoVictims = "No preemption victims found for incoming pod";
+}  // namespace
+
+bool Preemption::SelectVictims(PodId pid, NodeId n, std::vector<PodId>* victims,
+                               std::string* reason) {
+  const auto& pod = store_.pod(pid);
+  const auto& node = store_.node(n);
+  std::vector<PodId> lower;
+  for (PodId p : node.pods) {
+    const auto& o = store_.pod(p);
+    if (!o.deleted && !o.Terminal() && o.tmpl->priority < pod.tmpl->priority) lower.push_back(p);
+  }
+  if (lower.empty()) {
+    *reason = kNoVictims;
+    return false;
+  }
+  auto& tc = s_.CacheFor(pod);
+  cluster::ResourceVec freed;
+  cluster::ResourceVec nominated_buf;
+  if (const auto* nom = s_.NominatedFree(pod, n, &nominated_buf)) freed = *nom;
+  auto add = [&](PodId p, int64_t sign) {
+    cluster::AddTo(&freed, store_.pod(p).tmpl->requests, sign);
+    if (freed.size() <= cluster::kPods) freed.resize(cluster::kPods + 1, 0);
+    freed[cluster::kPods] += sign;
+  };
+  for (PodId p : lower) add(p, +1);
+  if (!s_.FitsResources(pod, tc, n, &freed)) {
+    std::vector<std::string> reasons;
+    s_.ResourceReasons(pod, tc, n, &freed, &reasons);
+    *reason = reasons.empty() ? kNoVictims : reasons.front();
+    return false;
+  }
+  // MoreImportantPod: higher priority first, then the one that started earlier.
+  std::sort(lower.begin(), lower.end(), [&](PodId a, PodId b) {
+    const auto& x = store_.pod(a);
+    const auto& y = store_.pod(b);
+    if (x.tmpl->priority != y.tmpl->priority) return x.tmpl->priority > y.tmpl->priority;
+    if (x.started_at != y.started_at) return x.started_at < y.started_at;
+    return a < b;
+  });
+  for (PodId p : lower) {
+    add(p, -1);  // try to keep it
+    if (!s_.FitsResources(pod, tc, n, &freed)) {
+      add(p, +1);
+      victims->push_back(p);
+    }
+  }
+  return true;
+}
+
+size_t Preemption::PickOne(const std::vector<Candidate>& cands) const {
+  // pickOneNodeForPreemption: fewest PDB violations (none modelled), lowest highest-victim
+  // priority, lowest Σ(priority + 2^31), fewest victims, latest start among the
+  // highest-priority victims, then the first.
+  std::vector<size_t> idx(cands.size());
+  for (size_t i = 0; i < idx.size(); ++i) idx[i] = i;
+  auto keep_min = [&](auto key) {
+    std::vector<size_t> out;
+    auto best = key(cands[idx[0]]);
+    for (size_t i : idx) best = std::min(best, key(cands[i]));
+    for (size_t i : idx) {
+      if (key(cands[i]) == best) out.push_back(i);
+    }
+    idx = out;
+  };
+  auto prio = [&](PodId p) { return static_cast<int64_t>(store_.pod(p).tmpl->priority); };
+  keep_min([&](const Candidate& c) {
+    int64_t m = std::numeric_limits<int64_t>::min();
+    for (PodId v : c.victims) m = std::max(m, prio(v));
+    return m;
+  });
+  if (idx.size() > 1) {
+    keep_min([&](const Candidate& c) {
+      int64_t sum = 0;
+      for (PodId v : c.victims) sum += prio(v) + (int64_t{1} << 31);
+      return sum;
+    });
+  }
+  if (idx.size() > 1) keep_min([&](const Candidate& c) { return c.victims.size(); });
+  if (idx.size() > 1) {
+    keep_min([&](const Candidate& c) {
+      int64_t top = std::numeric_limits<int64_t>::min();
+      for (PodId v : c.victims) top = std::max(top, prio(v));
+      int64_t earliest = std::numeric_limits<int64_t>::max();
+      for (PodId v : c.victims) {
+        if (prio(v) == top) earliest = std::min(earliest, store_.pod(v).started_at.ns);
+      }
+      return -earliest;  // latest start wins
+    });
+  }
+  return idx.front();
+}
+
+Preemption::Result Preemption::Run(PodId pid, const std::vector<bool>& resolvable, Time now) {
+  (void)now;
+  Result result;
+  const auto& pod = store_.pod(pid);
+  if (pod.tmpl->preempt_never) {
+    result.message = "preemption: not eligible due to preemptionPolicy=Never.";
+    return result;
+  }
+  const auto& order = s_.node_order_;
+  std::map<std::string, int64_t> statuses;
+  std::vector<NodeId> potential;
+  for (NodeId n : order) {
+    if (resolvable[n]) {
+      potential.push_back(n);
+    } else {
+      statuses[kNotHelpful]++;
+    }
+  }
+  std::vector<Candidate> candidates;
+  if (!potential.empty()) {
+    // GetOffsetAndNumCandidates: a random start and at least 10% / 100 nodes.
+    int64_t len = static_cast<int64_t>(potential.size());
+    int64_t num = std::max(len * kMinCandidateNodesPercentage / 100, kMinCandidateNodesAbsolute);
+    num = std::min(num, len);
+    size_t offset = static_cast<size_t>(s_.random_.Below(static_cast<uint64_t>(len)));
+    for (int64_t i = 0; i < len && static_cast<int64_t>(candidates.size()) < num; ++i) {
+      NodeId n = potential[(offset + static_cast<size_t>(i)) % potential.size()];
+      Candidate c{n, {}};
+      std::string reason;
+      if (SelectVictims(pid, n, &c.victims, &reason)) {
+        candidates.push_back(std::move(c));
+      } else {
+        statuses[reason]++;
+      }
+    }
+  }
+  if (candidates.empty()) {
+    std::vector<std::string> parts;
+    for (const auto& [reason, count] : statuses) parts.push_back(std::to_string(count) + " " + reason);
+    std::sort(parts.begin(), parts.end());
+    std::string joined;
+    for (const auto& p : parts) joined += (joined.empty() ? "" : ", ") + p;
+    result.message = "preemption: 0/" + std::to_string(order.size()) +
+                     " nodes are available: " + joined + ".";
+    return result;
+  }
+  const Candidate& best = candidates[PickOne(candidates)];
+  const std::string node_name = store_.node(best.node).name();
+  const std::string preemptor = pod.namespace_ + "/" + pod.name;
+  const std::string preemptor_uid = pod.uid;
+  const int32_t preemptor_priority = pod.tmpl->priority;
+  for (PodId v : best.victims) {
+    auto& victim = store_.pod(v);
+    victim.reason = "PreemptionByScheduler";
+    victim.message = "Preempted by pod " + preemptor + " on node " + node_name;
+    store_.RecordEvent("Normal", "Preempted", "Pod", victim.namespace_, victim.name,
+                       "Preempted by pod " + preemptor_uid + " on node " + node_name,
+                       "default-scheduler");
+    store_.DeletePod(v);
+  }
+  // Lower-priority pods nominated to this node lose their nomination.
+  if (best.node < s_.nominated_.size()) {
+    std::vector<PodId> nominated = s_.nominated_[best.node];
+    for (PodId other : nominated) {
+      if (store_.pod(other).tmpl->priority < preemptor_priority) s_.ClearNomination(other);
+    }
+  }
+  s_.Nominate(pid, best.node);
+  result.nominated = best.node;
+  return result;
+}
+
+}  // namespace gputwin::scheduler

@@ -1,0 +1,144 @@
+// The scenario's expectations, checked against the store at the end of the run.
+#include <algorithm>
+
+#include "sim/simulation.h"
+
+namespace gputwin::sim {
+
+using cluster::PodPhase;
+
+namespace {
+
+// Shell-style glob: * and ? only.
+bool Glob(const char* p, const char* s) {
+  for (; *p; ++p, ++s) {
+    if (*p == '*') {
+      for (const char* t = s;; ++t) {
+        if (Glob(p + 1, t)) return true;
+        if (!*t) return false;
+      }
+    }
+    if (!*s || (*p != '?' && *p != *s)) return false;
+  }
+  return !*s;
+}
+
+std::string Rel(Time t, Time start) {
+  return t == cluster::kNever ? "never" : FormatDuration(t - start);
+}
+
+}  // namespace
+
+void Simulation::CheckExpectations() {
+  const Time t0 = start();
+  for (const auto& x : scenario_.expectations) {
+    ExpectationResult r;
+    r.source = x.source;
+    std::vector<std::string> failures;
+    auto check = [&](bool ok, const std::string& what) {
+      if (!ok && failures.size() < 5) failures.push_back(what);
+    };
+    if (!x.pods.empty()) {
+      r.description = "pods " + x.pods;
+      int64_t matched = 0;
+      for (cluster::PodId id = 0; id < store_.pod_count(); ++id) {
+        const auto& p = store_.pod(id);
+        if (p.deleted) continue;
+        std::string key = p.Key();
+        if (!Glob(x.pods.c_str(), key.c_str()) && !Glob(x.pods.c_str(), p.name.c_str())) continue;
+        ++matched;
+        const std::string who = key + ": ";
+        if (x.phase) check(*x.phase == cluster::PhaseName(p.phase), who + "phase is " + cluster::PhaseName(p.phase) + ", want " + *x.phase);
+        std::string node = p.Bound() ? store_.node(p.node).name() : "";
+        if (x.node) check(*x.node == node, who + "node is \"" + node + "\", want \"" + *x.node + "\"");
+        if (x.scheduled) check(*x.scheduled == p.Bound(), who + (p.Bound() ? "was scheduled" : "was not scheduled"));
+        if (x.reason) check(*x.reason == p.reason, who + "reason is \"" + p.reason + "\", want \"" + *x.reason + "\"");
+        if (x.message) check(*x.message == p.message, who + "message is \"" + p.message + "\", want \"" + *x.message + "\"");
+        if (x.message_contains) {
+          check(p.message.find(*x.message_contains) != std::string::npos,
+                who + "message \"" + p.message + "\" does not contain \"" + *x.message_contains + "\"");
+        }
+        if (x.restart_count) check(*x.restart_count == p.restart_count, who + "restartCount is " + std::to_string(p.restart_count) + ", want " + std::to_string(*x.restart_count));
+        auto at = [&](const std::optional<Duration>& want, Time got, const char* field) {
+          if (want) check(got != cluster::kNever && got - t0 == *want, who + field + " is " + Rel(got, t0) + ", want " + FormatDuration(*want));
+        };
+        at(x.scheduled_at, p.scheduled_at, "scheduledAt");
+        at(x.started_at, p.started_at, "startedAt");
+        at(x.finished_at, p.finished_at, "finishedAt");
+        if (x.finished_by) {
+          check(p.finished_at != cluster::kNever && p.finished_at - t0 <= *x.finished_by,
+                who + "finishedAt is " + Rel(p.finished_at, t0) + ", want by " + FormatDuration(*x.finished_by));
+        }
+      }
+      if (x.count) {
+        check(matched == *x.count, "matched " + std::to_string(matched) + " pods, want " + std::to_string(*x.count));
+      } else {
+        check(matched > 0, "no pod matches");
+      }
+    } else {
+      r.description = "job " + x.job;
+      const cluster::JobRecord* job = nullptr;
+      for (const auto& j : store_.jobs()) {
+        if (j.obj.metadata.name == x.job || j.obj.metadata.namespace_ + "/" + j.obj.metadata.name == x.job) job = &j;
+      }
+      if (!job) {
+        check(false, "no such job");
+      } else {
+        std::string cond = job->condition.empty() ? "Active" : job->condition;
+        if (x.condition) check(*x.condition == cond, "condition is " + cond + ", want " + *x.condition);
+        if (x.reason) check(*x.reason == job->condition_reason, "reason is \"" + job->condition_reason + "\", want \"" + *x.reason + "\"");
+        if (x.completed_at) {
+          check(job->completion_time != cluster::kNever && job->completion_time - t0 == *x.completed_at,
+                "completed at " + Rel(job->completion_time, t0) + ", want " + FormatDuration(*x.completed_at));
+        }
+        if (x.finished_by) {
+          check(job->completion_time != cluster::kNever && job->completion_time - t0 <= *x.finished_by,
+                "completed at " + Rel(job->completion_time, t0) + ", want by " + FormatDuration(*x.finished_by));
+        }
+      }
+    }
+    r.passed = failures.empty();
+    for (const auto& f : failures) r.detail += (r.detail.empty() ? "" : "; ") + f;
+    results_.push_back(std::move(r));
+  }
+}
+
+std::unique_ptr<Simulation> LoadScenario(const std::string& path, std::optional<uint64_t> seed,
+                                         std::optional<Duration> until) {
+  api::Manifests manifests;
+  api::LoadPath(path, &manifests);
+  if (manifests.scenarios.size() != 1) {
+    throw InputError(path + ": expected exactly one object of kind Scenario (apiVersion "
+                     "gputwin.io/v1alpha1), found " + std::to_string(manifests.scenarios.size()) +
+                     "; to run plain manifests use `gputwin run -f FILE_OR_DIR --duration 6h`");
+  }
+  api::Scenario scenario = manifests.scenarios.front();
+  manifests.scenarios.clear();
+  // Manifests in the scenario file itself count too; then those it names.
+  for (const auto& m : scenario.manifests) api::LoadPath(m, &manifests);
+  if (!manifests.scenarios.empty()) {
+    throw InputError(scenario.metadata.source, "spec.manifests",
+                     "a listed manifest holds another Scenario");
+  }
+  if (seed) scenario.seed = *seed;
+  if (until) scenario.duration = *until;
+  return std::make_unique<Simulation>(std::move(manifests), std::move(scenario));
+}
+
+std::unique_ptr<Simulation> LoadManifests(const std::vector<std::string>& paths,
+                                          Duration duration, std::optional<uint64_t> seed) {
+  api::Manifests manifests;
+  for (const auto& p : paths) api::LoadPath(p, &manifests);
+  api::Scenario scenario;
+  if (!manifests.scenarios.empty()) {
+    scenario = manifests.scenarios.front();
+    manifests.scenarios.clear();
+  } else {
+    scenario.metadata.name = "manifests";
+  }
+  scenario.duration = duration;
+  if (seed) scenario.seed = *seed;
+  return std::make_unique<Simulation>(std::move(manifests), std::move(scenario));
+}
+
+}  // namespace gputwin::sim

@@ -1,0 +1,81 @@
+// One run of the twin: the store, the controllers as reconcile loops on the virtual clock,
+// the scenario's workload generators and actions, and the expectations checked at the end.
+#pragma once
+
+#include <memory>
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/manifests.h"
+#include "cluster/store.h"
+#include "core/event_queue.h"
+
+namespace gputwin::scheduler {
+class Scheduler;
+}
+namespace gputwin::controllers {
+class ReplicaSetController;
+class Controller;
+}  // namespace gputwin::controllers
+
+namespace gputwin::sim {
+
+struct ExpectationResult {
+  std::string description;
+  SourceRef source;
+  bool passed = false;
+  std::string detail;
+};
+
+struct Progress {
+  virtual ~Progress() = default;
+  virtual void Update(double fraction, Time now) = 0;
+};
+
+class Simulation {
+ public:
+  // Takes the decoded manifests and a scenario (default one for plain manifests).
+  // Validates everything up front: throws InputError before anything runs.
+  Simulation(api::Manifests manifests, api::Scenario scenario);
+  ~Simulation();
+
+  void Run(Progress* progress = nullptr);
+
+  const cluster::Store& store() const { return store_; }
+  cluster::Store& store() { return store_; }
+  const api::Scenario& scenario() const { return scenario_; }
+  Time start() const { return scenario_.start_time; }
+  Time end() const { return scenario_.start_time + scenario_.duration; }
+  const std::vector<std::string>& warnings() const { return manifests_.diagnostics.warnings; }
+  const std::vector<ExpectationResult>& expectation_results() const { return results_; }
+  bool expectations_passed() const;
+  uint64_t scheduling_attempts() const;
+  uint64_t events_processed() const { return events_processed_; }
+
+ private:
+  friend class ActionRunner;
+  friend class WorkloadGenerator;
+  void Load();
+  void CheckExpectations();
+
+  api::Manifests manifests_;
+  api::Scenario scenario_;
+  cluster::Store store_;
+  EventQueue queue_;
+  std::unique_ptr<scheduler::Scheduler> scheduler_;
+  controllers::ReplicaSetController* replica_sets_ = nullptr;
+  std::vector<std::unique_ptr<EventHandler>> handlers_;
+  std::vector<ExpectationResult> results_;
+  uint64_t events_processed_ = 0;
+};
+
+// Loads a Scenario file and the manifests it names; or plain manifests with a default
+// scenario (`gputwin run -f`). Throws InputError.
+std::unique_ptr<Simulation> LoadScenario(const std::string& scenario_path,
+                                         std::optional<uint64_t> seed,
+                                         std::optional<Duration> until);
+std::unique_ptr<Simulation> LoadManifests(const std::vector<std::string>& paths,
+                                          Duration duration, std::optional<uint64_t> seed);
+
+}  // namespace gputwin::sim

@@ -1,0 +1,75 @@
+// Go's time.ParseDuration / Duration.String examples (src/time/time_test.go) and RFC 3339.
+#include <gtest/gtest.h>
+
+#include "core/time.h"
+
+namespace gputwin {
+namespace {
+
+Duration D(const char* s) {
+  std::string err;
+  auto d = ParseDuration(s, &err);
+  EXPECT_TRUE(d.has_value()) << s << ": " << err;
+  return d.value_or(Duration{});
+}
+
+TEST(ParseDuration, GoExamples) {
+  EXPECT_EQ(D("0").ns, 0);
+  EXPECT_EQ(D("5s").ns, 5'000'000'000);
+  EXPECT_EQ(D("90s"), Duration::Seconds(90));
+  EXPECT_EQ(D("5m"), Duration::Minutes(5));
+  EXPECT_EQ(D("720h"), Duration::Hours(720));
+  EXPECT_EQ(D("1h30m"), Duration::Minutes(90));
+  EXPECT_EQ(D("1.5h"), Duration::Minutes(90));
+  EXPECT_EQ(D("-1.5h"), Duration::Minutes(-90));
+  EXPECT_EQ(D("+5s"), Duration::Seconds(5));
+  EXPECT_EQ(D("300ms").ns, 300'000'000);
+  EXPECT_EQ(D("1\xC2\xB5s").ns, 1'000);  // µs
+  EXPECT_EQ(D("1us").ns, 1'000);
+  EXPECT_EQ(D("2h45m").ns, (2 * 3600 + 45 * 60) * 1'000'000'000LL);
+  EXPECT_EQ(D(".5s").ns, 500'000'000);
+  EXPECT_EQ(D("1.004s").ns, 1'004'000'000);
+  EXPECT_EQ(D("100.00100s").ns, 100'001'000'000);
+  EXPECT_EQ(D("9223372036854775807ns").ns, INT64_MAX);
+}
+
+TEST(ParseDuration, RejectsWhatGoRejects) {
+  for (const char* bad : {"", "3", "-", "s", ".", "-.", ".s", "+.s", "1x", "1d", "3000000h",
+                          "9223372036854775808ns"}) {
+    std::string err;
+    EXPECT_FALSE(ParseDuration(bad, &err).has_value()) << bad;
+    EXPECT_FALSE(err.empty()) << bad;
+  }
+}
+
+TEST(FormatDuration, MatchesGoString) {
+  EXPECT_EQ(FormatDuration(Duration{0}), "0s");
+  EXPECT_EQ(FormatDuration(Duration::Minutes(90)), "1h30m0s");
+  EXPECT_EQ(FormatDuration(Duration::Minutes(2)), "2m0s");
+  EXPECT_EQ(FormatDuration(Duration::Milliseconds(1500)), "1.5s");
+  EXPECT_EQ(FormatDuration(Duration::Milliseconds(500)), "500ms");
+  EXPECT_EQ(FormatDuration(Duration{1}), "1ns");
+  EXPECT_EQ(FormatDuration(Duration{1100}), "1.1\xC2\xB5s");
+  EXPECT_EQ(FormatDuration(Duration::Hours(-2)), "-2h0m0s");
+}
+
+TEST(RFC3339, ParsesAndFormats) {
+  std::string err;
+  auto t = ParseRFC3339("2026-01-01T00:00:00Z", &err);
+  ASSERT_TRUE(t);
+  EXPECT_EQ(t->ns, 1767225600LL * 1'000'000'000);
+  EXPECT_EQ(FormatRFC3339(*t), "2026-01-01T00:00:00Z");
+  auto offset = ParseRFC3339("2026-01-01T02:00:00.5+02:00", &err);
+  ASSERT_TRUE(offset);
+  EXPECT_EQ(FormatRFC3339(*offset), "2026-01-01T00:00:00.5Z");
+  EXPECT_EQ(FormatRFC3339(Time{0}), "1970-01-01T00:00:00Z");
+  auto leap = ParseRFC3339("2024-02-29T23:59:59Z", &err);
+  ASSERT_TRUE(leap);
+  EXPECT_EQ(FormatRFC3339(*leap + Duration::Seconds(1)), "2024-03-01T00:00:00Z");
+  EXPECT_FALSE(ParseRFC3339("2025-02-29T00:00:00Z", &err));
+  EXPECT_FALSE(ParseRFC3339("2026-01-01 00:00:00", &err));
+  EXPECT_FALSE(ParseRFC3339("2026-13-01T00:00:00Z", &err));
+}
+
+}  // namespace
+}  // namespace gputwin
