@@ -72,7 +72,10 @@ Scheduler::Scheduler(cluster::Store* store, EventQueue* queue, SchedulerConfig c
       config_(std::move(config)),
       random_(seed, "default-scheduler"),
       queue_(config_.initial_backoff, config_.max_backoff) {
-  for (const auto& r : config_.scoring_resources) scoring_ids_.push_back(store->resources().Id(r.name));
+  for (const auto& r : config_.scoring_resources) {
+    scoring_ids_.push_back(store->resources().Id(r.name));
+    scalar_.push_back(IsScalarResource(r.name));
+  }
 }
 
 uint16_t Scheduler::ReasonId(const std::string& reason) {
@@ -89,6 +92,7 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     } else {
       groups_.Assign(store_, id);
     }
+    info_.Sync(store_, id);
     if (op != WatchOp::kModified) node_order_dirty_ = true;
     move_all_ = true;  // NodeAdd / NodeUpdate: any plugin may now pass
     RequestReconcile();
@@ -108,6 +112,7 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     queue_.Remove(id);
     ClearNomination(id);
   }
+  if (p.Bound()) info_.Sync(store_, p.node);
   if (freed) {
     // AssignedPodDelete: resources were freed (NodeResourcesFit's queueing hint).
     ++cluster_generation_;
@@ -242,17 +247,22 @@ Scheduler::StaticEval Scheduler::EvaluateStatic(const cluster::PodRecord& pod,
 
 bool Scheduler::FitsResources(const cluster::PodRecord& pod, const TemplateCache& tc, NodeId n,
                               const cluster::ResourceVec* extra_free) const {
-  const auto& node = store_.node(n);
-  int64_t pods_free = cluster::At(node.allocatable, cluster::kPods) -
-                      cluster::At(node.requested, cluster::kPods) -
-                      (extra_free ? -cluster::At(*extra_free, cluster::kPods) : 0);
-  if (pods_free < 1) return false;
-  for (const auto& [r, amount] : tc.requests) {
-    int64_t free = cluster::At(node.allocatable, r) - cluster::At(node.requested, r);
-    if (extra_free) free += cluster::At(*extra_free, r);
-    if (amount > free) return false;
-  }
   (void)pod;
+  const int64_t* alloc = info_.alloc(n);
+  const int64_t* used = info_.used(n);
+  if (extra_free == nullptr) {
+    if (alloc[cluster::kPods] - used[cluster::kPods] < 1) return false;
+    for (const auto& [r, amount] : tc.requests) {
+      if (r >= info_.stride() || amount > alloc[r] - used[r]) return false;
+    }
+    return true;
+  }
+  if (alloc[cluster::kPods] - used[cluster::kPods] + cluster::At(*extra_free, cluster::kPods) < 1) {
+    return false;
+  }
+  for (const auto& [r, amount] : tc.requests) {
+    if (amount > info_.Alloc(n, r) - info_.Used(n, r) + cluster::At(*extra_free, r)) return false;
+  }
   return true;
 }
 
@@ -260,10 +270,8 @@ void Scheduler::ResourceReasons(const cluster::PodRecord& pod, const TemplateCac
                                 const cluster::ResourceVec* extra_free,
                                 std::vector<std::string>* out) const {
   (void)pod;
-  const auto& node = store_.node(n);
   auto free = [&](ResourceId r) {
-    return cluster::At(node.allocatable, r) - cluster::At(node.requested, r) +
-           (extra_free ? cluster::At(*extra_free, r) : 0);
+    return info_.Alloc(n, r) - info_.Used(n, r) + (extra_free ? cluster::At(*extra_free, r) : 0);
   };
   if (free(cluster::kPods) < 1) out->push_back("Too many pods");
   for (const auto& [r, amount] : tc.requests) {
@@ -287,21 +295,43 @@ const cluster::ResourceVec* Scheduler::NominatedFree(const cluster::PodRecord& p
   return buf;
 }
 
+const Scheduler::StaticEval& Scheduler::EvaluateGroup(const cluster::PodRecord& pod,
+                                                      TemplateCache& tc, uint32_t g) {
+  if (tc.groups.size() <= g) tc.groups.resize(groups_.group_count());
+  StaticEval& e = tc.groups[g];
+  if (!e.evaluated) {
+    const auto& group = groups_.group(g);
+    e = EvaluateStatic(pod, group.labels, group.taints, group.unschedulable, "");
+  }
+  return e;
+}
+
+int64_t Scheduler::ResourceScore(const cluster::PodRecord& pod, TemplateCache& tc, NodeId n) {
+  if (!tc.score.empty()) {
+    if (n < tc.score.size() && tc.score_version[n] == info_.version(n)) return tc.score[n];
+  }
+  int64_t s = 0;
+  if (config_.weight_fit) s += config_.weight_fit * ScoreFit(pod, n);
+  if (config_.weight_balanced) s += config_.weight_balanced * ScoreBalanced(pod, n);
+  if (!tc.score.empty()) {
+    if (tc.score.size() <= n) {
+      tc.score.resize(store_.node_count(), 0);
+      tc.score_version.resize(store_.node_count(), 0);
+    }
+    tc.score[n] = s;
+    tc.score_version[n] = info_.version(n);
+  }
+  return s;
+}
+
 uint32_t Scheduler::Filter(const cluster::PodRecord& pod, TemplateCache& tc, NodeId n,
                            StaticEval* eval) {
-  const auto& node = store_.node(n);
   if (tc.per_node) {
+    const auto& node = store_.node(n);
     *eval = EvaluateStatic(pod, node.obj.metadata.labels, node.obj.taints, node.obj.unschedulable,
                            node.name());
   } else {
-    uint32_t g = groups_.GroupOf(n);
-    if (tc.groups.size() <= g) tc.groups.resize(groups_.group_count());
-    if (!tc.groups[g].evaluated) {
-      const auto& group = groups_.group(g);
-      tc.groups[g] = EvaluateStatic(pod, group.labels, group.taints, group.unschedulable,
-                                    node.name());
-    }
-    *eval = tc.groups[g];
+    *eval = GroupEval(pod, tc, groups_.GroupOf(n));
   }
   if (eval->reason) return eval->reason;
   cluster::ResourceVec buf;
@@ -309,21 +339,20 @@ uint32_t Scheduler::Filter(const cluster::PodRecord& pod, TemplateCache& tc, Nod
 }
 
 int64_t Scheduler::ScoreFit(const cluster::PodRecord& pod, NodeId n) const {
-  const auto& node = store_.node(n);
   const auto& t = *pod.tmpl;
   int64_t score = 0, weight_sum = 0;
   for (size_t i = 0; i < scoring_ids_.size(); ++i) {
     ResourceId r = scoring_ids_[i];
     int64_t weight = config_.scoring_resources[i].weight;
-    int64_t alloc = cluster::At(node.allocatable, r), req;
+    int64_t alloc = info_.Alloc(n, r), req;
     if (r == cluster::kCpu) {
-      req = node.nonzero_cpu + t.nonzero_cpu;
+      req = info_.nonzero_cpu(n) + t.nonzero_cpu;
     } else if (r == cluster::kMemory) {
-      req = node.nonzero_memory + t.nonzero_memory;
+      req = info_.nonzero_memory(n) + t.nonzero_memory;
     } else {
       int64_t pod_req = cluster::At(t.requests, r);
-      if (pod_req == 0 && IsScalarResource(store_.resources().Name(r))) continue;
-      req = cluster::At(node.requested, r) + pod_req;
+      if (pod_req == 0 && scalar_[i]) continue;
+      req = info_.Used(n, r) + pod_req;
     }
     if (alloc == 0) continue;
     int64_t s = 0;
@@ -364,13 +393,14 @@ int64_t Scheduler::ScoreFit(const cluster::PodRecord& pod, NodeId n) const {
 }
 
 int64_t Scheduler::ScoreBalanced(const cluster::PodRecord& pod, NodeId n) const {
-  const auto& node = store_.node(n);
   double f[2];
   int k = 0;
+  const int64_t* alloc_row = info_.alloc(n);
+  const int64_t* used_row = info_.used(n);
   for (ResourceId r : {cluster::kCpu, cluster::kMemory}) {
-    int64_t alloc = cluster::At(node.allocatable, r);
+    int64_t alloc = alloc_row[r];
     if (alloc == 0) continue;
-    int64_t req = cluster::At(node.requested, r) + cluster::At(pod.tmpl->requests, r);
+    int64_t req = used_row[r] + cluster::At(pod.tmpl->requests, r);
     f[k++] = std::min(static_cast<double>(req) / static_cast<double>(alloc), 1.0);
   }
   double stddev = k == 2 ? std::abs((f[0] - f[1]) / 2) : 0.0;
@@ -431,6 +461,12 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     return;
   }
 
+  // Templates scheduled again and again get a score memo (bounded in number).
+  if (++tc.attempts == 2 && score_caches_ < kMaxScoreCaches) {
+    ++score_caches_;
+    tc.score.assign(store_.node_count(), 0);
+    tc.score_version.assign(store_.node_count(), 0);
+  }
   StaticEval eval;
   // A pod nominated by an earlier preemption tries its node first.
   if (pod.nominated_node != cluster::kNone && !store_.node(pod.nominated_node).deleted &&
@@ -443,10 +479,20 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   std::vector<Feasible> feasible;
   feasible.reserve(static_cast<size_t>(std::min<int64_t>(to_find, n)));
   int64_t processed = 0;
+  // The hot loop: group verdicts are cached per template; the resource check reads the
+  // flat NodeInfo arrays. Pods with per-node affinity or nominated pods take the full path.
+  const bool fast = !tc.per_node && nominated_total_ == 0;
+  size_t index = next_start_node_index_;
   for (int64_t i = 0; i < n && static_cast<int64_t>(feasible.size()) < to_find; ++i) {
-    NodeId node = node_order_[(next_start_node_index_ + static_cast<size_t>(i)) % static_cast<size_t>(n)];
+    NodeId node = node_order_[index];
+    if (++index == static_cast<size_t>(n)) index = 0;
     ++processed;
-    if (Filter(pod, tc, node, &eval) == 0) {
+    if (fast) {
+      const StaticEval& e = GroupEval(pod, tc, groups_.GroupOf(node));
+      if (e.reason == 0 && FitsResources(pod, tc, node, nullptr)) {
+        feasible.push_back(Feasible{node, e.taint_raw, e.affinity_raw});
+      }
+    } else if (Filter(pod, tc, node, &eval) == 0) {
       feasible.push_back(Feasible{node, eval.taint_raw, eval.affinity_raw});
     }
   }
@@ -484,9 +530,8 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   for (const auto& f : feasible) {
     int64_t taint = max_taint == 0 ? kMaxNodeScore : kMaxNodeScore - kMaxNodeScore * f.taint_raw / max_taint;
     int64_t affinity = max_affinity == 0 ? 0 : kMaxNodeScore * f.affinity_raw / max_affinity;
-    int64_t total = config_.weight_taint_toleration * taint + config_.weight_node_affinity * affinity;
-    if (config_.weight_fit) total += config_.weight_fit * ScoreFit(pod, f.node);
-    if (config_.weight_balanced) total += config_.weight_balanced * ScoreBalanced(pod, f.node);
+    int64_t total = config_.weight_taint_toleration * taint +
+                    config_.weight_node_affinity * affinity + ResourceScore(pod, tc, f.node);
     if (total > best) {
       best = total;
       chosen = f.node;
@@ -552,6 +597,7 @@ void Scheduler::Bind(PodId id, NodeId node, Time now) {
                          store_.node(node).name(),
                      name_);
   store_.BindPod(id, node);
+  info_.Sync(store_, node);
 }
 
 }  // namespace gputwin::scheduler

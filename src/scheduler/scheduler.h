@@ -14,6 +14,7 @@
 #include "controllers/controller.h"
 #include "core/random.h"
 #include "scheduler/node_groups.h"
+#include "scheduler/node_info.h"
 #include "scheduler/queue.h"
 
 namespace gputwin::scheduler {
@@ -66,6 +67,11 @@ class Scheduler : public controllers::Controller {
     bool has_preferred = false;
     std::vector<std::pair<ResourceId, int64_t>> requests;  // non-zero requests
     std::vector<StaticEval> groups;
+    // Memo of the node-dependent score part (NodeResourcesFit + BalancedAllocation,
+    // weighted), valid while the node's NodeInfo version is unchanged.
+    uint32_t attempts = 0;
+    std::vector<uint32_t> score_version;
+    std::vector<int64_t> score;
   };
   struct Feasible {
     NodeId node;
@@ -76,6 +82,12 @@ class Scheduler : public controllers::Controller {
   StaticEval EvaluateStatic(const cluster::PodRecord& pod, const api::Labels& labels,
                             const std::vector<api::Taint>& taints, bool unschedulable,
                             const std::string& node_name);
+  const StaticEval& GroupEval(const cluster::PodRecord& pod, TemplateCache& tc, uint32_t g) {
+    if (g < tc.groups.size() && tc.groups[g].evaluated) return tc.groups[g];
+    return EvaluateGroup(pod, tc, g);
+  }
+  const StaticEval& EvaluateGroup(const cluster::PodRecord& pod, TemplateCache& tc, uint32_t g);
+  int64_t ResourceScore(const cluster::PodRecord& pod, TemplateCache& tc, NodeId n);
   // Filter: 0 if the node fits; else a static reason id + 1, or kResourceFailure.
   uint32_t Filter(const cluster::PodRecord& pod, TemplateCache& tc, NodeId n, StaticEval* eval);
   bool FitsResources(const cluster::PodRecord& pod, const TemplateCache& tc, NodeId n,
@@ -103,6 +115,8 @@ class Scheduler : public controllers::Controller {
   SchedulingQueue queue_;
   NodeGroups groups_;
   std::vector<ResourceId> scoring_ids_;
+  std::vector<bool> scalar_;  // per scoring resource: an extended (scalar) resource
+  NodeInfoCache info_;
   std::vector<TemplateCache> template_cache_;
   std::vector<std::string> reasons_;
   std::map<std::string, uint16_t> reason_ids_;
@@ -120,6 +134,8 @@ class Scheduler : public controllers::Controller {
   uint64_t cluster_generation_ = 0;
   std::vector<std::pair<uint64_t, std::string>> failure_memo_;  // per template
   uint64_t attempts_ = 0, binds_ = 0;
+  size_t score_caches_ = 0;
+  static constexpr size_t kMaxScoreCaches = 256;
 };
 
 }  // namespace gputwin::scheduler

@@ -1,0 +1,247 @@
+// Decoding real Kubernetes YAML: multi-document files, kind: List, kubectl get -o yaml,
+// warnings for unknown kinds and fields, and errors that name file, line and field.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "api/manifests.h"
+
+namespace gputwin::api {
+namespace {
+
+using ::testing::HasSubstr;
+
+Manifests Decode(const std::string& yaml, const std::string& file = "cluster.yaml") {
+  Manifests m;
+  DecodeYaml(yaml, file, &m);
+  return m;
+}
+
+std::string ErrorOf(const std::string& yaml, const std::string& file = "cluster.yaml") {
+  try {
+    Decode(yaml, file);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "no error";
+}
+
+TEST(Decode, MultiDocumentAndList) {
+  auto m = Decode(R"(
+apiVersion: v1
+kind: Node
+metadata: {name: a}
+status: {allocatable: {cpu: "4", memory: 16Gi}}
+---
+---
+apiVersion: v1
+kind: List
+items:
+- apiVersion: v1
+  kind: Node
+  metadata: {name: b}
+  status: {capacity: {cpu: "8"}}
+- apiVersion: scheduling.k8s.io/v1
+  kind: PriorityClass
+  metadata: {name: high}
+  value: 1000
+)");
+  ASSERT_EQ(m.nodes.size(), 2u);
+  EXPECT_EQ(m.nodes[0].metadata.name, "a");
+  EXPECT_EQ(m.nodes[0].allocatable.at("memory").Value(), 16LL << 30);
+  // allocatable defaults to capacity; the kubelet's default --max-pods is 110.
+  EXPECT_EQ(m.nodes[1].allocatable.at("cpu").milli, 8000);
+  EXPECT_EQ(m.nodes[1].allocatable.at("pods").Value(), 110);
+  ASSERT_EQ(m.priority_classes.size(), 1u);
+  EXPECT_EQ(m.priority_classes[0].value, 1000);
+  EXPECT_TRUE(m.diagnostics.warnings.empty());
+}
+
+TEST(Decode, KubectlGetOutputIgnoresServerFields) {
+  auto m = Decode(R"(apiVersion: v1
+kind: Pod
+metadata:
+  name: web
+  namespace: prod
+  uid: 1234
+  resourceVersion: "99"
+  creationTimestamp: "2024-01-01T00:00:00Z"
+  managedFields:
+  - manager: kubectl
+  ownerReferences:
+  - apiVersion: apps/v1
+    kind: ReplicaSet
+    name: web-abc
+    uid: x
+    controller: true
+spec:
+  containers:
+  - name: c
+    image: nginx
+    imagePullPolicy: Always
+    resources:
+      limits: {nvidia.com/gpu: 1}
+  dnsPolicy: ClusterFirst
+status:
+  phase: Running
+  conditions: []
+)");
+  ASSERT_EQ(m.pods.size(), 1u);
+  EXPECT_EQ(m.pods[0].metadata.namespace_, "prod");
+  // Defaulting: a limit without a request sets the request.
+  EXPECT_EQ(m.pods[0].spec.containers[0].resources.requests.at("nvidia.com/gpu").Value(), 1);
+  EXPECT_TRUE(m.diagnostics.warnings.empty()) << m.diagnostics.warnings[0];
+}
+
+TEST(Decode, UnknownKindsAndFieldsWarnWithFileAndLine) {
+  auto m = Decode(R"(apiVersion: example.com/v1
+kind: Widget
+metadata: {name: w}
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: n
+  colour: blue
+status: {allocatable: {cpu: "1"}}
+)");
+  ASSERT_EQ(m.diagnostics.warnings.size(), 2u);
+  EXPECT_THAT(m.diagnostics.warnings[0], HasSubstr("cluster.yaml:1: unknown kind \"Widget\""));
+  EXPECT_THAT(m.diagnostics.warnings[1], HasSubstr("cluster.yaml:9: metadata.colour: unknown field"));
+}
+
+TEST(Decode, BadQuantityNamesFileLineAndField) {
+  std::string e = ErrorOf(R"(apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - name: c
+    resources:
+      limits:
+        nvidia.com/gpu: two
+)");
+  EXPECT_THAT(e, HasSubstr("cluster.yaml:9: spec.containers[0].resources.limits.nvidia.com/gpu: "
+                           "\"two\" is not a quantity"));
+}
+
+TEST(Decode, GpuOnlyInRequestsGetsTheApiServerMessage) {
+  // ValidateResourceRequirements: extended resources cannot be overcommitted.
+  std::string e = ErrorOf(R"(apiVersion: apps/v1
+kind: Deployment
+metadata: {name: d}
+spec:
+  selector: {matchLabels: {app: d}}
+  template:
+    metadata: {labels: {app: d}}
+    spec:
+      containers:
+      - name: c
+        resources:
+          requests:
+            nvidia.com/gpu: 1
+)");
+  EXPECT_THAT(e, HasSubstr("cluster.yaml:12: spec.template.spec.containers[0].resources.limits: "
+                           "Required value: Limit must be set for non overcommitable resources"));
+}
+
+TEST(Decode, GpuRequestMustEqualLimit) {
+  std::string e = ErrorOf(R"(apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - name: c
+    resources:
+      requests: {nvidia.com/gpu: 1}
+      limits: {nvidia.com/gpu: 2}
+)");
+  EXPECT_THAT(e, HasSubstr("must be equal to nvidia.com/gpu limit of 2"));
+  EXPECT_THAT(ErrorOf(R"(apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - name: c
+    resources:
+      limits: {nvidia.com/gpu: 500m}
+)"),
+              HasSubstr("must be an integer"));
+}
+
+TEST(Decode, MalformedYamlAndWrongTypes) {
+  EXPECT_THAT(ErrorOf("apiVersion: v1\nkind: Node\nmetadata: {name: [\n"),
+              HasSubstr("cluster.yaml:"));
+  EXPECT_THAT(ErrorOf("apiVersion: v1\nkind: Node\nmetadata: {name: a}\nspec:\n  taints: nope\n"
+                      "status: {capacity: {cpu: '1'}}\n"),
+              HasSubstr("cluster.yaml:5: spec.taints: expected a list"));
+  EXPECT_THAT(ErrorOf("apiVersion: apps/v1\nkind: Deployment\nmetadata: {name: d}\nspec:\n"
+                      "  replicas: two\n"),
+              HasSubstr("cluster.yaml:5: spec.replicas: \"two\" is not an integer"));
+  EXPECT_THAT(ErrorOf("apiVersion: v1\nkind: Pod\nmetadata: {namespace: x}\nspec: {containers: "
+                      "[{name: c}]}\n"),
+              HasSubstr("metadata.name: Required value"));
+  EXPECT_THAT(ErrorOf("kind: Node\nmetadata: {name: a}\n"), HasSubstr("apiVersion: Required value"));
+}
+
+TEST(Decode, JobsRejectRestartPolicyAlways) {
+  EXPECT_THAT(ErrorOf(R"(apiVersion: batch/v1
+kind: Job
+metadata: {name: j}
+spec:
+  template:
+    spec:
+      containers: [{name: c}]
+)"),
+              HasSubstr("spec.template.spec.restartPolicy: Required value"));
+}
+
+TEST(Decode, TolerationAndAffinityValidation) {
+  EXPECT_THAT(ErrorOf(R"(apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers: [{name: c}]
+  tolerations:
+  - operator: Equal
+    value: x
+)"),
+              HasSubstr("operator must be Exists when `key` is empty"));
+  EXPECT_THAT(ErrorOf(R"(apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers: [{name: c}]
+  affinity:
+    nodeAffinity:
+      requiredDuringSchedulingIgnoredDuringExecution:
+        nodeSelectorTerms:
+        - matchExpressions:
+          - {key: a, operator: Gt, values: ["1", "2"]}
+)"),
+              HasSubstr("single value"));
+}
+
+TEST(Decode, SchedulerConfiguration) {
+  auto m = Decode(R"(apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+percentageOfNodesToScore: 30
+profiles:
+- schedulerName: default-scheduler
+  pluginConfig:
+  - name: NodeResourcesFit
+    args:
+      scoringStrategy:
+        type: MostAllocated
+        resources:
+        - {name: nvidia.com/gpu, weight: 5}
+        - {name: cpu, weight: 1}
+)");
+  ASSERT_TRUE(m.scheduler_config);
+  EXPECT_EQ(m.scheduler_config->percentage_of_nodes_to_score, 30);
+  EXPECT_EQ(m.scheduler_config->scoring_strategy, "MostAllocated");
+  ASSERT_EQ(m.scheduler_config->scoring_resources.size(), 2u);
+  EXPECT_EQ(m.scheduler_config->scoring_resources[0].weight, 5);
+}
+
+}  // namespace
+}  // namespace gputwin::api
