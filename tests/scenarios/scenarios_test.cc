@@ -1,0 +1,52 @@
+// Runs every scenario under tests/scenarios/ and examples/*/ and checks the expectations
+// each declares. The expectations are derived by hand from upstream behaviour, cited in
+// each file's comments.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+
+#include "sim/simulation.h"
+
+namespace gputwin {
+namespace {
+
+std::vector<std::string> ScenarioFiles() {
+  namespace fs = std::filesystem;
+  std::vector<std::string> out;
+  fs::path root(GPUTWIN_SOURCE_DIR);
+  for (const auto& e : fs::directory_iterator(root / "tests" / "scenarios")) {
+    if (e.path().extension() == ".yaml") out.push_back(e.path().string());
+  }
+  for (const auto& e : fs::directory_iterator(root / "examples")) {
+    fs::path s = e.path() / "scenario.yaml";
+    if (fs::exists(s)) out.push_back(s.string());
+  }
+  std::sort(out.begin(), out.end());
+  return out;
+}
+
+class ScenarioTest : public ::testing::TestWithParam<std::string> {};
+
+TEST_P(ScenarioTest, ExpectationsHold) {
+  auto sim = sim::LoadScenario(GetParam(), std::nullopt, std::nullopt);
+  sim->Run();
+  ASSERT_FALSE(sim->expectation_results().empty()) << "a scenario test must expect something";
+  for (const auto& r : sim->expectation_results()) {
+    EXPECT_TRUE(r.passed) << r.source.Describe() << ": " << r.description << ": " << r.detail;
+  }
+  for (const auto& w : sim->warnings()) ADD_FAILURE() << "unexpected warning: " << w;
+}
+
+std::string Name(const ::testing::TestParamInfo<std::string>& info) {
+  std::filesystem::path p(info.param);
+  std::string name = p.stem() == "scenario" ? p.parent_path().filename().string() : p.stem().string();
+  for (auto& c : name) {
+    if (!isalnum(static_cast<unsigned char>(c))) c = '_';
+  }
+  return name;
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenarios, ScenarioTest, ::testing::ValuesIn(ScenarioFiles()), Name);
+
+}  // namespace
+}  // namespace gputwin
