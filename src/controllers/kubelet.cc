@@ -107,10 +107,16 @@ void Kubelet::ContainerExited(PodId id, Time now) {
     store_.SetPodPhase(id, code == 0 ? PodPhase::kSucceeded : PodPhase::kFailed);
     return;
   }
-  // CrashLoopBackOff: the back-off resets once a container ran for 2× the maximum.
-  Duration ran = now - p.container_started;
-  if (backoff_steps_.size() <= id) backoff_steps_.resize(id + 1, 0);
-  if (ran >= kMaxRestartBackoff * 2) backoff_steps_[id] = 0;
+  // CrashLoopBackOff (kubelet flowcontrol.Backoff): 10s doubling to 5m; the entry expires,
+  // and the back-off starts again at 10s, when the last one is older than 2 × 5m.
+  if (backoff_steps_.size() <= id) {
+    backoff_steps_.resize(id + 1, 0);
+    last_backoff_.resize(id + 1, cluster::kNever);
+  }
+  if (last_backoff_[id] == cluster::kNever || now - last_backoff_[id] > kMaxRestartBackoff * 2) {
+    backoff_steps_[id] = 0;
+  }
+  last_backoff_[id] = now;
   int32_t n = backoff_steps_[id]++;
   Duration delay = std::min(kInitialRestartBackoff * (int64_t{1} << std::min(n, 10)),
                             kMaxRestartBackoff);

@@ -1,7 +1,7 @@
 // The kubelets of all nodes: start pods bound to their node (image pulls, then Running),
 // end them after their gputwin.io/run-time with their gputwin.io/exit-code, restart
 // containers per restartPolicy with CrashLoopBackOff (10s doubling, at most 5m, reset
-// after 10m of running), and enforce a pod's activeDeadlineSeconds.
+// when the previous back-off is more than 10m old), and enforce a pod's activeDeadlineSeconds.
 #pragma once
 
 #include "controllers/controller.h"
@@ -39,6 +39,7 @@ class Kubelet : public Controller {
   std::vector<PodId> bound_;  // pods bound since the last reconcile
   std::vector<bool> admitted_;
   std::vector<int32_t> backoff_steps_;  // CrashLoopBackOff steps per pod
+  std::vector<Time> last_backoff_;
 };
 
 }  // namespace gputwin::controllers

@@ -1,6 +1,7 @@
 // The scenario's expectations, checked against the store at the end of the run.
 #include <algorithm>
 
+#include "sim/glob.h"
 #include "sim/simulation.h"
 
 namespace gputwin::sim {
@@ -8,20 +9,6 @@ namespace gputwin::sim {
 using cluster::PodPhase;
 
 namespace {
-
-// Shell-style glob: * and ? only.
-bool Glob(const char* p, const char* s) {
-  for (; *p; ++p, ++s) {
-    if (*p == '*') {
-      for (const char* t = s;; ++t) {
-        if (Glob(p + 1, t)) return true;
-        if (!*t) return false;
-      }
-    }
-    if (!*s || (*p != '?' && *p != *s)) return false;
-  }
-  return !*s;
-}
 
 std::string Rel(Time t, Time start) {
   return t == cluster::kNever ? "never" : FormatDuration(t - start);
@@ -39,41 +26,57 @@ void Simulation::CheckExpectations() {
       if (!ok && failures.size() < 5) failures.push_back(what);
     };
     if (!x.pods.empty()) {
+      // Without count: every matching pod must meet the conditions. With count: exactly
+      // that many matching pods meet them.
       r.description = "pods " + x.pods;
-      int64_t matched = 0;
+      int64_t matched = 0, satisfied = 0;
+      std::vector<std::string> misses;
       for (cluster::PodId id = 0; id < store_.pod_count(); ++id) {
         const auto& p = store_.pod(id);
         if (p.deleted) continue;
         std::string key = p.Key();
         if (!Glob(x.pods.c_str(), key.c_str()) && !Glob(x.pods.c_str(), p.name.c_str())) continue;
         ++matched;
-        const std::string who = key + ": ";
-        if (x.phase) check(*x.phase == cluster::PhaseName(p.phase), who + "phase is " + cluster::PhaseName(p.phase) + ", want " + *x.phase);
+        std::vector<std::string> why;
+        auto need = [&](bool ok, const std::string& what) {
+          if (!ok) why.push_back(key + ": " + what);
+        };
+        if (x.phase) need(*x.phase == cluster::PhaseName(p.phase), std::string("phase is ") + cluster::PhaseName(p.phase) + ", want " + *x.phase);
         std::string node = p.Bound() ? store_.node(p.node).name() : "";
-        if (x.node) check(*x.node == node, who + "node is \"" + node + "\", want \"" + *x.node + "\"");
-        if (x.scheduled) check(*x.scheduled == p.Bound(), who + (p.Bound() ? "was scheduled" : "was not scheduled"));
-        if (x.reason) check(*x.reason == p.reason, who + "reason is \"" + p.reason + "\", want \"" + *x.reason + "\"");
-        if (x.message) check(*x.message == p.message, who + "message is \"" + p.message + "\", want \"" + *x.message + "\"");
+        if (x.node) need(*x.node == node, "node is \"" + node + "\", want \"" + *x.node + "\"");
+        if (x.scheduled) need(*x.scheduled == p.Bound(), p.Bound() ? "was scheduled" : "was not scheduled");
+        if (x.reason) need(*x.reason == p.reason, "reason is \"" + p.reason + "\", want \"" + *x.reason + "\"");
+        if (x.message) need(*x.message == p.message, "message is \"" + p.message + "\", want \"" + *x.message + "\"");
         if (x.message_contains) {
-          check(p.message.find(*x.message_contains) != std::string::npos,
-                who + "message \"" + p.message + "\" does not contain \"" + *x.message_contains + "\"");
+          need(p.message.find(*x.message_contains) != std::string::npos,
+               "message \"" + p.message + "\" does not contain \"" + *x.message_contains + "\"");
         }
-        if (x.restart_count) check(*x.restart_count == p.restart_count, who + "restartCount is " + std::to_string(p.restart_count) + ", want " + std::to_string(*x.restart_count));
+        if (x.restart_count) need(*x.restart_count == p.restart_count, "restartCount is " + std::to_string(p.restart_count) + ", want " + std::to_string(*x.restart_count));
         auto at = [&](const std::optional<Duration>& want, Time got, const char* field) {
-          if (want) check(got != cluster::kNever && got - t0 == *want, who + field + " is " + Rel(got, t0) + ", want " + FormatDuration(*want));
+          if (want) need(got != cluster::kNever && got - t0 == *want, std::string(field) + " is " + Rel(got, t0) + ", want " + FormatDuration(*want));
         };
         at(x.scheduled_at, p.scheduled_at, "scheduledAt");
         at(x.started_at, p.started_at, "startedAt");
         at(x.finished_at, p.finished_at, "finishedAt");
         if (x.finished_by) {
-          check(p.finished_at != cluster::kNever && p.finished_at - t0 <= *x.finished_by,
-                who + "finishedAt is " + Rel(p.finished_at, t0) + ", want by " + FormatDuration(*x.finished_by));
+          need(p.finished_at != cluster::kNever && p.finished_at - t0 <= *x.finished_by,
+               "finishedAt is " + Rel(p.finished_at, t0) + ", want by " + FormatDuration(*x.finished_by));
+        }
+        if (why.empty()) {
+          ++satisfied;
+        } else {
+          misses.insert(misses.end(), why.begin(), why.end());
         }
       }
       if (x.count) {
-        check(matched == *x.count, "matched " + std::to_string(matched) + " pods, want " + std::to_string(*x.count));
+        check(satisfied == *x.count, std::to_string(satisfied) + " of " + std::to_string(matched) +
+                                         " matching pods meet the conditions, want " + std::to_string(*x.count));
+        if (satisfied != *x.count) {
+          for (const auto& m : misses) check(false, m);
+        }
       } else {
         check(matched > 0, "no pod matches");
+        for (const auto& m : misses) check(false, m);
       }
     } else {
       r.description = "job " + x.job;

@@ -13,6 +13,7 @@
 #include "controllers/replicaset.h"
 #include "core/random.h"
 #include "scheduler/scheduler.h"
+#include "sim/glob.h"
 
 namespace gputwin::sim {
 
@@ -299,8 +300,13 @@ void ActionRunner::OnEvent(Time now, uint64_t arg) {
       ns = a.target.substr(0, slash);
       name = a.target.substr(slash + 1);
     }
-    cluster::PodId p = store.FindPod(ns, name);
-    if (p != cluster::kNone) store.DeletePod(p);
+    // A glob deletes every live pod it matches, like `kubectl delete pod` on a list.
+    for (cluster::PodId p = 0; p < store.pod_count(); ++p) {
+      const auto& pod = store.pod(p);
+      if (!pod.deleted && pod.namespace_ == ns && Glob(name.c_str(), pod.name.c_str())) {
+        store.DeletePod(p);
+      }
+    }
     return;
   }
   cluster::NodeId n = store.FindNode(a.target);
