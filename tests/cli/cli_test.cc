@@ -1,0 +1,141 @@
+// The gputwin command as a user runs it: exit codes, outputs written atomically and only
+// on success, byte-identical results for the same seed.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+struct Result {
+  int code;
+  std::string out;
+};
+
+Result Gputwin(const std::string& args) {
+  std::string cmd = std::string(GPUTWIN_BINARY) + " " + args + " 2>&1";
+  FILE* p = popen(cmd.c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  int status = pclose(p);
+  return {WEXITSTATUS(status), out};
+}
+
+fs::path TempDir(const std::string& name) {
+  fs::path d = fs::temp_directory_path() / ("gputwin-cli-" + name + "-" + std::to_string(::getpid()));
+  fs::remove_all(d);
+  fs::create_directories(d);
+  return d;
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+const std::string kQuickstart = std::string(GPUTWIN_SOURCE_DIR) + "/examples/quickstart/scenario.yaml";
+
+TEST(Cli, QuickstartExplainsThePendingPod) {
+  fs::path out = TempDir("qs");
+  Result r = Gputwin("run " + kQuickstart + " --out " + (out / "o").string());
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("0/3 nodes are available: 3 node(s) had untolerated taint {nvidia.com/gpu: present}."));
+  EXPECT_TRUE(fs::exists(out / "o" / "summary.json"));
+  fs::remove_all(out);
+}
+
+TEST(Cli, SameSeedGivesByteIdenticalSummary) {
+  fs::path out = TempDir("det");
+  ASSERT_EQ(Gputwin("run " + kQuickstart + " --seed 7 --out " + (out / "a").string()).code, 0);
+  ASSERT_EQ(Gputwin("run " + kQuickstart + " --seed 7 --out " + (out / "b").string()).code, 0);
+  EXPECT_EQ(Slurp(out / "a" / "summary.json"), Slurp(out / "b" / "summary.json"));
+  fs::remove_all(out);
+}
+
+TEST(Cli, BadInputExitsTwoAndWritesNothing) {
+  fs::path dir = TempDir("bad");
+  {
+    std::ofstream f(dir / "cluster.yaml");
+    f << "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n"
+         "    resources:\n      limits:\n        nvidia.com/gpu: two\n";
+  }
+  Result r = Gputwin("run -f " + (dir / "cluster.yaml").string() + " --out " + (dir / "out").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.out, HasSubstr("cluster.yaml:9: spec.containers[0].resources.limits.nvidia.com/gpu: \"two\" is not a quantity"));
+  EXPECT_FALSE(fs::exists(dir / "out"));
+  fs::remove_all(dir);
+}
+
+TEST(Cli, DuplicateNamesAndMissingReferencesAreErrors) {
+  fs::path dir = TempDir("dup");
+  {
+    std::ofstream f(dir / "a.yaml");
+    f << "apiVersion: v1\nkind: Node\nmetadata: {name: n}\nstatus: {capacity: {cpu: '1'}}\n---\n"
+         "apiVersion: v1\nkind: Node\nmetadata: {name: n}\nstatus: {capacity: {cpu: '1'}}\n";
+    std::ofstream g(dir / "b.yaml");
+    g << "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  priorityClassName: gold\n"
+         "  containers: [{name: c}]\n";
+  }
+  Result dup = Gputwin("run -f " + (dir / "a.yaml").string());
+  EXPECT_EQ(dup.code, 2);
+  EXPECT_THAT(dup.out, HasSubstr("a.yaml:6: metadata.name: Node \"n\" already exists"));
+  Result missing = Gputwin("validate " + (dir / "b.yaml").string());
+  EXPECT_EQ(missing.code, 0) << "validate checks files, not cross-object references";
+  Result run = Gputwin("run -f " + (dir / "b.yaml").string());
+  EXPECT_EQ(run.code, 2);
+  EXPECT_THAT(run.out, HasSubstr("spec.priorityClassName: no PriorityClass with name gold was found"));
+  fs::remove_all(dir);
+}
+
+TEST(Cli, FailedExpectationExitsOne) {
+  fs::path dir = TempDir("exp");
+  {
+    std::ofstream f(dir / "s.yaml");
+    f << "apiVersion: gputwin.io/v1alpha1\nkind: Scenario\nmetadata: {name: s}\nspec:\n"
+         "  duration: 1h\n  expectations:\n  - {pods: p, phase: Running}\n---\n"
+         "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n";
+  }
+  Result r = Gputwin("run " + (dir / "s.yaml").string());
+  EXPECT_EQ(r.code, 1) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("FAIL pods p"));
+  // With no nodes at all, kube-scheduler says ErrNoNodesAvailable.
+  EXPECT_THAT(r.out, HasSubstr("no nodes available to schedule pods"));
+  fs::remove_all(dir);
+}
+
+TEST(Cli, UnknownFieldsWarnButRun) {
+  fs::path dir = TempDir("warn");
+  {
+    std::ofstream f(dir / "m.yaml");
+    f << "apiVersion: v1\nkind: Node\nmetadata: {name: n}\nspec: {flavour: x}\n"
+         "status: {capacity: {cpu: '1'}}\n---\napiVersion: example.com/v1\nkind: Gizmo\n"
+         "metadata: {name: g}\n";
+  }
+  Result r = Gputwin("run -f " + (dir / "m.yaml").string() + " --duration 1h --format json");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("m.yaml:4: spec.flavour: unknown field, ignored"));
+  EXPECT_THAT(r.out, HasSubstr("m.yaml:7: unknown kind \"Gizmo\""));
+  EXPECT_THAT(r.out, HasSubstr("\"kind\": \"SimulationSummary\""));
+  fs::remove_all(dir);
+}
+
+TEST(Cli, UsageErrorsExitTwo) {
+  EXPECT_EQ(Gputwin("").code, 2);
+  EXPECT_EQ(Gputwin("frobnicate").code, 2);
+  EXPECT_EQ(Gputwin("run --format xml " + kQuickstart).code, 2);
+  EXPECT_EQ(Gputwin("run " + kQuickstart + " --until soon").code, 2);
+  EXPECT_EQ(Gputwin("run --help").code, 0);
+  EXPECT_THAT(Gputwin("version").out, HasSubstr("gputwin "));
+}
+
+}  // namespace
