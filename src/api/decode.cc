@@ -56,17 +56,16 @@ void DecodeObject(const YAML::Node& doc, const std::string& file, const std::str
     return;
   }
   const auto& table = KindTable();
-  auto it = std::find_if(table.begin(), table.end(),
-                         [&](const KindEntry& e) { return kind == e.kind; });
+  auto it =
+      std::find_if(table.begin(), table.end(), [&](const KindEntry& e) { return kind == e.kind; });
   if (it == table.end()) {
-    out->diagnostics.Warn(r.Where(), "", "unknown kind \"" + kind + "\" (" + api_version +
-                                             "), ignored");
+    out->diagnostics.Warn(r.Where(), "",
+                          "unknown kind \"" + kind + "\" (" + api_version + "), ignored");
     return;
   }
   if (api_version.empty()) r.Fail("apiVersion", "Required value: apiVersion must be set");
-  if (std::find_if(it->api_versions.begin(), it->api_versions.end(), [&](const char* v) {
-        return api_version == v;
-      }) == it->api_versions.end()) {
+  if (std::find_if(it->api_versions.begin(), it->api_versions.end(),
+                   [&](const char* v) { return api_version == v; }) == it->api_versions.end()) {
     out->diagnostics.Warn(r.Where(), "apiVersion",
                           "\"" + api_version + "\" is not a version the twin knows for " + kind +
                               "; decoding as " + it->api_versions.front());
@@ -79,7 +78,8 @@ void DecodeObject(const YAML::Node& doc, const std::string& file, const std::str
 
 std::vector<std::string> KnownKinds() {
   std::vector<std::string> out;
-  for (const auto& e : KindTable()) out.push_back(std::string(e.api_versions.front()) + " " + e.kind);
+  for (const auto& e : KindTable())
+    out.push_back(std::string(e.api_versions.front()) + " " + e.kind);
   return out;
 }
 

@@ -34,14 +34,18 @@ bool IsOvercommitAllowed(const std::string& name) {
 // The API server's ValidateResourceRequirements, after defaulting requests from limits.
 void ValidateResources(YamlReader& res, ResourceRequirements* r) {
   for (const auto& [name, q] : r->limits) {
-    if (q.milli < 0) res.Fail("limits", "Invalid value: \"" + FormatQuantity(q) + "\": must be greater than or equal to 0");
+    if (q.milli < 0)
+      res.Fail("limits",
+               "Invalid value: \"" + FormatQuantity(q) + "\": must be greater than or equal to 0");
     if (!IsOvercommitAllowed(name) && !q.IsInteger()) {
       res.Fail("limits", "Invalid value: \"" + FormatQuantity(q) + "\": must be an integer");
     }
   }
   for (const auto& [name, q] : r->requests) {
     std::string field = "requests";
-    if (q.milli < 0) res.Fail(field, "Invalid value: \"" + FormatQuantity(q) + "\": must be greater than or equal to 0");
+    if (q.milli < 0)
+      res.Fail(field,
+               "Invalid value: \"" + FormatQuantity(q) + "\": must be greater than or equal to 0");
     if (!IsOvercommitAllowed(name) && !q.IsInteger()) {
       res.Fail(field, "Invalid value: \"" + FormatQuantity(q) + "\": must be an integer");
     }
@@ -51,12 +55,12 @@ void ValidateResources(YamlReader& res, ResourceRequirements* r) {
         res.Fail(field, "Invalid value: \"" + FormatQuantity(q) + "\": must be equal to " + name +
                             " limit of " + FormatQuantity(lim->second));
       } else if (q > lim->second) {
-        res.Fail(field, "Invalid value: \"" + FormatQuantity(q) + "\": must be less than or equal to " +
-                            name + " limit of " + FormatQuantity(lim->second));
+        res.Fail(field, "Invalid value: \"" + FormatQuantity(q) +
+                            "\": must be less than or equal to " + name + " limit of " +
+                            FormatQuantity(lim->second));
       }
     } else if (!IsOvercommitAllowed(name)) {
-      res.Fail("limits",
-               "Required value: Limit must be set for non overcommitable resources");
+      res.Fail("limits", "Required value: Limit must be set for non overcommitable resources");
     }
   }
   // Defaulting (SetDefaults_Container): a limit without a request sets the request.
@@ -74,10 +78,26 @@ Container DecodeContainer(YamlReader& c) {
     res->Ignore({"claims"});
     res->Finish();
   }
-  c.Ignore({"command", "args", "env", "envFrom", "ports", "volumeMounts", "volumeDevices",
-            "livenessProbe", "readinessProbe", "startupProbe", "securityContext",
-            "imagePullPolicy", "workingDir", "lifecycle", "terminationMessagePath",
-            "terminationMessagePolicy", "stdin", "stdinOnce", "tty", "resizePolicy",
+  c.Ignore({"command",
+            "args",
+            "env",
+            "envFrom",
+            "ports",
+            "volumeMounts",
+            "volumeDevices",
+            "livenessProbe",
+            "readinessProbe",
+            "startupProbe",
+            "securityContext",
+            "imagePullPolicy",
+            "workingDir",
+            "lifecycle",
+            "terminationMessagePath",
+            "terminationMessagePolicy",
+            "stdin",
+            "stdinOnce",
+            "tty",
+            "resizePolicy",
             "restartPolicy"});
   c.Finish();
   return out;
@@ -104,7 +124,9 @@ NodeSelectorRequirement DecodeRequirement(YamlReader& r, bool field) {
              "Forbidden: may not be specified when `operator` is 'Exists' or 'DoesNotExist'");
     }
     if (out.op == "Gt" || out.op == "Lt") {
-      if (out.values.size() != 1) r.Fail("values", "Required value: must be specified single value when `operator` is 'Lt' or 'Gt'");
+      if (out.values.size() != 1)
+        r.Fail("values",
+               "Required value: must be specified single value when `operator` is 'Lt' or 'Gt'");
     }
   }
   r.Finish();
@@ -113,8 +135,10 @@ NodeSelectorRequirement DecodeRequirement(YamlReader& r, bool field) {
 
 NodeSelectorTerm DecodeTerm(YamlReader& t) {
   NodeSelectorTerm out;
-  for (auto& e : t.ObjectList("matchExpressions")) out.match_expressions.push_back(DecodeRequirement(e, false));
-  for (auto& e : t.ObjectList("matchFields")) out.match_fields.push_back(DecodeRequirement(e, true));
+  for (auto& e : t.ObjectList("matchExpressions"))
+    out.match_expressions.push_back(DecodeRequirement(e, false));
+  for (auto& e : t.ObjectList("matchFields"))
+    out.match_fields.push_back(DecodeRequirement(e, true));
   t.Finish();
   return out;
 }
@@ -246,7 +270,9 @@ PodSpec DecodePodSpec(YamlReader& s) {
       NodeAffinity node_aff;
       if (auto req = na->Object("requiredDuringSchedulingIgnoredDuringExecution")) {
         node_aff.required = DecodeNodeSelectorTerms(*req, "nodeSelectorTerms");
-        if (node_aff.required->empty()) req->Fail("nodeSelectorTerms", "Required value: must have at least one node selector term");
+        if (node_aff.required->empty())
+          req->Fail("nodeSelectorTerms",
+                    "Required value: must have at least one node selector term");
         req->Finish();
       }
       for (auto& p : na->ObjectList("preferredDuringSchedulingIgnoredDuringExecution")) {
@@ -273,12 +299,32 @@ PodSpec DecodePodSpec(YamlReader& s) {
     s.diagnostics()->Warn(s.Where(), s.FieldPath("topologySpreadConstraints"),
                           "PodTopologySpread is not modelled yet; constraints ignored");
   }
-  s.Ignore({"volumes", "serviceAccountName", "serviceAccount", "securityContext",
-            "imagePullSecrets", "hostNetwork", "hostPID", "hostIPC", "dnsPolicy", "dnsConfig",
-            "hostname", "subdomain", "automountServiceAccountToken", "enableServiceLinks",
-            "runtimeClassName", "shareProcessNamespace", "readinessGates", "hostAliases",
-            "ephemeralContainers", "os", "setHostnameAsFQDN", "resourceClaims", "hostUsers",
-            "topologySpreadConstraints", "schedulingGates", "resources"});
+  s.Ignore({"volumes",
+            "serviceAccountName",
+            "serviceAccount",
+            "securityContext",
+            "imagePullSecrets",
+            "hostNetwork",
+            "hostPID",
+            "hostIPC",
+            "dnsPolicy",
+            "dnsConfig",
+            "hostname",
+            "subdomain",
+            "automountServiceAccountToken",
+            "enableServiceLinks",
+            "runtimeClassName",
+            "shareProcessNamespace",
+            "readinessGates",
+            "hostAliases",
+            "ephemeralContainers",
+            "os",
+            "setHostnameAsFQDN",
+            "resourceClaims",
+            "hostUsers",
+            "topologySpreadConstraints",
+            "schedulingGates",
+            "resources"});
   s.Finish();
   return out;
 }

@@ -51,7 +51,8 @@ void DecodeNode(YamlReader& r, Manifests* out) {
   }
   if (n.allocatable.empty()) n.allocatable = n.capacity;
   if (n.allocatable.empty()) {
-    r.Fail("status.allocatable", "Required value: a node needs status.capacity or status.allocatable");
+    r.Fail("status.allocatable",
+           "Required value: a node needs status.capacity or status.allocatable");
   }
   // The kubelet's default --max-pods.
   n.allocatable.emplace("pods", Quantity{110'000});
@@ -69,7 +70,9 @@ Pod DecodePodObject(YamlReader& r, bool require_name) {
   return p;
 }
 
-void DecodePod(YamlReader& r, Manifests* out) { out->pods.push_back(DecodePodObject(r)); }
+void DecodePod(YamlReader& r, Manifests* out) {
+  out->pods.push_back(DecodePodObject(r));
+}
 
 void DecodeDeployment(YamlReader& r, Manifests* out) {
   Deployment d;
@@ -133,14 +136,16 @@ Job DecodeJobObject(YamlReader& r, bool require_name) {
     spec->Fail("completions", "Required value: when completion mode is Indexed");
   }
   spec->Ignore({"selector", "manualSelector", "ttlSecondsAfterFinished", "podFailurePolicy",
-                "podReplacementPolicy", "backoffLimitPerIndex", "maxFailedIndexes",
-                "successPolicy", "managedBy"});
+                "podReplacementPolicy", "backoffLimitPerIndex", "maxFailedIndexes", "successPolicy",
+                "managedBy"});
   spec->Finish();
   r.Finish();
   return j;
 }
 
-void DecodeJob(YamlReader& r, Manifests* out) { out->jobs.push_back(DecodeJobObject(r)); }
+void DecodeJob(YamlReader& r, Manifests* out) {
+  out->jobs.push_back(DecodeJobObject(r));
+}
 
 void DecodeDaemonSet(YamlReader& r, Manifests* out) {
   DaemonSet ds;
@@ -200,7 +205,8 @@ void DecodeResourceQuota(YamlReader& r, Manifests* out) {
           !name.starts_with("count/") && !name.starts_with("kubernetes.io/")) {
         spec->Fail("hard." + name, "Invalid value: \"" + name +
                                        "\": must be a standard resource for quota; use "
-                                       "requests." + name);
+                                       "requests." +
+                                       name);
       }
     }
     spec->Ignore({"scopes", "scopeSelector"});
@@ -286,8 +292,8 @@ void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out) {
           }
           if (auto rtc = ss->Object("requestedToCapacityRatio")) {
             for (auto& pt : rtc->ObjectList("shape")) {
-              c.shape.push_back({pt.Int("utilization", 0, 100).value_or(0),
-                                 pt.Int("score", 0, 10).value_or(0)});
+              c.shape.push_back(
+                  {pt.Int("utilization", 0, 100).value_or(0), pt.Int("score", 0, 10).value_or(0)});
               pt.Finish();
             }
             rtc->Finish();
@@ -309,8 +315,8 @@ void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out) {
     (void)name;
     p.Finish();
   }
-  r.Ignore({"leaderElection", "clientConnection", "parallelism", "extenders",
-            "enableProfiling", "enableContentionProfiling", "podMaxInUnschedulablePodsDuration",
+  r.Ignore({"leaderElection", "clientConnection", "parallelism", "extenders", "enableProfiling",
+            "enableContentionProfiling", "podMaxInUnschedulablePodsDuration",
             "delayCacheUntilActive", "featureGates"});
   r.Finish();
   out->scheduler_config = c;

@@ -29,7 +29,8 @@ ArrivalProcess DecodeArrival(YamlReader& a) {
     if (out.times.empty()) a.Fail("times", "Required value: at least one time for type fixed");
   } else if (out.type == "poisson") {
     auto rate = a.Double("ratePerHour");
-    if (!rate || *rate <= 0) a.Fail("ratePerHour", "Required value: a positive rate for type poisson");
+    if (!rate || *rate <= 0)
+      a.Fail("ratePerHour", "Required value: a positive rate for type poisson");
     out.rate_per_hour = *rate;
   } else if (out.type == "csv") {
     out.csv_file = Resolve(a, a.RequiredString("file"));

@@ -13,7 +13,7 @@
 namespace gputwin::api {
 
 struct ArrivalProcess {
-  std::string type;  // fixed | poisson | csv
+  std::string type;             // fixed | poisson | csv
   std::vector<Duration> times;  // fixed
   double rate_per_hour = 0;     // poisson
   std::string csv_file;         // csv: resolved path

@@ -188,7 +188,7 @@ struct KubeSchedulerConfiguration {
   int64_t pod_initial_backoff_seconds = 1, pod_max_backoff_seconds = 10;
   std::string scoring_strategy = "LeastAllocated";
   std::vector<ScoringResource> scoring_resources = {{"cpu", 1}, {"memory", 1}};
-  std::vector<UtilizationShapePoint> shape;  // RequestedToCapacityRatio
+  std::vector<UtilizationShapePoint> shape;      // RequestedToCapacityRatio
   std::map<std::string, int64_t> score_weights;  // plugin name → weight override
   std::vector<std::string> disabled_plugins;
 };

@@ -42,8 +42,9 @@ YAML::Node YamlReader::Get(const std::string& key) {
 }
 
 std::string YamlReader::Scalar(const YAML::Node& n, const std::string& key) const {
-  if (!n.IsScalar()) FailAt(n, FieldPath(key), "expected a string, got a " +
-                                                   std::string(n.IsMap() ? "mapping" : "list"));
+  if (!n.IsScalar())
+    FailAt(n, FieldPath(key),
+           "expected a string, got a " + std::string(n.IsMap() ? "mapping" : "list"));
   return n.Scalar();
 }
 

@@ -29,7 +29,8 @@ class TerminalProgress : public sim::Progress {
     last_ = pct;
     drawn_ = true;
     int filled = pct / 5;
-    std::fprintf(stderr, "\r[%-20s] %3d%%  %s simulated", std::string(static_cast<size_t>(filled), '#').c_str(), pct,
+    std::fprintf(stderr, "\r[%-20s] %3d%%  %s simulated",
+                 std::string(static_cast<size_t>(filled), '#').c_str(), pct,
                  FormatDuration(now - start_).c_str());
     std::fflush(stderr);
   }
@@ -44,7 +45,9 @@ std::optional<Duration> ParseDurationFlag(const std::string& flag, const std::st
   if (text.empty()) return std::nullopt;
   std::string err;
   auto d = ParseDuration(text, &err);
-  if (!d || d->ns <= 0) throw InputError(flag + ": \"" + text + "\" is not a positive duration" + (err.empty() ? "" : ": " + err));
+  if (!d || d->ns <= 0)
+    throw InputError(flag + ": \"" + text + "\" is not a positive duration" +
+                     (err.empty() ? "" : ": " + err));
   return d;
 }
 
@@ -58,7 +61,9 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
     auto u = ParseDurationFlag("--until", until);
     simulation = sim::LoadManifests(files, u ? *u : d ? *d : Duration::Hours(24), seed);
   } else {
-    if (scenario.empty()) throw InputError("gputwin run: give a SCENARIO file or -f FILE_OR_DIR (see gputwin run --help)");
+    if (scenario.empty())
+      throw InputError(
+          "gputwin run: give a SCENARIO file or -f FILE_OR_DIR (see gputwin run --help)");
     auto u = ParseDurationFlag("--until", until);
     if (!duration.empty()) u = ParseDurationFlag("--duration", duration);
     simulation = sim::LoadScenario(scenario, seed, u);
@@ -107,24 +112,30 @@ int Validate(const std::vector<std::string>& files) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"gputwin: a digital twin of a Kubernetes GPU cluster.\n"
-               "Exit codes: 0 ok, 1 an expectation of the scenario failed, 2 bad input."};
+  CLI::App app{
+      "gputwin: a digital twin of a Kubernetes GPU cluster.\n"
+      "Exit codes: 0 ok, 1 an expectation of the scenario failed, 2 bad input."};
   app.require_subcommand(1);
   app.set_version_flag("--version", std::string(GPUTWIN_VERSION));
 
-  auto* run = app.add_subcommand("run", "Replay a scenario (or plain manifests) on the virtual clock");
+  auto* run =
+      app.add_subcommand("run", "Replay a scenario (or plain manifests) on the virtual clock");
   std::string scenario, duration, out_dir, until, format = "text";
   std::vector<std::string> files;
   std::optional<uint64_t> seed;
   run->add_option("SCENARIO", scenario, "Scenario file (kind: Scenario, gputwin.io/v1alpha1)");
-  run->add_option("-f,--filename", files, "Plain manifests: files or folders (like kubectl apply -f)");
-  run->add_option("--duration", duration, "How long to simulate with -f (Go duration, default 24h)");
+  run->add_option("-f,--filename", files,
+                  "Plain manifests: files or folders (like kubectl apply -f)");
+  run->add_option("--duration", duration,
+                  "How long to simulate with -f (Go duration, default 24h)");
   run->add_option("--out", out_dir, "Write summary.json into this folder (created if missing)");
   run->add_option("--seed", seed, "Random seed (overrides spec.seed)");
   run->add_option("--until", until, "Stop the simulation at this offset (Go duration)");
-  run->add_option("--format", format, "Output on stdout: text or json")->check(CLI::IsMember({"text", "json"}));
+  run->add_option("--format", format, "Output on stdout: text or json")
+      ->check(CLI::IsMember({"text", "json"}));
 
-  auto* validate = app.add_subcommand("validate", "Check manifests and scenarios without running them");
+  auto* validate =
+      app.add_subcommand("validate", "Check manifests and scenarios without running them");
   std::vector<std::string> validate_files;
   validate->add_option("FILE", validate_files, "Files or folders")->required();
 

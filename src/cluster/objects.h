@@ -81,9 +81,9 @@ struct NodeRecord {
   ResourceVec allocatable;
   ResourceVec requested;  // Σ requests of non-terminal pods bound here
   int64_t nonzero_cpu = 0, nonzero_memory = 0;
-  std::vector<PodId> pods;  // non-terminal pods bound here
-  bool ready = true;               // the Ready condition as the API server sees it
-  bool kubelet_posting = true;     // false: the kubelet stopped posting status
+  std::vector<PodId> pods;      // non-terminal pods bound here
+  bool ready = true;            // the Ready condition as the API server sees it
+  bool kubelet_posting = true;  // false: the kubelet stopped posting status
   Time kubelet_stopped_at = kNever;
   Time created_at, ready_at = kNever, deleted_at = kNever;
   bool deleted = false;

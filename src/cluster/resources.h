@@ -37,7 +37,9 @@ class ResourceRegistry {
 
 using ResourceVec = std::vector<int64_t>;
 
-inline int64_t At(const ResourceVec& v, size_t i) { return i < v.size() ? v[i] : 0; }
+inline int64_t At(const ResourceVec& v, size_t i) {
+  return i < v.size() ? v[i] : 0;
+}
 inline void AddTo(ResourceVec* into, const ResourceVec& v, int64_t sign = 1) {
   if (into->size() < v.size()) into->resize(v.size(), 0);
   for (size_t i = 0; i < v.size(); ++i) (*into)[i] += sign * v[i];

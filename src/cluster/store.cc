@@ -10,10 +10,14 @@ namespace gputwin::cluster {
 
 const char* PhaseName(PodPhase p) {
   switch (p) {
-    case PodPhase::kPending: return "Pending";
-    case PodPhase::kRunning: return "Running";
-    case PodPhase::kSucceeded: return "Succeeded";
-    case PodPhase::kFailed: return "Failed";
+    case PodPhase::kPending:
+      return "Pending";
+    case PodPhase::kRunning:
+      return "Running";
+    case PodPhase::kSucceeded:
+      return "Succeeded";
+    case PodPhase::kFailed:
+      return "Failed";
   }
   return "Unknown";
 }
@@ -35,7 +39,9 @@ Store::Store() {
 void Store::AddPriorityClass(const api::PriorityClass& pc) {
   priority_classes_[pc.metadata.name] = pc;
 }
-void Store::AddNamespace(const std::string& name) { namespaces_.insert(name); }
+void Store::AddNamespace(const std::string& name) {
+  namespaces_.insert(name);
+}
 void Store::AddResourceQuota(const api::ResourceQuota& q) {
   quotas_.push_back(QuotaState{q});
   for (const auto& [name, qty] : q.hard) {
@@ -47,7 +53,9 @@ void Store::AddResourceQuota(const api::ResourceQuota& q) {
     if (base != "pods" && !base.starts_with("count/")) resources_.Id(base);
   }
 }
-void Store::AddLimitRange(const api::LimitRange& lr) { limit_ranges_.push_back(lr); }
+void Store::AddLimitRange(const api::LimitRange& lr) {
+  limit_ranges_.push_back(lr);
+}
 
 std::string Store::NewUid() {
   char buf[40];
@@ -65,8 +73,7 @@ T ParseAnnotation(const api::ObjectMeta& meta, const std::string& key, const std
   T v{};
   auto [p, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
   if (ec != std::errc() || p != text.data() + text.size()) {
-    throw InputError(meta.source, "metadata.annotations." + key,
-                     "\"" + text + "\" is not " + what);
+    throw InputError(meta.source, "metadata.annotations." + key, "\"" + text + "\" is not " + what);
   }
   return v;
 }
@@ -93,8 +100,7 @@ PodBehavior ParseBehavior(const api::ObjectMeta& meta) {
   if (auto it = a.find("gputwin.io/gpu-utilization"); it != a.end()) {
     b.gpu_utilization = ParseAnnotation<double>(meta, it->first, it->second, "a number");
     if (!(b.gpu_utilization >= 0 && b.gpu_utilization <= 1)) {
-      throw InputError(meta.source, "metadata.annotations." + it->first,
-                       "must be between 0 and 1");
+      throw InputError(meta.source, "metadata.annotations." + it->first, "must be between 0 and 1");
     }
   }
   for (const char* key : {"gputwin.io/gpu-memory", "gputwin.io/image-size"}) {
@@ -249,8 +255,8 @@ bool Store::AdmitQuota(const PodRecord& p, std::string* error) {
         cap = ResourceRegistry::Units(base, hard);
         // A quota on cpu or memory requires every container to state it.
         if ((base == "cpu" || base == "memory") && want == 0) {
-          must_specify += (must_specify.empty() ? "" : "; ") + name + " for: " +
-                          p.tmpl->spec.containers.front().name;
+          must_specify += (must_specify.empty() ? "" : "; ") + name +
+                          " for: " + p.tmpl->spec.containers.front().name;
           continue;
         }
       }
@@ -259,7 +265,9 @@ bool Store::AdmitQuota(const PodRecord& p, std::string* error) {
           return base == "cpu" ? FormatQuantity(Quantity{v})
                                : FormatQuantity(Quantity{v * 1000}, memory_like);
         };
-        auto sep = [](std::string& s) { if (!s.empty()) s += ","; };
+        auto sep = [](std::string& s) {
+          if (!s.empty()) s += ",";
+        };
         sep(requested), sep(used), sep(limited);
         requested += name + "=" + fmt(want);
         used += name + "=" + fmt(have);
@@ -475,9 +483,9 @@ uint32_t Store::AddDaemonSet(api::DaemonSet ds) {
   return id;
 }
 
-void Store::RecordEvent(const std::string& type, const std::string& reason,
-                        const std::string& kind, const std::string& ns, const std::string& name,
-                        const std::string& message, const std::string& source) {
+void Store::RecordEvent(const std::string& type, const std::string& reason, const std::string& kind,
+                        const std::string& ns, const std::string& name, const std::string& message,
+                        const std::string& source) {
   if (!record_events_) return;
   std::string key = kind + "\x1f" + ns + "\x1f" + name + "\x1f" + reason + "\x1f" + message;
   auto it = event_index_.find(key);
@@ -485,6 +493,10 @@ void Store::RecordEvent(const std::string& type, const std::string& reason,
     auto& e = events_[it->second];
     e.count++;
     e.last_timestamp = now_;
+    return;
+  }
+  if (events_.size() >= max_events_) {
+    ++dropped_events_;
     return;
   }
   event_index_.emplace(std::move(key), events_.size());

@@ -97,6 +97,10 @@ class Store {
                    const std::string& message, const std::string& source);
   const std::vector<KubeEvent>& events() const { return events_; }
   void set_record_events(bool on) { record_events_ = on; }
+  // At most this many distinct events are kept (repeats still count); the rest are
+  // counted in dropped_events(), so a million-pod run does not keep millions of events.
+  void set_max_events(size_t n) { max_events_ = n; }
+  uint64_t dropped_events() const { return dropped_events_; }
 
   std::string NewUid();
 
@@ -139,6 +143,8 @@ class Store {
   std::vector<KubeEvent> events_;
   std::unordered_map<std::string, size_t> event_index_;
   bool record_events_ = true;
+  size_t max_events_ = 100'000;
+  uint64_t dropped_events_ = 0;
 };
 
 }  // namespace gputwin::cluster

@@ -12,6 +12,15 @@ Kubelet::Kubelet(Store* store, EventQueue* queue, KubeletConfig config)
     : Controller("kubelet", store, queue), config_(config) {}
 
 void Kubelet::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
+  if (kind == WatchKind::kNode) {
+    // A kubelet that posts again catches up on what happened while it was away.
+    if (op != WatchOp::kDeleted && id < frozen_.size() && !frozen_[id].empty() &&
+        store_.node(id).kubelet_posting) {
+      thawed_.push_back(id);
+      RequestReconcile();
+    }
+    return;
+  }
   if (kind != WatchKind::kPod) return;
   auto& p = store_.pod(id);
   if (op == WatchOp::kDeleted) {
@@ -36,7 +45,27 @@ int64_t Kubelet::PullBandwidth(NodeId n) const {
   return config_.default_pull_bytes_per_second;
 }
 
+bool Kubelet::Frozen(NodeId node, uint64_t work) {
+  if (store_.node(node).kubelet_posting) return false;
+  if (frozen_.size() <= node) frozen_.resize(node + 1);
+  frozen_[node].push_back(work);
+  return true;
+}
+
 void Kubelet::Reconcile(Time now) {
+  std::vector<NodeId> thawed;
+  thawed.swap(thawed_);
+  for (NodeId n : thawed) {
+    std::vector<uint64_t> work;
+    work.swap(frozen_[n]);
+    for (uint64_t w : work) {
+      if ((w >> 60) == kAdmit) {
+        Admit(static_cast<PodId>(w & 0xFFFFFFFF), now);
+      } else {
+        OnTimer(now, w);
+      }
+    }
+  }
   std::vector<PodId> pods;
   pods.swap(bound_);
   for (PodId p : pods) Admit(p, now);
@@ -45,7 +74,31 @@ void Kubelet::Reconcile(Time now) {
 void Kubelet::Admit(PodId id, Time now) {
   auto& p = store_.pod(id);
   if (p.deleted || p.Terminal()) return;
+  if (Frozen(p.node, Arg(kAdmit, 0, id))) return;
   auto& node = store_.node(p.node);
+  // Admission (lifecycle/predicate.go): a pod given to the node directly (spec.nodeName)
+  // may not fit next to the pods the kubelet already admitted; it is rejected, not run.
+  for (size_t r = 0; r < p.tmpl->requests.size(); ++r) {
+    if (p.tmpl->requests[r] == 0) continue;
+    int64_t used = 0;
+    for (PodId other : node.pods) {
+      if (other != id && other < started_.size() && started_[other]) {
+        used += cluster::At(store_.pod(other).tmpl->requests, r);
+      }
+    }
+    int64_t cap = cluster::At(node.allocatable, r);
+    if (used + p.tmpl->requests[r] <= cap) continue;
+    const std::string& res = store_.resources().Name(r);
+    p.reason = "OutOf" + res;
+    p.message = "Pod was rejected: Node didn't have enough resource: " + res +
+                ", requested: " + std::to_string(p.tmpl->requests[r]) +
+                ", used: " + std::to_string(used) + ", capacity: " + std::to_string(cap);
+    store_.RecordEvent("Warning", p.reason, "Pod", p.namespace_, p.name, p.message, "kubelet");
+    store_.SetPodPhase(id, PodPhase::kFailed);
+    return;
+  }
+  if (started_.size() <= id) started_.resize(id + 1, false);
+  started_[id] = true;
   const auto& b = p.tmpl->behavior;
   // Image pulls: images already on the node are not pulled again.
   Duration pull{0};
@@ -53,8 +106,8 @@ void Kubelet::Admit(PodId id, Time now) {
   for (const auto& image : p.tmpl->images) need_pull |= !node.images.count(image);
   if (need_pull && b.image_size > 0) {
     int64_t bw = PullBandwidth(p.node);
-    pull = Duration::Nanoseconds(static_cast<int64_t>(
-        static_cast<double>(b.image_size) / static_cast<double>(bw) * 1e9));
+    pull = Duration::Nanoseconds(
+        static_cast<int64_t>(static_cast<double>(b.image_size) / static_cast<double>(bw) * 1e9));
     for (const auto& image : p.tmpl->images) {
       if (node.images.count(image)) continue;
       store_.RecordEvent("Normal", "Pulling", "Pod", p.namespace_, p.name,
@@ -118,13 +171,12 @@ void Kubelet::ContainerExited(PodId id, Time now) {
   }
   last_backoff_[id] = now;
   int32_t n = backoff_steps_[id]++;
-  Duration delay = std::min(kInitialRestartBackoff * (int64_t{1} << std::min(n, 10)),
-                            kMaxRestartBackoff);
+  Duration delay =
+      std::min(kInitialRestartBackoff * (int64_t{1} << std::min(n, 10)), kMaxRestartBackoff);
   ++p.restart_count;
   p.reason = "CrashLoopBackOff";
   store_.RecordEvent("Warning", "BackOff", "Pod", p.namespace_, p.name,
-                     "Back-off restarting failed container " +
-                         p.tmpl->spec.containers.front().name,
+                     "Back-off restarting failed container " + p.tmpl->spec.containers.front().name,
                      "kubelet");
   store_.UpdatePod(id);
   At(now + delay, Arg(kRestart, p.run_generation, id));
@@ -136,6 +188,7 @@ void Kubelet::OnTimer(Time now, uint64_t arg) {
   PodId id = static_cast<PodId>(arg & 0xFFFFFFFF);
   auto& p = store_.pod(id);
   if (p.deleted || p.Terminal() || (p.run_generation & 0xFFFFFFF) != generation) return;
+  if (Frozen(p.node, arg)) return;  // the node's kubelet is down: nothing reaches the API
   switch (timer) {
     case kStart:
     case kRestart:
@@ -143,6 +196,8 @@ void Kubelet::OnTimer(Time now, uint64_t arg) {
       break;
     case kExit:
       ContainerExited(id, now);
+      break;
+    case kAdmit:
       break;
     case kDeadline:
       p.reason = "DeadlineExceeded";

@@ -26,20 +26,26 @@ class Kubelet : public Controller {
   void OnTimer(Time now, uint64_t arg) override;
 
  private:
-  enum Timer : uint64_t { kStart = 1, kExit = 2, kRestart = 3, kDeadline = 4 };
+  enum Timer : uint64_t { kStart = 1, kExit = 2, kRestart = 3, kDeadline = 4, kAdmit = 5 };
   static uint64_t Arg(Timer t, uint32_t generation, PodId pod) {
-    return (static_cast<uint64_t>(t) << 60) | (static_cast<uint64_t>(generation & 0xFFFFFFF) << 32) | pod;
+    return (static_cast<uint64_t>(t) << 60) |
+           (static_cast<uint64_t>(generation & 0xFFFFFFF) << 32) | pod;
   }
   void Admit(PodId pod, Time now);
   void StartContainer(PodId pod, Time now);
   void ContainerExited(PodId pod, Time now);
   int64_t PullBandwidth(NodeId node) const;
+  // Parks work for a node whose kubelet stopped posting; replayed when it posts again.
+  bool Frozen(NodeId node, uint64_t work);
 
   KubeletConfig config_;
-  std::vector<PodId> bound_;  // pods bound since the last reconcile
-  std::vector<bool> admitted_;
+  std::vector<PodId> bound_;            // pods bound since the last reconcile
+  std::vector<bool> admitted_;          // seen bound (queued for admission)
+  std::vector<bool> started_;           // passed admission
   std::vector<int32_t> backoff_steps_;  // CrashLoopBackOff steps per pod
   std::vector<Time> last_backoff_;
+  std::vector<std::vector<uint64_t>> frozen_;  // per node
+  std::vector<NodeId> thawed_;
 };
 
 }  // namespace gputwin::controllers

@@ -74,8 +74,7 @@ void NodeLifecycleController::SyncNode(NodeId id, Time now) {
     if (n.ready) {
       n.ready = false;
       store_.RecordEvent("Normal", "NodeNotReady", "Node", "", n.name(),
-                         "Node " + n.name() + " status is now: NodeNotReady",
-                         "node-controller");
+                         "Node " + n.name() + " status is now: NodeNotReady", "node-controller");
     }
     SetTaint(id, kUnreachableNoSchedule, true);
     SetTaint(id, kUnreachableNoExecute, true);

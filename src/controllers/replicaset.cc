@@ -22,8 +22,10 @@ void ReplicaSetController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   } else if (kind == WatchKind::kPod) {
     const auto& p = store_.pod(id);
     if (p.owner.kind != OwnerKind::kReplicaSet) return;
-    if (op == WatchOp::kDeleted || p.Terminal()) replica_sets_.Add(p.owner.index);
-    else return;
+    if (op == WatchOp::kDeleted || p.Terminal())
+      replica_sets_.Add(p.owner.index);
+    else
+      return;
   } else {
     return;
   }
@@ -65,8 +67,8 @@ void ReplicaSetController::SyncDeployment(uint32_t id) {
     return;
   }
   // The new ReplicaSet: named after the pod-template-hash, which also labels its pods.
-  std::string hash = NameSuffix(HashString(d.obj.metadata.namespace_ + "/" + d.obj.metadata.name),
-                                0, 10);
+  std::string hash =
+      NameSuffix(HashString(d.obj.metadata.namespace_ + "/" + d.obj.metadata.name), 0, 10);
   api::ReplicaSet rs;
   rs.metadata.name = d.obj.metadata.name + "-" + hash;
   rs.metadata.namespace_ = d.obj.metadata.namespace_;
@@ -81,11 +83,10 @@ void ReplicaSetController::SyncDeployment(uint32_t id) {
   rs.template_.metadata.source = d.obj.template_.metadata.source;
   std::string rs_name = rs.metadata.name;
   d.replica_set = store_.AddReplicaSet(std::move(rs), id);
-  store_.RecordEvent("Normal", "ScalingReplicaSet", "Deployment", d.obj.metadata.namespace_,
-                     d.obj.metadata.name,
-                     "Scaled up replica set " + rs_name + " from 0 to " +
-                         std::to_string(d.obj.replicas),
-                     "deployment-controller");
+  store_.RecordEvent(
+      "Normal", "ScalingReplicaSet", "Deployment", d.obj.metadata.namespace_, d.obj.metadata.name,
+      "Scaled up replica set " + rs_name + " from 0 to " + std::to_string(d.obj.replicas),
+      "deployment-controller");
 }
 
 void ReplicaSetController::SyncReplicaSet(uint32_t id) {

@@ -11,9 +11,7 @@ namespace gputwin {
 struct SourceRef {
   std::string file;
   int line = 0;  // 1-based; 0 when unknown
-  std::string Describe() const {
-    return line > 0 ? file + ":" + std::to_string(line) : file;
-  }
+  std::string Describe() const { return line > 0 ? file + ":" + std::to_string(line) : file; }
 };
 
 class InputError : public std::runtime_error {

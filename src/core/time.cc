@@ -20,7 +20,9 @@ std::optional<int64_t> UnitNanos(std::string_view u) {
   return std::nullopt;
 }
 
-bool IsDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsDigit(char c) {
+  return c >= '0' && c <= '9';
+}
 
 // Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).
 int64_t DaysFromCivil(int64_t y, unsigned m, unsigned d) {
@@ -91,8 +93,8 @@ std::optional<Duration> ParseDuration(std::string_view s, std::string* error) {
     if (u == i) return fail("missing unit in duration \"" + orig + "\"");
     auto unit = UnitNanos(s.substr(i, u - i));
     if (!unit) {
-      return fail("unknown unit \"" + std::string(s.substr(i, u - i)) + "\" in duration \"" +
-                  orig + "\"");
+      return fail("unknown unit \"" + std::string(s.substr(i, u - i)) + "\" in duration \"" + orig +
+                  "\"");
     }
     unsigned __int128 v = whole * static_cast<unsigned __int128>(*unit);
     v += frac * static_cast<unsigned __int128>(*unit) / scale;

@@ -21,28 +21,39 @@ Json TimeOrNull(Time t) {
 
 std::string OwnerKindName(cluster::OwnerKind k) {
   switch (k) {
-    case cluster::OwnerKind::kReplicaSet: return "ReplicaSet";
-    case cluster::OwnerKind::kJob: return "Job";
-    case cluster::OwnerKind::kDaemonSet: return "DaemonSet";
-    case cluster::OwnerKind::kGenerator: return "Workload";
-    case cluster::OwnerKind::kNoOwner: return "";
+    case cluster::OwnerKind::kReplicaSet:
+      return "ReplicaSet";
+    case cluster::OwnerKind::kJob:
+      return "Job";
+    case cluster::OwnerKind::kDaemonSet:
+      return "DaemonSet";
+    case cluster::OwnerKind::kGenerator:
+      return "Workload";
+    case cluster::OwnerKind::kNoOwner:
+      return "";
   }
   return "";
 }
 
 std::string OwnerName(const cluster::Store& s, const cluster::PodRecord& p) {
   switch (p.owner.kind) {
-    case cluster::OwnerKind::kReplicaSet: return s.replica_sets()[p.owner.index].obj.metadata.name;
-    case cluster::OwnerKind::kJob: return s.jobs()[p.owner.index].obj.metadata.name;
-    case cluster::OwnerKind::kDaemonSet: return s.daemon_sets()[p.owner.index].obj.metadata.name;
-    default: break;
+    case cluster::OwnerKind::kReplicaSet:
+      return s.replica_sets()[p.owner.index].obj.metadata.name;
+    case cluster::OwnerKind::kJob:
+      return s.jobs()[p.owner.index].obj.metadata.name;
+    case cluster::OwnerKind::kDaemonSet:
+      return s.daemon_sets()[p.owner.index].obj.metadata.name;
+    default:
+      break;
   }
   return "";
 }
 
 Json ResourcesJson(const api::ResourceList& list) {
   Json out = Json::object();
-  for (const auto& [name, q] : list) out[name] = FormatQuantity(q, name == "memory" || name == "ephemeral-storage" || name.starts_with("hugepages-"));
+  for (const auto& [name, q] : list)
+    out[name] = FormatQuantity(
+        q, name == "memory" || name == "ephemeral-storage" || name.starts_with("hugepages-"));
   return out;
 }
 
@@ -54,8 +65,10 @@ Json PendingReasons(const cluster::Store& s) {
     if (p.deleted || p.phase != PodPhase::kPending || p.Bound()) continue;
     groups[p.message.empty() ? "not yet attempted by the scheduler" : p.message].push_back(p.Key());
   }
-  std::vector<std::pair<std::string, std::vector<std::string>>> sorted(groups.begin(), groups.end());
-  std::stable_sort(sorted.begin(), sorted.end(), [](const auto& a, const auto& b) { return a.second.size() > b.second.size(); });
+  std::vector<std::pair<std::string, std::vector<std::string>>> sorted(groups.begin(),
+                                                                       groups.end());
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.second.size() > b.second.size(); });
   Json out = Json::array();
   for (const auto& [msg, pods] : sorted) {
     Json examples = Json::array();
@@ -79,12 +92,15 @@ Json BuildSummary(const sim::Simulation& sim) {
   j["duration"] = FormatDuration(sim.end() - sim.start());
 
   size_t deleted = 0;
-  std::map<std::string, size_t> by_phase = {{"Pending", 0}, {"Running", 0}, {"Succeeded", 0}, {"Failed", 0}};
+  std::map<std::string, size_t> by_phase = {
+      {"Pending", 0}, {"Running", 0}, {"Succeeded", 0}, {"Failed", 0}};
   Json pods = Json::array();
   for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
     const auto& p = s.pod(id);
-    if (p.deleted) ++deleted;
-    else by_phase[cluster::PhaseName(p.phase)]++;
+    if (p.deleted)
+      ++deleted;
+    else
+      by_phase[cluster::PhaseName(p.phase)]++;
     Json pj;
     pj["namespace"] = p.namespace_;
     pj["name"] = p.name;
@@ -145,9 +161,10 @@ Json BuildSummary(const sim::Simulation& sim) {
                         {"message", job.condition_message},
                         {"startTime", TimeOrNull(job.start_time)},
                         {"completionTime", TimeOrNull(job.completion_time)},
-                        {"durationSeconds", job.completion_time == cluster::kNever || job.start_time == cluster::kNever
-                                                ? Json(nullptr)
-                                                : Json((job.completion_time - job.start_time).seconds())},
+                        {"durationSeconds",
+                         job.completion_time == cluster::kNever || job.start_time == cluster::kNever
+                             ? Json(nullptr)
+                             : Json((job.completion_time - job.start_time).seconds())},
                         {"succeeded", job.succeeded},
                         {"failed", job.failed},
                         {"active", job.pods.size()}});
@@ -160,8 +177,10 @@ Json BuildSummary(const sim::Simulation& sim) {
       for (cluster::PodId p : s.replica_sets()[d.replica_set].pods) {
         const auto& pod = s.pod(p);
         if (pod.deleted || pod.Terminal()) continue;
-        if (pod.phase == PodPhase::kRunning) ++ready;
-        else ++pending;
+        if (pod.phase == PodPhase::kRunning)
+          ++ready;
+        else
+          ++pending;
       }
     }
     deployments.push_back(Json{{"namespace", d.obj.metadata.namespace_},
@@ -193,14 +212,19 @@ Json BuildSummary(const sim::Simulation& sim) {
                                 {"detail", r.detail}});
   }
 
-  j["totals"] = Json{{"pods", s.pod_count()},
-                     {"podsByPhase", by_phase},
-                     {"podsDeleted", deleted},
-                     {"nodes", live_nodes},
-                     {"jobs", Json{{"total", s.jobs().size()}, {"complete", jobs_complete}, {"failed", jobs_failed}}},
-                     {"schedulingAttempts", sim.scheduling_attempts()},
-                     {"events", s.events().size()},
-                     {"expectationsFailed", std::count_if(sim.expectation_results().begin(), sim.expectation_results().end(), [](const auto& r) { return !r.passed; })}};
+  j["totals"] =
+      Json{{"pods", s.pod_count()},
+           {"podsByPhase", by_phase},
+           {"podsDeleted", deleted},
+           {"nodes", live_nodes},
+           {"jobs",
+            Json{{"total", s.jobs().size()}, {"complete", jobs_complete}, {"failed", jobs_failed}}},
+           {"schedulingAttempts", sim.scheduling_attempts()},
+           {"events", s.events().size()},
+           {"eventsDropped", s.dropped_events()},
+           {"expectationsFailed",
+            std::count_if(sim.expectation_results().begin(), sim.expectation_results().end(),
+                          [](const auto& r) { return !r.passed; })}};
   j["pendingReasons"] = PendingReasons(s);
   j["expectations"] = expectations;
   j["warnings"] = sim.warnings();

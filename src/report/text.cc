@@ -12,7 +12,9 @@ using cluster::PodPhase;
 std::string RenderText(const sim::Simulation& sim) {
   const auto& s = sim.store();
   const Time t0 = sim.start();
-  auto rel = [&](Time t) { return t == cluster::kNever ? std::string("-") : FormatDuration(t - t0); };
+  auto rel = [&](Time t) {
+    return t == cluster::kNever ? std::string("-") : FormatDuration(t - t0);
+  };
   std::string out;
   out += fmt::format("gputwin: scenario \"{}\", {} simulated from {} (seed {})\n",
                      sim.scenario().metadata.name, FormatDuration(sim.end() - t0),
@@ -31,7 +33,8 @@ std::string RenderText(const sim::Simulation& sim) {
     }
     std::string taints;
     for (const auto& t : n.obj.taints) {
-      taints += (taints.empty() ? "" : ",") + t.key + (t.value.empty() ? "" : "=" + t.value) + ":" + t.effect;
+      taints += (taints.empty() ? "" : ",") + t.key + (t.value.empty() ? "" : "=" + t.value) + ":" +
+                t.effect;
     }
     out += fmt::format("  {:<28} {:>6} {:>8} {:>6}  {}\n", n.name(), n.pods.size(), gpu,
                        n.ready ? "True" : "False", taints.empty() ? "<none>" : taints);
@@ -39,7 +42,8 @@ std::string RenderText(const sim::Simulation& sim) {
 
   if (!s.jobs().empty()) {
     out += "\nJobs\n";
-    out += fmt::format("  {:<36} {:<10} {:>9} {:>6} {:>10} {:>10}\n", "NAME", "STATUS", "SUCCEEDED", "FAILED", "STARTED", "FINISHED");
+    out += fmt::format("  {:<36} {:<10} {:>9} {:>6} {:>10} {:>10}\n", "NAME", "STATUS", "SUCCEEDED",
+                       "FAILED", "STARTED", "FINISHED");
     for (const auto& j : s.jobs()) {
       std::string status = j.condition.empty() ? "Running" : j.condition;
       if (j.condition == "Failed") status += " (" + j.condition_reason + ")";
@@ -58,7 +62,9 @@ std::string RenderText(const sim::Simulation& sim) {
           running += !pod.deleted && pod.phase == PodPhase::kRunning;
         }
       }
-      out += fmt::format("  {:<36} {}/{} running\n", d.obj.metadata.namespace_ + "/" + d.obj.metadata.name, running, d.obj.replicas);
+      out += fmt::format("  {:<36} {}/{} running\n",
+                         d.obj.metadata.namespace_ + "/" + d.obj.metadata.name, running,
+                         d.obj.replicas);
     }
   }
 
@@ -72,14 +78,15 @@ std::string RenderText(const sim::Simulation& sim) {
     ++total_live;
     phases[cluster::PhaseName(p.phase)]++;
     if (shown++ >= 40) continue;
-    table += fmt::format("  {:<40} {:<10} {:<20} {:>9} {:>9} {:>9}\n", p.Key(), cluster::PhaseName(p.phase),
-                         p.Bound() ? s.node(p.node).name() : "<none>", rel(p.scheduled_at),
-                         rel(p.started_at), rel(p.finished_at));
+    table += fmt::format("  {:<40} {:<10} {:<20} {:>9} {:>9} {:>9}\n", p.Key(),
+                         cluster::PhaseName(p.phase), p.Bound() ? s.node(p.node).name() : "<none>",
+                         rel(p.scheduled_at), rel(p.started_at), rel(p.finished_at));
   }
   out += fmt::format("\nPods ({} total", total_live);
   for (const auto& [ph, n] : phases) out += fmt::format(", {} {}", n, ph);
   out += ")\n";
-  out += fmt::format("  {:<40} {:<10} {:<20} {:>9} {:>9} {:>9}\n", "NAME", "PHASE", "NODE", "SCHEDULED", "STARTED", "FINISHED");
+  out += fmt::format("  {:<40} {:<10} {:<20} {:>9} {:>9} {:>9}\n", "NAME", "PHASE", "NODE",
+                     "SCHEDULED", "STARTED", "FINISHED");
   out += table;
   if (shown > 40) out += fmt::format("  ... {} more in summary.json\n", shown - 40);
 
@@ -87,7 +94,8 @@ std::string RenderText(const sim::Simulation& sim) {
   if (!pending.empty()) {
     out += "\nWhy pods are Pending\n";
     for (const auto& g : pending) {
-      out += fmt::format("  {} pod(s): {}\n", g["count"].get<size_t>(), g["message"].get<std::string>());
+      out += fmt::format("  {} pod(s): {}\n", g["count"].get<size_t>(),
+                         g["message"].get<std::string>());
       size_t k = 0;
       for (const auto& name : g["pods"]) {
         if (k++ == 3) {

@@ -33,8 +33,12 @@ class NodeInfoCache {
   const int64_t* used(cluster::NodeId n) const { return &used_[n * stride_]; }
   int64_t nonzero_cpu(cluster::NodeId n) const { return nonzero_cpu_[n]; }
   int64_t nonzero_memory(cluster::NodeId n) const { return nonzero_memory_[n]; }
-  int64_t Alloc(cluster::NodeId n, size_t r) const { return r < stride_ ? alloc_[n * stride_ + r] : 0; }
-  int64_t Used(cluster::NodeId n, size_t r) const { return r < stride_ ? used_[n * stride_ + r] : 0; }
+  int64_t Alloc(cluster::NodeId n, size_t r) const {
+    return r < stride_ ? alloc_[n * stride_ + r] : 0;
+  }
+  int64_t Used(cluster::NodeId n, size_t r) const {
+    return r < stride_ ? used_[n * stride_ + r] : 0;
+  }
 
  private:
   void Grow(size_t nodes) {

@@ -84,7 +84,8 @@ void SchedulingQueue::MoveUnschedulable(Time now, Pred pred) {
   for (PodId p : unschedulable_) (pred(p) ? moving : keep).push_back(p);
   if (moving.empty()) return;
   unschedulable_.swap(keep);
-  for (size_t i = 0; i < unschedulable_.size(); ++i) state_[unschedulable_[i]].unschedulable_pos = i;
+  for (size_t i = 0; i < unschedulable_.size(); ++i)
+    state_[unschedulable_[i]].unschedulable_pos = i;
   for (PodId p : moving) {
     PodState& s = state_[p];
     if (BackoffExpiry(s) > now) {

@@ -101,7 +101,11 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (kind != WatchKind::kPod) return;
   const auto& p = store_.pod(id);
   if (op == WatchOp::kAdded) {
-    if (p.tmpl->spec.scheduler_name != "default-scheduler" || p.Bound()) return;
+    // Only pods for this scheduler, and not those given a node by spec.nodeName.
+    if (p.tmpl->spec.scheduler_name != "default-scheduler" || p.Bound() ||
+        !p.tmpl->spec.node_name.empty()) {
+      return;
+    }
     queue_.AddActive(id, p.tmpl->priority, store_.now());
     RequestReconcile();
     return;
@@ -185,7 +189,8 @@ Scheduler::TemplateCache& Scheduler::CacheFor(const cluster::PodRecord& pod) {
       }
       return false;
     };
-    tc.per_node = !t.spec.node_name.empty() || t.spec.node_selector.count("kubernetes.io/hostname") ||
+    tc.per_node = !t.spec.node_name.empty() ||
+                  t.spec.node_selector.count("kubernetes.io/hostname") ||
                   pod.daemon_node != cluster::kNone;
     if (t.spec.node_affinity) {
       if (t.spec.node_affinity->required) {
@@ -203,8 +208,7 @@ Scheduler::TemplateCache& Scheduler::CacheFor(const cluster::PodRecord& pod) {
 Scheduler::StaticEval Scheduler::EvaluateStatic(const cluster::PodRecord& pod,
                                                 const api::Labels& labels,
                                                 const std::vector<api::Taint>& taints,
-                                                bool unschedulable,
-                                                const std::string& node_name) {
+                                                bool unschedulable, const std::string& node_name) {
   StaticEval e;
   e.evaluated = true;
   const auto& spec = pod.tmpl->spec;
@@ -215,10 +219,12 @@ Scheduler::StaticEval Scheduler::EvaluateStatic(const cluster::PodRecord& pod,
     e.reason = ReasonId(kReasonUnschedulable) + 1;
   } else if (!spec.node_name.empty() && spec.node_name != node_name) {
     e.reason = ReasonId(kReasonNodeName) + 1;
-  } else if (const api::Taint* t = cluster::FindUntoleratedTaint(taints, spec.tolerations, true, true)) {
+  } else if (const api::Taint* t =
+                 cluster::FindUntoleratedTaint(taints, spec.tolerations, true, true)) {
     e.reason = ReasonId("node(s) had untolerated taint {" + t->key + ": " + t->value + "}") + 1;
   } else if (!cluster::MatchesRequiredAffinity(spec, labels, node_name) ||
-             (pod.daemon_node != cluster::kNone && node_name != store_.node(pod.daemon_node).name())) {
+             (pod.daemon_node != cluster::kNone &&
+              node_name != store_.node(pod.daemon_node).name())) {
     e.reason = ReasonId(kReasonAffinity) + 1;
   }
   // Static scores. TaintToleration: PreferNoSchedule taints not tolerated by tolerations
@@ -227,7 +233,8 @@ Scheduler::StaticEval Scheduler::EvaluateStatic(const cluster::PodRecord& pod,
     if (t.effect != "PreferNoSchedule") continue;
     bool tolerated = false;
     for (const auto& tol : spec.tolerations) {
-      if ((tol.effect.empty() || tol.effect == "PreferNoSchedule") && cluster::ToleratesTaint(tol, t)) {
+      if ((tol.effect.empty() || tol.effect == "PreferNoSchedule") &&
+          cluster::ToleratesTaint(tol, t)) {
         tolerated = true;
         break;
       }
@@ -280,7 +287,7 @@ void Scheduler::ResourceReasons(const cluster::PodRecord& pod, const TemplateCac
 }
 
 const cluster::ResourceVec* Scheduler::NominatedFree(const cluster::PodRecord& pod, NodeId n,
-                                                    cluster::ResourceVec* buf) const {
+                                                     cluster::ResourceVec* buf) const {
   if (nominated_total_ == 0 || n >= nominated_.size() || nominated_[n].empty()) return nullptr;
   // Pods nominated to this node with equal or higher priority keep their place
   // (addGENominatedPods): their requests count as used.
@@ -364,20 +371,21 @@ int64_t Scheduler::ScoreFit(const cluster::PodRecord& pod, NodeId n) const {
         s = std::min(req, alloc) * kMaxNodeScore / alloc;
         break;
       case ScoringStrategy::kRequestedToCapacityRatio: {
-        int64_t util = req > alloc ? 100 : static_cast<int64_t>(
-                                               static_cast<__int128>(req) * 100 / alloc);
+        int64_t util =
+            req > alloc ? 100 : static_cast<int64_t>(static_cast<__int128>(req) * 100 / alloc);
         const auto& shape = config_.shape;
         int64_t raw = shape.back().score;
         for (size_t k = 0; k < shape.size(); ++k) {
           if (util <= shape[k].utilization) {
-            raw = k == 0 ? shape[0].score
-                         : shape[k - 1].score + (shape[k].score - shape[k - 1].score) *
-                                                    (util - shape[k - 1].utilization) /
-                                                    (shape[k].utilization - shape[k - 1].utilization);
+            raw = k == 0
+                      ? shape[0].score
+                      : shape[k - 1].score + (shape[k].score - shape[k - 1].score) *
+                                                 (util - shape[k - 1].utilization) /
+                                                 (shape[k].utilization - shape[k - 1].utilization);
             break;
           }
         }
-        s = raw * 10;  // MaxNodeScore / MaxCustomPriorityScore
+        s = raw * 10;          // MaxNodeScore / MaxCustomPriorityScore
         if (s <= 0) continue;  // zero scores leave the weights too
         break;
       }
@@ -387,7 +395,8 @@ int64_t Scheduler::ScoreFit(const cluster::PodRecord& pod, NodeId n) const {
   }
   if (weight_sum == 0) return 0;
   if (config_.strategy == ScoringStrategy::kRequestedToCapacityRatio) {
-    return static_cast<int64_t>(std::llround(static_cast<double>(score) / static_cast<double>(weight_sum)));
+    return static_cast<int64_t>(
+        std::llround(static_cast<double>(score) / static_cast<double>(weight_sum)));
   }
   return score / weight_sum;
 }
@@ -440,7 +449,9 @@ void Scheduler::Reconcile(Time now) {
   }
 }
 
-void Scheduler::OnTimer(Time, uint64_t) { RequestReconcile(); }
+void Scheduler::OnTimer(Time, uint64_t) {
+  RequestReconcile();
+}
 
 void Scheduler::ScheduleOne(PodId id, Time now) {
   auto& pod = store_.pod(id);
@@ -496,7 +507,8 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
       feasible.push_back(Feasible{node, eval.taint_raw, eval.affinity_raw});
     }
   }
-  next_start_node_index_ = (next_start_node_index_ + static_cast<size_t>(processed)) % static_cast<size_t>(n);
+  next_start_node_index_ =
+      (next_start_node_index_ + static_cast<size_t>(processed)) % static_cast<size_t>(n);
 
   if (feasible.empty()) {
     std::map<std::string, int64_t> histogram;
@@ -528,7 +540,8 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   NodeId chosen = cluster::kNone;
   uint64_t ties = 0;
   for (const auto& f : feasible) {
-    int64_t taint = max_taint == 0 ? kMaxNodeScore : kMaxNodeScore - kMaxNodeScore * f.taint_raw / max_taint;
+    int64_t taint =
+        max_taint == 0 ? kMaxNodeScore : kMaxNodeScore - kMaxNodeScore * f.taint_raw / max_taint;
     int64_t affinity = max_affinity == 0 ? 0 : kMaxNodeScore * f.affinity_raw / max_affinity;
     int64_t total = config_.weight_taint_toleration * taint +
                     config_.weight_node_affinity * affinity + ResourceScore(pod, tc, f.node);
@@ -564,7 +577,8 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
   }
   // FitError.Error(): "0/N nodes are available: <count reason>, ... ." sorted as strings.
   std::vector<std::string> parts;
-  for (const auto& [reason, count] : *histogram) parts.push_back(std::to_string(count) + " " + reason);
+  for (const auto& [reason, count] : *histogram)
+    parts.push_back(std::to_string(count) + " " + reason);
   std::sort(parts.begin(), parts.end());
   std::string msg = "0/" + std::to_string(node_order_.size()) + " nodes are available:";
   std::string joined;

@@ -41,26 +41,38 @@ void Simulation::CheckExpectations() {
         auto need = [&](bool ok, const std::string& what) {
           if (!ok) why.push_back(key + ": " + what);
         };
-        if (x.phase) need(*x.phase == cluster::PhaseName(p.phase), std::string("phase is ") + cluster::PhaseName(p.phase) + ", want " + *x.phase);
+        if (x.phase)
+          need(*x.phase == cluster::PhaseName(p.phase),
+               std::string("phase is ") + cluster::PhaseName(p.phase) + ", want " + *x.phase);
         std::string node = p.Bound() ? store_.node(p.node).name() : "";
         if (x.node) need(*x.node == node, "node is \"" + node + "\", want \"" + *x.node + "\"");
-        if (x.scheduled) need(*x.scheduled == p.Bound(), p.Bound() ? "was scheduled" : "was not scheduled");
-        if (x.reason) need(*x.reason == p.reason, "reason is \"" + p.reason + "\", want \"" + *x.reason + "\"");
-        if (x.message) need(*x.message == p.message, "message is \"" + p.message + "\", want \"" + *x.message + "\"");
+        if (x.scheduled)
+          need(*x.scheduled == p.Bound(), p.Bound() ? "was scheduled" : "was not scheduled");
+        if (x.reason)
+          need(*x.reason == p.reason, "reason is \"" + p.reason + "\", want \"" + *x.reason + "\"");
+        if (x.message)
+          need(*x.message == p.message,
+               "message is \"" + p.message + "\", want \"" + *x.message + "\"");
         if (x.message_contains) {
           need(p.message.find(*x.message_contains) != std::string::npos,
                "message \"" + p.message + "\" does not contain \"" + *x.message_contains + "\"");
         }
-        if (x.restart_count) need(*x.restart_count == p.restart_count, "restartCount is " + std::to_string(p.restart_count) + ", want " + std::to_string(*x.restart_count));
+        if (x.restart_count)
+          need(*x.restart_count == p.restart_count,
+               "restartCount is " + std::to_string(p.restart_count) + ", want " +
+                   std::to_string(*x.restart_count));
         auto at = [&](const std::optional<Duration>& want, Time got, const char* field) {
-          if (want) need(got != cluster::kNever && got - t0 == *want, std::string(field) + " is " + Rel(got, t0) + ", want " + FormatDuration(*want));
+          if (want)
+            need(got != cluster::kNever && got - t0 == *want,
+                 std::string(field) + " is " + Rel(got, t0) + ", want " + FormatDuration(*want));
         };
         at(x.scheduled_at, p.scheduled_at, "scheduledAt");
         at(x.started_at, p.started_at, "startedAt");
         at(x.finished_at, p.finished_at, "finishedAt");
         if (x.finished_by) {
           need(p.finished_at != cluster::kNever && p.finished_at - t0 <= *x.finished_by,
-               "finishedAt is " + Rel(p.finished_at, t0) + ", want by " + FormatDuration(*x.finished_by));
+               "finishedAt is " + Rel(p.finished_at, t0) + ", want by " +
+                   FormatDuration(*x.finished_by));
         }
         if (why.empty()) {
           ++satisfied;
@@ -70,7 +82,8 @@ void Simulation::CheckExpectations() {
       }
       if (x.count) {
         check(satisfied == *x.count, std::to_string(satisfied) + " of " + std::to_string(matched) +
-                                         " matching pods meet the conditions, want " + std::to_string(*x.count));
+                                         " matching pods meet the conditions, want " +
+                                         std::to_string(*x.count));
         if (satisfied != *x.count) {
           for (const auto& m : misses) check(false, m);
         }
@@ -82,21 +95,30 @@ void Simulation::CheckExpectations() {
       r.description = "job " + x.job;
       const cluster::JobRecord* job = nullptr;
       for (const auto& j : store_.jobs()) {
-        if (j.obj.metadata.name == x.job || j.obj.metadata.namespace_ + "/" + j.obj.metadata.name == x.job) job = &j;
+        if (j.obj.metadata.name == x.job ||
+            j.obj.metadata.namespace_ + "/" + j.obj.metadata.name == x.job)
+          job = &j;
       }
       if (!job) {
         check(false, "no such job");
       } else {
         std::string cond = job->condition.empty() ? "Active" : job->condition;
-        if (x.condition) check(*x.condition == cond, "condition is " + cond + ", want " + *x.condition);
-        if (x.reason) check(*x.reason == job->condition_reason, "reason is \"" + job->condition_reason + "\", want \"" + *x.reason + "\"");
+        if (x.condition)
+          check(*x.condition == cond, "condition is " + cond + ", want " + *x.condition);
+        if (x.reason)
+          check(*x.reason == job->condition_reason,
+                "reason is \"" + job->condition_reason + "\", want \"" + *x.reason + "\"");
         if (x.completed_at) {
-          check(job->completion_time != cluster::kNever && job->completion_time - t0 == *x.completed_at,
-                "completed at " + Rel(job->completion_time, t0) + ", want " + FormatDuration(*x.completed_at));
+          check(job->completion_time != cluster::kNever &&
+                    job->completion_time - t0 == *x.completed_at,
+                "completed at " + Rel(job->completion_time, t0) + ", want " +
+                    FormatDuration(*x.completed_at));
         }
         if (x.finished_by) {
-          check(job->completion_time != cluster::kNever && job->completion_time - t0 <= *x.finished_by,
-                "completed at " + Rel(job->completion_time, t0) + ", want by " + FormatDuration(*x.finished_by));
+          check(job->completion_time != cluster::kNever &&
+                    job->completion_time - t0 <= *x.finished_by,
+                "completed at " + Rel(job->completion_time, t0) + ", want by " +
+                    FormatDuration(*x.finished_by));
         }
       }
     }
@@ -111,8 +133,10 @@ std::unique_ptr<Simulation> LoadScenario(const std::string& path, std::optional<
   api::Manifests manifests;
   api::LoadPath(path, &manifests);
   if (manifests.scenarios.size() != 1) {
-    throw InputError(path + ": expected exactly one object of kind Scenario (apiVersion "
-                     "gputwin.io/v1alpha1), found " + std::to_string(manifests.scenarios.size()) +
+    throw InputError(path +
+                     ": expected exactly one object of kind Scenario (apiVersion "
+                     "gputwin.io/v1alpha1), found " +
+                     std::to_string(manifests.scenarios.size()) +
                      "; to run plain manifests use `gputwin run -f FILE_OR_DIR --duration 6h`");
   }
   api::Scenario scenario = manifests.scenarios.front();
@@ -128,8 +152,8 @@ std::unique_ptr<Simulation> LoadScenario(const std::string& path, std::optional<
   return std::make_unique<Simulation>(std::move(manifests), std::move(scenario));
 }
 
-std::unique_ptr<Simulation> LoadManifests(const std::vector<std::string>& paths,
-                                          Duration duration, std::optional<uint64_t> seed) {
+std::unique_ptr<Simulation> LoadManifests(const std::vector<std::string>& paths, Duration duration,
+                                          std::optional<uint64_t> seed) {
   api::Manifests manifests;
   for (const auto& p : paths) api::LoadPath(p, &manifests);
   api::Scenario scenario;

@@ -47,7 +47,9 @@ class WorkloadGenerator : public EventHandler {
 
 namespace {
 
-std::string ObjKey(const api::ObjectMeta& m) { return m.namespace_ + "/" + m.name; }
+std::string ObjKey(const api::ObjectMeta& m) {
+  return m.namespace_ + "/" + m.name;
+}
 
 void CheckUnique(std::set<std::string>* seen, const std::string& kind, const api::ObjectMeta& m) {
   if (!seen->insert(kind + "/" + ObjKey(m)).second) {
@@ -135,9 +137,9 @@ void Simulation::Load() {
   }
   auto ensure_namespace = [&](const api::ObjectMeta& meta) {
     if (store_.HasNamespace(meta.namespace_)) return;
-    m.diagnostics.Warn(meta.source, "metadata.namespace",
-                       "namespace \"" + meta.namespace_ +
-                           "\" is not in the manifests; the twin creates it");
+    m.diagnostics.Warn(
+        meta.source, "metadata.namespace",
+        "namespace \"" + meta.namespace_ + "\" is not in the manifests; the twin creates it");
     store_.AddNamespace(meta.namespace_);
   };
   for (const auto& q : m.resource_quotas) {
@@ -202,7 +204,8 @@ void Simulation::Load() {
         return d.metadata.name == a.target || ObjKey(d.metadata) == a.target;
       });
       if (!found) {
-        throw InputError(a.source, "target", "deployment \"" + a.target + "\" is not in the manifests");
+        throw InputError(a.source, "target",
+                         "deployment \"" + a.target + "\" is not in the manifests");
       }
     } else if (a.action != "delete-pod" && !node_names.count(a.target)) {
       throw InputError(a.source, "target", "node \"" + a.target + "\" is not in the manifests");
@@ -220,8 +223,8 @@ void Simulation::Load() {
   handlers_.push_back(std::make_unique<controllers::DaemonSetController>(&store_, &queue_));
   scheduler::SchedulerConfig sched_config;
   if (m.scheduler_config) sched_config = scheduler::SchedulerConfig::From(*m.scheduler_config);
-  scheduler_ = std::make_unique<scheduler::Scheduler>(&store_, &queue_, sched_config,
-                                                      scenario_.seed);
+  scheduler_ =
+      std::make_unique<scheduler::Scheduler>(&store_, &queue_, sched_config, scenario_.seed);
   handlers_.push_back(std::make_unique<controllers::Kubelet>(&store_, &queue_, kubelet_config));
 
   // The cluster as the manifests describe it, at the start time.
@@ -267,7 +270,9 @@ void Simulation::Run(Progress* progress) {
     ++events_processed_;
     if (progress && ++since_report >= 4096) {
       since_report = 0;
-      progress->Update(total > 0 ? static_cast<double>((e.at - start()).ns) / static_cast<double>(total) : 1.0, e.at);
+      progress->Update(
+          total > 0 ? static_cast<double>((e.at - start()).ns) / static_cast<double>(total) : 1.0,
+          e.at);
     }
   }
   store_.set_now(stop);
@@ -275,7 +280,9 @@ void Simulation::Run(Progress* progress) {
   CheckExpectations();
 }
 
-uint64_t Simulation::scheduling_attempts() const { return scheduler_->scheduling_attempts(); }
+uint64_t Simulation::scheduling_attempts() const {
+  return scheduler_->scheduling_attempts();
+}
 
 bool Simulation::expectations_passed() const {
   return std::all_of(results_.begin(), results_.end(), [](const auto& r) { return r.passed; });
@@ -353,8 +360,8 @@ WorkloadGenerator::WorkloadGenerator(Simulation* sim, const api::WorkloadGenerat
   if (spec.arrival.type == "csv") offsets_ = ReadCsvArrivals(spec);
   std::sort(offsets_.begin(), offsets_.end());
   if (spec.pod) {
-    pod_template_ = sim->store_.MakeTemplate(spec.pod->metadata, spec.pod->spec,
-                                             spec.pod->metadata.namespace_);
+    pod_template_ =
+        sim->store_.MakeTemplate(spec.pod->metadata, spec.pod->spec, spec.pod->metadata.namespace_);
   }
 }
 
@@ -362,7 +369,9 @@ void WorkloadGenerator::Start() {
   const Time base = sim_.scenario_.start_time + spec_.arrival.start;
   if (spec_.arrival.type == "poisson") {
     double mean_s = 3600.0 / spec_.arrival.rate_per_hour;
-    sim_.queue_.Schedule(base + Duration::Nanoseconds(static_cast<int64_t>(random_.Exponential(mean_s) * 1e9)), this, 0);
+    sim_.queue_.Schedule(
+        base + Duration::Nanoseconds(static_cast<int64_t>(random_.Exponential(mean_s) * 1e9)), this,
+        0);
   } else if (!offsets_.empty()) {
     sim_.queue_.Schedule(base + offsets_[0], this, 0);
   }
@@ -370,8 +379,7 @@ void WorkloadGenerator::Start() {
 
 void WorkloadGenerator::OnEvent(Time now, uint64_t arg) {
   const auto& a = spec_.arrival;
-  if ((a.count && created_ >= *a.count) ||
-      (a.stop && now > sim_.scenario_.start_time + *a.stop)) {
+  if ((a.count && created_ >= *a.count) || (a.stop && now > sim_.scenario_.start_time + *a.stop)) {
     return;
   }
   auto& store = sim_.store_;

@@ -75,7 +75,7 @@ class Simulation {
 std::unique_ptr<Simulation> LoadScenario(const std::string& scenario_path,
                                          std::optional<uint64_t> seed,
                                          std::optional<Duration> until);
-std::unique_ptr<Simulation> LoadManifests(const std::vector<std::string>& paths,
-                                          Duration duration, std::optional<uint64_t> seed);
+std::unique_ptr<Simulation> LoadManifests(const std::vector<std::string>& paths, Duration duration,
+                                          std::optional<uint64_t> seed);
 
 }  // namespace gputwin::sim

@@ -106,7 +106,8 @@ status: {allocatable: {cpu: "1"}}
 )");
   ASSERT_EQ(m.diagnostics.warnings.size(), 2u);
   EXPECT_THAT(m.diagnostics.warnings[0], HasSubstr("cluster.yaml:1: unknown kind \"Widget\""));
-  EXPECT_THAT(m.diagnostics.warnings[1], HasSubstr("cluster.yaml:9: metadata.colour: unknown field"));
+  EXPECT_THAT(m.diagnostics.warnings[1],
+              HasSubstr("cluster.yaml:9: metadata.colour: unknown field"));
 }
 
 TEST(Decode, BadQuantityNamesFileLineAndField) {
@@ -180,7 +181,8 @@ TEST(Decode, MalformedYamlAndWrongTypes) {
   EXPECT_THAT(ErrorOf("apiVersion: v1\nkind: Pod\nmetadata: {namespace: x}\nspec: {containers: "
                       "[{name: c}]}\n"),
               HasSubstr("metadata.name: Required value"));
-  EXPECT_THAT(ErrorOf("kind: Node\nmetadata: {name: a}\n"), HasSubstr("apiVersion: Required value"));
+  EXPECT_THAT(ErrorOf("kind: Node\nmetadata: {name: a}\n"),
+              HasSubstr("apiVersion: Required value"));
 }
 
 TEST(Decode, JobsRejectRestartPolicyAlways) {

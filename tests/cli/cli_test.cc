@@ -30,7 +30,8 @@ Result Gputwin(const std::string& args) {
 }
 
 fs::path TempDir(const std::string& name) {
-  fs::path d = fs::temp_directory_path() / ("gputwin-cli-" + name + "-" + std::to_string(::getpid()));
+  fs::path d =
+      fs::temp_directory_path() / ("gputwin-cli-" + name + "-" + std::to_string(::getpid()));
   fs::remove_all(d);
   fs::create_directories(d);
   return d;
@@ -43,13 +44,17 @@ std::string Slurp(const fs::path& p) {
   return ss.str();
 }
 
-const std::string kQuickstart = std::string(GPUTWIN_SOURCE_DIR) + "/examples/quickstart/scenario.yaml";
+const std::string kQuickstart =
+    std::string(GPUTWIN_SOURCE_DIR) + "/examples/quickstart/scenario.yaml";
 
 TEST(Cli, QuickstartExplainsThePendingPod) {
   fs::path out = TempDir("qs");
   Result r = Gputwin("run " + kQuickstart + " --out " + (out / "o").string());
   EXPECT_EQ(r.code, 0) << r.out;
-  EXPECT_THAT(r.out, HasSubstr("0/3 nodes are available: 3 node(s) had untolerated taint {nvidia.com/gpu: present}."));
+  EXPECT_THAT(
+      r.out,
+      HasSubstr(
+          "0/3 nodes are available: 3 node(s) had untolerated taint {nvidia.com/gpu: present}."));
   EXPECT_TRUE(fs::exists(out / "o" / "summary.json"));
   fs::remove_all(out);
 }
@@ -69,9 +74,12 @@ TEST(Cli, BadInputExitsTwoAndWritesNothing) {
     f << "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n"
          "    resources:\n      limits:\n        nvidia.com/gpu: two\n";
   }
-  Result r = Gputwin("run -f " + (dir / "cluster.yaml").string() + " --out " + (dir / "out").string());
+  Result r =
+      Gputwin("run -f " + (dir / "cluster.yaml").string() + " --out " + (dir / "out").string());
   EXPECT_EQ(r.code, 2);
-  EXPECT_THAT(r.out, HasSubstr("cluster.yaml:9: spec.containers[0].resources.limits.nvidia.com/gpu: \"two\" is not a quantity"));
+  EXPECT_THAT(r.out,
+              HasSubstr("cluster.yaml:9: spec.containers[0].resources.limits.nvidia.com/gpu: "
+                        "\"two\" is not a quantity"));
   EXPECT_FALSE(fs::exists(dir / "out"));
   fs::remove_all(dir);
 }
@@ -93,7 +101,8 @@ TEST(Cli, DuplicateNamesAndMissingReferencesAreErrors) {
   EXPECT_EQ(missing.code, 0) << "validate checks files, not cross-object references";
   Result run = Gputwin("run -f " + (dir / "b.yaml").string());
   EXPECT_EQ(run.code, 2);
-  EXPECT_THAT(run.out, HasSubstr("spec.priorityClassName: no PriorityClass with name gold was found"));
+  EXPECT_THAT(run.out,
+              HasSubstr("spec.priorityClassName: no PriorityClass with name gold was found"));
   fs::remove_all(dir);
 }
 

@@ -39,7 +39,8 @@ TEST_P(ScenarioTest, ExpectationsHold) {
 
 std::string Name(const ::testing::TestParamInfo<std::string>& info) {
   std::filesystem::path p(info.param);
-  std::string name = p.stem() == "scenario" ? p.parent_path().filename().string() : p.stem().string();
+  std::string name =
+      p.stem() == "scenario" ? p.parent_path().filename().string() : p.stem().string();
   for (auto& c : name) {
     if (!isalnum(static_cast<unsigned char>(c))) c = '_';
   }
