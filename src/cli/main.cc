@@ -74,13 +74,13 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
     if (::isatty(STDERR_FILENO)) progress = std::make_unique<TerminalProgress>(simulation->start());
     simulation->Run(progress.get());
   }
-  report::Json summary = report::BuildSummary(*simulation);
-  std::string json = summary.dump(2) + "\n";
   if (!out_dir.empty()) {
-    report::WriteFileAtomically(out_dir, "summary.json", json);
+    report::WriteFileAtomically(out_dir, "summary.json", [&](std::ostream& out) {
+      report::WriteSummaryJson(out, *simulation);
+    });
   }
   if (format == "json") {
-    std::cout << json;
+    report::WriteSummaryJson(std::cout, *simulation);
   } else {
     std::cout << report::RenderText(*simulation);
     if (!out_dir.empty()) std::cout << "\nWrote " << out_dir << "/summary.json\n";

@@ -80,7 +80,54 @@ Json PendingReasons(const cluster::Store& s) {
 
 }  // namespace
 
-Json BuildSummary(const sim::Simulation& sim) {
+namespace {
+
+Json PodJson(const cluster::Store& s, const cluster::PodRecord& p) {
+  Json pj;
+  pj["namespace"] = p.namespace_;
+  pj["name"] = p.name;
+  pj["phase"] = p.deleted ? "Deleted" : cluster::PhaseName(p.phase);
+  pj["node"] = p.Bound() ? Json(s.node(p.node).name()) : Json(nullptr);
+  pj["createdAt"] = TimeOrNull(p.created_at);
+  pj["scheduledAt"] = TimeOrNull(p.scheduled_at);
+  pj["startedAt"] = TimeOrNull(p.started_at);
+  pj["finishedAt"] = TimeOrNull(p.finished_at);
+  pj["deletedAt"] = TimeOrNull(p.deleted_at);
+  pj["reason"] = p.reason;
+  pj["message"] = p.message;
+  pj["restartCount"] = p.restart_count;
+  pj["priority"] = p.tmpl->priority;
+  Json owner = nullptr;
+  if (p.owner.kind != cluster::OwnerKind::kNoOwner) {
+    owner = Json{{"kind", OwnerKindName(p.owner.kind)}, {"name", OwnerName(s, p)}};
+  }
+  pj["owner"] = owner;
+  pj["waitSeconds"] = p.scheduled_at == cluster::kNever
+                          ? Json(nullptr)
+                          : Json((p.scheduled_at - p.created_at).seconds());
+  return pj;
+}
+
+Json EventJson(const cluster::KubeEvent& e) {
+  Json involved{{"kind", e.kind}, {"name", e.name}};
+  if (!e.namespace_.empty()) involved["namespace"] = e.namespace_;
+  return Json{{"firstTimestamp", FormatRFC3339(e.first_timestamp)},
+              {"lastTimestamp", FormatRFC3339(e.last_timestamp)},
+              {"count", e.count},
+              {"type", e.type},
+              {"reason", e.reason},
+              {"involvedObject", involved},
+              {"message", e.message},
+              {"source", Json{{"component", e.source}}}};
+}
+
+}  // namespace
+
+Json PendingReasonsJson(const sim::Simulation& sim) {
+  return PendingReasons(sim.store());
+}
+
+void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim) {
   const auto& s = sim.store();
   Json j;
   j["apiVersion"] = "gputwin.io/v1alpha1";
@@ -94,36 +141,13 @@ Json BuildSummary(const sim::Simulation& sim) {
   size_t deleted = 0;
   std::map<std::string, size_t> by_phase = {
       {"Pending", 0}, {"Running", 0}, {"Succeeded", 0}, {"Failed", 0}};
-  Json pods = Json::array();
   for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
     const auto& p = s.pod(id);
-    if (p.deleted)
+    if (p.deleted) {
       ++deleted;
-    else
+    } else {
       by_phase[cluster::PhaseName(p.phase)]++;
-    Json pj;
-    pj["namespace"] = p.namespace_;
-    pj["name"] = p.name;
-    pj["phase"] = p.deleted ? "Deleted" : cluster::PhaseName(p.phase);
-    pj["node"] = p.Bound() ? Json(s.node(p.node).name()) : Json(nullptr);
-    pj["createdAt"] = TimeOrNull(p.created_at);
-    pj["scheduledAt"] = TimeOrNull(p.scheduled_at);
-    pj["startedAt"] = TimeOrNull(p.started_at);
-    pj["finishedAt"] = TimeOrNull(p.finished_at);
-    pj["deletedAt"] = TimeOrNull(p.deleted_at);
-    pj["reason"] = p.reason;
-    pj["message"] = p.message;
-    pj["restartCount"] = p.restart_count;
-    pj["priority"] = p.tmpl->priority;
-    Json owner = nullptr;
-    if (p.owner.kind != cluster::OwnerKind::kNoOwner) {
-      owner = Json{{"kind", OwnerKindName(p.owner.kind)}, {"name", OwnerName(s, p)}};
     }
-    pj["owner"] = owner;
-    pj["waitSeconds"] = p.scheduled_at == cluster::kNever
-                            ? Json(nullptr)
-                            : Json((p.scheduled_at - p.created_at).seconds());
-    pods.push_back(std::move(pj));
   }
 
   Json nodes = Json::array();
@@ -190,20 +214,6 @@ Json BuildSummary(const sim::Simulation& sim) {
                                {"pending", pending}});
   }
 
-  Json events = Json::array();
-  for (const auto& e : s.events()) {
-    Json involved{{"kind", e.kind}, {"name", e.name}};
-    if (!e.namespace_.empty()) involved["namespace"] = e.namespace_;
-    events.push_back(Json{{"firstTimestamp", FormatRFC3339(e.first_timestamp)},
-                          {"lastTimestamp", FormatRFC3339(e.last_timestamp)},
-                          {"count", e.count},
-                          {"type", e.type},
-                          {"reason", e.reason},
-                          {"involvedObject", involved},
-                          {"message", e.message},
-                          {"source", Json{{"component", e.source}}}});
-  }
-
   Json expectations = Json::array();
   for (const auto& r : sim.expectation_results()) {
     expectations.push_back(Json{{"description", r.description},
@@ -231,13 +241,26 @@ Json BuildSummary(const sim::Simulation& sim) {
   j["nodes"] = nodes;
   j["jobs"] = jobs;
   j["deployments"] = deployments;
-  j["pods"] = pods;
-  j["events"] = events;
-  return j;
+  // pods[] and events[] can hold millions of entries: streamed, one object per line.
+  std::string head = j.dump(2);
+  head.resize(head.size() - 2);  // drop "\n}"
+  out << head << ",\n  \"pods\": [";
+  bool first = true;
+  for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
+    out << (first ? "\n    " : ",\n    ") << PodJson(s, s.pod(id)).dump();
+    first = false;
+  }
+  out << (first ? "],\n  \"events\": [" : "\n  ],\n  \"events\": [");
+  first = true;
+  for (const auto& e : s.events()) {
+    out << (first ? "\n    " : ",\n    ") << EventJson(e).dump();
+    first = false;
+  }
+  out << (first ? "]\n}\n" : "\n  ]\n}\n");
 }
 
 void WriteFileAtomically(const std::string& dir, const std::string& name,
-                         const std::string& content) {
+                         const std::function<void(std::ostream&)>& write) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -247,9 +270,13 @@ void WriteFileAtomically(const std::string& dir, const std::string& name,
   {
     std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
     if (!out) throw std::runtime_error(tmp.string() + ": cannot write");
-    out << content;
+    write(out);
     out.flush();
-    if (!out) throw std::runtime_error(tmp.string() + ": write failed");
+    if (!out) {
+      out.close();
+      fs::remove(tmp, ec);
+      throw std::runtime_error(tmp.string() + ": write failed");
+    }
   }
   fs::rename(tmp, final_path, ec);
   if (ec) {

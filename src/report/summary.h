@@ -2,7 +2,9 @@
 // and the atomic writing of output files.
 #pragma once
 
+#include <functional>
 #include <nlohmann/json.hpp>
+#include <ostream>
 #include <string>
 
 #include "sim/simulation.h"
@@ -11,12 +13,15 @@ namespace gputwin::report {
 
 using Json = nlohmann::ordered_json;
 
-Json BuildSummary(const sim::Simulation& sim);
+// Streams summary.json (pods[] and events[] one object per line, the rest indented).
+void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim);
+// Pending pods grouped by their FailedScheduling message, largest group first.
+Json PendingReasonsJson(const sim::Simulation& sim);
 std::string RenderText(const sim::Simulation& sim);
 
-// Writes `content` to dir/name through a temporary file and a rename, so a reader never
-// sees half a file. Creates `dir` if needed. Throws std::runtime_error on failure.
+// Writes dir/name through a temporary file and a rename, so a reader never sees half a
+// file. Creates `dir` if needed. Throws std::runtime_error on failure.
 void WriteFileAtomically(const std::string& dir, const std::string& name,
-                         const std::string& content);
+                         const std::function<void(std::ostream&)>& write);
 
 }  // namespace gputwin::report

@@ -90,7 +90,7 @@ std::string RenderText(const sim::Simulation& sim) {
   out += table;
   if (shown > 40) out += fmt::format("  ... {} more in summary.json\n", shown - 40);
 
-  Json pending = BuildSummary(sim)["pendingReasons"];
+  Json pending = PendingReasonsJson(sim);
   if (!pending.empty()) {
     out += "\nWhy pods are Pending\n";
     for (const auto& g : pending) {

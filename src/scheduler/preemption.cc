@@ -35,9 +35,9 @@ bool Preemption::SelectVictims(PodId pid, NodeId n, std::vector<PodId>* victims,
   };
   for (PodId p : lower) add(p, +1);
   if (!s_.FitsResources(pod, tc, n, &freed)) {
-    std::vector<std::string> reasons;
+    std::vector<uint16_t> reasons;
     s_.ResourceReasons(pod, tc, n, &freed, &reasons);
-    *reason = reasons.empty() ? kNoVictims : reasons.front();
+    *reason = reasons.empty() ? kNoVictims : s_.reasons_[reasons.front()];
     return false;
   }
   // MoreImportantPod: higher priority first, then the one that started earlier.
@@ -120,6 +120,13 @@ Preemption::Result Preemption::Run(PodId pid, const std::vector<bool>& resolvabl
     }
   }
   std::vector<Candidate> candidates;
+  const auto& prios = s_.bound_priorities_;
+  if (!potential.empty() && (prios.empty() || prios.begin()->first >= pod.tmpl->priority)) {
+    // No running pod anywhere has a lower priority: every node answers as
+    // selectVictimsOnNode would, with no victims.
+    statuses[kNoVictims] += static_cast<int64_t>(potential.size());
+    potential.clear();
+  }
   if (!potential.empty()) {
     // GetOffsetAndNumCandidates: a random start and at least 10% / 100 nodes.
     int64_t len = static_cast<int64_t>(potential.size());

@@ -49,7 +49,7 @@ void SchedulingQueue::PushBackoff(PodId pod) {
 
 void SchedulingQueue::AddActive(PodId pod, int32_t priority, Time now) {
   PodState& s = State(pod);
-  if (s.where == kUnschedulable) Unpark(pod);
+  if (s.where == kUnschedulable) --unschedulable_count_;
   s.priority = priority;
   s.timestamp = now;
   PushActive(pod);
@@ -69,8 +69,10 @@ bool SchedulingQueue::PopActive(PodId* pod) {
   return false;
 }
 
-void SchedulingQueue::AddUnschedulable(PodId pod, int32_t priority, Time now) {
+void SchedulingQueue::AddUnschedulable(PodId pod, uint32_t template_id, int32_t priority,
+                                       Time now) {
   PodState& s = State(pod);
+  if (s.where == kUnschedulable) --unschedulable_count_;
   s.priority = priority;
   s.attempts++;
   s.last_attempt = now;
@@ -78,18 +80,60 @@ void SchedulingQueue::AddUnschedulable(PodId pod, int32_t priority, Time now) {
   s.parked_at = now;
   s.where = kUnschedulable;
   ++s.generation;
-  s.unschedulable_pos = unschedulable_.size();
-  unschedulable_.push_back(pod);
+  ++unschedulable_count_;
+  if (lines_.size() <= template_id) {
+    lines_.resize(template_id + 1);
+    line_listed_.resize(template_id + 1, false);
+  }
+  lines_[template_id].push_back(Parked{pod, s.generation});
+  if (!line_listed_[template_id]) {
+    line_listed_[template_id] = true;
+    nonempty_lines_.push_back(template_id);
+  }
 }
 
-void SchedulingQueue::Unpark(PodId pod) {
-  PodState& s = state_[pod];
-  size_t pos = s.unschedulable_pos;
-  PodId last = unschedulable_.back();
-  unschedulable_[pos] = last;
-  state_[last].unschedulable_pos = pos;
-  unschedulable_.pop_back();
-  s.where = kNowhere;
+bool SchedulingQueue::MoveHead(uint32_t t, Time now, bool only_if_parked_before, Time before) {
+  auto& line = lines_[t];
+  while (!line.empty()) {
+    Parked head = line.front();
+    PodState& s = state_[head.pod];
+    if (s.where != kUnschedulable || s.generation != head.generation) {
+      line.pop_front();  // stale: bound, deleted or moved since
+      continue;
+    }
+    if (only_if_parked_before && s.parked_at > before) return false;
+    line.pop_front();
+    --unschedulable_count_;
+    if (BackoffExpiry(s) > now) {
+      PushBackoff(head.pod);
+    } else {
+      s.timestamp = now;
+      PushActive(head.pod);
+    }
+    return true;
+  }
+  return false;
+}
+
+void SchedulingQueue::MoveAllUnschedulable(Time now) {
+  std::vector<uint32_t> still;
+  for (uint32_t t : nonempty_lines_) {
+    MoveHead(t, now, false, now);
+    if (lines_[t].empty()) {
+      line_listed_[t] = false;
+    } else {
+      still.push_back(t);
+    }
+  }
+  nonempty_lines_.swap(still);
+}
+
+void SchedulingQueue::MoveNextOfTemplate(uint32_t t, Time now) {
+  if (t < lines_.size() && !lines_[t].empty()) MoveHead(t, now, false, now);
+}
+
+void SchedulingQueue::FlushUnschedulableLeftover(Time now) {
+  for (uint32_t t : nonempty_lines_) MoveHead(t, now, true, Time{now.ns - kMaxInUnschedulable.ns});
 }
 
 Time SchedulingQueue::FlushBackoff(Time now) {
@@ -111,14 +155,10 @@ Time SchedulingQueue::FlushBackoff(Time now) {
   return cluster::kNever;
 }
 
-void SchedulingQueue::FlushUnschedulableLeftover(Time now) {
-  MoveUnschedulable(now, [&](PodId p) { return now - state_[p].parked_at >= kMaxInUnschedulable; });
-}
-
 void SchedulingQueue::Remove(PodId pod) {
   if (pod >= state_.size()) return;
   PodState& s = state_[pod];
-  if (s.where == kUnschedulable) Unpark(pod);
+  if (s.where == kUnschedulable) --unschedulable_count_;
   s.where = kNowhere;
   ++s.generation;
 }

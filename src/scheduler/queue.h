@@ -1,10 +1,17 @@
 // The scheduling queue (pkg/scheduler/backend/queue): activeQ ordered by PrioritySort
 // (priority, then queue timestamp), backoffQ (podInitialBackoffSeconds doubling to
-// podMaxBackoffSeconds per failed attempt), and unschedulablePods, moved back on cluster
+// podMaxBackoffSeconds per failed attempt), and unschedulable pods, moved back on cluster
 // events or after podMaxInUnschedulablePodsDuration (5m).
+//
+// Unschedulable pods are parked per pod template, in FIFO order. A cluster event moves
+// the head of each template's line, not every parked pod: pods of one template fail the
+// same way on the same cluster, so upstream's retry of all of them would reject the rest
+// anyway. When a head binds, the next pod of its template is moved at once. This keeps
+// a backlog of 100,000 identical pods from costing 100,000 attempts per freed GPU.
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <vector>
 
 #include "cluster/objects.h"
@@ -21,20 +28,21 @@ class SchedulingQueue {
 
   void AddActive(PodId pod, int32_t priority, Time now);
   bool PopActive(PodId* pod);
-  // After a failed attempt: parked as unschedulable until an event moves it.
-  void AddUnschedulable(PodId pod, int32_t priority, Time now);
-  // Moves unschedulable pods that `pred` accepts to activeQ, or to backoffQ if backing off.
-  template <typename Pred>
-  void MoveUnschedulable(Time now, Pred pred);
+  // After a failed attempt: parked in its template's line until an event moves it.
+  void AddUnschedulable(PodId pod, uint32_t template_id, int32_t priority, Time now);
+  // A cluster event: the head of every template's line goes to activeQ, or to backoffQ if
+  // it is still backing off.
+  void MoveAllUnschedulable(Time now);
+  // A pod of this template just bound: the next one in its line gets a chance too.
+  void MoveNextOfTemplate(uint32_t template_id, Time now);
   // Backed-off pods whose backoff expired go to activeQ; returns the next expiry or kNever.
   Time FlushBackoff(Time now);
-  // Unschedulable pods parked for longer than 5 minutes go back (flushed every 30s).
+  // Heads parked for longer than 5 minutes go back (checked every 30s).
   void FlushUnschedulableLeftover(Time now);
   void Remove(PodId pod);
-  bool Contains(PodId pod) const { return pod < state_.size() && state_[pod].where != kNowhere; }
   int32_t attempts(PodId pod) const { return pod < state_.size() ? state_[pod].attempts : 0; }
-  size_t unschedulable_count() const { return unschedulable_.size(); }
-  bool has_unschedulable() const { return !unschedulable_.empty(); }
+  size_t unschedulable_count() const { return unschedulable_count_; }
+  bool has_unschedulable() const { return unschedulable_count_ > 0; }
 
   static constexpr Duration kMaxInUnschedulable = Duration::Minutes(5);
 
@@ -44,11 +52,10 @@ class SchedulingQueue {
     Where where = kNowhere;
     int32_t priority = 0;
     int32_t attempts = 0;
-    uint32_t generation = 0;  // invalidates stale heap entries
+    uint32_t generation = 0;  // invalidates stale heap and line entries
     Time timestamp{0};        // queue timestamp (PrioritySort tie-break)
     Time last_attempt{0};
     Time parked_at{0};
-    size_t unschedulable_pos = 0;
   };
   struct ActiveEntry {
     int32_t priority;
@@ -63,38 +70,26 @@ class SchedulingQueue {
     PodId pod;
     uint32_t generation;
   };
+  struct Parked {
+    PodId pod;
+    uint32_t generation;
+  };
   PodState& State(PodId pod);
   Time BackoffExpiry(const PodState& s) const;
   void PushActive(PodId pod);
   void PushBackoff(PodId pod);
-  void Unpark(PodId pod);
+  // Moves the first live pod of a line out of the unschedulable pool; false if none.
+  bool MoveHead(uint32_t template_id, Time now, bool only_if_parked_before, Time before);
 
   Duration initial_backoff_, max_backoff_;
   std::vector<PodState> state_;
-  std::vector<ActiveEntry> active_;    // heap
-  std::vector<BackoffEntry> backoff_;  // heap
-  std::vector<PodId> unschedulable_;
+  std::vector<ActiveEntry> active_;        // heap
+  std::vector<BackoffEntry> backoff_;      // heap
+  std::vector<std::deque<Parked>> lines_;  // per template id
+  std::vector<uint32_t> nonempty_lines_;   // template ids that may hold parked pods
+  std::vector<bool> line_listed_;
+  size_t unschedulable_count_ = 0;
   uint64_t seq_ = 0;
 };
-
-template <typename Pred>
-void SchedulingQueue::MoveUnschedulable(Time now, Pred pred) {
-  std::vector<PodId> keep;
-  std::vector<PodId> moving;
-  for (PodId p : unschedulable_) (pred(p) ? moving : keep).push_back(p);
-  if (moving.empty()) return;
-  unschedulable_.swap(keep);
-  for (size_t i = 0; i < unschedulable_.size(); ++i)
-    state_[unschedulable_[i]].unschedulable_pos = i;
-  for (PodId p : moving) {
-    PodState& s = state_[p];
-    if (BackoffExpiry(s) > now) {
-      PushBackoff(p);
-    } else {
-      s.timestamp = now;
-      PushActive(p);
-    }
-  }
-}
 
 }  // namespace gputwin::scheduler

@@ -100,6 +100,15 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   }
   if (kind != WatchKind::kPod) return;
   const auto& p = store_.pod(id);
+  // Priorities of the pods running on nodes: preemption needs a lower one to exist.
+  bool running = p.Bound() && !p.Terminal() && op != WatchOp::kDeleted;
+  if (id >= counted_.size()) counted_.resize(id + 1, false);
+  if (running != counted_[id]) {
+    counted_[id] = running;
+    auto& c = bound_priorities_[p.tmpl->priority];
+    c += running ? 1 : -1;
+    if (c == 0) bound_priorities_.erase(p.tmpl->priority);
+  }
   if (op == WatchOp::kAdded) {
     // Only pods for this scheduler, and not those given a node by spec.nodeName.
     if (p.tmpl->spec.scheduler_name != "default-scheduler" || p.Bound() ||
@@ -275,14 +284,19 @@ bool Scheduler::FitsResources(const cluster::PodRecord& pod, const TemplateCache
 
 void Scheduler::ResourceReasons(const cluster::PodRecord& pod, const TemplateCache& tc, NodeId n,
                                 const cluster::ResourceVec* extra_free,
-                                std::vector<std::string>* out) const {
+                                std::vector<uint16_t>* out) {
   (void)pod;
   auto free = [&](ResourceId r) {
     return info_.Alloc(n, r) - info_.Used(n, r) + (extra_free ? cluster::At(*extra_free, r) : 0);
   };
-  if (free(cluster::kPods) < 1) out->push_back("Too many pods");
+  if (free(cluster::kPods) < 1) out->push_back(ReasonId("Too many pods"));
   for (const auto& [r, amount] : tc.requests) {
-    if (amount > free(r)) out->push_back("Insufficient " + store_.resources().Name(r));
+    if (amount <= free(r)) continue;
+    if (insufficient_ids_.size() <= r) insufficient_ids_.resize(r + 1, 0xFFFF);
+    if (insufficient_ids_[r] == 0xFFFF) {
+      insufficient_ids_[r] = ReasonId("Insufficient " + store_.resources().Name(r));
+    }
+    out->push_back(insufficient_ids_[r]);
   }
 }
 
@@ -418,11 +432,7 @@ int64_t Scheduler::ScoreBalanced(const cluster::PodRecord& pod, NodeId n) const 
 
 void Scheduler::Reconcile(Time now) {
   if (node_order_dirty_) RebuildNodeOrder();
-  if (move_all_) {
-    queue_.MoveUnschedulable(now, [](PodId) { return true; });
-  } else if (move_for_resources_) {
-    queue_.MoveUnschedulable(now, [](PodId) { return true; });
-  }
+  if (move_all_ || move_for_resources_) queue_.MoveAllUnschedulable(now);
   move_all_ = move_for_resources_ = false;
   Time next_backoff = queue_.FlushBackoff(now);
   if (next_flush_ != cluster::kNever && now >= next_flush_) {
@@ -434,7 +444,7 @@ void Scheduler::Reconcile(Time now) {
     ScheduleOne(pod, now);
     if (move_all_ || move_for_resources_) {
       // Events during this cycle (preemption deleted victims) move pods at once.
-      queue_.MoveUnschedulable(now, [](PodId) { return true; });
+      queue_.MoveAllUnschedulable(now);
       move_all_ = move_for_resources_ = false;
     }
     Time nb = queue_.FlushBackoff(now);
@@ -511,9 +521,8 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
       (next_start_node_index_ + static_cast<size_t>(processed)) % static_cast<size_t>(n);
 
   if (feasible.empty()) {
-    std::map<std::string, int64_t> histogram;
     std::vector<bool> resolvable;
-    std::string msg = FitErrorMessage(pod, tc, &histogram, &resolvable);
+    std::string msg = FitErrorMessage(pod, tc, &resolvable);
     Preemption preemption(this);
     auto result = preemption.Run(id, resolvable, now);
     if (result.nominated != cluster::kNone) {
@@ -558,33 +567,42 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   Bind(id, chosen, now);
 }
 
+std::string Scheduler::HistogramMessage(size_t num_nodes,
+                                        const std::vector<int64_t>& counts) const {
+  // FitError.Error(): "0/N nodes are available: <count reason>, ... ." sorted as strings.
+  std::vector<std::string> parts;
+  for (size_t id = 0; id < counts.size(); ++id) {
+    if (counts[id] > 0) parts.push_back(std::to_string(counts[id]) + " " + reasons_[id]);
+  }
+  std::sort(parts.begin(), parts.end());
+  std::string joined;
+  for (const auto& p : parts) joined += (joined.empty() ? "" : ", ") + p;
+  return "0/" + std::to_string(num_nodes) + " nodes are available: " + joined + ".";
+}
+
 std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
-                                       std::map<std::string, int64_t>* histogram,
                                        std::vector<bool>* resolvable) {
   resolvable->assign(store_.node_count(), false);
+  std::vector<int64_t> counts(reasons_.size(), 0);
+  std::vector<uint16_t> ids;
   for (NodeId node : node_order_) {
     StaticEval eval;
     uint32_t r = Filter(pod, tc, node, &eval);
     if (r == kResourceFailure) {
-      std::vector<std::string> reasons;
+      ids.clear();
       cluster::ResourceVec buf;
-      ResourceReasons(pod, tc, node, NominatedFree(pod, node, &buf), &reasons);
-      for (const auto& s : reasons) (*histogram)[s]++;
+      ResourceReasons(pod, tc, node, NominatedFree(pod, node, &buf), &ids);
+      for (uint16_t id : ids) {
+        if (counts.size() <= id) counts.resize(reasons_.size(), 0);
+        counts[id]++;
+      }
       (*resolvable)[node] = true;  // Unschedulable: preemption may help
     } else if (r != 0) {
-      (*histogram)[reasons_[r - 1]]++;
+      if (counts.size() <= r - 1) counts.resize(reasons_.size(), 0);
+      counts[r - 1]++;
     }
   }
-  // FitError.Error(): "0/N nodes are available: <count reason>, ... ." sorted as strings.
-  std::vector<std::string> parts;
-  for (const auto& [reason, count] : *histogram)
-    parts.push_back(std::to_string(count) + " " + reason);
-  std::sort(parts.begin(), parts.end());
-  std::string msg = "0/" + std::to_string(node_order_.size()) + " nodes are available:";
-  std::string joined;
-  for (const auto& p : parts) joined += (joined.empty() ? "" : ", ") + p;
-  msg += " " + joined + ".";
-  return msg;
+  return HistogramMessage(node_order_.size(), counts);
 }
 
 void Scheduler::RecordFailure(PodId id, const std::string& message, Time now) {
@@ -595,12 +613,11 @@ void Scheduler::RecordFailure(PodId id, const std::string& message, Time now) {
   pod.reason = "Unschedulable";
   store_.RecordEvent("Warning", "FailedScheduling", "Pod", pod.namespace_, pod.name, message,
                      name_);
-  queue_.AddUnschedulable(id, pod.tmpl->priority, now);
+  queue_.AddUnschedulable(id, pod.tmpl->id, pod.tmpl->priority, now);
   if (changed) store_.UpdatePod(id);
 }
 
 void Scheduler::Bind(PodId id, NodeId node, Time now) {
-  (void)now;
   ClearNomination(id);
   ++binds_;
   ++cluster_generation_;
@@ -610,8 +627,10 @@ void Scheduler::Bind(PodId id, NodeId node, Time now) {
                      "Successfully assigned " + pod.namespace_ + "/" + pod.name + " to " +
                          store_.node(node).name(),
                      name_);
+  uint32_t template_id = pod.tmpl->id;
   store_.BindPod(id, node);
   info_.Sync(store_, node);
+  queue_.MoveNextOfTemplate(template_id, now);
 }
 
 }  // namespace gputwin::scheduler

@@ -93,7 +93,7 @@ class Scheduler : public controllers::Controller {
   bool FitsResources(const cluster::PodRecord& pod, const TemplateCache& tc, NodeId n,
                      const cluster::ResourceVec* extra_free) const;
   void ResourceReasons(const cluster::PodRecord& pod, const TemplateCache& tc, NodeId n,
-                       const cluster::ResourceVec* extra_free, std::vector<std::string>* out) const;
+                       const cluster::ResourceVec* extra_free, std::vector<uint16_t>* out);
   const cluster::ResourceVec* NominatedFree(const cluster::PodRecord& pod, NodeId n,
                                             cluster::ResourceVec* buf) const;
   int64_t ScoreFit(const cluster::PodRecord& pod, NodeId n) const;
@@ -103,8 +103,8 @@ class Scheduler : public controllers::Controller {
   void Bind(PodId pod, NodeId node, Time now);
   void RecordFailure(PodId pod, const std::string& message, Time now);
   std::string FitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
-                              std::map<std::string, int64_t>* histogram,
                               std::vector<bool>* resolvable);
+  std::string HistogramMessage(size_t num_nodes, const std::vector<int64_t>& counts) const;
   void RebuildNodeOrder();
   uint16_t ReasonId(const std::string& reason);
   void Nominate(PodId pod, NodeId node);
@@ -119,6 +119,9 @@ class Scheduler : public controllers::Controller {
   NodeInfoCache info_;
   std::vector<TemplateCache> template_cache_;
   std::vector<std::string> reasons_;
+  std::vector<uint16_t> insufficient_ids_;       // per resource: "Insufficient <name>"
+  std::map<int32_t, int64_t> bound_priorities_;  // priority → pods running on nodes
+  std::vector<bool> counted_;
   std::map<std::string, uint16_t> reason_ids_;
   std::vector<NodeId> node_order_;  // zone-interleaved, as the scheduler's NodeTree
   bool node_order_dirty_ = true;

@@ -39,8 +39,8 @@ TEST(SchedulingQueue, BackoffDoublesFromOneSecondToTen) {
   cluster::PodId p;
   const int64_t want[] = {1, 2, 4, 8, 10, 10};
   for (int64_t expected : want) {
-    q.AddUnschedulable(0, 0, t);
-    q.MoveUnschedulable(t, [](cluster::PodId) { return true; });  // a cluster event
+    q.AddUnschedulable(0, /*template_id=*/0, 0, t);
+    q.MoveAllUnschedulable(t);  // a cluster event
     EXPECT_FALSE(q.PopActive(&p)) << "still backing off";
     Time next = q.FlushBackoff(t);
     EXPECT_EQ((next - t).ns, Duration::Seconds(expected).ns);
@@ -52,13 +52,29 @@ TEST(SchedulingQueue, BackoffDoublesFromOneSecondToTen) {
 
 TEST(SchedulingQueue, UnschedulablePodsReturnAfterFiveMinutes) {
   SchedulingQueue q(Duration::Seconds(1), Duration::Seconds(10));
-  q.AddUnschedulable(7, 0, Time{0});
+  q.AddUnschedulable(7, 0, 0, Time{0});
   cluster::PodId p;
   q.FlushUnschedulableLeftover(Time{0} + Duration::Minutes(4));
   EXPECT_FALSE(q.PopActive(&p));
   q.FlushUnschedulableLeftover(Time{0} + Duration::Minutes(5));
   ASSERT_TRUE(q.PopActive(&p));
   EXPECT_EQ(p, 7u);
+}
+
+TEST(SchedulingQueue, EventsMoveTheHeadOfEachTemplateLine) {
+  SchedulingQueue q(Duration::Seconds(1), Duration::Seconds(10));
+  for (cluster::PodId p = 0; p < 5; ++p) q.AddUnschedulable(p, p < 3 ? 0 : 1, 0, Time{0});
+  EXPECT_EQ(q.unschedulable_count(), 5u);
+  Time later = Time{0} + Duration::Minutes(1);
+  q.MoveAllUnschedulable(later);
+  std::vector<cluster::PodId> moved;
+  cluster::PodId p;
+  while (q.PopActive(&p)) moved.push_back(p);
+  EXPECT_EQ(moved, (std::vector<cluster::PodId>{0, 3}));
+  q.MoveNextOfTemplate(0, later);  // pod 0 bound: pod 1 gets its chance
+  ASSERT_TRUE(q.PopActive(&p));
+  EXPECT_EQ(p, 1u);
+  EXPECT_EQ(q.unschedulable_count(), 2u);
 }
 
 }  // namespace
