@@ -1,0 +1,156 @@
+// The store's admission, as the API server's plugins do it.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "cluster/store.h"
+
+namespace gputwin::cluster {
+namespace {
+
+using ::testing::HasSubstr;
+
+api::PodSpec GpuSpec(int64_t gpus, const char* cpu = nullptr) {
+  api::PodSpec spec;
+  api::Container c;
+  c.name = "trainer";
+  c.resources.limits["nvidia.com/gpu"] = Quantity{gpus * 1000};
+  c.resources.requests["nvidia.com/gpu"] = Quantity{gpus * 1000};
+  if (cpu) c.resources.requests["cpu"] = *ParseQuantity(cpu, nullptr);
+  spec.containers.push_back(c);
+  return spec;
+}
+
+PodId Create(Store& s, const std::string& name, const api::PodSpec& spec, std::string* err,
+             const std::string& ns = "team-a") {
+  PodRecord rec;
+  rec.namespace_ = ns;
+  rec.name = name;
+  api::ObjectMeta meta;
+  rec.tmpl = s.MakeTemplate(meta, spec, ns);
+  return s.CreatePod(std::move(rec), err);
+}
+
+// plugin/pkg/admission/resourcequota: "exceeded quota: <name>, requested: ..., used: ...,
+// limited: ..." wrapped in the Forbidden error of the pod.
+TEST(ResourceQuotaAdmission, RefusesPodsPastTheGpuQuota) {
+  Store s;
+  s.AddNamespace("team-a");
+  api::ResourceQuota q;
+  q.metadata.name = "gpu-quota";
+  q.metadata.namespace_ = "team-a";
+  q.hard["requests.nvidia.com/gpu"] = Quantity{4000};
+  s.AddResourceQuota(q);
+  std::string err;
+  EXPECT_NE(Create(s, "a", GpuSpec(2), &err), kNone);
+  EXPECT_NE(Create(s, "b", GpuSpec(2), &err), kNone);
+  EXPECT_EQ(Create(s, "c", GpuSpec(2), &err), kNone);
+  EXPECT_EQ(err,
+            "pods \"c\" is forbidden: exceeded quota: gpu-quota, requested: "
+            "requests.nvidia.com/gpu=2, used: requests.nvidia.com/gpu=4, limited: "
+            "requests.nvidia.com/gpu=4");
+  // Other namespaces are not limited; a finished pod frees its share.
+  EXPECT_NE(Create(s, "d", GpuSpec(2), &err, "default"), kNone);
+  s.SetPodPhase(0, PodPhase::kSucceeded);
+  EXPECT_NE(Create(s, "c", GpuSpec(2), &err), kNone);
+}
+
+TEST(ResourceQuotaAdmission, CpuQuotaRequiresRequests) {
+  Store s;
+  s.AddNamespace("team-a");
+  api::ResourceQuota q;
+  q.metadata.name = "compute";
+  q.metadata.namespace_ = "team-a";
+  q.hard["requests.cpu"] = Quantity{10'000};
+  s.AddResourceQuota(q);
+  std::string err;
+  EXPECT_EQ(Create(s, "a", GpuSpec(1), &err), kNone);
+  EXPECT_EQ(err, "pods \"a\" is forbidden: failed quota: compute: must specify requests.cpu for: trainer");
+  EXPECT_NE(Create(s, "b", GpuSpec(1, "500m"), &err), kNone);
+}
+
+TEST(LimitRanger, DefaultsRequestsAndChecksMax) {
+  Store s;
+  s.AddNamespace("team-a");
+  api::LimitRange lr;
+  lr.metadata.namespace_ = "team-a";
+  api::LimitRangeItem item;
+  item.type = "Container";
+  item.default_requests["cpu"] = Quantity{250};
+  item.default_limits["memory"] = *ParseQuantity("1Gi", nullptr);
+  item.max["nvidia.com/gpu"] = Quantity{4000};
+  lr.limits.push_back(item);
+  s.AddLimitRange(lr);
+  api::ObjectMeta meta;
+  auto t = s.MakeTemplate(meta, GpuSpec(1), "team-a");
+  EXPECT_EQ(At(t->requests, kCpu), 250);
+  EXPECT_EQ(At(t->requests, kMemory), 1LL << 30);  // defaulted limit also sets the request
+  EXPECT_THROW(s.MakeTemplate(meta, GpuSpec(8), "team-a"), InputError);
+  // Another namespace has no LimitRange.
+  auto other = s.MakeTemplate(meta, GpuSpec(1), "default");
+  EXPECT_EQ(At(other->requests, kCpu), 0);
+}
+
+TEST(PriorityAdmission, ClassGlobalDefaultAndSystemClasses) {
+  Store s;
+  api::PriorityClass def;
+  def.metadata.name = "batch";
+  def.value = 50;
+  def.global_default = true;
+  s.AddPriorityClass(def);
+  api::ObjectMeta meta;
+  api::PodSpec spec = GpuSpec(1);
+  EXPECT_EQ(s.MakeTemplate(meta, spec, "default")->priority, 50);
+  spec.priority_class_name = "system-node-critical";
+  EXPECT_EQ(s.MakeTemplate(meta, spec, "default")->priority, 2000001000);
+  spec.priority_class_name = "gold";
+  try {
+    s.MakeTemplate(meta, spec, "default");
+    FAIL() << "missing PriorityClass accepted";
+  } catch (const InputError& e) {
+    EXPECT_THAT(e.what(), HasSubstr("no PriorityClass with name gold was found"));
+  }
+}
+
+TEST(DefaultTolerationSeconds, AddedUnlessAlreadyTolerated) {
+  Store s;
+  api::ObjectMeta meta;
+  api::PodSpec spec = GpuSpec(1);
+  auto t = s.MakeTemplate(meta, spec, "default");
+  ASSERT_EQ(t->spec.tolerations.size(), 2u);
+  EXPECT_EQ(t->spec.tolerations[0].key, "node.kubernetes.io/not-ready");
+  EXPECT_EQ(*t->spec.tolerations[0].toleration_seconds, 300);
+  spec.tolerations.push_back({"", "Exists", "", "", std::nullopt});  // tolerates everything
+  EXPECT_EQ(s.MakeTemplate(meta, spec, "default")->spec.tolerations.size(), 1u);
+}
+
+TEST(PodRequests, MaxOfInitContainersAndSumOfContainersPlusOverhead) {
+  // resource.PodRequests: max(Σ containers, each init container) + overhead.
+  Store s;
+  api::PodSpec spec;
+  for (const char* cpu : {"1", "2"}) {
+    api::Container c;
+    c.name = cpu;
+    c.resources.requests["cpu"] = *ParseQuantity(cpu, nullptr);
+    spec.containers.push_back(c);
+  }
+  api::Container init;
+  init.name = "init";
+  init.resources.requests["cpu"] = *ParseQuantity("4", nullptr);
+  spec.init_containers.push_back(init);
+  spec.overhead["cpu"] = *ParseQuantity("250m", nullptr);
+  api::ObjectMeta meta;
+  EXPECT_EQ(At(s.MakeTemplate(meta, spec, "default")->requests, kCpu), 4250);
+}
+
+TEST(Events, RepeatsAreAggregated) {
+  Store s;
+  s.RecordEvent("Warning", "FailedScheduling", "Pod", "default", "p", "0/1 nodes", "default-scheduler");
+  s.set_now(Time{5});
+  s.RecordEvent("Warning", "FailedScheduling", "Pod", "default", "p", "0/1 nodes", "default-scheduler");
+  ASSERT_EQ(s.events().size(), 1u);
+  EXPECT_EQ(s.events()[0].count, 2);
+  EXPECT_EQ(s.events()[0].last_timestamp, Time{5});
+}
+
+}  // namespace
+}  // namespace gputwin::cluster
