@@ -2,13 +2,18 @@
 // broke an expectation the scenario declared, 2 bad input or usage.
 #include <unistd.h>
 
+#include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <cmath>
 #include <cstdio>
+#include <filesystem>
 #include <iostream>
+#include <sstream>
 
 #include "api/manifests.h"
 #include "report/summary.h"
 #include "sim/simulation.h"
+#include "workloads/fgd_experiment.h"
 
 namespace {
 
@@ -88,6 +93,72 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
   return simulation->expectations_passed() ? kExitOk : kExitExpectationsFailed;
 }
 
+// "42-51" or "42" or "42,44,50".
+std::vector<uint64_t> ParseSeeds(const std::string& text) {
+  std::vector<uint64_t> out;
+  std::stringstream ss(text);
+  std::string part;
+  while (std::getline(ss, part, ',')) {
+    auto dash = part.find('-');
+    try {
+      if (dash == std::string::npos) {
+        out.push_back(std::stoull(part));
+      } else {
+        uint64_t a = std::stoull(part.substr(0, dash)), b = std::stoull(part.substr(dash + 1));
+        if (b < a || b - a > 100000) throw std::invalid_argument("range");
+        for (uint64_t s = a; s <= b; ++s) out.push_back(s);
+      }
+    } catch (const std::exception&) {
+      throw InputError("--seeds: \"" + text + "\" is not a seed list (for example 42-51)");
+    }
+  }
+  if (out.empty()) throw InputError("--seeds: no seed given");
+  return out;
+}
+
+int ExperimentFgd(const std::string& pods_path, const std::string& nodes_path,
+                  const std::string& policy_name, const std::string& seeds_text, double tune,
+                  const std::string& replay, const std::string& placements) {
+  gpushare::Policy policy;
+  if (!gpushare::ParsePolicy(policy_name, &policy)) {
+    throw InputError(
+        "--policy: \"" + policy_name +
+        "\" is not one of Random, DotProduct, GpuClustering, GpuPacking, BestFit, FGD");
+  }
+  if (!(tune > 0 && tune <= 10)) throw InputError("--tune: must be in (0, 10]");
+  auto nodes = workloads::LoadTraceNodes(nodes_path);
+  auto pods = workloads::LoadTracePods(pods_path);
+  int64_t capacity = 0;
+  for (const auto& n : nodes) capacity += int64_t{n.gpus} * gpushare::kMilli;
+  if (capacity == 0) throw InputError(nodes_path + ": the node list has no GPUs");
+  const int max_step = static_cast<int>(std::lround(tune * 100));
+  std::vector<double> sum(static_cast<size_t>(max_step) + 1, 0.0);
+  std::vector<uint64_t> seeds = ParseSeeds(seeds_text);
+  for (uint64_t seed : seeds) {
+    auto arrivals = replay.empty() ? workloads::TunedArrivals(pods, capacity, tune, seed)
+                                   : workloads::ArrivalsFromSteps(pods, replay);
+    auto r = workloads::RunPlacement(nodes, pods, arrivals, policy, seed, max_step);
+    for (size_t s = 0; s < sum.size(); ++s) sum[s] += r.allocation_percent[s];
+    if (!placements.empty() && seed == seeds.front()) {
+      std::ostringstream out;
+      out << "step,pod,node\n";
+      for (size_t k = 0; k < arrivals.size(); ++k) {
+        out << k << "," << pods[arrivals[k]].name << ","
+            << (r.node_of[k] < 0 ? "" : nodes[static_cast<size_t>(r.node_of[k])].name) << "\n";
+      }
+      std::filesystem::path p(placements);
+      report::WriteFileAtomically(p.parent_path().empty() ? "." : p.parent_path().string(),
+                                  p.filename().string(), [&](std::ostream& o) { o << out.str(); });
+    }
+  }
+  std::cout << "step,mean_allocation_percent\n";
+  for (size_t s = 0; s < sum.size(); ++s) {
+    std::cout << s << "," << fmt::format("{:.2f}", sum[s] / static_cast<double>(seeds.size()))
+              << "\n";
+  }
+  return kExitOk;
+}
+
 int Validate(const std::vector<std::string>& files) {
   api::Manifests manifests;
   for (const auto& f : files) api::LoadPath(f, &manifests);
@@ -141,6 +212,24 @@ int main(int argc, char** argv) {
 
   auto* version = app.add_subcommand("version", "Print the version");
 
+  auto* experiment = app.add_subcommand("experiment", "Reproduce published experiments");
+  auto* fgd = experiment->add_subcommand(
+      "fgd", "GPU allocation ratio per 1% of arrived GPU demand (ATC'23 FGD paper, Sec. 6)");
+  experiment->require_subcommand(1);
+  std::string fgd_pods, fgd_nodes, fgd_policy = "FGD", fgd_seeds = "42", fgd_replay;
+  double fgd_tune = 1.3;
+  fgd->add_option("--pods", fgd_pods, "Pod list CSV (openb_pod_list_*.csv)")->required();
+  fgd->add_option("--nodes", fgd_nodes, "Node list CSV (openb_node_list_gpu_node.csv)")->required();
+  fgd->add_option("--policy", fgd_policy,
+                  "Random, DotProduct, GpuClustering, GpuPacking, BestFit or FGD");
+  fgd->add_option("--seeds", fgd_seeds, "Seeds, e.g. 42-51; the curve printed is their mean");
+  fgd->add_option("--tune", fgd_tune, "Arrived GPU demand as a multiple of capacity (1.3)");
+  std::string fgd_placements;
+  fgd->add_option("--placements", fgd_placements,
+                  "Write each pod's node (first seed) to this CSV: step,pod,node");
+  fgd->add_option("--replay", fgd_replay,
+                  "Replay the arrival order of a published run (a *-steps.csv)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -159,6 +248,9 @@ int main(int argc, char** argv) {
       return kExitOk;
     }
     if (*validate) return Validate(validate_files);
+    if (*fgd)
+      return ExperimentFgd(fgd_pods, fgd_nodes, fgd_policy, fgd_seeds, fgd_tune, fgd_replay,
+                           fgd_placements);
     return Run(scenario, files, duration, out_dir, seed, until, format);
   } catch (const InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
