@@ -60,16 +60,15 @@ TEST(RequiredAffinity, TermsOredExpressionsAndedEmptyTermMatchesNothing) {
   api::PodSpec spec;
   spec.node_affinity = api::NodeAffinity{};
   spec.node_affinity->required = std::vector<api::NodeSelectorTerm>{
-      {{{"zone", "In", {"b"}}}, {}},
-      {{{"zone", "In", {"a"}}, {"gpu", "In", {"a100"}}}, {}}};
+      {{{"zone", "In", {"b"}}}, {}}, {{{"zone", "In", {"a"}}, {"gpu", "In", {"a100"}}}, {}}};
   EXPECT_TRUE(MatchesRequiredAffinity(spec, labels, "n1"));
   spec.node_selector["pool"] = "x";  // nodeSelector ANDs with the affinity
   EXPECT_FALSE(MatchesRequiredAffinity(spec, labels, "n1"));
   spec.node_selector.clear();
   spec.node_affinity->required = std::vector<api::NodeSelectorTerm>{{}};
   EXPECT_FALSE(MatchesRequiredAffinity(spec, labels, "n1"));
-  spec.node_affinity->required = std::vector<api::NodeSelectorTerm>{
-      {{}, {{"metadata.name", "In", {"n1"}}}}};
+  spec.node_affinity->required =
+      std::vector<api::NodeSelectorTerm>{{{}, {{"metadata.name", "In", {"n1"}}}}};
   EXPECT_TRUE(MatchesRequiredAffinity(spec, labels, "n1"));
   EXPECT_FALSE(MatchesRequiredAffinity(spec, labels, "n2"));
 }

@@ -64,7 +64,9 @@ TEST(ResourceQuotaAdmission, CpuQuotaRequiresRequests) {
   s.AddResourceQuota(q);
   std::string err;
   EXPECT_EQ(Create(s, "a", GpuSpec(1), &err), kNone);
-  EXPECT_EQ(err, "pods \"a\" is forbidden: failed quota: compute: must specify requests.cpu for: trainer");
+  EXPECT_EQ(
+      err,
+      "pods \"a\" is forbidden: failed quota: compute: must specify requests.cpu for: trainer");
   EXPECT_NE(Create(s, "b", GpuSpec(1, "500m"), &err), kNone);
 }
 
@@ -144,9 +146,11 @@ TEST(PodRequests, MaxOfInitContainersAndSumOfContainersPlusOverhead) {
 
 TEST(Events, RepeatsAreAggregated) {
   Store s;
-  s.RecordEvent("Warning", "FailedScheduling", "Pod", "default", "p", "0/1 nodes", "default-scheduler");
+  s.RecordEvent("Warning", "FailedScheduling", "Pod", "default", "p", "0/1 nodes",
+                "default-scheduler");
   s.set_now(Time{5});
-  s.RecordEvent("Warning", "FailedScheduling", "Pod", "default", "p", "0/1 nodes", "default-scheduler");
+  s.RecordEvent("Warning", "FailedScheduling", "Pod", "default", "p", "0/1 nodes",
+                "default-scheduler");
   ASSERT_EQ(s.events().size(), 1u);
   EXPECT_EQ(s.events()[0].count, 2);
   EXPECT_EQ(s.events()[0].last_timestamp, Time{5});
