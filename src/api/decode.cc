@@ -35,6 +35,7 @@ const std::vector<KindEntry>& KindTable() {
        {"kubescheduler.config.k8s.io/v1", "kubescheduler.config.k8s.io/v1beta3"},
        DecodeKubeSchedulerConfiguration},
       {"Scenario", {"gputwin.io/v1alpha1"}, DecodeScenario},
+      {"ClusterPolicy", {"nvidia.com/v1"}, DecodeClusterPolicy},
   };
   return kTable;
 }

@@ -237,6 +237,22 @@ void DecodeLimitRange(YamlReader& r, Manifests* out) {
   out->limit_ranges.push_back(std::move(lr));
 }
 
+void DecodeClusterPolicy(YamlReader& r, Manifests* out) {
+  ClusterPolicy cp;
+  cp.metadata = DecodeMeta(r, false);
+  // The CRD has dozens of component sections; only these change what the twin does.
+  if (auto spec = r.Object("spec")) {
+    if (auto dp = spec->Object("devicePlugin")) {
+      if (auto cfg = dp->Object("config")) {
+        cp.device_plugin_config_name = cfg->String("name");
+        cp.device_plugin_default_config = cfg->String("default");
+      }
+    }
+    if (auto mig = spec->Object("mig")) cp.mig_strategy = mig->String("strategy", "single");
+  }
+  out->gpu_operator = cp;
+}
+
 void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out) {
   KubeSchedulerConfiguration c;
   c.source = r.Where();

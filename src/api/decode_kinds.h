@@ -23,6 +23,7 @@ void DecodeResourceQuota(YamlReader& r, Manifests* out);
 void DecodeLimitRange(YamlReader& r, Manifests* out);
 void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out);
 void DecodeScenario(YamlReader& r, Manifests* out);
+void DecodeClusterPolicy(YamlReader& r, Manifests* out);
 
 // Job decoding is shared with the Scenario's workload generators.
 Job DecodeJobObject(YamlReader& r, bool require_name = true);

@@ -26,6 +26,7 @@ struct Manifests {
   std::vector<ResourceQuota> resource_quotas;
   std::vector<LimitRange> limit_ranges;
   std::optional<KubeSchedulerConfiguration> scheduler_config;
+  std::optional<ClusterPolicy> gpu_operator;
   std::vector<Scenario> scenarios;
   Diagnostics diagnostics;
 };

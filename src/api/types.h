@@ -174,6 +174,14 @@ struct LimitRange {
   std::vector<LimitRangeItem> limits;
 };
 
+// nvidia.com/v1 ClusterPolicy: the GPU Operator, which installs the driver and runs the
+// device plugin and GFD on every GPU node. Only the fields that change the twin are kept.
+struct ClusterPolicy {
+  ObjectMeta metadata;
+  std::string device_plugin_config_name, device_plugin_default_config;
+  std::string mig_strategy = "single";
+};
+
 // kubescheduler.config.k8s.io/v1 KubeSchedulerConfiguration: the knobs the twin honours.
 struct ScoringResource {
   std::string name;

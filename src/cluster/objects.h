@@ -67,6 +67,7 @@ struct PodRecord {
   std::string reason, message;  // status.reason/message, or the PodScheduled condition's
   bool unschedulable = false;   // PodScheduled=False, reason Unschedulable
   bool deleted = false;
+  std::vector<uint32_t> devices;  // indexes into the node's DeviceUnits it was given
   // Kubelet bookkeeping: a generation invalidates timers of an earlier container run.
   uint32_t run_generation = 0;
   Time container_started = kNever;
@@ -74,6 +75,18 @@ struct PodRecord {
   bool Terminal() const { return phase == PodPhase::kSucceeded || phase == PodPhase::kFailed; }
   bool Bound() const { return node != kNone; }
   std::string Key() const { return namespace_ + "/" + name; }
+};
+
+// One device the NVIDIA device plugin advertises on a node: a whole GPU, a MIG instance,
+// or one replica of either when sharing (time-slicing or MPS) is configured.
+struct DeviceUnit {
+  std::string resource;    // nvidia.com/gpu, nvidia.com/gpu.shared, nvidia.com/mig-1g.10gb
+  std::string id;          // the plugin's device ID: GPU-3, MIG-3-1, GPU-3::2
+  int32_t gpu = 0;         // physical GPU index
+  int32_t mig = -1;        // MIG instance on that GPU, -1 for a whole GPU
+  int32_t replica = -1;    // replica index when shared, -1 otherwise
+  int64_t memory_mib = 0;  // memory of the GPU or MIG instance (replicas share it)
+  uint32_t pod = kNone;    // the pod holding it
 };
 
 struct NodeRecord {
@@ -88,6 +101,12 @@ struct NodeRecord {
   Time created_at, ready_at = kNever, deleted_at = kNever;
   bool deleted = false;
   std::set<std::string> images;  // pulled images (kubelet image cache)
+  // Physical GPUs (from gputwin.io/gpu-model and gputwin.io/gpu-count, or GFD labels).
+  std::string gpu_model;
+  int32_t gpu_count = 0;
+  bool device_plugin_registered = false;
+  bool fail_requests_greater_than_one = false;  // the plugin's sharing setting
+  std::vector<DeviceUnit> devices;              // what the device plugin advertises, with holders
   const std::string& name() const { return obj.metadata.name; }
 };
 

@@ -403,6 +403,31 @@ void Store::SetNodeLabel(NodeId id, const std::string& key, const std::string& v
   Notify(WatchKind::kNode, WatchOp::kModified, id);
 }
 
+void Store::SetNodeDevices(NodeId id, const std::map<std::string, int64_t>& resources,
+                           const api::Labels& labels, std::vector<DeviceUnit> devices) {
+  NodeRecord& n = nodes_[id];
+  auto& alloc = n.obj.allocatable;
+  for (auto it = alloc.begin(); it != alloc.end();) {
+    it = it->first.starts_with("nvidia.com/") ? alloc.erase(it) : std::next(it);
+  }
+  for (const auto& [name, count] : resources) alloc[name] = Quantity{count * 1000};
+  n.allocatable = ToVec(alloc, &resources_);
+  if (n.requested.size() < n.allocatable.size()) n.requested.resize(n.allocatable.size(), 0);
+  for (const auto& [k, v] : labels) {
+    auto& ids = nodes_by_label_[{k, v}];
+    auto old = n.obj.metadata.labels.find(k);
+    if (old != n.obj.metadata.labels.end()) {
+      auto& prev = nodes_by_label_[{k, old->second}];
+      prev.erase(std::remove(prev.begin(), prev.end(), id), prev.end());
+    }
+    n.obj.metadata.labels[k] = v;
+    ids.insert(std::lower_bound(ids.begin(), ids.end(), id), id);
+  }
+  n.devices = std::move(devices);
+  n.device_plugin_registered = true;
+  Notify(WatchKind::kNode, WatchOp::kModified, id);
+}
+
 std::vector<NodeId> Store::NodesWithLabel(const std::string& key, const std::string& value) const {
   auto it = nodes_by_label_.find({key, value});
   if (it == nodes_by_label_.end()) return {};

@@ -75,6 +75,10 @@ class Store {
   // Nodes with a label set to a value (live nodes only), in id order.
   std::vector<NodeId> NodesWithLabel(const std::string& key, const std::string& value) const;
   void SetNodeLabel(NodeId id, const std::string& key, const std::string& value);
+  // The device plugin registered: its resources replace the node's nvidia.com/* ones,
+  // GFD's labels are set, and the devices become allocatable.
+  void SetNodeDevices(NodeId id, const std::map<std::string, int64_t>& resources,
+                      const api::Labels& labels, std::vector<DeviceUnit> devices);
 
   // Workload objects.
   uint32_t AddDeployment(api::Deployment d);

@@ -12,6 +12,7 @@
 #include "controllers/node_lifecycle.h"
 #include "controllers/replicaset.h"
 #include "core/random.h"
+#include "devices/device_plugin_controller.h"
 #include "scheduler/scheduler.h"
 #include "sim/glob.h"
 
@@ -212,6 +213,23 @@ void Simulation::Load() {
     }
   }
 
+  // The GPU stack: the device plugin (DaemonSet or GPU Operator), its configs, MIG layouts.
+  devices::GpuStack gpu_stack = devices::DiscoverGpuStack(m);
+  for (const auto& n : m.nodes) {
+    devices::NodeGpuPlan plan;
+    if (!devices::PlanNode(n, gpu_stack, &plan)) continue;
+    bool advertised = false;
+    for (const auto& [name, q] : n.allocatable) advertised |= name.starts_with("nvidia.com/");
+    if (!advertised && gpu_stack.mode == devices::GpuStack::Mode::kNone) {
+      m.diagnostics.Warn(n.metadata.source, "",
+                         "node " + n.metadata.name + " has " + std::to_string(plan.gpus.count) +
+                             " " + plan.gpus.model->name +
+                             " GPUs but no NVIDIA device plugin DaemonSet or GPU Operator "
+                             "ClusterPolicy is in the manifests: it will never advertise "
+                             "nvidia.com/gpu");
+    }
+  }
+
   // Controllers, in the order kube-controller-manager, the scheduler and kubelets start.
   controllers::KubeletConfig kubelet_config;
   handlers_.push_back(std::make_unique<controllers::NodeLifecycleController>(&store_, &queue_));
@@ -226,6 +244,8 @@ void Simulation::Load() {
   scheduler_ =
       std::make_unique<scheduler::Scheduler>(&store_, &queue_, sched_config, scenario_.seed);
   handlers_.push_back(std::make_unique<controllers::Kubelet>(&store_, &queue_, kubelet_config));
+  handlers_.push_back(
+      std::make_unique<devices::DevicePluginController>(&store_, &queue_, std::move(gpu_stack)));
 
   // The cluster as the manifests describe it, at the start time.
   for (const auto& n : m.nodes) store_.AddNode(n);

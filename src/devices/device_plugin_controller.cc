@@ -1,0 +1,112 @@
+#include "devices/device_plugin_controller.h"
+
+namespace gputwin::devices {
+
+using cluster::WatchKind;
+using cluster::WatchOp;
+
+DevicePluginController::DevicePluginController(cluster::Store* store, EventQueue* queue,
+                                               GpuStack stack)
+    : Controller("nvidia-device-plugin", store, queue), stack_(std::move(stack)) {}
+
+std::vector<cluster::DeviceUnit> UnitsFromAllocatable(const api::Node& node, const GpuModel* model,
+                                                      int gpu_count) {
+  std::vector<cluster::DeviceUnit> units;
+  for (const auto& [name, q] : node.allocatable) {
+    if (!name.starts_with("nvidia.com/")) continue;
+    int64_t n = q.Value();
+    int gpus = gpu_count > 0 ? gpu_count : static_cast<int>(n);
+    for (int64_t k = 0; k < n; ++k) {
+      cluster::DeviceUnit u;
+      u.resource = name;
+      u.gpu = static_cast<int32_t>(gpus > 0 ? k % gpus : 0);
+      u.replica = n > gpus ? static_cast<int32_t>(k / gpus) : -1;
+      u.id =
+          "GPU-" + std::to_string(u.gpu) + (u.replica >= 0 ? "::" + std::to_string(u.replica) : "");
+      u.memory_mib = model ? model->memory_mib : 0;
+      units.push_back(u);
+    }
+  }
+  return units;
+}
+
+void DevicePluginController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
+  if (kind == WatchKind::kNode && op == WatchOp::kAdded) {
+    added_.push_back(id);
+    RequestReconcile();
+    return;
+  }
+  if (kind != WatchKind::kPod || stack_.mode != GpuStack::Mode::kDaemonSet) return;
+  const auto& p = store_.pod(id);
+  if (p.owner.kind != cluster::OwnerKind::kDaemonSet || p.phase != cluster::PodPhase::kRunning ||
+      p.started_at != store_.now() || !p.Bound()) {
+    return;
+  }
+  for (uint32_t ds : stack_.plugin_daemon_sets) {
+    if (p.owner.index == ds) {
+      // The plugin starts, then registers its resources with the kubelet.
+      At(store_.now() + stack_.registration_delay, p.node);
+      return;
+    }
+  }
+}
+
+void DevicePluginController::Reconcile(Time now) {
+  std::vector<cluster::NodeId> added;
+  added.swap(added_);
+  for (cluster::NodeId n : added) {
+    const auto& node = store_.node(n);
+    // A snapshot of a node that already advertises GPUs: its plugin is registered.
+    bool snapshot = false;
+    for (const auto& [name, q] : node.obj.allocatable)
+      snapshot |= name.starts_with("nvidia.com/") && q.milli > 0;
+    NodeGpuPlan plan;
+    bool has_gpus = PlanNode(node.obj, stack_, &plan);
+    if (has_gpus) {
+      store_.node(n).gpu_model = plan.gpus.model->name;
+      store_.node(n).gpu_count = plan.gpus.count;
+    }
+    if (snapshot) {
+      auto& rec = store_.node(n);
+      rec.devices =
+          UnitsFromAllocatable(rec.obj, has_gpus ? plan.gpus.model : nullptr, plan.gpus.count);
+      rec.device_plugin_registered = true;
+      continue;
+    }
+    if (!has_gpus) continue;
+    if (stack_.mode == GpuStack::Mode::kGpuOperator) {
+      // Nodes present at the start are taken as set up; later ones install the driver.
+      Time ready = !started_ ? now : now + stack_.driver_install + stack_.registration_delay;
+      At(ready, n);
+    }
+  }
+  started_ = true;
+}
+
+void DevicePluginController::OnTimer(Time, uint64_t arg) {
+  Register(static_cast<cluster::NodeId>(arg));
+}
+
+void DevicePluginController::Register(cluster::NodeId n) {
+  auto& node = store_.node(n);
+  if (node.deleted || node.device_plugin_registered) return;
+  NodeGpuPlan plan;
+  if (!PlanNode(node.obj, stack_, &plan)) return;
+  Advertisement a = Advertise(plan.gpus, plan.config);
+  if (!a.error.empty()) {
+    store_.RecordEvent("Warning", "DevicePluginFailed", "Node", "", node.name(),
+                       "nvidia-device-plugin failed to start: " + a.error, name_);
+    store_.SetNodeDevices(n, {}, a.labels, {});
+    return;
+  }
+  node.fail_requests_greater_than_one = plan.config.fail_requests_greater_than_one;
+  std::string summary;
+  for (const auto& [name, count] : a.resources) {
+    summary += (summary.empty() ? "" : ", ") + name + ": " + std::to_string(count);
+  }
+  store_.RecordEvent("Normal", "DevicePluginRegistered", "Node", "", node.name(),
+                     "nvidia-device-plugin registered " + summary, name_);
+  store_.SetNodeDevices(n, a.resources, a.labels, std::move(a.devices));
+}
+
+}  // namespace gputwin::devices

@@ -1,0 +1,36 @@
+// The NVIDIA device plugin and GPU Feature Discovery on every GPU node, as a controller:
+// once the plugin runs on a node (its DaemonSet pod is Running, or the GPU Operator has
+// installed the driver) and has registered with the kubelet, the node advertises its
+// GPUs (whole, replicated, or as MIG devices) and carries GFD's labels. Until then a pod
+// asking for nvidia.com/gpu finds `Insufficient nvidia.com/gpu`.
+#pragma once
+
+#include <vector>
+
+#include "controllers/controller.h"
+#include "devices/inventory.h"
+
+namespace gputwin::devices {
+
+class DevicePluginController : public controllers::Controller {
+ public:
+  DevicePluginController(cluster::Store* store, EventQueue* queue, GpuStack stack);
+  void OnWatch(cluster::WatchKind kind, cluster::WatchOp op, uint32_t id) override;
+
+ protected:
+  void Reconcile(Time now) override;
+  void OnTimer(Time now, uint64_t arg) override;
+
+ private:
+  void Register(cluster::NodeId node);
+  GpuStack stack_;
+  std::vector<cluster::NodeId> added_;
+  std::vector<bool> planned_;
+  bool started_ = false;
+};
+
+// Device units for a node snapshot that already reports nvidia.com/* in allocatable.
+std::vector<cluster::DeviceUnit> UnitsFromAllocatable(const api::Node& node, const GpuModel* model,
+                                                      int gpu_count);
+
+}  // namespace gputwin::devices

@@ -1,0 +1,184 @@
+#include "devices/inventory.h"
+
+#include <yaml-cpp/yaml.h>
+
+#include "api/yaml_reader.h"
+
+namespace gputwin::devices {
+namespace {
+
+MigPartedConfigs ParseMigParted(const std::string& text, const SourceRef& where,
+                                Diagnostics* diag) {
+  MigPartedConfigs out;
+  YAML::Node root;
+  try {
+    root = YAML::Load(text);
+  } catch (const YAML::Exception& e) {
+    throw InputError(where, "data.config.yaml", "malformed mig-parted config: " + e.msg);
+  }
+  api::YamlReader r(root, where.file, "data.config.yaml", diag);
+  r.Ignore({"version"});
+  auto configs = r.Object("mig-configs");
+  if (!configs) return out;
+  for (const auto& kv : root["mig-configs"]) {
+    std::string name = kv.first.Scalar();
+    std::vector<MigPartedEntry> entries;
+    for (auto& e : configs->ObjectList(name)) {
+      MigPartedEntry entry;
+      entry.mig_enabled = e.Bool("mig-enabled").value_or(false);
+      if (e.Has("devices")) {
+        YAML::Node d = root["mig-configs"][name][entries.size()]["devices"];
+        if (d.IsSequence()) {
+          for (const auto& v : d) entry.devices.push_back(v.as<int>());
+        } else if (d.Scalar() != "all") {
+          e.Fail("devices", "expected \"all\" or a list of GPU indexes");
+        }
+      }
+      for (const auto& [profile, count] : e.StringMap("mig-devices")) {
+        int n = 0;
+        try {
+          n = std::stoi(count);
+        } catch (const std::exception&) {
+          e.Fail("mig-devices", "\"" + count + "\" is not a count");
+        }
+        entry.mig_devices.push_back({profile, n});
+      }
+      e.Ignore({"device-filter", "devices"});
+      e.Finish();
+      entries.push_back(std::move(entry));
+    }
+    out[name] = std::move(entries);
+  }
+  return out;
+}
+
+}  // namespace
+
+GpuStack DiscoverGpuStack(const api::Manifests& m) {
+  GpuStack s;
+  for (uint32_t i = 0; i < m.daemon_sets.size(); ++i) {
+    for (const auto& c : m.daemon_sets[i].template_.spec.containers) {
+      if (c.image.find("k8s-device-plugin") != std::string::npos) {
+        s.mode = GpuStack::Mode::kDaemonSet;
+        s.plugin_daemon_sets.push_back(i);
+        break;
+      }
+    }
+  }
+  if (m.gpu_operator) {
+    s.mode = GpuStack::Mode::kGpuOperator;
+    s.default_config = m.gpu_operator->device_plugin_default_config;
+    s.operator_mig_strategy = m.gpu_operator->mig_strategy;
+  }
+  Diagnostics scratch;
+  for (const auto& cm : m.config_maps) {
+    for (const auto& [key, value] : cm.data) {
+      if (key == "config.yaml" && value.find("mig-configs") != std::string::npos) {
+        for (auto& [name, cfg] : ParseMigParted(value, cm.metadata.source, &scratch)) {
+          s.mig_configs[name] = cfg;
+        }
+      } else if (LooksLikeDevicePluginConfig(value)) {
+        s.plugin_configs[key] = ParseDevicePluginConfig(value, cm.metadata.source, key, &scratch);
+      }
+    }
+  }
+  return s;
+}
+
+bool PlanNode(const api::Node& node, const GpuStack& stack, NodeGpuPlan* plan) {
+  const auto& ann = node.metadata.annotations;
+  const auto& labels = node.metadata.labels;
+  auto find = [](const api::Labels& m, const char* k) -> std::string {
+    auto it = m.find(k);
+    return it == m.end() ? "" : it->second;
+  };
+  std::string model = find(ann, "gputwin.io/gpu-model");
+  std::string field = "metadata.annotations.gputwin.io/gpu-model";
+  if (model.empty()) {
+    model = find(labels, "nvidia.com/gpu.product");
+    field = "metadata.labels.nvidia.com/gpu.product";
+    // A snapshot's product label may carry GFD's suffixes.
+    for (const char* suffix : {"-SHARED"}) {
+      if (model.ends_with(suffix)) model.resize(model.size() - std::string(suffix).size());
+    }
+    if (auto mig = model.find("-MIG-"); mig != std::string::npos) model.resize(mig);
+  }
+  std::string count_text = find(ann, "gputwin.io/gpu-count");
+  if (count_text.empty()) count_text = find(labels, "nvidia.com/gpu.count");
+  if (model.empty()) return false;
+  const GpuModel* gm = FindGpuModel(model);
+  if (!gm) {
+    std::string known;
+    for (const auto& k : KnownGpuModels()) known += (known.empty() ? "" : ", ") + k;
+    throw InputError(node.metadata.source, field,
+                     "unknown GPU model \"" + model + "\" (known: " + known + ")");
+  }
+  int count = 0;
+  if (!count_text.empty()) {
+    try {
+      count = std::stoi(count_text);
+    } catch (const std::exception&) {
+      count = -1;
+    }
+    if (count < 1 || count > 16) {
+      throw InputError(node.metadata.source, "metadata.annotations.gputwin.io/gpu-count",
+                       "\"" + count_text + "\" is not a GPU count (1 to 16)");
+    }
+  } else if (auto it = node.allocatable.find("nvidia.com/gpu"); it != node.allocatable.end()) {
+    count = static_cast<int>(it->second.Value());
+  }
+  if (count == 0) {
+    throw InputError(node.metadata.source, "metadata.annotations.gputwin.io/gpu-count",
+                     "Required value: how many " + gm->name + " GPUs the node has");
+  }
+  plan->gpus.model = gm;
+  plan->gpus.count = count;
+  plan->gpus.mig.assign(static_cast<size_t>(count), {});
+  // MIG layout from the mig-manager label.
+  std::string mig_config = find(labels, "nvidia.com/mig.config");
+  if (!mig_config.empty()) {
+    std::vector<std::pair<std::string, int>> devices;
+    bool enabled = false;
+    std::vector<MigPartedEntry> entries;
+    if (auto it = stack.mig_configs.find(mig_config); it != stack.mig_configs.end()) {
+      entries = it->second;
+    } else if (BuiltinMigConfig(*gm, mig_config, &enabled, &devices)) {
+      entries.push_back({{}, enabled, devices});
+    } else {
+      throw InputError(node.metadata.source, "metadata.labels.nvidia.com/mig.config",
+                       "no mig-parted config \"" + mig_config + "\" for " + gm->name +
+                           " (built in: all-disabled, all-enabled, all-balanced, all-<profile>)");
+    }
+    for (const auto& e : entries) {
+      if (!e.mig_enabled) continue;
+      plan->gpus.mig_enabled = true;
+      std::string error;
+      auto placed = PlaceMigInstances(*gm, e.mig_devices, &error);
+      if (!placed) {
+        throw InputError(node.metadata.source, "metadata.labels.nvidia.com/mig.config",
+                         "MIG config \"" + mig_config + "\" does not fit: " + error);
+      }
+      for (int g = 0; g < count; ++g) {
+        bool selected = e.devices.empty() ||
+                        std::find(e.devices.begin(), e.devices.end(), g) != e.devices.end();
+        if (selected) plan->gpus.mig[static_cast<size_t>(g)] = *placed;
+      }
+    }
+  }
+  // The plugin config: the node's label, else "default" (or the ClusterPolicy's), else the
+  // only config, else none (config-manager's fallbacks).
+  std::string key = find(labels, "nvidia.com/device-plugin.config");
+  if (key.empty()) key = stack.default_config;
+  if (key.empty() && stack.plugin_configs.count("default")) key = "default";
+  if (key.empty() && stack.plugin_configs.size() == 1) key = stack.plugin_configs.begin()->first;
+  if (auto it = stack.plugin_configs.find(key); it != stack.plugin_configs.end()) {
+    plan->config = it->second;
+  }
+  // The GPU Operator passes its MIG strategy to the plugin.
+  if (!stack.operator_mig_strategy.empty() && plan->config.mig_strategy == "none") {
+    plan->config.mig_strategy = stack.operator_mig_strategy;
+  }
+  return true;
+}
+
+}  // namespace gputwin::devices

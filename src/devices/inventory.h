@@ -1,0 +1,51 @@
+// A node's physical GPUs and MIG layout, and the device plugin config that applies to it:
+// read from the node (gputwin.io/gpu-model and gputwin.io/gpu-count annotations, or GFD's
+// nvidia.com/gpu.product and nvidia.com/gpu.count labels of a node snapshot), its
+// nvidia.com/mig.config label (mig-parted named configs) and its
+// nvidia.com/device-plugin.config label (a key of the plugin's ConfigMap).
+#pragma once
+
+#include <map>
+#include <string>
+#include <vector>
+
+#include "api/manifests.h"
+#include "devices/advertise.h"
+
+namespace gputwin::devices {
+
+// mig-parted config: name → per-device-selector entries.
+struct MigPartedEntry {
+  std::vector<int> devices;  // empty: all
+  bool mig_enabled = false;
+  std::vector<std::pair<std::string, int>> mig_devices;
+};
+using MigPartedConfigs = std::map<std::string, std::vector<MigPartedEntry>>;
+
+struct GpuStack {
+  enum class Mode { kNone, kDaemonSet, kGpuOperator };
+  Mode mode = Mode::kNone;
+  std::vector<uint32_t> plugin_daemon_sets;                  // indexes of device-plugin DaemonSets
+  std::map<std::string, DevicePluginConfig> plugin_configs;  // ConfigMap key → config
+  std::string default_config;         // ClusterPolicy devicePlugin.config.default
+  std::string operator_mig_strategy;  // ClusterPolicy mig.strategy
+  MigPartedConfigs mig_configs;
+  Duration registration_delay = Duration::Seconds(10);
+  Duration driver_install = Duration::Minutes(4);
+};
+
+// Finds the device plugin (DaemonSet image nvcr.io/nvidia/k8s-device-plugin, or a GPU
+// Operator ClusterPolicy), its configs and mig-parted configs. Throws InputError.
+GpuStack DiscoverGpuStack(const api::Manifests& m);
+
+struct NodeGpuPlan {
+  NodeGpus gpus;
+  DevicePluginConfig config;
+};
+
+// The node's GPUs, MIG layout and plugin config. Returns false when the node has no
+// GPUs. Throws InputError (naming the node's file:line) for an unknown GPU model, a MIG
+// config that does not exist or does not fit.
+bool PlanNode(const api::Node& node, const GpuStack& stack, NodeGpuPlan* plan);
+
+}  // namespace gputwin::devices
