@@ -23,9 +23,11 @@ void Kubelet::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   }
   if (kind != WatchKind::kPod) return;
   auto& p = store_.pod(id);
-  if (op == WatchOp::kDeleted) {
-    ++p.run_generation;  // cancels pending timers of this pod
-    return;
+  if (op == WatchOp::kDeleted || p.Terminal()) {
+    if (op == WatchOp::kDeleted) ++p.run_generation;  // cancels pending timers of this pod
+    LeaveGpus(id, store_.now());
+    ReleaseDevices(id);
+    if (op == WatchOp::kDeleted) return;
   }
   if (p.Bound() && !p.Terminal() && (id >= admitted_.size() || !admitted_[id])) {
     if (admitted_.size() <= id) admitted_.resize(id + 1, false);
@@ -97,6 +99,7 @@ void Kubelet::Admit(PodId id, Time now) {
     store_.SetPodPhase(id, PodPhase::kFailed);
     return;
   }
+  if (!AllocateDevices(id)) return;
   if (started_.size() <= id) started_.resize(id + 1, false);
   started_[id] = true;
   const auto& b = p.tmpl->behavior;
@@ -139,19 +142,37 @@ void Kubelet::StartContainer(PodId id, Time now) {
   p.reason.clear();
   store_.RecordEvent("Normal", "Started", "Pod", p.namespace_, p.name,
                      "Started container " + p.tmpl->spec.containers.front().name, "kubelet");
-  if (p.tmpl->behavior.run_time) {
-    At(now + *p.tmpl->behavior.run_time, Arg(kExit, p.run_generation, id));
-  }
   if (p.phase == PodPhase::kRunning) {
     store_.UpdatePod(id);
   } else {
     store_.SetPodPhase(id, PodPhase::kRunning);
   }
+  if (progress_.size() <= id) progress_.resize(id + 1);
+  Progress& pr = progress_[id];
+  pr.running = false;
+  pr.rate = 1;
+  pr.since = now;
+  pr.work_left_ns =
+      p.tmpl->behavior.run_time ? static_cast<double>(p.tmpl->behavior.run_time->ns) : 0;
+  if (!p.devices.empty()) {
+    std::string why;
+    if (!GpuMemoryFits(id, &why)) {
+      // The CUDA allocation that does not fit fails and the process exits (see docs).
+      store_.RecordEvent("Warning", "GPUOutOfMemory", "Pod", p.namespace_, p.name, why, "kubelet");
+      ContainerExited(id, now, 1, why);
+      return;
+    }
+    JoinGpus(id, now);  // sets the rate and schedules the exit
+    return;
+  }
+  pr.running = true;
+  ScheduleExit(id, now);
 }
 
-void Kubelet::ContainerExited(PodId id, Time now) {
+void Kubelet::ContainerExited(PodId id, Time now, int32_t code, const std::string& message) {
+  LeaveGpus(id, now);
   auto& p = store_.pod(id);
-  const int32_t code = p.tmpl->behavior.exit_code;
+  if (!message.empty()) p.message = message;
   const std::string& policy = p.tmpl->spec.restart_policy;
   bool restart = policy == "Always" || (policy == "OnFailure" && code != 0);
   if (!restart) {
@@ -187,7 +208,12 @@ void Kubelet::OnTimer(Time now, uint64_t arg) {
   uint32_t generation = static_cast<uint32_t>((arg >> 32) & 0xFFFFFFF);
   PodId id = static_cast<PodId>(arg & 0xFFFFFFFF);
   auto& p = store_.pod(id);
-  if (p.deleted || p.Terminal() || (p.run_generation & 0xFFFFFFF) != generation) return;
+  if (p.deleted || p.Terminal()) return;
+  if (timer == kExit) {
+    if (id >= exit_seq_.size() || (exit_seq_[id] & 0xFFFFFFF) != generation) return;
+  } else if ((p.run_generation & 0xFFFFFFF) != generation) {
+    return;
+  }
   if (Frozen(p.node, arg)) return;  // the node's kubelet is down: nothing reaches the API
   switch (timer) {
     case kStart:
@@ -195,7 +221,7 @@ void Kubelet::OnTimer(Time now, uint64_t arg) {
       StartContainer(id, now);
       break;
     case kExit:
-      ContainerExited(id, now);
+      ContainerExited(id, now, p.tmpl->behavior.exit_code);
       break;
     case kAdmit:
       break;

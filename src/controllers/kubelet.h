@@ -4,6 +4,9 @@
 // when the previous back-off is more than 10m old), and enforce a pod's activeDeadlineSeconds.
 #pragma once
 
+#include <map>
+#include <tuple>
+
 #include "controllers/controller.h"
 
 namespace gputwin::controllers {
@@ -33,15 +36,37 @@ class Kubelet : public Controller {
   }
   void Admit(PodId pod, Time now);
   void StartContainer(PodId pod, Time now);
-  void ContainerExited(PodId pod, Time now);
+  void ContainerExited(PodId pod, Time now, int32_t exit_code, const std::string& message = "");
+
+  // GPUs (kubelet_gpu.cc): device allocation at admission, GPU memory at container start,
+  // and the compute share of pods time-sliced on one GPU, which sets how fast they finish.
+  using GpuKey = std::tuple<NodeId, int32_t, int32_t>;  // node, GPU, MIG instance
+  bool AllocateDevices(PodId pod);
+  void ReleaseDevices(PodId pod);
+  bool GpuMemoryFits(PodId pod, std::string* why) const;
+  std::vector<GpuKey> KeysOf(PodId pod) const;
+  void JoinGpus(PodId pod, Time now);
+  void LeaveGpus(PodId pod, Time now);
+  void Rebalance(const GpuKey& key, Time now);
+  void ScheduleExit(PodId pod, Time now);
+  struct Progress {
+    bool running = false;
+    double work_left_ns = 0;  // full-speed nanoseconds of run time left
+    double rate = 1;          // progress per nanosecond now
+    Time since{0};
+  };
   int64_t PullBandwidth(NodeId node) const;
   // Parks work for a node whose kubelet stopped posting; replayed when it posts again.
   bool Frozen(NodeId node, uint64_t work);
 
   KubeletConfig config_;
-  std::vector<PodId> bound_;            // pods bound since the last reconcile
-  std::vector<bool> admitted_;          // seen bound (queued for admission)
-  std::vector<bool> started_;           // passed admission
+  std::vector<PodId> bound_;    // pods bound since the last reconcile
+  std::vector<bool> admitted_;  // seen bound (queued for admission)
+  std::vector<bool> started_;   // passed admission
+  std::vector<Progress> progress_;
+  std::vector<uint32_t> exit_seq_;                 // invalidates exit timers when the rate changes
+  std::map<GpuKey, std::vector<PodId>> gpu_pods_;  // running pods per physical GPU/MIG
+  std::map<std::pair<PodId, GpuKey>, double> pod_key_rate_;
   std::vector<int32_t> backoff_steps_;  // CrashLoopBackOff steps per pod
   std::vector<Time> last_backoff_;
   std::vector<std::vector<uint64_t>> frozen_;  // per node
