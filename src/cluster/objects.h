@@ -86,6 +86,7 @@ struct DeviceUnit {
   int32_t mig = -1;        // MIG instance on that GPU, -1 for a whole GPU
   int32_t replica = -1;    // replica index when shared, -1 otherwise
   int64_t memory_mib = 0;  // memory of the GPU or MIG instance (replicas share it)
+  double compute = 1.0;    // share of the whole GPU's compute (a MIG 3g: 3/7)
   uint32_t pod = kNone;    // the pod holding it
 };
 

@@ -139,7 +139,13 @@ void Kubelet::Rebalance(const GpuKey& key, Time now) {
   const auto pods = it->second;
   std::vector<double> need;
   for (PodId p : pods) need.push_back(store_.pod(p).tmpl->behavior.gpu_utilization);
-  auto rates = devices::FairShareRates(need);
+  double capacity = 1.0;
+  const auto& first = store_.pod(pods.front());
+  for (uint32_t d : first.devices) {
+    const auto& u = store_.node(first.node).devices[d];
+    if (u.gpu == std::get<1>(key) && u.mig == std::get<2>(key)) capacity = u.compute;
+  }
+  auto rates = devices::FairShareRates(need, capacity);
   for (size_t i = 0; i < pods.size(); ++i) {
     PodId p = pods[i];
     pod_key_rate_[{p, key}] = rates[i];

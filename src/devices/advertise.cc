@@ -34,21 +34,26 @@ void AddCommonLabels(const NodeGpus& g, const DevicePluginConfig& c, api::Labels
   if (c.mig_strategy != "none") (*l)["nvidia.com/mig.strategy"] = c.mig_strategy;
 }
 
-// Adds `n` devices of `resource` for one GPU or MIG instance, replicated when shared.
+// Adds the devices of one GPU or MIG instance, replicated when shared.
 void AddUnits(const DevicePluginConfig& c, const std::string& resource, const std::string& id,
-              int gpu, int mig, int64_t memory, Advertisement* a) {
+              int gpu, int mig, int64_t memory, double compute, Advertisement* a) {
   int replicas = c.ReplicasFor(resource);
   if (replicas > 1) {
     std::string name = c.SharedName(resource);
     for (int r = 0; r < replicas; ++r) {
       a->devices.push_back(
-          {name, id + "::" + std::to_string(r), gpu, mig, r, memory, cluster::kNone});
+          {name, id + "::" + std::to_string(r), gpu, mig, r, memory, compute, cluster::kNone});
       a->resources[name]++;
     }
   } else {
-    a->devices.push_back({resource, id, gpu, mig, -1, memory, cluster::kNone});
+    a->devices.push_back({resource, id, gpu, mig, -1, memory, compute, cluster::kNone});
     a->resources[resource]++;
   }
+}
+
+// A MIG instance's share of the GPU's compute: its slices of 7 (of 4 on an A30).
+double ComputeShare(const GpuModel& m, const MigProfile& p) {
+  return static_cast<double>(p.compute) / (m.memory_slices == 8 ? 7.0 : m.memory_slices);
 }
 
 void SharingLabels(const std::string& prefix, int replicas, const DevicePluginConfig& c,
@@ -67,7 +72,8 @@ Advertisement Advertise(const NodeGpus& g, const DevicePluginConfig& c) {
   if (!use_mig) {
     // Whole GPUs (MIG is ignored with migStrategy none).
     for (int i = 0; i < g.count; ++i) {
-      AddUnits(c, "nvidia.com/gpu", "GPU-" + std::to_string(i), i, -1, g.model->memory_mib, &a);
+      AddUnits(c, "nvidia.com/gpu", "GPU-" + std::to_string(i), i, -1, g.model->memory_mib, 1.0,
+               &a);
     }
     int replicas = c.ReplicasFor("nvidia.com/gpu");
     bool shared_not_renamed = replicas > 1 && !c.rename_by_default;
@@ -106,7 +112,7 @@ Advertisement Advertise(const NodeGpus& g, const DevicePluginConfig& c) {
       const auto& inst = g.mig[static_cast<size_t>(i)];
       for (size_t k = 0; k < inst.size(); ++k, ++n) {
         AddUnits(c, "nvidia.com/gpu", "MIG-" + std::to_string(i) + "-" + std::to_string(k), i,
-                 static_cast<int>(k), p->memory_mib, &a);
+                 static_cast<int>(k), p->memory_mib, ComputeShare(*g.model, *p), &a);
       }
     }
     a.labels["nvidia.com/gpu.product"] = g.model->product + "-MIG-" + profile;
@@ -125,7 +131,7 @@ Advertisement Advertise(const NodeGpus& g, const DevicePluginConfig& c) {
     for (size_t k = 0; k < inst.size(); ++k) {
       const MigProfile* p = g.model->Profile(inst[k].profile);
       AddUnits(c, MigResourceName(p->name), "MIG-" + std::to_string(i) + "-" + std::to_string(k), i,
-               static_cast<int>(k), p->memory_mib, &a);
+               static_cast<int>(k), p->memory_mib, ComputeShare(*g.model, *p), &a);
       per_profile[p->name]++;
     }
   }

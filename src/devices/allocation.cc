@@ -61,14 +61,14 @@ std::vector<uint32_t> AllocateUnits(cluster::NodeRecord* node, const std::string
   return picked;
 }
 
-std::vector<double> FairShareRates(const std::vector<double>& utilization) {
+std::vector<double> FairShareRates(const std::vector<double>& utilization, double capacity) {
   const size_t n = utilization.size();
   std::vector<size_t> order(n);
   std::iota(order.begin(), order.end(), 0);
   std::stable_sort(order.begin(), order.end(),
                    [&](size_t a, size_t b) { return utilization[a] < utilization[b]; });
   std::vector<double> rate(n, 1.0);
-  double remaining = 1.0;
+  double remaining = capacity;
   size_t left = n;
   for (size_t i : order) {
     double need = utilization[i];

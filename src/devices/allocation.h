@@ -21,6 +21,8 @@ std::vector<uint32_t> AllocateUnits(cluster::NodeRecord* node, const std::string
 // Time-slicing divides a GPU's time among the pods that want it: max-min fair shares of
 // 1.0 given each pod's utilisation (gputwin.io/gpu-utilization); a pod's progress rate is
 // its share over its need (1 when the GPU is not oversubscribed).
-std::vector<double> FairShareRates(const std::vector<double>& utilization);
+// `capacity` is the device's share of a whole GPU (a MIG 1g: 1/7); utilisation is
+// relative to a whole GPU.
+std::vector<double> FairShareRates(const std::vector<double>& utilization, double capacity = 1.0);
 
 }  // namespace gputwin::devices

@@ -102,10 +102,23 @@ Json PodJson(const cluster::Store& s, const cluster::PodRecord& p) {
     owner = Json{{"kind", OwnerKindName(p.owner.kind)}, {"name", OwnerName(s, p)}};
   }
   pj["owner"] = owner;
+  if (!p.devices.empty() && p.Bound()) {
+    Json ids = Json::array();
+    for (uint32_t d : p.devices) ids.push_back(s.node(p.node).devices[d].id);
+    pj["devices"] = ids;
+  }
   pj["waitSeconds"] = p.scheduled_at == cluster::kNever
                           ? Json(nullptr)
                           : Json((p.scheduled_at - p.created_at).seconds());
   return pj;
+}
+
+int64_t CountEvents(const cluster::Store& s, const std::string& reason) {
+  int64_t n = 0;
+  for (const auto& e : s.events()) {
+    if (e.reason == reason) n += e.count;
+  }
+  return n;
 }
 
 Json EventJson(const cluster::KubeEvent& e) {
@@ -171,6 +184,20 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim) {
                          {"readyAt", TimeOrNull(n.ready_at)},
                          {"deletedAt", TimeOrNull(n.deleted_at)},
                          {"pods", n.pods.size()}});
+    if (n.gpu_count > 0 || !n.devices.empty()) {
+      Json units = Json::array();
+      for (const auto& u : n.devices) {
+        units.push_back(
+            Json{{"id", u.id},
+                 {"resource", u.resource},
+                 {"memoryMiB", u.memory_mib},
+                 {"pod", u.pod == cluster::kNone ? Json(nullptr) : Json(s.pod(u.pod).Key())}});
+      }
+      nodes.back()["gpus"] = Json{{"model", n.gpu_model},
+                                  {"count", n.gpu_count},
+                                  {"devicePluginRegistered", n.device_plugin_registered},
+                                  {"devices", units}};
+    }
   }
 
   Json jobs = Json::array();
@@ -232,6 +259,8 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim) {
            {"schedulingAttempts", sim.scheduling_attempts()},
            {"events", s.events().size()},
            {"eventsDropped", s.dropped_events()},
+           {"gpuOutOfMemoryKills", CountEvents(s, "GPUOutOfMemory")},
+           {"unexpectedAdmissionErrors", CountEvents(s, "UnexpectedAdmissionError")},
            {"expectationsFailed",
             std::count_if(sim.expectation_results().begin(), sim.expectation_results().end(),
                           [](const auto& r) { return !r.passed; })}};

@@ -40,6 +40,32 @@ std::string RenderText(const sim::Simulation& sim) {
                        n.ready ? "True" : "False", taints.empty() ? "<none>" : taints);
   }
 
+  // GPUs: what each device plugin advertises and how much of it is held.
+  bool any_gpu = false;
+  for (cluster::NodeId id = 0; id < s.node_count(); ++id) any_gpu |= s.node(id).gpu_count > 0;
+  if (any_gpu) {
+    out += "\nGPUs\n";
+    int64_t ooms = 0;
+    for (const auto& e : s.events()) ooms += e.reason == "GPUOutOfMemory" ? e.count : 0;
+    for (cluster::NodeId id = 0; id < s.node_count(); ++id) {
+      const auto& n = s.node(id);
+      if (n.deleted || n.gpu_count == 0) continue;
+      std::map<std::string, std::pair<int, int>> use;  // resource → (held, total)
+      for (const auto& u : n.devices) {
+        auto& c = use[u.resource];
+        ++c.second;
+        c.first += u.pod != cluster::kNone;
+      }
+      std::string res;
+      for (const auto& [name, c] : use) {
+        res += fmt::format("{}{} {}/{}", res.empty() ? "" : ", ", name, c.first, c.second);
+      }
+      out += fmt::format("  {:<28} {} x {:<12} {}\n", n.name(), n.gpu_count, n.gpu_model,
+                         n.device_plugin_registered ? res : "no device plugin registered");
+    }
+    if (ooms) out += fmt::format("  GPU out-of-memory kills: {}\n", ooms);
+  }
+
   if (!s.jobs().empty()) {
     out += "\nJobs\n";
     out += fmt::format("  {:<36} {:<10} {:>9} {:>6} {:>10} {:>10}\n", "NAME", "STATUS", "SUCCEEDED",

@@ -199,6 +199,9 @@ TEST(Allocation, FairShares) {
   auto r = FairShareRates({0.2, 1.0});  // 0.2 gets all it needs; the other gets 0.8
   EXPECT_DOUBLE_EQ(r[0], 1.0);
   EXPECT_DOUBLE_EQ(r[1], 0.8);
+  // A MIG 3g has 3/7 of the GPU: a pod needing 0.6 of a GPU runs at 5/7 speed.
+  EXPECT_DOUBLE_EQ(FairShareRates({0.6}, 3.0 / 7)[0], 5.0 / 7);
+  EXPECT_DOUBLE_EQ(FairShareRates({0.1}, 1.0 / 7)[0], 1.0);
 }
 
 }  // namespace
