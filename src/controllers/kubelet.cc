@@ -150,6 +150,7 @@ void Kubelet::StartContainer(PodId id, Time now) {
   if (progress_.size() <= id) progress_.resize(id + 1);
   Progress& pr = progress_[id];
   pr.running = false;
+  pr.exit_pending = false;
   pr.rate = 1;
   pr.since = now;
   pr.work_left_ns =
@@ -221,6 +222,7 @@ void Kubelet::OnTimer(Time now, uint64_t arg) {
       StartContainer(id, now);
       break;
     case kExit:
+      if (id < progress_.size()) progress_[id].exit_pending = false;
       ContainerExited(id, now, p.tmpl->behavior.exit_code);
       break;
     case kAdmit:

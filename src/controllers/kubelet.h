@@ -54,6 +54,8 @@ class Kubelet : public Controller {
     double work_left_ns = 0;  // full-speed nanoseconds of run time left
     double rate = 1;          // progress per nanosecond now
     Time since{0};
+    bool exit_pending = false;  // an exit timer is queued for `exit_at`
+    Time exit_at{0};
   };
   int64_t PullBandwidth(NodeId node) const;
   // Parks work for a node whose kubelet stopped posting; replayed when it posts again.

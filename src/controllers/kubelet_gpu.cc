@@ -118,6 +118,7 @@ void Kubelet::LeaveGpus(PodId id, Time now) {
   pr.work_left_ns -= static_cast<double>((now - pr.since).ns) * pr.rate;
   pr.since = now;
   pr.running = false;
+  pr.exit_pending = false;
   if (id < exit_seq_.size()) ++exit_seq_[id];
   for (const auto& k : KeysOf(id)) {
     auto it = gpu_pods_.find(k);
@@ -169,11 +170,15 @@ void Kubelet::ScheduleExit(PodId id, Time now) {
   const auto& p = store_.pod(id);
   if (!p.tmpl->behavior.run_time) return;
   if (exit_seq_.size() <= id) exit_seq_.resize(id + 1, 0);
-  ++exit_seq_[id];
-  const Progress& pr = progress_[id];
+  Progress& pr = progress_[id];
   double left = std::max(0.0, pr.work_left_ns) / std::max(pr.rate, 1e-9);
-  At(now + Duration::Nanoseconds(static_cast<int64_t>(std::llround(left))),
-     Arg(kExit, exit_seq_[id], id));
+  Time at = now + Duration::Nanoseconds(static_cast<int64_t>(std::llround(left)));
+  // A timer already queued for the same instant keeps its place among same-time events.
+  if (pr.exit_pending && pr.exit_at == at) return;
+  ++exit_seq_[id];
+  pr.exit_pending = true;
+  pr.exit_at = at;
+  At(at, Arg(kExit, exit_seq_[id], id));
 }
 
 }  // namespace gputwin::controllers
