@@ -65,6 +65,12 @@ void DevicePluginController::Reconcile(Time now) {
     if (has_gpus) {
       store_.node(n).gpu_model = plan.gpus.model->name;
       store_.node(n).gpu_count = plan.gpus.count;
+      // node-feature-discovery, when it runs (the GPU Operator deploys it), marks nodes with
+      // an NVIDIA PCI device; the plugin chart's default node affinity selects on that.
+      if (stack_.node_feature_discovery && !store_.node(n).obj.metadata.labels.count(
+                                               "feature.node.kubernetes.io/pci-10de.present")) {
+        store_.SetNodeLabel(n, "feature.node.kubernetes.io/pci-10de.present", "true");
+      }
     }
     if (snapshot) {
       auto& rec = store_.node(n);

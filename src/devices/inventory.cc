@@ -58,6 +58,9 @@ GpuStack DiscoverGpuStack(const api::Manifests& m) {
   GpuStack s;
   for (uint32_t i = 0; i < m.daemon_sets.size(); ++i) {
     for (const auto& c : m.daemon_sets[i].template_.spec.containers) {
+      if (c.image.find("node-feature-discovery") != std::string::npos) {
+        s.node_feature_discovery = true;
+      }
       if (c.image.find("k8s-device-plugin") != std::string::npos) {
         s.mode = GpuStack::Mode::kDaemonSet;
         s.plugin_daemon_sets.push_back(i);
@@ -67,6 +70,7 @@ GpuStack DiscoverGpuStack(const api::Manifests& m) {
   }
   if (m.gpu_operator) {
     s.mode = GpuStack::Mode::kGpuOperator;
+    s.node_feature_discovery = true;  // the operator deploys NFD by default
     s.default_config = m.gpu_operator->device_plugin_default_config;
     s.operator_mig_strategy = m.gpu_operator->mig_strategy;
   }

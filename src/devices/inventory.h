@@ -26,6 +26,7 @@ struct GpuStack {
   enum class Mode { kNone, kDaemonSet, kGpuOperator };
   Mode mode = Mode::kNone;
   std::vector<uint32_t> plugin_daemon_sets;                  // indexes of device-plugin DaemonSets
+  bool node_feature_discovery = false;                       // NFD runs: it labels GPU nodes
   std::map<std::string, DevicePluginConfig> plugin_configs;  // ConfigMap key → config
   std::string default_config;         // ClusterPolicy devicePlugin.config.default
   std::string operator_mig_strategy;  // ClusterPolicy mig.strategy
