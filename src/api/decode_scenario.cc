@@ -146,6 +146,19 @@ void DecodeScenario(YamlReader& r, Manifests* out) {
   for (auto& w : spec->ObjectList("workloads")) s.workloads.push_back(DecodeWorkload(w));
   for (auto& a : spec->ObjectList("actions")) s.actions.push_back(DecodeAction(a));
   for (auto& e : spec->ObjectList("expectations")) s.expectations.push_back(DecodeExpectation(e));
+  for (auto& g : spec->ObjectList("gpuModels")) {
+    GpuModelSpec m;
+    m.source = g.Where();
+    m.name = g.RequiredString("name");
+    m.product = g.String("product", m.name);
+    m.family = g.String("family", "unknown");
+    auto mem = g.OptQuantity("memory");
+    if (!mem || mem->Value() <= 0) g.Fail("memory", "Required value: GPU memory, e.g. 24Gi");
+    m.memory_mib = mem->Value() / (1024 * 1024);
+    m.multiprocessors = static_cast<int32_t>(g.Int("multiprocessors", 0).value_or(0));
+    g.Finish();
+    s.gpu_models.push_back(m);
+  }
   spec->Finish();
   r.Finish();
   out->scenarios.push_back(std::move(s));

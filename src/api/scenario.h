@@ -55,6 +55,14 @@ struct Expectation {
   std::optional<Duration> scheduled_at, started_at, finished_at, finished_by, completed_at;
 };
 
+// A GPU model the twin's table lacks (for example a trace's undisclosed G1-G3).
+struct GpuModelSpec {
+  SourceRef source;
+  std::string name, product, family;
+  int64_t memory_mib = 0;
+  int32_t multiprocessors = 0;
+};
+
 struct Scenario {
   ObjectMeta metadata;
   std::vector<std::string> manifests;  // resolved paths
@@ -64,6 +72,7 @@ struct Scenario {
   std::vector<WorkloadGenerator> workloads;
   std::vector<ScenarioAction> actions;
   std::vector<Expectation> expectations;
+  std::vector<GpuModelSpec> gpu_models;
 };
 
 }  // namespace gputwin::api

@@ -1,6 +1,7 @@
 #include "devices/gpu_models.h"
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <map>
 
@@ -69,9 +70,18 @@ std::vector<GpuModel> BuildTable() {
   return t;
 }
 
-const std::vector<GpuModel>& Table() {
-  static const std::vector<GpuModel> kTable = BuildTable();
-  return kTable;
+// A deque: pointers handed out stay valid when models are registered later.
+std::deque<GpuModel>& Table() {
+  static std::deque<GpuModel> table = [] {
+    auto v = BuildTable();
+    return std::deque<GpuModel>(v.begin(), v.end());
+  }();
+  return table;
+}
+
+size_t BuiltinCount() {
+  static const size_t n = BuildTable().size();
+  return n;
 }
 
 }  // namespace
@@ -101,6 +111,21 @@ const GpuModel* FindGpuModel(const std::string& name) {
   auto it = kAliases.find(name);
   if (it != kAliases.end()) return FindGpuModel(it->second);
   return nullptr;
+}
+
+bool RegisterGpuModel(const GpuModel& model, std::string* error) {
+  auto& t = Table();
+  for (size_t i = 0; i < t.size(); ++i) {
+    if (t[i].name != model.name) continue;
+    if (i < BuiltinCount()) {
+      *error = "GPU model " + model.name + " is built in and cannot be redefined";
+      return false;
+    }
+    t[i] = model;
+    return true;
+  }
+  t.push_back(model);
+  return true;
 }
 
 std::vector<std::string> KnownGpuModels() {

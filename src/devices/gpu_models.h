@@ -37,6 +37,10 @@ struct GpuModel {
 const GpuModel* FindGpuModel(const std::string& name);
 std::vector<std::string> KnownGpuModels();
 
+// Adds a model the built-in table lacks (a scenario's spec.gpuModels, a trace's G1-G3).
+// Replaces a model of the same name added earlier; built-in models cannot be replaced.
+bool RegisterGpuModel(const GpuModel& model, std::string* error);
+
 // A MIG layout: profile name per placed instance, with its start slice.
 struct MigInstance {
   std::string profile;

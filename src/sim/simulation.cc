@@ -213,7 +213,18 @@ void Simulation::Load() {
     }
   }
 
-  // The GPU stack: the device plugin (DaemonSet or GPU Operator), its configs, MIG layouts.
+  // GPU models the scenario defines, then the GPU stack: the device plugin (DaemonSet or
+  // GPU Operator), its configs, MIG layouts.
+  for (const auto& g : scenario_.gpu_models) {
+    devices::GpuModel model;
+    model.name = g.name;
+    model.product = g.product;
+    model.family = g.family;
+    model.memory_mib = g.memory_mib;
+    model.multiprocessors = g.multiprocessors;
+    std::string error;
+    if (!devices::RegisterGpuModel(model, &error)) throw InputError(g.source, "name", error);
+  }
   devices::GpuStack gpu_stack = devices::DiscoverGpuStack(m);
   for (const auto& n : m.nodes) {
     devices::NodeGpuPlan plan;
