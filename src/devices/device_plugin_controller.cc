@@ -34,6 +34,9 @@ void DevicePluginController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (kind == WatchKind::kNode && op == WatchOp::kAdded) {
     added_.push_back(id);
     RequestReconcile();
+    // With the GPU Operator, nodes that exist when the run starts are already set up:
+    // they advertise before any pod is scheduled.
+    if (!started_ && stack_.mode == GpuStack::Mode::kGpuOperator) Register(id);
     return;
   }
   if (kind != WatchKind::kPod || stack_.mode != GpuStack::Mode::kDaemonSet) return;
@@ -80,10 +83,9 @@ void DevicePluginController::Reconcile(Time now) {
       continue;
     }
     if (!has_gpus) continue;
-    if (stack_.mode == GpuStack::Mode::kGpuOperator) {
-      // Nodes present at the start are taken as set up; later ones install the driver.
-      Time ready = !started_ ? now : now + stack_.driver_install + stack_.registration_delay;
-      At(ready, n);
+    if (stack_.mode == GpuStack::Mode::kGpuOperator && started_) {
+      // A node added later installs the driver, then the plugin registers.
+      At(now + stack_.driver_install + stack_.registration_delay, n);
     }
   }
   started_ = true;
