@@ -2,6 +2,7 @@
 // with the status fields the controllers write.
 #pragma once
 
+#include <array>
 #include <cstdint>
 #include <limits>
 #include <memory>
@@ -12,6 +13,7 @@
 
 #include "api/types.h"
 #include "cluster/resources.h"
+#include "scheduler/gpushare.h"
 
 namespace gputwin::cluster {
 
@@ -43,6 +45,11 @@ struct PodTemplateInfo {
   bool preempt_never = false;
   PodBehavior behavior;
   std::vector<std::string> images;
+  // A share of GPUs as in Alibaba's GPU-sharing clusters: annotations
+  // alibabacloud.com/gpu-milli (per GPU), alibabacloud.com/gpu-count,
+  // alibabacloud.com/gpu-card-model.
+  bool uses_gpu_share = false;
+  gpushare::PodShape gpu_share;
 };
 
 enum class PodPhase : uint8_t { kPending, kRunning, kSucceeded, kFailed };
@@ -67,7 +74,8 @@ struct PodRecord {
   std::string reason, message;  // status.reason/message, or the PodScheduled condition's
   bool unschedulable = false;   // PodScheduled=False, reason Unschedulable
   bool deleted = false;
-  std::vector<uint32_t> devices;  // indexes into the node's DeviceUnits it was given
+  std::vector<uint32_t> devices;           // indexes into the node's DeviceUnits it was given
+  std::vector<int32_t> gpu_share_devices;  // GPU indexes of its share (Open-Gpu-Share)
   // Kubelet bookkeeping: a generation invalidates timers of an earlier container run.
   uint32_t run_generation = 0;
   Time container_started = kNever;
@@ -108,6 +116,11 @@ struct NodeRecord {
   bool device_plugin_registered = false;
   bool fail_requests_greater_than_one = false;  // the plugin's sharing setting
   std::vector<DeviceUnit> devices;              // what the device plugin advertises, with holders
+  // GPU sharing (Open-Gpu-Share): milli-GPU left per device and GPU pods per affinity tag,
+  // from annotations alibabacloud.com/gpu-count and alibabacloud.com/gpu-card-model.
+  std::vector<int32_t> gpu_share_left;
+  std::string gpu_share_model;
+  std::array<int32_t, 9> gpu_share_affinity{};
   const std::string& name() const { return obj.metadata.name; }
 };
 

@@ -220,6 +220,28 @@ std::shared_ptr<const PodTemplateInfo> Store::MakeTemplate(const api::ObjectMeta
   info->requests = std::move(sum);
   info->limits = std::move(sum_limits);
   info->behavior = ParseBehavior(meta);
+  // GPU sharing, as Alibaba's clusters ask for it (annotations).
+  const auto& ann = meta.annotations;
+  if (auto it = ann.find("alibabacloud.com/gpu-milli"); it != ann.end()) {
+    auto& g = info->gpu_share;
+    g.gpu_milli = ParseAnnotation<int32_t>(meta, it->first, it->second, "an integer");
+    if (g.gpu_milli < 1 || g.gpu_milli > 1000) {
+      throw InputError(meta.source, "metadata.annotations." + it->first, "must be 1 to 1000");
+    }
+    g.num_gpu = 1;
+    if (auto c = ann.find("alibabacloud.com/gpu-count"); c != ann.end()) {
+      g.num_gpu = ParseAnnotation<int32_t>(meta, c->first, c->second, "an integer");
+      if (g.num_gpu < 1 || g.num_gpu > 8 || (g.num_gpu > 1 && g.gpu_milli != 1000)) {
+        throw InputError(meta.source, "metadata.annotations." + c->first,
+                         "1 to 8 GPUs, and whole GPUs (gpu-milli 1000) when more than one");
+      }
+    }
+    if (auto m = ann.find("alibabacloud.com/gpu-card-model"); m != ann.end())
+      g.gpu_type = m->second;
+    g.cpu_milli = At(info->requests, kCpu);
+    g.memory_mib = At(info->requests, kMemory) >> 20;
+    info->uses_gpu_share = true;
+  }
   return info;
 }
 
@@ -380,6 +402,17 @@ NodeId Store::AddNode(const api::Node& node) {
   rec.obj = node;
   rec.obj.metadata.labels.emplace("kubernetes.io/hostname", node.metadata.name);
   rec.allocatable = ToVec(rec.obj.allocatable, &resources_);
+  // GPU sharing inventory (Open-Gpu-Share's node annotations or labels).
+  for (const auto* m : {&node.metadata.annotations, &node.metadata.labels}) {
+    if (auto it = m->find("alibabacloud.com/gpu-count"); it != m->end()) {
+      int32_t n = 0;
+      std::from_chars(it->second.data(), it->second.data() + it->second.size(), n);
+      rec.gpu_share_left.assign(static_cast<size_t>(std::clamp(n, 0, 8)), 1000);
+    }
+    if (auto it = m->find("alibabacloud.com/gpu-card-model"); it != m->end()) {
+      rec.gpu_share_model = it->second;
+    }
+  }
   rec.requested.assign(rec.allocatable.size(), 0);
   rec.created_at = now_;
   rec.ready_at = now_;

@@ -63,6 +63,20 @@ SchedulerConfig SchedulerConfig::From(const api::KubeSchedulerConfiguration& c) 
   weight("NodeAffinity", &out.weight_node_affinity);
   weight("NodeResourcesFit", &out.weight_fit);
   weight("NodeResourcesBalancedAllocation", &out.weight_balanced);
+  // The FGD paper's simulator names its GPU-sharing score plugins like this.
+  const std::pair<const char*, gpushare::Policy> kSharePlugins[] = {
+      {"FGDScore", gpushare::Policy::kFGD},
+      {"DotProductScore", gpushare::Policy::kDotProduct},
+      {"GpuClusteringScore", gpushare::Policy::kGpuClustering},
+      {"GpuPackingScore", gpushare::Policy::kGpuPacking},
+      {"BestFitScore", gpushare::Policy::kBestFit},
+      {"RandomScore", gpushare::Policy::kRandom}};
+  for (const auto& [name, policy] : kSharePlugins) {
+    if (auto it = c.score_weights.find(name); it != c.score_weights.end() && it->second > 0) {
+      out.gpu_share_policy = policy;
+      out.gpu_share_weight = it->second;
+    }
+  }
   return out;
 }
 
@@ -125,6 +139,7 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     queue_.Remove(id);
     ClearNomination(id);
   }
+  if (freed) ShareRelease(id);
   if (p.Bound()) info_.Sync(store_, p.node);
   if (freed) {
     // AssignedPodDelete: resources were freed (NodeResourcesFit's queueing hint).
@@ -263,7 +278,6 @@ Scheduler::StaticEval Scheduler::EvaluateStatic(const cluster::PodRecord& pod,
 
 bool Scheduler::FitsResources(const cluster::PodRecord& pod, const TemplateCache& tc, NodeId n,
                               const cluster::ResourceVec* extra_free) const {
-  (void)pod;
   const int64_t* alloc = info_.alloc(n);
   const int64_t* used = info_.used(n);
   if (extra_free == nullptr) {
@@ -271,7 +285,7 @@ bool Scheduler::FitsResources(const cluster::PodRecord& pod, const TemplateCache
     for (const auto& [r, amount] : tc.requests) {
       if (r >= info_.stride() || amount > alloc[r] - used[r]) return false;
     }
-    return true;
+    return ShareFits(pod, n);
   }
   if (alloc[cluster::kPods] - used[cluster::kPods] + cluster::At(*extra_free, cluster::kPods) < 1) {
     return false;
@@ -279,7 +293,7 @@ bool Scheduler::FitsResources(const cluster::PodRecord& pod, const TemplateCache
   for (const auto& [r, amount] : tc.requests) {
     if (amount > info_.Alloc(n, r) - info_.Used(n, r) + cluster::At(*extra_free, r)) return false;
   }
-  return true;
+  return ShareFits(pod, n);
 }
 
 void Scheduler::ResourceReasons(const cluster::PodRecord& pod, const TemplateCache& tc, NodeId n,
@@ -297,6 +311,9 @@ void Scheduler::ResourceReasons(const cluster::PodRecord& pod, const TemplateCac
       insufficient_ids_[r] = ReasonId("Insufficient " + store_.resources().Name(r));
     }
     out->push_back(insufficient_ids_[r]);
+  }
+  if (out->empty() && !ShareFits(pod, n)) {
+    out->push_back(ReasonId("node(s) didn't have GPUs with enough free share"));
   }
 }
 
@@ -545,15 +562,23 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     max_taint = std::max(max_taint, f.taint_raw);
     max_affinity = std::max(max_affinity, f.affinity_raw);
   }
+  std::vector<int64_t> share;
+  if (config_.gpu_share_policy && pod.tmpl->uses_gpu_share) {
+    std::vector<NodeId> nodes;
+    for (const auto& f : feasible) nodes.push_back(f.node);
+    share = ShareScores(pod, nodes);
+  }
   int64_t best = -1;
   NodeId chosen = cluster::kNone;
   uint64_t ties = 0;
-  for (const auto& f : feasible) {
+  for (size_t fi = 0; fi < feasible.size(); ++fi) {
+    const auto& f = feasible[fi];
     int64_t taint =
         max_taint == 0 ? kMaxNodeScore : kMaxNodeScore - kMaxNodeScore * f.taint_raw / max_taint;
     int64_t affinity = max_affinity == 0 ? 0 : kMaxNodeScore * f.affinity_raw / max_affinity;
     int64_t total = config_.weight_taint_toleration * taint +
                     config_.weight_node_affinity * affinity + ResourceScore(pod, tc, f.node);
+    if (!share.empty()) total += config_.gpu_share_weight * share[fi];
     if (total > best) {
       best = total;
       chosen = f.node;
@@ -628,6 +653,7 @@ void Scheduler::Bind(PodId id, NodeId node, Time now) {
                          store_.node(node).name(),
                      name_);
   uint32_t template_id = pod.tmpl->id;
+  ShareReserve(id, node);
   store_.BindPod(id, node);
   info_.Sync(store_, node);
   queue_.MoveNextOfTemplate(template_id, now);

@@ -7,12 +7,14 @@
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <string>
 #include <vector>
 
 #include "api/types.h"
 #include "controllers/controller.h"
 #include "core/random.h"
+#include "scheduler/gpushare.h"
 #include "scheduler/node_groups.h"
 #include "scheduler/node_info.h"
 #include "scheduler/queue.h"
@@ -31,6 +33,10 @@ struct SchedulerConfig {
   ScoringStrategy strategy = ScoringStrategy::kLeastAllocated;
   std::vector<api::ScoringResource> scoring_resources = {{"cpu", 1}, {"memory", 1}};
   std::vector<api::UtilizationShapePoint> shape;
+  // GPU-sharing score plugin (FGDScore, DotProductScore, GpuClusteringScore,
+  // GpuPackingScore, BestFitScore, RandomScore) and its weight, when enabled.
+  std::optional<gpushare::Policy> gpu_share_policy;
+  int64_t gpu_share_weight = 0;
   int64_t weight_taint_toleration = 3, weight_node_affinity = 2, weight_fit = 1,
           weight_balanced = 1;
 
@@ -99,6 +105,14 @@ class Scheduler : public controllers::Controller {
   int64_t ScoreFit(const cluster::PodRecord& pod, NodeId n) const;
   int64_t ScoreBalanced(const cluster::PodRecord& pod, NodeId n) const;
 
+  // GPU sharing (gpushare_plugin.cc).
+  gpushare::GpuNode ShareNode(NodeId n) const;
+  bool ShareFits(const cluster::PodRecord& pod, NodeId n) const;
+  const std::vector<gpushare::TypicalPod>& TypicalSharePods();
+  std::vector<int64_t> ShareScores(const cluster::PodRecord& pod, const std::vector<NodeId>& nodes);
+  void ShareReserve(PodId pod, NodeId n);
+  void ShareRelease(PodId pod);
+
   void ScheduleOne(PodId pod, Time now);
   void Bind(PodId pod, NodeId node, Time now);
   void RecordFailure(PodId pod, const std::string& message, Time now);
@@ -137,6 +151,8 @@ class Scheduler : public controllers::Controller {
   uint64_t cluster_generation_ = 0;
   std::vector<std::pair<uint64_t, std::string>> failure_memo_;  // per template
   uint64_t attempts_ = 0, binds_ = 0;
+  std::vector<gpushare::TypicalPod> typical_;
+  size_t typical_basis_ = 0;
   size_t score_caches_ = 0;
   static constexpr size_t kMaxScoreCaches = 256;
 };
