@@ -201,6 +201,7 @@ Scheduler::TemplateCache& Scheduler::CacheFor(const cluster::PodRecord& pod) {
   TemplateCache& tc = template_cache_[t.id];
   if (!tc.built) {
     tc.built = true;
+    tc.gpu_share = t.uses_gpu_share;
     for (size_t r = 0; r < t.requests.size(); ++r) {
       if (t.requests[r] > 0 && r != cluster::kPods) {
         tc.requests.emplace_back(static_cast<ResourceId>(r), t.requests[r]);
@@ -285,7 +286,7 @@ bool Scheduler::FitsResources(const cluster::PodRecord& pod, const TemplateCache
     for (const auto& [r, amount] : tc.requests) {
       if (r >= info_.stride() || amount > alloc[r] - used[r]) return false;
     }
-    return ShareFits(pod, n);
+    return !tc.gpu_share || ShareFits(pod, n);
   }
   if (alloc[cluster::kPods] - used[cluster::kPods] + cluster::At(*extra_free, cluster::kPods) < 1) {
     return false;
@@ -293,7 +294,7 @@ bool Scheduler::FitsResources(const cluster::PodRecord& pod, const TemplateCache
   for (const auto& [r, amount] : tc.requests) {
     if (amount > info_.Alloc(n, r) - info_.Used(n, r) + cluster::At(*extra_free, r)) return false;
   }
-  return ShareFits(pod, n);
+  return !tc.gpu_share || ShareFits(pod, n);
 }
 
 void Scheduler::ResourceReasons(const cluster::PodRecord& pod, const TemplateCache& tc, NodeId n,

@@ -71,6 +71,7 @@ class Scheduler : public controllers::Controller {
     bool built = false;
     bool per_node = false;  // affinity on node names or hostnames: evaluate per node
     bool has_preferred = false;
+    bool gpu_share = false;  // alibabacloud.com/gpu-milli: Open-Gpu-Share filters too
     std::vector<std::pair<ResourceId, int64_t>> requests;  // non-zero requests
     std::vector<StaticEval> groups;
     // Memo of the node-dependent score part (NodeResourcesFit + BalancedAllocation,
