@@ -146,6 +146,20 @@ void DecodeScenario(YamlReader& r, Manifests* out) {
   for (auto& w : spec->ObjectList("workloads")) s.workloads.push_back(DecodeWorkload(w));
   for (auto& a : spec->ObjectList("actions")) s.actions.push_back(DecodeAction(a));
   for (auto& e : spec->ObjectList("expectations")) s.expectations.push_back(DecodeExpectation(e));
+  for (auto& t : spec->ObjectList("traces")) {
+    TraceSpec ts;
+    ts.source = t.Where();
+    ts.format = t.RequiredString("format");
+    if (ts.format != "alibaba-gpu-v2023") {
+      t.Fail("format",
+             "Unsupported value: \"" + ts.format + "\": supported values: \"alibaba-gpu-v2023\"");
+    }
+    ts.nodes = t.Has("nodes") ? Resolve(t, t.RequiredString("nodes")) : "";
+    ts.pods = t.Has("pods") ? Resolve(t, t.RequiredString("pods")) : "";
+    ts.namespace_ = t.String("namespace", "default");
+    t.Finish();
+    s.traces.push_back(ts);
+  }
   for (auto& g : spec->ObjectList("gpuModels")) {
     GpuModelSpec m;
     m.source = g.Where();

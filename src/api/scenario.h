@@ -63,6 +63,15 @@ struct GpuModelSpec {
   int32_t multiprocessors = 0;
 };
 
+// A trace to replay: its nodes join the cluster at the start, its pods arrive at their
+// creation times (relative to the first) and run until their deletion times.
+struct TraceSpec {
+  SourceRef source;
+  std::string format;       // alibaba-gpu-v2023
+  std::string nodes, pods;  // resolved paths
+  std::string namespace_ = "default";
+};
+
 struct Scenario {
   ObjectMeta metadata;
   std::vector<std::string> manifests;  // resolved paths
@@ -73,6 +82,7 @@ struct Scenario {
   std::vector<ScenarioAction> actions;
   std::vector<Expectation> expectations;
   std::vector<GpuModelSpec> gpu_models;
+  std::vector<TraceSpec> traces;
 };
 
 }  // namespace gputwin::api

@@ -33,10 +33,7 @@ bool Scheduler::ShareFits(const cluster::PodRecord& pod, NodeId n) const {
 
 const std::vector<gpushare::TypicalPod>& Scheduler::TypicalSharePods() {
   // The workload's typical pods (FGD): recomputed as the number of GPU pods grows by 10%.
-  size_t share_pods = 0;
-  for (cluster::PodId id = 0; id < store_.pod_count(); ++id) {
-    share_pods += store_.pod(id).tmpl->uses_gpu_share;
-  }
+  const size_t share_pods = share_pods_created_;
   if (typical_basis_ == 0 || share_pods > typical_basis_ + typical_basis_ / 10) {
     std::vector<gpushare::PodShape> shapes;
     for (cluster::PodId id = 0; id < store_.pod_count(); ++id) {

@@ -124,6 +124,7 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     if (c == 0) bound_priorities_.erase(p.tmpl->priority);
   }
   if (op == WatchOp::kAdded) {
+    share_pods_created_ += p.tmpl->uses_gpu_share;
     // Only pods for this scheduler, and not those given a node by spec.nodeName.
     if (p.tmpl->spec.scheduler_name != "default-scheduler" || p.Bound() ||
         !p.tmpl->spec.node_name.empty()) {

@@ -154,6 +154,7 @@ class Scheduler : public controllers::Controller {
   uint64_t attempts_ = 0, binds_ = 0;
   std::vector<gpushare::TypicalPod> typical_;
   size_t typical_basis_ = 0;
+  size_t share_pods_created_ = 0;
   size_t score_caches_ = 0;
   static constexpr size_t kMaxScoreCaches = 256;
 };

@@ -15,6 +15,7 @@
 #include "devices/device_plugin_controller.h"
 #include "scheduler/scheduler.h"
 #include "sim/glob.h"
+#include "sim/trace_import.h"
 
 namespace gputwin::sim {
 
@@ -28,6 +29,37 @@ class ActionRunner : public EventHandler {
 
  private:
   Simulation& sim_;
+};
+
+// Creates the pods of an imported trace at their arrival times.
+class TraceReplay : public EventHandler {
+ public:
+  struct Arrival {
+    Duration at;
+    std::string namespace_, name;
+    std::shared_ptr<const cluster::PodTemplateInfo> tmpl;
+  };
+  TraceReplay(Simulation* sim, std::vector<Arrival> arrivals)
+      : sim_(*sim), arrivals_(std::move(arrivals)) {}
+  void Start(EventQueue* queue, Time start) {
+    for (size_t i = 0; i < arrivals_.size(); ++i) queue->Schedule(start + arrivals_[i].at, this, i);
+  }
+  void OnEvent(Time, uint64_t arg) override {
+    const auto& a = arrivals_[arg];
+    cluster::PodRecord rec;
+    rec.namespace_ = a.namespace_;
+    rec.name = a.name;
+    rec.tmpl = a.tmpl;
+    std::string error;
+    if (sim_.store().CreatePod(std::move(rec), &error) == cluster::kNone) {
+      sim_.store().RecordEvent("Warning", "FailedCreate", "Pod", a.namespace_, a.name, error,
+                               "gputwin-trace");
+    }
+  }
+
+ private:
+  Simulation& sim_;
+  std::vector<Arrival> arrivals_;
 };
 
 // Creates a Pod or a Job from a template at each arrival of its process.
@@ -127,6 +159,12 @@ Simulation::~Simulation() = default;
 void Simulation::Load() {
   auto& m = manifests_;
   std::set<std::string> seen;
+  // Traces: their nodes join the manifests' nodes; their pods arrive later.
+  std::vector<TraceArrival> trace_pods;
+  for (const auto& t : scenario_.traces) {
+    auto arrivals = ImportTrace(t, &m.nodes);
+    for (auto& a : arrivals) trace_pods.push_back(std::move(a));
+  }
   // Reference objects first, as `kubectl apply` of a folder would need them.
   for (const auto& ns : m.namespaces) {
     CheckUnique(&seen, "Namespace", ns.metadata);
@@ -276,6 +314,18 @@ void Simulation::Load() {
   for (const auto& rs_obj : m.replica_sets) store_.AddReplicaSet(rs_obj, cluster::kNone);
   for (const auto& j : m.jobs) store_.AddJob(j);
 
+  if (!trace_pods.empty()) {
+    std::vector<TraceReplay::Arrival> arrivals;
+    for (auto& tp : trace_pods) {
+      ensure_namespace(tp.pod.metadata);
+      arrivals.push_back(
+          {tp.at, tp.pod.metadata.namespace_, tp.pod.metadata.name,
+           store_.MakeTemplate(tp.pod.metadata, tp.pod.spec, tp.pod.metadata.namespace_)});
+    }
+    auto replay = std::make_unique<TraceReplay>(this, std::move(arrivals));
+    replay->Start(&queue_, scenario_.start_time);
+    handlers_.push_back(std::move(replay));
+  }
   if (!scenario_.actions.empty()) {
     auto runner = std::make_unique<ActionRunner>(this);
     for (size_t i = 0; i < scenario_.actions.size(); ++i) {
