@@ -189,6 +189,17 @@ void DecodeConfigMap(YamlReader& r, Manifests* out) {
   ConfigMap cm;
   cm.metadata = DecodeMeta(r, true);
   cm.data = r.StringMap("data");
+  // Where each value's text starts, so errors inside embedded configs name the real line
+  // (a block scalar's text starts on the line after its '|').
+  if (r.Has("data")) {
+    YAML::Node data = r.Raw("data");
+    for (const auto& kv : data) {
+      int line = kv.second.Mark().line + 1;
+      const std::string& v = kv.second.Scalar();
+      if (v.find('\n') != std::string::npos) ++line;
+      cm.data_lines[kv.first.Scalar()] = line;
+    }
+  }
   r.Ignore({"binaryData", "immutable"});
   r.Finish();
   out->config_maps.push_back(std::move(cm));

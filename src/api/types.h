@@ -157,6 +157,7 @@ struct Namespace {
 struct ConfigMap {
   ObjectMeta metadata;
   std::map<std::string, std::string> data;
+  std::map<std::string, int> data_lines;  // key → line where its value's text starts
 };
 
 struct ResourceQuota {

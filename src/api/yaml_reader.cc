@@ -5,14 +5,19 @@
 
 namespace gputwin::api {
 
-YamlReader::YamlReader(YAML::Node node, std::string file, std::string path, Diagnostics* diag)
-    : node_(std::move(node)), file_(std::move(file)), path_(std::move(path)), diag_(diag) {
+YamlReader::YamlReader(YAML::Node node, std::string file, std::string path, Diagnostics* diag,
+                       int line_offset)
+    : node_(std::move(node)),
+      file_(std::move(file)),
+      path_(std::move(path)),
+      diag_(diag),
+      line_offset_(line_offset) {
   if (!node_.IsMap()) FailAt(node_, path_, "expected a mapping");
 }
 
 SourceRef YamlReader::Where(const YAML::Node& n) const {
   auto mark = n.Mark();
-  return SourceRef{file_, mark.line >= 0 ? mark.line + 1 : 0};
+  return SourceRef{file_, mark.line >= 0 ? mark.line + 1 + line_offset_ : 0};
 }
 
 std::string YamlReader::FieldPath(const std::string& key) const {
@@ -174,7 +179,7 @@ std::optional<YamlReader> YamlReader::Object(const std::string& key) {
   YAML::Node n = Get(key);
   if (!n.IsDefined()) return std::nullopt;
   if (!n.IsMap()) FailAt(n, FieldPath(key), "expected a mapping");
-  return YamlReader(n, file_, FieldPath(key), diag_);
+  return YamlReader(n, file_, FieldPath(key), diag_, line_offset_);
 }
 
 std::vector<YamlReader> YamlReader::ObjectList(const std::string& key) {
@@ -185,7 +190,7 @@ std::vector<YamlReader> YamlReader::ObjectList(const std::string& key) {
   for (size_t i = 0; i < n.size(); ++i) {
     std::string p = FieldPath(key) + "[" + std::to_string(i) + "]";
     if (!n[i].IsMap()) FailAt(n[i], p, "expected a mapping");
-    out.emplace_back(n[i], file_, p, diag_);
+    out.emplace_back(n[i], file_, p, diag_, line_offset_);
   }
   return out;
 }

@@ -17,7 +17,10 @@ namespace gputwin::api {
 
 class YamlReader {
  public:
-  YamlReader(YAML::Node node, std::string file, std::string path, Diagnostics* diag);
+  // `line_offset`: for YAML embedded in another file (a ConfigMap value), the line of that
+  // file where the embedded text starts, minus one.
+  YamlReader(YAML::Node node, std::string file, std::string path, Diagnostics* diag,
+             int line_offset = 0);
 
   SourceRef Where() const { return Where(node_); }
   SourceRef Where(const YAML::Node& n) const;
@@ -27,6 +30,7 @@ class YamlReader {
   std::string FieldPath(const std::string& key) const;
 
   bool Has(const std::string& key) const;
+  YAML::Node Raw(const std::string& key) const { return node_[key]; }
   // Scalars. Required ones throw when missing; optional ones return nullopt/defaults.
   std::string RequiredString(const std::string& key);
   std::string String(const std::string& key, const std::string& fallback = "");
@@ -61,6 +65,7 @@ class YamlReader {
   YAML::Node node_;
   std::string file_, path_;
   Diagnostics* diag_;
+  int line_offset_ = 0;
   std::set<std::string> seen_;
 };
 

@@ -5,6 +5,7 @@
 #include <array>
 #include <cstdint>
 #include <limits>
+#include <map>
 #include <memory>
 #include <optional>
 #include <set>
@@ -120,6 +121,9 @@ struct NodeRecord {
   // from annotations alibabacloud.com/gpu-count and alibabacloud.com/gpu-card-model.
   std::vector<int32_t> gpu_share_left;
   std::string gpu_share_model;
+  // Peak GPU memory held by running pods per GPU or MIG device ("GPU-0", "MIG-0-1"), MiB,
+  // with the device's size: the headroom a run left.
+  std::map<std::string, std::pair<int64_t, int64_t>> gpu_peak_memory;
   std::array<int32_t, 9> gpu_share_affinity{};
   const std::string& name() const { return obj.metadata.name; }
 };

@@ -107,6 +107,24 @@ bool Kubelet::GpuMemoryFits(PodId id, std::string* why) const {
 void Kubelet::JoinGpus(PodId id, Time now) {
   auto keys = KeysOf(id);
   for (const auto& k : keys) gpu_pods_[k].push_back(id);
+  // Track the peak memory held on each device (the run's memory headroom).
+  const auto& p = store_.pod(id);
+  auto& node = store_.node(p.node);
+  for (const auto& k : keys) {
+    int64_t used = 0;
+    for (PodId other : gpu_pods_[k]) used += store_.pod(other).tmpl->behavior.gpu_memory;
+    int64_t size = 0;
+    for (uint32_t d : p.devices) {
+      const auto& u = node.devices[d];
+      if (u.gpu == std::get<1>(k) && u.mig == std::get<2>(k)) size = u.memory_mib;
+    }
+    std::string name = std::get<2>(k) >= 0 ? "MIG-" + std::to_string(std::get<1>(k)) + "-" +
+                                                 std::to_string(std::get<2>(k))
+                                           : "GPU-" + std::to_string(std::get<1>(k));
+    auto& peak = node.gpu_peak_memory[name];
+    peak.first = std::max(peak.first, used >> 20);
+    peak.second = size;
+  }
   for (const auto& k : keys) Rebalance(k, now);
   if (keys.empty()) ScheduleExit(id, now);
 }

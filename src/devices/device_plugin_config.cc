@@ -31,7 +31,7 @@ DevicePluginConfig ParseDevicePluginConfig(const std::string& text, const Source
     throw InputError(where, "data." + key, "malformed device plugin config: " + e.msg);
   }
   if (!root.IsMap()) throw InputError(where, "data." + key, "expected a mapping");
-  api::YamlReader r(root, where.file, "data." + key, diag);
+  api::YamlReader r(root, where.file, "data." + key, diag, where.line > 0 ? where.line - 1 : 0);
   DevicePluginConfig c;
   std::string version = r.String("version", "v1");
   if (!version.empty() && version != "v1") r.Fail("version", "unknown version: " + version);

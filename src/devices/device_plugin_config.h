@@ -31,6 +31,7 @@ struct DevicePluginConfig {
 
 // Parses one config (the value of one ConfigMap key). `where` names the ConfigMap for
 // errors; line numbers are relative to the start of the value.
+// `where.line` is the line where the value's text starts in the ConfigMap's file.
 DevicePluginConfig ParseDevicePluginConfig(const std::string& text, const SourceRef& where,
                                            const std::string& key, Diagnostics* diag);
 

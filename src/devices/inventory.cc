@@ -54,7 +54,7 @@ MigPartedConfigs ParseMigParted(const std::string& text, const SourceRef& where,
 
 }  // namespace
 
-GpuStack DiscoverGpuStack(const api::Manifests& m) {
+GpuStack DiscoverGpuStack(const api::Manifests& m, Diagnostics* diag) {
   GpuStack s;
   for (uint32_t i = 0; i < m.daemon_sets.size(); ++i) {
     for (const auto& c : m.daemon_sets[i].template_.spec.containers) {
@@ -74,15 +74,16 @@ GpuStack DiscoverGpuStack(const api::Manifests& m) {
     s.default_config = m.gpu_operator->device_plugin_default_config;
     s.operator_mig_strategy = m.gpu_operator->mig_strategy;
   }
-  Diagnostics scratch;
   for (const auto& cm : m.config_maps) {
     for (const auto& [key, value] : cm.data) {
       if (key == "config.yaml" && value.find("mig-configs") != std::string::npos) {
-        for (auto& [name, cfg] : ParseMigParted(value, cm.metadata.source, &scratch)) {
+        for (auto& [name, cfg] : ParseMigParted(value, cm.metadata.source, diag)) {
           s.mig_configs[name] = cfg;
         }
       } else if (LooksLikeDevicePluginConfig(value)) {
-        s.plugin_configs[key] = ParseDevicePluginConfig(value, cm.metadata.source, key, &scratch);
+        SourceRef where = cm.metadata.source;
+        if (auto it = cm.data_lines.find(key); it != cm.data_lines.end()) where.line = it->second;
+        s.plugin_configs[key] = ParseDevicePluginConfig(value, where, key, diag);
       }
     }
   }

@@ -37,7 +37,7 @@ struct GpuStack {
 
 // Finds the device plugin (DaemonSet image nvcr.io/nvidia/k8s-device-plugin, or a GPU
 // Operator ClusterPolicy), its configs and mig-parted configs. Throws InputError.
-GpuStack DiscoverGpuStack(const api::Manifests& m);
+GpuStack DiscoverGpuStack(const api::Manifests& m, Diagnostics* diag);
 
 struct NodeGpuPlan {
   NodeGpus gpus;

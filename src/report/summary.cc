@@ -193,7 +193,12 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim) {
                  {"memoryMiB", u.memory_mib},
                  {"pod", u.pod == cluster::kNone ? Json(nullptr) : Json(s.pod(u.pod).Key())}});
       }
+      Json peaks = Json::object();
+      for (const auto& [dev, pk] : n.gpu_peak_memory) {
+        peaks[dev] = Json{{"peakUsedMiB", pk.first}, {"sizeMiB", pk.second}};
+      }
       nodes.back()["gpus"] = Json{{"model", n.gpu_model},
+                                  {"memory", peaks},
                                   {"count", n.gpu_count},
                                   {"devicePluginRegistered", n.device_plugin_registered},
                                   {"devices", units}};

@@ -62,6 +62,11 @@ std::string RenderText(const sim::Simulation& sim) {
       }
       out += fmt::format("  {:<28} {} x {:<12} {}\n", n.name(), n.gpu_count, n.gpu_model,
                          n.device_plugin_registered ? res : "no device plugin registered");
+      for (const auto& [dev, pk] : n.gpu_peak_memory) {
+        if (pk.second == 0) continue;
+        out += fmt::format("    {:<10} peak memory {} of {} MiB ({} MiB headroom)\n", dev, pk.first,
+                           pk.second, pk.second - pk.first);
+      }
     }
     if (ooms) out += fmt::format("  GPU out-of-memory kills: {}\n", ooms);
   }

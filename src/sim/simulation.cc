@@ -263,7 +263,7 @@ void Simulation::Load() {
     std::string error;
     if (!devices::RegisterGpuModel(model, &error)) throw InputError(g.source, "name", error);
   }
-  devices::GpuStack gpu_stack = devices::DiscoverGpuStack(m);
+  devices::GpuStack gpu_stack = devices::DiscoverGpuStack(m, &m.diagnostics);
   for (const auto& n : m.nodes) {
     devices::NodeGpuPlan plan;
     if (!devices::PlanNode(n, gpu_stack, &plan)) continue;

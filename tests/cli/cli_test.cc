@@ -106,6 +106,55 @@ TEST(Cli, DuplicateNamesAndMissingReferencesAreErrors) {
   fs::remove_all(dir);
 }
 
+TEST(Cli, BadGpuConfigurationNamesFileLineAndField) {
+  fs::path dir = TempDir("gpu");
+  {
+    std::ofstream f(dir / "plugin.yaml");
+    f << "apiVersion: v1\n"                                // 1
+         "kind: ConfigMap\n"                               // 2
+         "metadata: {name: dp, namespace: kube-system}\n"  // 3
+         "data:\n"                                         // 4
+         "  default: |-\n"                                 // 5
+         "    version: v1\n"                               // 6
+         "    sharing:\n"                                  // 7
+         "      timeSlicing:\n"                            // 8
+         "        resources:\n"                            // 9
+         "        - name: nvidia.com/gpu\n"                // 10
+         "          replicas: 1\n";                        // 11
+    std::ofstream g(dir / "node.yaml");
+    g << "apiVersion: v1\nkind: Node\nmetadata:\n  name: n\n"
+         "  labels: {nvidia.com/mig.config: too-much}\n"
+         "  annotations: {gputwin.io/gpu-model: A100-80GB}\n"
+         "status: {allocatable: {cpu: '8'}}\n";
+    std::ofstream m(dir / "mig.yaml");
+    m << "apiVersion: v1\nkind: Node\nmetadata:\n  name: m\n"
+         "  labels: {nvidia.com/mig.config: all-4g.40gb}\n"
+         "  annotations: {gputwin.io/gpu-model: T4, gputwin.io/gpu-count: '1'}\n"
+         "status: {allocatable: {cpu: '8'}}\n";
+    std::ofstream u(dir / "unknown.yaml");
+    u << "apiVersion: v1\nkind: Node\nmetadata:\n  name: u\n"
+         "  annotations: {gputwin.io/gpu-model: Z9000, gputwin.io/gpu-count: '1'}\n"
+         "status: {allocatable: {cpu: '8'}}\n";
+  }
+  Result r = Gputwin("run -f " + (dir / "plugin.yaml").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.out,
+              HasSubstr("plugin.yaml:11: data.default.sharing.timeSlicing.resources[0].replicas: "
+                        "number of replicas must be >= 2"));
+  r = Gputwin("run -f " + (dir / "node.yaml").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.out,
+              HasSubstr("node.yaml:1: metadata.annotations.gputwin.io/gpu-count: Required value"));
+  r = Gputwin("run -f " + (dir / "mig.yaml").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.out, HasSubstr("mig.yaml:1: metadata.labels.nvidia.com/mig.config: no mig-parted "
+                               "config \"all-4g.40gb\" for T4"));
+  r = Gputwin("run -f " + (dir / "unknown.yaml").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.out, HasSubstr("unknown GPU model \"Z9000\""));
+  fs::remove_all(dir);
+}
+
 TEST(Cli, FailedExpectationExitsOne) {
   fs::path dir = TempDir("exp");
   {
