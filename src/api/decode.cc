@@ -36,6 +36,17 @@ const std::vector<KindEntry>& KindTable() {
        DecodeKubeSchedulerConfiguration},
       {"Scenario", {"gputwin.io/v1alpha1"}, DecodeScenario},
       {"ClusterPolicy", {"nvidia.com/v1"}, DecodeClusterPolicy},
+      {"ClusterQueue", {"kueue.x-k8s.io/v1beta1", "kueue.x-k8s.io/v1beta2"}, DecodeClusterQueue},
+      {"Cohort",
+       {"kueue.x-k8s.io/v1beta1", "kueue.x-k8s.io/v1beta2", "kueue.x-k8s.io/v1alpha1"},
+       DecodeCohort},
+      {"LocalQueue", {"kueue.x-k8s.io/v1beta1", "kueue.x-k8s.io/v1beta2"}, DecodeLocalQueue},
+      {"ResourceFlavor",
+       {"kueue.x-k8s.io/v1beta1", "kueue.x-k8s.io/v1beta2"},
+       DecodeResourceFlavor},
+      {"WorkloadPriorityClass",
+       {"kueue.x-k8s.io/v1beta1", "kueue.x-k8s.io/v1beta2"},
+       DecodeWorkloadPriorityClass},
   };
   return kTable;
 }

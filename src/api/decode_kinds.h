@@ -24,6 +24,12 @@ void DecodeLimitRange(YamlReader& r, Manifests* out);
 void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out);
 void DecodeScenario(YamlReader& r, Manifests* out);
 void DecodeClusterPolicy(YamlReader& r, Manifests* out);
+// Kueue (decode_kueue.cc).
+void DecodeClusterQueue(YamlReader& r, Manifests* out);
+void DecodeCohort(YamlReader& r, Manifests* out);
+void DecodeLocalQueue(YamlReader& r, Manifests* out);
+void DecodeResourceFlavor(YamlReader& r, Manifests* out);
+void DecodeWorkloadPriorityClass(YamlReader& r, Manifests* out);
 
 // Job decoding is shared with the Scenario's workload generators.
 Job DecodeJobObject(YamlReader& r, bool require_name = true);

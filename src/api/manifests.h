@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "api/kueue_types.h"
 #include "api/scenario.h"
 #include "api/types.h"
 #include "core/errors.h"
@@ -27,6 +28,11 @@ struct Manifests {
   std::vector<LimitRange> limit_ranges;
   std::optional<KubeSchedulerConfiguration> scheduler_config;
   std::optional<ClusterPolicy> gpu_operator;
+  std::vector<ClusterQueue> cluster_queues;
+  std::vector<Cohort> cohorts;
+  std::vector<LocalQueue> local_queues;
+  std::vector<ResourceFlavor> resource_flavors;
+  std::vector<WorkloadPriorityClass> workload_priority_classes;
   std::vector<Scenario> scenarios;
   Diagnostics diagnostics;
 };

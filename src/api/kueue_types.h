@@ -1,0 +1,71 @@
+// Kueue's API objects (kueue.x-k8s.io v1beta1 and v1beta2; apis/kueue/*/…_types.go), with
+// the CRD defaults, as the twin reads them. Behaviour lives in src/kueue (issue 4).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/types.h"
+
+namespace gputwin::api {
+
+struct FlavorQuota {
+  std::string resource;
+  Quantity nominal_quota;
+  std::optional<Quantity> borrowing_limit, lending_limit;
+};
+
+struct FlavorQuotas {
+  std::string name;  // a ResourceFlavor
+  std::vector<FlavorQuota> resources;
+};
+
+struct ResourceGroup {
+  std::vector<std::string> covered_resources;
+  std::vector<FlavorQuotas> flavors;  // in preference order
+};
+
+struct ClusterQueue {
+  ObjectMeta metadata;
+  std::optional<LabelSelector> namespace_selector;  // nil: no namespace; {}: all
+  std::string cohort;                               // v1beta1 cohort / v1beta2 cohortName
+  std::string queueing_strategy = "BestEffortFIFO";
+  std::vector<ResourceGroup> resource_groups;
+  std::string within_cluster_queue = "Never";   // Never | LowerPriority | LowerOrNewerEqualPriority
+  std::string reclaim_within_cohort = "Never";  // Never | LowerPriority | Any
+  std::string borrow_within_cohort = "Never";   // Never | LowerPriority
+  std::optional<int32_t> borrow_max_priority_threshold;
+  std::string when_can_borrow = "MayStopSearch";   // old name Borrow
+  std::string when_can_preempt = "TryNextFlavor";  // old name Preempt → MayStopSearch
+  std::string fungibility_preference = "BorrowingOverPreemption";
+  std::string stop_policy = "None";  // None | Hold | HoldAndDrain
+  Quantity fair_sharing_weight{1000};
+};
+
+struct Cohort {
+  ObjectMeta metadata;
+  std::string parent;
+  std::vector<ResourceGroup> resource_groups;
+  Quantity fair_sharing_weight{1000};
+};
+
+struct LocalQueue {
+  ObjectMeta metadata;
+  std::string cluster_queue;
+  std::string stop_policy = "None";
+};
+
+struct ResourceFlavor {
+  ObjectMeta metadata;
+  Labels node_labels;
+  std::vector<Taint> node_taints;
+  std::vector<Toleration> tolerations;
+};
+
+struct WorkloadPriorityClass {
+  ObjectMeta metadata;
+  int32_t value = 0;
+};
+
+}  // namespace gputwin::api
