@@ -251,6 +251,18 @@ void Simulation::Load() {
     }
   }
 
+  // Kueue objects are read and validated, but admission is not modelled yet.
+  {
+    const api::ObjectMeta* first = nullptr;
+    if (!m.cluster_queues.empty()) first = &m.cluster_queues.front().metadata;
+    if (!first && !m.local_queues.empty()) first = &m.local_queues.front().metadata;
+    if (!first && !m.resource_flavors.empty()) first = &m.resource_flavors.front().metadata;
+    if (first) {
+      m.diagnostics.Warn(first->source, "",
+                         "Kueue objects are validated but Kueue admission is not modelled yet: "
+                         "Jobs run as if Kueue were absent");
+    }
+  }
   // GPU models the scenario defines, then the GPU stack: the device plugin (DaemonSet or
   // GPU Operator), its configs, MIG layouts.
   for (const auto& g : scenario_.gpu_models) {
