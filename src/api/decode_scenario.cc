@@ -168,7 +168,7 @@ void DecodeScenario(YamlReader& r, Manifests* out) {
     m.family = g.String("family", "unknown");
     auto mem = g.OptQuantity("memory");
     if (!mem || mem->Value() <= 0) g.Fail("memory", "Required value: GPU memory, e.g. 24Gi");
-    m.memory_mib = mem->Value() / (1024 * 1024);
+    m.memory_mib = mem->Value() / (int64_t{1024} * 1024);
     m.multiprocessors = static_cast<int32_t>(g.Int("multiprocessors", 0).value_or(0));
     g.Finish();
     s.gpu_models.push_back(m);

@@ -182,7 +182,7 @@ int Validate(const std::vector<std::string>& files) {
 
 }  // namespace
 
-int main(int argc, char** argv) {
+int RealMain(int argc, char** argv) {
   CLI::App app{
       "gputwin: a digital twin of a Kubernetes GPU cluster.\n"
       "Exit codes: 0 ok, 1 an expectation of the scenario failed, 2 bad input."};
@@ -255,6 +255,15 @@ int main(int argc, char** argv) {
   } catch (const InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitBadInput;
+  } catch (const std::exception& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitBadInput;
+  }
+}
+
+int main(int argc, char** argv) {
+  try {
+    return RealMain(argc, argv);
   } catch (const std::exception& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitBadInput;
