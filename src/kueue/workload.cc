@@ -1,0 +1,89 @@
+#include "kueue/workload.h"
+
+#include <algorithm>
+
+namespace gputwin::kueue {
+
+api::ResourceList PodRequests(const api::PodSpec& spec) {
+  auto effective = [](const api::Container& c) {
+    api::ResourceList r = c.resources.requests;
+    for (const auto& [name, q] : c.resources.limits) r.emplace(name, q);
+    return r;
+  };
+  api::ResourceList sum;
+  for (const auto& c : spec.containers) {
+    for (const auto& [name, q] : effective(c)) sum[name] = Quantity{sum[name].milli + q.milli};
+  }
+  for (const auto& c : spec.init_containers) {
+    for (const auto& [name, q] : effective(c)) sum[name] = std::max(sum[name], q);
+  }
+  for (const auto& [name, q] : spec.overhead) sum[name] = Quantity{sum[name].milli + q.milli};
+  return sum;
+}
+
+std::optional<Workload> WorkloadForJob(const api::Job& job, const api::Manifests& m) {
+  const auto& labels = job.metadata.labels;
+  auto q = labels.find(kQueueNameLabel);
+  if (q == labels.end() || q->second.empty()) return std::nullopt;
+  Workload w;
+  w.namespace_ = job.metadata.namespace_;
+  w.name = "job-" + job.metadata.name;
+  w.queue_name = q->second;
+  PodSet ps;
+  ps.count = job.parallelism.value_or(1);
+  if (job.completions) ps.count = std::min(ps.count, *job.completions);
+  auto mp = job.metadata.annotations.find(kMinParallelismAnnotation);
+  if (mp != job.metadata.annotations.end()) {
+    try {
+      ps.min_count = std::stoi(mp->second);
+    } catch (const std::exception&) {
+      throw InputError(job.metadata.source,
+                       std::string("metadata.annotations.") + kMinParallelismAnnotation,
+                       "\"" + mp->second + "\" is not an integer");
+    }
+  }
+  ps.requests = PodRequests(job.template_.spec);
+  w.pod_sets.push_back(ps);
+
+  // ExtractPriority: the WorkloadPriorityClass label, else the pod template's
+  // PriorityClass, else the global-default PriorityClass (the lowest if several), else 0.
+  if (auto wpc = labels.find(kPriorityClassLabel); wpc != labels.end()) {
+    auto it = std::find_if(m.workload_priority_classes.begin(), m.workload_priority_classes.end(),
+                           [&](const auto& c) { return c.metadata.name == wpc->second; });
+    if (it == m.workload_priority_classes.end()) {
+      throw InputError(job.metadata.source, std::string("metadata.labels.") + kPriorityClassLabel,
+                       "workloadPriorityClass \"" + wpc->second + "\" not found");
+    }
+    w.priority = it->value;
+    w.priority_class_name = wpc->second;
+    w.priority_class_source = "kueue.x-k8s.io/workloadpriorityclass";
+    return w;
+  }
+  const std::string& pcn = job.template_.spec.priority_class_name;
+  if (!pcn.empty()) {
+    for (const auto& pc : m.priority_classes) {
+      if (pc.metadata.name == pcn) {
+        w.priority = pc.value;
+        w.priority_class_name = pcn;
+        w.priority_class_source = "scheduling.k8s.io/priorityclass";
+        return w;
+      }
+    }
+    // A missing PriorityClass is the API server's error for the pods; leave priority 0.
+    return w;
+  }
+  const api::PriorityClass* lowest_default = nullptr;
+  for (const auto& pc : m.priority_classes) {
+    if (pc.global_default && (!lowest_default || pc.value < lowest_default->value)) {
+      lowest_default = &pc;
+    }
+  }
+  if (lowest_default) {
+    w.priority = lowest_default->value;
+    w.priority_class_name = lowest_default->metadata.name;
+    w.priority_class_source = "scheduling.k8s.io/priorityclass";
+  }
+  return w;
+}
+
+}  // namespace gputwin::kueue

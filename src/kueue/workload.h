@@ -1,0 +1,46 @@
+// Kueue's Workload for a batch/v1 Job (pkg/controller/jobs/job, jobframework): the Job's
+// pods as one PodSet "main" of `parallelism` pods (Kueue admits a Job's parallelism, and
+// partial admission may lower it to kueue.x-k8s.io/job-min-parallelism), per-pod requests
+// as the kube effective requests, the LocalQueue from the kueue.x-k8s.io/queue-name label,
+// and the priority resolved as Kueue does (ExtractPriority).
+#pragma once
+
+#include <optional>
+#include <string>
+#include <vector>
+
+#include "api/manifests.h"
+#include "cluster/resources.h"
+
+namespace gputwin::kueue {
+
+struct PodSet {
+  std::string name = "main";
+  int32_t count = 0;
+  std::optional<int32_t> min_count;  // partial admission
+  api::ResourceList requests;        // per pod
+};
+
+struct Workload {
+  std::string namespace_, name, queue_name;
+  std::vector<PodSet> pod_sets;
+  int32_t priority = 0;
+  std::string priority_class_name;
+  std::string priority_class_source;  // kueue.x-k8s.io/workloadpriorityclass,
+                                      // scheduling.k8s.io/priorityclass, or ""
+};
+
+inline constexpr const char* kQueueNameLabel = "kueue.x-k8s.io/queue-name";
+inline constexpr const char* kPriorityClassLabel = "kueue.x-k8s.io/priority-class";
+inline constexpr const char* kMinParallelismAnnotation = "kueue.x-k8s.io/job-min-parallelism";
+
+// Returns nullopt when the Job has no queue-name label (Kueue leaves it alone unless
+// manageJobsWithoutQueueName). Throws InputError when the Job names a missing
+// WorkloadPriorityClass.
+std::optional<Workload> WorkloadForJob(const api::Job& job, const api::Manifests& m);
+
+// Per-pod requests as resourcehelpers.PodRequests: Σ containers, max with each init
+// container, plus overhead; limits stand in for missing requests.
+api::ResourceList PodRequests(const api::PodSpec& spec);
+
+}  // namespace gputwin::kueue
