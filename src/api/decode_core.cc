@@ -2,26 +2,6 @@
 
 namespace gputwin::api {
 namespace {
-
-const char* const kEffects[] = {"NoSchedule", "PreferNoSchedule", "NoExecute"};
-
-bool IsEffect(const std::string& e) {
-  for (const char* k : kEffects) {
-    if (e == k) return true;
-  }
-  return false;
-}
-
-void CheckOneOf(YamlReader& r, const std::string& key, const std::string& value,
-                std::initializer_list<const char*> allowed) {
-  std::string list;
-  for (const char* a : allowed) {
-    if (value == a) return;
-    list += std::string(list.empty() ? "" : ", ") + "\"" + a + "\"";
-  }
-  r.Fail(key, "Unsupported value: \"" + value + "\": supported values: " + list);
-}
-
 // Extended resources (a domain other than kubernetes.io, e.g. nvidia.com/gpu) and
 // hugepages cannot be overcommitted (helper.IsOvercommitAllowed).
 bool IsOvercommitAllowed(const std::string& name) {
@@ -145,6 +125,44 @@ NodeSelectorTerm DecodeTerm(YamlReader& t) {
 
 }  // namespace
 
+void CheckOneOf(YamlReader& r, const std::string& key, const std::string& value,
+                std::initializer_list<const char*> allowed) {
+  std::string list;
+  for (const char* a : allowed) {
+    if (value == a) return;
+    list += std::string(list.empty() ? "" : ", ") + "\"" + a + "\"";
+  }
+  r.Fail(key, "Unsupported value: \"" + value + "\": supported values: " + list);
+}
+
+std::vector<Toleration> DecodeTolerations(YamlReader& r, const std::string& key) {
+  std::vector<Toleration> out;
+  for (auto& t : r.ObjectList(key)) {
+    Toleration tol;
+    tol.key = t.String("key");
+    tol.op = t.String("operator", "Equal");
+    CheckOneOf(t, "operator", tol.op, {"Equal", "Exists"});
+    tol.value = t.String("value");
+    tol.effect = t.String("effect");
+    if (!tol.effect.empty()) {
+      CheckOneOf(t, "effect", tol.effect, {"NoSchedule", "PreferNoSchedule", "NoExecute"});
+    }
+    tol.toleration_seconds = t.Int("tolerationSeconds");
+    if (tol.key.empty() && tol.op != "Exists") {
+      t.Fail("operator", "Invalid value: \"" + tol.op +
+                             "\": operator must be Exists when `key` is empty, which means "
+                             "\"match all values and all keys\"");
+    }
+    if (tol.op == "Exists" && !tol.value.empty()) {
+      t.Fail("value", "Invalid value: \"" + tol.value +
+                          "\": value must be empty when `operator` is 'Exists'");
+    }
+    t.Finish();
+    out.push_back(tol);
+  }
+  return out;
+}
+
 std::vector<NodeSelectorTerm> DecodeNodeSelectorTerms(YamlReader& r, const std::string& key) {
   std::vector<NodeSelectorTerm> out;
   for (auto& t : r.ObjectList(key)) out.push_back(DecodeTerm(t));
@@ -242,29 +260,7 @@ PodSpec DecodePodSpec(YamlReader& s) {
   out.termination_grace_period_seconds = s.Int("terminationGracePeriodSeconds", 0).value_or(30);
   out.active_deadline_seconds = s.Int("activeDeadlineSeconds", 1);
   out.overhead = s.Resources("overhead");
-  for (auto& t : s.ObjectList("tolerations")) {
-    Toleration tol;
-    tol.key = t.String("key");
-    tol.op = t.String("operator", "Equal");
-    CheckOneOf(t, "operator", tol.op, {"Equal", "Exists"});
-    tol.value = t.String("value");
-    tol.effect = t.String("effect");
-    if (!tol.effect.empty() && !IsEffect(tol.effect)) {
-      CheckOneOf(t, "effect", tol.effect, {"NoSchedule", "PreferNoSchedule", "NoExecute"});
-    }
-    tol.toleration_seconds = t.Int("tolerationSeconds");
-    if (tol.key.empty() && tol.op != "Exists") {
-      t.Fail("operator", "Invalid value: \"" + tol.op +
-                             "\": operator must be Exists when `key` is empty, which means "
-                             "\"match all values and all keys\"");
-    }
-    if (tol.op == "Exists" && !tol.value.empty()) {
-      t.Fail("value", "Invalid value: \"" + tol.value +
-                          "\": value must be empty when `operator` is 'Exists'");
-    }
-    t.Finish();
-    out.tolerations.push_back(tol);
-  }
+  out.tolerations = DecodeTolerations(s, "tolerations");
   if (auto aff = s.Object("affinity")) {
     if (auto na = aff->Object("nodeAffinity")) {
       NodeAffinity node_aff;

@@ -13,6 +13,10 @@ PodSpec DecodePodSpec(YamlReader& spec);
 PodTemplateSpec DecodePodTemplate(YamlReader& tmpl);
 LabelSelector DecodeLabelSelector(YamlReader& sel);
 std::vector<Taint> DecodeTaints(YamlReader& r, const std::string& key);
+std::vector<Toleration> DecodeTolerations(YamlReader& r, const std::string& key);
+// Fails with the API server's "Unsupported value" message unless `value` is allowed.
+void CheckOneOf(YamlReader& r, const std::string& key, const std::string& value,
+                std::initializer_list<const char*> allowed);
 std::vector<NodeSelectorTerm> DecodeNodeSelectorTerms(YamlReader& r, const std::string& key);
 
 }  // namespace gputwin::api

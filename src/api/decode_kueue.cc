@@ -10,16 +10,6 @@ namespace {
 
 constexpr size_t kMaxResourceGroups = 16, kMaxCovered = 64, kMaxFlavors = 64;
 
-void OneOf(YamlReader& r, const std::string& key, const std::string& v,
-           std::initializer_list<const char*> allowed) {
-  std::string list;
-  for (const char* a : allowed) {
-    if (v == a) return;
-    list += std::string(list.empty() ? "" : ", ") + "\"" + a + "\"";
-  }
-  r.Fail(key, "Unsupported value: \"" + v + "\": supported values: " + list);
-}
-
 Quantity NonNegative(YamlReader& r, const std::string& key, bool required) {
   auto q = r.OptQuantity(key);
   if (!q) {
@@ -118,17 +108,18 @@ void DecodeClusterQueue(YamlReader& r, Manifests* out) {
     cq.namespace_selector = DecodeLabelSelector(*sel);
   cq.cohort = spec->String("cohortName", spec->String("cohort"));
   cq.queueing_strategy = spec->String("queueingStrategy", "BestEffortFIFO");
-  OneOf(*spec, "queueingStrategy", cq.queueing_strategy, {"BestEffortFIFO", "StrictFIFO"});
+  CheckOneOf(*spec, "queueingStrategy", cq.queueing_strategy, {"BestEffortFIFO", "StrictFIFO"});
   cq.resource_groups = DecodeResourceGroups(*spec, !cq.cohort.empty(), "cohort");
   if (auto p = spec->Object("preemption")) {
     cq.within_cluster_queue = p->String("withinClusterQueue", "Never");
-    OneOf(*p, "withinClusterQueue", cq.within_cluster_queue,
-          {"Never", "LowerPriority", "LowerOrNewerEqualPriority"});
+    CheckOneOf(*p, "withinClusterQueue", cq.within_cluster_queue,
+               {"Never", "LowerPriority", "LowerOrNewerEqualPriority"});
     cq.reclaim_within_cohort = p->String("reclaimWithinCohort", "Never");
-    OneOf(*p, "reclaimWithinCohort", cq.reclaim_within_cohort, {"Never", "LowerPriority", "Any"});
+    CheckOneOf(*p, "reclaimWithinCohort", cq.reclaim_within_cohort,
+               {"Never", "LowerPriority", "Any"});
     if (auto b = p->Object("borrowWithinCohort")) {
       cq.borrow_within_cohort = b->String("policy", "Never");
-      OneOf(*b, "policy", cq.borrow_within_cohort, {"Never", "LowerPriority"});
+      CheckOneOf(*b, "policy", cq.borrow_within_cohort, {"Never", "LowerPriority"});
       if (auto t = b->Int("maxPriorityThreshold", INT32_MIN, INT32_MAX)) {
         cq.borrow_max_priority_threshold = static_cast<int32_t>(*t);
       }
@@ -144,14 +135,14 @@ void DecodeClusterQueue(YamlReader& r, Manifests* out) {
   if (auto f = spec->Object("flavorFungibility")) {
     cq.when_can_borrow = f->String("whenCanBorrow", "MayStopSearch");
     if (cq.when_can_borrow == "Borrow") cq.when_can_borrow = "MayStopSearch";  // v1beta1 name
-    OneOf(*f, "whenCanBorrow", cq.when_can_borrow, {"MayStopSearch", "TryNextFlavor"});
+    CheckOneOf(*f, "whenCanBorrow", cq.when_can_borrow, {"MayStopSearch", "TryNextFlavor"});
     cq.when_can_preempt = f->String("whenCanPreempt", "TryNextFlavor");
     if (cq.when_can_preempt == "Preempt") cq.when_can_preempt = "MayStopSearch";
-    OneOf(*f, "whenCanPreempt", cq.when_can_preempt, {"MayStopSearch", "TryNextFlavor"});
+    CheckOneOf(*f, "whenCanPreempt", cq.when_can_preempt, {"MayStopSearch", "TryNextFlavor"});
     if (f->Has("preference")) {
       cq.fungibility_preference = f->String("preference");
-      OneOf(*f, "preference", cq.fungibility_preference,
-            {"BorrowingOverPreemption", "PreemptionOverBorrowing"});
+      CheckOneOf(*f, "preference", cq.fungibility_preference,
+                 {"BorrowingOverPreemption", "PreemptionOverBorrowing"});
       if (cq.when_can_borrow != "TryNextFlavor" || cq.when_can_preempt != "TryNextFlavor") {
         f->Fail("preference",
                 "Invalid value: preference is only allowed when whenCanBorrow and "
@@ -161,7 +152,7 @@ void DecodeClusterQueue(YamlReader& r, Manifests* out) {
     f->Finish();
   }
   cq.stop_policy = spec->String("stopPolicy", "None");
-  OneOf(*spec, "stopPolicy", cq.stop_policy, {"None", "Hold", "HoldAndDrain"});
+  CheckOneOf(*spec, "stopPolicy", cq.stop_policy, {"None", "Hold", "HoldAndDrain"});
   cq.fair_sharing_weight = FairSharingWeight(*spec);
   spec->Ignore({"admissionChecks", "admissionChecksStrategy", "admissionScope",
                 "concurrentAdmissionPolicy"});
@@ -190,7 +181,7 @@ void DecodeLocalQueue(YamlReader& r, Manifests* out) {
   if (!spec) r.Fail("spec", "Required value");
   lq.cluster_queue = spec->RequiredString("clusterQueue");
   lq.stop_policy = spec->String("stopPolicy", "None");
-  OneOf(*spec, "stopPolicy", lq.stop_policy, {"None", "Hold", "HoldAndDrain"});
+  CheckOneOf(*spec, "stopPolicy", lq.stop_policy, {"None", "Hold", "HoldAndDrain"});
   spec->Ignore({"fairSharing"});
   spec->Finish();
   r.Finish();
@@ -205,16 +196,7 @@ void DecodeResourceFlavor(YamlReader& r, Manifests* out) {
     if (rf.node_labels.size() > 8) spec->Fail("nodeLabels", "Too many: must have at most 8 items");
     rf.node_taints = DecodeTaints(*spec, "nodeTaints");
     if (rf.node_taints.size() > 8) spec->Fail("nodeTaints", "Too many: must have at most 8 items");
-    for (auto& t : spec->ObjectList("tolerations")) {
-      Toleration tol;
-      tol.key = t.String("key");
-      tol.op = t.String("operator", "Equal");
-      tol.value = t.String("value");
-      tol.effect = t.String("effect");
-      tol.toleration_seconds = t.Int("tolerationSeconds");
-      t.Finish();
-      rf.tolerations.push_back(tol);
-    }
+    rf.tolerations = DecodeTolerations(*spec, "tolerations");
     if (spec->Has("topologyName")) {
       out->diagnostics.Warn(spec->Where(), spec->FieldPath("topologyName"),
                             "Topology-Aware Scheduling is not modelled; topologyName ignored");

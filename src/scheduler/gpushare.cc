@@ -376,3 +376,14 @@ void Allocate(GpuNode* n, const PodShape& p, const std::vector<int>& gpus) {
 }
 
 }  // namespace gputwin::gpushare
+
+namespace gputwin::gpushare {
+
+void NormalizeScores(std::vector<int64_t>* scores) {
+  if (scores->empty()) return;
+  int64_t hi = *std::max_element(scores->begin(), scores->end());
+  int64_t lo = *std::min_element(scores->begin(), scores->end());
+  for (auto& s : *scores) s = hi == lo ? 0 : (s - lo) * 100 / (hi - lo);
+}
+
+}  // namespace gputwin::gpushare

@@ -79,6 +79,8 @@ bool ParsePolicy(const std::string& name, Policy* out);
 int64_t Score(Policy policy, const GpuNode& n, const PodShape& p,
               const std::vector<TypicalPod>& typical);
 bool NormalizesScores(Policy policy);
+// The simulator's NormalizeScore: min-max to [0, 100] in integers (close scores may merge).
+void NormalizeScores(std::vector<int64_t>* scores);
 
 // Which devices the pod gets on the chosen node (the plugin's gpuSelMethod: FGD for FGD,
 // random for Random, best-fit for the others). `random` draws for Random. Returns indices.

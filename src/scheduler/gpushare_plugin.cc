@@ -60,11 +60,7 @@ std::vector<int64_t> Scheduler::ShareScores(const cluster::PodRecord& pod,
   for (size_t i = 0; i < nodes.size(); ++i) {
     scores[i] = gpushare::Score(policy, ShareNode(nodes[i]), pod.tmpl->gpu_share, typical);
   }
-  if (gpushare::NormalizesScores(policy) && !scores.empty()) {
-    int64_t hi = *std::max_element(scores.begin(), scores.end());
-    int64_t lo = *std::min_element(scores.begin(), scores.end());
-    for (auto& s : scores) s = hi == lo ? 0 : (s - lo) * 100 / (hi - lo);
-  }
+  if (gpushare::NormalizesScores(policy)) gpushare::NormalizeScores(&scores);
   return scores;
 }
 

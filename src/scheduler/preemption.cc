@@ -145,14 +145,8 @@ Preemption::Result Preemption::Run(PodId pid, const std::vector<bool>& resolvabl
     }
   }
   if (candidates.empty()) {
-    std::vector<std::string> parts;
-    for (const auto& [reason, count] : statuses)
-      parts.push_back(std::to_string(count) + " " + reason);
-    std::sort(parts.begin(), parts.end());
-    std::string joined;
-    for (const auto& p : parts) joined += (joined.empty() ? "" : ", ") + p;
     result.message =
-        "preemption: 0/" + std::to_string(order.size()) + " nodes are available: " + joined + ".";
+        "preemption: " + NodesAvailableMessage(order.size(), {statuses.begin(), statuses.end()});
     return result;
   }
   const Candidate& best = candidates[PickOne(candidates)];

@@ -594,17 +594,23 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   Bind(id, chosen, now);
 }
 
-std::string Scheduler::HistogramMessage(size_t num_nodes,
-                                        const std::vector<int64_t>& counts) const {
-  // FitError.Error(): "0/N nodes are available: <count reason>, ... ." sorted as strings.
+std::string NodesAvailableMessage(size_t num_nodes,
+                                  const std::vector<std::pair<std::string, int64_t>>& counts) {
   std::vector<std::string> parts;
-  for (size_t id = 0; id < counts.size(); ++id) {
-    if (counts[id] > 0) parts.push_back(std::to_string(counts[id]) + " " + reasons_[id]);
+  for (const auto& [reason, count] : counts) {
+    if (count > 0) parts.push_back(std::to_string(count) + " " + reason);
   }
   std::sort(parts.begin(), parts.end());
   std::string joined;
   for (const auto& p : parts) joined += (joined.empty() ? "" : ", ") + p;
   return "0/" + std::to_string(num_nodes) + " nodes are available: " + joined + ".";
+}
+
+std::string Scheduler::HistogramMessage(size_t num_nodes,
+                                        const std::vector<int64_t>& counts) const {
+  std::vector<std::pair<std::string, int64_t>> named;
+  for (size_t id = 0; id < counts.size(); ++id) named.emplace_back(reasons_[id], counts[id]);
+  return NodesAvailableMessage(num_nodes, named);
 }
 
 std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,

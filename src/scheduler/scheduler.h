@@ -43,6 +43,11 @@ struct SchedulerConfig {
   static SchedulerConfig From(const api::KubeSchedulerConfiguration& c);
 };
 
+// FitError.Error()'s body: "0/N nodes are available: <count reason>, ... ." with the
+// "<count> <reason>" strings sorted as strings (sortReasonsHistogram).
+std::string NodesAvailableMessage(size_t num_nodes,
+                                  const std::vector<std::pair<std::string, int64_t>>& counts);
+
 // numFeasibleNodesToFind (schedule_one.go).
 int64_t NumFeasibleNodesToFind(int32_t percentage, int64_t num_all_nodes);
 

@@ -174,12 +174,7 @@ PlacementResult RunPlacement(const std::vector<TraceNode>& trace_nodes,
         // RandomScore's PreScore: one node drawn uniformly among the feasible ones.
         chosen = static_cast<int32_t>(feasible[rng.Below(feasible.size())]);
       } else {
-        if (gpushare::NormalizesScores(policy)) {
-          // NormalizeScore: min-max to [0, 100] in integers (may merge close scores).
-          int64_t hi = *std::max_element(scores.begin(), scores.end());
-          int64_t lo = *std::min_element(scores.begin(), scores.end());
-          for (auto& s : scores) s = hi == lo ? 0 : (s - lo) * 100 / (hi - lo);
-        }
+        if (gpushare::NormalizesScores(policy)) gpushare::NormalizeScores(&scores);
         // The best score; among equals, the first in the run's node order (see header).
         int64_t best = scores[0];
         chosen = static_cast<int32_t>(feasible[0]);
