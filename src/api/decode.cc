@@ -47,6 +47,9 @@ const std::vector<KindEntry>& KindTable() {
       {"WorkloadPriorityClass",
        {"kueue.x-k8s.io/v1beta1", "kueue.x-k8s.io/v1beta2"},
        DecodeWorkloadPriorityClass},
+      {"Configuration",
+       {"config.kueue.x-k8s.io/v1beta1", "config.kueue.x-k8s.io/v1beta2"},
+       DecodeKueueConfiguration},
   };
   return kTable;
 }

@@ -30,6 +30,7 @@ void DecodeCohort(YamlReader& r, Manifests* out);
 void DecodeLocalQueue(YamlReader& r, Manifests* out);
 void DecodeResourceFlavor(YamlReader& r, Manifests* out);
 void DecodeWorkloadPriorityClass(YamlReader& r, Manifests* out);
+void DecodeKueueConfiguration(YamlReader& r, Manifests* out);
 
 // Job decoding is shared with the Scenario's workload generators.
 Job DecodeJobObject(YamlReader& r, bool require_name = true);

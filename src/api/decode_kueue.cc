@@ -1,5 +1,6 @@
 // Kueue objects, v1beta1 and v1beta2 (cohort → cohortName; Borrow/Preempt fungibility
 // names), validated as Kueue's webhooks and CRD rules do (pkg/webhooks, CEL markers).
+#include <algorithm>
 #include <set>
 
 #include "api/decode_core.h"
@@ -217,6 +218,78 @@ void DecodeWorkloadPriorityClass(YamlReader& r, Manifests* out) {
   r.Ignore({"description"});
   r.Finish();
   out->workload_priority_classes.push_back(std::move(w));
+}
+
+void DecodeKueueConfiguration(YamlReader& r, Manifests* out) {
+  KueueConfiguration c;
+  c.metadata.source = r.Where();
+  c.metadata.name = "kueue-configuration";
+  c.present = true;
+  if (out->kueue_config.present) {
+    r.Fail("kind", "Duplicate value: a second Kueue Configuration (the first is at " +
+                       out->kueue_config.metadata.source.Describe() + ")");
+  }
+  c.manage_jobs_without_queue_name = r.Bool("manageJobsWithoutQueueName").value_or(false);
+  if (auto fs = r.Object("fairSharing")) {
+    // v1beta1 has `enable`; in v1beta2 the section's presence enables it.
+    c.fair_sharing = fs->Bool("enable").value_or(!fs->Has("enable"));
+    if (fs->Has("preemptionStrategies")) {
+      c.fair_sharing_strategies = fs->StringList("preemptionStrategies");
+      const auto& v = c.fair_sharing_strategies;
+      const std::vector<std::vector<std::string>> allowed = {
+          {"LessThanOrEqualToFinalShare"},
+          {"LessThanInitialShare"},
+          {"LessThanOrEqualToFinalShare", "LessThanInitialShare"}};
+      if (std::find(allowed.begin(), allowed.end(), v) == allowed.end()) {
+        fs->Fail("preemptionStrategies",
+                 "Unsupported value: must be [LessThanOrEqualToFinalShare], "
+                 "[LessThanInitialShare] or [LessThanOrEqualToFinalShare, "
+                 "LessThanInitialShare]");
+      }
+    }
+    fs->Finish();
+  }
+  if (auto w = r.Object("waitForPodsReady")) {
+    c.wait_for_pods_ready = w->Bool("enable").value_or(!w->Has("enable"));
+    if (auto t = w->OptDuration("timeout")) c.pods_ready_timeout = *t;
+    c.recovery_timeout = w->OptDuration("recoveryTimeout");
+    c.block_admission = w->Bool("blockAdmission").value_or(false);
+    if (auto q = w->Object("requeuingStrategy")) {
+      c.requeuing_timestamp = q->String("timestamp", "Eviction");
+      CheckOneOf(*q, "timestamp", c.requeuing_timestamp, {"Eviction", "Creation"});
+      if (auto n = q->Int("backoffLimitCount", 0, INT32_MAX)) {
+        c.backoff_limit_count = static_cast<int32_t>(*n);
+      }
+      c.backoff_base_seconds =
+          static_cast<int32_t>(q->Int("backoffBaseSeconds", 1, INT32_MAX).value_or(60));
+      c.backoff_max_seconds =
+          static_cast<int32_t>(q->Int("backoffMaxSeconds", 1, INT32_MAX).value_or(3600));
+      q->Finish();
+    }
+    w->Finish();
+  }
+  if (auto res = r.Object("resources")) {
+    c.exclude_resource_prefixes = res->StringList("excludeResourcePrefixes");
+    if (res->Has("transformations")) {
+      out->diagnostics.Warn(res->Where(), res->FieldPath("transformations"),
+                            "resource transformations are not modelled; ignored");
+    }
+    res->Ignore({"transformations", "deviceClassMappings"});
+    res->Finish();
+  }
+  c.quota_check_strategy = r.String("quotaCheckStrategy", "BlockUndeclared");
+  CheckOneOf(r, "quotaCheckStrategy", c.quota_check_strategy,
+             {"BlockUndeclared", "IgnoreUndeclared"});
+  if (r.Has("admissionFairSharing")) {
+    out->diagnostics.Warn(r.Where(), r.FieldPath("admissionFairSharing"),
+                          "Admission Fair Sharing is not modelled; ignored");
+  }
+  r.Ignore({"namespace", "health", "metrics", "webhook", "leaderElection", "controller",
+            "clientConnection", "integrations", "internalCertManagement", "multiKueue",
+            "featureGates", "admissionFairSharing", "managedJobsNamespaceSelector",
+            "waitForPodsReadyTimeout", "queueVisibility", "objectRetentionPolicies", "dra"});
+  r.Finish();
+  out->kueue_config = std::move(c);
 }
 
 }  // namespace gputwin::api

@@ -105,7 +105,21 @@ Expectation DecodeExpectation(YamlReader& e) {
   x.source = e.Where();
   x.pods = e.String("pods");
   x.job = e.String("job");
-  if (x.pods.empty() == x.job.empty()) e.Fail("pods", "set exactly one of pods or job");
+  x.workload = e.String("workload");
+  if (static_cast<int>(!x.pods.empty()) + static_cast<int>(!x.job.empty()) +
+          static_cast<int>(!x.workload.empty()) !=
+      1) {
+    e.Fail("pods", "set exactly one of pods, job or workload");
+  }
+  x.state = e.OptString("state");
+  x.cluster_queue = e.OptString("clusterQueue");
+  if (e.Has("flavors")) x.flavors = e.StringMap("flavors");
+  x.admitted_at = e.OptDuration("admittedAt");
+  x.admitted_by = e.OptDuration("admittedBy");
+  if (auto n = e.Int("admittedCount", 0, INT32_MAX)) x.admitted_count = static_cast<int32_t>(*n);
+  if (auto n = e.Int("evictions", 0, INT32_MAX)) x.evictions = static_cast<int32_t>(*n);
+  if (auto n = e.Int("preemptions", 0, INT32_MAX)) x.preemptions = static_cast<int32_t>(*n);
+  x.evicted_reason = e.OptString("evictedReason");
   x.count = e.Int("count", 0);
   x.phase = e.OptString("phase");
   x.node = e.OptString("node");
@@ -137,6 +151,10 @@ void DecodeScenario(YamlReader& r, Manifests* out) {
     s.duration = *d;
   }
   if (auto seed = spec->Int("seed", 0)) s.seed = static_cast<uint64_t>(*seed);
+  if (auto d = spec->OptDuration("metricsInterval")) {
+    if (d->ns <= 0) spec->Fail("metricsInterval", "must be positive");
+    s.metrics_interval = *d;
+  }
   if (auto st = spec->OptString("startTime")) {
     std::string err;
     auto t = ParseRFC3339(*st, &err);

@@ -68,4 +68,25 @@ struct WorkloadPriorityClass {
   int32_t value = 0;
 };
 
+// The Kueue Configuration (config.kueue.x-k8s.io, apis/config/*/configuration_types.go):
+// only the knobs that change admission.
+struct KueueConfiguration {
+  ObjectMeta metadata;
+  bool present = false;
+  bool manage_jobs_without_queue_name = false;
+  bool fair_sharing = false;
+  std::vector<std::string> fair_sharing_strategies = {"LessThanOrEqualToFinalShare",
+                                                      "LessThanInitialShare"};
+  bool wait_for_pods_ready = false;
+  Duration pods_ready_timeout = Duration::Minutes(5);
+  std::optional<Duration> recovery_timeout;
+  bool block_admission = false;
+  std::string requeuing_timestamp = "Eviction";  // Eviction | Creation
+  std::optional<int32_t> backoff_limit_count;    // nil: requeue forever
+  int32_t backoff_base_seconds = 60;
+  int32_t backoff_max_seconds = 3600;
+  std::string quota_check_strategy = "BlockUndeclared";
+  std::vector<std::string> exclude_resource_prefixes;
+};
+
 }  // namespace gputwin::api

@@ -33,6 +33,7 @@ struct Manifests {
   std::vector<LocalQueue> local_queues;
   std::vector<ResourceFlavor> resource_flavors;
   std::vector<WorkloadPriorityClass> workload_priority_classes;
+  KueueConfiguration kueue_config;
   std::vector<Scenario> scenarios;
   Diagnostics diagnostics;
 };

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <map>
 #include <memory>
 #include <optional>
 #include <string>
@@ -48,6 +49,12 @@ struct Expectation {
   SourceRef source;
   std::string pods;  // glob on "namespace/name" or "name"
   std::string job;   // "namespace/name" or "name"
+  // Kueue: the Workload of a Job (glob on the Job's "namespace/name" or "name").
+  std::string workload;
+  std::optional<std::string> state, cluster_queue, evicted_reason;
+  std::optional<std::map<std::string, std::string>> flavors;
+  std::optional<Duration> admitted_at, admitted_by;
+  std::optional<int32_t> admitted_count, evictions, preemptions;
   std::optional<int64_t> count;
   std::optional<std::string> phase, node, reason, message, message_contains, condition;
   std::optional<bool> scheduled;
@@ -77,6 +84,7 @@ struct Scenario {
   std::vector<std::string> manifests;  // resolved paths
   Duration duration = Duration::Hours(24);
   uint64_t seed = 1;
+  std::optional<Duration> metrics_interval;       // Kueue metrics sampling
   Time start_time{1767225600LL * 1'000'000'000};  // 2026-01-01T00:00:00Z
   std::vector<WorkloadGenerator> workloads;
   std::vector<ScenarioAction> actions;

@@ -503,14 +503,18 @@ uint32_t Store::AddReplicaSet(api::ReplicaSet rs, uint32_t deployment) {
   return id;
 }
 
-uint32_t Store::AddJob(api::Job j) {
-  auto id = static_cast<uint32_t>(jobs_.size());
-  JobRecord rec;
+std::shared_ptr<const PodTemplateInfo> Store::MakeJobTemplate(const api::Job& j) {
   // The Job controller labels its pods with the job's name (batch.kubernetes.io/job-name).
   api::ObjectMeta meta = j.template_.metadata;
   meta.labels["batch.kubernetes.io/job-name"] = j.metadata.name;
   meta.labels["job-name"] = j.metadata.name;
-  rec.tmpl = MakeTemplate(meta, j.template_.spec, j.metadata.namespace_);
+  return MakeTemplate(meta, j.template_.spec, j.metadata.namespace_);
+}
+
+uint32_t Store::AddJob(api::Job j) {
+  auto id = static_cast<uint32_t>(jobs_.size());
+  JobRecord rec;
+  rec.tmpl = MakeJobTemplate(j);
   rec.obj = std::move(j);
   jobs_.push_back(std::move(rec));
   Notify(WatchKind::kJob, WatchOp::kAdded, id);

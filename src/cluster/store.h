@@ -51,6 +51,9 @@ class Store {
                                                       const api::PodSpec& spec,
                                                       const std::string& namespace_);
 
+  // A Job's pod template, with the labels the Job controller adds.
+  std::shared_ptr<const PodTemplateInfo> MakeJobTemplate(const api::Job& j);
+
   // Pods. CreatePod runs quota admission; on rejection returns kNone and sets `error`
   // to the API server's message.
   PodId CreatePod(PodRecord rec, std::string* error);

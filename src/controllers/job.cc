@@ -87,8 +87,10 @@ void JobController::Sync(uint32_t id, Time now) {
     failures_since_success_.resize(id + 1, 0);
     deadline_armed_.resize(id + 1, false);
   }
-  if (job.obj.suspend) return;
-  if (job.start_time == cluster::kNever) job.start_time = now;
+  if (job.obj.suspend && job.pods.empty()) {
+    job.start_time = cluster::kNever;
+    return;
+  }
   const int32_t parallelism = job.obj.parallelism.value_or(1);
   const std::optional<int32_t> completions =
       job.obj.parallelism || job.obj.completions ? job.obj.completions : std::optional<int32_t>(1);
@@ -122,6 +124,18 @@ void JobController::Sync(uint32_t id, Time now) {
     }
   }
   job.pods = active;
+
+  // Suspended (by a user or Kueue): active pods are deleted, not counted as failures,
+  // and startTime is cleared so activeDeadlineSeconds restarts when the Job resumes.
+  if (job.obj.suspend) {
+    for (PodId pid : active) store_.DeletePod(pid);
+    auto& j = store_.jobs()[id];
+    j.pods.clear();
+    j.start_time = cluster::kNever;
+    deadline_armed_[id] = false;
+    return;
+  }
+  if (job.start_time == cluster::kNever) job.start_time = now;
 
   // Terminal conditions, in the order syncJob checks them.
   if (job.failed > job.obj.backoff_limit ||

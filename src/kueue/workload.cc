@@ -43,6 +43,7 @@ std::optional<Workload> WorkloadForJob(const api::Job& job, const api::Manifests
     }
   }
   ps.requests = PodRequests(job.template_.spec);
+  ps.spec = job.template_.spec;
   w.pod_sets.push_back(ps);
 
   // ExtractPriority: the WorkloadPriorityClass label, else the pod template's

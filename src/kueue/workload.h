@@ -19,6 +19,7 @@ struct PodSet {
   int32_t count = 0;
   std::optional<int32_t> min_count;  // partial admission
   api::ResourceList requests;        // per pod
+  api::PodSpec spec;                 // the pod template (flavor matching: selector, tolerations)
 };
 
 struct Workload {

@@ -1,6 +1,7 @@
 // The scenario's expectations, checked against the store at the end of the run.
 #include <algorithm>
 
+#include "kueue/controller.h"
 #include "sim/glob.h"
 #include "sim/simulation.h"
 
@@ -15,6 +16,99 @@ std::string Rel(Time t, Time start) {
 }
 
 }  // namespace
+
+void Simulation::CheckWorkload(const api::Expectation& x,
+                               const std::function<void(bool, const std::string&)>& check,
+                               std::string* description) const {
+  *description = "workload " + x.workload;
+  if (!kueue_) {
+    check(false, "Kueue is not in the manifests");
+    return;
+  }
+  const auto& cache = kueue_->cache();
+  const Time t0 = start();
+  int64_t matched = 0, satisfied = 0;
+  std::vector<std::string> misses;
+  for (kueue::WorkloadId id = 0; id < cache.workloads().size(); ++id) {
+    const auto& w = cache.wl(id);
+    const auto& job = store_.jobs()[w.job].obj.metadata;
+    std::string key = job.namespace_ + "/" + job.name;
+    if (!Glob(x.workload.c_str(), key.c_str()) && !Glob(x.workload.c_str(), job.name.c_str())) {
+      continue;
+    }
+    ++matched;
+    std::vector<std::string> why;
+    auto need = [&](bool ok, const std::string& what) {
+      if (!ok) why.push_back(key + ": " + what);
+    };
+    const char* state = w.phase == kueue::WorkloadPhase::kPending    ? "Pending"
+                        : w.phase == kueue::WorkloadPhase::kAdmitted ? "Admitted"
+                                                                     : "Finished";
+    if (x.state) need(*x.state == state, std::string("state is ") + state + ", want " + *x.state);
+    std::string cq = w.cq >= 0 ? cache.cq(w.cq).obj.metadata.name : "";
+    if (x.cluster_queue) {
+      need(*x.cluster_queue == cq,
+           "clusterQueue is \"" + cq + "\", want \"" + *x.cluster_queue + "\"");
+    }
+    if (x.flavors) {
+      std::map<std::string, std::string> got;
+      for (const auto& ps : w.assignment) got.insert(ps.flavors.begin(), ps.flavors.end());
+      std::string g;
+      for (const auto& [r, f] : got) g += (g.empty() ? "" : ", ") + r + "=" + f;
+      need(got == *x.flavors, "flavors are {" + g + "}");
+    }
+    Time admitted = w.ever_admitted ? w.first_admitted_at : cluster::kNever;
+    if (x.admitted_at) {
+      need(admitted != cluster::kNever && admitted - t0 == *x.admitted_at,
+           "first admitted at " + Rel(admitted, t0) + ", want " + FormatDuration(*x.admitted_at));
+    }
+    if (x.admitted_by) {
+      need(
+          admitted != cluster::kNever && admitted - t0 <= *x.admitted_by,
+          "first admitted at " + Rel(admitted, t0) + ", want by " + FormatDuration(*x.admitted_by));
+    }
+    if (x.admitted_count) {
+      int32_t c = w.assignment.empty() ? 0 : w.assignment.front().count;
+      need(c == *x.admitted_count, "admitted count is " + std::to_string(c) + ", want " +
+                                       std::to_string(*x.admitted_count));
+    }
+    if (x.evictions) {
+      need(w.evictions == *x.evictions,
+           "evictions: " + std::to_string(w.evictions) + ", want " + std::to_string(*x.evictions));
+    }
+    if (x.preemptions) {
+      need(w.preemptions == *x.preemptions, "preemptions: " + std::to_string(w.preemptions) +
+                                                ", want " + std::to_string(*x.preemptions));
+    }
+    if (x.evicted_reason) {
+      need(w.evicted_reason == *x.evicted_reason,
+           "evicted reason is \"" + w.evicted_reason + "\", want \"" + *x.evicted_reason + "\"");
+    }
+    std::string msg = w.phase == kueue::WorkloadPhase::kPending ? w.pending_message : "";
+    if (x.message)
+      need(*x.message == msg, "message is \"" + msg + "\", want \"" + *x.message + "\"");
+    if (x.message_contains) {
+      need(msg.find(*x.message_contains) != std::string::npos,
+           "message \"" + msg + "\" does not contain \"" + *x.message_contains + "\"");
+    }
+    if (why.empty()) {
+      ++satisfied;
+    } else {
+      misses.insert(misses.end(), why.begin(), why.end());
+    }
+  }
+  if (x.count) {
+    check(satisfied == *x.count, std::to_string(satisfied) + " of " + std::to_string(matched) +
+                                     " matching workloads meet the conditions, want " +
+                                     std::to_string(*x.count));
+    if (satisfied != *x.count) {
+      for (const auto& m : misses) check(false, m);
+    }
+  } else {
+    check(matched > 0, "no workload matches");
+    for (const auto& m : misses) check(false, m);
+  }
+}
 
 void Simulation::CheckExpectations() {
   const Time t0 = start();
@@ -91,6 +185,8 @@ void Simulation::CheckExpectations() {
         check(matched > 0, "no pod matches");
         for (const auto& m : misses) check(false, m);
       }
+    } else if (!x.workload.empty()) {
+      CheckWorkload(x, check, &r.description);
     } else {
       r.description = "job " + x.job;
       const cluster::JobRecord* job = nullptr;

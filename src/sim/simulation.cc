@@ -13,6 +13,7 @@
 #include "controllers/replicaset.h"
 #include "core/random.h"
 #include "devices/device_plugin_controller.h"
+#include "kueue/controller.h"
 #include "scheduler/scheduler.h"
 #include "sim/glob.h"
 #include "sim/trace_import.h"
@@ -251,16 +252,23 @@ void Simulation::Load() {
     }
   }
 
-  // Kueue objects are read and validated, but admission is not modelled yet.
-  {
-    const api::ObjectMeta* first = nullptr;
-    if (!m.cluster_queues.empty()) first = &m.cluster_queues.front().metadata;
-    if (!first && !m.local_queues.empty()) first = &m.local_queues.front().metadata;
-    if (!first && !m.resource_flavors.empty()) first = &m.resource_flavors.front().metadata;
-    if (first) {
-      m.diagnostics.Warn(first->source, "",
-                         "Kueue objects are validated but Kueue admission is not modelled yet: "
-                         "Jobs run as if Kueue were absent");
+  // Kueue: a Job naming a missing WorkloadPriorityClass is an error before the run.
+  const bool kueue_on = !m.cluster_queues.empty() || !m.local_queues.empty() ||
+                        !m.resource_flavors.empty() || m.kueue_config.present;
+  if (kueue_on) {
+    for (const auto& j : m.jobs) kueue::WorkloadForJob(j, m);
+    for (const auto& g : scenario_.workloads) {
+      if (g.job) kueue::WorkloadForJob(*g.job, m);
+    }
+    for (const auto& lq : m.local_queues) {
+      bool found = std::any_of(m.cluster_queues.begin(), m.cluster_queues.end(),
+                               [&](auto& cq) { return cq.metadata.name == lq.cluster_queue; });
+      if (!found) {
+        m.diagnostics.Warn(lq.metadata.source, "spec.clusterQueue",
+                           "LocalQueue " + lq.metadata.namespace_ + "/" + lq.metadata.name +
+                               " points to ClusterQueue \"" + lq.cluster_queue +
+                               "\", which does not exist: its workloads stay pending");
+      }
     }
   }
   // GPU models the scenario defines, then the GPU stack: the device plugin (DaemonSet or
@@ -299,6 +307,17 @@ void Simulation::Load() {
   replica_sets_ = rs.get();
   handlers_.push_back(std::move(rs));
   handlers_.push_back(std::make_unique<controllers::JobController>(&store_, &queue_));
+  if (kueue_on) {
+    // Samples: about 288 per run, at least a minute apart.
+    int64_t minutes =
+        std::max<int64_t>(1, (scenario_.duration.ns / 288 + 59'999'999'999) / 60'000'000'000);
+    Duration interval = scenario_.metrics_interval.value_or(Duration::Minutes(minutes));
+    auto k = std::make_unique<kueue::KueueController>(&store_, &queue_, manifests_,
+                                                      &manifests_.diagnostics, interval);
+    kueue_ = k.get();
+    kueue_->Start();
+    handlers_.push_back(std::move(k));
+  }
   handlers_.push_back(std::make_unique<controllers::DaemonSetController>(&store_, &queue_));
   scheduler::SchedulerConfig sched_config;
   if (m.scheduler_config) sched_config = scheduler::SchedulerConfig::From(*m.scheduler_config);

@@ -2,6 +2,7 @@
 // the scenario's workload generators and actions, and the expectations checked at the end.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -18,6 +19,10 @@ namespace gputwin::controllers {
 class ReplicaSetController;
 class Controller;
 }  // namespace gputwin::controllers
+
+namespace gputwin::kueue {
+class KueueController;
+}
 
 namespace gputwin::sim {
 
@@ -52,12 +57,17 @@ class Simulation {
   bool expectations_passed() const;
   uint64_t scheduling_attempts() const;
   uint64_t events_processed() const { return events_processed_; }
+  // Kueue, when the manifests hold Kueue objects; else nullptr.
+  const kueue::KueueController* kueue() const { return kueue_; }
 
  private:
   friend class ActionRunner;
   friend class WorkloadGenerator;
   void Load();
   void CheckExpectations();
+  void CheckWorkload(const api::Expectation& x,
+                     const std::function<void(bool, const std::string&)>& check,
+                     std::string* description) const;
 
   api::Manifests manifests_;
   api::Scenario scenario_;
@@ -65,6 +75,7 @@ class Simulation {
   EventQueue queue_;
   std::unique_ptr<scheduler::Scheduler> scheduler_;
   controllers::ReplicaSetController* replica_sets_ = nullptr;
+  kueue::KueueController* kueue_ = nullptr;
   std::vector<std::unique_ptr<EventHandler>> handlers_;
   std::vector<ExpectationResult> results_;
   uint64_t events_processed_ = 0;

@@ -1,0 +1,501 @@
+#include "kueue/controller.h"
+
+#include <algorithm>
+#include <cmath>
+#include <functional>
+
+namespace gputwin::kueue {
+
+using cluster::OwnerKind;
+using cluster::PodPhase;
+using cluster::WatchKind;
+using cluster::WatchOp;
+
+namespace {
+
+// generateExponentialBuckets(14): 1, then 2.5·2^k up to 10240 seconds.
+std::vector<double> WaitTimeBuckets() {
+  std::vector<double> b{1};
+  for (int k = 0; k < 13; ++k) b.push_back(2.5 * std::pow(2.0, k));
+  return b;
+}
+
+double Seconds(Duration d) {
+  return static_cast<double>(d.ns) / 1e9;
+}
+
+}  // namespace
+
+void Histogram::Observe(double v) {
+  size_t i = 0;
+  while (i < bounds.size() && v > bounds[i]) ++i;
+  if (counts.size() < bounds.size() + 1) counts.resize(bounds.size() + 1, 0);
+  ++counts[i];
+  sum += v;
+  ++count;
+}
+
+KueueController::KueueController(cluster::Store* store, EventQueue* queue, const api::Manifests& m,
+                                 Diagnostics* diag, Duration metrics_interval)
+    : Controller("kueue-controller-manager", store, queue),
+      cache_(m, diag),
+      scheduler_(&cache_, this),
+      metrics_interval_(metrics_interval),
+      manifests_(m) {}
+
+void KueueController::Start() {
+  At(store_.now(), TimerArg(kSample, 0));
+}
+
+std::string KueueController::WorkloadName(WorkloadId id) const {
+  const auto& w = cache_.wl(id);
+  return w.spec.namespace_ + "/" + w.spec.name;
+}
+
+void KueueController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
+  if (kind == WatchKind::kJob) {
+    if (op == WatchOp::kAdded) {
+      CreateWorkload(id);
+      return;
+    }
+    if (WorkloadOfJob(id) == kNoWorkload) return;
+    dirty_jobs_.Add(id);
+  } else if (kind == WatchKind::kPod) {
+    const auto& p = store_.pod(id);
+    if (p.owner.kind != OwnerKind::kJob || WorkloadOfJob(p.owner.index) == kNoWorkload) return;
+    dirty_jobs_.Add(p.owner.index);
+  } else {
+    return;
+  }
+  RequestReconcile();
+}
+
+void KueueController::CreateWorkload(uint32_t job_id) {
+  auto& job = store_.jobs()[job_id];
+  api::Job obj = job.obj;
+  const auto& labels = obj.metadata.labels;
+  auto qn = labels.find(kQueueNameLabel);
+  if (qn == labels.end() || qn->second.empty()) {
+    if (!cache_.config().manage_jobs_without_queue_name) return;
+    // manageJobsWithoutQueueName: the Job is suspended; the LocalQueue "default" of the
+    // namespace picks it up when it exists (LocalQueueDefaulting).
+    obj.metadata.labels[kQueueNameLabel] = "default";
+  }
+  std::optional<Workload> spec = WorkloadForJob(obj, manifests_);
+  if (!spec) return;
+  // The Job webhook creates the Job suspended.
+  job.obj.suspend = true;
+  WorkloadState w;
+  w.spec = std::move(*spec);
+  w.job = job_id;
+  w.uid = next_uid_++;
+  w.created = store_.now();
+  w.queue_order = w.created;
+  w.pending_since = w.created;
+  // SchedulingEquivalenceHashing: workloads of one shape, queue and priority.
+  std::string key =
+      w.spec.namespace_ + "/" + w.spec.queue_name + "/" + std::to_string(w.spec.priority);
+  for (const auto& ps : w.spec.pod_sets) {
+    key += "|" + std::to_string(ps.count) + "/" + std::to_string(ps.min_count.value_or(-1));
+    for (const auto& [r, q] : ps.requests) key += "," + r + "=" + std::to_string(q.milli);
+    for (const auto& [k, v] : ps.spec.node_selector) key += ";" + k + "=" + v;
+    for (const auto& t : ps.spec.tolerations) key += ";t" + t.key + t.op + t.value + t.effect;
+    if (ps.spec.node_affinity) key += ";affinity" + std::to_string(job.tmpl->id);
+  }
+  w.equivalence = std::hash<std::string>{}(key);
+  w.local_queue = cache_.FindLocalQueue(w.spec.namespace_, w.spec.queue_name);
+  if (w.local_queue < 0) {
+    w.pending_reason = "Misconfigured";
+    w.pending_message = "LocalQueue " + w.spec.queue_name + " doesn't exist";
+  } else {
+    const auto& lq = cache_.local_queues()[static_cast<size_t>(w.local_queue)];
+    w.cq = lq.cq;
+    if (w.cq < 0) {
+      w.pending_reason = "Misconfigured";
+      w.pending_message = "ClusterQueue " + lq.obj.cluster_queue + " doesn't exist";
+    } else if (lq.obj.stop_policy != "None") {
+      w.pending_reason = "Misconfigured";
+      w.pending_message = "LocalQueue " + w.spec.queue_name + " is stopped";
+      w.cq = -1;
+    } else if (!cache_.cq(w.cq).active) {
+      w.pending_reason = "Misconfigured";
+      w.pending_message = "ClusterQueue " + lq.obj.cluster_queue + " is inactive";
+    }
+  }
+  WorkloadId id = cache_.AddWorkload(std::move(w));
+  if (workload_of_job_.size() <= job_id) workload_of_job_.resize(job_id + 1, kNoWorkload);
+  workload_of_job_[job_id] = id;
+  api::Job original = job.obj;
+  original.suspend = false;
+  original_jobs_.push_back(std::move(original));
+  RecordHistory(id, "Created", "", "Workload created for Job " + job.obj.metadata.name);
+  if (cache_.wl(id).cq >= 0) {
+    cache_.Enqueue(id);
+    schedule_requested_ = true;
+    RequestReconcile();
+  }
+}
+
+void KueueController::Reconcile(Time now) {
+  for (int round = 0; round < 1000; ++round) {
+    if (dirty_jobs_.empty() && !schedule_requested_) break;
+    for (uint32_t job : dirty_jobs_.Drain()) SyncJob(job, now);
+    if (schedule_requested_) {
+      schedule_requested_ = false;
+      scheduler_.Schedule(now);
+    }
+  }
+}
+
+void KueueController::SyncJob(uint32_t job_id, Time now) {
+  WorkloadId id = WorkloadOfJob(job_id);
+  if (id == kNoWorkload) return;
+  auto& w = cache_.wl(id);
+  auto& job = store_.jobs()[job_id];
+  if (w.phase == WorkloadPhase::kFinished) return;
+  if (!job.condition.empty() || job.deleted) {
+    if (w.phase == WorkloadPhase::kAdmitted) {
+      ReleaseQuota(id, now);
+    } else {
+      cache_.Dequeue(id);
+      if (w.backing_off && w.cq >= 0) {
+        w.backing_off = false;
+        cache_.cq(w.cq).backing_off--;
+      }
+    }
+    w.phase = WorkloadPhase::kFinished;
+    w.finished_at = now;
+    w.finished_reason = job.condition.empty() ? "Deleted" : job.condition;
+    if (w.cq >= 0) cache_.cq(w.cq).finished_total++;
+    RecordHistory(id, "Finished", job.condition == "Complete" ? "Succeeded" : "Failed",
+                  job.condition_message);
+    return;
+  }
+  if (w.phase != WorkloadPhase::kAdmitted) return;
+  if (w.evicting) {
+    if (!job.obj.suspend) SuspendJob(job_id);
+    auto& j = store_.jobs()[job_id];
+    bool active = std::any_of(j.pods.begin(), j.pods.end(), [&](cluster::PodId p) {
+      return !store_.pod(p).deleted && !store_.pod(p).Terminal();
+    });
+    if (!active) {
+      ReleaseQuota(id, now);
+      Requeue(id, now);
+    }
+    return;
+  }
+  if (job.obj.suspend) ApplyAdmission(job_id, id);
+  // PodsReady: every admitted pod running (or done).
+  if (!w.pods_ready) {
+    const auto& j = store_.jobs()[job_id];
+    int64_t ready = j.succeeded;
+    for (cluster::PodId p : j.pods) {
+      const auto& pod = store_.pod(p);
+      if (!pod.deleted && pod.phase == PodPhase::kRunning) ++ready;
+    }
+    int64_t want = 0;
+    for (const auto& ps : w.assignment) want += ps.count;
+    if (ready >= want) {
+      w.pods_ready = true;
+      w.pods_ready_at = now;
+      RecordHistory(id, "PodsReady", "PodsReady", "All pods reached readiness");
+      if (cache_.config().block_admission) schedule_requested_ = true;
+    }
+  }
+}
+
+void KueueController::ApplyAdmission(uint32_t job_id, WorkloadId id) {
+  auto& w = cache_.wl(id);
+  api::Job j = original_jobs_[id];
+  const auto& psa = w.assignment.front();
+  const int32_t count = psa.count;
+  if (count != w.spec.pod_sets.front().count) {
+    // Partial admission: parallelism (and completions when they were equal) shrink.
+    const int32_t old_parallelism = j.parallelism.value_or(1);
+    if (j.completions && *j.completions == old_parallelism) j.completions = count;
+    j.parallelism = count;
+  }
+  // The flavors' node labels and tolerations go into the pod template.
+  for (int32_t f : psa.flavor_per_group) {
+    if (f < 0) continue;
+    const api::ResourceFlavor* rf = cache_.Flavor(f);
+    if (!rf) continue;
+    for (const auto& [k, v] : rf->node_labels) j.template_.spec.node_selector[k] = v;
+    for (const auto& t : rf->tolerations) j.template_.spec.tolerations.push_back(t);
+  }
+  j.suspend = false;
+  auto& job = store_.jobs()[job_id];
+  job.tmpl = store_.MakeJobTemplate(j);
+  job.obj = std::move(j);
+  store_.RecordEvent("Normal", "Started", "Job", job.obj.metadata.namespace_, job.obj.metadata.name,
+                     "Admitted by clusterQueue " + cache_.cq(w.cq).obj.metadata.name, name_);
+  store_.UpdateWorkload(WatchKind::kJob, job_id);
+  if (cache_.config().wait_for_pods_ready) {
+    At(store_.now() + cache_.config().pods_ready_timeout,
+       TimerArg(kPodsReadyTimeout, (uint64_t{static_cast<uint32_t>(w.admissions)} << 32) | id));
+  }
+}
+
+void KueueController::SuspendJob(uint32_t job_id) {
+  WorkloadId id = WorkloadOfJob(job_id);
+  api::Job j = original_jobs_[id];
+  j.suspend = true;
+  auto& job = store_.jobs()[job_id];
+  job.tmpl = store_.MakeJobTemplate(j);
+  job.obj = std::move(j);
+  store_.RecordEvent("Normal", "Stopped", "Job", job.obj.metadata.namespace_, job.obj.metadata.name,
+                     cache_.wl(id).history.back().message, name_);
+  store_.UpdateWorkload(WatchKind::kJob, job_id);
+}
+
+void KueueController::Admit(WorkloadId id) {
+  auto& w = cache_.wl(id);
+  const Time now = store_.now();
+  auto& q = cache_.cq(w.cq);
+  w.phase = WorkloadPhase::kAdmitted;
+  w.quota_reserved_at = now;
+  if (!w.ever_admitted) w.first_admitted_at = now;
+  w.ever_admitted = true;
+  ++w.admissions;
+  w.pods_ready = false;
+  w.total_wait = w.total_wait + (now - w.pending_since);
+  WaitHistogram(&admission_wait_, "kueue_admission_wait_time_seconds", w.cq)
+      .Observe(Seconds(now - w.pending_since));
+  WaitHistogram(&quota_reserved_wait_, "kueue_quota_reserved_wait_time_seconds", w.cq)
+      .Observe(Seconds(now - w.pending_since));
+  q.admitted.insert(id);
+  q.admitted_total++;
+  w.pending_reason.clear();
+  w.pending_message.clear();
+  std::string flavors;
+  for (const auto& ps : w.assignment) {
+    for (const auto& [r, f] : ps.flavors) flavors += (flavors.empty() ? "" : ", ") + r + "=" + f;
+  }
+  RecordHistory(id, "QuotaReserved", "QuotaReserved",
+                "Quota reserved in ClusterQueue " + q.obj.metadata.name + " (" + flavors +
+                    ", count " + std::to_string(w.assignment.front().count) + ")");
+  RecordHistory(id, "Admitted", "Admitted",
+                "The workload is admitted (" + std::to_string(Seconds(now - w.pending_since)) +
+                    "s after it was queued)");
+  dirty_jobs_.Add(w.job);
+  RequestReconcile();
+}
+
+void KueueController::Evict(WorkloadId id, const std::string& reason,
+                            const std::string& preemption_reason, const std::string& message) {
+  auto& w = cache_.wl(id);
+  if (w.evicting) return;
+  const Time now = store_.now();
+  w.evicting = true;
+  w.evicted_reason = reason;
+  ++w.evictions;
+  if (!preemption_reason.empty()) ++w.preemptions;
+  auto& q = cache_.cq(w.cq);
+  q.evicted_total++;
+  q.evicted_by_reason[reason]++;
+  // The work lost: GPU time of the pods that were running.
+  const auto gpu = store_.resources().Find("nvidia.com/gpu");
+  for (cluster::PodId p : store_.jobs()[w.job].pods) {
+    const auto& pod = store_.pod(p);
+    if (pod.deleted || pod.phase != PodPhase::kRunning || pod.started_at == cluster::kNever) {
+      continue;
+    }
+    w.lost_gpu_seconds +=
+        Seconds(now - pod.started_at) * static_cast<double>(cluster::At(pod.tmpl->requests, gpu));
+  }
+  RecordHistory(id, "Evicted", reason, message);
+  if (!preemption_reason.empty()) RecordHistory(id, "Preempted", preemption_reason, message);
+  dirty_jobs_.Add(w.job);
+  RequestReconcile();
+}
+
+bool KueueController::AllAdmittedPodsReady() const {
+  for (const auto& q : cache_.cluster_queues()) {
+    for (WorkloadId a : q.admitted) {
+      if (!cache_.wl(a).pods_ready) return false;
+    }
+  }
+  return true;
+}
+
+void KueueController::ReleaseQuota(WorkloadId id, Time now) {
+  auto& w = cache_.wl(id);
+  auto& q = cache_.cq(w.cq);
+  cache_.tree().RemoveUsage(q.node, w.usage);
+  w.usage.clear();
+  q.admitted.erase(id);
+  (void)now;
+  QueueInadmissibleAfter(w.cq);
+  schedule_requested_ = true;
+  RequestReconcile();
+}
+
+void KueueController::Requeue(WorkloadId id, Time now) {
+  auto& w = cache_.wl(id);
+  const auto& cfg = cache_.config();
+  w.phase = WorkloadPhase::kPending;
+  w.evicting = false;
+  w.pods_ready = false;
+  w.pending_since = now;
+  w.pending_reason = "Pending";
+  w.pending_message = "The workload was evicted (" + w.evicted_reason + ") and requeued";
+  if (w.evicted_reason == "PodsReadyTimeout") {
+    if (cfg.requeuing_timestamp == "Eviction") w.queue_order = now;
+    ++w.requeue_count;
+    if (cfg.backoff_limit_count && w.requeue_count > *cfg.backoff_limit_count) {
+      w.deactivated = true;
+      w.pending_reason = "Deactivated";
+      w.pending_message =
+          "The workload is deactivated due to exceeding the maximum number of re-queuing "
+          "retries";
+      RecordHistory(id, "Evicted", "Deactivated", w.pending_message);
+      return;
+    }
+    // requeueAt = now + base·2^(n−1), at most max (Kueue adds ~0.01% jitter; none here).
+    double delay = std::min<double>(cfg.backoff_max_seconds,
+                                    cfg.backoff_base_seconds * std::pow(2.0, w.requeue_count - 1));
+    w.requeue_at = now + Duration::Nanoseconds(static_cast<int64_t>(delay * 1e9));
+    w.backing_off = true;
+    cache_.cq(w.cq).backing_off++;
+    RecordHistory(id, "Requeued", "BackoffStarted",
+                  "Requeued after " + FormatDuration(w.requeue_at - now) + " backoff");
+    At(w.requeue_at, TimerArg(kBackoffDone, id));
+    return;
+  }
+  RecordHistory(id, "Requeued", w.evicted_reason, "Requeued after eviction");
+  cache_.Enqueue(id);
+  schedule_requested_ = true;
+  RequestReconcile();
+}
+
+void KueueController::QueueInadmissibleAfter(int32_t cq) {
+  const int32_t root = cache_.tree().Root(cache_.cq(cq).node);
+  if (!requeue_pending_roots_.insert(root).second) return;
+  // requeueBatchPeriod: inadmissible workloads of the cohort tree are retried 1 s later.
+  After(Duration::Seconds(1), TimerArg(kRequeueTree, static_cast<uint64_t>(cq)));
+}
+
+void KueueController::OnTimer(Time now, uint64_t arg) {
+  const auto timer = static_cast<Timer>(arg >> 56);
+  const uint64_t payload = arg & ((uint64_t{1} << 56) - 1);
+  switch (timer) {
+    case kRequeueTree: {
+      const auto cq = static_cast<int32_t>(payload);
+      requeue_pending_roots_.erase(cache_.tree().Root(cache_.cq(cq).node));
+      if (cache_.RequeueInadmissible(cache_.CqsInTree(cq))) {
+        schedule_requested_ = true;
+        RequestReconcile();
+      }
+      break;
+    }
+    case kBackoffDone: {
+      const auto id = static_cast<WorkloadId>(payload);
+      auto& w = cache_.wl(id);
+      if (!w.backing_off) break;
+      w.backing_off = false;
+      cache_.cq(w.cq).backing_off--;
+      cache_.Enqueue(id);
+      schedule_requested_ = true;
+      RequestReconcile();
+      break;
+    }
+    case kPodsReadyTimeout: {
+      const auto id = static_cast<WorkloadId>(payload & 0xffffffffu);
+      const auto generation = static_cast<int32_t>(payload >> 32);
+      const auto& w = cache_.wl(id);
+      if (w.phase != WorkloadPhase::kAdmitted || w.evicting || w.pods_ready ||
+          w.admissions != generation) {
+        break;
+      }
+      Evict(id, "PodsReadyTimeout", "",
+            "Exceeded the PodsReady timeout " + w.spec.namespace_ + "/" + w.spec.name);
+      break;
+    }
+    case kSample:
+      Sample(now);
+      After(metrics_interval_, TimerArg(kSample, 0));
+      break;
+  }
+}
+
+void KueueController::RecordHistory(WorkloadId id, const std::string& type,
+                                    const std::string& reason, const std::string& message) {
+  cache_.wl(id).history.push_back({store_.now(), type, reason, message});
+}
+
+Histogram& KueueController::WaitHistogram(std::vector<Histogram>* set, const std::string& name,
+                                          int32_t cq) {
+  if (set->empty()) {
+    for (const auto& q : cache_.cluster_queues()) {
+      Histogram h;
+      h.name = name;
+      h.labels = {{"cluster_queue", q.obj.metadata.name}};
+      h.bounds = WaitTimeBuckets();
+      h.counts.assign(h.bounds.size() + 1, 0);
+      set->push_back(std::move(h));
+    }
+  }
+  return (*set)[static_cast<size_t>(cq)];
+}
+
+std::vector<Histogram> KueueController::histograms() const {
+  std::vector<Histogram> out = quota_reserved_wait_;
+  out.insert(out.end(), admission_wait_.begin(), admission_wait_.end());
+  return out;
+}
+
+void KueueController::Sample(Time now) {
+  auto put = [&](const std::string& name, std::map<std::string, std::string> labels, double v) {
+    std::string key = name;
+    for (const auto& [k, val] : labels) key += "|" + k + "=" + val;
+    auto [it, added] = series_index_.emplace(key, series_.size());
+    if (added) series_.push_back({name, std::move(labels), {}});
+    series_[it->second].samples.emplace_back(now, v);
+  };
+  const auto& tree = cache_.tree();
+  for (int32_t c = 0; c < static_cast<int32_t>(cache_.cluster_queues().size()); ++c) {
+    const auto& q = cache_.cq(c);
+    const std::string& name = q.obj.metadata.name;
+    put("kueue_pending_workloads", {{"cluster_queue", name}, {"status", "active"}},
+        static_cast<double>(cache_.PendingCount(c, false)));
+    put("kueue_pending_workloads", {{"cluster_queue", name}, {"status", "inadmissible"}},
+        static_cast<double>(cache_.PendingCount(c, true)));
+    put("kueue_reserving_active_workloads", {{"cluster_queue", name}},
+        static_cast<double>(q.admitted.size()));
+    put("kueue_admitted_workloads_total", {{"cluster_queue", name}},
+        static_cast<double>(q.admitted_total));
+    put("kueue_finished_workloads_total", {{"cluster_queue", name}},
+        static_cast<double>(q.finished_total));
+    for (const auto& [reason, n] : q.evicted_by_reason) {
+      put("kueue_evicted_workloads_total", {{"cluster_queue", name}, {"reason", reason}},
+          static_cast<double>(n));
+    }
+    for (const auto& [reason, n] : q.preempted_total) {
+      put("kueue_preempted_workloads_total",
+          {{"preempting_cluster_queue", name}, {"reason", reason}}, static_cast<double>(n));
+    }
+    const auto& node = tree.node(q.node);
+    for (FrId fr = 0; fr < tree.fr_count(); ++fr) {
+      if (!node.has_quota[fr]) continue;
+      const auto& key = cache_.FrKey(fr);
+      const std::string& rname = cache_.ResourceName(key.resource);
+      const double scale = rname == "cpu" ? 1000.0 : 1.0;
+      std::map<std::string, std::string> labels{{"cohort", q.obj.cohort},
+                                                {"cluster_queue", name},
+                                                {"flavor", cache_.FlavorName(key.flavor)},
+                                                {"resource", rname}};
+      put("kueue_cluster_queue_resource_usage", labels,
+          static_cast<double>(node.usage[fr]) / scale);
+      put("kueue_cluster_queue_nominal_quota", labels,
+          static_cast<double>(node.nominal[fr]) / scale);
+    }
+    if (!q.obj.cohort.empty()) {
+      double share =
+          tree.DominantResourceShare(q.node, cache_.fr_resource(), cache_.resource_count());
+      put("kueue_cluster_queue_weighted_share", {{"cluster_queue", name}, {"cohort", q.obj.cohort}},
+          std::isinf(share) ? std::numeric_limits<double>::quiet_NaN() : std::ceil(share));
+    }
+  }
+}
+
+}  // namespace gputwin::kueue

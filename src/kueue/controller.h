@@ -1,0 +1,99 @@
+// kueue-controller-manager in the twin: the Job webhook and reconciler
+// (pkg/controller/jobframework, jobs/job) that turn queue-name Jobs into Workloads,
+// suspend them until admitted, inject the flavor's node labels and tolerations on
+// admission and suspend them again on eviction; the workload controller's
+// waitForPodsReady timeouts and requeue backoff; the queue manager's batched requeue of
+// inadmissible workloads; and the scheduler loop. Metrics are sampled on the virtual clock.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "controllers/controller.h"
+#include "kueue/cache.h"
+#include "kueue/scheduler.h"
+
+namespace gputwin::kueue {
+
+// A Prometheus time series sampled on the virtual clock.
+struct Series {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::vector<std::pair<Time, double>> samples;
+};
+
+// A Prometheus histogram (cumulative buckets) with Kueue's exponential buckets.
+struct Histogram {
+  std::string name;
+  std::map<std::string, std::string> labels;
+  std::vector<double> bounds;
+  std::vector<uint64_t> counts;  // per bucket, not cumulative
+  double sum = 0;
+  uint64_t count = 0;
+  void Observe(double v);
+};
+
+class KueueController : public controllers::Controller, public SchedulerActions {
+ public:
+  KueueController(cluster::Store* store, EventQueue* queue, const api::Manifests& m,
+                  Diagnostics* diag, Duration metrics_interval);
+  void OnWatch(cluster::WatchKind kind, cluster::WatchOp op, uint32_t id) override;
+  void Start();
+
+  const Cache& cache() const { return cache_; }
+  const Scheduler& scheduler() const { return scheduler_; }
+  const std::vector<Series>& series() const { return series_; }
+  std::vector<Histogram> histograms() const;
+  // The Workload of a Job, or kNoWorkload.
+  WorkloadId WorkloadOfJob(uint32_t job) const {
+    return job < workload_of_job_.size() ? workload_of_job_[job] : kNoWorkload;
+  }
+  std::string WorkloadName(WorkloadId id) const;
+
+  // SchedulerActions.
+  void Admit(WorkloadId wl) override;
+  void Evict(WorkloadId victim, const std::string& reason, const std::string& preemption_reason,
+             const std::string& message) override;
+  bool AllAdmittedPodsReady() const override;
+
+ protected:
+  void Reconcile(Time now) override;
+  void OnTimer(Time now, uint64_t arg) override;
+
+ private:
+  enum Timer : uint64_t { kRequeueTree = 1, kBackoffDone, kPodsReadyTimeout, kSample };
+  static uint64_t TimerArg(Timer t, uint64_t payload) { return (uint64_t{t} << 56) | payload; }
+
+  void CreateWorkload(uint32_t job);
+  void SyncJob(uint32_t job, Time now);
+  void ApplyAdmission(uint32_t job, WorkloadId id);
+  void SuspendJob(uint32_t job);
+  void ReleaseQuota(WorkloadId id, Time now);
+  void Requeue(WorkloadId id, Time now);
+  void QueueInadmissibleAfter(int32_t cq);
+  void RecordHistory(WorkloadId id, const std::string& type, const std::string& reason,
+                     const std::string& message);
+  void Sample(Time now);
+  Histogram& WaitHistogram(std::vector<Histogram>* set, const std::string& name, int32_t cq);
+
+  Cache cache_;
+  Scheduler scheduler_;
+  Duration metrics_interval_;
+  const api::Manifests& manifests_;
+  std::vector<WorkloadId> workload_of_job_;
+  std::vector<api::Job> original_jobs_;  // per workload: the Job as submitted
+  controllers::WorkQueue dirty_jobs_;
+  bool schedule_requested_ = false;
+  std::set<int32_t> requeue_pending_roots_;  // cohort trees with a batched requeue queued
+  uint64_t next_uid_ = 1;
+  std::map<std::string, size_t> series_index_;
+  std::vector<Series> series_;
+  std::vector<Histogram> admission_wait_, quota_reserved_wait_;
+  uint64_t pods_ready_generation_ = 0;
+  std::vector<uint64_t> pods_ready_gen_;  // per workload: which timeout timer is live
+};
+
+}  // namespace gputwin::kueue
