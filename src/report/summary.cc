@@ -1,5 +1,7 @@
 #include "report/summary.h"
 
+#include "report/kueue_report.h"
+
 #include <unistd.h>
 
 #include <cstdio>
@@ -213,6 +215,7 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim) {
     jobs.push_back(Json{{"namespace", job.obj.metadata.namespace_},
                         {"name", job.obj.metadata.name},
                         {"condition", job.condition.empty() ? "Active" : job.condition},
+                        {"suspended", job.obj.suspend},
                         {"reason", job.condition_reason},
                         {"message", job.condition_message},
                         {"startTime", TimeOrNull(job.start_time)},
@@ -275,10 +278,13 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim) {
   j["nodes"] = nodes;
   j["jobs"] = jobs;
   j["deployments"] = deployments;
+  j["kueue"] = KueueJson(sim);
   // pods[] and events[] can hold millions of entries: streamed, one object per line.
   std::string head = j.dump(2);
   head.resize(head.size() - 2);  // drop "\n}"
-  out << head << ",\n  \"pods\": [";
+  out << head;
+  StreamKueue(out, sim);
+  out << ",\n  \"pods\": [";
   bool first = true;
   for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
     out << (first ? "\n    " : ",\n    ") << PodJson(s, s.pod(id)).dump();

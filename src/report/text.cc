@@ -5,6 +5,8 @@
 
 #include "report/summary.h"
 
+#include "report/kueue_report.h"
+
 namespace gputwin::report {
 
 using cluster::PodPhase;
@@ -76,7 +78,9 @@ std::string RenderText(const sim::Simulation& sim) {
     out += fmt::format("  {:<36} {:<10} {:>9} {:>6} {:>10} {:>10}\n", "NAME", "STATUS", "SUCCEEDED",
                        "FAILED", "STARTED", "FINISHED");
     for (const auto& j : s.jobs()) {
-      std::string status = j.condition.empty() ? "Running" : j.condition;
+      std::string status = !j.condition.empty() ? j.condition
+                           : j.obj.suspend      ? "Suspended"
+                                                : "Running";
       if (j.condition == "Failed") status += " (" + j.condition_reason + ")";
       out += fmt::format("  {:<36} {:<10} {:>9} {:>6} {:>10} {:>10}\n",
                          j.obj.metadata.namespace_ + "/" + j.obj.metadata.name, status, j.succeeded,
@@ -137,6 +141,7 @@ std::string RenderText(const sim::Simulation& sim) {
       }
     }
   }
+  out += KueueText(sim);
   if (!sim.expectation_results().empty()) {
     out += "\nExpectations\n";
     for (const auto& r : sim.expectation_results()) {

@@ -1,0 +1,242 @@
+#include "report/kueue_report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <map>
+
+#include "kueue/controller.h"
+
+namespace gputwin::report {
+
+using Json = nlohmann::ordered_json;
+using kueue::WorkloadPhase;
+
+namespace {
+
+const char* PhaseName(WorkloadPhase p) {
+  switch (p) {
+    case WorkloadPhase::kPending:
+      return "Pending";
+    case WorkloadPhase::kAdmitted:
+      return "Admitted";
+    case WorkloadPhase::kFinished:
+      return "Finished";
+  }
+  return "";
+}
+
+Json TimeOrNull(bool set, Time t) {
+  return set ? Json(FormatRFC3339(t)) : Json(nullptr);
+}
+
+// Kueue's condition message for a pending workload, or why it is inactive.
+std::string PendingMessage(const kueue::WorkloadState& w) {
+  if (!w.pending_message.empty()) return w.pending_message;
+  return "Waiting to be considered by the scheduler";
+}
+
+Json WorkloadJson(const sim::Simulation& sim, const kueue::KueueController& k,
+                  kueue::WorkloadId id) {
+  const auto& c = k.cache();
+  const auto& w = c.wl(id);
+  const Time end = sim.end();
+  Json flavors = Json::object();
+  for (const auto& ps : w.assignment) {
+    for (const auto& [r, f] : ps.flavors) flavors[r] = f;
+  }
+  Json history = Json::array();
+  for (const auto& h : w.history) {
+    history.push_back(Json{{"time", FormatRFC3339(h.at)},
+                           {"type", h.type},
+                           {"reason", h.reason},
+                           {"message", h.message}});
+  }
+  Duration wait = w.total_wait;
+  if (w.phase == WorkloadPhase::kPending && !w.deactivated) wait = wait + (end - w.pending_since);
+  Json j{{"namespace", w.spec.namespace_},
+         {"name", w.spec.name},
+         {"job", sim.store().jobs()[w.job].obj.metadata.name},
+         {"localQueue", w.spec.queue_name},
+         {"clusterQueue", w.cq >= 0 ? Json(c.cq(w.cq).obj.metadata.name) : Json(nullptr)},
+         {"priority", w.spec.priority},
+         {"priorityClassName", w.spec.priority_class_name},
+         {"state", PhaseName(w.phase)},
+         {"createdAt", FormatRFC3339(w.created)},
+         {"firstAdmittedAt", TimeOrNull(w.ever_admitted, w.first_admitted_at)},
+         {"finishedAt", TimeOrNull(w.phase == WorkloadPhase::kFinished, w.finished_at)},
+         {"waitSeconds", static_cast<double>(wait.ns) / 1e9},
+         {"count", w.spec.pod_sets.front().count},
+         {"admittedCount", w.assignment.empty() ? Json(nullptr) : Json(w.assignment.front().count)},
+         {"flavors", flavors},
+         {"admissions", w.admissions},
+         {"evictions", w.evictions},
+         {"preemptions", w.preemptions},
+         {"lostGpuSeconds", w.lost_gpu_seconds}};
+  if (w.phase == WorkloadPhase::kPending) {
+    j["pendingReason"] = w.pending_reason;
+    j["pendingMessage"] = PendingMessage(w);
+  }
+  j["history"] = history;
+  return j;
+}
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  auto i = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
+  return v[std::min(i, v.size() - 1)];
+}
+
+}  // namespace
+
+Json KueueJson(const sim::Simulation& sim) {
+  const auto* k = sim.kueue();
+  if (!k) return nullptr;
+  const auto& c = k->cache();
+  const auto& tree = c.tree();
+  Json cqs = Json::array();
+  for (int32_t i = 0; i < static_cast<int32_t>(c.cluster_queues().size()); ++i) {
+    const auto& q = c.cq(i);
+    Json resources = Json::array();
+    const auto& node = tree.node(q.node);
+    for (kueue::FrId fr = 0; fr < tree.fr_count(); ++fr) {
+      if (!node.has_quota[fr]) continue;
+      const auto& key = c.FrKey(fr);
+      auto limit = [&](int64_t v) {
+        return v == kueue::kNoLimit ? Json(nullptr) : Json(c.FormatAmount(key.resource, v));
+      };
+      resources.push_back(Json{{"flavor", c.FlavorName(key.flavor)},
+                               {"resource", c.ResourceName(key.resource)},
+                               {"nominalQuota", c.FormatAmount(key.resource, node.nominal[fr])},
+                               {"borrowingLimit", limit(node.borrowing_limit[fr])},
+                               {"lendingLimit", limit(node.lending_limit[fr])},
+                               {"usage", c.FormatAmount(key.resource, node.usage[fr])}});
+    }
+    std::vector<double> waits;
+    for (const auto& w : c.workloads()) {
+      if (w.cq == i && w.ever_admitted) {
+        waits.push_back(static_cast<double>((w.first_admitted_at - w.created).ns) / 1e9);
+      }
+    }
+    Json preempted = Json::object();
+    for (const auto& [r, n] : q.preempted_total) preempted[r] = n;
+    cqs.push_back(Json{{"name", q.obj.metadata.name},
+                       {"cohort", q.obj.cohort},
+                       {"queueingStrategy", q.obj.queueing_strategy},
+                       {"active", q.active},
+                       {"inactiveReason", q.inactive_reason},
+                       {"inactiveMessage", q.inactive_message},
+                       {"pendingActive", c.PendingCount(i, false)},
+                       {"pendingInadmissible", c.PendingCount(i, true)},
+                       {"reservingActive", q.admitted.size()},
+                       {"admittedTotal", q.admitted_total},
+                       {"finishedTotal", q.finished_total},
+                       {"evictedTotal", q.evicted_total},
+                       {"preemptedTotal", preempted},
+                       {"waitSecondsP50", Percentile(waits, 0.5)},
+                       {"waitSecondsP95", Percentile(waits, 0.95)},
+                       {"waitSecondsMax", Percentile(waits, 1.0)},
+                       {"resources", resources}});
+  }
+  // Pending workloads grouped by Kueue's message, largest group first.
+  std::map<std::string, std::vector<std::string>> groups;
+  for (kueue::WorkloadId id = 0; id < c.workloads().size(); ++id) {
+    const auto& w = c.wl(id);
+    if (w.phase != WorkloadPhase::kPending) continue;
+    groups[PendingMessage(w)].push_back(w.spec.namespace_ + "/" + w.spec.name);
+  }
+  std::vector<std::pair<std::string, std::vector<std::string>>> sorted(groups.begin(),
+                                                                       groups.end());
+  std::stable_sort(sorted.begin(), sorted.end(),
+                   [](const auto& a, const auto& b) { return a.second.size() > b.second.size(); });
+  Json pending = Json::array();
+  for (const auto& [msg, names] : sorted) {
+    Json ex = Json::array();
+    for (size_t i = 0; i < names.size() && i < 5; ++i) ex.push_back(names[i]);
+    pending.push_back(Json{{"message", msg}, {"count", names.size()}, {"workloads", ex}});
+  }
+  Json hist = Json::array();
+  for (const auto& h : k->histograms()) {
+    Json buckets = Json::array();
+    uint64_t cum = 0;
+    for (size_t b = 0; b < h.bounds.size(); ++b) {
+      cum += h.counts[b];
+      buckets.push_back(Json::array({h.bounds[b], cum}));
+    }
+    buckets.push_back(Json::array({"+Inf", h.count}));
+    hist.push_back(Json{{"name", h.name},
+                        {"labels", h.labels},
+                        {"buckets", buckets},
+                        {"sum", h.sum},
+                        {"count", h.count}});
+  }
+  return Json{{"fairSharing", c.config().fair_sharing},
+              {"waitForPodsReady", c.config().wait_for_pods_ready},
+              {"schedulingCycles", k->scheduler().cycles()},
+              {"admissions", std::count_if(c.workloads().begin(), c.workloads().end(),
+                                           [](const auto& w) { return w.ever_admitted; })},
+              {"clusterQueues", cqs},
+              {"pendingReasons", pending},
+              {"histograms", hist}};
+}
+
+void StreamKueue(std::ostream& out, const sim::Simulation& sim) {
+  const auto* k = sim.kueue();
+  if (!k) return;
+  out << ",\n  \"workloads\": [";
+  const auto& c = k->cache();
+  for (kueue::WorkloadId id = 0; id < c.workloads().size(); ++id) {
+    out << (id == 0 ? "\n    " : ",\n    ") << WorkloadJson(sim, *k, id).dump();
+  }
+  out << (c.workloads().empty() ? "]" : "\n  ]");
+  out << ",\n  \"metrics\": [";
+  bool first = true;
+  for (const auto& s : k->series()) {
+    Json samples = Json::array();
+    for (const auto& [t, v] : s.samples) {
+      samples.push_back(Json::array({FormatRFC3339(t), std::isnan(v) ? Json(nullptr) : Json(v)}));
+    }
+    Json j{{"name", s.name}, {"labels", s.labels}, {"samples", samples}};
+    out << (first ? "\n    " : ",\n    ") << j.dump();
+    first = false;
+  }
+  out << (first ? "]" : "\n  ]");
+}
+
+std::string KueueText(const sim::Simulation& sim) {
+  const auto* k = sim.kueue();
+  if (!k) return "";
+  Json j = KueueJson(sim);
+  std::string out = "\nKueue ClusterQueues\n";
+  out += fmt::format("  {:<24} {:<12} {:>8} {:>8} {:>12} {:>9} {:>9}  {}\n", "NAME", "COHORT",
+                     "ADMITTED", "PENDING", "INADMISSIBLE", "WAIT-P50", "WAIT-MAX", "USAGE");
+  for (const auto& q : j["clusterQueues"]) {
+    std::string usage;
+    for (const auto& r : q["resources"]) {
+      usage += fmt::format("{}{}/{} {} ({})", usage.empty() ? "" : ", ",
+                           r["usage"].get<std::string>(), r["nominalQuota"].get<std::string>(),
+                           r["resource"].get<std::string>(), r["flavor"].get<std::string>());
+    }
+    if (!q["active"].get<bool>()) usage = "INACTIVE: " + q["inactiveMessage"].get<std::string>();
+    out += fmt::format(
+        "  {:<24} {:<12} {:>8} {:>8} {:>12} {:>9} {:>9}  {}\n", q["name"].get<std::string>(),
+        q["cohort"].get<std::string>(), q["admittedTotal"].get<int64_t>(),
+        q["pendingActive"].get<int64_t>(), q["pendingInadmissible"].get<int64_t>(),
+        FormatDuration(Duration::Seconds(static_cast<int64_t>(q["waitSecondsP50"].get<double>()))),
+        FormatDuration(Duration::Seconds(static_cast<int64_t>(q["waitSecondsMax"].get<double>()))),
+        usage);
+  }
+  if (!j["pendingReasons"].empty()) {
+    out += "\nWhy workloads are Pending (Kueue's QuotaReserved condition)\n";
+    for (const auto& g : j["pendingReasons"]) {
+      out += fmt::format("  {} workload(s): {}\n", g["count"].get<size_t>(),
+                         g["message"].get<std::string>());
+      for (const auto& n : g["workloads"]) out += "    " + n.get<std::string>() + "\n";
+    }
+  }
+  return out;
+}
+
+}  // namespace gputwin::report

@@ -1,0 +1,21 @@
+// Kueue's part of the outputs: ClusterQueues, every Workload with its history, why the
+// pending ones are not admitted (in Kueue's words), and Kueue's metrics over time.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <ostream>
+#include <string>
+
+#include "sim/simulation.h"
+
+namespace gputwin::report {
+
+// The "kueue" object of summary.json (null without Kueue).
+nlohmann::ordered_json KueueJson(const sim::Simulation& sim);
+// Streams `"workloads": [...]` and `"metrics": [...]`, one object per line, each
+// preceded by ",\n  ". Nothing without Kueue.
+void StreamKueue(std::ostream& out, const sim::Simulation& sim);
+// The text report's Kueue section ("" without Kueue).
+std::string KueueText(const sim::Simulation& sim);
+
+}  // namespace gputwin::report
