@@ -100,6 +100,7 @@ struct WorkloadState {
   std::vector<PodSetAssignment> assignment;
   FrUsage usage;
   Time quota_reserved_at;
+  uint64_t quota_reserved_seq = 0;  // admission order: ties of quota_reserved_at
   Time first_admitted_at;
   bool ever_admitted = false;
   bool evicting = false;  // Evicted=True, quota still held until its pods are gone

@@ -254,6 +254,7 @@ void KueueController::Admit(WorkloadId id) {
   auto& q = cache_.cq(w.cq);
   w.phase = WorkloadPhase::kAdmitted;
   w.quota_reserved_at = now;
+  w.quota_reserved_seq = ++admission_seq_;
   if (!w.ever_admitted) w.first_admitted_at = now;
   w.ever_admitted = true;
   ++w.admissions;

@@ -89,6 +89,7 @@ class KueueController : public controllers::Controller, public SchedulerActions 
   bool schedule_requested_ = false;
   std::set<int32_t> requeue_pending_roots_;  // cohort trees with a batched requeue queued
   uint64_t next_uid_ = 1;
+  uint64_t admission_seq_ = 0;
   std::map<std::string, size_t> series_index_;
   std::vector<Series> series_;
   std::vector<Histogram> admission_wait_, quota_reserved_wait_;

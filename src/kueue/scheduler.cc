@@ -302,6 +302,11 @@ bool Scheduler::CandidateLess(WorkloadId a, WorkloadId b, int32_t preemptor_cq) 
   if (xo != yo) return xo;
   if (x.spec.priority != y.spec.priority) return x.spec.priority < y.spec.priority;
   if (x.quota_reserved_at != y.quota_reserved_at) return x.quota_reserved_at > y.quota_reserved_at;
+  // Upstream's cycles take real time, so of two admissions the later one has the newer
+  // timestamp; the twin's cycles take none, so the admission order stands in.
+  if (x.quota_reserved_seq != y.quota_reserved_seq) {
+    return x.quota_reserved_seq > y.quota_reserved_seq;
+  }
   return x.uid < y.uid;
 }
 

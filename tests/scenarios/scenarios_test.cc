@@ -18,8 +18,14 @@ std::vector<std::string> ScenarioFiles() {
     if (e.path().extension() == ".yaml") out.push_back(e.path().string());
   }
   for (const auto& e : fs::directory_iterator(root / "examples")) {
-    fs::path s = e.path() / "scenario.yaml";
-    if (fs::exists(s)) out.push_back(s.string());
+    if (!e.is_directory()) continue;
+    // scenario.yaml and its variants (scenario-without-kueue.yaml, ...).
+    for (const auto& f : fs::directory_iterator(e.path())) {
+      const std::string name = f.path().filename().string();
+      if (name.starts_with("scenario") && f.path().extension() == ".yaml") {
+        out.push_back(f.path().string());
+      }
+    }
   }
   std::sort(out.begin(), out.end());
   return out;
