@@ -169,6 +169,7 @@ Cache::Cache(const api::Manifests& m, Diagnostics* diag) : config_(m.kueue_confi
   }
   tree_.Rebuild();
 
+  pods_resource_ = ResourceIndex("pods");
   std::map<std::string, int32_t> cq_index;
   for (size_t i = 0; i < cqs_.size(); ++i) {
     cq_index[cqs_[i].obj.metadata.name] = static_cast<int32_t>(i);

@@ -97,6 +97,8 @@ struct WorkloadState {
   // QuotaReserved=False condition while pending: Kueue's reason and message.
   std::string pending_reason = "Pending", pending_message;
   // Admission.
+  // Per pod set: per-pod requests in Kueue units (Cache::PodRequests), computed once.
+  std::vector<std::vector<std::pair<int32_t, int64_t>>> pod_requests;
   std::vector<PodSetAssignment> assignment;
   FrUsage usage;
   Time quota_reserved_at;
@@ -163,6 +165,7 @@ class Cache {
 
   // Per-pod requests in Kueue units, by resource index (excluded prefixes dropped).
   std::vector<std::pair<int32_t, int64_t>> PodRequests(const PodSet& ps);
+  int32_t pods_resource() const { return pods_resource_; }
 
   // The queue: an equivalence group per workload shape, each ordered as the CQ heap.
   void Enqueue(WorkloadId id);
@@ -190,6 +193,7 @@ class Cache {
   std::map<std::string, api::Labels> namespace_labels_;
   std::vector<WorkloadState> workloads_;
   std::map<std::string, int32_t> lq_index_;
+  int32_t pods_resource_ = -1;
 };
 
 }  // namespace gputwin::kueue

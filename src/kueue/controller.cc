@@ -47,11 +47,6 @@ void KueueController::Start() {
   At(store_.now(), TimerArg(kSample, 0));
 }
 
-std::string KueueController::WorkloadName(WorkloadId id) const {
-  const auto& w = cache_.wl(id);
-  return w.spec.namespace_ + "/" + w.spec.name;
-}
-
 void KueueController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (kind == WatchKind::kJob) {
     if (op == WatchOp::kAdded) {
@@ -103,6 +98,7 @@ void KueueController::CreateWorkload(uint32_t job_id) {
     if (ps.spec.node_affinity) key += ";affinity" + std::to_string(job.tmpl->id);
   }
   w.equivalence = std::hash<std::string>{}(key);
+  for (const auto& ps : w.spec.pod_sets) w.pod_requests.push_back(cache_.PodRequests(ps));
   w.local_queue = cache_.FindLocalQueue(w.spec.namespace_, w.spec.queue_name);
   if (w.local_queue < 0) {
     w.pending_reason = "Misconfigured";
@@ -142,7 +138,7 @@ void KueueController::Reconcile(Time now) {
     for (uint32_t job : dirty_jobs_.Drain()) SyncJob(job, now);
     if (schedule_requested_) {
       schedule_requested_ = false;
-      scheduler_.Schedule(now);
+      scheduler_.Schedule();
     }
   }
 }
@@ -155,7 +151,7 @@ void KueueController::SyncJob(uint32_t job_id, Time now) {
   if (w.phase == WorkloadPhase::kFinished) return;
   if (!job.condition.empty() || job.deleted) {
     if (w.phase == WorkloadPhase::kAdmitted) {
-      ReleaseQuota(id, now);
+      ReleaseQuota(id);
     } else {
       cache_.Dequeue(id);
       if (w.backing_off && w.cq >= 0) {
@@ -179,7 +175,7 @@ void KueueController::SyncJob(uint32_t job_id, Time now) {
       return !store_.pod(p).deleted && !store_.pod(p).Terminal();
     });
     if (!active) {
-      ReleaseQuota(id, now);
+      ReleaseQuota(id);
       Requeue(id, now);
     }
     return;
@@ -319,13 +315,12 @@ bool KueueController::AllAdmittedPodsReady() const {
   return true;
 }
 
-void KueueController::ReleaseQuota(WorkloadId id, Time now) {
+void KueueController::ReleaseQuota(WorkloadId id) {
   auto& w = cache_.wl(id);
   auto& q = cache_.cq(w.cq);
   cache_.tree().RemoveUsage(q.node, w.usage);
   w.usage.clear();
   q.admitted.erase(id);
-  (void)now;
   QueueInadmissibleAfter(w.cq);
   schedule_requested_ = true;
   RequestReconcile();

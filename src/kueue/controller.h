@@ -51,7 +51,6 @@ class KueueController : public controllers::Controller, public SchedulerActions 
   WorkloadId WorkloadOfJob(uint32_t job) const {
     return job < workload_of_job_.size() ? workload_of_job_[job] : kNoWorkload;
   }
-  std::string WorkloadName(WorkloadId id) const;
 
   // SchedulerActions.
   void Admit(WorkloadId wl) override;
@@ -71,7 +70,7 @@ class KueueController : public controllers::Controller, public SchedulerActions 
   void SyncJob(uint32_t job, Time now);
   void ApplyAdmission(uint32_t job, WorkloadId id);
   void SuspendJob(uint32_t job);
-  void ReleaseQuota(WorkloadId id, Time now);
+  void ReleaseQuota(WorkloadId id);
   void Requeue(WorkloadId id, Time now);
   void QueueInadmissibleAfter(int32_t cq);
   void RecordHistory(WorkloadId id, const std::string& type, const std::string& reason,
@@ -93,8 +92,6 @@ class KueueController : public controllers::Controller, public SchedulerActions 
   std::map<std::string, size_t> series_index_;
   std::vector<Series> series_;
   std::vector<Histogram> admission_wait_, quota_reserved_wait_;
-  uint64_t pods_ready_generation_ = 0;
-  std::vector<uint64_t> pods_ready_gen_;  // per workload: which timeout timer is live
 };
 
 }  // namespace gputwin::kueue

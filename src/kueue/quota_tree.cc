@@ -151,20 +151,14 @@ std::pair<int, bool> QuotaTree::HeightOfLowestSubtreeThatFits(int32_t cq, FrId f
 }
 
 double QuotaTree::DominantResourceShare(int32_t n, const std::vector<int32_t>& fr_resource,
-                                        int32_t resource_count, const FrUsage* extra) const {
+                                        int32_t resource_count) const {
   const auto& q = node(n);
   if (q.parent < 0) return 0;
   std::vector<int64_t> borrowed(static_cast<size_t>(resource_count), 0);
   bool borrowing = false;
   for (FrId fr = 0; fr < fr_count_; ++fr) {
     if (!q.has_quota[fr]) continue;
-    int64_t use = q.usage[fr];
-    if (extra) {
-      for (auto [efr, ev] : *extra) {
-        if (efr == fr) use += ev;
-      }
-    }
-    const int64_t b = use - q.subtree[fr];
+    const int64_t b = q.usage[fr] - q.subtree[fr];
     if (b > 0) {
       borrowed[static_cast<size_t>(fr_resource[fr])] += b;
       borrowing = true;

@@ -75,10 +75,9 @@ class QuotaTree {
   // Dominant resource share (fair_sharing.go): max over resources of borrowed ×1000 /
   // lendable (potential available of the parent summed over the resource's flavors),
   // divided by the weight. Not borrowing: 0. Zero weight while borrowing: +Inf.
-  // `extra` is added to the node's usage first (a workload being considered).
   // `fr_resource` maps each FrId to its resource index.
   double DominantResourceShare(int32_t n, const std::vector<int32_t>& fr_resource,
-                               int32_t resource_count, const FrUsage* extra = nullptr) const;
+                               int32_t resource_count) const;
 
  private:
   int64_t AvailableRaw(int32_t n, FrId fr) const;

@@ -48,9 +48,8 @@ class Scheduler {
 
   // Runs cycles at this instant until one changes nothing (admission, eviction or a move
   // to inadmissible). Returns the number of cycles.
-  int Schedule(Time now);
+  int Schedule();
   uint64_t cycles() const { return cycles_; }
-  uint64_t successful_cycles() const { return successful_cycles_; }
 
   // Exposed for tests.
   Assignment AssignFlavors(WorkloadId wl, const std::vector<int32_t>& counts);
@@ -90,7 +89,7 @@ class Scheduler {
 
   Cache& cache_;
   SchedulerActions& actions_;
-  uint64_t cycles_ = 0, successful_cycles_ = 0;
+  uint64_t cycles_ = 0;
 };
 
 }  // namespace gputwin::kueue

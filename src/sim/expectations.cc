@@ -15,6 +15,33 @@ std::string Rel(Time t, Time start) {
   return t == cluster::kNever ? "never" : FormatDuration(t - start);
 }
 
+// Counts the objects a glob matched and those meeting every condition, and reports as an
+// expectation says: with `count`, exactly that many; without, all (and at least one).
+struct MatchTally {
+  int64_t matched = 0, satisfied = 0;
+  std::vector<std::string> misses;
+  void Add(const std::vector<std::string>& why) {
+    ++matched;
+    if (why.empty()) {
+      ++satisfied;
+    } else {
+      misses.insert(misses.end(), why.begin(), why.end());
+    }
+  }
+  void Report(const api::Expectation& x, const std::string& noun,
+              const std::function<void(bool, const std::string&)>& check) const {
+    if (x.count) {
+      check(satisfied == *x.count, std::to_string(satisfied) + " of " + std::to_string(matched) +
+                                       " matching " + noun + "s meet the conditions, want " +
+                                       std::to_string(*x.count));
+      if (satisfied == *x.count) return;
+    } else {
+      check(matched > 0, "no " + noun + " matches");
+    }
+    for (const auto& m : misses) check(false, m);
+  }
+};
+
 }  // namespace
 
 void Simulation::CheckWorkload(const api::Expectation& x,
@@ -27,8 +54,7 @@ void Simulation::CheckWorkload(const api::Expectation& x,
   }
   const auto& cache = kueue_->cache();
   const Time t0 = start();
-  int64_t matched = 0, satisfied = 0;
-  std::vector<std::string> misses;
+  MatchTally tally;
   for (kueue::WorkloadId id = 0; id < cache.workloads().size(); ++id) {
     const auto& w = cache.wl(id);
     const auto& job = store_.jobs()[w.job].obj.metadata;
@@ -36,7 +62,6 @@ void Simulation::CheckWorkload(const api::Expectation& x,
     if (!Glob(x.workload.c_str(), key.c_str()) && !Glob(x.workload.c_str(), job.name.c_str())) {
       continue;
     }
-    ++matched;
     std::vector<std::string> why;
     auto need = [&](bool ok, const std::string& what) {
       if (!ok) why.push_back(key + ": " + what);
@@ -91,23 +116,9 @@ void Simulation::CheckWorkload(const api::Expectation& x,
       need(msg.find(*x.message_contains) != std::string::npos,
            "message \"" + msg + "\" does not contain \"" + *x.message_contains + "\"");
     }
-    if (why.empty()) {
-      ++satisfied;
-    } else {
-      misses.insert(misses.end(), why.begin(), why.end());
-    }
+    tally.Add(why);
   }
-  if (x.count) {
-    check(satisfied == *x.count, std::to_string(satisfied) + " of " + std::to_string(matched) +
-                                     " matching workloads meet the conditions, want " +
-                                     std::to_string(*x.count));
-    if (satisfied != *x.count) {
-      for (const auto& m : misses) check(false, m);
-    }
-  } else {
-    check(matched > 0, "no workload matches");
-    for (const auto& m : misses) check(false, m);
-  }
+  tally.Report(x, "workload", check);
 }
 
 void Simulation::CheckExpectations() {
@@ -123,14 +134,12 @@ void Simulation::CheckExpectations() {
       // Without count: every matching pod must meet the conditions. With count: exactly
       // that many matching pods meet them.
       r.description = "pods " + x.pods;
-      int64_t matched = 0, satisfied = 0;
-      std::vector<std::string> misses;
+      MatchTally tally;
       for (cluster::PodId id = 0; id < store_.pod_count(); ++id) {
         const auto& p = store_.pod(id);
         if (p.deleted) continue;
         std::string key = p.Key();
         if (!Glob(x.pods.c_str(), key.c_str()) && !Glob(x.pods.c_str(), p.name.c_str())) continue;
-        ++matched;
         std::vector<std::string> why;
         auto need = [&](bool ok, const std::string& what) {
           if (!ok) why.push_back(key + ": " + what);
@@ -168,23 +177,9 @@ void Simulation::CheckExpectations() {
                "finishedAt is " + Rel(p.finished_at, t0) + ", want by " +
                    FormatDuration(*x.finished_by));
         }
-        if (why.empty()) {
-          ++satisfied;
-        } else {
-          misses.insert(misses.end(), why.begin(), why.end());
-        }
+        tally.Add(why);
       }
-      if (x.count) {
-        check(satisfied == *x.count, std::to_string(satisfied) + " of " + std::to_string(matched) +
-                                         " matching pods meet the conditions, want " +
-                                         std::to_string(*x.count));
-        if (satisfied != *x.count) {
-          for (const auto& m : misses) check(false, m);
-        }
-      } else {
-        check(matched > 0, "no pod matches");
-        for (const auto& m : misses) check(false, m);
-      }
+      tally.Report(x, "pod", check);
     } else if (!x.workload.empty()) {
       CheckWorkload(x, check, &r.description);
     } else {

@@ -1,0 +1,68 @@
+// The Job controller's suspend semantics, which Kueue relies on (KEP-2232 "Suspend Job";
+// JobSpec.activeDeadlineSeconds doc: the timer "will effectively be stopped and reset when
+// the Job is resumed"): suspending deletes the active pods without counting them as
+// failures and clears startTime; resuming creates pods again and starts the clock anew.
+#include <gtest/gtest.h>
+
+#include "controllers/job.h"
+
+namespace gputwin {
+namespace {
+
+// Runs every event up to `until`, then sets the clock there.
+void RunUntil(cluster::Store* store, EventQueue* q, Time until) {
+  while (!q->empty() && q->top().at <= until) {
+    Event e = q->Pop();
+    store->set_now(e.at);
+    e.handler->OnEvent(e.at, e.arg);
+  }
+  store->set_now(until);
+}
+
+TEST(JobSuspend, DeletesPodsWithoutCountingFailuresAndRestartsTheClock) {
+  cluster::Store store;
+  EventQueue queue;
+  controllers::JobController jobs(&store, &queue);
+  api::Job j;
+  j.metadata.name = "train";
+  j.metadata.namespace_ = "default";
+  j.parallelism = 2;
+  j.completions = 2;
+  j.active_deadline_seconds = 600;
+  j.template_.spec.restart_policy = "Never";
+  j.template_.spec.containers.push_back({"c", "img", {}});
+  store.AddNamespace("default");
+  uint32_t id = store.AddJob(j);
+  RunUntil(&store, &queue, Time{0});
+  ASSERT_EQ(store.jobs()[id].pods.size(), 2u);
+  EXPECT_EQ(store.jobs()[id].start_time, Time{0});
+
+  RunUntil(&store, &queue, Time{0} + Duration::Minutes(5));
+  store.jobs()[id].obj.suspend = true;
+  store.UpdateWorkload(cluster::WatchKind::kJob, id);
+  // Past the first deadline (10m): a suspended Job does not fail by it.
+  RunUntil(&store, &queue, Time{0} + Duration::Minutes(20));
+  EXPECT_TRUE(store.jobs()[id].pods.empty());
+  EXPECT_EQ(store.jobs()[id].failed, 0);
+  EXPECT_EQ(store.jobs()[id].start_time, cluster::kNever);
+  for (cluster::PodId p = 0; p < store.pod_count(); ++p) EXPECT_TRUE(store.pod(p).deleted);
+  EXPECT_EQ(store.jobs()[id].condition, "");
+
+  // Resumed at 20m: new pods, and the 10-minute deadline counts from 20m, not from 0.
+  store.jobs()[id].obj.suspend = false;
+  store.UpdateWorkload(cluster::WatchKind::kJob, id);
+  RunUntil(&store, &queue, Time{0} + Duration::Minutes(21));
+  EXPECT_EQ(store.jobs()[id].pods.size(), 2u);
+  EXPECT_EQ(store.jobs()[id].start_time, Time{0} + Duration::Minutes(20));
+  RunUntil(&store, &queue, Time{0} + Duration::Hours(1));
+  for (cluster::PodId p : store.jobs()[id].pods) {
+    EXPECT_TRUE(store.pod(p).deleted);  // the deadline at 30m ended it
+  }
+  EXPECT_EQ(store.jobs()[id].condition, "Failed");
+  EXPECT_EQ(store.jobs()[id].condition_reason, "DeadlineExceeded");
+  EXPECT_EQ(store.jobs()[id].completion_time, Time{0} + Duration::Minutes(30));
+  EXPECT_EQ(store.jobs()[id].failed, 0);
+}
+
+}  // namespace
+}  // namespace gputwin
