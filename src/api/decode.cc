@@ -50,6 +50,8 @@ const std::vector<KindEntry>& KindTable() {
       {"Configuration",
        {"config.kueue.x-k8s.io/v1beta1", "config.kueue.x-k8s.io/v1beta2"},
        DecodeKueueConfiguration},
+      {"NodePool", {"karpenter.sh/v1"}, DecodeNodePool},
+      {"EC2NodeClass", {"karpenter.k8s.aws/v1"}, DecodeEC2NodeClass},
   };
   return kTable;
 }

@@ -32,6 +32,11 @@ void DecodeResourceFlavor(YamlReader& r, Manifests* out);
 void DecodeWorkloadPriorityClass(YamlReader& r, Manifests* out);
 void DecodeKueueConfiguration(YamlReader& r, Manifests* out);
 
+// Karpenter (decode_karpenter.cc).
+void DecodeNodePool(YamlReader& r, Manifests* out);
+void DecodeEC2NodeClass(YamlReader& r, Manifests* out);
+bool IsWellKnownKarpenterLabel(const std::string& key);
+
 // Job decoding is shared with the Scenario's workload generators.
 Job DecodeJobObject(YamlReader& r, bool require_name = true);
 Pod DecodePodObject(YamlReader& r, bool require_name = true);

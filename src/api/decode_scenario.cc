@@ -138,6 +138,112 @@ Expectation DecodeExpectation(YamlReader& e) {
   return x;
 }
 
+CloudSpec DecodeCloud(YamlReader& c) {
+  CloudSpec out;
+  out.present = true;
+  out.source = c.Where();
+  out.provider = c.String("provider", "aws");
+  CheckOneOf(c, "provider", out.provider, {"aws"});
+  out.region = c.String("region", "us-east-1");
+  out.zones = c.StringList("zones");
+  for (const auto& f : c.StringList("catalogs")) out.catalog_files.push_back(Resolve(c, f));
+  for (auto& t : c.ObjectList("instanceTypes")) {
+    CloudInstanceType it;
+    it.source = t.Where();
+    it.name = t.RequiredString("name");
+    it.arch = t.String("arch", "amd64");
+    it.vcpu = static_cast<int32_t>(t.Int("vcpu", 0).value_or(0));
+    if (auto m = t.OptQuantity("memory")) it.memory_mib = m->Value() >> 20;
+    it.max_pods = static_cast<int32_t>(t.Int("maxPods", 1).value_or(110));
+    it.gpu_count = static_cast<int32_t>(t.Int("gpuCount", 0, 16).value_or(0));
+    it.gpu_name = t.String("gpuName");
+    if (auto m = t.OptQuantity("gpuMemory")) it.gpu_memory_mib = m->Value() >> 20;
+    it.on_demand_price = t.Double("onDemandPrice");
+    it.spot_price = t.Double("spotPrice");
+    for (const char* key : {"onDemandPrice", "spotPrice"}) {
+      auto v = t.Double(key);
+      if (v && *v < 0) t.Fail(key, "Invalid value: a price must not be negative");
+    }
+    it.zones = t.StringList("zones");
+    t.Finish();
+    out.instance_types.push_back(it);
+  }
+  if (auto sp = c.Object("spot")) {
+    for (const auto& [k, v] : sp->StringMap("discount")) {
+      char* end = nullptr;
+      double d = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || d < 0 || d >= 1) {
+        sp->Fail("discount", "Invalid value: \"" + v + "\" for " + k +
+                                 ": a fraction of the on-demand price in [0, 1)");
+      }
+      out.spot_discount[k] = d;
+    }
+    if (auto rate = sp->Double("interruptionRatePerHour")) {
+      if (*rate < 0) sp->Fail("interruptionRatePerHour", "Invalid value: must not be negative");
+      out.spot_interruption_rate_per_hour = *rate;
+    }
+    for (const auto& [k, v] : sp->StringMap("interruptionRatesPerHour")) {
+      char* end = nullptr;
+      double d = std::strtod(v.c_str(), &end);
+      if (end == v.c_str() || *end != '\0' || d < 0) {
+        sp->Fail("interruptionRatesPerHour", "Invalid value: \"" + v + "\" for " + k);
+      }
+      out.spot_interruption_rates[k] = d;
+    }
+    for (auto& i : sp->ObjectList("interruptions")) {
+      CloudInterruption ci;
+      ci.source = i.Where();
+      auto at = i.OptDuration("at");
+      if (!at) i.Fail("at", "Required value");
+      ci.at = *at;
+      ci.node = i.String("node", "");
+      ci.instance_type = i.String("instanceType", "");
+      if (ci.node.empty() && ci.instance_type.empty()) ci.instance_type = "*";
+      i.Finish();
+      out.interruptions.push_back(ci);
+    }
+    sp->Finish();
+  }
+  if (auto q = c.Object("quotas")) {
+    YAML::Node raw = c.Raw("quotas");
+    for (auto it = raw.begin(); it != raw.end(); ++it) {
+      std::string name = it->first.as<std::string>();
+      auto v = q->Int(name, 0);
+      out.quotas[name] = v.value_or(0);
+    }
+    q->Finish();
+  }
+  for (auto& cap : c.ObjectList("capacity")) {
+    CloudCapacity cc;
+    cc.source = cap.Where();
+    cc.instance_type = cap.String("instanceType", "*");
+    cc.zone = cap.String("zone", "*");
+    cc.capacity_type = cap.String("capacityType", "*");
+    if (cc.capacity_type != "*") {
+      CheckOneOf(cap, "capacityType", cc.capacity_type, {"spot", "on-demand"});
+    }
+    cc.from = cap.OptDuration("from").value_or(Duration{0});
+    cc.until = cap.OptDuration("until");
+    cc.max_instances = cap.Int("maxInstances", 0);
+    cap.Finish();
+    out.capacity.push_back(cc);
+  }
+  if (auto st = c.Object("startup")) {
+    auto& s = out.startup;
+    s.fleet = st->OptDuration("instanceLaunch").value_or(s.fleet);
+    s.boot = st->OptDuration("nodeRegistration").value_or(s.boot);
+    s.gpu_boot = st->OptDuration("gpuNodeRegistration").value_or(s.gpu_boot);
+    s.startup_taints = st->OptDuration("startupTaintRemoval").value_or(s.startup_taints);
+    if (auto bw = st->OptQuantity("imagePullBandwidth")) {
+      if (bw->Value() <= 0) st->Fail("imagePullBandwidth", "Invalid value: must be positive");
+      s.image_pull_bytes_per_second = bw->Value();
+    }
+    st->Finish();
+  }
+  c.Finish();
+  return out;
+}
+
 }  // namespace
 
 void DecodeScenario(YamlReader& r, Manifests* out) {
@@ -191,6 +297,7 @@ void DecodeScenario(YamlReader& r, Manifests* out) {
     g.Finish();
     s.gpu_models.push_back(m);
   }
+  if (auto c = spec->Object("cloud")) s.cloud = DecodeCloud(*c);
   spec->Finish();
   r.Finish();
   out->scenarios.push_back(std::move(s));

@@ -7,6 +7,7 @@
 #include <string>
 #include <vector>
 
+#include "api/karpenter_types.h"
 #include "api/kueue_types.h"
 #include "api/scenario.h"
 #include "api/types.h"
@@ -34,6 +35,8 @@ struct Manifests {
   std::vector<ResourceFlavor> resource_flavors;
   std::vector<WorkloadPriorityClass> workload_priority_classes;
   KueueConfiguration kueue_config;
+  std::vector<NodePool> node_pools;
+  std::vector<EC2NodeClass> ec2_node_classes;
   std::vector<Scenario> scenarios;
   Diagnostics diagnostics;
 };

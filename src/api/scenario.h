@@ -79,6 +79,51 @@ struct TraceSpec {
   std::string namespace_ = "default";
 };
 
+// The cloud the cluster runs in (docs/scenario.md#cloud): region and zones, the instance
+// catalog and its overrides, spot prices and interruptions, account quotas, capacity.
+struct CloudInstanceType {
+  SourceRef source;
+  std::string name, arch = "amd64", gpu_name;
+  int32_t vcpu = 0, max_pods = 110, gpu_count = 0;
+  int64_t memory_mib = 0, gpu_memory_mib = 0;
+  std::optional<double> on_demand_price, spot_price;
+  std::vector<std::string> zones;  // empty: every zone of the region
+};
+struct CloudCapacity {  // InsufficientInstanceCapacity windows and caps per offering
+  SourceRef source;
+  std::string instance_type = "*", zone = "*", capacity_type = "*";  // globs
+  Duration from{0};
+  std::optional<Duration> until;
+  std::optional<int64_t> max_instances;  // absent: none available in the window
+};
+struct CloudInterruption {  // a scripted spot interruption warning
+  SourceRef source;
+  Duration at{0};
+  std::string node, instance_type;  // globs; the first running spot instance that matches
+};
+struct CloudStartup {  // node start-up pipeline defaults (docs/cloud.md)
+  Duration fleet = Duration::Seconds(2);         // CreateFleet → Launched
+  Duration boot = Duration::Seconds(40);         // Launched → Node registered (non-GPU)
+  Duration gpu_boot = Duration::Seconds(100);    // the same for GPU instance types
+  Duration startup_taints = Duration::Seconds(10);  // an agent removes startupTaints
+  int64_t image_pull_bytes_per_second = 200LL * 1000 * 1000;
+};
+struct CloudSpec {
+  bool present = false;
+  SourceRef source;
+  std::string provider = "aws", region = "us-east-1";
+  std::vector<std::string> zones;          // default: <region>a, b, c
+  std::vector<std::string> catalog_files;  // extra catalog CSVs (resolved paths)
+  std::vector<CloudInstanceType> instance_types;
+  std::map<std::string, double> spot_discount;  // family or category → fraction off OD
+  double spot_interruption_rate_per_hour = 0;   // per running spot instance
+  std::map<std::string, double> spot_interruption_rates;  // family → rate per hour
+  std::vector<CloudInterruption> interruptions;
+  std::map<std::string, int64_t> quotas;  // AWS quota name → vCPUs
+  std::vector<CloudCapacity> capacity;
+  CloudStartup startup;
+};
+
 struct Scenario {
   ObjectMeta metadata;
   std::vector<std::string> manifests;  // resolved paths
@@ -91,6 +136,7 @@ struct Scenario {
   std::vector<Expectation> expectations;
   std::vector<GpuModelSpec> gpu_models;
   std::vector<TraceSpec> traces;
+  CloudSpec cloud;
 };
 
 }  // namespace gputwin::api

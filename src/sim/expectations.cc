@@ -2,7 +2,7 @@
 #include <algorithm>
 
 #include "kueue/controller.h"
-#include "sim/glob.h"
+#include "core/glob.h"
 #include "sim/simulation.h"
 
 namespace gputwin::sim {

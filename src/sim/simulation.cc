@@ -15,7 +15,7 @@
 #include "devices/device_plugin_controller.h"
 #include "kueue/controller.h"
 #include "scheduler/scheduler.h"
-#include "sim/glob.h"
+#include "core/glob.h"
 #include "sim/trace_import.h"
 
 namespace gputwin::sim {

@@ -1,7 +1,7 @@
 // Shell-style globs (* and ?) for naming pods in scenario actions and expectations.
 #pragma once
 
-namespace gputwin::sim {
+namespace gputwin {
 
 inline bool Glob(const char* p, const char* s) {
   for (; *p; ++p, ++s) {
@@ -16,4 +16,4 @@ inline bool Glob(const char* p, const char* s) {
   return !*s;
 }
 
-}  // namespace gputwin::sim
+}  // namespace gputwin
