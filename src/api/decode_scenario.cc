@@ -106,11 +106,23 @@ Expectation DecodeExpectation(YamlReader& e) {
   x.pods = e.String("pods");
   x.job = e.String("job");
   x.workload = e.String("workload");
+  x.node_claim = e.String("nodeClaim");
   if (static_cast<int>(!x.pods.empty()) + static_cast<int>(!x.job.empty()) +
-          static_cast<int>(!x.workload.empty()) !=
+          static_cast<int>(!x.workload.empty()) + static_cast<int>(!x.node_claim.empty()) !=
       1) {
-    e.Fail("pods", "set exactly one of pods, job or workload");
+    e.Fail("pods", "set exactly one of pods, job, workload or nodeClaim");
   }
+  x.instance_type = e.OptString("instanceType");
+  x.capacity_type = e.OptString("capacityType");
+  x.zone = e.OptString("zone");
+  x.disruption_reason = e.OptString("disruptionReason");
+  x.deleted = e.Bool("deleted");
+  x.pending_forever = e.Bool("pendingForever");
+  x.registered_at = e.OptDuration("registeredAt");
+  x.initialized_at = e.OptDuration("initializedAt");
+  x.deleted_at = e.OptDuration("deletedAt");
+  if (e.Has("nodeLabels")) x.node_labels = e.StringMap("nodeLabels");
+  x.karpenter_message_contains = e.OptString("karpenterMessageContains");
   x.state = e.OptString("state");
   x.cluster_queue = e.OptString("clusterQueue");
   if (e.Has("flavors")) x.flavors = e.StringMap("flavors");

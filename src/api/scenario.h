@@ -51,6 +51,13 @@ struct Expectation {
   std::string job;   // "namespace/name" or "name"
   // Kueue: the Workload of a Job (glob on the Job's "namespace/name" or "name").
   std::string workload;
+  // Karpenter: NodeClaims (glob on the name, <nodepool>-<suffix>).
+  std::string node_claim;
+  std::optional<std::string> instance_type, capacity_type, zone, disruption_reason;
+  std::optional<bool> deleted, pending_forever;
+  std::optional<Duration> registered_at, initialized_at, deleted_at;
+  std::optional<std::map<std::string, std::string>> node_labels;
+  std::optional<std::string> karpenter_message_contains;
   std::optional<std::string> state, cluster_queue, evicted_reason;
   std::optional<std::map<std::string, std::string>> flavors;
   std::optional<Duration> admitted_at, admitted_by;

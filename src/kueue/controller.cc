@@ -26,15 +26,6 @@ double Seconds(Duration d) {
 
 }  // namespace
 
-void Histogram::Observe(double v) {
-  size_t i = 0;
-  while (i < bounds.size() && v > bounds[i]) ++i;
-  if (counts.size() < bounds.size() + 1) counts.resize(bounds.size() + 1, 0);
-  ++counts[i];
-  sum += v;
-  ++count;
-}
-
 KueueController::KueueController(cluster::Store* store, EventQueue* queue, const api::Manifests& m,
                                  Diagnostics* diag, Duration metrics_interval)
     : Controller("kueue-controller-manager", store, queue),

@@ -15,26 +15,12 @@
 #include "controllers/controller.h"
 #include "kueue/cache.h"
 #include "kueue/scheduler.h"
+#include "telemetry/series.h"
 
 namespace gputwin::kueue {
 
-// A Prometheus time series sampled on the virtual clock.
-struct Series {
-  std::string name;
-  std::map<std::string, std::string> labels;
-  std::vector<std::pair<Time, double>> samples;
-};
-
-// A Prometheus histogram (cumulative buckets) with Kueue's exponential buckets.
-struct Histogram {
-  std::string name;
-  std::map<std::string, std::string> labels;
-  std::vector<double> bounds;
-  std::vector<uint64_t> counts;  // per bucket, not cumulative
-  double sum = 0;
-  uint64_t count = 0;
-  void Observe(double v);
-};
+using telemetry::Histogram;
+using telemetry::Series;
 
 class KueueController : public controllers::Controller, public SchedulerActions {
  public:

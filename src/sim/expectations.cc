@@ -1,6 +1,8 @@
 // The scenario's expectations, checked against the store at the end of the run.
 #include <algorithm>
 
+#include "cloud/ec2.h"
+#include "karpenter/karpenter.h"
 #include "kueue/controller.h"
 #include "core/glob.h"
 #include "sim/simulation.h"
@@ -121,6 +123,50 @@ void Simulation::CheckWorkload(const api::Expectation& x,
   tally.Report(x, "workload", check);
 }
 
+void Simulation::CheckNodeClaim(const api::Expectation& x,
+                                const std::function<void(bool, const std::string&)>& check,
+                                std::string* description) const {
+  *description = "nodeClaim " + x.node_claim;
+  if (!karpenter_) {
+    check(false, "Karpenter (a NodePool) is not in the manifests");
+    return;
+  }
+  const Time t0 = start();
+  MatchTally tally;
+  for (const auto& c : karpenter_->node_claims()) {
+    if (!Glob(x.node_claim.c_str(), c.name.c_str())) continue;
+    std::vector<std::string> why;
+    auto need = [&](bool ok, const std::string& what) {
+      if (!ok) why.push_back(c.name + ": " + what);
+    };
+    std::string type = c.instance ? ec2_->catalog().types[c.type].name : "";
+    std::string ct = c.instance ? cloud::CapacityTypeName(c.capacity_type) : "";
+    auto eq = [&](const std::optional<std::string>& want, const std::string& got, const char* f) {
+      if (want) need(*want == got, std::string(f) + " is \"" + got + "\", want \"" + *want + "\"");
+    };
+    eq(x.instance_type, type, "instanceType");
+    eq(x.capacity_type, ct, "capacityType");
+    eq(x.zone, c.zone, "zone");
+    eq(x.disruption_reason, c.disruption_reason, "disruptionReason");
+    bool deleted = c.phase == karpenter::ClaimPhase::kDeleted;
+    if (x.deleted) need(*x.deleted == deleted, deleted ? "is deleted" : "is not deleted");
+    auto at = [&](const std::optional<Duration>& want, Time got, const char* f) {
+      if (want)
+        need(got != cluster::kNever && got - t0 == *want,
+             std::string(f) + " is " + Rel(got, t0) + ", want " + FormatDuration(*want));
+    };
+    at(x.registered_at, c.registered_at, "registeredAt");
+    at(x.initialized_at, c.initialized_at, "initializedAt");
+    at(x.deleted_at, c.deleted_at, "deletedAt");
+    if (x.message_contains) {
+      need(c.launch_error.find(*x.message_contains) != std::string::npos,
+           "launch error \"" + c.launch_error + "\" does not contain \"" + *x.message_contains + "\"");
+    }
+    tally.Add(why);
+  }
+  tally.Report(x, "nodeClaim", check);
+}
+
 void Simulation::CheckExpectations() {
   const Time t0 = start();
   for (const auto& x : scenario_.expectations) {
@@ -160,6 +206,41 @@ void Simulation::CheckExpectations() {
           need(p.message.find(*x.message_contains) != std::string::npos,
                "message \"" + p.message + "\" does not contain \"" + *x.message_contains + "\"");
         }
+        if (p.Bound()) {
+          const auto& labels = store_.node(p.node).obj.metadata.labels;
+          auto label = [&](const char* k) {
+            auto it = labels.find(k);
+            return it == labels.end() ? std::string() : it->second;
+          };
+          auto want_label = [&](const std::optional<std::string>& want, const char* k) {
+            if (want) need(*want == label(k), std::string(k) + " is \"" + label(k) + "\", want \"" + *want + "\"");
+          };
+          want_label(x.instance_type, "node.kubernetes.io/instance-type");
+          want_label(x.capacity_type, "karpenter.sh/capacity-type");
+          want_label(x.zone, "topology.kubernetes.io/zone");
+          if (x.node_labels) {
+            for (const auto& [k, v] : *x.node_labels) {
+              need(label(k.c_str()) == v, "node label " + k + " is \"" + label(k.c_str()) +
+                                              "\", want \"" + v + "\"");
+            }
+          }
+        } else if (x.instance_type || x.capacity_type || x.zone || x.node_labels) {
+          need(false, "is not bound to a node");
+        }
+        if (x.karpenter_message_contains || x.pending_forever) {
+          const karpenter::PodVerdict* v = karpenter_ ? karpenter_->Verdict(id) : nullptr;
+          std::string msg = v ? v->message : "";
+          if (x.karpenter_message_contains) {
+            need(msg.find(*x.karpenter_message_contains) != std::string::npos,
+                 "Karpenter's message \"" + msg + "\" does not contain \"" +
+                     *x.karpenter_message_contains + "\"");
+          }
+          if (x.pending_forever) {
+            bool forever = v && v->forever && !p.Bound();
+            need(forever == *x.pending_forever,
+                 std::string(forever ? "is" : "is not") + " pending forever (Karpenter: \"" + msg + "\")");
+          }
+        }
         if (x.restart_count)
           need(*x.restart_count == p.restart_count,
                "restartCount is " + std::to_string(p.restart_count) + ", want " +
@@ -182,6 +263,8 @@ void Simulation::CheckExpectations() {
       tally.Report(x, "pod", check);
     } else if (!x.workload.empty()) {
       CheckWorkload(x, check, &r.description);
+    } else if (!x.node_claim.empty()) {
+      CheckNodeClaim(x, check, &r.description);
     } else {
       r.description = "job " + x.job;
       const cluster::JobRecord* job = nullptr;

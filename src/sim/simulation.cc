@@ -13,6 +13,8 @@
 #include "controllers/replicaset.h"
 #include "core/random.h"
 #include "devices/device_plugin_controller.h"
+#include "cloud/ec2.h"
+#include "karpenter/karpenter.h"
 #include "kueue/controller.h"
 #include "scheduler/scheduler.h"
 #include "core/glob.h"
@@ -284,6 +286,7 @@ void Simulation::Load() {
     if (!devices::RegisterGpuModel(model, &error)) throw InputError(g.source, "name", error);
   }
   devices::GpuStack gpu_stack = devices::DiscoverGpuStack(m, &m.diagnostics);
+  const bool gpu_stack_present = gpu_stack.mode != devices::GpuStack::Mode::kNone;
   for (const auto& n : m.nodes) {
     devices::NodeGpuPlan plan;
     if (!devices::PlanNode(n, gpu_stack, &plan)) continue;
@@ -307,11 +310,11 @@ void Simulation::Load() {
   replica_sets_ = rs.get();
   handlers_.push_back(std::move(rs));
   handlers_.push_back(std::make_unique<controllers::JobController>(&store_, &queue_));
+  // Metrics samples: about 288 per run, at least a minute apart.
+  int64_t minutes =
+      std::max<int64_t>(1, (scenario_.duration.ns / 288 + 59'999'999'999) / 60'000'000'000);
+  Duration interval = scenario_.metrics_interval.value_or(Duration::Minutes(minutes));
   if (kueue_on) {
-    // Samples: about 288 per run, at least a minute apart.
-    int64_t minutes =
-        std::max<int64_t>(1, (scenario_.duration.ns / 288 + 59'999'999'999) / 60'000'000'000);
-    Duration interval = scenario_.metrics_interval.value_or(Duration::Minutes(minutes));
     auto k = std::make_unique<kueue::KueueController>(&store_, &queue_, manifests_,
                                                       &manifests_.diagnostics, interval);
     kueue_ = k.get();
@@ -319,6 +322,23 @@ void Simulation::Load() {
     handlers_.push_back(std::move(k));
   }
   handlers_.push_back(std::make_unique<controllers::DaemonSetController>(&store_, &queue_));
+  // The cloud and Karpenter, when the manifests have NodePools or the scenario a cloud.
+  if (!m.node_pools.empty() || scenario_.cloud.present) {
+    if (!scenario_.cloud.present) scenario_.cloud.source = scenario_.metadata.source;
+    ec2_ = std::make_unique<cloud::Ec2>(scenario_.cloud, scenario_.seed, &queue_,
+                                        scenario_.start_time);
+  }
+  if (!m.node_pools.empty()) {
+    auto k = std::make_unique<karpenter::Karpenter>(&store_, &queue_, manifests_, ec2_.get(),
+                                                    &manifests_.diagnostics, interval,
+                                                    gpu_stack_present);
+    karpenter_ = k.get();
+    karpenter_->Start();
+    handlers_.push_back(std::move(k));
+  } else if (!m.ec2_node_classes.empty()) {
+    m.diagnostics.Warn(m.ec2_node_classes.front().metadata.source, "",
+                       "EC2NodeClass without any NodePool: Karpenter launches nothing");
+  }
   scheduler::SchedulerConfig sched_config;
   if (m.scheduler_config) sched_config = scheduler::SchedulerConfig::From(*m.scheduler_config);
   scheduler_ =

@@ -23,6 +23,12 @@ class Controller;
 namespace gputwin::kueue {
 class KueueController;
 }
+namespace gputwin::karpenter {
+class Karpenter;
+}
+namespace gputwin::cloud {
+class Ec2;
+}
 
 namespace gputwin::sim {
 
@@ -59,6 +65,10 @@ class Simulation {
   uint64_t events_processed() const { return events_processed_; }
   // Kueue, when the manifests hold Kueue objects; else nullptr.
   const kueue::KueueController* kueue() const { return kueue_; }
+  // Karpenter, when the manifests hold NodePools; else nullptr.
+  const karpenter::Karpenter* karpenter() const { return karpenter_; }
+  // The cloud, when the scenario has one or Karpenter runs; else nullptr.
+  const cloud::Ec2* ec2() const { return ec2_.get(); }
 
  private:
   friend class ActionRunner;
@@ -69,6 +79,10 @@ class Simulation {
                      const std::function<void(bool, const std::string&)>& check,
                      std::string* description) const;
 
+  void CheckNodeClaim(const api::Expectation& x,
+                      const std::function<void(bool, const std::string&)>& check,
+                      std::string* description) const;
+
   api::Manifests manifests_;
   api::Scenario scenario_;
   cluster::Store store_;
@@ -76,6 +90,8 @@ class Simulation {
   std::unique_ptr<scheduler::Scheduler> scheduler_;
   controllers::ReplicaSetController* replica_sets_ = nullptr;
   kueue::KueueController* kueue_ = nullptr;
+  std::unique_ptr<cloud::Ec2> ec2_;
+  karpenter::Karpenter* karpenter_ = nullptr;
   std::vector<std::unique_ptr<EventHandler>> handlers_;
   std::vector<ExpectationResult> results_;
   uint64_t events_processed_ = 0;

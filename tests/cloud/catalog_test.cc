@@ -79,7 +79,7 @@ TEST(Catalog, AllocatableMatchesKarpenterDocsForEveryType) {
     EXPECT_EQ(MiBOf(a, "memory"), std::stoll(cells[21])) << t->name;
     ++checked;
   }
-  EXPECT_EQ(checked, 70);
+  EXPECT_EQ(checked, 63);
 }
 
 TEST(Ec2, QuotaBuckets) {

@@ -1,0 +1,244 @@
+// The disruption controller (pkg/controllers/disruption: emptiness, single-node
+// consolidation, budgets, the 15 s command validation), expiration
+// (pkg/controllers/nodeclaim/expiration) and the AWS interruption controller
+// (aws/karpenter-provider-aws pkg/controllers/interruption).
+#include <algorithm>
+#include <climits>
+#include <cmath>
+
+#include "karpenter/cron.h"
+#include "karpenter/karpenter.h"
+
+namespace gputwin::karpenter {
+
+using cluster::OwnerKind;
+
+std::vector<PodId> Karpenter::ReschedulablePods(NodeId node) const {
+  std::vector<PodId> out;
+  for (PodId id : store_.node(node).pods) {
+    const auto& p = store_.pod(id);
+    if (p.owner.kind == OwnerKind::kDaemonSet || p.Terminal() || p.deleted) continue;
+    out.push_back(id);
+  }
+  return out;
+}
+
+bool Karpenter::Consolidatable(uint32_t index, Time now) const {
+  const auto& c = claims_[index];
+  const auto& after = pools_[c.nodepool].spec->consolidate_after;
+  if (!after || c.phase != ClaimPhase::kInitialized) return false;
+  Time since = c.initialized_at;
+  if (auto it = last_pod_event_.find(c.node); it != last_pod_event_.end()) {
+    since = std::max(since, it->second);
+  }
+  return now - since >= *after;
+}
+
+// karpenter.sh/do-not-disrupt on the node or any of its pods blocks voluntary disruption.
+bool Karpenter::Disruptable(uint32_t index) const {
+  const auto& c = claims_[index];
+  if (c.node == cluster::kNone || c.deleting || in_command_.count(index)) return false;
+  const auto& node = store_.node(c.node);
+  auto ann = node.obj.metadata.annotations.find("karpenter.sh/do-not-disrupt");
+  if (ann != node.obj.metadata.annotations.end() && ann->second == "true") return false;
+  for (PodId id : node.pods) {
+    const auto& a = store_.pod(id).tmpl->metadata.annotations;
+    auto it = a.find("karpenter.sh/do-not-disrupt");
+    if (it != a.end() && it->second == "true") return false;
+  }
+  return true;
+}
+
+int64_t Karpenter::BudgetAvailable(uint32_t pool, const std::string& reason, Time now) const {
+  int64_t total = 0, disrupting = 0;
+  for (uint32_t i = 0; i < claims_.size(); ++i) {
+    const auto& c = claims_[i];
+    if (c.nodepool != pool || c.phase == ClaimPhase::kDeleted) continue;
+    if (c.phase == ClaimPhase::kInitialized) ++total;
+    if (in_command_.count(i) || c.deleting ||
+        (c.node != cluster::kNone && !store_.node(c.node).ready)) {
+      ++disrupting;
+    }
+  }
+  int64_t allowed = INT64_MAX;
+  for (const auto& b : pools_[pool].spec->budgets) {
+    if (!b.reasons.empty() &&
+        std::find(b.reasons.begin(), b.reasons.end(), reason) == b.reasons.end()) {
+      continue;
+    }
+    if (!b.schedule.empty() && !CronError(b.schedule).empty()) {
+      allowed = 0;  // an invalid schedule fails closed
+      continue;
+    }
+    if (!b.schedule.empty() && !CronWindowActive(b.schedule, *b.duration, now)) continue;
+    int64_t value = 0;
+    if (b.nodes.ends_with("%")) {
+      int64_t pct = std::stoll(b.nodes.substr(0, b.nodes.size() - 1));
+      value = (total * pct + 99) / 100;  // percentages round up
+    } else {
+      value = std::stoll(b.nodes);
+    }
+    allowed = std::min(allowed, value);
+  }
+  return std::max<int64_t>(allowed - disrupting, 0);
+}
+
+void Karpenter::Disrupt(Time now) {
+  bool alive = false;
+  for (const auto& c : claims_) alive |= c.phase != ClaimPhase::kDeleted;
+  if (alive && !disruption_scheduled_) {
+    disruption_scheduled_ = true;
+    At(now + kDisruptionPoll, Arg(kDisruption, 0));
+  }
+  // Emptiness: as many empty, consolidatable nodes per NodePool as its Empty budget allows,
+  // in one command.
+  Command empty{{}, "Empty", false};
+  for (uint32_t p = 0; p < pools_.size(); ++p) {
+    int64_t budget = BudgetAvailable(p, "Empty", now);
+    for (uint32_t i = 0; i < claims_.size() && budget > 0; ++i) {
+      const auto& c = claims_[i];
+      if (c.nodepool != p || !Consolidatable(i, now) || !Disruptable(i)) continue;
+      if (!ReschedulablePods(c.node).empty()) continue;
+      empty.candidates.push_back(i);
+      --budget;
+    }
+  }
+  if (!empty.candidates.empty()) {
+    for (uint32_t i : empty.candidates) in_command_.insert(i);
+    pending_commands_.push_back(std::move(empty));
+    command_times_.push_back(now);
+    At(now + kCommandValidation, Arg(kValidate, 0));
+    return;
+  }
+  // Single-node consolidation: cheapest disruption first (fewest pods, lower priority,
+  // expiring soonest), one candidate per command.
+  std::vector<std::pair<double, uint32_t>> candidates;
+  for (uint32_t i = 0; i < claims_.size(); ++i) {
+    const auto& c = claims_[i];
+    const auto& pool = *pools_[c.nodepool].spec;
+    if (pool.consolidation_policy == "WhenEmpty" || !Consolidatable(i, now) || !Disruptable(i)) {
+      continue;
+    }
+    auto pods = ReschedulablePods(c.node);
+    if (pods.empty()) continue;
+    double lifetime = 1;
+    if (pool.expire_after) {
+      double age = (now - c.created_at).seconds();
+      lifetime = std::clamp((pool.expire_after->seconds() - age) / pool.expire_after->seconds(),
+                            0.0, 1.0);
+    }
+    double cost = 0;
+    for (PodId id : pods) {
+      double priority = store_.pod(id).tmpl->priority;
+      cost += std::clamp(1 + priority / 33554432.0, -10.0, 10.0);
+    }
+    candidates.emplace_back(cost * lifetime, i);
+  }
+  std::stable_sort(candidates.begin(), candidates.end());
+  for (const auto& [cost, i] : candidates) {
+    if (BudgetAvailable(claims_[i].nodepool, "Underutilized", now) <= 0) continue;
+    if (!TryConsolidate(i, now, false)) continue;
+    in_command_.insert(i);
+    pending_commands_.push_back({{i}, "Underutilized", false});
+    command_times_.push_back(now);
+    At(now + kCommandValidation, Arg(kValidate, 0));
+    return;
+  }
+}
+
+bool Karpenter::TryConsolidate(uint32_t index, Time now, bool execute) {
+  const auto& c = claims_[index];
+  std::vector<PodId> pods = ReschedulablePods(c.node);
+  // Destinations: initialized nodes only (a result that needs an uninitialized node is
+  // invalid), not the candidate, not nodes already in a command.
+  std::set<uint32_t> exclude = in_command_;
+  exclude.insert(index);
+  std::vector<SimNode> existing;
+  for (auto& n : ExistingNodes(exclude)) {
+    if (n.initialized) existing.push_back(std::move(n));
+  }
+  Solution sol = Solve(pods, std::move(existing), now, exclude);
+  if (!sol.errors.empty() || sol.claims.size() > 1) return false;
+  if (sol.claims.empty()) {
+    if (execute) DeleteClaim(index, "Underutilized", now);
+    return true;
+  }
+  // A replacement: spot nodes are only deleted, never replaced (SpotToSpotConsolidation
+  // is off by default).
+  if (c.capacity_type == cloud::CapacityType::kSpot) return false;
+  NewClaim nc = std::move(sol.claims.front());
+  const Requirement* cts = nc.requirements.Get("karpenter.sh/capacity-type");
+  bool spot_ok = !cts || cts->Has("spot");
+  // On-demand → [on-demand, spot]: pinned to spot, so an ICE cannot yield a dearer node.
+  if (spot_ok) nc.requirements.Add("karpenter.sh/capacity-type", Requirement::In({"spot"}));
+  const auto ct = spot_ok ? cloud::CapacityType::kSpot : cloud::CapacityType::kOnDemand;
+  // Only types whose worst-case launch price is strictly below the candidate's price.
+  std::vector<uint32_t> cheaper;
+  for (uint32_t t : nc.types) {
+    double worst = -1;
+    for (const auto& o : ec2_.OfferingsOf(t)) {
+      const Requirement* z = nc.requirements.Get("topology.kubernetes.io/zone");
+      if (o.capacity_type == ct && (!z || z->Has(o.zone)) && OfferingAvailable(o, now)) {
+        worst = std::max(worst, o.price);
+      }
+    }
+    if (worst >= 0 && worst < c.price) cheaper.push_back(t);
+  }
+  if (cheaper.empty()) return false;  // "Can't replace with a cheaper node"
+  nc.types = std::move(cheaper);
+  if (execute) {
+    uint32_t r = CreateClaim(std::move(nc), "underutilized", now);
+    claims_[r].replaces = index;
+    if (claims_[r].phase == ClaimPhase::kDeleted) return false;  // the launch failed
+  }
+  return true;
+}
+
+void Karpenter::Validate(Time now) {
+  std::vector<Command> keep;
+  std::vector<Time> keep_times;
+  for (size_t k = 0; k < pending_commands_.size(); ++k) {
+    auto& cmd = pending_commands_[k];
+    if (now - command_times_[k] < kCommandValidation) {
+      keep.push_back(std::move(cmd));
+      keep_times.push_back(command_times_[k]);
+      continue;
+    }
+    for (uint32_t i : cmd.candidates) in_command_.erase(i);
+    for (uint32_t i : cmd.candidates) {
+      const auto& c = claims_[i];
+      if (c.deleting || c.phase == ClaimPhase::kDeleted || !Consolidatable(i, now) ||
+          !Disruptable(i)) {
+        continue;
+      }
+      if (cmd.reason == "Empty") {
+        if (ReschedulablePods(c.node).empty()) DeleteClaim(i, "Empty", now);
+        continue;
+      }
+      if (BudgetAvailable(c.nodepool, "Underutilized", now) <= 0) continue;
+      // Re-simulate; a replacement keeps the candidate until it has initialized.
+      in_command_.insert(i);
+      if (!TryConsolidate(i, now, true) || claims_[i].deleting) in_command_.erase(i);
+    }
+  }
+  pending_commands_ = std::move(keep);
+  command_times_ = std::move(keep_times);
+}
+
+void Karpenter::OnInterruption(const cloud::InterruptionMessage& m, Time now) {
+  auto it = claim_of_instance_.find(m.instance);
+  Count("karpenter_interruption_received_messages_total", {{"message_type", m.kind}});
+  if (it == claim_of_instance_.end()) return;
+  uint32_t index = it->second;
+  const auto& inst = ec2_.instance(m.instance);
+  if (m.kind == "spot_interrupted") {
+    // CordonAndDrain, and the offering is unavailable for 3 minutes.
+    unavailable_[{static_cast<int>(cloud::CapacityType::kSpot), inst.offering.type,
+                  inst.offering.zone}] = {now + kUnavailableOfferingsTtl, "SpotInterruption"};
+    DeleteClaim(index, "spot_interrupted", now);
+  } else {
+    DeleteClaim(index, "instance_terminated", now);
+  }
+}
+
+}  // namespace gputwin::karpenter

@@ -1,0 +1,219 @@
+// Karpenter (kubernetes-sigs/karpenter v1.x with aws/karpenter-provider-aws) as one
+// controller process on the virtual clock, like the real one: the provisioner (batches
+// pods kube-scheduler marked Unschedulable, simulates scheduling onto existing, in-flight
+// and new NodeClaims, creates NodeClaims), the NodeClaim lifecycle (launch through the
+// cloud provider, registration, initialization), the disruption controller (emptiness,
+// single-node consolidation, expiration, budgets), the interruption controller (spot
+// warnings from the cloud's queue) and termination (drain, then terminate the instance).
+// They share Karpenter's cluster state (the NodeClaims), as upstream.
+#pragma once
+
+#include <map>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "api/manifests.h"
+#include "cloud/ec2.h"
+#include "core/random.h"
+#include "controllers/controller.h"
+#include "karpenter/requirements.h"
+#include "telemetry/series.h"
+
+namespace gputwin::karpenter {
+
+using cluster::NodeId;
+using cluster::PodId;
+using cluster::ResourceVec;
+
+struct NodePoolState {
+  const api::NodePool* spec = nullptr;
+  const api::EC2NodeClass* node_class = nullptr;  // nullptr: NodeClassReady=False
+  Requirements requirements;  // spec requirements, template labels, karpenter.sh/nodepool
+  std::vector<uint32_t> instance_types;  // catalog types compatible with `requirements`
+  cloud::NodeOverhead overhead;
+  ResourceVec daemon_overhead;  // requests of the DaemonSets that would run on its nodes
+  std::string not_ready;        // why the NodePool is not Ready (its status condition)
+  std::map<uint32_t, ResourceVec> allocatable, capacity;  // per instance type
+};
+
+enum class ClaimPhase : uint8_t { kLaunching, kLaunched, kRegistered, kInitialized, kDeleted };
+
+struct NodeClaim {
+  std::string name;  // <nodepool>-<n>
+  uint32_t nodepool = 0;
+  std::string reason = "provisioned";  // why it was created (the metric's reason label)
+  Requirements requirements;
+  std::vector<uint32_t> instance_types;  // candidates, cheapest first
+  ResourceVec requests;                  // Σ pod requests + daemon overhead
+  std::vector<PodId> pods;               // nominated when created
+  ClaimPhase phase = ClaimPhase::kLaunching;
+  std::optional<uint32_t> instance;  // cloud instance
+  uint32_t type = 0;                 // launched instance type
+  std::string zone;
+  cloud::CapacityType capacity_type = cloud::CapacityType::kOnDemand;
+  double price = 0;
+  NodeId node = cluster::kNone;
+  Time created_at{0}, launched_at = cluster::kNever, registered_at = cluster::kNever,
+                      initialized_at = cluster::kNever, deleted_at = cluster::kNever;
+  bool deleting = false;
+  std::string disruption_reason;  // Empty, Underutilized, Expired, Interrupted, ...
+  std::string launch_error;       // the CreateFleet error when the launch failed
+  std::optional<uint32_t> replaces;  // consolidation: the claim this one replaces
+};
+
+// Why Karpenter cannot help a pending pod, and whether anything in the run can change it.
+struct PodVerdict {
+  std::string message;
+  bool forever = false;  // nothing scheduled in the scenario will change it
+  std::string nominated;  // the NodeClaim or node it was last nominated to
+};
+
+class Karpenter : public controllers::Controller {
+ public:
+  // `gpu_stack`: a device plugin DaemonSet or GPU Operator is in the manifests, so GPU
+  // nodes can initialize.
+  Karpenter(cluster::Store* store, EventQueue* queue, const api::Manifests& m, cloud::Ec2* ec2,
+            Diagnostics* diag, Duration metrics_interval, bool gpu_stack);
+  void Start();
+  void OnWatch(cluster::WatchKind kind, cluster::WatchOp op, uint32_t id) override;
+
+  const std::vector<NodeClaim>& node_claims() const { return claims_; }
+  const std::vector<NodePoolState>& node_pools() const { return pools_; }
+  const PodVerdict* Verdict(PodId pod) const;
+  const std::vector<telemetry::Series>& series() const { return series_; }
+  const telemetry::Histogram& pod_startup() const { return pod_startup_; }
+  uint64_t provisioning_passes() const { return passes_; }
+  uint64_t scheduling_decisions() const { return decisions_; }
+  const cloud::Ec2& ec2() const { return ec2_; }
+
+  static constexpr Duration kBatchIdle = Duration::Seconds(1);
+  static constexpr Duration kBatchMax = Duration::Seconds(10);
+  static constexpr Duration kPodRequeue = Duration::Seconds(10);
+  static constexpr Duration kUnavailableOfferingsTtl = Duration::Minutes(3);
+  static constexpr Duration kDisruptionPoll = Duration::Seconds(10);
+  static constexpr Duration kCommandValidation = Duration::Seconds(15);
+  static constexpr size_t kMaxInstanceTypes = 600, kMaxFleetTypes = 60;
+
+ protected:
+  void Reconcile(Time now) override;
+  void OnTimer(Time now, uint64_t arg) override;
+
+ private:
+  enum Timer : uint64_t {
+    kBatchCheck = 1, kPodRequeueTimer, kLaunched, kRegister, kStartupTaints, kExpire,
+    kDisruption, kValidate, kSample
+  };
+  static uint64_t Arg(Timer t, uint64_t payload) { return (uint64_t{t} << 56) | payload; }
+
+  // A node, in-flight NodeClaim or new NodeClaim as the scheduling simulation sees it.
+  struct SimNode {
+    NodeId node = cluster::kNone;
+    int32_t claim = -1;  // existing claim index, or -1 for a node Karpenter does not own
+    std::string name;
+    api::Labels labels;
+    std::vector<api::Taint> taints;
+    ResourceVec available;
+    bool initialized = true;
+  };
+  struct NewClaim {
+    uint32_t pool = 0;
+    ResourceVec max_allocatable;  // over `types`: a quick reject
+    Requirements requirements;
+    std::vector<uint32_t> types;
+    ResourceVec requests;
+    std::vector<PodId> pods;
+  };
+  struct Solution {
+    std::vector<NewClaim> claims;
+    std::map<PodId, std::string> existing;  // pod → node it fits on
+    std::map<PodId, std::string> errors;    // pod → why not
+    std::map<PodId, bool> forever;
+  };
+
+  // provisioner.cc
+  void Trigger(Time now);
+  void Provision(Time now);
+  bool Provisionable(PodId pod) const;
+  Solution Solve(const std::vector<PodId>& pods, std::vector<SimNode> existing, Time now,
+                 const std::set<uint32_t>& exclude_claims);
+  std::vector<SimNode> ExistingNodes(const std::set<uint32_t>& exclude_claims) const;
+  bool FitsNode(const SimNode& n, PodId pod) const;
+  std::string CanAdd(NewClaim* c, PodId pod, const Requirements& pod_reqs, Time now) const;
+  bool OfferingAvailable(const cloud::Offering& o, Time now) const;
+  bool TypeHasOffering(uint32_t type, const Requirements& reqs, Time now) const;
+  double TypePrice(uint32_t type, const Requirements& reqs, Time now) const;
+  ResourceVec TypeAllocatable(uint32_t pool, uint32_t type) const;
+  ResourceVec TypeCapacity(uint32_t pool, uint32_t type) const;
+  ResourceVec PoolUsage(uint32_t pool) const;
+  uint32_t CreateClaim(NewClaim c, const std::string& reason, Time now);
+  void ComputePools();
+
+  // nodeclaim_lifecycle.cc
+  bool Launch(uint32_t claim, Time now);
+  void Register(uint32_t claim, Time now);
+  void CheckInitialized(uint32_t claim, Time now);
+  void DeleteClaim(uint32_t claim, const std::string& reason, Time now);
+  void FinishTermination(uint32_t claim, Time now);
+
+  // disruption.cc
+  void Disrupt(Time now);
+  int64_t BudgetAvailable(uint32_t pool, const std::string& reason, Time now) const;
+  bool Consolidatable(uint32_t claim, Time now) const;
+  bool Disruptable(uint32_t claim) const;
+  std::vector<PodId> ReschedulablePods(NodeId node) const;
+  bool TryConsolidate(uint32_t claim, Time now, bool execute);
+  void Validate(Time now);
+  void OnInterruption(const cloud::InterruptionMessage& m, Time now);
+
+  void Count(const std::string& name, telemetry::Labels labels, double v = 1);
+  void Sample(Time now);
+  void SetVerdict(PodId pod, std::string message, bool forever, std::string nominated = "");
+
+  const api::Manifests& manifests_;
+  cloud::Ec2& ec2_;
+  Diagnostics* diag_;
+  Duration metrics_interval_;
+  std::vector<NodePoolState> pools_;
+  std::vector<uint32_t> pool_order_;  // by weight desc, then name desc
+  bool pools_computed_ = false;
+  bool gpu_stack_ = false;
+  std::set<PodId> pending_;  // provisionable pods
+  RandomStream names_;
+  std::vector<NodeClaim> claims_;
+  std::map<NodeId, uint32_t> claim_of_node_;
+  std::map<uint32_t, uint32_t> claim_of_instance_;
+  struct Unavailable {
+    Time until{0};
+    std::string code;  // the CreateFleet error or "SpotInterruption"
+  };
+  std::map<std::tuple<int, uint32_t, std::string>, Unavailable> unavailable_;  // ct, type, zone
+  std::map<NodeId, Time> last_pod_event_;
+  std::vector<PodVerdict> verdicts_;
+  std::vector<bool> has_verdict_;
+
+  // Batching.
+  bool batch_open_ = false;
+  Time batch_start_{0}, last_trigger_{0};
+  bool requeue_pending_ = false;
+  bool disruption_scheduled_ = false;
+  std::vector<cloud::InterruptionMessage> interruptions_;
+  struct Command {
+    std::vector<uint32_t> candidates;
+    std::string reason;  // Empty | Underutilized
+    bool replace = false;
+  };
+  std::vector<Command> pending_commands_;
+  std::vector<Time> command_times_;
+  std::set<uint32_t> in_command_;
+
+  uint64_t passes_ = 0, decisions_ = 0;
+  size_t unschedulable_pods_ = 0;
+  std::map<std::pair<std::string, telemetry::Labels>, double> counters_;
+  std::vector<telemetry::Series> series_;
+  telemetry::Histogram pod_startup_;
+  uint32_t next_claim_suffix_ = 0;
+};
+
+}  // namespace gputwin::karpenter

@@ -1,0 +1,261 @@
+// The NodeClaim lifecycle (pkg/controllers/nodeclaim/lifecycle: launch, registration,
+// initialization), the AWS provider's launch (aws/karpenter-provider-aws
+// pkg/providers/instance: filters, capacity type, CreateFleet, the unavailable-offerings
+// cache) and termination (pkg/controllers/node/termination: drain, terminate).
+#include <algorithm>
+#include <cmath>
+#include <cstdio>
+
+#include "karpenter/karpenter.h"
+
+namespace gputwin::karpenter {
+
+using cloud::CapacityType;
+
+bool Karpenter::Launch(uint32_t index, Time now) {
+  auto& c = claims_[index];
+  const auto& catalog = ec2_.catalog();
+  const std::string& pool_name = pools_[c.nodepool].spec->metadata.name;
+  const Requirement* zones = c.requirements.Get("topology.kubernetes.io/zone");
+  const Requirement* cts = c.requirements.Get("karpenter.sh/capacity-type");
+  auto zone_ok = [&](const cloud::Offering& o) { return !zones || zones->Has(o.zone); };
+  auto ct_allowed = [&](CapacityType t) { return !cts || cts->Has(cloud::CapacityTypeName(t)); };
+  // CompatibleAvailableFilter.
+  std::vector<uint32_t> types;
+  for (uint32_t t : c.instance_types) {
+    if (TypeHasOffering(t, c.requirements, now)) types.push_back(t);
+  }
+  // ExoticInstanceTypeFilter: GPU and metal types only when no generic type fits
+  // (skipped when a requirement has minValues).
+  bool min_values = std::any_of(c.requirements.all().begin(), c.requirements.all().end(),
+                                [](const auto& kv) { return kv.second.min_values.has_value(); });
+  auto exotic = [&](uint32_t t) {
+    return catalog.types[t].gpu_count > 0 ||
+           catalog.types[t].size.find("metal") != std::string::npos;
+  };
+  if (!min_values && std::any_of(types.begin(), types.end(), [&](uint32_t t) { return !exotic(t); })) {
+    std::erase_if(types, exotic);
+  }
+  // Capacity type: spot when allowed and offered, else on-demand (getCapacityType).
+  auto has_available = [&](uint32_t t, CapacityType ct) {
+    for (const auto& o : ec2_.OfferingsOf(t)) {
+      if (o.capacity_type == ct && zone_ok(o) && OfferingAvailable(o, now)) return true;
+    }
+    return false;
+  };
+  CapacityType ct = CapacityType::kOnDemand;
+  if (ct_allowed(CapacityType::kSpot) &&
+      std::any_of(types.begin(), types.end(), [&](uint32_t t) { return has_available(t, CapacityType::kSpot); })) {
+    ct = CapacityType::kSpot;
+  }
+  // SpotOfferingFilter: with on-demand also allowed, spot offerings dearer than the
+  // cheapest on-demand offering are dropped.
+  double od_floor = INFINITY;
+  if (ct == CapacityType::kSpot && ct_allowed(CapacityType::kOnDemand) && !min_values) {
+    for (uint32_t t : types) {
+      for (const auto& o : ec2_.OfferingsOf(t)) {
+        if (o.capacity_type == CapacityType::kOnDemand && zone_ok(o) && OfferingAvailable(o, now)) {
+          od_floor = std::min(od_floor, o.price);
+        }
+      }
+    }
+  }
+  // Truncate to the 60 cheapest, then every available offering of the chosen capacity type.
+  std::stable_sort(types.begin(), types.end(), [&](uint32_t a, uint32_t b) {
+    return TypePrice(a, c.requirements, now) < TypePrice(b, c.requirements, now);
+  });
+  if (types.size() > kMaxFleetTypes) types.resize(kMaxFleetTypes);
+  std::vector<cloud::Offering> overrides;
+  for (uint32_t t : types) {
+    for (const auto& o : ec2_.OfferingsOf(t)) {
+      if (o.capacity_type != ct || !zone_ok(o) || !OfferingAvailable(o, now)) continue;
+      if (ct == CapacityType::kSpot && o.price > od_floor) continue;
+      overrides.push_back(o);
+    }
+  }
+  auto result = ec2_.CreateFleet(overrides, now);
+  for (const auto& e : result.errors) {
+    unavailable_[{static_cast<int>(e.offering.capacity_type), e.offering.type, e.offering.zone}] =
+        {now + kUnavailableOfferingsTtl, e.code};
+    Count("karpenter_cloudprovider_instance_launch_failures_total",
+          {{"zone", e.offering.zone},
+           {"capacity_type", cloud::CapacityTypeName(e.offering.capacity_type)},
+           {"reason", e.code}});
+  }
+  if (!result.instance) {
+    // InsufficientCapacityError: the NodeClaim is deleted; the pods stay pending and the
+    // next provisioning pass works without the offerings now cached as unavailable.
+    std::string detail;
+    if (result.errors.empty()) {
+      detail = "all requested instance types were unavailable during launch";
+    } else {
+      const auto& e = result.errors.front();
+      detail = "with fleet error(s), " + e.code + ": " + e.message;
+      std::map<std::string, int> codes;
+      for (const auto& err : result.errors) ++codes[err.code];
+      if (result.errors.size() > 1) {
+        detail += " (" + std::to_string(result.errors.size()) + " offerings refused:";
+        for (const auto& [code, n] : codes) detail += " " + code + "×" + std::to_string(n);
+        detail += ")";
+      }
+    }
+    c.launch_error = "creating instance, insufficient capacity, " + detail;
+    c.phase = ClaimPhase::kDeleted;
+    c.deleted_at = now;
+    Count("karpenter_nodeclaims_disrupted_total",
+          {{"reason", "insufficient_capacity"}, {"nodepool", pool_name},
+           {"capacity_type", cloud::CapacityTypeName(ct)}});
+    store_.RecordEvent("Warning", "InsufficientCapacityError", "NodeClaim", "", c.name,
+                       "NodeClaim " + c.name + " event: " + c.launch_error, "karpenter");
+    // Quota errors do not go away by themselves; capacity may come back.
+    bool quota = !result.errors.empty() &&
+                 std::all_of(result.errors.begin(), result.errors.end(), [](const auto& e) {
+                   return e.code == "VcpuLimitExceeded" || e.code == "MaxSpotInstanceCountExceeded";
+                 });
+    for (PodId id : c.pods) {
+      SetVerdict(id, "nodeclaim " + c.name + " failed: " + c.launch_error, quota, c.name);
+    }
+    return false;
+  }
+  const auto& inst = ec2_.instance(*result.instance);
+  c.instance = *result.instance;
+  c.type = inst.offering.type;
+  c.zone = inst.offering.zone;
+  c.capacity_type = inst.offering.capacity_type;
+  c.price = inst.offering.price;
+  claim_of_instance_[*result.instance] = index;
+  const auto& st = ec2_.startup();
+  At(now + st.fleet, Arg(kLaunched, index));
+  At(now + st.fleet + (catalog.types[c.type].gpu_count > 0 ? st.gpu_boot : st.boot),
+     Arg(kRegister, index));
+  return true;
+}
+
+void Karpenter::Register(uint32_t index, Time now) {
+  auto& c = claims_[index];
+  if (c.phase == ClaimPhase::kDeleted || c.deleting || !c.instance) return;
+  const auto& pool = pools_[c.nodepool];
+  const auto& type = ec2_.catalog().types[c.type];
+  auto& inst = ec2_.instance(*c.instance);
+  api::Node node;
+  char name[96];
+  uint32_t k = *c.instance + 1;
+  std::snprintf(name, sizeof name, "ip-10-0-%u-%u.%s", k / 250, k % 250 + 4,
+                ec2_.region() == "us-east-1" ? "ec2.internal"
+                                             : (ec2_.region() + ".compute.internal").c_str());
+  node.metadata.name = name;
+  node.metadata.labels = type.Labels();
+  for (const auto& [key, v] : c.requirements.SingleValued()) node.metadata.labels[key] = v;
+  for (const auto& [key, v] : pool.spec->template_labels) node.metadata.labels[key] = v;
+  node.metadata.labels["karpenter.sh/nodepool"] = pool.spec->metadata.name;
+  node.metadata.labels["karpenter.sh/capacity-type"] = cloud::CapacityTypeName(c.capacity_type);
+  node.metadata.labels["topology.kubernetes.io/zone"] = c.zone;
+  node.metadata.labels["topology.kubernetes.io/region"] = ec2_.region();
+  node.metadata.labels["karpenter.k8s.aws/ec2nodeclass"] = pool.spec->node_class_name;
+  node.metadata.labels["karpenter.sh/registered"] = "true";
+  node.metadata.annotations = pool.spec->template_annotations;
+  node.metadata.annotations["gputwin.io/image-pull-bandwidth"] =
+      std::to_string(ec2_.startup().image_pull_bytes_per_second);
+  if (type.gpu_count > 0) {
+    node.metadata.annotations["gputwin.io/gpu-model"] = type.gpu_model;
+    node.metadata.annotations["gputwin.io/gpu-count"] = std::to_string(type.gpu_count);
+  }
+  node.provider_id = "aws:///" + c.zone + "/" + inst.id;
+  node.taints = pool.spec->taints;
+  for (const auto& t : pool.spec->startup_taints) node.taints.push_back(t);
+  // The kubelet reports everything but the GPUs, which only the device plugin advertises.
+  node.capacity = type.Capacity(pool.overhead);
+  node.allocatable = type.Allocatable(pool.overhead);
+  node.capacity.erase("nvidia.com/gpu");
+  node.allocatable.erase("nvidia.com/gpu");
+  node.metadata.source = pool.spec->metadata.source;
+  inst.node_name = name;
+  c.phase = ClaimPhase::kRegistered;
+  c.registered_at = now;
+  if (c.launched_at == cluster::kNever) c.launched_at = now;
+  NodeId id = store_.AddNode(node);
+  c.node = id;
+  claim_of_node_[id] = index;
+  if (pool.node_class) {
+    for (const auto& img : pool.node_class->cached_images) store_.node(id).images.insert(img);
+  }
+  Count("karpenter_nodes_created_total",
+        {{"nodepool", pool.spec->metadata.name}, {"zone", c.zone}});
+  if (!pool.spec->startup_taints.empty()) {
+    At(now + ec2_.startup().startup_taints, Arg(kStartupTaints, index));
+  }
+  CheckInitialized(index, now);
+}
+
+void Karpenter::CheckInitialized(uint32_t index, Time now) {
+  auto& c = claims_[index];
+  if (c.phase != ClaimPhase::kRegistered || c.node == cluster::kNone) return;
+  const auto& node = store_.node(c.node);
+  if (node.deleted || !node.ready) return;
+  for (const auto& t : pools_[c.nodepool].spec->startup_taints) {
+    if (std::find(node.obj.taints.begin(), node.obj.taints.end(), t) != node.obj.taints.end()) {
+      return;
+    }
+  }
+  // Every extended resource the instance type promises must be advertised.
+  if (ec2_.catalog().types[c.type].gpu_count > 0) {
+    bool gpus = false;
+    for (const auto& [name, q] : node.obj.allocatable) {
+      gpus |= name.starts_with("nvidia.com/") && q.milli > 0;
+    }
+    if (!gpus) return;
+  }
+  c.phase = ClaimPhase::kInitialized;
+  c.initialized_at = now;
+  store_.SetNodeLabel(c.node, "karpenter.sh/initialized", "true");
+  const auto& pool = pools_[c.nodepool];
+  if (pool.spec->expire_after) At(c.created_at + *pool.spec->expire_after, Arg(kExpire, index));
+  if (!disruption_scheduled_) {
+    disruption_scheduled_ = true;
+    At(now + kDisruptionPoll, Arg(kDisruption, 0));
+  }
+}
+
+void Karpenter::DeleteClaim(uint32_t index, const std::string& reason, Time now) {
+  auto& c = claims_[index];
+  if (c.deleting || c.phase == ClaimPhase::kDeleted) return;
+  c.deleting = true;
+  c.disruption_reason = reason;
+  std::string metric_reason = reason;
+  std::transform(metric_reason.begin(), metric_reason.end(), metric_reason.begin(),
+                 [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
+  Count("karpenter_nodeclaims_disrupted_total",
+        {{"reason", metric_reason}, {"nodepool", pools_[c.nodepool].spec->metadata.name},
+         {"capacity_type", cloud::CapacityTypeName(c.capacity_type)}});
+  if (c.node != cluster::kNone && !store_.node(c.node).deleted) {
+    // Termination: taint karpenter.sh/disrupted:NoSchedule, then evict every pod that is
+    // not a DaemonSet's (the eviction API; PodDisruptionBudgets are not modelled).
+    auto& node = store_.node(c.node);
+    node.obj.taints.push_back({"karpenter.sh/disrupted", "", "NoSchedule"});
+    store_.UpdateNode(c.node);
+    std::vector<PodId> pods = store_.node(c.node).pods;
+    for (PodId id : pods) {
+      auto& p = store_.pod(id);
+      if (p.owner.kind == cluster::OwnerKind::kDaemonSet || p.Terminal()) continue;
+      p.reason = "Evicted";
+      p.message = "Evicted by Karpenter: node " + node.name() + " is being disrupted (" + reason + ")";
+      store_.RecordEvent("Normal", "Evicted", "Pod", p.namespace_, p.name, p.message, "karpenter");
+      store_.DeletePod(id);
+    }
+  }
+  FinishTermination(index, now);
+}
+
+void Karpenter::FinishTermination(uint32_t index, Time now) {
+  auto& c = claims_[index];
+  if (c.instance) ec2_.TerminateInstance(*c.instance, now);
+  c.phase = ClaimPhase::kDeleted;
+  c.deleted_at = now;
+  if (c.node != cluster::kNone && !store_.node(c.node).deleted) {
+    Count("karpenter_nodes_terminated_total",
+          {{"nodepool", pools_[c.nodepool].spec->metadata.name}, {"zone", c.zone}});
+    store_.DeleteNode(c.node);
+  }
+}
+
+}  // namespace gputwin::karpenter

@@ -1,0 +1,41 @@
+// Prometheus-style series sampled on the virtual clock, shared by the controllers that
+// export metrics (Kueue, Karpenter): a gauge or counter's samples, and histograms.
+#pragma once
+
+#include <map>
+#include <string>
+#include <utility>
+#include <vector>
+
+#include "core/time.h"
+
+namespace gputwin::telemetry {
+
+using Labels = std::map<std::string, std::string>;
+
+struct Series {
+  std::string name;
+  Labels labels;
+  std::vector<std::pair<Time, double>> samples;
+};
+
+// A Prometheus histogram: per-bucket counts (not cumulative) for upper bounds `bounds`,
+// plus the +Inf bucket.
+struct Histogram {
+  std::string name;
+  Labels labels;
+  std::vector<double> bounds;
+  std::vector<uint64_t> counts;
+  double sum = 0;
+  uint64_t count = 0;
+  void Observe(double v) {
+    size_t i = 0;
+    while (i < bounds.size() && v > bounds[i]) ++i;
+    if (counts.size() < bounds.size() + 1) counts.resize(bounds.size() + 1, 0);
+    ++counts[i];
+    sum += v;
+    ++count;
+  }
+};
+
+}  // namespace gputwin::telemetry
