@@ -260,6 +260,9 @@ void DecodeClusterPolicy(YamlReader& r, Manifests* out) {
       }
     }
     if (auto mig = spec->Object("mig")) cp.mig_strategy = mig->String("strategy", "single");
+    // driver.enabled: false when the node image ships the driver (EKS accelerated AMIs,
+    // Bottlerocket NVIDIA): no driver container to install on a new node.
+    if (auto drv = spec->Object("driver")) cp.driver_enabled = drv->Bool("enabled").value_or(true);
   }
   out->gpu_operator = cp;
 }

@@ -181,6 +181,7 @@ struct ClusterPolicy {
   ObjectMeta metadata;
   std::string device_plugin_config_name, device_plugin_default_config;
   std::string mig_strategy = "single";
+  bool driver_enabled = true;
 };
 
 // kubescheduler.config.k8s.io/v1 KubeSchedulerConfiguration: the knobs the twin honours.

@@ -66,6 +66,12 @@ class Ec2 : public EventHandler {
   // Every offering the region has for a type (both capacity types), price order.
   const std::vector<Offering>& OfferingsOf(uint32_t type) const { return offerings_[type]; }
   std::optional<double> OnDemandPrice(uint32_t type) const;
+  // The scenario's vCPU quota for a bucket, if it sets one.
+  std::optional<int64_t> Quota(const std::string& bucket) const {
+    auto it = spec_.quotas.find(bucket);
+    if (it == spec_.quotas.end()) return std::nullopt;
+    return it->second;
+  }
 
   // CreateFleet (Type=instant, TotalTargetCapacity=1): tries the overrides in the
   // allocation strategy's order (lowest-price for on-demand; the twin approximates spot's

@@ -110,7 +110,7 @@ struct NodeRecord {
   Time kubelet_stopped_at = kNever;
   Time created_at, ready_at = kNever, deleted_at = kNever;
   bool deleted = false;
-  std::set<std::string> images;  // pulled images (kubelet image cache)
+  std::map<std::string, Time> images;  // kubelet image cache: image → when its pull completes
   // Physical GPUs (from gputwin.io/gpu-model and gputwin.io/gpu-count, or GFD labels).
   std::string gpu_model;
   int32_t gpu_count = 0;

@@ -103,10 +103,19 @@ void Kubelet::Admit(PodId id, Time now) {
   if (started_.size() <= id) started_.resize(id + 1, false);
   started_[id] = true;
   const auto& b = p.tmpl->behavior;
-  // Image pulls: images already on the node are not pulled again.
+  // Image pulls: images already on the node are not pulled again; an image another pod is
+  // still pulling is waited for (the kubelet serialises pulls of one image).
   Duration pull{0};
   bool need_pull = false;
-  for (const auto& image : p.tmpl->images) need_pull |= !node.images.count(image);
+  Time ready = now;
+  for (const auto& image : p.tmpl->images) {
+    auto it = node.images.find(image);
+    if (it == node.images.end()) {
+      need_pull = true;
+    } else if (it->second > ready) {
+      ready = it->second;
+    }
+  }
   if (need_pull && b.image_size > 0) {
     int64_t bw = PullBandwidth(p.node);
     pull = Duration::Nanoseconds(
@@ -117,7 +126,8 @@ void Kubelet::Admit(PodId id, Time now) {
                          "Pulling image \"" + image + "\"", "kubelet");
     }
   }
-  for (const auto& image : p.tmpl->images) node.images.insert(image);
+  for (const auto& image : p.tmpl->images) node.images.emplace(image, now + pull);
+  if (now + pull > ready) ready = now + pull;
   if (p.tmpl->spec.active_deadline_seconds) {
     At(now + Duration::Seconds(*p.tmpl->spec.active_deadline_seconds),
        Arg(kDeadline, p.run_generation, id));
@@ -128,7 +138,9 @@ void Kubelet::Admit(PodId id, Time now) {
                          "Successfully pulled image \"" + image + "\" in " + FormatDuration(pull),
                          "kubelet");
     }
-    At(now + pull, Arg(kStart, p.run_generation, id));
+  }
+  if (ready > now) {
+    At(ready, Arg(kStart, p.run_generation, id));
   } else {
     StartContainer(id, now);
   }

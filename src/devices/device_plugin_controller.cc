@@ -7,7 +7,9 @@ using cluster::WatchOp;
 
 DevicePluginController::DevicePluginController(cluster::Store* store, EventQueue* queue,
                                                GpuStack stack)
-    : Controller("nvidia-device-plugin", store, queue), stack_(std::move(stack)) {}
+    : Controller("nvidia-device-plugin", store, queue),
+      stack_(std::move(stack)),
+      start_(store->now()) {}
 
 std::vector<cluster::DeviceUnit> UnitsFromAllocatable(const api::Node& node, const GpuModel* model,
                                                       int gpu_count) {
@@ -36,7 +38,7 @@ void DevicePluginController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     RequestReconcile();
     // With the GPU Operator, nodes that exist when the run starts are already set up:
     // they advertise before any pod is scheduled.
-    if (!started_ && stack_.mode == GpuStack::Mode::kGpuOperator) Register(id);
+    if (store_.now() == start_ && stack_.mode == GpuStack::Mode::kGpuOperator) Register(id);
     return;
   }
   if (kind != WatchKind::kPod || stack_.mode != GpuStack::Mode::kDaemonSet) return;
@@ -83,12 +85,11 @@ void DevicePluginController::Reconcile(Time now) {
       continue;
     }
     if (!has_gpus) continue;
-    if (stack_.mode == GpuStack::Mode::kGpuOperator && started_) {
+    if (stack_.mode == GpuStack::Mode::kGpuOperator && now != start_) {
       // A node added later installs the driver, then the plugin registers.
       At(now + stack_.driver_install + stack_.registration_delay, n);
     }
   }
-  started_ = true;
 }
 
 void DevicePluginController::OnTimer(Time, uint64_t arg) {

@@ -26,7 +26,7 @@ class DevicePluginController : public controllers::Controller {
   GpuStack stack_;
   std::vector<cluster::NodeId> added_;
   std::vector<bool> planned_;
-  bool started_ = false;
+  Time start_;  // nodes added at the run's start are already set up
 };
 
 // Device units for a node snapshot that already reports nvidia.com/* in allocatable.

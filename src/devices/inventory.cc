@@ -73,6 +73,7 @@ GpuStack DiscoverGpuStack(const api::Manifests& m, Diagnostics* diag) {
     s.node_feature_discovery = true;  // the operator deploys NFD by default
     s.default_config = m.gpu_operator->device_plugin_default_config;
     s.operator_mig_strategy = m.gpu_operator->mig_strategy;
+    if (!m.gpu_operator->driver_enabled) s.driver_install = Duration{0};
   }
   for (const auto& cm : m.config_maps) {
     for (const auto& [key, value] : cm.data) {

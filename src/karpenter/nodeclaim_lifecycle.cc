@@ -36,26 +36,26 @@ bool Karpenter::Launch(uint32_t index, Time now) {
   if (!min_values && std::any_of(types.begin(), types.end(), [&](uint32_t t) { return !exotic(t); })) {
     std::erase_if(types, exotic);
   }
-  // Capacity type: spot when allowed and offered, else on-demand (getCapacityType).
-  auto has_available = [&](uint32_t t, CapacityType ct) {
-    for (const auto& o : ec2_.OfferingsOf(t)) {
-      if (o.capacity_type == ct && zone_ok(o) && OfferingAvailable(o, now)) return true;
-    }
-    return false;
-  };
-  CapacityType ct = CapacityType::kOnDemand;
-  if (ct_allowed(CapacityType::kSpot) &&
-      std::any_of(types.begin(), types.end(), [&](uint32_t t) { return has_available(t, CapacityType::kSpot); })) {
-    ct = CapacityType::kSpot;
-  }
   // SpotOfferingFilter: with on-demand also allowed, spot offerings dearer than the
-  // cheapest on-demand offering are dropped.
+  // cheapest on-demand offering are dropped. Then the capacity type: spot when allowed and
+  // an offering is left, else on-demand (getCapacityType).
   double od_floor = INFINITY;
-  if (ct == CapacityType::kSpot && ct_allowed(CapacityType::kOnDemand) && !min_values) {
+  if (ct_allowed(CapacityType::kSpot) && ct_allowed(CapacityType::kOnDemand) && !min_values) {
     for (uint32_t t : types) {
       for (const auto& o : ec2_.OfferingsOf(t)) {
         if (o.capacity_type == CapacityType::kOnDemand && zone_ok(o) && OfferingAvailable(o, now)) {
           od_floor = std::min(od_floor, o.price);
+        }
+      }
+    }
+  }
+  CapacityType ct = CapacityType::kOnDemand;
+  if (ct_allowed(CapacityType::kSpot)) {
+    for (uint32_t t : types) {
+      for (const auto& o : ec2_.OfferingsOf(t)) {
+        if (o.capacity_type == CapacityType::kSpot && zone_ok(o) && OfferingAvailable(o, now) &&
+            o.price <= od_floor) {
+          ct = CapacityType::kSpot;
         }
       }
     }
@@ -177,7 +177,7 @@ void Karpenter::Register(uint32_t index, Time now) {
   c.node = id;
   claim_of_node_[id] = index;
   if (pool.node_class) {
-    for (const auto& img : pool.node_class->cached_images) store_.node(id).images.insert(img);
+    for (const auto& img : pool.node_class->cached_images) store_.node(id).images.emplace(img, now);
   }
   Count("karpenter_nodes_created_total",
         {{"nodepool", pool.spec->metadata.name}, {"zone", c.zone}});
@@ -208,6 +208,14 @@ void Karpenter::CheckInitialized(uint32_t index, Time now) {
   c.phase = ClaimPhase::kInitialized;
   c.initialized_at = now;
   store_.SetNodeLabel(c.node, "karpenter.sh/initialized", "true");
+  // A consolidation replacement is ready: the node it replaces goes now.
+  if (c.replaces) {
+    uint32_t old = *c.replaces;
+    in_command_.erase(old);
+    if (!claims_[old].deleting && claims_[old].phase != ClaimPhase::kDeleted) {
+      DeleteClaim(old, "Underutilized", now);
+    }
+  }
   const auto& pool = pools_[c.nodepool];
   if (pool.spec->expire_after) At(c.created_at + *pool.spec->expire_after, Arg(kExpire, index));
   if (!disruption_scheduled_) {

@@ -441,8 +441,39 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
       return "no instance type satisfied resources " + res + " and requirements " +
              reqs.ToString();
     }
-    return "all instance types that fit " + res +
-           " are unavailable (insufficient capacity or quota): requirements " + reqs.ToString();
+    // Which launch errors keep the fitting types unavailable: quota errors do not go away.
+    std::set<std::string> codes;
+    std::string quota_detail;
+    const Requirement* z = reqs.Get("topology.kubernetes.io/zone");
+    const Requirement* ct = reqs.Get("karpenter.sh/capacity-type");
+    for (uint32_t t : c->types) {
+      if (!Fits(requests, pools_[c->pool].allocatable.at(t))) continue;
+      for (const auto& o : ec2_.OfferingsOf(t)) {
+        if ((z && !z->Has(o.zone)) || (ct && !ct->Has(cloud::CapacityTypeName(o.capacity_type)))) {
+          continue;
+        }
+        auto it = unavailable_.find({static_cast<int>(o.capacity_type), o.type, o.zone});
+        if (it == unavailable_.end() || it->second.until <= now) continue;
+        codes.insert(it->second.code);
+        if (quota_detail.empty() && (it->second.code == "VcpuLimitExceeded" ||
+                                     it->second.code == "MaxSpotInstanceCountExceeded")) {
+          std::string bucket = cloud::QuotaBucket(catalog.types[t], o.capacity_type);
+          quota_detail = catalog.types[t].name + " " + it->second.code + " (\"" + bucket +
+                         "\" is " + std::to_string(ec2_.Quota(bucket).value_or(0)) + " vCPUs)";
+        }
+      }
+    }
+    bool quota_only = !codes.empty() && std::all_of(codes.begin(), codes.end(), [](const auto& k) {
+      return k == "VcpuLimitExceeded" || k == "MaxSpotInstanceCountExceeded";
+    });
+    if (quota_only) {
+      return "the account's vCPU quota in " + ec2_.region() +
+             " refuses every instance type that fits " + res + ": " + quota_detail;
+    }
+    std::string list;
+    for (const auto& k : codes) list += (list.empty() ? "" : ", ") + k;
+    return "all instance types that fit " + res + " are unavailable (" +
+           (list.empty() ? "no offering" : list) + "): requirements " + reqs.ToString();
   }
   c->requirements = std::move(reqs);
   c->types = std::move(kept);
