@@ -123,6 +123,7 @@ Expectation DecodeExpectation(YamlReader& e) {
   x.deleted_at = e.OptDuration("deletedAt");
   if (e.Has("nodeLabels")) x.node_labels = e.StringMap("nodeLabels");
   x.karpenter_message_contains = e.OptString("karpenterMessageContains");
+  x.lost_work = e.OptDuration("lostWork");
   x.state = e.OptString("state");
   x.cluster_queue = e.OptString("clusterQueue");
   if (e.Has("flavors")) x.flavors = e.StringMap("flavors");

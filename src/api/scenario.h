@@ -58,6 +58,7 @@ struct Expectation {
   std::optional<Duration> registered_at, initialized_at, deleted_at;
   std::optional<std::map<std::string, std::string>> node_labels;
   std::optional<std::string> karpenter_message_contains;
+  std::optional<Duration> lost_work;  // job: work its pods lost when deleted while running
   std::optional<std::string> state, cluster_queue, evicted_reason;
   std::optional<std::map<std::string, std::string>> flavors;
   std::optional<Duration> admitted_at, admitted_by;

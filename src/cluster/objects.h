@@ -30,6 +30,11 @@ struct PodBehavior {
   double gpu_utilization = 1.0;
   int64_t gpu_memory = 0;  // bytes
   int64_t image_size = 0;  // bytes, summed over the pod's images
+  // Training checkpoints (gputwin.io/checkpoint-interval, gputwin.io/checkpoint-cost):
+  // every `interval` of work the container spends `cost` writing a checkpoint; a pod of
+  // the same Job (same completion index) resumes from the last one.
+  std::optional<Duration> checkpoint_interval;
+  Duration checkpoint_cost{0};
 };
 
 // Everything the pods stamped from one template share. Pods from one ReplicaSet or Job
@@ -97,6 +102,16 @@ struct DeviceUnit {
   int64_t memory_mib = 0;  // memory of the GPU or MIG instance (replicas share it)
   double compute = 1.0;    // share of the whole GPU's compute (a MIG 3g: 3/7)
   uint32_t pod = kNone;    // the pod holding it
+};
+
+// Work a pod lost when it was deleted while running (evicted, preempted, its node
+// interrupted): what it had done since its last checkpoint (or all of it).
+struct LostWork {
+  PodId pod = 0;
+  Time at{0};
+  double seconds = 0;      // wall-clock seconds of the container's work lost
+  double gpu_seconds = 0;  // × the GPUs it held
+  std::string reason;      // the pod's status reason/message when deleted
 };
 
 struct NodeRecord {

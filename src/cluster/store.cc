@@ -103,6 +103,22 @@ PodBehavior ParseBehavior(const api::ObjectMeta& meta) {
       throw InputError(meta.source, "metadata.annotations." + it->first, "must be between 0 and 1");
     }
   }
+  for (const char* key : {"gputwin.io/checkpoint-interval", "gputwin.io/checkpoint-cost"}) {
+    auto it = a.find(key);
+    if (it == a.end()) continue;
+    auto d = ParseDuration(it->second, &err);
+    bool interval = std::string(key) == "gputwin.io/checkpoint-interval";
+    if (!d || d->ns < 0 || (interval && d->ns == 0)) {
+      throw InputError(meta.source, std::string("metadata.annotations.") + key,
+                       "\"" + it->second + "\" is not a " +
+                           (interval ? "positive" : "non-negative") + " duration");
+    }
+    if (interval) {
+      b.checkpoint_interval = *d;
+    } else {
+      b.checkpoint_cost = *d;
+    }
+  }
   for (const char* key : {"gputwin.io/gpu-memory", "gputwin.io/image-size"}) {
     auto it = a.find(key);
     if (it == a.end()) continue;

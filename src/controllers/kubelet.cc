@@ -1,6 +1,7 @@
 #include "controllers/kubelet.h"
 
 #include <charconv>
+#include <cmath>
 
 namespace gputwin::controllers {
 
@@ -25,7 +26,9 @@ void Kubelet::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   auto& p = store_.pod(id);
   if (op == WatchOp::kDeleted || p.Terminal()) {
     if (op == WatchOp::kDeleted) ++p.run_generation;  // cancels pending timers of this pod
+    bool was_running = id < progress_.size() && progress_[id].running && !p.Terminal();
     LeaveGpus(id, store_.now());
+    if (op == WatchOp::kDeleted && was_running) RecordLostWork(id, store_.now());
     ReleaseDevices(id);
     if (op == WatchOp::kDeleted) return;
   }
@@ -146,6 +149,41 @@ void Kubelet::Admit(PodId id, Time now) {
   }
 }
 
+std::string Kubelet::CheckpointKey(PodId id) const {
+  const auto& p = store_.pod(id);
+  if (p.owner.kind == cluster::OwnerKind::kJob) {
+    return "job/" + std::to_string(p.owner.index) + "/" + std::to_string(p.completion_index);
+  }
+  return "pod/" + p.Key();
+}
+
+// A running pod was deleted: the work since its last completed checkpoint is lost; what
+// the checkpoints hold is kept for the task's next pod.
+void Kubelet::RecordLostWork(PodId id, Time now) {
+  const auto& p = store_.pod(id);
+  const auto& b = p.tmpl->behavior;
+  if (!b.run_time || id >= progress_.size()) return;
+  const Progress& pr = progress_[id];
+  double done = std::max(0.0, pr.total_ns - pr.work_left_ns);
+  double lost = done;
+  if (b.checkpoint_interval) {
+    double interval = static_cast<double>(b.checkpoint_interval->ns);
+    double cycle = interval + static_cast<double>(b.checkpoint_cost.ns);
+    double cycles = std::floor(done / cycle);
+    double saved = std::min(pr.remaining_real_ns, cycles * interval);
+    checkpointed_ns_[CheckpointKey(id)] += saved;
+    lost = done - cycles * cycle;
+  }
+  if (lost <= 0) return;
+  cluster::LostWork w;
+  w.pod = id;
+  w.at = now;
+  w.seconds = lost / 1e9;
+  w.gpu_seconds = w.seconds * static_cast<double>(std::max<size_t>(p.devices.size(), 0));
+  w.reason = p.message.empty() ? p.reason : p.message;
+  lost_work_.push_back(std::move(w));
+}
+
 void Kubelet::StartContainer(PodId id, Time now) {
   auto& p = store_.pod(id);
   if (p.deleted || p.Terminal()) return;
@@ -165,8 +203,21 @@ void Kubelet::StartContainer(PodId id, Time now) {
   pr.exit_pending = false;
   pr.rate = 1;
   pr.since = now;
-  pr.work_left_ns =
-      p.tmpl->behavior.run_time ? static_cast<double>(p.tmpl->behavior.run_time->ns) : 0;
+  const auto& b = p.tmpl->behavior;
+  pr.work_left_ns = b.run_time ? static_cast<double>(b.run_time->ns) : 0;
+  pr.remaining_real_ns = pr.work_left_ns;
+  if (b.run_time && b.checkpoint_interval) {
+    // Resume from the task's last checkpoint; every interval of work costs one write,
+    // except at the very end.
+    auto it = checkpointed_ns_.find(CheckpointKey(id));
+    double saved = it == checkpointed_ns_.end() ? 0 : it->second;
+    double left = std::max(0.0, static_cast<double>(b.run_time->ns) - saved);
+    double interval = static_cast<double>(b.checkpoint_interval->ns);
+    double writes = left > 0 ? std::ceil(left / interval) - 1 : 0;
+    pr.remaining_real_ns = left;
+    pr.work_left_ns = left + writes * static_cast<double>(b.checkpoint_cost.ns);
+  }
+  pr.total_ns = pr.work_left_ns;
   if (!p.devices.empty()) {
     std::string why;
     if (!GpuMemoryFits(id, &why)) {

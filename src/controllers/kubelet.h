@@ -21,6 +21,9 @@ class Kubelet : public Controller {
   Kubelet(Store* store, EventQueue* queue, KubeletConfig config = {});
   void OnWatch(cluster::WatchKind kind, cluster::WatchOp op, uint32_t id) override;
 
+  // Work lost by pods deleted while running, in deletion order.
+  const std::vector<cluster::LostWork>& lost_work() const { return lost_work_; }
+
   static constexpr Duration kInitialRestartBackoff = Duration::Seconds(10);
   static constexpr Duration kMaxRestartBackoff = Duration::Minutes(5);
 
@@ -56,7 +59,13 @@ class Kubelet : public Controller {
     Time since{0};
     bool exit_pending = false;  // an exit timer is queued for `exit_at`
     Time exit_at{0};
+    double total_ns = 0;  // work of this run, checkpoint writes included
+    double remaining_real_ns = 0;  // the task's own work this run had to do
   };
+  void RecordLostWork(PodId pod, Time now);
+  std::string CheckpointKey(PodId pod) const;
+  std::map<std::string, double> checkpointed_ns_;  // work saved in checkpoints, per task
+  std::vector<cluster::LostWork> lost_work_;
   int64_t PullBandwidth(NodeId node) const;
   // Parks work for a node whose kubelet stopped posting; replayed when it posts again.
   bool Frozen(NodeId node, uint64_t work);

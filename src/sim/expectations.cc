@@ -1,5 +1,6 @@
 // The scenario's expectations, checked against the store at the end of the run.
 #include <algorithm>
+#include <cmath>
 
 #include "cloud/ec2.h"
 #include "karpenter/karpenter.h"
@@ -287,6 +288,17 @@ void Simulation::CheckExpectations() {
                     job->completion_time - t0 == *x.completed_at,
                 "completed at " + Rel(job->completion_time, t0) + ", want " +
                     FormatDuration(*x.completed_at));
+        }
+        if (x.lost_work) {
+          double lost = 0;
+          uint32_t index = static_cast<uint32_t>(job - store_.jobs().data());
+          for (const auto& w : lost_work()) {
+            const auto& p = store_.pod(w.pod);
+            if (p.owner.kind == cluster::OwnerKind::kJob && p.owner.index == index) lost += w.seconds;
+          }
+          auto got = Duration::Nanoseconds(static_cast<int64_t>(std::llround(lost * 1e9)));
+          check(got == *x.lost_work, "lost work is " + FormatDuration(got) + ", want " +
+                                         FormatDuration(*x.lost_work));
         }
         if (x.finished_by) {
           check(job->completion_time != cluster::kNever &&

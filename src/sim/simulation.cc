@@ -343,7 +343,9 @@ void Simulation::Load() {
   if (m.scheduler_config) sched_config = scheduler::SchedulerConfig::From(*m.scheduler_config);
   scheduler_ =
       std::make_unique<scheduler::Scheduler>(&store_, &queue_, sched_config, scenario_.seed);
-  handlers_.push_back(std::make_unique<controllers::Kubelet>(&store_, &queue_, kubelet_config));
+  auto kubelet = std::make_unique<controllers::Kubelet>(&store_, &queue_, kubelet_config);
+  kubelet_ = kubelet.get();
+  handlers_.push_back(std::move(kubelet));
   handlers_.push_back(
       std::make_unique<devices::DevicePluginController>(&store_, &queue_, std::move(gpu_stack)));
 
@@ -410,6 +412,10 @@ void Simulation::Run(Progress* progress) {
   store_.set_now(stop);
   if (progress) progress->Update(1.0, stop);
   CheckExpectations();
+}
+
+const std::vector<cluster::LostWork>& Simulation::lost_work() const {
+  return kubelet_->lost_work();
 }
 
 uint64_t Simulation::scheduling_attempts() const {

@@ -17,6 +17,7 @@ class Scheduler;
 }
 namespace gputwin::controllers {
 class ReplicaSetController;
+class Kubelet;
 class Controller;
 }  // namespace gputwin::controllers
 
@@ -67,6 +68,8 @@ class Simulation {
   const kueue::KueueController* kueue() const { return kueue_; }
   // Karpenter, when the manifests hold NodePools; else nullptr.
   const karpenter::Karpenter* karpenter() const { return karpenter_; }
+  // Work lost by pods deleted while running (evictions, interruptions, preemptions).
+  const std::vector<cluster::LostWork>& lost_work() const;
   // The cloud, when the scenario has one or Karpenter runs; else nullptr.
   const cloud::Ec2* ec2() const { return ec2_.get(); }
 
@@ -89,6 +92,7 @@ class Simulation {
   EventQueue queue_;
   std::unique_ptr<scheduler::Scheduler> scheduler_;
   controllers::ReplicaSetController* replica_sets_ = nullptr;
+  controllers::Kubelet* kubelet_ = nullptr;
   kueue::KueueController* kueue_ = nullptr;
   std::unique_ptr<cloud::Ec2> ec2_;
   karpenter::Karpenter* karpenter_ = nullptr;
