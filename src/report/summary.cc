@@ -1,5 +1,6 @@
 #include "report/summary.h"
 
+#include "report/karpenter_report.h"
 #include "report/kueue_report.h"
 
 #include <unistd.h>
@@ -279,6 +280,8 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim) {
   j["jobs"] = jobs;
   j["deployments"] = deployments;
   j["kueue"] = KueueJson(sim);
+  j["karpenter"] = KarpenterJson(sim);
+  j["cost"] = CostJson(sim);
   // pods[] and events[] can hold millions of entries: streamed, one object per line.
   std::string head = j.dump(2);
   head.resize(head.size() - 2);  // drop "\n}"

@@ -5,6 +5,7 @@
 
 #include "report/summary.h"
 
+#include "report/karpenter_report.h"
 #include "report/kueue_report.h"
 
 namespace gputwin::report {
@@ -142,6 +143,8 @@ std::string RenderText(const sim::Simulation& sim) {
     }
   }
   out += KueueText(sim);
+  out += KarpenterText(sim);
+  out += CostText(sim);
   if (!sim.expectation_results().empty()) {
     out += "\nExpectations\n";
     for (const auto& r : sim.expectation_results()) {

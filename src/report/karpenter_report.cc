@@ -1,0 +1,298 @@
+#include "report/karpenter_report.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+#include "cloud/ec2.h"
+#include "cost/cost.h"
+#include "karpenter/karpenter.h"
+
+namespace gputwin::report {
+
+using Json = nlohmann::ordered_json;
+using karpenter::ClaimPhase;
+
+namespace {
+
+Json At(Time t) {
+  return t == cluster::kNever ? Json(nullptr) : Json(FormatRFC3339(t));
+}
+
+double Secs(Time a, Time b) {
+  return static_cast<double>((b - a).ns) / 1e9;
+}
+
+double Round2(double v) {
+  return std::round(v * 100) / 100;
+}
+
+// A pod that waited for a node Karpenter launched for it: where its start-up went.
+struct ColdStart {
+  cluster::PodId pod;
+  const karpenter::NodeClaim* claim;
+  double decision, launch, gpu, bind, pull, total;
+};
+
+std::vector<ColdStart> ColdStarts(const sim::Simulation& sim) {
+  std::vector<ColdStart> out;
+  const auto* k = sim.karpenter();
+  if (!k) return out;
+  const auto& s = sim.store();
+  std::map<cluster::NodeId, const karpenter::NodeClaim*> claim_of;
+  for (const auto& c : k->node_claims()) {
+    if (c.node != cluster::kNone) claim_of[c.node] = &c;
+  }
+  for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
+    const auto& p = s.pod(id);
+    if (p.owner.kind == cluster::OwnerKind::kDaemonSet || p.node == cluster::kNone ||
+        p.started_at == cluster::kNever) {
+      continue;
+    }
+    auto it = claim_of.find(p.node);
+    if (it == claim_of.end()) continue;
+    const auto& c = *it->second;
+    if (c.created_at < p.created_at || c.initialized_at == cluster::kNever) continue;
+    out.push_back({id, &c, Secs(p.created_at, c.created_at), Secs(c.created_at, c.registered_at),
+                   Secs(c.registered_at, c.initialized_at),
+                   std::max(0.0, Secs(c.initialized_at, p.scheduled_at)),
+                   Secs(p.scheduled_at, p.started_at), Secs(p.created_at, p.started_at)});
+  }
+  return out;
+}
+
+}  // namespace
+
+Json KarpenterJson(const sim::Simulation& sim) {
+  const auto* k = sim.karpenter();
+  if (!k) return nullptr;
+  const auto& s = sim.store();
+  const auto& catalog = k->ec2().catalog();
+  Json pools = Json::array();
+  for (const auto& p : k->node_pools()) {
+    pools.push_back(Json{{"name", p.spec->metadata.name},
+                         {"weight", p.spec->weight.value_or(0)},
+                         {"ready", p.not_ready.empty()},
+                         {"message", p.not_ready},
+                         {"instanceTypes", p.instance_types.size()}});
+  }
+  Json claims = Json::array();
+  for (const auto& c : k->node_claims()) {
+    claims.push_back(Json{
+        {"name", c.name},
+        {"nodepool", k->node_pools()[c.nodepool].spec->metadata.name},
+        {"reason", c.reason},
+        {"instanceType", c.instance ? Json(catalog.types[c.type].name) : Json(nullptr)},
+        {"capacityType", c.instance ? Json(cloud::CapacityTypeName(c.capacity_type)) : Json(nullptr)},
+        {"zone", c.zone},
+        {"pricePerHour", c.price},
+        {"node", c.node == cluster::kNone ? Json(nullptr) : Json(s.node(c.node).name())},
+        {"createdAt", At(c.created_at)},
+        {"launchedAt", At(c.launched_at)},
+        {"registeredAt", At(c.registered_at)},
+        {"initializedAt", At(c.initialized_at)},
+        {"deletedAt", At(c.deleted_at)},
+        {"disruptionReason", c.disruption_reason},
+        {"launchError", c.launch_error},
+        {"pods", c.pods.size()}});
+  }
+  Json pending = Json::array();
+  for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
+    const auto& p = s.pod(id);
+    if (p.deleted || p.Bound() || p.phase != cluster::PodPhase::kPending) continue;
+    const auto* v = k->Verdict(id);
+    if (!v) continue;
+    pending.push_back(Json{{"pod", p.Key()},
+                           {"message", v->message},
+                           {"pendingForever", v->forever},
+                           {"nominated", v->nominated}});
+  }
+  Json cold = Json::array();
+  for (const auto& c : ColdStarts(sim)) {
+    cold.push_back(Json{{"pod", s.pod(c.pod).Key()},
+                        {"nodeClaim", c.claim->name},
+                        {"instanceType", catalog.types[c.claim->type].name},
+                        {"waitingForDecisionSeconds", Round2(c.decision)},
+                        {"launchAndBootSeconds", Round2(c.launch)},
+                        {"gpuSetupSeconds", Round2(c.gpu)},
+                        {"bindSeconds", Round2(c.bind)},
+                        {"imagePullSeconds", Round2(c.pull)},
+                        {"totalSeconds", Round2(c.total)}});
+  }
+  Json lost = Json::array();
+  for (const auto& w : sim.lost_work()) {
+    lost.push_back(Json{{"pod", s.pod(w.pod).Key()},
+                        {"at", FormatRFC3339(w.at)},
+                        {"seconds", Round2(w.seconds)},
+                        {"gpuSeconds", Round2(w.gpu_seconds)},
+                        {"reason", w.reason}});
+  }
+  Json metrics = Json::array();
+  for (const auto& series : k->series()) {
+    Json samples = Json::array();
+    for (const auto& [t, v] : series.samples) samples.push_back(Json::array({FormatRFC3339(t), v}));
+    metrics.push_back(Json{{"name", series.name}, {"labels", series.labels}, {"samples", samples}});
+  }
+  const auto& h = k->pod_startup();
+  Json buckets = Json::array();
+  uint64_t cumulative = 0;
+  for (size_t i = 0; i <= h.bounds.size(); ++i) {
+    cumulative += i < h.counts.size() ? h.counts[i] : 0;
+    buckets.push_back(Json{{"le", i < h.bounds.size() ? Json(h.bounds[i]) : Json("+Inf")},
+                           {"count", cumulative}});
+  }
+  return Json{{"nodePools", pools},
+              {"nodeClaims", claims},
+              {"pendingPods", pending},
+              {"coldStarts", cold},
+              {"lostWork", lost},
+              {"provisioningPasses", k->provisioning_passes()},
+              {"schedulingDecisions", k->scheduling_decisions()},
+              {"histograms",
+               Json::array({Json{{"name", h.name}, {"sum", h.sum}, {"count", h.count},
+                                 {"buckets", buckets}}})},
+              {"metrics", metrics}};
+}
+
+Json CostJson(const sim::Simulation& sim) {
+  auto r = cost::ComputeCost(sim.store(), sim.ec2(), sim.karpenter(), sim.lost_work(), sim.end());
+  if (!r.priced) return nullptr;
+  auto money = [](double v) { return std::round(v * 10000) / 10000; };
+  auto rollup = [&](const std::map<std::string, double>& m) {
+    Json j = Json::object();
+    for (const auto& [k, v] : m) j[k] = money(v);
+    return j;
+  };
+  Json nodes = Json::array();
+  for (const auto& n : r.nodes) {
+    if (n.price <= 0) continue;
+    nodes.push_back(Json{{"name", n.name},
+                         {"instanceType", n.instance_type},
+                         {"capacityType", n.capacity_type},
+                         {"nodepool", n.nodepool},
+                         {"pricePerHour", n.price},
+                         {"hours", money(n.hours)},
+                         {"cost", money(n.total)},
+                         {"allocated", money(n.allocated)},
+                         {"idle", money(n.idle)},
+                         {"idleGpu", money(n.idle_gpu)}});
+  }
+  return Json{{"currency", "USD"},
+              {"total", money(r.total)},
+              {"allocated", money(r.allocated)},
+              {"idle", money(r.idle)},
+              {"idleGpu", money(r.idle_gpu)},
+              {"gpuHours", money(r.gpu_hours)},
+              {"allocatedGpuHours", money(r.allocated_gpu_hours)},
+              {"spotSavings", money(r.spot_savings)},
+              {"lostGpuHours", money(r.lost_gpu_hours)},
+              {"lostWorkCost", money(r.lost_work_cost)},
+              {"byNamespace", rollup(r.by_namespace)},
+              {"byJob", rollup(r.by_job)},
+              {"byDeployment", rollup(r.by_deployment)},
+              {"byTeam", rollup(r.by_team)},
+              {"nodes", nodes}};
+}
+
+std::string KarpenterText(const sim::Simulation& sim) {
+  const auto* k = sim.karpenter();
+  if (!k) return "";
+  const auto& s = sim.store();
+  const auto& catalog = k->ec2().catalog();
+  const Time t0 = sim.start();
+  auto rel = [&](Time t) { return t == cluster::kNever ? std::string("-") : FormatDuration(t - t0); };
+  std::string out = "\nKarpenter NodeClaims\n";
+  out += fmt::format("  {:<22} {:<16} {:<10} {:<11} {:>8} {:>9} {:>9} {:>9}  {}\n", "NAME",
+                     "INSTANCE-TYPE", "CAPACITY", "ZONE", "$/HOUR", "CREATED", "READY", "DELETED",
+                     "WHY");
+  size_t shown = 0;
+  for (const auto& c : k->node_claims()) {
+    if (++shown > 40) {
+      out += fmt::format("  ... {} more in summary.json\n", k->node_claims().size() - 40);
+      break;
+    }
+    std::string why = !c.launch_error.empty() ? c.launch_error : c.disruption_reason;
+    if (why.size() > 90) why = why.substr(0, 87) + "...";
+    out += fmt::format("  {:<22} {:<16} {:<10} {:<11} {:>8.3f} {:>9} {:>9} {:>9}  {}\n", c.name,
+                       c.instance ? catalog.types[c.type].name : "-",
+                       c.instance ? cloud::CapacityTypeName(c.capacity_type) : "-", c.zone, c.price,
+                       rel(c.created_at), rel(c.initialized_at), rel(c.deleted_at), why);
+  }
+  // Why pods get no capacity, grouped by Karpenter's message.
+  std::map<std::pair<bool, std::string>, std::vector<std::string>> groups;
+  for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
+    const auto& p = s.pod(id);
+    if (p.deleted || p.Bound() || p.phase != cluster::PodPhase::kPending) continue;
+    if (const auto* v = k->Verdict(id)) groups[{!v->forever, v->message}].push_back(p.Key());
+  }
+  if (!groups.empty()) {
+    out += "\nWhy pods get no node (Karpenter)\n";
+    for (const auto& [key, pods] : groups) {
+      out += fmt::format("  {}{} pod(s): {}\n", key.first ? "" : "Pending forever: ", pods.size(),
+                         key.second);
+      for (size_t i = 0; i < pods.size() && i < 3; ++i) out += "    " + pods[i] + "\n";
+      if (pods.size() > 3) out += "    ...\n";
+    }
+  }
+  auto cold = ColdStarts(sim);
+  if (!cold.empty()) {
+    out += "\nCold starts (pods that waited for a new node)\n";
+    out += fmt::format("  {:<36} {:<16} {:>9} {:>12} {:>9} {:>7} {:>9} {:>9}\n", "POD",
+                       "INSTANCE-TYPE", "DECISION", "LAUNCH+BOOT", "GPU-SETUP", "BIND",
+                       "IMAGE", "TOTAL");
+    for (size_t i = 0; i < cold.size() && i < 20; ++i) {
+      const auto& c = cold[i];
+      auto d = [](double v) { return FormatDuration(Duration::Milliseconds(std::llround(v * 1000))); };
+      out += fmt::format("  {:<36} {:<16} {:>9} {:>12} {:>9} {:>7} {:>9} {:>9}\n",
+                         s.pod(c.pod).Key(), catalog.types[c.claim->type].name, d(c.decision),
+                         d(c.launch), d(c.gpu), d(c.bind), d(c.pull), d(c.total));
+    }
+    if (cold.size() > 20) out += fmt::format("  ... {} more in summary.json\n", cold.size() - 20);
+  }
+  if (!sim.lost_work().empty()) {
+    double secs = 0, gpu = 0;
+    for (const auto& w : sim.lost_work()) {
+      secs += w.seconds;
+      gpu += w.gpu_seconds;
+    }
+    out += fmt::format("\nInterruptions and lost work: {} pod(s) lost {:.2f} hours of work ({:.2f} GPU-hours)\n",
+                       sim.lost_work().size(), secs / 3600, gpu / 3600);
+    for (size_t i = 0; i < sim.lost_work().size() && i < 10; ++i) {
+      const auto& w = sim.lost_work()[i];
+      out += fmt::format("  {:<36} at {:>9}  lost {:>9}  {}\n", s.pod(w.pod).Key(), rel(w.at),
+                         FormatDuration(Duration::Seconds(std::llround(w.seconds))), w.reason);
+    }
+  }
+  return out;
+}
+
+std::string CostText(const sim::Simulation& sim) {
+  auto r = cost::ComputeCost(sim.store(), sim.ec2(), sim.karpenter(), sim.lost_work(), sim.end());
+  if (!r.priced) return "";
+  std::string out = "\nCost (USD)\n";
+  out += fmt::format("  total ${:.2f}: allocated to pods ${:.2f}, idle ${:.2f} (idle GPUs ${:.2f})\n",
+                     r.total, r.allocated, r.idle, r.idle_gpu);
+  out += fmt::format("  GPU-hours {:.1f}, allocated {:.1f}; spot savings ${:.2f}; work lost to "
+                     "evictions {:.2f} GPU-hours (${:.2f})\n",
+                     r.gpu_hours, r.allocated_gpu_hours, r.spot_savings, r.lost_gpu_hours,
+                     r.lost_work_cost);
+  auto section = [&](const char* title, const std::map<std::string, double>& m) {
+    if (m.empty()) return;
+    std::vector<std::pair<double, std::string>> v;
+    for (const auto& [k, c] : m) v.emplace_back(-c, k);
+    std::sort(v.begin(), v.end());
+    out += std::string("  by ") + title + ":";
+    for (size_t i = 0; i < v.size() && i < 8; ++i) {
+      out += fmt::format(" {} ${:.2f}{}", v[i].second, -v[i].first, i + 1 < std::min<size_t>(v.size(), 8) ? "," : "");
+    }
+    out += "\n";
+  };
+  section("namespace", r.by_namespace);
+  section("team", r.by_team);
+  section("job", r.by_job);
+  section("deployment", r.by_deployment);
+  return out;
+}
+
+}  // namespace gputwin::report

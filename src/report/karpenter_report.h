@@ -1,0 +1,22 @@
+// Karpenter's and the cloud's part of the outputs: NodePools, NodeClaims, why pending pods
+// get no capacity (in Karpenter's words, "Pending forever" when nothing in the run changes
+// it), where each cold start's minutes went, interruptions and lost work, Karpenter's
+// metrics; and the cost of the run.
+#pragma once
+
+#include <nlohmann/json.hpp>
+#include <string>
+
+#include "sim/simulation.h"
+
+namespace gputwin::report {
+
+// The "karpenter" object of summary.json (null without NodePools).
+nlohmann::ordered_json KarpenterJson(const sim::Simulation& sim);
+// The "cost" object of summary.json (null when no node has a price).
+nlohmann::ordered_json CostJson(const sim::Simulation& sim);
+// The text report's sections ("" when absent).
+std::string KarpenterText(const sim::Simulation& sim);
+std::string CostText(const sim::Simulation& sim);
+
+}  // namespace gputwin::report
