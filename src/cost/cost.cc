@@ -13,11 +13,15 @@ struct Split {
   double gpu = 0, cpu = 0, mem = 0;  // USD per hour
 };
 
-Split SplitPrice(double price, double vcpu, double mem_gib, int gpus) {
+// The GPU share of an instance is read off its on-demand price (what is left after its
+// vCPUs and memory at Kubecost's rates) and applied to the price paid, so a spot node's
+// discount lowers every part alike.
+Split SplitPrice(double price, double od_price, double vcpu, double mem_gib, int gpus) {
   Split s;
   double cpu = vcpu * kCpuHourly, mem = mem_gib * kGibHourly;
   if (gpus > 0) {
-    s.gpu = std::max(0.0, price - cpu - mem);
+    double base = od_price > 0 ? od_price : price;
+    s.gpu = price * std::max(0.0, base - cpu - mem) / base;
     double rest = price - s.gpu;
     s.cpu = cpu + mem > 0 ? rest * cpu / (cpu + mem) : rest;
     s.mem = rest - s.cpu;
@@ -106,7 +110,7 @@ CostReport ComputeCost(const cluster::Store& store, const cloud::Ec2* ec2,
     if (gpus == 0 && gpu_res < store.resources().size()) {
       gpus = static_cast<int>(cluster::At(node.allocatable, gpu_res));
     }
-    Split split = SplitPrice(nc.price, vcpu, mem_gib, gpus);
+    Split split = nc.price > 0 ? SplitPrice(nc.price, od_price, vcpu, mem_gib, gpus) : Split{};
     nc.gpu_part = split.gpu * nc.hours;
     nc.gpu_hours = gpus * nc.hours;
     if (gpus > 0) gpu_hourly_per_gpu[n] = split.gpu / gpus;

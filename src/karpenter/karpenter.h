@@ -176,6 +176,7 @@ class Karpenter : public controllers::Controller {
   Diagnostics* diag_;
   Duration metrics_interval_;
   std::vector<NodePoolState> pools_;
+  std::vector<api::Labels> type_labels_;  // per catalog type
   std::vector<uint32_t> pool_order_;  // by weight desc, then name desc
   bool pools_computed_ = false;
   bool gpu_stack_ = false;

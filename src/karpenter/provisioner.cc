@@ -53,6 +53,8 @@ Karpenter::Karpenter(cluster::Store* store, EventQueue* queue, const api::Manife
     interruptions_.push_back(msg);
     RequestReconcile();
   });
+  // Instance-type labels, once: the scheduling simulation reads them for every pod.
+  for (const auto& t : ec2_.catalog().types) type_labels_.push_back(t.Labels());
   // Validate the NodePools now (errors and warnings before the run starts).
   ComputePools();
 }
@@ -107,7 +109,7 @@ void Karpenter::ComputePools() {
       if (offers.empty()) continue;
       const auto& type = catalog.types[t];
       bool ok = true;
-      for (const auto& [key, value] : type.Labels()) {
+      for (const auto& [key, value] : type_labels_[t]) {
         const Requirement* r = st.requirements.Get(key);
         if (r && !r->Has(value)) ok = false;
       }
@@ -362,7 +364,7 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
     s.name = c.name;
     s.initialized = false;
     s.labels = c.requirements.SingleValued();
-    for (const auto& [k, v] : ec2_.catalog().types[c.type].Labels()) s.labels[k] = v;
+    for (const auto& [k, v] : type_labels_[c.type]) s.labels[k] = v;
     s.labels["topology.kubernetes.io/zone"] = c.zone;
     s.labels["karpenter.sh/capacity-type"] = cloud::CapacityTypeName(c.capacity_type);
     s.taints = pools_[c.nodepool].spec->taints;
@@ -405,7 +407,7 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
   ResourceVec max_alloc;
   for (uint32_t t : c->types) {
     bool ok = true;
-    for (const auto& [key, value] : catalog.types[t].Labels()) {
+    for (const auto& [key, value] : type_labels_[t]) {
       const Requirement* r = reqs.Get(key);
       if (r && !r->Has(value)) {
         ok = false;
@@ -427,7 +429,7 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
     if (!r.min_values || kept.empty()) continue;
     std::set<std::string> distinct;
     for (uint32_t t : kept) {
-      auto labels = catalog.types[t].Labels();
+      const auto& labels = type_labels_[t];
       if (auto it = labels.find(key); it != labels.end()) distinct.insert(it->second);
     }
     if (static_cast<int32_t>(distinct.size()) < *r.min_values) {

@@ -206,18 +206,28 @@ std::string KarpenterText(const sim::Simulation& sim) {
   out += fmt::format("  {:<22} {:<16} {:<10} {:<11} {:>8} {:>9} {:>9} {:>9}  {}\n", "NAME",
                      "INSTANCE-TYPE", "CAPACITY", "ZONE", "$/HOUR", "CREATED", "READY", "DELETED",
                      "WHY");
-  size_t shown = 0;
+  size_t shown = 0, launched = 0;
+  std::map<std::string, std::pair<int, std::string>> failed;  // nodepool → count, last error
   for (const auto& c : k->node_claims()) {
-    if (++shown > 40) {
-      out += fmt::format("  ... {} more in summary.json\n", k->node_claims().size() - 40);
-      break;
+    if (!c.instance) {
+      auto& f = failed[k->node_pools()[c.nodepool].spec->metadata.name];
+      ++f.first;
+      f.second = c.launch_error;
+      continue;
     }
-    std::string why = !c.launch_error.empty() ? c.launch_error : c.disruption_reason;
+    ++launched;
+    if (++shown > 40) continue;
+    std::string why = c.disruption_reason;
     if (why.size() > 90) why = why.substr(0, 87) + "...";
     out += fmt::format("  {:<22} {:<16} {:<10} {:<11} {:>8.3f} {:>9} {:>9} {:>9}  {}\n", c.name,
                        c.instance ? catalog.types[c.type].name : "-",
                        c.instance ? cloud::CapacityTypeName(c.capacity_type) : "-", c.zone, c.price,
                        rel(c.created_at), rel(c.initialized_at), rel(c.deleted_at), why);
+  }
+  if (launched > 40) out += fmt::format("  ... {} more in summary.json\n", launched - 40);
+  for (const auto& [pool, f] : failed) {
+    out += fmt::format("  {} NodeClaim(s) of {} failed to launch; the last: {}\n", f.first, pool,
+                       f.second);
   }
   // Why pods get no capacity, grouped by Karpenter's message.
   std::map<std::pair<bool, std::string>, std::vector<std::string>> groups;
