@@ -2,7 +2,6 @@
 // (kubernetes-sigs/karpenter pkg/apis/crds/karpenter.sh_nodepools.yaml,
 // aws/karpenter-provider-aws pkg/apis/crds/karpenter.k8s.aws_ec2nodeclasses.yaml).
 #include <algorithm>
-#include <regex>
 #include <set>
 
 #include "api/decode_core.h"
@@ -73,13 +72,37 @@ std::string RestrictedKeyError(const std::string& key) {
   return "";
 }
 
+// The CRDs' patterns, by hand (std::regex trips GCC 12's -Wmaybe-uninitialized).
+bool AllDigits(const std::string& s) {
+  return !s.empty() && std::all_of(s.begin(), s.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+// ^([0-9]+(units))+$ with the given unit letters.
+bool DigitUnitPairs(const std::string& s, const std::string& units) {
+  size_t i = 0;
+  if (s.empty()) return false;
+  while (i < s.size()) {
+    size_t start = i;
+    while (i < s.size() && s[i] >= '0' && s[i] <= '9') ++i;
+    if (i == start || i == s.size() || units.find(s[i]) == std::string::npos) return false;
+    ++i;
+  }
+  return true;
+}
+// ^((100|[0-9]{1,2})%|[0-9]+)$
+bool BudgetNodes(const std::string& s) {
+  if (s.ends_with("%")) {
+    std::string n = s.substr(0, s.size() - 1);
+    return AllDigits(n) && (n.size() <= 2 || n == "100");
+  }
+  return AllDigits(s);
+}
+
 std::optional<Duration> NeverOrDuration(YamlReader& r, const std::string& key,
                                         std::optional<Duration> fallback) {
   auto s = r.OptString(key);
   if (!s) return fallback;
   if (*s == "Never") return std::nullopt;
-  static const std::regex kPattern("^([0-9]+(s|m|h))+$");
-  if (!std::regex_match(*s, kPattern)) {
+  if (!DigitUnitPairs(*s, "smh")) {
     r.Fail(key, "Invalid value: \"" + *s + "\": should match '^(([0-9]+(s|m|h))+|Never)$'");
   }
   std::string err;
@@ -105,8 +128,7 @@ NodePoolRequirement DecodeRequirement(YamlReader& q) {
                          "' must not have values");
   }
   if (out.op == "Gt" || out.op == "Lt" || out.op == "Gte" || out.op == "Lte") {
-    static const std::regex kInt("^[0-9]+$");
-    if (out.values.size() != 1 || !std::regex_match(out.values[0], kInt)) {
+    if (out.values.size() != 1 || !AllDigits(out.values[0])) {
       q.Fail("values", "Invalid value: requirements with operator '" + out.op +
                            "' must have a single positive integer value");
     }
@@ -149,8 +171,7 @@ void DecodeNodePool(YamlReader& r, Manifests* out) {
       for (auto& b : budgets) {
         DisruptionBudget db;
         db.nodes = b.String("nodes", "10%");
-        static const std::regex kNodes("^((100|[0-9]{1,2})%|[0-9]+)$");
-        if (!std::regex_match(db.nodes, kNodes)) {
+        if (!BudgetNodes(db.nodes)) {
           b.Fail("nodes", "Invalid value: \"" + db.nodes +
                               "\": should match '^((100|[0-9]{1,2})%|[0-9]+)$'");
         }
@@ -160,8 +181,8 @@ void DecodeNodePool(YamlReader& r, Manifests* out) {
         }
         db.schedule = b.String("schedule");
         if (auto dur = b.OptString("duration")) {
-          static const std::regex kDur("^((([0-9]+(h|m))|([0-9]+h[0-9]+m))(0s)?)$");
-          if (!std::regex_match(*dur, kDur)) {
+          std::string hm = dur->ends_with("0s") ? dur->substr(0, dur->size() - 2) : *dur;
+          if (!DigitUnitPairs(hm, "hm") || hm.size() > 12) {
             b.Fail("duration", "Invalid value: \"" + *dur + "\": should match hours and minutes");
           }
           std::string err;
