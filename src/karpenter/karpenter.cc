@@ -1,0 +1,273 @@
+// The Karpenter process: its NodePools, the watch handlers, the timers that drive each
+// controller, pod verdicts and metrics. The controllers live in provisioner.cc,
+// scheduling.cc (the scheduling simulation), nodeclaim_lifecycle.cc and disruption.cc.
+#include <algorithm>
+#include <cmath>
+
+#include "cluster/scheduling_helpers.h"
+#include "karpenter/cron.h"
+#include "karpenter/karpenter.h"
+
+namespace gputwin::karpenter {
+
+using cluster::OwnerKind;
+using cluster::PodPhase;
+using cluster::WatchKind;
+using cluster::WatchOp;
+
+Karpenter::Karpenter(cluster::Store* store, EventQueue* queue, const api::Manifests& m,
+                     cloud::Ec2* ec2, Diagnostics* diag, Duration metrics_interval, bool gpu_stack)
+    : Controller("karpenter", store, queue),
+      manifests_(m),
+      ec2_(*ec2),
+      diag_(diag),
+      metrics_interval_(metrics_interval),
+      gpu_stack_(gpu_stack),
+      names_(1, "karpenter/nodeclaim-names") {
+  pod_startup_.name = "karpenter_pods_startup_duration_seconds";
+  pod_startup_.bounds = {0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 360, 420,
+                         480, 540, 600, 900, 1200, 1800, 3600};
+  ec2_.SetInterruptionQueue([this](const cloud::InterruptionMessage& msg) {
+    interruptions_.push_back(msg);
+    RequestReconcile();
+  });
+  // Instance-type labels, once: the scheduling simulation reads them for every pod.
+  for (const auto& t : ec2_.catalog().types) type_labels_.push_back(t.Labels());
+  // Validate the NodePools now (errors and warnings before the run starts).
+  ComputePools();
+}
+
+void Karpenter::Start() {
+  At(store_.now(), Arg(kSample, 0));
+}
+
+void Karpenter::ComputePools() {
+  pools_.clear();
+  pool_order_.clear();
+  auto& reg = store_.resources();
+  const auto& catalog = ec2_.catalog();
+  for (const auto& np : manifests_.node_pools) {
+    NodePoolState st;
+    st.spec = &np;
+    for (const auto& nc : manifests_.ec2_node_classes) {
+      if (nc.metadata.name == np.node_class_name) st.node_class = &nc;
+    }
+    if (np.node_class_kind != "EC2NodeClass" || np.node_class_group != "karpenter.k8s.aws") {
+      throw InputError(np.metadata.source, "spec.template.spec.nodeClassRef",
+                       "Unsupported value: the twin models the AWS provider's EC2NodeClass "
+                       "(group karpenter.k8s.aws)");
+    }
+    if (!st.node_class) {
+      st.not_ready = "NodeClassReady=False: EC2NodeClass \"" + np.node_class_name +
+                     "\" not found";
+      diag_->Warn(np.metadata.source, "spec.template.spec.nodeClassRef.name",
+                  "NodePool " + np.metadata.name + " refers to EC2NodeClass \"" +
+                      np.node_class_name + "\", which does not exist: the NodePool is not " +
+                      "Ready and launches nothing");
+    } else {
+      st.overhead.max_pods = st.node_class->max_pods;
+      st.overhead.kube_reserved = st.node_class->kube_reserved;
+      st.overhead.system_reserved = st.node_class->system_reserved;
+      st.overhead.root_volume_bytes = st.node_class->root_volume_bytes;
+    }
+    for (size_t b = 0; b < np.budgets.size(); ++b) {
+      if (np.budgets[b].schedule.empty()) continue;
+      if (std::string e = CronError(np.budgets[b].schedule); !e.empty()) {
+        diag_->Warn(np.metadata.source,
+                    "spec.disruption.budgets[" + std::to_string(b) + "].schedule",
+                    "invalid cron \"" + np.budgets[b].schedule + "\" (" + e +
+                        "): Karpenter treats the budget as 0 nodes");
+      }
+    }
+    st.requirements = Requirements::FromNodePool(np.requirements);
+    for (const auto& [k, v] : np.template_labels) st.requirements.Add(k, Requirement::In({v}));
+    st.requirements.Add("karpenter.sh/nodepool", Requirement::In({np.metadata.name}));
+    for (uint32_t t = 0; t < catalog.types.size(); ++t) {
+      const auto& offers = ec2_.OfferingsOf(t);
+      if (offers.empty()) continue;
+      const auto& type = catalog.types[t];
+      bool ok = true;
+      for (const auto& [key, value] : type_labels_[t]) {
+        const Requirement* r = st.requirements.Get(key);
+        if (r && !r->Has(value)) ok = false;
+      }
+      bool offering_ok = std::any_of(offers.begin(), offers.end(), [&](const cloud::Offering& o) {
+        const Requirement* z = st.requirements.Get("topology.kubernetes.io/zone");
+        const Requirement* c = st.requirements.Get("karpenter.sh/capacity-type");
+        return (!z || z->Has(o.zone)) && (!c || c->Has(cloud::CapacityTypeName(o.capacity_type)));
+      });
+      if (!ok || !offering_ok) continue;
+      st.instance_types.push_back(t);
+      st.capacity[t] = cluster::ToVec(type.Capacity(st.overhead), &reg);
+      st.allocatable[t] = cluster::ToVec(type.Allocatable(st.overhead), &reg);
+    }
+    if (st.instance_types.empty()) {
+      diag_->Warn(np.metadata.source, "spec.template.spec.requirements",
+                  "NodePool " + np.metadata.name + ": no instance type in the catalog (" +
+                      ec2_.region() + ") meets its requirements " +
+                      st.requirements.ToString() + ": it can launch nothing");
+    }
+    pools_.push_back(std::move(st));
+  }
+  for (uint32_t i = 0; i < pools_.size(); ++i) pool_order_.push_back(i);
+  std::sort(pool_order_.begin(), pool_order_.end(), [&](uint32_t a, uint32_t b) {
+    int32_t wa = pools_[a].spec->weight.value_or(0), wb = pools_[b].spec->weight.value_or(0);
+    if (wa != wb) return wa > wb;
+    return pools_[a].spec->metadata.name > pools_[b].spec->metadata.name;
+  });
+}
+
+void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
+  const Time now = store_.now();
+  if (kind == WatchKind::kPod) {
+    const auto& p = store_.pod(id);
+    if (Provisionable(id)) {
+      if (pending_.insert(id).second) Trigger(now);
+    } else {
+      pending_.erase(id);
+    }
+    if (p.node != cluster::kNone && (op == WatchOp::kDeleted || p.scheduled_at == now ||
+                                     p.Terminal())) {
+      last_pod_event_[p.node] = now;
+    }
+    if (op != WatchOp::kDeleted && p.phase == PodPhase::kRunning && p.started_at == now &&
+        p.restart_count == 0 && p.owner.kind != OwnerKind::kDaemonSet) {
+      pod_startup_.Observe((p.started_at - p.created_at).seconds());
+    }
+    return;
+  }
+  if (kind == WatchKind::kNode) {
+    auto it = claim_of_node_.find(id);
+    if (it == claim_of_node_.end()) return;
+    if (op == WatchOp::kDeleted) {
+      auto& c = claims_[it->second];
+      if (c.phase != ClaimPhase::kDeleted) DeleteClaim(it->second, "node deleted", now);
+      return;
+    }
+    CheckInitialized(it->second, now);
+  }
+}
+
+void Karpenter::Reconcile(Time now) {
+  std::vector<cloud::InterruptionMessage> messages;
+  messages.swap(interruptions_);
+  for (const auto& m : messages) OnInterruption(m, now);
+}
+
+void Karpenter::OnTimer(Time now, uint64_t arg) {
+  auto timer = static_cast<Timer>(arg >> 56);
+  uint64_t payload = arg & ((uint64_t{1} << 56) - 1);
+  switch (timer) {
+    case kBatchCheck: {
+      if (!batch_open_) break;
+      if (now - last_trigger_ >= kBatchIdle || now - batch_start_ >= kBatchMax) {
+        batch_open_ = false;
+        Provision(now);
+      } else {
+        At(std::min(last_trigger_ + kBatchIdle, batch_start_ + kBatchMax), Arg(kBatchCheck, 0));
+      }
+      break;
+    }
+    case kPodRequeueTimer:
+      requeue_pending_ = false;
+      if (!pending_.empty()) Trigger(now);
+      break;
+    case kLaunched: {
+      auto& c = claims_[payload];
+      if (c.phase == ClaimPhase::kLaunching) {
+        c.phase = ClaimPhase::kLaunched;
+        c.launched_at = now;
+      }
+      break;
+    }
+    case kRegister:
+      Register(static_cast<uint32_t>(payload), now);
+      break;
+    case kStartupTaints: {
+      auto& c = claims_[payload];
+      if (c.phase == ClaimPhase::kDeleted || c.node == cluster::kNone) break;
+      auto& node = store_.node(c.node);
+      const auto& startup = pools_[c.nodepool].spec->startup_taints;
+      auto& taints = node.obj.taints;
+      taints.erase(std::remove_if(taints.begin(), taints.end(),
+                                  [&](const api::Taint& t) {
+                                    return std::find(startup.begin(), startup.end(), t) !=
+                                           startup.end();
+                                  }),
+                   taints.end());
+      store_.UpdateNode(c.node);
+      break;
+    }
+    case kExpire: {
+      auto& c = claims_[payload];
+      if (c.phase != ClaimPhase::kDeleted && !c.deleting) {
+        DeleteClaim(static_cast<uint32_t>(payload), "Expired", now);
+      }
+      break;
+    }
+    case kDisruption:
+      disruption_scheduled_ = false;
+      Disrupt(now);
+      break;
+    case kValidate:
+      Validate(now);
+      break;
+    case kSample:
+      Sample(now);
+      After(metrics_interval_, Arg(kSample, 0));
+      break;
+  }
+}
+
+void Karpenter::SetVerdict(PodId pod, std::string message, bool forever, std::string nominated) {
+  if (verdicts_.size() <= pod) {
+    verdicts_.resize(pod + 1);
+    has_verdict_.resize(pod + 1, false);
+  }
+  verdicts_[pod] = {std::move(message), forever, std::move(nominated)};
+  has_verdict_[pod] = true;
+}
+
+const PodVerdict* Karpenter::Verdict(PodId pod) const {
+  return pod < has_verdict_.size() && has_verdict_[pod] ? &verdicts_[pod] : nullptr;
+}
+
+void Karpenter::Count(const std::string& name, telemetry::Labels labels, double v) {
+  counters_[{name, std::move(labels)}] += v;
+}
+
+void Karpenter::Sample(Time now) {
+  // Gauges first: NodePool usage and limits.
+  std::map<std::pair<std::string, telemetry::Labels>, double> values = counters_;
+  for (uint32_t p = 0; p < pools_.size(); ++p) {
+    const std::string& name = pools_[p].spec->metadata.name;
+    ResourceVec usage = PoolUsage(p);
+    for (const char* res : {"cpu", "memory", "nvidia.com/gpu"}) {
+      auto r = store_.resources().Find(res);
+      double v = static_cast<double>(cluster::At(usage, r));
+      if (std::string(res) == "cpu") v /= 1000;
+      values[{"karpenter_nodepools_usage", {{"nodepool", name}, {"resource_type", res}}}] = v;
+    }
+    for (const auto& [res, q] : pools_[p].spec->limits) {
+      values[{"karpenter_nodepools_limit", {{"nodepool", name}, {"resource_type", res}}}] =
+          static_cast<double>(q.milli) / 1000;
+    }
+  }
+  int64_t nodes = 0;
+  for (const auto& c : claims_) nodes += c.node != cluster::kNone && c.phase != ClaimPhase::kDeleted;
+  values[{"karpenter_cluster_state_node_count", {}}] = static_cast<double>(nodes);
+  values[{"karpenter_scheduler_unschedulable_pods_count", {}}] =
+      static_cast<double>(unschedulable_pods_);
+  for (const auto& [key, v] : values) {
+    auto it = std::find_if(series_.begin(), series_.end(), [&](const telemetry::Series& s) {
+      return s.name == key.first && s.labels == key.second;
+    });
+    if (it == series_.end()) {
+      series_.push_back({key.first, key.second, {}});
+      it = series_.end() - 1;
+    }
+    it->samples.emplace_back(now, v);
+  }
+}
+
+}  // namespace gputwin::karpenter

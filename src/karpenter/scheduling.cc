@@ -1,0 +1,418 @@
+// The scheduling simulation (pkg/controllers/provisioning/scheduling: scheduler.go,
+// nodeclaim.go, existingnode.go) and the offering helpers it shares with the launch.
+#include <algorithm>
+#include <cmath>
+
+#include "cluster/scheduling_helpers.h"
+#include "karpenter/cron.h"
+#include "karpenter/karpenter.h"
+
+namespace gputwin::karpenter {
+
+using cluster::OwnerKind;
+using cluster::PodPhase;
+using cluster::WatchKind;
+using cluster::WatchOp;
+
+namespace {
+
+bool Fits(const ResourceVec& requests, const ResourceVec& available) {
+  for (size_t r = 0; r < requests.size(); ++r) {
+    if (requests[r] > cluster::At(available, r)) return false;
+  }
+  return true;
+}
+
+std::string FormatResources(const ResourceVec& v, const cluster::ResourceRegistry& reg) {
+  std::string out = "{";
+  for (size_t r = 0; r < v.size(); ++r) {
+    if (v[r] == 0) continue;
+    const std::string& name = reg.Name(static_cast<cluster::ResourceId>(r));
+    Quantity q{name == "cpu" ? v[r] : v[r] * 1000};
+    out += (out.size() > 1 ? "," : "") + std::string("\"") + name + "\":\"" +
+           FormatQuantity(q, name == "memory" || name == "ephemeral-storage") + "\"";
+  }
+  return out + "}";
+}
+
+}  // namespace
+
+bool Karpenter::OfferingAvailable(const cloud::Offering& o, Time now) const {
+  auto it = unavailable_.find({static_cast<int>(o.capacity_type), o.type, o.zone});
+  return it == unavailable_.end() || it->second.until <= now;
+}
+
+bool Karpenter::TypeHasOffering(uint32_t type, const Requirements& reqs, Time now) const {
+  const Requirement* z = reqs.Get("topology.kubernetes.io/zone");
+  const Requirement* c = reqs.Get("karpenter.sh/capacity-type");
+  for (const auto& o : ec2_.OfferingsOf(type)) {
+    if ((!z || z->Has(o.zone)) && (!c || c->Has(cloud::CapacityTypeName(o.capacity_type))) &&
+        OfferingAvailable(o, now)) {
+      return true;
+    }
+  }
+  return false;
+}
+
+double Karpenter::TypePrice(uint32_t type, const Requirements& reqs, Time now) const {
+  const Requirement* z = reqs.Get("topology.kubernetes.io/zone");
+  const Requirement* c = reqs.Get("karpenter.sh/capacity-type");
+  double best = INFINITY;
+  for (const auto& o : ec2_.OfferingsOf(type)) {
+    if ((!z || z->Has(o.zone)) && (!c || c->Has(cloud::CapacityTypeName(o.capacity_type))) &&
+        OfferingAvailable(o, now)) {
+      best = std::min(best, o.price);
+    }
+  }
+  return best;
+}
+
+ResourceVec Karpenter::TypeAllocatable(uint32_t pool, uint32_t type) const {
+  auto it = pools_[pool].allocatable.find(type);
+  return it == pools_[pool].allocatable.end() ? ResourceVec{} : it->second;
+}
+
+ResourceVec Karpenter::TypeCapacity(uint32_t pool, uint32_t type) const {
+  auto it = pools_[pool].capacity.find(type);
+  return it == pools_[pool].capacity.end() ? ResourceVec{} : it->second;
+}
+
+ResourceVec Karpenter::PoolUsage(uint32_t pool) const {
+  ResourceVec usage;
+  for (const auto& c : claims_) {
+    if (c.nodepool != pool || c.phase == ClaimPhase::kDeleted || !c.instance) continue;
+    cluster::AddTo(&usage, TypeCapacity(pool, c.type));
+  }
+  return usage;
+}
+
+std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t>& exclude) const {
+  std::vector<SimNode> out;
+  for (NodeId n = 0; n < store_.node_count(); ++n) {
+    const auto& node = store_.node(n);
+    if (node.deleted) continue;
+    SimNode s;
+    s.node = n;
+    s.name = node.name();
+    s.labels = node.obj.metadata.labels;
+    s.taints = node.obj.taints;
+    if (node.obj.unschedulable) {
+      s.taints.push_back({"node.kubernetes.io/unschedulable", "", "NoSchedule"});
+    }
+    s.available = node.allocatable;
+    if (auto it = claim_of_node_.find(n); it != claim_of_node_.end()) {
+      const auto& c = claims_[it->second];
+      if (c.deleting || exclude.count(it->second)) continue;
+      s.claim = static_cast<int32_t>(it->second);
+      s.initialized = c.phase == ClaimPhase::kInitialized;
+      // Until it initializes, a node is taken at the capacity its instance type promises
+      // (its GPUs are not advertised yet), and its startup taints are ignored.
+      if (!s.initialized) {
+        s.available = TypeAllocatable(c.nodepool, c.type);
+        const auto& startup = pools_[c.nodepool].spec->startup_taints;
+        std::erase_if(s.taints, [&](const api::Taint& t) {
+          return std::find(startup.begin(), startup.end(), t) != startup.end();
+        });
+      }
+    }
+    cluster::AddTo(&s.available, node.requested, -1);
+    out.push_back(std::move(s));
+  }
+  for (uint32_t i = 0; i < claims_.size(); ++i) {
+    const auto& c = claims_[i];
+    if (c.phase == ClaimPhase::kDeleted || c.deleting || c.node != cluster::kNone ||
+        exclude.count(i) || !c.instance) {
+      continue;
+    }
+    SimNode s;
+    s.claim = static_cast<int32_t>(i);
+    s.name = c.name;
+    s.initialized = false;
+    s.labels = c.requirements.SingleValued();
+    for (const auto& [k, v] : type_labels_[c.type]) s.labels[k] = v;
+    s.labels["topology.kubernetes.io/zone"] = c.zone;
+    s.labels["karpenter.sh/capacity-type"] = cloud::CapacityTypeName(c.capacity_type);
+    s.taints = pools_[c.nodepool].spec->taints;
+    s.available = TypeAllocatable(c.nodepool, c.type);
+    cluster::AddTo(&s.available, pools_[c.nodepool].daemon_overhead, -1);
+    out.push_back(std::move(s));
+  }
+  std::stable_sort(out.begin(), out.end(), [](const SimNode& a, const SimNode& b) {
+    if (a.initialized != b.initialized) return a.initialized;
+    return a.name < b.name;
+  });
+  return out;
+}
+
+bool Karpenter::FitsNode(const SimNode& n, PodId id) const {
+  const auto& p = store_.pod(id);
+  if (!Fits(p.tmpl->requests, n.available)) return false;
+  if (cluster::At(n.available, cluster::kPods) < 1) return false;
+  if (cluster::FindUntoleratedTaint(n.taints, p.tmpl->spec.tolerations, true, true)) return false;
+  return cluster::MatchesRequiredAffinity(p.tmpl->spec, n.labels, n.name);
+}
+
+std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_reqs,
+                              Time now) const {
+  const auto& p = store_.pod(id);
+  ResourceVec requests = c->requests;
+  cluster::AddTo(&requests, p.tmpl->requests);
+  if (requests.size() <= cluster::kPods) requests.resize(cluster::kPods + 1, 0);
+  requests[cluster::kPods] += 1;
+  if (!c->max_allocatable.empty() && !Fits(requests, c->max_allocatable)) {
+    return "no instance type satisfied resources " + FormatResources(requests, store_.resources());
+  }
+  if (std::string why = c->requirements.Compatible(pod_reqs); !why.empty()) {
+    return "incompatible requirements, " + why;
+  }
+  Requirements reqs = c->requirements.Intersect(pod_reqs);
+  const auto& catalog = ec2_.catalog();
+  std::vector<uint32_t> kept;
+  bool any_reqs = false, any_fit = false;
+  ResourceVec max_alloc;
+  for (uint32_t t : c->types) {
+    bool ok = true;
+    for (const auto& [key, value] : type_labels_[t]) {
+      const Requirement* r = reqs.Get(key);
+      if (r && !r->Has(value)) {
+        ok = false;
+        break;
+      }
+    }
+    if (!ok) continue;
+    any_reqs = true;
+    const ResourceVec& alloc = pools_[c->pool].allocatable.at(t);
+    if (!Fits(requests, alloc)) continue;
+    any_fit = true;
+    if (!TypeHasOffering(t, reqs, now)) continue;
+    kept.push_back(t);
+    if (max_alloc.size() < alloc.size()) max_alloc.resize(alloc.size(), 0);
+    for (size_t r = 0; r < alloc.size(); ++r) max_alloc[r] = std::max(max_alloc[r], alloc[r]);
+  }
+  // minValues: enough distinct values of the key must remain among the candidates.
+  for (const auto& [key, r] : reqs.all()) {
+    if (!r.min_values || kept.empty()) continue;
+    std::set<std::string> distinct;
+    for (uint32_t t : kept) {
+      const auto& labels = type_labels_[t];
+      if (auto it = labels.find(key); it != labels.end()) distinct.insert(it->second);
+    }
+    if (static_cast<int32_t>(distinct.size()) < *r.min_values) {
+      return "minValues requirement is not met for label " + key + " (" +
+             std::to_string(distinct.size()) + " < " + std::to_string(*r.min_values) + ")";
+    }
+  }
+  if (kept.empty()) {
+    std::string res = FormatResources(requests, store_.resources());
+    if (!any_reqs || !any_fit) {
+      return "no instance type satisfied resources " + res + " and requirements " +
+             reqs.ToString();
+    }
+    // Which launch errors keep the fitting types unavailable: quota errors do not go away.
+    std::set<std::string> codes;
+    std::string quota_detail;
+    const Requirement* z = reqs.Get("topology.kubernetes.io/zone");
+    const Requirement* ct = reqs.Get("karpenter.sh/capacity-type");
+    for (uint32_t t : c->types) {
+      if (!Fits(requests, pools_[c->pool].allocatable.at(t))) continue;
+      for (const auto& o : ec2_.OfferingsOf(t)) {
+        if ((z && !z->Has(o.zone)) || (ct && !ct->Has(cloud::CapacityTypeName(o.capacity_type)))) {
+          continue;
+        }
+        auto it = unavailable_.find({static_cast<int>(o.capacity_type), o.type, o.zone});
+        if (it == unavailable_.end() || it->second.until <= now) continue;
+        codes.insert(it->second.code);
+        if (quota_detail.empty() && (it->second.code == "VcpuLimitExceeded" ||
+                                     it->second.code == "MaxSpotInstanceCountExceeded")) {
+          std::string bucket = cloud::QuotaBucket(catalog.types[t], o.capacity_type);
+          quota_detail = catalog.types[t].name + " " + it->second.code + " (\"" + bucket +
+                         "\" is " + std::to_string(ec2_.Quota(bucket).value_or(0)) + " vCPUs)";
+        }
+      }
+    }
+    bool quota_only = !codes.empty() && std::all_of(codes.begin(), codes.end(), [](const auto& k) {
+      return k == "VcpuLimitExceeded" || k == "MaxSpotInstanceCountExceeded";
+    });
+    if (quota_only) {
+      return "the account's vCPU quota in " + ec2_.region() +
+             " refuses every instance type that fits " + res + ": " + quota_detail;
+    }
+    std::string list;
+    for (const auto& k : codes) list += (list.empty() ? "" : ", ") + k;
+    return "all instance types that fit " + res + " are unavailable (" +
+           (list.empty() ? "no offering" : list) + "): requirements " + reqs.ToString();
+  }
+  c->requirements = std::move(reqs);
+  c->types = std::move(kept);
+  c->requests = std::move(requests);
+  c->max_allocatable = std::move(max_alloc);
+  c->pods.push_back(id);
+  return "";
+}
+
+Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, std::vector<SimNode> existing,
+                                     Time now, const std::set<uint32_t>& exclude) {
+  Solution sol;
+  auto& reg = store_.resources();
+  // Remaining limits per NodePool (limits − Σ capacity of its nodes and claims).
+  std::vector<ResourceVec> remaining(pools_.size());
+  std::vector<std::vector<bool>> limited(pools_.size());
+  std::vector<int64_t> nodes_left(pools_.size(), INT64_MAX);
+  for (uint32_t p = 0; p < pools_.size(); ++p) {
+    ResourceVec usage = PoolUsage(p);
+    for (const auto& [name, q] : pools_[p].spec->limits) {
+      if (name == "nodes") {
+        int64_t count = 0;
+        for (uint32_t i = 0; i < claims_.size(); ++i) {
+          count += claims_[i].nodepool == p && claims_[i].phase != ClaimPhase::kDeleted &&
+                   claims_[i].instance && !exclude.count(i);
+        }
+        nodes_left[p] = q.Value() - count;
+        continue;
+      }
+      auto r = reg.Id(name);
+      if (remaining[p].size() <= r) remaining[p].resize(r + 1, 0);
+      if (limited[p].size() <= r) limited[p].resize(r + 1, false);
+      remaining[p][r] = cluster::ResourceRegistry::Units(name, q) - cluster::At(usage, r);
+      limited[p][r] = true;
+    }
+  }
+  std::vector<PodId> queue = pods;
+  std::stable_sort(queue.begin(), queue.end(), [&](PodId a, PodId b) {
+    const auto& pa = store_.pod(a);
+    const auto& pb = store_.pod(b);
+    int64_t ca = cluster::At(pa.tmpl->requests, cluster::kCpu);
+    int64_t cb = cluster::At(pb.tmpl->requests, cluster::kCpu);
+    if (ca != cb) return ca > cb;
+    int64_t ma = cluster::At(pa.tmpl->requests, cluster::kMemory);
+    int64_t mb = cluster::At(pb.tmpl->requests, cluster::kMemory);
+    if (ma != mb) return ma > mb;
+    if (pa.created_at != pb.created_at) return pa.created_at < pb.created_at;
+    return pa.uid < pb.uid;
+  });
+  for (;;) {
+    std::vector<PodId> failed;
+    for (PodId id : queue) {
+      ++decisions_;
+      const auto& p = store_.pod(id);
+      bool placed = false;
+      for (auto& n : existing) {
+        if (!FitsNode(n, id)) continue;
+        cluster::AddTo(&n.available, p.tmpl->requests, -1);
+        if (n.available.size() > cluster::kPods) n.available[cluster::kPods] -= 1;
+        sol.existing[id] = n.name;
+        placed = true;
+        break;
+      }
+      if (placed) continue;
+      size_t terms = 1;
+      if (p.tmpl->spec.node_affinity && p.tmpl->spec.node_affinity->required) {
+        terms = std::max<size_t>(1, p.tmpl->spec.node_affinity->required->size());
+      }
+      std::string errors;
+      bool forever = true;
+      for (size_t term = 0; term < terms && !placed; ++term) {
+        Requirements pod_reqs = Requirements::FromPod(p.tmpl->spec, term);
+        // Claims of this batch, fewest pods first.
+        std::vector<size_t> order(sol.claims.size());
+        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+          return sol.claims[a].pods.size() < sol.claims[b].pods.size();
+        });
+        for (size_t i : order) {
+          auto& c = sol.claims[i];
+          if (cluster::FindUntoleratedTaint(pools_[c.pool].spec->taints, p.tmpl->spec.tolerations,
+                                            true, true)) {
+            continue;
+          }
+          if (CanAdd(&c, id, pod_reqs, now).empty()) {
+            placed = true;
+            break;
+          }
+        }
+        if (placed) break;
+        errors.clear();
+        for (uint32_t pi : pool_order_) {
+          const auto& pool = pools_[pi];
+          const std::string prefix = "incompatible with nodepool \"" + pool.spec->metadata.name +
+                                     "\", daemonset overhead=" +
+                                     FormatResources(pool.daemon_overhead, reg) + ", ";
+          auto add_error = [&](const std::string& e) {
+            errors += (errors.empty() ? "" : "; ") + prefix + e;
+          };
+          if (!pool.not_ready.empty()) {
+            add_error("nodepool not ready: " + pool.not_ready);
+            continue;
+          }
+          if (const api::Taint* t = cluster::FindUntoleratedTaint(
+                  pool.spec->taints, p.tmpl->spec.tolerations, true, true)) {
+            add_error("did not tolerate " + t->key + "=" + t->value + ":" + t->effect);
+            continue;
+          }
+          if (std::string why = pool.requirements.Compatible(pod_reqs); !why.empty()) {
+            add_error("incompatible requirements, " + why);
+            continue;
+          }
+          if (nodes_left[pi] <= 0) {
+            add_error("all available instance types exceed limits for nodepool: \"" +
+                      pool.spec->metadata.name + "\"");
+            forever = false;
+            continue;
+          }
+          NewClaim nc;
+          nc.pool = pi;
+          nc.requirements = pool.requirements;
+          nc.requests = pool.daemon_overhead;
+          for (uint32_t t : pool.instance_types) {
+            const ResourceVec& cap = pool.capacity.at(t);
+            bool within = true;
+            for (size_t r = 0; r < limited[pi].size(); ++r) {
+              if (limited[pi][r] && cluster::At(cap, r) > remaining[pi][r]) within = false;
+            }
+            if (within) nc.types.push_back(t);
+          }
+          if (nc.types.empty() && !pool.instance_types.empty()) {
+            add_error("all available instance types exceed limits for nodepool: \"" +
+                      pool.spec->metadata.name + "\"");
+            forever = false;
+            continue;
+          }
+          std::string why = CanAdd(&nc, id, pod_reqs, now);
+          if (!why.empty()) {
+            if (why.starts_with("all instance types that fit")) forever = false;
+            add_error(why);
+            continue;
+          }
+          // The limit bookkeeping assumes the largest candidate will launch (subtractMax).
+          ResourceVec max_cap;
+          for (uint32_t t : nc.types) {
+            const ResourceVec& cap = pool.capacity.at(t);
+            if (max_cap.size() < cap.size()) max_cap.resize(cap.size(), 0);
+            for (size_t r = 0; r < cap.size(); ++r) max_cap[r] = std::max(max_cap[r], cap[r]);
+          }
+          for (size_t r = 0; r < limited[pi].size(); ++r) {
+            if (limited[pi][r]) remaining[pi][r] -= cluster::At(max_cap, r);
+          }
+          nodes_left[pi] -= 1;
+          sol.claims.push_back(std::move(nc));
+          placed = true;
+          break;
+        }
+      }
+      if (!placed) {
+        failed.push_back(id);
+        if (errors.empty()) errors = "no nodepool";
+        sol.errors[id] = errors;
+        sol.forever[id] = forever;
+      } else {
+        sol.errors.erase(id);
+        sol.forever.erase(id);
+      }
+    }
+    if (failed.empty() || failed.size() == queue.size()) break;
+    queue = std::move(failed);
+  }
+  return sol;
+}
+
+}  // namespace gputwin::karpenter
