@@ -1,4 +1,5 @@
 // gputwin.io/v1alpha1 Scenario (see docs/scenario.md).
+#include <cmath>
 #include <filesystem>
 
 #include "api/decode_core.h"
@@ -151,6 +152,21 @@ Expectation DecodeExpectation(YamlReader& e) {
   return x;
 }
 
+// A map of name → number in [0, below), e.g. {g5: 0.6, p: 0.5}.
+std::map<std::string, double> NumberMap(YamlReader& r, const std::string& key, double below,
+                                        const std::string& what) {
+  std::map<std::string, double> out;
+  for (const auto& [k, v] : r.StringMap(key)) {
+    char* end = nullptr;
+    double d = std::strtod(v.c_str(), &end);
+    if (end == v.c_str() || *end != '\0' || !(d >= 0) || d >= below) {
+      r.Fail(key, "Invalid value: \"" + v + "\" for " + k + ": " + what);
+    }
+    out[k] = d;
+  }
+  return out;
+}
+
 CloudSpec DecodeCloud(YamlReader& c) {
   CloudSpec out;
   out.present = true;
@@ -182,27 +198,13 @@ CloudSpec DecodeCloud(YamlReader& c) {
     out.instance_types.push_back(it);
   }
   if (auto sp = c.Object("spot")) {
-    for (const auto& [k, v] : sp->StringMap("discount")) {
-      char* end = nullptr;
-      double d = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end != '\0' || d < 0 || d >= 1) {
-        sp->Fail("discount", "Invalid value: \"" + v + "\" for " + k +
-                                 ": a fraction of the on-demand price in [0, 1)");
-      }
-      out.spot_discount[k] = d;
-    }
+    out.spot_discount = NumberMap(*sp, "discount", 1, "a fraction of the on-demand price in [0, 1)");
     if (auto rate = sp->Double("interruptionRatePerHour")) {
       if (*rate < 0) sp->Fail("interruptionRatePerHour", "Invalid value: must not be negative");
       out.spot_interruption_rate_per_hour = *rate;
     }
-    for (const auto& [k, v] : sp->StringMap("interruptionRatesPerHour")) {
-      char* end = nullptr;
-      double d = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end != '\0' || d < 0) {
-        sp->Fail("interruptionRatesPerHour", "Invalid value: \"" + v + "\" for " + k);
-      }
-      out.spot_interruption_rates[k] = d;
-    }
+    out.spot_interruption_rates =
+        NumberMap(*sp, "interruptionRatesPerHour", INFINITY, "a non-negative rate per hour");
     for (auto& i : sp->ObjectList("interruptions")) {
       CloudInterruption ci;
       ci.source = i.Where();

@@ -30,8 +30,17 @@ int64_t KubeReservedMilliCpu(int32_t vcpu) {
   return static_cast<int64_t>(m);
 }
 
-// The twin's GPU model for EC2's GPU name and memory; unknown models are registered from
-// the catalog's facts (no MIG).
+std::vector<std::string> SplitCsv(const std::string& line) {
+  std::vector<std::string> out;
+  std::string cell;
+  std::stringstream ss(line);
+  while (std::getline(ss, cell, ',')) out.push_back(cell);
+  if (!line.empty() && line.back() == ',') out.emplace_back();
+  return out;
+}
+
+}  // namespace
+
 std::string GpuModelFor(const std::string& gpu_name, int64_t memory_mib) {
   static const std::map<std::string, std::vector<std::pair<int64_t, const char*>>> kKnown = {
       {"a100", {{40960, "A100-40GB"}, {81920, "A100-80GB"}}},
@@ -61,17 +70,6 @@ std::string GpuModelFor(const std::string& gpu_name, int64_t memory_mib) {
   }
   return name;
 }
-
-std::vector<std::string> SplitCsv(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cell;
-  std::stringstream ss(line);
-  while (std::getline(ss, cell, ',')) out.push_back(cell);
-  if (!line.empty() && line.back() == ',') out.emplace_back();
-  return out;
-}
-
-}  // namespace
 
 void DeriveNameParts(InstanceType* t) {
   auto dot = t->name.find('.');

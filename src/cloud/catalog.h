@@ -57,6 +57,10 @@ std::vector<InstanceType> ParseCatalogCsv(const std::string& text, const std::st
 const char* BuiltinCatalogText();
 Catalog BuiltinCatalog();
 
+// The twin's GPU model (devices/gpu_models) for EC2's GPU name and memory per GPU; an
+// unknown model is registered from these facts (no MIG).
+std::string GpuModelFor(const std::string& gpu_name, int64_t memory_mib);
+
 // Splits "p6-b200.48xlarge" into family p6-b200, category p, generation 6, size 48xlarge.
 void DeriveNameParts(InstanceType* t);
 

@@ -84,9 +84,7 @@ Ec2::Ec2(const api::CloudSpec& spec, uint64_t seed, EventQueue* queue, Time star
       it.gpu_count = t.gpu_count;
       it.gpu_name = t.gpu_name;
       it.gpu_memory_mib = t.gpu_memory_mib;
-      std::string csv = "instance_type,vcpu,memory_mib,gpu_count,gpu_name,gpu_memory_mib\n" +
-                        t.name + ",1,1,1," + t.gpu_name + "," + std::to_string(t.gpu_memory_mib);
-      it.gpu_model = ParseCatalogCsv(csv, t.source.file).front().gpu_model;
+      it.gpu_model = GpuModelFor(t.gpu_name, t.gpu_memory_mib);
     }
     it.arch = t.arch;
     if (t.on_demand_price) it.on_demand_price[spec_.region] = *t.on_demand_price;

@@ -179,7 +179,7 @@ void Kubelet::RecordLostWork(PodId id, Time now) {
   w.pod = id;
   w.at = now;
   w.seconds = lost / 1e9;
-  w.gpu_seconds = w.seconds * static_cast<double>(std::max<size_t>(p.devices.size(), 0));
+  w.gpu_seconds = w.seconds * static_cast<double>(p.devices.size());
   w.reason = p.message.empty() ? p.reason : p.message;
   lost_work_.push_back(std::move(w));
 }

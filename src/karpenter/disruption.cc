@@ -90,6 +90,13 @@ void Karpenter::Disrupt(Time now) {
     disruption_scheduled_ = true;
     At(now + kDisruptionPoll, Arg(kDisruption, 0));
   }
+  // A node turning Consolidatable is a cluster-state change (its NodeClaim condition).
+  if (was_consolidatable_.size() < claims_.size()) was_consolidatable_.resize(claims_.size(), false);
+  for (uint32_t i = 0; i < claims_.size(); ++i) {
+    bool now_consolidatable = Consolidatable(i, now);
+    if (now_consolidatable != was_consolidatable_[i]) MarkUnconsolidated(now);
+    was_consolidatable_[i] = now_consolidatable;
+  }
   // Emptiness: as many empty, consolidatable nodes per NodePool as its Empty budget allows,
   // in one command.
   Command empty{{}, "Empty", false};
@@ -111,7 +118,10 @@ void Karpenter::Disrupt(Time now) {
     return;
   }
   // Single-node consolidation: cheapest disruption first (fewest pods, lower priority,
-  // expiring soonest), one candidate per command.
+  // expiring soonest), one candidate per command. Skipped while nothing changed since the
+  // last pass found nothing (IsConsolidated; the state resets after 5 minutes).
+  const Time state = ConsolidationState(now);
+  if (consolidated_at_state_ == state) return;
   std::vector<std::pair<double, uint32_t>> candidates;
   for (uint32_t i = 0; i < claims_.size(); ++i) {
     const auto& c = claims_[i];
@@ -144,6 +154,13 @@ void Karpenter::Disrupt(Time now) {
     At(now + kCommandValidation, Arg(kValidate, 0));
     return;
   }
+  consolidated_at_state_ = state;
+}
+
+// The cluster state's consolidation timestamp (state/cluster.go ConsolidationState).
+Time Karpenter::ConsolidationState(Time now) {
+  if (now - cluster_state_ >= Duration::Minutes(5)) MarkUnconsolidated(now);
+  return cluster_state_;
 }
 
 bool Karpenter::TryConsolidate(uint32_t index, Time now, bool execute) {

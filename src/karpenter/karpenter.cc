@@ -129,6 +129,7 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     if (p.node != cluster::kNone && (op == WatchOp::kDeleted || p.scheduled_at == now ||
                                      p.Terminal())) {
       last_pod_event_[p.node] = now;
+      MarkUnconsolidated(now);
     }
     if (op != WatchOp::kDeleted && p.phase == PodPhase::kRunning && p.started_at == now &&
         p.restart_count == 0 && p.owner.kind != OwnerKind::kDaemonSet) {
@@ -137,6 +138,7 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     return;
   }
   if (kind == WatchKind::kNode) {
+    if (op != WatchOp::kModified) MarkUnconsolidated(now);
     auto it = claim_of_node_.find(id);
     if (it == claim_of_node_.end()) return;
     if (op == WatchOp::kDeleted) {

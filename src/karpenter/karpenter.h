@@ -60,6 +60,7 @@ struct NodeClaim {
   bool deleting = false;
   std::string disruption_reason;  // Empty, Underutilized, Expired, Interrupted, ...
   std::string launch_error;       // the CreateFleet error when the launch failed
+  api::Labels labels;             // the Node's labels, known once launched
   std::optional<uint32_t> replaces;  // consolidation: the claim this one replaces
 };
 
@@ -112,7 +113,7 @@ class Karpenter : public controllers::Controller {
     NodeId node = cluster::kNone;
     int32_t claim = -1;  // existing claim index, or -1 for a node Karpenter does not own
     std::string name;
-    api::Labels labels;
+    const api::Labels* labels = nullptr;  // the Node's, or the in-flight NodeClaim's
     std::vector<api::Taint> taints;
     ResourceVec available;
     bool initialized = true;
@@ -144,6 +145,8 @@ class Karpenter : public controllers::Controller {
   bool OfferingAvailable(const cloud::Offering& o, Time now) const;
   bool TypeHasOffering(uint32_t type, const Requirements& reqs, Time now) const;
   double TypePrice(uint32_t type, const Requirements& reqs, Time now) const;
+  // Cheapest first by TypePrice (InstanceTypes.OrderByPrice), stable.
+  void SortByPrice(std::vector<uint32_t>* types, const Requirements& reqs, Time now) const;
   ResourceVec TypeAllocatable(uint32_t pool, uint32_t type) const;
   ResourceVec TypeCapacity(uint32_t pool, uint32_t type) const;
   ResourceVec PoolUsage(uint32_t pool) const;
@@ -165,6 +168,8 @@ class Karpenter : public controllers::Controller {
   std::vector<PodId> ReschedulablePods(NodeId node) const;
   bool TryConsolidate(uint32_t claim, Time now, bool execute);
   void Validate(Time now);
+  void MarkUnconsolidated(Time now) { cluster_state_ = now; }
+  Time ConsolidationState(Time now);
   void OnInterruption(const cloud::InterruptionMessage& m, Time now);
 
   void Count(const std::string& name, telemetry::Labels labels, double v = 1);
@@ -207,6 +212,9 @@ class Karpenter : public controllers::Controller {
   };
   std::vector<Command> pending_commands_;
   std::vector<Time> command_times_;
+  Time cluster_state_{0};                       // last change that matters to consolidation
+  std::optional<Time> consolidated_at_state_;  // a pass found nothing at this state
+  std::vector<bool> was_consolidatable_;
   std::set<uint32_t> in_command_;
 
   uint64_t passes_ = 0, decisions_ = 0;

@@ -61,9 +61,7 @@ bool Karpenter::Launch(uint32_t index, Time now) {
     }
   }
   // Truncate to the 60 cheapest, then every available offering of the chosen capacity type.
-  std::stable_sort(types.begin(), types.end(), [&](uint32_t a, uint32_t b) {
-    return TypePrice(a, c.requirements, now) < TypePrice(b, c.requirements, now);
-  });
+  SortByPrice(&types, c.requirements, now);
   if (types.size() > kMaxFleetTypes) types.resize(kMaxFleetTypes);
   std::vector<cloud::Offering> overrides;
   for (uint32_t t : types) {
@@ -124,6 +122,16 @@ bool Karpenter::Launch(uint32_t index, Time now) {
   c.capacity_type = inst.offering.capacity_type;
   c.price = inst.offering.price;
   claim_of_instance_[*result.instance] = index;
+  // The Node's labels: the instance type's, the pinned requirements, the template's.
+  c.labels = type_labels_[c.type];
+  for (const auto& [key, v] : c.requirements.SingleValued()) c.labels[key] = v;
+  const auto& spec = *pools_[c.nodepool].spec;
+  for (const auto& [key, v] : spec.template_labels) c.labels[key] = v;
+  c.labels["karpenter.sh/nodepool"] = spec.metadata.name;
+  c.labels["karpenter.sh/capacity-type"] = cloud::CapacityTypeName(c.capacity_type);
+  c.labels["topology.kubernetes.io/zone"] = c.zone;
+  c.labels["topology.kubernetes.io/region"] = ec2_.region();
+  c.labels["karpenter.k8s.aws/ec2nodeclass"] = spec.node_class_name;
   const auto& st = ec2_.startup();
   At(now + st.fleet, Arg(kLaunched, index));
   At(now + st.fleet + (catalog.types[c.type].gpu_count > 0 ? st.gpu_boot : st.boot),
@@ -144,14 +152,7 @@ void Karpenter::Register(uint32_t index, Time now) {
                 ec2_.region() == "us-east-1" ? "ec2.internal"
                                              : (ec2_.region() + ".compute.internal").c_str());
   node.metadata.name = name;
-  node.metadata.labels = type.Labels();
-  for (const auto& [key, v] : c.requirements.SingleValued()) node.metadata.labels[key] = v;
-  for (const auto& [key, v] : pool.spec->template_labels) node.metadata.labels[key] = v;
-  node.metadata.labels["karpenter.sh/nodepool"] = pool.spec->metadata.name;
-  node.metadata.labels["karpenter.sh/capacity-type"] = cloud::CapacityTypeName(c.capacity_type);
-  node.metadata.labels["topology.kubernetes.io/zone"] = c.zone;
-  node.metadata.labels["topology.kubernetes.io/region"] = ec2_.region();
-  node.metadata.labels["karpenter.k8s.aws/ec2nodeclass"] = pool.spec->node_class_name;
+  node.metadata.labels = c.labels;
   node.metadata.labels["karpenter.sh/registered"] = "true";
   node.metadata.annotations = pool.spec->template_annotations;
   node.metadata.annotations["gputwin.io/image-pull-bandwidth"] =
@@ -229,6 +230,7 @@ void Karpenter::DeleteClaim(uint32_t index, const std::string& reason, Time now)
   if (c.deleting || c.phase == ClaimPhase::kDeleted) return;
   c.deleting = true;
   c.disruption_reason = reason;
+  MarkUnconsolidated(now);
   std::string metric_reason = reason;
   std::transform(metric_reason.begin(), metric_reason.end(), metric_reason.begin(),
                  [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });

@@ -79,9 +79,7 @@ void Karpenter::Provision(Time now) {
       continue;
     }
     // TruncateInstanceTypes: the 600 cheapest.
-    std::stable_sort(nc.types.begin(), nc.types.end(), [&](uint32_t a, uint32_t b) {
-      return TypePrice(a, nc.requirements, now) < TypePrice(b, nc.requirements, now);
-    });
+    SortByPrice(&nc.types, nc.requirements, now);
     if (nc.types.size() > kMaxInstanceTypes) nc.types.resize(kMaxInstanceTypes);
     CreateClaim(std::move(nc), "provisioned", now);
   }
@@ -142,6 +140,7 @@ uint32_t Karpenter::CreateClaim(NewClaim nc, const std::string& reason, Time now
   c.created_at = now;
   auto index = static_cast<uint32_t>(claims_.size());
   claims_.push_back(std::move(c));
+  MarkUnconsolidated(now);
   Count("karpenter_nodeclaims_created_total",
         {{"reason", reason}, {"nodepool", pool.spec->metadata.name}});
   for (PodId id : claims_[index].pods) {

@@ -67,6 +67,16 @@ double Karpenter::TypePrice(uint32_t type, const Requirements& reqs, Time now) c
   return best;
 }
 
+void Karpenter::SortByPrice(std::vector<uint32_t>* types, const Requirements& reqs,
+                            Time now) const {
+  std::vector<std::pair<double, uint32_t>> priced;
+  priced.reserve(types->size());
+  for (uint32_t t : *types) priced.emplace_back(TypePrice(t, reqs, now), t);
+  std::stable_sort(priced.begin(), priced.end(),
+                   [](const auto& a, const auto& b) { return a.first < b.first; });
+  for (size_t i = 0; i < priced.size(); ++i) (*types)[i] = priced[i].second;
+}
+
 ResourceVec Karpenter::TypeAllocatable(uint32_t pool, uint32_t type) const {
   auto it = pools_[pool].allocatable.find(type);
   return it == pools_[pool].allocatable.end() ? ResourceVec{} : it->second;
@@ -91,19 +101,23 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
   for (NodeId n = 0; n < store_.node_count(); ++n) {
     const auto& node = store_.node(n);
     if (node.deleted) continue;
+    auto claim = claim_of_node_.find(n);
+    if (claim != claim_of_node_.end() &&
+        (claims_[claim->second].deleting || exclude.count(claim->second))) {
+      continue;
+    }
     SimNode s;
     s.node = n;
     s.name = node.name();
-    s.labels = node.obj.metadata.labels;
+    s.labels = &node.obj.metadata.labels;
     s.taints = node.obj.taints;
     if (node.obj.unschedulable) {
       s.taints.push_back({"node.kubernetes.io/unschedulable", "", "NoSchedule"});
     }
     s.available = node.allocatable;
-    if (auto it = claim_of_node_.find(n); it != claim_of_node_.end()) {
-      const auto& c = claims_[it->second];
-      if (c.deleting || exclude.count(it->second)) continue;
-      s.claim = static_cast<int32_t>(it->second);
+    if (claim != claim_of_node_.end()) {
+      const auto& c = claims_[claim->second];
+      s.claim = static_cast<int32_t>(claim->second);
       s.initialized = c.phase == ClaimPhase::kInitialized;
       // Until it initializes, a node is taken at the capacity its instance type promises
       // (its GPUs are not advertised yet), and its startup taints are ignored.
@@ -128,10 +142,7 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
     s.claim = static_cast<int32_t>(i);
     s.name = c.name;
     s.initialized = false;
-    s.labels = c.requirements.SingleValued();
-    for (const auto& [k, v] : type_labels_[c.type]) s.labels[k] = v;
-    s.labels["topology.kubernetes.io/zone"] = c.zone;
-    s.labels["karpenter.sh/capacity-type"] = cloud::CapacityTypeName(c.capacity_type);
+    s.labels = &c.labels;
     s.taints = pools_[c.nodepool].spec->taints;
     s.available = TypeAllocatable(c.nodepool, c.type);
     cluster::AddTo(&s.available, pools_[c.nodepool].daemon_overhead, -1);
@@ -149,7 +160,7 @@ bool Karpenter::FitsNode(const SimNode& n, PodId id) const {
   if (!Fits(p.tmpl->requests, n.available)) return false;
   if (cluster::At(n.available, cluster::kPods) < 1) return false;
   if (cluster::FindUntoleratedTaint(n.taints, p.tmpl->spec.tolerations, true, true)) return false;
-  return cluster::MatchesRequiredAffinity(p.tmpl->spec, n.labels, n.name);
+  return cluster::MatchesRequiredAffinity(p.tmpl->spec, *n.labels, n.name);
 }
 
 std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_reqs,
