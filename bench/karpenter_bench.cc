@@ -33,9 +33,9 @@ spec: {driver: {enabled: false}}
     const char* families;
     const char* capacity;
   };
-  for (const Pool& p : {Pool{"g-on-demand", 50, "[g5, g6, g6e]", "on-demand"},
-                        Pool{"g-spot", 10, "[g5, g6, g6e]", "spot"},
-                        Pool{"p-spot", 5, "[p4d, p5]", "spot"}}) {
+  for (const Pool& p :
+       {Pool{"g-on-demand", 50, "[g5, g6, g6e]", "on-demand"},
+        Pool{"g-spot", 10, "[g5, g6, g6e]", "spot"}, Pool{"p-spot", 5, "[p4d, p5]", "spot"}}) {
     y += std::string("---\napiVersion: karpenter.sh/v1\nkind: NodePool\nmetadata: {name: ") +
          p.name + "}\nspec:\n  weight: " + std::to_string(p.weight) +
          "\n  limits: {nvidia.com/gpu: 2000}\n  disruption: {consolidateAfter: 30m}\n"

@@ -124,8 +124,8 @@ NodePoolRequirement DecodeRequirement(YamlReader& q) {
     q.Fail("values", "Invalid value: requirements with operator 'In' must have a value defined");
   }
   if ((out.op == "Exists" || out.op == "DoesNotExist") && !out.values.empty()) {
-    q.Fail("values", "Invalid value: requirements with operator '" + out.op +
-                         "' must not have values");
+    q.Fail("values",
+           "Invalid value: requirements with operator '" + out.op + "' must not have values");
   }
   if (out.op == "Gt" || out.op == "Lt" || out.op == "Gte" || out.op == "Lte") {
     if (out.values.size() != 1 || !AllDigits(out.values[0])) {
@@ -283,8 +283,8 @@ void DecodeEC2NodeClass(YamlReader& r, Manifests* out) {
     size_t start = 0;
     while (start <= s.size()) {
       size_t comma = s.find(',', start);
-      std::string img = s.substr(start, comma == std::string::npos ? std::string::npos
-                                                                   : comma - start);
+      std::string img =
+          s.substr(start, comma == std::string::npos ? std::string::npos : comma - start);
       img.erase(0, img.find_first_not_of(' '));
       img.erase(img.find_last_not_of(' ') + 1);
       if (!img.empty()) nc.cached_images.push_back(img);

@@ -198,7 +198,8 @@ CloudSpec DecodeCloud(YamlReader& c) {
     out.instance_types.push_back(it);
   }
   if (auto sp = c.Object("spot")) {
-    out.spot_discount = NumberMap(*sp, "discount", 1, "a fraction of the on-demand price in [0, 1)");
+    out.spot_discount =
+        NumberMap(*sp, "discount", 1, "a fraction of the on-demand price in [0, 1)");
     if (auto rate = sp->Double("interruptionRatePerHour")) {
       if (*rate < 0) sp->Fail("interruptionRatePerHour", "Invalid value: must not be negative");
       out.spot_interruption_rate_per_hour = *rate;

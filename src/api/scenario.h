@@ -109,10 +109,10 @@ struct CloudInterruption {  // a scripted spot interruption warning
   Duration at{0};
   std::string node, instance_type;  // globs; the first running spot instance that matches
 };
-struct CloudStartup {  // node start-up pipeline defaults (docs/cloud.md)
-  Duration fleet = Duration::Seconds(2);         // CreateFleet → Launched
-  Duration boot = Duration::Seconds(40);         // Launched → Node registered (non-GPU)
-  Duration gpu_boot = Duration::Seconds(100);    // the same for GPU instance types
+struct CloudStartup {                          // node start-up pipeline defaults (docs/cloud.md)
+  Duration fleet = Duration::Seconds(2);       // CreateFleet → Launched
+  Duration boot = Duration::Seconds(40);       // Launched → Node registered (non-GPU)
+  Duration gpu_boot = Duration::Seconds(100);  // the same for GPU instance types
   Duration startup_taints = Duration::Seconds(10);  // an agent removes startupTaints
   int64_t image_pull_bytes_per_second = 200LL * 1000 * 1000;
 };
@@ -123,8 +123,8 @@ struct CloudSpec {
   std::vector<std::string> zones;          // default: <region>a, b, c
   std::vector<std::string> catalog_files;  // extra catalog CSVs (resolved paths)
   std::vector<CloudInstanceType> instance_types;
-  std::map<std::string, double> spot_discount;  // family or category → fraction off OD
-  double spot_interruption_rate_per_hour = 0;   // per running spot instance
+  std::map<std::string, double> spot_discount;            // family or category → fraction off OD
+  double spot_interruption_rate_per_hour = 0;             // per running spot instance
   std::map<std::string, double> spot_interruption_rates;  // family → rate per hour
   std::vector<CloudInterruption> interruptions;
   std::map<std::string, int64_t> quotas;  // AWS quota name → vCPUs

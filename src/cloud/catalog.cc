@@ -136,16 +136,17 @@ api::Labels InstanceType::Labels() const {
 }
 
 const InstanceType* Catalog::Find(const std::string& name) const {
-  auto it = std::lower_bound(types.begin(), types.end(), name,
-                             [](const InstanceType& t, const std::string& n) { return t.name < n; });
+  auto it =
+      std::lower_bound(types.begin(), types.end(), name,
+                       [](const InstanceType& t, const std::string& n) { return t.name < n; });
   return it != types.end() && it->name == name ? &*it : nullptr;
 }
 
 void Catalog::Merge(std::vector<InstanceType> more) {
   for (auto& t : more) {
-    auto it = std::lower_bound(
-        types.begin(), types.end(), t.name,
-        [](const InstanceType& a, const std::string& n) { return a.name < n; });
+    auto it =
+        std::lower_bound(types.begin(), types.end(), t.name,
+                         [](const InstanceType& a, const std::string& n) { return a.name < n; });
     if (it != types.end() && it->name == t.name) {
       *it = std::move(t);
     } else {

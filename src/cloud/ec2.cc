@@ -17,9 +17,8 @@ constexpr double kDefaultSpotDiscount = 0.6;
 
 std::string Bucket(const std::string& category) {
   static const std::map<std::string, std::string> kByCategory = {
-      {"g", "G and VT"}, {"gr", "G and VT"}, {"vt", "G and VT"}, {"p", "P"},
-      {"dl", "DL"},      {"inf", "Inf"},     {"trn", "Trn"},     {"f", "F"},
-      {"x", "X"},        {"u", "High Memory"}};
+      {"g", "G and VT"}, {"gr", "G and VT"}, {"vt", "G and VT"}, {"p", "P"}, {"dl", "DL"},
+      {"inf", "Inf"},    {"trn", "Trn"},     {"f", "F"},         {"x", "X"}, {"u", "High Memory"}};
   auto it = kByCategory.find(category);
   return it == kByCategory.end() ? "Standard (A, C, D, H, I, M, R, T, Z)" : it->second;
 }
@@ -47,8 +46,8 @@ std::string QuotaBucket(const InstanceType& t, CapacityType c) {
 const std::vector<std::string>& KnownQuotaBuckets() {
   static const std::vector<std::string> k = [] {
     std::vector<std::string> out;
-    for (const char* b : {"Standard (A, C, D, H, I, M, R, T, Z)", "G and VT", "P", "DL", "Inf",
-                          "Trn", "F", "X"}) {
+    for (const char* b :
+         {"Standard (A, C, D, H, I, M, R, T, Z)", "G and VT", "P", "DL", "Inf", "Trn", "F", "X"}) {
       out.push_back(std::string("Running On-Demand ") + b + " instances");
       out.push_back(std::string("All ") + b + " Spot Instance Requests");
     }
@@ -190,9 +189,9 @@ std::optional<FleetError> Ec2::Refuse(const Offering& o, Time now) const {
     if (running + t.vcpu > q->second) {
       if (o.capacity_type == CapacityType::kSpot) {
         return FleetError{o, "MaxSpotInstanceCountExceeded",
-                          "Max spot instance count exceeded (quota \"" + bucket + "\": " +
-                              std::to_string(q->second) + " vCPUs, " + std::to_string(running) +
-                              " in use)"};
+                          "Max spot instance count exceeded (quota \"" + bucket +
+                              "\": " + std::to_string(q->second) + " vCPUs, " +
+                              std::to_string(running) + " in use)"};
       }
       return FleetError{o, "VcpuLimitExceeded",
                         "You have requested more vCPU capacity than your current vCPU limit "
@@ -221,8 +220,10 @@ std::optional<FleetError> Ec2::Refuse(const Offering& o, Time now) const {
     }
     return FleetError{o, "InsufficientInstanceCapacity",
                       "We currently do not have sufficient " + t.name + " capacity (" +
-                          CapacityTypeName(o.capacity_type) + ") in the Availability Zone you "
-                          "requested (" + o.zone + ")"};
+                          CapacityTypeName(o.capacity_type) +
+                          ") in the Availability Zone you "
+                          "requested (" +
+                          o.zone + ")"};
   }
   return std::nullopt;
 }

@@ -59,7 +59,7 @@ class Kubelet : public Controller {
     Time since{0};
     bool exit_pending = false;  // an exit timer is queued for `exit_at`
     Time exit_at{0};
-    double total_ns = 0;  // work of this run, checkpoint writes included
+    double total_ns = 0;           // work of this run, checkpoint writes included
     double remaining_real_ns = 0;  // the task's own work this run had to do
   };
   void RecordLostWork(PodId pod, Time now);

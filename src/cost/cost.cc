@@ -47,7 +47,8 @@ CostReport ComputeCost(const cluster::Store& store, const cloud::Ec2* ec2,
   std::vector<std::vector<cluster::PodId>> pods_of(store.node_count());
   for (cluster::PodId id = 0; id < store.pod_count(); ++id) {
     const auto& p = store.pod(id);
-    if (p.node != cluster::kNone && p.scheduled_at != cluster::kNever) pods_of[p.node].push_back(id);
+    if (p.node != cluster::kNone && p.scheduled_at != cluster::kNever)
+      pods_of[p.node].push_back(id);
   }
   std::map<cluster::NodeId, const karpenter::NodeClaim*> claim_of;
   if (karpenter) {
@@ -129,21 +130,22 @@ CostReport ComputeCost(const cluster::Store& store, const cloud::Ec2* ec2,
       double c = 0;
       if (gpus > 0) c += split.gpu * std::min(1.0, pod_gpus / gpus) * h;
       if (vcpu > 0) {
-        c += split.cpu * std::min(1.0, static_cast<double>(cluster::At(req, cluster::kCpu)) /
-                                           1000 / vcpu) * h;
+        c += split.cpu *
+             std::min(1.0, static_cast<double>(cluster::At(req, cluster::kCpu)) / 1000 / vcpu) * h;
       }
       if (mem_gib > 0) {
         c += split.mem *
              std::min(1.0, static_cast<double>(cluster::At(req, cluster::kMemory)) /
-                               (1024.0 * 1024 * 1024) / mem_gib) * h;
+                               (1024.0 * 1024 * 1024) / mem_gib) *
+             h;
       }
       nc.allocated += c;
       nc.allocated_gpu_hours += std::min<double>(pod_gpus, gpus) * h;
       r.pod_cost[id] += c;
     }
     nc.idle = std::max(0.0, nc.total - nc.allocated);
-    nc.idle_gpu = gpus > 0 ? split.gpu * std::max(0.0, nc.gpu_hours - nc.allocated_gpu_hours) / gpus
-                           : 0;
+    nc.idle_gpu =
+        gpus > 0 ? split.gpu * std::max(0.0, nc.gpu_hours - nc.allocated_gpu_hours) / gpus : 0;
     r.total += nc.total;
     r.allocated += nc.allocated;
     r.idle += nc.idle;

@@ -81,11 +81,21 @@ bool Parse(const std::string& expr, Schedule* s, std::string* error) {
     for (size_t k = 0; k < v.size(); ++k) {
       if (!v[k]) continue;
       switch (i) {
-        case 0: s->minute.set(k); break;
-        case 1: s->hour.set(k); break;
-        case 2: s->dom.set(k); break;
-        case 3: s->month.set(k); break;
-        case 4: s->dow.set(k % 7); break;
+        case 0:
+          s->minute.set(k);
+          break;
+        case 1:
+          s->hour.set(k);
+          break;
+        case 2:
+          s->dom.set(k);
+          break;
+        case 3:
+          s->month.set(k);
+          break;
+        case 4:
+          s->dow.set(k % 7);
+          break;
       }
     }
     if (i == 2) s->dom_star = star;
@@ -109,8 +119,8 @@ void CivilFromDays(int64_t z, int* y, unsigned* m, unsigned* d) {
 }
 
 bool Matches(const Schedule& s, int64_t minute_since_epoch) {
-  int64_t days = minute_since_epoch >= 0 ? minute_since_epoch / 1440
-                                         : -((-minute_since_epoch + 1439) / 1440);
+  int64_t days =
+      minute_since_epoch >= 0 ? minute_since_epoch / 1440 : -((-minute_since_epoch + 1439) / 1440);
   int64_t in_day = minute_since_epoch - days * 1440;
   int y = 0;
   unsigned m = 0, d = 0;

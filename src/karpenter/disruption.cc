@@ -91,7 +91,8 @@ void Karpenter::Disrupt(Time now) {
     At(now + kDisruptionPoll, Arg(kDisruption, 0));
   }
   // A node turning Consolidatable is a cluster-state change (its NodeClaim condition).
-  if (was_consolidatable_.size() < claims_.size()) was_consolidatable_.resize(claims_.size(), false);
+  if (was_consolidatable_.size() < claims_.size())
+    was_consolidatable_.resize(claims_.size(), false);
   for (uint32_t i = 0; i < claims_.size(); ++i) {
     bool now_consolidatable = Consolidatable(i, now);
     if (now_consolidatable != was_consolidatable_[i]) MarkUnconsolidated(now);
@@ -134,8 +135,8 @@ void Karpenter::Disrupt(Time now) {
     double lifetime = 1;
     if (pool.expire_after) {
       double age = (now - c.created_at).seconds();
-      lifetime = std::clamp((pool.expire_after->seconds() - age) / pool.expire_after->seconds(),
-                            0.0, 1.0);
+      lifetime =
+          std::clamp((pool.expire_after->seconds() - age) / pool.expire_after->seconds(), 0.0, 1.0);
     }
     double cost = 0;
     for (PodId id : pods) {

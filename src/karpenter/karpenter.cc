@@ -25,8 +25,8 @@ Karpenter::Karpenter(cluster::Store* store, EventQueue* queue, const api::Manife
       gpu_stack_(gpu_stack),
       names_(1, "karpenter/nodeclaim-names") {
   pod_startup_.name = "karpenter_pods_startup_duration_seconds";
-  pod_startup_.bounds = {0.5, 1, 2, 5, 10, 15, 20, 30, 45, 60, 90, 120, 180, 240, 300, 360, 420,
-                         480, 540, 600, 900, 1200, 1800, 3600};
+  pod_startup_.bounds = {0.5, 1,   2,   5,   10,  15,  20,  30,  45,  60,   90,   120,
+                         180, 240, 300, 360, 420, 480, 540, 600, 900, 1200, 1800, 3600};
   ec2_.SetInterruptionQueue([this](const cloud::InterruptionMessage& msg) {
     interruptions_.push_back(msg);
     RequestReconcile();
@@ -58,8 +58,7 @@ void Karpenter::ComputePools() {
                        "(group karpenter.k8s.aws)");
     }
     if (!st.node_class) {
-      st.not_ready = "NodeClassReady=False: EC2NodeClass \"" + np.node_class_name +
-                     "\" not found";
+      st.not_ready = "NodeClassReady=False: EC2NodeClass \"" + np.node_class_name + "\" not found";
       diag_->Warn(np.metadata.source, "spec.template.spec.nodeClassRef.name",
                   "NodePool " + np.metadata.name + " refers to EC2NodeClass \"" +
                       np.node_class_name + "\", which does not exist: the NodePool is not " +
@@ -104,8 +103,8 @@ void Karpenter::ComputePools() {
     if (st.instance_types.empty()) {
       diag_->Warn(np.metadata.source, "spec.template.spec.requirements",
                   "NodePool " + np.metadata.name + ": no instance type in the catalog (" +
-                      ec2_.region() + ") meets its requirements " +
-                      st.requirements.ToString() + ": it can launch nothing");
+                      ec2_.region() + ") meets its requirements " + st.requirements.ToString() +
+                      ": it can launch nothing");
     }
     pools_.push_back(std::move(st));
   }
@@ -126,8 +125,8 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     } else {
       pending_.erase(id);
     }
-    if (p.node != cluster::kNone && (op == WatchOp::kDeleted || p.scheduled_at == now ||
-                                     p.Terminal())) {
+    if (p.node != cluster::kNone &&
+        (op == WatchOp::kDeleted || p.scheduled_at == now || p.Terminal())) {
       last_pod_event_[p.node] = now;
       MarkUnconsolidated(now);
     }
@@ -256,7 +255,8 @@ void Karpenter::Sample(Time now) {
     }
   }
   int64_t nodes = 0;
-  for (const auto& c : claims_) nodes += c.node != cluster::kNone && c.phase != ClaimPhase::kDeleted;
+  for (const auto& c : claims_)
+    nodes += c.node != cluster::kNone && c.phase != ClaimPhase::kDeleted;
   values[{"karpenter_cluster_state_node_count", {}}] = static_cast<double>(nodes);
   values[{"karpenter_scheduler_unschedulable_pods_count", {}}] =
       static_cast<double>(unschedulable_pods_);

@@ -16,8 +16,8 @@
 
 #include "api/manifests.h"
 #include "cloud/ec2.h"
-#include "core/random.h"
 #include "controllers/controller.h"
+#include "core/random.h"
 #include "karpenter/requirements.h"
 #include "telemetry/series.h"
 
@@ -58,16 +58,16 @@ struct NodeClaim {
   Time created_at{0}, launched_at = cluster::kNever, registered_at = cluster::kNever,
                       initialized_at = cluster::kNever, deleted_at = cluster::kNever;
   bool deleting = false;
-  std::string disruption_reason;  // Empty, Underutilized, Expired, Interrupted, ...
-  std::string launch_error;       // the CreateFleet error when the launch failed
-  api::Labels labels;             // the Node's labels, known once launched
+  std::string disruption_reason;     // Empty, Underutilized, Expired, Interrupted, ...
+  std::string launch_error;          // the CreateFleet error when the launch failed
+  api::Labels labels;                // the Node's labels, known once launched
   std::optional<uint32_t> replaces;  // consolidation: the claim this one replaces
 };
 
 // Why Karpenter cannot help a pending pod, and whether anything in the run can change it.
 struct PodVerdict {
   std::string message;
-  bool forever = false;  // nothing scheduled in the scenario will change it
+  bool forever = false;   // nothing scheduled in the scenario will change it
   std::string nominated;  // the NodeClaim or node it was last nominated to
 };
 
@@ -103,8 +103,15 @@ class Karpenter : public controllers::Controller {
 
  private:
   enum Timer : uint64_t {
-    kBatchCheck = 1, kPodRequeueTimer, kLaunched, kRegister, kStartupTaints, kExpire,
-    kDisruption, kValidate, kSample
+    kBatchCheck = 1,
+    kPodRequeueTimer,
+    kLaunched,
+    kRegister,
+    kStartupTaints,
+    kExpire,
+    kDisruption,
+    kValidate,
+    kSample
   };
   static uint64_t Arg(Timer t, uint64_t payload) { return (uint64_t{t} << 56) | payload; }
 
@@ -182,7 +189,7 @@ class Karpenter : public controllers::Controller {
   Duration metrics_interval_;
   std::vector<NodePoolState> pools_;
   std::vector<api::Labels> type_labels_;  // per catalog type
-  std::vector<uint32_t> pool_order_;  // by weight desc, then name desc
+  std::vector<uint32_t> pool_order_;      // by weight desc, then name desc
   bool pools_computed_ = false;
   bool gpu_stack_ = false;
   std::set<PodId> pending_;  // provisionable pods
@@ -212,7 +219,7 @@ class Karpenter : public controllers::Controller {
   };
   std::vector<Command> pending_commands_;
   std::vector<Time> command_times_;
-  Time cluster_state_{0};                       // last change that matters to consolidation
+  Time cluster_state_{0};                      // last change that matters to consolidation
   std::optional<Time> consolidated_at_state_;  // a pass found nothing at this state
   std::vector<bool> was_consolidatable_;
   std::set<uint32_t> in_command_;

@@ -33,7 +33,8 @@ bool Karpenter::Launch(uint32_t index, Time now) {
     return catalog.types[t].gpu_count > 0 ||
            catalog.types[t].size.find("metal") != std::string::npos;
   };
-  if (!min_values && std::any_of(types.begin(), types.end(), [&](uint32_t t) { return !exotic(t); })) {
+  if (!min_values &&
+      std::any_of(types.begin(), types.end(), [&](uint32_t t) { return !exotic(t); })) {
     std::erase_if(types, exotic);
   }
   // SpotOfferingFilter: with on-demand also allowed, spot offerings dearer than the
@@ -73,8 +74,8 @@ bool Karpenter::Launch(uint32_t index, Time now) {
   }
   auto result = ec2_.CreateFleet(overrides, now);
   for (const auto& e : result.errors) {
-    unavailable_[{static_cast<int>(e.offering.capacity_type), e.offering.type, e.offering.zone}] =
-        {now + kUnavailableOfferingsTtl, e.code};
+    unavailable_[{static_cast<int>(e.offering.capacity_type), e.offering.type, e.offering.zone}] = {
+        now + kUnavailableOfferingsTtl, e.code};
     Count("karpenter_cloudprovider_instance_launch_failures_total",
           {{"zone", e.offering.zone},
            {"capacity_type", cloud::CapacityTypeName(e.offering.capacity_type)},
@@ -100,9 +101,9 @@ bool Karpenter::Launch(uint32_t index, Time now) {
     c.launch_error = "creating instance, insufficient capacity, " + detail;
     c.phase = ClaimPhase::kDeleted;
     c.deleted_at = now;
-    Count("karpenter_nodeclaims_disrupted_total",
-          {{"reason", "insufficient_capacity"}, {"nodepool", pool_name},
-           {"capacity_type", cloud::CapacityTypeName(ct)}});
+    Count("karpenter_nodeclaims_disrupted_total", {{"reason", "insufficient_capacity"},
+                                                   {"nodepool", pool_name},
+                                                   {"capacity_type", cloud::CapacityTypeName(ct)}});
     store_.RecordEvent("Warning", "InsufficientCapacityError", "NodeClaim", "", c.name,
                        "NodeClaim " + c.name + " event: " + c.launch_error, "karpenter");
     // Quota errors do not go away by themselves; capacity may come back.
@@ -235,7 +236,8 @@ void Karpenter::DeleteClaim(uint32_t index, const std::string& reason, Time now)
   std::transform(metric_reason.begin(), metric_reason.end(), metric_reason.begin(),
                  [](unsigned char ch) { return static_cast<char>(std::tolower(ch)); });
   Count("karpenter_nodeclaims_disrupted_total",
-        {{"reason", metric_reason}, {"nodepool", pools_[c.nodepool].spec->metadata.name},
+        {{"reason", metric_reason},
+         {"nodepool", pools_[c.nodepool].spec->metadata.name},
          {"capacity_type", cloud::CapacityTypeName(c.capacity_type)}});
   if (c.node != cluster::kNone && !store_.node(c.node).deleted) {
     // Termination: taint karpenter.sh/disrupted:NoSchedule, then evict every pod that is
@@ -248,7 +250,8 @@ void Karpenter::DeleteClaim(uint32_t index, const std::string& reason, Time now)
       auto& p = store_.pod(id);
       if (p.owner.kind == cluster::OwnerKind::kDaemonSet || p.Terminal()) continue;
       p.reason = "Evicted";
-      p.message = "Evicted by Karpenter: node " + node.name() + " is being disrupted (" + reason + ")";
+      p.message =
+          "Evicted by Karpenter: node " + node.name() + " is being disrupted (" + reason + ")";
       store_.RecordEvent("Normal", "Evicted", "Pod", p.namespace_, p.name, p.message, "karpenter");
       store_.DeletePod(id);
     }

@@ -73,8 +73,10 @@ void Karpenter::Provision(Time now) {
     }
     if (!exceeded.empty()) {
       for (PodId id : nc.pods) {
-        SetVerdict(id, "creating nodeclaim, nodepool \"" + pool.spec->metadata.name +
-                           "\" has exceeded its limit of " + exceeded, false);
+        SetVerdict(id,
+                   "creating nodeclaim, nodepool \"" + pool.spec->metadata.name +
+                       "\" has exceeded its limit of " + exceeded,
+                   false);
       }
       continue;
     }
@@ -100,8 +102,7 @@ void Karpenter::Provision(Time now) {
                 "), which never initializes: nvidia.com/gpu is never registered because no "
                 "NVIDIA device plugin DaemonSet or GPU Operator is in the manifests";
         } else {
-          msg = "nominated to node " + node + " (" + type.name +
-                "), which has not initialized yet";
+          msg = "nominated to node " + node + " (" + type.name + "), which has not initialized yet";
         }
       } else if (it == claim_of_node_.end()) {
         msg = "fits on node " + node + " as Karpenter sees it; kube-scheduler has not bound it";

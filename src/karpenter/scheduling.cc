@@ -163,8 +163,7 @@ bool Karpenter::FitsNode(const SimNode& n, PodId id) const {
   return cluster::MatchesRequiredAffinity(p.tmpl->spec, *n.labels, n.name);
 }
 
-std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_reqs,
-                              Time now) const {
+std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_reqs, Time now) const {
   const auto& p = store_.pod(id);
   ResourceVec requests = c->requests;
   cluster::AddTo(&requests, p.tmpl->requests);
@@ -216,8 +215,7 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
   if (kept.empty()) {
     std::string res = FormatResources(requests, store_.resources());
     if (!any_reqs || !any_fit) {
-      return "no instance type satisfied resources " + res + " and requirements " +
-             reqs.ToString();
+      return "no instance type satisfied resources " + res + " and requirements " + reqs.ToString();
     }
     // Which launch errors keep the fitting types unavailable: quota errors do not go away.
     std::set<std::string> codes;
@@ -345,9 +343,9 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, std::vector
         errors.clear();
         for (uint32_t pi : pool_order_) {
           const auto& pool = pools_[pi];
-          const std::string prefix = "incompatible with nodepool \"" + pool.spec->metadata.name +
-                                     "\", daemonset overhead=" +
-                                     FormatResources(pool.daemon_overhead, reg) + ", ";
+          const std::string prefix =
+              "incompatible with nodepool \"" + pool.spec->metadata.name +
+              "\", daemonset overhead=" + FormatResources(pool.daemon_overhead, reg) + ", ";
           auto add_error = [&](const std::string& e) {
             errors += (errors.empty() ? "" : "; ") + prefix + e;
           };

@@ -79,23 +79,24 @@ Json KarpenterJson(const sim::Simulation& sim) {
   }
   Json claims = Json::array();
   for (const auto& c : k->node_claims()) {
-    claims.push_back(Json{
-        {"name", c.name},
-        {"nodepool", k->node_pools()[c.nodepool].spec->metadata.name},
-        {"reason", c.reason},
-        {"instanceType", c.instance ? Json(catalog.types[c.type].name) : Json(nullptr)},
-        {"capacityType", c.instance ? Json(cloud::CapacityTypeName(c.capacity_type)) : Json(nullptr)},
-        {"zone", c.zone},
-        {"pricePerHour", c.price},
-        {"node", c.node == cluster::kNone ? Json(nullptr) : Json(s.node(c.node).name())},
-        {"createdAt", At(c.created_at)},
-        {"launchedAt", At(c.launched_at)},
-        {"registeredAt", At(c.registered_at)},
-        {"initializedAt", At(c.initialized_at)},
-        {"deletedAt", At(c.deleted_at)},
-        {"disruptionReason", c.disruption_reason},
-        {"launchError", c.launch_error},
-        {"pods", c.pods.size()}});
+    claims.push_back(
+        Json{{"name", c.name},
+             {"nodepool", k->node_pools()[c.nodepool].spec->metadata.name},
+             {"reason", c.reason},
+             {"instanceType", c.instance ? Json(catalog.types[c.type].name) : Json(nullptr)},
+             {"capacityType",
+              c.instance ? Json(cloud::CapacityTypeName(c.capacity_type)) : Json(nullptr)},
+             {"zone", c.zone},
+             {"pricePerHour", c.price},
+             {"node", c.node == cluster::kNone ? Json(nullptr) : Json(s.node(c.node).name())},
+             {"createdAt", At(c.created_at)},
+             {"launchedAt", At(c.launched_at)},
+             {"registeredAt", At(c.registered_at)},
+             {"initializedAt", At(c.initialized_at)},
+             {"deletedAt", At(c.deleted_at)},
+             {"disruptionReason", c.disruption_reason},
+             {"launchError", c.launch_error},
+             {"pods", c.pods.size()}});
   }
   Json pending = Json::array();
   for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
@@ -150,8 +151,8 @@ Json KarpenterJson(const sim::Simulation& sim) {
               {"provisioningPasses", k->provisioning_passes()},
               {"schedulingDecisions", k->scheduling_decisions()},
               {"histograms",
-               Json::array({Json{{"name", h.name}, {"sum", h.sum}, {"count", h.count},
-                                 {"buckets", buckets}}})},
+               Json::array({Json{
+                   {"name", h.name}, {"sum", h.sum}, {"count", h.count}, {"buckets", buckets}}})},
               {"metrics", metrics}};
 }
 
@@ -201,7 +202,9 @@ std::string KarpenterText(const sim::Simulation& sim) {
   const auto& s = sim.store();
   const auto& catalog = k->ec2().catalog();
   const Time t0 = sim.start();
-  auto rel = [&](Time t) { return t == cluster::kNever ? std::string("-") : FormatDuration(t - t0); };
+  auto rel = [&](Time t) {
+    return t == cluster::kNever ? std::string("-") : FormatDuration(t - t0);
+  };
   std::string out = "\nKarpenter NodeClaims\n";
   out += fmt::format("  {:<22} {:<16} {:<10} {:<11} {:>8} {:>9} {:>9} {:>9}  {}\n", "NAME",
                      "INSTANCE-TYPE", "CAPACITY", "ZONE", "$/HOUR", "CREATED", "READY", "DELETED",
@@ -249,11 +252,13 @@ std::string KarpenterText(const sim::Simulation& sim) {
   if (!cold.empty()) {
     out += "\nCold starts (pods that waited for a new node)\n";
     out += fmt::format("  {:<36} {:<16} {:>9} {:>12} {:>9} {:>7} {:>9} {:>9}\n", "POD",
-                       "INSTANCE-TYPE", "DECISION", "LAUNCH+BOOT", "GPU-SETUP", "BIND",
-                       "IMAGE", "TOTAL");
+                       "INSTANCE-TYPE", "DECISION", "LAUNCH+BOOT", "GPU-SETUP", "BIND", "IMAGE",
+                       "TOTAL");
     for (size_t i = 0; i < cold.size() && i < 20; ++i) {
       const auto& c = cold[i];
-      auto d = [](double v) { return FormatDuration(Duration::Milliseconds(std::llround(v * 1000))); };
+      auto d = [](double v) {
+        return FormatDuration(Duration::Milliseconds(std::llround(v * 1000)));
+      };
       out += fmt::format("  {:<36} {:<16} {:>9} {:>12} {:>9} {:>7} {:>9} {:>9}\n",
                          s.pod(c.pod).Key(), catalog.types[c.claim->type].name, d(c.decision),
                          d(c.launch), d(c.gpu), d(c.bind), d(c.pull), d(c.total));
@@ -266,8 +271,9 @@ std::string KarpenterText(const sim::Simulation& sim) {
       secs += w.seconds;
       gpu += w.gpu_seconds;
     }
-    out += fmt::format("\nInterruptions and lost work: {} pod(s) lost {:.2f} hours of work ({:.2f} GPU-hours)\n",
-                       sim.lost_work().size(), secs / 3600, gpu / 3600);
+    out += fmt::format(
+        "\nInterruptions and lost work: {} pod(s) lost {:.2f} hours of work ({:.2f} GPU-hours)\n",
+        sim.lost_work().size(), secs / 3600, gpu / 3600);
     for (size_t i = 0; i < sim.lost_work().size() && i < 10; ++i) {
       const auto& w = sim.lost_work()[i];
       out += fmt::format("  {:<36} at {:>9}  lost {:>9}  {}\n", s.pod(w.pod).Key(), rel(w.at),
@@ -281,12 +287,13 @@ std::string CostText(const sim::Simulation& sim) {
   auto r = cost::ComputeCost(sim.store(), sim.ec2(), sim.karpenter(), sim.lost_work(), sim.end());
   if (!r.priced) return "";
   std::string out = "\nCost (USD)\n";
-  out += fmt::format("  total ${:.2f}: allocated to pods ${:.2f}, idle ${:.2f} (idle GPUs ${:.2f})\n",
-                     r.total, r.allocated, r.idle, r.idle_gpu);
-  out += fmt::format("  GPU-hours {:.1f}, allocated {:.1f}; spot savings ${:.2f}; work lost to "
-                     "evictions {:.2f} GPU-hours (${:.2f})\n",
-                     r.gpu_hours, r.allocated_gpu_hours, r.spot_savings, r.lost_gpu_hours,
-                     r.lost_work_cost);
+  out +=
+      fmt::format("  total ${:.2f}: allocated to pods ${:.2f}, idle ${:.2f} (idle GPUs ${:.2f})\n",
+                  r.total, r.allocated, r.idle, r.idle_gpu);
+  out += fmt::format(
+      "  GPU-hours {:.1f}, allocated {:.1f}; spot savings ${:.2f}; work lost to "
+      "evictions {:.2f} GPU-hours (${:.2f})\n",
+      r.gpu_hours, r.allocated_gpu_hours, r.spot_savings, r.lost_gpu_hours, r.lost_work_cost);
   auto section = [&](const char* title, const std::map<std::string, double>& m) {
     if (m.empty()) return;
     std::vector<std::pair<double, std::string>> v;
@@ -294,7 +301,8 @@ std::string CostText(const sim::Simulation& sim) {
     std::sort(v.begin(), v.end());
     out += std::string("  by ") + title + ":";
     for (size_t i = 0; i < v.size() && i < 8; ++i) {
-      out += fmt::format(" {} ${:.2f}{}", v[i].second, -v[i].first, i + 1 < std::min<size_t>(v.size(), 8) ? "," : "");
+      out += fmt::format(" {} ${:.2f}{}", v[i].second, -v[i].first,
+                         i + 1 < std::min<size_t>(v.size(), 8) ? "," : "");
     }
     out += "\n";
   };

@@ -3,9 +3,9 @@
 #include <cmath>
 
 #include "cloud/ec2.h"
+#include "core/glob.h"
 #include "karpenter/karpenter.h"
 #include "kueue/controller.h"
-#include "core/glob.h"
 #include "sim/simulation.h"
 
 namespace gputwin::sim {
@@ -161,7 +161,8 @@ void Simulation::CheckNodeClaim(const api::Expectation& x,
     at(x.deleted_at, c.deleted_at, "deletedAt");
     if (x.message_contains) {
       need(c.launch_error.find(*x.message_contains) != std::string::npos,
-           "launch error \"" + c.launch_error + "\" does not contain \"" + *x.message_contains + "\"");
+           "launch error \"" + c.launch_error + "\" does not contain \"" + *x.message_contains +
+               "\"");
     }
     tally.Add(why);
   }
@@ -214,15 +215,17 @@ void Simulation::CheckExpectations() {
             return it == labels.end() ? std::string() : it->second;
           };
           auto want_label = [&](const std::optional<std::string>& want, const char* k) {
-            if (want) need(*want == label(k), std::string(k) + " is \"" + label(k) + "\", want \"" + *want + "\"");
+            if (want)
+              need(*want == label(k),
+                   std::string(k) + " is \"" + label(k) + "\", want \"" + *want + "\"");
           };
           want_label(x.instance_type, "node.kubernetes.io/instance-type");
           want_label(x.capacity_type, "karpenter.sh/capacity-type");
           want_label(x.zone, "topology.kubernetes.io/zone");
           if (x.node_labels) {
             for (const auto& [k, v] : *x.node_labels) {
-              need(label(k.c_str()) == v, "node label " + k + " is \"" + label(k.c_str()) +
-                                              "\", want \"" + v + "\"");
+              need(label(k.c_str()) == v,
+                   "node label " + k + " is \"" + label(k.c_str()) + "\", want \"" + v + "\"");
             }
           }
         } else if (x.instance_type || x.capacity_type || x.zone || x.node_labels) {
@@ -238,8 +241,9 @@ void Simulation::CheckExpectations() {
           }
           if (x.pending_forever) {
             bool forever = v && v->forever && !p.Bound();
-            need(forever == *x.pending_forever,
-                 std::string(forever ? "is" : "is not") + " pending forever (Karpenter: \"" + msg + "\")");
+            need(forever == *x.pending_forever, std::string(forever ? "is" : "is not") +
+                                                    " pending forever (Karpenter: \"" + msg +
+                                                    "\")");
           }
         }
         if (x.restart_count)
@@ -294,11 +298,12 @@ void Simulation::CheckExpectations() {
           uint32_t index = static_cast<uint32_t>(job - store_.jobs().data());
           for (const auto& w : lost_work()) {
             const auto& p = store_.pod(w.pod);
-            if (p.owner.kind == cluster::OwnerKind::kJob && p.owner.index == index) lost += w.seconds;
+            if (p.owner.kind == cluster::OwnerKind::kJob && p.owner.index == index)
+              lost += w.seconds;
           }
           auto got = Duration::Nanoseconds(static_cast<int64_t>(std::llround(lost * 1e9)));
-          check(got == *x.lost_work, "lost work is " + FormatDuration(got) + ", want " +
-                                         FormatDuration(*x.lost_work));
+          check(got == *x.lost_work,
+                "lost work is " + FormatDuration(got) + ", want " + FormatDuration(*x.lost_work));
         }
         if (x.finished_by) {
           check(job->completion_time != cluster::kNever &&

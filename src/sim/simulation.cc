@@ -6,18 +6,18 @@
 #include <set>
 #include <sstream>
 
+#include "cloud/ec2.h"
 #include "controllers/daemonset.h"
 #include "controllers/job.h"
 #include "controllers/kubelet.h"
 #include "controllers/node_lifecycle.h"
 #include "controllers/replicaset.h"
+#include "core/glob.h"
 #include "core/random.h"
 #include "devices/device_plugin_controller.h"
-#include "cloud/ec2.h"
 #include "karpenter/karpenter.h"
 #include "kueue/controller.h"
 #include "scheduler/scheduler.h"
-#include "core/glob.h"
 #include "sim/trace_import.h"
 
 namespace gputwin::sim {

@@ -55,7 +55,8 @@ TEST(Catalog, NameParts) {
 // Every GPU type's allocatable equals what Karpenter's generated docs list
 // (../shared/data/catalog/aws-gpu-instances.csv, karpenter_alloc_* columns).
 TEST(Catalog, AllocatableMatchesKarpenterDocsForEveryType) {
-  std::string path = std::string(GPUTWIN_SOURCE_DIR) + "/../shared/data/catalog/aws-gpu-instances.csv";
+  std::string path =
+      std::string(GPUTWIN_SOURCE_DIR) + "/../shared/data/catalog/aws-gpu-instances.csv";
   std::ifstream in(path);
   if (!in) GTEST_SKIP() << "shared data not present: " << path;
   Catalog c = BuiltinCatalog();
@@ -67,9 +68,12 @@ TEST(Catalog, AllocatableMatchesKarpenterDocsForEveryType) {
     std::string cell;
     bool quoted = false;
     for (char ch : line) {
-      if (ch == '"') quoted = !quoted;
-      else if (ch == ',' && !quoted) cells.push_back(cell), cell.clear();
-      else cell += ch;
+      if (ch == '"')
+        quoted = !quoted;
+      else if (ch == ',' && !quoted)
+        cells.push_back(cell), cell.clear();
+      else
+        cell += ch;
     }
     cells.push_back(cell);
     const InstanceType* t = c.Find(cells[0]);
@@ -97,7 +101,8 @@ TEST(Ec2, VcpuQuotaRefusesTheLaunchThatWouldExceedIt) {
   spec.quotas["Running On-Demand P instances"] = 96;  // one p4d.24xlarge
   EventQueue q;
   Ec2 ec2(spec, 1, &q, Time{0});
-  uint32_t p4d = static_cast<uint32_t>(ec2.catalog().Find("p4d.24xlarge") - ec2.catalog().types.data());
+  uint32_t p4d =
+      static_cast<uint32_t>(ec2.catalog().Find("p4d.24xlarge") - ec2.catalog().types.data());
   Offering od{p4d, "us-east-1a", CapacityType::kOnDemand, 21.957642};
   auto first = ec2.CreateFleet({od}, Time{0});
   ASSERT_TRUE(first.instance.has_value());

@@ -33,8 +33,9 @@ TEST(Requirement, InterSectionOfInAndNotIn) {
 TEST(Requirements, UndefinedWellKnownLabelsAreCompatibleCustomOnesAreNot) {
   Requirements pool = Requirements::FromLabels({{"karpenter.sh/nodepool", "gpu"}});
   // A pod selecting a zone the NodePool leaves open: allowed (well-known label).
-  EXPECT_EQ(pool.Compatible(Requirements::FromLabels({{"topology.kubernetes.io/zone", "us-east-1a"}})),
-            "");
+  EXPECT_EQ(
+      pool.Compatible(Requirements::FromLabels({{"topology.kubernetes.io/zone", "us-east-1a"}})),
+      "");
   // A custom label the NodePool does not define: no known values.
   EXPECT_NE(pool.Compatible(Requirements::FromLabels({{"team", "a"}})), "");
   // ... unless the pod only excludes values (NotIn).
@@ -65,8 +66,10 @@ TEST(Cron, BudgetWindowIsActiveForItsDurationAfterEachFiring) {
 
 void ExpectRejected(const std::string& spec, const std::string& message) {
   api::Manifests m;
-  std::string yaml = "apiVersion: karpenter.sh/v1\nkind: NodePool\nmetadata: {name: gpu}\n"
-                     "spec:\n" + spec;
+  std::string yaml =
+      "apiVersion: karpenter.sh/v1\nkind: NodePool\nmetadata: {name: gpu}\n"
+      "spec:\n" +
+      spec;
   try {
     api::DecodeYaml(yaml, "nodepool.yaml", &m);
     ADD_FAILURE() << "accepted: " << spec;
@@ -80,15 +83,18 @@ TEST(NodePoolValidation, CrdRules) {
   const std::string ref =
       "  template:\n    spec:\n      nodeClassRef: {group: karpenter.k8s.aws, kind: "
       "EC2NodeClass, name: default}\n";
-  ExpectRejected(ref + "      requirements: [{key: karpenter.k8s.aws/instance-gpu-names, "
-                       "operator: In, values: [a100]}]\n",
+  ExpectRejected(ref +
+                     "      requirements: [{key: karpenter.k8s.aws/instance-gpu-names, "
+                     "operator: In, values: [a100]}]\n",
                  "label domain \"karpenter.k8s.aws\" is restricted");
-  ExpectRejected(ref + "      requirements: [{key: kubernetes.io/hostname, operator: In, values: [a]}]\n",
-                 "label \"kubernetes.io/hostname\" is restricted");
+  ExpectRejected(
+      ref + "      requirements: [{key: kubernetes.io/hostname, operator: In, values: [a]}]\n",
+      "label \"kubernetes.io/hostname\" is restricted");
   ExpectRejected(ref + "      requirements: [{key: team, operator: In, values: []}]\n",
                  "must have a value defined");
-  ExpectRejected(ref + "      requirements: [{key: karpenter.k8s.aws/instance-gpu-count, "
-                       "operator: Gt, values: [\"-1\"]}]\n",
+  ExpectRejected(ref +
+                     "      requirements: [{key: karpenter.k8s.aws/instance-gpu-count, "
+                     "operator: Gt, values: [\"-1\"]}]\n",
                  "single positive integer");
   ExpectRejected("  disruption: {budgets: [{nodes: \"110%\"}]}\n" + ref, "should match");
   ExpectRejected("  disruption: {budgets: [{nodes: \"1\", schedule: \"@daily\"}]}\n" + ref,
