@@ -146,9 +146,17 @@ void Karpenter::Disrupt(Time now) {
     candidates.emplace_back(cost * lifetime, i);
   }
   std::stable_sort(candidates.begin(), candidates.end());
+  std::optional<std::vector<SimNode>> destinations;
   for (const auto& [cost, i] : candidates) {
     if (BudgetAvailable(claims_[i].nodepool, "Underutilized", now) <= 0) continue;
-    if (!TryConsolidate(i, now, false)) continue;
+    // The destinations, once per pass: initialized nodes not in a command.
+    if (!destinations) {
+      destinations.emplace();
+      for (auto& n : ExistingNodes(in_command_)) {
+        if (n.initialized) destinations->push_back(std::move(n));
+      }
+    }
+    if (!TryConsolidate(i, now, false, &*destinations)) continue;
     in_command_.insert(i);
     pending_commands_.push_back({{i}, "Underutilized", false});
     command_times_.push_back(now);
@@ -164,7 +172,8 @@ Time Karpenter::ConsolidationState(Time now) {
   return cluster_state_;
 }
 
-bool Karpenter::TryConsolidate(uint32_t index, Time now, bool execute) {
+bool Karpenter::TryConsolidate(uint32_t index, Time now, bool execute,
+                               const std::vector<SimNode>* destinations) {
   const auto& c = claims_[index];
   std::vector<PodId> pods = ReschedulablePods(c.node);
   // Destinations: initialized nodes only (a result that needs an uninitialized node is
@@ -172,8 +181,14 @@ bool Karpenter::TryConsolidate(uint32_t index, Time now, bool execute) {
   std::set<uint32_t> exclude = in_command_;
   exclude.insert(index);
   std::vector<SimNode> existing;
-  for (auto& n : ExistingNodes(exclude)) {
-    if (n.initialized) existing.push_back(std::move(n));
+  if (destinations) {
+    for (const auto& n : *destinations) {
+      if (n.claim != static_cast<int32_t>(index)) existing.push_back(n);
+    }
+  } else {
+    for (auto& n : ExistingNodes(exclude)) {
+      if (n.initialized) existing.push_back(std::move(n));
+    }
   }
   Solution sol = Solve(pods, std::move(existing), now, exclude);
   if (!sol.errors.empty() || sol.claims.size() > 1) return false;

@@ -173,7 +173,9 @@ class Karpenter : public controllers::Controller {
   bool Consolidatable(uint32_t claim, Time now) const;
   bool Disruptable(uint32_t claim) const;
   std::vector<PodId> ReschedulablePods(NodeId node) const;
-  bool TryConsolidate(uint32_t claim, Time now, bool execute);
+  // `destinations`: the pass's initialized nodes, when the caller already has them.
+  bool TryConsolidate(uint32_t claim, Time now, bool execute,
+                      const std::vector<SimNode>* destinations = nullptr);
   void Validate(Time now);
   void MarkUnconsolidated(Time now) { cluster_state_ = now; }
   Time ConsolidationState(Time now);
