@@ -381,8 +381,10 @@ void Store::Release(PodRecord& p, PodId id) {
 void Store::SetPodPhase(PodId id, PodPhase phase) {
   PodRecord& p = pods_[id];
   if (p.phase == phase) return;
-  --phase_counts_[static_cast<int>(p.phase)];
-  ++phase_counts_[static_cast<int>(phase)];
+  if (!p.deleted) {
+    --phase_counts_[static_cast<int>(p.phase)];
+    ++phase_counts_[static_cast<int>(phase)];
+  }
   bool was_terminal = p.Terminal();
   p.phase = phase;
   if (p.Terminal() && !was_terminal) {
@@ -403,6 +405,7 @@ void Store::DeletePod(PodId id) {
   }
   p.deleted = true;
   p.deleted_at = now_;
+  --phase_counts_[static_cast<int>(p.phase)];  // the counts are of live pods
   pod_by_key_.erase(p.Key());
   Notify(WatchKind::kPod, WatchOp::kDeleted, id);
 }

@@ -65,6 +65,7 @@ class Store {
   const PodRecord& pod(PodId id) const { return pods_[id]; }
   size_t pod_count() const { return pods_.size(); }
   PodId FindPod(const std::string& namespace_, const std::string& name) const;
+  // Live (not deleted) pods in a phase.
   size_t CountPods(PodPhase phase) const { return phase_counts_[static_cast<int>(phase)]; }
 
   // Nodes.

@@ -158,3 +158,23 @@ TEST(Events, RepeatsAreAggregated) {
 
 }  // namespace
 }  // namespace gputwin::cluster
+
+namespace gputwin::cluster {
+namespace {
+
+TEST(StorePhaseCounts, DeletedPodsAreNotCounted) {
+  Store s;
+  std::string err;
+  PodId a = Create(s, "a", GpuSpec(0), &err, "default");
+  PodId b = Create(s, "b", GpuSpec(0), &err, "default");
+  s.SetPodPhase(a, PodPhase::kRunning);
+  s.SetPodPhase(b, PodPhase::kRunning);
+  EXPECT_EQ(s.CountPods(PodPhase::kRunning), 2u);
+  s.DeletePod(a);
+  EXPECT_EQ(s.CountPods(PodPhase::kRunning), 1u);
+  s.DeletePod(a);  // deleting twice changes nothing
+  EXPECT_EQ(s.CountPods(PodPhase::kRunning), 1u);
+}
+
+}  // namespace
+}  // namespace gputwin::cluster
