@@ -15,7 +15,7 @@
 namespace gputwin {
 namespace {
 
-std::string Manifests() {
+std::string Manifests(int64_t hours) {
   std::string y = R"(---
 apiVersion: karpenter.k8s.aws/v1
 kind: EC2NodeClass
@@ -46,7 +46,7 @@ spec: {driver: {enabled: false}}
          p.capacity + "]}\n";
   }
   y += "---\napiVersion: gputwin.io/v1alpha1\nkind: Scenario\nmetadata: {name: karpenter-bench}\n"
-       "spec:\n  duration: 168h\n  metricsInterval: 1h\n"
+       "spec:\n  duration: " + std::to_string(hours) + "h\n  metricsInterval: 1h\n"
        "  cloud: {spot: {interruptionRatePerHour: 0.005}}\n  actions:\n";
   int shape = 0;
   std::string deployments;
@@ -67,7 +67,7 @@ spec: {driver: {enabled: false}}
 }
 
 void BM_KarpenterWeek(benchmark::State& state) {
-  const std::string text = Manifests();
+  const std::string text = Manifests(state.range(0));
   uint64_t passes = 0, decisions = 0, claims = 0, running = 0;
   for (auto _ : state) {
     api::Manifests m;
@@ -89,7 +89,7 @@ void BM_KarpenterWeek(benchmark::State& state) {
   state.counters["decisions_per_s"] =
       benchmark::Counter(static_cast<double>(decisions), benchmark::Counter::kIsRate);
 }
-BENCHMARK(BM_KarpenterWeek)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
+BENCHMARK(BM_KarpenterWeek)->ArgName("hours")->Arg(168)->Arg(24)->Unit(benchmark::kSecond)->Iterations(1)->UseRealTime();
 
 }  // namespace
 }  // namespace gputwin

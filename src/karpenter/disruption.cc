@@ -147,8 +147,13 @@ void Karpenter::Disrupt(Time now) {
   }
   std::stable_sort(candidates.begin(), candidates.end());
   std::optional<std::vector<SimNode>> destinations;
+  // Budgets, once per pass: they change only when a command is issued, which ends it.
+  std::vector<int64_t> budgets;
+  for (uint32_t p = 0; p < pools_.size(); ++p) {
+    budgets.push_back(BudgetAvailable(p, "Underutilized", now));
+  }
   for (const auto& [cost, i] : candidates) {
-    if (BudgetAvailable(claims_[i].nodepool, "Underutilized", now) <= 0) continue;
+    if (budgets[claims_[i].nodepool] <= 0) continue;
     // The destinations, once per pass: initialized nodes not in a command.
     if (!destinations) {
       destinations.emplace();
@@ -180,17 +185,14 @@ bool Karpenter::TryConsolidate(uint32_t index, Time now, bool execute,
   // invalid), not the candidate, not nodes already in a command.
   std::set<uint32_t> exclude = in_command_;
   exclude.insert(index);
-  std::vector<SimNode> existing;
-  if (destinations) {
-    for (const auto& n : *destinations) {
-      if (n.claim != static_cast<int32_t>(index)) existing.push_back(n);
-    }
-  } else {
+  std::vector<SimNode> own;
+  if (!destinations) {
     for (auto& n : ExistingNodes(exclude)) {
-      if (n.initialized) existing.push_back(std::move(n));
+      if (n.initialized) own.push_back(std::move(n));
     }
+    destinations = &own;
   }
-  Solution sol = Solve(pods, std::move(existing), now, exclude);
+  Solution sol = Solve(pods, *destinations, now, exclude, static_cast<int32_t>(index));
   if (!sol.errors.empty() || sol.claims.size() > 1) return false;
   if (sol.claims.empty()) {
     if (execute) DeleteClaim(index, "Underutilized", now);

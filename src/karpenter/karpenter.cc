@@ -108,6 +108,8 @@ void Karpenter::ComputePools() {
     }
     pools_.push_back(std::move(st));
   }
+  pool_usage_.assign(pools_.size(), ResourceVec{});
+  pool_nodes_.assign(pools_.size(), 0);
   for (uint32_t i = 0; i < pools_.size(); ++i) pool_order_.push_back(i);
   std::sort(pool_order_.begin(), pool_order_.end(), [&](uint32_t a, uint32_t b) {
     int32_t wa = pools_[a].spec->weight.value_or(0), wb = pools_[b].spec->weight.value_or(0);
@@ -242,7 +244,7 @@ void Karpenter::Sample(Time now) {
   std::map<std::pair<std::string, telemetry::Labels>, double> values = counters_;
   for (uint32_t p = 0; p < pools_.size(); ++p) {
     const std::string& name = pools_[p].spec->metadata.name;
-    ResourceVec usage = PoolUsage(p);
+    const ResourceVec& usage = PoolUsage(p);
     for (const char* res : {"cpu", "memory", "nvidia.com/gpu"}) {
       auto r = store_.resources().Find(res);
       double v = static_cast<double>(cluster::At(usage, r));

@@ -116,12 +116,16 @@ class Karpenter : public controllers::Controller {
   static uint64_t Arg(Timer t, uint64_t payload) { return (uint64_t{t} << 56) | payload; }
 
   // A node, in-flight NodeClaim or new NodeClaim as the scheduling simulation sees it.
+  // Pointers into the Store and the claims: built for every pass, so nothing is copied
+  // but the remaining resources.
   struct SimNode {
     NodeId node = cluster::kNone;
     int32_t claim = -1;  // existing claim index, or -1 for a node Karpenter does not own
-    std::string name;
+    const std::string* name = nullptr;
     const api::Labels* labels = nullptr;  // the Node's, or the in-flight NodeClaim's
-    std::vector<api::Taint> taints;
+    const std::vector<api::Taint>* taints = nullptr;
+    const std::vector<api::Taint>* ignored_taints = nullptr;  // startup taints, until initialized
+    bool unschedulable = false;                               // cordoned
     ResourceVec available;
     bool initialized = true;
   };
@@ -144,19 +148,25 @@ class Karpenter : public controllers::Controller {
   void Trigger(Time now);
   void Provision(Time now);
   bool Provisionable(PodId pod) const;
-  Solution Solve(const std::vector<PodId>& pods, std::vector<SimNode> existing, Time now,
-                 const std::set<uint32_t>& exclude_claims);
+  // `existing` is read only: what the simulation places is kept aside, so one set of
+  // nodes serves every consolidation candidate. `skip_claim`: the candidate's own node.
+  Solution Solve(const std::vector<PodId>& pods, const std::vector<SimNode>& existing, Time now,
+                 const std::set<uint32_t>& exclude_claims, int32_t skip_claim = -1);
   std::vector<SimNode> ExistingNodes(const std::set<uint32_t>& exclude_claims) const;
-  bool FitsNode(const SimNode& n, PodId pod) const;
+  // `taken`: what this simulation already placed on the node.
+  bool FitsNode(const SimNode& n, const ResourceVec& taken, PodId pod) const;
   std::string CanAdd(NewClaim* c, PodId pod, const Requirements& pod_reqs, Time now) const;
   bool OfferingAvailable(const cloud::Offering& o, Time now) const;
   bool TypeHasOffering(uint32_t type, const Requirements& reqs, Time now) const;
   double TypePrice(uint32_t type, const Requirements& reqs, Time now) const;
   // Cheapest first by TypePrice (InstanceTypes.OrderByPrice), stable.
   void SortByPrice(std::vector<uint32_t>* types, const Requirements& reqs, Time now) const;
-  ResourceVec TypeAllocatable(uint32_t pool, uint32_t type) const;
-  ResourceVec TypeCapacity(uint32_t pool, uint32_t type) const;
-  ResourceVec PoolUsage(uint32_t pool) const;
+  const ResourceVec& TypeAllocatable(uint32_t pool, uint32_t type) const;
+  const ResourceVec& TypeCapacity(uint32_t pool, uint32_t type) const;
+  // Σ capacity of the NodePool's launched, undeleted NodeClaims (kept as they launch and
+  // terminate), and how many there are.
+  const ResourceVec& PoolUsage(uint32_t pool) const { return pool_usage_[pool]; }
+  int64_t PoolNodes(uint32_t pool) const { return pool_nodes_[pool]; }
   uint32_t CreateClaim(NewClaim c, const std::string& reason, Time now);
   void ComputePools();
 
@@ -190,9 +200,10 @@ class Karpenter : public controllers::Controller {
   Diagnostics* diag_;
   Duration metrics_interval_;
   std::vector<NodePoolState> pools_;
+  std::vector<ResourceVec> pool_usage_;
+  std::vector<int64_t> pool_nodes_;
   std::vector<api::Labels> type_labels_;  // per catalog type
   std::vector<uint32_t> pool_order_;      // by weight desc, then name desc
-  bool pools_computed_ = false;
   bool gpu_stack_ = false;
   std::set<PodId> pending_;  // provisionable pods
   RandomStream names_;

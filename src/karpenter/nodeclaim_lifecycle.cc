@@ -119,6 +119,8 @@ bool Karpenter::Launch(uint32_t index, Time now) {
   const auto& inst = ec2_.instance(*result.instance);
   c.instance = *result.instance;
   c.type = inst.offering.type;
+  cluster::AddTo(&pool_usage_[c.nodepool], TypeCapacity(c.nodepool, c.type));
+  ++pool_nodes_[c.nodepool];
   c.zone = inst.offering.zone;
   c.capacity_type = inst.offering.capacity_type;
   c.price = inst.offering.price;
@@ -262,6 +264,10 @@ void Karpenter::DeleteClaim(uint32_t index, const std::string& reason, Time now)
 void Karpenter::FinishTermination(uint32_t index, Time now) {
   auto& c = claims_[index];
   if (c.instance) ec2_.TerminateInstance(*c.instance, now);
+  if (c.instance && c.phase != ClaimPhase::kDeleted) {
+    cluster::AddTo(&pool_usage_[c.nodepool], TypeCapacity(c.nodepool, c.type), -1);
+    --pool_nodes_[c.nodepool];
+  }
   c.phase = ClaimPhase::kDeleted;
   c.deleted_at = now;
   if (c.node != cluster::kNone && !store_.node(c.node).deleted) {

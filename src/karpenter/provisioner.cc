@@ -64,7 +64,7 @@ void Karpenter::Provision(Time now) {
   for (auto& nc : sol.claims) {
     // Create(): a NodePool whose nodes already exceed its limits launches nothing more.
     const auto& pool = pools_[nc.pool];
-    ResourceVec usage = PoolUsage(nc.pool);
+    const ResourceVec& usage = PoolUsage(nc.pool);
     std::string exceeded;
     for (const auto& [name, q] : pool.spec->limits) {
       if (name == "nodes") continue;

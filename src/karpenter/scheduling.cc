@@ -2,6 +2,7 @@
 // nodeclaim.go, existingnode.go) and the offering helpers it shares with the launch.
 #include <algorithm>
 #include <cmath>
+#include <unordered_map>
 
 #include "cluster/scheduling_helpers.h"
 #include "karpenter/cron.h"
@@ -77,23 +78,16 @@ void Karpenter::SortByPrice(std::vector<uint32_t>* types, const Requirements& re
   for (size_t i = 0; i < priced.size(); ++i) (*types)[i] = priced[i].second;
 }
 
-ResourceVec Karpenter::TypeAllocatable(uint32_t pool, uint32_t type) const {
+const ResourceVec& Karpenter::TypeAllocatable(uint32_t pool, uint32_t type) const {
+  static const ResourceVec kNone;
   auto it = pools_[pool].allocatable.find(type);
-  return it == pools_[pool].allocatable.end() ? ResourceVec{} : it->second;
+  return it == pools_[pool].allocatable.end() ? kNone : it->second;
 }
 
-ResourceVec Karpenter::TypeCapacity(uint32_t pool, uint32_t type) const {
+const ResourceVec& Karpenter::TypeCapacity(uint32_t pool, uint32_t type) const {
+  static const ResourceVec kNone;
   auto it = pools_[pool].capacity.find(type);
-  return it == pools_[pool].capacity.end() ? ResourceVec{} : it->second;
-}
-
-ResourceVec Karpenter::PoolUsage(uint32_t pool) const {
-  ResourceVec usage;
-  for (const auto& c : claims_) {
-    if (c.nodepool != pool || c.phase == ClaimPhase::kDeleted || !c.instance) continue;
-    cluster::AddTo(&usage, TypeCapacity(pool, c.type));
-  }
-  return usage;
+  return it == pools_[pool].capacity.end() ? kNone : it->second;
 }
 
 std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t>& exclude) const {
@@ -108,12 +102,10 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
     }
     SimNode s;
     s.node = n;
-    s.name = node.name();
+    s.name = &node.name();
     s.labels = &node.obj.metadata.labels;
-    s.taints = node.obj.taints;
-    if (node.obj.unschedulable) {
-      s.taints.push_back({"node.kubernetes.io/unschedulable", "", "NoSchedule"});
-    }
+    s.taints = &node.obj.taints;
+    s.unschedulable = node.obj.unschedulable;
     s.available = node.allocatable;
     if (claim != claim_of_node_.end()) {
       const auto& c = claims_[claim->second];
@@ -123,10 +115,7 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
       // (its GPUs are not advertised yet), and its startup taints are ignored.
       if (!s.initialized) {
         s.available = TypeAllocatable(c.nodepool, c.type);
-        const auto& startup = pools_[c.nodepool].spec->startup_taints;
-        std::erase_if(s.taints, [&](const api::Taint& t) {
-          return std::find(startup.begin(), startup.end(), t) != startup.end();
-        });
+        s.ignored_taints = &pools_[c.nodepool].spec->startup_taints;
       }
     }
     cluster::AddTo(&s.available, node.requested, -1);
@@ -140,27 +129,44 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
     }
     SimNode s;
     s.claim = static_cast<int32_t>(i);
-    s.name = c.name;
+    s.name = &c.name;
     s.initialized = false;
     s.labels = &c.labels;
-    s.taints = pools_[c.nodepool].spec->taints;
+    s.taints = &pools_[c.nodepool].spec->taints;
     s.available = TypeAllocatable(c.nodepool, c.type);
     cluster::AddTo(&s.available, pools_[c.nodepool].daemon_overhead, -1);
     out.push_back(std::move(s));
   }
   std::stable_sort(out.begin(), out.end(), [](const SimNode& a, const SimNode& b) {
     if (a.initialized != b.initialized) return a.initialized;
-    return a.name < b.name;
+    return *a.name < *b.name;
   });
   return out;
 }
 
-bool Karpenter::FitsNode(const SimNode& n, PodId id) const {
+bool Karpenter::FitsNode(const SimNode& n, const ResourceVec& taken, PodId id) const {
   const auto& p = store_.pod(id);
-  if (!Fits(p.tmpl->requests, n.available)) return false;
-  if (cluster::At(n.available, cluster::kPods) < 1) return false;
-  if (cluster::FindUntoleratedTaint(n.taints, p.tmpl->spec.tolerations, true, true)) return false;
-  return cluster::MatchesRequiredAffinity(p.tmpl->spec, *n.labels, n.name);
+  const ResourceVec& requests = p.tmpl->requests;
+  for (size_t r = 0; r < requests.size(); ++r) {
+    if (requests[r] + cluster::At(taken, r) > cluster::At(n.available, r)) return false;
+  }
+  if (cluster::At(n.available, cluster::kPods) - cluster::At(taken, cluster::kPods) < 1) {
+    return false;
+  }
+  const auto& tolerations = p.tmpl->spec.tolerations;
+  static const api::Taint kUnschedulable{"node.kubernetes.io/unschedulable", "", "NoSchedule"};
+  if (n.unschedulable && !cluster::TaintToleratedBy(kUnschedulable, tolerations)) {
+    return false;
+  }
+  for (const auto& t : *n.taints) {
+    if (t.effect != "NoSchedule" && t.effect != "NoExecute") continue;
+    if (n.ignored_taints && std::find(n.ignored_taints->begin(), n.ignored_taints->end(), t) !=
+                                n.ignored_taints->end()) {
+      continue;
+    }
+    if (!cluster::TaintToleratedBy(t, tolerations)) return false;
+  }
+  return cluster::MatchesRequiredAffinity(p.tmpl->spec, *n.labels, *n.name);
 }
 
 std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_reqs, Time now) const {
@@ -259,8 +265,9 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
   return "";
 }
 
-Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, std::vector<SimNode> existing,
-                                     Time now, const std::set<uint32_t>& exclude) {
+Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
+                                     const std::vector<SimNode>& existing, Time now,
+                                     const std::set<uint32_t>& exclude, int32_t skip_claim) {
   Solution sol;
   auto& reg = store_.resources();
   // Remaining limits per NodePool (limits − Σ capacity of its nodes and claims).
@@ -268,13 +275,13 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, std::vector
   std::vector<std::vector<bool>> limited(pools_.size());
   std::vector<int64_t> nodes_left(pools_.size(), INT64_MAX);
   for (uint32_t p = 0; p < pools_.size(); ++p) {
-    ResourceVec usage = PoolUsage(p);
+    const ResourceVec& usage = PoolUsage(p);
     for (const auto& [name, q] : pools_[p].spec->limits) {
       if (name == "nodes") {
-        int64_t count = 0;
-        for (uint32_t i = 0; i < claims_.size(); ++i) {
-          count += claims_[i].nodepool == p && claims_[i].phase != ClaimPhase::kDeleted &&
-                   claims_[i].instance && !exclude.count(i);
+        int64_t count = PoolNodes(p);
+        for (uint32_t i : exclude) {
+          count -= claims_[i].nodepool == p && claims_[i].phase != ClaimPhase::kDeleted &&
+                   claims_[i].instance;
         }
         nodes_left[p] = q.Value() - count;
         continue;
@@ -299,21 +306,46 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, std::vector
     if (pa.created_at != pb.created_at) return pa.created_at < pb.created_at;
     return pa.uid < pb.uid;
   });
+  // Pods of one template are interchangeable to the simulation, and within a pass nodes
+  // and NodeClaims only fill up and narrow and limits only shrink. So a node or NodeClaim
+  // that rejected a pod rejects every later pod of its template, and a template that found
+  // no place finds none (for the same reasons) until a NodeClaim is added. Remembering both
+  // makes a pass cost templates × nodes instead of pods × nodes, with the same result.
+  struct TemplateMemo {
+    size_t first_node = 0;              // existing[0, first_node) rejected it
+    std::vector<bool> rejected_by;      // this batch's NodeClaims that rejected it
+    size_t failed_at_claims = SIZE_MAX;  // sol.claims.size() when it last found no place
+    std::string errors;
+    bool forever = true;
+  };
+  std::unordered_map<const cluster::PodTemplateInfo*, TemplateMemo> memo;
+  std::vector<ResourceVec> taken(existing.size());
   for (;;) {
     std::vector<PodId> failed;
     for (PodId id : queue) {
       ++decisions_;
       const auto& p = store_.pod(id);
+      TemplateMemo& m = memo[p.tmpl.get()];
       bool placed = false;
-      for (auto& n : existing) {
-        if (!FitsNode(n, id)) continue;
-        cluster::AddTo(&n.available, p.tmpl->requests, -1);
-        if (n.available.size() > cluster::kPods) n.available[cluster::kPods] -= 1;
-        sol.existing[id] = n.name;
+      for (; m.first_node < existing.size(); ++m.first_node) {
+        const auto& n = existing[m.first_node];
+        ResourceVec& t = taken[m.first_node];
+        if (n.claim == skip_claim && skip_claim >= 0) continue;
+        if (!FitsNode(n, t, id)) continue;
+        cluster::AddTo(&t, p.tmpl->requests);
+        if (t.size() <= cluster::kPods) t.resize(cluster::kPods + 1, 0);
+        t[cluster::kPods] += 1;
+        sol.existing[id] = *n.name;
         placed = true;
         break;
       }
       if (placed) continue;
+      if (m.failed_at_claims == sol.claims.size()) {
+        failed.push_back(id);
+        sol.errors[id] = m.errors;
+        sol.forever[id] = m.forever;
+        continue;
+      }
       size_t terms = 1;
       if (p.tmpl->spec.node_affinity && p.tmpl->spec.node_affinity->required) {
         terms = std::max<size_t>(1, p.tmpl->spec.node_affinity->required->size());
@@ -328,16 +360,18 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, std::vector
         std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
           return sol.claims[a].pods.size() < sol.claims[b].pods.size();
         });
+        // A rejection is remembered only when there is one requirement term to reject.
+        if (m.rejected_by.size() < sol.claims.size()) m.rejected_by.resize(sol.claims.size());
         for (size_t i : order) {
+          if (m.rejected_by[i]) continue;
           auto& c = sol.claims[i];
-          if (cluster::FindUntoleratedTaint(pools_[c.pool].spec->taints, p.tmpl->spec.tolerations,
-                                            true, true)) {
-            continue;
-          }
-          if (CanAdd(&c, id, pod_reqs, now).empty()) {
+          if (!cluster::FindUntoleratedTaint(pools_[c.pool].spec->taints,
+                                             p.tmpl->spec.tolerations, true, true) &&
+              CanAdd(&c, id, pod_reqs, now).empty()) {
             placed = true;
             break;
           }
+          if (terms == 1) m.rejected_by[i] = true;
         }
         if (placed) break;
         errors.clear();
@@ -411,7 +445,10 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, std::vector
       if (!placed) {
         failed.push_back(id);
         if (errors.empty()) errors = "no nodepool";
-        sol.errors[id] = errors;
+        m.failed_at_claims = sol.claims.size();
+        m.errors = errors;
+        m.forever = forever;
+        sol.errors[id] = std::move(errors);
         sol.forever[id] = forever;
       } else {
         sol.errors.erase(id);
