@@ -146,7 +146,7 @@ void Karpenter::Disrupt(Time now) {
     candidates.emplace_back(cost * lifetime, i);
   }
   std::stable_sort(candidates.begin(), candidates.end());
-  std::optional<std::vector<SimNode>> destinations;
+  std::optional<SimNodes> destinations;
   // Budgets, once per pass: they change only when a command is issued, which ends it.
   std::vector<int64_t> budgets;
   for (uint32_t p = 0; p < pools_.size(); ++p) {
@@ -158,7 +158,7 @@ void Karpenter::Disrupt(Time now) {
     if (!destinations) {
       destinations.emplace();
       for (auto& n : ExistingNodes(in_command_)) {
-        if (n.initialized) destinations->push_back(std::move(n));
+        if (n.initialized) destinations->nodes.push_back(std::move(n));
       }
     }
     if (!TryConsolidate(i, now, false, &*destinations)) continue;
@@ -177,22 +177,21 @@ Time Karpenter::ConsolidationState(Time now) {
   return cluster_state_;
 }
 
-bool Karpenter::TryConsolidate(uint32_t index, Time now, bool execute,
-                               const std::vector<SimNode>* destinations) {
+bool Karpenter::TryConsolidate(uint32_t index, Time now, bool execute, SimNodes* destinations) {
   const auto& c = claims_[index];
   std::vector<PodId> pods = ReschedulablePods(c.node);
   // Destinations: initialized nodes only (a result that needs an uninitialized node is
   // invalid), not the candidate, not nodes already in a command.
   std::set<uint32_t> exclude = in_command_;
   exclude.insert(index);
-  std::vector<SimNode> own;
+  SimNodes own;
   if (!destinations) {
     for (auto& n : ExistingNodes(exclude)) {
-      if (n.initialized) own.push_back(std::move(n));
+      if (n.initialized) own.nodes.push_back(std::move(n));
     }
     destinations = &own;
   }
-  Solution sol = Solve(pods, *destinations, now, exclude, static_cast<int32_t>(index));
+  Solution sol = Solve(pods, destinations, now, exclude, static_cast<int32_t>(index));
   if (!sol.errors.empty() || sol.claims.size() > 1) return false;
   if (sol.claims.empty()) {
     if (execute) DeleteClaim(index, "Underutilized", now);

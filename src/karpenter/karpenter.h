@@ -12,6 +12,7 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "api/manifests.h"
@@ -129,6 +130,14 @@ class Karpenter : public controllers::Controller {
     ResourceVec available;
     bool initialized = true;
   };
+  // The nodes a simulation may place pods on and, per pod template, the ones it fits on
+  // before the simulation places anything (found on first use). Placements only take room
+  // away, so no other node can take a pod of that template: one list serves every
+  // simulation over these nodes (all consolidation candidates of a pass).
+  struct SimNodes {
+    std::vector<SimNode> nodes;
+    std::unordered_map<const cluster::PodTemplateInfo*, std::vector<uint32_t>> fits;
+  };
   struct NewClaim {
     uint32_t pool = 0;
     ResourceVec max_allocatable;  // over `types`: a quick reject
@@ -150,7 +159,7 @@ class Karpenter : public controllers::Controller {
   bool Provisionable(PodId pod) const;
   // `existing` is read only: what the simulation places is kept aside, so one set of
   // nodes serves every consolidation candidate. `skip_claim`: the candidate's own node.
-  Solution Solve(const std::vector<PodId>& pods, const std::vector<SimNode>& existing, Time now,
+  Solution Solve(const std::vector<PodId>& pods, SimNodes* existing, Time now,
                  const std::set<uint32_t>& exclude_claims, int32_t skip_claim = -1);
   std::vector<SimNode> ExistingNodes(const std::set<uint32_t>& exclude_claims) const;
   // `taken`: what this simulation already placed on the node.
@@ -184,8 +193,7 @@ class Karpenter : public controllers::Controller {
   bool Disruptable(uint32_t claim) const;
   std::vector<PodId> ReschedulablePods(NodeId node) const;
   // `destinations`: the pass's initialized nodes, when the caller already has them.
-  bool TryConsolidate(uint32_t claim, Time now, bool execute,
-                      const std::vector<SimNode>* destinations = nullptr);
+  bool TryConsolidate(uint32_t claim, Time now, bool execute, SimNodes* destinations = nullptr);
   void Validate(Time now);
   void MarkUnconsolidated(Time now) { cluster_state_ = now; }
   Time ConsolidationState(Time now);

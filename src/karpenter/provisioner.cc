@@ -60,7 +60,8 @@ void Karpenter::Provision(Time now) {
     if (Provisionable(id)) pods.push_back(id);
   }
   if (pods.empty()) return;
-  Solution sol = Solve(pods, ExistingNodes({}), now, {});
+  SimNodes nodes{ExistingNodes({}), {}};
+  Solution sol = Solve(pods, &nodes, now, {});
   for (auto& nc : sol.claims) {
     // Create(): a NodePool whose nodes already exceed its limits launches nothing more.
     const auto& pool = pools_[nc.pool];

@@ -266,7 +266,7 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
 }
 
 Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
-                                     const std::vector<SimNode>& existing, Time now,
+                                     SimNodes* existing, Time now,
                                      const std::set<uint32_t>& exclude, int32_t skip_claim) {
   Solution sol;
   auto& reg = store_.resources();
@@ -312,26 +312,38 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
   // no place finds none (for the same reasons) until a NodeClaim is added. Remembering both
   // makes a pass cost templates × nodes instead of pods × nodes, with the same result.
   struct TemplateMemo {
-    size_t first_node = 0;              // existing[0, first_node) rejected it
+    const std::vector<uint32_t>* fits = nullptr;  // existing->fits of the template
+    size_t next = 0;                    // (*fits)[0, next) rejected it
     std::vector<bool> rejected_by;      // this batch's NodeClaims that rejected it
     size_t failed_at_claims = SIZE_MAX;  // sol.claims.size() when it last found no place
     std::string errors;
     bool forever = true;
   };
   std::unordered_map<const cluster::PodTemplateInfo*, TemplateMemo> memo;
-  std::vector<ResourceVec> taken(existing.size());
+  std::vector<ResourceVec> taken(existing->nodes.size());
   for (;;) {
     std::vector<PodId> failed;
     for (PodId id : queue) {
       ++decisions_;
       const auto& p = store_.pod(id);
       TemplateMemo& m = memo[p.tmpl.get()];
+      if (!m.fits) {
+        auto [it, inserted] = existing->fits.try_emplace(p.tmpl.get());
+        if (inserted) {
+          static const ResourceVec kNothing;
+          for (uint32_t k = 0; k < existing->nodes.size(); ++k) {
+            if (FitsNode(existing->nodes[k], kNothing, id)) it->second.push_back(k);
+          }
+        }
+        m.fits = &it->second;
+      }
       bool placed = false;
-      for (; m.first_node < existing.size(); ++m.first_node) {
-        const auto& n = existing[m.first_node];
-        ResourceVec& t = taken[m.first_node];
+      for (; m.next < m.fits->size(); ++m.next) {
+        uint32_t k = (*m.fits)[m.next];
+        const auto& n = existing->nodes[k];
+        ResourceVec& t = taken[k];
         if (n.claim == skip_claim && skip_claim >= 0) continue;
-        if (!FitsNode(n, t, id)) continue;
+        if (!t.empty() && !FitsNode(n, t, id)) continue;
         cluster::AddTo(&t, p.tmpl->requests);
         if (t.size() <= cluster::kPods) t.resize(cluster::kPods + 1, 0);
         t[cluster::kPods] += 1;
