@@ -28,23 +28,26 @@ bool Karpenter::Consolidatable(uint32_t index, Time now) const {
   const auto& after = pools_[c.nodepool].spec->consolidate_after;
   if (!after || c.phase != ClaimPhase::kInitialized) return false;
   Time since = c.initialized_at;
-  if (auto it = last_pod_event_.find(c.node); it != last_pod_event_.end()) {
-    since = std::max(since, it->second);
-  }
+  if (c.node < last_pod_event_.size()) since = std::max(since, last_pod_event_[c.node]);
   return now - since >= *after;
 }
 
 // karpenter.sh/do-not-disrupt on the node or any of its pods blocks voluntary disruption.
-bool Karpenter::Disruptable(uint32_t index) const {
+bool Karpenter::Disruptable(uint32_t index) {
   const auto& c = claims_[index];
   if (c.node == cluster::kNone || c.deleting || in_command_.count(index)) return false;
+  auto do_not_disrupt = [](const api::ObjectMeta& m) {
+    auto it = m.annotations.find("karpenter.sh/do-not-disrupt");
+    return it != m.annotations.end() && it->second == "true";
+  };
   const auto& node = store_.node(c.node);
-  auto ann = node.obj.metadata.annotations.find("karpenter.sh/do-not-disrupt");
-  if (ann != node.obj.metadata.annotations.end() && ann->second == "true") return false;
+  if (do_not_disrupt(node.obj.metadata)) return false;
   for (PodId id : node.pods) {
-    const auto& a = store_.pod(id).tmpl->metadata.annotations;
-    auto it = a.find("karpenter.sh/do-not-disrupt");
-    if (it != a.end() && it->second == "true") return false;
+    const auto& tmpl = *store_.pod(id).tmpl;
+    if (do_not_disrupt_.size() <= tmpl.id) do_not_disrupt_.resize(tmpl.id + 1, -1);
+    int8_t& known = do_not_disrupt_[tmpl.id];
+    if (known < 0) known = do_not_disrupt(tmpl.metadata) ? 1 : 0;
+    if (known) return false;
   }
   return true;
 }

@@ -129,6 +129,7 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     }
     if (p.node != cluster::kNone &&
         (op == WatchOp::kDeleted || p.scheduled_at == now || p.Terminal())) {
+      if (last_pod_event_.size() <= p.node) last_pod_event_.resize(p.node + 1, Time{0});
       last_pod_event_[p.node] = now;
       MarkUnconsolidated(now);
     }
@@ -140,14 +141,13 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   }
   if (kind == WatchKind::kNode) {
     if (op != WatchOp::kModified) MarkUnconsolidated(now);
-    auto it = claim_of_node_.find(id);
-    if (it == claim_of_node_.end()) return;
+    auto claim = ClaimOf(id);
+    if (!claim) return;
     if (op == WatchOp::kDeleted) {
-      auto& c = claims_[it->second];
-      if (c.phase != ClaimPhase::kDeleted) DeleteClaim(it->second, "node deleted", now);
+      if (claims_[*claim].phase != ClaimPhase::kDeleted) DeleteClaim(*claim, "node deleted", now);
       return;
     }
-    CheckInitialized(it->second, now);
+    CheckInitialized(*claim, now);
   }
 }
 

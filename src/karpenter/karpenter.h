@@ -190,7 +190,7 @@ class Karpenter : public controllers::Controller {
   void Disrupt(Time now);
   int64_t BudgetAvailable(uint32_t pool, const std::string& reason, Time now) const;
   bool Consolidatable(uint32_t claim, Time now) const;
-  bool Disruptable(uint32_t claim) const;
+  bool Disruptable(uint32_t claim);  // caches the pod templates' annotation
   std::vector<PodId> ReschedulablePods(NodeId node) const;
   // `destinations`: the pass's initialized nodes, when the caller already has them.
   bool TryConsolidate(uint32_t claim, Time now, bool execute, SimNodes* destinations = nullptr);
@@ -216,14 +216,19 @@ class Karpenter : public controllers::Controller {
   std::set<PodId> pending_;  // provisionable pods
   RandomStream names_;
   std::vector<NodeClaim> claims_;
-  std::map<NodeId, uint32_t> claim_of_node_;
+  std::vector<int32_t> claim_of_node_;  // by NodeId; -1: not Karpenter's
+  std::optional<uint32_t> ClaimOf(NodeId n) const {
+    if (n >= claim_of_node_.size() || claim_of_node_[n] < 0) return std::nullopt;
+    return static_cast<uint32_t>(claim_of_node_[n]);
+  }
   std::map<uint32_t, uint32_t> claim_of_instance_;
   struct Unavailable {
     Time until{0};
     std::string code;  // the CreateFleet error or "SpotInterruption"
   };
   std::map<std::tuple<int, uint32_t, std::string>, Unavailable> unavailable_;  // ct, type, zone
-  std::map<NodeId, Time> last_pod_event_;
+  std::vector<Time> last_pod_event_;  // by NodeId
+  std::vector<int8_t> do_not_disrupt_;  // by pod template id: -1 not looked up yet
   std::vector<PodVerdict> verdicts_;
   std::vector<bool> has_verdict_;
 

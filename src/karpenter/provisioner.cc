@@ -93,9 +93,9 @@ void Karpenter::Provision(Time now) {
     std::string msg = "nominated to " + node + ", which is not ready for the pod yet";
     NodeId n = store_.FindNode(node);
     if (n != cluster::kNone) {
-      auto it = claim_of_node_.find(n);
-      if (it != claim_of_node_.end() && claims_[it->second].phase == ClaimPhase::kRegistered) {
-        const auto& c = claims_[it->second];
+      auto claim = ClaimOf(n);
+      if (claim && claims_[*claim].phase == ClaimPhase::kRegistered) {
+        const auto& c = claims_[*claim];
         const auto& type = ec2_.catalog().types[c.type];
         if (type.gpu_count > 0 && !gpu_stack_) {
           forever = true;
@@ -105,7 +105,7 @@ void Karpenter::Provision(Time now) {
         } else {
           msg = "nominated to node " + node + " (" + type.name + "), which has not initialized yet";
         }
-      } else if (it == claim_of_node_.end()) {
+      } else if (!claim) {
         msg = "fits on node " + node + " as Karpenter sees it; kube-scheduler has not bound it";
       }
     } else {

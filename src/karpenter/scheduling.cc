@@ -95,11 +95,8 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
   for (NodeId n = 0; n < store_.node_count(); ++n) {
     const auto& node = store_.node(n);
     if (node.deleted) continue;
-    auto claim = claim_of_node_.find(n);
-    if (claim != claim_of_node_.end() &&
-        (claims_[claim->second].deleting || exclude.count(claim->second))) {
-      continue;
-    }
+    auto claim = ClaimOf(n);
+    if (claim && (claims_[*claim].deleting || exclude.count(*claim))) continue;
     SimNode s;
     s.node = n;
     s.name = &node.name();
@@ -107,9 +104,9 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
     s.taints = &node.obj.taints;
     s.unschedulable = node.obj.unschedulable;
     s.available = node.allocatable;
-    if (claim != claim_of_node_.end()) {
-      const auto& c = claims_[claim->second];
-      s.claim = static_cast<int32_t>(claim->second);
+    if (claim) {
+      const auto& c = claims_[*claim];
+      s.claim = static_cast<int32_t>(*claim);
       s.initialized = c.phase == ClaimPhase::kInitialized;
       // Until it initializes, a node is taken at the capacity its instance type promises
       // (its GPUs are not advertised yet), and its startup taints are ignored.
