@@ -23,6 +23,14 @@ std::vector<PodId> Karpenter::ReschedulablePods(NodeId node) const {
   return out;
 }
 
+bool Karpenter::HasReschedulablePods(NodeId node) const {
+  for (PodId id : store_.node(node).pods) {
+    const auto& p = store_.pod(id);
+    if (p.owner.kind != OwnerKind::kDaemonSet && !p.Terminal() && !p.deleted) return true;
+  }
+  return false;
+}
+
 bool Karpenter::Consolidatable(uint32_t index, Time now) const {
   const auto& c = claims_[index];
   const auto& after = pools_[c.nodepool].spec->consolidate_after;
@@ -108,8 +116,10 @@ void Karpenter::Disrupt(Time now) {
     int64_t budget = BudgetAvailable(p, "Empty", now);
     for (uint32_t i = 0; i < claims_.size() && budget > 0; ++i) {
       const auto& c = claims_[i];
-      if (c.nodepool != p || !Consolidatable(i, now) || !Disruptable(i)) continue;
-      if (!ReschedulablePods(c.node).empty()) continue;
+      if (c.nodepool != p || !Consolidatable(i, now) || HasReschedulablePods(c.node) ||
+          !Disruptable(i)) {
+        continue;
+      }
       empty.candidates.push_back(i);
       --budget;
     }
@@ -249,7 +259,7 @@ void Karpenter::Validate(Time now) {
         continue;
       }
       if (cmd.reason == "Empty") {
-        if (ReschedulablePods(c.node).empty()) DeleteClaim(i, "Empty", now);
+        if (!HasReschedulablePods(c.node)) DeleteClaim(i, "Empty", now);
         continue;
       }
       if (BudgetAvailable(c.nodepool, "Underutilized", now) <= 0) continue;

@@ -192,6 +192,7 @@ class Karpenter : public controllers::Controller {
   bool Consolidatable(uint32_t claim, Time now) const;
   bool Disruptable(uint32_t claim);  // caches the pod templates' annotation
   std::vector<PodId> ReschedulablePods(NodeId node) const;
+  bool HasReschedulablePods(NodeId node) const;
   // `destinations`: the pass's initialized nodes, when the caller already has them.
   bool TryConsolidate(uint32_t claim, Time now, bool execute, SimNodes* destinations = nullptr);
   void Validate(Time now);
@@ -216,6 +217,7 @@ class Karpenter : public controllers::Controller {
   std::set<PodId> pending_;  // provisionable pods
   RandomStream names_;
   std::vector<NodeClaim> claims_;
+  mutable std::vector<NodeId> nodes_by_name_;  // the Store's nodes, by name
   std::vector<int32_t> claim_of_node_;  // by NodeId; -1: not Karpenter's
   std::optional<uint32_t> ClaimOf(NodeId n) const {
     if (n >= claim_of_node_.size() || claim_of_node_[n] < 0) return std::nullopt;

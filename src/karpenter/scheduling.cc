@@ -91,8 +91,17 @@ const ResourceVec& Karpenter::TypeCapacity(uint32_t pool, uint32_t type) const {
 }
 
 std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t>& exclude) const {
-  std::vector<SimNode> out;
-  for (NodeId n = 0; n < store_.node_count(); ++n) {
+  // Initialized nodes first, then by name. Names never change, so the name order of the
+  // Store's nodes is kept until a node is added.
+  if (nodes_by_name_.size() != store_.node_count()) {
+    nodes_by_name_.resize(store_.node_count());
+    for (NodeId n = 0; n < nodes_by_name_.size(); ++n) nodes_by_name_[n] = n;
+    std::stable_sort(nodes_by_name_.begin(), nodes_by_name_.end(), [&](NodeId a, NodeId b) {
+      return store_.node(a).name() < store_.node(b).name();
+    });
+  }
+  std::vector<SimNode> out, starting;
+  for (NodeId n : nodes_by_name_) {
     const auto& node = store_.node(n);
     if (node.deleted) continue;
     auto claim = ClaimOf(n);
@@ -116,7 +125,7 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
       }
     }
     cluster::AddTo(&s.available, node.requested, -1);
-    out.push_back(std::move(s));
+    (s.initialized ? out : starting).push_back(std::move(s));
   }
   for (uint32_t i = 0; i < claims_.size(); ++i) {
     const auto& c = claims_[i];
@@ -132,12 +141,11 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
     s.taints = &pools_[c.nodepool].spec->taints;
     s.available = TypeAllocatable(c.nodepool, c.type);
     cluster::AddTo(&s.available, pools_[c.nodepool].daemon_overhead, -1);
-    out.push_back(std::move(s));
+    starting.push_back(std::move(s));
   }
-  std::stable_sort(out.begin(), out.end(), [](const SimNode& a, const SimNode& b) {
-    if (a.initialized != b.initialized) return a.initialized;
-    return *a.name < *b.name;
-  });
+  std::stable_sort(starting.begin(), starting.end(),
+                   [](const SimNode& a, const SimNode& b) { return *a.name < *b.name; });
+  for (auto& s : starting) out.push_back(std::move(s));
   return out;
 }
 
@@ -178,16 +186,21 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
   if (std::string why = c->requirements.Compatible(pod_reqs); !why.empty()) {
     return "incompatible requirements, " + why;
   }
-  Requirements reqs = c->requirements.Intersect(pod_reqs);
+  // The candidates already meet the claim's requirements: only the keys the pod adds can
+  // rule one out, and a pod that adds none leaves the requirements as they are.
+  const bool narrows = !pod_reqs.all().empty();
+  Requirements narrowed;
+  if (narrows) narrowed = c->requirements.Intersect(pod_reqs);
+  const Requirements& reqs = narrows ? narrowed : c->requirements;
   const auto& catalog = ec2_.catalog();
   std::vector<uint32_t> kept;
   bool any_reqs = false, any_fit = false;
   ResourceVec max_alloc;
   for (uint32_t t : c->types) {
     bool ok = true;
-    for (const auto& [key, value] : type_labels_[t]) {
-      const Requirement* r = reqs.Get(key);
-      if (r && !r->Has(value)) {
+    for (const auto& [key, unused] : pod_reqs.all()) {
+      auto label = type_labels_[t].find(key);
+      if (label != type_labels_[t].end() && !reqs.Get(key)->Has(label->second)) {
         ok = false;
         break;
       }
@@ -254,7 +267,7 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
     return "all instance types that fit " + res + " are unavailable (" +
            (list.empty() ? "no offering" : list) + "): requirements " + reqs.ToString();
   }
-  c->requirements = std::move(reqs);
+  if (narrows) c->requirements = std::move(narrowed);
   c->types = std::move(kept);
   c->requests = std::move(requests);
   c->max_allocatable = std::move(max_alloc);
@@ -317,7 +330,7 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
     bool forever = true;
   };
   std::unordered_map<const cluster::PodTemplateInfo*, TemplateMemo> memo;
-  std::vector<ResourceVec> taken(existing->nodes.size());
+  std::unordered_map<uint32_t, ResourceVec> taken;  // by node index: few nodes get pods
   for (;;) {
     std::vector<PodId> failed;
     for (PodId id : queue) {
@@ -338,9 +351,10 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
       for (; m.next < m.fits->size(); ++m.next) {
         uint32_t k = (*m.fits)[m.next];
         const auto& n = existing->nodes[k];
-        ResourceVec& t = taken[k];
         if (n.claim == skip_claim && skip_claim >= 0) continue;
-        if (!t.empty() && !FitsNode(n, t, id)) continue;
+        auto it = taken.find(k);
+        if (it != taken.end() && !FitsNode(n, it->second, id)) continue;
+        ResourceVec& t = it != taken.end() ? it->second : taken[k];
         cluster::AddTo(&t, p.tmpl->requests);
         if (t.size() <= cluster::kPods) t.resize(cluster::kPods + 1, 0);
         t[cluster::kPods] += 1;
