@@ -214,17 +214,21 @@ bool Karpenter::TryConsolidate(uint32_t index, Time now, bool execute, SimNodes*
   // is off by default).
   if (c.capacity_type == cloud::CapacityType::kSpot) return false;
   NewClaim nc = std::move(sol.claims.front());
-  const Requirement* cts = nc.requirements.Get("karpenter.sh/capacity-type");
+  const Requirement* cts = nc.requirements().Get("karpenter.sh/capacity-type");
   bool spot_ok = !cts || cts->Has("spot");
   // On-demand → [on-demand, spot]: pinned to spot, so an ICE cannot yield a dearer node.
-  if (spot_ok) nc.requirements.Add("karpenter.sh/capacity-type", Requirement::In({"spot"}));
+  if (spot_ok) {
+    Requirements pinned = nc.requirements();
+    pinned.Add("karpenter.sh/capacity-type", Requirement::In({"spot"}));
+    nc.narrowed = std::move(pinned);
+  }
   const auto ct = spot_ok ? cloud::CapacityType::kSpot : cloud::CapacityType::kOnDemand;
   // Only types whose worst-case launch price is strictly below the candidate's price.
   std::vector<uint32_t> cheaper;
   for (uint32_t t : nc.types) {
     double worst = -1;
     for (const auto& o : ec2_.OfferingsOf(t)) {
-      const Requirement* z = nc.requirements.Get("topology.kubernetes.io/zone");
+      const Requirement* z = nc.requirements().Get("topology.kubernetes.io/zone");
       if (o.capacity_type == ct && (!z || z->Has(o.zone)) && OfferingAvailable(o, now)) {
         worst = std::max(worst, o.price);
       }

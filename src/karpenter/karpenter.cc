@@ -97,6 +97,8 @@ void Karpenter::ComputePools() {
       });
       if (!ok || !offering_ok) continue;
       st.instance_types.push_back(t);
+      st.capacity.resize(catalog.types.size());
+      st.allocatable.resize(catalog.types.size());
       st.capacity[t] = cluster::ToVec(type.Capacity(st.overhead), &reg);
       st.allocatable[t] = cluster::ToVec(type.Allocatable(st.overhead), &reg);
     }

@@ -36,7 +36,7 @@ struct NodePoolState {
   cloud::NodeOverhead overhead;
   ResourceVec daemon_overhead;  // requests of the DaemonSets that would run on its nodes
   std::string not_ready;        // why the NodePool is not Ready (its status condition)
-  std::map<uint32_t, ResourceVec> allocatable, capacity;  // per instance type
+  std::vector<ResourceVec> allocatable, capacity;  // by catalog type (empty: not a candidate)
 };
 
 enum class ClaimPhase : uint8_t { kLaunching, kLaunched, kRegistered, kInitialized, kDeleted };
@@ -141,7 +141,9 @@ class Karpenter : public controllers::Controller {
   struct NewClaim {
     uint32_t pool = 0;
     ResourceVec max_allocatable;  // over `types`: a quick reject
-    Requirements requirements;
+    const Requirements* base = nullptr;  // the NodePool's
+    std::optional<Requirements> narrowed;  // base ∩ its pods', once a pod narrows it
+    const Requirements& requirements() const { return narrowed ? *narrowed : *base; }
     std::vector<uint32_t> types;
     ResourceVec requests;
     std::vector<PodId> pods;

@@ -82,7 +82,7 @@ void Karpenter::Provision(Time now) {
       continue;
     }
     // TruncateInstanceTypes: the 600 cheapest.
-    SortByPrice(&nc.types, nc.requirements, now);
+    SortByPrice(&nc.types, nc.requirements(), now);
     if (nc.types.size() > kMaxInstanceTypes) nc.types.resize(kMaxInstanceTypes);
     CreateClaim(std::move(nc), "provisioned", now);
   }
@@ -135,7 +135,7 @@ uint32_t Karpenter::CreateClaim(NewClaim nc, const std::string& reason, Time now
   c.name = pool.spec->metadata.name + "-" + suffix;
   c.nodepool = nc.pool;
   c.reason = reason;
-  c.requirements = std::move(nc.requirements);
+  c.requirements = nc.requirements();
   c.instance_types = std::move(nc.types);
   c.requests = std::move(nc.requests);
   c.pods = std::move(nc.pods);

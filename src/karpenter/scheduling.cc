@@ -80,14 +80,14 @@ void Karpenter::SortByPrice(std::vector<uint32_t>* types, const Requirements& re
 
 const ResourceVec& Karpenter::TypeAllocatable(uint32_t pool, uint32_t type) const {
   static const ResourceVec kNone;
-  auto it = pools_[pool].allocatable.find(type);
-  return it == pools_[pool].allocatable.end() ? kNone : it->second;
+  const auto& v = pools_[pool].allocatable;
+  return type < v.size() ? v[type] : kNone;
 }
 
 const ResourceVec& Karpenter::TypeCapacity(uint32_t pool, uint32_t type) const {
   static const ResourceVec kNone;
-  auto it = pools_[pool].capacity.find(type);
-  return it == pools_[pool].capacity.end() ? kNone : it->second;
+  const auto& v = pools_[pool].capacity;
+  return type < v.size() ? v[type] : kNone;
 }
 
 std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t>& exclude) const {
@@ -183,15 +183,15 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
   if (!c->max_allocatable.empty() && !Fits(requests, c->max_allocatable)) {
     return "no instance type satisfied resources " + FormatResources(requests, store_.resources());
   }
-  if (std::string why = c->requirements.Compatible(pod_reqs); !why.empty()) {
+  if (std::string why = c->requirements().Compatible(pod_reqs); !why.empty()) {
     return "incompatible requirements, " + why;
   }
   // The candidates already meet the claim's requirements: only the keys the pod adds can
   // rule one out, and a pod that adds none leaves the requirements as they are.
   const bool narrows = !pod_reqs.all().empty();
   Requirements narrowed;
-  if (narrows) narrowed = c->requirements.Intersect(pod_reqs);
-  const Requirements& reqs = narrows ? narrowed : c->requirements;
+  if (narrows) narrowed = c->requirements().Intersect(pod_reqs);
+  const Requirements& reqs = narrows ? narrowed : c->requirements();
   const auto& catalog = ec2_.catalog();
   std::vector<uint32_t> kept;
   bool any_reqs = false, any_fit = false;
@@ -207,7 +207,7 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
     }
     if (!ok) continue;
     any_reqs = true;
-    const ResourceVec& alloc = pools_[c->pool].allocatable.at(t);
+    const ResourceVec& alloc = pools_[c->pool].allocatable[t];
     if (!Fits(requests, alloc)) continue;
     any_fit = true;
     if (!TypeHasOffering(t, reqs, now)) continue;
@@ -239,7 +239,7 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
     const Requirement* z = reqs.Get("topology.kubernetes.io/zone");
     const Requirement* ct = reqs.Get("karpenter.sh/capacity-type");
     for (uint32_t t : c->types) {
-      if (!Fits(requests, pools_[c->pool].allocatable.at(t))) continue;
+      if (!Fits(requests, pools_[c->pool].allocatable[t])) continue;
       for (const auto& o : ec2_.OfferingsOf(t)) {
         if ((z && !z->Has(o.zone)) || (ct && !ct->Has(cloud::CapacityTypeName(o.capacity_type)))) {
           continue;
@@ -267,7 +267,7 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
     return "all instance types that fit " + res + " are unavailable (" +
            (list.empty() ? "no offering" : list) + "): requirements " + reqs.ToString();
   }
-  if (narrows) c->requirements = std::move(narrowed);
+  if (narrows) c->narrowed = std::move(narrowed);
   c->types = std::move(kept);
   c->requests = std::move(requests);
   c->max_allocatable = std::move(max_alloc);
@@ -400,11 +400,10 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
         errors.clear();
         for (uint32_t pi : pool_order_) {
           const auto& pool = pools_[pi];
-          const std::string prefix =
-              "incompatible with nodepool \"" + pool.spec->metadata.name +
-              "\", daemonset overhead=" + FormatResources(pool.daemon_overhead, reg) + ", ";
           auto add_error = [&](const std::string& e) {
-            errors += (errors.empty() ? "" : "; ") + prefix + e;
+            errors += (errors.empty() ? "" : "; ") + std::string("incompatible with nodepool \"") +
+                      pool.spec->metadata.name + "\", daemonset overhead=" +
+                      FormatResources(pool.daemon_overhead, reg) + ", " + e;
           };
           if (!pool.not_ready.empty()) {
             add_error("nodepool not ready: " + pool.not_ready);
@@ -427,10 +426,10 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
           }
           NewClaim nc;
           nc.pool = pi;
-          nc.requirements = pool.requirements;
+          nc.base = &pool.requirements;
           nc.requests = pool.daemon_overhead;
           for (uint32_t t : pool.instance_types) {
-            const ResourceVec& cap = pool.capacity.at(t);
+            const ResourceVec& cap = pool.capacity[t];
             bool within = true;
             for (size_t r = 0; r < limited[pi].size(); ++r) {
               if (limited[pi][r] && cluster::At(cap, r) > remaining[pi][r]) within = false;
@@ -452,7 +451,7 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
           // The limit bookkeeping assumes the largest candidate will launch (subtractMax).
           ResourceVec max_cap;
           for (uint32_t t : nc.types) {
-            const ResourceVec& cap = pool.capacity.at(t);
+            const ResourceVec& cap = pool.capacity[t];
             if (max_cap.size() < cap.size()) max_cap.resize(cap.size(), 0);
             for (size_t r = 0; r < cap.size(); ++r) max_cap[r] = std::max(max_cap[r], cap[r]);
           }
