@@ -117,8 +117,8 @@ class Karpenter : public controllers::Controller {
   static uint64_t Arg(Timer t, uint64_t payload) { return (uint64_t{t} << 56) | payload; }
 
   // A node, in-flight NodeClaim or new NodeClaim as the scheduling simulation sees it.
-  // Pointers into the Store and the claims: built for every pass, so nothing is copied
-  // but the remaining resources.
+  // Pointers into the Store, the claims and the NodePools: built for every pass, so
+  // nothing is copied.
   struct SimNode {
     NodeId node = cluster::kNone;
     int32_t claim = -1;  // existing claim index, or -1 for a node Karpenter does not own
@@ -127,7 +127,8 @@ class Karpenter : public controllers::Controller {
     const std::vector<api::Taint>* taints = nullptr;
     const std::vector<api::Taint>* ignored_taints = nullptr;  // startup taints, until initialized
     bool unschedulable = false;                               // cordoned
-    ResourceVec available;
+    const ResourceVec* allocatable = nullptr;  // the Node's, or its instance type's
+    const ResourceVec* used = nullptr;         // bound pods' requests, or daemon overhead
     bool initialized = true;
   };
   // The nodes a simulation may place pods on and, per pod template, the ones it fits on

@@ -112,7 +112,8 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
     s.labels = &node.obj.metadata.labels;
     s.taints = &node.obj.taints;
     s.unschedulable = node.obj.unschedulable;
-    s.available = node.allocatable;
+    s.allocatable = &node.allocatable;
+    s.used = &node.requested;
     if (claim) {
       const auto& c = claims_[*claim];
       s.claim = static_cast<int32_t>(*claim);
@@ -120,11 +121,10 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
       // Until it initializes, a node is taken at the capacity its instance type promises
       // (its GPUs are not advertised yet), and its startup taints are ignored.
       if (!s.initialized) {
-        s.available = TypeAllocatable(c.nodepool, c.type);
+        s.allocatable = &TypeAllocatable(c.nodepool, c.type);
         s.ignored_taints = &pools_[c.nodepool].spec->startup_taints;
       }
     }
-    cluster::AddTo(&s.available, node.requested, -1);
     (s.initialized ? out : starting).push_back(std::move(s));
   }
   for (uint32_t i = 0; i < claims_.size(); ++i) {
@@ -139,8 +139,8 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
     s.initialized = false;
     s.labels = &c.labels;
     s.taints = &pools_[c.nodepool].spec->taints;
-    s.available = TypeAllocatable(c.nodepool, c.type);
-    cluster::AddTo(&s.available, pools_[c.nodepool].daemon_overhead, -1);
+    s.allocatable = &TypeAllocatable(c.nodepool, c.type);
+    s.used = &pools_[c.nodepool].daemon_overhead;
     starting.push_back(std::move(s));
   }
   std::stable_sort(starting.begin(), starting.end(),
@@ -153,9 +153,14 @@ bool Karpenter::FitsNode(const SimNode& n, const ResourceVec& taken, PodId id) c
   const auto& p = store_.pod(id);
   const ResourceVec& requests = p.tmpl->requests;
   for (size_t r = 0; r < requests.size(); ++r) {
-    if (requests[r] + cluster::At(taken, r) > cluster::At(n.available, r)) return false;
+    if (requests[r] + cluster::At(*n.used, r) + cluster::At(taken, r) >
+        cluster::At(*n.allocatable, r)) {
+      return false;
+    }
   }
-  if (cluster::At(n.available, cluster::kPods) - cluster::At(taken, cluster::kPods) < 1) {
+  if (cluster::At(*n.allocatable, cluster::kPods) - cluster::At(*n.used, cluster::kPods) -
+          cluster::At(taken, cluster::kPods) <
+      1) {
     return false;
   }
   const auto& tolerations = p.tmpl->spec.tolerations;
