@@ -68,7 +68,7 @@ spec: {driver: {enabled: false}}
 
 void BM_KarpenterWeek(benchmark::State& state) {
   const std::string text = Manifests(state.range(0));
-  uint64_t passes = 0, decisions = 0, claims = 0, running = 0;
+  uint64_t passes = 0, reused = 0, decisions = 0, claims = 0, running = 0;
   for (auto _ : state) {
     api::Manifests m;
     api::DecodeYaml(text, "karpenter-bench.yaml", &m);
@@ -78,11 +78,13 @@ void BM_KarpenterWeek(benchmark::State& state) {
     sim.store().set_record_events(false);
     sim.Run();
     passes = sim.karpenter()->provisioning_passes();
+    reused = sim.karpenter()->reused_passes();
     decisions = sim.karpenter()->scheduling_decisions();
     claims = sim.karpenter()->node_claims().size();
     running = sim.store().CountPods(cluster::PodPhase::kRunning);
   }
   state.counters["provisioning_passes"] = static_cast<double>(passes);
+  state.counters["reused_passes"] = static_cast<double>(reused);
   state.counters["decisions"] = static_cast<double>(decisions);
   state.counters["nodeclaims"] = static_cast<double>(claims);
   state.counters["running_pods"] = static_cast<double>(running);

@@ -106,7 +106,10 @@ void Karpenter::Disrupt(Time now) {
     was_consolidatable_.resize(claims_.size(), false);
   for (uint32_t i = 0; i < claims_.size(); ++i) {
     bool now_consolidatable = Consolidatable(i, now);
-    if (now_consolidatable != was_consolidatable_[i]) MarkUnconsolidated(now);
+    if (now_consolidatable != was_consolidatable_[i]) {
+      MarkUnconsolidated(now);
+      Changed();
+    }
     was_consolidatable_[i] = now_consolidatable;
   }
   // Emptiness: as many empty, consolidatable nodes per NodePool as its Empty budget allows,
@@ -125,6 +128,7 @@ void Karpenter::Disrupt(Time now) {
     }
   }
   if (!empty.candidates.empty()) {
+    Changed();
     for (uint32_t i : empty.candidates) in_command_.insert(i);
     pending_commands_.push_back(std::move(empty));
     command_times_.push_back(now);
@@ -136,6 +140,17 @@ void Karpenter::Disrupt(Time now) {
   // last pass found nothing (IsConsolidated; the state resets after 5 minutes).
   const Time state = ConsolidationState(now);
   if (consolidated_at_state_ == state) return;
+  // Budgets, once per pass: they change only when a command is issued, which ends it.
+  std::vector<int64_t> budgets;
+  for (uint32_t p = 0; p < pools_.size(); ++p) {
+    budgets.push_back(BudgetAvailable(p, "Underutilized", now));
+  }
+  // Nothing the candidates' simulations read has changed since a pass found none: this
+  // one would find none either.
+  if (UnchangedSince(consolidation_memo_, now) && budgets == consolidation_budgets_) {
+    consolidated_at_state_ = state;
+    return;
+  }
   std::vector<std::pair<double, uint32_t>> candidates;
   for (uint32_t i = 0; i < claims_.size(); ++i) {
     const auto& c = claims_[i];
@@ -160,11 +175,6 @@ void Karpenter::Disrupt(Time now) {
   }
   std::stable_sort(candidates.begin(), candidates.end());
   std::optional<SimNodes> destinations;
-  // Budgets, once per pass: they change only when a command is issued, which ends it.
-  std::vector<int64_t> budgets;
-  for (uint32_t p = 0; p < pools_.size(); ++p) {
-    budgets.push_back(BudgetAvailable(p, "Underutilized", now));
-  }
   for (const auto& [cost, i] : candidates) {
     if (budgets[claims_[i].nodepool] <= 0) continue;
     // The destinations, once per pass: initialized nodes not in a command.
@@ -175,6 +185,7 @@ void Karpenter::Disrupt(Time now) {
       }
     }
     if (!TryConsolidate(i, now, false, &*destinations)) continue;
+    Changed();
     in_command_.insert(i);
     pending_commands_.push_back({{i}, "Underutilized", false});
     command_times_.push_back(now);
@@ -182,6 +193,8 @@ void Karpenter::Disrupt(Time now) {
     return;
   }
   consolidated_at_state_ = state;
+  consolidation_memo_ = PassMemo{state_version_, now};
+  consolidation_budgets_ = std::move(budgets);
 }
 
 // The cluster state's consolidation timestamp (state/cluster.go ConsolidationState).
@@ -246,6 +259,7 @@ bool Karpenter::TryConsolidate(uint32_t index, Time now, bool execute, SimNodes*
 }
 
 void Karpenter::Validate(Time now) {
+  Changed();
   std::vector<Command> keep;
   std::vector<Time> keep_times;
   for (size_t k = 0; k < pending_commands_.size(); ++k) {

@@ -121,6 +121,7 @@ void Karpenter::ComputePools() {
 }
 
 void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
+  Changed();
   const Time now = store_.now();
   if (kind == WatchKind::kPod) {
     const auto& p = store_.pod(id);
@@ -180,6 +181,7 @@ void Karpenter::OnTimer(Time now, uint64_t arg) {
     case kLaunched: {
       auto& c = claims_[payload];
       if (c.phase == ClaimPhase::kLaunching) {
+        Changed();
         c.phase = ClaimPhase::kLaunched;
         c.launched_at = now;
       }

@@ -88,6 +88,9 @@ class Karpenter : public controllers::Controller {
   const telemetry::Histogram& pod_startup() const { return pod_startup_; }
   uint64_t provisioning_passes() const { return passes_; }
   uint64_t scheduling_decisions() const { return decisions_; }
+  // Passes that found nothing changed since the last and reused its result (their pods
+  // count as decisions too).
+  uint64_t reused_passes() const { return reused_passes_; }
   const cloud::Ec2& ec2() const { return ec2_; }
 
   static constexpr Duration kBatchIdle = Duration::Seconds(1);
@@ -158,6 +161,16 @@ class Karpenter : public controllers::Controller {
 
   // provisioner.cc
   void Trigger(Time now);
+  void RequeuePods(Time now);
+  // What a pass read, to tell whether its result still stands: the state version (bumped
+  // by every watch event and every NodeClaim or command change) and its time (offerings
+  // marked unavailable come back by the clock).
+  struct PassMemo {
+    uint64_t version = 0;
+    Time at{0};
+  };
+  void Changed() { ++state_version_; }
+  bool UnchangedSince(const std::optional<PassMemo>& memo, Time now) const;
   void Provision(Time now);
   bool Provisionable(PodId pod) const;
   // `existing` is read only: what the simulation places is kept aside, so one set of
@@ -255,7 +268,12 @@ class Karpenter : public controllers::Controller {
   std::vector<bool> was_consolidatable_;
   std::set<uint32_t> in_command_;
 
-  uint64_t passes_ = 0, decisions_ = 0;
+  uint64_t passes_ = 0, decisions_ = 0, reused_passes_ = 0;
+  uint64_t state_version_ = 0;
+  std::optional<PassMemo> provision_memo_;
+  std::vector<PodId> failed_pods_;  // the last simulated pass's unschedulable pods
+  std::optional<PassMemo> consolidation_memo_;  // the last single-node pass that found nothing
+  std::vector<int64_t> consolidation_budgets_;  // and the budgets it had
   size_t unschedulable_pods_ = 0;
   std::map<std::pair<std::string, telemetry::Labels>, double> counters_;
   std::vector<telemetry::Series> series_;

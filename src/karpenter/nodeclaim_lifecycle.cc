@@ -13,6 +13,7 @@ namespace gputwin::karpenter {
 using cloud::CapacityType;
 
 bool Karpenter::Launch(uint32_t index, Time now) {
+  Changed();
   auto& c = claims_[index];
   const auto& catalog = ec2_.catalog();
   const std::string& pool_name = pools_[c.nodepool].spec->metadata.name;
@@ -143,6 +144,7 @@ bool Karpenter::Launch(uint32_t index, Time now) {
 }
 
 void Karpenter::Register(uint32_t index, Time now) {
+  Changed();
   auto& c = claims_[index];
   if (c.phase == ClaimPhase::kDeleted || c.deleting || !c.instance) return;
   const auto& pool = pools_[c.nodepool];
@@ -193,6 +195,7 @@ void Karpenter::Register(uint32_t index, Time now) {
 }
 
 void Karpenter::CheckInitialized(uint32_t index, Time now) {
+  Changed();
   auto& c = claims_[index];
   if (c.phase != ClaimPhase::kRegistered || c.node == cluster::kNone) return;
   const auto& node = store_.node(c.node);
@@ -230,6 +233,7 @@ void Karpenter::CheckInitialized(uint32_t index, Time now) {
 }
 
 void Karpenter::DeleteClaim(uint32_t index, const std::string& reason, Time now) {
+  Changed();
   auto& c = claims_[index];
   if (c.deleting || c.phase == ClaimPhase::kDeleted) return;
   c.deleting = true;
@@ -263,6 +267,7 @@ void Karpenter::DeleteClaim(uint32_t index, const std::string& reason, Time now)
 }
 
 void Karpenter::FinishTermination(uint32_t index, Time now) {
+  Changed();
   auto& c = claims_[index];
   if (c.instance) ec2_.TerminateInstance(*c.instance, now);
   if (c.instance && c.phase != ClaimPhase::kDeleted) {

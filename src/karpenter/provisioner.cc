@@ -60,6 +60,20 @@ void Karpenter::Provision(Time now) {
     if (Provisionable(id)) pods.push_back(id);
   }
   if (pods.empty()) return;
+  // Nothing the simulation reads has changed since the last pass: it would decide the
+  // same, so only its FailedScheduling events repeat (the pod controller's 10 s requeue
+  // keeps passes coming while pods wait).
+  if (UnchangedSince(provision_memo_, now)) {
+    ++reused_passes_;
+    decisions_ += pods.size();
+    for (PodId id : failed_pods_) {
+      store_.RecordEvent("Warning", "FailedScheduling", "Pod", store_.pod(id).namespace_,
+                         store_.pod(id).name, verdicts_[id].message, "karpenter");
+    }
+    RequeuePods(now);
+    return;
+  }
+  const PassMemo seen{state_version_, now};  // what this pass reads (it may change it)
   SimNodes nodes{ExistingNodes({}), {}};
   Solution sol = Solve(pods, &nodes, now, {});
   for (auto& nc : sol.claims) {
@@ -114,19 +128,36 @@ void Karpenter::Provision(Time now) {
     SetVerdict(id, msg, forever, node);
   }
   unschedulable_pods_ = sol.errors.size();
+  failed_pods_.clear();
   for (const auto& [id, err] : sol.errors) {
+    std::string msg = "Failed to schedule pod, " + err;
     store_.RecordEvent("Warning", "FailedScheduling", "Pod", store_.pod(id).namespace_,
-                       store_.pod(id).name, "Failed to schedule pod, " + err, "karpenter");
-    SetVerdict(id, "Failed to schedule pod, " + err, sol.forever.at(id));
+                       store_.pod(id).name, msg, "karpenter");
+    SetVerdict(id, std::move(msg), sol.forever.at(id));
+    failed_pods_.push_back(id);
   }
-  // The pod controller requeues provisionable pods every 10 s.
+  provision_memo_ = seen;
+  RequeuePods(now);
+}
+
+// The pod controller requeues provisionable pods every 10 s.
+void Karpenter::RequeuePods(Time now) {
   if (!requeue_pending_) {
     requeue_pending_ = true;
     At(now + kPodRequeue, Arg(kPodRequeueTimer, 0));
   }
 }
 
+bool Karpenter::UnchangedSince(const std::optional<PassMemo>& memo, Time now) const {
+  if (!memo || memo->version != state_version_) return false;
+  // Offerings that came back since (their unavailable entry expired) count as a change.
+  return std::none_of(unavailable_.begin(), unavailable_.end(), [&](const auto& entry) {
+    return entry.second.until > memo->at && entry.second.until <= now;
+  });
+}
+
 uint32_t Karpenter::CreateClaim(NewClaim nc, const std::string& reason, Time now) {
+  Changed();
   NodeClaim c;
   const auto& pool = pools_[nc.pool];
   static const char kChars[] = "bcdfghjklmnpqrstvwxz2456789";

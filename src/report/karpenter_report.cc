@@ -150,6 +150,7 @@ Json KarpenterJson(const sim::Simulation& sim) {
               {"lostWork", lost},
               {"provisioningPasses", k->provisioning_passes()},
               {"schedulingDecisions", k->scheduling_decisions()},
+              {"reusedPasses", k->reused_passes()},
               {"histograms",
                Json::array({Json{
                    {"name", h.name}, {"sum", h.sum}, {"count", h.count}, {"buckets", buckets}}})},
