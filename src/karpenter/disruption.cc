@@ -217,7 +217,7 @@ bool Karpenter::TryConsolidate(uint32_t index, Time now, bool execute, SimNodes*
     }
     destinations = &own;
   }
-  Solution sol = Solve(pods, destinations, now, exclude, static_cast<int32_t>(index));
+  Solution sol = Solve(pods, destinations, now, exclude, static_cast<int32_t>(index), true);
   if (!sol.errors.empty() || sol.claims.size() > 1) return false;
   if (sol.claims.empty()) {
     if (execute) DeleteClaim(index, "Underutilized", now);

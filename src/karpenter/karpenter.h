@@ -175,12 +175,18 @@ class Karpenter : public controllers::Controller {
   bool Provisionable(PodId pod) const;
   // `existing` is read only: what the simulation places is kept aside, so one set of
   // nodes serves every consolidation candidate. `skip_claim`: the candidate's own node.
+  // `for_consolidation`: the caller needs only whether every pod fits with at most one
+  // new NodeClaim; the simulation stops at the first pod that does not, or a second
+  // NodeClaim, and explains nothing (its errors are empty strings).
   Solution Solve(const std::vector<PodId>& pods, SimNodes* existing, Time now,
-                 const std::set<uint32_t>& exclude_claims, int32_t skip_claim = -1);
+                 const std::set<uint32_t>& exclude_claims, int32_t skip_claim = -1,
+                 bool for_consolidation = false);
   std::vector<SimNode> ExistingNodes(const std::set<uint32_t>& exclude_claims) const;
   // `taken`: what this simulation already placed on the node.
   bool FitsNode(const SimNode& n, const ResourceVec& taken, PodId pod) const;
-  std::string CanAdd(NewClaim* c, PodId pod, const Requirements& pod_reqs, Time now) const;
+  // "" or why not; with `explain` false, any non-empty string (nothing is formatted).
+  std::string CanAdd(NewClaim* c, PodId pod, const Requirements& pod_reqs, Time now,
+                     bool explain = true) const;
   bool OfferingAvailable(const cloud::Offering& o, Time now) const;
   bool TypeHasOffering(uint32_t type, const Requirements& reqs, Time now) const;
   double TypePrice(uint32_t type, const Requirements& reqs, Time now) const;

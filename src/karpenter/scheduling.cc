@@ -179,16 +179,19 @@ bool Karpenter::FitsNode(const SimNode& n, const ResourceVec& taken, PodId id) c
   return cluster::MatchesRequiredAffinity(p.tmpl->spec, *n.labels, *n.name);
 }
 
-std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_reqs, Time now) const {
+std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_reqs, Time now,
+                              bool explain) const {
   const auto& p = store_.pod(id);
   ResourceVec requests = c->requests;
   cluster::AddTo(&requests, p.tmpl->requests);
   if (requests.size() <= cluster::kPods) requests.resize(cluster::kPods + 1, 0);
   requests[cluster::kPods] += 1;
   if (!c->max_allocatable.empty() && !Fits(requests, c->max_allocatable)) {
+    if (!explain) return "x";
     return "no instance type satisfied resources " + FormatResources(requests, store_.resources());
   }
   if (std::string why = c->requirements().Compatible(pod_reqs); !why.empty()) {
+    if (!explain) return "x";
     return "incompatible requirements, " + why;
   }
   // The candidates already meet the claim's requirements: only the keys the pod adds can
@@ -229,11 +232,13 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
       if (auto it = labels.find(key); it != labels.end()) distinct.insert(it->second);
     }
     if (static_cast<int32_t>(distinct.size()) < *r.min_values) {
+      if (!explain) return "x";
       return "minValues requirement is not met for label " + key + " (" +
              std::to_string(distinct.size()) + " < " + std::to_string(*r.min_values) + ")";
     }
   }
   if (kept.empty()) {
+    if (!explain) return "x";
     std::string res = FormatResources(requests, store_.resources());
     if (!any_reqs || !any_fit) {
       return "no instance type satisfied resources " + res + " and requirements " + reqs.ToString();
@@ -282,7 +287,8 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
 
 Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
                                      SimNodes* existing, Time now,
-                                     const std::set<uint32_t>& exclude, int32_t skip_claim) {
+                                     const std::set<uint32_t>& exclude, int32_t skip_claim,
+                                     bool for_consolidation) {
   Solution sol;
   auto& reg = store_.resources();
   // Remaining limits per NodePool (limits − Σ capacity of its nodes and claims).
@@ -395,7 +401,7 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
           auto& c = sol.claims[i];
           if (!cluster::FindUntoleratedTaint(pools_[c.pool].spec->taints,
                                              p.tmpl->spec.tolerations, true, true) &&
-              CanAdd(&c, id, pod_reqs, now).empty()) {
+              CanAdd(&c, id, pod_reqs, now, !for_consolidation).empty()) {
             placed = true;
             break;
           }
@@ -406,6 +412,7 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
         for (uint32_t pi : pool_order_) {
           const auto& pool = pools_[pi];
           auto add_error = [&](const std::string& e) {
+            if (for_consolidation) return;
             errors += (errors.empty() ? "" : "; ") + std::string("incompatible with nodepool \"") +
                       pool.spec->metadata.name + "\", daemonset overhead=" +
                       FormatResources(pool.daemon_overhead, reg) + ", " + e;
@@ -447,7 +454,7 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
             forever = false;
             continue;
           }
-          std::string why = CanAdd(&nc, id, pod_reqs, now);
+          std::string why = CanAdd(&nc, id, pod_reqs, now, !for_consolidation);
           if (!why.empty()) {
             if (why.starts_with("all instance types that fit")) forever = false;
             add_error(why);
@@ -466,6 +473,7 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
           nodes_left[pi] -= 1;
           sol.claims.push_back(std::move(nc));
           placed = true;
+          if (for_consolidation && sol.claims.size() > 1) return sol;
           break;
         }
       }
@@ -477,6 +485,7 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
         m.forever = forever;
         sol.errors[id] = std::move(errors);
         sol.forever[id] = forever;
+        if (for_consolidation) return sol;
       } else {
         sol.errors.erase(id);
         sol.forever.erase(id);
