@@ -141,7 +141,12 @@ class Karpenter : public controllers::Controller {
   struct SimNodes {
     std::vector<SimNode> nodes;
     std::unordered_map<const cluster::PodTemplateInfo*, std::vector<uint32_t>> fits;
+    // Free resources (allocatable − used, pods included) of every node, one row each:
+    // a contiguous first filter for the fits lists.
+    std::vector<int64_t> free;
+    size_t width = 0;
   };
+  const std::vector<uint32_t>& FitsOf(SimNodes* nodes, PodId pod) const;
   struct NewClaim {
     uint32_t pool = 0;
     ResourceVec max_allocatable;  // over `types`: a quick reject

@@ -74,7 +74,8 @@ void Karpenter::Provision(Time now) {
     return;
   }
   const PassMemo seen{state_version_, now};  // what this pass reads (it may change it)
-  SimNodes nodes{ExistingNodes({}), {}};
+  SimNodes nodes;
+  nodes.nodes = ExistingNodes({});
   Solution sol = Solve(pods, &nodes, now, {});
   for (auto& nc : sol.claims) {
     // Create(): a NodePool whose nodes already exceed its limits launches nothing more.

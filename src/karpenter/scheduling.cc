@@ -285,6 +285,34 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
   return "";
 }
 
+const std::vector<uint32_t>& Karpenter::FitsOf(SimNodes* nodes, PodId id) const {
+  const auto& p = store_.pod(id);
+  auto [it, inserted] = nodes->fits.try_emplace(p.tmpl.get());
+  if (!inserted) return it->second;
+  const size_t w = std::max<size_t>(store_.resources().size(), cluster::kPods + 1);
+  if (nodes->width != w) {
+    nodes->width = w;
+    nodes->free.assign(nodes->nodes.size() * w, 0);
+    for (size_t k = 0; k < nodes->nodes.size(); ++k) {
+      const auto& n = nodes->nodes[k];
+      for (size_t r = 0; r < w; ++r) {
+        nodes->free[k * w + r] = cluster::At(*n.allocatable, r) - cluster::At(*n.used, r);
+      }
+    }
+  }
+  ResourceVec need = p.tmpl->requests;
+  need.resize(w, 0);
+  need[cluster::kPods] = 1;
+  static const ResourceVec kNothing;
+  for (uint32_t k = 0; k < nodes->nodes.size(); ++k) {
+    const int64_t* row = &nodes->free[k * w];
+    bool room = true;
+    for (size_t r = 0; r < w && room; ++r) room = need[r] <= row[r];
+    if (room && FitsNode(nodes->nodes[k], kNothing, id)) it->second.push_back(k);
+  }
+  return it->second;
+}
+
 Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
                                      SimNodes* existing, Time now,
                                      const std::set<uint32_t>& exclude, int32_t skip_claim,
@@ -348,16 +376,7 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
       ++decisions_;
       const auto& p = store_.pod(id);
       TemplateMemo& m = memo[p.tmpl.get()];
-      if (!m.fits) {
-        auto [it, inserted] = existing->fits.try_emplace(p.tmpl.get());
-        if (inserted) {
-          static const ResourceVec kNothing;
-          for (uint32_t k = 0; k < existing->nodes.size(); ++k) {
-            if (FitsNode(existing->nodes[k], kNothing, id)) it->second.push_back(k);
-          }
-        }
-        m.fits = &it->second;
-      }
+      if (!m.fits) m.fits = &FitsOf(existing, id);
       bool placed = false;
       for (; m.next < m.fits->size(); ++m.next) {
         uint32_t k = (*m.fits)[m.next];
