@@ -62,9 +62,9 @@ bool Karpenter::Disruptable(uint32_t index) {
 
 int64_t Karpenter::BudgetAvailable(uint32_t pool, const std::string& reason, Time now) const {
   int64_t total = 0, disrupting = 0;
-  for (uint32_t i = 0; i < claims_.size(); ++i) {
+  for (uint32_t i : live_claims_) {
     const auto& c = claims_[i];
-    if (c.nodepool != pool || c.phase == ClaimPhase::kDeleted) continue;
+    if (c.nodepool != pool) continue;
     if (c.phase == ClaimPhase::kInitialized) ++total;
     if (in_command_.count(i) || c.deleting ||
         (c.node != cluster::kNone && !store_.node(c.node).ready)) {
@@ -95,16 +95,20 @@ int64_t Karpenter::BudgetAvailable(uint32_t pool, const std::string& reason, Tim
 }
 
 void Karpenter::Disrupt(Time now) {
-  bool alive = false;
-  for (const auto& c : claims_) alive |= c.phase != ClaimPhase::kDeleted;
-  if (alive && !disruption_scheduled_) {
+  if (!live_claims_.empty() && !disruption_scheduled_) {
     disruption_scheduled_ = true;
     At(now + kDisruptionPoll, Arg(kDisruption, 0));
   }
   // A node turning Consolidatable is a cluster-state change (its NodeClaim condition).
   if (was_consolidatable_.size() < claims_.size())
     was_consolidatable_.resize(claims_.size(), false);
-  for (uint32_t i = 0; i < claims_.size(); ++i) {
+  for (uint32_t i : retired_consolidatable_) {
+    was_consolidatable_[i] = false;
+    MarkUnconsolidated(now);
+    Changed();
+  }
+  retired_consolidatable_.clear();
+  for (uint32_t i : live_claims_) {
     bool now_consolidatable = Consolidatable(i, now);
     if (now_consolidatable != was_consolidatable_[i]) {
       MarkUnconsolidated(now);
@@ -112,14 +116,16 @@ void Karpenter::Disrupt(Time now) {
     }
     was_consolidatable_[i] = now_consolidatable;
   }
+  // From here on, was_consolidatable_ is Consolidatable(i, now) for the live claims.
   // Emptiness: as many empty, consolidatable nodes per NodePool as its Empty budget allows,
   // in one command.
   Command empty{{}, "Empty", false};
   for (uint32_t p = 0; p < pools_.size(); ++p) {
     int64_t budget = BudgetAvailable(p, "Empty", now);
-    for (uint32_t i = 0; i < claims_.size() && budget > 0; ++i) {
+    for (size_t k = 0; k < live_claims_.size() && budget > 0; ++k) {
+      const uint32_t i = live_claims_[k];
       const auto& c = claims_[i];
-      if (c.nodepool != p || !Consolidatable(i, now) || HasReschedulablePods(c.node) ||
+      if (c.nodepool != p || !was_consolidatable_[i] || HasReschedulablePods(c.node) ||
           !Disruptable(i)) {
         continue;
       }
@@ -152,10 +158,10 @@ void Karpenter::Disrupt(Time now) {
     return;
   }
   std::vector<std::pair<double, uint32_t>> candidates;
-  for (uint32_t i = 0; i < claims_.size(); ++i) {
+  for (uint32_t i : live_claims_) {
     const auto& c = claims_[i];
     const auto& pool = *pools_[c.nodepool].spec;
-    if (pool.consolidation_policy == "WhenEmpty" || !Consolidatable(i, now) || !Disruptable(i)) {
+    if (!was_consolidatable_[i] || pool.consolidation_policy == "WhenEmpty" || !Disruptable(i)) {
       continue;
     }
     auto pods = ReschedulablePods(c.node);

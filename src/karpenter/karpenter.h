@@ -244,6 +244,9 @@ class Karpenter : public controllers::Controller {
   std::set<PodId> pending_;  // provisionable pods
   RandomStream names_;
   std::vector<NodeClaim> claims_;
+  std::vector<uint32_t> live_claims_;  // indices of the claims not deleted, ascending
+  std::vector<uint32_t> retired_consolidatable_;  // deleted while Consolidatable
+  void Retire(uint32_t claim);  // the claim is deleted
   mutable std::vector<NodeId> nodes_by_name_;  // the Store's nodes, by name
   std::vector<int32_t> claim_of_node_;  // by NodeId; -1: not Karpenter's
   std::optional<uint32_t> ClaimOf(NodeId n) const {

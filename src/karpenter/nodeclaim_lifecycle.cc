@@ -101,6 +101,7 @@ bool Karpenter::Launch(uint32_t index, Time now) {
     }
     c.launch_error = "creating instance, insufficient capacity, " + detail;
     c.phase = ClaimPhase::kDeleted;
+    Retire(index);
     c.deleted_at = now;
     Count("karpenter_nodeclaims_disrupted_total", {{"reason", "insufficient_capacity"},
                                                    {"nodepool", pool_name},
@@ -266,6 +267,14 @@ void Karpenter::DeleteClaim(uint32_t index, const std::string& reason, Time now)
   FinishTermination(index, now);
 }
 
+void Karpenter::Retire(uint32_t index) {
+  auto it = std::lower_bound(live_claims_.begin(), live_claims_.end(), index);
+  if (it != live_claims_.end() && *it == index) live_claims_.erase(it);
+  if (index < was_consolidatable_.size() && was_consolidatable_[index]) {
+    retired_consolidatable_.push_back(index);
+  }
+}
+
 void Karpenter::FinishTermination(uint32_t index, Time now) {
   Changed();
   auto& c = claims_[index];
@@ -274,6 +283,7 @@ void Karpenter::FinishTermination(uint32_t index, Time now) {
     cluster::AddTo(&pool_usage_[c.nodepool], TypeCapacity(c.nodepool, c.type), -1);
     --pool_nodes_[c.nodepool];
   }
+  if (c.phase != ClaimPhase::kDeleted) Retire(index);
   c.phase = ClaimPhase::kDeleted;
   c.deleted_at = now;
   if (c.node != cluster::kNone && !store_.node(c.node).deleted) {

@@ -174,6 +174,7 @@ uint32_t Karpenter::CreateClaim(NewClaim nc, const std::string& reason, Time now
   c.created_at = now;
   auto index = static_cast<uint32_t>(claims_.size());
   claims_.push_back(std::move(c));
+  live_claims_.push_back(index);
   MarkUnconsolidated(now);
   Count("karpenter_nodeclaims_created_total",
         {{"reason", reason}, {"nodepool", pool.spec->metadata.name}});

@@ -127,7 +127,7 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
     }
     (s.initialized ? out : starting).push_back(std::move(s));
   }
-  for (uint32_t i = 0; i < claims_.size(); ++i) {
+  for (uint32_t i : live_claims_) {
     const auto& c = claims_[i];
     if (c.phase == ClaimPhase::kDeleted || c.deleting || c.node != cluster::kNone ||
         exclude.count(i) || !c.instance) {
