@@ -181,6 +181,12 @@ void Karpenter::Disrupt(Time now) {
   }
   std::stable_sort(candidates.begin(), candidates.end());
   std::optional<SimNodes> destinations;
+  std::vector<int32_t> position;  // claim → its node's index in destinations
+  // A candidate none of whose pods fits on another node simulates the same whatever node
+  // it is: only its pods' templates in the simulation's order, its NodePool, capacity
+  // type and price matter. One that cannot be consolidated answers for its like.
+  using Likeness = std::tuple<std::vector<uint32_t>, uint32_t, int, double>;
+  std::set<Likeness> fruitless;
   for (const auto& [cost, i] : candidates) {
     if (budgets[claims_[i].nodepool] <= 0) continue;
     // The destinations, once per pass: initialized nodes not in a command.
@@ -189,8 +195,34 @@ void Karpenter::Disrupt(Time now) {
       for (auto& n : ExistingNodes(in_command_)) {
         if (n.initialized) destinations->nodes.push_back(std::move(n));
       }
+      position.assign(claims_.size(), -1);
+      for (size_t k = 0; k < destinations->nodes.size(); ++k) {
+        if (destinations->nodes[k].claim >= 0) {
+          position[destinations->nodes[k].claim] = static_cast<int32_t>(k);
+        }
+      }
     }
-    if (!TryConsolidate(i, now, false, &*destinations)) continue;
+    const auto& c = claims_[i];
+    std::vector<PodId> pods = ReschedulablePods(c.node);
+    bool isolated = std::all_of(pods.begin(), pods.end(), [&](PodId id) {
+      for (uint32_t k : FitsOf(&*destinations, id)) {
+        if (static_cast<int32_t>(k) != position[i]) return false;
+      }
+      return true;
+    });
+    std::optional<Likeness> like;
+    if (isolated) {
+      std::stable_sort(pods.begin(), pods.end(),
+                       [&](PodId a, PodId b) { return SchedulesBefore(a, b); });
+      std::vector<uint32_t> templates;
+      for (PodId id : pods) templates.push_back(store_.pod(id).tmpl->id);
+      like.emplace(std::move(templates), c.nodepool, static_cast<int>(c.capacity_type), c.price);
+      if (fruitless.count(*like)) continue;
+    }
+    if (!TryConsolidate(i, now, false, &*destinations)) {
+      if (like) fruitless.insert(std::move(*like));
+      continue;
+    }
     Changed();
     in_command_.insert(i);
     pending_commands_.push_back({{i}, "Underutilized", false});

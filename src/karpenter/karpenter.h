@@ -147,6 +147,9 @@ class Karpenter : public controllers::Controller {
     size_t width = 0;
   };
   const std::vector<uint32_t>& FitsOf(SimNodes* nodes, PodId pod) const;
+  // The simulation's pod order: CPU then memory descending, then oldest (queue.go
+  // byCPUAndMemoryDescending).
+  bool SchedulesBefore(PodId a, PodId b) const;
   struct NewClaim {
     uint32_t pool = 0;
     ResourceVec max_allocatable;  // over `types`: a quick reject

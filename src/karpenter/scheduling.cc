@@ -285,6 +285,19 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
   return "";
 }
 
+bool Karpenter::SchedulesBefore(PodId a, PodId b) const {
+  const auto& pa = store_.pod(a);
+  const auto& pb = store_.pod(b);
+  int64_t ca = cluster::At(pa.tmpl->requests, cluster::kCpu);
+  int64_t cb = cluster::At(pb.tmpl->requests, cluster::kCpu);
+  if (ca != cb) return ca > cb;
+  int64_t ma = cluster::At(pa.tmpl->requests, cluster::kMemory);
+  int64_t mb = cluster::At(pb.tmpl->requests, cluster::kMemory);
+  if (ma != mb) return ma > mb;
+  if (pa.created_at != pb.created_at) return pa.created_at < pb.created_at;
+  return pa.uid < pb.uid;
+}
+
 const std::vector<uint32_t>& Karpenter::FitsOf(SimNodes* nodes, PodId id) const {
   const auto& p = store_.pod(id);
   auto [it, inserted] = nodes->fits.try_emplace(p.tmpl.get());
@@ -343,18 +356,8 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
     }
   }
   std::vector<PodId> queue = pods;
-  std::stable_sort(queue.begin(), queue.end(), [&](PodId a, PodId b) {
-    const auto& pa = store_.pod(a);
-    const auto& pb = store_.pod(b);
-    int64_t ca = cluster::At(pa.tmpl->requests, cluster::kCpu);
-    int64_t cb = cluster::At(pb.tmpl->requests, cluster::kCpu);
-    if (ca != cb) return ca > cb;
-    int64_t ma = cluster::At(pa.tmpl->requests, cluster::kMemory);
-    int64_t mb = cluster::At(pb.tmpl->requests, cluster::kMemory);
-    if (ma != mb) return ma > mb;
-    if (pa.created_at != pb.created_at) return pa.created_at < pb.created_at;
-    return pa.uid < pb.uid;
-  });
+  std::stable_sort(queue.begin(), queue.end(),
+                   [&](PodId a, PodId b) { return SchedulesBefore(a, b); });
   // Pods of one template are interchangeable to the simulation, and within a pass nodes
   // and NodeClaims only fill up and narrow and limits only shrink. So a node or NodeClaim
   // that rejected a pod rejects every later pod of its template, and a template that found
