@@ -183,9 +183,12 @@ void Karpenter::Disrupt(Time now) {
   std::optional<SimNodes> destinations;
   std::vector<int32_t> position;  // claim → its node's index in destinations
   // A candidate none of whose pods fits on another node simulates the same whatever node
-  // it is: only its pods' templates in the simulation's order, its NodePool, capacity
-  // type and price matter. One that cannot be consolidated answers for its like.
-  using Likeness = std::tuple<std::vector<uint32_t>, uint32_t, int, double>;
+  // it is: only its pods' templates in the simulation's order and its NodePool matter
+  // (the simulation is kept), and with its capacity type and price, whether it can be
+  // consolidated (one that cannot answers for its like).
+  using Simulated = std::pair<std::vector<uint32_t>, uint32_t>;
+  using Likeness = std::tuple<Simulated, int, double>;
+  std::map<Simulated, Solution> simulations;
   std::set<Likeness> fruitless;
   for (const auto& [cost, i] : candidates) {
     if (budgets[claims_[i].nodepool] <= 0) continue;
@@ -211,15 +214,27 @@ void Karpenter::Disrupt(Time now) {
       return true;
     });
     std::optional<Likeness> like;
+    const Solution* simulated = nullptr;
     if (isolated) {
       std::stable_sort(pods.begin(), pods.end(),
                        [&](PodId a, PodId b) { return SchedulesBefore(a, b); });
       std::vector<uint32_t> templates;
       for (PodId id : pods) templates.push_back(store_.pod(id).tmpl->id);
-      like.emplace(std::move(templates), c.nodepool, static_cast<int>(c.capacity_type), c.price);
+      Simulated sim{std::move(templates), c.nodepool};
+      like.emplace(sim, static_cast<int>(c.capacity_type), c.price);
       if (fruitless.count(*like)) continue;
+      auto it = simulations.find(sim);
+      if (it == simulations.end()) {
+        std::set<uint32_t> exclude = in_command_;
+        exclude.insert(i);
+        it = simulations
+                 .emplace(std::move(sim), Solve(pods, &*destinations, now, exclude,
+                                                static_cast<int32_t>(i), true))
+                 .first;
+      }
+      simulated = &it->second;
     }
-    if (!TryConsolidate(i, now, false, &*destinations)) {
+    if (!TryConsolidate(i, now, false, &*destinations, simulated)) {
       if (like) fruitless.insert(std::move(*like));
       continue;
     }
@@ -241,21 +256,27 @@ Time Karpenter::ConsolidationState(Time now) {
   return cluster_state_;
 }
 
-bool Karpenter::TryConsolidate(uint32_t index, Time now, bool execute, SimNodes* destinations) {
+bool Karpenter::TryConsolidate(uint32_t index, Time now, bool execute, SimNodes* destinations,
+                               const Solution* simulated) {
   const auto& c = claims_[index];
-  std::vector<PodId> pods = ReschedulablePods(c.node);
-  // Destinations: initialized nodes only (a result that needs an uninitialized node is
-  // invalid), not the candidate, not nodes already in a command.
-  std::set<uint32_t> exclude = in_command_;
-  exclude.insert(index);
-  SimNodes own;
-  if (!destinations) {
-    for (auto& n : ExistingNodes(exclude)) {
-      if (n.initialized) own.nodes.push_back(std::move(n));
+  Solution sol;
+  if (simulated) {
+    sol = *simulated;
+  } else {
+    std::vector<PodId> pods = ReschedulablePods(c.node);
+    // Destinations: initialized nodes only (a result that needs an uninitialized node is
+    // invalid), not the candidate, not nodes already in a command.
+    std::set<uint32_t> exclude = in_command_;
+    exclude.insert(index);
+    SimNodes own;
+    if (!destinations) {
+      for (auto& n : ExistingNodes(exclude)) {
+        if (n.initialized) own.nodes.push_back(std::move(n));
+      }
+      destinations = &own;
     }
-    destinations = &own;
+    sol = Solve(pods, destinations, now, exclude, static_cast<int32_t>(index), true);
   }
-  Solution sol = Solve(pods, destinations, now, exclude, static_cast<int32_t>(index), true);
   if (!sol.errors.empty() || sol.claims.size() > 1) return false;
   if (sol.claims.empty()) {
     if (execute) DeleteClaim(index, "Underutilized", now);

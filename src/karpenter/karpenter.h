@@ -224,7 +224,9 @@ class Karpenter : public controllers::Controller {
   std::vector<PodId> ReschedulablePods(NodeId node) const;
   bool HasReschedulablePods(NodeId node) const;
   // `destinations`: the pass's initialized nodes, when the caller already has them.
-  bool TryConsolidate(uint32_t claim, Time now, bool execute, SimNodes* destinations = nullptr);
+  // `simulated`: the scheduling simulation's result for this candidate, when known.
+  bool TryConsolidate(uint32_t claim, Time now, bool execute, SimNodes* destinations = nullptr,
+                      const Solution* simulated = nullptr);
   void Validate(Time now);
   void MarkUnconsolidated(Time now) { cluster_state_ = now; }
   Time ConsolidationState(Time now);
