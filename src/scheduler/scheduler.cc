@@ -107,6 +107,7 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
       groups_.Assign(store_, id);
     }
     info_.Sync(store_, id);
+    if (id < node_zone_known_.size()) node_zone_known_[id] = false;  // its labels may have changed
     if (op != WatchOp::kModified) node_order_dirty_ = true;
     move_all_ = true;  // NodeAdd / NodeUpdate: any plugin may now pass
     RequestReconcile();
@@ -169,22 +170,30 @@ void Scheduler::ClearNomination(PodId pod) {
 
 void Scheduler::RebuildNodeOrder() {
   // NodeTree: zones in order of first appearance, nodes taken round-robin across zones.
-  std::vector<std::string> zones;
-  std::map<std::string, std::vector<NodeId>> by_zone;
+  // Few zones: a linear search over them beats a map of strings for every node, and each
+  // node's zone is looked up once (again only when the node changes).
+  std::vector<std::pair<const std::string*, std::vector<NodeId>>> zones;
+  if (node_zone_.size() < store_.node_count()) {
+    node_zone_.resize(store_.node_count());
+    node_zone_known_.resize(store_.node_count(), false);
+  }
   for (NodeId n = 0; n < store_.node_count(); ++n) {
     const auto& node = store_.node(n);
     if (node.deleted) continue;
-    auto it = node.obj.metadata.labels.find("topology.kubernetes.io/zone");
-    std::string zone = it == node.obj.metadata.labels.end() ? "" : it->second;
-    auto& list = by_zone[zone];
-    if (list.empty()) zones.push_back(zone);
-    list.push_back(n);
+    if (!node_zone_known_[n]) {
+      auto it = node.obj.metadata.labels.find("topology.kubernetes.io/zone");
+      node_zone_[n] = it == node.obj.metadata.labels.end() ? "" : it->second;
+      node_zone_known_[n] = true;
+    }
+    const std::string& zone = node_zone_[n];
+    auto z = std::find_if(zones.begin(), zones.end(), [&](const auto& e) { return *e.first == zone; });
+    if (z == zones.end()) z = zones.insert(zones.end(), {&zone, {}});
+    z->second.push_back(n);
   }
   node_order_.clear();
   for (size_t i = 0;; ++i) {
     bool any = false;
-    for (const auto& z : zones) {
-      const auto& list = by_zone[z];
+    for (const auto& [zone, list] : zones) {
       if (i < list.size()) {
         node_order_.push_back(list[i]);
         any = true;

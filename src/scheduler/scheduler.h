@@ -145,6 +145,8 @@ class Scheduler : public controllers::Controller {
   std::map<std::string, uint16_t> reason_ids_;
   std::vector<NodeId> node_order_;  // zone-interleaved, as the scheduler's NodeTree
   bool node_order_dirty_ = true;
+  std::vector<std::string> node_zone_;  // by NodeId, valid where node_zone_known_
+  std::vector<bool> node_zone_known_;
   size_t next_start_node_index_ = 0;
   std::vector<std::vector<PodId>> nominated_;  // per node
   size_t nominated_total_ = 0;
