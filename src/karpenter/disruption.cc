@@ -61,16 +61,28 @@ bool Karpenter::Disruptable(uint32_t index) {
 }
 
 int64_t Karpenter::BudgetAvailable(uint32_t pool, const std::string& reason, Time now) const {
-  int64_t total = 0, disrupting = 0;
+  return BudgetsAvailable(reason, now)[pool];
+}
+
+std::vector<int64_t> Karpenter::BudgetsAvailable(const std::string& reason, Time now) const {
+  std::vector<int64_t> total(pools_.size(), 0), disrupting(pools_.size(), 0);
   for (uint32_t i : live_claims_) {
     const auto& c = claims_[i];
-    if (c.nodepool != pool) continue;
-    if (c.phase == ClaimPhase::kInitialized) ++total;
+    if (c.phase == ClaimPhase::kInitialized) ++total[c.nodepool];
     if (in_command_.count(i) || c.deleting ||
         (c.node != cluster::kNone && !store_.node(c.node).ready)) {
-      ++disrupting;
+      ++disrupting[c.nodepool];
     }
   }
+  std::vector<int64_t> out;
+  for (uint32_t p = 0; p < pools_.size(); ++p) {
+    out.push_back(PoolBudget(p, reason, now, total[p], disrupting[p]));
+  }
+  return out;
+}
+
+int64_t Karpenter::PoolBudget(uint32_t pool, const std::string& reason, Time now, int64_t total,
+                              int64_t disrupting) const {
   int64_t allowed = INT64_MAX;
   for (const auto& b : pools_[pool].spec->budgets) {
     if (!b.reasons.empty() &&
@@ -119,9 +131,13 @@ void Karpenter::Disrupt(Time now) {
   // From here on, was_consolidatable_ is Consolidatable(i, now) for the live claims.
   // Emptiness: as many empty, consolidatable nodes per NodePool as its Empty budget allows,
   // in one command.
+  // Skipped while nothing it reads changed since a scan found no empty node.
   Command empty{{}, "Empty", false};
-  for (uint32_t p = 0; p < pools_.size(); ++p) {
-    int64_t budget = BudgetAvailable(p, "Empty", now);
+  std::vector<int64_t> empty_budgets = BudgetsAvailable("Empty", now);
+  const bool empty_unchanged =
+      UnchangedSince(emptiness_memo_, now) && empty_budgets == emptiness_budgets_;
+  for (uint32_t p = 0; p < pools_.size() && !empty_unchanged; ++p) {
+    int64_t budget = empty_budgets[p];
     for (size_t k = 0; k < live_claims_.size() && budget > 0; ++k) {
       const uint32_t i = live_claims_[k];
       const auto& c = claims_[i];
@@ -132,6 +148,10 @@ void Karpenter::Disrupt(Time now) {
       empty.candidates.push_back(i);
       --budget;
     }
+  }
+  if (!empty_unchanged && empty.candidates.empty()) {
+    emptiness_memo_ = PassMemo{state_version_, now};
+    emptiness_budgets_ = std::move(empty_budgets);
   }
   if (!empty.candidates.empty()) {
     Changed();
@@ -147,10 +167,7 @@ void Karpenter::Disrupt(Time now) {
   const Time state = ConsolidationState(now);
   if (consolidated_at_state_ == state) return;
   // Budgets, once per pass: they change only when a command is issued, which ends it.
-  std::vector<int64_t> budgets;
-  for (uint32_t p = 0; p < pools_.size(); ++p) {
-    budgets.push_back(BudgetAvailable(p, "Underutilized", now));
-  }
+  std::vector<int64_t> budgets = BudgetsAvailable("Underutilized", now);
   // Nothing the candidates' simulations read has changed since a pass found none: this
   // one would find none either.
   if (UnchangedSince(consolidation_memo_, now) && budgets == consolidation_budgets_) {
@@ -228,8 +245,8 @@ void Karpenter::Disrupt(Time now) {
         std::set<uint32_t> exclude = in_command_;
         exclude.insert(i);
         it = simulations
-                 .emplace(std::move(sim), Solve(pods, &*destinations, now, exclude,
-                                                static_cast<int32_t>(i), true))
+                 .emplace(std::move(sim),
+                          Solve(pods, &*destinations, now, exclude, static_cast<int32_t>(i), true))
                  .first;
       }
       simulated = &it->second;

@@ -121,15 +121,21 @@ void Karpenter::ComputePools() {
 }
 
 void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
-  Changed();
   const Time now = store_.now();
   if (kind == WatchKind::kPod) {
     const auto& p = store_.pod(id);
+    // Of an unbound pod, Karpenter reads only whether it is provisionable: kube-scheduler
+    // marking a waiting pod Unschedulable again changes nothing it decides on.
+    bool changed = op != WatchOp::kModified || p.node != cluster::kNone;
     if (Provisionable(id)) {
-      if (pending_.insert(id).second) Trigger(now);
+      if (pending_.insert(id).second) {
+        changed = true;
+        Trigger(now);
+      }
     } else {
-      pending_.erase(id);
+      changed |= pending_.erase(id) > 0;
     }
+    if (changed) Changed();
     if (p.node != cluster::kNone &&
         (op == WatchOp::kDeleted || p.scheduled_at == now || p.Terminal())) {
       if (last_pod_event_.size() <= p.node) last_pod_event_.resize(p.node + 1, Time{0});
@@ -142,6 +148,7 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     }
     return;
   }
+  Changed();
   if (kind == WatchKind::kNode) {
     if (op != WatchOp::kModified) MarkUnconsolidated(now);
     auto claim = ClaimOf(id);

@@ -130,8 +130,8 @@ class Karpenter : public controllers::Controller {
     const std::vector<api::Taint>* taints = nullptr;
     const std::vector<api::Taint>* ignored_taints = nullptr;  // startup taints, until initialized
     bool unschedulable = false;                               // cordoned
-    const ResourceVec* allocatable = nullptr;  // the Node's, or its instance type's
-    const ResourceVec* used = nullptr;         // bound pods' requests, or daemon overhead
+    const ResourceVec* allocatable = nullptr;                 // the Node's, or its instance type's
+    const ResourceVec* used = nullptr;  // bound pods' requests, or daemon overhead
     bool initialized = true;
   };
   // The nodes a simulation may place pods on and, per pod template, the ones it fits on
@@ -152,8 +152,8 @@ class Karpenter : public controllers::Controller {
   bool SchedulesBefore(PodId a, PodId b) const;
   struct NewClaim {
     uint32_t pool = 0;
-    ResourceVec max_allocatable;  // over `types`: a quick reject
-    const Requirements* base = nullptr;  // the NodePool's
+    ResourceVec max_allocatable;           // over `types`: a quick reject
+    const Requirements* base = nullptr;    // the NodePool's
     std::optional<Requirements> narrowed;  // base ∩ its pods', once a pod narrows it
     const Requirements& requirements() const { return narrowed ? *narrowed : *base; }
     std::vector<uint32_t> types;
@@ -219,6 +219,9 @@ class Karpenter : public controllers::Controller {
   // disruption.cc
   void Disrupt(Time now);
   int64_t BudgetAvailable(uint32_t pool, const std::string& reason, Time now) const;
+  std::vector<int64_t> BudgetsAvailable(const std::string& reason, Time now) const;  // by pool
+  int64_t PoolBudget(uint32_t pool, const std::string& reason, Time now, int64_t total,
+                     int64_t disrupting) const;
   bool Consolidatable(uint32_t claim, Time now) const;
   bool Disruptable(uint32_t claim);  // caches the pod templates' annotation
   std::vector<PodId> ReschedulablePods(NodeId node) const;
@@ -249,11 +252,11 @@ class Karpenter : public controllers::Controller {
   std::set<PodId> pending_;  // provisionable pods
   RandomStream names_;
   std::vector<NodeClaim> claims_;
-  std::vector<uint32_t> live_claims_;  // indices of the claims not deleted, ascending
+  std::vector<uint32_t> live_claims_;             // indices of the claims not deleted, ascending
   std::vector<uint32_t> retired_consolidatable_;  // deleted while Consolidatable
-  void Retire(uint32_t claim);  // the claim is deleted
-  mutable std::vector<NodeId> nodes_by_name_;  // the Store's nodes, by name
-  std::vector<int32_t> claim_of_node_;  // by NodeId; -1: not Karpenter's
+  void Retire(uint32_t claim);                    // the claim is deleted
+  mutable std::vector<NodeId> nodes_by_name_;     // the Store's nodes, by name
+  std::vector<int32_t> claim_of_node_;            // by NodeId; -1: not Karpenter's
   std::optional<uint32_t> ClaimOf(NodeId n) const {
     if (n >= claim_of_node_.size() || claim_of_node_[n] < 0) return std::nullopt;
     return static_cast<uint32_t>(claim_of_node_[n]);
@@ -264,7 +267,7 @@ class Karpenter : public controllers::Controller {
     std::string code;  // the CreateFleet error or "SpotInterruption"
   };
   std::map<std::tuple<int, uint32_t, std::string>, Unavailable> unavailable_;  // ct, type, zone
-  std::vector<Time> last_pod_event_;  // by NodeId
+  std::vector<Time> last_pod_event_;                                           // by NodeId
   std::vector<int8_t> do_not_disrupt_;  // by pod template id: -1 not looked up yet
   std::vector<PodVerdict> verdicts_;
   std::vector<bool> has_verdict_;
@@ -290,7 +293,9 @@ class Karpenter : public controllers::Controller {
   uint64_t passes_ = 0, decisions_ = 0, reused_passes_ = 0;
   uint64_t state_version_ = 0;
   std::optional<PassMemo> provision_memo_;
-  std::vector<PodId> failed_pods_;  // the last simulated pass's unschedulable pods
+  std::vector<PodId> failed_pods_;              // the last simulated pass's unschedulable pods
+  std::optional<PassMemo> emptiness_memo_;      // the last emptiness scan that found nothing
+  std::vector<int64_t> emptiness_budgets_;      // and the Empty budgets it had
   std::optional<PassMemo> consolidation_memo_;  // the last single-node pass that found nothing
   std::vector<int64_t> consolidation_budgets_;  // and the budgets it had
   size_t unschedulable_pods_ = 0;

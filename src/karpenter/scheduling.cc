@@ -326,8 +326,7 @@ const std::vector<uint32_t>& Karpenter::FitsOf(SimNodes* nodes, PodId id) const 
   return it->second;
 }
 
-Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
-                                     SimNodes* existing, Time now,
+Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* existing, Time now,
                                      const std::set<uint32_t>& exclude, int32_t skip_claim,
                                      bool for_consolidation) {
   Solution sol;
@@ -365,9 +364,9 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
   // makes a pass cost templates × nodes instead of pods × nodes, with the same result.
   struct TemplateMemo {
     const std::vector<uint32_t>* fits = nullptr;  // existing->fits of the template
-    size_t next = 0;                    // (*fits)[0, next) rejected it
-    std::vector<bool> rejected_by;      // this batch's NodeClaims that rejected it
-    size_t failed_at_claims = SIZE_MAX;  // sol.claims.size() when it last found no place
+    size_t next = 0;                              // (*fits)[0, next) rejected it
+    std::vector<bool> rejected_by;                // this batch's NodeClaims that rejected it
+    size_t failed_at_claims = SIZE_MAX;           // sol.claims.size() when it last found no place
     std::string errors;
     bool forever = true;
   };
@@ -421,8 +420,8 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
         for (size_t i : order) {
           if (m.rejected_by[i]) continue;
           auto& c = sol.claims[i];
-          if (!cluster::FindUntoleratedTaint(pools_[c.pool].spec->taints,
-                                             p.tmpl->spec.tolerations, true, true) &&
+          if (!cluster::FindUntoleratedTaint(pools_[c.pool].spec->taints, p.tmpl->spec.tolerations,
+                                             true, true) &&
               CanAdd(&c, id, pod_reqs, now, !for_consolidation).empty()) {
             placed = true;
             break;
@@ -436,8 +435,9 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods,
           auto add_error = [&](const std::string& e) {
             if (for_consolidation) return;
             errors += (errors.empty() ? "" : "; ") + std::string("incompatible with nodepool \"") +
-                      pool.spec->metadata.name + "\", daemonset overhead=" +
-                      FormatResources(pool.daemon_overhead, reg) + ", " + e;
+                      pool.spec->metadata.name +
+                      "\", daemonset overhead=" + FormatResources(pool.daemon_overhead, reg) +
+                      ", " + e;
           };
           if (!pool.not_ready.empty()) {
             add_error("nodepool not ready: " + pool.not_ready);

@@ -186,7 +186,8 @@ void Scheduler::RebuildNodeOrder() {
       node_zone_known_[n] = true;
     }
     const std::string& zone = node_zone_[n];
-    auto z = std::find_if(zones.begin(), zones.end(), [&](const auto& e) { return *e.first == zone; });
+    auto z =
+        std::find_if(zones.begin(), zones.end(), [&](const auto& e) { return *e.first == zone; });
     if (z == zones.end()) z = zones.insert(zones.end(), {&zone, {}});
     z->second.push_back(n);
   }
