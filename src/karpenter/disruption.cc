@@ -161,9 +161,9 @@ void Karpenter::Disrupt(Time now) {
     At(now + kCommandValidation, Arg(kValidate, 0));
     return;
   }
-  // Single-node consolidation: cheapest disruption first (fewest pods, lower priority,
-  // expiring soonest), one candidate per command. Skipped while nothing changed since the
-  // last pass found nothing (IsConsolidated; the state resets after 5 minutes).
+  // Consolidation, multi-node then single-node: candidates cheapest to disrupt first
+  // (fewest pods, lower priority, expiring soonest). Skipped while nothing changed since
+  // the last pass found nothing (IsConsolidated; the state resets after 5 minutes).
   const Time state = ConsolidationState(now);
   if (consolidated_at_state_ == state) return;
   // Budgets, once per pass: they change only when a command is issued, which ends it.
@@ -197,8 +197,38 @@ void Karpenter::Disrupt(Time now) {
     candidates.emplace_back(cost * lifetime, i);
   }
   std::stable_sort(candidates.begin(), candidates.end());
-  std::optional<SimNodes> destinations;
-  std::vector<int32_t> position;  // claim → its node's index in destinations
+  // The destinations, once per pass: initialized nodes not in a command.
+  SimNodes destinations;
+  std::vector<int32_t> position(claims_.size(), -1);  // claim → its node's index
+  if (!candidates.empty()) {
+    for (auto& n : ExistingNodes(in_command_)) {
+      if (n.initialized) destinations.nodes.push_back(std::move(n));
+    }
+    for (size_t k = 0; k < destinations.nodes.size(); ++k) {
+      if (destinations.nodes[k].claim >= 0) {
+        position[destinations.nodes[k].claim] = static_cast<int32_t>(k);
+      }
+    }
+  }
+  // Multi-node consolidation first: the candidates in the same order, each taking one unit
+  // of its NodePool's budget, at most 100.
+  std::vector<uint32_t> multi;
+  std::vector<int64_t> left = budgets;
+  for (const auto& [cost, i] : candidates) {
+    if (multi.size() == kMaxMultiNodeCandidates) break;
+    if (left[claims_[i].nodepool] <= 0) continue;
+    --left[claims_[i].nodepool];
+    multi.push_back(i);
+  }
+  if (auto chosen = MultiNodeConsolidation(multi, now, &destinations); !chosen.empty()) {
+    Changed();
+    for (uint32_t i : chosen) in_command_.insert(i);
+    pending_commands_.push_back({std::move(chosen), "Underutilized", false});
+    command_times_.push_back(now);
+    At(now + kCommandValidation, Arg(kValidate, 0));
+    return;
+  }
+  // Then single-node.
   // A candidate none of whose pods fits on another node simulates the same whatever node
   // it is: only its pods' templates in the simulation's order and its NodePool matter
   // (the simulation is kept), and with its capacity type and price, whether it can be
@@ -209,23 +239,10 @@ void Karpenter::Disrupt(Time now) {
   std::set<Likeness> fruitless;
   for (const auto& [cost, i] : candidates) {
     if (budgets[claims_[i].nodepool] <= 0) continue;
-    // The destinations, once per pass: initialized nodes not in a command.
-    if (!destinations) {
-      destinations.emplace();
-      for (auto& n : ExistingNodes(in_command_)) {
-        if (n.initialized) destinations->nodes.push_back(std::move(n));
-      }
-      position.assign(claims_.size(), -1);
-      for (size_t k = 0; k < destinations->nodes.size(); ++k) {
-        if (destinations->nodes[k].claim >= 0) {
-          position[destinations->nodes[k].claim] = static_cast<int32_t>(k);
-        }
-      }
-    }
     const auto& c = claims_[i];
     std::vector<PodId> pods = ReschedulablePods(c.node);
     bool isolated = std::all_of(pods.begin(), pods.end(), [&](PodId id) {
-      for (uint32_t k : FitsOf(&*destinations, id)) {
+      for (uint32_t k : FitsOf(&destinations, id)) {
         if (static_cast<int32_t>(k) != position[i]) return false;
       }
       return true;
@@ -244,14 +261,12 @@ void Karpenter::Disrupt(Time now) {
       if (it == simulations.end()) {
         std::set<uint32_t> exclude = in_command_;
         exclude.insert(i);
-        it = simulations
-                 .emplace(std::move(sim),
-                          Solve(pods, &*destinations, now, exclude, static_cast<int32_t>(i), true))
+        it = simulations.emplace(std::move(sim), Solve(pods, &destinations, now, exclude, true))
                  .first;
       }
       simulated = &it->second;
     }
-    if (!TryConsolidate(i, now, false, &*destinations, simulated)) {
+    if (!TryConsolidate({i}, now, false, &destinations, simulated)) {
       if (like) fruitless.insert(std::move(*like));
       continue;
     }
@@ -273,18 +288,20 @@ Time Karpenter::ConsolidationState(Time now) {
   return cluster_state_;
 }
 
-bool Karpenter::TryConsolidate(uint32_t index, Time now, bool execute, SimNodes* destinations,
-                               const Solution* simulated) {
-  const auto& c = claims_[index];
+bool Karpenter::TryConsolidate(const std::vector<uint32_t>& candidates, Time now, bool execute,
+                               SimNodes* destinations, const Solution* simulated) {
   Solution sol;
   if (simulated) {
     sol = *simulated;
   } else {
-    std::vector<PodId> pods = ReschedulablePods(c.node);
+    std::vector<PodId> pods;
+    for (uint32_t i : candidates) {
+      for (PodId id : ReschedulablePods(claims_[i].node)) pods.push_back(id);
+    }
     // Destinations: initialized nodes only (a result that needs an uninitialized node is
-    // invalid), not the candidate, not nodes already in a command.
+    // invalid), not the candidates, not nodes already in a command.
     std::set<uint32_t> exclude = in_command_;
-    exclude.insert(index);
+    exclude.insert(candidates.begin(), candidates.end());
     SimNodes own;
     if (!destinations) {
       for (auto& n : ExistingNodes(exclude)) {
@@ -292,16 +309,24 @@ bool Karpenter::TryConsolidate(uint32_t index, Time now, bool execute, SimNodes*
       }
       destinations = &own;
     }
-    sol = Solve(pods, destinations, now, exclude, static_cast<int32_t>(index), true);
+    sol = Solve(pods, destinations, now, exclude, true);
   }
   if (!sol.errors.empty() || sol.claims.size() > 1) return false;
   if (sol.claims.empty()) {
-    if (execute) DeleteClaim(index, "Underutilized", now);
+    if (execute) {
+      for (uint32_t i : candidates) DeleteClaim(i, "Underutilized", now);
+    }
     return true;
   }
   // A replacement: spot nodes are only deleted, never replaced (SpotToSpotConsolidation
   // is off by default).
-  if (c.capacity_type == cloud::CapacityType::kSpot) return false;
+  double price = 0;
+  bool all_spot = true;
+  for (uint32_t i : candidates) {
+    price += claims_[i].price;
+    all_spot &= claims_[i].capacity_type == cloud::CapacityType::kSpot;
+  }
+  if (all_spot) return false;
   NewClaim nc = std::move(sol.claims.front());
   const Requirement* cts = nc.requirements().Get("karpenter.sh/capacity-type");
   bool spot_ok = !cts || cts->Has("spot");
@@ -312,26 +337,54 @@ bool Karpenter::TryConsolidate(uint32_t index, Time now, bool execute, SimNodes*
     nc.narrowed = std::move(pinned);
   }
   const auto ct = spot_ok ? cloud::CapacityType::kSpot : cloud::CapacityType::kOnDemand;
-  // Only types whose worst-case launch price is strictly below the candidate's price.
+  // Several nodes replaced by one of their own instance types: that type must be cheaper
+  // than the cheapest candidate of it, or deleting the others alone would do
+  // (filterOutSameInstanceType).
+  if (candidates.size() > 1) {
+    for (uint32_t t : nc.types) {
+      for (uint32_t i : candidates) {
+        if (claims_[i].type == t) price = std::min(price, claims_[i].price);
+      }
+    }
+  }
+  // Only types whose worst-case launch price is strictly below the candidates' price.
   std::vector<uint32_t> cheaper;
+  const Requirement* z = nc.requirements().Get("topology.kubernetes.io/zone");
   for (uint32_t t : nc.types) {
     double worst = -1;
     for (const auto& o : ec2_.OfferingsOf(t)) {
-      const Requirement* z = nc.requirements().Get("topology.kubernetes.io/zone");
       if (o.capacity_type == ct && (!z || z->Has(o.zone)) && OfferingAvailable(o, now)) {
         worst = std::max(worst, o.price);
       }
     }
-    if (worst >= 0 && worst < c.price) cheaper.push_back(t);
+    if (worst >= 0 && worst < price) cheaper.push_back(t);
   }
   if (cheaper.empty()) return false;  // "Can't replace with a cheaper node"
   nc.types = std::move(cheaper);
   if (execute) {
     uint32_t r = CreateClaim(std::move(nc), "underutilized", now);
-    claims_[r].replaces = index;
+    claims_[r].replaces = candidates;
     if (claims_[r].phase == ClaimPhase::kDeleted) return false;  // the launch failed
   }
   return true;
+}
+
+std::vector<uint32_t> Karpenter::MultiNodeConsolidation(const std::vector<uint32_t>& candidates,
+                                                        Time now, SimNodes* destinations) {
+  if (candidates.size() < 2) return {};
+  size_t lo = 1, hi = std::min<size_t>(candidates.size(), kMaxMultiNodeCandidates) - 1;
+  std::vector<uint32_t> best;
+  while (lo <= hi) {
+    size_t mid = (lo + hi) / 2;
+    std::vector<uint32_t> prefix(candidates.begin(), candidates.begin() + mid + 1);
+    if (TryConsolidate(prefix, now, false, destinations)) {
+      best = std::move(prefix);
+      lo = mid + 1;
+    } else {
+      hi = mid - 1;
+    }
+  }
+  return best;
 }
 
 void Karpenter::Validate(Time now) {
@@ -356,10 +409,30 @@ void Karpenter::Validate(Time now) {
         if (!HasReschedulablePods(c.node)) DeleteClaim(i, "Empty", now);
         continue;
       }
+      if (cmd.candidates.size() > 1) continue;  // multi-node: below, as one
       if (BudgetAvailable(c.nodepool, "Underutilized", now) <= 0) continue;
       // Re-simulate; a replacement keeps the candidate until it has initialized.
       in_command_.insert(i);
-      if (!TryConsolidate(i, now, true) || claims_[i].deleting) in_command_.erase(i);
+      if (!TryConsolidate({i}, now, true) || claims_[i].deleting) in_command_.erase(i);
+    }
+    if (cmd.reason == "Underutilized" && cmd.candidates.size() > 1) {
+      // Every candidate still valid and within its NodePool's budget, then re-simulated.
+      std::vector<int64_t> budgets = BudgetsAvailable("Underutilized", now);
+      bool valid = true;
+      for (uint32_t i : cmd.candidates) {
+        const auto& c = claims_[i];
+        valid &= !c.deleting && c.phase != ClaimPhase::kDeleted && Consolidatable(i, now) &&
+                 Disruptable(i) && budgets[c.nodepool]-- > 0;
+      }
+      if (!valid) continue;
+      for (uint32_t i : cmd.candidates) in_command_.insert(i);
+      if (!TryConsolidate(cmd.candidates, now, true)) {
+        for (uint32_t i : cmd.candidates) in_command_.erase(i);
+      } else {
+        for (uint32_t i : cmd.candidates) {
+          if (claims_[i].deleting) in_command_.erase(i);
+        }
+      }
     }
   }
   pending_commands_ = std::move(keep);

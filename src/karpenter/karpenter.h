@@ -59,10 +59,10 @@ struct NodeClaim {
   Time created_at{0}, launched_at = cluster::kNever, registered_at = cluster::kNever,
                       initialized_at = cluster::kNever, deleted_at = cluster::kNever;
   bool deleting = false;
-  std::string disruption_reason;     // Empty, Underutilized, Expired, Interrupted, ...
-  std::string launch_error;          // the CreateFleet error when the launch failed
-  api::Labels labels;                // the Node's labels, known once launched
-  std::optional<uint32_t> replaces;  // consolidation: the claim this one replaces
+  std::string disruption_reason;   // Empty, Underutilized, Expired, Interrupted, ...
+  std::string launch_error;        // the CreateFleet error when the launch failed
+  api::Labels labels;              // the Node's labels, known once launched
+  std::vector<uint32_t> replaces;  // consolidation: the claims this one replaces
 };
 
 // Why Karpenter cannot help a pending pod, and whether anything in the run can change it.
@@ -100,6 +100,7 @@ class Karpenter : public controllers::Controller {
   static constexpr Duration kDisruptionPoll = Duration::Seconds(10);
   static constexpr Duration kCommandValidation = Duration::Seconds(15);
   static constexpr size_t kMaxInstanceTypes = 600, kMaxFleetTypes = 60;
+  static constexpr size_t kMaxMultiNodeCandidates = 100;
 
  protected:
   void Reconcile(Time now) override;
@@ -182,13 +183,12 @@ class Karpenter : public controllers::Controller {
   void Provision(Time now);
   bool Provisionable(PodId pod) const;
   // `existing` is read only: what the simulation places is kept aside, so one set of
-  // nodes serves every consolidation candidate. `skip_claim`: the candidate's own node.
+  // nodes serves every consolidation candidate. Nodes of `exclude_claims` take no pods.
   // `for_consolidation`: the caller needs only whether every pod fits with at most one
   // new NodeClaim; the simulation stops at the first pod that does not, or a second
   // NodeClaim, and explains nothing (its errors are empty strings).
   Solution Solve(const std::vector<PodId>& pods, SimNodes* existing, Time now,
-                 const std::set<uint32_t>& exclude_claims, int32_t skip_claim = -1,
-                 bool for_consolidation = false);
+                 const std::set<uint32_t>& exclude_claims, bool for_consolidation = false);
   std::vector<SimNode> ExistingNodes(const std::set<uint32_t>& exclude_claims) const;
   // `taken`: what this simulation already placed on the node.
   bool FitsNode(const SimNode& n, const ResourceVec& taken, PodId pod) const;
@@ -228,8 +228,14 @@ class Karpenter : public controllers::Controller {
   bool HasReschedulablePods(NodeId node) const;
   // `destinations`: the pass's initialized nodes, when the caller already has them.
   // `simulated`: the scheduling simulation's result for this candidate, when known.
-  bool TryConsolidate(uint32_t claim, Time now, bool execute, SimNodes* destinations = nullptr,
-                      const Solution* simulated = nullptr);
+  // Consolidate `candidates` (one: single-node; several: multi-node) by deleting them, or
+  // replacing them with one cheaper NodeClaim (consolidation.go computeConsolidation).
+  bool TryConsolidate(const std::vector<uint32_t>& candidates, Time now, bool execute,
+                      SimNodes* destinations = nullptr, const Solution* simulated = nullptr);
+  // Multi-node consolidation: the longest prefix (2..100) of the candidates that can be
+  // consolidated, by binary search (multinodeconsolidation.go firstNConsolidationOption).
+  std::vector<uint32_t> MultiNodeConsolidation(const std::vector<uint32_t>& candidates, Time now,
+                                               SimNodes* destinations);
   void Validate(Time now);
   void MarkUnconsolidated(Time now) { cluster_state_ = now; }
   Time ConsolidationState(Time now);

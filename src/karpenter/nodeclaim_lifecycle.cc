@@ -217,9 +217,8 @@ void Karpenter::CheckInitialized(uint32_t index, Time now) {
   c.phase = ClaimPhase::kInitialized;
   c.initialized_at = now;
   store_.SetNodeLabel(c.node, "karpenter.sh/initialized", "true");
-  // A consolidation replacement is ready: the node it replaces goes now.
-  if (c.replaces) {
-    uint32_t old = *c.replaces;
+  // A consolidation replacement is ready: the nodes it replaces go now.
+  for (uint32_t old : std::vector<uint32_t>(c.replaces)) {
     in_command_.erase(old);
     if (!claims_[old].deleting && claims_[old].phase != ClaimPhase::kDeleted) {
       DeleteClaim(old, "Underutilized", now);

@@ -327,8 +327,7 @@ const std::vector<uint32_t>& Karpenter::FitsOf(SimNodes* nodes, PodId id) const 
 }
 
 Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* existing, Time now,
-                                     const std::set<uint32_t>& exclude, int32_t skip_claim,
-                                     bool for_consolidation) {
+                                     const std::set<uint32_t>& exclude, bool for_consolidation) {
   Solution sol;
   auto& reg = store_.resources();
   // Remaining limits per NodePool (limits − Σ capacity of its nodes and claims).
@@ -383,7 +382,7 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
       for (; m.next < m.fits->size(); ++m.next) {
         uint32_t k = (*m.fits)[m.next];
         const auto& n = existing->nodes[k];
-        if (n.claim == skip_claim && skip_claim >= 0) continue;
+        if (n.claim >= 0 && !exclude.empty() && exclude.count(n.claim)) continue;
         auto it = taken.find(k);
         if (it != taken.end() && !FitsNode(n, it->second, id)) continue;
         ResourceVec& t = it != taken.end() ? it->second : taken[k];
