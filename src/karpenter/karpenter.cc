@@ -197,6 +197,9 @@ void Karpenter::OnTimer(Time now, uint64_t arg) {
     case kRegister:
       Register(static_cast<uint32_t>(payload), now);
       break;
+    case kLiveness:
+      RegistrationTimedOut(static_cast<uint32_t>(payload), now);
+      break;
     case kStartupTaints: {
       auto& c = claims_[payload];
       if (c.phase == ClaimPhase::kDeleted || c.node == cluster::kNone) break;

@@ -63,6 +63,7 @@ struct NodeClaim {
   std::string launch_error;        // the CreateFleet error when the launch failed
   api::Labels labels;              // the Node's labels, known once launched
   std::vector<uint32_t> replaces;  // consolidation: the claims this one replaces
+  std::string registers_late;      // why its node will miss the registration TTL
 };
 
 // Why Karpenter cannot help a pending pod, and whether anything in the run can change it.
@@ -101,6 +102,7 @@ class Karpenter : public controllers::Controller {
   static constexpr Duration kCommandValidation = Duration::Seconds(15);
   static constexpr size_t kMaxInstanceTypes = 600, kMaxFleetTypes = 60;
   static constexpr size_t kMaxMultiNodeCandidates = 100;
+  static constexpr Duration kRegistrationTtl = Duration::Minutes(15);
 
  protected:
   void Reconcile(Time now) override;
@@ -116,7 +118,8 @@ class Karpenter : public controllers::Controller {
     kExpire,
     kDisruption,
     kValidate,
-    kSample
+    kSample,
+    kLiveness
   };
   static uint64_t Arg(Timer t, uint64_t payload) { return (uint64_t{t} << 56) | payload; }
 
@@ -214,6 +217,8 @@ class Karpenter : public controllers::Controller {
   void Register(uint32_t claim, Time now);
   void CheckInitialized(uint32_t claim, Time now);
   void DeleteClaim(uint32_t claim, const std::string& reason, Time now);
+  void RegistrationTimedOut(uint32_t claim, Time now);
+  bool BootsAlike(const NodeClaim& c) const;
   void FinishTermination(uint32_t claim, Time now);
 
   // disruption.cc

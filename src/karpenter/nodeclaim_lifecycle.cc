@@ -139,9 +139,46 @@ bool Karpenter::Launch(uint32_t index, Time now) {
   c.labels["karpenter.k8s.aws/ec2nodeclass"] = spec.node_class_name;
   const auto& st = ec2_.startup();
   At(now + st.fleet, Arg(kLaunched, index));
-  At(now + st.fleet + (catalog.types[c.type].gpu_count > 0 ? st.gpu_boot : st.boot),
-     Arg(kRegister, index));
+  const Time registers =
+      now + st.fleet + (catalog.types[c.type].gpu_count > 0 ? st.gpu_boot : st.boot);
+  // The liveness controller deletes a NodeClaim whose Node has not registered 15 minutes
+  // after its creation (liveness.go registrationTTL).
+  if (registers - c.created_at > kRegistrationTtl) {
+    At(c.created_at + kRegistrationTtl, Arg(kLiveness, index));
+    c.registers_late = "nominated to nodeclaim " + c.name + " (" + catalog.types[c.type].name +
+                       "), whose node needs " + FormatDuration(registers - c.created_at) +
+                       " to register: the liveness controller deletes it at the 15m " +
+                       "registration TTL";
+    for (PodId id : c.pods) SetVerdict(id, c.registers_late, BootsAlike(c), c.name);
+  } else {
+    At(registers, Arg(kRegister, index));
+  }
   return true;
+}
+
+// Every candidate of the claim boots as slowly as the launched type (GPU or not alike): a
+// retry meets the same end.
+bool Karpenter::BootsAlike(const NodeClaim& c) const {
+  const auto& catalog = ec2_.catalog();
+  bool gpu = catalog.types[c.type].gpu_count > 0;
+  return std::all_of(c.instance_types.begin(), c.instance_types.end(),
+                     [&](uint32_t t) { return (catalog.types[t].gpu_count > 0) == gpu; });
+}
+
+void Karpenter::RegistrationTimedOut(uint32_t index, Time now) {
+  auto& c = claims_[index];
+  if (c.phase == ClaimPhase::kDeleted || c.deleting || c.node != cluster::kNone) return;
+  const auto& st = ec2_.startup();
+  const bool gpu = ec2_.catalog().types[c.type].gpu_count > 0;
+  const bool alike = BootsAlike(c);
+  std::string message = "nodeclaim " + c.name + " deleted: its node did not register within " +
+                        "the 15m registration TTL (launch " + FormatDuration(st.fleet) +
+                        " + boot " + FormatDuration(gpu ? st.gpu_boot : st.boot) + ")";
+  std::vector<PodId> pods = c.pods;
+  DeleteClaim(index, "liveness", now);
+  for (PodId id : pods) {
+    if (!store_.pod(id).Bound()) SetVerdict(id, message, alike, c.name);
+  }
 }
 
 void Karpenter::Register(uint32_t index, Time now) {

@@ -125,6 +125,12 @@ void Karpenter::Provision(Time now) {
       }
     } else {
       msg = "nominated to nodeclaim " + node + ", which is launching";
+      for (uint32_t i : live_claims_) {
+        if (claims_[i].name == node && !claims_[i].registers_late.empty()) {
+          msg = claims_[i].registers_late;
+          forever = BootsAlike(claims_[i]);
+        }
+      }
     }
     SetVerdict(id, msg, forever, node);
   }
