@@ -31,6 +31,7 @@ const std::vector<KindEntry>& KindTable() {
       {"ConfigMap", {"v1"}, DecodeConfigMap},
       {"ResourceQuota", {"v1"}, DecodeResourceQuota},
       {"LimitRange", {"v1"}, DecodeLimitRange},
+      {"PodDisruptionBudget", {"policy/v1"}, DecodePodDisruptionBudget},
       {"KubeSchedulerConfiguration",
        {"kubescheduler.config.k8s.io/v1", "kubescheduler.config.k8s.io/v1beta3"},
        DecodeKubeSchedulerConfiguration},

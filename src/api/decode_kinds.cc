@@ -1,5 +1,7 @@
 #include "api/decode_kinds.h"
 
+#include <algorithm>
+
 #include "api/decode_core.h"
 
 namespace gputwin::api {
@@ -225,6 +227,42 @@ void DecodeResourceQuota(YamlReader& r, Manifests* out) {
   }
   r.Finish();
   out->resource_quotas.push_back(std::move(q));
+}
+
+void DecodePodDisruptionBudget(YamlReader& r, Manifests* out) {
+  PodDisruptionBudget pdb;
+  pdb.metadata = DecodeMeta(r, true);
+  if (auto spec = r.Object("spec")) {
+    // ValidatePodDisruptionBudgetSpec: one of the two, each a non-negative int or a
+    // percentage of at most 100%.
+    for (const char* field : {"minAvailable", "maxUnavailable"}) {
+      std::optional<std::string> v = spec->OptString(field);
+      if (!v) continue;
+      bool percent = v->ends_with("%");
+      std::string digits = percent ? v->substr(0, v->size() - 1) : *v;
+      bool ok =
+          !digits.empty() && digits.size() < 10 &&
+          std::all_of(digits.begin(), digits.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (!ok) {
+        spec->Fail(field,
+                   "Invalid value: \"" + *v + "\": must be a non-negative integer or a percentage");
+      }
+      if (percent && std::stoll(digits) > 100) {
+        spec->Fail(field, "Invalid value: \"" + *v + "\": must not be greater than 100%");
+      }
+      (std::string(field) == "minAvailable" ? pdb.min_available : pdb.max_unavailable) = *v;
+    }
+    if (pdb.min_available && pdb.max_unavailable) {
+      spec->Fail("maxUnavailable",
+                 "Invalid value: minAvailable and maxUnavailable cannot be both set");
+    }
+    if (auto sel = spec->Object("selector")) pdb.selector = DecodeLabelSelector(*sel);
+    spec->Ignore({"unhealthyPodEvictionPolicy"});
+    spec->Finish();
+  }
+  r.Ignore({"status"});
+  r.Finish();
+  out->pod_disruption_budgets.push_back(std::move(pdb));
 }
 
 void DecodeLimitRange(YamlReader& r, Manifests* out) {

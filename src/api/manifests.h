@@ -27,6 +27,7 @@ struct Manifests {
   std::vector<ConfigMap> config_maps;
   std::vector<ResourceQuota> resource_quotas;
   std::vector<LimitRange> limit_ranges;
+  std::vector<PodDisruptionBudget> pod_disruption_budgets;
   std::optional<KubeSchedulerConfiguration> scheduler_config;
   std::optional<ClusterPolicy> gpu_operator;
   std::vector<ClusterQueue> cluster_queues;

@@ -165,6 +165,13 @@ struct ResourceQuota {
   ResourceList hard;
 };
 
+// policy/v1 PodDisruptionBudget: an int or a percentage ("50%") in one of the two fields.
+struct PodDisruptionBudget {
+  ObjectMeta metadata;
+  std::optional<LabelSelector> selector;  // absent: selects no pods; {}: every pod
+  std::optional<std::string> min_available, max_unavailable;
+};
+
 struct LimitRangeItem {
   std::string type;
   ResourceList max, min, default_limits, default_requests;

@@ -51,6 +51,7 @@ bool Karpenter::Disruptable(uint32_t index) {
   const auto& node = store_.node(c.node);
   if (do_not_disrupt(node.obj.metadata)) return false;
   for (PodId id : node.pods) {
+    if (!pdb_allowed_.empty() && EvictionBlocked(id)) return false;
     const auto& tmpl = *store_.pod(id).tmpl;
     if (do_not_disrupt_.size() <= tmpl.id) do_not_disrupt_.resize(tmpl.id + 1, -1);
     int8_t& known = do_not_disrupt_[tmpl.id];
@@ -58,6 +59,73 @@ bool Karpenter::Disruptable(uint32_t index) {
     if (known) return false;
   }
   return true;
+}
+
+void Karpenter::CountPod(PodId id) {
+  const auto& p = store_.pod(id);
+  const uint32_t t = p.tmpl->id;
+  if (template_pods_.size() <= t) template_pods_.resize(t + 1);
+  auto& tp = template_pods_[t];
+  if (!tp.labels) {
+    tp.namespace_ = p.namespace_;
+    tp.labels = &p.tmpl->metadata.labels;
+  }
+  if (pod_counted_.size() <= id) pod_counted_.resize(id + 1, 0);
+  const bool live = !p.deleted && !p.Terminal();
+  const bool running = live && p.Bound() && p.phase == cluster::PodPhase::kRunning;
+  const uint8_t now_counted = static_cast<uint8_t>((live ? 1 : 0) | (running ? 2 : 0));
+  const uint8_t was = pod_counted_[id];
+  tp.live += (now_counted & 1) - (was & 1);
+  tp.running += ((now_counted >> 1) & 1) - ((was >> 1) & 1);
+  pod_counted_[id] = now_counted;
+}
+
+void Karpenter::RefreshPdbAllowance() {
+  const auto& pdbs = manifests_.pod_disruption_budgets;
+  if (pdbs.empty()) return;
+  std::vector<int64_t> expected(pdbs.size(), 0), healthy(pdbs.size(), 0);
+  for (auto& tp : template_pods_) {
+    if (!tp.labels) continue;
+    if (!tp.matched) {
+      for (uint32_t b = 0; b < pdbs.size(); ++b) {
+        const auto& pdb = pdbs[b];
+        std::string ns = pdb.metadata.namespace_.empty() ? "default" : pdb.metadata.namespace_;
+        if (ns == tp.namespace_ && pdb.selector && pdb.selector->Matches(*tp.labels)) {
+          tp.pdbs.push_back(b);
+        }
+      }
+      tp.matched = true;
+    }
+    for (uint32_t b : tp.pdbs) {
+      expected[b] += tp.live;
+      healthy[b] += tp.running;
+    }
+  }
+  // Percentages of the expected pods round up (GetScaledValueFromIntOrPercent).
+  auto scaled = [](const std::string& v, int64_t of) {
+    if (!v.ends_with("%")) return std::stoll(v);
+    return (std::stoll(v.substr(0, v.size() - 1)) * of + 99) / 100;
+  };
+  pdb_allowed_.assign(pdbs.size(), 0);
+  for (uint32_t b = 0; b < pdbs.size(); ++b) {
+    int64_t desired = 0;
+    if (pdbs[b].min_available) {
+      desired = scaled(*pdbs[b].min_available, expected[b]);
+    } else if (pdbs[b].max_unavailable) {
+      desired = expected[b] - scaled(*pdbs[b].max_unavailable, expected[b]);
+    }
+    pdb_allowed_[b] = std::max<int64_t>(0, healthy[b] - desired);
+  }
+}
+
+bool Karpenter::EvictionBlocked(PodId id) const {
+  const auto& p = store_.pod(id);
+  if (p.owner.kind == OwnerKind::kDaemonSet || p.Terminal() || p.deleted) return false;
+  const uint32_t t = p.tmpl->id;
+  if (t >= template_pods_.size()) return false;
+  const auto& pdbs = template_pods_[t].pdbs;
+  // The eviction API refuses a pod covered by more than one PDB.
+  return pdbs.size() > 1 || (pdbs.size() == 1 && pdb_allowed_[pdbs[0]] <= 0);
 }
 
 int64_t Karpenter::BudgetAvailable(uint32_t pool, const std::string& reason, Time now) const {
@@ -107,6 +175,7 @@ int64_t Karpenter::PoolBudget(uint32_t pool, const std::string& reason, Time now
 }
 
 void Karpenter::Disrupt(Time now) {
+  RefreshPdbAllowance();
   if (!live_claims_.empty() && !disruption_scheduled_) {
     disruption_scheduled_ = true;
     At(now + kDisruptionPoll, Arg(kDisruption, 0));
@@ -389,6 +458,7 @@ std::vector<uint32_t> Karpenter::MultiNodeConsolidation(const std::vector<uint32
 
 void Karpenter::Validate(Time now) {
   Changed();
+  RefreshPdbAllowance();
   std::vector<Command> keep;
   std::vector<Time> keep_times;
   for (size_t k = 0; k < pending_commands_.size(); ++k) {

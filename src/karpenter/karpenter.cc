@@ -124,6 +124,7 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   const Time now = store_.now();
   if (kind == WatchKind::kPod) {
     const auto& p = store_.pod(id);
+    if (!manifests_.pod_disruption_budgets.empty()) CountPod(id);
     // Of an unbound pod, Karpenter reads only whether it is provisionable: kube-scheduler
     // marking a waiting pod Unschedulable again changes nothing it decides on.
     bool changed = op != WatchOp::kModified || p.node != cluster::kNone;

@@ -229,6 +229,11 @@ class Karpenter : public controllers::Controller {
                      int64_t disrupting) const;
   bool Consolidatable(uint32_t claim, Time now) const;
   bool Disruptable(uint32_t claim);  // caches the pod templates' annotation
+  // PodDisruptionBudgets: how many more evictions each allows now (disruption controller:
+  // currentHealthy − desiredHealthy), from the live and Running pods of each template.
+  void RefreshPdbAllowance();
+  bool EvictionBlocked(PodId pod) const;  // a PDB allows none, or more than one covers it
+  void CountPod(PodId pod);
   std::vector<PodId> ReschedulablePods(NodeId node) const;
   bool HasReschedulablePods(NodeId node) const;
   // `destinations`: the pass's initialized nodes, when the caller already has them.
@@ -280,6 +285,16 @@ class Karpenter : public controllers::Controller {
   std::map<std::tuple<int, uint32_t, std::string>, Unavailable> unavailable_;  // ct, type, zone
   std::vector<Time> last_pod_event_;                                           // by NodeId
   std::vector<int8_t> do_not_disrupt_;  // by pod template id: -1 not looked up yet
+  struct TemplatePods {
+    std::string namespace_;
+    const api::Labels* labels = nullptr;
+    int64_t live = 0, running = 0;
+    std::vector<uint32_t> pdbs;  // the PDBs selecting its pods
+    bool matched = false;        // `pdbs` computed
+  };
+  std::vector<TemplatePods> template_pods_;  // by pod template id
+  std::vector<uint8_t> pod_counted_;         // by PodId: bit 0 live, bit 1 running
+  std::vector<int64_t> pdb_allowed_;         // by PDB
   std::vector<PodVerdict> verdicts_;
   std::vector<bool> has_verdict_;
 

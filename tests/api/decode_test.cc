@@ -245,5 +245,42 @@ profiles:
   EXPECT_EQ(m.scheduler_config->scoring_resources[0].weight, 5);
 }
 
+// policy/v1 PodDisruptionBudget validation (ValidatePodDisruptionBudgetSpec): the two
+// fields are exclusive, percentages stop at 100%, an absent selector selects no pods.
+TEST(Decode, PodDisruptionBudget) {
+  Manifests m = Decode(R"(apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: web, namespace: shop}
+spec:
+  maxUnavailable: 25%
+  selector: {matchLabels: {app: web}}
+---
+apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: none}
+spec: {minAvailable: 2}
+)");
+  ASSERT_EQ(m.pod_disruption_budgets.size(), 2u);
+  EXPECT_EQ(m.pod_disruption_budgets[0].max_unavailable, "25%");
+  EXPECT_TRUE(m.pod_disruption_budgets[0].selector->Matches({{"app", "web"}}));
+  EXPECT_EQ(m.pod_disruption_budgets[1].min_available, "2");
+  EXPECT_FALSE(m.pod_disruption_budgets[1].selector.has_value());
+  EXPECT_THAT(ErrorOf(R"(apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: x}
+spec: {minAvailable: 1, maxUnavailable: 1}
+)"),
+              HasSubstr("cluster.yaml:4: spec.maxUnavailable: Invalid value: minAvailable and "
+                        "maxUnavailable cannot be both set"));
+  EXPECT_THAT(ErrorOf(R"(apiVersion: policy/v1
+kind: PodDisruptionBudget
+metadata: {name: x}
+spec:
+  minAvailable: 120%
+)"),
+              HasSubstr("cluster.yaml:5: spec.minAvailable: Invalid value: \"120%\": must not be "
+                        "greater than 100%"));
+}
+
 }  // namespace
 }  // namespace gputwin::api
