@@ -242,6 +242,7 @@ void DecodeEC2NodeClass(YamlReader& r, Manifests* out) {
   for (auto& term : spec->ObjectList("amiSelectorTerms")) {
     std::string alias = term.String("alias");
     if (!alias.empty() && nc.ami_family.empty()) nc.ami_family = alias.substr(0, alias.find('@'));
+    if (alias.ends_with("@latest")) nc.ami_latest = true;
     term.Ignore({"id", "name", "owner", "tags", "ssmParameter"});
     term.Finish();
   }

@@ -244,6 +244,14 @@ CloudSpec DecodeCloud(YamlReader& c) {
     cap.Finish();
     out.capacity.push_back(cc);
   }
+  for (const auto& text : c.StringList("amiReleases")) {
+    std::string err;
+    auto d = ParseDuration(text, &err);
+    if (!d || d->ns < 0) c.Fail("amiReleases", "\"" + text + "\" is not a duration: " + err);
+    out.ami_releases.push_back(*d);
+  }
+  std::sort(out.ami_releases.begin(), out.ami_releases.end(),
+            [](Duration a, Duration b) { return a.ns < b.ns; });
   if (auto st = c.Object("startup")) {
     auto& s = out.startup;
     s.fleet = st->OptDuration("instanceLaunch").value_or(s.fleet);

@@ -47,7 +47,8 @@ struct NodePool {
 // out with a note (subnets, security groups, role, user data, tags, metadata options).
 struct EC2NodeClass {
   ObjectMeta metadata;
-  std::string ami_family;  // from amiSelectorTerms alias (al2023@latest) or amiFamily
+  std::string ami_family;   // from amiSelectorTerms alias (al2023@latest) or amiFamily
+  bool ami_latest = false;  // an alias @latest: each new AMI release drifts its nodes
   int64_t root_volume_bytes = 20LL << 30;  // blockDeviceMappings root volume, default 20Gi
   std::optional<int32_t> max_pods;
   ResourceList kube_reserved, system_reserved;

@@ -130,6 +130,9 @@ struct CloudSpec {
   std::map<std::string, int64_t> quotas;  // AWS quota name → vCPUs
   std::vector<CloudCapacity> capacity;
   CloudStartup startup;
+  // When the provider publishes a new AMI version (offsets from the start): nodes of
+  // EC2NodeClasses with an @latest alias drift (AMIDrift).
+  std::vector<Duration> ami_releases;
 };
 
 struct Scenario {

@@ -63,6 +63,7 @@ class Ec2 : public EventHandler {
   const std::string& region() const { return spec_.region; }
   const std::vector<std::string>& zones() const { return zones_; }
   const api::CloudStartup& startup() const { return spec_.startup; }
+  const std::vector<Duration>& ami_releases() const { return spec_.ami_releases; }
   // Every offering the region has for a type (both capacity types), price order.
   const std::vector<Offering>& OfferingsOf(uint32_t type) const { return offerings_[type]; }
   std::optional<double> OnDemandPrice(uint32_t type) const;

@@ -230,6 +230,7 @@ void Karpenter::Disrupt(Time now) {
     At(now + kCommandValidation, Arg(kValidate, 0));
     return;
   }
+  if (Drift(now)) return;
   // Consolidation, multi-node then single-node: candidates cheapest to disrupt first
   // (fewest pods, lower priority, expiring soonest). Skipped while nothing changed since
   // the last pass found nothing (IsConsolidated; the state resets after 5 minutes).
@@ -507,6 +508,80 @@ void Karpenter::Validate(Time now) {
   }
   pending_commands_ = std::move(keep);
   command_times_ = std::move(keep_times);
+}
+
+void Karpenter::ReleaseAmi(Time now) {
+  ++ami_version_;
+  Changed();
+  for (uint32_t i : live_claims_) {
+    auto& c = claims_[i];
+    const auto* nc = pools_[c.nodepool].node_class;
+    if (nc && nc->ami_latest && c.instance && c.ami_version < ami_version_ &&
+        c.drifted_at == cluster::kNever) {
+      c.drifted_at = now;  // AMIDrift
+    }
+  }
+}
+
+bool Karpenter::Drift(Time now) {
+  std::vector<uint32_t> drifted;
+  for (uint32_t i : live_claims_) {
+    const auto& c = claims_[i];
+    if (c.drifted_at != cluster::kNever && c.phase == ClaimPhase::kInitialized && Disruptable(i)) {
+      drifted.push_back(i);
+    }
+  }
+  if (drifted.empty()) return false;
+  std::stable_sort(drifted.begin(), drifted.end(), [&](uint32_t a, uint32_t b) {
+    return claims_[a].drifted_at < claims_[b].drifted_at;
+  });
+  std::vector<int64_t> budgets = BudgetsAvailable("Drifted", now);
+  std::vector<uint32_t> empty;
+  for (uint32_t i : drifted) {
+    if (HasReschedulablePods(claims_[i].node) || budgets[claims_[i].nodepool] <= 0) continue;
+    --budgets[claims_[i].nodepool];
+    empty.push_back(i);
+  }
+  if (!empty.empty()) {
+    for (uint32_t i : empty) DeleteClaim(i, "Drifted", now);
+    return true;
+  }
+  for (uint32_t i : drifted) {
+    if (budgets[claims_[i].nodepool] <= 0) continue;
+    std::set<uint32_t> exclude = in_command_;
+    exclude.insert(i);
+    SimNodes destinations;
+    for (auto& n : ExistingNodes(exclude)) {
+      if (n.initialized) destinations.nodes.push_back(std::move(n));
+    }
+    Solution sol = Solve(ReschedulablePods(claims_[i].node), &destinations, now, exclude);
+    if (!sol.errors.empty()) continue;  // DisruptionBlocked: its pods would not all schedule
+    Changed();
+    if (sol.claims.empty()) {
+      DeleteClaim(i, "Drifted", now);
+      return true;
+    }
+    in_command_.insert(i);
+    claims_[i].awaiting = static_cast<int32_t>(sol.claims.size());
+    for (auto& nc : sol.claims) {
+      SortByPrice(&nc.types, nc.requirements(), now);
+      if (nc.types.size() > kMaxInstanceTypes) nc.types.resize(kMaxInstanceTypes);
+      uint32_t r = CreateClaim(std::move(nc), "drifted", now);
+      claims_[r].replaces = {i};
+      claims_[r].replaced_for = "Drifted";
+      if (claims_[r].phase == ClaimPhase::kDeleted) {
+        // A replacement could not launch: the command fails and the node stays.
+        claims_[i].awaiting = 0;
+        in_command_.erase(i);
+        for (auto& other : claims_) {
+          std::erase(other.replaces, i);
+        }
+        break;
+      }
+    }
+    return true;
+  }
+  return false;
 }
 
 void Karpenter::OnInterruption(const cloud::InterruptionMessage& m, Time now) {

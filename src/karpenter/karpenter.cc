@@ -39,6 +39,7 @@ Karpenter::Karpenter(cluster::Store* store, EventQueue* queue, const api::Manife
 
 void Karpenter::Start() {
   At(store_.now(), Arg(kSample, 0));
+  for (Duration d : ec2_.ami_releases()) At(store_.now() + d, Arg(kAmiRelease, 0));
 }
 
 void Karpenter::ComputePools() {
@@ -200,6 +201,9 @@ void Karpenter::OnTimer(Time now, uint64_t arg) {
       break;
     case kLiveness:
       RegistrationTimedOut(static_cast<uint32_t>(payload), now);
+      break;
+    case kAmiRelease:
+      ReleaseAmi(now);
       break;
     case kStartupTaints: {
       auto& c = claims_[payload];

@@ -64,6 +64,10 @@ struct NodeClaim {
   api::Labels labels;              // the Node's labels, known once launched
   std::vector<uint32_t> replaces;  // consolidation: the claims this one replaces
   std::string registers_late;      // why its node will miss the registration TTL
+  int32_t ami_version = 0;         // AMI releases published before its launch
+  Time drifted_at = cluster::kNever;
+  int32_t awaiting = 0;      // replacements still to initialize before it goes
+  std::string replaced_for;  // a replacement's disruption reason for what it replaces
 };
 
 // Why Karpenter cannot help a pending pod, and whether anything in the run can change it.
@@ -119,7 +123,8 @@ class Karpenter : public controllers::Controller {
     kDisruption,
     kValidate,
     kSample,
-    kLiveness
+    kLiveness,
+    kAmiRelease
   };
   static uint64_t Arg(Timer t, uint64_t payload) { return (uint64_t{t} << 56) | payload; }
 
@@ -247,6 +252,11 @@ class Karpenter : public controllers::Controller {
   std::vector<uint32_t> MultiNodeConsolidation(const std::vector<uint32_t>& candidates, Time now,
                                                SimNodes* destinations);
   void Validate(Time now);
+  // Drift (disruption/drift.go): drifted nodes, by drift time, empty ones first and
+  // together; else one whose pods all fit on initialized nodes or new NodeClaims, which
+  // are launched first; it goes once they have all initialized. True: a command started.
+  bool Drift(Time now);
+  void ReleaseAmi(Time now);
   void MarkUnconsolidated(Time now) { cluster_state_ = now; }
   Time ConsolidationState(Time now);
   void OnInterruption(const cloud::InterruptionMessage& m, Time now);
@@ -329,6 +339,7 @@ class Karpenter : public controllers::Controller {
   std::vector<telemetry::Series> series_;
   telemetry::Histogram pod_startup_;
   uint32_t next_claim_suffix_ = 0;
+  int32_t ami_version_ = 0;  // AMI releases published so far
 };
 
 }  // namespace gputwin::karpenter

@@ -126,6 +126,7 @@ bool Karpenter::Launch(uint32_t index, Time now) {
   c.zone = inst.offering.zone;
   c.capacity_type = inst.offering.capacity_type;
   c.price = inst.offering.price;
+  c.ami_version = ami_version_;
   claim_of_instance_[*result.instance] = index;
   // The Node's labels: the instance type's, the pinned requirements, the template's.
   c.labels = type_labels_[c.type];
@@ -254,11 +255,16 @@ void Karpenter::CheckInitialized(uint32_t index, Time now) {
   c.phase = ClaimPhase::kInitialized;
   c.initialized_at = now;
   store_.SetNodeLabel(c.node, "karpenter.sh/initialized", "true");
-  // A consolidation replacement is ready: the nodes it replaces go now.
+  // A replacement is ready: the nodes it replaces go once all their replacements are.
   for (uint32_t old : std::vector<uint32_t>(c.replaces)) {
+    if (claims_[old].awaiting > 1) {
+      --claims_[old].awaiting;
+      continue;
+    }
+    claims_[old].awaiting = 0;
     in_command_.erase(old);
     if (!claims_[old].deleting && claims_[old].phase != ClaimPhase::kDeleted) {
-      DeleteClaim(old, "Underutilized", now);
+      DeleteClaim(old, c.replaced_for.empty() ? "Underutilized" : c.replaced_for, now);
     }
   }
   const auto& pool = pools_[c.nodepool];
