@@ -470,6 +470,7 @@ void Karpenter::Validate(Time now) {
       continue;
     }
     for (uint32_t i : cmd.candidates) in_command_.erase(i);
+    bool emptied = false;
     for (uint32_t i : cmd.candidates) {
       const auto& c = claims_[i];
       if (c.deleting || c.phase == ClaimPhase::kDeleted || !Consolidatable(i, now) ||
@@ -477,15 +478,22 @@ void Karpenter::Validate(Time now) {
         continue;
       }
       if (cmd.reason == "Empty") {
-        if (!HasReschedulablePods(c.node)) DeleteClaim(i, "Empty", now);
+        if (!HasReschedulablePods(c.node)) {
+          DeleteClaim(i, "Empty", now);
+          emptied = true;
+        }
         continue;
       }
       if (cmd.candidates.size() > 1) continue;  // multi-node: below, as one
       if (BudgetAvailable(c.nodepool, "Underutilized", now) <= 0) continue;
       // Re-simulate; a replacement keeps the candidate until it has initialized.
       in_command_.insert(i);
-      if (!TryConsolidate({i}, now, true) || claims_[i].deleting) in_command_.erase(i);
+      if (TryConsolidate({i}, now, true)) {
+        Decided(claims_[i].deleting ? "delete" : "replace", "underutilized", "single");
+      }
+      if (claims_[i].deleting) in_command_.erase(i);
     }
+    if (emptied) Decided("delete", "empty", "empty");
     if (cmd.reason == "Underutilized" && cmd.candidates.size() > 1) {
       // Every candidate still valid and within its NodePool's budget, then re-simulated.
       std::vector<int64_t> budgets = BudgetsAvailable("Underutilized", now);
@@ -500,6 +508,8 @@ void Karpenter::Validate(Time now) {
       if (!TryConsolidate(cmd.candidates, now, true)) {
         for (uint32_t i : cmd.candidates) in_command_.erase(i);
       } else {
+        Decided(claims_[cmd.candidates[0]].deleting ? "delete" : "replace", "underutilized",
+                "multi");
         for (uint32_t i : cmd.candidates) {
           if (claims_[i].deleting) in_command_.erase(i);
         }
@@ -544,6 +554,7 @@ bool Karpenter::Drift(Time now) {
   }
   if (!empty.empty()) {
     for (uint32_t i : empty) DeleteClaim(i, "Drifted", now);
+    Decided("delete", "drifted", "");
     return true;
   }
   for (uint32_t i : drifted) {
@@ -559,8 +570,10 @@ bool Karpenter::Drift(Time now) {
     Changed();
     if (sol.claims.empty()) {
       DeleteClaim(i, "Drifted", now);
+      Decided("delete", "drifted", "");
       return true;
     }
+    Decided("replace", "drifted", "");
     in_command_.insert(i);
     claims_[i].awaiting = static_cast<int32_t>(sol.claims.size());
     for (auto& nc : sol.claims) {

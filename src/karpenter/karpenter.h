@@ -262,6 +262,12 @@ class Karpenter : public controllers::Controller {
   void OnInterruption(const cloud::InterruptionMessage& m, Time now);
 
   void Count(const std::string& name, telemetry::Labels labels, double v = 1);
+  // karpenter_voluntary_disruption_decisions_total, as the disruption controller counts.
+  void Decided(const std::string& decision, const std::string& reason,
+               const std::string& consolidation_type) {
+    Count("karpenter_voluntary_disruption_decisions_total",
+          {{"decision", decision}, {"reason", reason}, {"consolidation_type", consolidation_type}});
+  }
   void Sample(Time now);
   void SetVerdict(PodId pod, std::string message, bool forever, std::string nominated = "");
 
