@@ -94,6 +94,16 @@ void DecodeObject(const YAML::Node& doc, const std::string& file, const std::str
 
 }  // namespace
 
+size_t Manifests::ObjectCount() const {
+  return nodes.size() + pods.size() + deployments.size() + replica_sets.size() + jobs.size() +
+         daemon_sets.size() + priority_classes.size() + namespaces.size() + config_maps.size() +
+         resource_quotas.size() + limit_ranges.size() + pod_disruption_budgets.size() +
+         (scheduler_config ? 1 : 0) + (gpu_operator ? 1 : 0) + cluster_queues.size() +
+         cohorts.size() + local_queues.size() + resource_flavors.size() +
+         workload_priority_classes.size() + (kueue_config.present ? 1 : 0) + node_pools.size() +
+         ec2_node_classes.size() + scenarios.size();
+}
+
 std::vector<std::string> KnownKinds() {
   std::vector<std::string> out;
   for (const auto& e : KindTable())

@@ -40,6 +40,9 @@ struct Manifests {
   std::vector<EC2NodeClass> ec2_node_classes;
   std::vector<Scenario> scenarios;
   Diagnostics diagnostics;
+
+  // Objects read, of every kind (the Kueue Configuration only when one was given).
+  size_t ObjectCount() const;
 };
 
 // Decodes every document in `text` (named `file` in messages) into `out`.

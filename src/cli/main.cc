@@ -163,12 +163,7 @@ int Validate(const std::vector<std::string>& files) {
   api::Manifests manifests;
   for (const auto& f : files) api::LoadPath(f, &manifests);
   for (const auto& w : manifests.diagnostics.warnings) std::cerr << "warning: " << w << "\n";
-  size_t objects = manifests.nodes.size() + manifests.pods.size() + manifests.deployments.size() +
-                   manifests.replica_sets.size() + manifests.jobs.size() +
-                   manifests.daemon_sets.size() + manifests.priority_classes.size() +
-                   manifests.namespaces.size() + manifests.config_maps.size() +
-                   manifests.resource_quotas.size() + manifests.limit_ranges.size() +
-                   manifests.scenarios.size() + (manifests.scheduler_config ? 1 : 0);
+  size_t objects = manifests.ObjectCount();
   // Scenarios also check what they reference and admit every pod template.
   for (auto& s : manifests.scenarios) {
     api::Manifests referenced;

@@ -196,4 +196,13 @@ TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_THAT(Gputwin("version").out, HasSubstr("gputwin "));
 }
 
+// validate counts every kind it read: this file holds a Scenario, two PodDisruptionBudgets,
+// an EC2NodeClass, a ClusterPolicy, two NodePools, two Jobs and two Deployments.
+TEST(Cli, ValidateCountsEveryKind) {
+  Result r = Gputwin("validate " + std::string(GPUTWIN_SOURCE_DIR) +
+                     "/tests/scenarios/karpenter_pdb.yaml");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, HasSubstr("valid: 11 object(s) in 1 path(s)"));
+}
+
 }  // namespace
