@@ -608,6 +608,20 @@ void Karpenter::OnInterruption(const cloud::InterruptionMessage& m, Time now) {
     unavailable_[{static_cast<int>(cloud::CapacityType::kSpot), inst.offering.type,
                   inst.offering.zone}] = {now + kUnavailableOfferingsTtl, "SpotInterruption"};
     DeleteClaim(index, "spot_interrupted", now);
+  } else if (claims_[index].deleting) {
+    // The instance went while its node was still draining: what was left dies with it.
+    auto& c = claims_[index];
+    if (c.node != cluster::kNone && !store_.node(c.node).deleted) {
+      std::vector<PodId> pods = store_.node(c.node).pods;
+      for (PodId id : pods) {
+        auto& p = store_.pod(id);
+        if (p.owner.kind == OwnerKind::kDaemonSet || p.Terminal() || p.deleted) continue;
+        p.reason = "NodeLost";
+        p.message = "the instance of node " + store_.node(c.node).name() + " was terminated";
+        store_.DeletePod(id);
+      }
+    }
+    FinishTermination(index, now);
   } else {
     DeleteClaim(index, "instance_terminated", now);
   }

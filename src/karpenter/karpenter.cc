@@ -156,7 +156,11 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     auto claim = ClaimOf(id);
     if (!claim) return;
     if (op == WatchOp::kDeleted) {
-      if (claims_[*claim].phase != ClaimPhase::kDeleted) DeleteClaim(*claim, "node deleted", now);
+      if (claims_[*claim].deleting) {
+        FinishTermination(*claim, now);  // gone while draining
+      } else if (claims_[*claim].phase != ClaimPhase::kDeleted) {
+        DeleteClaim(*claim, "node deleted", now);
+      }
       return;
     }
     CheckInitialized(*claim, now);
@@ -204,6 +208,9 @@ void Karpenter::OnTimer(Time now, uint64_t arg) {
       break;
     case kAmiRelease:
       ReleaseAmi(now);
+      break;
+    case kDrain:
+      Drain(static_cast<uint32_t>(payload), now);
       break;
     case kStartupTaints: {
       auto& c = claims_[payload];

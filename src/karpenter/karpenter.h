@@ -66,8 +66,10 @@ struct NodeClaim {
   std::string registers_late;      // why its node will miss the registration TTL
   int32_t ami_version = 0;         // AMI releases published before its launch
   Time drifted_at = cluster::kNever;
-  int32_t awaiting = 0;      // replacements still to initialize before it goes
-  std::string replaced_for;  // a replacement's disruption reason for what it replaces
+  int32_t awaiting = 0;                   // replacements still to initialize before it goes
+  std::string replaced_for;               // a replacement's disruption reason for what it replaces
+  Time drain_deadline = cluster::kNever;  // deletion + the NodePool's terminationGracePeriod
+  std::string drain_blocked;              // why the drain waits, while it does
 };
 
 // Why Karpenter cannot help a pending pod, and whether anything in the run can change it.
@@ -107,6 +109,7 @@ class Karpenter : public controllers::Controller {
   static constexpr size_t kMaxInstanceTypes = 600, kMaxFleetTypes = 60;
   static constexpr size_t kMaxMultiNodeCandidates = 100;
   static constexpr Duration kRegistrationTtl = Duration::Minutes(15);
+  static constexpr Duration kEvictionRetry = Duration::Seconds(10);
 
  protected:
   void Reconcile(Time now) override;
@@ -124,7 +127,8 @@ class Karpenter : public controllers::Controller {
     kValidate,
     kSample,
     kLiveness,
-    kAmiRelease
+    kAmiRelease,
+    kDrain
   };
   static uint64_t Arg(Timer t, uint64_t payload) { return (uint64_t{t} << 56) | payload; }
 
@@ -223,6 +227,10 @@ class Karpenter : public controllers::Controller {
   void CheckInitialized(uint32_t claim, Time now);
   void DeleteClaim(uint32_t claim, const std::string& reason, Time now);
   void RegistrationTimedOut(uint32_t claim, Time now);
+  // The termination controller's drain: evicts what PDBs allow, retries the rest every
+  // 10 s (the eviction queue's longest backoff), forces it at the terminationGracePeriod,
+  // then terminates the instance.
+  void Drain(uint32_t claim, Time now);
   bool BootsAlike(const NodeClaim& c) const;
   void FinishTermination(uint32_t claim, Time now);
 

@@ -290,22 +290,61 @@ void Karpenter::DeleteClaim(uint32_t index, const std::string& reason, Time now)
          {"nodepool", pools_[c.nodepool].spec->metadata.name},
          {"capacity_type", cloud::CapacityTypeName(c.capacity_type)}});
   if (c.node != cluster::kNone && !store_.node(c.node).deleted) {
-    // Termination: taint karpenter.sh/disrupted:NoSchedule, then evict every pod that is
-    // not a DaemonSet's (the eviction API; PodDisruptionBudgets are not modelled).
+    // Termination: taint karpenter.sh/disrupted:NoSchedule, then drain; the NodePool's
+    // terminationGracePeriod bounds the drain.
     auto& node = store_.node(c.node);
     node.obj.taints.push_back({"karpenter.sh/disrupted", "", "NoSchedule"});
     store_.UpdateNode(c.node);
-    std::vector<PodId> pods = store_.node(c.node).pods;
-    for (PodId id : pods) {
-      auto& p = store_.pod(id);
-      if (p.owner.kind == cluster::OwnerKind::kDaemonSet || p.Terminal()) continue;
-      p.reason = "Evicted";
-      p.message =
-          "Evicted by Karpenter: node " + node.name() + " is being disrupted (" + reason + ")";
-      store_.RecordEvent("Normal", "Evicted", "Pod", p.namespace_, p.name, p.message, "karpenter");
-      store_.DeletePod(id);
+    if (const auto& tgp = pools_[c.nodepool].spec->termination_grace_period) {
+      c.drain_deadline = now + *tgp;
+      At(c.drain_deadline, Arg(kDrain, index));
     }
+    Drain(index, now);
+    return;
   }
+  FinishTermination(index, now);
+}
+
+void Karpenter::Drain(uint32_t index, Time now) {
+  auto& c = claims_[index];
+  if (c.phase == ClaimPhase::kDeleted) return;
+  if (c.node == cluster::kNone || store_.node(c.node).deleted) {
+    FinishTermination(index, now);
+    return;
+  }
+  // Past the terminationGracePeriod, pods go whatever their PDBs say.
+  const bool force = c.drain_deadline != cluster::kNever && now >= c.drain_deadline;
+  RefreshPdbAllowance();
+  const auto& node = store_.node(c.node);
+  std::vector<PodId> pods = node.pods;
+  std::string blocked;
+  for (PodId id : pods) {
+    auto& p = store_.pod(id);
+    if (p.owner.kind == cluster::OwnerKind::kDaemonSet || p.Terminal() || p.deleted) continue;
+    // The eviction API refuses while a PDB allows no more disruptions (429); each
+    // eviction it grants uses one up.
+    if (!force && !pdb_allowed_.empty()) {
+      if (EvictionBlocked(id)) {
+        if (blocked.empty()) blocked = p.Key();
+        continue;
+      }
+      for (uint32_t b : template_pods_[p.tmpl->id].pdbs) --pdb_allowed_[b];
+    }
+    p.reason = "Evicted";
+    p.message = force ? "Deleted by Karpenter: node " + node.name() +
+                            " reached its NodePool's terminationGracePeriod (" +
+                            c.disruption_reason + ")"
+                      : "Evicted by Karpenter: node " + node.name() + " is being disrupted (" +
+                            c.disruption_reason + ")";
+    store_.RecordEvent("Normal", "Evicted", "Pod", p.namespace_, p.name, p.message, "karpenter");
+    store_.DeletePod(id);
+  }
+  if (!blocked.empty()) {
+    c.drain_blocked = "draining: a PodDisruptionBudget blocks evicting " + blocked;
+    At(now + kEvictionRetry, Arg(kDrain, index));
+    return;
+  }
+  c.drain_blocked.clear();
   FinishTermination(index, now);
 }
 

@@ -95,6 +95,7 @@ Json KarpenterJson(const sim::Simulation& sim) {
              {"initializedAt", At(c.initialized_at)},
              {"deletedAt", At(c.deleted_at)},
              {"disruptionReason", c.disruption_reason},
+             {"drainBlocked", c.drain_blocked},
              {"launchError", c.launch_error},
              {"pods", c.pods.size()}});
   }
@@ -222,6 +223,7 @@ std::string KarpenterText(const sim::Simulation& sim) {
     ++launched;
     if (++shown > 40) continue;
     std::string why = c.disruption_reason;
+    if (!c.drain_blocked.empty()) why += ", " + c.drain_blocked;
     if (why.size() > 90) why = why.substr(0, 87) + "...";
     out += fmt::format("  {:<22} {:<16} {:<10} {:<11} {:>8.3f} {:>9} {:>9} {:>9}  {}\n", c.name,
                        c.instance ? catalog.types[c.type].name : "-",
