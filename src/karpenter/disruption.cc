@@ -488,9 +488,11 @@ void Karpenter::Validate(Time now) {
       if (BudgetAvailable(c.nodepool, "Underutilized", now) <= 0) continue;
       // Re-simulate; a replacement keeps the candidate until it has initialized.
       in_command_.insert(i);
-      if (TryConsolidate({i}, now, true)) {
-        Decided(claims_[i].deleting ? "delete" : "replace", "underutilized", "single");
+      if (!TryConsolidate({i}, now, true)) {
+        in_command_.erase(i);
+        continue;
       }
+      Decided(claims_[i].deleting ? "delete" : "replace", "underutilized", "single");
       if (claims_[i].deleting) in_command_.erase(i);
     }
     if (emptied) Decided("delete", "empty", "empty");

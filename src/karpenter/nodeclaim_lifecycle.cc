@@ -357,8 +357,9 @@ void Karpenter::Retire(uint32_t index) {
 }
 
 void Karpenter::FinishTermination(uint32_t index, Time now) {
-  Changed();
   auto& c = claims_[index];
+  if (c.phase == ClaimPhase::kDeleted) return;  // already terminated
+  Changed();
   if (c.instance) ec2_.TerminateInstance(*c.instance, now);
   if (c.instance && c.phase != ClaimPhase::kDeleted) {
     cluster::AddTo(&pool_usage_[c.nodepool], TypeCapacity(c.nodepool, c.type), -1);
