@@ -628,6 +628,56 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
   resolvable->assign(store_.node_count(), false);
   std::vector<int64_t> counts(reasons_.size(), 0);
   std::vector<uint16_t> ids;
+  // Templates failing again and again keep their per-node verdicts.
+  if (tc.attempts >= 2 && !tc.per_node && !tc.gpu_share && nominated_total_ == 0 &&
+      pod.daemon_node == cluster::kNone) {
+    const size_t n_nodes = store_.node_count();
+    if (tc.diag_version.empty()) {
+      diagnosis_owners_.push_back(pod.tmpl->id);
+      if (diagnosis_owners_.size() > kMaxDiagnosisMemos) {
+        TemplateCache& oldest = template_cache_[diagnosis_owners_.front()];
+        diagnosis_owners_.pop_front();
+        oldest.diag_version = {};
+        oldest.diag_group = {};
+        oldest.diag_code = {};
+        oldest.diag_lists = {};
+      }
+    }
+    if (tc.diag_version.size() < n_nodes) {
+      tc.diag_version.resize(n_nodes, 0);
+      tc.diag_group.resize(n_nodes, ~uint32_t{0});
+      tc.diag_code.resize(n_nodes, 0);
+    }
+    for (NodeId node : node_order_) {
+      const uint32_t g = groups_.GroupOf(node);
+      if (tc.diag_group[node] != g || tc.diag_version[node] != info_.version(node)) {
+        const StaticEval& e = GroupEval(pod, tc, g);
+        int64_t code = e.reason;
+        if (code == 0 && !FitsResources(pod, tc, node, nullptr)) {
+          ids.clear();
+          ResourceReasons(pod, tc, node, nullptr, &ids);
+          auto it = std::find(tc.diag_lists.begin(), tc.diag_lists.end(), ids);
+          if (it == tc.diag_lists.end()) it = tc.diag_lists.insert(tc.diag_lists.end(), ids);
+          code = -1 - (it - tc.diag_lists.begin());
+        }
+        tc.diag_group[node] = g;
+        tc.diag_version[node] = info_.version(node);
+        tc.diag_code[node] = code;
+      }
+      const int64_t code = tc.diag_code[node];
+      if (code < 0) {
+        for (uint16_t id : tc.diag_lists[static_cast<size_t>(-1 - code)]) {
+          if (counts.size() <= id) counts.resize(reasons_.size(), 0);
+          counts[id]++;
+        }
+        (*resolvable)[node] = true;  // Unschedulable: preemption may help
+      } else if (code > 0) {
+        if (counts.size() <= static_cast<size_t>(code - 1)) counts.resize(reasons_.size(), 0);
+        counts[static_cast<size_t>(code - 1)]++;
+      }
+    }
+    return HistogramMessage(node_order_.size(), counts);
+  }
   for (NodeId node : node_order_) {
     StaticEval eval;
     uint32_t r = Filter(pod, tc, node, &eval);

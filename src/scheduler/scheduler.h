@@ -5,6 +5,7 @@
 // adaptive formula, DefaultPreemption, and FailedScheduling messages in upstream's format.
 #pragma once
 
+#include <deque>
 #include <map>
 #include <memory>
 #include <optional>
@@ -84,6 +85,12 @@ class Scheduler : public controllers::Controller {
     uint32_t attempts = 0;
     std::vector<uint32_t> score_version;
     std::vector<int64_t> score;
+    // Memo of FitErrorMessage's verdict per node (Filter's code, or -1 − an index into
+    // diag_lists for a resource failure), valid while the node's NodeInfo version and
+    // group are unchanged: a failing pod re-diagnoses only the nodes that changed.
+    std::vector<uint32_t> diag_version, diag_group;
+    std::vector<int64_t> diag_code;
+    std::vector<std::vector<uint16_t>> diag_lists;  // distinct resource-failure reasons
   };
   struct Feasible {
     NodeId node;
@@ -163,6 +170,10 @@ class Scheduler : public controllers::Controller {
   size_t typical_basis_ = 0;
   size_t share_pods_created_ = 0;
   size_t score_caches_ = 0;
+  // Templates holding a diagnosis memo, oldest first; beyond kMaxDiagnosisMemos the oldest
+  // gives its memo up (each costs ~16 bytes per node).
+  std::deque<uint32_t> diagnosis_owners_;
+  static constexpr size_t kMaxDiagnosisMemos = 512;
   static constexpr size_t kMaxScoreCaches = 256;
 };
 
