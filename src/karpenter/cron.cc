@@ -148,9 +148,11 @@ bool CronWindowActive(const std::string& expr, Duration duration, Time now) {
   Schedule s;
   std::string error;
   if (!Parse(expr, &s, &error)) return true;  // fail closed: an active budget of its value
-  int64_t now_min = now.ns / 60'000'000'000;
-  int64_t span = duration.ns / 60'000'000'000;
-  for (int64_t t = now_min; t >= now_min - span; --t) {
+  // Budget.IsActive: the first hit after now − duration is not after now, i.e. some hit h
+  // (a whole minute) has now − duration < h ≤ now.
+  constexpr int64_t kMinute = 60'000'000'000;
+  const int64_t from = now.ns - duration.ns;
+  for (int64_t t = now.ns / kMinute; t * kMinute > from; --t) {
     if (Matches(s, t)) return true;
   }
   return false;

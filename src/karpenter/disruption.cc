@@ -241,7 +241,7 @@ void Karpenter::Disrupt(Time now) {
   // Nothing the candidates' simulations read has changed since a pass found none: this
   // one would find none either.
   if (UnchangedSince(consolidation_memo_, now) && budgets == consolidation_budgets_) {
-    consolidated_at_state_ = state;
+    if (!consolidation_constrained_) consolidated_at_state_ = state;
     return;
   }
   std::vector<std::pair<double, uint32_t>> candidates;
@@ -284,9 +284,15 @@ void Karpenter::Disrupt(Time now) {
   // of its NodePool's budget, at most 100.
   std::vector<uint32_t> multi;
   std::vector<int64_t> left = budgets;
+  // A pass that budgets kept from a candidate does not mark the cluster consolidated
+  // (constrainedByBudgets): the next poll tries again.
+  bool constrained = false;
   for (const auto& [cost, i] : candidates) {
     if (multi.size() == kMaxMultiNodeCandidates) break;
-    if (left[claims_[i].nodepool] <= 0) continue;
+    if (left[claims_[i].nodepool] <= 0) {
+      constrained = true;
+      continue;
+    }
     --left[claims_[i].nodepool];
     multi.push_back(i);
   }
@@ -308,7 +314,10 @@ void Karpenter::Disrupt(Time now) {
   std::map<Simulated, Solution> simulations;
   std::set<Likeness> fruitless;
   for (const auto& [cost, i] : candidates) {
-    if (budgets[claims_[i].nodepool] <= 0) continue;
+    if (budgets[claims_[i].nodepool] <= 0) {
+      constrained = true;
+      continue;
+    }
     const auto& c = claims_[i];
     std::vector<PodId> pods = ReschedulablePods(c.node);
     bool isolated = std::all_of(pods.begin(), pods.end(), [&](PodId id) {
@@ -347,7 +356,8 @@ void Karpenter::Disrupt(Time now) {
     At(now + kCommandValidation, Arg(kValidate, 0));
     return;
   }
-  consolidated_at_state_ = state;
+  if (!constrained) consolidated_at_state_ = state;
+  consolidation_constrained_ = constrained;
   consolidation_memo_ = PassMemo{state_version_, now};
   consolidation_budgets_ = std::move(budgets);
 }

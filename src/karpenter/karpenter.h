@@ -348,6 +348,7 @@ class Karpenter : public controllers::Controller {
   std::vector<int64_t> emptiness_budgets_;      // and the Empty budgets it had
   std::optional<PassMemo> consolidation_memo_;  // the last single-node pass that found nothing
   std::vector<int64_t> consolidation_budgets_;  // and the budgets it had
+  bool consolidation_constrained_ = false;      // and whether budgets held a candidate back
   size_t unschedulable_pods_ = 0;
   std::map<std::pair<std::string, telemetry::Labels>, double> counters_;
   std::vector<telemetry::Series> series_;

@@ -52,9 +52,13 @@ Time At(const char* rfc3339) {
 }
 
 TEST(Cron, BudgetWindowIsActiveForItsDurationAfterEachFiring) {
-  // "0 9 * * 1-5" for 8h: weekdays 09:00–17:00 UTC. 2026-01-05 is a Monday.
+  // "0 9 * * 1-5" for 8h: weekdays from 09:00 to before 17:00 UTC (Budget.IsActive: the
+  // first hit after now − duration must not be after now; at 17:00 that is the next day's
+  // 09:00). 2026-01-05 is a Monday.
+  EXPECT_TRUE(CronWindowActive("0 9 * * 1-5", Duration::Hours(8), At("2026-01-05T09:00:00Z")));
   EXPECT_TRUE(CronWindowActive("0 9 * * 1-5", Duration::Hours(8), At("2026-01-05T12:00:00Z")));
-  EXPECT_TRUE(CronWindowActive("0 9 * * 1-5", Duration::Hours(8), At("2026-01-05T17:00:00Z")));
+  EXPECT_TRUE(CronWindowActive("0 9 * * 1-5", Duration::Hours(8), At("2026-01-05T16:59:59Z")));
+  EXPECT_FALSE(CronWindowActive("0 9 * * 1-5", Duration::Hours(8), At("2026-01-05T17:00:00Z")));
   EXPECT_FALSE(CronWindowActive("0 9 * * 1-5", Duration::Hours(8), At("2026-01-05T17:01:00Z")));
   EXPECT_FALSE(CronWindowActive("0 9 * * 1-5", Duration::Hours(8), At("2026-01-04T12:00:00Z")));
   EXPECT_TRUE(CronWindowActive("@daily", Duration::Minutes(10), At("2026-03-01T00:05:00Z")));
