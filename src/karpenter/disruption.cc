@@ -13,22 +13,22 @@ namespace gputwin::karpenter {
 
 using cluster::OwnerKind;
 
+bool Karpenter::Reschedulable(const cluster::PodRecord& p) {
+  return p.owner.kind != OwnerKind::kDaemonSet && !p.Terminal() && !p.deleted;
+}
+
 std::vector<PodId> Karpenter::ReschedulablePods(NodeId node) const {
   std::vector<PodId> out;
   for (PodId id : store_.node(node).pods) {
-    const auto& p = store_.pod(id);
-    if (p.owner.kind == OwnerKind::kDaemonSet || p.Terminal() || p.deleted) continue;
-    out.push_back(id);
+    if (Reschedulable(store_.pod(id))) out.push_back(id);
   }
   return out;
 }
 
 bool Karpenter::HasReschedulablePods(NodeId node) const {
-  for (PodId id : store_.node(node).pods) {
-    const auto& p = store_.pod(id);
-    if (p.owner.kind != OwnerKind::kDaemonSet && !p.Terminal() && !p.deleted) return true;
-  }
-  return false;
+  const auto& pods = store_.node(node).pods;
+  return std::any_of(pods.begin(), pods.end(),
+                     [&](PodId id) { return Reschedulable(store_.pod(id)); });
 }
 
 bool Karpenter::Consolidatable(uint32_t index, Time now) const {
@@ -120,7 +120,7 @@ void Karpenter::RefreshPdbAllowance() {
 
 bool Karpenter::EvictionBlocked(PodId id) const {
   const auto& p = store_.pod(id);
-  if (p.owner.kind == OwnerKind::kDaemonSet || p.Terminal() || p.deleted) return false;
+  if (!Reschedulable(p)) return false;
   const uint32_t t = p.tmpl->id;
   if (t >= template_pods_.size()) return false;
   const auto& pdbs = template_pods_[t].pdbs;
@@ -621,19 +621,7 @@ void Karpenter::OnInterruption(const cloud::InterruptionMessage& m, Time now) {
                   inst.offering.zone}] = {now + kUnavailableOfferingsTtl, "SpotInterruption"};
     DeleteClaim(index, "spot_interrupted", now);
   } else if (claims_[index].deleting) {
-    // The instance went while its node was still draining: what was left dies with it.
-    auto& c = claims_[index];
-    if (c.node != cluster::kNone && !store_.node(c.node).deleted) {
-      std::vector<PodId> pods = store_.node(c.node).pods;
-      for (PodId id : pods) {
-        auto& p = store_.pod(id);
-        if (p.owner.kind == OwnerKind::kDaemonSet || p.Terminal() || p.deleted) continue;
-        p.reason = "NodeLost";
-        p.message = "the instance of node " + store_.node(c.node).name() + " was terminated";
-        store_.DeletePod(id);
-      }
-    }
-    FinishTermination(index, now);
+    Drain(index, now, /*instance_gone=*/true);  // what was left dies with the instance
   } else {
     DeleteClaim(index, "instance_terminated", now);
   }

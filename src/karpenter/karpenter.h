@@ -175,8 +175,8 @@ class Karpenter : public controllers::Controller {
   };
   struct Solution {
     std::vector<NewClaim> claims;
-    std::map<PodId, std::string> existing;  // pod → node it fits on
-    std::map<PodId, std::string> errors;    // pod → why not
+    std::map<PodId, const SimNode*> existing;  // pod → the node or in-flight claim it fits
+    std::map<PodId, std::string> errors;       // pod → why not
     std::map<PodId, bool> forever;
   };
 
@@ -230,7 +230,8 @@ class Karpenter : public controllers::Controller {
   // The termination controller's drain: evicts what PDBs allow, retries the rest every
   // 10 s (the eviction queue's longest backoff), forces it at the terminationGracePeriod,
   // then terminates the instance.
-  void Drain(uint32_t claim, Time now);
+  // `instance_gone`: the cloud terminated the instance first; the rest is deleted.
+  void Drain(uint32_t claim, Time now, bool instance_gone = false);
   bool BootsAlike(const NodeClaim& c) const;
   void FinishTermination(uint32_t claim, Time now);
 
@@ -247,6 +248,8 @@ class Karpenter : public controllers::Controller {
   void RefreshPdbAllowance();
   bool EvictionBlocked(PodId pod) const;  // a PDB allows none, or more than one covers it
   void CountPod(PodId pod);
+  // Pods a drain moves: not a DaemonSet's, not finished, not deleted.
+  static bool Reschedulable(const cluster::PodRecord& p);
   std::vector<PodId> ReschedulablePods(NodeId node) const;
   bool HasReschedulablePods(NodeId node) const;
   // `destinations`: the pass's initialized nodes, when the caller already has them.

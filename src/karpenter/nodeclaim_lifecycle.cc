@@ -305,22 +305,24 @@ void Karpenter::DeleteClaim(uint32_t index, const std::string& reason, Time now)
   FinishTermination(index, now);
 }
 
-void Karpenter::Drain(uint32_t index, Time now) {
+void Karpenter::Drain(uint32_t index, Time now, bool instance_gone) {
   auto& c = claims_[index];
   if (c.phase == ClaimPhase::kDeleted) return;
   if (c.node == cluster::kNone || store_.node(c.node).deleted) {
     FinishTermination(index, now);
     return;
   }
-  // Past the terminationGracePeriod, pods go whatever their PDBs say.
-  const bool force = c.drain_deadline != cluster::kNever && now >= c.drain_deadline;
+  // Past the terminationGracePeriod, or with the instance gone, pods go whatever their
+  // PDBs say.
+  const bool past_deadline = c.drain_deadline != cluster::kNever && now >= c.drain_deadline;
+  const bool force = past_deadline || instance_gone;
   RefreshPdbAllowance();
   const auto& node = store_.node(c.node);
   std::vector<PodId> pods = node.pods;
   std::string blocked;
   for (PodId id : pods) {
     auto& p = store_.pod(id);
-    if (p.owner.kind == cluster::OwnerKind::kDaemonSet || p.Terminal() || p.deleted) continue;
+    if (!Reschedulable(p)) continue;
     // The eviction API refuses while a PDB allows no more disruptions (429); each
     // eviction it grants uses one up.
     if (!force && !pdb_allowed_.empty()) {
@@ -328,15 +330,20 @@ void Karpenter::Drain(uint32_t index, Time now) {
         if (blocked.empty()) blocked = p.Key();
         continue;
       }
-      for (uint32_t b : template_pods_[p.tmpl->id].pdbs) --pdb_allowed_[b];
+      if (p.tmpl->id < template_pods_.size()) {
+        for (uint32_t b : template_pods_[p.tmpl->id].pdbs) --pdb_allowed_[b];
+      }
     }
-    p.reason = "Evicted";
-    p.message = force ? "Deleted by Karpenter: node " + node.name() +
-                            " reached its NodePool's terminationGracePeriod (" +
-                            c.disruption_reason + ")"
-                      : "Evicted by Karpenter: node " + node.name() + " is being disrupted (" +
-                            c.disruption_reason + ")";
-    store_.RecordEvent("Normal", "Evicted", "Pod", p.namespace_, p.name, p.message, "karpenter");
+    p.reason = instance_gone ? "NodeLost" : "Evicted";
+    p.message = instance_gone   ? "the instance of node " + node.name() + " was terminated"
+                : past_deadline ? "Deleted by Karpenter: node " + node.name() +
+                                      " reached its NodePool's terminationGracePeriod (" +
+                                      c.disruption_reason + ")"
+                                : "Evicted by Karpenter: node " + node.name() +
+                                      " is being disrupted (" + c.disruption_reason + ")";
+    if (!instance_gone) {
+      store_.RecordEvent("Normal", "Evicted", "Pod", p.namespace_, p.name, p.message, "karpenter");
+    }
     store_.DeletePod(id);
   }
   if (!blocked.empty()) {

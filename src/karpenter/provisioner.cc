@@ -5,15 +5,12 @@
 #include <cmath>
 
 #include "cluster/scheduling_helpers.h"
-#include "karpenter/cron.h"
 #include "karpenter/karpenter.h"
 
 namespace gputwin::karpenter {
 
 using cluster::OwnerKind;
 using cluster::PodPhase;
-using cluster::WatchKind;
-using cluster::WatchOp;
 
 namespace {
 
@@ -77,6 +74,37 @@ void Karpenter::Provision(Time now) {
   SimNodes nodes;
   nodes.nodes = ExistingNodes({});
   Solution sol = Solve(pods, &nodes, now, {});
+  // Before any NodeClaim is created: the simulation's nodes point into claims_.
+  for (const auto& [id, sim] : sol.existing) {
+    // Fits where capacity is coming (or is, for kube-scheduler): a node that never
+    // advertises its GPUs holds the pod forever.
+    bool forever = false;
+    const std::string& node = *sim->name;
+    std::string msg = "nominated to " + node + ", which is not ready for the pod yet";
+    if (sim->node != cluster::kNone) {
+      const int32_t claim = sim->claim;
+      if (claim >= 0 && claims_[claim].phase == ClaimPhase::kRegistered) {
+        const auto& c = claims_[claim];
+        const auto& type = ec2_.catalog().types[c.type];
+        if (type.gpu_count > 0 && !gpu_stack_) {
+          forever = true;
+          msg = "nominated to node " + node + " (" + type.name +
+                "), which never initializes: nvidia.com/gpu is never registered because no "
+                "NVIDIA device plugin DaemonSet or GPU Operator is in the manifests";
+        } else {
+          msg = "nominated to node " + node + " (" + type.name + "), which has not initialized yet";
+        }
+      } else if (claim < 0) {
+        msg = "fits on node " + node + " as Karpenter sees it; kube-scheduler has not bound it";
+      }
+    } else if (const auto& c = claims_[sim->claim]; !c.registers_late.empty()) {
+      msg = c.registers_late;
+      forever = BootsAlike(c);
+    } else {
+      msg = "nominated to nodeclaim " + node + ", which is launching";
+    }
+    SetVerdict(id, msg, forever, node);
+  }
   for (auto& nc : sol.claims) {
     // Create(): a NodePool whose nodes already exceed its limits launches nothing more.
     const auto& pool = pools_[nc.pool];
@@ -100,39 +128,6 @@ void Karpenter::Provision(Time now) {
     SortByPrice(&nc.types, nc.requirements(), now);
     if (nc.types.size() > kMaxInstanceTypes) nc.types.resize(kMaxInstanceTypes);
     CreateClaim(std::move(nc), "provisioned", now);
-  }
-  for (const auto& [id, node] : sol.existing) {
-    // Fits where capacity is coming (or is, for kube-scheduler): a node that never
-    // advertises its GPUs holds the pod forever.
-    bool forever = false;
-    std::string msg = "nominated to " + node + ", which is not ready for the pod yet";
-    NodeId n = store_.FindNode(node);
-    if (n != cluster::kNone) {
-      auto claim = ClaimOf(n);
-      if (claim && claims_[*claim].phase == ClaimPhase::kRegistered) {
-        const auto& c = claims_[*claim];
-        const auto& type = ec2_.catalog().types[c.type];
-        if (type.gpu_count > 0 && !gpu_stack_) {
-          forever = true;
-          msg = "nominated to node " + node + " (" + type.name +
-                "), which never initializes: nvidia.com/gpu is never registered because no "
-                "NVIDIA device plugin DaemonSet or GPU Operator is in the manifests";
-        } else {
-          msg = "nominated to node " + node + " (" + type.name + "), which has not initialized yet";
-        }
-      } else if (!claim) {
-        msg = "fits on node " + node + " as Karpenter sees it; kube-scheduler has not bound it";
-      }
-    } else {
-      msg = "nominated to nodeclaim " + node + ", which is launching";
-      for (uint32_t i : live_claims_) {
-        if (claims_[i].name == node && !claims_[i].registers_late.empty()) {
-          msg = claims_[i].registers_late;
-          forever = BootsAlike(claims_[i]);
-        }
-      }
-    }
-    SetVerdict(id, msg, forever, node);
   }
   unschedulable_pods_ = sol.errors.size();
   failed_pods_.clear();

@@ -5,15 +5,9 @@
 #include <unordered_map>
 
 #include "cluster/scheduling_helpers.h"
-#include "karpenter/cron.h"
 #include "karpenter/karpenter.h"
 
 namespace gputwin::karpenter {
-
-using cluster::OwnerKind;
-using cluster::PodPhase;
-using cluster::WatchKind;
-using cluster::WatchOp;
 
 namespace {
 
@@ -389,7 +383,7 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
         cluster::AddTo(&t, p.tmpl->requests);
         if (t.size() <= cluster::kPods) t.resize(cluster::kPods + 1, 0);
         t[cluster::kPods] += 1;
-        sol.existing[id] = *n.name;
+        sol.existing[id] = &n;
         placed = true;
         break;
       }
