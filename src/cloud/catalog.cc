@@ -5,6 +5,7 @@
 #include <cmath>
 #include <sstream>
 
+#include "core/csv.h"
 #include "devices/gpu_models.h"
 
 namespace gputwin::cloud {
@@ -28,15 +29,6 @@ int64_t KubeReservedMilliCpu(int32_t vcpu) {
     m += c == 1 ? 60 : c == 2 ? 10 : c <= 4 ? 5 : 2.5;
   }
   return static_cast<int64_t>(m);
-}
-
-std::vector<std::string> SplitCsv(const std::string& line) {
-  std::vector<std::string> out;
-  std::string cell;
-  std::stringstream ss(line);
-  while (std::getline(ss, cell, ',')) out.push_back(cell);
-  if (!line.empty() && line.back() == ',') out.emplace_back();
-  return out;
 }
 
 }  // namespace
@@ -165,7 +157,7 @@ std::vector<InstanceType> ParseCatalogCsv(const std::string& text, const std::st
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty() || line[0] == '#') continue;
-    auto cells = SplitCsv(line);
+    auto cells = SplitCsvLine(line);
     if (!cells.empty() && cells[0] == "instance_type") {
       header = cells;
       for (const auto& c : {"instance_type", "vcpu", "memory_mib"}) {

@@ -3,7 +3,8 @@
 #include <charconv>
 #include <fstream>
 #include <map>
-#include <sstream>
+
+#include "core/csv.h"
 
 namespace gputwin::workloads {
 namespace {
@@ -15,7 +16,7 @@ class CsvReader {
     if (!in_) throw InputError(path + ": cannot read file");
     std::string header;
     if (!Next(&header)) throw InputError(path + ": empty file, expected a header row");
-    columns_ = Split(header);
+    columns_ = SplitCsvLine(header);
     for (size_t i = 0; i < columns_.size(); ++i) index_[columns_[i]] = i;
     header_line_ = line_;
   }
@@ -31,7 +32,7 @@ class CsvReader {
     std::string line;
     while (Next(&line)) {
       if (line.empty()) continue;
-      cells_ = Split(line);
+      cells_ = SplitCsvLine(line);
       if (cells_.size() != columns_.size()) {
         throw InputError(Where(), "",
                          "expected " + std::to_string(columns_.size()) + " fields, found " +
@@ -65,14 +66,6 @@ class CsvReader {
     ++line_;
     if (!out->empty() && out->back() == '\r') out->pop_back();
     return true;
-  }
-  static std::vector<std::string> Split(const std::string& line) {
-    std::vector<std::string> out;
-    std::string cell;
-    std::stringstream ss(line);
-    while (std::getline(ss, cell, ',')) out.push_back(cell);
-    if (!line.empty() && line.back() == ',') out.emplace_back();
-    return out;
   }
   std::string path_;
   std::ifstream in_;
