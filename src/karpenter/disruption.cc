@@ -202,9 +202,13 @@ void Karpenter::Disrupt(Time now) {
   // in one command.
   // Skipped while nothing it reads changed since a scan found no empty node.
   Command empty{{}, "Empty", false};
-  std::vector<int64_t> empty_budgets = BudgetsAvailable("Empty", now);
-  const bool empty_unchanged =
-      UnchangedSince(emptiness_memo_, now) && empty_budgets == emptiness_budgets_;
+  // Budgets follow the state version, and the clock only through cron schedules.
+  std::vector<int64_t> empty_budgets;
+  bool empty_unchanged = UnchangedSince(emptiness_memo_, now);
+  if (!empty_unchanged || scheduled_budgets_) {
+    empty_budgets = BudgetsAvailable("Empty", now);
+    empty_unchanged = empty_unchanged && empty_budgets == emptiness_budgets_;
+  }
   for (uint32_t p = 0; p < pools_.size() && !empty_unchanged; ++p) {
     int64_t budget = empty_budgets[p];
     for (size_t k = 0; k < live_claims_.size() && budget > 0; ++k) {
@@ -237,10 +241,15 @@ void Karpenter::Disrupt(Time now) {
   const Time state = ConsolidationState(now);
   if (consolidated_at_state_ == state) return;
   // Budgets, once per pass: they change only when a command is issued, which ends it.
-  std::vector<int64_t> budgets = BudgetsAvailable("Underutilized", now);
   // Nothing the candidates' simulations read has changed since a pass found none: this
   // one would find none either.
-  if (UnchangedSince(consolidation_memo_, now) && budgets == consolidation_budgets_) {
+  std::vector<int64_t> budgets;
+  bool unchanged = UnchangedSince(consolidation_memo_, now);
+  if (!unchanged || scheduled_budgets_) {
+    budgets = BudgetsAvailable("Underutilized", now);
+    unchanged = unchanged && budgets == consolidation_budgets_;
+  }
+  if (unchanged) {
     if (!consolidation_constrained_) consolidated_at_state_ = state;
     return;
   }

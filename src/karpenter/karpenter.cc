@@ -72,6 +72,7 @@ void Karpenter::ComputePools() {
     }
     for (size_t b = 0; b < np.budgets.size(); ++b) {
       if (np.budgets[b].schedule.empty()) continue;
+      scheduled_budgets_ = true;
       if (std::string e = CronError(np.budgets[b].schedule); !e.empty()) {
         diag_->Warn(np.metadata.source,
                     "spec.disruption.budgets[" + std::to_string(b) + "].schedule",

@@ -287,6 +287,7 @@ class Karpenter : public controllers::Controller {
   Diagnostics* diag_;
   Duration metrics_interval_;
   std::vector<NodePoolState> pools_;
+  bool scheduled_budgets_ = false;  // some NodePool has a budget with a cron schedule
   std::vector<ResourceVec> pool_usage_;
   std::vector<int64_t> pool_nodes_;
   std::vector<api::Labels> type_labels_;  // per catalog type
