@@ -51,16 +51,20 @@ std::string GpuModelFor(const std::string& gpu_name, int64_t memory_mib) {
   }
   std::string name = gpu_name;
   for (auto& c : name) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
-  if (!devices::FindGpuModel(name)) {
+  return name;
+}
+
+void AddCatalogGpuModels(const Catalog& catalog, devices::GpuModelTable* models) {
+  for (const auto& t : catalog.types) {
+    if (t.gpu_count <= 0 || models->Find(t.gpu_model)) continue;
     devices::GpuModel m;
-    m.name = name;
-    m.product = "NVIDIA-" + name;
-    m.memory_mib = memory_mib;
+    m.name = t.gpu_model;
+    m.product = "NVIDIA-" + t.gpu_model;
+    m.memory_mib = t.gpu_memory_mib;
     m.family = "unknown";
     std::string error;
-    devices::RegisterGpuModel(m, &error);
+    models->Add(m, &error);
   }
-  return name;
 }
 
 void DeriveNameParts(InstanceType* t) {

@@ -10,6 +10,7 @@
 
 #include "api/types.h"
 #include "core/errors.h"
+#include "devices/gpu_models.h"
 
 namespace gputwin::cloud {
 
@@ -57,9 +58,10 @@ std::vector<InstanceType> ParseCatalogCsv(const std::string& text, const std::st
 const char* BuiltinCatalogText();
 Catalog BuiltinCatalog();
 
-// The twin's GPU model (devices/gpu_models) for EC2's GPU name and memory per GPU; an
-// unknown model is registered from these facts (no MIG).
+// The twin's GPU model name (devices/gpu_models) for EC2's GPU name and memory per GPU.
 std::string GpuModelFor(const std::string& gpu_name, int64_t memory_mib);
+// Adds the catalog's GPUs that the run's table lacks, from the catalog's facts (no MIG).
+void AddCatalogGpuModels(const Catalog& catalog, devices::GpuModelTable* models);
 
 // Splits "p6-b200.48xlarge" into family p6-b200, category p, generation 6, size 48xlarge.
 void DeriveNameParts(InstanceType* t);

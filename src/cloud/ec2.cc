@@ -57,7 +57,8 @@ const std::vector<std::string>& KnownQuotaBuckets() {
   return k;
 }
 
-Ec2::Ec2(const api::CloudSpec& spec, uint64_t seed, EventQueue* queue, Time start)
+Ec2::Ec2(const api::CloudSpec& spec, uint64_t seed, EventQueue* queue, Time start,
+         devices::GpuModelTable* models)
     : spec_(spec), queue_(*queue), start_(start), random_(seed, "cloud/ec2") {
   catalog_ = BuiltinCatalog();
   for (const auto& f : spec_.catalog_files) {
@@ -92,6 +93,7 @@ Ec2::Ec2(const api::CloudSpec& spec, uint64_t seed, EventQueue* queue, Time star
     extra.push_back(std::move(it));
   }
   catalog_.Merge(std::move(extra));
+  AddCatalogGpuModels(catalog_, models);
 
   zones_ = spec_.zones;
   if (zones_.empty()) {

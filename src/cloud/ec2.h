@@ -57,7 +57,9 @@ class Ec2 : public EventHandler {
  public:
   // Throws InputError for an unknown quota bucket, an unknown instance type in capacity or
   // interruptions, a region without prices.
-  Ec2(const api::CloudSpec& spec, uint64_t seed, EventQueue* queue, Time start);
+  // The catalog's GPUs the run's table lacks are added to `models`.
+  Ec2(const api::CloudSpec& spec, uint64_t seed, EventQueue* queue, Time start,
+      devices::GpuModelTable* models);
 
   const Catalog& catalog() const { return catalog_; }
   const std::string& region() const { return spec_.region; }

@@ -14,7 +14,7 @@
 
 #include "api/types.h"
 #include "cluster/resources.h"
-#include "scheduler/gpushare.h"
+#include "gpushare/gpushare.h"
 
 namespace gputwin::cluster {
 

@@ -3,9 +3,15 @@
 // Its pods carry node affinity on the node's name and are placed by the scheduler.
 #pragma once
 
-#include "controllers/controller.h"
+#include "cluster/controller.h"
 
 namespace gputwin::controllers {
+
+using cluster::Controller;
+using cluster::NodeId;
+using cluster::PodId;
+using cluster::Store;
+using cluster::WorkQueue;
 
 class DaemonSetController : public Controller {
  public:

@@ -5,9 +5,15 @@
 // BackoffLimitExceeded or DeadlineExceeded.
 #pragma once
 
-#include "controllers/controller.h"
+#include "cluster/controller.h"
 
 namespace gputwin::controllers {
+
+using cluster::Controller;
+using cluster::NodeId;
+using cluster::PodId;
+using cluster::Store;
+using cluster::WorkQueue;
 
 class JobController : public Controller {
  public:

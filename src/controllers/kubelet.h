@@ -7,9 +7,15 @@
 #include <map>
 #include <tuple>
 
-#include "controllers/controller.h"
+#include "cluster/controller.h"
 
 namespace gputwin::controllers {
+
+using cluster::Controller;
+using cluster::NodeId;
+using cluster::PodId;
+using cluster::Store;
+using cluster::WorkQueue;
 
 struct KubeletConfig {
   // Image pull throughput when a node sets no gputwin.io/image-pull-bandwidth annotation.

@@ -9,9 +9,15 @@
 // - pods bound to a deleted node are marked Failed and deleted (PodGC).
 #pragma once
 
-#include "controllers/controller.h"
+#include "cluster/controller.h"
 
 namespace gputwin::controllers {
+
+using cluster::Controller;
+using cluster::NodeId;
+using cluster::PodId;
+using cluster::Store;
+using cluster::WorkQueue;
 
 class NodeLifecycleController : public Controller {
  public:

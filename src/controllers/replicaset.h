@@ -3,9 +3,15 @@
 // keeps `replicas` active pods, recreating any that are deleted or fail.
 #pragma once
 
-#include "controllers/controller.h"
+#include "cluster/controller.h"
 
 namespace gputwin::controllers {
+
+using cluster::Controller;
+using cluster::NodeId;
+using cluster::PodId;
+using cluster::Store;
+using cluster::WorkQueue;
 
 class ReplicaSetController : public Controller {
  public:

@@ -7,12 +7,12 @@
 
 #include <vector>
 
-#include "controllers/controller.h"
+#include "cluster/controller.h"
 #include "devices/inventory.h"
 
 namespace gputwin::devices {
 
-class DevicePluginController : public controllers::Controller {
+class DevicePluginController : public cluster::Controller {
  public:
   DevicePluginController(cluster::Store* store, EventQueue* queue, GpuStack stack);
   void OnWatch(cluster::WatchKind kind, cluster::WatchOp op, uint32_t id) override;

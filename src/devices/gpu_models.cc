@@ -70,18 +70,9 @@ std::vector<GpuModel> BuildTable() {
   return t;
 }
 
-// A deque: pointers handed out stay valid when models are registered later.
-std::deque<GpuModel>& Table() {
-  static std::deque<GpuModel> table = [] {
-    auto v = BuildTable();
-    return std::deque<GpuModel>(v.begin(), v.end());
-  }();
+const std::vector<GpuModel>& Builtin() {
+  static const std::vector<GpuModel> table = BuildTable();
   return table;
-}
-
-size_t BuiltinCount() {
-  static const size_t n = BuildTable().size();
-  return n;
 }
 
 }  // namespace
@@ -93,7 +84,9 @@ const MigProfile* GpuModel::Profile(const std::string& n) const {
   return nullptr;
 }
 
-const GpuModel* FindGpuModel(const std::string& name) {
+GpuModelTable::GpuModelTable() = default;
+
+const GpuModel* GpuModelTable::Find(const std::string& name) const {
   static const std::map<std::string, std::string> kAliases = {{"A100", "A100-40GB"},
                                                               {"A100-SXM4-40GB", "A100-40GB"},
                                                               {"A100-SXM4-80GB", "A100-80GB"},
@@ -105,32 +98,38 @@ const GpuModel* FindGpuModel(const std::string& name) {
                                                               {"V100M16", "V100-16GB"},
                                                               {"V100M32", "V100-32GB"},
                                                               {"A10", "A10G"}};
-  for (const auto& m : Table()) {
+  for (const auto& m : Builtin()) {
+    if (m.name == name || m.product == name) return &m;
+  }
+  for (const auto& m : added_) {
     if (m.name == name || m.product == name) return &m;
   }
   auto it = kAliases.find(name);
-  if (it != kAliases.end()) return FindGpuModel(it->second);
+  if (it != kAliases.end()) return Find(it->second);
   return nullptr;
 }
 
-bool RegisterGpuModel(const GpuModel& model, std::string* error) {
-  auto& t = Table();
-  for (size_t i = 0; i < t.size(); ++i) {
-    if (t[i].name != model.name) continue;
-    if (i < BuiltinCount()) {
+bool GpuModelTable::Add(const GpuModel& model, std::string* error) {
+  for (const auto& m : Builtin()) {
+    if (m.name == model.name) {
       *error = "GPU model " + model.name + " is built in and cannot be redefined";
       return false;
     }
-    t[i] = model;
-    return true;
   }
-  t.push_back(model);
+  for (auto& m : added_) {
+    if (m.name == model.name) {
+      m = model;
+      return true;
+    }
+  }
+  added_.push_back(model);
   return true;
 }
 
-std::vector<std::string> KnownGpuModels() {
+std::vector<std::string> GpuModelTable::Names() const {
   std::vector<std::string> out;
-  for (const auto& m : Table()) out.push_back(m.name);
+  for (const auto& m : Builtin()) out.push_back(m.name);
+  for (const auto& m : added_) out.push_back(m.name);
   return out;
 }
 

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <optional>
 #include <string>
 #include <vector>
@@ -32,14 +33,23 @@ struct GpuModel {
   const MigProfile* Profile(const std::string& name) const;
 };
 
-// The built-in table; nullptr for an unknown model. Accepts the twin's names and common
-// aliases (GFD products, AWS names such as "A10G", "H100").
-const GpuModel* FindGpuModel(const std::string& name);
-std::vector<std::string> KnownGpuModels();
+// The GPU models one run knows: the built-in table (immutable, shared) and the models the
+// run adds (a scenario's spec.gpuModels, catalog GPUs the table lacks). One per run, so
+// what a scenario adds never leaks into another simulation in the same process.
+class GpuModelTable {
+ public:
+  GpuModelTable();
+  // nullptr for an unknown model. Accepts the twin's names and common aliases (GFD
+  // products, AWS names such as "A10G", "H100").
+  const GpuModel* Find(const std::string& name) const;
+  std::vector<std::string> Names() const;
+  // Adds a model; replaces one of the same name added earlier. Built-in models cannot be
+  // replaced (false and `error`).
+  bool Add(const GpuModel& model, std::string* error);
 
-// Adds a model the built-in table lacks (a scenario's spec.gpuModels, a trace's G1-G3).
-// Replaces a model of the same name added earlier; built-in models cannot be replaced.
-bool RegisterGpuModel(const GpuModel& model, std::string* error);
+ private:
+  std::deque<GpuModel> added_;  // a deque: pointers handed out stay valid
+};
 
 // A MIG layout: profile name per placed instance, with its start slice.
 struct MigInstance {

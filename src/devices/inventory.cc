@@ -54,8 +54,10 @@ MigPartedConfigs ParseMigParted(const std::string& text, const SourceRef& where,
 
 }  // namespace
 
-GpuStack DiscoverGpuStack(const api::Manifests& m, Diagnostics* diag) {
+GpuStack DiscoverGpuStack(const api::Manifests& m, const GpuModelTable* models,
+                          Diagnostics* diag) {
   GpuStack s;
+  s.models = models;
   for (uint32_t i = 0; i < m.daemon_sets.size(); ++i) {
     for (const auto& c : m.daemon_sets[i].template_.spec.containers) {
       if (c.image.find("node-feature-discovery") != std::string::npos) {
@@ -112,10 +114,10 @@ bool PlanNode(const api::Node& node, const GpuStack& stack, NodeGpuPlan* plan) {
   std::string count_text = find(ann, "gputwin.io/gpu-count");
   if (count_text.empty()) count_text = find(labels, "nvidia.com/gpu.count");
   if (model.empty()) return false;
-  const GpuModel* gm = FindGpuModel(model);
+  const GpuModel* gm = stack.models->Find(model);
   if (!gm) {
     std::string known;
-    for (const auto& k : KnownGpuModels()) known += (known.empty() ? "" : ", ") + k;
+    for (const auto& k : stack.models->Names()) known += (known.empty() ? "" : ", ") + k;
     throw InputError(node.metadata.source, field,
                      "unknown GPU model \"" + model + "\" (known: " + known + ")");
   }

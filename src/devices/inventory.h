@@ -33,11 +33,12 @@ struct GpuStack {
   MigPartedConfigs mig_configs;
   Duration registration_delay = Duration::Seconds(10);
   Duration driver_install = Duration::Minutes(4);
+  const GpuModelTable* models = nullptr;  // the run's
 };
 
 // Finds the device plugin (DaemonSet image nvcr.io/nvidia/k8s-device-plugin, or a GPU
 // Operator ClusterPolicy), its configs and mig-parted configs. Throws InputError.
-GpuStack DiscoverGpuStack(const api::Manifests& m, Diagnostics* diag);
+GpuStack DiscoverGpuStack(const api::Manifests& m, const GpuModelTable* models, Diagnostics* diag);
 
 struct NodeGpuPlan {
   NodeGpus gpus;

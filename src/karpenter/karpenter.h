@@ -17,7 +17,7 @@
 
 #include "api/manifests.h"
 #include "cloud/ec2.h"
-#include "controllers/controller.h"
+#include "cluster/controller.h"
 #include "core/random.h"
 #include "karpenter/requirements.h"
 #include "telemetry/series.h"
@@ -79,7 +79,7 @@ struct PodVerdict {
   std::string nominated;  // the NodeClaim or node it was last nominated to
 };
 
-class Karpenter : public controllers::Controller {
+class Karpenter : public cluster::Controller {
  public:
   // `gpu_stack`: a device plugin DaemonSet or GPU Operator is in the manifests, so GPU
   // nodes can initialize.

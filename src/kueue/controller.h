@@ -12,7 +12,7 @@
 #include <string>
 #include <vector>
 
-#include "controllers/controller.h"
+#include "cluster/controller.h"
 #include "kueue/cache.h"
 #include "kueue/scheduler.h"
 #include "telemetry/series.h"
@@ -22,7 +22,7 @@ namespace gputwin::kueue {
 using telemetry::Histogram;
 using telemetry::Series;
 
-class KueueController : public controllers::Controller, public SchedulerActions {
+class KueueController : public cluster::Controller, public SchedulerActions {
  public:
   KueueController(cluster::Store* store, EventQueue* queue, const api::Manifests& m,
                   Diagnostics* diag, Duration metrics_interval);
@@ -70,7 +70,7 @@ class KueueController : public controllers::Controller, public SchedulerActions 
   const api::Manifests& manifests_;
   std::vector<WorkloadId> workload_of_job_;
   std::vector<api::Job> original_jobs_;  // per workload: the Job as submitted
-  controllers::WorkQueue dirty_jobs_;
+  cluster::WorkQueue dirty_jobs_;
   bool schedule_requested_ = false;
   std::set<int32_t> requeue_pending_roots_;  // cohort trees with a batched requeue queued
   uint64_t next_uid_ = 1;

@@ -13,9 +13,9 @@
 #include <vector>
 
 #include "api/types.h"
-#include "controllers/controller.h"
+#include "cluster/controller.h"
 #include "core/random.h"
-#include "scheduler/gpushare.h"
+#include "gpushare/gpushare.h"
 #include "scheduler/node_groups.h"
 #include "scheduler/node_info.h"
 #include "scheduler/queue.h"
@@ -52,7 +52,7 @@ std::string NodesAvailableMessage(size_t num_nodes,
 // numFeasibleNodesToFind (schedule_one.go).
 int64_t NumFeasibleNodesToFind(int32_t percentage, int64_t num_all_nodes);
 
-class Scheduler : public controllers::Controller {
+class Scheduler : public cluster::Controller {
  public:
   Scheduler(cluster::Store* store, EventQueue* queue, SchedulerConfig config, uint64_t seed);
   void OnWatch(cluster::WatchKind kind, cluster::WatchOp op, uint32_t id) override;

@@ -283,9 +283,9 @@ void Simulation::Load() {
     model.memory_mib = g.memory_mib;
     model.multiprocessors = g.multiprocessors;
     std::string error;
-    if (!devices::RegisterGpuModel(model, &error)) throw InputError(g.source, "name", error);
+    if (!gpu_models_.Add(model, &error)) throw InputError(g.source, "name", error);
   }
-  devices::GpuStack gpu_stack = devices::DiscoverGpuStack(m, &m.diagnostics);
+  devices::GpuStack gpu_stack = devices::DiscoverGpuStack(m, &gpu_models_, &m.diagnostics);
   const bool gpu_stack_present = gpu_stack.mode != devices::GpuStack::Mode::kNone;
   for (const auto& n : m.nodes) {
     devices::NodeGpuPlan plan;
@@ -326,7 +326,7 @@ void Simulation::Load() {
   if (!m.node_pools.empty() || scenario_.cloud.present) {
     if (!scenario_.cloud.present) scenario_.cloud.source = scenario_.metadata.source;
     ec2_ = std::make_unique<cloud::Ec2>(scenario_.cloud, scenario_.seed, &queue_,
-                                        scenario_.start_time);
+                                        scenario_.start_time, &gpu_models_);
   }
   if (!m.node_pools.empty()) {
     auto k = std::make_unique<karpenter::Karpenter>(&store_, &queue_, manifests_, ec2_.get(),

@@ -11,6 +11,7 @@
 #include "api/manifests.h"
 #include "cluster/store.h"
 #include "core/event_queue.h"
+#include "devices/gpu_models.h"
 
 namespace gputwin::scheduler {
 class Scheduler;
@@ -18,7 +19,6 @@ class Scheduler;
 namespace gputwin::controllers {
 class ReplicaSetController;
 class Kubelet;
-class Controller;
 }  // namespace gputwin::controllers
 
 namespace gputwin::kueue {
@@ -88,6 +88,7 @@ class Simulation {
 
   api::Manifests manifests_;
   api::Scenario scenario_;
+  devices::GpuModelTable gpu_models_;  // this run's: scenario models do not leak
   cluster::Store store_;
   EventQueue queue_;
   std::unique_ptr<scheduler::Scheduler> scheduler_;

@@ -8,7 +8,7 @@
 #include <string>
 #include <vector>
 
-#include "scheduler/gpushare.h"
+#include "gpushare/gpushare.h"
 #include "workloads/alibaba_trace.h"
 
 namespace gputwin::workloads {

@@ -100,7 +100,8 @@ TEST(Ec2, VcpuQuotaRefusesTheLaunchThatWouldExceedIt) {
   api::CloudSpec spec;
   spec.quotas["Running On-Demand P instances"] = 96;  // one p4d.24xlarge
   EventQueue q;
-  Ec2 ec2(spec, 1, &q, Time{0});
+  devices::GpuModelTable models;
+  Ec2 ec2(spec, 1, &q, Time{0}, &models);
   uint32_t p4d =
       static_cast<uint32_t>(ec2.catalog().Find("p4d.24xlarge") - ec2.catalog().types.data());
   Offering od{p4d, "us-east-1a", CapacityType::kOnDemand, 21.957642};
@@ -118,14 +119,16 @@ TEST(Ec2, UnknownQuotaIsAnError) {
   api::CloudSpec spec;
   spec.quotas["Running On-Demand GPU instances"] = 8;
   EventQueue q;
-  EXPECT_THROW(Ec2(spec, 1, &q, Time{0}), InputError);
+  devices::GpuModelTable models;
+  EXPECT_THROW(Ec2(spec, 1, &q, Time{0}, &models), InputError);
 }
 
 TEST(Ec2, SpotPriceDefaultsToDiscountedOnDemand) {
   api::CloudSpec spec;
   spec.spot_discount["g5"] = 0.7;
   EventQueue q;
-  Ec2 ec2(spec, 1, &q, Time{0});
+  devices::GpuModelTable models;
+  Ec2 ec2(spec, 1, &q, Time{0}, &models);
   uint32_t g5 = static_cast<uint32_t>(ec2.catalog().Find("g5.xlarge") - ec2.catalog().types.data());
   const auto& offers = ec2.OfferingsOf(g5);
   ASSERT_EQ(offers.size(), 6u);  // 3 zones × 2 capacity types

@@ -13,6 +13,11 @@ namespace {
 
 using ::testing::HasSubstr;
 
+const GpuModel* FindGpuModel(const std::string& name) {
+  static const GpuModelTable kModels;
+  return kModels.Find(name);
+}
+
 DevicePluginConfig Config(const std::string& yaml, Diagnostics* diag = nullptr) {
   Diagnostics local;
   return ParseDevicePluginConfig(yaml, SourceRef{"cm.yaml", 3}, "cfg", diag ? diag : &local);

@@ -1,4 +1,4 @@
-#include "scheduler/gpushare.h"
+#include "gpushare/gpushare.h"
 
 #include <algorithm>
 #include <cmath>

@@ -10,11 +10,7 @@
 #include "cluster/store.h"
 #include "core/event_queue.h"
 
-namespace gputwin::controllers {
-
-using cluster::NodeId;
-using cluster::PodId;
-using cluster::Store;
+namespace gputwin::cluster {
 
 class Controller : public EventHandler, public cluster::Watcher {
  public:
@@ -78,4 +74,4 @@ class WorkQueue {
   std::vector<bool> queued_;
 };
 
-}  // namespace gputwin::controllers
+}  // namespace gputwin::cluster

@@ -8,7 +8,7 @@
 //   pod P:  2 CPU, 500 milli of one GPU
 #include <gtest/gtest.h>
 
-#include "scheduler/gpushare.h"
+#include "gpushare/gpushare.h"
 
 namespace gputwin::gpushare {
 namespace {
