@@ -8,7 +8,7 @@
 #include <string>
 
 #include "api/manifests.h"
-#include "kueue/controller.h"
+#include "kueue/kueue_controller.h"
 #include "sim/simulation.h"
 
 namespace gputwin {

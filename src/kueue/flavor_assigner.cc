@@ -4,7 +4,7 @@
 #include <map>
 
 #include "cluster/scheduling_helpers.h"
-#include "kueue/scheduler.h"
+#include "kueue/kueue_scheduler.h"
 
 namespace gputwin::kueue {
 
@@ -47,7 +47,7 @@ std::string Join(const std::vector<std::string>& v) {
 
 }  // namespace
 
-FrUsage Scheduler::UsageOf(WorkloadId id, const std::vector<PodSetAssignment>& pod_sets) {
+FrUsage KueueScheduler::UsageOf(WorkloadId id, const std::vector<PodSetAssignment>& pod_sets) {
   auto& w = cache_.wl(id);
   const auto& q = cache_.cq(w.cq);
   std::map<FrId, int64_t> sum;
@@ -66,7 +66,7 @@ FrUsage Scheduler::UsageOf(WorkloadId id, const std::vector<PodSetAssignment>& p
   return {sum.begin(), sum.end()};
 }
 
-FitMode Scheduler::FitsResourceQuota(WorkloadId id, FrId fr, int64_t assumed, int64_t request,
+FitMode KueueScheduler::FitsResourceQuota(WorkloadId id, FrId fr, int64_t assumed, int64_t request,
                                      int* borrow, std::string* status, std::string* reason) {
   const auto& w = cache_.wl(id);
   const int32_t node = cache_.cq(w.cq).node;
@@ -111,7 +111,7 @@ FitMode Scheduler::FitsResourceQuota(WorkloadId id, FrId fr, int64_t assumed, in
   return FitMode::kNoFit;
 }
 
-Assignment Scheduler::AssignFlavors(WorkloadId id, const std::vector<int32_t>& counts) {
+Assignment KueueScheduler::AssignFlavors(WorkloadId id, const std::vector<int32_t>& counts) {
   auto& w = cache_.wl(id);
   const auto& q = cache_.cq(w.cq);
   const bool borrowing_first = q.obj.fungibility_preference == "BorrowingOverPreemption";

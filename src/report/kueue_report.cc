@@ -6,7 +6,7 @@
 #include <cmath>
 #include <map>
 
-#include "kueue/controller.h"
+#include "kueue/kueue_controller.h"
 
 namespace gputwin::report {
 

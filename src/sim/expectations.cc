@@ -5,7 +5,7 @@
 #include "cloud/ec2.h"
 #include "core/glob.h"
 #include "karpenter/karpenter.h"
-#include "kueue/controller.h"
+#include "kueue/kueue_controller.h"
 #include "sim/simulation.h"
 
 namespace gputwin::sim {

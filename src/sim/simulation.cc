@@ -12,11 +12,12 @@
 #include "controllers/kubelet.h"
 #include "controllers/node_lifecycle.h"
 #include "controllers/replicaset.h"
+#include "core/csv.h"
 #include "core/glob.h"
 #include "core/random.h"
 #include "devices/device_plugin_controller.h"
 #include "karpenter/karpenter.h"
-#include "kueue/controller.h"
+#include "kueue/kueue_controller.h"
 #include "scheduler/scheduler.h"
 #include "sim/trace_import.h"
 
@@ -107,10 +108,7 @@ std::vector<Duration> ReadCsvArrivals(const api::WorkloadGenerator& g) {
     ++line_no;
     if (!line.empty() && line.back() == '\r') line.pop_back();
     if (line.empty()) continue;
-    std::vector<std::string> cells;
-    std::stringstream ss(line);
-    std::string cell;
-    while (std::getline(ss, cell, ',')) cells.push_back(cell);
+    std::vector<std::string> cells = SplitCsvLine(line);
     if (!header_done) {
       header_done = true;
       // A header row names the column; without `column` the first is used.

@@ -1,7 +1,8 @@
-// Kueue's scheduler (pkg/scheduler): the admission cycle over ClusterQueue heads, flavor
-// assignment (flavorassigner), classic and fair-sharing preemption (preemption/), partial
-// admission (podset_reducer) and the requeue rules of the queue manager. It decides; the
-// Kueue controller (controller.h) carries the decisions out on Jobs.
+// Kueue's scheduler (pkg/scheduler), named KueueScheduler so that it is never taken for
+// kube-scheduler: the admission cycle over ClusterQueue heads, flavor assignment
+// (flavorassigner), classic and fair-sharing preemption (preemption/), partial admission
+// (podset_reducer) and the requeue rules of the queue manager. It decides; the Kueue
+// controller (kueue_controller.h) carries the decisions out on Jobs.
 #pragma once
 
 #include <functional>
@@ -32,9 +33,9 @@ struct PreemptionTarget {
 };
 
 // What the scheduler asks of the Kueue controller.
-class SchedulerActions {
+class KueueSchedulerActions {
  public:
-  virtual ~SchedulerActions() = default;
+  virtual ~KueueSchedulerActions() = default;
   virtual void Admit(WorkloadId wl) = 0;
   virtual void Evict(WorkloadId victim, const std::string& reason,
                      const std::string& preemption_reason, const std::string& message) = 0;
@@ -42,9 +43,9 @@ class SchedulerActions {
   virtual bool AllAdmittedPodsReady() const = 0;
 };
 
-class Scheduler {
+class KueueScheduler {
  public:
-  Scheduler(Cache* cache, SchedulerActions* actions) : cache_(*cache), actions_(*actions) {}
+  KueueScheduler(Cache* cache, KueueSchedulerActions* actions) : cache_(*cache), actions_(*actions) {}
 
   // Runs cycles at this instant until one changes nothing (admission, eviction or a move
   // to inadmissible). Returns the number of cycles.
@@ -88,7 +89,7 @@ class Scheduler {
   void AddWorkloadUsage(WorkloadId wl);
 
   Cache& cache_;
-  SchedulerActions& actions_;
+  KueueSchedulerActions& actions_;
   uint64_t cycles_ = 0;
 };
 

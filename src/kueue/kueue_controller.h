@@ -14,7 +14,7 @@
 
 #include "cluster/controller.h"
 #include "kueue/cache.h"
-#include "kueue/scheduler.h"
+#include "kueue/kueue_scheduler.h"
 #include "telemetry/series.h"
 
 namespace gputwin::kueue {
@@ -22,7 +22,7 @@ namespace gputwin::kueue {
 using telemetry::Histogram;
 using telemetry::Series;
 
-class KueueController : public cluster::Controller, public SchedulerActions {
+class KueueController : public cluster::Controller, public KueueSchedulerActions {
  public:
   KueueController(cluster::Store* store, EventQueue* queue, const api::Manifests& m,
                   Diagnostics* diag, Duration metrics_interval);
@@ -30,7 +30,7 @@ class KueueController : public cluster::Controller, public SchedulerActions {
   void Start();
 
   const Cache& cache() const { return cache_; }
-  const Scheduler& scheduler() const { return scheduler_; }
+  const KueueScheduler& scheduler() const { return scheduler_; }
   const std::vector<Series>& series() const { return series_; }
   std::vector<Histogram> histograms() const;
   // The Workload of a Job, or kNoWorkload.
@@ -38,7 +38,7 @@ class KueueController : public cluster::Controller, public SchedulerActions {
     return job < workload_of_job_.size() ? workload_of_job_[job] : kNoWorkload;
   }
 
-  // SchedulerActions.
+  // KueueSchedulerActions.
   void Admit(WorkloadId wl) override;
   void Evict(WorkloadId victim, const std::string& reason, const std::string& preemption_reason,
              const std::string& message) override;
@@ -65,7 +65,7 @@ class KueueController : public cluster::Controller, public SchedulerActions {
   Histogram& WaitHistogram(std::vector<Histogram>* set, const std::string& name, int32_t cq);
 
   Cache cache_;
-  Scheduler scheduler_;
+  KueueScheduler scheduler_;
   Duration metrics_interval_;
   const api::Manifests& manifests_;
   std::vector<WorkloadId> workload_of_job_;

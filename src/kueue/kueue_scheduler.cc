@@ -1,11 +1,11 @@
-#include "kueue/scheduler.h"
+#include "kueue/kueue_scheduler.h"
 
 #include <algorithm>
 #include <map>
 
 namespace gputwin::kueue {
 
-Scheduler::Entry Scheduler::Nominate(WorkloadId id) {
+KueueScheduler::Entry KueueScheduler::Nominate(WorkloadId id) {
   auto& w = cache_.wl(id);
   Entry e{id, w.cq, {}, {}, false, false};
   const auto& q = cache_.cq(w.cq);
@@ -80,7 +80,7 @@ Scheduler::Entry Scheduler::Nominate(WorkloadId id) {
   return e;
 }
 
-std::vector<size_t> Scheduler::ClassicalOrder(const std::vector<Entry>& entries) const {
+std::vector<size_t> KueueScheduler::ClassicalOrder(const std::vector<Entry>& entries) const {
   std::vector<size_t> order(entries.size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = i;
   std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
@@ -96,7 +96,7 @@ std::vector<size_t> Scheduler::ClassicalOrder(const std::vector<Entry>& entries)
   return order;
 }
 
-size_t Scheduler::NextFairSharing(const std::vector<Entry>& entries,
+size_t KueueScheduler::NextFairSharing(const std::vector<Entry>& entries,
                                   const std::vector<bool>& done) {
   // The first remaining entry picks the cohort tree (trees are independent).
   size_t first = entries.size();
@@ -165,7 +165,7 @@ size_t Scheduler::NextFairSharing(const std::vector<Entry>& entries,
   return tournament(tournament, root);
 }
 
-int Scheduler::Schedule() {
+int KueueScheduler::Schedule() {
   int cycles = 0;
   while (true) {
     // 1. One head per active ClusterQueue.

@@ -5,7 +5,7 @@
 #include <map>
 #include <optional>
 
-#include "kueue/scheduler.h"
+#include "kueue/kueue_scheduler.h"
 
 namespace gputwin::kueue {
 
@@ -25,7 +25,7 @@ bool SatisfiesPolicy(const std::string& policy, const WorkloadState& preemptor,
 
 }  // namespace
 
-bool Scheduler::WorkloadFits(int32_t cq, const FrUsage& usage, bool allow_borrowing) const {
+bool KueueScheduler::WorkloadFits(int32_t cq, const FrUsage& usage, bool allow_borrowing) const {
   const int32_t node = cache_.cq(cq).node;
   for (auto [fr, v] : usage) {
     if (!allow_borrowing && cache_.tree().BorrowingWith(node, fr, v)) return false;
@@ -34,24 +34,24 @@ bool Scheduler::WorkloadFits(int32_t cq, const FrUsage& usage, bool allow_borrow
   return true;
 }
 
-void Scheduler::RemoveWorkloadUsage(WorkloadId id) {
+void KueueScheduler::RemoveWorkloadUsage(WorkloadId id) {
   const auto& w = cache_.wl(id);
   cache_.tree().RemoveUsage(cache_.cq(w.cq).node, w.usage);
 }
 
-void Scheduler::AddWorkloadUsage(WorkloadId id) {
+void KueueScheduler::AddWorkloadUsage(WorkloadId id) {
   const auto& w = cache_.wl(id);
   cache_.tree().AddUsage(cache_.cq(w.cq).node, w.usage);
 }
 
-bool Scheduler::UsesAny(WorkloadId id, const std::set<FrId>& frs) const {
+bool KueueScheduler::UsesAny(WorkloadId id, const std::set<FrId>& frs) const {
   for (auto [fr, v] : cache_.wl(id).usage) {
     if (v > 0 && frs.count(fr)) return true;
   }
   return false;
 }
 
-bool Scheduler::WithinNominalIn(int32_t node, const std::set<FrId>& frs) const {
+bool KueueScheduler::WithinNominalIn(int32_t node, const std::set<FrId>& frs) const {
   for (FrId fr : frs) {
     if (!cache_.tree().WithinNominal(node, fr)) return false;
   }
@@ -60,7 +60,7 @@ bool Scheduler::WithinNominalIn(int32_t node, const std::set<FrId>& frs) const {
 
 // CandidatesOrdering: evicted first, other ClusterQueues first, lower priority, most
 // recently admitted, then UID.
-bool Scheduler::CandidateLess(WorkloadId a, WorkloadId b, int32_t preemptor_cq) const {
+bool KueueScheduler::CandidateLess(WorkloadId a, WorkloadId b, int32_t preemptor_cq) const {
   const auto& x = cache_.wl(a);
   const auto& y = cache_.wl(b);
   if (x.evicting != y.evicting) return x.evicting;
@@ -76,13 +76,13 @@ bool Scheduler::CandidateLess(WorkloadId a, WorkloadId b, int32_t preemptor_cq) 
   return x.uid < y.uid;
 }
 
-std::vector<PreemptionTarget> Scheduler::GetTargets(WorkloadId id, const FrUsage& usage,
+std::vector<PreemptionTarget> KueueScheduler::GetTargets(WorkloadId id, const FrUsage& usage,
                                                     const std::set<FrId>& frs) {
   if (cache_.config().fair_sharing) return FairTargets(id, usage, frs);
   return ClassicalTargets(id, usage, frs);
 }
 
-void Scheduler::FillBack(int32_t cq, const FrUsage& usage, bool allow_borrowing,
+void KueueScheduler::FillBack(int32_t cq, const FrUsage& usage, bool allow_borrowing,
                          std::vector<PreemptionTarget>* targets) {
   // Walk the chosen victims from the second-to-last back: put each back; if the workload
   // still fits without it, spare it.
@@ -97,7 +97,7 @@ void Scheduler::FillBack(int32_t cq, const FrUsage& usage, bool allow_borrowing,
   }
 }
 
-std::vector<PreemptionTarget> Scheduler::ClassicalTargets(WorkloadId id, const FrUsage& usage,
+std::vector<PreemptionTarget> KueueScheduler::ClassicalTargets(WorkloadId id, const FrUsage& usage,
                                                           const std::set<FrId>& frs) {
   const auto& w = cache_.wl(id);
   const int32_t cqi = w.cq;
@@ -229,7 +229,7 @@ std::vector<PreemptionTarget> Scheduler::ClassicalTargets(WorkloadId id, const F
   return {};
 }
 
-std::vector<PreemptionTarget> Scheduler::FairTargets(WorkloadId id, const FrUsage& usage,
+std::vector<PreemptionTarget> KueueScheduler::FairTargets(WorkloadId id, const FrUsage& usage,
                                                      const std::set<FrId>& frs) {
   const auto& w = cache_.wl(id);
   const int32_t cqi = w.cq;

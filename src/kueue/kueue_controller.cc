@@ -1,4 +1,4 @@
-#include "kueue/controller.h"
+#include "kueue/kueue_controller.h"
 
 #include <algorithm>
 #include <cmath>
