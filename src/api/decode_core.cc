@@ -1,5 +1,7 @@
 #include "api/decode_core.h"
 
+#include <algorithm>
+
 namespace gputwin::api {
 namespace {
 // Extended resources (a domain other than kubernetes.io, e.g. nvidia.com/gpu) and
@@ -241,6 +243,99 @@ LabelSelector DecodeLabelSelector(YamlReader& sel) {
   return out;
 }
 
+namespace {
+
+PodAffinityTerm DecodePodAffinityTerm(YamlReader& t) {
+  PodAffinityTerm out;
+  if (auto sel = t.Object("labelSelector")) out.label_selector = DecodeLabelSelector(*sel);
+  out.namespaces = t.StringList("namespaces");
+  if (auto ns = t.Object("namespaceSelector")) out.namespace_selector = DecodeLabelSelector(*ns);
+  out.topology_key = t.String("topologyKey");
+  if (out.topology_key.empty()) t.Fail("topologyKey", "Required value: can not be empty");
+  out.match_label_keys = t.StringList("matchLabelKeys");
+  out.mismatch_label_keys = t.StringList("mismatchLabelKeys");
+  for (const auto& k : out.match_label_keys) {
+    if (std::find(out.mismatch_label_keys.begin(), out.mismatch_label_keys.end(), k) !=
+        out.mismatch_label_keys.end()) {
+      t.Fail("matchLabelKeys", "Invalid value: \"" + k +
+                                   "\": exists in both matchLabelKeys and mismatchLabelKeys");
+    }
+  }
+  if ((!out.match_label_keys.empty() || !out.mismatch_label_keys.empty()) &&
+      !out.label_selector) {
+    t.Fail("matchLabelKeys", "Forbidden: must not be specified when labelSelector is not set");
+  }
+  t.Finish();
+  return out;
+}
+
+PodAffinity DecodePodAffinity(YamlReader& a) {
+  PodAffinity out;
+  for (auto& t : a.ObjectList("requiredDuringSchedulingIgnoredDuringExecution")) {
+    out.required.push_back(DecodePodAffinityTerm(t));
+  }
+  for (auto& p : a.ObjectList("preferredDuringSchedulingIgnoredDuringExecution")) {
+    WeightedPodAffinityTerm w;
+    w.weight = static_cast<int32_t>(p.Int("weight", 1, 100).value_or(0));
+    if (w.weight == 0) p.Fail("weight", "Required value");
+    auto term = p.Object("podAffinityTerm");
+    if (!term) p.Fail("podAffinityTerm", "Required value");
+    w.term = DecodePodAffinityTerm(*term);
+    p.Finish();
+    out.preferred.push_back(std::move(w));
+  }
+  a.Finish();
+  return out;
+}
+
+}  // namespace
+
+TopologySpreadConstraint DecodeTopologySpreadConstraint(YamlReader& c) {
+  TopologySpreadConstraint out;
+  auto skew = c.Int("maxSkew", INT32_MIN, INT32_MAX);
+  if (!skew) c.Fail("maxSkew", "Required value");
+  if (*skew <= 0) {
+    c.Fail("maxSkew", "Invalid value: " + std::to_string(*skew) + ": must be greater than zero");
+  }
+  out.max_skew = static_cast<int32_t>(*skew);
+  out.topology_key = c.String("topologyKey");
+  if (out.topology_key.empty()) c.Fail("topologyKey", "Required value: can not be empty");
+  out.when_unsatisfiable = c.RequiredString("whenUnsatisfiable");
+  CheckOneOf(c, "whenUnsatisfiable", out.when_unsatisfiable, {"DoNotSchedule", "ScheduleAnyway"});
+  if (auto sel = c.Object("labelSelector")) out.label_selector = DecodeLabelSelector(*sel);
+  if (auto md = c.Int("minDomains", INT32_MIN, INT32_MAX)) {
+    if (*md <= 0) {
+      c.Fail("minDomains", "Invalid value: " + std::to_string(*md) + ": must be greater than 0");
+    }
+    if (out.when_unsatisfiable != "DoNotSchedule") {
+      c.Fail("minDomains", "Invalid value: " + std::to_string(*md) +
+                               ": can only use minDomains if whenUnsatisfiable=DoNotSchedule, "
+                               "not ScheduleAnyway");
+    }
+    out.min_domains = static_cast<int32_t>(*md);
+  }
+  out.node_affinity_policy = c.String("nodeAffinityPolicy", "Honor");
+  CheckOneOf(c, "nodeAffinityPolicy", out.node_affinity_policy, {"Honor", "Ignore"});
+  out.node_taints_policy = c.String("nodeTaintsPolicy", "Ignore");
+  CheckOneOf(c, "nodeTaintsPolicy", out.node_taints_policy, {"Honor", "Ignore"});
+  out.match_label_keys = c.StringList("matchLabelKeys");
+  if (!out.match_label_keys.empty() && !out.label_selector) {
+    c.Fail("matchLabelKeys", "Forbidden: must not be specified when labelSelector is not set");
+  }
+  if (out.label_selector) {
+    for (const auto& k : out.match_label_keys) {
+      bool in_selector = out.label_selector->match_labels.count(k) > 0;
+      for (const auto& e : out.label_selector->match_expressions) in_selector |= e.key == k;
+      if (in_selector) {
+        c.Fail("matchLabelKeys", "Invalid value: \"" + k +
+                                     "\": exists in both matchLabelKeys and labelSelector");
+      }
+    }
+  }
+  c.Finish();
+  return out;
+}
+
 PodSpec DecodePodSpec(YamlReader& s) {
   PodSpec out;
   for (auto& c : s.ObjectList("containers")) out.containers.push_back(DecodeContainer(c));
@@ -284,16 +379,30 @@ PodSpec DecodePodSpec(YamlReader& s) {
       na->Finish();
       out.node_affinity = node_aff;
     }
-    if (aff->Has("podAffinity") || aff->Has("podAntiAffinity")) {
-      aff->diagnostics()->Warn(aff->Where(), aff->path(),
-                               "podAffinity/podAntiAffinity are not modelled yet and are ignored");
-    }
-    aff->Ignore({"podAffinity", "podAntiAffinity"});
+    if (auto pa = aff->Object("podAffinity")) out.pod_affinity = DecodePodAffinity(*pa);
+    if (auto pa = aff->Object("podAntiAffinity")) out.pod_anti_affinity = DecodePodAffinity(*pa);
     aff->Finish();
   }
-  if (s.Has("topologySpreadConstraints")) {
-    s.diagnostics()->Warn(s.Where(), s.FieldPath("topologySpreadConstraints"),
-                          "PodTopologySpread is not modelled yet; constraints ignored");
+  for (auto& c : s.ObjectList("topologySpreadConstraints")) {
+    out.topology_spread_constraints.push_back(DecodeTopologySpreadConstraint(c));
+    const auto& added = out.topology_spread_constraints.back();
+    for (size_t i = 0; i + 1 < out.topology_spread_constraints.size(); ++i) {
+      const auto& other = out.topology_spread_constraints[i];
+      if (other.topology_key == added.topology_key &&
+          other.when_unsatisfiable == added.when_unsatisfiable) {
+        c.Fail("topologyKey", "Duplicate value: \"{" + added.topology_key + ", " +
+                                  added.when_unsatisfiable + "}\"");
+      }
+    }
+  }
+  for (auto& g : s.ObjectList("schedulingGates")) {
+    std::string name = g.RequiredString("name");
+    if (std::find(out.scheduling_gates.begin(), out.scheduling_gates.end(), name) !=
+        out.scheduling_gates.end()) {
+      g.Fail("name", "Duplicate value: \"" + name + "\"");
+    }
+    out.scheduling_gates.push_back(std::move(name));
+    g.Finish();
   }
   s.Ignore({"volumes",
             "serviceAccountName",
@@ -318,8 +427,6 @@ PodSpec DecodePodSpec(YamlReader& s) {
             "setHostnameAsFQDN",
             "resourceClaims",
             "hostUsers",
-            "topologySpreadConstraints",
-            "schedulingGates",
             "resources"});
   s.Finish();
   return out;

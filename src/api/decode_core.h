@@ -12,6 +12,7 @@ ObjectMeta DecodeTemplateMeta(YamlReader& meta);
 PodSpec DecodePodSpec(YamlReader& spec);
 PodTemplateSpec DecodePodTemplate(YamlReader& tmpl);
 LabelSelector DecodeLabelSelector(YamlReader& sel);
+TopologySpreadConstraint DecodeTopologySpreadConstraint(YamlReader& c);
 std::vector<Taint> DecodeTaints(YamlReader& r, const std::string& key);
 std::vector<Toleration> DecodeTolerations(YamlReader& r, const std::string& key);
 // Fails with the API server's "Unsupported value" message unless `value` is allowed.

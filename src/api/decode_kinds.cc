@@ -46,7 +46,14 @@ void DecodeNode(YamlReader& r, Manifests* out) {
   if (auto status = r.Object("status")) {
     n.capacity = status->Resources("capacity");
     n.allocatable = status->Resources("allocatable");
-    status->Ignore({"conditions", "addresses", "daemonEndpoints", "nodeInfo", "images",
+    for (auto& img : status->ObjectList("images")) {
+      ContainerImage ci;
+      ci.names = img.StringList("names");
+      ci.size_bytes = img.Int("sizeBytes", 0).value_or(0);
+      img.Finish();
+      if (!ci.names.empty()) n.images.push_back(std::move(ci));
+    }
+    status->Ignore({"conditions", "addresses", "daemonEndpoints", "nodeInfo",
                     "volumesInUse", "volumesAttached", "config", "phase", "runtimeHandlers",
                     "features"});
     status->Finish();
@@ -323,20 +330,27 @@ void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out) {
       c.percentage_of_nodes_to_score = static_cast<int32_t>(*pct);
     }
     if (auto plugins = p.Object("plugins")) {
-      if (auto score = plugins->Object("score")) {
-        for (auto& e : score->ObjectList("enabled")) {
-          std::string pn = e.RequiredString("name");
-          c.score_weights[pn] = e.Int("weight", 0).value_or(1);
+      for (const char* point : {"multiPoint", "preEnqueue", "queueSort", "preFilter", "filter",
+                                "postFilter", "preScore", "score", "reserve", "permit", "preBind",
+                                "bind", "postBind"}) {
+        auto set = plugins->Object(point);
+        if (!set) continue;
+        SchedulerPluginSet& out_set = c.plugins[point];
+        for (auto& e : set->ObjectList("enabled")) {
+          SchedulerPlugin plugin;
+          plugin.name = e.RequiredString("name");
+          plugin.weight = e.Int("weight", 0);
+          plugin.source = e.Where();
           e.Finish();
+          out_set.enabled.push_back(std::move(plugin));
         }
-        for (auto& d : score->ObjectList("disabled")) {
-          c.disabled_plugins.push_back(d.RequiredString("name"));
+        for (auto& d : set->ObjectList("disabled")) {
+          out_set.disabled.push_back(d.RequiredString("name"));
+          d.Ignore({"weight"});
           d.Finish();
         }
-        score->Finish();
+        set->Finish();
       }
-      plugins->Ignore({"queueSort", "preFilter", "filter", "postFilter", "preScore", "reserve",
-                       "permit", "preBind", "bind", "postBind", "multiPoint", "preEnqueue"});
       plugins->Finish();
     }
     for (auto& pc : p.ObjectList("pluginConfig")) {
@@ -372,6 +386,29 @@ void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out) {
           ss->Finish();
         }
         args->Ignore({"ignoredResources", "ignoredResourceGroups", "apiVersion", "kind"});
+        args->Finish();
+      } else if (pn == "PodTopologySpread" && args) {
+        c.spread_defaulting_type = args->String("defaultingType", "System");
+        CheckOneOf(*args, "defaultingType", c.spread_defaulting_type, {"System", "List"});
+        for (auto& dc : args->ObjectList("defaultConstraints")) {
+          if (dc.Has("labelSelector")) {
+            dc.Fail("labelSelector", "Forbidden: constraint must not define a selector, as "
+                                     "they deduced for each pod");
+          }
+          c.spread_default_constraints.push_back(DecodeTopologySpreadConstraint(dc));
+        }
+        if (c.spread_defaulting_type == "System" && !c.spread_default_constraints.empty()) {
+          args->Fail("defaultingType", "Invalid value: \"System\": when .defaultConstraints "
+                                       "are not empty");
+        }
+        args->Ignore({"apiVersion", "kind"});
+        args->Finish();
+      } else if (pn == "InterPodAffinity" && args) {
+        c.hard_pod_affinity_weight =
+            static_cast<int32_t>(args->Int("hardPodAffinityWeight", 0, 100).value_or(1));
+        c.ignore_preferred_terms_of_existing_pods =
+            args->Bool("ignorePreferredTermsOfExistingPods").value_or(false);
+        args->Ignore({"apiVersion", "kind"});
         args->Finish();
       } else if (args) {
         out->diagnostics.Warn(pc.Where(), pc.FieldPath("args"),

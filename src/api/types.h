@@ -80,12 +80,48 @@ struct LabelSelector {
   bool Empty() const { return match_labels.empty() && match_expressions.empty(); }
 };
 
+// A pod (anti-)affinity term (core/v1 PodAffinityTerm). matchLabelKeys and
+// mismatchLabelKeys are merged into the selector when the pod is created, as the API server
+// does (KEP-3633).
+struct PodAffinityTerm {
+  std::optional<LabelSelector> label_selector;  // absent: matches no pod
+  std::vector<std::string> namespaces;
+  std::optional<LabelSelector> namespace_selector;  // absent: none; {}: every namespace
+  std::string topology_key;
+  std::vector<std::string> match_label_keys, mismatch_label_keys;
+};
+
+struct WeightedPodAffinityTerm {
+  int32_t weight = 0;
+  PodAffinityTerm term;
+};
+
+// podAffinity or podAntiAffinity: requiredDuringSchedulingIgnoredDuringExecution and
+// preferredDuringSchedulingIgnoredDuringExecution.
+struct PodAffinity {
+  std::vector<PodAffinityTerm> required;
+  std::vector<WeightedPodAffinityTerm> preferred;
+};
+
+struct TopologySpreadConstraint {
+  int32_t max_skew = 1;
+  std::string topology_key;
+  std::string when_unsatisfiable;  // DoNotSchedule or ScheduleAnyway
+  std::optional<LabelSelector> label_selector;  // absent: matches no pod
+  std::optional<int32_t> min_domains;
+  std::string node_affinity_policy = "Honor", node_taints_policy = "Ignore";
+  std::vector<std::string> match_label_keys;
+};
+
 struct PodSpec {
   std::vector<Container> containers, init_containers;
   std::string node_name, scheduler_name = "default-scheduler", priority_class_name;
   std::string restart_policy = "Always";
   Labels node_selector;
   std::optional<NodeAffinity> node_affinity;
+  std::optional<PodAffinity> pod_affinity, pod_anti_affinity;
+  std::vector<TopologySpreadConstraint> topology_spread_constraints;
+  std::vector<std::string> scheduling_gates;
   std::vector<Toleration> tolerations;
   std::optional<int32_t> priority;
   std::optional<std::string> preemption_policy;
@@ -104,12 +140,19 @@ struct Pod {
   PodSpec spec;
 };
 
+// status.images of a Node: the names an image is known by on the node and its size.
+struct ContainerImage {
+  std::vector<std::string> names;
+  int64_t size_bytes = 0;
+};
+
 struct Node {
   ObjectMeta metadata;
   bool unschedulable = false;
   std::vector<Taint> taints;
   std::string provider_id;
   ResourceList capacity, allocatable;
+  std::vector<ContainerImage> images;
 };
 
 struct Deployment {
@@ -199,15 +242,33 @@ struct ScoringResource {
 struct UtilizationShapePoint {
   int64_t utilization = 0, score = 0;
 };
+// A plugin named in a profile's plugins.<extension point>.enabled.
+struct SchedulerPlugin {
+  std::string name;
+  std::optional<int64_t> weight;  // score plugins
+  SourceRef source;
+};
+struct SchedulerPluginSet {
+  std::vector<SchedulerPlugin> enabled;
+  std::vector<std::string> disabled;  // "*": every default plugin of the extension point
+};
 struct KubeSchedulerConfiguration {
   SourceRef source;
   int32_t percentage_of_nodes_to_score = 0;  // 0: adaptive
   int64_t pod_initial_backoff_seconds = 1, pod_max_backoff_seconds = 10;
+  // NodeResourcesFitArgs.scoringStrategy
   std::string scoring_strategy = "LeastAllocated";
   std::vector<ScoringResource> scoring_resources = {{"cpu", 1}, {"memory", 1}};
-  std::vector<UtilizationShapePoint> shape;      // RequestedToCapacityRatio
-  std::map<std::string, int64_t> score_weights;  // plugin name → weight override
-  std::vector<std::string> disabled_plugins;
+  std::vector<UtilizationShapePoint> shape;  // RequestedToCapacityRatio
+  // plugins.<extension point> by its field name: multiPoint, preEnqueue, preFilter, filter,
+  // postFilter, preScore, score, ...
+  std::map<std::string, SchedulerPluginSet> plugins;
+  // PodTopologySpreadArgs: System (the built-in soft zone/hostname spreading) or List.
+  std::string spread_defaulting_type = "System";
+  std::vector<TopologySpreadConstraint> spread_default_constraints;
+  // InterPodAffinityArgs.
+  int32_t hard_pod_affinity_weight = 1;
+  bool ignore_preferred_terms_of_existing_pods = false;
 };
 
 }  // namespace gputwin::api

@@ -3,8 +3,10 @@
 #include <algorithm>
 #include <cmath>
 
-#include "cluster/scheduling_helpers.h"
-#include "scheduler/preemption.h"
+#include "cluster/store.h"
+#include "scheduler/plugins/gpu_share.h"
+#include "scheduler/plugins/node_resources_fit.h"
+#include "scheduler/registry.h"
 
 namespace gputwin::scheduler {
 
@@ -13,18 +15,8 @@ using cluster::WatchKind;
 using cluster::WatchOp;
 
 namespace {
-constexpr int64_t kMaxNodeScore = 100;
-constexpr uint32_t kResourceFailure = 0xFFFF'FFFF;
 constexpr uint64_t kTimerArg = 1;
 constexpr Duration kUnschedulableFlushPeriod = Duration::Seconds(30);
-
-const char* const kReasonUnschedulable = "node(s) were unschedulable";
-const char* const kReasonNodeName = "node(s) didn't match the requested node name";
-const char* const kReasonAffinity = "node(s) didn't match Pod's node affinity/selector";
-
-bool IsScalarResource(const std::string& name) {
-  return name != "cpu" && name != "memory" && name != "ephemeral-storage" && name != "pods";
-}
 }  // namespace
 
 int64_t NumFeasibleNodesToFind(int32_t percentage, int64_t n) {
@@ -40,62 +32,60 @@ int64_t NumFeasibleNodesToFind(int32_t percentage, int64_t n) {
   return std::max(num, kMinFeasibleNodesToFind);
 }
 
-SchedulerConfig SchedulerConfig::From(const api::KubeSchedulerConfiguration& c) {
-  SchedulerConfig out;
-  out.percentage_of_nodes_to_score = c.percentage_of_nodes_to_score;
-  out.initial_backoff = Duration::Seconds(c.pod_initial_backoff_seconds);
-  out.max_backoff = Duration::Seconds(c.pod_max_backoff_seconds);
-  if (c.scoring_strategy == "MostAllocated") out.strategy = ScoringStrategy::kMostAllocated;
-  if (c.scoring_strategy == "RequestedToCapacityRatio") {
-    out.strategy = ScoringStrategy::kRequestedToCapacityRatio;
-  }
-  out.scoring_resources = c.scoring_resources;
-  out.shape = c.shape;
-  auto weight = [&](const char* plugin, int64_t* w) {
-    if (auto it = c.score_weights.find(plugin); it != c.score_weights.end()) *w = it->second;
-    for (const auto& d : c.disabled_plugins) {
-      if (d == plugin || d == "*") *w = 0;
-    }
-    // A plugin named in enabled after "*" was disabled comes back with its weight.
-    if (auto it = c.score_weights.find(plugin); it != c.score_weights.end()) *w = it->second;
-  };
-  weight("TaintToleration", &out.weight_taint_toleration);
-  weight("NodeAffinity", &out.weight_node_affinity);
-  weight("NodeResourcesFit", &out.weight_fit);
-  weight("NodeResourcesBalancedAllocation", &out.weight_balanced);
-  // The FGD paper's simulator names its GPU-sharing score plugins like this.
-  const std::pair<const char*, gpushare::Policy> kSharePlugins[] = {
-      {"FGDScore", gpushare::Policy::kFGD},
-      {"DotProductScore", gpushare::Policy::kDotProduct},
-      {"GpuClusteringScore", gpushare::Policy::kGpuClustering},
-      {"GpuPackingScore", gpushare::Policy::kGpuPacking},
-      {"BestFitScore", gpushare::Policy::kBestFit},
-      {"RandomScore", gpushare::Policy::kRandom}};
-  for (const auto& [name, policy] : kSharePlugins) {
-    if (auto it = c.score_weights.find(name); it != c.score_weights.end() && it->second > 0) {
-      out.gpu_share_policy = policy;
-      out.gpu_share_weight = it->second;
-    }
-  }
-  return out;
-}
-
 Scheduler::Scheduler(cluster::Store* store, EventQueue* queue, SchedulerConfig config,
                      uint64_t seed)
     : Controller("default-scheduler", store, queue),
       config_(std::move(config)),
       random_(seed, "default-scheduler"),
       queue_(config_.initial_backoff, config_.max_backoff) {
-  for (const auto& r : config_.scoring_resources) {
-    scoring_ids_.push_back(store->resources().Id(r.name));
-    scalar_.push_back(IsScalarResource(r.name));
-  }
+  BuildProfile();
 }
 
-uint16_t Scheduler::ReasonId(const std::string& reason) {
-  auto [it, inserted] = reason_ids_.emplace(reason, static_cast<uint16_t>(reasons_.size()));
-  if (inserted) reasons_.push_back(reason);
-  return it->second;
+Scheduler::~Scheduler() = default;
+
+void Scheduler::BuildProfile() {
+  PluginContext ctx;
+  ctx.handle = Handle{&store_, &info_, &groups_, &reasons_, &node_order_};
+  ctx.store = &store_;
+  ctx.random = &random_;
+  ctx.profile = &config_.profile;
+  ctx.scheduler = this;
+  ctx.typical_share_pods = std::make_shared<TypicalSharePods>(&store_);
+  auto instance = [&](const std::string& name) -> Plugin* {
+    for (const auto& p : plugins_) {
+      if (name == p->Name()) return p.get();
+    }
+    const RegisteredPlugin* r = FindPlugin(name);
+    plugins_.push_back(r->factory(ctx));
+    plugins_.back()->index = static_cast<uint32_t>(plugins_.size() - 1);
+    return plugins_.back().get();
+  };
+  const Profile& prof = config_.profile;
+  for (const auto& n : prof.pre_enqueue) {
+    if (auto* p = dynamic_cast<PreEnqueuePlugin*>(instance(n))) pre_enqueue_.push_back(p);
+  }
+  for (const auto& n : prof.filter) {
+    Plugin* plugin = instance(n);
+    auto* f = dynamic_cast<FilterPlugin*>(plugin);
+    if (!f) continue;
+    if (auto* fit = dynamic_cast<NodeResourcesFit*>(plugin)) {
+      fit_ = fit;
+      fit_position_ = static_cast<uint16_t>(filters_.size());
+    }
+    filters_.push_back(FilterEntry{f, plugin->index});
+  }
+  for (const auto& n : prof.post_filter) {
+    if (auto* p = dynamic_cast<PostFilterPlugin*>(instance(n))) post_filters_.push_back(p);
+  }
+  for (const auto& s : prof.score) {
+    Plugin* plugin = instance(s.name);
+    if (auto* sp = dynamic_cast<ScorePlugin*>(plugin)) {
+      scores_.push_back(ScoreEntry{sp, plugin->index, s.weight});
+    }
+  }
+  for (const auto& n : prof.reserve) {
+    if (auto* p = dynamic_cast<ReservePlugin*>(instance(n))) reserve_.push_back(p);
+  }
 }
 
 void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
@@ -125,7 +115,6 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     if (c == 0) bound_priorities_.erase(p.tmpl->priority);
   }
   if (op == WatchOp::kAdded) {
-    share_pods_created_ += p.tmpl->uses_gpu_share;
     // Only pods for this scheduler, and not those given a node by spec.nodeName.
     if (p.tmpl->spec.scheduler_name != "default-scheduler" || p.Bound() ||
         !p.tmpl->spec.node_name.empty()) {
@@ -141,7 +130,9 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     queue_.Remove(id);
     ClearNomination(id);
   }
-  if (freed) ShareRelease(id);
+  if (freed) {
+    for (ReservePlugin* r : reserve_) r->Unreserve(&store_.pod(id));
+  }
   if (p.Bound()) info_.Sync(store_, p.node);
   if (freed) {
     // AssignedPodDelete: resources were freed (NodeResourcesFit's queueing hint).
@@ -210,127 +201,133 @@ Scheduler::TemplateCache& Scheduler::CacheFor(const cluster::PodRecord& pod) {
   const auto& t = *pod.tmpl;
   if (template_cache_.size() <= t.id) template_cache_.resize(t.id + 1);
   TemplateCache& tc = template_cache_[t.id];
-  if (!tc.built) {
-    tc.built = true;
-    tc.gpu_share = t.uses_gpu_share;
-    for (size_t r = 0; r < t.requests.size(); ++r) {
-      if (t.requests[r] > 0 && r != cluster::kPods) {
-        tc.requests.emplace_back(static_cast<ResourceId>(r), t.requests[r]);
-      }
-    }
-    auto uses_names = [](const api::NodeSelectorTerm& term) {
-      if (!term.match_fields.empty()) return true;
-      for (const auto& e : term.match_expressions) {
-        if (e.key == "kubernetes.io/hostname") return true;
-      }
-      return false;
-    };
-    tc.per_node = !t.spec.node_name.empty() ||
-                  t.spec.node_selector.count("kubernetes.io/hostname") ||
-                  pod.daemon_node != cluster::kNone;
-    if (t.spec.node_affinity) {
-      if (t.spec.node_affinity->required) {
-        for (const auto& term : *t.spec.node_affinity->required) tc.per_node |= uses_names(term);
-      }
-      for (const auto& pref : t.spec.node_affinity->preferred) {
-        tc.per_node |= uses_names(pref.preference);
-        tc.has_preferred = true;
-      }
+  if (tc.built) return tc;
+  tc.built = true;
+  bool other_node_filters = false;
+  for (size_t i = 0; i < filters_.size(); ++i) {
+    const auto pos = static_cast<uint16_t>(i);
+    switch (filters_[i].plugin->FilterScope(pod)) {
+      case Scope::kSkip:
+        break;
+      case Scope::kGroup:
+        tc.group_filters.push_back(pos);
+        break;
+      case Scope::kNode:
+        tc.node_filters.push_back(pos);
+        if (pos != fit_position_) other_node_filters = true;
+        // Filters naming nodes (NodeName, NodeAffinity on hostnames or a DaemonSet's
+        // node) rule out the group fast path; the device check of GPU sharing does not.
+        if (pos != fit_position_ && !dynamic_cast<OpenGpuShare*>(filters_[i].plugin)) {
+          tc.per_node = true;
+        }
+        break;
+      case Scope::kCluster:
+        tc.cluster_filters.push_back(pos);
+        tc.needs_state = true;
+        break;
     }
   }
+  tc.fast = !other_node_filters && tc.cluster_filters.empty();
+  for (size_t j = 0; j < scores_.size(); ++j) {
+    const auto pos = static_cast<uint16_t>(j);
+    switch (scores_[j].plugin->ScoreScope(pod)) {
+      case Scope::kSkip:
+        break;
+      case Scope::kGroup:
+        if (tc.group_scores.size() < kMaxGroupScores) {
+          tc.group_scores.push_back(pos);
+        } else {
+          tc.cycle_scores.push_back(pos);
+        }
+        break;
+      case Scope::kNode:
+        (scores_[j].plugin->HasNormalizeScore() ? tc.cycle_scores : tc.memo_scores).push_back(pos);
+        break;
+      case Scope::kCluster:
+        tc.cycle_scores.push_back(pos);
+        tc.needs_state = true;
+        break;
+    }
+  }
+  if (fit_) tc.requests = &fit_->RequestsOf(t);
   return tc;
 }
 
-Scheduler::StaticEval Scheduler::EvaluateStatic(const cluster::PodRecord& pod,
-                                                const api::Labels& labels,
-                                                const std::vector<api::Taint>& taints,
-                                                bool unschedulable, const std::string& node_name) {
-  StaticEval e;
+NodeView Scheduler::ViewOf(NodeId n, const cluster::ResourceVec* delta) const {
+  const auto& node = store_.node(n);
+  NodeView v;
+  v.id = n;
+  v.name = &node.name();
+  v.labels = &node.obj.metadata.labels;
+  v.taints = &node.obj.taints;
+  v.unschedulable = node.obj.unschedulable;
+  v.allocatable = {info_.alloc(n), info_.stride()};
+  v.requested = {info_.used(n), info_.stride()};
+  v.delta = delta;
+  return v;
+}
+
+const Scheduler::GroupEval& Scheduler::EvaluateGroup(const cluster::PodRecord& pod,
+                                                     TemplateCache& tc, uint32_t g) {
+  if (tc.groups.size() <= g) tc.groups.resize(groups_.group_count());
+  GroupEval& e = tc.groups[g];
+  if (e.evaluated) return e;
   e.evaluated = true;
-  const auto& spec = pod.tmpl->spec;
-  // Filters in the default profile's order; the first failure decides the reason.
-  if (unschedulable &&
-      !cluster::TaintToleratedBy({"node.kubernetes.io/unschedulable", "", "NoSchedule"},
-                                 spec.tolerations)) {
-    e.reason = ReasonId(kReasonUnschedulable) + 1;
-  } else if (!spec.node_name.empty() && spec.node_name != node_name) {
-    e.reason = ReasonId(kReasonNodeName) + 1;
-  } else if (const api::Taint* t =
-                 cluster::FindUntoleratedTaint(taints, spec.tolerations, true, true)) {
-    e.reason = ReasonId("node(s) had untolerated taint {" + t->key + ": " + t->value + "}") + 1;
-  } else if (!cluster::MatchesRequiredAffinity(spec, labels, node_name) ||
-             (pod.daemon_node != cluster::kNone &&
-              node_name != store_.node(pod.daemon_node).name())) {
-    e.reason = ReasonId(kReasonAffinity) + 1;
-  }
-  // Static scores. TaintToleration: PreferNoSchedule taints not tolerated by tolerations
-  // with an empty or PreferNoSchedule effect.
-  for (const auto& t : taints) {
-    if (t.effect != "PreferNoSchedule") continue;
-    bool tolerated = false;
-    for (const auto& tol : spec.tolerations) {
-      if ((tol.effect.empty() || tol.effect == "PreferNoSchedule") &&
-          cluster::ToleratesTaint(tol, t)) {
-        tolerated = true;
-        break;
-      }
+  const auto& group = groups_.group(g);
+  NodeView v;
+  v.labels = &group.labels;
+  v.taints = &group.taints;
+  v.unschedulable = group.unschedulable;
+  static const CycleState kNoState;
+  for (uint16_t pos : tc.group_filters) {
+    Status s = filters_[pos].plugin->Filter(kNoState, pod, v);
+    if (!s.ok()) {
+      e.failed_at = pos;
+      e.status = s;
+      break;
     }
-    if (!tolerated) ++e.taint_raw;
   }
-  // NodeAffinity: Σ weights of matching preferred terms.
-  if (spec.node_affinity) {
-    for (const auto& pref : spec.node_affinity->preferred) {
-      if (pref.weight > 0 && cluster::MatchesTerm(pref.preference, labels, node_name)) {
-        e.affinity_raw += pref.weight;
-      }
-    }
+  for (size_t k = 0; k < tc.group_scores.size(); ++k) {
+    e.raw[k] = scores_[tc.group_scores[k]].plugin->Score(kNoState, pod, v);
   }
   return e;
 }
 
-bool Scheduler::FitsResources(const cluster::PodRecord& pod, const TemplateCache& tc, NodeId n,
-                              const cluster::ResourceVec* extra_free) const {
-  const int64_t* alloc = info_.alloc(n);
-  const int64_t* used = info_.used(n);
-  if (extra_free == nullptr) {
-    if (alloc[cluster::kPods] - used[cluster::kPods] < 1) return false;
-    for (const auto& [r, amount] : tc.requests) {
-      if (r >= info_.stride() || amount > alloc[r] - used[r]) return false;
+Status Scheduler::RunFilters(const cluster::PodRecord& pod, TemplateCache& tc,
+                             const CycleState& state, NodeId n, const cluster::ResourceVec* delta,
+                             uint16_t* failed_at) {
+  uint16_t limit = kPasses;
+  const GroupEval* ge = nullptr;
+  if (!tc.group_filters.empty()) {
+    ge = &GroupOf(pod, tc, groups_.GroupOf(n));
+    limit = ge->failed_at;
+  }
+  if (!tc.node_filters.empty() || !tc.cluster_filters.empty()) {
+    const NodeView v = ViewOf(n, delta);
+    // Node and cluster filters in profile order, up to the first group rejection.
+    size_t a = 0, b = 0;
+    const auto& nf = tc.node_filters;
+    const auto& cf = tc.cluster_filters;
+    while (a < nf.size() || b < cf.size()) {
+      uint16_t pos = b == cf.size() || (a < nf.size() && nf[a] < cf[b]) ? nf[a++] : cf[b++];
+      if (pos >= limit) break;
+      Status s = filters_[pos].plugin->Filter(state, pod, v);
+      if (!s.ok()) {
+        *failed_at = pos;
+        return s;
+      }
     }
-    return !tc.gpu_share || ShareFits(pod, n);
   }
-  if (alloc[cluster::kPods] - used[cluster::kPods] + cluster::At(*extra_free, cluster::kPods) < 1) {
-    return false;
+  if (ge && ge->failed_at != kPasses) {
+    *failed_at = ge->failed_at;
+    return ge->status;
   }
-  for (const auto& [r, amount] : tc.requests) {
-    if (amount > info_.Alloc(n, r) - info_.Used(n, r) + cluster::At(*extra_free, r)) return false;
-  }
-  return !tc.gpu_share || ShareFits(pod, n);
+  *failed_at = kPasses;
+  return {};
 }
 
-void Scheduler::ResourceReasons(const cluster::PodRecord& pod, const TemplateCache& tc, NodeId n,
-                                const cluster::ResourceVec* extra_free,
-                                std::vector<uint16_t>* out) {
-  (void)pod;
-  auto free = [&](ResourceId r) {
-    return info_.Alloc(n, r) - info_.Used(n, r) + (extra_free ? cluster::At(*extra_free, r) : 0);
-  };
-  if (free(cluster::kPods) < 1) out->push_back(ReasonId("Too many pods"));
-  for (const auto& [r, amount] : tc.requests) {
-    if (amount <= free(r)) continue;
-    if (insufficient_ids_.size() <= r) insufficient_ids_.resize(r + 1, 0xFFFF);
-    if (insufficient_ids_[r] == 0xFFFF) {
-      insufficient_ids_[r] = ReasonId("Insufficient " + store_.resources().Name(r));
-    }
-    out->push_back(insufficient_ids_[r]);
-  }
-  if (out->empty() && !ShareFits(pod, n)) {
-    out->push_back(ReasonId("node(s) didn't have GPUs with enough free share"));
-  }
-}
-
-const cluster::ResourceVec* Scheduler::NominatedFree(const cluster::PodRecord& pod, NodeId n,
-                                                     cluster::ResourceVec* buf) const {
+const cluster::ResourceVec* Scheduler::NominatedDelta(const cluster::PodRecord& pod, NodeId n,
+                                                      cluster::ResourceVec* buf) const {
   if (nominated_total_ == 0 || n >= nominated_.size() || nominated_[n].empty()) return nullptr;
   // Pods nominated to this node with equal or higher priority keep their place
   // (addGENominatedPods): their requests count as used.
@@ -345,24 +342,34 @@ const cluster::ResourceVec* Scheduler::NominatedFree(const cluster::PodRecord& p
   return buf;
 }
 
-const Scheduler::StaticEval& Scheduler::EvaluateGroup(const cluster::PodRecord& pod,
-                                                      TemplateCache& tc, uint32_t g) {
-  if (tc.groups.size() <= g) tc.groups.resize(groups_.group_count());
-  StaticEval& e = tc.groups[g];
-  if (!e.evaluated) {
-    const auto& group = groups_.group(g);
-    e = EvaluateStatic(pod, group.labels, group.taints, group.unschedulable, "");
+Status Scheduler::FilterWithNominated(const cluster::PodRecord& pod, TemplateCache& tc,
+                                      const CycleState& state, NodeId n, uint16_t* failed_at) {
+  cluster::ResourceVec buf;
+  const cluster::ResourceVec* delta = NominatedDelta(pod, n, &buf);
+  if (!delta || tc.cluster_filters.empty()) return RunFilters(pod, tc, state, n, delta, failed_at);
+  // The nominated pods join this cycle's view of the node; a pod must fit with them and,
+  // as some plugins may pass only because of them, without them.
+  CycleState with = state;
+  for (PodId other : nominated_[n]) {
+    const auto& o = store_.pod(other);
+    if (&o == &pod || o.tmpl->priority < pod.tmpl->priority) continue;
+    for (uint16_t pos : tc.cluster_filters) filters_[pos].plugin->AddPod(with, pod, o, n);
   }
-  return e;
+  Status s = RunFilters(pod, tc, with, n, delta, failed_at);
+  if (!s.ok()) return s;
+  return RunFilters(pod, tc, state, n, nullptr, failed_at);
 }
 
-int64_t Scheduler::ResourceScore(const cluster::PodRecord& pod, TemplateCache& tc, NodeId n) {
+int64_t Scheduler::MemoScore(const cluster::PodRecord& pod, TemplateCache& tc, NodeId n) {
   if (!tc.score.empty()) {
     if (n < tc.score.size() && tc.score_version[n] == info_.version(n)) return tc.score[n];
   }
+  static const CycleState kNoState;
+  const NodeView v = ViewOf(n, nullptr);
   int64_t s = 0;
-  if (config_.weight_fit) s += config_.weight_fit * ScoreFit(pod, n);
-  if (config_.weight_balanced) s += config_.weight_balanced * ScoreBalanced(pod, n);
+  for (uint16_t pos : tc.memo_scores) {
+    s += scores_[pos].weight * scores_[pos].plugin->Score(kNoState, pod, v);
+  }
   if (!tc.score.empty()) {
     if (tc.score.size() <= n) {
       tc.score.resize(store_.node_count(), 0);
@@ -372,91 +379,6 @@ int64_t Scheduler::ResourceScore(const cluster::PodRecord& pod, TemplateCache& t
     tc.score_version[n] = info_.version(n);
   }
   return s;
-}
-
-uint32_t Scheduler::Filter(const cluster::PodRecord& pod, TemplateCache& tc, NodeId n,
-                           StaticEval* eval) {
-  if (tc.per_node) {
-    const auto& node = store_.node(n);
-    *eval = EvaluateStatic(pod, node.obj.metadata.labels, node.obj.taints, node.obj.unschedulable,
-                           node.name());
-  } else {
-    *eval = GroupEval(pod, tc, groups_.GroupOf(n));
-  }
-  if (eval->reason) return eval->reason;
-  cluster::ResourceVec buf;
-  return FitsResources(pod, tc, n, NominatedFree(pod, n, &buf)) ? 0 : kResourceFailure;
-}
-
-int64_t Scheduler::ScoreFit(const cluster::PodRecord& pod, NodeId n) const {
-  const auto& t = *pod.tmpl;
-  int64_t score = 0, weight_sum = 0;
-  for (size_t i = 0; i < scoring_ids_.size(); ++i) {
-    ResourceId r = scoring_ids_[i];
-    int64_t weight = config_.scoring_resources[i].weight;
-    int64_t alloc = info_.Alloc(n, r), req;
-    if (r == cluster::kCpu) {
-      req = info_.nonzero_cpu(n) + t.nonzero_cpu;
-    } else if (r == cluster::kMemory) {
-      req = info_.nonzero_memory(n) + t.nonzero_memory;
-    } else {
-      int64_t pod_req = cluster::At(t.requests, r);
-      if (pod_req == 0 && scalar_[i]) continue;
-      req = info_.Used(n, r) + pod_req;
-    }
-    if (alloc == 0) continue;
-    int64_t s = 0;
-    switch (config_.strategy) {
-      case ScoringStrategy::kLeastAllocated:
-        s = req > alloc ? 0 : (alloc - req) * kMaxNodeScore / alloc;
-        break;
-      case ScoringStrategy::kMostAllocated:
-        s = std::min(req, alloc) * kMaxNodeScore / alloc;
-        break;
-      case ScoringStrategy::kRequestedToCapacityRatio: {
-        int64_t util =
-            req > alloc ? 100 : static_cast<int64_t>(static_cast<__int128>(req) * 100 / alloc);
-        const auto& shape = config_.shape;
-        int64_t raw = shape.back().score;
-        for (size_t k = 0; k < shape.size(); ++k) {
-          if (util <= shape[k].utilization) {
-            raw = k == 0
-                      ? shape[0].score
-                      : shape[k - 1].score + (shape[k].score - shape[k - 1].score) *
-                                                 (util - shape[k - 1].utilization) /
-                                                 (shape[k].utilization - shape[k - 1].utilization);
-            break;
-          }
-        }
-        s = raw * 10;          // MaxNodeScore / MaxCustomPriorityScore
-        if (s <= 0) continue;  // zero scores leave the weights too
-        break;
-      }
-    }
-    score += s * weight;
-    weight_sum += weight;
-  }
-  if (weight_sum == 0) return 0;
-  if (config_.strategy == ScoringStrategy::kRequestedToCapacityRatio) {
-    return static_cast<int64_t>(
-        std::llround(static_cast<double>(score) / static_cast<double>(weight_sum)));
-  }
-  return score / weight_sum;
-}
-
-int64_t Scheduler::ScoreBalanced(const cluster::PodRecord& pod, NodeId n) const {
-  double f[2];
-  int k = 0;
-  const int64_t* alloc_row = info_.alloc(n);
-  const int64_t* used_row = info_.used(n);
-  for (ResourceId r : {cluster::kCpu, cluster::kMemory}) {
-    int64_t alloc = alloc_row[r];
-    if (alloc == 0) continue;
-    int64_t req = used_row[r] + cluster::At(pod.tmpl->requests, r);
-    f[k++] = std::min(static_cast<double>(req) / static_cast<double>(alloc), 1.0);
-  }
-  double stddev = k == 2 ? std::abs((f[0] - f[1]) / 2) : 0.0;
-  return static_cast<int64_t>((1 - stddev) * static_cast<double>(kMaxNodeScore));
 }
 
 void Scheduler::Reconcile(Time now) {
@@ -517,43 +439,66 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     tc.score.assign(store_.node_count(), 0);
     tc.score_version.assign(store_.node_count(), 0);
   }
-  StaticEval eval;
+  // PreFilter: the plugins that read other pods build this cycle's state.
+  CycleState state(tc.needs_state ? plugins_.size() : 0);
+  for (uint16_t pos : tc.cluster_filters) filters_[pos].plugin->PreFilter(state, pod);
+
+  uint16_t failed_at;
   // A pod nominated by an earlier preemption tries its node first.
   if (pod.nominated_node != cluster::kNone && !store_.node(pod.nominated_node).deleted &&
-      Filter(pod, tc, pod.nominated_node, &eval) == 0) {
+      FilterWithNominated(pod, tc, state, pod.nominated_node, &failed_at).ok()) {
     Bind(id, pod.nominated_node, now);
     return;
   }
 
   const int64_t to_find = NumFeasibleNodesToFind(config_.percentage_of_nodes_to_score, n);
-  std::vector<Feasible> feasible;
-  feasible.reserve(static_cast<size_t>(std::min<int64_t>(to_find, n)));
+  std::vector<Feasible>& feasible = feasible_;
+  feasible.clear();
   int64_t processed = 0;
+  // The group memo is sized up front: its entries stay put while the loop reads them.
+  if (tc.groups.size() < groups_.group_count()) tc.groups.resize(groups_.group_count());
   // The hot loop: group verdicts are cached per template; the resource check reads the
-  // flat NodeInfo arrays. Pods with per-node affinity or nominated pods take the full path.
-  const bool fast = !tc.per_node && nominated_total_ == 0;
+  // flat NodeInfo arrays. Other filters, or nominated pods, take the full path.
+  const bool fast = tc.fast && nominated_total_ == 0;
   size_t index = next_start_node_index_;
   for (int64_t i = 0; i < n && static_cast<int64_t>(feasible.size()) < to_find; ++i) {
     NodeId node = node_order_[index];
     if (++index == static_cast<size_t>(n)) index = 0;
     ++processed;
     if (fast) {
-      const StaticEval& e = GroupEval(pod, tc, groups_.GroupOf(node));
-      if (e.reason == 0 && FitsResources(pod, tc, node, nullptr)) {
-        feasible.push_back(Feasible{node, e.taint_raw, e.affinity_raw});
+      if (tc.group_filters.empty() && tc.group_scores.empty()) {
+        if (!tc.requests ||
+            NodeResourcesFit::Fits(*tc.requests, info_.alloc(node), info_.used(node),
+                                   info_.stride())) {
+          feasible.push_back(Feasible{node, 0});
+        }
+        continue;
       }
-    } else if (Filter(pod, tc, node, &eval) == 0) {
-      feasible.push_back(Feasible{node, eval.taint_raw, eval.affinity_raw});
+      const uint32_t g = groups_.GroupOf(node);
+      const GroupEval& e = GroupOf(pod, tc, g);
+      if (e.failed_at == kPasses &&
+          (!tc.requests || NodeResourcesFit::Fits(*tc.requests, info_.alloc(node),
+                                                  info_.used(node), info_.stride()))) {
+        feasible.push_back(Feasible{node, g});
+      }
+    } else if (FilterWithNominated(pod, tc, state, node, &failed_at).ok()) {
+      const uint32_t g = groups_.GroupOf(node);
+      if (!tc.group_scores.empty()) GroupOf(pod, tc, g);
+      feasible.push_back(Feasible{node, g});
     }
   }
   next_start_node_index_ =
       (next_start_node_index_ + static_cast<size_t>(processed)) % static_cast<size_t>(n);
 
   if (feasible.empty()) {
-    std::vector<bool> resolvable;
-    std::string msg = FitErrorMessage(pod, tc, &resolvable);
-    Preemption preemption(this);
-    auto result = preemption.Run(id, resolvable, now);
+    std::vector<bool> unschedulable;
+    std::string msg = FitErrorMessage(pod, tc, state, &unschedulable);
+    if (post_filters_.empty()) {
+      if (pod.daemon_node == cluster::kNone) failure_memo_[tid] = {cluster_generation_, msg};
+      RecordFailure(id, msg, now);
+      return;
+    }
+    auto result = post_filters_.front()->PostFilter(state, id, unschedulable);
     if (result.nominated != cluster::kNone) {
       RecordFailure(id, msg, now);
       return;
@@ -569,36 +514,46 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   }
 
   // Score: Σ plugin weight × normalised score; the best total wins, ties at random.
-  int64_t max_taint = 0, max_affinity = 0;
-  for (const auto& f : feasible) {
-    max_taint = std::max(max_taint, f.taint_raw);
-    max_affinity = std::max(max_affinity, f.affinity_raw);
+  std::vector<int64_t>& totals = totals_;
+  std::vector<int64_t>& column = column_;
+  totals.assign(feasible.size(), 0);
+  column.resize(feasible.size());
+  for (size_t k = 0; k < tc.group_scores.size(); ++k) {
+    const ScoreEntry& s = scores_[tc.group_scores[k]];
+    for (size_t fi = 0; fi < feasible.size(); ++fi) {
+      column[fi] = tc.groups[feasible[fi].group].raw[k];
+    }
+    s.plugin->NormalizeScore(state, &column);
+    for (size_t fi = 0; fi < feasible.size(); ++fi) totals[fi] += s.weight * column[fi];
   }
-  std::vector<int64_t> share;
-  if (config_.gpu_share_policy && pod.tmpl->uses_gpu_share) {
+  if (!tc.cycle_scores.empty()) {
     std::vector<NodeId> nodes;
+    nodes.reserve(feasible.size());
     for (const auto& f : feasible) nodes.push_back(f.node);
-    share = ShareScores(pod, nodes);
+    for (uint16_t pos : tc.cycle_scores) {
+      const ScoreEntry& s = scores_[pos];
+      s.plugin->PreScore(state, pod, nodes);
+      for (size_t fi = 0; fi < feasible.size(); ++fi) {
+        column[fi] = s.plugin->Score(state, pod, ViewOf(feasible[fi].node, nullptr));
+      }
+      s.plugin->NormalizeScore(state, &column);
+      for (size_t fi = 0; fi < feasible.size(); ++fi) totals[fi] += s.weight * column[fi];
+    }
   }
   int64_t best = -1;
   NodeId chosen = cluster::kNone;
   uint64_t ties = 0;
   for (size_t fi = 0; fi < feasible.size(); ++fi) {
-    const auto& f = feasible[fi];
-    int64_t taint =
-        max_taint == 0 ? kMaxNodeScore : kMaxNodeScore - kMaxNodeScore * f.taint_raw / max_taint;
-    int64_t affinity = max_affinity == 0 ? 0 : kMaxNodeScore * f.affinity_raw / max_affinity;
-    int64_t total = config_.weight_taint_toleration * taint +
-                    config_.weight_node_affinity * affinity + ResourceScore(pod, tc, f.node);
-    if (!share.empty()) total += config_.gpu_share_weight * share[fi];
+    int64_t total = totals[fi];
+    if (!tc.memo_scores.empty()) total += MemoScore(pod, tc, feasible[fi].node);
     if (total > best) {
       best = total;
-      chosen = f.node;
+      chosen = feasible[fi].node;
       ties = 1;
     } else if (total == best) {
       // Reservoir sampling over equal scores (selectHost).
       ++ties;
-      if (random_.Below(ties) == 0) chosen = f.node;
+      if (random_.Below(ties) == 0) chosen = feasible[fi].node;
     }
   }
   Bind(id, chosen, now);
@@ -619,17 +574,23 @@ std::string NodesAvailableMessage(size_t num_nodes,
 std::string Scheduler::HistogramMessage(size_t num_nodes,
                                         const std::vector<int64_t>& counts) const {
   std::vector<std::pair<std::string, int64_t>> named;
-  for (size_t id = 0; id < counts.size(); ++id) named.emplace_back(reasons_[id], counts[id]);
+  for (size_t id = 0; id < counts.size(); ++id) named.emplace_back(reasons_.Name(static_cast<uint16_t>(id)), counts[id]);
   return NodesAvailableMessage(num_nodes, named);
 }
 
 std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
-                                       std::vector<bool>* resolvable) {
-  resolvable->assign(store_.node_count(), false);
+                                       const CycleState& state, std::vector<bool>* unschedulable) {
+  unschedulable->assign(store_.node_count(), false);
   std::vector<int64_t> counts(reasons_.size(), 0);
   std::vector<uint16_t> ids;
-  // Templates failing again and again keep their per-node verdicts.
-  if (tc.attempts >= 2 && !tc.per_node && !tc.gpu_share && nominated_total_ == 0 &&
+  auto count = [&](uint16_t id) {
+    if (counts.size() <= id) counts.resize(reasons_.size(), 0);
+    counts[id]++;
+  };
+  uint16_t failed_at;
+  // Templates failing again and again keep their per-node verdicts, when every verdict
+  // depends only on the node's group and NodeInfo.
+  if (tc.attempts >= 2 && !tc.per_node && tc.fast && nominated_total_ == 0 &&
       pod.daemon_node == cluster::kNone) {
     const size_t n_nodes = store_.node_count();
     if (tc.diag_version.empty()) {
@@ -651,14 +612,16 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
     for (NodeId node : node_order_) {
       const uint32_t g = groups_.GroupOf(node);
       if (tc.diag_group[node] != g || tc.diag_version[node] != info_.version(node)) {
-        const StaticEval& e = GroupEval(pod, tc, g);
-        int64_t code = e.reason;
-        if (code == 0 && !FitsResources(pod, tc, node, nullptr)) {
+        Status s = RunFilters(pod, tc, state, node, nullptr, &failed_at);
+        int64_t code = 0;
+        if (s.code == Code::kUnschedulable) {
           ids.clear();
-          ResourceReasons(pod, tc, node, nullptr, &ids);
+          filters_[failed_at].plugin->Diagnose(state, pod, ViewOf(node, nullptr), &ids);
           auto it = std::find(tc.diag_lists.begin(), tc.diag_lists.end(), ids);
           if (it == tc.diag_lists.end()) it = tc.diag_lists.insert(tc.diag_lists.end(), ids);
           code = -1 - (it - tc.diag_lists.begin());
+        } else if (!s.ok()) {
+          code = int64_t{s.reason} + 1;
         }
         tc.diag_group[node] = g;
         tc.diag_version[node] = info_.version(node);
@@ -666,33 +629,26 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
       }
       const int64_t code = tc.diag_code[node];
       if (code < 0) {
-        for (uint16_t id : tc.diag_lists[static_cast<size_t>(-1 - code)]) {
-          if (counts.size() <= id) counts.resize(reasons_.size(), 0);
-          counts[id]++;
-        }
-        (*resolvable)[node] = true;  // Unschedulable: preemption may help
+        for (uint16_t id : tc.diag_lists[static_cast<size_t>(-1 - code)]) count(id);
+        (*unschedulable)[node] = true;  // Unschedulable: preemption may help
       } else if (code > 0) {
-        if (counts.size() <= static_cast<size_t>(code - 1)) counts.resize(reasons_.size(), 0);
-        counts[static_cast<size_t>(code - 1)]++;
+        count(static_cast<uint16_t>(code - 1));
       }
     }
     return HistogramMessage(node_order_.size(), counts);
   }
   for (NodeId node : node_order_) {
-    StaticEval eval;
-    uint32_t r = Filter(pod, tc, node, &eval);
-    if (r == kResourceFailure) {
+    Status s = FilterWithNominated(pod, tc, state, node, &failed_at);
+    if (s.ok()) continue;
+    if (s.code == Code::kUnschedulable) {
       ids.clear();
       cluster::ResourceVec buf;
-      ResourceReasons(pod, tc, node, NominatedFree(pod, node, &buf), &ids);
-      for (uint16_t id : ids) {
-        if (counts.size() <= id) counts.resize(reasons_.size(), 0);
-        counts[id]++;
-      }
-      (*resolvable)[node] = true;  // Unschedulable: preemption may help
-    } else if (r != 0) {
-      if (counts.size() <= r - 1) counts.resize(reasons_.size(), 0);
-      counts[r - 1]++;
+      filters_[failed_at].plugin->Diagnose(state, pod, ViewOf(node, NominatedDelta(pod, node, &buf)),
+                                           &ids);
+      for (uint16_t id : ids) count(id);
+      (*unschedulable)[node] = true;  // Unschedulable: preemption may help
+    } else {
+      count(s.reason);
     }
   }
   return HistogramMessage(node_order_.size(), counts);
@@ -721,7 +677,7 @@ void Scheduler::Bind(PodId id, NodeId node, Time now) {
                          store_.node(node).name(),
                      name_);
   uint32_t template_id = pod.tmpl->id;
-  ShareReserve(id, node);
+  for (ReservePlugin* r : reserve_) r->Reserve(&pod, node);
   store_.BindPod(id, node);
   info_.Sync(store_, node);
   queue_.MoveNextOfTemplate(template_id, now);

@@ -1,10 +1,11 @@
-// kube-scheduler on the virtual clock: the scheduling queue, one pod at a time through the
-// framework's filter plugins (NodeUnschedulable, NodeName, TaintToleration, NodeAffinity,
-// NodeResourcesFit) and score plugins (TaintToleration 3, NodeAffinity 2,
-// NodeResourcesFit 1, NodeResourcesBalancedAllocation 1), percentageOfNodesToScore with the
-// adaptive formula, DefaultPreemption, and FailedScheduling messages in upstream's format.
+// kube-scheduler on the virtual clock: the scheduling queue, and one pod at a time through
+// the profile's plugins (framework.h, plugins/): PreEnqueue, PreFilter and Filter over the
+// nodes (percentageOfNodesToScore with the adaptive formula), PostFilter (DefaultPreemption)
+// when none fits, PreScore, Score and NormalizeScore over the feasible ones, selectHost,
+// Reserve and Bind; FailedScheduling messages in upstream's format.
 #pragma once
 
+#include <array>
 #include <deque>
 #include <map>
 #include <memory>
@@ -15,34 +16,16 @@
 #include "api/types.h"
 #include "cluster/controller.h"
 #include "core/random.h"
-#include "gpushare/gpushare.h"
+#include "scheduler/framework.h"
 #include "scheduler/node_groups.h"
 #include "scheduler/node_info.h"
+#include "scheduler/profile.h"
 #include "scheduler/queue.h"
 
 namespace gputwin::scheduler {
 
-using cluster::NodeId;
-using cluster::PodId;
-using cluster::ResourceId;
-
-enum class ScoringStrategy { kLeastAllocated, kMostAllocated, kRequestedToCapacityRatio };
-
-struct SchedulerConfig {
-  int32_t percentage_of_nodes_to_score = 0;  // 0: adaptive (50 - nodes/125, at least 5)
-  Duration initial_backoff = Duration::Seconds(1), max_backoff = Duration::Seconds(10);
-  ScoringStrategy strategy = ScoringStrategy::kLeastAllocated;
-  std::vector<api::ScoringResource> scoring_resources = {{"cpu", 1}, {"memory", 1}};
-  std::vector<api::UtilizationShapePoint> shape;
-  // GPU-sharing score plugin (FGDScore, DotProductScore, GpuClusteringScore,
-  // GpuPackingScore, BestFitScore, RandomScore) and its weight, when enabled.
-  std::optional<gpushare::Policy> gpu_share_policy;
-  int64_t gpu_share_weight = 0;
-  int64_t weight_taint_toleration = 3, weight_node_affinity = 2, weight_fit = 1,
-          weight_balanced = 1;
-
-  static SchedulerConfig From(const api::KubeSchedulerConfiguration& c);
-};
+class NodeResourcesFit;
+class DefaultPreemption;
 
 // FitError.Error()'s body: "0/N nodes are available: <count reason>, ... ." with the
 // "<count> <reason>" strings sorted as strings (sortReasonsHistogram).
@@ -55,6 +38,7 @@ int64_t NumFeasibleNodesToFind(int32_t percentage, int64_t num_all_nodes);
 class Scheduler : public cluster::Controller {
  public:
   Scheduler(cluster::Store* store, EventQueue* queue, SchedulerConfig config, uint64_t seed);
+  ~Scheduler() override;
   void OnWatch(cluster::WatchKind kind, cluster::WatchOp op, uint32_t id) override;
 
   uint64_t scheduling_attempts() const { return attempts_; }
@@ -65,75 +49,82 @@ class Scheduler : public cluster::Controller {
   void OnTimer(Time now, uint64_t arg) override;
 
  private:
-  friend class Preemption;
-  // What one filter said about one node: pass, or the reason(s) and whether preemption
-  // could help (Unschedulable) or not (UnschedulableAndUnresolvable).
-  struct StaticEval {
+  friend class DefaultPreemption;
+  static constexpr size_t kMaxGroupScores = 4;
+  static constexpr uint16_t kPasses = 0xFFFF;
+
+  struct FilterEntry {
+    FilterPlugin* plugin;
+    uint32_t index;  // CycleState slot
+  };
+  struct ScoreEntry {
+    ScorePlugin* plugin;
+    uint32_t index;
+    int64_t weight;
+  };
+  // The group-scoped part of the Filter and Score plugins for one template and one node
+  // group: the first rejecting filter (by position in the profile) and the raw scores.
+  struct GroupEval {
     bool evaluated = false;
-    uint16_t reason = 0;  // 0: passes; else reason id + 1
-    int64_t taint_raw = 0, affinity_raw = 0;
+    uint16_t failed_at = kPasses;  // position in filters_ of the first rejecting plugin
+    Status status;
+    std::array<int64_t, kMaxGroupScores> raw{};
   };
   struct TemplateCache {
     bool built = false;
-    bool per_node = false;  // affinity on node names or hostnames: evaluate per node
-    bool has_preferred = false;
-    bool gpu_share = false;  // alibabacloud.com/gpu-milli: Open-Gpu-Share filters too
-    std::vector<std::pair<ResourceId, int64_t>> requests;  // non-zero requests
-    std::vector<StaticEval> groups;
-    // Memo of the node-dependent score part (NodeResourcesFit + BalancedAllocation,
-    // weighted), valid while the node's NodeInfo version is unchanged.
+    // Filter plugins by what their verdict depends on (Scope), positions in filters_.
+    std::vector<uint16_t> group_filters, node_filters, cluster_filters;
+    bool per_node = false;  // a kNode filter other than the resource ones: no group fast path
+    bool fast = false;      // group filters + NodeResourcesFit only
+    // Score plugins: group-scoped (raw kept in GroupEval), memoised per node version
+    // (kNode without NormalizeScore, summed with weights), and per cycle (the rest).
+    std::vector<uint16_t> group_scores, memo_scores, cycle_scores;
+    bool needs_state = false;  // some plugin has Scope kCluster: a CycleState per cycle
+    const std::vector<std::pair<ResourceId, int64_t>>* requests = nullptr;
+    std::vector<GroupEval> groups;
+    // Memo of the weighted memo_scores sum, valid while the node's NodeInfo version holds.
     uint32_t attempts = 0;
     std::vector<uint32_t> score_version;
     std::vector<int64_t> score;
-    // Memo of FitErrorMessage's verdict per node (Filter's code, or -1 − an index into
-    // diag_lists for a resource failure), valid while the node's NodeInfo version and
-    // group are unchanged: a failing pod re-diagnoses only the nodes that changed.
+    // Memo of FitErrorMessage's verdict per node (-1 − an index into diag_lists for an
+    // Unschedulable rejection, else Unresolvable reason id + 1, or 0), valid while the
+    // node's NodeInfo version and group are unchanged.
     std::vector<uint32_t> diag_version, diag_group;
     std::vector<int64_t> diag_code;
-    std::vector<std::vector<uint16_t>> diag_lists;  // distinct resource-failure reasons
+    std::vector<std::vector<uint16_t>> diag_lists;
   };
   struct Feasible {
     NodeId node;
-    int64_t taint_raw, affinity_raw;
+    uint32_t group;  // its GroupEval holds the group-scoped raw scores
   };
 
+  void BuildProfile();
   TemplateCache& CacheFor(const cluster::PodRecord& pod);
-  StaticEval EvaluateStatic(const cluster::PodRecord& pod, const api::Labels& labels,
-                            const std::vector<api::Taint>& taints, bool unschedulable,
-                            const std::string& node_name);
-  const StaticEval& GroupEval(const cluster::PodRecord& pod, TemplateCache& tc, uint32_t g) {
+  NodeView ViewOf(NodeId n, const cluster::ResourceVec* delta) const;
+  const GroupEval& GroupOf(const cluster::PodRecord& pod, TemplateCache& tc, uint32_t g) {
     if (g < tc.groups.size() && tc.groups[g].evaluated) return tc.groups[g];
     return EvaluateGroup(pod, tc, g);
   }
-  const StaticEval& EvaluateGroup(const cluster::PodRecord& pod, TemplateCache& tc, uint32_t g);
-  int64_t ResourceScore(const cluster::PodRecord& pod, TemplateCache& tc, NodeId n);
-  // Filter: 0 if the node fits; else a static reason id + 1, or kResourceFailure.
-  uint32_t Filter(const cluster::PodRecord& pod, TemplateCache& tc, NodeId n, StaticEval* eval);
-  bool FitsResources(const cluster::PodRecord& pod, const TemplateCache& tc, NodeId n,
-                     const cluster::ResourceVec* extra_free) const;
-  void ResourceReasons(const cluster::PodRecord& pod, const TemplateCache& tc, NodeId n,
-                       const cluster::ResourceVec* extra_free, std::vector<uint16_t>* out);
-  const cluster::ResourceVec* NominatedFree(const cluster::PodRecord& pod, NodeId n,
-                                            cluster::ResourceVec* buf) const;
-  int64_t ScoreFit(const cluster::PodRecord& pod, NodeId n) const;
-  int64_t ScoreBalanced(const cluster::PodRecord& pod, NodeId n) const;
-
-  // GPU sharing (gpushare_plugin.cc).
-  gpushare::GpuNode ShareNode(NodeId n) const;
-  bool ShareFits(const cluster::PodRecord& pod, NodeId n) const;
-  const std::vector<gpushare::TypicalPod>& TypicalSharePods();
-  std::vector<int64_t> ShareScores(const cluster::PodRecord& pod, const std::vector<NodeId>& nodes);
-  void ShareReserve(PodId pod, NodeId n);
-  void ShareRelease(PodId pod);
+  const GroupEval& EvaluateGroup(const cluster::PodRecord& pod, TemplateCache& tc, uint32_t g);
+  // The Filter plugins on node n in profile order (group ones from the memo); the first
+  // rejection decides. `failed_at` gets the rejecting plugin's position.
+  Status RunFilters(const cluster::PodRecord& pod, TemplateCache& tc, const CycleState& state,
+                    NodeId n, const cluster::ResourceVec* delta, uint16_t* failed_at);
+  // RunFilterPluginsWithNominatedPods: pods nominated to n with at least this priority
+  // count as placed there.
+  Status FilterWithNominated(const cluster::PodRecord& pod, TemplateCache& tc,
+                             const CycleState& state, NodeId n, uint16_t* failed_at);
+  const cluster::ResourceVec* NominatedDelta(const cluster::PodRecord& pod, NodeId n,
+                                             cluster::ResourceVec* buf) const;
+  int64_t MemoScore(const cluster::PodRecord& pod, TemplateCache& tc, NodeId n);
 
   void ScheduleOne(PodId pod, Time now);
   void Bind(PodId pod, NodeId node, Time now);
   void RecordFailure(PodId pod, const std::string& message, Time now);
   std::string FitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
-                              std::vector<bool>* resolvable);
+                              const CycleState& state, std::vector<bool>* unschedulable);
   std::string HistogramMessage(size_t num_nodes, const std::vector<int64_t>& counts) const;
   void RebuildNodeOrder();
-  uint16_t ReasonId(const std::string& reason);
   void Nominate(PodId pod, NodeId node);
   void ClearNomination(PodId pod);
 
@@ -141,15 +132,20 @@ class Scheduler : public cluster::Controller {
   RandomStream random_;
   SchedulingQueue queue_;
   NodeGroups groups_;
-  std::vector<ResourceId> scoring_ids_;
-  std::vector<bool> scalar_;  // per scoring resource: an extended (scalar) resource
   NodeInfoCache info_;
+  ReasonTable reasons_;
+  // The profile's plugins (owned) and their extension points, in profile order.
+  std::vector<std::unique_ptr<Plugin>> plugins_;
+  std::vector<PreEnqueuePlugin*> pre_enqueue_;
+  std::vector<FilterEntry> filters_;
+  std::vector<ScoreEntry> scores_;
+  std::vector<PostFilterPlugin*> post_filters_;
+  std::vector<ReservePlugin*> reserve_;
+  NodeResourcesFit* fit_ = nullptr;  // called inline in the hot loop
+  uint16_t fit_position_ = kPasses;  // its position in filters_
   std::vector<TemplateCache> template_cache_;
-  std::vector<std::string> reasons_;
-  std::vector<uint16_t> insufficient_ids_;       // per resource: "Insufficient <name>"
   std::map<int32_t, int64_t> bound_priorities_;  // priority → pods running on nodes
   std::vector<bool> counted_;
-  std::map<std::string, uint16_t> reason_ids_;
   std::vector<NodeId> node_order_;  // zone-interleaved, as the scheduler's NodeTree
   bool node_order_dirty_ = true;
   std::vector<std::string> node_zone_;  // by NodeId, valid where node_zone_known_
@@ -159,17 +155,18 @@ class Scheduler : public cluster::Controller {
   size_t nominated_total_ = 0;
   // Cluster events seen since the last cycle; they move unschedulable pods (queueing hints).
   bool move_all_ = false, move_for_resources_ = false;
-  bool timer_armed_ = false;
   Time next_flush_ = cluster::kNever;
   // Failure memo: a pod of the same template failing against an unchanged cluster fails
-  // the same way; the message is reused instead of scanning every node again.
+  // the same way; the message is reused instead of scanning every node again. The
+  // generation moves with every node change and every bind or freed pod, so it holds for
+  // plugins whose verdicts read only nodes and the pods bound to them.
   uint64_t cluster_generation_ = 0;
   std::vector<std::pair<uint64_t, std::string>> failure_memo_;  // per template
   uint64_t attempts_ = 0, binds_ = 0;
-  std::vector<gpushare::TypicalPod> typical_;
-  size_t typical_basis_ = 0;
-  size_t share_pods_created_ = 0;
   size_t score_caches_ = 0;
+  // Buffers of ScheduleOne, kept to spare an allocation per cycle.
+  std::vector<Feasible> feasible_;
+  std::vector<int64_t> totals_, column_;
   // Templates holding a diagnosis memo, oldest first; beyond kMaxDiagnosisMemos the oldest
   // gives its memo up (each costs ~16 bytes per node).
   std::deque<uint32_t> diagnosis_owners_;

@@ -338,7 +338,9 @@ void Simulation::Load() {
                        "EC2NodeClass without any NodePool: Karpenter launches nothing");
   }
   scheduler::SchedulerConfig sched_config;
-  if (m.scheduler_config) sched_config = scheduler::SchedulerConfig::From(*m.scheduler_config);
+  if (m.scheduler_config) {
+    sched_config = scheduler::SchedulerConfig::From(*m.scheduler_config, &m.diagnostics);
+  }
   scheduler_ =
       std::make_unique<scheduler::Scheduler>(&store_, &queue_, sched_config, scenario_.seed);
   auto kubelet = std::make_unique<controllers::Kubelet>(&store_, &queue_, kubelet_config);

@@ -1,4 +1,6 @@
-#include "scheduler/preemption.h"
+#include "scheduler/plugins/default_preemption.h"
+
+#include "cluster/store.h"
 
 #include <algorithm>
 #include <limits>
@@ -11,8 +13,8 @@ const char* const kNotHelpful = "Preemption is not helpful for scheduling";
 const char* const kNoVictims = "No preemption victims found for incoming pod";
 }  // namespace
 
-bool Preemption::SelectVictims(PodId pid, NodeId n, std::vector<PodId>* victims,
-                               std::string* reason) {
+bool DefaultPreemption::SelectVictims(const CycleState& state, PodId pid, NodeId n,
+                                      std::vector<PodId>* victims, std::string* reason) {
   const auto& pod = store_.pod(pid);
   const auto& node = store_.node(n);
   std::vector<PodId> lower;
@@ -27,17 +29,30 @@ bool Preemption::SelectVictims(PodId pid, NodeId n, std::vector<PodId>* victims,
   auto& tc = s_.CacheFor(pod);
   cluster::ResourceVec freed;
   cluster::ResourceVec nominated_buf;
-  if (const auto* nom = s_.NominatedFree(pod, n, &nominated_buf)) freed = *nom;
+  if (const auto* nom = s_.NominatedDelta(pod, n, &nominated_buf)) freed = *nom;
+  // The plugins that count pods see the victims leave (and come back when reprieved).
+  CycleState view = tc.cluster_filters.empty() ? CycleState() : state;
   auto add = [&](PodId p, int64_t sign) {
-    cluster::AddTo(&freed, store_.pod(p).tmpl->requests, sign);
+    const auto& victim = store_.pod(p);
+    cluster::AddTo(&freed, victim.tmpl->requests, sign);
     if (freed.size() <= cluster::kPods) freed.resize(cluster::kPods + 1, 0);
     freed[cluster::kPods] += sign;
+    for (uint16_t pos : tc.cluster_filters) {
+      if (sign > 0) {
+        s_.filters_[pos].plugin->RemovePod(view, pod, victim, n);
+      } else {
+        s_.filters_[pos].plugin->AddPod(view, pod, victim, n);
+      }
+    }
   };
+  uint16_t failed_at;
   for (PodId p : lower) add(p, +1);
-  if (!s_.FitsResources(pod, tc, n, &freed)) {
+  if (!s_.RunFilters(pod, tc, view, n, &freed, &failed_at).ok()) {
     std::vector<uint16_t> reasons;
-    s_.ResourceReasons(pod, tc, n, &freed, &reasons);
-    *reason = reasons.empty() ? kNoVictims : s_.reasons_[reasons.front()];
+    if (failed_at != Scheduler::kPasses) {
+      s_.filters_[failed_at].plugin->Diagnose(view, pod, s_.ViewOf(n, &freed), &reasons);
+    }
+    *reason = reasons.empty() ? kNoVictims : s_.reasons_.Name(reasons.front());
     return false;
   }
   // MoreImportantPod: higher priority first, then the one that started earlier.
@@ -50,7 +65,7 @@ bool Preemption::SelectVictims(PodId pid, NodeId n, std::vector<PodId>* victims,
   });
   for (PodId p : lower) {
     add(p, -1);  // try to keep it
-    if (!s_.FitsResources(pod, tc, n, &freed)) {
+    if (!s_.RunFilters(pod, tc, view, n, &freed, &failed_at).ok()) {
       add(p, +1);
       victims->push_back(p);
     }
@@ -58,7 +73,7 @@ bool Preemption::SelectVictims(PodId pid, NodeId n, std::vector<PodId>* victims,
   return true;
 }
 
-size_t Preemption::PickOne(const std::vector<Candidate>& cands) const {
+size_t DefaultPreemption::PickOne(const std::vector<Candidate>& cands) const {
   // pickOneNodeForPreemption: fewest PDB violations (none modelled), lowest highest-victim
   // priority, lowest Σ(priority + 2^31), fewest victims, latest start among the
   // highest-priority victims, then the first.
@@ -101,8 +116,8 @@ size_t Preemption::PickOne(const std::vector<Candidate>& cands) const {
   return idx.front();
 }
 
-Preemption::Result Preemption::Run(PodId pid, const std::vector<bool>& resolvable, Time now) {
-  (void)now;
+PostFilterPlugin::Result DefaultPreemption::PostFilter(CycleState& state, PodId pid,
+                                                       const std::vector<bool>& resolvable) {
   Result result;
   const auto& pod = store_.pod(pid);
   if (pod.tmpl->preempt_never) {
@@ -137,7 +152,7 @@ Preemption::Result Preemption::Run(PodId pid, const std::vector<bool>& resolvabl
       NodeId n = potential[(offset + static_cast<size_t>(i)) % potential.size()];
       Candidate c{n, {}};
       std::string reason;
-      if (SelectVictims(pid, n, &c.victims, &reason)) {
+      if (SelectVictims(state, pid, n, &c.victims, &reason)) {
         candidates.push_back(std::move(c));
       } else {
         statuses[reason]++;

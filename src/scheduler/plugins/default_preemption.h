@@ -1,0 +1,39 @@
+// DefaultPreemption (plugins/defaultpreemption and framework/preemption), the PostFilter
+// plugin: when a pod fits nowhere, find nodes where evicting lower-priority pods makes it
+// fit, choose the victims a node needs (reprieving the most important pods that can stay),
+// pick one node by upstream's criteria, evict its victims and nominate it.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "scheduler/framework.h"
+#include "scheduler/scheduler.h"
+
+namespace gputwin::scheduler {
+
+class DefaultPreemption final : public Plugin, public PostFilterPlugin {
+ public:
+  explicit DefaultPreemption(Scheduler* s) : s_(*s), store_(s->store_) {}
+  const char* Name() const override { return "DefaultPreemption"; }
+  Result PostFilter(CycleState& state, PodId pod, const std::vector<bool>& unschedulable) override;
+
+  static constexpr int64_t kMinCandidateNodesPercentage = 10;
+  static constexpr int64_t kMinCandidateNodesAbsolute = 100;
+
+ private:
+  struct Candidate {
+    NodeId node;
+    std::vector<PodId> victims;
+  };
+  // selectVictimsOnNode: every Filter plugin runs with the victims removed (their
+  // resources freed, RemovePod for the plugins that count pods); on failure fills `reason`.
+  bool SelectVictims(const CycleState& state, PodId pod, NodeId node, std::vector<PodId>* victims,
+                     std::string* reason);
+  size_t PickOne(const std::vector<Candidate>& candidates) const;
+
+  Scheduler& s_;
+  cluster::Store& store_;
+};
+
+}  // namespace gputwin::scheduler

@@ -1,0 +1,21 @@
+// NodeResourcesBalancedAllocation (plugins/noderesources/balanced_allocation.go): favours
+// nodes whose cpu and memory would be used in equal fractions after placing the pod.
+#pragma once
+
+#include "scheduler/framework.h"
+
+namespace gputwin::scheduler {
+
+class NodeResourcesBalancedAllocation final : public Plugin, public ScorePlugin {
+ public:
+  explicit NodeResourcesBalancedAllocation(const Handle& handle) : handle_(handle) {}
+  const char* Name() const override { return "NodeResourcesBalancedAllocation"; }
+  Scope ScoreScope(const cluster::PodRecord&) const override { return Scope::kNode; }
+  int64_t Score(const CycleState& state, const cluster::PodRecord& pod,
+                const NodeView& node) const override;
+
+ private:
+  Handle handle_;
+};
+
+}  // namespace gputwin::scheduler
