@@ -75,7 +75,7 @@ ScenarioAction DecodeAction(YamlReader& a) {
   out.action = a.RequiredString("action");
   static const char* kActions[] = {"cordon",     "uncordon",    "drain",      "node-not-ready",
                                    "node-ready", "delete-node", "delete-pod", "scale",
-                                   "taint",      "untaint"};
+                                   "taint",      "untaint",     "remove-scheduling-gate"};
   bool ok = false;
   std::string list;
   for (const char* k : kActions) {
@@ -89,6 +89,7 @@ ScenarioAction DecodeAction(YamlReader& a) {
     if (!rep) a.Fail("replicas", "Required value for action scale");
     out.replicas = static_cast<int32_t>(*rep);
   }
+  if (out.action == "remove-scheduling-gate") out.gate = a.String("gate");
   if (out.action == "taint" || out.action == "untaint") {
     auto t = a.Object("taint");
     if (!t) a.Fail("taint", "Required value for action " + out.action);
@@ -104,6 +105,7 @@ ScenarioAction DecodeAction(YamlReader& a) {
 Expectation DecodeExpectation(YamlReader& e) {
   Expectation x;
   x.source = e.Where();
+  x.at = e.OptDuration("at");
   x.pods = e.String("pods");
   x.job = e.String("job");
   x.workload = e.String("workload");

@@ -38,15 +38,17 @@ struct ScenarioAction {
   SourceRef source;
   Duration at{0};
   std::string action;  // cordon | uncordon | drain | node-not-ready | node-ready | delete-node |
-                       // delete-pod | scale | taint | untaint
+                       // delete-pod | scale | taint | untaint | remove-scheduling-gate
   std::string target;  // node name, pod or deployment "namespace/name" or "name"
   int32_t replicas = 0;
   Taint taint;
+  std::string gate;  // remove-scheduling-gate: the gate ("" for every gate)
 };
 
 // An outcome the scenario asserts; a failed one makes `gputwin run` exit 1.
 struct Expectation {
   SourceRef source;
+  std::optional<Duration> at;  // checked at this offset from the start, not at the end
   std::string pods;  // glob on "namespace/name" or "name"
   std::string job;   // "namespace/name" or "name"
   // Kueue: the Workload of a Job (glob on the Job's "namespace/name" or "name").

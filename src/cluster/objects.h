@@ -80,6 +80,7 @@ struct PodRecord {
   std::string reason, message;  // status.reason/message, or the PodScheduled condition's
   bool unschedulable = false;   // PodScheduled=False, reason Unschedulable
   bool deleted = false;
+  std::vector<std::string> scheduling_gates;  // spec.schedulingGates not yet removed
   std::vector<uint32_t> devices;           // indexes into the node's DeviceUnits it was given
   std::vector<int32_t> gpu_share_devices;  // GPU indexes of its share (Open-Gpu-Share)
   // Kubelet bookkeeping: a generation invalidates timers of an earlier container run.

@@ -39,8 +39,21 @@ Store::Store() {
 void Store::AddPriorityClass(const api::PriorityClass& pc) {
   priority_classes_[pc.metadata.name] = pc;
 }
-void Store::AddNamespace(const std::string& name) {
-  namespaces_.insert(name);
+void Store::AddNamespace(const std::string& name, const api::Labels& labels) {
+  api::Labels& l = namespaces_[name];
+  l = labels;
+  l["kubernetes.io/metadata.name"] = name;
+}
+
+const api::Labels& Store::NamespaceLabels(const std::string& name) const {
+  static const api::Labels kNone;
+  auto it = namespaces_.find(name);
+  return it == namespaces_.end() ? kNone : it->second;
+}
+
+int64_t Store::ImageSize(const std::string& image) const {
+  auto it = image_sizes_.find(image);
+  return it == image_sizes_.end() ? 0 : it->second;
 }
 void Store::AddResourceQuota(const api::ResourceQuota& q) {
   quotas_.push_back(QuotaState{q});
@@ -236,6 +249,32 @@ std::shared_ptr<const PodTemplateInfo> Store::MakeTemplate(const api::ObjectMeta
   info->requests = std::move(sum);
   info->limits = std::move(sum_limits);
   info->behavior = ParseBehavior(meta);
+  if (info->behavior.image_size > 0 && !info->images.empty()) {
+    const int64_t each = info->behavior.image_size / static_cast<int64_t>(info->images.size());
+    for (const auto& image : info->images) image_sizes_.emplace(image, each);
+  }
+  // The API server merges matchLabelKeys / mismatchLabelKeys of pod (anti-)affinity terms
+  // into their label selectors when the pod is created (KEP-3633).
+  for (auto* affinity : {&spec.pod_affinity, &spec.pod_anti_affinity}) {
+    if (!*affinity) continue;
+    auto merge = [&](api::PodAffinityTerm& t) {
+      if (!t.label_selector) return;
+      for (const auto& k : t.match_label_keys) {
+        if (auto l = meta.labels.find(k); l != meta.labels.end()) {
+          t.label_selector->match_expressions.push_back({k, "In", {l->second}});
+        }
+      }
+      for (const auto& k : t.mismatch_label_keys) {
+        if (auto l = meta.labels.find(k); l != meta.labels.end()) {
+          t.label_selector->match_expressions.push_back({k, "NotIn", {l->second}});
+        }
+      }
+      t.match_label_keys.clear();
+      t.mismatch_label_keys.clear();
+    };
+    for (auto& t : (*affinity)->required) merge(t);
+    for (auto& w : (*affinity)->preferred) merge(w.term);
+  }
   // GPU sharing, as Alibaba's clusters ask for it (annotations).
   const auto& ann = meta.annotations;
   if (auto it = ann.find("alibabacloud.com/gpu-milli"); it != ann.end()) {
@@ -339,6 +378,12 @@ PodId Store::CreatePod(PodRecord rec, std::string* error) {
   if (!AdmitQuota(rec, error)) return kNone;
   rec.created_at = now_;
   if (rec.uid.empty()) rec.uid = NewUid();
+  // The API server marks a pod created with scheduling gates (applySchedulingGatedCondition).
+  rec.scheduling_gates = rec.tmpl->spec.scheduling_gates;
+  if (!rec.scheduling_gates.empty() && !rec.Bound()) {
+    rec.reason = "SchedulingGated";
+    rec.message = "Scheduling is blocked due to non-empty scheduling gates";
+  }
   PodId id = static_cast<PodId>(pods_.size());
   ChargeNamespace(rec, +1);
   pods_.push_back(std::move(rec));
@@ -346,6 +391,24 @@ PodId Store::CreatePod(PodRecord rec, std::string* error) {
   ++phase_counts_[static_cast<int>(pods_[id].phase)];
   Notify(WatchKind::kPod, WatchOp::kAdded, id);
   return id;
+}
+
+bool Store::RemoveSchedulingGates(PodId id, const std::string& gate) {
+  PodRecord& p = pods_[id];
+  auto& gates = p.scheduling_gates;
+  const size_t before = gates.size();
+  if (gate.empty()) {
+    gates.clear();
+  } else {
+    gates.erase(std::remove(gates.begin(), gates.end(), gate), gates.end());
+  }
+  if (gates.size() == before) return false;
+  if (gates.empty() && p.reason == "SchedulingGated") {
+    p.reason.clear();
+    p.message.clear();
+  }
+  Notify(WatchKind::kPod, WatchOp::kModified, id);
+  return true;
 }
 
 void Store::BindPod(PodId id, NodeId n) {
@@ -420,6 +483,13 @@ NodeId Store::AddNode(const api::Node& node) {
   NodeRecord rec;
   rec.obj = node;
   rec.obj.metadata.labels.emplace("kubernetes.io/hostname", node.metadata.name);
+  // Images the node reports (status.images) are present from the start.
+  for (const auto& img : node.images) {
+    for (const auto& name : img.names) {
+      rec.images.emplace(name, now_);
+      if (img.size_bytes > 0) image_sizes_.emplace(name, img.size_bytes);
+    }
+  }
   rec.allocatable = ToVec(rec.obj.allocatable, &resources_);
   // GPU sharing inventory (Open-Gpu-Share's node annotations or labels).
   for (const auto* m : {&node.metadata.annotations, &node.metadata.labels}) {

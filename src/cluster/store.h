@@ -38,8 +38,15 @@ class Store {
 
   // Reference objects (read at start).
   void AddPriorityClass(const api::PriorityClass& pc);
-  void AddNamespace(const std::string& name);
+  // The API server labels every namespace kubernetes.io/metadata.name=<name>.
+  void AddNamespace(const std::string& name, const api::Labels& labels = {});
   bool HasNamespace(const std::string& name) const { return namespaces_.count(name) > 0; }
+  const std::map<std::string, api::Labels>& namespaces() const { return namespaces_; }
+  const api::Labels& NamespaceLabels(const std::string& name) const;
+  // Image sizes in bytes by name, as nodes report them (status.images) or, failing that,
+  // the gputwin.io/image-size of the first pod template that runs the image (split evenly
+  // over its images). 0 when unknown.
+  int64_t ImageSize(const std::string& image) const;
   void AddResourceQuota(const api::ResourceQuota& q);
   void AddLimitRange(const api::LimitRange& lr);
   void AddConfigMap(const api::ConfigMap& cm) { config_maps_.push_back(cm); }
@@ -58,6 +65,9 @@ class Store {
   // to the API server's message.
   PodId CreatePod(PodRecord rec, std::string* error);
   void BindPod(PodId pod, NodeId node);
+  // Removes one scheduling gate ("" for all of them), as a controller's update would; gates
+  // can only be removed once a pod exists. False if nothing changed.
+  bool RemoveSchedulingGates(PodId pod, const std::string& gate);
   void SetPodPhase(PodId pod, PodPhase phase);
   void UpdatePod(PodId pod) { Notify(WatchKind::kPod, WatchOp::kModified, pod); }
   void DeletePod(PodId pod);
@@ -129,7 +139,8 @@ class Store {
   ResourceRegistry resources_;
   std::vector<Watcher*> watchers_;
   std::map<std::string, api::PriorityClass> priority_classes_;
-  std::set<std::string> namespaces_;
+  std::map<std::string, api::Labels> namespaces_;
+  std::unordered_map<std::string, int64_t> image_sizes_;
   std::vector<QuotaState> quotas_;
   std::vector<api::LimitRange> limit_ranges_;
   std::vector<api::ConfigMap> config_maps_;

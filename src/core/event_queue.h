@@ -29,6 +29,12 @@ class EventQueue {
     heap_.push_back(Event{at, next_seq_++, handler, arg});
     SiftUp(heap_.size() - 1);
   }
+  // After every other event at the same instant, even those scheduled later (an
+  // observer: expectations checked at a time).
+  void ScheduleLast(Time at, EventHandler* handler, uint64_t arg) {
+    heap_.push_back(Event{at, kLast + next_last_++, handler, arg});
+    SiftUp(heap_.size() - 1);
+  }
   bool empty() const { return heap_.empty(); }
   size_t size() const { return heap_.size(); }
   const Event& top() const { return heap_.front(); }
@@ -64,8 +70,9 @@ class EventQueue {
     }
   }
 
+  static constexpr uint64_t kLast = uint64_t{1} << 62;
   std::vector<Event> heap_;
-  uint64_t next_seq_ = 0;
+  uint64_t next_seq_ = 0, next_last_ = 0;
 };
 
 }  // namespace gputwin

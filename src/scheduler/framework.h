@@ -30,6 +30,8 @@ using cluster::ResourceId;
 
 class NodeGroups;
 class NodeInfoCache;
+class PodCounts;
+class TopologyValues;
 
 inline constexpr int64_t kMaxNodeScore = 100;
 
@@ -150,6 +152,8 @@ struct Handle {
   const NodeGroups* groups = nullptr;
   ReasonTable* reasons = nullptr;
   const std::vector<NodeId>* all_nodes = nullptr;  // live nodes, in NodeTree order
+  PodCounts* pod_counts = nullptr;                 // bound pods a selector matches, per node
+  TopologyValues* topology = nullptr;              // node label values per topology key
 };
 
 class Plugin {
@@ -178,8 +182,11 @@ class FilterPlugin {
   virtual ~FilterPlugin() = default;
   // What the verdict on the pods of this pod's template depends on.
   virtual Scope FilterScope(const cluster::PodRecord& pod) const = 0;
-  // Called once per cycle when FilterScope is kCluster: builds the plugin's CycleState.
-  virtual void PreFilter(CycleState& /*state*/, const cluster::PodRecord& /*pod*/) {}
+  // Called once per cycle when FilterScope is kCluster: builds the plugin's CycleState,
+  // or returns kSkip when there is nothing to check this cycle (Filter is not called).
+  virtual Code PreFilter(CycleState& /*state*/, const cluster::PodRecord& /*pod*/) {
+    return Code::kSuccess;
+  }
   virtual Status Filter(const CycleState& state, const cluster::PodRecord& pod,
                         const NodeView& node) const = 0;
   // Filter without the reason (Karpenter's simulation asks often and never reports it).
@@ -207,9 +214,12 @@ class ScorePlugin {
  public:
   virtual ~ScorePlugin() = default;
   virtual Scope ScoreScope(const cluster::PodRecord& pod) const = 0;
-  // Called once per cycle with the feasible nodes when ScoreScope is kCluster.
-  virtual void PreScore(CycleState& /*state*/, const cluster::PodRecord& /*pod*/,
-                        const std::vector<NodeId>& /*feasible*/) {}
+  // Called once per cycle with the feasible nodes when ScoreScope is kCluster (or kNode
+  // with NormalizeScore); kSkip: the plugin scores 0 everywhere this cycle.
+  virtual Code PreScore(CycleState& /*state*/, const cluster::PodRecord& /*pod*/,
+                        const std::vector<NodeId>& /*feasible*/) {
+    return Code::kSuccess;
+  }
   virtual int64_t Score(const CycleState& state, const cluster::PodRecord& pod,
                         const NodeView& node) const = 0;
   // ScoreExtensions.NormalizeScore over the feasible nodes' scores, in place.

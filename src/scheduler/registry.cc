@@ -2,11 +2,15 @@
 
 #include "scheduler/plugins/default_preemption.h"
 #include "scheduler/plugins/gpu_share.h"
+#include "scheduler/plugins/image_locality.h"
+#include "scheduler/plugins/inter_pod_affinity.h"
 #include "scheduler/plugins/node_affinity.h"
 #include "scheduler/plugins/node_name.h"
 #include "scheduler/plugins/node_resources_balanced_allocation.h"
 #include "scheduler/plugins/node_resources_fit.h"
 #include "scheduler/plugins/node_unschedulable.h"
+#include "scheduler/plugins/pod_topology_spread.h"
+#include "scheduler/plugins/scheduling_gates.h"
 #include "scheduler/plugins/taint_toleration.h"
 #include "scheduler/profile.h"
 
@@ -27,7 +31,10 @@ const std::vector<RegisteredPlugin>& InTreeRegistry() {
   // The default profile's plugins in getDefaultPlugins' order (v1.31+), then the plugins
   // a profile may enable by name.
   static const std::vector<RegisteredPlugin> kRegistry = {
-      {"SchedulingGates", kPreEnqueuePoint, 0, true, nullptr},
+      {"SchedulingGates", kPreEnqueuePoint, 0, true,
+       [](PluginContext&) -> std::unique_ptr<Plugin> {
+         return std::make_unique<SchedulingGates>();
+       }},
       {"PrioritySort", kQueueSortPoint, 0, true, nullptr},
       {"NodeUnschedulable", kFilterPoint, 0, true,
        [](PluginContext& c) -> std::unique_ptr<Plugin> {
@@ -68,6 +75,14 @@ const std::vector<RegisteredPlugin>& InTreeRegistry() {
       {"VolumeBinding", kFilterPoints | kScorePoints | kReservePoint | kPreBindPoint, 1, true,
        nullptr},
       {"VolumeZone", kFilterPoints, 0, true, nullptr},
+      {"PodTopologySpread", kFilterPoints | kScorePoints, 2, true,
+       [](PluginContext& c) -> std::unique_ptr<Plugin> {
+         return std::make_unique<PodTopologySpread>(c.handle, c.profile->spread);
+       }},
+      {"InterPodAffinity", kFilterPoints | kScorePoints, 2, true,
+       [](PluginContext& c) -> std::unique_ptr<Plugin> {
+         return std::make_unique<InterPodAffinity>(c.handle, c.profile->inter_pod_affinity);
+       }},
       {"DefaultPreemption", kPostFilterPoint, 0, true,
        [](PluginContext& c) -> std::unique_ptr<Plugin> {
          return std::make_unique<DefaultPreemption>(c.scheduler);
@@ -75,6 +90,10 @@ const std::vector<RegisteredPlugin>& InTreeRegistry() {
       {"NodeResourcesBalancedAllocation", kScorePoints, 1, true,
        [](PluginContext& c) -> std::unique_ptr<Plugin> {
          return std::make_unique<NodeResourcesBalancedAllocation>(c.handle);
+       }},
+      {"ImageLocality", kScorePoint, 1, true,
+       [](PluginContext& c) -> std::unique_ptr<Plugin> {
+         return std::make_unique<ImageLocality>(c.handle);
        }},
       {"DefaultBinder", kBindPoint, 0, true, nullptr},
       {"DynamicResources", kFilterPoints | kScorePoints | kReservePoint | kPreBindPoint, 0, false,

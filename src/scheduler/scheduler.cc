@@ -6,6 +6,8 @@
 #include "cluster/store.h"
 #include "scheduler/plugins/gpu_share.h"
 #include "scheduler/plugins/node_resources_fit.h"
+#include "scheduler/pod_counts.h"
+#include "scheduler/topology_values.h"
 #include "scheduler/registry.h"
 
 namespace gputwin::scheduler {
@@ -37,7 +39,9 @@ Scheduler::Scheduler(cluster::Store* store, EventQueue* queue, SchedulerConfig c
     : Controller("default-scheduler", store, queue),
       config_(std::move(config)),
       random_(seed, "default-scheduler"),
-      queue_(config_.initial_backoff, config_.max_backoff) {
+      queue_(config_.initial_backoff, config_.max_backoff),
+      pod_counts_(std::make_unique<PodCounts>(store)),
+      topology_(std::make_unique<TopologyValues>(store)) {
   BuildProfile();
 }
 
@@ -45,7 +49,8 @@ Scheduler::~Scheduler() = default;
 
 void Scheduler::BuildProfile() {
   PluginContext ctx;
-  ctx.handle = Handle{&store_, &info_, &groups_, &reasons_, &node_order_};
+  ctx.handle = Handle{&store_,      &info_,           &groups_,        &reasons_,
+                      &node_order_, pod_counts_.get(), topology_.get()};
   ctx.store = &store_;
   ctx.random = &random_;
   ctx.profile = &config_.profile;
@@ -97,6 +102,7 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
       groups_.Assign(store_, id);
     }
     info_.Sync(store_, id);
+    topology_->NodeChanged(id);
     if (id < node_zone_known_.size()) node_zone_known_[id] = false;  // its labels may have changed
     if (op != WatchOp::kModified) node_order_dirty_ = true;
     move_all_ = true;  // NodeAdd / NodeUpdate: any plugin may now pass
@@ -113,6 +119,8 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     auto& c = bound_priorities_[p.tmpl->priority];
     c += running ? 1 : -1;
     if (c == 0) bound_priorities_.erase(p.tmpl->priority);
+    // The scheduler cache's view of the node's pods, for the plugins that count them.
+    pod_counts_->Update(p, p.node, running ? 1 : -1);
   }
   if (op == WatchOp::kAdded) {
     // Only pods for this scheduler, and not those given a node by spec.nodeName.
@@ -120,6 +128,19 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
         !p.tmpl->spec.node_name.empty()) {
       return;
     }
+    if (Gated(p)) {
+      if (gated_.size() <= id) gated_.resize(id + 1, false);
+      gated_[id] = true;  // waits outside the queue, without events
+      return;
+    }
+    queue_.AddActive(id, p.tmpl->priority, store_.now());
+    RequestReconcile();
+    return;
+  }
+  if (op == WatchOp::kModified && id < gated_.size() && gated_[id] && !p.Bound() &&
+      !p.Terminal() && !Gated(p)) {
+    // The last gate is gone (UpdatePodSchedulingGatesEliminated): to activeQ, no backoff.
+    gated_[id] = false;
     queue_.AddActive(id, p.tmpl->priority, store_.now());
     RequestReconcile();
     return;
@@ -140,6 +161,13 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     move_for_resources_ = true;
     RequestReconcile();
   }
+}
+
+bool Scheduler::Gated(const cluster::PodRecord& pod) const {
+  for (const PreEnqueuePlugin* p : pre_enqueue_) {
+    if (!p->PreEnqueue(pod).empty()) return true;
+  }
+  return false;
 }
 
 void Scheduler::Nominate(PodId pod, NodeId node) {
@@ -215,11 +243,6 @@ Scheduler::TemplateCache& Scheduler::CacheFor(const cluster::PodRecord& pod) {
       case Scope::kNode:
         tc.node_filters.push_back(pos);
         if (pos != fit_position_) other_node_filters = true;
-        // Filters naming nodes (NodeName, NodeAffinity on hostnames or a DaemonSet's
-        // node) rule out the group fast path; the device check of GPU sharing does not.
-        if (pos != fit_position_ && !dynamic_cast<OpenGpuShare*>(filters_[i].plugin)) {
-          tc.per_node = true;
-        }
         break;
       case Scope::kCluster:
         tc.cluster_filters.push_back(pos);
@@ -227,7 +250,7 @@ Scheduler::TemplateCache& Scheduler::CacheFor(const cluster::PodRecord& pod) {
         break;
     }
   }
-  tc.fast = !other_node_filters && tc.cluster_filters.empty();
+  tc.other_node_filters = other_node_filters;
   for (size_t j = 0; j < scores_.size(); ++j) {
     const auto pos = static_cast<uint16_t>(j);
     switch (scores_[j].plugin->ScoreScope(pod)) {
@@ -302,12 +325,12 @@ Status Scheduler::RunFilters(const cluster::PodRecord& pod, TemplateCache& tc,
     ge = &GroupOf(pod, tc, groups_.GroupOf(n));
     limit = ge->failed_at;
   }
-  if (!tc.node_filters.empty() || !tc.cluster_filters.empty()) {
+  if (!tc.node_filters.empty() || !active_cluster_.empty()) {
     const NodeView v = ViewOf(n, delta);
     // Node and cluster filters in profile order, up to the first group rejection.
     size_t a = 0, b = 0;
     const auto& nf = tc.node_filters;
-    const auto& cf = tc.cluster_filters;
+    const auto& cf = active_cluster_;
     while (a < nf.size() || b < cf.size()) {
       uint16_t pos = b == cf.size() || (a < nf.size() && nf[a] < cf[b]) ? nf[a++] : cf[b++];
       if (pos >= limit) break;
@@ -346,18 +369,26 @@ Status Scheduler::FilterWithNominated(const cluster::PodRecord& pod, TemplateCac
                                       const CycleState& state, NodeId n, uint16_t* failed_at) {
   cluster::ResourceVec buf;
   const cluster::ResourceVec* delta = NominatedDelta(pod, n, &buf);
-  if (!delta || tc.cluster_filters.empty()) return RunFilters(pod, tc, state, n, delta, failed_at);
+  if (!delta || active_cluster_.empty()) return RunFilters(pod, tc, state, n, delta, failed_at);
   // The nominated pods join this cycle's view of the node; a pod must fit with them and,
   // as some plugins may pass only because of them, without them.
   CycleState with = state;
   for (PodId other : nominated_[n]) {
     const auto& o = store_.pod(other);
     if (&o == &pod || o.tmpl->priority < pod.tmpl->priority) continue;
-    for (uint16_t pos : tc.cluster_filters) filters_[pos].plugin->AddPod(with, pod, o, n);
+    for (uint16_t pos : active_cluster_) filters_[pos].plugin->AddPod(with, pod, o, n);
   }
   Status s = RunFilters(pod, tc, with, n, delta, failed_at);
   if (!s.ok()) return s;
   return RunFilters(pod, tc, state, n, nullptr, failed_at);
+}
+
+void Scheduler::PreFilter(const cluster::PodRecord& pod, const TemplateCache& tc,
+                          CycleState* state) {
+  active_cluster_.clear();
+  for (uint16_t pos : tc.cluster_filters) {
+    if (filters_[pos].plugin->PreFilter(*state, pod) != Code::kSkip) active_cluster_.push_back(pos);
+  }
 }
 
 int64_t Scheduler::MemoScore(const cluster::PodRecord& pod, TemplateCache& tc, NodeId n) {
@@ -441,7 +472,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   }
   // PreFilter: the plugins that read other pods build this cycle's state.
   CycleState state(tc.needs_state ? plugins_.size() : 0);
-  for (uint16_t pos : tc.cluster_filters) filters_[pos].plugin->PreFilter(state, pod);
+  PreFilter(pod, tc, &state);
 
   uint16_t failed_at;
   // A pod nominated by an earlier preemption tries its node first.
@@ -459,7 +490,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   if (tc.groups.size() < groups_.group_count()) tc.groups.resize(groups_.group_count());
   // The hot loop: group verdicts are cached per template; the resource check reads the
   // flat NodeInfo arrays. Other filters, or nominated pods, take the full path.
-  const bool fast = tc.fast && nominated_total_ == 0;
+  const bool fast = !tc.other_node_filters && active_cluster_.empty() && nominated_total_ == 0;
   size_t index = next_start_node_index_;
   for (int64_t i = 0; i < n && static_cast<int64_t>(feasible.size()) < to_find; ++i) {
     NodeId node = node_order_[index];
@@ -532,7 +563,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     for (const auto& f : feasible) nodes.push_back(f.node);
     for (uint16_t pos : tc.cycle_scores) {
       const ScoreEntry& s = scores_[pos];
-      s.plugin->PreScore(state, pod, nodes);
+      if (s.plugin->PreScore(state, pod, nodes) == Code::kSkip) continue;
       for (size_t fi = 0; fi < feasible.size(); ++fi) {
         column[fi] = s.plugin->Score(state, pod, ViewOf(feasible[fi].node, nullptr));
       }
@@ -590,8 +621,8 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
   uint16_t failed_at;
   // Templates failing again and again keep their per-node verdicts, when every verdict
   // depends only on the node's group and NodeInfo.
-  if (tc.attempts >= 2 && !tc.per_node && tc.fast && nominated_total_ == 0 &&
-      pod.daemon_node == cluster::kNone) {
+  if (tc.attempts >= 2 && !tc.other_node_filters && active_cluster_.empty() &&
+      nominated_total_ == 0 && pod.daemon_node == cluster::kNone) {
     const size_t n_nodes = store_.node_count();
     if (tc.diag_version.empty()) {
       diagnosis_owners_.push_back(pod.tmpl->id);

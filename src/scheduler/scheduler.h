@@ -19,6 +19,8 @@
 #include "scheduler/framework.h"
 #include "scheduler/node_groups.h"
 #include "scheduler/node_info.h"
+#include "scheduler/pod_counts.h"
+#include "scheduler/topology_values.h"
 #include "scheduler/profile.h"
 #include "scheduler/queue.h"
 
@@ -74,8 +76,9 @@ class Scheduler : public cluster::Controller {
     bool built = false;
     // Filter plugins by what their verdict depends on (Scope), positions in filters_.
     std::vector<uint16_t> group_filters, node_filters, cluster_filters;
-    bool per_node = false;  // a kNode filter other than the resource ones: no group fast path
-    bool fast = false;      // group filters + NodeResourcesFit only
+    // A kNode filter other than NodeResourcesFit (NodeName, NodeAffinity on node names or a
+    // DaemonSet's node, GPU-sharing devices): no group fast path, no diagnosis memo.
+    bool other_node_filters = false;
     // Score plugins: group-scoped (raw kept in GroupEval), memoised per node version
     // (kNode without NormalizeScore, summed with weights), and per cycle (the rest).
     std::vector<uint16_t> group_scores, memo_scores, cycle_scores;
@@ -106,8 +109,11 @@ class Scheduler : public cluster::Controller {
     return EvaluateGroup(pod, tc, g);
   }
   const GroupEval& EvaluateGroup(const cluster::PodRecord& pod, TemplateCache& tc, uint32_t g);
-  // The Filter plugins on node n in profile order (group ones from the memo); the first
-  // rejection decides. `failed_at` gets the rejecting plugin's position.
+  // PreFilter of this cycle: the cluster-scoped filters that did not skip.
+  void PreFilter(const cluster::PodRecord& pod, const TemplateCache& tc, CycleState* state);
+  // The Filter plugins on node n in profile order (group ones from the memo, cluster ones
+  // those active this cycle); the first rejection decides. `failed_at` gets the rejecting
+  // plugin's position.
   Status RunFilters(const cluster::PodRecord& pod, TemplateCache& tc, const CycleState& state,
                     NodeId n, const cluster::ResourceVec* delta, uint16_t* failed_at);
   // RunFilterPluginsWithNominatedPods: pods nominated to n with at least this priority
@@ -125,6 +131,8 @@ class Scheduler : public cluster::Controller {
                               const CycleState& state, std::vector<bool>* unschedulable);
   std::string HistogramMessage(size_t num_nodes, const std::vector<int64_t>& counts) const;
   void RebuildNodeOrder();
+  // A PreEnqueue plugin keeps the pod out of the queue (SchedulingGates).
+  bool Gated(const cluster::PodRecord& pod) const;
   void Nominate(PodId pod, NodeId node);
   void ClearNomination(PodId pod);
 
@@ -142,10 +150,14 @@ class Scheduler : public cluster::Controller {
   std::vector<PostFilterPlugin*> post_filters_;
   std::vector<ReservePlugin*> reserve_;
   NodeResourcesFit* fit_ = nullptr;  // called inline in the hot loop
+  std::unique_ptr<PodCounts> pod_counts_;
+  std::unique_ptr<TopologyValues> topology_;
+  std::vector<uint16_t> active_cluster_;  // this cycle's cluster filters that did not skip
   uint16_t fit_position_ = kPasses;  // its position in filters_
   std::vector<TemplateCache> template_cache_;
   std::map<int32_t, int64_t> bound_priorities_;  // priority → pods running on nodes
   std::vector<bool> counted_;
+  std::vector<bool> gated_;  // pods PreEnqueue keeps out of the queue
   std::vector<NodeId> node_order_;  // zone-interleaved, as the scheduler's NodeTree
   bool node_order_dirty_ = true;
   std::vector<std::string> node_zone_;  // by NodeId, valid where node_zone_known_

@@ -170,8 +170,31 @@ void Simulation::CheckNodeClaim(const api::Expectation& x,
 }
 
 void Simulation::CheckExpectations() {
+  for (size_t i = 0; i < scenario_.expectations.size(); ++i) {
+    const auto& x = scenario_.expectations[i];
+    if (!x.at) {
+      results_.push_back(Check(x));
+    } else if (i < probed_.size() && probed_[i]) {
+      results_.push_back(*probed_[i]);
+    } else {
+      ExpectationResult r;
+      r.source = x.source;
+      r.description = "at " + FormatDuration(*x.at);
+      r.detail = "the run ended at " + FormatDuration(end() - start()) + ", before " +
+                 FormatDuration(*x.at);
+      results_.push_back(std::move(r));
+    }
+  }
+}
+
+void Simulation::Probe(size_t i) {
+  if (probed_.size() < scenario_.expectations.size()) probed_.resize(scenario_.expectations.size());
+  probed_[i] = Check(scenario_.expectations[i]);
+}
+
+ExpectationResult Simulation::Check(const api::Expectation& x) const {
   const Time t0 = start();
-  for (const auto& x : scenario_.expectations) {
+  {
     ExpectationResult r;
     r.source = x.source;
     std::vector<std::string> failures;
@@ -315,7 +338,8 @@ void Simulation::CheckExpectations() {
     }
     r.passed = failures.empty();
     for (const auto& f : failures) r.detail += (r.detail.empty() ? "" : "; ") + f;
-    results_.push_back(std::move(r));
+    if (x.at) r.description = "at " + FormatDuration(*x.at) + ": " + r.description;
+    return r;
   }
 }
 

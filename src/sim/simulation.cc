@@ -35,6 +35,16 @@ class ActionRunner : public EventHandler {
   Simulation& sim_;
 };
 
+// Checks an expectation with `at` at its time.
+class ExpectationProbe : public EventHandler {
+ public:
+  explicit ExpectationProbe(Simulation* sim) : sim_(*sim) {}
+  void OnEvent(Time, uint64_t arg) override { sim_.Probe(arg); }
+
+ private:
+  Simulation& sim_;
+};
+
 // Creates the pods of an imported trace at their arrival times.
 class TraceReplay : public EventHandler {
  public:
@@ -169,7 +179,7 @@ void Simulation::Load() {
   // Reference objects first, as `kubectl apply` of a folder would need them.
   for (const auto& ns : m.namespaces) {
     CheckUnique(&seen, "Namespace", ns.metadata);
-    store_.AddNamespace(ns.metadata.name);
+    store_.AddNamespace(ns.metadata.name, ns.metadata.labels);
   }
   for (const auto& pc : m.priority_classes) {
     CheckUnique(&seen, "PriorityClass", pc.metadata);
@@ -247,7 +257,8 @@ void Simulation::Load() {
         throw InputError(a.source, "target",
                          "deployment \"" + a.target + "\" is not in the manifests");
       }
-    } else if (a.action != "delete-pod" && !node_names.count(a.target)) {
+    } else if (a.action != "delete-pod" && a.action != "remove-scheduling-gate" &&
+               !node_names.count(a.target)) {
       throw InputError(a.source, "target", "node \"" + a.target + "\" is not in the manifests");
     }
   }
@@ -391,6 +402,16 @@ void Simulation::Load() {
     gen->Start();
     handlers_.push_back(std::move(gen));
   }
+  // Expectations with `at` are checked then, after everything else due at that instant.
+  auto probe = std::make_unique<ExpectationProbe>(this);
+  bool probing = false;
+  for (size_t i = 0; i < scenario_.expectations.size(); ++i) {
+    if (const auto& at = scenario_.expectations[i].at) {
+      queue_.ScheduleLast(scenario_.start_time + *at, probe.get(), i);
+      probing = true;
+    }
+  }
+  if (probing) handlers_.push_back(std::move(probe));
 }
 
 void Simulation::Run(Progress* progress) {
@@ -439,7 +460,7 @@ void ActionRunner::OnEvent(Time now, uint64_t arg) {
     }
     return;
   }
-  if (a.action == "delete-pod") {
+  if (a.action == "delete-pod" || a.action == "remove-scheduling-gate") {
     std::string ns = "default", name = a.target;
     if (auto slash = a.target.find('/'); slash != std::string::npos) {
       ns = a.target.substr(0, slash);
@@ -448,8 +469,11 @@ void ActionRunner::OnEvent(Time now, uint64_t arg) {
     // A glob deletes every live pod it matches, like `kubectl delete pod` on a list.
     for (cluster::PodId p = 0; p < store.pod_count(); ++p) {
       const auto& pod = store.pod(p);
-      if (!pod.deleted && pod.namespace_ == ns && Glob(name.c_str(), pod.name.c_str())) {
+      if (pod.deleted || pod.namespace_ != ns || !Glob(name.c_str(), pod.name.c_str())) continue;
+      if (a.action == "delete-pod") {
         store.DeletePod(p);
+      } else {
+        store.RemoveSchedulingGates(p, a.gate);  // as the controller that owns the gate would
       }
     }
     return;

@@ -75,9 +75,13 @@ class Simulation {
 
  private:
   friend class ActionRunner;
+  friend class ExpectationProbe;
   friend class WorkloadGenerator;
   void Load();
   void CheckExpectations();
+  ExpectationResult Check(const api::Expectation& x) const;
+  // Checks expectation i now (one with `at`), for CheckExpectations to report.
+  void Probe(size_t i);
   void CheckWorkload(const api::Expectation& x,
                      const std::function<void(bool, const std::string&)>& check,
                      std::string* description) const;
@@ -99,6 +103,7 @@ class Simulation {
   karpenter::Karpenter* karpenter_ = nullptr;
   std::vector<std::unique_ptr<EventHandler>> handlers_;
   std::vector<ExpectationResult> results_;
+  std::vector<std::optional<ExpectationResult>> probed_;  // expectations with `at`
   uint64_t events_processed_ = 0;
 };
 

@@ -31,13 +31,13 @@ bool DefaultPreemption::SelectVictims(const CycleState& state, PodId pid, NodeId
   cluster::ResourceVec nominated_buf;
   if (const auto* nom = s_.NominatedDelta(pod, n, &nominated_buf)) freed = *nom;
   // The plugins that count pods see the victims leave (and come back when reprieved).
-  CycleState view = tc.cluster_filters.empty() ? CycleState() : state;
+  CycleState view = s_.active_cluster_.empty() ? CycleState() : state;
   auto add = [&](PodId p, int64_t sign) {
     const auto& victim = store_.pod(p);
     cluster::AddTo(&freed, victim.tmpl->requests, sign);
     if (freed.size() <= cluster::kPods) freed.resize(cluster::kPods + 1, 0);
     freed[cluster::kPods] += sign;
-    for (uint16_t pos : tc.cluster_filters) {
+    for (uint16_t pos : s_.active_cluster_) {
       if (sign > 0) {
         s_.filters_[pos].plugin->RemovePod(view, pod, victim, n);
       } else {

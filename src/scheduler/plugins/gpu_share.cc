@@ -125,7 +125,7 @@ Scope GpuShareScore::ScoreScope(const cluster::PodRecord& pod) const {
   return pod.tmpl->uses_gpu_share ? Scope::kCluster : Scope::kSkip;
 }
 
-void GpuShareScore::PreScore(CycleState&, const cluster::PodRecord&,
+Code GpuShareScore::PreScore(CycleState&, const cluster::PodRecord&,
                              const std::vector<NodeId>& feasible) {
   random_pick_ = cluster::kNone;
   if (policy_ == gpushare::Policy::kRandom) {
@@ -133,6 +133,7 @@ void GpuShareScore::PreScore(CycleState&, const cluster::PodRecord&,
   } else if (policy_ == gpushare::Policy::kFGD) {
     typical_->Get();
   }
+  return Code::kSuccess;
 }
 
 int64_t GpuShareScore::Score(const CycleState&, const cluster::PodRecord& pod,

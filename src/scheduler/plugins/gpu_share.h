@@ -60,7 +60,7 @@ class GpuShareScore final : public Plugin, public ScorePlugin {
                 std::shared_ptr<TypicalSharePods> typical);
   const char* Name() const override { return name_.c_str(); }
   Scope ScoreScope(const cluster::PodRecord& pod) const override;
-  void PreScore(CycleState& state, const cluster::PodRecord& pod,
+  Code PreScore(CycleState& state, const cluster::PodRecord& pod,
                 const std::vector<NodeId>& feasible) override;
   int64_t Score(const CycleState& state, const cluster::PodRecord& pod,
                 const NodeView& node) const override;

@@ -1,0 +1,92 @@
+#include "scheduler/pod_counts.h"
+
+#include <algorithm>
+
+#include "cluster/store.h"
+
+namespace gputwin::scheduler {
+
+std::string PodMatcher::Key() const {
+  if (nothing) return "nothing";
+  std::string k = any_namespace ? "*" : "";
+  for (const auto& ns : namespaces) k += ns + ",";
+  k += "|";
+  for (const auto& s : selectors) {
+    for (const auto& [key, v] : s.match_labels) k += key + "=" + v + ";";
+    for (const auto& e : s.match_expressions) {
+      k += e.key + " " + e.op + " (";
+      for (const auto& v : e.values) k += v + ",";
+      k += ");";
+    }
+    k += "&";
+  }
+  return k;
+}
+
+bool PodMatcher::Matches(const std::string& ns, const api::Labels& labels) const {
+  if (nothing) return false;
+  if (!any_namespace && std::find(namespaces.begin(), namespaces.end(), ns) == namespaces.end()) {
+    return false;
+  }
+  for (const auto& s : selectors) {
+    if (!s.Matches(labels)) return false;
+  }
+  return true;
+}
+
+bool PodCounts::MatchesTemplate(Entry& e, const cluster::PodRecord& p) {
+  const uint32_t t = p.tmpl->id;
+  if (e.by_template.size() <= t) e.by_template.resize(t + 1, -1);
+  if (e.by_template[t] < 0) e.by_template[t] = e.m.Matches(p.namespace_, p.tmpl->metadata.labels);
+  return e.by_template[t] == 1;
+}
+
+void PodCounts::Add(Entry& e, NodeId n, int64_t delta) {
+  if (e.per_node.size() <= n) {
+    e.per_node.resize(n + 1, 0);
+    e.listed.resize(n + 1, 0);
+  }
+  e.per_node[n] += delta;
+  if (e.per_node[n] > 0 && !e.listed[n]) {
+    e.listed[n] = 1;
+    e.nodes.insert(std::lower_bound(e.nodes.begin(), e.nodes.end(), n), n);
+  }
+}
+
+uint32_t PodCounts::Register(const PodMatcher& m) {
+  std::string key = m.Key();
+  auto [it, added] = by_key_.emplace(key, static_cast<uint32_t>(entries_.size()));
+  if (!added) return it->second;
+  entries_.push_back(Entry{m, {}, {}, {}, {}});
+  Entry& e = entries_.back();
+  if (!m.nothing) {
+    for (NodeId n = 0; n < store_.node_count(); ++n) {
+      const auto& node = store_.node(n);
+      if (node.deleted) continue;
+      for (cluster::PodId p : node.pods) {
+        if (MatchesTemplate(e, store_.pod(p))) Add(e, n, 1);
+      }
+    }
+  }
+  return it->second;
+}
+
+void PodCounts::Update(const cluster::PodRecord& p, NodeId n, int64_t delta) {
+  for (auto& e : entries_) {
+    if (!e.m.nothing && MatchesTemplate(e, p)) Add(e, n, delta);
+  }
+  const auto& spec = p.tmpl->spec;
+  if (!spec.pod_affinity && !spec.pod_anti_affinity) return;
+  auto [it, added] = affinity_index_.emplace(p.tmpl->id, affinity_.size());
+  if (added) affinity_.push_back(AffinityTemplate{p.tmpl, p.namespace_, {}, {}, 0});
+  auto& a = affinity_[it->second];
+  if (a.per_node.size() <= n) a.per_node.resize(n + 1, 0);
+  if (a.per_node[n] == 0 && delta > 0 &&
+      !std::binary_search(a.nodes.begin(), a.nodes.end(), n)) {
+    a.nodes.insert(std::lower_bound(a.nodes.begin(), a.nodes.end(), n), n);
+  }
+  a.per_node[n] += delta;
+  a.total += delta;
+}
+
+}  // namespace gputwin::scheduler
