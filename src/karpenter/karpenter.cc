@@ -8,6 +8,11 @@
 #include "karpenter/cron.h"
 #include "karpenter/karpenter.h"
 
+#include "scheduler/plugins/node_affinity.h"
+#include "scheduler/plugins/node_resources_fit.h"
+#include "scheduler/plugins/node_unschedulable.h"
+#include "scheduler/plugins/taint_toleration.h"
+
 namespace gputwin::karpenter {
 
 using cluster::OwnerKind;
@@ -24,6 +29,17 @@ Karpenter::Karpenter(cluster::Store* store, EventQueue* queue, const api::Manife
       metrics_interval_(metrics_interval),
       gpu_stack_(gpu_stack),
       names_(1, "karpenter/nodeclaim-names") {
+  scheduler::Handle handle;
+  handle.store = &store_;
+  handle.reasons = &filter_reasons_;
+  filter_plugins_.push_back(std::make_unique<scheduler::NodeUnschedulable>(&filter_reasons_));
+  filter_plugins_.push_back(std::make_unique<scheduler::TaintToleration>(&filter_reasons_));
+  filter_plugins_.push_back(std::make_unique<scheduler::NodeAffinity>(&filter_reasons_, &store_));
+  filter_plugins_.push_back(std::make_unique<scheduler::NodeResourcesFit>(
+      handle, scheduler::NodeResourcesFitArgs{}, &store->resources()));
+  for (const auto& p : filter_plugins_) {
+    filters_.push_back(dynamic_cast<const scheduler::FilterPlugin*>(p.get()));
+  }
   pod_startup_.name = "karpenter_pods_startup_duration_seconds";
   pod_startup_.bounds = {0.5, 1,   2,   5,   10,  15,  20,  30,  45,  60,   90,   120,
                          180, 240, 300, 360, 420, 480, 540, 600, 900, 1200, 1800, 3600};

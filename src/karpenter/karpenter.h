@@ -20,6 +20,7 @@
 #include "cluster/controller.h"
 #include "core/random.h"
 #include "karpenter/requirements.h"
+#include "scheduler/framework.h"
 #include "telemetry/series.h"
 
 namespace gputwin::karpenter {
@@ -202,8 +203,11 @@ class Karpenter : public cluster::Controller {
   Solution Solve(const std::vector<PodId>& pods, SimNodes* existing, Time now,
                  const std::set<uint32_t>& exclude_claims, bool for_consolidation = false);
   std::vector<SimNode> ExistingNodes(const std::set<uint32_t>& exclude_claims) const;
-  // `taken`: what this simulation already placed on the node.
-  bool FitsNode(const SimNode& n, const ResourceVec& taken, PodId pod) const;
+  // kube-scheduler's node-local Filter plugins (NodeUnschedulable, TaintToleration with the
+  // startup taints ignored until the node initializes, NodeAffinity, NodeResourcesFit), as
+  // the simulation checks an existing or in-flight node. `placed`: what this simulation
+  // already put on the node, as negative amounts (a NodeView delta).
+  bool FitsNode(const SimNode& n, const ResourceVec& placed, PodId pod) const;
   // "" or why not; with `explain` false, any non-empty string (nothing is formatted).
   std::string CanAdd(NewClaim* c, PodId pod, const Requirements& pod_reqs, Time now,
                      bool explain = true) const;
@@ -284,6 +288,10 @@ class Karpenter : public cluster::Controller {
 
   const api::Manifests& manifests_;
   cloud::Ec2& ec2_;
+  // The Filter plugins FitsNode runs, built once (their reasons are never read).
+  scheduler::ReasonTable filter_reasons_;
+  std::vector<std::unique_ptr<scheduler::Plugin>> filter_plugins_;
+  std::vector<const scheduler::FilterPlugin*> filters_;
   Diagnostics* diag_;
   Duration metrics_interval_;
   std::vector<NodePoolState> pools_;

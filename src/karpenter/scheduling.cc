@@ -143,34 +143,23 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
   return out;
 }
 
-bool Karpenter::FitsNode(const SimNode& n, const ResourceVec& taken, PodId id) const {
-  const auto& p = store_.pod(id);
-  const ResourceVec& requests = p.tmpl->requests;
-  for (size_t r = 0; r < requests.size(); ++r) {
-    if (requests[r] + cluster::At(*n.used, r) + cluster::At(taken, r) >
-        cluster::At(*n.allocatable, r)) {
-      return false;
-    }
+bool Karpenter::FitsNode(const SimNode& n, const ResourceVec& placed, PodId id) const {
+  scheduler::NodeView v;
+  v.id = n.node;
+  v.name = n.name;
+  v.labels = n.labels;
+  v.taints = n.taints;
+  v.ignored_taints = n.ignored_taints;
+  v.unschedulable = n.unschedulable;
+  v.allocatable = *n.allocatable;
+  v.requested = *n.used;
+  v.delta = placed.empty() ? nullptr : &placed;
+  static const scheduler::CycleState kNoState;
+  const auto& pod = store_.pod(id);
+  for (const auto* f : filters_) {
+    if (!f->Passes(kNoState, pod, v)) return false;
   }
-  if (cluster::At(*n.allocatable, cluster::kPods) - cluster::At(*n.used, cluster::kPods) -
-          cluster::At(taken, cluster::kPods) <
-      1) {
-    return false;
-  }
-  const auto& tolerations = p.tmpl->spec.tolerations;
-  static const api::Taint kUnschedulable{"node.kubernetes.io/unschedulable", "", "NoSchedule"};
-  if (n.unschedulable && !cluster::TaintToleratedBy(kUnschedulable, tolerations)) {
-    return false;
-  }
-  for (const auto& t : *n.taints) {
-    if (t.effect != "NoSchedule" && t.effect != "NoExecute") continue;
-    if (n.ignored_taints && std::find(n.ignored_taints->begin(), n.ignored_taints->end(), t) !=
-                                n.ignored_taints->end()) {
-      continue;
-    }
-    if (!cluster::TaintToleratedBy(t, tolerations)) return false;
-  }
-  return cluster::MatchesRequiredAffinity(p.tmpl->spec, *n.labels, *n.name);
+  return true;
 }
 
 std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_reqs, Time now,
@@ -364,7 +353,9 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
     bool forever = true;
   };
   std::unordered_map<const cluster::PodTemplateInfo*, TemplateMemo> memo;
-  std::unordered_map<uint32_t, ResourceVec> taken;  // by node index: few nodes get pods
+  // By node index, what the simulation placed there (negative, a NodeView delta): few
+  // nodes get pods.
+  std::unordered_map<uint32_t, ResourceVec> placed_on;
   for (;;) {
     std::vector<PodId> failed;
     for (PodId id : queue) {
@@ -377,12 +368,12 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
         uint32_t k = (*m.fits)[m.next];
         const auto& n = existing->nodes[k];
         if (n.claim >= 0 && !exclude.empty() && exclude.count(n.claim)) continue;
-        auto it = taken.find(k);
-        if (it != taken.end() && !FitsNode(n, it->second, id)) continue;
-        ResourceVec& t = it != taken.end() ? it->second : taken[k];
-        cluster::AddTo(&t, p.tmpl->requests);
+        auto it = placed_on.find(k);
+        if (it != placed_on.end() && !FitsNode(n, it->second, id)) continue;
+        ResourceVec& t = it != placed_on.end() ? it->second : placed_on[k];
+        cluster::AddTo(&t, p.tmpl->requests, -1);
         if (t.size() <= cluster::kPods) t.resize(cluster::kPods + 1, 0);
-        t[cluster::kPods] += 1;
+        t[cluster::kPods] -= 1;
         sol.existing[id] = &n;
         placed = true;
         break;
