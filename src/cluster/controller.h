@@ -14,9 +14,11 @@ namespace gputwin::cluster {
 
 class Controller : public EventHandler, public cluster::Watcher {
  public:
-  Controller(std::string name, Store* store, EventQueue* queue)
+  // `watches`: the kinds of objects whose changes reach OnWatch (its informers).
+  Controller(std::string name, Store* store, EventQueue* queue,
+             cluster::WatchKinds watches = cluster::kAllKinds)
       : name_(std::move(name)), store_(*store), queue_(*queue) {
-    store->AddWatcher(this);
+    store->AddWatcher(this, watches);
   }
   const std::string& name() const { return name_; }
 

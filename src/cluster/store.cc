@@ -655,7 +655,10 @@ void Store::RecordEvent(const std::string& type, const std::string& reason, cons
 }
 
 void Store::Notify(WatchKind kind, WatchOp op, uint32_t id) {
-  for (Watcher* w : watchers_) w->OnWatch(kind, op, id);
+  const WatchKinds bit = WatchKinds{1} << static_cast<int>(kind);
+  for (const auto& [w, kinds] : watchers_) {
+    if (kinds & bit) w->OnWatch(kind, op, id);
+  }
 }
 
 }  // namespace gputwin::cluster

@@ -4,6 +4,7 @@
 #pragma once
 
 #include <functional>
+#include <initializer_list>
 #include <map>
 #include <memory>
 #include <string>
@@ -17,6 +18,14 @@
 namespace gputwin::cluster {
 
 enum class WatchKind : uint8_t { kPod, kNode, kDeployment, kReplicaSet, kJob, kDaemonSet };
+// A set of WatchKinds, as a watcher declares what it watches.
+using WatchKinds = uint32_t;
+constexpr WatchKinds Watches(std::initializer_list<WatchKind> kinds) {
+  WatchKinds out = 0;
+  for (WatchKind k : kinds) out |= WatchKinds{1} << static_cast<int>(k);
+  return out;
+}
+inline constexpr WatchKinds kAllKinds = ~WatchKinds{0};
 enum class WatchOp : uint8_t { kAdded, kModified, kDeleted };
 
 // An informer's event handler: told of every change, after it happened.
@@ -34,7 +43,8 @@ class Store {
   void set_now(Time t) { now_ = t; }
   ResourceRegistry& resources() { return resources_; }
   const ResourceRegistry& resources() const { return resources_; }
-  void AddWatcher(Watcher* w) { watchers_.push_back(w); }
+  // Notifies `w` of changes to objects of `kinds`, after the watchers added before it.
+  void AddWatcher(Watcher* w, WatchKinds kinds = kAllKinds) { watchers_.push_back({w, kinds}); }
 
   // Reference objects (read at start).
   void AddPriorityClass(const api::PriorityClass& pc);
@@ -137,7 +147,7 @@ class Store {
 
   Time now_{0};
   ResourceRegistry resources_;
-  std::vector<Watcher*> watchers_;
+  std::vector<std::pair<Watcher*, WatchKinds>> watchers_;
   std::map<std::string, api::PriorityClass> priority_classes_;
   std::map<std::string, api::Labels> namespaces_;
   std::unordered_map<std::string, int64_t> image_sizes_;

@@ -10,7 +10,8 @@ using cluster::WatchKind;
 using cluster::WatchOp;
 
 DaemonSetController::DaemonSetController(Store* store, EventQueue* queue)
-    : Controller("daemonset-controller", store, queue) {}
+    : Controller("daemonset-controller", store, queue,
+                 cluster::Watches({WatchKind::kDaemonSet, WatchKind::kNode, WatchKind::kPod})) {}
 
 void DaemonSetController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (kind == WatchKind::kDaemonSet) {

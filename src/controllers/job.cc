@@ -12,7 +12,8 @@ using cluster::WatchKind;
 using cluster::WatchOp;
 
 JobController::JobController(Store* store, EventQueue* queue)
-    : Controller("job-controller", store, queue) {}
+    : Controller("job-controller", store, queue,
+                 cluster::Watches({WatchKind::kJob, WatchKind::kPod})) {}
 
 void JobController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (kind == WatchKind::kJob) {

@@ -10,7 +10,8 @@ using cluster::WatchKind;
 using cluster::WatchOp;
 
 Kubelet::Kubelet(Store* store, EventQueue* queue, KubeletConfig config)
-    : Controller("kubelet", store, queue), config_(config) {}
+    : Controller("kubelet", store, queue,
+                 cluster::Watches({WatchKind::kNode, WatchKind::kPod})), config_(config) {}
 
 void Kubelet::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (kind == WatchKind::kNode) {

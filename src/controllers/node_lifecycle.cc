@@ -17,7 +17,8 @@ const api::Taint kUnreachableNoExecute{"node.kubernetes.io/unreachable", "", "No
 }  // namespace
 
 NodeLifecycleController::NodeLifecycleController(Store* store, EventQueue* queue)
-    : Controller("node-lifecycle-controller", store, queue) {}
+    : Controller("node-lifecycle-controller", store, queue,
+                 cluster::Watches({WatchKind::kNode})) {}
 
 void NodeLifecycleController::OnWatch(WatchKind kind, WatchOp, uint32_t id) {
   if (kind != WatchKind::kNode) return;
@@ -90,7 +91,8 @@ void NodeLifecycleController::SyncNode(NodeId id, Time now) {
 }
 
 TaintEvictionController::TaintEvictionController(Store* store, EventQueue* queue)
-    : Controller("taint-eviction-controller", store, queue) {}
+    : Controller("taint-eviction-controller", store, queue,
+                 cluster::Watches({WatchKind::kNode, WatchKind::kPod})) {}
 
 void TaintEvictionController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (kind == WatchKind::kNode && op == WatchOp::kModified) {

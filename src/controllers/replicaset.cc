@@ -12,7 +12,8 @@ using cluster::WatchKind;
 using cluster::WatchOp;
 
 ReplicaSetController::ReplicaSetController(Store* store, EventQueue* queue)
-    : Controller("replicaset-controller", store, queue) {}
+    : Controller("replicaset-controller", store, queue,
+                 cluster::Watches({WatchKind::kDeployment, WatchKind::kReplicaSet, WatchKind::kPod})) {}
 
 void ReplicaSetController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (kind == WatchKind::kDeployment) {
@@ -40,12 +41,6 @@ void ReplicaSetController::Reconcile(Time) {
 void ReplicaSetController::OnTimer(Time, uint64_t arg) {
   replica_sets_.Add(static_cast<uint32_t>(arg));
   RequestReconcile();
-}
-
-void ReplicaSetController::ScaleDeployment(uint32_t id, int32_t replicas) {
-  auto& d = store_.deployments()[id];
-  d.obj.replicas = replicas;
-  store_.UpdateWorkload(WatchKind::kDeployment, id);
 }
 
 void ReplicaSetController::SyncDeployment(uint32_t id) {

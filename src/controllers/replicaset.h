@@ -17,8 +17,6 @@ class ReplicaSetController : public Controller {
  public:
   ReplicaSetController(Store* store, EventQueue* queue);
   void OnWatch(cluster::WatchKind kind, cluster::WatchOp op, uint32_t id) override;
-  // `kubectl scale deployment`: sets the Deployment's and its ReplicaSet's replicas.
-  void ScaleDeployment(uint32_t deployment, int32_t replicas);
 
  protected:
   void Reconcile(Time now) override;

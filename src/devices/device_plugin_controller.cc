@@ -7,7 +7,8 @@ using cluster::WatchOp;
 
 DevicePluginController::DevicePluginController(cluster::Store* store, EventQueue* queue,
                                                GpuStack stack)
-    : Controller("nvidia-device-plugin", store, queue),
+    : Controller("nvidia-device-plugin", store, queue,
+                 cluster::Watches({cluster::WatchKind::kNode, cluster::WatchKind::kPod})),
       stack_(std::move(stack)),
       start_(store->now()) {}
 

@@ -28,7 +28,8 @@ double Seconds(Duration d) {
 
 KueueController::KueueController(cluster::Store* store, EventQueue* queue, const api::Manifests& m,
                                  Diagnostics* diag, Duration metrics_interval)
-    : Controller("kueue-controller-manager", store, queue),
+    : Controller("kueue-controller-manager", store, queue,
+                 cluster::Watches({WatchKind::kJob, WatchKind::kPod})),
       cache_(m, diag),
       scheduler_(&cache_, this),
       metrics_interval_(metrics_interval),

@@ -223,7 +223,8 @@ class ScorePlugin {
   virtual int64_t Score(const CycleState& state, const cluster::PodRecord& pod,
                         const NodeView& node) const = 0;
   // ScoreExtensions.NormalizeScore over the feasible nodes' scores, in place.
-  virtual void NormalizeScore(const CycleState& /*state*/, std::vector<int64_t>* /*scores*/) const {}
+  virtual void NormalizeScore(const CycleState& /*state*/, std::vector<int64_t>* /*scores*/) const {
+  }
   virtual bool HasNormalizeScore() const { return false; }
 };
 

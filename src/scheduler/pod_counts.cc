@@ -81,8 +81,7 @@ void PodCounts::Update(const cluster::PodRecord& p, NodeId n, int64_t delta) {
   if (added) affinity_.push_back(AffinityTemplate{p.tmpl, p.namespace_, {}, {}, 0});
   auto& a = affinity_[it->second];
   if (a.per_node.size() <= n) a.per_node.resize(n + 1, 0);
-  if (a.per_node[n] == 0 && delta > 0 &&
-      !std::binary_search(a.nodes.begin(), a.nodes.end(), n)) {
+  if (a.per_node[n] == 0 && delta > 0 && !std::binary_search(a.nodes.begin(), a.nodes.end(), n)) {
     a.nodes.insert(std::lower_bound(a.nodes.begin(), a.nodes.end(), n), n);
   }
   a.per_node[n] += delta;

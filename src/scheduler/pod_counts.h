@@ -67,7 +67,7 @@ class PodCounts {
     PodMatcher m;
     std::vector<int64_t> per_node;
     std::vector<NodeId> nodes;
-    std::vector<uint8_t> listed;  // per node: whether it is in `nodes`
+    std::vector<uint8_t> listed;      // per node: whether it is in `nodes`
     std::vector<int8_t> by_template;  // −1 unknown, else whether the template matches
   };
   bool MatchesTemplate(Entry& e, const cluster::PodRecord& p);

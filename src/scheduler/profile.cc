@@ -91,8 +91,8 @@ Profile Build(const api::KubeSchedulerConfiguration* c, Diagnostics* diag) {
   std::vector<Entry> defaults;
   for (const auto& r : InTreeRegistry()) {
     if (!r.in_default_profile) continue;
-    defaults.push_back(Entry{r.name, r.default_weight > 0 ? std::optional<int64_t>(r.default_weight)
-                                                          : std::nullopt});
+    defaults.push_back(Entry{
+        r.name, r.default_weight > 0 ? std::optional<int64_t>(r.default_weight) : std::nullopt});
   }
   std::vector<Entry> multi = MergePluginSet(defaults, set("multiPoint"));
   // Plugins the twin does not know (out-of-tree) are warned about once, and left out.
@@ -107,8 +107,8 @@ Profile Build(const api::KubeSchedulerConfiguration* c, Diagnostics* diag) {
                        "schedules without it");
       }
     }
-    for (const char* point : {"preFilter", "preScore", "queueSort", "permit", "preBind", "bind",
-                              "postBind"}) {
+    for (const char* point :
+         {"preFilter", "preScore", "queueSort", "permit", "preBind", "bind", "postBind"}) {
       const auto* s = set(point);
       if (!s || (s->enabled.empty() && s->disabled.empty())) continue;
       diag->Warn(c->source, std::string("plugins.") + point,
@@ -176,8 +176,7 @@ Profile Profile::From(const api::KubeSchedulerConfiguration& c, Diagnostics* dia
   return Build(&c, diag);
 }
 
-SchedulerConfig SchedulerConfig::From(const api::KubeSchedulerConfiguration& c,
-                                      Diagnostics* diag) {
+SchedulerConfig SchedulerConfig::From(const api::KubeSchedulerConfiguration& c, Diagnostics* diag) {
   SchedulerConfig out;
   out.percentage_of_nodes_to_score = c.percentage_of_nodes_to_score;
   out.initial_backoff = Duration::Seconds(c.pod_initial_backoff_seconds);

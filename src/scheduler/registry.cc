@@ -55,8 +55,7 @@ const std::vector<RegisteredPlugin>& InTreeRegistry() {
       {"NodePorts", kFilterPoints, 0, true, nullptr},
       {"NodeResourcesFit", kFilterPoints | kScorePoints, 1, true,
        [](PluginContext& c) -> std::unique_ptr<Plugin> {
-         return std::make_unique<NodeResourcesFit>(c.handle, c.profile->fit,
-                                                   &c.store->resources());
+         return std::make_unique<NodeResourcesFit>(c.handle, c.profile->fit, &c.store->resources());
        }},
       // The twin's: Alibaba's Open-Gpu-Share filter and device reservation, for pods that
       // ask for alibabacloud.com/gpu-milli (a no-op for every other pod).

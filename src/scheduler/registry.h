@@ -44,9 +44,9 @@ struct PluginContext {
 
 struct RegisteredPlugin {
   const char* name;
-  uint32_t points;             // ExtensionPoint bits
-  int64_t default_weight;      // score plugins in the default profile
-  bool in_default_profile;     // in the default multiPoint list (in this order)
+  uint32_t points;          // ExtensionPoint bits
+  int64_t default_weight;   // score plugins in the default profile
+  bool in_default_profile;  // in the default multiPoint list (in this order)
   std::unique_ptr<Plugin> (*factory)(PluginContext& ctx);  // nullptr: known, not modelled
 };
 

@@ -7,8 +7,8 @@
 #include "scheduler/plugins/gpu_share.h"
 #include "scheduler/plugins/node_resources_fit.h"
 #include "scheduler/pod_counts.h"
-#include "scheduler/topology_values.h"
 #include "scheduler/registry.h"
+#include "scheduler/topology_values.h"
 
 namespace gputwin::scheduler {
 
@@ -36,7 +36,8 @@ int64_t NumFeasibleNodesToFind(int32_t percentage, int64_t n) {
 
 Scheduler::Scheduler(cluster::Store* store, EventQueue* queue, SchedulerConfig config,
                      uint64_t seed)
-    : Controller("default-scheduler", store, queue),
+    : Controller("default-scheduler", store, queue,
+                 cluster::Watches({WatchKind::kPod, WatchKind::kNode})),
       config_(std::move(config)),
       random_(seed, "default-scheduler"),
       queue_(config_.initial_backoff, config_.max_backoff),
@@ -49,8 +50,8 @@ Scheduler::~Scheduler() = default;
 
 void Scheduler::BuildProfile() {
   PluginContext ctx;
-  ctx.handle = Handle{&store_,      &info_,           &groups_,        &reasons_,
-                      &node_order_, pod_counts_.get(), topology_.get()};
+  ctx.handle = Handle{&store_,           &info_,         &groups_, &reasons_, &node_order_,
+                      pod_counts_.get(), topology_.get()};
   ctx.store = &store_;
   ctx.random = &random_;
   ctx.profile = &config_.profile;
@@ -137,8 +138,8 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     RequestReconcile();
     return;
   }
-  if (op == WatchOp::kModified && id < gated_.size() && gated_[id] && !p.Bound() &&
-      !p.Terminal() && !Gated(p)) {
+  if (op == WatchOp::kModified && id < gated_.size() && gated_[id] && !p.Bound() && !p.Terminal() &&
+      !Gated(p)) {
     // The last gate is gone (UpdatePodSchedulingGatesEliminated): to activeQ, no backoff.
     gated_[id] = false;
     queue_.AddActive(id, p.tmpl->priority, store_.now());
@@ -498,9 +499,8 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     ++processed;
     if (fast) {
       if (tc.group_filters.empty() && tc.group_scores.empty()) {
-        if (!tc.requests ||
-            NodeResourcesFit::Fits(*tc.requests, info_.alloc(node), info_.used(node),
-                                   info_.stride())) {
+        if (!tc.requests || NodeResourcesFit::Fits(*tc.requests, info_.alloc(node),
+                                                   info_.used(node), info_.stride())) {
           feasible.push_back(Feasible{node, 0});
         }
         continue;
@@ -508,8 +508,8 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
       const uint32_t g = groups_.GroupOf(node);
       const GroupEval& e = GroupOf(pod, tc, g);
       if (e.failed_at == kPasses &&
-          (!tc.requests || NodeResourcesFit::Fits(*tc.requests, info_.alloc(node),
-                                                  info_.used(node), info_.stride()))) {
+          (!tc.requests || NodeResourcesFit::Fits(*tc.requests, info_.alloc(node), info_.used(node),
+                                                  info_.stride()))) {
         feasible.push_back(Feasible{node, g});
       }
     } else if (FilterWithNominated(pod, tc, state, node, &failed_at).ok()) {
@@ -605,7 +605,8 @@ std::string NodesAvailableMessage(size_t num_nodes,
 std::string Scheduler::HistogramMessage(size_t num_nodes,
                                         const std::vector<int64_t>& counts) const {
   std::vector<std::pair<std::string, int64_t>> named;
-  for (size_t id = 0; id < counts.size(); ++id) named.emplace_back(reasons_.Name(static_cast<uint16_t>(id)), counts[id]);
+  for (size_t id = 0; id < counts.size(); ++id)
+    named.emplace_back(reasons_.Name(static_cast<uint16_t>(id)), counts[id]);
   return NodesAvailableMessage(num_nodes, named);
 }
 
@@ -674,8 +675,8 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
     if (s.code == Code::kUnschedulable) {
       ids.clear();
       cluster::ResourceVec buf;
-      filters_[failed_at].plugin->Diagnose(state, pod, ViewOf(node, NominatedDelta(pod, node, &buf)),
-                                           &ids);
+      filters_[failed_at].plugin->Diagnose(state, pod,
+                                           ViewOf(node, NominatedDelta(pod, node, &buf)), &ids);
       for (uint16_t id : ids) count(id);
       (*unschedulable)[node] = true;  // Unschedulable: preemption may help
     } else {

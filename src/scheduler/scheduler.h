@@ -20,9 +20,9 @@
 #include "scheduler/node_groups.h"
 #include "scheduler/node_info.h"
 #include "scheduler/pod_counts.h"
-#include "scheduler/topology_values.h"
 #include "scheduler/profile.h"
 #include "scheduler/queue.h"
+#include "scheduler/topology_values.h"
 
 namespace gputwin::scheduler {
 
@@ -153,11 +153,11 @@ class Scheduler : public cluster::Controller {
   std::unique_ptr<PodCounts> pod_counts_;
   std::unique_ptr<TopologyValues> topology_;
   std::vector<uint16_t> active_cluster_;  // this cycle's cluster filters that did not skip
-  uint16_t fit_position_ = kPasses;  // its position in filters_
+  uint16_t fit_position_ = kPasses;       // its position in filters_
   std::vector<TemplateCache> template_cache_;
   std::map<int32_t, int64_t> bound_priorities_;  // priority → pods running on nodes
   std::vector<bool> counted_;
-  std::vector<bool> gated_;  // pods PreEnqueue keeps out of the queue
+  std::vector<bool> gated_;         // pods PreEnqueue keeps out of the queue
   std::vector<NodeId> node_order_;  // zone-interleaved, as the scheduler's NodeTree
   bool node_order_dirty_ = true;
   std::vector<std::string> node_zone_;  // by NodeId, valid where node_zone_known_

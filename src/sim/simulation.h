@@ -12,12 +12,13 @@
 #include "cluster/store.h"
 #include "core/event_queue.h"
 #include "devices/gpu_models.h"
+#include "devices/inventory.h"
+#include "sim/trace_import.h"
 
 namespace gputwin::scheduler {
 class Scheduler;
 }
 namespace gputwin::controllers {
-class ReplicaSetController;
 class Kubelet;
 }  // namespace gputwin::controllers
 
@@ -48,7 +49,9 @@ struct Progress {
 class Simulation {
  public:
   // Takes the decoded manifests and a scenario (default one for plain manifests).
-  // Validates everything up front: throws InputError before anything runs.
+  // Validates everything up front (InputError before anything runs), builds the
+  // components the manifests call for (sim/components.h), then puts the cluster as the
+  // manifests describe it in the store and schedules the scenario's drivers.
   Simulation(api::Manifests manifests, api::Scenario scenario);
   ~Simulation();
 
@@ -71,13 +74,16 @@ class Simulation {
   // Work lost by pods deleted while running (evictions, interruptions, preemptions).
   const std::vector<cluster::LostWork>& lost_work() const;
   // The cloud, when the scenario has one or Karpenter runs; else nullptr.
-  const cloud::Ec2* ec2() const { return ec2_.get(); }
+  const cloud::Ec2* ec2() const { return ec2_; }
 
  private:
   friend class ActionRunner;
   friend class ExpectationProbe;
   friend class WorkloadGenerator;
-  void Load();
+  void Validate();  // validate.cc
+  void Wire();
+  void Seed();
+  void EnsureNamespace(const api::ObjectMeta& meta);
   void CheckExpectations();
   ExpectationResult Check(const api::Expectation& x) const;
   // Checks expectation i now (one with `at`), for CheckExpectations to report.
@@ -95,13 +101,16 @@ class Simulation {
   devices::GpuModelTable gpu_models_;  // this run's: scenario models do not leak
   cluster::Store store_;
   EventQueue queue_;
-  std::unique_ptr<scheduler::Scheduler> scheduler_;
-  controllers::ReplicaSetController* replica_sets_ = nullptr;
+  devices::GpuStack gpu_stack_;  // from Validate, for the device plugin
+  std::vector<TraceArrival> trace_pods_;
+  std::vector<std::unique_ptr<EventHandler>> components_;  // controllers and models
+  std::vector<std::unique_ptr<EventHandler>> drivers_;     // the scenario's
+  // Components the outputs read, found by type after wiring.
+  scheduler::Scheduler* scheduler_ = nullptr;
   controllers::Kubelet* kubelet_ = nullptr;
   kueue::KueueController* kueue_ = nullptr;
-  std::unique_ptr<cloud::Ec2> ec2_;
+  cloud::Ec2* ec2_ = nullptr;
   karpenter::Karpenter* karpenter_ = nullptr;
-  std::vector<std::unique_ptr<EventHandler>> handlers_;
   std::vector<ExpectationResult> results_;
   std::vector<std::optional<ExpectationResult>> probed_;  // expectations with `at`
   uint64_t events_processed_ = 0;

@@ -44,9 +44,9 @@ TEST(ImageLocality, ThreeNodesSpread) {
   PluginHarness h;
   ImageLocality plugin(h.handle());
   auto n1 = h.AddNode("node1", {}, {}, {Image("gcr.io/600:v1", 600), Image("gcr.io/900:v1", 900)});
-  auto n2 = h.AddNode("node2", {}, {},
-                      {Image("gcr.io/300:v1", 300), Image("gcr.io/600:v1", 600),
-                       Image("gcr.io/900:v1", 900)});
+  auto n2 = h.AddNode(
+      "node2", {}, {},
+      {Image("gcr.io/300:v1", 300), Image("gcr.io/600:v1", 600), Image("gcr.io/900:v1", 900)});
   auto n3 = h.AddNode("node3", {});
   // 600 and 900 are on 2 of 3 nodes, 300 on 1: node1 400 + 600 = 1000 MB: 32;
   // node2 + 100 = 1100 MB: 36.

@@ -42,11 +42,10 @@ TEST(InterPodAffinityFilter, RequiredAffinityPerDomain) {
   f.h.AddNode("node2", {{"region", "China"}, {"az", "az1"}});
   f.h.AddNode("node3", {{"region", "India"}});
   f.h.AddPod("p1", {{"foo", "bar"}}, n1);
-  auto pod = f.h.AddPod("p", {}, cluster::kNone,
-                        Affinity({Term("foo", "In", {"bar"}, "region")}));
-  EXPECT_EQ(FilterAll(f.h, f.plugin, pod),
-            (std::map<std::string, std::string>{
-                {"node1", ""}, {"node2", ""}, {"node3", kAffinity}}));
+  auto pod = f.h.AddPod("p", {}, cluster::kNone, Affinity({Term("foo", "In", {"bar"}, "region")}));
+  EXPECT_EQ(
+      FilterAll(f.h, f.plugin, pod),
+      (std::map<std::string, std::string>{{"node1", ""}, {"node2", ""}, {"node3", kAffinity}}));
 }
 
 // "The first pod of a group": no pod matches both terms anywhere, and the pod matches
@@ -56,8 +55,8 @@ TEST(InterPodAffinityFilter, FirstPodOfASelfAffineGroup) {
   auto a = f.h.AddNode("nodeA", {{"zone", "az1"}});
   f.h.AddNode("nodeB", {{"zone", "az2"}});
   f.h.AddPod("p1", {{"foo", "bar"}}, a);
-  auto spec = Affinity({Term("foo", "In", {"bar"}, "zone"),
-                        Term("service", "In", {"securityscan"}, "zone")});
+  auto spec = Affinity(
+      {Term("foo", "In", {"bar"}, "zone"), Term("service", "In", {"securityscan"}, "zone")});
   auto pod = f.h.AddPod("p", {{"foo", "bar"}, {"service", "securityscan"}}, cluster::kNone, spec);
   EXPECT_EQ(FilterAll(f.h, f.plugin, pod),
             (std::map<std::string, std::string>{{"nodeA", ""}, {"nodeB", ""}}));
@@ -84,8 +83,8 @@ TEST(InterPodAffinityFilter, AntiAffinityAndTermNamespaces) {
   f.h.AddPod("e2", {}, c, Affinity({}, {Term("foo", "In", {"123"}, "region")}), "NS2");
   auto pod = f.h.AddPod("p", {{"foo", "123"}}, cluster::kNone,
                         Affinity({}, {Term("foo", "In", {"bar"}, "region")}), "NS1");
-  EXPECT_EQ(FilterAll(f.h, f.plugin, pod),
-            (std::map<std::string, std::string>{{"nodeA", kAnti}, {"nodeB", kAnti}, {"nodeC", ""}}));
+  EXPECT_EQ(FilterAll(f.h, f.plugin, pod), (std::map<std::string, std::string>{
+                                               {"nodeA", kAnti}, {"nodeB", kAnti}, {"nodeC", ""}}));
 }
 
 // Symmetry: the existing pod's required anti-affinity rejects the incoming pod in its zone,
@@ -170,8 +169,8 @@ TEST(InterPodAffinityScore, PreferredAffinityNormalisedByMinAndMax) {
   auto pod = f.h.AddPod("p", {}, cluster::kNone,
                         Preferred({{6, Term("security", "In", {"S2"}, "region")}}));
   EXPECT_EQ(ScoreAll(f.h, f.plugin, pod, nodes),
-            (std::map<std::string, int64_t>{{"node1", 100}, {"node2", 0}, {"node3", 100},
-                                            {"node4", 100}, {"node5", 0}}));
+            (std::map<std::string, int64_t>{
+                {"node1", 100}, {"node2", 0}, {"node3", 100}, {"node4", 100}, {"node5", 0}}));
 }
 
 // Two weighted terms (8 and 2); a node without the region key scores 0 raw.

@@ -20,12 +20,11 @@ class PluginHarness {
  public:
   PluginHarness() { store.AddNamespace("ns1"); }
 
-  Handle handle() {
-    return Handle{&store, &info, &groups, &reasons, &nodes, &counts, &topology};
-  }
+  Handle handle() { return Handle{&store, &info, &groups, &reasons, &nodes, &counts, &topology}; }
 
   NodeId AddNode(const std::string& name, const api::Labels& labels,
-                 std::vector<api::Taint> taints = {}, std::vector<api::ContainerImage> images = {}) {
+                 std::vector<api::Taint> taints = {},
+                 std::vector<api::ContainerImage> images = {}) {
     api::Node n;
     n.metadata.name = name;
     n.metadata.labels = labels;
@@ -113,7 +112,8 @@ std::map<std::string, int64_t> ScoreAll(PluginHarness& h, P& plugin, cluster::Po
   std::map<std::string, int64_t> out;
   std::vector<int64_t> scores(feasible.size(), 0);
   if (plugin.PreScore(state, p, feasible) != Code::kSkip) {
-    for (size_t i = 0; i < feasible.size(); ++i) scores[i] = plugin.Score(state, p, h.View(feasible[i]));
+    for (size_t i = 0; i < feasible.size(); ++i)
+      scores[i] = plugin.Score(state, p, h.View(feasible[i]));
     plugin.NormalizeScore(state, &scores);
   }
   for (size_t i = 0; i < feasible.size(); ++i) out[h.store.node(feasible[i]).name()] = scores[i];

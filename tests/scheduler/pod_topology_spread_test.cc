@@ -96,9 +96,9 @@ TEST(PodTopologySpreadFilter, MinDomainsTreatsTheMinimumAsZero) {
   auto tsc = Tsc("node", 2);
   tsc.min_domains = 4;  // 3 domains < 4: the global minimum is 0
   auto p4 = f.h.AddPod("p4", {{"foo", ""}}, cluster::kNone, WithConstraints({tsc}));
-  EXPECT_EQ(FilterAll(f.h, f.plugin, p4),
-            (std::map<std::string, std::string>{
-                {"node-a", kSkew}, {"node-b", kSkew}, {"node-c", ""}}));
+  EXPECT_EQ(
+      FilterAll(f.h, f.plugin, p4),
+      (std::map<std::string, std::string>{{"node-a", kSkew}, {"node-b", kSkew}, {"node-c", ""}}));
   tsc.min_domains = 2;  // the minimum is 1
   auto p2 = f.h.AddPod("p2", {{"foo", ""}}, cluster::kNone, WithConstraints({tsc}));
   EXPECT_EQ(FilterAll(f.h, f.plugin, p2),
@@ -201,8 +201,7 @@ TEST(PodTopologySpreadScore, NodeWithoutTheKeyScoresZero) {
   f.Pods(b, 2, "b");
   f.Pods(x, 1, "x");
   f.Pods(y, 3, "y");
-  auto p = f.h.AddPod("p", {{"foo", ""}}, cluster::kNone,
-                      WithConstraints({Tsc("node", 1, false)}));
+  auto p = f.h.AddPod("p", {{"foo", ""}}, cluster::kNone, WithConstraints({Tsc("node", 1, false)}));
   EXPECT_EQ(ScoreAll(f.h, f.plugin, p, {a, b, x}),
             (std::map<std::string, int64_t>{{"node-a", 16}, {"node-b", 0}, {"node-x", 100}}));
 }
@@ -219,8 +218,7 @@ TEST(PodTopologySpreadScore, ZoneCountsIncludeInfeasibleNodes) {
   f.Pods(b, 2, "b");
   f.Pods(x, 1, "x");
   f.Pods(y, 3, "y");
-  auto p = f.h.AddPod("p", {{"foo", ""}}, cluster::kNone,
-                      WithConstraints({Tsc("zone", 1, false)}));
+  auto p = f.h.AddPod("p", {{"foo", ""}}, cluster::kNone, WithConstraints({Tsc("zone", 1, false)}));
   EXPECT_EQ(ScoreAll(f.h, f.plugin, p, {a, b, x}),
             (std::map<std::string, int64_t>{{"node-a", 75}, {"node-b", 75}, {"node-x", 100}}));
 }

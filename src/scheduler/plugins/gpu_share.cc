@@ -92,9 +92,9 @@ void OpenGpuShare::Reserve(cluster::PodRecord* pod, NodeId n) {
   const auto policy = policy_.value_or(gpushare::Policy::kBestFit);
   static const std::vector<gpushare::TypicalPod> kNone;
   const auto& typical = policy == gpushare::Policy::kFGD ? typical_->Get() : kNone;
-  auto gpus = gpushare::SelectGpus(policy, ShareNodeOf(store_, *handle_.node_info, n),
-                                   pod->tmpl->gpu_share, typical,
-                                   [&](uint64_t k) { return random_.Below(k); });
+  auto gpus =
+      gpushare::SelectGpus(policy, ShareNodeOf(store_, *handle_.node_info, n), pod->tmpl->gpu_share,
+                           typical, [&](uint64_t k) { return random_.Below(k); });
   auto& node = store_.node(n);
   for (int g : gpus) node.gpu_share_left[static_cast<size_t>(g)] -= pod->tmpl->gpu_share.gpu_milli;
   int tag = gpushare::AffinityTag(pod->tmpl->gpu_share);

@@ -57,10 +57,10 @@ Code ImageLocality::PreScore(CycleState&, const cluster::PodRecord& pod,
     images_.push_back(image);
     normalized_.push_back(normalized);
     const int64_t scaled =
-        with == 0 ? 0
-                  : static_cast<int64_t>(static_cast<double>(size) *
-                                         (static_cast<double>(with) /
-                                          static_cast<double>(nodes.size())));
+        with == 0
+            ? 0
+            : static_cast<int64_t>(static_cast<double>(size) *
+                                   (static_cast<double>(with) / static_cast<double>(nodes.size())));
     scaled_.push_back(scaled);
     any |= scaled > 0;
   }

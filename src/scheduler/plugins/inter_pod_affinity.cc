@@ -334,8 +334,7 @@ int64_t InterPodAffinity::Score(const CycleState& state, const cluster::PodRecor
   return sum;
 }
 
-void InterPodAffinity::NormalizeScore(const CycleState& state,
-                                      std::vector<int64_t>* scores) const {
+void InterPodAffinity::NormalizeScore(const CycleState& state, std::vector<int64_t>* scores) const {
   const AffinityState* s = StateOf(state, index);
   if (!s || !s->scored || scores->empty()) return;
   int64_t min = std::numeric_limits<int64_t>::max(), max = std::numeric_limits<int64_t>::min();

@@ -37,8 +37,8 @@ class InterPodAffinity final : public Plugin, public FilterPlugin, public ScoreP
                 const NodeView& node) const override;
   void AddPod(CycleState& state, const cluster::PodRecord& pod, const cluster::PodRecord& other,
               NodeId node) const override;
-  void RemovePod(CycleState& state, const cluster::PodRecord& pod,
-                 const cluster::PodRecord& other, NodeId node) const override;
+  void RemovePod(CycleState& state, const cluster::PodRecord& pod, const cluster::PodRecord& other,
+                 NodeId node) const override;
 
   Scope ScoreScope(const cluster::PodRecord&) const override { return Scope::kCluster; }
   Code PreScore(CycleState& state, const cluster::PodRecord& pod,

@@ -21,8 +21,8 @@ bool NodeAffinity::NamesNodes(const cluster::PodRecord& pod) {
     }
     return false;
   };
-  bool names = spec.node_selector.count("kubernetes.io/hostname") > 0 ||
-               pod.daemon_node != cluster::kNone;
+  bool names =
+      spec.node_selector.count("kubernetes.io/hostname") > 0 || pod.daemon_node != cluster::kNone;
   if (spec.node_affinity) {
     if (spec.node_affinity->required) {
       for (const auto& term : *spec.node_affinity->required) names |= uses_names(term);

@@ -16,9 +16,7 @@ bool IsScalarResource(const std::string& name) {
 
 NodeResourcesFit::NodeResourcesFit(const Handle& handle, NodeResourcesFitArgs args,
                                    cluster::ResourceRegistry* reg)
-    : handle_(handle),
-      args_(std::move(args)),
-      too_many_pods_(handle.reasons->Id("Too many pods")) {
+    : handle_(handle), args_(std::move(args)), too_many_pods_(handle.reasons->Id("Too many pods")) {
   for (const auto& r : args_.resources) {
     scoring_ids_.push_back(reg->Id(r.name));
     scalar_.push_back(IsScalarResource(r.name));

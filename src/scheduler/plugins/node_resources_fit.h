@@ -57,7 +57,7 @@ class NodeResourcesFit final : public Plugin, public FilterPlugin, public ScoreP
   std::vector<ResourceId> scoring_ids_;
   std::vector<bool> scalar_;  // per scoring resource: an extended (scalar) resource
   uint16_t too_many_pods_;
-  mutable std::vector<uint16_t> insufficient_;  // per resource: "Insufficient <name>"
+  mutable std::vector<uint16_t> insufficient_;               // per resource: "Insufficient <name>"
   mutable std::vector<std::unique_ptr<Requests>> requests_;  // per template id
 };
 

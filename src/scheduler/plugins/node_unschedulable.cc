@@ -14,7 +14,8 @@ std::vector<ClusterEvent> NodeUnschedulable::EventsToRegister() const {
 Status NodeUnschedulable::Filter(const CycleState&, const cluster::PodRecord& pod,
                                  const NodeView& node) const {
   static const api::Taint kUnschedulable{"node.kubernetes.io/unschedulable", "", "NoSchedule"};
-  if (node.unschedulable && !cluster::TaintToleratedBy(kUnschedulable, pod.tmpl->spec.tolerations)) {
+  if (node.unschedulable &&
+      !cluster::TaintToleratedBy(kUnschedulable, pod.tmpl->spec.tolerations)) {
     return Status::Unresolvable(reason_);
   }
   return {};

@@ -139,7 +139,8 @@ const PodTopologySpread::Constraints& PodTopologySpread::ConstraintsOf(
     slot->soft_system_defaulted = true;
   }
   for (const auto& c : defaults) {
-    (c.when_unsatisfiable == "DoNotSchedule" ? slot->hard : slot->soft).push_back(make(c, selector));
+    (c.when_unsatisfiable == "DoNotSchedule" ? slot->hard : slot->soft)
+        .push_back(make(c, selector));
   }
   return *slot;
 }

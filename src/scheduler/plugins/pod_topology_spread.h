@@ -35,8 +35,8 @@ class PodTopologySpread final : public Plugin, public FilterPlugin, public Score
                 const NodeView& node) const override;
   void AddPod(CycleState& state, const cluster::PodRecord& pod, const cluster::PodRecord& other,
               NodeId node) const override;
-  void RemovePod(CycleState& state, const cluster::PodRecord& pod,
-                 const cluster::PodRecord& other, NodeId node) const override;
+  void RemovePod(CycleState& state, const cluster::PodRecord& pod, const cluster::PodRecord& other,
+                 NodeId node) const override;
 
   Scope ScoreScope(const cluster::PodRecord& pod) const override;
   Code PreScore(CycleState& state, const cluster::PodRecord& pod,
@@ -53,7 +53,7 @@ class PodTopologySpread final : public Plugin, public FilterPlugin, public Score
     bool hostname = false;
     int32_t min_domains = 1;
     bool honor_affinity = true, honor_taints = false;
-    uint32_t matcher = 0;  // PodCounts matcher of the pods it counts
+    uint32_t matcher = 0;                        // PodCounts matcher of the pods it counts
     std::optional<api::LabelSelector> selector;  // with matchLabelKeys; absent: matches none
     bool self_match = false;
   };

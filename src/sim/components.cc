@@ -1,0 +1,100 @@
+#include "sim/components.h"
+
+#include "cloud/ec2.h"
+#include "controllers/daemonset.h"
+#include "controllers/job.h"
+#include "controllers/kubelet.h"
+#include "controllers/node_lifecycle.h"
+#include "controllers/replicaset.h"
+#include "devices/device_plugin_controller.h"
+#include "karpenter/karpenter.h"
+#include "kueue/kueue_controller.h"
+#include "scheduler/scheduler.h"
+
+namespace gputwin::sim {
+
+bool KueueEnabled(const api::Manifests& m) {
+  return !m.cluster_queues.empty() || !m.local_queues.empty() || !m.resource_flavors.empty() ||
+         m.kueue_config.present;
+}
+
+namespace {
+
+bool CloudEnabled(const api::Manifests& m, const api::Scenario& s) {
+  return !m.node_pools.empty() || s.cloud.present;
+}
+
+}  // namespace
+
+const std::vector<ComponentRegistration>& Components() {
+  static const std::vector<ComponentRegistration> kComponents = {
+      // kube-controller-manager.
+      {"node-lifecycle-controller", nullptr,
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         return std::make_unique<controllers::NodeLifecycleController>(&c.store, &c.queue);
+       }},
+      {"taint-eviction-controller", nullptr,
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         return std::make_unique<controllers::TaintEvictionController>(&c.store, &c.queue);
+       }},
+      {"replicaset-controller", nullptr,
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         return std::make_unique<controllers::ReplicaSetController>(&c.store, &c.queue);
+       }},
+      {"job-controller", nullptr,
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         return std::make_unique<controllers::JobController>(&c.store, &c.queue);
+       }},
+      {"kueue-controller-manager",
+       [](const api::Manifests& m, const api::Scenario&) { return KueueEnabled(m); },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         auto k = std::make_unique<kueue::KueueController>(
+             &c.store, &c.queue, c.manifests, &c.manifests.diagnostics, c.metrics_interval);
+         k->Start();
+         return k;
+       }},
+      {"daemonset-controller", nullptr,
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         return std::make_unique<controllers::DaemonSetController>(&c.store, &c.queue);
+       }},
+      // The cloud: EC2, when Karpenter runs or the scenario describes one.
+      {"ec2", CloudEnabled,
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         if (!c.scenario.cloud.present) c.scenario.cloud.source = c.scenario.metadata.source;
+         return std::make_unique<cloud::Ec2>(c.scenario.cloud, c.scenario.seed, &c.queue,
+                                             c.scenario.start_time, &c.gpu_models);
+       }},
+      {"karpenter",
+       [](const api::Manifests& m, const api::Scenario&) { return !m.node_pools.empty(); },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         auto k = std::make_unique<karpenter::Karpenter>(
+             &c.store, &c.queue, c.manifests, c.Find<cloud::Ec2>(), &c.manifests.diagnostics,
+             c.metrics_interval, c.gpu_stack.mode != devices::GpuStack::Mode::kNone);
+         k->Start();
+         return k;
+       }},
+      {"default-scheduler", nullptr,
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         scheduler::SchedulerConfig config;
+         if (c.manifests.scheduler_config) {
+           config = scheduler::SchedulerConfig::From(*c.manifests.scheduler_config,
+                                                     &c.manifests.diagnostics);
+         }
+         return std::make_unique<scheduler::Scheduler>(&c.store, &c.queue, std::move(config),
+                                                       c.scenario.seed);
+       }},
+      {"kubelet", nullptr,
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         return std::make_unique<controllers::Kubelet>(&c.store, &c.queue,
+                                                       controllers::KubeletConfig{});
+       }},
+      {"nvidia-device-plugin", nullptr,
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         return std::make_unique<devices::DevicePluginController>(&c.store, &c.queue,
+                                                                  std::move(c.gpu_stack));
+       }},
+  };
+  return kComponents;
+}
+
+}  // namespace gputwin::sim

@@ -1,0 +1,176 @@
+// Everything checked before a run starts: names are unique, every pod template passes
+// admission, actions and expectations point at real objects, Kueue's workloads resolve,
+// GPU models and the NVIDIA stack are known. A bad input throws InputError (file:line,
+// field) before anything runs.
+#include <algorithm>
+#include <set>
+
+#include "devices/inventory.h"
+#include "kueue/workload.h"
+#include "sim/components.h"
+#include "sim/drivers.h"
+#include "sim/simulation.h"
+
+namespace gputwin::sim {
+
+namespace {
+
+void CheckUnique(std::set<std::string>* seen, const std::string& kind, const api::ObjectMeta& m) {
+  if (!seen->insert(kind + "/" + ObjKey(m)).second) {
+    throw InputError(m.source, "metadata.name",
+                     kind + " \"" + m.name + "\" already exists" +
+                         (m.namespace_.empty() ? "" : " in namespace \"" + m.namespace_ + "\""));
+  }
+}
+
+}  // namespace
+
+void Simulation::EnsureNamespace(const api::ObjectMeta& meta) {
+  if (store_.HasNamespace(meta.namespace_)) return;
+  manifests_.diagnostics.Warn(
+      meta.source, "metadata.namespace",
+      "namespace \"" + meta.namespace_ + "\" is not in the manifests; the twin creates it");
+  store_.AddNamespace(meta.namespace_);
+}
+
+void Simulation::Validate() {
+  auto& m = manifests_;
+  std::set<std::string> seen;
+  // Traces: their nodes join the manifests' nodes; their pods arrive later.
+  for (const auto& t : scenario_.traces) {
+    auto arrivals = ImportTrace(t, &m.nodes);
+    for (auto& a : arrivals) trace_pods_.push_back(std::move(a));
+  }
+  // Reference objects first, as `kubectl apply` of a folder would need them.
+  for (const auto& ns : m.namespaces) {
+    CheckUnique(&seen, "Namespace", ns.metadata);
+    store_.AddNamespace(ns.metadata.name, ns.metadata.labels);
+  }
+  for (const auto& pc : m.priority_classes) {
+    CheckUnique(&seen, "PriorityClass", pc.metadata);
+    store_.AddPriorityClass(pc);
+  }
+  auto ensure_namespace = [&](const api::ObjectMeta& meta) { EnsureNamespace(meta); };
+  for (const auto& q : m.resource_quotas) {
+    CheckUnique(&seen, "ResourceQuota", q.metadata);
+    ensure_namespace(q.metadata);
+    store_.AddResourceQuota(q);
+  }
+  for (const auto& lr : m.limit_ranges) {
+    CheckUnique(&seen, "LimitRange", lr.metadata);
+    ensure_namespace(lr.metadata);
+    store_.AddLimitRange(lr);
+  }
+  for (const auto& cm : m.config_maps) {
+    CheckUnique(&seen, "ConfigMap", cm.metadata);
+    store_.AddConfigMap(cm);
+  }
+  for (const auto& n : m.nodes) CheckUnique(&seen, "Node", n.metadata);
+  for (const auto& p : m.pods) {
+    CheckUnique(&seen, "Pod", p.metadata);
+    ensure_namespace(p.metadata);
+  }
+  for (const auto& d : m.deployments) {
+    CheckUnique(&seen, "Deployment", d.metadata);
+    ensure_namespace(d.metadata);
+  }
+  for (const auto& rs : m.replica_sets) {
+    CheckUnique(&seen, "ReplicaSet", rs.metadata);
+    ensure_namespace(rs.metadata);
+  }
+  for (const auto& j : m.jobs) {
+    CheckUnique(&seen, "Job", j.metadata);
+    ensure_namespace(j.metadata);
+  }
+  for (const auto& ds : m.daemon_sets) {
+    CheckUnique(&seen, "DaemonSet", ds.metadata);
+    ensure_namespace(ds.metadata);
+  }
+  std::set<std::string> node_names;
+  for (const auto& n : m.nodes) node_names.insert(n.metadata.name);
+  // Admission of every template up front, so a bad one stops the run before it starts.
+  auto preflight = [&](const api::PodTemplateSpec& t, const std::string& ns) {
+    store_.MakeTemplate(t.metadata, t.spec, ns);
+  };
+  for (const auto& p : m.pods) {
+    if (!p.spec.node_name.empty() && !node_names.count(p.spec.node_name)) {
+      throw InputError(p.metadata.source, "spec.nodeName",
+                       "node \"" + p.spec.node_name + "\" is not in the manifests");
+    }
+  }
+  for (const auto& d : m.deployments) preflight(d.template_, d.metadata.namespace_);
+  for (const auto& j : m.jobs) preflight(j.template_, j.metadata.namespace_);
+  for (auto& g : scenario_.workloads) {
+    if (g.pod && g.pod->metadata.namespace_.empty()) g.pod->metadata.namespace_ = "default";
+    if (g.job && g.job->metadata.namespace_.empty()) g.job->metadata.namespace_ = "default";
+    const auto& meta = g.pod ? g.pod->metadata : g.job->metadata;
+    ensure_namespace(meta);
+    if (g.job) preflight(g.job->template_, meta.namespace_);
+  }
+  for (const auto& a : scenario_.actions) {
+    if (a.action == "scale") {
+      bool found = std::any_of(m.deployments.begin(), m.deployments.end(), [&](const auto& d) {
+        return d.metadata.name == a.target || ObjKey(d.metadata) == a.target;
+      });
+      if (!found) {
+        throw InputError(a.source, "target",
+                         "deployment \"" + a.target + "\" is not in the manifests");
+      }
+    } else if (a.action != "delete-pod" && a.action != "remove-scheduling-gate" &&
+               !node_names.count(a.target)) {
+      throw InputError(a.source, "target", "node \"" + a.target + "\" is not in the manifests");
+    }
+  }
+
+  // Kueue: a Job naming a missing WorkloadPriorityClass is an error before the run.
+  if (KueueEnabled(m)) {
+    for (const auto& j : m.jobs) kueue::WorkloadForJob(j, m);
+    for (const auto& g : scenario_.workloads) {
+      if (g.job) kueue::WorkloadForJob(*g.job, m);
+    }
+    for (const auto& lq : m.local_queues) {
+      bool found = std::any_of(m.cluster_queues.begin(), m.cluster_queues.end(),
+                               [&](auto& cq) { return cq.metadata.name == lq.cluster_queue; });
+      if (!found) {
+        m.diagnostics.Warn(lq.metadata.source, "spec.clusterQueue",
+                           "LocalQueue " + lq.metadata.namespace_ + "/" + lq.metadata.name +
+                               " points to ClusterQueue \"" + lq.cluster_queue +
+                               "\", which does not exist: its workloads stay pending");
+      }
+    }
+  }
+  // GPU models the scenario defines, then the GPU stack: the device plugin (DaemonSet or
+  // GPU Operator), its configs, MIG layouts.
+  for (const auto& g : scenario_.gpu_models) {
+    devices::GpuModel model;
+    model.name = g.name;
+    model.product = g.product;
+    model.family = g.family;
+    model.memory_mib = g.memory_mib;
+    model.multiprocessors = g.multiprocessors;
+    std::string error;
+    if (!gpu_models_.Add(model, &error)) throw InputError(g.source, "name", error);
+  }
+  gpu_stack_ = devices::DiscoverGpuStack(m, &gpu_models_, &m.diagnostics);
+  for (const auto& n : m.nodes) {
+    devices::NodeGpuPlan plan;
+    if (!devices::PlanNode(n, gpu_stack_, &plan)) continue;
+    bool advertised = false;
+    for (const auto& [name, q] : n.allocatable) advertised |= name.starts_with("nvidia.com/");
+    if (!advertised && gpu_stack_.mode == devices::GpuStack::Mode::kNone) {
+      m.diagnostics.Warn(n.metadata.source, "",
+                         "node " + n.metadata.name + " has " + std::to_string(plan.gpus.count) +
+                             " " + plan.gpus.model->name +
+                             " GPUs but no NVIDIA device plugin DaemonSet or GPU Operator "
+                             "ClusterPolicy is in the manifests: it will never advertise "
+                             "nvidia.com/gpu");
+    }
+  }
+
+  if (m.node_pools.empty() && !m.ec2_node_classes.empty()) {
+    m.diagnostics.Warn(m.ec2_node_classes.front().metadata.source, "",
+                       "EC2NodeClass without any NodePool: Karpenter launches nothing");
+  }
+}
+
+}  // namespace gputwin::sim
