@@ -21,14 +21,65 @@ using cluster::WatchKind;
 using cluster::WatchOp;
 
 Karpenter::Karpenter(cluster::Store* store, EventQueue* queue, const api::Manifests& m,
-                     cloud::Ec2* ec2, Diagnostics* diag, Duration metrics_interval, bool gpu_stack)
+                     cloud::Ec2* ec2, Diagnostics* diag, telemetry::Registry* metrics,
+                     Duration metrics_interval, bool gpu_stack)
     : Controller("karpenter", store, queue),
       manifests_(m),
       ec2_(*ec2),
       diag_(diag),
       metrics_interval_(metrics_interval),
       gpu_stack_(gpu_stack),
-      names_(1, "karpenter/nodeclaim-names") {
+      names_(1, "karpenter/nodeclaim-names"),
+      metrics_(*metrics) {
+  // As Karpenter v1.14 and its AWS provider declare them (pkg/metrics, the controllers'
+  // metrics.go); the labels are those the twin records.
+  using telemetry::MetricType;
+  auto declare = [&](const char* name, MetricType type, std::vector<std::string> labels,
+                     const char* help, std::vector<double> buckets = {}) {
+    return metrics_.Declare("karpenter",
+                            {name, help, type, std::move(labels), std::move(buckets),
+                             std::string(name).ends_with("_seconds") ? "seconds" : ""});
+  };
+  declare("karpenter_nodeclaims_created_total", MetricType::kCounter, {"reason", "nodepool"},
+          "Number of nodeclaims created in total by Karpenter. Labeled by reason the nodeclaim "
+          "was created and the owning nodepool.");
+  declare("karpenter_nodeclaims_disrupted_total", MetricType::kCounter,
+          {"reason", "nodepool", "capacity_type"},
+          "Number of nodeclaims disrupted in total by Karpenter. Labeled by reason the "
+          "nodeclaim was disrupted and the owning nodepool.");
+  declare("karpenter_nodes_created_total", MetricType::kCounter, {"nodepool", "zone"},
+          "Number of nodes created in total by Karpenter. Labeled by owning nodepool and zone.");
+  declare("karpenter_nodes_terminated_total", MetricType::kCounter, {"nodepool", "zone"},
+          "Number of nodes terminated in total by Karpenter. Labeled by owning nodepool and "
+          "zone.");
+  declare("karpenter_cloudprovider_instance_launch_failures_total", MetricType::kCounter,
+          {"zone", "capacity_type", "reason"},
+          "Number of instance launch (CreateFleet offering) failures, dimensioned by "
+          "availability zone, zone ID, capacity type, and launch failure reason.");
+  declare("karpenter_interruption_received_messages_total", MetricType::kCounter, {"message_type"},
+          "Count of messages received from the SQS queue. Broken down by message type and "
+          "whether the message was actionable.");
+  declare("karpenter_voluntary_disruption_decisions_total", MetricType::kCounter,
+          {"decision", "reason", "consolidation_type"},
+          "Number of disruption decisions performed. Labeled by disruption decision, reason, "
+          "and consolidation type.");
+  usage_ = declare("karpenter_nodepools_usage", MetricType::kGauge, {"resource_type", "nodepool"},
+                   "The amount of resources that have been provisioned for a nodepool. "
+                   "Labeled by nodepool name and resource type.");
+  limit_ = declare("karpenter_nodepools_limit", MetricType::kGauge, {"resource_type", "nodepool"},
+                   "Limits specified on the nodepool that restrict the quantity of resources "
+                   "provisioned. Labeled by nodepool name and resource type.");
+  node_count_ = declare("karpenter_cluster_state_node_count", MetricType::kGauge, {},
+                        "Current count of nodes in cluster state");
+  unschedulable_count_ = declare("karpenter_scheduler_unschedulable_pods_count", MetricType::kGauge,
+                                 {}, "The number of unschedulable Pods.");
+  // Upstream a summary (quantiles 0, 0.5, 0.9, 0.99, 1); the twin keeps a histogram.
+  pod_startup_ =
+      metrics_.At(declare("karpenter_pods_startup_duration_seconds", MetricType::kHistogram, {},
+                          "The time from pod creation until the pod is running.",
+                          {0.5, 1,   2,   5,   10,  15,  20,  30,  45,  60,   90,   120,
+                           180, 240, 300, 360, 420, 480, 540, 600, 900, 1200, 1800, 3600}),
+                  {});
   scheduler::Handle handle;
   handle.store = &store_;
   handle.reasons = &filter_reasons_;
@@ -40,9 +91,6 @@ Karpenter::Karpenter(cluster::Store* store, EventQueue* queue, const api::Manife
   for (const auto& p : filter_plugins_) {
     filters_.push_back(dynamic_cast<const scheduler::FilterPlugin*>(p.get()));
   }
-  pod_startup_.name = "karpenter_pods_startup_duration_seconds";
-  pod_startup_.bounds = {0.5, 1,   2,   5,   10,  15,  20,  30,  45,  60,   90,   120,
-                         180, 240, 300, 360, 420, 480, 540, 600, 900, 1200, 1800, 3600};
   ec2_.SetInterruptionQueue([this](const cloud::InterruptionMessage& msg) {
     interruptions_.push_back(msg);
     RequestReconcile();
@@ -163,7 +211,7 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     }
     if (op != WatchOp::kDeleted && p.phase == PodPhase::kRunning && p.started_at == now &&
         p.restart_count == 0 && p.owner.kind != OwnerKind::kDaemonSet) {
-      pod_startup_.Observe((p.started_at - p.created_at).seconds());
+      metrics_.Observe(pod_startup_, (p.started_at - p.created_at).seconds());
     }
     return;
   }
@@ -279,12 +327,11 @@ const PodVerdict* Karpenter::Verdict(PodId pod) const {
 }
 
 void Karpenter::Count(const std::string& name, telemetry::Labels labels, double v) {
-  counters_[{name, std::move(labels)}] += v;
+  metrics_.Add(metrics_.At(metrics_.Find(name), labels), v);
 }
 
 void Karpenter::Sample(Time now) {
-  // Gauges first: NodePool usage and limits.
-  std::map<std::pair<std::string, telemetry::Labels>, double> values = counters_;
+  // Gauges: NodePool usage and limits, nodes, pods waiting for capacity.
   for (uint32_t p = 0; p < pools_.size(); ++p) {
     const std::string& name = pools_[p].spec->metadata.name;
     const ResourceVec& usage = PoolUsage(p);
@@ -292,29 +339,20 @@ void Karpenter::Sample(Time now) {
       auto r = store_.resources().Find(res);
       double v = static_cast<double>(cluster::At(usage, r));
       if (std::string(res) == "cpu") v /= 1000;
-      values[{"karpenter_nodepools_usage", {{"nodepool", name}, {"resource_type", res}}}] = v;
+      metrics_.Set(metrics_.At(usage_, {{"nodepool", name}, {"resource_type", res}}), v);
     }
     for (const auto& [res, q] : pools_[p].spec->limits) {
-      values[{"karpenter_nodepools_limit", {{"nodepool", name}, {"resource_type", res}}}] =
-          static_cast<double>(q.milli) / 1000;
+      metrics_.Set(metrics_.At(limit_, {{"nodepool", name}, {"resource_type", res}}),
+                   static_cast<double>(q.milli) / 1000);
     }
   }
   int64_t nodes = 0;
   for (const auto& c : claims_)
     nodes += c.node != cluster::kNone && c.phase != ClaimPhase::kDeleted;
-  values[{"karpenter_cluster_state_node_count", {}}] = static_cast<double>(nodes);
-  values[{"karpenter_scheduler_unschedulable_pods_count", {}}] =
-      static_cast<double>(unschedulable_pods_);
-  for (const auto& [key, v] : values) {
-    auto it = std::find_if(series_.begin(), series_.end(), [&](const telemetry::Series& s) {
-      return s.name == key.first && s.labels == key.second;
-    });
-    if (it == series_.end()) {
-      series_.push_back({key.first, key.second, {}});
-      it = series_.end() - 1;
-    }
-    it->samples.emplace_back(now, v);
-  }
+  metrics_.Set(metrics_.At(node_count_, {}), static_cast<double>(nodes));
+  metrics_.Set(metrics_.At(unschedulable_count_, {}), static_cast<double>(unschedulable_pods_));
+  // Series new to this sample join the record in name and label order.
+  metrics_.Sample("karpenter", now, /*sorted=*/true);
 }
 
 }  // namespace gputwin::karpenter

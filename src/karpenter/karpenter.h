@@ -21,7 +21,7 @@
 #include "core/random.h"
 #include "karpenter/requirements.h"
 #include "scheduler/framework.h"
-#include "telemetry/series.h"
+#include "telemetry/registry.h"
 
 namespace gputwin::karpenter {
 
@@ -84,16 +84,16 @@ class Karpenter : public cluster::Controller {
  public:
   // `gpu_stack`: a device plugin DaemonSet or GPU Operator is in the manifests, so GPU
   // nodes can initialize.
+  // Karpenter's metrics are declared in `metrics` and sampled every `metrics_interval`.
   Karpenter(cluster::Store* store, EventQueue* queue, const api::Manifests& m, cloud::Ec2* ec2,
-            Diagnostics* diag, Duration metrics_interval, bool gpu_stack);
+            Diagnostics* diag, telemetry::Registry* metrics, Duration metrics_interval,
+            bool gpu_stack);
   void Start();
   void OnWatch(cluster::WatchKind kind, cluster::WatchOp op, uint32_t id) override;
 
   const std::vector<NodeClaim>& node_claims() const { return claims_; }
   const std::vector<NodePoolState>& node_pools() const { return pools_; }
   const PodVerdict* Verdict(PodId pod) const;
-  const std::vector<telemetry::Series>& series() const { return series_; }
-  const telemetry::Histogram& pod_startup() const { return pod_startup_; }
   uint64_t provisioning_passes() const { return passes_; }
   uint64_t scheduling_decisions() const { return decisions_; }
   // Passes that found nothing changed since the last and reused its result (their pods
@@ -362,9 +362,9 @@ class Karpenter : public cluster::Controller {
   std::vector<int64_t> consolidation_budgets_;  // and the budgets it had
   bool consolidation_constrained_ = false;      // and whether budgets held a candidate back
   size_t unschedulable_pods_ = 0;
-  std::map<std::pair<std::string, telemetry::Labels>, double> counters_;
-  std::vector<telemetry::Series> series_;
-  telemetry::Histogram pod_startup_;
+  telemetry::Registry& metrics_;
+  telemetry::Registry::MetricId usage_, limit_, node_count_, unschedulable_count_;
+  telemetry::Registry::SeriesId pod_startup_;
   uint32_t next_claim_suffix_ = 0;
   int32_t ami_version_ = 0;  // AMI releases published so far
 };

@@ -13,13 +13,6 @@ using cluster::WatchOp;
 
 namespace {
 
-// generateExponentialBuckets(14): 1, then 2.5·2^k up to 10240 seconds.
-std::vector<double> WaitTimeBuckets() {
-  std::vector<double> b{1};
-  for (int k = 0; k < 13; ++k) b.push_back(2.5 * std::pow(2.0, k));
-  return b;
-}
-
 double Seconds(Duration d) {
   return static_cast<double>(d.ns) / 1e9;
 }
@@ -27,13 +20,88 @@ double Seconds(Duration d) {
 }  // namespace
 
 KueueController::KueueController(cluster::Store* store, EventQueue* queue, const api::Manifests& m,
-                                 Diagnostics* diag, Duration metrics_interval)
+                                 Diagnostics* diag, telemetry::Registry* metrics,
+                                 Duration metrics_interval)
     : Controller("kueue-controller-manager", store, queue,
                  cluster::Watches({WatchKind::kJob, WatchKind::kPod})),
       cache_(m, diag),
       scheduler_(&cache_, this),
       metrics_interval_(metrics_interval),
-      manifests_(m) {}
+      manifests_(m),
+      metrics_(*metrics) {
+  // As pkg/metrics/metrics.go declares them (help texts of v0.14); the labels are those
+  // the twin records.
+  using telemetry::MetricType;
+  auto declare = [&](const char* name, MetricType type, std::vector<std::string> labels,
+                     const char* help, std::vector<double> buckets = {}) {
+    return metrics_.Declare("kueue", {name, help, type, std::move(labels), std::move(buckets),
+                                      std::string(name).ends_with("_seconds") ? "seconds" : ""});
+  };
+  pending_ = declare(
+      "kueue_pending_workloads", MetricType::kGauge, {"cluster_queue", "status"},
+      "The number of pending workloads, per 'cluster_queue' and 'status'.\n"
+      "'status' can have the following values:\n"
+      "- \"active\" means that the workloads are in the admission queue.\n"
+      "- \"inadmissible\" means there was a failed admission attempt for these workloads and "
+      "they won't be retried until cluster conditions, which could make this workload "
+      "admissible, change");
+  reserving_ = declare("kueue_reserving_active_workloads", MetricType::kGauge, {"cluster_queue"},
+                       "The number of Workloads that are reserving quota, per 'cluster_queue'");
+  admitted_total_ =
+      declare("kueue_admitted_workloads_total", MetricType::kCounter, {"cluster_queue"},
+              "The total number of admitted workloads per 'cluster_queue'");
+  finished_total_ =
+      declare("kueue_finished_workloads_total", MetricType::kCounter, {"cluster_queue"},
+              "The total number of finished workloads per 'cluster_queue'");
+  evicted_total_ = declare(
+      "kueue_evicted_workloads_total", MetricType::kCounter, {"cluster_queue", "reason"},
+      "The number of evicted workloads per 'cluster_queue',\n"
+      "The label 'reason' can have the following values:\n"
+      "- \"Preempted\" means that the workload was evicted in order to free resources for a "
+      "workload with a higher priority or reclamation of nominal quota.\n"
+      "- \"PodsReadyTimeout\" means that the eviction took place due to a PodsReady timeout.");
+  preempted_total_ = declare(
+      "kueue_preempted_workloads_total", MetricType::kCounter,
+      {"preempting_cluster_queue", "reason"},
+      "The number of preempted workloads per 'preempting_cluster_queue',\n"
+      "The label 'reason' can have the following values:\n"
+      "- \"InClusterQueue\" means that the workload was preempted by a workload in the same "
+      "ClusterQueue.\n"
+      "- \"InCohortReclamation\" means that the workload was preempted by a workload in the "
+      "same cohort due to reclamation of nominal quota.\n"
+      "- \"InCohortFairSharing\" means that the workload was preempted by a workload in the "
+      "same cohort Fair Sharing.\n"
+      "- \"InCohortReclaimWhileBorrowing\" means that the workload was preempted by a workload "
+      "in the same cohort due to reclamation of nominal quota while borrowing.");
+  resource_usage_ =
+      declare("kueue_cluster_queue_resource_usage", MetricType::kGauge,
+              {"cohort", "cluster_queue", "flavor", "resource"},
+              "Reports the cluster_queue's total resource usage within all the flavors");
+  nominal_quota_ =
+      declare("kueue_cluster_queue_nominal_quota", MetricType::kGauge,
+              {"cohort", "cluster_queue", "flavor", "resource"},
+              "Reports the cluster_queue's resource nominal quota within all the flavors");
+  weighted_share_ =
+      declare("kueue_cluster_queue_weighted_share", MetricType::kGauge, {"cluster_queue", "cohort"},
+              "Reports a value that representing the maximum of the ratios of usage above nominal\n"
+              "quota to the lendable resources in the cohort, among all the resources provided by\n"
+              "the ClusterQueue, and divided by the weight.\n"
+              "If zero, it means that the usage of the ClusterQueue is below the nominal quota.\n"
+              "If the ClusterQueue has a weight of zero and is borrowing, this will return NaN.");
+  // generateExponentialBuckets(14): 1, then 2.5·2^k up to 10240 seconds.
+  std::vector<double> wait_buckets{1};
+  for (int k = 0; k < 13; ++k) wait_buckets.push_back(2.5 * std::pow(2.0, k));
+  quota_reserved_wait_ =
+      declare("kueue_quota_reserved_wait_time_seconds", MetricType::kHistogram, {"cluster_queue"},
+              "The time between a workload was created or requeued until it got quota reservation, "
+              "per 'cluster_queue'",
+              wait_buckets);
+  admission_wait_ =
+      declare("kueue_admission_wait_time_seconds", MetricType::kHistogram, {"cluster_queue"},
+              "The time between a workload was created or requeued until "
+              "admission, per 'cluster_queue'",
+              wait_buckets);
+}
 
 void KueueController::Start() {
   At(store_.now(), TimerArg(kSample, 0));
@@ -248,10 +316,8 @@ void KueueController::Admit(WorkloadId id) {
   ++w.admissions;
   w.pods_ready = false;
   w.total_wait = w.total_wait + (now - w.pending_since);
-  WaitHistogram(&admission_wait_, "kueue_admission_wait_time_seconds", w.cq)
-      .Observe(Seconds(now - w.pending_since));
-  WaitHistogram(&quota_reserved_wait_, "kueue_quota_reserved_wait_time_seconds", w.cq)
-      .Observe(Seconds(now - w.pending_since));
+  metrics_.Observe(WaitSeries(admission_wait_, w.cq), Seconds(now - w.pending_since));
+  metrics_.Observe(WaitSeries(quota_reserved_wait_, w.cq), Seconds(now - w.pending_since));
   q.admitted.insert(id);
   q.admitted_total++;
   w.pending_reason.clear();
@@ -411,56 +477,37 @@ void KueueController::RecordHistory(WorkloadId id, const std::string& type,
   cache_.wl(id).history.push_back({store_.now(), type, reason, message});
 }
 
-Histogram& KueueController::WaitHistogram(std::vector<Histogram>* set, const std::string& name,
-                                          int32_t cq) {
-  if (set->empty()) {
-    for (const auto& q : cache_.cluster_queues()) {
-      Histogram h;
-      h.name = name;
-      h.labels = {{"cluster_queue", q.obj.metadata.name}};
-      h.bounds = WaitTimeBuckets();
-      h.counts.assign(h.bounds.size() + 1, 0);
-      set->push_back(std::move(h));
-    }
+telemetry::Registry::SeriesId KueueController::WaitSeries(telemetry::Registry::MetricId family,
+                                                          int32_t cq) {
+  const auto& queues = cache_.cluster_queues();
+  if (metrics_.family(family).series.empty()) {
+    for (const auto& q : queues) metrics_.At(family, {{"cluster_queue", q.obj.metadata.name}});
   }
-  return (*set)[static_cast<size_t>(cq)];
-}
-
-std::vector<Histogram> KueueController::histograms() const {
-  std::vector<Histogram> out = quota_reserved_wait_;
-  out.insert(out.end(), admission_wait_.begin(), admission_wait_.end());
-  return out;
+  return metrics_.At(family,
+                     {{"cluster_queue", queues[static_cast<size_t>(cq)].obj.metadata.name}});
 }
 
 void KueueController::Sample(Time now) {
-  auto put = [&](const std::string& name, std::map<std::string, std::string> labels, double v) {
-    std::string key = name;
-    for (const auto& [k, val] : labels) key += "|" + k + "=" + val;
-    auto [it, added] = series_index_.emplace(key, series_.size());
-    if (added) series_.push_back({name, std::move(labels), {}});
-    series_[it->second].samples.emplace_back(now, v);
+  auto put = [&](telemetry::Registry::MetricId family, const telemetry::Labels& labels, double v) {
+    metrics_.Set(metrics_.At(family, labels), v);
   };
   const auto& tree = cache_.tree();
   for (int32_t c = 0; c < static_cast<int32_t>(cache_.cluster_queues().size()); ++c) {
     const auto& q = cache_.cq(c);
     const std::string& name = q.obj.metadata.name;
-    put("kueue_pending_workloads", {{"cluster_queue", name}, {"status", "active"}},
+    put(pending_, {{"cluster_queue", name}, {"status", "active"}},
         static_cast<double>(cache_.PendingCount(c, false)));
-    put("kueue_pending_workloads", {{"cluster_queue", name}, {"status", "inadmissible"}},
+    put(pending_, {{"cluster_queue", name}, {"status", "inadmissible"}},
         static_cast<double>(cache_.PendingCount(c, true)));
-    put("kueue_reserving_active_workloads", {{"cluster_queue", name}},
-        static_cast<double>(q.admitted.size()));
-    put("kueue_admitted_workloads_total", {{"cluster_queue", name}},
-        static_cast<double>(q.admitted_total));
-    put("kueue_finished_workloads_total", {{"cluster_queue", name}},
-        static_cast<double>(q.finished_total));
+    put(reserving_, {{"cluster_queue", name}}, static_cast<double>(q.admitted.size()));
+    put(admitted_total_, {{"cluster_queue", name}}, static_cast<double>(q.admitted_total));
+    put(finished_total_, {{"cluster_queue", name}}, static_cast<double>(q.finished_total));
     for (const auto& [reason, n] : q.evicted_by_reason) {
-      put("kueue_evicted_workloads_total", {{"cluster_queue", name}, {"reason", reason}},
-          static_cast<double>(n));
+      put(evicted_total_, {{"cluster_queue", name}, {"reason", reason}}, static_cast<double>(n));
     }
     for (const auto& [reason, n] : q.preempted_total) {
-      put("kueue_preempted_workloads_total",
-          {{"preempting_cluster_queue", name}, {"reason", reason}}, static_cast<double>(n));
+      put(preempted_total_, {{"preempting_cluster_queue", name}, {"reason", reason}},
+          static_cast<double>(n));
     }
     const auto& node = tree.node(q.node);
     for (FrId fr = 0; fr < tree.fr_count(); ++fr) {
@@ -472,18 +519,17 @@ void KueueController::Sample(Time now) {
                                                 {"cluster_queue", name},
                                                 {"flavor", cache_.FlavorName(key.flavor)},
                                                 {"resource", rname}};
-      put("kueue_cluster_queue_resource_usage", labels,
-          static_cast<double>(node.usage[fr]) / scale);
-      put("kueue_cluster_queue_nominal_quota", labels,
-          static_cast<double>(node.nominal[fr]) / scale);
+      put(resource_usage_, labels, static_cast<double>(node.usage[fr]) / scale);
+      put(nominal_quota_, labels, static_cast<double>(node.nominal[fr]) / scale);
     }
     if (!q.obj.cohort.empty()) {
       double share =
           tree.DominantResourceShare(q.node, cache_.fr_resource(), cache_.resource_count());
-      put("kueue_cluster_queue_weighted_share", {{"cluster_queue", name}, {"cohort", q.obj.cohort}},
+      put(weighted_share_, {{"cluster_queue", name}, {"cohort", q.obj.cohort}},
           std::isinf(share) ? std::numeric_limits<double>::quiet_NaN() : std::ceil(share));
     }
   }
+  metrics_.Sample("kueue", now);
 }
 
 }  // namespace gputwin::kueue

@@ -15,24 +15,20 @@
 #include "cluster/controller.h"
 #include "kueue/cache.h"
 #include "kueue/kueue_scheduler.h"
-#include "telemetry/series.h"
+#include "telemetry/registry.h"
 
 namespace gputwin::kueue {
 
-using telemetry::Histogram;
-using telemetry::Series;
-
 class KueueController : public cluster::Controller, public KueueSchedulerActions {
  public:
+  // Kueue's metrics are declared in `metrics` and sampled every `metrics_interval`.
   KueueController(cluster::Store* store, EventQueue* queue, const api::Manifests& m,
-                  Diagnostics* diag, Duration metrics_interval);
+                  Diagnostics* diag, telemetry::Registry* metrics, Duration metrics_interval);
   void OnWatch(cluster::WatchKind kind, cluster::WatchOp op, uint32_t id) override;
   void Start();
 
   const Cache& cache() const { return cache_; }
   const KueueScheduler& scheduler() const { return scheduler_; }
-  const std::vector<Series>& series() const { return series_; }
-  std::vector<Histogram> histograms() const;
   // The Workload of a Job, or kNoWorkload.
   WorkloadId WorkloadOfJob(uint32_t job) const {
     return job < workload_of_job_.size() ? workload_of_job_[job] : kNoWorkload;
@@ -62,7 +58,9 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   void RecordHistory(WorkloadId id, const std::string& type, const std::string& reason,
                      const std::string& message);
   void Sample(Time now);
-  Histogram& WaitHistogram(std::vector<Histogram>* set, const std::string& name, int32_t cq);
+  // The wait histogram of a ClusterQueue (the family's series for every ClusterQueue
+  // appear together, on first use).
+  telemetry::Registry::SeriesId WaitSeries(telemetry::Registry::MetricId family, int32_t cq);
 
   Cache cache_;
   KueueScheduler scheduler_;
@@ -75,9 +73,11 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   std::set<int32_t> requeue_pending_roots_;  // cohort trees with a batched requeue queued
   uint64_t next_uid_ = 1;
   uint64_t admission_seq_ = 0;
-  std::map<std::string, size_t> series_index_;
-  std::vector<Series> series_;
-  std::vector<Histogram> admission_wait_, quota_reserved_wait_;
+  telemetry::Registry& metrics_;
+  // Kueue's metric families (pkg/metrics/metrics.go).
+  telemetry::Registry::MetricId pending_, reserving_, admitted_total_, finished_total_,
+      evicted_total_, preempted_total_, resource_usage_, nominal_quota_, weighted_share_,
+      quota_reserved_wait_, admission_wait_;
 };
 
 }  // namespace gputwin::kueue

@@ -131,12 +131,16 @@ Json KarpenterJson(const sim::Simulation& sim) {
                         {"reason", w.reason}});
   }
   Json metrics = Json::array();
-  for (const auto& series : k->series()) {
+  const auto& reg = sim.metrics();
+  for (auto id : reg.Recorded("karpenter")) {
+    const auto& series = reg.series(id);
     Json samples = Json::array();
     for (const auto& [t, v] : series.samples) samples.push_back(Json::array({FormatRFC3339(t), v}));
-    metrics.push_back(Json{{"name", series.name}, {"labels", series.labels}, {"samples", samples}});
+    metrics.push_back(Json{{"name", reg.family(series.family).desc.name},
+                           {"labels", series.labels},
+                           {"samples", samples}});
   }
-  const auto& h = k->pod_startup();
+  const auto& h = reg.series(reg.Histograms("karpenter").front()).histogram;
   Json buckets = Json::array();
   uint64_t cumulative = 0;
   for (size_t i = 0; i <= h.bounds.size(); ++i) {

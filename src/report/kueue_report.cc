@@ -158,7 +158,9 @@ Json KueueJson(const sim::Simulation& sim) {
     pending.push_back(Json{{"message", msg}, {"count", names.size()}, {"workloads", ex}});
   }
   Json hist = Json::array();
-  for (const auto& h : k->histograms()) {
+  const auto& reg = sim.metrics();
+  for (auto id : reg.Histograms("kueue")) {
+    const auto& h = reg.series(id).histogram;
     Json buckets = Json::array();
     uint64_t cum = 0;
     for (size_t b = 0; b < h.bounds.size(); ++b) {
@@ -193,12 +195,14 @@ void StreamKueue(std::ostream& out, const sim::Simulation& sim) {
   out << (c.workloads().empty() ? "]" : "\n  ]");
   out << ",\n  \"metrics\": [";
   bool first = true;
-  for (const auto& s : k->series()) {
+  const auto& reg = sim.metrics();
+  for (auto id : reg.Recorded("kueue")) {
+    const auto& s = reg.series(id);
     Json samples = Json::array();
     for (const auto& [t, v] : s.samples) {
       samples.push_back(Json::array({FormatRFC3339(t), std::isnan(v) ? Json(nullptr) : Json(v)}));
     }
-    Json j{{"name", s.name}, {"labels", s.labels}, {"samples", samples}};
+    Json j{{"name", reg.family(s.family).desc.name}, {"labels", s.labels}, {"samples", samples}};
     out << (first ? "\n    " : ",\n    ") << j.dump();
     first = false;
   }

@@ -48,8 +48,9 @@ const std::vector<ComponentRegistration>& Components() {
       {"kueue-controller-manager",
        [](const api::Manifests& m, const api::Scenario&) { return KueueEnabled(m); },
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
-         auto k = std::make_unique<kueue::KueueController>(
-             &c.store, &c.queue, c.manifests, &c.manifests.diagnostics, c.metrics_interval);
+         auto k = std::make_unique<kueue::KueueController>(&c.store, &c.queue, c.manifests,
+                                                           &c.manifests.diagnostics, &c.metrics,
+                                                           c.metrics_interval);
          k->Start();
          return k;
        }},
@@ -69,7 +70,7 @@ const std::vector<ComponentRegistration>& Components() {
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
          auto k = std::make_unique<karpenter::Karpenter>(
              &c.store, &c.queue, c.manifests, c.Find<cloud::Ec2>(), &c.manifests.diagnostics,
-             c.metrics_interval, c.gpu_stack.mode != devices::GpuStack::Mode::kNone);
+             &c.metrics, c.metrics_interval, c.gpu_stack.mode != devices::GpuStack::Mode::kNone);
          k->Start();
          return k;
        }},

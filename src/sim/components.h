@@ -16,6 +16,7 @@
 #include "core/event_queue.h"
 #include "devices/gpu_models.h"
 #include "devices/inventory.h"
+#include "telemetry/registry.h"
 
 namespace gputwin::sim {
 
@@ -27,6 +28,7 @@ struct RunContext {
   api::Scenario& scenario;
   devices::GpuModelTable& gpu_models;
   devices::GpuStack& gpu_stack;  // the NVIDIA stack the manifests install
+  telemetry::Registry& metrics;  // where components declare and record their metrics
   Duration metrics_interval;     // how often controllers sample their metrics
   const std::vector<std::unique_ptr<EventHandler>>& built;  // the components so far
 

@@ -31,8 +31,8 @@ void Simulation::Wire() {
   int64_t minutes =
       std::max<int64_t>(1, (scenario_.duration.ns / 288 + 59'999'999'999) / 60'000'000'000);
   Duration interval = scenario_.metrics_interval.value_or(Duration::Minutes(minutes));
-  RunContext ctx{store_,      queue_,     manifests_, scenario_,
-                 gpu_models_, gpu_stack_, interval,   components_};
+  RunContext ctx{store_,     queue_,   manifests_, scenario_,  gpu_models_,
+                 gpu_stack_, metrics_, interval,   components_};
   for (const auto& c : Components()) {
     if (c.enabled && !c.enabled(manifests_, scenario_)) continue;
     components_.push_back(c.build(ctx));

@@ -14,6 +14,7 @@
 #include "devices/gpu_models.h"
 #include "devices/inventory.h"
 #include "sim/trace_import.h"
+#include "telemetry/registry.h"
 
 namespace gputwin::scheduler {
 class Scheduler;
@@ -73,6 +74,8 @@ class Simulation {
   const karpenter::Karpenter* karpenter() const { return karpenter_; }
   // Work lost by pods deleted while running (evictions, interruptions, preemptions).
   const std::vector<cluster::LostWork>& lost_work() const;
+  // Every metric the components declared and recorded.
+  const telemetry::Registry& metrics() const { return metrics_; }
   // The cloud, when the scenario has one or Karpenter runs; else nullptr.
   const cloud::Ec2* ec2() const { return ec2_; }
 
@@ -101,6 +104,7 @@ class Simulation {
   devices::GpuModelTable gpu_models_;  // this run's: scenario models do not leak
   cluster::Store store_;
   EventQueue queue_;
+  telemetry::Registry metrics_;
   devices::GpuStack gpu_stack_;  // from Validate, for the device plugin
   std::vector<TraceArrival> trace_pods_;
   std::vector<std::unique_ptr<EventHandler>> components_;  // controllers and models

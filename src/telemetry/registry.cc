@@ -1,0 +1,93 @@
+#include "telemetry/registry.h"
+
+#include <algorithm>
+#include <cassert>
+
+namespace gputwin::telemetry {
+
+const char* MetricTypeName(MetricType t) {
+  switch (t) {
+    case MetricType::kCounter:
+      return "counter";
+    case MetricType::kGauge:
+      return "gauge";
+    case MetricType::kHistogram:
+      return "histogram";
+  }
+  return "";
+}
+
+Registry::MetricId Registry::Declare(const std::string& owner, MetricDesc desc) {
+  auto [it, added] = by_name_.emplace(desc.name, static_cast<MetricId>(families_.size()));
+  assert(added && "a metric family is declared once");
+  (void)added;
+  families_.push_back(Family{std::move(desc), owner, {}});
+  return it->second;
+}
+
+Registry::MetricId Registry::Find(const std::string& name) const {
+  auto it = by_name_.find(name);
+  assert(it != by_name_.end() && "metric families are declared before use");
+  return it->second;
+}
+
+Registry::SeriesId Registry::At(MetricId family, const Labels& labels) {
+  std::string key = std::to_string(family);
+  for (const auto& [k, v] : labels) key += "\x1f" + k + "=" + v;
+  auto [it, added] = by_key_.emplace(std::move(key), static_cast<SeriesId>(series_.size()));
+  if (added) {
+    Series s;
+    s.family = family;
+    s.labels = labels;
+    const auto& desc = families_[family].desc;
+    if (desc.type == MetricType::kHistogram) {
+      s.histogram.name = desc.name;
+      s.histogram.labels = labels;
+      s.histogram.bounds = desc.buckets;
+      s.histogram.counts.assign(desc.buckets.size() + 1, 0);
+    }
+    series_.push_back(std::move(s));
+    families_[family].series.push_back(it->second);
+  }
+  return it->second;
+}
+
+void Registry::Sample(const std::string& owner, Time now, bool sorted) {
+  auto& record = recorded_[owner];
+  std::vector<SeriesId> fresh;
+  for (SeriesId s = 0; s < series_.size(); ++s) {
+    const Family& f = families_[series_[s].family];
+    if (f.owner != owner || f.desc.type == MetricType::kHistogram || series_[s].recorded) continue;
+    fresh.push_back(s);
+  }
+  if (sorted) {
+    std::stable_sort(fresh.begin(), fresh.end(), [&](SeriesId a, SeriesId b) {
+      const auto& na = families_[series_[a].family].desc.name;
+      const auto& nb = families_[series_[b].family].desc.name;
+      if (na != nb) return na < nb;
+      return series_[a].labels < series_[b].labels;
+    });
+  }
+  for (SeriesId s : fresh) {
+    series_[s].recorded = true;
+    record.push_back(s);
+  }
+  for (SeriesId s : record) series_[s].samples.emplace_back(now, series_[s].value);
+}
+
+const std::vector<Registry::SeriesId>& Registry::Recorded(const std::string& owner) const {
+  static const std::vector<SeriesId> kNone;
+  auto it = recorded_.find(owner);
+  return it == recorded_.end() ? kNone : it->second;
+}
+
+std::vector<Registry::SeriesId> Registry::Histograms(const std::string& owner) const {
+  std::vector<SeriesId> out;
+  for (const auto& f : families_) {
+    if (f.owner != owner || f.desc.type != MetricType::kHistogram) continue;
+    out.insert(out.end(), f.series.begin(), f.series.end());
+  }
+  return out;
+}
+
+}  // namespace gputwin::telemetry

@@ -1,0 +1,85 @@
+// One metric registry per run, as a Prometheus client registry (Kueue's
+// pkg/metrics/metrics.go declares every series this way): each metric family is declared
+// once with its name, help, type, unit, label names and buckets; components record into
+// its series; a scrape (Sample) takes the value of every counter and gauge series of a
+// component at an instant. Writers read the families, the series and their samples.
+#pragma once
+
+#include <cstdint>
+#include <map>
+#include <string>
+#include <unordered_map>
+#include <utility>
+#include <vector>
+
+#include "core/time.h"
+#include "telemetry/series.h"
+
+namespace gputwin::telemetry {
+
+enum class MetricType : uint8_t { kCounter, kGauge, kHistogram };
+const char* MetricTypeName(MetricType t);
+
+struct MetricDesc {
+  std::string name;  // as upstream exposes it: kueue_pending_workloads
+  std::string help;
+  MetricType type = MetricType::kGauge;
+  std::vector<std::string> label_names;
+  std::vector<double> buckets;  // histograms: upper bounds, +Inf implied
+  std::string unit;             // "seconds", "bytes", ...; "" for a count
+};
+
+class Registry {
+ public:
+  using MetricId = uint32_t;
+  using SeriesId = uint32_t;
+
+  struct Family {
+    MetricDesc desc;
+    std::string owner;  // the component that records it: kueue, karpenter, ...
+    std::vector<SeriesId> series;
+  };
+  struct Series {
+    MetricId family = 0;
+    Labels labels;
+    double value = 0;                              // counters and gauges
+    std::vector<std::pair<Time, double>> samples;  // one per scrape of its owner
+    Histogram histogram;                           // histograms
+    bool recorded = false;                         // scraped at least once
+  };
+
+  // Declares a family for `owner`. Declaring a name twice is a programmer error.
+  MetricId Declare(const std::string& owner, MetricDesc desc);
+  // The family of that name, which must have been declared.
+  MetricId Find(const std::string& name) const;
+  // The series of a family with these labels (one value per declared label name),
+  // created on first use.
+  SeriesId At(MetricId family, const Labels& labels);
+
+  void Set(SeriesId s, double v) { series_[s].value = v; }
+  void Add(SeriesId s, double v) { series_[s].value += v; }
+  void Observe(SeriesId s, double v) { series_[s].histogram.Observe(v); }
+
+  // A scrape of `owner`: every counter and gauge series it has gets a sample (now, value).
+  // Series scraped for the first time join the record after the others, in the order
+  // they were created or, with `sorted`, in (name, labels) order.
+  void Sample(const std::string& owner, Time now, bool sorted = false);
+
+  const Family& family(MetricId m) const { return families_[m]; }
+  const Series& series(SeriesId s) const { return series_[s]; }
+  const std::vector<Family>& families() const { return families_; }
+  // The counter and gauge series of `owner`, in the order they were first scraped.
+  const std::vector<SeriesId>& Recorded(const std::string& owner) const;
+  // The histogram series of `owner`: families in declaration order, each family's series
+  // in creation order.
+  std::vector<SeriesId> Histograms(const std::string& owner) const;
+
+ private:
+  std::vector<Family> families_;
+  std::unordered_map<std::string, MetricId> by_name_;
+  std::vector<Series> series_;
+  std::unordered_map<std::string, SeriesId> by_key_;  // family id + labels
+  std::map<std::string, std::vector<SeriesId>> recorded_;
+};
+
+}  // namespace gputwin::telemetry
