@@ -79,15 +79,16 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
     if (::isatty(STDERR_FILENO)) progress = std::make_unique<TerminalProgress>(simulation->start());
     simulation->Run(progress.get());
   }
+  const results::Results results = results::Compute(*simulation);
   if (!out_dir.empty()) {
     report::WriteFileAtomically(out_dir, "summary.json", [&](std::ostream& out) {
-      report::WriteSummaryJson(out, *simulation);
+      report::WriteSummaryJson(out, *simulation, results);
     });
   }
   if (format == "json") {
-    report::WriteSummaryJson(std::cout, *simulation);
+    report::WriteSummaryJson(std::cout, *simulation, results);
   } else {
-    std::cout << report::RenderText(*simulation);
+    std::cout << report::RenderText(*simulation, results);
     if (!out_dir.empty()) std::cout << "\nWrote " << out_dir << "/summary.json\n";
   }
   return simulation->expectations_passed() ? kExitOk : kExitExpectationsFailed;

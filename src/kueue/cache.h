@@ -196,4 +196,10 @@ class Cache {
   int32_t pods_resource_ = -1;
 };
 
+// Kueue's QuotaReserved=False message of a pending workload.
+inline std::string PendingMessage(const WorkloadState& w) {
+  if (!w.pending_message.empty()) return w.pending_message;
+  return "Waiting to be considered by the scheduler";
+}
+
 }  // namespace gputwin::kueue

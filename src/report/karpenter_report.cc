@@ -28,43 +28,9 @@ double Round2(double v) {
   return std::round(v * 100) / 100;
 }
 
-// A pod that waited for a node Karpenter launched for it: where its start-up went.
-struct ColdStart {
-  cluster::PodId pod;
-  const karpenter::NodeClaim* claim;
-  double decision, launch, gpu, bind, pull, total;
-};
-
-std::vector<ColdStart> ColdStarts(const sim::Simulation& sim) {
-  std::vector<ColdStart> out;
-  const auto* k = sim.karpenter();
-  if (!k) return out;
-  const auto& s = sim.store();
-  std::map<cluster::NodeId, const karpenter::NodeClaim*> claim_of;
-  for (const auto& c : k->node_claims()) {
-    if (c.node != cluster::kNone) claim_of[c.node] = &c;
-  }
-  for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
-    const auto& p = s.pod(id);
-    if (p.owner.kind == cluster::OwnerKind::kDaemonSet || p.node == cluster::kNone ||
-        p.started_at == cluster::kNever) {
-      continue;
-    }
-    auto it = claim_of.find(p.node);
-    if (it == claim_of.end()) continue;
-    const auto& c = *it->second;
-    if (c.created_at < p.created_at || c.initialized_at == cluster::kNever) continue;
-    out.push_back({id, &c, Secs(p.created_at, c.created_at), Secs(c.created_at, c.registered_at),
-                   Secs(c.registered_at, c.initialized_at),
-                   std::max(0.0, Secs(c.initialized_at, p.scheduled_at)),
-                   Secs(p.scheduled_at, p.started_at), Secs(p.created_at, p.started_at)});
-  }
-  return out;
-}
-
 }  // namespace
 
-Json KarpenterJson(const sim::Simulation& sim) {
+Json KarpenterJson(const sim::Simulation& sim, const results::Results& r) {
   const auto* k = sim.karpenter();
   if (!k) return nullptr;
   const auto& s = sim.store();
@@ -100,18 +66,14 @@ Json KarpenterJson(const sim::Simulation& sim) {
              {"pods", c.pods.size()}});
   }
   Json pending = Json::array();
-  for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
-    const auto& p = s.pod(id);
-    if (p.deleted || p.Bound() || p.phase != cluster::PodPhase::kPending) continue;
-    const auto* v = k->Verdict(id);
-    if (!v) continue;
-    pending.push_back(Json{{"pod", p.Key()},
-                           {"message", v->message},
-                           {"pendingForever", v->forever},
-                           {"nominated", v->nominated}});
+  for (const auto& v : r.karpenter_pending) {
+    pending.push_back(Json{{"pod", s.pod(v.pod).Key()},
+                           {"message", v.message},
+                           {"pendingForever", v.forever},
+                           {"nominated", v.nominated}});
   }
   Json cold = Json::array();
-  for (const auto& c : ColdStarts(sim)) {
+  for (const auto& c : r.cold_starts) {
     cold.push_back(Json{{"pod", s.pod(c.pod).Key()},
                         {"nodeClaim", c.claim->name},
                         {"instanceType", catalog.types[c.claim->type].name},
@@ -123,7 +85,7 @@ Json KarpenterJson(const sim::Simulation& sim) {
                         {"totalSeconds", Round2(c.total)}});
   }
   Json lost = Json::array();
-  for (const auto& w : sim.lost_work()) {
+  for (const auto& w : r.lost_work) {
     lost.push_back(Json{{"pod", s.pod(w.pod).Key()},
                         {"at", FormatRFC3339(w.at)},
                         {"seconds", Round2(w.seconds)},
@@ -162,8 +124,8 @@ Json KarpenterJson(const sim::Simulation& sim) {
               {"metrics", metrics}};
 }
 
-Json CostJson(const sim::Simulation& sim) {
-  auto r = cost::ComputeCost(sim.store(), sim.ec2(), sim.karpenter(), sim.lost_work(), sim.end());
+Json CostJson(const results::Results& results) {
+  const auto& r = results.cost;
   if (!r.priced) return nullptr;
   auto money = [](double v) { return std::round(v * 10000) / 10000; };
   auto rollup = [&](const std::map<std::string, double>& m) {
@@ -202,7 +164,7 @@ Json CostJson(const sim::Simulation& sim) {
               {"nodes", nodes}};
 }
 
-std::string KarpenterText(const sim::Simulation& sim) {
+std::string KarpenterText(const sim::Simulation& sim, const results::Results& r) {
   const auto* k = sim.karpenter();
   if (!k) return "";
   const auto& s = sim.store();
@@ -241,10 +203,8 @@ std::string KarpenterText(const sim::Simulation& sim) {
   }
   // Why pods get no capacity, grouped by Karpenter's message.
   std::map<std::pair<bool, std::string>, std::vector<std::string>> groups;
-  for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
-    const auto& p = s.pod(id);
-    if (p.deleted || p.Bound() || p.phase != cluster::PodPhase::kPending) continue;
-    if (const auto* v = k->Verdict(id)) groups[{!v->forever, v->message}].push_back(p.Key());
+  for (const auto& v : r.karpenter_pending) {
+    groups[{!v.forever, v.message}].push_back(s.pod(v.pod).Key());
   }
   if (!groups.empty()) {
     out += "\nWhy pods get no node (Karpenter)\n";
@@ -255,7 +215,7 @@ std::string KarpenterText(const sim::Simulation& sim) {
       if (pods.size() > 3) out += "    ...\n";
     }
   }
-  auto cold = ColdStarts(sim);
+  const auto& cold = r.cold_starts;
   if (!cold.empty()) {
     out += "\nCold starts (pods that waited for a new node)\n";
     out += fmt::format("  {:<36} {:<16} {:>9} {:>12} {:>9} {:>7} {:>9} {:>9}\n", "POD",
@@ -272,17 +232,17 @@ std::string KarpenterText(const sim::Simulation& sim) {
     }
     if (cold.size() > 20) out += fmt::format("  ... {} more in summary.json\n", cold.size() - 20);
   }
-  if (!sim.lost_work().empty()) {
+  if (!r.lost_work.empty()) {
     double secs = 0, gpu = 0;
-    for (const auto& w : sim.lost_work()) {
+    for (const auto& w : r.lost_work) {
       secs += w.seconds;
       gpu += w.gpu_seconds;
     }
     out += fmt::format(
         "\nInterruptions and lost work: {} pod(s) lost {:.2f} hours of work ({:.2f} GPU-hours)\n",
-        sim.lost_work().size(), secs / 3600, gpu / 3600);
-    for (size_t i = 0; i < sim.lost_work().size() && i < 10; ++i) {
-      const auto& w = sim.lost_work()[i];
+        r.lost_work.size(), secs / 3600, gpu / 3600);
+    for (size_t i = 0; i < r.lost_work.size() && i < 10; ++i) {
+      const auto& w = r.lost_work[i];
       out += fmt::format("  {:<36} at {:>9}  lost {:>9}  {}\n", s.pod(w.pod).Key(), rel(w.at),
                          FormatDuration(Duration::Seconds(std::llround(w.seconds))), w.reason);
     }
@@ -290,8 +250,8 @@ std::string KarpenterText(const sim::Simulation& sim) {
   return out;
 }
 
-std::string CostText(const sim::Simulation& sim) {
-  auto r = cost::ComputeCost(sim.store(), sim.ec2(), sim.karpenter(), sim.lost_work(), sim.end());
+std::string CostText(const results::Results& results) {
+  const auto& r = results.cost;
   if (!r.priced) return "";
   std::string out = "\nCost (USD)\n";
   out +=

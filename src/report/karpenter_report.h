@@ -7,16 +7,17 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "results/results.h"
 #include "sim/simulation.h"
 
 namespace gputwin::report {
 
 // The "karpenter" object of summary.json (null without NodePools).
-nlohmann::ordered_json KarpenterJson(const sim::Simulation& sim);
+nlohmann::ordered_json KarpenterJson(const sim::Simulation& sim, const results::Results& r);
 // The "cost" object of summary.json (null when no node has a price).
-nlohmann::ordered_json CostJson(const sim::Simulation& sim);
+nlohmann::ordered_json CostJson(const results::Results& r);
 // The text report's sections ("" when absent).
-std::string KarpenterText(const sim::Simulation& sim);
-std::string CostText(const sim::Simulation& sim);
+std::string KarpenterText(const sim::Simulation& sim, const results::Results& r);
+std::string CostText(const results::Results& r);
 
 }  // namespace gputwin::report

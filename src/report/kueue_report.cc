@@ -31,12 +31,6 @@ Json TimeOrNull(bool set, Time t) {
   return set ? Json(FormatRFC3339(t)) : Json(nullptr);
 }
 
-// Kueue's condition message for a pending workload, or why it is inactive.
-std::string PendingMessage(const kueue::WorkloadState& w) {
-  if (!w.pending_message.empty()) return w.pending_message;
-  return "Waiting to be considered by the scheduler";
-}
-
 Json WorkloadJson(const sim::Simulation& sim, const kueue::KueueController& k,
                   kueue::WorkloadId id) {
   const auto& c = k.cache();
@@ -76,22 +70,15 @@ Json WorkloadJson(const sim::Simulation& sim, const kueue::KueueController& k,
          {"lostGpuSeconds", w.lost_gpu_seconds}};
   if (w.phase == WorkloadPhase::kPending) {
     j["pendingReason"] = w.pending_reason;
-    j["pendingMessage"] = PendingMessage(w);
+    j["pendingMessage"] = kueue::PendingMessage(w);
   }
   j["history"] = history;
   return j;
 }
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  auto i = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
-  return v[std::min(i, v.size() - 1)];
-}
-
 }  // namespace
 
-Json KueueJson(const sim::Simulation& sim) {
+Json KueueJson(const sim::Simulation& sim, const results::Results& r) {
   const auto* k = sim.kueue();
   if (!k) return nullptr;
   const auto& c = k->cache();
@@ -114,12 +101,7 @@ Json KueueJson(const sim::Simulation& sim) {
                                {"lendingLimit", limit(node.lending_limit[fr])},
                                {"usage", c.FormatAmount(key.resource, node.usage[fr])}});
     }
-    std::vector<double> waits;
-    for (const auto& w : c.workloads()) {
-      if (w.cq == i && w.ever_admitted) {
-        waits.push_back(static_cast<double>((w.first_admitted_at - w.created).ns) / 1e9);
-      }
-    }
+    const auto& waits = r.cluster_queue_waits[static_cast<size_t>(i)];
     Json preempted = Json::object();
     for (const auto& [r, n] : q.preempted_total) preempted[r] = n;
     cqs.push_back(Json{{"name", q.obj.metadata.name},
@@ -135,24 +117,14 @@ Json KueueJson(const sim::Simulation& sim) {
                        {"finishedTotal", q.finished_total},
                        {"evictedTotal", q.evicted_total},
                        {"preemptedTotal", preempted},
-                       {"waitSecondsP50", Percentile(waits, 0.5)},
-                       {"waitSecondsP95", Percentile(waits, 0.95)},
-                       {"waitSecondsMax", Percentile(waits, 1.0)},
+                       {"waitSecondsP50", waits.p50},
+                       {"waitSecondsP95", waits.p95},
+                       {"waitSecondsMax", waits.max},
                        {"resources", resources}});
   }
   // Pending workloads grouped by Kueue's message, largest group first.
-  std::map<std::string, std::vector<std::string>> groups;
-  for (kueue::WorkloadId id = 0; id < c.workloads().size(); ++id) {
-    const auto& w = c.wl(id);
-    if (w.phase != WorkloadPhase::kPending) continue;
-    groups[PendingMessage(w)].push_back(w.spec.namespace_ + "/" + w.spec.name);
-  }
-  std::vector<std::pair<std::string, std::vector<std::string>>> sorted(groups.begin(),
-                                                                       groups.end());
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const auto& a, const auto& b) { return a.second.size() > b.second.size(); });
   Json pending = Json::array();
-  for (const auto& [msg, names] : sorted) {
+  for (const auto& [msg, names] : r.pending_workloads) {
     Json ex = Json::array();
     for (size_t i = 0; i < names.size() && i < 5; ++i) ex.push_back(names[i]);
     pending.push_back(Json{{"message", msg}, {"count", names.size()}, {"workloads", ex}});
@@ -209,10 +181,10 @@ void StreamKueue(std::ostream& out, const sim::Simulation& sim) {
   out << (first ? "]" : "\n  ]");
 }
 
-std::string KueueText(const sim::Simulation& sim) {
+std::string KueueText(const sim::Simulation& sim, const results::Results& r) {
   const auto* k = sim.kueue();
   if (!k) return "";
-  Json j = KueueJson(sim);
+  Json j = KueueJson(sim, r);
   std::string out = "\nKueue ClusterQueues\n";
   out += fmt::format("  {:<24} {:<12} {:>8} {:>8} {:>12} {:>9} {:>9}  {}\n", "NAME", "COHORT",
                      "ADMITTED", "PENDING", "INADMISSIBLE", "WAIT-P50", "WAIT-MAX", "USAGE");

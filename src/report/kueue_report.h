@@ -6,16 +6,17 @@
 #include <ostream>
 #include <string>
 
+#include "results/results.h"
 #include "sim/simulation.h"
 
 namespace gputwin::report {
 
 // The "kueue" object of summary.json (null without Kueue).
-nlohmann::ordered_json KueueJson(const sim::Simulation& sim);
+nlohmann::ordered_json KueueJson(const sim::Simulation& sim, const results::Results& r);
 // Streams `"workloads": [...]` and `"metrics": [...]`, one object per line, each
 // preceded by ",\n  ". Nothing without Kueue.
 void StreamKueue(std::ostream& out, const sim::Simulation& sim);
 // The text report's Kueue section ("" without Kueue).
-std::string KueueText(const sim::Simulation& sim);
+std::string KueueText(const sim::Simulation& sim, const results::Results& r);
 
 }  // namespace gputwin::report

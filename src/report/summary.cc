@@ -61,19 +61,9 @@ Json ResourcesJson(const api::ResourceList& list) {
 }
 
 // Pending pods grouped by their FailedScheduling message, largest group first.
-Json PendingReasons(const cluster::Store& s) {
-  std::map<std::string, std::vector<std::string>> groups;
-  for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
-    const auto& p = s.pod(id);
-    if (p.deleted || p.phase != PodPhase::kPending || p.Bound()) continue;
-    groups[p.message.empty() ? "not yet attempted by the scheduler" : p.message].push_back(p.Key());
-  }
-  std::vector<std::pair<std::string, std::vector<std::string>>> sorted(groups.begin(),
-                                                                       groups.end());
-  std::stable_sort(sorted.begin(), sorted.end(),
-                   [](const auto& a, const auto& b) { return a.second.size() > b.second.size(); });
+Json PendingReasons(const results::Results& r) {
   Json out = Json::array();
-  for (const auto& [msg, pods] : sorted) {
+  for (const auto& [msg, pods] : r.pending_pods) {
     Json examples = Json::array();
     for (size_t i = 0; i < pods.size() && i < 10; ++i) examples.push_back(pods[i]);
     out.push_back(Json{{"message", msg}, {"count", pods.size()}, {"pods", examples}});
@@ -139,11 +129,7 @@ Json EventJson(const cluster::KubeEvent& e) {
 
 }  // namespace
 
-Json PendingReasonsJson(const sim::Simulation& sim) {
-  return PendingReasons(sim.store());
-}
-
-void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim) {
+void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& r) {
   const auto& s = sim.store();
   Json j;
   j["apiVersion"] = "gputwin.io/v1alpha1";
@@ -273,15 +259,15 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim) {
            {"expectationsFailed",
             std::count_if(sim.expectation_results().begin(), sim.expectation_results().end(),
                           [](const auto& r) { return !r.passed; })}};
-  j["pendingReasons"] = PendingReasons(s);
+  j["pendingReasons"] = PendingReasons(r);
   j["expectations"] = expectations;
   j["warnings"] = sim.warnings();
   j["nodes"] = nodes;
   j["jobs"] = jobs;
   j["deployments"] = deployments;
-  j["kueue"] = KueueJson(sim);
-  j["karpenter"] = KarpenterJson(sim);
-  j["cost"] = CostJson(sim);
+  j["kueue"] = KueueJson(sim, r);
+  j["karpenter"] = KarpenterJson(sim, r);
+  j["cost"] = CostJson(r);
   // pods[] and events[] can hold millions of entries: streamed, one object per line.
   std::string head = j.dump(2);
   head.resize(head.size() - 2);  // drop "\n}"

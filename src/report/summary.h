@@ -7,6 +7,7 @@
 #include <ostream>
 #include <string>
 
+#include "results/results.h"
 #include "sim/simulation.h"
 
 namespace gputwin::report {
@@ -14,10 +15,9 @@ namespace gputwin::report {
 using Json = nlohmann::ordered_json;
 
 // Streams summary.json (pods[] and events[] one object per line, the rest indented).
-void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim);
-// Pending pods grouped by their FailedScheduling message, largest group first.
-Json PendingReasonsJson(const sim::Simulation& sim);
-std::string RenderText(const sim::Simulation& sim);
+void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& r);
+// The readable report printed on stdout.
+std::string RenderText(const sim::Simulation& sim, const results::Results& r);
 
 // Writes dir/name through a temporary file and a rename, so a reader never sees half a
 // file. Creates `dir` if needed. Throws std::runtime_error on failure.

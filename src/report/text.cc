@@ -12,7 +12,7 @@ namespace gputwin::report {
 
 using cluster::PodPhase;
 
-std::string RenderText(const sim::Simulation& sim) {
+std::string RenderText(const sim::Simulation& sim, const results::Results& r) {
   const auto& s = sim.store();
   const Time t0 = sim.start();
   auto rel = [&](Time t) {
@@ -126,25 +126,22 @@ std::string RenderText(const sim::Simulation& sim) {
   out += table;
   if (shown > 40) out += fmt::format("  ... {} more in summary.json\n", shown - 40);
 
-  Json pending = PendingReasonsJson(sim);
-  if (!pending.empty()) {
+  if (!r.pending_pods.empty()) {
     out += "\nWhy pods are Pending\n";
-    for (const auto& g : pending) {
-      out += fmt::format("  {} pod(s): {}\n", g["count"].get<size_t>(),
-                         g["message"].get<std::string>());
-      size_t k = 0;
-      for (const auto& name : g["pods"]) {
-        if (k++ == 3) {
+    for (const auto& g : r.pending_pods) {
+      out += fmt::format("  {} pod(s): {}\n", g.members.size(), g.message);
+      for (size_t k = 0; k < g.members.size() && k < 10; ++k) {
+        if (k == 3) {
           out += "    ...\n";
           break;
         }
-        out += "    " + name.get<std::string>() + "\n";
+        out += "    " + g.members[k] + "\n";
       }
     }
   }
-  out += KueueText(sim);
-  out += KarpenterText(sim);
-  out += CostText(sim);
+  out += KueueText(sim, r);
+  out += KarpenterText(sim, r);
+  out += CostText(r);
   if (!sim.expectation_results().empty()) {
     out += "\nExpectations\n";
     for (const auto& r : sim.expectation_results()) {
