@@ -46,9 +46,9 @@ void Store::AddNamespace(const std::string& name, const api::Labels& labels) {
 }
 
 const api::Labels& Store::NamespaceLabels(const std::string& name) const {
-  static const api::Labels kNone;
+  static const api::Labels kNoLabels;
   auto it = namespaces_.find(name);
-  return it == namespaces_.end() ? kNone : it->second;
+  return it == namespaces_.end() ? kNoLabels : it->second;
 }
 
 int64_t Store::ImageSize(const std::string& image) const {

@@ -20,10 +20,6 @@ Json At(Time t) {
   return t == cluster::kNever ? Json(nullptr) : Json(FormatRFC3339(t));
 }
 
-double Secs(Time a, Time b) {
-  return static_cast<double>((b - a).ns) / 1e9;
-}
-
 double Round2(double v) {
   return std::round(v * 100) / 100;
 }

@@ -29,6 +29,7 @@ using cluster::PodId;
 using cluster::ResourceId;
 
 class NodeGroups;
+struct NodeGroup;
 class NodeInfoCache;
 class PodCounts;
 class TopologyValues;
@@ -144,6 +145,15 @@ struct ClusterEvent {
 };
 enum class QueueingHint : uint8_t { kQueueSkip, kQueue };
 
+// What a cluster event is about, for the plugins' queueing hints: the node as it is now
+// (deleted or not) and, for an update, as it was (its former group's properties); or the
+// pod that was bound or left its node.
+struct EventObject {
+  const cluster::NodeRecord* node = nullptr;
+  const NodeGroup* old_node = nullptr;  // node updates only
+  const cluster::PodRecord* pod = nullptr;
+};
+
 // What plugins may read: the cluster (the store plays the scheduler's informers), the
 // scheduler's NodeInfo cache and node groups, and the reason table.
 struct Handle {
@@ -164,6 +174,12 @@ class Plugin {
   // rejected schedulable. Default: every event.
   virtual std::vector<ClusterEvent> EventsToRegister() const {
     return {{EventResource::kNode, kAll}, {EventResource::kPod, kAll}};
+  }
+  // The QueueingHintFn of the registered events: may `event` make `pod`, which this
+  // plugin rejected, schedulable? (Queue: retry it; QueueSkip: it still would not fit.)
+  virtual QueueingHint Hint(const ClusterEvent& /*event*/, const EventObject& /*obj*/,
+                            const cluster::PodRecord& /*pod*/) const {
+    return QueueingHint::kQueue;
   }
   uint32_t index = 0;  // the plugin's slot in CycleState
 };

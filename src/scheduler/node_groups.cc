@@ -27,6 +27,7 @@ bool NodeGroups::Assign(const cluster::Store& store, NodeId id) {
     group.labels.erase("kubernetes.io/hostname");
     group.taints = n.obj.taints;
     group.unschedulable = n.obj.unschedulable;
+    group.allocatable = n.allocatable;
     groups_.push_back(std::move(group));
   }
   uint32_t g = it->second;

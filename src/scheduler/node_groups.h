@@ -20,6 +20,7 @@ struct NodeGroup {
   api::Labels labels;  // without kubernetes.io/hostname
   std::vector<api::Taint> taints;
   bool unschedulable = false;
+  cluster::ResourceVec allocatable;
   uint32_t size = 0;
 };
 
@@ -29,6 +30,7 @@ class NodeGroups {
   bool Assign(const cluster::Store& store, NodeId id);
   void Remove(NodeId id);
   uint32_t GroupOf(NodeId id) const { return node_group_[id]; }
+  bool Has(NodeId id) const { return id < node_group_.size() && node_group_[id] != cluster::kNone; }
   const NodeGroup& group(uint32_t g) const { return groups_[g]; }
   size_t group_count() const { return groups_.size(); }
 

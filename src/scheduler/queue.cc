@@ -69,9 +69,10 @@ bool SchedulingQueue::PopActive(PodId* pod) {
   return false;
 }
 
-void SchedulingQueue::AddUnschedulable(PodId pod, uint32_t template_id, int32_t priority,
-                                       Time now) {
+void SchedulingQueue::AddUnschedulable(PodId pod, uint32_t template_id, int32_t priority, Time now,
+                                       uint64_t rejectors) {
   PodState& s = State(pod);
+  s.rejectors = rejectors;
   if (s.where == kUnschedulable) --unschedulable_count_;
   s.priority = priority;
   s.attempts++;
@@ -84,6 +85,7 @@ void SchedulingQueue::AddUnschedulable(PodId pod, uint32_t template_id, int32_t 
   if (lines_.size() <= template_id) {
     lines_.resize(template_id + 1);
     line_listed_.resize(template_id + 1, false);
+    line_marked_.resize(template_id + 1, false);
   }
   lines_[template_id].push_back(Parked{pod, s.generation});
   if (!line_listed_[template_id]) {
@@ -115,10 +117,34 @@ bool SchedulingQueue::MoveHead(uint32_t t, Time now, bool only_if_parked_before,
   return false;
 }
 
-void SchedulingQueue::MoveAllUnschedulable(Time now) {
+bool SchedulingQueue::Head(uint32_t t, PodId* pod) {
+  auto& line = lines_[t];
+  while (!line.empty()) {
+    Parked head = line.front();
+    const PodState& s = state_[head.pod];
+    if (s.where == kUnschedulable && s.generation == head.generation) {
+      *pod = head.pod;
+      return true;
+    }
+    line.pop_front();  // stale: bound, deleted or moved since
+  }
+  return false;
+}
+
+void SchedulingQueue::MarkAll() {
+  for (uint32_t t : nonempty_lines_) line_marked_[t] = true;
+  any_marked_ = !nonempty_lines_.empty();
+}
+
+void SchedulingQueue::MoveMarked(Time now) {
+  if (!any_marked_) return;
+  any_marked_ = false;
   std::vector<uint32_t> still;
   for (uint32_t t : nonempty_lines_) {
-    MoveHead(t, now, false, now);
+    if (line_marked_[t]) {
+      line_marked_[t] = false;
+      MoveHead(t, now, false, now);
+    }
     if (lines_[t].empty()) {
       line_listed_[t] = false;
     } else {

@@ -3,11 +3,13 @@
 // podMaxBackoffSeconds per failed attempt), and unschedulable pods, moved back on cluster
 // events or after podMaxInUnschedulablePodsDuration (5m).
 //
-// Unschedulable pods are parked per pod template, in FIFO order. A cluster event moves
-// the head of each template's line, not every parked pod: pods of one template fail the
-// same way on the same cluster, so upstream's retry of all of them would reject the rest
-// anyway. When a head binds, the next pod of its template is moved at once. This keeps
-// a backlog of 100,000 identical pods from costing 100,000 attempts per freed GPU.
+// Unschedulable pods are parked per pod template, in FIFO order, with the plugins that
+// rejected them (QueuedPodInfo.UnschedulablePlugins). A cluster event marks the lines whose
+// head one of those plugins' queueing hints says the event may help, and the marked
+// heads move: pods of one template fail the same way on the same cluster, so upstream's
+// retry of all of them would reject the rest anyway. When a head binds, the next pod of
+// its template is moved at once. This keeps a backlog of 100,000 identical pods from
+// costing 100,000 attempts per freed GPU.
 #pragma once
 
 #include <cstdint>
@@ -29,10 +31,34 @@ class SchedulingQueue {
   void AddActive(PodId pod, int32_t priority, Time now);
   bool PopActive(PodId* pod);
   // After a failed attempt: parked in its template's line until an event moves it.
-  void AddUnschedulable(PodId pod, uint32_t template_id, int32_t priority, Time now);
-  // A cluster event: the head of every template's line goes to activeQ, or to backoffQ if
-  // it is still backing off.
-  void MoveAllUnschedulable(Time now);
+  // `rejectors`: the filter plugins (by position) that rejected it; 0 for none named.
+  void AddUnschedulable(PodId pod, uint32_t template_id, int32_t priority, Time now,
+                        uint64_t rejectors = 0);
+  // A cluster event: marks each line whose head `may_help(head, rejectors)`.
+  template <typename F>
+  void MarkLines(F may_help) {
+    for (uint32_t t : nonempty_lines_) {
+      if (line_marked_[t]) continue;
+      PodId head;
+      if (Head(t, &head) && may_help(head, state_[head].rejectors)) {
+        line_marked_[t] = true;
+        any_marked_ = true;
+      }
+    }
+  }
+  void MarkAll();
+  void MarkLine(uint32_t template_id) {
+    line_marked_[template_id] = true;
+    any_marked_ = true;
+  }
+  bool any_marked() const { return any_marked_; }
+  // The heads of the marked lines go to activeQ, or to backoffQ if still backing off.
+  void MoveMarked(Time now);
+  // Marks and moves every line (a test's cluster event that helps every pod).
+  void MoveAllUnschedulable(Time now) {
+    MarkAll();
+    MoveMarked(now);
+  }
   // A pod of this template just bound: the next one in its line gets a chance too.
   void MoveNextOfTemplate(uint32_t template_id, Time now);
   // Backed-off pods whose backoff expired go to activeQ; returns the next expiry or kNever.
@@ -56,6 +82,7 @@ class SchedulingQueue {
     Time timestamp{0};        // queue timestamp (PrioritySort tie-break)
     Time last_attempt{0};
     Time parked_at{0};
+    uint64_t rejectors = 0;  // the filter plugins that rejected it last
   };
   struct ActiveEntry {
     int32_t priority;
@@ -80,6 +107,8 @@ class SchedulingQueue {
   void PushBackoff(PodId pod);
   // Moves the first live pod of a line out of the unschedulable pool; false if none.
   bool MoveHead(uint32_t template_id, Time now, bool only_if_parked_before, Time before);
+  // The first live pod of a line (stale entries dropped); false if none.
+  bool Head(uint32_t template_id, PodId* pod);
 
   Duration initial_backoff_, max_backoff_;
   std::vector<PodState> state_;
@@ -88,6 +117,8 @@ class SchedulingQueue {
   std::vector<std::deque<Parked>> lines_;  // per template id
   std::vector<uint32_t> nonempty_lines_;   // template ids that may hold parked pods
   std::vector<bool> line_listed_;
+  std::vector<bool> line_marked_;
+  bool any_marked_ = false;
   size_t unschedulable_count_ = 0;
   uint64_t seq_ = 0;
 };

@@ -78,7 +78,11 @@ void Scheduler::BuildProfile() {
       fit_ = fit;
       fit_position_ = static_cast<uint16_t>(filters_.size());
     }
-    filters_.push_back(FilterEntry{f, plugin->index});
+    FilterEntry entry{f, plugin, plugin->index, 0, 0};
+    for (const auto& e : plugin->EventsToRegister()) {
+      (e.resource == EventResource::kNode ? entry.node_events : entry.pod_events) |= e.actions;
+    }
+    filters_.push_back(entry);
   }
   for (const auto& n : prof.post_filter) {
     if (auto* p = dynamic_cast<PostFilterPlugin*>(instance(n))) post_filters_.push_back(p);
@@ -97,6 +101,7 @@ void Scheduler::BuildProfile() {
 void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (kind == WatchKind::kNode) {
     ++cluster_generation_;
+    const uint32_t old_group = groups_.Has(id) ? groups_.GroupOf(id) : cluster::kNone;
     if (op == WatchOp::kDeleted) {
       groups_.Remove(id);
     } else {
@@ -106,7 +111,23 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     topology_->NodeChanged(id);
     if (id < node_zone_known_.size()) node_zone_known_[id] = false;  // its labels may have changed
     if (op != WatchOp::kModified) node_order_dirty_ = true;
-    move_all_ = true;  // NodeAdd / NodeUpdate: any plugin may now pass
+    // The event, by what changed in the node's schedulable properties (its group).
+    ClusterEvent event{EventResource::kNode, 0};
+    EventObject obj{&store_.node(id), nullptr, nullptr};
+    if (op == WatchOp::kAdded) {
+      event.actions = kAdd;
+    } else if (op == WatchOp::kDeleted) {
+      event.actions = kDelete;
+    } else if (old_group != cluster::kNone && old_group != groups_.GroupOf(id)) {
+      const NodeGroup& before = groups_.group(old_group);
+      const NodeGroup& after = groups_.group(groups_.GroupOf(id));
+      if (before.labels != after.labels) event.actions |= kUpdateNodeLabel;
+      if (before.taints != after.taints) event.actions |= kUpdateNodeTaint;
+      if (before.unschedulable != after.unschedulable) event.actions |= kUpdateNodeSchedulable;
+      if (before.allocatable != after.allocatable) event.actions |= kUpdateNodeAllocatable;
+      obj.old_node = &before;
+    }
+    if (event.actions) OnClusterEvent(event, obj);
     RequestReconcile();
     return;
   }
@@ -122,6 +143,8 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     if (c == 0) bound_priorities_.erase(p.tmpl->priority);
     // The scheduler cache's view of the node's pods, for the plugins that count them.
     pod_counts_->Update(p, p.node, running ? 1 : -1);
+    // AssignedPodAdd: a pod bound somewhere may help pods that want to be near it.
+    if (running) OnClusterEvent({EventResource::kPod, kAdd}, EventObject{nullptr, nullptr, &p});
   }
   if (op == WatchOp::kAdded) {
     // Only pods for this scheduler, and not those given a node by spec.nodeName.
@@ -157,11 +180,37 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   }
   if (p.Bound()) info_.Sync(store_, p.node);
   if (freed) {
-    // AssignedPodDelete: resources were freed (NodeResourcesFit's queueing hint).
+    // AssignedPodDelete: its resources are free, its labels no longer count.
     ++cluster_generation_;
-    move_for_resources_ = true;
+    OnClusterEvent({EventResource::kPod, kDelete}, EventObject{nullptr, nullptr, &p});
     RequestReconcile();
   }
+}
+
+bool Scheduler::MayHelp(const ClusterEvent& event, const EventObject& obj, PodId pod,
+                        uint64_t rejectors) const {
+  if (rejectors == 0) return true;  // no plugin named: any event may help
+  const auto& p = store_.pod(pod);
+  for (uint64_t m = rejectors; m != 0; m &= m - 1) {
+    const auto pos = static_cast<size_t>(__builtin_ctzll(m));
+    const FilterEntry& f = filters_[pos];
+    const uint32_t registered =
+        event.resource == EventResource::kNode ? f.node_events : f.pod_events;
+    if ((registered & event.actions) == 0) continue;
+    if (f.owner->Hint(event, obj, p) == QueueingHint::kQueue) return true;
+  }
+  return false;
+}
+
+void Scheduler::OnClusterEvent(const ClusterEvent& event, const EventObject& obj) {
+  // The pod in its scheduling cycle sees the event when it is parked (the queue's
+  // in-flight events: preemption's victims leave during their preemptor's cycle).
+  if (in_flight_ != cluster::kNone) in_flight_events_.push_back({event, obj});
+  if (!queue_.has_unschedulable()) return;
+  // Each parked line whose head a rejecting plugin's queueing hint says the event may help.
+  queue_.MarkLines(
+      [&](PodId head, uint64_t rejectors) { return MayHelp(event, obj, head, rejectors); });
+  if (queue_.any_marked()) RequestReconcile();
 }
 
 bool Scheduler::Gated(const cluster::PodRecord& pod) const {
@@ -415,8 +464,7 @@ int64_t Scheduler::MemoScore(const cluster::PodRecord& pod, TemplateCache& tc, N
 
 void Scheduler::Reconcile(Time now) {
   if (node_order_dirty_) RebuildNodeOrder();
-  if (move_all_ || move_for_resources_) queue_.MoveAllUnschedulable(now);
-  move_all_ = move_for_resources_ = false;
+  queue_.MoveMarked(now);
   Time next_backoff = queue_.FlushBackoff(now);
   if (next_flush_ != cluster::kNever && now >= next_flush_) {
     queue_.FlushUnschedulableLeftover(now);
@@ -425,11 +473,8 @@ void Scheduler::Reconcile(Time now) {
   PodId pod;
   while (queue_.PopActive(&pod)) {
     ScheduleOne(pod, now);
-    if (move_all_ || move_for_resources_) {
-      // Events during this cycle (preemption deleted victims) move pods at once.
-      queue_.MoveAllUnschedulable(now);
-      move_all_ = move_for_resources_ = false;
-    }
+    // Events during this cycle (a bind, preemption's victims) move pods at once.
+    queue_.MoveMarked(now);
     Time nb = queue_.FlushBackoff(now);
     if (nb != cluster::kNever) next_backoff = nb;
   }
@@ -450,6 +495,12 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   auto& pod = store_.pod(id);
   if (pod.deleted || pod.Bound() || pod.Terminal()) return;
   ++attempts_;
+  in_flight_ = id;
+  in_flight_events_.clear();
+  struct EndOfCycle {
+    PodId* in_flight;
+    ~EndOfCycle() { *in_flight = cluster::kNone; }
+  } end_of_cycle{&in_flight_};
   TemplateCache& tc = CacheFor(pod);
   const int64_t n = static_cast<int64_t>(node_order_.size());
   if (n == 0) {
@@ -457,11 +508,12 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     return;
   }
   const uint32_t tid = pod.tmpl->id;
-  if (failure_memo_.size() <= tid) failure_memo_.resize(tid + 1, {~uint64_t{0}, ""});
-  if (failure_memo_[tid].first == cluster_generation_ && pod.daemon_node == cluster::kNone &&
+  if (failure_memo_.size() <= tid) failure_memo_.resize(tid + 1);
+  const FailureMemo& memo = failure_memo_[tid];
+  if (memo.generation == cluster_generation_ && pod.daemon_node == cluster::kNone &&
       pod.nominated_node == cluster::kNone) {
-    std::string msg = failure_memo_[tid].second;
-    RecordFailure(id, msg, now);
+    std::string msg = memo.message;
+    RecordFailure(id, msg, now, memo.rejectors);
     return;
   }
 
@@ -523,20 +575,25 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
 
   if (feasible.empty()) {
     std::vector<bool> unschedulable;
-    std::string msg = FitErrorMessage(pod, tc, state, &unschedulable);
+    uint64_t rejectors = 0;
+    std::string msg = FitErrorMessage(pod, tc, state, &unschedulable, &rejectors);
     if (post_filters_.empty()) {
-      if (pod.daemon_node == cluster::kNone) failure_memo_[tid] = {cluster_generation_, msg};
-      RecordFailure(id, msg, now);
+      if (pod.daemon_node == cluster::kNone) {
+        failure_memo_[tid] = {cluster_generation_, msg, rejectors};
+      }
+      RecordFailure(id, msg, now, rejectors);
       return;
     }
     auto result = post_filters_.front()->PostFilter(state, id, unschedulable);
     if (result.nominated != cluster::kNone) {
-      RecordFailure(id, msg, now);
+      RecordFailure(id, msg, now, rejectors);
       return;
     }
     std::string full = msg + " " + result.message;
-    if (pod.daemon_node == cluster::kNone) failure_memo_[tid] = {cluster_generation_, full};
-    RecordFailure(id, full, now);
+    if (pod.daemon_node == cluster::kNone) {
+      failure_memo_[tid] = {cluster_generation_, full, rejectors};
+    }
+    RecordFailure(id, full, now, rejectors);
     return;
   }
   if (feasible.size() == 1) {
@@ -611,8 +668,12 @@ std::string Scheduler::HistogramMessage(size_t num_nodes,
 }
 
 std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
-                                       const CycleState& state, std::vector<bool>* unschedulable) {
+                                       const CycleState& state, std::vector<bool>* unschedulable,
+                                       uint64_t* rejectors) {
   unschedulable->assign(store_.node_count(), false);
+  auto rejected_by = [&](uint16_t pos) {
+    if (pos < 64) *rejectors |= uint64_t{1} << pos;
+  };
   std::vector<int64_t> counts(reasons_.size(), 0);
   std::vector<uint16_t> ids;
   auto count = [&](uint16_t id) {
@@ -633,6 +694,7 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
         oldest.diag_version = {};
         oldest.diag_group = {};
         oldest.diag_code = {};
+        oldest.diag_plugin = {};
         oldest.diag_lists = {};
       }
     }
@@ -640,6 +702,7 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
       tc.diag_version.resize(n_nodes, 0);
       tc.diag_group.resize(n_nodes, ~uint32_t{0});
       tc.diag_code.resize(n_nodes, 0);
+      tc.diag_plugin.resize(n_nodes, kPasses);
     }
     for (NodeId node : node_order_) {
       const uint32_t g = groups_.GroupOf(node);
@@ -658,8 +721,10 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
         tc.diag_group[node] = g;
         tc.diag_version[node] = info_.version(node);
         tc.diag_code[node] = code;
+        tc.diag_plugin[node] = failed_at;
       }
       const int64_t code = tc.diag_code[node];
+      if (code != 0) rejected_by(tc.diag_plugin[node]);
       if (code < 0) {
         for (uint16_t id : tc.diag_lists[static_cast<size_t>(-1 - code)]) count(id);
         (*unschedulable)[node] = true;  // Unschedulable: preemption may help
@@ -672,6 +737,7 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
   for (NodeId node : node_order_) {
     Status s = FilterWithNominated(pod, tc, state, node, &failed_at);
     if (s.ok()) continue;
+    rejected_by(failed_at);
     if (s.code == Code::kUnschedulable) {
       ids.clear();
       cluster::ResourceVec buf;
@@ -686,7 +752,7 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
   return HistogramMessage(node_order_.size(), counts);
 }
 
-void Scheduler::RecordFailure(PodId id, const std::string& message, Time now) {
+void Scheduler::RecordFailure(PodId id, const std::string& message, Time now, uint64_t rejectors) {
   auto& pod = store_.pod(id);
   bool changed = !pod.unschedulable || pod.message != message;
   pod.unschedulable = true;
@@ -694,7 +760,15 @@ void Scheduler::RecordFailure(PodId id, const std::string& message, Time now) {
   pod.reason = "Unschedulable";
   store_.RecordEvent("Warning", "FailedScheduling", "Pod", pod.namespace_, pod.name, message,
                      name_);
-  queue_.AddUnschedulable(id, pod.tmpl->id, pod.tmpl->priority, now);
+  queue_.AddUnschedulable(id, pod.tmpl->id, pod.tmpl->priority, now, rejectors);
+  if (id == in_flight_) {
+    for (const auto& [event, obj] : in_flight_events_) {
+      if (MayHelp(event, obj, id, rejectors)) {
+        queue_.MarkLine(pod.tmpl->id);
+        break;
+      }
+    }
+  }
   if (changed) store_.UpdatePod(id);
 }
 

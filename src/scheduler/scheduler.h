@@ -57,7 +57,9 @@ class Scheduler : public cluster::Controller {
 
   struct FilterEntry {
     FilterPlugin* plugin;
-    uint32_t index;  // CycleState slot
+    Plugin* owner;
+    uint32_t index;                    // CycleState slot
+    uint32_t node_events, pod_events;  // EventsToRegister: the actions that may help
   };
   struct ScoreEntry {
     ScorePlugin* plugin;
@@ -94,6 +96,7 @@ class Scheduler : public cluster::Controller {
     // node's NodeInfo version and group are unchanged.
     std::vector<uint32_t> diag_version, diag_group;
     std::vector<int64_t> diag_code;
+    std::vector<uint16_t> diag_plugin;  // the rejecting plugin's position
     std::vector<std::vector<uint16_t>> diag_lists;
   };
   struct Feasible {
@@ -126,11 +129,19 @@ class Scheduler : public cluster::Controller {
 
   void ScheduleOne(PodId pod, Time now);
   void Bind(PodId pod, NodeId node, Time now);
-  void RecordFailure(PodId pod, const std::string& message, Time now);
+  // `rejectors`: the filter plugins (by position) that rejected the pod on some node.
+  void RecordFailure(PodId pod, const std::string& message, Time now, uint64_t rejectors = 0);
   std::string FitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
-                              const CycleState& state, std::vector<bool>* unschedulable);
+                              const CycleState& state, std::vector<bool>* unschedulable,
+                              uint64_t* rejectors);
   std::string HistogramMessage(size_t num_nodes, const std::vector<int64_t>& counts) const;
   void RebuildNodeOrder();
+  // A cluster event: marks the parked pods a rejecting plugin's queueing hint says it may
+  // help (moved at the next scheduling cycle, at this instant).
+  void OnClusterEvent(const ClusterEvent& event, const EventObject& obj);
+  // Whether a rejecting plugin's queueing hint says the event may help the pod.
+  bool MayHelp(const ClusterEvent& event, const EventObject& obj, PodId pod,
+               uint64_t rejectors) const;
   // A PreEnqueue plugin keeps the pod out of the queue (SchedulingGates).
   bool Gated(const cluster::PodRecord& pod) const;
   void Nominate(PodId pod, NodeId node);
@@ -157,7 +168,10 @@ class Scheduler : public cluster::Controller {
   std::vector<TemplateCache> template_cache_;
   std::map<int32_t, int64_t> bound_priorities_;  // priority → pods running on nodes
   std::vector<bool> counted_;
-  std::vector<bool> gated_;         // pods PreEnqueue keeps out of the queue
+  std::vector<bool> gated_;  // pods PreEnqueue keeps out of the queue
+  // The pod in its scheduling cycle and the cluster events seen during it.
+  PodId in_flight_ = cluster::kNone;
+  std::vector<std::pair<ClusterEvent, EventObject>> in_flight_events_;
   std::vector<NodeId> node_order_;  // zone-interleaved, as the scheduler's NodeTree
   bool node_order_dirty_ = true;
   std::vector<std::string> node_zone_;  // by NodeId, valid where node_zone_known_
@@ -165,15 +179,18 @@ class Scheduler : public cluster::Controller {
   size_t next_start_node_index_ = 0;
   std::vector<std::vector<PodId>> nominated_;  // per node
   size_t nominated_total_ = 0;
-  // Cluster events seen since the last cycle; they move unschedulable pods (queueing hints).
-  bool move_all_ = false, move_for_resources_ = false;
   Time next_flush_ = cluster::kNever;
   // Failure memo: a pod of the same template failing against an unchanged cluster fails
   // the same way; the message is reused instead of scanning every node again. The
   // generation moves with every node change and every bind or freed pod, so it holds for
   // plugins whose verdicts read only nodes and the pods bound to them.
   uint64_t cluster_generation_ = 0;
-  std::vector<std::pair<uint64_t, std::string>> failure_memo_;  // per template
+  struct FailureMemo {
+    uint64_t generation = ~uint64_t{0};
+    std::string message;
+    uint64_t rejectors = 0;
+  };
+  std::vector<FailureMemo> failure_memo_;  // per template
   uint64_t attempts_ = 0, binds_ = 0;
   size_t score_caches_ = 0;
   // Buffers of ScheduleOne, kept to spare an allocation per cycle.

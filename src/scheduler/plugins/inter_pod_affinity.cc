@@ -66,6 +66,36 @@ std::vector<ClusterEvent> InterPodAffinity::EventsToRegister() const {
           {EventResource::kNode, kAdd | kUpdateNodeLabel | kUpdateNodeTaint}};
 }
 
+QueueingHint InterPodAffinity::Hint(const ClusterEvent& event, const EventObject& obj,
+                                    const cluster::PodRecord& pod) const {
+  const Terms& terms = TermsOf(*pod.tmpl, pod.namespace_);
+  // podMatchesAllAffinityTerms: false for no terms.
+  auto matches_all = [](const std::vector<Term>& ts, const cluster::PodRecord& p) {
+    if (ts.empty()) return false;
+    for (const auto& t : ts) {
+      if (!t.matcher.Matches(p.namespace_, p.tmpl->metadata.labels)) return false;
+    }
+    return true;
+  };
+  if (event.resource == EventResource::kPod) {
+    // isSchedulableAfterPodChange: an added pod the affinity wants, a deleted one the
+    // anti-affinity did not (existing pods' own anti-affinity is not considered).
+    const auto& other = *obj.pod;
+    const bool added = (event.actions & kAdd) != 0;
+    return matches_all(added ? terms.required_affinity : terms.required_anti, other)
+               ? QueueingHint::kQueue
+               : QueueingHint::kQueueSkip;
+  }
+  // isSchedulableAfterNodeChange: the node has some required term's topology key.
+  const auto& labels = obj.node->obj.metadata.labels;
+  for (const auto* ts : {&terms.required_affinity, &terms.required_anti}) {
+    for (const auto& t : *ts) {
+      if (labels.count(handle_.topology->KeyName(t.key))) return QueueingHint::kQueue;
+    }
+  }
+  return QueueingHint::kQueueSkip;
+}
+
 InterPodAffinity::Term InterPodAffinity::Resolve(const api::PodAffinityTerm& t,
                                                  const std::string& owner_ns,
                                                  int64_t weight) const {

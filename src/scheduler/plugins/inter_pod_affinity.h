@@ -30,6 +30,8 @@ class InterPodAffinity final : public Plugin, public FilterPlugin, public ScoreP
   ~InterPodAffinity() override;
   const char* Name() const override { return "InterPodAffinity"; }
   std::vector<ClusterEvent> EventsToRegister() const override;
+  QueueingHint Hint(const ClusterEvent& event, const EventObject& obj,
+                    const cluster::PodRecord& pod) const override;
 
   Scope FilterScope(const cluster::PodRecord&) const override { return Scope::kCluster; }
   Code PreFilter(CycleState& state, const cluster::PodRecord& pod) override;

@@ -2,6 +2,7 @@
 
 #include "cluster/scheduling_helpers.h"
 #include "cluster/store.h"
+#include "scheduler/node_groups.h"
 
 namespace gputwin::scheduler {
 
@@ -10,6 +11,21 @@ NodeAffinity::NodeAffinity(ReasonTable* reasons, const cluster::Store* store)
 
 std::vector<ClusterEvent> NodeAffinity::EventsToRegister() const {
   return {{EventResource::kNode, kAdd | kUpdateNodeLabel}};
+}
+
+QueueingHint NodeAffinity::Hint(const ClusterEvent&, const EventObject& obj,
+                                const cluster::PodRecord& pod) const {
+  // isSchedulableAfterNodeChange: the node matches the pod's required affinity now and did
+  // not before.
+  const auto& n = *obj.node;
+  const auto& spec = pod.tmpl->spec;
+  if (!cluster::MatchesRequiredAffinity(spec, n.obj.metadata.labels, n.name())) {
+    return QueueingHint::kQueueSkip;
+  }
+  if (obj.old_node && cluster::MatchesRequiredAffinity(spec, obj.old_node->labels, n.name())) {
+    return QueueingHint::kQueueSkip;
+  }
+  return QueueingHint::kQueue;
 }
 
 bool NodeAffinity::NamesNodes(const cluster::PodRecord& pod) {

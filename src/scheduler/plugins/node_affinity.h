@@ -13,6 +13,8 @@ class NodeAffinity final : public Plugin, public FilterPlugin, public ScorePlugi
   NodeAffinity(ReasonTable* reasons, const cluster::Store* store);
   const char* Name() const override { return "NodeAffinity"; }
   std::vector<ClusterEvent> EventsToRegister() const override;
+  QueueingHint Hint(const ClusterEvent& event, const EventObject& obj,
+                    const cluster::PodRecord& pod) const override;
   // kNode when a term names nodes (matchFields, kubernetes.io/hostname) or the pod is a
   // DaemonSet's; else kGroup.
   Scope FilterScope(const cluster::PodRecord& pod) const override;

@@ -1,5 +1,7 @@
 #include "scheduler/plugins/node_name.h"
 
+#include "cluster/objects.h"
+
 namespace gputwin::scheduler {
 
 NodeName::NodeName(ReasonTable* reasons)
@@ -7,6 +9,12 @@ NodeName::NodeName(ReasonTable* reasons)
 
 std::vector<ClusterEvent> NodeName::EventsToRegister() const {
   return {{EventResource::kNode, kAdd}};
+}
+
+QueueingHint NodeName::Hint(const ClusterEvent&, const EventObject& obj,
+                            const cluster::PodRecord& pod) const {
+  return obj.node->name() == pod.tmpl->spec.node_name ? QueueingHint::kQueue
+                                                      : QueueingHint::kQueueSkip;
 }
 
 Scope NodeName::FilterScope(const cluster::PodRecord& pod) const {

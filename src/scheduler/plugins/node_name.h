@@ -12,6 +12,8 @@ class NodeName final : public Plugin, public FilterPlugin {
   explicit NodeName(ReasonTable* reasons);
   const char* Name() const override { return "NodeName"; }
   std::vector<ClusterEvent> EventsToRegister() const override;
+  QueueingHint Hint(const ClusterEvent& event, const EventObject& obj,
+                    const cluster::PodRecord& pod) const override;
   Scope FilterScope(const cluster::PodRecord& pod) const override;
   Status Filter(const CycleState& state, const cluster::PodRecord& pod,
                 const NodeView& node) const override;

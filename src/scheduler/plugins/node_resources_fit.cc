@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "cluster/store.h"
+#include "scheduler/node_groups.h"
 #include "scheduler/node_info.h"
 
 namespace gputwin::scheduler {
@@ -25,6 +26,33 @@ NodeResourcesFit::NodeResourcesFit(const Handle& handle, NodeResourcesFitArgs ar
 
 std::vector<ClusterEvent> NodeResourcesFit::EventsToRegister() const {
   return {{EventResource::kPod, kDelete}, {EventResource::kNode, kAdd | kUpdateNodeAllocatable}};
+}
+
+QueueingHint NodeResourcesFit::Hint(const ClusterEvent& event, const EventObject& obj,
+                                    const cluster::PodRecord& pod) const {
+  if (event.resource == EventResource::kPod) {
+    // isSchedulableAfterPodEvent: a scheduled (or nominated) pod left, freeing room.
+    const auto& gone = *obj.pod;
+    return gone.Bound() || gone.nominated_node != cluster::kNone ? QueueingHint::kQueue
+                                                                 : QueueingHint::kQueueSkip;
+  }
+  // isSchedulableAfterNodeChange: the pod fits the empty node and, for an update, some
+  // resource it requests (or the pod count) grew.
+  const auto& alloc = obj.node->allocatable;
+  const auto& requests = RequestsOf(*pod.tmpl);
+  if (cluster::At(alloc, cluster::kPods) < 1) return QueueingHint::kQueueSkip;
+  for (const auto& [r, amount] : requests) {
+    if (amount > cluster::At(alloc, r)) return QueueingHint::kQueueSkip;
+  }
+  if (!obj.old_node) return QueueingHint::kQueue;
+  const auto& before = obj.old_node->allocatable;
+  if (cluster::At(alloc, cluster::kPods) > cluster::At(before, cluster::kPods)) {
+    return QueueingHint::kQueue;
+  }
+  for (const auto& [r, amount] : requests) {
+    if (cluster::At(alloc, r) > cluster::At(before, r)) return QueueingHint::kQueue;
+  }
+  return QueueingHint::kQueueSkip;
 }
 
 const NodeResourcesFit::Requests& NodeResourcesFit::RequestsOf(

@@ -29,6 +29,8 @@ class NodeResourcesFit final : public Plugin, public FilterPlugin, public ScoreP
   NodeResourcesFit(const Handle& handle, NodeResourcesFitArgs args, cluster::ResourceRegistry* reg);
   const char* Name() const override { return "NodeResourcesFit"; }
   std::vector<ClusterEvent> EventsToRegister() const override;
+  QueueingHint Hint(const ClusterEvent& event, const EventObject& obj,
+                    const cluster::PodRecord& pod) const override;
   Scope FilterScope(const cluster::PodRecord&) const override { return Scope::kNode; }
   Status Filter(const CycleState& state, const cluster::PodRecord& pod,
                 const NodeView& node) const override;

@@ -11,6 +11,8 @@ class NodeUnschedulable final : public Plugin, public FilterPlugin {
   explicit NodeUnschedulable(ReasonTable* reasons);
   const char* Name() const override { return "NodeUnschedulable"; }
   std::vector<ClusterEvent> EventsToRegister() const override;
+  QueueingHint Hint(const ClusterEvent& event, const EventObject& obj,
+                    const cluster::PodRecord& pod) const override;
   Scope FilterScope(const cluster::PodRecord&) const override { return Scope::kGroup; }
   Status Filter(const CycleState& state, const cluster::PodRecord& pod,
                 const NodeView& node) const override;

@@ -6,6 +6,7 @@
 
 #include "cluster/scheduling_helpers.h"
 #include "cluster/store.h"
+#include "scheduler/node_groups.h"
 #include "scheduler/pod_counts.h"
 #include "scheduler/topology_values.h"
 
@@ -69,6 +70,44 @@ PodTopologySpread::~PodTopologySpread() = default;
 std::vector<ClusterEvent> PodTopologySpread::EventsToRegister() const {
   return {{EventResource::kPod, kAdd | kUpdatePodLabel | kDelete},
           {EventResource::kNode, kAdd | kDelete | kUpdateNodeLabel | kUpdateNodeTaint}};
+}
+
+QueueingHint PodTopologySpread::Hint(const ClusterEvent& event, const EventObject& obj,
+                                     const cluster::PodRecord& pod) const {
+  const auto& hard = ConstraintsOf(pod).hard;
+  if (event.resource == EventResource::kPod) {
+    // isSchedulableAfterPodChange: a pod of the namespace that some constraint counts.
+    const auto& other = *obj.pod;
+    if (other.namespace_ != pod.namespace_) return QueueingHint::kQueueSkip;
+    for (const auto& c : hard) {
+      if (c.selector && c.selector->Matches(other.tmpl->metadata.labels)) {
+        return QueueingHint::kQueue;
+      }
+    }
+    return QueueingHint::kQueueSkip;
+  }
+  // isSchedulableAfterNodeChange: a node with every constraint's key came, went, or
+  // changed its keys' values or its taints.
+  auto has_all = [&](const api::Labels& labels, bool hostname_known) {
+    for (const auto& c : hard) {
+      if (c.hostname && hostname_known) continue;
+      if (!labels.count(handle_.topology->KeyName(c.key))) return false;
+    }
+    return true;
+  };
+  const auto& labels = obj.node->obj.metadata.labels;
+  const bool now = has_all(labels, true);
+  if (!obj.old_node) return now ? QueueingHint::kQueue : QueueingHint::kQueueSkip;
+  const bool before = has_all(obj.old_node->labels, true);
+  if (now != before) return QueueingHint::kQueue;
+  if (!now) return QueueingHint::kQueueSkip;
+  for (const auto& c : hard) {
+    if (c.hostname) continue;
+    const auto& key = handle_.topology->KeyName(c.key);
+    if (labels.at(key) != obj.old_node->labels.at(key)) return QueueingHint::kQueue;
+  }
+  return obj.node->obj.taints != obj.old_node->taints ? QueueingHint::kQueue
+                                                      : QueueingHint::kQueueSkip;
 }
 
 const PodTopologySpread::Constraints& PodTopologySpread::ConstraintsOf(

@@ -28,6 +28,8 @@ class PodTopologySpread final : public Plugin, public FilterPlugin, public Score
   ~PodTopologySpread() override;
   const char* Name() const override { return "PodTopologySpread"; }
   std::vector<ClusterEvent> EventsToRegister() const override;
+  QueueingHint Hint(const ClusterEvent& event, const EventObject& obj,
+                    const cluster::PodRecord& pod) const override;
 
   Scope FilterScope(const cluster::PodRecord& pod) const override;
   Code PreFilter(CycleState& state, const cluster::PodRecord& pod) override;

@@ -3,11 +3,23 @@
 #include <algorithm>
 
 #include "cluster/scheduling_helpers.h"
+#include "scheduler/node_groups.h"
 
 namespace gputwin::scheduler {
 
 std::vector<ClusterEvent> TaintToleration::EventsToRegister() const {
   return {{EventResource::kNode, kAdd | kUpdateNodeTaint}};
+}
+
+QueueingHint TaintToleration::Hint(const ClusterEvent&, const EventObject& obj,
+                                   const cluster::PodRecord& pod) const {
+  // isSchedulableAfterNodeChange: the node had an untolerated taint (a new node counts as
+  // having had one) and has none now.
+  const auto& tolerations = pod.tmpl->spec.tolerations;
+  const bool was =
+      !obj.old_node || cluster::FindUntoleratedTaint(obj.old_node->taints, tolerations, true, true);
+  const bool is = cluster::FindUntoleratedTaint(obj.node->obj.taints, tolerations, true, true);
+  return was && !is ? QueueingHint::kQueue : QueueingHint::kQueueSkip;
 }
 
 const api::Taint* TaintToleration::Untolerated(const cluster::PodRecord& pod,

@@ -13,6 +13,8 @@ class TaintToleration final : public Plugin, public FilterPlugin, public ScorePl
   explicit TaintToleration(ReasonTable* reasons) : reasons_(*reasons) {}
   const char* Name() const override { return "TaintToleration"; }
   std::vector<ClusterEvent> EventsToRegister() const override;
+  QueueingHint Hint(const ClusterEvent& event, const EventObject& obj,
+                    const cluster::PodRecord& pod) const override;
   Scope FilterScope(const cluster::PodRecord&) const override { return Scope::kGroup; }
   Status Filter(const CycleState& state, const cluster::PodRecord& pod,
                 const NodeView& node) const override;
