@@ -191,6 +191,13 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (kind == WatchKind::kPod) {
     const auto& p = store_.pod(id);
     if (!manifests_.pod_disruption_budgets.empty()) CountPod(id);
+    if (p.tmpl->spec.pod_anti_affinity && !p.tmpl->spec.pod_anti_affinity->required.empty()) {
+      if (p.Bound() && !p.Terminal() && op != WatchOp::kDeleted) {
+        bound_anti_affinity_.insert(id);
+      } else {
+        bound_anti_affinity_.erase(id);
+      }
+    }
     // Of an unbound pod, Karpenter reads only whether it is provisionable: kube-scheduler
     // marking a waiting pod Unschedulable again changes nothing it decides on.
     bool changed = op != WatchOp::kModified || p.node != cluster::kNone;

@@ -20,6 +20,7 @@
 #include "cluster/controller.h"
 #include "core/random.h"
 #include "karpenter/requirements.h"
+#include "karpenter/topology.h"
 #include "scheduler/framework.h"
 #include "telemetry/registry.h"
 
@@ -173,6 +174,7 @@ class Karpenter : public cluster::Controller {
     std::vector<uint32_t> types;
     ResourceVec requests;
     std::vector<PodId> pods;
+    std::string hostname;  // its hostname domain in the simulation (a placeholder)
   };
   struct Solution {
     std::vector<NewClaim> claims;
@@ -203,6 +205,12 @@ class Karpenter : public cluster::Controller {
   Solution Solve(const std::vector<PodId>& pods, SimNodes* existing, Time now,
                  const std::set<uint32_t>& exclude_claims, bool for_consolidation = false);
   std::vector<SimNode> ExistingNodes(const std::set<uint32_t>& exclude_claims) const;
+  // The topology groups of a pass (empty when no pod to place, nor any bound pod's
+  // required anti-affinity, involves topology): their domains from the NodePools and the
+  // existing nodes, and the bound pods they count (not `pods`, which are being placed).
+  Topology BuildTopology(const std::vector<PodId>& pods, const SimNodes& existing,
+                         const std::set<uint32_t>& exclude_claims) const;
+  bool InvolvesTopology(const std::vector<PodId>& pods) const;
   // kube-scheduler's node-local Filter plugins (NodeUnschedulable, TaintToleration with the
   // startup taints ignored until the node initializes, NodeAffinity, NodeResourcesFit), as
   // the simulation checks an existing or in-flight node. `placed`: what this simulation
@@ -362,6 +370,7 @@ class Karpenter : public cluster::Controller {
   std::vector<int64_t> consolidation_budgets_;  // and the budgets it had
   bool consolidation_constrained_ = false;      // and whether budgets held a candidate back
   size_t unschedulable_pods_ = 0;
+  std::set<PodId> bound_anti_affinity_;  // bound pods with required pod anti-affinity
   telemetry::Registry& metrics_;
   telemetry::Registry::MetricId usage_, limit_, node_count_, unschedulable_count_;
   telemetry::Registry::SeriesId pod_startup_;

@@ -49,6 +49,11 @@ class Requirements {
   // Returns "" or the reason, in Karpenter's words.
   std::string Compatible(const Requirements& incoming) const;
   Requirements Intersect(const Requirements& other) const;
+  Requirements Without(const std::string& key) const {
+    Requirements out = *this;
+    out.reqs_.erase(key);
+    return out;
+  }
   // Labels whose value is pinned to one value (NodeClaim labels).
   api::Labels SingleValued() const;
   std::string ToString() const;

@@ -6,6 +6,7 @@
 
 #include "cluster/scheduling_helpers.h"
 #include "karpenter/karpenter.h"
+#include "karpenter/topology.h"
 
 namespace gputwin::karpenter {
 
@@ -30,7 +31,86 @@ std::string FormatResources(const ResourceVec& v, const cluster::ResourceRegistr
   return out + "}";
 }
 
+std::string FormatPlaceholder(size_t n) {
+  std::string s = std::to_string(n);
+  return std::string(s.size() < 4 ? 4 - s.size() : 0, '0') + s;
+}
+
 }  // namespace
+
+bool Karpenter::InvolvesTopology(const std::vector<PodId>& pods) const {
+  if (!bound_anti_affinity_.empty()) return true;
+  for (PodId id : pods) {
+    const auto& spec = store_.pod(id).tmpl->spec;
+    if (!spec.topology_spread_constraints.empty() || spec.pod_affinity || spec.pod_anti_affinity) {
+      return true;
+    }
+  }
+  return false;
+}
+
+Topology Karpenter::BuildTopology(const std::vector<PodId>& pods, const SimNodes& existing,
+                                  const std::set<uint32_t>& exclude) const {
+  Topology topo;
+  if (!InvolvesTopology(pods)) return topo;
+  std::set<PodId> placing(pods.begin(), pods.end());
+  for (PodId id : pods) topo.AddPod(store_.pod(id));
+  for (PodId id : bound_anti_affinity_) {
+    if (placing.count(id)) continue;
+    const auto& p = store_.pod(id);
+    topo.AddBoundAntiAffinity(p, store_.node(p.node).obj.metadata.labels);
+  }
+  if (topo.empty()) return topo;
+  // Domains: what the NodePools may launch into (buildDomainGroups: their In values and
+  // their instance types' labels and offerings), and the existing nodes' labels.
+  for (const auto& key : topo.Keys()) {
+    if (key == "kubernetes.io/hostname") continue;
+    for (const auto& pool : pools_) {
+      if (!pool.not_ready.empty()) continue;
+      const Requirement* r = pool.requirements.Get(key);
+      if (r && !r->complement) {
+        for (const auto& v : r->values) topo.AddDomain(key, v);
+      }
+      for (uint32_t t : pool.instance_types) {
+        if (key == "topology.kubernetes.io/zone" || key == "karpenter.sh/capacity-type") {
+          for (const auto& o : ec2_.OfferingsOf(t)) {
+            std::string v = key == "topology.kubernetes.io/zone"
+                                ? o.zone
+                                : std::string(cloud::CapacityTypeName(o.capacity_type));
+            if (!r || r->Has(v)) topo.AddDomain(key, v);
+          }
+          continue;
+        }
+        const auto& labels = type_labels_[t];
+        if (auto it = labels.find(key); it != labels.end() && (!r || r->Has(it->second))) {
+          topo.AddDomain(key, it->second);
+        }
+      }
+    }
+  }
+  for (const auto& n : existing.nodes) {
+    if (n.claim >= 0 && exclude.count(static_cast<uint32_t>(n.claim))) continue;
+    for (const auto& key : topo.Keys()) {
+      if (key == "kubernetes.io/hostname") {
+        topo.AddDomain(key, *n.name);
+      } else if (auto it = n.labels->find(key); it != n.labels->end()) {
+        topo.AddDomain(key, it->second);
+      }
+    }
+  }
+  // Bound pods, where they run (countDomains), but those this pass places again.
+  for (NodeId nid = 0; nid < store_.node_count(); ++nid) {
+    const auto& node = store_.node(nid);
+    if (node.deleted) continue;
+    for (PodId id : node.pods) {
+      if (placing.count(id)) continue;
+      const auto& p = store_.pod(id);
+      if (p.deleted || p.Terminal()) continue;
+      topo.CountBound(p, node.obj.metadata.labels, node.obj.taints);
+    }
+  }
+  return topo;
+}
 
 bool Karpenter::OfferingAvailable(const cloud::Offering& o, Time now) const {
   auto it = unavailable_.find({static_cast<int>(o.capacity_type), o.type, o.zone});
@@ -356,6 +436,16 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
   // By node index, what the simulation placed there (negative, a NodeView delta): few
   // nodes get pods.
   std::unordered_map<uint32_t, ResourceVec> placed_on;
+  // Topology spread and pod (anti-)affinity: a pod they concern is placed without the
+  // memos above (a zone a spread rejects now may take a later pod of the template).
+  Topology topo = BuildTopology(pods, *existing, exclude);
+  const std::string kHostname = "kubernetes.io/hostname";
+  auto with_hostname = [&](const Requirements& base, const std::string& host) {
+    Requirements r = base;
+    r.Add(kHostname, Requirement::In({host}));
+    return r;
+  };
+  size_t placeholders = 0;
   for (;;) {
     std::vector<PodId> failed;
     for (PodId id : queue) {
@@ -363,132 +453,187 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
       const auto& p = store_.pod(id);
       TemplateMemo& m = memo[p.tmpl.get()];
       if (!m.fits) m.fits = &FitsOf(existing, id);
+      const bool topo_pod = topo.Affects(p);
+      const auto* pt = topo_pod ? topo.Of(p) : nullptr;
+      const size_t relaxable = pt ? pt->relaxable.size() : 0;
+      const Requirements strict = Requirements::FromPod(p.tmpl->spec, 0);
       bool placed = false;
-      for (; m.next < m.fits->size(); ++m.next) {
-        uint32_t k = (*m.fits)[m.next];
-        const auto& n = existing->nodes[k];
-        if (n.claim >= 0 && !exclude.empty() && exclude.count(n.claim)) continue;
-        auto it = placed_on.find(k);
-        if (it != placed_on.end() && !FitsNode(n, it->second, id)) continue;
-        ResourceVec& t = it != placed_on.end() ? it->second : placed_on[k];
-        cluster::AddTo(&t, p.tmpl->requests, -1);
-        if (t.size() <= cluster::kPods) t.resize(cluster::kPods + 1, 0);
-        t[cluster::kPods] -= 1;
-        sol.existing[id] = &n;
-        placed = true;
-        break;
-      }
-      if (placed) continue;
-      if (m.failed_at_claims == sol.claims.size()) {
-        failed.push_back(id);
-        sol.errors[id] = m.errors;
-        sol.forever[id] = m.forever;
-        continue;
-      }
-      size_t terms = 1;
-      if (p.tmpl->spec.node_affinity && p.tmpl->spec.node_affinity->required) {
-        terms = std::max<size_t>(1, p.tmpl->spec.node_affinity->required->size());
-      }
+      Requirements narrowed;  // what topology allows where it is placed
       std::string errors;
       bool forever = true;
-      for (size_t term = 0; term < terms && !placed; ++term) {
-        Requirements pod_reqs = Requirements::FromPod(p.tmpl->spec, term);
-        // Claims of this batch, fewest pods first.
-        std::vector<size_t> order(sol.claims.size());
-        for (size_t i = 0; i < order.size(); ++i) order[i] = i;
-        std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
-          return sol.claims[a].pods.size() < sol.claims[b].pods.size();
-        });
-        // A rejection is remembered only when there is one requirement term to reject.
-        if (m.rejected_by.size() < sol.claims.size()) m.rejected_by.resize(sol.claims.size());
-        for (size_t i : order) {
-          if (m.rejected_by[i]) continue;
-          auto& c = sol.claims[i];
-          if (!cluster::FindUntoleratedTaint(pools_[c.pool].spec->taints, p.tmpl->spec.tolerations,
-                                             true, true) &&
-              CanAdd(&c, id, pod_reqs, now, !for_consolidation).empty()) {
-            placed = true;
-            break;
+      // Preferences start as required; when the pod fits nowhere one more is relaxed.
+      for (size_t relaxed = 0; relaxed <= relaxable && !placed; ++relaxed) {
+        // Existing and in-flight nodes, in the simulation's order.
+        for (size_t next = topo_pod ? 0 : m.next; next < m.fits->size(); ++next) {
+          uint32_t k = (*m.fits)[next];
+          const auto& n = existing->nodes[k];
+          if (n.claim >= 0 && !exclude.empty() && exclude.count(n.claim)) continue;
+          auto it = placed_on.find(k);
+          if (it != placed_on.end() && !FitsNode(n, it->second, id)) continue;
+          Requirements node_reqs;
+          if (!topo.empty())
+            node_reqs = with_hostname(Requirements::FromLabels(*n.labels), *n.name);
+          if (topo_pod && !topo.Restrict(p, strict, node_reqs, relaxed, &narrowed).empty()) {
+            continue;
           }
-          if (terms == 1) m.rejected_by[i] = true;
+          ResourceVec& t = it != placed_on.end() ? it->second : placed_on[k];
+          cluster::AddTo(&t, p.tmpl->requests, -1);
+          if (t.size() <= cluster::kPods) t.resize(cluster::kPods + 1, 0);
+          t[cluster::kPods] -= 1;
+          sol.existing[id] = &n;
+          if (!topo.empty()) topo.Record(p, node_reqs, *n.taints, relaxed);
+          if (!topo_pod) m.next = next;
+          placed = true;
+          break;
         }
         if (placed) break;
-        errors.clear();
-        for (uint32_t pi : pool_order_) {
-          const auto& pool = pools_[pi];
-          auto add_error = [&](const std::string& e) {
-            if (for_consolidation) return;
-            errors += (errors.empty() ? "" : "; ") + std::string("incompatible with nodepool \"") +
-                      pool.spec->metadata.name +
-                      "\", daemonset overhead=" + FormatResources(pool.daemon_overhead, reg) +
-                      ", " + e;
-          };
-          if (!pool.not_ready.empty()) {
-            add_error("nodepool not ready: " + pool.not_ready);
-            continue;
-          }
-          if (const api::Taint* t = cluster::FindUntoleratedTaint(
-                  pool.spec->taints, p.tmpl->spec.tolerations, true, true)) {
-            add_error("did not tolerate " + t->key + "=" + t->value + ":" + t->effect);
-            continue;
-          }
-          if (std::string why = pool.requirements.Compatible(pod_reqs); !why.empty()) {
-            add_error("incompatible requirements, " + why);
-            continue;
-          }
-          if (nodes_left[pi] <= 0) {
-            add_error("all available instance types exceed limits for nodepool: \"" +
-                      pool.spec->metadata.name + "\"");
-            forever = false;
-            continue;
-          }
-          NewClaim nc;
-          nc.pool = pi;
-          nc.base = &pool.requirements;
-          nc.requests = pool.daemon_overhead;
-          for (uint32_t t : pool.instance_types) {
-            const ResourceVec& cap = pool.capacity[t];
-            bool within = true;
-            for (size_t r = 0; r < limited[pi].size(); ++r) {
-              if (limited[pi][r] && cluster::At(cap, r) > remaining[pi][r]) within = false;
-            }
-            if (within) nc.types.push_back(t);
-          }
-          if (nc.types.empty() && !pool.instance_types.empty()) {
-            add_error("all available instance types exceed limits for nodepool: \"" +
-                      pool.spec->metadata.name + "\"");
-            forever = false;
-            continue;
-          }
-          std::string why = CanAdd(&nc, id, pod_reqs, now, !for_consolidation);
-          if (!why.empty()) {
-            if (why.starts_with("all instance types that fit")) forever = false;
-            add_error(why);
-            continue;
-          }
-          // The limit bookkeeping assumes the largest candidate will launch (subtractMax).
-          ResourceVec max_cap;
-          for (uint32_t t : nc.types) {
-            const ResourceVec& cap = pool.capacity[t];
-            if (max_cap.size() < cap.size()) max_cap.resize(cap.size(), 0);
-            for (size_t r = 0; r < cap.size(); ++r) max_cap[r] = std::max(max_cap[r], cap[r]);
-          }
-          for (size_t r = 0; r < limited[pi].size(); ++r) {
-            if (limited[pi][r]) remaining[pi][r] -= cluster::At(max_cap, r);
-          }
-          nodes_left[pi] -= 1;
-          sol.claims.push_back(std::move(nc));
-          placed = true;
-          if (for_consolidation && sol.claims.size() > 1) return sol;
+        if (!topo_pod) m.next = m.fits->size();
+        if (!topo_pod && m.failed_at_claims == sol.claims.size()) {
+          errors = m.errors;
+          forever = m.forever;
           break;
+        }
+        size_t terms = 1;
+        if (p.tmpl->spec.node_affinity && p.tmpl->spec.node_affinity->required) {
+          terms = std::max<size_t>(1, p.tmpl->spec.node_affinity->required->size());
+        }
+        for (size_t term = 0; term < terms && !placed; ++term) {
+          Requirements pod_reqs = Requirements::FromPod(p.tmpl->spec, term);
+          // Claims of this batch, fewest pods first.
+          std::vector<size_t> order(sol.claims.size());
+          for (size_t i = 0; i < order.size(); ++i) order[i] = i;
+          std::stable_sort(order.begin(), order.end(), [&](size_t a, size_t b) {
+            return sol.claims[a].pods.size() < sol.claims[b].pods.size();
+          });
+          // A rejection is remembered only when there is one requirement term to reject.
+          if (m.rejected_by.size() < sol.claims.size()) m.rejected_by.resize(sol.claims.size());
+          for (size_t i : order) {
+            if (!topo_pod && m.rejected_by[i]) continue;
+            auto& c = sol.claims[i];
+            if (cluster::FindUntoleratedTaint(pools_[c.pool].spec->taints, p.tmpl->spec.tolerations,
+                                              true, true)) {
+              if (terms == 1 && !topo_pod) m.rejected_by[i] = true;
+              continue;
+            }
+            Requirements reqs = pod_reqs;
+            if (topo_pod) {
+              const Requirements node_reqs = with_hostname(c.requirements(), c.hostname);
+              if (!topo.Restrict(p, strict, node_reqs, relaxed, &narrowed).empty()) continue;
+              // The hostname domain is the NodeClaim itself: nothing to narrow there.
+              reqs = reqs.Intersect(narrowed.Without(kHostname));
+            }
+            if (CanAdd(&c, id, reqs, now, !for_consolidation).empty()) {
+              if (!topo.empty()) {
+                topo.Record(p, with_hostname(c.requirements(), c.hostname),
+                            pools_[c.pool].spec->taints, relaxed);
+              }
+              placed = true;
+              break;
+            }
+            if (terms == 1 && !topo_pod) m.rejected_by[i] = true;
+          }
+          if (placed) break;
+          errors.clear();
+          for (uint32_t pi : pool_order_) {
+            const auto& pool = pools_[pi];
+            auto add_error = [&](const std::string& e) {
+              if (for_consolidation) return;
+              errors += (errors.empty() ? "" : "; ") +
+                        std::string("incompatible with nodepool \"") + pool.spec->metadata.name +
+                        "\", daemonset overhead=" + FormatResources(pool.daemon_overhead, reg) +
+                        ", " + e;
+            };
+            if (!pool.not_ready.empty()) {
+              add_error("nodepool not ready: " + pool.not_ready);
+              continue;
+            }
+            if (const api::Taint* t = cluster::FindUntoleratedTaint(
+                    pool.spec->taints, p.tmpl->spec.tolerations, true, true)) {
+              add_error("did not tolerate " + t->key + "=" + t->value + ":" + t->effect);
+              continue;
+            }
+            if (std::string why = pool.requirements.Compatible(pod_reqs); !why.empty()) {
+              add_error("incompatible requirements, " + why);
+              continue;
+            }
+            if (nodes_left[pi] <= 0) {
+              add_error("all available instance types exceed limits for nodepool: \"" +
+                        pool.spec->metadata.name + "\"");
+              forever = false;
+              continue;
+            }
+            NewClaim nc;
+            nc.pool = pi;
+            nc.base = &pool.requirements;
+            nc.requests = pool.daemon_overhead;
+            if (!topo.empty()) {
+              nc.hostname = "hostname-placeholder-" + FormatPlaceholder(placeholders);
+            }
+            for (uint32_t t : pool.instance_types) {
+              const ResourceVec& cap = pool.capacity[t];
+              bool within = true;
+              for (size_t r = 0; r < limited[pi].size(); ++r) {
+                if (limited[pi][r] && cluster::At(cap, r) > remaining[pi][r]) within = false;
+              }
+              if (within) nc.types.push_back(t);
+            }
+            if (nc.types.empty() && !pool.instance_types.empty()) {
+              add_error("all available instance types exceed limits for nodepool: \"" +
+                        pool.spec->metadata.name + "\"");
+              forever = false;
+              continue;
+            }
+            Requirements reqs = pod_reqs;
+            if (topo_pod) {
+              // A new NodeClaim is a fresh hostname domain.
+              topo.AddDomain(kHostname, nc.hostname);
+              const Requirements node_reqs = with_hostname(pool.requirements, nc.hostname);
+              if (std::string why = topo.Restrict(p, strict, node_reqs, relaxed, &narrowed);
+                  !why.empty()) {
+                add_error(why);
+                forever = false;
+                continue;
+              }
+              reqs = reqs.Intersect(narrowed.Without(kHostname));
+            }
+            std::string why = CanAdd(&nc, id, reqs, now, !for_consolidation);
+            if (!why.empty()) {
+              if (why.starts_with("all instance types that fit")) forever = false;
+              add_error(why);
+              continue;
+            }
+            // The limit bookkeeping assumes the largest candidate will launch (subtractMax).
+            ResourceVec max_cap;
+            for (uint32_t t : nc.types) {
+              const ResourceVec& cap = pool.capacity[t];
+              if (max_cap.size() < cap.size()) max_cap.resize(cap.size(), 0);
+              for (size_t r = 0; r < cap.size(); ++r) max_cap[r] = std::max(max_cap[r], cap[r]);
+            }
+            for (size_t r = 0; r < limited[pi].size(); ++r) {
+              if (limited[pi][r]) remaining[pi][r] -= cluster::At(max_cap, r);
+            }
+            nodes_left[pi] -= 1;
+            if (!topo.empty()) {
+              ++placeholders;
+              topo.AddDomain(kHostname, nc.hostname);
+              topo.Record(p, with_hostname(nc.requirements(), nc.hostname), pool.spec->taints,
+                          relaxed);
+            }
+            sol.claims.push_back(std::move(nc));
+            placed = true;
+            if (for_consolidation && sol.claims.size() > 1) return sol;
+            break;
+          }
         }
       }
       if (!placed) {
         failed.push_back(id);
         if (errors.empty()) errors = "no nodepool";
-        m.failed_at_claims = sol.claims.size();
-        m.errors = errors;
-        m.forever = forever;
+        if (!topo_pod) {
+          m.failed_at_claims = sol.claims.size();
+          m.errors = errors;
+          m.forever = forever;
+        }
         sol.errors[id] = std::move(errors);
         sol.forever[id] = forever;
         if (for_consolidation) return sol;

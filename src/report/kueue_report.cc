@@ -78,7 +78,7 @@ Json WorkloadJson(const sim::Simulation& sim, const kueue::KueueController& k,
 
 }  // namespace
 
-Json KueueJson(const sim::Simulation& sim, const results::Results& r) {
+Json KueueJson(const sim::Simulation& sim, const results::Results& res) {
   const auto* k = sim.kueue();
   if (!k) return nullptr;
   const auto& c = k->cache();
@@ -101,7 +101,7 @@ Json KueueJson(const sim::Simulation& sim, const results::Results& r) {
                                {"lendingLimit", limit(node.lending_limit[fr])},
                                {"usage", c.FormatAmount(key.resource, node.usage[fr])}});
     }
-    const auto& waits = r.cluster_queue_waits[static_cast<size_t>(i)];
+    const auto& waits = res.cluster_queue_waits[static_cast<size_t>(i)];
     Json preempted = Json::object();
     for (const auto& [r, n] : q.preempted_total) preempted[r] = n;
     cqs.push_back(Json{{"name", q.obj.metadata.name},
@@ -124,7 +124,7 @@ Json KueueJson(const sim::Simulation& sim, const results::Results& r) {
   }
   // Pending workloads grouped by Kueue's message, largest group first.
   Json pending = Json::array();
-  for (const auto& [msg, names] : r.pending_workloads) {
+  for (const auto& [msg, names] : res.pending_workloads) {
     Json ex = Json::array();
     for (size_t i = 0; i < names.size() && i < 5; ++i) ex.push_back(names[i]);
     pending.push_back(Json{{"message", msg}, {"count", names.size()}, {"workloads", ex}});
@@ -181,10 +181,10 @@ void StreamKueue(std::ostream& out, const sim::Simulation& sim) {
   out << (first ? "]" : "\n  ]");
 }
 
-std::string KueueText(const sim::Simulation& sim, const results::Results& r) {
+std::string KueueText(const sim::Simulation& sim, const results::Results& res) {
   const auto* k = sim.kueue();
   if (!k) return "";
-  Json j = KueueJson(sim, r);
+  Json j = KueueJson(sim, res);
   std::string out = "\nKueue ClusterQueues\n";
   out += fmt::format("  {:<24} {:<12} {:>8} {:>8} {:>12} {:>9} {:>9}  {}\n", "NAME", "COHORT",
                      "ADMITTED", "PENDING", "INADMISSIBLE", "WAIT-P50", "WAIT-MAX", "USAGE");

@@ -129,7 +129,7 @@ Json EventJson(const cluster::KubeEvent& e) {
 
 }  // namespace
 
-void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& r) {
+void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& res) {
   const auto& s = sim.store();
   Json j;
   j["apiVersion"] = "gputwin.io/v1alpha1";
@@ -259,15 +259,15 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const resul
            {"expectationsFailed",
             std::count_if(sim.expectation_results().begin(), sim.expectation_results().end(),
                           [](const auto& r) { return !r.passed; })}};
-  j["pendingReasons"] = PendingReasons(r);
+  j["pendingReasons"] = PendingReasons(res);
   j["expectations"] = expectations;
   j["warnings"] = sim.warnings();
   j["nodes"] = nodes;
   j["jobs"] = jobs;
   j["deployments"] = deployments;
-  j["kueue"] = KueueJson(sim, r);
-  j["karpenter"] = KarpenterJson(sim, r);
-  j["cost"] = CostJson(r);
+  j["kueue"] = KueueJson(sim, res);
+  j["karpenter"] = KarpenterJson(sim, res);
+  j["cost"] = CostJson(res);
   // pods[] and events[] can hold millions of entries: streamed, one object per line.
   std::string head = j.dump(2);
   head.resize(head.size() - 2);  // drop "\n}"

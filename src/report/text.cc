@@ -12,7 +12,7 @@ namespace gputwin::report {
 
 using cluster::PodPhase;
 
-std::string RenderText(const sim::Simulation& sim, const results::Results& r) {
+std::string RenderText(const sim::Simulation& sim, const results::Results& res) {
   const auto& s = sim.store();
   const Time t0 = sim.start();
   auto rel = [&](Time t) {
@@ -59,12 +59,12 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& r) {
         ++c.second;
         c.first += u.pod != cluster::kNone;
       }
-      std::string res;
+      std::string held;
       for (const auto& [name, c] : use) {
-        res += fmt::format("{}{} {}/{}", res.empty() ? "" : ", ", name, c.first, c.second);
+        held += fmt::format("{}{} {}/{}", held.empty() ? "" : ", ", name, c.first, c.second);
       }
       out += fmt::format("  {:<28} {} x {:<12} {}\n", n.name(), n.gpu_count, n.gpu_model,
-                         n.device_plugin_registered ? res : "no device plugin registered");
+                         n.device_plugin_registered ? held : "no device plugin registered");
       for (const auto& [dev, pk] : n.gpu_peak_memory) {
         if (pk.second == 0) continue;
         out += fmt::format("    {:<10} peak memory {} of {} MiB ({} MiB headroom)\n", dev, pk.first,
@@ -126,9 +126,9 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& r) {
   out += table;
   if (shown > 40) out += fmt::format("  ... {} more in summary.json\n", shown - 40);
 
-  if (!r.pending_pods.empty()) {
+  if (!res.pending_pods.empty()) {
     out += "\nWhy pods are Pending\n";
-    for (const auto& g : r.pending_pods) {
+    for (const auto& g : res.pending_pods) {
       out += fmt::format("  {} pod(s): {}\n", g.members.size(), g.message);
       for (size_t k = 0; k < g.members.size() && k < 10; ++k) {
         if (k == 3) {
@@ -139,9 +139,9 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& r) {
       }
     }
   }
-  out += KueueText(sim, r);
-  out += KarpenterText(sim, r);
-  out += CostText(r);
+  out += KueueText(sim, res);
+  out += KarpenterText(sim, res);
+  out += CostText(res);
   if (!sim.expectation_results().empty()) {
     out += "\nExpectations\n";
     for (const auto& r : sim.expectation_results()) {
