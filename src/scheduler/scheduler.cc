@@ -296,7 +296,6 @@ Scheduler::TemplateCache& Scheduler::CacheFor(const cluster::PodRecord& pod) {
         break;
       case Scope::kCluster:
         tc.cluster_filters.push_back(pos);
-        tc.needs_state = true;
         break;
     }
   }
@@ -318,7 +317,6 @@ Scheduler::TemplateCache& Scheduler::CacheFor(const cluster::PodRecord& pod) {
         break;
       case Scope::kCluster:
         tc.cycle_scores.push_back(pos);
-        tc.needs_state = true;
         break;
     }
   }
@@ -524,7 +522,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     tc.score_version.assign(store_.node_count(), 0);
   }
   // PreFilter: the plugins that read other pods build this cycle's state.
-  CycleState state(tc.needs_state ? plugins_.size() : 0);
+  CycleState state;  // slots appear as plugins set them
   PreFilter(pod, tc, &state);
 
   uint16_t failed_at;

@@ -84,7 +84,6 @@ class Scheduler : public cluster::Controller {
     // Score plugins: group-scoped (raw kept in GroupEval), memoised per node version
     // (kNode without NormalizeScore, summed with weights), and per cycle (the rest).
     std::vector<uint16_t> group_scores, memo_scores, cycle_scores;
-    bool needs_state = false;  // some plugin has Scope kCluster: a CycleState per cycle
     const std::vector<std::pair<ResourceId, int64_t>>* requests = nullptr;
     std::vector<GroupEval> groups;
     // Memo of the weighted memo_scores sum, valid while the node's NodeInfo version holds.
