@@ -456,7 +456,9 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
       const bool topo_pod = topo.Affects(p);
       const auto* pt = topo_pod ? topo.Of(p) : nullptr;
       const size_t relaxable = pt ? pt->relaxable.size() : 0;
-      const Requirements strict = Requirements::FromPod(p.tmpl->spec, 0);
+      // The pod's own requirements, which topology domains must also satisfy.
+      const Requirements strict =
+          topo_pod ? Requirements::FromPod(p.tmpl->spec, 0) : Requirements{};
       bool placed = false;
       Requirements narrowed;  // what topology allows where it is placed
       std::string errors;
@@ -515,14 +517,16 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
               if (terms == 1 && !topo_pod) m.rejected_by[i] = true;
               continue;
             }
-            Requirements reqs = pod_reqs;
+            const Requirements* reqs = &pod_reqs;  // copied only when topology narrows it
+            Requirements topo_reqs;
             if (topo_pod) {
               const Requirements node_reqs = with_hostname(c.requirements(), c.hostname);
               if (!topo.Restrict(p, strict, node_reqs, relaxed, &narrowed).empty()) continue;
               // The hostname domain is the NodeClaim itself: nothing to narrow there.
-              reqs = reqs.Intersect(narrowed.Without(kHostname));
+              topo_reqs = pod_reqs.Intersect(narrowed.Without(kHostname));
+              reqs = &topo_reqs;
             }
-            if (CanAdd(&c, id, reqs, now, !for_consolidation).empty()) {
+            if (CanAdd(&c, id, *reqs, now, !for_consolidation).empty()) {
               if (!topo.empty()) {
                 topo.Record(p, with_hostname(c.requirements(), c.hostname),
                             pools_[c.pool].spec->taints, relaxed);
@@ -583,7 +587,8 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
               forever = false;
               continue;
             }
-            Requirements reqs = pod_reqs;
+            const Requirements* reqs = &pod_reqs;
+            Requirements topo_reqs;
             if (topo_pod) {
               // A new NodeClaim is a fresh hostname domain.
               topo.AddDomain(kHostname, nc.hostname);
@@ -594,9 +599,10 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
                 forever = false;
                 continue;
               }
-              reqs = reqs.Intersect(narrowed.Without(kHostname));
+              topo_reqs = pod_reqs.Intersect(narrowed.Without(kHostname));
+              reqs = &topo_reqs;
             }
-            std::string why = CanAdd(&nc, id, reqs, now, !for_consolidation);
+            std::string why = CanAdd(&nc, id, *reqs, now, !for_consolidation);
             if (!why.empty()) {
               if (why.starts_with("all instance types that fit")) forever = false;
               add_error(why);

@@ -238,6 +238,13 @@ class ScorePlugin {
   }
   virtual int64_t Score(const CycleState& state, const cluster::PodRecord& pod,
                         const NodeView& node) const = 0;
+  // The same scores for many nodes in one call, out[i] += weight × Score(nodes[i]), for
+  // kNode plugins that read only NodeInfo (no NodeView to build, one virtual call a
+  // cycle). false: not offered, the caller scores node by node.
+  virtual bool AddNodeScores(const cluster::PodRecord& /*pod*/, std::span<const NodeId> /*nodes*/,
+                             int64_t /*weight*/, std::span<int64_t> /*out*/) const {
+    return false;
+  }
   // ScoreExtensions.NormalizeScore over the feasible nodes' scores, in place.
   virtual void NormalizeScore(const CycleState& /*state*/, std::vector<int64_t>* /*scores*/) const {
   }

@@ -439,25 +439,42 @@ void Scheduler::PreFilter(const cluster::PodRecord& pod, const TemplateCache& tc
   }
 }
 
-int64_t Scheduler::MemoScore(const cluster::PodRecord& pod, TemplateCache& tc, NodeId n) {
-  if (!tc.score.empty()) {
-    if (n < tc.score.size() && tc.score_version[n] == info_.version(n)) return tc.score[n];
+void Scheduler::AddMemoScores(const cluster::PodRecord& pod, TemplateCache& tc,
+                              std::vector<int64_t>* totals) {
+  const bool memo = !tc.score.empty();
+  if (memo && tc.score.size() < store_.node_count()) {
+    tc.score.resize(store_.node_count(), 0);
+    tc.score_version.resize(store_.node_count(), 0);
   }
-  static const CycleState kNoState;
-  const NodeView v = ViewOf(n, nullptr);
-  int64_t s = 0;
-  for (uint16_t pos : tc.memo_scores) {
-    s += scores_[pos].weight * scores_[pos].plugin->Score(kNoState, pod, v);
-  }
-  if (!tc.score.empty()) {
-    if (tc.score.size() <= n) {
-      tc.score.resize(store_.node_count(), 0);
-      tc.score_version.resize(store_.node_count(), 0);
+  score_misses_.clear();
+  miss_at_.clear();
+  for (size_t fi = 0; fi < feasible_.size(); ++fi) {
+    const NodeId n = feasible_[fi].node;
+    if (memo && tc.score_version[n] == info_.version(n)) {
+      (*totals)[fi] += tc.score[n];
+    } else {
+      score_misses_.push_back(n);
+      miss_at_.push_back(static_cast<uint32_t>(fi));
     }
-    tc.score[n] = s;
-    tc.score_version[n] = info_.version(n);
   }
-  return s;
+  if (score_misses_.empty()) return;
+  miss_scores_.assign(score_misses_.size(), 0);
+  static const CycleState kNoState;
+  for (uint16_t pos : tc.memo_scores) {
+    const ScoreEntry& s = scores_[pos];
+    if (s.plugin->AddNodeScores(pod, score_misses_, s.weight, miss_scores_)) continue;
+    for (size_t k = 0; k < score_misses_.size(); ++k) {
+      miss_scores_[k] +=
+          s.weight * s.plugin->Score(kNoState, pod, ViewOf(score_misses_[k], nullptr));
+    }
+  }
+  for (size_t k = 0; k < score_misses_.size(); ++k) {
+    (*totals)[miss_at_[k]] += miss_scores_[k];
+    if (memo) {
+      tc.score[score_misses_[k]] = miss_scores_[k];
+      tc.score_version[score_misses_[k]] = info_.version(score_misses_[k]);
+    }
+  }
 }
 
 void Scheduler::Reconcile(Time now) {
@@ -626,12 +643,12 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
       for (size_t fi = 0; fi < feasible.size(); ++fi) totals[fi] += s.weight * column[fi];
     }
   }
+  if (!tc.memo_scores.empty()) AddMemoScores(pod, tc, &totals);
   int64_t best = -1;
   NodeId chosen = cluster::kNone;
   uint64_t ties = 0;
   for (size_t fi = 0; fi < feasible.size(); ++fi) {
     int64_t total = totals[fi];
-    if (!tc.memo_scores.empty()) total += MemoScore(pod, tc, feasible[fi].node);
     if (total > best) {
       best = total;
       chosen = feasible[fi].node;
@@ -663,6 +680,38 @@ std::string Scheduler::HistogramMessage(size_t num_nodes,
   for (size_t id = 0; id < counts.size(); ++id)
     named.emplace_back(reasons_.Name(static_cast<uint16_t>(id)), counts[id]);
   return NodesAvailableMessage(num_nodes, named);
+}
+
+Status Scheduler::Diagnosis(const cluster::PodRecord& pod, TemplateCache& tc,
+                            const CycleState& state, NodeId n, bool fast, uint16_t* failed_at,
+                            std::vector<uint16_t>* ids) {
+  ids->clear();
+  Status s;
+  cluster::ResourceVec buf;
+  const cluster::ResourceVec* delta = nullptr;
+  if (fast) {
+    // As RunFilters: NodeResourcesFit decides unless a group filter before it rejected.
+    const GroupEval* ge =
+        tc.group_filters.empty() ? nullptr : &GroupOf(pod, tc, groups_.GroupOf(n));
+    const uint16_t limit = ge ? ge->failed_at : kPasses;
+    if (tc.requests && fit_position_ < limit &&
+        !NodeResourcesFit::Fits(*tc.requests, info_.alloc(n), info_.used(n), info_.stride())) {
+      *failed_at = fit_position_;
+      fit_->Diagnose(state, pod, ViewOf(n, nullptr), ids);
+      return Status::Unschedulable(ids->front());
+    }
+    *failed_at = limit;
+    if (!ge || limit == kPasses) return {};
+    s = ge->status;
+  } else {
+    s = FilterWithNominated(pod, tc, state, n, failed_at);
+    if (s.ok()) return s;
+    delta = NominatedDelta(pod, n, &buf);
+  }
+  if (s.code == Code::kUnschedulable) {
+    filters_[*failed_at].plugin->Diagnose(state, pod, ViewOf(n, delta), ids);
+  }
+  return s;
 }
 
 std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
@@ -702,14 +751,13 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
       tc.diag_code.resize(n_nodes, 0);
       tc.diag_plugin.resize(n_nodes, kPasses);
     }
+    std::vector<int64_t> per_list(tc.diag_lists.size(), 0);
     for (NodeId node : node_order_) {
       const uint32_t g = groups_.GroupOf(node);
       if (tc.diag_group[node] != g || tc.diag_version[node] != info_.version(node)) {
-        Status s = RunFilters(pod, tc, state, node, nullptr, &failed_at);
+        Status s = Diagnosis(pod, tc, state, node, true, &failed_at, &ids);
         int64_t code = 0;
         if (s.code == Code::kUnschedulable) {
-          ids.clear();
-          filters_[failed_at].plugin->Diagnose(state, pod, ViewOf(node, nullptr), &ids);
           auto it = std::find(tc.diag_lists.begin(), tc.diag_lists.end(), ids);
           if (it == tc.diag_lists.end()) it = tc.diag_lists.insert(tc.diag_lists.end(), ids);
           code = -1 - (it - tc.diag_lists.begin());
@@ -724,23 +772,30 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
       const int64_t code = tc.diag_code[node];
       if (code != 0) rejected_by(tc.diag_plugin[node]);
       if (code < 0) {
-        for (uint16_t id : tc.diag_lists[static_cast<size_t>(-1 - code)]) count(id);
+        // Nodes per reason list; the lists' reasons are counted once after the loop.
+        const auto list = static_cast<size_t>(-1 - code);
+        if (per_list.size() <= list) per_list.resize(tc.diag_lists.size(), 0);
+        ++per_list[list];
         (*unschedulable)[node] = true;  // Unschedulable: preemption may help
       } else if (code > 0) {
         count(static_cast<uint16_t>(code - 1));
       }
     }
+    for (size_t list = 0; list < per_list.size(); ++list) {
+      if (per_list[list] == 0) continue;
+      for (uint16_t id : tc.diag_lists[list]) {
+        if (counts.size() <= id) counts.resize(reasons_.size(), 0);
+        counts[id] += per_list[list];
+      }
+    }
     return HistogramMessage(node_order_.size(), counts);
   }
+  const bool fast = !tc.other_node_filters && active_cluster_.empty() && nominated_total_ == 0;
   for (NodeId node : node_order_) {
-    Status s = FilterWithNominated(pod, tc, state, node, &failed_at);
+    Status s = Diagnosis(pod, tc, state, node, fast, &failed_at, &ids);
     if (s.ok()) continue;
     rejected_by(failed_at);
     if (s.code == Code::kUnschedulable) {
-      ids.clear();
-      cluster::ResourceVec buf;
-      filters_[failed_at].plugin->Diagnose(state, pod,
-                                           ViewOf(node, NominatedDelta(pod, node, &buf)), &ids);
       for (uint16_t id : ids) count(id);
       (*unschedulable)[node] = true;  // Unschedulable: preemption may help
     } else {

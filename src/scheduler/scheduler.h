@@ -124,12 +124,19 @@ class Scheduler : public cluster::Controller {
                              const CycleState& state, NodeId n, uint16_t* failed_at);
   const cluster::ResourceVec* NominatedDelta(const cluster::PodRecord& pod, NodeId n,
                                              cluster::ResourceVec* buf) const;
-  int64_t MemoScore(const cluster::PodRecord& pod, TemplateCache& tc, NodeId n);
+  // Adds the memoised kNode scores of the feasible nodes to `totals`, scoring the misses.
+  void AddMemoScores(const cluster::PodRecord& pod, TemplateCache& tc,
+                     std::vector<int64_t>* totals);
 
   void ScheduleOne(PodId pod, Time now);
   void Bind(PodId pod, NodeId node, Time now);
   // `rejectors`: the filter plugins (by position) that rejected the pod on some node.
   void RecordFailure(PodId pod, const std::string& message, Time now, uint64_t rejectors = 0);
+  // FitErrorMessage's verdict on node n: the first rejecting plugin (`failed_at`) and,
+  // when it rejected as Unschedulable, its reasons (Diagnose) in `ids`. `fast`: only
+  // group filters and NodeResourcesFit apply, read from the memo and NodeInfo's rows.
+  Status Diagnosis(const cluster::PodRecord& pod, TemplateCache& tc, const CycleState& state,
+                   NodeId n, bool fast, uint16_t* failed_at, std::vector<uint16_t>* ids);
   std::string FitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
                               const CycleState& state, std::vector<bool>* unschedulable,
                               uint64_t* rejectors);
@@ -195,6 +202,9 @@ class Scheduler : public cluster::Controller {
   // Buffers of ScheduleOne, kept to spare an allocation per cycle.
   std::vector<Feasible> feasible_;
   std::vector<int64_t> totals_, column_;
+  std::vector<NodeId> score_misses_;  // AddMemoScores' scratch
+  std::vector<uint32_t> miss_at_;
+  std::vector<int64_t> miss_scores_;
   // Templates holding a diagnosis memo, oldest first; beyond kMaxDiagnosisMemos the oldest
   // gives its memo up (each costs ~16 bytes per node).
   std::deque<uint32_t> diagnosis_owners_;

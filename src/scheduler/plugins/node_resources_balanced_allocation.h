@@ -13,8 +13,12 @@ class NodeResourcesBalancedAllocation final : public Plugin, public ScorePlugin 
   Scope ScoreScope(const cluster::PodRecord&) const override { return Scope::kNode; }
   int64_t Score(const CycleState& state, const cluster::PodRecord& pod,
                 const NodeView& node) const override;
+  bool AddNodeScores(const cluster::PodRecord& pod, std::span<const NodeId> nodes, int64_t weight,
+                     std::span<int64_t> out) const override;
 
  private:
+  int64_t ScoreNode(const cluster::PodTemplateInfo& t, NodeId n) const;
+
   Handle handle_;
 };
 

@@ -101,9 +101,17 @@ void NodeResourcesFit::Diagnose(const CycleState&, const cluster::PodRecord& pod
 
 int64_t NodeResourcesFit::Score(const CycleState&, const cluster::PodRecord& pod,
                                 const NodeView& node) const {
+  return ScoreNode(*pod.tmpl, node.id);
+}
+
+bool NodeResourcesFit::AddNodeScores(const cluster::PodRecord& pod, std::span<const NodeId> nodes,
+                                     int64_t weight, std::span<int64_t> out) const {
+  for (size_t i = 0; i < nodes.size(); ++i) out[i] += weight * ScoreNode(*pod.tmpl, nodes[i]);
+  return true;
+}
+
+int64_t NodeResourcesFit::ScoreNode(const cluster::PodTemplateInfo& t, NodeId n) const {
   const auto& info = *handle_.node_info;
-  const NodeId n = node.id;
-  const auto& t = *pod.tmpl;
   int64_t score = 0, weight_sum = 0;
   for (size_t i = 0; i < scoring_ids_.size(); ++i) {
     ResourceId r = scoring_ids_[i];

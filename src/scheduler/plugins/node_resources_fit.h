@@ -41,6 +41,8 @@ class NodeResourcesFit final : public Plugin, public FilterPlugin, public ScoreP
   Scope ScoreScope(const cluster::PodRecord&) const override { return Scope::kNode; }
   int64_t Score(const CycleState& state, const cluster::PodRecord& pod,
                 const NodeView& node) const override;
+  bool AddNodeScores(const cluster::PodRecord& pod, std::span<const NodeId> nodes, int64_t weight,
+                     std::span<int64_t> out) const override;
 
   const Requests& RequestsOf(const cluster::PodTemplateInfo& t) const;
   // The scheduler's hot loop: the node's rows of the flat NodeInfo cache.
@@ -56,6 +58,8 @@ class NodeResourcesFit final : public Plugin, public FilterPlugin, public ScoreP
  private:
   Handle handle_;
   NodeResourcesFitArgs args_;
+  int64_t ScoreNode(const cluster::PodTemplateInfo& t, NodeId n) const;
+
   std::vector<ResourceId> scoring_ids_;
   std::vector<bool> scalar_;  // per scoring resource: an extended (scalar) resource
   uint16_t too_many_pods_;
