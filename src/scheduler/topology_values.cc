@@ -10,7 +10,7 @@ uint32_t TopologyValues::KeyId(const std::string& key) {
   return it->second;
 }
 
-int32_t TopologyValues::Value(uint32_t key, cluster::NodeId n) {
+int32_t TopologyValues::Lookup(uint32_t key, cluster::NodeId n) {
   Key& k = keys_[key];
   if (k.by_node.size() <= n) k.by_node.resize(store_.node_count(), kUnknown);
   int32_t& v = k.by_node[n];

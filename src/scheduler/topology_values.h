@@ -22,7 +22,11 @@ class TopologyValues {
   uint32_t KeyId(const std::string& key);
   const std::string& KeyName(uint32_t key) const { return keys_[key].name; }
   // The node's value of the key, interned; kMissing when the node lacks the label.
-  int32_t Value(uint32_t key, cluster::NodeId n);
+  int32_t Value(uint32_t key, cluster::NodeId n) {
+    const Key& k = keys_[key];
+    if (n < k.by_node.size() && k.by_node[n] != kUnknown) return k.by_node[n];
+    return Lookup(key, n);
+  }
   const std::string& ValueName(uint32_t key, int32_t value) const {
     return keys_[key].value_names[static_cast<size_t>(value)];
   }
@@ -32,6 +36,7 @@ class TopologyValues {
 
  private:
   static constexpr int32_t kUnknown = -2;
+  int32_t Lookup(uint32_t key, cluster::NodeId n);
   struct Key {
     std::string name;
     std::vector<int32_t> by_node;

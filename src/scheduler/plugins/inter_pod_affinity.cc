@@ -17,10 +17,10 @@ using PairCounts = std::map<std::pair<uint32_t, int32_t>, int64_t>;
 struct AffinityState : PluginState {
   PairCounts existing_anti, affinity, anti;
   std::vector<uint32_t> existing_keys;  // the keys existing_anti holds
-  // Score.
+  // Score: per topology key, the sum per value (dense: values are interned). Not cloned
+  // in practice (preemption and nominated pods copy the state before PreScore).
   bool scored = false;
-  PairCounts score;
-  std::vector<uint32_t> score_keys;
+  std::vector<std::pair<uint32_t, std::vector<int64_t>>> score;
   std::unique_ptr<PluginState> Clone() const override {
     return std::make_unique<AffinityState>(*this);
   }
@@ -306,12 +306,16 @@ Code InterPodAffinity::PreScore(CycleState& state, const cluster::PodRecord& pod
   if (args_.ignore_preferred_terms_of_existing_pods && !has_preferred) return Code::kSkip;
   auto& topo = *handle_.topology;
   auto& counts = *handle_.pod_counts;
-  PairCounts score;
+  std::vector<std::pair<uint32_t, std::vector<int64_t>>> score;
   bool any = false;
   auto add = [&](uint32_t key, NodeId n, int64_t amount) {
     const int32_t v = topo.Value(key, n);
     if (v == TopologyValues::kMissing) return;
-    score[{key, v}] += amount;
+    auto row =
+        std::find_if(score.begin(), score.end(), [&](const auto& r) { return r.first == key; });
+    if (row == score.end()) row = score.insert(score.end(), {key, {}});
+    if (row->second.size() <= static_cast<size_t>(v)) row->second.resize(topo.ValueCount(key), 0);
+    row->second[static_cast<size_t>(v)] += amount;
     any = true;
   };
   // The pod's preferred terms, per matching pod.
@@ -348,7 +352,6 @@ Code InterPodAffinity::PreScore(CycleState& state, const cluster::PodRecord& pod
   }
   s->scored = true;
   s->score = std::move(score);
-  s->score_keys = KeysOf(s->score);
   return Code::kSuccess;
 }
 
@@ -357,9 +360,11 @@ int64_t InterPodAffinity::Score(const CycleState& state, const cluster::PodRecor
   const AffinityState* s = StateOf(state, index);
   if (!s || !s->scored) return 0;
   int64_t sum = 0;
-  for (uint32_t key : s->score_keys) {
+  for (const auto& [key, row] : s->score) {
     const int32_t v = handle_.topology->Value(key, node.id);
-    if (v != TopologyValues::kMissing) sum += Get(s->score, key, v);
+    if (v != TopologyValues::kMissing && static_cast<size_t>(v) < row.size()) {
+      sum += row[static_cast<size_t>(v)];
+    }
   }
   return sum;
 }

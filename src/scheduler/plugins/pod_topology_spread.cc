@@ -125,7 +125,10 @@ const PodTopologySpread::Constraints& PodTopologySpread::ConstraintsOf(
     out.key = handle_.topology->KeyId(c.topology_key);
     out.hostname = c.topology_key == kHostname;
     out.min_domains = c.min_domains.value_or(1);
-    out.honor_affinity = c.node_affinity_policy != "Ignore";
+    // Honoring a pod's node affinity it does not have excludes no node.
+    const bool has_affinity = !t.spec.node_selector.empty() ||
+                              (t.spec.node_affinity && t.spec.node_affinity->required);
+    out.honor_affinity = c.node_affinity_policy != "Ignore" && has_affinity;
     out.honor_taints = c.node_taints_policy == "Honor";
     PodMatcher m;
     m.namespaces = {pod.namespace_};
