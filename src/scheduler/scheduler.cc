@@ -738,11 +738,13 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
       if (diagnosis_owners_.size() > kMaxDiagnosisMemos) {
         TemplateCache& oldest = template_cache_[diagnosis_owners_.front()];
         diagnosis_owners_.pop_front();
-        oldest.diag_version = {};
-        oldest.diag_group = {};
-        oldest.diag_code = {};
-        oldest.diag_plugin = {};
-        oldest.diag_lists = {};
+        // Swapped with empty vectors: `= {}` would keep their capacity.
+        auto release = [](auto& v) { std::decay_t<decltype(v)>().swap(v); };
+        release(oldest.diag_version);
+        release(oldest.diag_group);
+        release(oldest.diag_code);
+        release(oldest.diag_plugin);
+        release(oldest.diag_lists);
       }
     }
     if (tc.diag_version.size() < n_nodes) {

@@ -128,6 +128,8 @@ InterPodAffinity::Term InterPodAffinity::Resolve(const api::PodAffinityTerm& t,
 
 const InterPodAffinity::Terms& InterPodAffinity::TermsOf(const cluster::PodTemplateInfo& t,
                                                          const std::string& ns) const {
+  static const Terms kNoTerms;
+  if (!t.spec.pod_affinity && !t.spec.pod_anti_affinity) return kNoTerms;  // most pods
   auto& slot = by_template_[t.id];
   if (slot) return *slot;
   slot = std::make_unique<Terms>();

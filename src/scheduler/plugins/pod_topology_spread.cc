@@ -113,6 +113,12 @@ QueueingHint PodTopologySpread::Hint(const ClusterEvent& event, const EventObjec
 const PodTopologySpread::Constraints& PodTopologySpread::ConstraintsOf(
     const cluster::PodRecord& pod) const {
   const auto& t = *pod.tmpl;
+  static const Constraints kNone;
+  // Neither its own constraints nor the defaults of a ReplicaSet's pods (Jobs' pods).
+  if (t.spec.topology_spread_constraints.empty() &&
+      pod.owner.kind != cluster::OwnerKind::kReplicaSet) {
+    return kNone;
+  }
   if (by_template_.size() <= t.id) by_template_.resize(t.id + 1);
   auto& slot = by_template_[t.id];
   if (slot) return *slot;
@@ -126,8 +132,8 @@ const PodTopologySpread::Constraints& PodTopologySpread::ConstraintsOf(
     out.hostname = c.topology_key == kHostname;
     out.min_domains = c.min_domains.value_or(1);
     // Honoring a pod's node affinity it does not have excludes no node.
-    const bool has_affinity = !t.spec.node_selector.empty() ||
-                              (t.spec.node_affinity && t.spec.node_affinity->required);
+    const bool has_affinity =
+        !t.spec.node_selector.empty() || (t.spec.node_affinity && t.spec.node_affinity->required);
     out.honor_affinity = c.node_affinity_policy != "Ignore" && has_affinity;
     out.honor_taints = c.node_taints_policy == "Honor";
     PodMatcher m;
