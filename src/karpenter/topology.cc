@@ -37,6 +37,26 @@ const char* TypeName(Topology::Type t) {
 
 }  // namespace
 
+// A pod (anti-)affinity term as a group (newForAffinities): the owner's namespace unless
+// the term names namespaces or selects them ({}: every namespace).
+Topology::Group Topology::TermGroup(Type type, const api::PodAffinityTerm& term,
+                                    const std::string& owner_ns) {
+  Group g;
+  g.type = type;
+  g.key = term.topology_key;
+  g.max_skew = INT32_MAX;
+  g.selector = term.label_selector;
+  if (term.namespaces.empty() && !term.namespace_selector) {
+    g.namespaces = {owner_ns};
+  } else if (term.namespace_selector && term.namespace_selector->Empty()) {
+    g.any_namespace = true;
+  } else {
+    g.namespaces = term.namespaces;
+    std::sort(g.namespaces.begin(), g.namespaces.end());
+  }
+  return g;
+}
+
 bool Topology::Group::Selects(const cluster::PodRecord& p) const {
   if (!selector) return false;
   if (!any_namespace && !std::binary_search(namespaces.begin(), namespaces.end(), p.namespace_)) {
@@ -103,20 +123,7 @@ void Topology::AddPod(const cluster::PodRecord& pod) {
   }
   // Pod (anti-)affinity (newForAffinities): one group per term; preferred terms too.
   auto term_group = [&](Type type, const api::PodAffinityTerm& term) {
-    Group g;
-    g.type = type;
-    g.key = term.topology_key;
-    g.max_skew = INT32_MAX;
-    g.selector = term.label_selector;
-    if (term.namespaces.empty() && !term.namespace_selector) {
-      g.namespaces = {pod.namespace_};
-    } else if (term.namespace_selector && term.namespace_selector->Empty()) {
-      g.any_namespace = true;
-    } else {
-      g.namespaces = term.namespaces;
-      std::sort(g.namespaces.begin(), g.namespaces.end());
-    }
-    return g;
+    return TermGroup(type, term, pod.namespace_);
   };
   std::vector<std::pair<int32_t, size_t>> preferred_affinity, preferred_anti;
   if (spec.pod_affinity) {
@@ -159,20 +166,8 @@ void Topology::AddBoundAntiAffinity(const cluster::PodRecord& pod, const api::La
   const auto& spec = pod.tmpl->spec;
   if (!spec.pod_anti_affinity) return;
   for (const auto& term : spec.pod_anti_affinity->required) {
-    Group g;
-    g.type = Type::kAntiAffinity;
+    Group g = TermGroup(Type::kAntiAffinity, term, pod.namespace_);
     g.inverse = true;
-    g.key = term.topology_key;
-    g.max_skew = INT32_MAX;
-    g.selector = term.label_selector;
-    if (term.namespaces.empty() && !term.namespace_selector) {
-      g.namespaces = {pod.namespace_};
-    } else if (term.namespace_selector && term.namespace_selector->Empty()) {
-      g.any_namespace = true;
-    } else {
-      g.namespaces = term.namespaces;
-      std::sort(g.namespaces.begin(), g.namespaces.end());
-    }
     size_t id = Intern(std::move(g), pod.tmpl.get());
     auto it = node_labels.find(groups_[id].key);
     if (it != node_labels.end()) ++groups_[id].domains[it->second];

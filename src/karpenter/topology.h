@@ -89,6 +89,7 @@ class Topology {
               const std::vector<api::Taint>& taints, size_t relaxed);
 
  private:
+  static Group TermGroup(Type type, const api::PodAffinityTerm& term, const std::string& owner_ns);
   size_t Intern(Group g, const cluster::PodTemplateInfo* owner);
   std::string Next(const Group& g, const cluster::PodRecord& pod, const Requirement* pod_domains,
                    const Requirement* node_domains, std::vector<std::string>* allowed) const;

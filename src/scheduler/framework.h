@@ -99,6 +99,16 @@ struct NodeView {
     static const std::string kNoName;
     return name ? *name : kNoName;
   }
+  // A node's identity, labels, taints and cordon (resources are set by the caller).
+  static NodeView Of(NodeId n, const cluster::NodeRecord& node) {
+    NodeView v;
+    v.id = n;
+    v.name = &node.name();
+    v.labels = &node.obj.metadata.labels;
+    v.taints = &node.obj.taints;
+    v.unschedulable = node.obj.unschedulable;
+    return v;
+  }
 };
 
 // Per-cycle state a plugin's PreFilter or PreScore computes for its Filter or Score

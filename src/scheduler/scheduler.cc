@@ -325,13 +325,7 @@ Scheduler::TemplateCache& Scheduler::CacheFor(const cluster::PodRecord& pod) {
 }
 
 NodeView Scheduler::ViewOf(NodeId n, const cluster::ResourceVec* delta) const {
-  const auto& node = store_.node(n);
-  NodeView v;
-  v.id = n;
-  v.name = &node.name();
-  v.labels = &node.obj.metadata.labels;
-  v.taints = &node.obj.taints;
-  v.unschedulable = node.obj.unschedulable;
+  NodeView v = NodeView::Of(n, store_.node(n));
   v.allocatable = {info_.alloc(n), info_.stride()};
   v.requested = {info_.used(n), info_.stride()};
   v.delta = delta;

@@ -66,26 +66,18 @@ void Simulation::Validate() {
     store_.AddConfigMap(cm);
   }
   for (const auto& n : m.nodes) CheckUnique(&seen, "Node", n.metadata);
-  for (const auto& p : m.pods) {
-    CheckUnique(&seen, "Pod", p.metadata);
-    ensure_namespace(p.metadata);
-  }
-  for (const auto& d : m.deployments) {
-    CheckUnique(&seen, "Deployment", d.metadata);
-    ensure_namespace(d.metadata);
-  }
-  for (const auto& rs : m.replica_sets) {
-    CheckUnique(&seen, "ReplicaSet", rs.metadata);
-    ensure_namespace(rs.metadata);
-  }
-  for (const auto& j : m.jobs) {
-    CheckUnique(&seen, "Job", j.metadata);
-    ensure_namespace(j.metadata);
-  }
-  for (const auto& ds : m.daemon_sets) {
-    CheckUnique(&seen, "DaemonSet", ds.metadata);
-    ensure_namespace(ds.metadata);
-  }
+  // Namespaced kinds: unique names, and their namespaces exist.
+  auto namespaced = [&](const char* kind, const auto& objects) {
+    for (const auto& o : objects) {
+      CheckUnique(&seen, kind, o.metadata);
+      ensure_namespace(o.metadata);
+    }
+  };
+  namespaced("Pod", m.pods);
+  namespaced("Deployment", m.deployments);
+  namespaced("ReplicaSet", m.replica_sets);
+  namespaced("Job", m.jobs);
+  namespaced("DaemonSet", m.daemon_sets);
   std::set<std::string> node_names;
   for (const auto& n : m.nodes) node_names.insert(n.metadata.name);
   // Admission of every template up front, so a bad one stops the run before it starts.

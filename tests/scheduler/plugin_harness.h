@@ -64,16 +64,7 @@ class PluginHarness {
     return id;
   }
 
-  NodeView View(NodeId n) const {
-    const auto& node = store.node(n);
-    NodeView v;
-    v.id = n;
-    v.name = &node.name();
-    v.labels = &node.obj.metadata.labels;
-    v.taints = &node.obj.taints;
-    v.unschedulable = node.obj.unschedulable;
-    return v;
-  }
+  NodeView View(NodeId n) const { return NodeView::Of(n, store.node(n)); }
 
   cluster::Store store;
   NodeInfoCache info;
