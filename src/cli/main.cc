@@ -13,6 +13,7 @@
 #include "api/manifests.h"
 #include "report/summary.h"
 #include "sim/simulation.h"
+#include "serving/experiment.h"
 #include "workloads/fgd_experiment.h"
 
 namespace {
@@ -226,6 +227,19 @@ int RealMain(int argc, char** argv) {
   fgd->add_option("--replay", fgd_replay,
                   "Replay the arrival order of a published run (a *-steps.csv)");
 
+  auto* serving = experiment->add_subcommand(
+      "serving", "vLLM engine step times of a model on a GPU (decode and prefill), as CSV");
+  serving::ServingExperiment sx;
+  std::string sx_batch = "1,8,32", sx_context = "1024,4096", sx_prompt = "128,512,2048";
+  serving->add_option("--gpu", sx.gpu, "GPU model, e.g. H100-80GB, H200, L4")->required();
+  serving->add_option("--model", sx.model, "Hugging Face model name or a config.json")
+      ->required();
+  serving->add_option("--tensor-parallel", sx.tensor_parallel, "Tensor parallel size (1)");
+  serving->add_option("--dtype", sx.dtype, "vLLM --dtype (auto)");
+  serving->add_option("--batch", sx_batch, "Decode batch sizes (1,8,32)");
+  serving->add_option("--context", sx_context, "Decode context lengths (1024,4096)");
+  serving->add_option("--prompt", sx_prompt, "Prefill prompt lengths (128,512,2048)");
+
   try {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
@@ -244,6 +258,13 @@ int RealMain(int argc, char** argv) {
       return kExitOk;
     }
     if (*validate) return Validate(validate_files);
+    if (*serving) {
+      sx.batch = serving::ParsePositiveList(sx_batch, "--batch");
+      sx.context = serving::ParsePositiveList(sx_context, "--context");
+      sx.prompt = serving::ParsePositiveList(sx_prompt, "--prompt");
+      std::cout << serving::RunServingExperiment(sx);
+      return kExitOk;
+    }
     if (*fgd)
       return ExperimentFgd(fgd_pods, fgd_nodes, fgd_policy, fgd_seeds, fgd_tune, fgd_replay,
                            fgd_placements);

@@ -34,19 +34,24 @@ std::vector<GpuModel> BuildTable() {
   // name, product, MiB, SMs, CC, family, memory slices, MIG profiles.
   t.push_back({"A100-40GB", "NVIDIA-A100-SXM4-40GB", 40960, 108, 8, 0, "ampere", 8,
                EightSliceProfiles("1g.5gb", "1g.10gb", "2g.10gb", "3g.20gb", "4g.20gb", "7g.40gb",
-                                  4864, 9856, 19968, 40192, 14, 14, 28, 42, 56, 98)});
+                                  4864, 9856, 19968, 40192, 14, 14, 28, 42, 56, 98),
+               {}});
   t.push_back({"A100-80GB", "NVIDIA-A100-SXM4-80GB", 81920, 108, 8, 0, "ampere", 8,
                EightSliceProfiles("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb",
-                                  9856, 19968, 40192, 80384, 14, 14, 28, 42, 56, 98)});
+                                  9856, 19968, 40192, 80384, 14, 14, 28, 42, 56, 98),
+               {}});
   t.push_back({"H100-80GB", "NVIDIA-H100-80GB-HBM3", 81559, 132, 9, 0, "hopper", 8,
                EightSliceProfiles("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb",
-                                  9984, 20091, 40448, 81152, 16, 26, 32, 60, 64, 132)});
+                                  9984, 20091, 40448, 81152, 16, 26, 32, 60, 64, 132),
+               {}});
   t.push_back({"H100-94GB", "NVIDIA-H100-NVL", 95830, 132, 9, 0, "hopper", 8,
                EightSliceProfiles("1g.12gb", "1g.24gb", "2g.24gb", "3g.47gb", "4g.47gb", "7g.94gb",
-                                  11008, 22139, 47493, 95355, 16, 26, 32, 60, 64, 132)});
+                                  11008, 22139, 47493, 95355, 16, 26, 32, 60, 64, 132),
+               {}});
   t.push_back({"H200-141GB", "NVIDIA-H200", 143771, 132, 9, 0, "hopper", 8,
                EightSliceProfiles("1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb",
-                                  16384, 33280, 66560, 135168, 16, 26, 32, 60, 64, 132)});
+                                  16384, 33280, 66560, 135168, 16, 26, 32, 60, 64, 132),
+               {}});
   // A30: 4 compute and 4 memory slices.
   t.push_back({"A30",
                "NVIDIA-A30",
@@ -60,13 +65,33 @@ std::vector<GpuModel> BuildTable() {
                 {"1g.6gb+me", 1, 1, {0, 1, 2, 3}, 1, 5836, 14},
                 {"2g.12gb", 2, 2, {0, 2}, 2, 11672, 28},
                 {"2g.12gb+me", 2, 2, {0, 2}, 1, 11672, 28},
-                {"4g.24gb", 4, 4, {0}, 1, 23344, 56}}});
-  t.push_back({"L4", "NVIDIA-L4", 23034, 58, 8, 9, "ada-lovelace", 0, {}});
-  t.push_back({"L40S", "NVIDIA-L40S", 46068, 142, 8, 9, "ada-lovelace", 0, {}});
-  t.push_back({"A10G", "NVIDIA-A10G", 23028, 80, 8, 6, "ampere", 0, {}});
-  t.push_back({"T4", "Tesla-T4", 15360, 40, 7, 5, "turing", 0, {}});
-  t.push_back({"V100-16GB", "Tesla-V100-SXM2-16GB", 16384, 80, 7, 0, "volta", 0, {}});
-  t.push_back({"V100-32GB", "Tesla-V100-SXM2-32GB", 32768, 80, 7, 0, "volta", 0, {}});
+                {"4g.24gb", 4, 4, {0}, 1, 23344, 56}},
+               {}});
+  t.push_back({"L4", "NVIDIA-L4", 23034, 58, 8, 9, "ada-lovelace", 0, {}, {}});
+  t.push_back({"L40S", "NVIDIA-L40S", 46068, 142, 8, 9, "ada-lovelace", 0, {}, {}});
+  t.push_back({"A10G", "NVIDIA-A10G", 23028, 80, 8, 6, "ampere", 0, {}, {}});
+  t.push_back({"T4", "Tesla-T4", 15360, 40, 7, 5, "turing", 0, {}, {}});
+  t.push_back({"V100-16GB", "Tesla-V100-SXM2-16GB", 16384, 80, 7, 0, "volta", 0, {}, {}});
+  t.push_back({"V100-32GB", "Tesla-V100-SXM2-32GB", 32768, 80, 7, 0, "volta", 0, {}, {}});
+  // NVIDIA datasheets (SXM forms where both exist): HBM/GDDR bandwidth, dense tensor
+  // TFLOPS, NVLink total / 2 per direction or PCIe x16 per direction, board power.
+  const std::map<std::string, GpuPerformance> perf = {
+      {"A100-40GB", {1555, 312, 312, 0, 300, true, 400}},
+      {"A100-80GB", {2039, 312, 312, 0, 300, true, 400}},
+      {"H100-80GB", {3350, 989, 989, 1979, 450, true, 700}},
+      {"H100-94GB", {3900, 835, 835, 1671, 300, true, 400}},  // NVL: NVLink bridge pairs
+      {"H200-141GB", {4800, 989, 989, 1979, 450, true, 700}},
+      {"A30", {933, 165, 165, 0, 100, true, 165}},
+      {"L4", {300, 121, 121, 242, 32, false, 72}},
+      {"L40S", {864, 362, 362, 733, 32, false, 350}},
+      // AWS publishes no tensor figure for the A10G; 70 TFLOPS is the commonly measured
+      // half of the A10's 125.
+      {"A10G", {600, 70, 70, 0, 32, false, 300}},
+      {"T4", {320, 0, 65, 0, 16, false, 70}},
+      {"V100-16GB", {900, 0, 125, 0, 150, true, 300}},
+      {"V100-32GB", {900, 0, 125, 0, 150, true, 300}},
+  };
+  for (auto& m : t) m.performance = perf.at(m.name);
   return t;
 }
 

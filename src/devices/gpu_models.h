@@ -21,6 +21,16 @@ struct MigProfile {
   int multiprocessors = 0;
 };
 
+// Datasheet throughput of a whole GPU, for the serving model (src/serving). Dense (no
+// sparsity) tensor TFLOPS; 0 where the GPU lacks the type (no bf16 before Ampere).
+struct GpuPerformance {
+  double memory_bandwidth_gbps = 0;  // GB/s
+  double bf16_tflops = 0, fp16_tflops = 0, fp8_tflops = 0;
+  double link_gbps = 0;  // GPU-to-GPU, GB/s in each direction (NVLink or PCIe)
+  bool nvlink = false;
+  double tdp_watts = 0;
+};
+
 struct GpuModel {
   std::string name;     // the twin's name: "A100-80GB", "H100-80GB", "T4", ...
   std::string product;  // GFD's nvidia.com/gpu.product (sanitised NVML name)
@@ -30,6 +40,7 @@ struct GpuModel {
   std::string family;     // GFD's nvidia.com/gpu.family
   int memory_slices = 0;  // 8 (A100/H100/H200) or 4 (A30); 0 without MIG
   std::vector<MigProfile> mig_profiles;
+  GpuPerformance performance;
   const MigProfile* Profile(const std::string& name) const;
 };
 
