@@ -89,4 +89,15 @@ double StepTimeModel::Seconds(const StepWork& w) const {
   return layers_ * kGraphOverheadPerLayer + std::max(host, gpu);
 }
 
+bool StepTimeModel::DecodeLinear(int seqs, double* a, double* b) const {
+  StepWork w;
+  w.decode_seqs = w.sampled = seqs;
+  *a = Seconds(w);
+  *b = kv_bytes_per_token_ / bandwidth_ +
+       attention_flops_per_pair_ / (tflops_ * kAttentionEfficiency);
+  if (seqs <= kMaxCudaGraphTokens) return true;
+  // Eager: linear only while the GPU's time already exceeds the host's at context 0.
+  return *a - layers_ * kGraphOverheadPerLayer > layers_ * kEagerHostPerLayer;
+}
+
 }  // namespace gputwin::serving

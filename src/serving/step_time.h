@@ -40,6 +40,10 @@ class StepTimeModel {
 
   double Seconds(const StepWork& work) const;
 
+  // A decode-only step of `seqs` sequences as `a + b × context` (context: Σ of their
+  // lengths). False when that step is not linear in context (the host bounds an eager step).
+  bool DecodeLinear(int seqs, double* a, double* b) const;
+
   // Tokens of one step's worth of work run as CUDA graphs (vLLM's largest capture size).
   static constexpr int kMaxCudaGraphTokens = 512;
 
