@@ -49,10 +49,69 @@ void ValidateResources(YamlReader& res, ResourceRequirements* r) {
   for (const auto& [name, q] : r->limits) r->requests.emplace(name, q);
 }
 
+Probe DecodeProbe(YamlReader& p) {
+  Probe out;
+  out.initial_delay_seconds =
+      static_cast<int32_t>(p.Int("initialDelaySeconds", 0, 1 << 30).value_or(0));
+  out.period_seconds = static_cast<int32_t>(p.Int("periodSeconds", 1, 1 << 30).value_or(10));
+  out.timeout_seconds = static_cast<int32_t>(p.Int("timeoutSeconds", 1, 1 << 30).value_or(1));
+  out.success_threshold = static_cast<int32_t>(p.Int("successThreshold", 1, 1 << 30).value_or(1));
+  out.failure_threshold = static_cast<int32_t>(p.Int("failureThreshold", 1, 1 << 30).value_or(3));
+  p.Ignore({"httpGet", "tcpSocket", "exec", "grpc", "terminationGracePeriodSeconds"});
+  p.Finish();
+  return out;
+}
+
+// A preStop hook's pause: `sleep: {seconds: N}` (Kubernetes 1.29+) or `exec` of `sleep N`
+// (also inside `sh -c`).
+std::optional<int64_t> DecodePreStop(YamlReader& lifecycle) {
+  auto pre = lifecycle.Object("preStop");
+  if (!pre) return std::nullopt;
+  int64_t seconds = 0;
+  bool known = false;
+  if (auto sl = pre->Object("sleep")) {
+    seconds = sl->Int("seconds", 0, 1 << 30).value_or(0);
+    known = true;
+    sl->Finish();
+  }
+  if (auto ex = pre->Object("exec")) {
+    const auto cmd = ex->StringList("command");
+    std::string words;
+    for (const auto& w : cmd) words += " " + w;
+    const size_t at = words.find("sleep ");
+    if (at != std::string::npos) {
+      try {
+        seconds = std::stoll(words.substr(at + 6));
+        known = true;
+      } catch (const std::exception&) {
+      }
+    }
+    ex->Finish();
+  }
+  if (!known) {
+    pre->diagnostics()->Warn(pre->Where(), "lifecycle.preStop",
+                             "a preStop hook other than a sleep takes time the twin does not "
+                             "know; it counts as 0s of the termination grace period");
+  }
+  pre->Ignore({"httpGet", "tcpSocket"});
+  pre->Finish();
+  return seconds;
+}
+
 Container DecodeContainer(YamlReader& c) {
   Container out;
+  out.source = c.Where();
   out.name = c.RequiredString("name");
   out.image = c.String("image");
+  out.command = c.StringList("command");
+  out.args = c.StringList("args");
+  if (auto p = c.Object("readinessProbe")) out.readiness_probe = DecodeProbe(*p);
+  if (auto p = c.Object("startupProbe")) out.startup_probe = DecodeProbe(*p);
+  if (auto l = c.Object("lifecycle")) {
+    out.pre_stop_seconds = DecodePreStop(*l);
+    l->Ignore({"postStart", "stopSignal"});
+    l->Finish();
+  }
   if (auto res = c.Object("resources")) {
     out.resources.requests = res->Resources("requests");
     out.resources.limits = res->Resources("limits");
@@ -60,20 +119,15 @@ Container DecodeContainer(YamlReader& c) {
     res->Ignore({"claims"});
     res->Finish();
   }
-  c.Ignore({"command",
-            "args",
-            "env",
+  c.Ignore({"env",
             "envFrom",
             "ports",
             "volumeMounts",
             "volumeDevices",
             "livenessProbe",
-            "readinessProbe",
-            "startupProbe",
             "securityContext",
             "imagePullPolicy",
             "workingDir",
-            "lifecycle",
             "terminationMessagePath",
             "terminationMessagePolicy",
             "stdin",

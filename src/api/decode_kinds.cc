@@ -236,6 +236,40 @@ void DecodeResourceQuota(YamlReader& r, Manifests* out) {
   out->resource_quotas.push_back(std::move(q));
 }
 
+void DecodeService(YamlReader& r, Manifests* out) {
+  Service svc;
+  svc.metadata = DecodeMeta(r, true);
+  if (auto spec = r.Object("spec")) {
+    svc.type = spec->String("type", "ClusterIP");
+    CheckOneOf(*spec, "type", svc.type, {"ClusterIP", "NodePort", "LoadBalancer", "ExternalName"});
+    svc.selector = spec->StringMap("selector");
+    svc.session_affinity = spec->String("sessionAffinity", "None");
+    svc.publish_not_ready_addresses = spec->Bool("publishNotReadyAddresses").value_or(false);
+    CheckOneOf(*spec, "sessionAffinity", svc.session_affinity, {"None", "ClientIP"});
+    for (auto& p : spec->ObjectList("ports")) {
+      ServicePort port;
+      port.name = p.String("name");
+      port.protocol = p.String("protocol", "TCP");
+      auto n = p.Int("port", 1, 65535);
+      if (!n) p.Fail("port", "Required value");
+      port.port = static_cast<int32_t>(*n);
+      if (p.Has("targetPort")) port.target_port = p.String("targetPort");
+      p.Ignore({"nodePort", "appProtocol"});
+      p.Finish();
+      svc.ports.push_back(port);
+    }
+    spec->Ignore({"clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy",
+                  "internalTrafficPolicy", "externalTrafficPolicy", "externalName",
+                  "externalIPs", "loadBalancerIP", "loadBalancerSourceRanges",
+                  "loadBalancerClass", "allocateLoadBalancerNodePorts",
+                  "healthCheckNodePort", "sessionAffinityConfig",
+                  "trafficDistribution"});
+    spec->Finish();
+  }
+  r.Finish();
+  out->services.push_back(std::move(svc));
+}
+
 void DecodePodDisruptionBudget(YamlReader& r, Manifests* out) {
   PodDisruptionBudget pdb;
   pdb.metadata = DecodeMeta(r, true);

@@ -28,6 +28,7 @@ struct Manifests {
   std::vector<ResourceQuota> resource_quotas;
   std::vector<LimitRange> limit_ranges;
   std::vector<PodDisruptionBudget> pod_disruption_budgets;
+  std::vector<Service> services;
   std::optional<KubeSchedulerConfiguration> scheduler_config;
   std::optional<ClusterPolicy> gpu_operator;
   std::vector<ClusterQueue> cluster_queues;

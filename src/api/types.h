@@ -33,9 +33,29 @@ struct ResourceRequirements {
   ResourceList requests, limits;
 };
 
+// A readiness or startup probe's timing (core/v1 Probe); the handler (httpGet, tcpSocket,
+// exec, grpc) succeeds once the container's server listens.
+struct Probe {
+  int32_t initial_delay_seconds = 0, period_seconds = 10, timeout_seconds = 1;
+  int32_t success_threshold = 1, failure_threshold = 3;
+};
+
 struct Container {
   std::string name, image;
   ResourceRequirements resources;
+  std::vector<std::string> command, args;
+  std::optional<Probe> readiness_probe, startup_probe;
+  // lifecycle.preStop as a pause: `sleep: {seconds}` or an exec of `sleep N`; nullopt
+  // without a preStop hook. Other hooks count as 0 s (warned).
+  std::optional<int64_t> pre_stop_seconds;
+  SourceRef source;
+
+  static Container Named(std::string name, std::string image) {
+    Container c;
+    c.name = std::move(name);
+    c.image = std::move(image);
+    return c;
+  }
 };
 
 struct Toleration {
@@ -184,6 +204,21 @@ struct DaemonSet {
   ObjectMeta metadata;
   LabelSelector selector;
   PodTemplateSpec template_;
+};
+
+// core/v1 Service: the pods its selector picks are its endpoints (EndpointSlices).
+struct ServicePort {
+  std::string name, protocol = "TCP";
+  int32_t port = 0;
+  std::string target_port;
+};
+struct Service {
+  ObjectMeta metadata;
+  std::string type = "ClusterIP";
+  Labels selector;  // empty: no endpoints are managed
+  std::vector<ServicePort> ports;
+  std::string session_affinity = "None";
+  bool publish_not_ready_addresses = false;
 };
 
 struct PriorityClass {

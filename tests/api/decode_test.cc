@@ -284,3 +284,73 @@ spec:
 
 }  // namespace
 }  // namespace gputwin::api
+
+namespace gputwin::api {
+namespace {
+
+// A vLLM Deployment and its Service as the vLLM docs' Kubernetes guide writes them.
+TEST(Decode, ServingContainersAndServices) {
+  const std::string yaml = R"(apiVersion: v1
+kind: Service
+metadata:
+  name: vllm
+spec:
+  selector:
+    app: vllm
+  ports:
+  - name: http
+    port: 8000
+    targetPort: 8000
+  publishNotReadyAddresses: true
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata:
+  name: vllm
+spec:
+  selector:
+    matchLabels:
+      app: vllm
+  template:
+    metadata:
+      labels:
+        app: vllm
+    spec:
+      terminationGracePeriodSeconds: 120
+      containers:
+      - name: vllm
+        image: vllm/vllm-openai:latest
+        command: ["/bin/sh", "-c"]
+        args: ["vllm serve meta-llama/Llama-3.1-8B-Instruct --max-model-len 8192"]
+        readinessProbe:
+          httpGet: {path: /health, port: 8000}
+          initialDelaySeconds: 60
+          periodSeconds: 5
+        lifecycle:
+          preStop:
+            exec:
+              command: ["/bin/sh", "-c", "sleep 15"]
+)";
+  Manifests m;
+  DecodeYaml(yaml, "vllm.yaml", &m);
+  ASSERT_EQ(m.services.size(), 1u);
+  EXPECT_EQ(m.services[0].selector.at("app"), "vllm");
+  EXPECT_EQ(m.services[0].ports[0].port, 8000);
+  EXPECT_TRUE(m.services[0].publish_not_ready_addresses);
+  ASSERT_EQ(m.deployments.size(), 1u);
+  const auto& spec = m.deployments[0].template_.spec;
+  EXPECT_EQ(spec.termination_grace_period_seconds, 120);
+  const auto& c = spec.containers[0];
+  EXPECT_EQ(c.command, (std::vector<std::string>{"/bin/sh", "-c"}));
+  ASSERT_EQ(c.args.size(), 1u);
+  ASSERT_TRUE(c.readiness_probe);
+  EXPECT_EQ(c.readiness_probe->initial_delay_seconds, 60);
+  EXPECT_EQ(c.readiness_probe->period_seconds, 5);
+  EXPECT_EQ(c.readiness_probe->failure_threshold, 3);  // core/v1 default
+  EXPECT_EQ(c.pre_stop_seconds, 15);
+  EXPECT_EQ(c.source.line, 29);  // "- name: vllm"
+  EXPECT_TRUE(m.diagnostics.warnings.empty());
+}
+
+}  // namespace
+}  // namespace gputwin::api

@@ -30,7 +30,10 @@ TEST(JobSuspend, DeletesPodsWithoutCountingFailuresAndRestartsTheClock) {
   j.completions = 2;
   j.active_deadline_seconds = 600;
   j.template_.spec.restart_policy = "Never";
-  j.template_.spec.containers.push_back({"c", "img", {}});
+  api::Container c;
+  c.name = "c";
+  c.image = "img";
+  j.template_.spec.containers.push_back(c);
   store.AddNamespace("default");
   uint32_t id = store.AddJob(j);
   RunUntil(&store, &queue, Time{0});

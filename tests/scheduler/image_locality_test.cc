@@ -16,8 +16,8 @@ api::ContainerImage Image(const std::string& name, int64_t mb) {
 
 api::PodSpec Containers(std::vector<std::string> images, std::vector<std::string> init = {}) {
   api::PodSpec spec;
-  for (auto& i : images) spec.containers.push_back(api::Container{"c", i, {}});
-  for (auto& i : init) spec.init_containers.push_back(api::Container{"i", i, {}});
+  for (auto& i : images) spec.containers.push_back(api::Container::Named("c", i));
+  for (auto& i : init) spec.init_containers.push_back(api::Container::Named("i", i));
   return spec;
 }
 

@@ -48,7 +48,7 @@ class PluginHarness {
     meta.name = name;
     meta.namespace_ = ns;
     meta.labels = labels;
-    if (spec.containers.empty()) spec.containers.push_back(api::Container{"c", "", {}});
+    if (spec.containers.empty()) spec.containers.push_back(api::Container::Named("c", ""));
     cluster::PodRecord rec;
     rec.namespace_ = ns;
     rec.name = name;

@@ -232,7 +232,7 @@ TEST(PodTopologySpreadScore, SystemDefaultsSpreadAReplicaSetsPods) {
   rs.metadata.name = "rs";
   rs.metadata.namespace_ = "default";
   rs.selector = FooExists();
-  rs.template_.spec.containers.push_back(api::Container{"c", "", {}});
+  rs.template_.spec.containers.push_back(api::Container::Named("c", ""));
   uint32_t rs_id = f.h.store.AddReplicaSet(rs, cluster::kNone);
   auto a = f.h.AddNode("node-a", {});
   auto b = f.h.AddNode("node-b", {});
