@@ -44,6 +44,131 @@ ArrivalProcess DecodeArrival(YamlReader& a) {
   return out;
 }
 
+TokenDistribution DecodeTokens(YamlReader& t) {
+  TokenDistribution d;
+  d.distribution = t.String("distribution", "fixed");
+  CheckOneOf(t, "distribution", d.distribution, {"fixed", "exponential", "lognormal"});
+  auto mean = t.Double("mean");
+  if (!mean || *mean < 1) t.Fail("mean", "Required value: a mean of at least 1 token");
+  d.mean = *mean;
+  d.sigma = t.Double("sigma").value_or(1.0);
+  if (d.sigma <= 0) t.Fail("sigma", "must be positive");
+  d.min = t.Int("min", 1).value_or(1);
+  d.max = t.Int("max", d.min).value_or(1 << 20);
+  t.Finish();
+  return d;
+}
+
+TrafficSpec DecodeTraffic(YamlReader& t) {
+  TrafficSpec x;
+  x.source = t.Where();
+  x.name = t.RequiredString("name");
+  const std::string svc = t.RequiredString("service");
+  if (const size_t slash = svc.find('/'); slash != std::string::npos) {
+    x.service_namespace = svc.substr(0, slash);
+    x.service = svc.substr(slash + 1);
+  } else {
+    x.service = svc;
+  }
+  if (auto p = t.Object("proxy")) {
+    x.proxy = p->String("kind", "kube-proxy");
+    CheckOneOf(*p, "kind", x.proxy, {"kube-proxy", "envoy", "nginx"});
+    x.load_balancer = p->String("loadBalancer");
+    if (!x.load_balancer.empty()) {
+      if (x.proxy == "kube-proxy") {
+        CheckOneOf(*p, "loadBalancer", x.load_balancer, {"random", "round-robin"});
+      } else if (x.proxy == "envoy") {
+        CheckOneOf(*p, "loadBalancer", x.load_balancer,
+                   {"least-request", "round-robin", "random"});
+      } else {
+        CheckOneOf(*p, "loadBalancer", x.load_balancer, {"round-robin", "ewma"});
+      }
+    }
+    x.endpoint_delay = p->OptDuration("endpointDelay").value_or(x.endpoint_delay);
+    p->Finish();
+  }
+  if (x.load_balancer.empty()) {
+    x.load_balancer = x.proxy == "envoy" ? "least-request"
+                      : x.proxy == "nginx" ? "round-robin"
+                                           : "random";
+  }
+  auto a = t.Object("arrivals");
+  if (!a) t.Fail("arrivals", "Required value: a rate, a ramp, a diurnal curve or a trace");
+  x.start = a->OptDuration("start").value_or(Duration{0});
+  x.stop = a->OptDuration("stop");
+  int kinds = 0;
+  if (auto r = a->Double("rate")) {
+    if (*r <= 0) a->Fail("rate", "must be a positive number of requests per second");
+    x.rate = *r;
+    ++kinds;
+  }
+  for (auto& p : a->ObjectList("ramp")) {
+    RatePoint rp;
+    auto at = p.OptDuration("at");
+    auto rate = p.Double("rate");
+    if (!at) p.Fail("at", "Required value");
+    if (!rate || *rate < 0) p.Fail("rate", "Required value: requests per second, at least 0");
+    if (!x.ramp.empty() && *at <= x.ramp.back().at) p.Fail("at", "must increase along the ramp");
+    rp.at = *at;
+    rp.rate = *rate;
+    p.Finish();
+    x.ramp.push_back(rp);
+  }
+  if (!x.ramp.empty()) ++kinds;
+  if (auto d = a->Object("diurnal")) {
+    TrafficSpec::Diurnal di;
+    di.min = d->Double("min").value_or(-1);
+    di.max = d->Double("max").value_or(-1);
+    if (di.min < 0) d->Fail("min", "Required value: the lowest rate, requests per second");
+    if (di.max < di.min || di.max <= 0) d->Fail("max", "Required value: at least min and above 0");
+    di.peak_at = d->OptDuration("peakAt").value_or(di.peak_at);
+    d->Finish();
+    x.diurnal = di;
+    ++kinds;
+  }
+  if (auto tr = a->Object("trace")) {
+    x.trace_file = Resolve(*tr, tr->RequiredString("file"));
+    x.trace_format = tr->String("format", "azure-llm-inference-2023");
+    CheckOneOf(*tr, "format", x.trace_format, {"azure-llm-inference-2023"});
+    x.trace_rate_scale = tr->Double("rateScale").value_or(1.0);
+    if (x.trace_rate_scale <= 0) tr->Fail("rateScale", "must be positive");
+    x.trace_loop = tr->Bool("loop").value_or(false);
+    tr->Finish();
+    ++kinds;
+  }
+  if (kinds != 1) {
+    a->Fail(kinds == 0 ? "rate" : "trace",
+            "give exactly one of rate, ramp, diurnal or trace");
+  }
+  for (auto& b : a->ObjectList("bursts")) {
+    TrafficBurst tb;
+    auto at = b.OptDuration("at");
+    auto dur = b.OptDuration("duration");
+    if (!at) b.Fail("at", "Required value");
+    if (!dur || dur->ns <= 0) b.Fail("duration", "Required value: a positive duration");
+    tb.at = *at;
+    tb.duration = *dur;
+    tb.multiplier = b.Double("multiplier").value_or(0);
+    if (tb.multiplier <= 0) b.Fail("multiplier", "Required value: a positive factor on the rate");
+    b.Finish();
+    x.bursts.push_back(tb);
+  }
+  a->Finish();
+  const bool trace = !x.trace_file.empty();
+  if (auto p = t.Object("promptTokens")) {
+    x.prompt_tokens = DecodeTokens(*p);
+  } else if (!trace) {
+    t.Fail("promptTokens", "Required value: prompt lengths (or a trace that has them)");
+  }
+  if (auto o = t.Object("outputTokens")) {
+    x.output_tokens = DecodeTokens(*o);
+  } else if (!trace) {
+    t.Fail("outputTokens", "Required value: answer lengths (or a trace that has them)");
+  }
+  t.Finish();
+  return x;
+}
+
 WorkloadGenerator DecodeWorkload(YamlReader& w) {
   WorkloadGenerator g;
   g.source = w.Where();
@@ -309,6 +434,18 @@ void DecodeScenario(YamlReader& r, Manifests* out) {
     ts.namespace_ = t.String("namespace", "default");
     t.Finish();
     s.traces.push_back(ts);
+  }
+  for (auto& t : spec->ObjectList("traffic")) s.traffic.push_back(DecodeTraffic(t));
+  if (auto sv = spec->Object("serving")) {
+    for (auto& m : sv->ObjectList("models")) {
+      ServingModelSpec ms;
+      ms.source = m.Where();
+      ms.name = m.RequiredString("name");
+      ms.config = Resolve(m, m.RequiredString("config"));
+      m.Finish();
+      s.serving_models.push_back(ms);
+    }
+    sv->Finish();
   }
   for (auto& g : spec->ObjectList("gpuModels")) {
     GpuModelSpec m;

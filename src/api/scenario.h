@@ -137,6 +137,52 @@ struct CloudSpec {
   std::vector<Duration> ami_releases;
 };
 
+// Requests to a model served behind a Service (docs/serving.md): how they arrive, how long
+// prompts and answers are, and the proxy in front of the pods.
+struct TokenDistribution {
+  std::string distribution = "fixed";  // fixed | exponential | lognormal
+  double mean = 0;
+  double sigma = 1.0;  // lognormal: of the underlying normal
+  int64_t min = 1, max = 1 << 20;
+};
+struct RatePoint {
+  Duration at{0};
+  double rate = 0;  // requests per second
+};
+struct TrafficBurst {
+  Duration at{0}, duration{0};
+  double multiplier = 1;
+};
+struct TrafficSpec {
+  SourceRef source;
+  std::string name;
+  std::string service_namespace = "default", service;
+  // Proxy: kube-proxy (Service ClusterIP), envoy or nginx.
+  std::string proxy = "kube-proxy";
+  std::string load_balancer;  // default by proxy: random, least-request, round-robin
+  Duration endpoint_delay = Duration::Seconds(1);  // EndpointSlice change to the proxy
+  // Arrivals: a Poisson rate (constant, ramp or diurnal, with bursts) or a trace.
+  double rate = 0;
+  std::vector<RatePoint> ramp;  // piecewise linear; holds the last rate
+  struct Diurnal {
+    double min = 0, max = 0;
+    Duration peak_at = Duration::Hours(14);
+  };
+  std::optional<Diurnal> diurnal;
+  std::vector<TrafficBurst> bursts;
+  Duration start{0};
+  std::optional<Duration> stop;
+  std::string trace_file, trace_format;  // azure-llm-inference-2023
+  double trace_rate_scale = 1.0;
+  bool trace_loop = false;
+  TokenDistribution prompt_tokens, output_tokens;
+};
+
+struct ServingModelSpec {  // a model added from its Hugging Face config.json
+  SourceRef source;
+  std::string name, config;  // config: resolved path
+};
+
 struct Scenario {
   ObjectMeta metadata;
   std::vector<std::string> manifests;  // resolved paths
@@ -149,6 +195,8 @@ struct Scenario {
   std::vector<Expectation> expectations;
   std::vector<GpuModelSpec> gpu_models;
   std::vector<TraceSpec> traces;
+  std::vector<TrafficSpec> traffic;
+  std::vector<ServingModelSpec> serving_models;
   CloudSpec cloud;
 };
 

@@ -44,6 +44,11 @@ class RandomStream {
   }
   // Exponential with the given mean (inter-arrival times of a Poisson process).
   double Exponential(double mean) { return -std::log1p(-Uniform()) * mean; }
+  // Standard normal (Box-Muller; one of the pair is discarded to keep the stream simple).
+  double Normal() {
+    const double u = 1.0 - Uniform(), v = Uniform();
+    return std::sqrt(-2.0 * std::log(u)) * std::cos(6.283185307179586 * v);
+  }
 
  private:
   static uint64_t Rotl(uint64_t x, int k) { return (x << k) | (x >> (64 - k)); }

@@ -5,17 +5,23 @@
 
 #include <unistd.h>
 
+#include <cmath>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
 #include <map>
 #include <stdexcept>
 
+#include "serving/serving_controller.h"
+
 namespace gputwin::report {
 
 using cluster::PodPhase;
 
 namespace {
+
+// Serving figures to 0.1 ms (and 1/10,000 of a dollar).
+double Round(double v) { return std::round(v * 1e4) / 1e4; }
 
 Json TimeOrNull(Time t) {
   if (t == cluster::kNever) return nullptr;
@@ -125,6 +131,88 @@ Json EventJson(const cluster::KubeEvent& e) {
               {"involvedObject", involved},
               {"message", e.message},
               {"source", Json{{"component", e.source}}}};
+}
+
+// The serving key (docs/serving.md): per traffic stream, what users saw and what it cost;
+// per vLLM pod, its cold start.
+Json ServingJson(const sim::Simulation& sim, const results::Results& res) {
+  const auto* sv = sim.serving();
+  Json services = Json::array();
+  auto pct = [](const serving::LatencyHistogram& h) {
+    return Json{{"count", h.count()},
+                {"mean", Round(h.mean())},
+                {"p50", Round(h.Quantile(0.5))},
+                {"p95", Round(h.Quantile(0.95))},
+                {"p99", Round(h.Quantile(0.99))},
+                {"max", Round(h.max())}};
+  };
+  for (size_t t = 0; t < res.serving.size(); ++t) {
+    const auto& r = res.serving[t];
+    const auto& st = *r.stats;
+    Json failed = Json::object();
+    uint64_t failures = 0;
+    for (int f = 0; f < static_cast<int>(serving::Failure::kCount); ++f) {
+      failed[serving::FailureName(static_cast<serving::Failure>(f))] = st.failed[f];
+      failures += st.failed[f];
+    }
+    Json timeline = Json::array();
+    for (const auto& pt : sv->timelines()[t]) {
+      timeline.push_back(
+          Json::array({Round(pt.at), pt.ready, pt.replicas, pt.in_flight, pt.waiting}));
+    }
+    const double served = double(st.served);
+    services.push_back(Json{
+        {"traffic", st.name},
+        {"service", st.service},
+        {"proxy", st.proxy},
+        {"loadBalancer", st.load_balancer},
+        {"requests", st.requests},
+        {"served", st.served},
+        {"failed", failures},
+        {"failedBy", failed},
+        {"retried", 0},
+        {"unfinished", st.requests - st.served - failures},
+        {"promptTokens", st.prompt_tokens},
+        {"outputTokens", st.output_tokens},
+        {"outputTokensPerSecond",
+         Round(r.seconds > 0 ? double(st.output_tokens) / r.seconds : 0)},
+        {"ttftSeconds", pct(st.ttft)},
+        {"tpotSeconds", pct(st.tpot)},
+        {"e2eSeconds", pct(st.e2e)},
+        {"queueSeconds", pct(st.queue)},
+        {"maxReadyReplicas", r.max_ready},
+        {"gpuHours", Round(r.gpu_hours)},
+        {"cost", Round(r.cost)},
+        {"costPer1kRequests", Round(served > 0 ? r.cost / served * 1000 : 0)},
+        {"costPer1MOutputTokens",
+         Round(st.output_tokens > 0 ? r.cost / double(st.output_tokens) * 1e6 : 0)},
+        {"timelineColumns", Json::array({"seconds", "ready", "replicas", "running", "waiting"})},
+        {"timeline", timeline}});
+  }
+  Json replicas = Json::array();
+  for (const auto& rec : sv->replicas()) {
+    Json x{{"pod", rec.pod_key}, {"node", rec.node}, {"gpu", rec.gpu}, {"model", rec.model}};
+    if (!rec.failure.empty()) {
+      x["failure"] = rec.failure;
+    } else {
+      x["containerStarted"] = Round(rec.container_started);
+      x["imagePullSeconds"] = Round(rec.pull_seconds);
+      x["weightSource"] = rec.weight_source;
+      x["weightLoadSeconds"] = Round(rec.weights_seconds);
+      x["warmupSeconds"] = Round(rec.warmup_seconds);
+      x["serverUp"] = Round(rec.server_up);
+      x["ready"] = Round(rec.ready);
+      x["kvCacheTokens"] = rec.kv_cache_tokens;
+      x["requests"] = rec.requests;
+      x["preemptions"] = rec.preemptions;
+    }
+    if (rec.deleted >= 0) x["deleted"] = Round(rec.deleted);
+    if (rec.killed >= 0) x["stopped"] = Round(rec.killed);
+    replicas.push_back(x);
+  }
+  return Json{{"vllmVersion", serving::kVllmVersion},
+              {"services", services},
+              {"replicas", replicas}};
 }
 
 }  // namespace
@@ -268,6 +356,7 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const resul
   j["kueue"] = KueueJson(sim, res);
   j["karpenter"] = KarpenterJson(sim, res);
   j["cost"] = CostJson(res);
+  if (sim.serving()) j["serving"] = ServingJson(sim, res);
   // pods[] and events[] can hold millions of entries: streamed, one object per line.
   std::string head = j.dump(2);
   head.resize(head.size() - 2);  // drop "\n}"

@@ -6,6 +6,7 @@
 
 #include "karpenter/karpenter.h"
 #include "kueue/kueue_controller.h"
+#include "serving/serving_controller.h"
 #include "sim/simulation.h"
 
 namespace gputwin::results {
@@ -97,6 +98,48 @@ void Karpenter(const sim::Simulation& sim, Results* r) {
   }
 }
 
+void Serving(const sim::Simulation& sim, Results* r) {
+  const auto* sv = sim.serving();
+  if (!sv) return;
+  const auto& store = sim.store();
+  for (size_t t = 0; t < sv->traffic().size(); ++t) {
+    const auto& st = sv->traffic()[t];
+    ServingSummary out;
+    out.stats = &st;
+    out.seconds = Secs(sim.start(), sim.end());
+    const api::Service* svc = nullptr;
+    for (const auto& x : sim.manifests().services) {
+      if (x.metadata.namespace_ + "/" + x.metadata.name == st.service) svc = &x;
+    }
+    for (cluster::PodId id = 0; svc && id < store.pod_count(); ++id) {
+      const auto& p = store.pod(id);
+      if (p.namespace_ != svc->metadata.namespace_ || svc->selector.empty()) continue;
+      bool match = true;
+      for (const auto& [k, v] : svc->selector) {
+        auto it = p.tmpl->metadata.labels.find(k);
+        match = match && it != p.tmpl->metadata.labels.end() && it->second == v;
+      }
+      if (!match || p.scheduled_at == cluster::kNever) continue;
+      Time end = sim.end();
+      if (p.deleted_at != cluster::kNever) end = std::min(end, p.deleted_at);
+      if (p.finished_at != cluster::kNever) end = std::min(end, p.finished_at);
+      out.gpu_hours += double(p.devices.size()) * std::max(0.0, Secs(p.scheduled_at, end)) / 3600;
+      if (id < r->cost.pod_cost.size()) out.cost += r->cost.pod_cost[id];
+    }
+    const auto& tl = sv->timelines()[t];
+    bool seen = false;
+    for (const auto& pt : tl) {
+      out.max_ready = std::max(out.max_ready, pt.ready);
+      if (pt.ready > 0 && !seen) {
+        seen = true;
+        out.min_ready_after_first = pt.ready;
+      }
+      if (seen) out.min_ready_after_first = std::min(out.min_ready_after_first, pt.ready);
+    }
+    r->serving.push_back(out);
+  }
+}
+
 }  // namespace
 
 Results Compute(const sim::Simulation& sim) {
@@ -106,6 +149,7 @@ Results Compute(const sim::Simulation& sim) {
   Karpenter(sim, &r);
   r.lost_work = sim.lost_work();
   r.cost = cost::ComputeCost(sim.store(), sim.ec2(), sim.karpenter(), r.lost_work, sim.end());
+  Serving(sim, &r);
   return r;
 }
 

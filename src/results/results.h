@@ -18,7 +18,19 @@ namespace gputwin::karpenter {
 struct NodeClaim;
 }
 
+namespace gputwin::serving {
+struct TrafficStats;
+}
+
 namespace gputwin::results {
+
+// A served model's figures (one per traffic stream): what users saw and what it cost.
+struct ServingSummary {
+  const serving::TrafficStats* stats = nullptr;
+  double gpu_hours = 0, cost = 0;  // the pods behind its Service
+  int max_ready = 0, min_ready_after_first = 0;
+  double seconds = 0;  // the run's length
+};
 
 // Pods (or workloads) that wait for the same reason, largest group first.
 struct WaitGroup {
@@ -57,6 +69,7 @@ struct Results {
   // Work lost by pods deleted while running (evictions, interruptions, preemptions).
   std::vector<cluster::LostWork> lost_work;
   cost::CostReport cost;
+  std::vector<ServingSummary> serving;
 };
 
 Results Compute(const sim::Simulation& sim);

@@ -191,6 +191,7 @@ void VllmEngineSim::PlanStep(double start) {
       s.blocks = nb;
       s.computed = 0;
       s.admitted = admitted_++;
+      if (s.scheduled < 0) s.scheduled = start;
       prefilling_.push_back(slot);
       plan_.chunks.push_back({slot, static_cast<int32_t>(n)});
       budget -= n;
@@ -282,7 +283,7 @@ void VllmEngineSim::CommitStep(EngineSink* sink) {
     ++s.generated;
     if (!s.streaming) {
       s.streaming = true;
-      sink->OnFirstToken(s.id, end);
+      sink->OnFirstToken(s.id, end, s.scheduled);
     }
     if (s.generated >= s.output) {
       sink->OnFinished(s.id, end, s.output);

@@ -29,7 +29,8 @@ struct EngineLimits {
 class EngineSink {
  public:
   virtual ~EngineSink() = default;
-  virtual void OnFirstToken(uint64_t request, double at) = 0;
+  // `scheduled`: when the request first entered a step (its queue time ends).
+  virtual void OnFirstToken(uint64_t request, double at, double scheduled) = 0;
   virtual void OnFinished(uint64_t request, double at, int32_t output_tokens) = 0;
 };
 
@@ -74,6 +75,7 @@ class VllmEngineSim {
     int64_t finish_step = 0;    // decoders: the decode step index of their last token
     bool streaming = false;
     bool live = true;
+    double scheduled = -1;
   };
   // A planned step: decoders' count and context, prefill chunks (slot, tokens).
   struct Plan {

@@ -115,6 +115,7 @@ int64_t ParseInt(const std::string& flag, const std::string& v, const SourceRef&
 bool LooksLikeVllm(const std::string& image, const std::vector<std::string>& command,
                    const std::vector<std::string>& args, const std::string& server_annotation) {
   if (server_annotation == "vllm") return true;
+  if (server_annotation == "none") return false;
   std::string repo = image.substr(0, image.find('@'));
   const size_t slash = repo.rfind('/');
   const size_t colon = repo.rfind(':');
@@ -241,11 +242,6 @@ VllmEngineArgs ParseVllmArgs(const std::vector<std::string>& command,
         ++k;
       }
     }
-  }
-  if (a.model.empty()) {
-    throw InputError(where, "args",
-                     "vLLM needs a model: `vllm serve MODEL` or --model MODEL in the container's "
-                     "command or args");
   }
   return a;
 }

@@ -34,13 +34,15 @@ struct VllmEngineArgs {
 
 // True when the container runs vLLM's OpenAI server: the image is vllm/vllm-openai (any
 // registry or tag), or `server_annotation` is "vllm", or the command runs `vllm serve` or
-// vllm.entrypoints.openai.api_server.
+// vllm.entrypoints.openai.api_server; never when the annotation is "none" (a placeholder
+// GPU container that only uses the image).
 bool LooksLikeVllm(const std::string& image, const std::vector<std::string>& command,
                    const std::vector<std::string>& args, const std::string& server_annotation);
 
 // Reads the engine arguments from a container's command and args (a shell `-c` string is
 // split into words). Unknown flags are left to vLLM; flags that change what the engine
-// does but the twin does not model are warned about. Throws InputError naming `where`.
+// does but the twin does not model are warned about. `model` is empty when none is given.
+// Throws InputError naming `where` for malformed values.
 VllmEngineArgs ParseVllmArgs(const std::vector<std::string>& command,
                              const std::vector<std::string>& args, const SourceRef& where,
                              Diagnostics* diagnostics);

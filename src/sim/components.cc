@@ -10,6 +10,8 @@
 #include "karpenter/karpenter.h"
 #include "kueue/kueue_controller.h"
 #include "scheduler/scheduler.h"
+#include "serving/serving_controller.h"
+#include "serving/vllm_config.h"
 
 namespace gputwin::sim {
 
@@ -22,6 +24,29 @@ namespace {
 
 bool CloudEnabled(const api::Manifests& m, const api::Scenario& s) {
   return !m.node_pools.empty() || s.cloud.present;
+}
+
+bool RunsVllm(const api::PodSpec& spec, const api::ObjectMeta& meta) {
+  auto a = meta.annotations.find("gputwin.io/server");
+  const std::string server = a == meta.annotations.end() ? "" : a->second;
+  for (const auto& c : spec.containers) {
+    if (!serving::LooksLikeVllm(c.image, c.command, c.args, server)) continue;
+    Diagnostics quiet;
+    if (!serving::ParseVllmArgs(c.command, c.args, c.source, &quiet).model.empty()) return true;
+  }
+  return false;
+}
+
+// The serving data plane runs when traffic is sent or a workload runs vLLM.
+bool ServingEnabled(const api::Manifests& m, const api::Scenario& s) {
+  if (!s.traffic.empty()) return true;
+  for (const auto& d : m.deployments) {
+    if (RunsVllm(d.template_.spec, d.template_.metadata)) return true;
+  }
+  for (const auto& p : m.pods) {
+    if (RunsVllm(p.spec, p.metadata)) return true;
+  }
+  return false;
 }
 
 }  // namespace
@@ -88,6 +113,15 @@ const std::vector<ComponentRegistration>& Components() {
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
          return std::make_unique<controllers::Kubelet>(&c.store, &c.queue,
                                                        controllers::KubeletConfig{});
+       }},
+      // What runs inside the serving pods, and the proxies and clients in front of them.
+      {"vllm", ServingEnabled,
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         auto v = std::make_unique<serving::ServingController>(
+             &c.store, &c.queue, c.manifests, c.scenario, &c.gpu_models, &c.metrics,
+             c.metrics_interval, &c.manifests.diagnostics);
+         v->Start();
+         return v;
        }},
       {"nvidia-device-plugin", nullptr,
        [](RunContext& c) -> std::unique_ptr<EventHandler> {

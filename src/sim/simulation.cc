@@ -7,6 +7,7 @@
 #include "karpenter/karpenter.h"
 #include "kueue/kueue_controller.h"
 #include "scheduler/scheduler.h"
+#include "serving/serving_controller.h"
 #include "sim/components.h"
 #include "sim/drivers.h"
 
@@ -43,6 +44,7 @@ void Simulation::Wire() {
   kueue_ = ctx.Find<kueue::KueueController>();
   karpenter_ = ctx.Find<karpenter::Karpenter>();
   ec2_ = ctx.Find<cloud::Ec2>();
+  serving_ = ctx.Find<serving::ServingController>();
 }
 
 void Simulation::Seed() {
@@ -118,6 +120,7 @@ void Simulation::Run(Progress* progress) {
     }
   }
   store_.set_now(stop);
+  if (serving_) serving_->Finish(stop);
   if (progress) progress->Update(1.0, stop);
   CheckExpectations();
 }

@@ -32,6 +32,9 @@ class Karpenter;
 namespace gputwin::cloud {
 class Ec2;
 }
+namespace gputwin::serving {
+class ServingController;
+}
 
 namespace gputwin::sim {
 
@@ -61,6 +64,7 @@ class Simulation {
   const cluster::Store& store() const { return store_; }
   cluster::Store& store() { return store_; }
   const api::Scenario& scenario() const { return scenario_; }
+  const api::Manifests& manifests() const { return manifests_; }
   Time start() const { return scenario_.start_time; }
   Time end() const { return scenario_.start_time + scenario_.duration; }
   const std::vector<std::string>& warnings() const { return manifests_.diagnostics.warnings; }
@@ -78,6 +82,8 @@ class Simulation {
   const telemetry::Registry& metrics() const { return metrics_; }
   // The cloud, when the scenario has one or Karpenter runs; else nullptr.
   const cloud::Ec2* ec2() const { return ec2_; }
+  // The serving data plane, when the manifests run vLLM or the scenario sends traffic.
+  const serving::ServingController* serving() const { return serving_; }
 
  private:
   friend class ActionRunner;
@@ -114,6 +120,7 @@ class Simulation {
   controllers::Kubelet* kubelet_ = nullptr;
   kueue::KueueController* kueue_ = nullptr;
   cloud::Ec2* ec2_ = nullptr;
+  serving::ServingController* serving_ = nullptr;
   karpenter::Karpenter* karpenter_ = nullptr;
   std::vector<ExpectationResult> results_;
   std::vector<std::optional<ExpectationResult>> probed_;  // expectations with `at`

@@ -7,6 +7,7 @@
 
 #include "devices/inventory.h"
 #include "kueue/workload.h"
+#include "serving/serving_controller.h"
 #include "sim/components.h"
 #include "sim/drivers.h"
 #include "sim/simulation.h"
@@ -78,6 +79,7 @@ void Simulation::Validate() {
   namespaced("ReplicaSet", m.replica_sets);
   namespaced("Job", m.jobs);
   namespaced("DaemonSet", m.daemon_sets);
+  namespaced("Service", m.services);
   std::set<std::string> node_names;
   for (const auto& n : m.nodes) node_names.insert(n.metadata.name);
   // Admission of every template up front, so a bad one stops the run before it starts.
@@ -158,6 +160,8 @@ void Simulation::Validate() {
                              "nvidia.com/gpu");
     }
   }
+
+  serving::ValidateServing(m, scenario_, &m.diagnostics);
 
   if (m.node_pools.empty() && !m.ec2_node_classes.empty()) {
     m.diagnostics.Warn(m.ec2_node_classes.front().metadata.source, "",

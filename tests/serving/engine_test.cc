@@ -13,7 +13,11 @@ namespace {
 struct Recorder : EngineSink {
   std::map<uint64_t, double> first, done;
   std::map<uint64_t, int> tokens;
-  void OnFirstToken(uint64_t id, double at) override { first[id] = at; }
+  std::map<uint64_t, double> scheduled;
+  void OnFirstToken(uint64_t id, double at, double sched) override {
+    first[id] = at;
+    scheduled[id] = sched;
+  }
   void OnFinished(uint64_t id, double at, int32_t n) override {
     done[id] = at;
     tokens[id] = n;
@@ -109,6 +113,9 @@ TEST_F(EngineTest, MaxNumSeqsQueuesRequests) {
   const double one = Prefill(64) + Decode(1, 65) + Decode(1, 66);
   EXPECT_NEAR(r.done[1], one, 1e-9);
   EXPECT_NEAR(r.first[2], one + Prefill(64), 1e-9);
+  // Its queue time ended when it entered a step.
+  EXPECT_NEAR(r.scheduled[2], one, 1e-9);
+  EXPECT_EQ(r.scheduled[1], 0.0);
   EXPECT_NEAR(r.done[2], 2 * one, 1e-9);
 }
 

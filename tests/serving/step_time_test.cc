@@ -208,11 +208,12 @@ TEST(Vllm, ReadsEngineArgumentsFromCommandAndArgs) {
   auto b = ParseVllmArgs({}, {"--model", "Qwen/Qwen2.5-7B-Instruct", "--dtype", "half"}, where, &d);
   EXPECT_EQ(b.model, "Qwen/Qwen2.5-7B-Instruct");
   EXPECT_EQ(b.dtype, "half");
+  EXPECT_EQ(ParseVllmArgs({}, {"--port", "8000"}, where, &d).model, "");
   try {
-    ParseVllmArgs({}, {"--port", "8000"}, where, &d);
+    ParseVllmArgs({}, {"--model", "m", "--max-num-seqs", "many"}, where, &d);
     FAIL();
   } catch (const InputError& e) {
-    EXPECT_THAT(e.what(), HasSubstr("serve.yaml:20: args: vLLM needs a model"));
+    EXPECT_THAT(e.what(), HasSubstr("serve.yaml:20: args: --max-num-seqs: \"many\" is not"));
   }
 }
 

@@ -1,0 +1,779 @@
+#include "serving/serving_controller.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <fstream>
+#include <sstream>
+
+#include "core/quantity.h"
+
+namespace gputwin::serving {
+
+using cluster::kNone;
+using cluster::PodId;
+using cluster::WatchKind;
+using cluster::WatchOp;
+
+const char* FailureName(Failure f) {
+  switch (f) {
+    case Failure::kNoEndpoints:
+      return "no_endpoints";
+    case Failure::kConnectionRefused:
+      return "connection_refused";
+    case Failure::kResetBeforeResponse:
+      return "reset_before_first_token";
+    case Failure::kInterruptedMidStream:
+      return "interrupted_mid_stream";
+    case Failure::kCount:
+      break;
+  }
+  return "?";
+}
+
+namespace {
+
+enum Timer : uint64_t {
+  kArrival = 1,
+  kWake,
+  kServerUp,
+  kReady,
+  kEndpoint,
+  kSigterm,
+  kKill,
+  kSample,
+};
+uint64_t Arg(Timer t, uint64_t payload) { return (uint64_t{t} << 56) | payload; }
+
+// Weight download or read speeds by source (bytes/s), documented in README.md.
+WeightSource SourceFor(const std::string& name) {
+  if (name == "object-storage") return {name, 500e6};
+  if (name == "local") return {name, 2e9};
+  if (name == "image") return {name, 2e9};
+  return {"hub", 100e6};
+}
+
+constexpr double kDefaultWarmupSeconds = 60;
+constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
+
+}  // namespace
+
+struct ServingController::TemplateServing {
+  bool vllm = false;
+  VllmEngineArgs args;
+  const LlmArchitecture* model = nullptr;
+  WeightSource source;
+  double warmup = kDefaultWarmupSeconds;
+  std::optional<api::Probe> readiness, startup;
+  double pre_stop = 0, grace = 30;
+  SourceRef where;
+};
+
+struct ServingController::Replica {
+  PodId pod = 0;
+  cluster::NodeId node = kNone;
+  uint32_t record = 0;
+  const TemplateServing* ts = nullptr;
+  std::unique_ptr<StepTimeModel> step;
+  std::unique_ptr<VllmEngineSim> engine;
+  enum State : uint8_t { kStarting, kServing, kTerminating, kDead } state = kStarting;
+  bool listening = false, ready = false, failed = false;
+  double sigterm_at = 1e300;
+  uint32_t wake_version = 0;
+  double wake_target = 0;
+  int64_t active = 0;
+  std::vector<std::pair<int32_t, int64_t>> claimed;  // (GPU index, MiB) of the node
+  std::vector<telemetry::Registry::SeriesId> gauges;  // running, waiting, kv usage
+  std::vector<telemetry::Registry::SeriesId> counters;  // prompt, generation, success, preempt
+  std::vector<telemetry::Registry::SeriesId> histograms;  // ttft, tpot, itl, e2e, queue
+  int64_t preemptions_seen = 0;
+};
+
+struct ServingController::Traffic {
+  const api::TrafficSpec* spec = nullptr;
+  std::unique_ptr<TrafficSource> source;
+  Arrival next;
+  bool has_next = false;
+  int32_t service = -1;
+  std::vector<uint32_t> endpoints;  // replicas, as this proxy sees them
+  struct Change {
+    double at;
+    uint32_t replica;
+    bool add;
+  };
+  std::vector<Change> pending;
+  uint64_t cursor = 0;
+  RandomStream rng;
+  Traffic(uint64_t seed, const std::string& name) : rng(seed, "proxy/" + name) {}
+};
+
+struct ServingController::Request {
+  double arrival = 0, first_token = -1;
+  int32_t prompt = 0, output = 0;
+  uint32_t traffic = 0, replica = 0;
+  bool live = false;
+};
+
+class ServingController::Sink : public EngineSink {
+ public:
+  explicit Sink(ServingController* c) : c_(c) {}
+  void OnFirstToken(uint64_t id, double at, double scheduled) override {
+    auto& q = c_->requests_[id];
+    q.first_token = at;
+    auto& st = c_->stats_[q.traffic];
+    st.ttft.Observe(at - q.arrival);
+    st.queue.Observe(std::max(0.0, scheduled - q.arrival));
+    auto& r = *c_->replicas_[q.replica];
+    if (!r.histograms.empty()) {
+      c_->metrics_->Observe(r.histograms[0], at - q.arrival);
+      c_->metrics_->Observe(r.histograms[4], std::max(0.0, scheduled - q.arrival));
+      c_->metrics_->Add(r.counters[0], q.prompt);
+    }
+  }
+  void OnFinished(uint64_t id, double at, int32_t tokens) override {
+    auto& q = c_->requests_[id];
+    auto& st = c_->stats_[q.traffic];
+    ++st.served;
+    st.prompt_tokens += static_cast<uint64_t>(q.prompt);
+    st.output_tokens += static_cast<uint64_t>(tokens);
+    st.e2e.Observe(at - q.arrival);
+    const double tpot = tokens > 1 ? (at - q.first_token) / (tokens - 1) : 0;
+    if (tokens > 1) st.tpot.Observe(tpot);
+    auto& r = *c_->replicas_[q.replica];
+    --r.active;
+    ++c_->records_[r.record].requests;
+    if (!r.histograms.empty()) {
+      if (tokens > 1) {
+        c_->metrics_->Observe(r.histograms[1], tpot);
+        c_->metrics_->Observe(r.histograms[2], tpot);
+      }
+      c_->metrics_->Observe(r.histograms[3], at - q.arrival);
+      c_->metrics_->Add(r.counters[1], tokens);
+      c_->metrics_->Add(r.counters[2], 1);
+    }
+    q.live = false;
+    c_->free_requests_.push_back(static_cast<uint32_t>(id));
+  }
+
+ private:
+  ServingController* c_;
+};
+
+ServingController::ServingController(cluster::Store* store, EventQueue* queue,
+                                     const api::Manifests& manifests,
+                                     const api::Scenario& scenario,
+                                     const devices::GpuModelTable* gpus,
+                                     telemetry::Registry* metrics, Duration metrics_interval,
+                                     Diagnostics* diagnostics)
+    : Controller("vllm", store, queue, cluster::Watches({WatchKind::kPod, WatchKind::kNode})),
+      manifests_(manifests),
+      scenario_(scenario),
+      gpus_(gpus),
+      metrics_(metrics),
+      metrics_interval_(metrics_interval),
+      diagnostics_(diagnostics),
+      start_(scenario.start_time),
+      sink_(std::make_unique<Sink>(this)) {
+  for (const auto& m : scenario.serving_models) {
+    std::ifstream f(m.config);
+    std::stringstream text;
+    text << f.rdbuf();
+    models_.Add(ParseHfConfig(text.str(), m.config, m.name));
+  }
+  // vLLM's metrics (vllm/v1/metrics/loggers.py, 0.11), with the pod labels a Prometheus
+  // scrape adds. Buckets as upstream.
+  const std::vector<std::string> labels = {"model_name", "engine", "namespace", "pod"};
+  auto declare = [&](const char* name, const char* help, telemetry::MetricType type,
+                     std::vector<double> buckets = {}, const char* unit = "",
+                     std::vector<std::string> extra = {}) {
+    telemetry::MetricDesc d;
+    d.name = name;
+    d.help = help;
+    d.type = type;
+    d.label_names = labels;
+    d.label_names.insert(d.label_names.end(), extra.begin(), extra.end());
+    d.buckets = std::move(buckets);
+    d.unit = unit;
+    metrics_->Declare("vllm", d);
+  };
+  using telemetry::MetricType;
+  declare("vllm:num_requests_running", "Number of requests in model execution batches.",
+          MetricType::kGauge);
+  declare("vllm:num_requests_waiting", "Number of requests waiting to be processed.",
+          MetricType::kGauge);
+  declare("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.",
+          MetricType::kGauge);
+  declare("vllm:prompt_tokens_total", "Number of prefill tokens processed.",
+          MetricType::kCounter);
+  declare("vllm:generation_tokens_total", "Number of generation tokens processed.",
+          MetricType::kCounter);
+  declare("vllm:request_success_total", "Count of successfully processed requests.",
+          MetricType::kCounter, {}, "", {"finished_reason"});
+  declare("vllm:num_preemptions_total", "Cumulative number of preemption from the engine.",
+          MetricType::kCounter);
+  const std::vector<double> ttft = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,
+                                    0.25,  0.5,   0.75, 1.0,  2.5,  5.0,  7.5,  10.0,
+                                    20.0,  40.0,  80.0, 160.0, 640.0, 2560.0};
+  const std::vector<double> itl = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5,
+                                   0.75, 1.0,   2.5,  5.0,   7.5, 10.0, 20.0, 40.0, 80.0};
+  const std::vector<double> latency = {0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,
+                                       5.0,  10.0, 15.0, 20.0, 30.0,  40.0,  50.0,
+                                       60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
+  declare("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
+          MetricType::kHistogram, ttft, "seconds");
+  declare("vllm:time_per_output_token_seconds",
+          "DEPRECATED: Use vllm:inter_token_latency_seconds instead.", MetricType::kHistogram,
+          itl, "seconds");
+  declare("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
+          MetricType::kHistogram, itl, "seconds");
+  declare("vllm:e2e_request_latency_seconds",
+          "Histogram of e2e request latency in seconds.", MetricType::kHistogram, latency,
+          "seconds");
+  declare("vllm:request_queue_time_seconds",
+          "Histogram of time spent in WAITING phase for request.", MetricType::kHistogram,
+          latency, "seconds");
+}
+
+ServingController::~ServingController() = default;
+
+Time ServingController::AtSec(double s) const {
+  return start_ + Duration::Nanoseconds(static_cast<int64_t>(std::ceil(s * 1e9)));
+}
+
+bool ServingController::Selects(const api::Service& s, const cluster::PodRecord& p) const {
+  if (s.selector.empty() || s.metadata.namespace_ != p.namespace_) return false;
+  for (const auto& [k, v] : s.selector) {
+    auto it = p.tmpl->metadata.labels.find(k);
+    if (it == p.tmpl->metadata.labels.end() || it->second != v) return false;
+  }
+  return true;
+}
+
+void ServingController::Start() {
+  const double run_seconds = scenario_.duration.seconds();
+  std::map<std::string, std::shared_ptr<const std::vector<TraceRequest>>> traces;
+  for (const auto& spec : scenario_.traffic) {
+    auto t = std::make_unique<Traffic>(scenario_.seed, spec.name);
+    t->spec = &spec;
+    for (size_t i = 0; i < manifests_.services.size(); ++i) {
+      const auto& s = manifests_.services[i];
+      if (s.metadata.name == spec.service && s.metadata.namespace_ == spec.service_namespace) {
+        t->service = static_cast<int32_t>(i);
+      }
+    }
+    std::shared_ptr<const std::vector<TraceRequest>> trace;
+    if (!spec.trace_file.empty()) {
+      auto& slot = traces[spec.trace_file];
+      if (!slot) slot = std::make_shared<std::vector<TraceRequest>>(ReadAzureLlmTrace(spec.trace_file));
+      trace = slot;
+    }
+    t->source = std::make_unique<TrafficSource>(spec, scenario_.seed, trace, run_seconds);
+    TrafficStats st;
+    st.name = spec.name;
+    st.service = spec.service_namespace + "/" + spec.service;
+    st.proxy = spec.proxy;
+    st.load_balancer = spec.load_balancer;
+    stats_.push_back(std::move(st));
+    timelines_.emplace_back();
+    const uint32_t index = static_cast<uint32_t>(traffic_.size());
+    t->has_next = t->source->Next(&t->next);
+    if (t->has_next) At(AtSec(t->next.at), Arg(kArrival, index));
+    traffic_.push_back(std::move(t));
+  }
+  At(start_, Arg(kSample, 0));
+}
+
+const ServingController::TemplateServing* ServingController::ServingOf(
+    const cluster::PodRecord& p) {
+  auto [it, inserted] = templates_.try_emplace(p.tmpl->id);
+  if (!inserted) return it->second.get();
+  auto ts = std::make_unique<TemplateServing>();
+  const auto& ann = p.tmpl->metadata.annotations;
+  auto annotation = [&](const char* key) {
+    auto a = ann.find(key);
+    return a == ann.end() ? std::string() : a->second;
+  };
+  for (const auto& c : p.tmpl->spec.containers) {
+    if (!LooksLikeVllm(c.image, c.command, c.args, annotation("gputwin.io/server"))) continue;
+    Diagnostics quiet;  // validation already warned about these flags
+    ts->args = ParseVllmArgs(c.command, c.args, c.source, &quiet);
+    if (ts->args.model.empty()) continue;  // a plain GPU container (validation warned)
+    ts->vllm = true;
+    ts->where = c.source;
+    ts->model = models_.Find(ts->args.model);
+    ts->readiness = c.readiness_probe;
+    ts->startup = c.startup_probe;
+    ts->pre_stop = double(c.pre_stop_seconds.value_or(0));
+    break;
+  }
+  ts->grace = double(p.tmpl->spec.termination_grace_period_seconds);
+  const std::string source = annotation("gputwin.io/model-source");
+  ts->source = SourceFor(source);
+  if (auto bw = annotation("gputwin.io/weights-bandwidth"); !bw.empty()) {
+    std::string err;
+    if (auto q = ParseQuantity(bw, &err)) ts->source.bytes_per_second = double(q->Value());
+  }
+  if (auto w = annotation("gputwin.io/engine-warmup"); !w.empty()) {
+    std::string err;
+    if (auto d = ParseDuration(w, &err)) ts->warmup = d->seconds();
+  }
+  it->second = std::move(ts);
+  return it->second.get();
+}
+
+void ServingController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
+  if (kind == WatchKind::kNode) {
+    if (op != WatchOp::kDeleted) return;
+    // The instance is gone: every vLLM process on it dies now.
+    for (uint32_t r = 0; r < replicas_.size(); ++r) {
+      if (replicas_[r]->node == id && replicas_[r]->state != Replica::kDead) {
+        Kill(r, store_.now(), true);
+      }
+    }
+    return;
+  }
+  const auto& p = store_.pod(id);
+  const uint32_t r = id < replica_of_pod_.size() ? replica_of_pod_[id] : kNone;
+  if (op == WatchOp::kDeleted) {
+    if (r != kNone && replicas_[r]->state != Replica::kDead) Terminate(r, store_.now());
+    return;
+  }
+  if (p.Terminal()) {
+    if (r != kNone && replicas_[r]->state != Replica::kDead) Kill(r, store_.now(), false);
+    return;
+  }
+  if (p.container_started == cluster::kNever) return;
+  if (r != kNone && records_[replicas_[r]->record].container_started == Sec(p.container_started)) {
+    return;
+  }
+  const TemplateServing* ts = ServingOf(p);
+  if (!ts->vllm) return;
+  started_.push_back(id);
+  RequestReconcile();
+}
+
+void ServingController::Reconcile(Time now) {
+  std::vector<PodId> started;
+  started.swap(started_);
+  for (PodId id : started) StartReplica(id, now);
+}
+
+void ServingController::StartReplica(PodId id, Time now) {
+  const auto& p = store_.pod(id);
+  if (p.deleted || p.Terminal() || p.container_started == cluster::kNever) return;
+  if (replica_of_pod_.size() <= id) replica_of_pod_.resize(id + 1, kNone);
+  if (uint32_t old = replica_of_pod_[id]; old != kNone) {
+    if (records_[replicas_[old]->record].container_started == Sec(p.container_started)) return;
+    // The container restarted: the old process is gone.
+    if (replicas_[old]->state != Replica::kDead) Kill(old, now, false);
+  }
+  const TemplateServing* ts = ServingOf(p);
+  auto rep = std::make_unique<Replica>();
+  rep->pod = id;
+  rep->node = p.node;
+  rep->ts = ts;
+  ReplicaRecord rec;
+  rec.pod = id;
+  rec.pod_key = p.Key();
+  const auto& node = store_.node(p.node);
+  rec.node = node.name();
+  rec.model = ts->args.model;
+  rec.container_started = Sec(p.container_started);
+  rec.pull_seconds =
+      p.scheduled_at == cluster::kNever ? 0 : std::max(0.0, Sec(p.container_started) - Sec(p.scheduled_at));
+  const devices::GpuModel* gpu = gpus_->Find(node.gpu_model);
+  std::string failure;
+  int gpus = 0;
+  int64_t memory_mib = 0;
+  double compute = 1.0, bandwidth = 1.0;
+  for (uint32_t d : p.devices) {
+    if (d >= node.devices.size()) continue;
+    const auto& u = node.devices[d];
+    if (u.resource.find("nvidia.com/") != 0) continue;
+    ++gpus;
+    memory_mib = memory_mib == 0 ? u.memory_mib : std::min(memory_mib, u.memory_mib);
+    if (u.mig >= 0 && gpu) {
+      compute = std::min(compute, u.compute);
+      bandwidth = std::min(bandwidth, double(u.memory_mib) / double(gpu->memory_mib));
+    }
+  }
+  if (!gpu || gpus == 0) {
+    failure = "RuntimeError: No CUDA GPUs are available";
+  } else if (ts->args.tensor_parallel_size > gpus) {
+    failure = fmt::format(
+        "ValueError: The number of required GPUs ({}) exceeds the total number of available "
+        "GPUs in the placement group ({}).",
+        ts->args.tensor_parallel_size, gpus);
+  }
+  rec.gpu = gpu ? gpu->name : node.gpu_model;
+  VllmEngine engine;
+  if (failure.empty()) {
+    try {
+      engine = StartVllmEngine(ts->args, *ts->model, *gpu, memory_mib, ts->where);
+    } catch (const InputError& e) {
+      failure = e.what();
+      if (const size_t at = failure.find("args: "); at != std::string::npos) {
+        failure = failure.substr(at + 6);
+      }
+    }
+  }
+  // Several vLLM processes on one GPU (time-slicing) share its memory: each asks for
+  // gpu_memory_utilization of all of it, and one that finds less free fails at start.
+  if (failure.empty()) {
+    const int64_t want =
+        static_cast<int64_t>(double(memory_mib) * ts->args.gpu_memory_utilization);
+    std::map<int32_t, int64_t> claimed;
+    for (uint32_t other = 0; other < replicas_.size(); ++other) {
+      const auto& o = *replicas_[other];
+      if (o.node != p.node || o.state == Replica::kDead) continue;
+      for (auto [g, mib] : o.claimed) claimed[g] += mib;
+    }
+    for (uint32_t d : p.devices) {
+      if (d >= node.devices.size()) continue;
+      const auto& u = node.devices[d];
+      if (u.mig >= 0 || u.replica < 0) continue;  // only shared whole GPUs overlap
+      const int64_t free = memory_mib - claimed[u.gpu];
+      if (free < want) {
+        failure = fmt::format(
+            "ValueError: Free memory on device ({:.2f}/{:.2f} GiB) on startup is less than "
+            "desired GPU memory utilization ({}, {:.2f} GiB). Decrease GPU memory utilization "
+            "or reduce GPU memory used by other processes.",
+            double(free) / 1024.0, double(memory_mib) / 1024.0,
+            ts->args.gpu_memory_utilization, double(want) / 1024.0);
+        break;
+      }
+    }
+    if (failure.empty()) {
+      for (uint32_t d : p.devices) {
+        if (d < node.devices.size() && node.devices[d].mig < 0) {
+          rep->claimed.push_back({node.devices[d].gpu, want});
+        }
+      }
+    }
+  }
+  rep->record = static_cast<uint32_t>(records_.size());
+  const uint32_t index = static_cast<uint32_t>(replicas_.size());
+  replica_of_pod_[id] = index;
+  if (!failure.empty()) {
+    rec.failure = failure;
+    rep->failed = true;
+    rep->state = Replica::kDead;
+    store_.RecordEvent("Warning", "BackOff", "Pod", p.namespace_, p.name,
+                       "vLLM failed to start: " + failure, "kubelet");
+    records_.push_back(std::move(rec));
+    replicas_.push_back(std::move(rep));
+    return;
+  }
+  EngineHardware hw;
+  hw.gpu = gpu->performance;
+  hw.tensor_parallel = ts->args.tensor_parallel_size;
+  hw.compute_share = compute;
+  hw.bandwidth_share = bandwidth;
+  rep->step = std::make_unique<StepTimeModel>(*ts->model, hw, engine.dtypes);
+  EngineLimits limits;
+  limits.max_num_seqs = engine.max_num_seqs;
+  limits.max_num_batched_tokens = engine.max_num_batched_tokens;
+  limits.num_blocks = engine.num_gpu_blocks;
+  limits.block_size = engine.block_size;
+  limits.max_model_len = engine.max_model_len;
+  limits.chunked_prefill = engine.chunked_prefill;
+  rep->engine = std::make_unique<VllmEngineSim>(limits, rep->step.get());
+  rec.kv_cache_tokens = engine.num_gpu_blocks * engine.block_size;
+  rec.weight_source = ts->source.name;
+  rec.weights_seconds = double(ts->model->TotalParams()) * engine.dtypes.weight_bytes /
+                        ts->source.bytes_per_second;
+  rec.warmup_seconds = ts->warmup;
+  rec.server_up = rec.container_started + rec.weights_seconds + rec.warmup_seconds;
+  // Readiness: with a probe, the first probe after the server listens (and after a
+  // startup probe passed); without one, the pod is Ready as soon as it runs.
+  double gate = rec.container_started;
+  if (ts->startup) {
+    const auto& sp = *ts->startup;
+    const double first = rec.container_started + sp.initial_delay_seconds;
+    const double k = std::max(0.0, std::ceil((rec.server_up - first) / sp.period_seconds));
+    gate = first + (k + sp.success_threshold - 1) * sp.period_seconds;
+  }
+  double ready = gate;
+  if (ts->readiness) {
+    const auto& rp = *ts->readiness;
+    const double first = rec.container_started + rp.initial_delay_seconds;
+    const double from = std::max(gate, rec.server_up);
+    const double k = std::max(0.0, std::ceil((from - first) / rp.period_seconds));
+    ready = first + (k + rp.success_threshold - 1) * rp.period_seconds;
+  }
+  rec.ready = ready;
+  // Gauges and histograms for this pod.
+  const telemetry::Labels labels = {{"model_name", ts->args.model},
+                                    {"engine", "0"},
+                                    {"namespace", p.namespace_},
+                                    {"pod", p.name}};
+  for (const char* g : {"vllm:num_requests_running", "vllm:num_requests_waiting",
+                        "vllm:kv_cache_usage_perc"}) {
+    rep->gauges.push_back(metrics_->At(metrics_->Find(g), labels));
+  }
+  for (const char* c : {"vllm:prompt_tokens_total", "vllm:generation_tokens_total"}) {
+    rep->counters.push_back(metrics_->At(metrics_->Find(c), labels));
+  }
+  auto success = labels;
+  success["finished_reason"] = "stop";
+  rep->counters.push_back(metrics_->At(metrics_->Find("vllm:request_success_total"), success));
+  rep->counters.push_back(metrics_->At(metrics_->Find("vllm:num_preemptions_total"), labels));
+  for (const char* h :
+       {"vllm:time_to_first_token_seconds", "vllm:time_per_output_token_seconds",
+        "vllm:inter_token_latency_seconds", "vllm:e2e_request_latency_seconds",
+        "vllm:request_queue_time_seconds"}) {
+    rep->histograms.push_back(metrics_->At(metrics_->Find(h), labels));
+  }
+  records_.push_back(std::move(rec));
+  replicas_.push_back(std::move(rep));
+  At(AtSec(records_.back().server_up), Arg(kServerUp, index));
+  At(AtSec(ready), Arg(kReady, index));
+}
+
+void ServingController::ChangeEndpoints(uint32_t r, bool add, Time now) {
+  const auto& p = store_.pod(replicas_[r]->pod);
+  for (uint32_t t = 0; t < traffic_.size(); ++t) {
+    auto& tr = *traffic_[t];
+    if (tr.service < 0) continue;
+    const auto& svc = manifests_.services[static_cast<size_t>(tr.service)];
+    if (!Selects(svc, p)) continue;
+    if (svc.publish_not_ready_addresses && !add && replicas_[r]->state != Replica::kDead) {
+      continue;  // not-ready pods stay in the endpoints
+    }
+    const double at = Sec(now) + tr.spec->endpoint_delay.seconds();
+    tr.pending.push_back({at, r, add});
+    At(AtSec(at), Arg(kEndpoint, t));
+  }
+}
+
+void ServingController::ApplyEndpoints(uint32_t t, Time now) {
+  auto& tr = *traffic_[t];
+  const double s = Sec(now);
+  size_t kept = 0;
+  for (size_t i = 0; i < tr.pending.size(); ++i) {
+    const auto& c = tr.pending[i];
+    if (c.at > s + 1e-9) {
+      tr.pending[kept++] = c;
+      continue;
+    }
+    auto it = std::find(tr.endpoints.begin(), tr.endpoints.end(), c.replica);
+    if (c.add && it == tr.endpoints.end()) tr.endpoints.push_back(c.replica);
+    if (!c.add && it != tr.endpoints.end()) tr.endpoints.erase(it);
+  }
+  tr.pending.resize(kept);
+}
+
+uint32_t ServingController::Pick(Traffic& tr) {
+  const auto& e = tr.endpoints;
+  if (e.empty()) return kNone;
+  const std::string& lb = tr.spec->load_balancer;
+  if (lb == "round-robin") return e[tr.cursor++ % e.size()];
+  if (lb == "least-request" && e.size() > 1) {
+    // Envoy's power of two choices: two independent draws; the second wins only with
+    // strictly fewer active requests.
+    const uint32_t a = e[tr.rng.Below(e.size())], b = e[tr.rng.Below(e.size())];
+    return replicas_[b]->active < replicas_[a]->active ? b : a;
+  }
+  return e[tr.rng.Below(e.size())];
+}
+
+void ServingController::Fail(uint32_t request, Failure why) {
+  auto& q = requests_[request];
+  ++stats_[q.traffic].failed[static_cast<int>(why)];
+  q.live = false;
+  free_requests_.push_back(request);
+}
+
+void ServingController::Arrive(uint32_t t, Time now) {
+  auto& tr = *traffic_[t];
+  const Arrival a = tr.next;
+  tr.has_next = tr.source->Next(&tr.next);
+  if (tr.has_next) At(AtSec(tr.next.at), Arg(kArrival, t));
+  ApplyEndpoints(t, now);
+  ++stats_[t].requests;
+  uint32_t id;
+  if (!free_requests_.empty()) {
+    id = free_requests_.back();
+    free_requests_.pop_back();
+  } else {
+    id = static_cast<uint32_t>(requests_.size());
+    requests_.emplace_back();
+  }
+  auto& q = requests_[id];
+  q = Request{};
+  q.arrival = a.at;
+  q.prompt = a.prompt;
+  q.output = a.output;
+  q.traffic = t;
+  q.live = true;
+  const uint32_t r = Pick(tr);
+  if (r == kNone) return Fail(id, Failure::kNoEndpoints);
+  q.replica = r;
+  auto& rep = *replicas_[r];
+  const bool accepting = rep.listening && rep.state != Replica::kDead && a.at < rep.sigterm_at;
+  if (!accepting) return Fail(id, Failure::kConnectionRefused);
+  rep.engine->AdvanceTo(a.at, sink_.get());
+  rep.engine->Add(a.at, id, a.prompt, a.output);
+  ++rep.active;
+  ScheduleWake(r);
+}
+
+void ServingController::ScheduleWake(uint32_t r) {
+  auto& rep = *replicas_[r];
+  const double next = rep.engine->NextFinish();
+  ++rep.wake_version;
+  if (!std::isfinite(next)) return;
+  rep.wake_target = next;
+  At(AtSec(next), Arg(kWake, (uint64_t{rep.wake_version & 0xFFFFFF} << 32) | r));
+}
+
+void ServingController::Wake(uint32_t r, Time /*now*/) {
+  auto& rep = *replicas_[r];
+  if (rep.state == Replica::kDead) return;
+  rep.engine->AdvanceTo(rep.wake_target, sink_.get());
+  // After SIGTERM the server exits once its last request is done.
+  if (rep.state == Replica::kTerminating && !rep.listening && rep.engine->Idle()) {
+    rep.state = Replica::kDead;
+    records_[rep.record].killed = rep.wake_target;
+    ++rep.wake_version;
+    return;
+  }
+  ScheduleWake(r);
+}
+
+void ServingController::Terminate(uint32_t r, Time now) {
+  auto& rep = *replicas_[r];
+  auto& rec = records_[rep.record];
+  rec.deleted = Sec(now);
+  if (rep.state == Replica::kDead) return;
+  if (rep.ready) ChangeEndpoints(r, false, now);
+  rep.ready = false;
+  rep.state = Replica::kTerminating;
+  // preStop first, then SIGTERM; SIGKILL at the grace period, and no sooner than 2 s
+  // after SIGTERM (kubelet's minimum).
+  const double sigterm = rec.deleted + std::min(rep.ts->pre_stop, rep.ts->grace);
+  const double kill = std::max(rec.deleted + rep.ts->grace, sigterm + 2.0);
+  rep.sigterm_at = sigterm;
+  At(AtSec(sigterm), Arg(kSigterm, r));
+  At(AtSec(kill), Arg(kKill, r));
+}
+
+void ServingController::Kill(uint32_t r, Time now, bool /*node_gone*/) {
+  auto& rep = *replicas_[r];
+  if (rep.state == Replica::kDead) return;
+  auto& rec = records_[rep.record];
+  if (rep.engine) {
+    rep.engine->AdvanceTo(Sec(now), sink_.get());
+    for (const auto& f : rep.engine->Requests()) {
+      Fail(static_cast<uint32_t>(f.id),
+           f.streaming ? Failure::kInterruptedMidStream : Failure::kResetBeforeResponse);
+    }
+    rep.engine->Kill();
+    rec.preemptions = rep.engine->preemptions();
+  }
+  rep.active = 0;
+  if (rep.ready) ChangeEndpoints(r, false, now);
+  rep.ready = false;
+  rep.listening = false;
+  rep.state = Replica::kDead;
+  rec.killed = Sec(now);
+  ++rep.wake_version;
+}
+
+void ServingController::Sample(Time now) {
+  const double s = Sec(now);
+  for (uint32_t t = 0; t < traffic_.size(); ++t) {
+    auto& tr = *traffic_[t];
+    ServingTimelinePoint pt;
+    pt.at = s;
+    if (tr.service >= 0) {
+      const auto& svc = manifests_.services[static_cast<size_t>(tr.service)];
+      for (const auto& rep : replicas_) {
+        if (rep->state == Replica::kDead) continue;
+        if (!Selects(svc, store_.pod(rep->pod))) continue;
+        ++pt.replicas;
+        if (rep->ready) ++pt.ready;
+        if (rep->engine) {
+          pt.in_flight += rep->engine->running();
+          pt.waiting += rep->engine->waiting();
+        }
+      }
+    }
+    timelines_[t].push_back(pt);
+  }
+  for (uint32_t r = 0; r < replicas_.size(); ++r) {
+    auto& rep = *replicas_[r];
+    if (rep.state == Replica::kDead || !rep.engine) continue;
+    rep.engine->AdvanceTo(s, sink_.get());
+    metrics_->Set(rep.gauges[0], rep.engine->running());
+    metrics_->Set(rep.gauges[1], rep.engine->waiting());
+    metrics_->Set(rep.gauges[2], rep.engine->kv_usage());
+    const int64_t pre = rep.engine->preemptions();
+    metrics_->Add(rep.counters[3], double(pre - rep.preemptions_seen));
+    rep.preemptions_seen = pre;
+    ScheduleWake(r);
+  }
+  metrics_->Sample("vllm", now, true);
+  if (now + metrics_interval_ <= start_ + scenario_.duration) {
+    At(now + metrics_interval_, Arg(kSample, 0));
+  }
+}
+
+void ServingController::OnTimer(Time now, uint64_t arg) {
+  const auto timer = static_cast<Timer>(arg >> 56);
+  const uint64_t payload = arg & ((uint64_t{1} << 56) - 1);
+  switch (timer) {
+    case kArrival:
+      Arrive(static_cast<uint32_t>(payload), now);
+      break;
+    case kWake: {
+      const uint32_t r = static_cast<uint32_t>(payload & 0xFFFFFFFF);
+      if ((replicas_[r]->wake_version & 0xFFFFFF) == (payload >> 32)) Wake(r, now);
+      break;
+    }
+    case kServerUp: {
+      auto& rep = *replicas_[payload];
+      if (rep.state != Replica::kDead && rep.state != Replica::kTerminating) rep.listening = true;
+      break;
+    }
+    case kReady: {
+      auto& rep = *replicas_[payload];
+      if (rep.state != Replica::kStarting) break;
+      rep.state = Replica::kServing;
+      rep.ready = true;
+      ChangeEndpoints(static_cast<uint32_t>(payload), true, now);
+      break;
+    }
+    case kEndpoint:
+      ApplyEndpoints(static_cast<uint32_t>(payload), now);
+      break;
+    case kSigterm: {
+      auto& rep = *replicas_[payload];
+      if (rep.state != Replica::kTerminating) break;
+      rep.listening = false;
+      if (!rep.engine || (rep.engine->AdvanceTo(Sec(now), sink_.get()), rep.engine->Idle())) {
+        rep.state = Replica::kDead;
+        records_[rep.record].killed = Sec(now);
+        ++rep.wake_version;
+      }
+      break;
+    }
+    case kKill:
+      Kill(static_cast<uint32_t>(payload), now, false);
+      break;
+    case kSample:
+      Sample(now);
+      break;
+  }
+}
+
+void ServingController::Finish(Time end) {
+  for (auto& rep : replicas_) {
+    if (rep->state == Replica::kDead || !rep->engine) continue;
+    rep->engine->AdvanceTo(Sec(end), sink_.get());
+    records_[rep->record].preemptions = rep->engine->preemptions();
+  }
+}
+
+}  // namespace gputwin::serving

@@ -1,0 +1,151 @@
+// The serving data plane: vLLM processes in the pods that run them, the Services in front
+// of them (their EndpointSlices as each proxy sees them), the proxy that routes each
+// request, and the requests of the scenario's traffic. Pods come and go through the store
+// as their controllers and Karpenter decide; this model runs what happens inside them:
+// weight loading and warm-up before the readiness probe passes, continuous batching while
+// serving, graceful termination (preStop, SIGTERM, in-flight requests, SIGKILL at the
+// grace period) when they are deleted, and death with their node.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <string>
+#include <unordered_map>
+#include <vector>
+
+#include "api/manifests.h"
+#include "api/scenario.h"
+#include "cluster/controller.h"
+#include "core/random.h"
+#include "devices/gpu_models.h"
+#include "serving/engine.h"
+#include "serving/latency.h"
+#include "serving/llm_models.h"
+#include "serving/step_time.h"
+#include "serving/traffic.h"
+#include "serving/vllm_config.h"
+#include "telemetry/registry.h"
+
+namespace gputwin::serving {
+
+// Where a pod's model weights come from (annotation gputwin.io/model-source) and how fast.
+struct WeightSource {
+  std::string name;        // hub | object-storage | local | image
+  double bytes_per_second;
+};
+
+// Why requests failed, as a user sees them.
+enum class Failure : uint8_t {
+  kNoEndpoints,           // the proxy had no endpoint: 503
+  kConnectionRefused,     // the endpoint was not listening (starting, shut down)
+  kResetBeforeResponse,   // the pod died before the first token
+  kInterruptedMidStream,  // the pod died while streaming: the user saw a cut answer
+  kCount
+};
+const char* FailureName(Failure f);
+
+struct ServingTimelinePoint {
+  double at = 0;  // seconds from the start
+  int ready = 0, replicas = 0;
+  int64_t in_flight = 0, waiting = 0;
+};
+
+// The figures of one traffic stream (a Service and the proxy in front of it).
+struct TrafficStats {
+  std::string name, service;  // traffic name, namespace/name
+  std::string proxy, load_balancer;
+  uint64_t requests = 0, served = 0;
+  uint64_t failed[static_cast<int>(Failure::kCount)] = {};
+  uint64_t prompt_tokens = 0, output_tokens = 0;
+  LatencyHistogram ttft, tpot, e2e, queue;
+};
+
+// One pod that ran vLLM, for the report: its cold start and its end.
+struct ReplicaRecord {
+  cluster::PodId pod = 0;
+  std::string pod_key, node, gpu, model;
+  double container_started = -1, server_up = -1, ready = -1, deleted = -1, killed = -1;
+  double weights_seconds = 0, warmup_seconds = 0, pull_seconds = 0;
+  std::string weight_source;
+  int64_t kv_cache_tokens = 0;
+  uint64_t requests = 0;
+  int64_t preemptions = 0;
+  std::string failure;  // vLLM's start-up error, if it failed
+};
+
+class ServingController : public cluster::Controller {
+ public:
+  ServingController(cluster::Store* store, EventQueue* queue, const api::Manifests& manifests,
+                    const api::Scenario& scenario, const devices::GpuModelTable* gpus,
+                    telemetry::Registry* metrics, Duration metrics_interval,
+                    Diagnostics* diagnostics);
+  ~ServingController() override;
+  void Start();
+
+  const std::vector<TrafficStats>& traffic() const { return stats_; }
+  const std::vector<ReplicaRecord>& replicas() const { return records_; }
+  const std::vector<std::vector<ServingTimelinePoint>>& timelines() const { return timelines_; }
+  // Settles every engine at the end of the run (requests still in flight stay unfinished).
+  void Finish(Time end);
+
+ protected:
+  void OnWatch(cluster::WatchKind kind, cluster::WatchOp op, uint32_t id) override;
+  void Reconcile(Time now) override;
+  void OnTimer(Time now, uint64_t arg) override;
+
+ private:
+  struct TemplateServing;
+  struct Replica;
+  struct Traffic;
+  struct Request;
+  class Sink;
+
+  double Sec(Time t) const { return double((t - start_).ns) / 1e9; }
+  Time AtSec(double s) const;
+  const TemplateServing* ServingOf(const cluster::PodRecord& p);
+  void StartReplica(cluster::PodId pod, Time now);
+  void Terminate(uint32_t r, Time now);
+  void Kill(uint32_t r, Time now, bool node_gone);
+  void ScheduleWake(uint32_t r);
+  void Wake(uint32_t r, Time now);
+  void Arrive(uint32_t t, Time now);
+  void ChangeEndpoints(uint32_t replica, bool add, Time now);
+  void ApplyEndpoints(uint32_t t, Time now);
+  uint32_t Pick(Traffic& tr);
+  void Fail(uint32_t request, Failure why);
+  void Sample(Time now);
+  bool Selects(const api::Service& s, const cluster::PodRecord& p) const;
+
+  const api::Manifests& manifests_;
+  const api::Scenario& scenario_;
+  const devices::GpuModelTable* gpus_;
+  telemetry::Registry* metrics_;
+  Duration metrics_interval_;
+  Diagnostics* diagnostics_;
+  Time start_;
+  LlmModelTable models_;
+
+  std::unordered_map<uint32_t, std::unique_ptr<TemplateServing>> templates_;
+  std::vector<std::unique_ptr<Replica>> replicas_;
+  std::vector<uint32_t> replica_of_pod_;  // PodId -> replica index, kNone when none
+  std::vector<std::unique_ptr<Traffic>> traffic_;
+  std::vector<TrafficStats> stats_;
+  std::vector<ReplicaRecord> records_;
+  std::vector<std::vector<ServingTimelinePoint>> timelines_;
+  std::vector<Request> requests_;
+  std::vector<uint32_t> free_requests_;
+  std::vector<cluster::PodId> started_;  // pods whose container (re)started
+  std::unique_ptr<Sink> sink_;
+};
+
+}  // namespace gputwin::serving
+
+namespace gputwin::serving {
+
+// Checks before a run: every vLLM container names a known model (or one the scenario
+// adds from a config.json) with a tensor parallel size that divides its heads and fits its
+// GPUs, and every traffic stream targets a Service in the manifests. Warns about vLLM
+// flags the twin does not model. Throws InputError naming file:line.
+void ValidateServing(const api::Manifests& m, const api::Scenario& s, Diagnostics* diagnostics);
+
+}  // namespace gputwin::serving
