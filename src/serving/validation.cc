@@ -3,13 +3,42 @@
 #include <fstream>
 #include <sstream>
 
+#include "core/quantity.h"
 #include "serving/serving_controller.h"
 
 namespace gputwin::serving {
 namespace {
 
-void CheckTemplate(const api::PodSpec& spec, const api::ObjectMeta& meta,
+// The serving annotations (docs/annotations.md), checked like the others.
+void CheckAnnotations(const api::ObjectMeta& meta, const SourceRef& where) {
+  auto fail = [&](const std::string& key, const std::string& what) {
+    throw InputError(where, "metadata.annotations[" + key + "]", what);
+  };
+  for (const auto& [key, value] : meta.annotations) {
+    if (key == "gputwin.io/server" && value != "vllm" && value != "none") {
+      fail(key, "Unsupported value: \"" + value + "\": supported values: \"vllm\", \"none\"");
+    }
+    if (key == "gputwin.io/model-source" && value != "hub" && value != "object-storage" &&
+        value != "local" && value != "image") {
+      fail(key, "Unsupported value: \"" + value +
+                    "\": supported values: \"hub\", \"object-storage\", \"local\", \"image\"");
+    }
+    if (key == "gputwin.io/weights-bandwidth") {
+      std::string err;
+      auto q = ParseQuantity(value, &err);
+      if (!q || q->Value() <= 0) fail(key, "\"" + value + "\" is not a positive bytes/s quantity");
+    }
+    if (key == "gputwin.io/engine-warmup") {
+      std::string err;
+      auto d = ParseDuration(value, &err);
+      if (!d || d->ns < 0) fail(key, "\"" + value + "\" is not a duration: " + err);
+    }
+  }
+}
+
+void CheckTemplate(const api::PodSpec& spec, const api::ObjectMeta& meta, const SourceRef& where,
                    const LlmModelTable& models, Diagnostics* diagnostics) {
+  CheckAnnotations(meta, meta.source.line > 0 ? meta.source : where);
   auto a = meta.annotations.find("gputwin.io/server");
   const std::string server = a == meta.annotations.end() ? "" : a->second;
   for (const auto& c : spec.containers) {
@@ -53,9 +82,11 @@ void ValidateServing(const api::Manifests& m, const api::Scenario& s, Diagnostic
     models.Add(ParseHfConfig(text.str(), sm.config, sm.name));
   }
   for (const auto& d : m.deployments) {
-    CheckTemplate(d.template_.spec, d.template_.metadata, models, diagnostics);
+    CheckTemplate(d.template_.spec, d.template_.metadata, d.metadata.source, models, diagnostics);
   }
-  for (const auto& p : m.pods) CheckTemplate(p.spec, p.metadata, models, diagnostics);
+  for (const auto& p : m.pods) {
+    CheckTemplate(p.spec, p.metadata, p.metadata.source, models, diagnostics);
+  }
   for (const auto& t : s.traffic) {
     const api::Service* svc = nullptr;
     for (const auto& x : m.services) {
