@@ -221,6 +221,42 @@ struct Service {
   bool publish_not_ready_addresses = false;
 };
 
+// autoscaling/v2 HorizontalPodAutoscaler.
+struct MetricTarget {
+  std::string type;  // Utilization | Value | AverageValue
+  std::optional<int32_t> average_utilization;
+  std::optional<Quantity> value, average_value;
+};
+struct MetricSpec {
+  SourceRef source;
+  std::string type;  // Resource | ContainerResource | Pods | Object | External
+  std::string resource, container;          // Resource, ContainerResource
+  std::string metric_name;                  // Pods, Object, External
+  std::optional<LabelSelector> metric_selector;
+  std::string object_kind, object_name, object_api_version;  // Object: describedObject
+  MetricTarget target;
+};
+struct HPAScalingPolicy {
+  std::string type;  // Pods | Percent
+  int32_t value = 0, period_seconds = 0;
+};
+struct HPAScalingRules {
+  std::optional<int32_t> stabilization_window_seconds;
+  std::optional<std::string> select_policy;  // Max | Min | Disabled
+  std::optional<std::vector<HPAScalingPolicy>> policies;
+};
+struct HPABehavior {
+  std::optional<HPAScalingRules> scale_up, scale_down;
+};
+struct HorizontalPodAutoscaler {
+  ObjectMeta metadata;
+  std::string target_kind, target_name, target_api_version;
+  int32_t min_replicas = 1;
+  int32_t max_replicas = 0;
+  std::vector<MetricSpec> metrics;  // empty in YAML: CPU at 80 % (API defaulting)
+  std::optional<HPABehavior> behavior;
+};
+
 struct PriorityClass {
   ObjectMeta metadata;
   int32_t value = 0;

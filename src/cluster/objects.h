@@ -86,6 +86,16 @@ struct PodRecord {
   // Kubelet bookkeeping: a generation invalidates timers of an earlier container run.
   uint32_t run_generation = 0;
   Time container_started = kNever;
+  // The Ready condition when a prober owns it (serving pods' readiness probes); pods
+  // without one are Ready while Running, since their container started.
+  bool readiness_probed = false;
+  Time ready_at = kNever;  // kNever: not Ready
+
+  bool Ready() const {
+    if (phase != PodPhase::kRunning || deleted) return false;
+    return readiness_probed ? ready_at != kNever : true;
+  }
+  Time ReadySince() const { return readiness_probed ? ready_at : container_started; }
 
   bool Terminal() const { return phase == PodPhase::kSucceeded || phase == PodPhase::kFailed; }
   bool Bound() const { return node != kNone; }

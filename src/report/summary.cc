@@ -12,6 +12,7 @@
 #include <map>
 #include <stdexcept>
 
+#include "autoscaling/horizontal.h"
 #include "serving/serving_controller.h"
 
 namespace gputwin::report {
@@ -215,6 +216,37 @@ Json ServingJson(const sim::Simulation& sim, const results::Results& res) {
               {"replicas", replicas}};
 }
 
+// The autoscaling key: each HPA's conditions and the syncs that rescaled or changed its
+// ScalingActive reason.
+Json AutoscalingJson(const sim::Simulation& sim) {
+  Json hpas = Json::array();
+  for (const auto& h : sim.hpa()->statuses()) {
+    Json conds = Json::array();
+    for (const auto& c : h.conditions) {
+      conds.push_back(
+          Json{{"type", c.type}, {"status", c.status}, {"reason", c.reason}, {"message", c.message}});
+    }
+    Json history = Json::array();
+    for (const auto& st : h.history) {
+      history.push_back(Json{{"at", Round((st.at - sim.start()).seconds())},
+                             {"current", st.current},
+                             {"desired", st.desired},
+                             {"metrics", st.metrics},
+                             {"rescaled", st.rescaled}});
+    }
+    hpas.push_back(Json{{"namespace", h.namespace_},
+                        {"name", h.name},
+                        {"target", h.target},
+                        {"minReplicas", h.min_replicas},
+                        {"maxReplicas", h.max_replicas},
+                        {"rescales", h.rescales},
+                        {"maxReplicasSeen", h.max_seen},
+                        {"conditions", conds},
+                        {"history", history}});
+  }
+  return Json{{"horizontalPodAutoscalers", hpas}};
+}
+
 }  // namespace
 
 void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& res) {
@@ -357,6 +389,7 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const resul
   j["karpenter"] = KarpenterJson(sim, res);
   j["cost"] = CostJson(res);
   if (sim.serving()) j["serving"] = ServingJson(sim, res);
+  if (sim.hpa()) j["autoscaling"] = AutoscalingJson(sim);
   // pods[] and events[] can hold millions of entries: streamed, one object per line.
   std::string head = j.dump(2);
   head.resize(head.size() - 2);  // drop "\n}"

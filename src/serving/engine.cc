@@ -254,6 +254,7 @@ void VllmEngineSim::PlanStep(double start) {
 void VllmEngineSim::CommitStep(EngineSink* sink) {
   const double end = plan_.end;
   const int64_t k = plan_.decode_steps;
+  busy_seconds_ += end - plan_.start;
   // Decoders advance k tokens.
   decode_len_sum_ += decoding_count_ * k;
   decode_step_ += k;

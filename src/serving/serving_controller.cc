@@ -43,6 +43,7 @@ enum Timer : uint64_t {
   kSigterm,
   kKill,
   kSample,
+  kScrape,
 };
 uint64_t Arg(Timer t, uint64_t payload) { return (uint64_t{t} << 56) | payload; }
 
@@ -55,6 +56,11 @@ WeightSource SourceFor(const std::string& name) {
 }
 
 constexpr double kDefaultWarmupSeconds = 60;
+// CPU of a vLLM pod (README.md): the engine core process spins about one core while the
+// GPU runs steps; the API server and idle loop take about a tenth of one.
+constexpr double kIdleCores = 0.1, kBusyCores = 1.0;
+// Prometheus's scrape interval (the kube-prometheus-stack default is 30 s).
+constexpr Duration kScrapeInterval = Duration::Seconds(30);
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 }  // namespace
@@ -88,6 +94,8 @@ struct ServingController::Replica {
   std::vector<telemetry::Registry::SeriesId> counters;  // prompt, generation, success, preempt
   std::vector<telemetry::Registry::SeriesId> histograms;  // ttft, tpot, itl, e2e, queue
   int64_t preemptions_seen = 0;
+  telemetry::Registry::SeriesId cpu = 0;
+  double cpu_busy_seen = 0, cpu_scraped_at = 0;
 };
 
 struct ServingController::Traffic {
@@ -198,6 +206,15 @@ ServingController::ServingController(cluster::Store* store, EventQueue* queue,
     metrics_->Declare("vllm", d);
   };
   using telemetry::MetricType;
+  {
+    telemetry::MetricDesc cpu;
+    cpu.name = "container_cpu_usage_seconds_total";
+    cpu.help = "Cumulative cpu time consumed by the container in core-seconds";
+    cpu.type = telemetry::MetricType::kCounter;
+    cpu.label_names = {"namespace", "pod", "container"};
+    cpu.unit = "seconds";
+    metrics_->Declare("cadvisor", cpu);
+  }
   declare("vllm:num_requests_running", "Number of requests in model execution batches.",
           MetricType::kGauge);
   declare("vllm:num_requests_waiting", "Number of requests waiting to be processed.",
@@ -282,6 +299,7 @@ void ServingController::Start() {
     traffic_.push_back(std::move(t));
   }
   At(start_, Arg(kSample, 0));
+  At(start_, Arg(kScrape, 0));
 }
 
 const ServingController::TemplateServing* ServingController::ServingOf(
@@ -369,6 +387,9 @@ void ServingController::StartReplica(PodId id, Time now) {
     if (replicas_[old]->state != Replica::kDead) Kill(old, now, false);
   }
   const TemplateServing* ts = ServingOf(p);
+  // The readiness probe owns the pod's Ready condition from now on.
+  store_.pod(id).readiness_probed = true;
+  store_.pod(id).ready_at = cluster::kNever;
   auto rep = std::make_unique<Replica>();
   rep->pod = id;
   rep->node = p.node;
@@ -525,6 +546,11 @@ void ServingController::StartReplica(PodId id, Time now) {
         "vllm:request_queue_time_seconds"}) {
     rep->histograms.push_back(metrics_->At(metrics_->Find(h), labels));
   }
+  rep->cpu = metrics_->At(metrics_->Find("container_cpu_usage_seconds_total"),
+                          {{"namespace", p.namespace_},
+                           {"pod", p.name},
+                           {"container", p.tmpl->spec.containers.front().name}});
+  rep->cpu_scraped_at = rec.container_started;
   records_.push_back(std::move(rec));
   replicas_.push_back(std::move(rep));
   At(AtSec(records_.back().server_up), Arg(kServerUp, index));
@@ -683,6 +709,12 @@ void ServingController::Kill(uint32_t r, Time now, bool /*node_gone*/) {
 
 void ServingController::Sample(Time now) {
   const double s = Sec(now);
+  for (uint32_t r = 0; r < replicas_.size(); ++r) {
+    auto& rep = *replicas_[r];
+    if (rep.state == Replica::kDead || !rep.engine) continue;
+    rep.engine->AdvanceTo(s, sink_.get());
+    ScheduleWake(r);
+  }
   for (uint32_t t = 0; t < traffic_.size(); ++t) {
     auto& tr = *traffic_[t];
     ServingTimelinePoint pt;
@@ -702,6 +734,14 @@ void ServingController::Sample(Time now) {
     }
     timelines_[t].push_back(pt);
   }
+  if (now + metrics_interval_ <= start_ + scenario_.duration) {
+    At(now + metrics_interval_, Arg(kSample, 0));
+  }
+}
+
+// A Prometheus scrape of every vLLM pod's /metrics and of the kubelet's cAdvisor.
+void ServingController::Scrape(Time now) {
+  const double s = Sec(now);
   for (uint32_t r = 0; r < replicas_.size(); ++r) {
     auto& rep = *replicas_[r];
     if (rep.state == Replica::kDead || !rep.engine) continue;
@@ -712,12 +752,16 @@ void ServingController::Sample(Time now) {
     const int64_t pre = rep.engine->preemptions();
     metrics_->Add(rep.counters[3], double(pre - rep.preemptions_seen));
     rep.preemptions_seen = pre;
+    const double busy = rep.engine->busy_seconds();
+    const double dt = std::max(0.0, s - rep.cpu_scraped_at);
+    metrics_->Add(rep.cpu, kIdleCores * dt + kBusyCores * (busy - rep.cpu_busy_seen));
+    rep.cpu_busy_seen = busy;
+    rep.cpu_scraped_at = s;
     ScheduleWake(r);
   }
   metrics_->Sample("vllm", now, true);
-  if (now + metrics_interval_ <= start_ + scenario_.duration) {
-    At(now + metrics_interval_, Arg(kSample, 0));
-  }
+  metrics_->Sample("cadvisor", now, true);
+  if (now + kScrapeInterval <= start_ + scenario_.duration) At(now + kScrapeInterval, Arg(kScrape, 0));
 }
 
 void ServingController::OnTimer(Time now, uint64_t arg) {
@@ -742,6 +786,7 @@ void ServingController::OnTimer(Time now, uint64_t arg) {
       if (rep.state != Replica::kStarting) break;
       rep.state = Replica::kServing;
       rep.ready = true;
+      store_.pod(rep.pod).ready_at = now;
       ChangeEndpoints(static_cast<uint32_t>(payload), true, now);
       break;
     }
@@ -764,6 +809,9 @@ void ServingController::OnTimer(Time now, uint64_t arg) {
       break;
     case kSample:
       Sample(now);
+      break;
+    case kScrape:
+      Scrape(now);
       break;
   }
 }

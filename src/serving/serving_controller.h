@@ -114,6 +114,7 @@ class ServingController : public cluster::Controller {
   uint32_t Pick(Traffic& tr);
   void Fail(uint32_t request, Failure why);
   void Sample(Time now);
+  void Scrape(Time now);
   bool Selects(const api::Service& s, const cluster::PodRecord& p) const;
 
   const api::Manifests& manifests_;

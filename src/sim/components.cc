@@ -1,5 +1,6 @@
 #include "sim/components.h"
 
+#include "autoscaling/horizontal.h"
 #include "cloud/ec2.h"
 #include "controllers/daemonset.h"
 #include "controllers/job.h"
@@ -65,6 +66,16 @@ const std::vector<ComponentRegistration>& Components() {
       {"replicaset-controller", nullptr,
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
          return std::make_unique<controllers::ReplicaSetController>(&c.store, &c.queue);
+       }},
+      {"horizontal-pod-autoscaler",
+       [](const api::Manifests& m, const api::Scenario&) {
+         return !m.horizontal_pod_autoscalers.empty();
+       },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         auto h = std::make_unique<autoscaling::HorizontalPodAutoscalerController>(
+             &c.store, &c.queue, c.manifests.horizontal_pod_autoscalers, &c.metrics);
+         h->Start();
+         return h;
        }},
       {"job-controller", nullptr,
        [](RunContext& c) -> std::unique_ptr<EventHandler> {

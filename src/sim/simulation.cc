@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "autoscaling/horizontal.h"
 #include "cloud/ec2.h"
 #include "controllers/kubelet.h"
 #include "karpenter/karpenter.h"
@@ -45,6 +46,7 @@ void Simulation::Wire() {
   karpenter_ = ctx.Find<karpenter::Karpenter>();
   ec2_ = ctx.Find<cloud::Ec2>();
   serving_ = ctx.Find<serving::ServingController>();
+  hpa_ = ctx.Find<autoscaling::HorizontalPodAutoscalerController>();
 }
 
 void Simulation::Seed() {

@@ -35,6 +35,9 @@ class Ec2;
 namespace gputwin::serving {
 class ServingController;
 }
+namespace gputwin::autoscaling {
+class HorizontalPodAutoscalerController;
+}
 
 namespace gputwin::sim {
 
@@ -84,6 +87,8 @@ class Simulation {
   const cloud::Ec2* ec2() const { return ec2_; }
   // The serving data plane, when the manifests run vLLM or the scenario sends traffic.
   const serving::ServingController* serving() const { return serving_; }
+  // The HPA controller, when the manifests hold HorizontalPodAutoscalers.
+  const autoscaling::HorizontalPodAutoscalerController* hpa() const { return hpa_; }
 
  private:
   friend class ActionRunner;
@@ -121,6 +126,7 @@ class Simulation {
   kueue::KueueController* kueue_ = nullptr;
   cloud::Ec2* ec2_ = nullptr;
   serving::ServingController* serving_ = nullptr;
+  autoscaling::HorizontalPodAutoscalerController* hpa_ = nullptr;
   karpenter::Karpenter* karpenter_ = nullptr;
   std::vector<ExpectationResult> results_;
   std::vector<std::optional<ExpectationResult>> probed_;  // expectations with `at`

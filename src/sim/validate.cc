@@ -80,6 +80,32 @@ void Simulation::Validate() {
   namespaced("Job", m.jobs);
   namespaced("DaemonSet", m.daemon_sets);
   namespaced("Service", m.services);
+  namespaced("HorizontalPodAutoscaler", m.horizontal_pod_autoscalers);
+  for (const auto& h : m.horizontal_pod_autoscalers) {
+    const bool found =
+        h.target_kind == "Deployment" &&
+        std::any_of(m.deployments.begin(), m.deployments.end(), [&](const auto& d) {
+          return d.metadata.name == h.target_name &&
+                 d.metadata.namespace_ == h.metadata.namespace_;
+        });
+    if (!found) {
+      throw InputError(h.metadata.source, "spec.scaleTargetRef",
+                       h.target_kind + " \"" + h.target_name + "\" is not in the manifests" +
+                           (h.target_kind == "Deployment" ? "" : " (the twin scales Deployments)"));
+    }
+    for (const auto& metric : h.metrics) {
+      if (metric.type == "Object") {
+        m.diagnostics.Warn(metric.source, "type",
+                           "Object metrics are not modelled: the HPA reports "
+                           "FailedGetObjectMetric for this one");
+      } else if ((metric.type == "Resource" || metric.type == "ContainerResource") &&
+                 metric.resource == "memory") {
+        m.diagnostics.Warn(metric.source, "resource.name",
+                           "the twin models no memory usage: the HPA reports "
+                           "FailedGetResourceMetric for memory");
+      }
+    }
+  }
   std::set<std::string> node_names;
   for (const auto& n : m.nodes) node_names.insert(n.metadata.name);
   // Admission of every template up front, so a bad one stops the run before it starts.

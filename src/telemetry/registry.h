@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <optional>
 #include <string>
 #include <unordered_map>
 #include <utility>
@@ -52,6 +53,12 @@ class Registry {
   MetricId Declare(const std::string& owner, MetricDesc desc);
   // The family of that name, which must have been declared.
   MetricId Find(const std::string& name) const;
+  // The family of that name, if declared.
+  std::optional<MetricId> Lookup(const std::string& name) const {
+    auto it = by_name_.find(name);
+    if (it == by_name_.end()) return std::nullopt;
+    return it->second;
+  }
   // The series of a family with these labels (one value per declared label name),
   // created on first use.
   SeriesId At(MetricId family, const Labels& labels);
