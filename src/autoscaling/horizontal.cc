@@ -543,12 +543,12 @@ void HorizontalPodAutoscalerController::Sync(uint32_t index, Time now) {
     const Proposal* first_invalid = nullptr;
     std::vector<Proposal> props;
     props.reserve(spec.metrics.size());
-    bool any_invalid = false;
+    size_t invalid = 0;
     for (const auto& m : spec.metrics) {
       props.push_back(ForMetric(st, m, current, status_replicas, now));
       const Proposal& p = props.back();
       if (!p.valid) {
-        any_invalid = true;
+        ++invalid;
         if (!first_invalid) first_invalid = &p;
         continue;
       }
@@ -558,7 +558,8 @@ void HorizontalPodAutoscalerController::Sync(uint32_t index, Time now) {
         best_name = p.name;
       }
     }
-    if (best == 0 || (any_invalid && best < current)) {
+    // All metrics invalid, or some invalid and the rest would scale down: no scaling.
+    if (invalid == spec.metrics.size() || (invalid > 0 && best < current)) {
       const Proposal& bad = first_invalid ? *first_invalid : props.front();
       SetCondition(st, "ScalingActive", "False", bad.error,
                    "the HPA was unable to compute the replica count: " + bad.reason);
