@@ -654,7 +654,7 @@ void ServingController::ScheduleWake(uint32_t r) {
   At(AtSec(next), Arg(kWake, (uint64_t{rep.wake_version & 0xFFFFFF} << 32) | r));
 }
 
-void ServingController::Wake(uint32_t r, Time /*now*/) {
+void ServingController::Wake(uint32_t r, Time now) {
   auto& rep = *replicas_[r];
   if (rep.state == Replica::kDead) return;
   rep.engine->AdvanceTo(rep.wake_target, sink_.get());
@@ -663,6 +663,7 @@ void ServingController::Wake(uint32_t r, Time /*now*/) {
     rep.state = Replica::kDead;
     records_[rep.record].killed = rep.wake_target;
     ++rep.wake_version;
+    Retire(r, now);
     return;
   }
   ScheduleWake(r);
@@ -685,6 +686,15 @@ void ServingController::Terminate(uint32_t r, Time now) {
   At(AtSec(kill), Arg(kKill, r));
 }
 
+// The pod's metrics endpoint is gone: its series end with a staleness marker.
+void ServingController::Retire(uint32_t r, Time now) {
+  auto& rep = *replicas_[r];
+  for (auto s : rep.gauges) metrics_->Retire(s, now);
+  for (auto s : rep.counters) metrics_->Retire(s, now);
+  for (auto s : rep.histograms) metrics_->Retire(s, now);
+  if (!rep.gauges.empty()) metrics_->Retire(rep.cpu, now);
+}
+
 void ServingController::Kill(uint32_t r, Time now, bool /*node_gone*/) {
   auto& rep = *replicas_[r];
   if (rep.state == Replica::kDead) return;
@@ -705,6 +715,7 @@ void ServingController::Kill(uint32_t r, Time now, bool /*node_gone*/) {
   rep.state = Replica::kDead;
   rec.killed = Sec(now);
   ++rep.wake_version;
+  Retire(r, now);
 }
 
 void ServingController::Sample(Time now) {
@@ -801,6 +812,7 @@ void ServingController::OnTimer(Time now, uint64_t arg) {
         rep.state = Replica::kDead;
         records_[rep.record].killed = Sec(now);
         ++rep.wake_version;
+        Retire(static_cast<uint32_t>(payload), now);
       }
       break;
     }

@@ -106,6 +106,7 @@ class ServingController : public cluster::Controller {
   void StartReplica(cluster::PodId pod, Time now);
   void Terminate(uint32_t r, Time now);
   void Kill(uint32_t r, Time now, bool node_gone);
+  void Retire(uint32_t r, Time now);
   void ScheduleWake(uint32_t r);
   void Wake(uint32_t r, Time now);
   void Arrive(uint32_t t, Time now);

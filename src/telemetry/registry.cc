@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cassert>
+#include <limits>
 
 namespace gputwin::telemetry {
 
@@ -57,7 +58,22 @@ void Registry::Sample(const std::string& owner, Time now, bool sorted) {
   std::vector<SeriesId> fresh;
   for (SeriesId s = 0; s < series_.size(); ++s) {
     const Family& f = families_[series_[s].family];
-    if (f.owner != owner || f.desc.type == MetricType::kHistogram || series_[s].recorded) continue;
+    if (f.owner != owner || series_[s].recorded || series_[s].retired) continue;
+    if (f.desc.type == MetricType::kHistogram) {
+      // Histograms are not in the counter/gauge record; their snapshots follow.
+      auto& h = series_[s];
+      std::vector<double> snap;
+      double cum = 0;
+      for (uint64_t c : h.histogram.counts) snap.push_back(cum += double(c));
+      snap.push_back(double(h.histogram.count));
+      snap.push_back(h.histogram.sum);
+      h.histogram_samples.emplace_back(now, std::move(snap));
+      while (!h.histogram_samples.empty() &&
+             now - h.histogram_samples.front().first > Duration::Hours(1)) {
+        h.histogram_samples.erase(h.histogram_samples.begin());
+      }
+      continue;
+    }
     fresh.push_back(s);
   }
   if (sorted) {
@@ -72,7 +88,16 @@ void Registry::Sample(const std::string& owner, Time now, bool sorted) {
     series_[s].recorded = true;
     record.push_back(s);
   }
-  for (SeriesId s : record) series_[s].samples.emplace_back(now, series_[s].value);
+  for (SeriesId s : record) {
+    if (!series_[s].retired) series_[s].samples.emplace_back(now, series_[s].value);
+  }
+}
+
+void Registry::Retire(SeriesId s, Time now) {
+  auto& x = series_[s];
+  if (x.retired) return;
+  x.retired = true;
+  if (x.recorded) x.samples.emplace_back(now, std::numeric_limits<double>::quiet_NaN());
 }
 
 const std::vector<Registry::SeriesId>& Registry::Recorded(const std::string& owner) const {

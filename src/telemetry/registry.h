@@ -46,7 +46,11 @@ class Registry {
     double value = 0;                              // counters and gauges
     std::vector<std::pair<Time, double>> samples;  // one per scrape of its owner
     Histogram histogram;                           // histograms
+    // Histograms: cumulative bucket counts (then count and sum) per scrape, kept for an
+    // hour so range queries (rate of _bucket) can read them.
+    std::vector<std::pair<Time, std::vector<double>>> histogram_samples;
     bool recorded = false;                         // scraped at least once
+    bool retired = false;  // its target is gone: no more samples (a staleness marker)
   };
 
   // Declares a family for `owner`. Declaring a name twice is a programmer error.
@@ -66,6 +70,9 @@ class Registry {
   void Set(SeriesId s, double v) { series_[s].value = v; }
   void Add(SeriesId s, double v) { series_[s].value += v; }
   void Observe(SeriesId s, double v) { series_[s].histogram.Observe(v); }
+  // The series' target is gone (a pod deleted): a NaN staleness marker ends it, as
+  // Prometheus writes one when a target disappears.
+  void Retire(SeriesId s, Time now);
 
   // A scrape of `owner`: every counter and gauge series it has gets a sample (now, value).
   // Series scraped for the first time join the record after the others, in the order

@@ -1,0 +1,702 @@
+#include "telemetry/promql.h"
+
+#include <algorithm>
+#include <cctype>
+#include <cmath>
+#include <limits>
+#include <map>
+#include <regex>
+#include <stdexcept>
+
+namespace gputwin::telemetry {
+
+namespace {
+
+constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
+const Duration kLookback = Duration::Minutes(5);  // Prometheus's default lookback delta
+
+enum class Kind { kNumber, kSelector, kFunc, kAgg, kBinary, kNeg };
+
+struct Matcher {
+  std::string label, op, value;
+  std::regex re;
+};
+
+// The Python client's float format for `le`: 0.25, 1.0, +Inf.
+std::string FormatLe(double v) {
+  if (std::isinf(v)) return "+Inf";
+  char buf[64];
+  std::snprintf(buf, sizeof buf, "%.17g", v);
+  for (int prec = 1; prec <= 17; ++prec) {
+    std::snprintf(buf, sizeof buf, "%.*g", prec, v);
+    if (std::strtod(buf, nullptr) == v) break;
+  }
+  std::string s = buf;
+  if (s.find_first_of(".e") == std::string::npos) s += ".0";
+  return s;
+}
+
+}  // namespace
+
+struct PromQuery::Node {
+  Kind kind = Kind::kNumber;
+  double number = 0;
+  std::string name;  // metric, function or aggregation
+  std::vector<Matcher> matchers;
+  Duration range{0};
+  std::vector<std::unique_ptr<Node>> args;
+  bool by = false, without = false, bool_mod = false;
+  std::vector<std::string> grouping;
+};
+
+namespace {
+
+using Node = PromQuery::Node;
+
+class Parser {
+ public:
+  explicit Parser(const std::string& s) : s_(s) {}
+  std::unique_ptr<Node> Parse() {
+    auto n = Comparison();
+    Skip();
+    if (i_ != s_.size()) Fail("unexpected \"" + s_.substr(i_, 12) + "\"");
+    return n;
+  }
+
+ private:
+  [[noreturn]] void Fail(const std::string& what) const {
+    throw std::invalid_argument("PromQL at character " + std::to_string(i_ + 1) + ": " + what);
+  }
+  void Skip() {
+    while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+  }
+  bool Eat(const std::string& tok) {
+    Skip();
+    if (s_.compare(i_, tok.size(), tok) == 0) {
+      i_ += tok.size();
+      return true;
+    }
+    return false;
+  }
+  void Expect(const std::string& tok) {
+    if (!Eat(tok)) Fail("expected \"" + tok + "\"");
+  }
+  std::string Ident() {
+    Skip();
+    size_t start = i_;
+    while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_' ||
+                              s_[i_] == ':')) {
+      ++i_;
+    }
+    return s_.substr(start, i_ - start);
+  }
+  std::string String() {
+    Skip();
+    if (i_ >= s_.size() || (s_[i_] != '"' && s_[i_] != '\'')) Fail("expected a quoted string");
+    const char q = s_[i_++];
+    std::string out;
+    while (i_ < s_.size() && s_[i_] != q) {
+      if (s_[i_] == '\\' && i_ + 1 < s_.size()) ++i_;
+      out += s_[i_++];
+    }
+    if (i_ >= s_.size()) Fail("unterminated string");
+    ++i_;
+    return out;
+  }
+  Duration RangeDuration() {
+    Skip();
+    int64_t total = 0;
+    bool any = false;
+    while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_]))) {
+      int64_t n = 0;
+      while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_]))) {
+        n = n * 10 + (s_[i_++] - '0');
+      }
+      int64_t unit = 0;
+      if (s_.compare(i_, 2, "ms") == 0) {
+        unit = 1'000'000;
+        i_ += 2;
+      } else if (i_ < s_.size()) {
+        switch (s_[i_]) {
+          case 's': unit = 1'000'000'000; break;
+          case 'm': unit = 60'000'000'000; break;
+          case 'h': unit = 3'600'000'000'000; break;
+          case 'd': unit = 86'400'000'000'000; break;
+          case 'w': unit = 7 * 86'400'000'000'000; break;
+          case 'y': unit = 365 * 86'400'000'000'000; break;
+          default: break;
+        }
+        if (unit) ++i_;
+      }
+      if (!unit) Fail("expected a duration unit (ms, s, m, h, d, w, y)");
+      total += n * unit;
+      any = true;
+    }
+    if (!any) Fail("expected a duration such as 5m");
+    return Duration{total};
+  }
+  std::unique_ptr<Node> Comparison() {
+    auto l = Additive();
+    for (;;) {
+      std::string op;
+      for (const char* c : {"==", "!=", ">=", "<=", ">", "<"}) {
+        if (Eat(c)) {
+          op = c;
+          break;
+        }
+      }
+      if (op.empty()) return l;
+      auto n = std::make_unique<Node>();
+      n->kind = Kind::kBinary;
+      n->name = op;
+      const size_t save = i_;
+      if (Ident() == "bool") {
+        n->bool_mod = true;
+      } else {
+        i_ = save;
+      }
+      n->args.push_back(std::move(l));
+      n->args.push_back(Additive());
+      l = std::move(n);
+    }
+  }
+  std::unique_ptr<Node> Additive() {
+    auto l = Multiplicative();
+    for (;;) {
+      std::string op = Eat("+") ? "+" : Eat("-") ? "-" : "";
+      if (op.empty()) return l;
+      auto n = std::make_unique<Node>();
+      n->kind = Kind::kBinary;
+      n->name = op;
+      n->args.push_back(std::move(l));
+      n->args.push_back(Multiplicative());
+      l = std::move(n);
+    }
+  }
+  std::unique_ptr<Node> Multiplicative() {
+    auto l = Unary();
+    for (;;) {
+      std::string op = Eat("*") ? "*" : Eat("/") ? "/" : Eat("%") ? "%" : Eat("^") ? "^" : "";
+      if (op.empty()) return l;
+      auto n = std::make_unique<Node>();
+      n->kind = Kind::kBinary;
+      n->name = op;
+      n->args.push_back(std::move(l));
+      n->args.push_back(Unary());
+      l = std::move(n);
+    }
+  }
+  std::unique_ptr<Node> Unary() {
+    if (Eat("-")) {
+      auto n = std::make_unique<Node>();
+      n->kind = Kind::kNeg;
+      n->args.push_back(Unary());
+      return n;
+    }
+    Eat("+");
+    return Primary();
+  }
+  void Grouping(Node* n) {
+    const size_t save = i_;
+    std::string w = Ident();
+    if (w == "by" || w == "without") {
+      n->by = w == "by";
+      n->without = w == "without";
+      Expect("(");
+      if (!Eat(")")) {
+        do {
+          n->grouping.push_back(Ident());
+        } while (Eat(","));
+        Expect(")");
+      }
+    } else {
+      i_ = save;
+    }
+  }
+  std::unique_ptr<Node> Primary() {
+    Skip();
+    if (i_ >= s_.size()) Fail("unexpected end of query");
+    if (Eat("(")) {
+      auto n = Comparison();
+      Expect(")");
+      return n;
+    }
+    if (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '.') {
+      size_t used = 0;
+      auto n = std::make_unique<Node>();
+      n->number = std::stod(s_.substr(i_), &used);
+      i_ += used;
+      return n;
+    }
+    if (s_[i_] == '{') return Selector("");
+    const size_t start = i_;
+    std::string id = Ident();
+    if (id.empty()) Fail("unexpected \"" + s_.substr(i_, 1) + "\"");
+    static const std::vector<std::string> aggs = {"sum", "avg", "min", "max", "count"};
+    static const std::vector<std::string> funcs = {
+        "rate",          "irate",         "increase",      "avg_over_time", "max_over_time",
+        "min_over_time", "sum_over_time", "count_over_time", "histogram_quantile", "abs",
+        "ceil",          "floor",         "clamp_min",     "clamp_max",     "scalar",
+        "vector",        "time"};
+    static const std::vector<std::string> unsupported = {
+        "topk", "bottomk", "quantile", "stddev", "stdvar", "count_values", "group",
+        "label_replace", "label_join", "predict_linear", "deriv", "delta", "idelta",
+        "absent", "changes", "resets", "sort", "sort_desc", "round", "exp", "ln", "sqrt",
+        "timestamp", "quantile_over_time", "last_over_time", "holt_winters"};
+    if (std::find(aggs.begin(), aggs.end(), id) != aggs.end()) {
+      auto n = std::make_unique<Node>();
+      n->kind = Kind::kAgg;
+      n->name = id;
+      Grouping(n.get());
+      Expect("(");
+      n->args.push_back(Comparison());
+      Expect(")");
+      if (!n->by && !n->without) Grouping(n.get());
+      return n;
+    }
+    Skip();
+    if (i_ < s_.size() && s_[i_] == '(') {
+      if (std::find(funcs.begin(), funcs.end(), id) == funcs.end()) {
+        i_ = start;
+        if (std::find(unsupported.begin(), unsupported.end(), id) != unsupported.end()) {
+          Fail("\"" + id + "\" is not in the twin's PromQL subset (docs/serving.md)");
+        }
+        Fail("unknown function \"" + id + "\"");
+      }
+      Expect("(");
+      auto n = std::make_unique<Node>();
+      n->kind = Kind::kFunc;
+      n->name = id;
+      if (!Eat(")")) {
+        do {
+          n->args.push_back(Comparison());
+        } while (Eat(","));
+        Expect(")");
+      }
+      return n;
+    }
+    if (id == "and" || id == "or" || id == "unless" || id == "offset" || id == "on" ||
+        id == "ignoring") {
+      i_ = start;
+      Fail("\"" + id + "\" is not in the twin's PromQL subset (docs/serving.md)");
+    }
+    return Selector(id);
+  }
+  std::unique_ptr<Node> Selector(const std::string& name) {
+    auto n = std::make_unique<Node>();
+    n->kind = Kind::kSelector;
+    n->name = name;
+    if (Eat("{")) {
+      if (!Eat("}")) {
+        do {
+          Matcher m;
+          m.label = Ident();
+          if (m.label.empty()) Fail("expected a label name");
+          for (const char* op : {"=~", "!~", "!=", "="}) {
+            if (Eat(op)) {
+              m.op = op;
+              break;
+            }
+          }
+          if (m.op.empty()) Fail("expected =, !=, =~ or !~");
+          m.value = String();
+          if (m.op == "=~" || m.op == "!~") {
+            try {
+              m.re = std::regex(m.value, std::regex::ECMAScript);
+            } catch (const std::regex_error&) {
+              Fail("bad regular expression \"" + m.value + "\"");
+            }
+          }
+          if (m.label == "__name__" && m.op == "=") n->name = m.value;
+          else n->matchers.push_back(std::move(m));
+        } while (Eat(",") && (Skip(), i_ < s_.size() && s_[i_] != '}'));
+        Expect("}");
+      }
+    }
+    if (n->name.empty()) Fail("a selector needs a metric name");
+    if (Eat("[")) {
+      n->range = RangeDuration();
+      Expect("]");
+    }
+    Skip();
+    if (s_.compare(i_, 6, "offset") == 0 || (i_ < s_.size() && s_[i_] == '@')) {
+      Fail("offset and @ modifiers are not in the twin's PromQL subset");
+    }
+    return n;
+  }
+
+  const std::string& s_;
+  size_t i_ = 0;
+};
+
+using Points = std::vector<std::pair<Time, double>>;
+struct RangeSeries {
+  Labels labels;
+  Points points;
+};
+
+bool Matches(const std::vector<Matcher>& ms, const Labels& l) {
+  for (const auto& m : ms) {
+    auto it = l.find(m.label);
+    const std::string v = it == l.end() ? "" : it->second;
+    bool ok = true;
+    if (m.op == "=") ok = v == m.value;
+    else if (m.op == "!=") ok = v != m.value;
+    else if (m.op == "=~") ok = std::regex_match(v, m.re);
+    else ok = !std::regex_match(v, m.re);
+    if (!ok) return false;
+  }
+  return true;
+}
+
+// Every series a selector names, with its points within (from, to].
+std::vector<RangeSeries> Select(const Registry& r, const Node& n, Time from, Time to) {
+  std::vector<RangeSeries> out;
+  std::string family = n.name, part;
+  for (const char* suffix : {"_bucket", "_count", "_sum"}) {
+    const std::string sfx = suffix;
+    if (n.name.size() > sfx.size() && n.name.ends_with(sfx)) {
+      auto base = r.Lookup(n.name.substr(0, n.name.size() - sfx.size()));
+      if (base && r.family(*base).desc.type == MetricType::kHistogram) {
+        family = n.name.substr(0, n.name.size() - sfx.size());
+        part = sfx;
+      }
+    }
+  }
+  auto fid = r.Lookup(family);
+  if (!fid) return out;
+  const auto& fam = r.family(*fid);
+  for (auto sid : fam.series) {
+    const auto& s = r.series(sid);
+    if (fam.desc.type == MetricType::kHistogram) {
+      if (part.empty()) continue;
+      const size_t nb = fam.desc.buckets.size() + 1;
+      const size_t columns = part == "_bucket" ? nb : 1;
+      for (size_t b = 0; b < columns; ++b) {
+        RangeSeries rs;
+        rs.labels = s.labels;
+        rs.labels["__name__"] = n.name;
+        if (part == "_bucket") {
+          rs.labels["le"] = FormatLe(b < fam.desc.buckets.size()
+                                         ? fam.desc.buckets[b]
+                                         : std::numeric_limits<double>::infinity());
+        }
+        if (!Matches(n.matchers, rs.labels)) continue;
+        const size_t col = part == "_bucket" ? b : part == "_count" ? nb : nb + 1;
+        for (const auto& [t, snap] : s.histogram_samples) {
+          if (t > from && t <= to && col < snap.size()) rs.points.push_back({t, snap[col]});
+        }
+        out.push_back(std::move(rs));
+      }
+      continue;
+    }
+    if (!part.empty()) continue;
+    RangeSeries rs;
+    rs.labels = s.labels;
+    rs.labels["__name__"] = n.name;
+    if (!Matches(n.matchers, rs.labels)) continue;
+    for (const auto& [t, v] : s.samples) {
+      if (t > from && t <= to) rs.points.push_back({t, v});
+    }
+    out.push_back(std::move(rs));
+  }
+  return out;
+}
+
+Labels Drop(Labels l, const std::string& key = "__name__") {
+  l.erase(key);
+  return l;
+}
+
+// Prometheus's extrapolatedRate (promql/functions.go).
+bool ExtrapolatedRate(const Points& p, Time from, Time to, bool counter, bool is_rate,
+                      double* out) {
+  if (p.size() < 2) return false;
+  double delta = p.back().second - p.front().second;
+  if (counter) {
+    double prev = p.front().second;
+    for (const auto& [t, v] : p) {
+      if (v < prev) delta += prev;
+      prev = v;
+    }
+  }
+  const double range_start = (from - Time{0}).seconds(), range_end = (to - Time{0}).seconds();
+  const double first = (p.front().first - Time{0}).seconds();
+  const double last = (p.back().first - Time{0}).seconds();
+  double to_start = first - range_start, to_end = range_end - last;
+  const double sampled = last - first;
+  const double avg = sampled / double(p.size() - 1);
+  if (counter && delta > 0 && p.front().second >= 0) {
+    const double to_zero = sampled * (p.front().second / delta);
+    if (to_zero < to_start) to_start = to_zero;
+  }
+  const double threshold = avg * 1.1;
+  double interval = sampled;
+  interval += to_start < threshold ? to_start : avg / 2;
+  interval += to_end < threshold ? to_end : avg / 2;
+  double result = delta * (interval / sampled);
+  if (is_rate) result /= (range_end - range_start);
+  *out = result;
+  return true;
+}
+
+PromResult Eval(const Registry& r, const Node& n, Time at);
+
+double ScalarOf(const PromResult& v) {
+  return v.samples.size() == 1 ? v.samples[0].value : kNaN;
+}
+
+PromResult Binary(const Node& n, PromResult a, PromResult b) {
+  auto apply = [&](double x, double y, bool* keep) {
+    *keep = true;
+    const std::string& op = n.name;
+    if (op == "+") return x + y;
+    if (op == "-") return x - y;
+    if (op == "*") return x * y;
+    if (op == "/") return x / y;
+    if (op == "%") return std::fmod(x, y);
+    if (op == "^") return std::pow(x, y);
+    bool c = op == "==" ? x == y : op == "!=" ? x != y : op == ">" ? x > y : op == "<" ? x < y
+             : op == ">=" ? x >= y : x <= y;
+    if (n.bool_mod) return c ? 1.0 : 0.0;
+    *keep = c;
+    return x;
+  };
+  PromResult out;
+  const bool comparison = n.name.size() == 2 || n.name == ">" || n.name == "<";
+  if (a.scalar && b.scalar) {
+    bool keep;
+    const double v = apply(ScalarOf(a), ScalarOf(b), &keep);
+    if (comparison && !n.bool_mod) {
+      throw std::invalid_argument("comparisons between scalars must use the bool modifier");
+    }
+    out.scalar = true;
+    out.samples.push_back({{}, v});
+    return out;
+  }
+  if (a.scalar || b.scalar) {
+    const bool left_scalar = a.scalar;
+    const double s = ScalarOf(left_scalar ? a : b);
+    for (auto& smp : (left_scalar ? b : a).samples) {
+      bool keep;
+      const double v = left_scalar ? apply(s, smp.value, &keep) : apply(smp.value, s, &keep);
+      if (!keep) continue;
+      Labels l = comparison && !n.bool_mod ? smp.labels : Drop(smp.labels);
+      out.samples.push_back({l, comparison && !n.bool_mod ? smp.value : v});
+    }
+    return out;
+  }
+  // One-to-one matching on every label but the name.
+  std::map<Labels, double> right;
+  for (auto& smp : b.samples) right[Drop(smp.labels)] = smp.value;
+  for (auto& smp : a.samples) {
+    auto it = right.find(Drop(smp.labels));
+    if (it == right.end()) continue;
+    bool keep;
+    const double v = apply(smp.value, it->second, &keep);
+    if (!keep) continue;
+    out.samples.push_back({comparison && !n.bool_mod ? smp.labels : Drop(smp.labels),
+                           comparison && !n.bool_mod ? smp.value : v});
+  }
+  return out;
+}
+
+PromResult Eval(const Registry& r, const Node& n, Time at) {
+  PromResult out;
+  switch (n.kind) {
+    case Kind::kNumber:
+      out.scalar = true;
+      out.samples.push_back({{}, n.number});
+      return out;
+    case Kind::kNeg: {
+      out = Eval(r, *n.args[0], at);
+      for (auto& s : out.samples) {
+        s.value = -s.value;
+        if (!out.scalar) s.labels = Drop(s.labels);
+      }
+      return out;
+    }
+    case Kind::kSelector: {
+      if (n.range.ns > 0) {
+        throw std::invalid_argument("a range vector (" + n.name +
+                                    "[...]) must be inside a function such as rate()");
+      }
+      for (auto& rs : Select(r, n, at + Duration{-kLookback.ns}, at)) {
+        if (rs.points.empty() || std::isnan(rs.points.back().second)) continue;
+        out.samples.push_back({rs.labels, rs.points.back().second});
+      }
+      return out;
+    }
+    case Kind::kBinary:
+      return Binary(n, Eval(r, *n.args[0], at), Eval(r, *n.args[1], at));
+    case Kind::kAgg: {
+      PromResult in = Eval(r, *n.args[0], at);
+      if (in.scalar) throw std::invalid_argument(n.name + "() needs an instant vector");
+      std::map<Labels, std::vector<double>> groups;
+      for (auto& s : in.samples) {
+        Labels key;
+        if (n.by) {
+          for (const auto& g : n.grouping) {
+            auto it = s.labels.find(g);
+            if (it != s.labels.end()) key[g] = it->second;
+          }
+        } else if (n.without) {
+          key = Drop(s.labels);
+          for (const auto& g : n.grouping) key.erase(g);
+        }
+        groups[key].push_back(s.value);
+      }
+      for (auto& [key, vals] : groups) {
+        double v = 0;
+        if (n.name == "sum" || n.name == "avg") {
+          for (double x : vals) v += x;
+          if (n.name == "avg") v /= double(vals.size());
+        } else if (n.name == "max") {
+          v = *std::max_element(vals.begin(), vals.end());
+        } else if (n.name == "min") {
+          v = *std::min_element(vals.begin(), vals.end());
+        } else {
+          v = double(vals.size());
+        }
+        out.samples.push_back({key, v});
+      }
+      return out;
+    }
+    case Kind::kFunc:
+      break;
+  }
+  const std::string& f = n.name;
+  auto need = [&](size_t k) {
+    if (n.args.size() != k) {
+      throw std::invalid_argument(f + "() takes " + std::to_string(k) + " argument(s)");
+    }
+  };
+  if (f == "time") {
+    out.scalar = true;
+    out.samples.push_back({{}, (at - Time{0}).seconds()});
+    return out;
+  }
+  if (f == "rate" || f == "irate" || f == "increase" || f.ends_with("_over_time")) {
+    need(1);
+    const Node& sel = *n.args[0];
+    if (sel.kind != Kind::kSelector || sel.range.ns == 0) {
+      throw std::invalid_argument(f + "() needs a range vector such as metric[5m]");
+    }
+    const Time from = at + Duration{-sel.range.ns};
+    const auto fid = r.Lookup(sel.name);
+    const bool counter = !(fid && r.family(*fid).desc.type == MetricType::kGauge);
+    for (auto& rs : Select(r, sel, from, at)) {
+      Points p;
+      for (auto& x : rs.points) {
+        if (!std::isnan(x.second)) p.push_back(x);
+      }
+      double v = 0;
+      if (f == "rate" || f == "increase") {
+        if (!ExtrapolatedRate(p, from, at, counter, f == "rate", &v)) continue;
+      } else if (f == "irate") {
+        if (p.size() < 2) continue;
+        const auto& a = p[p.size() - 2];
+        const auto& b = p.back();
+        const double dv = b.second < a.second ? b.second : b.second - a.second;
+        v = dv / (b.first - a.first).seconds();
+      } else {
+        if (p.empty()) continue;
+        if (f == "count_over_time") {
+          v = double(p.size());
+        } else if (f == "max_over_time") {
+          v = p[0].second;
+          for (auto& x : p) v = std::max(v, x.second);
+        } else if (f == "min_over_time") {
+          v = p[0].second;
+          for (auto& x : p) v = std::min(v, x.second);
+        } else {
+          for (auto& x : p) v += x.second;
+          if (f == "avg_over_time") v /= double(p.size());
+        }
+      }
+      out.samples.push_back({Drop(rs.labels), v});
+    }
+    return out;
+  }
+  if (f == "histogram_quantile") {
+    need(2);
+    const double q = ScalarOf(Eval(r, *n.args[0], at));
+    PromResult in = Eval(r, *n.args[1], at);
+    std::map<Labels, std::vector<std::pair<double, double>>> groups;
+    for (auto& s : in.samples) {
+      auto le = s.labels.find("le");
+      if (le == s.labels.end()) continue;
+      const double upper = le->second == "+Inf" ? std::numeric_limits<double>::infinity()
+                                                : std::strtod(le->second.c_str(), nullptr);
+      groups[Drop(Drop(s.labels), "le")].push_back({upper, s.value});
+    }
+    for (auto& [key, b] : groups) {
+      std::sort(b.begin(), b.end());
+      double v = kNaN;
+      if (q < 0) {
+        v = -std::numeric_limits<double>::infinity();
+      } else if (q > 1) {
+        v = std::numeric_limits<double>::infinity();
+      } else if (b.size() >= 2 && std::isinf(b.back().first) && b.back().second > 0) {
+        // bucketQuantile: the bucket where the rank falls, interpolated linearly.
+        const double rank = q * b.back().second;
+        size_t i = 0;
+        while (i + 1 < b.size() && b[i].second < rank) ++i;
+        if (std::isinf(b[i].first)) {
+          v = b[i - 1].first;
+        } else {
+          const double lo = i == 0 ? 0 : b[i - 1].first;
+          const double below = i == 0 ? 0 : b[i - 1].second;
+          const double count = b[i].second - below;
+          v = count > 0 ? lo + (b[i].first - lo) * ((rank - below) / count) : b[i].first;
+        }
+      }
+      out.samples.push_back({key, v});
+    }
+    return out;
+  }
+  if (f == "scalar") {
+    need(1);
+    PromResult in = Eval(r, *n.args[0], at);
+    out.scalar = true;
+    out.samples.push_back({{}, in.samples.size() == 1 ? in.samples[0].value : kNaN});
+    return out;
+  }
+  if (f == "vector") {
+    need(1);
+    out.samples.push_back({{}, ScalarOf(Eval(r, *n.args[0], at))});
+    return out;
+  }
+  // abs, ceil, floor, clamp_min, clamp_max
+  need(f.starts_with("clamp") ? 2 : 1);
+  out = Eval(r, *n.args[0], at);
+  const double bound = f.starts_with("clamp") ? ScalarOf(Eval(r, *n.args[1], at)) : 0;
+  for (auto& s : out.samples) {
+    if (f == "abs") s.value = std::fabs(s.value);
+    else if (f == "ceil") s.value = std::ceil(s.value);
+    else if (f == "floor") s.value = std::floor(s.value);
+    else if (f == "clamp_min") s.value = std::max(s.value, bound);
+    else s.value = std::min(s.value, bound);
+    s.labels = Drop(s.labels);
+  }
+  return out;
+}
+
+}  // namespace
+
+PromQuery::~PromQuery() = default;
+PromQuery::PromQuery(PromQuery&&) noexcept = default;
+PromQuery& PromQuery::operator=(PromQuery&&) noexcept = default;
+
+PromQuery PromQuery::Parse(const std::string& text) {
+  PromQuery q;
+  Parser p(text);
+  q.root_ = p.Parse();
+  return q;
+}
+
+PromResult PromQuery::Evaluate(const Registry& registry, Time at) const {
+  return Eval(registry, *root_, at);
+}
+
+}  // namespace gputwin::telemetry

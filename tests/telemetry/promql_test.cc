@@ -1,0 +1,105 @@
+// The PromQL subset against results worked out by hand from Prometheus's semantics
+// (promql/functions.go extrapolatedRate, quantile.go bucketQuantile, 5 m lookback).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "telemetry/promql.h"
+
+namespace gputwin::telemetry {
+namespace {
+
+const Time kT0{1767225600LL * 1'000'000'000};
+Time At(int s) { return kT0 + Duration::Seconds(s); }
+
+class PromQLTest : public ::testing::Test {
+ protected:
+  PromQLTest() {
+    MetricDesc g;
+    g.name = "vllm:num_requests_waiting";
+    g.label_names = {"pod"};
+    reg_.Declare("x", g);
+    MetricDesc c;
+    c.name = "vllm:generation_tokens_total";
+    c.type = MetricType::kCounter;
+    c.label_names = {"pod"};
+    reg_.Declare("x", c);
+    MetricDesc h;
+    h.name = "vllm:time_to_first_token_seconds";
+    h.type = MetricType::kHistogram;
+    h.label_names = {"pod"};
+    h.buckets = {0.1, 0.5};
+    reg_.Declare("x", h);
+    const auto gw = reg_.Find("vllm:num_requests_waiting");
+    const auto ct = reg_.Find("vllm:generation_tokens_total");
+    const auto ht = reg_.At(reg_.Find("vllm:time_to_first_token_seconds"), {{"pod", "a"}});
+    // Scrapes at 0, 30, 60, 90 s: a waits 3, b 5; a's counter grows 30 per scrape.
+    for (int t = 0; t <= 90; t += 30) {
+      reg_.Set(reg_.At(gw, {{"pod", "a"}}), 3);
+      reg_.Set(reg_.At(gw, {{"pod", "b"}}), 5);
+      reg_.Set(reg_.At(ct, {{"pod", "a"}}), t);
+      if (t == 90) {
+        // 2 answers under 0.1 s, 4 more under 0.5 s, 4 slower.
+        for (double v : {0.05, 0.05, 0.3, 0.3, 0.3, 0.3, 1.0, 1.0, 1.0, 1.0}) reg_.Observe(ht, v);
+      }
+      reg_.Sample("x", At(t));
+    }
+  }
+  double One(const std::string& q, int t = 90) {
+    auto r = PromQuery::Parse(q).Evaluate(reg_, At(t));
+    EXPECT_EQ(r.samples.size(), 1u) << q;
+    return r.samples.empty() ? -1 : r.samples[0].value;
+  }
+  Registry reg_;
+};
+
+TEST_F(PromQLTest, AggregatesInstantVectors) {
+  EXPECT_EQ(One("sum(vllm:num_requests_waiting)"), 8);
+  EXPECT_EQ(One("avg(vllm:num_requests_waiting)"), 4);
+  EXPECT_EQ(One("max(vllm:num_requests_waiting{pod=~\"a|b\"})"), 5);
+  EXPECT_EQ(One("count(vllm:num_requests_waiting{pod!=\"a\"})"), 1);
+  EXPECT_EQ(One("sum(vllm:num_requests_waiting) / 2 + 1"), 5);
+  auto by = PromQuery::Parse("sum by (pod) (vllm:num_requests_waiting)").Evaluate(reg_, At(90));
+  ASSERT_EQ(by.samples.size(), 2u);
+  EXPECT_EQ(by.samples[0].labels.at("pod"), "a");
+  // Comparison filters; with bool it gives 0 or 1.
+  EXPECT_EQ(PromQuery::Parse("vllm:num_requests_waiting > 4").Evaluate(reg_, At(90)).samples.size(),
+            1u);
+  EXPECT_EQ(One("sum(vllm:num_requests_waiting > bool 4)"), 1);
+  // Past the 5-minute lookback the series are gone.
+  EXPECT_TRUE(PromQuery::Parse("vllm:num_requests_waiting").Evaluate(reg_, At(391)).samples.empty());
+}
+
+// rate(x[1m]) at 90 s sees the points at 60 and 90 (30 apart): delta 30 over 30 s,
+// extrapolated 30 s back to the window's start (under 1.1 x the average interval) and
+// not past zero (60 s away): 30 x 60/30 / 60 = 1 per second.
+TEST_F(PromQLTest, RateExtrapolatesAsPrometheusDoes) {
+  EXPECT_DOUBLE_EQ(One("rate(vllm:generation_tokens_total[1m])"), 1.0);
+  EXPECT_DOUBLE_EQ(One("increase(vllm:generation_tokens_total[1m])"), 60.0);
+  EXPECT_DOUBLE_EQ(One("avg_over_time(vllm:num_requests_waiting{pod=\"a\"}[2m])"), 3.0);
+}
+
+// Buckets le=0.1: 2, 0.5: 6, +Inf: 10. The median's rank 5 falls in (0.1, 0.5] holding 4:
+// 0.1 + 0.4 x (5 - 2) / 4 = 0.4. The 0.9 quantile falls in +Inf: the highest finite bound.
+TEST_F(PromQLTest, HistogramQuantileInterpolatesInTheBucket) {
+  EXPECT_NEAR(One("histogram_quantile(0.5, vllm:time_to_first_token_seconds_bucket)"), 0.4,
+              1e-12);
+  EXPECT_NEAR(One("histogram_quantile(0.9, sum by (le) (vllm:time_to_first_token_seconds_bucket))"),
+              0.5, 1e-12);
+  EXPECT_EQ(One("sum(vllm:time_to_first_token_seconds_count)"), 10);
+}
+
+TEST_F(PromQLTest, UnsupportedQueriesAreErrorsNotZeros) {
+  EXPECT_THROW(PromQuery::Parse("topk(1, vllm:num_requests_waiting)"), std::invalid_argument);
+  EXPECT_THROW(PromQuery::Parse("vllm:num_requests_waiting offset 5m"), std::invalid_argument);
+  EXPECT_THROW(PromQuery::Parse("sum(vllm:num_requests_waiting"), std::invalid_argument);
+  EXPECT_THROW(PromQuery::Parse("a and b"), std::invalid_argument);
+  try {
+    PromQuery::Parse("sum(rate(x[5q]))");
+    FAIL();
+  } catch (const std::invalid_argument& e) {
+    EXPECT_THAT(e.what(), ::testing::HasSubstr("character"));
+  }
+}
+
+}  // namespace
+}  // namespace gputwin::telemetry
