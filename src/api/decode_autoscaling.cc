@@ -72,7 +72,105 @@ HPAScalingRules DecodeRules(YamlReader& r) {
   return out;
 }
 
+HPABehavior DecodeBehavior(YamlReader& b) {
+  HPABehavior beh;
+  if (auto up = b.Object("scaleUp")) beh.scale_up = DecodeRules(*up);
+  if (auto down = b.Object("scaleDown")) beh.scale_down = DecodeRules(*down);
+  b.Finish();
+  return beh;
+}
+
 }  // namespace
+
+void DecodeScaledObject(YamlReader& r, Manifests* out) {
+  ScaledObject so;
+  so.metadata = DecodeMeta(r, true);
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  auto ref = spec->Object("scaleTargetRef");
+  if (!ref) spec->Fail("scaleTargetRef", "Required value");
+  so.target_name = ref->RequiredString("name");
+  so.target_kind = ref->String("kind", "Deployment");
+  ref->Ignore({"apiVersion", "envSourceContainerName"});
+  ref->Finish();
+  so.polling_interval = static_cast<int32_t>(spec->Int("pollingInterval", 1, 1 << 30).value_or(30));
+  so.cooldown_period = static_cast<int32_t>(spec->Int("cooldownPeriod", 0, 1 << 30).value_or(300));
+  so.initial_cooldown_period =
+      static_cast<int32_t>(spec->Int("initialCooldownPeriod", 0, 1 << 30).value_or(0));
+  so.min_replica_count = static_cast<int32_t>(spec->Int("minReplicaCount", 0, 1 << 30).value_or(0));
+  so.max_replica_count =
+      static_cast<int32_t>(spec->Int("maxReplicaCount", 1, 1 << 30).value_or(100));
+  if (auto idle = spec->Int("idleReplicaCount", 0, 1 << 30)) {
+    so.idle_replica_count = static_cast<int32_t>(*idle);
+    if (*so.idle_replica_count >= so.min_replica_count) {
+      spec->Fail("idleReplicaCount", "must be less than minReplicaCount");
+    }
+  }
+  if (so.min_replica_count > so.max_replica_count) {
+    spec->Fail("minReplicaCount", "MinReplicaCount=" + std::to_string(so.min_replica_count) +
+                                      " must be less than MaxReplicaCount=" +
+                                      std::to_string(so.max_replica_count));
+  }
+  if (auto fb = spec->Object("fallback")) {
+    so.fallback_failure_threshold =
+        static_cast<int32_t>(fb->Int("failureThreshold", 0, 1 << 30).value_or(0));
+    so.fallback_replicas = static_cast<int32_t>(fb->Int("replicas", 0, 1 << 30).value_or(0));
+    const std::string behavior = fb->String("behavior", "static");
+    if (behavior != "static") {
+      fb->diagnostics()->Warn(fb->Where(), "behavior",
+                              "fallback behavior \"" + behavior +
+                                  "\" is not modelled; the twin uses static");
+    }
+    fb->Finish();
+  }
+  if (auto adv = spec->Object("advanced")) {
+    if (auto hc = adv->Object("horizontalPodAutoscalerConfig")) {
+      so.hpa_name = hc->String("name");
+      if (auto b = hc->Object("behavior")) so.behavior = DecodeBehavior(*b);
+      hc->Finish();
+    }
+    if (adv->Has("scalingModifiers")) {
+      adv->diagnostics()->Warn(adv->Where(), "scalingModifiers",
+                               "scaling modifiers (composite metrics) are not modelled; the "
+                               "twin scales on each trigger");
+    }
+    adv->Ignore({"restoreToOriginalReplicaCount", "scalingModifiers"});
+    adv->Finish();
+  }
+  for (auto& t : spec->ObjectList("triggers")) {
+    ScaledObjectTrigger tr;
+    tr.source = t.Where();
+    tr.type = t.RequiredString("type");
+    tr.name = t.String("name");
+    tr.metadata = t.StringMap("metadata");
+    tr.use_cached_metrics = t.Bool("useCachedMetrics").value_or(false);
+    tr.metric_type = t.String("metricType", tr.type == "cpu" || tr.type == "memory" ? "" : "AverageValue");
+    if (tr.type == "prometheus") {
+      for (const char* key : {"serverAddress", "query", "threshold"}) {
+        if (!tr.metadata.count(key)) t.Fail("metadata", std::string("Required value: ") + key);
+      }
+      CheckOneOf(t, "metricType", tr.metric_type, {"AverageValue", "Value"});
+    } else if (tr.type == "cpu" || tr.type == "memory") {
+      if (tr.metric_type.empty()) {
+        t.Fail("metricType", "Required value: Utilization or AverageValue for " + tr.type +
+                                 " triggers");
+      }
+      CheckOneOf(t, "metricType", tr.metric_type, {"Utilization", "AverageValue"});
+      if (!tr.metadata.count("value")) t.Fail("metadata", "Required value: value");
+    } else {
+      t.diagnostics()->Warn(t.Where(), "type",
+                            "KEDA trigger \"" + tr.type +
+                                "\" is not modelled: it never activates and reports no metric");
+    }
+    t.Ignore({"authenticationRef"});
+    t.Finish();
+    so.triggers.push_back(std::move(tr));
+  }
+  if (so.triggers.empty()) spec->Fail("triggers", "Required value: at least one trigger");
+  spec->Finish();
+  r.Finish();
+  out->scaled_objects.push_back(std::move(so));
+}
 
 void DecodeHorizontalPodAutoscaler(YamlReader& r, Manifests* out) {
   HorizontalPodAutoscaler h;
@@ -162,13 +260,7 @@ void DecodeHorizontalPodAutoscaler(YamlReader& r, Manifests* out) {
     cpu.target.average_utilization = 80;
     h.metrics.push_back(cpu);
   }
-  if (auto b = spec->Object("behavior")) {
-    HPABehavior beh;
-    if (auto up = b->Object("scaleUp")) beh.scale_up = DecodeRules(*up);
-    if (auto down = b->Object("scaleDown")) beh.scale_down = DecodeRules(*down);
-    b->Finish();
-    h.behavior = beh;
-  }
+  if (auto b = spec->Object("behavior")) h.behavior = DecodeBehavior(*b);
   spec->Finish();
   r.Finish();
   out->horizontal_pod_autoscalers.push_back(std::move(h));

@@ -24,6 +24,7 @@ void DecodeLimitRange(YamlReader& r, Manifests* out);
 void DecodePodDisruptionBudget(YamlReader& r, Manifests* out);
 void DecodeService(YamlReader& r, Manifests* out);
 void DecodeHorizontalPodAutoscaler(YamlReader& r, Manifests* out);
+void DecodeScaledObject(YamlReader& r, Manifests* out);
 void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out);
 void DecodeScenario(YamlReader& r, Manifests* out);
 void DecodeClusterPolicy(YamlReader& r, Manifests* out);

@@ -30,6 +30,7 @@ struct Manifests {
   std::vector<PodDisruptionBudget> pod_disruption_budgets;
   std::vector<Service> services;
   std::vector<HorizontalPodAutoscaler> horizontal_pod_autoscalers;
+  std::vector<ScaledObject> scaled_objects;
   std::optional<KubeSchedulerConfiguration> scheduler_config;
   std::optional<ClusterPolicy> gpu_operator;
   std::vector<ClusterQueue> cluster_queues;

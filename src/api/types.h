@@ -257,6 +257,27 @@ struct HorizontalPodAutoscaler {
   std::optional<HPABehavior> behavior;
 };
 
+// keda.sh/v1alpha1 ScaledObject (KEDA 2.x): the defaults are KEDA's.
+struct ScaledObjectTrigger {
+  SourceRef source;
+  std::string type;                  // prometheus | cpu | memory | cron (others: warned)
+  std::string name;
+  std::map<std::string, std::string> metadata;
+  std::string metric_type;           // AverageValue (default) | Value | Utilization
+  bool use_cached_metrics = false;
+};
+struct ScaledObject {
+  ObjectMeta metadata;
+  std::string target_kind = "Deployment", target_name;
+  int32_t polling_interval = 30, cooldown_period = 300, initial_cooldown_period = 0;
+  int32_t min_replica_count = 0, max_replica_count = 100;
+  std::optional<int32_t> idle_replica_count;
+  std::optional<int32_t> fallback_failure_threshold, fallback_replicas;
+  std::string hpa_name;  // advanced.horizontalPodAutoscalerConfig.name
+  std::optional<HPABehavior> behavior;
+  std::vector<ScaledObjectTrigger> triggers;
+};
+
 struct PriorityClass {
   ObjectMeta metadata;
   int32_t value = 0;

@@ -281,15 +281,33 @@ HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::F
   }
   if (m.type == "External") {
     out.name = "external metric " + m.metric_name;
-    auto family = Family(*metrics_, m.metric_name);
+    // KEDA's metrics server answers for ScaledObjects (the selector names one); otherwise
+    // an adapter serves the registry's series of that name.
+    std::string scaled_object;
+    if (m.metric_selector) {
+      auto it = m.metric_selector->match_labels.find("scaledobject.keda.sh/name");
+      if (it != m.metric_selector->match_labels.end()) scaled_object = it->second;
+    }
+    auto family = scaled_object.empty() ? Family(*metrics_, m.metric_name)
+                                        : metrics_->Lookup("keda_scaler_metrics_value");
     int64_t usage = 0;
     bool found = false;
     if (family) {
       for (auto sid : metrics_->family(*family).series) {
         const auto& s = metrics_->series(sid);
-        if (s.samples.empty()) continue;
-        api::Labels labels(s.labels.begin(), s.labels.end());
-        if (m.metric_selector && !m.metric_selector->Matches(labels)) continue;
+        if (s.samples.empty() || std::isnan(s.samples.back().second)) continue;
+        if (!scaled_object.empty()) {
+          auto so = s.labels.find("scaledObject"), name = s.labels.find("metric"),
+               ns = s.labels.find("namespace");
+          if (so == s.labels.end() || so->second != scaled_object || name == s.labels.end() ||
+              name->second != m.metric_name || ns == s.labels.end() ||
+              ns->second != st.spec.metadata.namespace_) {
+            continue;
+          }
+        } else {
+          api::Labels labels(s.labels.begin(), s.labels.end());
+          if (m.metric_selector && !m.metric_selector->Matches(labels)) continue;
+        }
         usage += static_cast<int64_t>(s.samples.back().second * 1000.0);
         found = true;
       }

@@ -13,6 +13,7 @@
 #include <stdexcept>
 
 #include "autoscaling/horizontal.h"
+#include "autoscaling/keda.h"
 #include "serving/serving_controller.h"
 
 namespace gputwin::report {
@@ -244,7 +245,21 @@ Json AutoscalingJson(const sim::Simulation& sim) {
                         {"conditions", conds},
                         {"history", history}});
   }
-  return Json{{"horizontalPodAutoscalers", hpas}};
+  Json scaled = Json::array();
+  if (sim.keda()) {
+    for (const auto& so : sim.keda()->statuses()) {
+      Json activity = Json::array();
+      for (const auto& [t, what] : so.activity) {
+        activity.push_back(Json{{"at", Round((t - sim.start()).seconds())}, {"event", what}});
+      }
+      scaled.push_back(Json{{"namespace", so.namespace_},
+                            {"name", so.name},
+                            {"hpa", so.hpa},
+                            {"queryErrors", so.query_errors},
+                            {"activity", activity}});
+    }
+  }
+  return Json{{"horizontalPodAutoscalers", hpas}, {"scaledObjects", scaled}};
 }
 
 }  // namespace

@@ -1,6 +1,7 @@
 #include "sim/components.h"
 
 #include "autoscaling/horizontal.h"
+#include "autoscaling/keda.h"
 #include "cloud/ec2.h"
 #include "controllers/daemonset.h"
 #include "controllers/job.h"
@@ -67,13 +68,26 @@ const std::vector<ComponentRegistration>& Components() {
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
          return std::make_unique<controllers::ReplicaSetController>(&c.store, &c.queue);
        }},
+      // KEDA's operator, then the HPA controller with KEDA's HPAs (keda-hpa-<name>).
+      {"keda-operator",
+       [](const api::Manifests& m, const api::Scenario&) { return !m.scaled_objects.empty(); },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         auto k = std::make_unique<autoscaling::KedaOperator>(&c.store, &c.queue,
+                                                              c.manifests.scaled_objects, &c.metrics);
+         k->Start();
+         return k;
+       }},
       {"horizontal-pod-autoscaler",
        [](const api::Manifests& m, const api::Scenario&) {
-         return !m.horizontal_pod_autoscalers.empty();
+         return !m.horizontal_pod_autoscalers.empty() || !m.scaled_objects.empty();
        },
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         auto hpas = c.manifests.horizontal_pod_autoscalers;
+         for (const auto& so : c.manifests.scaled_objects) {
+           hpas.push_back(autoscaling::HpaForScaledObject(so));
+         }
          auto h = std::make_unique<autoscaling::HorizontalPodAutoscalerController>(
-             &c.store, &c.queue, c.manifests.horizontal_pod_autoscalers, &c.metrics);
+             &c.store, &c.queue, std::move(hpas), &c.metrics);
          h->Start();
          return h;
        }},

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "autoscaling/horizontal.h"
+#include "autoscaling/keda.h"
 #include "cloud/ec2.h"
 #include "controllers/kubelet.h"
 #include "karpenter/karpenter.h"
@@ -47,6 +48,7 @@ void Simulation::Wire() {
   ec2_ = ctx.Find<cloud::Ec2>();
   serving_ = ctx.Find<serving::ServingController>();
   hpa_ = ctx.Find<autoscaling::HorizontalPodAutoscalerController>();
+  keda_ = ctx.Find<autoscaling::KedaOperator>();
 }
 
 void Simulation::Seed() {

@@ -37,6 +37,7 @@ class ServingController;
 }
 namespace gputwin::autoscaling {
 class HorizontalPodAutoscalerController;
+class KedaOperator;
 }
 
 namespace gputwin::sim {
@@ -89,6 +90,7 @@ class Simulation {
   const serving::ServingController* serving() const { return serving_; }
   // The HPA controller, when the manifests hold HorizontalPodAutoscalers.
   const autoscaling::HorizontalPodAutoscalerController* hpa() const { return hpa_; }
+  const autoscaling::KedaOperator* keda() const { return keda_; }
 
  private:
   friend class ActionRunner;
@@ -127,6 +129,7 @@ class Simulation {
   cloud::Ec2* ec2_ = nullptr;
   serving::ServingController* serving_ = nullptr;
   autoscaling::HorizontalPodAutoscalerController* hpa_ = nullptr;
+  autoscaling::KedaOperator* keda_ = nullptr;
   karpenter::Karpenter* karpenter_ = nullptr;
   std::vector<ExpectationResult> results_;
   std::vector<std::optional<ExpectationResult>> probed_;  // expectations with `at`

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "devices/inventory.h"
+#include "autoscaling/keda.h"
 #include "kueue/workload.h"
 #include "serving/serving_controller.h"
 #include "sim/components.h"
@@ -81,6 +82,8 @@ void Simulation::Validate() {
   namespaced("DaemonSet", m.daemon_sets);
   namespaced("Service", m.services);
   namespaced("HorizontalPodAutoscaler", m.horizontal_pod_autoscalers);
+  namespaced("ScaledObject", m.scaled_objects);
+  autoscaling::ValidateScaledObjects(m);
   for (const auto& h : m.horizontal_pod_autoscalers) {
     const bool found =
         h.target_kind == "Deployment" &&

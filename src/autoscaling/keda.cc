@@ -1,0 +1,295 @@
+#include "autoscaling/keda.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <stdexcept>
+
+namespace gputwin::autoscaling {
+
+namespace {
+
+constexpr uint64_t kPoll = uint64_t{1} << 56;
+constexpr uint64_t kQuery = uint64_t{2} << 56;
+// The HPA asks KEDA's metrics server for the External metric on every sync.
+constexpr Duration kHpaRequestPeriod = Duration::Seconds(15);
+
+std::string MetricName(const api::ScaledObjectTrigger& t, size_t index) {
+  // GenerateMetricNameWithIndex: s<index>-<scaler name>.
+  return "s" + std::to_string(index) + "-" + t.type;
+}
+
+double ParseFloat(const std::string& s, const SourceRef& where, const std::string& key) {
+  size_t used = 0;
+  double v = 0;
+  try {
+    v = std::stod(s, &used);
+  } catch (const std::exception&) {
+    used = 0;
+  }
+  if (used != s.size() || s.empty()) {
+    throw InputError(where, "metadata." + key, "\"" + s + "\" is not a number");
+  }
+  return v;
+}
+
+}  // namespace
+
+api::HorizontalPodAutoscaler HpaForScaledObject(const api::ScaledObject& so) {
+  api::HorizontalPodAutoscaler h;
+  h.metadata.name = so.hpa_name.empty() ? "keda-hpa-" + so.metadata.name : so.hpa_name;
+  h.metadata.namespace_ = so.metadata.namespace_;
+  h.metadata.source = so.metadata.source;
+  h.target_kind = so.target_kind;
+  h.target_name = so.target_name;
+  h.min_replicas = so.min_replica_count > 0 ? so.min_replica_count : 1;
+  h.max_replicas = so.max_replica_count;
+  h.behavior = so.behavior;
+  for (size_t i = 0; i < so.triggers.size(); ++i) {
+    const auto& t = so.triggers[i];
+    api::MetricSpec m;
+    m.source = t.source;
+    std::string err;
+    if (t.type == "cpu" || t.type == "memory") {
+      m.type = t.metadata.count("containerName") ? "ContainerResource" : "Resource";
+      m.resource = t.type;
+      if (t.metadata.count("containerName")) m.container = t.metadata.at("containerName");
+      m.target.type = t.metric_type;
+      if (t.metric_type == "Utilization") {
+        m.target.average_utilization = std::stoi(t.metadata.at("value"));
+      } else {
+        m.target.average_value = ParseQuantity(t.metadata.at("value"), &err);
+      }
+    } else if (t.type == "prometheus") {
+      m.type = "External";
+      m.metric_name = MetricName(t, i);
+      api::LabelSelector sel;
+      sel.match_labels = {{"scaledobject.keda.sh/name", so.metadata.name}};
+      m.metric_selector = sel;
+      m.target.type = t.metric_type;
+      // GetMetricTargetMili: the threshold as a quantity with three decimals.
+      const auto q = ParseQuantity(fmt::format("{:.3f}", std::stod(t.metadata.at("threshold"))), &err);
+      if (t.metric_type == "Value") {
+        m.target.value = q;
+      } else {
+        m.target.average_value = q;
+      }
+    } else {
+      continue;
+    }
+    h.metrics.push_back(m);
+  }
+  // Metrics sorted by type, as getScaledObjectMetricSpecs does.
+  std::stable_sort(h.metrics.begin(), h.metrics.end(),
+                   [](const api::MetricSpec& a, const api::MetricSpec& b) { return a.type < b.type; });
+  return h;
+}
+
+void ValidateScaledObjects(const api::Manifests& m) {
+  for (const auto& so : m.scaled_objects) {
+    const bool found = so.target_kind == "Deployment" &&
+                       std::any_of(m.deployments.begin(), m.deployments.end(), [&](const auto& d) {
+                         return d.metadata.name == so.target_name &&
+                                d.metadata.namespace_ == so.metadata.namespace_;
+                       });
+    if (!found) {
+      throw InputError(so.metadata.source, "spec.scaleTargetRef",
+                       so.target_kind + " \"" + so.target_name + "\" is not in the manifests" +
+                           (so.target_kind == "Deployment" ? "" : " (the twin scales Deployments)"));
+    }
+    bool only_resource = true;
+    for (const auto& t : so.triggers) {
+      only_resource = only_resource && (t.type == "cpu" || t.type == "memory");
+      if (t.type == "prometheus") {
+        try {
+          telemetry::PromQuery::Parse(t.metadata.at("query"));
+        } catch (const std::invalid_argument& e) {
+          throw InputError(t.source, "metadata.query", e.what());
+        }
+        ParseFloat(t.metadata.at("threshold"), t.source, "threshold");
+        if (t.metadata.count("activationThreshold")) {
+          ParseFloat(t.metadata.at("activationThreshold"), t.source, "activationThreshold");
+        }
+      }
+      if ((t.type == "cpu" || t.type == "memory")) {
+        std::string err;
+        if (t.metric_type == "Utilization") {
+          ParseFloat(t.metadata.at("value"), t.source, "value");
+        } else if (!ParseQuantity(t.metadata.at("value"), &err)) {
+          throw InputError(t.source, "metadata.value", err);
+        }
+      }
+    }
+    // verifyCPUMemoryScalers: scale to zero needs a trigger that can tell it is idle.
+    if (only_resource && so.min_replica_count == 0) {
+      throw InputError(so.metadata.source, "spec.minReplicaCount",
+                       "scaledobject.keda.sh: minReplicaCount=0 is not supported with only cpu "
+                       "or memory triggers");
+    }
+  }
+}
+
+KedaOperator::KedaOperator(cluster::Store* store, EventQueue* queue,
+                           std::vector<api::ScaledObject> objects, telemetry::Registry* metrics)
+    : Controller("keda-operator", store, queue, 0), metrics_(metrics) {
+  telemetry::MetricDesc d;
+  d.name = "keda_scaler_metrics_value";
+  d.help = "The current value for each scaler's metric that would be used by the HPA in "
+           "computing the target average.";
+  d.label_names = {"namespace", "metric", "scaledObject", "scaler", "triggerIndex", "type"};
+  metrics_->Declare("keda", d);
+  for (auto& so : objects) {
+    State st;
+    st.spec = std::move(so);
+    st.created = store_.now();
+    for (size_t i = 0; i < st.spec.triggers.size(); ++i) {
+      const auto& t = st.spec.triggers[i];
+      Trigger tr;
+      if (t.type == "prometheus") {
+        tr.query = telemetry::PromQuery::Parse(t.metadata.at("query"));
+        tr.threshold = std::stod(t.metadata.at("threshold"));
+        if (t.metadata.count("activationThreshold")) {
+          tr.activation = std::stod(t.metadata.at("activationThreshold"));
+        }
+        if (t.metadata.count("ignoreNullValues")) {
+          tr.ignore_null = t.metadata.at("ignoreNullValues") != "false";
+        }
+        tr.series = metrics_->At(metrics_->Find("keda_scaler_metrics_value"),
+                                 {{"namespace", st.spec.metadata.namespace_},
+                                  {"metric", MetricName(t, i)},
+                                  {"scaledObject", st.spec.metadata.name},
+                                  {"scaler", "prometheusScaler"},
+                                  {"triggerIndex", std::to_string(i)},
+                                  {"type", "ScaledObject"}});
+      }
+      st.triggers.push_back(std::move(tr));
+    }
+    ScaledObjectStatus s;
+    s.namespace_ = st.spec.metadata.namespace_;
+    s.name = st.spec.metadata.name;
+    s.hpa = HpaForScaledObject(st.spec).metadata.name;
+    states_.push_back(std::move(st));
+    status_.push_back(std::move(s));
+  }
+}
+
+KedaOperator::~KedaOperator() = default;
+
+void KedaOperator::Start() {
+  for (uint32_t i = 0; i < states_.size(); ++i) {
+    At(store_.now(), kPoll | i);
+    At(store_.now(), kQuery | i);
+  }
+}
+
+bool KedaOperator::Evaluate(State& st, Time now, bool* errors) {
+  bool active = false, only_resource = true;
+  *errors = false;
+  for (size_t i = 0; i < st.triggers.size(); ++i) {
+    const auto& spec = st.spec.triggers[i];
+    auto& t = st.triggers[i];
+    if (spec.type == "cpu" || spec.type == "memory") {
+      active = true;  // always active (GetMetricsAndActivity)
+      continue;
+    }
+    only_resource = false;
+    if (!t.query) continue;
+    const auto r = t.query->Evaluate(*metrics_, now);
+    double v = 0;
+    if (r.samples.size() > 1) {
+      // "prometheus query %s returned multiple elements": the metric fails.
+      *errors = true;
+      ++status_[static_cast<size_t>(&st - states_.data())].query_errors;
+      continue;
+    }
+    if (r.samples.empty()) {
+      if (!t.ignore_null) {
+        *errors = true;
+        continue;
+      }
+    } else {
+      v = r.samples[0].value;
+      if (std::isnan(v) || std::isinf(v)) {
+        if (!t.ignore_null) {
+          *errors = true;
+          continue;
+        }
+        v = 0;
+      }
+    }
+    metrics_->Set(t.series, std::max(0.0, v));
+    if (v > t.activation) active = true;
+  }
+  metrics_->Sample("keda", now, true);
+  return active || (only_resource && !*errors);
+}
+
+void KedaOperator::Poll(uint32_t index, Time now) {
+  State& st = states_[index];
+  const auto& so = st.spec;
+  bool errors = false;
+  const bool active = Evaluate(st, now, &errors);
+  int32_t deployment = -1;
+  for (uint32_t d = 0; d < store_.deployments().size(); ++d) {
+    const auto& dr = store_.deployments()[d];
+    if (!dr.deleted && dr.obj.metadata.name == so.target_name &&
+        dr.obj.metadata.namespace_ == so.metadata.namespace_) {
+      deployment = static_cast<int32_t>(d);
+    }
+  }
+  if (deployment < 0) return;
+  auto& dep = store_.deployments()[static_cast<size_t>(deployment)];
+  const int32_t current = dep.obj.replicas;
+  const int32_t min = so.min_replica_count;
+  auto scale = [&](int32_t n, const char* reason, const std::string& message) {
+    dep.obj.replicas = n;
+    store_.UpdateWorkload(cluster::WatchKind::kDeployment, static_cast<uint32_t>(deployment));
+    store_.RecordEvent("Normal", reason, "ScaledObject", so.metadata.namespace_,
+                       so.metadata.name, message, "keda-operator");
+  };
+  auto& status = status_[index];
+  if (active) {
+    if ((so.idle_replica_count && current < min) || current == 0) {
+      const int32_t to = min > 0 ? min : 1;
+      scale(to, "KEDAScaleTargetActivated",
+            fmt::format("Scaled {}/{} from {} to {}, triggered by {}", so.metadata.namespace_,
+                        so.target_name, current, to, "prometheusScaler"));
+      status.activity.push_back({now, "activated"});
+    }
+    if (!errors) st.last_active = now;
+    return;
+  }
+  if (errors && so.fallback_replicas && *so.fallback_replicas != 0) return;
+  if (errors) return;
+  if ((so.idle_replica_count && current > *so.idle_replica_count) || (current > 0 && min == 0)) {
+    const bool cooled =
+        st.last_active ? *st.last_active + Duration::Seconds(so.cooldown_period) < now
+                       : st.created + Duration::Seconds(so.initial_cooldown_period) < now;
+    if (cooled) {
+      const int32_t to = so.idle_replica_count ? *so.idle_replica_count : min;
+      scale(to, "KEDAScaleTargetDeactivated",
+            fmt::format("Deactivated {}/{} from {} to {}", so.metadata.namespace_,
+                        so.target_name, current, to));
+      status.activity.push_back({now, "deactivated"});
+    }
+  } else if (!so.idle_replica_count && current < min) {
+    scale(min, "KEDAScaleTargetActivated",
+          fmt::format("Scaled {}/{} from {} to {}", so.metadata.namespace_, so.target_name,
+                      current, min));
+  }
+}
+
+void KedaOperator::OnTimer(Time now, uint64_t arg) {
+  const uint32_t i = static_cast<uint32_t>(arg & 0xFFFFFFFF);
+  if ((arg >> 56) == 1) {
+    Poll(i, now);
+    At(now + Duration::Seconds(states_[i].spec.polling_interval), kPoll | i);
+  } else {
+    bool errors = false;
+    Evaluate(states_[i], now, &errors);
+    At(now + kHpaRequestPeriod, kQuery | i);
+  }
+}
+
+}  // namespace gputwin::autoscaling
