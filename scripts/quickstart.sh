@@ -6,3 +6,8 @@ scripts/setup.sh
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGPUTWIN_TESTS=OFF -DGPUTWIN_BENCH=OFF >/dev/null
 cmake --build build --target gputwin
 ./build/gputwin run examples/quickstart/scenario.yaml --out out/quickstart
+# The serving example: HPA on CPU versus KEDA on the queue (examples/serving-hpa-vs-keda).
+for s in hpa-cpu keda-1m keda-10m; do
+  ./build/gputwin run "examples/serving-hpa-vs-keda/scenario-$s.yaml" --out "out/serving-$s" >/dev/null
+  echo "serving-hpa-vs-keda/$s: out/serving-$s/summary.json"
+done

@@ -235,11 +235,25 @@ Expectation DecodeExpectation(YamlReader& e) {
   x.job = e.String("job");
   x.workload = e.String("workload");
   x.node_claim = e.String("nodeClaim");
+  x.traffic = e.String("traffic");
+  x.hpa = e.String("hpa");
   if (static_cast<int>(!x.pods.empty()) + static_cast<int>(!x.job.empty()) +
-          static_cast<int>(!x.workload.empty()) + static_cast<int>(!x.node_claim.empty()) !=
+          static_cast<int>(!x.workload.empty()) + static_cast<int>(!x.node_claim.empty()) +
+          static_cast<int>(!x.traffic.empty()) + static_cast<int>(!x.hpa.empty()) !=
       1) {
-    e.Fail("pods", "set exactly one of pods, job, workload or nodeClaim");
+    e.Fail("pods", "set exactly one of pods, job, workload, nodeClaim, traffic or hpa");
   }
+  x.served_min = e.Int("servedMin", 0);
+  x.failed_max = e.Int("failedMax", 0);
+  x.failed_min = e.Int("failedMin", 0);
+  x.max_ready_replicas = e.Int("maxReadyReplicas", 0);
+  if (e.Has("failedBy")) x.failed_by = e.StringMap("failedBy");
+  x.ttft_p50_max = e.OptDuration("ttftP50Max");
+  x.ttft_p99_max = e.OptDuration("ttftP99Max");
+  x.ttft_p99_min = e.OptDuration("ttftP99Min");
+  x.max_replicas_seen = e.Int("maxReplicasSeen", 0);
+  x.rescales_min = e.Int("rescalesMin", 0);
+  x.rescales_max = e.Int("rescalesMax", 0);
   x.instance_type = e.OptString("instanceType");
   x.capacity_type = e.OptString("capacityType");
   x.zone = e.OptString("zone");

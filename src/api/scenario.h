@@ -55,6 +55,12 @@ struct Expectation {
   std::string workload;
   // Karpenter: NodeClaims (glob on the name, <nodepool>-<suffix>).
   std::string node_claim;
+  // Serving: a traffic stream's figures, and an HPA's (KEDA's keda-hpa-<name> too).
+  std::string traffic, hpa;
+  std::optional<int64_t> served_min, failed_max, failed_min, max_ready_replicas;
+  std::optional<std::map<std::string, std::string>> failed_by;  // reason -> exact count
+  std::optional<Duration> ttft_p50_max, ttft_p99_max, ttft_p99_min;
+  std::optional<int64_t> max_replicas_seen, rescales_min, rescales_max;
   std::optional<std::string> instance_type, capacity_type, zone, disruption_reason;
   std::optional<bool> deleted, pending_forever;
   std::optional<Duration> registered_at, initialized_at, deleted_at;

@@ -123,7 +123,10 @@ void Serving(const sim::Simulation& sim, Results* r) {
       Time end = sim.end();
       if (p.deleted_at != cluster::kNever) end = std::min(end, p.deleted_at);
       if (p.finished_at != cluster::kNever) end = std::min(end, p.finished_at);
-      out.gpu_hours += double(p.devices.size()) * std::max(0.0, Secs(p.scheduled_at, end)) / 3600;
+      // The GPUs it asked for (its devices are released when it is deleted).
+      const cluster::ResourceId gpu = store.resources().Find("nvidia.com/gpu");
+      const double gpus = gpu < store.resources().size() ? double(cluster::At(p.tmpl->requests, gpu)) : 0;
+      out.gpu_hours += gpus * std::max(0.0, Secs(p.scheduled_at, end)) / 3600;
       if (id < r->cost.pod_cost.size()) out.cost += r->cost.pod_cost[id];
     }
     const auto& tl = sv->timelines()[t];

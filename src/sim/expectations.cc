@@ -2,10 +2,12 @@
 #include <algorithm>
 #include <cmath>
 
+#include "autoscaling/horizontal.h"
 #include "cloud/ec2.h"
 #include "core/glob.h"
 #include "karpenter/karpenter.h"
 #include "kueue/kueue_controller.h"
+#include "serving/serving_controller.h"
 #include "sim/simulation.h"
 
 namespace gputwin::sim {
@@ -169,6 +171,103 @@ void Simulation::CheckNodeClaim(const api::Expectation& x,
   tally.Report(x, "nodeClaim", check);
 }
 
+void Simulation::CheckServing(const api::Expectation& x,
+                              const std::function<void(bool, const std::string&)>& check,
+                              std::string* description) const {
+  if (!x.hpa.empty()) {
+    *description = "hpa " + x.hpa;
+    const autoscaling::HpaStatus* h = nullptr;
+    if (hpa_) {
+      for (const auto& s : hpa_->statuses()) {
+        if (s.name == x.hpa || s.namespace_ + "/" + s.name == x.hpa) h = &s;
+      }
+    }
+    if (!h) {
+      check(false, "no HorizontalPodAutoscaler " + x.hpa);
+      return;
+    }
+    if (x.max_replicas_seen) {
+      check(h->max_seen == *x.max_replicas_seen,
+            "the most replicas it saw or wanted is " + std::to_string(h->max_seen) + ", want " +
+                std::to_string(*x.max_replicas_seen));
+    }
+    if (x.rescales_min) {
+      check(h->rescales >= *x.rescales_min, "rescaled " + std::to_string(h->rescales) +
+                                                " times, want at least " +
+                                                std::to_string(*x.rescales_min));
+    }
+    if (x.rescales_max) {
+      check(h->rescales <= *x.rescales_max, "rescaled " + std::to_string(h->rescales) +
+                                                " times, want at most " +
+                                                std::to_string(*x.rescales_max));
+    }
+    return;
+  }
+  *description = "traffic " + x.traffic;
+  const serving::TrafficStats* st = nullptr;
+  size_t index = 0;
+  if (serving_) {
+    for (size_t i = 0; i < serving_->traffic().size(); ++i) {
+      if (serving_->traffic()[i].name == x.traffic) st = &serving_->traffic()[i], index = i;
+    }
+  }
+  if (!st) {
+    check(false, "no traffic named " + x.traffic);
+    return;
+  }
+  uint64_t failed = 0;
+  for (int f = 0; f < static_cast<int>(serving::Failure::kCount); ++f) failed += st->failed[f];
+  auto n = [](uint64_t v) { return std::to_string(v); };
+  if (x.served_min) {
+    check(st->served >= uint64_t(*x.served_min),
+          "served " + n(st->served) + ", want at least " + n(uint64_t(*x.served_min)));
+  }
+  if (x.failed_max) {
+    check(failed <= uint64_t(*x.failed_max),
+          "failed " + n(failed) + ", want at most " + n(uint64_t(*x.failed_max)));
+  }
+  if (x.failed_min) {
+    check(failed >= uint64_t(*x.failed_min),
+          "failed " + n(failed) + ", want at least " + n(uint64_t(*x.failed_min)));
+  }
+  if (x.failed_by) {
+    for (const auto& [reason, want] : *x.failed_by) {
+      uint64_t got = 0;
+      bool known = false;
+      for (int f = 0; f < static_cast<int>(serving::Failure::kCount); ++f) {
+        if (reason == serving::FailureName(static_cast<serving::Failure>(f))) {
+          got = st->failed[f];
+          known = true;
+        }
+      }
+      check(known && n(got) == want, "failedBy " + reason + " is " + n(got) + ", want " + want);
+    }
+  }
+  auto secs = [](double s) { return FormatDuration(Duration::Milliseconds(int64_t(s * 1000))); };
+  if (x.ttft_p50_max) {
+    const double q = st->ttft.Quantile(0.5);
+    check(q <= x.ttft_p50_max->seconds(),
+          "TTFT p50 is " + secs(q) + ", want at most " + FormatDuration(*x.ttft_p50_max));
+  }
+  if (x.ttft_p99_max) {
+    const double q = st->ttft.Quantile(0.99);
+    check(q <= x.ttft_p99_max->seconds(),
+          "TTFT p99 is " + secs(q) + ", want at most " + FormatDuration(*x.ttft_p99_max));
+  }
+  if (x.ttft_p99_min) {
+    const double q = st->ttft.Quantile(0.99);
+    check(q >= x.ttft_p99_min->seconds(),
+          "TTFT p99 is " + secs(q) + ", want at least " + FormatDuration(*x.ttft_p99_min));
+  }
+  if (x.max_ready_replicas) {
+    int most = 0;
+    for (const auto& pt : serving_->timelines()[index]) most = std::max(most, pt.ready);
+    check(most == *x.max_ready_replicas, "at most " + std::to_string(most) +
+                                             " replicas were ready, want " +
+                                             std::to_string(*x.max_ready_replicas));
+  }
+}
+
 void Simulation::CheckExpectations() {
   for (size_t i = 0; i < scenario_.expectations.size(); ++i) {
     const auto& x = scenario_.expectations[i];
@@ -293,6 +392,8 @@ ExpectationResult Simulation::Check(const api::Expectation& x) const {
       CheckWorkload(x, check, &r.description);
     } else if (!x.node_claim.empty()) {
       CheckNodeClaim(x, check, &r.description);
+    } else if (!x.traffic.empty() || !x.hpa.empty()) {
+      CheckServing(x, check, &r.description);
     } else {
       r.description = "job " + x.job;
       const cluster::JobRecord* job = nullptr;

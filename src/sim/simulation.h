@@ -108,6 +108,9 @@ class Simulation {
                      const std::function<void(bool, const std::string&)>& check,
                      std::string* description) const;
 
+  void CheckServing(const api::Expectation& x,
+                    const std::function<void(bool, const std::string&)>& check,
+                    std::string* description) const;
   void CheckNodeClaim(const api::Expectation& x,
                       const std::function<void(bool, const std::string&)>& check,
                       std::string* description) const;
