@@ -1,4 +1,5 @@
 // gputwin.io/v1alpha1 Scenario (see docs/scenario.md).
+#include <algorithm>
 #include <cmath>
 #include <filesystem>
 
@@ -85,6 +86,47 @@ TrafficSpec DecodeTraffic(YamlReader& t) {
       }
     }
     x.endpoint_delay = p->OptDuration("endpointDelay").value_or(x.endpoint_delay);
+    auto words = [](const std::string& list) {
+      std::vector<std::string> out;
+      std::string cur;
+      for (char c : list + ",") {
+        if (c == ',' || c == ' ') {
+          if (!cur.empty()) out.push_back(cur);
+          cur.clear();
+        } else {
+          cur += c;
+        }
+      }
+      return out;
+    };
+    if (auto r = p->Object("retries")) {
+      if (x.proxy != "envoy") r->Fail("retryOn", "retries are Envoy's; NGINX uses proxyNextUpstream");
+      x.retry_on = words(r->RequiredString("retryOn"));
+      for (const auto& w : x.retry_on) {
+        static const std::vector<std::string> known = {
+            "5xx", "gateway-error", "reset", "connect-failure", "refused-stream",
+            "retriable-status-codes", "unavailable", "cancelled"};
+        if (std::find(known.begin(), known.end(), w) == known.end()) {
+          r->Fail("retryOn", "Unsupported value: \"" + w +
+                                 "\": supported values: 5xx, gateway-error, reset, "
+                                 "connect-failure, refused-stream, retriable-status-codes, "
+                                 "unavailable, cancelled");
+        }
+      }
+      x.num_retries = static_cast<int32_t>(r->Int("numRetries", 0, 100).value_or(1));
+      const std::string pred = r->String("retryHostPredicate");
+      if (!pred.empty()) CheckOneOf(*r, "retryHostPredicate", pred, {"previous_hosts"});
+      x.previous_hosts = pred == "previous_hosts";
+      r->Finish();
+    }
+    if (p->Has("proxyNextUpstream")) {
+      if (x.proxy != "nginx") p->Fail("proxyNextUpstream", "is an NGINX setting");
+      x.next_upstream = words(p->String("proxyNextUpstream"));
+    }
+    if (auto tries = p->Int("proxyNextUpstreamTries", 0, 100)) {
+      x.next_upstream_tries = static_cast<int32_t>(*tries);
+    }
+    x.retry_non_idempotent = p->Bool("retryNonIdempotent").value_or(false);
     p->Finish();
   }
   if (x.load_balancer.empty()) {
@@ -165,6 +207,7 @@ TrafficSpec DecodeTraffic(YamlReader& t) {
   } else if (!trace) {
     t.Fail("outputTokens", "Required value: answer lengths (or a trace that has them)");
   }
+  x.stream = t.Bool("stream").value_or(true);
   t.Finish();
   return x;
 }

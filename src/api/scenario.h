@@ -167,6 +167,16 @@ struct TrafficSpec {
   std::string proxy = "kube-proxy";
   std::string load_balancer;  // default by proxy: random, least-request, round-robin
   Duration endpoint_delay = Duration::Seconds(1);  // EndpointSlice change to the proxy
+  // Retries. Envoy: retry_on conditions, num_retries (1 once retry_on is set), the
+  // previous_hosts predicate. NGINX: proxy_next_upstream, its tries (3), and whether
+  // non-idempotent requests (POST) may be passed on (retry-non-idempotent, off).
+  std::vector<std::string> retry_on;
+  int32_t num_retries = 1;
+  bool previous_hosts = false;
+  std::vector<std::string> next_upstream = {"error", "timeout"};
+  int32_t next_upstream_tries = 3;
+  bool retry_non_idempotent = false;
+  bool stream = true;  // clients ask for streamed answers (the response starts at once)
   // Arrivals: a Poisson rate (constant, ramp or diurnal, with bursts) or a trace.
   double rate = 0;
   std::vector<RatePoint> ramp;  // piecewise linear; holds the last rate

@@ -172,7 +172,7 @@ Json ServingJson(const sim::Simulation& sim, const results::Results& res) {
         {"served", st.served},
         {"failed", failures},
         {"failedBy", failed},
-        {"retried", 0},
+        {"retried", st.retried},
         {"unfinished", st.requests - st.served - failures},
         {"promptTokens", st.prompt_tokens},
         {"outputTokens", st.output_tokens},

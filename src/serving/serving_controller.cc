@@ -3,6 +3,7 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <array>
 #include <cmath>
 #include <fstream>
 #include <sstream>
@@ -22,8 +23,10 @@ const char* FailureName(Failure f) {
       return "no_endpoints";
     case Failure::kConnectionRefused:
       return "connection_refused";
-    case Failure::kResetBeforeResponse:
+    case Failure::kResetBeforeFirstToken:
       return "reset_before_first_token";
+    case Failure::kResetBeforeResponse:
+      return "reset_before_response";
     case Failure::kInterruptedMidStream:
       return "interrupted_mid_stream";
     case Failure::kCount:
@@ -44,6 +47,7 @@ enum Timer : uint64_t {
   kKill,
   kSample,
   kScrape,
+  kRetry,
 };
 uint64_t Arg(Timer t, uint64_t payload) { return (uint64_t{t} << 56) | payload; }
 
@@ -121,6 +125,8 @@ struct ServingController::Request {
   int32_t prompt = 0, output = 0;
   uint32_t traffic = 0, replica = 0;
   bool live = false;
+  uint8_t attempts = 0;
+  std::array<uint32_t, 4> tried{};  // the endpoints it went to (previous_hosts, NGINX)
 };
 
 class ServingController::Sink : public EngineSink {
@@ -130,7 +136,9 @@ class ServingController::Sink : public EngineSink {
     auto& q = c_->requests_[id];
     q.first_token = at;
     auto& st = c_->stats_[q.traffic];
-    st.ttft.Observe(at - q.arrival);
+    // A streamed request's user sees this token; a retried non-streamed one counts its
+    // last attempt, at its end.
+    if (c_->traffic_[q.traffic]->spec->stream) st.ttft.Observe(at - q.arrival);
     st.queue.Observe(std::max(0.0, scheduled - q.arrival));
     auto& r = *c_->replicas_[q.replica];
     if (!r.histograms.empty()) {
@@ -146,6 +154,7 @@ class ServingController::Sink : public EngineSink {
     st.prompt_tokens += static_cast<uint64_t>(q.prompt);
     st.output_tokens += static_cast<uint64_t>(tokens);
     st.e2e.Observe(at - q.arrival);
+    if (!c_->traffic_[q.traffic]->spec->stream) st.ttft.Observe(q.first_token - q.arrival);
     const double tpot = tokens > 1 ? (at - q.first_token) / (tokens - 1) : 0;
     if (tokens > 1) st.tpot.Observe(tpot);
     auto& r = *c_->replicas_[q.replica];
@@ -590,9 +599,30 @@ void ServingController::ApplyEndpoints(uint32_t t, Time now) {
   tr.pending.resize(kept);
 }
 
-uint32_t ServingController::Pick(Traffic& tr) {
+uint32_t ServingController::Pick(Traffic& tr, const Request* retry) {
   const auto& e = tr.endpoints;
   if (e.empty()) return kNone;
+  auto tried = [&](uint32_t r) {
+    if (!retry) return false;
+    for (int i = 0; i < std::min<int>(retry->attempts, 4); ++i) {
+      if (retry->tried[static_cast<size_t>(i)] == r) return true;
+    }
+    return false;
+  };
+  if (retry && tr.spec->proxy == "nginx") {
+    // NGINX passes the request to the next server in turn, skipping those it tried.
+    for (size_t k = 0; k < e.size(); ++k) {
+      const uint32_t r = e[tr.cursor++ % e.size()];
+      if (!tried(r)) return r;
+    }
+    return kNone;
+  }
+  if (retry && tr.spec->previous_hosts) {
+    // previous_hosts rejects a host already tried; selection is re-run once
+    // (host_selection_retry_max_attempts), then the last pick stands.
+    const uint32_t first = Pick(tr, nullptr);
+    return tried(first) ? Pick(tr, nullptr) : first;
+  }
   const std::string& lb = tr.spec->load_balancer;
   if (lb == "round-robin") return e[tr.cursor++ % e.size()];
   if (lb == "least-request" && e.size() > 1) {
@@ -606,6 +636,38 @@ uint32_t ServingController::Pick(Traffic& tr) {
 
 void ServingController::Fail(uint32_t request, Failure why) {
   auto& q = requests_[request];
+  const auto& spec = *traffic_[q.traffic]->spec;
+  // Retry what the proxy may: a connection refused was never sent; a reset before the
+  // response started is retried only when the conditions (and NGINX's rule against
+  // passing on a POST once sent) allow. A streamed answer starts at once (its headers go
+  // out before the first token), so it is never retried once vLLM took it.
+  bool retry = false;
+  if (why == Failure::kConnectionRefused || why == Failure::kResetBeforeResponse) {
+    const bool refused = why == Failure::kConnectionRefused;
+    if (spec.proxy == "envoy" && q.attempts <= spec.num_retries) {
+      for (const auto& c : spec.retry_on) {
+        retry |= c == "reset" || c == "5xx" || c == "gateway-error" ||
+                 (refused && (c == "connect-failure" || c == "refused-stream"));
+      }
+    } else if (spec.proxy == "nginx" &&
+               (spec.next_upstream_tries == 0 || q.attempts < spec.next_upstream_tries)) {
+      const bool error = std::find(spec.next_upstream.begin(), spec.next_upstream.end(),
+                                   "error") != spec.next_upstream.end();
+      retry = error && (refused || spec.retry_non_idempotent);
+    }
+  }
+  if (retry) {
+    ++stats_[q.traffic].retried;
+    double delay = 0;
+    if (spec.proxy == "envoy") {
+      // Fully jittered exponential back-off: U[0, 25 ms x 2^(n-1)), at most 250 ms.
+      const double ceiling = std::min(0.250, 0.025 * double(1 << std::min(q.attempts - 1, 4)));
+      delay = traffic_[q.traffic]->rng.Uniform() * ceiling;
+    }
+    At(store_.now() + Duration::Nanoseconds(static_cast<int64_t>(delay * 1e9)),
+       Arg(kRetry, request));
+    return;
+  }
   ++stats_[q.traffic].failed[static_cast<int>(why)];
   q.live = false;
   free_requests_.push_back(request);
@@ -633,14 +695,23 @@ void ServingController::Arrive(uint32_t t, Time now) {
   q.output = a.output;
   q.traffic = t;
   q.live = true;
-  const uint32_t r = Pick(tr);
+  Route(id, a.at);
+}
+
+// One attempt: the proxy picks an endpoint and connects.
+void ServingController::Route(uint32_t id, double at) {
+  auto& q = requests_[id];
+  auto& tr = *traffic_[q.traffic];
+  const uint32_t r = Pick(tr, q.attempts > 0 ? &q : nullptr);
   if (r == kNone) return Fail(id, Failure::kNoEndpoints);
+  if (q.attempts < 4) q.tried[q.attempts] = r;
+  ++q.attempts;
   q.replica = r;
   auto& rep = *replicas_[r];
-  const bool accepting = rep.listening && rep.state != Replica::kDead && a.at < rep.sigterm_at;
+  const bool accepting = rep.listening && rep.state != Replica::kDead && at < rep.sigterm_at;
   if (!accepting) return Fail(id, Failure::kConnectionRefused);
-  rep.engine->AdvanceTo(a.at, sink_.get());
-  rep.engine->Add(a.at, id, a.prompt, a.output);
+  rep.engine->AdvanceTo(at, sink_.get());
+  rep.engine->Add(at, id, q.prompt, q.output);
   ++rep.active;
   ScheduleWake(r);
 }
@@ -701,11 +772,16 @@ void ServingController::Kill(uint32_t r, Time now, bool /*node_gone*/) {
   auto& rec = records_[rep.record];
   if (rep.engine) {
     rep.engine->AdvanceTo(Sec(now), sink_.get());
-    for (const auto& f : rep.engine->Requests()) {
-      Fail(static_cast<uint32_t>(f.id),
-           f.streaming ? Failure::kInterruptedMidStream : Failure::kResetBeforeResponse);
-    }
+    const auto in_flight = rep.engine->Requests();
     rep.engine->Kill();
+    rep.active = 0;
+    for (const auto& f : in_flight) {
+      const auto& spec = *traffic_[requests_[f.id].traffic]->spec;
+      // A non-streamed answer is sent whole at the end: nothing reached the client yet.
+      Fail(static_cast<uint32_t>(f.id), !spec.stream ? Failure::kResetBeforeResponse
+                                        : f.streaming ? Failure::kInterruptedMidStream
+                                                      : Failure::kResetBeforeFirstToken);
+    }
     rec.preemptions = rep.engine->preemptions();
   }
   rep.active = 0;
@@ -825,6 +901,12 @@ void ServingController::OnTimer(Time now, uint64_t arg) {
     case kScrape:
       Scrape(now);
       break;
+    case kRetry: {
+      const uint32_t id = static_cast<uint32_t>(payload);
+      ApplyEndpoints(requests_[id].traffic, now);
+      Route(id, Sec(now));
+      break;
+    }
   }
 }
 

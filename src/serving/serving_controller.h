@@ -38,8 +38,9 @@ struct WeightSource {
 enum class Failure : uint8_t {
   kNoEndpoints,           // the proxy had no endpoint: 503
   kConnectionRefused,     // the endpoint was not listening (starting, shut down)
-  kResetBeforeResponse,   // the pod died before the first token
-  kInterruptedMidStream,  // the pod died while streaming: the user saw a cut answer
+  kResetBeforeFirstToken,  // streamed: the pod died after taking it, before a token
+  kInterruptedMidStream,   // the pod died while streaming: the user saw a cut answer
+  kResetBeforeResponse,    // not streamed: the pod died before answering (retriable)
   kCount
 };
 const char* FailureName(Failure f);
@@ -54,7 +55,7 @@ struct ServingTimelinePoint {
 struct TrafficStats {
   std::string name, service;  // traffic name, namespace/name
   std::string proxy, load_balancer;
-  uint64_t requests = 0, served = 0;
+  uint64_t requests = 0, served = 0, retried = 0;
   uint64_t failed[static_cast<int>(Failure::kCount)] = {};
   uint64_t prompt_tokens = 0, output_tokens = 0;
   LatencyHistogram ttft, tpot, e2e, queue;
@@ -112,7 +113,8 @@ class ServingController : public cluster::Controller {
   void Arrive(uint32_t t, Time now);
   void ChangeEndpoints(uint32_t replica, bool add, Time now);
   void ApplyEndpoints(uint32_t t, Time now);
-  uint32_t Pick(Traffic& tr);
+  uint32_t Pick(Traffic& tr, const Request* retry);
+  void Route(uint32_t request, double at);
   void Fail(uint32_t request, Failure why);
   void Sample(Time now);
   void Scrape(Time now);

@@ -186,5 +186,83 @@ TEST(ServingSim, OneRequestAloneSeesThePrefillAndDecodeSteps) {
   EXPECT_NEAR(st.tpot.mean(), 0.0071, 0.0003);
 }
 
+// Two bare vLLM pods behind the Service; pod a is deleted at 70 s.
+std::string TwoPods() {
+  std::string c = Cluster();
+  c = c.substr(0, c.find("---\napiVersion: apps/v1\nkind: Deployment\nmetadata: {name: llama}"));
+  for (const char* name : {"llama-a", "llama-b"}) {
+    c += std::string("---\napiVersion: v1\nkind: Pod\nmetadata:\n  name: ") + name +
+         "\n  labels: {app: llama}\n"
+         "  annotations: {gputwin.io/model-source: local, gputwin.io/weights-bandwidth: "
+         "\"16060000000\", gputwin.io/engine-warmup: 30s}\n"
+         "spec:\n  terminationGracePeriodSeconds: 30\n  containers:\n  - name: vllm\n"
+         "    image: vllm/vllm-openai:v0.11.0\n"
+         "    args: [\"meta-llama/Llama-3.1-8B-Instruct\"]\n"
+         "    resources: {limits: {nvidia.com/gpu: 1}}\n"
+         "    readinessProbe: {httpGet: {path: /health, port: 8000}, periodSeconds: 10}\n";
+  }
+  return c;
+}
+
+std::string ProxyScenario(const std::string& proxy, bool stream) {
+  return R"(apiVersion: gputwin.io/v1alpha1
+kind: Scenario
+metadata: {name: t}
+spec:
+  duration: 5m
+  traffic:
+  - name: chat
+    service: llama
+    proxy: )" + proxy + R"(
+    stream: )" + (stream ? "true" : "false") + R"(
+    arrivals: {trace: {file: trace.csv}}
+  actions:
+  - {at: 70s, action: delete-pod, target: llama-a}
+)";
+}
+
+// Ten requests in the second after pod a's deletion, while the proxies still list it
+// (endpointDelay 1 s) but it refuses connections (SIGTERM at once, no preStop). NGINX's
+// default proxy_next_upstream "error timeout" passes a refused connection to the next
+// server (nothing was sent, so even a POST may go): none fails. kube-proxy has no retries:
+// the ones its random pick sends to a fail.
+TEST(ServingSim, NginxPassesARefusedConnectionToTheNextServer) {
+  std::string trace;
+  for (int i = 1; i <= 9; ++i) trace += "2023-11-16 18:01:10." + std::to_string(i) + ",100,10\n";
+  trace += "2023-11-16 18:01:10.95,100,10\n";
+  auto nginx = RunServing("nginx", ProxyScenario("{kind: nginx}", true), TwoPods(), trace);
+  EXPECT_EQ(Failed(Stats(*nginx), serving::Failure::kConnectionRefused), 0u);
+  EXPECT_EQ(Stats(*nginx).served, 10u);
+  EXPECT_GE(Stats(*nginx).retried, 1u);
+  auto kp = RunServing("kubeproxy", ProxyScenario("{kind: kube-proxy}", true), TwoPods(), trace);
+  EXPECT_GE(Failed(Stats(*kp), serving::Failure::kConnectionRefused), 1u);
+  EXPECT_EQ(Stats(*kp).retried, 0u);
+  EXPECT_EQ(Stats(*kp).served + Failed(Stats(*kp), serving::Failure::kConnectionRefused), 10u);
+}
+
+// A long answer on pod a when it is killed at 100 s (grace 30 s). Streamed, its response
+// started when vLLM took it: Envoy cannot retry it (router.cc: no retry once the
+// response started) and the user sees a cut answer. Not streamed, Envoy's retry_on reset
+// sends it again, to pod b with previous_hosts, and it is served.
+TEST(ServingSim, EnvoyRetriesAResetOnlyBeforeTheResponseStarted) {
+  // 20000 tokens take ~2.5 min at batch 1; the request arrives at 65 s. Round robin from a
+  // random start would make the first pod unknown, so both pods get a copy: a's is cut.
+  const std::string trace =
+      "2023-11-16 18:01:05.0,100,20000\n"
+      "2023-11-16 18:01:05.5,100,20000\n";
+  const std::string envoy =
+      "{kind: envoy, loadBalancer: round-robin, retries: {retryOn: \"reset,connect-failure\", "
+      "numRetries: 2, retryHostPredicate: previous_hosts}}";
+  auto streamed = RunServing("envoy-stream", ProxyScenario(envoy, true), TwoPods(), trace);
+  EXPECT_EQ(Failed(Stats(*streamed), serving::Failure::kInterruptedMidStream), 1u);
+  EXPECT_EQ(Stats(*streamed).retried, 0u);
+  auto plain = RunServing("envoy-plain", ProxyScenario(envoy, false), TwoPods(), trace);
+  EXPECT_EQ(Stats(*plain).retried, 1u);
+  EXPECT_EQ(Stats(*plain).served, 2u);
+  uint64_t failed = 0;
+  for (auto v : Stats(*plain).failed) failed += v;
+  EXPECT_EQ(failed, 1u);  // the first row at 0 s, before any pod was ready
+}
+
 }  // namespace
 }  // namespace gputwin
