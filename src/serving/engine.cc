@@ -90,6 +90,15 @@ void VllmEngineSim::StartDecoding(uint32_t slot) {
   s.finish_step = decode_step_ + (s.output - s.generated) - 1;
   s.computed = -1;  // marks a decoder; its length follows from decode_step_
   finish_heap_.push({s.finish_step, slot});
+  newest_decoder_.push({s.admitted, slot});
+  // Lazy deletion leaves finished decoders behind: compact when they outnumber the live.
+  if (newest_decoder_.size() > 2 * static_cast<size_t>(decoding_count_) + 64) {
+    std::vector<std::pair<int64_t, uint32_t>> live;
+    for (uint32_t i = 0; i < seqs_.size(); ++i) {
+      if (seqs_[i].live && seqs_[i].computed < 0) live.push_back({seqs_[i].admitted, i});
+    }
+    newest_decoder_ = decltype(newest_decoder_)(std::less<std::pair<int64_t, uint32_t>>(), std::move(live));
+  }
 }
 
 void VllmEngineSim::FreeSeq(uint32_t slot) {
@@ -157,9 +166,15 @@ void VllmEngineSim::PlanStep(double start) {
     for (uint32_t slot : prefilling_) {
       if (seqs_[slot].admitted > newest) newest = seqs_[slot].admitted, victim = slot;
     }
-    for (uint32_t slot = 0; slot < seqs_.size(); ++slot) {
+    while (!newest_decoder_.empty()) {
+      const auto [admitted, slot] = newest_decoder_.top();
       const Seq& q = seqs_[slot];
-      if (q.live && q.computed < 0 && q.admitted > newest) newest = q.admitted, victim = slot;
+      if (!q.live || q.computed >= 0 || q.admitted != admitted) {
+        newest_decoder_.pop();  // finished, preempted or a reused slot
+        continue;
+      }
+      if (admitted > newest) newest = admitted, victim = slot;
+      break;
     }
     Preempt(victim);
     preempted = true;
@@ -354,6 +369,7 @@ void VllmEngineSim::Kill() {
   decode_len_sum_ = 0;
   std::fill(phase_count_.begin(), phase_count_.end(), 0);
   finish_heap_ = {};
+  newest_decoder_ = {};
   used_blocks_ = 0;
   plan_ = Plan{};
   next_finish_ = kInf;

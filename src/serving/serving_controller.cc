@@ -92,6 +92,7 @@ struct ServingController::Replica {
   double sigterm_at = 1e300;
   uint32_t wake_version = 0;
   double wake_target = 0;
+  bool wake_pending = false;  // an event at wake_target is queued
   int64_t active = 0;
   std::vector<std::pair<int32_t, int64_t>> claimed;  // (GPU index, MiB) of the node
   std::vector<telemetry::Registry::SeriesId> gauges;  // running, waiting, kv usage
@@ -719,14 +720,20 @@ void ServingController::Route(uint32_t id, double at) {
 void ServingController::ScheduleWake(uint32_t r) {
   auto& rep = *replicas_[r];
   const double next = rep.engine->NextFinish();
+  // A queued wake-up no later than the next finish serves: it advances the engine and
+  // schedules again. Only an earlier finish needs a new event.
+  if (rep.wake_pending && rep.wake_target <= next) return;
   ++rep.wake_version;
+  rep.wake_pending = false;
   if (!std::isfinite(next)) return;
   rep.wake_target = next;
+  rep.wake_pending = true;
   At(AtSec(next), Arg(kWake, (uint64_t{rep.wake_version & 0xFFFFFF} << 32) | r));
 }
 
 void ServingController::Wake(uint32_t r, Time now) {
   auto& rep = *replicas_[r];
+  rep.wake_pending = false;
   if (rep.state == Replica::kDead) return;
   rep.engine->AdvanceTo(rep.wake_target, sink_.get());
   // After SIGTERM the server exits once its last request is done.
@@ -791,6 +798,7 @@ void ServingController::Kill(uint32_t r, Time now, bool /*node_gone*/) {
   rep.state = Replica::kDead;
   rec.killed = Sec(now);
   ++rep.wake_version;
+  rep.wake_pending = false;
   Retire(r, now);
 }
 

@@ -6,16 +6,14 @@
 namespace gputwin::serving {
 namespace {
 
-// Fitted (max error 6.4 %) to ../shared/data/h200-measured/serving-and-power.json: decode
+// Fitted (max error 6.6 % with these rounded values) to ../shared/data/h200-measured/serving-and-power.json: decode
 // steps of a Llama-3-8B-shaped model as CUDA graphs at batch 1-256 and context 1024/4096,
 // and eager prefills of 128-8192 tokens (README.md, "Step time").
-constexpr double kGraphOverheadPerLayer = 66e-6;   // s: kernel gaps inside a graph replay
-constexpr double kEagerHostPerLayer = 220e-6;      // s: Python and launches, eager steps
+constexpr double kGraphOverheadPerLayer = 61e-6;   // s: kernel gaps inside a graph replay
+constexpr double kEagerHostPerLayer = 207e-6;      // s: Python and launches, eager steps
 constexpr double kMemoryEfficiency = 0.90;         // of datasheet bandwidth (bounded)
-constexpr double kGemmEfficiency = 0.61;           // of dense tensor TFLOPS, large M
-constexpr double kGemmHalfTokens = 10;             // M at which a GEMM reaches half of it
-constexpr double kAttentionEfficiency = 0.47;      // attention FLOPs
-constexpr double kRooflineSharpness = 2.5;         // p-norm of memory and compute times
+constexpr double kGemmEfficiency = 0.60;           // of dense tensor TFLOPS
+constexpr double kAttentionEfficiency = 0.56;      // attention FLOPs
 
 // Not fitted (no multi-GPU measurement in the shared data): NCCL/custom all-reduce reaches
 // about 80 % of the link, and each call costs a fixed latency.
@@ -68,12 +66,12 @@ double StepTimeModel::Seconds(const StepWork& w) const {
     weights += layers_ * experts_ * (1.0 - miss) * expert_bytes_per_layer_;
   }
   const double memory_time = weights / bandwidth_;
-  const double gemm = tflops_ * kGemmEfficiency * tokens / (tokens + kGemmHalfTokens);
-  const double compute_time =
-      (linear_flops_per_token_ * tokens + head_flops_per_token_ * w.sampled) / gemm;
-  const double k = kRooflineSharpness;
-  const double linear =
-      std::pow(std::pow(memory_time, k) + std::pow(compute_time, k), 1.0 / k);
+  const double compute_time = (linear_flops_per_token_ * tokens + head_flops_per_token_ * w.sampled) /
+                              (tflops_ * kGemmEfficiency);
+  // A smooth roofline: the memory and compute times of the linear layers add as the two
+  // sides of a right triangle (close to the larger one far from the ridge point, 1.41 x
+  // it at the ridge).
+  const double linear = std::hypot(memory_time, compute_time);
   const double kv_time =
       double(w.decode_context + w.prefill_context) * kv_bytes_per_token_ / bandwidth_;
   const double attention_time = (double(w.decode_context) + w.prefill_pairs) *

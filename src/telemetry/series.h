@@ -2,6 +2,7 @@
 // export metrics (Kueue, Karpenter): a gauge or counter's samples, and histograms.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <string>
 #include <utility>
@@ -29,8 +30,9 @@ struct Histogram {
   double sum = 0;
   uint64_t count = 0;
   void Observe(double v) {
-    size_t i = 0;
-    while (i < bounds.size() && v > bounds[i]) ++i;
+    // The first bound >= v (le is inclusive), by binary search.
+    const size_t i =
+        static_cast<size_t>(std::lower_bound(bounds.begin(), bounds.end(), v) - bounds.begin());
     if (counts.size() < bounds.size() + 1) counts.resize(bounds.size() + 1, 0);
     ++counts[i];
     sum += v;

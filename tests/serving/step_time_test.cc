@@ -151,7 +151,7 @@ TEST(StepTime, SmallBatchDecodeFollowsMemoryBandwidth) {
     w.sampled = 1;
     return s.Seconds(w);
   };
-  const double overhead = 32 * 66e-6;
+  const double overhead = 32 * 61e-6;
   // 16.06 GB of weights: H100 at 3.35 TB/s vs A100-80GB at 2.039 TB/s.
   EXPECT_NEAR((seconds("A100-80GB", 1) - overhead) / (seconds("H100-80GB", 1) - overhead),
               3350.0 / 2039.0, 0.1);
@@ -175,7 +175,7 @@ TEST(StepTime, MixtureOfExpertsReadsOnlyTheExpertsItsTokensTouch) {
   many.decode_seqs = many.sampled = 64;
   // Batch 1 reads 2 of 8 experts per layer (12.9 B of 46.7 B parameters); batch 64 reads
   // all of them: about 3.6 times the bytes, and both steps are memory-bound.
-  const double overhead = 32 * 66e-6;
+  const double overhead = 32 * 61e-6;
   EXPECT_NEAR((s.Seconds(many) - overhead) / (s.Seconds(one) - overhead), 3.6, 0.4);
 }
 
