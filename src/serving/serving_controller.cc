@@ -563,6 +563,7 @@ void ServingController::StartReplica(PodId id, Time now) {
   rep->cpu_scraped_at = rec.container_started;
   records_.push_back(std::move(rec));
   replicas_.push_back(std::move(rep));
+  live_.push_back(index);
   At(AtSec(records_.back().server_up), Arg(kServerUp, index));
   At(AtSec(ready), Arg(kReady, index));
 }
@@ -804,7 +805,7 @@ void ServingController::Kill(uint32_t r, Time now, bool /*node_gone*/) {
 
 void ServingController::Sample(Time now) {
   const double s = Sec(now);
-  for (uint32_t r = 0; r < replicas_.size(); ++r) {
+  for (uint32_t r : live_) {
     auto& rep = *replicas_[r];
     if (rep.state == Replica::kDead || !rep.engine) continue;
     rep.engine->AdvanceTo(s, sink_.get());
@@ -816,7 +817,8 @@ void ServingController::Sample(Time now) {
     pt.at = s;
     if (tr.service >= 0) {
       const auto& svc = manifests_.services[static_cast<size_t>(tr.service)];
-      for (const auto& rep : replicas_) {
+      for (uint32_t r : live_) {
+        const auto& rep = replicas_[r];
         if (rep->state == Replica::kDead) continue;
         if (!Selects(svc, store_.pod(rep->pod))) continue;
         ++pt.replicas;
@@ -837,9 +839,14 @@ void ServingController::Sample(Time now) {
 // A Prometheus scrape of every vLLM pod's /metrics and of the kubelet's cAdvisor.
 void ServingController::Scrape(Time now) {
   const double s = Sec(now);
-  for (uint32_t r = 0; r < replicas_.size(); ++r) {
+  size_t kept = 0;
+  for (uint32_t r : live_) {
+    if (replicas_[r]->state != Replica::kDead) live_[kept++] = r;
+  }
+  live_.resize(kept);
+  for (uint32_t r : live_) {
     auto& rep = *replicas_[r];
-    if (rep.state == Replica::kDead || !rep.engine) continue;
+    if (!rep.engine) continue;
     rep.engine->AdvanceTo(s, sink_.get());
     metrics_->Set(rep.gauges[0], rep.engine->running());
     metrics_->Set(rep.gauges[1], rep.engine->waiting());

@@ -132,6 +132,7 @@ class ServingController : public cluster::Controller {
   std::unordered_map<uint32_t, std::unique_ptr<TemplateServing>> templates_;
   std::vector<std::unique_ptr<Replica>> replicas_;
   std::vector<uint32_t> replica_of_pod_;  // PodId -> replica index, kNone when none
+  std::vector<uint32_t> live_;            // replicas not dead (compacted at scrapes)
   std::vector<std::unique_ptr<Traffic>> traffic_;
   std::vector<TrafficStats> stats_;
   std::vector<ReplicaRecord> records_;

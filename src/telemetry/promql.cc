@@ -368,6 +368,12 @@ std::vector<RangeSeries> Select(const Registry& r, const Node& n, Time from, Tim
   const auto& fam = r.family(*fid);
   for (auto sid : fam.series) {
     const auto& s = r.series(sid);
+    // Series with nothing in the window (pods long gone) are skipped before any copying.
+    if (fam.desc.type == MetricType::kHistogram
+            ? s.histogram_samples.empty() || s.histogram_samples.back().first <= from
+            : s.samples.empty() || s.samples.back().first <= from) {
+      continue;
+    }
     if (fam.desc.type == MetricType::kHistogram) {
       if (part.empty()) continue;
       const size_t nb = fam.desc.buckets.size() + 1;

@@ -47,35 +47,44 @@ Registry::SeriesId Registry::At(MetricId family, const Labels& labels) {
       s.histogram.bounds = desc.buckets;
       s.histogram.counts.assign(desc.buckets.size() + 1, 0);
     }
+    const bool histogram = desc.type == MetricType::kHistogram;
     series_.push_back(std::move(s));
     families_[family].series.push_back(it->second);
+    auto& os = owner_series_[families_[family].owner];
+    (histogram ? os.histograms : os.pending).push_back(it->second);
   }
   return it->second;
 }
 
 void Registry::Sample(const std::string& owner, Time now, bool sorted) {
   auto& record = recorded_[owner];
-  std::vector<SeriesId> fresh;
-  for (SeriesId s = 0; s < series_.size(); ++s) {
-    const Family& f = families_[series_[s].family];
-    if (f.owner != owner || series_[s].recorded || series_[s].retired) continue;
-    if (f.desc.type == MetricType::kHistogram) {
-      // Histograms are not in the counter/gauge record; their snapshots follow.
-      auto& h = series_[s];
-      std::vector<double> snap;
-      double cum = 0;
-      for (uint64_t c : h.histogram.counts) snap.push_back(cum += double(c));
-      snap.push_back(double(h.histogram.count));
-      snap.push_back(h.histogram.sum);
-      h.histogram_samples.emplace_back(now, std::move(snap));
-      while (!h.histogram_samples.empty() &&
-             now - h.histogram_samples.front().first > Duration::Hours(1)) {
-        h.histogram_samples.erase(h.histogram_samples.begin());
-      }
-      continue;
+  auto& os = owner_series_[owner];
+  // Histograms are not in the counter/gauge record; their snapshots are kept an hour.
+  size_t kept = 0;
+  for (SeriesId s : os.histograms) {
+    auto& h = series_[s];
+    if (h.retired) continue;
+    os.histograms[kept++] = s;
+    std::vector<double> snap;
+    snap.reserve(h.histogram.counts.size() + 2);
+    double cum = 0;
+    for (uint64_t c : h.histogram.counts) snap.push_back(cum += double(c));
+    snap.push_back(double(h.histogram.count));
+    snap.push_back(h.histogram.sum);
+    h.histogram_samples.emplace_back(now, std::move(snap));
+    size_t old = 0;
+    while (old < h.histogram_samples.size() &&
+           now - h.histogram_samples[old].first > Duration::Hours(1)) {
+      ++old;
     }
-    fresh.push_back(s);
+    if (old > 0) h.histogram_samples.erase(h.histogram_samples.begin(), h.histogram_samples.begin() + long(old));
   }
+  os.histograms.resize(kept);
+  std::vector<SeriesId> fresh;
+  for (SeriesId s : os.pending) {
+    if (!series_[s].retired) fresh.push_back(s);
+  }
+  os.pending.clear();
   if (sorted) {
     std::stable_sort(fresh.begin(), fresh.end(), [&](SeriesId a, SeriesId b) {
       const auto& na = families_[series_[a].family].desc.name;
@@ -87,10 +96,15 @@ void Registry::Sample(const std::string& owner, Time now, bool sorted) {
   for (SeriesId s : fresh) {
     series_[s].recorded = true;
     record.push_back(s);
+    os.active.push_back(s);
   }
-  for (SeriesId s : record) {
-    if (!series_[s].retired) series_[s].samples.emplace_back(now, series_[s].value);
+  kept = 0;
+  for (SeriesId s : os.active) {
+    if (series_[s].retired) continue;
+    os.active[kept++] = s;
+    series_[s].samples.emplace_back(now, series_[s].value);
   }
+  os.active.resize(kept);
 }
 
 void Registry::Retire(SeriesId s, Time now) {

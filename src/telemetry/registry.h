@@ -94,6 +94,12 @@ class Registry {
   std::vector<Series> series_;
   std::unordered_map<std::string, SeriesId> by_key_;  // family id + labels
   std::map<std::string, std::vector<SeriesId>> recorded_;
+  // Per owner: series not scraped yet, histograms, and recorded series still alive, so a
+  // scrape costs what the owner has now, not every series the run ever had.
+  struct OwnerSeries {
+    std::vector<SeriesId> pending, histograms, active;
+  };
+  std::map<std::string, OwnerSeries> owner_series_;
 };
 
 }  // namespace gputwin::telemetry
