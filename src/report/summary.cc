@@ -197,6 +197,8 @@ Json ServingJson(const sim::Simulation& sim, const results::Results& res) {
     if (!rec.failure.empty()) {
       x["failure"] = rec.failure;
     } else {
+      x["created"] = Round(rec.created);
+      x["scheduled"] = Round(rec.scheduled);
       x["containerStarted"] = Round(rec.container_started);
       x["imagePullSeconds"] = Round(rec.pull_seconds);
       x["weightSource"] = rec.weight_source;

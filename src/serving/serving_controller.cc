@@ -411,6 +411,8 @@ void ServingController::StartReplica(PodId id, Time now) {
   rec.node = node.name();
   rec.model = ts->args.model;
   rec.container_started = Sec(p.container_started);
+  rec.created = Sec(p.created_at);
+  rec.scheduled = p.scheduled_at == cluster::kNever ? -1 : Sec(p.scheduled_at);
   rec.pull_seconds =
       p.scheduled_at == cluster::kNever ? 0 : std::max(0.0, Sec(p.container_started) - Sec(p.scheduled_at));
   const devices::GpuModel* gpu = gpus_->Find(node.gpu_model);

@@ -65,6 +65,7 @@ struct TrafficStats {
 struct ReplicaRecord {
   cluster::PodId pod = 0;
   std::string pod_key, node, gpu, model;
+  double created = -1, scheduled = -1;  // the pod's
   double container_started = -1, server_up = -1, ready = -1, deleted = -1, killed = -1;
   double weights_seconds = 0, warmup_seconds = 0, pull_seconds = 0;
   std::string weight_source;
