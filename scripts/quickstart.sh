@@ -11,3 +11,8 @@ for s in hpa-cpu keda-1m keda-10m; do
   ./build/gputwin run "examples/serving-hpa-vs-keda/scenario-$s.yaml" --out "out/serving-$s" >/dev/null
   echo "serving-hpa-vs-keda/$s: out/serving-$s/summary.json"
 done
+# Spot interruptions: on-demand base with spot overflow versus all spot.
+for s in on-demand-base pure-spot pure-spot-retries; do
+  ./build/gputwin run "examples/serving-spot-overflow/scenario-$s.yaml" --out "out/spot-$s" >/dev/null
+  echo "serving-spot-overflow/$s: out/spot-$s/summary.json"
+done

@@ -353,9 +353,19 @@ const ServingController::TemplateServing* ServingController::ServingOf(
 void ServingController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (kind == WatchKind::kNode) {
     if (op != WatchOp::kDeleted) return;
-    // The instance is gone: every vLLM process on it dies now.
-    for (uint32_t r = 0; r < replicas_.size(); ++r) {
-      if (replicas_[r]->node == id && replicas_[r]->state != Replica::kDead) {
+    // The Node object is gone. Pods drained from it first (Karpenter's termination
+    // controller) are still shutting down: the instance is terminated only once they
+    // have, and a spot instance no later than its 2-minute reclaim. Anything else on the
+    // node dies now.
+    const auto& labels = store_.node(id).obj.metadata.labels;
+    auto ct = labels.find("karpenter.sh/capacity-type");
+    const bool spot = ct != labels.end() && ct->second == "spot";
+    for (uint32_t r : live_) {
+      auto& rep = *replicas_[r];
+      if (rep.node != id || rep.state == Replica::kDead) continue;
+      if (rep.state == Replica::kTerminating) {
+        if (spot) At(store_.now() + Duration::Minutes(2), Arg(kKill, r));
+      } else {
         Kill(r, store_.now(), true);
       }
     }
