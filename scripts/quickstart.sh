@@ -16,3 +16,8 @@ for s in on-demand-base pure-spot pure-spot-retries; do
   ./build/gputwin run "examples/serving-spot-overflow/scenario-$s.yaml" --out "out/spot-$s" >/dev/null
   echo "serving-spot-overflow/$s: out/spot-$s/summary.json"
 done
+# Cold starts: where a new replica's minutes go, and the three mitigations.
+for s in hub object-storage baked-weights node-image; do
+  ./build/gputwin run "examples/serving-cold-start/scenario-$s.yaml" --out "out/cold-start-$s" >/dev/null
+  echo "serving-cold-start/$s: out/cold-start-$s/summary.json"
+done

@@ -286,6 +286,7 @@ Expectation DecodeExpectation(YamlReader& e) {
       1) {
     e.Fail("pods", "set exactly one of pods, job, workload, nodeClaim, traffic or hpa");
   }
+  x.ready_at = e.OptDuration("readyAt");
   x.served_min = e.Int("servedMin", 0);
   x.failed_max = e.Int("failedMax", 0);
   x.failed_min = e.Int("failedMin", 0);

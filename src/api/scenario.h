@@ -76,6 +76,7 @@ struct Expectation {
   std::optional<bool> scheduled;
   std::optional<int32_t> restart_count;
   std::optional<Duration> scheduled_at, started_at, finished_at, finished_by, completed_at;
+  std::optional<Duration> ready_at;  // pods: when the Ready condition became True
 };
 
 // A GPU model the twin's table lacks (for example a trace's undisclosed G1-G3).

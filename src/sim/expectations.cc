@@ -378,6 +378,7 @@ ExpectationResult Simulation::Check(const api::Expectation& x) const {
                  std::string(field) + " is " + Rel(got, t0) + ", want " + FormatDuration(*want));
         };
         at(x.scheduled_at, p.scheduled_at, "scheduledAt");
+        at(x.ready_at, p.Ready() ? p.ReadySince() : cluster::kNever, "readyAt");
         at(x.started_at, p.started_at, "startedAt");
         at(x.finished_at, p.finished_at, "finishedAt");
         if (x.finished_by) {
