@@ -197,27 +197,35 @@ bool KedaOperator::Evaluate(State& st, Time now, bool* errors) {
     if (!t.query) continue;
     const auto r = t.query->Evaluate(*metrics_, now);
     double v = 0;
+    bool failed = false;
     if (r.samples.size() > 1) {
       // "prometheus query %s returned multiple elements": the metric fails.
-      *errors = true;
-      ++status_[static_cast<size_t>(&st - states_.data())].query_errors;
-      continue;
-    }
-    if (r.samples.empty()) {
-      if (!t.ignore_null) {
-        *errors = true;
-        continue;
-      }
+      failed = true;
+    } else if (r.samples.empty()) {
+      failed = !t.ignore_null;
     } else {
       v = r.samples[0].value;
       if (std::isnan(v) || std::isinf(v)) {
-        if (!t.ignore_null) {
-          *errors = true;
-          continue;
-        }
+        failed = !t.ignore_null;
         v = 0;
       }
     }
+    if (failed) {
+      ++status_[static_cast<size_t>(&st - states_.data())].query_errors;
+      ++t.failures;
+      // Fallback (pkg/fallback): past failureThreshold the HPA is given
+      // threshold x fallback.replicas, so it settles on fallback.replicas; the trigger then
+      // counts as active. Below it the error reaches the HPA (its value stays stale).
+      if (st.spec.fallback_replicas && *st.spec.fallback_replicas > 0 &&
+          t.failures > st.spec.fallback_failure_threshold.value_or(0)) {
+        metrics_->Set(t.series, t.threshold * *st.spec.fallback_replicas);
+        active = true;
+        continue;
+      }
+      *errors = true;
+      continue;
+    }
+    t.failures = 0;
     metrics_->Set(t.series, std::max(0.0, v));
     if (v > t.activation) active = true;
   }

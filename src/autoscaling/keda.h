@@ -47,6 +47,7 @@ class KedaOperator : public cluster::Controller {
     double threshold = 0, activation = 0;
     bool ignore_null = true;
     telemetry::Registry::SeriesId series = 0;
+    int32_t failures = 0;  // consecutive (status.health[metric].numberOfFailures)
   };
   struct State {
     api::ScaledObject spec;
