@@ -270,6 +270,54 @@ void DecodeService(YamlReader& r, Manifests* out) {
   out->services.push_back(std::move(svc));
 }
 
+namespace {
+IngressBackend DecodeIngressBackend(YamlReader& b) {
+  IngressBackend out;
+  auto svc = b.Object("service");
+  if (!svc) b.Fail("service", "Required value: the twin routes to Services (resource backends are not modelled)");
+  out.service = svc->RequiredString("name");
+  if (auto port = svc->Object("port")) {
+    out.port = port->Has("number") ? std::to_string(port->Int("number", 1, 65535).value_or(0))
+                                   : port->String("name");
+    port->Finish();
+  }
+  svc->Finish();
+  b.Ignore({"resource"});
+  b.Finish();
+  return out;
+}
+}  // namespace
+
+void DecodeIngress(YamlReader& r, Manifests* out) {
+  Ingress ing;
+  ing.metadata = DecodeMeta(r, true);
+  if (auto spec = r.Object("spec")) {
+    ing.ingress_class = spec->String("ingressClassName");
+    if (auto d = spec->Object("defaultBackend")) ing.default_backend = DecodeIngressBackend(*d);
+    for (auto& rule : spec->ObjectList("rules")) {
+      const std::string host = rule.String("host");
+      if (auto http = rule.Object("http")) {
+        for (auto& p : http->ObjectList("paths")) {
+          auto b = p.Object("backend");
+          if (!b) p.Fail("backend", "Required value");
+          IngressBackend be = DecodeIngressBackend(*b);
+          be.host = host;
+          be.path = p.String("path", "/");
+          p.Ignore({"pathType"});
+          p.Finish();
+          ing.backends.push_back(be);
+        }
+        http->Finish();
+      }
+      rule.Finish();
+    }
+    spec->Ignore({"tls"});
+    spec->Finish();
+  }
+  r.Finish();
+  out->ingresses.push_back(std::move(ing));
+}
+
 void DecodePodDisruptionBudget(YamlReader& r, Manifests* out) {
   PodDisruptionBudget pdb;
   pdb.metadata = DecodeMeta(r, true);

@@ -23,6 +23,7 @@ void DecodeResourceQuota(YamlReader& r, Manifests* out);
 void DecodeLimitRange(YamlReader& r, Manifests* out);
 void DecodePodDisruptionBudget(YamlReader& r, Manifests* out);
 void DecodeService(YamlReader& r, Manifests* out);
+void DecodeIngress(YamlReader& r, Manifests* out);
 void DecodeHorizontalPodAutoscaler(YamlReader& r, Manifests* out);
 void DecodeScaledObject(YamlReader& r, Manifests* out);
 void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out);

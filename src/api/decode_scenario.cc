@@ -64,12 +64,20 @@ TrafficSpec DecodeTraffic(YamlReader& t) {
   TrafficSpec x;
   x.source = t.Where();
   x.name = t.RequiredString("name");
-  const std::string svc = t.RequiredString("service");
-  if (const size_t slash = svc.find('/'); slash != std::string::npos) {
-    x.service_namespace = svc.substr(0, slash);
-    x.service = svc.substr(slash + 1);
-  } else {
-    x.service = svc;
+  const std::string svc = t.String("service");
+  x.ingress = t.String("ingress");
+  if (svc.empty() == x.ingress.empty()) {
+    t.Fail("service", "set exactly one of service or ingress");
+  }
+  if (x.ingress.empty()) {
+    if (const size_t slash = svc.find('/'); slash != std::string::npos) {
+      x.service_namespace = svc.substr(0, slash);
+      x.service = svc.substr(slash + 1);
+    } else {
+      x.service = svc;
+    }
+  } else if (t.Has("proxy")) {
+    t.Fail("proxy", "an Ingress names its proxy: its controller and annotations decide");
   }
   if (auto p = t.Object("proxy")) {
     x.proxy = p->String("kind", "kube-proxy");

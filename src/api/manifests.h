@@ -29,6 +29,7 @@ struct Manifests {
   std::vector<LimitRange> limit_ranges;
   std::vector<PodDisruptionBudget> pod_disruption_budgets;
   std::vector<Service> services;
+  std::vector<Ingress> ingresses;
   std::vector<HorizontalPodAutoscaler> horizontal_pod_autoscalers;
   std::vector<ScaledObject> scaled_objects;
   std::optional<KubeSchedulerConfiguration> scheduler_config;

@@ -164,6 +164,7 @@ struct TrafficSpec {
   SourceRef source;
   std::string name;
   std::string service_namespace = "default", service;
+  std::string ingress;  // "namespace/name" or "name": the proxy is that Ingress's controller
   // Proxy: kube-proxy (Service ClusterIP), envoy or nginx.
   std::string proxy = "kube-proxy";
   std::string load_balancer;  // default by proxy: random, least-request, round-robin

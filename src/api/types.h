@@ -278,6 +278,19 @@ struct ScaledObject {
   std::vector<ScaledObjectTrigger> triggers;
 };
 
+// networking.k8s.io/v1 Ingress: the Services it routes to (ingress-nginx reads its
+// nginx.ingress.kubernetes.io/ annotations).
+struct IngressBackend {
+  std::string host, path, service;
+  std::string port;  // number or name
+};
+struct Ingress {
+  ObjectMeta metadata;
+  std::string ingress_class;  // spec.ingressClassName
+  std::vector<IngressBackend> backends;
+  std::optional<IngressBackend> default_backend;
+};
+
 struct PriorityClass {
   ObjectMeta metadata;
   int32_t value = 0;

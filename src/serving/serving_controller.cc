@@ -639,7 +639,9 @@ uint32_t ServingController::Pick(Traffic& tr, const Request* retry) {
   }
   const std::string& lb = tr.spec->load_balancer;
   if (lb == "round-robin") return e[tr.cursor++ % e.size()];
-  if (lb == "least-request" && e.size() > 1) {
+  // ingress-nginx's ewma takes the better of two random endpoints by a decayed latency
+  // score; the twin scores by requests in flight (README.md).
+  if ((lb == "least-request" || lb == "ewma") && e.size() > 1) {
     // Envoy's power of two choices: two independent draws; the second wins only with
     // strictly fewer active requests.
     const uint32_t a = e[tr.rng.Below(e.size())], b = e[tr.rng.Below(e.size())];

@@ -155,3 +155,14 @@ namespace gputwin::serving {
 void ValidateServing(const api::Manifests& m, const api::Scenario& s, Diagnostics* diagnostics);
 
 }  // namespace gputwin::serving
+
+namespace gputwin::serving {
+
+// Traffic aimed at an Ingress goes through its controller: the backend Service (the
+// default backend, else the first rule's first path) and ingress-nginx's settings from
+// the Ingress's nginx.ingress.kubernetes.io/ annotations and the controller ConfigMap's
+// retry-non-idempotent. Annotations that change routing but are not modelled are warned
+// about. Throws InputError for a missing Ingress.
+void ResolveIngresses(const api::Manifests& m, api::Scenario* s, Diagnostics* diagnostics);
+
+}  // namespace gputwin::serving

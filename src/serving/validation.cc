@@ -1,6 +1,7 @@
 #include <fmt/format.h>
 
 #include <fstream>
+#include <optional>
 #include <sstream>
 
 #include "core/quantity.h"
@@ -71,6 +72,111 @@ void CheckTemplate(const api::PodSpec& spec, const api::ObjectMeta& meta, const 
 }
 
 }  // namespace
+
+void ResolveIngresses(const api::Manifests& m, api::Scenario* s, Diagnostics* diagnostics) {
+  // Annotations of ingress-nginx that change what a request meets, not modelled.
+  static const std::vector<std::pair<std::string, std::string>> kUnmodelled = {
+      {"nginx.ingress.kubernetes.io/upstream-hash-by", "consistent hashing of requests"},
+      {"nginx.ingress.kubernetes.io/affinity", "sticky sessions"},
+      {"nginx.ingress.kubernetes.io/proxy-read-timeout",
+       "a timeout between two reads of the answer (60 s by default)"},
+      {"nginx.ingress.kubernetes.io/proxy-send-timeout", "a timeout sending the request"},
+      {"nginx.ingress.kubernetes.io/proxy-next-upstream-timeout", "a limit on retrying"},
+      {"nginx.ingress.kubernetes.io/limit-rps", "rate limiting"},
+      {"nginx.ingress.kubernetes.io/limit-connections", "connection limiting"},
+      {"nginx.ingress.kubernetes.io/canary", "canary routing"},
+  };
+  bool retry_non_idempotent = false;
+  for (const auto& cm : m.config_maps) {
+    auto it = cm.data.find("retry-non-idempotent");
+    if (it != cm.data.end()) retry_non_idempotent = it->second == "true";
+  }
+  for (auto& t : s->traffic) {
+    if (t.ingress.empty()) continue;
+    std::string ns = "default", name = t.ingress;
+    if (const size_t slash = name.find('/'); slash != std::string::npos) {
+      ns = name.substr(0, slash);
+      name = name.substr(slash + 1);
+    }
+    const api::Ingress* ing = nullptr;
+    for (const auto& x : m.ingresses) {
+      if (x.metadata.name == name && x.metadata.namespace_ == ns) ing = &x;
+    }
+    if (!ing) {
+      throw InputError(t.source, "ingress", "Ingress \"" + ns + "/" + name + "\" is not in the manifests");
+    }
+    const api::IngressBackend* be =
+        ing->default_backend ? &*ing->default_backend
+                             : (ing->backends.empty() ? nullptr : &ing->backends.front());
+    if (!be) throw InputError(ing->metadata.source, "spec.rules", "the Ingress routes nowhere");
+    if (!ing->default_backend && ing->backends.size() > 1) {
+      diagnostics->Warn(ing->metadata.source, "spec.rules",
+                        "traffic \"" + t.name + "\" goes to the first path's Service (" +
+                            be->service + "); the twin does not split traffic by host and path");
+    }
+    std::string cls = ing->ingress_class;
+    if (auto a = ing->metadata.annotations.find("kubernetes.io/ingress.class");
+        cls.empty() && a != ing->metadata.annotations.end()) {
+      cls = a->second;
+    }
+    if (!cls.empty() && cls != "nginx") {
+      diagnostics->Warn(ing->metadata.source, "spec.ingressClassName",
+                        "ingress class \"" + cls + "\" is not modelled; the twin routes as "
+                        "ingress-nginx would");
+    }
+    t.service_namespace = ns;
+    t.service = be->service;
+    t.proxy = "nginx";
+    t.load_balancer = "round-robin";
+    // ingress-nginx syncs endpoint changes at most every ~3.3 s (rate-limited) and each
+    // worker picks them up within 1 s.
+    t.endpoint_delay = Duration::Seconds(3);
+    t.retry_non_idempotent = retry_non_idempotent;
+    const auto& ann = ing->metadata.annotations;
+    auto get = [&](const char* k) {
+      auto it = ann.find(std::string("nginx.ingress.kubernetes.io/") + k);
+      return it == ann.end() ? std::optional<std::string>() : it->second;
+    };
+    if (auto lb = get("load-balance")) {
+      if (*lb == "round_robin") {
+        t.load_balancer = "round-robin";
+      } else if (*lb == "ewma") {
+        t.load_balancer = "ewma";
+      } else {
+        throw InputError(ing->metadata.source, "metadata.annotations",
+                         "nginx.ingress.kubernetes.io/load-balance: Unsupported value: \"" + *lb +
+                             "\": supported values: \"round_robin\", \"ewma\"");
+      }
+    }
+    if (auto nu = get("proxy-next-upstream")) {
+      t.next_upstream.clear();
+      std::string cur;
+      for (char c : *nu + " ") {
+        if (c == ' ') {
+          if (!cur.empty()) t.next_upstream.push_back(cur);
+          cur.clear();
+        } else {
+          cur += c;
+        }
+      }
+    }
+    if (auto tries = get("proxy-next-upstream-tries")) {
+      try {
+        t.next_upstream_tries = std::stoi(*tries);
+      } catch (const std::exception&) {
+        throw InputError(ing->metadata.source, "metadata.annotations",
+                         "nginx.ingress.kubernetes.io/proxy-next-upstream-tries: \"" + *tries +
+                             "\" is not a number");
+      }
+    }
+    for (const auto& [key, what] : kUnmodelled) {
+      if (ann.count(key)) {
+        diagnostics->Warn(ing->metadata.source, "metadata.annotations",
+                          key + " (" + what + ") is not modelled");
+      }
+    }
+  }
+}
 
 void ValidateServing(const api::Manifests& m, const api::Scenario& s, Diagnostics* diagnostics) {
   LlmModelTable models;

@@ -81,6 +81,7 @@ void Simulation::Validate() {
   namespaced("Job", m.jobs);
   namespaced("DaemonSet", m.daemon_sets);
   namespaced("Service", m.services);
+  namespaced("Ingress", m.ingresses);
   namespaced("HorizontalPodAutoscaler", m.horizontal_pod_autoscalers);
   namespaced("ScaledObject", m.scaled_objects);
   autoscaling::ValidateScaledObjects(m);
@@ -190,6 +191,7 @@ void Simulation::Validate() {
     }
   }
 
+  serving::ResolveIngresses(m, &scenario_, &m.diagnostics);
   serving::ValidateServing(m, scenario_, &m.diagnostics);
 
   if (m.node_pools.empty() && !m.ec2_node_classes.empty()) {

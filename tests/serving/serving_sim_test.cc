@@ -264,5 +264,53 @@ TEST(ServingSim, EnvoyRetriesAResetOnlyBeforeTheResponseStarted) {
   EXPECT_EQ(failed, 1u);  // the first row at 0 s, before any pod was ready
 }
 
+// The same through an Ingress: ingress-nginx round robin over [a, b] and its annotations.
+// Endpoint changes reach it 3 s later, so the ten requests at 70.1-70.95 s alternate a, b;
+// with proxy-next-upstream-tries "1" (one attempt in all) the five sent to a are refused;
+// with the default 3 each goes on to b, and since a retry also takes its turn in the
+// round robin, every one of the ten meets a first: ten retries, none refused.
+TEST(ServingSim, IngressNginxAnnotationsDecideRetries) {
+  std::string trace;
+  for (int i = 1; i <= 9; ++i) trace += "2023-11-16 18:01:10." + std::to_string(i) + ",100,10\n";
+  trace += "2023-11-16 18:01:10.95,100,10\n";
+  auto ingress = [](const std::string& tries) {
+    return std::string(R"(---
+apiVersion: networking.k8s.io/v1
+kind: Ingress
+metadata:
+  name: llama
+  annotations:
+    nginx.ingress.kubernetes.io/proxy-next-upstream-tries: ")") + tries + R"("
+spec:
+  ingressClassName: nginx
+  rules:
+  - http:
+      paths:
+      - path: /v1
+        pathType: Prefix
+        backend: {service: {name: llama, port: {number: 8000}}}
+)";
+  };
+  const std::string scenario = R"(apiVersion: gputwin.io/v1alpha1
+kind: Scenario
+metadata: {name: t}
+spec:
+  duration: 5m
+  traffic:
+  - name: chat
+    ingress: llama
+    arrivals: {trace: {file: trace.csv}}
+  actions:
+  - {at: 70s, action: delete-pod, target: llama-a}
+)";
+  auto one = RunServing("ingress1", scenario, TwoPods() + ingress("1"), trace);
+  EXPECT_EQ(Stats(*one).proxy, "nginx");
+  EXPECT_EQ(Failed(Stats(*one), serving::Failure::kConnectionRefused), 5u);
+  auto three = RunServing("ingress3", scenario, TwoPods() + ingress("3"), trace);
+  EXPECT_EQ(Failed(Stats(*three), serving::Failure::kConnectionRefused), 0u);
+  EXPECT_EQ(Stats(*three).retried, 10u);
+  EXPECT_EQ(Stats(*three).served, 10u);
+}
+
 }  // namespace
 }  // namespace gputwin
