@@ -168,7 +168,10 @@ int Validate(const std::vector<std::string>& files) {
   size_t objects = manifests.ObjectCount();
   // Scenarios also check what they reference and admit every pod template.
   for (auto& s : manifests.scenarios) {
+    // As `run` loads it: the objects of the scenario's own file, then those it names.
     api::Manifests referenced;
+    api::LoadPath(s.metadata.source.file, &referenced);
+    referenced.scenarios.clear();
     for (const auto& m : s.manifests) api::LoadPath(m, &referenced);
     sim::Simulation check(std::move(referenced), s);
   }
