@@ -206,3 +206,28 @@ TEST(Cli, ValidateCountsEveryKind) {
 }
 
 }  // namespace
+
+namespace gputwin {
+namespace {
+
+// `validate` checks a scenario against the objects of its own file, as `run` loads it;
+// the serving examples keep their cluster in the scenario files. Each example folder
+// validates, and `experiment serving` prints its CSV.
+TEST(Cli, ValidateAndExperimentServing) {
+  const std::string ex = std::string(GPUTWIN_SOURCE_DIR) + "/examples/";
+  auto r = Gputwin("validate " + ex + "serving-cold-start " + ex + "serving-spot-overflow " + ex +
+                   "serving-hpa-vs-keda");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("valid:"));
+  auto e = Gputwin(
+      "experiment serving --gpu H100 --model meta-llama/Llama-3.1-8B-Instruct --batch 1 "
+      "--context 512 --prompt 128");
+  EXPECT_EQ(e.code, 0) << e.out;
+  EXPECT_THAT(e.out, HasSubstr("phase,batch,context,prompt,ms,tokens_per_s\ndecode,1,512,,"));
+  auto bad = Gputwin("experiment serving --gpu H100 --model nobody/nothing");
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_THAT(bad.out, HasSubstr("built in are"));
+}
+
+}  // namespace
+}  // namespace gputwin
