@@ -503,6 +503,10 @@ void DecodeScenario(YamlReader& r, Manifests* out) {
   }
   for (auto& t : spec->ObjectList("traffic")) s.traffic.push_back(DecodeTraffic(t));
   if (auto sv = spec->Object("serving")) {
+    if (auto si = sv->OptDuration("scrapeInterval")) {
+      if (si->ns < Duration::Seconds(1).ns) sv->Fail("scrapeInterval", "must be at least 1s");
+      s.scrape_interval = *si;
+    }
     for (auto& m : sv->ObjectList("models")) {
       ServingModelSpec ms;
       ms.source = m.Where();

@@ -215,6 +215,7 @@ struct Scenario {
   std::vector<TraceSpec> traces;
   std::vector<TrafficSpec> traffic;
   std::vector<ServingModelSpec> serving_models;
+  Duration scrape_interval = Duration::Seconds(30);  // spec.serving.scrapeInterval (Prometheus)
   CloudSpec cloud;
 };
 

@@ -63,8 +63,6 @@ constexpr double kDefaultWarmupSeconds = 60;
 // CPU of a vLLM pod (README.md): the engine core process spins about one core while the
 // GPU runs steps; the API server and idle loop take about a tenth of one.
 constexpr double kIdleCores = 0.1, kBusyCores = 1.0;
-// Prometheus's scrape interval (the kube-prometheus-stack default is 30 s).
-constexpr Duration kScrapeInterval = Duration::Seconds(30);
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 }  // namespace
@@ -877,7 +875,9 @@ void ServingController::Scrape(Time now) {
   }
   metrics_->Sample("vllm", now, true);
   metrics_->Sample("cadvisor", now, true);
-  if (now + kScrapeInterval <= start_ + scenario_.duration) At(now + kScrapeInterval, Arg(kScrape, 0));
+  // Prometheus's scrape interval (spec.serving.scrapeInterval; kube-prometheus-stack's 30 s).
+  const Duration every = scenario_.scrape_interval;
+  if (now + every <= start_ + scenario_.duration) At(now + every, Arg(kScrape, 0));
 }
 
 void ServingController::OnTimer(Time now, uint64_t arg) {

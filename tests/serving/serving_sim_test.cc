@@ -314,3 +314,22 @@ spec:
 
 }  // namespace
 }  // namespace gputwin
+
+namespace gputwin {
+namespace {
+
+// Prometheus scrapes vLLM every spec.serving.scrapeInterval (30 s by default).
+TEST(ServingSim, ScrapeIntervalSetsTheSampleSpacing) {
+  std::string scenario = kScenario;
+  scenario.replace(scenario.find("  traffic:"), 0, "  serving: {scrapeInterval: 10s}\n");
+  auto s = RunServing("scrape", scenario, Cluster(), "2023-11-16 18:01:00.0,100,10\n");
+  const auto& reg = s->metrics();
+  const auto fam = reg.Find("vllm:num_requests_running");
+  ASSERT_FALSE(reg.family(fam).series.empty());
+  const auto& samples = reg.series(reg.family(fam).series[0]).samples;
+  ASSERT_GE(samples.size(), 3u);
+  EXPECT_EQ((samples[1].first - samples[0].first).seconds(), 10.0);
+}
+
+}  // namespace
+}  // namespace gputwin
