@@ -107,9 +107,9 @@ void DecodeScaledObject(YamlReader& r, Manifests* out) {
     }
   }
   if (so.min_replica_count > so.max_replica_count) {
-    spec->Fail("minReplicaCount", "MinReplicaCount=" + std::to_string(so.min_replica_count) +
-                                      " must be less than MaxReplicaCount=" +
-                                      std::to_string(so.max_replica_count));
+    spec->Fail("minReplicaCount",
+               "MinReplicaCount=" + std::to_string(so.min_replica_count) +
+                   " must be less than MaxReplicaCount=" + std::to_string(so.max_replica_count));
   }
   if (auto fb = spec->Object("fallback")) {
     so.fallback_failure_threshold =
@@ -117,9 +117,9 @@ void DecodeScaledObject(YamlReader& r, Manifests* out) {
     so.fallback_replicas = static_cast<int32_t>(fb->Int("replicas", 0, 1 << 30).value_or(0));
     const std::string behavior = fb->String("behavior", "static");
     if (behavior != "static") {
-      fb->diagnostics()->Warn(fb->Where(), "behavior",
-                              "fallback behavior \"" + behavior +
-                                  "\" is not modelled; the twin uses static");
+      fb->diagnostics()->Warn(
+          fb->Where(), "behavior",
+          "fallback behavior \"" + behavior + "\" is not modelled; the twin uses static");
     }
     fb->Finish();
   }
@@ -144,7 +144,8 @@ void DecodeScaledObject(YamlReader& r, Manifests* out) {
     tr.name = t.String("name");
     tr.metadata = t.StringMap("metadata");
     tr.use_cached_metrics = t.Bool("useCachedMetrics").value_or(false);
-    tr.metric_type = t.String("metricType", tr.type == "cpu" || tr.type == "memory" ? "" : "AverageValue");
+    tr.metric_type =
+        t.String("metricType", tr.type == "cpu" || tr.type == "memory" ? "" : "AverageValue");
     if (tr.type == "prometheus") {
       for (const char* key : {"serverAddress", "query", "threshold"}) {
         if (!tr.metadata.count(key)) t.Fail("metadata", std::string("Required value: ") + key);
@@ -152,8 +153,8 @@ void DecodeScaledObject(YamlReader& r, Manifests* out) {
       CheckOneOf(t, "metricType", tr.metric_type, {"AverageValue", "Value"});
     } else if (tr.type == "cpu" || tr.type == "memory") {
       if (tr.metric_type.empty()) {
-        t.Fail("metricType", "Required value: Utilization or AverageValue for " + tr.type +
-                                 " triggers");
+        t.Fail("metricType",
+               "Required value: Utilization or AverageValue for " + tr.type + " triggers");
       }
       CheckOneOf(t, "metricType", tr.metric_type, {"Utilization", "AverageValue"});
       if (!tr.metadata.count("value")) t.Fail("metadata", "Required value: value");

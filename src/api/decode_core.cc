@@ -119,21 +119,9 @@ Container DecodeContainer(YamlReader& c) {
     res->Ignore({"claims"});
     res->Finish();
   }
-  c.Ignore({"env",
-            "envFrom",
-            "ports",
-            "volumeMounts",
-            "volumeDevices",
-            "livenessProbe",
-            "securityContext",
-            "imagePullPolicy",
-            "workingDir",
-            "terminationMessagePath",
-            "terminationMessagePolicy",
-            "stdin",
-            "stdinOnce",
-            "tty",
-            "resizePolicy",
+  c.Ignore({"env", "envFrom", "ports", "volumeMounts", "volumeDevices", "livenessProbe",
+            "securityContext", "imagePullPolicy", "workingDir", "terminationMessagePath",
+            "terminationMessagePolicy", "stdin", "stdinOnce", "tty", "resizePolicy",
             "restartPolicy"});
   c.Finish();
   return out;
@@ -311,12 +299,11 @@ PodAffinityTerm DecodePodAffinityTerm(YamlReader& t) {
   for (const auto& k : out.match_label_keys) {
     if (std::find(out.mismatch_label_keys.begin(), out.mismatch_label_keys.end(), k) !=
         out.mismatch_label_keys.end()) {
-      t.Fail("matchLabelKeys", "Invalid value: \"" + k +
-                                   "\": exists in both matchLabelKeys and mismatchLabelKeys");
+      t.Fail("matchLabelKeys",
+             "Invalid value: \"" + k + "\": exists in both matchLabelKeys and mismatchLabelKeys");
     }
   }
-  if ((!out.match_label_keys.empty() || !out.mismatch_label_keys.empty()) &&
-      !out.label_selector) {
+  if ((!out.match_label_keys.empty() || !out.mismatch_label_keys.empty()) && !out.label_selector) {
     t.Fail("matchLabelKeys", "Forbidden: must not be specified when labelSelector is not set");
   }
   t.Finish();
@@ -381,8 +368,8 @@ TopologySpreadConstraint DecodeTopologySpreadConstraint(YamlReader& c) {
       bool in_selector = out.label_selector->match_labels.count(k) > 0;
       for (const auto& e : out.label_selector->match_expressions) in_selector |= e.key == k;
       if (in_selector) {
-        c.Fail("matchLabelKeys", "Invalid value: \"" + k +
-                                     "\": exists in both matchLabelKeys and labelSelector");
+        c.Fail("matchLabelKeys",
+               "Invalid value: \"" + k + "\": exists in both matchLabelKeys and labelSelector");
       }
     }
   }

@@ -53,9 +53,8 @@ void DecodeNode(YamlReader& r, Manifests* out) {
       img.Finish();
       if (!ci.names.empty()) n.images.push_back(std::move(ci));
     }
-    status->Ignore({"conditions", "addresses", "daemonEndpoints", "nodeInfo",
-                    "volumesInUse", "volumesAttached", "config", "phase", "runtimeHandlers",
-                    "features"});
+    status->Ignore({"conditions", "addresses", "daemonEndpoints", "nodeInfo", "volumesInUse",
+                    "volumesAttached", "config", "phase", "runtimeHandlers", "features"});
     status->Finish();
   }
   if (n.allocatable.empty()) n.allocatable = n.capacity;
@@ -259,10 +258,9 @@ void DecodeService(YamlReader& r, Manifests* out) {
       svc.ports.push_back(port);
     }
     spec->Ignore({"clusterIP", "clusterIPs", "ipFamilies", "ipFamilyPolicy",
-                  "internalTrafficPolicy", "externalTrafficPolicy", "externalName",
-                  "externalIPs", "loadBalancerIP", "loadBalancerSourceRanges",
-                  "loadBalancerClass", "allocateLoadBalancerNodePorts",
-                  "healthCheckNodePort", "sessionAffinityConfig",
+                  "internalTrafficPolicy", "externalTrafficPolicy", "externalName", "externalIPs",
+                  "loadBalancerIP", "loadBalancerSourceRanges", "loadBalancerClass",
+                  "allocateLoadBalancerNodePorts", "healthCheckNodePort", "sessionAffinityConfig",
                   "trafficDistribution"});
     spec->Finish();
   }
@@ -274,7 +272,9 @@ namespace {
 IngressBackend DecodeIngressBackend(YamlReader& b) {
   IngressBackend out;
   auto svc = b.Object("service");
-  if (!svc) b.Fail("service", "Required value: the twin routes to Services (resource backends are not modelled)");
+  if (!svc)
+    b.Fail("service",
+           "Required value: the twin routes to Services (resource backends are not modelled)");
   out.service = svc->RequiredString("name");
   if (auto port = svc->Object("port")) {
     out.port = port->Has("number") ? std::to_string(port->Int("number", 1, 65535).value_or(0))
@@ -412,9 +412,9 @@ void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out) {
       c.percentage_of_nodes_to_score = static_cast<int32_t>(*pct);
     }
     if (auto plugins = p.Object("plugins")) {
-      for (const char* point : {"multiPoint", "preEnqueue", "queueSort", "preFilter", "filter",
-                                "postFilter", "preScore", "score", "reserve", "permit", "preBind",
-                                "bind", "postBind"}) {
+      for (const char* point :
+           {"multiPoint", "preEnqueue", "queueSort", "preFilter", "filter", "postFilter",
+            "preScore", "score", "reserve", "permit", "preBind", "bind", "postBind"}) {
         auto set = plugins->Object(point);
         if (!set) continue;
         SchedulerPluginSet& out_set = c.plugins[point];
@@ -474,14 +474,16 @@ void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out) {
         CheckOneOf(*args, "defaultingType", c.spread_defaulting_type, {"System", "List"});
         for (auto& dc : args->ObjectList("defaultConstraints")) {
           if (dc.Has("labelSelector")) {
-            dc.Fail("labelSelector", "Forbidden: constraint must not define a selector, as "
-                                     "they deduced for each pod");
+            dc.Fail("labelSelector",
+                    "Forbidden: constraint must not define a selector, as "
+                    "they deduced for each pod");
           }
           c.spread_default_constraints.push_back(DecodeTopologySpreadConstraint(dc));
         }
         if (c.spread_defaulting_type == "System" && !c.spread_default_constraints.empty()) {
-          args->Fail("defaultingType", "Invalid value: \"System\": when .defaultConstraints "
-                                       "are not empty");
+          args->Fail("defaultingType",
+                     "Invalid value: \"System\": when .defaultConstraints "
+                     "are not empty");
         }
         args->Ignore({"apiVersion", "kind"});
         args->Finish();

@@ -87,8 +87,7 @@ TrafficSpec DecodeTraffic(YamlReader& t) {
       if (x.proxy == "kube-proxy") {
         CheckOneOf(*p, "loadBalancer", x.load_balancer, {"random", "round-robin"});
       } else if (x.proxy == "envoy") {
-        CheckOneOf(*p, "loadBalancer", x.load_balancer,
-                   {"least-request", "round-robin", "random"});
+        CheckOneOf(*p, "loadBalancer", x.load_balancer, {"least-request", "round-robin", "random"});
       } else {
         CheckOneOf(*p, "loadBalancer", x.load_balancer, {"round-robin", "ewma"});
       }
@@ -108,12 +107,18 @@ TrafficSpec DecodeTraffic(YamlReader& t) {
       return out;
     };
     if (auto r = p->Object("retries")) {
-      if (x.proxy != "envoy") r->Fail("retryOn", "retries are Envoy's; NGINX uses proxyNextUpstream");
+      if (x.proxy != "envoy")
+        r->Fail("retryOn", "retries are Envoy's; NGINX uses proxyNextUpstream");
       x.retry_on = words(r->RequiredString("retryOn"));
       for (const auto& w : x.retry_on) {
-        static const std::vector<std::string> known = {
-            "5xx", "gateway-error", "reset", "connect-failure", "refused-stream",
-            "retriable-status-codes", "unavailable", "cancelled"};
+        static const std::vector<std::string> known = {"5xx",
+                                                       "gateway-error",
+                                                       "reset",
+                                                       "connect-failure",
+                                                       "refused-stream",
+                                                       "retriable-status-codes",
+                                                       "unavailable",
+                                                       "cancelled"};
         if (std::find(known.begin(), known.end(), w) == known.end()) {
           r->Fail("retryOn", "Unsupported value: \"" + w +
                                  "\": supported values: 5xx, gateway-error, reset, "
@@ -138,7 +143,7 @@ TrafficSpec DecodeTraffic(YamlReader& t) {
     p->Finish();
   }
   if (x.load_balancer.empty()) {
-    x.load_balancer = x.proxy == "envoy" ? "least-request"
+    x.load_balancer = x.proxy == "envoy"   ? "least-request"
                       : x.proxy == "nginx" ? "round-robin"
                                            : "random";
   }
@@ -187,8 +192,7 @@ TrafficSpec DecodeTraffic(YamlReader& t) {
     ++kinds;
   }
   if (kinds != 1) {
-    a->Fail(kinds == 0 ? "rate" : "trace",
-            "give exactly one of rate, ramp, diurnal or trace");
+    a->Fail(kinds == 0 ? "rate" : "trace", "give exactly one of rate, ramp, diurnal or trace");
   }
   for (auto& b : a->ObjectList("bursts")) {
     TrafficBurst tb;
@@ -249,9 +253,17 @@ ScenarioAction DecodeAction(YamlReader& a) {
   if (!at) a.Fail("at", "Required value");
   out.at = *at;
   out.action = a.RequiredString("action");
-  static const char* kActions[] = {"cordon",     "uncordon",    "drain",      "node-not-ready",
-                                   "node-ready", "delete-node", "delete-pod", "scale",
-                                   "taint",      "untaint",     "remove-scheduling-gate"};
+  static const char* kActions[] = {"cordon",
+                                   "uncordon",
+                                   "drain",
+                                   "node-not-ready",
+                                   "node-ready",
+                                   "delete-node",
+                                   "delete-pod",
+                                   "scale",
+                                   "taint",
+                                   "untaint",
+                                   "remove-scheduling-gate"};
   bool ok = false;
   std::string list;
   for (const char* k : kActions) {

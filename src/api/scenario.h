@@ -49,8 +49,8 @@ struct ScenarioAction {
 struct Expectation {
   SourceRef source;
   std::optional<Duration> at;  // checked at this offset from the start, not at the end
-  std::string pods;  // glob on "namespace/name" or "name"
-  std::string job;   // "namespace/name" or "name"
+  std::string pods;            // glob on "namespace/name" or "name"
+  std::string job;             // "namespace/name" or "name"
   // Kueue: the Workload of a Job (glob on the Job's "namespace/name" or "name").
   std::string workload;
   // Karpenter: NodeClaims (glob on the name, <nodepool>-<suffix>).

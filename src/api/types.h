@@ -126,7 +126,7 @@ struct PodAffinity {
 struct TopologySpreadConstraint {
   int32_t max_skew = 1;
   std::string topology_key;
-  std::string when_unsatisfiable;  // DoNotSchedule or ScheduleAnyway
+  std::string when_unsatisfiable;               // DoNotSchedule or ScheduleAnyway
   std::optional<LabelSelector> label_selector;  // absent: matches no pod
   std::optional<int32_t> min_domains;
   std::string node_affinity_policy = "Honor", node_taints_policy = "Ignore";
@@ -229,9 +229,9 @@ struct MetricTarget {
 };
 struct MetricSpec {
   SourceRef source;
-  std::string type;  // Resource | ContainerResource | Pods | Object | External
-  std::string resource, container;          // Resource, ContainerResource
-  std::string metric_name;                  // Pods, Object, External
+  std::string type;                 // Resource | ContainerResource | Pods | Object | External
+  std::string resource, container;  // Resource, ContainerResource
+  std::string metric_name;          // Pods, Object, External
   std::optional<LabelSelector> metric_selector;
   std::string object_kind, object_name, object_api_version;  // Object: describedObject
   MetricTarget target;
@@ -260,10 +260,10 @@ struct HorizontalPodAutoscaler {
 // keda.sh/v1alpha1 ScaledObject (KEDA 2.x): the defaults are KEDA's.
 struct ScaledObjectTrigger {
   SourceRef source;
-  std::string type;                  // prometheus | cpu | memory | cron (others: warned)
+  std::string type;  // prometheus | cpu | memory | cron (others: warned)
   std::string name;
   std::map<std::string, std::string> metadata;
-  std::string metric_type;           // AverageValue (default) | Value | Utilization
+  std::string metric_type;  // AverageValue (default) | Value | Utilization
   bool use_cached_metrics = false;
 };
 struct ScaledObject {

@@ -16,7 +16,9 @@ namespace {
 
 constexpr uint64_t kSync = uint64_t{1} << 56;
 
-std::string PodKey(const std::string& ns, const std::string& name) { return ns + "/" + name; }
+std::string PodKey(const std::string& ns, const std::string& name) {
+  return ns + "/" + name;
+}
 
 // A metric family by the name an HPA uses: Prometheus Adapter exposes vLLM's
 // "vllm:num_requests_waiting" also as "vllm_num_requests_waiting".
@@ -35,12 +37,10 @@ std::optional<telemetry::Registry::MetricId> Family(const telemetry::Registry& r
 
 }  // namespace
 
-
 HorizontalPodAutoscalerController::HorizontalPodAutoscalerController(
     cluster::Store* store, EventQueue* queue, std::vector<api::HorizontalPodAutoscaler> hpas,
     telemetry::Registry* metrics, HpaConfig config)
-    : Controller("horizontal-pod-autoscaler", store, queue, 0), metrics_(metrics),
-      config_(config) {
+    : Controller("horizontal-pod-autoscaler", store, queue, 0), metrics_(metrics), config_(config) {
   for (auto& h : hpas) {
     State st;
     st.spec = std::move(h);
@@ -93,8 +93,7 @@ static std::vector<PodId> TargetPods(const cluster::Store& store, int32_t deploy
 }
 
 HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::ForMetric(
-    State& st, const api::MetricSpec& m, int32_t spec_replicas, int32_t status_replicas,
-    Time now) {
+    State& st, const api::MetricSpec& m, int32_t spec_replicas, int32_t status_replicas, Time now) {
   Proposal out;
   const double tol = config_.tolerance;
   auto within = [&](double r) { return std::fabs(1.0 - r) <= tol; };
@@ -121,10 +120,10 @@ HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::F
       Duration window;
     };
     std::unordered_map<PodId, Sample> samples;
-    auto family = resource ? (m.resource == "cpu"
-                                  ? metrics_->Lookup("container_cpu_usage_seconds_total")
-                                  : std::nullopt)
-                           : Family(*metrics_, m.metric_name);
+    auto family = resource
+                      ? (m.resource == "cpu" ? metrics_->Lookup("container_cpu_usage_seconds_total")
+                                             : std::nullopt)
+                      : Family(*metrics_, m.metric_name);
     if (family) {
       std::unordered_map<std::string, telemetry::Registry::SeriesId> by_pod;
       for (auto sid : metrics_->family(*family).series) {
@@ -193,8 +192,7 @@ HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::F
           is_unready = !p.Ready() || it->second.at < p.ReadySince() + it->second.window;
         } else {
           const Time transition = p.Ready() ? p.ReadySince() : p.started_at;
-          is_unready =
-              !p.Ready() && transition < p.started_at + config_.initial_readiness_delay;
+          is_unready = !p.Ready() && transition < p.started_at + config_.initial_readiness_delay;
         }
         if (is_unready) {
           unready.push_back(id);
@@ -214,8 +212,8 @@ HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::F
     auto request = [&](PodId id) -> int64_t {
       return rid >= store_.resources().size() ? 0 : cluster::At(store_.pod(id).tmpl->requests, rid);
     };
-    const double target = utilization ? double(*m.target.average_utilization)
-                                      : double(m.target.average_value->milli);
+    const double target =
+        utilization ? double(*m.target.average_utilization) : double(m.target.average_value->milli);
     // The usage ratio over a set of (value, request) pairs: utilization uses integer
     // percent of requests (GetResourceUtilizationRatio); plain metrics the average.
     auto ratio_of = [&](const std::vector<std::pair<int64_t, int64_t>>& vals, int64_t* shown) {
@@ -246,15 +244,14 @@ HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::F
     for (PodId id : counted) vals.push_back({samples[id].milli, request(id)});
     int64_t shown = 0;
     const double r = ratio_of(vals, &shown);
-    out.shown = utilization ? fmt::format("{} {}%/{}%", m.resource, shown,
-                                          *m.target.average_utilization)
-                            : fmt::format("{} {}/{}", resource ? m.resource : m.metric_name,
-                                          double(shown) / 1000.0, target / 1000.0);
+    out.shown = utilization
+                    ? fmt::format("{} {}%/{}%", m.resource, shown, *m.target.average_utilization)
+                    : fmt::format("{} {}/{}", resource ? m.resource : m.metric_name,
+                                  double(shown) / 1000.0, target / 1000.0);
     out.valid = true;
     const bool up_with_unready = !unready.empty() && r > 1.0;
     if (!up_with_unready && missing.empty()) {
-      out.replicas = within(r) ? spec_replicas
-                               : static_cast<int32_t>(std::ceil(r * double(ready)));
+      out.replicas = within(r) ? spec_replicas : static_cast<int32_t>(std::ceil(r * double(ready)));
       return out;
     }
     for (PodId id : missing) {
@@ -322,9 +319,9 @@ HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::F
     if (m.target.average_value) {
       const double target = double(m.target.average_value->milli);
       const double r = usage / (target * std::max(1, status_replicas));
-      out.shown = fmt::format("{} {}/{} (avg)", m.metric_name, double(usage) / 1000.0 /
-                                                                 std::max(1, status_replicas),
-                              target / 1000.0);
+      out.shown =
+          fmt::format("{} {}/{} (avg)", m.metric_name,
+                      double(usage) / 1000.0 / std::max(1, status_replicas), target / 1000.0);
       out.replicas = status_replicas > 0 && within(r)
                          ? status_replicas
                          : static_cast<int32_t>(std::ceil(double(usage) / target));
@@ -348,8 +345,8 @@ HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::F
   return out;
 }
 
-int32_t HorizontalPodAutoscalerController::Normalize(State& st, int32_t current,
-                                                     int32_t desired, Time now) {
+int32_t HorizontalPodAutoscalerController::Normalize(State& st, int32_t current, int32_t desired,
+                                                     Time now) {
   const auto& spec = st.spec;
   const int32_t min = spec.min_replicas, max = spec.max_replicas;
   int32_t stabilized = desired;
@@ -488,8 +485,8 @@ int32_t HorizontalPodAutoscalerController::Normalize(State& st, int32_t current,
         const int32_t proposed = p.type == "Pods"
                                      ? start - p.value
                                      : static_cast<int32_t>(start * (1.0 - p.value / 100.0));
-        limit = *down.select_policy == "Min" ? std::max(limit, proposed)
-                                              : std::min(limit, proposed);
+        limit =
+            *down.select_policy == "Min" ? std::max(limit, proposed) : std::min(limit, proposed);
       }
     }
     if (limit > current) limit = current;
@@ -584,8 +581,7 @@ void HorizontalPodAutoscalerController::Sync(uint32_t index, Time now) {
       desired = current;
     } else {
       SetCondition(st, "ScalingActive", "True", "ValidMetricFound",
-                   "the HPA was able to successfully calculate a replica count from " +
-                       best_name);
+                   "the HPA was able to successfully calculate a replica count from " + best_name);
       const int32_t raw = best;
       desired = Normalize(st, current, raw, now);
       reason = desired > current ? best_name + " above target" : "All metrics below target";
@@ -595,9 +591,9 @@ void HorizontalPodAutoscalerController::Sync(uint32_t index, Time now) {
   if (rescale) {
     dep.obj.replicas = desired;
     store_.UpdateWorkload(cluster::WatchKind::kDeployment, static_cast<uint32_t>(deployment));
-    SetCondition(st, "AbleToScale", "True", "SucceededRescale",
-                 fmt::format("the HPA controller was able to update the target scale to {}",
-                             desired));
+    SetCondition(
+        st, "AbleToScale", "True", "SucceededRescale",
+        fmt::format("the HPA controller was able to update the target scale to {}", desired));
     store_.RecordEvent("Normal", "SuccessfulRescale", "HorizontalPodAutoscaler",
                        spec.metadata.namespace_, spec.metadata.name,
                        fmt::format("New size: {}; reason: {}", desired, reason),

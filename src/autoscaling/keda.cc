@@ -69,7 +69,8 @@ api::HorizontalPodAutoscaler HpaForScaledObject(const api::ScaledObject& so) {
       m.metric_selector = sel;
       m.target.type = t.metric_type;
       // GetMetricTargetMili: the threshold as a quantity with three decimals.
-      const auto q = ParseQuantity(fmt::format("{:.3f}", std::stod(t.metadata.at("threshold"))), &err);
+      const auto q =
+          ParseQuantity(fmt::format("{:.3f}", std::stod(t.metadata.at("threshold"))), &err);
       if (t.metric_type == "Value") {
         m.target.value = q;
       } else {
@@ -81,8 +82,9 @@ api::HorizontalPodAutoscaler HpaForScaledObject(const api::ScaledObject& so) {
     h.metrics.push_back(m);
   }
   // Metrics sorted by type, as getScaledObjectMetricSpecs does.
-  std::stable_sort(h.metrics.begin(), h.metrics.end(),
-                   [](const api::MetricSpec& a, const api::MetricSpec& b) { return a.type < b.type; });
+  std::stable_sort(
+      h.metrics.begin(), h.metrics.end(),
+      [](const api::MetricSpec& a, const api::MetricSpec& b) { return a.type < b.type; });
   return h;
 }
 
@@ -94,9 +96,10 @@ void ValidateScaledObjects(const api::Manifests& m) {
                                 d.metadata.namespace_ == so.metadata.namespace_;
                        });
     if (!found) {
-      throw InputError(so.metadata.source, "spec.scaleTargetRef",
-                       so.target_kind + " \"" + so.target_name + "\" is not in the manifests" +
-                           (so.target_kind == "Deployment" ? "" : " (the twin scales Deployments)"));
+      throw InputError(
+          so.metadata.source, "spec.scaleTargetRef",
+          so.target_kind + " \"" + so.target_name + "\" is not in the manifests" +
+              (so.target_kind == "Deployment" ? "" : " (the twin scales Deployments)"));
     }
     bool only_resource = true;
     for (const auto& t : so.triggers) {
@@ -135,8 +138,9 @@ KedaOperator::KedaOperator(cluster::Store* store, EventQueue* queue,
     : Controller("keda-operator", store, queue, 0), metrics_(metrics) {
   telemetry::MetricDesc d;
   d.name = "keda_scaler_metrics_value";
-  d.help = "The current value for each scaler's metric that would be used by the HPA in "
-           "computing the target average.";
+  d.help =
+      "The current value for each scaler's metric that would be used by the HPA in "
+      "computing the target average.";
   d.label_names = {"namespace", "metric", "scaledObject", "scaler", "triggerIndex", "type"};
   metrics_->Declare("keda", d);
   for (auto& so : objects) {
@@ -253,8 +257,8 @@ void KedaOperator::Poll(uint32_t index, Time now) {
   auto scale = [&](int32_t n, const char* reason, const std::string& message) {
     dep.obj.replicas = n;
     store_.UpdateWorkload(cluster::WatchKind::kDeployment, static_cast<uint32_t>(deployment));
-    store_.RecordEvent("Normal", reason, "ScaledObject", so.metadata.namespace_,
-                       so.metadata.name, message, "keda-operator");
+    store_.RecordEvent("Normal", reason, "ScaledObject", so.metadata.namespace_, so.metadata.name,
+                       message, "keda-operator");
   };
   auto& status = status_[index];
   if (active) {
@@ -271,20 +275,20 @@ void KedaOperator::Poll(uint32_t index, Time now) {
   if (errors && so.fallback_replicas && *so.fallback_replicas != 0) return;
   if (errors) return;
   if ((so.idle_replica_count && current > *so.idle_replica_count) || (current > 0 && min == 0)) {
-    const bool cooled =
-        st.last_active ? *st.last_active + Duration::Seconds(so.cooldown_period) < now
-                       : st.created + Duration::Seconds(so.initial_cooldown_period) < now;
+    const bool cooled = st.last_active
+                            ? *st.last_active + Duration::Seconds(so.cooldown_period) < now
+                            : st.created + Duration::Seconds(so.initial_cooldown_period) < now;
     if (cooled) {
       const int32_t to = so.idle_replica_count ? *so.idle_replica_count : min;
       scale(to, "KEDAScaleTargetDeactivated",
-            fmt::format("Deactivated {}/{} from {} to {}", so.metadata.namespace_,
-                        so.target_name, current, to));
+            fmt::format("Deactivated {}/{} from {} to {}", so.metadata.namespace_, so.target_name,
+                        current, to));
       status.activity.push_back({now, "deactivated"});
     }
   } else if (!so.idle_replica_count && current < min) {
     scale(min, "KEDAScaleTargetActivated",
-          fmt::format("Scaled {}/{} from {} to {}", so.metadata.namespace_, so.target_name,
-                      current, min));
+          fmt::format("Scaled {}/{} from {} to {}", so.metadata.namespace_, so.target_name, current,
+                      min));
   }
 }
 

@@ -12,8 +12,8 @@
 
 #include "api/manifests.h"
 #include "report/summary.h"
-#include "sim/simulation.h"
 #include "serving/experiment.h"
+#include "sim/simulation.h"
 #include "workloads/fgd_experiment.h"
 
 namespace {
@@ -235,8 +235,7 @@ int RealMain(int argc, char** argv) {
   serving::ServingExperiment sx;
   std::string sx_batch = "1,8,32", sx_context = "1024,4096", sx_prompt = "128,512,2048";
   serving->add_option("--gpu", sx.gpu, "GPU model, e.g. H100-80GB, H200, L4")->required();
-  serving->add_option("--model", sx.model, "Hugging Face model name or a config.json")
-      ->required();
+  serving->add_option("--model", sx.model, "Hugging Face model name or a config.json")->required();
   serving->add_option("--tensor-parallel", sx.tensor_parallel, "Tensor parallel size (1)");
   serving->add_option("--dtype", sx.dtype, "vLLM --dtype (auto)");
   serving->add_option("--batch", sx_batch, "Decode batch sizes (1,8,32)");

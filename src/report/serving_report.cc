@@ -91,8 +91,8 @@ std::string ServingText(const sim::Simulation& sim, const results::Results& res)
       for (const auto& c : h.conditions) {
         conds += fmt::format("{}{}={} ({})", conds.empty() ? "" : ", ", c.type, c.status, c.reason);
       }
-      out += fmt::format("  HPA {}/{} -> {}: {} rescales, at most {} replicas; {}\n",
-                         h.namespace_, h.name, h.target, h.rescales, h.max_seen, conds);
+      out += fmt::format("  HPA {}/{} -> {}: {} rescales, at most {} replicas; {}\n", h.namespace_,
+                         h.name, h.target, h.rescales, h.max_seen, conds);
     }
   }
   return out;

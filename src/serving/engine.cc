@@ -97,7 +97,8 @@ void VllmEngineSim::StartDecoding(uint32_t slot) {
     for (uint32_t i = 0; i < seqs_.size(); ++i) {
       if (seqs_[i].live && seqs_[i].computed < 0) live.push_back({seqs_[i].admitted, i});
     }
-    newest_decoder_ = decltype(newest_decoder_)(std::less<std::pair<int64_t, uint32_t>>(), std::move(live));
+    newest_decoder_ =
+        decltype(newest_decoder_)(std::less<std::pair<int64_t, uint32_t>>(), std::move(live));
   }
 }
 
@@ -245,9 +246,9 @@ void VllmEngineSim::PlanStep(double start) {
     }
     plan_.decode_steps = k;
     const double kd = double(k);
-    plan_.end = start + kd * a +
-                decode_b_ * (kd * double(decode_len_sum_) +
-                             double(decoding_count_) * kd * (kd - 1) / 2.0);
+    plan_.end =
+        start + kd * a +
+        decode_b_ * (kd * double(decode_len_sum_) + double(decoding_count_) * kd * (kd - 1) / 2.0);
   } else {
     StepWork w;
     w.decode_seqs = plan_.decoders;
@@ -326,8 +327,8 @@ void VllmEngineSim::AdvanceTo(double t, EngineSink* sink) {
       const double n = plan_.decoders, s = double(decode_len_sum_);
       const double qa = b * n / 2.0, qb = a + b * s - b * n / 2.0, qc = -(t - plan_.start);
       double j = qa > 0 ? (-qb + std::sqrt(qb * qb - 4 * qa * qc)) / (2 * qa) : -qc / qb;
-      int64_t steps = std::clamp<int64_t>(static_cast<int64_t>(std::floor(j)), 0,
-                                          plan_.decode_steps - 1);
+      int64_t steps =
+          std::clamp<int64_t>(static_cast<int64_t>(std::floor(j)), 0, plan_.decode_steps - 1);
       auto end_of = [&](int64_t k) {
         const double kd = double(k);
         return plan_.start + kd * a + b * (kd * s + n * kd * (kd - 1) / 2.0);

@@ -70,11 +70,11 @@ class VllmEngineSim {
   struct Seq {
     uint64_t id = 0;
     int32_t prompt = 0, output = 0;
-    int32_t generated = 0;      // tokens sampled so far
-    int32_t computed = 0;       // tokens whose KV is in the cache (prefill progress)
-    int64_t blocks = 0;         // KV blocks held
-    int64_t admitted = 0;       // admission order
-    int64_t finish_step = 0;    // decoders: the decode step index of their last token
+    int32_t generated = 0;    // tokens sampled so far
+    int32_t computed = 0;     // tokens whose KV is in the cache (prefill progress)
+    int64_t blocks = 0;       // KV blocks held
+    int64_t admitted = 0;     // admission order
+    int64_t finish_step = 0;  // decoders: the decode step index of their last token
     bool streaming = false;
     bool live = true;
     double scheduled = -1;

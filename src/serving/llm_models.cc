@@ -2,8 +2,8 @@
 
 #include <algorithm>
 #include <cctype>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 namespace gputwin::serving {
 namespace {
@@ -118,7 +118,8 @@ int64_t LlmArchitecture::ForwardParams() const {
 int64_t LlmArchitecture::ActiveParamsPerToken() const {
   const int64_t experts = num_local_experts > 0 ? num_experts_per_tok : 1;
   const int64_t router = num_local_experts > 0 ? int64_t{hidden_size} * num_local_experts : 0;
-  return int64_t{num_hidden_layers} * (AttentionParamsPerLayer() + experts * ExpertParams() + router) +
+  return int64_t{num_hidden_layers} *
+             (AttentionParamsPerLayer() + experts * ExpertParams() + router) +
          EmbeddingParams();  // the LM head
 }
 
@@ -178,10 +179,10 @@ LlmArchitecture ParseHfConfig(const std::string& text, const std::string& file,
   }
   if (!j.is_object()) throw InputError(SourceRef{file, 1}, "", "a config.json is a JSON object");
   // Multimodal configs keep the language model under text_config.
-  const nlohmann::json& c =
-      (!j.contains("num_hidden_layers") && j.contains("text_config") && j["text_config"].is_object())
-          ? j["text_config"]
-          : j;
+  const nlohmann::json& c = (!j.contains("num_hidden_layers") && j.contains("text_config") &&
+                             j["text_config"].is_object())
+                                ? j["text_config"]
+                                : j;
   auto where = [&](const std::string& key) { return SourceRef{file, LineOf(text, key)}; };
   auto integer = [&](const std::string& key, std::optional<int64_t> fallback) -> int64_t {
     if (!c.contains(key) || c[key].is_null()) {
@@ -208,19 +209,21 @@ LlmArchitecture ParseHfConfig(const std::string& text, const std::string& file,
   // MoE configs: Mixtral's num_local_experts, Qwen-MoE's num_experts with
   // moe_intermediate_size per expert.
   const bool qwen_moe = c.contains("num_experts") && c.contains("moe_intermediate_size");
-  a.intermediate_size = qwen_moe ? as_int("moe_intermediate_size",
-                                          integer("moe_intermediate_size", std::nullopt))
-                                 : as_int("intermediate_size", integer("intermediate_size", std::nullopt));
-  a.num_key_value_heads = as_int("num_key_value_heads",
-                                 integer("num_key_value_heads", int64_t{a.num_attention_heads}));
-  a.head_dim = as_int("head_dim", integer("head_dim", int64_t{a.hidden_size / a.num_attention_heads}));
+  a.intermediate_size =
+      qwen_moe ? as_int("moe_intermediate_size", integer("moe_intermediate_size", std::nullopt))
+               : as_int("intermediate_size", integer("intermediate_size", std::nullopt));
+  a.num_key_value_heads =
+      as_int("num_key_value_heads", integer("num_key_value_heads", int64_t{a.num_attention_heads}));
+  a.head_dim =
+      as_int("head_dim", integer("head_dim", int64_t{a.hidden_size / a.num_attention_heads}));
   if (c.contains("num_local_experts") && !c["num_local_experts"].is_null()) {
     a.num_local_experts = as_int("num_local_experts", integer("num_local_experts", std::nullopt));
   } else if (qwen_moe) {
     a.num_local_experts = as_int("num_experts", integer("num_experts", std::nullopt));
   }
   if (a.num_local_experts > 0) {
-    a.num_experts_per_tok = as_int("num_experts_per_tok", integer("num_experts_per_tok", std::nullopt));
+    a.num_experts_per_tok =
+        as_int("num_experts_per_tok", integer("num_experts_per_tok", std::nullopt));
     if (a.num_experts_per_tok > a.num_local_experts) {
       throw InputError(where("num_experts_per_tok"), "num_experts_per_tok",
                        "exceeds the number of experts");
@@ -228,9 +231,9 @@ LlmArchitecture ParseHfConfig(const std::string& text, const std::string& file,
   }
   if (a.num_key_value_heads > a.num_attention_heads ||
       a.num_attention_heads % a.num_key_value_heads != 0) {
-    throw InputError(where("num_key_value_heads"), "num_key_value_heads",
-                     "must divide num_attention_heads (" + std::to_string(a.num_attention_heads) +
-                         ")");
+    throw InputError(
+        where("num_key_value_heads"), "num_key_value_heads",
+        "must divide num_attention_heads (" + std::to_string(a.num_attention_heads) + ")");
   }
   if (c.contains("tie_word_embeddings") && c["tie_word_embeddings"].is_boolean()) {
     a.tie_word_embeddings = c["tie_word_embeddings"].get<bool>();

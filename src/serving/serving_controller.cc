@@ -49,7 +49,9 @@ enum Timer : uint64_t {
   kScrape,
   kRetry,
 };
-uint64_t Arg(Timer t, uint64_t payload) { return (uint64_t{t} << 56) | payload; }
+uint64_t Arg(Timer t, uint64_t payload) {
+  return (uint64_t{t} << 56) | payload;
+}
 
 // Weight download or read speeds by source (bytes/s), documented in README.md.
 WeightSource SourceFor(const std::string& name) {
@@ -92,9 +94,9 @@ struct ServingController::Replica {
   double wake_target = 0;
   bool wake_pending = false;  // an event at wake_target is queued
   int64_t active = 0;
-  std::vector<std::pair<int32_t, int64_t>> claimed;  // (GPU index, MiB) of the node
-  std::vector<telemetry::Registry::SeriesId> gauges;  // running, waiting, kv usage
-  std::vector<telemetry::Registry::SeriesId> counters;  // prompt, generation, success, preempt
+  std::vector<std::pair<int32_t, int64_t>> claimed;       // (GPU index, MiB) of the node
+  std::vector<telemetry::Registry::SeriesId> gauges;      // running, waiting, kv usage
+  std::vector<telemetry::Registry::SeriesId> counters;    // prompt, generation, success, preempt
   std::vector<telemetry::Registry::SeriesId> histograms;  // ttft, tpot, itl, e2e, queue
   int64_t preemptions_seen = 0;
   telemetry::Registry::SeriesId cpu = 0;
@@ -177,8 +179,7 @@ class ServingController::Sink : public EngineSink {
 };
 
 ServingController::ServingController(cluster::Store* store, EventQueue* queue,
-                                     const api::Manifests& manifests,
-                                     const api::Scenario& scenario,
+                                     const api::Manifests& manifests, const api::Scenario& scenario,
                                      const devices::GpuModelTable* gpus,
                                      telemetry::Registry* metrics, Duration metrics_interval,
                                      Diagnostics* diagnostics)
@@ -229,35 +230,33 @@ ServingController::ServingController(cluster::Store* store, EventQueue* queue,
           MetricType::kGauge);
   declare("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.",
           MetricType::kGauge);
-  declare("vllm:prompt_tokens_total", "Number of prefill tokens processed.",
-          MetricType::kCounter);
+  declare("vllm:prompt_tokens_total", "Number of prefill tokens processed.", MetricType::kCounter);
   declare("vllm:generation_tokens_total", "Number of generation tokens processed.",
           MetricType::kCounter);
   declare("vllm:request_success_total", "Count of successfully processed requests.",
           MetricType::kCounter, {}, "", {"finished_reason"});
   declare("vllm:num_preemptions_total", "Cumulative number of preemption from the engine.",
           MetricType::kCounter);
-  const std::vector<double> ttft = {0.001, 0.005, 0.01, 0.02, 0.04, 0.06, 0.08, 0.1,
-                                    0.25,  0.5,   0.75, 1.0,  2.5,  5.0,  7.5,  10.0,
+  const std::vector<double> ttft = {0.001, 0.005, 0.01, 0.02,  0.04,  0.06,  0.08, 0.1,
+                                    0.25,  0.5,   0.75, 1.0,   2.5,   5.0,   7.5,  10.0,
                                     20.0,  40.0,  80.0, 160.0, 640.0, 2560.0};
-  const std::vector<double> itl = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2, 0.3, 0.4, 0.5,
+  const std::vector<double> itl = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,  0.3,  0.4, 0.5,
                                    0.75, 1.0,   2.5,  5.0,   7.5, 10.0, 20.0, 40.0, 80.0};
-  const std::vector<double> latency = {0.3,  0.5,  0.8,  1.0,  1.5,   2.0,   2.5,
-                                       5.0,  10.0, 15.0, 20.0, 30.0,  40.0,  50.0,
+  const std::vector<double> latency = {0.3,  0.5,   0.8,   1.0,   1.5,   2.0,    2.5,
+                                       5.0,  10.0,  15.0,  20.0,  30.0,  40.0,   50.0,
                                        60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
   declare("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
           MetricType::kHistogram, ttft, "seconds");
   declare("vllm:time_per_output_token_seconds",
-          "DEPRECATED: Use vllm:inter_token_latency_seconds instead.", MetricType::kHistogram,
-          itl, "seconds");
+          "DEPRECATED: Use vllm:inter_token_latency_seconds instead.", MetricType::kHistogram, itl,
+          "seconds");
   declare("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
           MetricType::kHistogram, itl, "seconds");
-  declare("vllm:e2e_request_latency_seconds",
-          "Histogram of e2e request latency in seconds.", MetricType::kHistogram, latency,
-          "seconds");
+  declare("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.",
+          MetricType::kHistogram, latency, "seconds");
   declare("vllm:request_queue_time_seconds",
-          "Histogram of time spent in WAITING phase for request.", MetricType::kHistogram,
-          latency, "seconds");
+          "Histogram of time spent in WAITING phase for request.", MetricType::kHistogram, latency,
+          "seconds");
 }
 
 ServingController::~ServingController() = default;
@@ -290,7 +289,8 @@ void ServingController::Start() {
     std::shared_ptr<const std::vector<TraceRequest>> trace;
     if (!spec.trace_file.empty()) {
       auto& slot = traces[spec.trace_file];
-      if (!slot) slot = std::make_shared<std::vector<TraceRequest>>(ReadAzureLlmTrace(spec.trace_file));
+      if (!slot)
+        slot = std::make_shared<std::vector<TraceRequest>>(ReadAzureLlmTrace(spec.trace_file));
       trace = slot;
     }
     t->source = std::make_unique<TrafficSource>(spec, scenario_.seed, trace, run_seconds);
@@ -421,8 +421,9 @@ void ServingController::StartReplica(PodId id, Time now) {
   rec.container_started = Sec(p.container_started);
   rec.created = Sec(p.created_at);
   rec.scheduled = p.scheduled_at == cluster::kNever ? -1 : Sec(p.scheduled_at);
-  rec.pull_seconds =
-      p.scheduled_at == cluster::kNever ? 0 : std::max(0.0, Sec(p.container_started) - Sec(p.scheduled_at));
+  rec.pull_seconds = p.scheduled_at == cluster::kNever
+                         ? 0
+                         : std::max(0.0, Sec(p.container_started) - Sec(p.scheduled_at));
   const devices::GpuModel* gpu = gpus_->Find(node.gpu_model);
   std::string failure;
   int gpus = 0;
@@ -462,8 +463,7 @@ void ServingController::StartReplica(PodId id, Time now) {
   // Several vLLM processes on one GPU (time-slicing) share its memory: each asks for
   // gpu_memory_utilization of all of it, and one that finds less free fails at start.
   if (failure.empty()) {
-    const int64_t want =
-        static_cast<int64_t>(double(memory_mib) * ts->args.gpu_memory_utilization);
+    const int64_t want = static_cast<int64_t>(double(memory_mib) * ts->args.gpu_memory_utilization);
     std::map<int32_t, int64_t> claimed;
     for (uint32_t other = 0; other < replicas_.size(); ++other) {
       const auto& o = *replicas_[other];
@@ -480,8 +480,8 @@ void ServingController::StartReplica(PodId id, Time now) {
             "ValueError: Free memory on device ({:.2f}/{:.2f} GiB) on startup is less than "
             "desired GPU memory utilization ({}, {:.2f} GiB). Decrease GPU memory utilization "
             "or reduce GPU memory used by other processes.",
-            double(free) / 1024.0, double(memory_mib) / 1024.0,
-            ts->args.gpu_memory_utilization, double(want) / 1024.0);
+            double(free) / 1024.0, double(memory_mib) / 1024.0, ts->args.gpu_memory_utilization,
+            double(want) / 1024.0);
         break;
       }
     }
@@ -522,8 +522,8 @@ void ServingController::StartReplica(PodId id, Time now) {
   rep->engine = std::make_unique<VllmEngineSim>(limits, rep->step.get());
   rec.kv_cache_tokens = engine.num_gpu_blocks * engine.block_size;
   rec.weight_source = ts->source.name;
-  rec.weights_seconds = double(ts->model->TotalParams()) * engine.dtypes.weight_bytes /
-                        ts->source.bytes_per_second;
+  rec.weights_seconds =
+      double(ts->model->TotalParams()) * engine.dtypes.weight_bytes / ts->source.bytes_per_second;
   rec.warmup_seconds = ts->warmup;
   rec.server_up = rec.container_started + rec.weights_seconds + rec.warmup_seconds;
   // Readiness: with a probe, the first probe after the server listens (and after a
@@ -549,8 +549,8 @@ void ServingController::StartReplica(PodId id, Time now) {
                                     {"engine", "0"},
                                     {"namespace", p.namespace_},
                                     {"pod", p.name}};
-  for (const char* g : {"vllm:num_requests_running", "vllm:num_requests_waiting",
-                        "vllm:kv_cache_usage_perc"}) {
+  for (const char* g :
+       {"vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc"}) {
     rep->gauges.push_back(metrics_->At(metrics_->Find(g), labels));
   }
   for (const char* c : {"vllm:prompt_tokens_total", "vllm:generation_tokens_total"}) {
@@ -560,10 +560,9 @@ void ServingController::StartReplica(PodId id, Time now) {
   success["finished_reason"] = "stop";
   rep->counters.push_back(metrics_->At(metrics_->Find("vllm:request_success_total"), success));
   rep->counters.push_back(metrics_->At(metrics_->Find("vllm:num_preemptions_total"), labels));
-  for (const char* h :
-       {"vllm:time_to_first_token_seconds", "vllm:time_per_output_token_seconds",
-        "vllm:inter_token_latency_seconds", "vllm:e2e_request_latency_seconds",
-        "vllm:request_queue_time_seconds"}) {
+  for (const char* h : {"vllm:time_to_first_token_seconds", "vllm:time_per_output_token_seconds",
+                        "vllm:inter_token_latency_seconds", "vllm:e2e_request_latency_seconds",
+                        "vllm:request_queue_time_seconds"}) {
     rep->histograms.push_back(metrics_->At(metrics_->Find(h), labels));
   }
   rep->cpu = metrics_->At(metrics_->Find("container_cpu_usage_seconds_total"),
@@ -665,8 +664,8 @@ void ServingController::Fail(uint32_t request, Failure why) {
       }
     } else if (spec.proxy == "nginx" &&
                (spec.next_upstream_tries == 0 || q.attempts < spec.next_upstream_tries)) {
-      const bool error = std::find(spec.next_upstream.begin(), spec.next_upstream.end(),
-                                   "error") != spec.next_upstream.end();
+      const bool error = std::find(spec.next_upstream.begin(), spec.next_upstream.end(), "error") !=
+                         spec.next_upstream.end();
       retry = error && (refused || spec.retry_non_idempotent);
     }
   }
@@ -798,7 +797,7 @@ void ServingController::Kill(uint32_t r, Time now, bool /*node_gone*/) {
     for (const auto& f : in_flight) {
       const auto& spec = *traffic_[requests_[f.id].traffic]->spec;
       // A non-streamed answer is sent whole at the end: nothing reached the client yet.
-      Fail(static_cast<uint32_t>(f.id), !spec.stream ? Failure::kResetBeforeResponse
+      Fail(static_cast<uint32_t>(f.id), !spec.stream  ? Failure::kResetBeforeResponse
                                         : f.streaming ? Failure::kInterruptedMidStream
                                                       : Failure::kResetBeforeFirstToken);
     }

@@ -30,14 +30,14 @@ namespace gputwin::serving {
 
 // Where a pod's model weights come from (annotation gputwin.io/model-source) and how fast.
 struct WeightSource {
-  std::string name;        // hub | object-storage | local | image
+  std::string name;  // hub | object-storage | local | image
   double bytes_per_second;
 };
 
 // Why requests failed, as a user sees them.
 enum class Failure : uint8_t {
-  kNoEndpoints,           // the proxy had no endpoint: 503
-  kConnectionRefused,     // the endpoint was not listening (starting, shut down)
+  kNoEndpoints,            // the proxy had no endpoint: 503
+  kConnectionRefused,      // the endpoint was not listening (starting, shut down)
   kResetBeforeFirstToken,  // streamed: the pod died after taking it, before a token
   kInterruptedMidStream,   // the pod died while streaming: the user saw a cut answer
   kResetBeforeResponse,    // not streamed: the pod died before answering (retriable)

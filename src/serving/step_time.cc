@@ -6,14 +6,15 @@
 namespace gputwin::serving {
 namespace {
 
-// Fitted (max error 6.6 % with these rounded values) to ../shared/data/h200-measured/serving-and-power.json: decode
-// steps of a Llama-3-8B-shaped model as CUDA graphs at batch 1-256 and context 1024/4096,
-// and eager prefills of 128-8192 tokens (README.md, "Step time").
-constexpr double kGraphOverheadPerLayer = 61e-6;   // s: kernel gaps inside a graph replay
-constexpr double kEagerHostPerLayer = 207e-6;      // s: Python and launches, eager steps
-constexpr double kMemoryEfficiency = 0.90;         // of datasheet bandwidth (bounded)
-constexpr double kGemmEfficiency = 0.60;           // of dense tensor TFLOPS
-constexpr double kAttentionEfficiency = 0.56;      // attention FLOPs
+// Fitted (max error 6.6 % with these rounded values) to
+// ../shared/data/h200-measured/serving-and-power.json: decode steps of a Llama-3-8B-shaped model as
+// CUDA graphs at batch 1-256 and context 1024/4096, and eager prefills of 128-8192 tokens
+// (README.md, "Step time").
+constexpr double kGraphOverheadPerLayer = 61e-6;  // s: kernel gaps inside a graph replay
+constexpr double kEagerHostPerLayer = 207e-6;     // s: Python and launches, eager steps
+constexpr double kMemoryEfficiency = 0.90;        // of datasheet bandwidth (bounded)
+constexpr double kGemmEfficiency = 0.60;          // of dense tensor TFLOPS
+constexpr double kAttentionEfficiency = 0.56;     // attention FLOPs
 
 // Not fitted (no multi-GPU measurement in the shared data): NCCL/custom all-reduce reaches
 // about 80 % of the link, and each call costs a fixed latency.
@@ -39,8 +40,7 @@ StepTimeModel::StepTimeModel(const LlmArchitecture& m, const EngineHardware& hw,
   const double active_mlp = experts_ > 0 ? top_k_ * expert : expert;
   linear_flops_per_token_ = 2.0 * layers_ * (attn + router + active_mlp) / tp;
   head_flops_per_token_ = 2.0 * head / tp;
-  attention_flops_per_pair_ =
-      4.0 * layers_ * double(m.num_attention_heads) * m.head_dim / tp;
+  attention_flops_per_pair_ = 4.0 * layers_ * double(m.num_attention_heads) * m.head_dim / tp;
   // vLLM replicates KV heads when TP exceeds them: each GPU keeps at least one.
   const double kv_heads_per_gpu = std::max(1.0, double(m.num_key_value_heads) / tp);
   kv_bytes_per_token_ = 2.0 * layers_ * kv_heads_per_gpu * m.head_dim * dt.kv_bytes;
@@ -49,8 +49,8 @@ StepTimeModel::StepTimeModel(const LlmArchitecture& m, const EngineHardware& hw,
       tp > 1 ? 2.0 * layers_ * m.hidden_size * 2.0 * 2.0 * (tp - 1) / tp : 0;
   bandwidth_ = hw.gpu.memory_bandwidth_gbps * 1e9 * hw.bandwidth_share * kMemoryEfficiency;
   double tf = dt.weight_bytes == 1 && hw.gpu.fp8_tflops > 0 ? hw.gpu.fp8_tflops
-              : dt.fp16_tensor || hw.gpu.bf16_tflops == 0 ? hw.gpu.fp16_tflops
-                                                          : hw.gpu.bf16_tflops;
+              : dt.fp16_tensor || hw.gpu.bf16_tflops == 0   ? hw.gpu.fp16_tflops
+                                                            : hw.gpu.bf16_tflops;
   tflops_ = tf * 1e12 * hw.compute_share;
   link_bandwidth_ = hw.gpu.link_gbps * 1e9 * kLinkEfficiency;
   link_latency_ = hw.gpu.nvlink ? kNvlinkLatency : kPcieLatency;
@@ -66,8 +66,9 @@ double StepTimeModel::Seconds(const StepWork& w) const {
     weights += layers_ * experts_ * (1.0 - miss) * expert_bytes_per_layer_;
   }
   const double memory_time = weights / bandwidth_;
-  const double compute_time = (linear_flops_per_token_ * tokens + head_flops_per_token_ * w.sampled) /
-                              (tflops_ * kGemmEfficiency);
+  const double compute_time =
+      (linear_flops_per_token_ * tokens + head_flops_per_token_ * w.sampled) /
+      (tflops_ * kGemmEfficiency);
   // A smooth roofline: the memory and compute times of the linear layers add as the two
   // sides of a right triangle (close to the larger one far from the ridge point, 1.41 x
   // it at the ridge).

@@ -29,8 +29,8 @@ struct EngineHardware {
 
 // Dtypes as vLLM runs them (after resolving "auto").
 struct EngineDtypes {
-  int weight_bytes = 2;  // bfloat16/float16: 2; fp8: 1
-  int kv_bytes = 2;      // kv-cache-dtype auto follows the weights; fp8: 1
+  int weight_bytes = 2;      // bfloat16/float16: 2; fp8: 1
+  int kv_bytes = 2;          // kv-cache-dtype auto follows the weights; fp8: 1
   bool fp16_tensor = false;  // float16 math (GPUs without bf16)
 };
 
@@ -49,13 +49,13 @@ class StepTimeModel {
 
  private:
   int layers_;
-  double weight_read_bytes_;      // per GPU, dense part (MoE: non-expert weights)
+  double weight_read_bytes_;       // per GPU, dense part (MoE: non-expert weights)
   double expert_bytes_per_layer_;  // per GPU, one expert (MoE only)
   int experts_ = 0, top_k_ = 0;
-  double linear_flops_per_token_;  // per GPU, excluding the LM head
-  double head_flops_per_token_;    // per GPU, the LM head
-  double attention_flops_per_pair_;  // per GPU
-  double kv_bytes_per_token_;        // per GPU
+  double linear_flops_per_token_;     // per GPU, excluding the LM head
+  double head_flops_per_token_;       // per GPU, the LM head
+  double attention_flops_per_pair_;   // per GPU
+  double kv_bytes_per_token_;         // per GPU
   double allreduce_bytes_per_token_;  // per GPU per step, TP > 1
   double bandwidth_, tflops_;         // bytes/s and FLOP/s of this replica's share, per GPU
   double link_bandwidth_, link_latency_;

@@ -59,8 +59,8 @@ std::vector<TraceRequest> ReadAzureLlmTrace(const std::string& file) {
     }
     const size_t need = static_cast<size_t>(std::max({ts_col, prompt_col, output_col}));
     if (cells.size() <= need) {
-      throw InputError(SourceRef{file, n}, "", "expected 3 columns, found " +
-                                                   std::to_string(cells.size()));
+      throw InputError(SourceRef{file, n}, "",
+                       "expected 3 columns, found " + std::to_string(cells.size()));
     }
     double t = 0;
     if (!ParseTimestamp(cells[static_cast<size_t>(ts_col)], &t)) {

@@ -103,7 +103,8 @@ void ResolveIngresses(const api::Manifests& m, api::Scenario* s, Diagnostics* di
       if (x.metadata.name == name && x.metadata.namespace_ == ns) ing = &x;
     }
     if (!ing) {
-      throw InputError(t.source, "ingress", "Ingress \"" + ns + "/" + name + "\" is not in the manifests");
+      throw InputError(t.source, "ingress",
+                       "Ingress \"" + ns + "/" + name + "\" is not in the manifests");
     }
     const api::IngressBackend* be =
         ing->default_backend ? &*ing->default_backend
@@ -121,8 +122,9 @@ void ResolveIngresses(const api::Manifests& m, api::Scenario* s, Diagnostics* di
     }
     if (!cls.empty() && cls != "nginx") {
       diagnostics->Warn(ing->metadata.source, "spec.ingressClassName",
-                        "ingress class \"" + cls + "\" is not modelled; the twin routes as "
-                        "ingress-nginx would");
+                        "ingress class \"" + cls +
+                            "\" is not modelled; the twin routes as "
+                            "ingress-nginx would");
     }
     t.service_namespace = ns;
     t.service = be->service;
@@ -199,9 +201,9 @@ void ValidateServing(const api::Manifests& m, const api::Scenario& s, Diagnostic
       if (x.metadata.name == t.service && x.metadata.namespace_ == t.service_namespace) svc = &x;
     }
     if (!svc) {
-      throw InputError(t.source, "service",
-                       "Service \"" + t.service_namespace + "/" + t.service +
-                           "\" is not in the manifests");
+      throw InputError(
+          t.source, "service",
+          "Service \"" + t.service_namespace + "/" + t.service + "\" is not in the manifests");
     }
     if (svc->session_affinity == "ClientIP") {
       diagnostics->Warn(svc->metadata.source, "spec.sessionAffinity",
@@ -211,7 +213,8 @@ void ValidateServing(const api::Manifests& m, const api::Scenario& s, Diagnostic
     if (svc->selector.empty()) {
       diagnostics->Warn(svc->metadata.source, "spec.selector",
                         "a Service without a selector has no managed endpoints: traffic "
-                        "\"" + t.name + "\" gets none");
+                        "\"" +
+                            t.name + "\" gets none");
     }
     if (!t.trace_file.empty()) ReadAzureLlmTrace(t.trace_file);
   }

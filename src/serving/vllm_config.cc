@@ -75,13 +75,24 @@ std::vector<std::string> Words(const std::vector<std::string>& command,
 
 // Flags that change the engine's behaviour but that the twin does not model.
 const std::set<std::string>& UnmodelledFlags() {
-  static const std::set<std::string> flags = {
-      "--pipeline-parallel-size", "-pp", "--data-parallel-size", "-dp",
-      "--enable-expert-parallel", "--speculative-config", "--max-num-partial-prefills",
-      "--long-prefill-token-threshold", "--cpu-offload-gb", "--swap-space",
-      "--enable-lora", "--scheduling-policy", "--num-scheduler-steps",
-      "--enforce-eager", "--kv-transfer-config", "--enable-prefix-caching",
-      "--rope-scaling", "--max-seq-len-to-capture"};
+  static const std::set<std::string> flags = {"--pipeline-parallel-size",
+                                              "-pp",
+                                              "--data-parallel-size",
+                                              "-dp",
+                                              "--enable-expert-parallel",
+                                              "--speculative-config",
+                                              "--max-num-partial-prefills",
+                                              "--long-prefill-token-threshold",
+                                              "--cpu-offload-gb",
+                                              "--swap-space",
+                                              "--enable-lora",
+                                              "--scheduling-policy",
+                                              "--num-scheduler-steps",
+                                              "--enforce-eager",
+                                              "--kv-transfer-config",
+                                              "--enable-prefix-caching",
+                                              "--rope-scaling",
+                                              "--max-seq-len-to-capture"};
   return flags;
 }
 
@@ -97,11 +108,16 @@ int64_t ParseInt(const std::string& flag, const std::string& v, const SourceRef&
   int64_t mult = 1;
   if (used > 0 && used + 1 == v.size()) {
     const char s = v.back();
-    if (s == 'k') mult = 1000;
-    else if (s == 'K') mult = 1024;
-    else if (s == 'm') mult = 1000000;
-    else if (s == 'M') mult = 1024 * 1024;
-    else used = 0;
+    if (s == 'k')
+      mult = 1000;
+    else if (s == 'K')
+      mult = 1024;
+    else if (s == 'm')
+      mult = 1000000;
+    else if (s == 'M')
+      mult = 1024 * 1024;
+    else
+      used = 0;
     if (used) ++used;
   }
   if (used != v.size() || n <= 0) {
@@ -201,8 +217,8 @@ VllmEngineArgs ParseVllmArgs(const std::vector<std::string>& command,
       a.gpu_memory_utilization = d;
     } else if (flag == "--dtype") {
       a.dtype = value(flag, k, inline_value, has_inline);
-      static const std::set<std::string> ok = {"auto", "half", "float16", "bfloat16", "float",
-                                               "float32"};
+      static const std::set<std::string> ok = {"auto",     "half",  "float16",
+                                               "bfloat16", "float", "float32"};
       if (!ok.contains(a.dtype)) {
         throw InputError(where, "args",
                          "--dtype: invalid choice: '" + a.dtype +
@@ -222,7 +238,8 @@ VllmEngineArgs ParseVllmArgs(const std::vector<std::string>& command,
     } else if (flag == "--no-enable-chunked-prefill") {
       a.enable_chunked_prefill = false;
     } else if (flag == "--block-size") {
-      a.block_size = static_cast<int>(ParseInt(flag, value(flag, k, inline_value, has_inline), where));
+      a.block_size =
+          static_cast<int>(ParseInt(flag, value(flag, k, inline_value, has_inline), where));
     } else if (flag == "--quantization" || flag == "-q") {
       a.quantization = value(flag, k, inline_value, has_inline);
       if (a.quantization != "fp8") {
@@ -233,8 +250,9 @@ VllmEngineArgs ParseVllmArgs(const std::vector<std::string>& command,
       }
     } else if (UnmodelledFlags().contains(flag)) {
       diagnostics->Warn(where, "args",
-                        flag + " changes how vLLM runs; the twin does not model it and runs the "
-                               "engine without it");
+                        flag +
+                            " changes how vLLM runs; the twin does not model it and runs the "
+                            "engine without it");
       // Skip its value when it has one.
       if (!has_inline && flag != "--enable-expert-parallel" && flag != "--enforce-eager" &&
           flag != "--enable-lora" && flag != "--enable-prefix-caching" && k + 1 < words.size() &&
@@ -344,7 +362,8 @@ VllmEngine StartVllmEngine(const VllmEngineArgs& args, const LlmArchitecture& mo
   const double budget = e.gpu_memory_gib * args.gpu_memory_utilization;
   if (e.weights_gib > e.gpu_memory_gib) {
     throw InputError(where, "args",
-                     fmt::format("torch.OutOfMemoryError: CUDA out of memory while loading the weights: {} needs {:.2f} GiB "
+                     fmt::format("torch.OutOfMemoryError: CUDA out of memory while loading the "
+                                 "weights: {} needs {:.2f} GiB "
                                  "of weights per GPU with tensor parallel size {}, and the GPU "
                                  "has {:.2f} GiB in total",
                                  model.name, e.weights_gib, e.tensor_parallel, e.gpu_memory_gib));

@@ -84,8 +84,8 @@ class Parser {
   std::string Ident() {
     Skip();
     size_t start = i_;
-    while (i_ < s_.size() && (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_' ||
-                              s_[i_] == ':')) {
+    while (i_ < s_.size() &&
+           (std::isalnum(static_cast<unsigned char>(s_[i_])) || s_[i_] == '_' || s_[i_] == ':')) {
       ++i_;
     }
     return s_.substr(start, i_ - start);
@@ -118,13 +118,26 @@ class Parser {
         i_ += 2;
       } else if (i_ < s_.size()) {
         switch (s_[i_]) {
-          case 's': unit = 1'000'000'000; break;
-          case 'm': unit = 60'000'000'000; break;
-          case 'h': unit = 3'600'000'000'000; break;
-          case 'd': unit = 86'400'000'000'000; break;
-          case 'w': unit = 7 * 86'400'000'000'000; break;
-          case 'y': unit = 365 * 86'400'000'000'000; break;
-          default: break;
+          case 's':
+            unit = 1'000'000'000;
+            break;
+          case 'm':
+            unit = 60'000'000'000;
+            break;
+          case 'h':
+            unit = 3'600'000'000'000;
+            break;
+          case 'd':
+            unit = 86'400'000'000'000;
+            break;
+          case 'w':
+            unit = 7 * 86'400'000'000'000;
+            break;
+          case 'y':
+            unit = 365 * 86'400'000'000'000;
+            break;
+          default:
+            break;
         }
         if (unit) ++i_;
       }
@@ -234,15 +247,20 @@ class Parser {
     if (id.empty()) Fail("unexpected \"" + s_.substr(i_, 1) + "\"");
     static const std::vector<std::string> aggs = {"sum", "avg", "min", "max", "count"};
     static const std::vector<std::string> funcs = {
-        "rate",          "irate",         "increase",      "avg_over_time", "max_over_time",
+        "rate",          "irate",         "increase",        "avg_over_time",      "max_over_time",
         "min_over_time", "sum_over_time", "count_over_time", "histogram_quantile", "abs",
-        "ceil",          "floor",         "clamp_min",     "clamp_max",     "scalar",
+        "ceil",          "floor",         "clamp_min",       "clamp_max",          "scalar",
         "vector",        "time"};
     static const std::vector<std::string> unsupported = {
-        "topk", "bottomk", "quantile", "stddev", "stdvar", "count_values", "group",
-        "label_replace", "label_join", "predict_linear", "deriv", "delta", "idelta",
-        "absent", "changes", "resets", "sort", "sort_desc", "round", "exp", "ln", "sqrt",
-        "timestamp", "quantile_over_time", "last_over_time", "holt_winters"};
+        "topk",           "bottomk",       "quantile",
+        "stddev",         "stdvar",        "count_values",
+        "group",          "label_replace", "label_join",
+        "predict_linear", "deriv",         "delta",
+        "idelta",         "absent",        "changes",
+        "resets",         "sort",          "sort_desc",
+        "round",          "exp",           "ln",
+        "sqrt",           "timestamp",     "quantile_over_time",
+        "last_over_time", "holt_winters"};
     if (std::find(aggs.begin(), aggs.end(), id) != aggs.end()) {
       auto n = std::make_unique<Node>();
       n->kind = Kind::kAgg;
@@ -307,8 +325,10 @@ class Parser {
               Fail("bad regular expression \"" + m.value + "\"");
             }
           }
-          if (m.label == "__name__" && m.op == "=") n->name = m.value;
-          else n->matchers.push_back(std::move(m));
+          if (m.label == "__name__" && m.op == "=")
+            n->name = m.value;
+          else
+            n->matchers.push_back(std::move(m));
         } while (Eat(",") && (Skip(), i_ < s_.size() && s_[i_] != '}'));
         Expect("}");
       }
@@ -340,10 +360,14 @@ bool Matches(const std::vector<Matcher>& ms, const Labels& l) {
     auto it = l.find(m.label);
     const std::string v = it == l.end() ? "" : it->second;
     bool ok = true;
-    if (m.op == "=") ok = v == m.value;
-    else if (m.op == "!=") ok = v != m.value;
-    else if (m.op == "=~") ok = std::regex_match(v, m.re);
-    else ok = !std::regex_match(v, m.re);
+    if (m.op == "=")
+      ok = v == m.value;
+    else if (m.op == "!=")
+      ok = v != m.value;
+    else if (m.op == "=~")
+      ok = std::regex_match(v, m.re);
+    else
+      ok = !std::regex_match(v, m.re);
     if (!ok) return false;
   }
   return true;
@@ -383,9 +407,9 @@ std::vector<RangeSeries> Select(const Registry& r, const Node& n, Time from, Tim
         rs.labels = s.labels;
         rs.labels["__name__"] = n.name;
         if (part == "_bucket") {
-          rs.labels["le"] = FormatLe(b < fam.desc.buckets.size()
-                                         ? fam.desc.buckets[b]
-                                         : std::numeric_limits<double>::infinity());
+          rs.labels["le"] =
+              FormatLe(b < fam.desc.buckets.size() ? fam.desc.buckets[b]
+                                                   : std::numeric_limits<double>::infinity());
         }
         if (!Matches(n.matchers, rs.labels)) continue;
         const size_t col = part == "_bucket" ? b : part == "_count" ? nb : nb + 1;
@@ -462,8 +486,12 @@ PromResult Binary(const Node& n, PromResult a, PromResult b) {
     if (op == "/") return x / y;
     if (op == "%") return std::fmod(x, y);
     if (op == "^") return std::pow(x, y);
-    bool c = op == "==" ? x == y : op == "!=" ? x != y : op == ">" ? x > y : op == "<" ? x < y
-             : op == ">=" ? x >= y : x <= y;
+    bool c = op == "=="   ? x == y
+             : op == "!=" ? x != y
+             : op == ">"  ? x > y
+             : op == "<"  ? x < y
+             : op == ">=" ? x >= y
+                          : x <= y;
     if (n.bool_mod) return c ? 1.0 : 0.0;
     *keep = c;
     return x;
@@ -678,11 +706,16 @@ PromResult Eval(const Registry& r, const Node& n, Time at) {
   out = Eval(r, *n.args[0], at);
   const double bound = f.starts_with("clamp") ? ScalarOf(Eval(r, *n.args[1], at)) : 0;
   for (auto& s : out.samples) {
-    if (f == "abs") s.value = std::fabs(s.value);
-    else if (f == "ceil") s.value = std::ceil(s.value);
-    else if (f == "floor") s.value = std::floor(s.value);
-    else if (f == "clamp_min") s.value = std::max(s.value, bound);
-    else s.value = std::min(s.value, bound);
+    if (f == "abs")
+      s.value = std::fabs(s.value);
+    else if (f == "ceil")
+      s.value = std::ceil(s.value);
+    else if (f == "floor")
+      s.value = std::floor(s.value);
+    else if (f == "clamp_min")
+      s.value = std::max(s.value, bound);
+    else
+      s.value = std::min(s.value, bound);
     s.labels = Drop(s.labels);
   }
   return out;

@@ -25,7 +25,8 @@ fs::path Dir() {
 // An H100 node with the device plugin (pods bind at 10 s, when it registers), a
 // one-replica vLLM Deployment whose image is already there and whose 16.06 GB of weights
 // load in about a second, warm-up 30 s, readiness probed every 10 s.
-std::string Cluster(const std::string& extra_container = "", const std::string& probe =
+std::string Cluster(const std::string& extra_container = "",
+                    const std::string& probe =
                         "        readinessProbe: {httpGet: {path: /health, port: 8000}, "
                         "periodSeconds: 10}\n") {
   return R"(---
@@ -74,11 +75,12 @@ spec:
         image: vllm/vllm-openai:v0.11.0
         args: ["meta-llama/Llama-3.1-8B-Instruct"]
         resources: {limits: {nvidia.com/gpu: 1}}
-)" + probe + extra_container;
+)" + probe +
+         extra_container;
 }
 
 std::unique_ptr<sim::Simulation> RunServing(const std::string& name, const std::string& scenario,
-                                     const std::string& cluster, const std::string& trace) {
+                                            const std::string& cluster, const std::string& trace) {
   const fs::path d = Dir() / name;
   fs::create_directories(d);
   // The trace replays relative to its first row: a first request at 0 s, before any pod
@@ -119,12 +121,12 @@ spec:
 // starts at 70 s, listens at 101 s, is Ready at 110 s and routable at 111 s.
 TEST(ServingSim, ReadinessEndpointsAndGracefulTerminationAsKubernetesDoes) {
   const std::string trace =
-      "2023-11-16 18:00:45.0,100,10\n"      // 45 s: no endpoint yet -> 503
-      "2023-11-16 18:00:52.0,100,10\n"      // 52 s: served
-      "2023-11-16 18:01:00.0,100,20000\n"   // 60 s: still streaming at SIGKILL (100 s)
-      "2023-11-16 18:01:10.5,100,10\n"      // 70.5 s: routed to the old pod, which refuses
-      "2023-11-16 18:01:15.0,100,10\n"      // 75 s: endpoints empty -> 503
-      "2023-11-16 18:02:00.0,100,10\n";     // 120 s: the new pod serves it
+      "2023-11-16 18:00:45.0,100,10\n"     // 45 s: no endpoint yet -> 503
+      "2023-11-16 18:00:52.0,100,10\n"     // 52 s: served
+      "2023-11-16 18:01:00.0,100,20000\n"  // 60 s: still streaming at SIGKILL (100 s)
+      "2023-11-16 18:01:10.5,100,10\n"     // 70.5 s: routed to the old pod, which refuses
+      "2023-11-16 18:01:15.0,100,10\n"     // 75 s: endpoints empty -> 503
+      "2023-11-16 18:02:00.0,100,10\n";    // 120 s: the new pod serves it
   auto s = RunServing("lifecycle", kScenario, Cluster(), trace);
   const auto& st = Stats(*s);
   EXPECT_EQ(st.requests, 7u);
@@ -159,8 +161,7 @@ TEST(ServingSim, WithoutAReadinessProbeTrafficArrivesBeforeTheServerListens) {
 // A preStop sleep keeps the old pod serving while its removal reaches the proxy: the
 // request at 70.5 s is served, and SIGTERM comes at 85 s.
 TEST(ServingSim, APreStopSleepCoversEndpointPropagation) {
-  const std::string trace =
-      "2023-11-16 18:01:10.5,100,10\n";  // 70.5 s
+  const std::string trace = "2023-11-16 18:01:10.5,100,10\n";  // 70.5 s
   const std::string probe =
       "        readinessProbe: {httpGet: {path: /health, port: 8000}, periodSeconds: 10}\n"
       "        lifecycle: {preStop: {sleep: {seconds: 15}}}\n";
@@ -213,8 +214,10 @@ spec:
   traffic:
   - name: chat
     service: llama
-    proxy: )" + proxy + R"(
-    stream: )" + (stream ? "true" : "false") + R"(
+    proxy: )" +
+         proxy + R"(
+    stream: )" +
+         (stream ? "true" : "false") + R"(
     arrivals: {trace: {file: trace.csv}}
   actions:
   - {at: 70s, action: delete-pod, target: llama-a}
@@ -280,7 +283,8 @@ kind: Ingress
 metadata:
   name: llama
   annotations:
-    nginx.ingress.kubernetes.io/proxy-next-upstream-tries: ")") + tries + R"("
+    nginx.ingress.kubernetes.io/proxy-next-upstream-tries: ")") +
+           tries + R"("
 spec:
   ingressClassName: nginx
   rules:

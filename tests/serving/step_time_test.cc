@@ -128,8 +128,8 @@ TEST(StepTime, ReproducesTheMeasuredH200TableWithinTenPercent) {
     std::stringstream cells(last);
     for (std::string c; std::getline(cells, c, ',');) f.push_back(c);
     const double got = std::stod(f[4]);
-    EXPECT_NEAR(got / ms, 1.0, 0.10) << "prefill " << p << ": model " << got << " ms, measured "
-                                     << ms;
+    EXPECT_NEAR(got / ms, 1.0, 0.10)
+        << "prefill " << p << ": model " << got << " ms, measured " << ms;
     ++rows;
   }
   EXPECT_EQ(rows, 15);
@@ -183,8 +183,8 @@ TEST(Vllm, RecognisesTheServerAsUsersDeployIt) {
   EXPECT_TRUE(LooksLikeVllm("vllm/vllm-openai:v0.11.0", {}, {"--model", "x"}, ""));
   EXPECT_TRUE(LooksLikeVllm("docker.io/vllm/vllm-openai@sha256:abc", {}, {}, ""));
   EXPECT_TRUE(LooksLikeVllm("my/img", {"/bin/sh", "-c"}, {"vllm serve m --port 8000"}, ""));
-  EXPECT_TRUE(LooksLikeVllm("my/img", {"python3", "-m", "vllm.entrypoints.openai.api_server"},
-                            {}, ""));
+  EXPECT_TRUE(
+      LooksLikeVllm("my/img", {"python3", "-m", "vllm.entrypoints.openai.api_server"}, {}, ""));
   EXPECT_TRUE(LooksLikeVllm("my/img", {}, {}, "vllm"));
   EXPECT_FALSE(LooksLikeVllm("nginx:1.27", {}, {}, ""));
 }

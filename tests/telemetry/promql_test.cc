@@ -9,7 +9,9 @@ namespace gputwin::telemetry {
 namespace {
 
 const Time kT0{1767225600LL * 1'000'000'000};
-Time At(int s) { return kT0 + Duration::Seconds(s); }
+Time At(int s) {
+  return kT0 + Duration::Seconds(s);
+}
 
 class PromQLTest : public ::testing::Test {
  protected:
@@ -66,7 +68,8 @@ TEST_F(PromQLTest, AggregatesInstantVectors) {
             1u);
   EXPECT_EQ(One("sum(vllm:num_requests_waiting > bool 4)"), 1);
   // Past the 5-minute lookback the series are gone.
-  EXPECT_TRUE(PromQuery::Parse("vllm:num_requests_waiting").Evaluate(reg_, At(391)).samples.empty());
+  EXPECT_TRUE(
+      PromQuery::Parse("vllm:num_requests_waiting").Evaluate(reg_, At(391)).samples.empty());
 }
 
 // rate(x[1m]) at 90 s sees the points at 60 and 90 (30 apart): delta 30 over 30 s,
@@ -81,8 +84,7 @@ TEST_F(PromQLTest, RateExtrapolatesAsPrometheusDoes) {
 // Buckets le=0.1: 2, 0.5: 6, +Inf: 10. The median's rank 5 falls in (0.1, 0.5] holding 4:
 // 0.1 + 0.4 x (5 - 2) / 4 = 0.4. The 0.9 quantile falls in +Inf: the highest finite bound.
 TEST_F(PromQLTest, HistogramQuantileInterpolatesInTheBucket) {
-  EXPECT_NEAR(One("histogram_quantile(0.5, vllm:time_to_first_token_seconds_bucket)"), 0.4,
-              1e-12);
+  EXPECT_NEAR(One("histogram_quantile(0.5, vllm:time_to_first_token_seconds_bucket)"), 0.4, 1e-12);
   EXPECT_NEAR(One("histogram_quantile(0.9, sum by (le) (vllm:time_to_first_token_seconds_bucket))"),
               0.5, 1e-12);
   EXPECT_EQ(One("sum(vllm:time_to_first_token_seconds_count)"), 10);
