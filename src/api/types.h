@@ -219,6 +219,15 @@ struct Service {
   std::vector<ServicePort> ports;
   std::string session_affinity = "None";
   bool publish_not_ready_addresses = false;
+  // Whether a pod of that namespace and labels is one of its endpoints.
+  bool Selects(const std::string& namespace_, const Labels& labels) const {
+    if (selector.empty() || namespace_ != metadata.namespace_) return false;
+    for (const auto& [k, v] : selector) {
+      auto it = labels.find(k);
+      if (it == labels.end() || it->second != v) return false;
+    }
+    return true;
+  }
 };
 
 // autoscaling/v2 HorizontalPodAutoscaler.

@@ -93,19 +93,11 @@ static std::vector<PodId> TargetPods(const cluster::Store& store, int32_t deploy
 }
 
 HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::ForMetric(
-    State& st, const api::MetricSpec& m, int32_t spec_replicas, int32_t status_replicas, Time now) {
+    State& st, const api::MetricSpec& m, const std::vector<PodId>& pods, int32_t spec_replicas,
+    int32_t status_replicas, Time now) {
   Proposal out;
   const double tol = config_.tolerance;
   auto within = [&](double r) { return std::fabs(1.0 - r) <= tol; };
-  int32_t deployment = -1;
-  for (uint32_t d = 0; d < store_.deployments().size(); ++d) {
-    const auto& dr = store_.deployments()[d];
-    if (!dr.deleted && dr.obj.metadata.name == st.spec.target_name &&
-        dr.obj.metadata.namespace_ == st.spec.metadata.namespace_) {
-      deployment = static_cast<int32_t>(d);
-    }
-  }
-  const std::vector<PodId> pods = TargetPods(store_, deployment);
   if (m.type == "Resource" || m.type == "ContainerResource" || m.type == "Pods") {
     const bool resource = m.type != "Pods";
     out.name = resource ? m.resource + " resource" : "pods metric " + m.metric_name;
@@ -515,14 +507,8 @@ void HorizontalPodAutoscalerController::Sync(uint32_t index, Time now) {
   State& st = states_[index];
   HpaStatus& status = status_[index];
   const auto& spec = st.spec;
-  int32_t deployment = -1;
-  for (uint32_t d = 0; d < store_.deployments().size(); ++d) {
-    const auto& dr = store_.deployments()[d];
-    if (!dr.deleted && dr.obj.metadata.name == spec.target_name &&
-        dr.obj.metadata.namespace_ == spec.metadata.namespace_) {
-      deployment = static_cast<int32_t>(d);
-    }
-  }
+  const uint32_t found = store_.FindDeployment(spec.metadata.namespace_, spec.target_name);
+  const int32_t deployment = found == cluster::kNone ? -1 : static_cast<int32_t>(found);
   if (deployment < 0 || spec.target_kind != "Deployment") {
     SetCondition(st, "AbleToScale", "False", "FailedGetScale",
                  "the HPA controller was unable to get the target's current scale: " +
@@ -531,8 +517,9 @@ void HorizontalPodAutoscalerController::Sync(uint32_t index, Time now) {
   }
   auto& dep = store_.deployments()[static_cast<size_t>(deployment)];
   const int32_t current = dep.obj.replicas;
+  const std::vector<PodId> pods = TargetPods(store_, deployment);
   int32_t status_replicas = 0;
-  for (PodId id : TargetPods(store_, deployment)) {
+  for (PodId id : pods) {
     status_replicas += !store_.pod(id).deleted && !store_.pod(id).Terminal() ? 1 : 0;
   }
   if (st.recommendations.empty()) st.recommendations.push_back({now, current});
@@ -560,7 +547,7 @@ void HorizontalPodAutoscalerController::Sync(uint32_t index, Time now) {
     props.reserve(spec.metrics.size());
     size_t invalid = 0;
     for (const auto& m : spec.metrics) {
-      props.push_back(ForMetric(st, m, current, status_replicas, now));
+      props.push_back(ForMetric(st, m, pods, current, status_replicas, now));
       const Proposal& p = props.back();
       if (!p.valid) {
         ++invalid;

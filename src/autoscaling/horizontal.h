@@ -71,8 +71,8 @@ class HorizontalPodAutoscalerController : public cluster::Controller {
     std::string name, reason, error, shown;
   };
   void Sync(uint32_t index, Time now);
-  Proposal ForMetric(State& st, const api::MetricSpec& m, int32_t spec_replicas,
-                     int32_t status_replicas, Time now);
+  Proposal ForMetric(State& st, const api::MetricSpec& m, const std::vector<cluster::PodId>& pods,
+                     int32_t spec_replicas, int32_t status_replicas, Time now);
   int32_t Normalize(State& st, int32_t current, int32_t desired, Time now);
   void SetCondition(State& st, const std::string& type, const std::string& status,
                     const std::string& reason, const std::string& message);

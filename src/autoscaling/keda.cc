@@ -242,15 +242,8 @@ void KedaOperator::Poll(uint32_t index, Time now) {
   const auto& so = st.spec;
   bool errors = false;
   const bool active = Evaluate(st, now, &errors);
-  int32_t deployment = -1;
-  for (uint32_t d = 0; d < store_.deployments().size(); ++d) {
-    const auto& dr = store_.deployments()[d];
-    if (!dr.deleted && dr.obj.metadata.name == so.target_name &&
-        dr.obj.metadata.namespace_ == so.metadata.namespace_) {
-      deployment = static_cast<int32_t>(d);
-    }
-  }
-  if (deployment < 0) return;
+  const uint32_t deployment = store_.FindDeployment(so.metadata.namespace_, so.target_name);
+  if (deployment == cluster::kNone) return;
   auto& dep = store_.deployments()[static_cast<size_t>(deployment)];
   const int32_t current = dep.obj.replicas;
   const int32_t min = so.min_replica_count;

@@ -569,6 +569,14 @@ void Store::DeleteNode(NodeId id) {
   Notify(WatchKind::kNode, WatchOp::kDeleted, id);
 }
 
+uint32_t Store::FindDeployment(const std::string& namespace_, const std::string& name) const {
+  for (uint32_t d = 0; d < deployments_.size(); ++d) {
+    const auto& m = deployments_[d].obj.metadata;
+    if (!deployments_[d].deleted && m.name == name && m.namespace_ == namespace_) return d;
+  }
+  return kNone;
+}
+
 NodeId Store::FindNode(const std::string& name) const {
   auto it = node_by_name_.find(name);
   return it == node_by_name_.end() ? kNone : it->second;

@@ -96,6 +96,8 @@ class Store {
   const NodeRecord& node(NodeId id) const { return nodes_[id]; }
   size_t node_count() const { return nodes_.size(); }
   NodeId FindNode(const std::string& name) const;
+  // A live Deployment by namespace and name, kNone when there is none.
+  uint32_t FindDeployment(const std::string& namespace_, const std::string& name) const;
   // Nodes with a label set to a value (live nodes only), in id order.
   std::vector<NodeId> NodesWithLabel(const std::string& key, const std::string& value) const;
   void SetNodeLabel(NodeId id, const std::string& key, const std::string& value);

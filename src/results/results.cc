@@ -113,19 +113,17 @@ void Serving(const sim::Simulation& sim, Results* r) {
     }
     for (cluster::PodId id = 0; svc && id < store.pod_count(); ++id) {
       const auto& p = store.pod(id);
-      if (p.namespace_ != svc->metadata.namespace_ || svc->selector.empty()) continue;
-      bool match = true;
-      for (const auto& [k, v] : svc->selector) {
-        auto it = p.tmpl->metadata.labels.find(k);
-        match = match && it != p.tmpl->metadata.labels.end() && it->second == v;
+      if (!svc->Selects(p.namespace_, p.tmpl->metadata.labels) ||
+          p.scheduled_at == cluster::kNever) {
+        continue;
       }
-      if (!match || p.scheduled_at == cluster::kNever) continue;
       Time end = sim.end();
       if (p.deleted_at != cluster::kNever) end = std::min(end, p.deleted_at);
       if (p.finished_at != cluster::kNever) end = std::min(end, p.finished_at);
       // The GPUs it asked for (its devices are released when it is deleted).
       const cluster::ResourceId gpu = store.resources().Find("nvidia.com/gpu");
-      const double gpus = gpu < store.resources().size() ? double(cluster::At(p.tmpl->requests, gpu)) : 0;
+      const double gpus =
+          gpu < store.resources().size() ? double(cluster::At(p.tmpl->requests, gpu)) : 0;
       out.gpu_hours += gpus * std::max(0.0, Secs(p.scheduled_at, end)) / 3600;
       if (id < r->cost.pod_cost.size()) out.cost += r->cost.pod_cost[id];
     }

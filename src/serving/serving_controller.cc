@@ -266,12 +266,7 @@ Time ServingController::AtSec(double s) const {
 }
 
 bool ServingController::Selects(const api::Service& s, const cluster::PodRecord& p) const {
-  if (s.selector.empty() || s.metadata.namespace_ != p.namespace_) return false;
-  for (const auto& [k, v] : s.selector) {
-    auto it = p.tmpl->metadata.labels.find(k);
-    if (it == p.tmpl->metadata.labels.end() || it->second != v) return false;
-  }
-  return true;
+  return s.Selects(p.namespace_, p.tmpl->metadata.labels);
 }
 
 void ServingController::Start() {
