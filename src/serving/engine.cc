@@ -12,6 +12,8 @@ constexpr double kInf = std::numeric_limits<double>::infinity();
 VllmEngineSim::VllmEngineSim(const EngineLimits& limits, const StepTimeModel* model)
     : limits_(limits), model_(model), next_finish_(kInf) {
   phase_count_.assign(static_cast<size_t>(limits_.block_size), 0);
+  block_mask_ = limits_.block_size - 1;
+  while ((int64_t{1} << block_shift_) < limits_.block_size) ++block_shift_;
   double a = 0;
   model_->DecodeLinear(1, &a, &decode_b_);
 }
@@ -66,14 +68,12 @@ void VllmEngineSim::Add(double t, uint64_t id, int32_t prompt, int32_t output) {
 int64_t VllmEngineSim::NewDecodeBlocks(int64_t k) const {
   // Step d needs a new block for each decoder whose length phase p has (d - 1 + p) % bs
   // == 0; over k steps every phase comes round k / bs times, plus the first k % bs.
-  const int64_t bs = limits_.block_size;
-  const int64_t full = k / bs;
+  // Block sizes are powers of two (vLLM's choices), so phases are masks, not divisions.
+  const int64_t full = k >> block_shift_;
   int64_t blocks = full * decoding_count_;
-  const int64_t rest = k % bs;
+  const int64_t rest = k & block_mask_;
   for (int64_t j = 0; j < rest; ++j) {
-    const int64_t d = decode_step_ + j;
-    const int64_t p = ((1 - d) % bs + bs) % bs;
-    blocks += phase_count_[static_cast<size_t>(p)];
+    blocks += phase_count_[static_cast<size_t>((1 - decode_step_ - j) & block_mask_)];
   }
   return blocks;
 }
@@ -81,9 +81,7 @@ int64_t VllmEngineSim::NewDecodeBlocks(int64_t k) const {
 void VllmEngineSim::StartDecoding(uint32_t slot) {
   Seq& s = seqs_[slot];
   const int64_t len = int64_t{s.prompt} + s.generated;
-  const int64_t base = len - decode_step_;
-  const int64_t bs = limits_.block_size;
-  ++phase_count_[static_cast<size_t>(((base % bs) + bs) % bs)];
+  ++phase_count_[static_cast<size_t>((len - decode_step_) & block_mask_)];
   ++decoding_count_;
   decode_len_sum_ += len;
   // Decode step d produces token generated + 1 + (d - decode_step_).
@@ -115,10 +113,8 @@ void VllmEngineSim::Preempt(uint32_t slot) {
   if (s.computed < 0) {
     // A decoder's progress follows from the step counter.
     s.generated = static_cast<int32_t>(s.output - (s.finish_step - decode_step_ + 1));
-    const int64_t bs = limits_.block_size;
     const int64_t len = int64_t{s.prompt} + s.generated;
-    const int64_t base = len - decode_step_;
-    --phase_count_[static_cast<size_t>(((base % bs) + bs) % bs)];
+    --phase_count_[static_cast<size_t>((len - decode_step_) & block_mask_)];
     --decoding_count_;
     decode_len_sum_ -= len;
     s.blocks = BlocksFor(len - 1);
@@ -134,7 +130,7 @@ void VllmEngineSim::Preempt(uint32_t slot) {
 }
 
 void VllmEngineSim::PlanStep(double start) {
-  plan_ = Plan{};
+  plan_.Reset();
   plan_blocks_ = 0;
   if (decoding_count_ == 0 && prefilling_.empty() && waiting_.empty()) {
     next_finish_ = kInf;
@@ -217,7 +213,7 @@ void VllmEngineSim::PlanStep(double start) {
   if (tokens == 0) {
     // Nothing fits (waiting requests blocked with nothing running cannot happen: the
     // engine checked at start-up that one max_model_len request fits).
-    plan_ = Plan{};
+    plan_.Reset();
     next_finish_ = kInf;
     return;
   }
@@ -280,10 +276,8 @@ void VllmEngineSim::CommitStep(EngineSink* sink) {
     finish_heap_.pop();
     Seq& s = seqs_[slot];
     if (!s.live || s.finish_step != step) continue;  // stale
-    const int64_t bs = limits_.block_size;
     const int64_t len_at_end = int64_t{s.prompt} + s.output;
-    const int64_t base = len_at_end - decode_step_;
-    --phase_count_[static_cast<size_t>(((base % bs) + bs) % bs)];
+    --phase_count_[static_cast<size_t>((len_at_end - decode_step_) & block_mask_)];
     --decoding_count_;
     decode_len_sum_ -= len_at_end;
     s.blocks = BlocksFor(len_at_end - 1);
@@ -310,7 +304,7 @@ void VllmEngineSim::CommitStep(EngineSink* sink) {
     }
   }
   clock_ = end;
-  plan_ = Plan{};
+  plan_.Reset();
 }
 
 void VllmEngineSim::AdvanceTo(double t, EngineSink* sink) {
@@ -372,7 +366,7 @@ void VllmEngineSim::Kill() {
   finish_heap_ = {};
   newest_decoder_ = {};
   used_blocks_ = 0;
-  plan_ = Plan{};
+  plan_.Reset();
   next_finish_ = kInf;
 }
 

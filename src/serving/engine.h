@@ -86,11 +86,17 @@ class VllmEngineSim {
     int64_t decode_steps = 1;  // identical decode steps jumped at once
     std::vector<std::pair<uint32_t, int32_t>> chunks;
     bool valid = false;
+    // Back to empty, keeping the chunks' storage (a step is planned per request or two).
+    void Reset() {
+      start = end = 0;
+      decoders = 0;
+      decode_steps = 1;
+      chunks.clear();
+      valid = false;
+    }
   };
 
-  int64_t BlocksFor(int64_t tokens) const {
-    return (tokens + limits_.block_size - 1) / limits_.block_size;
-  }
+  int64_t BlocksFor(int64_t tokens) const { return (tokens + block_mask_) >> block_shift_; }
   void PlanStep(double start);
   void CommitStep(EngineSink* sink);
   void FreeSeq(uint32_t slot);
@@ -103,6 +109,8 @@ class VllmEngineSim {
   void ComputeNextFinish();
 
   EngineLimits limits_;
+  int64_t block_mask_ = 0;  // block_size - 1 (a power of two)
+  int block_shift_ = 0;     // log2(block_size)
   const StepTimeModel* model_;
   double decode_b_ = 0;
   mutable std::vector<double> decode_a_;    // per batch size; NaN until computed

@@ -3,6 +3,8 @@
 // 0.5 % (reported at the bucket's geometric middle). Deterministic.
 #pragma once
 
+#include <algorithm>
+#include <bit>
 #include <cmath>
 #include <cstdint>
 #include <vector>
@@ -14,17 +16,13 @@ class LatencyHistogram {
   static constexpr double kMin = 1e-4, kGrowth = 1.01;
   static constexpr int kBuckets = 2100;  // 1e-4 s × 1.01^2100 ≈ 1.2e5 s
 
+  // Bucket 0 holds values up to kMin; bucket b >= 1 holds [kMin·g^(b-1), kMin·g^b).
   void Observe(double seconds) {
     ++count_;
     sum_ += seconds;
     if (seconds > max_) max_ = seconds;
-    int b = 0;
-    if (seconds > kMin) {
-      b = 1 + static_cast<int>(std::log(seconds / kMin) / std::log(kGrowth));
-      if (b >= kBuckets) b = kBuckets - 1;
-    }
     if (counts_.empty()) counts_.assign(kBuckets, 0);
-    ++counts_[static_cast<size_t>(b)];
+    ++counts_[static_cast<size_t>(Bucket(seconds))];
   }
   uint64_t count() const { return count_; }
   double mean() const { return count_ ? sum_ / double(count_) : 0; }
@@ -38,11 +36,53 @@ class LatencyHistogram {
       seen += counts_[static_cast<size_t>(b)];
       if (seen >= rank && seen > 0) {
         if (b == 0) return kMin / 2;
-        const double lo = kMin * std::pow(kGrowth, b - 1), hi = lo * kGrowth;
+        const double lo = Edges().lower[static_cast<size_t>(b)], hi = lo * kGrowth;
         return std::min(std::sqrt(lo * hi), max_);
       }
     }
     return max_;
+  }
+
+ private:
+  // Four observations per request: the bucket comes from the double's exponent and top 7
+  // mantissa bits (a sub-octave 1/128 wide, narrower than a 1 % bucket) looked up in a
+  // table, then one comparison with the next bucket's edge; no logarithm.
+  static constexpr int kKeyShift = 45;  // 52 mantissa bits - 7
+  struct Table {
+    std::vector<double> lower;    // lower[b]: the bucket's lower edge (b >= 1)
+    std::vector<uint16_t> first;  // bucket of each sub-octave's smallest value
+    uint64_t base = 0;            // key of kMin's sub-octave
+    Table() {
+      lower.resize(kBuckets + 1, 0);
+      for (int b = 1; b <= kBuckets; ++b) {
+        lower[static_cast<size_t>(b)] = kMin * std::pow(kGrowth, b - 1);
+      }
+      base = std::bit_cast<uint64_t>(kMin) >> kKeyShift;
+      const uint64_t top = std::bit_cast<uint64_t>(lower[kBuckets]) >> kKeyShift;
+      first.resize(static_cast<size_t>(top - base + 1));
+      for (uint64_t k = base; k <= top; ++k) {
+        const double v = std::bit_cast<double>(k << kKeyShift);
+        // The last edge <= v.
+        const auto it = std::upper_bound(lower.begin() + 1, lower.end(), v);
+        first[static_cast<size_t>(k - base)] =
+            static_cast<uint16_t>(std::max<ptrdiff_t>(0, it - lower.begin() - 1));
+      }
+    }
+  };
+  static const Table& Edges() {
+    static const Table table;
+    return table;
+  }
+
+ public:
+  static int Bucket(double v) {
+    if (!(v > kMin)) return 0;
+    const Table& t = Edges();
+    const uint64_t k = (std::bit_cast<uint64_t>(v) >> kKeyShift) - t.base;
+    if (k >= t.first.size()) return kBuckets - 1;
+    int b = t.first[static_cast<size_t>(k)];
+    if (b + 1 < kBuckets && v >= t.lower[static_cast<size_t>(b + 1)]) ++b;
+    return std::clamp(b, 1, kBuckets - 1);
   }
 
  private:

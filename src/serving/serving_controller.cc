@@ -62,9 +62,6 @@ WeightSource SourceFor(const std::string& name) {
 }
 
 constexpr double kDefaultWarmupSeconds = 60;
-// CPU of a vLLM pod (README.md): the engine core process spins about one core while the
-// GPU runs steps; the API server and idle loop take about a tenth of one.
-constexpr double kIdleCores = 0.1, kBusyCores = 1.0;
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 }  // namespace
@@ -94,13 +91,8 @@ struct ServingController::Replica {
   double wake_target = 0;
   bool wake_pending = false;  // an event at wake_target is queued
   int64_t active = 0;
-  std::vector<std::pair<int32_t, int64_t>> claimed;       // (GPU index, MiB) of the node
-  std::vector<telemetry::Registry::SeriesId> gauges;      // running, waiting, kv usage
-  std::vector<telemetry::Registry::SeriesId> counters;    // prompt, generation, success, preempt
-  std::vector<telemetry::Registry::SeriesId> histograms;  // ttft, tpot, itl, e2e, queue
-  int64_t preemptions_seen = 0;
-  telemetry::Registry::SeriesId cpu = 0;
-  double cpu_busy_seen = 0, cpu_scraped_at = 0;
+  std::vector<std::pair<int32_t, int64_t>> claimed;  // (GPU index, MiB) of the node
+  std::unique_ptr<VllmMetricsEndpoint> metrics;      // its /metrics, once vLLM started
 };
 
 struct ServingController::Traffic {
@@ -142,11 +134,8 @@ class ServingController::Sink : public EngineSink {
     if (c_->traffic_[q.traffic]->spec->stream) st.ttft.Observe(at - q.arrival);
     st.queue.Observe(std::max(0.0, scheduled - q.arrival));
     auto& r = *c_->replicas_[q.replica];
-    if (!r.histograms.empty()) {
-      c_->metrics_->Observe(r.histograms[0], at - q.arrival);
-      c_->metrics_->Observe(r.histograms[4], std::max(0.0, scheduled - q.arrival));
-      c_->metrics_->Add(r.counters[0], q.prompt);
-    }
+    if (r.metrics)
+      r.metrics->FirstToken(at - q.arrival, std::max(0.0, scheduled - q.arrival), q.prompt);
   }
   void OnFinished(uint64_t id, double at, int32_t tokens) override {
     auto& q = c_->requests_[id];
@@ -161,15 +150,7 @@ class ServingController::Sink : public EngineSink {
     auto& r = *c_->replicas_[q.replica];
     --r.active;
     ++c_->records_[r.record].requests;
-    if (!r.histograms.empty()) {
-      if (tokens > 1) {
-        c_->metrics_->Observe(r.histograms[1], tpot);
-        c_->metrics_->Observe(r.histograms[2], tpot);
-      }
-      c_->metrics_->Observe(r.histograms[3], at - q.arrival);
-      c_->metrics_->Add(r.counters[1], tokens);
-      c_->metrics_->Add(r.counters[2], 1);
-    }
+    if (r.metrics) r.metrics->Finished(at - q.arrival, tpot, tokens);
     q.live = false;
     c_->free_requests_.push_back(static_cast<uint32_t>(id));
   }
@@ -198,65 +179,7 @@ ServingController::ServingController(cluster::Store* store, EventQueue* queue,
     text << f.rdbuf();
     models_.Add(ParseHfConfig(text.str(), m.config, m.name));
   }
-  // vLLM's metrics (vllm/v1/metrics/loggers.py, 0.11), with the pod labels a Prometheus
-  // scrape adds. Buckets as upstream.
-  const std::vector<std::string> labels = {"model_name", "engine", "namespace", "pod"};
-  auto declare = [&](const char* name, const char* help, telemetry::MetricType type,
-                     std::vector<double> buckets = {}, const char* unit = "",
-                     std::vector<std::string> extra = {}) {
-    telemetry::MetricDesc d;
-    d.name = name;
-    d.help = help;
-    d.type = type;
-    d.label_names = labels;
-    d.label_names.insert(d.label_names.end(), extra.begin(), extra.end());
-    d.buckets = std::move(buckets);
-    d.unit = unit;
-    metrics_->Declare("vllm", d);
-  };
-  using telemetry::MetricType;
-  {
-    telemetry::MetricDesc cpu;
-    cpu.name = "container_cpu_usage_seconds_total";
-    cpu.help = "Cumulative cpu time consumed by the container in core-seconds";
-    cpu.type = telemetry::MetricType::kCounter;
-    cpu.label_names = {"namespace", "pod", "container"};
-    cpu.unit = "seconds";
-    metrics_->Declare("cadvisor", cpu);
-  }
-  declare("vllm:num_requests_running", "Number of requests in model execution batches.",
-          MetricType::kGauge);
-  declare("vllm:num_requests_waiting", "Number of requests waiting to be processed.",
-          MetricType::kGauge);
-  declare("vllm:kv_cache_usage_perc", "KV-cache usage. 1 means 100 percent usage.",
-          MetricType::kGauge);
-  declare("vllm:prompt_tokens_total", "Number of prefill tokens processed.", MetricType::kCounter);
-  declare("vllm:generation_tokens_total", "Number of generation tokens processed.",
-          MetricType::kCounter);
-  declare("vllm:request_success_total", "Count of successfully processed requests.",
-          MetricType::kCounter, {}, "", {"finished_reason"});
-  declare("vllm:num_preemptions_total", "Cumulative number of preemption from the engine.",
-          MetricType::kCounter);
-  const std::vector<double> ttft = {0.001, 0.005, 0.01, 0.02,  0.04,  0.06,  0.08, 0.1,
-                                    0.25,  0.5,   0.75, 1.0,   2.5,   5.0,   7.5,  10.0,
-                                    20.0,  40.0,  80.0, 160.0, 640.0, 2560.0};
-  const std::vector<double> itl = {0.01, 0.025, 0.05, 0.075, 0.1, 0.15, 0.2,  0.3,  0.4, 0.5,
-                                   0.75, 1.0,   2.5,  5.0,   7.5, 10.0, 20.0, 40.0, 80.0};
-  const std::vector<double> latency = {0.3,  0.5,   0.8,   1.0,   1.5,   2.0,    2.5,
-                                       5.0,  10.0,  15.0,  20.0,  30.0,  40.0,   50.0,
-                                       60.0, 120.0, 240.0, 480.0, 960.0, 1920.0, 7680.0};
-  declare("vllm:time_to_first_token_seconds", "Histogram of time to first token in seconds.",
-          MetricType::kHistogram, ttft, "seconds");
-  declare("vllm:time_per_output_token_seconds",
-          "DEPRECATED: Use vllm:inter_token_latency_seconds instead.", MetricType::kHistogram, itl,
-          "seconds");
-  declare("vllm:inter_token_latency_seconds", "Histogram of inter-token latency in seconds.",
-          MetricType::kHistogram, itl, "seconds");
-  declare("vllm:e2e_request_latency_seconds", "Histogram of e2e request latency in seconds.",
-          MetricType::kHistogram, latency, "seconds");
-  declare("vllm:request_queue_time_seconds",
-          "Histogram of time spent in WAITING phase for request.", MetricType::kHistogram, latency,
-          "seconds");
+  DeclareVllmMetrics(metrics_);
 }
 
 ServingController::~ServingController() = default;
@@ -539,32 +462,9 @@ void ServingController::StartReplica(PodId id, Time now) {
     ready = first + (k + rp.success_threshold - 1) * rp.period_seconds;
   }
   rec.ready = ready;
-  // Gauges and histograms for this pod.
-  const telemetry::Labels labels = {{"model_name", ts->args.model},
-                                    {"engine", "0"},
-                                    {"namespace", p.namespace_},
-                                    {"pod", p.name}};
-  for (const char* g :
-       {"vllm:num_requests_running", "vllm:num_requests_waiting", "vllm:kv_cache_usage_perc"}) {
-    rep->gauges.push_back(metrics_->At(metrics_->Find(g), labels));
-  }
-  for (const char* c : {"vllm:prompt_tokens_total", "vllm:generation_tokens_total"}) {
-    rep->counters.push_back(metrics_->At(metrics_->Find(c), labels));
-  }
-  auto success = labels;
-  success["finished_reason"] = "stop";
-  rep->counters.push_back(metrics_->At(metrics_->Find("vllm:request_success_total"), success));
-  rep->counters.push_back(metrics_->At(metrics_->Find("vllm:num_preemptions_total"), labels));
-  for (const char* h : {"vllm:time_to_first_token_seconds", "vllm:time_per_output_token_seconds",
-                        "vllm:inter_token_latency_seconds", "vllm:e2e_request_latency_seconds",
-                        "vllm:request_queue_time_seconds"}) {
-    rep->histograms.push_back(metrics_->At(metrics_->Find(h), labels));
-  }
-  rep->cpu = metrics_->At(metrics_->Find("container_cpu_usage_seconds_total"),
-                          {{"namespace", p.namespace_},
-                           {"pod", p.name},
-                           {"container", p.tmpl->spec.containers.front().name}});
-  rep->cpu_scraped_at = rec.container_started;
+  rep->metrics = std::make_unique<VllmMetricsEndpoint>(metrics_, ts->args.model, p.namespace_,
+                                                       p.name, p.tmpl->spec.containers.front().name,
+                                                       rec.container_started);
   records_.push_back(std::move(rec));
   replicas_.push_back(std::move(rep));
   live_.push_back(index);
@@ -605,7 +505,18 @@ void ServingController::ApplyEndpoints(uint32_t t, Time now) {
   tr.pending.resize(kept);
 }
 
-uint32_t ServingController::Pick(Traffic& tr, const Request* retry) {
+// Requests in flight at a replica at `at` (its engine brought up to date first).
+int64_t ServingController::Active(uint32_t r, double at) {
+  auto& rep = *replicas_[r];
+  // Only a step ending by `at` can finish requests (a stretch of decode steps ends at its
+  // first finish), so an engine whose step is still under way is left as it is.
+  if (rep.engine && rep.state != Replica::kDead && rep.engine->NextFinish() <= at) {
+    rep.engine->AdvanceTo(at, sink_.get());
+  }
+  return rep.active;
+}
+
+uint32_t ServingController::Pick(Traffic& tr, const Request* retry, double now) {
   const auto& e = tr.endpoints;
   if (e.empty()) return kNone;
   auto tried = [&](uint32_t r) {
@@ -626,8 +537,8 @@ uint32_t ServingController::Pick(Traffic& tr, const Request* retry) {
   if (retry && tr.spec->previous_hosts) {
     // previous_hosts rejects a host already tried; selection is re-run once
     // (host_selection_retry_max_attempts), then the last pick stands.
-    const uint32_t first = Pick(tr, nullptr);
-    return tried(first) ? Pick(tr, nullptr) : first;
+    const uint32_t first = Pick(tr, nullptr, now);
+    return tried(first) ? Pick(tr, nullptr, now) : first;
   }
   const std::string& lb = tr.spec->load_balancer;
   if (lb == "round-robin") return e[tr.cursor++ % e.size()];
@@ -637,7 +548,7 @@ uint32_t ServingController::Pick(Traffic& tr, const Request* retry) {
     // Envoy's power of two choices: two independent draws; the second wins only with
     // strictly fewer active requests.
     const uint32_t a = e[tr.rng.Below(e.size())], b = e[tr.rng.Below(e.size())];
-    return replicas_[b]->active < replicas_[a]->active ? b : a;
+    return Active(b, now) < Active(a, now) ? b : a;
   }
   return e[tr.rng.Below(e.size())];
 }
@@ -710,7 +621,7 @@ void ServingController::Arrive(uint32_t t, Time now) {
 void ServingController::Route(uint32_t id, double at) {
   auto& q = requests_[id];
   auto& tr = *traffic_[q.traffic];
-  const uint32_t r = Pick(tr, q.attempts > 0 ? &q : nullptr);
+  const uint32_t r = Pick(tr, q.attempts > 0 ? &q : nullptr, at);
   if (r == kNone) return Fail(id, Failure::kNoEndpoints);
   if (q.attempts < 4) q.tried[q.attempts] = r;
   ++q.attempts;
@@ -726,6 +637,10 @@ void ServingController::Route(uint32_t id, double at) {
 
 void ServingController::ScheduleWake(uint32_t r) {
   auto& rep = *replicas_[r];
+  // A serving engine is advanced lazily, when a request is routed to it or Prometheus
+  // scrapes it: its steps end without events. Only a server draining after SIGTERM needs
+  // waking, to exit when its last request is done.
+  if (rep.state != Replica::kTerminating || rep.listening) return;
   const double next = rep.engine->NextFinish();
   // A queued wake-up no later than the next finish serves: it advances the engine and
   // schedules again. Only an earlier finish needs a new event.
@@ -774,10 +689,7 @@ void ServingController::Terminate(uint32_t r, Time now) {
 // The pod's metrics endpoint is gone: its series end with a staleness marker.
 void ServingController::Retire(uint32_t r, Time now) {
   auto& rep = *replicas_[r];
-  for (auto s : rep.gauges) metrics_->Retire(s, now);
-  for (auto s : rep.counters) metrics_->Retire(s, now);
-  for (auto s : rep.histograms) metrics_->Retire(s, now);
-  if (!rep.gauges.empty()) metrics_->Retire(rep.cpu, now);
+  if (rep.metrics) rep.metrics->Retire(now);
 }
 
 void ServingController::Kill(uint32_t r, Time now, bool /*node_gone*/) {
@@ -854,17 +766,7 @@ void ServingController::Scrape(Time now) {
     auto& rep = *replicas_[r];
     if (!rep.engine) continue;
     rep.engine->AdvanceTo(s, sink_.get());
-    metrics_->Set(rep.gauges[0], rep.engine->running());
-    metrics_->Set(rep.gauges[1], rep.engine->waiting());
-    metrics_->Set(rep.gauges[2], rep.engine->kv_usage());
-    const int64_t pre = rep.engine->preemptions();
-    metrics_->Add(rep.counters[3], double(pre - rep.preemptions_seen));
-    rep.preemptions_seen = pre;
-    const double busy = rep.engine->busy_seconds();
-    const double dt = std::max(0.0, s - rep.cpu_scraped_at);
-    metrics_->Add(rep.cpu, kIdleCores * dt + kBusyCores * (busy - rep.cpu_busy_seen));
-    rep.cpu_busy_seen = busy;
-    rep.cpu_scraped_at = s;
+    rep.metrics->Scrape(*rep.engine, s);
     ScheduleWake(r);
   }
   metrics_->Sample("vllm", now, true);
@@ -912,6 +814,8 @@ void ServingController::OnTimer(Time now, uint64_t arg) {
         records_[rep.record].killed = Sec(now);
         ++rep.wake_version;
         Retire(static_cast<uint32_t>(payload), now);
+      } else {
+        ScheduleWake(static_cast<uint32_t>(payload));
       }
       break;
     }

@@ -24,6 +24,7 @@
 #include "serving/step_time.h"
 #include "serving/traffic.h"
 #include "serving/vllm_config.h"
+#include "serving/vllm_metrics.h"
 #include "telemetry/registry.h"
 
 namespace gputwin::serving {
@@ -114,7 +115,8 @@ class ServingController : public cluster::Controller {
   void Arrive(uint32_t t, Time now);
   void ChangeEndpoints(uint32_t replica, bool add, Time now);
   void ApplyEndpoints(uint32_t t, Time now);
-  uint32_t Pick(Traffic& tr, const Request* retry);
+  uint32_t Pick(Traffic& tr, const Request* retry, double now);
+  int64_t Active(uint32_t r, double at);
   void Route(uint32_t request, double at);
   void Fail(uint32_t request, Failure why);
   void Sample(Time now);

@@ -240,6 +240,13 @@ VllmEngineArgs ParseVllmArgs(const std::vector<std::string>& command,
     } else if (flag == "--block-size") {
       a.block_size =
           static_cast<int>(ParseInt(flag, value(flag, k, inline_value, has_inline), where));
+      // vllm/config/cache.py: BlockSize = Literal[1, 8, 16, 32, 64, 128].
+      if (a.block_size != 1 &&
+          (a.block_size < 8 || a.block_size > 128 || (a.block_size & (a.block_size - 1)) != 0)) {
+        throw InputError(where, "args",
+                         "--block-size: invalid choice: " + std::to_string(a.block_size) +
+                             " (choose from 1, 8, 16, 32, 64, 128)");
+      }
     } else if (flag == "--quantization" || flag == "-q") {
       a.quantization = value(flag, k, inline_value, has_inline);
       if (a.quantization != "fp8") {

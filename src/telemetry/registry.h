@@ -49,8 +49,8 @@ class Registry {
     // Histograms: cumulative bucket counts (then count and sum) per scrape, kept for an
     // hour so range queries (rate of _bucket) can read them.
     std::vector<std::pair<Time, std::vector<double>>> histogram_samples;
-    bool recorded = false;                         // scraped at least once
-    bool retired = false;  // its target is gone: no more samples (a staleness marker)
+    bool recorded = false;  // scraped at least once
+    bool retired = false;   // its target is gone: no more samples (a staleness marker)
   };
 
   // Declares a family for `owner`. Declaring a name twice is a programmer error.
@@ -70,6 +70,10 @@ class Registry {
   void Set(SeriesId s, double v) { series_[s].value = v; }
   void Add(SeriesId s, double v) { series_[s].value += v; }
   void Observe(SeriesId s, double v) { series_[s].histogram.Observe(v); }
+  void Merge(SeriesId s, const std::vector<uint64_t>& counts, double sum, uint64_t count) {
+    series_[s].histogram.Merge(counts, sum, count);
+  }
+  const std::vector<double>& Buckets(SeriesId s) const { return series_[s].histogram.bounds; }
   // The series' target is gone (a pod deleted): a NaN staleness marker ends it, as
   // Prometheus writes one when a target disappears.
   void Retire(SeriesId s, Time now);

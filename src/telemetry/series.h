@@ -38,6 +38,13 @@ struct Histogram {
     sum += v;
     ++count;
   }
+  // Adds observations a process counted on its own (per-bucket counts, +Inf last).
+  void Merge(const std::vector<uint64_t>& more, double more_sum, uint64_t more_count) {
+    if (counts.size() < bounds.size() + 1) counts.resize(bounds.size() + 1, 0);
+    for (size_t i = 0; i < more.size() && i < counts.size(); ++i) counts[i] += more[i];
+    sum += more_sum;
+    count += more_count;
+  }
 };
 
 }  // namespace gputwin::telemetry
