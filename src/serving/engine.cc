@@ -41,11 +41,11 @@ uint32_t VllmEngineSim::NewSlot() {
   return static_cast<uint32_t>(seqs_.size() - 1);
 }
 
-void VllmEngineSim::Add(double t, uint64_t id, int32_t prompt, int32_t output) {
+void VllmEngineSim::Add(double t, const RequestTag& tag, int32_t prompt, int32_t output) {
   const uint32_t slot = NewSlot();
   Seq& s = seqs_[slot];
   s = Seq{};
-  s.id = id;
+  s.tag = tag;
   s.prompt = prompt;
   s.output = static_cast<int32_t>(
       std::max<int64_t>(1, std::min<int64_t>(output, limits_.max_model_len - prompt)));
@@ -282,7 +282,7 @@ void VllmEngineSim::CommitStep(EngineSink* sink) {
     decode_len_sum_ -= len_at_end;
     s.blocks = BlocksFor(len_at_end - 1);
     s.generated = s.output;
-    sink->OnFinished(s.id, end, s.output);
+    sink->OnFinished(s.tag, end, s.first_token, s.output, s.prompt);
     FreeSeq(slot);
   }
   // Prefill chunks; a prompt computed in full samples a token.
@@ -294,10 +294,11 @@ void VllmEngineSim::CommitStep(EngineSink* sink) {
     ++s.generated;
     if (!s.streaming) {
       s.streaming = true;
-      sink->OnFirstToken(s.id, end, s.scheduled);
+      s.first_token = end;
+      sink->OnFirstToken(s.tag, end, s.scheduled, s.prompt);
     }
     if (s.generated >= s.output) {
-      sink->OnFinished(s.id, end, s.output);
+      sink->OnFinished(s.tag, end, s.first_token, s.output, s.prompt);
       FreeSeq(slot);
     } else {
       StartDecoding(slot);
@@ -349,7 +350,7 @@ void VllmEngineSim::AdvanceTo(double t, EngineSink* sink) {
 std::vector<VllmEngineSim::InFlight> VllmEngineSim::Requests() const {
   std::vector<InFlight> out;
   for (const Seq& s : seqs_) {
-    if (s.live) out.push_back({s.id, s.streaming});
+    if (s.live) out.push_back({s.tag, s.prompt, s.streaming});
   }
   return out;
 }

@@ -25,13 +25,25 @@ struct EngineLimits {
   bool chunked_prefill = true;
 };
 
+// What the caller attaches to a request; the engine hands it back in its reports. The
+// request's state travels with its sequence, so reporting a finish touches no table the
+// engine does not already hold in cache.
+struct RequestTag {
+  uint64_t id = 0;
+  double arrival = 0;            // when the user sent it
+  int32_t requested_output = 0;  // before clamping to max_model_len
+  uint32_t stream = 0;           // the caller's traffic stream
+};
+
 // What the engine reports as its steps complete (times in seconds of the run's clock).
 class EngineSink {
  public:
   virtual ~EngineSink() = default;
   // `scheduled`: when the request first entered a step (its queue time ends).
-  virtual void OnFirstToken(uint64_t request, double at, double scheduled) = 0;
-  virtual void OnFinished(uint64_t request, double at, int32_t output_tokens) = 0;
+  virtual void OnFirstToken(const RequestTag& request, double at, double scheduled,
+                            int32_t prompt_tokens) = 0;
+  virtual void OnFinished(const RequestTag& request, double at, double first_token,
+                          int32_t output_tokens, int32_t prompt_tokens) = 0;
 };
 
 class VllmEngineSim {
@@ -39,7 +51,10 @@ class VllmEngineSim {
   VllmEngineSim(const EngineLimits& limits, const StepTimeModel* model);
 
   // A request arrives at `t` (after AdvanceTo(t)). It joins the next step.
-  void Add(double t, uint64_t id, int32_t prompt_tokens, int32_t output_tokens);
+  void Add(double t, const RequestTag& tag, int32_t prompt_tokens, int32_t output_tokens);
+  void Add(double t, uint64_t id, int32_t prompt_tokens, int32_t output_tokens) {
+    Add(t, RequestTag{id, t, output_tokens, 0}, prompt_tokens, output_tokens);
+  }
   // Commits every step that ends at or before `t`, reporting first tokens and finishes in
   // time order.
   void AdvanceTo(double t, EngineSink* sink);
@@ -48,7 +63,8 @@ class VllmEngineSim {
 
   // Requests in the engine (running or waiting), and whether each has streamed a token.
   struct InFlight {
-    uint64_t id;
+    RequestTag tag;
+    int32_t prompt_tokens;
     bool streaming;
   };
   std::vector<InFlight> Requests() const;
@@ -68,7 +84,8 @@ class VllmEngineSim {
 
  private:
   struct Seq {
-    uint64_t id = 0;
+    RequestTag tag;
+    double first_token = 0;
     int32_t prompt = 0, output = 0;
     int32_t generated = 0;    // tokens sampled so far
     int32_t computed = 0;     // tokens whose KV is in the cache (prefill progress)

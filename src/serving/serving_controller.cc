@@ -93,6 +93,7 @@ struct ServingController::Replica {
   int64_t active = 0;
   std::vector<std::pair<int32_t, int64_t>> claimed;  // (GPU index, MiB) of the node
   std::unique_ptr<VllmMetricsEndpoint> metrics;      // its /metrics, once vLLM started
+  std::unique_ptr<Sink> sink;
 };
 
 struct ServingController::Traffic {
@@ -113,50 +114,51 @@ struct ServingController::Traffic {
   Traffic(uint64_t seed, const std::string& name) : rng(seed, "proxy/" + name) {}
 };
 
+// A request the proxy holds: before its first attempt, between attempts, and (for one
+// retried) while a replica serves it, so a later failure knows the hosts it tried.
 struct ServingController::Request {
-  double arrival = 0, first_token = -1;
+  double arrival = 0;
   int32_t prompt = 0, output = 0;
-  uint32_t traffic = 0, replica = 0;
-  bool live = false;
+  uint32_t traffic = 0;
   uint8_t attempts = 0;
   std::array<uint32_t, 4> tried{};  // the endpoints it went to (previous_hosts, NGINX)
 };
 
+// Where a replica's engine reports first tokens and finishes.
 class ServingController::Sink : public EngineSink {
  public:
-  explicit Sink(ServingController* c) : c_(c) {}
-  void OnFirstToken(uint64_t id, double at, double scheduled) override {
-    auto& q = c_->requests_[id];
-    q.first_token = at;
-    auto& st = c_->stats_[q.traffic];
+  Sink(ServingController* c, uint32_t replica) : c_(c), replica_(replica) {}
+  void OnFirstToken(const RequestTag& q, double at, double scheduled, int32_t prompt) override {
+    auto& st = c_->stats_[q.stream];
     // A streamed request's user sees this token; a retried non-streamed one counts its
     // last attempt, at its end.
-    if (c_->traffic_[q.traffic]->spec->stream) st.ttft.Observe(at - q.arrival);
+    if (c_->traffic_[q.stream]->spec->stream) st.ttft.Observe(at - q.arrival);
     st.queue.Observe(std::max(0.0, scheduled - q.arrival));
-    auto& r = *c_->replicas_[q.replica];
-    if (r.metrics)
-      r.metrics->FirstToken(at - q.arrival, std::max(0.0, scheduled - q.arrival), q.prompt);
+    auto& r = *c_->replicas_[replica_];
+    if (r.metrics) {
+      r.metrics->FirstToken(at - q.arrival, std::max(0.0, scheduled - q.arrival), prompt);
+    }
   }
-  void OnFinished(uint64_t id, double at, int32_t tokens) override {
-    auto& q = c_->requests_[id];
-    auto& st = c_->stats_[q.traffic];
+  void OnFinished(const RequestTag& q, double at, double first_token, int32_t tokens,
+                  int32_t prompt) override {
+    auto& st = c_->stats_[q.stream];
     ++st.served;
-    st.prompt_tokens += static_cast<uint64_t>(q.prompt);
+    st.prompt_tokens += static_cast<uint64_t>(prompt);
     st.output_tokens += static_cast<uint64_t>(tokens);
     st.e2e.Observe(at - q.arrival);
-    if (!c_->traffic_[q.traffic]->spec->stream) st.ttft.Observe(q.first_token - q.arrival);
-    const double tpot = tokens > 1 ? (at - q.first_token) / (tokens - 1) : 0;
+    if (!c_->traffic_[q.stream]->spec->stream) st.ttft.Observe(first_token - q.arrival);
+    const double tpot = tokens > 1 ? (at - first_token) / (tokens - 1) : 0;
     if (tokens > 1) st.tpot.Observe(tpot);
-    auto& r = *c_->replicas_[q.replica];
+    auto& r = *c_->replicas_[replica_];
     --r.active;
     ++c_->records_[r.record].requests;
     if (r.metrics) r.metrics->Finished(at - q.arrival, tpot, tokens);
-    q.live = false;
-    c_->free_requests_.push_back(static_cast<uint32_t>(id));
+    if (q.id != 0) c_->free_requests_.push_back(static_cast<uint32_t>(q.id - 1));
   }
 
  private:
   ServingController* c_;
+  uint32_t replica_;
 };
 
 ServingController::ServingController(cluster::Store* store, EventQueue* queue,
@@ -171,8 +173,7 @@ ServingController::ServingController(cluster::Store* store, EventQueue* queue,
       metrics_(metrics),
       metrics_interval_(metrics_interval),
       diagnostics_(diagnostics),
-      start_(scenario.start_time),
-      sink_(std::make_unique<Sink>(this)) {
+      start_(scenario.start_time) {
   for (const auto& m : scenario.serving_models) {
     std::ifstream f(m.config);
     std::stringstream text;
@@ -438,6 +439,7 @@ void ServingController::StartReplica(PodId id, Time now) {
   limits.max_model_len = engine.max_model_len;
   limits.chunked_prefill = engine.chunked_prefill;
   rep->engine = std::make_unique<VllmEngineSim>(limits, rep->step.get());
+  rep->sink = std::make_unique<Sink>(this, index);
   rec.kv_cache_tokens = engine.num_gpu_blocks * engine.block_size;
   rec.weight_source = ts->source.name;
   rec.weights_seconds =
@@ -511,7 +513,7 @@ int64_t ServingController::Active(uint32_t r, double at) {
   // Only a step ending by `at` can finish requests (a stretch of decode steps ends at its
   // first finish), so an engine whose step is still under way is left as it is.
   if (rep.engine && rep.state != Replica::kDead && rep.engine->NextFinish() <= at) {
-    rep.engine->AdvanceTo(at, sink_.get());
+    rep.engine->AdvanceTo(at, rep.sink.get());
   }
   return rep.active;
 }
@@ -553,8 +555,7 @@ uint32_t ServingController::Pick(Traffic& tr, const Request* retry, double now) 
   return e[tr.rng.Below(e.size())];
 }
 
-void ServingController::Fail(uint32_t request, Failure why) {
-  auto& q = requests_[request];
+void ServingController::Fail(const Request& q, uint32_t slot, Failure why) {
   const auto& spec = *traffic_[q.traffic]->spec;
   // Retry what the proxy may: a connection refused was never sent; a reset before the
   // response started is retried only when the conditions (and NGINX's rule against
@@ -583,13 +584,23 @@ void ServingController::Fail(uint32_t request, Failure why) {
       const double ceiling = std::min(0.250, 0.025 * double(1 << std::min(q.attempts - 1, 4)));
       delay = traffic_[q.traffic]->rng.Uniform() * ceiling;
     }
-    At(store_.now() + Duration::Nanoseconds(static_cast<int64_t>(delay * 1e9)),
-       Arg(kRetry, request));
+    if (slot == kNone) slot = HoldRequest();
+    requests_[slot] = q;
+    At(store_.now() + Duration::Nanoseconds(static_cast<int64_t>(delay * 1e9)), Arg(kRetry, slot));
     return;
   }
   ++stats_[q.traffic].failed[static_cast<int>(why)];
-  q.live = false;
-  free_requests_.push_back(request);
+  if (slot != kNone) free_requests_.push_back(slot);
+}
+
+uint32_t ServingController::HoldRequest() {
+  if (!free_requests_.empty()) {
+    const uint32_t id = free_requests_.back();
+    free_requests_.pop_back();
+    return id;
+  }
+  requests_.emplace_back();
+  return static_cast<uint32_t>(requests_.size() - 1);
 }
 
 void ServingController::Arrive(uint32_t t, Time now) {
@@ -599,38 +610,30 @@ void ServingController::Arrive(uint32_t t, Time now) {
   if (tr.has_next) At(AtSec(tr.next.at), Arg(kArrival, t));
   ApplyEndpoints(t, now);
   ++stats_[t].requests;
-  uint32_t id;
-  if (!free_requests_.empty()) {
-    id = free_requests_.back();
-    free_requests_.pop_back();
-  } else {
-    id = static_cast<uint32_t>(requests_.size());
-    requests_.emplace_back();
-  }
-  auto& q = requests_[id];
-  q = Request{};
+  Request q;
   q.arrival = a.at;
   q.prompt = a.prompt;
   q.output = a.output;
   q.traffic = t;
-  q.live = true;
-  Route(id, a.at);
+  Route(q, kNone, a.at);
 }
 
-// One attempt: the proxy picks an endpoint and connects.
-void ServingController::Route(uint32_t id, double at) {
-  auto& q = requests_[id];
+// One attempt: the proxy picks an endpoint and connects. A first attempt holds no slot in
+// requests_: its state travels in the engine's sequence (RequestTag).
+void ServingController::Route(Request q, uint32_t slot, double at) {
   auto& tr = *traffic_[q.traffic];
   const uint32_t r = Pick(tr, q.attempts > 0 ? &q : nullptr, at);
-  if (r == kNone) return Fail(id, Failure::kNoEndpoints);
+  if (r == kNone) return Fail(q, slot, Failure::kNoEndpoints);
   if (q.attempts < 4) q.tried[q.attempts] = r;
   ++q.attempts;
-  q.replica = r;
   auto& rep = *replicas_[r];
   const bool accepting = rep.listening && rep.state != Replica::kDead && at < rep.sigterm_at;
-  if (!accepting) return Fail(id, Failure::kConnectionRefused);
-  rep.engine->AdvanceTo(at, sink_.get());
-  rep.engine->Add(at, id, q.prompt, q.output);
+  if (!accepting) return Fail(q, slot, Failure::kConnectionRefused);
+  if (slot != kNone) requests_[slot] = q;  // a retry keeps the hosts it tried
+  rep.engine->AdvanceTo(at, rep.sink.get());
+  rep.engine->Add(
+      at, RequestTag{slot == kNone ? 0 : uint64_t{slot} + 1, q.arrival, q.output, q.traffic},
+      q.prompt, q.output);
   ++rep.active;
   ScheduleWake(r);
 }
@@ -657,7 +660,7 @@ void ServingController::Wake(uint32_t r, Time now) {
   auto& rep = *replicas_[r];
   rep.wake_pending = false;
   if (rep.state == Replica::kDead) return;
-  rep.engine->AdvanceTo(rep.wake_target, sink_.get());
+  rep.engine->AdvanceTo(rep.wake_target, rep.sink.get());
   // After SIGTERM the server exits once its last request is done.
   if (rep.state == Replica::kTerminating && !rep.listening && rep.engine->Idle()) {
     rep.state = Replica::kDead;
@@ -697,16 +700,30 @@ void ServingController::Kill(uint32_t r, Time now, bool /*node_gone*/) {
   if (rep.state == Replica::kDead) return;
   auto& rec = records_[rep.record];
   if (rep.engine) {
-    rep.engine->AdvanceTo(Sec(now), sink_.get());
+    rep.engine->AdvanceTo(Sec(now), rep.sink.get());
     const auto in_flight = rep.engine->Requests();
     rep.engine->Kill();
     rep.active = 0;
     for (const auto& f : in_flight) {
-      const auto& spec = *traffic_[requests_[f.id].traffic]->spec;
+      // A first attempt's state is in its tag; a retried one's in its slot.
+      const uint32_t slot = f.tag.id == 0 ? kNone : static_cast<uint32_t>(f.tag.id - 1);
+      Request q;
+      if (slot != kNone) {
+        q = requests_[slot];
+      } else {
+        q.arrival = f.tag.arrival;
+        q.prompt = f.prompt_tokens;
+        q.output = f.tag.requested_output;
+        q.traffic = f.tag.stream;
+        q.attempts = 1;
+        q.tried[0] = r;
+      }
+      const auto& spec = *traffic_[q.traffic]->spec;
       // A non-streamed answer is sent whole at the end: nothing reached the client yet.
-      Fail(static_cast<uint32_t>(f.id), !spec.stream  ? Failure::kResetBeforeResponse
-                                        : f.streaming ? Failure::kInterruptedMidStream
-                                                      : Failure::kResetBeforeFirstToken);
+      Fail(q, slot,
+           !spec.stream  ? Failure::kResetBeforeResponse
+           : f.streaming ? Failure::kInterruptedMidStream
+                         : Failure::kResetBeforeFirstToken);
     }
     rec.preemptions = rep.engine->preemptions();
   }
@@ -726,7 +743,7 @@ void ServingController::Sample(Time now) {
   for (uint32_t r : live_) {
     auto& rep = *replicas_[r];
     if (rep.state == Replica::kDead || !rep.engine) continue;
-    rep.engine->AdvanceTo(s, sink_.get());
+    rep.engine->AdvanceTo(s, rep.sink.get());
     ScheduleWake(r);
   }
   for (uint32_t t = 0; t < traffic_.size(); ++t) {
@@ -765,7 +782,7 @@ void ServingController::Scrape(Time now) {
   for (uint32_t r : live_) {
     auto& rep = *replicas_[r];
     if (!rep.engine) continue;
-    rep.engine->AdvanceTo(s, sink_.get());
+    rep.engine->AdvanceTo(s, rep.sink.get());
     rep.metrics->Scrape(*rep.engine, s);
     ScheduleWake(r);
   }
@@ -809,7 +826,7 @@ void ServingController::OnTimer(Time now, uint64_t arg) {
       auto& rep = *replicas_[payload];
       if (rep.state != Replica::kTerminating) break;
       rep.listening = false;
-      if (!rep.engine || (rep.engine->AdvanceTo(Sec(now), sink_.get()), rep.engine->Idle())) {
+      if (!rep.engine || (rep.engine->AdvanceTo(Sec(now), rep.sink.get()), rep.engine->Idle())) {
         rep.state = Replica::kDead;
         records_[rep.record].killed = Sec(now);
         ++rep.wake_version;
@@ -829,9 +846,9 @@ void ServingController::OnTimer(Time now, uint64_t arg) {
       Scrape(now);
       break;
     case kRetry: {
-      const uint32_t id = static_cast<uint32_t>(payload);
-      ApplyEndpoints(requests_[id].traffic, now);
-      Route(id, Sec(now));
+      const uint32_t slot = static_cast<uint32_t>(payload);
+      ApplyEndpoints(requests_[slot].traffic, now);
+      Route(requests_[slot], slot, Sec(now));
       break;
     }
   }
@@ -840,7 +857,7 @@ void ServingController::OnTimer(Time now, uint64_t arg) {
 void ServingController::Finish(Time end) {
   for (auto& rep : replicas_) {
     if (rep->state == Replica::kDead || !rep->engine) continue;
-    rep->engine->AdvanceTo(Sec(end), sink_.get());
+    rep->engine->AdvanceTo(Sec(end), rep->sink.get());
     records_[rep->record].preemptions = rep->engine->preemptions();
   }
 }

@@ -117,8 +117,9 @@ class ServingController : public cluster::Controller {
   void ApplyEndpoints(uint32_t t, Time now);
   uint32_t Pick(Traffic& tr, const Request* retry, double now);
   int64_t Active(uint32_t r, double at);
-  void Route(uint32_t request, double at);
-  void Fail(uint32_t request, Failure why);
+  void Route(Request q, uint32_t slot, double at);
+  void Fail(const Request& q, uint32_t slot, Failure why);
+  uint32_t HoldRequest();
   void Sample(Time now);
   void Scrape(Time now);
   bool Selects(const api::Service& s, const cluster::PodRecord& p) const;
@@ -140,10 +141,9 @@ class ServingController : public cluster::Controller {
   std::vector<TrafficStats> stats_;
   std::vector<ReplicaRecord> records_;
   std::vector<std::vector<ServingTimelinePoint>> timelines_;
-  std::vector<Request> requests_;
+  std::vector<Request> requests_;  // held by the proxy (retries); see Request
   std::vector<uint32_t> free_requests_;
   std::vector<cluster::PodId> started_;  // pods whose container (re)started
-  std::unique_ptr<Sink> sink_;
 };
 
 }  // namespace gputwin::serving

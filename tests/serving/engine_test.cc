@@ -14,13 +14,14 @@ struct Recorder : EngineSink {
   std::map<uint64_t, double> first, done;
   std::map<uint64_t, int> tokens;
   std::map<uint64_t, double> scheduled;
-  void OnFirstToken(uint64_t id, double at, double sched) override {
-    first[id] = at;
-    scheduled[id] = sched;
+  void OnFirstToken(const RequestTag& r, double at, double sched, int32_t) override {
+    first[r.id] = at;
+    scheduled[r.id] = sched;
   }
-  void OnFinished(uint64_t id, double at, int32_t n) override {
-    done[id] = at;
-    tokens[id] = n;
+  void OnFinished(const RequestTag& r, double at, double first_token, int32_t n, int32_t) override {
+    EXPECT_EQ(first_token, first[r.id]);
+    done[r.id] = at;
+    tokens[r.id] = n;
   }
 };
 
