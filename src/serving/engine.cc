@@ -88,15 +88,16 @@ void VllmEngineSim::StartDecoding(uint32_t slot) {
   s.finish_step = decode_step_ + (s.output - s.generated) - 1;
   s.computed = -1;  // marks a decoder; its length follows from decode_step_
   finish_heap_.push({s.finish_step, slot});
-  newest_decoder_.push({s.admitted, slot});
-  // Lazy deletion leaves finished decoders behind: compact when they outnumber the live.
+  newest_decoder_.push_back({s.admitted, slot});
+  std::push_heap(newest_decoder_.begin(), newest_decoder_.end());
+  // Lazy deletion leaves finished decoders behind: drop them when they outnumber the live
+  // (a pass over the heap, not over every slot: waiting requests hold slots too).
   if (newest_decoder_.size() > 2 * static_cast<size_t>(decoding_count_) + 64) {
-    std::vector<std::pair<int64_t, uint32_t>> live;
-    for (uint32_t i = 0; i < seqs_.size(); ++i) {
-      if (seqs_[i].live && seqs_[i].computed < 0) live.push_back({seqs_[i].admitted, i});
-    }
-    newest_decoder_ =
-        decltype(newest_decoder_)(std::less<std::pair<int64_t, uint32_t>>(), std::move(live));
+    std::erase_if(newest_decoder_, [&](const std::pair<int64_t, uint32_t>& e) {
+      const Seq& q = seqs_[e.second];
+      return !q.live || q.computed >= 0 || q.admitted != e.first;
+    });
+    std::make_heap(newest_decoder_.begin(), newest_decoder_.end());
   }
 }
 
@@ -164,10 +165,12 @@ void VllmEngineSim::PlanStep(double start) {
       if (seqs_[slot].admitted > newest) newest = seqs_[slot].admitted, victim = slot;
     }
     while (!newest_decoder_.empty()) {
-      const auto [admitted, slot] = newest_decoder_.top();
+      const auto [admitted, slot] = newest_decoder_.front();
       const Seq& q = seqs_[slot];
       if (!q.live || q.computed >= 0 || q.admitted != admitted) {
-        newest_decoder_.pop();  // finished, preempted or a reused slot
+        // Finished, preempted or a reused slot.
+        std::pop_heap(newest_decoder_.begin(), newest_decoder_.end());
+        newest_decoder_.pop_back();
         continue;
       }
       if (admitted > newest) newest = admitted, victim = slot;
@@ -365,7 +368,7 @@ void VllmEngineSim::Kill() {
   decode_len_sum_ = 0;
   std::fill(phase_count_.begin(), phase_count_.end(), 0);
   finish_heap_ = {};
-  newest_decoder_ = {};
+  newest_decoder_.clear();
   used_blocks_ = 0;
   plan_.Reset();
   next_finish_ = kInf;

@@ -146,7 +146,7 @@ class VllmEngineSim {
                       std::greater<>>
       finish_heap_;
   // Decoders by admission, newest on top (lazy deletion): the preemption victims.
-  std::priority_queue<std::pair<int64_t, uint32_t>> newest_decoder_;
+  std::vector<std::pair<int64_t, uint32_t>> newest_decoder_;  // a max-heap
   int64_t decode_step_ = 0;  // decode steps taken (every decoder advances by one per step)
   int64_t used_blocks_ = 0;
   int64_t admitted_ = 0;
