@@ -62,6 +62,7 @@ WeightSource SourceFor(const std::string& name) {
 }
 
 constexpr double kDefaultWarmupSeconds = 60;
+constexpr double kEagerWarmupSeconds = 10;  // an estimate (docs/serving.md)
 constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 }  // namespace
@@ -111,7 +112,38 @@ struct ServingController::Traffic {
   std::vector<Change> pending;
   uint64_t cursor = 0;
   RandomStream rng;
-  Traffic(uint64_t seed, const std::string& name) : rng(seed, "proxy/" + name) {}
+  enum class Proxy : uint8_t { kKubeProxy, kEnvoy, kNginx } proxy = Proxy::kKubeProxy;
+  enum class Balancer : uint8_t {
+    kRandom,
+    kRoundRobin,
+    kLeastRequest,
+    kEwma
+  } balancer = Balancer::kRandom;
+  // ingress-nginx's ewma balancer (balancer/ewma.lua), by replica: the response-time
+  // average and when it was last updated.
+  std::vector<double> ewma, ewma_touched;
+  Traffic(uint64_t seed, const api::TrafficSpec& s) : spec(&s), rng(seed, "proxy/" + s.name) {
+    proxy = s.proxy == "envoy"   ? Proxy::kEnvoy
+            : s.proxy == "nginx" ? Proxy::kNginx
+                                 : Proxy::kKubeProxy;
+    balancer = s.load_balancer == "round-robin"     ? Balancer::kRoundRobin
+               : s.load_balancer == "least-request" ? Balancer::kLeastRequest
+               : s.load_balancer == "ewma"          ? Balancer::kEwma
+                                                    : Balancer::kRandom;
+  }
+  // ewma.lua's DECAY_TIME: an endpoint's score fades towards 0 over 10 s untouched.
+  static constexpr double kEwmaDecaySeconds = 10;
+  double EwmaScore(uint32_t r, double now) const {
+    if (r >= ewma.size()) return 0;
+    return ewma[r] * std::exp(-std::max(0.0, now - ewma_touched[r]) / kEwmaDecaySeconds);
+  }
+  // after_balance: the first attempt's connect + response time, at the end of the request.
+  void EwmaUpdate(uint32_t r, double rtt, double now) {
+    if (r >= ewma.size()) ewma.resize(r + 1, 0), ewma_touched.resize(r + 1, 0);
+    const double w = std::exp(-std::max(0.0, now - ewma_touched[r]) / kEwmaDecaySeconds);
+    ewma[r] = ewma[r] * w + rtt * (1.0 - w);
+    ewma_touched[r] = now;
+  }
 };
 
 // A request the proxy holds: before its first attempt, between attempts, and (for one
@@ -153,7 +185,12 @@ class ServingController::Sink : public EngineSink {
     --r.active;
     ++c_->records_[r.record].requests;
     if (r.metrics) r.metrics->Finished(at - q.arrival, tpot, tokens);
-    if (q.id != 0) c_->free_requests_.push_back(static_cast<uint32_t>(q.id - 1));
+    auto& tr = *c_->traffic_[q.stream];
+    if (q.id != 0) {
+      c_->free_requests_.push_back(static_cast<uint32_t>(q.id - 1));
+    } else if (tr.balancer == Traffic::Balancer::kEwma) {
+      tr.EwmaUpdate(replica_, at - q.arrival, at);
+    }
   }
 
  private:
@@ -197,8 +234,7 @@ void ServingController::Start() {
   const double run_seconds = scenario_.duration.seconds();
   std::map<std::string, std::shared_ptr<const std::vector<TraceRequest>>> traces;
   for (const auto& spec : scenario_.traffic) {
-    auto t = std::make_unique<Traffic>(scenario_.seed, spec.name);
-    t->spec = &spec;
+    auto t = std::make_unique<Traffic>(scenario_.seed, spec);
     for (size_t i = 0; i < manifests_.services.size(); ++i) {
       const auto& s = manifests_.services[i];
       if (s.metadata.name == spec.service && s.metadata.namespace_ == spec.service_namespace) {
@@ -259,6 +295,8 @@ const ServingController::TemplateServing* ServingController::ServingOf(
     std::string err;
     if (auto q = ParseQuantity(bw, &err)) ts->source.bytes_per_second = double(q->Value());
   }
+  // --enforce-eager skips torch.compile and CUDA graph capture: only the profile run.
+  if (ts->args.enforce_eager) ts->warmup = kEagerWarmupSeconds;
   if (auto w = annotation("gputwin.io/engine-warmup"); !w.empty()) {
     std::string err;
     if (auto d = ParseDuration(w, &err)) ts->warmup = d->seconds();
@@ -430,6 +468,7 @@ void ServingController::StartReplica(PodId id, Time now) {
   hw.tensor_parallel = ts->args.tensor_parallel_size;
   hw.compute_share = compute;
   hw.bandwidth_share = bandwidth;
+  hw.cuda_graphs = !ts->args.enforce_eager;
   rep->step = std::make_unique<StepTimeModel>(*ts->model, hw, engine.dtypes);
   EngineLimits limits;
   limits.max_num_seqs = engine.max_num_seqs;
@@ -493,6 +532,18 @@ void ServingController::ChangeEndpoints(uint32_t r, bool add, Time now) {
 void ServingController::ApplyEndpoints(uint32_t t, Time now) {
   auto& tr = *traffic_[t];
   const double s = Sec(now);
+  if (tr.pending.empty()) return;
+  // ewma.lua's sync: a new endpoint starts at the old endpoints' average (of their stored
+  // values, as upstream, brought up to date by finishing what they finished).
+  double average = 0;
+  const bool ewma = tr.balancer == Traffic::Balancer::kEwma;
+  if (ewma && !tr.endpoints.empty()) {
+    for (uint32_t r : tr.endpoints) {
+      Active(r, s);
+      average += r < tr.ewma.size() ? tr.ewma[r] : 0;
+    }
+    average /= double(tr.endpoints.size());
+  }
   size_t kept = 0;
   for (size_t i = 0; i < tr.pending.size(); ++i) {
     const auto& c = tr.pending[i];
@@ -501,7 +552,14 @@ void ServingController::ApplyEndpoints(uint32_t t, Time now) {
       continue;
     }
     auto it = std::find(tr.endpoints.begin(), tr.endpoints.end(), c.replica);
-    if (c.add && it == tr.endpoints.end()) tr.endpoints.push_back(c.replica);
+    if (c.add && it == tr.endpoints.end()) {
+      tr.endpoints.push_back(c.replica);
+      if (ewma) {
+        tr.EwmaUpdate(c.replica, 0, s);  // sizes the tables
+        tr.ewma[c.replica] = average;
+        tr.ewma_touched[c.replica] = s;
+      }
+    }
     if (!c.add && it != tr.endpoints.end()) tr.endpoints.erase(it);
   }
   tr.pending.resize(kept);
@@ -528,7 +586,7 @@ uint32_t ServingController::Pick(Traffic& tr, const Request* retry, double now) 
     }
     return false;
   };
-  if (retry && tr.spec->proxy == "nginx") {
+  if (retry && tr.proxy == Traffic::Proxy::kNginx) {
     // NGINX passes the request to the next server in turn, skipping those it tried.
     for (size_t k = 0; k < e.size(); ++k) {
       const uint32_t r = e[tr.cursor++ % e.size()];
@@ -542,21 +600,36 @@ uint32_t ServingController::Pick(Traffic& tr, const Request* retry, double now) 
     const uint32_t first = Pick(tr, nullptr, now);
     return tried(first) ? Pick(tr, nullptr, now) : first;
   }
-  const std::string& lb = tr.spec->load_balancer;
-  if (lb == "round-robin") return e[tr.cursor++ % e.size()];
-  // ingress-nginx's ewma takes the better of two random endpoints by a decayed latency
-  // score; the twin scores by requests in flight (README.md).
-  if ((lb == "least-request" || lb == "ewma") && e.size() > 1) {
+  using Balancer = Traffic::Balancer;
+  if (tr.balancer == Balancer::kRoundRobin) return e[tr.cursor++ % e.size()];
+  if (tr.balancer == Balancer::kLeastRequest && e.size() > 1) {
     // Envoy's power of two choices: two independent draws; the second wins only with
     // strictly fewer active requests.
     const uint32_t a = e[tr.rng.Below(e.size())], b = e[tr.rng.Below(e.size())];
     return Active(b, now) < Active(a, now) ? b : a;
   }
+  if (tr.balancer == Balancer::kEwma && e.size() > 1) {
+    // ewma.lua: two distinct endpoints (a partial Fisher-Yates shuffle); the lower decayed
+    // score wins, the first on a tie. Scores move only when requests finish.
+    const size_t i = tr.rng.Below(e.size());
+    size_t j = tr.rng.Below(e.size() - 1);
+    if (j >= i) ++j;
+    const uint32_t a = e[i], b = e[j];
+    Active(a, now);
+    Active(b, now);
+    return tr.EwmaScore(b, now) < tr.EwmaScore(a, now) ? b : a;
+  }
   return e[tr.rng.Below(e.size())];
 }
 
-void ServingController::Fail(const Request& q, uint32_t slot, Failure why) {
-  const auto& spec = *traffic_[q.traffic]->spec;
+void ServingController::Fail(const Request& q, uint32_t slot, Failure why, double at) {
+  auto& tr = *traffic_[q.traffic];
+  const auto& spec = *tr.spec;
+  // ingress-nginx's ewma learns from a request's first attempt, failed ones too (a refused
+  // connection took no time: the endpoint looks fast).
+  if (tr.balancer == Traffic::Balancer::kEwma && q.attempts == 1 && why != Failure::kNoEndpoints) {
+    tr.EwmaUpdate(q.tried[0], why == Failure::kConnectionRefused ? 0 : at - q.arrival, at);
+  }
   // Retry what the proxy may: a connection refused was never sent; a reset before the
   // response started is retried only when the conditions (and NGINX's rule against
   // passing on a POST once sent) allow. A streamed answer starts at once (its headers go
@@ -564,12 +637,12 @@ void ServingController::Fail(const Request& q, uint32_t slot, Failure why) {
   bool retry = false;
   if (why == Failure::kConnectionRefused || why == Failure::kResetBeforeResponse) {
     const bool refused = why == Failure::kConnectionRefused;
-    if (spec.proxy == "envoy" && q.attempts <= spec.num_retries) {
+    if (tr.proxy == Traffic::Proxy::kEnvoy && q.attempts <= spec.num_retries) {
       for (const auto& c : spec.retry_on) {
         retry |= c == "reset" || c == "5xx" || c == "gateway-error" ||
                  (refused && (c == "connect-failure" || c == "refused-stream"));
       }
-    } else if (spec.proxy == "nginx" &&
+    } else if (tr.proxy == Traffic::Proxy::kNginx &&
                (spec.next_upstream_tries == 0 || q.attempts < spec.next_upstream_tries)) {
       const bool error = std::find(spec.next_upstream.begin(), spec.next_upstream.end(), "error") !=
                          spec.next_upstream.end();
@@ -579,10 +652,10 @@ void ServingController::Fail(const Request& q, uint32_t slot, Failure why) {
   if (retry) {
     ++stats_[q.traffic].retried;
     double delay = 0;
-    if (spec.proxy == "envoy") {
+    if (tr.proxy == Traffic::Proxy::kEnvoy) {
       // Fully jittered exponential back-off: U[0, 25 ms x 2^(n-1)), at most 250 ms.
       const double ceiling = std::min(0.250, 0.025 * double(1 << std::min(q.attempts - 1, 4)));
-      delay = traffic_[q.traffic]->rng.Uniform() * ceiling;
+      delay = tr.rng.Uniform() * ceiling;
     }
     if (slot == kNone) slot = HoldRequest();
     requests_[slot] = q;
@@ -623,12 +696,12 @@ void ServingController::Arrive(uint32_t t, Time now) {
 void ServingController::Route(Request q, uint32_t slot, double at) {
   auto& tr = *traffic_[q.traffic];
   const uint32_t r = Pick(tr, q.attempts > 0 ? &q : nullptr, at);
-  if (r == kNone) return Fail(q, slot, Failure::kNoEndpoints);
+  if (r == kNone) return Fail(q, slot, Failure::kNoEndpoints, at);
   if (q.attempts < 4) q.tried[q.attempts] = r;
   ++q.attempts;
   auto& rep = *replicas_[r];
   const bool accepting = rep.listening && rep.state != Replica::kDead && at < rep.sigterm_at;
-  if (!accepting) return Fail(q, slot, Failure::kConnectionRefused);
+  if (!accepting) return Fail(q, slot, Failure::kConnectionRefused, at);
   if (slot != kNone) requests_[slot] = q;  // a retry keeps the hosts it tried
   rep.engine->AdvanceTo(at, rep.sink.get());
   rep.engine->Add(
@@ -723,7 +796,8 @@ void ServingController::Kill(uint32_t r, Time now, bool /*node_gone*/) {
       Fail(q, slot,
            !spec.stream  ? Failure::kResetBeforeResponse
            : f.streaming ? Failure::kInterruptedMidStream
-                         : Failure::kResetBeforeFirstToken);
+                         : Failure::kResetBeforeFirstToken,
+           Sec(now));
     }
     rec.preemptions = rep.engine->preemptions();
   }

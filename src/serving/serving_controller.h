@@ -118,7 +118,7 @@ class ServingController : public cluster::Controller {
   uint32_t Pick(Traffic& tr, const Request* retry, double now);
   int64_t Active(uint32_t r, double at);
   void Route(Request q, uint32_t slot, double at);
-  void Fail(const Request& q, uint32_t slot, Failure why);
+  void Fail(const Request& q, uint32_t slot, Failure why, double at);
   uint32_t HoldRequest();
   void Sample(Time now);
   void Scrape(Time now);

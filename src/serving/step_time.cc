@@ -26,7 +26,9 @@ constexpr double kPcieLatency = 25e-6;
 
 StepTimeModel::StepTimeModel(const LlmArchitecture& m, const EngineHardware& hw,
                              const EngineDtypes& dt)
-    : layers_(m.num_hidden_layers), tensor_parallel_(std::max(1, hw.tensor_parallel)) {
+    : layers_(m.num_hidden_layers),
+      tensor_parallel_(std::max(1, hw.tensor_parallel)),
+      cuda_graphs_(hw.cuda_graphs) {
   const double tp = tensor_parallel_;
   const double head = static_cast<double>(m.EmbeddingParams());
   const double attn = static_cast<double>(m.AttentionParamsPerLayer());
@@ -59,6 +61,15 @@ StepTimeModel::StepTimeModel(const LlmArchitecture& m, const EngineHardware& hw,
 double StepTimeModel::Seconds(const StepWork& w) const {
   const double tokens = double(w.decode_seqs) + double(w.prefill_tokens);
   if (tokens <= 0) return 0;
+  // Decode-only steps within the capture sizes replay a CUDA graph; others launch eagerly,
+  // and the host's launches bound the step from below.
+  const bool graph = cuda_graphs_ && w.prefill_tokens == 0 && tokens <= kMaxCudaGraphTokens;
+  const double host = graph ? 0 : layers_ * kEagerHostPerLayer;
+  return layers_ * kGraphOverheadPerLayer + std::max(host, GpuSeconds(w));
+}
+
+double StepTimeModel::GpuSeconds(const StepWork& w) const {
+  const double tokens = double(w.decode_seqs) + double(w.prefill_tokens);
   double weights = weight_read_bytes_;
   if (experts_ > 0) {
     // Distinct experts the step's tokens touch, in expectation, per layer.
@@ -81,11 +92,7 @@ double StepTimeModel::Seconds(const StepWork& w) const {
   if (tensor_parallel_ > 1) {
     gpu += allreduce_bytes_per_token_ * tokens / link_bandwidth_ + 2.0 * layers_ * link_latency_;
   }
-  // Decode-only steps within the capture sizes replay a CUDA graph; others launch eagerly,
-  // and the host's launches bound the step from below.
-  const bool graph = w.prefill_tokens == 0 && tokens <= kMaxCudaGraphTokens;
-  const double host = graph ? 0 : layers_ * kEagerHostPerLayer;
-  return layers_ * kGraphOverheadPerLayer + std::max(host, gpu);
+  return gpu;
 }
 
 bool StepTimeModel::DecodeLinear(int seqs, double* a, double* b) const {
@@ -94,9 +101,9 @@ bool StepTimeModel::DecodeLinear(int seqs, double* a, double* b) const {
   *a = Seconds(w);
   *b = kv_bytes_per_token_ / bandwidth_ +
        attention_flops_per_pair_ / (tflops_ * kAttentionEfficiency);
-  if (seqs <= kMaxCudaGraphTokens) return true;
+  if (cuda_graphs_ && seqs <= kMaxCudaGraphTokens) return true;
   // Eager: linear only while the GPU's time already exceeds the host's at context 0.
-  return *a - layers_ * kGraphOverheadPerLayer > layers_ * kEagerHostPerLayer;
+  return GpuSeconds(w) > layers_ * kEagerHostPerLayer;
 }
 
 }  // namespace gputwin::serving

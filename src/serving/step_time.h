@@ -25,6 +25,7 @@ struct EngineHardware {
   int tensor_parallel = 1;
   double compute_share = 1.0;    // MIG slice: its SMs / the GPU's
   double bandwidth_share = 1.0;  // MIG slice: its memory slices / the GPU's
+  bool cuda_graphs = true;       // false with --enforce-eager: every step launches eagerly
 };
 
 // Dtypes as vLLM runs them (after resolving "auto").
@@ -48,6 +49,8 @@ class StepTimeModel {
   static constexpr int kMaxCudaGraphTokens = 512;
 
  private:
+  double GpuSeconds(const StepWork& work) const;  // the kernels' time, without the host
+
   int layers_;
   double weight_read_bytes_;       // per GPU, dense part (MoE: non-expert weights)
   double expert_bytes_per_layer_;  // per GPU, one expert (MoE only)
@@ -60,6 +63,7 @@ class StepTimeModel {
   double bandwidth_, tflops_;         // bytes/s and FLOP/s of this replica's share, per GPU
   double link_bandwidth_, link_latency_;
   int tensor_parallel_;
+  bool cuda_graphs_;
 };
 
 }  // namespace gputwin::serving

@@ -88,7 +88,6 @@ const std::set<std::string>& UnmodelledFlags() {
                                               "--enable-lora",
                                               "--scheduling-policy",
                                               "--num-scheduler-steps",
-                                              "--enforce-eager",
                                               "--kv-transfer-config",
                                               "--enable-prefix-caching",
                                               "--rope-scaling",
@@ -235,6 +234,8 @@ VllmEngineArgs ParseVllmArgs(const std::vector<std::string>& command,
       }
     } else if (flag == "--enable-chunked-prefill") {
       a.enable_chunked_prefill = !has_inline || inline_value != "false";
+    } else if (flag == "--enforce-eager") {
+      a.enforce_eager = !has_inline || inline_value != "false";
     } else if (flag == "--no-enable-chunked-prefill") {
       a.enable_chunked_prefill = false;
     } else if (flag == "--block-size") {
@@ -261,8 +262,8 @@ VllmEngineArgs ParseVllmArgs(const std::vector<std::string>& command,
                             " changes how vLLM runs; the twin does not model it and runs the "
                             "engine without it");
       // Skip its value when it has one.
-      if (!has_inline && flag != "--enable-expert-parallel" && flag != "--enforce-eager" &&
-          flag != "--enable-lora" && flag != "--enable-prefix-caching" && k + 1 < words.size() &&
+      if (!has_inline && flag != "--enable-expert-parallel" && flag != "--enable-lora" &&
+          flag != "--enable-prefix-caching" && k + 1 < words.size() &&
           !words[k + 1].starts_with("-")) {
         ++k;
       }

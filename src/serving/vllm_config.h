@@ -28,6 +28,7 @@ struct VllmEngineArgs {
   std::string dtype = "auto";
   std::string kv_cache_dtype = "auto";
   std::optional<bool> enable_chunked_prefill;
+  bool enforce_eager = false;  // no CUDA graphs
   int block_size = 16;
   std::string quantization;  // --quantization / -q (fp8 modelled; others warned)
 };

@@ -341,3 +341,68 @@ TEST(ServingSim, ScrapeIntervalSetsTheSampleSpacing) {
 
 }  // namespace
 }  // namespace gputwin
+
+namespace gputwin {
+namespace {
+
+// ingress-nginx's ewma balancer (balancer/ewma.lua): two distinct endpoints drawn, the
+// lower decayed response-time score wins (DECAY_TIME 10 s; a finished request moves its
+// endpoint's score towards its time). Pod a runs on an H100 (a 100-token answer in
+// ~0.7 s), pod b on an L4 (300 GB/s: ~6 s). Thirty requests, one every 8 s, replayed by
+// hand through ewma.lua's formulas: a gets 23 or 24 whichever pod takes the first request
+// and for b's time anywhere in 5-7.5 s. Round robin splits 15/15.
+TEST(ServingSim, NginxEwmaPrefersTheFasterEndpoint) {
+  std::string pods = TwoPods();
+  pods += R"(---
+apiVersion: v1
+kind: Node
+metadata:
+  name: gpu-l4
+  annotations: {gputwin.io/gpu-model: L4, gputwin.io/gpu-count: "1"}
+status: {allocatable: {cpu: "16", memory: 64Gi}}
+)";
+  const std::string args = "args: [\"meta-llama/Llama-3.1-8B-Instruct\"]";
+  pods.replace(pods.rfind(args), args.size(),
+               "args: [\"meta-llama/Llama-3.1-8B-Instruct\", \"--max-model-len\", \"4096\"]");
+  const std::string spec = "spec:\n  terminationGracePeriodSeconds: 30\n";
+  pods.replace(pods.rfind(spec), spec.size(),
+               spec + "  nodeSelector: {kubernetes.io/hostname: gpu-l4}\n");
+  pods.replace(pods.find(spec), spec.size(),
+               spec + "  nodeSelector: {kubernetes.io/hostname: gpu-1}\n");
+  std::string trace;
+  for (int k = 0; k < 30; ++k) {
+    const int s = 60 + 8 * k;
+    trace += "2023-11-16 18:" + std::to_string(100 + s / 60).substr(1) + ":" +
+             std::to_string(100 + s % 60).substr(1) + ".0,100,100\n";
+  }
+  auto scenario = [](const std::string& lb) {
+    return R"(apiVersion: gputwin.io/v1alpha1
+kind: Scenario
+metadata: {name: t}
+spec:
+  duration: 6m
+  traffic:
+  - name: chat
+    service: llama
+    proxy: {kind: nginx, loadBalancer: )" +
+           lb + R"(}
+    arrivals: {trace: {file: trace.csv}}
+)";
+  };
+  auto served_by = [](const sim::Simulation& s, const std::string& pod) {
+    for (const auto& r : s.serving()->replicas()) {
+      if (r.pod_key == "default/" + pod) return r.requests;
+    }
+    return uint64_t{0};
+  };
+  auto ewma = RunServing("ewma", scenario("ewma"), pods, trace);
+  EXPECT_EQ(Stats(*ewma).served, 30u);
+  EXPECT_GE(served_by(*ewma, "llama-a"), 23u);
+  EXPECT_LE(served_by(*ewma, "llama-a"), 24u);
+  auto rr = RunServing("rr", scenario("round-robin"), pods, trace);
+  EXPECT_EQ(served_by(*rr, "llama-a"), 15u);
+  EXPECT_EQ(served_by(*rr, "llama-b"), 15u);
+}
+
+}  // namespace
+}  // namespace gputwin

@@ -282,3 +282,36 @@ TEST(ServingExperiment, RejectsBadInput) {
 
 }  // namespace
 }  // namespace gputwin::serving
+
+namespace gputwin::serving {
+namespace {
+
+// --enforce-eager: no CUDA graph replays, so a small decode step pays the host's launches
+// (32 layers x 207 us = 6.6 ms) whenever they exceed the GPU's time; a big prefill, where
+// the GPU already dominates, takes the same time either way.
+TEST(StepTimeEager, EagerDecodeStepsPayTheHostLaunches) {
+  LlmModelTable t;
+  const LlmArchitecture& m = *t.Find("meta-llama/Llama-3.1-8B-Instruct");
+  devices::GpuModelTable gpus;
+  EngineHardware graphs;
+  graphs.gpu = gpus.Find("H100-80GB")->performance;
+  EngineHardware eager = graphs;
+  eager.cuda_graphs = false;
+  StepTimeModel g(m, graphs, EngineDtypes{}), e(m, eager, EngineDtypes{});
+  StepWork decode;
+  decode.decode_seqs = decode.sampled = 1;
+  decode.decode_context = 1024;
+  const double overhead = 32 * 61e-6;  // per-layer overhead, both modes
+  EXPECT_NEAR(e.Seconds(decode), overhead + 32 * 207e-6, 1e-9);
+  EXPECT_LT(g.Seconds(decode), e.Seconds(decode));
+  StepWork prefill;
+  prefill.prefill_tokens = 8192;
+  prefill.prefill_pairs = 8192.0 * 8192.0 / 2;
+  prefill.sampled = 1;
+  EXPECT_DOUBLE_EQ(g.Seconds(prefill), e.Seconds(prefill));
+  double a = 0, b = 0;
+  EXPECT_FALSE(e.DecodeLinear(1, &a, &b));  // the host bounds it: not linear in context
+}
+
+}  // namespace
+}  // namespace gputwin::serving
