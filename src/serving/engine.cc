@@ -57,7 +57,7 @@ void VllmEngineSim::Add(double t, const RequestTag& tag, int32_t prompt, int32_t
     // The step under way when the request arrived runs as planned; the request joins the
     // one after it.
     plan_.decode_steps = 1;
-    const double a = DecodeA(plan_.decoders);
+    const double a = plan_.decode_a;
     plan_.end = plan_.start + a + decode_b_ * double(decode_len_sum_);
     used_blocks_ -= plan_blocks_ - NewDecodeBlocks(1);
     plan_blocks_ = NewDecodeBlocks(1);
@@ -226,6 +226,7 @@ void VllmEngineSim::PlanStep(double start) {
   if (plan_.chunks.empty()) {
     // Identical decode steps until the first finish or until blocks run short.
     const double a = DecodeA(plan_.decoders);
+    plan_.decode_a = a;
     int64_t k = 1;
     if (decode_ok_[static_cast<size_t>(plan_.decoders)] == 1) {
       while (!finish_heap_.empty() &&
@@ -321,7 +322,7 @@ void VllmEngineSim::AdvanceTo(double t, EngineSink* sink) {
     }
     if (plan_.decode_steps > 1) {
       // Commit the whole steps of the stretch that end by t.
-      const double a = DecodeA(plan_.decoders), b = decode_b_;
+      const double a = plan_.decode_a, b = decode_b_;
       const double n = plan_.decoders, s = double(decode_len_sum_);
       const double qa = b * n / 2.0, qb = a + b * s - b * n / 2.0, qc = -(t - plan_.start);
       double j = qa > 0 ? (-qb + std::sqrt(qb * qb - 4 * qa * qc)) / (2 * qa) : -qc / qb;

@@ -101,6 +101,7 @@ class VllmEngineSim {
     double start = 0, end = 0;
     int decoders = 0;
     int64_t decode_steps = 1;  // identical decode steps jumped at once
+    double decode_a = 0;       // decode-only: the step's time at context 0
     std::vector<std::pair<uint32_t, int32_t>> chunks;
     bool valid = false;
     // Back to empty, keeping the chunks' storage (a step is planned per request or two).
@@ -108,6 +109,7 @@ class VllmEngineSim {
       start = end = 0;
       decoders = 0;
       decode_steps = 1;
+      decode_a = 0;
       chunks.clear();
       valid = false;
     }

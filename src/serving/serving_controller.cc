@@ -164,7 +164,7 @@ class ServingController::Sink : public EngineSink {
     auto& st = c_->stats_[q.stream];
     // A streamed request's user sees this token; a retried non-streamed one counts its
     // last attempt, at its end.
-    if (c_->traffic_[q.stream]->spec->stream) st.ttft.Observe(at - q.arrival);
+    if (c_->streamed_[q.stream]) st.ttft.Observe(at - q.arrival);
     st.queue.Observe(std::max(0.0, scheduled - q.arrival));
     auto& r = *c_->replicas_[replica_];
     if (r.metrics) {
@@ -178,7 +178,7 @@ class ServingController::Sink : public EngineSink {
     st.prompt_tokens += static_cast<uint64_t>(prompt);
     st.output_tokens += static_cast<uint64_t>(tokens);
     st.e2e.Observe(at - q.arrival);
-    if (!c_->traffic_[q.stream]->spec->stream) st.ttft.Observe(first_token - q.arrival);
+    if (!c_->streamed_[q.stream]) st.ttft.Observe(first_token - q.arrival);
     const double tpot = tokens > 1 ? (at - first_token) / (tokens - 1) : 0;
     if (tokens > 1) st.tpot.Observe(tpot);
     auto& r = *c_->replicas_[replica_];
@@ -260,6 +260,7 @@ void ServingController::Start() {
     t->has_next = t->source->Next(&t->next);
     if (t->has_next) At(AtSec(t->next.at), Arg(kArrival, index));
     traffic_.push_back(std::move(t));
+    streamed_.push_back(spec.stream ? 1 : 0);
   }
   At(start_, Arg(kSample, 0));
   At(start_, Arg(kScrape, 0));

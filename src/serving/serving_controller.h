@@ -139,6 +139,7 @@ class ServingController : public cluster::Controller {
   std::vector<uint32_t> live_;            // replicas not dead (compacted at scrapes)
   std::vector<std::unique_ptr<Traffic>> traffic_;
   std::vector<TrafficStats> stats_;
+  std::vector<uint8_t> streamed_;  // by traffic: clients ask for streamed answers
   std::vector<ReplicaRecord> records_;
   std::vector<std::vector<ServingTimelinePoint>> timelines_;
   std::vector<Request> requests_;  // held by the proxy (retries); see Request

@@ -169,6 +169,8 @@ bool TrafficSource::Next(Arrival* out) {
       trace_loop_offset_ += span + gap;
       trace_index_ = 0;
     }
+    // One request per arrival event, with the whole simulation in between: fetch ahead.
+    if (trace_index_ + 8 < tr.size()) __builtin_prefetch(&tr[trace_index_ + 8]);
     const TraceRequest& r = tr[trace_index_++];
     const double at =
         spec_.start.seconds() + (trace_loop_offset_ + r.offset) / spec_.trace_rate_scale;

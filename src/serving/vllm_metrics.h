@@ -34,8 +34,9 @@ class VllmMetricsEndpoint {
   // A request finished (`tpot` only when it had more than one token).
   void Finished(double e2e, double tpot, int32_t output_tokens) {
     if (output_tokens > 1) {
-      hist_[kTpot].Observe(tpot);
-      hist_[kItl].Observe(tpot);
+      // Same value, same buckets (the deprecated name and its successor): one search.
+      const size_t i = hist_[kTpot].Observe(tpot);
+      hist_[kItl].ObserveAt(i, tpot);
     }
     hist_[kE2e].Observe(e2e);
     generation_tokens_ += output_tokens;
@@ -54,10 +55,14 @@ class VllmMetricsEndpoint {
     std::vector<uint64_t> counts;                 // per bucket, +Inf last
     double sum = 0;
     uint64_t count = 0;
-    void Observe(double v) {
+    size_t Observe(double v) {
       // Buckets below v (le is inclusive): a branch-free count over ~20 bounds.
       size_t i = 0;
       for (double b : *bounds) i += b < v ? 1 : 0;
+      ObserveAt(i, v);
+      return i;
+    }
+    void ObserveAt(size_t i, double v) {
       ++counts[i];
       sum += v;
       ++count;
