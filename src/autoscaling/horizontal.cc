@@ -39,8 +39,11 @@ std::optional<telemetry::Registry::MetricId> Family(const telemetry::Registry& r
 
 HorizontalPodAutoscalerController::HorizontalPodAutoscalerController(
     cluster::Store* store, EventQueue* queue, std::vector<api::HorizontalPodAutoscaler> hpas,
-    telemetry::Registry* metrics, HpaConfig config)
-    : Controller("horizontal-pod-autoscaler", store, queue, 0), metrics_(metrics), config_(config) {
+    telemetry::Registry* metrics, const std::vector<api::Service>* services, HpaConfig config)
+    : Controller("horizontal-pod-autoscaler", store, queue, 0),
+      metrics_(metrics),
+      config_(config),
+      services_(services) {
   for (auto& h : hpas) {
     State st;
     st.spec = std::move(h);
@@ -331,9 +334,91 @@ HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::F
     out.replicas = within(r) ? spec_replicas : static_cast<int32_t>(std::ceil(r * ready));
     return out;
   }
+  // Object: the custom metrics API's value for the described object, as prometheus-adapter
+  // serves it with its default rules: the series of that name whose resource label names
+  // the object (namespace, and `pod` for a Pod), summed; a Service's are its pods' (the
+  // `service` label a ServiceMonitor scrape adds). Then GetObjectMetricReplicas /
+  // GetObjectPerPodMetricReplicas, the same rules as External's.
   out.name = "object metric " + m.metric_name;
-  out.error = "FailedGetObjectMetric";
-  out.reason = "Object metrics are not modelled by the twin";
+  const std::string kind = m.object_kind;
+  std::string label = kind;  // prometheus-adapter's resource label: the kind, lowercased
+  for (auto& c : label) c = static_cast<char>(std::tolower(static_cast<unsigned char>(c)));
+  int64_t usage = 0;
+  bool found = false;
+  if (auto family = Family(*metrics_, m.metric_name)) {
+    const api::Service* service = nullptr;
+    if (kind == "Service" && services_) {
+      for (const auto& svc : *services_) {
+        if (svc.metadata.name == m.object_name &&
+            svc.metadata.namespace_ == st.spec.metadata.namespace_) {
+          service = &svc;
+        }
+      }
+    }
+    for (auto sid : metrics_->family(*family).series) {
+      const auto& s = metrics_->series(sid);
+      if (s.samples.empty() || std::isnan(s.samples.back().second)) continue;
+      auto ns = s.labels.find("namespace");
+      if (kind != "Namespace" &&
+          (ns == s.labels.end() || ns->second != st.spec.metadata.namespace_)) {
+        continue;
+      }
+      bool match = false;
+      if (service) {
+        auto pod = s.labels.find("pod");
+        if (pod != s.labels.end()) {
+          const PodId id = store_.FindPod(ns->second, pod->second);
+          match = id != cluster::kNone &&
+                  service->Selects(ns->second, store_.pod(id).tmpl->metadata.labels);
+        }
+      } else if (kind == "Namespace") {
+        match = ns != s.labels.end() && ns->second == m.object_name;
+      } else {
+        auto l = s.labels.find(label);
+        match = l != s.labels.end() && l->second == m.object_name;
+      }
+      if (!match) continue;
+      api::Labels labels(s.labels.begin(), s.labels.end());
+      if (m.metric_selector && !m.metric_selector->Matches(labels)) continue;
+      usage += static_cast<int64_t>(s.samples.back().second * 1000.0);
+      found = true;
+    }
+  }
+  if (!found) {
+    out.error = "FailedGetObjectMetric";
+    out.reason = "unable to get metric " + m.metric_name + ": " + kind + " on " +
+                 st.spec.metadata.namespace_ + " " + m.object_name +
+                 "/unable to fetch metrics "
+                 "from custom metrics API: the server could not find the metric " +
+                 m.metric_name + " for " + label + " " + m.object_name;
+    return out;
+  }
+  out.valid = true;
+  if (m.target.average_value) {
+    const double target = double(m.target.average_value->milli);
+    const int32_t replicas = status_replicas;
+    const double r = double(usage) / (target * double(replicas));
+    out.shown = fmt::format("{} {}/{} (avg)", m.metric_name,
+                            double(usage) / 1000.0 / std::max(1, replicas), target / 1000.0);
+    out.replicas = replicas > 0 && within(r)
+                       ? replicas
+                       : static_cast<int32_t>(std::ceil(double(usage) / target));
+    return out;
+  }
+  const double target = double(m.target.value->milli);
+  const double r = double(usage) / target;
+  out.shown = fmt::format("{} {}/{}", m.metric_name, double(usage) / 1000.0, target / 1000.0);
+  if (spec_replicas == 0) {
+    out.replicas = static_cast<int32_t>(std::ceil(r));
+    return out;
+  }
+  if (within(r)) {
+    out.replicas = spec_replicas;
+    return out;
+  }
+  int32_t ready = 0;
+  for (PodId id : pods) ready += store_.pod(id).Ready() ? 1 : 0;
+  out.replicas = static_cast<int32_t>(std::ceil(r * ready));
   return out;
 }
 

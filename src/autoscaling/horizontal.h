@@ -48,7 +48,9 @@ class HorizontalPodAutoscalerController : public cluster::Controller {
  public:
   HorizontalPodAutoscalerController(cluster::Store* store, EventQueue* queue,
                                     std::vector<api::HorizontalPodAutoscaler> hpas,
-                                    telemetry::Registry* metrics, HpaConfig config = {});
+                                    telemetry::Registry* metrics,
+                                    const std::vector<api::Service>* services = nullptr,
+                                    HpaConfig config = {});
   ~HorizontalPodAutoscalerController() override;
   void Start();
   const std::vector<HpaStatus>& statuses() const { return status_; }
@@ -81,6 +83,7 @@ class HorizontalPodAutoscalerController : public cluster::Controller {
   std::vector<HpaStatus> status_;
   telemetry::Registry* metrics_;
   HpaConfig config_;
+  const std::vector<api::Service>* services_;  // for Object metrics of a Service
 };
 
 }  // namespace gputwin::autoscaling

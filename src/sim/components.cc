@@ -87,7 +87,7 @@ const std::vector<ComponentRegistration>& Components() {
            hpas.push_back(autoscaling::HpaForScaledObject(so));
          }
          auto h = std::make_unique<autoscaling::HorizontalPodAutoscalerController>(
-             &c.store, &c.queue, std::move(hpas), &c.metrics);
+             &c.store, &c.queue, std::move(hpas), &c.metrics, &c.manifests.services);
          h->Start();
          return h;
        }},

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <set>
 
-#include "devices/inventory.h"
 #include "autoscaling/keda.h"
+#include "devices/inventory.h"
 #include "kueue/workload.h"
 #include "serving/serving_controller.h"
 #include "sim/components.h"
@@ -89,8 +89,7 @@ void Simulation::Validate() {
     const bool found =
         h.target_kind == "Deployment" &&
         std::any_of(m.deployments.begin(), m.deployments.end(), [&](const auto& d) {
-          return d.metadata.name == h.target_name &&
-                 d.metadata.namespace_ == h.metadata.namespace_;
+          return d.metadata.name == h.target_name && d.metadata.namespace_ == h.metadata.namespace_;
         });
     if (!found) {
       throw InputError(h.metadata.source, "spec.scaleTargetRef",
@@ -98,12 +97,8 @@ void Simulation::Validate() {
                            (h.target_kind == "Deployment" ? "" : " (the twin scales Deployments)"));
     }
     for (const auto& metric : h.metrics) {
-      if (metric.type == "Object") {
-        m.diagnostics.Warn(metric.source, "type",
-                           "Object metrics are not modelled: the HPA reports "
-                           "FailedGetObjectMetric for this one");
-      } else if ((metric.type == "Resource" || metric.type == "ContainerResource") &&
-                 metric.resource == "memory") {
+      if ((metric.type == "Resource" || metric.type == "ContainerResource") &&
+          metric.resource == "memory") {
         m.diagnostics.Warn(metric.source, "resource.name",
                            "the twin models no memory usage: the HPA reports "
                            "FailedGetResourceMetric for memory");

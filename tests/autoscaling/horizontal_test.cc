@@ -163,3 +163,93 @@ TEST_F(HpaTest, MissingMetricsDisableScaling) {
 
 }  // namespace
 }  // namespace gputwin::autoscaling
+
+namespace gputwin::autoscaling {
+namespace {
+
+// Object metrics (replica_calculator.go): the custom metrics API's value for the described
+// object, here as prometheus-adapter sums a Service's pods' series. Two pods at 10 behind
+// Service web: 20.
+api::HorizontalPodAutoscaler ObjectHpa(const std::string& kind, const std::string& name,
+                                       const std::string& target_type, const char* target) {
+  api::HorizontalPodAutoscaler h;
+  h.metadata.name = "web";
+  h.metadata.namespace_ = "default";
+  h.target_kind = "Deployment";
+  h.target_name = "web";
+  h.min_replicas = 1;
+  h.max_replicas = 20;
+  api::MetricSpec m;
+  m.type = "Object";
+  m.metric_name = "queue_depth";
+  m.object_kind = kind;
+  m.object_name = name;
+  m.target.type = target_type;
+  std::string err;
+  (target_type == "Value" ? m.target.value : m.target.average_value) = ParseQuantity(target, &err);
+  h.metrics.push_back(m);
+  return h;
+}
+
+std::vector<api::Service> WebService() {
+  api::Service s;
+  s.metadata.name = "web";
+  s.metadata.namespace_ = "default";
+  s.selector = {{"app", "web"}};
+  return {s};
+}
+
+// Value 5: GetObjectMetricReplicas, ratio 20/5 = 4 times the 2 ready pods = 8, reached
+// through the legacy scale-up limit max(2 x current, 4): 4, then 8 (the unit test creates
+// no pods, so ready stays 2 and 8 holds).
+TEST_F(HpaTest, ObjectMetricValueScalesByReadyPods) {
+  const auto services = WebService();
+  HorizontalPodAutoscalerController hpa(
+      &store_, &queue_, {ObjectHpa("Service", "web", "Value", "5")}, &registry_, &services);
+  Report(10);
+  hpa.Start();
+  std::vector<int32_t> seq;
+  RunTo(&hpa, 60, &seq);
+  EXPECT_EQ(seq, (std::vector<int32_t>{4, 8}));
+}
+
+// AverageValue 5: GetObjectPerPodMetricReplicas, ceil(20 / 5) = 4 whatever the replicas.
+TEST_F(HpaTest, ObjectMetricAverageValueDividesTheTotal) {
+  const auto services = WebService();
+  HorizontalPodAutoscalerController hpa(
+      &store_, &queue_, {ObjectHpa("Service", "web", "AverageValue", "5")}, &registry_, &services);
+  Report(10);
+  hpa.Start();
+  std::vector<int32_t> seq;
+  RunTo(&hpa, 60, &seq);
+  EXPECT_EQ(seq, (std::vector<int32_t>{4}));
+}
+
+// A Pod as the object: its own series only (10): ratio 2 x 2 ready = 4. An object with no
+// series: FailedGetObjectMetric, ScalingActive False, no change.
+TEST_F(HpaTest, ObjectMetricOfAPodAndOfNothing) {
+  HorizontalPodAutoscalerController pod(&store_, &queue_, {ObjectHpa("Pod", "web-0", "Value", "5")},
+                                        &registry_);
+  Report(10);
+  pod.Start();
+  RunTo(&pod, 20, nullptr);
+  EXPECT_EQ(replicas(), 4);
+}
+
+TEST_F(HpaTest, ObjectMetricWithoutSeriesDisablesScaling) {
+  HorizontalPodAutoscalerController hpa(
+      &store_, &queue_, {ObjectHpa("Ingress", "nowhere", "Value", "5")}, &registry_);
+  Report(10);
+  hpa.Start();
+  RunTo(&hpa, 30, nullptr);
+  EXPECT_EQ(replicas(), 2);
+  bool failed = false;
+  for (const auto& c : hpa.statuses()[0].conditions) {
+    failed |=
+        c.type == "ScalingActive" && c.status == "False" && c.reason == "FailedGetObjectMetric";
+  }
+  EXPECT_TRUE(failed);
+}
+
+}  // namespace
+}  // namespace gputwin::autoscaling
