@@ -158,6 +158,17 @@ void DecodeScaledObject(YamlReader& r, Manifests* out) {
       }
       CheckOneOf(t, "metricType", tr.metric_type, {"Utilization", "AverageValue"});
       if (!tr.metadata.count("value")) t.Fail("metadata", "Required value: value");
+    } else if (tr.type == "cron") {
+      // parseCronMetadata: all four required; start and end must differ.
+      for (const char* key : {"timezone", "start", "end", "desiredReplicas"}) {
+        if (!tr.metadata.count(key) || tr.metadata.at(key).empty()) {
+          t.Fail("metadata", std::string("Required value: ") + key);
+        }
+      }
+      if (tr.metadata.at("start") == tr.metadata.at("end")) {
+        t.Fail("metadata.end", "error parsing cron metadata: start and end should not be the same");
+      }
+      tr.metric_type = "AverageValue";
     } else {
       t.diagnostics()->Warn(t.Where(), "type",
                             "KEDA trigger \"" + tr.type +

@@ -1,10 +1,13 @@
 #include "autoscaling/keda.h"
 
+#include "autoscaling/cron_schedule.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
 #include <cmath>
 #include <stdexcept>
+#include <string_view>
 
 namespace gputwin::autoscaling {
 
@@ -15,9 +18,31 @@ constexpr uint64_t kQuery = uint64_t{2} << 56;
 // The HPA asks KEDA's metrics server for the External metric on every sync.
 constexpr Duration kHpaRequestPeriod = Duration::Seconds(15);
 
+// kedautil.NormalizeString: characters a metric name cannot hold become '-'.
+std::string Normalize(std::string s) {
+  for (auto& c : s) {
+    if (std::string_view("/.:%()\" <>{}").find(c) != std::string_view::npos) c = '-';
+  }
+  return s;
+}
+
 std::string MetricName(const api::ScaledObjectTrigger& t, size_t index) {
-  // GenerateMetricNameWithIndex: s<index>-<scaler name>.
-  return "s" + std::to_string(index) + "-" + t.type;
+  // GenerateMetricNameWithIndex: s<index>-<scaler name>; the cron scaler's name carries
+  // its zone and schedules (parseCronTimeFormat: no spaces, * x, / Sl, ? Qm).
+  std::string name = t.type;
+  if (t.type == "cron") {
+    auto format = [](std::string v) {
+      std::string out;
+      for (char c : v) {
+        if (c == ' ') continue;
+        out += c == '*' ? "x" : c == '/' ? "Sl" : c == '?' ? "Qm" : std::string(1, c);
+      }
+      return out;
+    };
+    name = Normalize("cron-" + t.metadata.at("timezone") + "-" + format(t.metadata.at("start")) +
+                     "-" + format(t.metadata.at("end")));
+  }
+  return "s" + std::to_string(index) + "-" + name;
 }
 
 double ParseFloat(const std::string& s, const SourceRef& where, const std::string& key) {
@@ -76,6 +101,16 @@ api::HorizontalPodAutoscaler HpaForScaledObject(const api::ScaledObject& so) {
       } else {
         m.target.average_value = q;
       }
+    } else if (t.type == "cron") {
+      // GetMetricSpecForScaling: an External metric with an AverageValue target of 1, so the
+      // HPA wants as many replicas as the value (desiredReplicas inside the window, else 1).
+      m.type = "External";
+      m.metric_name = MetricName(t, i);
+      api::LabelSelector sel;
+      sel.match_labels = {{"scaledobject.keda.sh/name", so.metadata.name}};
+      m.metric_selector = sel;
+      m.target.type = "AverageValue";
+      m.target.average_value = ParseQuantity("1", &err);
     } else {
       continue;
     }
@@ -114,6 +149,22 @@ void ValidateScaledObjects(const api::Manifests& m) {
         if (t.metadata.count("activationThreshold")) {
           ParseFloat(t.metadata.at("activationThreshold"), t.source, "activationThreshold");
         }
+      }
+      if (t.type == "cron") {
+        if (!CronSchedule::ValidZone(t.metadata.at("timezone"))) {
+          throw InputError(
+              t.source, "metadata.timezone",
+              "error parsing cron metadata: unknown time zone " + t.metadata.at("timezone"));
+        }
+        for (const char* key : {"start", "end"}) {
+          try {
+            CronSchedule::Parse(t.metadata.at(key));
+          } catch (const std::invalid_argument& e) {
+            throw InputError(t.source, std::string("metadata.") + key,
+                             std::string("error parsing ") + key + " schedule: " + e.what());
+          }
+        }
+        ParseFloat(t.metadata.at("desiredReplicas"), t.source, "desiredReplicas");
       }
       if ((t.type == "cpu" || t.type == "memory")) {
         std::string err;
@@ -167,6 +218,21 @@ KedaOperator::KedaOperator(cluster::Store* store, EventQueue* queue,
                                   {"triggerIndex", std::to_string(i)},
                                   {"type", "ScaledObject"}});
       }
+      if (t.type == "cron") {
+        tr.cron_start = CronSchedule::Parse(t.metadata.at("start"));
+        tr.cron_end = CronSchedule::Parse(t.metadata.at("end"));
+        tr.cron_zone = t.metadata.at("timezone");
+        tr.threshold = 1;
+        tr.activation = 1;  // active when the value exceeds defaultDesiredReplicas (1)
+        tr.cron_desired = std::stod(t.metadata.at("desiredReplicas"));
+        tr.series = metrics_->At(metrics_->Find("keda_scaler_metrics_value"),
+                                 {{"namespace", st.spec.metadata.namespace_},
+                                  {"metric", MetricName(t, i)},
+                                  {"scaledObject", st.spec.metadata.name},
+                                  {"scaler", "cronScaler"},
+                                  {"triggerIndex", std::to_string(i)},
+                                  {"type", "ScaledObject"}});
+      }
       st.triggers.push_back(std::move(tr));
     }
     ScaledObjectStatus s;
@@ -198,6 +264,17 @@ bool KedaOperator::Evaluate(State& st, Time now, bool* errors) {
       continue;
     }
     only_resource = false;
+    if (t.cron_start) {
+      // GetMetricsAndActivity: inside the window (the next end comes before the next
+      // start) the value is desiredReplicas, else 1; active when above 1.
+      const Time next_start = t.cron_start->Next(now, t.cron_zone);
+      const Time next_end = t.cron_end->Next(now, t.cron_zone);
+      const bool inside = !(next_start < next_end && now < next_start) && now <= next_end;
+      const double v = inside ? t.cron_desired : 1.0;
+      metrics_->Set(t.series, v);
+      if (v > t.activation) active = true;
+      continue;
+    }
     if (!t.query) continue;
     const auto r = t.query->Evaluate(*metrics_, now);
     double v = 0;
@@ -259,7 +336,8 @@ void KedaOperator::Poll(uint32_t index, Time now) {
       const int32_t to = min > 0 ? min : 1;
       scale(to, "KEDAScaleTargetActivated",
             fmt::format("Scaled {}/{} from {} to {}, triggered by {}", so.metadata.namespace_,
-                        so.target_name, current, to, "prometheusScaler"));
+                        so.target_name, current, to,
+                        so.triggers.empty() ? "" : so.triggers.front().type + "Scaler"));
       status.activity.push_back({now, "activated"});
     }
     if (!errors) st.last_active = now;

@@ -9,6 +9,7 @@
 #include <vector>
 
 #include "api/manifests.h"
+#include "autoscaling/cron_schedule.h"
 #include "cluster/controller.h"
 #include "telemetry/promql.h"
 #include "telemetry/registry.h"
@@ -48,6 +49,9 @@ class KedaOperator : public cluster::Controller {
     bool ignore_null = true;
     telemetry::Registry::SeriesId series = 0;
     int32_t failures = 0;  // consecutive (status.health[metric].numberOfFailures)
+    std::optional<CronSchedule> cron_start, cron_end;  // cron triggers
+    std::string cron_zone;
+    double cron_desired = 1;
   };
   struct State {
     api::ScaledObject spec;

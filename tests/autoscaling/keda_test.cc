@@ -115,5 +115,39 @@ TEST_F(KedaTest, FallbackReportsThresholdTimesReplicasAfterTheThreshold) {
   EXPECT_EQ(registry_.series(registry_.family(fam).series[0]).value, 15.0);
 }
 
+// The cron scaler (pkg/scalers/cron_scaler.go): 08:00-18:00 UTC, desiredReplicas 5, from
+// minReplicaCount 0 on 2026-01-01. Inside the window (the next end comes before the next
+// start) the metric reads 5 and the trigger is active: the poll at 08:00:00 (28800 s, a
+// multiple of the 30 s polling interval) scales 0 -> 1, the HPA takes it on to 5. At
+// 18:00:00 the next start (tomorrow 08:00) comes first again: inactive, the metric reads 1.
+// The last active poll was 17:59:30 (64770 s); scale to zero needs 64770 + 300 < now: the
+// poll at 65100 s. The HPA metric: External s0-cron-UTC-0800xx-01800xx, AverageValue 1.
+TEST_F(KedaTest, CronScalerFollowsItsWindow) {
+  api::ScaledObject so;
+  so.metadata.name = "llama";
+  so.metadata.namespace_ = "default";
+  so.target_name = "llama";
+  api::ScaledObjectTrigger t;
+  t.type = "cron";
+  t.metric_type = "AverageValue";
+  t.metadata = {
+      {"timezone", "UTC"}, {"start", "0 8 * * *"}, {"end", "0 18 * * *"}, {"desiredReplicas", "5"}};
+  so.triggers.push_back(t);
+  const auto h = HpaForScaledObject(so);
+  ASSERT_EQ(h.metrics.size(), 1u);
+  EXPECT_EQ(h.metrics[0].metric_name, "s0-cron-UTC-08xxx-018xxx");
+  EXPECT_EQ(h.metrics[0].target.average_value->milli, 1000);
+  KedaOperator keda(&store_, &queue_, {so}, &registry_);
+  keda.Start();
+  std::vector<std::pair<int, int32_t>> seq;
+  const auto fam = registry_.Find("keda_scaler_metrics_value");
+  auto value = [&] { return registry_.series(registry_.family(fam).series[0]).value; };
+  RunTo(12 * 3600, &seq);
+  EXPECT_EQ(value(), 5.0);
+  RunTo(20 * 3600, &seq);
+  EXPECT_EQ(value(), 1.0);
+  EXPECT_EQ(seq, (std::vector<std::pair<int, int32_t>>{{0, 0}, {28800, 1}, {65100, 0}}));
+}
+
 }  // namespace
 }  // namespace gputwin::autoscaling

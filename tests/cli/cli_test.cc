@@ -231,3 +231,52 @@ TEST(Cli, ValidateAndExperimentServing) {
 
 }  // namespace
 }  // namespace gputwin
+
+namespace {
+
+// KEDA triggers are checked before the run: a schedule robfig/cron would reject and PromQL
+// outside the documented subset both stop it with file:line and exit 2.
+TEST(Cli, BadKedaTriggersNameFileLineAndField) {
+  fs::path dir = TempDir("keda");
+  auto write = [&](const std::string& trigger) {
+    std::ofstream f(dir / "so.yaml");
+    f << "apiVersion: apps/v1\n"                                // 1
+         "kind: Deployment\n"                                   // 2
+         "metadata: {name: web}\n"                              // 3
+         "spec:\n"                                              // 4
+         "  selector: {matchLabels: {app: web}}\n"              // 5
+         "  template:\n"                                        // 6
+         "    metadata: {labels: {app: web}}\n"                 // 7
+         "    spec: {containers: [{name: c, image: nginx}]}\n"  // 8
+         "---\n"                                                // 9
+         "apiVersion: keda.sh/v1alpha1\n"                       // 10
+         "kind: ScaledObject\n"                                 // 11
+         "metadata: {name: web}\n"                              // 12
+         "spec:\n"                                              // 13
+         "  scaleTargetRef: {name: web}\n"                      // 14
+         "  triggers:\n"                                        // 15
+      << trigger;                                               // 16
+  };
+  write(
+      "  - {type: cron, metadata: {timezone: UTC, start: '0 24 * * *', end: '0 18 * * *', "
+      "desiredReplicas: '3'}}\n");
+  Result r = Gputwin("run -f " + (dir / "so.yaml").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.out, HasSubstr("so.yaml:16: metadata.start: error parsing start schedule: end of "
+                               "range (24) above maximum (23): 24"));
+  write(
+      "  - {type: cron, metadata: {timezone: Mars/Base, start: '0 8 * * *', end: '0 18 * * *', "
+      "desiredReplicas: '3'}}\n");
+  r = Gputwin("run -f " + (dir / "so.yaml").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.out, HasSubstr("so.yaml:16: metadata.timezone:"));
+  write(
+      "  - {type: prometheus, metadata: {serverAddress: 'http://p:9090', threshold: '5', "
+      "query: 'predict_linear(q[5m], 60)'}}\n");
+  r = Gputwin("run -f " + (dir / "so.yaml").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.out, HasSubstr("so.yaml:16: metadata.query:"));
+  fs::remove_all(dir);
+}
+
+}  // namespace
