@@ -140,6 +140,29 @@ TrafficSpec DecodeTraffic(YamlReader& t) {
       x.next_upstream_tries = static_cast<int32_t>(*tries);
     }
     x.retry_non_idempotent = p->Bool("retryNonIdempotent").value_or(false);
+    if (p->Has("timeout")) {
+      if (x.proxy != "envoy")
+        p->Fail("timeout", "is Envoy's route timeout; NGINX uses proxyReadTimeout");
+      x.timeout = p->OptDuration("timeout");
+    }
+    if (p->Has("proxyReadTimeout")) {
+      if (x.proxy != "nginx") p->Fail("proxyReadTimeout", "is an NGINX setting");
+      x.timeout = p->OptDuration("proxyReadTimeout");
+    }
+    if (p->Has("maxRetries")) {
+      if (x.proxy != "envoy") p->Fail("maxRetries", "is Envoy's circuit breaker");
+      x.max_retries = static_cast<int32_t>(p->Int("maxRetries", 0, int64_t{1} << 32).value_or(3));
+    }
+    if (auto b = p->Object("retryBudget")) {
+      if (x.proxy != "envoy") b->Fail("budgetPercent", "a retry budget is Envoy's");
+      x.retry_budget_percent = b->Double("budgetPercent").value_or(20.0);
+      if (*x.retry_budget_percent < 0 || *x.retry_budget_percent > 100) {
+        b->Fail("budgetPercent", "must be between 0 and 100");
+      }
+      x.min_retry_concurrency =
+          static_cast<int32_t>(b->Int("minRetryConcurrency", 0, 1 << 30).value_or(3));
+      b->Finish();
+    }
     p->Finish();
   }
   if (x.load_balancer.empty()) {

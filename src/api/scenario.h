@@ -178,6 +178,15 @@ struct TrafficSpec {
   std::vector<std::string> next_upstream = {"error", "timeout"};
   int32_t next_upstream_tries = 3;
   bool retry_non_idempotent = false;
+  // The proxy's response timeout: Envoy's route timeout over the whole exchange, retries
+  // included (15 s by default; 0 turns it off, as Istio does); NGINX's proxy-read-timeout
+  // between two reads of the answer (60 s). Unset: the proxy's default.
+  std::optional<Duration> timeout;
+  // Envoy's circuit breaker on concurrent retries (max_retries, 3), or a retry budget
+  // (budget_percent of active requests, at least min_retry_concurrency) when set.
+  int32_t max_retries = 3;
+  std::optional<double> retry_budget_percent;
+  int32_t min_retry_concurrency = 3;
   bool stream = true;  // clients ask for streamed answers (the response starts at once)
   // Arrivals: a Poisson rate (constant, ramp or diurnal, with bursts) or a trace.
   double rate = 0;

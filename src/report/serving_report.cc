@@ -41,8 +41,11 @@ std::string ServingText(const sim::Simulation& sim, const results::Results& res)
                          serving::FailureName(static_cast<serving::Failure>(f)));
     }
     out += fmt::format("  {} -> {} ({} {})\n", st.name, st.service, st.proxy, st.load_balancer);
-    out += fmt::format("    requests {}  served {}  failed {}{}  retried {}\n", st.requests,
-                       st.served, failed, why.empty() ? "" : " (" + why + ")", st.retried);
+    out += fmt::format("    requests {}  served {}  failed {}{}  retried {}{}\n", st.requests,
+                       st.served, failed, why.empty() ? "" : " (" + why + ")", st.retried,
+                       st.retry_overflow ? fmt::format(" ({} refused by the retry circuit breaker)",
+                                                       st.retry_overflow)
+                                         : "");
     auto q = [&](const serving::LatencyHistogram& h) {
       return fmt::format("p50 {} p95 {} p99 {}", Secs(h.Quantile(0.5)), Secs(h.Quantile(0.95)),
                          Secs(h.Quantile(0.99)));

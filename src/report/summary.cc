@@ -23,7 +23,9 @@ using cluster::PodPhase;
 namespace {
 
 // Serving figures to 0.1 ms (and 1/10,000 of a dollar).
-double Round(double v) { return std::round(v * 1e4) / 1e4; }
+double Round(double v) {
+  return std::round(v * 1e4) / 1e4;
+}
 
 Json TimeOrNull(Time t) {
   if (t == cluster::kNever) return nullptr;
@@ -173,11 +175,11 @@ Json ServingJson(const sim::Simulation& sim, const results::Results& res) {
         {"failed", failures},
         {"failedBy", failed},
         {"retried", st.retried},
+        {"retryOverflow", st.retry_overflow},
         {"unfinished", st.requests - st.served - failures},
         {"promptTokens", st.prompt_tokens},
         {"outputTokens", st.output_tokens},
-        {"outputTokensPerSecond",
-         Round(r.seconds > 0 ? double(st.output_tokens) / r.seconds : 0)},
+        {"outputTokensPerSecond", Round(r.seconds > 0 ? double(st.output_tokens) / r.seconds : 0)},
         {"ttftSeconds", pct(st.ttft)},
         {"tpotSeconds", pct(st.tpot)},
         {"e2eSeconds", pct(st.e2e)},
@@ -214,9 +216,8 @@ Json ServingJson(const sim::Simulation& sim, const results::Results& res) {
     if (rec.killed >= 0) x["stopped"] = Round(rec.killed);
     replicas.push_back(x);
   }
-  return Json{{"vllmVersion", serving::kVllmVersion},
-              {"services", services},
-              {"replicas", replicas}};
+  return Json{
+      {"vllmVersion", serving::kVllmVersion}, {"services", services}, {"replicas", replicas}};
 }
 
 // The autoscaling key: each HPA's conditions and the syncs that rescaled or changed its
@@ -226,8 +227,8 @@ Json AutoscalingJson(const sim::Simulation& sim) {
   for (const auto& h : sim.hpa()->statuses()) {
     Json conds = Json::array();
     for (const auto& c : h.conditions) {
-      conds.push_back(
-          Json{{"type", c.type}, {"status", c.status}, {"reason", c.reason}, {"message", c.message}});
+      conds.push_back(Json{
+          {"type", c.type}, {"status", c.status}, {"reason", c.reason}, {"message", c.message}});
     }
     Json history = Json::array();
     for (const auto& st : h.history) {

@@ -6,6 +6,7 @@
 #include <array>
 #include <cmath>
 #include <fstream>
+#include <limits>
 #include <sstream>
 
 #include "core/quantity.h"
@@ -29,6 +30,8 @@ const char* FailureName(Failure f) {
       return "reset_before_response";
     case Failure::kInterruptedMidStream:
       return "interrupted_mid_stream";
+    case Failure::kTimeout:
+      return "timeout";
     case Failure::kCount:
       break;
   }
@@ -122,10 +125,25 @@ struct ServingController::Traffic {
   // ingress-nginx's ewma balancer (balancer/ewma.lua), by replica: the response-time
   // average and when it was last updated.
   std::vector<double> ewma, ewma_touched;
+  // Timeouts (seconds; infinity when none): Envoy's route timeout over the whole exchange,
+  // NGINX's read timeout between two reads (the first token when streamed, else the end).
+  double total_timeout = std::numeric_limits<double>::infinity();
+  double read_timeout = std::numeric_limits<double>::infinity();
+  // Envoy's retry circuit breaker: retries scheduled whose attempt has no response headers
+  // yet (RetryStateImpl: retries().inc() on a retry, dec() at the next outcome), and the
+  // requests in flight (the budget's base).
+  int64_t active_retries = 0, in_flight = 0;
   Traffic(uint64_t seed, const api::TrafficSpec& s) : spec(&s), rng(seed, "proxy/" + s.name) {
     proxy = s.proxy == "envoy"   ? Proxy::kEnvoy
             : s.proxy == "nginx" ? Proxy::kNginx
                                  : Proxy::kKubeProxy;
+    if (proxy == Proxy::kEnvoy) {
+      const double t = s.timeout.value_or(Duration::Seconds(15)).seconds();  // route default
+      if (t > 0) total_timeout = t;
+    } else if (proxy == Proxy::kNginx) {
+      const double t = s.timeout.value_or(Duration::Seconds(60)).seconds();  // proxy_read_timeout
+      if (t > 0) read_timeout = t;
+    }
     balancer = s.load_balancer == "round-robin"     ? Balancer::kRoundRobin
                : s.load_balancer == "least-request" ? Balancer::kLeastRequest
                : s.load_balancer == "ewma"          ? Balancer::kEwma
@@ -154,6 +172,7 @@ struct ServingController::Request {
   uint32_t traffic = 0;
   uint8_t attempts = 0;
   std::array<uint32_t, 4> tried{};  // the endpoints it went to (previous_hosts, NGINX)
+  bool retry_armed = false;         // a retry counted by Envoy's circuit breaker
 };
 
 // Where a replica's engine reports first tokens and finishes.
@@ -162,10 +181,15 @@ class ServingController::Sink : public EngineSink {
   Sink(ServingController* c, uint32_t replica) : c_(c), replica_(replica) {}
   void OnFirstToken(const RequestTag& q, double at, double scheduled, int32_t prompt) override {
     auto& st = c_->stats_[q.stream];
-    // A streamed request's user sees this token; a retried non-streamed one counts its
-    // last attempt, at its end.
-    if (c_->streamed_[q.stream]) st.ttft.Observe(at - q.arrival);
-    st.queue.Observe(std::max(0.0, scheduled - q.arrival));
+    const auto& tr = *c_->traffic_[q.stream];
+    // A streamed request's user sees this token, unless a proxy timeout cut it first; a
+    // non-streamed one counts its last attempt, at its end.
+    if (c_->streamed_[q.stream] && at - q.arrival <= std::min(tr.total_timeout, tr.read_timeout)) {
+      st.ttft.Observe(at - q.arrival);
+      st.queue.Observe(std::max(0.0, scheduled - q.arrival));
+    } else if (!c_->streamed_[q.stream]) {
+      st.queue.Observe(std::max(0.0, scheduled - q.arrival));
+    }
     auto& r = *c_->replicas_[replica_];
     if (r.metrics) {
       r.metrics->FirstToken(at - q.arrival, std::max(0.0, scheduled - q.arrival), prompt);
@@ -174,23 +198,36 @@ class ServingController::Sink : public EngineSink {
   void OnFinished(const RequestTag& q, double at, double first_token, int32_t tokens,
                   int32_t prompt) override {
     auto& st = c_->stats_[q.stream];
+    auto& tr = *c_->traffic_[q.stream];
+    auto& r = *c_->replicas_[replica_];
+    --r.active;
+    --tr.in_flight;
+    ++c_->records_[r.record].requests;
+    const double tpot = tokens > 1 ? (at - first_token) / (tokens - 1) : 0;
+    // vLLM finished it (the twin does not abort a request whose client went away).
+    if (r.metrics) r.metrics->Finished(at - q.arrival, tpot, tokens);
+    if (q.id != 0) {
+      // A retried attempt: non-streamed, its response headers arrive now (the retry
+      // stops counting against the circuit breaker).
+      if (!c_->streamed_[q.stream]) --tr.active_retries;
+      c_->free_requests_.push_back(static_cast<uint32_t>(q.id - 1));
+    } else if (tr.balancer == Traffic::Balancer::kEwma) {
+      tr.EwmaUpdate(replica_, at - q.arrival, at);
+    }
+    // A proxy timeout cut it: Envoy's route timeout over the whole exchange; NGINX's read
+    // timeout from the request to the first byte of the answer (the first token when
+    // streamed, the whole answer otherwise).
+    const double read_wait = c_->streamed_[q.stream] ? first_token - q.arrival : at - q.arrival;
+    if (at - q.arrival > tr.total_timeout || read_wait > tr.read_timeout) {
+      ++st.failed[static_cast<int>(Failure::kTimeout)];
+      return;
+    }
     ++st.served;
     st.prompt_tokens += static_cast<uint64_t>(prompt);
     st.output_tokens += static_cast<uint64_t>(tokens);
     st.e2e.Observe(at - q.arrival);
     if (!c_->streamed_[q.stream]) st.ttft.Observe(first_token - q.arrival);
-    const double tpot = tokens > 1 ? (at - first_token) / (tokens - 1) : 0;
     if (tokens > 1) st.tpot.Observe(tpot);
-    auto& r = *c_->replicas_[replica_];
-    --r.active;
-    ++c_->records_[r.record].requests;
-    if (r.metrics) r.metrics->Finished(at - q.arrival, tpot, tokens);
-    auto& tr = *c_->traffic_[q.stream];
-    if (q.id != 0) {
-      c_->free_requests_.push_back(static_cast<uint32_t>(q.id - 1));
-    } else if (tr.balancer == Traffic::Balancer::kEwma) {
-      tr.EwmaUpdate(replica_, at - q.arrival, at);
-    }
   }
 
  private:
@@ -623,9 +660,14 @@ uint32_t ServingController::Pick(Traffic& tr, const Request* retry, double now) 
   return e[tr.rng.Below(e.size())];
 }
 
-void ServingController::Fail(const Request& q, uint32_t slot, Failure why, double at) {
+void ServingController::Fail(Request q, uint32_t slot, Failure why, double at) {
   auto& tr = *traffic_[q.traffic];
   const auto& spec = *tr.spec;
+  // The outcome of a retried attempt releases its hold on Envoy's circuit breaker.
+  if (q.retry_armed) {
+    --tr.active_retries;
+    q.retry_armed = false;
+  }
   // ingress-nginx's ewma learns from a request's first attempt, failed ones too (a refused
   // connection took no time: the endpoint looks fast).
   if (tr.balancer == Traffic::Balancer::kEwma && q.attempts == 1 && why != Failure::kNoEndpoints) {
@@ -648,6 +690,22 @@ void ServingController::Fail(const Request& q, uint32_t slot, Failure why, doubl
       const bool error = std::find(spec.next_upstream.begin(), spec.next_upstream.end(), "error") !=
                          spec.next_upstream.end();
       retry = error && (refused || spec.retry_non_idempotent);
+    }
+  }
+  if (retry && tr.proxy == Traffic::Proxy::kEnvoy) {
+    // The circuit breaker (ResourceManager retries().canCreate()): max_retries concurrent
+    // retries, or the budget's share of the requests in flight; past it the request fails
+    // (upstream_rq_retry_overflow).
+    const double limit = spec.retry_budget_percent
+                             ? std::max(double(spec.min_retry_concurrency),
+                                        *spec.retry_budget_percent / 100.0 * double(tr.in_flight))
+                             : double(spec.max_retries);
+    if (double(tr.active_retries) >= limit) {
+      ++stats_[q.traffic].retry_overflow;
+      retry = false;
+    } else {
+      ++tr.active_retries;
+      q.retry_armed = true;
     }
   }
   if (retry) {
@@ -703,6 +761,12 @@ void ServingController::Route(Request q, uint32_t slot, double at) {
   auto& rep = *replicas_[r];
   const bool accepting = rep.listening && rep.state != Replica::kDead && at < rep.sigterm_at;
   if (!accepting) return Fail(q, slot, Failure::kConnectionRefused, at);
+  ++tr.in_flight;
+  // A streamed answer's headers go out now: the retry's outcome is known.
+  if (q.retry_armed && streamed_[q.traffic]) {
+    --tr.active_retries;
+    q.retry_armed = false;
+  }
   if (slot != kNone) requests_[slot] = q;  // a retry keeps the hosts it tried
   rep.engine->AdvanceTo(at, rep.sink.get());
   rep.engine->Add(
@@ -793,6 +857,7 @@ void ServingController::Kill(uint32_t r, Time now, bool /*node_gone*/) {
         q.tried[0] = r;
       }
       const auto& spec = *traffic_[q.traffic]->spec;
+      --traffic_[q.traffic]->in_flight;
       // A non-streamed answer is sent whole at the end: nothing reached the client yet.
       Fail(q, slot,
            !spec.stream  ? Failure::kResetBeforeResponse

@@ -42,6 +42,7 @@ enum class Failure : uint8_t {
   kResetBeforeFirstToken,  // streamed: the pod died after taking it, before a token
   kInterruptedMidStream,   // the pod died while streaming: the user saw a cut answer
   kResetBeforeResponse,    // not streamed: the pod died before answering (retriable)
+  kTimeout,                // the proxy's timeout cut it (Envoy route, NGINX read timeout)
   kCount
 };
 const char* FailureName(Failure f);
@@ -57,6 +58,7 @@ struct TrafficStats {
   std::string name, service;  // traffic name, namespace/name
   std::string proxy, load_balancer;
   uint64_t requests = 0, served = 0, retried = 0;
+  uint64_t retry_overflow = 0;  // retries Envoy's circuit breaker refused
   uint64_t failed[static_cast<int>(Failure::kCount)] = {};
   uint64_t prompt_tokens = 0, output_tokens = 0;
   LatencyHistogram ttft, tpot, e2e, queue;
@@ -118,7 +120,7 @@ class ServingController : public cluster::Controller {
   uint32_t Pick(Traffic& tr, const Request* retry, double now);
   int64_t Active(uint32_t r, double at);
   void Route(Request q, uint32_t slot, double at);
-  void Fail(const Request& q, uint32_t slot, Failure why, double at);
+  void Fail(Request q, uint32_t slot, Failure why, double at);
   uint32_t HoldRequest();
   void Sample(Time now);
   void Scrape(Time now);

@@ -78,8 +78,6 @@ void ResolveIngresses(const api::Manifests& m, api::Scenario* s, Diagnostics* di
   static const std::vector<std::pair<std::string, std::string>> kUnmodelled = {
       {"nginx.ingress.kubernetes.io/upstream-hash-by", "consistent hashing of requests"},
       {"nginx.ingress.kubernetes.io/affinity", "sticky sessions"},
-      {"nginx.ingress.kubernetes.io/proxy-read-timeout",
-       "a timeout between two reads of the answer (60 s by default)"},
       {"nginx.ingress.kubernetes.io/proxy-send-timeout", "a timeout sending the request"},
       {"nginx.ingress.kubernetes.io/proxy-next-upstream-timeout", "a limit on retrying"},
       {"nginx.ingress.kubernetes.io/limit-rps", "rate limiting"},
@@ -87,9 +85,12 @@ void ResolveIngresses(const api::Manifests& m, api::Scenario* s, Diagnostics* di
       {"nginx.ingress.kubernetes.io/canary", "canary routing"},
   };
   bool retry_non_idempotent = false;
+  std::string read_timeout;
   for (const auto& cm : m.config_maps) {
     auto it = cm.data.find("retry-non-idempotent");
     if (it != cm.data.end()) retry_non_idempotent = it->second == "true";
+    if (auto rt = cm.data.find("proxy-read-timeout"); rt != cm.data.end())
+      read_timeout = rt->second;
   }
   for (auto& t : s->traffic) {
     if (t.ingress.empty()) continue;
@@ -160,6 +161,17 @@ void ResolveIngresses(const api::Manifests& m, api::Scenario* s, Diagnostics* di
         } else {
           cur += c;
         }
+      }
+    }
+    // proxy-read-timeout: seconds between two reads of the answer (the controller's
+    // ConfigMap default, else 60).
+    if (auto rt = get("proxy-read-timeout").value_or(read_timeout); !rt.empty()) {
+      try {
+        t.timeout = Duration::Seconds(std::stoi(rt));
+      } catch (const std::exception&) {
+        throw InputError(ing->metadata.source, "metadata.annotations",
+                         "nginx.ingress.kubernetes.io/proxy-read-timeout: \"" + rt +
+                             "\" is not a number of seconds");
       }
     }
     if (auto tries = get("proxy-next-upstream-tries")) {

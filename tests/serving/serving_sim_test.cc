@@ -257,9 +257,10 @@ TEST(ServingSim, EnvoyRetriesAResetOnlyBeforeTheResponseStarted) {
   const std::string trace =
       "2023-11-16 18:01:05.0,100,20000\n"
       "2023-11-16 18:01:05.5,100,20000\n";
+  // timeout 0s: Envoy's default 15 s route timeout would cut these long answers first.
   const std::string envoy =
-      "{kind: envoy, loadBalancer: round-robin, retries: {retryOn: \"reset,connect-failure\", "
-      "numRetries: 2, retryHostPredicate: previous_hosts}}";
+      "{kind: envoy, timeout: 0s, loadBalancer: round-robin, retries: {retryOn: "
+      "\"reset,connect-failure\", numRetries: 2, retryHostPredicate: previous_hosts}}";
   auto streamed = RunServing("envoy-stream", ProxyScenario(envoy, true), TwoPods(), trace);
   EXPECT_EQ(Failed(Stats(*streamed), serving::Failure::kInterruptedMidStream), 1u);
   EXPECT_EQ(Stats(*streamed).retried, 0u);
@@ -402,6 +403,76 @@ spec:
   auto rr = RunServing("rr", scenario("round-robin"), pods, trace);
   EXPECT_EQ(served_by(*rr, "llama-a"), 15u);
   EXPECT_EQ(served_by(*rr, "llama-b"), 15u);
+}
+
+}  // namespace
+}  // namespace gputwin
+
+namespace gputwin {
+namespace {
+
+// Proxy timeouts. Envoy's route timeout (15 s unless set; "spans ... until the upstream
+// response has been completely processed", retries included) cuts a streamed 20000-token
+// answer (~2.5 min); a 10-token one is served. NGINX's proxy_read_timeout (60 s) runs
+// between two reads: streamed, the first token comes within a second and the answer is
+// served; not streamed, nothing arrives until the end (~2.5 min): 504 after 60 s.
+TEST(ServingSim, ProxyTimeoutsCutLongAnswers) {
+  const std::string trace =
+      "2023-11-16 18:01:00.0,100,20000\n"
+      "2023-11-16 18:01:01.0,100,10\n";
+  // No pod is deleted here.
+  auto ProxyScenario = [](const std::string& proxy, bool stream) {
+    std::string s = gputwin::ProxyScenario(proxy, stream);
+    return s.substr(0, s.find("  actions:"));
+  };
+  auto envoy = RunServing("timeout-envoy", ProxyScenario("{kind: envoy}", true), TwoPods(), trace);
+  EXPECT_EQ(Failed(Stats(*envoy), serving::Failure::kTimeout), 1u);
+  EXPECT_EQ(Stats(*envoy).served, 1u);
+  EXPECT_EQ(Stats(*envoy).ttft.count(), 2u);  // the cut one had streamed its first token
+  auto streamed =
+      RunServing("timeout-nginx-s", ProxyScenario("{kind: nginx}", true), TwoPods(), trace);
+  EXPECT_EQ(Failed(Stats(*streamed), serving::Failure::kTimeout), 0u);
+  EXPECT_EQ(Stats(*streamed).served, 2u);
+  auto plain =
+      RunServing("timeout-nginx-p", ProxyScenario("{kind: nginx}", false), TwoPods(), trace);
+  EXPECT_EQ(Failed(Stats(*plain), serving::Failure::kTimeout), 1u);
+  EXPECT_EQ(Stats(*plain).served, 1u);
+  auto longer =
+      RunServing("timeout-nginx-l", ProxyScenario("{kind: nginx, proxyReadTimeout: 300s}", false),
+                 TwoPods(), trace);
+  EXPECT_EQ(Stats(*longer).served, 2u);
+}
+
+// Envoy's circuit breaker on retries (max_retries 3 by default; RetryStateImpl counts a
+// retry from when it is scheduled until its attempt's response headers). Ten requests at
+// 70.5 s, round robin over [a, b] while a refuses (SIGTERM at 70 s, out of the endpoints
+// at 71 s): five go to a and are refused at once. The first three refusals get a retry
+// (to b, previous_hosts); the fourth and fifth find three retries outstanding: overflow,
+// failed. With maxRetries 100 all five are retried; a budget of 20 % of the five in
+// flight on b is 1, raised to minRetryConcurrency 4: one overflow.
+TEST(ServingSim, EnvoyRetryCircuitBreakerLimitsConcurrentRetries) {
+  std::string trace;
+  for (int i = 0; i < 10; ++i) trace += "2023-11-16 18:01:10.5,100,10\n";
+  auto run = [&](const std::string& name, const std::string& extra) {
+    return RunServing(name,
+                      ProxyScenario("{kind: envoy, loadBalancer: round-robin" + extra +
+                                        ", retries: {retryOn: connect-failure, numRetries: 2, "
+                                        "retryHostPredicate: previous_hosts}}",
+                                    true),
+                      TwoPods(), trace);
+  };
+  auto plain = run("cb-default", "");
+  EXPECT_EQ(Stats(*plain).retried, 3u);
+  EXPECT_EQ(Stats(*plain).retry_overflow, 2u);
+  EXPECT_EQ(Failed(Stats(*plain), serving::Failure::kConnectionRefused), 2u);
+  EXPECT_EQ(Stats(*plain).served, 8u);
+  auto wide = run("cb-100", ", maxRetries: 100");
+  EXPECT_EQ(Stats(*wide).retried, 5u);
+  EXPECT_EQ(Stats(*wide).retry_overflow, 0u);
+  EXPECT_EQ(Stats(*wide).served, 10u);
+  auto budget = run("cb-budget", ", retryBudget: {budgetPercent: 20, minRetryConcurrency: 4}");
+  EXPECT_EQ(Stats(*budget).retried, 4u);
+  EXPECT_EQ(Stats(*budget).retry_overflow, 1u);
 }
 
 }  // namespace
