@@ -57,8 +57,7 @@ void VllmEngineSim::Add(double t, const RequestTag& tag, int32_t prompt, int32_t
     // The step under way when the request arrived runs as planned; the request joins the
     // one after it.
     plan_.decode_steps = 1;
-    const double a = plan_.decode_a;
-    plan_.end = plan_.start + a + decode_b_ * double(decode_len_sum_);
+    plan_.end = plan_.start + plan_.decode_a + plan_.decode_b * double(decode_len_sum_);
     used_blocks_ -= plan_blocks_ - NewDecodeBlocks(1);
     plan_blocks_ = NewDecodeBlocks(1);
   }
@@ -225,8 +224,10 @@ void VllmEngineSim::PlanStep(double start) {
   plan_blocks_ = decode_blocks;
   if (plan_.chunks.empty()) {
     // Identical decode steps until the first finish or until blocks run short.
-    const double a = DecodeA(plan_.decoders);
+    // Time-sliced co-tenants stretch every step by the same factor.
+    const double a = DecodeA(plan_.decoders) * time_scale_, b = decode_b_ * time_scale_;
     plan_.decode_a = a;
+    plan_.decode_b = b;
     int64_t k = 1;
     if (decode_ok_[static_cast<size_t>(plan_.decoders)] == 1) {
       while (!finish_heap_.empty() &&
@@ -246,9 +247,17 @@ void VllmEngineSim::PlanStep(double start) {
     }
     plan_.decode_steps = k;
     const double kd = double(k);
-    plan_.end =
-        start + kd * a +
-        decode_b_ * (kd * double(decode_len_sum_) + double(decoding_count_) * kd * (kd - 1) / 2.0);
+    if (decode_ok_[static_cast<size_t>(plan_.decoders)] == 1) {
+      plan_.end =
+          start + kd * a +
+          b * (kd * double(decode_len_sum_) + double(decoding_count_) * kd * (kd - 1) / 2.0);
+    } else {
+      // Not linear in context (an eager step the host bounds): one step, timed exactly.
+      StepWork w;
+      w.decode_seqs = w.sampled = plan_.decoders;
+      w.decode_context = decode_len_sum_;
+      plan_.end = start + time_scale_ * model_->Seconds(w);
+    }
   } else {
     StepWork w;
     w.decode_seqs = plan_.decoders;
@@ -262,7 +271,7 @@ void VllmEngineSim::PlanStep(double start) {
       w.prefill_context += s.computed;
       if (s.computed + n == s.prompt + s.generated) ++w.sampled;
     }
-    plan_.end = start + model_->Seconds(w);
+    plan_.end = start + time_scale_ * model_->Seconds(w);
   }
   next_finish_ = plan_.end;
 }
@@ -322,7 +331,7 @@ void VllmEngineSim::AdvanceTo(double t, EngineSink* sink) {
     }
     if (plan_.decode_steps > 1) {
       // Commit the whole steps of the stretch that end by t.
-      const double a = plan_.decode_a, b = decode_b_;
+      const double a = plan_.decode_a, b = plan_.decode_b;
       const double n = plan_.decoders, s = double(decode_len_sum_);
       const double qa = b * n / 2.0, qb = a + b * s - b * n / 2.0, qc = -(t - plan_.start);
       double j = qa > 0 ? (-qb + std::sqrt(qb * qb - 4 * qa * qc)) / (2 * qa) : -qc / qb;

@@ -70,6 +70,9 @@ class VllmEngineSim {
   std::vector<InFlight> Requests() const;
   // The process dies: everything is dropped.
   void Kill();
+  // Steps planned from now on take `scale` times as long (CUDA time-slicing among the
+  // busy processes on one GPU).
+  void set_time_scale(double scale) { time_scale_ = scale; }
 
   int running() const { return static_cast<int>(decoding_count_ + prefilling_.size()); }
   int waiting() const { return static_cast<int>(waiting_.size()); }
@@ -102,6 +105,7 @@ class VllmEngineSim {
     int decoders = 0;
     int64_t decode_steps = 1;  // identical decode steps jumped at once
     double decode_a = 0;       // decode-only: the step's time at context 0
+    double decode_b = 0;       // and per token of context
     std::vector<std::pair<uint32_t, int32_t>> chunks;
     bool valid = false;
     // Back to empty, keeping the chunks' storage (a step is planned per request or two).
@@ -109,7 +113,7 @@ class VllmEngineSim {
       start = end = 0;
       decoders = 0;
       decode_steps = 1;
-      decode_a = 0;
+      decode_a = decode_b = 0;
       chunks.clear();
       valid = false;
     }
@@ -132,6 +136,7 @@ class VllmEngineSim {
   int block_shift_ = 0;     // log2(block_size)
   const StepTimeModel* model_;
   double decode_b_ = 0;
+  double time_scale_ = 1;
   mutable std::vector<double> decode_a_;    // per batch size; NaN until computed
   mutable std::vector<uint8_t> decode_ok_;  // 0 unknown, 1 linear, 2 not linear
 

@@ -98,6 +98,7 @@ struct ServingController::Replica {
   std::vector<std::pair<int32_t, int64_t>> claimed;  // (GPU index, MiB) of the node
   std::unique_ptr<VllmMetricsEndpoint> metrics;      // its /metrics, once vLLM started
   std::unique_ptr<Sink> sink;
+  std::vector<std::pair<cluster::NodeId, int32_t>> shared;  // time-sliced (node, GPU)
 };
 
 struct ServingController::Traffic {
@@ -517,6 +518,12 @@ void ServingController::StartReplica(PodId id, Time now) {
   limits.chunked_prefill = engine.chunked_prefill;
   rep->engine = std::make_unique<VllmEngineSim>(limits, rep->step.get());
   rep->sink = std::make_unique<Sink>(this, index);
+  // Time-sliced GPUs: the processes on one GPU take turns (README.md).
+  for (uint32_t d : p.devices) {
+    if (d < node.devices.size() && node.devices[d].replica >= 0 && node.devices[d].mig < 0) {
+      rep->shared.push_back({p.node, node.devices[d].gpu});
+    }
+  }
   rec.kv_cache_tokens = engine.num_gpu_blocks * engine.block_size;
   rec.weight_source = ts->source.name;
   rec.weights_seconds =
@@ -547,6 +554,7 @@ void ServingController::StartReplica(PodId id, Time now) {
   records_.push_back(std::move(rec));
   replicas_.push_back(std::move(rep));
   live_.push_back(index);
+  if (!replicas_.back()->shared.empty()) Share(index, true, now);
   At(AtSec(records_.back().server_up), Arg(kServerUp, index));
   At(AtSec(ready), Arg(kReady, index));
 }
@@ -601,6 +609,32 @@ void ServingController::ApplyEndpoints(uint32_t t, Time now) {
     if (!c.add && it != tr.endpoints.end()) tr.endpoints.erase(it);
   }
   tr.pending.resize(kept);
+}
+
+// A vLLM process starts or ends on time-sliced GPUs: every process on them now steps
+// `n` times slower, n the most processes on any of its GPUs (CUDA time-slicing gives each
+// context its turn; the twin counts co-tenants whether busy or idle). Steps already
+// planned keep their timing.
+void ServingController::Share(uint32_t r, bool add, Time now) {
+  std::vector<uint32_t> touched;
+  for (const auto& g : replicas_[r]->shared) {
+    auto& group = sharing_[g];
+    if (add) {
+      group.push_back(r);
+    } else {
+      group.erase(std::remove(group.begin(), group.end(), r), group.end());
+    }
+    touched.insert(touched.end(), group.begin(), group.end());
+  }
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (uint32_t o : touched) {
+    auto& rep = *replicas_[o];
+    size_t n = 1;
+    for (const auto& g : rep.shared) n = std::max(n, sharing_[g].size());
+    rep.engine->AdvanceTo(Sec(now), rep.sink.get());
+    rep.engine->set_time_scale(double(n));
+  }
 }
 
 // Requests in flight at a replica at `at` (its engine brought up to date first).
@@ -830,6 +864,7 @@ void ServingController::Terminate(uint32_t r, Time now) {
 // The pod's metrics endpoint is gone: its series end with a staleness marker.
 void ServingController::Retire(uint32_t r, Time now) {
   auto& rep = *replicas_[r];
+  if (!rep.shared.empty()) Share(r, false, now);
   if (rep.metrics) rep.metrics->Retire(now);
 }
 

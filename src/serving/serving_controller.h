@@ -119,6 +119,7 @@ class ServingController : public cluster::Controller {
   void ApplyEndpoints(uint32_t t, Time now);
   uint32_t Pick(Traffic& tr, const Request* retry, double now);
   int64_t Active(uint32_t r, double at);
+  void Share(uint32_t r, bool add, Time now);
   void Route(Request q, uint32_t slot, double at);
   void Fail(Request q, uint32_t slot, Failure why, double at);
   uint32_t HoldRequest();
@@ -139,6 +140,8 @@ class ServingController : public cluster::Controller {
   std::vector<std::unique_ptr<Replica>> replicas_;
   std::vector<uint32_t> replica_of_pod_;  // PodId -> replica index, kNone when none
   std::vector<uint32_t> live_;            // replicas not dead (compacted at scrapes)
+  // vLLM processes by time-sliced physical GPU (node, GPU index).
+  std::map<std::pair<cluster::NodeId, int32_t>, std::vector<uint32_t>> sharing_;
   std::vector<std::unique_ptr<Traffic>> traffic_;
   std::vector<TrafficStats> stats_;
   std::vector<uint8_t> streamed_;  // by traffic: clients ask for streamed answers

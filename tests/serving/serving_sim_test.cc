@@ -477,3 +477,46 @@ TEST(ServingSim, EnvoyRetryCircuitBreakerLimitsConcurrentRetries) {
 
 }  // namespace
 }  // namespace gputwin
+
+namespace gputwin {
+namespace {
+
+// Time-slicing (device plugin sharing.timeSlicing, replicas 2): two vLLM pods on one H100,
+// each asking for 45 % of its memory. CUDA time-slicing gives the two busy processes turns,
+// so each step takes twice as long as on a GPU of its own: one request on each pod at the
+// same time finishes in exactly twice the end-to-end time it takes on two separate GPUs.
+TEST(ServingSim, TimeSlicedVllmProcessesTakeTurnsOnTheGpu) {
+  auto pods = [](bool shared) {
+    std::string c = TwoPods();
+    const std::string args = "args: [\"meta-llama/Llama-3.1-8B-Instruct\"]";
+    for (size_t at = c.find(args); at != std::string::npos; at = c.find(args, at + 1)) {
+      c.replace(at, args.size(),
+                "args: [\"meta-llama/Llama-3.1-8B-Instruct\", \"--gpu-memory-utilization\", "
+                "\"0.45\", \"--max-model-len\", \"8192\"]");
+    }
+    const std::string count = "gputwin.io/gpu-count: \"8\"";
+    c.replace(c.find(count), count.size(),
+              shared ? "gputwin.io/gpu-count: \"1\"" : "gputwin.io/gpu-count: \"2\"");
+    if (shared) {
+      c += "---\napiVersion: v1\nkind: ConfigMap\n"
+           "metadata: {name: nvidia-device-plugin-configs, namespace: kube-system}\n"
+           "data:\n  default: |-\n    version: v1\n    sharing:\n      timeSlicing:\n"
+           "        resources:\n        - name: nvidia.com/gpu\n          replicas: 2\n";
+    }
+    return c;
+  };
+  const std::string trace =
+      "2023-11-16 18:01:00.0,500,300\n"
+      "2023-11-16 18:01:00.0,500,300\n";
+  std::string scenario = ProxyScenario("{kind: kube-proxy, loadBalancer: round-robin}", true);
+  scenario = scenario.substr(0, scenario.find("  actions:"));
+  auto alone = RunServing("ts-alone", scenario, pods(false), trace);
+  auto shared = RunServing("ts-shared", scenario, pods(true), trace);
+  ASSERT_EQ(Stats(*alone).served, 2u);
+  ASSERT_EQ(Stats(*shared).served, 2u);
+  for (const auto& r : shared->serving()->replicas()) EXPECT_EQ(r.requests, 1u) << r.pod_key;
+  EXPECT_NEAR(Stats(*shared).e2e.max() / Stats(*alone).e2e.max(), 2.0, 1e-6);
+}
+
+}  // namespace
+}  // namespace gputwin
