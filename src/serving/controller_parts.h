@@ -50,7 +50,7 @@ struct ServingController::Replica {
   uint32_t record = 0;
   const TemplateServing* ts = nullptr;
   std::unique_ptr<StepTimeModel> step;
-  std::unique_ptr<VllmEngineSim> engine;
+  std::optional<VllmEngineSim> engine;  // in place: routing reads it per request
   enum State : uint8_t { kStarting, kServing, kTerminating, kDead } state = kStarting;
   bool listening = false, ready = false, failed = false;
   double sigterm_at = 1e300;

@@ -335,7 +335,7 @@ void ServingController::StartReplica(PodId id, Time now) {
   limits.block_size = engine.block_size;
   limits.max_model_len = engine.max_model_len;
   limits.chunked_prefill = engine.chunked_prefill;
-  rep->engine = std::make_unique<VllmEngineSim>(limits, rep->step.get());
+  rep->engine.emplace(limits, rep->step.get());
   rep->sink = std::make_unique<Sink>(this, index);
   // Time-sliced GPUs: the processes on one GPU take turns (README.md).
   for (uint32_t d : p.devices) {
