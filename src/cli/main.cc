@@ -14,6 +14,7 @@
 #include "report/summary.h"
 #include "serving/experiment.h"
 #include "sim/simulation.h"
+#include "telemetry/openmetrics.h"
 #include "workloads/fgd_experiment.h"
 
 namespace {
@@ -59,7 +60,7 @@ std::optional<Duration> ParseDurationFlag(const std::string& flag, const std::st
 
 int Run(const std::string& scenario, const std::vector<std::string>& files,
         const std::string& duration, const std::string& out_dir, std::optional<uint64_t> seed,
-        const std::string& until, const std::string& format) {
+        const std::string& until, const std::string& format, const std::string& metrics_file) {
   std::unique_ptr<sim::Simulation> simulation;
   if (!files.empty()) {
     if (!scenario.empty()) throw InputError("give either a SCENARIO or -f FILE_OR_DIR, not both");
@@ -75,6 +76,7 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
     simulation = sim::LoadScenario(scenario, seed, u);
   }
   for (const auto& w : simulation->warnings()) std::cerr << "warning: " << w << "\n";
+  if (!metrics_file.empty()) simulation->SpoolMetrics();
   {
     std::unique_ptr<TerminalProgress> progress;
     if (::isatty(STDERR_FILENO)) progress = std::make_unique<TerminalProgress>(simulation->start());
@@ -85,6 +87,12 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
     report::WriteFileAtomically(out_dir, "summary.json", [&](std::ostream& out) {
       report::WriteSummaryJson(out, *simulation, results);
     });
+  }
+  if (!metrics_file.empty()) {
+    const std::filesystem::path p(metrics_file);
+    report::WriteFileAtomically(
+        p.parent_path().empty() ? "." : p.parent_path().string(), p.filename().string(),
+        [&](std::ostream& out) { telemetry::WriteOpenMetrics(out, simulation->metrics()); });
   }
   if (format == "json") {
     report::WriteSummaryJson(std::cout, *simulation, results);
@@ -202,6 +210,10 @@ int RealMain(int argc, char** argv) {
   run->add_option("--out", out_dir, "Write summary.json into this folder (created if missing)");
   run->add_option("--seed", seed, "Random seed (overrides spec.seed)");
   run->add_option("--until", until, "Stop the simulation at this offset (Go duration)");
+  std::string metrics_file;
+  run->add_option("--metrics", metrics_file,
+                  "Write every scraped series as OpenMetrics text to this file (for promtool "
+                  "tsdb create-blocks-from openmetrics; docs/grafana.md)");
   run->add_option("--format", format, "Output on stdout: text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
@@ -270,7 +282,7 @@ int RealMain(int argc, char** argv) {
     if (*fgd)
       return ExperimentFgd(fgd_pods, fgd_nodes, fgd_policy, fgd_seeds, fgd_tune, fgd_replay,
                            fgd_placements);
-    return Run(scenario, files, duration, out_dir, seed, until, format);
+    return Run(scenario, files, duration, out_dir, seed, until, format, metrics_file);
   } catch (const InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitBadInput;

@@ -84,6 +84,8 @@ class Simulation {
   const std::vector<cluster::LostWork>& lost_work() const;
   // Every metric the components declared and recorded.
   const telemetry::Registry& metrics() const { return metrics_; }
+  // Keeps every scraped sample for an OpenMetrics file (call before Run).
+  void SpoolMetrics() { metrics_.EnableSpool(); }
   // The cloud, when the scenario has one or Karpenter runs; else nullptr.
   const cloud::Ec2* ec2() const { return ec2_; }
   // The serving data plane, when the manifests run vLLM or the scenario sends traffic.

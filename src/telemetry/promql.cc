@@ -374,7 +374,8 @@ bool Matches(const std::vector<Matcher>& ms, const Labels& l) {
 }
 
 // Every series a selector names, with its points within (from, to].
-std::vector<RangeSeries> Select(const Registry& r, const Node& n, Time from, Time to) {
+std::vector<RangeSeries> Select(const Registry& r, const Node& n, Time from, Time to,
+                                bool keep_stale) {
   std::vector<RangeSeries> out;
   std::string family = n.name, part;
   for (const char* suffix : {"_bucket", "_count", "_sum"}) {
@@ -425,8 +426,11 @@ std::vector<RangeSeries> Select(const Registry& r, const Node& n, Time from, Tim
     rs.labels = s.labels;
     rs.labels["__name__"] = n.name;
     if (!Matches(n.matchers, rs.labels)) continue;
+    // Left-open (from, to] as Prometheus 3 selects ranges (2.x also took a sample exactly
+    // at `from`). Staleness markers stay for an instant selector (a marker as the latest
+    // sample hides the series) and are dropped for a range (they are not samples).
     for (const auto& [t, v] : s.samples) {
-      if (t > from && t <= to) rs.points.push_back({t, v});
+      if (t > from && t <= to && (keep_stale || !std::isnan(v))) rs.points.push_back({t, v});
     }
     out.push_back(std::move(rs));
   }
@@ -555,7 +559,7 @@ PromResult Eval(const Registry& r, const Node& n, Time at) {
         throw std::invalid_argument("a range vector (" + n.name +
                                     "[...]) must be inside a function such as rate()");
       }
-      for (auto& rs : Select(r, n, at + Duration{-kLookback.ns}, at)) {
+      for (auto& rs : Select(r, n, at + Duration{-kLookback.ns}, at, true)) {
         if (rs.points.empty() || std::isnan(rs.points.back().second)) continue;
         out.samples.push_back({rs.labels, rs.points.back().second});
       }
@@ -619,7 +623,7 @@ PromResult Eval(const Registry& r, const Node& n, Time at) {
     const Time from = at + Duration{-sel.range.ns};
     const auto fid = r.Lookup(sel.name);
     const bool counter = !(fid && r.family(*fid).desc.type == MetricType::kGauge);
-    for (auto& rs : Select(r, sel, from, at)) {
+    for (auto& rs : Select(r, sel, from, at, false)) {
       Points p;
       for (auto& x : rs.points) {
         if (!std::isnan(x.second)) p.push_back(x);

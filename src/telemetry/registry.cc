@@ -71,13 +71,21 @@ void Registry::Sample(const std::string& owner, Time now, bool sorted) {
     for (uint64_t c : h.histogram.counts) snap.push_back(cum += double(c));
     snap.push_back(double(h.histogram.count));
     snap.push_back(h.histogram.sum);
+    if (spool_) {
+      const uint32_t first = Stream(s);
+      for (size_t j = 0; j < snap.size(); ++j) {
+        spool_->Append(first + static_cast<uint32_t>(j), now, snap[j]);
+      }
+    }
     h.histogram_samples.emplace_back(now, std::move(snap));
     size_t old = 0;
     while (old < h.histogram_samples.size() &&
            now - h.histogram_samples[old].first > Duration::Hours(1)) {
       ++old;
     }
-    if (old > 0) h.histogram_samples.erase(h.histogram_samples.begin(), h.histogram_samples.begin() + long(old));
+    if (old > 0)
+      h.histogram_samples.erase(h.histogram_samples.begin(),
+                                h.histogram_samples.begin() + long(old));
   }
   os.histograms.resize(kept);
   std::vector<SeriesId> fresh;
@@ -103,8 +111,21 @@ void Registry::Sample(const std::string& owner, Time now, bool sorted) {
     if (series_[s].retired) continue;
     os.active[kept++] = s;
     series_[s].samples.emplace_back(now, series_[s].value);
+    if (spool_) spool_->Append(Stream(s), now, series_[s].value);
   }
   os.active.resize(kept);
+}
+
+uint32_t Registry::Stream(SeriesId s) {
+  if (spool_stream_.size() <= s) spool_stream_.resize(s + 1, kNoStream);
+  if (spool_stream_[s] == kNoStream) {
+    const auto& d = families_[series_[s].family].desc;
+    // A histogram: a stream per bucket (+Inf included), then _count and _sum.
+    const size_t n = d.type == MetricType::kHistogram ? d.buckets.size() + 3 : 1;
+    spool_stream_[s] = spool_->AddStream();
+    for (size_t i = 1; i < n; ++i) spool_->AddStream();
+  }
+  return spool_stream_[s];
 }
 
 void Registry::Retire(SeriesId s, Time now) {

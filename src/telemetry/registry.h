@@ -7,6 +7,7 @@
 
 #include <cstdint>
 #include <map>
+#include <memory>
 #include <optional>
 #include <string>
 #include <unordered_map>
@@ -14,6 +15,7 @@
 #include <vector>
 
 #include "core/time.h"
+#include "telemetry/openmetrics.h"
 #include "telemetry/series.h"
 
 namespace gputwin::telemetry {
@@ -83,6 +85,15 @@ class Registry {
   // they were created or, with `sorted`, in (name, labels) order.
   void Sample(const std::string& owner, Time now, bool sorted = false);
 
+  // Keeps every sample from now on in a spool for WriteOpenMetrics (`--metrics FILE`).
+  void EnableSpool() { spool_ = std::make_unique<SampleSpool>(); }
+  const SampleSpool* spool() const { return spool_.get(); }
+  static constexpr uint32_t kNoStream = UINT32_MAX;
+  // The series' first spool stream (a histogram has one per bucket, then count and sum).
+  uint32_t SpoolStream(SeriesId s) const {
+    return s < spool_stream_.size() ? spool_stream_[s] : kNoStream;
+  }
+
   const Family& family(MetricId m) const { return families_[m]; }
   const Series& series(SeriesId s) const { return series_[s]; }
   const std::vector<Family>& families() const { return families_; }
@@ -104,6 +115,9 @@ class Registry {
     std::vector<SeriesId> pending, histograms, active;
   };
   std::map<std::string, OwnerSeries> owner_series_;
+  std::unique_ptr<SampleSpool> spool_;
+  std::vector<uint32_t> spool_stream_;  // by series
+  uint32_t Stream(SeriesId s);          // its first spool stream, created on first use
 };
 
 }  // namespace gputwin::telemetry

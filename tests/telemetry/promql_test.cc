@@ -105,3 +105,36 @@ TEST_F(PromQLTest, UnsupportedQueriesAreErrorsNotZeros) {
 
 }  // namespace
 }  // namespace gputwin::telemetry
+
+namespace gputwin::telemetry {
+namespace {
+
+// A target that went away (its pod deleted) leaves a staleness marker: an instant
+// selector no longer sees the series, while rate() over a window holding its earlier
+// samples still counts them (Prometheus drops stale markers from range vectors). Counter
+// at 0, 30, 60, 90 s (+30 per scrape), marker at 100 s; at 120 s over [2m]: samples at 30,
+// 60, 90 (60..90 s stretch), delta 60 over 60 s sampled; to the window's start (0 s) is
+// 30 s, within 1.1 x the 30 s spacing, and so is the end (30 s): extrapolated to 120 s,
+// 120 / 120 s = 1 per second.
+TEST(PromQLStaleness, RetiredSeriesLeaveInstantVectorsButCountInRanges) {
+  Registry reg;
+  MetricDesc c;
+  c.name = "tokens_total";
+  c.type = MetricType::kCounter;
+  c.label_names = {"pod"};
+  reg.Declare("x", c);
+  const auto s = reg.At(reg.Find("tokens_total"), {{"pod", "a"}});
+  for (int t = 0; t <= 90; t += 30) {
+    reg.Set(s, 30 + t);
+    reg.Sample("x", kT0 + Duration::Seconds(t));
+  }
+  reg.Retire(s, kT0 + Duration::Seconds(100));
+  const Time at = kT0 + Duration::Seconds(120);
+  EXPECT_TRUE(PromQuery::Parse("tokens_total").Evaluate(reg, at).samples.empty());
+  const auto r = PromQuery::Parse("rate(tokens_total[2m])").Evaluate(reg, at);
+  ASSERT_EQ(r.samples.size(), 1u);
+  EXPECT_DOUBLE_EQ(r.samples[0].value, 1.0);
+}
+
+}  // namespace
+}  // namespace gputwin::telemetry

@@ -1,0 +1,191 @@
+#include "telemetry/openmetrics.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+#include <ostream>
+#include <stdexcept>
+#include <string>
+
+#include "telemetry/registry.h"
+
+namespace gputwin::telemetry {
+
+SampleSpool::SampleSpool() : file_(std::tmpfile()) {
+  if (!file_) throw std::runtime_error("cannot create a temporary file for the metrics spool");
+}
+
+SampleSpool::~SampleSpool() {
+  if (file_) std::fclose(file_);
+}
+
+uint32_t SampleSpool::AddStream() {
+  streams_.emplace_back();
+  return static_cast<uint32_t>(streams_.size() - 1);
+}
+
+void SampleSpool::Append(uint32_t stream, Time at, double value) {
+  auto& s = streams_[stream];
+  if (s.buffer.capacity() == 0) s.buffer.reserve(kBuffer);
+  s.buffer.push_back({at.ns, value});
+  ++samples_;
+  if (s.buffer.size() < kBuffer) return;
+  const size_t bytes = s.buffer.size() * sizeof(Sample);
+  if (std::fseek(file_, static_cast<long>(end_), SEEK_SET) != 0 ||
+      std::fwrite(s.buffer.data(), 1, bytes, file_) != bytes) {
+    throw std::runtime_error("metrics spool: write failed (disk full?)");
+  }
+  s.blocks.push_back({end_, static_cast<uint32_t>(s.buffer.size())});
+  end_ += bytes;
+  s.buffer.clear();
+}
+
+void SampleSpool::ReadBlock(uint64_t offset, uint32_t count, std::vector<Sample>* out) const {
+  out->resize(count);
+  const size_t bytes = size_t{count} * sizeof(Sample);
+  if (std::fseek(file_, static_cast<long>(offset), SEEK_SET) != 0 ||
+      std::fread(out->data(), 1, bytes, file_) != bytes) {
+    throw std::runtime_error("metrics spool: read failed");
+  }
+}
+
+namespace {
+
+std::string Escape(const std::string& v) {
+  std::string out;
+  out.reserve(v.size());
+  for (char c : v) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '"') {
+      out += "\\\"";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+std::string Value(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return fmt::format("{}", v);  // shortest text that reads back as the same double
+}
+
+// Seconds since the epoch with milliseconds, as OpenMetrics timestamps are written.
+std::string Timestamp(Time t) {
+  const int64_t ms = t.ns >= 0 ? t.ns / 1'000'000 : -((-t.ns + 999'999) / 1'000'000);
+  const int64_t s = ms >= 0 ? ms / 1000 : -((-ms + 999) / 1000);
+  return fmt::format("{}.{:03}", s, ms - s * 1000);
+}
+
+// A bucket bound as the exporting client library writes it: Go's client (Kueue,
+// Karpenter, KEDA) as strconv 'g' (1, 2.5, 2560); Python's prometheus_client (vLLM) as
+// floatToGoString (1.0, 2.5, 2560.0).
+std::string BucketBound(double b, bool python) {
+  if (std::isinf(b)) return b > 0 ? "+Inf" : "-Inf";
+  if (python && b == std::floor(b) && std::fabs(b) < 1e6) return fmt::format("{:.1f}", b);
+  return fmt::format("{}", b);
+}
+
+std::string LabelText(const Labels& labels, const std::string& extra_key = "",
+                      const std::string& extra_value = "") {
+  std::string out;
+  for (const auto& [k, v] : labels) {
+    out += out.empty() ? "{" : ",";
+    out += k + "=\"" + Escape(v) + "\"";
+  }
+  if (!extra_key.empty()) {
+    out += out.empty() ? "{" : ",";
+    out += extra_key + "=\"" + extra_value + "\"";
+  }
+  if (!out.empty()) out += "}";
+  return out;
+}
+
+std::string EscapeHelp(const std::string& h) {
+  std::string out;
+  for (char c : h) {
+    if (c == '\\') {
+      out += "\\\\";
+    } else if (c == '\n') {
+      out += "\\n";
+    } else {
+      out += c;
+    }
+  }
+  return out;
+}
+
+}  // namespace
+
+void WriteOpenMetrics(std::ostream& out, const Registry& registry) {
+  const SampleSpool* spool = registry.spool();
+  if (!spool) throw std::logic_error("WriteOpenMetrics needs a registry with a spool");
+  std::vector<Registry::MetricId> order(registry.families().size());
+  for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<Registry::MetricId>(i);
+  std::sort(order.begin(), order.end(), [&](auto a, auto b) {
+    return registry.family(a).desc.name < registry.family(b).desc.name;
+  });
+  std::string line;
+  for (auto id : order) {
+    const auto& f = registry.family(id);
+    std::vector<Registry::SeriesId> series;
+    for (auto s : f.series) {
+      if (registry.SpoolStream(s) != Registry::kNoStream) series.push_back(s);
+    }
+    if (series.empty()) continue;
+    std::sort(series.begin(), series.end(), [&](auto a, auto b) {
+      return registry.series(a).labels < registry.series(b).labels;
+    });
+    const auto& d = f.desc;
+    // OpenMetrics names a counter's family without its _total suffix.
+    std::string family = d.name;
+    const bool counter = d.type == MetricType::kCounter;
+    if (counter && family.size() > 6 && family.ends_with("_total")) {
+      family.resize(family.size() - 6);
+    }
+    const char* type = counter && family == d.name ? "unknown" : MetricTypeName(d.type);
+    out << "# HELP " << family << " " << EscapeHelp(d.help) << "\n";
+    out << "# TYPE " << family << " " << type << "\n";
+    // The unit must end the family's name.
+    if (!d.unit.empty() && family.ends_with("_" + d.unit)) {
+      out << "# UNIT " << family << " " << d.unit << "\n";
+    }
+    for (auto s : series) {
+      const auto& x = registry.series(s);
+      const uint32_t first = registry.SpoolStream(s);
+      auto emit = [&](uint32_t stream, const std::string& head) {
+        spool->ForEach(stream, [&](Time at, double v) {
+          line.clear();
+          line += head;
+          line += ' ';
+          line += Value(v);
+          line += ' ';
+          line += Timestamp(at);
+          line += '\n';
+          out << line;
+        });
+      };
+      if (d.type != MetricType::kHistogram) {
+        emit(first, d.name + LabelText(x.labels));
+        continue;
+      }
+      // Buckets (cumulative, +Inf last), then _count and _sum, as the registry snapshots.
+      for (size_t b = 0; b <= d.buckets.size(); ++b) {
+        const std::string le =
+            b < d.buckets.size() ? BucketBound(d.buckets[b], f.owner == "vllm") : "+Inf";
+        emit(first + static_cast<uint32_t>(b), d.name + "_bucket" + LabelText(x.labels, "le", le));
+      }
+      const uint32_t after = first + static_cast<uint32_t>(d.buckets.size()) + 1;
+      emit(after, d.name + "_count" + LabelText(x.labels));
+      emit(after + 1, d.name + "_sum" + LabelText(x.labels));
+    }
+  }
+  out << "# EOF\n";
+}
+
+}  // namespace gputwin::telemetry

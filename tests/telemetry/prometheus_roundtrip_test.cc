@@ -1,0 +1,235 @@
+// The metrics file against the real thing: a run's OpenMetrics output is backfilled with
+// `promtool tsdb create-blocks-from openmetrics`, a real `prometheus` serves the blocks on
+// 127.0.0.1, and instant and range queries through its HTTP API must give what the run
+// recorded. Needs Debian's prometheus package (scripts/setup.sh installs it); skipped
+// with a note without it.
+#include <arpa/inet.h>
+#include <gtest/gtest.h>
+#include <netinet/in.h>
+#include <signal.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <cmath>
+#include <filesystem>
+#include <fstream>
+#include <map>
+#include <nlohmann/json.hpp>
+#include <sstream>
+#include <thread>
+
+#include "sim/simulation.h"
+#include "telemetry/openmetrics.h"
+#include "telemetry/promql.h"
+
+namespace gputwin {
+namespace {
+
+namespace fs = std::filesystem;
+using Json = nlohmann::json;
+
+bool OnPath(const std::string& tool) {
+  return std::system(("command -v " + tool + " >/dev/null 2>&1").c_str()) == 0;
+}
+
+// A free port on 127.0.0.1 (bound, read, released).
+int FreePort() {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  ::bind(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a));
+  socklen_t n = sizeof(a);
+  ::getsockname(fd, reinterpret_cast<sockaddr*>(&a), &n);
+  const int port = ntohs(a.sin_port);
+  ::close(fd);
+  return port;
+}
+
+// A plain HTTP/1.0 GET on 127.0.0.1; the body, or "" when the server is not there.
+std::string HttpGet(int port, const std::string& target) {
+  const int fd = ::socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in a{};
+  a.sin_family = AF_INET;
+  a.sin_port = htons(static_cast<uint16_t>(port));
+  a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (::connect(fd, reinterpret_cast<sockaddr*>(&a), sizeof(a)) != 0) {
+    ::close(fd);
+    return "";
+  }
+  const std::string req = "GET " + target + " HTTP/1.0\r\nHost: 127.0.0.1\r\n\r\n";
+  if (::write(fd, req.data(), req.size()) < 0) {
+    ::close(fd);
+    return "";
+  }
+  std::string resp;
+  char buf[8192];
+  for (ssize_t n; (n = ::read(fd, buf, sizeof(buf))) > 0;) resp.append(buf, size_t(n));
+  ::close(fd);
+  const size_t body = resp.find("\r\n\r\n");
+  return body == std::string::npos ? "" : resp.substr(body + 4);
+}
+
+std::string UrlEncode(const std::string& s) {
+  std::string out;
+  for (unsigned char c : s) {
+    if (std::isalnum(c) || c == '-' || c == '_' || c == '.' || c == '~') {
+      out += static_cast<char>(c);
+    } else {
+      char hex[4];
+      std::snprintf(hex, sizeof(hex), "%%%02X", c);
+      out += hex;
+    }
+  }
+  return out;
+}
+
+// A prometheus server over a TSDB directory, stopped when this goes out of scope.
+class PrometheusServer {
+ public:
+  PrometheusServer(const fs::path& tsdb, const fs::path& dir) : port_(FreePort()) {
+    const fs::path config = dir / "prometheus.yml";
+    std::ofstream(config) << "global: {}\n";
+    pid_ = ::fork();
+    if (pid_ == 0) {
+      const std::string log = (dir / "prometheus.log").string();
+      std::freopen(log.c_str(), "w", stdout);
+      std::freopen(log.c_str(), "a", stderr);
+      const std::string listen = "--web.listen-address=127.0.0.1:" + std::to_string(port_);
+      const std::string cfg = "--config.file=" + config.string();
+      const std::string path = "--storage.tsdb.path=" + tsdb.string();
+      ::execlp("prometheus", "prometheus", cfg.c_str(), path.c_str(), listen.c_str(),
+               "--storage.tsdb.retention.time=100y", static_cast<char*>(nullptr));
+      ::_exit(127);
+    }
+    for (int i = 0; i < 300 && HttpGet(port_, "/-/ready").find("Ready") == std::string::npos; ++i) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  }
+  ~PrometheusServer() {
+    if (pid_ > 0) {
+      ::kill(pid_, SIGTERM);
+      int status = 0;
+      ::waitpid(pid_, &status, 0);
+    }
+  }
+  bool ready() const { return HttpGet(port_, "/-/ready").find("Ready") != std::string::npos; }
+  Json Query(const std::string& q, Time at) const {
+    return Json::parse(HttpGet(port_, "/api/v1/query?query=" + UrlEncode(q) +
+                                          "&time=" + std::to_string(at.ns / 1'000'000'000)));
+  }
+  Json QueryRange(const std::string& q, Time from, Time to, int step_s) const {
+    return Json::parse(HttpGet(port_, "/api/v1/query_range?query=" + UrlEncode(q) +
+                                          "&start=" + std::to_string(from.ns / 1'000'000'000) +
+                                          "&end=" + std::to_string(to.ns / 1'000'000'000) +
+                                          "&step=" + std::to_string(step_s)));
+  }
+
+ private:
+  int port_;
+  pid_t pid_ = -1;
+};
+
+// What a Prometheus holding exactly the recorded samples returns for a plain selector at
+// `at`: each series' latest sample at or before it, if within the 5-minute lookback.
+std::map<telemetry::Labels, double> Expected(const telemetry::Registry& reg,
+                                             const std::string& name, Time at) {
+  std::map<telemetry::Labels, double> out;
+  const auto& fam = reg.family(reg.Find(name));
+  for (auto sid : fam.series) {
+    const auto& s = reg.series(sid);
+    const std::pair<Time, double>* last = nullptr;
+    for (const auto& smp : s.samples) {
+      if (smp.first > at) break;
+      if (!std::isnan(smp.second)) last = &smp;
+    }
+    if (last && at - last->first <= Duration::Minutes(5)) out[s.labels] = last->second;
+  }
+  return out;
+}
+
+TEST(PrometheusRoundTrip, BackfilledMetricsQueryAsTheRunRecordedThem) {
+  if (!OnPath("prometheus") || !OnPath("promtool")) {
+    GTEST_SKIP() << "prometheus and promtool are not installed (Debian's prometheus package; "
+                    "scripts/setup.sh installs it)";
+  }
+  const fs::path dir = fs::temp_directory_path() / ("gputwin-prom-" + std::to_string(::getpid()));
+  fs::remove_all(dir);
+  fs::create_directories(dir);
+  // Two hours of the spot-overflow example: Karpenter's, vLLM's and cAdvisor's series.
+  auto sim = sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) +
+                                   "/examples/serving-spot-overflow/scenario-on-demand-base.yaml",
+                               std::nullopt, Duration::Hours(2));
+  sim->SpoolMetrics();
+  sim->Run();
+  const fs::path file = dir / "metrics.om";
+  {
+    std::ofstream out(file);
+    telemetry::WriteOpenMetrics(out, sim->metrics());
+  }
+  const fs::path tsdb = dir / "tsdb";
+  const std::string backfill = "promtool tsdb create-blocks-from openmetrics " + file.string() +
+                               " " + tsdb.string() + " > " + (dir / "promtool.log").string() +
+                               " 2>&1";
+  ASSERT_EQ(std::system(backfill.c_str()), 0) << "promtool refused the file; see " << dir;
+  PrometheusServer prom(tsdb, dir);
+  ASSERT_TRUE(prom.ready()) << "prometheus did not start; see " << dir / "prometheus.log";
+
+  const auto& reg = sim->metrics();
+  const Time start = sim->start();
+  // Instant queries at a few instants, on gauges and counters of three exporters.
+  for (const char* name :
+       {"vllm:num_requests_running", "vllm:kv_cache_usage_perc", "vllm:generation_tokens_total",
+        "container_cpu_usage_seconds_total", "karpenter_nodes_created_total"}) {
+    for (int minutes : {20, 61, 118}) {
+      const Time at = start + Duration::Minutes(minutes);
+      const auto want = Expected(reg, name, at);
+      const Json got = prom.Query(name, at);
+      ASSERT_EQ(got["status"], "success") << got.dump();
+      std::map<telemetry::Labels, double> have;
+      for (const auto& r : got["data"]["result"]) {
+        telemetry::Labels l;
+        for (const auto& [k, v] : r["metric"].items()) {
+          if (k != "__name__") l[k] = v.get<std::string>();
+        }
+        have[l] = std::stod(r["value"][1].get<std::string>());
+      }
+      EXPECT_EQ(have, want) << name << " at +" << minutes << " min";
+    }
+  }
+  // A range query of a sum, every minute of the second hour.
+  const Json range = prom.QueryRange("sum(vllm:num_requests_running)", start + Duration::Hours(1),
+                                     start + Duration::Hours(2), 60);
+  ASSERT_EQ(range["status"], "success");
+  ASSERT_EQ(range["data"]["result"].size(), 1u);
+  const auto& values = range["data"]["result"][0]["values"];
+  ASSERT_EQ(values.size(), 61u);
+  for (size_t i = 0; i < values.size(); ++i) {
+    const Time at = start + Duration::Hours(1) + Duration::Minutes(int64_t(i));
+    double sum = 0;
+    for (const auto& [l, v] : Expected(reg, "vllm:num_requests_running", at)) sum += v;
+    EXPECT_DOUBLE_EQ(std::stod(values[i][1].get<std::string>()), sum) << "minute " << 60 + i;
+  }
+  // Histograms: counts, and a quantile as a dashboard asks it, against the twin's own
+  // PromQL over the same samples. Queried between two scrapes: Prometheus 2.x (Debian's)
+  // takes a sample exactly at a range's start, 3.x and the twin do not.
+  for (const char* q :
+       {"sum(vllm:time_to_first_token_seconds_count)",
+        "histogram_quantile(0.9, sum by (le) (rate(vllm:time_to_first_token_seconds_bucket[5m])))",
+        "sum(rate(container_cpu_usage_seconds_total[5m]))"}) {
+    const Time at = start + Duration::Minutes(90) + Duration::Seconds(15);
+    const Json got = prom.Query(q, at);
+    ASSERT_EQ(got["status"], "success") << q;
+    ASSERT_EQ(got["data"]["result"].size(), 1u) << q << ": " << got.dump();
+    const double real = std::stod(got["data"]["result"][0]["value"][1].get<std::string>());
+    const auto twin = telemetry::PromQuery::Parse(q).Evaluate(reg, at);
+    ASSERT_EQ(twin.samples.size(), 1u) << q;
+    EXPECT_NEAR(real, twin.samples[0].value, 1e-9 * std::max(1.0, std::fabs(real))) << q;
+  }
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace gputwin
