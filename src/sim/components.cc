@@ -9,6 +9,7 @@
 #include "controllers/node_lifecycle.h"
 #include "controllers/replicaset.h"
 #include "devices/device_plugin_controller.h"
+#include "exporters/kube_state_metrics.h"
 #include "karpenter/karpenter.h"
 #include "kueue/kueue_controller.h"
 #include "scheduler/scheduler.h"
@@ -72,8 +73,8 @@ const std::vector<ComponentRegistration>& Components() {
       {"keda-operator",
        [](const api::Manifests& m, const api::Scenario&) { return !m.scaled_objects.empty(); },
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
-         auto k = std::make_unique<autoscaling::KedaOperator>(&c.store, &c.queue,
-                                                              c.manifests.scaled_objects, &c.metrics);
+         auto k = std::make_unique<autoscaling::KedaOperator>(
+             &c.store, &c.queue, c.manifests.scaled_objects, &c.metrics);
          k->Start();
          return k;
        }},
@@ -152,6 +153,14 @@ const std::vector<ComponentRegistration>& Components() {
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
          return std::make_unique<devices::DevicePluginController>(&c.store, &c.queue,
                                                                   std::move(c.gpu_stack));
+       }},
+      // Exporters Prometheus scrapes; they work only when the run's metrics are recorded.
+      {"kube-state-metrics", nullptr,
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         auto k = std::make_unique<exporters::KubeStateMetrics>(&c.store, &c.queue, &c.metrics,
+                                                                c.scenario.scrape_interval);
+         k->Start();
+         return k;
        }},
   };
   return kComponents;

@@ -110,8 +110,16 @@ void Registry::Sample(const std::string& owner, Time now, bool sorted) {
   for (SeriesId s : os.active) {
     if (series_[s].retired) continue;
     os.active[kept++] = s;
-    series_[s].samples.emplace_back(now, series_[s].value);
+    auto& samples = series_[s].samples;
+    samples.emplace_back(now, series_[s].value);
     if (spool_) spool_->Append(Stream(s), now, series_[s].value);
+    // Trimmed in batches: once the oldest is two windows old, down to one window.
+    if (os.retention.ns > 0 && now - samples.front().first > os.retention + os.retention) {
+      const Time keep_from = now + Duration{-os.retention.ns};
+      auto it = std::find_if(samples.begin(), samples.end(),
+                             [&](const auto& x) { return x.first >= keep_from; });
+      samples.erase(samples.begin(), it);
+    }
   }
   os.active.resize(kept);
 }

@@ -85,6 +85,11 @@ class Registry {
   // they were created or, with `sorted`, in (name, labels) order.
   void Sample(const std::string& owner, Time now, bool sorted = false);
 
+  // `owner`'s series keep only the samples of the last `window` in memory (PromQL's
+  // ranges and lookback read no further); the spool, when enabled, still gets them all.
+  void SetRetention(const std::string& owner, Duration window) {
+    owner_series_[owner].retention = window;
+  }
   // Keeps every sample from now on in a spool for WriteOpenMetrics (`--metrics FILE`).
   void EnableSpool() { spool_ = std::make_unique<SampleSpool>(); }
   const SampleSpool* spool() const { return spool_.get(); }
@@ -113,6 +118,7 @@ class Registry {
   // scrape costs what the owner has now, not every series the run ever had.
   struct OwnerSeries {
     std::vector<SeriesId> pending, histograms, active;
+    Duration retention{0};  // 0: keep every sample
   };
   std::map<std::string, OwnerSeries> owner_series_;
   std::unique_ptr<SampleSpool> spool_;
