@@ -81,13 +81,20 @@ struct PodRecord {
   bool unschedulable = false;   // PodScheduled=False, reason Unschedulable
   bool deleted = false;
   std::vector<std::string> scheduling_gates;  // spec.schedulingGates not yet removed
-  std::vector<uint32_t> devices;           // indexes into the node's DeviceUnits it was given
-  std::vector<int32_t> gpu_share_devices;  // GPU indexes of its share (Open-Gpu-Share)
+  std::vector<uint32_t> devices;              // indexes into the node's DeviceUnits it was given
+  std::vector<int32_t> gpu_share_devices;     // GPU indexes of its share (Open-Gpu-Share)
   // Kubelet bookkeeping: a generation invalidates timers of an earlier container run.
   uint32_t run_generation = 0;
   Time container_started = kNever;
   // The Ready condition when a prober owns it (serving pods' readiness probes); pods
   // without one are Ready while Running, since their container started.
+  // GPU activity a workload model reports for the DCGM exporter (serving: vLLM engines),
+  // cumulative seconds of kernels running and of the tensor pipes at full rate, and the
+  // GPU memory the process holds per device; unset for pods the exporter models from
+  // their behavior.
+  bool gpu_activity_reported = false;
+  double gpu_busy_seconds = 0, gpu_tensor_seconds = 0;
+  int64_t gpu_memory_mib = 0;
   bool readiness_probed = false;
   Time ready_at = kNever;  // kNever: not Ready
 

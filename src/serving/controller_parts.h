@@ -62,6 +62,8 @@ struct ServingController::Replica {
   std::unique_ptr<VllmMetricsEndpoint> metrics;      // its /metrics, once vLLM started
   std::unique_ptr<Sink> sink;
   std::vector<std::pair<cluster::NodeId, int32_t>> shared;  // time-sliced (node, GPU)
+  double flops_per_token = 0, tensor_flops = 0;             // per GPU, for the DCGM exporter
+  int64_t claimed_mib = 0;                                  // GPU memory the process holds per GPU
 };
 
 struct ServingController::Traffic {

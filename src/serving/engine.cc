@@ -281,6 +281,7 @@ void VllmEngineSim::CommitStep(EngineSink* sink) {
   const int64_t k = plan_.decode_steps;
   busy_seconds_ += end - plan_.start;
   // Decoders advance k tokens.
+  tokens_computed_ += decoding_count_ * k;
   decode_len_sum_ += decoding_count_ * k;
   decode_step_ += k;
   steps_ += k;
@@ -301,6 +302,7 @@ void VllmEngineSim::CommitStep(EngineSink* sink) {
   // Prefill chunks; a prompt computed in full samples a token.
   for (auto& [slot, n] : plan_.chunks) {
     Seq& s = seqs_[slot];
+    tokens_computed_ += n;
     s.computed += n;
     if (s.computed < s.prompt + s.generated) continue;
     prefilling_.erase(std::find(prefilling_.begin(), prefilling_.end(), slot));

@@ -83,6 +83,8 @@ class VllmEngineSim {
   int64_t steps() const { return steps_; }
   // Seconds the engine spent running steps (its busy time).
   double busy_seconds() const { return busy_seconds_; }
+  // Tokens the committed steps computed (prefill chunks and decoded tokens).
+  int64_t tokens_computed() const { return tokens_computed_; }
   bool Idle() const { return running() == 0 && waiting_.empty(); }
 
  private:
@@ -160,6 +162,7 @@ class VllmEngineSim {
   int64_t preemptions_ = 0;
   int64_t steps_ = 0;
   double busy_seconds_ = 0;
+  int64_t tokens_computed_ = 0;
   double clock_ = 0;  // end of the last committed step (or when the engine went idle)
   Plan plan_;
   int64_t plan_blocks_ = 0;  // decode blocks the plan took

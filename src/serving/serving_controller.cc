@@ -327,6 +327,12 @@ void ServingController::StartReplica(PodId id, Time now) {
   hw.compute_share = compute;
   hw.bandwidth_share = bandwidth;
   hw.cuda_graphs = !ts->args.enforce_eager;
+  rep->flops_per_token = 2.0 * double(ts->model->ActiveParamsPerToken()) /
+                         double(std::max(1, ts->args.tensor_parallel_size));
+  rep->tensor_flops =
+      (engine.dtypes.fp16_tensor ? gpu->performance.fp16_tflops : gpu->performance.bf16_tflops) *
+      1e12 * compute;
+  rep->claimed_mib = static_cast<int64_t>(double(memory_mib) * ts->args.gpu_memory_utilization);
   rep->step = std::make_unique<StepTimeModel>(*ts->model, hw, engine.dtypes);
   EngineLimits limits;
   limits.max_num_seqs = engine.max_num_seqs;
@@ -553,6 +559,14 @@ void ServingController::Scrape(Time now) {
     if (!rep.engine) continue;
     rep.engine->AdvanceTo(s, rep.sink.get());
     rep.metrics->Scrape(*rep.engine, s);
+    // What the DCGM exporter reads of this process: kernel time, and the tensor pipes'
+    // time at their peak rate for the FLOPs done (2 per active parameter per token, per GPU).
+    auto& pod = store_.pod(rep.pod);
+    pod.gpu_activity_reported = true;
+    pod.gpu_busy_seconds = rep.engine->busy_seconds();
+    pod.gpu_tensor_seconds = double(rep.engine->tokens_computed()) * rep.flops_per_token /
+                             std::max(1.0, rep.tensor_flops);
+    pod.gpu_memory_mib = rep.claimed_mib;
     ScheduleWake(r);
   }
   metrics_->Sample("vllm", now, true);

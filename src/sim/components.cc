@@ -9,6 +9,7 @@
 #include "controllers/node_lifecycle.h"
 #include "controllers/replicaset.h"
 #include "devices/device_plugin_controller.h"
+#include "exporters/dcgm_exporter.h"
 #include "exporters/kube_state_metrics.h"
 #include "karpenter/karpenter.h"
 #include "kueue/kueue_controller.h"
@@ -161,6 +162,16 @@ const std::vector<ComponentRegistration>& Components() {
                                                                 c.scenario.scrape_interval);
          k->Start();
          return k;
+       }},
+      {"dcgm-exporter",
+       [](const api::Manifests& m, const api::Scenario&) {
+         return exporters::DcgmExporterDeployed(m);
+       },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         auto d = std::make_unique<exporters::DcgmExporter>(
+             &c.store, &c.queue, &c.metrics, &c.gpu_models, c.scenario.scrape_interval);
+         d->Start();
+         return d;
        }},
   };
   return kComponents;

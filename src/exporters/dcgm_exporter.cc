@@ -1,0 +1,314 @@
+#include "exporters/dcgm_exporter.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <cmath>
+
+namespace gputwin::exporters {
+namespace {
+
+using telemetry::Labels;
+using telemetry::MetricType;
+
+constexpr const char* kOwner = "dcgm-exporter";
+// The driver of the measured H200 (../shared/data/h200-measured).
+constexpr const char* kDriverVersion = "580.159.04";
+
+struct Field {
+  const char* name;
+  MetricType type;
+  const char* help;
+};
+// etc/default-counters.csv and dcp-metrics-included.csv of NVIDIA/dcgm-exporter.
+constexpr Field kFields[] = {
+    {"DCGM_FI_DEV_SM_CLOCK", MetricType::kGauge, "SM clock frequency (in MHz)."},
+    {"DCGM_FI_DEV_MEM_CLOCK", MetricType::kGauge, "Memory clock frequency (in MHz)."},
+    {"DCGM_FI_DEV_MEMORY_TEMP", MetricType::kGauge, "Memory temperature (in C)."},
+    {"DCGM_FI_DEV_GPU_TEMP", MetricType::kGauge, "GPU temperature (in C)."},
+    {"DCGM_FI_DEV_POWER_USAGE", MetricType::kGauge, "Power draw (in W)."},
+    {"DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION", MetricType::kCounter,
+     "Total energy consumption since boot (in mJ)."},
+    {"DCGM_FI_DEV_PCIE_REPLAY_COUNTER", MetricType::kCounter, "Total number of PCIe retries."},
+    {"DCGM_FI_DEV_GPU_UTIL", MetricType::kGauge, "GPU utilization (in %)."},
+    {"DCGM_FI_DEV_MEM_COPY_UTIL", MetricType::kGauge, "Memory utilization (in %)."},
+    {"DCGM_FI_DEV_ENC_UTIL", MetricType::kGauge, "Encoder utilization (in %)."},
+    {"DCGM_FI_DEV_DEC_UTIL", MetricType::kGauge, "Decoder utilization (in %)."},
+    {"DCGM_FI_DEV_XID_ERRORS", MetricType::kGauge, "Value of the last XID error encountered."},
+    {"DCGM_FI_DEV_FB_FREE", MetricType::kGauge, "Framebuffer memory free (in MiB)."},
+    {"DCGM_FI_DEV_FB_USED", MetricType::kGauge, "Framebuffer memory used (in MiB)."},
+    {"DCGM_FI_DEV_FB_RESERVED", MetricType::kGauge, "Framebuffer memory reserved (in MiB)."},
+    {"DCGM_FI_PROF_GR_ENGINE_ACTIVE", MetricType::kGauge,
+     "Ratio of time the graphics engine is active."},
+    {"DCGM_FI_PROF_SM_ACTIVE", MetricType::kGauge,
+     "The ratio of cycles an SM has at least 1 warp assigned."},
+    {"DCGM_FI_PROF_SM_OCCUPANCY", MetricType::kGauge,
+     "The ratio of number of warps resident on an SM."},
+    {"DCGM_FI_PROF_PIPE_TENSOR_ACTIVE", MetricType::kGauge,
+     "Ratio of cycles the tensor (HMMA) pipe is active."},
+    {"DCGM_FI_PROF_DRAM_ACTIVE", MetricType::kGauge,
+     "Ratio of cycles the device memory interface is active sending or receiving data."},
+};
+enum FieldIndex {
+  kSmClock,
+  kMemClock,
+  kMemoryTemp,
+  kGpuTemp,
+  kPower,
+  kEnergy,
+  kPcieReplay,
+  kGpuUtil,
+  kMemCopyUtil,
+  kEncUtil,
+  kDecUtil,
+  kXid,
+  kFbFree,
+  kFbUsed,
+  kFbReserved,
+  kGrEngine,
+  kSmActive,
+  kSmOccupancy,
+  kTensor,
+  kDram,
+  kFieldCount
+};
+
+// Published maximum SM (boost) and memory clocks, MHz (NVIDIA datasheets and nvidia-smi
+// -q; the H200's as measured).
+std::pair<double, double> Clocks(const std::string& model) {
+  static const std::map<std::string, std::pair<double, double>> table = {
+      {"H200-141GB", {1980, 3201}}, {"H100-80GB", {1980, 2619}}, {"H100-94GB", {1785, 2619}},
+      {"A100-80GB", {1410, 1593}},  {"A100-40GB", {1410, 1215}}, {"A30", {1440, 1215}},
+      {"L4", {2040, 6251}},         {"L40S", {2520, 9001}},      {"A10G", {1710, 6251}},
+      {"T4", {1590, 5001}},         {"V100-16GB", {1530, 877}},  {"V100-32GB", {1530, 877}},
+  };
+  auto it = table.find(model);
+  return it == table.end() ? std::pair<double, double>{1500, 1500} : it->second;
+}
+
+// The H200 fit (README.md): idle 15 % of the board power; each unit of time with the
+// memory interface busy adds A, with the tensor pipes at full rate B, scaled by board power.
+constexpr double kIdleShare = 0.15, kDramWatts700 = 418.3, kTensorWatts700 = 1370.6;
+constexpr double kClockPowerExponent = 2.5;  // dynamic power ~ f·V², V following f
+// Steady temperature 33.8 °C + 0.038 °C/W on the H200 (50 °C at 427 W, 60 °C at 690 W);
+// other boards reach the same temperature at their board power.
+constexpr double kAmbientC = 33.8, kCPerWatt700 = 0.038, kThermalSeconds = 60;
+
+std::string Uuid(const std::string& node, int gpu) {
+  // Deterministic per node and index (FNV-1a), in NVML's GPU-8-4-4-4-12 form.
+  uint64_t h1 = 1469598103934665603ULL, h2 = 1099511628211ULL * 31;
+  for (char c : node + "#" + std::to_string(gpu)) {
+    h1 = (h1 ^ static_cast<unsigned char>(c)) * 1099511628211ULL;
+    h2 = (h2 ^ static_cast<unsigned char>(c)) * 1469598103934665603ULL;
+  }
+  const std::string hex = fmt::format("{:016x}{:016x}", h1, h2);
+  return "GPU-" + hex.substr(0, 8) + "-" + hex.substr(8, 4) + "-" + hex.substr(12, 4) + "-" +
+         hex.substr(16, 4) + "-" + hex.substr(20, 12);
+}
+
+}  // namespace
+
+double GpuIdleWatts(const devices::GpuModel& gpu) {
+  return kIdleShare * gpu.performance.tdp_watts;
+}
+
+double GpuMaxSmClock(const devices::GpuModel& gpu) {
+  return Clocks(gpu.name).first;
+}
+
+GpuReadings GpuPower(const devices::GpuModel& gpu, const GpuActivity& a) {
+  const double tdp = gpu.performance.tdp_watts, scale = tdp / 700.0;
+  const double idle = GpuIdleWatts(gpu);
+  const double demand = idle + scale * (kDramWatts700 * a.dram + kTensorWatts700 * a.tensor);
+  GpuReadings r;
+  r.sm_clock_mhz = GpuMaxSmClock(gpu);
+  r.power_w = demand;
+  if (demand > tdp) {
+    // At the power limit the clock drops until the dynamic power fits.
+    r.power_w = tdp;
+    r.sm_clock_mhz *= std::pow((tdp - idle) / (demand - idle), 1.0 / kClockPowerExponent);
+  }
+  return r;
+}
+
+double GpuSteadyTemperature(const devices::GpuModel& gpu, double watts) {
+  return kAmbientC + kCPerWatt700 * watts * 700.0 / gpu.performance.tdp_watts;
+}
+
+bool DcgmExporterDeployed(const api::Manifests& m) {
+  if (m.gpu_operator) return true;  // ClusterPolicy dcgmExporter is on by default
+  for (const auto& ds : m.daemon_sets) {
+    for (const auto& c : ds.template_.spec.containers) {
+      if (c.image.find("dcgm-exporter") != std::string::npos) return true;
+    }
+  }
+  return false;
+}
+
+DcgmExporter::DcgmExporter(cluster::Store* store, EventQueue* queue, telemetry::Registry* metrics,
+                           const devices::GpuModelTable* gpus, Duration interval)
+    : Controller(kOwner, store, queue, 0), metrics_(metrics), gpus_(gpus), interval_(interval) {
+  for (const auto& f : kFields) {
+    telemetry::MetricDesc d;
+    d.name = f.name;
+    d.help = f.help;
+    d.type = f.type;
+    d.label_names = {"gpu",
+                     "UUID",
+                     "pci_bus_id",
+                     "device",
+                     "modelName",
+                     "Hostname",
+                     "DCGM_FI_DRIVER_VERSION",
+                     "namespace",
+                     "pod",
+                     "container"};
+    metrics->Declare(kOwner, d);
+  }
+  metrics->SetRetention(kOwner, Duration::Hours(1));
+}
+
+void DcgmExporter::Start() {
+  At(store_.now(), 0);
+}
+
+void DcgmExporter::OnTimer(Time now, uint64_t) {
+  if (!enabled_) {
+    if (!metrics_->spool()) return;  // nobody reads these series
+    enabled_ = true;
+    last_ = now;
+  }
+  Scrape(now);
+  After(interval_, 0);
+}
+
+void DcgmExporter::Scrape(Time now) {
+  const double dt = (now - last_).seconds();
+  last_ = now;
+  for (auto& [key, g] : state_) g.live = false;
+  for (cluster::NodeId n = 0; n < store_.node_count(); ++n) {
+    const auto& node = store_.node(n);
+    if (node.deleted || node.devices.empty() || !node.kubelet_posting) continue;
+    int32_t count = 0;
+    for (const auto& u : node.devices) count = std::max(count, u.gpu + 1);
+    for (int32_t i = 0; i < count; ++i) {
+      auto& g = state_[{n, i}];
+      g.live = true;
+      ScrapeGpu(n, i, g, now, dt);
+    }
+  }
+  // GPUs whose node went away: their series end.
+  for (auto it = state_.begin(); it != state_.end();) {
+    if (!it->second.live) {
+      for (auto s : it->second.series) metrics_->Retire(s, now);
+      it = state_.erase(it);
+    } else {
+      ++it;
+    }
+  }
+  metrics_->Sample(kOwner, now, true);
+}
+
+void DcgmExporter::ScrapeGpu(cluster::NodeId n, int32_t index, Gpu& g, Time now, double dt) {
+  const auto& node = store_.node(n);
+  const devices::GpuModel* model = gpus_->Find(node.gpu_model);
+  if (!model) return;
+  // The pods on this GPU, and whose labels its series carry: the holder of its first
+  // device unit (time-sliced replicas: one pod for all, dcgm-exporter#307).
+  std::vector<cluster::PodId> holders;
+  cluster::PodId labelled = cluster::kNone;
+  for (const auto& u : node.devices) {
+    if (u.gpu != index || u.pod == cluster::kNone) continue;
+    const auto& p = store_.pod(u.pod);
+    if (p.deleted || p.Terminal()) continue;
+    if (std::find(holders.begin(), holders.end(), u.pod) == holders.end()) holders.push_back(u.pod);
+    if (labelled == cluster::kNone) labelled = u.pod;
+  }
+  // Activity over the interval.
+  GpuActivity a;
+  int64_t used_mib = 0;
+  std::map<cluster::PodId, std::pair<double, double>> seen;
+  for (cluster::PodId id : holders) {
+    const auto& p = store_.pod(id);
+    if (p.container_started == cluster::kNever || p.phase != cluster::PodPhase::kRunning) continue;
+    if (p.gpu_activity_reported) {
+      // A vLLM engine: its kernel and tensor time since the last scrape; the memory
+      // interface busy 80 % of kernel time (76-84 % measured on the H200 in decode).
+      auto prev = g.seen.count(id) ? g.seen.at(id) : std::pair<double, double>{0, 0};
+      const double busy = dt > 0 ? (p.gpu_busy_seconds - prev.first) / dt : 0;
+      const double tensor = dt > 0 ? (p.gpu_tensor_seconds - prev.second) / dt : 0;
+      seen[id] = {p.gpu_busy_seconds, p.gpu_tensor_seconds};
+      a.busy += busy;
+      a.dram += 0.80 * busy;
+      a.tensor += tensor;
+      used_mib += p.gpu_memory_mib;
+    } else {
+      // Other workloads: their declared utilisation (gputwin.io/gpu-utilization), with a
+      // training-like mix of memory and tensor work (README.md).
+      const double u = p.tmpl->behavior.gpu_utilization;
+      a.busy += u;
+      a.dram += 0.6 * u;
+      a.tensor += 0.5 * u;
+      used_mib += p.tmpl->behavior.gpu_memory / (1024 * 1024);
+    }
+  }
+  g.seen = std::move(seen);
+  a.busy = std::clamp(a.busy, 0.0, 1.0);
+  a.dram = std::clamp(a.dram, 0.0, 1.0);
+  a.tensor = std::clamp(a.tensor, 0.0, 1.0);
+  const GpuReadings r = GpuPower(*model, a);
+  const double steady = GpuSteadyTemperature(*model, r.power_w);
+  if (g.temperature < 0) g.temperature = steady;
+  g.temperature += (steady - g.temperature) * (1.0 - std::exp(-dt / kThermalSeconds));
+  g.energy_mj += r.power_w * dt * 1000.0;
+  const int64_t total = model->memory_mib;
+  const int64_t reserved = static_cast<int64_t>(std::llround(double(total) * 616.0 / 143771.0));
+  used_mib = std::min(used_mib, total - reserved);
+  // Series, re-labelled when the pod holding the GPU changes.
+  if (g.series.empty() || labelled != g.holder) {
+    for (auto s : g.series) metrics_->Retire(s, now);
+    g.series.clear();
+    g.holder = labelled;
+    Labels l = {{"gpu", std::to_string(index)},
+                {"UUID", Uuid(node.name(), index)},
+                {"pci_bus_id", fmt::format("00000000:{:02X}:00.0", 0x10 + index)},
+                {"device", "nvidia" + std::to_string(index)},
+                {"modelName",
+                 [&] {
+                   std::string s = model->product;
+                   std::replace(s.begin(), s.end(), '-', ' ');
+                   return s;
+                 }()},
+                {"Hostname", node.name()},
+                {"DCGM_FI_DRIVER_VERSION", kDriverVersion}};
+    if (labelled != cluster::kNone) {
+      const auto& p = store_.pod(labelled);
+      l["namespace"] = p.namespace_;
+      l["pod"] = p.name;
+      l["container"] = p.tmpl->spec.containers.empty() ? "" : p.tmpl->spec.containers.front().name;
+    }
+    for (const auto& f : kFields) g.series.push_back(metrics_->At(metrics_->Find(f.name), l));
+  }
+  const auto [max_sm, mem_clock] = Clocks(model->name);
+  (void)max_sm;
+  double v[kFieldCount] = {};
+  v[kSmClock] = std::round(r.sm_clock_mhz);
+  v[kMemClock] = mem_clock;
+  v[kGpuTemp] = std::round(g.temperature);
+  v[kMemoryTemp] = std::round(g.temperature + 4);  // HBM runs a few degrees warmer
+  v[kPower] = r.power_w;
+  v[kEnergy] = std::round(g.energy_mj);
+  v[kGpuUtil] = std::round(100 * a.busy);
+  v[kMemCopyUtil] = std::round(100 * a.dram);
+  v[kFbUsed] = double(used_mib);
+  v[kFbReserved] = double(reserved);
+  v[kFbFree] = double(total - reserved - used_mib);
+  v[kGrEngine] = a.busy;
+  v[kSmActive] = 0.9 * a.busy;      // kernels spread over (almost) every SM
+  v[kSmOccupancy] = 0.25 * a.busy;  // a quarter of the warp slots resident: an assumption
+  v[kTensor] = a.tensor;
+  v[kDram] = a.dram;
+  for (int f = 0; f < kFieldCount; ++f) metrics_->Set(g.series[static_cast<size_t>(f)], v[f]);
+}
+
+}  // namespace gputwin::exporters

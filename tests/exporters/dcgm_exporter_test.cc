@@ -1,0 +1,154 @@
+// The DCGM exporter's GPU physics against what a real H200 measured (nvidia-smi under a
+// Llama-3-8B-shaped decode, ../shared/data/h200-measured): idle 86-127 W; batch-1 decode
+// 426-427 W at 1,980 MHz and 50 °C; batch-256 decode 690 W at the 700 W limit with the SM
+// clock at 1,815-1,890 MHz and 60 °C; utilisation.gpu 100 % in both.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <fstream>
+
+#include "exporters/dcgm_exporter.h"
+#include "sim/simulation.h"
+#include "telemetry/promql.h"
+
+namespace gputwin::exporters {
+namespace {
+
+TEST(DcgmPhysics, ReproducesTheMeasuredH200) {
+  devices::GpuModelTable gpus;
+  const auto& h200 = *gpus.Find("H200-141GB");
+  const double idle = GpuIdleWatts(h200);
+  EXPECT_GE(idle, 86);
+  EXPECT_LE(idle, 127);
+  // Batch 1: 189 tokens/s x 2 x 7.5e9 FLOPs on 989 TFLOPS: the tensor pipes busy 0.29 % of
+  // the time; the memory interface 76 % (nvidia-smi utilization.memory).
+  GpuActivity b1{1.0, 0.76, 189 * 2 * 7.5e9 / 989e12};
+  const auto r1 = GpuPower(h200, b1);
+  EXPECT_NEAR(r1.power_w, 426.5, 426.5 * 0.02);
+  EXPECT_EQ(r1.sm_clock_mhz, 1980);
+  EXPECT_NEAR(GpuSteadyTemperature(h200, r1.power_w), 50, 2);
+  // Batch 256: 15,600 tokens/s, memory interface 84 %.
+  GpuActivity b256{1.0, 0.84, 15600 * 2 * 7.5e9 / 989e12};
+  const auto r256 = GpuPower(h200, b256);
+  EXPECT_NEAR(r256.power_w, 690, 690 * 0.02);
+  EXPECT_GE(r256.sm_clock_mhz, 1815);
+  EXPECT_LE(r256.sm_clock_mhz, 1890);
+  EXPECT_NEAR(GpuSteadyTemperature(h200, r256.power_w), 60, 2);
+}
+
+// Other boards scale by their board power: an L4 (72 W) idles at 15 % of it and saturates
+// at its limit with a full tensor load.
+TEST(DcgmPhysics, ScalesToOtherBoards) {
+  devices::GpuModelTable gpus;
+  const auto& l4 = *gpus.Find("L4");
+  EXPECT_NEAR(GpuIdleWatts(l4), 10.8, 1e-9);
+  const auto full = GpuPower(l4, GpuActivity{1.0, 0.6, 0.5});
+  EXPECT_EQ(full.power_w, 72);
+  EXPECT_LT(full.sm_clock_mhz, GpuMaxSmClock(l4));
+}
+
+// In a run: one vLLM replica on GPU 0 of a two-GPU H100 node, kept busy by 20 requests a
+// second; GPU 1 idles. The exporter (its DaemonSet deployed) reports the busy GPU at 100 %
+// utilisation with the pod's labels, and the idle one at 0 % drawing its idle 105 W.
+TEST(DcgmExporterRun, BusyAndIdleGpusWithPodLabels) {
+  namespace fs = std::filesystem;
+  const fs::path dir = fs::temp_directory_path() / ("gputwin-dcgm-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "s.yaml") << R"(apiVersion: gputwin.io/v1alpha1
+kind: Scenario
+metadata: {name: dcgm}
+spec:
+  duration: 10m
+  traffic:
+  - name: chat
+    service: llama
+    arrivals: {rate: 20}
+    promptTokens: {mean: 200}
+    outputTokens: {mean: 200}
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: nvidia-device-plugin, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: dp}}
+  template:
+    metadata: {labels: {app: dp}}
+    spec:
+      tolerations: [{operator: Exists}]
+      containers: [{name: plugin, image: "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: dcgm-exporter, namespace: gpu-monitoring}
+spec:
+  selector: {matchLabels: {app: dcgm}}
+  template:
+    metadata: {labels: {app: dcgm}}
+    spec:
+      tolerations: [{operator: Exists}]
+      containers: [{name: exporter, image: "nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04"}]
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: gpu-1
+  annotations: {gputwin.io/gpu-model: H100-80GB, gputwin.io/gpu-count: "2"}
+status: {allocatable: {cpu: "64", memory: 500Gi}}
+---
+apiVersion: v1
+kind: Service
+metadata: {name: llama}
+spec:
+  selector: {app: llama}
+  ports: [{port: 8000}]
+---
+apiVersion: apps/v1
+kind: Deployment
+metadata: {name: llama}
+spec:
+  replicas: 1
+  selector: {matchLabels: {app: llama}}
+  template:
+    metadata:
+      labels: {app: llama}
+      annotations: {gputwin.io/model-source: local, gputwin.io/engine-warmup: 30s}
+    spec:
+      containers:
+      - name: vllm
+        image: vllm/vllm-openai:v0.11.0
+        args: ["meta-llama/Llama-3.1-8B-Instruct", "--max-model-len", "8192"]
+        resources: {limits: {nvidia.com/gpu: 1}}
+)";
+  auto s = sim::LoadScenario((dir / "s.yaml").string(), std::nullopt, std::nullopt);
+  s->SpoolMetrics();
+  s->Run();
+  const Time at = s->start() + Duration::Minutes(9);
+  auto q = [&](const std::string& text) {
+    return telemetry::PromQuery::Parse(text).Evaluate(s->metrics(), at);
+  };
+  const auto busy = q("DCGM_FI_DEV_GPU_UTIL{Hostname=\"gpu-1\",namespace=\"default\"}");
+  ASSERT_EQ(busy.samples.size(), 1u);
+  EXPECT_EQ(busy.samples[0].value, 100);
+  EXPECT_EQ(busy.samples[0].labels.at("container"), "vllm");
+  EXPECT_EQ(busy.samples[0].labels.at("modelName"), "NVIDIA H100 80GB HBM3");
+  const auto idle = q("DCGM_FI_DEV_GPU_UTIL{Hostname=\"gpu-1\",pod=\"\"}");
+  ASSERT_EQ(idle.samples.size(), 1u);
+  EXPECT_EQ(idle.samples[0].value, 0);
+  const auto idle_power =
+      q("DCGM_FI_DEV_POWER_USAGE{gpu=\"" + idle.samples[0].labels.at("gpu") + "\"}");
+  ASSERT_EQ(idle_power.samples.size(), 1u);
+  EXPECT_DOUBLE_EQ(idle_power.samples[0].value, 0.15 * 700);
+  // The busy GPU draws more than idle and its energy counter grows by its power.
+  const auto busy_power = q("DCGM_FI_DEV_POWER_USAGE{namespace=\"default\"}");
+  EXPECT_GT(busy_power.samples.at(0).value, 300);
+  const auto energy =
+      q("rate(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION{namespace=\"default\"}[2m]) / 1000");
+  ASSERT_EQ(energy.samples.size(), 1u);
+  EXPECT_NEAR(energy.samples[0].value, busy_power.samples[0].value,
+              0.1 * busy_power.samples[0].value);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace gputwin::exporters
