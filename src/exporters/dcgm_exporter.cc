@@ -162,7 +162,9 @@ DcgmExporter::DcgmExporter(cluster::Store* store, EventQueue* queue, telemetry::
                      "DCGM_FI_DRIVER_VERSION",
                      "namespace",
                      "pod",
-                     "container"};
+                     "container",
+                     "instance",
+                     "job"};
     metrics->Declare(kOwner, d);
   }
   metrics->SetRetention(kOwner, Duration::Hours(1));
@@ -280,7 +282,11 @@ void DcgmExporter::ScrapeGpu(cluster::NodeId n, int32_t index, Gpu& g, Time now,
                    return s;
                  }()},
                 {"Hostname", node.name()},
-                {"DCGM_FI_DRIVER_VERSION", kDriverVersion}};
+                {"DCGM_FI_DRIVER_VERSION", kDriverVersion},
+                // The scrape's target labels: the exporter pod on this node, port 9400,
+                // and the job of the GPU Operator's ServiceMonitor.
+                {"instance", node.name() + ":9400"},
+                {"job", "nvidia-dcgm-exporter"}};
     if (labelled != cluster::kNone) {
       const auto& p = store_.pod(labelled);
       l["namespace"] = p.namespace_;

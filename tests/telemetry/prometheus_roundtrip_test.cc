@@ -158,10 +158,28 @@ TEST(PrometheusRoundTrip, BackfilledMetricsQueryAsTheRunRecordedThem) {
   const fs::path dir = fs::temp_directory_path() / ("gputwin-prom-" + std::to_string(::getpid()));
   fs::remove_all(dir);
   fs::create_directories(dir);
-  // Two hours of the spot-overflow example: Karpenter's, vLLM's and cAdvisor's series.
-  auto sim = sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) +
-                                   "/examples/serving-spot-overflow/scenario-on-demand-base.yaml",
-                               std::nullopt, Duration::Hours(2));
+  // Two hours of the spot-overflow example with a dcgm-exporter DaemonSet added: Karpenter's,
+  // vLLM's, cAdvisor's, kube-state-metrics' and DCGM's series.
+  const std::string example = std::string(GPUTWIN_SOURCE_DIR) + "/examples/serving-spot-overflow/";
+  std::string text;
+  {
+    std::ifstream in(example + "scenario-on-demand-base.yaml");
+    std::stringstream ss;
+    ss << in.rdbuf();
+    text = ss.str();
+  }
+  const std::string manifests = "manifests: [cluster.yaml]";
+  ASSERT_NE(text.find(manifests), std::string::npos);
+  text.replace(text.find(manifests), manifests.size(),
+               "manifests: [" + example + "cluster.yaml, dcgm.yaml]");
+  std::ofstream(dir / "scenario.yaml") << text;
+  std::ofstream(dir / "dcgm.yaml")
+      << "apiVersion: apps/v1\nkind: DaemonSet\nmetadata: {name: dcgm-exporter, namespace: "
+         "monitoring}\nspec:\n  selector: {matchLabels: {app: dcgm}}\n  template:\n    "
+         "metadata: {labels: {app: dcgm}}\n    spec:\n      tolerations: [{operator: "
+         "Exists}]\n      containers: [{name: exporter, image: "
+         "\"nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04\"}]\n";
+  auto sim = sim::LoadScenario((dir / "scenario.yaml").string(), std::nullopt, Duration::Hours(2));
   sim->SpoolMetrics();
   sim->Run();
   const fs::path file = dir / "metrics.om";
@@ -227,6 +245,39 @@ TEST(PrometheusRoundTrip, BackfilledMetricsQueryAsTheRunRecordedThem) {
     const auto twin = telemetry::PromQuery::Parse(q).Evaluate(reg, at);
     ASSERT_EQ(twin.samples.size(), 1u) << q;
     EXPECT_NEAR(real, twin.samples[0].value, 1e-9 * std::max(1.0, std::fabs(real))) << q;
+  }
+  // The DCGM dashboard's panels (Grafana 12239), with its $instance and $gpu on All.
+  for (std::string q :
+       {"DCGM_FI_DEV_GPU_TEMP{instance=~\"$instance\", gpu=~\"$gpu\"}",
+        "avg(DCGM_FI_DEV_GPU_TEMP{instance=~\"$instance\", gpu=~\"$gpu\"})",
+        "DCGM_FI_DEV_POWER_USAGE{instance=~\"$instance\", gpu=~\"$gpu\"}",
+        "sum(DCGM_FI_DEV_POWER_USAGE{instance=~\"$instance\", gpu=~\"$gpu\"})",
+        "DCGM_FI_DEV_SM_CLOCK{instance=~\"$instance\", gpu=~\"$gpu\"} * 1000000",
+        "DCGM_FI_DEV_GPU_UTIL{instance=~\"$instance\", gpu=~\"$gpu\"}",
+        "DCGM_FI_DEV_FB_USED{instance=~\"$instance\", gpu=~\"$gpu\"}",
+        "DCGM_FI_PROF_PIPE_TENSOR_ACTIVE{instance=~\"$instance\", gpu=~\"$gpu\"}"}) {
+    for (const char* var : {"$instance", "$gpu"}) {
+      for (size_t pos = q.find(var); pos != std::string::npos; pos = q.find(var)) {
+        q.replace(pos, std::string(var).size(), ".+");
+      }
+    }
+    const Time at = start + Duration::Minutes(100) + Duration::Seconds(15);
+    const Json got = prom.Query(q, at);
+    ASSERT_EQ(got["status"], "success") << q;
+    std::map<telemetry::Labels, double> have, want;
+    for (const auto& r : got["data"]["result"]) {
+      telemetry::Labels l;
+      for (const auto& [k, v] : r["metric"].items()) {
+        if (k != "__name__") l[k] = v.get<std::string>();
+      }
+      have[l] = std::stod(r["value"][1].get<std::string>());
+    }
+    for (auto& smp : telemetry::PromQuery::Parse(q).Evaluate(reg, at).samples) {
+      smp.labels.erase("__name__");
+      want[smp.labels] = smp.value;
+    }
+    EXPECT_FALSE(want.empty()) << q;
+    EXPECT_EQ(have, want) << q;
   }
   fs::remove_all(dir);
 }
