@@ -6,6 +6,7 @@
 #include <limits>
 #include <map>
 #include <regex>
+#include <set>
 #include <stdexcept>
 
 namespace gputwin::telemetry {
@@ -15,7 +16,7 @@ namespace {
 constexpr double kNaN = std::numeric_limits<double>::quiet_NaN();
 const Duration kLookback = Duration::Minutes(5);  // Prometheus's default lookback delta
 
-enum class Kind { kNumber, kSelector, kFunc, kAgg, kBinary, kNeg };
+enum class Kind { kNumber, kString, kSelector, kFunc, kAgg, kBinary, kNeg };
 
 struct Matcher {
   std::string label, op, value;
@@ -47,6 +48,11 @@ struct PromQuery::Node {
   std::vector<std::unique_ptr<Node>> args;
   bool by = false, without = false, bool_mod = false;
   std::vector<std::string> grouping;
+  // Binary operators' vector matching: on(...) or ignoring(...), group_left/right(...).
+  bool on = false, ignoring = false;
+  int group = 0;  // 1 group_left, 2 group_right
+  std::vector<std::string> matching, include;
+  Duration offset{0};  // selectors: `offset 5m`
 };
 
 namespace {
@@ -57,7 +63,7 @@ class Parser {
  public:
   explicit Parser(const std::string& s) : s_(s) {}
   std::unique_ptr<Node> Parse() {
-    auto n = Comparison();
+    auto n = Or();
     Skip();
     if (i_ != s_.size()) Fail("unexpected \"" + s_.substr(i_, 12) + "\"");
     return n;
@@ -148,6 +154,70 @@ class Parser {
     if (!any) Fail("expected a duration such as 5m");
     return Duration{total};
   }
+  // Precedence, lowest first: or; and, unless; comparisons; + -; * / %; ^ (right).
+  bool Keyword(const char* word) {
+    Skip();
+    const size_t save = i_;
+    if (Ident() == word) return true;
+    i_ = save;
+    return false;
+  }
+  void LabelNames(std::vector<std::string>* out) {
+    Expect("(");
+    if (!Eat(")")) {
+      do {
+        out->push_back(Ident());
+      } while (Eat(","));
+      Expect(")");
+    }
+  }
+  // on(...)/ignoring(...) and group_left/group_right(...) after an operator.
+  void Matching(Node* n) {
+    if (Keyword("on")) {
+      n->on = true;
+      LabelNames(&n->matching);
+    } else if (Keyword("ignoring")) {
+      n->ignoring = true;
+      LabelNames(&n->matching);
+    } else {
+      return;
+    }
+    for (int g : {1, 2}) {
+      if (Keyword(g == 1 ? "group_left" : "group_right")) {
+        n->group = g;
+        Skip();
+        if (i_ < s_.size() && s_[i_] == '(') LabelNames(&n->include);
+        break;
+      }
+    }
+  }
+  std::unique_ptr<Node> Or() {
+    auto l = And();
+    while (Keyword("or")) {
+      auto n = std::make_unique<Node>();
+      n->kind = Kind::kBinary;
+      n->name = "or";
+      Matching(n.get());
+      n->args.push_back(std::move(l));
+      n->args.push_back(And());
+      l = std::move(n);
+    }
+    return l;
+  }
+  std::unique_ptr<Node> And() {
+    auto l = Comparison();
+    for (;;) {
+      std::string op = Keyword("and") ? "and" : Keyword("unless") ? "unless" : "";
+      if (op.empty()) return l;
+      auto n = std::make_unique<Node>();
+      n->kind = Kind::kBinary;
+      n->name = op;
+      Matching(n.get());
+      n->args.push_back(std::move(l));
+      n->args.push_back(Comparison());
+      l = std::move(n);
+    }
+  }
   std::unique_ptr<Node> Comparison() {
     auto l = Additive();
     for (;;) {
@@ -162,12 +232,8 @@ class Parser {
       auto n = std::make_unique<Node>();
       n->kind = Kind::kBinary;
       n->name = op;
-      const size_t save = i_;
-      if (Ident() == "bool") {
-        n->bool_mod = true;
-      } else {
-        i_ = save;
-      }
+      n->bool_mod = Keyword("bool");
+      Matching(n.get());
       n->args.push_back(std::move(l));
       n->args.push_back(Additive());
       l = std::move(n);
@@ -181,23 +247,36 @@ class Parser {
       auto n = std::make_unique<Node>();
       n->kind = Kind::kBinary;
       n->name = op;
+      Matching(n.get());
       n->args.push_back(std::move(l));
       n->args.push_back(Multiplicative());
       l = std::move(n);
     }
   }
   std::unique_ptr<Node> Multiplicative() {
-    auto l = Unary();
+    auto l = Power();
     for (;;) {
-      std::string op = Eat("*") ? "*" : Eat("/") ? "/" : Eat("%") ? "%" : Eat("^") ? "^" : "";
+      std::string op = Eat("*") ? "*" : Eat("/") ? "/" : Eat("%") ? "%" : "";
       if (op.empty()) return l;
       auto n = std::make_unique<Node>();
       n->kind = Kind::kBinary;
       n->name = op;
+      Matching(n.get());
       n->args.push_back(std::move(l));
-      n->args.push_back(Unary());
+      n->args.push_back(Power());
       l = std::move(n);
     }
+  }
+  std::unique_ptr<Node> Power() {
+    auto l = Unary();
+    if (!Eat("^")) return l;
+    auto n = std::make_unique<Node>();
+    n->kind = Kind::kBinary;
+    n->name = "^";
+    Matching(n.get());
+    n->args.push_back(std::move(l));
+    n->args.push_back(Power());  // right-associative
+    return n;
   }
   std::unique_ptr<Node> Unary() {
     if (Eat("-")) {
@@ -230,7 +309,7 @@ class Parser {
     Skip();
     if (i_ >= s_.size()) Fail("unexpected end of query");
     if (Eat("(")) {
-      auto n = Comparison();
+      auto n = Or();
       Expect(")");
       return n;
     }
@@ -242,32 +321,57 @@ class Parser {
       return n;
     }
     if (s_[i_] == '{') return Selector("");
+    if (s_[i_] == '"' || s_[i_] == '\'') {
+      auto n = std::make_unique<Node>();
+      n->kind = Kind::kString;
+      n->name = String();
+      return n;
+    }
     const size_t start = i_;
     std::string id = Ident();
     if (id.empty()) Fail("unexpected \"" + s_.substr(i_, 1) + "\"");
     static const std::vector<std::string> aggs = {"sum", "avg", "min", "max", "count"};
-    static const std::vector<std::string> funcs = {
-        "rate",          "irate",         "increase",        "avg_over_time",      "max_over_time",
-        "min_over_time", "sum_over_time", "count_over_time", "histogram_quantile", "abs",
-        "ceil",          "floor",         "clamp_min",       "clamp_max",          "scalar",
-        "vector",        "time"};
+    static const std::vector<std::string> funcs = {"rate",
+                                                   "irate",
+                                                   "increase",
+                                                   "avg_over_time",
+                                                   "max_over_time",
+                                                   "min_over_time",
+                                                   "sum_over_time",
+                                                   "count_over_time",
+                                                   "histogram_quantile",
+                                                   "abs",
+                                                   "ceil",
+                                                   "floor",
+                                                   "clamp_min",
+                                                   "clamp_max",
+                                                   "scalar",
+                                                   "vector",
+                                                   "time",
+                                                   "absent",
+                                                   "label_replace",
+                                                   "changes",
+                                                   "delta",
+                                                   "deriv",
+                                                   "round",
+                                                   "clamp",
+                                                   "last_over_time",
+                                                   "resets",
+                                                   "idelta",
+                                                   "sqrt",
+                                                   "exp",
+                                                   "ln"};
     static const std::vector<std::string> unsupported = {
-        "topk",           "bottomk",       "quantile",
-        "stddev",         "stdvar",        "count_values",
-        "group",          "label_replace", "label_join",
-        "predict_linear", "deriv",         "delta",
-        "idelta",         "absent",        "changes",
-        "resets",         "sort",          "sort_desc",
-        "round",          "exp",           "ln",
-        "sqrt",           "timestamp",     "quantile_over_time",
-        "last_over_time", "holt_winters"};
+        "topk",         "bottomk",   "quantile",           "stddev",         "stdvar",
+        "count_values", "group",     "label_join",         "predict_linear", "sort",
+        "sort_desc",    "timestamp", "quantile_over_time", "holt_winters",   "absent_over_time"};
     if (std::find(aggs.begin(), aggs.end(), id) != aggs.end()) {
       auto n = std::make_unique<Node>();
       n->kind = Kind::kAgg;
       n->name = id;
       Grouping(n.get());
       Expect("(");
-      n->args.push_back(Comparison());
+      n->args.push_back(Or());
       Expect(")");
       if (!n->by && !n->without) Grouping(n.get());
       return n;
@@ -287,16 +391,16 @@ class Parser {
       n->name = id;
       if (!Eat(")")) {
         do {
-          n->args.push_back(Comparison());
+          n->args.push_back(Or());
         } while (Eat(","));
         Expect(")");
       }
       return n;
     }
     if (id == "and" || id == "or" || id == "unless" || id == "offset" || id == "on" ||
-        id == "ignoring") {
+        id == "ignoring" || id == "bool" || id == "by" || id == "without") {
       i_ = start;
-      Fail("\"" + id + "\" is not in the twin's PromQL subset (docs/serving.md)");
+      Fail("unexpected \"" + id + "\"");
     }
     return Selector(id);
   }
@@ -338,10 +442,13 @@ class Parser {
       n->range = RangeDuration();
       Expect("]");
     }
-    Skip();
-    if (s_.compare(i_, 6, "offset") == 0 || (i_ < s_.size() && s_[i_] == '@')) {
-      Fail("offset and @ modifiers are not in the twin's PromQL subset");
+    if (Keyword("offset")) {
+      const bool negative = Eat("-");
+      n->offset = RangeDuration();
+      if (negative) n->offset = Duration{-n->offset.ns};
     }
+    Skip();
+    if (i_ < s_.size() && s_[i_] == '@') Fail("the @ modifier is not in the twin's PromQL subset");
     return n;
   }
 
@@ -524,17 +631,100 @@ PromResult Binary(const Node& n, PromResult a, PromResult b) {
     }
     return out;
   }
-  // One-to-one matching on every label but the name.
-  std::map<Labels, double> right;
-  for (auto& smp : b.samples) right[Drop(smp.labels)] = smp.value;
-  for (auto& smp : a.samples) {
-    auto it = right.find(Drop(smp.labels));
-    if (it == right.end()) continue;
+  // Vector matching (engine.go VectorBinop): the signature is the `on` labels, or every
+  // label but the name and the `ignoring` ones.
+  auto sig = [&](const Labels& l) {
+    Labels k;
+    if (n.on) {
+      for (const auto& m : n.matching) {
+        auto it = l.find(m);
+        if (it != l.end()) k[m] = it->second;
+      }
+    } else {
+      k = Drop(l);
+      for (const auto& m : n.matching) k.erase(m);
+    }
+    return k;
+  };
+  const std::string& op = n.name;
+  if (op == "and" || op == "or" || op == "unless") {
+    std::set<Labels> right;
+    for (auto& smp : b.samples) right.insert(sig(smp.labels));
+    if (op == "or") {
+      std::set<Labels> left;
+      for (auto& smp : a.samples) {
+        left.insert(sig(smp.labels));
+        out.samples.push_back(smp);
+      }
+      for (auto& smp : b.samples) {
+        if (!left.count(sig(smp.labels))) out.samples.push_back(smp);
+      }
+      return out;
+    }
+    for (auto& smp : a.samples) {
+      if (right.count(sig(smp.labels)) == (op == "and")) out.samples.push_back(smp);
+    }
+    return out;
+  }
+  const bool filter = comparison && !n.bool_mod;
+  // The "one" side is indexed by signature; it must be unique there.
+  const bool right_many = n.group == 2;
+  const PromResult& one = right_many ? a : b;
+  const PromResult& many = right_many ? b : a;
+  std::map<Labels, const PromSample*> index;
+  for (auto& smp : one.samples) {
+    if (!index.emplace(sig(smp.labels), &smp).second) {
+      throw std::invalid_argument(
+          n.group ? "found duplicate series for the match group on the " +
+                        std::string(right_many ? "left" : "right") + " side of " + op
+                  : "many-to-many matching not allowed: matching labels must be unique on one "
+                    "side (" +
+                        op + ")");
+    }
+  }
+  std::set<Labels> seen;
+  for (auto& smp : many.samples) {
+    const Labels key = sig(smp.labels);
+    auto it = index.find(key);
+    if (it == index.end()) continue;
+    if (n.group == 0 && !seen.insert(key).second) {
+      throw std::invalid_argument(
+          "found duplicate series for the match group on the left "
+          "hand-side of the operation (" +
+          op + ")");
+    }
+    const PromSample& l = right_many ? *it->second : smp;
+    const PromSample& rr = right_many ? smp : *it->second;
     bool keep;
-    const double v = apply(smp.value, it->second, &keep);
+    const double v = apply(l.value, rr.value, &keep);
     if (!keep) continue;
-    out.samples.push_back({comparison && !n.bool_mod ? smp.labels : Drop(smp.labels),
-                           comparison && !n.bool_mod ? smp.value : v});
+    // resultMetric: the many side's labels; arithmetic drops the name; one-to-one keeps
+    // only the `on` labels (or drops the `ignoring` ones); group_x copies its labels from
+    // the one side.
+    Labels res = smp.labels;
+    if (!comparison) res.erase("__name__");
+    if (n.group == 0) {
+      if (n.on) {
+        Labels kept;
+        for (const auto& m : n.matching) {
+          auto f = res.find(m);
+          if (f != res.end()) kept[m] = f->second;
+        }
+        res = kept;
+      } else {
+        for (const auto& m : n.matching) res.erase(m);
+      }
+    }
+    for (const auto& inc : n.include) {
+      auto f = it->second->labels.find(inc);
+      if (f != it->second->labels.end() && !f->second.empty()) {
+        res[inc] = f->second;
+      } else {
+        res.erase(inc);
+      }
+    }
+    if (n.bool_mod) res.erase("__name__");
+    out.samples.push_back({res, filter ? l.value : v});
   }
   return out;
 }
@@ -546,6 +736,8 @@ PromResult Eval(const Registry& r, const Node& n, Time at) {
       out.scalar = true;
       out.samples.push_back({{}, n.number});
       return out;
+    case Kind::kString:
+      throw std::invalid_argument("a string (\"" + n.name + "\") is not a value here");
     case Kind::kNeg: {
       out = Eval(r, *n.args[0], at);
       for (auto& s : out.samples) {
@@ -559,7 +751,8 @@ PromResult Eval(const Registry& r, const Node& n, Time at) {
         throw std::invalid_argument("a range vector (" + n.name +
                                     "[...]) must be inside a function such as rate()");
       }
-      for (auto& rs : Select(r, n, at + Duration{-kLookback.ns}, at, true)) {
+      const Time t = at + Duration{-n.offset.ns};
+      for (auto& rs : Select(r, n, t + Duration{-kLookback.ns}, t, true)) {
         if (rs.points.empty() || std::isnan(rs.points.back().second)) continue;
         out.samples.push_back({rs.labels, rs.points.back().second});
       }
@@ -614,23 +807,56 @@ PromResult Eval(const Registry& r, const Node& n, Time at) {
     out.samples.push_back({{}, (at - Time{0}).seconds()});
     return out;
   }
-  if (f == "rate" || f == "irate" || f == "increase" || f.ends_with("_over_time")) {
+  if (f == "rate" || f == "irate" || f == "increase" || f.ends_with("_over_time") ||
+      f == "changes" || f == "delta" || f == "deriv" || f == "resets" || f == "idelta") {
     need(1);
     const Node& sel = *n.args[0];
     if (sel.kind != Kind::kSelector || sel.range.ns == 0) {
       throw std::invalid_argument(f + "() needs a range vector such as metric[5m]");
     }
-    const Time from = at + Duration{-sel.range.ns};
+    const Time to = at + Duration{-sel.offset.ns};
+    const Time from = to + Duration{-sel.range.ns};
     const auto fid = r.Lookup(sel.name);
     const bool counter = !(fid && r.family(*fid).desc.type == MetricType::kGauge);
-    for (auto& rs : Select(r, sel, from, at, false)) {
+    for (auto& rs : Select(r, sel, from, to, false)) {
       Points p;
       for (auto& x : rs.points) {
         if (!std::isnan(x.second)) p.push_back(x);
       }
       double v = 0;
       if (f == "rate" || f == "increase") {
-        if (!ExtrapolatedRate(p, from, at, counter, f == "rate", &v)) continue;
+        if (!ExtrapolatedRate(p, from, to, counter, f == "rate", &v)) continue;
+      } else if (f == "delta") {
+        // extrapolatedRate for a gauge: no counter resets, not divided by the range.
+        if (!ExtrapolatedRate(p, from, to, false, false, &v)) continue;
+      } else if (f == "changes" || f == "resets") {
+        if (p.empty()) continue;
+        for (size_t k = 1; k < p.size(); ++k) {
+          v += f == "changes" ? (p[k].second != p[k - 1].second) : (p[k].second < p[k - 1].second);
+        }
+      } else if (f == "idelta") {
+        if (p.size() < 2) continue;
+        v = p.back().second - p[p.size() - 2].second;
+      } else if (f == "deriv") {
+        // Least-squares slope per second (linearRegression, times relative to the first).
+        if (p.size() < 2) continue;
+        double n_ = 0, sx = 0, sy = 0, sxy = 0, sxx = 0;
+        const double t0 = (p[0].first - Time{0}).seconds();
+        for (const auto& [t, y] : p) {
+          const double x = (t - Time{0}).seconds() - t0;
+          n_ += 1;
+          sx += x;
+          sy += y;
+          sxy += x * y;
+          sxx += x * x;
+        }
+        const double cov = sxy - sx * sy / n_, var = sxx - sx * sx / n_;
+        v = cov / var;
+      } else if (f == "last_over_time") {
+        if (p.empty()) continue;
+        v = p.back().second;
+        out.samples.push_back({rs.labels, v});
+        continue;
       } else if (f == "irate") {
         if (p.size() < 2) continue;
         const auto& a = p[p.size() - 2];
@@ -703,6 +929,93 @@ PromResult Eval(const Registry& r, const Node& n, Time at) {
   if (f == "vector") {
     need(1);
     out.samples.push_back({{}, ScalarOf(Eval(r, *n.args[0], at))});
+    return out;
+  }
+  if (f == "absent") {
+    // 1 with the argument's equality matchers as labels when it selects nothing.
+    need(1);
+    if (!Eval(r, *n.args[0], at).samples.empty()) return out;
+    Labels l;
+    const Node& a = *n.args[0];
+    if (a.kind == Kind::kSelector) {
+      for (const auto& m : a.matchers) {
+        if (m.op == "=") l[m.label] = m.value;
+      }
+    }
+    out.samples.push_back({l, 1});
+    return out;
+  }
+  if (f == "label_replace") {
+    // label_replace(v, dst, replacement, src, regex): a full match of src's value sets dst
+    // to the replacement with $1.. expanded; no match leaves the sample as it was.
+    need(5);
+    for (size_t k = 1; k < 5; ++k) {
+      if (n.args[k]->kind != Kind::kString) {
+        throw std::invalid_argument("label_replace() takes quoted strings after the vector");
+      }
+    }
+    out = Eval(r, *n.args[0], at);
+    const std::string dst = n.args[1]->name, repl = n.args[2]->name, src = n.args[3]->name;
+    std::regex re;
+    try {
+      re = std::regex(n.args[4]->name, std::regex::ECMAScript);
+    } catch (const std::regex_error&) {
+      throw std::invalid_argument("label_replace: bad regular expression \"" + n.args[4]->name +
+                                  "\"");
+    }
+    for (auto& smp : out.samples) {
+      auto it = smp.labels.find(src);
+      const std::string value = it == smp.labels.end() ? "" : it->second;
+      std::smatch m;
+      if (!std::regex_match(value, m, re)) continue;
+      std::string res;
+      for (size_t k = 0; k < repl.size(); ++k) {
+        if (repl[k] == '$' && k + 1 < repl.size() &&
+            std::isdigit(static_cast<unsigned char>(repl[k + 1]))) {
+          const size_t g = static_cast<size_t>(repl[k + 1] - '0');
+          if (g < m.size()) res += m[g].str();
+          ++k;
+        } else {
+          res += repl[k];
+        }
+      }
+      if (res.empty()) {
+        smp.labels.erase(dst);
+      } else {
+        smp.labels[dst] = res;
+      }
+    }
+    return out;
+  }
+  if (f == "round") {
+    out = Eval(r, *n.args[0], at);
+    const double to = n.args.size() > 1 ? ScalarOf(Eval(r, *n.args[1], at)) : 1.0;
+    for (auto& smp : out.samples) {
+      // Prometheus rounds half up: floor(v / to + 0.5) * to.
+      smp.value = std::floor(smp.value / to + 0.5) * to;
+      smp.labels = Drop(smp.labels);
+    }
+    return out;
+  }
+  if (f == "clamp") {
+    need(3);
+    out = Eval(r, *n.args[0], at);
+    const double lo = ScalarOf(Eval(r, *n.args[1], at)), hi = ScalarOf(Eval(r, *n.args[2], at));
+    for (auto& smp : out.samples) {
+      smp.value = std::max(lo, std::min(hi, smp.value));
+      smp.labels = Drop(smp.labels);
+    }
+    return out;
+  }
+  if (f == "sqrt" || f == "exp" || f == "ln") {
+    need(1);
+    out = Eval(r, *n.args[0], at);
+    for (auto& smp : out.samples) {
+      smp.value = f == "sqrt"  ? std::sqrt(smp.value)
+                  : f == "exp" ? std::exp(smp.value)
+                               : std::log(smp.value);
+      smp.labels = Drop(smp.labels);
+    }
     return out;
   }
   // abs, ceil, floor, clamp_min, clamp_max

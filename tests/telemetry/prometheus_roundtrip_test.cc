@@ -279,6 +279,41 @@ TEST(PrometheusRoundTrip, BackfilledMetricsQueryAsTheRunRecordedThem) {
     EXPECT_FALSE(want.empty()) << q;
     EXPECT_EQ(have, want) << q;
   }
+  // Vector matching, set operators and the functions alert rules use, on the same data.
+  int answered = 0;
+  for (const std::string q :
+       {"DCGM_FI_DEV_GPU_UTIL < 50 and on(pod) kube_pod_status_phase{phase=\"Running\"} == 1",
+        "DCGM_FI_DEV_GPU_UTIL unless on(pod) kube_pod_status_phase{phase=\"Running\"} == 1",
+        "DCGM_FI_DEV_POWER_USAGE * on(Hostname) group_left(provider_id) "
+        "label_replace(kube_node_info, \"Hostname\", \"$1\", \"node\", \"(.*)\")",
+        "sum by (phase) (kube_pod_status_phase)", "changes(kube_pod_status_phase[30m])",
+        "delta(DCGM_FI_DEV_GPU_TEMP[10m])", "vllm:num_requests_running offset 10m",
+        "kube_deployment_spec_replicas - ignoring(job) kube_deployment_status_replicas_available",
+        "absent(kube_pod_status_phase{pod=\"nobody\"})",
+        "round(deriv(DCGM_FI_DEV_TOTAL_ENERGY_CONSUMPTION[10m]) / 1000)"}) {
+    const Time at = start + Duration::Minutes(100) + Duration::Seconds(15);
+    const Json got = prom.Query(q, at);
+    ASSERT_EQ(got["status"], "success") << q << ": " << got.dump();
+    std::map<telemetry::Labels, double> have, want;
+    for (const auto& r : got["data"]["result"]) {
+      telemetry::Labels l;
+      for (const auto& [k, v] : r["metric"].items()) {
+        if (k != "__name__") l[k] = v.get<std::string>();
+      }
+      have[l] = std::stod(r["value"][1].get<std::string>());
+    }
+    for (auto& smp : telemetry::PromQuery::Parse(q).Evaluate(reg, at).samples) {
+      smp.labels.erase("__name__");
+      want[smp.labels] = smp.value;
+    }
+    answered += want.empty() ? 0 : 1;
+    ASSERT_EQ(have.size(), want.size()) << q;
+    for (const auto& [l, v] : want) {
+      ASSERT_TRUE(have.count(l)) << q;
+      EXPECT_NEAR(have.at(l), v, 1e-9 * std::max(1.0, std::fabs(v))) << q;
+    }
+  }
+  EXPECT_GE(answered, 8);
   fs::remove_all(dir);
 }
 

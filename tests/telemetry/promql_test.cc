@@ -3,6 +3,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <map>
+#include <tuple>
+
 #include "telemetry/promql.h"
 
 namespace gputwin::telemetry {
@@ -92,9 +95,10 @@ TEST_F(PromQLTest, HistogramQuantileInterpolatesInTheBucket) {
 
 TEST_F(PromQLTest, UnsupportedQueriesAreErrorsNotZeros) {
   EXPECT_THROW(PromQuery::Parse("topk(1, vllm:num_requests_waiting)"), std::invalid_argument);
-  EXPECT_THROW(PromQuery::Parse("vllm:num_requests_waiting offset 5m"), std::invalid_argument);
+  EXPECT_THROW(PromQuery::Parse("vllm:num_requests_waiting @ 1767225600"), std::invalid_argument);
   EXPECT_THROW(PromQuery::Parse("sum(vllm:num_requests_waiting"), std::invalid_argument);
-  EXPECT_THROW(PromQuery::Parse("a and b"), std::invalid_argument);
+  EXPECT_THROW(PromQuery::Parse("a and"), std::invalid_argument);
+  EXPECT_THROW(PromQuery::Parse("predict_linear(a[5m], 60)"), std::invalid_argument);
   try {
     PromQuery::Parse("sum(rate(x[5q]))");
     FAIL();
@@ -134,6 +138,101 @@ TEST(PromQLStaleness, RetiredSeriesLeaveInstantVectorsButCountInRanges) {
   const auto r = PromQuery::Parse("rate(tokens_total[2m])").Evaluate(reg, at);
   ASSERT_EQ(r.samples.size(), 1u);
   EXPECT_DOUBLE_EQ(r.samples[0].value, 1.0);
+}
+
+}  // namespace
+}  // namespace gputwin::telemetry
+
+namespace gputwin::telemetry {
+namespace {
+
+// Set operators and vector matching as engine.go does them, on a hand-made registry:
+// GPU utilisation per pod (a 5 %, b 50 %, c 3 %) and pod phases (a, b Running; c Pending).
+class PromQLMatchingTest : public ::testing::Test {
+ protected:
+  PromQLMatchingTest() {
+    MetricDesc u;
+    u.name = "DCGM_FI_DEV_GPU_UTIL";
+    u.label_names = {"gpu", "pod"};
+    reg_.Declare("x", u);
+    MetricDesc p;
+    p.name = "kube_pod_status_phase";
+    p.label_names = {"pod", "phase"};
+    reg_.Declare("x", p);
+    const auto uf = reg_.Find("DCGM_FI_DEV_GPU_UTIL");
+    const auto pf = reg_.Find("kube_pod_status_phase");
+    for (auto [gpu, pod, v] : {std::tuple{"0", "a", 5.0}, {"1", "b", 50.0}, {"2", "c", 3.0}}) {
+      reg_.Set(reg_.At(uf, {{"gpu", gpu}, {"pod", pod}}), v);
+    }
+    for (auto [pod, running] : {std::pair{"a", true}, {"b", true}, {"c", false}}) {
+      reg_.Set(reg_.At(pf, {{"pod", pod}, {"phase", "Running"}}), running ? 1 : 0);
+      reg_.Set(reg_.At(pf, {{"pod", pod}, {"phase", "Pending"}}), running ? 0 : 1);
+    }
+    for (int t = 0; t <= 600; t += 30) reg_.Sample("x", At(t));
+  }
+  std::map<std::string, double> ByPod(const std::string& q) {
+    std::map<std::string, double> out;
+    for (const auto& s : PromQuery::Parse(q).Evaluate(reg_, At(600)).samples) {
+      out[s.labels.count("pod") ? s.labels.at("pod") : ""] = s.value;
+    }
+    return out;
+  }
+  Registry reg_;
+};
+
+// The seeds' idle-GPU rule: under 10 % and the pod Running. a (5 %, Running) only: c is
+// idle but Pending, b is busy.
+TEST_F(PromQLMatchingTest, TheIdleGpuRuleMatchesOnPod) {
+  const auto r =
+      ByPod("DCGM_FI_DEV_GPU_UTIL < 10 and on(pod) kube_pod_status_phase{phase=\"Running\"} == 1");
+  EXPECT_EQ(r, (std::map<std::string, double>{{"a", 5}}));
+  EXPECT_EQ(
+      ByPod("DCGM_FI_DEV_GPU_UTIL < 10 unless on(pod) kube_pod_status_phase{phase=\"Running\"} "
+            "== 1"),
+      (std::map<std::string, double>{{"c", 3}}));
+  // or: the left side, then right samples whose signature the left lacks (all of them here:
+  // different label sets).
+  EXPECT_EQ(PromQuery::Parse("DCGM_FI_DEV_GPU_UTIL or kube_pod_status_phase")
+                .Evaluate(reg_, At(600))
+                .samples.size(),
+            9u);
+}
+
+// Arithmetic with on(): one-to-one keeps only the on labels; group_left keeps the many
+// side's labels and copies the included ones from the one side.
+TEST_F(PromQLMatchingTest, OnIgnoringAndGroupLeft) {
+  const auto one =
+      PromQuery::Parse("DCGM_FI_DEV_GPU_UTIL * on(pod) kube_pod_status_phase{phase=\"Running\"}")
+          .Evaluate(reg_, At(600));
+  ASSERT_EQ(one.samples.size(), 3u);
+  for (const auto& s : one.samples) EXPECT_EQ(s.labels.size(), 1u);  // just pod
+  const auto many = PromQuery::Parse(
+                        "DCGM_FI_DEV_GPU_UTIL * on(pod) group_left(phase) "
+                        "kube_pod_status_phase{phase=\"Running\"}")
+                        .Evaluate(reg_, At(600));
+  ASSERT_EQ(many.samples.size(), 3u);
+  for (const auto& s : many.samples) {
+    EXPECT_TRUE(s.labels.count("gpu"));
+    EXPECT_EQ(s.labels.at("phase"), "Running");
+  }
+  // Matching on pod without group_left: two phase series per pod on the right side.
+  EXPECT_THROW(PromQuery::Parse("DCGM_FI_DEV_GPU_UTIL * on(pod) kube_pod_status_phase")
+                   .Evaluate(reg_, At(600)),
+               std::invalid_argument);
+}
+
+// offset, absent, label_replace, changes.
+TEST_F(PromQLMatchingTest, OffsetAbsentLabelReplaceChanges) {
+  EXPECT_EQ(ByPod("DCGM_FI_DEV_GPU_UTIL offset 5m").at("b"), 50);
+  EXPECT_EQ(ByPod("absent(DCGM_FI_DEV_GPU_UTIL{pod=\"zz\"})").at("zz"), 1);
+  EXPECT_TRUE(ByPod("absent(DCGM_FI_DEV_GPU_UTIL)").empty());
+  const auto r =
+      PromQuery::Parse(
+          "label_replace(DCGM_FI_DEV_GPU_UTIL, \"device\", \"nvidia$1\", \"gpu\", \"(.*)\")")
+          .Evaluate(reg_, At(600));
+  ASSERT_EQ(r.samples.size(), 3u);
+  for (const auto& s : r.samples) EXPECT_EQ(s.labels.at("device"), "nvidia" + s.labels.at("gpu"));
+  EXPECT_EQ(ByPod("changes(DCGM_FI_DEV_GPU_UTIL[5m])").at("a"), 0);
 }
 
 }  // namespace
