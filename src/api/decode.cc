@@ -36,6 +36,7 @@ const std::vector<KindEntry>& KindTable() {
       {"Ingress", {"networking.k8s.io/v1"}, DecodeIngress},
       {"HorizontalPodAutoscaler", {"autoscaling/v2"}, DecodeHorizontalPodAutoscaler},
       {"ScaledObject", {"keda.sh/v1alpha1"}, DecodeScaledObject},
+      {"PrometheusRule", {"monitoring.coreos.com/v1"}, DecodePrometheusRule},
       {"KubeSchedulerConfiguration",
        {"kubescheduler.config.k8s.io/v1", "kubescheduler.config.k8s.io/v1beta3"},
        DecodeKubeSchedulerConfiguration},
@@ -154,6 +155,26 @@ void LoadPath(const std::string& path, Manifests* out) {
   std::stringstream ss;
   ss << in.rdbuf();
   DecodeYaml(ss.str(), path, out);
+}
+
+void LoadRuleFile(const std::string& path, Manifests* out) {
+  std::ifstream in(path, std::ios::binary);
+  if (!in) throw InputError(path + ": cannot read rule file");
+  std::stringstream ss;
+  ss << in.rdbuf();
+  YAML::Node doc;
+  try {
+    doc = YAML::Load(ss.str());
+  } catch (const YAML::Exception& e) {
+    throw InputError(SourceRef{path, e.mark.line >= 0 ? e.mark.line + 1 : 0}, "",
+                     "malformed YAML: " + e.msg);
+  }
+  if (!doc.IsMap()) {
+    throw InputError(SourceRef{path, 1}, "groups", "a Prometheus rule file has `groups:`");
+  }
+  YamlReader r(doc, path, "", &out->diagnostics);
+  DecodeRuleGroups(r, path, out);
+  r.Finish();
 }
 
 }  // namespace gputwin::api

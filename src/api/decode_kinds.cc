@@ -512,3 +512,88 @@ void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out) {
 }
 
 }  // namespace gputwin::api
+
+namespace gputwin::api {
+namespace {
+
+// A Prometheus duration (model.ParseDuration): 30s, 5m, 1h30m, 1d, 1w, 1y, 100ms.
+std::optional<Duration> PromDuration(const YamlReader& r, const std::string& key,
+                                     const std::string& text) {
+  int64_t total = 0;
+  size_t i = 0;
+  if (text.empty()) r.Fail(key, "empty duration");
+  while (i < text.size()) {
+    size_t j = i;
+    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
+    if (j == i) r.Fail(key, "not a valid duration string: \"" + text + "\"");
+    const int64_t n = std::stoll(text.substr(i, j - i));
+    int64_t unit = 0;
+    if (text.compare(j, 2, "ms") == 0) {
+      unit = 1'000'000;
+      j += 2;
+    } else if (j < text.size()) {
+      switch (text[j]) {
+        case 's': unit = 1'000'000'000; break;
+        case 'm': unit = 60'000'000'000; break;
+        case 'h': unit = 3'600'000'000'000; break;
+        case 'd': unit = 86'400'000'000'000; break;
+        case 'w': unit = 7 * 86'400'000'000'000; break;
+        case 'y': unit = 365 * 86'400'000'000'000; break;
+        default: break;
+      }
+      if (unit) ++j;
+    }
+    if (!unit) r.Fail(key, "not a valid duration string: \"" + text + "\"");
+    total += n * unit;
+    i = j;
+  }
+  return Duration{total};
+}
+
+}  // namespace
+
+void DecodeRuleGroups(YamlReader& r, const std::string& file, Manifests* out) {
+  for (auto& g : r.ObjectList("groups")) {
+    PrometheusRuleGroup group;
+    group.source = g.Where();
+    group.name = g.RequiredString("name");
+    group.file = file;
+    if (auto iv = g.OptString("interval")) group.interval = PromDuration(g, "interval", *iv);
+    for (auto& x : g.ObjectList("rules")) {
+      PrometheusRuleSpec rule;
+      rule.source = x.Where();
+      rule.alert = x.String("alert");
+      rule.record = x.String("record");
+      if (rule.alert.empty() == rule.record.empty()) {
+        x.Fail("alert", "one of 'record' or 'alert' must be set");
+      }
+      rule.expr = x.RequiredString("expr");
+      if (auto f = x.OptString("for")) rule.for_ = *PromDuration(x, "for", *f);
+      if (auto k = x.OptString("keep_firing_for")) {
+        rule.keep_firing_for = *PromDuration(x, "keep_firing_for", *k);
+      }
+      if (!rule.record.empty() && (x.Has("for") || x.Has("annotations"))) {
+        x.Fail("for", "invalid field 'for' or 'annotations' in recording rule");
+      }
+      rule.labels = x.StringMap("labels");
+      rule.annotations = x.StringMap("annotations");
+      x.Finish();
+      group.rules.push_back(std::move(rule));
+    }
+    g.Ignore({"limit", "query_offset"});
+    g.Finish();
+    out->rule_groups.push_back(std::move(group));
+  }
+}
+
+void DecodePrometheusRule(YamlReader& r, Manifests* out) {
+  const ObjectMeta meta = DecodeMeta(r, true);
+  if (auto spec = r.Object("spec")) {
+    DecodeRuleGroups(*spec, (meta.namespace_.empty() ? "default" : meta.namespace_) + "/" + meta.name,
+                     out);
+    spec->Finish();
+  }
+  r.Finish();
+}
+
+}  // namespace gputwin::api

@@ -28,6 +28,9 @@ void DecodeHorizontalPodAutoscaler(YamlReader& r, Manifests* out);
 void DecodeScaledObject(YamlReader& r, Manifests* out);
 void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out);
 void DecodeScenario(YamlReader& r, Manifests* out);
+// monitoring.coreos.com/v1 PrometheusRule, and a plain Prometheus rule file's `groups:`.
+void DecodePrometheusRule(YamlReader& r, Manifests* out);
+void DecodeRuleGroups(YamlReader& r, const std::string& file, Manifests* out);
 void DecodeClusterPolicy(YamlReader& r, Manifests* out);
 // Kueue (decode_kueue.cc).
 void DecodeClusterQueue(YamlReader& r, Manifests* out);

@@ -323,12 +323,17 @@ Expectation DecodeExpectation(YamlReader& e) {
   x.node_claim = e.String("nodeClaim");
   x.traffic = e.String("traffic");
   x.hpa = e.String("hpa");
+  x.alert = e.String("alert");
   if (static_cast<int>(!x.pods.empty()) + static_cast<int>(!x.job.empty()) +
           static_cast<int>(!x.workload.empty()) + static_cast<int>(!x.node_claim.empty()) +
-          static_cast<int>(!x.traffic.empty()) + static_cast<int>(!x.hpa.empty()) !=
+          static_cast<int>(!x.traffic.empty()) + static_cast<int>(!x.hpa.empty()) +
+          static_cast<int>(!x.alert.empty()) !=
       1) {
-    e.Fail("pods", "set exactly one of pods, job, workload, nodeClaim, traffic or hpa");
+    e.Fail("pods", "set exactly one of pods, job, workload, nodeClaim, traffic, hpa or alert");
   }
+  x.fired = e.Int("fired", 0);
+  x.pending_at = e.OptDuration("pendingAt");
+  x.firing_at = e.OptDuration("firingAt");
   x.ready_at = e.OptDuration("readyAt");
   x.served_min = e.Int("servedMin", 0);
   x.failed_max = e.Int("failedMax", 0);
@@ -537,6 +542,14 @@ void DecodeScenario(YamlReader& r, Manifests* out) {
     s.traces.push_back(ts);
   }
   for (auto& t : spec->ObjectList("traffic")) s.traffic.push_back(DecodeTraffic(t));
+  if (auto pr = spec->Object("prometheus")) {
+    for (const auto& f : pr->StringList("ruleFiles")) s.rule_files.push_back(Resolve(*pr, f));
+    if (auto ei = pr->OptDuration("evaluationInterval")) {
+      if (ei->ns < Duration::Seconds(1).ns) pr->Fail("evaluationInterval", "must be at least 1s");
+      s.evaluation_interval = *ei;
+    }
+    pr->Finish();
+  }
   if (auto sv = spec->Object("serving")) {
     if (auto si = sv->OptDuration("scrapeInterval")) {
       if (si->ns < Duration::Seconds(1).ns) sv->Fail("scrapeInterval", "must be at least 1s");

@@ -32,6 +32,7 @@ struct Manifests {
   std::vector<Ingress> ingresses;
   std::vector<HorizontalPodAutoscaler> horizontal_pod_autoscalers;
   std::vector<ScaledObject> scaled_objects;
+  std::vector<PrometheusRuleGroup> rule_groups;  // PrometheusRules and the scenario's rule files
   std::optional<KubeSchedulerConfiguration> scheduler_config;
   std::optional<ClusterPolicy> gpu_operator;
   std::vector<ClusterQueue> cluster_queues;
@@ -54,6 +55,8 @@ struct Manifests {
 void DecodeYaml(const std::string& text, const std::string& file, Manifests* out);
 // Reads a file, or every *.yaml / *.yml / *.json file below a folder in name order.
 void LoadPath(const std::string& path, Manifests* out);
+// A plain Prometheus rule file (`groups:`), added to out->rule_groups.
+void LoadRuleFile(const std::string& path, Manifests* out);
 
 // The kinds the twin understands, for `gputwin validate` and documentation.
 std::vector<std::string> KnownKinds();

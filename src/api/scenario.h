@@ -57,6 +57,10 @@ struct Expectation {
   std::string node_claim;
   // Serving: a traffic stream's figures, and an HPA's (KEDA's keda-hpa-<name> too).
   std::string traffic, hpa;
+  // Prometheus: an alerting rule's alerts (by alertname): how many fired, and when.
+  std::string alert;
+  std::optional<int64_t> fired;
+  std::optional<Duration> pending_at, firing_at;
   std::optional<int64_t> served_min, failed_max, failed_min, max_ready_replicas;
   std::optional<std::map<std::string, std::string>> failed_by;  // reason -> exact count
   std::optional<Duration> ttft_p50_max, ttft_p99_max, ttft_p99_min;
@@ -213,6 +217,9 @@ struct ServingModelSpec {  // a model added from its Hugging Face config.json
 struct Scenario {
   ObjectMeta metadata;
   std::vector<std::string> manifests;  // resolved paths
+  // Prometheus: rule files (resolved paths) and the global evaluation interval.
+  std::vector<std::string> rule_files;
+  Duration evaluation_interval = Duration::Minutes(1);
   Duration duration = Duration::Hours(24);
   uint64_t seed = 1;
   std::optional<Duration> metrics_interval;       // Kueue metrics sampling

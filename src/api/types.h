@@ -348,6 +348,21 @@ struct ClusterPolicy {
   bool driver_enabled = true;
 };
 
+// Prometheus rules (a rule file's groups, or a monitoring.coreos.com/v1 PrometheusRule's
+// spec.groups): recording rules (`record`) and alerting rules (`alert`).
+struct PrometheusRuleSpec {
+  SourceRef source;
+  std::string alert, record, expr;
+  Duration for_{0}, keep_firing_for{0};
+  Labels labels, annotations;
+};
+struct PrometheusRuleGroup {
+  SourceRef source;
+  std::string name, file;  // file: where it came from (a rule file, or namespace/name)
+  std::optional<Duration> interval;
+  std::vector<PrometheusRuleSpec> rules;
+};
+
 // kubescheduler.config.k8s.io/v1 KubeSchedulerConfiguration: the knobs the twin honours.
 struct ScoringResource {
   std::string name;

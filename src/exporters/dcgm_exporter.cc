@@ -176,7 +176,7 @@ void DcgmExporter::Start() {
 
 void DcgmExporter::OnTimer(Time now, uint64_t) {
   if (!enabled_) {
-    if (!metrics_->spool()) return;  // nobody reads these series
+    if (!metrics_->exporters_wanted()) return;  // nobody reads these series
     enabled_ = true;
     last_ = now;
   }

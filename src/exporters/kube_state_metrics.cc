@@ -120,7 +120,7 @@ void KubeStateMetrics::OnWatch(cluster::WatchKind kind, cluster::WatchOp, uint32
 void KubeStateMetrics::OnTimer(Time now, uint64_t) {
   if (!enabled_) {
     // Nobody reads these series unless the run's metrics are recorded.
-    if (!metrics_->spool()) return;
+    if (!metrics_->exporters_wanted()) return;
     enabled_ = true;
     for (uint32_t i = 0; i < store_.pod_count(); ++i) dirty_pods_.Add(i);
     for (uint32_t i = 0; i < store_.node_count(); ++i) dirty_nodes_.Add(i);

@@ -14,6 +14,7 @@
 
 #include "autoscaling/horizontal.h"
 #include "autoscaling/keda.h"
+#include "report/alerts_report.h"
 #include "serving/serving_controller.h"
 
 namespace gputwin::report {
@@ -408,6 +409,7 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const resul
   j["cost"] = CostJson(res);
   if (sim.serving()) j["serving"] = ServingJson(sim, res);
   if (sim.hpa()) j["autoscaling"] = AutoscalingJson(sim);
+  if (sim.rules()) j["alerts"] = AlertsJson(sim);
   // pods[] and events[] can hold millions of entries: streamed, one object per line.
   std::string head = j.dump(2);
   head.resize(head.size() - 2);  // drop "\n}"

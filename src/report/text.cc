@@ -7,6 +7,7 @@
 
 #include "report/karpenter_report.h"
 #include "report/kueue_report.h"
+#include "report/alerts_report.h"
 #include "report/serving_report.h"
 
 namespace gputwin::report {
@@ -143,6 +144,7 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
   out += KueueText(sim, res);
   out += KarpenterText(sim, res);
   out += ServingText(sim, res);
+  out += AlertsText(sim);
   out += CostText(res);
   if (!sim.expectation_results().empty()) {
     out += "\nExpectations\n";

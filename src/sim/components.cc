@@ -12,6 +12,7 @@
 #include "exporters/dcgm_exporter.h"
 #include "exporters/kube_state_metrics.h"
 #include "karpenter/karpenter.h"
+#include "prometheus/rule_manager.h"
 #include "kueue/kueue_controller.h"
 #include "scheduler/scheduler.h"
 #include "serving/serving_controller.h"
@@ -162,6 +163,15 @@ const std::vector<ComponentRegistration>& Components() {
                                                                 c.scenario.scrape_interval);
          k->Start();
          return k;
+       }},
+      {"prometheus-rules",
+       [](const api::Manifests& m, const api::Scenario&) { return !m.rule_groups.empty(); },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         auto r = std::make_unique<prometheus::RuleManager>(
+             &c.queue, c.manifests.rule_groups, c.scenario.evaluation_interval, &c.metrics,
+             c.scenario.start_time, c.scenario.start_time + c.scenario.duration);
+         r->Start();
+         return r;
        }},
       {"dcgm-exporter",
        [](const api::Manifests& m, const api::Scenario&) {

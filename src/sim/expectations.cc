@@ -7,6 +7,7 @@
 #include "core/glob.h"
 #include "karpenter/karpenter.h"
 #include "kueue/kueue_controller.h"
+#include "prometheus/rule_manager.h"
 #include "serving/serving_controller.h"
 #include "sim/simulation.h"
 
@@ -395,6 +396,31 @@ ExpectationResult Simulation::Check(const api::Expectation& x) const {
       CheckNodeClaim(x, check, &r.description);
     } else if (!x.traffic.empty() || !x.hpa.empty()) {
       CheckServing(x, check, &r.description);
+    } else if (!x.alert.empty()) {
+      // Every alert of that name: how many fired, and each one's pending and firing time.
+      r.description = "alert " + x.alert;
+      int64_t fired = 0;
+      if (rules_) {
+        for (const auto& a : rules_->alerts()) {
+          if (a.alert != x.alert) continue;
+          fired += a.fired ? 1 : 0;
+          if (x.pending_at) {
+            check(a.pending_at - t0 == *x.pending_at,
+                  "went pending at " + FormatDuration(a.pending_at - t0) + ", want " +
+                      FormatDuration(*x.pending_at));
+          }
+          if (x.firing_at) {
+            check(a.fired && a.firing_at - t0 == *x.firing_at,
+                  a.fired ? "fired at " + FormatDuration(a.firing_at - t0) + ", want " +
+                                FormatDuration(*x.firing_at)
+                          : "never fired, want at " + FormatDuration(*x.firing_at));
+          }
+        }
+      }
+      if (x.fired) {
+        check(fired == *x.fired,
+              std::to_string(fired) + " fired, want " + std::to_string(*x.fired));
+      }
     } else {
       r.description = "job " + x.job;
       const cluster::JobRecord* job = nullptr;

@@ -20,6 +20,7 @@ std::unique_ptr<Simulation> LoadScenario(const std::string& path, std::optional<
   manifests.scenarios.clear();
   // Manifests in the scenario file itself count too; then those it names.
   for (const auto& m : scenario.manifests) api::LoadPath(m, &manifests);
+  for (const auto& f : scenario.rule_files) api::LoadRuleFile(f, &manifests);
   if (!manifests.scenarios.empty()) {
     throw InputError(scenario.metadata.source, "spec.manifests",
                      "a listed manifest holds another Scenario");

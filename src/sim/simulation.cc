@@ -8,6 +8,7 @@
 #include "controllers/kubelet.h"
 #include "karpenter/karpenter.h"
 #include "kueue/kueue_controller.h"
+#include "prometheus/rule_manager.h"
 #include "scheduler/scheduler.h"
 #include "serving/serving_controller.h"
 #include "sim/components.h"
@@ -47,6 +48,7 @@ void Simulation::Wire() {
   karpenter_ = ctx.Find<karpenter::Karpenter>();
   ec2_ = ctx.Find<cloud::Ec2>();
   serving_ = ctx.Find<serving::ServingController>();
+  rules_ = ctx.Find<prometheus::RuleManager>();
   hpa_ = ctx.Find<autoscaling::HorizontalPodAutoscalerController>();
   keda_ = ctx.Find<autoscaling::KedaOperator>();
 }

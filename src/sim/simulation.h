@@ -32,6 +32,9 @@ class Karpenter;
 namespace gputwin::cloud {
 class Ec2;
 }
+namespace gputwin::prometheus {
+class RuleManager;
+}
 namespace gputwin::serving {
 class ServingController;
 }
@@ -90,6 +93,7 @@ class Simulation {
   const cloud::Ec2* ec2() const { return ec2_; }
   // The serving data plane, when the manifests run vLLM or the scenario sends traffic.
   const serving::ServingController* serving() const { return serving_; }
+  const prometheus::RuleManager* rules() const { return rules_; }
   // The HPA controller, when the manifests hold HorizontalPodAutoscalers.
   const autoscaling::HorizontalPodAutoscalerController* hpa() const { return hpa_; }
   const autoscaling::KedaOperator* keda() const { return keda_; }
@@ -133,6 +137,7 @@ class Simulation {
   kueue::KueueController* kueue_ = nullptr;
   cloud::Ec2* ec2_ = nullptr;
   serving::ServingController* serving_ = nullptr;
+  prometheus::RuleManager* rules_ = nullptr;
   autoscaling::HorizontalPodAutoscalerController* hpa_ = nullptr;
   autoscaling::KedaOperator* keda_ = nullptr;
   karpenter::Karpenter* karpenter_ = nullptr;

@@ -6,6 +6,7 @@
 #include <set>
 
 #include "autoscaling/keda.h"
+#include "prometheus/rule_manager.h"
 #include "devices/inventory.h"
 #include "kueue/workload.h"
 #include "serving/serving_controller.h"
@@ -85,6 +86,7 @@ void Simulation::Validate() {
   namespaced("HorizontalPodAutoscaler", m.horizontal_pod_autoscalers);
   namespaced("ScaledObject", m.scaled_objects);
   autoscaling::ValidateScaledObjects(m);
+  prometheus::ValidateRules(m);
   for (const auto& h : m.horizontal_pod_autoscalers) {
     const bool found =
         h.target_kind == "Deployment" &&

@@ -136,6 +136,20 @@ uint32_t Registry::Stream(SeriesId s) {
   return spool_stream_[s];
 }
 
+void Registry::Revive(SeriesId s) {
+  auto& x = series_[s];
+  if (!x.retired) return;
+  x.retired = false;
+  auto& os = owner_series_[families_[x.family].owner];
+  if (families_[x.family].desc.type == MetricType::kHistogram) {
+    os.histograms.push_back(s);
+  } else if (x.recorded) {
+    os.active.push_back(s);
+  } else {
+    os.pending.push_back(s);
+  }
+}
+
 void Registry::Retire(SeriesId s, Time now) {
   auto& x = series_[s];
   if (x.retired) return;

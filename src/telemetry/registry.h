@@ -90,6 +90,13 @@ class Registry {
   void SetRetention(const std::string& owner, Duration window) {
     owner_series_[owner].retention = window;
   }
+  // A retired series comes back (an alert that fires again, a recording rule's series
+  // that reappears): it is sampled again from the owner's next scrape.
+  void Revive(SeriesId s);
+  // Something evaluates PromQL over the exporters' series (alert rules): they run even
+  // when no metrics file is written.
+  void WantExporters() { exporters_wanted_ = true; }
+  bool exporters_wanted() const { return exporters_wanted_ || spool_ != nullptr; }
   // Keeps every sample from now on in a spool for WriteOpenMetrics (`--metrics FILE`).
   void EnableSpool() { spool_ = std::make_unique<SampleSpool>(); }
   const SampleSpool* spool() const { return spool_.get(); }
@@ -122,6 +129,7 @@ class Registry {
   };
   std::map<std::string, OwnerSeries> owner_series_;
   std::unique_ptr<SampleSpool> spool_;
+  bool exporters_wanted_ = false;
   std::vector<uint32_t> spool_stream_;  // by series
   uint32_t Stream(SeriesId s);          // its first spool stream, created on first use
 };

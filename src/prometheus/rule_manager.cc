@@ -1,0 +1,329 @@
+#include "prometheus/rule_manager.h"
+
+#include <fmt/format.h>
+
+#include <cmath>
+#include <regex>
+#include <stdexcept>
+
+namespace gputwin::prometheus {
+namespace {
+
+using telemetry::Labels;
+
+constexpr const char* kAlertsOwner = "prometheus/alerts";
+constexpr uint64_t kSampleAlerts = ~uint64_t{0};
+
+std::string FormatValue(double v) {
+  if (std::isnan(v)) return "NaN";
+  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
+  return fmt::format("{}", v);
+}
+
+// Prometheus's humanize: SI prefixes, four significant digits.
+std::string Humanize(double v) {
+  if (v == 0 || std::isnan(v) || std::isinf(v)) return fmt::format("{:.4g}", v);
+  static const char* big[] = {"", "k", "M", "G", "T", "P", "E", "Z", "Y"};
+  static const char* small[] = {"", "m", "u", "n", "p", "f", "a", "z", "y"};
+  int i = 0;
+  if (std::fabs(v) >= 1) {
+    while (std::fabs(v) >= 1000 && i < 8) v /= 1000, ++i;
+    return fmt::format("{:.4g}{}", v, big[i]);
+  }
+  while (std::fabs(v) < 1 && i < 8) v *= 1000, ++i;
+  return fmt::format("{:.4g}{}", v, small[i]);
+}
+
+// The template subset: {{ $labels.NAME }}, {{ $value }}, {{ humanize $value }},
+// {{ humanizePercentage $value }}, {{ printf "%.Nf" $value }}. Throws for anything else.
+std::string Render(const std::string& text, const Labels& labels, double value) {
+  std::string out;
+  size_t i = 0;
+  while (i < text.size()) {
+    const size_t open = text.find("{{", i);
+    if (open == std::string::npos) {
+      out += text.substr(i);
+      break;
+    }
+    out += text.substr(i, open - i);
+    const size_t close = text.find("}}", open);
+    if (close == std::string::npos) throw std::invalid_argument("unclosed {{ in template");
+    std::string action = text.substr(open + 2, close - open - 2);
+    if (!action.empty() && action.front() == '-') action.erase(0, 1);
+    if (!action.empty() && action.back() == '-') action.pop_back();
+    while (!action.empty() && action.front() == ' ') action.erase(0, 1);
+    while (!action.empty() && action.back() == ' ') action.pop_back();
+    static const std::regex label_re(R"(\$labels\.([A-Za-z_][A-Za-z0-9_]*))");
+    static const std::regex printf_re(R"re(printf\s+"(%[-+ 0#]*[0-9]*(\.[0-9]+)?[fgde])"\s+\$value)re");
+    std::smatch m;
+    if (std::regex_match(action, m, label_re)) {
+      auto it = labels.find(m[1].str());
+      out += it == labels.end() ? "" : it->second;
+    } else if (action == "$value") {
+      out += FormatValue(value);
+    } else if (action == "humanize $value") {
+      out += Humanize(value);
+    } else if (action == "humanizePercentage $value") {
+      out += fmt::format("{:.4g}%", value * 100);
+    } else if (std::regex_match(action, m, printf_re)) {
+      char buf[64];
+      std::snprintf(buf, sizeof buf, m[1].str().c_str(), value);
+      out += buf;
+    } else {
+      throw std::invalid_argument("template action \"{{" + action +
+                                  "}}\" is not in the twin's subset ($labels.NAME, $value, "
+                                  "humanize, humanizePercentage, printf)");
+    }
+    i = close + 2;
+  }
+  return out;
+}
+
+}  // namespace
+
+struct RuleManager::Rule {
+  const api::PrometheusRuleSpec* spec;
+  telemetry::PromQuery query;
+  // Alerting: the active alerts by label set, as indexes into history_.
+  std::map<Labels, size_t> active;
+  std::map<Labels, Time> last_seen, keep_firing_since;
+  // Recording: the series written last time.
+  std::map<Labels, telemetry::Registry::SeriesId> recorded;
+  std::string family;
+};
+
+struct RuleManager::Group {
+  const api::PrometheusRuleGroup* spec;
+  Duration interval;
+  std::string owner;
+  std::vector<Rule> rules;
+};
+
+void ValidateRules(const api::Manifests& m) {
+  for (const auto& g : m.rule_groups) {
+    for (const auto& r : g.rules) {
+      try {
+        telemetry::PromQuery::Parse(r.expr);
+      } catch (const std::invalid_argument& e) {
+        throw InputError(r.source, "expr", e.what());
+      }
+      for (const auto* map : {&r.labels, &r.annotations}) {
+        for (const auto& [k, v] : *map) {
+          try {
+            Render(v, {}, 0);
+          } catch (const std::invalid_argument& e) {
+            throw InputError(r.source, (map == &r.labels ? "labels." : "annotations.") + k,
+                             e.what());
+          }
+        }
+      }
+    }
+  }
+}
+
+RuleManager::RuleManager(EventQueue* queue, const std::vector<api::PrometheusRuleGroup>& groups,
+                         Duration evaluation_interval, telemetry::Registry* metrics, Time start,
+                         Time end)
+    : queue_(*queue), metrics_(metrics), start_(start), end_(end) {
+  telemetry::MetricDesc alerts;
+  alerts.name = "ALERTS";
+  alerts.help = "Alerts and their state (pending or firing), as Prometheus writes them.";
+  metrics->Declare(kAlertsOwner, alerts);
+  telemetry::MetricDesc for_state;
+  for_state.name = "ALERTS_FOR_STATE";
+  for_state.help = "When each pending or firing alert became active (Unix seconds).";
+  metrics->Declare(kAlertsOwner, for_state);
+  metrics->SetRetention(kAlertsOwner, Duration::Hours(1));
+  for (size_t i = 0; i < groups.size(); ++i) {
+    auto g = std::make_unique<Group>();
+    g->spec = &groups[i];
+    g->interval = groups[i].interval.value_or(evaluation_interval);
+    g->owner = "prometheus/" + std::to_string(i);
+    metrics->SetRetention(g->owner, Duration::Hours(1));
+    for (const auto& r : groups[i].rules) {
+      Rule rule{&r, telemetry::PromQuery::Parse(r.expr), {}, {}, {}, {}, {}};
+      if (!r.record.empty()) {
+        rule.family = r.record;
+        if (!metrics->Lookup(r.record)) {
+          telemetry::MetricDesc d;
+          d.name = r.record;
+          d.help = "Recording rule " + r.record + " (" + groups[i].name + ")";
+          metrics->Declare(g->owner, d);
+        }
+      }
+      g->rules.push_back(std::move(rule));
+    }
+    groups_.push_back(std::move(g));
+  }
+}
+
+RuleManager::~RuleManager() = default;
+
+void RuleManager::Start() {
+  // Rules read the exporters' series: they run from now on.
+  metrics_->WantExporters();
+  // Each group at multiples of its interval from the start, after every scrape of the
+  // same instant (an observer of what was scraped).
+  for (size_t i = 0; i < groups_.size(); ++i) {
+    if (start_ + groups_[i]->interval <= end_) {
+      queue_.ScheduleLast(start_ + groups_[i]->interval, this, i);
+    }
+  }
+}
+
+void RuleManager::OnEvent(Time now, uint64_t index) {
+  if (index == kSampleAlerts) {
+    metrics_->Sample(kAlertsOwner, now, true);
+    return;
+  }
+  auto& g = *groups_[index];
+  Evaluate(g, now);
+  // ALERTS once per instant, after every group evaluated then.
+  if (alerts_sampled_at_ != now) {
+    alerts_sampled_at_ = now;
+    queue_.ScheduleLast(now, this, kSampleAlerts);
+  }
+  if (now + g.interval <= end_) queue_.ScheduleLast(now + g.interval, this, index);
+}
+
+void RuleManager::Evaluate(Group& g, Time now) {
+  for (auto& rule : g.rules) {
+    const auto& spec = *rule.spec;
+    telemetry::PromResult res;
+    try {
+      res = rule.query.Evaluate(*metrics_, now);
+    } catch (const std::invalid_argument&) {
+      res = {};  // a failed evaluation (many-to-many matching): no samples, as a rule error
+    }
+    if (res.scalar) {
+      const double v = res.samples.empty() ? 0 : res.samples[0].value;
+      res.scalar = false;
+      res.samples = {{{}, v}};
+    }
+    if (!spec.record.empty()) {
+      std::map<Labels, telemetry::Registry::SeriesId> now_recorded;
+      const auto fam = metrics_->Find(spec.record);
+      for (const auto& smp : res.samples) {
+        Labels l = smp.labels;
+        l.erase("__name__");
+        for (const auto& [k, v] : spec.labels) l[k] = v;
+        const auto sid = metrics_->At(fam, l);
+        metrics_->Revive(sid);
+        metrics_->Set(sid, smp.value);
+        now_recorded[l] = sid;
+      }
+      for (const auto& [l, sid] : rule.recorded) {
+        if (!now_recorded.count(l)) metrics_->Retire(sid, now);
+      }
+      rule.recorded = std::move(now_recorded);
+      continue;
+    }
+    // Alerting (alerting.go Eval): each sample is an alert; its labels are the sample's
+    // without the name, the rule's (templated) and alertname.
+    std::map<Labels, double> seen;
+    for (const auto& smp : res.samples) {
+      Labels l = smp.labels;
+      l.erase("__name__");
+      const Labels base = l;
+      for (const auto& [k, v] : spec.labels) l[k] = Render(v, base, smp.value);
+      l["alertname"] = spec.alert;
+      seen[l] = smp.value;
+    }
+    for (const auto& [l, v] : seen) {
+      rule.last_seen[l] = now;
+      auto it = rule.active.find(l);
+      if (it == rule.active.end()) {
+        AlertRecord a;
+        a.alert = spec.alert;
+        a.group = g.spec->name;
+        a.labels = l;
+        a.pending_at = now;
+        history_.push_back(a);
+        it = rule.active.emplace(l, history_.size() - 1).first;
+      }
+      auto& a = history_[it->second];
+      a.value = v;
+      Labels base = l;
+      base.erase("alertname");
+      for (const auto& [k, text] : spec.annotations) a.annotations[k] = Render(text, base, v);
+      if (!a.fired && now - a.pending_at >= spec.for_) {
+        a.fired = true;
+        a.firing_at = now;
+      }
+    }
+    // Gone from the result: a pending alert is dropped, a firing one resolves (after
+    // keep_firing_for since it was last seen).
+    for (auto it = rule.active.begin(); it != rule.active.end();) {
+      if (seen.count(it->first)) {
+        rule.keep_firing_since.erase(it->first);
+        ++it;
+        continue;
+      }
+      auto& a = history_[it->second];
+      // keep_firing_for counts from the first evaluation that no longer saw it.
+      if (a.fired && spec.keep_firing_for.ns > 0) {
+        const Time since = rule.keep_firing_since.emplace(it->first, now).first->second;
+        if (now - since < spec.keep_firing_for) {
+          ++it;
+          continue;
+        }
+      }
+      rule.keep_firing_since.erase(it->first);
+      if (a.fired) {
+        a.resolved = true;
+        a.resolved_at = now;
+      } else {
+        a.resolved = true;  // never fired
+        a.resolved_at = now;
+      }
+      it = rule.active.erase(it);
+    }
+  }
+  // ALERTS and ALERTS_FOR_STATE for the active alerts of this group.
+  const auto alerts = metrics_->Find("ALERTS"), for_state = metrics_->Find("ALERTS_FOR_STATE");
+  for (auto& rule : g.rules) {
+    if (rule.spec->alert.empty()) continue;
+    std::map<Labels, telemetry::Registry::SeriesId> now_series;
+    for (const auto& [l, idx] : rule.active) {
+      const auto& a = history_[idx];
+      Labels al = l;
+      al["alertstate"] = a.fired ? "firing" : "pending";
+      const auto s1 = metrics_->At(alerts, al);
+      metrics_->Revive(s1);
+      metrics_->Set(s1, 1);
+      now_series[al] = s1;
+      const auto s2 = metrics_->At(for_state, l);
+      metrics_->Revive(s2);
+      metrics_->Set(s2, double(a.pending_at.ns) / 1e9);
+      now_series[l] = s2;
+    }
+    for (const auto& [l, sid] : rule.recorded) {
+      if (!now_series.count(l)) metrics_->Retire(sid, now);
+    }
+    rule.recorded = std::move(now_series);
+  }
+  metrics_->Sample(g.owner, now, true);
+}
+
+std::vector<RuleManager::RuleSummary> RuleManager::Summaries() const {
+  std::vector<RuleSummary> out;
+  for (const auto& g : groups_) {
+    for (const auto& r : g->rules) {
+      if (r.spec->alert.empty()) continue;
+      RuleSummary s;
+      s.alert = r.spec->alert;
+      s.group = g->spec->name;
+      s.expr = r.spec->expr;
+      s.source = r.spec->source;
+      for (const auto& a : history_) {
+        if (a.alert != s.alert || a.group != s.group) continue;
+        ++s.pending;
+        s.fired += a.fired ? 1 : 0;
+      }
+      out.push_back(s);
+    }
+  }
+  return out;
+}
+
+}  // namespace gputwin::prometheus
