@@ -21,3 +21,8 @@ for s in hub object-storage baked-weights node-image; do
   ./build/gputwin run "examples/serving-cold-start/scenario-$s.yaml" --out "out/cold-start-$s" >/dev/null
   echo "serving-cold-start/$s: out/cold-start-$s/summary.json"
 done
+# Alert rules over DCGM and kube-state-metrics series: idle notebooks fire GPUUnderutilised.
+./build/gputwin run examples/idle-gpu-alert/scenario.yaml --out out/idle-gpu-alert \
+  --metrics out/idle-gpu-alert/metrics.om >/dev/null
+echo "idle-gpu-alert: out/idle-gpu-alert/summary.json (alerts), out/idle-gpu-alert/metrics.om"
+
