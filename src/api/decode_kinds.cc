@@ -533,13 +533,26 @@ std::optional<Duration> PromDuration(const YamlReader& r, const std::string& key
       j += 2;
     } else if (j < text.size()) {
       switch (text[j]) {
-        case 's': unit = 1'000'000'000; break;
-        case 'm': unit = 60'000'000'000; break;
-        case 'h': unit = 3'600'000'000'000; break;
-        case 'd': unit = 86'400'000'000'000; break;
-        case 'w': unit = 7 * 86'400'000'000'000; break;
-        case 'y': unit = 365 * 86'400'000'000'000; break;
-        default: break;
+        case 's':
+          unit = 1'000'000'000;
+          break;
+        case 'm':
+          unit = 60'000'000'000;
+          break;
+        case 'h':
+          unit = 3'600'000'000'000;
+          break;
+        case 'd':
+          unit = 86'400'000'000'000;
+          break;
+        case 'w':
+          unit = 7 * 86'400'000'000'000;
+          break;
+        case 'y':
+          unit = 365 * 86'400'000'000'000;
+          break;
+        default:
+          break;
       }
       if (unit) ++j;
     }
@@ -589,8 +602,8 @@ void DecodeRuleGroups(YamlReader& r, const std::string& file, Manifests* out) {
 void DecodePrometheusRule(YamlReader& r, Manifests* out) {
   const ObjectMeta meta = DecodeMeta(r, true);
   if (auto spec = r.Object("spec")) {
-    DecodeRuleGroups(*spec, (meta.namespace_.empty() ? "default" : meta.namespace_) + "/" + meta.name,
-                     out);
+    DecodeRuleGroups(
+        *spec, (meta.namespace_.empty() ? "default" : meta.namespace_) + "/" + meta.name, out);
     spec->Finish();
   }
   r.Finish();

@@ -54,7 +54,8 @@ std::string Render(const std::string& text, const Labels& labels, double value) 
     while (!action.empty() && action.front() == ' ') action.erase(0, 1);
     while (!action.empty() && action.back() == ' ') action.pop_back();
     static const std::regex label_re(R"(\$labels\.([A-Za-z_][A-Za-z0-9_]*))");
-    static const std::regex printf_re(R"re(printf\s+"(%[-+ 0#]*[0-9]*(\.[0-9]+)?[fgde])"\s+\$value)re");
+    static const std::regex printf_re(
+        R"re(printf\s+"(%[-+ 0#]*[0-9]*(\.[0-9]+)?[fgde])"\s+\$value)re");
     std::smatch m;
     if (std::regex_match(action, m, label_re)) {
       auto it = labels.find(m[1].str());

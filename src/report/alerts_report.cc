@@ -46,14 +46,15 @@ nlohmann::ordered_json AlertsJson(const sim::Simulation& sim) {
     for (const auto& [k, v] : a.labels) labels[k] = v;
     Json annotations = Json::object();
     for (const auto& [k, v] : a.annotations) annotations[k] = v;
-    alerts.push_back(Json{{"alert", a.alert},
-                          {"group", a.group},
-                          {"labels", labels},
-                          {"pendingAt", Offset(sim, a.pending_at)},
-                          {"firingAt", a.fired ? Json(Offset(sim, a.firing_at)) : Json(nullptr)},
-                          {"resolvedAt", a.resolved ? Json(Offset(sim, a.resolved_at)) : Json(nullptr)},
-                          {"value", a.value},
-                          {"annotations", annotations}});
+    alerts.push_back(
+        Json{{"alert", a.alert},
+             {"group", a.group},
+             {"labels", labels},
+             {"pendingAt", Offset(sim, a.pending_at)},
+             {"firingAt", a.fired ? Json(Offset(sim, a.firing_at)) : Json(nullptr)},
+             {"resolvedAt", a.resolved ? Json(Offset(sim, a.resolved_at)) : Json(nullptr)},
+             {"value", a.value},
+             {"annotations", annotations}});
   }
   out["rules"] = summary;
   out["alerts"] = alerts;
@@ -65,18 +66,17 @@ std::string AlertsText(const sim::Simulation& sim) {
   if (!rules) return "";
   std::string out = "\nAlerts (Prometheus rules)\n";
   for (const auto& s : rules->Summaries()) {
-    out += fmt::format("  {} ({}): {} went pending, {} fired\n", s.alert, s.group, s.pending,
-                       s.fired);
+    out +=
+        fmt::format("  {} ({}): {} went pending, {} fired\n", s.alert, s.group, s.pending, s.fired);
     int shown = 0;
     for (const auto& a : rules->alerts()) {
       if (a.alert != s.alert || a.group != s.group) continue;
       if (++shown > 5) break;
-      out += fmt::format("    {}: pending {}s, {}{}\n", LabelText(a.labels),
-                         Offset(sim, a.pending_at),
-                         a.fired ? fmt::format("firing {}s", Offset(sim, a.firing_at))
-                                 : std::string("never fired"),
-                         a.resolved ? fmt::format(", resolved {}s", Offset(sim, a.resolved_at))
-                                    : std::string());
+      out += fmt::format(
+          "    {}: pending {}s, {}{}\n", LabelText(a.labels), Offset(sim, a.pending_at),
+          a.fired ? fmt::format("firing {}s", Offset(sim, a.firing_at))
+                  : std::string("never fired"),
+          a.resolved ? fmt::format(", resolved {}s", Offset(sim, a.resolved_at)) : std::string());
     }
   }
   return out;

@@ -188,9 +188,9 @@ void Simulation::CheckServing(const api::Expectation& x,
       return;
     }
     if (x.max_replicas_seen) {
-      check(h->max_seen == *x.max_replicas_seen,
-            "the most replicas it saw or wanted is " + std::to_string(h->max_seen) + ", want " +
-                std::to_string(*x.max_replicas_seen));
+      check(h->max_seen == *x.max_replicas_seen, "the most replicas it saw or wanted is " +
+                                                     std::to_string(h->max_seen) + ", want " +
+                                                     std::to_string(*x.max_replicas_seen));
     }
     if (x.rescales_min) {
       check(h->rescales >= *x.rescales_min, "rescaled " + std::to_string(h->rescales) +

@@ -14,9 +14,9 @@ namespace {
 // both notebooks' GPUs go pending at the 1-minute evaluation and fire 30 minutes later, at
 // 31 minutes; the recording rule averages the four held GPUs: (2 + 2 + 95 + 95) / 4.
 TEST(RuleManager, IdleGpuExampleFiresAtThirtyOneMinutes) {
-  auto sim = sim::LoadScenario(
-      std::string(GPUTWIN_SOURCE_DIR) + "/examples/idle-gpu-alert/scenario.yaml", std::nullopt,
-      std::nullopt);
+  auto sim =
+      sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/examples/idle-gpu-alert/scenario.yaml",
+                        std::nullopt, std::nullopt);
   sim->Run();
   ASSERT_NE(sim->rules(), nullptr);
   const auto& alerts = sim->rules()->alerts();
@@ -30,13 +30,14 @@ TEST(RuleManager, IdleGpuExampleFiresAtThirtyOneMinutes) {
     EXPECT_FALSE(a.resolved);
     EXPECT_EQ(a.labels.at("severity"), "warning");
     pods.insert(a.labels.at("pod"));
-    EXPECT_EQ(a.annotations.at("summary"),
-              "GPU " + a.labels.at("gpu") + " on gpu-node-1 is 2% busy while " +
-                  a.labels.at("pod") + " holds it");
+    EXPECT_EQ(a.annotations.at("summary"), "GPU " + a.labels.at("gpu") +
+                                               " on gpu-node-1 is 2% busy while " +
+                                               a.labels.at("pod") + " holds it");
   }
   EXPECT_EQ(pods, (std::set<std::string>{"notebook-ana", "notebook-ben"}));
-  const auto avg = telemetry::PromQuery::Parse("namespace:gpu_utilisation:avg{namespace=\"research\"}")
-                       .Evaluate(sim->metrics(), sim->end());
+  const auto avg =
+      telemetry::PromQuery::Parse("namespace:gpu_utilisation:avg{namespace=\"research\"}")
+          .Evaluate(sim->metrics(), sim->end());
   ASSERT_EQ(avg.samples.size(), 1u);
   EXPECT_DOUBLE_EQ(avg.samples[0].value, 48.5);
   // ALERTS as Prometheus exposes it: firing for both.
