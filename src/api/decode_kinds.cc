@@ -519,48 +519,10 @@ namespace {
 // A Prometheus duration (model.ParseDuration): 30s, 5m, 1h30m, 1d, 1w, 1y, 100ms.
 std::optional<Duration> PromDuration(const YamlReader& r, const std::string& key,
                                      const std::string& text) {
-  int64_t total = 0;
-  size_t i = 0;
-  if (text.empty()) r.Fail(key, "empty duration");
-  while (i < text.size()) {
-    size_t j = i;
-    while (j < text.size() && std::isdigit(static_cast<unsigned char>(text[j]))) ++j;
-    if (j == i) r.Fail(key, "not a valid duration string: \"" + text + "\"");
-    const int64_t n = std::stoll(text.substr(i, j - i));
-    int64_t unit = 0;
-    if (text.compare(j, 2, "ms") == 0) {
-      unit = 1'000'000;
-      j += 2;
-    } else if (j < text.size()) {
-      switch (text[j]) {
-        case 's':
-          unit = 1'000'000'000;
-          break;
-        case 'm':
-          unit = 60'000'000'000;
-          break;
-        case 'h':
-          unit = 3'600'000'000'000;
-          break;
-        case 'd':
-          unit = 86'400'000'000'000;
-          break;
-        case 'w':
-          unit = 7 * 86'400'000'000'000;
-          break;
-        case 'y':
-          unit = 365 * 86'400'000'000'000;
-          break;
-        default:
-          break;
-      }
-      if (unit) ++j;
-    }
-    if (!unit) r.Fail(key, "not a valid duration string: \"" + text + "\"");
-    total += n * unit;
-    i = j;
-  }
-  return Duration{total};
+  size_t pos = 0;
+  auto d = ParsePrometheusDuration(text, &pos);
+  if (!d || pos != text.size()) r.Fail(key, "not a valid duration string: \"" + text + "\"");
+  return d;
 }
 
 }  // namespace

@@ -310,28 +310,7 @@ HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::F
                    m.metric_name + ": no metrics returned from external metrics API";
       return out;
     }
-    out.valid = true;
-    if (m.target.average_value) {
-      const double target = double(m.target.average_value->milli);
-      const double r = usage / (target * std::max(1, status_replicas));
-      out.shown =
-          fmt::format("{} {}/{} (avg)", m.metric_name,
-                      double(usage) / 1000.0 / std::max(1, status_replicas), target / 1000.0);
-      out.replicas = status_replicas > 0 && within(r)
-                         ? status_replicas
-                         : static_cast<int32_t>(std::ceil(double(usage) / target));
-      return out;
-    }
-    const double target = double(m.target.value->milli);
-    const double r = double(usage) / target;
-    out.shown = fmt::format("{} {}/{}", m.metric_name, double(usage) / 1000.0, target / 1000.0);
-    if (spec_replicas == 0) {
-      out.replicas = static_cast<int32_t>(std::ceil(r));
-      return out;
-    }
-    int32_t ready = 0;
-    for (PodId id : pods) ready += store_.pod(id).Ready() ? 1 : 0;
-    out.replicas = within(r) ? spec_replicas : static_cast<int32_t>(std::ceil(r * ready));
+    FromTotal(m, usage, pods, spec_replicas, status_replicas, &out);
     return out;
   }
   // Object: the custom metrics API's value for the described object, as prometheus-adapter
@@ -393,33 +372,45 @@ HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::F
                  m.metric_name + " for " + label + " " + m.object_name;
     return out;
   }
-  out.valid = true;
+  FromTotal(m, usage, pods, spec_replicas, status_replicas, &out);
+  return out;
+}
+
+// A metric that is one total for the whole target (External, Object): AverageValue as
+// Get*PerPodMetricReplicas (ceil(total / target), unless within tolerance of the current
+// replicas), Value as getUsageRatioReplicaCount (the ratio times the ready pods; from zero,
+// ceil(ratio)).
+void HorizontalPodAutoscalerController::FromTotal(const api::MetricSpec& m, int64_t usage,
+                                                  const std::vector<PodId>& pods,
+                                                  int32_t spec_replicas, int32_t status_replicas,
+                                                  Proposal* out) const {
+  auto within = [&](double r) { return std::fabs(1.0 - r) <= config_.tolerance; };
+  out->valid = true;
   if (m.target.average_value) {
     const double target = double(m.target.average_value->milli);
-    const int32_t replicas = status_replicas;
-    const double r = double(usage) / (target * double(replicas));
-    out.shown = fmt::format("{} {}/{} (avg)", m.metric_name,
-                            double(usage) / 1000.0 / std::max(1, replicas), target / 1000.0);
-    out.replicas = replicas > 0 && within(r)
-                       ? replicas
-                       : static_cast<int32_t>(std::ceil(double(usage) / target));
-    return out;
+    const double r = double(usage) / (target * std::max(1, status_replicas));
+    out->shown =
+        fmt::format("{} {}/{} (avg)", m.metric_name,
+                    double(usage) / 1000.0 / std::max(1, status_replicas), target / 1000.0);
+    out->replicas = status_replicas > 0 && within(r)
+                        ? status_replicas
+                        : static_cast<int32_t>(std::ceil(double(usage) / target));
+    return;
   }
   const double target = double(m.target.value->milli);
   const double r = double(usage) / target;
-  out.shown = fmt::format("{} {}/{}", m.metric_name, double(usage) / 1000.0, target / 1000.0);
+  out->shown = fmt::format("{} {}/{}", m.metric_name, double(usage) / 1000.0, target / 1000.0);
   if (spec_replicas == 0) {
-    out.replicas = static_cast<int32_t>(std::ceil(r));
-    return out;
+    out->replicas = static_cast<int32_t>(std::ceil(r));
+    return;
   }
   if (within(r)) {
-    out.replicas = spec_replicas;
-    return out;
+    out->replicas = spec_replicas;
+    return;
   }
   int32_t ready = 0;
   for (PodId id : pods) ready += store_.pod(id).Ready() ? 1 : 0;
-  out.replicas = static_cast<int32_t>(std::ceil(r * ready));
-  return out;
+  out->replicas = static_cast<int32_t>(std::ceil(r * ready));
 }
 
 int32_t HorizontalPodAutoscalerController::Normalize(State& st, int32_t current, int32_t desired,

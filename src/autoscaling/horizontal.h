@@ -75,6 +75,8 @@ class HorizontalPodAutoscalerController : public cluster::Controller {
   void Sync(uint32_t index, Time now);
   Proposal ForMetric(State& st, const api::MetricSpec& m, const std::vector<cluster::PodId>& pods,
                      int32_t spec_replicas, int32_t status_replicas, Time now);
+  void FromTotal(const api::MetricSpec& m, int64_t usage, const std::vector<cluster::PodId>& pods,
+                 int32_t spec_replicas, int32_t status_replicas, Proposal* out) const;
   int32_t Normalize(State& st, int32_t current, int32_t desired, Time now);
   void SetCondition(State& st, const std::string& type, const std::string& status,
                     const std::string& reason, const std::string& message);

@@ -1,6 +1,7 @@
 #include "core/time.h"
 
 #include <array>
+#include <cctype>
 #include <cstdio>
 #include <limits>
 
@@ -246,6 +247,56 @@ std::string FormatRFC3339(Time t) {
     out += frac;
   }
   return out + "Z";
+}
+
+std::optional<Duration> ParsePrometheusDuration(std::string_view s, size_t* pos) {
+  size_t i = *pos;
+  int64_t total = 0;
+  bool any = false;
+  while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+    int64_t n = 0;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
+      n = n * 10 + (s[i++] - '0');
+    int64_t unit = 0;
+    if (s.substr(i, 2) == "ms") {
+      unit = 1'000'000;
+      i += 2;
+    } else if (i < s.size()) {
+      constexpr int64_t kDay = 86'400'000'000'000;
+      switch (s[i]) {
+        case 's':
+          unit = 1'000'000'000;
+          break;
+        case 'm':
+          unit = 60'000'000'000;
+          break;
+        case 'h':
+          unit = 3'600'000'000'000;
+          break;
+        case 'd':
+          unit = kDay;
+          break;
+        case 'w':
+          unit = 7 * kDay;
+          break;
+        case 'y':
+          unit = 365 * kDay;
+          break;
+        default:
+          break;
+      }
+      if (unit) ++i;
+    }
+    if (!unit) {
+      *pos = i;
+      return std::nullopt;
+    }
+    total += n * unit;
+    any = true;
+  }
+  *pos = i;
+  if (!any) return std::nullopt;
+  return Duration{total};
 }
 
 }  // namespace gputwin

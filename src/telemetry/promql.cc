@@ -111,48 +111,9 @@ class Parser {
   }
   Duration RangeDuration() {
     Skip();
-    int64_t total = 0;
-    bool any = false;
-    while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_]))) {
-      int64_t n = 0;
-      while (i_ < s_.size() && std::isdigit(static_cast<unsigned char>(s_[i_]))) {
-        n = n * 10 + (s_[i_++] - '0');
-      }
-      int64_t unit = 0;
-      if (s_.compare(i_, 2, "ms") == 0) {
-        unit = 1'000'000;
-        i_ += 2;
-      } else if (i_ < s_.size()) {
-        switch (s_[i_]) {
-          case 's':
-            unit = 1'000'000'000;
-            break;
-          case 'm':
-            unit = 60'000'000'000;
-            break;
-          case 'h':
-            unit = 3'600'000'000'000;
-            break;
-          case 'd':
-            unit = 86'400'000'000'000;
-            break;
-          case 'w':
-            unit = 7 * 86'400'000'000'000;
-            break;
-          case 'y':
-            unit = 365 * 86'400'000'000'000;
-            break;
-          default:
-            break;
-        }
-        if (unit) ++i_;
-      }
-      if (!unit) Fail("expected a duration unit (ms, s, m, h, d, w, y)");
-      total += n * unit;
-      any = true;
-    }
-    if (!any) Fail("expected a duration such as 5m");
-    return Duration{total};
+    auto d = ParsePrometheusDuration(s_, &i_);
+    if (!d) Fail("expected a duration such as 5m (units ms, s, m, h, d, w, y)");
+    return *d;
   }
   // Precedence, lowest first: or; and, unless; comparisons; + -; * / %; ^ (right).
   bool Keyword(const char* word) {

@@ -73,3 +73,27 @@ TEST(RFC3339, ParsesAndFormats) {
 
 }  // namespace
 }  // namespace gputwin
+
+namespace gputwin {
+namespace {
+
+// Prometheus's durations (model.ParseDuration), as rule files and PromQL ranges write them.
+TEST(PrometheusDuration, UnitsAndCompounds) {
+  auto parse = [](const std::string& s) {
+    size_t pos = 0;
+    auto d = ParsePrometheusDuration(s, &pos);
+    return d && pos == s.size() ? d->ns : int64_t{-1};
+  };
+  EXPECT_EQ(parse("30s"), Duration::Seconds(30).ns);
+  EXPECT_EQ(parse("1h30m"), Duration::Minutes(90).ns);
+  EXPECT_EQ(parse("100ms"), Duration::Milliseconds(100).ns);
+  EXPECT_EQ(parse("1d"), Duration::Hours(24).ns);
+  EXPECT_EQ(parse("2w"), Duration::Hours(24 * 14).ns);
+  EXPECT_EQ(parse("1y"), Duration::Hours(24 * 365).ns);
+  EXPECT_EQ(parse("5"), -1);  // a number without its unit
+  EXPECT_EQ(parse("5x"), -1);
+  EXPECT_EQ(parse(""), -1);
+}
+
+}  // namespace
+}  // namespace gputwin
