@@ -267,7 +267,9 @@ TEST(PrometheusRoundTrip, BackfilledMetricsQueryAsTheRunRecordedThem) {
     EXPECT_EQ(have.size(), want.size()) << q;
     for (const auto& [l, v] : want) {
       EXPECT_TRUE(have.count(l)) << q;
-      if (have.count(l)) EXPECT_NEAR(have.at(l), v, 1e-9 * std::max(1.0, std::fabs(v))) << q;
+      if (have.count(l)) {
+        EXPECT_NEAR(have.at(l), v, 1e-9 * std::max(1.0, std::fabs(v))) << q;
+      }
     }
     return want.size();
   };
