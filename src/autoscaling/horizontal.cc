@@ -56,6 +56,26 @@ HorizontalPodAutoscalerController::HorizontalPodAutoscalerController(
     states_.push_back(std::move(st));
     status_.push_back(std::move(s));
   }
+  // The HPA's status as kube-state-metrics exposes it (its owner scrapes them); the
+  // controller publishes them since the twin's store holds no HPA objects.
+  for (const char* name : {"kube_horizontalpodautoscaler_spec_min_replicas",
+                           "kube_horizontalpodautoscaler_spec_max_replicas",
+                           "kube_horizontalpodautoscaler_status_current_replicas",
+                           "kube_horizontalpodautoscaler_status_desired_replicas",
+                           "kube_horizontalpodautoscaler_status_condition"}) {
+    telemetry::MetricDesc d;
+    d.name = name;
+    d.help = std::string(name).ends_with("condition") ? "The condition of this autoscaler."
+             : std::string(name).find("spec_") != std::string::npos
+                 ? "Lower or upper limit of the number of pods that can be set by the autoscaler."
+                 : "Current or desired number of replicas of pods managed by this autoscaler.";
+    d.label_names = {"namespace", "horizontalpodautoscaler"};
+    if (d.help.starts_with("The condition")) {
+      d.label_names.push_back("condition");
+      d.label_names.push_back("status");
+    }
+    metrics->Declare("kube-state-metrics", d);
+  }
 }
 
 HorizontalPodAutoscalerController::~HorizontalPodAutoscalerController() = default;
@@ -668,6 +688,25 @@ void HorizontalPodAutoscalerController::Sync(uint32_t index, Time now) {
     ++status.rescales;
   }
   status.max_seen = std::max({status.max_seen, current, desired});
+  const telemetry::Labels who = {{"namespace", spec.metadata.namespace_},
+                                 {"horizontalpodautoscaler", spec.metadata.name}};
+  auto set = [&](const char* family, const telemetry::Labels& l, double v) {
+    metrics_->Set(metrics_->At(metrics_->Find(family), l), v);
+  };
+  set("kube_horizontalpodautoscaler_spec_min_replicas", who, spec.min_replicas);
+  set("kube_horizontalpodautoscaler_spec_max_replicas", who, spec.max_replicas);
+  set("kube_horizontalpodautoscaler_status_current_replicas", who, current);
+  set("kube_horizontalpodautoscaler_status_desired_replicas", who, desired);
+  for (const auto& c : status.conditions) {
+    for (const char* value : {"true", "false", "unknown"}) {
+      auto l = who;
+      l["condition"] = c.type;
+      l["status"] = value;
+      std::string lower = c.status;
+      for (auto& ch : lower) ch = static_cast<char>(std::tolower(static_cast<unsigned char>(ch)));
+      set("kube_horizontalpodautoscaler_status_condition", l, lower == value ? 1 : 0);
+    }
+  }
   // The report keeps rescales and changes of the ScalingActive reason.
   std::string active;
   for (const auto& c : status.conditions) {

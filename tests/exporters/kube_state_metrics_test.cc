@@ -73,3 +73,33 @@ TEST_F(KubeStateMetricsTest, RequestsLimitsAndNodesWithKsmNames) {
 
 }  // namespace
 }  // namespace gputwin
+
+namespace gputwin {
+namespace {
+
+// HPA series as kube-state-metrics names them, for KEDA's keda-hpa-llama in the
+// serving-hpa-vs-keda example (maxReplicaCount 6; KEDA's HPA has min 1): spec limits from
+// the ScaledObject, ScalingActive true once the metric is read, and one status per
+// condition at 1 (the others 0).
+TEST(KubeStateMetricsHpa, HorizontalPodAutoscalerSeries) {
+  auto s = sim::LoadScenario(
+      std::string(GPUTWIN_SOURCE_DIR) + "/examples/serving-hpa-vs-keda/scenario-keda-1m.yaml",
+      std::nullopt, Duration::Minutes(50));
+  s->SpoolMetrics();
+  s->Run();
+  auto one = [&](const std::string& q) {
+    const auto r = telemetry::PromQuery::Parse(q).Evaluate(s->metrics(), s->end());
+    EXPECT_EQ(r.samples.size(), 1u) << q;
+    return r.samples.empty() ? -1 : r.samples[0].value;
+  };
+  const std::string who = "{horizontalpodautoscaler=\"keda-hpa-llama\"}";
+  EXPECT_EQ(one("kube_horizontalpodautoscaler_spec_max_replicas" + who), 6);
+  EXPECT_EQ(one("kube_horizontalpodautoscaler_spec_min_replicas" + who), 1);
+  EXPECT_EQ(one("sum(kube_horizontalpodautoscaler_status_condition{horizontalpodautoscaler="
+                "\"keda-hpa-llama\",condition=\"AbleToScale\"})"),
+            1);
+  EXPECT_GE(one("kube_horizontalpodautoscaler_status_desired_replicas" + who), 1);
+}
+
+}  // namespace
+}  // namespace gputwin
