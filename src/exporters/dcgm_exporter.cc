@@ -94,6 +94,22 @@ constexpr double kClockPowerExponent = 2.5;  // dynamic power ~ f·V², V follow
 // other boards reach the same temperature at their board power.
 constexpr double kAmbientC = 33.8, kCPerWatt700 = 0.038, kThermalSeconds = 60;
 
+constexpr int kInstanceFields[] = {kGrEngine, kSmActive, kSmOccupancy, kTensor,
+                                   kDram,     kFbUsed,   kFbFree};
+
+// A MIG instance's profile: from the mixed strategy's resource (nvidia.com/mig-1g.10gb) or
+// the single strategy's product label (NVIDIA-A100-SXM4-80GB-MIG-1g.10gb).
+std::string MigProfileOf(const cluster::NodeRecord& node, const cluster::DeviceUnit& u) {
+  const std::string prefix = "nvidia.com/mig-";
+  if (u.resource.starts_with(prefix)) return u.resource.substr(prefix.size());
+  auto it = node.obj.metadata.labels.find("nvidia.com/gpu.product");
+  if (it != node.obj.metadata.labels.end()) {
+    const size_t at = it->second.find("-MIG-");
+    if (at != std::string::npos) return it->second.substr(at + 5);
+  }
+  return "";
+}
+
 std::string Uuid(const std::string& node, int gpu) {
   // Deterministic per node and index (FNV-1a), in NVML's GPU-8-4-4-4-12 form.
   uint64_t h1 = 1469598103934665603ULL, h2 = 1099511628211ULL * 31;
@@ -202,7 +218,12 @@ void DcgmExporter::Scrape(Time now) {
   // GPUs whose node went away: their series end.
   for (auto it = state_.begin(); it != state_.end();) {
     if (!it->second.live) {
-      for (auto s : it->second.series) metrics_->Retire(s, now);
+      for (auto s : it->second.series) {
+        if (s != kNoSeries) metrics_->Retire(s, now);
+      }
+      for (auto& [k, inst] : it->second.instances) {
+        for (auto s : inst.series) metrics_->Retire(s, now);
+      }
       it = state_.erase(it);
     } else {
       ++it;
@@ -215,43 +236,75 @@ void DcgmExporter::ScrapeGpu(cluster::NodeId n, int32_t index, Gpu& g, Time now,
   const auto& node = store_.node(n);
   const devices::GpuModel* model = gpus_->Find(node.gpu_model);
   if (!model) return;
-  // The pods on this GPU, and whose labels its series carry: the holder of its first
-  // device unit (time-sliced replicas: one pod for all, dcgm-exporter#307).
-  std::vector<cluster::PodId> holders;
-  cluster::PodId labelled = cluster::kNone;
-  for (const auto& u : node.devices) {
-    if (u.gpu != index || u.pod == cluster::kNone) continue;
-    const auto& p = store_.pod(u.pod);
-    if (p.deleted || p.Terminal()) continue;
-    if (std::find(holders.begin(), holders.end(), u.pod) == holders.end()) holders.push_back(u.pod);
-    if (labelled == cluster::kNone) labelled = u.pod;
-  }
-  // Activity over the interval.
-  GpuActivity a;
-  int64_t used_mib = 0;
+  const int64_t total = model->memory_mib;
+  // One pod's activity over the interval, and the memory it holds.
   std::map<cluster::PodId, std::pair<double, double>> seen;
-  for (cluster::PodId id : holders) {
+  auto activity_of = [&](cluster::PodId id, int64_t* mib) {
+    GpuActivity a;
     const auto& p = store_.pod(id);
-    if (p.container_started == cluster::kNever || p.phase != cluster::PodPhase::kRunning) continue;
+    if (p.container_started == cluster::kNever || p.phase != cluster::PodPhase::kRunning) {
+      return a;
+    }
     if (p.gpu_activity_reported) {
       // A vLLM engine: its kernel and tensor time since the last scrape; the memory
       // interface busy 80 % of kernel time (76-84 % measured on the H200 in decode).
       auto prev = g.seen.count(id) ? g.seen.at(id) : std::pair<double, double>{0, 0};
-      const double busy = dt > 0 ? (p.gpu_busy_seconds - prev.first) / dt : 0;
-      const double tensor = dt > 0 ? (p.gpu_tensor_seconds - prev.second) / dt : 0;
+      a.busy = dt > 0 ? (p.gpu_busy_seconds - prev.first) / dt : 0;
+      a.tensor = dt > 0 ? (p.gpu_tensor_seconds - prev.second) / dt : 0;
+      a.dram = 0.80 * a.busy;
       seen[id] = {p.gpu_busy_seconds, p.gpu_tensor_seconds};
-      a.busy += busy;
-      a.dram += 0.80 * busy;
-      a.tensor += tensor;
-      used_mib += p.gpu_memory_mib;
+      *mib += p.gpu_memory_mib;
     } else {
       // Other workloads: their declared utilisation (gputwin.io/gpu-utilization), with a
       // training-like mix of memory and tensor work (README.md).
       const double u = p.tmpl->behavior.gpu_utilization;
-      a.busy += u;
-      a.dram += 0.6 * u;
-      a.tensor += 0.5 * u;
-      used_mib += p.tmpl->behavior.gpu_memory / (1024 * 1024);
+      a = GpuActivity{u, 0.6 * u, 0.5 * u};
+      *mib += p.tmpl->behavior.gpu_memory / (1024 * 1024);
+    }
+    return a;
+  };
+  auto live = [&](cluster::PodId id) {
+    return id != cluster::kNone && !store_.pod(id).deleted && !store_.pod(id).Terminal();
+  };
+  // Whole GPU: the pods on it, labelled with the holder of its first device unit
+  // (time-sliced replicas: one pod for all, dcgm-exporter#307). MIG: per instance.
+  GpuActivity a;
+  int64_t used_mib = 0;
+  cluster::PodId labelled = cluster::kNone;
+  bool mig = false;
+  std::vector<cluster::PodId> holders;
+  std::map<int32_t, const cluster::DeviceUnit*> instances;
+  for (const auto& u : node.devices) {
+    if (u.gpu != index) continue;
+    if (u.mig >= 0) {
+      mig = true;
+      if (!instances.count(u.mig) || (u.pod != cluster::kNone && live(u.pod)))
+        instances[u.mig] = &u;
+      continue;
+    }
+    if (!live(u.pod)) continue;
+    if (std::find(holders.begin(), holders.end(), u.pod) == holders.end()) holders.push_back(u.pod);
+    if (labelled == cluster::kNone) labelled = u.pod;
+  }
+  std::map<int32_t, std::pair<GpuActivity, int64_t>> per_instance;
+  if (mig) {
+    labelled = cluster::kNone;  // device-level series carry no pod
+    for (const auto& [k, u] : instances) {
+      int64_t mib = 0;
+      const GpuActivity ia = live(u->pod) ? activity_of(u->pod, &mib) : GpuActivity{};
+      per_instance[k] = {ia, std::min(mib, u->memory_mib)};
+      // The instance's share of the GPU: its SMs for kernels, its memory slices for DRAM.
+      a.busy += u->compute * ia.busy;
+      a.tensor += u->compute * ia.tensor;
+      a.dram += double(u->memory_mib) / double(total) * ia.dram;
+      used_mib += std::min(mib, u->memory_mib);
+    }
+  } else {
+    for (cluster::PodId id : holders) {
+      const GpuActivity pa = activity_of(id, &used_mib);
+      a.busy += pa.busy;
+      a.dram += pa.dram;
+      a.tensor += pa.tensor;
     }
   }
   g.seen = std::move(seen);
@@ -263,37 +316,51 @@ void DcgmExporter::ScrapeGpu(cluster::NodeId n, int32_t index, Gpu& g, Time now,
   if (g.temperature < 0) g.temperature = steady;
   g.temperature += (steady - g.temperature) * (1.0 - std::exp(-dt / kThermalSeconds));
   g.energy_mj += r.power_w * dt * 1000.0;
-  const int64_t total = model->memory_mib;
   const int64_t reserved = static_cast<int64_t>(std::llround(double(total) * 616.0 / 143771.0));
   used_mib = std::min(used_mib, total - reserved);
-  // Series, re-labelled when the pod holding the GPU changes.
-  if (g.series.empty() || labelled != g.holder) {
-    for (auto s : g.series) metrics_->Retire(s, now);
-    g.series.clear();
-    g.holder = labelled;
-    Labels l = {{"gpu", std::to_string(index)},
-                {"UUID", Uuid(node.name(), index)},
-                {"pci_bus_id", fmt::format("00000000:{:02X}:00.0", 0x10 + index)},
-                {"device", "nvidia" + std::to_string(index)},
-                {"modelName",
-                 [&] {
-                   std::string s = model->product;
-                   std::replace(s.begin(), s.end(), '-', ' ');
-                   return s;
-                 }()},
-                {"Hostname", node.name()},
-                {"DCGM_FI_DRIVER_VERSION", kDriverVersion},
-                // The scrape's target labels: the exporter pod on this node, port 9400,
-                // and the job of the GPU Operator's ServiceMonitor.
-                {"instance", node.name() + ":9400"},
-                {"job", "nvidia-dcgm-exporter"}};
-    if (labelled != cluster::kNone) {
-      const auto& p = store_.pod(labelled);
+  const Labels base = {{"gpu", std::to_string(index)},
+                       {"UUID", Uuid(node.name(), index)},
+                       {"pci_bus_id", fmt::format("00000000:{:02X}:00.0", 0x10 + index)},
+                       {"device", "nvidia" + std::to_string(index)},
+                       {"modelName",
+                        [&] {
+                          std::string t = model->product;
+                          std::replace(t.begin(), t.end(), '-', ' ');
+                          return t;
+                        }()},
+                       {"Hostname", node.name()},
+                       {"DCGM_FI_DRIVER_VERSION", kDriverVersion},
+                       // The scrape's target labels: the exporter pod on this node, port
+                       // 9400, and the job of the GPU Operator's ServiceMonitor.
+                       {"instance", node.name() + ":9400"},
+                       {"job", "nvidia-dcgm-exporter"}};
+  auto with_pod = [&](Labels l, cluster::PodId id) {
+    if (id != cluster::kNone) {
+      const auto& p = store_.pod(id);
       l["namespace"] = p.namespace_;
       l["pod"] = p.name;
       l["container"] = p.tmpl->spec.containers.empty() ? "" : p.tmpl->spec.containers.front().name;
     }
-    for (const auto& f : kFields) g.series.push_back(metrics_->At(metrics_->Find(f.name), l));
+    return l;
+  };
+  // In MIG mode DCGM has no device-level utilisation and reports the profiling fields and
+  // framebuffer per GPU instance.
+  auto per_gpu_field = [&](int f) {
+    return !mig || !(f == kGpuUtil || f == kMemCopyUtil || f == kGrEngine || f == kSmActive ||
+                     f == kSmOccupancy || f == kTensor || f == kDram);
+  };
+  // Series, re-labelled when the pod holding the GPU changes.
+  if (g.series.empty() || labelled != g.holder) {
+    for (auto s : g.series) {
+      if (s != kNoSeries) metrics_->Retire(s, now);
+    }
+    g.series.clear();
+    g.holder = labelled;
+    const Labels l = with_pod(base, labelled);
+    for (int f = 0; f < kFieldCount; ++f) {
+      g.series.push_back(per_gpu_field(f) ? metrics_->At(metrics_->Find(kFields[f].name), l)
+                                          : kNoSeries);
+    }
   }
   const auto [max_sm, mem_clock] = Clocks(model->name);
   (void)max_sm;
@@ -314,7 +381,37 @@ void DcgmExporter::ScrapeGpu(cluster::NodeId n, int32_t index, Gpu& g, Time now,
   v[kSmOccupancy] = 0.25 * a.busy;  // a quarter of the warp slots resident: an assumption
   v[kTensor] = a.tensor;
   v[kDram] = a.dram;
-  for (int f = 0; f < kFieldCount; ++f) metrics_->Set(g.series[static_cast<size_t>(f)], v[f]);
+  for (int f = 0; f < kFieldCount; ++f) {
+    const auto s = g.series[static_cast<size_t>(f)];
+    if (s != kNoSeries) metrics_->Set(s, v[f]);
+  }
+  // MIG instances: the profiling fields and framebuffer with GPU_I_PROFILE and GPU_I_ID and
+  // the holding pod's labels.
+  for (const auto& [k, u] : instances) {
+    auto& inst = g.instances[k];
+    const cluster::PodId holder = live(u->pod) ? u->pod : cluster::kNone;
+    if (inst.series.empty() || inst.holder != holder) {
+      for (auto s : inst.series) metrics_->Retire(s, now);
+      inst.series.clear();
+      inst.holder = holder;
+      Labels l = with_pod(base, holder);
+      l["GPU_I_PROFILE"] = MigProfileOf(node, *u);
+      l["GPU_I_ID"] = std::to_string(k);
+      for (int f : kInstanceFields) {
+        inst.series.push_back(metrics_->At(metrics_->Find(kFields[f].name), l));
+      }
+    }
+    const auto& [ia, mib] = per_instance[k];
+    const double busy = std::clamp(ia.busy, 0.0, 1.0);
+    const double iv[] = {busy,
+                         0.9 * busy,
+                         0.25 * busy,
+                         std::clamp(ia.tensor, 0.0, 1.0),
+                         std::clamp(ia.dram, 0.0, 1.0),
+                         double(mib),
+                         double(u->memory_mib - mib)};
+    for (size_t j = 0; j < inst.series.size(); ++j) metrics_->Set(inst.series[j], iv[j]);
+  }
 }
 
 }  // namespace gputwin::exporters

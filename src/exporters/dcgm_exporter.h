@@ -52,9 +52,15 @@ class DcgmExporter : public cluster::Controller {
 
  private:
   using SeriesId = telemetry::Registry::SeriesId;
+  static constexpr SeriesId kNoSeries = UINT32_MAX;  // a field DCGM does not report here
+  struct Instance {
+    cluster::PodId holder = cluster::kNone;
+    std::vector<SeriesId> series;
+  };
   struct Gpu {
     cluster::PodId holder = cluster::kNone;  // whose labels the series carry
-    std::vector<SeriesId> series;            // one per metric, kNone when retired
+    std::vector<SeriesId> series;            // one per metric, kNoSeries when not reported
+    std::map<int32_t, Instance> instances;   // MIG
     double temperature = -1;                 // °C; -1 before the first scrape
     double energy_mj = 0;
     std::map<cluster::PodId, std::pair<double, double>> seen;  // busy, tensor seconds

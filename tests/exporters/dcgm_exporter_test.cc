@@ -152,3 +152,101 @@ spec:
 
 }  // namespace
 }  // namespace gputwin::exporters
+
+namespace gputwin::exporters {
+namespace {
+
+// MIG (single strategy, all-1g.10gb on an A100-80GB: seven 1g.10gb instances): DCGM reports
+// the profiling fields and framebuffer per GPU instance, with GPU_I_PROFILE and GPU_I_ID
+// and the holding pod's labels, and no device-level GPU_UTIL; power, clocks and
+// temperature stay per GPU, without pod labels. Pod a declares 30 % and 8 GiB, pod b 100 %.
+TEST(DcgmExporterRun, MigInstancesAsDcgmReportsThem) {
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() / ("gputwin-dcgm-mig-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "s.yaml") << R"(apiVersion: gputwin.io/v1alpha1
+kind: Scenario
+metadata: {name: mig}
+spec:
+  duration: 10m
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: nvidia-device-plugin-configs, namespace: kube-system}
+data:
+  mig-single: |-
+    version: v1
+    flags:
+      migStrategy: single
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: nvidia-device-plugin, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: dp}}
+  template:
+    metadata: {labels: {app: dp}}
+    spec:
+      tolerations: [{operator: Exists}]
+      containers: [{name: plugin, image: "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: dcgm-exporter, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: dcgm}}
+  template:
+    metadata: {labels: {app: dcgm}}
+    spec:
+      tolerations: [{operator: Exists}]
+      containers: [{name: e, image: "nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04"}]
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: gpu-mig
+  labels: {nvidia.com/device-plugin.config: mig-single, nvidia.com/mig.config: all-1g.10gb}
+  annotations: {gputwin.io/gpu-model: A100-80GB, gputwin.io/gpu-count: "1"}
+status: {allocatable: {cpu: "32", memory: 240Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: a
+  annotations: {gputwin.io/gpu-utilization: "0.3", gputwin.io/gpu-memory: 8Gi}
+spec:
+  containers: [{name: c, image: busybox, resources: {limits: {nvidia.com/gpu: 1}}}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: b
+  annotations: {gputwin.io/gpu-utilization: "1.0"}
+spec:
+  containers: [{name: c, image: busybox, resources: {limits: {nvidia.com/gpu: 1}}}]
+)";
+  auto s = sim::LoadScenario((dir / "s.yaml").string(), std::nullopt, std::nullopt);
+  s->SpoolMetrics();
+  s->Run();
+  const Time at = s->start() + Duration::Minutes(5);
+  auto q = [&](const std::string& text) {
+    return telemetry::PromQuery::Parse(text).Evaluate(s->metrics(), at);
+  };
+  const auto a = q("DCGM_FI_PROF_GR_ENGINE_ACTIVE{pod=\"a\"}");
+  ASSERT_EQ(a.samples.size(), 1u);
+  EXPECT_DOUBLE_EQ(a.samples[0].value, 0.3);
+  EXPECT_EQ(a.samples[0].labels.at("GPU_I_PROFILE"), "1g.10gb");
+  EXPECT_EQ(q("DCGM_FI_PROF_GR_ENGINE_ACTIVE{pod=\"b\"}").samples.at(0).value, 1.0);
+  EXPECT_EQ(q("count(DCGM_FI_PROF_GR_ENGINE_ACTIVE{Hostname=\"gpu-mig\"})").samples.at(0).value, 7);
+  EXPECT_EQ(q("DCGM_FI_DEV_FB_USED{pod=\"a\"}").samples.at(0).value, 8192);
+  EXPECT_EQ(q("absent(DCGM_FI_DEV_GPU_UTIL{Hostname=\"gpu-mig\"})").samples.size(), 1u);
+  const auto power = q("DCGM_FI_DEV_POWER_USAGE{Hostname=\"gpu-mig\"}");
+  ASSERT_EQ(power.samples.size(), 1u);
+  EXPECT_EQ(power.samples[0].labels.count("pod"), 0u);
+  EXPECT_GT(power.samples[0].value, 0.15 * 400);
+  fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace gputwin::exporters
