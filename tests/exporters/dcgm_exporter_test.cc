@@ -48,6 +48,31 @@ TEST(DcgmPhysics, ScalesToOtherBoards) {
   EXPECT_LT(full.sm_clock_mhz, GpuMaxSmClock(l4));
 }
 
+// NVIDIA's device plugin and dcgm-exporter as DaemonSets, as a cluster deploys them.
+constexpr const char* kGpuStack = R"(---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: nvidia-device-plugin, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: dp}}
+  template:
+    metadata: {labels: {app: dp}}
+    spec:
+      tolerations: [{operator: Exists}]
+      containers: [{name: plugin, image: "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: dcgm-exporter, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: dcgm}}
+  template:
+    metadata: {labels: {app: dcgm}}
+    spec:
+      tolerations: [{operator: Exists}]
+      containers: [{name: exporter, image: "nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04"}]
+)";
+
 // In a run: one vLLM replica on GPU 0 of a two-GPU H100 node, kept busy by 20 requests a
 // second; GPU 1 idles. The exporter (its DaemonSet deployed) reports the busy GPU at 100 %
 // utilisation with the pod's labels, and the idle one at 0 % drawing its idle 105 W.
@@ -66,29 +91,7 @@ spec:
     arrivals: {rate: 20}
     promptTokens: {mean: 200}
     outputTokens: {mean: 200}
----
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: nvidia-device-plugin, namespace: kube-system}
-spec:
-  selector: {matchLabels: {app: dp}}
-  template:
-    metadata: {labels: {app: dp}}
-    spec:
-      tolerations: [{operator: Exists}]
-      containers: [{name: plugin, image: "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"}]
----
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: dcgm-exporter, namespace: gpu-monitoring}
-spec:
-  selector: {matchLabels: {app: dcgm}}
-  template:
-    metadata: {labels: {app: dcgm}}
-    spec:
-      tolerations: [{operator: Exists}]
-      containers: [{name: exporter, image: "nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04"}]
----
+)" + std::string(kGpuStack) + R"(---
 apiVersion: v1
 kind: Node
 metadata:
@@ -179,29 +182,7 @@ data:
     version: v1
     flags:
       migStrategy: single
----
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: nvidia-device-plugin, namespace: kube-system}
-spec:
-  selector: {matchLabels: {app: dp}}
-  template:
-    metadata: {labels: {app: dp}}
-    spec:
-      tolerations: [{operator: Exists}]
-      containers: [{name: plugin, image: "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"}]
----
-apiVersion: apps/v1
-kind: DaemonSet
-metadata: {name: dcgm-exporter, namespace: kube-system}
-spec:
-  selector: {matchLabels: {app: dcgm}}
-  template:
-    metadata: {labels: {app: dcgm}}
-    spec:
-      tolerations: [{operator: Exists}]
-      containers: [{name: e, image: "nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04"}]
----
+)" + std::string(kGpuStack) + R"(---
 apiVersion: v1
 kind: Node
 metadata:
