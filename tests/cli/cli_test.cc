@@ -280,3 +280,27 @@ TEST(Cli, BadKedaTriggersNameFileLineAndField) {
 }
 
 }  // namespace
+
+namespace {
+
+// The metrics file is an output like summary.json: the same inputs give the same bytes,
+// it ends with OpenMetrics' `# EOF`, and a failed run writes none.
+TEST(Cli, MetricsFileIsDeterministicAndComplete) {
+  fs::path out = TempDir("metrics");
+  const std::string example =
+      std::string(GPUTWIN_SOURCE_DIR) + "/examples/idle-gpu-alert/scenario.yaml";
+  ASSERT_EQ(Gputwin("run " + example + " --metrics " + (out / "a.om").string()).code, 0);
+  ASSERT_EQ(Gputwin("run " + example + " --metrics " + (out / "b.om").string()).code, 0);
+  const std::string a = Slurp(out / "a.om");
+  EXPECT_EQ(a, Slurp(out / "b.om"));
+  EXPECT_TRUE(a.ends_with("# EOF\n"));
+  EXPECT_NE(a.find("# TYPE DCGM_FI_DEV_GPU_UTIL gauge\n"), std::string::npos);
+  EXPECT_NE(a.find("ALERTS{"), std::string::npos);
+  Result bad =
+      Gputwin("run " + (out / "missing.yaml").string() + " --metrics " + (out / "c.om").string());
+  EXPECT_EQ(bad.code, 2);
+  EXPECT_FALSE(fs::exists(out / "c.om"));
+  fs::remove_all(out);
+}
+
+}  // namespace
