@@ -194,6 +194,12 @@ KedaOperator::KedaOperator(cluster::Store* store, EventQueue* queue,
       "computing the target average.";
   d.label_names = {"namespace", "metric", "scaledObject", "scaler", "triggerIndex", "type"};
   metrics_->Declare("keda", d);
+  telemetry::MetricDesc e;
+  e.name = "keda_scaled_object_errors";
+  e.help = "Number of scaled object errors";
+  e.type = telemetry::MetricType::kCounter;
+  e.label_names = {"namespace", "scaledObject"};
+  metrics_->Declare("keda", e);
   for (auto& so : objects) {
     State st;
     st.spec = std::move(so);
@@ -293,6 +299,10 @@ bool KedaOperator::Evaluate(State& st, Time now, bool* errors) {
     }
     if (failed) {
       ++status_[static_cast<size_t>(&st - states_.data())].query_errors;
+      metrics_->Add(metrics_->At(metrics_->Find("keda_scaled_object_errors"),
+                                 {{"namespace", st.spec.metadata.namespace_},
+                                  {"scaledObject", st.spec.metadata.name}}),
+                    1);
       ++t.failures;
       // Fallback (pkg/fallback): past failureThreshold the HPA is given
       // threshold x fallback.replicas, so it settles on fallback.replicas; the trigger then

@@ -110,6 +110,10 @@ TEST_F(KedaTest, FallbackReportsThresholdTimesReplicasAfterTheThreshold) {
   std::vector<std::pair<int, int32_t>> seq;
   RunTo(15, &seq);
   EXPECT_EQ(keda.statuses()[0].query_errors, 3);
+  // KEDA's own counter of them, as its metrics server exposes it.
+  const auto errs = registry_.Find("keda_scaled_object_errors");
+  ASSERT_EQ(registry_.family(errs).series.size(), 1u);
+  EXPECT_EQ(registry_.series(registry_.family(errs).series[0]).value, 3.0);
   const auto fam = registry_.Find("keda_scaler_metrics_value");
   ASSERT_EQ(registry_.family(fam).series.size(), 1u);
   EXPECT_EQ(registry_.series(registry_.family(fam).series[0]).value, 15.0);
