@@ -102,13 +102,17 @@ void Registry::Sample(const std::string& owner, Time now, bool sorted) {
     });
   }
   for (SeriesId s : fresh) {
+    if (!series_[s].recorded) record.push_back(s);
     series_[s].recorded = true;
-    record.push_back(s);
-    os.active.push_back(s);
+    if (!series_[s].listed) os.active.push_back(s);
+    series_[s].listed = true;
   }
   kept = 0;
   for (SeriesId s : os.active) {
-    if (series_[s].retired) continue;
+    if (series_[s].retired) {
+      series_[s].listed = false;
+      continue;
+    }
     os.active[kept++] = s;
     auto& samples = series_[s].samples;
     samples.emplace_back(now, series_[s].value);
@@ -140,12 +144,13 @@ void Registry::Revive(SeriesId s) {
   auto& x = series_[s];
   if (!x.retired) return;
   x.retired = false;
+  // Retired and revived between two scrapes, it is still listed: nothing to add.
   auto& os = owner_series_[families_[x.family].owner];
   if (families_[x.family].desc.type == MetricType::kHistogram) {
-    os.histograms.push_back(s);
-  } else if (x.recorded) {
-    os.active.push_back(s);
-  } else {
+    if (std::find(os.histograms.begin(), os.histograms.end(), s) == os.histograms.end()) {
+      os.histograms.push_back(s);
+    }
+  } else if (!x.listed) {
     os.pending.push_back(s);
   }
 }

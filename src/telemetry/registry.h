@@ -53,6 +53,7 @@ class Registry {
     std::vector<std::pair<Time, std::vector<double>>> histogram_samples;
     bool recorded = false;  // scraped at least once
     bool retired = false;   // its target is gone: no more samples (a staleness marker)
+    bool listed = false;    // in its owner's active list (until a scrape drops it)
   };
 
   // Declares a family for `owner`. Declaring a name twice is a programmer error.

@@ -2,6 +2,8 @@
 // every counter and gauge series of a component, histograms with Prometheus buckets.
 #include <gtest/gtest.h>
 
+#include <cmath>
+
 #include "telemetry/registry.h"
 
 namespace gputwin::telemetry {
@@ -60,6 +62,43 @@ TEST(Registry, HistogramBucketsAreUpperBounds) {
   EXPECT_EQ(hist.count, 4u);
   EXPECT_DOUBLE_EQ(hist.sum, 13.1);
   EXPECT_EQ(r.Histograms("k"), (std::vector<Registry::SeriesId>{s}));
+}
+
+}  // namespace
+}  // namespace gputwin::telemetry
+
+namespace gputwin::telemetry {
+namespace {
+
+// A series that ends and comes back (an alert resolving and firing again) is sampled once
+// per scrape, whether it came back before or after the scrape that dropped it.
+TEST(RegistryRevive, OneSamplePerScrapeAfterComingBack) {
+  Registry r;
+  MetricDesc d;
+  d.name = "g";
+  r.Declare("x", d);
+  const auto s = r.At(r.Find("g"), {});
+  const Time t0{1767225600LL * 1'000'000'000};
+  auto at = [&](int sec) { return t0 + Duration::Seconds(sec); };
+  r.Set(s, 1);
+  r.Sample("x", at(0));
+  r.Retire(s, at(10));
+  r.Revive(s);  // before the next scrape
+  r.Set(s, 2);
+  r.Sample("x", at(30));
+  r.Retire(s, at(40));
+  r.Sample("x", at(60));  // drops it
+  r.Revive(s);
+  r.Set(s, 3);
+  r.Sample("x", at(90));
+  const auto& smp = r.series(s).samples;
+  ASSERT_EQ(smp.size(), 5u);  // 0: 1, 10: NaN, 30: 2, 40: NaN, 90: 3
+  EXPECT_EQ(smp[2].first, at(30));
+  EXPECT_EQ(smp[2].second, 2);
+  EXPECT_TRUE(std::isnan(smp[3].second));
+  EXPECT_EQ(smp[4].first, at(90));
+  EXPECT_EQ(smp[4].second, 3);
+  EXPECT_EQ(r.Recorded("x").size(), 1u);
 }
 
 }  // namespace
