@@ -362,8 +362,7 @@ void DcgmExporter::ScrapeGpu(cluster::NodeId n, int32_t index, Gpu& g, Time now,
                                           : kNoSeries);
     }
   }
-  const auto [max_sm, mem_clock] = Clocks(model->name);
-  (void)max_sm;
+  const double mem_clock = Clocks(model->name).second;
   double v[kFieldCount] = {};
   v[kSmClock] = std::round(r.sm_clock_mhz);
   v[kMemClock] = mem_clock;

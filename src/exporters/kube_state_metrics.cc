@@ -274,53 +274,47 @@ void KubeStateMetrics::UpdateNode(uint32_t id, Time now) {
 void KubeStateMetrics::Scrape(Time now) {
   for (uint32_t id : dirty_pods_.Drain()) UpdatePod(id, now);
   for (uint32_t id : dirty_nodes_.Drain()) UpdateNode(id, now);
-  // Workloads are few: read them all at each scrape.
-  auto& deps = store_.deployments();
+  // Workloads are few: read them all at each scrape. Each gets its families' series once,
+  // set every scrape, ended when it is deleted.
+  auto workload = [&](std::vector<SeriesId>* ids, bool deleted,
+                      std::initializer_list<const char*> families, const Labels& l,
+                      std::initializer_list<double> values) {
+    if (deleted) {
+      for (auto s : *ids) metrics_->Retire(s, now);
+      ids->clear();
+      return;
+    }
+    if (ids->empty()) {
+      for (const char* f : families) ids->push_back(metrics_->At(metrics_->Find(f), l));
+    }
+    size_t k = 0;
+    for (double v : values) metrics_->Set((*ids)[k++], v);
+  };
+  const auto& deps = store_.deployments();
   if (deployments_.size() < deps.size()) deployments_.resize(deps.size());
   for (size_t i = 0; i < deps.size(); ++i) {
     const auto& d = deps[i];
-    auto& ids = deployments_[i];
-    if (d.deleted) {
-      for (auto s : ids) metrics_->Retire(s, now);
-      ids.clear();
-      continue;
-    }
-    const Labels l = {{"namespace", d.obj.metadata.namespace_},
-                      {"deployment", d.obj.metadata.name}};
-    if (ids.empty()) {
-      ids = {metrics_->At(metrics_->Find("kube_deployment_spec_replicas"), l),
-             metrics_->At(metrics_->Find("kube_deployment_status_replicas_available"), l)};
-    }
     int available = 0;
-    if (d.replica_set != cluster::kNone) {
+    if (!d.deleted && d.replica_set != cluster::kNone) {
       for (auto pod : store_.replica_sets()[d.replica_set].pods) {
         available += store_.pod(pod).Ready() ? 1 : 0;
       }
     }
-    metrics_->Set(ids[0], d.obj.replicas);
-    metrics_->Set(ids[1], available);
+    workload(&deployments_[i], d.deleted,
+             {"kube_deployment_spec_replicas", "kube_deployment_status_replicas_available"},
+             {{"namespace", d.obj.metadata.namespace_}, {"deployment", d.obj.metadata.name}},
+             {double(d.obj.replicas), double(available)});
   }
-  auto& jobs = store_.jobs();
+  const auto& jobs = store_.jobs();
   if (jobs_.size() < jobs.size()) jobs_.resize(jobs.size());
   for (size_t i = 0; i < jobs.size(); ++i) {
     const auto& j = jobs[i];
-    auto& ids = jobs_[i];
-    if (j.deleted) {
-      for (auto s : ids) metrics_->Retire(s, now);
-      ids.clear();
-      continue;
-    }
-    const Labels l = {{"namespace", j.obj.metadata.namespace_}, {"job_name", j.obj.metadata.name}};
-    if (ids.empty()) {
-      ids = {metrics_->At(metrics_->Find("kube_job_status_active"), l),
-             metrics_->At(metrics_->Find("kube_job_status_succeeded"), l),
-             metrics_->At(metrics_->Find("kube_job_status_failed"), l)};
-    }
     int active = 0;
     for (auto pod : j.pods) active += store_.pod(pod).Terminal() ? 0 : 1;
-    metrics_->Set(ids[0], active);
-    metrics_->Set(ids[1], j.succeeded);
-    metrics_->Set(ids[2], j.failed);
+    workload(&jobs_[i], j.deleted,
+             {"kube_job_status_active", "kube_job_status_succeeded", "kube_job_status_failed"},
+             {{"namespace", j.obj.metadata.namespace_}, {"job_name", j.obj.metadata.name}},
+             {double(active), double(j.succeeded), double(j.failed)});
   }
   metrics_->Sample(kOwner, now, true);
 }

@@ -87,9 +87,10 @@ struct RuleManager::Rule {
   telemetry::PromQuery query;
   // Alerting: the active alerts by label set, as indexes into history_.
   std::map<Labels, size_t> active;
-  std::map<Labels, Time> last_seen, keep_firing_since;
-  // Recording: the series written last time.
-  std::map<Labels, telemetry::Registry::SeriesId> recorded;
+  std::map<Labels, Time> keep_firing_since;
+  // The series it wrote at the last evaluation (recording: its own; alerting: ALERTS and
+  // ALERTS_FOR_STATE), so the ones it no longer writes end with a staleness marker.
+  std::map<Labels, telemetry::Registry::SeriesId> written;
   std::string family;
 };
 
@@ -142,7 +143,7 @@ RuleManager::RuleManager(EventQueue* queue, const std::vector<api::PrometheusRul
     g->owner = "prometheus/" + std::to_string(i);
     metrics->SetRetention(g->owner, Duration::Hours(1));
     for (const auto& r : groups[i].rules) {
-      Rule rule{&r, telemetry::PromQuery::Parse(r.expr), {}, {}, {}, {}, {}};
+      Rule rule{&r, telemetry::PromQuery::Parse(r.expr), {}, {}, {}, {}};
       if (!r.record.empty()) {
         rule.family = r.record;
         if (!metrics->Lookup(r.record)) {
@@ -202,21 +203,15 @@ void RuleManager::Evaluate(Group& g, Time now) {
       res.samples = {{{}, v}};
     }
     if (!spec.record.empty()) {
-      std::map<Labels, telemetry::Registry::SeriesId> now_recorded;
+      std::map<Labels, telemetry::Registry::SeriesId> written;
       const auto fam = metrics_->Find(spec.record);
       for (const auto& smp : res.samples) {
         Labels l = smp.labels;
         l.erase("__name__");
         for (const auto& [k, v] : spec.labels) l[k] = v;
-        const auto sid = metrics_->At(fam, l);
-        metrics_->Revive(sid);
-        metrics_->Set(sid, smp.value);
-        now_recorded[l] = sid;
+        Write(fam, l, smp.value, &written);
       }
-      for (const auto& [l, sid] : rule.recorded) {
-        if (!now_recorded.count(l)) metrics_->Retire(sid, now);
-      }
-      rule.recorded = std::move(now_recorded);
+      Replace(&rule.written, std::move(written), now);
       continue;
     }
     // Alerting (alerting.go Eval): each sample is an alert; its labels are the sample's
@@ -231,7 +226,6 @@ void RuleManager::Evaluate(Group& g, Time now) {
       seen[l] = smp.value;
     }
     for (const auto& [l, v] : seen) {
-      rule.last_seen[l] = now;
       auto it = rule.active.find(l);
       if (it == rule.active.end()) {
         AlertRecord a;
@@ -284,26 +278,33 @@ void RuleManager::Evaluate(Group& g, Time now) {
   const auto alerts = metrics_->Find("ALERTS"), for_state = metrics_->Find("ALERTS_FOR_STATE");
   for (auto& rule : g.rules) {
     if (rule.spec->alert.empty()) continue;
-    std::map<Labels, telemetry::Registry::SeriesId> now_series;
+    std::map<Labels, telemetry::Registry::SeriesId> written;
     for (const auto& [l, idx] : rule.active) {
       const auto& a = history_[idx];
       Labels al = l;
       al["alertstate"] = a.fired ? "firing" : "pending";
-      const auto s1 = metrics_->At(alerts, al);
-      metrics_->Revive(s1);
-      metrics_->Set(s1, 1);
-      now_series[al] = s1;
-      const auto s2 = metrics_->At(for_state, l);
-      metrics_->Revive(s2);
-      metrics_->Set(s2, double(a.pending_at.ns) / 1e9);
-      now_series[l] = s2;
+      Write(alerts, al, 1, &written);
+      Write(for_state, l, double(a.pending_at.ns) / 1e9, &written);
     }
-    for (const auto& [l, sid] : rule.recorded) {
-      if (!now_series.count(l)) metrics_->Retire(sid, now);
-    }
-    rule.recorded = std::move(now_series);
+    Replace(&rule.written, std::move(written), now);
   }
   metrics_->Sample(g.owner, now, true);
+}
+
+void RuleManager::Write(telemetry::Registry::MetricId family, const Labels& labels, double v,
+                        std::map<Labels, telemetry::Registry::SeriesId>* written) {
+  const auto sid = metrics_->At(family, labels);
+  metrics_->Revive(sid);
+  metrics_->Set(sid, v);
+  (*written)[labels] = sid;
+}
+
+void RuleManager::Replace(std::map<Labels, telemetry::Registry::SeriesId>* before,
+                          std::map<Labels, telemetry::Registry::SeriesId> now_written, Time now) {
+  for (const auto& [l, sid] : *before) {
+    if (!now_written.count(l)) metrics_->Retire(sid, now);
+  }
+  *before = std::move(now_written);
 }
 
 std::vector<RuleManager::RuleSummary> RuleManager::Summaries() const {

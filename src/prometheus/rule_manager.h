@@ -52,6 +52,12 @@ class RuleManager : public EventHandler {
   struct Rule;
   struct Group;
   void Evaluate(Group& g, Time now);
+  // Sets a series this evaluation writes (reviving it if it had ended) and notes it.
+  void Write(telemetry::Registry::MetricId family, const telemetry::Labels& labels, double v,
+             std::map<telemetry::Labels, telemetry::Registry::SeriesId>* written);
+  // The series written last time but not now end with a staleness marker.
+  void Replace(std::map<telemetry::Labels, telemetry::Registry::SeriesId>* before,
+               std::map<telemetry::Labels, telemetry::Registry::SeriesId> now_written, Time now);
   EventQueue& queue_;
   telemetry::Registry* metrics_;
   Time start_, end_;

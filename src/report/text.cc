@@ -5,9 +5,9 @@
 
 #include "report/summary.h"
 
+#include "report/alerts_report.h"
 #include "report/karpenter_report.h"
 #include "report/kueue_report.h"
-#include "report/alerts_report.h"
 #include "report/serving_report.h"
 
 namespace gputwin::report {

@@ -121,9 +121,14 @@ struct ServingController::Traffic {
     if (r >= ewma.size()) return 0;
     return ewma[r] * std::exp(-std::max(0.0, now - ewma_touched[r]) / kEwmaDecaySeconds);
   }
+  void EwmaReset(uint32_t r, double value, double now) {
+    if (r >= ewma.size()) ewma.resize(r + 1, 0), ewma_touched.resize(r + 1, 0);
+    ewma[r] = value;
+    ewma_touched[r] = now;
+  }
   // after_balance: the first attempt's connect + response time, at the end of the request.
   void EwmaUpdate(uint32_t r, double rtt, double now) {
-    if (r >= ewma.size()) ewma.resize(r + 1, 0), ewma_touched.resize(r + 1, 0);
+    if (r >= ewma.size()) EwmaReset(r, 0, 0);
     const double w = std::exp(-std::max(0.0, now - ewma_touched[r]) / kEwmaDecaySeconds);
     ewma[r] = ewma[r] * w + rtt * (1.0 - w);
     ewma_touched[r] = now;

@@ -51,9 +51,7 @@ void ServingController::ApplyEndpoints(uint32_t t, Time now) {
     if (c.add && it == tr.endpoints.end()) {
       tr.endpoints.push_back(c.replica);
       if (ewma) {
-        tr.EwmaUpdate(c.replica, 0, s);  // sizes the tables
-        tr.ewma[c.replica] = average;
-        tr.ewma_touched[c.replica] = s;
+        tr.EwmaReset(c.replica, average, s);
       }
     }
     if (!c.add && it != tr.endpoints.end()) tr.endpoints.erase(it);

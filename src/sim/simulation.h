@@ -41,7 +41,7 @@ class ServingController;
 namespace gputwin::autoscaling {
 class HorizontalPodAutoscalerController;
 class KedaOperator;
-}
+}  // namespace gputwin::autoscaling
 
 namespace gputwin::sim {
 

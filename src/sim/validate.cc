@@ -6,9 +6,9 @@
 #include <set>
 
 #include "autoscaling/keda.h"
-#include "prometheus/rule_manager.h"
 #include "devices/inventory.h"
 #include "kueue/workload.h"
+#include "prometheus/rule_manager.h"
 #include "serving/serving_controller.h"
 #include "sim/components.h"
 #include "sim/drivers.h"

@@ -52,6 +52,7 @@ void SampleSpool::ReadBlock(uint64_t offset, uint32_t count, std::vector<Sample>
 
 namespace {
 
+// OpenMetrics escapes label values and help text alike: backslash, double quote, newline.
 std::string Escape(const std::string& v) {
   std::string out;
   out.reserve(v.size());
@@ -106,20 +107,6 @@ std::string LabelText(const Labels& labels, const std::string& extra_key = "",
   return out;
 }
 
-std::string EscapeHelp(const std::string& h) {
-  std::string out;
-  for (char c : h) {
-    if (c == '\\') {
-      out += "\\\\";
-    } else if (c == '\n') {
-      out += "\\n";
-    } else {
-      out += c;
-    }
-  }
-  return out;
-}
-
 }  // namespace
 
 void WriteOpenMetrics(std::ostream& out, const Registry& registry) {
@@ -149,7 +136,7 @@ void WriteOpenMetrics(std::ostream& out, const Registry& registry) {
       family.resize(family.size() - 6);
     }
     const char* type = counter && family == d.name ? "unknown" : MetricTypeName(d.type);
-    out << "# HELP " << family << " " << EscapeHelp(d.help) << "\n";
+    out << "# HELP " << family << " " << Escape(d.help) << "\n";
     out << "# TYPE " << family << " " << type << "\n";
     // The unit must end the family's name.
     if (!d.unit.empty() && family.ends_with("_" + d.unit)) {

@@ -98,7 +98,6 @@ TEST(KubeStateMetricsHpa, HorizontalPodAutoscalerSeries) {
   EXPECT_EQ(one("sum(kube_horizontalpodautoscaler_status_condition{horizontalpodautoscaler="
                 "\"keda-hpa-llama\",condition=\"AbleToScale\"})"),
             1);
-  EXPECT_GE(one("kube_horizontalpodautoscaler_status_desired_replicas" + who), 1);
 }
 
 }  // namespace
