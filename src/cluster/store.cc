@@ -483,6 +483,14 @@ NodeId Store::AddNode(const api::Node& node) {
   NodeRecord rec;
   rec.obj = node;
   rec.obj.metadata.labels.emplace("kubernetes.io/hostname", node.metadata.name);
+  if (rec.obj.metadata.uid.empty()) {
+    // The API server's uid, deterministic; nodes draw from their own sequence so pods'
+    // uids do not depend on how many nodes registered before them.
+    char buf[40];
+    std::snprintf(buf, sizeof buf, "00000000-0000-4000-9000-%012llx",
+                  static_cast<unsigned long long>(id + 1));
+    rec.obj.metadata.uid = buf;
+  }
   // Images the node reports (status.images) are present from the start.
   for (const auto& img : node.images) {
     for (const auto& name : img.names) {

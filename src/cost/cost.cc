@@ -4,6 +4,7 @@
 #include <cmath>
 
 #include "cloud/ec2.h"
+#include "cost/pricing.h"
 #include "karpenter/karpenter.h"
 
 namespace gputwin::cost {
@@ -56,8 +57,7 @@ CostReport ComputeCost(const cluster::Store& store, const cloud::Ec2* ec2,
       if (c.node != cluster::kNone) claim_of[c.node] = &c;
     }
   }
-  cloud::Catalog builtin;
-  const cloud::Catalog* catalog = ec2 ? &ec2->catalog() : nullptr;
+  const NodePricing pricing(ec2);
   const auto gpu_res = store.resources().Find("nvidia.com/gpu");
   std::vector<double> gpu_hourly_per_gpu(store.node_count(), 0);
   for (cluster::NodeId n = 0; n < store.node_count(); ++n) {
@@ -83,22 +83,9 @@ CostReport ComputeCost(const cluster::Store& store, const cloud::Ec2* ec2,
       nc.price = c.price;
       od_price = ec2->OnDemandPrice(c.type).value_or(c.price);
     } else {
-      auto ann = node.obj.metadata.annotations.find("gputwin.io/price-per-hour");
-      if (ann != node.obj.metadata.annotations.end()) {
-        nc.price = std::strtod(ann->second.c_str(), nullptr);
-      } else if (!nc.instance_type.empty()) {
-        if (!catalog) {
-          if (builtin.types.empty()) builtin = cloud::BuiltinCatalog();
-          catalog = &builtin;
-        }
-        if (const auto* t = catalog->Find(nc.instance_type)) {
-          std::string region = ec2 ? ec2->region() : "us-east-1";
-          if (auto p = t->on_demand_price.find(region); p != t->on_demand_price.end()) {
-            nc.price = p->second;
-          }
-        }
-      }
-      od_price = nc.price;
+      const NodePrice p = pricing.Price(node);
+      nc.price = p.price;
+      od_price = p.on_demand;
     }
     nc.hours = Hours(from, to);
     nc.total = nc.price * nc.hours;

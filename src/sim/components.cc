@@ -11,6 +11,7 @@
 #include "devices/device_plugin_controller.h"
 #include "exporters/dcgm_exporter.h"
 #include "exporters/kube_state_metrics.h"
+#include "exporters/opencost.h"
 #include "karpenter/karpenter.h"
 #include "kueue/kueue_controller.h"
 #include "prometheus/rule_manager.h"
@@ -182,6 +183,14 @@ const std::vector<ComponentRegistration>& Components() {
              &c.store, &c.queue, &c.metrics, &c.gpu_models, c.scenario.scrape_interval);
          d->Start();
          return d;
+       }},
+      {"opencost",
+       [](const api::Manifests& m, const api::Scenario&) { return exporters::OpenCostDeployed(m); },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         auto o = std::make_unique<exporters::OpenCost>(
+             &c.store, &c.queue, &c.metrics, c.Find<cloud::Ec2>(), c.scenario.scrape_interval);
+         o->Start();
+         return o;
        }},
   };
   return kComponents;
