@@ -70,6 +70,8 @@ KubeStateMetrics::KubeStateMetrics(cluster::Store* store, EventQueue* queue,
           {"namespace", "pod", "uid", "owner_kind", "owner_name", "owner_is_controller"});
   Declare(metrics, "kube_pod_status_phase", "The pods current phase.",
           {"namespace", "pod", "uid", "phase"});
+  Declare(metrics, "kube_pod_status_unschedulable",
+          "Describes the unschedulable status for the pod.", {"namespace", "pod", "uid"});
   Declare(metrics, "kube_pod_container_resource_requests",
           "The number of requested request resource by a container. It is recommended to use "
           "the kube_pod_resource_requests metric exposed by kube-scheduler instead, as it is "
@@ -137,6 +139,7 @@ void KubeStateMetrics::UpdatePod(uint32_t id, Time now) {
     if (ps.live) {
       for (auto s : ps.fixed) metrics_->Retire(s, now);
       for (auto s : ps.phase) metrics_->Retire(s, now);
+      if (ps.unschedulable != kNoSeries) metrics_->Retire(ps.unschedulable, now);
       ps = PodSeries{};
     }
     return;
@@ -219,6 +222,18 @@ void KubeStateMetrics::UpdatePod(uint32_t id, Time now) {
   }
   const int phase = PhaseIndex(p.phase);
   for (int i = 0; i < 5; ++i) metrics_->Set(ps.phase[i], i == phase ? 1 : 0);
+  // 1 while the PodScheduled condition is False, whatever its reason (Unschedulable, or
+  // SchedulingGated: ksm's pod.go counts gated pods too); no series otherwise.
+  const bool not_scheduled = !p.Bound() && (p.unschedulable || p.reason == "SchedulingGated");
+  if (not_scheduled && ps.unschedulable == kNoSeries) {
+    ps.unschedulable = metrics_->At(metrics_->Find("kube_pod_status_unschedulable"),
+                                    {{"namespace", p.namespace_}, {"pod", p.name}, {"uid", p.uid}});
+    metrics_->Revive(ps.unschedulable);
+    metrics_->Set(ps.unschedulable, 1);
+  } else if (!not_scheduled && ps.unschedulable != kNoSeries) {
+    metrics_->Retire(ps.unschedulable, now);
+    ps.unschedulable = kNoSeries;
+  }
   ps.node = p.node;
   ps.live = true;
 }

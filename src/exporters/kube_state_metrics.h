@@ -25,10 +25,12 @@ class KubeStateMetrics : public cluster::Controller {
 
  private:
   using SeriesId = telemetry::Registry::SeriesId;
+  static constexpr SeriesId kNoSeries = UINT32_MAX;
   struct PodSeries {
     bool live = false;
-    std::vector<SeriesId> fixed;  // info, owner, requests, limits: set once
-    SeriesId phase[5] = {};       // one per phase, 1 for the current one
+    std::vector<SeriesId> fixed;         // info, owner, requests, limits: set once
+    SeriesId phase[5] = {};              // one per phase, 1 for the current one
+    SeriesId unschedulable = kNoSeries;  // while PodScheduled is False
     cluster::NodeId node = cluster::kNone;
   };
   struct NodeSeries {

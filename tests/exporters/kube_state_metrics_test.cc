@@ -47,6 +47,11 @@ TEST_F(KubeStateMetricsTest, PodsByPhaseAsTheRunHasThem) {
   EXPECT_EQ(One("sum(kube_pod_status_phase{phase=\"Running\",pod=~\"train-.*\"})", h1), 6);
   // Each pod is in exactly one phase.
   EXPECT_EQ(One("count(kube_pod_status_phase{pod=~\"inference-.*\"} == 1)", h1), 2);
+  // PodScheduled=False: both inference pods and the 6 training pods of the second wave
+  // (12 GPUs hold 6 two-GPU pods); running pods have no such series.
+  EXPECT_EQ(One("sum(kube_pod_status_unschedulable)", h1), 8);
+  EXPECT_EQ(One("sum(kube_pod_status_phase{phase=\"Pending\",pod=~\"train-.*\"})", h1), 6);
+  EXPECT_EQ(One("count(kube_pod_status_unschedulable{pod=~\"inference-.*\"})", h1), 2);
   // After both waves (4 h): the 12 succeeded pods stay until deleted.
   EXPECT_EQ(
       One("sum(kube_pod_status_phase{phase=\"Succeeded\",pod=~\"train-.*\"})", Duration::Hours(5)),
