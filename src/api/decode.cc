@@ -37,6 +37,8 @@ const std::vector<KindEntry>& KindTable() {
       {"HorizontalPodAutoscaler", {"autoscaling/v2"}, DecodeHorizontalPodAutoscaler},
       {"ScaledObject", {"keda.sh/v1alpha1"}, DecodeScaledObject},
       {"PrometheusRule", {"monitoring.coreos.com/v1"}, DecodePrometheusRule},
+      {"ServiceMonitor", {"monitoring.coreos.com/v1"}, DecodeServiceMonitor},
+      {"PodMonitor", {"monitoring.coreos.com/v1"}, DecodePodMonitor},
       {"KubeSchedulerConfiguration",
        {"kubescheduler.config.k8s.io/v1", "kubescheduler.config.k8s.io/v1beta3"},
        DecodeKubeSchedulerConfiguration},

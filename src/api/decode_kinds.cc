@@ -571,4 +571,95 @@ void DecodePrometheusRule(YamlReader& r, Manifests* out) {
   r.Finish();
 }
 
+// ServiceMonitor and PodMonitor (monitoring.coreos.com/v1) say what Prometheus scrapes and
+// how. The twin scrapes every target it runs at spec.serving.scrapeInterval and keeps the
+// exporters' own labels (honor_labels), so an endpoint asking otherwise is warned about.
+void DecodeScrapeMonitor(YamlReader& r, Manifests* out, const char* endpoints_key) {
+  DecodeMeta(r, true);
+  if (auto spec = r.Object("spec")) {
+    spec->Ignore({"selector",
+                  "namespaceSelector",
+                  "jobLabel",
+                  "targetLabels",
+                  "podTargetLabels",
+                  "sampleLimit",
+                  "targetLimit",
+                  "labelLimit",
+                  "labelNameLengthLimit",
+                  "labelValueLengthLimit",
+                  "attachMetadata",
+                  "scrapeProtocols",
+                  "fallbackScrapeProtocol",
+                  "keepDroppedTargets",
+                  "scrapeClass",
+                  "bodySizeLimit",
+                  "selectorMechanism",
+                  "nativeHistogramBucketLimit",
+                  "nativeHistogramMinBucketFactor",
+                  "scrapeClassicHistograms",
+                  "convertClassicHistogramsToNHCB"});
+    for (auto& ep : spec->ObjectList(endpoints_key)) {
+      if (auto interval = ep.OptString("interval")) {
+        size_t pos = 0;
+        if (!ParsePrometheusDuration(*interval, &pos) || pos != interval->size()) {
+          ep.Fail("interval", "not a Prometheus duration: \"" + *interval + "\"");
+        }
+        out->diagnostics.Warn(ep.Where(), ep.FieldPath("interval"),
+                              "interval " + *interval +
+                                  ": the twin scrapes every target every "
+                                  "spec.serving.scrapeInterval (30s unless set), not per "
+                                  "endpoint; set that to this interval to match");
+      }
+      const auto honor = ep.Bool("honorLabels");
+      if (!honor.value_or(false)) {
+        out->diagnostics.Warn(ep.Where(), ep.FieldPath("honorLabels"),
+                              "honorLabels is false: Prometheus would rename an exporter's "
+                              "labels that clash with the target's (pod -> exported_pod); the "
+                              "twin keeps the exporters' own labels, as honorLabels: true");
+      }
+      for (const char* k : {"relabelings", "metricRelabelings"}) {
+        if (ep.Has(k)) {
+          ep.ObjectList(k);
+          out->diagnostics.Warn(ep.Where(), ep.FieldPath(k),
+                                std::string(k) +
+                                    " are not applied: series keep the exporters' names and "
+                                    "labels");
+        }
+      }
+      ep.Ignore({"port",
+                 "portNumber",
+                 "targetPort",
+                 "path",
+                 "scheme",
+                 "params",
+                 "scrapeTimeout",
+                 "honorTimestamps",
+                 "trackTimestampsStaleness",
+                 "tlsConfig",
+                 "bearerTokenFile",
+                 "bearerTokenSecret",
+                 "authorization",
+                 "basicAuth",
+                 "oauth2",
+                 "proxyUrl",
+                 "followRedirects",
+                 "enableHttp2",
+                 "filterRunning",
+                 "noProxy",
+                 "proxyFromEnvironment",
+                 "proxyConnectHeader"});
+      ep.Finish();
+    }
+    spec->Finish();
+  }
+  r.Finish();
+}
+
+void DecodeServiceMonitor(YamlReader& r, Manifests* out) {
+  DecodeScrapeMonitor(r, out, "endpoints");
+}
+void DecodePodMonitor(YamlReader& r, Manifests* out) {
+  DecodeScrapeMonitor(r, out, "podMetricsEndpoints");
+}
+
 }  // namespace gputwin::api

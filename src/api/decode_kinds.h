@@ -30,6 +30,8 @@ void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out);
 void DecodeScenario(YamlReader& r, Manifests* out);
 // monitoring.coreos.com/v1 PrometheusRule, and a plain Prometheus rule file's `groups:`.
 void DecodePrometheusRule(YamlReader& r, Manifests* out);
+void DecodeServiceMonitor(YamlReader& r, Manifests* out);
+void DecodePodMonitor(YamlReader& r, Manifests* out);
 void DecodeRuleGroups(YamlReader& r, const std::string& file, Manifests* out);
 void DecodeClusterPolicy(YamlReader& r, Manifests* out);
 // Kueue (decode_kueue.cc).

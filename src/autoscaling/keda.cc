@@ -320,6 +320,7 @@ bool KedaOperator::Evaluate(State& st, Time now, bool* errors) {
     metrics_->Set(t.series, std::max(0.0, v));
     if (v > t.activation) active = true;
   }
+  metrics_->Up("keda", "keda-operator", "keda-operator:8080");
   metrics_->Sample("keda", now, true);
   return active || (only_resource && !*errors);
 }

@@ -209,13 +209,24 @@ void DcgmExporter::Scrape(Time now) {
     if (node.deleted || node.devices.empty() || !node.kubelet_posting) continue;
     int32_t count = 0;
     for (const auto& u : node.devices) count = std::max(count, u.gpu + 1);
+    if (!up_.contains(n))
+      up_[n] = metrics_->Up(kOwner, "nvidia-dcgm-exporter", node.name() + ":9400");
     for (int32_t i = 0; i < count; ++i) {
       auto& g = state_[{n, i}];
       g.live = true;
       ScrapeGpu(n, i, g, now, dt);
     }
   }
-  // GPUs whose node went away: their series end.
+  // Targets whose node went away, and their GPUs' series, end.
+  for (auto it = up_.begin(); it != up_.end();) {
+    const auto& node = store_.node(it->first);
+    if (node.deleted || node.devices.empty() || !node.kubelet_posting) {
+      metrics_->Retire(it->second, now);
+      it = up_.erase(it);
+    } else {
+      ++it;
+    }
+  }
   for (auto it = state_.begin(); it != state_.end();) {
     if (!it->second.live) {
       for (auto s : it->second.series) {

@@ -75,6 +75,7 @@ class DcgmExporter : public cluster::Controller {
   bool enabled_ = false;
   Time last_{0};
   std::map<std::pair<cluster::NodeId, int32_t>, Gpu> state_;
+  std::map<cluster::NodeId, SeriesId> up_;  // one target per node's exporter pod
 };
 
 }  // namespace gputwin::exporters

@@ -124,6 +124,7 @@ void KubeStateMetrics::OnTimer(Time now, uint64_t) {
     // Nobody reads these series unless the run's metrics are recorded.
     if (!metrics_->exporters_wanted()) return;
     enabled_ = true;
+    metrics_->Up(kOwner, "kube-state-metrics", "kube-state-metrics:8080");
     for (uint32_t i = 0; i < store_.pod_count(); ++i) dirty_pods_.Add(i);
     for (uint32_t i = 0; i < store_.node_count(); ++i) dirty_nodes_.Add(i);
   }

@@ -108,6 +108,7 @@ void OpenCost::OnTimer(Time now, uint64_t) {
   if (!enabled_) {
     if (!metrics_->exporters_wanted()) return;
     enabled_ = true;
+    metrics_->Up(kOwner, "opencost", "opencost:9003");
   }
   Scrape(now);
   After(interval_, 0);

@@ -359,6 +359,7 @@ void Karpenter::Sample(Time now) {
   metrics_.Set(metrics_.At(node_count_, {}), static_cast<double>(nodes));
   metrics_.Set(metrics_.At(unschedulable_count_, {}), static_cast<double>(unschedulable_pods_));
   // Series new to this sample join the record in name and label order.
+  metrics_.Up("karpenter", "karpenter", "karpenter:8080");
   metrics_.Sample("karpenter", now, /*sorted=*/true);
 }
 

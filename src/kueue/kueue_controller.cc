@@ -529,6 +529,9 @@ void KueueController::Sample(Time now) {
           std::isinf(share) ? std::numeric_limits<double>::quiet_NaN() : std::ceil(share));
     }
   }
+  // Prometheus scrapes the controller manager through its metrics Service.
+  metrics_.Up("kueue", "kueue-controller-manager-metrics-service",
+              "kueue-controller-manager-metrics-service:8443");
   metrics_.Sample("kueue", now);
 }
 

@@ -92,6 +92,7 @@ Json KarpenterJson(const sim::Simulation& sim, const results::Results& r) {
   const auto& reg = sim.metrics();
   for (auto id : reg.Recorded("karpenter")) {
     const auto& series = reg.series(id);
+    if (reg.family(series.family).desc.name == "up") continue;  // Prometheus's, not Karpenter's
     Json samples = Json::array();
     for (const auto& [t, v] : series.samples) samples.push_back(Json::array({FormatRFC3339(t), v}));
     metrics.push_back(Json{{"name", reg.family(series.family).desc.name},

@@ -170,6 +170,7 @@ void StreamKueue(std::ostream& out, const sim::Simulation& sim) {
   const auto& reg = sim.metrics();
   for (auto id : reg.Recorded("kueue")) {
     const auto& s = reg.series(id);
+    if (reg.family(s.family).desc.name == "up") continue;  // Prometheus's, not Kueue's
     Json samples = Json::array();
     for (const auto& [t, v] : s.samples) {
       samples.push_back(Json::array({FormatRFC3339(t), std::isnan(v) ? Json(nullptr) : Json(v)}));

@@ -373,9 +373,17 @@ void ServingController::StartReplica(PodId id, Time now) {
     ready = first + (k + rp.success_threshold - 1) * rp.period_seconds;
   }
   rec.ready = ready;
+  // The scrape job: the Service a ServiceMonitor finds the pod through, usually named as
+  // its Deployment (the twin does not resolve Services for this).
+  std::string job = p.name;
+  if (p.owner.kind == cluster::OwnerKind::kReplicaSet) {
+    const auto& rs = store_.replica_sets()[p.owner.index];
+    if (rs.deployment != cluster::kNone)
+      job = store_.deployments()[rs.deployment].obj.metadata.name;
+  }
   rep->metrics = std::make_unique<VllmMetricsEndpoint>(metrics_, ts->args.model, p.namespace_,
                                                        p.name, p.tmpl->spec.containers.front().name,
-                                                       rec.container_started);
+                                                       rec.container_started, job);
   records_.push_back(std::move(rec));
   replicas_.push_back(std::move(rep));
   live_.push_back(index);

@@ -80,8 +80,9 @@ void DeclareVllmMetrics(telemetry::Registry* registry) {
 
 VllmMetricsEndpoint::VllmMetricsEndpoint(telemetry::Registry* registry, const std::string& model,
                                          const std::string& pod_namespace, const std::string& pod,
-                                         const std::string& container, double started)
-    : registry_(registry), cpu_scraped_at_(started) {
+                                         const std::string& container, double started,
+                                         const std::string& job)
+    : up_(registry->Up("vllm", job, pod + ":8000")), registry_(registry), cpu_scraped_at_(started) {
   const telemetry::Labels labels = {
       {"model_name", model}, {"engine", "0"}, {"namespace", pod_namespace}, {"pod", pod}};
   size_t i = 0;
@@ -138,6 +139,7 @@ void VllmMetricsEndpoint::Retire(Time now) {
   for (auto s : counters_) registry_->Retire(s, now);
   for (auto s : series_) registry_->Retire(s, now);
   registry_->Retire(cpu_, now);
+  registry_->Retire(up_, now);
 }
 
 }  // namespace gputwin::serving

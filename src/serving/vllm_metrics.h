@@ -23,7 +23,7 @@ class VllmMetricsEndpoint {
  public:
   VllmMetricsEndpoint(telemetry::Registry* registry, const std::string& model,
                       const std::string& pod_namespace, const std::string& pod,
-                      const std::string& container, double started);
+                      const std::string& container, double started, const std::string& job);
 
   // A request's first token (`ttft` after arrival, `queued` waiting for a step).
   void FirstToken(double ttft, double queued, int32_t prompt_tokens) {
@@ -49,6 +49,7 @@ class VllmMetricsEndpoint {
   void Retire(Time now);
 
  private:
+  telemetry::Registry::SeriesId up_;  // Prometheus's up for this pod's target
   enum Hist { kTtft, kTpot, kItl, kE2e, kQueue, kHistCount };
   struct LocalHistogram {
     const std::vector<double>* bounds = nullptr;  // the family's upper bounds

@@ -33,6 +33,35 @@ Registry::MetricId Registry::Find(const std::string& name) const {
 }
 
 Registry::SeriesId Registry::At(MetricId family, const Labels& labels) {
+  return AtFor(families_[family].owner, family, labels);
+}
+
+Registry::SeriesId Registry::Up(const std::string& owner, const std::string& job,
+                                const std::string& instance) {
+  auto family = Lookup("up");
+  if (!family) {
+    // Prometheus writes it for every target; no HELP of its own in the TSDB.
+    MetricDesc d;
+    d.name = "up";
+    d.help = "Whether the last scrape of the target succeeded.";
+    d.type = MetricType::kGauge;
+    d.label_names = {"instance", "job"};
+    family = Declare("prometheus", std::move(d));
+  }
+  const SeriesId s = AtFor(owner, *family, {{"instance", instance}, {"job", job}});
+  up_owner_.emplace(s, owner);
+  Revive(s);  // the same target back (a node name reused)
+  series_[s].value = 1;
+  return s;
+}
+
+const std::string& Registry::OwnerOf(SeriesId s) const {
+  auto it = up_owner_.find(s);
+  return it != up_owner_.end() ? it->second : families_[series_[s].family].owner;
+}
+
+Registry::SeriesId Registry::AtFor(const std::string& owner, MetricId family,
+                                   const Labels& labels) {
   std::string key = std::to_string(family);
   for (const auto& [k, v] : labels) key += "\x1f" + k + "=" + v;
   auto [it, added] = by_key_.emplace(std::move(key), static_cast<SeriesId>(series_.size()));
@@ -50,7 +79,7 @@ Registry::SeriesId Registry::At(MetricId family, const Labels& labels) {
     const bool histogram = desc.type == MetricType::kHistogram;
     series_.push_back(std::move(s));
     families_[family].series.push_back(it->second);
-    auto& os = owner_series_[families_[family].owner];
+    auto& os = owner_series_[owner];
     (histogram ? os.histograms : os.pending).push_back(it->second);
   }
   return it->second;
@@ -145,7 +174,7 @@ void Registry::Revive(SeriesId s) {
   if (!x.retired) return;
   x.retired = false;
   // Retired and revived between two scrapes, it is still listed: nothing to add.
-  auto& os = owner_series_[families_[x.family].owner];
+  auto& os = owner_series_[OwnerOf(s)];
   if (families_[x.family].desc.type == MetricType::kHistogram) {
     if (std::find(os.histograms.begin(), os.histograms.end(), s) == os.histograms.end()) {
       os.histograms.push_back(s);

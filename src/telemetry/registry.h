@@ -70,6 +70,10 @@ class Registry {
   // created on first use.
   SeriesId At(MetricId family, const Labels& labels);
 
+  // The `up` series Prometheus writes for one scrape target of `owner` (the target's job
+  // and instance): 1 at each of the owner's scrapes; Retire it when the target goes away.
+  SeriesId Up(const std::string& owner, const std::string& job, const std::string& instance);
+
   void Set(SeriesId s, double v) { series_[s].value = v; }
   void Add(SeriesId s, double v) { series_[s].value += v; }
   void Observe(SeriesId s, double v) { series_[s].histogram.Observe(v); }
@@ -133,6 +137,9 @@ class Registry {
   bool exporters_wanted_ = false;
   std::vector<uint32_t> spool_stream_;  // by series
   uint32_t Stream(SeriesId s);          // its first spool stream, created on first use
+  SeriesId AtFor(const std::string& owner, MetricId family, const Labels& labels);
+  const std::string& OwnerOf(SeriesId s) const;
+  std::unordered_map<SeriesId, std::string> up_owner_;  // `up` series: the job's owner
 };
 
 }  // namespace gputwin::telemetry

@@ -110,6 +110,47 @@ status: {allocatable: {cpu: "1"}}
               HasSubstr("cluster.yaml:9: metadata.colour: unknown field"));
 }
 
+// The GPU Operator's ServiceMonitor for dcgm-exporter (honorLabels, a 15 s interval) and a
+// PodMonitor with Prometheus's defaults: the twin scrapes at one interval and keeps the
+// exporters' labels, so what it does not do is warned, line by line.
+TEST(Decode, ScrapeMonitorsWarnWhatTheTwinDoesNotApply) {
+  auto m = Decode(R"(apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: nvidia-dcgm-exporter, namespace: gpu-operator}
+spec:
+  selector: {matchLabels: {app: nvidia-dcgm-exporter}}
+  endpoints:
+  - port: gpu-metrics
+    interval: 15s
+    honorLabels: true
+---
+apiVersion: monitoring.coreos.com/v1
+kind: PodMonitor
+metadata: {name: vllm}
+spec:
+  selector: {matchLabels: {app: vllm}}
+  podMetricsEndpoints:
+  - port: http
+    metricRelabelings: [{action: drop, regex: "vllm:cache_config_info"}]
+)");
+  ASSERT_EQ(m.diagnostics.warnings.size(), 3u);
+  EXPECT_THAT(m.diagnostics.warnings[0],
+              HasSubstr("cluster.yaml:7: spec.endpoints[0].interval: interval 15s"));
+  EXPECT_THAT(m.diagnostics.warnings[1],
+              HasSubstr("cluster.yaml:17: spec.podMetricsEndpoints[0].honorLabels: honorLabels "
+                        "is false"));
+  EXPECT_THAT(m.diagnostics.warnings[2],
+              HasSubstr("spec.podMetricsEndpoints[0].metricRelabelings: metricRelabelings are "
+                        "not applied"));
+  EXPECT_THAT(ErrorOf(R"(apiVersion: monitoring.coreos.com/v1
+kind: ServiceMonitor
+metadata: {name: s}
+spec:
+  endpoints: [{port: web, interval: soon}]
+)"),
+              HasSubstr("cluster.yaml:5: spec.endpoints[0].interval: not a Prometheus duration"));
+}
+
 TEST(Decode, BadQuantityNamesFileLineAndField) {
   std::string e = ErrorOf(R"(apiVersion: v1
 kind: Pod

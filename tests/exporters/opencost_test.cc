@@ -64,6 +64,15 @@ TEST_F(OpenCostTest, ContainersOfRunningPodsWithTheirRequests) {
               2 * 1.716094, 2e-6);
 }
 
+TEST_F(OpenCostTest, EveryScrapeTargetHasItsUpSeries) {
+  // Three targets: kube-state-metrics, the node's dcgm-exporter pod and OpenCost; an
+  // `absent(up{job="kube-state-metrics"} == 1)` rule (kube-prometheus's) does not fire.
+  EXPECT_EQ(One("count(up == 1)"), 3);
+  EXPECT_EQ(One("up{job=\"nvidia-dcgm-exporter\",instance=\"gpu-node-1:9400\"}"), 1);
+  EXPECT_EQ(One("up{job=\"opencost\"}"), 1);
+  EXPECT_TRUE(Query("absent(up{job=\"kube-state-metrics\"} == 1)").samples.empty());
+}
+
 TEST(OpenCostSplit, ACpuOnlyNodeSharesItsPriceBetweenCpuAndMemory) {
   // 8 vCPUs and 32 GiB at $0.384/h (m5.2xlarge on demand): 8 × 7.460703 + 32 = 91.68562.
   const auto r = exporters::SplitOpenCost(0.384, 8, 32, 0);
