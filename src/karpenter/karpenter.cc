@@ -348,6 +348,12 @@ void Karpenter::Sample(Time now) {
       if (std::string(res) == "cpu") v /= 1000;
       metrics_.Set(metrics_.At(usage_, {{"nodepool", name}, {"resource_type", res}}), v);
     }
+    // NodePool.status.resources counts its nodes too (the counter controller), and the
+    // usage gauge has a series per status resource.
+    int64_t pool_nodes = 0;
+    for (const auto& c : claims_) pool_nodes += c.nodepool == p && c.phase != ClaimPhase::kDeleted;
+    metrics_.Set(metrics_.At(usage_, {{"nodepool", name}, {"resource_type", "nodes"}}),
+                 static_cast<double>(pool_nodes));
     for (const auto& [res, q] : pools_[p].spec->limits) {
       metrics_.Set(metrics_.At(limit_, {{"nodepool", name}, {"resource_type", res}}),
                    static_cast<double>(q.milli) / 1000);
