@@ -15,6 +15,7 @@
 #include "serving/experiment.h"
 #include "sim/simulation.h"
 #include "telemetry/openmetrics.h"
+#include "telemetry/tsdb_block.h"
 #include "workloads/fgd_experiment.h"
 
 namespace {
@@ -60,7 +61,8 @@ std::optional<Duration> ParseDurationFlag(const std::string& flag, const std::st
 
 int Run(const std::string& scenario, const std::vector<std::string>& files,
         const std::string& duration, const std::string& out_dir, std::optional<uint64_t> seed,
-        const std::string& until, const std::string& format, const std::string& metrics_file) {
+        const std::string& until, const std::string& format, const std::string& metrics_file,
+        const std::string& metrics_tsdb) {
   std::unique_ptr<sim::Simulation> simulation;
   if (!files.empty()) {
     if (!scenario.empty()) throw InputError("give either a SCENARIO or -f FILE_OR_DIR, not both");
@@ -76,7 +78,15 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
     simulation = sim::LoadScenario(scenario, seed, u);
   }
   for (const auto& w : simulation->warnings()) std::cerr << "warning: " << w << "\n";
-  if (!metrics_file.empty()) simulation->SpoolMetrics();
+  // The block's chunks are written while the run scrapes; the text reads them back.
+  std::unique_ptr<telemetry::TsdbBlockWriter> block;
+  if (!metrics_tsdb.empty()) {
+    block = std::make_unique<telemetry::TsdbBlockWriter>(metrics_tsdb, simulation->start(),
+                                                         simulation->scenario().seed,
+                                                         &simulation->mutable_metrics());
+  } else if (!metrics_file.empty()) {
+    simulation->SpoolMetrics();
+  }
   {
     std::unique_ptr<TerminalProgress> progress;
     if (::isatty(STDERR_FILENO)) progress = std::make_unique<TerminalProgress>(simulation->start());
@@ -94,11 +104,14 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
         p.parent_path().empty() ? "." : p.parent_path().string(), p.filename().string(),
         [&](std::ostream& out) { telemetry::WriteOpenMetrics(out, simulation->metrics()); });
   }
+  std::string block_path;
+  if (block) block_path = block->Commit();
   if (format == "json") {
     report::WriteSummaryJson(std::cout, *simulation, results);
   } else {
     std::cout << report::RenderText(*simulation, results);
     if (!out_dir.empty()) std::cout << "\nWrote " << out_dir << "/summary.json\n";
+    if (!block_path.empty()) std::cout << "Wrote TSDB block " << block_path << "\n";
   }
   return simulation->expectations_passed() ? kExitOk : kExitExpectationsFailed;
 }
@@ -214,6 +227,10 @@ int RealMain(int argc, char** argv) {
   run->add_option("--metrics", metrics_file,
                   "Write every scraped series as OpenMetrics text to this file (for promtool "
                   "tsdb create-blocks-from openmetrics; docs/grafana.md)");
+  std::string metrics_tsdb;
+  run->add_option("--metrics-tsdb", metrics_tsdb,
+                  "Write every scraped series as a Prometheus TSDB block into this data folder "
+                  "(prometheus --storage.tsdb.path=DIR serves it; docs/grafana.md)");
   run->add_option("--format", format, "Output on stdout: text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
@@ -282,7 +299,7 @@ int RealMain(int argc, char** argv) {
     if (*fgd)
       return ExperimentFgd(fgd_pods, fgd_nodes, fgd_policy, fgd_seeds, fgd_tune, fgd_replay,
                            fgd_placements);
-    return Run(scenario, files, duration, out_dir, seed, until, format, metrics_file);
+    return Run(scenario, files, duration, out_dir, seed, until, format, metrics_file, metrics_tsdb);
   } catch (const InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitBadInput;

@@ -87,6 +87,7 @@ class Simulation {
   const std::vector<cluster::LostWork>& lost_work() const;
   // Every metric the components declared and recorded.
   const telemetry::Registry& metrics() const { return metrics_; }
+  telemetry::Registry& mutable_metrics() { return metrics_; }
   // Keeps every scraped sample for an OpenMetrics file (call before Run).
   void SpoolMetrics() { metrics_.EnableSpool(); }
   // The cloud, when the scenario has one or Karpenter runs; else nullptr.

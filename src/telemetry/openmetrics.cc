@@ -12,44 +12,6 @@
 
 namespace gputwin::telemetry {
 
-SampleSpool::SampleSpool() : file_(std::tmpfile()) {
-  if (!file_) throw std::runtime_error("cannot create a temporary file for the metrics spool");
-}
-
-SampleSpool::~SampleSpool() {
-  if (file_) std::fclose(file_);
-}
-
-uint32_t SampleSpool::AddStream() {
-  streams_.emplace_back();
-  return static_cast<uint32_t>(streams_.size() - 1);
-}
-
-void SampleSpool::Append(uint32_t stream, Time at, double value) {
-  auto& s = streams_[stream];
-  if (s.buffer.capacity() == 0) s.buffer.reserve(kBuffer);
-  s.buffer.push_back({at.ns, value});
-  ++samples_;
-  if (s.buffer.size() < kBuffer) return;
-  const size_t bytes = s.buffer.size() * sizeof(Sample);
-  if (std::fseek(file_, static_cast<long>(end_), SEEK_SET) != 0 ||
-      std::fwrite(s.buffer.data(), 1, bytes, file_) != bytes) {
-    throw std::runtime_error("metrics spool: write failed (disk full?)");
-  }
-  s.blocks.push_back({end_, static_cast<uint32_t>(s.buffer.size())});
-  end_ += bytes;
-  s.buffer.clear();
-}
-
-void SampleSpool::ReadBlock(uint64_t offset, uint32_t count, std::vector<Sample>* out) const {
-  out->resize(count);
-  const size_t bytes = size_t{count} * sizeof(Sample);
-  if (std::fseek(file_, static_cast<long>(offset), SEEK_SET) != 0 ||
-      std::fread(out->data(), 1, bytes, file_) != bytes) {
-    throw std::runtime_error("metrics spool: read failed");
-  }
-}
-
 namespace {
 
 // OpenMetrics escapes label values and help text alike: backslash, double quote, newline.
@@ -109,25 +71,60 @@ std::string LabelText(const Labels& labels, const std::string& extra_key = "",
 
 }  // namespace
 
-void WriteOpenMetrics(std::ostream& out, const Registry& registry) {
-  const SampleSpool* spool = registry.spool();
-  if (!spool) throw std::logic_error("WriteOpenMetrics needs a registry with a spool");
+// The families with spooled samples, by name, each with its spooled series by labels.
+std::vector<std::pair<Registry::MetricId, std::vector<Registry::SeriesId>>> SpooledFamilies(
+    const Registry& registry) {
   std::vector<Registry::MetricId> order(registry.families().size());
   for (size_t i = 0; i < order.size(); ++i) order[i] = static_cast<Registry::MetricId>(i);
   std::sort(order.begin(), order.end(), [&](auto a, auto b) {
     return registry.family(a).desc.name < registry.family(b).desc.name;
   });
-  std::string line;
+  std::vector<std::pair<Registry::MetricId, std::vector<Registry::SeriesId>>> out;
   for (auto id : order) {
-    const auto& f = registry.family(id);
     std::vector<Registry::SeriesId> series;
-    for (auto s : f.series) {
+    for (auto s : registry.family(id).series) {
       if (registry.SpoolStream(s) != Registry::kNoStream) series.push_back(s);
     }
     if (series.empty()) continue;
     std::sort(series.begin(), series.end(), [&](auto a, auto b) {
       return registry.series(a).labels < registry.series(b).labels;
     });
+    out.emplace_back(id, std::move(series));
+  }
+  return out;
+}
+
+void ForEachSpooledStream(
+    const Registry& registry,
+    const std::function<void(uint32_t stream, const std::string& name, const Labels& labels,
+                             const std::string& le)>& f) {
+  for (const auto& [id, series] : SpooledFamilies(registry)) {
+    const auto& fam = registry.family(id);
+    const auto& d = fam.desc;
+    for (auto s : series) {
+      const auto& labels = registry.series(s).labels;
+      const uint32_t first = registry.SpoolStream(s);
+      if (d.type != MetricType::kHistogram) {
+        f(first, d.name, labels, "");
+        continue;
+      }
+      for (size_t b = 0; b <= d.buckets.size(); ++b) {
+        f(first + static_cast<uint32_t>(b), d.name + "_bucket", labels,
+          b < d.buckets.size() ? BucketBound(d.buckets[b], fam.owner == "vllm") : "+Inf");
+      }
+      const uint32_t after = first + static_cast<uint32_t>(d.buckets.size()) + 1;
+      f(after, d.name + "_count", labels, "");
+      f(after + 1, d.name + "_sum", labels, "");
+    }
+  }
+}
+
+void WriteOpenMetrics(std::ostream& out, const Registry& registry) {
+  const SampleSpool* spool = registry.spool();
+  if (!spool) throw std::logic_error("WriteOpenMetrics needs a registry with a spool");
+  std::string line;
+  for (const auto& [id, series] : SpooledFamilies(registry)) {
+    const auto& f = registry.family(id);
     const auto& d = f.desc;
     // OpenMetrics names a counter's family without its _total suffix.
     std::string family = d.name;

@@ -92,7 +92,15 @@ void Registry::Sample(const std::string& owner, Time now, bool sorted) {
   size_t kept = 0;
   for (SeriesId s : os.histograms) {
     auto& h = series_[s];
-    if (h.retired) continue;
+    if (h.retired) {
+      if (spool_ && SpoolStream(s) != kNoStream) {
+        const uint32_t first = SpoolStream(s);
+        for (size_t j = 0; j < families_[h.family].desc.buckets.size() + 3; ++j) {
+          spool_->AppendStale(first + static_cast<uint32_t>(j), now);
+        }
+      }
+      continue;
+    }
     os.histograms[kept++] = s;
     std::vector<double> snap;
     snap.reserve(h.histogram.counts.size() + 2);
@@ -140,6 +148,7 @@ void Registry::Sample(const std::string& owner, Time now, bool sorted) {
   for (SeriesId s : os.active) {
     if (series_[s].retired) {
       series_[s].listed = false;
+      if (spool_ && SpoolStream(s) != kNoStream) spool_->AppendStale(SpoolStream(s), now);
       continue;
     }
     os.active[kept++] = s;

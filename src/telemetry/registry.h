@@ -102,9 +102,15 @@ class Registry {
   // when no metrics file is written.
   void WantExporters() { exporters_wanted_ = true; }
   bool exporters_wanted() const { return exporters_wanted_ || spool_ != nullptr; }
-  // Keeps every sample from now on in a spool for WriteOpenMetrics (`--metrics FILE`).
-  void EnableSpool() { spool_ = std::make_unique<SampleSpool>(); }
+  // Keeps every sample from now on in a spool for WriteOpenMetrics (`--metrics FILE`) and
+  // WriteTsdbBlock (`--metrics-tsdb DIR`): its chunk segments go to `chunk_dir` (a block's
+  // chunks/ folder) or to temporary files. A series that ended gets Prometheus's staleness
+  // marker at its owner's next scrape, as a target gone from a scrape does.
+  void EnableSpool(const std::string& chunk_dir = "") {
+    spool_ = std::make_unique<SampleSpool>(chunk_dir);
+  }
   const SampleSpool* spool() const { return spool_.get(); }
+  SampleSpool* mutable_spool() { return spool_.get(); }
   static constexpr uint32_t kNoStream = UINT32_MAX;
   // The series' first spool stream (a histogram has one per bucket, then count and sum).
   uint32_t SpoolStream(SeriesId s) const {

@@ -303,4 +303,31 @@ TEST(Cli, MetricsFileIsDeterministicAndComplete) {
   fs::remove_all(out);
 }
 
+// --metrics-tsdb writes one block (a ULID folder with chunks/, index, meta.json,
+// tombstones) into the data folder: the same inputs give the same block, byte for byte, and
+// the OpenMetrics text written with it is the text a run without it writes.
+TEST(Cli, MetricsBlockIsDeterministicAndComplete) {
+  fs::path out = TempDir("metrics-tsdb");
+  const std::string example =
+      std::string(GPUTWIN_SOURCE_DIR) + "/examples/idle-gpu-alert/scenario.yaml";
+  for (const char* d : {"a", "b"}) {
+    const Result r = Gputwin("run " + example + " --metrics-tsdb " + (out / d).string() +
+                             " --metrics " + (out / d).string() + ".om");
+    ASSERT_EQ(r.code, 0);
+    EXPECT_NE(r.out.find("Wrote TSDB block " + (out / d).string() + "/"), std::string::npos);
+  }
+  std::vector<fs::path> blocks;
+  for (const auto& e : fs::directory_iterator(out / "a")) blocks.push_back(e.path());
+  ASSERT_EQ(blocks.size(), 1u);
+  const std::string ulid = blocks[0].filename().string();
+  EXPECT_EQ(ulid.size(), 26u);
+  for (const char* f : {"index", "meta.json", "tombstones", "chunks/000001"}) {
+    EXPECT_EQ(Slurp(out / "a" / ulid / f), Slurp(out / "b" / ulid / f)) << f;
+  }
+  EXPECT_NE(Slurp(out / "a" / ulid / "meta.json").find("\"numSeries\""), std::string::npos);
+  ASSERT_EQ(Gputwin("run " + example + " --metrics " + (out / "c.om").string()).code, 0);
+  EXPECT_EQ(Slurp(out / "a.om"), Slurp(out / "c.om"));
+  fs::remove_all(out);
+}
+
 }  // namespace
