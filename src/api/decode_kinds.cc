@@ -129,6 +129,7 @@ Job DecodeJobObject(YamlReader& r, bool require_name) {
   if (auto c = spec->Int("completions", 0, INT32_MAX)) j.completions = static_cast<int32_t>(*c);
   j.backoff_limit = static_cast<int32_t>(spec->Int("backoffLimit", 0, INT32_MAX).value_or(6));
   j.active_deadline_seconds = spec->Int("activeDeadlineSeconds", 1);
+  j.ttl_seconds_after_finished = spec->Int("ttlSecondsAfterFinished", 0);
   j.suspend = spec->Bool("suspend").value_or(false);
   j.completion_mode = spec->String("completionMode", "NonIndexed");
   if (j.completion_mode != "NonIndexed" && j.completion_mode != "Indexed") {
@@ -143,7 +144,7 @@ Job DecodeJobObject(YamlReader& r, bool require_name) {
   if (j.completion_mode == "Indexed" && !j.completions) {
     spec->Fail("completions", "Required value: when completion mode is Indexed");
   }
-  spec->Ignore({"selector", "manualSelector", "ttlSecondsAfterFinished", "podFailurePolicy",
+  spec->Ignore({"selector", "manualSelector", "podFailurePolicy",
                 "podReplacementPolicy", "backoffLimitPerIndex", "maxFailedIndexes", "successPolicy",
                 "managedBy"});
   spec->Finish();

@@ -195,6 +195,7 @@ struct Job {
   std::optional<int32_t> parallelism, completions;
   int32_t backoff_limit = 6;
   std::optional<int64_t> active_deadline_seconds;
+  std::optional<int64_t> ttl_seconds_after_finished;  // the TTL-after-finished controller
   bool suspend = false;
   std::string completion_mode = "NonIndexed";
   PodTemplateSpec template_;

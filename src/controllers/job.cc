@@ -34,8 +34,27 @@ void JobController::Reconcile(Time now) {
 }
 
 void JobController::OnTimer(Time, uint64_t arg) {
+  if (arg & kTtlTimer) {
+    DeleteExpired(static_cast<uint32_t>(arg));
+    return;
+  }
   dirty_.Add(static_cast<uint32_t>(arg));
   RequestReconcile();
+}
+
+void JobController::DeleteExpired(uint32_t id) {
+  auto& job = store_.jobs()[id];
+  if (job.deleted) return;
+  // pkg/controller/ttlafterfinished deletes the Job with foreground propagation: the
+  // garbage collector removes its pods (finished ones included), then the Job.
+  for (PodId p = 0; p < store_.pod_count(); ++p) {
+    const auto& pod = store_.pod(p);
+    if (pod.owner.kind == OwnerKind::kJob && pod.owner.index == id && !pod.deleted) {
+      store_.DeletePod(p);
+    }
+  }
+  store_.jobs()[id].deleted = true;
+  store_.UpdateWorkload(WatchKind::kJob, id);
 }
 
 void JobController::CreatePod(uint32_t id, int32_t index) {
@@ -79,6 +98,9 @@ void JobController::Finish(uint32_t id, const std::string& condition, const std:
                      condition == "Complete" ? "Completed" : reason, "Job",
                      j.obj.metadata.namespace_, j.obj.metadata.name, message, name_);
   store_.UpdateWorkload(WatchKind::kJob, id);
+  if (j.obj.ttl_seconds_after_finished) {
+    At(now + Duration::Seconds(*j.obj.ttl_seconds_after_finished), kTtlTimer | id);
+  }
 }
 
 void JobController::Sync(uint32_t id, Time now) {

@@ -32,6 +32,9 @@ class JobController : public Controller {
   void Finish(uint32_t id, const std::string& condition, const std::string& reason,
               const std::string& message, Time now);
   void CreatePod(uint32_t id, int32_t index);
+  // The TTL-after-finished controller: the Job and its pods deleted ttl after it finished.
+  void DeleteExpired(uint32_t id);
+  static constexpr uint64_t kTtlTimer = uint64_t{1} << 32;
   WorkQueue dirty_;
   std::vector<int32_t> failures_since_success_;
   std::vector<bool> deadline_armed_;

@@ -133,11 +133,15 @@ double GpuMaxSmClock(const devices::GpuModel& gpu) {
 }
 
 GpuReadings GpuPower(const devices::GpuModel& gpu, const GpuActivity& a) {
+  return GpuPower(gpu, a, GpuMaxSmClock(gpu));
+}
+
+GpuReadings GpuPower(const devices::GpuModel& gpu, const GpuActivity& a, double max_sm_clock) {
   const double tdp = gpu.performance.tdp_watts, scale = tdp / 700.0;
   const double idle = GpuIdleWatts(gpu);
   const double demand = idle + scale * (kDramWatts700 * a.dram + kTensorWatts700 * a.tensor);
   GpuReadings r;
-  r.sm_clock_mhz = GpuMaxSmClock(gpu);
+  r.sm_clock_mhz = max_sm_clock;
   r.power_w = demand;
   if (demand > tdp) {
     // At the power limit the clock drops until the dynamic power fits.
@@ -245,11 +249,16 @@ void DcgmExporter::Scrape(Time now) {
 
 void DcgmExporter::ScrapeGpu(cluster::NodeId n, int32_t index, Gpu& g, Time now, double dt) {
   const auto& node = store_.node(n);
-  const devices::GpuModel* model = gpus_->Find(node.gpu_model);
-  if (!model) return;
+  if (!g.model) {
+    g.model = gpus_->Find(node.gpu_model);
+    if (!g.model) return;
+    g.max_sm_clock = GpuMaxSmClock(*g.model);
+    g.mem_clock = Clocks(g.model->name).second;
+  }
+  const devices::GpuModel* model = g.model;
   const int64_t total = model->memory_mib;
   // One pod's activity over the interval, and the memory it holds.
-  std::map<cluster::PodId, std::pair<double, double>> seen;
+  std::vector<std::pair<cluster::PodId, std::pair<double, double>>> seen;
   auto activity_of = [&](cluster::PodId id, int64_t* mib) {
     GpuActivity a;
     const auto& p = store_.pod(id);
@@ -259,11 +268,14 @@ void DcgmExporter::ScrapeGpu(cluster::NodeId n, int32_t index, Gpu& g, Time now,
     if (p.gpu_activity_reported) {
       // A vLLM engine: its kernel and tensor time since the last scrape; the memory
       // interface busy 80 % of kernel time (76-84 % measured on the H200 in decode).
-      auto prev = g.seen.count(id) ? g.seen.at(id) : std::pair<double, double>{0, 0};
+      std::pair<double, double> prev{0, 0};
+      for (const auto& [pod, secs] : g.seen) {
+        if (pod == id) prev = secs;
+      }
       a.busy = dt > 0 ? (p.gpu_busy_seconds - prev.first) / dt : 0;
       a.tensor = dt > 0 ? (p.gpu_tensor_seconds - prev.second) / dt : 0;
       a.dram = 0.80 * a.busy;
-      seen[id] = {p.gpu_busy_seconds, p.gpu_tensor_seconds};
+      seen.push_back({id, {p.gpu_busy_seconds, p.gpu_tensor_seconds}});
       *mib += p.gpu_memory_mib;
     } else {
       // Other workloads: their declared utilisation (gputwin.io/gpu-utilization), with a
@@ -322,29 +334,32 @@ void DcgmExporter::ScrapeGpu(cluster::NodeId n, int32_t index, Gpu& g, Time now,
   a.busy = std::clamp(a.busy, 0.0, 1.0);
   a.dram = std::clamp(a.dram, 0.0, 1.0);
   a.tensor = std::clamp(a.tensor, 0.0, 1.0);
-  const GpuReadings r = GpuPower(*model, a);
+  const GpuReadings r = GpuPower(*model, a, g.max_sm_clock);
   const double steady = GpuSteadyTemperature(*model, r.power_w);
   if (g.temperature < 0) g.temperature = steady;
   g.temperature += (steady - g.temperature) * (1.0 - std::exp(-dt / kThermalSeconds));
   g.energy_mj += r.power_w * dt * 1000.0;
   const int64_t reserved = static_cast<int64_t>(std::llround(double(total) * 616.0 / 143771.0));
   used_mib = std::min(used_mib, total - reserved);
-  const Labels base = {{"gpu", std::to_string(index)},
-                       {"UUID", Uuid(node.name(), index)},
-                       {"pci_bus_id", fmt::format("00000000:{:02X}:00.0", 0x10 + index)},
-                       {"device", "nvidia" + std::to_string(index)},
-                       {"modelName",
-                        [&] {
-                          std::string t = model->product;
-                          std::replace(t.begin(), t.end(), '-', ' ');
-                          return t;
-                        }()},
-                       {"Hostname", node.name()},
-                       {"DCGM_FI_DRIVER_VERSION", kDriverVersion},
-                       // The scrape's target labels: the exporter pod on this node, port
-                       // 9400, and the job of the GPU Operator's ServiceMonitor.
-                       {"instance", node.name() + ":9400"},
-                       {"job", "nvidia-dcgm-exporter"}};
+  // Labels are built only when series are (re)created: most scrapes just set values.
+  auto base = [&]() -> Labels {
+    return {{"gpu", std::to_string(index)},
+            {"UUID", Uuid(node.name(), index)},
+            {"pci_bus_id", fmt::format("00000000:{:02X}:00.0", 0x10 + index)},
+            {"device", "nvidia" + std::to_string(index)},
+            {"modelName",
+             [&] {
+               std::string t = model->product;
+               std::replace(t.begin(), t.end(), '-', ' ');
+               return t;
+             }()},
+            {"Hostname", node.name()},
+            {"DCGM_FI_DRIVER_VERSION", kDriverVersion},
+            // The scrape's target labels: the exporter pod on this node, port
+            // 9400, and the job of the GPU Operator's ServiceMonitor.
+            {"instance", node.name() + ":9400"},
+            {"job", "nvidia-dcgm-exporter"}};
+  };
   auto with_pod = [&](Labels l, cluster::PodId id) {
     if (id != cluster::kNone) {
       const auto& p = store_.pod(id);
@@ -367,13 +382,13 @@ void DcgmExporter::ScrapeGpu(cluster::NodeId n, int32_t index, Gpu& g, Time now,
     }
     g.series.clear();
     g.holder = labelled;
-    const Labels l = with_pod(base, labelled);
+    const Labels l = with_pod(base(), labelled);
     for (int f = 0; f < kFieldCount; ++f) {
       g.series.push_back(per_gpu_field(f) ? metrics_->At(metrics_->Find(kFields[f].name), l)
                                           : kNoSeries);
     }
   }
-  const double mem_clock = Clocks(model->name).second;
+  const double mem_clock = g.mem_clock;
   double v[kFieldCount] = {};
   v[kSmClock] = std::round(r.sm_clock_mhz);
   v[kMemClock] = mem_clock;
@@ -404,7 +419,7 @@ void DcgmExporter::ScrapeGpu(cluster::NodeId n, int32_t index, Gpu& g, Time now,
       for (auto s : inst.series) metrics_->Retire(s, now);
       inst.series.clear();
       inst.holder = holder;
-      Labels l = with_pod(base, holder);
+      Labels l = with_pod(base(), holder);
       l["GPU_I_PROFILE"] = MigProfileOf(node, *u);
       l["GPU_I_ID"] = std::to_string(k);
       for (int f : kInstanceFields) {

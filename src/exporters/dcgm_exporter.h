@@ -31,6 +31,7 @@ struct GpuReadings {
 };
 // Power demand and the clock the power limit leaves (README.md: the H200 fit).
 GpuReadings GpuPower(const devices::GpuModel& gpu, const GpuActivity& a);
+GpuReadings GpuPower(const devices::GpuModel& gpu, const GpuActivity& a, double max_sm_clock);
 double GpuIdleWatts(const devices::GpuModel& gpu);
 double GpuMaxSmClock(const devices::GpuModel& gpu);
 // Steady-state GPU temperature (°C) at a power draw.
@@ -63,7 +64,10 @@ class DcgmExporter : public cluster::Controller {
     std::map<int32_t, Instance> instances;   // MIG
     double temperature = -1;                 // °C; -1 before the first scrape
     double energy_mj = 0;
-    std::map<cluster::PodId, std::pair<double, double>> seen;  // busy, tensor seconds
+    // Per pod reporting its engine's time: busy and tensor seconds at the last scrape.
+    std::vector<std::pair<cluster::PodId, std::pair<double, double>>> seen;
+    const devices::GpuModel* model = nullptr;  // looked up once
+    double max_sm_clock = 0, mem_clock = 0;
     bool live = false;
   };
   void Scrape(Time now);

@@ -51,6 +51,13 @@ void Simulation::Wire() {
   rules_ = ctx.Find<prometheus::RuleManager>();
   hpa_ = ctx.Find<autoscaling::HorizontalPodAutoscalerController>();
   keda_ = ctx.Find<autoscaling::KedaOperator>();
+  // The exporters' samples are kept an hour for PromQL only when something in the run
+  // evaluates it: rules, or KEDA's prometheus trigger.
+  bool promql = !manifests_.rule_groups.empty();
+  for (const auto& so : manifests_.scaled_objects) {
+    for (const auto& t : so.triggers) promql = promql || t.type == "prometheus";
+  }
+  metrics_.KeepQueryHistory(promql);
 }
 
 void Simulation::Seed() {

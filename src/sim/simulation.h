@@ -89,7 +89,12 @@ class Simulation {
   const telemetry::Registry& metrics() const { return metrics_; }
   telemetry::Registry& mutable_metrics() { return metrics_; }
   // Keeps every scraped sample for an OpenMetrics file (call before Run).
-  void SpoolMetrics() { metrics_.EnableSpool(); }
+  // For tests and tools that query the run's series afterwards: every sample is spooled
+  // and the exporters keep an hour of them for PromQL.
+  void SpoolMetrics() {
+    metrics_.EnableSpool();
+    metrics_.KeepQueryHistory(true);
+  }
   // The cloud, when the scenario has one or Karpenter runs; else nullptr.
   const cloud::Ec2* ec2() const { return ec2_; }
   // The serving data plane, when the manifests run vLLM or the scenario sends traffic.

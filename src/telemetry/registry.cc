@@ -144,6 +144,9 @@ void Registry::Sample(const std::string& owner, Time now, bool sorted) {
     if (!series_[s].listed) os.active.push_back(s);
     series_[s].listed = true;
   }
+  // Without PromQL readers, one sample is history enough.
+  const Duration window =
+      keep_history_ || os.retention.ns == 0 ? os.retention : Duration{1'000'000};
   kept = 0;
   for (SeriesId s : os.active) {
     if (series_[s].retired) {
@@ -156,8 +159,8 @@ void Registry::Sample(const std::string& owner, Time now, bool sorted) {
     samples.emplace_back(now, series_[s].value);
     if (spool_) spool_->Append(Stream(s), now, series_[s].value);
     // Trimmed in batches: once the oldest is two windows old, down to one window.
-    if (os.retention.ns > 0 && now - samples.front().first > os.retention + os.retention) {
-      const Time keep_from = now + Duration{-os.retention.ns};
+    if (window.ns > 0 && now - samples.front().first > window + window) {
+      const Time keep_from = now + Duration{-window.ns};
       auto it = std::find_if(samples.begin(), samples.end(),
                              [&](const auto& x) { return x.first >= keep_from; });
       samples.erase(samples.begin(), it);

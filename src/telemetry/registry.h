@@ -43,17 +43,18 @@ class Registry {
     std::vector<SeriesId> series;
   };
   struct Series {
+    // What every scrape reads first, in one cache line.
     MetricId family = 0;
-    Labels labels;
+    bool recorded = false;                         // scraped at least once
+    bool retired = false;                          // its target is gone: no more samples
+    bool listed = false;                           // in its owner's active list
     double value = 0;                              // counters and gauges
     std::vector<std::pair<Time, double>> samples;  // one per scrape of its owner
-    Histogram histogram;                           // histograms
+    Labels labels;
+    Histogram histogram;  // histograms
     // Histograms: cumulative bucket counts (then count and sum) per scrape, kept for an
     // hour so range queries (rate of _bucket) can read them.
     std::vector<std::pair<Time, std::vector<double>>> histogram_samples;
-    bool recorded = false;  // scraped at least once
-    bool retired = false;   // its target is gone: no more samples (a staleness marker)
-    bool listed = false;    // in its owner's active list (until a scrape drops it)
   };
 
   // Declares a family for `owner`. Declaring a name twice is a programmer error.
@@ -95,6 +96,9 @@ class Registry {
   void SetRetention(const std::string& owner, Duration window) {
     owner_series_[owner].retention = window;
   }
+  // Whether owners with a retention keep it (PromQL reads their ranges); when nothing
+  // evaluates PromQL they keep only their last sample (what the HPA reads). On by default.
+  void KeepQueryHistory(bool keep) { keep_history_ = keep; }
   // A retired series comes back (an alert that fires again, a recording rule's series
   // that reappears): it is sampled again from the owner's next scrape.
   void Revive(SeriesId s);
@@ -141,6 +145,7 @@ class Registry {
   std::map<std::string, OwnerSeries> owner_series_;
   std::unique_ptr<SampleSpool> spool_;
   bool exporters_wanted_ = false;
+  bool keep_history_ = true;
   std::vector<uint32_t> spool_stream_;  // by series
   uint32_t Stream(SeriesId s);          // its first spool stream, created on first use
   SeriesId AtFor(const std::string& owner, MetricId family, const Labels& labels);

@@ -190,6 +190,7 @@ TEST(PrometheusRoundTrip, BackfilledMetricsQueryAsTheRunRecordedThem) {
   const fs::path direct = dir / "direct";
   telemetry::TsdbBlockWriter block(direct.string(), sim->start(), sim->scenario().seed,
                                    &sim->mutable_metrics());
+  sim->mutable_metrics().KeepQueryHistory(true);  // the twin's PromQL answers too
   sim->Run();
   const fs::path file = dir / "metrics.om";
   {
