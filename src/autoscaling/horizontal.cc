@@ -307,7 +307,8 @@ HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::F
     if (family) {
       for (auto sid : metrics_->family(*family).series) {
         const auto& s = metrics_->series(sid);
-        if (s.samples.empty() || std::isnan(s.samples.back().second)) continue;
+        const auto last = metrics_->LastSample(sid);
+        if (!last || std::isnan(last->second)) continue;
         if (!scaled_object.empty()) {
           auto so = s.labels.find("scaledObject"), name = s.labels.find("metric"),
                ns = s.labels.find("namespace");
@@ -320,7 +321,7 @@ HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::F
           api::Labels labels(s.labels.begin(), s.labels.end());
           if (m.metric_selector && !m.metric_selector->Matches(labels)) continue;
         }
-        usage += static_cast<int64_t>(s.samples.back().second * 1000.0);
+        usage += static_cast<int64_t>(last->second * 1000.0);
         found = true;
       }
     }
@@ -356,7 +357,8 @@ HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::F
     }
     for (auto sid : metrics_->family(*family).series) {
       const auto& s = metrics_->series(sid);
-      if (s.samples.empty() || std::isnan(s.samples.back().second)) continue;
+      const auto last = metrics_->LastSample(sid);
+      if (!last || std::isnan(last->second)) continue;
       auto ns = s.labels.find("namespace");
       if (kind != "Namespace" &&
           (ns == s.labels.end() || ns->second != st.spec.metadata.namespace_)) {
@@ -379,7 +381,7 @@ HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::F
       if (!match) continue;
       api::Labels labels(s.labels.begin(), s.labels.end());
       if (m.metric_selector && !m.metric_selector->Matches(labels)) continue;
-      usage += static_cast<int64_t>(s.samples.back().second * 1000.0);
+      usage += static_cast<int64_t>(last->second * 1000.0);
       found = true;
     }
   }

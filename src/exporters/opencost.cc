@@ -117,49 +117,65 @@ void OpenCost::OnTimer(Time now, uint64_t) {
 void OpenCost::Scrape(Time now) {
   ++scrape_;
   const auto gpu_res = store_.resources().Find("nvidia.com/gpu");
-  auto set = [&](Tracked& t, size_t k, const char* family, const Labels& l, double v) {
-    if (t.series.size() <= k) t.series.push_back(metrics_->At(metrics_->Find(family), l));
+  // Labels are built only when a series is created: most scrapes just set values.
+  auto set = [&](Tracked& t, size_t k, const char* family, auto&& labels, double v) {
+    if (t.series.size() <= k) t.series.push_back(metrics_->At(metrics_->Find(family), labels()));
     metrics_->Set(t.series[k], v);
   };
   for (cluster::NodeId n = 0; n < store_.node_count(); ++n) {
     const auto& node = store_.node(n);
     if (node.deleted) continue;
-    const cost::NodePrice price = pricing_.Price(node);
-    // What OpenCost reads: the price list's vCPUs and GPUs when it knows the type, else the
-    // node's capacity; memory from the node's capacity.
-    auto capacity = [&](const char* res, cluster::ResourceId rid) {
-      auto it = node.obj.capacity.find(res);
-      if (it != node.obj.capacity.end()) {
-        return std::string(res) == "cpu" ? double(it->second.milli) / 1000.0
-                                         : double(it->second.Value());
-      }
-      const double v =
-          rid < store_.resources().size() ? double(cluster::At(node.allocatable, rid)) : 0.0;
-      return std::string(res) == "cpu" ? v / 1000.0 : v;
-    };
-    const double vcpu = price.type ? price.type->vcpu : capacity("cpu", cluster::kCpu);
-    const double ram_gib = capacity("memory", cluster::kMemory) / (1024.0 * 1024 * 1024);
-    double gpus = price.type ? price.type->gpu_count : 0;
-    if (gpus == 0) gpus = node.gpu_count;
-    if (gpus == 0) gpus = capacity("nvidia.com/gpu", gpu_res);
-    const OpenCostRates r = SplitOpenCost(price.price, vcpu, ram_gib, gpus);
-    std::string region = cost::NodeLabel(node, "topology.kubernetes.io/region");
-    // A node the twin's cloud launched is in the scenario's region (EKS labels it so).
-    if (region.empty() && node.obj.provider_id.starts_with("aws://")) region = pricing_.region();
-    const Labels l = {{"instance", node.name()},
-                      {"node", node.name()},
-                      {"instance_type", cost::NodeLabel(node, "node.kubernetes.io/instance-type")},
-                      {"region", region},
-                      {"provider_id", node.obj.provider_id},
-                      {"arch", cost::NodeLabel(node, "kubernetes.io/arch")},
-                      {"uid", node.obj.metadata.uid}};
     auto& t = nodes_[n];
-    set(t, 0, "node_cpu_hourly_cost", l, r.cpu);
-    set(t, 1, "node_ram_hourly_cost", l, r.ram);
-    set(t, 2, "node_gpu_hourly_cost", l, r.gpu);
-    set(t, 3, "node_gpu_count", l, gpus);
-    set(t, 4, "node_total_hourly_cost", l, vcpu * r.cpu + ram_gib * r.ram + gpus * r.gpu);
-    set(t, 5, "kubecost_node_is_spot", l, price.spot ? 1 : 0);
+    {
+      // The price list is read once per node; GPUs appear when the device plugin registers.
+      if (!t.priced) {
+        t.price = pricing_.Price(node);
+        t.priced = true;
+      }
+      const cost::NodePrice& price = t.price;
+      // What OpenCost reads: the price list's vCPUs and GPUs when it knows the type, else the
+      // node's capacity; memory from the node's capacity.
+      auto capacity = [&](const char* res, cluster::ResourceId rid) {
+        auto it = node.obj.capacity.find(res);
+        if (it != node.obj.capacity.end()) {
+          return std::string(res) == "cpu" ? double(it->second.milli) / 1000.0
+                                           : double(it->second.Value());
+        }
+        const double v =
+            rid < store_.resources().size() ? double(cluster::At(node.allocatable, rid)) : 0.0;
+        return std::string(res) == "cpu" ? v / 1000.0 : v;
+      };
+      if (t.vcpu < 0) {
+        t.vcpu = price.type ? price.type->vcpu : capacity("cpu", cluster::kCpu);
+        t.ram_gib = capacity("memory", cluster::kMemory) / (1024.0 * 1024 * 1024);
+      }
+      const double vcpu = t.vcpu, ram_gib = t.ram_gib;
+      // GPUs appear when the device plugin registers.
+      double gpus = price.type ? price.type->gpu_count : 0;
+      if (gpus == 0) gpus = node.gpu_count;
+      if (gpus == 0) gpus = capacity("nvidia.com/gpu", gpu_res);
+      const OpenCostRates r = SplitOpenCost(price.price, vcpu, ram_gib, gpus);
+      auto l = [&]() -> Labels {
+        std::string region = cost::NodeLabel(node, "topology.kubernetes.io/region");
+        // A node the twin's cloud launched is in the scenario's region (EKS labels it so).
+        if (region.empty() && node.obj.provider_id.starts_with("aws://")) {
+          region = pricing_.region();
+        }
+        return {{"instance", node.name()},
+                {"node", node.name()},
+                {"instance_type", cost::NodeLabel(node, "node.kubernetes.io/instance-type")},
+                {"region", region},
+                {"provider_id", node.obj.provider_id},
+                {"arch", cost::NodeLabel(node, "kubernetes.io/arch")},
+                {"uid", node.obj.metadata.uid}};
+      };
+      set(t, 0, "node_cpu_hourly_cost", l, r.cpu);
+      set(t, 1, "node_ram_hourly_cost", l, r.ram);
+      set(t, 2, "node_gpu_hourly_cost", l, r.gpu);
+      set(t, 3, "node_gpu_count", l, gpus);
+      set(t, 4, "node_total_hourly_cost", l, vcpu * r.cpu + ram_gib * r.ram + gpus * r.gpu);
+      set(t, 5, "kubecost_node_is_spot", l, price.spot ? 1 : 0);
+    }
     t.seen = scrape_;
     // Containers of the pods running here (OpenCost drops the others' series).
     for (cluster::PodId id : node.pods) {
@@ -168,9 +184,10 @@ void OpenCost::Scrape(Time now) {
       auto& pt = pods_[id];
       size_t k = 0;
       for (const auto& c : p.tmpl->spec.containers) {
-        const Labels cl = {{"namespace", p.namespace_}, {"pod", p.name},
-                           {"container", c.name},       {"instance", node.name()},
-                           {"node", node.name()},       {"uid", p.uid}};
+        auto cl = [&]() -> Labels {
+          return {{"namespace", p.namespace_}, {"pod", p.name},       {"container", c.name},
+                  {"instance", node.name()},   {"node", node.name()}, {"uid", p.uid}};
+        };
         // Allocation is max(request, usage); the twin has no CPU or memory usage.
         set(pt, k++, "container_cpu_allocation", cl, Request(c, "cpu"));
         set(pt, k++, "container_memory_allocation_bytes", cl, Request(c, "memory"));

@@ -39,7 +39,10 @@ class OpenCost : public cluster::Controller {
   using SeriesId = telemetry::Registry::SeriesId;
   struct Tracked {
     std::vector<SeriesId> series;
-    uint64_t seen = 0;  // the last scrape it was emitted in
+    cost::NodePrice price;  // nodes: from the price list, read once
+    bool priced = false;
+    double vcpu = -1, ram_gib = 0;  // read once
+    uint64_t seen = 0;              // the last scrape it was emitted in
   };
   void Scrape(Time now);
 

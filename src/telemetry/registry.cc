@@ -51,7 +51,7 @@ Registry::SeriesId Registry::Up(const std::string& owner, const std::string& job
   const SeriesId s = AtFor(owner, *family, {{"instance", instance}, {"job", job}});
   up_owner_.emplace(s, owner);
   Revive(s);  // the same target back (a node name reused)
-  series_[s].value = 1;
+  hot_[s].value = 1;
   return s;
 }
 
@@ -60,29 +60,42 @@ const std::string& Registry::OwnerOf(SeriesId s) const {
   return it != up_owner_.end() ? it->second : families_[series_[s].family].owner;
 }
 
+size_t Registry::LabelsHash::operator()(const Labels& l) const {
+  uint64_t h = 1469598103934665603ULL;  // FNV-1a over names and values, separated
+  for (const auto& [k, v] : l) {
+    for (unsigned char c : k) h = (h ^ c) * 1099511628211ULL;
+    h = (h ^ 0x1f) * 1099511628211ULL;
+    for (unsigned char c : v) h = (h ^ c) * 1099511628211ULL;
+    h = (h ^ 0x1e) * 1099511628211ULL;
+  }
+  return h;
+}
+
 Registry::SeriesId Registry::AtFor(const std::string& owner, MetricId family,
                                    const Labels& labels) {
-  std::string key = std::to_string(family);
-  for (const auto& [k, v] : labels) key += "\x1f" + k + "=" + v;
-  auto [it, added] = by_key_.emplace(std::move(key), static_cast<SeriesId>(series_.size()));
-  if (added) {
-    Series s;
-    s.family = family;
-    s.labels = labels;
-    const auto& desc = families_[family].desc;
-    if (desc.type == MetricType::kHistogram) {
-      s.histogram.name = desc.name;
-      s.histogram.labels = labels;
-      s.histogram.bounds = desc.buckets;
-      s.histogram.counts.assign(desc.buckets.size() + 1, 0);
-    }
-    const bool histogram = desc.type == MetricType::kHistogram;
-    series_.push_back(std::move(s));
-    families_[family].series.push_back(it->second);
-    auto& os = owner_series_[owner];
-    (histogram ? os.histograms : os.pending).push_back(it->second);
+  const uint64_t key = LabelsHash{}(labels)*31 + family;
+  for (auto [it, end] = by_key_.equal_range(key); it != end; ++it) {
+    const Series& x = series_[it->second];
+    if (x.family == family && x.labels == labels) return it->second;
   }
-  return it->second;
+  const auto id = static_cast<SeriesId>(series_.size());
+  by_key_.emplace(key, id);
+  const Labels& interned = *label_sets_.insert(labels).first;
+  Series s(family, interned);
+  const auto& desc = families_[family].desc;
+  const bool histogram = desc.type == MetricType::kHistogram;
+  if (histogram) {
+    s.histogram.name = desc.name;
+    s.histogram.labels = labels;
+    s.histogram.bounds = desc.buckets;
+    s.histogram.counts.assign(desc.buckets.size() + 1, 0);
+  }
+  series_.push_back(std::move(s));
+  hot_.emplace_back();
+  families_[family].series.push_back(id);
+  auto& os = owner_series_[owner];
+  (histogram ? os.histograms : os.pending).push_back(id);
+  return id;
 }
 
 void Registry::Sample(const std::string& owner, Time now, bool sorted) {
@@ -92,7 +105,7 @@ void Registry::Sample(const std::string& owner, Time now, bool sorted) {
   size_t kept = 0;
   for (SeriesId s : os.histograms) {
     auto& h = series_[s];
-    if (h.retired) {
+    if (hot_[s].retired) {
       if (spool_ && SpoolStream(s) != kNoStream) {
         const uint32_t first = SpoolStream(s);
         for (size_t j = 0; j < families_[h.family].desc.buckets.size() + 3; ++j) {
@@ -127,7 +140,7 @@ void Registry::Sample(const std::string& owner, Time now, bool sorted) {
   os.histograms.resize(kept);
   std::vector<SeriesId> fresh;
   for (SeriesId s : os.pending) {
-    if (!series_[s].retired) fresh.push_back(s);
+    if (!hot_[s].retired) fresh.push_back(s);
   }
   os.pending.clear();
   if (sorted) {
@@ -139,28 +152,37 @@ void Registry::Sample(const std::string& owner, Time now, bool sorted) {
     });
   }
   for (SeriesId s : fresh) {
-    if (!series_[s].recorded) record.push_back(s);
-    series_[s].recorded = true;
-    if (!series_[s].listed) os.active.push_back(s);
-    series_[s].listed = true;
+    if (!hot_[s].recorded) record.push_back(s);
+    hot_[s].recorded = true;
+    if (!hot_[s].listed) os.active.push_back(s);
+    hot_[s].listed = true;
   }
-  // Without PromQL readers, one sample is history enough.
-  const Duration window =
-      keep_history_ || os.retention.ns == 0 ? os.retention : Duration{1'000'000};
+  // Without PromQL readers, an owner with a retention keeps only its last sample (in the
+  // hot array, which LastSample reads).
+  const bool history = keep_history_ || os.retention.ns == 0;
   kept = 0;
-  for (SeriesId s : os.active) {
-    if (series_[s].retired) {
-      series_[s].listed = false;
-      if (spool_ && SpoolStream(s) != kNoStream) spool_->AppendStale(SpoolStream(s), now);
+  const size_t n = os.active.size();
+  for (size_t i = 0; i < n; ++i) {
+    const SeriesId s = os.active[i];
+    // Memory, not arithmetic, bounds a scrape of thousands of series: fetch ahead.
+    if (i + 8 < n) __builtin_prefetch(&hot_[os.active[i + 8]]);
+    if (spool_ && i + 4 < n) spool_->Prefetch(hot_[os.active[i + 4]].stream);
+    Hot& h = hot_[s];
+    if (h.retired) {
+      h.listed = false;
+      if (spool_ && h.stream != kNoStream) spool_->AppendStale(h.stream, now);
       continue;
     }
     os.active[kept++] = s;
+    h.last_value = h.value;
+    h.last_ns = now.ns;
+    if (spool_) spool_->Append(h.stream != kNoStream ? h.stream : Stream(s), now, h.value);
+    if (!history) continue;
     auto& samples = series_[s].samples;
-    samples.emplace_back(now, series_[s].value);
-    if (spool_) spool_->Append(Stream(s), now, series_[s].value);
+    samples.emplace_back(now, h.value);
     // Trimmed in batches: once the oldest is two windows old, down to one window.
-    if (window.ns > 0 && now - samples.front().first > window + window) {
-      const Time keep_from = now + Duration{-window.ns};
+    if (os.retention.ns > 0 && now - samples.front().first > os.retention + os.retention) {
+      const Time keep_from = now + Duration{-os.retention.ns};
       auto it = std::find_if(samples.begin(), samples.end(),
                              [&](const auto& x) { return x.first >= keep_from; });
       samples.erase(samples.begin(), it);
@@ -170,37 +192,41 @@ void Registry::Sample(const std::string& owner, Time now, bool sorted) {
 }
 
 uint32_t Registry::Stream(SeriesId s) {
-  if (spool_stream_.size() <= s) spool_stream_.resize(s + 1, kNoStream);
-  if (spool_stream_[s] == kNoStream) {
+  if (hot_[s].stream == kNoStream) {
     const auto& d = families_[series_[s].family].desc;
     // A histogram: a stream per bucket (+Inf included), then _count and _sum.
     const size_t n = d.type == MetricType::kHistogram ? d.buckets.size() + 3 : 1;
-    spool_stream_[s] = spool_->AddStream();
+    hot_[s].stream = spool_->AddStream();
     for (size_t i = 1; i < n; ++i) spool_->AddStream();
   }
-  return spool_stream_[s];
+  return hot_[s].stream;
 }
 
 void Registry::Revive(SeriesId s) {
   auto& x = series_[s];
-  if (!x.retired) return;
-  x.retired = false;
+  if (!hot_[s].retired) return;
+  hot_[s].retired = false;
   // Retired and revived between two scrapes, it is still listed: nothing to add.
   auto& os = owner_series_[OwnerOf(s)];
   if (families_[x.family].desc.type == MetricType::kHistogram) {
     if (std::find(os.histograms.begin(), os.histograms.end(), s) == os.histograms.end()) {
       os.histograms.push_back(s);
     }
-  } else if (!x.listed) {
+  } else if (!hot_[s].listed) {
     os.pending.push_back(s);
   }
 }
 
 void Registry::Retire(SeriesId s, Time now) {
-  auto& x = series_[s];
-  if (x.retired) return;
-  x.retired = true;
-  if (x.recorded) x.samples.emplace_back(now, std::numeric_limits<double>::quiet_NaN());
+  Hot& h = hot_[s];
+  if (h.retired) return;
+  h.retired = true;
+  if (!h.recorded) return;
+  // A NaN ends it for PromQL (a staleness marker in the twin's own history).
+  h.last_value = std::numeric_limits<double>::quiet_NaN();
+  h.last_ns = now.ns;
+  auto& samples = series_[s].samples;
+  if (keep_history_ || !samples.empty()) samples.emplace_back(now, h.last_value);
 }
 
 const std::vector<Registry::SeriesId>& Registry::Recorded(const std::string& owner) const {

@@ -11,6 +11,7 @@
 #include <optional>
 #include <string>
 #include <unordered_map>
+#include <unordered_set>
 #include <utility>
 #include <vector>
 
@@ -43,14 +44,13 @@ class Registry {
     std::vector<SeriesId> series;
   };
   struct Series {
-    // What every scrape reads first, in one cache line.
+    Series(MetricId f, const Labels& l) : family(f), labels(l) {}
     MetricId family = 0;
-    bool recorded = false;                         // scraped at least once
-    bool retired = false;                          // its target is gone: no more samples
-    bool listed = false;                           // in its owner's active list
-    double value = 0;                              // counters and gauges
-    std::vector<std::pair<Time, double>> samples;  // one per scrape of its owner
-    Labels labels;
+    // One per scrape of its owner, for PromQL's ranges (empty for an owner with a
+    // retention when nothing evaluates PromQL: LastSample has its last one).
+    std::vector<std::pair<Time, double>> samples;
+    // Label sets are interned: the 20 DCGM fields of a GPU share one.
+    const Labels& labels;
     Histogram histogram;  // histograms
     // Histograms: cumulative bucket counts (then count and sum) per scrape, kept for an
     // hour so range queries (rate of _bucket) can read them.
@@ -75,8 +75,16 @@ class Registry {
   // and instance): 1 at each of the owner's scrapes; Retire it when the target goes away.
   SeriesId Up(const std::string& owner, const std::string& job, const std::string& instance);
 
-  void Set(SeriesId s, double v) { series_[s].value = v; }
-  void Add(SeriesId s, double v) { series_[s].value += v; }
+  void Set(SeriesId s, double v) { hot_[s].value = v; }
+  void Add(SeriesId s, double v) { hot_[s].value += v; }
+  double Value(SeriesId s) const { return hot_[s].value; }
+  bool Retired(SeriesId s) const { return hot_[s].retired; }
+  // The series' last scrape (NaN once retired), if it was ever scraped.
+  std::optional<std::pair<Time, double>> LastSample(SeriesId s) const {
+    const Hot& h = hot_[s];
+    if (!h.recorded) return std::nullopt;
+    return std::pair<Time, double>{Time{h.last_ns}, h.last_value};
+  }
   void Observe(SeriesId s, double v) { series_[s].histogram.Observe(v); }
   void Merge(SeriesId s, const std::vector<uint64_t>& counts, double sum, uint64_t count) {
     series_[s].histogram.Merge(counts, sum, count);
@@ -117,9 +125,7 @@ class Registry {
   SampleSpool* mutable_spool() { return spool_.get(); }
   static constexpr uint32_t kNoStream = UINT32_MAX;
   // The series' first spool stream (a histogram has one per bucket, then count and sum).
-  uint32_t SpoolStream(SeriesId s) const {
-    return s < spool_stream_.size() ? spool_stream_[s] : kNoStream;
-  }
+  uint32_t SpoolStream(SeriesId s) const { return hot_[s].stream; }
 
   const Family& family(MetricId m) const { return families_[m]; }
   const Series& series(SeriesId s) const { return series_[s]; }
@@ -134,7 +140,11 @@ class Registry {
   std::vector<Family> families_;
   std::unordered_map<std::string, MetricId> by_name_;
   std::vector<Series> series_;
-  std::unordered_map<std::string, SeriesId> by_key_;  // family id + labels
+  struct LabelsHash {
+    size_t operator()(const Labels& l) const;
+  };
+  std::unordered_set<Labels, LabelsHash> label_sets_;   // interned (nodes never move)
+  std::unordered_multimap<uint64_t, SeriesId> by_key_;  // hash of family and labels
   std::map<std::string, std::vector<SeriesId>> recorded_;
   // Per owner: series not scraped yet, histograms, and recorded series still alive, so a
   // scrape costs what the owner has now, not every series the run ever had.
@@ -146,8 +156,18 @@ class Registry {
   std::unique_ptr<SampleSpool> spool_;
   bool exporters_wanted_ = false;
   bool keep_history_ = true;
-  std::vector<uint32_t> spool_stream_;  // by series
-  uint32_t Stream(SeriesId s);          // its first spool stream, created on first use
+  // What every scrape touches of a series, packed densely (a scrape walks thousands).
+  struct Hot {
+    double value = 0;       // counters and gauges, as set now
+    double last_value = 0;  // at the last scrape
+    int64_t last_ns = 0;
+    uint32_t stream = kNoStream;  // its first spool stream
+    bool recorded = false;        // scraped at least once
+    bool retired = false;         // its target is gone: no more samples
+    bool listed = false;          // in its owner's active list
+  };
+  std::vector<Hot> hot_;        // by series
+  uint32_t Stream(SeriesId s);  // its first spool stream, created on first use
   SeriesId AtFor(const std::string& owner, MetricId family, const Labels& labels);
   const std::string& OwnerOf(SeriesId s) const;
   std::unordered_map<SeriesId, std::string> up_owner_;  // `up` series: the job's owner

@@ -62,7 +62,7 @@ void SampleSpool::Add(Stream& s, int64_t t, double v) {
   s.open.Append(t, v);
   s.last = t;
   ++samples_;
-  if (s.open.count() >= kSamplesPerChunk) Cut(s);
+  if (s.open.count() >= kSamplesPerChunk || s.open.Full()) Cut(s);
 }
 
 void SampleSpool::NewSegment() {
@@ -90,7 +90,7 @@ void SampleSpool::NewSegment() {
 }
 
 void SampleSpool::Cut(Stream& s) {
-  const auto& data = s.open.bytes();
+  const auto data = s.open.bytes();
   const uint64_t need = 10 + 1 + data.size() + 4;
   if (segments_.empty() || segments_.back().size + need > kSegmentSize) NewSegment();
   auto& seg = segments_.back();

@@ -115,37 +115,64 @@ std::string TsdbBlockWriter::Commit() {
   SampleSpool* spool = registry_->mutable_spool();
   spool->Seal();
   // The series as Prometheus stores them: __name__ among the labels, empty values dropped
-  // (a label with an empty value is no label), sorted by label set.
-  struct Entry {
-    Labels labels;
+  // (a label with an empty value is no label), sorted by label set. Strings are referenced,
+  // not copied: a week of a large cluster has hundreds of thousands of series.
+  std::unordered_set<std::string> owned;  // metric names with suffixes, `le` values
+  struct Raw {
+    const std::string* name;
+    const Labels* labels;
+    const std::string* le;  // nullptr: none
     uint32_t stream;
   };
-  std::vector<Entry> entries;
+  std::vector<Raw> raw;
   ForEachSpooledStream(*registry_, [&](uint32_t stream, const std::string& name,
                                        const Labels& labels, const std::string& le) {
     if (spool->Chunks(stream).empty()) return;
-    Entry e{{}, stream};
-    for (const auto& [k, v] : labels) {
-      if (!v.empty()) e.labels.emplace(k, v);
-    }
-    e.labels["__name__"] = name;
-    if (!le.empty()) e.labels["le"] = le;
-    entries.push_back(std::move(e));
+    raw.push_back({&*owned.insert(name).first, &labels,
+                   le.empty() ? nullptr : &*owned.insert(le).first, stream});
   });
-  std::sort(entries.begin(), entries.end(),
-            [](const Entry& a, const Entry& b) { return a.labels < b.labels; });
+  static const std::string kName = "__name__", kLe = "le";
   // Symbols: every name and value, sorted; referenced by position (index format v2).
-  std::vector<std::string> symbols;
-  for (const auto& e : entries) {
-    for (const auto& [k, v] : e.labels) {
-      symbols.push_back(k);
-      symbols.push_back(v);
+  std::unordered_set<std::string_view> unique = {kName};
+  for (const auto& r : raw) {
+    unique.insert(*r.name);
+    if (r.le) {
+      unique.insert(kLe);
+      unique.insert(*r.le);
+    }
+    for (const auto& [k, v] : *r.labels) {
+      if (v.empty()) continue;
+      unique.insert(k);
+      unique.insert(v);
     }
   }
+  std::vector<std::string_view> symbols(unique.begin(), unique.end());
   std::sort(symbols.begin(), symbols.end());
-  symbols.erase(std::unique(symbols.begin(), symbols.end()), symbols.end());
-  std::unordered_map<std::string, uint32_t> symbol_ref;
+  std::unordered_map<std::string_view, uint32_t> symbol_ref;
   for (size_t i = 0; i < symbols.size(); ++i) symbol_ref.emplace(symbols[i], uint32_t(i));
+  // Each series as (name, value) symbol pairs: symbols are in string order, so comparing
+  // the pairs compares the label sets as Prometheus does.
+  struct Entry {
+    std::vector<std::pair<uint32_t, uint32_t>> labels;
+    uint32_t stream;
+  };
+  std::vector<Entry> entries;
+  entries.reserve(raw.size());
+  for (const auto& r : raw) {
+    Entry e;
+    e.stream = r.stream;
+    e.labels.reserve(r.labels->size() + 2);
+    e.labels.emplace_back(symbol_ref.at(kName), symbol_ref.at(*r.name));
+    if (r.le) e.labels.emplace_back(symbol_ref.at(kLe), symbol_ref.at(*r.le));
+    for (const auto& [k, v] : *r.labels) {
+      if (!v.empty()) e.labels.emplace_back(symbol_ref.at(k), symbol_ref.at(v));
+    }
+    std::sort(e.labels.begin(), e.labels.end());
+    entries.push_back(std::move(e));
+  }
+  std::vector<Raw>().swap(raw);
+  std::sort(entries.begin(), entries.end(),
+            [](const Entry& a, const Entry& b) { return a.labels < b.labels; });
 
   Buf b;
   b.Be32(kMagicIndex);
@@ -154,25 +181,25 @@ std::string TsdbBlockWriter::Commit() {
   {
     const size_t at = b.BeginSection();
     b.Be32(static_cast<uint32_t>(symbols.size()));
-    for (const auto& s : symbols) b.Str(s);
+    for (const auto& sym : symbols) b.Str(std::string(sym));
     b.EndSection(at);
   }
   // Series, each 16-byte aligned; its ID is its offset / 16.
   b.Pad(16);
   const uint64_t toc_series = b.size();
-  std::map<std::pair<std::string, std::string>, std::vector<uint32_t>> postings;
+  std::map<std::pair<uint32_t, uint32_t>, std::vector<uint32_t>> postings;
   std::vector<uint32_t> all;
   int64_t min_t = INT64_MAX, max_t = INT64_MIN;
   for (const auto& e : entries) {
     b.Pad(16);
     const auto id = static_cast<uint32_t>(b.size() / 16);
     all.push_back(id);
-    for (const auto& [k, v] : e.labels) postings[{k, v}].push_back(id);
+    for (const auto& kv : e.labels) postings[kv].push_back(id);
     Buf body;
     body.Uvarint(e.labels.size());
     for (const auto& [k, v] : e.labels) {
-      body.Uvarint(symbol_ref.at(k));
-      body.Uvarint(symbol_ref.at(v));
+      body.Uvarint(k);
+      body.Uvarint(v);
     }
     const auto& chunks = spool->Chunks(e.stream);
     body.Uvarint(chunks.size());
@@ -197,11 +224,11 @@ std::string TsdbBlockWriter::Commit() {
     b.Be32(b.Crc(from));
   }
   // Label indices (no longer read, still written): each name's values.
-  std::map<std::string, std::vector<uint32_t>> values_of;
-  for (const auto& [kv, ids] : postings) values_of[kv.first].push_back(symbol_ref.at(kv.second));
+  std::map<uint32_t, std::vector<uint32_t>> values_of;  // by name, in string order
+  for (const auto& [kv, ids] : postings) values_of[kv.first].push_back(kv.second);
   b.Pad(4);
   const uint64_t toc_label_indices = b.size();
-  std::vector<std::pair<std::string, uint64_t>> label_offsets;
+  std::vector<std::pair<uint32_t, uint64_t>> label_offsets;
   for (const auto& [name, refs] : values_of) {
     b.Pad(4);
     label_offsets.emplace_back(name, b.size());
@@ -217,32 +244,34 @@ std::string TsdbBlockWriter::Commit() {
     b.Be32(static_cast<uint32_t>(label_offsets.size()));
     for (const auto& [name, off] : label_offsets) {
       b.Byte(1);
-      b.Str(name);
+      b.Str(std::string(symbols[name]));
       b.Uvarint(off);
     }
     b.EndSection(at);
   }
   // Postings: every series first (the empty label pair), then each pair's series.
-  postings[{"", ""}] = all;
   b.Pad(4);
   const uint64_t toc_postings = b.size();
-  std::vector<std::pair<const std::pair<std::string, std::string>*, uint64_t>> posting_offsets;
-  for (const auto& [kv, ids] : postings) {
+  std::vector<std::pair<std::pair<std::string_view, std::string_view>, uint64_t>> posting_offsets;
+  auto write_postings = [&](std::string_view name, std::string_view value,
+                            const std::vector<uint32_t>& ids) {
     b.Pad(4);
-    posting_offsets.emplace_back(&kv, b.size());
+    posting_offsets.push_back({{name, value}, b.size()});
     const size_t at = b.BeginSection();
     b.Be32(static_cast<uint32_t>(ids.size()));
     for (uint32_t id : ids) b.Be32(id);
     b.EndSection(at);
-  }
+  };
+  write_postings("", "", all);
+  for (const auto& [kv, ids] : postings) write_postings(symbols[kv.first], symbols[kv.second], ids);
   const uint64_t toc_posting_offsets = b.size();
   {
     const size_t at = b.BeginSection();
     b.Be32(static_cast<uint32_t>(posting_offsets.size()));
     for (const auto& [kv, off] : posting_offsets) {
       b.Byte(2);
-      b.Str(kv->first);
-      b.Str(kv->second);
+      b.Str(std::string(kv.first));
+      b.Str(std::string(kv.second));
       b.Uvarint(off);
     }
     b.EndSection(at);

@@ -3,11 +3,13 @@
 #include <array>
 #include <bit>
 #include <cstring>
+#include <stdexcept>
 
 namespace gputwin::telemetry {
 
 void XorChunkEncoder::Reset() {
-  bytes_.assign(2, 0);  // the sample count
+  buf_[0] = buf_[1] = 0;  // the sample count
+  size_ = 2;
   free_bits_ = 0;
   count_ = 0;
   mint_ = t_ = 0;
@@ -18,26 +20,28 @@ void XorChunkEncoder::Reset() {
 }
 
 void XorChunkEncoder::WriteBit(bool bit) {
-  if (free_bits_ == 0) {
-    bytes_.push_back(0);
-    free_bits_ = 8;
-  }
-  --free_bits_;
-  if (bit) bytes_.back() |= static_cast<uint8_t>(1u << free_bits_);
+  WriteBits(bit ? 1 : 0, 1);
 }
 
 void XorChunkEncoder::WriteBits(uint64_t u, int nbits) {
-  // Most significant first, a byte's worth at a time where possible.
-  while (nbits > 0) {
-    if (free_bits_ == 0) {
-      bytes_.push_back(0);
-      free_bits_ = 8;
-    }
+  // Most significant first: fill the last byte's free bits, then whole bytes, then the
+  // rest into a new byte.
+  if (nbits < 64) u &= (uint64_t{1} << nbits) - 1;
+  if (free_bits_ > 0) {
     const int take = nbits < free_bits_ ? nbits : free_bits_;
-    const uint64_t chunk = (u >> (nbits - take)) & ((uint64_t{1} << take) - 1);
     free_bits_ -= take;
-    bytes_.back() |= static_cast<uint8_t>(chunk << free_bits_);
     nbits -= take;
+    buf_[size_ - 1] |= static_cast<uint8_t>((u >> nbits) << free_bits_);
+    if (nbits == 0) return;
+    u &= (uint64_t{1} << nbits) - 1;
+  }
+  while (nbits >= 8) {
+    nbits -= 8;
+    buf_[size_++] = static_cast<uint8_t>(u >> nbits);
+  }
+  if (nbits > 0) {
+    free_bits_ = 8 - nbits;
+    buf_[size_++] = static_cast<uint8_t>(u << free_bits_);
   }
 }
 
@@ -74,6 +78,7 @@ bool BitRange(int64_t x, int nbits) {
 }  // namespace
 
 void XorChunkEncoder::Append(int64_t t, double v) {
+  if (Full()) throw std::logic_error("XOR chunk full: cut it before appending");
   uint64_t t_delta = 0;
   if (count_ == 0) {
     // Go's binary.PutVarint: zigzag, then 7 bits a byte.
@@ -118,8 +123,8 @@ void XorChunkEncoder::Append(int64_t t, double v) {
   t_ = t;
   t_delta_ = t_delta;
   ++count_;
-  bytes_[0] = static_cast<uint8_t>(count_ >> 8);
-  bytes_[1] = static_cast<uint8_t>(count_);
+  buf_[0] = static_cast<uint8_t>(count_ >> 8);
+  buf_[1] = static_cast<uint8_t>(count_);
 }
 
 bool XorChunkDecoder::ReadBit(bool* bit) {
@@ -130,11 +135,16 @@ bool XorChunkDecoder::ReadBit(bool* bit) {
 }
 
 bool XorChunkDecoder::ReadBits(int nbits, uint64_t* out) {
+  if (pos_ + static_cast<size_t>(nbits) > size_ * 8) return false;
   uint64_t u = 0;
-  for (int i = 0; i < nbits; ++i) {
-    bool b = false;
-    if (!ReadBit(&b)) return false;
-    u = u << 1 | (b ? 1 : 0);
+  while (nbits > 0) {
+    // The rest of the current byte, or as much of it as is wanted.
+    const int avail = 8 - static_cast<int>(pos_ & 7);
+    const int take = nbits < avail ? nbits : avail;
+    const uint64_t byte = data_[pos_ >> 3];
+    u = u << take | ((byte >> (avail - take)) & ((1u << take) - 1));
+    pos_ += static_cast<size_t>(take);
+    nbits -= take;
   }
   *out = u;
   return true;
@@ -228,13 +238,36 @@ std::array<uint32_t, 256> CastagnoliTable() {
   }
   return t;
 }
+
+uint32_t Crc32cTable(const uint8_t* data, size_t size, uint32_t crc) {
+  static const std::array<uint32_t, 256> kTable = CastagnoliTable();
+  for (size_t i = 0; i < size; ++i) crc = kTable[(crc ^ data[i]) & 0xff] ^ (crc >> 8);
+  return crc;
+}
+
+#if defined(__x86_64__)
+// SSE 4.2's crc32 instruction computes exactly this polynomial, 8 bytes at a time.
+__attribute__((target("sse4.2"))) uint32_t Crc32cHardware(const uint8_t* data, size_t size,
+                                                          uint32_t crc) {
+  uint64_t c = crc;
+  for (; size >= 8; data += 8, size -= 8) {
+    uint64_t word;
+    std::memcpy(&word, data, 8);
+    c = __builtin_ia32_crc32di(c, word);
+  }
+  auto c32 = static_cast<uint32_t>(c);
+  for (; size > 0; ++data, --size) c32 = __builtin_ia32_crc32qi(c32, *data);
+  return c32;
+}
+#endif
 }  // namespace
 
 uint32_t Crc32c(const uint8_t* data, size_t size, uint32_t crc) {
-  static const std::array<uint32_t, 256> kTable = CastagnoliTable();
-  crc = ~crc;
-  for (size_t i = 0; i < size; ++i) crc = kTable[(crc ^ data[i]) & 0xff] ^ (crc >> 8);
-  return ~crc;
+#if defined(__x86_64__)
+  static const bool kHardware = __builtin_cpu_supports("sse4.2");
+  if (kHardware) return ~Crc32cHardware(data, size, ~crc);
+#endif
+  return ~Crc32cTable(data, size, ~crc);
 }
 
 }  // namespace gputwin::telemetry

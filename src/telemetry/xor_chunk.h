@@ -8,6 +8,7 @@
 
 #include <cstddef>
 #include <cstdint>
+#include <span>
 #include <vector>
 
 namespace gputwin::telemetry {
@@ -22,7 +23,13 @@ class XorChunkEncoder {
   int64_t mint() const { return mint_; }
   int64_t maxt() const { return t_; }
   // The chunk's bytes (header included), ready to store.
-  const std::vector<uint8_t>& bytes() const { return bytes_; }
+  std::span<const uint8_t> bytes() const { return {buf_, size_}; }
+  // Another sample might not fit: cut the chunk (Prometheus also cuts XOR chunks by size).
+  bool Full() const { return size_ > kCapacity - kMaxSampleBytes; }
+
+  // Held inline, so a scrape touching thousands of series touches no other memory.
+  static constexpr uint16_t kCapacity = 256;
+  static constexpr uint16_t kMaxSampleBytes = 20;  // 4 + 64 bits of time, 2 + 11 + 64 of value
 
  private:
   void WriteBit(bool bit);
@@ -30,13 +37,14 @@ class XorChunkEncoder {
   void WriteByte(uint8_t b) { WriteBits(b, 8); }
   void WriteValue(double v);
 
-  std::vector<uint8_t> bytes_;
-  int free_bits_ = 0;  // unused low bits of the last byte
+  uint16_t size_ = 0;
   uint16_t count_ = 0;
+  int free_bits_ = 0;  // unused low bits of the last byte
   int64_t mint_ = 0, t_ = 0;
   uint64_t t_delta_ = 0;
   uint64_t v_bits_ = 0;
   uint8_t leading_ = 0xff, trailing_ = 0;
+  uint8_t buf_[kCapacity];
 };
 
 // Calls f(t_ms, value) for every sample of a chunk's bytes. Returns false when the bytes

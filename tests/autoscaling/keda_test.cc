@@ -113,10 +113,10 @@ TEST_F(KedaTest, FallbackReportsThresholdTimesReplicasAfterTheThreshold) {
   // KEDA's own counter of them, as its metrics server exposes it.
   const auto errs = registry_.Find("keda_scaled_object_errors");
   ASSERT_EQ(registry_.family(errs).series.size(), 1u);
-  EXPECT_EQ(registry_.series(registry_.family(errs).series[0]).value, 3.0);
+  EXPECT_EQ(registry_.Value(registry_.family(errs).series[0]), 3.0);
   const auto fam = registry_.Find("keda_scaler_metrics_value");
   ASSERT_EQ(registry_.family(fam).series.size(), 1u);
-  EXPECT_EQ(registry_.series(registry_.family(fam).series[0]).value, 15.0);
+  EXPECT_EQ(registry_.Value(registry_.family(fam).series[0]), 15.0);
 }
 
 // The cron scaler (pkg/scalers/cron_scaler.go): 08:00-18:00 UTC, desiredReplicas 5, from
@@ -145,7 +145,7 @@ TEST_F(KedaTest, CronScalerFollowsItsWindow) {
   keda.Start();
   std::vector<std::pair<int, int32_t>> seq;
   const auto fam = registry_.Find("keda_scaler_metrics_value");
-  auto value = [&] { return registry_.series(registry_.family(fam).series[0]).value; };
+  auto value = [&] { return registry_.Value(registry_.family(fam).series[0]); };
   RunTo(12 * 3600, &seq);
   EXPECT_EQ(value(), 5.0);
   RunTo(20 * 3600, &seq);
