@@ -119,10 +119,15 @@ Container DecodeContainer(YamlReader& c) {
     res->Ignore({"claims"});
     res->Finish();
   }
-  c.Ignore({"env", "envFrom", "ports", "volumeMounts", "volumeDevices", "livenessProbe",
-            "securityContext", "imagePullPolicy", "workingDir", "terminationMessagePath",
-            "terminationMessagePolicy", "stdin", "stdinOnce", "tty", "resizePolicy",
-            "restartPolicy"});
+  for (auto& e : c.ObjectList("env")) {
+    const std::string name = e.RequiredString("name");
+    if (auto v = e.OptString("value")) out.env.emplace_back(name, *v);
+    e.Ignore({"valueFrom"});
+    e.Finish();
+  }
+  c.Ignore({"envFrom", "ports", "volumeMounts", "volumeDevices", "livenessProbe", "securityContext",
+            "imagePullPolicy", "workingDir", "terminationMessagePath", "terminationMessagePolicy",
+            "stdin", "stdinOnce", "tty", "resizePolicy", "restartPolicy"});
   c.Finish();
   return out;
 }

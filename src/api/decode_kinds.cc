@@ -144,9 +144,8 @@ Job DecodeJobObject(YamlReader& r, bool require_name) {
   if (j.completion_mode == "Indexed" && !j.completions) {
     spec->Fail("completions", "Required value: when completion mode is Indexed");
   }
-  spec->Ignore({"selector", "manualSelector", "podFailurePolicy",
-                "podReplacementPolicy", "backoffLimitPerIndex", "maxFailedIndexes", "successPolicy",
-                "managedBy"});
+  spec->Ignore({"selector", "manualSelector", "podFailurePolicy", "podReplacementPolicy",
+                "backoffLimitPerIndex", "maxFailedIndexes", "successPolicy", "managedBy"});
   spec->Finish();
   r.Finish();
   return j;
@@ -391,6 +390,14 @@ void DecodeClusterPolicy(YamlReader& r, Manifests* out) {
     // driver.enabled: false when the node image ships the driver (EKS accelerated AMIs,
     // Bottlerocket NVIDIA): no driver container to install on a new node.
     if (auto drv = spec->Object("driver")) cp.driver_enabled = drv->Bool("enabled").value_or(true);
+    if (auto dcgm = spec->Object("dcgmExporter")) {
+      cp.dcgm_exporter_enabled = dcgm->Bool("enabled").value_or(true);
+      cp.dcgm_exporter_args = dcgm->StringList("args");
+      for (auto& e : dcgm->ObjectList("env")) {
+        const std::string name = e.RequiredString("name");
+        if (auto v = e.OptString("value")) cp.dcgm_exporter_env.emplace_back(name, *v);
+      }
+    }
   }
   out->gpu_operator = cp;
 }

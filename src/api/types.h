@@ -44,6 +44,9 @@ struct Container {
   std::string name, image;
   ResourceRequirements resources;
   std::vector<std::string> command, args;
+  // env entries with a literal value (valueFrom is not resolved): what a component reads
+  // its settings from.
+  std::vector<std::pair<std::string, std::string>> env;
   std::optional<Probe> readiness_probe, startup_probe;
   // lifecycle.preStop as a pause: `sleep: {seconds}` or an exec of `sleep N`; nullopt
   // without a preStop hook. Other hooks count as 0 s (warned).
@@ -347,6 +350,10 @@ struct ClusterPolicy {
   std::string device_plugin_config_name, device_plugin_default_config;
   std::string mig_strategy = "single";
   bool driver_enabled = true;
+  bool dcgm_exporter_enabled = true;  // dcgmExporter.enabled
+  // dcgmExporter.args and env (KUBERNETES_VIRTUAL_GPUS and the like).
+  std::vector<std::string> dcgm_exporter_args;
+  std::vector<std::pair<std::string, std::string>> dcgm_exporter_env;
 };
 
 // Prometheus rules (a rule file's groups, or a monitoring.coreos.com/v1 PrometheusRule's

@@ -155,8 +155,52 @@ double GpuSteadyTemperature(const devices::GpuModel& gpu, double watts) {
   return kAmbientC + kCPerWatt700 * watts * 700.0 / gpu.performance.tdp_watts;
 }
 
+namespace {
+// urfave/cli's boolean flag and environment forms: --flag, --flag=true; strconv.ParseBool.
+bool TrueValue(const std::string& v) {
+  return v == "1" || v == "t" || v == "T" || v == "true" || v == "TRUE" || v == "True";
+}
+bool FlagSet(const std::vector<std::string>& words, const std::string& flag) {
+  bool on = false;
+  for (const auto& w : words) {
+    if (w == "--" + flag || w == "-" + flag) on = true;
+    for (const char* dashes : {"--", "-"}) {
+      const std::string prefix = dashes + flag + "=";
+      if (w.starts_with(prefix)) on = TrueValue(w.substr(prefix.size()));
+    }
+  }
+  return on;
+}
+bool EnvSet(const std::vector<std::pair<std::string, std::string>>& env, const char* name) {
+  bool on = false;
+  for (const auto& [k, v] : env) {
+    if (k == name) on = TrueValue(v);
+  }
+  return on;
+}
+}  // namespace
+
+DcgmExporterOptions DcgmExporterOptionsFrom(const api::Manifests& m) {
+  DcgmExporterOptions o;
+  if (m.gpu_operator && m.gpu_operator->dcgm_exporter_enabled) {
+    o.virtual_gpus = FlagSet(m.gpu_operator->dcgm_exporter_args, "kubernetes-virtual-gpus") ||
+                     EnvSet(m.gpu_operator->dcgm_exporter_env, "KUBERNETES_VIRTUAL_GPUS");
+  }
+  for (const auto& ds : m.daemon_sets) {
+    for (const auto& c : ds.template_.spec.containers) {
+      if (c.image.find("dcgm-exporter") == std::string::npos) continue;
+      std::vector<std::string> words = c.command;
+      words.insert(words.end(), c.args.begin(), c.args.end());
+      o.virtual_gpus = o.virtual_gpus || FlagSet(words, "kubernetes-virtual-gpus") ||
+                       EnvSet(c.env, "KUBERNETES_VIRTUAL_GPUS");
+    }
+  }
+  return o;
+}
+
 bool DcgmExporterDeployed(const api::Manifests& m) {
-  if (m.gpu_operator) return true;  // ClusterPolicy dcgmExporter is on by default
+  // The GPU Operator's ClusterPolicy runs it unless dcgmExporter.enabled is false.
+  if (m.gpu_operator && m.gpu_operator->dcgm_exporter_enabled) return true;
   for (const auto& ds : m.daemon_sets) {
     for (const auto& c : ds.template_.spec.containers) {
       if (c.image.find("dcgm-exporter") != std::string::npos) return true;
@@ -166,8 +210,13 @@ bool DcgmExporterDeployed(const api::Manifests& m) {
 }
 
 DcgmExporter::DcgmExporter(cluster::Store* store, EventQueue* queue, telemetry::Registry* metrics,
-                           const devices::GpuModelTable* gpus, Duration interval)
-    : Controller(kOwner, store, queue, 0), metrics_(metrics), gpus_(gpus), interval_(interval) {
+                           const devices::GpuModelTable* gpus, Duration interval,
+                           DcgmExporterOptions options)
+    : Controller(kOwner, store, queue, 0),
+      metrics_(metrics),
+      gpus_(gpus),
+      interval_(interval),
+      virtual_gpus_(options.virtual_gpus) {
   for (const auto& f : kFields) {
     telemetry::MetricDesc d;
     d.name = f.name;
@@ -238,6 +287,11 @@ void DcgmExporter::Scrape(Time now) {
       }
       for (auto& [k, inst] : it->second.instances) {
         for (auto s : inst.series) metrics_->Retire(s, now);
+      }
+      for (auto& [k, series] : it->second.copies) {
+        for (auto s : series) {
+          if (s != kNoSeries) metrics_->Retire(s, now);
+        }
       }
       it = state_.erase(it);
     } else {
@@ -375,8 +429,46 @@ void DcgmExporter::ScrapeGpu(cluster::NodeId n, int32_t index, Gpu& g, Time now,
     return !mig || !(f == kGpuUtil || f == kMemCopyUtil || f == kGrEngine || f == kSmActive ||
                      f == kSmOccupancy || f == kTensor || f == kDram);
   };
+  // --kubernetes-virtual-gpus (a whole GPU, not MIG): a copy of every field per container
+  // holding a device unit of the GPU, a shared replica's index as `vgpu`; a GPU no pod
+  // holds is left out (pkg/dcgmexporter/kubernetes.go keeps only the copies).
+  std::vector<std::pair<cluster::PodId, int32_t>> sharing;
+  const bool copies = virtual_gpus_ && !mig;
+  if (copies) {
+    for (const auto& u : node.devices) {
+      if (u.gpu == index && u.mig < 0 && live(u.pod)) sharing.emplace_back(u.pod, u.replica);
+    }
+    std::sort(sharing.begin(), sharing.end());
+    sharing.erase(std::unique(sharing.begin(), sharing.end()), sharing.end());
+    for (auto it = g.copies.begin(); it != g.copies.end();) {
+      if (std::binary_search(sharing.begin(), sharing.end(), it->first)) {
+        ++it;
+        continue;
+      }
+      for (auto sid : it->second) {
+        if (sid != kNoSeries) metrics_->Retire(sid, now);
+      }
+      it = g.copies.erase(it);
+    }
+    for (const auto& key : sharing) {
+      auto& series = g.copies[key];
+      if (!series.empty()) continue;
+      Labels l = with_pod(base(), key.first);
+      if (key.second >= 0) l["vgpu"] = std::to_string(key.second);
+      for (int f = 0; f < kFieldCount; ++f) {
+        series.push_back(per_gpu_field(f) ? metrics_->At(metrics_->Find(kFields[f].name), l)
+                                          : kNoSeries);
+      }
+    }
+    labelled = cluster::kNone;
+  }
   // Series, re-labelled when the pod holding the GPU changes.
-  if (g.series.empty() || labelled != g.holder) {
+  if (copies) {
+    for (auto sid : g.series) {
+      if (sid != kNoSeries) metrics_->Retire(sid, now);
+    }
+    g.series.clear();
+  } else if (g.series.empty() || labelled != g.holder) {
     for (auto s : g.series) {
       if (s != kNoSeries) metrics_->Retire(s, now);
     }
@@ -406,9 +498,15 @@ void DcgmExporter::ScrapeGpu(cluster::NodeId n, int32_t index, Gpu& g, Time now,
   v[kSmOccupancy] = 0.25 * a.busy;  // a quarter of the warp slots resident: an assumption
   v[kTensor] = a.tensor;
   v[kDram] = a.dram;
-  for (int f = 0; f < kFieldCount; ++f) {
+  for (int f = 0; f < kFieldCount && !copies; ++f) {
     const auto s = g.series[static_cast<size_t>(f)];
     if (s != kNoSeries) metrics_->Set(s, v[f]);
+  }
+  for (const auto& [key, series] : g.copies) {
+    for (int f = 0; f < kFieldCount; ++f) {
+      const auto s = series[static_cast<size_t>(f)];
+      if (s != kNoSeries) metrics_->Set(s, v[f]);
+    }
   }
   // MIG instances: the profiling fields and framebuffer with GPU_I_PROFILE and GPU_I_ID and
   // the holding pod's labels.

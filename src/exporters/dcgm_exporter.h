@@ -37,13 +37,24 @@ double GpuMaxSmClock(const devices::GpuModel& gpu);
 // Steady-state GPU temperature (°C) at a power draw.
 double GpuSteadyTemperature(const devices::GpuModel& gpu, double watts);
 
-// Whether the manifests run dcgm-exporter (its DaemonSet, or a GPU Operator ClusterPolicy).
+// Whether the manifests run dcgm-exporter (its DaemonSet, or a GPU Operator ClusterPolicy
+// whose dcgmExporter is not disabled).
 bool DcgmExporterDeployed(const api::Manifests& m);
+
+struct DcgmExporterOptions {
+  // --kubernetes-virtual-gpus (or KUBERNETES_VIRTUAL_GPUS=true): a copy of each GPU's
+  // series per pod sharing it, labelled `vgpu`.
+  bool virtual_gpus = false;
+};
+// The exporter's settings, from its DaemonSet's command, args and env or the ClusterPolicy's
+// dcgmExporter.args and env.
+DcgmExporterOptions DcgmExporterOptionsFrom(const api::Manifests& m);
 
 class DcgmExporter : public cluster::Controller {
  public:
   DcgmExporter(cluster::Store* store, EventQueue* queue, telemetry::Registry* metrics,
-               const devices::GpuModelTable* gpus, Duration interval);
+               const devices::GpuModelTable* gpus, Duration interval,
+               DcgmExporterOptions options = {});
   void Start();
 
  protected:
@@ -62,7 +73,9 @@ class DcgmExporter : public cluster::Controller {
     cluster::PodId holder = cluster::kNone;  // whose labels the series carry
     std::vector<SeriesId> series;            // one per metric, kNoSeries when not reported
     std::map<int32_t, Instance> instances;   // MIG
-    double temperature = -1;                 // °C; -1 before the first scrape
+    // --kubernetes-virtual-gpus: the series of each (pod, shared replica) holding the GPU.
+    std::map<std::pair<cluster::PodId, int32_t>, std::vector<SeriesId>> copies;
+    double temperature = -1;  // °C; -1 before the first scrape
     double energy_mj = 0;
     // Per pod reporting its engine's time: busy and tensor seconds at the last scrape.
     std::vector<std::pair<cluster::PodId, std::pair<double, double>>> seen;
@@ -76,6 +89,7 @@ class DcgmExporter : public cluster::Controller {
   telemetry::Registry* metrics_;
   const devices::GpuModelTable* gpus_;
   Duration interval_;
+  bool virtual_gpus_ = false;
   bool enabled_ = false;
   Time last_{0};
   std::map<std::pair<cluster::NodeId, int32_t>, Gpu> state_;

@@ -180,7 +180,8 @@ const std::vector<ComponentRegistration>& Components() {
        },
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
          auto d = std::make_unique<exporters::DcgmExporter>(
-             &c.store, &c.queue, &c.metrics, &c.gpu_models, c.scenario.scrape_interval);
+             &c.store, &c.queue, &c.metrics, &c.gpu_models, c.scenario.scrape_interval,
+             exporters::DcgmExporterOptionsFrom(c.manifests));
          d->Start();
          return d;
        }},

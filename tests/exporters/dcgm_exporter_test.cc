@@ -7,6 +7,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <set>
 
 #include "exporters/dcgm_exporter.h"
 #include "sim/simulation.h"
@@ -227,6 +228,202 @@ spec:
   EXPECT_EQ(power.samples[0].labels.count("pod"), 0u);
   EXPECT_GT(power.samples[0].value, 0.15 * 400);
   fs::remove_all(dir);
+}
+
+}  // namespace
+}  // namespace gputwin::exporters
+
+namespace gputwin::exporters {
+namespace {
+
+// Time-slicing (4 replicas per A100): two pods share node gpu-ts's GPU; gpu-idle's GPU
+// has no pod.
+// dcgm-exporter reports what the physical GPU does; by default one pod's labels for the
+// shared GPU (dcgm-exporter#307). With --kubernetes-virtual-gpus it writes a copy of the
+// GPU's series per pod, labelled with the replica's index as `vgpu`, and drops the GPU no
+// pod holds (pkg/dcgmexporter/kubernetes.go keeps only the copies).
+std::unique_ptr<sim::Simulation> RunTimeSliced(const std::string& exporter_args) {
+  namespace fs = std::filesystem;
+  const fs::path dir =
+      fs::temp_directory_path() / ("gputwin-dcgm-vgpu-" + std::to_string(::getpid()));
+  fs::create_directories(dir);
+  std::ofstream(dir / "s.yaml") << R"(apiVersion: gputwin.io/v1alpha1
+kind: Scenario
+metadata: {name: dcgm-vgpu}
+spec:
+  duration: 10m
+---
+apiVersion: v1
+kind: ConfigMap
+metadata: {name: nvidia-device-plugin-configs, namespace: kube-system}
+data:
+  time-sliced: |-
+    version: v1
+    sharing:
+      timeSlicing:
+        resources:
+        - name: nvidia.com/gpu
+          replicas: 4
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: nvidia-device-plugin, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: dp}}
+  template:
+    metadata: {labels: {app: dp}}
+    spec:
+      tolerations: [{operator: Exists}]
+      containers: [{name: plugin, image: "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"}]
+---
+apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: dcgm-exporter, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: dcgm}}
+  template:
+    metadata: {labels: {app: dcgm}}
+    spec:
+      tolerations: [{operator: Exists}]
+      containers:
+      - name: exporter
+        image: "nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04"
+        args: [)" + exporter_args + R"(]
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: gpu-ts
+  labels: {pool: ts, nvidia.com/device-plugin.config: time-sliced}
+  annotations: {gputwin.io/gpu-model: A100-80GB, gputwin.io/gpu-count: "1"}
+status: {allocatable: {cpu: "32", memory: 240Gi}}
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: gpu-idle
+  labels: {nvidia.com/device-plugin.config: time-sliced}
+  annotations: {gputwin.io/gpu-model: A100-80GB, gputwin.io/gpu-count: "1"}
+status: {allocatable: {cpu: "32", memory: 240Gi}}
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: a
+  annotations: {gputwin.io/gpu-utilization: "0.3"}
+spec:
+  nodeSelector: {pool: ts}
+  containers: [{name: main, image: img, resources: {limits: {nvidia.com/gpu: 1}}}]
+---
+apiVersion: v1
+kind: Pod
+metadata:
+  name: b
+  annotations: {gputwin.io/gpu-utilization: "0.2"}
+spec:
+  nodeSelector: {pool: ts}
+  containers: [{name: main, image: img, resources: {limits: {nvidia.com/gpu: 1}}}]
+)";
+  auto s = sim::LoadScenario((dir / "s.yaml").string(), std::nullopt, std::nullopt);
+  s->SpoolMetrics();
+  s->Run();
+  fs::remove_all(dir);
+  return s;
+}
+
+TEST(DcgmExporterRun, SharedGpuHasOnePodsLabelsByDefault) {
+  auto s = RunTimeSliced("");
+  const auto r = telemetry::PromQuery::Parse("DCGM_FI_DEV_GPU_UTIL")
+                     .Evaluate(s->metrics(), s->start() + Duration::Minutes(9));
+  ASSERT_EQ(r.samples.size(), 2u);  // both GPUs, one series each
+  int shared = 0;
+  for (const auto& smp : r.samples) {
+    EXPECT_EQ(smp.labels.count("vgpu"), 0u);
+    if (smp.labels.at("Hostname") == "gpu-ts") {
+      // Both pods' work (30 % + 20 %) under one pod's name.
+      EXPECT_EQ(smp.value, 50);
+      EXPECT_TRUE(smp.labels.at("pod") == "a" || smp.labels.at("pod") == "b");
+      ++shared;
+    } else {
+      EXPECT_EQ(smp.value, 0);
+      EXPECT_EQ(smp.labels.count("pod"), 0u);
+    }
+  }
+  EXPECT_EQ(shared, 1);
+}
+
+TEST(DcgmExporterRun, VirtualGpusCopyTheSharedGpuPerPod) {
+  auto s = RunTimeSliced("--kubernetes-virtual-gpus");
+  const auto r = telemetry::PromQuery::Parse("DCGM_FI_DEV_GPU_UTIL")
+                     .Evaluate(s->metrics(), s->start() + Duration::Minutes(9));
+  ASSERT_EQ(r.samples.size(), 2u);  // pods a and b on gpu-ts; gpu-idle's GPU left out
+  std::set<std::string> pods, vgpus;
+  for (const auto& smp : r.samples) {
+    EXPECT_EQ(smp.value, 50);  // the physical GPU's value in every copy
+    EXPECT_EQ(smp.labels.at("Hostname"), "gpu-ts");
+    pods.insert(smp.labels.at("pod"));
+    vgpus.insert(smp.labels.at("vgpu"));
+  }
+  EXPECT_EQ(pods, (std::set<std::string>{"a", "b"}));
+  EXPECT_EQ(vgpus.size(), 2u);
+  for (const auto& v : vgpus) EXPECT_TRUE(v >= "0" && v <= "3") << v;
+}
+
+}  // namespace
+}  // namespace gputwin::exporters
+
+namespace gputwin::exporters {
+namespace {
+
+api::Manifests DecodeText(const std::string& yaml) {
+  api::Manifests m;
+  api::DecodeYaml(yaml, "cluster.yaml", &m);
+  return m;
+}
+
+// Where the exporter runs and how: the GPU Operator runs it unless dcgmExporter.enabled is
+// false; --kubernetes-virtual-gpus as a flag (urfave/cli: --flag, --flag=true) or the
+// KUBERNETES_VIRTUAL_GPUS variable (strconv.ParseBool), in a DaemonSet or the ClusterPolicy.
+TEST(DcgmExporterOptions, FromTheClusterPolicyAndTheDaemonSet) {
+  const auto off = DecodeText(R"(apiVersion: nvidia.com/v1
+kind: ClusterPolicy
+metadata: {name: cluster-policy}
+spec:
+  dcgmExporter: {enabled: false}
+)");
+  EXPECT_FALSE(DcgmExporterDeployed(off));
+  const auto env = DecodeText(R"(apiVersion: nvidia.com/v1
+kind: ClusterPolicy
+metadata: {name: cluster-policy}
+spec:
+  dcgmExporter:
+    env: [{name: KUBERNETES_VIRTUAL_GPUS, value: "true"}]
+)");
+  EXPECT_TRUE(DcgmExporterDeployed(env));
+  EXPECT_TRUE(DcgmExporterOptionsFrom(env).virtual_gpus);
+  auto daemon_set = [](const std::string& extra) {
+    return DecodeText(R"(apiVersion: apps/v1
+kind: DaemonSet
+metadata: {name: dcgm-exporter}
+spec:
+  selector: {matchLabels: {app: dcgm}}
+  template:
+    metadata: {labels: {app: dcgm}}
+    spec:
+      containers:
+      - name: exporter
+        image: nvcr.io/nvidia/k8s/dcgm-exporter:4.2.3-4.1.3-ubuntu22.04
+)" + extra);
+  };
+  EXPECT_FALSE(DcgmExporterOptionsFrom(daemon_set("")).virtual_gpus);
+  EXPECT_TRUE(DcgmExporterOptionsFrom(daemon_set("        args: [--kubernetes-virtual-gpus]\n"))
+                  .virtual_gpus);
+  EXPECT_FALSE(
+      DcgmExporterOptionsFrom(daemon_set("        args: [--kubernetes-virtual-gpus=false]\n"))
+          .virtual_gpus);
+  EXPECT_TRUE(DcgmExporterOptionsFrom(
+                  daemon_set("        env: [{name: KUBERNETES_VIRTUAL_GPUS, value: \"1\"}]\n"))
+                  .virtual_gpus);
 }
 
 }  // namespace
