@@ -257,11 +257,36 @@ ObjectMeta DecodeTemplateMeta(YamlReader& m) {
   return out;
 }
 
+namespace {
+// The API server's generated name (apiserver's names.SimpleNameGenerator): the prefix cut to
+// 58 characters and 5 characters from k8s.io/apimachinery/pkg/util/rand's alphabet (no
+// vowels, no look-alikes). Drawn from the object's place in its file, so the same files
+// give the same names.
+std::string GenerateName(const std::string& prefix, const std::string& file, int line) {
+  static const char kAlphabet[] = "bcdfghjklmnpqrstvwxz2456789";
+  uint64_t h = 1469598103934665603ULL;
+  for (unsigned char c : file + ":" + std::to_string(line) + ":" + prefix) {
+    h = (h ^ c) * 1099511628211ULL;
+  }
+  std::string out = prefix.substr(0, 58);
+  for (int i = 0; i < 5; ++i) {
+    h ^= h >> 29;
+    h *= 0xbf58476d1ce4e5b9ULL;
+    out += kAlphabet[h % (sizeof kAlphabet - 1)];
+  }
+  return out;
+}
+}  // namespace
+
 ObjectMeta DecodeMeta(YamlReader& obj, bool namespaced, bool require_name) {
   auto m = obj.Object("metadata");
   ObjectMeta out;
   if (m) {
     out = DecodeTemplateMeta(*m);
+    if (out.name.empty() && !out.generate_name.empty()) {
+      // As `kubectl create` of such an object gets it (`kubectl apply` needs a name).
+      out.name = GenerateName(out.generate_name, obj.file(), obj.Where().line);
+    }
     if (out.name.empty() && require_name) {
       m->Fail("name", "Required value: name or generateName is required");
     }

@@ -151,6 +151,44 @@ spec:
               HasSubstr("cluster.yaml:5: spec.endpoints[0].interval: not a Prometheus duration"));
 }
 
+// Kueue's examples are written for `kubectl create` with metadata.generateName: the API
+// server names the object the prefix plus 5 characters of its alphabet
+// ("bcdfghjklmnpqrstvwxz2456789", k8s.io/apimachinery/pkg/util/rand).
+TEST(Decode, GenerateNameGivesTheApiServersKindOfName) {
+  const std::string job = R"(apiVersion: batch/v1
+kind: Job
+metadata:
+  generateName: sample-job-
+  namespace: team-a
+  labels: {kueue.x-k8s.io/queue-name: user-queue}
+spec:
+  parallelism: 3
+  completions: 3
+  suspend: true
+  template:
+    spec:
+      containers: [{name: dummy-job, image: registry.k8s.io/e2e-test-images/agnhost:2.53, args: ["entrypoint-tester", "hello", "world"]}]
+      restartPolicy: Never
+)";
+  auto m = Decode(job + "---\n" + job);
+  ASSERT_EQ(m.jobs.size(), 2u);
+  for (const auto& j : m.jobs) {
+    const std::string& name = j.metadata.name;
+    ASSERT_EQ(name.size(), std::string("sample-job-").size() + 5) << name;
+    EXPECT_TRUE(name.starts_with("sample-job-"));
+    for (char c : name.substr(11)) {
+      EXPECT_NE(std::string("bcdfghjklmnpqrstvwxz2456789").find(c), std::string::npos) << name;
+    }
+  }
+  // Two creates, two objects; the same files, the same names.
+  EXPECT_NE(m.jobs[0].metadata.name, m.jobs[1].metadata.name);
+  EXPECT_EQ(Decode(job).jobs[0].metadata.name, m.jobs[0].metadata.name);
+  // Neither name nor generateName: still an error.
+  EXPECT_THAT(
+      ErrorOf("apiVersion: v1\nkind: Pod\nmetadata: {namespace: a}\nspec: {containers: []}\n"),
+      HasSubstr("name or generateName is required"));
+}
+
 TEST(Decode, BadQuantityNamesFileLineAndField) {
   std::string e = ErrorOf(R"(apiVersion: v1
 kind: Pod
