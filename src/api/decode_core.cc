@@ -475,8 +475,15 @@ PodSpec DecodePodSpec(YamlReader& s) {
     out.scheduling_gates.push_back(std::move(name));
     g.Finish();
   }
-  s.Ignore({"volumes",
-            "serviceAccountName",
+  for (auto& v : s.ObjectList("volumes")) {
+    const std::string name = v.RequiredString("name");
+    if (auto cm = v.Object("configMap")) {
+      out.config_map_volumes.emplace_back(name, cm->String("name"));
+      cm->Ignore({"items", "defaultMode", "optional"});
+      cm->Finish();
+    }
+  }
+  s.Ignore({"serviceAccountName",
             "serviceAccount",
             "securityContext",
             "imagePullSecrets",

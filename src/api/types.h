@@ -151,6 +151,9 @@ struct PodSpec {
   int64_t termination_grace_period_seconds = 30;
   std::optional<int64_t> active_deadline_seconds;
   ResourceList overhead;
+  // Volumes backed by a ConfigMap: volume name → ConfigMap name (what a component mounts
+  // its configuration from). Other volume sources are not kept.
+  std::vector<std::pair<std::string, std::string>> config_map_volumes;
 };
 
 struct PodTemplateSpec {

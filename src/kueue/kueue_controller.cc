@@ -29,8 +29,9 @@ KueueController::KueueController(cluster::Store* store, EventQueue* queue, const
       metrics_interval_(metrics_interval),
       manifests_(m),
       metrics_(*metrics) {
-  // As pkg/metrics/metrics.go declares them (help texts of v0.14); the labels are those
-  // the twin records.
+  // As pkg/metrics/metrics.go declares them in v0.13 (names, help, labels, buckets), except
+  // kueue_finished_workloads_total (v0.16) and weighted_share's help and cohort label
+  // (v0.15); later releases add priority_class, underlying_cause and replica_role labels.
   using telemetry::MetricType;
   auto declare = [&](const char* name, MetricType type, std::vector<std::string> labels,
                      const char* help, std::vector<double> buckets = {}) {
@@ -59,7 +60,13 @@ KueueController::KueueController(cluster::Store* store, EventQueue* queue, const
       "The label 'reason' can have the following values:\n"
       "- \"Preempted\" means that the workload was evicted in order to free resources for a "
       "workload with a higher priority or reclamation of nominal quota.\n"
-      "- \"PodsReadyTimeout\" means that the eviction took place due to a PodsReady timeout.");
+      "- \"PodsReadyTimeout\" means that the eviction took place due to a PodsReady timeout.\n"
+      "- \"AdmissionCheck\" means that the workload was evicted because at least one admission "
+      "check transitioned to False.\n"
+      "- \"ClusterQueueStopped\" means that the workload was evicted because the ClusterQueue "
+      "is stopped.\n"
+      "- \"Deactivated\" means that the workload was evicted because spec.active is set to "
+      "false");
   preempted_total_ = declare(
       "kueue_preempted_workloads_total", MetricType::kCounter,
       {"preempting_cluster_queue", "reason"},
