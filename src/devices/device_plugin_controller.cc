@@ -102,6 +102,12 @@ void DevicePluginController::Register(cluster::NodeId n) {
   if (node.deleted || node.device_plugin_registered) return;
   NodeGpuPlan plan;
   if (!PlanNode(node.obj, stack_, &plan)) return;
+  if (!plan.config_error.empty()) {
+    // The config-manager (an init container) exits with this error: no plugin, no GPUs.
+    store_.RecordEvent("Warning", "DevicePluginFailed", "Node", "", node.name(),
+                       "nvidia-device-plugin config-manager failed: " + plan.config_error, name_);
+    return;
+  }
   Advertisement a = Advertise(plan.gpus, plan.config);
   if (!a.error.empty()) {
     store_.RecordEvent("Warning", "DevicePluginFailed", "Node", "", node.name(),

@@ -54,8 +54,7 @@ MigPartedConfigs ParseMigParted(const std::string& text, const SourceRef& where,
 
 }  // namespace
 
-GpuStack DiscoverGpuStack(const api::Manifests& m, const GpuModelTable* models,
-                          Diagnostics* diag) {
+GpuStack DiscoverGpuStack(const api::Manifests& m, const GpuModelTable* models, Diagnostics* diag) {
   GpuStack s;
   s.models = models;
   for (uint32_t i = 0; i < m.daemon_sets.size(); ++i) {
@@ -77,7 +76,60 @@ GpuStack DiscoverGpuStack(const api::Manifests& m, const GpuModelTable* models,
     s.operator_mig_strategy = m.gpu_operator->mig_strategy;
     if (!m.gpu_operator->driver_enabled) s.driver_install = Duration{0};
   }
+  // Which ConfigMap the plugin reads its configs from, and how it picks one.
+  std::string config_map;
+  if (m.gpu_operator) {
+    // controllers/object_controls.go handleDevicePluginConfig: only with config.name; the
+    // config-manager gets DEFAULT_CONFIG = config.default and FALLBACK_STRATEGIES=empty.
+    config_map = m.gpu_operator->device_plugin_config_name;
+    if (!config_map.empty()) {
+      s.config_manager = true;
+      s.fallback_strategies = {"empty"};
+    }
+  } else {
+    for (uint32_t i : s.plugin_daemon_sets) {
+      const auto& spec = m.daemon_sets[i].template_.spec;
+      bool config_file = false;
+      for (const auto& c : spec.containers) {
+        const bool manager =
+            std::find(c.command.begin(), c.command.end(), "config-manager") != c.command.end();
+        for (const auto& [k, v] : c.env) {
+          if (k == "CONFIG_FILE" && !v.empty()) {
+            config_file = true;
+            if (!manager) s.single_config = v.substr(v.rfind('/') + 1);
+          }
+          if (!manager) continue;
+          if (k == "DEFAULT_CONFIG") s.default_config = v;
+          if (k == "NODE_LABEL" && !v.empty()) s.node_label = v;
+          if (k == "FALLBACK_STRATEGIES") {
+            s.fallback_strategies.clear();
+            for (size_t at = 0; at <= v.size();) {
+              const size_t comma = std::min(v.find(',', at), v.size());
+              if (comma > at) s.fallback_strategies.push_back(v.substr(at, comma - at));
+              at = comma + 1;
+            }
+          }
+        }
+        for (const auto& a : c.args) {
+          if (a.starts_with("--config-file=")) {
+            config_file = true;
+            s.single_config = a.substr(a.rfind('/') + 1);
+          }
+        }
+        s.config_manager = s.config_manager || manager;
+      }
+      // The Helm chart mounts the ConfigMap at /available-configs for the config-manager;
+      // the static manifest mounts it where CONFIG_FILE points.
+      for (const auto& [volume, name] : spec.config_map_volumes) {
+        if (config_file || s.config_manager) config_map = name;
+      }
+    }
+    if (s.config_manager) s.single_config.clear();
+  }
+  bool found = false;
   for (const auto& cm : m.config_maps) {
+    const bool referenced = !config_map.empty() && cm.metadata.name == config_map;
+    found = found || referenced;
     for (const auto& [key, value] : cm.data) {
       if (key == "config.yaml" && value.find("mig-configs") != std::string::npos) {
         for (auto& [name, cfg] : ParseMigParted(value, cm.metadata.source, diag)) {
@@ -86,9 +138,28 @@ GpuStack DiscoverGpuStack(const api::Manifests& m, const GpuModelTable* models,
       } else if (LooksLikeDevicePluginConfig(value)) {
         SourceRef where = cm.metadata.source;
         if (auto it = cm.data_lines.find(key); it != cm.data_lines.end()) where.line = it->second;
+        if (!referenced) {
+          // A config nothing points the plugin at changes nothing.
+          if (diag) {
+            diag->Warn(where, "data." + key,
+                       "device plugin config in ConfigMap " + cm.metadata.name +
+                           " is not used: the plugin reads configs only from the ConfigMap it "
+                           "is given (ClusterPolicy devicePlugin.config.name, or a ConfigMap "
+                           "volume of its DaemonSet with CONFIG_FILE or the config-manager); "
+                           "it runs with its defaults");
+          }
+          continue;
+        }
         s.plugin_configs[key] = ParseDevicePluginConfig(value, where, key, diag);
       }
     }
+  }
+  if (!config_map.empty() && !found && diag) {
+    diag->Warn(m.gpu_operator ? m.gpu_operator->metadata.source : SourceRef{}, "",
+               "the device plugin reads its configs from ConfigMap " + config_map +
+                   ", which is not in the manifests: its pods would wait for the volume and "
+                   "never start; the twin runs it with its defaults");
+    s.config_manager = false;
   }
   return s;
 }
@@ -173,14 +244,49 @@ bool PlanNode(const api::Node& node, const GpuStack& stack, NodeGpuPlan* plan) {
       }
     }
   }
-  // The plugin config: the node's label, else "default" (or the ClusterPolicy's), else the
-  // only config, else none (config-manager's fallbacks).
-  std::string key = find(labels, "nvidia.com/device-plugin.config");
-  if (key.empty()) key = stack.default_config;
-  if (key.empty() && stack.plugin_configs.count("default")) key = "default";
-  if (key.empty() && stack.plugin_configs.size() == 1) key = stack.plugin_configs.begin()->first;
-  if (auto it = stack.plugin_configs.find(key); it != stack.plugin_configs.end()) {
+  // The plugin config, as the config-manager picks it (updateConfigName): the node's
+  // label, else DEFAULT_CONFIG, else the fallback strategies in order; an error stops it.
+  if (stack.config_manager) {
+    std::string key = find(labels, stack.node_label.c_str());
+    const auto& files = stack.plugin_configs;
+    if (files.empty()) {
+      plan->config_error = "no configuration files available";
+    } else if (!key.empty()) {
+      if (!files.count(key)) plan->config_error = "specified config " + key + " does not exist";
+    } else if (!stack.default_config.empty()) {
+      key = stack.default_config;
+      // Upstream's message names the (empty) label value, not the default.
+      if (!files.count(key)) plan->config_error = "specified config  does not exist";
+    } else {
+      bool chosen = false;
+      for (const auto& f : stack.fallback_strategies) {
+        if (f == "named" && files.count("default")) {
+          key = "default";
+        } else if (f == "single" && files.size() == 1) {
+          key = files.begin()->first;
+        } else if (f == "empty") {
+          key.clear();
+        } else if (f != "named" && f != "single") {
+          plan->config_error = "unknown fallback strategy: " + f;
+        } else {
+          continue;
+        }
+        chosen = true;
+        break;
+      }
+      if (!chosen && plan->config_error.empty()) {
+        plan->config_error = "no config was set, no default was provided, and all fallbacks failed";
+      }
+    }
+    if (auto it = files.find(key); plan->config_error.empty() && it != files.end()) {
+      plan->config = it->second;
+    }
+  } else if (auto it = stack.plugin_configs.find(stack.single_config);
+             it != stack.plugin_configs.end()) {
     plan->config = it->second;
+  } else if (!stack.single_config.empty() && stack.plugin_configs.size() == 1) {
+    // CONFIG_FILE names a file the volume maps from the ConfigMap's only key (items).
+    plan->config = stack.plugin_configs.begin()->second;
   }
   // The GPU Operator passes its MIG strategy to the plugin.
   if (!stack.operator_mig_strategy.empty() && plan->config.mig_strategy == "none") {

@@ -25,10 +25,19 @@ using MigPartedConfigs = std::map<std::string, std::vector<MigPartedEntry>>;
 struct GpuStack {
   enum class Mode { kNone, kDaemonSet, kGpuOperator };
   Mode mode = Mode::kNone;
-  std::vector<uint32_t> plugin_daemon_sets;                  // indexes of device-plugin DaemonSets
-  bool node_feature_discovery = false;                       // NFD runs: it labels GPU nodes
-  std::map<std::string, DevicePluginConfig> plugin_configs;  // ConfigMap key → config
-  std::string default_config;         // ClusterPolicy devicePlugin.config.default
+  std::vector<uint32_t> plugin_daemon_sets;  // indexes of device-plugin DaemonSets
+  bool node_feature_discovery = false;       // NFD runs: it labels GPU nodes
+  // The plugin's configs, only from the ConfigMap the plugin is told to use (the GPU
+  // Operator's devicePlugin.config.name, or a ConfigMap volume of the plugin's DaemonSet
+  // with CONFIG_FILE / --config-file or the config-manager): file name → config.
+  std::map<std::string, DevicePluginConfig> plugin_configs;
+  // Named configs picked per node by the config-manager (cmd/config-manager): its node
+  // label, DEFAULT_CONFIG and FALLBACK_STRATEGIES (named, single, empty).
+  bool config_manager = false;
+  std::string node_label = "nvidia.com/device-plugin.config";
+  std::string default_config;  // DEFAULT_CONFIG / ClusterPolicy devicePlugin.config.default
+  std::vector<std::string> fallback_strategies;
+  std::string single_config;          // without the config-manager: the file CONFIG_FILE names
   std::string operator_mig_strategy;  // ClusterPolicy mig.strategy
   MigPartedConfigs mig_configs;
   Duration registration_delay = Duration::Seconds(10);
@@ -43,6 +52,9 @@ GpuStack DiscoverGpuStack(const api::Manifests& m, const GpuModelTable* models, 
 struct NodeGpuPlan {
   NodeGpus gpus;
   DevicePluginConfig config;
+  // Why the config-manager fails on this node (the plugin then never starts), as its
+  // error reads; empty when it does not.
+  std::string config_error;
 };
 
 // The node's GPUs, MIG layout and plugin config. Returns false when the node has no

@@ -176,6 +176,12 @@ void Simulation::Validate() {
   for (const auto& n : m.nodes) {
     devices::NodeGpuPlan plan;
     if (!devices::PlanNode(n, gpu_stack_, &plan)) continue;
+    if (!plan.config_error.empty()) {
+      m.diagnostics.Warn(n.metadata.source, "metadata.labels." + gpu_stack_.node_label,
+                         "the device plugin's config-manager fails on node " + n.metadata.name +
+                             " (" + plan.config_error +
+                             "): the plugin never starts there and the node advertises no GPUs");
+    }
     bool advertised = false;
     for (const auto& [name, q] : n.allocatable) advertised |= name.starts_with("nvidia.com/");
     if (!advertised && gpu_stack_.mode == devices::GpuStack::Mode::kNone) {

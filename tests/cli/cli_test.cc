@@ -120,7 +120,16 @@ TEST(Cli, BadGpuConfigurationNamesFileLineAndField) {
          "      timeSlicing:\n"                            // 8
          "        resources:\n"                            // 9
          "        - name: nvidia.com/gpu\n"                // 10
-         "          replicas: 1\n";                        // 11
+         "          replicas: 1\n"                         // 11
+         "---\napiVersion: apps/v1\nkind: DaemonSet\n"
+         "metadata: {name: nvidia-device-plugin, namespace: kube-system}\n"
+         "spec:\n  selector: {matchLabels: {app: dp}}\n  template:\n"
+         "    metadata: {labels: {app: dp}}\n    spec:\n      containers:\n"
+         "      - name: plugin\n        image: nvcr.io/nvidia/k8s-device-plugin:v0.17.0\n"
+         "        env: [{name: CONFIG_FILE, value: /config/config.yaml}]\n"
+         "      - name: config-manager\n        image: nvcr.io/nvidia/k8s-device-plugin:v0.17.0\n"
+         "        command: [config-manager]\n"
+         "      volumes: [{name: available-configs, configMap: {name: dp}}]\n";
     std::ofstream g(dir / "node.yaml");
     g << "apiVersion: v1\nkind: Node\nmetadata:\n  name: n\n"
          "  labels: {nvidia.com/mig.config: too-much}\n"

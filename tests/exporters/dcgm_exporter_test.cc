@@ -60,7 +60,18 @@ spec:
     metadata: {labels: {app: dp}}
     spec:
       tolerations: [{operator: Exists}]
-      containers: [{name: plugin, image: "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"}]
+      containers:
+      - name: plugin
+        image: "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"
+        env: [{name: CONFIG_FILE, value: /config/config.yaml}]
+      - name: config-manager
+        image: "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"
+        command: [config-manager]
+        env:
+        - {name: CONFIG_FILE_SRCDIR, value: /available-configs}
+        - {name: CONFIG_FILE_DST, value: /config/config.yaml}
+        - {name: FALLBACK_STRATEGIES, value: "named,single"}
+      volumes: [{name: available-configs, configMap: {name: nvidia-device-plugin-configs}}]
 ---
 apiVersion: apps/v1
 kind: DaemonSet
@@ -274,7 +285,18 @@ spec:
     metadata: {labels: {app: dp}}
     spec:
       tolerations: [{operator: Exists}]
-      containers: [{name: plugin, image: "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"}]
+      containers:
+      - name: plugin
+        image: "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"
+        env: [{name: CONFIG_FILE, value: /config/config.yaml}]
+      - name: config-manager
+        image: "nvcr.io/nvidia/k8s-device-plugin:v0.17.0"
+        command: [config-manager]
+        env:
+        - {name: CONFIG_FILE_SRCDIR, value: /available-configs}
+        - {name: CONFIG_FILE_DST, value: /config/config.yaml}
+        - {name: FALLBACK_STRATEGIES, value: "named,single"}
+      volumes: [{name: available-configs, configMap: {name: nvidia-device-plugin-configs}}]
 ---
 apiVersion: apps/v1
 kind: DaemonSet
