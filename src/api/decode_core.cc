@@ -1,4 +1,5 @@
 #include "api/decode_core.h"
+#include "api/not_modelled.h"
 
 #include <algorithm>
 
@@ -483,29 +484,11 @@ PodSpec DecodePodSpec(YamlReader& s) {
       cm->Finish();
     }
   }
-  s.Ignore({"serviceAccountName",
-            "serviceAccount",
-            "securityContext",
-            "imagePullSecrets",
-            "hostNetwork",
-            "hostPID",
-            "hostIPC",
-            "dnsPolicy",
-            "dnsConfig",
-            "hostname",
-            "subdomain",
-            "automountServiceAccountToken",
-            "enableServiceLinks",
-            "runtimeClassName",
-            "shareProcessNamespace",
-            "readinessGates",
-            "hostAliases",
-            "ephemeralContainers",
-            "os",
-            "setHostnameAsFQDN",
-            "resourceClaims",
-            "hostUsers",
-            "resources"});
+  WarnNotModelled(s, "Pod", "spec");
+  s.Ignore({"serviceAccountName", "serviceAccount", "securityContext", "imagePullSecrets",
+            "hostNetwork", "hostPID", "hostIPC", "dnsPolicy", "dnsConfig", "hostname", "subdomain",
+            "automountServiceAccountToken", "enableServiceLinks", "shareProcessNamespace",
+            "hostAliases", "ephemeralContainers", "os", "setHostnameAsFQDN", "hostUsers"});
   s.Finish();
   return out;
 }

@@ -6,6 +6,7 @@
 
 #include "api/decode_core.h"
 #include "api/decode_kinds.h"
+#include "api/not_modelled.h"
 
 namespace gputwin::api {
 namespace {
@@ -158,7 +159,7 @@ void DecodeNodePool(YamlReader& r, Manifests* out) {
   for (const auto& [name, q] : np.limits) {
     if (q.milli < 0) spec->Fail("limits", "Invalid value: " + name + " must not be negative");
   }
-  spec->Ignore({"replicas"});
+  WarnNotModelled(*spec, "NodePool", "spec");
   if (auto d = spec->Object("disruption")) {
     np.consolidation_policy = d->String("consolidationPolicy", np.consolidation_policy);
     CheckOneOf(*d, "consolidationPolicy", np.consolidation_policy,
@@ -265,9 +266,10 @@ void DecodeEC2NodeClass(YamlReader& r, Manifests* out) {
     if (auto mp = k->Int("maxPods", 0)) nc.max_pods = static_cast<int32_t>(*mp);
     nc.kube_reserved = k->Resources("kubeReserved");
     nc.system_reserved = k->Resources("systemReserved");
-    k->Ignore({"podsPerCore", "evictionHard", "evictionSoft", "evictionSoftGracePeriod",
-               "evictionMaxPodGracePeriod", "imageGCHighThresholdPercent",
-               "imageGCLowThresholdPercent", "cpuCFSQuota", "clusterDNS"});
+    WarnNotModelled(*k, "EC2NodeClass", "spec.kubelet");
+    k->Ignore({"evictionSoftGracePeriod", "evictionMaxPodGracePeriod",
+               "imageGCHighThresholdPercent", "imageGCLowThresholdPercent", "cpuCFSQuota",
+               "clusterDNS"});
     k->Finish();
   }
   // Accepted, not modelled: networking, IAM, bootstrap and instance metadata.

@@ -3,6 +3,7 @@
 #include <algorithm>
 
 #include "api/decode_core.h"
+#include "api/not_modelled.h"
 
 namespace gputwin::api {
 namespace {
@@ -144,8 +145,8 @@ Job DecodeJobObject(YamlReader& r, bool require_name) {
   if (j.completion_mode == "Indexed" && !j.completions) {
     spec->Fail("completions", "Required value: when completion mode is Indexed");
   }
-  spec->Ignore({"selector", "manualSelector", "podFailurePolicy", "podReplacementPolicy",
-                "backoffLimitPerIndex", "maxFailedIndexes", "successPolicy", "managedBy"});
+  WarnNotModelled(*spec, "Job", "spec");
+  spec->Ignore({"selector", "manualSelector"});
   spec->Finish();
   r.Finish();
   return j;

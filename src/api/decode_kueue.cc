@@ -5,6 +5,7 @@
 
 #include "api/decode_core.h"
 #include "api/decode_kinds.h"
+#include "api/not_modelled.h"
 
 namespace gputwin::api {
 namespace {
@@ -155,8 +156,8 @@ void DecodeClusterQueue(YamlReader& r, Manifests* out) {
   cq.stop_policy = spec->String("stopPolicy", "None");
   CheckOneOf(*spec, "stopPolicy", cq.stop_policy, {"None", "Hold", "HoldAndDrain"});
   cq.fair_sharing_weight = FairSharingWeight(*spec);
-  spec->Ignore({"admissionChecks", "admissionChecksStrategy", "admissionScope",
-                "concurrentAdmissionPolicy"});
+  WarnNotModelled(*spec, "ClusterQueue", "spec");
+  spec->Ignore({"concurrentAdmissionPolicy"});
   spec->Finish();
   r.Finish();
   out->cluster_queues.push_back(std::move(cq));
@@ -183,7 +184,7 @@ void DecodeLocalQueue(YamlReader& r, Manifests* out) {
   lq.cluster_queue = spec->RequiredString("clusterQueue");
   lq.stop_policy = spec->String("stopPolicy", "None");
   CheckOneOf(*spec, "stopPolicy", lq.stop_policy, {"None", "Hold", "HoldAndDrain"});
-  spec->Ignore({"fairSharing"});
+  WarnNotModelled(*spec, "LocalQueue", "spec");
   spec->Finish();
   r.Finish();
   out->local_queues.push_back(std::move(lq));
