@@ -69,6 +69,13 @@ void DecodeObject(const YAML::Node& doc, const std::string& file, const std::str
   YamlReader r(doc, file, path, &out->diagnostics);
   std::string kind = r.String("kind");
   std::string api_version = r.String("apiVersion");
+  if (kind.empty() && api_version.empty() && r.Has("groups")) {
+    // A plain Prometheus rule file in a folder of manifests (what spec.prometheus.ruleFiles
+    // names): its rules, as promtool reads them.
+    DecodeRuleGroups(r, file, out);
+    r.Finish();
+    return;
+  }
   if (kind.empty()) r.Fail("kind", "Required value: kind must be set");
   if (kind == "List" || (kind.size() > 4 && kind.ends_with("List") && r.Has("items"))) {
     YAML::Node items = doc["items"];

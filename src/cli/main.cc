@@ -185,8 +185,13 @@ int ExperimentFgd(const std::string& pods_path, const std::string& nodes_path,
 int Validate(const std::vector<std::string>& files) {
   api::Manifests manifests;
   for (const auto& f : files) api::LoadPath(f, &manifests);
+  api::Manifests manifests_copy = manifests;
   for (const auto& w : manifests.diagnostics.warnings) std::cerr << "warning: " << w << "\n";
   size_t objects = manifests.ObjectCount();
+  if (manifests.scenarios.empty()) {
+    // Plain manifests get every check `run -f` makes before the clock starts.
+    sim::Simulation check(std::move(manifests_copy), api::Scenario{});
+  }
   // Scenarios also check what they reference and admit every pod template.
   for (auto& s : manifests.scenarios) {
     // As `run` loads it: the objects of the scenario's own file, then those it names.

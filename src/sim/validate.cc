@@ -3,6 +3,7 @@
 // GPU models and the NVIDIA stack are known. A bad input throws InputError (file:line,
 // field) before anything runs.
 #include <algorithm>
+#include <map>
 #include <set>
 
 #include "autoscaling/keda.h"
@@ -18,11 +19,17 @@ namespace gputwin::sim {
 
 namespace {
 
-void CheckUnique(std::set<std::string>* seen, const std::string& kind, const api::ObjectMeta& m) {
-  if (!seen->insert(kind + "/" + ObjKey(m)).second) {
+// Two objects of a kind with one name (and namespace): AlreadyExists, as `kubectl create`
+// of the second answers. (`kubectl apply -f DIR` would merge the second into the first; the
+// twin refuses rather than guess which one was meant.)
+void CheckUnique(std::map<std::string, SourceRef>* seen, const std::string& kind,
+                 const api::ObjectMeta& m) {
+  auto [it, added] = seen->emplace(kind + "/" + ObjKey(m), m.source);
+  if (!added) {
     throw InputError(m.source, "metadata.name",
-                     kind + " \"" + m.name + "\" already exists" +
-                         (m.namespace_.empty() ? "" : " in namespace \"" + m.namespace_ + "\""));
+                     "AlreadyExists: " + kind + " \"" + m.name + "\" already exists" +
+                         (m.namespace_.empty() ? "" : " in namespace \"" + m.namespace_ + "\"") +
+                         " (" + it->second.file + ":" + std::to_string(it->second.line) + ")");
   }
 }
 
@@ -38,7 +45,7 @@ void Simulation::EnsureNamespace(const api::ObjectMeta& meta) {
 
 void Simulation::Validate() {
   auto& m = manifests_;
-  std::set<std::string> seen;
+  std::map<std::string, SourceRef> seen;
   // Traces: their nodes join the manifests' nodes; their pods arrive later.
   for (const auto& t : scenario_.traces) {
     auto arrivals = ImportTrace(t, &m.nodes);
@@ -85,6 +92,17 @@ void Simulation::Validate() {
   namespaced("Ingress", m.ingresses);
   namespaced("HorizontalPodAutoscaler", m.horizontal_pod_autoscalers);
   namespaced("ScaledObject", m.scaled_objects);
+  namespaced("PodDisruptionBudget", m.pod_disruption_budgets);
+  namespaced("LocalQueue", m.local_queues);
+  // Cluster-scoped kinds of Kueue and Karpenter.
+  for (const auto& o : m.cluster_queues) CheckUnique(&seen, "ClusterQueue", o.metadata);
+  for (const auto& o : m.cohorts) CheckUnique(&seen, "Cohort", o.metadata);
+  for (const auto& o : m.resource_flavors) CheckUnique(&seen, "ResourceFlavor", o.metadata);
+  for (const auto& o : m.workload_priority_classes) {
+    CheckUnique(&seen, "WorkloadPriorityClass", o.metadata);
+  }
+  for (const auto& o : m.node_pools) CheckUnique(&seen, "NodePool", o.metadata);
+  for (const auto& o : m.ec2_node_classes) CheckUnique(&seen, "EC2NodeClass", o.metadata);
   autoscaling::ValidateScaledObjects(m);
   prometheus::ValidateRules(m);
   for (const auto& h : m.horizontal_pod_autoscalers) {

@@ -189,6 +189,23 @@ spec:
       HasSubstr("name or generateName is required"));
 }
 
+// A folder of manifests may hold the Prometheus rule files a scenario names
+// (spec.prometheus.ruleFiles): a document with `groups:` and no kind is read as one.
+TEST(Decode, APlainRuleFileAmongManifests) {
+  auto m = Decode(R"(groups:
+- name: gpu
+  rules:
+  - alert: GPUUnderutilised
+    expr: DCGM_FI_DEV_GPU_UTIL < 10
+    for: 30m
+)",
+                  "rules.yaml");
+  ASSERT_EQ(m.rule_groups.size(), 1u);
+  EXPECT_EQ(m.rule_groups[0].name, "gpu");
+  EXPECT_EQ(m.rule_groups[0].rules.at(0).alert, "GPUUnderutilised");
+  EXPECT_THAT(ErrorOf("metadata: {name: x}\n"), HasSubstr("kind must be set"));
+}
+
 TEST(Decode, BadQuantityNamesFileLineAndField) {
   std::string e = ErrorOf(R"(apiVersion: v1
 kind: Pod

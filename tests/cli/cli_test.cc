@@ -96,9 +96,17 @@ TEST(Cli, DuplicateNamesAndMissingReferencesAreErrors) {
   }
   Result dup = Gputwin("run -f " + (dir / "a.yaml").string());
   EXPECT_EQ(dup.code, 2);
-  EXPECT_THAT(dup.out, HasSubstr("a.yaml:6: metadata.name: Node \"n\" already exists"));
+  // AlreadyExists, naming where the first one is (kubectl create's answer to the second).
+  EXPECT_THAT(dup.out, HasSubstr("a.yaml:6: metadata.name: AlreadyExists: Node \"n\" already "
+                                 "exists (" +
+                                 (dir / "a.yaml").string() + ":1)"));
+  Result dup_validate = Gputwin("validate " + (dir / "a.yaml").string());
+  EXPECT_EQ(dup_validate.code, 2) << "validate makes the checks run makes";
+  EXPECT_THAT(dup_validate.out, HasSubstr("AlreadyExists: Node \"n\""));
   Result missing = Gputwin("validate " + (dir / "b.yaml").string());
-  EXPECT_EQ(missing.code, 0) << "validate checks files, not cross-object references";
+  EXPECT_EQ(missing.code, 2);
+  EXPECT_THAT(missing.out,
+              HasSubstr("spec.priorityClassName: no PriorityClass with name gold was found"));
   Result run = Gputwin("run -f " + (dir / "b.yaml").string());
   EXPECT_EQ(run.code, 2);
   EXPECT_THAT(run.out,
