@@ -32,25 +32,97 @@ std::vector<MigProfile> EightSliceProfiles(const std::string& g1, const std::str
 std::vector<GpuModel> BuildTable() {
   std::vector<GpuModel> t;
   // name, product, MiB, SMs, CC, family, memory slices, MIG profiles.
-  t.push_back({"A100-40GB", "NVIDIA-A100-SXM4-40GB", 40960, 108, 8, 0, "ampere", 8,
+  t.push_back({"A100-40GB",
+               "NVIDIA-A100-SXM4-40GB",
+               40960,
+               108,
+               8,
+               0,
+               "ampere",
+               8,
                EightSliceProfiles("1g.5gb", "1g.10gb", "2g.10gb", "3g.20gb", "4g.20gb", "7g.40gb",
                                   4864, 9856, 19968, 40192, 14, 14, 28, 42, 56, 98),
                {}});
-  t.push_back({"A100-80GB", "NVIDIA-A100-SXM4-80GB", 81920, 108, 8, 0, "ampere", 8,
+  t.push_back({"A100-80GB",
+               "NVIDIA-A100-SXM4-80GB",
+               81920,
+               108,
+               8,
+               0,
+               "ampere",
+               8,
                EightSliceProfiles("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb",
                                   9856, 19968, 40192, 80384, 14, 14, 28, 42, 56, 98),
                {}});
-  t.push_back({"H100-80GB", "NVIDIA-H100-80GB-HBM3", 81559, 132, 9, 0, "hopper", 8,
+  // PCIe boards: the same GA100 die and MIG profiles as the SXM4 boards, less power.
+  t.push_back({"A100-40GB-PCIe",
+               "NVIDIA-A100-PCIE-40GB",
+               40960,
+               108,
+               8,
+               0,
+               "ampere",
+               8,
+               EightSliceProfiles("1g.5gb", "1g.10gb", "2g.10gb", "3g.20gb", "4g.20gb", "7g.40gb",
+                                  4864, 9856, 19968, 40192, 14, 14, 28, 42, 56, 98),
+               {}});
+  t.push_back({"A100-80GB-PCIe",
+               "NVIDIA-A100-80GB-PCIe",
+               81920,
+               108,
+               8,
+               0,
+               "ampere",
+               8,
+               EightSliceProfiles("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb",
+                                  9856, 19968, 40192, 80384, 14, 14, 28, 42, 56, 98),
+               {}});
+  t.push_back({"H100-80GB",
+               "NVIDIA-H100-80GB-HBM3",
+               81559,
+               132,
+               9,
+               0,
+               "hopper",
+               8,
                EightSliceProfiles("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb",
                                   9984, 20091, 40448, 81152, 16, 26, 32, 60, 64, 132),
                {}});
-  t.push_back({"H100-94GB", "NVIDIA-H100-NVL", 95830, 132, 9, 0, "hopper", 8,
+  // H100 PCIe: 114 SMs; its MIG instances' SMs are the SXM5 ones scaled by 114/132 (an
+  // assumption: the MIG user guide lists the SXM5 board's).
+  t.push_back({"H100-PCIe",
+               "NVIDIA-H100-PCIe",
+               81559,
+               114,
+               9,
+               0,
+               "hopper",
+               8,
+               EightSliceProfiles("1g.10gb", "1g.20gb", "2g.20gb", "3g.40gb", "4g.40gb", "7g.80gb",
+                                  9984, 20091, 40448, 81152, 14, 22, 28, 52, 56, 114),
+               {}});
+  t.push_back({"H100-94GB",
+               "NVIDIA-H100-NVL",
+               95830,
+               132,
+               9,
+               0,
+               "hopper",
+               8,
                EightSliceProfiles("1g.12gb", "1g.24gb", "2g.24gb", "3g.47gb", "4g.47gb", "7g.94gb",
                                   11008, 22139, 47493, 95355, 16, 26, 32, 60, 64, 132),
                {}});
-  t.push_back({"H200-141GB", "NVIDIA-H200", 143771, 132, 9, 0, "hopper", 8,
+  // H200: sizes as nvidia-smi mig -lgip reads them on a real H200 (16, 32.5, 69.75, 140 GiB).
+  t.push_back({"H200-141GB",
+               "NVIDIA-H200",
+               143771,
+               132,
+               9,
+               0,
+               "hopper",
+               8,
                EightSliceProfiles("1g.18gb", "1g.35gb", "2g.35gb", "3g.71gb", "4g.71gb", "7g.141gb",
-                                  16384, 33280, 66560, 135168, 16, 26, 32, 60, 64, 132),
+                                  16384, 33280, 71424, 143360, 16, 26, 32, 60, 64, 132),
                {}});
   // A30: 4 compute and 4 memory slices.
   t.push_back({"A30",
@@ -70,6 +142,7 @@ std::vector<GpuModel> BuildTable() {
   t.push_back({"L4", "NVIDIA-L4", 23034, 58, 8, 9, "ada-lovelace", 0, {}, {}});
   t.push_back({"L40S", "NVIDIA-L40S", 46068, 142, 8, 9, "ada-lovelace", 0, {}, {}});
   t.push_back({"A10G", "NVIDIA-A10G", 23028, 80, 8, 6, "ampere", 0, {}, {}});
+  t.push_back({"A10", "NVIDIA-A10", 23028, 72, 8, 6, "ampere", 0, {}, {}});
   t.push_back({"T4", "Tesla-T4", 15360, 40, 7, 5, "turing", 0, {}, {}});
   t.push_back({"V100-16GB", "Tesla-V100-SXM2-16GB", 16384, 80, 7, 0, "volta", 0, {}, {}});
   t.push_back({"V100-32GB", "Tesla-V100-SXM2-32GB", 32768, 80, 7, 0, "volta", 0, {}, {}});
@@ -78,6 +151,9 @@ std::vector<GpuModel> BuildTable() {
   const std::map<std::string, GpuPerformance> perf = {
       {"A100-40GB", {1555, 312, 312, 0, 300, true, 400}},
       {"A100-80GB", {2039, 312, 312, 0, 300, true, 400}},
+      {"A100-40GB-PCIe", {1555, 312, 312, 0, 32, false, 250}},
+      {"A100-80GB-PCIe", {1935, 312, 312, 0, 32, false, 300}},
+      {"H100-PCIe", {2000, 756, 756, 1513, 64, false, 350}},
       {"H100-80GB", {3350, 989, 989, 1979, 450, true, 700}},
       {"H100-94GB", {3900, 835, 835, 1671, 300, true, 400}},  // NVL: NVLink bridge pairs
       {"H200-141GB", {4800, 989, 989, 1979, 450, true, 700}},
@@ -87,6 +163,7 @@ std::vector<GpuModel> BuildTable() {
       // AWS publishes no tensor figure for the A10G; 70 TFLOPS is the commonly measured
       // half of the A10's 125.
       {"A10G", {600, 70, 70, 0, 32, false, 300}},
+      {"A10", {600, 125, 125, 0, 32, false, 150}},
       {"T4", {320, 0, 65, 0, 16, false, 70}},
       {"V100-16GB", {900, 0, 125, 0, 150, true, 300}},
       {"V100-32GB", {900, 0, 125, 0, 150, true, 300}},
@@ -112,17 +189,20 @@ const MigProfile* GpuModel::Profile(const std::string& n) const {
 GpuModelTable::GpuModelTable() = default;
 
 const GpuModel* GpuModelTable::Find(const std::string& name) const {
-  static const std::map<std::string, std::string> kAliases = {{"A100", "A100-40GB"},
-                                                              {"A100-SXM4-40GB", "A100-40GB"},
-                                                              {"A100-SXM4-80GB", "A100-80GB"},
-                                                              {"H100", "H100-80GB"},
-                                                              {"H100-SXM5-80GB", "H100-80GB"},
-                                                              {"H100-NVL", "H100-94GB"},
-                                                              {"H200", "H200-141GB"},
-                                                              {"V100", "V100-16GB"},
-                                                              {"V100M16", "V100-16GB"},
-                                                              {"V100M32", "V100-32GB"},
-                                                              {"A10", "A10G"}};
+  static const std::map<std::string, std::string> kAliases = {
+      {"A100", "A100-40GB"},
+      {"A100-SXM4-40GB", "A100-40GB"},
+      {"A100-SXM4-80GB", "A100-80GB"},
+      {"H100", "H100-80GB"},
+      {"H100-SXM5-80GB", "H100-80GB"},
+      {"H100-NVL", "H100-94GB"},
+      {"H200", "H200-141GB"},
+      {"V100", "V100-16GB"},
+      {"V100M16", "V100-16GB"},
+      {"V100M32", "V100-32GB"},
+      // GFD products of PCIe V100s.
+      {"Tesla-V100-PCIE-16GB", "V100-16GB"},
+      {"Tesla-V100-PCIE-32GB", "V100-32GB"}};
   for (const auto& m : Builtin()) {
     if (m.name == name || m.product == name) return &m;
   }
