@@ -33,8 +33,19 @@ std::vector<cluster::DeviceUnit> UnitsFromAllocatable(const api::Node& node, con
   return units;
 }
 
+const DevicePluginController::Planned& DevicePluginController::PlanOf(cluster::NodeId n) {
+  if (plans_.size() <= n) plans_.resize(n + 1);
+  if (!plans_[n]) {
+    Planned p;
+    p.has_gpus = PlanNode(store_.node(n).obj, stack_, &p.plan);
+    plans_[n] = std::move(p);
+  }
+  return *plans_[n];
+}
+
 void DevicePluginController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (kind == WatchKind::kNode && op == WatchOp::kAdded) {
+    PlanOf(id);  // before anything relabels it
     added_.push_back(id);
     RequestReconcile();
     // With the GPU Operator, nodes that exist when the run starts are already set up:
@@ -66,8 +77,8 @@ void DevicePluginController::Reconcile(Time now) {
     bool snapshot = false;
     for (const auto& [name, q] : node.obj.allocatable)
       snapshot |= name.starts_with("nvidia.com/") && q.milli > 0;
-    NodeGpuPlan plan;
-    bool has_gpus = PlanNode(node.obj, stack_, &plan);
+    const NodeGpuPlan& plan = PlanOf(n).plan;
+    const bool has_gpus = PlanOf(n).has_gpus;
     if (has_gpus) {
       store_.node(n).gpu_model = plan.gpus.model->name;
       store_.node(n).gpu_count = plan.gpus.count;
@@ -100,8 +111,8 @@ void DevicePluginController::OnTimer(Time, uint64_t arg) {
 void DevicePluginController::Register(cluster::NodeId n) {
   auto& node = store_.node(n);
   if (node.deleted || node.device_plugin_registered) return;
-  NodeGpuPlan plan;
-  if (!PlanNode(node.obj, stack_, &plan)) return;
+  if (!PlanOf(n).has_gpus) return;
+  const NodeGpuPlan& plan = PlanOf(n).plan;
   if (!plan.config_error.empty()) {
     // The config-manager (an init container) exits with this error: no plugin, no GPUs.
     store_.RecordEvent("Warning", "DevicePluginFailed", "Node", "", node.name(),

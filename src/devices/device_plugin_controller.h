@@ -5,6 +5,7 @@
 // asking for nvidia.com/gpu finds `Insufficient nvidia.com/gpu`.
 #pragma once
 
+#include <optional>
 #include <vector>
 
 #include "cluster/controller.h"
@@ -23,9 +24,16 @@ class DevicePluginController : public cluster::Controller {
 
  private:
   void Register(cluster::NodeId node);
+  // A node's GPUs and config, planned once from the node as it joined: the plugin and GFD
+  // relabel it afterwards (a MIG single strategy's nvidia.com/gpu.count counts instances).
+  struct Planned {
+    bool has_gpus = false;
+    NodeGpuPlan plan;
+  };
+  const Planned& PlanOf(cluster::NodeId node);
   GpuStack stack_;
   std::vector<cluster::NodeId> added_;
-  std::vector<bool> planned_;
+  std::vector<std::optional<Planned>> plans_;
   Time start_;  // nodes added at the run's start are already set up
 };
 

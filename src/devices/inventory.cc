@@ -173,6 +173,7 @@ bool PlanNode(const api::Node& node, const GpuStack& stack, NodeGpuPlan* plan) {
   };
   std::string model = find(ann, "gputwin.io/gpu-model");
   std::string field = "metadata.annotations.gputwin.io/gpu-model";
+  std::string mig_profile;  // a MIG single strategy's product label: NVIDIA-...-MIG-1g.10gb
   if (model.empty()) {
     model = find(labels, "nvidia.com/gpu.product");
     field = "metadata.labels.nvidia.com/gpu.product";
@@ -180,9 +181,13 @@ bool PlanNode(const api::Node& node, const GpuStack& stack, NodeGpuPlan* plan) {
     for (const char* suffix : {"-SHARED"}) {
       if (model.ends_with(suffix)) model.resize(model.size() - std::string(suffix).size());
     }
-    if (auto mig = model.find("-MIG-"); mig != std::string::npos) model.resize(mig);
+    if (auto mig = model.find("-MIG-"); mig != std::string::npos) {
+      mig_profile = model.substr(mig + 5);
+      model.resize(mig);
+    }
   }
   std::string count_text = find(ann, "gputwin.io/gpu-count");
+  const bool count_from_gfd = count_text.empty();
   if (count_text.empty()) count_text = find(labels, "nvidia.com/gpu.count");
   if (model.empty()) return false;
   const GpuModel* gm = stack.models->Find(model);
@@ -198,6 +203,13 @@ bool PlanNode(const api::Node& node, const GpuStack& stack, NodeGpuPlan* plan) {
       count = std::stoi(count_text);
     } catch (const std::exception&) {
       count = -1;
+    }
+    // Under the MIG single strategy GFD counts MIG devices: the physical GPUs are that many
+    // over the profile's instances per GPU (an all-<profile> layout, as single requires).
+    const MigProfile* profile = mig_profile.empty() ? nullptr : gm->Profile(mig_profile);
+    if (count_from_gfd && profile && profile->max_per_gpu > 0 && count > 0 &&
+        count % profile->max_per_gpu == 0) {
+      count /= profile->max_per_gpu;
     }
     if (count < 1 || count > 16) {
       throw InputError(node.metadata.source, "metadata.annotations.gputwin.io/gpu-count",
