@@ -186,6 +186,22 @@ const MigProfile* GpuModel::Profile(const std::string& n) const {
   return nullptr;
 }
 
+std::string GpuModel::PciDeviceId() const {
+  // NVIDIA's PCI device IDs (vendor 10DE) of the boards MIG runs on, as the GPU Operator's
+  // default mig-parted config filters on them.
+  static const std::map<std::string, std::string> kIds = {{"A100-40GB", "0x20B010DE"},
+                                                          {"A100-80GB", "0x20B210DE"},
+                                                          {"A100-40GB-PCIe", "0x20F110DE"},
+                                                          {"A100-80GB-PCIe", "0x20B510DE"},
+                                                          {"A30", "0x20B710DE"},
+                                                          {"H100-80GB", "0x233010DE"},
+                                                          {"H100-PCIe", "0x233110DE"},
+                                                          {"H100-94GB", "0x232110DE"},
+                                                          {"H200-141GB", "0x233510DE"}};
+  auto it = kIds.find(name);
+  return it == kIds.end() ? "" : it->second;
+}
+
 GpuModelTable::GpuModelTable() = default;
 
 const GpuModel* GpuModelTable::Find(const std::string& name) const {

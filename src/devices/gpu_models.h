@@ -42,6 +42,8 @@ struct GpuModel {
   std::vector<MigProfile> mig_profiles;
   GpuPerformance performance;
   const MigProfile* Profile(const std::string& name) const;
+  // The PCI device ID as mig-parted's device-filter writes it ("0x20B210DE"); "" if unknown.
+  std::string PciDeviceId() const;
 };
 
 // The GPU models one run knows: the built-in table (immutable, shared) and the models the

@@ -43,6 +43,20 @@ MigPartedConfigs ParseMigParted(const std::string& text, const SourceRef& where,
         }
         entry.mig_devices.push_back({profile, n});
       }
+      if (e.Has("device-filter")) {
+        // A PCI device ID or a list of them; case does not matter.
+        YAML::Node f = root["mig-configs"][name][entries.size()]["device-filter"];
+        std::vector<std::string> ids;
+        if (f.IsSequence()) {
+          for (const auto& v : f) ids.push_back(v.Scalar());
+        } else {
+          ids.push_back(f.Scalar());
+        }
+        for (auto& id : ids) {
+          for (auto& c : id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+          entry.device_filter.push_back(id);
+        }
+      }
       e.Ignore({"device-filter", "devices"});
       e.Finish();
       entries.push_back(std::move(entry));
@@ -234,13 +248,20 @@ bool PlanNode(const api::Node& node, const GpuStack& stack, NodeGpuPlan* plan) {
     if (auto it = stack.mig_configs.find(mig_config); it != stack.mig_configs.end()) {
       entries = it->second;
     } else if (BuiltinMigConfig(*gm, mig_config, &enabled, &devices)) {
-      entries.push_back({{}, enabled, devices});
+      entries.push_back({{}, {}, enabled, devices});
     } else {
       throw InputError(node.metadata.source, "metadata.labels.nvidia.com/mig.config",
                        "no mig-parted config \"" + mig_config + "\" for " + gm->name +
                            " (built in: all-disabled, all-enabled, all-balanced, all-<profile>)");
     }
+    std::string pci_id = gm->PciDeviceId();
+    for (auto& c : pci_id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
     for (const auto& e : entries) {
+      // mig-parted applies an entry only to GPUs whose PCI device ID its filter lists.
+      if (!e.device_filter.empty() && std::find(e.device_filter.begin(), e.device_filter.end(),
+                                                pci_id) == e.device_filter.end()) {
+        continue;
+      }
       if (!e.mig_enabled) continue;
       plan->gpus.mig_enabled = true;
       std::string error;

@@ -17,6 +17,8 @@ namespace gputwin::devices {
 // mig-parted config: name → per-device-selector entries.
 struct MigPartedEntry {
   std::vector<int> devices;  // empty: all
+  // device-filter: PCI device IDs ("0x20B210DE") the entry applies to; empty: every GPU.
+  std::vector<std::string> device_filter;
   bool mig_enabled = false;
   std::vector<std::pair<std::string, int>> mig_devices;
 };

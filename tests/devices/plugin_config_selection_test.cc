@@ -163,3 +163,59 @@ spec:
 
 }  // namespace
 }  // namespace gputwin::devices
+
+namespace gputwin::devices {
+namespace {
+
+// One mig-parted config with an entry per GPU model, told apart by device-filter (the PCI
+// device ID), as the GPU Operator's default-mig-parted-config writes all-1g.*: an A100-80GB
+// (0x20B210DE) takes its own entry, not the A100-40GB's (0x20B010DE) listed first.
+TEST(MigParted, DeviceFilterPicksTheEntryOfTheGpuModel) {
+  api::Manifests m;
+  api::DecodeYaml(R"(apiVersion: v1
+kind: ConfigMap
+metadata: {name: default-mig-parted-config, namespace: gpu-operator}
+data:
+  config.yaml: |
+    version: v1
+    mig-configs:
+      all-1g:
+      - device-filter: ["0x20B010DE", "0x20B110DE", "0x20F110DE", "0x20F610DE"]
+        devices: all
+        mig-enabled: true
+        mig-devices:
+          "1g.5gb": 7
+      - device-filter: ["0x20B210DE", "0x20B510DE", "0x20F310DE", "0x20F510DE"]
+        devices: all
+        mig-enabled: true
+        mig-devices:
+          "1g.10gb": 7
+---
+apiVersion: nvidia.com/v1
+kind: ClusterPolicy
+metadata: {name: cluster-policy}
+spec:
+  mig: {strategy: single}
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: a100-80
+  labels: {nvidia.com/mig.config: all-1g}
+  annotations: {gputwin.io/gpu-model: A100-80GB, gputwin.io/gpu-count: "2"}
+status: {allocatable: {cpu: "8"}}
+)",
+                  "cluster.yaml", &m);
+  static const GpuModelTable kModels;
+  const GpuStack stack = DiscoverGpuStack(m, &kModels, &m.diagnostics);
+  NodeGpuPlan plan;
+  ASSERT_TRUE(PlanNode(m.nodes.at(0), stack, &plan));
+  ASSERT_EQ(plan.gpus.mig.size(), 2u);
+  for (const auto& gpu : plan.gpus.mig) {
+    ASSERT_EQ(gpu.size(), 7u);
+    for (const auto& inst : gpu) EXPECT_EQ(inst.profile, "1g.10gb");
+  }
+}
+
+}  // namespace
+}  // namespace gputwin::devices
