@@ -210,9 +210,13 @@ FrId Cache::Fr(int32_t flavor, int32_t resource) const {
 }
 
 std::string Cache::FormatAmount(int32_t resource, int64_t v) const {
+  // As Kueue's resources.ResourceQuantity: CPU in milli-units, memory, ephemeral storage and
+  // hugepages in binary SI ("20Gi", not bytes), the rest decimal.
   const std::string& name = ResourceName(resource);
   if (name == "cpu") return FormatQuantity(Quantity{v});
-  return FormatQuantity(Quantity{v * 1000});
+  const bool binary =
+      name == "memory" || name == "ephemeral-storage" || name.starts_with("hugepages-");
+  return FormatQuantity(Quantity{v * 1000}, binary);
 }
 
 int32_t Cache::FindLocalQueue(const std::string& ns, const std::string& name) const {
