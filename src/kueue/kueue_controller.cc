@@ -532,8 +532,9 @@ void KueueController::Sample(Time now) {
     if (!q.obj.cohort.empty()) {
       double share =
           tree.DominantResourceShare(q.node, cache_.fr_resource(), cache_.resource_count());
+      // The exact share since v0.15; only status.fairSharing.weightedShare is rounded up.
       put(weighted_share_, {{"cluster_queue", name}, {"cohort", q.obj.cohort}},
-          std::isinf(share) ? std::numeric_limits<double>::quiet_NaN() : std::ceil(share));
+          std::isinf(share) ? std::numeric_limits<double>::quiet_NaN() : share);
     }
   }
   // Prometheus scrapes the controller manager through its metrics Service.
