@@ -400,22 +400,22 @@ void KueueController::Requeue(WorkloadId id, Time now) {
   w.pending_since = now;
   w.pending_reason = "Pending";
   w.pending_message = "The workload was evicted (" + w.evicted_reason + ") and requeued";
+  if (w.deactivated) {
+    // Inactive (spec.active=false): not queued again.
+    w.pending_reason = "Deactivated";
+    w.pending_message =
+        "The workload is deactivated due to exceeding the maximum number of re-queuing retries";
+    return;
+  }
   if (w.evicted_reason == "PodsReadyTimeout") {
     if (cfg.requeuing_timestamp == "Eviction") w.queue_order = now;
-    ++w.requeue_count;
-    if (cfg.backoff_limit_count && w.requeue_count > *cfg.backoff_limit_count) {
-      w.deactivated = true;
-      w.pending_reason = "Deactivated";
-      w.pending_message =
-          "The workload is deactivated due to exceeding the maximum number of re-queuing "
-          "retries";
-      RecordHistory(id, "Evicted", "Deactivated", w.pending_message);
+    if (w.requeue_at <= now) {
+      RecordHistory(id, "Requeued", w.evicted_reason, "Requeued after eviction");
+      cache_.Enqueue(id);
+      schedule_requested_ = true;
+      RequestReconcile();
       return;
     }
-    // requeueAt = now + base·2^(n−1), at most max (Kueue adds ~0.01% jitter; none here).
-    double delay = std::min<double>(cfg.backoff_max_seconds,
-                                    cfg.backoff_base_seconds * std::pow(2.0, w.requeue_count - 1));
-    w.requeue_at = now + Duration::Nanoseconds(static_cast<int64_t>(delay * 1e9));
     w.backing_off = true;
     cache_.cq(w.cq).backing_off++;
     RecordHistory(id, "Requeued", "BackoffStarted",
@@ -468,8 +468,26 @@ void KueueController::OnTimer(Time now, uint64_t arg) {
           w.admissions != generation) {
         break;
       }
+      // workload_controller.go reconcileNotReadyTimeout: triggerDeactivationOrBackoffRequeue
+      // first. Past backoffLimitCount the workload is deactivated (and then evicted as
+      // Deactivated, RequeuingLimitExceeded); otherwise its requeue state is advanced from
+      // now (UpdateRequeueState) and it is evicted for PodsReadyTimeout.
+      auto& wm = cache_.wl(id);
+      const auto& cfg = cache_.config();
+      if (cfg.backoff_limit_count && wm.requeue_count + 1 > *cfg.backoff_limit_count) {
+        wm.deactivated = true;
+        Evict(id, "Deactivated", "",
+              "The workload is deactivated due to exceeding the maximum number of re-queuing "
+              "retries");
+        break;
+      }
+      ++wm.requeue_count;
+      // requeueAt = now + base·2^(n−1), at most max (Kueue adds ~0.01% jitter; none here).
+      const double delay = std::min<double>(
+          cfg.backoff_max_seconds, cfg.backoff_base_seconds * std::pow(2.0, wm.requeue_count - 1));
+      wm.requeue_at = now + Duration::Nanoseconds(static_cast<int64_t>(delay * 1e9));
       Evict(id, "PodsReadyTimeout", "",
-            "Exceeded the PodsReady timeout " + w.spec.namespace_ + "/" + w.spec.name);
+            "Exceeded the PodsReady timeout " + wm.spec.namespace_ + "/" + wm.spec.name);
       break;
     }
     case kSample:
