@@ -50,6 +50,64 @@ void ValidateResources(YamlReader& res, ResourceRequirements* r) {
   for (const auto& [name, q] : r->limits) r->requests.emplace(name, q);
 }
 
+// spec.resources of a pod (KEP-2837): validated as pkg/apis/core/validation
+// validatePodResources, defaulted as pkg/apis/core/v1/defaults.go defaultPodRequests.
+ResourceRequirements DecodePodLevelResources(YamlReader& res, const PodSpec& spec) {
+  ResourceRequirements r;
+  r.requests = res.Resources("requests");
+  r.limits = res.Resources("limits");
+  for (const auto* field : {"requests", "limits"}) {
+    for (const auto& [name, q] : std::string(field) == "requests" ? r.requests : r.limits) {
+      if (name != "cpu" && name != "memory" && !name.starts_with("hugepages-")) {
+        res.Fail(field, "Unsupported value: \"" + name +
+                            "\": supported values: \"cpu\", \"memory\" (pod-level resources; "
+                            "extended resources such as GPUs stay on containers)");
+      }
+      if (q.milli < 0) {
+        res.Fail(field, "Invalid value: \"" + FormatQuantity(q) +
+                            "\": must be greater than or equal to 0");
+      }
+    }
+  }
+  // What the containers ask for: Σ containers, at least each init container.
+  auto aggregate = [&](const std::string& name) -> std::optional<Quantity> {
+    std::optional<Quantity> sum, init_max;
+    for (const auto& c : spec.containers) {
+      if (auto it = c.resources.requests.find(name); it != c.resources.requests.end()) {
+        sum = Quantity{sum.value_or(Quantity{}).milli + it->second.milli};
+      }
+    }
+    for (const auto& c : spec.init_containers) {
+      if (auto it = c.resources.requests.find(name); it != c.resources.requests.end()) {
+        init_max = std::max(init_max.value_or(Quantity{}), it->second);
+      }
+    }
+    if (!sum) return init_max;
+    if (init_max) return std::max(*sum, *init_max);
+    return sum;
+  };
+  for (const auto& [name, lim] : r.limits) {
+    if (r.requests.count(name)) continue;
+    auto agg = aggregate(name);
+    r.requests.emplace(name, agg ? *agg : lim);
+  }
+  for (const auto& [name, q] : r.requests) {
+    if (auto lim = r.limits.find(name); lim != r.limits.end() && q > lim->second) {
+      res.Fail("requests", "Invalid value: \"" + FormatQuantity(q) +
+                               "\": must be less than or equal to " + name + " limit of " +
+                               FormatQuantity(lim->second));
+    }
+    if (auto agg = aggregate(name); agg && q < *agg) {
+      res.Fail("requests",
+               "Invalid value: \"" + FormatQuantity(q) +
+                   "\": must be greater than or equal to aggregate container requests of " +
+                   FormatQuantity(*agg));
+    }
+  }
+  res.Finish();
+  return r;
+}
+
 Probe DecodeProbe(YamlReader& p) {
   Probe out;
   out.initial_delay_seconds =
@@ -427,6 +485,7 @@ PodSpec DecodePodSpec(YamlReader& s) {
   out.termination_grace_period_seconds = s.Int("terminationGracePeriodSeconds", 0).value_or(30);
   out.active_deadline_seconds = s.Int("activeDeadlineSeconds", 1);
   out.overhead = s.Resources("overhead");
+  if (auto res = s.Object("resources")) out.pod_resources = DecodePodLevelResources(*res, out);
   out.tolerations = DecodeTolerations(s, "tolerations");
   if (auto aff = s.Object("affinity")) {
     if (auto na = aff->Object("nodeAffinity")) {

@@ -4,6 +4,7 @@
 
 #include "api/decode_core.h"
 #include "api/not_modelled.h"
+#include "core/index_list.h"
 
 namespace gputwin::api {
 namespace {
@@ -121,6 +122,106 @@ void DecodeReplicaSet(YamlReader& r, Manifests* out) {
   out->replica_sets.push_back(std::move(rs));
 }
 
+namespace {
+
+// spec.podFailurePolicy, validated as pkg/apis/batch/validation validatePodFailurePolicy.
+std::vector<PodFailurePolicyRule> DecodePodFailurePolicy(YamlReader& policy, const Job& j) {
+  std::vector<PodFailurePolicyRule> rules;
+  auto list = policy.ObjectList("rules");
+  if (list.size() > 20)
+    policy.Fail("rules",
+                "Too many: " + std::to_string(list.size()) + ": must have at most 20 items");
+  for (auto& rr : list) {
+    PodFailurePolicyRule rule;
+    rule.action = rr.RequiredString("action");
+    if (rule.action != "FailJob" && rule.action != "FailIndex" && rule.action != "Ignore" &&
+        rule.action != "Count") {
+      rr.Fail("action",
+              "Unsupported value: \"" + rule.action +
+                  "\": supported values: \"Count\", \"FailIndex\", \"FailJob\", \"Ignore\"");
+    }
+    if (rule.action == "FailIndex" && !j.backoff_limit_per_index) {
+      rr.Fail("action",
+              "Invalid value: \"FailIndex\": requires the backoffLimitPerIndex to be set");
+    }
+    const bool codes = rr.Has("onExitCodes"), conds = rr.Has("onPodConditions");
+    if (codes && conds) {
+      rr.Fail("onExitCodes",
+              "Invalid value: specifying both OnExitCodes and OnPodConditions is not supported");
+    }
+    if (!codes && !conds) {
+      rr.Fail("action",
+              "Invalid value: specifying one of OnExitCodes and OnPodConditions is required");
+    }
+    if (auto ec = rr.Object("onExitCodes")) {
+      rule.on_exit_codes = true;
+      rule.container_name = ec->OptString("containerName");
+      if (rule.container_name) {
+        bool found = false;
+        for (const auto* cs : {&j.template_.spec.containers, &j.template_.spec.init_containers}) {
+          for (const auto& c : *cs) found = found || c.name == *rule.container_name;
+        }
+        if (!found) {
+          ec->Fail(
+              "containerName",
+              "Invalid value: \"" + *rule.container_name +
+                  "\": must be one of the container or initContainer names in the pod template");
+        }
+      }
+      rule.exit_code_operator = ec->RequiredString("operator");
+      if (rule.exit_code_operator != "In" && rule.exit_code_operator != "NotIn") {
+        ec->Fail("operator", "Unsupported value: \"" + rule.exit_code_operator +
+                                 "\": supported values: \"In\", \"NotIn\"");
+      }
+      YAML::Node values = ec->Raw("values");
+      if (!values || !values.IsSequence() || values.size() == 0) {
+        ec->Fail("values", "Required value: at least one value is required");
+      }
+      if (values.size() > 255) ec->Fail("values", "Too many: must have at most 255 items");
+      for (const auto& v : values) {
+        int32_t code = 0;
+        try {
+          code = v.as<int32_t>();
+        } catch (const YAML::Exception&) {
+          ec->FailAt(v, "values", "Invalid value: \"" + v.Scalar() + "\": must be an integer");
+        }
+        if (!rule.exit_code_values.empty() && code == rule.exit_code_values.back()) {
+          ec->FailAt(v, "values", "Duplicate value: " + std::to_string(code));
+        }
+        if (!rule.exit_code_values.empty() && code < rule.exit_code_values.back()) {
+          ec->FailAt(v, "values", "Invalid value: " + std::to_string(code) + ": must be ordered");
+        }
+        if (code == 0 && rule.exit_code_operator == "In") {
+          ec->FailAt(v, "values", "Invalid value: 0: must not be 0 for the In operator");
+        }
+        rule.exit_code_values.push_back(code);
+      }
+      ec->Ignore({"values"});
+      ec->Finish();
+    }
+    auto patterns = rr.ObjectList("onPodConditions");
+    if (conds && patterns.empty())
+      rr.Fail("onPodConditions", "Required value: at least one pattern is required");
+    if (patterns.size() > 20) rr.Fail("onPodConditions", "Too many: must have at most 20 items");
+    for (auto& pc : patterns) {
+      std::string type = pc.RequiredString("type");
+      std::string status = pc.String("status", "True");
+      if (status != "True" && status != "False" && status != "Unknown") {
+        pc.Fail("status", "Unsupported value: \"" + status +
+                              "\": supported values: \"False\", \"True\", \"Unknown\"");
+      }
+      rule.on_pod_conditions.emplace_back(std::move(type), std::move(status));
+      pc.Finish();
+    }
+    rr.Finish();
+    rules.push_back(std::move(rule));
+  }
+  policy.Finish();
+  return rules;
+}
+
+}  // namespace
+
 Job DecodeJobObject(YamlReader& r, bool require_name) {
   Job j;
   j.metadata = DecodeMeta(r, true, require_name);
@@ -128,7 +229,15 @@ Job DecodeJobObject(YamlReader& r, bool require_name) {
   if (!spec) r.Fail("spec", "Required value");
   if (auto p = spec->Int("parallelism", 0, INT32_MAX)) j.parallelism = static_cast<int32_t>(*p);
   if (auto c = spec->Int("completions", 0, INT32_MAX)) j.completions = static_cast<int32_t>(*c);
-  j.backoff_limit = static_cast<int32_t>(spec->Int("backoffLimit", 0, INT32_MAX).value_or(6));
+  if (auto b = spec->Int("backoffLimitPerIndex", 0, INT32_MAX)) {
+    j.backoff_limit_per_index = static_cast<int32_t>(*b);
+  }
+  if (auto m = spec->Int("maxFailedIndexes", 0, INT32_MAX)) {
+    j.max_failed_indexes = static_cast<int32_t>(*m);
+  }
+  // With backoffLimitPerIndex the API server defaults backoffLimit to MaxInt32.
+  j.backoff_limit = static_cast<int32_t>(
+      spec->Int("backoffLimit", 0, INT32_MAX).value_or(j.backoff_limit_per_index ? INT32_MAX : 6));
   j.active_deadline_seconds = spec->Int("activeDeadlineSeconds", 1);
   j.ttl_seconds_after_finished = spec->Int("ttlSecondsAfterFinished", 0);
   j.suspend = spec->Bool("suspend").value_or(false);
@@ -144,6 +253,73 @@ Job DecodeJobObject(YamlReader& r, bool require_name) {
   }
   if (j.completion_mode == "Indexed" && !j.completions) {
     spec->Fail("completions", "Required value: when completion mode is Indexed");
+  }
+  const bool indexed = j.completion_mode == "Indexed";
+  if (j.backoff_limit_per_index && !indexed) {
+    spec->Fail("backoffLimitPerIndex",
+               "Invalid value: " + std::to_string(*j.backoff_limit_per_index) +
+                   ": requires indexed completion mode");
+  }
+  if (j.max_failed_indexes) {
+    if (!j.backoff_limit_per_index) {
+      spec->Fail("maxFailedIndexes",
+                 "Invalid value: requires backoffLimitPerIndex (Required value: when "
+                 "maxFailedIndexes is specified)");
+    }
+    if (*j.max_failed_indexes > *j.completions) {
+      spec->Fail("maxFailedIndexes", "Invalid value: " + std::to_string(*j.max_failed_indexes) +
+                                         ": must be less than or equal to completions");
+    }
+  }
+  if (auto policy = spec->Object("podFailurePolicy")) {
+    if (j.template_.spec.restart_policy != "Never") {
+      spec->Fail("template.spec.restartPolicy",
+                 "Invalid value: \"" + j.template_.spec.restart_policy +
+                     "\": only \"Never\" is supported when podFailurePolicy is specified");
+    }
+    j.pod_failure_policy = DecodePodFailurePolicy(*policy, j);
+  }
+  if (auto sp = spec->Object("successPolicy")) {
+    if (!indexed) {
+      spec->Fail("successPolicy", "Invalid value: requires indexed completion mode");
+    }
+    auto rules = sp->ObjectList("rules");
+    if (rules.empty())
+      sp->Fail("rules",
+               "Required value: at least one rules must be specified when the successPolicy is "
+               "specified");
+    if (rules.size() > 20) sp->Fail("rules", "Too many: must have at most 20 items");
+    for (auto& rr : rules) {
+      SuccessPolicyRule rule;
+      rule.succeeded_indexes = rr.OptString("succeededIndexes");
+      if (auto c = rr.Int("succeededCount", 0, INT32_MAX))
+        rule.succeeded_count = static_cast<int32_t>(*c);
+      if (!rule.succeeded_indexes && !rule.succeeded_count) {
+        rr.Fail(
+            "succeededCount",
+            "Required value: at least one of succeededCount or succeededIndexes must be specified");
+      }
+      int32_t listed = *j.completions;
+      if (rule.succeeded_indexes) {
+        std::vector<bool> set;
+        auto err = ParseIndexList(*rule.succeeded_indexes, *j.completions, &set);
+        listed = static_cast<int32_t>(std::count(set.begin(), set.end(), true));
+        if (err) {
+          rr.Fail("succeededIndexes", "Invalid value: \"" + *rule.succeeded_indexes +
+                                          "\": error parsing succeededIndexes: " + *err);
+        }
+      }
+      if (rule.succeeded_count && *rule.succeeded_count > listed) {
+        rr.Fail("succeededCount",
+                "Invalid value: " + std::to_string(*rule.succeeded_count) +
+                    ": must be less than or equal to " + std::to_string(listed) +
+                    (rule.succeeded_indexes ? " (the number of indexes in succeededIndexes)"
+                                            : " (the number of completions)"));
+      }
+      rr.Finish();
+      j.success_policy.push_back(std::move(rule));
+    }
+    sp->Finish();
   }
   WarnNotModelled(*spec, "Job", "spec");
   spec->Ignore({"selector", "manualSelector"});

@@ -358,6 +358,10 @@ Expectation DecodeExpectation(YamlReader& e) {
   if (e.Has("nodeLabels")) x.node_labels = e.StringMap("nodeLabels");
   x.karpenter_message_contains = e.OptString("karpenterMessageContains");
   x.lost_work = e.OptDuration("lostWork");
+  if (auto n = e.Int("succeeded", 0, INT32_MAX)) x.succeeded = static_cast<int32_t>(*n);
+  if (auto n = e.Int("failed", 0, INT32_MAX)) x.failed = static_cast<int32_t>(*n);
+  x.completed_indexes = e.OptString("completedIndexes");
+  x.failed_indexes = e.OptString("failedIndexes");
   x.state = e.OptString("state");
   x.cluster_queue = e.OptString("clusterQueue");
   if (e.Has("flavors")) x.flavors = e.StringMap("flavors");

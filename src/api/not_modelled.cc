@@ -5,20 +5,6 @@ namespace gputwin::api {
 const std::vector<NotModelledField>& NotModelledFields() {
   static const std::vector<NotModelledField> kFields = {
       // batch/v1 Job (Kubernetes 1.33).
-      {"Job", "spec.podFailurePolicy",
-       "matches failed pods' exit codes and conditions (DisruptionTarget for evictions and spot "
-       "loss) to fail the Job at once, ignore the failure, or count it",
-       "every failed pod counts against backoffLimit"},
-      {"Job", "spec.successPolicy",
-       "ends an Indexed Job as succeeded once the listed indexes (or a count of them) succeed",
-       "the Job succeeds when `completions` pods have"},
-      {"Job", "spec.backoffLimitPerIndex",
-       "gives each index of an Indexed Job its own failure budget; failed indexes end as "
-       "failedIndexes",
-       "one backoffLimit for the whole Job"},
-      {"Job", "spec.maxFailedIndexes",
-       "fails the Job once more indexes than this have failed (with backoffLimitPerIndex)",
-       "one backoffLimit for the whole Job"},
       {"Job", "spec.podReplacementPolicy",
        "Failed: a replacement pod is created only once the old one has fully terminated",
        "replacement pods are created as soon as a pod fails or is deleted"},
@@ -30,9 +16,6 @@ const std::vector<NotModelledField>& NotModelledFields() {
       {"Pod", "spec.resourceClaims",
        "the scheduler allocates the claimed devices through Dynamic Resource Allocation",
        "no device is allocated from claims; only requests and limits count"},
-      {"Pod", "spec.resources",
-       "pod-level requests and limits (beta in 1.34) count for scheduling and the QoS class",
-       "only the containers' resources count"},
       {"Pod", "spec.runtimeClassName",
        "the RuntimeClass's overhead is added to the pod's requests and its nodeSelector and "
        "tolerations constrain scheduling",

@@ -70,7 +70,9 @@ struct Expectation {
   std::optional<Duration> registered_at, initialized_at, deleted_at;
   std::optional<std::map<std::string, std::string>> node_labels;
   std::optional<std::string> karpenter_message_contains;
-  std::optional<Duration> lost_work;  // job: work its pods lost when deleted while running
+  std::optional<Duration> lost_work;         // job: work its pods lost when deleted while running
+  std::optional<int32_t> succeeded, failed;  // job: status counters
+  std::optional<std::string> completed_indexes, failed_indexes;  // job: "0,2-4"
   std::optional<std::string> state, cluster_queue, evicted_reason;
   std::optional<std::map<std::string, std::string>> flavors;
   std::optional<Duration> admitted_at, admitted_by;

@@ -151,6 +151,9 @@ struct PodSpec {
   int64_t termination_grace_period_seconds = 30;
   std::optional<int64_t> active_deadline_seconds;
   ResourceList overhead;
+  // Pod-level resources (spec.resources, Kubernetes 1.34 beta, on by default): cpu, memory
+  // and hugepages for the whole pod, in place of the containers' sum; requests defaulted.
+  std::optional<ResourceRequirements> pod_resources;
   // Volumes backed by a ConfigMap: volume name → ConfigMap name (what a component mounts
   // its configuration from). Other volume sources are not kept.
   std::vector<std::pair<std::string, std::string>> config_map_volumes;
@@ -196,10 +199,28 @@ struct ReplicaSet {
   PodTemplateSpec template_;
 };
 
+// batch/v1 Job spec.podFailurePolicy rule: exactly one of onExitCodes / onPodConditions.
+struct PodFailurePolicyRule {
+  std::string action;  // FailJob | FailIndex | Ignore | Count
+  bool on_exit_codes = false;
+  std::optional<std::string> container_name;
+  std::string exit_code_operator;  // In | NotIn
+  std::vector<int32_t> exit_code_values;
+  std::vector<std::pair<std::string, std::string>> on_pod_conditions;  // type, status
+};
+// batch/v1 Job spec.successPolicy rule (Indexed Jobs).
+struct SuccessPolicyRule {
+  std::optional<std::string> succeeded_indexes;  // "0,2-4"
+  std::optional<int32_t> succeeded_count;
+};
+
 struct Job {
   ObjectMeta metadata;
   std::optional<int32_t> parallelism, completions;
-  int32_t backoff_limit = 6;
+  int32_t backoff_limit = 6;  // MaxInt32 when backoffLimitPerIndex is set and this is not
+  std::optional<std::vector<PodFailurePolicyRule>> pod_failure_policy;
+  std::optional<int32_t> backoff_limit_per_index, max_failed_indexes;
+  std::vector<SuccessPolicyRule> success_policy;
   std::optional<int64_t> active_deadline_seconds;
   std::optional<int64_t> ttl_seconds_after_finished;  // the TTL-after-finished controller
   bool suspend = false;

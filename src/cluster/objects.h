@@ -27,6 +27,12 @@ inline constexpr Time kNever{std::numeric_limits<int64_t>::min()};
 struct PodBehavior {
   std::optional<Duration> run_time;  // absent: runs until deleted
   int32_t exit_code = 0;
+  // gputwin.io/exit-code-by-index: an Indexed Job's pods that end otherwise, by index.
+  std::map<int32_t, int32_t> exit_code_by_index;
+  int32_t ExitCode(int32_t completion_index) const {
+    auto it = exit_code_by_index.find(completion_index);
+    return it == exit_code_by_index.end() ? exit_code : it->second;
+  }
   double gpu_utilization = 1.0;
   int64_t gpu_memory = 0;  // bytes
   int64_t image_size = 0;  // bytes, summed over the pod's images
@@ -80,6 +86,14 @@ struct PodRecord {
   std::string reason, message;  // status.reason/message, or the PodScheduled condition's
   bool unschedulable = false;   // PodScheduled=False, reason Unschedulable
   bool deleted = false;
+  // How the containers ended, for a Job's podFailurePolicy: the exit code of the terminated
+  // container (-1: none terminated, as when the node vanished), and whether every container
+  // got it (killed on deletion: SIGTERM, 143) or only the first (the workload's own exit).
+  int32_t exit_code = -1;
+  bool exit_all_containers = false;
+  // The DisruptionTarget condition's reason (PreemptionByScheduler, DeletionByTaintManager,
+  // EvictionByEvictionAPI, DeletionByPodGC); empty: no such condition.
+  std::string disruption_target;
   std::vector<std::string> scheduling_gates;  // spec.schedulingGates not yet removed
   std::vector<uint32_t> devices;              // indexes into the node's DeviceUnits it was given
   std::vector<int32_t> gpu_share_devices;     // GPU indexes of its share (Open-Gpu-Share)
@@ -182,6 +196,11 @@ struct JobRecord {
   std::vector<PodId> pods;  // live pods it owns
   int32_t succeeded = 0, failed = 0;
   std::vector<bool> succeeded_indexes;  // Indexed mode
+  // backoffLimitPerIndex: indexes given up on (status.failedIndexes) and each index's
+  // counted and ignored failures (the pods' job-index-failure-count annotations).
+  std::vector<bool> failed_indexes;
+  std::vector<int32_t> index_failures, index_ignored_failures;
+  std::vector<Time> index_last_failure;
   Time start_time = kNever, completion_time = kNever, last_failure = kNever;
   std::string condition;  // "", "Complete" or "Failed"
   std::string condition_reason, condition_message;

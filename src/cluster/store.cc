@@ -5,6 +5,7 @@
 
 #include "cluster/scheduling_helpers.h"
 #include "core/errors.h"
+#include "core/index_list.h"
 
 namespace gputwin::cluster {
 
@@ -108,6 +109,34 @@ PodBehavior ParseBehavior(const api::ObjectMeta& meta) {
     if (b.exit_code < 0 || b.exit_code > 255) {
       throw InputError(meta.source, "metadata.annotations." + it->first,
                        "must be between 0 and 255");
+    }
+  }
+  if (auto it = a.find("gputwin.io/exit-code-by-index"); it != a.end()) {
+    // "INDEXES=CODE;INDEXES=CODE", indexes as a Job's completedIndexes ("0,2,4-6").
+    const std::string field = "metadata.annotations." + it->first;
+    const std::string& text = it->second;
+    size_t pos = 0;
+    while (pos < text.size()) {
+      size_t end = text.find(';', pos);
+      if (end == std::string::npos) end = text.size();
+      const std::string entry = text.substr(pos, end - pos);
+      const size_t eq = entry.find('=');
+      std::vector<bool> set;
+      int32_t code = -1;
+      auto [p, ec] = eq == std::string::npos ? std::from_chars(entry.data(), entry.data(), code)
+                                             : std::from_chars(entry.data() + eq + 1,
+                                                               entry.data() + entry.size(), code);
+      if (eq == std::string::npos || ec != std::errc() || p != entry.data() + entry.size() ||
+          code < 0 || code > 255 || ParseIndexList(entry.substr(0, eq), 1 << 20, &set)) {
+        throw InputError(meta.source, field,
+                         "\"" + entry +
+                             "\" is not INDEXES=CODE (for example \"0,2,4-6=1;1=42\", "
+                             "codes 0 to 255)");
+      }
+      for (size_t i = 0; i < set.size(); ++i) {
+        if (set[i]) b.exit_code_by_index[static_cast<int32_t>(i)] = code;
+      }
+      pos = end + 1;
     }
   }
   if (auto it = a.find("gputwin.io/gpu-utilization"); it != a.end()) {
@@ -244,6 +273,27 @@ std::shared_ptr<const PodTemplateInfo> Store::MakeTemplate(const api::ObjectMeta
     if (sum.size() < v.size()) sum.resize(v.size(), 0);
     for (size_t i = 0; i < v.size(); ++i) sum[i] = std::max(sum[i], v[i]);
     if (!c.image.empty()) info->images.push_back(c.image);
+  }
+  // Pod-level resources replace the containers' sum for the resources they name.
+  if (spec.pod_resources) {
+    auto set = [&](ResourceVec* vec, const api::ResourceList& list) {
+      for (const auto& [name, q] : list) {
+        const ResourceId id = resources_.Id(name);
+        if (vec->size() <= id) vec->resize(id + 1u, 0);
+        (*vec)[id] = ResourceRegistry::Units(name, q);
+      }
+    };
+    set(&sum, spec.pod_resources->requests);
+    set(&sum_limits, spec.pod_resources->limits);
+    const auto& req = spec.pod_resources->requests;
+    if (auto it = req.find("cpu"); it != req.end()) {
+      info->has_cpu_request = true;
+      info->nonzero_cpu = it->second.milli;
+    }
+    if (auto it = req.find("memory"); it != req.end()) {
+      info->has_memory_request = true;
+      info->nonzero_memory = it->second.Value();
+    }
   }
   AddTo(&sum, ToVec(spec.overhead, &resources_));
   info->requests = std::move(sum);
@@ -462,6 +512,12 @@ void Store::SetPodPhase(PodId id, PodPhase phase) {
 void Store::DeletePod(PodId id) {
   PodRecord& p = pods_[id];
   if (p.deleted) return;
+  // A running container is stopped with SIGTERM and ends with 128+15, unless its node is
+  // gone (no kubelet left to report it).
+  if (!p.Terminal() && p.phase == PodPhase::kRunning && p.disruption_target != "DeletionByPodGC") {
+    p.exit_code = 143;
+    p.exit_all_containers = true;
+  }
   if (!p.Terminal()) {
     Release(p, id);
     ChargeNamespace(p, -1);

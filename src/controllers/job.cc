@@ -2,6 +2,7 @@
 
 #include <algorithm>
 
+#include "controllers/job_policies.h"
 #include "controllers/names.h"
 
 namespace gputwin::controllers {
@@ -118,32 +119,53 @@ void JobController::Sync(uint32_t id, Time now) {
   const std::optional<int32_t> completions =
       job.obj.parallelism || job.obj.completions ? job.obj.completions : std::optional<int32_t>(1);
   const bool indexed = job.obj.completion_mode == "Indexed";
+  const bool per_index = indexed && job.obj.backoff_limit_per_index.has_value();
   if (indexed && job.succeeded_indexes.size() < static_cast<size_t>(*completions)) {
-    job.succeeded_indexes.resize(static_cast<size_t>(*completions), false);
+    const auto n = static_cast<size_t>(*completions);
+    job.succeeded_indexes.resize(n, false);
+    job.failed_indexes.resize(n, false);
+    job.index_failures.resize(n, 0);
+    job.index_ignored_failures.resize(n, 0);
+    job.index_last_failure.resize(n, cluster::kNever);
   }
 
   // Account for pods that finished or were deleted since the last sync.
   std::vector<PodId> active;
   int32_t restarts = 0;
+  std::string fail_job_message;  // the first pod that matched a FailJob rule
   std::vector<bool> index_active(indexed ? static_cast<size_t>(*completions) : 0, false);
   for (PodId pid : job.pods) {
     const auto& p = store_.pod(pid);
+    const auto ix = static_cast<size_t>(p.completion_index);
     if (p.phase == PodPhase::kSucceeded) {
       ++job.succeeded;
       failures_since_success_[id] = 0;
-      if (indexed && p.completion_index >= 0) {
-        job.succeeded_indexes[static_cast<size_t>(p.completion_index)] = true;
-      }
+      if (indexed && p.completion_index >= 0) job.succeeded_indexes[ix] = true;
     } else if (p.phase == PodPhase::kFailed || p.deleted) {
-      ++job.failed;
+      // A deleted pod ends Failed (its containers are killed); with a podFailurePolicy the
+      // controller matches how it ended before counting it.
+      PodFailureMatch match;
+      if (job.obj.pod_failure_policy) match = MatchPodFailurePolicy(*job.obj.pod_failure_policy, p);
+      if (match.count_failed) ++job.failed;
+      if (!match.fail_job_message.empty() && fail_job_message.empty()) {
+        fail_job_message = match.fail_job_message;
+      }
       ++failures_since_success_[id];
       job.last_failure = p.deleted && !p.Terminal() ? p.deleted_at : p.finished_at;
+      if (per_index && p.completion_index >= 0) {
+        // indexed_job_utils.go isIndexFailed: FailIndex, or a counted failure of an index
+        // that already failed backoffLimitPerIndex times.
+        if (match.action == "FailIndex" ||
+            (match.count_failed && job.index_failures[ix] >= *job.obj.backoff_limit_per_index)) {
+          job.failed_indexes[ix] = true;
+        }
+        ++(match.count_failed ? job.index_failures[ix] : job.index_ignored_failures[ix]);
+        job.index_last_failure[ix] = job.last_failure;
+      }
     } else {
       active.push_back(pid);
       restarts += p.restart_count;
-      if (indexed && p.completion_index >= 0) {
-        index_active[static_cast<size_t>(p.completion_index)] = true;
-      }
+      if (indexed && p.completion_index >= 0) index_active[ix] = true;
     }
   }
   job.pods = active;
@@ -160,7 +182,12 @@ void JobController::Sync(uint32_t id, Time now) {
   }
   if (job.start_time == cluster::kNever) job.start_time = now;
 
-  // Terminal conditions, in the order syncJob checks them.
+  // Terminal conditions, in the order syncJob evaluates them: a FailJob rule, the backoff
+  // limit, the active deadline, then (Indexed) failed indexes and the success policy.
+  if (!fail_job_message.empty()) {
+    Finish(id, "Failed", "PodFailurePolicy", fail_job_message, now);
+    return;
+  }
   if (job.failed > job.obj.backoff_limit ||
       (job.obj.template_.spec.restart_policy == "OnFailure" &&
        (job.obj.backoff_limit == 0 ? restarts > 0 : restarts >= job.obj.backoff_limit))) {
@@ -178,6 +205,26 @@ void JobController::Sync(uint32_t id, Time now) {
     if (!deadline_armed_[id]) {
       deadline_armed_[id] = true;
       At(deadline, id);
+    }
+  }
+  if (per_index) {
+    const auto failed = std::count(job.failed_indexes.begin(), job.failed_indexes.end(), true);
+    const auto succeeded =
+        std::count(job.succeeded_indexes.begin(), job.succeeded_indexes.end(), true);
+    if (job.obj.max_failed_indexes && failed > *job.obj.max_failed_indexes) {
+      Finish(id, "Failed", "MaxFailedIndexesExceeded",
+             "Job has exceeded the specified maximal number of failed indexes", now);
+      return;
+    }
+    if (failed > 0 && failed + succeeded >= *completions) {
+      Finish(id, "Failed", "FailedIndexes", "Job has failed indexes", now);
+      return;
+    }
+  }
+  if (indexed && !job.obj.success_policy.empty()) {
+    if (auto msg = MatchSuccessPolicy(job.obj.success_policy, job.succeeded_indexes)) {
+      Finish(id, "Complete", "SuccessPolicy", *msg, now);
+      return;
     }
   }
   bool complete = false;
@@ -199,29 +246,53 @@ void JobController::Sync(uint32_t id, Time now) {
   // How many pods should run now.
   int32_t want = parallelism;
   if (completions) {
-    want = std::min(parallelism, *completions - job.succeeded);
+    int32_t remaining = *completions - job.succeeded;
+    if (per_index) {
+      remaining -= static_cast<int32_t>(
+          std::count(job.failed_indexes.begin(), job.failed_indexes.end(), true));
+    }
+    want = std::min(parallelism, remaining);
   } else if (job.succeeded > 0) {
     want = 0;  // work-queue Job: once one pod succeeded, no new pods
   }
   int32_t create = want - static_cast<int32_t>(active.size());
   if (create <= 0) return;
-  // Pod failure backoff: 10s × 2^(failures since the last success − 1), at most 10m.
-  if (failures_since_success_[id] > 0 && job.last_failure != cluster::kNever) {
-    int32_t n = failures_since_success_[id] - 1;
-    Duration backoff = kPodFailureBackoff * (int64_t{1} << std::min(n, 20));
-    backoff = std::min(backoff, kMaxPodFailureBackoff);
-    Time ready = job.last_failure + backoff;
-    if (now < ready) {
+  // Pod failure backoff: 10s × 2^(failures − 1), at most 10m; counted since the last
+  // success for the Job, or per index with backoffLimitPerIndex (backoff_utils.go).
+  auto backoff_until = [](int32_t failures, Time last) {
+    if (failures <= 0 || last == cluster::kNever) return cluster::kNever;
+    Duration backoff = kPodFailureBackoff * (int64_t{1} << std::min(failures - 1, 20));
+    return last + std::min(backoff, kMaxPodFailureBackoff);
+  };
+  if (!per_index) {
+    Time ready = backoff_until(failures_since_success_[id], job.last_failure);
+    if (ready != cluster::kNever && now < ready) {
       At(ready, id);
       return;
     }
   }
   if (indexed) {
+    // The first `create` pending indexes (firstPendingIndexes); with backoffLimitPerIndex,
+    // those still in their back-off wait and are not replaced by later ones
+    // (getPodCreationInfoForIndependentIndexes).
+    Time next_ready = cluster::kNever;
     for (size_t i = 0; i < index_active.size() && create > 0; ++i) {
-      if (store_.jobs()[id].succeeded_indexes[i] || index_active[i]) continue;
-      CreatePod(id, static_cast<int32_t>(i));
+      const auto& j = store_.jobs()[id];
+      if (j.succeeded_indexes[i] || index_active[i] || (per_index && j.failed_indexes[i])) {
+        continue;
+      }
       --create;
+      if (per_index) {
+        Time ready = backoff_until(j.index_failures[i] + j.index_ignored_failures[i],
+                                   j.index_last_failure[i]);
+        if (ready != cluster::kNever && now < ready) {
+          if (next_ready == cluster::kNever || ready < next_ready) next_ready = ready;
+          continue;
+        }
+      }
+      CreatePod(id, static_cast<int32_t>(i));
     }
+    if (next_ready != cluster::kNever) At(next_ready, id);
   } else {
     for (int32_t i = 0; i < create; ++i) CreatePod(id, -1);
   }

@@ -1,8 +1,10 @@
-// The Job controller (pkg/controller/job): keeps min(parallelism, remaining completions)
-// pods active, counts successes and failures (a deleted pod that had not succeeded counts
-// as failed, as upstream without a podFailurePolicy), recreates failed pods with the pod
-// failure backoff (10s doubling, at most 10m), and ends the Job Complete, or Failed with
-// BackoffLimitExceeded or DeadlineExceeded.
+// The Job controller (pkg/controller/job, Kubernetes 1.33): keeps min(parallelism,
+// remaining completions) pods active, counts successes and failures (a deleted pod that
+// had not succeeded ends Failed), matches failures against spec.podFailurePolicy (FailJob,
+// Ignore, Count, FailIndex), gives each index its own budget with backoffLimitPerIndex,
+// recreates failed pods with the pod failure backoff (10s doubling, at most 10m), and ends
+// the Job Complete (completions or successPolicy), or Failed with PodFailurePolicy,
+// BackoffLimitExceeded, DeadlineExceeded, MaxFailedIndexesExceeded or FailedIndexes.
 #pragma once
 
 #include "cluster/controller.h"

@@ -10,8 +10,8 @@ using cluster::WatchKind;
 using cluster::WatchOp;
 
 Kubelet::Kubelet(Store* store, EventQueue* queue, KubeletConfig config)
-    : Controller("kubelet", store, queue,
-                 cluster::Watches({WatchKind::kNode, WatchKind::kPod})), config_(config) {}
+    : Controller("kubelet", store, queue, cluster::Watches({WatchKind::kNode, WatchKind::kPod})),
+      config_(config) {}
 
 void Kubelet::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (kind == WatchKind::kNode) {
@@ -241,6 +241,7 @@ void Kubelet::ContainerExited(PodId id, Time now, int32_t code, const std::strin
   const std::string& policy = p.tmpl->spec.restart_policy;
   bool restart = policy == "Always" || (policy == "OnFailure" && code != 0);
   if (!restart) {
+    p.exit_code = code;
     p.finished_at = now;
     p.reason = code == 0 ? "Completed" : "Error";
     store_.SetPodPhase(id, code == 0 ? PodPhase::kSucceeded : PodPhase::kFailed);
@@ -287,13 +288,15 @@ void Kubelet::OnTimer(Time now, uint64_t arg) {
       break;
     case kExit:
       if (id < progress_.size()) progress_[id].exit_pending = false;
-      ContainerExited(id, now, p.tmpl->behavior.exit_code);
+      ContainerExited(id, now, p.tmpl->behavior.ExitCode(p.completion_index));
       break;
     case kAdmit:
       break;
     case kDeadline:
       p.reason = "DeadlineExceeded";
       p.message = "Pod was active on the node longer than the specified deadline";
+      p.exit_code = 143;  // the kubelet stops the containers
+      p.exit_all_containers = true;
       store_.RecordEvent("Normal", "DeadlineExceeded", "Pod", p.namespace_, p.name, p.message,
                          "kubelet");
       store_.SetPodPhase(id, PodPhase::kFailed);

@@ -59,6 +59,7 @@ void NodeLifecycleController::SyncNode(NodeId id, Time now) {
       if (pod.deleted) continue;
       pod.reason = "NodeLost";
       pod.message = "PodGC: node no longer exists";
+      pod.disruption_target = "DeletionByPodGC";
       store_.SetPodPhase(p, PodPhase::kFailed);
       store_.DeletePod(p);
     }
@@ -171,6 +172,7 @@ void TaintEvictionController::OnTimer(Time, uint64_t arg) {
   store_.RecordEvent("Normal", "TaintManagerEviction", "Pod", p.namespace_, p.name,
                      "Marking for deletion Pod " + p.namespace_ + "/" + p.name, name_);
   p.reason = "DeletionByTaintManager";
+  p.disruption_target = "DeletionByTaintManager";
   p.message = "Taint manager: deleting due to NoExecute taint";
   store_.DeletePod(id);
 }

@@ -335,6 +335,9 @@ void Karpenter::Drain(uint32_t index, Time now, bool instance_gone) {
       }
     }
     p.reason = instance_gone ? "NodeLost" : "Evicted";
+    // Evictions go through the Eviction API; pods of a vanished instance are removed by
+    // PodGC once the node is deleted. Either way the pod gets DisruptionTarget.
+    p.disruption_target = instance_gone ? "DeletionByPodGC" : "EvictionByEvictionAPI";
     p.message = instance_gone   ? "the instance of node " + node.name() + " was terminated"
                 : past_deadline ? "Deleted by Karpenter: node " + node.name() +
                                       " reached its NodePool's terminationGracePeriod (" +

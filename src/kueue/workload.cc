@@ -17,6 +17,10 @@ api::ResourceList PodRequests(const api::PodSpec& spec) {
   for (const auto& c : spec.init_containers) {
     for (const auto& [name, q] : effective(c)) sum[name] = std::max(sum[name], q);
   }
+  // Pod-level requests (defaulted from limits when decoded) stand for the containers'.
+  if (spec.pod_resources) {
+    for (const auto& [name, q] : spec.pod_resources->requests) sum[name] = q;
+  }
   for (const auto& [name, q] : spec.overhead) sum[name] = Quantity{sum[name].milli + q.milli};
   return sum;
 }

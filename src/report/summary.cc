@@ -14,6 +14,7 @@
 
 #include "autoscaling/horizontal.h"
 #include "autoscaling/keda.h"
+#include "core/index_list.h"
 #include "report/alerts_report.h"
 #include "serving/serving_controller.h"
 
@@ -353,6 +354,14 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const resul
                         {"succeeded", job.succeeded},
                         {"failed", job.failed},
                         {"active", job.pods.size()}});
+    // status.completedIndexes of an Indexed Job; status.failedIndexes with
+    // backoffLimitPerIndex (nil otherwise, as upstream).
+    if (job.obj.completion_mode == "Indexed") {
+      jobs.back()["completedIndexes"] = FormatIndexList(job.succeeded_indexes);
+      if (job.obj.backoff_limit_per_index) {
+        jobs.back()["failedIndexes"] = FormatIndexList(job.failed_indexes);
+      }
+    }
   }
 
   Json deployments = Json::array();

@@ -61,6 +61,7 @@ void ActionRunner::OnEvent(Time now, uint64_t arg) {
       if (pod.owner.kind == cluster::OwnerKind::kDaemonSet) continue;
       pod.reason = "Evicted";
       pod.message = "Evicted by kubectl drain " + a.target;
+      pod.disruption_target = "EvictionByEvictionAPI";
       store.DeletePod(p);
     }
   } else if (a.action == "node-not-ready") {

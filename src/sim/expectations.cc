@@ -5,6 +5,7 @@
 #include "autoscaling/horizontal.h"
 #include "cloud/ec2.h"
 #include "core/glob.h"
+#include "core/index_list.h"
 #include "karpenter/karpenter.h"
 #include "kueue/kueue_controller.h"
 #include "prometheus/rule_manager.h"
@@ -438,6 +439,29 @@ ExpectationResult Simulation::Check(const api::Expectation& x) const {
         if (x.reason)
           check(*x.reason == job->condition_reason,
                 "reason is \"" + job->condition_reason + "\", want \"" + *x.reason + "\"");
+        if (x.message)
+          check(*x.message == job->condition_message,
+                "message is \"" + job->condition_message + "\", want \"" + *x.message + "\"");
+        if (x.message_contains)
+          check(job->condition_message.find(*x.message_contains) != std::string::npos,
+                "message is \"" + job->condition_message + "\", want one containing \"" +
+                    *x.message_contains + "\"");
+        if (x.succeeded)
+          check(*x.succeeded == job->succeeded, "succeeded is " + std::to_string(job->succeeded) +
+                                                    ", want " + std::to_string(*x.succeeded));
+        if (x.failed)
+          check(*x.failed == job->failed,
+                "failed is " + std::to_string(job->failed) + ", want " + std::to_string(*x.failed));
+        if (x.completed_indexes) {
+          std::string got = FormatIndexList(job->succeeded_indexes);
+          check(*x.completed_indexes == got,
+                "completedIndexes is \"" + got + "\", want \"" + *x.completed_indexes + "\"");
+        }
+        if (x.failed_indexes) {
+          std::string got = FormatIndexList(job->failed_indexes);
+          check(*x.failed_indexes == got,
+                "failedIndexes is \"" + got + "\", want \"" + *x.failed_indexes + "\"");
+        }
         if (x.completed_at) {
           check(job->completion_time != cluster::kNever &&
                     job->completion_time - t0 == *x.completed_at,

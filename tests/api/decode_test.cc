@@ -450,3 +450,43 @@ spec:
 
 }  // namespace
 }  // namespace gputwin::api
+
+namespace gputwin::api {
+namespace {
+
+// Pod-level resources take cpu, memory and hugepages only (validatePodResources); GPUs
+// stay on containers. A request above the limit is rejected as for containers.
+TEST(Decode, PodLevelResourcesAreValidatedAndDefaulted) {
+  EXPECT_THAT(ErrorOf(R"(apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  resources:
+    limits: {nvidia.com/gpu: 1}
+  containers: [{name: c, image: i}]
+)"),
+              HasSubstr("cluster.yaml:6: spec.resources.limits: Unsupported value: "
+                        "\"nvidia.com/gpu\""));
+  EXPECT_THAT(ErrorOf(R"(apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  resources: {requests: {cpu: "1"}}
+  containers: [{name: c, image: i, resources: {requests: {cpu: "2"}}}]
+)"),
+              HasSubstr("must be greater than or equal to aggregate container requests of 2"));
+  auto m = Decode(R"(apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  resources: {limits: {cpu: "4", memory: 8Gi}}
+  containers: [{name: c, image: i, resources: {requests: {cpu: 500m}}}]
+)");
+  ASSERT_EQ(m.pods.size(), 1u);
+  const auto& req = m.pods[0].spec.pod_resources->requests;
+  EXPECT_EQ(FormatQuantity(req.at("cpu")), "500m");       // the containers' aggregate
+  EXPECT_EQ(req.at("memory").Value(), int64_t{8} << 30);  // no container asks: the limit
+}
+
+}  // namespace
+}  // namespace gputwin::api

@@ -14,43 +14,35 @@ namespace {
 
 using ::testing::HasSubstr;
 
-TEST(NotModelled, AJobsPodFailurePolicyIsWarnedWithWhatUpstreamDoes) {
-  // Kubernetes' own example (concepts/workloads/controllers/job: "Handling retriable and
-  // non-retriable pod failures with Pod failure policy"), with a pod-level resources stanza.
+TEST(NotModelled, FieldsInTheTableAreWarnedWithWhatUpstreamDoes) {
+  // A Job with podReplacementPolicy and a RuntimeClass (Kata or gVisor sandboxes add
+  // overhead): both change what the cluster does, neither is modelled.
   Manifests m;
   DecodeYaml(R"(apiVersion: batch/v1
 kind: Job
-metadata: {name: job-pod-failure-policy-example}
+metadata: {name: sandboxed}
 spec:
   completions: 12
   parallelism: 3
   template:
     spec:
       restartPolicy: Never
-      resources: {limits: {cpu: "1"}}
+      runtimeClassName: kata-qemu
       containers:
       - name: main
         image: docker.io/library/bash:5
-        command: ["bash"]
-        args: ["-c", "echo 'Hello world!' && sleep 5 && exit 42"]
-  backoffLimit: 6
-  podFailurePolicy:
-    rules:
-    - action: FailJob
-      onExitCodes: {containerName: main, operator: In, values: [42]}
-    - action: Ignore
-      onPodConditions: [{type: DisruptionTarget}]
+  podReplacementPolicy: Failed
 )",
              "job.yaml", &m);
   ASSERT_EQ(m.diagnostics.warnings.size(), 2u);
   EXPECT_THAT(m.diagnostics.warnings[0],
-              HasSubstr("job.yaml:10: spec.template.spec.resources: not modelled: upstream "
-                        "pod-level requests and limits"));
+              HasSubstr("job.yaml:10: spec.template.spec.runtimeClassName: not modelled: upstream "
+                        "the RuntimeClass's overhead is added"));
   EXPECT_THAT(m.diagnostics.warnings[1],
-              HasSubstr("job.yaml:18: spec.podFailurePolicy: not modelled: upstream matches "
-                        "failed pods' exit codes"));
+              HasSubstr("job.yaml:14: spec.podReplacementPolicy: not modelled: upstream Failed: "
+                        "a replacement pod is created only once the old one has fully terminated"));
   EXPECT_THAT(m.diagnostics.warnings[1],
-              HasSubstr("the twin: every failed pod counts against backoffLimit"));
+              HasSubstr("the twin: replacement pods are created as soon as a pod fails"));
 }
 
 TEST(NotModelled, TheDocListsEveryField) {

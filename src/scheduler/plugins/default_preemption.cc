@@ -172,6 +172,7 @@ PostFilterPlugin::Result DefaultPreemption::PostFilter(CycleState& state, PodId 
   for (PodId v : best.victims) {
     auto& victim = store_.pod(v);
     victim.reason = "PreemptionByScheduler";
+    victim.disruption_target = "PreemptionByScheduler";
     victim.message = "Preempted by pod " + preemptor + " on node " + node_name;
     store_.RecordEvent("Normal", "Preempted", "Pod", victim.namespace_, victim.name,
                        "Preempted by pod " + preemptor_uid + " on node " + node_name,
