@@ -8,6 +8,7 @@
 #include "api/decode_core.h"
 #include "api/decode_kinds.h"
 #include "api/manifests.h"
+#include "api/not_modelled.h"
 
 namespace gputwin::api {
 namespace {
@@ -91,11 +92,31 @@ void DecodeObject(const YAML::Node& doc, const std::string& file, const std::str
   auto it =
       std::find_if(table.begin(), table.end(), [&](const KindEntry& e) { return kind == e.kind; });
   if (it == table.end()) {
+    if (const auto* nm = FindNotModelledKind(api_version, kind)) {
+      if (!nm->twin) {
+        Manifests::KeptObject k{r.Where(), api_version, kind, "", ""};
+        if (auto meta = r.Object("metadata")) {
+          k.namespace_ = meta->String("namespace");
+          k.name = meta->String("name", meta->String("generateName"));
+        }
+        out->kept_objects.push_back(std::move(k));
+        return;
+      }
+      out->diagnostics.Warn(r.Where(), "",
+                            kind + " (" + api_version + ") is not modelled: upstream " +
+                                nm->upstream + "; the twin: " + nm->twin);
+      return;
+    }
     out->diagnostics.Warn(r.Where(), "",
                           "unknown kind \"" + kind + "\" (" + api_version + "), ignored");
     return;
   }
   if (api_version.empty()) r.Fail("apiVersion", "Required value: apiVersion must be set");
+  if (kind == "ScaledObject" && api_version.starts_with("keda.k8s.io/")) {
+    r.Fail("apiVersion", "Invalid value: \"" + api_version +
+                             "\": KEDA 1.x's API, removed in KEDA 2.0 (no cluster serves it "
+                             "now): write keda.sh/v1alpha1 with scaleTargetRef.name");
+  }
   if (std::find_if(it->api_versions.begin(), it->api_versions.end(),
                    [&](const char* v) { return api_version == v; }) == it->api_versions.end()) {
     out->diagnostics.Warn(r.Where(), "apiVersion",
@@ -116,7 +137,7 @@ size_t Manifests::ObjectCount() const {
          scaled_objects.size() + (scheduler_config ? 1 : 0) + (gpu_operator ? 1 : 0) +
          cluster_queues.size() + cohorts.size() + local_queues.size() + resource_flavors.size() +
          workload_priority_classes.size() + (kueue_config.present ? 1 : 0) + node_pools.size() +
-         ec2_node_classes.size() + scenarios.size();
+         ec2_node_classes.size() + scenarios.size() + kept_objects.size();
 }
 
 std::vector<std::string> KnownKinds() {

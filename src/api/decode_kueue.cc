@@ -157,7 +157,6 @@ void DecodeClusterQueue(YamlReader& r, Manifests* out) {
   CheckOneOf(*spec, "stopPolicy", cq.stop_policy, {"None", "Hold", "HoldAndDrain"});
   cq.fair_sharing_weight = FairSharingWeight(*spec);
   WarnNotModelled(*spec, "ClusterQueue", "spec");
-  spec->Ignore({"concurrentAdmissionPolicy"});
   spec->Finish();
   r.Finish();
   out->cluster_queues.push_back(std::move(cq));

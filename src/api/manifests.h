@@ -44,6 +44,13 @@ struct Manifests {
   std::vector<NodePool> node_pools;
   std::vector<EC2NodeClass> ec2_node_classes;
   std::vector<Scenario> scenarios;
+  // Objects of kinds that change nothing the twin simulates (Secrets, RBAC, ...), kept by
+  // name for lint; their content is not read.
+  struct KeptObject {
+    SourceRef source;
+    std::string api_version, kind, namespace_, name;
+  };
+  std::vector<KeptObject> kept_objects;
   Diagnostics diagnostics;
 
   // Objects read, of every kind (the Kueue Configuration only when one was given).

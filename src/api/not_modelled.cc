@@ -34,6 +34,10 @@ const std::vector<NotModelledField>& NotModelledFields() {
        "the queueing strategy's order"},
       {"LocalQueue", "spec.fairSharing", "the LocalQueue's weight in Admission Fair Sharing",
        "not used"},
+      {"ClusterQueue", "spec.concurrentAdmissionPolicy",
+       "a workload admitted on a less preferred flavor keeps trying its preferred flavors "
+       "and migrates to one when it frees up (migration mode TryPreferredFlavors)",
+       "a workload stays on the flavor it was admitted with"},
       // Karpenter.
       {"NodePool", "spec.replicas",
        "a static NodePool keeps that many nodes whatever the pods need",
@@ -49,6 +53,105 @@ const std::vector<NotModelledField>& NotModelledFields() {
        "the default 100Mi hard threshold only"},
   };
   return kFields;
+}
+
+const std::vector<NotModelledKind>& NotModelledKinds() {
+  static const std::vector<NotModelledKind> kKinds = {
+      // Recognised, not modelled: they change what the cluster does.
+      {"batch", "CronJob",
+       "the CronJob controller creates a Job from jobTemplate at each schedule time",
+       "no Jobs are created"},
+      {"apps", "StatefulSet",
+       "the StatefulSet controller creates pods <name>-0 .. <name>-(replicas-1), in order",
+       "no pods are created"},
+      {"kueue.x-k8s.io", "AdmissionCheck",
+       "workloads of ClusterQueues that list it wait, with quota reserved, until its "
+       "controller (ProvisioningRequest, MultiKueue) marks the check Ready",
+       "ignored: workloads are admitted once quota is reserved"},
+      {"kueue.x-k8s.io", "ProvisioningRequestConfig",
+       "sets the ProvisioningRequest (class, parameters, retries) the provisioning "
+       "AdmissionCheck asks the cluster autoscaler for",
+       "ignored"},
+      {"kueue.x-k8s.io", "Topology",
+       "Topology-Aware Scheduling places a workload's pods within one block, rack or host "
+       "of the listed node label levels",
+       "ignored: pods are placed by kube-scheduler alone"},
+      {"kueue.x-k8s.io", "MultiKueueConfig", "dispatches workloads to worker clusters",
+       "ignored: workloads run in this cluster"},
+      {"kueue.x-k8s.io", "MultiKueueCluster", "a worker cluster MultiKueue dispatches to",
+       "ignored"},
+      {"karpenter.sh", "NodeOverlay",
+       "changes the price and adds capacity (for example time-sliced nvidia.com/gpu) of the "
+       "instance types it selects, in Karpenter's scheduling and consolidation",
+       "instance types keep the catalog's price and capacity"},
+      {"karpenter.sh", "NodeClaim", "a node Karpenter launched (or was asked to launch)",
+       "ignored: the twin's Karpenter creates its own NodeClaims"},
+      {"resource.k8s.io", "ResourceClaim",
+       "Dynamic Resource Allocation: the scheduler allocates devices matching the claim's "
+       "requests to the pods that reference it",
+       "ignored: no device is allocated from claims"},
+      {"resource.k8s.io", "ResourceClaimTemplate",
+       "Dynamic Resource Allocation: a ResourceClaim is created per pod from it",
+       "ignored: no device is allocated from claims"},
+      {"resource.k8s.io", "DeviceClass",
+       "Dynamic Resource Allocation: selects devices (for example gpu.nvidia.com) for claims",
+       "ignored"},
+      {"resource.k8s.io", "ResourceSlice",
+       "Dynamic Resource Allocation: the devices a driver publishes for a node", "ignored"},
+      {"keda.sh", "ScaledJob", "KEDA creates Jobs from jobTemplate as its triggers' queue grows",
+       "no Jobs are created"},
+      {"jobset.x-k8s.io", "JobSet",
+       "the JobSet controller creates its replicated Jobs (and Kueue admits them together)",
+       "no Jobs are created"},
+      {"kubeflow.org", "PyTorchJob", "the training operator creates master and worker pods",
+       "no pods are created"},
+      {"kubeflow.org", "MPIJob", "the MPI operator creates launcher and worker pods",
+       "no pods are created"},
+      {"ray.io", "RayJob", "KubeRay creates a RayCluster and a submitter Job",
+       "no pods are created"},
+      {"ray.io", "RayCluster", "KubeRay creates head and worker pods", "no pods are created"},
+      {"leaderworkerset.x-k8s.io", "LeaderWorkerSet", "creates groups of a leader and worker pods",
+       "no pods are created"},
+      {"networking.istio.io", "VirtualService",
+       "Envoy routes, retries and timeouts for the hosts it names",
+       "ignored: set the proxy in the Scenario's traffic (docs/serving.md)"},
+      {"networking.istio.io", "DestinationRule",
+       "Envoy load balancing and circuit breakers for a host",
+       "ignored: set the proxy in the Scenario's traffic (docs/serving.md)"},
+      {"gateway.networking.k8s.io", "HTTPRoute", "the gateway's routes, retries and timeouts",
+       "ignored: set the proxy in the Scenario's traffic (docs/serving.md)"},
+      {"", "PersistentVolumeClaim",
+       "volume binding: a pod waits for its claim to bind and is scheduled where the volume "
+       "is reachable",
+       "ignored: pods schedule as if their volumes were bound everywhere"},
+      // Kept for lint; nothing the twin simulates depends on them.
+      {"", "Secret", "", nullptr},
+      {"", "ServiceAccount", "", nullptr},
+      {"", "Endpoints", "", nullptr},
+      {"rbac.authorization.k8s.io", "Role", "", nullptr},
+      {"rbac.authorization.k8s.io", "ClusterRole", "", nullptr},
+      {"rbac.authorization.k8s.io", "RoleBinding", "", nullptr},
+      {"rbac.authorization.k8s.io", "ClusterRoleBinding", "", nullptr},
+      {"keda.sh", "TriggerAuthentication", "", nullptr},
+      {"keda.sh", "ClusterTriggerAuthentication", "", nullptr},
+      {"networking.k8s.io", "NetworkPolicy", "", nullptr},
+      {"networking.k8s.io", "IngressClass", "", nullptr},
+      {"storage.k8s.io", "StorageClass", "", nullptr},
+      {"apiextensions.k8s.io", "CustomResourceDefinition", "", nullptr},
+      {"admissionregistration.k8s.io", "ValidatingWebhookConfiguration", "", nullptr},
+      {"admissionregistration.k8s.io", "MutatingWebhookConfiguration", "", nullptr},
+  };
+  return kKinds;
+}
+
+const NotModelledKind* FindNotModelledKind(const std::string& api_version,
+                                           const std::string& kind) {
+  const auto slash = api_version.find('/');
+  const std::string group = slash == std::string::npos ? "" : api_version.substr(0, slash);
+  for (const auto& k : NotModelledKinds()) {
+    if (kind == k.kind && group == k.group) return &k;
+  }
+  return nullptr;
 }
 
 void WarnNotModelled(YamlReader& r, const char* kind, const std::string& path) {

@@ -56,5 +56,70 @@ TEST(NotModelled, TheDocListsEveryField) {
   }
 }
 
+TEST(NotModelled, TheDocListsEveryKind) {
+  std::ifstream in(std::string(GPUTWIN_SOURCE_DIR) + "/docs/not-modelled.md");
+  std::stringstream doc;
+  doc << in.rdbuf();
+  for (const auto& k : NotModelledKinds()) {
+    const std::string group = *k.group ? k.group : "core";
+    const std::string row =
+        k.twin ? "| " + group + " | " + k.kind + " | " + k.upstream + " | " + k.twin + " |"
+               : "| " + group + " | " + k.kind + " | — | read, kept for lint |";
+    EXPECT_THAT(doc.str(), HasSubstr(row)) << k.kind;
+  }
+}
+
+TEST(NotModelled, KindsAreWarnedOrKeptByGroup) {
+  // Kueue's provisioning example (site/static/examples/provisioning/provisioning-setup.yaml,
+  // shortened): the AdmissionCheck changes admission, the Secret changes nothing.
+  Manifests m;
+  DecodeYaml(R"(apiVersion: kueue.x-k8s.io/v1beta2
+kind: AdmissionCheck
+metadata: {name: dws-prov}
+spec:
+  controllerName: kueue.x-k8s.io/provisioning-request
+---
+apiVersion: v1
+kind: Secret
+metadata: {name: hf-token, namespace: serving}
+stringData: {token: x}
+---
+apiVersion: example.com/v1
+kind: AdmissionCheck
+metadata: {name: other}
+)",
+             "checks.yaml", &m);
+  ASSERT_EQ(m.diagnostics.warnings.size(), 2u);
+  EXPECT_THAT(m.diagnostics.warnings[0],
+              HasSubstr("checks.yaml:1: AdmissionCheck (kueue.x-k8s.io/v1beta2) is not modelled: "
+                        "upstream workloads of ClusterQueues that list it wait"));
+  // Same kind name, another group: unknown.
+  EXPECT_THAT(m.diagnostics.warnings[1],
+              HasSubstr("checks.yaml:12: unknown kind \"AdmissionCheck\" (example.com/v1)"));
+  ASSERT_EQ(m.kept_objects.size(), 1u);
+  EXPECT_EQ(m.kept_objects[0].name, "hf-token");
+  EXPECT_EQ(m.kept_objects[0].namespace_, "serving");
+  EXPECT_EQ(m.ObjectCount(), 1u);
+}
+
+TEST(NotModelled, KedaOnesApiIsAnErrorThatSaysWhatToWrite) {
+  // kedacore/keda examples/prometheus_scaledobject.yaml (KEDA 1.x).
+  Manifests m;
+  try {
+    DecodeYaml(R"(apiVersion: keda.k8s.io/v1alpha1
+kind: ScaledObject
+metadata: {name: prometheus-scaledobject}
+spec:
+  scaleTargetRef: {deploymentName: my-deployment}
+)",
+               "keda.yaml", &m);
+    FAIL() << "accepted";
+  } catch (const InputError& e) {
+    EXPECT_THAT(std::string(e.what()),
+                HasSubstr("keda.yaml:1: apiVersion: Invalid value: \"keda.k8s.io/v1alpha1\": "
+                          "KEDA 1.x's API, removed in KEDA 2.0"));
+  }
+}
+
 }  // namespace
 }  // namespace gputwin::api
