@@ -277,6 +277,11 @@ void DecodeKueueConfiguration(YamlReader& r, Manifests* out) {
     res->Ignore({"transformations", "deviceClassMappings"});
     res->Finish();
   }
+  if (auto in = r.Object("integrations")) {
+    if (in->Has("frameworks")) c.frameworks = in->StringList("frameworks");
+    in->Ignore({"externalFrameworks", "podOptions", "labelKeysToCopy"});
+    in->Finish();
+  }
   c.quota_check_strategy = r.String("quotaCheckStrategy", "BlockUndeclared");
   CheckOneOf(r, "quotaCheckStrategy", c.quota_check_strategy,
              {"BlockUndeclared", "IgnoreUndeclared"});
@@ -285,9 +290,9 @@ void DecodeKueueConfiguration(YamlReader& r, Manifests* out) {
                           "Admission Fair Sharing is not modelled; ignored");
   }
   r.Ignore({"namespace", "health", "metrics", "webhook", "leaderElection", "controller",
-            "clientConnection", "integrations", "internalCertManagement", "multiKueue",
-            "featureGates", "admissionFairSharing", "managedJobsNamespaceSelector",
-            "waitForPodsReadyTimeout", "queueVisibility", "objectRetentionPolicies", "dra"});
+            "clientConnection", "internalCertManagement", "multiKueue", "featureGates",
+            "admissionFairSharing", "managedJobsNamespaceSelector", "waitForPodsReadyTimeout",
+            "queueVisibility", "objectRetentionPolicies", "dra"});
   r.Finish();
   out->kueue_config = std::move(c);
 }

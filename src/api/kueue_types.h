@@ -87,6 +87,14 @@ struct KueueConfiguration {
   int32_t backoff_max_seconds = 3600;
   std::string quota_check_strategy = "BlockUndeclared";
   std::vector<std::string> exclude_resource_prefixes;
+  // integrations.frameworks: what Kueue manages (the Go default: batch/job only).
+  std::vector<std::string> frameworks = {"batch/job"};
+  bool Manages(const std::string& framework) const {
+    for (const auto& f : frameworks) {
+      if (f == framework) return true;
+    }
+    return false;
+  }
 };
 
 }  // namespace gputwin::api

@@ -8,6 +8,7 @@
 #include <cstdio>
 #include <filesystem>
 #include <iostream>
+#include <set>
 #include <sstream>
 
 #include "api/manifests.h"
@@ -186,11 +187,20 @@ int Validate(const std::vector<std::string>& files) {
   api::Manifests manifests;
   for (const auto& f : files) api::LoadPath(f, &manifests);
   api::Manifests manifests_copy = manifests;
-  for (const auto& w : manifests.diagnostics.warnings) std::cerr << "warning: " << w << "\n";
+  // Decoding's warnings first (an error in the checks below still shows them), then those
+  // the checks before the clock add, each once.
+  std::set<std::string> shown;
+  auto show = [&](const std::vector<std::string>& warnings) {
+    for (const auto& w : warnings) {
+      if (shown.insert(w).second) std::cerr << "warning: " << w << "\n";
+    }
+  };
+  show(manifests.diagnostics.warnings);
   size_t objects = manifests.ObjectCount();
   if (manifests.scenarios.empty()) {
     // Plain manifests get every check `run -f` makes before the clock starts.
     sim::Simulation check(std::move(manifests_copy), api::Scenario{});
+    show(check.warnings());
   }
   // Scenarios also check what they reference and admit every pod template.
   for (auto& s : manifests.scenarios) {
@@ -200,9 +210,10 @@ int Validate(const std::vector<std::string>& files) {
     referenced.scenarios.clear();
     for (const auto& m : s.manifests) api::LoadPath(m, &referenced);
     sim::Simulation check(std::move(referenced), s);
+    show(check.warnings());
   }
   std::cout << "valid: " << objects << " object(s) in " << files.size() << " path(s), "
-            << manifests.diagnostics.warnings.size() << " warning(s)\n";
+            << shown.size() << " warning(s)\n";
   return kExitOk;
 }
 

@@ -133,6 +133,8 @@ void KueueController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
 }
 
 void KueueController::CreateWorkload(uint32_t job_id) {
+  // Kueue's Job reconciler runs only with the batch/job integration.
+  if (!cache_.config().Manages("batch/job")) return;
   auto& job = store_.jobs()[job_id];
   api::Job obj = job.obj;
   const auto& labels = obj.metadata.labels;

@@ -33,6 +33,64 @@ void CheckUnique(std::map<std::string, SourceRef>* seen, const std::string& kind
   }
 }
 
+// What Kueue's integrations (Configuration integrations.frameworks) would do with the
+// objects that name a queue, where the twin does something else or the user may expect
+// otherwise.
+void WarnKueueIntegrations(api::Manifests* m) {
+  const auto& cfg = m->kueue_config;
+  std::string listed;
+  for (const auto& f : cfg.frameworks) listed += (listed.empty() ? "" : ", ") + f;
+  auto queue_of = [](const api::Labels& l) -> const std::string* {
+    auto it = l.find(kueue::kQueueNameLabel);
+    return it == l.end() ? nullptr : &it->second;
+  };
+  auto warn = [&](const api::ObjectMeta& meta, const char* kind, const char* framework,
+                  const std::string& upstream) {
+    const std::string what = std::string(kind) + " " + ObjKey(meta) + " names a LocalQueue";
+    if (cfg.Manages(framework)) {
+      m->diagnostics.Warn(meta.source, "metadata.labels." + std::string(kueue::kQueueNameLabel),
+                          what + ": Kueue's " + framework +
+                              " integration is not modelled: upstream " + upstream +
+                              "; the twin: runs it without Kueue");
+    } else {
+      m->diagnostics.Warn(
+          meta.source, "metadata.labels." + std::string(kueue::kQueueNameLabel),
+          what + ", but Kueue manages it only when integrations.frameworks lists \"" + framework +
+              "\" (it lists " + listed + "): as upstream, it runs without Kueue");
+    }
+  };
+  for (const auto& p : m->pods) {
+    if (!queue_of(p.metadata.labels)) continue;
+    warn(p.metadata, "Pod", "pod",
+         p.metadata.labels.count("kueue.x-k8s.io/pod-group-name")
+             ? "the group's pods are gated (kueue.x-k8s.io/admission) until the group's "
+               "Workload, created once pod-group-total-count pods exist, is admitted"
+             : "the pod is gated (kueue.x-k8s.io/admission) until its own Workload is admitted");
+  }
+  for (const auto& d : m->deployments) {
+    if (!queue_of(d.metadata.labels) && !queue_of(d.template_.metadata.labels)) continue;
+    warn(d.metadata, "Deployment", "deployment",
+         "each replica's pod is its own Workload, gated until admitted");
+  }
+  for (const auto& j : m->jobs) {
+    if (queue_of(j.metadata.labels) && !cfg.Manages("batch/job")) {
+      warn(j.metadata, "Job", "batch/job", "");
+    }
+    for (const auto& [key, value] : j.template_.metadata.annotations) {
+      if (key.starts_with("kueue.x-k8s.io/podset-") && key.find("topology") != std::string::npos) {
+        m->diagnostics.Warn(
+            j.template_.metadata.source.line ? j.template_.metadata.source : j.metadata.source,
+            "spec.template.metadata.annotations." + key,
+            "not modelled: upstream Kueue's Topology-Aware Scheduling admits "
+            "the workload only where all its pods fit within one \"" +
+                value +
+                "\" domain and pins them there; the twin: pods are placed by "
+                "kube-scheduler alone");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void Simulation::EnsureNamespace(const api::ObjectMeta& meta) {
@@ -163,6 +221,7 @@ void Simulation::Validate() {
 
   // Kueue: a Job naming a missing WorkloadPriorityClass is an error before the run.
   if (KueueEnabled(m)) {
+    WarnKueueIntegrations(&m);
     for (const auto& j : m.jobs) kueue::WorkloadForJob(j, m);
     for (const auto& g : scenario_.workloads) {
       if (g.job) kueue::WorkloadForJob(*g.job, m);
