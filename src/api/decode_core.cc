@@ -184,9 +184,17 @@ Container DecodeContainer(YamlReader& c) {
     e.Ignore({"valueFrom"});
     e.Finish();
   }
-  c.Ignore({"envFrom", "ports", "volumeMounts", "volumeDevices", "livenessProbe", "securityContext",
-            "imagePullPolicy", "workingDir", "terminationMessagePath", "terminationMessagePolicy",
-            "stdin", "stdinOnce", "tty", "resizePolicy", "restartPolicy"});
+  // Read for lint only, but with kubectl's strict field validation: a misspelt field is
+  // warned rather than dropped.
+  if (auto sc = c.Object("securityContext")) {
+    sc->Ignore({"allowPrivilegeEscalation", "appArmorProfile", "capabilities", "privileged",
+                "procMount", "readOnlyRootFilesystem", "runAsGroup", "runAsNonRoot", "runAsUser",
+                "seLinuxOptions", "seccompProfile", "windowsOptions"});
+    sc->Finish();
+  }
+  c.Ignore({"envFrom", "ports", "volumeMounts", "volumeDevices", "livenessProbe", "imagePullPolicy",
+            "workingDir", "terminationMessagePath", "terminationMessagePolicy", "stdin",
+            "stdinOnce", "tty", "resizePolicy", "restartPolicy"});
   c.Finish();
   return out;
 }
@@ -544,8 +552,14 @@ PodSpec DecodePodSpec(YamlReader& s) {
     }
   }
   WarnNotModelled(s, "Pod", "spec");
-  s.Ignore({"serviceAccountName", "serviceAccount", "securityContext", "imagePullSecrets",
-            "hostNetwork", "hostPID", "hostIPC", "dnsPolicy", "dnsConfig", "hostname", "subdomain",
+  if (auto sc = s.Object("securityContext")) {
+    sc->Ignore({"appArmorProfile", "fsGroup", "fsGroupChangePolicy", "runAsGroup", "runAsNonRoot",
+                "runAsUser", "seLinuxChangePolicy", "seLinuxOptions", "seccompProfile",
+                "supplementalGroups", "supplementalGroupsPolicy", "sysctls", "windowsOptions"});
+    sc->Finish();
+  }
+  s.Ignore({"serviceAccountName", "serviceAccount", "imagePullSecrets", "hostNetwork", "hostPID",
+            "hostIPC", "dnsPolicy", "dnsConfig", "hostname", "subdomain",
             "automountServiceAccountToken", "enableServiceLinks", "shareProcessNamespace",
             "hostAliases", "ephemeralContainers", "os", "setHostnameAsFQDN", "hostUsers"});
   s.Finish();
