@@ -8,6 +8,7 @@
 #include "cloud/ec2.h"
 #include "cost/cost.h"
 #include "karpenter/karpenter.h"
+#include "report/table.h"
 
 namespace gputwin::report {
 
@@ -171,9 +172,15 @@ std::string KarpenterText(const sim::Simulation& sim, const results::Results& r)
     return t == cluster::kNever ? std::string("-") : FormatDuration(t - t0);
   };
   std::string out = "\nKarpenter NodeClaims\n";
-  out += fmt::format("  {:<22} {:<16} {:<10} {:<11} {:>8} {:>9} {:>9} {:>9}  {}\n", "NAME",
-                     "INSTANCE-TYPE", "CAPACITY", "ZONE", "$/HOUR", "CREATED", "READY", "DELETED",
-                     "WHY");
+  TextTable claims({{"NAME", 22},
+                    {"INSTANCE-TYPE", 16},
+                    {"CAPACITY", 10},
+                    {"ZONE", 11},
+                    {"$/HOUR", 8, true},
+                    {"CREATED", 9, true},
+                    {"READY", 9, true},
+                    {"DELETED", 9, true},
+                    {"WHY", 0, false, 2}});
   size_t shown = 0, launched = 0;
   std::map<std::string, std::pair<int, std::string>> failed;  // nodepool → count, last error
   for (const auto& c : k->node_claims()) {
@@ -188,11 +195,12 @@ std::string KarpenterText(const sim::Simulation& sim, const results::Results& r)
     std::string why = c.disruption_reason;
     if (!c.drain_blocked.empty()) why += ", " + c.drain_blocked;
     if (why.size() > 90) why = why.substr(0, 87) + "...";
-    out += fmt::format("  {:<22} {:<16} {:<10} {:<11} {:>8.3f} {:>9} {:>9} {:>9}  {}\n", c.name,
-                       c.instance ? catalog.types[c.type].name : "-",
-                       c.instance ? cloud::CapacityTypeName(c.capacity_type) : "-", c.zone, c.price,
-                       rel(c.created_at), rel(c.initialized_at), rel(c.deleted_at), why);
+    claims.Add({c.name, c.instance ? catalog.types[c.type].name : "-",
+                c.instance ? cloud::CapacityTypeName(c.capacity_type) : "-", c.zone,
+                fmt::format("{:.3f}", c.price), rel(c.created_at), rel(c.initialized_at),
+                rel(c.deleted_at), why});
   }
+  out += claims.Render();
   if (launched > 40) out += fmt::format("  ... {} more in summary.json\n", launched - 40);
   for (const auto& [pool, f] : failed) {
     out += fmt::format("  {} NodeClaim(s) of {} failed to launch; the last: {}\n", f.first, pool,
@@ -215,18 +223,23 @@ std::string KarpenterText(const sim::Simulation& sim, const results::Results& r)
   const auto& cold = r.cold_starts;
   if (!cold.empty()) {
     out += "\nCold starts (pods that waited for a new node)\n";
-    out += fmt::format("  {:<36} {:<16} {:>9} {:>12} {:>9} {:>7} {:>9} {:>9}\n", "POD",
-                       "INSTANCE-TYPE", "DECISION", "LAUNCH+BOOT", "GPU-SETUP", "BIND", "IMAGE",
-                       "TOTAL");
+    TextTable table({{"POD", 36},
+                     {"INSTANCE-TYPE", 16},
+                     {"DECISION", 9, true},
+                     {"LAUNCH+BOOT", 12, true},
+                     {"GPU-SETUP", 9, true},
+                     {"BIND", 7, true},
+                     {"IMAGE", 9, true},
+                     {"TOTAL", 9, true}});
     for (size_t i = 0; i < cold.size() && i < 20; ++i) {
       const auto& c = cold[i];
       auto d = [](double v) {
         return FormatDuration(Duration::Milliseconds(std::llround(v * 1000)));
       };
-      out += fmt::format("  {:<36} {:<16} {:>9} {:>12} {:>9} {:>7} {:>9} {:>9}\n",
-                         s.pod(c.pod).Key(), catalog.types[c.claim->type].name, d(c.decision),
-                         d(c.launch), d(c.gpu), d(c.bind), d(c.pull), d(c.total));
+      table.Add({s.pod(c.pod).Key(), catalog.types[c.claim->type].name, d(c.decision), d(c.launch),
+                 d(c.gpu), d(c.bind), d(c.pull), d(c.total)});
     }
+    out += table.Render();
     if (cold.size() > 20) out += fmt::format("  ... {} more in summary.json\n", cold.size() - 20);
   }
   if (!r.lost_work.empty()) {

@@ -7,6 +7,7 @@
 #include <map>
 
 #include "kueue/kueue_controller.h"
+#include "report/table.h"
 
 namespace gputwin::report {
 
@@ -187,8 +188,14 @@ std::string KueueText(const sim::Simulation& sim, const results::Results& res) {
   if (!k) return "";
   Json j = KueueJson(sim, res);
   std::string out = "\nKueue ClusterQueues\n";
-  out += fmt::format("  {:<24} {:<12} {:>8} {:>8} {:>12} {:>9} {:>9}  {}\n", "NAME", "COHORT",
-                     "ADMITTED", "PENDING", "INADMISSIBLE", "WAIT-P50", "WAIT-MAX", "USAGE");
+  TextTable queues({{"NAME", 24},
+                    {"COHORT", 12},
+                    {"ADMITTED", 8, true},
+                    {"PENDING", 8, true},
+                    {"INADMISSIBLE", 12, true},
+                    {"WAIT-P50", 9, true},
+                    {"WAIT-MAX", 9, true},
+                    {"USAGE", 0, false, 2}});
   for (const auto& q : j["clusterQueues"]) {
     std::string usage;
     for (const auto& r : q["resources"]) {
@@ -197,14 +204,16 @@ std::string KueueText(const sim::Simulation& sim, const results::Results& res) {
                            r["resource"].get<std::string>(), r["flavor"].get<std::string>());
     }
     if (!q["active"].get<bool>()) usage = "INACTIVE: " + q["inactiveMessage"].get<std::string>();
-    out += fmt::format(
-        "  {:<24} {:<12} {:>8} {:>8} {:>12} {:>9} {:>9}  {}\n", q["name"].get<std::string>(),
-        q["cohort"].get<std::string>(), q["admittedTotal"].get<int64_t>(),
-        q["pendingActive"].get<int64_t>(), q["pendingInadmissible"].get<int64_t>(),
-        FormatDuration(Duration::Seconds(static_cast<int64_t>(q["waitSecondsP50"].get<double>()))),
-        FormatDuration(Duration::Seconds(static_cast<int64_t>(q["waitSecondsMax"].get<double>()))),
-        usage);
+    queues.Add(
+        {q["name"].get<std::string>(), q["cohort"].get<std::string>(),
+         std::to_string(q["admittedTotal"].get<int64_t>()),
+         std::to_string(q["pendingActive"].get<int64_t>()),
+         std::to_string(q["pendingInadmissible"].get<int64_t>()),
+         FormatDuration(Duration::Seconds(static_cast<int64_t>(q["waitSecondsP50"].get<double>()))),
+         FormatDuration(Duration::Seconds(static_cast<int64_t>(q["waitSecondsMax"].get<double>()))),
+         usage});
   }
+  out += queues.Render();
   if (!j["pendingReasons"].empty()) {
     out += "\nWhy workloads are Pending (Kueue's QuotaReserved condition)\n";
     for (const auto& g : j["pendingReasons"]) {

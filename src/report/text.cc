@@ -9,6 +9,7 @@
 #include "report/karpenter_report.h"
 #include "report/kueue_report.h"
 #include "report/serving_report.h"
+#include "report/table.h"
 
 namespace gputwin::report {
 
@@ -26,7 +27,11 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
                      FormatRFC3339(t0), sim.scenario().seed);
 
   out += "\nNodes\n";
-  out += fmt::format("  {:<28} {:>6} {:>8} {:>6}  {}\n", "NAME", "PODS", "GPU", "READY", "TAINTS");
+  TextTable nodes({{"NAME", 28},
+                   {"PODS", 6, true},
+                   {"GPU", 8, true},
+                   {"READY", 6, true},
+                   {"TAINTS", 0, false, 2}});
   for (cluster::NodeId id = 0; id < s.node_count(); ++id) {
     const auto& n = s.node(id);
     if (n.deleted) continue;
@@ -41,9 +46,10 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
       taints += (taints.empty() ? "" : ",") + t.key + (t.value.empty() ? "" : "=" + t.value) + ":" +
                 t.effect;
     }
-    out += fmt::format("  {:<28} {:>6} {:>8} {:>6}  {}\n", n.name(), n.pods.size(), gpu,
-                       n.ready ? "True" : "False", taints.empty() ? "<none>" : taints);
+    nodes.Add({n.name(), std::to_string(n.pods.size()), gpu, n.ready ? "True" : "False",
+               taints.empty() ? "<none>" : taints});
   }
+  out += nodes.Render();
 
   // GPUs: what each device plugin advertises and how much of it is held.
   bool any_gpu = false;
@@ -78,17 +84,22 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
 
   if (!s.jobs().empty()) {
     out += "\nJobs\n";
-    out += fmt::format("  {:<36} {:<10} {:>9} {:>6} {:>10} {:>10}\n", "NAME", "STATUS", "SUCCEEDED",
-                       "FAILED", "STARTED", "FINISHED");
+    TextTable jobs({{"NAME", 36},
+                    {"STATUS", 10},
+                    {"SUCCEEDED", 9, true},
+                    {"FAILED", 6, true},
+                    {"STARTED", 10, true},
+                    {"FINISHED", 10, true}});
     for (const auto& j : s.jobs()) {
       std::string status = !j.condition.empty() ? j.condition
                            : j.obj.suspend      ? "Suspended"
                                                 : "Running";
       if (j.condition == "Failed") status += " (" + j.condition_reason + ")";
-      out += fmt::format("  {:<36} {:<10} {:>9} {:>6} {:>10} {:>10}\n",
-                         j.obj.metadata.namespace_ + "/" + j.obj.metadata.name, status, j.succeeded,
-                         j.failed, rel(j.start_time), rel(j.completion_time));
+      jobs.Add({j.obj.metadata.namespace_ + "/" + j.obj.metadata.name, status,
+                std::to_string(j.succeeded), std::to_string(j.failed), rel(j.start_time),
+                rel(j.completion_time)});
     }
+    out += jobs.Render();
   }
   if (!s.deployments().empty()) {
     out += "\nDeployments\n";
@@ -109,23 +120,25 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
   // Pods: where each ran, and when.
   std::map<std::string, size_t> phases;
   size_t shown = 0, total_live = 0;
-  std::string table;
+  TextTable table({{"NAME", 40},
+                   {"PHASE", 10},
+                   {"NODE", 20},
+                   {"SCHEDULED", 9, true},
+                   {"STARTED", 9, true},
+                   {"FINISHED", 9, true}});
   for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
     const auto& p = s.pod(id);
     if (p.deleted) continue;
     ++total_live;
     phases[cluster::PhaseName(p.phase)]++;
     if (shown++ >= 40) continue;
-    table += fmt::format("  {:<40} {:<10} {:<20} {:>9} {:>9} {:>9}\n", p.Key(),
-                         cluster::PhaseName(p.phase), p.Bound() ? s.node(p.node).name() : "<none>",
-                         rel(p.scheduled_at), rel(p.started_at), rel(p.finished_at));
+    table.Add({p.Key(), cluster::PhaseName(p.phase), p.Bound() ? s.node(p.node).name() : "<none>",
+               rel(p.scheduled_at), rel(p.started_at), rel(p.finished_at)});
   }
   out += fmt::format("\nPods ({} total", total_live);
   for (const auto& [ph, n] : phases) out += fmt::format(", {} {}", n, ph);
   out += ")\n";
-  out += fmt::format("  {:<40} {:<10} {:<20} {:>9} {:>9} {:>9}\n", "NAME", "PHASE", "NODE",
-                     "SCHEDULED", "STARTED", "FINISHED");
-  out += table;
+  out += table.Render();
   if (shown > 40) out += fmt::format("  ... {} more in summary.json\n", shown - 40);
 
   if (!res.pending_pods.empty()) {
