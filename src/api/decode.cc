@@ -26,6 +26,7 @@ const std::vector<KindEntry>& KindTable() {
       {"Deployment", {"apps/v1"}, DecodeDeployment},
       {"ReplicaSet", {"apps/v1"}, DecodeReplicaSet},
       {"Job", {"batch/v1"}, DecodeJob},
+      {"CronJob", {"batch/v1"}, DecodeCronJob},
       {"DaemonSet", {"apps/v1"}, DecodeDaemonSet},
       {"PriorityClass", {"scheduling.k8s.io/v1"}, DecodePriorityClass},
       {"Namespace", {"v1"}, DecodeNamespace},
@@ -112,6 +113,11 @@ void DecodeObject(const YAML::Node& doc, const std::string& file, const std::str
     return;
   }
   if (api_version.empty()) r.Fail("apiVersion", "Required value: apiVersion must be set");
+  if (kind == "CronJob" && api_version == "batch/v1beta1") {
+    r.Fail("apiVersion",
+           "Invalid value: \"batch/v1beta1\": no matches for kind \"CronJob\" in "
+           "version \"batch/v1beta1\" (removed in Kubernetes 1.25): write batch/v1");
+  }
   if (kind == "ScaledObject" && api_version.starts_with("keda.k8s.io/")) {
     r.Fail("apiVersion", "Invalid value: \"" + api_version +
                              "\": KEDA 1.x's API, removed in KEDA 2.0 (no cluster serves it "
@@ -132,12 +138,13 @@ void DecodeObject(const YAML::Node& doc, const std::string& file, const std::str
 size_t Manifests::ObjectCount() const {
   return nodes.size() + pods.size() + deployments.size() + replica_sets.size() + jobs.size() +
          daemon_sets.size() + priority_classes.size() + namespaces.size() + config_maps.size() +
-         resource_quotas.size() + limit_ranges.size() + pod_disruption_budgets.size() +
-         services.size() + ingresses.size() + horizontal_pod_autoscalers.size() +
-         scaled_objects.size() + (scheduler_config ? 1 : 0) + (gpu_operator ? 1 : 0) +
-         cluster_queues.size() + cohorts.size() + local_queues.size() + resource_flavors.size() +
-         workload_priority_classes.size() + (kueue_config.present ? 1 : 0) + node_pools.size() +
-         ec2_node_classes.size() + scenarios.size() + kept_objects.size();
+         resource_quotas.size() + limit_ranges.size() + cron_jobs.size() +
+         pod_disruption_budgets.size() + services.size() + ingresses.size() +
+         horizontal_pod_autoscalers.size() + scaled_objects.size() + (scheduler_config ? 1 : 0) +
+         (gpu_operator ? 1 : 0) + cluster_queues.size() + cohorts.size() + local_queues.size() +
+         resource_flavors.size() + workload_priority_classes.size() +
+         (kueue_config.present ? 1 : 0) + node_pools.size() + ec2_node_classes.size() +
+         scenarios.size() + kept_objects.size();
 }
 
 std::vector<std::string> KnownKinds() {

@@ -4,6 +4,7 @@
 
 #include "api/decode_core.h"
 #include "api/not_modelled.h"
+#include "core/cron_schedule.h"
 #include "core/index_list.h"
 
 namespace gputwin::api {
@@ -330,6 +331,50 @@ Job DecodeJobObject(YamlReader& r, bool require_name) {
 
 void DecodeJob(YamlReader& r, Manifests* out) {
   out->jobs.push_back(DecodeJobObject(r));
+}
+
+// batch/v1 CronJob, validated as pkg/apis/batch/validation ValidateCronJobSpec.
+void DecodeCronJob(YamlReader& r, Manifests* out) {
+  CronJob cj;
+  cj.metadata = DecodeMeta(r, true);
+  // The Jobs are named <name>-<minutes>, within the 63 characters of a label value.
+  if (cj.metadata.name.size() > 52) {
+    r.Fail("metadata.name",
+           "Invalid value: \"" + cj.metadata.name + "\": must be no more than 52 characters");
+  }
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  cj.schedule = spec->RequiredString("schedule");
+  if (cj.schedule.starts_with("TZ=") || cj.schedule.starts_with("CRON_TZ=")) {
+    spec->Fail("schedule", "Invalid value: \"" + cj.schedule +
+                               "\": cannot use TZ or CRON_TZ in schedule, use timeZone field "
+                               "instead");
+  }
+  try {
+    CronSchedule::Parse(cj.schedule);
+  } catch (const std::invalid_argument& e) {
+    spec->Fail("schedule", "Invalid value: \"" + cj.schedule + "\": " + e.what());
+  }
+  cj.time_zone = spec->OptString("timeZone");
+  if (cj.time_zone && !CronSchedule::ValidZone(*cj.time_zone)) {
+    spec->Fail("timeZone",
+               "Invalid value: \"" + *cj.time_zone + "\": unknown time zone " + *cj.time_zone);
+  }
+  cj.starting_deadline_seconds = spec->Int("startingDeadlineSeconds", 0);
+  cj.concurrency_policy = spec->String("concurrencyPolicy", "Allow");
+  CheckOneOf(*spec, "concurrencyPolicy", cj.concurrency_policy, {"Allow", "Forbid", "Replace"});
+  cj.suspend = spec->Bool("suspend").value_or(false);
+  cj.successful_jobs_history_limit =
+      static_cast<int32_t>(spec->Int("successfulJobsHistoryLimit", 0, INT32_MAX).value_or(3));
+  cj.failed_jobs_history_limit =
+      static_cast<int32_t>(spec->Int("failedJobsHistoryLimit", 0, INT32_MAX).value_or(1));
+  auto tmpl = spec->Object("jobTemplate");
+  if (!tmpl) spec->Fail("jobTemplate", "Required value");
+  cj.job_template = DecodeJobObject(*tmpl, /*require_name=*/false);
+  cj.job_template.metadata.namespace_ = cj.metadata.namespace_;
+  spec->Finish();
+  r.Finish();
+  out->cron_jobs.push_back(std::move(cj));
 }
 
 void DecodeDaemonSet(YamlReader& r, Manifests* out) {

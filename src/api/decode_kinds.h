@@ -15,6 +15,7 @@ void DecodePod(YamlReader& r, Manifests* out);
 void DecodeDeployment(YamlReader& r, Manifests* out);
 void DecodeReplicaSet(YamlReader& r, Manifests* out);
 void DecodeJob(YamlReader& r, Manifests* out);
+void DecodeCronJob(YamlReader& r, Manifests* out);
 void DecodeDaemonSet(YamlReader& r, Manifests* out);
 void DecodePriorityClass(YamlReader& r, Manifests* out);
 void DecodeNamespace(YamlReader& r, Manifests* out);

@@ -21,6 +21,7 @@ struct Manifests {
   std::vector<Deployment> deployments;
   std::vector<ReplicaSet> replica_sets;
   std::vector<Job> jobs;
+  std::vector<CronJob> cron_jobs;
   std::vector<DaemonSet> daemon_sets;
   std::vector<PriorityClass> priority_classes;
   std::vector<Namespace> namespaces;

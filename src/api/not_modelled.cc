@@ -58,9 +58,6 @@ const std::vector<NotModelledField>& NotModelledFields() {
 const std::vector<NotModelledKind>& NotModelledKinds() {
   static const std::vector<NotModelledKind> kKinds = {
       // Recognised, not modelled: they change what the cluster does.
-      {"batch", "CronJob",
-       "the CronJob controller creates a Job from jobTemplate at each schedule time",
-       "no Jobs are created"},
       {"apps", "StatefulSet",
        "the StatefulSet controller creates pods <name>-0 .. <name>-(replicas-1), in order",
        "no pods are created"},

@@ -228,6 +228,18 @@ struct Job {
   PodTemplateSpec template_;
 };
 
+// batch/v1 CronJob: Jobs from jobTemplate on a cron schedule.
+struct CronJob {
+  ObjectMeta metadata;
+  std::string schedule;
+  std::optional<std::string> time_zone;
+  std::optional<int64_t> starting_deadline_seconds;
+  std::string concurrency_policy = "Allow";  // Allow | Forbid | Replace
+  bool suspend = false;
+  int32_t successful_jobs_history_limit = 3, failed_jobs_history_limit = 1;
+  Job job_template;  // metadata: the Jobs' labels and annotations
+};
+
 struct DaemonSet {
   ObjectMeta metadata;
   LabelSelector selector;

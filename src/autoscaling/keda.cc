@@ -1,6 +1,6 @@
 #include "autoscaling/keda.h"
 
-#include "autoscaling/cron_schedule.h"
+#include "core/cron_schedule.h"
 
 #include <fmt/format.h>
 

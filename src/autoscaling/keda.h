@@ -9,7 +9,7 @@
 #include <vector>
 
 #include "api/manifests.h"
-#include "autoscaling/cron_schedule.h"
+#include "core/cron_schedule.h"
 #include "cluster/controller.h"
 #include "telemetry/promql.h"
 #include "telemetry/registry.h"

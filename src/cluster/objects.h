@@ -193,7 +193,8 @@ struct ReplicaSetRecord {
 struct JobRecord {
   api::Job obj;
   std::shared_ptr<const PodTemplateInfo> tmpl;
-  std::vector<PodId> pods;  // live pods it owns
+  std::vector<PodId> pods;      // live pods it owns
+  std::vector<PodId> all_pods;  // every pod it created, for cascading deletion
   int32_t succeeded = 0, failed = 0;
   std::vector<bool> succeeded_indexes;  // Indexed mode
   // backoffLimitPerIndex: indexes given up on (status.failedIndexes) and each index's

@@ -682,6 +682,14 @@ uint32_t Store::AddJob(api::Job j) {
   return id;
 }
 
+void Store::DeleteJob(uint32_t id) {
+  if (jobs_[id].deleted) return;
+  for (PodId p : jobs_[id].all_pods) DeletePod(p);
+  jobs_[id].deleted = true;
+  jobs_[id].pods.clear();
+  Notify(WatchKind::kJob, WatchOp::kModified, id);
+}
+
 uint32_t Store::AddDaemonSet(api::DaemonSet ds) {
   auto id = static_cast<uint32_t>(daemon_sets_.size());
   DaemonSetRecord rec;

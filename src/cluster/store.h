@@ -110,6 +110,9 @@ class Store {
   uint32_t AddDeployment(api::Deployment d);
   uint32_t AddReplicaSet(api::ReplicaSet rs, uint32_t deployment);
   uint32_t AddJob(api::Job j);
+  // Deletes a Job with foreground propagation: the garbage collector removes its pods
+  // (finished ones included), then the Job.
+  void DeleteJob(uint32_t id);
   uint32_t AddDaemonSet(api::DaemonSet ds);
   std::vector<DeploymentRecord>& deployments() { return deployments_; }
   std::vector<ReplicaSetRecord>& replica_sets() { return replica_sets_; }

@@ -44,18 +44,8 @@ void JobController::OnTimer(Time, uint64_t arg) {
 }
 
 void JobController::DeleteExpired(uint32_t id) {
-  auto& job = store_.jobs()[id];
-  if (job.deleted) return;
-  // pkg/controller/ttlafterfinished deletes the Job with foreground propagation: the
-  // garbage collector removes its pods (finished ones included), then the Job.
-  for (PodId p = 0; p < store_.pod_count(); ++p) {
-    const auto& pod = store_.pod(p);
-    if (pod.owner.kind == OwnerKind::kJob && pod.owner.index == id && !pod.deleted) {
-      store_.DeletePod(p);
-    }
-  }
-  store_.jobs()[id].deleted = true;
-  store_.UpdateWorkload(WatchKind::kJob, id);
+  // pkg/controller/ttlafterfinished deletes the Job with foreground propagation.
+  store_.DeleteJob(id);
 }
 
 void JobController::CreatePod(uint32_t id, int32_t index) {
@@ -79,6 +69,7 @@ void JobController::CreatePod(uint32_t id, int32_t index) {
     return;
   }
   j.pods.push_back(pid);
+  j.all_pods.push_back(pid);
   store_.RecordEvent("Normal", "SuccessfulCreate", "Job", ns, j.obj.metadata.name,
                      "Created pod: " + store_.pod(pid).name, name_);
 }

@@ -3,6 +3,7 @@
 #include "autoscaling/horizontal.h"
 #include "autoscaling/keda.h"
 #include "cloud/ec2.h"
+#include "controllers/cronjob.h"
 #include "controllers/daemonset.h"
 #include "controllers/job.h"
 #include "controllers/kubelet.h"
@@ -98,6 +99,14 @@ const std::vector<ComponentRegistration>& Components() {
       {"job-controller", nullptr,
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
          return std::make_unique<controllers::JobController>(&c.store, &c.queue);
+       }},
+      {"cronjob-controller",
+       [](const api::Manifests& m, const api::Scenario&) { return !m.cron_jobs.empty(); },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         auto k = std::make_unique<controllers::CronJobController>(&c.store, &c.queue,
+                                                                   c.manifests.cron_jobs);
+         k->Start();
+         return k;
        }},
       {"kueue-controller-manager",
        [](const api::Manifests& m, const api::Scenario&) { return KueueEnabled(m); },

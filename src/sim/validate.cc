@@ -145,6 +145,7 @@ void Simulation::Validate() {
   namespaced("Deployment", m.deployments);
   namespaced("ReplicaSet", m.replica_sets);
   namespaced("Job", m.jobs);
+  namespaced("CronJob", m.cron_jobs);
   namespaced("DaemonSet", m.daemon_sets);
   namespaced("Service", m.services);
   namespaced("Ingress", m.ingresses);
@@ -197,6 +198,9 @@ void Simulation::Validate() {
   }
   for (const auto& d : m.deployments) preflight(d.template_, d.metadata.namespace_);
   for (const auto& j : m.jobs) preflight(j.template_, j.metadata.namespace_);
+  for (const auto& c : m.cron_jobs) {
+    preflight(c.job_template.template_, c.metadata.namespace_);
+  }
   for (auto& g : scenario_.workloads) {
     if (g.pod && g.pod->metadata.namespace_.empty()) g.pod->metadata.namespace_ = "default";
     if (g.job && g.job->metadata.namespace_.empty()) g.job->metadata.namespace_ = "default";
@@ -223,6 +227,7 @@ void Simulation::Validate() {
   if (KueueEnabled(m)) {
     WarnKueueIntegrations(&m);
     for (const auto& j : m.jobs) kueue::WorkloadForJob(j, m);
+    for (const auto& c : m.cron_jobs) kueue::WorkloadForJob(c.job_template, m);
     for (const auto& g : scenario_.workloads) {
       if (g.job) kueue::WorkloadForJob(*g.job, m);
     }

@@ -2,9 +2,9 @@
 // next activations worked out by hand on a calendar.
 #include <gtest/gtest.h>
 
-#include "autoscaling/cron_schedule.h"
+#include "core/cron_schedule.h"
 
-namespace gputwin::autoscaling {
+namespace gputwin {
 namespace {
 
 Time At(const char* rfc3339) {
@@ -74,4 +74,4 @@ TEST(CronSchedule, ErrorsAsRobfigCronWordsThem) {
 }
 
 }  // namespace
-}  // namespace gputwin::autoscaling
+}  // namespace gputwin

@@ -1,7 +1,8 @@
-// A cron schedule as KEDA's cron scaler reads it (github.com/robfig/cron/v3, the standard
-// five-field parser: minute hour day-of-month month day-of-week, with lists, ranges,
-// steps, month and weekday names, `?`, and the @yearly/@monthly/@weekly/@daily/@hourly
-// descriptors), and its next activation in an IANA time zone.
+// A cron schedule as KEDA's cron scaler and the CronJob controller read it
+// (github.com/robfig/cron/v3, the standard five-field parser: minute hour day-of-month month
+// day-of-week, with lists, ranges, steps, month and weekday names, `?`, and the
+// @yearly/@monthly/@weekly/@daily/@hourly descriptors), and its next activation in an IANA time
+// zone.
 #pragma once
 
 #include <cstdint>
@@ -9,7 +10,7 @@
 
 #include "core/time.h"
 
-namespace gputwin::autoscaling {
+namespace gputwin {
 
 class CronSchedule {
  public:
@@ -26,4 +27,4 @@ class CronSchedule {
   uint64_t minute_ = 0, hour_ = 0, dom_ = 0, month_ = 0, dow_ = 0;
 };
 
-}  // namespace gputwin::autoscaling
+}  // namespace gputwin

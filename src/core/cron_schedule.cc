@@ -1,4 +1,4 @@
-#include "autoscaling/cron_schedule.h"
+#include "core/cron_schedule.h"
 
 #include <absl/time/civil_time.h>
 #include <absl/time/time.h>
@@ -8,7 +8,7 @@
 #include <stdexcept>
 #include <vector>
 
-namespace gputwin::autoscaling {
+namespace gputwin {
 namespace {
 
 struct Bounds {
@@ -190,4 +190,4 @@ Time CronSchedule::Next(Time after, const std::string& zone) const {
   return Time{std::numeric_limits<int64_t>::max()};
 }
 
-}  // namespace gputwin::autoscaling
+}  // namespace gputwin
