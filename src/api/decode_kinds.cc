@@ -390,6 +390,44 @@ void DecodeDaemonSet(YamlReader& r, Manifests* out) {
   out->daemon_sets.push_back(std::move(ds));
 }
 
+// apps/v1 StatefulSet (pkg/apis/apps/validation ValidateStatefulSetSpec).
+void DecodeStatefulSet(YamlReader& r, Manifests* out) {
+  StatefulSet ss;
+  ss.metadata = DecodeMeta(r, true);
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  ss.replicas = static_cast<int32_t>(spec->Int("replicas", 0, INT32_MAX).value_or(1));
+  ss.template_ = RequiredTemplate(*spec);
+  if (ss.template_.spec.restart_policy != "Always") {
+    spec->Fail("template.spec.restartPolicy", "Unsupported value: \"" +
+                                                  ss.template_.spec.restart_policy +
+                                                  "\": supported values: \"Always\"");
+  }
+  if (!spec->Has("selector")) spec->Fail("selector", "Required value");
+  ss.selector = SelectorOrTemplateLabels(*spec, ss.template_, true);
+  ss.service_name = spec->String("serviceName");
+  ss.pod_management_policy = spec->String("podManagementPolicy", "OrderedReady");
+  CheckOneOf(*spec, "podManagementPolicy", ss.pod_management_policy, {"OrderedReady", "Parallel"});
+  ss.min_ready_seconds =
+      static_cast<int32_t>(spec->Int("minReadySeconds", 0, INT32_MAX).value_or(0));
+  if (auto o = spec->Object("ordinals")) {
+    ss.ordinals_start = static_cast<int32_t>(o->Int("start", 0, INT32_MAX).value_or(0));
+    o->Finish();
+  }
+  if (spec->Has("volumeClaimTemplates") && r.diagnostics()) {
+    r.diagnostics()->Warn(spec->Where(spec->Raw("volumeClaimTemplates")),
+                          spec->FieldPath("volumeClaimTemplates"),
+                          "not modelled: upstream each pod gets its own PersistentVolumeClaim and "
+                          "waits for it to bind, then stays in the volume's zone; the twin: pods "
+                          "schedule as if their volumes were bound everywhere");
+  }
+  spec->Ignore({"volumeClaimTemplates", "updateStrategy", "revisionHistoryLimit",
+                "persistentVolumeClaimRetentionPolicy"});
+  spec->Finish();
+  r.Finish();
+  out->stateful_sets.push_back(std::move(ss));
+}
+
 void DecodePriorityClass(YamlReader& r, Manifests* out) {
   PriorityClass pc;
   pc.metadata = DecodeMeta(r, false);

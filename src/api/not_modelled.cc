@@ -58,9 +58,6 @@ const std::vector<NotModelledField>& NotModelledFields() {
 const std::vector<NotModelledKind>& NotModelledKinds() {
   static const std::vector<NotModelledKind> kKinds = {
       // Recognised, not modelled: they change what the cluster does.
-      {"apps", "StatefulSet",
-       "the StatefulSet controller creates pods <name>-0 .. <name>-(replicas-1), in order",
-       "no pods are created"},
       {"kueue.x-k8s.io", "AdmissionCheck",
        "workloads of ClusterQueues that list it wait, with quota reserved, until its "
        "controller (ProvisioningRequest, MultiKueue) marks the check Ready",

@@ -240,6 +240,18 @@ struct CronJob {
   Job job_template;  // metadata: the Jobs' labels and annotations
 };
 
+// apps/v1 StatefulSet: pods <name>-<ordinal> with stable names.
+struct StatefulSet {
+  ObjectMeta metadata;
+  int32_t replicas = 1;
+  LabelSelector selector;
+  std::string service_name;
+  std::string pod_management_policy = "OrderedReady";  // OrderedReady | Parallel
+  int32_t ordinals_start = 0;
+  int32_t min_ready_seconds = 0;
+  PodTemplateSpec template_;
+};
+
 struct DaemonSet {
   ObjectMeta metadata;
   LabelSelector selector;

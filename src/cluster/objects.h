@@ -67,7 +67,14 @@ struct PodTemplateInfo {
 enum class PodPhase : uint8_t { kPending, kRunning, kSucceeded, kFailed };
 const char* PhaseName(PodPhase p);
 
-enum class OwnerKind : uint8_t { kNoOwner, kReplicaSet, kJob, kDaemonSet, kGenerator };
+enum class OwnerKind : uint8_t {
+  kNoOwner,
+  kReplicaSet,
+  kJob,
+  kDaemonSet,
+  kGenerator,
+  kStatefulSet
+};
 struct Owner {
   OwnerKind kind = OwnerKind::kNoOwner;
   uint32_t index = kNone;
@@ -110,7 +117,8 @@ struct PodRecord {
   double gpu_busy_seconds = 0, gpu_tensor_seconds = 0;
   int64_t gpu_memory_mib = 0;
   bool readiness_probed = false;
-  Time ready_at = kNever;  // kNever: not Ready
+  bool readiness_by_workload = false;  // a workload model (serving) owns the probe's result
+  Time ready_at = kNever;              // kNever: not Ready
 
   bool Ready() const {
     if (phase != PodPhase::kRunning || deleted) return false;
@@ -206,6 +214,13 @@ struct JobRecord {
   std::string condition;  // "", "Complete" or "Failed"
   std::string condition_reason, condition_message;
   uint32_t next_suffix = 0;
+  bool deleted = false;
+};
+
+struct StatefulSetRecord {
+  api::StatefulSet obj;
+  std::vector<std::shared_ptr<const PodTemplateInfo>> tmpl;  // per ordinal (its pod-name label)
+  std::vector<PodId> pods;  // per ordinal slot: the live pod, or kNone
   bool deleted = false;
 };
 

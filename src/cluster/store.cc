@@ -690,6 +690,15 @@ void Store::DeleteJob(uint32_t id) {
   Notify(WatchKind::kJob, WatchOp::kModified, id);
 }
 
+uint32_t Store::AddStatefulSet(api::StatefulSet ss) {
+  auto id = static_cast<uint32_t>(stateful_sets_.size());
+  StatefulSetRecord rec;
+  rec.obj = std::move(ss);
+  stateful_sets_.push_back(std::move(rec));
+  Notify(WatchKind::kStatefulSet, WatchOp::kAdded, id);
+  return id;
+}
+
 uint32_t Store::AddDaemonSet(api::DaemonSet ds) {
   auto id = static_cast<uint32_t>(daemon_sets_.size());
   DaemonSetRecord rec;

@@ -17,7 +17,15 @@
 
 namespace gputwin::cluster {
 
-enum class WatchKind : uint8_t { kPod, kNode, kDeployment, kReplicaSet, kJob, kDaemonSet };
+enum class WatchKind : uint8_t {
+  kPod,
+  kNode,
+  kDeployment,
+  kReplicaSet,
+  kJob,
+  kDaemonSet,
+  kStatefulSet
+};
 // A set of WatchKinds, as a watcher declares what it watches.
 using WatchKinds = uint32_t;
 constexpr WatchKinds Watches(std::initializer_list<WatchKind> kinds) {
@@ -114,6 +122,9 @@ class Store {
   // (finished ones included), then the Job.
   void DeleteJob(uint32_t id);
   uint32_t AddDaemonSet(api::DaemonSet ds);
+  uint32_t AddStatefulSet(api::StatefulSet ss);
+  std::vector<StatefulSetRecord>& stateful_sets() { return stateful_sets_; }
+  const std::vector<StatefulSetRecord>& stateful_sets() const { return stateful_sets_; }
   std::vector<DeploymentRecord>& deployments() { return deployments_; }
   std::vector<ReplicaSetRecord>& replica_sets() { return replica_sets_; }
   std::vector<JobRecord>& jobs() { return jobs_; }
@@ -171,6 +182,7 @@ class Store {
   std::vector<ReplicaSetRecord> replica_sets_;
   std::vector<JobRecord> jobs_;
   std::vector<DaemonSetRecord> daemon_sets_;
+  std::vector<StatefulSetRecord> stateful_sets_;
   uint32_t next_template_id_ = 0;
   uint64_t next_uid_ = 0;
 

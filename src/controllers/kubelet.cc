@@ -191,6 +191,24 @@ void Kubelet::StartContainer(PodId id, Time now) {
   if (p.started_at == cluster::kNever) p.started_at = now;
   p.container_started = now;
   p.reason.clear();
+  // Readiness probes (prober worker): the first probe at or after initialDelaySeconds, on
+  // the worker's periodSeconds ticks from the container's start, succeeds; the pod is Ready
+  // once every probed container is. A model server's probe is its serving model's.
+  Duration ready_after{0};
+  bool probed = false;
+  for (const auto& c : p.tmpl->spec.containers) {
+    if (!c.readiness_probe) continue;
+    probed = true;
+    const int64_t period = std::max(c.readiness_probe->period_seconds, 1);
+    const int64_t ticks =
+        std::max<int64_t>(1, (c.readiness_probe->initial_delay_seconds + period - 1) / period);
+    ready_after = std::max(ready_after, Duration::Seconds(ticks * period));
+  }
+  if (probed && !p.readiness_by_workload) {
+    p.readiness_probed = true;
+    p.ready_at = cluster::kNever;
+    At(now + ready_after, Arg(kReady, p.run_generation, id));
+  }
   store_.RecordEvent("Normal", "Started", "Pod", p.namespace_, p.name,
                      "Started container " + p.tmpl->spec.containers.front().name, "kubelet");
   if (p.phase == PodPhase::kRunning) {
@@ -291,6 +309,11 @@ void Kubelet::OnTimer(Time now, uint64_t arg) {
       ContainerExited(id, now, p.tmpl->behavior.ExitCode(p.completion_index));
       break;
     case kAdmit:
+      break;
+    case kReady:
+      if (p.readiness_by_workload || p.container_started == cluster::kNever) break;
+      p.ready_at = now;
+      store_.UpdatePod(id);
       break;
     case kDeadline:
       p.reason = "DeadlineExceeded";

@@ -38,7 +38,14 @@ class Kubelet : public Controller {
   void OnTimer(Time now, uint64_t arg) override;
 
  private:
-  enum Timer : uint64_t { kStart = 1, kExit = 2, kRestart = 3, kDeadline = 4, kAdmit = 5 };
+  enum Timer : uint64_t {
+    kStart = 1,
+    kExit = 2,
+    kRestart = 3,
+    kDeadline = 4,
+    kAdmit = 5,
+    kReady = 6
+  };
   static uint64_t Arg(Timer t, uint32_t generation, PodId pod) {
     return (static_cast<uint64_t>(t) << 60) |
            (static_cast<uint64_t>(generation & 0xFFFFFFF) << 32) | pod;

@@ -166,6 +166,10 @@ void KubeStateMetrics::UpdatePod(uint32_t id, Time now) {
         owner_kind = "DaemonSet";
         owner_name = store_.daemon_sets()[p.owner.index].obj.metadata.name;
         break;
+      case cluster::OwnerKind::kStatefulSet:
+        owner_kind = "StatefulSet";
+        owner_name = store_.stateful_sets()[p.owner.index].obj.metadata.name;
+        break;
       default:
         break;
     }

@@ -44,6 +44,8 @@ std::string OwnerKindName(cluster::OwnerKind k) {
       return "DaemonSet";
     case cluster::OwnerKind::kGenerator:
       return "Workload";
+    case cluster::OwnerKind::kStatefulSet:
+      return "StatefulSet";
     case cluster::OwnerKind::kNoOwner:
       return "";
   }
@@ -58,6 +60,8 @@ std::string OwnerName(const cluster::Store& s, const cluster::PodRecord& p) {
       return s.jobs()[p.owner.index].obj.metadata.name;
     case cluster::OwnerKind::kDaemonSet:
       return s.daemon_sets()[p.owner.index].obj.metadata.name;
+    case cluster::OwnerKind::kStatefulSet:
+      return s.stateful_sets()[p.owner.index].obj.metadata.name;
     default:
       break;
   }

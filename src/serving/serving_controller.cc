@@ -222,6 +222,7 @@ void ServingController::StartReplica(PodId id, Time now) {
   const TemplateServing* ts = ServingOf(p);
   // The readiness probe owns the pod's Ready condition from now on.
   store_.pod(id).readiness_probed = true;
+  store_.pod(id).readiness_by_workload = true;
   store_.pod(id).ready_at = cluster::kNever;
   auto rep = std::make_unique<Replica>();
   rep->pod = id;

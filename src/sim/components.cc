@@ -9,6 +9,7 @@
 #include "controllers/kubelet.h"
 #include "controllers/node_lifecycle.h"
 #include "controllers/replicaset.h"
+#include "controllers/statefulset.h"
 #include "devices/device_plugin_controller.h"
 #include "exporters/dcgm_exporter.h"
 #include "exporters/kube_state_metrics.h"
@@ -116,6 +117,11 @@ const std::vector<ComponentRegistration>& Components() {
                                                            c.metrics_interval);
          k->Start();
          return k;
+       }},
+      {"statefulset-controller",
+       [](const api::Manifests& m, const api::Scenario&) { return !m.stateful_sets.empty(); },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         return std::make_unique<controllers::StatefulSetController>(&c.store, &c.queue);
        }},
       {"daemonset-controller", nullptr,
        [](RunContext& c) -> std::unique_ptr<EventHandler> {

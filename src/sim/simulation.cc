@@ -79,6 +79,7 @@ void Simulation::Seed() {
   for (const auto& d : m.deployments) store_.AddDeployment(d);
   for (const auto& rs_obj : m.replica_sets) store_.AddReplicaSet(rs_obj, cluster::kNone);
   for (const auto& j : m.jobs) store_.AddJob(j);
+  for (const auto& ss : m.stateful_sets) store_.AddStatefulSet(ss);
 
   if (!trace_pods_.empty()) {
     std::vector<TraceReplay::Arrival> arrivals;

@@ -147,6 +147,7 @@ void Simulation::Validate() {
   namespaced("Job", m.jobs);
   namespaced("CronJob", m.cron_jobs);
   namespaced("DaemonSet", m.daemon_sets);
+  namespaced("StatefulSet", m.stateful_sets);
   namespaced("Service", m.services);
   namespaced("Ingress", m.ingresses);
   namespaced("HorizontalPodAutoscaler", m.horizontal_pod_autoscalers);
@@ -198,6 +199,7 @@ void Simulation::Validate() {
   }
   for (const auto& d : m.deployments) preflight(d.template_, d.metadata.namespace_);
   for (const auto& j : m.jobs) preflight(j.template_, j.metadata.namespace_);
+  for (const auto& ss : m.stateful_sets) preflight(ss.template_, ss.metadata.namespace_);
   for (const auto& c : m.cron_jobs) {
     preflight(c.job_template.template_, c.metadata.namespace_);
   }

@@ -116,7 +116,8 @@ const PodTopologySpread::Constraints& PodTopologySpread::ConstraintsOf(
   static const Constraints kNone;
   // Neither its own constraints nor the defaults of a ReplicaSet's pods (Jobs' pods).
   if (t.spec.topology_spread_constraints.empty() &&
-      pod.owner.kind != cluster::OwnerKind::kReplicaSet) {
+      pod.owner.kind != cluster::OwnerKind::kReplicaSet &&
+      pod.owner.kind != cluster::OwnerKind::kStatefulSet) {
     return kNone;
   }
   if (by_template_.size() <= t.id) by_template_.resize(t.id + 1);
@@ -166,12 +167,15 @@ const PodTopologySpread::Constraints& PodTopologySpread::ConstraintsOf(
     return *slot;
   }
   // Defaults (buildDefaultConstraints): only for pods without constraints of their own,
-  // with the selector of the ReplicaSet that owns them (helper.DefaultSelector; the twin has
-  // no Services, ReplicationControllers or StatefulSets to add to it).
+  // with the selector of the ReplicaSet or StatefulSet that owns them (helper.DefaultSelector;
+  // Services and ReplicationControllers selecting the pod are not added).
   std::optional<api::LabelSelector> selector;
   if (pod.owner.kind == cluster::OwnerKind::kReplicaSet) {
     const auto& rs = handle_.store->replica_sets()[pod.owner.index].obj;
     if (!rs.selector.Empty()) selector = rs.selector;
+  } else if (pod.owner.kind == cluster::OwnerKind::kStatefulSet) {
+    const auto& ss = handle_.store->stateful_sets()[pod.owner.index].obj;
+    if (!ss.selector.Empty()) selector = ss.selector;
   }
   if (!selector) return *slot;
   std::vector<api::TopologySpreadConstraint> defaults = args_.default_constraints;
