@@ -317,8 +317,14 @@ ObjectMeta DecodeTemplateMeta(YamlReader& m) {
     o.Finish();
     out.owner_references.push_back(ref);
   }
-  m.Ignore({"resourceVersion", "managedFields", "selfLink", "generation", "creationTimestamp",
-            "deletionTimestamp", "deletionGracePeriodSeconds", "finalizers"});
+  if (auto ts = m.OptString("creationTimestamp")) {
+    std::string error;
+    auto t = ParseRFC3339(*ts, &error);
+    if (!t) m.Fail("creationTimestamp", error);
+    out.creation_timestamp = *t;
+  }
+  m.Ignore({"resourceVersion", "managedFields", "selfLink", "generation", "deletionTimestamp",
+            "deletionGracePeriodSeconds", "finalizers"});
   m.Finish();
   out.source = SourceRef{m.file(), m.Where().line};
   return out;

@@ -269,12 +269,68 @@ WorkloadGenerator DecodeWorkload(YamlReader& w) {
   return g;
 }
 
+// "kind/namespace/name" or "kind/name" for delete and patch.
+void CheckKindTarget(YamlReader& a, const char* field, const std::string& target,
+                     std::initializer_list<const char*> kinds) {
+  const auto slash = target.find('/');
+  const std::string kind = target.substr(0, slash);
+  std::string list;
+  bool ok = false;
+  for (const char* k : kinds) {
+    ok |= kind == k;
+    list += std::string(list.empty() ? "" : ", ") + k;
+  }
+  if (slash == std::string::npos || slash + 1 == target.size() || !ok) {
+    a.Fail(field, "Invalid value: \"" + target +
+                      "\": write KIND/NAMESPACE/NAME (or KIND/NAME), KIND one of " + list);
+  }
+}
+
 ScenarioAction DecodeAction(YamlReader& a) {
   ScenarioAction out;
   out.source = a.Where();
   auto at = a.OptDuration("at");
   if (!at) a.Fail("at", "Required value");
   out.at = *at;
+  const int forms = static_cast<int>(a.Has("action")) + static_cast<int>(a.Has("apply")) +
+                    static_cast<int>(a.Has("delete")) + static_cast<int>(a.Has("patch"));
+  if (forms != 1) a.Fail("action", "set exactly one of action, apply, delete or patch");
+  if (a.Has("apply")) {
+    out.action = "apply";
+    out.apply_file = Resolve(a, a.RequiredString("apply"));
+    a.Finish();
+    return out;
+  }
+  if (a.Has("delete")) {
+    out.action = "delete";
+    out.target = a.RequiredString("delete");
+    CheckKindTarget(a, "delete", out.target, {"pod", "job", "deployment", "statefulset", "node"});
+    a.Finish();
+    return out;
+  }
+  if (a.Has("patch")) {
+    out.action = "patch";
+    out.target = a.RequiredString("patch");
+    CheckKindTarget(a, "patch", out.target, {"job", "workload", "deployment", "statefulset"});
+    auto spec = a.Object("spec");
+    if (!spec) a.Fail("spec", "Required value: the fields to patch");
+    const std::string kind = out.target.substr(0, out.target.find('/'));
+    if (kind == "job") out.patch_suspend = spec->Bool("suspend");
+    if (kind == "workload") out.patch_active = spec->Bool("active");
+    if (kind == "deployment" || kind == "statefulset") {
+      if (auto r = spec->Int("replicas", 0, INT32_MAX)) {
+        out.patch_replicas = static_cast<int32_t>(*r);
+      }
+    }
+    spec->Finish();  // any other field is unknown here: the twin patches only these
+    if (!out.patch_suspend && !out.patch_active && !out.patch_replicas) {
+      a.Fail("spec", std::string("Required value: ") + (kind == "job"        ? "suspend"
+                                                        : kind == "workload" ? "active"
+                                                                             : "replicas"));
+    }
+    a.Finish();
+    return out;
+  }
   out.action = a.RequiredString("action");
   static const char* kActions[] = {"cordon",
                                    "uncordon",

@@ -13,6 +13,8 @@
 
 namespace gputwin::api {
 
+struct Manifests;
+
 struct ArrivalProcess {
   std::string type;             // fixed | poisson | csv
   std::vector<Duration> times;  // fixed
@@ -38,11 +40,19 @@ struct ScenarioAction {
   SourceRef source;
   Duration at{0};
   std::string action;  // cordon | uncordon | drain | node-not-ready | node-ready | delete-node |
-                       // delete-pod | scale | taint | untaint | remove-scheduling-gate
-  std::string target;  // node name, pod or deployment "namespace/name" or "name"
+                       // delete-pod | scale | taint | untaint | remove-scheduling-gate |
+                       // apply | delete | patch
+  std::string target;  // node name, pod or deployment "namespace/name" or "name"; for delete
+                       // and patch "kind/namespace/name" (kind/name: default or cluster-scoped)
   int32_t replicas = 0;
   Taint taint;
   std::string gate;  // remove-scheduling-gate: the gate ("" for every gate)
+  // apply: `kubectl apply -f FILE` at `at`; the file is read (and checked) before the run.
+  std::string apply_file;
+  std::shared_ptr<const Manifests> applied;
+  // patch: `kubectl patch KIND NAME -p '{"spec": ...}'` with one of these fields.
+  std::optional<bool> patch_suspend, patch_active;
+  std::optional<int32_t> patch_replicas;
 };
 
 // An outcome the scenario asserts; a failed one makes `gputwin run` exit 1.

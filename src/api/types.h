@@ -24,6 +24,9 @@ struct OwnerReference {
 
 struct ObjectMeta {
   std::string name, generate_name, namespace_, uid;
+  // An object that already existed when the run starts (a cluster snapshot, or a fixed
+  // order for ties): when it was created. Objects made during the run are stamped then.
+  std::optional<Time> creation_timestamp;
   Labels labels, annotations;
   std::vector<OwnerReference> owner_references;
   SourceRef source;  // where the object was read from (for errors and the report)

@@ -79,6 +79,7 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
     simulation = sim::LoadScenario(scenario, seed, u);
   }
   for (const auto& w : simulation->warnings()) std::cerr << "warning: " << w << "\n";
+  const size_t warned_before_run = simulation->warnings().size();
   // The block's chunks are written while the run scrapes; the text reads them back.
   std::unique_ptr<telemetry::TsdbBlockWriter> block;
   if (!metrics_tsdb.empty()) {
@@ -92,6 +93,10 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
     std::unique_ptr<TerminalProgress> progress;
     if (::isatty(STDERR_FILENO)) progress = std::make_unique<TerminalProgress>(simulation->start());
     simulation->Run(progress.get());
+  }
+  // What the run's actions met (an immutable field, a missing object), said as it happened.
+  for (size_t i = warned_before_run; i < simulation->warnings().size(); ++i) {
+    std::cerr << "warning: " << simulation->warnings()[i] << "\n";
   }
   const results::Results results = results::Compute(*simulation);
   if (!out_dir.empty()) {

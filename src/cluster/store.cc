@@ -690,6 +690,48 @@ void Store::DeleteJob(uint32_t id) {
   Notify(WatchKind::kJob, WatchOp::kModified, id);
 }
 
+void Store::DeleteDeployment(uint32_t id) {
+  auto& d = deployments_[id];
+  if (d.deleted) return;
+  d.deleted = true;
+  if (d.replica_set != kNone) {
+    auto& rs = replica_sets_[d.replica_set];
+    rs.deleted = true;
+    std::vector<PodId> pods = rs.pods;
+    for (PodId p : pods) DeletePod(p);
+    replica_sets_[d.replica_set].pods.clear();
+    Notify(WatchKind::kReplicaSet, WatchOp::kModified, d.replica_set);
+  }
+  Notify(WatchKind::kDeployment, WatchOp::kModified, id);
+}
+
+void Store::DeleteStatefulSet(uint32_t id) {
+  auto& ss = stateful_sets_[id];
+  if (ss.deleted) return;
+  ss.deleted = true;
+  std::vector<PodId> pods = ss.pods;
+  for (PodId p : pods) {
+    if (p != kNone) DeletePod(p);
+  }
+  Notify(WatchKind::kStatefulSet, WatchOp::kModified, id);
+}
+
+uint32_t Store::FindJob(const std::string& namespace_, const std::string& name) const {
+  for (uint32_t j = 0; j < jobs_.size(); ++j) {
+    const auto& m = jobs_[j].obj.metadata;
+    if (!jobs_[j].deleted && m.name == name && m.namespace_ == namespace_) return j;
+  }
+  return kNone;
+}
+
+uint32_t Store::FindStatefulSet(const std::string& namespace_, const std::string& name) const {
+  for (uint32_t i = 0; i < stateful_sets_.size(); ++i) {
+    const auto& m = stateful_sets_[i].obj.metadata;
+    if (!stateful_sets_[i].deleted && m.name == name && m.namespace_ == namespace_) return i;
+  }
+  return kNone;
+}
+
 uint32_t Store::AddStatefulSet(api::StatefulSet ss) {
   auto id = static_cast<uint32_t>(stateful_sets_.size());
   StatefulSetRecord rec;

@@ -106,6 +106,9 @@ class Store {
   NodeId FindNode(const std::string& name) const;
   // A live Deployment by namespace and name, kNone when there is none.
   uint32_t FindDeployment(const std::string& namespace_, const std::string& name) const;
+  // A live Job or StatefulSet by namespace and name, kNone when there is none.
+  uint32_t FindJob(const std::string& namespace_, const std::string& name) const;
+  uint32_t FindStatefulSet(const std::string& namespace_, const std::string& name) const;
   // Nodes with a label set to a value (live nodes only), in id order.
   std::vector<NodeId> NodesWithLabel(const std::string& key, const std::string& value) const;
   void SetNodeLabel(NodeId id, const std::string& key, const std::string& value);
@@ -123,6 +126,10 @@ class Store {
   void DeleteJob(uint32_t id);
   uint32_t AddDaemonSet(api::DaemonSet ds);
   uint32_t AddStatefulSet(api::StatefulSet ss);
+  // `kubectl delete` with background propagation: the garbage collector deletes what the
+  // object owns (a Deployment's ReplicaSet and its pods; a StatefulSet's pods).
+  void DeleteDeployment(uint32_t id);
+  void DeleteStatefulSet(uint32_t id);
   std::vector<StatefulSetRecord>& stateful_sets() { return stateful_sets_; }
   const std::vector<StatefulSetRecord>& stateful_sets() const { return stateful_sets_; }
   std::vector<DeploymentRecord>& deployments() { return deployments_; }

@@ -93,7 +93,8 @@ struct WorkloadState {
   bool backing_off = false;  // requeueState.requeueAt in the future
   Time requeue_at;
   int32_t requeue_count = 0;
-  bool deactivated = false;
+  bool deactivated = false;  // spec.active=false
+  std::string deactivated_message;
   // QuotaReserved=False condition while pending: Kueue's reason and message.
   std::string pending_reason = "Pending", pending_message;
   // Admission.

@@ -4,6 +4,8 @@
 #include <cmath>
 #include <functional>
 
+#include "core/glob.h"
+
 namespace gputwin::kueue {
 
 using cluster::OwnerKind;
@@ -154,6 +156,9 @@ void KueueController::CreateWorkload(uint32_t job_id) {
   w.job = job_id;
   w.uid = next_uid_++;
   w.created = store_.now();
+  // A Job that existed before the run (a snapshot's, or one given a creationTimestamp to
+  // fix the order of ties) has had its Workload, in the queue's order, since then.
+  if (const auto& ts = job.obj.metadata.creation_timestamp; ts && *ts < w.created) w.created = *ts;
   w.queue_order = w.created;
   w.pending_since = w.created;
   // SchedulingEquivalenceHashing: workloads of one shape, queue and priority.
@@ -236,7 +241,11 @@ void KueueController::SyncJob(uint32_t job_id, Time now) {
                   job.condition_message);
     return;
   }
-  if (w.phase != WorkloadPhase::kAdmitted) return;
+  if (w.phase != WorkloadPhase::kAdmitted) {
+    // Unsuspended (by a user) without admission: the reconciler suspends it again.
+    if (!job.obj.suspend) SuspendJob(job_id);
+    return;
+  }
   if (w.evicting) {
     if (!job.obj.suspend) SuspendJob(job_id);
     auto& j = store_.jobs()[job_id];
@@ -405,8 +414,7 @@ void KueueController::Requeue(WorkloadId id, Time now) {
   if (w.deactivated) {
     // Inactive (spec.active=false): not queued again.
     w.pending_reason = "Deactivated";
-    w.pending_message =
-        "The workload is deactivated due to exceeding the maximum number of re-queuing retries";
+    w.pending_message = w.deactivated_message;
     return;
   }
   if (w.evicted_reason == "PodsReadyTimeout") {
@@ -429,6 +437,47 @@ void KueueController::Requeue(WorkloadId id, Time now) {
   cache_.Enqueue(id);
   schedule_requested_ = true;
   RequestReconcile();
+}
+
+int KueueController::SetActive(const std::string& ns, const std::string& name_glob, bool active) {
+  int matched = 0;
+  for (WorkloadId id = 0; id < static_cast<WorkloadId>(cache_.workloads().size()); ++id) {
+    auto& w = cache_.wl(id);
+    if (w.spec.namespace_ != ns || !Glob(name_glob.c_str(), w.spec.name.c_str())) continue;
+    ++matched;
+    if (w.phase == WorkloadPhase::kFinished || w.deactivated == !active) continue;
+    if (!active) {
+      // workload_controller.go: an inactive workload that holds quota is evicted with
+      // reason Deactivated; a pending one leaves the queue (the queue manager skips it).
+      w.deactivated = true;
+      w.deactivated_message = "The workload is deactivated";
+      RecordHistory(id, "Deactivated", "Deactivated", w.deactivated_message);
+      if (w.phase == WorkloadPhase::kAdmitted) {
+        Evict(id, "Deactivated", "", w.deactivated_message);
+      } else {
+        cache_.Dequeue(id);
+        if (w.backing_off && w.cq >= 0) {
+          w.backing_off = false;
+          cache_.cq(w.cq).backing_off--;
+        }
+        w.pending_reason = "Deactivated";
+        w.pending_message = w.deactivated_message;
+      }
+      continue;
+    }
+    // Reactivated: the requeue state is reset and the workload queued again.
+    w.deactivated = false;
+    w.requeue_count = 0;
+    RecordHistory(id, "Activated", "", "spec.active set to true");
+    if (w.phase == WorkloadPhase::kPending && !w.evicting && w.cq >= 0) {
+      w.pending_reason = "Pending";
+      w.pending_message = "The workload was reactivated and requeued";
+      cache_.Enqueue(id);
+      schedule_requested_ = true;
+      RequestReconcile();
+    }
+  }
+  return matched;
 }
 
 void KueueController::QueueInadmissibleAfter(int32_t cq) {
@@ -478,9 +527,10 @@ void KueueController::OnTimer(Time now, uint64_t arg) {
       const auto& cfg = cache_.config();
       if (cfg.backoff_limit_count && wm.requeue_count + 1 > *cfg.backoff_limit_count) {
         wm.deactivated = true;
-        Evict(id, "Deactivated", "",
-              "The workload is deactivated due to exceeding the maximum number of re-queuing "
-              "retries");
+        wm.deactivated_message =
+            "The workload is deactivated due to exceeding the maximum number of re-queuing "
+            "retries";
+        Evict(id, "Deactivated", "", wm.deactivated_message);
         break;
       }
       ++wm.requeue_count;

@@ -30,6 +30,10 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   const Cache& cache() const { return cache_; }
   const KueueScheduler& scheduler() const { return scheduler_; }
   // The Workload of a Job, or kNoWorkload.
+  // A user's patch of spec.active on the Workloads whose name matches the glob: false
+  // evicts an admitted one (reason Deactivated) or takes a pending one out of its queue;
+  // true queues it again with its requeue state reset. Returns how many matched.
+  int SetActive(const std::string& namespace_, const std::string& name_glob, bool active);
   WorkloadId WorkloadOfJob(uint32_t job) const {
     return job < workload_of_job_.size() ? workload_of_job_[job] : kNoWorkload;
   }

@@ -2,7 +2,9 @@
 // every change is written through the store, where the controllers see it.
 #include <algorithm>
 
+#include "api/manifests.h"
 #include "core/glob.h"
+#include "kueue/kueue_controller.h"
 #include "sim/drivers.h"
 #include "sim/simulation.h"
 
@@ -12,10 +14,228 @@ std::string ObjKey(const api::ObjectMeta& m) {
   return m.namespace_ + "/" + m.name;
 }
 
+namespace {
+
+// KIND/NAMESPACE/NAME or KIND/NAME (default namespace; the name of a cluster-scoped object).
+struct KindTarget {
+  std::string kind, namespace_, name;
+};
+
+KindTarget ParseKindTarget(const std::string& target) {
+  KindTarget t;
+  const auto first = target.find('/');
+  t.kind = target.substr(0, first);
+  const std::string rest = target.substr(first + 1);
+  const auto second = rest.find('/');
+  t.namespace_ = second == std::string::npos ? "default" : rest.substr(0, second);
+  t.name = second == std::string::npos ? rest : rest.substr(second + 1);
+  return t;
+}
+
+// What a Deployment's rollout would be triggered by, compared field by field.
+std::string TemplateFingerprint(const api::PodTemplateSpec& t) {
+  std::string f;
+  for (const auto& [k, v] : t.metadata.labels) f += k + "=" + v + ";";
+  for (const auto& c : t.spec.containers) {
+    f += "|" + c.name + "@" + c.image;
+    for (const auto& [r, q] : c.resources.requests) f += "," + r + "=" + std::to_string(q.milli);
+    for (const auto& [r, q] : c.resources.limits) f += ",l" + r + "=" + std::to_string(q.milli);
+  }
+  for (const auto& [k, v] : t.spec.node_selector) f += ";ns" + k + "=" + v;
+  return f;
+}
+
+}  // namespace
+
+void Simulation::ApplyObjects(const api::ScenarioAction& a) {
+  auto& store = store_;
+  const auto& m = *a.applied;
+  const std::string at = FormatDuration(a.at);
+  auto note = [&](const SourceRef& src, const std::string& field, const std::string& what) {
+    manifests_.diagnostics.Warn(src, field, "applied at " + at + ": " + what);
+  };
+  for (const auto& n : m.nodes) {
+    cluster::NodeId id = store.FindNode(n.metadata.name);
+    if (id == cluster::kNone) {
+      store.AddNode(n);
+      continue;
+    }
+    // A changed Node: labels, taints and cordon as written (capacity is the kubelet's).
+    auto& node = store.node(id);
+    node.obj.metadata.labels = n.metadata.labels;
+    node.obj.taints = n.taints;
+    node.obj.unschedulable = n.unschedulable;
+    store.UpdateNode(id);
+  }
+  for (const auto& p : m.pods) {
+    if (store.FindPod(p.metadata.namespace_, p.metadata.name) != cluster::kNone) {
+      note(p.metadata.source, "spec",
+           "pod " + ObjKey(p.metadata) +
+               " exists: a pod's spec is immutable apart from images and gates, the twin "
+               "leaves it as it is");
+      continue;
+    }
+    cluster::PodRecord rec;
+    rec.namespace_ = p.metadata.namespace_;
+    rec.name = p.metadata.name;
+    rec.tmpl = store.MakeTemplate(p.metadata, p.spec, p.metadata.namespace_);
+    std::string error;
+    cluster::PodId id = store.CreatePod(std::move(rec), &error);
+    if (id == cluster::kNone) {
+      note(p.metadata.source, "",
+           "the API server refuses pod " + ObjKey(p.metadata) + ": " + error);
+      continue;
+    }
+    if (!p.spec.node_name.empty()) {
+      cluster::NodeId n = store.FindNode(p.spec.node_name);
+      if (n != cluster::kNone) store.BindPod(id, n);
+    }
+  }
+  for (const auto& j : m.jobs) {
+    uint32_t id = store.FindJob(j.metadata.namespace_, j.metadata.name);
+    if (id == cluster::kNone) {
+      api::Job created = j;
+      created.metadata.creation_timestamp.reset();  // the API server stamps it now
+      store.AddJob(std::move(created));
+      continue;
+    }
+    // The mutable fields of a Job; spec.template, completions and the selector are
+    // immutable (the API server would refuse a change to them).
+    auto& job = store.jobs()[id];
+    if (TemplateFingerprint(job.obj.template_) != TemplateFingerprint(j.template_) ||
+        job.obj.completions != j.completions) {
+      note(j.metadata.source, "spec.template",
+           "Job " + ObjKey(j.metadata) +
+               " exists and its spec.template or completions differ: field is immutable, the "
+               "API server refuses the apply; nothing changed");
+      continue;
+    }
+    job.obj.suspend = j.suspend;
+    job.obj.parallelism = j.parallelism;
+    job.obj.active_deadline_seconds = j.active_deadline_seconds;
+    store.UpdateWorkload(cluster::WatchKind::kJob, id);
+  }
+  for (const auto& d : m.deployments) {
+    uint32_t id = store.FindDeployment(d.metadata.namespace_, d.metadata.name);
+    if (id == cluster::kNone) {
+      store.AddDeployment(d);
+      continue;
+    }
+    auto& dep = store.deployments()[id];
+    if (TemplateFingerprint(dep.obj.template_) != TemplateFingerprint(d.template_)) {
+      note(d.metadata.source, "spec.template",
+           "Deployment " + ObjKey(d.metadata) +
+               ": a changed pod template starts a rollout upstream (RollingUpdate); the twin "
+               "does not roll out template changes and applies spec.replicas only");
+    }
+    dep.obj.replicas = d.replicas;
+    store.UpdateWorkload(cluster::WatchKind::kDeployment, id);
+  }
+  for (const auto& ss : m.stateful_sets) {
+    uint32_t id = store.FindStatefulSet(ss.metadata.namespace_, ss.metadata.name);
+    if (id == cluster::kNone) {
+      store.AddStatefulSet(ss);
+      continue;
+    }
+    auto& rec = store.stateful_sets()[id];
+    if (TemplateFingerprint(rec.obj.template_) != TemplateFingerprint(ss.template_)) {
+      note(ss.metadata.source, "spec.template",
+           "StatefulSet " + ObjKey(ss.metadata) +
+               ": a changed pod template is rolled out upstream (RollingUpdate from the highest "
+               "ordinal); the twin applies spec.replicas only");
+    }
+    rec.obj.replicas = ss.replicas;
+    store.UpdateWorkload(cluster::WatchKind::kStatefulSet, id);
+  }
+}
+
+void Simulation::DeleteOrPatch(const api::ScenarioAction& a) {
+  auto& store = store_;
+  const KindTarget t = ParseKindTarget(a.target);
+  int matched = 0;
+  if (t.kind == "workload") {
+    if (kueue_) matched = kueue_->SetActive(t.namespace_, t.name, *a.patch_active);
+  } else if (t.kind == "node") {
+    cluster::NodeId n = store.FindNode(t.name);
+    if (n != cluster::kNone && !store.node(n).deleted) {
+      store.DeleteNode(n);
+      ++matched;
+    }
+  } else if (t.kind == "pod") {
+    for (cluster::PodId p = 0; p < store.pod_count(); ++p) {
+      const auto& pod = store.pod(p);
+      if (pod.deleted || pod.namespace_ != t.namespace_ || !Glob(t.name.c_str(), pod.name.c_str()))
+        continue;
+      store.DeletePod(p);
+      ++matched;
+    }
+  } else if (t.kind == "job") {
+    for (uint32_t j = 0; j < store.jobs().size(); ++j) {
+      auto& job = store.jobs()[j];
+      const auto& meta = job.obj.metadata;
+      if (job.deleted || meta.namespace_ != t.namespace_ ||
+          !Glob(t.name.c_str(), meta.name.c_str()))
+        continue;
+      ++matched;
+      if (a.action == "delete") {
+        store.DeleteJob(j);
+      } else {
+        job.obj.suspend = *a.patch_suspend;
+        store.UpdateWorkload(cluster::WatchKind::kJob, j);
+      }
+    }
+  } else if (t.kind == "deployment") {
+    for (uint32_t d = 0; d < store.deployments().size(); ++d) {
+      auto& dep = store.deployments()[d];
+      const auto& meta = dep.obj.metadata;
+      if (dep.deleted || meta.namespace_ != t.namespace_ ||
+          !Glob(t.name.c_str(), meta.name.c_str()))
+        continue;
+      ++matched;
+      if (a.action == "delete") {
+        store.DeleteDeployment(d);
+      } else {
+        dep.obj.replicas = *a.patch_replicas;
+        store.UpdateWorkload(cluster::WatchKind::kDeployment, d);
+      }
+    }
+  } else if (t.kind == "statefulset") {
+    for (uint32_t i = 0; i < store.stateful_sets().size(); ++i) {
+      auto& ss = store.stateful_sets()[i];
+      const auto& meta = ss.obj.metadata;
+      if (ss.deleted || meta.namespace_ != t.namespace_ || !Glob(t.name.c_str(), meta.name.c_str()))
+        continue;
+      ++matched;
+      if (a.action == "delete") {
+        store.DeleteStatefulSet(i);
+      } else {
+        ss.obj.replicas = *a.patch_replicas;
+        store.UpdateWorkload(cluster::WatchKind::kStatefulSet, i);
+      }
+    }
+  }
+  if (matched == 0) {
+    // kubectl: Error from server (NotFound); the run goes on.
+    manifests_.diagnostics.Warn(a.source, a.action,
+                                "at " + FormatDuration(a.at) + ": " + t.kind + " \"" + t.name +
+                                    "\" not found in namespace \"" + t.namespace_ +
+                                    "\" (NotFound): nothing " +
+                                    (a.action == "delete" ? "deleted" : "patched"));
+  }
+}
+
 void ActionRunner::OnEvent(Time now, uint64_t arg) {
   const auto& a = sim_.scenario_.actions[arg];
   auto& store = sim_.store_;
   (void)now;
+  if (a.action == "apply") {
+    sim_.ApplyObjects(a);
+    return;
+  }
+  if (a.action == "delete" || a.action == "patch") {
+    sim_.DeleteOrPatch(a);
+    return;
+  }
   if (a.action == "scale") {
     // `kubectl scale deployment`: spec.replicas, written through the API server.
     for (uint32_t i = 0; i < store.deployments().size(); ++i) {

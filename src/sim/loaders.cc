@@ -5,6 +5,32 @@
 
 namespace gputwin::sim {
 
+namespace {
+
+// The files of `apply` actions are read before the clock starts, so a bad one is an
+// input error (exit 2) and not a surprise an hour into the run.
+void LoadAppliedFiles(api::Scenario* scenario, api::Manifests* manifests) {
+  for (auto& a : scenario->actions) {
+    if (a.action != "apply") continue;
+    auto m = std::make_shared<api::Manifests>();
+    api::LoadPath(a.apply_file, m.get());
+    const size_t applicable = m->nodes.size() + m->pods.size() + m->jobs.size() +
+                              m->deployments.size() + m->stateful_sets.size();
+    if (applicable == 0 || applicable != m->ObjectCount()) {
+      throw InputError(a.source, "apply",
+                       a.apply_file +
+                           ": only Node, Pod, Job, Deployment and StatefulSet objects can be "
+                           "applied during a run (other kinds are read at the start: list them "
+                           "in spec.manifests)");
+    }
+    for (auto& w : m->diagnostics.warnings) manifests->diagnostics.warnings.push_back(w);
+    m->diagnostics.warnings.clear();
+    a.applied = std::move(m);
+  }
+}
+
+}  // namespace
+
 std::unique_ptr<Simulation> LoadScenario(const std::string& path, std::optional<uint64_t> seed,
                                          std::optional<Duration> until) {
   api::Manifests manifests;
@@ -25,6 +51,7 @@ std::unique_ptr<Simulation> LoadScenario(const std::string& path, std::optional<
     throw InputError(scenario.metadata.source, "spec.manifests",
                      "a listed manifest holds another Scenario");
   }
+  LoadAppliedFiles(&scenario, &manifests);
   if (seed) scenario.seed = *seed;
   if (until) scenario.duration = *until;
   return std::make_unique<Simulation>(std::move(manifests), std::move(scenario));
@@ -41,6 +68,7 @@ std::unique_ptr<Simulation> LoadManifests(const std::vector<std::string>& paths,
   } else {
     scenario.metadata.name = "manifests";
   }
+  LoadAppliedFiles(&scenario, &manifests);
   scenario.duration = duration;
   if (seed) scenario.seed = *seed;
   return std::make_unique<Simulation>(std::move(manifests), std::move(scenario));

@@ -69,10 +69,15 @@ void Simulation::Seed() {
     cluster::PodRecord rec;
     rec.namespace_ = p.metadata.namespace_;
     rec.name = p.metadata.name;
+    rec.uid = p.metadata.uid;
     rec.tmpl = store_.MakeTemplate(p.metadata, p.spec, p.metadata.namespace_);
     std::string error;
     cluster::PodId id = store_.CreatePod(std::move(rec), &error);
     if (id == cluster::kNone) throw InputError(p.metadata.source, "", error);
+    // A pod of a snapshot was created before the run: its pending time counts from then.
+    if (p.metadata.creation_timestamp && *p.metadata.creation_timestamp < store_.now()) {
+      store_.pod(id).created_at = *p.metadata.creation_timestamp;
+    }
     // A pod with spec.nodeName skips the scheduler: the kubelet gets it directly.
     if (!p.spec.node_name.empty()) store_.BindPod(id, store_.FindNode(p.spec.node_name));
   }

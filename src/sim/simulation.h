@@ -109,6 +109,9 @@ class Simulation {
   friend class ExpectationProbe;
   friend class WorkloadGenerator;
   void Validate();  // validate.cc
+  // The scenario's apply, delete and patch actions (actions.cc).
+  void ApplyObjects(const api::ScenarioAction& a);
+  void DeleteOrPatch(const api::ScenarioAction& a);
   void Wire();
   void Seed();
   void EnsureNamespace(const api::ObjectMeta& meta);

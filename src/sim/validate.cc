@@ -211,6 +211,34 @@ void Simulation::Validate() {
     if (g.job) preflight(g.job->template_, meta.namespace_);
   }
   for (const auto& a : scenario_.actions) {
+    if (a.action == "apply") {
+      // One apply is one set of objects: a name twice in it is ambiguous, refused.
+      std::map<std::string, SourceRef> applied;
+      const auto& am = *a.applied;
+      for (const auto& n : am.nodes) CheckUnique(&applied, "Node", n.metadata);
+      for (const auto& p : am.pods) {
+        CheckUnique(&applied, "Pod", p.metadata);
+        ensure_namespace(p.metadata);
+        store_.MakeTemplate(p.metadata, p.spec, p.metadata.namespace_);
+      }
+      for (const auto& j : am.jobs) {
+        CheckUnique(&applied, "Job", j.metadata);
+        ensure_namespace(j.metadata);
+        preflight(j.template_, j.metadata.namespace_);
+      }
+      for (const auto& d : am.deployments) {
+        CheckUnique(&applied, "Deployment", d.metadata);
+        ensure_namespace(d.metadata);
+        preflight(d.template_, d.metadata.namespace_);
+      }
+      for (const auto& ss : am.stateful_sets) {
+        CheckUnique(&applied, "StatefulSet", ss.metadata);
+        ensure_namespace(ss.metadata);
+        preflight(ss.template_, ss.metadata.namespace_);
+      }
+      continue;
+    }
+    if (a.action == "delete" || a.action == "patch") continue;  // may name objects made later
     if (a.action == "scale") {
       bool found = std::any_of(m.deployments.begin(), m.deployments.end(), [&](const auto& d) {
         return d.metadata.name == a.target || ObjKey(d.metadata) == a.target;
@@ -232,6 +260,10 @@ void Simulation::Validate() {
     for (const auto& c : m.cron_jobs) kueue::WorkloadForJob(c.job_template, m);
     for (const auto& g : scenario_.workloads) {
       if (g.job) kueue::WorkloadForJob(*g.job, m);
+    }
+    for (const auto& a : scenario_.actions) {
+      if (!a.applied) continue;
+      for (const auto& j : a.applied->jobs) kueue::WorkloadForJob(j, m);
     }
     for (const auto& lq : m.local_queues) {
       bool found = std::any_of(m.cluster_queues.begin(), m.cluster_queues.end(),
