@@ -255,6 +255,12 @@ void DecodeEC2NodeClass(YamlReader& r, Manifests* out) {
     if (auto ebs = bdm.Object("ebs")) {
       auto size = ebs->OptQuantity("volumeSize");
       if (root && size) nc.root_volume_bytes = size->Value();
+      // volumeInitializationRate (MiB/s, 100-300) only with a snapshot, as the CRD's CEL
+      // rule says; how fast a snapshot's blocks arrive is not modelled either way.
+      if (ebs->Int("volumeInitializationRate", 100, 300) && ebs->String("snapshotID").empty()) {
+        ebs->Fail("volumeInitializationRate",
+                  "Invalid value: snapshotID must be set when volumeInitializationRate is set");
+      }
       ebs->Ignore({"volumeType", "iops", "throughput", "encrypted", "kmsKeyID",
                    "deleteOnTermination", "snapshotID"});
       ebs->Finish();
@@ -272,12 +278,16 @@ void DecodeEC2NodeClass(YamlReader& r, Manifests* out) {
                "clusterDNS"});
     k->Finish();
   }
+  if (auto cpu = spec->Object("cpuOptions")) {
+    WarnNotModelled(*cpu, "EC2NodeClass", "spec.cpuOptions");
+    cpu->Finish();
+  }
   // Accepted, not modelled: networking, IAM, bootstrap and instance metadata.
   spec->Ignore({"subnetSelectorTerms", "securityGroupSelectorTerms",
                 "capacityReservationSelectorTerms", "placementGroupSelector", "role",
                 "instanceProfile", "userData", "tags", "metadataOptions",
                 "associatePublicIPAddress", "detailedMonitoring", "context", "instanceStorePolicy",
-                "networkInterfaces", "cpuOptions", "connectionTracking", "ipPrefixCount"});
+                "networkInterfaces", "connectionTracking", "ipPrefixCount"});
   spec->Finish();
   r.Finish();
   if (auto it = nc.metadata.annotations.find("gputwin.io/cached-images");

@@ -51,6 +51,9 @@ const std::vector<NotModelledField>& NotModelledFields() {
       {"EC2NodeClass", "spec.kubelet.evictionSoft",
        "the soft memory.available threshold is subtracted from allocatable memory",
        "the default 100Mi hard threshold only"},
+      {"EC2NodeClass", "spec.cpuOptions.nestedVirtualization",
+       "\"enabled\" keeps only instance types whose ProcessorInfo lists nested-virtualization",
+       "the catalog does not record it: every type is kept"},
   };
   return kFields;
 }

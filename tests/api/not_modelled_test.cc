@@ -121,5 +121,38 @@ spec:
   }
 }
 
+TEST(NotModelled, Ec2NodeClassFieldsOfKarpenterV1AreKnown) {
+  // Karpenter v1 (pkg/apis/v1/ec2nodeclass.go): volumeInitializationRate is 100-300 MiB/s
+  // and needs a snapshotID (the CRD's CEL rule); nestedVirtualization filters types.
+  const std::string head = R"(apiVersion: karpenter.k8s.aws/v1
+kind: EC2NodeClass
+metadata: {name: default}
+spec:
+  amiSelectorTerms: [{alias: al2023@latest}]
+  role: KarpenterNodeRole
+  cpuOptions: {nestedVirtualization: enabled}
+  blockDeviceMappings:
+  - deviceName: /dev/xvda
+    rootVolume: true
+)";
+  Manifests ok;
+  DecodeYaml(head + "    ebs: {volumeSize: 100Gi, snapshotID: snap-0abc, volumeInitializationRate: 300}\n",
+             "nc.yaml", &ok);
+  ASSERT_EQ(ok.diagnostics.warnings.size(), 1u);
+  EXPECT_THAT(ok.diagnostics.warnings[0],
+              HasSubstr("nc.yaml:7: spec.cpuOptions.nestedVirtualization: not modelled"));
+  for (const char* bad : {"    ebs: {volumeSize: 100Gi, volumeInitializationRate: 200}\n",
+                          "    ebs: {snapshotID: snap-0abc, volumeInitializationRate: 50}\n"}) {
+    Manifests m;
+    try {
+      DecodeYaml(head + bad, "nc.yaml", &m);
+      ADD_FAILURE() << "accepted " << bad;
+    } catch (const InputError& e) {
+      EXPECT_THAT(std::string(e.what()),
+                  HasSubstr("nc.yaml:11: spec.blockDeviceMappings[0].ebs.volumeInitializationRate"));
+    }
+  }
+}
+
 }  // namespace
 }  // namespace gputwin::api
