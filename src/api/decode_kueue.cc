@@ -282,6 +282,9 @@ void DecodeKueueConfiguration(YamlReader& r, Manifests* out) {
     in->Ignore({"externalFrameworks", "podOptions", "labelKeysToCopy"});
     in->Finish();
   }
+  if (auto sel = r.Object("managedJobsNamespaceSelector")) {
+    c.managed_jobs_namespace_selector = DecodeLabelSelector(*sel);
+  }
   c.quota_check_strategy = r.String("quotaCheckStrategy", "BlockUndeclared");
   CheckOneOf(r, "quotaCheckStrategy", c.quota_check_strategy,
              {"BlockUndeclared", "IgnoreUndeclared"});
@@ -291,8 +294,8 @@ void DecodeKueueConfiguration(YamlReader& r, Manifests* out) {
   }
   r.Ignore({"namespace", "health", "metrics", "webhook", "leaderElection", "controller",
             "clientConnection", "internalCertManagement", "multiKueue", "featureGates",
-            "admissionFairSharing", "managedJobsNamespaceSelector", "waitForPodsReadyTimeout",
-            "queueVisibility", "objectRetentionPolicies", "dra"});
+            "admissionFairSharing", "waitForPodsReadyTimeout", "queueVisibility",
+            "objectRetentionPolicies", "dra"});
   r.Finish();
   out->kueue_config = std::move(c);
 }

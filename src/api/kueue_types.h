@@ -87,6 +87,10 @@ struct KueueConfiguration {
   int32_t backoff_max_seconds = 3600;
   std::string quota_check_strategy = "BlockUndeclared";
   std::vector<std::string> exclude_resource_prefixes;
+  // managedJobsNamespaceSelector: the namespaces whose pods the pod integrations manage
+  // (and, with manageJobsWithoutQueueName, whose jobs); nullopt: Kueue's default, every
+  // namespace but kube-system and kueue-system.
+  std::optional<LabelSelector> managed_jobs_namespace_selector;
   // integrations.frameworks: what Kueue manages (the Go default: batch/job only).
   std::vector<std::string> frameworks = {"batch/job"};
   bool Manages(const std::string& framework) const {

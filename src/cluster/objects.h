@@ -102,8 +102,14 @@ struct PodRecord {
   // EvictionByEvictionAPI, DeletionByPodGC); empty: no such condition.
   std::string disruption_target;
   std::vector<std::string> scheduling_gates;  // spec.schedulingGates not yet removed
-  std::vector<uint32_t> devices;              // indexes into the node's DeviceUnits it was given
-  std::vector<int32_t> gpu_share_devices;     // GPU indexes of its share (Open-Gpu-Share)
+  bool IsGatedBy(const std::string& gate) const {
+    for (const auto& g : scheduling_gates) {
+      if (g == gate) return true;
+    }
+    return false;
+  }
+  std::vector<uint32_t> devices;           // indexes into the node's DeviceUnits it was given
+  std::vector<int32_t> gpu_share_devices;  // GPU indexes of its share (Open-Gpu-Share)
   // Kubelet bookkeeping: a generation invalidates timers of an earlier container run.
   uint32_t run_generation = 0;
   Time container_started = kNever;

@@ -428,8 +428,9 @@ PodId Store::CreatePod(PodRecord rec, std::string* error) {
   if (!AdmitQuota(rec, error)) return kNone;
   rec.created_at = now_;
   if (rec.uid.empty()) rec.uid = NewUid();
-  // The API server marks a pod created with scheduling gates (applySchedulingGatedCondition).
   rec.scheduling_gates = rec.tmpl->spec.scheduling_gates;
+  for (const auto& hook : pod_admission_hooks_) hook(rec);
+  // The API server marks a pod created with scheduling gates (applySchedulingGatedCondition).
   if (!rec.scheduling_gates.empty() && !rec.Bound()) {
     rec.reason = "SchedulingGated";
     rec.message = "Scheduling is blocked due to non-empty scheduling gates";

@@ -86,6 +86,11 @@ class Store {
   // Removes one scheduling gate ("" for all of them), as a controller's update would; gates
   // can only be removed once a pod exists. False if nothing changed.
   bool RemoveSchedulingGates(PodId pod, const std::string& gate);
+  // A mutating admission webhook for pods (Kueue's pod webhook): runs on every pod as it
+  // is created, before anyone watching sees it.
+  void AddPodAdmissionHook(std::function<void(PodRecord&)> hook) {
+    pod_admission_hooks_.push_back(std::move(hook));
+  }
   void SetPodPhase(PodId pod, PodPhase phase);
   void UpdatePod(PodId pod) { Notify(WatchKind::kPod, WatchOp::kModified, pod); }
   void DeletePod(PodId pod);
@@ -179,6 +184,7 @@ class Store {
   std::vector<api::ConfigMap> config_maps_;
   std::unordered_map<std::string, NamespaceUsage> usage_;
 
+  std::vector<std::function<void(PodRecord&)>> pod_admission_hooks_;
   std::vector<PodRecord> pods_;
   std::unordered_map<std::string, PodId> pod_by_key_;
   size_t phase_counts_[4] = {0, 0, 0, 0};

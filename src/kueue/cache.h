@@ -81,9 +81,21 @@ struct WorkloadEvent {
   std::string reason, message;
 };
 
+// What a Workload stands for: a Job (batch/job), one plain pod or a pod group (the pod
+// integration, which Deployments and StatefulSets use too).
+enum class WorkloadOwner : uint8_t { kJob, kPod, kPodGroup };
+
 struct WorkloadState {
   Workload spec;
-  uint32_t job = 0;  // the Job it belongs to
+  WorkloadOwner owner = WorkloadOwner::kJob;
+  uint32_t job = 0;  // kJob: the Job it belongs to
+  // kPod / kPodGroup: its pods (a group's replacements join), per pod its pod set; the
+  // owner's name for the report (the pod, the group, the StatefulSet).
+  std::vector<uint32_t> pods;
+  std::vector<int32_t> pod_set_of_pod;
+  std::string owner_name;
+  int32_t group_total = 0;  // kPodGroup: pod-group-total-count
+  bool serving = false;     // kPodGroup: pod-group-serving (never finishes)
   int32_t local_queue = -1, cq = -1;
   uint64_t uid = 0;
   Time created, queue_order;  // queue_order: the queue-order timestamp

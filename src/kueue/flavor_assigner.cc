@@ -67,7 +67,7 @@ FrUsage KueueScheduler::UsageOf(WorkloadId id, const std::vector<PodSetAssignmen
 }
 
 FitMode KueueScheduler::FitsResourceQuota(WorkloadId id, FrId fr, int64_t assumed, int64_t request,
-                                     int* borrow, std::string* status, std::string* reason) {
+                                          int* borrow, std::string* status, std::string* reason) {
   const auto& w = cache_.wl(id);
   const int32_t node = cache_.cq(w.cq).node;
   const auto& tree = cache_.tree();

@@ -31,6 +31,11 @@ KueueController::KueueController(cluster::Store* store, EventQueue* queue, const
       metrics_interval_(metrics_interval),
       manifests_(m),
       metrics_(*metrics) {
+  // The pod webhook is installed with any of the pod integrations.
+  const auto& cfg = cache_.config();
+  if (cfg.Manages("pod") || cfg.Manages("deployment") || cfg.Manages("statefulset")) {
+    store_.AddPodAdmissionHook([this](cluster::PodRecord& rec) { DefaultPod(rec); });
+  }
   // As pkg/metrics/metrics.go declares them in v0.13 (names, help, labels, buckets), except
   // kueue_finished_workloads_total (v0.16) and weighted_share's help and cohort label
   // (v0.15); later releases add priority_class, underlying_cause and replica_role labels.
@@ -126,8 +131,15 @@ void KueueController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     dirty_jobs_.Add(id);
   } else if (kind == WatchKind::kPod) {
     const auto& p = store_.pod(id);
-    if (p.owner.kind != OwnerKind::kJob || WorkloadOfJob(p.owner.index) == kNoWorkload) return;
-    dirty_jobs_.Add(p.owner.index);
+    if (op == WatchOp::kAdded && p.IsGatedBy(kAdmissionGate)) {
+      AttachPod(id);
+    } else if (id < workload_of_pod_.size() && workload_of_pod_[id] != kNoWorkload) {
+      dirty_pod_workloads_.Add(workload_of_pod_[id]);
+    } else if (p.owner.kind != OwnerKind::kJob || WorkloadOfJob(p.owner.index) == kNoWorkload) {
+      return;
+    } else {
+      dirty_jobs_.Add(p.owner.index);
+    }
   } else {
     return;
   }
@@ -161,6 +173,22 @@ void KueueController::CreateWorkload(uint32_t job_id) {
   if (const auto& ts = job.obj.metadata.creation_timestamp; ts && *ts < w.created) w.created = *ts;
   w.queue_order = w.created;
   w.pending_since = w.created;
+  api::Job original = job.obj;
+  original.suspend = false;
+  const std::string job_name = job.obj.metadata.name;
+  WorkloadId id = AddNewWorkload(std::move(w), job.tmpl->id);
+  if (workload_of_job_.size() <= job_id) workload_of_job_.resize(job_id + 1, kNoWorkload);
+  workload_of_job_[job_id] = id;
+  original_jobs_[id] = std::move(original);
+  RecordHistory(id, "Created", "", "Workload created for Job " + job_name);
+  if (cache_.wl(id).cq >= 0) {
+    cache_.Enqueue(id);
+    schedule_requested_ = true;
+    RequestReconcile();
+  }
+}
+
+WorkloadId KueueController::AddNewWorkload(WorkloadState w, uint64_t template_id) {
   // SchedulingEquivalenceHashing: workloads of one shape, queue and priority.
   std::string key =
       w.spec.namespace_ + "/" + w.spec.queue_name + "/" + std::to_string(w.spec.priority);
@@ -169,7 +197,7 @@ void KueueController::CreateWorkload(uint32_t job_id) {
     for (const auto& [r, q] : ps.requests) key += "," + r + "=" + std::to_string(q.milli);
     for (const auto& [k, v] : ps.spec.node_selector) key += ";" + k + "=" + v;
     for (const auto& t : ps.spec.tolerations) key += ";t" + t.key + t.op + t.value + t.effect;
-    if (ps.spec.node_affinity) key += ";affinity" + std::to_string(job.tmpl->id);
+    if (ps.spec.node_affinity) key += ";affinity" + std::to_string(template_id);
   }
   w.equivalence = std::hash<std::string>{}(key);
   for (const auto& ps : w.spec.pod_sets) w.pod_requests.push_back(cache_.PodRequests(ps));
@@ -193,23 +221,15 @@ void KueueController::CreateWorkload(uint32_t job_id) {
     }
   }
   WorkloadId id = cache_.AddWorkload(std::move(w));
-  if (workload_of_job_.size() <= job_id) workload_of_job_.resize(job_id + 1, kNoWorkload);
-  workload_of_job_[job_id] = id;
-  api::Job original = job.obj;
-  original.suspend = false;
-  original_jobs_.push_back(std::move(original));
-  RecordHistory(id, "Created", "", "Workload created for Job " + job.obj.metadata.name);
-  if (cache_.wl(id).cq >= 0) {
-    cache_.Enqueue(id);
-    schedule_requested_ = true;
-    RequestReconcile();
-  }
+  if (original_jobs_.size() <= id) original_jobs_.resize(id + 1);
+  return id;
 }
 
 void KueueController::Reconcile(Time now) {
   for (int round = 0; round < 1000; ++round) {
-    if (dirty_jobs_.empty() && !schedule_requested_) break;
+    if (dirty_jobs_.empty() && dirty_pod_workloads_.empty() && !schedule_requested_) break;
     for (uint32_t job : dirty_jobs_.Drain()) SyncJob(job, now);
+    for (uint32_t wl : dirty_pod_workloads_.Drain()) SyncPodWorkload(wl, now);
     if (schedule_requested_) {
       schedule_requested_ = false;
       scheduler_.Schedule();
@@ -350,7 +370,7 @@ void KueueController::Admit(WorkloadId id) {
   RecordHistory(id, "Admitted", "Admitted",
                 "The workload is admitted (" + std::to_string(Seconds(now - w.pending_since)) +
                     "s after it was queued)");
-  dirty_jobs_.Add(w.job);
+  MarkDirty(id);
   RequestReconcile();
 }
 
@@ -368,7 +388,7 @@ void KueueController::Evict(WorkloadId id, const std::string& reason,
   q.evicted_by_reason[reason]++;
   // The work lost: GPU time of the pods that were running.
   const auto gpu = store_.resources().Find("nvidia.com/gpu");
-  for (cluster::PodId p : store_.jobs()[w.job].pods) {
+  for (cluster::PodId p : PodsOf(w)) {
     const auto& pod = store_.pod(p);
     if (pod.deleted || pod.phase != PodPhase::kRunning || pod.started_at == cluster::kNever) {
       continue;
@@ -378,7 +398,7 @@ void KueueController::Evict(WorkloadId id, const std::string& reason,
   }
   RecordHistory(id, "Evicted", reason, message);
   if (!preemption_reason.empty()) RecordHistory(id, "Preempted", preemption_reason, message);
-  dirty_jobs_.Add(w.job);
+  MarkDirty(id);
   RequestReconcile();
 }
 

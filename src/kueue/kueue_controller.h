@@ -1,13 +1,16 @@
 // kueue-controller-manager in the twin: the Job webhook and reconciler
 // (pkg/controller/jobframework, jobs/job) that turn queue-name Jobs into Workloads,
 // suspend them until admitted, inject the flavor's node labels and tolerations on
-// admission and suspend them again on eviction; the workload controller's
+// admission and suspend them again on eviction; the pod integration (jobs/pod, with
+// jobs/deployment and jobs/statefulset) that gates pods until their Workload (one per pod,
+// or one per pod group) is admitted (pod_integration.cc); the workload controller's
 // waitForPodsReady timeouts and requeue backoff; the queue manager's batched requeue of
 // inadmissible workloads; and the scheduler loop. Metrics are sampled on the virtual clock.
 #pragma once
 
 #include <map>
 #include <memory>
+#include <optional>
 #include <set>
 #include <string>
 #include <vector>
@@ -29,11 +32,11 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
 
   const Cache& cache() const { return cache_; }
   const KueueScheduler& scheduler() const { return scheduler_; }
-  // The Workload of a Job, or kNoWorkload.
   // A user's patch of spec.active on the Workloads whose name matches the glob: false
   // evicts an admitted one (reason Deactivated) or takes a pending one out of its queue;
   // true queues it again with its requeue state reset. Returns how many matched.
   int SetActive(const std::string& namespace_, const std::string& name_glob, bool active);
+  // The Workload of a Job, or kNoWorkload.
   WorkloadId WorkloadOfJob(uint32_t job) const {
     return job < workload_of_job_.size() ? workload_of_job_[job] : kNoWorkload;
   }
@@ -52,7 +55,29 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   enum Timer : uint64_t { kRequeueTree = 1, kBackoffDone, kPodsReadyTimeout, kSample };
   static uint64_t TimerArg(Timer t, uint64_t payload) { return (uint64_t{t} << 56) | payload; }
 
+  // The pod webhook (pod_integration.cc): gates a pod Kueue manages as it is created.
+  void DefaultPod(cluster::PodRecord& rec) const;
+  struct PodQueueing {
+    std::string queue, group, owner_name, workload_name;
+    int32_t total = 1;
+    bool fast = false, serving = false;
+    api::Labels labels;  // where the priority-class label is read
+  };
+  // Whether Kueue's pod integrations manage this pod, and how; nullopt when they do not.
+  std::optional<PodQueueing> PodQueueingOf(const cluster::PodRecord& p) const;
+  void AttachPod(cluster::PodId pod);
+  WorkloadId CreatePodWorkload(const PodQueueing& q, std::vector<cluster::PodId> pods);
+  void SyncPodWorkload(WorkloadId id, Time now);
+  void UngatePods(WorkloadId id);
+  void FinishWorkload(WorkloadId id, Time now, const std::string& reason,
+                      const std::string& message);
+  // The workload's reconciler runs: its Job's, or its pods'.
+  void MarkDirty(WorkloadId id);
+  const std::vector<cluster::PodId>& PodsOf(const WorkloadState& w) const;
+
   void CreateWorkload(uint32_t job);
+  // Queue, CQ and equivalence class of a new workload; adds and queues it.
+  WorkloadId AddNewWorkload(WorkloadState w, uint64_t template_id);
   void SyncJob(uint32_t job, Time now);
   void ApplyAdmission(uint32_t job, WorkloadId id);
   void SuspendJob(uint32_t job);
@@ -72,6 +97,10 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   const api::Manifests& manifests_;
   std::vector<WorkloadId> workload_of_job_;
   std::vector<api::Job> original_jobs_;  // per workload: the Job as submitted
+  std::vector<WorkloadId> workload_of_pod_;
+  std::map<std::string, WorkloadId> group_workload_;  // namespace/group
+  std::map<std::string, std::vector<cluster::PodId>> waiting_group_pods_;
+  cluster::WorkQueue dirty_pod_workloads_;
   cluster::WorkQueue dirty_jobs_;
   bool schedule_requested_ = false;
   std::set<int32_t> requeue_pending_roots_;  // cohort trees with a batched requeue queued

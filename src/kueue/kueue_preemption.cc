@@ -77,13 +77,13 @@ bool KueueScheduler::CandidateLess(WorkloadId a, WorkloadId b, int32_t preemptor
 }
 
 std::vector<PreemptionTarget> KueueScheduler::GetTargets(WorkloadId id, const FrUsage& usage,
-                                                    const std::set<FrId>& frs) {
+                                                         const std::set<FrId>& frs) {
   if (cache_.config().fair_sharing) return FairTargets(id, usage, frs);
   return ClassicalTargets(id, usage, frs);
 }
 
 void KueueScheduler::FillBack(int32_t cq, const FrUsage& usage, bool allow_borrowing,
-                         std::vector<PreemptionTarget>* targets) {
+                              std::vector<PreemptionTarget>* targets) {
   // Walk the chosen victims from the second-to-last back: put each back; if the workload
   // still fits without it, spare it.
   for (int i = static_cast<int>(targets->size()) - 2; i >= 0; --i) {
@@ -98,7 +98,7 @@ void KueueScheduler::FillBack(int32_t cq, const FrUsage& usage, bool allow_borro
 }
 
 std::vector<PreemptionTarget> KueueScheduler::ClassicalTargets(WorkloadId id, const FrUsage& usage,
-                                                          const std::set<FrId>& frs) {
+                                                               const std::set<FrId>& frs) {
   const auto& w = cache_.wl(id);
   const int32_t cqi = w.cq;
   const auto& q = cache_.cq(cqi);
@@ -230,7 +230,7 @@ std::vector<PreemptionTarget> KueueScheduler::ClassicalTargets(WorkloadId id, co
 }
 
 std::vector<PreemptionTarget> KueueScheduler::FairTargets(WorkloadId id, const FrUsage& usage,
-                                                     const std::set<FrId>& frs) {
+                                                          const std::set<FrId>& frs) {
   const auto& w = cache_.wl(id);
   const int32_t cqi = w.cq;
   const auto& q = cache_.cq(cqi);

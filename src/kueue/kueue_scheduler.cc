@@ -97,7 +97,7 @@ std::vector<size_t> KueueScheduler::ClassicalOrder(const std::vector<Entry>& ent
 }
 
 size_t KueueScheduler::NextFairSharing(const std::vector<Entry>& entries,
-                                  const std::vector<bool>& done) {
+                                       const std::vector<bool>& done) {
   // The first remaining entry picks the cohort tree (trees are independent).
   size_t first = entries.size();
   for (size_t i = 0; i < entries.size(); ++i) {

@@ -45,7 +45,8 @@ class KueueSchedulerActions {
 
 class KueueScheduler {
  public:
-  KueueScheduler(Cache* cache, KueueSchedulerActions* actions) : cache_(*cache), actions_(*actions) {}
+  KueueScheduler(Cache* cache, KueueSchedulerActions* actions)
+      : cache_(*cache), actions_(*actions) {}
 
   // Runs cycles at this instant until one changes nothing (admission, eviction or a move
   // to inadmissible). Returns the number of cycles.

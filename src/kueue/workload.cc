@@ -25,6 +25,59 @@ api::ResourceList PodRequests(const api::PodSpec& spec) {
   return sum;
 }
 
+void SetPriority(Workload* w, const api::Labels& labels, const api::PodSpec& spec,
+                 const api::Manifests& m, const SourceRef& source) {
+  if (auto wpc = labels.find(kPriorityClassLabel); wpc != labels.end()) {
+    auto it = std::find_if(m.workload_priority_classes.begin(), m.workload_priority_classes.end(),
+                           [&](const auto& c) { return c.metadata.name == wpc->second; });
+    if (it == m.workload_priority_classes.end()) {
+      throw InputError(source, std::string("metadata.labels.") + kPriorityClassLabel,
+                       "workloadPriorityClass \"" + wpc->second + "\" not found");
+    }
+    w->priority = it->value;
+    w->priority_class_name = wpc->second;
+    w->priority_class_source = "kueue.x-k8s.io/workloadpriorityclass";
+    return;
+  }
+  const std::string& pcn = spec.priority_class_name;
+  if (!pcn.empty()) {
+    for (const auto& pc : m.priority_classes) {
+      if (pc.metadata.name == pcn) {
+        w->priority = pc.value;
+        w->priority_class_name = pcn;
+        w->priority_class_source = "scheduling.k8s.io/priorityclass";
+        return;
+      }
+    }
+    // A missing PriorityClass is the API server's error for the pods; leave priority 0.
+    return;
+  }
+  const api::PriorityClass* lowest_default = nullptr;
+  for (const auto& pc : m.priority_classes) {
+    if (pc.global_default && (!lowest_default || pc.value < lowest_default->value)) {
+      lowest_default = &pc;
+    }
+  }
+  if (lowest_default) {
+    w->priority = lowest_default->value;
+    w->priority_class_name = lowest_default->metadata.name;
+    w->priority_class_source = "scheduling.k8s.io/priorityclass";
+  }
+}
+
+Workload WorkloadForPods(const std::string& namespace_, const std::string& name,
+                         const std::string& queue, const api::Labels& labels,
+                         std::vector<PodSet> pod_sets, const api::Manifests& m,
+                         const SourceRef& source) {
+  Workload w;
+  w.namespace_ = namespace_;
+  w.name = name;
+  w.queue_name = queue;
+  w.pod_sets = std::move(pod_sets);
+  SetPriority(&w, labels, w.pod_sets.front().spec, m, source);
+  return w;
+}
+
 std::optional<Workload> WorkloadForJob(const api::Job& job, const api::Manifests& m) {
   const auto& labels = job.metadata.labels;
   auto q = labels.find(kQueueNameLabel);
@@ -50,44 +103,7 @@ std::optional<Workload> WorkloadForJob(const api::Job& job, const api::Manifests
   ps.spec = job.template_.spec;
   w.pod_sets.push_back(ps);
 
-  // ExtractPriority: the WorkloadPriorityClass label, else the pod template's
-  // PriorityClass, else the global-default PriorityClass (the lowest if several), else 0.
-  if (auto wpc = labels.find(kPriorityClassLabel); wpc != labels.end()) {
-    auto it = std::find_if(m.workload_priority_classes.begin(), m.workload_priority_classes.end(),
-                           [&](const auto& c) { return c.metadata.name == wpc->second; });
-    if (it == m.workload_priority_classes.end()) {
-      throw InputError(job.metadata.source, std::string("metadata.labels.") + kPriorityClassLabel,
-                       "workloadPriorityClass \"" + wpc->second + "\" not found");
-    }
-    w.priority = it->value;
-    w.priority_class_name = wpc->second;
-    w.priority_class_source = "kueue.x-k8s.io/workloadpriorityclass";
-    return w;
-  }
-  const std::string& pcn = job.template_.spec.priority_class_name;
-  if (!pcn.empty()) {
-    for (const auto& pc : m.priority_classes) {
-      if (pc.metadata.name == pcn) {
-        w.priority = pc.value;
-        w.priority_class_name = pcn;
-        w.priority_class_source = "scheduling.k8s.io/priorityclass";
-        return w;
-      }
-    }
-    // A missing PriorityClass is the API server's error for the pods; leave priority 0.
-    return w;
-  }
-  const api::PriorityClass* lowest_default = nullptr;
-  for (const auto& pc : m.priority_classes) {
-    if (pc.global_default && (!lowest_default || pc.value < lowest_default->value)) {
-      lowest_default = &pc;
-    }
-  }
-  if (lowest_default) {
-    w.priority = lowest_default->value;
-    w.priority_class_name = lowest_default->metadata.name;
-    w.priority_class_source = "scheduling.k8s.io/priorityclass";
-  }
+  SetPriority(&w, labels, job.template_.spec, m, job.metadata.source);
   return w;
 }
 

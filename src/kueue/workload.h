@@ -34,11 +34,30 @@ struct Workload {
 inline constexpr const char* kQueueNameLabel = "kueue.x-k8s.io/queue-name";
 inline constexpr const char* kPriorityClassLabel = "kueue.x-k8s.io/priority-class";
 inline constexpr const char* kMinParallelismAnnotation = "kueue.x-k8s.io/job-min-parallelism";
+// The pod integration (pkg/controller/jobs/pod): its scheduling gate and group metadata.
+inline constexpr const char* kAdmissionGate = "kueue.x-k8s.io/admission";
+inline constexpr const char* kPodGroupNameKey = "kueue.x-k8s.io/pod-group-name";
+inline constexpr const char* kPodGroupTotalCountAnnotation = "kueue.x-k8s.io/pod-group-total-count";
+inline constexpr const char* kPodGroupFastAdmissionAnnotation =
+    "kueue.x-k8s.io/pod-group-fast-admission";
+inline constexpr const char* kPodGroupServingAnnotation = "kueue.x-k8s.io/pod-group-serving";
 
 // Returns nullopt when the Job has no queue-name label (Kueue leaves it alone unless
 // manageJobsWithoutQueueName). Throws InputError when the Job names a missing
 // WorkloadPriorityClass.
 std::optional<Workload> WorkloadForJob(const api::Job& job, const api::Manifests& m);
+
+// ExtractPriority: the WorkloadPriorityClass label, else the pod template's PriorityClass,
+// else the global-default PriorityClass (the lowest if several), else 0. Throws InputError
+// for a missing WorkloadPriorityClass.
+void SetPriority(Workload* w, const api::Labels& labels, const api::PodSpec& spec,
+                 const api::Manifests& m, const SourceRef& source);
+
+// The Workload of a plain pod or a pod group (the pod integration): its pod sets as given.
+Workload WorkloadForPods(const std::string& namespace_, const std::string& name,
+                         const std::string& queue, const api::Labels& labels,
+                         std::vector<PodSet> pod_sets, const api::Manifests& m,
+                         const SourceRef& source);
 
 // Per-pod requests as resourcehelpers.PodRequests: Σ containers, max with each init
 // container, plus overhead; limits stand in for missing requests.

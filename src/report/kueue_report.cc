@@ -52,7 +52,12 @@ Json WorkloadJson(const sim::Simulation& sim, const kueue::KueueController& k,
   if (w.phase == WorkloadPhase::kPending && !w.deactivated) wait = wait + (end - w.pending_since);
   Json j{{"namespace", w.spec.namespace_},
          {"name", w.spec.name},
-         {"job", sim.store().jobs()[w.job].obj.metadata.name},
+         {"job", w.owner == kueue::WorkloadOwner::kJob
+                     ? Json(sim.store().jobs()[w.job].obj.metadata.name)
+                     : Json(nullptr)},
+         {"owner", w.owner == kueue::WorkloadOwner::kJob
+                       ? "Job " + sim.store().jobs()[w.job].obj.metadata.name
+                       : w.owner_name},
          {"localQueue", w.spec.queue_name},
          {"clusterQueue", w.cq >= 0 ? Json(c.cq(w.cq).obj.metadata.name) : Json(nullptr)},
          {"priority", w.spec.priority},

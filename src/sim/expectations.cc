@@ -64,9 +64,17 @@ void Simulation::CheckWorkload(const api::Expectation& x,
   MatchTally tally;
   for (kueue::WorkloadId id = 0; id < cache.workloads().size(); ++id) {
     const auto& w = cache.wl(id);
-    const auto& job = store_.jobs()[w.job].obj.metadata;
-    std::string key = job.namespace_ + "/" + job.name;
-    if (!Glob(x.workload.c_str(), key.c_str()) && !Glob(x.workload.c_str(), job.name.c_str())) {
+    // By its Job's name, its pod's or group's (a StatefulSet's: the StatefulSet's), or its own.
+    std::string owner = w.spec.name;
+    if (w.owner == kueue::WorkloadOwner::kJob) {
+      owner = store_.jobs()[w.job].obj.metadata.name;
+    } else if (w.owner_name.find(' ') != std::string::npos) {
+      owner = w.owner_name.substr(w.owner_name.rfind(' ') + 1);
+    }
+    std::string key = w.spec.namespace_ + "/" + owner;
+    if (!Glob(x.workload.c_str(), key.c_str()) && !Glob(x.workload.c_str(), owner.c_str()) &&
+        !Glob(x.workload.c_str(), w.spec.name.c_str()) &&
+        !Glob(x.workload.c_str(), (w.spec.namespace_ + "/" + w.spec.name).c_str())) {
       continue;
     }
     std::vector<std::string> why;

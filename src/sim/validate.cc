@@ -47,30 +47,44 @@ void WarnKueueIntegrations(api::Manifests* m) {
   auto warn = [&](const api::ObjectMeta& meta, const char* kind, const char* framework,
                   const std::string& upstream) {
     const std::string what = std::string(kind) + " " + ObjKey(meta) + " names a LocalQueue";
-    if (cfg.Manages(framework)) {
-      m->diagnostics.Warn(meta.source, "metadata.labels." + std::string(kueue::kQueueNameLabel),
-                          what + ": Kueue's " + framework +
-                              " integration is not modelled: upstream " + upstream +
-                              "; the twin: runs it without Kueue");
-    } else {
-      m->diagnostics.Warn(
-          meta.source, "metadata.labels." + std::string(kueue::kQueueNameLabel),
-          what + ", but Kueue manages it only when integrations.frameworks lists \"" + framework +
-              "\" (it lists " + listed + "): as upstream, it runs without Kueue");
-    }
+    m->diagnostics.Warn(meta.source, "metadata.labels." + std::string(kueue::kQueueNameLabel),
+                        what + ", but Kueue manages it only when integrations.frameworks lists \"" +
+                            framework + "\" (it lists " + listed + "): as upstream, " +
+                            (upstream.empty() ? "it runs without Kueue" : upstream));
+  };
+  // A managed pod template naming a WorkloadPriorityClass that does not exist fails now,
+  // not when its first pod is created.
+  auto check_priority = [&](const api::ObjectMeta& owner, const api::PodTemplateSpec& t) {
+    kueue::Workload w;
+    api::Labels labels = t.metadata.labels;
+    for (const auto& [k, v] : owner.labels) labels.emplace(k, v);
+    kueue::SetPriority(&w, labels, t.spec, *m, owner.source);
   };
   for (const auto& p : m->pods) {
     if (!queue_of(p.metadata.labels)) continue;
-    warn(p.metadata, "Pod", "pod",
-         p.metadata.labels.count("kueue.x-k8s.io/pod-group-name")
-             ? "the group's pods are gated (kueue.x-k8s.io/admission) until the group's "
-               "Workload, created once pod-group-total-count pods exist, is admitted"
-             : "the pod is gated (kueue.x-k8s.io/admission) until its own Workload is admitted");
+    if (cfg.Manages("pod")) {
+      check_priority(p.metadata, api::PodTemplateSpec{p.metadata, p.spec});
+    } else {
+      warn(p.metadata, "Pod", "pod", "");
+    }
   }
   for (const auto& d : m->deployments) {
-    if (!queue_of(d.metadata.labels) && !queue_of(d.template_.metadata.labels)) continue;
-    warn(d.metadata, "Deployment", "deployment",
-         "each replica's pod is its own Workload, gated until admitted");
+    const bool on_template = queue_of(d.template_.metadata.labels) != nullptr;
+    if (!queue_of(d.metadata.labels) && !on_template) continue;
+    if (cfg.Manages("deployment") || (on_template && cfg.Manages("pod"))) {
+      check_priority(d.metadata, d.template_);
+    } else {
+      warn(d.metadata, "Deployment", "deployment", "");
+    }
+  }
+  for (const auto& ss : m->stateful_sets) {
+    const bool on_template = queue_of(ss.template_.metadata.labels) != nullptr;
+    if (!queue_of(ss.metadata.labels) && !on_template) continue;
+    if (cfg.Manages("statefulset") || (on_template && cfg.Manages("pod"))) {
+      check_priority(ss.metadata, ss.template_);
+    } else {
+      warn(ss.metadata, "StatefulSet", "statefulset", "");
+    }
   }
   for (const auto& j : m->jobs) {
     if (queue_of(j.metadata.labels) && !cfg.Manages("batch/job")) {
