@@ -157,9 +157,18 @@ std::optional<int64_t> DecodePreStop(YamlReader& lifecycle) {
   return seconds;
 }
 
-Container DecodeContainer(YamlReader& c) {
+Container DecodeContainer(YamlReader& c, bool init) {
   Container out;
   out.source = c.Where();
+  if (auto rp = c.OptString("restartPolicy")) {
+    // Only an init container may set it, and only to Always (API validation).
+    if (!init || *rp != "Always") {
+      c.Fail("restartPolicy", "Unsupported value: \"" + *rp + "\": " +
+                                  (init ? "supported values: \"Always\""
+                                        : "only init containers may set a restartPolicy"));
+    }
+    out.sidecar = true;
+  }
   out.name = c.RequiredString("name");
   out.image = c.String("image");
   out.command = c.StringList("command");
@@ -194,7 +203,7 @@ Container DecodeContainer(YamlReader& c) {
   }
   c.Ignore({"envFrom", "ports", "volumeMounts", "volumeDevices", "livenessProbe", "imagePullPolicy",
             "workingDir", "terminationMessagePath", "terminationMessagePolicy", "stdin",
-            "stdinOnce", "tty", "resizePolicy", "restartPolicy"});
+            "stdinOnce", "tty", "resizePolicy"});
   c.Finish();
   return out;
 }
@@ -482,9 +491,10 @@ TopologySpreadConstraint DecodeTopologySpreadConstraint(YamlReader& c) {
 
 PodSpec DecodePodSpec(YamlReader& s) {
   PodSpec out;
-  for (auto& c : s.ObjectList("containers")) out.containers.push_back(DecodeContainer(c));
+  for (auto& c : s.ObjectList("containers")) out.containers.push_back(DecodeContainer(c, false));
   if (out.containers.empty()) s.Fail("containers", "Required value");
-  for (auto& c : s.ObjectList("initContainers")) out.init_containers.push_back(DecodeContainer(c));
+  for (auto& c : s.ObjectList("initContainers"))
+    out.init_containers.push_back(DecodeContainer(c, true));
   out.node_name = s.String("nodeName");
   out.scheduler_name = s.String("schedulerName", "default-scheduler");
   out.priority_class_name = s.String("priorityClassName");

@@ -54,6 +54,9 @@ struct Container {
   // lifecycle.preStop as a pause: `sleep: {seconds}` or an exec of `sleep N`; nullopt
   // without a preStop hook. Other hooks count as 0 s (warned).
   std::optional<int64_t> pre_stop_seconds;
+  // An init container with restartPolicy Always is a sidecar (KEP-753, on by default since
+  // Kubernetes 1.29, GA in 1.33): it keeps running beside the app containers.
+  bool sidecar = false;
   SourceRef source;
 
   static Container Named(std::string name, std::string image) {

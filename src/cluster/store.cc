@@ -268,12 +268,24 @@ std::shared_ptr<const PodTemplateInfo> Store::MakeTemplate(const api::ObjectMeta
     info->nonzero_memory += mem;
     if (!c.image.empty()) info->images.push_back(c.image);
   }
+  // resourcehelper's AggregateContainerRequests: sidecars (restartable init containers)
+  // run beside the app containers and beside every init container after them.
+  ResourceVec sidecars, init_max;
   for (const auto& c : spec.init_containers) {
     ResourceVec v = ToVec(c.resources.requests, &resources_);
-    if (sum.size() < v.size()) sum.resize(v.size(), 0);
-    for (size_t i = 0; i < v.size(); ++i) sum[i] = std::max(sum[i], v[i]);
+    if (c.sidecar) {
+      AddTo(&sidecars, v);
+      v = sidecars;
+    } else {
+      AddTo(&v, sidecars);
+    }
+    if (init_max.size() < v.size()) init_max.resize(v.size(), 0);
+    for (size_t i = 0; i < v.size(); ++i) init_max[i] = std::max(init_max[i], v[i]);
     if (!c.image.empty()) info->images.push_back(c.image);
   }
+  AddTo(&sum, sidecars);
+  if (sum.size() < init_max.size()) sum.resize(init_max.size(), 0);
+  for (size_t i = 0; i < init_max.size(); ++i) sum[i] = std::max(sum[i], init_max[i]);
   // Pod-level resources replace the containers' sum for the resources they name.
   if (spec.pod_resources) {
     auto set = [&](ResourceVec* vec, const api::ResourceList& list) {

@@ -14,9 +14,21 @@ api::ResourceList PodRequests(const api::PodSpec& spec) {
   for (const auto& c : spec.containers) {
     for (const auto& [name, q] : effective(c)) sum[name] = Quantity{sum[name].milli + q.milli};
   }
+  // Sidecars (restartable init containers) add to the app containers and to every init
+  // container after them (AggregateContainerRequests).
+  api::ResourceList sidecars, init_max;
   for (const auto& c : spec.init_containers) {
-    for (const auto& [name, q] : effective(c)) sum[name] = std::max(sum[name], q);
+    api::ResourceList v = effective(c);
+    if (c.sidecar) {
+      for (const auto& [name, q] : v) sidecars[name] = Quantity{sidecars[name].milli + q.milli};
+      v = sidecars;
+    } else {
+      for (const auto& [name, q] : sidecars) v[name] = Quantity{v[name].milli + q.milli};
+    }
+    for (const auto& [name, q] : v) init_max[name] = std::max(init_max[name], q);
   }
+  for (const auto& [name, q] : sidecars) sum[name] = Quantity{sum[name].milli + q.milli};
+  for (const auto& [name, q] : init_max) sum[name] = std::max(sum[name], q);
   // Pod-level requests (defaulted from limits when decoded) stand for the containers'.
   if (spec.pod_resources) {
     for (const auto& [name, q] : spec.pod_resources->requests) sum[name] = q;

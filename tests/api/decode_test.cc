@@ -488,5 +488,40 @@ spec:
   EXPECT_EQ(req.at("memory").Value(), int64_t{8} << 30);  // no container asks: the limit
 }
 
+TEST(Decode, SidecarIsAnInitContainerWithRestartPolicyAlways) {
+  // The Kubernetes docs' sidecar example (concepts/workloads/pods/sidecar-containers).
+  auto m = Decode(R"(apiVersion: v1
+kind: Pod
+metadata: {name: app}
+spec:
+  initContainers:
+  - {name: logshipper, image: alpine:latest, restartPolicy: Always}
+  containers:
+  - {name: myapp, image: alpine:latest}
+)");
+  ASSERT_EQ(m.pods.size(), 1u);
+  EXPECT_TRUE(m.pods[0].spec.init_containers[0].sidecar);
+  EXPECT_FALSE(m.pods[0].spec.containers[0].sidecar);
+  // API validation: only init containers, and only Always.
+  EXPECT_THAT(ErrorOf(R"(apiVersion: v1
+kind: Pod
+metadata: {name: app}
+spec:
+  containers:
+  - {name: myapp, image: alpine:latest, restartPolicy: Always}
+)"),
+              HasSubstr("cluster.yaml:6: spec.containers[0].restartPolicy: Unsupported value"));
+  EXPECT_THAT(ErrorOf(R"(apiVersion: v1
+kind: Pod
+metadata: {name: app}
+spec:
+  initContainers:
+  - {name: init, image: alpine:latest, restartPolicy: Never}
+  containers:
+  - {name: myapp, image: alpine:latest}
+)"),
+              HasSubstr("supported values: \"Always\""));
+}
+
 }  // namespace
 }  // namespace gputwin::api

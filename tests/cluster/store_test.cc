@@ -3,6 +3,7 @@
 #include <gtest/gtest.h>
 
 #include "cluster/store.h"
+#include "kueue/workload.h"
 
 namespace gputwin::cluster {
 namespace {
@@ -174,6 +175,50 @@ TEST(StorePhaseCounts, DeletedPodsAreNotCounted) {
   EXPECT_EQ(s.CountPods(PodPhase::kRunning), 1u);
   s.DeletePod(a);  // deleting twice changes nothing
   EXPECT_EQ(s.CountPods(PodPhase::kRunning), 1u);
+}
+
+}  // namespace
+}  // namespace gputwin::cluster
+
+namespace gputwin::cluster {
+namespace {
+
+// k8s.io/component-helpers resource.PodRequests (AggregateContainerRequests), as the
+// Kubernetes docs' sidecar example works it out: sidecars add to the app containers and
+// to every init container after them; a plain init container only needs its own moment.
+TEST(SidecarRequests, RestartableInitContainersRunBesideTheRest) {
+  Store s;
+  auto cpu = [](const char* v) {
+    api::Container c = api::Container::Named("c", "busybox");
+    c.resources.requests["cpu"] = *ParseQuantity(v, nullptr);
+    return c;
+  };
+  api::ObjectMeta meta;
+  const ResourceId cpu_id = s.resources().Find("cpu");
+  // [sidecar 1, init 3] + app 1: max(1 + 1, max(1, 3 + 1)) = 4 CPUs.
+  api::PodSpec a;
+  a.containers.push_back(cpu("1"));
+  a.init_containers.push_back(cpu("1"));
+  a.init_containers.back().sidecar = true;
+  a.init_containers.push_back(cpu("3"));
+  EXPECT_EQ(At(s.MakeTemplate(meta, a, "default")->requests, cpu_id), 4000);
+  // [init 3, sidecar 1] + app 1: the init container ran before the sidecar: max(2, 3) = 3.
+  api::PodSpec b;
+  b.containers.push_back(cpu("1"));
+  b.init_containers.push_back(cpu("3"));
+  b.init_containers.push_back(cpu("1"));
+  b.init_containers.back().sidecar = true;
+  EXPECT_EQ(At(s.MakeTemplate(meta, b, "default")->requests, cpu_id), 3000);
+  // [sidecar 2] + app 1: 3 (without the sidecar rule the init container would count as 2).
+  api::PodSpec c;
+  c.containers.push_back(cpu("1"));
+  c.init_containers.push_back(cpu("2"));
+  c.init_containers.back().sidecar = true;
+  EXPECT_EQ(At(s.MakeTemplate(meta, c, "default")->requests, cpu_id), 3000);
+  // Kueue counts the same.
+  EXPECT_EQ(kueue::PodRequests(a).at("cpu").milli, 4000);
+  EXPECT_EQ(kueue::PodRequests(b).at("cpu").milli, 3000);
+  EXPECT_EQ(kueue::PodRequests(c).at("cpu").milli, 3000);
 }
 
 }  // namespace
