@@ -88,7 +88,8 @@ void JobController::Finish(uint32_t id, const std::string& condition, const std:
   auto& j = store_.jobs()[id];
   store_.RecordEvent(condition == "Complete" ? "Normal" : "Warning",
                      condition == "Complete" ? "Completed" : reason, "Job",
-                     j.obj.metadata.namespace_, j.obj.metadata.name, message, name_);
+                     j.obj.metadata.namespace_, j.obj.metadata.name,
+                     condition == "Complete" ? "Job completed" : message, name_);
   store_.UpdateWorkload(WatchKind::kJob, id);
   if (j.obj.ttl_seconds_after_finished) {
     At(now + Duration::Seconds(*j.obj.ttl_seconds_after_finished), kTtlTimer | id);
@@ -230,7 +231,8 @@ void JobController::Sync(uint32_t id, Time now) {
     complete = job.succeeded > 0 && active.empty();
   }
   if (complete) {
-    Finish(id, "Complete", "", "Job completed", now);
+    // newSuccessCondition (JobSuccessPolicy, GA in 1.33).
+    Finish(id, "Complete", "CompletionsReached", "Reached expected number of succeeded pods", now);
     return;
   }
 
