@@ -82,10 +82,16 @@ void JobController::Finish(uint32_t id, const std::string& condition, const std:
   job.condition_message = message;
   job.completion_time = now;
   std::vector<PodId> active = job.pods;
+  int32_t killed = 0;
   for (PodId p : active) {
-    if (!store_.pod(p).Terminal()) store_.DeletePod(p);
+    if (store_.pod(p).Terminal() || store_.pod(p).deleted) continue;
+    store_.DeletePod(p);
+    ++killed;
   }
   auto& j = store_.jobs()[id];
+  // A failed Job's active pods are deleted and end Failed: status.failed counts them
+  // (trackJobStatusAndRemoveFinalizers counts deleted pods as failed).
+  if (condition == "Failed") j.failed += killed;
   store_.RecordEvent(condition == "Complete" ? "Normal" : "Warning",
                      condition == "Complete" ? "Completed" : reason, "Job",
                      j.obj.metadata.namespace_, j.obj.metadata.name,

@@ -64,7 +64,9 @@ TEST(JobSuspend, DeletesPodsWithoutCountingFailuresAndRestartsTheClock) {
   EXPECT_EQ(store.jobs()[id].condition, "Failed");
   EXPECT_EQ(store.jobs()[id].condition_reason, "DeadlineExceeded");
   EXPECT_EQ(store.jobs()[id].completion_time, Time{0} + Duration::Minutes(30));
-  EXPECT_EQ(store.jobs()[id].failed, 0);
+  // The two pods the deadline killed count as failed (isPodFailed: a deleted pod that did
+  // not succeed); the ones the suspension deleted did not.
+  EXPECT_EQ(store.jobs()[id].failed, 2);
 }
 
 }  // namespace
