@@ -213,7 +213,8 @@ int Validate(const std::vector<std::string>& files) {
     api::Manifests referenced;
     api::LoadPath(s.metadata.source.file, &referenced);
     referenced.scenarios.clear();
-    for (const auto& m : s.manifests) api::LoadPath(m, &referenced);
+    sim::LoadReferencedInputs(&s, &referenced);
+    show(referenced.diagnostics.warnings);
     sim::Simulation check(std::move(referenced), s);
     show(check.warnings());
   }

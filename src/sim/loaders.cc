@@ -10,14 +10,15 @@ namespace {
 // The files of `apply` actions are read before the clock starts, so a bad one is an
 // input error (exit 2) and not a surprise an hour into the run.
 void LoadAppliedFiles(api::Scenario* scenario, api::Manifests* manifests) {
-  for (auto& a : scenario->actions) {
+  for (size_t i = 0; i < scenario->actions.size(); ++i) {
+    auto& a = scenario->actions[i];
     if (a.action != "apply") continue;
     auto m = std::make_shared<api::Manifests>();
     api::LoadPath(a.apply_file, m.get());
     const size_t applicable = m->nodes.size() + m->pods.size() + m->jobs.size() +
                               m->deployments.size() + m->stateful_sets.size();
     if (applicable == 0 || applicable != m->ObjectCount()) {
-      throw InputError(a.source, "apply",
+      throw InputError(a.source, "spec.actions[" + std::to_string(i) + "].apply",
                        a.apply_file +
                            ": only Node, Pod, Job, Deployment and StatefulSet objects can be "
                            "applied during a run (other kinds are read at the start: list them "
@@ -30,6 +31,16 @@ void LoadAppliedFiles(api::Scenario* scenario, api::Manifests* manifests) {
 }
 
 }  // namespace
+
+void LoadReferencedInputs(api::Scenario* scenario, api::Manifests* manifests) {
+  for (const auto& m : scenario->manifests) api::LoadPath(m, manifests);
+  for (const auto& f : scenario->rule_files) api::LoadRuleFile(f, manifests);
+  if (!manifests->scenarios.empty()) {
+    throw InputError(scenario->metadata.source, "spec.manifests",
+                     "a listed manifest holds another Scenario");
+  }
+  LoadAppliedFiles(scenario, manifests);
+}
 
 std::unique_ptr<Simulation> LoadScenario(const std::string& path, std::optional<uint64_t> seed,
                                          std::optional<Duration> until) {
@@ -45,13 +56,7 @@ std::unique_ptr<Simulation> LoadScenario(const std::string& path, std::optional<
   api::Scenario scenario = manifests.scenarios.front();
   manifests.scenarios.clear();
   // Manifests in the scenario file itself count too; then those it names.
-  for (const auto& m : scenario.manifests) api::LoadPath(m, &manifests);
-  for (const auto& f : scenario.rule_files) api::LoadRuleFile(f, &manifests);
-  if (!manifests.scenarios.empty()) {
-    throw InputError(scenario.metadata.source, "spec.manifests",
-                     "a listed manifest holds another Scenario");
-  }
-  LoadAppliedFiles(&scenario, &manifests);
+  LoadReferencedInputs(&scenario, &manifests);
   if (seed) scenario.seed = *seed;
   if (until) scenario.duration = *until;
   return std::make_unique<Simulation>(std::move(manifests), std::move(scenario));

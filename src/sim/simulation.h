@@ -157,6 +157,9 @@ class Simulation {
 
 // Loads a Scenario file and the manifests it names; or plain manifests with a default
 // scenario (`gputwin run -f`). Throws InputError.
+// What a Scenario names besides its own file, read as `run` reads it: spec.manifests, the
+// rule files and the files of `apply` actions (into the actions). `validate` uses it too.
+void LoadReferencedInputs(api::Scenario* scenario, api::Manifests* manifests);
 std::unique_ptr<Simulation> LoadScenario(const std::string& scenario_path,
                                          std::optional<uint64_t> seed,
                                          std::optional<Duration> until);

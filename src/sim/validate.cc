@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <map>
 #include <set>
+#include <stdexcept>
 
 #include "autoscaling/keda.h"
 #include "devices/inventory.h"
@@ -226,6 +227,8 @@ void Simulation::Validate() {
   }
   for (const auto& a : scenario_.actions) {
     if (a.action == "apply") {
+      if (!a.applied)
+        throw std::logic_error("apply action without its file (LoadReferencedInputs)");
       // One apply is one set of objects: a name twice in it is ambiguous, refused.
       std::map<std::string, SourceRef> applied;
       const auto& am = *a.applied;

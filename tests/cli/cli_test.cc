@@ -215,6 +215,25 @@ TEST(Cli, UsageErrorsExitTwo) {
 
 // validate counts every kind it read: this file holds a Scenario, two PodDisruptionBudgets,
 // an EC2NodeClass, a ClusterPolicy, two NodePools, two Jobs and two Deployments.
+TEST(Cli, ValidateReadsTheFilesOfApplyActionsAsRunDoes) {
+  const std::string data = std::string(GPUTWIN_SOURCE_DIR) + "/tests/sim/data/";
+  // An applied file of a kind read only at the start: both refuse it, naming the action.
+  for (const char* cmd : {"validate ", "run "}) {
+    Result r = Gputwin(cmd + data + "apply_bad_kind.yaml");
+    EXPECT_EQ(r.code, 2) << cmd << r.out;
+    EXPECT_THAT(r.out, HasSubstr("apply_bad_kind.yaml:7: spec.actions[0].apply"));
+  }
+  // A Job in an applied file naming a missing WorkloadPriorityClass.
+  for (const char* cmd : {"validate ", "run "}) {
+    Result r = Gputwin(cmd + data + "apply_job_checked.yaml");
+    EXPECT_EQ(r.code, 2) << cmd << r.out;
+    EXPECT_THAT(r.out, HasSubstr("workloadPriorityClass \"no-such-class\" not found"));
+  }
+  Result ok = Gputwin("validate " + std::string(GPUTWIN_SOURCE_DIR) +
+                      "/tests/scenarios/kueue_pod_integration.yaml");
+  EXPECT_EQ(ok.code, 0) << ok.out;
+}
+
 TEST(Cli, ValidateCountsEveryKind) {
   Result r = Gputwin("validate " + std::string(GPUTWIN_SOURCE_DIR) +
                      "/tests/scenarios/karpenter_pdb.yaml");
