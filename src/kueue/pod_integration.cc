@@ -42,9 +42,9 @@ std::optional<KueueController::PodQueueing> KueueController::PodQueueingOf(
     return std::nullopt;
   }
   // managedJobsNamespaceSelector (default: not kube-system, not kueue-system).
-  api::Labels ns_labels = store_.NamespaceLabels(p.namespace_);
-  ns_labels["kubernetes.io/metadata.name"] = p.namespace_;
   if (const auto& sel = cfg.managed_jobs_namespace_selector) {
+    api::Labels ns_labels = store_.NamespaceLabels(p.namespace_);
+    ns_labels["kubernetes.io/metadata.name"] = p.namespace_;
     if (!sel->Matches(ns_labels)) return std::nullopt;
   } else if (p.namespace_ == "kube-system" || p.namespace_ == "kueue-system") {
     return std::nullopt;
