@@ -1,5 +1,7 @@
 #include "report/summary.h"
 
+#include "controllers/cronjob.h"
+
 #include "report/karpenter_report.h"
 #include "report/kueue_report.h"
 
@@ -357,7 +359,8 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const resul
                              : Json((job.completion_time - job.start_time).seconds())},
                         {"succeeded", job.succeeded},
                         {"failed", job.failed},
-                        {"active", job.pods.size()}});
+                        {"active", job.pods.size()},
+                        {"deleted", job.deleted}});
     // status.completedIndexes of an Indexed Job; status.failedIndexes with
     // backoffLimitPerIndex (nil otherwise, as upstream).
     if (job.obj.completion_mode == "Indexed") {
@@ -416,6 +419,22 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const resul
   j["warnings"] = sim.warnings();
   j["nodes"] = nodes;
   j["jobs"] = jobs;
+  if (const auto* cron = sim.cron_jobs()) {
+    // status.lastScheduleTime and active, with what the controller did along the way.
+    Json crons = Json::array();
+    for (const auto& c : cron->cron_jobs()) {
+      crons.push_back(Json{{"namespace", c.spec.metadata.namespace_},
+                           {"name", c.spec.metadata.name},
+                           {"schedule", c.spec.schedule},
+                           {"suspend", c.spec.suspend},
+                           {"lastScheduleTime", TimeOrNull(c.last_schedule_time)},
+                           {"jobsCreated", c.created_jobs},
+                           {"skippedForbid", c.skipped_forbid},
+                           {"missedDeadline", c.missed_deadline},
+                           {"jobsKept", c.jobs.size()}});
+    }
+    j["cronJobs"] = crons;
+  }
   j["deployments"] = deployments;
   j["kueue"] = KueueJson(sim, res);
   j["karpenter"] = KarpenterJson(sim, res);

@@ -5,6 +5,7 @@
 
 #include "report/summary.h"
 
+#include "controllers/cronjob.h"
 #include "report/alerts_report.h"
 #include "report/karpenter_report.h"
 #include "report/kueue_report.h"
@@ -95,11 +96,29 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
                            : j.obj.suspend      ? "Suspended"
                                                 : "Running";
       if (j.condition == "Failed") status += " (" + j.condition_reason + ")";
+      if (j.deleted) status += ", deleted";
       jobs.Add({j.obj.metadata.namespace_ + "/" + j.obj.metadata.name, status,
                 std::to_string(j.succeeded), std::to_string(j.failed), rel(j.start_time),
                 rel(j.completion_time)});
     }
     out += jobs.Render();
+  }
+  if (const auto* cron = sim.cron_jobs(); cron && !cron->cron_jobs().empty()) {
+    out += "\nCronJobs\n";
+    TextTable crons({{"NAME", 36},
+                     {"SCHEDULE", 14},
+                     {"SUSPEND", 7},
+                     {"JOBS", 5, true},
+                     {"FORBIDDEN", 9, true},
+                     {"MISSED", 6, true},
+                     {"LAST", 10, true}});
+    for (const auto& c : cron->cron_jobs()) {
+      crons.Add({c.spec.metadata.namespace_ + "/" + c.spec.metadata.name, c.spec.schedule,
+                 c.spec.suspend ? "True" : "False", std::to_string(c.created_jobs),
+                 std::to_string(c.skipped_forbid), std::to_string(c.missed_deadline),
+                 rel(c.last_schedule_time)});
+    }
+    out += crons.Render();
   }
   if (!s.deployments().empty()) {
     out += "\nDeployments\n";

@@ -5,6 +5,7 @@
 #include "autoscaling/horizontal.h"
 #include "autoscaling/keda.h"
 #include "cloud/ec2.h"
+#include "controllers/cronjob.h"
 #include "controllers/kubelet.h"
 #include "karpenter/karpenter.h"
 #include "kueue/kueue_controller.h"
@@ -44,6 +45,7 @@ void Simulation::Wire() {
   // What the outputs read of the components, found by type (none is named above).
   scheduler_ = ctx.Find<scheduler::Scheduler>();
   kubelet_ = ctx.Find<controllers::Kubelet>();
+  cron_jobs_ = ctx.Find<controllers::CronJobController>();
   kueue_ = ctx.Find<kueue::KueueController>();
   karpenter_ = ctx.Find<karpenter::Karpenter>();
   ec2_ = ctx.Find<cloud::Ec2>();

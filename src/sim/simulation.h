@@ -21,6 +21,7 @@ class Scheduler;
 }
 namespace gputwin::controllers {
 class Kubelet;
+class CronJobController;
 }  // namespace gputwin::controllers
 
 namespace gputwin::kueue {
@@ -81,6 +82,8 @@ class Simulation {
   uint64_t events_processed() const { return events_processed_; }
   // Kueue, when the manifests hold Kueue objects; else nullptr.
   const kueue::KueueController* kueue() const { return kueue_; }
+  // The CronJob controller, when the manifests have CronJobs (else nullptr).
+  const controllers::CronJobController* cron_jobs() const { return cron_jobs_; }
   // Karpenter, when the manifests hold NodePools; else nullptr.
   const karpenter::Karpenter* karpenter() const { return karpenter_; }
   // Work lost by pods deleted while running (evictions, interruptions, preemptions).
@@ -143,6 +146,7 @@ class Simulation {
   // Components the outputs read, found by type after wiring.
   scheduler::Scheduler* scheduler_ = nullptr;
   controllers::Kubelet* kubelet_ = nullptr;
+  controllers::CronJobController* cron_jobs_ = nullptr;
   kueue::KueueController* kueue_ = nullptr;
   cloud::Ec2* ec2_ = nullptr;
   serving::ServingController* serving_ = nullptr;
