@@ -1,5 +1,7 @@
 #include "autoscaling/horizontal.h"
 
+#include "autoscaling/scale_target.h"
+
 #include <fmt/format.h>
 
 #include <algorithm>
@@ -102,17 +104,6 @@ void HorizontalPodAutoscalerController::SetCondition(State& st, const std::strin
     }
   }
   conds.push_back({type, status, reason, message});
-}
-
-// The pods the target's selector picks, from the Deployment's ReplicaSets.
-static std::vector<PodId> TargetPods(const cluster::Store& store, int32_t deployment) {
-  std::vector<PodId> out;
-  for (const auto& rs : store.replica_sets()) {
-    if (rs.deleted || static_cast<int32_t>(rs.deployment) != deployment) continue;
-    out.insert(out.end(), rs.pods.begin(), rs.pods.end());
-  }
-  std::sort(out.begin(), out.end());
-  return out;
 }
 
 HorizontalPodAutoscalerController::Proposal HorizontalPodAutoscalerController::ForMetric(
@@ -605,17 +596,16 @@ void HorizontalPodAutoscalerController::Sync(uint32_t index, Time now) {
   State& st = states_[index];
   HpaStatus& status = status_[index];
   const auto& spec = st.spec;
-  const uint32_t found = store_.FindDeployment(spec.metadata.namespace_, spec.target_name);
-  const int32_t deployment = found == cluster::kNone ? -1 : static_cast<int32_t>(found);
-  if (deployment < 0 || spec.target_kind != "Deployment") {
+  const ScaleTarget target =
+      ScaleTarget::Find(store_, spec.target_kind, spec.metadata.namespace_, spec.target_name);
+  if (!target.found()) {
     SetCondition(st, "AbleToScale", "False", "FailedGetScale",
                  "the HPA controller was unable to get the target's current scale: " +
                      spec.target_kind + " " + spec.target_name + " not found");
     return;
   }
-  auto& dep = store_.deployments()[static_cast<size_t>(deployment)];
-  const int32_t current = dep.obj.replicas;
-  const std::vector<PodId> pods = TargetPods(store_, deployment);
+  const int32_t current = target.Replicas(store_);
+  const std::vector<PodId> pods = target.Pods(store_);
   int32_t status_replicas = 0;
   for (PodId id : pods) {
     status_replicas += !store_.pod(id).deleted && !store_.pod(id).Terminal() ? 1 : 0;
@@ -674,8 +664,7 @@ void HorizontalPodAutoscalerController::Sync(uint32_t index, Time now) {
     }
   }
   if (rescale) {
-    dep.obj.replicas = desired;
-    store_.UpdateWorkload(cluster::WatchKind::kDeployment, static_cast<uint32_t>(deployment));
+    target.SetReplicas(&store_, desired);
     SetCondition(
         st, "AbleToScale", "True", "SucceededRescale",
         fmt::format("the HPA controller was able to update the target scale to {}", desired));

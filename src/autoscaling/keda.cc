@@ -1,5 +1,7 @@
 #include "autoscaling/keda.h"
 
+#include "autoscaling/scale_target.h"
+
 #include "core/cron_schedule.h"
 
 #include <fmt/format.h>
@@ -125,16 +127,19 @@ api::HorizontalPodAutoscaler HpaForScaledObject(const api::ScaledObject& so) {
 
 void ValidateScaledObjects(const api::Manifests& m) {
   for (const auto& so : m.scaled_objects) {
-    const bool found = so.target_kind == "Deployment" &&
-                       std::any_of(m.deployments.begin(), m.deployments.end(), [&](const auto& d) {
-                         return d.metadata.name == so.target_name &&
-                                d.metadata.namespace_ == so.metadata.namespace_;
-                       });
+    auto named = [&](const auto& list) {
+      return std::any_of(list.begin(), list.end(), [&](const auto& d) {
+        return d.metadata.name == so.target_name && d.metadata.namespace_ == so.metadata.namespace_;
+      });
+    };
+    const bool found = (so.target_kind == "Deployment" && named(m.deployments)) ||
+                       (so.target_kind == "StatefulSet" && named(m.stateful_sets));
     if (!found) {
-      throw InputError(
-          so.metadata.source, "spec.scaleTargetRef",
-          so.target_kind + " \"" + so.target_name + "\" is not in the manifests" +
-              (so.target_kind == "Deployment" ? "" : " (the twin scales Deployments)"));
+      throw InputError(so.metadata.source, "spec.scaleTargetRef",
+                       so.target_kind + " \"" + so.target_name + "\" is not in the manifests" +
+                           (ScaleTarget::Scalable(so.target_kind)
+                                ? ""
+                                : " (the twin scales Deployments and StatefulSets)"));
     }
     bool only_resource = true;
     for (const auto& t : so.triggers) {
@@ -330,14 +335,13 @@ void KedaOperator::Poll(uint32_t index, Time now) {
   const auto& so = st.spec;
   bool errors = false;
   const bool active = Evaluate(st, now, &errors);
-  const uint32_t deployment = store_.FindDeployment(so.metadata.namespace_, so.target_name);
-  if (deployment == cluster::kNone) return;
-  auto& dep = store_.deployments()[static_cast<size_t>(deployment)];
-  const int32_t current = dep.obj.replicas;
+  const ScaleTarget target =
+      ScaleTarget::Find(store_, so.target_kind, so.metadata.namespace_, so.target_name);
+  if (!target.found()) return;
+  const int32_t current = target.Replicas(store_);
   const int32_t min = so.min_replica_count;
   auto scale = [&](int32_t n, const char* reason, const std::string& message) {
-    dep.obj.replicas = n;
-    store_.UpdateWorkload(cluster::WatchKind::kDeployment, static_cast<uint32_t>(deployment));
+    target.SetReplicas(&store_, n);
     store_.RecordEvent("Normal", reason, "ScaledObject", so.metadata.namespace_, so.metadata.name,
                        message, "keda-operator");
   };

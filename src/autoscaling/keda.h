@@ -9,8 +9,8 @@
 #include <vector>
 
 #include "api/manifests.h"
-#include "core/cron_schedule.h"
 #include "cluster/controller.h"
+#include "core/cron_schedule.h"
 #include "telemetry/promql.h"
 #include "telemetry/registry.h"
 

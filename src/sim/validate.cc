@@ -8,6 +8,7 @@
 #include <stdexcept>
 
 #include "autoscaling/keda.h"
+#include "autoscaling/scale_target.h"
 #include "devices/inventory.h"
 #include "kueue/workload.h"
 #include "prometheus/rule_manager.h"
@@ -181,15 +182,19 @@ void Simulation::Validate() {
   autoscaling::ValidateScaledObjects(m);
   prometheus::ValidateRules(m);
   for (const auto& h : m.horizontal_pod_autoscalers) {
-    const bool found =
-        h.target_kind == "Deployment" &&
-        std::any_of(m.deployments.begin(), m.deployments.end(), [&](const auto& d) {
-          return d.metadata.name == h.target_name && d.metadata.namespace_ == h.metadata.namespace_;
-        });
+    auto named = [&](const auto& list) {
+      return std::any_of(list.begin(), list.end(), [&](const auto& d) {
+        return d.metadata.name == h.target_name && d.metadata.namespace_ == h.metadata.namespace_;
+      });
+    };
+    const bool found = (h.target_kind == "Deployment" && named(m.deployments)) ||
+                       (h.target_kind == "StatefulSet" && named(m.stateful_sets));
     if (!found) {
       throw InputError(h.metadata.source, "spec.scaleTargetRef",
                        h.target_kind + " \"" + h.target_name + "\" is not in the manifests" +
-                           (h.target_kind == "Deployment" ? "" : " (the twin scales Deployments)"));
+                           (autoscaling::ScaleTarget::Scalable(h.target_kind)
+                                ? ""
+                                : " (the twin scales Deployments and StatefulSets)"));
     }
     for (const auto& metric : h.metrics) {
       if ((metric.type == "Resource" || metric.type == "ContainerResource") &&
