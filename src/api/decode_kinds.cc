@@ -647,6 +647,13 @@ void DecodeClusterPolicy(YamlReader& r, Manifests* out) {
       }
     }
     if (auto mig = spec->Object("mig")) cp.mig_strategy = mig->String("strategy", "single");
+    if (auto mm = spec->Object("migManager")) {
+      cp.mig_manager_enabled = mm->Bool("enabled").value_or(true);
+      if (auto cfg = mm->Object("config")) {
+        cp.mig_manager_config_name = cfg->String("name");
+        cp.mig_manager_default_config = cfg->String("default");
+      }
+    }
     // driver.enabled: false when the node image ships the driver (EKS accelerated AMIs,
     // Bottlerocket NVIDIA): no driver container to install on a new node.
     if (auto drv = spec->Object("driver")) cp.driver_enabled = drv->Bool("enabled").value_or(true);

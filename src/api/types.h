@@ -403,6 +403,10 @@ struct ClusterPolicy {
   ObjectMeta metadata;
   std::string device_plugin_config_name, device_plugin_default_config;
   std::string mig_strategy = "single";
+  // migManager: enabled (default true), config.name (default-mig-parted-config, which the
+  // operator creates) and config.default (the mig.config label of unlabelled nodes).
+  bool mig_manager_enabled = true;
+  std::string mig_manager_config_name, mig_manager_default_config;
   bool driver_enabled = true;
   bool dcgm_exporter_enabled = true;  // dcgmExporter.enabled
   // dcgmExporter.args and env (KUBERNETES_VIRTUAL_GPUS and the like).

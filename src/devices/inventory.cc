@@ -2,6 +2,8 @@
 
 #include <yaml-cpp/yaml.h>
 
+#include <algorithm>
+
 #include "api/yaml_reader.h"
 
 namespace gputwin::devices {
@@ -81,6 +83,49 @@ GpuStack DiscoverGpuStack(const api::Manifests& m, const GpuModelTable* models, 
         s.plugin_daemon_sets.push_back(i);
         break;
       }
+      if (c.image.find("k8s-mig-manager") != std::string::npos) {
+        // mig-parted's k8s-mig-manager: CONFIG_FILE in the ConfigMap volume it mounts.
+        s.mig_manager = true;
+        const auto& volumes = m.daemon_sets[i].template_.spec.config_map_volumes;
+        if (!volumes.empty()) s.mig_config_map = volumes.front().second;
+        break;
+      }
+    }
+  }
+  if (m.gpu_operator && m.gpu_operator->mig_manager_enabled) {
+    // The operator's mig-manager reads migManager.config.name, else the ConfigMap it makes
+    // itself (default-mig-parted-config, whose named configs are the built-in ones).
+    s.mig_manager = true;
+    s.mig_config_map = m.gpu_operator->mig_manager_config_name;
+    if (s.mig_config_map.empty()) s.mig_config_map = "default-mig-parted-config";
+    s.mig_default_config = m.gpu_operator->mig_manager_default_config;
+  }
+  const bool mig_config_map_given =
+      std::any_of(m.config_maps.begin(), m.config_maps.end(),
+                  [&](const auto& cm) { return cm.metadata.name == s.mig_config_map; });
+  if (s.mig_manager && !mig_config_map_given) {
+    if (s.mig_config_map.empty() || s.mig_config_map == "default-mig-parted-config") {
+      s.builtin_mig_configs = true;
+    } else {
+      if (diag) {
+        diag->Warn(m.gpu_operator ? m.gpu_operator->metadata.source : SourceRef{}, "",
+                   "the MIG manager reads its mig-parted configs from ConfigMap " +
+                       s.mig_config_map +
+                       ", which is not in the manifests: it would never start, and "
+                       "nvidia.com/mig.config labels change nothing");
+      }
+      s.mig_manager = false;
+    }
+  }
+  if (!s.mig_manager && diag) {
+    // A label only the MIG manager reads, with no MIG manager: said once.
+    for (const auto& n : m.nodes) {
+      if (!n.metadata.labels.count("nvidia.com/mig.config")) continue;
+      diag->Warn(n.metadata.source, "metadata.labels.nvidia.com/mig.config",
+                 "only NVIDIA's MIG manager applies this label (the GPU Operator's migManager, "
+                 "or a k8s-mig-manager DaemonSet) and the manifests run none: MIG stays as the "
+                 "GPUs have it (disabled)");
+      break;
     }
   }
   if (m.gpu_operator) {
@@ -146,6 +191,17 @@ GpuStack DiscoverGpuStack(const api::Manifests& m, const GpuModelTable* models, 
     found = found || referenced;
     for (const auto& [key, value] : cm.data) {
       if (key == "config.yaml" && value.find("mig-configs") != std::string::npos) {
+        if (!s.mig_manager || cm.metadata.name != s.mig_config_map) {
+          if (diag) {
+            diag->Warn(cm.metadata.source, "data." + key,
+                       "mig-parted configs in ConfigMap " + cm.metadata.name +
+                           " are not used: the MIG manager reads only the ConfigMap it is "
+                           "given (ClusterPolicy migManager.config.name, default "
+                           "default-mig-parted-config, or a ConfigMap volume of a "
+                           "k8s-mig-manager DaemonSet)");
+          }
+          continue;
+        }
         for (auto& [name, cfg] : ParseMigParted(value, cm.metadata.source, diag)) {
           s.mig_configs[name] = cfg;
         }
@@ -239,20 +295,26 @@ bool PlanNode(const api::Node& node, const GpuStack& stack, NodeGpuPlan* plan) {
   plan->gpus.model = gm;
   plan->gpus.count = count;
   plan->gpus.mig.assign(static_cast<size_t>(count), {});
-  // MIG layout from the mig-manager label.
+  // MIG layout from the MIG manager's label (or, with the operator, migManager.config.default
+  // for a node without one); without a MIG manager nothing applies it.
   std::string mig_config = find(labels, "nvidia.com/mig.config");
+  if (mig_config.empty() && !gm->mig_profiles.empty()) mig_config = stack.mig_default_config;
+  if (!stack.mig_manager) mig_config.clear();
   if (!mig_config.empty()) {
     std::vector<std::pair<std::string, int>> devices;
     bool enabled = false;
     std::vector<MigPartedEntry> entries;
     if (auto it = stack.mig_configs.find(mig_config); it != stack.mig_configs.end()) {
       entries = it->second;
-    } else if (BuiltinMigConfig(*gm, mig_config, &enabled, &devices)) {
+    } else if (stack.builtin_mig_configs && BuiltinMigConfig(*gm, mig_config, &enabled, &devices)) {
       entries.push_back({{}, {}, enabled, devices});
     } else {
-      throw InputError(node.metadata.source, "metadata.labels.nvidia.com/mig.config",
-                       "no mig-parted config \"" + mig_config + "\" for " + gm->name +
-                           " (built in: all-disabled, all-enabled, all-balanced, all-<profile>)");
+      throw InputError(
+          node.metadata.source, "metadata.labels.nvidia.com/mig.config",
+          "no mig-parted config \"" + mig_config + "\" for " + gm->name +
+              (stack.builtin_mig_configs ? " (built in: all-disabled, all-enabled, all-balanced, "
+                                           "all-<profile>)"
+                                         : " in ConfigMap " + stack.mig_config_map));
     }
     std::string pci_id = gm->PciDeviceId();
     for (auto& c : pci_id) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));

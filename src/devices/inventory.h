@@ -41,6 +41,15 @@ struct GpuStack {
   std::vector<std::string> fallback_strategies;
   std::string single_config;          // without the config-manager: the file CONFIG_FILE names
   std::string operator_mig_strategy;  // ClusterPolicy mig.strategy
+  // NVIDIA's MIG manager (the GPU Operator's migManager, or a k8s-mig-manager DaemonSet)
+  // applies a node's nvidia.com/mig.config; without it the label changes nothing. Its
+  // mig-parted configs come only from the ConfigMap it reads (migManager.config.name, or
+  // the DaemonSet's ConfigMap volume); the operator's own default-mig-parted-config holds
+  // the named configs built in here.
+  bool mig_manager = false;
+  bool builtin_mig_configs = false;
+  std::string mig_config_map;      // the ConfigMap it reads ("" for the built-in configs)
+  std::string mig_default_config;  // migManager.config.default: unlabelled nodes' config
   MigPartedConfigs mig_configs;
   Duration registration_delay = Duration::Seconds(10);
   Duration driver_install = Duration::Minutes(4);

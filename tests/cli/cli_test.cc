@@ -162,7 +162,20 @@ TEST(Cli, BadGpuConfigurationNamesFileLineAndField) {
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.out,
               HasSubstr("node.yaml:1: metadata.annotations.gputwin.io/gpu-count: Required value"));
+  // Only a MIG manager reads the label: without one it is warned and changes nothing.
   r = Gputwin("run -f " + (dir / "mig.yaml").string());
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(r.out, HasSubstr("mig.yaml:1: metadata.labels.nvidia.com/mig.config: only NVIDIA's "
+                               "MIG manager applies this label"));
+  {
+    std::ofstream mm(dir / "mig-manager.yaml");
+    mm << "apiVersion: apps/v1\nkind: DaemonSet\n"
+          "metadata: {name: nvidia-mig-manager, namespace: kube-system}\n"
+          "spec:\n  selector: {matchLabels: {app: mm}}\n  template:\n"
+          "    metadata: {labels: {app: mm}}\n    spec:\n      containers:\n"
+          "      - name: mm\n        image: nvcr.io/nvidia/cloud-native/k8s-mig-manager:v0.12.1\n";
+  }
+  r = Gputwin("run -f " + (dir / "mig.yaml").string() + " -f " + (dir / "mig-manager.yaml").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.out, HasSubstr("mig.yaml:1: metadata.labels.nvidia.com/mig.config: no mig-parted "
                                "config \"all-4g.40gb\" for T4"));

@@ -69,3 +69,68 @@ status: {allocatable: {cpu: "96", nvidia.com/gpu: "56"}}
 
 }  // namespace
 }  // namespace gputwin
+
+namespace gputwin {
+namespace {
+
+// The GPU Operator's docs (gpu-operator-mig.html, "Custom MIG configuration"): a ConfigMap
+// of mig-parted configs applies once ClusterPolicy migManager.config.name names it; its
+// named configs then replace the operator's defaults, and a label naming a config it lacks
+// is an error (the mig-manager sets mig.config.state=failed).
+const char* kCustomMigConfig = R"(apiVersion: v1
+kind: ConfigMap
+metadata: {name: custom-mig-config, namespace: gpu-operator}
+data:
+  config.yaml: |
+    version: v1
+    mig-configs:
+      five-1g-one-2g:
+        - devices: all
+          mig-enabled: true
+          mig-devices:
+            "1g.10gb": 5
+            "2g.20gb": 1
+---
+apiVersion: v1
+kind: Node
+metadata:
+  name: p4de
+  labels:
+    nvidia.com/gpu.product: NVIDIA-A100-SXM4-80GB
+    nvidia.com/gpu.count: "8"
+    nvidia.com/mig.config: five-1g-one-2g
+status: {allocatable: {cpu: "96", memory: 1000Gi}}
+)";
+
+TEST(MigManagerConfig, ACustomConfigMapAppliesOnlyWhenTheClusterPolicyNamesIt) {
+  auto named = RunManifests(std::string(R"(apiVersion: nvidia.com/v1
+kind: ClusterPolicy
+metadata: {name: cluster-policy}
+spec:
+  mig: {strategy: mixed}
+  migManager: {config: {name: custom-mig-config}}
+---
+)") + kCustomMigConfig);
+  EXPECT_TRUE(named->warnings().empty());
+  EXPECT_EQ(Allocatable(*named, "nvidia.com/mig-1g.10gb"), 40);  // 5 per GPU × 8
+  EXPECT_EQ(Allocatable(*named, "nvidia.com/mig-2g.20gb"), 8);
+  // Not named: the operator's mig-manager reads default-mig-parted-config, which has no
+  // "five-1g-one-2g": the node's label names a config that does not exist.
+  try {
+    RunManifests(std::string(R"(apiVersion: nvidia.com/v1
+kind: ClusterPolicy
+metadata: {name: cluster-policy}
+spec:
+  mig: {strategy: mixed}
+---
+)") + kCustomMigConfig);
+    ADD_FAILURE() << "a config from an unused ConfigMap was applied";
+  } catch (const InputError& e) {
+    EXPECT_NE(std::string(e.what()).find("no mig-parted config \"five-1g-one-2g\""),
+              std::string::npos)
+        << e.what();
+  }
+}
+
+}  // namespace
+}  // namespace gputwin

@@ -75,6 +75,18 @@ spec:
 ---
 apiVersion: apps/v1
 kind: DaemonSet
+metadata: {name: nvidia-mig-manager, namespace: kube-system}
+spec:
+  selector: {matchLabels: {app: mm}}
+  template:
+    metadata: {labels: {app: mm}}
+    spec:
+      tolerations: [{operator: Exists}]
+      containers:
+      - {name: mm, image: "nvcr.io/nvidia/cloud-native/k8s-mig-manager:v0.12.1"}
+---
+apiVersion: apps/v1
+kind: DaemonSet
 metadata: {name: dcgm-exporter, namespace: kube-system}
 spec:
   selector: {matchLabels: {app: dcgm}}
