@@ -43,7 +43,13 @@ void ValidateResources(YamlReader& res, ResourceRequirements* r) {
                             FormatQuantity(lim->second));
       }
     } else if (!IsOvercommitAllowed(name)) {
-      res.Fail("limits", "Required value: Limit must be set for non overcommitable resources");
+      const std::string why = "Required value: Limit must be set for non overcommitable resources";
+      if (auto* d = res.diagnostics(); d && d->collect_rejections) {
+        d->rejections.push_back(
+            {res.Where(res.Raw("requests")), res.FieldPath("limits"), name + ": " + why});
+        continue;
+      }
+      res.Fail("limits", why);
     }
   }
   // Defaulting (SetDefaults_Container): a limit without a request sets the request.
@@ -189,6 +195,7 @@ Container DecodeContainer(YamlReader& c, bool init) {
   }
   for (auto& e : c.ObjectList("env")) {
     const std::string name = e.RequiredString("name");
+    out.env_names.push_back(name);
     if (auto v = e.OptString("value")) out.env.emplace_back(name, *v);
     e.Ignore({"valueFrom"});
     e.Finish();
@@ -196,8 +203,9 @@ Container DecodeContainer(YamlReader& c, bool init) {
   // Read for lint only, but with kubectl's strict field validation: a misspelt field is
   // warned rather than dropped.
   if (auto sc = c.Object("securityContext")) {
-    sc->Ignore({"allowPrivilegeEscalation", "appArmorProfile", "capabilities", "privileged",
-                "procMount", "readOnlyRootFilesystem", "runAsGroup", "runAsNonRoot", "runAsUser",
+    out.privileged = sc->Bool("privileged").value_or(false);
+    sc->Ignore({"allowPrivilegeEscalation", "appArmorProfile", "capabilities", "procMount",
+                "readOnlyRootFilesystem", "runAsGroup", "runAsNonRoot", "runAsUser",
                 "seLinuxOptions", "seccompProfile", "windowsOptions"});
     sc->Finish();
   }
@@ -566,6 +574,9 @@ PodSpec DecodePodSpec(YamlReader& s) {
       cm->Ignore({"items", "defaultMode", "optional"});
       cm->Finish();
     }
+    if (auto hp = v.Object("hostPath"))
+      out.host_path_volumes.emplace_back(name, hp->String("path"));
+    if (auto sec = v.Object("secret")) out.secret_volumes.push_back(sec->String("secretName"));
   }
   WarnNotModelled(s, "Pod", "spec");
   if (auto sc = s.Object("securityContext")) {
@@ -574,10 +585,12 @@ PodSpec DecodePodSpec(YamlReader& s) {
                 "supplementalGroups", "supplementalGroupsPolicy", "sysctls", "windowsOptions"});
     sc->Finish();
   }
-  s.Ignore({"serviceAccountName", "serviceAccount", "imagePullSecrets", "hostNetwork", "hostPID",
-            "hostIPC", "dnsPolicy", "dnsConfig", "hostname", "subdomain",
-            "automountServiceAccountToken", "enableServiceLinks", "shareProcessNamespace",
-            "hostAliases", "ephemeralContainers", "os", "setHostnameAsFQDN", "hostUsers"});
+  out.host_network = s.Bool("hostNetwork").value_or(false);
+  out.service_account_name = s.String("serviceAccountName");
+  s.Ignore({"serviceAccount", "imagePullSecrets", "hostPID", "hostIPC", "dnsPolicy", "dnsConfig",
+            "hostname", "subdomain", "automountServiceAccountToken", "enableServiceLinks",
+            "shareProcessNamespace", "hostAliases", "ephemeralContainers", "os",
+            "setHostnameAsFQDN", "hostUsers"});
   s.Finish();
   return out;
 }

@@ -159,6 +159,8 @@ void DecodeNodePool(YamlReader& r, Manifests* out) {
   for (const auto& [name, q] : np.limits) {
     if (q.milli < 0) spec->Fail("limits", "Invalid value: " + name + " must not be negative");
   }
+  // Read for lint (a static NodePool keeps `replicas` nodes); not modelled, warned below.
+  if (spec->Has("replicas")) np.replicas = spec->Int("replicas", 0);
   WarnNotModelled(*spec, "NodePool", "spec");
   if (auto d = spec->Object("disruption")) {
     np.consolidation_policy = d->String("consolidationPolicy", np.consolidation_policy);

@@ -41,6 +41,7 @@ struct NodePool {
   std::vector<Taint> taints, startup_taints;
   std::optional<Duration> expire_after = Duration::Hours(720);  // nullopt: Never
   std::optional<Duration> termination_grace_period;
+  std::optional<int64_t> replicas;  // a static NodePool (not modelled; read for lint)
 };
 
 // karpenter.k8s.aws/v1 EC2NodeClass: the fields that change the twin; the rest are kept

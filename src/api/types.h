@@ -57,6 +57,9 @@ struct Container {
   // An init container with restartPolicy Always is a sidecar (KEP-753, on by default since
   // Kubernetes 1.29, GA in 1.33): it keeps running beside the app containers.
   bool sidecar = false;
+  // Read for lint: securityContext.privileged, and every env name (literal or valueFrom).
+  bool privileged = false;
+  std::vector<std::string> env_names;
   SourceRef source;
 
   static Container Named(std::string name, std::string image) {
@@ -163,6 +166,11 @@ struct PodSpec {
   // Volumes backed by a ConfigMap: volume name → ConfigMap name (what a component mounts
   // its configuration from). Other volume sources are not kept.
   std::vector<std::pair<std::string, std::string>> config_map_volumes;
+  // Read for lint: hostPath volumes (volume name → path), Secret volumes, host namespaces.
+  std::vector<std::pair<std::string, std::string>> host_path_volumes;
+  std::vector<std::string> secret_volumes;
+  bool host_network = false;
+  std::string service_account_name;
 };
 
 struct PodTemplateSpec {

@@ -17,7 +17,8 @@ YamlReader::YamlReader(YAML::Node node, std::string file, std::string path, Diag
 
 SourceRef YamlReader::Where(const YAML::Node& n) const {
   auto mark = n.Mark();
-  return SourceRef{file_, mark.line >= 0 ? mark.line + 1 + line_offset_ : 0};
+  if (mark.line < 0) return SourceRef{file_, 0};
+  return SourceRef{file_, mark.line + 1 + line_offset_, mark.column + 1};
 }
 
 std::string YamlReader::FieldPath(const std::string& key) const {

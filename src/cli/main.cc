@@ -12,6 +12,7 @@
 #include <sstream>
 
 #include "api/manifests.h"
+#include "lint/lint.h"
 #include "report/summary.h"
 #include "serving/experiment.h"
 #include "sim/simulation.h"
@@ -23,7 +24,8 @@ namespace {
 
 using namespace gputwin;
 
-constexpr int kExitOk = 0, kExitExpectationsFailed = 1, kExitBadInput = 2;
+// lint: 1 for findings at or above --fail-on.
+constexpr int kExitOk = 0, kExitExpectationsFailed = 1, kExitLintFindings = 1, kExitBadInput = 2;
 
 // A one-line progress bar on stderr, only when stderr is a terminal.
 class TerminalProgress : public sim::Progress {
@@ -188,6 +190,28 @@ int ExperimentFgd(const std::string& pods_path, const std::string& nodes_path,
   return kExitOk;
 }
 
+int Lint(const std::vector<std::string>& files, const std::string& format,
+         const std::string& fail_on, const std::string& config_file, const std::string& output) {
+  const lint::Config config = config_file.empty() ? lint::Config{} : lint::LoadConfig(config_file);
+  const api::Manifests manifests = lint::LoadForLint(files);
+  const auto findings = lint::Lint(manifests, config);
+  const std::string report = format == "sarif"  ? lint::FormatSarif(findings, GPUTWIN_VERSION)
+                             : format == "json" ? lint::FormatJson(findings)
+                                                : lint::FormatText(findings);
+  if (output.empty()) {
+    std::cout << report;
+  } else {
+    const std::filesystem::path p(output);
+    report::WriteFileAtomically(p.has_parent_path() ? p.parent_path().string() : ".",
+                                p.filename().string(), [&](std::ostream& o) { o << report; });
+  }
+  lint::Severity threshold = lint::Severity::kWarning;
+  lint::ParseSeverity(fail_on, &threshold);
+  const bool fail = std::any_of(findings.begin(), findings.end(),
+                                [&](const auto& f) { return f.severity >= threshold; });
+  return fail ? kExitLintFindings : kExitOk;
+}
+
 int Validate(const std::vector<std::string>& files) {
   api::Manifests manifests;
   for (const auto& f : files) api::LoadPath(f, &manifests);
@@ -261,6 +285,19 @@ int RealMain(int argc, char** argv) {
   std::vector<std::string> validate_files;
   validate->add_option("FILE", validate_files, "Files or folders")->required();
 
+  auto* lint = app.add_subcommand(
+      "lint", "Check manifests for GPU cluster sharp edges (rules: docs/lint.md)");
+  std::vector<std::string> lint_files;
+  std::string lint_format = "text", lint_fail_on = "warning", lint_config, lint_output;
+  lint->add_option("FILE", lint_files, "Files or folders")->required();
+  lint->add_option("--format", lint_format, "text, json or sarif (SARIF 2.1.0)")
+      ->check(CLI::IsMember({"text", "json", "sarif"}));
+  lint->add_option("--fail-on", lint_fail_on,
+                   "Exit 1 on findings of this severity or above: note, warning or error")
+      ->check(CLI::IsMember({"note", "warning", "error"}));
+  lint->add_option("--config", lint_config, "A LintConfig file (disable, severity)");
+  lint->add_option("--output", lint_output, "Write the report to this file instead of stdout");
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   auto* experiment = app.add_subcommand("experiment", "Reproduce published experiments");
@@ -311,6 +348,7 @@ int RealMain(int argc, char** argv) {
       return kExitOk;
     }
     if (*validate) return Validate(validate_files);
+    if (*lint) return Lint(lint_files, lint_format, lint_fail_on, lint_config, lint_output);
     if (*serving) {
       sx.batch = serving::ParsePositiveList(sx_batch, "--batch");
       sx.context = serving::ParsePositiveList(sx_context, "--context");

@@ -247,6 +247,29 @@ TEST(Cli, ValidateReadsTheFilesOfApplyActionsAsRunDoes) {
   EXPECT_EQ(ok.code, 0) << ok.out;
 }
 
+TEST(Cli, LintExitCodesFollowFailOn) {
+  const std::string cases = std::string(GPUTWIN_SOURCE_DIR) + "/tests/lint/cases/";
+  EXPECT_EQ(Gputwin("lint " + cases + "good.yaml").code, 0);
+  Result r = Gputwin("lint " + cases + "hygiene.yaml");  // warnings only
+  EXPECT_EQ(r.code, 1);
+  EXPECT_THAT(r.out, HasSubstr("hygiene.yaml:16:9: warning: container main gets "
+                               "AWS_ACCESS_KEY_ID from its env"));
+  EXPECT_EQ(Gputwin("lint --fail-on error " + cases + "hygiene.yaml").code, 0);
+  EXPECT_EQ(Gputwin("lint --fail-on error " + cases + "gpu-requests-only.yaml").code, 1);
+  // Unreadable input is exit 2, and --output is written only on success.
+  fs::path dir = TempDir("lint");
+  std::ofstream(dir / "broken.yaml") << "apiVersion: v1\nkind: Pod\nmetadata: {name: [\n";
+  r = Gputwin("lint --format sarif --output " + (dir / "out.sarif").string() + " " +
+              (dir / "broken.yaml").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_FALSE(fs::exists(dir / "out.sarif"));
+  r = Gputwin("lint --format sarif --output " + (dir / "out.sarif").string() + " " + cases +
+              "good.yaml");
+  EXPECT_EQ(r.code, 0);
+  EXPECT_THAT(Slurp(dir / "out.sarif"), HasSubstr("\"results\": []"));
+  fs::remove_all(dir);
+}
+
 TEST(Cli, ValidateCountsEveryKind) {
   Result r = Gputwin("validate " + std::string(GPUTWIN_SOURCE_DIR) +
                      "/tests/scenarios/karpenter_pdb.yaml");

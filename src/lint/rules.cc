@@ -1,0 +1,369 @@
+// The rules. Each reads the decoded manifests; what it reports and why is in docs/lint.md.
+#include <algorithm>
+#include <set>
+
+#include "cloud/catalog.h"
+#include "cluster/scheduling_helpers.h"
+#include "karpenter/requirements.h"
+#include "kueue/workload.h"
+#include "lint/lint.h"
+#include "lint/rules.h"
+
+namespace gputwin::lint {
+
+namespace {
+
+bool IsGpuResource(const std::string& name) {
+  return name.starts_with("nvidia.com/") || name == "amd.com/gpu";
+}
+
+std::string Key(const api::ObjectMeta& m) {
+  return m.namespace_.empty() ? m.name : m.namespace_ + "/" + m.name;
+}
+
+// Where in the file a pod spec sits: the template's line if known, else the object's.
+SourceRef At(const PodSource& p) {
+  return p.template_meta && p.template_meta->source.line ? p.template_meta->source
+                                                         : p.owner->source;
+}
+
+// NVIDIA's own DaemonSets (device plugin, GFD, DCGM, MIG manager, operator validators)
+// are privileged and mount host paths by design.
+bool IsNvidiaStack(const PodSource& p) {
+  for (const auto& c : p.spec->containers) {
+    if (c.image.find("nvcr.io/nvidia/") != std::string::npos ||
+        c.image.find("nvidia/k8s-device-plugin") != std::string::npos) {
+      return true;
+    }
+  }
+  return false;
+}
+
+}  // namespace
+
+std::vector<PodSource> PodSources(const api::Manifests& m) {
+  std::vector<PodSource> out;
+  for (const auto& p : m.pods) out.push_back({"Pod", &p.metadata, nullptr, &p.spec});
+  for (const auto& d : m.deployments) {
+    out.push_back({"Deployment", &d.metadata, &d.template_.metadata, &d.template_.spec});
+  }
+  for (const auto& s : m.stateful_sets) {
+    out.push_back({"StatefulSet", &s.metadata, &s.template_.metadata, &s.template_.spec});
+  }
+  for (const auto& j : m.jobs) {
+    out.push_back({"Job", &j.metadata, &j.template_.metadata, &j.template_.spec});
+  }
+  for (const auto& c : m.cron_jobs) {
+    out.push_back({"CronJob", &c.metadata, &c.job_template.template_.metadata,
+                   &c.job_template.template_.spec});
+  }
+  for (const auto& d : m.daemon_sets) {
+    out.push_back({"DaemonSet", &d.metadata, &d.template_.metadata, &d.template_.spec});
+  }
+  return out;
+}
+
+bool WantsGpu(const api::PodSpec& spec) {
+  for (const auto* list : {&spec.containers, &spec.init_containers}) {
+    for (const auto& c : *list) {
+      for (const auto& [name, q] : c.resources.limits) {
+        if (IsGpuResource(name) && q.milli > 0) return true;
+      }
+      for (const auto& [name, q] : c.resources.requests) {
+        if (IsGpuResource(name) && q.milli > 0) return true;
+      }
+    }
+  }
+  return false;
+}
+
+GpuCapacity FindGpuCapacity(const api::Manifests& m) {
+  GpuCapacity g;
+  for (const auto& n : m.nodes) {
+    const auto& a = n.metadata.annotations;
+    const auto& l = n.metadata.labels;
+    const bool gpu = a.count("gputwin.io/gpu-model") || l.count("nvidia.com/gpu.product") ||
+                     std::any_of(n.allocatable.begin(), n.allocatable.end(),
+                                 [](const auto& r) { return IsGpuResource(r.first); });
+    if (gpu) g.nodes.push_back(&n);
+  }
+  static const cloud::Catalog catalog = cloud::BuiltinCatalog();
+  for (const auto& np : m.node_pools) {
+    const auto reqs = karpenter::Requirements::FromNodePool(np.requirements);
+    bool gpu = false, other = false;
+    for (const auto& t : catalog.types) {
+      if (!karpenter::Requirements::FromLabels(t.Labels()).Intersects(reqs).empty()) continue;
+      (t.gpu_count > 0 ? gpu : other) = true;
+    }
+    if (gpu) (other ? g.mixed_pools : g.node_pools).push_back(&np);
+  }
+  return g;
+}
+
+void CheckRejections(const api::Manifests& m, Findings* out) {
+  for (const auto& r : m.diagnostics.rejections) {
+    out->Add("gpu-in-requests-only", r.where, "",
+             r.field + ": " + r.message +
+                 ": the API server refuses the object (extended resources such as GPUs are "
+                 "requested through limits)");
+  }
+}
+
+void CheckDevicePlugin(const api::Manifests& m, const GpuCapacity& gpus, Findings* out) {
+  if (m.gpu_operator) return;
+  for (const auto& d : m.daemon_sets) {
+    for (const auto& c : d.template_.spec.containers) {
+      if (c.image.find("k8s-device-plugin") != std::string::npos) return;
+    }
+  }
+  // Only where the files show it: a node with GPUs that advertises none (a snapshot of a
+  // cluster without the plugin). The plugin is usually installed apart (Helm), so files
+  // without nodes say nothing either way.
+  for (const auto* n : gpus.nodes) {
+    const bool advertised = std::any_of(n->allocatable.begin(), n->allocatable.end(),
+                                        [](const auto& r) { return IsGpuResource(r.first); });
+    if (advertised) continue;
+    out->Add("no-gpu-device-plugin", n->metadata.source, "Node " + n->metadata.name,
+             "node " + n->metadata.name +
+                 " has GPUs but advertises no nvidia.com/gpu, and no NVIDIA device plugin "
+                 "DaemonSet or GPU Operator ClusterPolicy is in the files: GPU pods stay "
+                 "Pending (Insufficient nvidia.com/gpu)");
+    return;
+  }
+}
+
+void CheckGpuTaints(const std::vector<PodSource>& pods, const GpuCapacity& gpus, Findings* out) {
+  // Taints of every place a GPU pod could run: all must be tolerated by at least one.
+  struct Place {
+    std::string name;
+    const std::vector<api::Taint>* taints;
+  };
+  std::vector<Place> places;
+  for (const auto* n : gpus.nodes) places.push_back({"Node " + n->metadata.name, &n->taints});
+  for (const auto* np : gpus.node_pools) {
+    places.push_back({"NodePool " + np->metadata.name, &np->taints});
+  }
+  for (const auto* np : gpus.mixed_pools) {
+    places.push_back({"NodePool " + np->metadata.name, &np->taints});
+  }
+  if (places.empty()) return;
+  for (const auto& p : pods) {
+    if (p.kind == std::string("DaemonSet") || !WantsGpu(*p.spec)) continue;
+    std::string blocked;
+    bool any_fits = false;
+    for (const auto& place : places) {
+      const api::Taint* untolerated = nullptr;
+      for (const auto& t : *place.taints) {
+        if (t.effect != "NoSchedule" && t.effect != "NoExecute") continue;
+        const bool ok = std::any_of(
+            p.spec->tolerations.begin(), p.spec->tolerations.end(),
+            [&](const api::Toleration& tol) { return cluster::ToleratesTaint(tol, t); });
+        if (!ok) {
+          untolerated = &t;
+          break;
+        }
+      }
+      if (!untolerated) {
+        any_fits = true;
+        break;
+      }
+      if (blocked.empty()) {
+        blocked = place.name + " (taint " + untolerated->key +
+                  (untolerated->value.empty() ? "" : "=" + untolerated->value) + ":" +
+                  untolerated->effect + ")";
+      }
+    }
+    if (!any_fits) {
+      out->Add("gpu-taint-not-tolerated", At(p), std::string(p.kind) + " " + Key(*p.owner),
+               std::string(p.kind) + " " + Key(*p.owner) +
+                   " asks for GPUs but tolerates no taint of the GPU capacity in the files, "
+                   "e.g. " +
+                   blocked + ": kube-scheduler and Karpenter find nowhere to put it");
+    }
+  }
+}
+
+void CheckNodePools(const GpuCapacity& gpus, Findings* out) {
+  for (const auto* np : gpus.node_pools) {
+    const bool tainted = std::any_of(np->taints.begin(), np->taints.end(), [](const auto& t) {
+      return t.effect == "NoSchedule" || t.effect == "NoExecute";
+    });
+    if (!tainted) {
+      out->Add("gpu-nodepool-without-taint", np->metadata.source, "NodePool " + np->metadata.name,
+               "NodePool " + np->metadata.name +
+                   " can launch GPU instances and has no NoSchedule taint: pods that need no "
+                   "GPU can be packed onto (and keep alive) GPU nodes");
+    }
+    // Any limit caps it (nvidia.com/gpu, cpu, nodes); a static NodePool keeps its replicas.
+    if (np->limits.empty() && !np->replicas) {
+      out->Add("gpu-nodepool-without-limits", np->metadata.source, "NodePool " + np->metadata.name,
+               "NodePool " + np->metadata.name +
+                   " can launch GPU instances without spec.limits (nvidia.com/gpu, cpu or nodes): "
+                   "Karpenter launches as many as pending pods ask for");
+    }
+  }
+}
+
+namespace {
+
+// The pod template of an autoscaler's target.
+const api::PodSpec* ScaleTargetSpec(const api::Manifests& m, const std::string& kind,
+                                    const std::string& ns, const std::string& name) {
+  if (kind == "Deployment") {
+    for (const auto& d : m.deployments) {
+      if (d.metadata.name == name && d.metadata.namespace_ == ns) return &d.template_.spec;
+    }
+  } else if (kind == "StatefulSet") {
+    for (const auto& s : m.stateful_sets) {
+      if (s.metadata.name == name && s.metadata.namespace_ == ns) return &s.template_.spec;
+    }
+  }
+  return nullptr;
+}
+
+}  // namespace
+
+void CheckAutoscalers(const api::Manifests& m, Findings* out) {
+  for (const auto& h : m.horizontal_pod_autoscalers) {
+    const auto* spec = ScaleTargetSpec(m, h.target_kind, h.metadata.namespace_, h.target_name);
+    if (!spec || !WantsGpu(*spec)) continue;
+    bool resource_only = true;
+    std::string which;
+    if (h.metrics.empty()) which = "cpu (the default)";
+    for (const auto& metric : h.metrics) {
+      if (metric.type == "Resource" || metric.type == "ContainerResource") {
+        if (which.empty()) which = metric.resource;
+      } else {
+        resource_only = false;
+      }
+    }
+    if (resource_only) {
+      out->Add("hpa-cpu-on-gpu-workload", h.metadata.source,
+               "HorizontalPodAutoscaler " + Key(h.metadata),
+               "HorizontalPodAutoscaler " + Key(h.metadata) + " scales GPU " + h.target_kind + " " +
+                   h.target_name + " on " + which +
+                   " only: a model server saturates its GPU while its CPU stays low, so it "
+                   "never scales up");
+    }
+    if (h.behavior && h.behavior->scale_down &&
+        h.behavior->scale_down->stabilization_window_seconds &&
+        *h.behavior->scale_down->stabilization_window_seconds < 300) {
+      out->Add("gpu-fast-scale-down", h.metadata.source,
+               "HorizontalPodAutoscaler " + Key(h.metadata),
+               "HorizontalPodAutoscaler " + Key(h.metadata) + " scales GPU " + h.target_kind + " " +
+                   h.target_name + " down after a " +
+                   std::to_string(*h.behavior->scale_down->stabilization_window_seconds) +
+                   " s stabilisation window: a replica that takes minutes to start (node, "
+                   "image, weights) is dropped on a short lull");
+    }
+  }
+  for (const auto& so : m.scaled_objects) {
+    const auto* spec = ScaleTargetSpec(m, so.target_kind, so.metadata.namespace_, so.target_name);
+    if (!spec || !WantsGpu(*spec)) continue;
+    const bool resource_only =
+        !so.triggers.empty() && std::all_of(so.triggers.begin(), so.triggers.end(), [](auto& t) {
+          return t.type == "cpu" || t.type == "memory";
+        });
+    if (resource_only) {
+      out->Add("hpa-cpu-on-gpu-workload", so.metadata.source, "ScaledObject " + Key(so.metadata),
+               "ScaledObject " + Key(so.metadata) + " scales GPU " + so.target_kind + " " +
+                   so.target_name +
+                   " on cpu/memory triggers only: scale on the server's queue (for vLLM "
+                   "vllm:num_requests_waiting) instead");
+    }
+    const auto& down = so.behavior ? so.behavior->scale_down : std::nullopt;
+    if (down && down->stabilization_window_seconds && *down->stabilization_window_seconds < 300) {
+      out->Add("gpu-fast-scale-down", so.metadata.source, "ScaledObject " + Key(so.metadata),
+               "ScaledObject " + Key(so.metadata) + " scales GPU " + so.target_kind + " " +
+                   so.target_name + " down after a " +
+                   std::to_string(*down->stabilization_window_seconds) +
+                   " s stabilisation window: a replica that takes minutes to start is dropped "
+                   "on a short lull");
+    }
+    if (so.min_replica_count == 0 && so.cooldown_period < 300) {
+      out->Add("gpu-fast-scale-down", so.metadata.source, "ScaledObject " + Key(so.metadata),
+               "ScaledObject " + Key(so.metadata) + " scales GPU " + so.target_kind + " " +
+                   so.target_name + " to zero after a " + std::to_string(so.cooldown_period) +
+                   " s cooldown: the next request waits for a cold start");
+    }
+  }
+}
+
+void CheckImages(const std::vector<PodSource>& pods, Findings* out) {
+  for (const auto& p : pods) {
+    for (const auto* list : {&p.spec->containers, &p.spec->init_containers}) {
+      for (const auto& c : *list) {
+        if (c.image.empty() || c.image.find('@') != std::string::npos) continue;
+        const auto slash = c.image.rfind('/');
+        const auto colon = c.image.rfind(':');
+        const bool tagged =
+            colon != std::string::npos && (slash == std::string::npos || colon > slash);
+        const std::string tag = tagged ? c.image.substr(colon + 1) : "";
+        if (tagged && tag != "latest") continue;
+        out->Add("image-not-pinned", c.source.line ? c.source : At(p),
+                 std::string(p.kind) + " " + Key(*p.owner),
+                 "container " + c.name + " runs image " + c.image +
+                     (tagged ? "" : " (no tag: latest)") +
+                     ": what runs changes with every push, and IfNotPresent nodes keep an old "
+                     "copy; pin a version tag or a digest");
+      }
+    }
+  }
+}
+
+void CheckKueueQueues(const api::Manifests& m, Findings* out) {
+  // Only when the files hold Kueue's queues: otherwise the LocalQueue may well exist.
+  if (m.local_queues.empty() && m.cluster_queues.empty()) return;
+  auto check = [&](const char* kind, const api::ObjectMeta& meta, const api::Labels& labels) {
+    auto it = labels.find(kueue::kQueueNameLabel);
+    if (it == labels.end()) return;
+    const bool exists = std::any_of(m.local_queues.begin(), m.local_queues.end(), [&](auto& lq) {
+      return lq.metadata.name == it->second && lq.metadata.namespace_ == meta.namespace_;
+    });
+    if (!exists) {
+      out->Add("kueue-localqueue-missing", meta.source, std::string(kind) + " " + Key(meta),
+               std::string(kind) + " " + Key(meta) + " names LocalQueue \"" + it->second +
+                   "\", which is not in namespace " + meta.namespace_ +
+                   ": Kueue keeps its Workload pending (Misconfigured) for ever");
+    }
+  };
+  for (const auto& j : m.jobs) check("Job", j.metadata, j.metadata.labels);
+  for (const auto& p : m.pods) check("Pod", p.metadata, p.metadata.labels);
+  for (const auto& d : m.deployments) check("Deployment", d.metadata, d.metadata.labels);
+}
+
+void CheckSecurity(const std::vector<PodSource>& pods, Findings* out) {
+  static const std::set<std::string> kCredentials = {
+      "AWS_ACCESS_KEY_ID", "AWS_SECRET_ACCESS_KEY", "AWS_SESSION_TOKEN",
+      "GOOGLE_APPLICATION_CREDENTIALS", "AZURE_CLIENT_SECRET"};
+  for (const auto& p : pods) {
+    const std::string who = std::string(p.kind) + " " + Key(*p.owner);
+    for (const auto& c : p.spec->containers) {
+      for (const auto& name : c.env_names) {
+        if (!kCredentials.count(name)) continue;
+        out->Add("cloud-credentials-in-env", c.source.line ? c.source : At(p), who,
+                 "container " + c.name + " gets " + name +
+                     " from its env: long-lived cloud keys leak with the pod spec and never "
+                     "rotate; use IRSA or EKS Pod Identity (GKE/AKS workload identity)");
+      }
+    }
+    if (!WantsGpu(*p.spec) || IsNvidiaStack(p)) continue;
+    for (const auto& c : p.spec->containers) {
+      if (c.privileged) {
+        out->Add("privileged-gpu-pod", c.source.line ? c.source : At(p), who,
+                 "container " + c.name +
+                     " of a GPU pod is privileged: it sees every GPU on the node (not just the "
+                     "ones it was given) and the host; the device plugin already mounts its "
+                     "devices");
+      }
+    }
+    for (const auto& [volume, path] : p.spec->host_path_volumes) {
+      out->Add("privileged-gpu-pod", At(p), who,
+               "GPU pod mounts hostPath " + path + " (volume " + volume +
+                   "): a shared GPU node's host is exposed to the workload; use a PVC or an "
+                   "image volume");
+    }
+  }
+}
+
+}  // namespace gputwin::lint

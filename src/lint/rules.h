@@ -1,0 +1,49 @@
+// The rules' checks (rules.cc), each adding findings; lint.cc runs them and filters.
+#pragma once
+
+#include <string>
+#include <vector>
+
+#include "api/manifests.h"
+#include "lint/lint.h"
+
+namespace gputwin::lint {
+
+// A pod spec in the files, with the object that holds it.
+struct PodSource {
+  const char* kind;
+  const api::ObjectMeta* owner;
+  const api::ObjectMeta* template_meta;  // nullptr for a Pod
+  const api::PodSpec* spec;
+};
+std::vector<PodSource> PodSources(const api::Manifests& m);
+bool WantsGpu(const api::PodSpec& spec);
+
+// Where GPU pods could run: Nodes with GPUs, NodePools whose requirements admit a GPU type
+// of the built-in catalog.
+struct GpuCapacity {
+  std::vector<const api::Node*> nodes;
+  std::vector<const api::NodePool*> node_pools;   // every type they admit has GPUs
+  std::vector<const api::NodePool*> mixed_pools;  // GPU types among others
+};
+GpuCapacity FindGpuCapacity(const api::Manifests& m);
+
+class Findings {
+ public:
+  void Add(const std::string& rule, const SourceRef& where, const std::string& object,
+           const std::string& message) {
+    items.push_back({rule, Severity::kWarning, where, object, message});
+  }
+  std::vector<Finding> items;
+};
+
+void CheckRejections(const api::Manifests& m, Findings* out);
+void CheckDevicePlugin(const api::Manifests& m, const GpuCapacity& gpus, Findings* out);
+void CheckGpuTaints(const std::vector<PodSource>& pods, const GpuCapacity& gpus, Findings* out);
+void CheckNodePools(const GpuCapacity& gpus, Findings* out);
+void CheckAutoscalers(const api::Manifests& m, Findings* out);
+void CheckImages(const std::vector<PodSource>& pods, Findings* out);
+void CheckKueueQueues(const api::Manifests& m, Findings* out);
+void CheckSecurity(const std::vector<PodSource>& pods, Findings* out);
+
+}  // namespace gputwin::lint
