@@ -5,6 +5,7 @@
 
 #include <algorithm>
 #include <nlohmann/json.hpp>
+#include <string_view>
 #include <tuple>
 
 #include "lint/rules.h"
@@ -280,6 +281,22 @@ std::string FormatSarif(const std::vector<Finding>& findings, const std::string&
          {"help", {{"text", std::string(r.fix) + " (docs/lint.md#" + r.id + ")"}}},
          {"defaultConfiguration", {{"level", SeverityName(r.severity)}}}});
   }
+  // An artifact's URI: a relative path stays relative to the run's source root (as code
+  // scanning wants it), an absolute one becomes a file: URI; both percent-encoded.
+  auto artifact = [](const std::string& path) {
+    std::string enc;
+    for (unsigned char c : path) {
+      if (std::isalnum(c) ||
+          std::string_view("-._~/").find(static_cast<char>(c)) != std::string_view::npos) {
+        enc += static_cast<char>(c);
+      } else {
+        enc += fmt::format("%{:02X}", c);
+      }
+    }
+    if (path.starts_with('/')) return Json{{"uri", "file://" + enc}};
+    if (enc.starts_with("./")) enc.erase(0, 2);
+    return Json{{"uri", enc}, {"uriBaseId", "%SRCROOT%"}};
+  };
   Json results = Json::array();
   for (const auto& f : findings) {
     Json region = {{"startLine", std::max(1, f.where.line)}};
@@ -290,7 +307,7 @@ std::string FormatSarif(const std::vector<Finding>& findings, const std::string&
         {"message", {{"text", f.message}}},
         {"locations",
          Json::array({{{"physicalLocation",
-                        {{"artifactLocation", {{"uri", f.where.file}}}, {"region", region}}}}})}};
+                        {{"artifactLocation", artifact(f.where.file)}, {"region", region}}}}})}};
     if (auto it = index.find(f.rule); it != index.end()) result["ruleIndex"] = it->second;
     results.push_back(std::move(result));
   }

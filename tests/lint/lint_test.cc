@@ -115,7 +115,7 @@ TEST(Lint, SarifHasTheShapeOfSarif210) {
     EXPECT_EQ(rules.at(r.at("ruleIndex").get<size_t>()).at("id"), r.at("ruleId"));
     EXPECT_THAT(std::string(r.at("level")), ::testing::AnyOf("error", "warning", "note"));
     const auto& loc = r.at("locations")[0].at("physicalLocation");
-    EXPECT_EQ(loc.at("artifactLocation").at("uri"), path);
+    EXPECT_EQ(loc.at("artifactLocation").at("uri"), "file://" + path);  // absolute: a file URI
     EXPECT_GE(loc.at("region").at("startLine").get<int>(), 1);
   }
   // A clean run still has a results array.
