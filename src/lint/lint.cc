@@ -73,6 +73,34 @@ const std::vector<Rule>& Rules() {
        "use IRSA or EKS Pod Identity (GKE or AKS workload identity)"},
       {"privileged-gpu-pod", Severity::kWarning, "a privileged GPU pod, or one mounting hostPath",
        "drop privileged and hostPath; the device plugin mounts the GPUs a pod gets"},
+      {"gpu-sharing-config-unused", Severity::kWarning,
+       "a time-slicing or MPS config the device plugin in the files does not read",
+       "point the plugin at the ConfigMap (Helm config.name, ClusterPolicy "
+       "devicePlugin.config.name)"},
+      {"gpu-sharing-on-karpenter", Severity::kWarning, "GPU sharing on nodes Karpenter launches",
+       "tell Karpenter the shared capacity (a NodeOverlay with the replicas) or keep sharing "
+       "on a static node group"},
+      {"gpu-sharing-without-memory-cap", Severity::kWarning,
+       "a vLLM server without --gpu-memory-utilization on shared GPUs",
+       "set --gpu-memory-utilization to its share of the GPU (0.45 for two per GPU), or use "
+       "MIG for memory isolation"},
+      {"spot-training-without-checkpoint", Severity::kWarning,
+       "a GPU training Job that may run on spot without checkpoints",
+       "checkpoint (gputwin.io/checkpoint-interval models it) or require on-demand"},
+      {"consolidation-evicts-jobs", Severity::kWarning,
+       "GPU Jobs on a NodePool that consolidates underutilised nodes",
+       "annotate the Job's pod template karpenter.sh/do-not-disrupt: \"true\""},
+      {"gpu-notebook-without-deadline", Severity::kWarning,
+       "a notebook holding whole GPUs without activeDeadlineSeconds",
+       "set activeDeadlineSeconds (or cull idle kernels) and share GPUs for notebooks"},
+      {"large-image-cold-start", Severity::kNote, "a 5-20 GB GPU image nothing pre-pulls",
+       "bake it into the node image (EC2NodeClass) or pre-pull it with a DaemonSet"},
+      {"gpu-namespace-without-quota", Severity::kNote,
+       "a namespace with GPU work and no GPU quota or LocalQueue",
+       "a ResourceQuota on requests.nvidia.com/gpu, or Kueue LocalQueues"},
+      {"gpu-namespace-without-networkpolicy", Severity::kNote,
+       "a namespace with GPU work and no NetworkPolicy",
+       "a default-deny NetworkPolicy and explicit allows"},
       {"lint-ignore-invalid", Severity::kWarning,
        "a gputwin.io/lint-ignore annotation without a reason or naming no rule",
        "write \"RULE[,RULE]: why\" with rule ids from docs/lint.md"},
@@ -185,6 +213,11 @@ std::vector<Finding> Lint(const api::Manifests& m, const Config& config) {
   CheckImages(pods, &f);
   CheckKueueQueues(m, &f);
   CheckSecurity(pods, &f);
+  CheckSharing(m, pods, gpus, &f);
+  CheckDisruption(m, pods, gpus, &f);
+  CheckGpuHolders(pods, &f);
+  CheckColdStart(m, pods, &f);
+  CheckNamespaces(m, pods, &f);
 
   // Suppressions: gputwin.io/lint-ignore: "RULE[,RULE]: reason".
   const auto annotated = Annotated(m);

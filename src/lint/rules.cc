@@ -4,6 +4,7 @@
 
 #include "cloud/catalog.h"
 #include "cluster/scheduling_helpers.h"
+#include "devices/device_plugin_config.h"
 #include "karpenter/requirements.h"
 #include "kueue/workload.h"
 #include "lint/lint.h"
@@ -362,6 +363,233 @@ void CheckSecurity(const std::vector<PodSource>& pods, Findings* out) {
                "GPU pod mounts hostPath " + path + " (volume " + volume +
                    "): a shared GPU node's host is exposed to the workload; use a PVC or an "
                    "image volume");
+    }
+  }
+}
+
+}  // namespace gputwin::lint
+
+namespace gputwin::lint {
+
+namespace {
+
+bool AllowsSpot(const api::NodePool& np) {
+  for (const auto& r : np.requirements) {
+    if (r.key != "karpenter.sh/capacity-type") continue;
+    const bool has = std::find(r.values.begin(), r.values.end(), "spot") != r.values.end();
+    if ((r.op == "In" && !has) || (r.op == "NotIn" && has)) return false;
+  }
+  return true;  // no capacity-type requirement: every offering, spot included
+}
+
+std::string Annotation(const PodSource& p, const char* key) {
+  for (const auto* meta : {p.template_meta, p.owner}) {
+    if (!meta) continue;
+    if (auto it = meta->annotations.find(key); it != meta->annotations.end()) return it->second;
+  }
+  return "";
+}
+
+// Images that are 5-20 GB: model servers and NGC's framework containers.
+bool KnownLargeImage(const std::string& image) {
+  for (const char* prefix :
+       {"vllm/vllm-openai", "nvcr.io/nvidia/tritonserver", "nvcr.io/nvidia/pytorch",
+        "nvcr.io/nvidia/nemo", "nvcr.io/nvidia/tensorrt", "nvcr.io/nim/", "lmsysorg/sglang",
+        "ghcr.io/huggingface/text-generation-inference"}) {
+    if (image.starts_with(prefix)) return true;
+  }
+  return false;
+}
+
+}  // namespace
+
+void CheckSharing(const api::Manifests& m, const std::vector<PodSource>& pods,
+                  const GpuCapacity& gpus, Findings* out) {
+  // The ConfigMaps a device plugin in the files reads.
+  std::set<std::string> referenced;
+  bool plugin = false;
+  if (m.gpu_operator) {
+    plugin = true;
+    referenced.insert(m.gpu_operator->device_plugin_config_name);
+  }
+  for (const auto& d : m.daemon_sets) {
+    bool is_plugin = false;
+    for (const auto& c : d.template_.spec.containers) {
+      is_plugin |= c.image.find("k8s-device-plugin") != std::string::npos;
+    }
+    if (!is_plugin) continue;
+    plugin = true;
+    for (const auto& [volume, cm] : d.template_.spec.config_map_volumes) referenced.insert(cm);
+  }
+  const api::ConfigMap* sharing = nullptr;
+  for (const auto& cm : m.config_maps) {
+    for (const auto& [key, value] : cm.data) {
+      if (!devices::LooksLikeDevicePluginConfig(value)) continue;
+      if (value.find("timeSlicing") == std::string::npos &&
+          value.find("mps:") == std::string::npos) {
+        continue;
+      }
+      if (!sharing) sharing = &cm;
+      if (plugin && !referenced.count(cm.metadata.name)) {
+        SourceRef where = cm.metadata.source;
+        if (auto it = cm.data_lines.find(key); it != cm.data_lines.end()) where.line = it->second;
+        out->Add("gpu-sharing-config-unused", where, "ConfigMap " + Key(cm.metadata),
+                 "ConfigMap " + Key(cm.metadata) + " holds a GPU sharing config (data." + key +
+                     ") that the device plugin in the files does not read: nodes keep one "
+                     "nvidia.com/gpu per GPU");
+      }
+    }
+  }
+  if (!sharing) return;
+  // Karpenter counts a GPU instance as its physical GPUs: with time-slicing the nodes it
+  // launches advertise replicas × that, and it launches more than the pods need.
+  for (const auto* np : gpus.node_pools) {
+    out->Add("gpu-sharing-on-karpenter", np->metadata.source, "NodePool " + np->metadata.name,
+             "GPU sharing (ConfigMap " + Key(sharing->metadata) + ") on nodes of NodePool " +
+                 np->metadata.name +
+                 ": Karpenter sizes NodeClaims by physical GPUs (the instance type's "
+                 "nvidia.com/gpu), not by the replicas the device plugin will advertise");
+  }
+  // Time-sliced GPUs share memory with no isolation: a vLLM server takes
+  // --gpu-memory-utilization (default 0.9) of the whole GPU.
+  for (const auto& p : pods) {
+    if (!WantsGpu(*p.spec)) continue;
+    for (const auto& c : p.spec->containers) {
+      if (c.image.find("vllm") == std::string::npos) continue;
+      bool capped = false;
+      for (const auto* list : {&c.command, &c.args}) {
+        for (const auto& a : *list) capped |= a.starts_with("--gpu-memory-utilization");
+      }
+      if (capped) continue;
+      out->Add("gpu-sharing-without-memory-cap", c.source.line ? c.source : At(p),
+               std::string(p.kind) + " " + Key(*p.owner),
+               "container " + c.name +
+                   " runs vLLM without --gpu-memory-utilization while GPUs are shared "
+                   "(ConfigMap " +
+                   Key(sharing->metadata) +
+                   "): it takes 90 % of the GPU's memory and the next pod on that GPU fails "
+                   "with CUDA out of memory");
+    }
+  }
+}
+
+void CheckDisruption(const api::Manifests& m, const std::vector<PodSource>& pods,
+                     const GpuCapacity& gpus, Findings* out) {
+  std::vector<const api::NodePool*> pools = gpus.node_pools;
+  pools.insert(pools.end(), gpus.mixed_pools.begin(), gpus.mixed_pools.end());
+  if (pools.empty()) return;
+  const api::NodePool* spot = nullptr;
+  const api::NodePool* consolidating = nullptr;
+  for (const auto* np : pools) {
+    if (!spot && AllowsSpot(*np)) spot = np;
+    if (!consolidating && np->consolidation_policy == "WhenEmptyOrUnderutilized") {
+      consolidating = np;
+    }
+  }
+  (void)m;
+  for (const auto& p : pods) {
+    const std::string kind = p.kind;
+    if ((kind != "Job" && kind != "CronJob") || !WantsGpu(*p.spec)) continue;
+    const std::string who = kind + " " + Key(*p.owner);
+    if (spot && Annotation(p, "gputwin.io/checkpoint-interval").empty()) {
+      out->Add("spot-training-without-checkpoint", p.owner->source, who,
+               who + " trains on GPUs NodePool " + spot->metadata.name +
+                   " may buy as spot, without checkpoints (gputwin.io/checkpoint-interval): "
+                   "each interruption (2 minutes' notice) restarts it from the beginning");
+    }
+    if (consolidating && Annotation(p, "karpenter.sh/do-not-disrupt") != "true") {
+      out->Add("consolidation-evicts-jobs", p.owner->source, who,
+               who + "'s pods can run on NodePool " + consolidating->metadata.name +
+                   ", which consolidates underutilised nodes: without the pod annotation "
+                   "karpenter.sh/do-not-disrupt: \"true\" Karpenter may evict them mid-run");
+    }
+  }
+}
+
+void CheckGpuHolders(const std::vector<PodSource>& pods, Findings* out) {
+  for (const auto& p : pods) {
+    const std::string kind = p.kind;
+    if ((kind != "Pod" && kind != "Deployment" && kind != "StatefulSet") || !WantsGpu(*p.spec)) {
+      continue;
+    }
+    bool notebook = false;
+    for (const auto& c : p.spec->containers) {
+      notebook |= c.image.find("jupyter") != std::string::npos ||
+                  c.image.find("notebook") != std::string::npos;
+    }
+    if (!notebook || p.spec->active_deadline_seconds) continue;
+    out->Add("gpu-notebook-without-deadline", At(p), kind + " " + Key(*p.owner),
+             kind + " " + Key(*p.owner) +
+                 " is a notebook holding whole GPUs with no activeDeadlineSeconds: it keeps "
+                 "them (and their node) while nobody uses it");
+  }
+}
+
+void CheckColdStart(const api::Manifests& m, const std::vector<PodSource>& pods, Findings* out) {
+  // Images baked into a node image (EC2NodeClass gputwin.io/cached-images) or pre-pulled
+  // by a DaemonSet.
+  std::set<std::string> warm;
+  for (const auto& nc : m.ec2_node_classes)
+    warm.insert(nc.cached_images.begin(), nc.cached_images.end());
+  for (const auto& d : m.daemon_sets) {
+    for (const auto* list : {&d.template_.spec.containers, &d.template_.spec.init_containers}) {
+      for (const auto& c : *list) warm.insert(c.image);
+    }
+  }
+  for (const auto& p : pods) {
+    if (std::string(p.kind) == "DaemonSet" || !WantsGpu(*p.spec)) continue;
+    const std::string size = Annotation(p, "gputwin.io/image-size");
+    for (const auto& c : p.spec->containers) {
+      if (warm.count(c.image)) continue;
+      bool large = KnownLargeImage(c.image);
+      if (!size.empty()) {
+        auto q = ParseQuantity(size, nullptr);
+        large = q && q->Value() >= (int64_t{5} << 30);
+      }
+      if (!large) continue;
+      out->Add("large-image-cold-start", c.source.line ? c.source : At(p),
+               std::string(p.kind) + " " + Key(*p.owner),
+               "container " + c.name + " runs " + c.image +
+                   ", a 5-20 GB image nothing pre-pulls or bakes into the node image: every new "
+                   "node pulls it before the pod starts (minutes of a GPU paid for idle)");
+    }
+  }
+}
+
+void CheckNamespaces(const api::Manifests& m, const std::vector<PodSource>& pods, Findings* out) {
+  std::map<std::string, const PodSource*> gpu_namespaces;
+  for (const auto& p : pods) {
+    if (std::string(p.kind) == "DaemonSet" || !WantsGpu(*p.spec)) continue;
+    gpu_namespaces.emplace(p.owner->namespace_, &p);
+  }
+  for (const auto& [ns, p] : gpu_namespaces) {
+    // Judged where the files create the namespace: its guard rails belong with it.
+    const bool defined = std::any_of(m.namespaces.begin(), m.namespaces.end(),
+                                     [&](const auto& n) { return n.metadata.name == ns; });
+    if (!defined) continue;
+    const bool quota =
+        std::any_of(m.resource_quotas.begin(), m.resource_quotas.end(), [&](auto& q) {
+          if (q.metadata.namespace_ != ns) return false;
+          return std::any_of(q.hard.begin(), q.hard.end(), [](const auto& h) {
+            return h.first.find("nvidia.com/gpu") != std::string::npos;
+          });
+        });
+    const bool queue = std::any_of(m.local_queues.begin(), m.local_queues.end(),
+                                   [&](auto& lq) { return lq.metadata.namespace_ == ns; });
+    if (!quota && !queue) {
+      out->Add("gpu-namespace-without-quota", At(*p), "Namespace " + ns,
+               "namespace " + ns +
+                   " runs GPU work with neither a ResourceQuota on nvidia.com/gpu nor a Kueue "
+                   "LocalQueue: one team's burst can take every GPU");
+    }
+    const bool netpol = std::any_of(m.kept_objects.begin(), m.kept_objects.end(), [&](auto& o) {
+      return o.kind == "NetworkPolicy" && o.namespace_ == ns;
+    });
+    if (!netpol) {
+      out->Add("gpu-namespace-without-networkpolicy", At(*p), "Namespace " + ns,
+               "namespace " + ns +
+                   " runs GPU work and has no NetworkPolicy: its model servers and notebooks "
+                   "are reachable from every pod of the cluster");
     }
   }
 }

@@ -45,5 +45,12 @@ void CheckAutoscalers(const api::Manifests& m, Findings* out);
 void CheckImages(const std::vector<PodSource>& pods, Findings* out);
 void CheckKueueQueues(const api::Manifests& m, Findings* out);
 void CheckSecurity(const std::vector<PodSource>& pods, Findings* out);
+void CheckSharing(const api::Manifests& m, const std::vector<PodSource>& pods,
+                  const GpuCapacity& gpus, Findings* out);
+void CheckDisruption(const api::Manifests& m, const std::vector<PodSource>& pods,
+                     const GpuCapacity& gpus, Findings* out);
+void CheckGpuHolders(const std::vector<PodSource>& pods, Findings* out);
+void CheckColdStart(const api::Manifests& m, const std::vector<PodSource>& pods, Findings* out);
+void CheckNamespaces(const api::Manifests& m, const std::vector<PodSource>& pods, Findings* out);
 
 }  // namespace gputwin::lint
