@@ -656,7 +656,10 @@ void DecodeClusterPolicy(YamlReader& r, Manifests* out) {
     }
     // driver.enabled: false when the node image ships the driver (EKS accelerated AMIs,
     // Bottlerocket NVIDIA): no driver container to install on a new node.
-    if (auto drv = spec->Object("driver")) cp.driver_enabled = drv->Bool("enabled").value_or(true);
+    if (auto drv = spec->Object("driver")) {
+      cp.driver_enabled = drv->Bool("enabled").value_or(true);
+      cp.driver_version = drv->String("version");  // read for lint (CUDA compatibility)
+    }
     if (auto dcgm = spec->Object("dcgmExporter")) {
       cp.dcgm_exporter_enabled = dcgm->Bool("enabled").value_or(true);
       cp.dcgm_exporter_args = dcgm->StringList("args");

@@ -416,6 +416,7 @@ struct ClusterPolicy {
   bool mig_manager_enabled = true;
   std::string mig_manager_config_name, mig_manager_default_config;
   bool driver_enabled = true;
+  std::string driver_version;  // driver.version ("550.90.07"), "" for the operator's default
   bool dcgm_exporter_enabled = true;  // dcgmExporter.enabled
   // dcgmExporter.args and env (KUBERNETES_VIRTUAL_GPUS and the like).
   std::vector<std::string> dcgm_exporter_args;

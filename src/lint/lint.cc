@@ -101,6 +101,17 @@ const std::vector<Rule>& Rules() {
       {"gpu-namespace-without-networkpolicy", Severity::kNote,
        "a namespace with GPU work and no NetworkPolicy",
        "a default-deny NetworkPolicy and explicit allows"},
+      {"mig-config-invalid", Severity::kError,
+       "a MIG layout the GPU cannot have, or mixed profiles under the single strategy",
+       "pick a mig-parted config of the node's GPU model; with mixed profiles use "
+       "migStrategy mixed"},
+      {"cuda-newer-than-driver", Severity::kError,
+       "an nvidia/cuda image newer than the CUDA the node driver runs",
+       "use an image of the driver's CUDA or older, or upgrade the driver (GPU Operator "
+       "driver.version)"},
+      {"latency-critical-on-spot", Severity::kWarning,
+       "a latency-critical GPU Deployment with only spot-capable NodePools",
+       "add an on-demand NodePool (a base) and prefer it, with spot for overflow"},
       {"lint-ignore-invalid", Severity::kWarning,
        "a gputwin.io/lint-ignore annotation without a reason or naming no rule",
        "write \"RULE[,RULE]: why\" with rule ids from docs/lint.md"},
@@ -218,6 +229,8 @@ std::vector<Finding> Lint(const api::Manifests& m, const Config& config) {
   CheckGpuHolders(pods, &f);
   CheckColdStart(m, pods, &f);
   CheckNamespaces(m, pods, &f);
+  CheckGpuStack(m, pods, gpus, &f);
+  CheckLatencyCritical(pods, gpus, &f);
 
   // Suppressions: gputwin.io/lint-ignore: "RULE[,RULE]: reason".
   const auto annotated = Annotated(m);

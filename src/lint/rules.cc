@@ -1,10 +1,14 @@
 // The rules. Each reads the decoded manifests; what it reports and why is in docs/lint.md.
 #include <algorithm>
+#include <cstdio>
+#include <optional>
 #include <set>
 
 #include "cloud/catalog.h"
 #include "cluster/scheduling_helpers.h"
+#include "devices/advertise.h"
 #include "devices/device_plugin_config.h"
+#include "devices/inventory.h"
 #include "karpenter/requirements.h"
 #include "kueue/workload.h"
 #include "lint/lint.h"
@@ -591,6 +595,129 @@ void CheckNamespaces(const api::Manifests& m, const std::vector<PodSource>& pods
                    " runs GPU work and has no NetworkPolicy: its model servers and notebooks "
                    "are reachable from every pod of the cluster");
     }
+  }
+}
+
+}  // namespace gputwin::lint
+
+namespace gputwin::lint {
+
+namespace {
+
+// The newest CUDA a driver branch runs (CUDA Toolkit release notes, "CUDA Toolkit and
+// Corresponding Driver Versions", Linux minimums of each GA release).
+std::optional<std::pair<int, int>> CudaOfDriver(const std::string& version) {
+  const int branch = std::atoi(version.c_str());
+  if (branch <= 0) return std::nullopt;
+  static const std::pair<int, std::pair<int, int>> kTable[] = {
+      {580, {13, 0}}, {575, {12, 9}}, {570, {12, 8}}, {560, {12, 6}}, {555, {12, 5}},
+      {550, {12, 4}}, {545, {12, 3}}, {535, {12, 2}}, {530, {12, 1}}, {525, {12, 0}},
+      {520, {11, 8}}, {515, {11, 7}}, {510, {11, 6}}, {495, {11, 5}}, {470, {11, 4}}};
+  for (const auto& [min_branch, cuda] : kTable) {
+    if (branch >= min_branch) return cuda;
+  }
+  return std::nullopt;
+}
+
+// The CUDA version of an nvidia/cuda image ("nvidia/cuda:12.4.1-runtime-ubuntu22.04").
+std::optional<std::pair<int, int>> CudaOfImage(const std::string& image) {
+  for (const char* repo : {"nvidia/cuda:", "nvcr.io/nvidia/cuda:", "docker.io/nvidia/cuda:"}) {
+    if (!image.starts_with(repo)) continue;
+    const std::string tag = image.substr(std::string(repo).size());
+    int major = 0, minor = 0;
+    if (std::sscanf(tag.c_str(), "%d.%d", &major, &minor) == 2) return std::make_pair(major, minor);
+  }
+  return std::nullopt;
+}
+
+}  // namespace
+
+void CheckGpuStack(const api::Manifests& m, const std::vector<PodSource>& pods,
+                   const GpuCapacity& gpus, Findings* out) {
+  if (!gpus.nodes.empty()) {
+    static const devices::GpuModelTable models;
+    const devices::GpuStack stack = devices::DiscoverGpuStack(m, &models, nullptr);
+    for (const auto* n : gpus.nodes) {
+      devices::NodeGpuPlan plan;
+      try {
+        if (!devices::PlanNode(*n, stack, &plan)) continue;
+      } catch (const InputError& e) {
+        out->Add("mig-config-invalid", n->metadata.source, "Node " + n->metadata.name,
+                 std::string(e.what()).substr(std::string(e.what()).find(": ") + 2));
+        continue;
+      }
+      const auto ad = devices::Advertise(plan.gpus, plan.config);
+      if (!ad.error.empty()) {
+        out->Add(
+            "mig-config-invalid", n->metadata.source, "Node " + n->metadata.name,
+            "node " + n->metadata.name + ": the device plugin refuses its MIG layout: " + ad.error);
+      }
+    }
+  }
+  // CUDA: an nvidia/cuda image declares NVIDIA_REQUIRE_CUDA=cuda>=X.Y; the NVIDIA container
+  // toolkit refuses to start it on a driver that supports less.
+  std::optional<std::pair<int, int>> node_cuda;
+  std::string from;
+  for (const auto* n : gpus.nodes) {
+    const auto& l = n->metadata.labels;
+    for (const char* prefix : {"nvidia.com/cuda.runtime-version.", "nvidia.com/cuda.runtime."}) {
+      auto major = l.find(std::string(prefix) + "major");
+      auto minor = l.find(std::string(prefix) + "minor");
+      if (major == l.end() || minor == l.end()) continue;
+      std::pair<int, int> v{std::atoi(major->second.c_str()), std::atoi(minor->second.c_str())};
+      if (!node_cuda || v > *node_cuda) {
+        node_cuda = v;
+        from = "node " + n->metadata.name + "'s GFD labels";
+      }
+    }
+  }
+  if (!node_cuda && m.gpu_operator && !m.gpu_operator->driver_version.empty()) {
+    node_cuda = CudaOfDriver(m.gpu_operator->driver_version);
+    from = "the ClusterPolicy's driver " + m.gpu_operator->driver_version;
+  }
+  if (!node_cuda) return;
+  for (const auto& p : pods) {
+    if (!WantsGpu(*p.spec)) continue;
+    for (const auto& c : p.spec->containers) {
+      const auto need = CudaOfImage(c.image);
+      if (!need || *need <= *node_cuda) continue;
+      out->Add("cuda-newer-than-driver", c.source.line ? c.source : At(p),
+               std::string(p.kind) + " " + Key(*p.owner),
+               "container " + c.name + " runs " + c.image + " (CUDA " +
+                   std::to_string(need->first) + "." + std::to_string(need->second) +
+                   ") but the newest CUDA the GPU nodes' driver runs is " +
+                   std::to_string(node_cuda->first) + "." + std::to_string(node_cuda->second) +
+                   " (" + from +
+                   "): the NVIDIA container toolkit refuses to start it "
+                   "(unsatisfied condition: cuda>=" +
+                   std::to_string(need->first) + "." + std::to_string(need->second) + ")");
+    }
+  }
+}
+
+void CheckLatencyCritical(const std::vector<PodSource>& pods, const GpuCapacity& gpus,
+                          Findings* out) {
+  std::vector<const api::NodePool*> pools = gpus.node_pools;
+  pools.insert(pools.end(), gpus.mixed_pools.begin(), gpus.mixed_pools.end());
+  if (pools.empty()) return;
+  const bool on_demand_base = std::any_of(pools.begin(), pools.end(), [](const auto* np) {
+    for (const auto& r : np->requirements) {
+      if (r.key == "karpenter.sh/capacity-type" && r.op == "In" && r.values.size() == 1 &&
+          r.values[0] == "on-demand") {
+        return true;
+      }
+    }
+    return false;
+  });
+  if (on_demand_base) return;
+  for (const auto& p : pods) {
+    const std::string kind = p.kind;
+    if (kind != "Deployment" || !WantsGpu(*p.spec)) continue;
+    if (Annotation(p, "gputwin.io/latency-critical") != "true") continue;
+    out->Add("latency-critical-on-spot", p.owner->source, kind + " " + Key(*p.owner),
+             kind + " " + Key(*p.owner) +
+                 " is latency-critical but every GPU NodePool may buy spot and none is "
+                 "on-demand only: a spot interruption wave can take all its replicas at once");
   }
 }
 

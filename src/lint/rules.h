@@ -51,6 +51,10 @@ void CheckDisruption(const api::Manifests& m, const std::vector<PodSource>& pods
                      const GpuCapacity& gpus, Findings* out);
 void CheckGpuHolders(const std::vector<PodSource>& pods, Findings* out);
 void CheckColdStart(const api::Manifests& m, const std::vector<PodSource>& pods, Findings* out);
+void CheckGpuStack(const api::Manifests& m, const std::vector<PodSource>& pods,
+                   const GpuCapacity& gpus, Findings* out);
+void CheckLatencyCritical(const std::vector<PodSource>& pods, const GpuCapacity& gpus,
+                          Findings* out);
 void CheckNamespaces(const api::Manifests& m, const std::vector<PodSource>& pods, Findings* out);
 
 }  // namespace gputwin::lint
