@@ -530,11 +530,15 @@ void CheckGpuHolders(const std::vector<PodSource>& pods, Findings* out) {
 }
 
 void CheckColdStart(const api::Manifests& m, const std::vector<PodSource>& pods, Findings* out) {
-  // Images baked into a node image (EC2NodeClass gputwin.io/cached-images) or pre-pulled
-  // by a DaemonSet.
+  // Images baked into a node image (EC2NodeClass gputwin.io/cached-images), on the nodes
+  // already (status.images), or pre-pulled by a DaemonSet.
   std::set<std::string> warm;
-  for (const auto& nc : m.ec2_node_classes)
+  for (const auto& nc : m.ec2_node_classes) {
     warm.insert(nc.cached_images.begin(), nc.cached_images.end());
+  }
+  for (const auto& n : m.nodes) {  // a snapshot's nodes list the images they hold
+    for (const auto& img : n.images) warm.insert(img.names.begin(), img.names.end());
+  }
   for (const auto& d : m.daemon_sets) {
     for (const auto* list : {&d.template_.spec.containers, &d.template_.spec.init_containers}) {
       for (const auto& c : *list) warm.insert(c.image);
