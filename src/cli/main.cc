@@ -13,6 +13,7 @@
 
 #include "api/manifests.h"
 #include "lint/lint.h"
+#include "report/explain.h"
 #include "report/summary.h"
 #include "serving/experiment.h"
 #include "sim/simulation.h"
@@ -298,6 +299,19 @@ int RealMain(int argc, char** argv) {
   lint->add_option("--config", lint_config, "A LintConfig file (disable, severity)");
   lint->add_option("--output", lint_output, "Write the report to this file instead of stdout");
 
+  auto* explain = app.add_subcommand(
+      "explain",
+      "Why an object of a finished run is as it is: its causal chain, in upstream words");
+  std::string explain_run, explain_object, explain_format = "text";
+  explain->add_option("OUT_DIR", explain_run, "A run's --out DIR (or its summary.json)")
+      ->required();
+  explain
+      ->add_option("OBJECT", explain_object,
+                   "pod/NS/NAME, job/NS/NAME, workload/NS/NAME, node/NAME or nodeclaim/NAME")
+      ->required();
+  explain->add_option("--format", explain_format, "text or json")
+      ->check(CLI::IsMember({"text", "json"}));
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   auto* experiment = app.add_subcommand("experiment", "Reproduce published experiments");
@@ -348,6 +362,11 @@ int RealMain(int argc, char** argv) {
       return kExitOk;
     }
     if (*validate) return Validate(validate_files);
+    if (*explain) {
+      const auto e = report::Explain(report::LoadRunSummary(explain_run), explain_object);
+      std::cout << (explain_format == "json" ? e.dump(2) + "\n" : report::RenderExplain(e));
+      return kExitOk;
+    }
     if (*lint) return Lint(lint_files, lint_format, lint_fail_on, lint_config, lint_output);
     if (*serving) {
       sx.batch = serving::ParsePositiveList(sx_batch, "--batch");

@@ -1,0 +1,395 @@
+#include "report/explain.h"
+
+#include <fmt/format.h>
+
+#include <algorithm>
+#include <filesystem>
+#include <fstream>
+
+#include "core/errors.h"
+#include "core/time.h"
+
+namespace gputwin::report {
+
+using Json = nlohmann::json;
+using OJson = nlohmann::ordered_json;
+
+Json LoadRunSummary(const std::string& path) {
+  std::filesystem::path p(path);
+  if (std::filesystem::is_directory(p)) p /= "summary.json";
+  std::ifstream in(p);
+  if (!in) {
+    throw InputError(path + ": no summary.json (give the --out DIR of a `gputwin run`)");
+  }
+  try {
+    return Json::parse(in);
+  } catch (const Json::exception& e) {
+    throw InputError(p.string() + ": not a gputwin summary: " + e.what());
+  }
+}
+
+namespace {
+
+std::string Str(const Json& j, const char* key) {
+  auto it = j.find(key);
+  return it == j.end() || !it->is_string() ? "" : it->get<std::string>();
+}
+
+struct Chain {
+  Time start;
+  std::vector<OJson> steps;
+
+  void Add(const std::string& time, const std::string& component, const std::string& reason,
+           const std::string& message) {
+    if (time.empty()) return;
+    std::string error;
+    auto t = ParseRFC3339(time, &error);
+    const double offset = t ? static_cast<double>((*t - start).ns) / 1e9 : 0;
+    steps.push_back(OJson{{"time", time},
+                          {"offset", offset},
+                          {"component", component},
+                          {"reason", reason},
+                          {"message", message}});
+  }
+  // Events about an object, in upstream words, with their source component.
+  void Events(const Json& summary, const std::string& kind, const std::string& ns,
+              const std::string& name) {
+    for (const auto& e : summary.value("events", Json::array())) {
+      const auto& o = e.at("involvedObject");
+      if (Str(o, "kind") != kind || Str(o, "name") != name) continue;
+      if (!ns.empty() && Str(o, "namespace") != ns) continue;
+      std::string message = Str(e, "message");
+      const int count = e.value("count", 1);
+      if (count > 1) {
+        message += fmt::format(" (x{}, last at {})", count, Str(e, "lastTimestamp"));
+      }
+      Add(Str(e, "firstTimestamp"), Str(e.at("source"), "component"), Str(e, "reason"), message);
+    }
+  }
+  void NodeClaim(const Json& nc) {
+    const std::string name = Str(nc, "name");
+    const std::string what = fmt::format(
+        "{} {} in {} (NodePool {}, ${:.4f}/h)", Str(nc, "capacityType"), Str(nc, "instanceType"),
+        Str(nc, "zone"), Str(nc, "nodepool"), nc.value("pricePerHour", 0.0));
+    Add(Str(nc, "createdAt"), "karpenter", "NodeClaimCreated", "nodeclaim/" + name + ": " + what);
+    Add(Str(nc, "launchedAt"), "karpenter", "Launched", "nodeclaim/" + name + " launched");
+    Add(Str(nc, "registeredAt"), "karpenter", "Registered",
+        "nodeclaim/" + name + " registered as node " + Str(nc, "node"));
+    Add(Str(nc, "initializedAt"), "karpenter", "Initialized",
+        "nodeclaim/" + name +
+            " initialized (startup taints gone, extended resources "
+            "advertised)");
+    if (!Str(nc, "launchError").empty()) {
+      Add(Str(nc, "createdAt"), "karpenter", "LaunchFailed", Str(nc, "launchError"));
+    }
+    if (!Str(nc, "deletedAt").empty()) {
+      Add(Str(nc, "deletedAt"), "karpenter", "Deleted",
+          "nodeclaim/" + name + " deleted" +
+              (Str(nc, "disruptionReason").empty() ? ""
+                                                   : " (" + Str(nc, "disruptionReason") + ")"));
+    }
+  }
+  void Workload(const Json& w) {
+    for (const auto& h : w.value("history", Json::array())) {
+      Add(Str(h, "time"), "kueue-controller-manager",
+          Str(h, "type") + (Str(h, "reason").empty() || Str(h, "reason") == Str(h, "type")
+                                ? ""
+                                : "/" + Str(h, "reason")),
+          "workload/" + Str(w, "name") + ": " + Str(h, "message"));
+    }
+  }
+  void Sort() {
+    std::stable_sort(steps.begin(), steps.end(), [](const OJson& a, const OJson& b) {
+      return a["offset"].get<double>() < b["offset"].get<double>();
+    });
+  }
+};
+
+const Json* FindIn(const Json& list, const std::function<bool(const Json&)>& match) {
+  for (const auto& x : list) {
+    if (match(x)) return &x;
+  }
+  return nullptr;
+}
+
+const Json& List(const Json& summary, std::initializer_list<const char*> path) {
+  static const Json kEmpty = Json::array();
+  const Json* at = &summary;
+  for (const char* key : path) {
+    auto it = at->find(key);
+    if (it == at->end() || it->is_null()) return kEmpty;
+    at = &*it;
+  }
+  return *at;
+}
+
+// The smallest changes that would let a Pending pod run, read from kube-scheduler's and
+// Karpenter's own messages.
+OJson WhatWouldChangeIt(const std::string& scheduler, const std::string& karpenter) {
+  OJson out = OJson::array();
+  const std::string taint = "had untolerated taint {";
+  for (size_t at = scheduler.find(taint); at != std::string::npos;
+       at = scheduler.find(taint, at + 1)) {
+    const size_t start = at + taint.size();
+    const size_t colon = scheduler.find(':', start);
+    const size_t end = scheduler.find('}', start);
+    if (colon == std::string::npos || end == std::string::npos || colon > end) continue;
+    const std::string key = scheduler.substr(start, colon - start);
+    out.push_back("tolerate the taint: tolerations: [{key: " + key +
+                  ", operator: Exists, effect: NoSchedule}]");
+  }
+  if (scheduler.find("Insufficient nvidia.com/") != std::string::npos) {
+    out.push_back(
+        "more free GPUs of that resource: a node or NodePool that offers them, a device plugin "
+        "that advertises them (and the right MIG or sharing config), or fewer GPUs per pod");
+  }
+  if (scheduler.find("didn't match Pod's node affinity/selector") != std::string::npos) {
+    out.push_back(
+        "a node whose labels match the pod's nodeSelector/affinity, or a looser "
+        "selector");
+  }
+  if (scheduler.find("SchedulingGated") != std::string::npos ||
+      scheduler.find("scheduling gates") != std::string::npos) {
+    out.push_back(
+        "the controller that owns the scheduling gate must remove it (Kueue: admit the "
+        "workload)");
+  }
+  if (karpenter.find("no instance type") != std::string::npos ||
+      karpenter.find("incompatible") != std::string::npos) {
+    out.push_back(
+        "a NodePool whose requirements, taints and limits admit an instance type "
+        "that fits the pod");
+  }
+  if (karpenter.find("Exceeded") != std::string::npos ||
+      karpenter.find("insufficient capacity") != std::string::npos) {
+    out.push_back(
+        "a higher cloud quota (vCPU limit for the family), another capacity type or "
+        "region, or a NodePool allowing other instance families");
+  }
+  return out;
+}
+
+}  // namespace
+
+OJson Explain(const Json& summary, const std::string& object) {
+  const auto slash = object.find('/');
+  const std::string kind = object.substr(0, slash);
+  const std::string rest = slash == std::string::npos ? "" : object.substr(slash + 1);
+  const auto slash2 = rest.find('/');
+  const bool namespaced = kind == "pod" || kind == "job" || kind == "workload";
+  if (slash == std::string::npos || rest.empty() || (namespaced && slash2 == std::string::npos)) {
+    throw InputError("explain: \"" + object +
+                     "\": write pod/NAMESPACE/NAME, job/NAMESPACE/NAME, workload/NAMESPACE/NAME, "
+                     "node/NAME or nodeclaim/NAME");
+  }
+  const std::string ns = namespaced ? rest.substr(0, slash2) : "";
+  const std::string name = namespaced ? rest.substr(slash2 + 1) : rest;
+  Chain chain;
+  std::string error;
+  chain.start = ParseRFC3339(Str(summary, "startTime"), &error).value_or(Time{0});
+  OJson out{{"object", object}, {"kind", kind}};
+  auto missing = [&]() {
+    return InputError("explain: the run has no " + object + " (scenario " +
+                      Str(summary, "scenario") + ")");
+  };
+  auto in_ns = [&](const Json& x) { return Str(x, "namespace") == ns && Str(x, "name") == name; };
+  const Json& workloads = List(summary, {"workloads"});
+  const Json& claims = List(summary, {"karpenter", "nodeClaims"});
+  const Json& cost = List(summary, {"cost"});
+
+  if (kind == "pod") {
+    const Json* pod = FindIn(List(summary, {"pods"}), in_ns);
+    if (!pod) throw missing();
+    const Json& owner = pod->value("owner", Json());
+    const std::string owner_kind = owner.is_object() ? Str(owner, "kind") : "";
+    const std::string owner_name = owner.is_object() ? Str(owner, "name") : "";
+    chain.Add(Str(*pod, "createdAt"), owner_kind.empty() ? "kubectl" : owner_kind, "Created",
+              "pod created" + (owner_kind.empty() ? std::string(" (no owner)")
+                                                  : " by " + owner_kind + " " + owner_name));
+    // The owner's own story: a ReplicaSet's Deployment, a Job's Workload.
+    if (owner_kind == "ReplicaSet") {
+      for (const auto& e : List(summary, {"events"})) {
+        if (Str(e, "reason") == "ScalingReplicaSet" &&
+            Str(e, "message").find(" " + owner_name + " ") != std::string::npos) {
+          out["deployment"] = Str(e.at("involvedObject"), "name");
+          break;
+        }
+      }
+    }
+    const Json* wl = FindIn(workloads, [&](const Json& w) {
+      if (Str(w, "namespace") != ns) return false;
+      return (owner_kind == "Job" && Str(w, "job") == owner_name) ||
+             Str(w, "owner") == "Pod " + name;
+    });
+    if (wl) {
+      chain.Workload(*wl);
+      out["workload"] = Str(*wl, "name");
+    }
+    chain.Events(summary, "Pod", ns, name);
+    const std::string node = Str(*pod, "node");
+    if (const Json* nc = FindIn(
+            claims, [&](const Json& c) { return !node.empty() && Str(c, "node") == node; })) {
+      chain.NodeClaim(*nc);
+    }
+    for (const auto& p : List(summary, {"karpenter", "pendingPods"})) {
+      if (Str(p, "pod") != ns + "/" + name) continue;
+      out["karpenter"] = OJson{{"message", Str(p, "message")},
+                               {"nominated", Str(p, "nominated")},
+                               {"pendingForever", p.value("pendingForever", false)}};
+    }
+    for (const auto& c : List(summary, {"karpenter", "coldStarts"})) {
+      if (Str(c, "pod") == ns + "/" + name) out["coldStart"] = c;
+    }
+    for (const auto& l : List(summary, {"karpenter", "lostWork"})) {
+      if (Str(l, "pod") != ns + "/" + name) continue;
+      chain.Add(Str(l, "at"), "karpenter", "LostWork",
+                fmt::format("{:.0f} s of work lost ({:.0f} GPU-seconds): {}",
+                            l.value("seconds", 0.0), l.value("gpuSeconds", 0.0), Str(l, "reason")));
+    }
+    chain.Add(Str(*pod, "finishedAt"), "kubelet", Str(*pod, "phase"),
+              "pod " + Str(*pod, "phase") +
+                  (Str(*pod, "reason").empty() ? "" : " (" + Str(*pod, "reason") + ")"));
+    chain.Add(Str(*pod, "deletedAt"), "kube-apiserver", "Deleted",
+              "pod deleted" + (Str(*pod, "message").empty() ? "" : ": " + Str(*pod, "message")));
+    out["state"] = OJson{{"phase", Str(*pod, "phase")},
+                         {"node", node},
+                         {"reason", Str(*pod, "reason")},
+                         {"message", Str(*pod, "message")},
+                         {"restartCount", pod->value("restartCount", 0)},
+                         {"waitSeconds", pod->value("waitSeconds", Json())}};
+    if (Str(*pod, "phase") == "Pending") {
+      const std::string karpenter =
+          out.contains("karpenter") ? out["karpenter"]["message"].get<std::string>() : "";
+      const OJson changes =
+          WhatWouldChangeIt(Str(*pod, "reason") + " " + Str(*pod, "message"), karpenter);
+      if (!changes.empty()) out["whatWouldChangeIt"] = changes;
+      if (wl && Str(*wl, "state") == "Pending") {
+        out["whatWouldChangeIt"].push_back(
+            "Kueue must admit workload " + Str(*wl, "name") + ": " +
+            wl->value("pendingMessage", std::string("it is queued")) +
+            " (quota in its ClusterQueue, borrowing from the cohort, or a higher priority)");
+      }
+    }
+    if (owner_kind == "Job") {
+      out["cost"] = cost.value("byJob", Json::object()).value(ns + "/" + owner_name, Json());
+    } else if (out.contains("deployment")) {
+      out["cost"] = cost.value("byDeployment", Json::object())
+                        .value(ns + "/" + out["deployment"].get<std::string>(), Json());
+    }
+  } else if (kind == "job") {
+    const Json* job = FindIn(List(summary, {"jobs"}), in_ns);
+    if (!job) throw missing();
+    chain.Events(summary, "Job", ns, name);
+    if (const Json* wl = FindIn(workloads, [&](const Json& w) {
+          return Str(w, "namespace") == ns && Str(w, "job") == name;
+        })) {
+      chain.Workload(*wl);
+      out["workload"] = Str(*wl, "name");
+    }
+    OJson pods = OJson::array();
+    for (const auto& p : List(summary, {"pods"})) {
+      const Json& o = p.value("owner", Json());
+      if (Str(p, "namespace") == ns && o.is_object() && Str(o, "kind") == "Job" &&
+          Str(o, "name") == name) {
+        pods.push_back(Str(p, "name") + " " + Str(p, "phase"));
+      }
+    }
+    out["state"] =
+        OJson{{"condition", Str(*job, "condition")}, {"reason", Str(*job, "reason")},
+              {"message", Str(*job, "message")},     {"succeeded", job->value("succeeded", 0)},
+              {"failed", job->value("failed", 0)},   {"pods", pods}};
+    out["cost"] = cost.value("byJob", Json::object()).value(ns + "/" + name, Json());
+  } else if (kind == "workload") {
+    const Json* wl = FindIn(workloads, [&](const Json& w) {
+      return Str(w, "namespace") == ns && (Str(w, "name") == name || Str(w, "job") == name);
+    });
+    if (!wl) throw missing();
+    chain.Workload(*wl);
+    out["state"] = OJson{{"state", Str(*wl, "state")},
+                         {"clusterQueue", wl->value("clusterQueue", Json())},
+                         {"flavors", wl->value("flavors", Json::object())},
+                         {"waitSeconds", wl->value("waitSeconds", 0.0)},
+                         {"evictions", wl->value("evictions", 0)},
+                         {"preemptions", wl->value("preemptions", 0)}};
+    if (wl->contains("pendingMessage")) out["state"]["pendingMessage"] = (*wl)["pendingMessage"];
+  } else if (kind == "node") {
+    const Json* node =
+        FindIn(List(summary, {"nodes"}), [&](const Json& n) { return Str(n, "name") == name; });
+    if (!node) throw missing();
+    if (const Json* nc = FindIn(claims, [&](const Json& c) { return Str(c, "node") == name; })) {
+      chain.NodeClaim(*nc);
+      out["nodeClaim"] = Str(*nc, "name");
+    } else {
+      chain.Add(Str(*node, "createdAt"), "kube-apiserver", "Registered", "node registered");
+    }
+    chain.Events(summary, "Node", "", name);
+    chain.Add(Str(*node, "readyAt"), "kubelet", "NodeReady", "node Ready");
+    chain.Add(Str(*node, "deletedAt"), "kube-apiserver", "Deleted", "node deleted");
+    out["state"] = OJson{{"ready", node->value("ready", false)},
+                         {"pods", node->value("pods", 0)},
+                         {"taints", node->value("taints", Json::array())}};
+    if (const Json* c = FindIn(cost.value("nodes", Json::array()),
+                               [&](const Json& n) { return Str(n, "name") == name; })) {
+      out["cost"] = *c;
+    }
+  } else if (kind == "nodeclaim") {
+    const Json* nc = FindIn(claims, [&](const Json& c) { return Str(c, "name") == name; });
+    if (!nc) throw missing();
+    chain.NodeClaim(*nc);
+    chain.Events(summary, "NodeClaim", "", name);
+    out["state"] = *nc;
+  } else {
+    throw InputError("explain: unknown kind \"" + kind +
+                     "\": pod, job, workload, node or nodeclaim");
+  }
+  chain.Sort();
+  out["chain"] = chain.steps;
+  return out;
+}
+
+std::string RenderExplain(const OJson& e) {
+  std::string out = e["object"].get<std::string>() + "\n";
+  if (e.contains("deployment")) {
+    out += "  owned by Deployment " + e["deployment"].get<std::string>() + "\n";
+  }
+  if (e.contains("workload")) out += "  Kueue workload " + e["workload"].get<std::string>() + "\n";
+  out += "\nWhat happened\n";
+  for (const auto& s : e["chain"]) {
+    out += fmt::format("  {:>9}  {:<26} {:<24} {}\n",
+                       FormatDuration(Duration::Nanoseconds(
+                           static_cast<int64_t>(s["offset"].get<double>() * 1e9))),
+                       s["component"].get<std::string>(), s["reason"].get<std::string>(),
+                       s["message"].get<std::string>());
+  }
+  out += "\nNow\n";
+  for (const auto& [k, v] : e["state"].items()) {
+    if (v.is_null() || (v.is_string() && v.get<std::string>().empty())) continue;
+    out += "  " + k + ": " + (v.is_string() ? v.get<std::string>() : v.dump()) + "\n";
+  }
+  if (e.contains("whatWouldChangeIt")) {
+    out += "\nWhat would change it\n";
+    for (const auto& c : e["whatWouldChangeIt"]) out += "  - " + c.get<std::string>() + "\n";
+  }
+  if (e.contains("karpenter")) {
+    out += "\nKarpenter\n  " + e["karpenter"]["message"].get<std::string>() + "\n";
+  }
+  if (e.contains("coldStart")) {
+    const auto& c = e["coldStart"];
+    out += fmt::format(
+        "\nCold start ({:.0f} s)\n  waiting for a decision {:.0f} s, launch and boot {:.0f} s, "
+        "GPU setup {:.0f} s, bind {:.0f} s, image pull {:.0f} s\n",
+        c.value("totalSeconds", 0.0), c.value("waitingForDecisionSeconds", 0.0),
+        c.value("launchAndBootSeconds", 0.0), c.value("gpuSetupSeconds", 0.0),
+        c.value("bindSeconds", 0.0), c.value("imagePullSeconds", 0.0));
+  }
+  if (e.contains("cost") && !e["cost"].is_null()) {
+    out += "\nCost\n  " +
+           (e["cost"].is_number()
+                ? fmt::format("${:.2f} (its owner's share over the run)", e["cost"].get<double>())
+                : e["cost"].dump()) +
+           "\n";
+  }
+  return out;
+}
+
+}  // namespace gputwin::report
