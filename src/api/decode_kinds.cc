@@ -77,6 +77,10 @@ Pod DecodePodObject(YamlReader& r, bool require_name) {
   auto spec = r.Object("spec");
   if (!spec) r.Fail("spec", "Required value");
   p.spec = DecodePodSpec(*spec);
+  if (auto status = r.Object("status")) {
+    // A snapshot's pod: its phase (a finished pod holds nothing); the rest is the kubelet's.
+    p.status_phase = status->String("phase");
+  }
   r.Finish();
   return p;
 }

@@ -181,6 +181,7 @@ struct PodTemplateSpec {
 struct Pod {
   ObjectMeta metadata;
   PodSpec spec;
+  std::string status_phase;  // a snapshot's status.phase ("" when not given)
 };
 
 // status.images of a Node: the names an image is known by on the node and its size.
@@ -416,7 +417,7 @@ struct ClusterPolicy {
   bool mig_manager_enabled = true;
   std::string mig_manager_config_name, mig_manager_default_config;
   bool driver_enabled = true;
-  std::string driver_version;  // driver.version ("550.90.07"), "" for the operator's default
+  std::string driver_version;         // driver.version ("550.90.07"), "" for the operator's default
   bool dcgm_exporter_enabled = true;  // dcgmExporter.enabled
   // dcgmExporter.args and env (KUBERNETES_VIRTUAL_GPUS and the like).
   std::vector<std::string> dcgm_exporter_args;

@@ -66,27 +66,32 @@ void Simulation::Seed() {
   auto& m = manifests_;
   // The cluster as the manifests describe it, at the start time.
   for (const auto& n : m.nodes) store_.AddNode(n);
-  for (const auto& ds : m.daemon_sets) store_.AddDaemonSet(ds);
+  // Pods of their own first; a snapshot's pods with a controller once it exists (below).
   for (const auto& p : m.pods) {
-    cluster::PodRecord rec;
-    rec.namespace_ = p.metadata.namespace_;
-    rec.name = p.metadata.name;
-    rec.uid = p.metadata.uid;
-    rec.tmpl = store_.MakeTemplate(p.metadata, p.spec, p.metadata.namespace_);
-    std::string error;
-    cluster::PodId id = store_.CreatePod(std::move(rec), &error);
-    if (id == cluster::kNone) throw InputError(p.metadata.source, "", error);
-    // A pod of a snapshot was created before the run: its pending time counts from then.
-    if (p.metadata.creation_timestamp && *p.metadata.creation_timestamp < store_.now()) {
-      store_.pod(id).created_at = *p.metadata.creation_timestamp;
-    }
-    // A pod with spec.nodeName skips the scheduler: the kubelet gets it directly.
-    if (!p.spec.node_name.empty()) store_.BindPod(id, store_.FindNode(p.spec.node_name));
+    if (p.metadata.owner_references.empty()) SeedPod(p);
   }
+  for (const auto& ds : m.daemon_sets) store_.AddDaemonSet(ds);
   for (const auto& d : m.deployments) store_.AddDeployment(d);
-  for (const auto& rs_obj : m.replica_sets) store_.AddReplicaSet(rs_obj, cluster::kNone);
+  // A snapshot's ReplicaSets belong to their Deployment (ownerReferences): the Deployment
+  // controller then scales that one instead of making its own.
+  for (const auto& rs_obj : m.replica_sets) {
+    uint32_t owner = cluster::kNone;
+    for (const auto& ref : rs_obj.metadata.owner_references) {
+      if (ref.kind == "Deployment")
+        owner = store_.FindDeployment(rs_obj.metadata.namespace_, ref.name);
+    }
+    const uint32_t id = store_.AddReplicaSet(rs_obj, owner);
+    if (owner != cluster::kNone) {
+      auto& d = store_.deployments()[owner];
+      // The one with replicas wins over an old, scaled-down revision.
+      if (d.replica_set == cluster::kNone || rs_obj.replicas > 0) d.replica_set = id;
+    }
+  }
   for (const auto& j : m.jobs) store_.AddJob(j);
   for (const auto& ss : m.stateful_sets) store_.AddStatefulSet(ss);
+  for (const auto& p : m.pods) {
+    if (!p.metadata.owner_references.empty()) SeedPod(p);
+  }
 
   if (!trace_pods_.empty()) {
     std::vector<TraceReplay::Arrival> arrivals;
@@ -122,6 +127,91 @@ void Simulation::Seed() {
     }
   }
   if (probing) drivers_.push_back(std::move(probe));
+}
+
+void Simulation::SeedPod(const api::Pod& p) {
+  // A finished pod of a snapshot holds nothing; it is history, not cluster state.
+  if (p.status_phase == "Succeeded" || p.status_phase == "Failed") return;
+  cluster::PodRecord rec;
+  rec.namespace_ = p.metadata.namespace_;
+  rec.name = p.metadata.name;
+  rec.uid = p.metadata.uid;
+  rec.owner = SnapshotOwner(p);
+  rec.tmpl = store_.MakeTemplate(p.metadata, p.spec, p.metadata.namespace_);
+  std::string error;
+  cluster::PodId id = store_.CreatePod(std::move(rec), &error);
+  if (id == cluster::kNone) throw InputError(p.metadata.source, "", error);
+  // A pod of a snapshot was created before the run: its pending time counts from then.
+  if (p.metadata.creation_timestamp && *p.metadata.creation_timestamp < store_.now()) {
+    store_.pod(id).created_at = *p.metadata.creation_timestamp;
+  }
+  AdoptSnapshotPod(id);
+  // A pod with spec.nodeName skips the scheduler: the kubelet gets it directly.
+  if (!p.spec.node_name.empty()) store_.BindPod(id, store_.FindNode(p.spec.node_name));
+}
+
+cluster::Owner Simulation::SnapshotOwner(const api::Pod& p) const {
+  // ownerReferences of a `kubectl get -o yaml` pod: its controller, when the files have it.
+  const auto& ns = p.metadata.namespace_;
+  for (const auto& ref : p.metadata.owner_references) {
+    if (!ref.controller) continue;
+    if (ref.kind == "ReplicaSet") {
+      const auto& sets = store_.replica_sets();
+      for (uint32_t i = 0; i < sets.size(); ++i) {
+        if (sets[i].obj.metadata.name == ref.name && sets[i].obj.metadata.namespace_ == ns) {
+          return {cluster::OwnerKind::kReplicaSet, i};
+        }
+      }
+    } else if (ref.kind == "Job") {
+      if (uint32_t j = store_.FindJob(ns, ref.name); j != cluster::kNone) {
+        return {cluster::OwnerKind::kJob, j};
+      }
+    } else if (ref.kind == "StatefulSet") {
+      if (uint32_t s = store_.FindStatefulSet(ns, ref.name); s != cluster::kNone) {
+        return {cluster::OwnerKind::kStatefulSet, s};
+      }
+    } else if (ref.kind == "DaemonSet") {
+      const auto& sets = store_.daemon_sets();
+      for (uint32_t i = 0; i < sets.size(); ++i) {
+        if (sets[i].obj.metadata.name == ref.name && sets[i].obj.metadata.namespace_ == ns) {
+          return {cluster::OwnerKind::kDaemonSet, i};
+        }
+      }
+    }
+  }
+  return {};
+}
+
+void Simulation::AdoptSnapshotPod(cluster::PodId id) {
+  const auto& pod = store_.pod(id);
+  switch (pod.owner.kind) {
+    case cluster::OwnerKind::kReplicaSet:
+      store_.replica_sets()[pod.owner.index].pods.push_back(id);
+      break;
+    case cluster::OwnerKind::kJob: {
+      auto& job = store_.jobs()[pod.owner.index];
+      job.pods.push_back(id);
+      job.all_pods.push_back(id);
+      break;
+    }
+    case cluster::OwnerKind::kStatefulSet: {
+      // <name>-<ordinal> fills its ordinal's slot.
+      auto& ss = store_.stateful_sets()[pod.owner.index];
+      const std::string& name = pod.name;
+      const auto dash = name.rfind('-');
+      const int ordinal = dash == std::string::npos ? -1 : std::atoi(name.c_str() + dash + 1);
+      const int slot = ordinal - ss.obj.ordinals_start;
+      if (slot < 0) break;
+      if (ss.pods.size() <= static_cast<size_t>(slot)) ss.pods.resize(slot + 1, cluster::kNone);
+      ss.pods[static_cast<size_t>(slot)] = id;
+      break;
+    }
+    case cluster::OwnerKind::kDaemonSet:
+      store_.daemon_sets()[pod.owner.index].pods.push_back(id);
+      break;
+    default:
+      break;
+  }
 }
 
 void Simulation::Run(Progress* progress) {

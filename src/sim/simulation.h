@@ -112,6 +112,10 @@ class Simulation {
   friend class ExpectationProbe;
   friend class WorkloadGenerator;
   void Validate();  // validate.cc
+  // A snapshot's pod: its controller from ownerReferences, and the controller's record of it.
+  void SeedPod(const api::Pod& p);
+  cluster::Owner SnapshotOwner(const api::Pod& p) const;
+  void AdoptSnapshotPod(cluster::PodId id);
   // The scenario's apply, delete and patch actions (actions.cc).
   void ApplyObjects(const api::ScenarioAction& a);
   void DeleteOrPatch(const api::ScenarioAction& a);
