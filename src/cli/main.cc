@@ -15,6 +15,7 @@
 #include "lint/lint.h"
 #include "report/explain.h"
 #include "report/summary.h"
+#include "results/results.h"
 #include "serving/experiment.h"
 #include "sim/simulation.h"
 #include "telemetry/openmetrics.h"
@@ -213,6 +214,23 @@ int Lint(const std::vector<std::string>& files, const std::string& format,
   return fail ? kExitLintFindings : kExitOk;
 }
 
+// What `explain` reads: a run's --out DIR (its summary.json), or a cluster snapshot
+// (`kubectl get ... -o yaml`) that is loaded as the cluster at t=0 and run for 30 s, long
+// enough for kube-scheduler, Kueue and Karpenter to say what they would do with it.
+nlohmann::json ExplainSource(const std::string& path) {
+  const std::filesystem::path p(path);
+  const bool run_output = (std::filesystem::is_directory(p) &&
+                           std::filesystem::exists(p / "summary.json")) ||
+                          p.filename() == "summary.json";
+  if (run_output) return report::LoadRunSummary(path);
+  auto sim = sim::LoadManifests({path}, Duration::Seconds(30), std::nullopt);
+  for (const auto& w : sim->warnings()) std::cerr << "warning: " << w << "\n";
+  sim->Run();
+  std::ostringstream out;
+  report::WriteSummaryJson(out, *sim, results::Compute(*sim));
+  return nlohmann::json::parse(out.str());
+}
+
 int Validate(const std::vector<std::string>& files) {
   api::Manifests manifests;
   for (const auto& f : files) api::LoadPath(f, &manifests);
@@ -363,7 +381,7 @@ int RealMain(int argc, char** argv) {
     }
     if (*validate) return Validate(validate_files);
     if (*explain) {
-      const auto e = report::Explain(report::LoadRunSummary(explain_run), explain_object);
+      const auto e = report::Explain(ExplainSource(explain_run), explain_object);
       std::cout << (explain_format == "json" ? e.dump(2) + "\n" : report::RenderExplain(e));
       return kExitOk;
     }

@@ -195,7 +195,9 @@ OJson Explain(const Json& summary, const std::string& object) {
   auto in_ns = [&](const Json& x) { return Str(x, "namespace") == ns && Str(x, "name") == name; };
   const Json& workloads = List(summary, {"workloads"});
   const Json& claims = List(summary, {"karpenter", "nodeClaims"});
-  const Json& cost = List(summary, {"cost"});
+  static const Json kNoCost = Json::object();
+  const Json& cost =
+      summary.contains("cost") && summary["cost"].is_object() ? summary["cost"] : kNoCost;
 
   if (kind == "pod") {
     const Json* pod = FindIn(List(summary, {"pods"}), in_ns);
@@ -214,6 +216,14 @@ OJson Explain(const Json& summary, const std::string& object) {
           out["deployment"] = Str(e.at("involvedObject"), "name");
           break;
         }
+      }
+      // A snapshot's ReplicaSet: <deployment>-<pod-template-hash>.
+      const auto dash = owner_name.rfind('-');
+      if (!out.contains("deployment") && dash != std::string::npos &&
+          FindIn(List(summary, {"deployments"}), [&](const Json& d) {
+            return Str(d, "namespace") == ns && Str(d, "name") == owner_name.substr(0, dash);
+          })) {
+        out["deployment"] = owner_name.substr(0, dash);
       }
     }
     const Json* wl = FindIn(workloads, [&](const Json& w) {

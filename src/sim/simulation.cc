@@ -150,7 +150,7 @@ void Simulation::SeedPod(const api::Pod& p) {
   if (!p.spec.node_name.empty()) store_.BindPod(id, store_.FindNode(p.spec.node_name));
 }
 
-cluster::Owner Simulation::SnapshotOwner(const api::Pod& p) const {
+cluster::Owner Simulation::SnapshotOwner(const api::Pod& p) {
   // ownerReferences of a `kubectl get -o yaml` pod: its controller, when the files have it.
   const auto& ns = p.metadata.namespace_;
   for (const auto& ref : p.metadata.owner_references) {
@@ -161,6 +161,30 @@ cluster::Owner Simulation::SnapshotOwner(const api::Pod& p) const {
         if (sets[i].obj.metadata.name == ref.name && sets[i].obj.metadata.namespace_ == ns) {
           return {cluster::OwnerKind::kReplicaSet, i};
         }
+      }
+      // A snapshot without ReplicaSets: the ReplicaSet <deployment>-<pod-template-hash> of
+      // a Deployment in the files is made from it, so its pods are not created twice.
+      const auto dash = ref.name.rfind('-');
+      const uint32_t d = dash == std::string::npos
+                             ? cluster::kNone
+                             : store_.FindDeployment(ns, ref.name.substr(0, dash));
+      if (d != cluster::kNone && store_.deployments()[d].replica_set == cluster::kNone) {
+        const auto& dep = store_.deployments()[d].obj;
+        const std::string hash = ref.name.substr(dash + 1);
+        api::ReplicaSet rs;
+        rs.metadata.name = ref.name;
+        rs.metadata.namespace_ = ns;
+        rs.metadata.labels = dep.template_.metadata.labels;
+        rs.metadata.labels["pod-template-hash"] = hash;
+        rs.metadata.source = dep.metadata.source;
+        rs.replicas = dep.replicas;
+        rs.selector = dep.selector;
+        rs.selector.match_labels["pod-template-hash"] = hash;
+        rs.template_ = dep.template_;
+        rs.template_.metadata.labels["pod-template-hash"] = hash;
+        const uint32_t id = store_.AddReplicaSet(std::move(rs), d);
+        store_.deployments()[d].replica_set = id;
+        return {cluster::OwnerKind::kReplicaSet, id};
       }
     } else if (ref.kind == "Job") {
       if (uint32_t j = store_.FindJob(ns, ref.name); j != cluster::kNone) {

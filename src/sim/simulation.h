@@ -114,7 +114,7 @@ class Simulation {
   void Validate();  // validate.cc
   // A snapshot's pod: its controller from ownerReferences, and the controller's record of it.
   void SeedPod(const api::Pod& p);
-  cluster::Owner SnapshotOwner(const api::Pod& p) const;
+  cluster::Owner SnapshotOwner(const api::Pod& p);
   void AdoptSnapshotPod(cluster::PodId id);
   // The scenario's apply, delete and patch actions (actions.cc).
   void ApplyObjects(const api::ScenarioAction& a);

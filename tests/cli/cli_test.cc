@@ -175,7 +175,8 @@ TEST(Cli, BadGpuConfigurationNamesFileLineAndField) {
           "    metadata: {labels: {app: mm}}\n    spec:\n      containers:\n"
           "      - name: mm\n        image: nvcr.io/nvidia/cloud-native/k8s-mig-manager:v0.12.1\n";
   }
-  r = Gputwin("run -f " + (dir / "mig.yaml").string() + " -f " + (dir / "mig-manager.yaml").string());
+  r = Gputwin("run -f " + (dir / "mig.yaml").string() + " -f " +
+              (dir / "mig-manager.yaml").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.out, HasSubstr("mig.yaml:1: metadata.labels.nvidia.com/mig.config: no mig-parted "
                                "config \"all-4g.40gb\" for T4"));
@@ -268,6 +269,25 @@ TEST(Cli, LintExitCodesFollowFailOn) {
   EXPECT_EQ(r.code, 0);
   EXPECT_THAT(Slurp(dir / "out.sarif"), HasSubstr("\"results\": []"));
   fs::remove_all(dir);
+}
+
+TEST(Cli, ExplainReadsAClusterSnapshot) {
+  // One A10G node, its GPU held by the running replica: the second replica is Pending for
+  // Insufficient nvidia.com/gpu, and the snapshot's pods are not created twice.
+  const std::string snap =
+      std::string(GPUTWIN_SOURCE_DIR) + "/tests/report/data/snapshot-one-gpu.yaml";
+  Result r = Gputwin("explain " + snap + " pod/default/llm-6d4b8c-bbbbb");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("owned by Deployment llm"));
+  EXPECT_THAT(r.out, HasSubstr("FailedScheduling         0/1 nodes are available: 1 "
+                               "Insufficient nvidia.com/gpu."));
+  EXPECT_THAT(r.out, HasSubstr("What would change it"));
+  r = Gputwin("explain --format json " + snap + " pod/default/llm-6d4b8c-aaaaa");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("\"phase\": \"Running\""));
+  EXPECT_THAT(r.out, HasSubstr("\"node\": \"gpu-1\""));
+  r = Gputwin("run -f " + snap + " --duration 1m");
+  EXPECT_THAT(r.out, HasSubstr("Pods (2 total, 1 Pending, 1 Running)"));
 }
 
 TEST(Cli, ValidateCountsEveryKind) {
