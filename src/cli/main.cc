@@ -4,6 +4,7 @@
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
+#include <chrono>
 #include <cmath>
 #include <cstdio>
 #include <filesystem>
@@ -32,25 +33,31 @@ constexpr int kExitOk = 0, kExitExpectationsFailed = 1, kExitLintFindings = 1, k
 // A one-line progress bar on stderr, only when stderr is a terminal.
 class TerminalProgress : public sim::Progress {
  public:
-  explicit TerminalProgress(Time start) : start_(start) {}
+  explicit TerminalProgress(Time start)
+      : start_(start), wall_start_(std::chrono::steady_clock::now()) {}
   ~TerminalProgress() override {
     if (drawn_) std::fputs("\r\033[K", stderr);
   }
-  void Update(double fraction, Time now) override {
-    int pct = static_cast<int>(fraction * 100);
-    if (pct == last_) return;
-    last_ = pct;
+  // Simulated time reached, events per second of wall time and the time left at that pace;
+  // redrawn at most 10 times a second.
+  void Update(double fraction, Time now, uint64_t events) override {
+    const auto wall = std::chrono::steady_clock::now();
+    if (drawn_ && fraction < 1.0 && wall - last_draw_ < std::chrono::milliseconds(100)) return;
+    last_draw_ = wall;
     drawn_ = true;
-    int filled = pct / 5;
-    std::fprintf(stderr, "\r[%-20s] %3d%%  %s simulated",
-                 std::string(static_cast<size_t>(filled), '#').c_str(), pct,
-                 FormatDuration(now - start_).c_str());
+    const double elapsed = std::chrono::duration<double>(wall - wall_start_).count();
+    const double rate = elapsed > 0 ? static_cast<double>(events) / elapsed : 0;
+    const double eta = fraction > 0.001 ? elapsed * (1 - fraction) / fraction : 0;
+    const int pct = static_cast<int>(fraction * 100);
+    std::fprintf(stderr, "\r\033[K[%-20s] %3d%%  %s simulated  %.0fk events/s  ETA %.0fs",
+                 std::string(static_cast<size_t>(pct / 5), '#').c_str(), pct,
+                 FormatDuration(now - start_).c_str(), rate / 1000, eta);
     std::fflush(stderr);
   }
 
  private:
   Time start_;
-  int last_ = -1;
+  std::chrono::steady_clock::time_point wall_start_, last_draw_;
   bool drawn_ = false;
 };
 
@@ -219,9 +226,9 @@ int Lint(const std::vector<std::string>& files, const std::string& format,
 // enough for kube-scheduler, Kueue and Karpenter to say what they would do with it.
 nlohmann::json ExplainSource(const std::string& path) {
   const std::filesystem::path p(path);
-  const bool run_output = (std::filesystem::is_directory(p) &&
-                           std::filesystem::exists(p / "summary.json")) ||
-                          p.filename() == "summary.json";
+  const bool run_output =
+      (std::filesystem::is_directory(p) && std::filesystem::exists(p / "summary.json")) ||
+      p.filename() == "summary.json";
   if (run_output) return report::LoadRunSummary(path);
   auto sim = sim::LoadManifests({path}, Duration::Seconds(30), std::nullopt);
   for (const auto& w : sim->warnings()) std::cerr << "warning: " << w << "\n";

@@ -251,12 +251,12 @@ void Simulation::Run(Progress* progress) {
       since_report = 0;
       progress->Update(
           total > 0 ? static_cast<double>((e.at - start()).ns) / static_cast<double>(total) : 1.0,
-          e.at);
+          e.at, events_processed_);
     }
   }
   store_.set_now(stop);
   if (serving_) serving_->Finish(stop);
-  if (progress) progress->Update(1.0, stop);
+  if (progress) progress->Update(1.0, stop, events_processed_);
   CheckExpectations();
 }
 

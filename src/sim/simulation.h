@@ -55,7 +55,8 @@ struct ExpectationResult {
 
 struct Progress {
   virtual ~Progress() = default;
-  virtual void Update(double fraction, Time now) = 0;
+  // fraction of the run done, the simulated time reached, events processed so far.
+  virtual void Update(double fraction, Time now, uint64_t events) = 0;
 };
 
 class Simulation {

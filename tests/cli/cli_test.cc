@@ -290,6 +290,22 @@ TEST(Cli, ExplainReadsAClusterSnapshot) {
   EXPECT_THAT(r.out, HasSubstr("Pods (2 total, 1 Pending, 1 Running)"));
 }
 
+TEST(Cli, ProgressOnlyOnATerminal) {
+  // On a terminal (util-linux `script` gives the run one) stderr shows the simulated time
+  // reached, events per second and the time left; redirected, nothing.
+  if (std::system("command -v script >/dev/null 2>&1") != 0) GTEST_SKIP() << "no `script`";
+  const std::string run = std::string(GPUTWIN_BINARY) + " run " + kQuickstart + " >/dev/null";
+  FILE* p = popen(("script -qc '" + run + "' /dev/null 2>&1").c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  pclose(p);
+  EXPECT_THAT(out, HasSubstr("100%  6h0m0s simulated"));
+  EXPECT_THAT(out, HasSubstr("events/s  ETA"));
+  Result piped = Gputwin("run " + kQuickstart);
+  EXPECT_THAT(piped.out, ::testing::Not(HasSubstr("events/s")));
+}
+
 TEST(Cli, ValidateCountsEveryKind) {
   Result r = Gputwin("validate " + std::string(GPUTWIN_SOURCE_DIR) +
                      "/tests/scenarios/karpenter_pdb.yaml");
