@@ -3,6 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
+scripts/setup-npm.sh  # the HTML report's chart library (inlined at build time)
 cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGPUTWIN_TESTS=OFF -DGPUTWIN_BENCH=OFF >/dev/null
 cmake --build build --target gputwin
 ./build/gputwin run examples/quickstart/scenario.yaml --out out/quickstart

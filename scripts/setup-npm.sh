@@ -1,15 +1,21 @@
 #!/usr/bin/env bash
-# The npm tools the tests use (package.json: the SARIF validator), from the lockfile;
+# The npm packages (package.json: uPlot for the HTML report, the SARIF validators,
+# puppeteer-core for the browser test), from the lockfile;
 # Node.js and npm from Debian when the machine has none.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-if ! command -v npm >/dev/null 2>&1; then
-  echo "gputwin: installing nodejs npm" >&2
+# Debian's packages: Node.js and npm when the machine has none; with --browser, Chromium
+# for the HTML report's browser test.
+missing=()
+command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
+if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
+if [ ${#missing[@]} -gt 0 ]; then
+  echo "gputwin: installing ${missing[*]}" >&2
   sudo_cmd=()
   if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
   export DEBIAN_FRONTEND=noninteractive
   "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends nodejs npm >/dev/null
+  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
 fi
 # npm ci only when node_modules is missing or older than the lockfile.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then

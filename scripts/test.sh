@@ -3,7 +3,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 scripts/setup.sh
-scripts/setup-npm.sh  # the SARIF validators lint's output is checked with
+scripts/setup-npm.sh --browser  # uPlot, the SARIF validators, puppeteer-core and Chromium
 # -O1 and line tables only: the sanitized tests run in seconds, and the build (the long
 # part on 2 cores) is faster than at -O2 -g. Benchmarks are not built here.
 cmake -S . -B build-asan -G Ninja -DCMAKE_BUILD_TYPE=RelWithDebInfo -DGPUTWIN_WERROR=ON \

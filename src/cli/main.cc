@@ -15,6 +15,7 @@
 #include "api/manifests.h"
 #include "lint/lint.h"
 #include "report/explain.h"
+#include "report/html.h"
 #include "report/summary.h"
 #include "results/results.h"
 #include "serving/experiment.h"
@@ -74,7 +75,7 @@ std::optional<Duration> ParseDurationFlag(const std::string& flag, const std::st
 int Run(const std::string& scenario, const std::vector<std::string>& files,
         const std::string& duration, const std::string& out_dir, std::optional<uint64_t> seed,
         const std::string& until, const std::string& format, const std::string& metrics_file,
-        const std::string& metrics_tsdb) {
+        const std::string& metrics_tsdb, const std::string& html_file) {
   std::unique_ptr<sim::Simulation> simulation;
   if (!files.empty()) {
     if (!scenario.empty()) throw InputError("give either a SCENARIO or -f FILE_OR_DIR, not both");
@@ -114,6 +115,20 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
     report::WriteFileAtomically(out_dir, "summary.json", [&](std::ostream& out) {
       report::WriteSummaryJson(out, *simulation, results);
     });
+  }
+  if (!out_dir.empty() || !html_file.empty()) {
+    // The HTML report is drawn from the summary, as `gputwin report` would draw it later.
+    std::ostringstream summary;
+    report::WriteSummaryJson(summary, *simulation, results);
+    const std::string html = report::RenderHtml(nlohmann::json::parse(summary.str()));
+    auto write = [&](const std::string& dir, const std::string& name) {
+      report::WriteFileAtomically(dir, name, [&](std::ostream& out) { out << html; });
+    };
+    if (!out_dir.empty()) write(out_dir, "report.html");
+    if (!html_file.empty()) {
+      const std::filesystem::path p(html_file);
+      write(p.parent_path().empty() ? "." : p.parent_path().string(), p.filename().string());
+    }
   }
   if (!metrics_file.empty()) {
     const std::filesystem::path p(metrics_file);
@@ -303,6 +318,10 @@ int RealMain(int argc, char** argv) {
   run->add_option("--metrics-tsdb", metrics_tsdb,
                   "Write every scraped series as a Prometheus TSDB block into this data folder "
                   "(prometheus --storage.tsdb.path=DIR serves it; docs/grafana.md)");
+  std::string html_file;
+  run->add_option("--html", html_file,
+                  "Write the HTML report to this file (one self-contained page; also "
+                  "report.html in --out)");
   run->add_option("--format", format, "Output on stdout: text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
@@ -403,7 +422,8 @@ int RealMain(int argc, char** argv) {
     if (*fgd)
       return ExperimentFgd(fgd_pods, fgd_nodes, fgd_policy, fgd_seeds, fgd_tune, fgd_replay,
                            fgd_placements);
-    return Run(scenario, files, duration, out_dir, seed, until, format, metrics_file, metrics_tsdb);
+    return Run(scenario, files, duration, out_dir, seed, until, format, metrics_file, metrics_tsdb,
+               html_file);
   } catch (const InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitBadInput;

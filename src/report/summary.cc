@@ -113,6 +113,12 @@ Json PodJson(const cluster::Store& s, const cluster::PodRecord& p) {
     owner = Json{{"kind", OwnerKindName(p.owner.kind)}, {"name", OwnerName(s, p)}};
   }
   pj["owner"] = owner;
+  // The NVIDIA devices it asks for (nvidia.com/gpu, MIG instances, shared replicas).
+  int64_t gpus = 0;
+  for (cluster::ResourceId r = 0; r < p.tmpl->requests.size() && r < s.resources().size(); ++r) {
+    if (s.resources().Name(r).starts_with("nvidia.com/")) gpus += p.tmpl->requests[r];
+  }
+  pj["gpus"] = gpus;
   if (!p.devices.empty() && p.Bound()) {
     Json ids = Json::array();
     for (uint32_t d : p.devices) ids.push_back(s.node(p.node).devices[d].id);

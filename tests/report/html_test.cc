@@ -1,0 +1,54 @@
+// The HTML report's data and self-containment, without a browser (the browser test is
+// tests/html/report_in_chromium.mjs): the quickstart's timelines as its README tells them.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include <sstream>
+
+#include "report/html.h"
+#include "report/summary.h"
+#include "results/results.h"
+#include "sim/simulation.h"
+
+namespace gputwin {
+namespace {
+
+nlohmann::json QuickstartSummary() {
+  auto sim =
+      sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/examples/quickstart/scenario.yaml",
+                        std::nullopt, std::nullopt);
+  sim->Run();
+  std::ostringstream out;
+  report::WriteSummaryJson(out, *sim, results::Compute(*sim));
+  return nlohmann::json::parse(out.str());
+}
+
+TEST(HtmlReport, QuickstartTimelines) {
+  const auto tl = report::Timelines(QuickstartSummary());
+  // 6 h at one point a minute: 361 instants.
+  ASSERT_EQ(tl["t"].size(), 361u);
+  // Three nodes of 4 GPUs; 6 training pods of 2 GPUs run at once from the start while the
+  // other 6 and the 2 inference pods wait; three p3.8xlarge at $12.24 an hour.
+  EXPECT_EQ(tl["gpuCapacity"][0], 12.0);
+  EXPECT_EQ(tl["gpuAllocated"][0], 12.0);
+  EXPECT_EQ(tl["running"][0], 6.0);
+  EXPECT_EQ(tl["pending"][0], 8.0);
+  EXPECT_NEAR(tl["costPerHour"][0].get<double>(), 3 * 12.24, 1e-9);
+  // At the end the Job is done (after 4 h): nothing runs, the 2 inference pods still wait.
+  EXPECT_EQ(tl["running"][360], 0.0);
+  EXPECT_EQ(tl["pending"][360], 2.0);
+  EXPECT_EQ(tl["gpuAllocated"][360], 0.0);
+}
+
+TEST(HtmlReport, OneSelfContainedPage) {
+  const std::string html = report::RenderHtml(QuickstartSummary());
+  EXPECT_THAT(html, ::testing::StartsWith("<!doctype html>"));
+  EXPECT_THAT(html, ::testing::Not(::testing::HasSubstr("<script src")));
+  EXPECT_THAT(html, ::testing::Not(::testing::HasSubstr("<link")));
+  EXPECT_THAT(html, ::testing::HasSubstr(report::UplotJs()));
+  EXPECT_THAT(html, ::testing::HasSubstr("had untolerated taint {nvidia.com/gpu: present}"));
+  EXPECT_LT(html.size(), 20u << 20);
+}
+
+}  // namespace
+}  // namespace gputwin
