@@ -131,6 +131,44 @@ OJson Timelines(const Json& summary, int points) {
   OJson by_type = OJson::object();
   for (const auto& [type, series] : nodes) by_type[type] = series;
   out["nodes"] = by_type;
+  // Kueue: workloads pending (queued) and admitted per ClusterQueue, from their conditions.
+  std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> queues;
+  for (const auto& w : Arr(summary, "workloads")) {
+    const std::string cq = Str(w, "clusterQueue");
+    if (cq.empty()) continue;
+    auto& [pend, adm] = queues[cq];
+    if (pend.empty()) {
+      pend.assign(t.size(), 0);
+      adm.assign(t.size(), 0);
+    }
+    double pending_since = -1, admitted_since = -1;
+    for (const auto& h : Arr(w, "history")) {
+      const std::string type = Str(h, "type");
+      const double at = Seconds(h, "time", t0);
+      auto close = [&](double* since, std::vector<double>* v) {
+        if (*since >= 0) g.Add(v, *since, at, 1);
+        *since = -1;
+      };
+      if (type == "Created" || type == "Requeued" || type == "Activated") {
+        if (pending_since < 0 && admitted_since < 0) pending_since = at;
+      } else if (type == "QuotaReserved") {
+        close(&pending_since, &pend);
+        admitted_since = at;
+      } else if (type == "Evicted") {
+        close(&admitted_since, &adm);
+      } else if (type == "Deactivated" || type == "Finished") {
+        close(&pending_since, &pend);
+        close(&admitted_since, &adm);
+      }
+    }
+    if (pending_since >= 0) g.Add(&pend, pending_since, end, 1);
+    if (admitted_since >= 0) g.Add(&adm, admitted_since, end, 1);
+  }
+  OJson kueue = OJson::object();
+  for (const auto& [cq, series] : queues) {
+    kueue[cq] = OJson{{"pending", series.first}, {"admitted", series.second}};
+  }
+  out["kueue"] = kueue;
   return out;
 }
 
@@ -174,6 +212,13 @@ constexpr const char* kScript = R"js(
   const types = Object.keys(tl.nodes);
   chart('chart-nodes', 'Nodes by capacity type', types, types.map(k => tl.nodes[k]), true);
   chart('chart-cost', 'Cost rate (USD per hour)', ['$/h'], [tl.costPerHour], true);
+  const cqs = Object.keys(tl.kueue || {});
+  if (cqs.length) {
+    const names = [], series = [];
+    cqs.forEach(q => { names.push(q + ' pending'); series.push(tl.kueue[q].pending);
+                       names.push(q + ' admitted'); series.push(tl.kueue[q].admitted); });
+    chart('chart-kueue', 'Kueue workloads per ClusterQueue', names, series, false);
+  }
 })();
 )js";
 
@@ -243,7 +288,9 @@ std::string RenderHtml(const Json& summary) {
   body +=
       "<section id=timelines><h2>Timelines</h2><div class=charts>"
       "<div id=chart-pods class=chart></div><div id=chart-gpus class=chart></div>"
-      "<div id=chart-nodes class=chart></div><div id=chart-cost class=chart></div>"
+      "<div id=chart-nodes class=chart></div><div id=chart-cost class=chart></div>" +
+      std::string(Arr(summary, "workloads").empty() ? ""
+                                                    : "<div id=chart-kueue class=chart></div>") +
       "</div></section>";
   // Pending explanations.
   const auto& reasons = Arr(summary, "pendingReasons");

@@ -25,7 +25,9 @@ const cases = [
     check: { gpuCapacity0: 12, gpuAllocated0: 12, pending0: 8, running0: 6, cost0: 36.72 } },
   { scenario: 'examples/gpu-nodepools-spot/scenario.yaml', name: 'gpu-nodepools-spot',
     check: { nodeTypes: ['on-demand', 'spot'] } },
-  { scenario: 'examples/kueue-two-teams/scenario.yaml', name: 'kueue-two-teams', check: {} },
+  // Kueue, two teams: their ClusterQueues each get a pending and an admitted series.
+  { scenario: 'examples/kueue-two-teams/scenario.yaml', name: 'kueue-two-teams',
+    check: { charts: 5, queues: ['inference', 'research'] } },
 ];
 
 const browser = await puppeteer.launch({
@@ -49,7 +51,8 @@ try {
     // Four charts, each a canvas with its series drawn.
     const charts = await page.$$eval('.chart', (els) => els.map((e) => ({
       id: e.id, canvases: e.querySelectorAll('canvas').length, series: Number(e.dataset.rendered || 0) })));
-    if (charts.length !== 4) fail(`${c.name}: ${charts.length} charts, want 4`);
+    const want = c.check.charts || 4;
+    if (charts.length !== want) fail(`${c.name}: ${charts.length} charts, want ${want}`);
     for (const ch of charts) {
       if (ch.canvases < 1 || ch.series < 1) fail(`${c.name}: chart ${ch.id} did not render (${JSON.stringify(ch)})`);
     }
@@ -61,6 +64,10 @@ try {
     if ('pending0' in k) eq('pods Pending at 0', tl.pending[0], k.pending0);
     if ('running0' in k) eq('pods Running at 0', tl.running[0], k.running0);
     if ('cost0' in k) eq('cost rate at 0', tl.costPerHour[0], k.cost0);
+    if (k.queues) {
+      const got = Object.keys(tl.kueue).sort().join(',');
+      if (got !== k.queues.join(',')) fail(`${c.name}: ClusterQueues ${got}`);
+    }
     if (k.nodeTypes) {
       const got = Object.keys(tl.nodes).sort().join(',');
       if (got !== k.nodeTypes.join(',')) fail(`${c.name}: node capacity types ${got}`);

@@ -52,3 +52,29 @@ TEST(HtmlReport, OneSelfContainedPage) {
 
 }  // namespace
 }  // namespace gputwin
+
+namespace gputwin {
+namespace {
+
+// tests/scenarios/kueue_fifo.yaml's StrictFIFO queue (its comment derives the times): r
+// admitted 0-1h; big queued at 1m, admitted at 1h; small queued at 2m, admitted at 2h.
+TEST(HtmlReport, KueueQueueDepthPerClusterQueue) {
+  auto sim = sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/tests/scenarios/kueue_fifo.yaml",
+                               std::nullopt, std::nullopt);
+  sim->Run();
+  std::ostringstream out;
+  report::WriteSummaryJson(out, *sim, results::Compute(*sim));
+  const auto tl = report::Timelines(nlohmann::json::parse(out.str()));
+  const auto& strict = tl["kueue"]["strict"];
+  ASSERT_EQ(tl["t"].size(), 241u);         // 4 h, a point a minute
+  EXPECT_EQ(strict["pending"][30], 2.0);   // 30m: big and small wait
+  EXPECT_EQ(strict["admitted"][30], 1.0);  // r runs
+  EXPECT_EQ(strict["pending"][90], 1.0);   // 1h30m: small waits
+  EXPECT_EQ(strict["admitted"][90], 1.0);  // big runs
+  EXPECT_EQ(strict["pending"][150], 0.0);  // 2h30m: small runs
+  EXPECT_EQ(strict["admitted"][150], 1.0);
+  EXPECT_EQ(strict["admitted"][240], 0.0);  // all done by 3h
+}
+
+}  // namespace
+}  // namespace gputwin
