@@ -356,6 +356,14 @@ int RealMain(int argc, char** argv) {
   explain->add_option("--format", explain_format, "text or json")
       ->check(CLI::IsMember({"text", "json"}));
 
+  auto* report_cmd = app.add_subcommand(
+      "report", "Draw finished runs again: one run's HTML report, or several side by side");
+  std::vector<std::string> report_runs;
+  std::string report_html;
+  report_cmd->add_option("OUT_DIR", report_runs, "Runs' --out folders (or summary.json files)")
+      ->required();
+  report_cmd->add_option("--html", report_html, "The HTML file to write")->required();
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   auto* experiment = app.add_subcommand("experiment", "Reproduce published experiments");
@@ -409,6 +417,22 @@ int RealMain(int argc, char** argv) {
     if (*explain) {
       const auto e = report::Explain(ExplainSource(explain_run), explain_object);
       std::cout << (explain_format == "json" ? e.dump(2) + "\n" : report::RenderExplain(e));
+      return kExitOk;
+    }
+    if (*report_cmd) {
+      std::vector<std::pair<std::string, nlohmann::json>> runs;
+      for (const auto& r : report_runs) {
+        // A run is labelled by its folder, or by its scenario when two folders share a name.
+        runs.emplace_back(std::filesystem::path(r).filename().string(), report::LoadRunSummary(r));
+        if (runs.back().first.empty() || runs.back().first == "summary.json") {
+          runs.back().first = runs.back().second.value("scenario", r);
+        }
+      }
+      const std::string html = runs.size() == 1 ? report::RenderHtml(runs.front().second)
+                                                : report::RenderComparison(runs);
+      const std::filesystem::path p(report_html);
+      report::WriteFileAtomically(p.parent_path().empty() ? "." : p.parent_path().string(),
+                                  p.filename().string(), [&](std::ostream& o) { o << html; });
       return kExitOk;
     }
     if (*lint) return Lint(lint_files, lint_format, lint_fail_on, lint_config, lint_output);

@@ -82,6 +82,12 @@ OJson Timelines(const Json& summary, int points) {
   const double t0 = Seconds(summary, "startTime", 0);
   const double t1 = Seconds(summary, "endTime", t0 + 1);
   const int n = std::max(2, std::min(points, static_cast<int>((t1 - t0) / 60) + 1));
+  return TimelinesOn(summary, t1 - t0, n);
+}
+
+OJson TimelinesOn(const Json& summary, double seconds, int n) {
+  const double t0 = Seconds(summary, "startTime", 0);
+  const double t1 = t0 + seconds;
   const Grid g{t0, (t1 - t0) / (n - 1), n};
   std::vector<double> t(static_cast<size_t>(n)), pending(t.size()), running(t.size()),
       capacity(t.size()), allocated(t.size()), cost(t.size());
@@ -399,6 +405,84 @@ std::string RenderHtml(const Json& summary) {
       "</main><script type=application/json id=gputwin-data>" + json + "</script><script>" +
       UplotJs() + "</script><script>" + kScript + "</script></body></html>\n";
   return html;
+}
+
+namespace {
+
+// The comparison page's script: the same charts, one series per run, on hours from start.
+constexpr const char* kCompareScript = R"js(
+(function(){
+  const data = JSON.parse(document.getElementById('gputwin-data').textContent);
+  const palette = ['#3b82c4','#f0b429','#2d8a5f','#b42318','#7c3aed','#0e7490'];
+  function chart(id, title, key) {
+    const el = document.getElementById(id);
+    const opts = {title: title, width: Math.max(520, el.clientWidth - 8), height: 240,
+      series: [{label: 'hours'}].concat(data.runs.map((r, i) => ({label: r.label,
+        stroke: palette[i % palette.length], width: 1.5}))),
+      scales: {x: {time: false}}, axes: [{label: 'hours from the start'}, {}]};
+    new uPlot(opts, [data.hours].concat(data.runs.map(r => r.timelines[key])), el);
+    el.dataset.rendered = String(data.runs.length);
+  }
+  chart('chart-pending', 'Pods Pending', 'pending');
+  chart('chart-running', 'Pods Running', 'running');
+  chart('chart-gpus', 'GPUs allocated', 'gpuAllocated');
+  chart('chart-cost', 'Cost rate (USD per hour)', 'costPerHour');
+})();
+)js";
+
+}  // namespace
+
+std::string RenderComparison(const std::vector<std::pair<std::string, Json>>& runs) {
+  double seconds = 1;
+  for (const auto& [label, s] : runs) {
+    seconds = std::max(seconds, Seconds(s, "endTime", 0) - Seconds(s, "startTime", 0));
+  }
+  const int n = std::max(2, std::min(480, static_cast<int>(seconds / 60) + 1));
+  std::vector<double> hours(static_cast<size_t>(n));
+  for (int i = 0; i < n; ++i) {
+    hours[static_cast<size_t>(i)] = std::round(seconds / (n - 1) * i / 36.0) / 100.0;
+  }
+  OJson data{{"hours", hours}, {"runs", OJson::array()}};
+  std::vector<std::vector<std::string>> rows = {{"scenario"},
+                                                {"cost of the run"},
+                                                {"GPU-hours bought"},
+                                                {"GPU-hours allocated"},
+                                                {"idle GPU cost"},
+                                                {"pods Pending at the end"},
+                                                {"work lost to evictions"},
+                                                {"expectations"}};
+  std::vector<std::string> head = {""};
+  for (const auto& [label, s] : runs) {
+    data["runs"].push_back(OJson{{"label", label}, {"timelines", TimelinesOn(s, seconds, n)}});
+    head.push_back(label);
+    const auto& cost = Obj(s, "cost");
+    int failed = 0;
+    for (const auto& e : Arr(s, "expectations")) failed += e.value("passed", true) ? 0 : 1;
+    rows[0].push_back(Str(s, "scenario"));
+    rows[1].push_back(Money(cost.value("total", 0.0)));
+    rows[2].push_back(fmt::format("{:.1f}", cost.value("gpuHours", 0.0)));
+    rows[3].push_back(fmt::format("{:.1f}", cost.value("allocatedGpuHours", 0.0)));
+    rows[4].push_back(Money(cost.value("idleGpu", 0.0)));
+    rows[5].push_back(fmt::format("{}", Obj(Obj(s, "totals"), "podsByPhase").value("Pending", 0)));
+    rows[6].push_back(Money(cost.value("lostWorkCost", 0.0)));
+    rows[7].push_back(failed ? fmt::format("{} failed", failed) : "all passed");
+  }
+  std::string json = data.dump();
+  for (size_t at = json.find("</"); at != std::string::npos; at = json.find("</", at + 2)) {
+    json.replace(at, 2, "<\\/");
+  }
+  std::string body =
+      "<section id=overview><h2>Side by side</h2>" + Table(head, rows) +
+      "</section><section id=timelines><h2>Timelines, overlaid</h2><div class=charts>"
+      "<div id=chart-pending class=chart></div><div id=chart-running class=chart></div>"
+      "<div id=chart-gpus class=chart></div><div id=chart-cost class=chart></div>"
+      "</div></section>";
+  return "<!doctype html><html lang=en><head><meta charset=utf-8><title>gputwin: comparison"
+         "</title><style>" +
+         std::string(UplotCss()) + kStyle + "</style></head><body><header><h1>" +
+         fmt::format("{} runs compared", runs.size()) + "</h1></header><main>" + body +
+         "</main><script type=application/json id=gputwin-data>" + json + "</script><script>" +
+         UplotJs() + "</script><script>" + kCompareScript + "</script></body></html>\n";
 }
 
 }  // namespace gputwin::report

@@ -5,6 +5,8 @@
 
 #include <nlohmann/json.hpp>
 #include <string>
+#include <utility>
+#include <vector>
 
 namespace gputwin::report {
 
@@ -17,6 +19,14 @@ const char* UplotCss();
 // "gpuAllocated": [...], "nodes": {"on-demand": [...], ...}, "costPerHour": [...]}.
 nlohmann::ordered_json Timelines(const nlohmann::json& summary, int points = 480);
 
+// The same timelines on `n` instants over the first `seconds` of the run (a comparison
+// puts runs of different lengths on one grid).
+nlohmann::ordered_json TimelinesOn(const nlohmann::json& summary, double seconds, int n);
+
 std::string RenderHtml(const nlohmann::json& summary);
+
+// Several runs side by side: their figures in one table, the same charts overlaid (hours
+// from each run's start). `runs`: a label and a summary each.
+std::string RenderComparison(const std::vector<std::pair<std::string, nlohmann::json>>& runs);
 
 }  // namespace gputwin::report

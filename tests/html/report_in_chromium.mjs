@@ -79,6 +79,28 @@ try {
     await page.close();
     console.log(`ok ${c.name}: ${charts.length} charts, cost ${cost}`);
   }
+  // Two runs side by side (gputwin report OUT1 OUT2 --html): each chart overlays both.
+  const runs = ['on-demand-base', 'pure-spot'].map((n) => {
+    const dir = path.join(outDir, 'spot-' + n);
+    execFileSync(gputwin, ['run', path.join(root, `examples/serving-spot-overflow/scenario-${n}.yaml`),
+      '--out', dir], { stdio: 'ignore' });
+    return dir;
+  });
+  const cmp = path.join(outDir, 'comparison.html');
+  execFileSync(gputwin, ['report', ...runs, '--html', cmp], { stdio: 'ignore' });
+  const page = await browser.newPage();
+  await page.setViewport({ width: 1400, height: 1000 });
+  const errors = [];
+  page.on('console', (m) => { if (m.type() === 'error') errors.push(m.text()); });
+  page.on('pageerror', (e) => errors.push(String(e)));
+  await page.goto('file://' + cmp, { waitUntil: 'load' });
+  if (errors.length) fail(`comparison: ${errors.join('; ')}`);
+  const charts = await page.$$eval('.chart', (els) => els.map((e) => Number(e.dataset.rendered || 0)));
+  if (charts.length !== 4 || charts.some((n) => n !== 2)) fail(`comparison: charts ${JSON.stringify(charts)}`);
+  const head = await page.$$eval('#overview th', (els) => els.map((e) => e.textContent));
+  if (head.join('|') !== '|spot-on-demand-base|spot-pure-spot') fail(`comparison: columns ${head.join('|')}`);
+  await page.screenshot({ path: path.join(outDir, 'comparison.png'), fullPage: true });
+  console.log(`ok comparison: ${charts.length} charts of ${charts[0]} runs`);
 } finally {
   await browser.close();
 }
