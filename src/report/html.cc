@@ -65,14 +65,25 @@ std::string Escape(const std::string& s) {
 }
 
 // Adds `value` over [from, to) to the grid's cells (each cell is the instant at its start).
+// Series are kept as differences (n + 1 cells) while intervals are added, so a million pods
+// cost a million additions, and summed into values once (Values).
 struct Grid {
   double t0, step;
   int n;
+  std::vector<double> Series() const { return std::vector<double>(static_cast<size_t>(n) + 1, 0); }
   void Add(std::vector<double>* v, double from, double to, double value) const {
     if (to <= from) return;
     const int a = std::max(0, static_cast<int>(std::ceil((from - t0) / step - 1e-9)));
     const int b = std::min(n, static_cast<int>(std::ceil((to - t0) / step - 1e-9)));
-    for (int i = a; i < b; ++i) (*v)[static_cast<size_t>(i)] += value;
+    if (a >= b) return;
+    (*v)[static_cast<size_t>(a)] += value;
+    (*v)[static_cast<size_t>(b)] -= value;
+  }
+  std::vector<double> Values(std::vector<double> v) const {
+    for (size_t i = 1; i < v.size(); ++i) v[i] += v[i - 1];
+    v.resize(static_cast<size_t>(n));
+    for (auto& x : v) x = std::round(x * 1e6) / 1e6;  // sums of prices: no float dust
+    return v;
   }
 };
 
@@ -89,8 +100,9 @@ OJson TimelinesOn(const Json& summary, double seconds, int n) {
   const double t0 = Seconds(summary, "startTime", 0);
   const double t1 = t0 + seconds;
   const Grid g{t0, (t1 - t0) / (n - 1), n};
-  std::vector<double> t(static_cast<size_t>(n)), pending(t.size()), running(t.size()),
-      capacity(t.size()), allocated(t.size()), cost(t.size());
+  std::vector<double> t(static_cast<size_t>(n)), pending = g.Series(), running = g.Series(),
+                                                 capacity = g.Series(), allocated = g.Series(),
+                                                 cost = g.Series();
   for (int i = 0; i < n; ++i) t[static_cast<size_t>(i)] = std::round(t0 + g.step * i);
   const double end = t1 + g.step;  // still there at the end: counted at the last instant
   for (const auto& p : Arr(summary, "pods")) {
@@ -110,7 +122,7 @@ OJson TimelinesOn(const Json& summary, double seconds, int n) {
     const auto& labels = Obj(node, "labels");
     std::string type = labels.value("karpenter.sh/capacity-type", std::string("static"));
     auto& series = nodes[type];
-    if (series.empty()) series.assign(t.size(), 0);
+    if (series.empty()) series = g.Series();
     g.Add(&series, from, to, 1);
     const auto& alloc = Obj(node, "allocatable");
     if (alloc.contains("nvidia.com/gpu")) {
@@ -119,23 +131,23 @@ OJson TimelinesOn(const Json& summary, double seconds, int n) {
       g.Add(&capacity, from, to, node["gpus"].value("count", 0));
     }
   }
+  std::map<std::string, const Json*> node_by_name;
+  for (const auto& nd : Arr(summary, "nodes")) node_by_name[Str(nd, "name")] = &nd;
   for (const auto& c : Arr(Obj(summary, "cost"), "nodes")) {
-    const Json* node = nullptr;
-    for (const auto& nd : summary["nodes"]) {
-      if (Str(nd, "name") == Str(c, "name")) node = &nd;
-    }
-    if (!node) continue;
+    auto it = node_by_name.find(Str(c, "name"));
+    if (it == node_by_name.end()) continue;
+    const Json* node = it->second;
     g.Add(&cost, Seconds(*node, "createdAt", t0), Seconds(*node, "deletedAt", end),
           c.value("pricePerHour", 0.0));
   }
   OJson out{{"t", t},
-            {"pending", pending},
-            {"running", running},
-            {"gpuCapacity", capacity},
-            {"gpuAllocated", allocated},
-            {"costPerHour", cost}};
+            {"pending", g.Values(pending)},
+            {"running", g.Values(running)},
+            {"gpuCapacity", g.Values(capacity)},
+            {"gpuAllocated", g.Values(allocated)},
+            {"costPerHour", g.Values(cost)}};
   OJson by_type = OJson::object();
-  for (const auto& [type, series] : nodes) by_type[type] = series;
+  for (const auto& [type, series] : nodes) by_type[type] = g.Values(series);
   out["nodes"] = by_type;
   // Kueue: workloads pending (queued) and admitted per ClusterQueue, from their conditions.
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> queues;
@@ -144,8 +156,8 @@ OJson TimelinesOn(const Json& summary, double seconds, int n) {
     if (cq.empty()) continue;
     auto& [pend, adm] = queues[cq];
     if (pend.empty()) {
-      pend.assign(t.size(), 0);
-      adm.assign(t.size(), 0);
+      pend = g.Series();
+      adm = g.Series();
     }
     double pending_since = -1, admitted_since = -1;
     for (const auto& h : Arr(w, "history")) {
@@ -172,7 +184,7 @@ OJson TimelinesOn(const Json& summary, double seconds, int n) {
   }
   OJson kueue = OJson::object();
   for (const auto& [cq, series] : queues) {
-    kueue[cq] = OJson{{"pending", series.first}, {"admitted", series.second}};
+    kueue[cq] = OJson{{"pending", g.Values(series.first)}, {"admitted", g.Values(series.second)}};
   }
   out["kueue"] = kueue;
   return out;
