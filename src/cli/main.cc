@@ -117,10 +117,8 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
     });
   }
   if (!out_dir.empty() || !html_file.empty()) {
-    // The HTML report is drawn from the summary, as `gputwin report` would draw it later.
-    std::ostringstream summary;
-    report::WriteSummaryJson(summary, *simulation, results);
-    const std::string html = report::RenderHtml(nlohmann::json::parse(summary.str()));
+    // Drawn from what the summary holds, as `gputwin report` draws it from summary.json.
+    const std::string html = report::RenderHtml(report::ReportJson(*simulation, results));
     auto write = [&](const std::string& dir, const std::string& name) {
       report::WriteFileAtomically(dir, name, [&](std::ostream& out) { out << html; });
     };

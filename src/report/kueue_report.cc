@@ -162,6 +162,16 @@ Json KueueJson(const sim::Simulation& sim, const results::Results& res) {
               {"histograms", hist}};
 }
 
+Json WorkloadsJson(const sim::Simulation& sim) {
+  Json out = Json::array();
+  const auto* k = sim.kueue();
+  if (!k) return out;
+  for (kueue::WorkloadId id = 0; id < k->cache().workloads().size(); ++id) {
+    out.push_back(WorkloadJson(sim, *k, id));
+  }
+  return out;
+}
+
 void StreamKueue(std::ostream& out, const sim::Simulation& sim) {
   const auto* k = sim.kueue();
   if (!k) return;

@@ -281,7 +281,10 @@ Json AutoscalingJson(const sim::Simulation& sim) {
 
 }  // namespace
 
-void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& res) {
+namespace {
+
+// summary.json without its streamed arrays (workloads, Kueue metrics, pods, events).
+Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
   const auto& s = sim.store();
   Json j;
   j["apiVersion"] = "gputwin.io/v1alpha1";
@@ -448,6 +451,33 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const resul
   if (sim.serving()) j["serving"] = ServingJson(sim, res);
   if (sim.hpa()) j["autoscaling"] = AutoscalingJson(sim);
   if (sim.rules()) j["alerts"] = AlertsJson(sim);
+  return j;
+}
+
+}  // namespace
+
+Json ReportJson(const sim::Simulation& sim, const results::Results& res) {
+  Json j = SummaryHead(sim, res);
+  j["workloads"] = WorkloadsJson(sim);
+  // Of each pod only what the timelines read.
+  const auto& s = sim.store();
+  Json pods = Json::array();
+  for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
+    Json p = PodJson(s, s.pod(id));
+    pods.push_back(Json{{"createdAt", p["createdAt"]},
+                        {"scheduledAt", p["scheduledAt"]},
+                        {"startedAt", p["startedAt"]},
+                        {"finishedAt", p["finishedAt"]},
+                        {"deletedAt", p["deletedAt"]},
+                        {"gpus", p["gpus"]}});
+  }
+  j["pods"] = std::move(pods);
+  return j;
+}
+
+void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& res) {
+  const auto& s = sim.store();
+  Json j = SummaryHead(sim, res);
   // pods[] and events[] can hold millions of entries: streamed, one object per line.
   std::string head = j.dump(2);
   head.resize(head.size() - 2);  // drop "\n}"

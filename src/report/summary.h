@@ -16,6 +16,9 @@ using Json = nlohmann::ordered_json;
 
 // Streams summary.json (pods[] and events[] one object per line, the rest indented).
 void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& r);
+// What the HTML report is drawn from: summary.json's content without the events, and of
+// each pod only its times and GPU count (a fraction of the summary's size).
+Json ReportJson(const sim::Simulation& sim, const results::Results& r);
 // The readable report printed on stdout.
 std::string RenderText(const sim::Simulation& sim, const results::Results& r);
 

@@ -306,6 +306,20 @@ TEST(Cli, ProgressOnlyOnATerminal) {
   EXPECT_THAT(piped.out, ::testing::Not(HasSubstr("events/s")));
 }
 
+TEST(Cli, ReportHtmlIsTheSameFromTheRunAndFromItsSummary) {
+  // run --out draws report.html from the run; gputwin report draws it from summary.json:
+  // the same page, byte for byte.
+  fs::path dir = TempDir("report");
+  ASSERT_EQ(Gputwin("run " + kQuickstart + " --out " + (dir / "run").string()).code, 0);
+  ASSERT_EQ(
+      Gputwin("report " + (dir / "run").string() + " --html " + (dir / "again.html").string()).code,
+      0);
+  const std::string first = Slurp(dir / "run" / "report.html");
+  EXPECT_FALSE(first.empty());
+  EXPECT_EQ(first, Slurp(dir / "again.html"));
+  fs::remove_all(dir);
+}
+
 TEST(Cli, ValidateCountsEveryKind) {
   Result r = Gputwin("validate " + std::string(GPUTWIN_SOURCE_DIR) +
                      "/tests/scenarios/karpenter_pdb.yaml");
