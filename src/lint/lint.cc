@@ -50,6 +50,10 @@ const std::vector<Rule>& Rules() {
       {"gpu-taint-not-tolerated", Severity::kError,
        "a GPU pod that tolerates none of the GPU capacity's taints",
        "add a toleration for the GPU nodes' taint (nvidia.com/gpu:NoSchedule)"},
+      {"cpu-pod-on-gpu-nodes", Severity::kWarning,
+       "a pod that needs no GPU but tolerates the GPU nodes' taints",
+       "drop the broad toleration (operator: Exists without a key), or keep the pod off GPU "
+       "nodes with a nodeSelector or affinity"},
       {"gpu-nodepool-without-taint", Severity::kWarning,
        "a Karpenter NodePool that can launch GPU instances without a NoSchedule taint",
        "taint the NodePool (nvidia.com/gpu=true:NoSchedule) and tolerate it in GPU pods"},

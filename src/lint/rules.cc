@@ -152,8 +152,34 @@ void CheckGpuTaints(const std::vector<PodSource>& pods, const GpuCapacity& gpus,
     places.push_back({"NodePool " + np->metadata.name, &np->taints});
   }
   if (places.empty()) return;
+  auto tolerates_all = [](const api::PodSpec& spec, const std::vector<api::Taint>& taints) {
+    for (const auto& t : taints) {
+      if (t.effect != "NoSchedule" && t.effect != "NoExecute") continue;
+      if (std::none_of(
+              spec.tolerations.begin(), spec.tolerations.end(),
+              [&](const api::Toleration& tol) { return cluster::ToleratesTaint(tol, t); })) {
+        return false;
+      }
+    }
+    return true;
+  };
   for (const auto& p : pods) {
-    if (p.kind == std::string("DaemonSet") || !WantsGpu(*p.spec)) continue;
+    if (p.kind == std::string("DaemonSet")) continue;
+    if (!WantsGpu(*p.spec)) {
+      // A pod that needs no GPU but tolerates the GPU nodes' taints, with nothing keeping it
+      // off them: kube-scheduler may place it there and it then holds the node.
+      if (!p.spec->node_selector.empty() || p.spec->node_affinity) continue;
+      for (const auto& place : places) {
+        if (place.taints->empty() || !tolerates_all(*p.spec, *place.taints)) continue;
+        out->Add("cpu-pod-on-gpu-nodes", At(p), std::string(p.kind) + " " + Key(*p.owner),
+                 std::string(p.kind) + " " + Key(*p.owner) +
+                     " asks for no GPU but tolerates the taints of " + place.name +
+                     " and has no nodeSelector or affinity: it can land on a GPU node and keep "
+                     "it (and its cost) alive");
+        break;
+      }
+      continue;
+    }
     std::string blocked;
     bool any_fits = false;
     for (const auto& place : places) {
