@@ -116,6 +116,9 @@ const std::vector<Rule>& Rules() {
       {"latency-critical-on-spot", Severity::kWarning,
        "a latency-critical GPU Deployment with only spot-capable NodePools",
        "add an on-demand NodePool (a base) and prefer it, with spot for overflow"},
+      {"broad-rbac-grant", Severity::kWarning,
+       "admin, edit or cluster-admin bound to every authenticated user or service account",
+       "bind roles to named ServiceAccounts or groups of people, per namespace"},
       {"lint-ignore-invalid", Severity::kWarning,
        "a gputwin.io/lint-ignore annotation without a reason or naming no rule",
        "write \"RULE[,RULE]: why\" with rule ids from docs/lint.md"},
@@ -233,6 +236,7 @@ std::vector<Finding> Lint(const api::Manifests& m, const Config& config) {
   CheckGpuHolders(pods, &f);
   CheckColdStart(m, pods, &f);
   CheckNamespaces(m, pods, &f);
+  CheckRbac(m, &f);
   CheckGpuStack(m, pods, gpus, &f);
   CheckLatencyCritical(pods, gpus, &f);
 

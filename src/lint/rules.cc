@@ -1,6 +1,10 @@
 // The rules. Each reads the decoded manifests; what it reports and why is in docs/lint.md.
+#include <yaml-cpp/yaml.h>
+
 #include <algorithm>
 #include <cstdio>
+#include <functional>
+#include <map>
 #include <optional>
 #include <set>
 
@@ -586,6 +590,59 @@ void CheckColdStart(const api::Manifests& m, const std::vector<PodSource>& pods,
                "container " + c.name + " runs " + c.image +
                    ", a 5-20 GB image nothing pre-pulls or bakes into the node image: every new "
                    "node pulls it before the pod starts (minutes of a GPU paid for idle)");
+    }
+  }
+}
+
+void CheckRbac(const api::Manifests& m, Findings* out) {
+  // The decoder keeps RBAC objects by name only; their roleRef and subjects are read back
+  // from the file at the line each was found.
+  std::map<std::string, std::map<int, YAML::Node>> by_file;
+  auto index = [&](const std::string& file) -> const std::map<int, YAML::Node>& {
+    auto it = by_file.find(file);
+    if (it != by_file.end()) return it->second;
+    auto& lines = by_file[file];
+    std::function<void(const YAML::Node&)> visit = [&](const YAML::Node& n) {
+      if (!n.IsMap()) return;
+      if (n["kind"] && n["kind"].as<std::string>("") == "List" && n["items"]) {
+        for (const auto& item : n["items"]) visit(item);
+        return;
+      }
+      lines[n.Mark().line + 1] = n;
+    };
+    try {
+      for (const auto& doc : YAML::LoadAllFromFile(file)) visit(doc);
+    } catch (const YAML::Exception&) {
+      // The decoder read it; a file that changed since is not judged.
+    }
+    return lines;
+  };
+  // Groups that stand for everyone (or every workload) of the cluster or of a namespace.
+  auto broad = [](const std::string& kind, const std::string& name) {
+    return kind == "Group" &&
+           (name == "system:authenticated" || name == "system:unauthenticated" ||
+            name == "system:serviceaccounts" || name.starts_with("system:serviceaccounts:"));
+  };
+  for (const auto& o : m.kept_objects) {
+    if (o.kind != "RoleBinding" && o.kind != "ClusterRoleBinding") continue;
+    const auto& lines = index(o.source.file);
+    auto it = lines.find(o.source.line);
+    if (it == lines.end()) continue;
+    const YAML::Node& n = it->second;
+    const std::string role = n["roleRef"] ? n["roleRef"]["name"].as<std::string>("") : "";
+    if (role != "cluster-admin" && role != "admin" && role != "edit") continue;
+    if (!n["subjects"] || !n["subjects"].IsSequence()) continue;
+    for (const auto& subject : n["subjects"]) {
+      const std::string kind = subject["kind"] ? subject["kind"].as<std::string>("") : "";
+      const std::string name = subject["name"] ? subject["name"].as<std::string>("") : "";
+      if (!broad(kind, name)) continue;
+      const std::string scope =
+          o.kind == "ClusterRoleBinding" ? "the whole cluster" : "namespace " + o.namespace_;
+      out->Add("broad-rbac-grant", o.source, o.kind + " " + o.name,
+               o.kind + " " + o.name + " grants " + role + " in " + scope + " to group " + name +
+                   ": every such identity can create pods there, GPUs and privileged ones "
+                   "included, and read its Secrets");
+      break;
     }
   }
 }

@@ -55,6 +55,7 @@ void CheckGpuStack(const api::Manifests& m, const std::vector<PodSource>& pods,
                    const GpuCapacity& gpus, Findings* out);
 void CheckLatencyCritical(const std::vector<PodSource>& pods, const GpuCapacity& gpus,
                           Findings* out);
+void CheckRbac(const api::Manifests& m, Findings* out);
 void CheckNamespaces(const api::Manifests& m, const std::vector<PodSource>& pods, Findings* out);
 
 }  // namespace gputwin::lint
