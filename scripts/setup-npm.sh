@@ -9,14 +9,8 @@ cd "$(dirname "$0")/.."
 missing=()
 command -v npm >/dev/null 2>&1 || missing+=(nodejs npm)
 if [ "${1:-}" = "--browser" ] && ! command -v chromium >/dev/null 2>&1; then missing+=(chromium); fi
-if [ ${#missing[@]} -gt 0 ]; then
-  echo "gputwin: installing ${missing[*]}" >&2
-  sudo_cmd=()
-  if [ "$(id -u)" -ne 0 ]; then sudo_cmd=(sudo); fi
-  export DEBIAN_FRONTEND=noninteractive
-  "${sudo_cmd[@]}" apt-get update -qq
-  "${sudo_cmd[@]}" apt-get install -y -qq --no-install-recommends "${missing[@]}" >/dev/null
-fi
+source scripts/apt-install.sh
+apt_install "${missing[@]}"
 # npm ci only when node_modules is missing or older than the lockfile.
 if [ ! -f node_modules/.package-lock.json ] || [ package-lock.json -nt node_modules/.package-lock.json ]; then
   npm ci --no-audit --no-fund --loglevel=error </dev/null

@@ -17,8 +17,7 @@ const api::Taint kUnreachableNoExecute{"node.kubernetes.io/unreachable", "", "No
 }  // namespace
 
 NodeLifecycleController::NodeLifecycleController(Store* store, EventQueue* queue)
-    : Controller("node-lifecycle-controller", store, queue,
-                 cluster::Watches({WatchKind::kNode})) {}
+    : Controller("node-lifecycle-controller", store, queue, cluster::Watches({WatchKind::kNode})) {}
 
 void NodeLifecycleController::OnWatch(WatchKind kind, WatchOp, uint32_t id) {
   if (kind != WatchKind::kNode) return;

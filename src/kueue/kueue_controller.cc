@@ -244,21 +244,8 @@ void KueueController::SyncJob(uint32_t job_id, Time now) {
   auto& job = store_.jobs()[job_id];
   if (w.phase == WorkloadPhase::kFinished) return;
   if (!job.condition.empty() || job.deleted) {
-    if (w.phase == WorkloadPhase::kAdmitted) {
-      ReleaseQuota(id);
-    } else {
-      cache_.Dequeue(id);
-      if (w.backing_off && w.cq >= 0) {
-        w.backing_off = false;
-        cache_.cq(w.cq).backing_off--;
-      }
-    }
-    w.phase = WorkloadPhase::kFinished;
-    w.finished_at = now;
-    w.finished_reason = job.condition.empty() ? "Deleted" : job.condition;
-    if (w.cq >= 0) cache_.cq(w.cq).finished_total++;
-    RecordHistory(id, "Finished", job.condition == "Complete" ? "Succeeded" : "Failed",
-                  job.condition_message);
+    FinishWorkload(id, now, job.condition.empty() ? "Deleted" : job.condition,
+                   job.condition == "Complete" ? "Succeeded" : "Failed", job.condition_message);
     return;
   }
   if (w.phase != WorkloadPhase::kAdmitted) {
@@ -459,6 +446,30 @@ void KueueController::Requeue(WorkloadId id, Time now) {
   RequestReconcile();
 }
 
+void KueueController::LeaveQueue(WorkloadId id) {
+  auto& w = cache_.wl(id);
+  cache_.Dequeue(id);
+  if (w.backing_off && w.cq >= 0) {
+    w.backing_off = false;
+    cache_.cq(w.cq).backing_off--;
+  }
+}
+
+void KueueController::FinishWorkload(WorkloadId id, Time now, const std::string& state,
+                                     const std::string& reason, const std::string& message) {
+  auto& w = cache_.wl(id);
+  if (w.phase == WorkloadPhase::kAdmitted) {
+    ReleaseQuota(id);
+  } else {
+    LeaveQueue(id);
+  }
+  w.phase = WorkloadPhase::kFinished;
+  w.finished_at = now;
+  w.finished_reason = state;
+  if (w.cq >= 0) cache_.cq(w.cq).finished_total++;
+  RecordHistory(id, "Finished", reason, message);
+}
+
 int KueueController::SetActive(const std::string& ns, const std::string& name_glob, bool active) {
   int matched = 0;
   for (WorkloadId id = 0; id < static_cast<WorkloadId>(cache_.workloads().size()); ++id) {
@@ -475,11 +486,7 @@ int KueueController::SetActive(const std::string& ns, const std::string& name_gl
       if (w.phase == WorkloadPhase::kAdmitted) {
         Evict(id, "Deactivated", "", w.deactivated_message);
       } else {
-        cache_.Dequeue(id);
-        if (w.backing_off && w.cq >= 0) {
-          w.backing_off = false;
-          cache_.cq(w.cq).backing_off--;
-        }
+        LeaveQueue(id);
         w.pending_reason = "Deactivated";
         w.pending_message = w.deactivated_message;
       }

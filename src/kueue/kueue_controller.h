@@ -69,8 +69,12 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   WorkloadId CreatePodWorkload(const PodQueueing& q, std::vector<cluster::PodId> pods);
   void SyncPodWorkload(WorkloadId id, Time now);
   void UngatePods(WorkloadId id);
-  void FinishWorkload(WorkloadId id, Time now, const std::string& reason,
+  // Finished: quota released or taken out of the queue; `state` is kept for the report
+  // (Complete, Failed, Deleted, OwnerNotFound...), `reason` is the Finished condition's.
+  void FinishWorkload(WorkloadId id, Time now, const std::string& state, const std::string& reason,
                       const std::string& message);
+  // Out of its ClusterQueue's heap, and out of backoff.
+  void LeaveQueue(WorkloadId id);
   // The workload's reconciler runs: its Job's, or its pods'.
   void MarkDirty(WorkloadId id);
   const std::vector<cluster::PodId>& PodsOf(const WorkloadState& w) const;

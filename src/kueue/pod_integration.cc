@@ -232,25 +232,6 @@ WorkloadId KueueController::CreatePodWorkload(const PodQueueing& q,
   return id;
 }
 
-void KueueController::FinishWorkload(WorkloadId id, Time now, const std::string& reason,
-                                     const std::string& message) {
-  auto& w = cache_.wl(id);
-  if (w.phase == WorkloadPhase::kAdmitted) {
-    ReleaseQuota(id);
-  } else {
-    cache_.Dequeue(id);
-    if (w.backing_off && w.cq >= 0) {
-      w.backing_off = false;
-      cache_.cq(w.cq).backing_off--;
-    }
-  }
-  w.phase = WorkloadPhase::kFinished;
-  w.finished_at = now;
-  w.finished_reason = reason;
-  if (w.cq >= 0) cache_.cq(w.cq).finished_total++;
-  RecordHistory(id, "Finished", reason, message);
-}
-
 void KueueController::UngatePods(WorkloadId id) {
   const auto& w = cache_.wl(id);
   for (size_t i = 0; i < w.pods.size(); ++i) {
@@ -291,17 +272,18 @@ void KueueController::SyncPodWorkload(WorkloadId id, Time now) {
     const auto& p = store_.pod(w.pods.front());
     if (p.Terminal()) {
       const bool ok = p.phase == PodPhase::kSucceeded;
-      FinishWorkload(id, now, ok ? "Succeeded" : "Failed", p.message);
+      FinishWorkload(id, now, ok ? "Succeeded" : "Failed", ok ? "Succeeded" : "Failed", p.message);
       return;
     }
     if (p.deleted) {
       // FinalizeOrphanedWorkload (FinishOrphanedWorkloads): the owner is gone.
-      FinishWorkload(id, now, "OwnerNotFound", "The workload's owner no longer exists");
+      FinishWorkload(id, now, "OwnerNotFound", "OwnerNotFound",
+                     "The workload's owner no longer exists");
       return;
     }
   } else if (!w.serving && succeeded >= w.group_total) {
     FinishWorkload(
-        id, now, "Succeeded",
+        id, now, "Succeeded", "Succeeded",
         "Pods succeeded: " + std::to_string(succeeded) + "/" + std::to_string(w.group_total) + ".");
     return;
   }
@@ -319,7 +301,8 @@ void KueueController::SyncPodWorkload(WorkloadId id, Time now) {
     if (active - gated > 0 && w.owner == WorkloadOwner::kPod) return;  // deleted just now
     ReleaseQuota(id);
     if (w.owner == WorkloadOwner::kPod && store_.pod(w.pods.front()).deleted) {
-      FinishWorkload(id, now, "OwnerNotFound", "The workload's owner no longer exists");
+      FinishWorkload(id, now, "OwnerNotFound", "OwnerNotFound",
+                     "The workload's owner no longer exists");
       return;
     }
     Requeue(id, now);

@@ -136,8 +136,9 @@ spec:
     rootVolume: true
 )";
   Manifests ok;
-  DecodeYaml(head + "    ebs: {volumeSize: 100Gi, snapshotID: snap-0abc, volumeInitializationRate: 300}\n",
-             "nc.yaml", &ok);
+  DecodeYaml(
+      head + "    ebs: {volumeSize: 100Gi, snapshotID: snap-0abc, volumeInitializationRate: 300}\n",
+      "nc.yaml", &ok);
   ASSERT_EQ(ok.diagnostics.warnings.size(), 1u);
   EXPECT_THAT(ok.diagnostics.warnings[0],
               HasSubstr("nc.yaml:7: spec.cpuOptions.nestedVirtualization: not modelled"));
@@ -148,8 +149,9 @@ spec:
       DecodeYaml(head + bad, "nc.yaml", &m);
       ADD_FAILURE() << "accepted " << bad;
     } catch (const InputError& e) {
-      EXPECT_THAT(std::string(e.what()),
-                  HasSubstr("nc.yaml:11: spec.blockDeviceMappings[0].ebs.volumeInitializationRate"));
+      EXPECT_THAT(
+          std::string(e.what()),
+          HasSubstr("nc.yaml:11: spec.blockDeviceMappings[0].ebs.volumeInitializationRate"));
     }
   }
 }

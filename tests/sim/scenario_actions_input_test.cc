@@ -45,9 +45,9 @@ namespace gputwin {
 namespace {
 
 TEST(ScenarioActionsRun, MissingTargetsAndUnmodelledRolloutsAreWarnedWhenTheyHappen) {
-  auto sim = sim::LoadScenario(
-      std::string(GPUTWIN_SOURCE_DIR) + "/tests/sim/data/actions_warned.yaml", std::nullopt,
-      std::nullopt);
+  auto sim =
+      sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/tests/sim/data/actions_warned.yaml",
+                        std::nullopt, std::nullopt);
   EXPECT_TRUE(sim->warnings().empty());
   sim->Run();
   ASSERT_EQ(sim->warnings().size(), 2u);
