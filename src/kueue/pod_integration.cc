@@ -151,11 +151,11 @@ void KueueController::AttachPod(cluster::PodId pod) {
     auto& w = cache_.wl(id);
     workload_of_pod_[pod] = id;
     w.pods.push_back(pod);
+    // Its pod set: the one of its shape (pod sets keep their per-pod requests).
+    const api::ResourceList req = PodRequests(store_.pod(pod).tmpl->spec);
     w.pod_set_of_pod.push_back(0);
     for (size_t k = 0; k < w.spec.pod_sets.size(); ++k) {
-      if (w.spec.pod_sets[k].spec.containers.size() ==
-              store_.pod(pod).tmpl->spec.containers.size() &&
-          PodRequests(w.spec.pod_sets[k].spec) == PodRequests(store_.pod(pod).tmpl->spec)) {
+      if (w.spec.pod_sets[k].requests == req) {
         w.pod_set_of_pod.back() = static_cast<int32_t>(k);
         break;
       }

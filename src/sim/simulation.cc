@@ -89,6 +89,7 @@ void Simulation::Seed() {
   }
   for (const auto& j : m.jobs) store_.AddJob(j);
   for (const auto& ss : m.stateful_sets) store_.AddStatefulSet(ss);
+  IndexSnapshotControllers();
   for (const auto& p : m.pods) {
     if (!p.metadata.owner_references.empty()) SeedPod(p);
   }
@@ -150,58 +151,63 @@ void Simulation::SeedPod(const api::Pod& p) {
   if (!p.spec.node_name.empty()) store_.BindPod(id, store_.FindNode(p.spec.node_name));
 }
 
+void Simulation::IndexSnapshotControllers() {
+  auto add = [&](const char* kind, const api::ObjectMeta& m, cluster::OwnerKind owner, uint32_t i) {
+    snapshot_controllers_.emplace(std::string(kind) + "/" + m.namespace_ + "/" + m.name,
+                                  cluster::Owner{owner, i});
+  };
+  const auto& rs = store_.replica_sets();
+  for (uint32_t i = 0; i < rs.size(); ++i) {
+    add("ReplicaSet", rs[i].obj.metadata, cluster::OwnerKind::kReplicaSet, i);
+  }
+  const auto& jobs = store_.jobs();
+  for (uint32_t i = 0; i < jobs.size(); ++i)
+    add("Job", jobs[i].obj.metadata, cluster::OwnerKind::kJob, i);
+  const auto& ss = store_.stateful_sets();
+  for (uint32_t i = 0; i < ss.size(); ++i) {
+    add("StatefulSet", ss[i].obj.metadata, cluster::OwnerKind::kStatefulSet, i);
+  }
+  const auto& ds = store_.daemon_sets();
+  for (uint32_t i = 0; i < ds.size(); ++i) {
+    add("DaemonSet", ds[i].obj.metadata, cluster::OwnerKind::kDaemonSet, i);
+  }
+}
+
 cluster::Owner Simulation::SnapshotOwner(const api::Pod& p) {
   // ownerReferences of a `kubectl get -o yaml` pod: its controller, when the files have it.
   const auto& ns = p.metadata.namespace_;
   for (const auto& ref : p.metadata.owner_references) {
     if (!ref.controller) continue;
-    if (ref.kind == "ReplicaSet") {
-      const auto& sets = store_.replica_sets();
-      for (uint32_t i = 0; i < sets.size(); ++i) {
-        if (sets[i].obj.metadata.name == ref.name && sets[i].obj.metadata.namespace_ == ns) {
-          return {cluster::OwnerKind::kReplicaSet, i};
-        }
-      }
-      // A snapshot without ReplicaSets: the ReplicaSet <deployment>-<pod-template-hash> of
-      // a Deployment in the files is made from it, so its pods are not created twice.
-      const auto dash = ref.name.rfind('-');
-      const uint32_t d = dash == std::string::npos
-                             ? cluster::kNone
-                             : store_.FindDeployment(ns, ref.name.substr(0, dash));
-      if (d != cluster::kNone && store_.deployments()[d].replica_set == cluster::kNone) {
-        const auto& dep = store_.deployments()[d].obj;
-        const std::string hash = ref.name.substr(dash + 1);
-        api::ReplicaSet rs;
-        rs.metadata.name = ref.name;
-        rs.metadata.namespace_ = ns;
-        rs.metadata.labels = dep.template_.metadata.labels;
-        rs.metadata.labels["pod-template-hash"] = hash;
-        rs.metadata.source = dep.metadata.source;
-        rs.replicas = dep.replicas;
-        rs.selector = dep.selector;
-        rs.selector.match_labels["pod-template-hash"] = hash;
-        rs.template_ = dep.template_;
-        rs.template_.metadata.labels["pod-template-hash"] = hash;
-        const uint32_t id = store_.AddReplicaSet(std::move(rs), d);
-        store_.deployments()[d].replica_set = id;
-        return {cluster::OwnerKind::kReplicaSet, id};
-      }
-    } else if (ref.kind == "Job") {
-      if (uint32_t j = store_.FindJob(ns, ref.name); j != cluster::kNone) {
-        return {cluster::OwnerKind::kJob, j};
-      }
-    } else if (ref.kind == "StatefulSet") {
-      if (uint32_t s = store_.FindStatefulSet(ns, ref.name); s != cluster::kNone) {
-        return {cluster::OwnerKind::kStatefulSet, s};
-      }
-    } else if (ref.kind == "DaemonSet") {
-      const auto& sets = store_.daemon_sets();
-      for (uint32_t i = 0; i < sets.size(); ++i) {
-        if (sets[i].obj.metadata.name == ref.name && sets[i].obj.metadata.namespace_ == ns) {
-          return {cluster::OwnerKind::kDaemonSet, i};
-        }
-      }
+    const std::string key = ref.kind + "/" + ns + "/" + ref.name;
+    if (auto it = snapshot_controllers_.find(key); it != snapshot_controllers_.end()) {
+      return it->second;
     }
+    if (ref.kind != "ReplicaSet") continue;
+    // A snapshot without ReplicaSets: the ReplicaSet <deployment>-<pod-template-hash> of
+    // a Deployment in the files is made from it, so its pods are not created twice.
+    const auto dash = ref.name.rfind('-');
+    const uint32_t d = dash == std::string::npos
+                           ? cluster::kNone
+                           : store_.FindDeployment(ns, ref.name.substr(0, dash));
+    if (d == cluster::kNone || store_.deployments()[d].replica_set != cluster::kNone) continue;
+    const auto& dep = store_.deployments()[d].obj;
+    const std::string hash = ref.name.substr(dash + 1);
+    api::ReplicaSet rs;
+    rs.metadata.name = ref.name;
+    rs.metadata.namespace_ = ns;
+    rs.metadata.labels = dep.template_.metadata.labels;
+    rs.metadata.labels["pod-template-hash"] = hash;
+    rs.metadata.source = dep.metadata.source;
+    rs.replicas = dep.replicas;
+    rs.selector = dep.selector;
+    rs.selector.match_labels["pod-template-hash"] = hash;
+    rs.template_ = dep.template_;
+    rs.template_.metadata.labels["pod-template-hash"] = hash;
+    const uint32_t id = store_.AddReplicaSet(std::move(rs), d);
+    store_.deployments()[d].replica_set = id;
+    const cluster::Owner owner{cluster::OwnerKind::kReplicaSet, id};
+    snapshot_controllers_.emplace(key, owner);
+    return owner;
   }
   return {};
 }

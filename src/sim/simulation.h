@@ -6,6 +6,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "api/manifests.h"
@@ -116,6 +117,9 @@ class Simulation {
   // A snapshot's pod: its controller from ownerReferences, and the controller's record of it.
   void SeedPod(const api::Pod& p);
   cluster::Owner SnapshotOwner(const api::Pod& p);
+  void IndexSnapshotControllers();
+  // "Kind/namespace/name" → the controller a snapshot's pods name in ownerReferences.
+  std::unordered_map<std::string, cluster::Owner> snapshot_controllers_;
   void AdoptSnapshotPod(cluster::PodId id);
   // The scenario's apply, delete and patch actions (actions.cc).
   void ApplyObjects(const api::ScenarioAction& a);
