@@ -18,6 +18,13 @@ struct PodSource {
 };
 std::vector<PodSource> PodSources(const api::Manifests& m);
 bool WantsGpu(const api::PodSpec& spec);
+// Shared by the rules: an NVIDIA (or AMD) device resource; "namespace/name"; where a pod
+// spec sits in its file; NVIDIA's own DaemonSets; an annotation of the pod or its owner.
+bool IsGpuResource(const std::string& name);
+std::string Key(const api::ObjectMeta& m);
+SourceRef At(const PodSource& p);
+bool IsNvidiaStack(const PodSource& p);
+std::string Annotation(const PodSource& p, const char* key);
 
 // Where GPU pods could run: Nodes with GPUs, NodePools whose requirements admit a GPU type
 // of the built-in catalog.
