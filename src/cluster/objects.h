@@ -67,6 +67,17 @@ struct PodTemplateInfo {
 enum class PodPhase : uint8_t { kPending, kRunning, kSucceeded, kFailed };
 const char* PhaseName(PodPhase p);
 
+// Why an unbound pod is waiting, in the words a user sees: the PodScheduled condition's
+// reasons (SchedulingGated, Unschedulable) and Karpenter's Nominated event. (Once bound,
+// kubectl's ContainerCreating runs from scheduledAt to startedAt: no entry needed.)
+enum class PodWait : uint8_t {
+  kQueued,  // in kube-scheduler's queue, not yet judged (e.g. just ungated)
+  kSchedulingGated,
+  kUnschedulable,
+  kNominated,
+};
+const char* PodWaitName(PodWait w);
+
 enum class OwnerKind : uint8_t {
   kNoOwner,
   kReplicaSet,
@@ -102,6 +113,12 @@ struct PodRecord {
   // EvictionByEvictionAPI, DeletionByPodGC); empty: no such condition.
   std::string disruption_target;
   std::vector<std::string> scheduling_gates;  // spec.schedulingGates not yet removed
+  // Why it waited before binding, each from its time until the next one (or until
+  // scheduled_at); empty for a pod bound when created.
+  std::vector<std::pair<Time, PodWait>> waits;
+  void NoteWait(Time at, PodWait w) {
+    if (waits.empty() || waits.back().second != w) waits.emplace_back(at, w);
+  }
   bool IsGatedBy(const std::string& gate) const {
     for (const auto& g : scheduling_gates) {
       if (g == gate) return true;

@@ -9,6 +9,20 @@
 
 namespace gputwin::cluster {
 
+const char* PodWaitName(PodWait w) {
+  switch (w) {
+    case PodWait::kQueued:
+      return "Queued";
+    case PodWait::kSchedulingGated:
+      return "SchedulingGated";
+    case PodWait::kUnschedulable:
+      return "Unschedulable";
+    case PodWait::kNominated:
+      return "Nominated";
+  }
+  return "";
+}
+
 const char* PhaseName(PodPhase p) {
   switch (p) {
     case PodPhase::kPending:
@@ -446,6 +460,7 @@ PodId Store::CreatePod(PodRecord rec, std::string* error) {
   if (!rec.scheduling_gates.empty() && !rec.Bound()) {
     rec.reason = "SchedulingGated";
     rec.message = "Scheduling is blocked due to non-empty scheduling gates";
+    rec.NoteWait(now_, PodWait::kSchedulingGated);
   }
   PodId id = static_cast<PodId>(pods_.size());
   ChargeNamespace(rec, +1);
@@ -470,6 +485,7 @@ bool Store::RemoveSchedulingGates(PodId id, const std::string& gate) {
     p.reason.clear();
     p.message.clear();
   }
+  if (gates.empty() && !p.Bound()) p.NoteWait(now_, PodWait::kQueued);
   Notify(WatchKind::kPod, WatchOp::kModified, id);
   return true;
 }

@@ -114,6 +114,7 @@ bool Karpenter::Launch(uint32_t index, Time now) {
                    return e.code == "VcpuLimitExceeded" || e.code == "MaxSpotInstanceCountExceeded";
                  });
     for (PodId id : c.pods) {
+      if (!store_.pod(id).Bound()) store_.pod(id).NoteWait(now, cluster::PodWait::kUnschedulable);
       SetVerdict(id, "nodeclaim " + c.name + " failed: " + c.launch_error, quota, c.name);
     }
     return false;

@@ -103,6 +103,7 @@ void Karpenter::Provision(Time now) {
     } else {
       msg = "nominated to nodeclaim " + node + ", which is launching";
     }
+    if (msg.starts_with("nominated")) store_.pod(id).NoteWait(now, cluster::PodWait::kNominated);
     SetVerdict(id, msg, forever, node);
   }
   for (auto& nc : sol.claims) {
@@ -133,6 +134,7 @@ void Karpenter::Provision(Time now) {
   failed_pods_.clear();
   for (const auto& [id, err] : sol.errors) {
     std::string msg = "Failed to schedule pod, " + err;
+    store_.pod(id).NoteWait(now, cluster::PodWait::kUnschedulable);
     store_.RecordEvent("Warning", "FailedScheduling", "Pod", store_.pod(id).namespace_,
                        store_.pod(id).name, msg, "karpenter");
     SetVerdict(id, std::move(msg), sol.forever.at(id));
@@ -180,7 +182,8 @@ uint32_t Karpenter::CreateClaim(NewClaim nc, const std::string& reason, Time now
   Count("karpenter_nodeclaims_created_total",
         {{"reason", reason}, {"nodepool", pool.spec->metadata.name}});
   for (PodId id : claims_[index].pods) {
-    const auto& p = store_.pod(id);
+    auto& p = store_.pod(id);
+    p.NoteWait(now, cluster::PodWait::kNominated);
     store_.RecordEvent("Normal", "Nominated", "Pod", p.namespace_, p.name,
                        "Pod should schedule on: nodeclaim/" + claims_[index].name, "karpenter");
     SetVerdict(id, "nominated to nodeclaim " + claims_[index].name + ", which is launching", false,

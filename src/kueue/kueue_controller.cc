@@ -626,7 +626,9 @@ void KueueController::Sample(Time now) {
       put(resource_usage_, labels, static_cast<double>(node.usage[fr]) / scale);
       put(nominal_quota_, labels, static_cast<double>(node.nominal[fr]) / scale);
     }
-    if (!q.obj.cohort.empty()) {
+    // Upstream reports it only with fair sharing enabled (clusterqueue_controller.go
+    // updateCqStatusIfChanged, the cache's reportWeightedShare).
+    if (!q.obj.cohort.empty() && cache_.config().fair_sharing) {
       double share =
           tree.DominantResourceShare(q.node, cache_.fr_resource(), cache_.resource_count());
       // The exact share since v0.15; only status.fairSharing.weightedShare is rounded up.

@@ -96,60 +96,56 @@ OJson Timelines(const Json& summary, int points) {
   return TimelinesOn(summary, t1 - t0, n);
 }
 
-OJson TimelinesOn(const Json& summary, double seconds, int n) {
-  const double t0 = Seconds(summary, "startTime", 0);
-  const double t1 = t0 + seconds;
-  const Grid g{t0, (t1 - t0) / (n - 1), n};
-  std::vector<double> t(static_cast<size_t>(n)), pending = g.Series(), running = g.Series(),
-                                                 capacity = g.Series(), allocated = g.Series(),
-                                                 cost = g.Series();
-  for (int i = 0; i < n; ++i) t[static_cast<size_t>(i)] = std::round(t0 + g.step * i);
-  const double end = t1 + g.step;  // still there at the end: counted at the last instant
-  for (const auto& p : Arr(summary, "pods")) {
-    const double created = Seconds(p, "createdAt", t0);
-    const double gone = std::min(Seconds(p, "deletedAt", end), Seconds(p, "finishedAt", end));
-    const double scheduled = Seconds(p, "scheduledAt", end);
-    const double started = Seconds(p, "startedAt", end);
-    g.Add(&pending, created, std::min(scheduled, gone), 1);
-    g.Add(&running, started, gone, 1);
-    const double gpus = p.value("gpus", 0.0);
-    g.Add(&allocated, scheduled, gone, gpus);
-  }
-  std::map<std::string, std::vector<double>> nodes;
-  for (const auto& node : Arr(summary, "nodes")) {
-    const double from = Seconds(node, "createdAt", t0);
-    const double to = Seconds(node, "deletedAt", end);
-    const auto& labels = Obj(node, "labels");
-    std::string type = labels.value("karpenter.sh/capacity-type", std::string("static"));
-    auto& series = nodes[type];
-    if (series.empty()) series = g.Series();
-    g.Add(&series, from, to, 1);
-    const auto& alloc = Obj(node, "allocatable");
-    if (alloc.contains("nvidia.com/gpu")) {
-      g.Add(&capacity, from, to, std::atof(alloc["nvidia.com/gpu"].get<std::string>().c_str()));
-    } else if (node.contains("gpus") && node["gpus"].is_object()) {
-      g.Add(&capacity, from, to, node["gpus"].value("count", 0));
+namespace {
+
+// A step function sampled at irregular instants (a metric's samples, a serving timeline),
+// read on the grid: each cell the last value at or before its instant, or with `worst` the
+// largest value seen since the previous cell (a percentile's worst minute in the cell).
+std::vector<double> Resample(const Grid& g, const std::vector<std::pair<double, double>>& at,
+                             bool worst) {
+  std::vector<double> out(static_cast<size_t>(g.n), 0);
+  size_t i = 0;
+  double last = 0;
+  for (int c = 0; c < g.n; ++c) {
+    const double t = g.t0 + g.step * c;
+    double peak = -1;
+    while (i < at.size() && at[i].first <= t + 1e-6) {
+      last = at[i].second;
+      peak = std::max(peak, last);
+      ++i;
     }
+    out[static_cast<size_t>(c)] = std::round((worst && peak >= 0 ? peak : last) * 1e4) / 1e4;
   }
-  std::map<std::string, const Json*> node_by_name;
-  for (const auto& nd : Arr(summary, "nodes")) node_by_name[Str(nd, "name")] = &nd;
-  for (const auto& c : Arr(Obj(summary, "cost"), "nodes")) {
-    auto it = node_by_name.find(Str(c, "name"));
-    if (it == node_by_name.end()) continue;
-    const Json* node = it->second;
-    g.Add(&cost, Seconds(*node, "createdAt", t0), Seconds(*node, "deletedAt", end),
-          c.value("pricePerHour", 0.0));
+  return out;
+}
+
+// The GPU model a node's devices are, as GFD labels it (or the twin's model name).
+std::string GpuModel(const Json& node) {
+  const auto& labels = Obj(node, "labels");
+  if (auto it = labels.find("nvidia.com/gpu.product"); it != labels.end() && it->is_string()) {
+    return it->get<std::string>();
   }
-  OJson out{{"t", t},
-            {"pending", g.Values(pending)},
-            {"running", g.Values(running)},
-            {"gpuCapacity", g.Values(capacity)},
-            {"gpuAllocated", g.Values(allocated)},
-            {"costPerHour", g.Values(cost)}};
-  OJson by_type = OJson::object();
-  for (const auto& [type, series] : nodes) by_type[type] = g.Values(series);
-  out["nodes"] = by_type;
-  // Kueue: workloads pending (queued) and admitted per ClusterQueue, from their conditions.
+  const auto& gpus = Obj(node, "gpus");
+  return gpus.value("model", std::string("GPU"));
+}
+
+// NVIDIA devices a node advertises (GPUs, MIG instances, shared replicas): what pods'
+// `gpus` count against.
+double GpuDevices(const Json& node) {
+  double n = 0;
+  for (const auto& [name, q] : Obj(node, "allocatable").items()) {
+    if (name.starts_with("nvidia.com/") && q.is_string())
+      n += std::atof(q.get<std::string>().c_str());
+  }
+  const auto& gpus = Obj(node, "gpus");
+  if (n == 0 && gpus.value("devicePluginRegistered", false)) n = gpus.value("count", 0);
+  return n;
+}
+
+// Kueue per ClusterQueue: workloads pending (queued) and admitted, from their conditions;
+// the GPUs admitted against the nominal quota and the weighted share, from Kueue's own
+// metrics (kueue_cluster_queue_resource_usage, _nominal_quota, _weighted_share).
+OJson KueueTimelines(const Json& summary, const Grid& g, double end) {
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> queues;
   for (const auto& w : Arr(summary, "workloads")) {
     const std::string cq = Str(w, "clusterQueue");
@@ -162,7 +158,7 @@ OJson TimelinesOn(const Json& summary, double seconds, int n) {
     double pending_since = -1, admitted_since = -1;
     for (const auto& h : Arr(w, "history")) {
       const std::string type = Str(h, "type");
-      const double at = Seconds(h, "time", t0);
+      const double at = Seconds(h, "time", g.t0);
       auto close = [&](double* since, std::vector<double>* v) {
         if (*since >= 0) g.Add(v, *since, at, 1);
         *since = -1;
@@ -182,11 +178,204 @@ OJson TimelinesOn(const Json& summary, double seconds, int n) {
     if (pending_since >= 0) g.Add(&pend, pending_since, end, 1);
     if (admitted_since >= 0) g.Add(&adm, admitted_since, end, 1);
   }
-  OJson kueue = OJson::object();
+  OJson out = OJson::object();
   for (const auto& [cq, series] : queues) {
-    kueue[cq] = OJson{{"pending", g.Values(series.first)}, {"admitted", g.Values(series.second)}};
+    out[cq] = OJson{{"pending", g.Values(series.first)}, {"admitted", g.Values(series.second)}};
   }
-  out["kueue"] = kueue;
+  // Metric samples summed per ClusterQueue (over flavors of nvidia.com/* resources).
+  std::map<std::string, std::map<double, double>> usage, quota, share;
+  for (const auto& m : Arr(summary, "metrics")) {
+    const std::string name = Str(m, "name");
+    const auto& labels = Obj(m, "labels");
+    const std::string cq = labels.value("cluster_queue", std::string(""));
+    std::map<std::string, std::map<double, double>>* into = nullptr;
+    if (name == "kueue_cluster_queue_weighted_share") {
+      into = &share;
+    } else if (labels.value("resource", std::string("")).starts_with("nvidia.com/")) {
+      if (name == "kueue_cluster_queue_resource_usage") into = &usage;
+      if (name == "kueue_cluster_queue_nominal_quota") into = &quota;
+    }
+    if (!into || cq.empty()) continue;
+    for (const auto& sample : Arr(m, "samples")) {
+      if (!sample.is_array() || sample.size() != 2 || !sample[0].is_string()) continue;
+      std::string error;
+      auto at = ParseRFC3339(sample[0].get<std::string>(), &error);
+      if (!at) continue;
+      // A null share is +Inf (no nominal quota): left out of the chart.
+      const double v = sample[1].is_number() ? sample[1].get<double>() : 0;
+      (*into)[cq][static_cast<double>(at->ns) / 1e9] += v;
+    }
+  }
+  auto resampled = [&](const std::map<double, double>& samples) {
+    return Resample(g, {samples.begin(), samples.end()}, false);
+  };
+  for (const auto& [cq, samples] : usage) {
+    if (!out.contains(cq)) out[cq] = OJson::object();
+    out[cq]["gpusAdmitted"] = resampled(samples);
+    if (auto q = quota.find(cq); q != quota.end())
+      out[cq]["gpuNominalQuota"] = resampled(q->second);
+  }
+  for (const auto& [cq, samples] : share) {
+    if (!out.contains(cq)) out[cq] = OJson::object();
+    out[cq]["weightedShare"] = resampled(samples);
+  }
+  return out;
+}
+
+// Each traffic stream's replicas (ready, all) and TTFT percentiles (the worst minute in
+// each point) from its serving timeline.
+OJson ServingTimelines(const Json& summary, const Grid& g) {
+  OJson out = OJson::object();
+  for (const auto& sv : Arr(Obj(summary, "serving"), "services")) {
+    std::map<std::string, size_t> column;
+    const auto& cols = Arr(sv, "timelineColumns");
+    for (size_t i = 0; i < cols.size(); ++i) {
+      if (cols[i].is_string()) column[cols[i].get<std::string>()] = i;
+    }
+    OJson one = OJson::object();
+    for (const char* key : {"ready", "replicas", "ttftP50", "ttftP95", "ttftP99"}) {
+      auto c = column.find(key);
+      auto sec = column.find("seconds");
+      if (c == column.end() || sec == column.end()) continue;
+      std::vector<std::pair<double, double>> at;
+      const bool percentile = std::string(key).starts_with("ttft");
+      for (const auto& row : Arr(sv, "timeline")) {
+        if (!row.is_array() || row.size() <= std::max(c->second, sec->second)) continue;
+        const auto& v = row[c->second];
+        // A minute with no first token has no percentile: 0 for replicas, skipped for TTFT.
+        if (!v.is_number() && percentile) continue;
+        at.emplace_back(g.t0 + row[sec->second].get<double>(), v.is_number() ? v.get<double>() : 0);
+      }
+      one[key] = Resample(g, at, percentile);
+    }
+    out[Str(sv, "traffic")] = one;
+  }
+  return out;
+}
+
+// Firing alerts per alert name (Prometheus's ALERTS{alertstate="firing"} count).
+OJson AlertTimelines(const Json& summary, const Grid& g, double end) {
+  std::map<std::string, std::vector<double>> firing;
+  for (const auto& a : Arr(Obj(summary, "alerts"), "alerts")) {
+    if (!a.contains("firingAt") || !a["firingAt"].is_number()) continue;
+    auto& v = firing[Str(a, "alert")];
+    if (v.empty()) v = g.Series();
+    const double to = a.contains("resolvedAt") && a["resolvedAt"].is_number()
+                          ? g.t0 + a["resolvedAt"].get<double>()
+                          : end;
+    g.Add(&v, g.t0 + a["firingAt"].get<double>(), to, 1);
+  }
+  OJson out = OJson::object();
+  for (const auto& [name, v] : firing) out[name] = g.Values(v);
+  return out;
+}
+
+}  // namespace
+
+OJson TimelinesOn(const Json& summary, double seconds, int n) {
+  const double t0 = Seconds(summary, "startTime", 0);
+  const double t1 = t0 + seconds;
+  const Grid g{t0, (t1 - t0) / (n - 1), n};
+  std::vector<double> t(static_cast<size_t>(n)), pending = g.Series(), running = g.Series(),
+                                                 capacity = g.Series(), allocated = g.Series(),
+                                                 cost = g.Series();
+  for (int i = 0; i < n; ++i) t[static_cast<size_t>(i)] = std::round(t0 + g.step * i);
+  const double end = t1 + g.step;  // still there at the end: counted at the last instant
+  auto series_of = [&](std::map<std::string, std::vector<double>>* m, const std::string& key) {
+    auto& v = (*m)[key];
+    if (v.empty()) v = g.Series();
+    return &v;
+  };
+  // Nodes: by capacity type, by NodePool, GPU devices by model.
+  std::map<std::string, std::vector<double>> nodes, pools, model_capacity, model_allocated;
+  std::map<std::string, std::string> model_of_node;
+  for (const auto& node : Arr(summary, "nodes")) {
+    const double from = Seconds(node, "createdAt", t0);
+    const double to = Seconds(node, "deletedAt", end);
+    const auto& labels = Obj(node, "labels");
+    const std::string type = labels.value("karpenter.sh/capacity-type", std::string("static"));
+    g.Add(series_of(&nodes, type), from, to, 1);
+    const std::string pool = labels.value("karpenter.sh/nodepool", std::string(""));
+    g.Add(series_of(&pools, pool.empty() ? type : pool + " (" + type + ")"), from, to, 1);
+    if (const double devices = GpuDevices(node); devices > 0) {
+      const std::string model = GpuModel(node);
+      model_of_node[Str(node, "name")] = model;
+      const double ready = Seconds(node, "readyAt", from);
+      g.Add(&capacity, ready, to, devices);
+      g.Add(series_of(&model_capacity, model), ready, to, devices);
+    }
+  }
+  // Pods: Pending (created to bound) and why, ContainerCreating, Running, devices held.
+  std::map<std::string, std::vector<double>> waiting;
+  for (const auto& p : Arr(summary, "pods")) {
+    const double created = Seconds(p, "createdAt", t0);
+    const double gone = std::min(Seconds(p, "deletedAt", end), Seconds(p, "finishedAt", end));
+    const double scheduled = Seconds(p, "scheduledAt", end);
+    const double started = Seconds(p, "startedAt", end);
+    const double bound_or_gone = std::min(scheduled, gone);
+    g.Add(&pending, created, bound_or_gone, 1);
+    g.Add(&running, started, gone, 1);
+    const auto& waits = Arr(p, "waits");
+    double from = created;
+    std::string why = "Queued";
+    for (const auto& w : waits) {
+      if (!w.is_array() || w.size() != 2 || !w[0].is_string() || !w[1].is_string()) continue;
+      std::string error;
+      auto at = ParseRFC3339(w[0].get<std::string>(), &error);
+      const double next = at ? static_cast<double>(at->ns) / 1e9 : from;
+      if (next > from) g.Add(series_of(&waiting, why), from, std::min(next, bound_or_gone), 1);
+      from = std::max(from, next);
+      why = w[1].get<std::string>();
+    }
+    g.Add(series_of(&waiting, why), from, bound_or_gone, 1);
+    if (scheduled < gone)
+      g.Add(series_of(&waiting, "ContainerCreating"), scheduled, std::min(started, gone), 1);
+    const double gpus = p.value("gpus", 0.0);
+    if (gpus > 0) {
+      g.Add(&allocated, scheduled, gone, gpus);
+      auto m = model_of_node.find(Str(p, "node"));
+      if (m != model_of_node.end())
+        g.Add(series_of(&model_allocated, m->second), scheduled, gone, gpus);
+    }
+  }
+  std::map<std::string, const Json*> node_by_name;
+  for (const auto& nd : Arr(summary, "nodes")) node_by_name[Str(nd, "name")] = &nd;
+  for (const auto& c : Arr(Obj(summary, "cost"), "nodes")) {
+    auto it = node_by_name.find(Str(c, "name"));
+    if (it == node_by_name.end()) continue;
+    const Json* node = it->second;
+    g.Add(&cost, Seconds(*node, "createdAt", t0), Seconds(*node, "deletedAt", end),
+          c.value("pricePerHour", 0.0));
+  }
+  // Series that stayed zero (a reason no pod waited for) are left out.
+  auto values = [&](const std::map<std::string, std::vector<double>>& m) {
+    OJson out = OJson::object();
+    for (const auto& [k, v] : m) {
+      auto vals = g.Values(v);
+      if (std::any_of(vals.begin(), vals.end(), [](double x) { return x != 0; })) out[k] = vals;
+    }
+    return out;
+  };
+  OJson out{{"t", t},
+            {"pending", g.Values(pending)},
+            {"running", g.Values(running)},
+            {"waiting", values(waiting)},
+            {"gpuCapacity", g.Values(capacity)},
+            {"gpuAllocated", g.Values(allocated)},
+            {"costPerHour", g.Values(cost)}};
+  OJson by_model = OJson::object();
+  for (const auto& [model, cap] : model_capacity) {
+    auto a = model_allocated.find(model);
+    by_model[model] =
+        OJson{{"capacity", g.Values(cap)},
+              {"allocated", g.Values(a == model_allocated.end() ? g.Series() : a->second)}};
+  }
+  out["gpusByModel"] = by_model;
+  out["nodes"] = values(nodes);
+  out["nodesByNodePool"] = values(pools);
+  out["kueue"] = KueueTimelines(summary, g, end);
+  out["serving"] = ServingTimelines(summary, g);
+  out["alerts"] = AlertTimelines(summary, g, end);
   return out;
 }
 
@@ -200,48 +389,88 @@ section{background:#fff;border:1px solid #dde1e6;border-radius:6px;margin:0 0 16
 h2{font-size:16px;margin:0 0 8px}.cards{display:flex;flex-wrap:wrap;gap:12px}
 .card{border:1px solid #dde1e6;border-radius:6px;padding:8px 12px;min-width:140px}
 .card b{display:block;font-size:20px}.card span{color:#5a6473;font-size:12px}
-.charts{display:grid;grid-template-columns:repeat(auto-fit,minmax(560px,1fr));gap:12px}
+.charts{display:grid;grid-template-columns:repeat(auto-fill,minmax(560px,1fr));gap:12px}
 table{border-collapse:collapse;width:100%}td,th{border-bottom:1px solid #eef0f3;padding:4px 6px;text-align:left;font-size:13px}
 th{color:#5a6473;font-weight:600}td.n{text-align:right;font-variant-numeric:tabular-nums}
 .gantt{position:relative;height:18px;background:#f0f2f5;border-radius:3px}
 .gantt div{position:absolute;top:2px;height:14px;border-radius:3px}
-.setup{background:#f0b429}.ready{background:#2d8a5f}.spot.ready{background:#3b82c4}
+.boot{background:#9aa5b4}.setup{background:#f0b429}.ready{background:#2d8a5f}.spot.ready{background:#3b82c4}
+.legend span{display:inline-block;width:12px;height:10px;border-radius:2px;margin:0 4px 0 10px}
 .fail{color:#b42318}.pass{color:#2d8a5f}code{font-size:12px}
 )css";
 
-// The page's own script: draws every chart from the embedded data.
+// The page's own script: draws every chart that has data from the embedded timelines,
+// each in its own div (id chart-...) under #charts.
 constexpr const char* kScript = R"js(
 (function(){
   const data = JSON.parse(document.getElementById('gputwin-data').textContent);
   const tl = data.timelines;
-  const palette = ['#3b82c4','#f0b429','#2d8a5f','#b42318','#7c3aed','#0e7490'];
-  function chart(id, title, names, series, stacked) {
-    const el = document.getElementById(id);
-    if (!el) return;
+  const palette = ['#3b82c4','#f0b429','#2d8a5f','#b42318','#7c3aed','#0e7490','#c2410c','#64748b'];
+  const holder = document.getElementById('charts');
+  function chart(id, title, lines, yLabel) {
+    if (!lines.length) return;
+    const el = document.createElement('div');
+    el.id = id;
+    el.className = 'chart';
+    holder.appendChild(el);
     const opts = {title: title, width: Math.max(520, el.clientWidth - 8), height: 240,
-      series: [{}].concat(names.map((n, i) => ({label: n, stroke: palette[i % palette.length],
-        width: 1.5, fill: stacked ? palette[i % palette.length] + '33' : undefined}))),
-      axes: [{}, {}], scales: {x: {time: true}}};
-    new uPlot(opts, [tl.t].concat(series), el);
-    el.dataset.rendered = String(series.length);
+      // Lines of one group (a ClusterQueue, a GPU model) share a colour.
+      series: [{}].concat(lines.map((l, i) => {
+        const c = palette[(l.group === undefined ? i : l.group) % palette.length];
+        return {label: l.name, stroke: c, width: 1.5, dash: l.dash ? [6, 4] : undefined,
+                fill: l.fill ? c + '22' : undefined}; })),
+      axes: [{}, {label: yLabel || ''}], scales: {x: {time: true}}};
+    new uPlot(opts, [tl.t].concat(lines.map(l => l.data)), el);
+    el.dataset.rendered = String(lines.length);
   }
-  chart('chart-pods', 'Pods', ['Pending', 'Running'], [tl.pending, tl.running], false);
-  chart('chart-gpus', 'GPUs', ['capacity', 'allocated'], [tl.gpuCapacity, tl.gpuAllocated], false);
-  const types = Object.keys(tl.nodes);
-  chart('chart-nodes', 'Nodes by capacity type', types, types.map(k => tl.nodes[k]), true);
-  chart('chart-cost', 'Cost rate (USD per hour)', ['$/h'], [tl.costPerHour], true);
-  const cqs = Object.keys(tl.kueue || {});
-  if (cqs.length) {
-    const names = [], series = [];
-    cqs.forEach(q => { names.push(q + ' pending'); series.push(tl.kueue[q].pending);
-                       names.push(q + ' admitted'); series.push(tl.kueue[q].admitted); });
-    chart('chart-kueue', 'Kueue workloads per ClusterQueue', names, series, false);
-  }
+  const obj = (o) => o || {};
+  chart('chart-pods', 'Pods', [{name: 'Pending', data: tl.pending}, {name: 'Running', data: tl.running}], 'pods');
+  const order = ['Queued', 'SchedulingGated', 'Unschedulable', 'Nominated', 'ContainerCreating'];
+  const why = Object.keys(obj(tl.waiting)).sort((a, b) => order.indexOf(a) - order.indexOf(b));
+  chart('chart-waiting', 'Pending pods by why they wait',
+        why.map(k => ({name: k, data: tl.waiting[k], fill: true})), 'pods');
+  const models = Object.keys(obj(tl.gpusByModel));
+  chart('chart-gpus', 'GPU devices by model: capacity (dashed) and allocated',
+        models.flatMap((m, g) => [{name: m + ' capacity', data: tl.gpusByModel[m].capacity, dash: true, group: g},
+                                  {name: m + ' allocated', data: tl.gpusByModel[m].allocated, fill: true, group: g}]), 'devices');
+  const pools = Object.keys(obj(tl.nodesByNodePool));
+  chart('chart-nodes', 'Nodes by NodePool and capacity type',
+        pools.map(k => ({name: k, data: tl.nodesByNodePool[k], fill: true})), 'nodes');
+  chart('chart-cost', 'Cost rate', [{name: 'USD per hour', data: tl.costPerHour, fill: true}], 'USD/h');
+  const cqs = Object.keys(obj(tl.kueue));
+  chart('chart-kueue', 'Kueue workloads per ClusterQueue: pending (dashed) and admitted',
+        cqs.filter(q => tl.kueue[q].pending).flatMap((q, g) => [
+          {name: q + ' pending', data: tl.kueue[q].pending, dash: true, group: g},
+          {name: q + ' admitted', data: tl.kueue[q].admitted, group: g}]), 'workloads');
+  chart('chart-kueue-usage', 'GPUs admitted per ClusterQueue against its nominal quota (dashed)',
+        cqs.filter(q => tl.kueue[q].gpusAdmitted).flatMap((q, g) => [
+          {name: q + ' admitted', data: tl.kueue[q].gpusAdmitted, fill: true, group: g}].concat(
+          tl.kueue[q].gpuNominalQuota ? [{name: q + ' nominal quota', data: tl.kueue[q].gpuNominalQuota, dash: true, group: g}] : [])), 'GPUs');
+  const shared = cqs.filter(q => tl.kueue[q].weightedShare && tl.kueue[q].weightedShare.some(v => v > 0));
+  chart('chart-kueue-share', 'Weighted share per ClusterQueue (fair sharing)',
+        shared.map(q => ({name: q, data: tl.kueue[q].weightedShare})), 'share');
+  Object.keys(obj(tl.serving)).forEach((name, i) => {
+    const sv = tl.serving[name];
+    chart('chart-replicas-' + i, 'Serving replicas: ' + name,
+          [{name: 'ready', data: sv.ready, fill: true}, {name: 'all', data: sv.replicas, dash: true}], 'pods');
+    chart('chart-ttft-' + i, 'Time to first token: ' + name + ' (worst minute per point)',
+          [['p50', sv.ttftP50], ['p95', sv.ttftP95], ['p99', sv.ttftP99]].map(([n, d]) => ({name: n, data: d})), 'seconds');
+  });
+  const alerts = Object.keys(obj(tl.alerts));
+  chart('chart-alerts', 'Alerts firing', alerts.map(a => ({name: a, data: tl.alerts[a], fill: true})), 'alerts');
 })();
 )js";
 
 std::string Money(double v) {
   return fmt::format("${:.2f}", v);
+}
+
+// A duration for a card: "850 ms", "42 s", "7.5 min", "3.2 h".
+std::string FormatSeconds(double s) {
+  if (s < 1) return fmt::format("{:.0f} ms", s * 1000);
+  if (s < 120) return fmt::format("{:.0f} s", s);
+  if (s < 7200) return fmt::format("{:.1f} min", s / 60);
+  return fmt::format("{:.1f} h", s / 3600);
 }
 
 std::string Table(const std::vector<std::string>& head,
@@ -296,20 +525,38 @@ std::string RenderHtml(const Json& summary) {
   body += card(fmt::format("{:.1f}", cost.value("gpuHours", 0.0)), "GPU-hours bought");
   body += card(fmt::format("{:.1f}", cost.value("allocatedGpuHours", 0.0)), "GPU-hours allocated");
   body += card(Money(cost.value("idleGpu", 0.0)), "idle GPU cost");
+  const double bought = cost.value("gpuHours", 0.0);
+  if (bought > 0) {
+    body += card(fmt::format("{:.0f} %", 100 * cost.value("allocatedGpuHours", 0.0) / bought),
+                 "of GPU-hours allocated");
+  }
   body += card(fmt::format("{}", totals.value("pods", 0)), "pods");
+  // Waits: how long pods stayed unbound (those never bound count until the end).
+  std::vector<double> waits;
+  for (const auto& p : Arr(summary, "pods")) {
+    const double created = Seconds(p, "createdAt", t0);
+    const double until = std::min(
+        {Seconds(p, "scheduledAt", t1), Seconds(p, "deletedAt", t1), Seconds(p, "finishedAt", t1)});
+    waits.push_back(std::max(0.0, until - created));
+  }
+  if (!waits.empty()) {
+    const size_t rank = static_cast<size_t>(std::ceil(0.95 * static_cast<double>(waits.size())));
+    std::nth_element(waits.begin(), waits.begin() + static_cast<ptrdiff_t>(rank - 1), waits.end());
+    body += card(FormatSeconds(waits[rank - 1]), "pod wait, p95 (to bound)");
+  }
+  for (const auto& sv : Arr(Obj(summary, "serving"), "services")) {
+    const auto& ttft = Obj(sv, "ttftSeconds");
+    body += card(FormatSeconds(ttft.value("p95", 0.0)), "TTFT p95, " + Str(sv, "traffic"));
+    body +=
+        card(fmt::format("{}", sv.value("failed", 0)), "requests failed, " + Str(sv, "traffic"));
+  }
   body += card(fmt::format("{}", phases.value("Pending", 0)), "Pending at the end");
   body += card(Money(cost.value("lostWorkCost", 0.0)), "work lost to evictions");
   body += card(fmt::format("{}", fired), "alerts fired");
   body += card(failed ? fmt::format("{} failed", failed) : "all passed", "expectations");
   body += "</div></section>";
   // Timelines.
-  body +=
-      "<section id=timelines><h2>Timelines</h2><div class=charts>"
-      "<div id=chart-pods class=chart></div><div id=chart-gpus class=chart></div>"
-      "<div id=chart-nodes class=chart></div><div id=chart-cost class=chart></div>" +
-      std::string(Arr(summary, "workloads").empty() ? ""
-                                                    : "<div id=chart-kueue class=chart></div>") +
-      "</div></section>";
+  body += "<section id=timelines><h2>Timelines</h2><div class=charts id=charts></div></section>";
   // Pending explanations.
   const auto& reasons = Arr(summary, "pendingReasons");
   if (!reasons.empty()) {
@@ -332,34 +579,78 @@ std::string RenderHtml(const Json& summary) {
         "<p>For one pod's whole story: <code>gputwin explain OUT_DIR pod/NAMESPACE/NAME</code></p>"
         "</section>";
   }
-  // Node Gantt: from creation to deletion, set-up until Ready.
+  // Node Gantt: a NodeClaim's launch and boot, GPU set-up until initialized, the node's
+  // life, and why it went; static nodes from creation (set-up until Ready).
   const auto& nodes = Arr(summary, "nodes");
   if (!nodes.empty()) {
+    std::map<std::string, const Json*> claim_of;
+    int failed_claims = 0;
+    for (const auto& c : Arr(Obj(summary, "karpenter"), "nodeClaims")) {
+      if (c.contains("node") && c["node"].is_string()) claim_of[c["node"].get<std::string>()] = &c;
+      if (!Str(c, "launchError").empty()) ++failed_claims;
+    }
+    constexpr size_t kMaxRows = 1000;  // a 10,000-node run: the page stays light
     std::string rows;
     const double span = std::max(1.0, t1 - t0);
-    for (const auto& n : nodes) {
-      const double a = Seconds(n, "createdAt", t0), r = Seconds(n, "readyAt", a),
-                   d = Seconds(n, "deletedAt", t1);
+    auto pct = [&](double x) { return 100.0 * (std::clamp(x, t0, t1) - t0) / span; };
+    auto bar = [&](const char* cls, double from, double to, const std::string& title) {
+      if (to < from) to = from;
+      return fmt::format("<div class='{}' style='left:{:.3f}%;width:{:.3f}%' title='{}'></div>",
+                         cls, pct(from), std::max(0.2, pct(to) - pct(from)), Escape(title));
+    };
+    for (size_t i = 0; i < nodes.size() && i < kMaxRows; ++i) {
+      const auto& n = nodes[i];
+      const std::string name = Str(n, "name");
       const auto& labels = Obj(n, "labels");
       const std::string ct = labels.value("karpenter.sh/capacity-type", std::string(""));
-      auto pct = [&](double x) { return 100.0 * (std::clamp(x, t0, t1) - t0) / span; };
-      rows +=
-          "<tr><td>" + Escape(Str(n, "name")) + "</td><td>" +
-          Escape(labels.value("node.kubernetes.io/instance-type", std::string(""))) +
-          (ct.empty() ? "" : " " + Escape(ct)) + "</td><td style='width:60%'><div class=gantt>" +
-          fmt::format(
-              "<div class=setup style='left:{:.3f}%;width:{:.3f}%' title='launch to Ready: {:.0f} "
-              "s'></div>",
-              pct(a), std::max(0.2, pct(r) - pct(a)), r - a) +
-          fmt::format(
-              "<div class='ready {}' style='left:{:.3f}%;width:{:.3f}%' title='Ready {}'></div>",
-              ct, pct(r), std::max(0.2, pct(d) - pct(r)), Escape(Str(n, "readyAt"))) +
-          "</div></td></tr>";
+      const double created = Seconds(n, "createdAt", t0), deleted = Seconds(n, "deletedAt", t1);
+      std::string bars, why = Str(n, "deletedAt").empty() ? "" : "deleted";
+      auto claim = claim_of.find(name);
+      if (claim != claim_of.end()) {
+        const Json& c = *claim->second;
+        const double launched = Seconds(c, "createdAt", created);
+        const double registered = Seconds(c, "registeredAt", created);
+        const double initialized = Seconds(c, "initializedAt", deleted);
+        bars += bar("boot", launched, registered,
+                    fmt::format("NodeClaim {} launched; registered after {:.0f} s", Str(c, "name"),
+                                registered - launched));
+        bars += bar("setup", registered, initialized,
+                    fmt::format("registered to initialized (GPU stack, device plugin): {:.0f} s",
+                                initialized - registered));
+        bars += bar(("ready " + ct).c_str(), initialized, deleted,
+                    "initialized " + Str(c, "initializedAt"));
+        if (const std::string r = Str(c, "disruptionReason"); !r.empty()) why = r;
+        if (const std::string b = Str(c, "drainBlocked"); !b.empty())
+          why += " (drain blocked: " + b + ")";
+      } else {
+        const double ready = Seconds(n, "readyAt", deleted);
+        bars += bar("setup", created, ready,
+                    fmt::format("created to Ready: {:.0f} s", ready - created));
+        bars += bar(("ready " + ct).c_str(), ready, deleted, "Ready " + Str(n, "readyAt"));
+      }
+      rows += "<tr><td>" + Escape(name) + "</td><td>" +
+              Escape(labels.value("node.kubernetes.io/instance-type", std::string(""))) +
+              (ct.empty() ? "" : " " + Escape(ct)) +
+              "</td><td style='width:55%'><div class=gantt>" + bars + "</div></td><td>" +
+              Escape(why) + "</td></tr>";
+    }
+    std::string note;
+    if (nodes.size() > kMaxRows) {
+      note = fmt::format("<p>The first {} of {} nodes, by creation; summary.json has them all.</p>",
+                         kMaxRows, nodes.size());
+    }
+    if (failed_claims > 0) {
+      note += fmt::format(
+          "<p>{} NodeClaims failed to launch (no node; see <code>karpenter.nodeClaims[].launchError"
+          "</code>).</p>",
+          failed_claims);
     }
     body +=
-        "<section id=nodes><h2>Nodes</h2><table><tr><th>node</th><th>type</th><th>"
-        "launch (yellow: until Ready) to deletion</th></tr>" +
-        rows + "</table></section>";
+        "<section id=nodes><h2>Nodes</h2><p class=legend><span class=boot></span> launch and "
+        "boot <span class=setup></span> GPU set-up until initialized <span class=ready></span> "
+        "in service <span class='ready spot'></span> in service (spot)</p><table><tr><th>node"
+        "</th><th>type</th><th>timeline</th><th>why it went</th></tr>" +
+        rows + "</table>" + note + "</section>";
   }
   // Cold starts and lost work.
   const auto& karpenter = Obj(summary, "karpenter");
@@ -376,6 +667,34 @@ std::string RenderHtml(const Json& summary) {
     body +=
         "<section id=cold-starts><h2>Cold starts (seconds)</h2>" +
         Table({"pod", "instance", "decision", "launch+boot", "GPU setup", "image pull", "total"},
+              rows) +
+        "</section>";
+  }
+  // Model servers: where each replica's minutes went from creation to Ready.
+  if (const auto& replicas = Arr(Obj(summary, "serving"), "replicas"); !replicas.empty()) {
+    std::vector<std::vector<std::string>> rows;
+    auto num = [](const Json& r, const char* key) { return r.value(key, 0.0); };
+    for (const auto& r : replicas) {
+      if (!r.contains("ready")) {
+        rows.push_back({Str(r, "pod"), Str(r, "node"), "", "", "", "", "", Str(r, "failure")});
+        continue;
+      }
+      const double created = num(r, "created");
+      rows.push_back(
+          {Str(r, "pod"), Str(r, "node") + " " + Str(r, "gpu"),
+           fmt::format("{:.0f}", num(r, "scheduled") - created),
+           fmt::format("{:.0f}", num(r, "imagePullSeconds")),
+           fmt::format("{:.1f} ({})", num(r, "weightLoadSeconds"), Str(r, "weightSource")),
+           fmt::format("{:.0f}", num(r, "warmupSeconds")),
+           fmt::format("{:.0f}", num(r, "ready") - created),
+           fmt::format("{}", r.value("requests", 0))});
+      if (rows.size() == 1000) break;
+    }
+    body +=
+        "<section id=serving-cold-starts><h2>Model server replicas: created to Ready (seconds)"
+        "</h2>" +
+        Table({"pod", "node", "to scheduled", "image pull", "weights (source)", "warm-up",
+               "to Ready", "requests served"},
               rows) +
         "</section>";
   }
@@ -426,19 +745,29 @@ constexpr const char* kCompareScript = R"js(
 (function(){
   const data = JSON.parse(document.getElementById('gputwin-data').textContent);
   const palette = ['#3b82c4','#f0b429','#2d8a5f','#b42318','#7c3aed','#0e7490'];
-  function chart(id, title, key) {
-    const el = document.getElementById(id);
+  const holder = document.getElementById('charts');
+  function chart(id, title, pick) {
+    const series = data.runs.map(r => pick(r.timelines));
+    if (series.some(s => !s)) return;  // drawn only when every run has it
+    const el = document.createElement('div');
+    el.id = id;
+    el.className = 'chart';
+    holder.appendChild(el);
     const opts = {title: title, width: Math.max(520, el.clientWidth - 8), height: 240,
       series: [{label: 'hours'}].concat(data.runs.map((r, i) => ({label: r.label,
         stroke: palette[i % palette.length], width: 1.5}))),
       scales: {x: {time: false}}, axes: [{label: 'hours from the start'}, {}]};
-    new uPlot(opts, [data.hours].concat(data.runs.map(r => r.timelines[key])), el);
-    el.dataset.rendered = String(data.runs.length);
+    new uPlot(opts, [data.hours].concat(series), el);
+    el.dataset.rendered = String(series.length);
   }
-  chart('chart-pending', 'Pods Pending', 'pending');
-  chart('chart-running', 'Pods Running', 'running');
-  chart('chart-gpus', 'GPUs allocated', 'gpuAllocated');
-  chart('chart-cost', 'Cost rate (USD per hour)', 'costPerHour');
+  // The first traffic stream of a run that serves a model.
+  const served = t => { const k = Object.keys(t.serving || {}); return k.length ? t.serving[k[0]] : {}; };
+  chart('chart-pending', 'Pods Pending', t => t.pending);
+  chart('chart-running', 'Pods Running', t => t.running);
+  chart('chart-gpus', 'GPU devices allocated', t => t.gpuAllocated);
+  chart('chart-cost', 'Cost rate (USD per hour)', t => t.costPerHour);
+  chart('chart-ready', 'Ready serving replicas', t => served(t).ready);
+  chart('chart-ttft', 'TTFT p95, seconds (worst minute per point)', t => served(t).ttftP95);
 })();
 )js";
 
@@ -462,7 +791,9 @@ std::string RenderComparison(const std::vector<std::pair<std::string, Json>>& ru
                                                 {"idle GPU cost"},
                                                 {"pods Pending at the end"},
                                                 {"work lost to evictions"},
-                                                {"expectations"}};
+                                                {"expectations"},
+                                                {"TTFT p95 (first traffic stream)"},
+                                                {"requests failed (first traffic stream)"}};
   std::vector<std::string> head = {""};
   for (const auto& [label, s] : runs) {
     data["runs"].push_back(OJson{{"label", label}, {"timelines", TimelinesOn(s, seconds, n)}});
@@ -478,17 +809,22 @@ std::string RenderComparison(const std::vector<std::pair<std::string, Json>>& ru
     rows[5].push_back(fmt::format("{}", Obj(Obj(s, "totals"), "podsByPhase").value("Pending", 0)));
     rows[6].push_back(Money(cost.value("lostWorkCost", 0.0)));
     rows[7].push_back(failed ? fmt::format("{} failed", failed) : "all passed");
+    const auto& services = Arr(Obj(s, "serving"), "services");
+    const Json first = services.empty() ? Json::object() : services[0];
+    rows[8].push_back(
+        services.empty() ? "" : FormatSeconds(Obj(first, "ttftSeconds").value("p95", 0.0)));
+    rows[9].push_back(services.empty() ? "" : fmt::format("{}", first.value("failed", 0)));
+  }
+  if (std::all_of(rows[8].begin() + 1, rows[8].end(), [](const auto& c) { return c.empty(); })) {
+    rows.resize(8);  // no run serves a model
   }
   std::string json = data.dump();
   for (size_t at = json.find("</"); at != std::string::npos; at = json.find("</", at + 2)) {
     json.replace(at, 2, "<\\/");
   }
-  std::string body =
-      "<section id=overview><h2>Side by side</h2>" + Table(head, rows) +
-      "</section><section id=timelines><h2>Timelines, overlaid</h2><div class=charts>"
-      "<div id=chart-pending class=chart></div><div id=chart-running class=chart></div>"
-      "<div id=chart-gpus class=chart></div><div id=chart-cost class=chart></div>"
-      "</div></section>";
+  std::string body = "<section id=overview><h2>Side by side</h2>" + Table(head, rows) +
+                     "</section><section id=timelines><h2>Timelines, overlaid</h2>"
+                     "<div class=charts id=charts></div></section>";
   return "<!doctype html><html lang=en><head><meta charset=utf-8><title>gputwin: comparison"
          "</title><style>" +
          std::string(UplotCss()) + kStyle + "</style></head><body><header><h1>" +

@@ -183,6 +183,16 @@ void StreamKueue(std::ostream& out, const sim::Simulation& sim) {
   out << (c.workloads().empty() ? "]" : "\n  ]");
   out << ",\n  \"metrics\": [";
   bool first = true;
+  for (const auto& j : KueueMetricsJson(sim)) {
+    out << (first ? "\n    " : ",\n    ") << j.dump();
+    first = false;
+  }
+  out << (first ? "]" : "\n  ]");
+}
+
+Json KueueMetricsJson(const sim::Simulation& sim) {
+  Json out = Json::array();
+  if (!sim.kueue()) return out;
   const auto& reg = sim.metrics();
   for (auto id : reg.Recorded("kueue")) {
     const auto& s = reg.series(id);
@@ -191,11 +201,10 @@ void StreamKueue(std::ostream& out, const sim::Simulation& sim) {
     for (const auto& [t, v] : s.samples) {
       samples.push_back(Json::array({FormatRFC3339(t), std::isnan(v) ? Json(nullptr) : Json(v)}));
     }
-    Json j{{"name", reg.family(s.family).desc.name}, {"labels", s.labels}, {"samples", samples}};
-    out << (first ? "\n    " : ",\n    ") << j.dump();
-    first = false;
+    out.push_back(
+        Json{{"name", reg.family(s.family).desc.name}, {"labels", s.labels}, {"samples", samples}});
   }
-  out << (first ? "]" : "\n  ]");
+  return out;
 }
 
 std::string KueueText(const sim::Simulation& sim, const results::Results& res) {

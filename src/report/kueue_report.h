@@ -16,6 +16,8 @@ nlohmann::ordered_json KueueJson(const sim::Simulation& sim, const results::Resu
 // Streams `"workloads": [...]` and `"metrics": [...]`, one object per line, each
 // preceded by ",\n  ". Nothing without Kueue.
 void StreamKueue(std::ostream& out, const sim::Simulation& sim);
+// Kueue's metrics over time, as summary.json's "metrics" holds them (empty without Kueue).
+nlohmann::ordered_json KueueMetricsJson(const sim::Simulation& sim);
 // Every Workload as summary.json's "workloads" holds them.
 nlohmann::ordered_json WorkloadsJson(const sim::Simulation& sim);
 // The text report's Kueue section ("" without Kueue).

@@ -124,6 +124,13 @@ Json PodJson(const cluster::Store& s, const cluster::PodRecord& p) {
     for (uint32_t d : p.devices) ids.push_back(s.node(p.node).devices[d].id);
     pj["devices"] = ids;
   }
+  if (!p.waits.empty()) {
+    Json waits = Json::array();
+    for (const auto& [at, why] : p.waits) {
+      waits.push_back(Json::array({FormatRFC3339(at), cluster::PodWaitName(why)}));
+    }
+    pj["waits"] = waits;
+  }
   pj["waitSeconds"] = p.scheduled_at == cluster::kNever
                           ? Json(nullptr)
                           : Json((p.scheduled_at - p.created_at).seconds());
@@ -175,8 +182,9 @@ Json ServingJson(const sim::Simulation& sim, const results::Results& res) {
     }
     Json timeline = Json::array();
     for (const auto& pt : sv->timelines()[t]) {
-      timeline.push_back(
-          Json::array({Round(pt.at), pt.ready, pt.replicas, pt.in_flight, pt.waiting}));
+      auto ms = [](double v) { return std::isnan(v) ? Json(nullptr) : Json(Round(v)); };
+      timeline.push_back(Json::array({Round(pt.at), pt.ready, pt.replicas, pt.in_flight, pt.waiting,
+                                      ms(pt.ttft_p50), ms(pt.ttft_p95), ms(pt.ttft_p99)}));
     }
     const double served = double(st.served);
     services.push_back(Json{
@@ -204,7 +212,8 @@ Json ServingJson(const sim::Simulation& sim, const results::Results& res) {
         {"costPer1kRequests", Round(served > 0 ? r.cost / served * 1000 : 0)},
         {"costPer1MOutputTokens",
          Round(st.output_tokens > 0 ? r.cost / double(st.output_tokens) * 1e6 : 0)},
-        {"timelineColumns", Json::array({"seconds", "ready", "replicas", "running", "waiting"})},
+        {"timelineColumns", Json::array({"seconds", "ready", "replicas", "running", "waiting",
+                                         "ttftP50", "ttftP95", "ttftP99"})},
         {"timeline", timeline}});
   }
   Json replicas = Json::array();
@@ -459,17 +468,21 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
 Json ReportJson(const sim::Simulation& sim, const results::Results& res) {
   Json j = SummaryHead(sim, res);
   j["workloads"] = WorkloadsJson(sim);
+  j["metrics"] = KueueMetricsJson(sim);
   // Of each pod only what the timelines read.
   const auto& s = sim.store();
   Json pods = Json::array();
   for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
     Json p = PodJson(s, s.pod(id));
-    pods.push_back(Json{{"createdAt", p["createdAt"]},
-                        {"scheduledAt", p["scheduledAt"]},
-                        {"startedAt", p["startedAt"]},
-                        {"finishedAt", p["finishedAt"]},
-                        {"deletedAt", p["deletedAt"]},
-                        {"gpus", p["gpus"]}});
+    Json light{{"node", p["node"]},
+               {"createdAt", p["createdAt"]},
+               {"scheduledAt", p["scheduledAt"]},
+               {"startedAt", p["startedAt"]},
+               {"finishedAt", p["finishedAt"]},
+               {"deletedAt", p["deletedAt"]},
+               {"gpus", p["gpus"]}};
+    if (p.contains("waits")) light["waits"] = p["waits"];
+    pods.push_back(std::move(light));
   }
   j["pods"] = std::move(pods);
   return j;

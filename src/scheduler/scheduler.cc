@@ -807,6 +807,10 @@ void Scheduler::RecordFailure(PodId id, const std::string& message, Time now, ui
   pod.unschedulable = true;
   pod.message = message;
   pod.reason = "Unschedulable";
+  // While Karpenter's NodeClaim launches, the pod stays Nominated (it repeats the event).
+  if (pod.waits.empty() || pod.waits.back().second != cluster::PodWait::kNominated) {
+    pod.NoteWait(now, cluster::PodWait::kUnschedulable);
+  }
   store_.RecordEvent("Warning", "FailedScheduling", "Pod", pod.namespace_, pod.name, message,
                      name_);
   queue_.AddUnschedulable(id, pod.tmpl->id, pod.tmpl->priority, now, rejectors);

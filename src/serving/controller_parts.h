@@ -157,6 +157,7 @@ class ServingController::Sink : public EngineSink {
     // non-streamed one counts its last attempt, at its end.
     if (c_->streamed_[q.stream] && at - q.arrival <= std::min(tr.total_timeout, tr.read_timeout)) {
       st.ttft.Observe(at - q.arrival);
+      st.ttft_window.Observe(at - q.arrival);
       st.queue.Observe(std::max(0.0, scheduled - q.arrival));
     } else if (!c_->streamed_[q.stream]) {
       st.queue.Observe(std::max(0.0, scheduled - q.arrival));
@@ -197,7 +198,10 @@ class ServingController::Sink : public EngineSink {
     st.prompt_tokens += static_cast<uint64_t>(prompt);
     st.output_tokens += static_cast<uint64_t>(tokens);
     st.e2e.Observe(at - q.arrival);
-    if (!c_->streamed_[q.stream]) st.ttft.Observe(first_token - q.arrival);
+    if (!c_->streamed_[q.stream]) {
+      st.ttft.Observe(first_token - q.arrival);
+      st.ttft_window.Observe(first_token - q.arrival);
+    }
     if (tokens > 1) st.tpot.Observe(tpot);
   }
 

@@ -25,6 +25,12 @@ class LatencyHistogram {
     ++counts_[static_cast<size_t>(Bucket(seconds))];
   }
   uint64_t count() const { return count_; }
+  void Clear() {
+    if (count_ == 0) return;
+    std::fill(counts_.begin(), counts_.end(), 0);
+    count_ = 0;
+    sum_ = max_ = 0;
+  }
   double mean() const { return count_ ? sum_ / double(count_) : 0; }
   double max() const { return max_; }
   // The q-quantile (0 < q <= 1), nearest rank; 0 when empty.

@@ -548,6 +548,13 @@ void ServingController::Sample(Time now) {
         }
       }
     }
+    auto& window = stats_[t].ttft_window;
+    if (window.count() > 0) {
+      pt.ttft_p50 = window.Quantile(0.5);
+      pt.ttft_p95 = window.Quantile(0.95);
+      pt.ttft_p99 = window.Quantile(0.99);
+      window.Clear();
+    }
     timelines_[t].push_back(pt);
   }
   if (now + metrics_interval_ <= start_ + scenario_.duration) {

@@ -7,6 +7,7 @@
 // grace period) when they are deleted, and death with their node.
 #pragma once
 
+#include <cmath>
 #include <map>
 #include <memory>
 #include <string>
@@ -51,6 +52,8 @@ struct ServingTimelinePoint {
   double at = 0;  // seconds from the start
   int ready = 0, replicas = 0;
   int64_t in_flight = 0, waiting = 0;
+  // TTFT of the first tokens seen since the previous point; NaN when there were none.
+  double ttft_p50 = std::nan(""), ttft_p95 = std::nan(""), ttft_p99 = std::nan("");
 };
 
 // The figures of one traffic stream (a Service and the proxy in front of it).
@@ -62,6 +65,7 @@ struct TrafficStats {
   uint64_t failed[static_cast<int>(Failure::kCount)] = {};
   uint64_t prompt_tokens = 0, output_tokens = 0;
   LatencyHistogram ttft, tpot, e2e, queue;
+  LatencyHistogram ttft_window;  // since the last timeline point
 };
 
 // One pod that ran vLLM, for the report: its cold start and its end.

@@ -34,6 +34,12 @@ TEST(HtmlReport, QuickstartTimelines) {
   EXPECT_EQ(tl["running"][0], 6.0);
   EXPECT_EQ(tl["pending"][0], 8.0);
   EXPECT_NEAR(tl["costPerHour"][0].get<double>(), 3 * 12.24, 1e-9);
+  // The 8 waiting pods are Unschedulable (kube-scheduler's FailedScheduling); GFD names the
+  // GPUs Tesla-V100-SXM2-16GB, all 12 of them held.
+  EXPECT_EQ(tl["waiting"]["Unschedulable"][0], 8.0);
+  EXPECT_FALSE(tl["waiting"].contains("Nominated"));  // no Karpenter here
+  EXPECT_EQ(tl["gpusByModel"]["Tesla-V100-SXM2-16GB"]["capacity"][0], 12.0);
+  EXPECT_EQ(tl["gpusByModel"]["Tesla-V100-SXM2-16GB"]["allocated"][0], 12.0);
   // At the end the Job is done (after 4 h): nothing runs, the 2 inference pods still wait.
   EXPECT_EQ(tl["running"][360], 0.0);
   EXPECT_EQ(tl["pending"][360], 2.0);
