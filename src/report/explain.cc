@@ -3,8 +3,11 @@
 #include <fmt/format.h>
 
 #include <algorithm>
+#include <cmath>
 #include <filesystem>
 #include <fstream>
+#include <map>
+#include <optional>
 
 #include "core/errors.h"
 #include "core/time.h"
@@ -68,9 +71,14 @@ struct Chain {
   }
   void NodeClaim(const Json& nc) {
     const std::string name = Str(nc, "name");
-    const std::string what = fmt::format(
-        "{} {} in {} (NodePool {}, ${:.4f}/h)", Str(nc, "capacityType"), Str(nc, "instanceType"),
-        Str(nc, "zone"), Str(nc, "nodepool"), nc.value("pricePerHour", 0.0));
+    // A claim that never launched has no type yet: what its NodePool allowed.
+    const std::string what =
+        Str(nc, "instanceType").empty()
+            ? fmt::format("NodePool {}, {} instance types allowed", Str(nc, "nodepool"),
+                          nc.value("instanceTypeOptions", 0))
+            : fmt::format("{} {} in {} (NodePool {}, ${:.4f}/h)", Str(nc, "capacityType"),
+                          Str(nc, "instanceType"), Str(nc, "zone"), Str(nc, "nodepool"),
+                          nc.value("pricePerHour", 0.0));
     Add(Str(nc, "createdAt"), "karpenter", "NodeClaimCreated", "nodeclaim/" + name + ": " + what);
     Add(Str(nc, "launchedAt"), "karpenter", "Launched", "nodeclaim/" + name + " launched");
     Add(Str(nc, "registeredAt"), "karpenter", "Registered",
@@ -169,6 +177,109 @@ OJson WhatWouldChangeIt(const std::string& scheduler, const std::string& karpent
   return out;
 }
 
+// kube-scheduler's FailedScheduling message ("0/5 nodes are available: 3 Insufficient
+// nvidia.com/gpu, 2 node(s) had untolerated taint {...}. preemption: ...") back into the
+// verdicts it summarises: how many nodes each Filter plugin rejected and why. The plugin
+// is known by its reason text (framework/plugins/*: each plugin's ErrReason...).
+OJson SchedulerVerdicts(const std::string& message) {
+  static const std::vector<std::pair<const char*, const char*>> kPluginOf = {
+      {"Insufficient ", "NodeResourcesFit"},
+      {"Too many pods", "NodeResourcesFit"},
+      {"had untolerated taint", "TaintToleration"},
+      {"didn't match Pod's node affinity/selector", "NodeAffinity"},
+      {"were unschedulable", "NodeUnschedulable"},
+      {"didn't match pod topology spread constraints", "PodTopologySpread"},
+      {"pod affinity rules", "InterPodAffinity"},
+      {"pod anti-affinity rules", "InterPodAffinity"},
+      {"existing pods anti-affinity rules", "InterPodAffinity"},
+      {"didn't match the requested node name", "NodeName"},
+      {"didn't have free ports", "NodePorts"},
+      {"enough free share", "OpenGpuShare"},
+  };
+  OJson out = OJson::array();
+  const std::string head = "nodes are available: ";
+  const size_t at = message.find(head);
+  if (at == std::string::npos) return out;
+  std::string body = message.substr(at + head.size());
+  if (const size_t end = body.find(". preemption:"); end != std::string::npos) body.resize(end);
+  if (!body.empty() && body.back() == '.') body.pop_back();
+  // Items are ", "-separated outside the braces of a taint.
+  std::vector<std::string> items;
+  int depth = 0;
+  size_t from = 0;
+  for (size_t i = 0; i < body.size(); ++i) {
+    if (body[i] == '{') ++depth;
+    if (body[i] == '}') --depth;
+    if (depth == 0 && body.compare(i, 2, ", ") == 0) {
+      items.push_back(body.substr(from, i - from));
+      from = i + 2;
+    }
+  }
+  items.push_back(body.substr(from));
+  for (const auto& item : items) {
+    const size_t space = item.find(' ');
+    if (space == std::string::npos) continue;
+    const std::string count = item.substr(0, space);
+    if (count.empty() || !std::all_of(count.begin(), count.end(), ::isdigit)) continue;
+    const std::string reason = item.substr(space + 1);
+    std::string plugin = "(other)";
+    for (const auto& [text, name] : kPluginOf) {
+      if (reason.find(text) != std::string::npos) {
+        plugin = name;
+        break;
+      }
+    }
+    out.push_back(OJson{{"plugin", plugin}, {"nodes", std::stoi(count)}, {"reason", reason}});
+  }
+  return out;
+}
+
+// Seconds a pod spent in each wait before binding (summary.json's pods[].waits), and in
+// ContainerCreating from binding to its container's start.
+OJson WaitedFor(const Json& pod, const Json& summary) {
+  std::string error;
+  auto seconds = [&](const std::string& t) -> std::optional<double> {
+    if (t.empty()) return std::nullopt;
+    auto parsed = ParseRFC3339(t, &error);
+    if (!parsed) return std::nullopt;
+    return static_cast<double>(parsed->ns) / 1e9;
+  };
+  const double end = seconds(Str(summary, "endTime")).value_or(0);
+  const auto created = seconds(Str(pod, "createdAt"));
+  if (!created) return OJson::object();
+  double until = end;
+  for (const char* key : {"scheduledAt", "deletedAt", "finishedAt"}) {
+    if (auto t = seconds(Str(pod, key))) until = std::min(until, *t);
+  }
+  std::map<std::string, double> spent;
+  std::vector<std::string> order;
+  double from = *created;
+  std::string why = "Queued";
+  auto add = [&](const std::string& w, double a, double b) {
+    if (b <= a) return;
+    if (!spent.count(w)) order.push_back(w);
+    spent[w] += b - a;
+  };
+  for (const auto& w : pod.value("waits", Json::array())) {
+    if (!w.is_array() || w.size() != 2 || !w[0].is_string() || !w[1].is_string()) continue;
+    const double next = seconds(w[0].get<std::string>()).value_or(from);
+    add(why, from, std::min(next, until));
+    from = std::max(from, next);
+    why = w[1].get<std::string>();
+  }
+  add(why, from, until);
+  if (auto scheduled = seconds(Str(pod, "scheduledAt"))) {
+    double started = end;
+    for (const char* key : {"startedAt", "deletedAt", "finishedAt"}) {
+      if (auto t = seconds(Str(pod, key))) started = std::min(started, *t);
+    }
+    add("ContainerCreating", *scheduled, started);
+  }
+  OJson out = OJson::object();
+  for (const auto& w : order) out[w] = std::round(spent[w] * 1000) / 1000;
+  return out;
+}
+
 }  // namespace
 
 OJson Explain(const Json& summary, const std::string& object) {
@@ -246,7 +357,44 @@ OJson Explain(const Json& summary, const std::string& object) {
       out["karpenter"] = OJson{{"message", Str(p, "message")},
                                {"nominated", Str(p, "nominated")},
                                {"pendingForever", p.value("pendingForever", false)}};
+      // Still waiting for (or let down by) the NodeClaim it was nominated to.
+      const std::string claim = Str(p, "nominated");
+      if (const Json* nc = FindIn(
+              claims, [&](const Json& c) { return !claim.empty() && Str(c, "name") == claim; });
+          nc && node.empty()) {
+        chain.NodeClaim(*nc);
+      }
     }
+    // Every NodeClaim the pod's node came from or it waited for: the instance types its
+    // NodePool allowed.
+    OJson considered = OJson::array();
+    for (const auto& c : claims) {
+      const bool ours = (!node.empty() && Str(c, "node") == node) ||
+                        (out.contains("karpenter") &&
+                         Str(c, "name") == out["karpenter"]["nominated"].get<std::string>());
+      if (!ours || !c.contains("instanceTypeOptions")) continue;
+      considered.push_back(OJson{{"nodeClaim", Str(c, "name")},
+                                 {"nodePool", Str(c, "nodepool")},
+                                 {"instanceTypeOptions", c["instanceTypeOptions"]},
+                                 {"cheapestOptions", c.value("cheapestOptions", Json::array())},
+                                 {"launched", c.value("instanceType", Json())}});
+    }
+    if (!considered.empty()) out["nodeClaims"] = considered;
+    // kube-scheduler's last verdict per Filter plugin (the pod's FailedScheduling message).
+    std::string last_failure;
+    for (const auto& e : List(summary, {"events"})) {
+      const auto& o = e.at("involvedObject");
+      if (Str(e, "reason") == "FailedScheduling" && Str(o, "kind") == "Pod" &&
+          Str(o, "namespace") == ns && Str(o, "name") == name &&
+          Str(e.at("source"), "component") != "karpenter") {
+        last_failure = Str(e, "message");
+      }
+    }
+    if (!last_failure.empty()) {
+      out["scheduler"] = OJson{{"lastFailedScheduling", last_failure},
+                               {"filterVerdicts", SchedulerVerdicts(last_failure)}};
+    }
+    if (const OJson waited = WaitedFor(*pod, summary); !waited.empty()) out["waited"] = waited;
     for (const auto& c : List(summary, {"karpenter", "coldStarts"})) {
       if (Str(c, "pod") == ns + "/" + name) out["coldStart"] = c;
     }
@@ -364,12 +512,31 @@ std::string RenderExplain(const OJson& e) {
   }
   if (e.contains("workload")) out += "  Kueue workload " + e["workload"].get<std::string>() + "\n";
   out += "\nWhat happened\n";
-  for (const auto& s : e["chain"]) {
-    out += fmt::format("  {:>9}  {:<26} {:<24} {}\n",
+  auto line = [](const OJson& s) {
+    return fmt::format("  {:>9}  {:<26} {:<24} {}\n",
                        FormatDuration(Duration::Nanoseconds(
                            static_cast<int64_t>(s["offset"].get<double>() * 1e9))),
                        s["component"].get<std::string>(), s["reason"].get<std::string>(),
                        s["message"].get<std::string>());
+  };
+  // A run of the same step (Karpenter nominating to claim after failing claim) shows its
+  // first and last; --format json keeps every one.
+  const auto& chain = e["chain"];
+  for (size_t i = 0; i < chain.size();) {
+    size_t j = i + 1;
+    while (j < chain.size() && chain[j]["component"] == chain[i]["component"] &&
+           chain[j]["reason"] == chain[i]["reason"]) {
+      ++j;
+    }
+    out += line(chain[i]);
+    if (j - i > 3) {
+      out += fmt::format("  {:>9}  ... {} more {} steps\n", "", j - i - 2,
+                         chain[i]["reason"].get<std::string>());
+      out += line(chain[j - 1]);
+      i = j;
+    } else {
+      ++i;
+    }
   }
   out += "\nNow\n";
   for (const auto& [k, v] : e["state"].items()) {
@@ -380,8 +547,36 @@ std::string RenderExplain(const OJson& e) {
     out += "\nWhat would change it\n";
     for (const auto& c : e["whatWouldChangeIt"]) out += "  - " + c.get<std::string>() + "\n";
   }
+  if (e.contains("waited")) {
+    out += "\nWhere the wait went\n";
+    for (const auto& [why, s] : e["waited"].items()) {
+      out += fmt::format("  {:<18} {}\n", why,
+                         FormatDuration(Duration::Nanoseconds(
+                             static_cast<int64_t>(std::llround(s.get<double>() * 1e9)))));
+    }
+  }
+  if (e.contains("scheduler")) {
+    out += "\nkube-scheduler, last attempt (nodes rejected per Filter plugin)\n";
+    for (const auto& v : e["scheduler"]["filterVerdicts"]) {
+      out += fmt::format("  {:<18} {:>6}  {}\n", v["plugin"].get<std::string>(),
+                         v["nodes"].get<int>(), v["reason"].get<std::string>());
+    }
+  }
   if (e.contains("karpenter")) {
     out += "\nKarpenter\n  " + e["karpenter"]["message"].get<std::string>() + "\n";
+  }
+  if (e.contains("nodeClaims")) {
+    for (const auto& c : e["nodeClaims"]) {
+      std::string cheapest;
+      for (const auto& t : c["cheapestOptions"]) {
+        cheapest += (cheapest.empty() ? "" : ", ") + t.get<std::string>();
+      }
+      out += fmt::format(
+          "  nodeclaim/{} of NodePool {}: {} instance types allowed (cheapest: {}); launched: {}\n",
+          c["nodeClaim"].get<std::string>(), c["nodePool"].get<std::string>(),
+          c["instanceTypeOptions"].get<size_t>(), cheapest,
+          c["launched"].is_string() ? c["launched"].get<std::string>() : "nothing");
+    }
   }
   if (e.contains("coldStart")) {
     const auto& c = e["coldStart"];

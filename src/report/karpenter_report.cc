@@ -61,6 +61,14 @@ Json KarpenterJson(const sim::Simulation& sim, const results::Results& r) {
              {"drainBlocked", c.drain_blocked},
              {"launchError", c.launch_error},
              {"pods", c.pods.size()}});
+    // The instance types its requirements allowed (Karpenter keeps the 600 cheapest in the
+    // NodeClaim's node.kubernetes.io/instance-type requirement), cheapest first.
+    Json cheapest = Json::array();
+    for (size_t i = 0; i < c.instance_types.size() && i < 5; ++i) {
+      cheapest.push_back(catalog.types[c.instance_types[i]].name);
+    }
+    claims.back()["instanceTypeOptions"] = c.instance_types.size();
+    claims.back()["cheapestOptions"] = cheapest;
   }
   Json pending = Json::array();
   for (const auto& v : r.karpenter_pending) {

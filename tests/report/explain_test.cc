@@ -53,6 +53,12 @@ TEST(Explain, QuickstartPendingPodNamesTheTaintAndTheToleration) {
   EXPECT_THAT(e["whatWouldChangeIt"][0].get<std::string>(),
               HasSubstr("tolerations: [{key: nvidia.com/gpu, operator: Exists"));
   EXPECT_THAT(report::RenderExplain(e), HasSubstr("What would change it"));
+  // kube-scheduler's verdict per Filter plugin: all 3 nodes rejected by TaintToleration;
+  // the pod waited Unschedulable the whole 6 h run.
+  ASSERT_EQ(e["scheduler"]["filterVerdicts"].size(), 1u);
+  EXPECT_EQ(e["scheduler"]["filterVerdicts"][0]["plugin"], "TaintToleration");
+  EXPECT_EQ(e["scheduler"]["filterVerdicts"][0]["nodes"], 3);
+  EXPECT_EQ(e["waited"]["Unschedulable"], 6 * 3600.0);
 }
 
 TEST(Explain, SpotTrainingPodFromNominationToInterruption) {
@@ -85,6 +91,16 @@ TEST(Explain, SpotTrainingPodFromNominationToInterruption) {
     }
   }
   EXPECT_TRUE(e.contains("coldStart"));
+  // Where its wait went (README: 1 s to Karpenter's decision, then 1m42s of launch and boot
+  // and 4m10s of GPU set-up on the nominated NodeClaim; the image is cached).
+  EXPECT_EQ(e["waited"]["Unschedulable"], 1.0);
+  EXPECT_EQ(e["waited"]["Nominated"], 102.0 + 250.0);
+  // The NodePool allows families p4d, p5 and g6e; the types with the pod's 8 GPUs are
+  // p4d.24xlarge, p5.48xlarge and g6e.48xlarge (the smaller g6e have 1-4); the g6e launched.
+  ASSERT_EQ(e["nodeClaims"].size(), 1u);
+  EXPECT_EQ(e["nodeClaims"][0]["nodePool"], "training-spot");
+  EXPECT_EQ(e["nodeClaims"][0]["launched"], "g6e.48xlarge");
+  EXPECT_EQ(e["nodeClaims"][0]["instanceTypeOptions"], 3);
 }
 
 TEST(Explain, KueueWorkloadByItsJobsNameAndUnknownObjects) {
