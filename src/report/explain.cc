@@ -11,6 +11,7 @@
 
 #include "core/errors.h"
 #include "core/time.h"
+#include "report/summary_fields.h"
 
 namespace gputwin::report {
 
@@ -32,11 +33,6 @@ Json LoadRunSummary(const std::string& path) {
 }
 
 namespace {
-
-std::string Str(const Json& j, const char* key) {
-  auto it = j.find(key);
-  return it == j.end() || !it->is_string() ? "" : it->get<std::string>();
-}
 
 struct Chain {
   Time start;

@@ -8,20 +8,13 @@
 #include <utility>
 #include <vector>
 
+#include "report/timelines.h"
+
 namespace gputwin::report {
 
 // uPlot (MIT, from npm), inlined at build time (generated html_assets.cc).
 const char* UplotJs();
 const char* UplotCss();
-
-// The timelines the report draws, sampled on at most `points` instants from start to end:
-// {"t": [unix seconds...], "pending": [...], "running": [...], "gpuCapacity": [...],
-// "gpuAllocated": [...], "nodes": {"on-demand": [...], ...}, "costPerHour": [...]}.
-nlohmann::ordered_json Timelines(const nlohmann::json& summary, int points = 480);
-
-// The same timelines on `n` instants over the first `seconds` of the run (a comparison
-// puts runs of different lengths on one grid).
-nlohmann::ordered_json TimelinesOn(const nlohmann::json& summary, double seconds, int n);
 
 std::string RenderHtml(const nlohmann::json& summary);
 
