@@ -134,9 +134,13 @@ Json CostJson(const results::Results& results) {
   const auto& r = results.cost;
   if (!r.priced) return nullptr;
   auto money = [](double v) { return std::round(v * 10000) / 10000; };
+  // The keys come sorted and unique: appended as they are (ordered_json's operator[]
+  // searches linearly, quadratic over a million Jobs).
   auto rollup = [&](const std::map<std::string, double>& m) {
     Json j = Json::object();
-    for (const auto& [k, v] : m) j[k] = money(v);
+    auto& items = j.get_ref<Json::object_t&>();
+    items.reserve(m.size());
+    for (const auto& [k, v] : m) items.std::vector<Json::object_t::value_type>::emplace_back(k, money(v));
     return j;
   };
   Json nodes = Json::array();
