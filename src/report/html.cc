@@ -81,7 +81,7 @@ constexpr const char* kScript = R"js(
         const c = palette[(l.group === undefined ? i : l.group) % palette.length];
         return {label: l.name, stroke: c, width: 1.5, dash: l.dash ? [6, 4] : undefined,
                 fill: l.fill ? c + '22' : undefined}; })),
-      axes: [{}, {label: yLabel || ''}], scales: {x: {time: true}}};
+      axes: [{}, {label: yLabel || '', size: 70}], scales: {x: {time: true}}};
     new uPlot(opts, [tl.t].concat(lines.map(l => l.data)), el);
     el.dataset.rendered = String(lines.length);
   }
@@ -123,8 +123,20 @@ constexpr const char* kScript = R"js(
 })();
 )js";
 
+// 1234567.8 as "1,234,567.80" (with `decimals` digits after the point).
+std::string Grouped(double v, int decimals) {
+  std::string digits = fmt::format("{:.{}f}", std::fabs(v), decimals);
+  const size_t point = decimals > 0 ? digits.find('.') : digits.size();
+  std::string whole = digits.substr(0, point), grouped;
+  for (size_t i = 0; i < whole.size(); ++i) {
+    if (i > 0 && (whole.size() - i) % 3 == 0) grouped += ',';
+    grouped += whole[i];
+  }
+  return (v < 0 ? "-" : "") + grouped + digits.substr(point);
+}
+
 std::string Money(double v) {
-  return fmt::format("${:.2f}", v);
+  return "$" + Grouped(v, 2);
 }
 
 // A duration for a card: "850 ms", "42 s", "7.5 min", "3.2 h".
@@ -184,15 +196,15 @@ std::string RenderHtml(const Json& summary) {
   };
   body += "<section id=overview><h2>Overview</h2><div class=cards>";
   body += card(Money(cost.value("total", 0.0)), "cost of the run");
-  body += card(fmt::format("{:.1f}", cost.value("gpuHours", 0.0)), "GPU-hours bought");
-  body += card(fmt::format("{:.1f}", cost.value("allocatedGpuHours", 0.0)), "GPU-hours allocated");
+  body += card(Grouped(cost.value("gpuHours", 0.0), 1), "GPU-hours bought");
+  body += card(Grouped(cost.value("allocatedGpuHours", 0.0), 1), "GPU-hours allocated");
   body += card(Money(cost.value("idleGpu", 0.0)), "idle GPU cost");
   const double bought = cost.value("gpuHours", 0.0);
   if (bought > 0) {
     body += card(fmt::format("{:.0f} %", 100 * cost.value("allocatedGpuHours", 0.0) / bought),
                  "of GPU-hours allocated");
   }
-  body += card(fmt::format("{}", totals.value("pods", 0)), "pods");
+  body += card(Grouped(totals.value("pods", 0), 0), "pods");
   // Waits: how long pods stayed unbound (those never bound count until the end).
   std::vector<double> waits;
   for (const auto& p : Arr(summary, "pods")) {
@@ -380,10 +392,24 @@ std::string RenderHtml(const Json& summary) {
     if (m.empty()) continue;
     std::vector<std::pair<std::string, double>> items;
     for (const auto& [k, v] : m.items()) items.emplace_back(k, v.get<double>());
-    std::sort(items.begin(), items.end(), [](auto& a, auto& b) { return a.second > b.second; });
+    std::stable_sort(items.begin(), items.end(),
+                     [](auto& a, auto& b) { return a.second > b.second; });
+    // The costliest 50: a month of a big platform has a hundred thousand Jobs.
+    constexpr size_t kMaxRows = 50;
     std::vector<std::vector<std::string>> rows;
-    for (const auto& [k, v] : items) rows.push_back({k, Money(v)});
-    cost_html += "<div><h3>By " + title + "</h3>" + Table({title, "cost"}, rows) + "</div>";
+    for (size_t i = 0; i < items.size() && i < kMaxRows; ++i) {
+      rows.push_back({items[i].first, Money(items[i].second)});
+    }
+    std::string more;
+    if (items.size() > kMaxRows) {
+      double rest = 0;
+      for (size_t i = kMaxRows; i < items.size(); ++i) rest += items[i].second;
+      more = fmt::format(
+          "<p>and {} more, {} together (summary.json's <code>cost.{}</code> "
+          "has them all)</p>",
+          items.size() - kMaxRows, Money(rest), key);
+    }
+    cost_html += "<div><h3>By " + title + "</h3>" + Table({title, "cost"}, rows) + more + "</div>";
   }
   if (!cost_html.empty()) {
     body += "<section id=cost><h2>Cost</h2><div class=charts>" + cost_html + "</div></section>";

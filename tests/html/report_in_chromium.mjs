@@ -165,7 +165,7 @@ try {
     }
     // The overview's cost card reads like money; the node Gantt has a bar per node.
     const cost = await page.$eval('#overview .card b', (e) => e.textContent);
-    if (!/^\$\d+\.\d\d$/.test(cost)) fail(`${c.name}: overview cost "${cost}"`);
+    if (!/^\$\d{1,3}(,\d{3})*\.\d\d$/.test(cost)) fail(`${c.name}: overview cost "${cost}"`);
     const gantt = await page.$$eval('#nodes .gantt', (els) => els.filter((e) => e.children.length > 0).length);
     if (gantt < 1) fail(`${c.name}: node Gantt is empty`);
     await page.screenshot({ path: path.join(outDir, c.name + '.png'), fullPage: true });
