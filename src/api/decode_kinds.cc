@@ -1,6 +1,8 @@
 #include "api/decode_kinds.h"
 
 #include <algorithm>
+#include <regex>
+#include <set>
 
 #include "api/decode_core.h"
 #include "api/not_modelled.h"
@@ -227,11 +229,18 @@ std::vector<PodFailurePolicyRule> DecodePodFailurePolicy(YamlReader& policy, con
 
 }  // namespace
 
-Job DecodeJobObject(YamlReader& r, bool require_name) {
+Job DecodeJobObject(YamlReader& r, bool require_name, bool jobset_defaults) {
   Job j;
   j.metadata = DecodeMeta(r, true, require_name);
   auto spec = r.Object("spec");
   if (!spec) r.Fail("spec", "Required value");
+  // A JobSet's webhook defaults its Job templates before the Jobs exist: completionMode
+  // Indexed and the pods' restartPolicy OnFailure (jobset_webhook.go Default).
+  bool default_restart_policy = false;
+  if (jobset_defaults) {
+    auto t = spec->Raw("template");
+    default_restart_policy = !(t && t["spec"] && t["spec"]["restartPolicy"]);
+  }
   if (auto p = spec->Int("parallelism", 0, INT32_MAX)) j.parallelism = static_cast<int32_t>(*p);
   if (auto c = spec->Int("completions", 0, INT32_MAX)) j.completions = static_cast<int32_t>(*c);
   if (auto b = spec->Int("backoffLimitPerIndex", 0, INT32_MAX)) {
@@ -246,18 +255,22 @@ Job DecodeJobObject(YamlReader& r, bool require_name) {
   j.active_deadline_seconds = spec->Int("activeDeadlineSeconds", 1);
   j.ttl_seconds_after_finished = spec->Int("ttlSecondsAfterFinished", 0);
   j.suspend = spec->Bool("suspend").value_or(false);
-  j.completion_mode = spec->String("completionMode", "NonIndexed");
+  j.completion_mode = spec->String("completionMode", jobset_defaults ? "Indexed" : "NonIndexed");
+  // The Job's own defaulting: with neither given, one pod to one completion.
+  if (jobset_defaults && !j.parallelism && !j.completions) j.completions = 1;
   if (j.completion_mode != "NonIndexed" && j.completion_mode != "Indexed") {
     spec->Fail("completionMode", "Unsupported value: \"" + j.completion_mode +
                                      "\": supported values: \"NonIndexed\", \"Indexed\"");
   }
   j.template_ = RequiredTemplate(*spec);
+  if (default_restart_policy) j.template_.spec.restart_policy = "OnFailure";
   if (j.template_.spec.restart_policy == "Always") {
     spec->Fail("template.spec.restartPolicy",
                "Required value: valid values: \"OnFailure\", \"Never\"");
   }
   if (j.completion_mode == "Indexed" && !j.completions) {
-    spec->Fail("completions", "Required value: when completion mode is Indexed");
+    spec->Fail("completions", std::string("Required value: when completion mode is Indexed") +
+                                  (jobset_defaults ? " (a JobSet's Jobs default to Indexed)" : ""));
   }
   const bool indexed = j.completion_mode == "Indexed";
   if (j.backoff_limit_per_index && !indexed) {
@@ -379,6 +392,169 @@ void DecodeCronJob(YamlReader& r, Manifests* out) {
   spec->Finish();
   r.Finish();
   out->cron_jobs.push_back(std::move(cj));
+}
+
+// jobset.x-k8s.io/v1alpha2 JobSet, defaulted and validated as its webhook does
+// (pkg/webhooks/jobset_webhook.go) and its CRD's CEL rules.
+void DecodeJobSet(YamlReader& r, Manifests* out) {
+  JobSet js;
+  js.metadata = DecodeMeta(r, true);
+  if (auto it = js.metadata.annotations.find("alpha.jobset.sigs.k8s.io/exclusive-topology");
+      it != js.metadata.annotations.end()) {
+    js.exclusive_topology = it->second;
+  }
+  if (js.metadata.annotations.count("alpha.jobset.sigs.k8s.io/node-selector")) {
+    r.diagnostics()->Warn(r.Where(), "metadata.annotations",
+                          "alpha.jobset.sigs.k8s.io/node-selector is not modelled: exclusive "
+                          "placement uses pod affinity, as without it");
+  }
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  std::set<std::string> names;
+  auto rjobs = spec->ObjectList("replicatedJobs");
+  if (rjobs.empty()) spec->Fail("replicatedJobs", "Required value: at least one replicatedJob");
+  for (auto& rj : rjobs) {
+    ReplicatedJob x;
+    x.source = rj.Where();
+    x.name = rj.RequiredString("name");
+    if (!names.insert(x.name).second) {
+      rj.Fail("name", "Duplicate value: \"" + x.name + "\"");
+    }
+    // Job names <jobset>-<replicatedJob>-<index> must stay valid DNS labels.
+    const size_t job_name = js.metadata.name.size() + 1 + x.name.size() + 2;
+    if (job_name > 63) {
+      rj.Fail("name", "Invalid value: \"" + x.name +
+                          "\": JobSet name and replicatedJob name together make Job names "
+                          "longer than 63 characters");
+    }
+    x.group_name = rj.String("groupName", "default");
+    x.replicas = static_cast<int32_t>(rj.Int("replicas", 0, INT32_MAX).value_or(1));
+    auto tmpl = rj.Object("template");
+    if (!tmpl) rj.Fail("template", "Required value");
+    x.template_ = DecodeJobObject(*tmpl, /*require_name=*/false, /*jobset_defaults=*/true);
+    x.template_.metadata.namespace_ = js.metadata.namespace_;
+    if (auto it = x.template_.metadata.annotations.find("alpha.jobset.sigs.k8s.io/exclusive-topology");
+        it != x.template_.metadata.annotations.end() && js.exclusive_topology.empty()) {
+      js.exclusive_topology = it->second;
+    }
+    auto deps = rj.ObjectList("dependsOn");
+    if (deps.size() > 1) rj.Fail("dependsOn", "Too many: must have at most 1 item");
+    for (auto& d : deps) {
+      x.depends_on = d.RequiredString("name");
+      x.depends_on_status = d.RequiredString("status");
+      CheckOneOf(d, "status", x.depends_on_status, {"Ready", "Complete"});
+      if (js.replicated_jobs.empty() ||
+          std::none_of(js.replicated_jobs.begin(), js.replicated_jobs.end(),
+                       [&](const ReplicatedJob& p) { return p.name == x.depends_on; })) {
+        d.Fail("name", "Invalid value: \"" + x.depends_on +
+                           "\": dependsOn must name a replicatedJob listed before this one");
+      }
+      d.Finish();
+    }
+    rj.Finish();
+    js.replicated_jobs.push_back(std::move(x));
+  }
+  auto known = [&](YamlReader& at, const char* key, const std::vector<std::string>& targets) {
+    for (const auto& t : targets) {
+      if (!names.count(t)) {
+        at.Fail(key, "Invalid value: \"" + t + "\": no replicatedJob of that name");
+      }
+    }
+  };
+  if (auto sp = spec->Object("successPolicy")) {
+    js.success_operator = sp->String("operator", "All");
+    CheckOneOf(*sp, "operator", js.success_operator, {"All", "Any"});
+    js.success_target_replicated_jobs = sp->StringList("targetReplicatedJobs");
+    known(*sp, "targetReplicatedJobs", js.success_target_replicated_jobs);
+    sp->Finish();
+  }
+  if (auto fp = spec->Object("failurePolicy")) {
+    js.failure_policy = true;
+    js.max_restarts = static_cast<int32_t>(fp->Int("maxRestarts", 0, INT32_MAX).value_or(0));
+    js.restart_strategy = fp->String("restartStrategy", "Recreate");
+    CheckOneOf(*fp, "restartStrategy", js.restart_strategy,
+               {"Recreate", "BlockingRecreate", "InPlaceRestart"});
+    if (js.restart_strategy == "InPlaceRestart") {
+      fp->diagnostics()->Warn(fp->Where(), fp->FieldPath("restartStrategy"),
+                              "InPlaceRestart is not modelled: the Jobs are recreated (Recreate)");
+    }
+    std::set<std::string> rule_names;
+    auto rules = fp->ObjectList("rules");
+    for (size_t i = 0; i < rules.size(); ++i) {
+      auto& rr = rules[i];
+      JobSetFailurePolicyRule rule;
+      rule.name = rr.String("name", "failurePolicyRule" + std::to_string(i));
+      if (!rule_names.insert(rule.name).second) {
+        rr.Fail("name", "Duplicate value: \"" + rule.name + "\"");
+      }
+      rule.action = rr.RequiredString("action");
+      CheckOneOf(rr, "action", rule.action,
+                 {"FailJobSet", "RestartJobSet", "RestartJobSetAndIgnoreMaxRestarts", "RestartJob",
+                  "RestartJobAndIgnoreMaxRestarts"});
+      rule.on_job_failure_reasons = rr.StringList("onJobFailureReasons");
+      for (const auto& reason : rule.on_job_failure_reasons) {
+        static const std::set<std::string> kReasons = {
+            "BackoffLimitExceeded", "DeadlineExceeded", "PodFailurePolicy",
+            "MaxFailedIndexesExceeded", "FailedIndexes"};
+        if (!kReasons.count(reason)) {
+          rr.Fail("onJobFailureReasons",
+                  "Unsupported value: \"" + reason +
+                      "\": supported values: \"BackoffLimitExceeded\", \"DeadlineExceeded\", "
+                      "\"FailedIndexes\", \"MaxFailedIndexesExceeded\", \"PodFailurePolicy\"");
+        }
+      }
+      rule.on_job_failure_message_patterns = rr.StringList("onJobFailureMessagePatterns");
+      for (const auto& pattern : rule.on_job_failure_message_patterns) {
+        try {
+          std::regex re(pattern, std::regex::ECMAScript);
+        } catch (const std::regex_error& e) {
+          rr.Fail("onJobFailureMessagePatterns",
+                  "Invalid value: \"" + pattern + "\": not a regular expression");
+        }
+      }
+      rule.target_replicated_jobs = rr.StringList("targetReplicatedJobs");
+      known(rr, "targetReplicatedJobs", rule.target_replicated_jobs);
+      rr.Finish();
+      js.failure_rules.push_back(std::move(rule));
+    }
+    fp->Finish();
+  }
+  if (auto st = spec->Object("startupPolicy")) {
+    js.startup_policy_order = st->RequiredString("startupPolicyOrder");
+    CheckOneOf(*st, "startupPolicyOrder", js.startup_policy_order, {"AnyOrder", "InOrder"});
+    st->Finish();
+  }
+  if (js.startup_policy_order == "InOrder" &&
+      std::any_of(js.replicated_jobs.begin(), js.replicated_jobs.end(),
+                  [](const ReplicatedJob& x) { return !x.depends_on.empty(); })) {
+    spec->Fail("startupPolicy", "Invalid value: StartupPolicy and DependsOn APIs are mutually exclusive");
+  }
+  js.suspend = spec->Bool("suspend").value_or(false);
+  if (auto ttl = spec->Int("ttlSecondsAfterFinished", 0, INT32_MAX)) {
+    js.ttl_seconds_after_finished = static_cast<int32_t>(*ttl);
+  }
+  js.managed_by = spec->OptString("managedBy");
+  if (js.managed_by && *js.managed_by != "jobset.sigs.k8s.io/jobset-controller") {
+    spec->diagnostics()->Warn(spec->Where(), spec->FieldPath("managedBy"),
+                              "\"" + *js.managed_by +
+                                  "\": the JobSet controller leaves this JobSet to that "
+                                  "controller; no Jobs are created");
+  }
+  if (auto net = spec->Object("network")) {
+    js.enable_dns_hostnames = net->Bool("enableDNSHostnames").value_or(true);
+    js.subdomain = net->String("subdomain", js.metadata.name);
+    // DNS records for pod discovery: nothing the twin's scheduling or timing reads.
+    net->Ignore({"publishNotReadyAddresses"});
+    net->Finish();
+  } else {
+    js.subdomain = js.metadata.name;
+  }
+  // The coordinator only adds an annotation naming one pod's endpoint.
+  spec->Ignore({"coordinator"});
+  WarnNotModelled(*spec, "JobSet", "spec");
+  spec->Finish();
+  r.Finish();
+  out->job_sets.push_back(std::move(js));
 }
 
 void DecodeDaemonSet(YamlReader& r, Manifests* out) {

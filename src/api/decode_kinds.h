@@ -16,6 +16,7 @@ void DecodeDeployment(YamlReader& r, Manifests* out);
 void DecodeReplicaSet(YamlReader& r, Manifests* out);
 void DecodeJob(YamlReader& r, Manifests* out);
 void DecodeCronJob(YamlReader& r, Manifests* out);
+void DecodeJobSet(YamlReader& r, Manifests* out);
 void DecodeDaemonSet(YamlReader& r, Manifests* out);
 void DecodeStatefulSet(YamlReader& r, Manifests* out);
 void DecodePriorityClass(YamlReader& r, Manifests* out);
@@ -50,7 +51,8 @@ void DecodeEC2NodeClass(YamlReader& r, Manifests* out);
 bool IsWellKnownKarpenterLabel(const std::string& key);
 
 // Job decoding is shared with the Scenario's workload generators.
-Job DecodeJobObject(YamlReader& r, bool require_name = true);
+// `jobset_defaults`: a JobSet's replicatedJob template, defaulted as its webhook does.
+Job DecodeJobObject(YamlReader& r, bool require_name = true, bool jobset_defaults = false);
 Pod DecodePodObject(YamlReader& r, bool require_name = true);
 
 }  // namespace gputwin::api

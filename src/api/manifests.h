@@ -22,6 +22,7 @@ struct Manifests {
   std::vector<ReplicaSet> replica_sets;
   std::vector<Job> jobs;
   std::vector<CronJob> cron_jobs;
+  std::vector<JobSet> job_sets;
   std::vector<DaemonSet> daemon_sets;
   std::vector<StatefulSet> stateful_sets;
   std::vector<PriorityClass> priority_classes;

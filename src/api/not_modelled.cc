@@ -12,6 +12,10 @@ const std::vector<NotModelledField>& NotModelledFields() {
        "another controller (such as MultiKueue) reconciles the Job instead of the Job "
        "controller",
        "the Job controller runs it"},
+      // jobset.x-k8s.io/v1alpha2 JobSet.
+      {"JobSet", "spec.volumeClaimPolicies",
+       "the JobSet controller creates shared PersistentVolumeClaims for its replicated Jobs",
+       "no claims are created; pods schedule as if their volumes were bound"},
       // core/v1 pod spec, wherever a pod template is.
       {"Pod", "spec.resourceClaims",
        "the scheduler allocates the claimed devices through Dynamic Resource Allocation",
@@ -96,9 +100,6 @@ const std::vector<NotModelledKind>& NotModelledKinds() {
       {"resource.k8s.io", "ResourceSlice",
        "Dynamic Resource Allocation: the devices a driver publishes for a node", "ignored"},
       {"keda.sh", "ScaledJob", "KEDA creates Jobs from jobTemplate as its triggers' queue grows",
-       "no Jobs are created"},
-      {"jobset.x-k8s.io", "JobSet",
-       "the JobSet controller creates its replicated Jobs (and Kueue admits them together)",
        "no Jobs are created"},
       {"kubeflow.org", "PyTorchJob", "the training operator creates master and worker pods",
        "no pods are created"},

@@ -243,6 +243,44 @@ struct Job {
   PodTemplateSpec template_;
 };
 
+// jobset.x-k8s.io/v1alpha2 JobSet (kubernetes-sigs/jobset api/jobset/v1alpha2): Jobs
+// <name>-<replicatedJob>-<index> from each replicatedJob's template, succeeding and failing
+// together under its success and failure policies.
+struct JobSetFailurePolicyRule {
+  std::string name;
+  std::string action;  // FailJobSet | RestartJobSet | RestartJobSetAndIgnoreMaxRestarts |
+                       // RestartJob | RestartJobAndIgnoreMaxRestarts
+  std::vector<std::string> on_job_failure_reasons, on_job_failure_message_patterns,
+      target_replicated_jobs;
+};
+
+struct ReplicatedJob {
+  std::string name, group_name = "default";
+  int32_t replicas = 1;
+  Job template_;  // the Job template: its metadata (labels, annotations) and spec
+  std::string depends_on, depends_on_status;  // at most one dependency: name, Ready|Complete
+  SourceRef source;
+};
+
+struct JobSet {
+  ObjectMeta metadata;
+  std::vector<ReplicatedJob> replicated_jobs;
+  std::string success_operator = "All";  // All | Any
+  std::vector<std::string> success_target_replicated_jobs;  // empty: all
+  bool failure_policy = false;                               // spec.failurePolicy given
+  int32_t max_restarts = 0;
+  std::string restart_strategy = "Recreate";  // Recreate | BlockingRecreate | InPlaceRestart
+  std::vector<JobSetFailurePolicyRule> failure_rules;
+  std::string startup_policy_order = "AnyOrder";  // AnyOrder | InOrder
+  bool suspend = false;
+  std::optional<int32_t> ttl_seconds_after_finished;
+  bool enable_dns_hostnames = true;
+  std::string subdomain;  // defaults to the JobSet's name
+  std::optional<std::string> managed_by;
+  // Exclusive placement (alpha.jobset.sigs.k8s.io/exclusive-topology): one Job per domain.
+  std::string exclusive_topology;
+};
+
 // batch/v1 CronJob: Jobs from jobTemplate on a cron schedule.
 struct CronJob {
   ObjectMeta metadata;

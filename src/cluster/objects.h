@@ -112,6 +112,7 @@ struct PodRecord {
   // The DisruptionTarget condition's reason (PreemptionByScheduler, DeletionByTaintManager,
   // EvictionByEvictionAPI, DeletionByPodGC); empty: no such condition.
   std::string disruption_target;
+  uint32_t gang = kNone;  // the gang its work advances with (see Gang)
   std::vector<std::string> scheduling_gates;  // spec.schedulingGates not yet removed
   // Why it waited before binding, each from its time until the next one (or until
   // scheduled_at); empty for a pod bound when created.
@@ -221,8 +222,17 @@ struct ReplicaSetRecord {
   bool deleted = false;
 };
 
+// Pods whose work advances only while all `size` of them run (or have succeeded): the
+// workers of a distributed training job, blocked in their collectives while one is
+// missing. Set by the controller that creates them (JobSet); the kubelet keeps the pace.
+struct Gang {
+  std::string name;  // namespace/name of the owning object, for messages
+  int32_t size = 0;
+};
+
 struct JobRecord {
   api::Job obj;
+  uint32_t gang = kNone;  // its pods' gang
   std::shared_ptr<const PodTemplateInfo> tmpl;
   std::vector<PodId> pods;      // live pods it owns
   std::vector<PodId> all_pods;  // every pod it created, for cascading deletion

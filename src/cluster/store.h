@@ -126,6 +126,11 @@ class Store {
   uint32_t AddDeployment(api::Deployment d);
   uint32_t AddReplicaSet(api::ReplicaSet rs, uint32_t deployment);
   uint32_t AddJob(api::Job j);
+  uint32_t AddGang(Gang g) {
+    gangs_.push_back(std::move(g));
+    return static_cast<uint32_t>(gangs_.size() - 1);
+  }
+  const Gang& gang(uint32_t id) const { return gangs_[id]; }
   // Deletes a Job with foreground propagation: the garbage collector removes its pods
   // (finished ones included), then the Job.
   void DeleteJob(uint32_t id);
@@ -193,6 +198,7 @@ class Store {
   std::map<std::pair<std::string, std::string>, std::vector<NodeId>> nodes_by_label_;
   std::vector<DeploymentRecord> deployments_;
   std::vector<ReplicaSetRecord> replica_sets_;
+  std::vector<Gang> gangs_;
   std::vector<JobRecord> jobs_;
   std::vector<DaemonSetRecord> daemon_sets_;
   std::vector<StatefulSetRecord> stateful_sets_;

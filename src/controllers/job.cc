@@ -58,6 +58,7 @@ void JobController::CreatePod(uint32_t id, int32_t index) {
   rec.name = base + NameSuffix(HashString(ns + "/" + job.obj.metadata.name), job.next_suffix++);
   rec.tmpl = job.tmpl;
   rec.owner = {OwnerKind::kJob, id};
+  rec.gang = job.gang;
   rec.completion_index = index;
   std::string error;
   PodId pid = store_.CreatePod(std::move(rec), &error);

@@ -29,6 +29,7 @@ void Kubelet::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     if (op == WatchOp::kDeleted) ++p.run_generation;  // cancels pending timers of this pod
     bool was_running = id < progress_.size() && progress_[id].running && !p.Terminal();
     LeaveGpus(id, store_.now());
+    LeaveGang(id, store_.now(), p.phase == PodPhase::kSucceeded);
     if (op == WatchOp::kDeleted && was_running) RecordLostWork(id, store_.now());
     ReleaseDevices(id);
     if (op == WatchOp::kDeleted) return;
@@ -152,8 +153,11 @@ void Kubelet::Admit(PodId id, Time now) {
 
 std::string Kubelet::CheckpointKey(PodId id) const {
   const auto& p = store_.pod(id);
+  // A Job's task by the Job's name: a JobSet restart recreates its Jobs under their names
+  // and the new pods resume from the old ones' checkpoints.
   if (p.owner.kind == cluster::OwnerKind::kJob) {
-    return "job/" + std::to_string(p.owner.index) + "/" + std::to_string(p.completion_index);
+    const auto& job = store_.jobs()[p.owner.index].obj.metadata;
+    return "job/" + job.namespace_ + "/" + job.name + "/" + std::to_string(p.completion_index);
   }
   return "pod/" + p.Key();
 }
@@ -220,6 +224,7 @@ void Kubelet::StartContainer(PodId id, Time now) {
   Progress& pr = progress_[id];
   pr.running = false;
   pr.exit_pending = false;
+  pr.share = 1;
   pr.rate = 1;
   pr.since = now;
   const auto& b = p.tmpl->behavior;
@@ -237,6 +242,7 @@ void Kubelet::StartContainer(PodId id, Time now) {
     pr.work_left_ns = left + writes * static_cast<double>(b.checkpoint_cost.ns);
   }
   pr.total_ns = pr.work_left_ns;
+  JoinGang(id, now);
   if (!p.devices.empty()) {
     std::string why;
     if (!GpuMemoryFits(id, &why)) {
@@ -249,6 +255,7 @@ void Kubelet::StartContainer(PodId id, Time now) {
     return;
   }
   pr.running = true;
+  pr.rate = GangFactor(id);
   ScheduleExit(id, now);
 }
 
@@ -258,6 +265,7 @@ void Kubelet::ContainerExited(PodId id, Time now, int32_t code, const std::strin
   if (!message.empty()) p.message = message;
   const std::string& policy = p.tmpl->spec.restart_policy;
   bool restart = policy == "Always" || (policy == "OnFailure" && code != 0);
+  LeaveGang(id, now, !restart && code == 0);
   if (!restart) {
     p.exit_code = code;
     p.finished_at = now;

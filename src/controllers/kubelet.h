@@ -68,7 +68,8 @@ class Kubelet : public Controller {
   struct Progress {
     bool running = false;
     double work_left_ns = 0;  // full-speed nanoseconds of run time left
-    double rate = 1;          // progress per nanosecond now
+    double rate = 1;          // progress per nanosecond now: share × the gang's pace
+    double share = 1;         // the GPU compute share it gets (time-slicing, MIG)
     Time since{0};
     bool exit_pending = false;  // an exit timer is queued for `exit_at`
     Time exit_at{0};
@@ -76,6 +77,20 @@ class Kubelet : public Controller {
     double remaining_real_ns = 0;  // the task's own work this run had to do
   };
   void RecordLostWork(PodId pod, Time now);
+
+  // Gangs (kubelet_gang.cc): the pods of a distributed job advance only while all of them
+  // run (or have succeeded); a member lost from a complete gang sends every other member
+  // back to its last checkpoint, as workers restarted from it after an NCCL failure are.
+  struct GangState {
+    std::vector<PodId> running;
+    int32_t succeeded = 0;
+    bool complete = false;
+  };
+  double GangFactor(PodId pod) const;
+  void JoinGang(PodId pod, Time now);
+  void LeaveGang(PodId pod, Time now, bool succeeded);
+  void SetGangPace(uint32_t gang, Time now);
+  std::map<uint32_t, GangState> gangs_;
   std::string CheckpointKey(PodId pod) const;
   std::map<std::string, double> checkpointed_ns_;  // work saved in checkpoints, per task
   std::vector<cluster::LostWork> lost_work_;

@@ -175,10 +175,12 @@ void Kubelet::Rebalance(const GpuKey& key, Time now) {
       if (r != pod_key_rate_.end()) rate = std::min(rate, r->second);
     }
     Progress& pr = progress_[p];
-    if (pr.running && pr.rate == rate) continue;  // nothing changes for this pod
+    pr.share = rate;
+    const double paced = rate * GangFactor(p);
+    if (pr.running && pr.rate == paced) continue;  // nothing changes for this pod
     pr.work_left_ns -= static_cast<double>((now - pr.since).ns) * pr.rate;
     pr.since = now;
-    pr.rate = rate;
+    pr.rate = paced;
     pr.running = true;
     ScheduleExit(p, now);
   }
@@ -189,7 +191,12 @@ void Kubelet::ScheduleExit(PodId id, Time now) {
   if (!p.tmpl->behavior.run_time) return;
   if (exit_seq_.size() <= id) exit_seq_.resize(id + 1, 0);
   Progress& pr = progress_[id];
-  double left = std::max(0.0, pr.work_left_ns) / std::max(pr.rate, 1e-9);
+  if (pr.rate <= 0) {  // waiting for its gang: no exit until it advances again
+    ++exit_seq_[id];
+    pr.exit_pending = false;
+    return;
+  }
+  double left = std::max(0.0, pr.work_left_ns) / pr.rate;
   Time at = now + Duration::Nanoseconds(static_cast<int64_t>(std::llround(left)));
   // A timer already queued for the same instant keeps its place among same-time events.
   if (pr.exit_pending && pr.exit_at == at) return;

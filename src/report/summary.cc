@@ -1,6 +1,7 @@
 #include "report/summary.h"
 
 #include "controllers/cronjob.h"
+#include "controllers/jobset.h"
 
 #include "report/karpenter_report.h"
 #include "report/kueue_report.h"
@@ -452,6 +453,38 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
                            {"jobsKept", c.jobs.size()}});
     }
     j["cronJobs"] = crons;
+  }
+  if (const auto* jobsets = sim.job_sets()) {
+    // status of each JobSet: terminalState, restarts, replicatedJobsStatus, conditions.
+    Json sets = Json::array();
+    for (const auto& js : jobsets->job_sets()) {
+      Json replicated = Json::array();
+      for (size_t r = 0; r < js.spec.replicated_jobs.size(); ++r) {
+        const auto& st = js.replicated[r];
+        replicated.push_back(Json{{"name", js.spec.replicated_jobs[r].name},
+                                  {"ready", st.ready},
+                                  {"succeeded", st.succeeded},
+                                  {"failed", st.failed},
+                                  {"active", st.active},
+                                  {"suspended", st.suspended}});
+      }
+      Json conditions = Json::array();
+      for (const auto& c : js.history) {
+        conditions.push_back(Json{{"time", FormatRFC3339(c.at)},
+                                  {"type", c.type},
+                                  {"reason", c.reason},
+                                  {"message", c.message}});
+      }
+      sets.push_back(Json{{"namespace", js.spec.metadata.namespace_},
+                          {"name", js.spec.metadata.name},
+                          {"terminalState", js.terminal_state},
+                          {"finishedAt", TimeOrNull(js.finished_at)},
+                          {"restarts", js.restarts},
+                          {"restartsCountTowardsMax", js.restarts_count_towards_max},
+                          {"replicatedJobsStatus", replicated},
+                          {"conditions", conditions}});
+    }
+    j["jobSets"] = sets;
   }
   j["deployments"] = deployments;
   j["kueue"] = KueueJson(sim, res);

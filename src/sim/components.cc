@@ -4,6 +4,7 @@
 #include "autoscaling/keda.h"
 #include "cloud/ec2.h"
 #include "controllers/cronjob.h"
+#include "controllers/jobset.h"
 #include "controllers/daemonset.h"
 #include "controllers/job.h"
 #include "controllers/kubelet.h"
@@ -106,6 +107,14 @@ const std::vector<ComponentRegistration>& Components() {
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
          auto k = std::make_unique<controllers::CronJobController>(&c.store, &c.queue,
                                                                    c.manifests.cron_jobs);
+         k->Start();
+         return k;
+       }},
+      {"jobset-controller",
+       [](const api::Manifests& m, const api::Scenario&) { return !m.job_sets.empty(); },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         auto k = std::make_unique<controllers::JobSetController>(&c.store, &c.queue,
+                                                                  c.manifests.job_sets);
          k->Start();
          return k;
        }},

@@ -6,6 +6,7 @@
 #include "autoscaling/keda.h"
 #include "cloud/ec2.h"
 #include "controllers/cronjob.h"
+#include "controllers/jobset.h"
 #include "controllers/kubelet.h"
 #include "karpenter/karpenter.h"
 #include "kueue/kueue_controller.h"
@@ -46,6 +47,7 @@ void Simulation::Wire() {
   scheduler_ = ctx.Find<scheduler::Scheduler>();
   kubelet_ = ctx.Find<controllers::Kubelet>();
   cron_jobs_ = ctx.Find<controllers::CronJobController>();
+  job_sets_ = ctx.Find<controllers::JobSetController>();
   kueue_ = ctx.Find<kueue::KueueController>();
   karpenter_ = ctx.Find<karpenter::Karpenter>();
   ec2_ = ctx.Find<cloud::Ec2>();
