@@ -433,7 +433,8 @@ void DecodeJobSet(YamlReader& r, Manifests* out) {
     if (!tmpl) rj.Fail("template", "Required value");
     x.template_ = DecodeJobObject(*tmpl, /*require_name=*/false, /*jobset_defaults=*/true);
     x.template_.metadata.namespace_ = js.metadata.namespace_;
-    if (auto it = x.template_.metadata.annotations.find("alpha.jobset.sigs.k8s.io/exclusive-topology");
+    if (auto it =
+            x.template_.metadata.annotations.find("alpha.jobset.sigs.k8s.io/exclusive-topology");
         it != x.template_.metadata.annotations.end() && js.exclusive_topology.empty()) {
       js.exclusive_topology = it->second;
     }
@@ -493,9 +494,9 @@ void DecodeJobSet(YamlReader& r, Manifests* out) {
                   "RestartJobAndIgnoreMaxRestarts"});
       rule.on_job_failure_reasons = rr.StringList("onJobFailureReasons");
       for (const auto& reason : rule.on_job_failure_reasons) {
-        static const std::set<std::string> kReasons = {
-            "BackoffLimitExceeded", "DeadlineExceeded", "PodFailurePolicy",
-            "MaxFailedIndexesExceeded", "FailedIndexes"};
+        static const std::set<std::string> kReasons = {"BackoffLimitExceeded", "DeadlineExceeded",
+                                                       "PodFailurePolicy",
+                                                       "MaxFailedIndexesExceeded", "FailedIndexes"};
         if (!kReasons.count(reason)) {
           rr.Fail("onJobFailureReasons",
                   "Unsupported value: \"" + reason +
@@ -527,7 +528,8 @@ void DecodeJobSet(YamlReader& r, Manifests* out) {
   if (js.startup_policy_order == "InOrder" &&
       std::any_of(js.replicated_jobs.begin(), js.replicated_jobs.end(),
                   [](const ReplicatedJob& x) { return !x.depends_on.empty(); })) {
-    spec->Fail("startupPolicy", "Invalid value: StartupPolicy and DependsOn APIs are mutually exclusive");
+    spec->Fail("startupPolicy",
+               "Invalid value: StartupPolicy and DependsOn APIs are mutually exclusive");
   }
   js.suspend = spec->Bool("suspend").value_or(false);
   if (auto ttl = spec->Int("ttlSecondsAfterFinished", 0, INT32_MAX)) {

@@ -265,9 +265,9 @@ struct ReplicatedJob {
 struct JobSet {
   ObjectMeta metadata;
   std::vector<ReplicatedJob> replicated_jobs;
-  std::string success_operator = "All";  // All | Any
+  std::string success_operator = "All";                     // All | Any
   std::vector<std::string> success_target_replicated_jobs;  // empty: all
-  bool failure_policy = false;                               // spec.failurePolicy given
+  bool failure_policy = false;                              // spec.failurePolicy given
   int32_t max_restarts = 0;
   std::string restart_strategy = "Recreate";  // Recreate | BlockingRecreate | InPlaceRestart
   std::vector<JobSetFailurePolicyRule> failure_rules;

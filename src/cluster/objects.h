@@ -112,7 +112,7 @@ struct PodRecord {
   // The DisruptionTarget condition's reason (PreemptionByScheduler, DeletionByTaintManager,
   // EvictionByEvictionAPI, DeletionByPodGC); empty: no such condition.
   std::string disruption_target;
-  uint32_t gang = kNone;  // the gang its work advances with (see Gang)
+  uint32_t gang = kNone;                      // the gang its work advances with (see Gang)
   std::vector<std::string> scheduling_gates;  // spec.schedulingGates not yet removed
   // Why it waited before binding, each from its time until the next one (or until
   // scheduled_at); empty for a pod bound when created.

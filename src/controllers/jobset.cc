@@ -177,7 +177,8 @@ void JobSetController::CreateJob(size_t index, size_t rjob, int32_t job_index, T
   if (owner_of_job_.size() <= id) owner_of_job_.resize(id + 1, 0);
   owner_of_job_[id] = static_cast<uint32_t>(index + 1);
   size_t global = static_cast<size_t>(job_index);
-  for (size_t r = 0; r < rjob; ++r) global += static_cast<size_t>(s.spec.replicated_jobs[r].replicas);
+  for (size_t r = 0; r < rjob; ++r)
+    global += static_cast<size_t>(s.spec.replicated_jobs[r].replicas);
   if (s.jobs.size() <= global) s.jobs.resize(global + 1, cluster::kNone);
   s.jobs[global] = id;
   (void)now;
@@ -285,9 +286,10 @@ void JobSetController::Sync(size_t index, Time now) {
     }
     ++s.restarts;
     if (counted) ++s.restarts_count_towards_max;
-    const bool ignore = action == "RestartJobSetAndIgnoreMaxRestarts" ||
-                        action == "RestartJobAndIgnoreMaxRestarts";
-    SetCondition(s, now, "RestartingJobSet", rule ? "FailurePolicy_" + rule->name : "DefaultFailurePolicy",
+    const bool ignore =
+        action == "RestartJobSetAndIgnoreMaxRestarts" || action == "RestartJobAndIgnoreMaxRestarts";
+    SetCondition(s, now, "RestartingJobSet",
+                 rule ? "FailurePolicy_" + rule->name : "DefaultFailurePolicy",
                  std::string("applying RestartJobSet") + (ignore ? "AndIgnoreMaxRestarts" : "") +
                      " failure policy action (first failed job: " + failed_name + ")",
                  true);
@@ -296,8 +298,8 @@ void JobSetController::Sync(size_t index, Time now) {
     DeleteJobs(s, /*active_only=*/false);
     s.startup_completed = false;
     if (s.gang != cluster::kNone) {
-      s.gang = store_.AddGang({js.metadata.namespace_ + "/" + js.metadata.name,
-                               store_.gang(s.gang).size});
+      s.gang = store_.AddGang(
+          {js.metadata.namespace_ + "/" + js.metadata.name, store_.gang(s.gang).size});
     }
     CountStatuses(s);
   } else {

@@ -36,10 +36,10 @@ class JobSetController : public cluster::Controller {
     api::JobSet spec;
     Time created;
     int32_t restarts = 0, restarts_count_towards_max = 0;
-    std::vector<uint32_t> jobs;      // current attempt's Jobs (store ids), by global index
-    std::string terminal_state;      // "", Completed or Failed
+    std::vector<uint32_t> jobs;  // current attempt's Jobs (store ids), by global index
+    std::string terminal_state;  // "", Completed or Failed
     Time finished_at = cluster::kNever;
-    std::vector<Condition> history;  // conditions as they turned True, in order
+    std::vector<Condition> history;               // conditions as they turned True, in order
     std::vector<ReplicatedJobStatus> replicated;  // per replicatedJob
     uint32_t gang = cluster::kNone;               // its pods' gang (kubelet progress)
     bool startup_completed = false;               // InOrder: every replicatedJob started

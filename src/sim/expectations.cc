@@ -12,6 +12,8 @@
 #include "serving/serving_controller.h"
 #include "sim/simulation.h"
 
+#include "controllers/jobset.h"
+
 namespace gputwin::sim {
 
 using cluster::PodPhase;
@@ -134,6 +136,64 @@ void Simulation::CheckWorkload(const api::Expectation& x,
     tally.Add(why);
   }
   tally.Report(x, "workload", check);
+}
+
+void Simulation::CheckJobSet(const api::Expectation& x, ExpectationResult* r,
+                             const std::function<void(bool, const std::string&)>& check) const {
+  r->description = "jobSet " + x.job_set;
+  const controllers::JobSetController::State* js = nullptr;
+  if (job_sets_) {
+    for (const auto& s : job_sets_->job_sets()) {
+      const auto& m = s.spec.metadata;
+      if (m.name == x.job_set || m.namespace_ + "/" + m.name == x.job_set) js = &s;
+    }
+  }
+  if (!js) {
+    check(false, "no such JobSet");
+    return;
+  }
+  const Time t0 = start();
+  const std::string state = js->terminal_state.empty() ? "Active" : js->terminal_state;
+  if (x.condition)
+    check(*x.condition == state, "terminalState is " + state + ", want " + *x.condition);
+  std::string reason, message;
+  for (const auto& c : js->history) {
+    if (c.type == "Completed" || c.type == "Failed") {
+      reason = c.reason;
+      message = c.message;
+    }
+  }
+  if (x.reason)
+    check(*x.reason == reason, "reason is \"" + reason + "\", want \"" + *x.reason + "\"");
+  if (x.message_contains) {
+    check(message.find(*x.message_contains) != std::string::npos,
+          "message is \"" + message + "\", want one containing \"" + *x.message_contains + "\"");
+  }
+  if (x.restarts) {
+    check(*x.restarts == js->restarts,
+          "restarts is " + std::to_string(js->restarts) + ", want " + std::to_string(*x.restarts));
+  }
+  if (x.completed_at) {
+    check(js->finished_at != cluster::kNever && js->finished_at - t0 == *x.completed_at,
+          "finished at " + Rel(js->finished_at, t0) + ", want " + FormatDuration(*x.completed_at));
+  }
+  if (x.lost_work) {
+    // Work its pods lost (the JobSet's Jobs carry its name label).
+    double lost = 0;
+    for (const auto& w : lost_work()) {
+      const auto& p = store_.pod(w.pod);
+      if (p.owner.kind != cluster::OwnerKind::kJob) continue;
+      const auto& labels = store_.jobs()[p.owner.index].obj.metadata.labels;
+      auto it = labels.find("jobset.sigs.k8s.io/jobset-name");
+      if (it != labels.end() && it->second == js->spec.metadata.name &&
+          store_.jobs()[p.owner.index].obj.metadata.namespace_ == js->spec.metadata.namespace_) {
+        lost += w.seconds;
+      }
+    }
+    auto got = Duration::Nanoseconds(static_cast<int64_t>(std::llround(lost * 1e9)));
+    check(got == *x.lost_work,
+          "lost work is " + FormatDuration(got) + ", want " + FormatDuration(*x.lost_work));
+  }
 }
 
 void Simulation::CheckNodeClaim(const api::Expectation& x,
@@ -430,6 +490,8 @@ ExpectationResult Simulation::Check(const api::Expectation& x) const {
         check(fired == *x.fired,
               std::to_string(fired) + " fired, want " + std::to_string(*x.fired));
       }
+    } else if (!x.job_set.empty()) {
+      CheckJobSet(x, &r, check);
     } else {
       r.description = "job " + x.job;
       const cluster::JobRecord* job = nullptr;
