@@ -73,6 +73,7 @@ struct Container {
 struct Toleration {
   std::string key, op = "Equal", value, effect;
   std::optional<int64_t> toleration_seconds;
+  bool operator==(const Toleration&) const = default;
 };
 
 struct Taint {

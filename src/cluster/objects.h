@@ -250,6 +250,30 @@ struct JobRecord {
   bool deleted = false;
 };
 
+// A JobSet: its spec (suspend and the templates as Kueue last set them) and the status its
+// controller keeps (kubernetes-sigs/jobset JobSetStatus), read by Kueue and the report.
+struct JobSetRecord {
+  api::JobSet obj;
+  struct ReplicatedJobStatus {
+    int32_t ready = 0, succeeded = 0, failed = 0, active = 0, suspended = 0;
+    bool operator==(const ReplicatedJobStatus&) const = default;
+  };
+  struct Condition {
+    Time at;
+    std::string type, reason, message;
+  };
+  std::string terminal_state;  // "", Completed or Failed
+  Time finished_at = kNever;
+  int32_t restarts = 0, restarts_count_towards_max = 0;
+  std::vector<ReplicatedJobStatus> replicated;  // per replicatedJob
+  std::vector<Condition> history;               // conditions as they turned True
+  // The controller's bookkeeping: the current attempt's Jobs (by global index), its gang.
+  std::vector<uint32_t> jobs;
+  uint32_t gang = kNone;
+  bool startup_completed = false;
+  bool deleted = false;
+};
+
 struct StatefulSetRecord {
   api::StatefulSet obj;
   std::vector<std::shared_ptr<const PodTemplateInfo>> tmpl;  // per ordinal (its pod-name label)

@@ -24,7 +24,8 @@ enum class WatchKind : uint8_t {
   kReplicaSet,
   kJob,
   kDaemonSet,
-  kStatefulSet
+  kStatefulSet,
+  kJobSet
 };
 // A set of WatchKinds, as a watcher declares what it watches.
 using WatchKinds = uint32_t;
@@ -126,6 +127,18 @@ class Store {
   uint32_t AddDeployment(api::Deployment d);
   uint32_t AddReplicaSet(api::ReplicaSet rs, uint32_t deployment);
   uint32_t AddJob(api::Job j);
+  // JobSets (jobset.x-k8s.io): their spec, as the JobSet controller and Kueue read and
+  // write it (Kueue suspends them and sets their templates' flavors).
+  uint32_t AddJobSet(api::JobSet js) {
+    JobSetRecord rec;
+    rec.obj = std::move(js);
+    job_sets_.push_back(std::move(rec));
+    const auto id = static_cast<uint32_t>(job_sets_.size() - 1);
+    Notify(WatchKind::kJobSet, WatchOp::kAdded, id);
+    return id;
+  }
+  std::vector<JobSetRecord>& job_sets() { return job_sets_; }
+  const std::vector<JobSetRecord>& job_sets() const { return job_sets_; }
   uint32_t AddGang(Gang g) {
     gangs_.push_back(std::move(g));
     return static_cast<uint32_t>(gangs_.size() - 1);
@@ -198,6 +211,7 @@ class Store {
   std::map<std::pair<std::string, std::string>, std::vector<NodeId>> nodes_by_label_;
   std::vector<DeploymentRecord> deployments_;
   std::vector<ReplicaSetRecord> replica_sets_;
+  std::vector<JobSetRecord> job_sets_;
   std::vector<Gang> gangs_;
   std::vector<JobRecord> jobs_;
   std::vector<DaemonSetRecord> daemon_sets_;

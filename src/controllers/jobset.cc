@@ -24,25 +24,16 @@ int32_t PodsPerJob(const api::Job& j) {
 
 }  // namespace
 
-JobSetController::JobSetController(cluster::Store* store, EventQueue* queue,
-                                   std::vector<api::JobSet> job_sets)
+JobSetController::JobSetController(cluster::Store* store, EventQueue* queue)
     : Controller("jobset-controller", store, queue,
-                 cluster::Watches({WatchKind::kJob, WatchKind::kPod})) {
-  for (auto& js : job_sets) {
-    State s;
-    s.created = store->now();
-    s.replicated.resize(js.replicated_jobs.size());
-    s.spec = std::move(js);
-    job_sets_.push_back(std::move(s));
-  }
-}
-
-void JobSetController::Start() {
-  for (size_t i = 0; i < job_sets_.size(); ++i) dirty_.Add(static_cast<uint32_t>(i));
-  RequestReconcile();
-}
+                 cluster::Watches({WatchKind::kJobSet, WatchKind::kJob, WatchKind::kPod})) {}
 
 void JobSetController::OnWatch(WatchKind kind, WatchOp, uint32_t id) {
+  if (kind == WatchKind::kJobSet) {
+    dirty_.Add(id);
+    RequestReconcile();
+    return;
+  }
   uint32_t job = id;
   if (kind == WatchKind::kPod) {
     const auto& p = store_.pod(id);
@@ -60,15 +51,23 @@ void JobSetController::OnTimer(Time, uint64_t arg) {
 }
 
 void JobSetController::Reconcile(Time now) {
-  for (uint32_t i : dirty_.Drain()) Sync(i, now);
+  for (uint32_t i : dirty_.Drain()) {
+    // Kueue and the report read the status: a change is announced, once.
+    auto& s = store_.job_sets()[i];
+    const auto before = std::make_tuple(s.terminal_state, s.restarts, s.replicated);
+    Sync(i, now);
+    if (std::make_tuple(s.terminal_state, s.restarts, s.replicated) != before) {
+      store_.UpdateWorkload(WatchKind::kJobSet, i);
+    }
+  }
 }
 
 void JobSetController::SetCondition(State& s, Time now, const std::string& type,
                                     const std::string& reason, const std::string& message,
                                     bool warning) {
   s.history.push_back({now, type, reason, message});
-  store_.RecordEvent(warning ? "Warning" : "Normal", reason, "JobSet", s.spec.metadata.namespace_,
-                     s.spec.metadata.name, message, name_);
+  store_.RecordEvent(warning ? "Warning" : "Normal", reason, "JobSet", s.obj.metadata.namespace_,
+                     s.obj.metadata.name, message, name_);
 }
 
 void JobSetController::Fail(State& s, Time now, const std::string& reason,
@@ -86,10 +85,10 @@ bool JobSetController::JobReady(uint32_t id) const {
 }
 
 void JobSetController::CountStatuses(State& s) {
-  std::fill(s.replicated.begin(), s.replicated.end(), ReplicatedJobStatus{});
+  s.replicated.assign(s.obj.replicated_jobs.size(), State::ReplicatedJobStatus{});
   size_t next = 0;
-  for (size_t r = 0; r < s.spec.replicated_jobs.size(); ++r) {
-    for (int32_t i = 0; i < s.spec.replicated_jobs[r].replicas; ++i, ++next) {
+  for (size_t r = 0; r < s.obj.replicated_jobs.size(); ++r) {
+    for (int32_t i = 0; i < s.obj.replicated_jobs[r].replicas; ++i, ++next) {
       if (next >= s.jobs.size() || s.jobs[next] == cluster::kNone) continue;
       const auto& job = store_.jobs()[s.jobs[next]];
       if (job.deleted) continue;
@@ -111,7 +110,7 @@ void JobSetController::CountStatuses(State& s) {
 }
 
 api::Job JobSetController::ConstructJob(const State& s, size_t rjob, int32_t job_index) const {
-  const auto& js = s.spec;
+  const auto& js = s.obj;
   const auto& rj = js.replicated_jobs[rjob];
   api::Job job = rj.template_;
   job.metadata.name = js.metadata.name + "-" + rj.name + "-" + std::to_string(job_index);
@@ -168,20 +167,55 @@ api::Job JobSetController::ConstructJob(const State& s, size_t rjob, int32_t job
   return job;
 }
 
-void JobSetController::CreateJob(size_t index, size_t rjob, int32_t job_index, Time now) {
-  State& s = job_sets_[index];
-  api::Job job = ConstructJob(s, rjob, job_index);
-  const std::string name = job.metadata.name;
-  const uint32_t id = store_.AddJob(std::move(job));
-  store_.jobs()[id].gang = s.gang;
-  if (owner_of_job_.size() <= id) owner_of_job_.resize(id + 1, 0);
-  owner_of_job_[id] = static_cast<uint32_t>(index + 1);
+void JobSetController::CreateJob(uint32_t id, size_t rjob, int32_t job_index) {
+  State& s = store_.job_sets()[id];
+  const uint32_t job = store_.AddJob(ConstructJob(s, rjob, job_index));
+  store_.jobs()[job].gang = s.gang;
+  if (owner_of_job_.size() <= job) owner_of_job_.resize(job + 1, 0);
+  owner_of_job_[job] = id + 1;
   size_t global = static_cast<size_t>(job_index);
   for (size_t r = 0; r < rjob; ++r)
-    global += static_cast<size_t>(s.spec.replicated_jobs[r].replicas);
+    global += static_cast<size_t>(s.obj.replicated_jobs[r].replicas);
   if (s.jobs.size() <= global) s.jobs.resize(global + 1, cluster::kNone);
-  s.jobs[global] = id;
-  (void)now;
+  s.jobs[global] = job;
+}
+
+void JobSetController::SuspendJobs(State& s) {
+  for (uint32_t id : s.jobs) {
+    if (id == cluster::kNone) continue;
+    auto& job = store_.jobs()[id];
+    if (job.deleted || !job.condition.empty() || job.obj.suspend) continue;
+    job.obj.suspend = true;
+    job.tmpl = store_.MakeJobTemplate(job.obj);
+    store_.UpdateWorkload(WatchKind::kJob, id);
+  }
+}
+
+void JobSetController::ResumeJobs(State& s, size_t rjob) {
+  size_t first = 0;
+  for (size_t r = 0; r < rjob; ++r) first += static_cast<size_t>(s.obj.replicated_jobs[r].replicas);
+  const auto& rt = s.obj.replicated_jobs[rjob].template_.template_;
+  for (int32_t i = 0; i < s.obj.replicated_jobs[rjob].replicas; ++i) {
+    const size_t g = first + static_cast<size_t>(i);
+    if (g >= s.jobs.size() || s.jobs[g] == cluster::kNone) continue;
+    auto& job = store_.jobs()[s.jobs[g]];
+    if (job.deleted || !job.obj.suspend) continue;
+    // resumeJob: the template's labels, annotations, nodeSelector, tolerations and
+    // scheduling gates merged into the Job's.
+    auto& t = job.obj.template_;
+    for (const auto& [k, v] : rt.metadata.labels) t.metadata.labels[k] = v;
+    for (const auto& [k, v] : rt.metadata.annotations) t.metadata.annotations[k] = v;
+    for (const auto& [k, v] : rt.spec.node_selector) t.spec.node_selector[k] = v;
+    for (const auto& tol : rt.spec.tolerations) {
+      if (std::find(t.spec.tolerations.begin(), t.spec.tolerations.end(), tol) ==
+          t.spec.tolerations.end()) {
+        t.spec.tolerations.push_back(tol);
+      }
+    }
+    job.obj.suspend = false;
+    job.tmpl = store_.MakeJobTemplate(job.obj);
+    store_.UpdateWorkload(WatchKind::kJob, s.jobs[g]);
+  }
 }
 
 void JobSetController::DeleteJobs(State& s, bool active_only) {
@@ -194,9 +228,9 @@ void JobSetController::DeleteJobs(State& s, bool active_only) {
   }
 }
 
-void JobSetController::Sync(size_t index, Time now) {
-  State& s = job_sets_[index];
-  const auto& js = s.spec;
+void JobSetController::Sync(uint32_t index, Time now) {
+  State& s = store_.job_sets()[index];
+  const auto& js = s.obj;
   if (s.deleted) return;
   // Another controller (MultiKueue) owns it: left alone (warned when read).
   if (js.managed_by && *js.managed_by != "jobset.sigs.k8s.io/jobset-controller") return;
@@ -319,7 +353,7 @@ void JobSetController::Sync(size_t index, Time now) {
       s.terminal_state = "Completed";
       s.finished_at = now;
       SetCondition(s, now, "Completed", "AllJobsCompleted", "jobset completed successfully");
-      dirty_.Add(static_cast<uint32_t>(index));  // the next reconcile deletes the active Jobs
+      dirty_.Add(index);  // the next reconcile deletes the active Jobs
       RequestReconcile();
       return;
     }
@@ -347,10 +381,12 @@ void JobSetController::Sync(size_t index, Time now) {
     for (int32_t i = 0; i < rj.replicas; ++i) {
       const size_t g = first + static_cast<size_t>(i);
       if (g < s.jobs.size() && s.jobs[g] != cluster::kNone) continue;
-      CreateJob(index, r, i, now);
+      CreateJob(index, r, i);
       created = true;
     }
-    if (js.startup_policy_order == "InOrder" && !js.suspend) {
+    if (js.suspend) continue;  // created suspended, all of them; suspended below
+    ResumeJobs(s, r);
+    if (js.startup_policy_order == "InOrder") {
       if (created) CountStatuses(s);
       if (!started(r)) {
         if (created) {
@@ -366,6 +402,7 @@ void JobSetController::Sync(size_t index, Time now) {
       }
     }
   }
+  if (js.suspend) SuspendJobs(s);
 }
 
 }  // namespace gputwin::controllers

@@ -21,51 +21,31 @@ namespace gputwin::controllers {
 
 class JobSetController : public cluster::Controller {
  public:
-  JobSetController(cluster::Store* store, EventQueue* queue, std::vector<api::JobSet> job_sets);
-  void Start();
+  JobSetController(cluster::Store* store, EventQueue* queue);
   void OnWatch(cluster::WatchKind kind, cluster::WatchOp op, uint32_t id) override;
-
-  struct ReplicatedJobStatus {
-    int32_t ready = 0, succeeded = 0, failed = 0, active = 0, suspended = 0;
-  };
-  struct Condition {
-    Time at;
-    std::string type, reason, message;
-  };
-  struct State {
-    api::JobSet spec;
-    Time created;
-    int32_t restarts = 0, restarts_count_towards_max = 0;
-    std::vector<uint32_t> jobs;  // current attempt's Jobs (store ids), by global index
-    std::string terminal_state;  // "", Completed or Failed
-    Time finished_at = cluster::kNever;
-    std::vector<Condition> history;               // conditions as they turned True, in order
-    std::vector<ReplicatedJobStatus> replicated;  // per replicatedJob
-    uint32_t gang = cluster::kNone;               // its pods' gang (kubelet progress)
-    bool startup_completed = false;               // InOrder: every replicatedJob started
-    bool deleted = false;
-  };
-  const std::vector<State>& job_sets() const { return job_sets_; }
 
  protected:
   void Reconcile(Time now) override;
   void OnTimer(Time now, uint64_t arg) override;
 
  private:
-  void Sync(size_t index, Time now);
+  using State = cluster::JobSetRecord;
+  void Sync(uint32_t id, Time now);
   void SetCondition(State& s, Time now, const std::string& type, const std::string& reason,
                     const std::string& message, bool warning = false);
   void Fail(State& s, Time now, const std::string& reason, const std::string& message);
-  // Statuses of the current attempt's Jobs; returns whether every Job counts as started
-  // (ready, succeeded or failed) for each replicatedJob.
+  // The current attempt's Jobs counted per replicatedJob (status.replicatedJobsStatus).
   void CountStatuses(State& s);
   bool JobReady(uint32_t job) const;
-  void CreateJob(size_t index, size_t rjob, int32_t job_index, Time now);
+  void CreateJob(uint32_t id, size_t rjob, int32_t job_index);
   void DeleteJobs(State& s, bool active_only);
+  // Suspends the active Jobs, or resumes the suspended ones of a replicatedJob with its
+  // template's scheduling fields (what Kueue set) merged in.
+  void SuspendJobs(State& s);
+  void ResumeJobs(State& s, size_t rjob);
   api::Job ConstructJob(const State& s, size_t rjob, int32_t job_index) const;
 
-  std::vector<State> job_sets_;
-  std::vector<uint32_t> owner_of_job_;  // Job id → JobSet index + 1 (0: none)
+  std::vector<uint32_t> owner_of_job_;  // Job id → JobSet id + 1 (0: none)
   cluster::WorkQueue dirty_;
 };
 

@@ -1,7 +1,6 @@
 #include "report/summary.h"
 
 #include "controllers/cronjob.h"
-#include "controllers/jobset.h"
 
 #include "report/karpenter_report.h"
 #include "report/kueue_report.h"
@@ -454,14 +453,15 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
     }
     j["cronJobs"] = crons;
   }
-  if (const auto* jobsets = sim.job_sets()) {
+  if (!sim.store().job_sets().empty()) {
+    const auto& jobsets = sim.store().job_sets();
     // status of each JobSet: terminalState, restarts, replicatedJobsStatus, conditions.
     Json sets = Json::array();
-    for (const auto& js : jobsets->job_sets()) {
+    for (const auto& js : jobsets) {
       Json replicated = Json::array();
-      for (size_t r = 0; r < js.spec.replicated_jobs.size(); ++r) {
+      for (size_t r = 0; r < js.obj.replicated_jobs.size(); ++r) {
         const auto& st = js.replicated[r];
-        replicated.push_back(Json{{"name", js.spec.replicated_jobs[r].name},
+        replicated.push_back(Json{{"name", js.obj.replicated_jobs[r].name},
                                   {"ready", st.ready},
                                   {"succeeded", st.succeeded},
                                   {"failed", st.failed},
@@ -475,8 +475,8 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
                                   {"reason", c.reason},
                                   {"message", c.message}});
       }
-      sets.push_back(Json{{"namespace", js.spec.metadata.namespace_},
-                          {"name", js.spec.metadata.name},
+      sets.push_back(Json{{"namespace", js.obj.metadata.namespace_},
+                          {"name", js.obj.metadata.name},
                           {"terminalState", js.terminal_state},
                           {"finishedAt", TimeOrNull(js.finished_at)},
                           {"restarts", js.restarts},

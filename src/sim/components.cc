@@ -113,10 +113,7 @@ const std::vector<ComponentRegistration>& Components() {
       {"jobset-controller",
        [](const api::Manifests& m, const api::Scenario&) { return !m.job_sets.empty(); },
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
-         auto k = std::make_unique<controllers::JobSetController>(&c.store, &c.queue,
-                                                                  c.manifests.job_sets);
-         k->Start();
-         return k;
+         return std::make_unique<controllers::JobSetController>(&c.store, &c.queue);
        }},
       {"kueue-controller-manager",
        [](const api::Manifests& m, const api::Scenario&) { return KueueEnabled(m); },

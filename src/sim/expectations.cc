@@ -12,8 +12,6 @@
 #include "serving/serving_controller.h"
 #include "sim/simulation.h"
 
-#include "controllers/jobset.h"
-
 namespace gputwin::sim {
 
 using cluster::PodPhase;
@@ -141,12 +139,10 @@ void Simulation::CheckWorkload(const api::Expectation& x,
 void Simulation::CheckJobSet(const api::Expectation& x, ExpectationResult* r,
                              const std::function<void(bool, const std::string&)>& check) const {
   r->description = "jobSet " + x.job_set;
-  const controllers::JobSetController::State* js = nullptr;
-  if (job_sets_) {
-    for (const auto& s : job_sets_->job_sets()) {
-      const auto& m = s.spec.metadata;
-      if (m.name == x.job_set || m.namespace_ + "/" + m.name == x.job_set) js = &s;
-    }
+  const cluster::JobSetRecord* js = nullptr;
+  for (const auto& s : store_.job_sets()) {
+    const auto& m = s.obj.metadata;
+    if (m.name == x.job_set || m.namespace_ + "/" + m.name == x.job_set) js = &s;
   }
   if (!js) {
     check(false, "no such JobSet");
@@ -185,8 +181,8 @@ void Simulation::CheckJobSet(const api::Expectation& x, ExpectationResult* r,
       if (p.owner.kind != cluster::OwnerKind::kJob) continue;
       const auto& labels = store_.jobs()[p.owner.index].obj.metadata.labels;
       auto it = labels.find("jobset.sigs.k8s.io/jobset-name");
-      if (it != labels.end() && it->second == js->spec.metadata.name &&
-          store_.jobs()[p.owner.index].obj.metadata.namespace_ == js->spec.metadata.namespace_) {
+      if (it != labels.end() && it->second == js->obj.metadata.name &&
+          store_.jobs()[p.owner.index].obj.metadata.namespace_ == js->obj.metadata.namespace_) {
         lost += w.seconds;
       }
     }

@@ -6,7 +6,6 @@
 #include "autoscaling/keda.h"
 #include "cloud/ec2.h"
 #include "controllers/cronjob.h"
-#include "controllers/jobset.h"
 #include "controllers/kubelet.h"
 #include "karpenter/karpenter.h"
 #include "kueue/kueue_controller.h"
@@ -47,7 +46,6 @@ void Simulation::Wire() {
   scheduler_ = ctx.Find<scheduler::Scheduler>();
   kubelet_ = ctx.Find<controllers::Kubelet>();
   cron_jobs_ = ctx.Find<controllers::CronJobController>();
-  job_sets_ = ctx.Find<controllers::JobSetController>();
   kueue_ = ctx.Find<kueue::KueueController>();
   karpenter_ = ctx.Find<karpenter::Karpenter>();
   ec2_ = ctx.Find<cloud::Ec2>();
@@ -90,6 +88,7 @@ void Simulation::Seed() {
     }
   }
   for (const auto& j : m.jobs) store_.AddJob(j);
+  for (const auto& js : m.job_sets) store_.AddJobSet(js);
   for (const auto& ss : m.stateful_sets) store_.AddStatefulSet(ss);
   IndexSnapshotControllers();
   for (const auto& p : m.pods) {

@@ -23,7 +23,6 @@ class Scheduler;
 namespace gputwin::controllers {
 class Kubelet;
 class CronJobController;
-class JobSetController;
 }  // namespace gputwin::controllers
 
 namespace gputwin::kueue {
@@ -87,7 +86,6 @@ class Simulation {
   const kueue::KueueController* kueue() const { return kueue_; }
   // The CronJob controller, when the manifests have CronJobs (else nullptr).
   const controllers::CronJobController* cron_jobs() const { return cron_jobs_; }
-  const controllers::JobSetController* job_sets() const { return job_sets_; }
   // Karpenter, when the manifests hold NodePools; else nullptr.
   const karpenter::Karpenter* karpenter() const { return karpenter_; }
   // Work lost by pods deleted while running (evictions, interruptions, preemptions).
@@ -160,7 +158,6 @@ class Simulation {
   scheduler::Scheduler* scheduler_ = nullptr;
   controllers::Kubelet* kubelet_ = nullptr;
   controllers::CronJobController* cron_jobs_ = nullptr;
-  controllers::JobSetController* job_sets_ = nullptr;
   kueue::KueueController* kueue_ = nullptr;
   cloud::Ec2* ec2_ = nullptr;
   serving::ServingController* serving_ = nullptr;
