@@ -25,7 +25,7 @@ KueueController::KueueController(cluster::Store* store, EventQueue* queue, const
                                  Diagnostics* diag, telemetry::Registry* metrics,
                                  Duration metrics_interval)
     : Controller("kueue-controller-manager", store, queue,
-                 cluster::Watches({WatchKind::kJob, WatchKind::kPod})),
+                 cluster::Watches({WatchKind::kJob, WatchKind::kPod, WatchKind::kJobSet})),
       cache_(m, diag),
       scheduler_(&cache_, this),
       metrics_interval_(metrics_interval),
@@ -122,6 +122,16 @@ void KueueController::Start() {
 }
 
 void KueueController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
+  if (kind == WatchKind::kJobSet) {
+    if (op == WatchOp::kAdded) {
+      CreateJobSetWorkload(id);
+      return;
+    }
+    if (id >= workload_of_job_set_.size() || workload_of_job_set_[id] == kNoWorkload) return;
+    dirty_job_sets_.Add(id);
+    RequestReconcile();
+    return;
+  }
   if (kind == WatchKind::kJob) {
     if (op == WatchOp::kAdded) {
       CreateWorkload(id);
@@ -150,6 +160,11 @@ void KueueController::CreateWorkload(uint32_t job_id) {
   // Kueue's Job reconciler runs only with the batch/job integration.
   if (!cache_.config().Manages("batch/job")) return;
   auto& job = store_.jobs()[job_id];
+  // A JobSet's Job: its JobSet's Workload covers it (jobframework skips Jobs whose owner
+  // an integration manages).
+  for (const auto& ref : job.obj.metadata.owner_references) {
+    if (ref.kind == "JobSet") return;
+  }
   api::Job obj = job.obj;
   const auto& labels = obj.metadata.labels;
   auto qn = labels.find(kQueueNameLabel);
@@ -227,8 +242,12 @@ WorkloadId KueueController::AddNewWorkload(WorkloadState w, uint64_t template_id
 
 void KueueController::Reconcile(Time now) {
   for (int round = 0; round < 1000; ++round) {
-    if (dirty_jobs_.empty() && dirty_pod_workloads_.empty() && !schedule_requested_) break;
+    if (dirty_jobs_.empty() && dirty_pod_workloads_.empty() && dirty_job_sets_.empty() &&
+        !schedule_requested_) {
+      break;
+    }
     for (uint32_t job : dirty_jobs_.Drain()) SyncJob(job, now);
+    for (uint32_t js : dirty_job_sets_.Drain()) SyncJobSet(js, now);
     for (uint32_t wl : dirty_pod_workloads_.Drain()) SyncPodWorkload(wl, now);
     if (schedule_requested_) {
       schedule_requested_ = false;

@@ -85,6 +85,13 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   void SyncJob(uint32_t job, Time now);
   void ApplyAdmission(uint32_t job, WorkloadId id);
   void SuspendJob(uint32_t job);
+  // The JobSet integration (jobset_integration.cc).
+  void CreateJobSetWorkload(uint32_t job_set);
+  void SyncJobSet(uint32_t job_set, Time now);
+  void SetJobSetSuspended(uint32_t job_set, WorkloadId id, bool suspend);
+  std::vector<WorkloadId> workload_of_job_set_;
+  std::vector<api::JobSet> original_job_sets_;  // per workload: the JobSet as submitted
+  cluster::WorkQueue dirty_job_sets_;
   void ReleaseQuota(WorkloadId id);
   void Requeue(WorkloadId id, Time now);
   void QueueInadmissibleAfter(int32_t cq);

@@ -128,7 +128,9 @@ const std::vector<cluster::PodId>& KueueController::PodsOf(const WorkloadState& 
 
 void KueueController::MarkDirty(WorkloadId id) {
   const auto& w = cache_.wl(id);
-  if (w.owner == WorkloadOwner::kJob) {
+  if (w.owner == WorkloadOwner::kJobSet) {
+    dirty_job_sets_.Add(w.job);
+  } else if (w.owner == WorkloadOwner::kJob) {
     dirty_jobs_.Add(w.job);
   } else {
     dirty_pod_workloads_.Add(id);

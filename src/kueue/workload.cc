@@ -119,4 +119,29 @@ std::optional<Workload> WorkloadForJob(const api::Job& job, const api::Manifests
   return w;
 }
 
+// Kueue's JobSet integration (pkg/controller/jobs/jobset): a PodSet per replicatedJob,
+// named after it, of replicas × min(parallelism, completions) pods.
+std::optional<Workload> WorkloadForJobSet(const api::JobSet& js, const api::Manifests& m) {
+  const auto& labels = js.metadata.labels;
+  auto q = labels.find(kQueueNameLabel);
+  if (q == labels.end() || q->second.empty()) return std::nullopt;
+  Workload w;
+  w.namespace_ = js.metadata.namespace_;
+  w.name = "jobset-" + js.metadata.name;
+  w.queue_name = q->second;
+  for (const auto& rj : js.replicated_jobs) {
+    PodSet ps;
+    ps.name = rj.name;
+    const int32_t parallelism = rj.template_.parallelism.value_or(1);
+    ps.count = rj.replicas * std::min(parallelism, rj.template_.completions.value_or(parallelism));
+    ps.requests = PodRequests(rj.template_.template_.spec);
+    ps.spec = rj.template_.template_.spec;
+    w.pod_sets.push_back(std::move(ps));
+  }
+  // The priority: the JobSet's WorkloadPriorityClass label, else its first pod template's.
+  SetPriority(&w, labels, js.replicated_jobs.front().template_.template_.spec, m,
+              js.metadata.source);
+  return w;
+}
+
 }  // namespace gputwin::kueue

@@ -90,15 +90,10 @@ void WarnKueueIntegrations(api::Manifests* m) {
   }
   for (const auto& js : m->job_sets) {
     if (!queue_of(js.metadata.labels)) continue;
-    if (!cfg.Manages("jobset.x-k8s.io/jobset")) {
-      warn(js.metadata, "JobSet", "jobset.x-k8s.io/jobset", "");
+    if (cfg.Manages("jobset.x-k8s.io/jobset")) {
+      kueue::WorkloadForJobSet(js, *m);  // a missing WorkloadPriorityClass fails now
     } else {
-      m->diagnostics.Warn(js.metadata.source,
-                          "metadata.labels." + std::string(kueue::kQueueNameLabel),
-                          "JobSet " + ObjKey(js.metadata) +
-                              " names a LocalQueue: upstream Kueue suspends it until its "
-                              "Workload (a PodSet per replicatedJob) is admitted; the twin does "
-                              "not model Kueue's JobSet integration yet: it runs as if unqueued");
+      warn(js.metadata, "JobSet", "jobset.x-k8s.io/jobset", "");
     }
   }
   for (const auto& j : m->jobs) {

@@ -1,0 +1,142 @@
+// Kueue's JobSet integration (kueue pkg/controller/jobs/jobset, through jobframework's
+// reconciler): the webhook suspends a JobSet that names a LocalQueue; its Workload has a
+// PodSet per replicatedJob; admission writes each PodSet's flavor (node labels,
+// tolerations) into its replicatedJob's pod template and unsuspends the JobSet
+// (RunWithPodSetsInfo); eviction suspends it and restores the templates; PodsReady when
+// every Job is ready or succeeded; Finished with the JobSet's Completed or Failed.
+#include <algorithm>
+
+#include "kueue/kueue_controller.h"
+
+namespace gputwin::kueue {
+
+using cluster::WatchKind;
+
+void KueueController::CreateJobSetWorkload(uint32_t id) {
+  if (!cache_.config().Manages("jobset.x-k8s.io/jobset")) return;
+  auto& rec = store_.job_sets()[id];
+  api::JobSet obj = rec.obj;
+  auto& labels = obj.metadata.labels;
+  auto qn = labels.find(kQueueNameLabel);
+  if (qn == labels.end() || qn->second.empty()) {
+    if (!cache_.config().manage_jobs_without_queue_name) return;
+    labels[kQueueNameLabel] = "default";
+  }
+  std::optional<Workload> spec = WorkloadForJobSet(obj, manifests_);
+  if (!spec) return;
+  rec.obj.suspend = true;  // ApplyDefaultForSuspend
+  WorkloadState w;
+  w.spec = std::move(*spec);
+  w.owner = WorkloadOwner::kJobSet;
+  w.job = id;
+  w.owner_name = "JobSet " + obj.metadata.name;
+  w.uid = next_uid_++;
+  w.created = store_.now();
+  if (const auto& ts = obj.metadata.creation_timestamp; ts && *ts < w.created) w.created = *ts;
+  w.queue_order = w.created;
+  w.pending_since = w.created;
+  const WorkloadId wl = AddNewWorkload(std::move(w), id);
+  if (workload_of_job_set_.size() <= id) workload_of_job_set_.resize(id + 1, kNoWorkload);
+  workload_of_job_set_[id] = wl;
+  if (original_job_sets_.size() <= wl) original_job_sets_.resize(wl + 1);
+  obj.suspend = false;
+  original_job_sets_[wl] = std::move(obj);
+  RecordHistory(wl, "Created", "", "Workload created for JobSet " + rec.obj.metadata.name);
+  if (cache_.wl(wl).cq >= 0) {
+    cache_.Enqueue(wl);
+    schedule_requested_ = true;
+    RequestReconcile();
+  }
+}
+
+// RunWithPodSetsInfo (suspend false: each PodSet's flavor into its replicatedJob's pod
+// template) or Suspend + RestorePodSetsInfo (the templates as submitted).
+void KueueController::SetJobSetSuspended(uint32_t id, WorkloadId wl, bool suspend) {
+  auto& rec = store_.job_sets()[id];
+  api::JobSet js = original_job_sets_[wl];
+  js.suspend = suspend;
+  if (!suspend) {
+    const auto& w = cache_.wl(wl);
+    for (size_t i = 0; i < w.assignment.size() && i < js.replicated_jobs.size(); ++i) {
+      auto& t = js.replicated_jobs[i].template_.template_;
+      t.metadata.labels["kueue.x-k8s.io/podset"] = js.replicated_jobs[i].name;
+      for (int32_t f : w.assignment[i].flavor_per_group) {
+        if (f < 0) continue;
+        const api::ResourceFlavor* rf = cache_.Flavor(f);
+        if (!rf) continue;
+        for (const auto& [k, v] : rf->node_labels) t.spec.node_selector[k] = v;
+        for (const auto& tol : rf->tolerations) {
+          if (std::find(t.spec.tolerations.begin(), t.spec.tolerations.end(), tol) ==
+              t.spec.tolerations.end()) {
+            t.spec.tolerations.push_back(tol);
+          }
+        }
+      }
+    }
+    store_.RecordEvent("Normal", "Started", "JobSet", js.metadata.namespace_, js.metadata.name,
+                       "Admitted by clusterQueue " + cache_.cq(w.cq).obj.metadata.name, name_);
+  } else {
+    store_.RecordEvent("Normal", "Stopped", "JobSet", js.metadata.namespace_, js.metadata.name,
+                       cache_.wl(wl).history.back().message, name_);
+  }
+  rec.obj = std::move(js);
+  store_.UpdateWorkload(WatchKind::kJobSet, id);
+}
+
+void KueueController::SyncJobSet(uint32_t id, Time now) {
+  const WorkloadId wl = workload_of_job_set_[id];
+  auto& w = cache_.wl(wl);
+  const auto& rec = store_.job_sets()[id];
+  if (w.phase == WorkloadPhase::kFinished) return;
+  // Its pods: what eviction waits for and what lost work is counted on.
+  w.pods.clear();
+  for (uint32_t j : rec.jobs) {
+    if (j == cluster::kNone) continue;
+    for (cluster::PodId p : store_.jobs()[j].pods) w.pods.push_back(p);
+  }
+  if (!rec.terminal_state.empty() || rec.deleted) {
+    std::string message;
+    for (const auto& c : rec.history) {
+      if (c.type == rec.terminal_state) message = c.message;
+    }
+    FinishWorkload(wl, now, rec.deleted ? "Deleted" : rec.terminal_state,
+                   rec.terminal_state == "Completed" ? "Succeeded" : "Failed", message);
+    return;
+  }
+  if (w.phase != WorkloadPhase::kAdmitted) {
+    if (!rec.obj.suspend) SetJobSetSuspended(id, wl, true);  // unsuspended without admission
+    return;
+  }
+  if (w.evicting) {
+    if (!rec.obj.suspend) SetJobSetSuspended(id, wl, true);
+    const bool active = std::any_of(w.pods.begin(), w.pods.end(), [&](cluster::PodId p) {
+      return !store_.pod(p).deleted && !store_.pod(p).Terminal();
+    });
+    if (!active) {
+      ReleaseQuota(wl);
+      Requeue(wl, now);
+    }
+    return;
+  }
+  if (rec.obj.suspend) {
+    SetJobSetSuspended(id, wl, false);
+    if (cache_.config().wait_for_pods_ready) {
+      At(store_.now() + cache_.config().pods_ready_timeout,
+         TimerArg(kPodsReadyTimeout, (uint64_t{static_cast<uint32_t>(w.admissions)} << 32) | wl));
+    }
+  }
+  // PodsReady: Σ replicas == Σ (ready + succeeded) over the replicatedJobs.
+  if (!w.pods_ready) {
+    int32_t want = 0, have = 0;
+    for (const auto& rj : rec.obj.replicated_jobs) want += rj.replicas;
+    for (const auto& st : rec.replicated) have += st.ready + st.succeeded;
+    if (want > 0 && have >= want) {
+      w.pods_ready = true;
+      w.pods_ready_at = now;
+      RecordHistory(wl, "PodsReady", "PodsReady", "All pods reached readiness");
+      if (cache_.config().block_admission) schedule_requested_ = true;
+    }
+  }
+}
+
+}  // namespace gputwin::kueue
