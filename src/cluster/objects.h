@@ -228,6 +228,10 @@ struct ReplicaSetRecord {
 struct Gang {
   std::string name;  // namespace/name of the owning object, for messages
   int32_t size = 0;
+  // What the kubelet saw (the report's training figures): GPU-seconds held by running
+  // members while the gang advanced, and while it waited for a missing member.
+  double advancing_gpu_seconds = 0, waiting_gpu_seconds = 0;
+  double waiting_seconds = 0;  // time with a member running but the gang incomplete
 };
 
 struct JobRecord {

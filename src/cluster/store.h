@@ -144,6 +144,7 @@ class Store {
     return static_cast<uint32_t>(gangs_.size() - 1);
   }
   const Gang& gang(uint32_t id) const { return gangs_[id]; }
+  Gang& gang(uint32_t id) { return gangs_[id]; }
   // Deletes a Job with foreground propagation: the garbage collector removes its pods
   // (finished ones included), then the Job.
   void DeleteJob(uint32_t id);

@@ -27,6 +27,9 @@ class Kubelet : public Controller {
   Kubelet(Store* store, EventQueue* queue, KubeletConfig config = {});
   void OnWatch(cluster::WatchKind kind, cluster::WatchOp op, uint32_t id) override;
 
+  // The end of the run: gangs still running add their last stretch to their figures.
+  void Finish(Time end);
+
   // Work lost by pods deleted while running, in deletion order.
   const std::vector<cluster::LostWork>& lost_work() const { return lost_work_; }
 
@@ -85,7 +88,10 @@ class Kubelet : public Controller {
     std::vector<PodId> running;
     int32_t succeeded = 0;
     bool complete = false;
+    Time since{0};  // when the running set or pace last changed (the figures' clock)
   };
+  // Adds the time since the last change to the gang's advancing or waiting figures.
+  void TallyGang(uint32_t gang, GangState& g, Time now);
   double GangFactor(PodId pod) const;
   void JoinGang(PodId pod, Time now);
   void LeaveGang(PodId pod, Time now, bool succeeded);

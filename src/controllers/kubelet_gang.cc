@@ -15,11 +15,31 @@ double Kubelet::GangFactor(PodId id) const {
   return it != gangs_.end() && it->second.complete ? 1 : 0;
 }
 
+void Kubelet::TallyGang(uint32_t gang, GangState& g, Time now) {
+  const double seconds = static_cast<double>((now - g.since).ns) / 1e9;
+  g.since = now;
+  if (g.running.empty() || seconds <= 0) return;
+  double gpus = 0;
+  for (PodId m : g.running) gpus += static_cast<double>(store_.pod(m).devices.size());
+  auto& figures = store_.gang(gang);
+  if (g.complete) {
+    figures.advancing_gpu_seconds += gpus * seconds;
+  } else {
+    figures.waiting_gpu_seconds += gpus * seconds;
+    figures.waiting_seconds += seconds;
+  }
+}
+
+void Kubelet::Finish(Time end) {
+  for (auto& [gang, g] : gangs_) TallyGang(gang, g, end);
+}
+
 void Kubelet::JoinGang(PodId id, Time now) {
   const uint32_t gang = store_.pod(id).gang;
   if (gang == cluster::kNone) return;
   GangState& g = gangs_[gang];
   if (std::find(g.running.begin(), g.running.end(), id) != g.running.end()) return;
+  TallyGang(gang, g, now);
   g.running.push_back(id);
   const bool was = g.complete;
   g.complete = static_cast<int32_t>(g.running.size()) + g.succeeded >= store_.gang(gang).size;
@@ -34,6 +54,7 @@ void Kubelet::LeaveGang(PodId id, Time now, bool succeeded) {
   GangState& g = it->second;
   auto member = std::find(g.running.begin(), g.running.end(), id);
   if (member == g.running.end()) return;
+  TallyGang(gang, g, now);
   g.running.erase(member);
   if (succeeded) ++g.succeeded;
   const bool was = g.complete;

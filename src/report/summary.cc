@@ -475,6 +475,24 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
                                   {"reason", c.reason},
                                   {"message", c.message}});
       }
+      // Training figures of its current gang (all attempts would need every gang kept).
+      double advancing = 0, waiting = 0, waiting_s = 0, lost = 0;
+      if (js.gang != cluster::kNone) {
+        const auto& g = sim.store().gang(js.gang);
+        advancing = g.advancing_gpu_seconds;
+        waiting = g.waiting_gpu_seconds;
+        waiting_s = g.waiting_seconds;
+      }
+      for (const auto& w : sim.lost_work()) {
+        const auto& p = sim.store().pod(w.pod);
+        if (p.owner.kind != cluster::OwnerKind::kJob) continue;
+        const auto& jl = sim.store().jobs()[p.owner.index].obj.metadata;
+        auto it = jl.labels.find("jobset.sigs.k8s.io/jobset-name");
+        if (it != jl.labels.end() && it->second == js.obj.metadata.name &&
+            jl.namespace_ == js.obj.metadata.namespace_) {
+          lost += w.gpu_seconds;
+        }
+      }
       sets.push_back(Json{{"namespace", js.obj.metadata.namespace_},
                           {"name", js.obj.metadata.name},
                           {"terminalState", js.terminal_state},
@@ -482,6 +500,10 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
                           {"restarts", js.restarts},
                           {"restartsCountTowardsMax", js.restarts_count_towards_max},
                           {"replicatedJobsStatus", replicated},
+                          {"gpuHoursAdvancing", Round(advancing / 3600)},
+                          {"gpuHoursWaitingForGang", Round(waiting / 3600)},
+                          {"secondsWaitingForGang", Round(waiting_s)},
+                          {"gpuHoursLost", Round(lost / 3600)},
                           {"conditions", conditions}});
     }
     j["jobSets"] = sets;

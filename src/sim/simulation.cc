@@ -263,6 +263,7 @@ void Simulation::Run(Progress* progress) {
   }
   store_.set_now(stop);
   if (serving_) serving_->Finish(stop);
+  kubelet_->Finish(stop);
   if (progress) progress->Update(1.0, stop, events_processed_);
   CheckExpectations();
 }
