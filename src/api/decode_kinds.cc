@@ -559,6 +559,123 @@ void DecodeJobSet(YamlReader& r, Manifests* out) {
   out->job_sets.push_back(std::move(js));
 }
 
+// kubeflow.org/v1 PyTorchJob, validated as the training operator's webhook does
+// (pkg/webhooks/pytorch/pytorchjob_webhook.go) and defaulted as its controller does in
+// memory (SetDefaults_PyTorchJob: replicas 1, restartPolicy OnFailure, cleanPodPolicy None).
+void DecodePyTorchJob(YamlReader& r, Manifests* out) {
+  PyTorchJob job;
+  job.metadata = DecodeMeta(r, true);
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  if (auto run = spec->Object("runPolicy")) {
+    job.clean_pod_policy = run->String("cleanPodPolicy", "None");
+    CheckOneOf(*run, "cleanPodPolicy", job.clean_pod_policy, {"All", "Running", "None"});
+    if (auto t = run->Int("ttlSecondsAfterFinished", 0, INT32_MAX)) {
+      job.ttl_seconds_after_finished = static_cast<int32_t>(*t);
+    }
+    job.active_deadline_seconds = run->Int("activeDeadlineSeconds", 0);
+    if (auto b = run->Int("backoffLimit", 0, INT32_MAX))
+      job.backoff_limit = static_cast<int32_t>(*b);
+    job.suspend = run->Bool("suspend").value_or(false);
+    job.managed_by = run->OptString("managedBy");
+    if (job.managed_by && *job.managed_by != "kubeflow.org/training-operator" &&
+        *job.managed_by != "kueue.x-k8s.io/multikueue") {
+      run->Fail("managedBy", "Unsupported value: \"" + *job.managed_by +
+                                 "\": supported values: \"kubeflow.org/training-operator\", "
+                                 "\"kueue.x-k8s.io/multikueue\"");
+    }
+    if (auto sp = run->Object("schedulingPolicy")) {
+      job.priority_class = sp->String("priorityClass");
+      // Gang scheduling through Volcano or scheduler-plugins is off by default.
+      for (const char* key : {"minAvailable", "queue", "minResources", "scheduleTimeoutSeconds"}) {
+        if (sp->Has(key)) {
+          sp->diagnostics()->Warn(sp->Where(), sp->FieldPath(key),
+                                  "used only with the operator's gang scheduling (Volcano or "
+                                  "scheduler-plugins), which the twin does not model");
+        }
+      }
+      sp->Ignore({"minAvailable", "queue", "minResources", "scheduleTimeoutSeconds"});
+      sp->Finish();
+    }
+    run->Finish();
+  }
+  auto replicas = spec->Object("pytorchReplicaSpecs");
+  if (!replicas) spec->Fail("pytorchReplicaSpecs", "Required value: must be required");
+  for (const char* type : {"Master", "Worker"}) {
+    auto rs = replicas->Object(type);
+    if (!rs) continue;
+    PyTorchReplicaSpec x;
+    x.type = type;
+    x.source = rs->Where();
+    auto n = rs->Int("replicas", 0, INT32_MAX);
+    if (std::string(type) == "Master" && (!n || *n != 1)) {
+      rs->Fail("replicas", "Forbidden: must be 1");
+    }
+    x.replicas = static_cast<int32_t>(n.value_or(1));
+    x.restart_policy = rs->String("restartPolicy", "OnFailure");
+    CheckOneOf(*rs, "restartPolicy", x.restart_policy,
+               {"Always", "OnFailure", "Never", "ExitCode"});
+    auto tmpl = rs->Object("template");
+    if (!tmpl) rs->Fail("template", "Required value");
+    x.template_ = DecodePodTemplate(*tmpl);
+    if (x.template_.spec.containers.empty()) {
+      tmpl->Fail("spec.containers", "Required value: must be specified");
+    }
+    bool named = false;
+    for (size_t i = 0; i < x.template_.spec.containers.size(); ++i) {
+      named = named || x.template_.spec.containers[i].name == "pytorch";
+    }
+    if (!named) {
+      tmpl->Fail("spec.containers",
+                 "Required value: must have at least one container with name pytorch");
+    }
+    // The replica spec's policy is the pods' (ExitCode: Never, the operator decides).
+    x.template_.spec.restart_policy = x.restart_policy == "ExitCode" ? "Never" : x.restart_policy;
+    rs->Finish();
+    job.replica_specs.push_back(std::move(x));
+  }
+  // The webhook accepts only these two keys, case and all (the defaulter that would rename
+  // "worker" runs after admission).
+  for (const auto& kv : spec->Raw("pytorchReplicaSpecs")) {
+    const std::string key = kv.first.as<std::string>("");
+    if (key != "Master" && key != "Worker") {
+      replicas->FailAt(
+          kv.first, "pytorchReplicaSpecs",
+          "Unsupported value: \"" + key + "\": supported values: \"Master\", \"Worker\"");
+    }
+  }
+  replicas->Finish();
+  if (job.replica_specs.empty()) {
+    spec->Fail("pytorchReplicaSpecs", "Required value: must be required");
+  }
+  if (auto el = spec->Object("elasticPolicy")) {
+    job.elastic = true;
+    if (auto v = el->Int("minReplicas", 1, INT32_MAX))
+      job.elastic_min_replicas = static_cast<int32_t>(*v);
+    if (auto v = el->Int("maxReplicas", 1, INT32_MAX))
+      job.elastic_max_replicas = static_cast<int32_t>(*v);
+    // Rendezvous settings reach the workers' environment only.
+    el->Ignore({"rdzvBackend", "rdzvPort", "rdzvHost", "rdzvId", "rdzvConf", "standalone",
+                "nProcPerNode", "maxRestarts"});
+    if (el->Has("metrics")) {
+      el->diagnostics()->Warn(el->Where(), el->FieldPath("metrics"),
+                              "not modelled: upstream creates an HPA scaling the Workers between "
+                              "minReplicas and maxReplicas; the twin keeps the Worker replicas");
+    }
+    el->Ignore({"metrics"});
+    el->Finish();
+    if (!std::any_of(job.replica_specs.begin(), job.replica_specs.end(),
+                     [](const PyTorchReplicaSpec& x) { return x.type == "Worker"; })) {
+      spec->Fail("pytorchReplicaSpecs[Worker]",
+                 "Required value: must be configured if elastic policy is used");
+    }
+  }
+  spec->Ignore({"nprocPerNode"});  // the workers' environment (PET_NPROC_PER_NODE)
+  spec->Finish();
+  r.Finish();
+  out->pytorch_jobs.push_back(std::move(job));
+}
+
 void DecodeDaemonSet(YamlReader& r, Manifests* out) {
   DaemonSet ds;
   ds.metadata = DecodeMeta(r, true);

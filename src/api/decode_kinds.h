@@ -17,6 +17,7 @@ void DecodeReplicaSet(YamlReader& r, Manifests* out);
 void DecodeJob(YamlReader& r, Manifests* out);
 void DecodeCronJob(YamlReader& r, Manifests* out);
 void DecodeJobSet(YamlReader& r, Manifests* out);
+void DecodePyTorchJob(YamlReader& r, Manifests* out);
 void DecodeDaemonSet(YamlReader& r, Manifests* out);
 void DecodeStatefulSet(YamlReader& r, Manifests* out);
 void DecodePriorityClass(YamlReader& r, Manifests* out);

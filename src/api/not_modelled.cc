@@ -101,8 +101,6 @@ const std::vector<NotModelledKind>& NotModelledKinds() {
        "Dynamic Resource Allocation: the devices a driver publishes for a node", "ignored"},
       {"keda.sh", "ScaledJob", "KEDA creates Jobs from jobTemplate as its triggers' queue grows",
        "no Jobs are created"},
-      {"kubeflow.org", "PyTorchJob", "the training operator creates master and worker pods",
-       "no pods are created"},
       {"kubeflow.org", "MPIJob", "the MPI operator creates launcher and worker pods",
        "no pods are created"},
       {"ray.io", "RayJob", "KubeRay creates a RayCluster and a submitter Job",

@@ -62,6 +62,7 @@ struct Expectation {
   std::string pods;            // glob on "namespace/name" or "name"
   std::string job;             // "namespace/name" or "name"
   std::string job_set;         // a JobSet: "namespace/name" or "name"
+  std::string pytorch_job;     // a PyTorchJob: "namespace/name" or "name"
   std::optional<int32_t> restarts;  // jobSet: status.restarts
   // Kueue: the Workload of a Job (glob on the Job's "namespace/name" or "name").
   std::string workload;

@@ -282,6 +282,35 @@ struct JobSet {
   std::string exclusive_topology;
 };
 
+// kubeflow.org/v1 PyTorchJob (kubeflow/training-operator v1.9): a Master and Workers as
+// pods the operator creates itself, one headless Service each.
+struct PyTorchReplicaSpec {
+  std::string type;  // Master | Worker
+  int32_t replicas = 1;
+  std::string restart_policy = "OnFailure";  // Always | OnFailure | Never | ExitCode
+  PodTemplateSpec template_;
+  SourceRef source;
+};
+
+struct PyTorchJob {
+  ObjectMeta metadata;
+  std::vector<PyTorchReplicaSpec> replica_specs;  // Master first, then Worker
+  std::string clean_pod_policy = "None";          // All | Running | None
+  std::optional<int32_t> ttl_seconds_after_finished, backoff_limit;
+  std::optional<int64_t> active_deadline_seconds;
+  bool suspend = false;
+  std::optional<std::string> managed_by;
+  std::string priority_class;  // runPolicy.schedulingPolicy.priorityClass (Kueue reads it)
+  bool elastic = false;
+  std::optional<int32_t> elastic_min_replicas, elastic_max_replicas;
+  const PyTorchReplicaSpec* Master() const {
+    for (const auto& r : replica_specs) {
+      if (r.type == "Master") return &r;
+    }
+    return nullptr;
+  }
+};
+
 // batch/v1 CronJob: Jobs from jobTemplate on a cron schedule.
 struct CronJob {
   ObjectMeta metadata;

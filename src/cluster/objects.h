@@ -84,7 +84,8 @@ enum class OwnerKind : uint8_t {
   kJob,
   kDaemonSet,
   kGenerator,
-  kStatefulSet
+  kStatefulSet,
+  kPyTorchJob
 };
 struct Owner {
   OwnerKind kind = OwnerKind::kNoOwner;
@@ -276,6 +277,28 @@ struct JobSetRecord {
   uint32_t gang = kNone;
   bool startup_completed = false;
   bool deleted = false;
+};
+
+// A PyTorchJob (kubeflow.org/v1) and the status the training operator keeps.
+struct PyTorchJobRecord {
+  api::PyTorchJob obj;
+  struct ReplicaStatus {
+    int32_t active = 0, succeeded = 0, failed = 0;
+    bool operator==(const ReplicaStatus&) const = default;
+  };
+  struct Condition {
+    Time at;
+    std::string type, reason, message;
+  };
+  std::vector<std::vector<PodId>> pods;  // per replica spec, per index: the pod, or kNone
+  std::vector<std::shared_ptr<const PodTemplateInfo>> tmpl;  // per replica spec
+  std::vector<ReplicaStatus> replicas;                       // per replica spec
+  std::vector<Condition> history;  // conditions as they turned True, in order
+  std::string condition;           // the last True condition: Created, Running, Restarting, ...
+  Time start_time = kNever, completion_time = kNever;
+  uint32_t gang = kNone;
+  bool deleted = false;
+  bool Finished() const { return condition == "Succeeded" || condition == "Failed"; }
 };
 
 struct StatefulSetRecord {

@@ -25,7 +25,8 @@ enum class WatchKind : uint8_t {
   kJob,
   kDaemonSet,
   kStatefulSet,
-  kJobSet
+  kJobSet,
+  kPyTorchJob
 };
 // A set of WatchKinds, as a watcher declares what it watches.
 using WatchKinds = uint32_t;
@@ -139,6 +140,16 @@ class Store {
   }
   std::vector<JobSetRecord>& job_sets() { return job_sets_; }
   const std::vector<JobSetRecord>& job_sets() const { return job_sets_; }
+  uint32_t AddPyTorchJob(api::PyTorchJob job) {
+    PyTorchJobRecord rec;
+    rec.obj = std::move(job);
+    pytorch_jobs_.push_back(std::move(rec));
+    const auto id = static_cast<uint32_t>(pytorch_jobs_.size() - 1);
+    Notify(WatchKind::kPyTorchJob, WatchOp::kAdded, id);
+    return id;
+  }
+  std::vector<PyTorchJobRecord>& pytorch_jobs() { return pytorch_jobs_; }
+  const std::vector<PyTorchJobRecord>& pytorch_jobs() const { return pytorch_jobs_; }
   uint32_t AddGang(Gang g) {
     gangs_.push_back(std::move(g));
     return static_cast<uint32_t>(gangs_.size() - 1);
@@ -212,6 +223,7 @@ class Store {
   std::map<std::pair<std::string, std::string>, std::vector<NodeId>> nodes_by_label_;
   std::vector<DeploymentRecord> deployments_;
   std::vector<ReplicaSetRecord> replica_sets_;
+  std::vector<PyTorchJobRecord> pytorch_jobs_;
   std::vector<JobSetRecord> job_sets_;
   std::vector<Gang> gangs_;
   std::vector<JobRecord> jobs_;

@@ -48,6 +48,8 @@ std::string OwnerKindName(cluster::OwnerKind k) {
       return "Workload";
     case cluster::OwnerKind::kStatefulSet:
       return "StatefulSet";
+    case cluster::OwnerKind::kPyTorchJob:
+      return "PyTorchJob";
     case cluster::OwnerKind::kNoOwner:
       return "";
   }
@@ -64,6 +66,8 @@ std::string OwnerName(const cluster::Store& s, const cluster::PodRecord& p) {
       return s.daemon_sets()[p.owner.index].obj.metadata.name;
     case cluster::OwnerKind::kStatefulSet:
       return s.stateful_sets()[p.owner.index].obj.metadata.name;
+    case cluster::OwnerKind::kPyTorchJob:
+      return s.pytorch_jobs()[p.owner.index].obj.metadata.name;
     default:
       break;
   }

@@ -5,6 +5,7 @@
 #include "cloud/ec2.h"
 #include "controllers/cronjob.h"
 #include "controllers/jobset.h"
+#include "controllers/pytorchjob.h"
 #include "controllers/daemonset.h"
 #include "controllers/job.h"
 #include "controllers/kubelet.h"
@@ -114,6 +115,11 @@ const std::vector<ComponentRegistration>& Components() {
        [](const api::Manifests& m, const api::Scenario&) { return !m.job_sets.empty(); },
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
          return std::make_unique<controllers::JobSetController>(&c.store, &c.queue);
+       }},
+      {"pytorchjob-controller",
+       [](const api::Manifests& m, const api::Scenario&) { return !m.pytorch_jobs.empty(); },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         return std::make_unique<controllers::PyTorchJobController>(&c.store, &c.queue);
        }},
       {"kueue-controller-manager",
        [](const api::Manifests& m, const api::Scenario&) { return KueueEnabled(m); },

@@ -192,6 +192,39 @@ void Simulation::CheckJobSet(const api::Expectation& x, ExpectationResult* r,
   }
 }
 
+void Simulation::CheckPyTorchJob(const api::Expectation& x, ExpectationResult* r,
+                                 const std::function<void(bool, const std::string&)>& check) const {
+  r->description = "pyTorchJob " + x.pytorch_job;
+  const cluster::PyTorchJobRecord* job = nullptr;
+  for (const auto& p : store_.pytorch_jobs()) {
+    const auto& m = p.obj.metadata;
+    if (m.name == x.pytorch_job || m.namespace_ + "/" + m.name == x.pytorch_job) job = &p;
+  }
+  if (!job) {
+    check(false, "no such PyTorchJob");
+    return;
+  }
+  // The last condition that turned True: its type, reason, message and time.
+  const auto* last = job->history.empty() ? nullptr : &job->history.back();
+  const std::string cond = last ? last->type : "";
+  if (x.condition) check(*x.condition == cond, "condition is " + cond + ", want " + *x.condition);
+  if (x.reason) {
+    const std::string reason = last ? last->reason : "";
+    check(*x.reason == reason, "reason is \"" + reason + "\", want \"" + *x.reason + "\"");
+  }
+  if (x.message_contains) {
+    const std::string message = last ? last->message : "";
+    check(message.find(*x.message_contains) != std::string::npos,
+          "message is \"" + message + "\", want one containing \"" + *x.message_contains + "\"");
+  }
+  if (x.completed_at) {
+    const Time t0 = start();
+    check(last && last->at - t0 == *x.completed_at,
+          "last condition at " + (last ? Rel(last->at, t0) : std::string("never")) + ", want " +
+              FormatDuration(*x.completed_at));
+  }
+}
+
 void Simulation::CheckNodeClaim(const api::Expectation& x,
                                 const std::function<void(bool, const std::string&)>& check,
                                 std::string* description) const {
@@ -488,6 +521,8 @@ ExpectationResult Simulation::Check(const api::Expectation& x) const {
       }
     } else if (!x.job_set.empty()) {
       CheckJobSet(x, &r, check);
+    } else if (!x.pytorch_job.empty()) {
+      CheckPyTorchJob(x, &r, check);
     } else {
       r.description = "job " + x.job;
       const cluster::JobRecord* job = nullptr;

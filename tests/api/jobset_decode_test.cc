@@ -71,7 +71,8 @@ TEST(JobSetDecode, BadInputNamesLineAndField) {
               HasSubstr("js.yaml:13: spec.failurePolicy.rules[0].action: Unsupported value: "
                         "\"RestartEverything\""));
   // A target that is no replicatedJob.
-  EXPECT_THAT(ErrorOf(std::string(kHead) + rjob + R"(  successPolicy: {operator: All, targetReplicatedJobs: [driver]}
+  EXPECT_THAT(ErrorOf(std::string(kHead) + rjob +
+                      R"(  successPolicy: {operator: All, targetReplicatedJobs: [driver]}
 )"),
               HasSubstr("spec.successPolicy.targetReplicatedJobs: Invalid value: \"driver\""));
   // An unknown Job failure reason.
@@ -100,6 +101,45 @@ TEST(JobSetDecode, BadInputNamesLineAndField) {
   startupPolicy: {startupPolicyOrder: InOrder}
 )"),
               HasSubstr("mutually exclusive"));
+}
+
+}  // namespace
+}  // namespace gputwin::api
+
+namespace gputwin::api {
+namespace {
+
+// PyTorchJob as the training operator's validating webhook checks it (v1.9,
+// pkg/webhooks/pytorch/pytorchjob_webhook.go): no mutating webhook, so Master must say
+// replicas: 1 itself, and only "Master" and "Worker" are replica types.
+TEST(PyTorchJobDecode, WebhookRules) {
+  auto job = [](const std::string& replicas) {
+    return "apiVersion: kubeflow.org/v1\nkind: PyTorchJob\nmetadata: {name: t}\nspec:\n"
+           "  pytorchReplicaSpecs:\n" +
+           replicas;
+  };
+  const std::string pytorch = "      template: {spec: {containers: [{name: pytorch, image: x}]}}\n";
+  EXPECT_THAT(
+      ErrorOf(job("    Master:\n" + pytorch)),
+      HasSubstr("js.yaml:7: spec.pytorchReplicaSpecs.Master.replicas: Forbidden: must be 1"));
+  EXPECT_THAT(ErrorOf(job("    worker:\n      replicas: 2\n" + pytorch)),
+              HasSubstr("Unsupported value: \"worker\": supported values: \"Master\", \"Worker\""));
+  EXPECT_THAT(
+      ErrorOf(job("    Worker:\n      replicas: 2\n      template: {spec: {containers: [{name: "
+                  "main, image: x}]}}\n")),
+      HasSubstr("must have at least one container with name pytorch"));
+  Manifests m;
+  DecodeYaml(job("    Master:\n      replicas: 1\n" + pytorch + "    Worker:\n      replicas: 3\n" +
+                 pytorch),
+             "js.yaml", &m);
+  ASSERT_EQ(m.pytorch_jobs.size(), 1u);
+  const auto& pj = m.pytorch_jobs[0];
+  // SetDefaults_PyTorchJob: restartPolicy OnFailure, cleanPodPolicy None.
+  EXPECT_EQ(pj.clean_pod_policy, "None");
+  ASSERT_EQ(pj.replica_specs.size(), 2u);
+  EXPECT_EQ(pj.replica_specs[1].replicas, 3);
+  EXPECT_EQ(pj.replica_specs[1].restart_policy, "OnFailure");
+  EXPECT_EQ(pj.replica_specs[1].template_.spec.restart_policy, "OnFailure");
 }
 
 }  // namespace
