@@ -115,7 +115,8 @@ void PyTorchJobController::Sync(uint32_t id, Time now) {
   if (r.deleted) return;
   if (job.managed_by && *job.managed_by != "kubeflow.org/training-operator") return;
   if (r.tmpl.empty()) {
-    // The pods' templates: the operator's labels over the replica template's.
+    // The pods' templates: the operator's labels over the replica template's (again when
+    // Kueue has written its flavors into the replica templates).
     for (const auto& spec : job.replica_specs) {
       api::ObjectMeta meta = spec.template_.metadata;
       meta.labels["training.kubeflow.org/operator-name"] = "pytorchjob-controller";
@@ -126,6 +127,10 @@ void PyTorchJobController::Sync(uint32_t id, Time now) {
       if (master_role && spec.type == "Master")
         meta.labels["training.kubeflow.org/job-role"] = "master";
       r.tmpl.push_back(store_.MakeTemplate(meta, spec.template_.spec, job.metadata.namespace_));
+    }
+  }
+  if (r.pods.empty()) {
+    for (const auto& spec : job.replica_specs) {
       r.pods.emplace_back(static_cast<size_t>(spec.replicas), cluster::kNone);
     }
     int32_t size = 0;

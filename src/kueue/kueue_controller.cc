@@ -25,7 +25,8 @@ KueueController::KueueController(cluster::Store* store, EventQueue* queue, const
                                  Diagnostics* diag, telemetry::Registry* metrics,
                                  Duration metrics_interval)
     : Controller("kueue-controller-manager", store, queue,
-                 cluster::Watches({WatchKind::kJob, WatchKind::kPod, WatchKind::kJobSet})),
+                 cluster::Watches({WatchKind::kJob, WatchKind::kPod, WatchKind::kJobSet,
+                                   WatchKind::kPyTorchJob})),
       cache_(m, diag),
       scheduler_(&cache_, this),
       metrics_interval_(metrics_interval),
@@ -122,6 +123,18 @@ void KueueController::Start() {
 }
 
 void KueueController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
+  if (kind == WatchKind::kPyTorchJob) {
+    if (op == WatchOp::kAdded) {
+      CreatePyTorchJobWorkload(id);
+      return;
+    }
+    if (id >= workload_of_pytorch_job_.size() || workload_of_pytorch_job_[id] == kNoWorkload) {
+      return;
+    }
+    dirty_pytorch_jobs_.Add(id);
+    RequestReconcile();
+    return;
+  }
   if (kind == WatchKind::kJobSet) {
     if (op == WatchOp::kAdded) {
       CreateJobSetWorkload(id);
@@ -243,11 +256,12 @@ WorkloadId KueueController::AddNewWorkload(WorkloadState w, uint64_t template_id
 void KueueController::Reconcile(Time now) {
   for (int round = 0; round < 1000; ++round) {
     if (dirty_jobs_.empty() && dirty_pod_workloads_.empty() && dirty_job_sets_.empty() &&
-        !schedule_requested_) {
+        dirty_pytorch_jobs_.empty() && !schedule_requested_) {
       break;
     }
     for (uint32_t job : dirty_jobs_.Drain()) SyncJob(job, now);
     for (uint32_t js : dirty_job_sets_.Drain()) SyncJobSet(js, now);
+    for (uint32_t pj : dirty_pytorch_jobs_.Drain()) SyncPyTorchJob(pj, now);
     for (uint32_t wl : dirty_pod_workloads_.Drain()) SyncPodWorkload(wl, now);
     if (schedule_requested_) {
       schedule_requested_ = false;

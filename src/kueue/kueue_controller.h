@@ -92,6 +92,13 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   std::vector<WorkloadId> workload_of_job_set_;
   std::vector<api::JobSet> original_job_sets_;  // per workload: the JobSet as submitted
   cluster::WorkQueue dirty_job_sets_;
+  // The PyTorchJob integration (pytorchjob_integration.cc).
+  void CreatePyTorchJobWorkload(uint32_t job);
+  void SyncPyTorchJob(uint32_t job, Time now);
+  void SetPyTorchJobSuspended(uint32_t job, WorkloadId id, bool suspend);
+  std::vector<WorkloadId> workload_of_pytorch_job_;
+  std::vector<api::PyTorchJob> original_pytorch_jobs_;
+  cluster::WorkQueue dirty_pytorch_jobs_;
   void ReleaseQuota(WorkloadId id);
   void Requeue(WorkloadId id, Time now);
   void QueueInadmissibleAfter(int32_t cq);

@@ -130,6 +130,8 @@ void KueueController::MarkDirty(WorkloadId id) {
   const auto& w = cache_.wl(id);
   if (w.owner == WorkloadOwner::kJobSet) {
     dirty_job_sets_.Add(w.job);
+  } else if (w.owner == WorkloadOwner::kPyTorchJob) {
+    dirty_pytorch_jobs_.Add(w.job);
   } else if (w.owner == WorkloadOwner::kJob) {
     dirty_jobs_.Add(w.job);
   } else {

@@ -144,4 +144,29 @@ std::optional<Workload> WorkloadForJobSet(const api::JobSet& js, const api::Mani
   return w;
 }
 
+// Kueue's PyTorchJob integration (pkg/controller/jobs/kubeflow/jobs/pytorchjob): PodSets
+// "master" then "worker", of each replica spec's replicas.
+std::optional<Workload> WorkloadForPyTorchJob(const api::PyTorchJob& job, const api::Manifests& m) {
+  const auto& labels = job.metadata.labels;
+  auto q = labels.find(kQueueNameLabel);
+  if (q == labels.end() || q->second.empty()) return std::nullopt;
+  Workload w;
+  w.namespace_ = job.metadata.namespace_;
+  w.name = "pytorchjob-" + job.metadata.name;
+  w.queue_name = q->second;
+  for (const auto& rs : job.replica_specs) {
+    PodSet ps;
+    ps.name = rs.type == "Master" ? "master" : "worker";
+    ps.count = rs.replicas;
+    ps.requests = PodRequests(rs.template_.spec);
+    ps.spec = rs.template_.spec;
+    w.pod_sets.push_back(std::move(ps));
+  }
+  // schedulingPolicy.priorityClass, else the first replica's priorityClassName.
+  api::PodSpec spec = job.replica_specs.front().template_.spec;
+  if (!job.priority_class.empty()) spec.priority_class_name = job.priority_class;
+  SetPriority(&w, labels, spec, m, job.metadata.source);
+  return w;
+}
+
 }  // namespace gputwin::kueue

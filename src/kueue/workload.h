@@ -50,6 +50,9 @@ std::optional<Workload> WorkloadForJob(const api::Job& job, const api::Manifests
 // The Workload of a JobSet naming a LocalQueue: a PodSet per replicatedJob.
 std::optional<Workload> WorkloadForJobSet(const api::JobSet& js, const api::Manifests& m);
 
+// The Workload of a PyTorchJob naming a LocalQueue: PodSets "master" and "worker".
+std::optional<Workload> WorkloadForPyTorchJob(const api::PyTorchJob& job, const api::Manifests& m);
+
 // ExtractPriority: the WorkloadPriorityClass label, else the pod template's PriorityClass,
 // else the global-default PriorityClass (the lowest if several), else 0. Throws InputError
 // for a missing WorkloadPriorityClass.

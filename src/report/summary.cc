@@ -512,6 +512,41 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
     }
     j["jobSets"] = sets;
   }
+  if (!sim.store().pytorch_jobs().empty()) {
+    // status of each PyTorchJob: conditions, replicaStatuses, start and completion, and its
+    // gang's training figures.
+    Json jobs_out = Json::array();
+    for (const auto& pj : sim.store().pytorch_jobs()) {
+      Json statuses = Json::object();
+      for (size_t t = 0; t < pj.replicas.size(); ++t) {
+        statuses[pj.obj.replica_specs[t].type] = Json{{"active", pj.replicas[t].active},
+                                                      {"succeeded", pj.replicas[t].succeeded},
+                                                      {"failed", pj.replicas[t].failed}};
+      }
+      Json conditions = Json::array();
+      for (const auto& c : pj.history) {
+        conditions.push_back(Json{{"time", FormatRFC3339(c.at)},
+                                  {"type", c.type},
+                                  {"reason", c.reason},
+                                  {"message", c.message}});
+      }
+      Json entry{{"namespace", pj.obj.metadata.namespace_},
+                 {"name", pj.obj.metadata.name},
+                 {"condition", pj.condition},
+                 {"startTime", TimeOrNull(pj.start_time)},
+                 {"completionTime", TimeOrNull(pj.completion_time)},
+                 {"replicaStatuses", statuses},
+                 {"conditions", conditions}};
+      if (pj.gang != cluster::kNone) {
+        const auto& g = sim.store().gang(pj.gang);
+        entry["gpuHoursAdvancing"] = Round(g.advancing_gpu_seconds / 3600);
+        entry["gpuHoursWaitingForGang"] = Round(g.waiting_gpu_seconds / 3600);
+        entry["secondsWaitingForGang"] = Round(g.waiting_seconds);
+      }
+      jobs_out.push_back(std::move(entry));
+    }
+    j["pyTorchJobs"] = jobs_out;
+  }
   j["deployments"] = deployments;
   j["kueue"] = KueueJson(sim, res);
   j["karpenter"] = KarpenterJson(sim, res);

@@ -96,6 +96,14 @@ void WarnKueueIntegrations(api::Manifests* m) {
       warn(js.metadata, "JobSet", "jobset.x-k8s.io/jobset", "");
     }
   }
+  for (const auto& pj : m->pytorch_jobs) {
+    if (!queue_of(pj.metadata.labels)) continue;
+    if (cfg.Manages("kubeflow.org/pytorchjob")) {
+      kueue::WorkloadForPyTorchJob(pj, *m);  // a missing WorkloadPriorityClass fails now
+    } else {
+      warn(pj.metadata, "PyTorchJob", "kubeflow.org/pytorchjob", "");
+    }
+  }
   for (const auto& j : m->jobs) {
     if (queue_of(j.metadata.labels) && !cfg.Manages("batch/job")) {
       warn(j.metadata, "Job", "batch/job", "");

@@ -1,0 +1,134 @@
+// Kueue's PyTorchJob integration (kueue pkg/controller/jobs/kubeflow/jobs/pytorchjob and
+// kubeflowjob): the webhook suspends a PyTorchJob that names a LocalQueue
+// (runPolicy.suspend); its Workload has PodSets "master" and "worker"; admission merges each
+// PodSet's flavor into its replica template and unsuspends it (RunWithPodSetsInfo);
+// eviction suspends it (the operator deletes the pods) and restores the templates;
+// PodsReady once the job has a Running condition; Finished with Succeeded or Failed.
+#include <algorithm>
+
+#include "kueue/kueue_controller.h"
+
+namespace gputwin::kueue {
+
+using cluster::WatchKind;
+
+void KueueController::CreatePyTorchJobWorkload(uint32_t id) {
+  if (!cache_.config().Manages("kubeflow.org/pytorchjob")) return;
+  auto& rec = store_.pytorch_jobs()[id];
+  api::PyTorchJob obj = rec.obj;
+  auto& labels = obj.metadata.labels;
+  auto qn = labels.find(kQueueNameLabel);
+  if (qn == labels.end() || qn->second.empty()) {
+    if (!cache_.config().manage_jobs_without_queue_name) return;
+    labels[kQueueNameLabel] = "default";
+  }
+  std::optional<Workload> spec = WorkloadForPyTorchJob(obj, manifests_);
+  if (!spec) return;
+  rec.obj.suspend = true;  // ApplyDefaultForSuspend
+  WorkloadState w;
+  w.spec = std::move(*spec);
+  w.owner = WorkloadOwner::kPyTorchJob;
+  w.job = id;
+  w.owner_name = "PyTorchJob " + obj.metadata.name;
+  w.uid = next_uid_++;
+  w.created = store_.now();
+  if (const auto& ts = obj.metadata.creation_timestamp; ts && *ts < w.created) w.created = *ts;
+  w.queue_order = w.created;
+  w.pending_since = w.created;
+  const WorkloadId wl = AddNewWorkload(std::move(w), id);
+  if (workload_of_pytorch_job_.size() <= id) workload_of_pytorch_job_.resize(id + 1, kNoWorkload);
+  workload_of_pytorch_job_[id] = wl;
+  if (original_pytorch_jobs_.size() <= wl) original_pytorch_jobs_.resize(wl + 1);
+  obj.suspend = false;
+  original_pytorch_jobs_[wl] = std::move(obj);
+  RecordHistory(wl, "Created", "", "Workload created for PyTorchJob " + rec.obj.metadata.name);
+  if (cache_.wl(wl).cq >= 0) {
+    cache_.Enqueue(wl);
+    schedule_requested_ = true;
+    RequestReconcile();
+  }
+}
+
+void KueueController::SetPyTorchJobSuspended(uint32_t id, WorkloadId wl, bool suspend) {
+  auto& rec = store_.pytorch_jobs()[id];
+  api::PyTorchJob job = original_pytorch_jobs_[wl];
+  job.suspend = suspend;
+  if (!suspend) {
+    const auto& w = cache_.wl(wl);
+    for (size_t i = 0; i < w.assignment.size() && i < job.replica_specs.size(); ++i) {
+      auto& t = job.replica_specs[i].template_;
+      t.metadata.labels["kueue.x-k8s.io/podset"] = w.spec.pod_sets[i].name;
+      for (int32_t f : w.assignment[i].flavor_per_group) {
+        if (f < 0) continue;
+        const api::ResourceFlavor* rf = cache_.Flavor(f);
+        if (!rf) continue;
+        for (const auto& [k, v] : rf->node_labels) t.spec.node_selector[k] = v;
+        for (const auto& tol : rf->tolerations) {
+          if (std::find(t.spec.tolerations.begin(), t.spec.tolerations.end(), tol) ==
+              t.spec.tolerations.end()) {
+            t.spec.tolerations.push_back(tol);
+          }
+        }
+      }
+    }
+    store_.RecordEvent("Normal", "Started", "PyTorchJob", job.metadata.namespace_,
+                       job.metadata.name,
+                       "Admitted by clusterQueue " + cache_.cq(w.cq).obj.metadata.name, name_);
+  } else {
+    store_.RecordEvent("Normal", "Stopped", "PyTorchJob", job.metadata.namespace_,
+                       job.metadata.name, cache_.wl(wl).history.back().message, name_);
+  }
+  rec.obj = std::move(job);
+  rec.tmpl.clear();  // the operator builds its pods' templates again
+  store_.UpdateWorkload(WatchKind::kPyTorchJob, id);
+}
+
+void KueueController::SyncPyTorchJob(uint32_t id, Time now) {
+  const WorkloadId wl = workload_of_pytorch_job_[id];
+  auto& w = cache_.wl(wl);
+  const auto& rec = store_.pytorch_jobs()[id];
+  if (w.phase == WorkloadPhase::kFinished) return;
+  w.pods.clear();
+  for (const auto& slots : rec.pods) {
+    for (cluster::PodId p : slots) {
+      if (p != cluster::kNone) w.pods.push_back(p);
+    }
+  }
+  if (rec.Finished() || rec.deleted) {
+    FinishWorkload(wl, now, rec.deleted ? "Deleted" : rec.condition,
+                   rec.condition == "Succeeded" ? "Succeeded" : "Failed",
+                   rec.history.empty() ? "" : rec.history.back().message);
+    return;
+  }
+  if (w.phase != WorkloadPhase::kAdmitted) {
+    if (!rec.obj.suspend) SetPyTorchJobSuspended(id, wl, true);
+    return;
+  }
+  if (w.evicting) {
+    if (!rec.obj.suspend) SetPyTorchJobSuspended(id, wl, true);
+    const bool active = std::any_of(w.pods.begin(), w.pods.end(), [&](cluster::PodId p) {
+      return !store_.pod(p).deleted && !store_.pod(p).Terminal();
+    });
+    if (!active) {
+      ReleaseQuota(wl);
+      Requeue(wl, now);
+    }
+    return;
+  }
+  if (rec.obj.suspend) {
+    SetPyTorchJobSuspended(id, wl, false);
+    if (cache_.config().wait_for_pods_ready) {
+      At(store_.now() + cache_.config().pods_ready_timeout,
+         TimerArg(kPodsReadyTimeout, (uint64_t{static_cast<uint32_t>(w.admissions)} << 32) | wl));
+    }
+  }
+  // PodsReady: the job has a Running condition (with a Master: the master pod runs).
+  if (!w.pods_ready && rec.condition == "Running") {
+    w.pods_ready = true;
+    w.pods_ready_at = now;
+    RecordHistory(wl, "PodsReady", "PodsReady", "All pods reached readiness");
+    if (cache_.config().block_admission) schedule_requested_ = true;
+  }
+}
+
+}  // namespace gputwin::kueue
