@@ -344,6 +344,28 @@ std::string RenderHtml(const Json& summary) {
               rows) +
         "</section>";
   }
+  // Distributed training: each gang's useful, waiting and lost GPU-hours.
+  {
+    std::vector<std::vector<std::string>> rows;
+    auto add = [&](const Json& j, const char* kind, const std::string& state) {
+      rows.push_back({Str(j, "namespace") + "/" + Str(j, "name"), kind,
+                      state.empty() ? "Active" : state,
+                      fmt::format("{:.1f}", j.value("gpuHoursAdvancing", 0.0)),
+                      fmt::format("{:.1f}", j.value("gpuHoursWaitingForGang", 0.0)),
+                      FormatSeconds(j.value("secondsWaitingForGang", 0.0)),
+                      fmt::format("{:.1f}", j.value("gpuHoursLost", 0.0))});
+    };
+    for (const auto& js : Arr(summary, "jobSets")) add(js, "JobSet", Str(js, "terminalState"));
+    for (const auto& pj : Arr(summary, "pyTorchJobs")) add(pj, "PyTorchJob", Str(pj, "condition"));
+    if (!rows.empty()) {
+      body += "<section id=training><h2>Distributed training: GPU-hours of each gang</h2>" +
+              Table({"job", "kind", "state", "advancing", "waiting for a full gang", "waited",
+                     "lost to restarts"},
+                    rows) +
+              "<p>A gang advances only while all its pods run; while one is missing the "
+              "others hold their GPUs and wait.</p></section>";
+    }
+  }
   // Model servers: where each replica's minutes went from creation to Ready.
   if (const auto& replicas = Arr(Obj(summary, "serving"), "replicas"); !replicas.empty()) {
     std::vector<std::vector<std::string>> rows;

@@ -543,6 +543,15 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
         entry["gpuHoursWaitingForGang"] = Round(g.waiting_gpu_seconds / 3600);
         entry["secondsWaitingForGang"] = Round(g.waiting_seconds);
       }
+      double lost = 0;
+      for (const auto& w : sim.lost_work()) {
+        const auto& p = sim.store().pod(w.pod);
+        if (p.owner.kind == cluster::OwnerKind::kPyTorchJob &&
+            &sim.store().pytorch_jobs()[p.owner.index] == &pj) {
+          lost += w.gpu_seconds;
+        }
+      }
+      entry["gpuHoursLost"] = Round(lost / 3600);
       jobs_out.push_back(std::move(entry));
     }
     j["pyTorchJobs"] = jobs_out;

@@ -84,3 +84,25 @@ TEST(HtmlReport, KueueQueueDepthPerClusterQueue) {
 
 }  // namespace
 }  // namespace gputwin
+
+namespace gputwin {
+namespace {
+
+// The training section: tests/scenarios/jobset_gang_deadlock.yaml's dl-a waits from 1m40s
+// to the 4h end with 16 GPUs held: 16 × 14,300 s = 63.6 GPU-hours waiting, none advancing.
+TEST(HtmlReport, TrainingSectionShowsTheWaitingGang) {
+  auto sim = sim::LoadScenario(
+      std::string(GPUTWIN_SOURCE_DIR) + "/tests/scenarios/jobset_gang_deadlock.yaml", std::nullopt,
+      std::nullopt);
+  sim->Run();
+  std::ostringstream out;
+  report::WriteSummaryJson(out, *sim, results::Compute(*sim));
+  const std::string html = report::RenderHtml(nlohmann::json::parse(out.str()));
+  EXPECT_THAT(html, ::testing::HasSubstr("<section id=training>"));
+  EXPECT_THAT(html, ::testing::HasSubstr(
+                        "<td>default/dl-a</td><td>JobSet</td><td>Active</td><td class=n>0.0</td>"
+                        "<td class=n>63.6</td>"));
+}
+
+}  // namespace
+}  // namespace gputwin
