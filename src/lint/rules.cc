@@ -68,6 +68,18 @@ std::vector<PodSource> PodSources(const api::Manifests& m) {
   for (const auto& d : m.daemon_sets) {
     out.push_back({"DaemonSet", &d.metadata, &d.template_.metadata, &d.template_.spec});
   }
+  // Training operators' pod templates: each replicatedJob's, each replica type's.
+  for (const auto& js : m.job_sets) {
+    for (const auto& rj : js.replicated_jobs) {
+      out.push_back(
+          {"JobSet", &js.metadata, &rj.template_.template_.metadata, &rj.template_.template_.spec});
+    }
+  }
+  for (const auto& pj : m.pytorch_jobs) {
+    for (const auto& rs : pj.replica_specs) {
+      out.push_back({"PyTorchJob", &pj.metadata, &rs.template_.metadata, &rs.template_.spec});
+    }
+  }
   return out;
 }
 

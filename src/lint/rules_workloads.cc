@@ -133,6 +133,8 @@ void CheckKueueQueues(const api::Manifests& m, Findings* out) {
     }
   };
   for (const auto& j : m.jobs) check("Job", j.metadata, j.metadata.labels);
+  for (const auto& js : m.job_sets) check("JobSet", js.metadata, js.metadata.labels);
+  for (const auto& pj : m.pytorch_jobs) check("PyTorchJob", pj.metadata, pj.metadata.labels);
   for (const auto& p : m.pods) check("Pod", p.metadata, p.metadata.labels);
   for (const auto& d : m.deployments) check("Deployment", d.metadata, d.metadata.labels);
 }
@@ -221,10 +223,15 @@ void CheckDisruption(const api::Manifests& m, const std::vector<PodSource>& pods
     }
   }
   (void)m;
+  std::set<std::string> seen;  // a JobSet or PyTorchJob has a template per replica
   for (const auto& p : pods) {
     const std::string kind = p.kind;
-    if ((kind != "Job" && kind != "CronJob") || !WantsGpu(*p.spec)) continue;
+    if ((kind != "Job" && kind != "CronJob" && kind != "JobSet" && kind != "PyTorchJob") ||
+        !WantsGpu(*p.spec)) {
+      continue;
+    }
     const std::string who = kind + " " + Key(*p.owner);
+    if (!seen.insert(who).second) continue;
     if (spot && Annotation(p, "gputwin.io/checkpoint-interval").empty()) {
       out->Add("spot-training-without-checkpoint", p.owner->source, who,
                who + " trains on GPUs NodePool " + spot->metadata.name +
