@@ -114,6 +114,18 @@ const cases = [
     check: (tl, eq) => eq('NodePools', Object.keys(tl.nodesByNodePool).join(','), 'serving-spot (spot)') },
   { scenario: 'examples/serving-spot-overflow/scenario-pure-spot-retries.yaml',
     charts: ['pods', 'waiting', 'gpus', 'nodes', 'cost', 'replicas-0', 'ttft-0'] },
+  // Two 20-GPU training gangs on 24 GPUs (examples/distributed-training/README.md): without
+  // Kueue both hold GPUs from 1m50s on and never advance: 24 GPUs allocated at the end;
+  // with Kueue the second is admitted when the first finishes (1h1m41s).
+  { scenario: 'examples/distributed-training/scenario-without-kueue.yaml',
+    charts: ['pods', 'waiting', 'gpus', 'nodes', 'cost'],
+    check: (tl, eq) => eq('GPUs allocated at the end', tl.gpuAllocated[tl.gpuAllocated.length - 1], 24) },
+  { scenario: 'examples/distributed-training/scenario.yaml',
+    charts: ['pods', 'waiting', 'gpus', 'nodes', 'cost', 'kueue', 'kueue-usage'],
+    check: (tl, eq) => {
+      eq('GPUs admitted to training at 30m', at(tl.kueue.training.gpusAdmitted, 30), 20);
+      eq('workloads pending at 30m', at(tl.kueue.training.pending, 30), 1);
+    } },
   // One A100 time-sliced into 7 replicas (GFD renames it -SHARED), one cut into seven
   // 1g.10gb MIG devices; 5 pods on each at the start, the leaky job joins ts at 30m.
   { scenario: 'examples/time-slicing-vs-mig/scenario.yaml',
