@@ -45,8 +45,12 @@ TEST_P(ScenarioTest, ExpectationsHold) {
 
 std::string Name(const ::testing::TestParamInfo<std::string>& info) {
   std::filesystem::path p(info.param);
-  std::string name =
-      p.stem() == "scenario" ? p.parent_path().filename().string() : p.stem().string();
+  // An example's variants carry its folder's name (two examples may both have a
+  // scenario-without-kueue.yaml).
+  const bool example = p.parent_path().parent_path().filename() == "examples";
+  std::string name = p.stem() == "scenario" ? p.parent_path().filename().string()
+                     : example ? p.parent_path().filename().string() + "_" + p.stem().string()
+                               : p.stem().string();
   for (auto& c : name) {
     if (!isalnum(static_cast<unsigned char>(c))) c = '_';
   }
