@@ -65,6 +65,10 @@ void JobSetController::Reconcile(Time now) {
 void JobSetController::SetCondition(State& s, Time now, const std::string& type,
                                     const std::string& reason, const std::string& message,
                                     bool warning) {
+  // updateCondition: a condition already True with that reason is not written again.
+  if (!s.history.empty() && s.history.back().type == type && s.history.back().reason == reason) {
+    return;
+  }
   s.history.push_back({now, type, reason, message});
   store_.RecordEvent(warning ? "Warning" : "Normal", reason, "JobSet", s.obj.metadata.namespace_,
                      s.obj.metadata.name, message, name_);

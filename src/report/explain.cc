@@ -8,6 +8,7 @@
 #include <fstream>
 #include <map>
 #include <optional>
+#include <set>
 
 #include "core/errors.h"
 #include "core/time.h"
@@ -283,11 +284,13 @@ OJson Explain(const Json& summary, const std::string& object) {
   const std::string kind = object.substr(0, slash);
   const std::string rest = slash == std::string::npos ? "" : object.substr(slash + 1);
   const auto slash2 = rest.find('/');
-  const bool namespaced = kind == "pod" || kind == "job" || kind == "workload";
+  const bool namespaced = kind == "pod" || kind == "job" || kind == "workload" ||
+                          kind == "jobset" || kind == "pytorchjob";
   if (slash == std::string::npos || rest.empty() || (namespaced && slash2 == std::string::npos)) {
     throw InputError("explain: \"" + object +
                      "\": write pod/NAMESPACE/NAME, job/NAMESPACE/NAME, workload/NAMESPACE/NAME, "
-                     "node/NAME or nodeclaim/NAME");
+                     "jobset/NAMESPACE/NAME, pytorchjob/NAMESPACE/NAME, node/NAME or "
+                     "nodeclaim/NAME");
   }
   const std::string ns = namespaced ? rest.substr(0, slash2) : "";
   const std::string name = namespaced ? rest.substr(slash2 + 1) : rest;
@@ -486,6 +489,48 @@ OJson Explain(const Json& summary, const std::string& object) {
                                [&](const Json& n) { return Str(n, "name") == name; })) {
       out["cost"] = *c;
     }
+  } else if (kind == "jobset" || kind == "pytorchjob") {
+    // A training operator's object: its conditions, its Kueue workload, and its gang.
+    const bool is_jobset = kind == "jobset";
+    const Json* obj = FindIn(List(summary, {is_jobset ? "jobSets" : "pyTorchJobs"}), in_ns);
+    if (!obj) throw missing();
+    const std::string component = is_jobset ? "jobset-controller" : "pytorchjob-controller";
+    std::set<std::string> reasons;
+    for (const auto& c : obj->value("conditions", Json::array())) {
+      chain.Add(Str(c, "time"), component, Str(c, "reason"), Str(c, "message"));
+      reasons.insert(Str(c, "reason"));
+    }
+    // Its events, but for those that only announce a condition listed above.
+    const std::string event_kind = is_jobset ? "JobSet" : "PyTorchJob";
+    for (const auto& e : List(summary, {"events"})) {
+      const auto& o = e.at("involvedObject");
+      if (Str(o, "kind") != event_kind || Str(o, "name") != name || Str(o, "namespace") != ns ||
+          reasons.count(Str(e, "reason"))) {
+        continue;
+      }
+      chain.Add(Str(e, "firstTimestamp"), Str(e.at("source"), "component"), Str(e, "reason"),
+                Str(e, "message"));
+    }
+    const std::string owner = (is_jobset ? "JobSet " : "PyTorchJob ") + name;
+    if (const Json* wl = FindIn(workloads, [&](const Json& w) {
+          return Str(w, "namespace") == ns && Str(w, "owner") == owner;
+        })) {
+      chain.Workload(*wl);
+      out["workload"] = Str(*wl, "name");
+    }
+    OJson state = OJson::object();
+    for (const char* key : {"terminalState", "condition", "restarts", "gpuHoursAdvancing",
+                            "gpuHoursWaitingForGang", "secondsWaitingForGang", "gpuHoursLost"}) {
+      if (obj->contains(key)) state[key] = (*obj)[key];
+    }
+    out["state"] = state;
+    if (obj->value("secondsWaitingForGang", 0.0) > 0) {
+      out["whatWouldChangeIt"] = OJson::array(
+          {"its gang waited for missing members while holding GPUs: admit it whole (Kueue "
+           "with its " +
+           std::string(is_jobset ? "JobSet" : "PyTorchJob") +
+           " integration) or give it room for every pod at once"});
+    }
   } else if (kind == "nodeclaim") {
     const Json* nc = FindIn(claims, [&](const Json& c) { return Str(c, "name") == name; });
     if (!nc) throw missing();
@@ -494,7 +539,7 @@ OJson Explain(const Json& summary, const std::string& object) {
     out["state"] = *nc;
   } else {
     throw InputError("explain: unknown kind \"" + kind +
-                     "\": pod, job, workload, node or nodeclaim");
+                     "\": pod, job, workload, jobset, pytorchjob, node or nodeclaim");
   }
   chain.Sort();
   out["chain"] = chain.steps;

@@ -150,3 +150,38 @@ TEST(Explain, EveryPendingPodOfEveryExample) {
 
 }  // namespace
 }  // namespace gputwin
+
+namespace gputwin {
+namespace {
+
+// A training operator's object: examples/distributed-training (README: without Kueue the
+// resnet gang holds 16 GPUs waiting from 1m40s to 4h; with Kueue llama-ft is admitted at
+// 1h1m41s and completes at 2h3m31s).
+TEST(Explain, JobSetGangsWithAndWithoutKueue) {
+  const auto stuck = RunSummary("examples/distributed-training/scenario-without-kueue.yaml");
+  const auto e = report::Explain(stuck, "jobset/vision/resnet");
+  EXPECT_NEAR(e["state"]["gpuHoursWaitingForGang"].get<double>(), 16.0 * (4 * 3600 - 100) / 3600,
+              1e-3);
+  ASSERT_TRUE(e.contains("whatWouldChangeIt"));
+  EXPECT_THAT(e["whatWouldChangeIt"][0].get<std::string>(), HasSubstr("Kueue"));
+  const auto queued = RunSummary("examples/distributed-training/scenario.yaml");
+  const auto q = report::Explain(queued, "jobset/language/llama-ft");
+  EXPECT_EQ(q["workload"], "jobset-llama-ft");
+  const auto r = Reasons(q);
+  auto pos = [&](const std::string& reason) {
+    return std::find(r.begin(), r.end(), reason) - r.begin();
+  };
+  EXPECT_LT(pos("Admitted"), pos("AllJobsCompleted"));
+  for (const auto& s : q["chain"]) {
+    if (s["reason"] == "Admitted") {
+      EXPECT_EQ(s["offset"].get<double>(), 3701.0);
+    }
+    if (s["reason"] == "AllJobsCompleted") {
+      EXPECT_EQ(s["offset"].get<double>(), 7411.0);
+    }
+  }
+  EXPECT_THROW(report::Explain(queued, "pytorchjob/vision/none"), InputError);
+}
+
+}  // namespace
+}  // namespace gputwin
