@@ -492,6 +492,12 @@ void DecodeJobSet(YamlReader& r, Manifests* out) {
       CheckOneOf(rr, "action", rule.action,
                  {"FailJobSet", "RestartJobSet", "RestartJobSetAndIgnoreMaxRestarts", "RestartJob",
                   "RestartJobAndIgnoreMaxRestarts"});
+      if (rule.action == "RestartJob" || rule.action == "RestartJobAndIgnoreMaxRestarts") {
+        rr.diagnostics()->Warn(rr.Where(), rr.FieldPath("action"),
+                               rule.action +
+                                   " needs JobSet's alpha RestartJob feature gate (off by "
+                                   "default); the twin restarts the whole JobSet instead");
+      }
       rule.on_job_failure_reasons = rr.StringList("onJobFailureReasons");
       for (const auto& reason : rule.on_job_failure_reasons) {
         static const std::set<std::string> kReasons = {"BackoffLimitExceeded", "DeadlineExceeded",
