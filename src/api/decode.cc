@@ -141,13 +141,13 @@ void DecodeObject(const YAML::Node& doc, const std::string& file, const std::str
 size_t Manifests::ObjectCount() const {
   return nodes.size() + pods.size() + deployments.size() + replica_sets.size() + jobs.size() +
          daemon_sets.size() + stateful_sets.size() + priority_classes.size() + namespaces.size() +
-         config_maps.size() + resource_quotas.size() + limit_ranges.size() + cron_jobs.size() + job_sets.size() + pytorch_jobs.size() +
-         pod_disruption_budgets.size() + services.size() + ingresses.size() +
-         horizontal_pod_autoscalers.size() + scaled_objects.size() + (scheduler_config ? 1 : 0) +
-         (gpu_operator ? 1 : 0) + cluster_queues.size() + cohorts.size() + local_queues.size() +
-         resource_flavors.size() + workload_priority_classes.size() +
-         (kueue_config.present ? 1 : 0) + node_pools.size() + ec2_node_classes.size() +
-         scenarios.size() + kept_objects.size();
+         config_maps.size() + resource_quotas.size() + limit_ranges.size() + cron_jobs.size() +
+         job_sets.size() + pytorch_jobs.size() + pod_disruption_budgets.size() + services.size() +
+         ingresses.size() + horizontal_pod_autoscalers.size() + scaled_objects.size() +
+         (scheduler_config ? 1 : 0) + (gpu_operator ? 1 : 0) + cluster_queues.size() +
+         cohorts.size() + local_queues.size() + resource_flavors.size() +
+         workload_priority_classes.size() + (kueue_config.present ? 1 : 0) + node_pools.size() +
+         ec2_node_classes.size() + scenarios.size() + kept_objects.size();
 }
 
 std::vector<std::string> KnownKinds() {

@@ -58,11 +58,11 @@ struct ScenarioAction {
 // An outcome the scenario asserts; a failed one makes `gputwin run` exit 1.
 struct Expectation {
   SourceRef source;
-  std::optional<Duration> at;  // checked at this offset from the start, not at the end
-  std::string pods;            // glob on "namespace/name" or "name"
-  std::string job;             // "namespace/name" or "name"
-  std::string job_set;         // a JobSet: "namespace/name" or "name"
-  std::string pytorch_job;     // a PyTorchJob: "namespace/name" or "name"
+  std::optional<Duration> at;       // checked at this offset from the start, not at the end
+  std::string pods;                 // glob on "namespace/name" or "name"
+  std::string job;                  // "namespace/name" or "name"
+  std::string job_set;              // a JobSet: "namespace/name" or "name"
+  std::string pytorch_job;          // a PyTorchJob: "namespace/name" or "name"
   std::optional<int32_t> restarts;  // jobSet: status.restarts
   // Kueue: the Workload of a Job (glob on the Job's "namespace/name" or "name").
   std::string workload;

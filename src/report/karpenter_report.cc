@@ -140,7 +140,8 @@ Json CostJson(const results::Results& results) {
     Json j = Json::object();
     auto& items = j.get_ref<Json::object_t&>();
     items.reserve(m.size());
-    for (const auto& [k, v] : m) items.std::vector<Json::object_t::value_type>::emplace_back(k, money(v));
+    for (const auto& [k, v] : m)
+      items.std::vector<Json::object_t::value_type>::emplace_back(k, money(v));
     return j;
   };
   Json nodes = Json::array();

@@ -1,0 +1,301 @@
+// The training operators' kinds: JobSet (kubernetes-sigs/jobset) and PyTorchJob
+// (kubeflow/training-operator), defaulted and validated as their webhooks do.
+#include <algorithm>
+#include <regex>
+#include <set>
+
+#include "api/decode_core.h"
+#include "api/decode_kinds.h"
+#include "api/not_modelled.h"
+
+namespace gputwin::api {
+
+// jobset.x-k8s.io/v1alpha2 JobSet, defaulted and validated as its webhook does
+// (pkg/webhooks/jobset_webhook.go) and its CRD's CEL rules.
+void DecodeJobSet(YamlReader& r, Manifests* out) {
+  JobSet js;
+  js.metadata = DecodeMeta(r, true);
+  if (auto it = js.metadata.annotations.find("alpha.jobset.sigs.k8s.io/exclusive-topology");
+      it != js.metadata.annotations.end()) {
+    js.exclusive_topology = it->second;
+  }
+  if (js.metadata.annotations.count("alpha.jobset.sigs.k8s.io/node-selector")) {
+    r.diagnostics()->Warn(r.Where(), "metadata.annotations",
+                          "alpha.jobset.sigs.k8s.io/node-selector is not modelled: exclusive "
+                          "placement uses pod affinity, as without it");
+  }
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  std::set<std::string> names;
+  auto rjobs = spec->ObjectList("replicatedJobs");
+  if (rjobs.empty()) spec->Fail("replicatedJobs", "Required value: at least one replicatedJob");
+  for (auto& rj : rjobs) {
+    ReplicatedJob x;
+    x.source = rj.Where();
+    x.name = rj.RequiredString("name");
+    if (!names.insert(x.name).second) {
+      rj.Fail("name", "Duplicate value: \"" + x.name + "\"");
+    }
+    // Job names <jobset>-<replicatedJob>-<index> must stay valid DNS labels.
+    const size_t job_name = js.metadata.name.size() + 1 + x.name.size() + 2;
+    if (job_name > 63) {
+      rj.Fail("name", "Invalid value: \"" + x.name +
+                          "\": JobSet name and replicatedJob name together make Job names "
+                          "longer than 63 characters");
+    }
+    x.group_name = rj.String("groupName", "default");
+    x.replicas = static_cast<int32_t>(rj.Int("replicas", 0, INT32_MAX).value_or(1));
+    auto tmpl = rj.Object("template");
+    if (!tmpl) rj.Fail("template", "Required value");
+    x.template_ = DecodeJobObject(*tmpl, /*require_name=*/false, /*jobset_defaults=*/true);
+    x.template_.metadata.namespace_ = js.metadata.namespace_;
+    if (auto it =
+            x.template_.metadata.annotations.find("alpha.jobset.sigs.k8s.io/exclusive-topology");
+        it != x.template_.metadata.annotations.end() && js.exclusive_topology.empty()) {
+      js.exclusive_topology = it->second;
+    }
+    auto deps = rj.ObjectList("dependsOn");
+    if (deps.size() > 1) rj.Fail("dependsOn", "Too many: must have at most 1 item");
+    for (auto& d : deps) {
+      x.depends_on = d.RequiredString("name");
+      x.depends_on_status = d.RequiredString("status");
+      CheckOneOf(d, "status", x.depends_on_status, {"Ready", "Complete"});
+      if (js.replicated_jobs.empty() ||
+          std::none_of(js.replicated_jobs.begin(), js.replicated_jobs.end(),
+                       [&](const ReplicatedJob& p) { return p.name == x.depends_on; })) {
+        d.Fail("name", "Invalid value: \"" + x.depends_on +
+                           "\": dependsOn must name a replicatedJob listed before this one");
+      }
+      d.Finish();
+    }
+    rj.Finish();
+    js.replicated_jobs.push_back(std::move(x));
+  }
+  auto known = [&](YamlReader& at, const char* key, const std::vector<std::string>& targets) {
+    for (const auto& t : targets) {
+      if (!names.count(t)) {
+        at.Fail(key, "Invalid value: \"" + t + "\": no replicatedJob of that name");
+      }
+    }
+  };
+  if (auto sp = spec->Object("successPolicy")) {
+    js.success_operator = sp->String("operator", "All");
+    CheckOneOf(*sp, "operator", js.success_operator, {"All", "Any"});
+    js.success_target_replicated_jobs = sp->StringList("targetReplicatedJobs");
+    known(*sp, "targetReplicatedJobs", js.success_target_replicated_jobs);
+    sp->Finish();
+  }
+  if (auto fp = spec->Object("failurePolicy")) {
+    js.failure_policy = true;
+    js.max_restarts = static_cast<int32_t>(fp->Int("maxRestarts", 0, INT32_MAX).value_or(0));
+    js.restart_strategy = fp->String("restartStrategy", "Recreate");
+    CheckOneOf(*fp, "restartStrategy", js.restart_strategy,
+               {"Recreate", "BlockingRecreate", "InPlaceRestart"});
+    if (js.restart_strategy == "InPlaceRestart") {
+      fp->diagnostics()->Warn(fp->Where(), fp->FieldPath("restartStrategy"),
+                              "InPlaceRestart is not modelled: the Jobs are recreated (Recreate)");
+    }
+    std::set<std::string> rule_names;
+    auto rules = fp->ObjectList("rules");
+    for (size_t i = 0; i < rules.size(); ++i) {
+      auto& rr = rules[i];
+      JobSetFailurePolicyRule rule;
+      rule.name = rr.String("name", "failurePolicyRule" + std::to_string(i));
+      if (!rule_names.insert(rule.name).second) {
+        rr.Fail("name", "Duplicate value: \"" + rule.name + "\"");
+      }
+      rule.action = rr.RequiredString("action");
+      CheckOneOf(rr, "action", rule.action,
+                 {"FailJobSet", "RestartJobSet", "RestartJobSetAndIgnoreMaxRestarts", "RestartJob",
+                  "RestartJobAndIgnoreMaxRestarts"});
+      if (rule.action == "RestartJob" || rule.action == "RestartJobAndIgnoreMaxRestarts") {
+        rr.diagnostics()->Warn(rr.Where(), rr.FieldPath("action"),
+                               rule.action +
+                                   " needs JobSet's alpha RestartJob feature gate (off by "
+                                   "default); the twin restarts the whole JobSet instead");
+      }
+      rule.on_job_failure_reasons = rr.StringList("onJobFailureReasons");
+      for (const auto& reason : rule.on_job_failure_reasons) {
+        static const std::set<std::string> kReasons = {"BackoffLimitExceeded", "DeadlineExceeded",
+                                                       "PodFailurePolicy",
+                                                       "MaxFailedIndexesExceeded", "FailedIndexes"};
+        if (!kReasons.count(reason)) {
+          rr.Fail("onJobFailureReasons",
+                  "Unsupported value: \"" + reason +
+                      "\": supported values: \"BackoffLimitExceeded\", \"DeadlineExceeded\", "
+                      "\"FailedIndexes\", \"MaxFailedIndexesExceeded\", \"PodFailurePolicy\"");
+        }
+      }
+      rule.on_job_failure_message_patterns = rr.StringList("onJobFailureMessagePatterns");
+      for (const auto& pattern : rule.on_job_failure_message_patterns) {
+        try {
+          std::regex re(pattern, std::regex::ECMAScript);
+        } catch (const std::regex_error& e) {
+          rr.Fail("onJobFailureMessagePatterns",
+                  "Invalid value: \"" + pattern + "\": not a regular expression");
+        }
+      }
+      rule.target_replicated_jobs = rr.StringList("targetReplicatedJobs");
+      known(rr, "targetReplicatedJobs", rule.target_replicated_jobs);
+      rr.Finish();
+      js.failure_rules.push_back(std::move(rule));
+    }
+    fp->Finish();
+  }
+  if (auto st = spec->Object("startupPolicy")) {
+    js.startup_policy_order = st->RequiredString("startupPolicyOrder");
+    CheckOneOf(*st, "startupPolicyOrder", js.startup_policy_order, {"AnyOrder", "InOrder"});
+    st->Finish();
+  }
+  if (js.startup_policy_order == "InOrder" &&
+      std::any_of(js.replicated_jobs.begin(), js.replicated_jobs.end(),
+                  [](const ReplicatedJob& x) { return !x.depends_on.empty(); })) {
+    spec->Fail("startupPolicy",
+               "Invalid value: StartupPolicy and DependsOn APIs are mutually exclusive");
+  }
+  js.suspend = spec->Bool("suspend").value_or(false);
+  if (auto ttl = spec->Int("ttlSecondsAfterFinished", 0, INT32_MAX)) {
+    js.ttl_seconds_after_finished = static_cast<int32_t>(*ttl);
+  }
+  js.managed_by = spec->OptString("managedBy");
+  if (js.managed_by && *js.managed_by != "jobset.sigs.k8s.io/jobset-controller") {
+    spec->diagnostics()->Warn(spec->Where(), spec->FieldPath("managedBy"),
+                              "\"" + *js.managed_by +
+                                  "\": the JobSet controller leaves this JobSet to that "
+                                  "controller; no Jobs are created");
+  }
+  if (auto net = spec->Object("network")) {
+    js.enable_dns_hostnames = net->Bool("enableDNSHostnames").value_or(true);
+    js.subdomain = net->String("subdomain", js.metadata.name);
+    // DNS records for pod discovery: nothing the twin's scheduling or timing reads.
+    net->Ignore({"publishNotReadyAddresses"});
+    net->Finish();
+  } else {
+    js.subdomain = js.metadata.name;
+  }
+  // The coordinator only adds an annotation naming one pod's endpoint.
+  spec->Ignore({"coordinator"});
+  WarnNotModelled(*spec, "JobSet", "spec");
+  spec->Finish();
+  r.Finish();
+  out->job_sets.push_back(std::move(js));
+}
+
+// kubeflow.org/v1 PyTorchJob, validated as the training operator's webhook does
+// (pkg/webhooks/pytorch/pytorchjob_webhook.go) and defaulted as its controller does in
+// memory (SetDefaults_PyTorchJob: replicas 1, restartPolicy OnFailure, cleanPodPolicy None).
+void DecodePyTorchJob(YamlReader& r, Manifests* out) {
+  PyTorchJob job;
+  job.metadata = DecodeMeta(r, true);
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  if (auto run = spec->Object("runPolicy")) {
+    job.clean_pod_policy = run->String("cleanPodPolicy", "None");
+    CheckOneOf(*run, "cleanPodPolicy", job.clean_pod_policy, {"All", "Running", "None"});
+    if (auto t = run->Int("ttlSecondsAfterFinished", 0, INT32_MAX)) {
+      job.ttl_seconds_after_finished = static_cast<int32_t>(*t);
+    }
+    job.active_deadline_seconds = run->Int("activeDeadlineSeconds", 0);
+    if (auto b = run->Int("backoffLimit", 0, INT32_MAX))
+      job.backoff_limit = static_cast<int32_t>(*b);
+    job.suspend = run->Bool("suspend").value_or(false);
+    job.managed_by = run->OptString("managedBy");
+    if (job.managed_by && *job.managed_by != "kubeflow.org/training-operator" &&
+        *job.managed_by != "kueue.x-k8s.io/multikueue") {
+      run->Fail("managedBy", "Unsupported value: \"" + *job.managed_by +
+                                 "\": supported values: \"kubeflow.org/training-operator\", "
+                                 "\"kueue.x-k8s.io/multikueue\"");
+    }
+    if (auto sp = run->Object("schedulingPolicy")) {
+      job.priority_class = sp->String("priorityClass");
+      // Gang scheduling through Volcano or scheduler-plugins is off by default.
+      for (const char* key : {"minAvailable", "queue", "minResources", "scheduleTimeoutSeconds"}) {
+        if (sp->Has(key)) {
+          sp->diagnostics()->Warn(sp->Where(), sp->FieldPath(key),
+                                  "used only with the operator's gang scheduling (Volcano or "
+                                  "scheduler-plugins), which the twin does not model");
+        }
+      }
+      sp->Ignore({"minAvailable", "queue", "minResources", "scheduleTimeoutSeconds"});
+      sp->Finish();
+    }
+    run->Finish();
+  }
+  auto replicas = spec->Object("pytorchReplicaSpecs");
+  if (!replicas) spec->Fail("pytorchReplicaSpecs", "Required value: must be required");
+  for (const char* type : {"Master", "Worker"}) {
+    auto rs = replicas->Object(type);
+    if (!rs) continue;
+    PyTorchReplicaSpec x;
+    x.type = type;
+    x.source = rs->Where();
+    auto n = rs->Int("replicas", 0, INT32_MAX);
+    if (std::string(type) == "Master" && (!n || *n != 1)) {
+      rs->Fail("replicas", "Forbidden: must be 1");
+    }
+    x.replicas = static_cast<int32_t>(n.value_or(1));
+    x.restart_policy = rs->String("restartPolicy", "OnFailure");
+    CheckOneOf(*rs, "restartPolicy", x.restart_policy,
+               {"Always", "OnFailure", "Never", "ExitCode"});
+    auto tmpl = rs->Object("template");
+    if (!tmpl) rs->Fail("template", "Required value");
+    x.template_ = DecodePodTemplate(*tmpl);
+    if (x.template_.spec.containers.empty()) {
+      tmpl->Fail("spec.containers", "Required value: must be specified");
+    }
+    bool named = false;
+    for (size_t i = 0; i < x.template_.spec.containers.size(); ++i) {
+      named = named || x.template_.spec.containers[i].name == "pytorch";
+    }
+    if (!named) {
+      tmpl->Fail("spec.containers",
+                 "Required value: must have at least one container with name pytorch");
+    }
+    // The replica spec's policy is the pods' (ExitCode: Never, the operator decides).
+    x.template_.spec.restart_policy = x.restart_policy == "ExitCode" ? "Never" : x.restart_policy;
+    rs->Finish();
+    job.replica_specs.push_back(std::move(x));
+  }
+  // The webhook accepts only these two keys, case and all (the defaulter that would rename
+  // "worker" runs after admission).
+  for (const auto& kv : spec->Raw("pytorchReplicaSpecs")) {
+    const std::string key = kv.first.as<std::string>("");
+    if (key != "Master" && key != "Worker") {
+      replicas->FailAt(
+          kv.first, "pytorchReplicaSpecs",
+          "Unsupported value: \"" + key + "\": supported values: \"Master\", \"Worker\"");
+    }
+  }
+  replicas->Finish();
+  if (job.replica_specs.empty()) {
+    spec->Fail("pytorchReplicaSpecs", "Required value: must be required");
+  }
+  if (auto el = spec->Object("elasticPolicy")) {
+    job.elastic = true;
+    if (auto v = el->Int("minReplicas", 1, INT32_MAX))
+      job.elastic_min_replicas = static_cast<int32_t>(*v);
+    if (auto v = el->Int("maxReplicas", 1, INT32_MAX))
+      job.elastic_max_replicas = static_cast<int32_t>(*v);
+    // Rendezvous settings reach the workers' environment only.
+    el->Ignore({"rdzvBackend", "rdzvPort", "rdzvHost", "rdzvId", "rdzvConf", "standalone",
+                "nProcPerNode", "maxRestarts"});
+    if (el->Has("metrics")) {
+      el->diagnostics()->Warn(el->Where(), el->FieldPath("metrics"),
+                              "not modelled: upstream creates an HPA scaling the Workers between "
+                              "minReplicas and maxReplicas; the twin keeps the Worker replicas");
+    }
+    el->Ignore({"metrics"});
+    el->Finish();
+    if (!std::any_of(job.replica_specs.begin(), job.replica_specs.end(),
+                     [](const PyTorchReplicaSpec& x) { return x.type == "Worker"; })) {
+      spec->Fail("pytorchReplicaSpecs[Worker]",
+                 "Required value: must be configured if elastic policy is used");
+    }
+  }
+  spec->Ignore({"nprocPerNode"});  // the workers' environment (PET_NPROC_PER_NODE)
+  spec->Finish();
+  r.Finish();
+  out->pytorch_jobs.push_back(std::move(job));
+}
+
+}  // namespace gputwin::api
