@@ -232,7 +232,8 @@ struct Gang {
   // What the kubelet saw (the report's training figures): GPU-seconds held by running
   // members while the gang advanced, and while it waited for a missing member.
   double advancing_gpu_seconds = 0, waiting_gpu_seconds = 0;
-  double waiting_seconds = 0;  // time with a member running but the gang incomplete
+  double waiting_seconds = 0;   // time with a member running but the gang incomplete
+  double lost_gpu_seconds = 0;  // work its members lost (deleted, or back to a checkpoint)
 };
 
 struct JobRecord {
@@ -274,7 +275,8 @@ struct JobSetRecord {
   std::vector<Condition> history;               // conditions as they turned True
   // The controller's bookkeeping: the current attempt's Jobs (by global index), its gang.
   std::vector<uint32_t> jobs;
-  uint32_t gang = kNone;
+  uint32_t gang = kNone;             // the current attempt's
+  std::vector<uint32_t> past_gangs;  // earlier attempts' (their figures still count)
   bool startup_completed = false;
   bool deleted = false;
 };

@@ -156,6 +156,19 @@ class Store {
   }
   const Gang& gang(uint32_t id) const { return gangs_[id]; }
   Gang& gang(uint32_t id) { return gangs_[id]; }
+  // The figures of several gangs (an object's attempts) added up; kNone ids are skipped.
+  Gang GangFigures(const std::vector<uint32_t>& ids) const {
+    Gang sum;
+    for (uint32_t id : ids) {
+      if (id == kNone) continue;
+      const Gang& g = gangs_[id];
+      sum.advancing_gpu_seconds += g.advancing_gpu_seconds;
+      sum.waiting_gpu_seconds += g.waiting_gpu_seconds;
+      sum.waiting_seconds += g.waiting_seconds;
+      sum.lost_gpu_seconds += g.lost_gpu_seconds;
+    }
+    return sum;
+  }
   // Deletes a Job with foreground propagation: the garbage collector removes its pods
   // (finished ones included), then the Job.
   void DeleteJob(uint32_t id);

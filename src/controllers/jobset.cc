@@ -336,6 +336,7 @@ void JobSetController::Sync(uint32_t index, Time now) {
     DeleteJobs(s, /*active_only=*/false);
     s.startup_completed = false;
     if (s.gang != cluster::kNone) {
+      s.past_gangs.push_back(s.gang);
       s.gang = store_.AddGang(
           {js.metadata.namespace_ + "/" + js.metadata.name, store_.gang(s.gang).size});
     }

@@ -186,6 +186,7 @@ void Kubelet::RecordLostWork(PodId id, Time now) {
   w.seconds = lost / 1e9;
   w.gpu_seconds = w.seconds * static_cast<double>(p.devices.size());
   w.reason = p.message.empty() ? p.reason : p.message;
+  if (p.gang != cluster::kNone) store_.gang(p.gang).lost_gpu_seconds += w.gpu_seconds;
   lost_work_.push_back(std::move(w));
 }
 

@@ -86,6 +86,7 @@ void Kubelet::LeaveGang(PodId id, Time now, bool succeeded) {
     w.reason = "gang " + store_.gang(gang).name + " lost pod " + lost_pod.name +
                (lost_pod.message.empty() ? "" : " (" + lost_pod.message + ")") +
                ": back to the last checkpoint";
+    store_.gang(gang).lost_gpu_seconds += w.gpu_seconds;
     lost_work_.push_back(std::move(w));
   }
   SetGangPace(gang, now);

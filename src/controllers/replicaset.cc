@@ -12,8 +12,9 @@ using cluster::WatchKind;
 using cluster::WatchOp;
 
 ReplicaSetController::ReplicaSetController(Store* store, EventQueue* queue)
-    : Controller("replicaset-controller", store, queue,
-                 cluster::Watches({WatchKind::kDeployment, WatchKind::kReplicaSet, WatchKind::kPod})) {}
+    : Controller(
+          "replicaset-controller", store, queue,
+          cluster::Watches({WatchKind::kDeployment, WatchKind::kReplicaSet, WatchKind::kPod})) {}
 
 void ReplicaSetController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (kind == WatchKind::kDeployment) {

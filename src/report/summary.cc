@@ -479,24 +479,10 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
                                   {"reason", c.reason},
                                   {"message", c.message}});
       }
-      // Training figures of its current gang (all attempts would need every gang kept).
-      double advancing = 0, waiting = 0, waiting_s = 0, lost = 0;
-      if (js.gang != cluster::kNone) {
-        const auto& g = sim.store().gang(js.gang);
-        advancing = g.advancing_gpu_seconds;
-        waiting = g.waiting_gpu_seconds;
-        waiting_s = g.waiting_seconds;
-      }
-      for (const auto& w : sim.lost_work()) {
-        const auto& p = sim.store().pod(w.pod);
-        if (p.owner.kind != cluster::OwnerKind::kJob) continue;
-        const auto& jl = sim.store().jobs()[p.owner.index].obj.metadata;
-        auto it = jl.labels.find("jobset.sigs.k8s.io/jobset-name");
-        if (it != jl.labels.end() && it->second == js.obj.metadata.name &&
-            jl.namespace_ == js.obj.metadata.namespace_) {
-          lost += w.gpu_seconds;
-        }
-      }
+      // Training figures of every attempt's gang.
+      std::vector<uint32_t> gangs = js.past_gangs;
+      gangs.push_back(js.gang);
+      const cluster::Gang g = sim.store().GangFigures(gangs);
       sets.push_back(Json{{"namespace", js.obj.metadata.namespace_},
                           {"name", js.obj.metadata.name},
                           {"terminalState", js.terminal_state},
@@ -504,10 +490,10 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
                           {"restarts", js.restarts},
                           {"restartsCountTowardsMax", js.restarts_count_towards_max},
                           {"replicatedJobsStatus", replicated},
-                          {"gpuHoursAdvancing", Round(advancing / 3600)},
-                          {"gpuHoursWaitingForGang", Round(waiting / 3600)},
-                          {"secondsWaitingForGang", Round(waiting_s)},
-                          {"gpuHoursLost", Round(lost / 3600)},
+                          {"gpuHoursAdvancing", Round(g.advancing_gpu_seconds / 3600)},
+                          {"gpuHoursWaitingForGang", Round(g.waiting_gpu_seconds / 3600)},
+                          {"secondsWaitingForGang", Round(g.waiting_seconds)},
+                          {"gpuHoursLost", Round(g.lost_gpu_seconds / 3600)},
                           {"conditions", conditions}});
     }
     j["jobSets"] = sets;
@@ -537,21 +523,11 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
                  {"completionTime", TimeOrNull(pj.completion_time)},
                  {"replicaStatuses", statuses},
                  {"conditions", conditions}};
-      if (pj.gang != cluster::kNone) {
-        const auto& g = sim.store().gang(pj.gang);
-        entry["gpuHoursAdvancing"] = Round(g.advancing_gpu_seconds / 3600);
-        entry["gpuHoursWaitingForGang"] = Round(g.waiting_gpu_seconds / 3600);
-        entry["secondsWaitingForGang"] = Round(g.waiting_seconds);
-      }
-      double lost = 0;
-      for (const auto& w : sim.lost_work()) {
-        const auto& p = sim.store().pod(w.pod);
-        if (p.owner.kind == cluster::OwnerKind::kPyTorchJob &&
-            &sim.store().pytorch_jobs()[p.owner.index] == &pj) {
-          lost += w.gpu_seconds;
-        }
-      }
-      entry["gpuHoursLost"] = Round(lost / 3600);
+      const cluster::Gang g = sim.store().GangFigures({pj.gang});
+      entry["gpuHoursAdvancing"] = Round(g.advancing_gpu_seconds / 3600);
+      entry["gpuHoursWaitingForGang"] = Round(g.waiting_gpu_seconds / 3600);
+      entry["secondsWaitingForGang"] = Round(g.waiting_seconds);
+      entry["gpuHoursLost"] = Round(g.lost_gpu_seconds / 3600);
       jobs_out.push_back(std::move(entry));
     }
     j["pyTorchJobs"] = jobs_out;

@@ -131,39 +131,22 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
                      {"GPU-H WAITING", 13, true},
                      {"WAITED", 10, true},
                      {"GPU-H LOST", 10, true}});
-    auto lost_of = [&](const std::string& ns, const std::string& label, const std::string& name) {
-      double lost = 0;
-      for (const auto& w : sim.lost_work()) {
-        const auto& p = s.pod(w.pod);
-        const auto& l = p.tmpl->metadata.labels;
-        auto it = l.find(label);
-        if (p.namespace_ == ns && it != l.end() && it->second == name) lost += w.gpu_seconds;
-      }
-      return lost / 3600;
-    };
-    auto row = [&](const std::string& ns, const std::string& name, const char* kind,
-                   const std::string& state, uint32_t gang, double lost) {
-      double useful = 0, waiting = 0, waited = 0;
-      if (gang != cluster::kNone) {
-        useful = s.gang(gang).advancing_gpu_seconds / 3600;
-        waiting = s.gang(gang).waiting_gpu_seconds / 3600;
-        waited = s.gang(gang).waiting_seconds;
-      }
-      train.Add({ns + "/" + name, kind, state.empty() ? "Active" : state,
-                 fmt::format("{:.1f}", useful), fmt::format("{:.1f}", waiting),
-                 FormatDuration(Duration::Seconds(static_cast<int64_t>(waited))),
-                 fmt::format("{:.1f}", lost)});
+    auto row = [&](const api::ObjectMeta& m, const char* kind, const std::string& state,
+                   const std::vector<uint32_t>& gangs) {
+      const cluster::Gang g = s.GangFigures(gangs);
+      train.Add({m.namespace_ + "/" + m.name, kind, state.empty() ? "Active" : state,
+                 fmt::format("{:.1f}", g.advancing_gpu_seconds / 3600),
+                 fmt::format("{:.1f}", g.waiting_gpu_seconds / 3600),
+                 FormatDuration(Duration::Seconds(static_cast<int64_t>(g.waiting_seconds))),
+                 fmt::format("{:.1f}", g.lost_gpu_seconds / 3600)});
     };
     for (const auto& js : s.job_sets()) {
-      const auto& m = js.obj.metadata;
-      row(m.namespace_, m.name, "JobSet", js.terminal_state, js.gang,
-          lost_of(m.namespace_, "jobset.sigs.k8s.io/jobset-name", m.name));
+      std::vector<uint32_t> gangs = js.past_gangs;
+      gangs.push_back(js.gang);
+      row(js.obj.metadata, "JobSet", js.terminal_state, gangs);
     }
-    for (const auto& pj : s.pytorch_jobs()) {
-      const auto& m = pj.obj.metadata;
-      row(m.namespace_, m.name, "PyTorchJob", pj.condition, pj.gang,
-          lost_of(m.namespace_, "training.kubeflow.org/job-name", m.name));
-    }
+    for (const auto& pj : s.pytorch_jobs())
+      row(pj.obj.metadata, "PyTorchJob", pj.condition, {pj.gang});
     out += train.Render();
   }
   if (!s.deployments().empty()) {

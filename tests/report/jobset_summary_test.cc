@@ -37,5 +37,22 @@ TEST(JobSetSummary, GangFiguresOfTheDeadlockAndOfKueuesOrder) {
   EXPECT_EQ(q.at("terminalState"), "Completed");
 }
 
+// tests/scenarios/jobset_lifecycle.yaml's ckpt: one worker deleted at 25m, both back to
+// the 20m checkpoint: 5 + 5 minutes of one GPU each lost, counted once.
+TEST(JobSetSummary, LostWorkOfAGangCountedOnce) {
+  auto sim =
+      sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/tests/scenarios/jobset_lifecycle.yaml",
+                        std::nullopt, std::nullopt);
+  sim->Run();
+  std::ostringstream out;
+  report::WriteSummaryJson(out, *sim, results::Compute(*sim));
+  const auto j = nlohmann::json::parse(out.str());
+  for (const auto& s : j.at("jobSets")) {
+    if (s.at("name") == "ckpt") {
+      EXPECT_NEAR(s.at("gpuHoursLost").get<double>(), 600.0 / 3600, 1e-4);
+    }
+  }
+}
+
 }  // namespace
 }  // namespace gputwin
