@@ -25,28 +25,13 @@ void KueueController::CreateJobSetWorkload(uint32_t id) {
   std::optional<Workload> spec = WorkloadForJobSet(obj, manifests_);
   if (!spec) return;
   rec.obj.suspend = true;  // ApplyDefaultForSuspend
-  WorkloadState w;
-  w.spec = std::move(*spec);
-  w.owner = WorkloadOwner::kJobSet;
-  w.job = id;
-  w.owner_name = "JobSet " + obj.metadata.name;
-  w.uid = next_uid_++;
-  w.created = store_.now();
-  if (const auto& ts = obj.metadata.creation_timestamp; ts && *ts < w.created) w.created = *ts;
-  w.queue_order = w.created;
-  w.pending_since = w.created;
-  const WorkloadId wl = AddNewWorkload(std::move(w), id);
+  const WorkloadId wl =
+      AddOperatorWorkload(std::move(*spec), WorkloadOwner::kJobSet, id, obj.metadata, "JobSet");
   if (workload_of_job_set_.size() <= id) workload_of_job_set_.resize(id + 1, kNoWorkload);
   workload_of_job_set_[id] = wl;
   if (original_job_sets_.size() <= wl) original_job_sets_.resize(wl + 1);
   obj.suspend = false;
   original_job_sets_[wl] = std::move(obj);
-  RecordHistory(wl, "Created", "", "Workload created for JobSet " + rec.obj.metadata.name);
-  if (cache_.wl(wl).cq >= 0) {
-    cache_.Enqueue(wl);
-    schedule_requested_ = true;
-    RequestReconcile();
-  }
 }
 
 // RunWithPodSetsInfo (suspend false: each PodSet's flavor into its replicatedJob's pod
@@ -57,21 +42,8 @@ void KueueController::SetJobSetSuspended(uint32_t id, WorkloadId wl, bool suspen
   js.suspend = suspend;
   if (!suspend) {
     const auto& w = cache_.wl(wl);
-    for (size_t i = 0; i < w.assignment.size() && i < js.replicated_jobs.size(); ++i) {
-      auto& t = js.replicated_jobs[i].template_.template_;
-      t.metadata.labels["kueue.x-k8s.io/podset"] = js.replicated_jobs[i].name;
-      for (int32_t f : w.assignment[i].flavor_per_group) {
-        if (f < 0) continue;
-        const api::ResourceFlavor* rf = cache_.Flavor(f);
-        if (!rf) continue;
-        for (const auto& [k, v] : rf->node_labels) t.spec.node_selector[k] = v;
-        for (const auto& tol : rf->tolerations) {
-          if (std::find(t.spec.tolerations.begin(), t.spec.tolerations.end(), tol) ==
-              t.spec.tolerations.end()) {
-            t.spec.tolerations.push_back(tol);
-          }
-        }
-      }
+    for (size_t i = 0; i < js.replicated_jobs.size(); ++i) {
+      MergePodSetInfo(wl, i, &js.replicated_jobs[i].template_.template_);
     }
     store_.RecordEvent("Normal", "Started", "JobSet", js.metadata.namespace_, js.metadata.name,
                        "Admitted by clusterQueue " + cache_.cq(w.cq).obj.metadata.name, name_);
@@ -103,27 +75,9 @@ void KueueController::SyncJobSet(uint32_t id, Time now) {
                    rec.terminal_state == "Completed" ? "Succeeded" : "Failed", message);
     return;
   }
-  if (w.phase != WorkloadPhase::kAdmitted) {
-    if (!rec.obj.suspend) SetJobSetSuspended(id, wl, true);  // unsuspended without admission
+  if (!SyncOperatorAdmission(wl, now, rec.obj.suspend,
+                             [&](bool suspend) { SetJobSetSuspended(id, wl, suspend); })) {
     return;
-  }
-  if (w.evicting) {
-    if (!rec.obj.suspend) SetJobSetSuspended(id, wl, true);
-    const bool active = std::any_of(w.pods.begin(), w.pods.end(), [&](cluster::PodId p) {
-      return !store_.pod(p).deleted && !store_.pod(p).Terminal();
-    });
-    if (!active) {
-      ReleaseQuota(wl);
-      Requeue(wl, now);
-    }
-    return;
-  }
-  if (rec.obj.suspend) {
-    SetJobSetSuspended(id, wl, false);
-    if (cache_.config().wait_for_pods_ready) {
-      At(store_.now() + cache_.config().pods_ready_timeout,
-         TimerArg(kPodsReadyTimeout, (uint64_t{static_cast<uint32_t>(w.admissions)} << 32) | wl));
-    }
   }
   // PodsReady: Σ replicas == Σ (ready + succeeded) over the replicatedJobs.
   if (!w.pods_ready) {

@@ -8,6 +8,7 @@
 // inadmissible workloads; and the scheduler loop. Metrics are sampled on the virtual clock.
 #pragma once
 
+#include <functional>
 #include <map>
 #include <memory>
 #include <optional>
@@ -85,6 +86,17 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   void SyncJob(uint32_t job, Time now);
   void ApplyAdmission(uint32_t job, WorkloadId id);
   void SuspendJob(uint32_t job);
+  // What every operator integration shares (operator_integration.cc): a new Workload
+  // for an object (queued, with its Created history), a PodSet's flavor merged into its
+  // pod template (RunWithPodSetsInfo's podset.Merge), and the reconciler's admission
+  // steps: suspend while not admitted, release the quota once an evicted object's pods
+  // are gone, unsuspend when admitted. `set_suspended` writes the object's suspend.
+  WorkloadId AddOperatorWorkload(Workload spec, WorkloadOwner owner, uint32_t object,
+                                 const api::ObjectMeta& meta, const std::string& kind);
+  void MergePodSetInfo(WorkloadId id, size_t pod_set, api::PodTemplateSpec* t) const;
+  // Returns whether the workload is admitted and running (the caller checks PodsReady).
+  bool SyncOperatorAdmission(WorkloadId id, Time now, bool suspended,
+                             const std::function<void(bool)>& set_suspended);
   // The JobSet integration (jobset_integration.cc).
   void CreateJobSetWorkload(uint32_t job_set);
   void SyncJobSet(uint32_t job_set, Time now);

@@ -25,28 +25,13 @@ void KueueController::CreatePyTorchJobWorkload(uint32_t id) {
   std::optional<Workload> spec = WorkloadForPyTorchJob(obj, manifests_);
   if (!spec) return;
   rec.obj.suspend = true;  // ApplyDefaultForSuspend
-  WorkloadState w;
-  w.spec = std::move(*spec);
-  w.owner = WorkloadOwner::kPyTorchJob;
-  w.job = id;
-  w.owner_name = "PyTorchJob " + obj.metadata.name;
-  w.uid = next_uid_++;
-  w.created = store_.now();
-  if (const auto& ts = obj.metadata.creation_timestamp; ts && *ts < w.created) w.created = *ts;
-  w.queue_order = w.created;
-  w.pending_since = w.created;
-  const WorkloadId wl = AddNewWorkload(std::move(w), id);
+  const WorkloadId wl = AddOperatorWorkload(std::move(*spec), WorkloadOwner::kPyTorchJob, id,
+                                            obj.metadata, "PyTorchJob");
   if (workload_of_pytorch_job_.size() <= id) workload_of_pytorch_job_.resize(id + 1, kNoWorkload);
   workload_of_pytorch_job_[id] = wl;
   if (original_pytorch_jobs_.size() <= wl) original_pytorch_jobs_.resize(wl + 1);
   obj.suspend = false;
   original_pytorch_jobs_[wl] = std::move(obj);
-  RecordHistory(wl, "Created", "", "Workload created for PyTorchJob " + rec.obj.metadata.name);
-  if (cache_.wl(wl).cq >= 0) {
-    cache_.Enqueue(wl);
-    schedule_requested_ = true;
-    RequestReconcile();
-  }
 }
 
 void KueueController::SetPyTorchJobSuspended(uint32_t id, WorkloadId wl, bool suspend) {
@@ -55,21 +40,8 @@ void KueueController::SetPyTorchJobSuspended(uint32_t id, WorkloadId wl, bool su
   job.suspend = suspend;
   if (!suspend) {
     const auto& w = cache_.wl(wl);
-    for (size_t i = 0; i < w.assignment.size() && i < job.replica_specs.size(); ++i) {
-      auto& t = job.replica_specs[i].template_;
-      t.metadata.labels["kueue.x-k8s.io/podset"] = w.spec.pod_sets[i].name;
-      for (int32_t f : w.assignment[i].flavor_per_group) {
-        if (f < 0) continue;
-        const api::ResourceFlavor* rf = cache_.Flavor(f);
-        if (!rf) continue;
-        for (const auto& [k, v] : rf->node_labels) t.spec.node_selector[k] = v;
-        for (const auto& tol : rf->tolerations) {
-          if (std::find(t.spec.tolerations.begin(), t.spec.tolerations.end(), tol) ==
-              t.spec.tolerations.end()) {
-            t.spec.tolerations.push_back(tol);
-          }
-        }
-      }
+    for (size_t i = 0; i < job.replica_specs.size(); ++i) {
+      MergePodSetInfo(wl, i, &job.replica_specs[i].template_);
     }
     store_.RecordEvent("Normal", "Started", "PyTorchJob", job.metadata.namespace_,
                        job.metadata.name,
@@ -100,27 +72,9 @@ void KueueController::SyncPyTorchJob(uint32_t id, Time now) {
                    rec.history.empty() ? "" : rec.history.back().message);
     return;
   }
-  if (w.phase != WorkloadPhase::kAdmitted) {
-    if (!rec.obj.suspend) SetPyTorchJobSuspended(id, wl, true);
+  if (!SyncOperatorAdmission(wl, now, rec.obj.suspend,
+                             [&](bool suspend) { SetPyTorchJobSuspended(id, wl, suspend); })) {
     return;
-  }
-  if (w.evicting) {
-    if (!rec.obj.suspend) SetPyTorchJobSuspended(id, wl, true);
-    const bool active = std::any_of(w.pods.begin(), w.pods.end(), [&](cluster::PodId p) {
-      return !store_.pod(p).deleted && !store_.pod(p).Terminal();
-    });
-    if (!active) {
-      ReleaseQuota(wl);
-      Requeue(wl, now);
-    }
-    return;
-  }
-  if (rec.obj.suspend) {
-    SetPyTorchJobSuspended(id, wl, false);
-    if (cache_.config().wait_for_pods_ready) {
-      At(store_.now() + cache_.config().pods_ready_timeout,
-         TimerArg(kPodsReadyTimeout, (uint64_t{static_cast<uint32_t>(w.admissions)} << 32) | wl));
-    }
   }
   // PodsReady: the job has a Running condition (with a Master: the master pod runs).
   if (!w.pods_ready && rec.condition == "Running") {
