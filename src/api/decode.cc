@@ -29,6 +29,7 @@ const std::vector<KindEntry>& KindTable() {
       {"CronJob", {"batch/v1"}, DecodeCronJob},
       {"JobSet", {"jobset.x-k8s.io/v1alpha2"}, DecodeJobSet},
       {"PyTorchJob", {"kubeflow.org/v1"}, DecodePyTorchJob},
+      {"LeaderWorkerSet", {"leaderworkerset.x-k8s.io/v1"}, DecodeLeaderWorkerSet},
       {"DaemonSet", {"apps/v1"}, DecodeDaemonSet},
       {"StatefulSet", {"apps/v1"}, DecodeStatefulSet},
       {"PriorityClass", {"scheduling.k8s.io/v1"}, DecodePriorityClass},
@@ -142,7 +143,8 @@ size_t Manifests::ObjectCount() const {
   return nodes.size() + pods.size() + deployments.size() + replica_sets.size() + jobs.size() +
          daemon_sets.size() + stateful_sets.size() + priority_classes.size() + namespaces.size() +
          config_maps.size() + resource_quotas.size() + limit_ranges.size() + cron_jobs.size() +
-         job_sets.size() + pytorch_jobs.size() + pod_disruption_budgets.size() + services.size() +
+         job_sets.size() + pytorch_jobs.size() + leader_worker_sets.size() +
+         pod_disruption_budgets.size() + services.size() +
          ingresses.size() + horizontal_pod_autoscalers.size() + scaled_objects.size() +
          (scheduler_config ? 1 : 0) + (gpu_operator ? 1 : 0) + cluster_queues.size() +
          cohorts.size() + local_queues.size() + resource_flavors.size() +

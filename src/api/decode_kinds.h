@@ -18,6 +18,7 @@ void DecodeJob(YamlReader& r, Manifests* out);
 void DecodeCronJob(YamlReader& r, Manifests* out);
 void DecodeJobSet(YamlReader& r, Manifests* out);
 void DecodePyTorchJob(YamlReader& r, Manifests* out);
+void DecodeLeaderWorkerSet(YamlReader& r, Manifests* out);
 void DecodeDaemonSet(YamlReader& r, Manifests* out);
 void DecodeStatefulSet(YamlReader& r, Manifests* out);
 void DecodePriorityClass(YamlReader& r, Manifests* out);

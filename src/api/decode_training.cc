@@ -1,6 +1,8 @@
-// The training operators' kinds: JobSet (kubernetes-sigs/jobset) and PyTorchJob
-// (kubeflow/training-operator), defaulted and validated as their webhooks do.
+// The multi-node kinds: JobSet (kubernetes-sigs/jobset), PyTorchJob
+// (kubeflow/training-operator) and LeaderWorkerSet (kubernetes-sigs/lws), defaulted and
+// validated as their webhooks do.
 #include <algorithm>
+#include <cctype>
 #include <regex>
 #include <set>
 
@@ -296,6 +298,161 @@ void DecodePyTorchJob(YamlReader& r, Manifests* out) {
   spec->Finish();
   r.Finish();
   out->pytorch_jobs.push_back(std::move(job));
+}
+
+}  // namespace gputwin::api
+
+namespace gputwin::api {
+
+namespace {
+
+// An int or a percentage (IsValidPercent) of a rolling update's maxUnavailable/maxSurge.
+std::string RollingUpdateValue(YamlReader& r, const char* field, const std::string& fallback) {
+  std::optional<std::string> v = r.OptString(field);
+  if (!v) return fallback;
+  const bool percent = v->ends_with("%");
+  const std::string digits = percent ? v->substr(0, v->size() - 1) : *v;
+  const bool negative = !percent && digits.starts_with("-") && digits.size() > 1;
+  const std::string body = negative ? digits.substr(1) : digits;
+  const bool ok =
+      !body.empty() && body.size() < 10 &&
+      std::all_of(body.begin(), body.end(), [](char c) { return c >= '0' && c <= '9'; });
+  if (!ok) r.Fail(field, "Invalid value: \"" + *v + "\": invalid value");
+  if (negative) r.Fail(field, "Invalid value: \"" + *v + "\": must be grater than or equal to 0");
+  if (percent && std::stoll(body) > 100) {
+    r.Fail(field, "Invalid value: \"" + *v + "\": must not be greater than 100%");
+  }
+  return *v;
+}
+
+// intstr.GetScaledValueFromIntOrPercent: maxUnavailable rounds down, maxSurge up.
+int64_t Scaled(const std::string& v, int64_t total, bool round_up) {
+  if (!v.ends_with("%")) return std::stoll(v);
+  const int64_t pct = std::stoll(v.substr(0, v.size() - 1));
+  return round_up ? (pct * total + 99) / 100 : pct * total / 100;
+}
+
+}  // namespace
+
+// kubernetes-sigs/lws v0.7: api/leaderworkerset/v1 (CRD defaults and enums) and
+// pkg/webhooks/leaderworkerset_webhook.go (Default, generalValidate and its messages).
+void DecodeLeaderWorkerSet(YamlReader& r, Manifests* out) {
+  LeaderWorkerSet lws;
+  lws.source = r.Where();
+  lws.metadata = DecodeMeta(r, true);
+  // The name is also its headless Service's: a DNS-1035 label.
+  const std::string& name = lws.metadata.name;
+  const bool dns1035 = !name.empty() && name.size() <= 63 && std::isalpha(name[0]) &&
+                       std::isalnum(name.back()) &&
+                       std::all_of(name.begin(), name.end(), [](char c) {
+                         return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9') || c == '-';
+                       });
+  if (!dns1035) {
+    r.Fail("metadata.name",
+           "Invalid value: \"" + name +
+               "\": a DNS-1035 label must consist of lower case alphanumeric characters or '-', "
+               "start with an alphabetic character, and end with an alphanumeric character");
+  }
+  if (auto it = lws.metadata.annotations.find("leaderworkerset.sigs.k8s.io/exclusive-topology");
+      it != lws.metadata.annotations.end()) {
+    lws.exclusive_topology = it->second;
+  }
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  const int64_t replicas = spec->Int("replicas").value_or(1);
+  if (replicas < 0) spec->Fail("replicas", "replicas must be equal or greater than 0");
+  if (replicas > 1'000'000) {
+    spec->Fail("replicas", "Invalid value: " + std::to_string(replicas) +
+                               ": spec.replicas in body should be less than or equal to 1000000");
+  }
+  lws.replicas = static_cast<int32_t>(replicas);
+  auto lwt = spec->Object("leaderWorkerTemplate");
+  if (!lwt) spec->Fail("leaderWorkerTemplate", "Required value");
+  const int64_t size = lwt->Int("size").value_or(1);
+  if (size < 1) lwt->Fail("size", "size must be equal or greater than 1");
+  if (size > INT32_MAX || replicas * size > INT32_MAX) {
+    spec->Fail("replicas",
+               "the product of replicas and worker replicas must not exceed 2147483647");
+  }
+  lws.size = static_cast<int32_t>(size);
+  auto worker = lwt->Object("workerTemplate");
+  if (!worker) lwt->Fail("workerTemplate", "Required value");
+  lws.worker_template = DecodePodTemplate(*worker);
+  if (lws.worker_template.spec.containers.empty()) {
+    worker->Fail("spec.containers", "Required value");
+  }
+  if (auto leader = lwt->Object("leaderTemplate")) {
+    lws.leader_template = DecodePodTemplate(*leader);
+    if (lws.leader_template->spec.containers.empty()) {
+      leader->Fail("spec.containers", "Required value");
+    }
+  }
+  lws.restart_policy = lwt->String("restartPolicy", "RecreateGroupOnPodRestart");
+  CheckOneOf(*lwt, "restartPolicy", lws.restart_policy,
+             {"Default", "RecreateGroupOnPodRestart", "None"});
+  if (lws.restart_policy == "Default") lws.restart_policy = "None";  // deprecated alias
+  if (auto sg = lwt->Object("subGroupPolicy")) {
+    lws.sub_group_policy_type = sg->String("subGroupPolicyType", "LeaderWorker");
+    CheckOneOf(*sg, "subGroupPolicyType", lws.sub_group_policy_type,
+               {"LeaderWorker", "LeaderExcluded"});
+    if (auto n = sg->Int("subGroupSize")) {
+      const std::string path = "spec.leaderWorkerTemplate.SubGroupPolicy.subGroupSize";
+      if (*n < 1) sg->Fail("subGroupSize", "subGroupSize must be equal or greater than 1");
+      if (*n > size) sg->Fail("subGroupSize", "subGroupSize cannot be larger than size");
+      if (lws.sub_group_policy_type == "LeaderExcluded" && (size - 1) % *n != 0) {
+        sg->Fail("subGroupSize",
+                 "size-1 must be divisible by subGroupSize when using LeaderExcluded");
+      }
+      if (size % *n != 0 && (size - 1) % *n != 0) {
+        sg->Fail("subGroupSize", "size or size - 1 must be divisible by subGroupSize");
+      }
+      lws.sub_group_size = static_cast<int32_t>(*n);
+    }
+    sg->Finish();
+  }
+  if (lws.metadata.annotations.count("leaderworkerset.sigs.k8s.io/subgroup-exclusive-topology")) {
+    if (!lws.sub_group_size) {
+      r.Fail("metadata.annotations",
+             "cannot have subgroup-exclusive-topology without subGroupSize set");
+    }
+    r.diagnostics()->Warn(r.Where(), "metadata.annotations",
+                          "leaderworkerset.sigs.k8s.io/subgroup-exclusive-topology is not "
+                          "modelled: subgroups are placed as the rest of their group");
+  }
+  if (lwt->Has("volumeClaimTemplates")) {
+    lwt->diagnostics()->Warn(lwt->Where(), lwt->FieldPath("volumeClaimTemplates"),
+                             "not modelled: upstream each pod gets its own PersistentVolumeClaim; "
+                             "the twin schedules pods as if their volumes were bound everywhere");
+  }
+  lwt->Ignore({"volumeClaimTemplates"});
+  lwt->Finish();
+  if (auto ro = spec->Object("rolloutStrategy")) {
+    const std::string type = ro->String("type", "RollingUpdate");
+    CheckOneOf(*ro, "type", type, {"RollingUpdate"});
+    if (auto ru = ro->Object("rollingUpdateConfiguration")) {
+      lws.max_unavailable = RollingUpdateValue(*ru, "maxUnavailable", "1");
+      lws.max_surge = RollingUpdateValue(*ru, "maxSurge", "0");
+      lws.partition = static_cast<int32_t>(ru->Int("partition", 0, INT32_MAX).value_or(0));
+      if (lws.replicas != 0 && Scaled(lws.max_unavailable, lws.replicas, false) == 0 &&
+          Scaled(lws.max_surge, lws.replicas, true) == 0) {
+        ru->Fail("maxUnavailable", "Invalid value: \"" + lws.max_unavailable +
+                                       "\": must not be 0 when `maxSurge` is 0");
+      }
+      ru->Finish();
+    }
+    ro->Finish();
+  }
+  lws.startup_policy = spec->String("startupPolicy", "LeaderCreated");
+  CheckOneOf(*spec, "startupPolicy", lws.startup_policy, {"LeaderCreated", "LeaderReady"});
+  if (auto nc = spec->Object("networkConfig")) {
+    lws.subdomain_policy = nc->String("subdomainPolicy", "Shared");
+    CheckOneOf(*nc, "subdomainPolicy", lws.subdomain_policy, {"Shared", "UniquePerReplica"});
+    nc->Finish();
+  }
+  spec->Finish();
+  r.Ignore({"status"});
+  r.Finish();
+  out->leader_worker_sets.push_back(std::move(lws));
 }
 
 }  // namespace gputwin::api

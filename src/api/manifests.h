@@ -24,6 +24,7 @@ struct Manifests {
   std::vector<CronJob> cron_jobs;
   std::vector<JobSet> job_sets;
   std::vector<PyTorchJob> pytorch_jobs;
+  std::vector<LeaderWorkerSet> leader_worker_sets;
   std::vector<DaemonSet> daemon_sets;
   std::vector<StatefulSet> stateful_sets;
   std::vector<PriorityClass> priority_classes;

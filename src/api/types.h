@@ -311,6 +311,29 @@ struct PyTorchJob {
   }
 };
 
+// leaderworkerset.x-k8s.io/v1 LeaderWorkerSet (kubernetes-sigs/lws v0.7): `replicas` groups of
+// a leader and size-1 workers, as defaulted by its webhook.
+struct LeaderWorkerSet {
+  ObjectMeta metadata;
+  int32_t replicas = 1;
+  int32_t size = 1;                                // pods per group, leader included
+  std::optional<PodTemplateSpec> leader_template;  // nil: the leader uses the worker template
+  PodTemplateSpec worker_template;
+  std::string restart_policy = "RecreateGroupOnPodRestart";  // | None (Default means None)
+  std::string startup_policy = "LeaderCreated";              // | LeaderReady
+  std::string subdomain_policy = "Shared";                   // | UniquePerReplica
+  std::optional<int32_t> sub_group_size;
+  std::string sub_group_policy_type = "LeaderWorker";  // | LeaderExcluded
+  std::string max_unavailable = "1", max_surge = "0";  // int or percentage
+  int32_t partition = 0;
+  // leaderworkerset.sigs.k8s.io/exclusive-topology: a group per topology domain.
+  std::string exclusive_topology;
+  SourceRef source;
+  const PodTemplateSpec& LeaderTemplate() const {
+    return leader_template ? *leader_template : worker_template;
+  }
+};
+
 // batch/v1 CronJob: Jobs from jobTemplate on a cron schedule.
 struct CronJob {
   ObjectMeta metadata;

@@ -85,7 +85,8 @@ enum class OwnerKind : uint8_t {
   kDaemonSet,
   kGenerator,
   kStatefulSet,
-  kPyTorchJob
+  kPyTorchJob,
+  kLeaderWorkerSet
 };
 struct Owner {
   OwnerKind kind = OwnerKind::kNoOwner;
@@ -301,6 +302,32 @@ struct PyTorchJobRecord {
   uint32_t gang = kNone;
   bool deleted = false;
   bool Finished() const { return condition == "Succeeded" || condition == "Failed"; }
+};
+
+// A LeaderWorkerSet (leaderworkerset.x-k8s.io/v1) and what its controller keeps: per group,
+// the leader (the leader StatefulSet's pod <lws>-<i>) and its workers (the worker
+// StatefulSet <lws>-<i>'s pods <lws>-<i>-<j>), and the status it writes.
+struct LeaderWorkerSetRecord {
+  api::LeaderWorkerSet obj;
+  struct Group {
+    PodId leader = kNone;
+    bool worker_sts = false;     // the worker StatefulSet exists (owned by the leader pod)
+    std::vector<PodId> workers;  // ordinal j at j-1: the live pod, or kNone
+    std::string topology_value;  // exclusive-topology: the leader's domain
+    int32_t recreations = 0;     // groups recreated by RecreateGroupOnPodRestart
+    Time ready_since = kNever;   // the group is ready (leader Ready, workers created)
+  };
+  struct Condition {
+    Time at;
+    std::string type, reason, message;
+  };
+  std::vector<Group> groups;
+  // Templates per group: [0] the leader's, [j] worker j's (their per-pod labels).
+  std::vector<std::vector<std::shared_ptr<const PodTemplateInfo>>> tmpl;
+  int32_t ready_replicas = 0, status_replicas = 0;
+  std::string condition;           // Available or Progressing
+  std::vector<Condition> history;  // conditions as they turned True
+  bool deleted = false;
 };
 
 struct StatefulSetRecord {

@@ -558,6 +558,34 @@ void Store::DeletePod(PodId id) {
   Notify(WatchKind::kPod, WatchOp::kDeleted, id);
 }
 
+std::pair<std::string, std::string> Store::ControllerOf(const PodRecord& p) const {
+  switch (p.owner.kind) {
+    case OwnerKind::kReplicaSet:
+      return {"ReplicaSet", replica_sets_[p.owner.index].obj.metadata.name};
+    case OwnerKind::kJob:
+      return {"Job", jobs_[p.owner.index].obj.metadata.name};
+    case OwnerKind::kDaemonSet:
+      return {"DaemonSet", daemon_sets_[p.owner.index].obj.metadata.name};
+    case OwnerKind::kStatefulSet:
+      return {"StatefulSet", stateful_sets_[p.owner.index].obj.metadata.name};
+    case OwnerKind::kPyTorchJob:
+      return {"PyTorchJob", pytorch_jobs_[p.owner.index].obj.metadata.name};
+    case OwnerKind::kLeaderWorkerSet: {
+      const std::string& lws = leader_worker_sets_[p.owner.index].obj.metadata.name;
+      const auto& l = p.tmpl->metadata.labels;
+      auto w = l.find("leaderworkerset.sigs.k8s.io/worker-index");
+      auto g = l.find("leaderworkerset.sigs.k8s.io/group-index");
+      if (w == l.end() || w->second == "0" || g == l.end()) return {"StatefulSet", lws};
+      return {"StatefulSet", lws + "-" + g->second};
+    }
+    case OwnerKind::kGenerator:
+      return {"Workload", ""};
+    case OwnerKind::kNoOwner:
+      break;
+  }
+  return {"", ""};
+}
+
 PodId Store::FindPod(const std::string& ns, const std::string& name) const {
   auto it = pod_by_key_.find(ns + "/" + name);
   return it == pod_by_key_.end() ? kNone : it->second;

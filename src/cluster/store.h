@@ -26,7 +26,8 @@ enum class WatchKind : uint8_t {
   kDaemonSet,
   kStatefulSet,
   kJobSet,
-  kPyTorchJob
+  kPyTorchJob,
+  kLeaderWorkerSet
 };
 // A set of WatchKinds, as a watcher declares what it watches.
 using WatchKinds = uint32_t;
@@ -100,6 +101,10 @@ class Store {
   const PodRecord& pod(PodId id) const { return pods_[id]; }
   size_t pod_count() const { return pods_.size(); }
   PodId FindPod(const std::string& namespace_, const std::string& name) const;
+  // The pod's controller ownerReference as the API server holds it: kind and name ("" when
+  // none). A LeaderWorkerSet's pods belong to its StatefulSets: the leader StatefulSet
+  // <lws>, and each group's worker StatefulSet <lws>-<i>.
+  std::pair<std::string, std::string> ControllerOf(const PodRecord& p) const;
   // Live (not deleted) pods in a phase.
   size_t CountPods(PodPhase phase) const { return phase_counts_[static_cast<int>(phase)]; }
 
@@ -150,6 +155,18 @@ class Store {
   }
   std::vector<PyTorchJobRecord>& pytorch_jobs() { return pytorch_jobs_; }
   const std::vector<PyTorchJobRecord>& pytorch_jobs() const { return pytorch_jobs_; }
+  uint32_t AddLeaderWorkerSet(api::LeaderWorkerSet lws) {
+    LeaderWorkerSetRecord rec;
+    rec.obj = std::move(lws);
+    leader_worker_sets_.push_back(std::move(rec));
+    const auto id = static_cast<uint32_t>(leader_worker_sets_.size() - 1);
+    Notify(WatchKind::kLeaderWorkerSet, WatchOp::kAdded, id);
+    return id;
+  }
+  std::vector<LeaderWorkerSetRecord>& leader_worker_sets() { return leader_worker_sets_; }
+  const std::vector<LeaderWorkerSetRecord>& leader_worker_sets() const {
+    return leader_worker_sets_;
+  }
   uint32_t AddGang(Gang g) {
     gangs_.push_back(std::move(g));
     return static_cast<uint32_t>(gangs_.size() - 1);
@@ -238,6 +255,7 @@ class Store {
   std::vector<ReplicaSetRecord> replica_sets_;
   std::vector<PyTorchJobRecord> pytorch_jobs_;
   std::vector<JobSetRecord> job_sets_;
+  std::vector<LeaderWorkerSetRecord> leader_worker_sets_;
   std::vector<Gang> gangs_;
   std::vector<JobRecord> jobs_;
   std::vector<DaemonSetRecord> daemon_sets_;

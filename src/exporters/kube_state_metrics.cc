@@ -152,26 +152,9 @@ void KubeStateMetrics::UpdatePod(uint32_t id, Time now) {
     ps.fixed.clear();
   }
   if (ps.fixed.empty()) {
-    std::string owner_kind = "<none>", owner_name = "<none>";
-    switch (p.owner.kind) {
-      case cluster::OwnerKind::kReplicaSet:
-        owner_kind = "ReplicaSet";
-        owner_name = store_.replica_sets()[p.owner.index].obj.metadata.name;
-        break;
-      case cluster::OwnerKind::kJob:
-        owner_kind = "Job";
-        owner_name = store_.jobs()[p.owner.index].obj.metadata.name;
-        break;
-      case cluster::OwnerKind::kDaemonSet:
-        owner_kind = "DaemonSet";
-        owner_name = store_.daemon_sets()[p.owner.index].obj.metadata.name;
-        break;
-      case cluster::OwnerKind::kStatefulSet:
-        owner_kind = "StatefulSet";
-        owner_name = store_.stateful_sets()[p.owner.index].obj.metadata.name;
-        break;
-      default:
-        break;
+    auto [owner_kind, owner_name] = store_.ControllerOf(p);
+    if (owner_kind.empty() || p.owner.kind == cluster::OwnerKind::kGenerator) {
+      owner_kind = owner_name = "<none>";
     }
     const bool owned = owner_kind != "<none>";
     auto set = [&](const char* name, const Labels& l, double v) {

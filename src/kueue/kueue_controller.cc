@@ -34,7 +34,8 @@ KueueController::KueueController(cluster::Store* store, EventQueue* queue, const
       metrics_(*metrics) {
   // The pod webhook is installed with any of the pod integrations.
   const auto& cfg = cache_.config();
-  if (cfg.Manages("pod") || cfg.Manages("deployment") || cfg.Manages("statefulset")) {
+  if (cfg.Manages("pod") || cfg.Manages("deployment") || cfg.Manages("statefulset") ||
+      cfg.Manages("leaderworkerset.x-k8s.io/leaderworkerset")) {
     store_.AddPodAdmissionHook([this](cluster::PodRecord& rec) { DefaultPod(rec); });
   }
   // As pkg/metrics/metrics.go declares them in v0.13 (names, help, labels, buckets), except

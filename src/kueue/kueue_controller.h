@@ -63,6 +63,10 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
     int32_t total = 1;
     bool fast = false, serving = false;
     api::Labels labels;  // where the priority-class label is read
+    // A prebuilt Workload's pod sets (LeaderWorkerSet: made with its first pod), and the
+    // one this pod belongs to (-1: the pod set of its shape).
+    std::vector<PodSet> prebuilt;
+    int32_t pod_set = -1;
   };
   // Whether Kueue's pod integrations manage this pod, and how; nullopt when they do not.
   std::optional<PodQueueing> PodQueueingOf(const cluster::PodRecord& p) const;

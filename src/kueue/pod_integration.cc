@@ -78,6 +78,27 @@ std::optional<KueueController::PodQueueing> KueueController::PodQueueingOf(
     } else if (!cfg.Manages("pod")) {
       return std::nullopt;
     }
+  } else if (p.owner.kind == OwnerKind::kLeaderWorkerSet) {
+    const auto& lws = store_.leader_worker_sets()[p.owner.index].obj;
+    if (!cfg.Manages("leaderworkerset.x-k8s.io/leaderworkerset")) {
+      if (!cfg.Manages("pod")) return std::nullopt;
+    } else {
+      // jobs/leaderworkerset: a prebuilt serving Workload per group, its pods a pod group.
+      parent = &lws.metadata;
+      const std::string* index = Find(meta.labels, "leaderworkerset.sigs.k8s.io/group-index");
+      const std::string group = index ? *index : "0";
+      q.group = "leaderworkerset-" + lws.metadata.name + "-" + group + "-" +
+                Hex5("LeaderWorkerSet\nleaderworkerset.x-k8s.io\n" + lws.metadata.name + "-" +
+                     group + "\n" + lws.metadata.uid);
+      q.workload_name = q.group;
+      q.owner_name = "LeaderWorkerSet " + lws.metadata.name + "-" + group;
+      q.total = lws.size;
+      q.serving = true;
+      q.prebuilt = LeaderWorkerSetPodSets(lws);
+      const std::string* worker = Find(meta.labels, "leaderworkerset.sigs.k8s.io/worker-index");
+      const bool leader = !worker || *worker == "0";
+      q.pod_set = lws.leader_template && !leader ? 1 : 0;
+    }
   } else if (!cfg.Manages("pod")) {
     return std::nullopt;
   }
@@ -155,10 +176,10 @@ void KueueController::AttachPod(cluster::PodId pod) {
     auto& w = cache_.wl(id);
     workload_of_pod_[pod] = id;
     w.pods.push_back(pod);
-    // Its pod set: the one of its shape (pod sets keep their per-pod requests).
+    // Its pod set: its role's, or the one of its shape (pod sets keep their per-pod requests).
     const api::ResourceList req = PodRequests(store_.pod(pod).tmpl->spec);
-    w.pod_set_of_pod.push_back(0);
-    for (size_t k = 0; k < w.spec.pod_sets.size(); ++k) {
+    w.pod_set_of_pod.push_back(std::max(0, q->pod_set));
+    for (size_t k = 0; k < w.spec.pod_sets.size() && q->pod_set < 0; ++k) {
       if (w.spec.pod_sets[k].requests == req) {
         w.pod_set_of_pod.back() = static_cast<int32_t>(k);
         break;
@@ -166,6 +187,14 @@ void KueueController::AttachPod(cluster::PodId pod) {
     }
     MarkDirty(id);
     RequestReconcile();
+    return;
+  }
+  if (!q->prebuilt.empty()) {
+    // The Workload exists before its pods (made by the owner's reconciler); the first pod
+    // to appear stands for it here.
+    WorkloadId id = CreatePodWorkload(*q, {pod});
+    group_workload_[key] = id;
+    workload_of_pod_[pod] = id;
     return;
   }
   auto& waiting = waiting_group_pods_[key];
@@ -203,7 +232,10 @@ WorkloadId KueueController::CreatePodWorkload(const PodQueueing& q,
     sets[static_cast<size_t>(k)].count++;
     set_of_pod.push_back(k);
   }
-  if (q.fast || q.group.empty()) {
+  if (!q.prebuilt.empty()) {
+    sets = q.prebuilt;
+    for (auto& k : set_of_pod) k = std::max(0, q.pod_set);
+  } else if (q.fast || q.group.empty()) {
     sets.resize(1);
     sets.front().name = "main";
     sets.front().count = q.group.empty() ? 1 : q.total;

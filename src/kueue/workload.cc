@@ -169,4 +169,25 @@ std::optional<Workload> WorkloadForPyTorchJob(const api::PyTorchJob& job, const 
   return w;
 }
 
+// jobs/leaderworkerset podSets: "leader" (1) and "worker" (size-1) with a leader template,
+// else "main" (size); the LWS's own labels and annotations are not part of them.
+std::vector<PodSet> LeaderWorkerSetPodSets(const api::LeaderWorkerSet& lws) {
+  std::vector<PodSet> out;
+  auto add = [&](const char* name, int32_t count, const api::PodTemplateSpec& t) {
+    PodSet ps;
+    ps.name = name;
+    ps.count = count;
+    ps.requests = PodRequests(t.spec);
+    ps.spec = t.spec;
+    out.push_back(std::move(ps));
+  };
+  if (lws.leader_template) {
+    add("leader", 1, *lws.leader_template);
+    if (lws.size > 1) add("worker", lws.size - 1, lws.worker_template);
+  } else {
+    add("main", lws.size, lws.worker_template);
+  }
+  return out;
+}
+
 }  // namespace gputwin::kueue

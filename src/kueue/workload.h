@@ -53,6 +53,9 @@ std::optional<Workload> WorkloadForJobSet(const api::JobSet& js, const api::Mani
 // The Workload of a PyTorchJob naming a LocalQueue: PodSets "master" and "worker".
 std::optional<Workload> WorkloadForPyTorchJob(const api::PyTorchJob& job, const api::Manifests& m);
 
+// The pod sets of a LeaderWorkerSet group's Workload (kueue jobs/leaderworkerset).
+std::vector<PodSet> LeaderWorkerSetPodSets(const api::LeaderWorkerSet& lws);
+
 // ExtractPriority: the WorkloadPriorityClass label, else the pod template's PriorityClass,
 // else the global-default PriorityClass (the lowest if several), else 0. Throws InputError
 // for a missing WorkloadPriorityClass.

@@ -80,6 +80,14 @@ std::vector<PodSource> PodSources(const api::Manifests& m) {
       out.push_back({"PyTorchJob", &pj.metadata, &rs.template_.metadata, &rs.template_.spec});
     }
   }
+  for (const auto& lws : m.leader_worker_sets) {
+    if (lws.leader_template) {
+      out.push_back({"LeaderWorkerSet", &lws.metadata, &lws.leader_template->metadata,
+                     &lws.leader_template->spec});
+    }
+    out.push_back({"LeaderWorkerSet", &lws.metadata, &lws.worker_template.metadata,
+                   &lws.worker_template.spec});
+  }
   return out;
 }
 

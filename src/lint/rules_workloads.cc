@@ -135,6 +135,8 @@ void CheckKueueQueues(const api::Manifests& m, Findings* out) {
   for (const auto& j : m.jobs) check("Job", j.metadata, j.metadata.labels);
   for (const auto& js : m.job_sets) check("JobSet", js.metadata, js.metadata.labels);
   for (const auto& pj : m.pytorch_jobs) check("PyTorchJob", pj.metadata, pj.metadata.labels);
+  for (const auto& l : m.leader_worker_sets)
+    check("LeaderWorkerSet", l.metadata, l.metadata.labels);
   for (const auto& p : m.pods) check("Pod", p.metadata, p.metadata.labels);
   for (const auto& d : m.deployments) check("Deployment", d.metadata, d.metadata.labels);
 }

@@ -36,44 +36,6 @@ Json TimeOrNull(Time t) {
   return FormatRFC3339(t);
 }
 
-std::string OwnerKindName(cluster::OwnerKind k) {
-  switch (k) {
-    case cluster::OwnerKind::kReplicaSet:
-      return "ReplicaSet";
-    case cluster::OwnerKind::kJob:
-      return "Job";
-    case cluster::OwnerKind::kDaemonSet:
-      return "DaemonSet";
-    case cluster::OwnerKind::kGenerator:
-      return "Workload";
-    case cluster::OwnerKind::kStatefulSet:
-      return "StatefulSet";
-    case cluster::OwnerKind::kPyTorchJob:
-      return "PyTorchJob";
-    case cluster::OwnerKind::kNoOwner:
-      return "";
-  }
-  return "";
-}
-
-std::string OwnerName(const cluster::Store& s, const cluster::PodRecord& p) {
-  switch (p.owner.kind) {
-    case cluster::OwnerKind::kReplicaSet:
-      return s.replica_sets()[p.owner.index].obj.metadata.name;
-    case cluster::OwnerKind::kJob:
-      return s.jobs()[p.owner.index].obj.metadata.name;
-    case cluster::OwnerKind::kDaemonSet:
-      return s.daemon_sets()[p.owner.index].obj.metadata.name;
-    case cluster::OwnerKind::kStatefulSet:
-      return s.stateful_sets()[p.owner.index].obj.metadata.name;
-    case cluster::OwnerKind::kPyTorchJob:
-      return s.pytorch_jobs()[p.owner.index].obj.metadata.name;
-    default:
-      break;
-  }
-  return "";
-}
-
 Json ResourcesJson(const api::ResourceList& list) {
   Json out = Json::object();
   for (const auto& [name, q] : list)
@@ -114,7 +76,8 @@ Json PodJson(const cluster::Store& s, const cluster::PodRecord& p) {
   pj["priority"] = p.tmpl->priority;
   Json owner = nullptr;
   if (p.owner.kind != cluster::OwnerKind::kNoOwner) {
-    owner = Json{{"kind", OwnerKindName(p.owner.kind)}, {"name", OwnerName(s, p)}};
+    const auto [kind, name] = s.ControllerOf(p);
+    owner = Json{{"kind", kind}, {"name", name}};
   }
   pj["owner"] = owner;
   // The NVIDIA devices it asks for (nvidia.com/gpu, MIG instances, shared replicas).

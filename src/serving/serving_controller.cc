@@ -615,6 +615,7 @@ void ServingController::OnTimer(Time now, uint64_t arg) {
       rep.state = Replica::kServing;
       rep.ready = true;
       store_.pod(rep.pod).ready_at = now;
+      store_.UpdatePod(rep.pod);  // the Ready condition changed: controllers watching see it
       ChangeEndpoints(static_cast<uint32_t>(payload), true, now);
       break;
     }

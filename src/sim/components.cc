@@ -8,6 +8,7 @@
 #include "controllers/job.h"
 #include "controllers/jobset.h"
 #include "controllers/kubelet.h"
+#include "controllers/leaderworkerset.h"
 #include "controllers/node_lifecycle.h"
 #include "controllers/pytorchjob.h"
 #include "controllers/replicaset.h"
@@ -120,6 +121,11 @@ const std::vector<ComponentRegistration>& Components() {
        [](const api::Manifests& m, const api::Scenario&) { return !m.pytorch_jobs.empty(); },
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
          return std::make_unique<controllers::PyTorchJobController>(&c.store, &c.queue);
+       }},
+      {"lws-controller-manager",
+       [](const api::Manifests& m, const api::Scenario&) { return !m.leader_worker_sets.empty(); },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         return std::make_unique<controllers::LeaderWorkerSetController>(&c.store, &c.queue);
        }},
       {"kueue-controller-manager",
        [](const api::Manifests& m, const api::Scenario&) { return KueueEnabled(m); },

@@ -225,6 +225,38 @@ void Simulation::CheckPyTorchJob(const api::Expectation& x, ExpectationResult* r
   }
 }
 
+void Simulation::CheckLeaderWorkerSet(
+    const api::Expectation& x, ExpectationResult* r,
+    const std::function<void(bool, const std::string&)>& check) const {
+  r->description = "leaderWorkerSet " + x.leader_worker_set;
+  const cluster::LeaderWorkerSetRecord* lws = nullptr;
+  for (const auto& l : store_.leader_worker_sets()) {
+    const auto& m = l.obj.metadata;
+    if (m.name == x.leader_worker_set || m.namespace_ + "/" + m.name == x.leader_worker_set) {
+      lws = &l;
+    }
+  }
+  if (!lws) {
+    check(false, "no such LeaderWorkerSet");
+    return;
+  }
+  if (x.condition) {
+    check(*x.condition == lws->condition,
+          "condition is " + lws->condition + ", want " + *x.condition);
+  }
+  if (x.ready_replicas) {
+    check(*x.ready_replicas == lws->ready_replicas,
+          "readyReplicas is " + std::to_string(lws->ready_replicas) + ", want " +
+              std::to_string(*x.ready_replicas));
+  }
+  if (x.restarts) {
+    int32_t recreated = 0;
+    for (const auto& g : lws->groups) recreated += g.recreations;
+    check(*x.restarts == recreated,
+          std::to_string(recreated) + " group(s) recreated, want " + std::to_string(*x.restarts));
+  }
+}
+
 void Simulation::CheckNodeClaim(const api::Expectation& x,
                                 const std::function<void(bool, const std::string&)>& check,
                                 std::string* description) const {
@@ -523,6 +555,8 @@ ExpectationResult Simulation::Check(const api::Expectation& x) const {
       CheckJobSet(x, &r, check);
     } else if (!x.pytorch_job.empty()) {
       CheckPyTorchJob(x, &r, check);
+    } else if (!x.leader_worker_set.empty()) {
+      CheckLeaderWorkerSet(x, &r, check);
     } else {
       r.description = "job " + x.job;
       const cluster::JobRecord* job = nullptr;

@@ -140,6 +140,8 @@ class Simulation {
                     std::string* description) const;
   void CheckJobSet(const api::Expectation& x, ExpectationResult* r,
                    const std::function<void(bool, const std::string&)>& check) const;
+  void CheckLeaderWorkerSet(const api::Expectation& x, ExpectationResult* r,
+                            const std::function<void(bool, const std::string&)>& check) const;
   void CheckPyTorchJob(const api::Expectation& x, ExpectationResult* r,
                        const std::function<void(bool, const std::string&)>& check) const;
   void CheckNodeClaim(const api::Expectation& x,

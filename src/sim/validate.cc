@@ -104,6 +104,14 @@ void WarnKueueIntegrations(api::Manifests* m) {
       warn(pj.metadata, "PyTorchJob", "kubeflow.org/pytorchjob", "");
     }
   }
+  for (const auto& l : m->leader_worker_sets) {
+    if (!queue_of(l.metadata.labels)) continue;
+    if (cfg.Manages("leaderworkerset.x-k8s.io/leaderworkerset")) {
+      check_priority(l.metadata, l.worker_template);
+    } else {
+      warn(l.metadata, "LeaderWorkerSet", "leaderworkerset.x-k8s.io/leaderworkerset", "");
+    }
+  }
   for (const auto& j : m->jobs) {
     if (queue_of(j.metadata.labels) && !cfg.Manages("batch/job")) {
       warn(j.metadata, "Job", "batch/job", "");
@@ -180,6 +188,9 @@ void Simulation::Validate() {
   namespaced("CronJob", m.cron_jobs);
   namespaced("DaemonSet", m.daemon_sets);
   namespaced("StatefulSet", m.stateful_sets);
+  namespaced("JobSet", m.job_sets);
+  namespaced("PyTorchJob", m.pytorch_jobs);
+  namespaced("LeaderWorkerSet", m.leader_worker_sets);
   namespaced("Service", m.services);
   namespaced("Ingress", m.ingresses);
   namespaced("HorizontalPodAutoscaler", m.horizontal_pod_autoscalers);
