@@ -252,6 +252,10 @@ void DecodeEC2NodeClass(YamlReader& r, Manifests* out) {
   if (nc.ami_family.empty()) {
     spec->Fail("amiSelectorTerms", "Required value: amiFamily or an amiSelectorTerms alias");
   }
+  if (auto policy = spec->OptString("instanceStorePolicy")) {
+    CheckOneOf(*spec, "instanceStorePolicy", *policy, {"RAID0"});
+    nc.instance_store_raid0 = true;
+  }
   for (auto& bdm : spec->ObjectList("blockDeviceMappings")) {
     bool root = bdm.Bool("rootVolume").value_or(false);
     if (auto ebs = bdm.Object("ebs")) {
@@ -288,8 +292,8 @@ void DecodeEC2NodeClass(YamlReader& r, Manifests* out) {
   spec->Ignore({"subnetSelectorTerms", "securityGroupSelectorTerms",
                 "capacityReservationSelectorTerms", "placementGroupSelector", "role",
                 "instanceProfile", "userData", "tags", "metadataOptions",
-                "associatePublicIPAddress", "detailedMonitoring", "context", "instanceStorePolicy",
-                "networkInterfaces", "connectionTracking", "ipPrefixCount"});
+                "associatePublicIPAddress", "detailedMonitoring", "context", "networkInterfaces",
+                "connectionTracking", "ipPrefixCount"});
   spec->Finish();
   r.Finish();
   if (auto it = nc.metadata.annotations.find("gputwin.io/cached-images");

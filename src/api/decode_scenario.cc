@@ -311,13 +311,14 @@ ScenarioAction DecodeAction(YamlReader& a) {
   if (a.Has("patch")) {
     out.action = "patch";
     out.target = a.RequiredString("patch");
-    CheckKindTarget(a, "patch", out.target, {"job", "workload", "deployment", "statefulset"});
+    CheckKindTarget(a, "patch", out.target,
+                    {"job", "workload", "deployment", "statefulset", "leaderworkerset"});
     auto spec = a.Object("spec");
     if (!spec) a.Fail("spec", "Required value: the fields to patch");
     const std::string kind = out.target.substr(0, out.target.find('/'));
     if (kind == "job") out.patch_suspend = spec->Bool("suspend");
     if (kind == "workload") out.patch_active = spec->Bool("active");
-    if (kind == "deployment" || kind == "statefulset") {
+    if (kind == "deployment" || kind == "statefulset" || kind == "leaderworkerset") {
       if (auto r = spec->Int("replicas", 0, INT32_MAX)) {
         out.patch_replicas = static_cast<int32_t>(*r);
       }

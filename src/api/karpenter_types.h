@@ -51,6 +51,8 @@ struct EC2NodeClass {
   std::string ami_family;   // from amiSelectorTerms alias (al2023@latest) or amiFamily
   bool ami_latest = false;  // an alias @latest: each new AMI release drifts its nodes
   int64_t root_volume_bytes = 20LL << 30;  // blockDeviceMappings root volume, default 20Gi
+  // instanceStorePolicy RAID0: the instance store disks become the node's ephemeral storage.
+  bool instance_store_raid0 = false;
   std::optional<int32_t> max_pods;
   ResourceList kube_reserved, system_reserved;
   std::vector<std::string> cached_images;  // gputwin.io/cached-images: baked into the AMI

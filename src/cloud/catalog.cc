@@ -89,7 +89,11 @@ api::ResourceList InstanceType::Capacity(const NodeOverhead& o) const {
   if (arch == "arm64") overhead += 59;
   r["memory"] = MiB(memory_mib - overhead);
   r["pods"] = Units(Pods(o));
-  r["ephemeral-storage"] = Quantity{o.root_volume_bytes * 1000};
+  // ephemeralStorage (pkg/providers/instancetype/types.go): with RAID0 the instance store's
+  // total size in GB, else the root volume.
+  r["ephemeral-storage"] = o.instance_store_raid0 && local_nvme_gb > 0
+                               ? Quantity{local_nvme_gb * 1'000'000'000 * 1000}
+                               : Quantity{o.root_volume_bytes * 1000};
   if (gpu_count > 0) r["nvidia.com/gpu"] = Units(gpu_count);
   if (efa > 0) r["vpc.amazonaws.com/efa"] = Units(efa);
   return r;
@@ -97,6 +101,7 @@ api::ResourceList InstanceType::Capacity(const NodeOverhead& o) const {
 
 api::ResourceList InstanceType::Allocatable(const NodeOverhead& o) const {
   api::ResourceList r = Capacity(o);
+  const int64_t nodefs = r["ephemeral-storage"].milli;
   api::ResourceList reserved = o.kube_reserved;
   if (!reserved.count("cpu")) reserved["cpu"] = Milli(KubeReservedMilliCpu(vcpu));
   if (!reserved.count("memory")) reserved["memory"] = MiB(11LL * max_pods + 255);
@@ -104,7 +109,7 @@ api::ResourceList InstanceType::Allocatable(const NodeOverhead& o) const {
   for (const auto& [res, q] : o.system_reserved) r[res].milli -= q.milli;
   for (const auto& [res, q] : reserved) r[res].milli -= q.milli;
   r["memory"].milli -= MiB(100).milli;
-  r["ephemeral-storage"].milli -= o.root_volume_bytes * 100;  // 10% of nodefs, in milli
+  r["ephemeral-storage"].milli -= nodefs / 10;  // the eviction threshold: 10% of nodefs
   for (auto& [res, q] : r) q.milli = std::max<int64_t>(q.milli, 0);
   return r;
 }
@@ -207,6 +212,8 @@ std::vector<InstanceType> ParseCatalogCsv(const std::string& text, const std::st
     t.gpu_name = get("gpu_name");
     t.gpu_memory_mib = static_cast<int64_t>(num("gpu_memory_mib", 0));
     t.efa = static_cast<int32_t>(num("efa_interfaces", 0));
+    t.network_mbps = static_cast<int64_t>(num("network_bandwidth_mbps", 0));
+    t.local_nvme_gb = static_cast<int64_t>(num("local_nvme_gb", 0));
     if (t.gpu_count > 0) t.gpu_model = GpuModelFor(t.gpu_name, t.gpu_memory_mib);
     // Price columns: od_price_<region with underscores>.
     for (const auto& col : header) {

@@ -20,6 +20,7 @@ struct NodeOverhead {
   std::optional<int32_t> max_pods;
   api::ResourceList kube_reserved, system_reserved;  // replace the defaults when set
   int64_t root_volume_bytes = 20LL << 30;
+  bool instance_store_raid0 = false;  // EC2NodeClass instanceStorePolicy: RAID0
 };
 
 struct InstanceType {
@@ -27,6 +28,7 @@ struct InstanceType {
   std::string name, family, category, size, arch = "amd64";
   int32_t generation = 0;
   int32_t vcpu = 0, max_pods = 110, gpu_count = 0, efa = 0;
+  int64_t network_mbps = 0, local_nvme_gb = 0;  // 0: unknown, none
   int64_t memory_mib = 0, gpu_memory_mib = 0;
   std::string gpu_name;   // EC2's name, lower-kebab-case: a100, h100, l40s
   std::string gpu_model;  // the twin's GPU model (devices/gpu_models): A100-40GB

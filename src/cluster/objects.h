@@ -314,7 +314,7 @@ struct LeaderWorkerSetRecord {
     bool worker_sts = false;     // the worker StatefulSet exists (owned by the leader pod)
     std::vector<PodId> workers;  // ordinal j at j-1: the live pod, or kNone
     std::string topology_value;  // exclusive-topology: the leader's domain
-    int32_t recreations = 0;     // groups recreated by RecreateGroupOnPodRestart
+    int32_t recreations = 0;     // times its leader went, and the group with it
     Time ready_since = kNever;   // the group is ready (leader Ready, workers created)
   };
   struct Condition {

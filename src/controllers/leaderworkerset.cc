@@ -181,7 +181,6 @@ bool LeaderWorkerSetController::HandleRestartPolicy(uint32_t id, size_t group) {
                      "Worker pod " + trigger->name + " failed, deleted leader pod " + leader_name +
                          " to recreate group " + std::to_string(group),
                      name_);
-  ++g.recreations;
   store_.DeletePod(g.leader);
   return true;
 }
@@ -199,8 +198,11 @@ void LeaderWorkerSetController::Sync(uint32_t id, Time now) {
       // A failed leader is deleted by the leader StatefulSet, to be created again.
       if (leader.Terminal() && !leader.deleted) store_.DeletePod(g.leader);
       if (store_.pod(g.leader).deleted) {
+        // The whole group goes and comes back: its worker StatefulSet is owned by the
+        // leader pod.
         g.leader = cluster::kNone;
-        DeleteWorkers(id, i);  // owned by the leader pod
+        ++g.recreations;
+        DeleteWorkers(id, i);
       }
     }
     auto& grp = store_.leader_worker_sets()[id].groups[i];

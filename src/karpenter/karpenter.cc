@@ -133,6 +133,7 @@ void Karpenter::ComputePools() {
       st.overhead.kube_reserved = st.node_class->kube_reserved;
       st.overhead.system_reserved = st.node_class->system_reserved;
       st.overhead.root_volume_bytes = st.node_class->root_volume_bytes;
+      st.overhead.instance_store_raid0 = st.node_class->instance_store_raid0;
     }
     for (size_t b = 0; b < np.budgets.size(); ++b) {
       if (np.budgets[b].schedule.empty()) continue;

@@ -62,7 +62,7 @@ std::string ServingText(const sim::Simulation& sim, const results::Results& res)
     out += "\n";
   }
   // Start-up: the chain from the pod's creation to Ready, for replicas after the first.
-  std::vector<double> node, pull, weights, warmup, probe, total;
+  std::vector<double> node, pull, workers, weights, warmup, probe, total;
   int failures = 0;
   std::string first_failure;
   for (const auto& rec : sv->replicas()) {
@@ -73,17 +73,21 @@ std::string ServingText(const sim::Simulation& sim, const results::Results& res)
     if (rec.created <= 0 || rec.scheduled < 0) continue;
     node.push_back(rec.scheduled - rec.created);
     pull.push_back(rec.container_started - rec.scheduled);
+    workers.push_back(rec.workers_seconds);
     weights.push_back(rec.weights_seconds);
     warmup.push_back(rec.warmup_seconds);
     probe.push_back(rec.ready - rec.server_up);
     total.push_back(rec.ready - rec.created);
   }
   if (!total.empty()) {
+    // A multi-node server (a LeaderWorkerSet leader) also waits for its Ray workers.
+    const bool groups = std::any_of(workers.begin(), workers.end(), [](double w) { return w > 0; });
     out += fmt::format(
         "  Scale-up, pod created to Ready (median of {}): waiting for a node {}, image pull {}, "
-        "weights {}, warm-up {}, readiness probe {}: {}\n",
-        total.size(), Secs(Median(node)), Secs(Median(pull)), Secs(Median(weights)),
-        Secs(Median(warmup)), Secs(Median(probe)), Secs(Median(total)));
+        "{}weights {}, warm-up {}, readiness probe {}: {}\n",
+        total.size(), Secs(Median(node)), Secs(Median(pull)),
+        groups ? "waiting for Ray workers " + Secs(Median(workers)) + ", " : "",
+        Secs(Median(weights)), Secs(Median(warmup)), Secs(Median(probe)), Secs(Median(total)));
   }
   if (failures > 0) {
     out += fmt::format("  vLLM failed to start {} time(s); first: {}\n", failures, first_failure);

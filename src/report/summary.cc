@@ -193,6 +193,7 @@ Json ServingJson(const sim::Simulation& sim, const results::Results& res) {
       x["scheduled"] = Round(rec.scheduled);
       x["containerStarted"] = Round(rec.container_started);
       x["imagePullSeconds"] = Round(rec.pull_seconds);
+      if (rec.workers_seconds > 0) x["waitForWorkersSeconds"] = Round(rec.workers_seconds);
       x["weightSource"] = rec.weight_source;
       x["weightLoadSeconds"] = Round(rec.weights_seconds);
       x["warmupSeconds"] = Round(rec.warmup_seconds);

@@ -64,6 +64,9 @@ struct ServingController::Replica {
   std::vector<std::pair<cluster::NodeId, int32_t>> shared;  // time-sliced (node, GPU)
   double flops_per_token = 0, tensor_flops = 0;             // per GPU, for the DCGM exporter
   int64_t claimed_mib = 0;                                  // GPU memory the process holds per GPU
+  // The other pods of its Ray cluster (a LeaderWorkerSet leader's workers): their GPUs
+  // run the engine's other ranks, and the engine dies with any of them.
+  std::vector<cluster::PodId> group;
 };
 
 struct ServingController::Traffic {

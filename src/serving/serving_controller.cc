@@ -185,6 +185,28 @@ void ServingController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     return;
   }
   const auto& p = store_.pod(id);
+  if (auto g = GroupOf(p); g && !g->is_leader) {
+    // A LeaderWorkerSet worker: a rank of its leader's engine (it runs `ray start`, not a
+    // server). Its loss kills the engine; its start may be what the leader waits for.
+    const uint32_t lr = id < engine_of_worker_.size() ? engine_of_worker_[id] : kNone;
+    if (op == WatchOp::kDeleted || p.Terminal()) {
+      if (lr != kNone && replicas_[lr]->state != Replica::kDead) {
+        const auto& leader = store_.pod(replicas_[lr]->pod);
+        store_.RecordEvent("Warning", "Unhealthy", "Pod", leader.namespace_, leader.name,
+                           "vLLM engine died: Ray worker " + p.name +
+                               " of its placement group "
+                               "is gone",
+                           "kubelet");
+        Kill(lr, store_.now(), false);
+      }
+    } else if (p.container_started != cluster::kNever &&
+               std::find(waiting_leaders_.begin(), waiting_leaders_.end(), g->leader) !=
+                   waiting_leaders_.end()) {
+      started_.push_back(g->leader);
+      RequestReconcile();
+    }
+    return;
+  }
   const uint32_t r = id < replica_of_pod_.size() ? replica_of_pod_[id] : kNone;
   if (op == WatchOp::kDeleted) {
     if (r != kNone && replicas_[r]->state != Replica::kDead) Terminate(r, store_.now());
@@ -210,9 +232,58 @@ void ServingController::Reconcile(Time now) {
   for (PodId id : started) StartReplica(id, now);
 }
 
+std::optional<ServingController::LwsGroup> ServingController::GroupOf(
+    const cluster::PodRecord& p) const {
+  if (p.owner.kind != cluster::OwnerKind::kLeaderWorkerSet) return std::nullopt;
+  const auto& lws = store_.leader_worker_sets()[p.owner.index];
+  const auto& labels = p.tmpl->metadata.labels;
+  auto gi = labels.find("leaderworkerset.sigs.k8s.io/group-index");
+  auto wi = labels.find("leaderworkerset.sigs.k8s.io/worker-index");
+  if (gi == labels.end() || wi == labels.end()) return std::nullopt;
+  const auto group = static_cast<size_t>(std::atoi(gi->second.c_str()));
+  if (group >= lws.groups.size()) return std::nullopt;
+  LwsGroup out;
+  out.is_leader = wi->second == "0";
+  out.leader = lws.groups[group].leader;
+  for (PodId w : lws.groups[group].workers) {
+    if (w != cluster::kNone) out.workers.push_back(w);
+  }
+  return out;
+}
+
 void ServingController::StartReplica(PodId id, Time now) {
   const auto& p = store_.pod(id);
   if (p.deleted || p.Terminal() || p.container_started == cluster::kNever) return;
+  // A LeaderWorkerSet leader serves over a Ray cluster of its group (lws's vLLM example:
+  // the leader starts the Ray head, waits for size-1 workers to join, then runs vLLM with
+  // its placement group over all of them).
+  std::vector<PodId> group;
+  Time cluster_up = p.container_started;
+  if (auto g = GroupOf(p); g && g->is_leader) {
+    const auto& lws = store_.leader_worker_sets()[p.owner.index].obj;
+    bool complete = static_cast<int32_t>(g->workers.size()) == lws.size - 1;
+    for (PodId w : g->workers) {
+      const auto& wp = store_.pod(w);
+      complete = complete && !wp.deleted && wp.phase == cluster::PodPhase::kRunning &&
+                 wp.container_started != cluster::kNever;
+      if (complete) cluster_up = std::max(cluster_up, wp.container_started);
+    }
+    auto waiting = std::find(waiting_leaders_.begin(), waiting_leaders_.end(), id);
+    if (!complete) {
+      // A probe fails while the script waits for its Ray workers (without one, the pod is
+      // Ready since its container started, server or not).
+      const TemplateServing* wts = ServingOf(p);
+      if (wts->readiness || wts->startup) {
+        store_.pod(id).readiness_probed = true;
+        store_.pod(id).readiness_by_workload = true;
+        store_.pod(id).ready_at = cluster::kNever;
+      }
+      if (waiting == waiting_leaders_.end()) waiting_leaders_.push_back(id);
+      return;
+    }
+    if (waiting != waiting_leaders_.end()) waiting_leaders_.erase(waiting);
+    group = g->workers;
+  }
   if (replica_of_pod_.size() <= id) replica_of_pod_.resize(id + 1, kNone);
   if (uint32_t old = replica_of_pod_[id]; old != kNone) {
     if (records_[replicas_[old]->record].container_started == Sec(p.container_started)) return;
@@ -245,24 +316,35 @@ void ServingController::StartReplica(PodId id, Time now) {
   int gpus = 0;
   int64_t memory_mib = 0;
   double compute = 1.0, bandwidth = 1.0;
-  for (uint32_t d : p.devices) {
-    if (d >= node.devices.size()) continue;
-    const auto& u = node.devices[d];
-    if (u.resource.find("nvidia.com/") != 0) continue;
-    ++gpus;
-    memory_mib = memory_mib == 0 ? u.memory_mib : std::min(memory_mib, u.memory_mib);
-    if (u.mig >= 0 && gpu) {
-      compute = std::min(compute, u.compute);
-      bandwidth = std::min(bandwidth, double(u.memory_mib) / double(gpu->memory_mib));
+  // The engine's GPUs: the pod's own, and its Ray workers' (the slowest and smallest
+  // count).
+  std::vector<PodId> ranks = {id};
+  ranks.insert(ranks.end(), group.begin(), group.end());
+  for (PodId rank : ranks) {
+    const auto& rp = store_.pod(rank);
+    if (!rp.Bound()) continue;
+    const auto& rn = store_.node(rp.node);
+    const devices::GpuModel* rg = gpus_->Find(rn.gpu_model);
+    for (uint32_t d : rp.devices) {
+      if (d >= rn.devices.size()) continue;
+      const auto& u = rn.devices[d];
+      if (u.resource.find("nvidia.com/") != 0) continue;
+      ++gpus;
+      memory_mib = memory_mib == 0 ? u.memory_mib : std::min(memory_mib, u.memory_mib);
+      if (u.mig >= 0 && rg) {
+        compute = std::min(compute, u.compute);
+        bandwidth = std::min(bandwidth, double(u.memory_mib) / double(rg->memory_mib));
+      }
     }
   }
+  const int need = ts->args.tensor_parallel_size * ts->args.pipeline_parallel_size;
   if (!gpu || gpus == 0) {
     failure = "RuntimeError: No CUDA GPUs are available";
-  } else if (ts->args.tensor_parallel_size > gpus) {
+  } else if (need > gpus) {
     failure = fmt::format(
         "ValueError: The number of required GPUs ({}) exceeds the total number of available "
         "GPUs in the placement group ({}).",
-        ts->args.tensor_parallel_size, gpus);
+        need, gpus);
   }
   rec.gpu = gpu ? gpu->name : node.gpu_model;
   VllmEngine engine;
@@ -325,11 +407,17 @@ void ServingController::StartReplica(PodId id, Time now) {
   EngineHardware hw;
   hw.gpu = gpu->performance;
   hw.tensor_parallel = ts->args.tensor_parallel_size;
+  hw.pipeline_parallel = ts->args.pipeline_parallel_size;
   hw.compute_share = compute;
   hw.bandwidth_share = bandwidth;
   hw.cuda_graphs = !ts->args.enforce_eager;
-  rep->flops_per_token = 2.0 * double(ts->model->ActiveParamsPerToken()) /
-                         double(std::max(1, ts->args.tensor_parallel_size));
+  rep->flops_per_token =
+      2.0 * double(ts->model->ActiveParamsPerToken()) / double(std::max(1, need));
+  rep->group = group;
+  for (PodId w : group) {
+    if (engine_of_worker_.size() <= w) engine_of_worker_.resize(w + 1, kNone);
+    engine_of_worker_[w] = index;
+  }
   rep->tensor_flops =
       (engine.dtypes.fp16_tensor ? gpu->performance.fp16_tflops : gpu->performance.bf16_tflops) *
       1e12 * compute;
@@ -352,10 +440,13 @@ void ServingController::StartReplica(PodId id, Time now) {
   }
   rec.kv_cache_tokens = engine.num_gpu_blocks * engine.block_size;
   rec.weight_source = ts->source.name;
-  rec.weights_seconds =
-      double(ts->model->TotalParams()) * engine.dtypes.weight_bytes / ts->source.bytes_per_second;
+  // Each pod of a Ray cluster loads its own ranks' shard, all at once.
+  rec.weights_seconds = double(ts->model->TotalParams()) * engine.dtypes.weight_bytes /
+                        ts->source.bytes_per_second / double(ranks.size());
   rec.warmup_seconds = ts->warmup;
-  rec.server_up = rec.container_started + rec.weights_seconds + rec.warmup_seconds;
+  rec.workers_seconds = Sec(cluster_up) - rec.container_started;
+  rec.gpus = gpus;
+  rec.server_up = Sec(cluster_up) + rec.weights_seconds + rec.warmup_seconds;
   // Readiness: with a probe, the first probe after the server listens (and after a
   // startup probe passed); without one, the pod is Ready as soon as it runs.
   double gate = rec.container_started;
@@ -373,6 +464,7 @@ void ServingController::StartReplica(PodId id, Time now) {
     const double k = std::max(0.0, std::ceil((from - first) / rp.period_seconds));
     ready = first + (k + rp.success_threshold - 1) * rp.period_seconds;
   }
+  ready = std::max(ready, Sec(now));  // a leader that waited for its workers
   rec.ready = ready;
   // The scrape job: the Service a ServiceMonitor finds the pod through, usually named as
   // its Deployment (the twin does not resolve Services for this).
@@ -577,12 +669,17 @@ void ServingController::Scrape(Time now) {
     rep.metrics->Scrape(*rep.engine, s);
     // What the DCGM exporter reads of this process: kernel time, and the tensor pipes'
     // time at their peak rate for the FLOPs done (2 per active parameter per token, per GPU).
-    auto& pod = store_.pod(rep.pod);
-    pod.gpu_activity_reported = true;
-    pod.gpu_busy_seconds = rep.engine->busy_seconds();
-    pod.gpu_tensor_seconds = double(rep.engine->tokens_computed()) * rep.flops_per_token /
-                             std::max(1.0, rep.tensor_flops);
-    pod.gpu_memory_mib = rep.claimed_mib;
+    // Pipeline stages take turns: each GPU is busy for its stage's share of a step.
+    const double stages = std::max(1, rep.ts->args.pipeline_parallel_size);
+    for (size_t k = 0; k <= rep.group.size(); ++k) {
+      auto& pod = store_.pod(k == 0 ? rep.pod : rep.group[k - 1]);
+      if (pod.deleted) continue;
+      pod.gpu_activity_reported = true;
+      pod.gpu_busy_seconds = rep.engine->busy_seconds() / stages;
+      pod.gpu_tensor_seconds = double(rep.engine->tokens_computed()) * rep.flops_per_token /
+                               std::max(1.0, rep.tensor_flops);
+      pod.gpu_memory_mib = rep.claimed_mib;
+    }
     ScheduleWake(r);
   }
   metrics_->Sample("vllm", now, true);

@@ -75,6 +75,8 @@ struct ReplicaRecord {
   double created = -1, scheduled = -1;  // the pod's
   double container_started = -1, server_up = -1, ready = -1, deleted = -1, killed = -1;
   double weights_seconds = 0, warmup_seconds = 0, pull_seconds = 0;
+  double workers_seconds = 0;  // waiting for the Ray workers of its group to start
+  int32_t gpus = 0;            // the engine's, its workers' included
   std::string weight_source;
   int64_t kv_cache_tokens = 0;
   uint64_t requests = 0;
@@ -130,6 +132,14 @@ class ServingController : public cluster::Controller {
   void Sample(Time now);
   void Scrape(Time now);
   bool Selects(const api::Service& s, const cluster::PodRecord& p) const;
+  // A LeaderWorkerSet pod's group: its leader, and the leader's workers; nullopt for any
+  // other pod (a worker's list is its group's, the leader's is empty when size is 1).
+  struct LwsGroup {
+    cluster::PodId leader = cluster::kNone;
+    std::vector<cluster::PodId> workers;
+    bool is_leader = false;
+  };
+  std::optional<LwsGroup> GroupOf(const cluster::PodRecord& p) const;
 
   const api::Manifests& manifests_;
   const api::Scenario& scenario_;
@@ -153,7 +163,9 @@ class ServingController : public cluster::Controller {
   std::vector<std::vector<ServingTimelinePoint>> timelines_;
   std::vector<Request> requests_;  // held by the proxy (retries); see Request
   std::vector<uint32_t> free_requests_;
-  std::vector<cluster::PodId> started_;  // pods whose container (re)started
+  std::vector<cluster::PodId> started_;          // pods whose container (re)started
+  std::vector<cluster::PodId> waiting_leaders_;  // leaders waiting for their workers' start
+  std::vector<uint32_t> engine_of_worker_;       // a Ray worker pod -> its engine's replica
 };
 
 }  // namespace gputwin::serving

@@ -21,6 +21,11 @@ constexpr double kAttentionEfficiency = 0.56;     // attention FLOPs
 constexpr double kLinkEfficiency = 0.8;
 constexpr double kNvlinkLatency = 8e-6;
 constexpr double kPcieLatency = 25e-6;
+// Pipeline parallelism across nodes: each stage sends its hidden state to the next over
+// the network (NCCL send/recv over EFA or InfiniBand): assumed 100 Gbit/s at 80 % and 30 µs
+// per send.
+constexpr double kInterNodeBandwidth = 100e9 / 8 * 0.8;
+constexpr double kInterNodeLatency = 30e-6;
 
 }  // namespace
 
@@ -28,7 +33,12 @@ StepTimeModel::StepTimeModel(const LlmArchitecture& m, const EngineHardware& hw,
                              const EngineDtypes& dt)
     : layers_(m.num_hidden_layers),
       tensor_parallel_(std::max(1, hw.tensor_parallel)),
+      pipeline_parallel_(std::max(1, hw.pipeline_parallel)),
       cuda_graphs_(hw.cuda_graphs) {
+  // Pipeline stages run one after the other for a step (vLLM V1 keeps one batch in flight
+  // per engine here): a step's time is every layer's at the stage's GPUs, which is what
+  // the per-GPU terms below already count, plus the sends between stages.
+  stage_send_bytes_per_token_ = double(m.hidden_size) * dt.weight_bytes;
   const double tp = tensor_parallel_;
   const double head = static_cast<double>(m.EmbeddingParams());
   const double attn = static_cast<double>(m.AttentionParamsPerLayer());
@@ -92,6 +102,10 @@ double StepTimeModel::GpuSeconds(const StepWork& w) const {
   double gpu = linear + kv_time + attention_time;
   if (tensor_parallel_ > 1) {
     gpu += allreduce_bytes_per_token_ * tokens / link_bandwidth_ + 2.0 * layers_ * link_latency_;
+  }
+  if (pipeline_parallel_ > 1) {
+    gpu += (pipeline_parallel_ - 1) *
+           (kInterNodeLatency + stage_send_bytes_per_token_ * tokens / kInterNodeBandwidth);
   }
   return gpu;
 }

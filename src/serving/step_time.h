@@ -23,6 +23,7 @@ struct StepWork {
 struct EngineHardware {
   devices::GpuPerformance gpu;  // one whole GPU
   int tensor_parallel = 1;
+  int pipeline_parallel = 1;     // stages in sequence, on different nodes
   double compute_share = 1.0;    // MIG slice: its SMs / the GPU's
   double bandwidth_share = 1.0;  // MIG slice: its memory slices / the GPU's
   bool cuda_graphs = true;       // false with --enforce-eager: every step launches eagerly
@@ -62,7 +63,8 @@ class StepTimeModel {
   double allreduce_bytes_per_token_;  // per GPU per step, TP > 1
   double bandwidth_, tflops_;         // bytes/s and FLOP/s of this replica's share, per GPU
   double link_bandwidth_, link_latency_;
-  int tensor_parallel_;
+  double stage_send_bytes_per_token_ = 0;  // hidden state to the next pipeline stage
+  int tensor_parallel_, pipeline_parallel_;
   bool cuda_graphs_;
 };
 

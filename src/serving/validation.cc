@@ -37,8 +37,20 @@ void CheckAnnotations(const api::ObjectMeta& meta, const SourceRef& where) {
   }
 }
 
+int64_t GpuLimits(const api::PodSpec& spec) {
+  int64_t gpus = 0;
+  for (const auto& c : spec.containers) {
+    for (const auto& [name, q] : c.resources.limits) {
+      if (name == "nvidia.com/gpu" || name.starts_with("nvidia.com/mig-")) gpus += q.Value();
+    }
+  }
+  return gpus;
+}
+
+// `group_gpus`: GPUs other pods add to the engine's Ray cluster (a LeaderWorkerSet leader's
+// workers), 0 for a server on its own.
 void CheckTemplate(const api::PodSpec& spec, const api::ObjectMeta& meta, const SourceRef& where,
-                   const LlmModelTable& models, Diagnostics* diagnostics) {
+                   const LlmModelTable& models, Diagnostics* diagnostics, int64_t group_gpus = 0) {
   CheckAnnotations(meta, meta.source.line > 0 ? meta.source : where);
   auto a = meta.annotations.find("gputwin.io/server");
   const std::string server = a == meta.annotations.end() ? "" : a->second;
@@ -62,11 +74,18 @@ void CheckTemplate(const api::PodSpec& spec, const api::ObjectMeta& meta, const 
       diagnostics->Warn(c.source, "resources.limits",
                         "this vLLM container asks for no nvidia.com/gpu: vLLM fails with "
                         "\"No CUDA GPUs are available\"");
-    } else if (args.tensor_parallel_size > gpus) {
-      throw InputError(c.source, "args",
-                       fmt::format("--tensor-parallel-size {} needs {} GPUs; the container's "
-                                   "limits give it {}",
-                                   args.tensor_parallel_size, args.tensor_parallel_size, gpus));
+    } else if (args.tensor_parallel_size * args.pipeline_parallel_size > gpus + group_gpus) {
+      const int need = args.tensor_parallel_size * args.pipeline_parallel_size;
+      throw InputError(
+          c.source, "args",
+          group_gpus > 0
+              ? fmt::format("--tensor-parallel-size {} × --pipeline-parallel-size {} needs {} "
+                            "GPUs; the leader and its workers' limits give the group {}",
+                            args.tensor_parallel_size, args.pipeline_parallel_size, need,
+                            gpus + group_gpus)
+              : fmt::format("--tensor-parallel-size {} needs {} GPUs; the container's "
+                            "limits give it {}",
+                            need, need, gpus));
     }
   }
 }
@@ -206,6 +225,27 @@ void ValidateServing(const api::Manifests& m, const api::Scenario& s, Diagnostic
   }
   for (const auto& p : m.pods) {
     CheckTemplate(p.spec, p.metadata, p.metadata.source, models, diagnostics);
+  }
+  // A LeaderWorkerSet's leader serves with its group's GPUs (vLLM over a Ray cluster of the
+  // leader and its workers, as lws's vLLM example runs it).
+  for (const auto& l : m.leader_worker_sets) {
+    const int64_t workers = int64_t{l.size - 1} * GpuLimits(l.worker_template.spec);
+    // The workers join the leader's Ray cluster (`ray start`): ranks, not servers.
+    CheckTemplate(l.LeaderTemplate().spec, l.LeaderTemplate().metadata, l.metadata.source, models,
+                  diagnostics, workers);
+    bool vllm = false;
+    for (const auto& c : l.LeaderTemplate().spec.containers) {
+      auto a = l.LeaderTemplate().metadata.annotations.find("gputwin.io/server");
+      vllm = vllm ||
+             LooksLikeVllm(c.image, c.command, c.args,
+                           a == l.LeaderTemplate().metadata.annotations.end() ? "" : a->second);
+    }
+    if (vllm && l.size > 1 && l.restart_policy == "None") {
+      diagnostics->Warn(l.source, "spec.leaderWorkerTemplate.restartPolicy",
+                        "None: upstream a lost worker makes vLLM on the leader exit and restart "
+                        "its container, waiting for the workers again; the twin keeps the "
+                        "leader's server down until the leader pod is replaced");
+    }
   }
   for (const auto& t : s.traffic) {
     const api::Service* svc = nullptr;

@@ -75,9 +75,7 @@ std::vector<std::string> Words(const std::vector<std::string>& command,
 
 // Flags that change the engine's behaviour but that the twin does not model.
 const std::set<std::string>& UnmodelledFlags() {
-  static const std::set<std::string> flags = {"--pipeline-parallel-size",
-                                              "-pp",
-                                              "--data-parallel-size",
+  static const std::set<std::string> flags = {"--data-parallel-size",
                                               "-dp",
                                               "--enable-expert-parallel",
                                               "--speculative-config",
@@ -194,6 +192,9 @@ VllmEngineArgs ParseVllmArgs(const std::vector<std::string>& command,
     } else if (flag == "--tensor-parallel-size" || flag == "-tp") {
       a.tensor_parallel_size =
           static_cast<int>(ParseInt(flag, value(flag, k, inline_value, has_inline), where));
+    } else if (flag == "--pipeline-parallel-size" || flag == "-pp") {
+      a.pipeline_parallel_size =
+          static_cast<int>(ParseInt(flag, value(flag, k, inline_value, has_inline), where));
     } else if (flag == "--max-model-len") {
       a.max_model_len = ParseInt(flag, value(flag, k, inline_value, has_inline), where);
     } else if (flag == "--max-num-seqs") {
@@ -305,6 +306,9 @@ void CheckTensorParallel(const VllmEngineArgs& args, const LlmArchitecture& mode
                          const SourceRef& where) {
   const int tp = args.tensor_parallel_size;
   if (tp < 1) throw InputError(where, "args", "--tensor-parallel-size must be at least 1");
+  if (args.pipeline_parallel_size < 1) {
+    throw InputError(where, "args", "--pipeline-parallel-size must be at least 1");
+  }
   if (model.num_attention_heads % tp != 0) {
     throw InputError(where, "args",
                      fmt::format("Total number of attention heads ({}) must be divisible by "
@@ -321,6 +325,7 @@ VllmEngine StartVllmEngine(const VllmEngineArgs& args, const LlmArchitecture& mo
   e.model = &model;
   e.dtypes = ResolveDtypes(args, model, gpu, where);
   e.tensor_parallel = args.tensor_parallel_size;
+  e.pipeline_parallel = args.pipeline_parallel_size;
   e.block_size = args.block_size;
   e.chunked_prefill = args.enable_chunked_prefill.value_or(true);
   const int64_t derived = model.max_position_embeddings;
@@ -356,8 +361,12 @@ VllmEngine StartVllmEngine(const VllmEngineArgs& args, const LlmArchitecture& mo
                                  e.max_num_batched_tokens, e.max_num_seqs));
   }
   const double tp = e.tensor_parallel;
+  // Pipeline stages hold consecutive layers (get_pp_indices: an even split), so a GPU holds
+  // 1/(tp × pp) of the weights and the KV cache of its stage's layers.
+  const double pp = e.pipeline_parallel;
+  const double stage_layers = std::ceil(double(model.num_hidden_layers) / pp);
   e.gpu_memory_gib = double(memory_mib) / 1024.0;
-  e.weights_gib = double(model.TotalParams()) * e.dtypes.weight_bytes / tp / kGiB;
+  e.weights_gib = double(model.TotalParams()) * e.dtypes.weight_bytes / tp / pp / kGiB;
   // The profile run's peak: a forward pass of max_num_batched_tokens (MLP gate and up
   // outputs, the attention projections) and the sampler's float32 logits for max_num_seqs,
   // plus the runtime (CUDA context, NCCL, cuBLAS workspaces, CUDA graphs).
@@ -384,7 +393,7 @@ VllmEngine StartVllmEngine(const VllmEngineArgs& args, const LlmArchitecture& mo
   }
   const double kv_heads_per_gpu = std::max(1.0, double(model.num_key_value_heads) / tp);
   const double per_token =
-      2.0 * model.num_hidden_layers * kv_heads_per_gpu * model.head_dim * e.dtypes.kv_bytes;
+      2.0 * stage_layers * kv_heads_per_gpu * model.head_dim * e.dtypes.kv_bytes;
   e.num_gpu_blocks =
       static_cast<int64_t>(std::floor(e.kv_cache_gib * kGiB / (per_token * e.block_size)));
   const double needed = double(e.max_model_len) * per_token;

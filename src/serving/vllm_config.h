@@ -21,6 +21,7 @@ inline constexpr const char* kVllmVersion = "0.11";
 struct VllmEngineArgs {
   std::string model;
   int tensor_parallel_size = 1;
+  int pipeline_parallel_size = 1;  // stages, each its own tensor-parallel group of GPUs
   std::optional<int64_t> max_model_len;
   std::optional<int> max_num_seqs;
   std::optional<int64_t> max_num_batched_tokens;
@@ -61,6 +62,7 @@ struct VllmEngine {
   const LlmArchitecture* model = nullptr;
   EngineDtypes dtypes;
   int tensor_parallel = 1;
+  int pipeline_parallel = 1;
   int64_t max_model_len = 0;
   int max_num_seqs = 0;
   int64_t max_num_batched_tokens = 0;

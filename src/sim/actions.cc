@@ -213,6 +213,18 @@ void Simulation::DeleteOrPatch(const api::ScenarioAction& a) {
         store.UpdateWorkload(cluster::WatchKind::kStatefulSet, i);
       }
     }
+  } else if (t.kind == "leaderworkerset") {
+    // The scale subresource: the leader StatefulSet follows, then each group's workers.
+    for (uint32_t i = 0; i < store.leader_worker_sets().size(); ++i) {
+      auto& lws = store.leader_worker_sets()[i];
+      const auto& meta = lws.obj.metadata;
+      if (lws.deleted || meta.namespace_ != t.namespace_ ||
+          !Glob(t.name.c_str(), meta.name.c_str()))
+        continue;
+      ++matched;
+      lws.obj.replicas = *a.patch_replicas;
+      store.UpdateWorkload(cluster::WatchKind::kLeaderWorkerSet, i);
+    }
   }
   if (matched == 0) {
     // kubectl: Error from server (NotFound); the run goes on.

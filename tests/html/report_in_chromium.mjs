@@ -126,6 +126,19 @@ const cases = [
       eq('GPUs admitted to training at 30m', at(tl.kueue.training.gpusAdmitted, 30), 20);
       eq('workloads pending at 30m', at(tl.kueue.training.pending, 30), 1);
     } },
+  // Llama 3.1 405B on a LeaderWorkerSet group of two p5 nodes (examples/multi-node-serving):
+  // Ready at 17m18s; the spot interruption at 2h takes the whole group until 2h17m15s. With
+  // two groups one keeps serving.
+  { scenario: 'examples/multi-node-serving/scenario.yaml',
+    charts: ['pods', 'waiting', 'gpus', 'nodes', 'cost', 'replicas-0', 'ttft-0'],
+    check: (tl, eq) => {
+      eq('ready replicas at 1h', at(tl.serving.chat.ready, 60), 1);
+      eq('ready replicas at 2h10m', at(tl.serving.chat.ready, 130), 0);
+      eq('ready replicas at 2h20m', at(tl.serving.chat.ready, 140), 1);
+    } },
+  { scenario: 'examples/multi-node-serving/scenario-two-groups.yaml',
+    charts: ['pods', 'waiting', 'gpus', 'nodes', 'cost', 'replicas-0', 'ttft-0'],
+    check: (tl, eq) => eq('ready replicas at 2h10m', at(tl.serving.chat.ready, 130), 1) },
   // One A100 time-sliced into 7 replicas (GFD renames it -SHARED), one cut into seven
   // 1g.10gb MIG devices; 5 pods on each at the start, the leaky job joins ts at 30m.
   { scenario: 'examples/time-slicing-vs-mig/scenario.yaml',

@@ -32,6 +32,10 @@ TEST(LlmModels, ParameterCountsMatchTheModelCards) {
   const auto* l70 = t.Find("META-LLAMA/Llama-3.3-70B-Instruct");  // case-insensitive
   ASSERT_NE(l70, nullptr);
   EXPECT_NEAR(double(l70->TotalParams()) / 1e9, 70.6, 0.1);
+  // The safetensors index of Llama-3.1-405B: 405,853,388,800 parameters.
+  const auto* l405 = t.Find("meta-llama/Meta-Llama-3.1-405B-Instruct");
+  ASSERT_NE(l405, nullptr);
+  EXPECT_NEAR(double(l405->TotalParams()) / 1e9, 405.85, 0.05);
   const auto* mix = t.Find("mistralai/Mixtral-8x7B-Instruct-v0.1");
   ASSERT_NE(mix, nullptr);
   EXPECT_NEAR(double(mix->TotalParams()) / 1e9, 46.7, 0.1);
@@ -264,6 +268,38 @@ TEST(Vllm, SizesTheKvCacheAndFailsAsVllmDoes) {
   EXPECT_TRUE(ResolveDtypes(small, *t.Find(small.model), t4, where).fp16_tensor);
   small.dtype = "bfloat16";
   EXPECT_THROW(ResolveDtypes(small, *t.Find(small.model), t4, where), InputError);
+}
+
+// lws's vLLM example (docs/examples/vllm/GPU/lws.yaml): Llama-3.1-405B over two nodes of 8
+// GPUs, tensor parallel within a node and two pipeline stages.
+TEST(Vllm, PipelineStagesSplitTheLayers) {
+  Diagnostics d;
+  SourceRef where{"lws.yaml", 24};
+  auto a = ParseVllmArgs(
+      {"sh", "-c"},
+      {"bash /vllm-workspace/examples/online_serving/multi-node-serving.sh leader "
+       "--ray_cluster_size=$(LWS_GROUP_SIZE); python3 -m vllm.entrypoints.openai.api_server "
+       "--port 8080 --model meta-llama/Llama-3.1-405B-Instruct --tensor-parallel-size 8 "
+       "--pipeline_parallel_size 2"},
+      where, &d);
+  EXPECT_EQ(a.model, "meta-llama/Llama-3.1-405B-Instruct");
+  EXPECT_EQ(a.tensor_parallel_size, 8);
+  EXPECT_EQ(a.pipeline_parallel_size, 2);
+  EXPECT_TRUE(d.warnings.empty());
+  LlmModelTable t;
+  devices::GpuModelTable gpus;
+  const auto& h100 = *gpus.Find("H100-80GB");
+  auto e = StartVllmEngine(a, *t.Find(a.model), h100, h100.memory_mib, where);
+  // By hand: 405.85 B parameters x 2 bytes / 16 GPUs = 47.25 GiB of weights per GPU. The
+  // profile run: 8192 tokens x (2 x 53248 + 4 x 16384) x 2 bytes / 8 = 0.33 GiB, logits
+  // 1024 x 128256 x 4 / 8 = 0.06 GiB, and 1 GiB of runtime. KV cache: 79.65 x 0.9 - 47.25 -
+  // 1.39 = 23.05 GiB; a stage keeps 63 layers x 1 KV head x 128 x 2 (K, V) x 2 bytes =
+  // 32,256 bytes per token: 767k tokens.
+  EXPECT_NEAR(e.weights_gib, 47.25, 0.01);
+  EXPECT_NEAR(double(e.num_gpu_blocks) * 16, 767e3, 1e3);
+  // The same model on one node's 8 GPUs does not fit (95 GiB of weights per GPU).
+  a.pipeline_parallel_size = 1;
+  EXPECT_THROW(StartVllmEngine(a, *t.Find(a.model), h100, h100.memory_mib, where), InputError);
 }
 
 TEST(ServingExperiment, RejectsBadInput) {
