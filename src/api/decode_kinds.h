@@ -44,6 +44,7 @@ void DecodeClusterQueue(YamlReader& r, Manifests* out);
 void DecodeCohort(YamlReader& r, Manifests* out);
 void DecodeLocalQueue(YamlReader& r, Manifests* out);
 void DecodeResourceFlavor(YamlReader& r, Manifests* out);
+void DecodeTopology(YamlReader& r, Manifests* out);
 void DecodeWorkloadPriorityClass(YamlReader& r, Manifests* out);
 void DecodeKueueConfiguration(YamlReader& r, Manifests* out);
 

@@ -198,15 +198,45 @@ void DecodeResourceFlavor(YamlReader& r, Manifests* out) {
     rf.node_taints = DecodeTaints(*spec, "nodeTaints");
     if (rf.node_taints.size() > 8) spec->Fail("nodeTaints", "Too many: must have at most 8 items");
     rf.tolerations = DecodeTolerations(*spec, "tolerations");
-    if (spec->Has("topologyName")) {
-      out->diagnostics.Warn(spec->Where(), spec->FieldPath("topologyName"),
-                            "Topology-Aware Scheduling is not modelled; topologyName ignored");
+    rf.topology_name = spec->String("topologyName");
+    // The CRD's CEL rule: a topology needs nodes to tell apart.
+    if (!rf.topology_name.empty() && rf.node_labels.empty()) {
+      spec->Fail("nodeLabels",
+                 "Invalid value: at least one nodeLabel is required when topology "
+                 "is set");
     }
-    spec->Ignore({"topologyName"});
     spec->Finish();
   }
   r.Finish();
   out->resource_flavors.push_back(std::move(rf));
+}
+
+// Topology (apis/kueue/v1beta1/topology_types.go): 1 to 16 levels, unique, and the hostname
+// label only as the lowest.
+void DecodeTopology(YamlReader& r, Manifests* out) {
+  Topology t;
+  t.metadata = DecodeMeta(r, false);
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  auto levels = spec->ObjectList("levels");
+  if (levels.empty()) spec->Fail("levels", "Required value: must have at least 1 items");
+  if (levels.size() > 16) spec->Fail("levels", "Too many: must have at most 16 items");
+  std::set<std::string> seen;
+  for (size_t i = 0; i < levels.size(); ++i) {
+    const std::string label = levels[i].RequiredString("nodeLabel");
+    if (label.size() > 316) levels[i].Fail("nodeLabel", "Too long: may not be more than 316 bytes");
+    if (!seen.insert(label).second) spec->Fail("levels", "Invalid value: must be unique");
+    if (label == "kubernetes.io/hostname" && i + 1 != levels.size()) {
+      spec->Fail("levels",
+                 "Invalid value: the kubernetes.io/hostname label can only be used at the lowest "
+                 "level of topology");
+    }
+    levels[i].Finish();
+    t.levels.push_back(label);
+  }
+  spec->Finish();
+  r.Finish();
+  out->topologies.push_back(std::move(t));
 }
 
 void DecodeWorkloadPriorityClass(YamlReader& r, Manifests* out) {

@@ -61,6 +61,14 @@ struct ResourceFlavor {
   Labels node_labels;
   std::vector<Taint> node_taints;
   std::vector<Toleration> tolerations;
+  std::string topology_name;  // spec.topologyName: Topology-Aware Scheduling
+};
+
+// kueue.x-k8s.io Topology (apis/kueue/v1beta1/topology_types.go): node label levels, highest
+// first (block, rack, host).
+struct Topology {
+  ObjectMeta metadata;
+  std::vector<std::string> levels;
 };
 
 struct WorkloadPriorityClass {

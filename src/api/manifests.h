@@ -44,6 +44,7 @@ struct Manifests {
   std::vector<Cohort> cohorts;
   std::vector<LocalQueue> local_queues;
   std::vector<ResourceFlavor> resource_flavors;
+  std::vector<Topology> topologies;
   std::vector<WorkloadPriorityClass> workload_priority_classes;
   KueueConfiguration kueue_config;
   std::vector<NodePool> node_pools;

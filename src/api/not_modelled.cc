@@ -73,10 +73,6 @@ const std::vector<NotModelledKind>& NotModelledKinds() {
        "sets the ProvisioningRequest (class, parameters, retries) the provisioning "
        "AdmissionCheck asks the cluster autoscaler for",
        "ignored"},
-      {"kueue.x-k8s.io", "Topology",
-       "Topology-Aware Scheduling places a workload's pods within one block, rack or host "
-       "of the listed node label levels",
-       "ignored: pods are placed by kube-scheduler alone"},
       {"kueue.x-k8s.io", "MultiKueueConfig", "dispatches workloads to worker clusters",
        "ignored: workloads run in this cluster"},
       {"kueue.x-k8s.io", "MultiKueueCluster", "a worker cluster MultiKueue dispatches to",

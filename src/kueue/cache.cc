@@ -27,6 +27,7 @@ Cache::Cache(const api::Manifests& m, Diagnostics* diag) : config_(m.kueue_confi
   };
   for (const auto& rf : m.resource_flavors)
     flavor_objs_[static_cast<size_t>(flavor(rf.metadata.name))] = rf;
+  for (const auto& t : m.topologies) topology_levels_[t.metadata.name] = t.levels;
 
   // Flavor-resources: every (flavor, resource) a ClusterQueue or Cohort gives quota for.
   auto register_groups = [&](const std::vector<api::ResourceGroup>& groups) {
@@ -128,6 +129,14 @@ Cache::Cache(const api::Manifests& m, Diagnostics* diag) : config_(m.kueue_confi
       for (const auto& f : g.flavors) info.flavors.push_back(flavor(f.name));
       cq.groups.push_back(std::move(info));
     }
+    // A TAS-only ClusterQueue: every flavor it names has a topology.
+    cq.tas_only = !cq.groups.empty();
+    for (const auto& g : cq.groups) {
+      for (int32_t f : g.flavors) {
+        const auto& rf = flavor_objs_[static_cast<size_t>(f)];
+        cq.tas_only = cq.tas_only && rf && !rf->topology_name.empty();
+      }
+    }
     if (!obj.cohort.empty()) tree_.SetParent(cq.node, cohort_node.at(obj.cohort));
     // Active condition, in the order Kueue's ClusterQueue controller reports it.
     if (obj.stop_policy != "None") {
@@ -202,6 +211,13 @@ int32_t Cache::ResourceIndex(const std::string& name) {
 int32_t Cache::FindResource(const std::string& name) const {
   auto it = resource_index_.find(name);
   return it == resource_index_.end() ? -1 : it->second;
+}
+
+const std::vector<std::string>* Cache::TopologyLevels(int32_t f) const {
+  const auto& rf = flavor_objs_[static_cast<size_t>(f)];
+  if (!rf || rf->topology_name.empty()) return nullptr;
+  auto it = topology_levels_.find(rf->topology_name);
+  return it == topology_levels_.end() ? nullptr : &it->second;
 }
 
 FrId Cache::Fr(int32_t flavor, int32_t resource) const {

@@ -15,6 +15,7 @@
 #include "api/manifests.h"
 #include "core/time.h"
 #include "kueue/quota_tree.h"
+#include "kueue/tas_placement.h"
 #include "kueue/workload.h"
 
 namespace gputwin::kueue {
@@ -48,6 +49,7 @@ struct ClusterQueueState {
   std::vector<int32_t> group_of_resource;  // resource → group, -1: not covered
   bool covers_pods = false;
   bool strict_fifo = false;
+  bool tas_only = false;  // every flavor has a topologyName: TAS is implied for every PodSet
   bool active = true;
   std::string inactive_reason, inactive_message;
   std::set<WorkloadId> admitted;  // holding quota (incl. being evicted)
@@ -73,6 +75,9 @@ struct PodSetAssignment {
   int32_t count = 0;
   std::map<std::string, std::string> flavors;  // resource → flavor
   std::vector<int32_t> flavor_per_group;       // chosen flavor index per resource group
+  // Topology-Aware Scheduling: where its pods go (v1beta1 topologyAssignment).
+  std::optional<tas::TopologyAssignment> topology;
+  int32_t topology_flavor = -1;  // the flavor whose nodes the assignment is over
 };
 
 struct WorkloadEvent {
@@ -155,6 +160,8 @@ class Cache {
     const auto& o = flavor_objs_[static_cast<size_t>(f)];
     return o ? &*o : nullptr;
   }
+  // The levels of a flavor's Topology (nullptr: none, or the Topology does not exist).
+  const std::vector<std::string>* TopologyLevels(int32_t f) const;
   // Quantity in Kueue's units (milli for cpu, whole units otherwise) as Kueue prints it.
   std::string FormatAmount(int32_t resource, int64_t v) const;
 
@@ -197,6 +204,7 @@ class Cache {
   std::unordered_map<std::string, int32_t> resource_index_;
   std::vector<std::string> flavor_names_;
   std::vector<std::optional<api::ResourceFlavor>> flavor_objs_;
+  std::map<std::string, std::vector<std::string>> topology_levels_;  // Topology name → levels
   std::map<FlavorResourceKey, FrId> fr_ids_;
   std::vector<FlavorResourceKey> fr_keys_;
   std::vector<int32_t> fr_resource_;

@@ -178,6 +178,33 @@ Assignment KueueScheduler::AssignFlavors(WorkloadId id, const std::vector<int32_
           reasons.push_back("flavor " + fname + " doesn't match node affinity");
           continue;
         }
+        // checkPodSetAndFlavorMatchForTAS: a TAS request (explicit, or implied by a TAS-only
+        // ClusterQueue) needs a flavor with a topology that has its level; a flavor with a
+        // topology takes only TAS requests.
+        const bool tas_requested = ps.topology.has_value() || q.tas_only;
+        if (tas_requested) {
+          if (rf->topology_name.empty()) {
+            reasons.push_back("Flavor \"" + fname + "\" does not support TopologyAwareScheduling");
+            continue;
+          }
+          const auto* levels = cache_.TopologyLevels(f);
+          if (!levels) {
+            reasons.push_back("Flavor \"" + fname + "\" information missing in TAS cache");
+            continue;
+          }
+          const std::string level = ps.topology ? ps.topology->Level() : "";
+          const std::string slice = ps.topology ? ps.topology->slice_level : "";
+          auto has = [&](const std::string& l) {
+            return l.empty() || std::find(levels->begin(), levels->end(), l) != levels->end();
+          };
+          if (!has(level) || !has(slice)) {
+            reasons.push_back("Flavor \"" + fname + "\" does not contain the requested level");
+            continue;
+          }
+        } else if (!rf->topology_name.empty()) {
+          reasons.push_back("Flavor \"" + fname + "\" supports only TopologyAwareScheduling");
+          continue;
+        }
         any_eligible = true;
         Choice c;
         c.flavor = f;
@@ -244,8 +271,48 @@ Assignment KueueScheduler::AssignFlavors(WorkloadId id, const std::vector<int32_
   }
   a.message = Join(messages);
   if (a.reason.empty() && a.mode != FitMode::kFit) a.reason = "WaitingForQuota";
+  // Topology only once the quota fits (the twin does not run upstream's empty-cluster pass
+  // that turns a topology misfit into preemption).
+  if (a.mode == FitMode::kFit && !AssignTopology(id, &a)) a.mode = FitMode::kNoFit;
   if (a.mode != FitMode::kNoFit) a.usage = UsageOf(id, a.pod_sets);
   return a;
+}
+
+bool KueueScheduler::AssignTopology(WorkloadId id, Assignment* a) {
+  const auto& w = cache_.wl(id);
+  // PodSets by the flavor of their topology, in order (FindTopologyAssignmentsForFlavor).
+  std::map<int32_t, std::vector<size_t>> by_flavor;
+  for (size_t i = 0; i < a->pod_sets.size(); ++i) {
+    for (int32_t f : a->pod_sets[i].flavor_per_group) {
+      if (f >= 0 && cache_.TopologyLevels(f)) {
+        by_flavor[f].push_back(i);
+        break;
+      }
+    }
+  }
+  bool ok = true;
+  std::vector<std::string> messages;
+  for (const auto& [f, sets] : by_flavor) {
+    std::vector<int32_t> counts;
+    for (size_t i : sets) counts.push_back(a->pod_sets[i].count);
+    const auto results = actions_.PlaceTopology(id, f, sets, counts);
+    for (size_t k = 0; k < sets.size(); ++k) {
+      auto& psa = a->pod_sets[sets[k]];
+      if (results[k].assignment) {
+        psa.topology = results[k].assignment;
+        psa.topology_flavor = f;
+      } else if (ok) {
+        ok = false;
+        messages.push_back("couldn't assign flavors to pod set " + w.spec.pod_sets[sets[k]].name +
+                           ": " + results[k].reason);
+      }
+    }
+  }
+  if (!ok) {
+    a->message = Join(messages);
+    a->reason = "Pending";
+  }
+  return ok;
 }
 
 }  // namespace gputwin::kueue

@@ -155,6 +155,14 @@ void KueueController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     dirty_jobs_.Add(id);
   } else if (kind == WatchKind::kPod) {
     const auto& p = store_.pod(id);
+    // The TopologyUngater watches pods gated by kueue.x-k8s.io/topology; a pod that ends
+    // frees its domain for a replacement.
+    if (op == WatchOp::kDeleted || p.Terminal()) {
+      ReleaseTopologySlot(id);
+    } else if (!tas_admitted_.empty() && p.IsGatedBy(kTopologySchedulingGate)) {
+      dirty_tas_pods_.Add(id);
+      RequestReconcile();
+    }
     if (op == WatchOp::kAdded && p.IsGatedBy(kAdmissionGate)) {
       AttachPod(id);
     } else if (id < workload_of_pod_.size() && workload_of_pod_[id] != kNoWorkload) {
@@ -257,9 +265,10 @@ WorkloadId KueueController::AddNewWorkload(WorkloadState w, uint64_t template_id
 void KueueController::Reconcile(Time now) {
   for (int round = 0; round < 1000; ++round) {
     if (dirty_jobs_.empty() && dirty_pod_workloads_.empty() && dirty_job_sets_.empty() &&
-        dirty_pytorch_jobs_.empty() && !schedule_requested_) {
+        dirty_pytorch_jobs_.empty() && dirty_tas_pods_.empty() && !schedule_requested_) {
       break;
     }
+    for (uint32_t pod : dirty_tas_pods_.Drain()) UngateTopology(pod);
     for (uint32_t job : dirty_jobs_.Drain()) SyncJob(job, now);
     for (uint32_t js : dirty_job_sets_.Drain()) SyncJobSet(js, now);
     for (uint32_t pj : dirty_pytorch_jobs_.Drain()) SyncPyTorchJob(pj, now);
@@ -330,14 +339,9 @@ void KueueController::ApplyAdmission(uint32_t job_id, WorkloadId id) {
     if (j.completions && *j.completions == old_parallelism) j.completions = count;
     j.parallelism = count;
   }
-  // The flavors' node labels and tolerations go into the pod template.
-  for (int32_t f : psa.flavor_per_group) {
-    if (f < 0) continue;
-    const api::ResourceFlavor* rf = cache_.Flavor(f);
-    if (!rf) continue;
-    for (const auto& [k, v] : rf->node_labels) j.template_.spec.node_selector[k] = v;
-    for (const auto& t : rf->tolerations) j.template_.spec.tolerations.push_back(t);
-  }
+  // The flavors' node labels and tolerations go into the pod template (and the topology
+  // gate, with a topology assignment).
+  MergePodSetInfo(id, 0, &j.template_);
   j.suspend = false;
   auto& job = store_.jobs()[job_id];
   job.tmpl = store_.MakeJobTemplate(j);
@@ -391,6 +395,11 @@ void KueueController::Admit(WorkloadId id) {
   RecordHistory(id, "Admitted", "Admitted",
                 "The workload is admitted (" + std::to_string(Seconds(now - w.pending_since)) +
                     "s after it was queued)");
+  if (std::any_of(w.assignment.begin(), w.assignment.end(),
+                  [](const PodSetAssignment& a) { return a.topology.has_value(); }) &&
+      std::find(tas_admitted_.begin(), tas_admitted_.end(), id) == tas_admitted_.end()) {
+    tas_admitted_.push_back(id);
+  }
   MarkDirty(id);
   RequestReconcile();
 }

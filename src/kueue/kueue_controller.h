@@ -47,6 +47,9 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   void Evict(WorkloadId victim, const std::string& reason, const std::string& preemption_reason,
              const std::string& message) override;
   bool AllAdmittedPodsReady() const override;
+  std::vector<tas::PlacementResult> PlaceTopology(WorkloadId wl, int32_t flavor,
+                                                  const std::vector<size_t>& pod_sets,
+                                                  const std::vector<int32_t>& counts) override;
 
  protected:
   void Reconcile(Time now) override;
@@ -115,6 +118,22 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   std::vector<WorkloadId> workload_of_pytorch_job_;
   std::vector<api::PyTorchJob> original_pytorch_jobs_;
   cluster::WorkQueue dirty_pytorch_jobs_;
+  // Topology-Aware Scheduling (tas_integration.cc): one pod's requests as the TAS cache
+  // counts them (pods: 1 included), the PodSet a gated pod belongs to, the TopologyUngater,
+  // and a finished pod's domain freed for its replacement.
+  cluster::ResourceVec TasPodRequests(WorkloadId id, size_t pod_set);
+  std::optional<std::pair<WorkloadId, size_t>> TasPodSetOf(const cluster::PodRecord& p) const;
+  void UngateTopology(cluster::PodId pod);
+  void ReleaseTopologySlot(cluster::PodId pod);
+  struct TasSlots {
+    int32_t admission = -1;     // of the workload's admission they belong to
+    std::vector<int32_t> used;  // pods ungated into each domain
+  };
+  std::map<std::pair<WorkloadId, size_t>, TasSlots> tas_used_;
+  std::vector<int32_t> tas_domain_of_pod_;  // -1: not a TAS pod
+  std::vector<std::pair<WorkloadId, size_t>> tas_workload_of_pod_;
+  std::vector<WorkloadId> tas_admitted_;  // admitted with a topology assignment, ever
+  cluster::WorkQueue dirty_tas_pods_;
   void ReleaseQuota(WorkloadId id);
   void Requeue(WorkloadId id, Time now);
   void QueueInadmissibleAfter(int32_t cq);

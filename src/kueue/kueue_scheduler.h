@@ -41,6 +41,15 @@ class KueueSchedulerActions {
                      const std::string& preemption_reason, const std::string& message) = 0;
   // Whether every admitted workload has PodsReady (waitForPodsReady.blockAdmission).
   virtual bool AllAdmittedPodsReady() const = 0;
+  // Topology-Aware Scheduling over a flavor's nodes as they are now (the TAS cache):
+  // the workload's PodSets `pod_sets` (indexes) with `counts` pods, in order.
+  virtual std::vector<tas::PlacementResult> PlaceTopology(WorkloadId wl, int32_t flavor,
+                                                          const std::vector<size_t>& pod_sets,
+                                                          const std::vector<int32_t>& counts) {
+    (void)wl, (void)flavor, (void)counts;
+    return std::vector<tas::PlacementResult>(pod_sets.size(),
+                                             {std::nullopt, "no topology information"});
+  }
 };
 
 class KueueScheduler {
@@ -60,6 +69,9 @@ class KueueScheduler {
   bool WorkloadFits(int32_t cq, const FrUsage& usage, bool allow_borrowing) const;
   // Usage of the workload in the quota tree, given its assignment.
   FrUsage UsageOf(WorkloadId wl, const std::vector<PodSetAssignment>& pod_sets);
+  // The topology assignments of the PodSets whose flavor has a topology; false (with
+  // Kueue's message in `a`) when one does not fit.
+  bool AssignTopology(WorkloadId wl, Assignment* a);
 
  private:
   struct Entry {

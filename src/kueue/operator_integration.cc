@@ -34,6 +34,13 @@ void KueueController::MergePodSetInfo(WorkloadId id, size_t pod_set,
   const auto& w = cache_.wl(id);
   if (pod_set >= w.assignment.size()) return;
   t->metadata.labels["kueue.x-k8s.io/podset"] = w.spec.pod_sets[pod_set].name;
+  // podset.FromAssignment: with a topology assignment the pods wait for the
+  // TopologyUngater.
+  if (w.assignment[pod_set].topology &&
+      std::find(t->spec.scheduling_gates.begin(), t->spec.scheduling_gates.end(),
+                kTopologySchedulingGate) == t->spec.scheduling_gates.end()) {
+    t->spec.scheduling_gates.push_back(kTopologySchedulingGate);
+  }
   for (int32_t f : w.assignment[pod_set].flavor_per_group) {
     if (f < 0) continue;
     const api::ResourceFlavor* rf = cache_.Flavor(f);

@@ -37,6 +37,74 @@ api::ResourceList PodRequests(const api::PodSpec& spec) {
   return sum;
 }
 
+std::optional<PodSetTopologyRequest> TopologyRequestOf(const api::ObjectMeta& tmpl, int32_t count,
+                                                       const SourceRef& where,
+                                                       const std::string& field_prefix) {
+  const auto& a = tmpl.annotations;
+  auto get = [&](const char* key) -> const std::string* {
+    auto it = a.find(key);
+    return it == a.end() ? nullptr : &it->second;
+  };
+  const SourceRef& at = tmpl.source.line > 0 ? tmpl.source : where;
+  auto fail = [&](const char* key, const std::string& what) {
+    throw InputError(at, field_prefix + "metadata.annotations[" + key + "]", what);
+  };
+  const std::string* required = get(kPodSetRequiredTopology);
+  const std::string* preferred = get(kPodSetPreferredTopology);
+  const std::string* unconstrained = get(kPodSetUnconstrainedTopology);
+  const std::string* slice = get(kPodSetSliceRequiredTopology);
+  const std::string* slice_size = get(kPodSetSliceSize);
+  if ((required ? 1 : 0) + (preferred ? 1 : 0) + (unconstrained ? 1 : 0) > 1) {
+    fail(required ? kPodSetRequiredTopology : kPodSetPreferredTopology,
+         "Invalid value: must not contain more than one topology annotation: "
+         "[\"kueue.x-k8s.io/podset-required-topology\", "
+         "\"kueue.x-k8s.io/podset-preferred-topology\", "
+         "\"kueue.x-k8s.io/podset-unconstrained-topology\"]");
+  }
+  if (!required && !preferred && !unconstrained && !slice && !slice_size) return std::nullopt;
+  for (const auto* key :
+       {kPodSetRequiredTopology, kPodSetPreferredTopology, kPodSetSliceRequiredTopology}) {
+    const std::string* v = get(key);
+    if (v && v->empty()) fail(key, "Invalid value: \"\": name part must be non-empty");
+  }
+  PodSetTopologyRequest r;
+  if (required) r.required = *required;
+  if (preferred) r.preferred = *preferred;
+  if (unconstrained) {
+    if (*unconstrained != "true" && *unconstrained != "false") {
+      fail(kPodSetUnconstrainedTopology,
+           "Invalid value: \"" + *unconstrained + "\": must be a boolean value");
+    }
+    r.unconstrained = *unconstrained == "true";
+  }
+  if (slice) {
+    if (!slice_size) {
+      fail(kPodSetSliceSize, std::string("Required value: must be set when '") +
+                                 kPodSetSliceRequiredTopology + "' is specified");
+    }
+    r.slice_level = *slice;
+  }
+  if (slice_size) {
+    if (!slice) {
+      fail(kPodSetSliceSize, std::string("Invalid value: may not be set when '") +
+                                 kPodSetSliceRequiredTopology + "' is not specified");
+    }
+    const bool digits = !slice_size->empty() && slice_size->size() < 10 &&
+                        std::all_of(slice_size->begin(), slice_size->end(),
+                                    [](char c) { return c >= '0' && c <= '9'; });
+    if (!digits)
+      fail(kPodSetSliceSize, "Invalid value: \"" + *slice_size + "\": must be a numeric value");
+    r.slice_size = std::stoi(*slice_size);
+    if (r.slice_size < 1)
+      fail(kPodSetSliceSize, "Invalid value: must be greater than or equal to 1");
+    if (r.slice_size > count) {
+      fail(kPodSetSliceSize,
+           "Invalid value: must not be greater than pod set count " + std::to_string(count));
+    }
+  }
+  return r;
+}
+
 void SetPriority(Workload* w, const api::Labels& labels, const api::PodSpec& spec,
                  const api::Manifests& m, const SourceRef& source) {
   if (auto wpc = labels.find(kPriorityClassLabel); wpc != labels.end()) {
@@ -113,6 +181,10 @@ std::optional<Workload> WorkloadForJob(const api::Job& job, const api::Manifests
   }
   ps.requests = PodRequests(job.template_.spec);
   ps.spec = job.template_.spec;
+  ps.topology =
+      TopologyRequestOf(job.template_.metadata, ps.count, job.metadata.source, "spec.template.");
+  // The Job integration ranks pods by their completion index.
+  if (ps.topology) ps.topology->pod_index_label = "batch.kubernetes.io/job-completion-index";
   w.pod_sets.push_back(ps);
 
   SetPriority(&w, labels, job.template_.spec, m, job.metadata.source);
@@ -136,6 +208,8 @@ std::optional<Workload> WorkloadForJobSet(const api::JobSet& js, const api::Mani
     ps.count = rj.replicas * std::min(parallelism, rj.template_.completions.value_or(parallelism));
     ps.requests = PodRequests(rj.template_.template_.spec);
     ps.spec = rj.template_.template_.spec;
+    ps.topology = TopologyRequestOf(rj.template_.template_.metadata, ps.count, rj.source,
+                                    "template.spec.template.");
     w.pod_sets.push_back(std::move(ps));
   }
   // The priority: the JobSet's WorkloadPriorityClass label, else its first pod template's.
@@ -160,6 +234,7 @@ std::optional<Workload> WorkloadForPyTorchJob(const api::PyTorchJob& job, const 
     ps.count = rs.replicas;
     ps.requests = PodRequests(rs.template_.spec);
     ps.spec = rs.template_.spec;
+    ps.topology = TopologyRequestOf(rs.template_.metadata, ps.count, rs.source, "template.");
     w.pod_sets.push_back(std::move(ps));
   }
   // schedulingPolicy.priorityClass, else the first replica's priorityClassName.

@@ -14,13 +14,42 @@
 
 namespace gputwin::kueue {
 
+// A PodSet's Topology-Aware Scheduling request, from its template's annotations
+// (jobframework/tas.go podSetTopologyRequestBuilder: required over preferred over
+// unconstrained).
+struct PodSetTopologyRequest {
+  std::string required, preferred;  // a Topology level's node label
+  bool unconstrained = false;
+  std::string slice_level;      // podset-slice-required-topology
+  int32_t slice_size = 0;       // podset-slice-size
+  std::string pod_index_label;  // the label ranking pods (a Job's completion index)
+  std::string Level() const { return !required.empty() ? required : preferred; }
+};
+
 struct PodSet {
   std::string name = "main";
   int32_t count = 0;
   std::optional<int32_t> min_count;  // partial admission
   api::ResourceList requests;        // per pod
   api::PodSpec spec;                 // the pod template (flavor matching: selector, tolerations)
+  std::optional<PodSetTopologyRequest> topology;
 };
+
+inline constexpr const char* kPodSetRequiredTopology = "kueue.x-k8s.io/podset-required-topology";
+inline constexpr const char* kPodSetPreferredTopology = "kueue.x-k8s.io/podset-preferred-topology";
+inline constexpr const char* kPodSetUnconstrainedTopology =
+    "kueue.x-k8s.io/podset-unconstrained-topology";
+inline constexpr const char* kPodSetSliceRequiredTopology =
+    "kueue.x-k8s.io/podset-slice-required-topology";
+inline constexpr const char* kPodSetSliceSize = "kueue.x-k8s.io/podset-slice-size";
+inline constexpr const char* kTopologySchedulingGate = "kueue.x-k8s.io/topology";
+
+// The PodSet's TAS request from its pod template's annotations, validated as Kueue's
+// webhook does (jobframework/tas_validation.go ValidateTASPodSetRequest: InputError naming
+// the annotation); nullopt without any. `count`: the PodSet's pods.
+std::optional<PodSetTopologyRequest> TopologyRequestOf(const api::ObjectMeta& tmpl, int32_t count,
+                                                       const SourceRef& where,
+                                                       const std::string& field_prefix);
 
 struct Workload {
   std::string namespace_, name, queue_name;

@@ -74,6 +74,17 @@ Json WorkloadJson(const sim::Simulation& sim, const kueue::KueueController& k,
          {"evictions", w.evictions},
          {"preemptions", w.preemptions},
          {"lostGpuSeconds", w.lost_gpu_seconds}};
+  // status.admission.podSetAssignments[].topologyAssignment (v1beta1), by PodSet.
+  Json topology = Json::object();
+  for (size_t i = 0; i < w.assignment.size(); ++i) {
+    const auto& t = w.assignment[i].topology;
+    if (!t) continue;
+    Json domains = Json::array();
+    for (const auto& d : t->domains)
+      domains.push_back(Json{{"values", d.values}, {"count", d.count}});
+    topology[w.assignment[i].name] = Json{{"levels", t->levels}, {"domains", domains}};
+  }
+  if (!topology.empty()) j["topologyAssignments"] = topology;
   if (w.phase == WorkloadPhase::kPending) {
     j["pendingReason"] = w.pending_reason;
     j["pendingMessage"] = kueue::PendingMessage(w);

@@ -116,17 +116,69 @@ void WarnKueueIntegrations(api::Manifests* m) {
     if (queue_of(j.metadata.labels) && !cfg.Manages("batch/job")) {
       warn(j.metadata, "Job", "batch/job", "");
     }
-    for (const auto& [key, value] : j.template_.metadata.annotations) {
-      if (key.starts_with("kueue.x-k8s.io/podset-") && key.find("topology") != std::string::npos) {
-        m->diagnostics.Warn(
-            j.template_.metadata.source.line ? j.template_.metadata.source : j.metadata.source,
-            "spec.template.metadata.annotations." + key,
-            "not modelled: upstream Kueue's Topology-Aware Scheduling admits "
-            "the workload only where all its pods fit within one \"" +
-                value +
-                "\" domain and pins them there; the twin: pods are placed by "
-                "kube-scheduler alone");
+  }
+  // Topology-Aware Scheduling: the annotations as Kueue's webhook checks them, and a level
+  // that no Topology has (no flavor could ever admit the PodSet: "Flavor ... does not
+  // contain the requested level" for ever) is an input error.
+  std::set<std::string> levels;
+  for (const auto& t : m->topologies) levels.insert(t.levels.begin(), t.levels.end());
+  auto check_levels = [&](const std::optional<kueue::Workload>& w, const api::ObjectMeta& meta,
+                          const char* kind, const SourceRef& where = {},
+                          const std::string& field = "metadata.annotations") {
+    const SourceRef& at = where.line > 0 ? where : meta.source;
+    if (!w) return;
+    for (const auto& ps : w->pod_sets) {
+      if (!ps.topology) continue;
+      for (const std::string& level : {ps.topology->Level(), ps.topology->slice_level}) {
+        if (level.empty() || levels.count(level)) continue;
+        if (levels.empty()) {
+          // The Topology may live elsewhere; here no flavor can take the request.
+          m->diagnostics.Warn(at, field,
+                              std::string(kind) + " " + ObjKey(meta) + " pod set " + ps.name +
+                                  " asks for Topology-Aware Scheduling (level \"" + level +
+                                  "\") but no Topology is in the manifests: Kueue keeps it "
+                                  "pending (Flavor ... does not support "
+                                  "TopologyAwareScheduling)");
+          break;
+        }
+        std::string known;
+        for (const auto& l : levels) known += (known.empty() ? "" : ", ") + l;
+        throw InputError(at, field,
+                         std::string(kind) + " " + ObjKey(meta) + " pod set " + ps.name +
+                             " asks for topology level \"" + level + "\", which no Topology has (" +
+                             (known.empty() ? "there is no Topology" : "levels: " + known) +
+                             "): Kueue would keep it pending for ever (Flavor does not contain "
+                             "the requested level)");
       }
+    }
+  };
+  for (const auto& j : m->jobs) {
+    if (queue_of(j.metadata.labels) && cfg.Manages("batch/job")) {
+      check_levels(kueue::WorkloadForJob(j, *m), j.metadata, "Job", j.template_.metadata.source,
+                   "spec.template.metadata.annotations");
+    }
+  }
+  for (const auto& js : m->job_sets) {
+    if (queue_of(js.metadata.labels) && cfg.Manages("jobset.x-k8s.io/jobset")) {
+      check_levels(kueue::WorkloadForJobSet(js, *m), js.metadata, "JobSet");
+    }
+  }
+  for (const auto& pj : m->pytorch_jobs) {
+    if (queue_of(pj.metadata.labels) && cfg.Manages("kubeflow.org/pytorchjob")) {
+      check_levels(kueue::WorkloadForPyTorchJob(pj, *m), pj.metadata, "PyTorchJob");
+    }
+  }
+  // A ResourceFlavor naming a Topology that does not exist: its workloads never fit.
+  for (const auto& rf : m->resource_flavors) {
+    if (rf.topology_name.empty()) continue;
+    const bool exists = std::any_of(m->topologies.begin(), m->topologies.end(),
+                                    [&](auto& t) { return t.metadata.name == rf.topology_name; });
+    if (!exists) {
+      m->diagnostics.Warn(rf.metadata.source, "spec.topologyName",
+                          "Topology \"" + rf.topology_name +
+                              "\" does not exist: Kueue keeps TAS workloads of this flavor "
+                              "pending (Flavor \"" +
+                              rf.metadata.name + "\" information missing in TAS cache)");
     }
   }
 }
@@ -201,6 +253,7 @@ void Simulation::Validate() {
   for (const auto& o : m.cluster_queues) CheckUnique(&seen, "ClusterQueue", o.metadata);
   for (const auto& o : m.cohorts) CheckUnique(&seen, "Cohort", o.metadata);
   for (const auto& o : m.resource_flavors) CheckUnique(&seen, "ResourceFlavor", o.metadata);
+  for (const auto& o : m.topologies) CheckUnique(&seen, "Topology", o.metadata);
   for (const auto& o : m.workload_priority_classes) {
     CheckUnique(&seen, "WorkloadPriorityClass", o.metadata);
   }

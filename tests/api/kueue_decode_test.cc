@@ -108,8 +108,45 @@ value: 1000
   EXPECT_EQ(m.local_queues[0].cluster_queue, "cq");
   EXPECT_EQ(m.resource_flavors[0].node_taints.size(), 1u);
   EXPECT_EQ(m.workload_priority_classes[0].value, 1000);
-  ASSERT_EQ(m.diagnostics.warnings.size(), 1u);
-  EXPECT_THAT(m.diagnostics.warnings[0], HasSubstr("topologyName ignored"));
+  EXPECT_EQ(m.resource_flavors[0].topology_name, "default");
+  EXPECT_TRUE(m.diagnostics.warnings.empty());
+}
+
+// Topology (apis/kueue/v1beta1/topology_types.go): levels highest first, 1 to 16, unique,
+// hostname only as the lowest; a flavor with a topology needs nodeLabels (the CRD's CEL).
+TEST(KueueDecode, TopologyAsItsCrdValidates) {
+  auto m = Decode(R"(apiVersion: kueue.x-k8s.io/v1beta1
+kind: Topology
+metadata: {name: default}
+spec:
+  levels:
+  - nodeLabel: cloud.google.com/gce-topology-block
+  - nodeLabel: cloud.google.com/gce-topology-subblock
+  - nodeLabel: kubernetes.io/hostname
+)");
+  ASSERT_EQ(m.topologies.size(), 1u);
+  EXPECT_EQ(m.topologies[0].levels,
+            (std::vector<std::string>{"cloud.google.com/gce-topology-block",
+                                      "cloud.google.com/gce-topology-subblock",
+                                      "kubernetes.io/hostname"}));
+  auto topo = [](const std::string& levels) {
+    return "apiVersion: kueue.x-k8s.io/v1beta1\nkind: Topology\nmetadata: {name: t}\nspec:\n"
+           "  levels:\n" +
+           levels;
+  };
+  EXPECT_THAT(ErrorOf(topo("  - nodeLabel: kubernetes.io/hostname\n  - nodeLabel: rack\n")),
+              HasSubstr("spec.levels: Invalid value: the kubernetes.io/hostname label "
+                        "can only be used at the lowest level of topology"));
+  EXPECT_THAT(ErrorOf(topo("  - nodeLabel: rack\n  - nodeLabel: rack\n")),
+              HasSubstr("spec.levels: Invalid value: must be unique"));
+  EXPECT_THAT(ErrorOf(topo("  []\n")), HasSubstr("spec.levels: Required value"));
+  EXPECT_THAT(ErrorOf(R"(apiVersion: kueue.x-k8s.io/v1beta1
+kind: ResourceFlavor
+metadata: {name: tas}
+spec: {topologyName: default}
+)"),
+              HasSubstr("kueue.yaml:4: spec.nodeLabels: Invalid value: at least one nodeLabel is "
+                        "required when topology is set"));
 }
 
 TEST(KueueDecode, WebhookRules) {

@@ -1,0 +1,257 @@
+// Kueue's Topology-Aware Scheduling in the controller (pkg/cache/scheduler/tas_*.go and
+// pkg/controller/tas/topology_ungater.go): the TAS cache's view of a flavor's nodes (Ready,
+// schedulable, with the flavor's node labels and every level's label; their allocatable
+// less non-TAS pods and admitted TAS workloads), placement with tas_placement.h, and the
+// TopologyUngater that gives each gated pod a domain of its PodSet's assignment and pins it
+// there with a nodeSelector.
+#include <algorithm>
+
+#include "cluster/scheduling_helpers.h"
+#include "kueue/kueue_controller.h"
+
+namespace gputwin::kueue {
+
+namespace {
+
+std::string TaintString(const api::Taint& t) {
+  return t.key + (t.value.empty() ? "" : "=" + t.value) + ":" + t.effect;
+}
+
+bool Matches(const api::Labels& want, const api::Labels& labels) {
+  for (const auto& [k, v] : want) {
+    auto it = labels.find(k);
+    if (it == labels.end() || it->second != v) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+cluster::ResourceVec KueueController::TasPodRequests(WorkloadId id, size_t pod_set) {
+  cluster::ResourceVec v =
+      cluster::ToVec(cache_.wl(id).spec.pod_sets[pod_set].requests, &store_.resources());
+  if (v.size() <= cluster::kPods) v.resize(cluster::kPods + 1, 0);
+  v[cluster::kPods] = 1;  // resources.OnePodRequest
+  return v;
+}
+
+std::vector<tas::PlacementResult> KueueController::PlaceTopology(
+    WorkloadId id, int32_t flavor, const std::vector<size_t>& pod_sets,
+    const std::vector<int32_t>& counts) {
+  const api::ResourceFlavor* rf = cache_.Flavor(flavor);
+  const std::vector<std::string>& levels = *cache_.TopologyLevels(flavor);
+  const bool hostname = levels.back() == tas::kHostnameLabel;
+  // The flavor's nodes (nodesCache.find: NodeMatchesFlavor), in id order.
+  std::vector<tas::TopologyNode> nodes;
+  std::vector<cluster::NodeId> ids;
+  std::vector<std::vector<std::string>> excluded(pod_sets.size());
+  for (cluster::NodeId n = 0; n < store_.node_count(); ++n) {
+    const auto& node = store_.node(n);
+    if (node.deleted || !node.ready || node.obj.unschedulable) continue;
+    const auto& labels = node.obj.metadata.labels;
+    if (!Matches(rf->node_labels, labels)) continue;
+    tas::TopologyNode t;
+    t.name = node.name();
+    bool complete = true;
+    for (const auto& l : levels) {
+      auto it = labels.find(l);
+      if (it == labels.end()) {
+        complete = false;
+        break;
+      }
+      t.level_values.push_back(it->second);
+    }
+    if (!complete) continue;
+    // Free: allocatable less the pods bound here that are not TAS pods (TAS pods are in
+    // their workloads' usage below).
+    t.free = node.allocatable;
+    if (t.free.size() <= cluster::kPods) t.free.resize(cluster::kPods + 1, 0);
+    cluster::ResourceVec used = node.requested;
+    for (cluster::PodId p : node.pods) {
+      if (p < tas_domain_of_pod_.size() && tas_domain_of_pod_[p] >= 0) {
+        cluster::AddTo(&used, store_.pod(p).tmpl->requests, -1);
+        if (used.size() > cluster::kPods) used[cluster::kPods] -= 1;
+      }
+    }
+    cluster::AddTo(&t.free, used, -1);
+    // FindFeasibleNodes' filters, per PodSet (only with a hostname level): taints, the
+    // nodeSelector, the required node affinity.
+    for (size_t k = 0; k < pod_sets.size(); ++k) {
+      const auto& ps = cache_.wl(id).spec.pod_sets[pod_sets[k]];
+      std::string why;
+      std::vector<api::Toleration> tolerations = ps.spec.tolerations;
+      tolerations.insert(tolerations.end(), rf->tolerations.begin(), rf->tolerations.end());
+      if (const api::Taint* taint =
+              cluster::FindUntoleratedTaint(node.obj.taints, tolerations, true, true)) {
+        why = "taint \"" + TaintString(*taint) + "\"";
+      } else if (!Matches(ps.spec.node_selector, labels)) {
+        why = "nodeSelector";
+      } else {
+        api::PodSpec affinity_only;
+        affinity_only.node_affinity = ps.spec.node_affinity;
+        if (!cluster::MatchesRequiredAffinity(affinity_only, labels, node.name())) why = "affinity";
+      }
+      excluded[k].push_back(why);
+    }
+    nodes.push_back(std::move(t));
+    ids.push_back(n);
+  }
+  // Admitted TAS workloads' usage (TASFlavorCache.updateUsage): count × one pod per domain,
+  // charged to the leaf's first node (a leaf's nodes are summed).
+  std::map<std::vector<std::string>, size_t> leaf_node;
+  for (size_t i = nodes.size(); i-- > 0;) {
+    leaf_node[hostname ? std::vector<std::string>{nodes[i].name} : nodes[i].level_values] = i;
+  }
+  for (WorkloadId other : tas_admitted_) {
+    const auto& w = cache_.wl(other);
+    if (other == id || w.phase != WorkloadPhase::kAdmitted) continue;
+    for (size_t k = 0; k < w.assignment.size(); ++k) {
+      const auto& topo = w.assignment[k].topology;
+      if (!topo) continue;
+      const cluster::ResourceVec one = TasPodRequests(other, k);
+      for (const auto& d : topo->domains) {
+        // A hostname assignment names the host only; others the full path.
+        auto it = leaf_node.find(d.values);
+        if (it == leaf_node.end()) continue;
+        cluster::ResourceVec usage = one;
+        for (auto& x : usage) x *= d.count;
+        cluster::AddTo(&nodes[it->second].free, usage, -1);
+      }
+    }
+  }
+  std::vector<tas::TopologyRequest> requests;
+  for (size_t k = 0; k < pod_sets.size(); ++k) {
+    const auto& ps = cache_.wl(id).spec.pod_sets[pod_sets[k]];
+    tas::TopologyRequest r;
+    r.count = counts[k];
+    r.per_pod = TasPodRequests(id, pod_sets[k]);
+    r.excluded = excluded[k];
+    if (ps.topology && !ps.topology->required.empty()) {
+      r.mode = tas::RequestMode::kRequired;
+      r.level = ps.topology->required;
+    } else if (ps.topology && !ps.topology->preferred.empty()) {
+      r.mode = tas::RequestMode::kPreferred;
+      r.level = ps.topology->preferred;
+    } else {
+      r.mode = tas::RequestMode::kUnconstrained;  // explicit, or implied by a TAS-only CQ
+    }
+    if (ps.topology && !ps.topology->slice_level.empty()) {
+      r.slice_level = ps.topology->slice_level;
+      r.slice_size = ps.topology->slice_size;
+    }
+    requests.push_back(std::move(r));
+  }
+  std::vector<std::string> names;
+  for (size_t r = 0; r < store_.resources().size(); ++r) {
+    names.push_back(store_.resources().Name(static_cast<cluster::ResourceId>(r)));
+  }
+  return tas::FindTopologyAssignments(rf->topology_name, levels, nodes, requests, names);
+}
+
+// The PodSet of a workload a pod belongs to, when that PodSet has a topology assignment.
+std::optional<std::pair<WorkloadId, size_t>> KueueController::TasPodSetOf(
+    const cluster::PodRecord& p) const {
+  WorkloadId id = kNoWorkload;
+  size_t set = 0;
+  const auto& labels = p.tmpl->metadata.labels;
+  if (p.owner.kind == cluster::OwnerKind::kJob) {
+    id = WorkloadOfJob(p.owner.index);
+    if (id == kNoWorkload) {
+      // A JobSet's Job: its JobSet's Workload, the PodSet of its replicatedJob.
+      const auto& job = store_.jobs()[p.owner.index].obj.metadata.labels;
+      auto js = job.find("jobset.sigs.k8s.io/jobset-name");
+      auto rj = job.find("jobset.sigs.k8s.io/replicatedjob-name");
+      if (js == job.end() || rj == job.end()) return std::nullopt;
+      for (uint32_t j = 0; j < workload_of_job_set_.size() && id == kNoWorkload; ++j) {
+        const auto& meta = store_.job_sets()[j].obj.metadata;
+        if (meta.name == js->second && meta.namespace_ == p.namespace_) {
+          id = workload_of_job_set_[j];
+        }
+      }
+      if (id == kNoWorkload) return std::nullopt;
+      const auto& sets = cache_.wl(id).spec.pod_sets;
+      while (set < sets.size() && sets[set].name != rj->second) ++set;
+    }
+  } else if (p.owner.kind == cluster::OwnerKind::kPyTorchJob) {
+    if (p.owner.index >= workload_of_pytorch_job_.size()) return std::nullopt;
+    id = workload_of_pytorch_job_[p.owner.index];
+    auto rt = labels.find("training.kubeflow.org/replica-type");
+    const std::string name = rt == labels.end() ? "" : rt->second;
+    const auto& sets = cache_.wl(id).spec.pod_sets;
+    while (set < sets.size() && sets[set].name != name) ++set;
+  } else {
+    return std::nullopt;  // the pod integrations' TAS is not modelled
+  }
+  if (id == kNoWorkload) return std::nullopt;
+  const auto& w = cache_.wl(id);
+  if (set >= w.assignment.size() || !w.assignment[set].topology) return std::nullopt;
+  return std::make_pair(id, set);
+}
+
+void KueueController::UngateTopology(cluster::PodId pid) {
+  const auto& pod = store_.pod(pid);
+  if (pod.deleted || pod.Terminal() || !pod.IsGatedBy(kTopologySchedulingGate)) return;
+  if (pod.IsGatedBy(kAdmissionGate)) return;  // the admission comes first
+  auto ps = TasPodSetOf(pod);
+  if (!ps) return;
+  auto [id, set] = *ps;
+  const auto& w = cache_.wl(id);
+  const auto& topo = *w.assignment[set].topology;
+  auto& slots = tas_used_[{id, set}];
+  if (slots.admission != w.admissions)
+    slots = {w.admissions, std::vector<int32_t>(topo.domains.size(), 0)};
+  // readRanksIfAvailable: the completion index is the rank; the assignment's domains, in
+  // order, take `count` consecutive ranks each. A rank out of range or already served
+  // falls back to the greedy walk (assignGatedPodsToDomainsGreedy).
+  int32_t domain = -1;
+  const auto& req = w.spec.pod_sets[set].topology;
+  if (req && !req->pod_index_label.empty() && pod.completion_index >= 0) {
+    int32_t rank = pod.completion_index;
+    for (size_t d = 0; d < topo.domains.size(); ++d) {
+      if (rank < topo.domains[d].count) {
+        domain = static_cast<int32_t>(d);
+        break;
+      }
+      rank -= topo.domains[d].count;
+    }
+    if (domain >= 0 && slots.used[static_cast<size_t>(domain)] >=
+                           topo.domains[static_cast<size_t>(domain)].count) {
+      domain = -1;
+    }
+  }
+  if (domain < 0) {
+    for (size_t d = 0; d < topo.domains.size() && domain < 0; ++d) {
+      if (slots.used[d] < topo.domains[d].count) domain = static_cast<int32_t>(d);
+    }
+  }
+  if (domain < 0) return;  // more pods than the assignment: they stay gated
+  ++slots.used[static_cast<size_t>(domain)];
+  if (tas_domain_of_pod_.size() <= pid) tas_domain_of_pod_.resize(pid + 1, -1);
+  tas_domain_of_pod_[pid] = domain;
+  if (tas_workload_of_pod_.size() <= pid) tas_workload_of_pod_.resize(pid + 1, {kNoWorkload, 0});
+  tas_workload_of_pod_[pid] = {id, set};
+  // The levels' labels (only the hostname for a hostname topology) into the nodeSelector.
+  api::PodSpec spec = pod.tmpl->spec;
+  const auto& d = topo.domains[static_cast<size_t>(domain)];
+  for (size_t l = 0; l < topo.levels.size() && l < d.values.size(); ++l) {
+    spec.node_selector[topo.levels[l]] = d.values[l];
+  }
+  spec.scheduling_gates.erase(
+      std::remove(spec.scheduling_gates.begin(), spec.scheduling_gates.end(),
+                  std::string(kTopologySchedulingGate)),
+      spec.scheduling_gates.end());
+  store_.pod(pid).tmpl = store_.MakeTemplate(pod.tmpl->metadata, spec, pod.namespace_);
+  store_.RemoveSchedulingGates(pid, kTopologySchedulingGate);
+}
+
+void KueueController::ReleaseTopologySlot(cluster::PodId pid) {
+  if (pid >= tas_domain_of_pod_.size() || tas_domain_of_pod_[pid] < 0) return;
+  const auto [id, set] = tas_workload_of_pod_[pid];
+  auto it = tas_used_.find({id, set});
+  if (it != tas_used_.end() && it->second.admission == cache_.wl(id).admissions) {
+    --it->second.used[static_cast<size_t>(tas_domain_of_pod_[pid])];
+  }
+  tas_domain_of_pod_[pid] = -1;
+}
+
+}  // namespace gputwin::kueue

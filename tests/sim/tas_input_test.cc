@@ -1,0 +1,49 @@
+// Kueue Topology-Aware Scheduling requests that can never be admitted are input errors
+// naming the file, line and field: a level no Topology has, and the annotations Kueue's
+// webhook rejects (jobframework/tas_validation.go ValidateTASPodSetRequest).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "core/errors.h"
+#include "sim/simulation.h"
+
+namespace gputwin {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string LoadError(const std::string& file) {
+  try {
+    sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/tests/sim/data/" + file, std::nullopt,
+                      std::nullopt);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(TasInput, ALevelNoTopologyHasIsAnError) {
+  EXPECT_THAT(
+      LoadError("tas_missing_level.yaml"),
+      HasSubstr(
+          "tas_missing_level.yaml:39: spec.template.metadata.annotations: Job default/train pod "
+          "set main asks for topology level \"cloud.com/topology-rack\", which no "
+          "Topology has (levels: cloud.com/topology-block, kubernetes.io/hostname)"));
+}
+
+TEST(TasInput, TheWebhookRejectsTwoTopologyAnnotations) {
+  EXPECT_THAT(LoadError("tas_two_annotations.yaml"),
+              HasSubstr("spec.template.metadata.annotations[kueue.x-k8s.io/"
+                        "podset-required-topology]: Invalid value: must not contain more than "
+                        "one topology annotation"));
+}
+
+TEST(TasInput, ASliceLargerThanThePodSetIsRejected) {
+  // podset-slice-size 3 with parallelism 2: ValidateSliceSizeAnnotationUpperBound.
+  EXPECT_THAT(LoadError("tas_slice_too_big.yaml"),
+              HasSubstr("[kueue.x-k8s.io/podset-slice-size]: Invalid value: must not be greater "
+                        "than pod set count 2"));
+}
+
+}  // namespace
+}  // namespace gputwin
