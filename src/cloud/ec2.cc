@@ -3,9 +3,11 @@
 #include <algorithm>
 #include <cstdio>
 #include <fstream>
+#include <set>
 #include <sstream>
 
 #include "core/glob.h"
+#include "core/sha1.h"
 
 namespace gputwin::cloud {
 namespace {
@@ -155,6 +157,36 @@ Ec2::Ec2(const api::CloudSpec& spec, uint64_t seed, EventQueue* queue, Time star
   }
 }
 
+// The instance types DescribeInstanceTopology answers for (the EC2 API reference's list):
+// three network layers, four for p6-b200. Where in the hierarchy an instance lands is not
+// public: the twin fills each zone's bottom-layer nodes with 4 instances in launch order,
+// 4 bottom nodes under each middle node, and one top node per zone (an assumption,
+// docs/training.md). IDs look like EC2's (nn-<17 hex digits>).
+std::vector<std::string> Ec2::NetworkNodes(const InstanceType& t, const std::string& zone) {
+  static const std::set<std::string> kThree = {
+      "hpc6a.48xlarge", "hpc6id.32xlarge", "hpc7a.12xlarge", "hpc7a.24xlarge", "hpc7a.48xlarge",
+      "hpc7a.96xlarge", "hpc7g.4xlarge",   "hpc7g.8xlarge",  "hpc7g.16xlarge", "p3dn.24xlarge",
+      "p4d.24xlarge",   "p4de.24xlarge",   "p5.48xlarge",    "p5e.48xlarge",   "p5en.48xlarge",
+      "trn1.2xlarge",   "trn1.32xlarge",   "trn1n.32xlarge", "trn2.48xlarge",  "trn2u.48xlarge"};
+  const bool four = t.name == "p6-b200.48xlarge";
+  if (!four && !kThree.count(t.name)) return {};
+  const int64_t k = topology_launches_[zone]++;
+  const int layers = four ? 4 : 3;
+  // Index of the node at each layer: the bottom holds 4 instances, each layer above 4 nodes.
+  std::vector<int64_t> index(static_cast<size_t>(layers));
+  index[static_cast<size_t>(layers - 1)] = k / 4;
+  for (int l = layers - 2; l >= 1; --l)
+    index[static_cast<size_t>(l)] = index[static_cast<size_t>(l + 1)] / 4;
+  index[0] = 0;
+  std::vector<std::string> out;
+  for (int l = 0; l < layers; ++l) {
+    const std::string h = Sha1Hex(region() + "/" + zone + "/" + std::to_string(l + 1) + "/" +
+                                  std::to_string(index[static_cast<size_t>(l)]));
+    out.push_back("nn-" + h.substr(0, 17));
+  }
+  return out;
+}
+
 double Ec2::SpotDiscount(const InstanceType& t) const {
   for (const auto& key : {t.family, t.category}) {
     if (auto it = spec_.spot_discount.find(key); it != spec_.spot_discount.end()) {
@@ -250,6 +282,7 @@ Ec2::FleetResult Ec2::CreateFleet(const std::vector<Offering>& overrides, Time n
     inst.id = id;
     inst.offering = o;
     inst.launched_at = now;
+    inst.network_nodes = NetworkNodes(catalog_.types[o.type], o.zone);
     uint32_t index = static_cast<uint32_t>(instances_.size());
     instances_.push_back(inst);
     const auto& t = catalog_.types[o.type];

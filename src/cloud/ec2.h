@@ -39,6 +39,9 @@ struct Instance {
   bool running = true;
   bool interruption_noticed = false;
   std::string node_name;  // set when its Node registers
+  // EC2 instance topology (DescribeInstanceTopology): its network node set, top layer first;
+  // empty for instance types without one.
+  std::vector<std::string> network_nodes;
 };
 
 // A message on the interruption queue.
@@ -114,7 +117,9 @@ class Ec2 : public EventHandler {
   std::vector<std::string> zones_;
   std::vector<std::vector<Offering>> offerings_;  // per catalog type
   std::vector<Instance> instances_;
-  std::map<std::string, int64_t> bucket_vcpus_;  // running vCPUs per quota bucket
+  std::map<std::string, int64_t> bucket_vcpus_;       // running vCPUs per quota bucket
+  std::map<std::string, int64_t> topology_launches_;  // per zone: instances given a node set
+  std::vector<std::string> NetworkNodes(const InstanceType& t, const std::string& zone);
   RandomStream random_;
   std::function<void(const InterruptionMessage&)> consumer_;
 };

@@ -41,6 +41,10 @@ struct PodBehavior {
   // the same Job (same completion index) resumes from the last one.
   std::optional<Duration> checkpoint_interval;
   Duration checkpoint_cost{0};
+  // Distributed training's network (gputwin.io/step-time, gputwin.io/gradient-size): a
+  // step's compute time with the gang well placed, and the bytes every step all-reduces.
+  std::optional<Duration> step_time;
+  int64_t gradient_bytes = 0;
 };
 
 // Everything the pods stamped from one template share. Pods from one ReplicaSet or Job
@@ -235,6 +239,9 @@ struct Gang {
   double advancing_gpu_seconds = 0, waiting_gpu_seconds = 0;
   double waiting_seconds = 0;   // time with a member running but the gang incomplete
   double lost_gpu_seconds = 0;  // work its members lost (deleted, or back to a checkpoint)
+  // A step's time where the gang last ran complete, over its time in one bottom-layer
+  // network domain (1: no network model, or placed that well).
+  double step_slowdown = 1;
 };
 
 struct JobRecord {

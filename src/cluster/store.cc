@@ -175,7 +175,16 @@ PodBehavior ParseBehavior(const api::ObjectMeta& meta) {
       b.checkpoint_cost = *d;
     }
   }
-  for (const char* key : {"gputwin.io/gpu-memory", "gputwin.io/image-size"}) {
+  if (auto it = a.find("gputwin.io/step-time"); it != a.end()) {
+    auto d = ParseDuration(it->second, &err);
+    if (!d || d->ns <= 0) {
+      throw InputError(meta.source, "metadata.annotations.gputwin.io/step-time",
+                       "\"" + it->second + "\" is not a positive duration");
+    }
+    b.step_time = *d;
+  }
+  for (const char* key :
+       {"gputwin.io/gpu-memory", "gputwin.io/image-size", "gputwin.io/gradient-size"}) {
     auto it = a.find(key);
     if (it == a.end()) continue;
     auto q = ParseQuantity(it->second, &err);
@@ -183,7 +192,10 @@ PodBehavior ParseBehavior(const api::ObjectMeta& meta) {
       throw InputError(meta.source, std::string("metadata.annotations.") + key,
                        "\"" + it->second + "\" is not a quantity" + (q ? "" : ": " + err));
     }
-    (std::string(key) == "gputwin.io/gpu-memory" ? b.gpu_memory : b.image_size) = q->Value();
+    const std::string k = key;
+    (k == "gputwin.io/gpu-memory"   ? b.gpu_memory
+     : k == "gputwin.io/image-size" ? b.image_size
+                                    : b.gradient_bytes) = q->Value();
   }
   return b;
 }

@@ -3,6 +3,7 @@
 // (priority, LimitRange defaults, ResourceQuota), and watch notifications.
 #pragma once
 
+#include <algorithm>
 #include <functional>
 #include <initializer_list>
 #include <map>
@@ -183,6 +184,7 @@ class Store {
       sum.waiting_gpu_seconds += g.waiting_gpu_seconds;
       sum.waiting_seconds += g.waiting_seconds;
       sum.lost_gpu_seconds += g.lost_gpu_seconds;
+      sum.step_slowdown = std::max(sum.step_slowdown, g.step_slowdown);
     }
     return sum;
   }

@@ -96,6 +96,8 @@ class Kubelet : public Controller {
   void JoinGang(PodId pod, Time now);
   void LeaveGang(PodId pod, Time now, bool succeeded);
   void SetGangPace(uint32_t gang, Time now);
+  // A complete gang's pace over its placement (the network step-time model).
+  double PlacementFactor(uint32_t gang);
   std::map<uint32_t, GangState> gangs_;
   std::string CheckpointKey(PodId pod) const;
   std::map<std::string, double> checkpointed_ns_;  // work saved in checkpoints, per task

@@ -139,6 +139,11 @@ bool Karpenter::Launch(uint32_t index, Time now) {
   c.labels["topology.kubernetes.io/zone"] = c.zone;
   c.labels["topology.kubernetes.io/region"] = ec2_.region();
   c.labels["karpenter.k8s.aws/ec2nodeclass"] = spec.node_class_name;
+  // EKS labels a node with its place in the EC2 network (network-node-layer-1 at the top).
+  for (size_t l = 0; l < inst.network_nodes.size(); ++l) {
+    c.labels["topology.k8s.aws/network-node-layer-" + std::to_string(l + 1)] =
+        inst.network_nodes[l];
+  }
   const auto& st = ec2_.startup();
   At(now + st.fleet, Arg(kLaunched, index));
   const Time registers =
@@ -202,6 +207,11 @@ void Karpenter::Register(uint32_t index, Time now) {
   node.metadata.annotations = pool.spec->template_annotations;
   node.metadata.annotations["gputwin.io/image-pull-bandwidth"] =
       std::to_string(ec2_.startup().image_pull_bytes_per_second);
+  if (type.network_mbps > 0) {
+    // The instance type's network performance (EFA included), for the training step model.
+    node.metadata.annotations["gputwin.io/network-bandwidth"] =
+        std::to_string(type.network_mbps) + "M";
+  }
   if (type.gpu_count > 0) {
     node.metadata.annotations["gputwin.io/gpu-model"] = type.gpu_model;
     node.metadata.annotations["gputwin.io/gpu-count"] = std::to_string(type.gpu_count);

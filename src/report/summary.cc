@@ -458,6 +458,7 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
                           {"gpuHoursWaitingForGang", Round(g.waiting_gpu_seconds / 3600)},
                           {"secondsWaitingForGang", Round(g.waiting_seconds)},
                           {"gpuHoursLost", Round(g.lost_gpu_seconds / 3600)},
+                          {"stepSlowdown", Round(g.step_slowdown)},
                           {"conditions", conditions}});
     }
     j["jobSets"] = sets;
@@ -492,6 +493,7 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
       entry["gpuHoursWaitingForGang"] = Round(g.waiting_gpu_seconds / 3600);
       entry["secondsWaitingForGang"] = Round(g.waiting_seconds);
       entry["gpuHoursLost"] = Round(g.lost_gpu_seconds / 3600);
+      entry["stepSlowdown"] = Round(g.step_slowdown);
       jobs_out.push_back(std::move(entry));
     }
     j["pyTorchJobs"] = jobs_out;

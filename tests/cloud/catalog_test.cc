@@ -115,6 +115,41 @@ TEST(Ec2, VcpuQuotaRefusesTheLaunchThatWouldExceedIt) {
   EXPECT_TRUE(ec2.CreateFleet({od}, Time{0}).instance.has_value());
 }
 
+// EC2 instance topology: three network nodes per p5 instance (DescribeInstanceTopology's
+// supported types), none for a g5. The twin's placement: 4 instances per bottom-layer node
+// in a zone, 4 of those per middle node, one top node per zone.
+TEST(Ec2, InstanceTopologyForSupportedTypes) {
+  api::CloudSpec spec;
+  spec.region = "us-east-1";
+  EventQueue q;
+  devices::GpuModelTable models;
+  Ec2 ec2(spec, 1, &q, Time{0}, &models);
+  auto index = [&](const char* name) {
+    return static_cast<uint32_t>(ec2.catalog().Find(name) - ec2.catalog().types.data());
+  };
+  Offering p5{index("p5.48xlarge"), "us-east-1a", CapacityType::kOnDemand, 55.04};
+  std::vector<std::vector<std::string>> nodes;
+  for (int i = 0; i < 17; ++i) {
+    auto r = ec2.CreateFleet({p5}, Time{0});
+    ASSERT_TRUE(r.instance.has_value());
+    nodes.push_back(ec2.instance(*r.instance).network_nodes);
+    ASSERT_EQ(nodes.back().size(), 3u);
+    EXPECT_EQ(nodes.back()[0].size(), 20u);  // nn- and 17 hex digits
+  }
+  EXPECT_EQ(nodes[0], nodes[3]);          // one bottom node for the first four
+  EXPECT_NE(nodes[3][2], nodes[4][2]);    // the fifth under the next one
+  EXPECT_EQ(nodes[3][1], nodes[4][1]);    // same middle node
+  EXPECT_NE(nodes[15][1], nodes[16][1]);  // the 17th under the next middle node
+  EXPECT_EQ(nodes[0][0], nodes[16][0]);   // one top node per zone
+  Offering other_zone = p5;
+  other_zone.zone = "us-east-1b";
+  auto b = ec2.CreateFleet({other_zone}, Time{0});
+  EXPECT_NE(ec2.instance(*b.instance).network_nodes[0], nodes[0][0]);
+  Offering g5{index("g5.xlarge"), "us-east-1a", CapacityType::kOnDemand, 1.006};
+  auto g = ec2.CreateFleet({g5}, Time{0});
+  EXPECT_TRUE(ec2.instance(*g.instance).network_nodes.empty());
+}
+
 TEST(Ec2, UnknownQuotaIsAnError) {
   api::CloudSpec spec;
   spec.quotas["Running On-Demand GPU instances"] = 8;
