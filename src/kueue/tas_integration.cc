@@ -102,9 +102,13 @@ std::vector<tas::PlacementResult> KueueController::PlaceTopology(
   for (size_t i = nodes.size(); i-- > 0;) {
     leaf_node[hostname ? std::vector<std::string>{nodes[i].name} : nodes[i].level_values] = i;
   }
+  // Forget the ones no longer admitted (their quota and placement are released).
+  std::erase_if(tas_admitted_, [&](WorkloadId w) {
+    return cache_.wl(w).phase != WorkloadPhase::kAdmitted;
+  });
   for (WorkloadId other : tas_admitted_) {
     const auto& w = cache_.wl(other);
-    if (other == id || w.phase != WorkloadPhase::kAdmitted) continue;
+    if (other == id) continue;
     for (size_t k = 0; k < w.assignment.size(); ++k) {
       const auto& topo = w.assignment[k].topology;
       if (!topo) continue;
