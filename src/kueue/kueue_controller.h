@@ -115,6 +115,18 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   std::vector<WorkloadId> workload_of_pytorch_job_;
   std::vector<api::PyTorchJob> original_pytorch_jobs_;
   cluster::WorkQueue dirty_pytorch_jobs_;
+  // The TrainJob integration (trainjob_integration.cc), and the JobSets TrainJobs own
+  // (child jobs: no Workload of their own).
+  void CreateTrainJobWorkload(uint32_t train_job);
+  void SyncTrainJob(uint32_t train_job, Time now);
+  void SetTrainJobSuspended(uint32_t train_job, WorkloadId id, bool suspend);
+  // Whether a JobSet is the child of a TrainJob Kueue manages (FindAncestorJobManagedByKueue),
+  // worked out when it is `added`.
+  bool TrainJobChild(uint32_t job_set, bool added);
+  void SyncTrainJobChild(uint32_t job_set);
+  std::vector<WorkloadId> workload_of_train_job_;
+  std::vector<uint32_t> child_of_;  // JobSet id → its managed TrainJob's id + 1 (0: none)
+  cluster::WorkQueue dirty_train_jobs_, dirty_child_job_sets_;
   void ReleaseQuota(WorkloadId id);
   void Requeue(WorkloadId id, Time now);
   void QueueInadmissibleAfter(int32_t cq);

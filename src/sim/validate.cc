@@ -105,6 +105,14 @@ void WarnKueueIntegrations(api::Manifests* m) {
       warn(pj.metadata, "PyTorchJob", "kubeflow.org/pytorchjob", "");
     }
   }
+  for (const auto& tj : m->train_jobs) {
+    if (!queue_of(tj.metadata.labels)) continue;
+    if (cfg.Manages("trainer.kubeflow.org/trainjob")) {
+      kueue::WorkloadForTrainJob(tj, *m);  // a missing WorkloadPriorityClass fails now
+    } else {
+      warn(tj.metadata, "TrainJob", "trainer.kubeflow.org/trainjob", "");
+    }
+  }
   for (const auto& l : m->leader_worker_sets) {
     if (!queue_of(l.metadata.labels)) continue;
     if (cfg.Manages("leaderworkerset.x-k8s.io/leaderworkerset")) {

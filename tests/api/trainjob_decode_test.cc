@@ -9,6 +9,7 @@
 
 #include "api/manifests.h"
 #include "controllers/trainjob_builder.h"
+#include "kueue/workload.h"
 #include "sim/simulation.h"
 
 namespace gputwin::api {
@@ -157,7 +158,7 @@ TEST(TrainJobDecode, UpstreamMultiNodeExampleBuildsItsJobSet) {
   EXPECT_THAT(node.env_names, ::testing::Contains("PET_NODE_RANK"));  // a fieldRef
 }
 
-TEST(TrainJobDecode, UpstreamKueueExample) {
+TEST(TrainJobDecode, UpstreamKueueExampleAndItsWorkload) {
   // examples/yaml/03-kueue-integration.yaml@v2.3.0: queue training-queue, suspend true,
   // image python:3.11-slim, 3 nodes of requests cpu 2 / memory 4Gi, limits cpu 4 / 8Gi.
   Manifests m = Load({"runtime-torch-distributed.yaml", "trainjob-03-kueue-integration.yaml"});
@@ -175,6 +176,17 @@ TEST(TrainJobDecode, UpstreamKueueExample) {
   EXPECT_EQ(node.resources.limits.at("cpu"), Quantity{4000});
   // No GPU: the requested CPU, 2 processes per node.
   EXPECT_EQ(Env(node, "PET_NPROC_PER_NODE"), "2");
+  // Kueue's Workload (jobs/trainjob PodSets through the JobSet integration): one PodSet
+  // "node" of 3 pods with the per-pod requests.
+  auto w = kueue::WorkloadForTrainJob(tj, m);
+  ASSERT_TRUE(w.has_value());
+  EXPECT_EQ(w->name, "trainjob-kueue-example");
+  EXPECT_EQ(w->queue_name, "training-queue");
+  ASSERT_EQ(w->pod_sets.size(), 1u);
+  EXPECT_EQ(w->pod_sets[0].name, "node");
+  EXPECT_EQ(w->pod_sets[0].count, 3);
+  EXPECT_EQ(w->pod_sets[0].requests.at("cpu"), Quantity{2000});
+  EXPECT_EQ(w->pod_sets[0].requests.at("memory").Value(), 4LL << 30);
 }
 
 TEST(TrainJobDecode, UpstreamRuntimePatchesExample) {
