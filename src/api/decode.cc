@@ -30,6 +30,9 @@ const std::vector<KindEntry>& KindTable() {
       {"JobSet", {"jobset.x-k8s.io/v1alpha2"}, DecodeJobSet},
       {"PyTorchJob", {"kubeflow.org/v1"}, DecodePyTorchJob},
       {"LeaderWorkerSet", {"leaderworkerset.x-k8s.io/v1"}, DecodeLeaderWorkerSet},
+      {"TrainJob", {"trainer.kubeflow.org/v1alpha1"}, DecodeTrainJob},
+      {"ClusterTrainingRuntime", {"trainer.kubeflow.org/v1alpha1"}, DecodeClusterTrainingRuntime},
+      {"TrainingRuntime", {"trainer.kubeflow.org/v1alpha1"}, DecodeTrainingRuntime},
       {"DaemonSet", {"apps/v1"}, DecodeDaemonSet},
       {"StatefulSet", {"apps/v1"}, DecodeStatefulSet},
       {"PriorityClass", {"scheduling.k8s.io/v1"}, DecodePriorityClass},
@@ -147,12 +150,12 @@ size_t Manifests::ObjectCount() const {
          daemon_sets.size() + stateful_sets.size() + priority_classes.size() + namespaces.size() +
          config_maps.size() + resource_quotas.size() + limit_ranges.size() + cron_jobs.size() +
          job_sets.size() + pytorch_jobs.size() + leader_worker_sets.size() +
-         pod_disruption_budgets.size() + services.size() + ingresses.size() +
-         horizontal_pod_autoscalers.size() + scaled_objects.size() + (scheduler_config ? 1 : 0) +
-         (gpu_operator ? 1 : 0) + cluster_queues.size() + cohorts.size() + local_queues.size() +
-         resource_flavors.size() + topologies.size() + workload_priority_classes.size() +
-         (kueue_config.present ? 1 : 0) + node_pools.size() + ec2_node_classes.size() +
-         scenarios.size() + kept_objects.size();
+         training_runtimes.size() + train_jobs.size() + pod_disruption_budgets.size() +
+         services.size() + ingresses.size() + horizontal_pod_autoscalers.size() +
+         scaled_objects.size() + (scheduler_config ? 1 : 0) + (gpu_operator ? 1 : 0) +
+         cluster_queues.size() + cohorts.size() + local_queues.size() + resource_flavors.size() +
+         topologies.size() + workload_priority_classes.size() + (kueue_config.present ? 1 : 0) +
+         node_pools.size() + ec2_node_classes.size() + scenarios.size() + kept_objects.size();
 }
 
 std::vector<std::string> KnownKinds() {

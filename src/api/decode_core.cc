@@ -53,7 +53,9 @@ void ValidateResources(YamlReader& res, ResourceRequirements* r) {
     }
   }
   // Defaulting (SetDefaults_Container): a limit without a request sets the request.
-  for (const auto& [name, q] : r->limits) r->requests.emplace(name, q);
+  for (const auto& [name, q] : r->limits) {
+    if (r->requests.emplace(name, q).second) r->defaulted_requests.push_back(name);
+  }
 }
 
 // spec.resources of a pod (KEP-2837): validated as pkg/apis/core/validation
@@ -209,9 +211,15 @@ Container DecodeContainer(YamlReader& c, bool init) {
                 "seLinuxOptions", "seccompProfile", "windowsOptions"});
     sc->Finish();
   }
-  c.Ignore({"envFrom", "ports", "volumeMounts", "volumeDevices", "livenessProbe", "imagePullPolicy",
-            "workingDir", "terminationMessagePath", "terminationMessagePolicy", "stdin",
-            "stdinOnce", "tty", "resizePolicy"});
+  for (auto& vm : c.ObjectList("volumeMounts")) {
+    out.volume_mounts.push_back(vm.RequiredString("name"));
+    vm.Ignore({"mountPath", "readOnly", "subPath", "subPathExpr", "mountPropagation",
+               "recursiveReadOnly"});
+    vm.Finish();
+  }
+  c.Ignore({"envFrom", "ports", "volumeDevices", "livenessProbe", "imagePullPolicy", "workingDir",
+            "terminationMessagePath", "terminationMessagePolicy", "stdin", "stdinOnce", "tty",
+            "resizePolicy"});
   c.Finish();
   return out;
 }
@@ -497,6 +505,33 @@ TopologySpreadConstraint DecodeTopologySpreadConstraint(YamlReader& c) {
   return out;
 }
 
+void DecodeAffinity(YamlReader& aff, PodSpec* out) {
+  if (auto na = aff.Object("nodeAffinity")) {
+    NodeAffinity node_aff;
+    if (auto req = na->Object("requiredDuringSchedulingIgnoredDuringExecution")) {
+      node_aff.required = DecodeNodeSelectorTerms(*req, "nodeSelectorTerms");
+      if (node_aff.required->empty())
+        req->Fail("nodeSelectorTerms", "Required value: must have at least one node selector term");
+      req->Finish();
+    }
+    for (auto& p : na->ObjectList("preferredDuringSchedulingIgnoredDuringExecution")) {
+      PreferredSchedulingTerm term;
+      term.weight = static_cast<int32_t>(p.Int("weight", 1, 100).value_or(0));
+      if (term.weight == 0) p.Fail("weight", "Required value");
+      auto pref = p.Object("preference");
+      if (!pref) p.Fail("preference", "Required value");
+      term.preference = DecodeTerm(*pref);
+      p.Finish();
+      node_aff.preferred.push_back(term);
+    }
+    na->Finish();
+    out->node_affinity = node_aff;
+  }
+  if (auto pa = aff.Object("podAffinity")) out->pod_affinity = DecodePodAffinity(*pa);
+  if (auto pa = aff.Object("podAntiAffinity")) out->pod_anti_affinity = DecodePodAffinity(*pa);
+  aff.Finish();
+}
+
 PodSpec DecodePodSpec(YamlReader& s) {
   PodSpec out;
   for (auto& c : s.ObjectList("containers")) out.containers.push_back(DecodeContainer(c, false));
@@ -519,33 +554,7 @@ PodSpec DecodePodSpec(YamlReader& s) {
   out.overhead = s.Resources("overhead");
   if (auto res = s.Object("resources")) out.pod_resources = DecodePodLevelResources(*res, out);
   out.tolerations = DecodeTolerations(s, "tolerations");
-  if (auto aff = s.Object("affinity")) {
-    if (auto na = aff->Object("nodeAffinity")) {
-      NodeAffinity node_aff;
-      if (auto req = na->Object("requiredDuringSchedulingIgnoredDuringExecution")) {
-        node_aff.required = DecodeNodeSelectorTerms(*req, "nodeSelectorTerms");
-        if (node_aff.required->empty())
-          req->Fail("nodeSelectorTerms",
-                    "Required value: must have at least one node selector term");
-        req->Finish();
-      }
-      for (auto& p : na->ObjectList("preferredDuringSchedulingIgnoredDuringExecution")) {
-        PreferredSchedulingTerm term;
-        term.weight = static_cast<int32_t>(p.Int("weight", 1, 100).value_or(0));
-        if (term.weight == 0) p.Fail("weight", "Required value");
-        auto pref = p.Object("preference");
-        if (!pref) p.Fail("preference", "Required value");
-        term.preference = DecodeTerm(*pref);
-        p.Finish();
-        node_aff.preferred.push_back(term);
-      }
-      na->Finish();
-      out.node_affinity = node_aff;
-    }
-    if (auto pa = aff->Object("podAffinity")) out.pod_affinity = DecodePodAffinity(*pa);
-    if (auto pa = aff->Object("podAntiAffinity")) out.pod_anti_affinity = DecodePodAffinity(*pa);
-    aff->Finish();
-  }
+  if (auto aff = s.Object("affinity")) DecodeAffinity(*aff, &out);
   for (auto& c : s.ObjectList("topologySpreadConstraints")) {
     out.topology_spread_constraints.push_back(DecodeTopologySpreadConstraint(c));
     const auto& added = out.topology_spread_constraints.back();

@@ -10,6 +10,8 @@ ObjectMeta DecodeMeta(YamlReader& obj, bool namespaced, bool require_name = true
 // Metadata inside a pod template (no name required).
 ObjectMeta DecodeTemplateMeta(YamlReader& meta);
 PodSpec DecodePodSpec(YamlReader& spec);
+// A pod spec's `affinity`: nodeAffinity, podAffinity and podAntiAffinity into `out`.
+void DecodeAffinity(YamlReader& aff, PodSpec* out);
 PodTemplateSpec DecodePodTemplate(YamlReader& tmpl);
 LabelSelector DecodeLabelSelector(YamlReader& sel);
 TopologySpreadConstraint DecodeTopologySpreadConstraint(YamlReader& c);

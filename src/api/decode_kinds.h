@@ -17,6 +17,12 @@ void DecodeReplicaSet(YamlReader& r, Manifests* out);
 void DecodeJob(YamlReader& r, Manifests* out);
 void DecodeCronJob(YamlReader& r, Manifests* out);
 void DecodeJobSet(YamlReader& r, Manifests* out);
+// A JobSet's spec into `js` (its metadata set first): shared by JobSet and the Kubeflow
+// Trainer runtimes' templates.
+void DecodeJobSetSpec(YamlReader& spec, JobSet* js);
+void DecodeTrainingRuntime(YamlReader& r, Manifests* out);
+void DecodeClusterTrainingRuntime(YamlReader& r, Manifests* out);
+void DecodeTrainJob(YamlReader& r, Manifests* out);
 void DecodePyTorchJob(YamlReader& r, Manifests* out);
 void DecodeLeaderWorkerSet(YamlReader& r, Manifests* out);
 void DecodeDaemonSet(YamlReader& r, Manifests* out);

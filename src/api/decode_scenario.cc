@@ -379,6 +379,7 @@ Expectation DecodeExpectation(YamlReader& e) {
   x.job_set = e.String("jobSet");
   x.pytorch_job = e.String("pyTorchJob");
   x.leader_worker_set = e.String("leaderWorkerSet");
+  x.train_job = e.String("trainJob");
   if (auto n = e.Int("restarts", 0, INT32_MAX)) x.restarts = static_cast<int32_t>(*n);
   if (auto n = e.Int("readyReplicas", 0, INT32_MAX)) x.ready_replicas = static_cast<int32_t>(*n);
   x.workload = e.String("workload");
@@ -388,12 +389,13 @@ Expectation DecodeExpectation(YamlReader& e) {
   x.alert = e.String("alert");
   if (static_cast<int>(!x.pods.empty()) + static_cast<int>(!x.job.empty()) +
           static_cast<int>(!x.job_set.empty()) + static_cast<int>(!x.pytorch_job.empty()) +
-          static_cast<int>(!x.leader_worker_set.empty()) + static_cast<int>(!x.workload.empty()) +
-          static_cast<int>(!x.node_claim.empty()) + static_cast<int>(!x.traffic.empty()) +
-          static_cast<int>(!x.hpa.empty()) + static_cast<int>(!x.alert.empty()) !=
+          static_cast<int>(!x.leader_worker_set.empty()) + static_cast<int>(!x.train_job.empty()) +
+          static_cast<int>(!x.workload.empty()) + static_cast<int>(!x.node_claim.empty()) +
+          static_cast<int>(!x.traffic.empty()) + static_cast<int>(!x.hpa.empty()) +
+          static_cast<int>(!x.alert.empty()) !=
       1) {
     e.Fail("pods",
-           "set exactly one of pods, job, jobSet, pyTorchJob, leaderWorkerSet, workload, "
+           "set exactly one of pods, job, jobSet, pyTorchJob, leaderWorkerSet, trainJob, workload, "
            "nodeClaim, traffic, hpa or alert");
   }
   x.fired = e.Int("fired", 0);

@@ -12,25 +12,13 @@
 
 namespace gputwin::api {
 
-// jobset.x-k8s.io/v1alpha2 JobSet, defaulted and validated as its webhook does
-// (pkg/webhooks/jobset_webhook.go) and its CRD's CEL rules.
-void DecodeJobSet(YamlReader& r, Manifests* out) {
-  JobSet js;
-  js.metadata = DecodeMeta(r, true);
-  if (auto it = js.metadata.annotations.find("alpha.jobset.sigs.k8s.io/exclusive-topology");
-      it != js.metadata.annotations.end()) {
-    js.exclusive_topology = it->second;
-  }
-  if (js.metadata.annotations.count("alpha.jobset.sigs.k8s.io/node-selector")) {
-    r.diagnostics()->Warn(r.Where(), "metadata.annotations",
-                          "alpha.jobset.sigs.k8s.io/node-selector is not modelled: exclusive "
-                          "placement uses pod affinity, as without it");
-  }
-  auto spec = r.Object("spec");
-  if (!spec) r.Fail("spec", "Required value");
+// A JobSet's spec (jobset.x-k8s.io/v1alpha2 JobSetSpec) with the webhook's defaults and
+// validation, into `js` (whose metadata is set): a JobSet's, or the template of a Kubeflow
+// Trainer runtime, which has no name yet (the TrainJob's becomes the JobSet's).
+void DecodeJobSetSpec(YamlReader& spec, JobSet* js) {
   std::set<std::string> names;
-  auto rjobs = spec->ObjectList("replicatedJobs");
-  if (rjobs.empty()) spec->Fail("replicatedJobs", "Required value: at least one replicatedJob");
+  auto rjobs = spec.ObjectList("replicatedJobs");
+  if (rjobs.empty()) spec.Fail("replicatedJobs", "Required value: at least one replicatedJob");
   for (auto& rj : rjobs) {
     ReplicatedJob x;
     x.source = rj.Where();
@@ -38,9 +26,10 @@ void DecodeJobSet(YamlReader& r, Manifests* out) {
     if (!names.insert(x.name).second) {
       rj.Fail("name", "Duplicate value: \"" + x.name + "\"");
     }
-    // Job names <jobset>-<replicatedJob>-<index> must stay valid DNS labels.
-    const size_t job_name = js.metadata.name.size() + 1 + x.name.size() + 2;
-    if (job_name > 63) {
+    // Job names <jobset>-<replicatedJob>-<index> must stay valid DNS labels (a runtime's
+    // template has no JobSet name yet).
+    const size_t job_name = js->metadata.name.size() + 1 + x.name.size() + 2;
+    if (!js->metadata.name.empty() && job_name > 63) {
       rj.Fail("name", "Invalid value: \"" + x.name +
                           "\": JobSet name and replicatedJob name together make Job names "
                           "longer than 63 characters");
@@ -50,28 +39,36 @@ void DecodeJobSet(YamlReader& r, Manifests* out) {
     auto tmpl = rj.Object("template");
     if (!tmpl) rj.Fail("template", "Required value");
     x.template_ = DecodeJobObject(*tmpl, /*require_name=*/false, /*jobset_defaults=*/true);
-    x.template_.metadata.namespace_ = js.metadata.namespace_;
+    x.template_.metadata.namespace_ = js->metadata.namespace_;
     if (auto it =
             x.template_.metadata.annotations.find("alpha.jobset.sigs.k8s.io/exclusive-topology");
-        it != x.template_.metadata.annotations.end() && js.exclusive_topology.empty()) {
-      js.exclusive_topology = it->second;
+        it != x.template_.metadata.annotations.end() && js->exclusive_topology.empty()) {
+      js->exclusive_topology = it->second;
     }
+    // dependsOn: MaxItems 5 (v0.12's CRD; the controller waits for each of them).
     auto deps = rj.ObjectList("dependsOn");
-    if (deps.size() > 1) rj.Fail("dependsOn", "Too many: must have at most 1 item");
+    if (deps.size() > 5) {
+      rj.Fail("dependsOn",
+              "Too many: " + std::to_string(deps.size()) + ": must have at most 5 items");
+    }
     for (auto& d : deps) {
-      x.depends_on = d.RequiredString("name");
-      x.depends_on_status = d.RequiredString("status");
-      CheckOneOf(d, "status", x.depends_on_status, {"Ready", "Complete"});
-      if (js.replicated_jobs.empty() ||
-          std::none_of(js.replicated_jobs.begin(), js.replicated_jobs.end(),
-                       [&](const ReplicatedJob& p) { return p.name == x.depends_on; })) {
-        d.Fail("name", "Invalid value: \"" + x.depends_on +
+      const std::string dep = d.RequiredString("name");
+      const std::string status = d.RequiredString("status");
+      CheckOneOf(d, "status", status, {"Ready", "Complete"});
+      if (js->replicated_jobs.empty() ||
+          std::none_of(js->replicated_jobs.begin(), js->replicated_jobs.end(),
+                       [&](const ReplicatedJob& p) { return p.name == dep; })) {
+        d.Fail("name", "Invalid value: \"" + dep +
                            "\": dependsOn must name a replicatedJob listed before this one");
       }
+      for (const auto& other : x.depends_on) {
+        if (other.first == dep) d.Fail("name", "Duplicate value: \"" + dep + "\"");
+      }
+      x.depends_on.emplace_back(dep, status);
       d.Finish();
     }
     rj.Finish();
-    js.replicated_jobs.push_back(std::move(x));
+    js->replicated_jobs.push_back(std::move(x));
   }
   auto known = [&](YamlReader& at, const char* key, const std::vector<std::string>& targets) {
     for (const auto& t : targets) {
@@ -80,20 +77,20 @@ void DecodeJobSet(YamlReader& r, Manifests* out) {
       }
     }
   };
-  if (auto sp = spec->Object("successPolicy")) {
-    js.success_operator = sp->String("operator", "All");
-    CheckOneOf(*sp, "operator", js.success_operator, {"All", "Any"});
-    js.success_target_replicated_jobs = sp->StringList("targetReplicatedJobs");
-    known(*sp, "targetReplicatedJobs", js.success_target_replicated_jobs);
+  if (auto sp = spec.Object("successPolicy")) {
+    js->success_operator = sp->String("operator", "All");
+    CheckOneOf(*sp, "operator", js->success_operator, {"All", "Any"});
+    js->success_target_replicated_jobs = sp->StringList("targetReplicatedJobs");
+    known(*sp, "targetReplicatedJobs", js->success_target_replicated_jobs);
     sp->Finish();
   }
-  if (auto fp = spec->Object("failurePolicy")) {
-    js.failure_policy = true;
-    js.max_restarts = static_cast<int32_t>(fp->Int("maxRestarts", 0, INT32_MAX).value_or(0));
-    js.restart_strategy = fp->String("restartStrategy", "Recreate");
-    CheckOneOf(*fp, "restartStrategy", js.restart_strategy,
+  if (auto fp = spec.Object("failurePolicy")) {
+    js->failure_policy = true;
+    js->max_restarts = static_cast<int32_t>(fp->Int("maxRestarts", 0, INT32_MAX).value_or(0));
+    js->restart_strategy = fp->String("restartStrategy", "Recreate");
+    CheckOneOf(*fp, "restartStrategy", js->restart_strategy,
                {"Recreate", "BlockingRecreate", "InPlaceRestart"});
-    if (js.restart_strategy == "InPlaceRestart") {
+    if (js->restart_strategy == "InPlaceRestart") {
       fp->diagnostics()->Warn(fp->Where(), fp->FieldPath("restartStrategy"),
                               "InPlaceRestart is not modelled: the Jobs are recreated (Recreate)");
     }
@@ -140,44 +137,63 @@ void DecodeJobSet(YamlReader& r, Manifests* out) {
       rule.target_replicated_jobs = rr.StringList("targetReplicatedJobs");
       known(rr, "targetReplicatedJobs", rule.target_replicated_jobs);
       rr.Finish();
-      js.failure_rules.push_back(std::move(rule));
+      js->failure_rules.push_back(std::move(rule));
     }
     fp->Finish();
   }
-  if (auto st = spec->Object("startupPolicy")) {
-    js.startup_policy_order = st->RequiredString("startupPolicyOrder");
-    CheckOneOf(*st, "startupPolicyOrder", js.startup_policy_order, {"AnyOrder", "InOrder"});
+  if (auto st = spec.Object("startupPolicy")) {
+    js->startup_policy_order = st->RequiredString("startupPolicyOrder");
+    CheckOneOf(*st, "startupPolicyOrder", js->startup_policy_order, {"AnyOrder", "InOrder"});
     st->Finish();
   }
-  if (js.startup_policy_order == "InOrder" &&
-      std::any_of(js.replicated_jobs.begin(), js.replicated_jobs.end(),
+  if (js->startup_policy_order == "InOrder" &&
+      std::any_of(js->replicated_jobs.begin(), js->replicated_jobs.end(),
                   [](const ReplicatedJob& x) { return !x.depends_on.empty(); })) {
-    spec->Fail("startupPolicy",
-               "Invalid value: StartupPolicy and DependsOn APIs are mutually exclusive");
+    spec.Fail("startupPolicy",
+              "Invalid value: StartupPolicy and DependsOn APIs are mutually exclusive");
   }
-  js.suspend = spec->Bool("suspend").value_or(false);
-  if (auto ttl = spec->Int("ttlSecondsAfterFinished", 0, INT32_MAX)) {
-    js.ttl_seconds_after_finished = static_cast<int32_t>(*ttl);
+  js->suspend = spec.Bool("suspend").value_or(false);
+  if (auto ttl = spec.Int("ttlSecondsAfterFinished", 0, INT32_MAX)) {
+    js->ttl_seconds_after_finished = static_cast<int32_t>(*ttl);
   }
-  js.managed_by = spec->OptString("managedBy");
-  if (js.managed_by && *js.managed_by != "jobset.sigs.k8s.io/jobset-controller") {
-    spec->diagnostics()->Warn(spec->Where(), spec->FieldPath("managedBy"),
-                              "\"" + *js.managed_by +
-                                  "\": the JobSet controller leaves this JobSet to that "
-                                  "controller; no Jobs are created");
+  js->managed_by = spec.OptString("managedBy");
+  if (js->managed_by && *js->managed_by != "jobset.sigs.k8s.io/jobset-controller") {
+    spec.diagnostics()->Warn(spec.Where(), spec.FieldPath("managedBy"),
+                             "\"" + *js->managed_by +
+                                 "\": the JobSet controller leaves this JobSet to that "
+                                 "controller; no Jobs are created");
   }
-  if (auto net = spec->Object("network")) {
-    js.enable_dns_hostnames = net->Bool("enableDNSHostnames").value_or(true);
-    js.subdomain = net->String("subdomain", js.metadata.name);
+  if (auto net = spec.Object("network")) {
+    js->enable_dns_hostnames = net->Bool("enableDNSHostnames").value_or(true);
+    js->subdomain = net->String("subdomain", js->metadata.name);
     // DNS records for pod discovery: nothing the twin's scheduling or timing reads.
     net->Ignore({"publishNotReadyAddresses"});
     net->Finish();
   } else {
-    js.subdomain = js.metadata.name;
+    js->subdomain = js->metadata.name;
   }
   // The coordinator only adds an annotation naming one pod's endpoint.
-  spec->Ignore({"coordinator"});
-  WarnNotModelled(*spec, "JobSet", "spec");
+  spec.Ignore({"coordinator"});
+  WarnNotModelled(spec, "JobSet", "spec");
+}
+
+// jobset.x-k8s.io/v1alpha2 JobSet, defaulted and validated as its webhook does
+// (pkg/webhooks/jobset_webhook.go) and its CRD's CEL rules.
+void DecodeJobSet(YamlReader& r, Manifests* out) {
+  JobSet js;
+  js.metadata = DecodeMeta(r, true);
+  if (auto it = js.metadata.annotations.find("alpha.jobset.sigs.k8s.io/exclusive-topology");
+      it != js.metadata.annotations.end()) {
+    js.exclusive_topology = it->second;
+  }
+  if (js.metadata.annotations.count("alpha.jobset.sigs.k8s.io/node-selector")) {
+    r.diagnostics()->Warn(r.Where(), "metadata.annotations",
+                          "alpha.jobset.sigs.k8s.io/node-selector is not modelled: exclusive "
+                          "placement uses pod affinity, as without it");
+  }
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  DecodeJobSetSpec(*spec, &js);
   spec->Finish();
   r.Finish();
   out->job_sets.push_back(std::move(js));

@@ -25,6 +25,8 @@ struct Manifests {
   std::vector<JobSet> job_sets;
   std::vector<PyTorchJob> pytorch_jobs;
   std::vector<LeaderWorkerSet> leader_worker_sets;
+  std::vector<TrainingRuntime> training_runtimes;  // ClusterTrainingRuntimes and TrainingRuntimes
+  std::vector<TrainJob> train_jobs;
   std::vector<DaemonSet> daemon_sets;
   std::vector<StatefulSet> stateful_sets;
   std::vector<PriorityClass> priority_classes;

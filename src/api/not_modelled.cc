@@ -102,8 +102,6 @@ const std::vector<NotModelledKind>& NotModelledKinds() {
       {"ray.io", "RayJob", "KubeRay creates a RayCluster and a submitter Job",
        "no pods are created"},
       {"ray.io", "RayCluster", "KubeRay creates head and worker pods", "no pods are created"},
-      {"leaderworkerset.x-k8s.io", "LeaderWorkerSet", "creates groups of a leader and worker pods",
-       "no pods are created"},
       {"networking.istio.io", "VirtualService",
        "Envoy routes, retries and timeouts for the hosts it names",
        "ignored: set the proxy in the Scenario's traffic (docs/serving.md)"},

@@ -64,6 +64,7 @@ struct Expectation {
   std::string job_set;              // a JobSet: "namespace/name" or "name"
   std::string pytorch_job;          // a PyTorchJob: "namespace/name" or "name"
   std::string leader_worker_set;    // a LeaderWorkerSet: "namespace/name" or "name"
+  std::string train_job;            // a TrainJob: "namespace/name" or "name"
   std::optional<int32_t> restarts;  // jobSet: status.restarts; leaderWorkerSet: groups recreated
   std::optional<int32_t> ready_replicas;  // leaderWorkerSet: status.readyReplicas
   // Kueue: the Workload of a Job (glob on the Job's "namespace/name" or "name").

@@ -34,6 +34,10 @@ struct ObjectMeta {
 
 struct ResourceRequirements {
   ResourceList requests, limits;
+  // Requests the API server's defaulting copied from limits (SetDefaults_Container). A
+  // custom resource's pod template (a TrainingRuntime's) is stored undefaulted, which a
+  // strategic merge over it must see.
+  std::vector<std::string> defaulted_requests;
 };
 
 // A readiness or startup probe's timing (core/v1 Probe); the handler (httpGet, tcpSocket,
@@ -60,6 +64,7 @@ struct Container {
   // Read for lint: securityContext.privileged, and every env name (literal or valueFrom).
   bool privileged = false;
   std::vector<std::string> env_names;
+  std::vector<std::string> volume_mounts;  // their volume names (Kubeflow Trainer's checks)
   SourceRef source;
 
   static Container Named(std::string name, std::string image) {
@@ -259,7 +264,8 @@ struct ReplicatedJob {
   std::string name, group_name = "default";
   int32_t replicas = 1;
   Job template_;  // the Job template: its metadata (labels, annotations) and spec
-  std::string depends_on, depends_on_status;  // at most one dependency: name, Ready|Complete
+  // dependsOn (at most 5 in JobSet v0.12): each replicatedJob's name and Ready|Complete.
+  std::vector<std::pair<std::string, std::string>> depends_on;
   SourceRef source;
 };
 
@@ -309,6 +315,87 @@ struct PyTorchJob {
     }
     return nullptr;
   }
+};
+
+// trainer.kubeflow.org/v1alpha1 ClusterTrainingRuntime (cluster-scoped) and TrainingRuntime
+// (namespaced), Kubeflow Trainer v2.3 (pkg/apis/trainer/v1alpha1/trainingruntime_types.go): a
+// JobSet template a TrainJob is built from, with the ML policy that shapes it.
+struct TrainingRuntime {
+  ObjectMeta metadata;
+  bool cluster_scoped = false;  // ClusterTrainingRuntime
+  // spec.mlPolicy: absent, or numNodes (nil means 1) and at most one framework policy.
+  bool ml_policy = false;
+  std::optional<int32_t> num_nodes;
+  std::string framework;  // torch | mpi | flux | jax | xgboost | "" (plain ML)
+  // mlPolicy.torch.envInjection targets: job name, container names.
+  std::vector<std::pair<std::string, std::vector<std::string>>> torch_env_injection;
+  int32_t mpi_num_proc_per_node = 1;  // mlPolicy.mpi.numProcPerNode (CRD default 1)
+  bool mpi_run_launcher_as_node = false;
+  std::string pod_group_policy;  // coscheduling | volcano | "" (not modelled: warned)
+  // spec.template: the JobSet's labels and annotations, and its spec as the JobSet webhook
+  // will default it (name and namespace come from the TrainJob).
+  Labels template_labels, template_annotations;
+  JobSet template_;
+  SourceRef source;
+};
+
+// One entry of a TrainJob's spec.runtimePatches[].trainingRuntimeSpec.template.spec
+// .replicatedJobs: what a manager (a user, Kueue) patches into one replicatedJob, merged as a
+// strategic merge patch (maps merged, tolerations and affinity terms replaced, scheduling
+// gates and containers merged by name).
+struct ReplicatedJobPatch {
+  std::string name;
+  Labels job_labels, job_annotations;  // template.metadata
+  Labels labels, annotations;          // template.spec.template.metadata
+  Labels node_selector;
+  std::optional<std::vector<Toleration>> tolerations;
+  // affinity: each term list given replaces the template's (an empty list is no patch).
+  std::optional<NodeAffinity> node_affinity;
+  std::optional<PodAffinity> pod_affinity, pod_anti_affinity;
+  std::vector<std::string> scheduling_gates;
+  std::optional<std::string> service_account_name;
+  std::optional<int64_t> termination_grace_period_seconds;
+  // containers[] / initContainers[] by name: their literal env and every env name.
+  struct ContainerPatch {
+    std::string name;
+    std::vector<std::pair<std::string, std::string>> env;
+    std::vector<std::string> env_names;
+  };
+  std::vector<ContainerPatch> containers, init_containers;
+  SourceRef source;
+};
+
+struct RuntimePatch {
+  std::string manager;
+  Labels labels, annotations;  // trainingRuntimeSpec.template.metadata (the JobSet's)
+  std::vector<ReplicatedJobPatch> replicated_jobs;
+  SourceRef source;
+};
+
+// trainer.kubeflow.org/v1alpha1 TrainJob (Kubeflow Trainer v2.3, trainjob_types.go) as its CRD
+// defaults it: a runtime reference and what the trainer overrides in it.
+struct TrainJob {
+  ObjectMeta metadata;
+  std::string runtime_name;
+  std::string runtime_api_group = "trainer.kubeflow.org";
+  std::string runtime_kind = "ClusterTrainingRuntime";  // | TrainingRuntime
+  SourceRef runtime_ref_source;                         // spec.runtimeRef.name
+  // spec.trainer (nil: no overrides, and no PET_* env).
+  bool trainer = false;
+  std::optional<std::string> image;
+  std::optional<std::vector<std::string>> command, args;
+  std::vector<std::pair<std::string, std::string>> env;  // literal values
+  std::vector<std::string> env_names;                    // every name, valueFrom too
+  std::optional<int32_t> num_nodes, num_proc_per_node;
+  std::optional<ResourceRequirements> resources_per_node;
+  SourceRef trainer_source;
+  // spec.initializer: whether each is configured, and its storageUri.
+  bool dataset_initializer = false, model_initializer = false;
+  std::optional<std::string> dataset_storage_uri, model_storage_uri;
+  std::vector<RuntimePatch> runtime_patches;
+  bool suspend = false;
+  int64_t active_deadline_seconds = 0;  // 0: none
+  std::string managed_by = "trainer.kubeflow.org/trainjob-controller";
 };
 
 // leaderworkerset.x-k8s.io/v1 LeaderWorkerSet (kubernetes-sigs/lws v0.7): `replicas` groups of

@@ -311,6 +311,39 @@ struct PyTorchJobRecord {
   bool Finished() const { return condition == "Succeeded" || condition == "Failed"; }
 };
 
+// A TrainJob (trainer.kubeflow.org/v1alpha1, Kubeflow Trainer v2.3) and the status its
+// controller keeps: status.conditions (Suspended, Complete, Failed) and jobsStatus copied from
+// its JobSet, which has the TrainJob's name.
+struct TrainJobRecord {
+  api::TrainJob obj;
+  struct Condition {
+    std::string type, status, reason, message;  // status "True" or "False"
+    Time last_transition;
+    bool operator==(const Condition&) const = default;
+  };
+  std::vector<Condition> conditions;  // in the order first set (meta.SetStatusCondition)
+  std::vector<std::pair<std::string, JobSetRecord::ReplicatedJobStatus>> jobs_status;
+  // metadata.generation: bumped by every change of the spec (Kueue's suspend and runtime
+  // patch); the controller rebuilds its JobSet from the generation it has not built yet.
+  int64_t generation = 1, built_generation = 0;
+  Time built_at = kNever;     // when it last applied its JobSet
+  uint32_t job_set = kNone;   // the JobSet it created
+  int32_t trainer_nodes = 0;  // the trainer's node count as last built (PET_NNODES)
+  Time created_at = kNever;
+  bool deleted = false;
+  const Condition* Find(const std::string& type) const {
+    for (const auto& c : conditions) {
+      if (c.type == type) return &c;
+    }
+    return nullptr;
+  }
+  bool IsTrue(const std::string& type) const {
+    const Condition* c = Find(type);
+    return c && c->status == "True";
+  }
+  bool Finished() const { return IsTrue("Complete") || IsTrue("Failed"); }
+};
+
 // A LeaderWorkerSet (leaderworkerset.x-k8s.io/v1) and what its controller keeps: per group,
 // the leader (the leader StatefulSet's pod <lws>-<i>) and its workers (the worker
 // StatefulSet <lws>-<i>'s pods <lws>-<i>-<j>), and the status it writes.

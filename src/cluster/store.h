@@ -28,7 +28,8 @@ enum class WatchKind : uint8_t {
   kStatefulSet,
   kJobSet,
   kPyTorchJob,
-  kLeaderWorkerSet
+  kLeaderWorkerSet,
+  kTrainJob
 };
 // A set of WatchKinds, as a watcher declares what it watches.
 using WatchKinds = uint32_t;
@@ -168,6 +169,33 @@ class Store {
   const std::vector<LeaderWorkerSetRecord>& leader_worker_sets() const {
     return leader_worker_sets_;
   }
+  // TrainJobs (trainer.kubeflow.org): their spec, as the TrainJob controller and Kueue read
+  // and write it (Kueue suspends them and writes its runtime patch).
+  uint32_t AddTrainJob(api::TrainJob tj) {
+    TrainJobRecord rec;
+    rec.obj = std::move(tj);
+    rec.created_at = now_;
+    if (const auto& ts = rec.obj.metadata.creation_timestamp; ts && *ts < now_) {
+      rec.created_at = *ts;
+    }
+    train_jobs_.push_back(std::move(rec));
+    const auto id = static_cast<uint32_t>(train_jobs_.size() - 1);
+    Notify(WatchKind::kTrainJob, WatchOp::kAdded, id);
+    return id;
+  }
+  std::vector<TrainJobRecord>& train_jobs() { return train_jobs_; }
+  const std::vector<TrainJobRecord>& train_jobs() const { return train_jobs_; }
+  // Deletes a JobSet as the garbage collector does (its Jobs, then their pods).
+  void DeleteJobSet(uint32_t id) {
+    if (job_sets_[id].deleted) return;
+    const std::vector<uint32_t> jobs = job_sets_[id].jobs;
+    for (uint32_t job : jobs) {
+      if (job != kNone) DeleteJob(job);
+    }
+    job_sets_[id].jobs.assign(jobs.size(), kNone);
+    job_sets_[id].deleted = true;
+    Notify(WatchKind::kJobSet, WatchOp::kDeleted, id);
+  }
   uint32_t AddGang(Gang g) {
     gangs_.push_back(std::move(g));
     return static_cast<uint32_t>(gangs_.size() - 1);
@@ -258,6 +286,7 @@ class Store {
   std::vector<PyTorchJobRecord> pytorch_jobs_;
   std::vector<JobSetRecord> job_sets_;
   std::vector<LeaderWorkerSetRecord> leader_worker_sets_;
+  std::vector<TrainJobRecord> train_jobs_;
   std::vector<Gang> gangs_;
   std::vector<JobRecord> jobs_;
   std::vector<DaemonSetRecord> daemon_sets_;

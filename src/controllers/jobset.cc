@@ -373,13 +373,17 @@ void JobSetController::Sync(uint32_t index, Time now) {
       const auto& st = s.replicated[k];
       return js.replicated_jobs[k].replicas == st.ready + st.succeeded + st.failed;
     };
-    if (!rj.depends_on.empty() && !js.suspend) {
-      size_t dep = 0;
-      while (js.replicated_jobs[dep].name != rj.depends_on) ++dep;
-      const auto& st = s.replicated[dep];
-      const bool reached = rj.depends_on_status == "Complete"
-                               ? js.replicated_jobs[dep].replicas == st.succeeded
-                               : started(dep);
+    if (!js.suspend) {
+      // dependencyReachedStatus: every dependency at its status.
+      bool reached = true;
+      for (const auto& [name, status] : rj.depends_on) {
+        size_t dep = 0;
+        while (js.replicated_jobs[dep].name != name) ++dep;
+        const auto& st = s.replicated[dep];
+        reached =
+            reached && (status == "Complete" ? js.replicated_jobs[dep].replicas == st.succeeded
+                                             : started(dep));
+      }
       if (!reached) continue;
     }
     bool created = false;

@@ -88,12 +88,12 @@ struct WorkloadEvent {
 
 // What a Workload stands for: a Job (batch/job), one plain pod or a pod group (the pod
 // integration, which Deployments and StatefulSets use too).
-enum class WorkloadOwner : uint8_t { kJob, kPod, kPodGroup, kJobSet, kPyTorchJob };
+enum class WorkloadOwner : uint8_t { kJob, kPod, kPodGroup, kJobSet, kPyTorchJob, kTrainJob };
 
 struct WorkloadState {
   Workload spec;
   WorkloadOwner owner = WorkloadOwner::kJob;
-  uint32_t job = 0;  // kJob: the Job it belongs to; kJobSet, kPyTorchJob: that object
+  uint32_t job = 0;  // kJob: the Job it belongs to; kJobSet, kPyTorchJob, kTrainJob: that object
   // kPod / kPodGroup: its pods (a group's replacements join), per pod its pod set; the
   // owner's name for the report (the pod, the group, the StatefulSet).
   std::vector<uint32_t> pods;

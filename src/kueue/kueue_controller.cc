@@ -26,7 +26,7 @@ KueueController::KueueController(cluster::Store* store, EventQueue* queue, const
                                  Duration metrics_interval)
     : Controller("kueue-controller-manager", store, queue,
                  cluster::Watches({WatchKind::kJob, WatchKind::kPod, WatchKind::kJobSet,
-                                   WatchKind::kPyTorchJob})),
+                                   WatchKind::kPyTorchJob, WatchKind::kTrainJob})),
       cache_(m, diag),
       scheduler_(&cache_, this),
       metrics_interval_(metrics_interval),
@@ -136,7 +136,24 @@ void KueueController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     RequestReconcile();
     return;
   }
+  if (kind == WatchKind::kTrainJob) {
+    if (op == WatchOp::kAdded) {
+      CreateTrainJobWorkload(id);
+      return;
+    }
+    if (id >= workload_of_train_job_.size() || workload_of_train_job_[id] == kNoWorkload) return;
+    dirty_train_jobs_.Add(id);
+    RequestReconcile();
+    return;
+  }
   if (kind == WatchKind::kJobSet) {
+    // A TrainJob's JobSet: its TrainJob's Workload covers it; Kueue only suspends it while
+    // that Workload is not admitted (reconciler.go shouldSuspendChildJob).
+    if (TrainJobChild(id, op == WatchOp::kAdded)) {
+      dirty_child_job_sets_.Add(id);
+      RequestReconcile();
+      return;
+    }
     if (op == WatchOp::kAdded) {
       CreateJobSetWorkload(id);
       return;
@@ -265,13 +282,16 @@ WorkloadId KueueController::AddNewWorkload(WorkloadState w, uint64_t template_id
 void KueueController::Reconcile(Time now) {
   for (int round = 0; round < 1000; ++round) {
     if (dirty_jobs_.empty() && dirty_pod_workloads_.empty() && dirty_job_sets_.empty() &&
-        dirty_pytorch_jobs_.empty() && dirty_tas_pods_.empty() && !schedule_requested_) {
+        dirty_pytorch_jobs_.empty() && dirty_train_jobs_.empty() && dirty_child_job_sets_.empty() &&
+        dirty_tas_pods_.empty() && !schedule_requested_) {
       break;
     }
     for (uint32_t pod : dirty_tas_pods_.Drain()) UngateTopology(pod);
     for (uint32_t job : dirty_jobs_.Drain()) SyncJob(job, now);
     for (uint32_t js : dirty_job_sets_.Drain()) SyncJobSet(js, now);
     for (uint32_t pj : dirty_pytorch_jobs_.Drain()) SyncPyTorchJob(pj, now);
+    for (uint32_t tj : dirty_train_jobs_.Drain()) SyncTrainJob(tj, now);
+    for (uint32_t js : dirty_child_job_sets_.Drain()) SyncTrainJobChild(js);
     for (uint32_t wl : dirty_pod_workloads_.Drain()) SyncPodWorkload(wl, now);
     if (schedule_requested_) {
       schedule_requested_ = false;

@@ -132,8 +132,20 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   std::map<std::pair<WorkloadId, size_t>, TasSlots> tas_used_;
   std::vector<int32_t> tas_domain_of_pod_;  // -1: not a TAS pod
   std::vector<std::pair<WorkloadId, size_t>> tas_workload_of_pod_;
-  std::vector<WorkloadId> tas_admitted_;  // admitted with a topology assignment, ever
+  std::vector<WorkloadId> tas_admitted_;  // admitted with a topology assignment
   cluster::WorkQueue dirty_tas_pods_;
+  // The TrainJob integration (trainjob_integration.cc), and the JobSets TrainJobs own
+  // (child jobs: no Workload of their own).
+  void CreateTrainJobWorkload(uint32_t train_job);
+  void SyncTrainJob(uint32_t train_job, Time now);
+  void SetTrainJobSuspended(uint32_t train_job, WorkloadId id, bool suspend);
+  // Whether a JobSet is the child of a TrainJob Kueue manages (FindAncestorJobManagedByKueue),
+  // worked out when it is `added`.
+  bool TrainJobChild(uint32_t job_set, bool added);
+  void SyncTrainJobChild(uint32_t job_set);
+  std::vector<WorkloadId> workload_of_train_job_;
+  std::vector<uint32_t> child_of_;  // JobSet id → its managed TrainJob's id + 1 (0: none)
+  cluster::WorkQueue dirty_train_jobs_, dirty_child_job_sets_;
   void ReleaseQuota(WorkloadId id);
   void Requeue(WorkloadId id, Time now);
   void QueueInadmissibleAfter(int32_t cq);

@@ -153,6 +153,8 @@ void KueueController::MarkDirty(WorkloadId id) {
     dirty_job_sets_.Add(w.job);
   } else if (w.owner == WorkloadOwner::kPyTorchJob) {
     dirty_pytorch_jobs_.Add(w.job);
+  } else if (w.owner == WorkloadOwner::kTrainJob) {
+    dirty_train_jobs_.Add(w.job);
   } else if (w.owner == WorkloadOwner::kJob) {
     dirty_jobs_.Add(w.job);
   } else {

@@ -2,6 +2,8 @@
 
 #include <algorithm>
 
+#include "controllers/trainjob_builder.h"
+
 namespace gputwin::kueue {
 
 api::ResourceList PodRequests(const api::PodSpec& spec) {
@@ -215,6 +217,24 @@ std::optional<Workload> WorkloadForJobSet(const api::JobSet& js, const api::Mani
   // The priority: the JobSet's WorkloadPriorityClass label, else its first pod template's.
   SetPriority(&w, labels, js.replicated_jobs.front().template_.template_.spec, m,
               js.metadata.source);
+  return w;
+}
+
+// Kueue's TrainJob integration (pkg/controller/jobs/trainjob PodSets): the trainer's own
+// RuntimeInfo and JobSet builder give the child JobSet, whose PodSets the JobSet integration
+// computes (replicas × min(parallelism, completions), the built pod template). With trainer
+// v2.3 (what Kueue's main branch builds with) resourcesPerNode is merged into the runtime's
+// container; Kueue v0.19 vendors trainer v2.2, which replaced the container's resources.
+std::optional<Workload> WorkloadForTrainJob(const api::TrainJob& tj, const api::Manifests& m) {
+  const auto& labels = tj.metadata.labels;
+  auto q = labels.find(kQueueNameLabel);
+  if (q == labels.end() || q->second.empty()) return std::nullopt;
+  const api::TrainingRuntime* rt = controllers::FindTrainingRuntime(m.training_runtimes, tj);
+  if (!rt) return std::nullopt;
+  api::JobSet js = controllers::BuildTrainJobJobSet(tj, *rt).job_set;
+  js.metadata.labels = labels;  // the queue and priority are the TrainJob's
+  std::optional<Workload> w = WorkloadForJobSet(js, m);
+  if (w) w->name = "trainjob-" + tj.metadata.name;
   return w;
 }
 

@@ -82,6 +82,11 @@ std::optional<Workload> WorkloadForJobSet(const api::JobSet& js, const api::Mani
 // The Workload of a PyTorchJob naming a LocalQueue: PodSets "master" and "worker".
 std::optional<Workload> WorkloadForPyTorchJob(const api::PyTorchJob& job, const api::Manifests& m);
 
+// The Workload of a TrainJob naming a LocalQueue (kueue pkg/controller/jobs/trainjob): the
+// PodSets of the JobSet the trainer would build for it, one per replicatedJob. nullopt
+// without a queue or without its runtime.
+std::optional<Workload> WorkloadForTrainJob(const api::TrainJob& tj, const api::Manifests& m);
+
 // The pod sets of a LeaderWorkerSet group's Workload (kueue jobs/leaderworkerset).
 std::vector<PodSet> LeaderWorkerSetPodSets(const api::LeaderWorkerSet& lws);
 

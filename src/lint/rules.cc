@@ -7,6 +7,7 @@
 
 #include "cloud/catalog.h"
 #include "cluster/scheduling_helpers.h"
+#include "controllers/trainjob_builder.h"
 #include "devices/advertise.h"
 #include "devices/inventory.h"
 #include "karpenter/requirements.h"
@@ -78,6 +79,26 @@ std::vector<PodSource> PodSources(const api::Manifests& m) {
   for (const auto& pj : m.pytorch_jobs) {
     for (const auto& rs : pj.replica_specs) {
       out.push_back({"PyTorchJob", &pj.metadata, &rs.template_.metadata, &rs.template_.spec});
+    }
+  }
+  // A TrainJob's pods: the JobSet the trainer builds from its runtime (the runtime's
+  // templates with the TrainJob's image, resources, overrides and patches).
+  for (const auto& tj : m.train_jobs) {
+    const auto* rt = controllers::FindTrainingRuntime(m.training_runtimes, tj);
+    if (!rt) continue;  // the run refuses it (sim/validate.cc)
+    api::JobSet built = controllers::BuildTrainJobJobSet(tj, *rt).job_set;
+    // Its findings are the TrainJob's: placed at the TrainJob, not in the runtime's file.
+    for (auto& rj : built.replicated_jobs) {
+      rj.template_.template_.metadata.source = {};
+      for (auto* list : {&rj.template_.template_.spec.containers,
+                         &rj.template_.template_.spec.init_containers}) {
+        for (auto& c : *list) c.source = {};
+      }
+    }
+    auto js = std::make_shared<const api::JobSet>(std::move(built));
+    for (const auto& rj : js->replicated_jobs) {
+      out.push_back({"TrainJob", &tj.metadata, &rj.template_.template_.metadata,
+                     &rj.template_.template_.spec, js});
     }
   }
   for (const auto& lws : m.leader_worker_sets) {

@@ -1,6 +1,7 @@
 // The rules' checks (rules.cc), each adding findings; lint.cc runs them and filters.
 #pragma once
 
+#include <memory>
 #include <string>
 #include <vector>
 
@@ -15,6 +16,8 @@ struct PodSource {
   const api::ObjectMeta* owner;
   const api::ObjectMeta* template_meta;  // nullptr for a Pod
   const api::PodSpec* spec;
+  // What template_meta and spec point into when built here (a TrainJob's JobSet).
+  std::shared_ptr<const void> keep = nullptr;
 };
 std::vector<PodSource> PodSources(const api::Manifests& m);
 bool WantsGpu(const api::PodSpec& spec);

@@ -135,6 +135,7 @@ void CheckKueueQueues(const api::Manifests& m, Findings* out) {
   for (const auto& j : m.jobs) check("Job", j.metadata, j.metadata.labels);
   for (const auto& js : m.job_sets) check("JobSet", js.metadata, js.metadata.labels);
   for (const auto& pj : m.pytorch_jobs) check("PyTorchJob", pj.metadata, pj.metadata.labels);
+  for (const auto& tj : m.train_jobs) check("TrainJob", tj.metadata, tj.metadata.labels);
   for (const auto& l : m.leader_worker_sets)
     check("LeaderWorkerSet", l.metadata, l.metadata.labels);
   for (const auto& p : m.pods) check("Pod", p.metadata, p.metadata.labels);
@@ -225,10 +226,11 @@ void CheckDisruption(const api::Manifests& m, const std::vector<PodSource>& pods
     }
   }
   (void)m;
-  std::set<std::string> seen;  // a JobSet or PyTorchJob has a template per replica
+  std::set<std::string> seen;  // a JobSet, PyTorchJob or TrainJob has a template per replica
   for (const auto& p : pods) {
     const std::string kind = p.kind;
-    if ((kind != "Job" && kind != "CronJob" && kind != "JobSet" && kind != "PyTorchJob") ||
+    if ((kind != "Job" && kind != "CronJob" && kind != "JobSet" && kind != "PyTorchJob" &&
+         kind != "TrainJob") ||
         !WantsGpu(*p.spec)) {
       continue;
     }

@@ -285,12 +285,12 @@ OJson Explain(const Json& summary, const std::string& object) {
   const std::string rest = slash == std::string::npos ? "" : object.substr(slash + 1);
   const auto slash2 = rest.find('/');
   const bool namespaced = kind == "pod" || kind == "job" || kind == "workload" ||
-                          kind == "jobset" || kind == "pytorchjob";
+                          kind == "jobset" || kind == "pytorchjob" || kind == "trainjob";
   if (slash == std::string::npos || rest.empty() || (namespaced && slash2 == std::string::npos)) {
     throw InputError("explain: \"" + object +
                      "\": write pod/NAMESPACE/NAME, job/NAMESPACE/NAME, workload/NAMESPACE/NAME, "
-                     "jobset/NAMESPACE/NAME, pytorchjob/NAMESPACE/NAME, node/NAME or "
-                     "nodeclaim/NAME");
+                     "jobset/NAMESPACE/NAME, pytorchjob/NAMESPACE/NAME, trainjob/NAMESPACE/NAME, "
+                     "node/NAME or nodeclaim/NAME");
   }
   const std::string ns = namespaced ? rest.substr(0, slash2) : "";
   const std::string name = namespaced ? rest.substr(slash2 + 1) : rest;
@@ -489,29 +489,49 @@ OJson Explain(const Json& summary, const std::string& object) {
                                [&](const Json& n) { return Str(n, "name") == name; })) {
       out["cost"] = *c;
     }
-  } else if (kind == "jobset" || kind == "pytorchjob") {
-    // A training operator's object: its conditions, its Kueue workload, and its gang.
-    const bool is_jobset = kind == "jobset";
-    const Json* obj = FindIn(List(summary, {is_jobset ? "jobSets" : "pyTorchJobs"}), in_ns);
+  } else if (kind == "jobset" || kind == "pytorchjob" || kind == "trainjob") {
+    // A training operator's object: its conditions, its Kueue workload, and its gang (a
+    // TrainJob's: its JobSet's, whose conditions join the chain).
+    const std::string event_kind = kind == "jobset"       ? "JobSet"
+                                   : kind == "pytorchjob" ? "PyTorchJob"
+                                                          : "TrainJob";
+    const char* list = kind == "jobset"       ? "jobSets"
+                       : kind == "pytorchjob" ? "pyTorchJobs"
+                                              : "trainJobs";
+    const Json* obj = FindIn(List(summary, {list}), in_ns);
     if (!obj) throw missing();
-    const std::string component = is_jobset ? "jobset-controller" : "pytorchjob-controller";
     std::set<std::string> reasons;
-    for (const auto& c : obj->value("conditions", Json::array())) {
-      chain.Add(Str(c, "time"), component, Str(c, "reason"), Str(c, "message"));
-      reasons.insert(Str(c, "reason"));
+    auto conditions = [&](const Json& o, const std::string& component) {
+      for (const auto& c : o.value("conditions", Json::array())) {
+        const std::string at =
+            c.contains("lastTransitionTime") ? Str(c, "lastTransitionTime") : Str(c, "time");
+        chain.Add(at, component, Str(c, "reason"), Str(c, "message"));
+        reasons.insert(Str(c, "reason"));
+      }
+    };
+    conditions(*obj, kind + "-controller");
+    std::vector<std::pair<std::string, std::string>> objects = {{event_kind, name}};
+    if (kind == "trainjob" && !Str(*obj, "jobSet").empty()) {
+      const std::string js = Str(*obj, "jobSet");
+      out["jobSet"] = js;
+      objects.emplace_back("JobSet", js);
+      if (const Json* j = FindIn(List(summary, {"jobSets"}), [&](const Json& x) {
+            return Str(x, "namespace") == ns && Str(x, "name") == js;
+          })) {
+        conditions(*j, "jobset-controller");
+      }
     }
-    // Its events, but for those that only announce a condition listed above.
-    const std::string event_kind = is_jobset ? "JobSet" : "PyTorchJob";
+    // Their events, but for those that only announce a condition listed above.
     for (const auto& e : List(summary, {"events"})) {
       const auto& o = e.at("involvedObject");
-      if (Str(o, "kind") != event_kind || Str(o, "name") != name || Str(o, "namespace") != ns ||
-          reasons.count(Str(e, "reason"))) {
-        continue;
-      }
+      const bool ours = std::any_of(objects.begin(), objects.end(), [&](const auto& k) {
+        return Str(o, "kind") == k.first && Str(o, "name") == k.second;
+      });
+      if (!ours || Str(o, "namespace") != ns || reasons.count(Str(e, "reason"))) continue;
       chain.Add(Str(e, "firstTimestamp"), Str(e.at("source"), "component"), Str(e, "reason"),
                 Str(e, "message"));
     }
-    const std::string owner = (is_jobset ? "JobSet " : "PyTorchJob ") + name;
+    const std::string owner = event_kind + " " + name;
     if (const Json* wl = FindIn(workloads, [&](const Json& w) {
           return Str(w, "namespace") == ns && Str(w, "owner") == owner;
         })) {
@@ -519,8 +539,9 @@ OJson Explain(const Json& summary, const std::string& object) {
       out["workload"] = Str(*wl, "name");
     }
     OJson state = OJson::object();
-    for (const char* key : {"terminalState", "condition", "restarts", "gpuHoursAdvancing",
-                            "gpuHoursWaitingForGang", "secondsWaitingForGang", "gpuHoursLost"}) {
+    for (const char* key :
+         {"terminalState", "condition", "state", "numNodes", "restarts", "gpuHoursAdvancing",
+          "gpuHoursWaitingForGang", "secondsWaitingForGang", "gpuHoursLost"}) {
       if (obj->contains(key)) state[key] = (*obj)[key];
     }
     out["state"] = state;
@@ -528,8 +549,7 @@ OJson Explain(const Json& summary, const std::string& object) {
       out["whatWouldChangeIt"] = OJson::array(
           {"its gang waited for missing members while holding GPUs: admit it whole (Kueue "
            "with its " +
-           std::string(is_jobset ? "JobSet" : "PyTorchJob") +
-           " integration) or give it room for every pod at once"});
+           event_kind + " integration) or give it room for every pod at once"});
     }
   } else if (kind == "nodeclaim") {
     const Json* nc = FindIn(claims, [&](const Json& c) { return Str(c, "name") == name; });
@@ -539,7 +559,7 @@ OJson Explain(const Json& summary, const std::string& object) {
     out["state"] = *nc;
   } else {
     throw InputError("explain: unknown kind \"" + kind +
-                     "\": pod, job, workload, jobset, pytorchjob, node or nodeclaim");
+                     "\": pod, job, workload, jobset, pytorchjob, trainjob, node or nodeclaim");
   }
   chain.Sort();
   out["chain"] = chain.steps;
@@ -551,6 +571,7 @@ std::string RenderExplain(const OJson& e) {
   if (e.contains("deployment")) {
     out += "  owned by Deployment " + e["deployment"].get<std::string>() + "\n";
   }
+  if (e.contains("jobSet")) out += "  its JobSet " + e["jobSet"].get<std::string>() + "\n";
   if (e.contains("workload")) out += "  Kueue workload " + e["workload"].get<std::string>() + "\n";
   out += "\nWhat happened\n";
   auto line = [](const OJson& s) {

@@ -463,6 +463,56 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
     }
     j["jobSets"] = sets;
   }
+  if (!sim.store().train_jobs().empty()) {
+    // Each TrainJob's status (conditions, jobsStatus), the kubectl State column (the last
+    // condition's type), the JobSet it created and that JobSet's gangs' training figures.
+    Json out = Json::array();
+    for (const auto& tj : sim.store().train_jobs()) {
+      Json conditions = Json::array();
+      for (const auto& c : tj.conditions) {
+        conditions.push_back(Json{{"type", c.type},
+                                  {"status", c.status},
+                                  {"reason", c.reason},
+                                  {"message", c.message},
+                                  {"lastTransitionTime", FormatRFC3339(c.last_transition)}});
+      }
+      Json jobs_status = Json::array();
+      for (const auto& [name, st] : tj.jobs_status) {
+        jobs_status.push_back(Json{{"name", name},
+                                   {"ready", st.ready},
+                                   {"succeeded", st.succeeded},
+                                   {"failed", st.failed},
+                                   {"active", st.active},
+                                   {"suspended", st.suspended}});
+      }
+      const auto* finished = tj.Find(tj.IsTrue("Complete") ? "Complete" : "Failed");
+      const bool done = finished && finished->status == "True";
+      Json entry{{"namespace", tj.obj.metadata.namespace_},
+                 {"name", tj.obj.metadata.name},
+                 {"runtime", Json{{"kind", tj.obj.runtime_kind}, {"name", tj.obj.runtime_name}}},
+                 {"numNodes", tj.trainer_nodes},
+                 {"suspend", tj.obj.suspend},
+                 {"state", tj.conditions.empty() ? "" : tj.conditions.back().type},
+                 {"finishedAt", TimeOrNull(done ? finished->last_transition : cluster::kNever)},
+                 {"conditions", conditions},
+                 {"jobsStatus", jobs_status},
+                 {"jobSet", Json()}};
+      std::vector<uint32_t> gangs;
+      if (tj.job_set != cluster::kNone) {
+        const auto& js = sim.store().job_sets()[tj.job_set];
+        entry["jobSet"] = js.obj.metadata.name;
+        gangs = js.past_gangs;
+        gangs.push_back(js.gang);
+      }
+      const cluster::Gang g = sim.store().GangFigures(gangs);
+      entry["gpuHoursAdvancing"] = Round(g.advancing_gpu_seconds / 3600);
+      entry["gpuHoursWaitingForGang"] = Round(g.waiting_gpu_seconds / 3600);
+      entry["secondsWaitingForGang"] = Round(g.waiting_seconds);
+      entry["gpuHoursLost"] = Round(g.lost_gpu_seconds / 3600);
+      out.push_back(std::move(entry));
+    }
+    j["trainJobs"] = out;
+  }
   if (!sim.store().pytorch_jobs().empty()) {
     // status of each PyTorchJob: conditions, replicaStatuses, start and completion, and its
     // gang's training figures.

@@ -13,6 +13,7 @@
 #include "controllers/pytorchjob.h"
 #include "controllers/replicaset.h"
 #include "controllers/statefulset.h"
+#include "controllers/trainjob.h"
 #include "devices/device_plugin_controller.h"
 #include "exporters/dcgm_exporter.h"
 #include "exporters/kube_state_metrics.h"
@@ -113,9 +114,17 @@ const std::vector<ComponentRegistration>& Components() {
          return k;
        }},
       {"jobset-controller",
-       [](const api::Manifests& m, const api::Scenario&) { return !m.job_sets.empty(); },
+       [](const api::Manifests& m, const api::Scenario&) {
+         return !m.job_sets.empty() || !m.train_jobs.empty();
+       },
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
          return std::make_unique<controllers::JobSetController>(&c.store, &c.queue);
+       }},
+      {"trainjob-controller",
+       [](const api::Manifests& m, const api::Scenario&) { return !m.train_jobs.empty(); },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         return std::make_unique<controllers::TrainJobController>(&c.store, &c.queue,
+                                                                  &c.manifests.training_runtimes);
        }},
       {"pytorchjob-controller",
        [](const api::Manifests& m, const api::Scenario&) { return !m.pytorch_jobs.empty(); },

@@ -225,6 +225,54 @@ void Simulation::CheckPyTorchJob(const api::Expectation& x, ExpectationResult* r
   }
 }
 
+// A TrainJob's status.conditions: `condition` names a type that must be True (Complete,
+// Failed, Suspended); reason, messageContains and completedAt (its lastTransitionTime) are
+// that condition's, or without `condition` the finished one's (Complete or Failed).
+void Simulation::CheckTrainJob(const api::Expectation& x, ExpectationResult* r,
+                               const std::function<void(bool, const std::string&)>& check) const {
+  r->description = "trainJob " + x.train_job;
+  const cluster::TrainJobRecord* tj = nullptr;
+  for (const auto& t : store_.train_jobs()) {
+    const auto& m = t.obj.metadata;
+    if (m.name == x.train_job || m.namespace_ + "/" + m.name == x.train_job) tj = &t;
+  }
+  if (!tj) {
+    check(false, "no such TrainJob");
+    return;
+  }
+  std::string have;
+  for (const auto& c : tj->conditions) {
+    if (c.status == "True") have += (have.empty() ? "" : ", ") + c.type;
+  }
+  const cluster::TrainJobRecord::Condition* c = nullptr;
+  if (x.condition) {
+    c = tj->Find(*x.condition);
+    if (c && c->status != "True") c = nullptr;
+    check(c != nullptr, "no " + *x.condition +
+                            " condition is True (True: " + (have.empty() ? "none" : have) + ")");
+  } else {
+    c = tj->Find(tj->IsTrue("Complete") ? "Complete" : "Failed");
+    if (c && c->status != "True") c = nullptr;
+    if ((x.reason || x.message_contains || x.completed_at) && !c) {
+      check(false, "neither Complete nor Failed is True");
+    }
+  }
+  if (!c) return;
+  if (x.reason) {
+    check(*x.reason == c->reason, "reason is \"" + c->reason + "\", want \"" + *x.reason + "\"");
+  }
+  if (x.message_contains) {
+    check(c->message.find(*x.message_contains) != std::string::npos,
+          "message is \"" + c->message + "\", want one containing \"" + *x.message_contains + "\"");
+  }
+  if (x.completed_at) {
+    const Time t0 = start();
+    check(c->last_transition - t0 == *x.completed_at, c->type + " at " +
+                                                          Rel(c->last_transition, t0) + ", want " +
+                                                          FormatDuration(*x.completed_at));
+  }
+}
+
 void Simulation::CheckLeaderWorkerSet(
     const api::Expectation& x, ExpectationResult* r,
     const std::function<void(bool, const std::string&)>& check) const {
@@ -557,6 +605,8 @@ ExpectationResult Simulation::Check(const api::Expectation& x) const {
       CheckPyTorchJob(x, &r, check);
     } else if (!x.leader_worker_set.empty()) {
       CheckLeaderWorkerSet(x, &r, check);
+    } else if (!x.train_job.empty()) {
+      CheckTrainJob(x, &r, check);
     } else {
       r.description = "job " + x.job;
       const cluster::JobRecord* job = nullptr;

@@ -90,6 +90,7 @@ void Simulation::Seed() {
   for (const auto& j : m.jobs) store_.AddJob(j);
   for (const auto& js : m.job_sets) store_.AddJobSet(js);
   for (const auto& pj : m.pytorch_jobs) store_.AddPyTorchJob(pj);
+  for (const auto& tj : m.train_jobs) store_.AddTrainJob(tj);
   for (const auto& l : m.leader_worker_sets) store_.AddLeaderWorkerSet(l);
   for (const auto& ss : m.stateful_sets) store_.AddStatefulSet(ss);
   IndexSnapshotControllers();

@@ -142,6 +142,8 @@ class Simulation {
                    const std::function<void(bool, const std::string&)>& check) const;
   void CheckLeaderWorkerSet(const api::Expectation& x, ExpectationResult* r,
                             const std::function<void(bool, const std::string&)>& check) const;
+  void CheckTrainJob(const api::Expectation& x, ExpectationResult* r,
+                     const std::function<void(bool, const std::string&)>& check) const;
   void CheckPyTorchJob(const api::Expectation& x, ExpectationResult* r,
                        const std::function<void(bool, const std::string&)>& check) const;
   void CheckNodeClaim(const api::Expectation& x,

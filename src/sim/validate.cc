@@ -9,6 +9,7 @@
 
 #include "autoscaling/keda.h"
 #include "autoscaling/scale_target.h"
+#include "controllers/trainjob_builder.h"
 #include "devices/inventory.h"
 #include "kueue/workload.h"
 #include "prometheus/rule_manager.h"
@@ -104,6 +105,14 @@ void WarnKueueIntegrations(api::Manifests* m) {
       warn(pj.metadata, "PyTorchJob", "kubeflow.org/pytorchjob", "");
     }
   }
+  for (const auto& tj : m->train_jobs) {
+    if (!queue_of(tj.metadata.labels)) continue;
+    if (cfg.Manages("trainer.kubeflow.org/trainjob")) {
+      kueue::WorkloadForTrainJob(tj, *m);  // a missing WorkloadPriorityClass fails now
+    } else {
+      warn(tj.metadata, "TrainJob", "trainer.kubeflow.org/trainjob", "");
+    }
+  }
   for (const auto& l : m->leader_worker_sets) {
     if (!queue_of(l.metadata.labels)) continue;
     if (cfg.Manages("leaderworkerset.x-k8s.io/leaderworkerset")) {
@@ -183,6 +192,159 @@ void WarnKueueIntegrations(api::Manifests* m) {
   }
 }
 
+// The TrainJob webhook's checks that need the runtime (trainjob_webhook.go ValidateCreate:
+// the runtime's ValidateObjects and the plugins' Validate, Kubeflow Trainer v2.3), and the
+// JobSet each TrainJob will create.
+void ValidateTrainJobs(api::Manifests* m) {
+  for (const auto& tj : m->train_jobs) {
+    const api::TrainingRuntime* rt = controllers::FindTrainingRuntime(m->training_runtimes, tj);
+    const bool cluster = tj.runtime_kind == "ClusterTrainingRuntime";
+    if (!rt) {
+      // The client's NotFound, then the webhook's words (upstream reports the whole
+      // runtimeRef, at spec.RuntimeRef for a ClusterTrainingRuntime).
+      throw InputError(tj.runtime_ref_source, "spec.runtimeRef.name",
+                       std::string(cluster ? "clustertrainingruntimes" : "trainingruntimes") +
+                           ".trainer.kubeflow.org \"" + tj.runtime_name + "\" not found: " +
+                           "specified " + (cluster ? "clusterTrainingRuntime" : "trainingRuntime") +
+                           " must be created before the TrainJob is created");
+    }
+    const api::ObjectMeta& meta = tj.metadata;
+    if (auto it = rt->metadata.labels.find("trainer.kubeflow.org/support");
+        cluster && it != rt->metadata.labels.end() && it->second == "deprecated") {
+      m->diagnostics.Warn(tj.runtime_ref_source, "spec.runtimeRef.name",
+                          "Referenced ClusterTrainingRuntime \"" + rt->metadata.name +
+                              "\" is deprecated and will be removed in a future release of "
+                              "Kubeflow Trainer. See runtime deprecation policy: "
+                              "https://trainer.kubeflow.org/en/latest/operator-guides/"
+                              "runtime.html#runtime-deprecation-policy");
+    }
+    const auto& rjobs = rt->template_.replicated_jobs;
+    auto find_job = [&](const std::string& name) -> const api::ReplicatedJob* {
+      for (const auto& rj : rjobs) {
+        if (rj.name == name) return &rj;
+      }
+      return nullptr;
+    };
+    auto has_container = [](const api::ReplicatedJob& rj, const std::string& name) {
+      const auto& spec = rj.template_.template_.spec;
+      for (const auto* list : {&spec.containers, &spec.init_containers}) {
+        for (const auto& c : *list) {
+          if (c.name == name) return true;
+        }
+      }
+      return false;
+    };
+    // The torch and MPI plugins: reserved environment variables.
+    auto reserved = [&](std::initializer_list<const char*> names) {
+      std::vector<std::string> bad;
+      for (const char* n : names) {
+        if (std::find(tj.env_names.begin(), tj.env_names.end(), n) != tj.env_names.end()) {
+          bad.push_back(n);
+        }
+      }
+      if (bad.empty()) return;
+      std::sort(bad.begin(), bad.end());
+      std::string list;
+      for (const auto& b : bad) list += (list.empty() ? "" : " ") + b;
+      throw InputError(tj.trainer_source, "spec.trainer.env",
+                       "must not have reserved envs, invalid envs configured: [" + list + "]");
+    };
+    if (rt->framework == "torch") {
+      reserved({"PET_NNODES", "PET_NPROC_PER_NODE", "PET_NODE_RANK", "PET_MASTER_ADDR",
+                "PET_MASTER_PORT"});
+      for (const auto& [job, containers] : rt->torch_env_injection) {
+        for (const auto& c : containers) {
+          const api::ReplicatedJob* rj = find_job(job);
+          if (!rj || !has_container(*rj, c)) {
+            throw InputError(tj.runtime_ref_source, "spec.runtimeRef",
+                             "envInjection target podSet \"" + job + "\" container \"" + c +
+                                 "\" not found in runtime template");
+          }
+        }
+      }
+    }
+    if (rt->framework == "mpi") {
+      if (tj.trainer && tj.num_nodes.value_or(1) >= 2 && rt->mpi_run_launcher_as_node &&
+          (!find_job("launcher") || !find_job("node"))) {
+        throw InputError(tj.trainer_source, "spec.trainer.numNodes",
+                         "Invalid value: " + std::to_string(*tj.num_nodes) +
+                             ": must have 1 when MPI trainingRuntime with enabled "
+                             "runLauncherAsNode does not have either launcher and node");
+      }
+      reserved({"OMPI_MCA_orte_default_hostfile", "OMPI_MCA_plm_rsh_args",
+                "OMPI_MCA_orte_keep_fqdn_hostnames", "OMPI_MCA_orte_set_default_slots"});
+    }
+    // The jobset plugin's Validate: initializers need their Job, container and volume.
+    for (const char* step : {"dataset-initializer", "model-initializer"}) {
+      const bool dataset = std::string(step) == "dataset-initializer";
+      if (!(dataset ? tj.dataset_initializer : tj.model_initializer)) continue;
+      const std::string s = step;
+      const api::ReplicatedJob* rj = find_job(s);
+      std::string error;
+      if (!rj) {
+        error = "must have " + s + " job when trainJob is configured with input " +
+                (dataset ? "datasetConfig" : "modelConfig");
+      } else if (!has_container(*rj, s)) {
+        error = "must have container with name - " + s + " in the " + s + " job";
+      } else {
+        bool mounted = false;
+        for (const auto& c : rj->template_.template_.spec.containers) {
+          if (c.name != s) continue;
+          mounted = std::find(c.volume_mounts.begin(), c.volume_mounts.end(), "initializer") !=
+                    c.volume_mounts.end();
+        }
+        if (!mounted) {
+          error = "must have volumeMount with name - initializer in container " + s + " of the " +
+                  s + " job";
+        }
+      }
+      if (!error.empty()) throw InputError(tj.runtime_ref_source, "spec.runtimeRef", error);
+    }
+    for (const auto& p : tj.runtime_patches) {
+      for (const auto& rjp : p.replicated_jobs) {
+        const api::ReplicatedJob* rj = find_job(rjp.name);
+        if (!rj) {
+          throw InputError(rjp.source, "spec.runtimePatches",
+                           "must not have replicated job that doesn't exist in the runtime job "
+                           "template");
+        }
+        for (const auto& c : rjp.init_containers) {
+          if (!has_container(*rj, c.name)) {
+            throw InputError(
+                rjp.source, "spec.runtimePatches",
+                "must not have initContainer that doesn't exist in the runtime job " + rjp.name);
+          }
+        }
+        for (const auto& c : rjp.containers) {
+          if (!has_container(*rj, c.name)) {
+            throw InputError(
+                rjp.source, "spec.runtimePatches",
+                "must not have container that doesn't exist in the runtime job " + rjp.name);
+          }
+          if (!c.env_names.empty() && (c.name == "dataset-initializer" ||
+                                       c.name == "model-initializer" || c.name == "node")) {
+            throw InputError(rjp.source, "spec.runtimePatches",
+                             "must not have envs for the dataset-initializer, model-initializer, "
+                             "node containers");
+          }
+        }
+      }
+    }
+    // The TrainJob's JobSet takes its name: another JobSet of that name would be taken over
+    // by the trainer's server-side apply, which the twin does not model.
+    for (const auto& js : m->job_sets) {
+      if (js.metadata.name == meta.name && js.metadata.namespace_ == meta.namespace_) {
+        throw InputError(meta.source, "metadata.name",
+                         "JobSet \"" + meta.name + "\" in namespace \"" + meta.namespace_ + "\" (" +
+                             js.metadata.source.file + ":" +
+                             std::to_string(js.metadata.source.line) +
+                             ") has this TrainJob's name: the TrainJob would apply its own JobSet "
+                             "over it");
+      }
+    }
+  }
+}
+
 }  // namespace
 
 void Simulation::EnsureNamespace(const api::ObjectMeta& meta) {
@@ -243,6 +405,16 @@ void Simulation::Validate() {
   namespaced("JobSet", m.job_sets);
   namespaced("PyTorchJob", m.pytorch_jobs);
   namespaced("LeaderWorkerSet", m.leader_worker_sets);
+  namespaced("TrainJob", m.train_jobs);
+  for (const auto& rt : m.training_runtimes) {
+    if (rt.cluster_scoped) {
+      CheckUnique(&seen, "ClusterTrainingRuntime", rt.metadata);
+    } else {
+      CheckUnique(&seen, "TrainingRuntime", rt.metadata);
+      ensure_namespace(rt.metadata);
+    }
+  }
+  ValidateTrainJobs(&m);
   namespaced("Service", m.services);
   namespaced("Ingress", m.ingresses);
   namespaced("HorizontalPodAutoscaler", m.horizontal_pod_autoscalers);
