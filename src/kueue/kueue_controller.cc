@@ -24,9 +24,10 @@ double Seconds(Duration d) {
 KueueController::KueueController(cluster::Store* store, EventQueue* queue, const api::Manifests& m,
                                  Diagnostics* diag, telemetry::Registry* metrics,
                                  Duration metrics_interval)
-    : Controller("kueue-controller-manager", store, queue,
-                 cluster::Watches({WatchKind::kJob, WatchKind::kPod, WatchKind::kJobSet,
-                                   WatchKind::kPyTorchJob, WatchKind::kTrainJob})),
+    : Controller(
+          "kueue-controller-manager", store, queue,
+          cluster::Watches({WatchKind::kJob, WatchKind::kPod, WatchKind::kJobSet,
+                            WatchKind::kPyTorchJob, WatchKind::kTrainJob, WatchKind::kNode})),
       cache_(m, diag),
       scheduler_(&cache_, this),
       metrics_interval_(metrics_interval),
@@ -124,6 +125,16 @@ void KueueController::Start() {
 }
 
 void KueueController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
+  if (kind == WatchKind::kNode) {
+    // The TAS cache's nodes: a new or deleted Node rebuilds it; a changed one is checked
+    // before the next placement (most changes are of usage, not of labels or readiness).
+    if (op == WatchOp::kModified) {
+      if (!tas_flavors_.empty()) tas_dirty_nodes_.push_back(id);
+    } else {
+      tas_flavors_.clear();
+    }
+    return;
+  }
   if (kind == WatchKind::kPyTorchJob) {
     if (op == WatchOp::kAdded) {
       CreatePyTorchJobWorkload(id);
@@ -176,6 +187,9 @@ void KueueController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     // frees its domain for a replacement.
     if (op == WatchOp::kDeleted || p.Terminal()) {
       ReleaseTopologySlot(id);
+    } else if (p.Bound() && id < tas_domain_of_pod_.size() && tas_domain_of_pod_[id] >= 0 &&
+               (id >= tas_bound_.size() || !tas_bound_[id])) {
+      ChargeBoundTasPod(id, 1);
     } else if (!tas_admitted_.empty() && p.IsGatedBy(kTopologySchedulingGate)) {
       dirty_tas_pods_.Add(id);
       RequestReconcile();
@@ -419,6 +433,7 @@ void KueueController::Admit(WorkloadId id) {
                   [](const PodSetAssignment& a) { return a.topology.has_value(); }) &&
       std::find(tas_admitted_.begin(), tas_admitted_.end(), id) == tas_admitted_.end()) {
     tas_admitted_.push_back(id);
+    ChargeTas(id);
   }
   MarkDirty(id);
   RequestReconcile();

@@ -134,6 +134,31 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   std::vector<std::pair<WorkloadId, size_t>> tas_workload_of_pod_;
   std::vector<WorkloadId> tas_admitted_;  // admitted with a topology assignment
   cluster::WorkQueue dirty_tas_pods_;
+  // The TAS cache per flavor: its nodes (built once; dropped when any Node changes), and
+  // the admitted TAS workloads' usage per node, kept up to date as they come and go.
+  struct TasFlavorCache {
+    std::vector<cluster::NodeId> ids;
+    std::vector<tas::TopologyNode> nodes;                // free is filled per placement
+    std::map<std::vector<std::string>, size_t> leaf_of;  // an assignment's values → node
+    std::vector<cluster::ResourceVec> tas_usage;         // per node
+    std::vector<int32_t> index_of;                       // NodeId → node, -1 when not in it
+  };
+  std::vector<cluster::NodeId> tas_dirty_nodes_;  // changed since the caches were checked
+  // A node as the flavor's TAS cache would hold it: false when it is not in it.
+  bool TasNodeView(int32_t flavor, cluster::NodeId n, tas::TopologyNode* out) const;
+  std::map<int32_t, TasFlavorCache> tas_flavors_;
+  struct TasCharge {
+    int32_t flavor;
+    size_t node;
+    cluster::ResourceVec usage;
+  };
+  std::map<WorkloadId, std::vector<TasCharge>> tas_charges_;
+  TasFlavorCache& TasFlavor(int32_t flavor);
+  void ChargeTas(WorkloadId id);  // an admitted workload's domains, into the caches
+  // Requests of bound TAS pods per node (they are in the workloads' usage, not non-TAS).
+  std::vector<cluster::ResourceVec> tas_bound_requests_;
+  std::vector<bool> tas_bound_;  // per pod: counted in tas_bound_requests_
+  void ChargeBoundTasPod(cluster::PodId pod, int sign);
   // The TrainJob integration (trainjob_integration.cc), and the JobSets TrainJobs own
   // (child jobs: no Workload of their own).
   void CreateTrainJobWorkload(uint32_t train_job);

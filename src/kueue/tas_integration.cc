@@ -35,93 +35,145 @@ cluster::ResourceVec KueueController::TasPodRequests(WorkloadId id, size_t pod_s
   return v;
 }
 
+// nodesCache.find: Ready, schedulable, the flavor's labels and every level's label.
+bool KueueController::TasNodeView(int32_t flavor, cluster::NodeId n, tas::TopologyNode* out) const {
+  const auto& node = store_.node(n);
+  if (node.deleted || !node.ready || node.obj.unschedulable) return false;
+  const auto& labels = node.obj.metadata.labels;
+  if (!Matches(cache_.Flavor(flavor)->node_labels, labels)) return false;
+  out->name = node.name();
+  out->level_values.clear();
+  for (const auto& l : *cache_.TopologyLevels(flavor)) {
+    auto v = labels.find(l);
+    if (v == labels.end()) return false;
+    out->level_values.push_back(v->second);
+  }
+  return true;
+}
+
+KueueController::TasFlavorCache& KueueController::TasFlavor(int32_t flavor) {
+  // Changed nodes: a cache whose membership or levels they change is built again.
+  for (cluster::NodeId n : tas_dirty_nodes_) {
+    for (auto it = tas_flavors_.begin(); it != tas_flavors_.end();) {
+      const TasFlavorCache& c = it->second;
+      tas::TopologyNode t;
+      const bool in = TasNodeView(it->first, n, &t);
+      const int32_t at = n < c.index_of.size() ? c.index_of[n] : -1;
+      const bool same =
+          at < 0 ? !in : in && c.nodes[static_cast<size_t>(at)].level_values == t.level_values;
+      it = same ? std::next(it) : tas_flavors_.erase(it);
+    }
+  }
+  tas_dirty_nodes_.clear();
+  auto [it, added] = tas_flavors_.try_emplace(flavor);
+  TasFlavorCache& c = it->second;
+  if (!added) return c;
+  const std::vector<std::string>& levels = *cache_.TopologyLevels(flavor);
+  const bool hostname = levels.back() == tas::kHostnameLabel;
+  c.index_of.assign(store_.node_count(), -1);
+  for (cluster::NodeId n = 0; n < store_.node_count(); ++n) {
+    tas::TopologyNode t;
+    if (!TasNodeView(flavor, n, &t)) continue;
+    c.leaf_of.try_emplace(hostname ? std::vector<std::string>{t.name} : t.level_values,
+                          c.nodes.size());
+    c.index_of[n] = static_cast<int32_t>(c.nodes.size());
+    c.nodes.push_back(std::move(t));
+    c.ids.push_back(n);
+  }
+  c.tas_usage.assign(c.nodes.size(), {});
+  // The admitted TAS workloads' usage over the new node list.
+  std::vector<WorkloadId> admitted = tas_admitted_;
+  for (WorkloadId id : admitted) {
+    auto& charges = tas_charges_[id];
+    std::erase_if(charges, [&](const TasCharge& x) { return x.flavor == flavor; });
+  }
+  for (WorkloadId id : admitted) {
+    const auto& w = cache_.wl(id);
+    if (w.phase != WorkloadPhase::kAdmitted) continue;
+    for (size_t k = 0; k < w.assignment.size(); ++k) {
+      const auto& psa = w.assignment[k];
+      if (!psa.topology || psa.topology_flavor != flavor) continue;
+      const cluster::ResourceVec one = TasPodRequests(id, k);
+      for (const auto& d : psa.topology->domains) {
+        auto leaf = c.leaf_of.find(d.values);
+        if (leaf == c.leaf_of.end()) continue;
+        cluster::ResourceVec usage = one;
+        for (auto& x : usage) x *= d.count;
+        cluster::AddTo(&c.tas_usage[leaf->second], usage);
+        tas_charges_[id].push_back({flavor, leaf->second, std::move(usage)});
+      }
+    }
+  }
+  return c;
+}
+
+void KueueController::ChargeTas(WorkloadId id) {
+  const auto& w = cache_.wl(id);
+  for (size_t k = 0; k < w.assignment.size(); ++k) {
+    const auto& psa = w.assignment[k];
+    if (!psa.topology) continue;
+    auto it = tas_flavors_.find(psa.topology_flavor);
+    if (it == tas_flavors_.end()) continue;  // counted when the cache is built
+    auto& c = it->second;
+    const cluster::ResourceVec one = TasPodRequests(id, k);
+    for (const auto& d : psa.topology->domains) {
+      auto leaf = c.leaf_of.find(d.values);
+      if (leaf == c.leaf_of.end()) continue;
+      cluster::ResourceVec usage = one;
+      for (auto& x : usage) x *= d.count;
+      cluster::AddTo(&c.tas_usage[leaf->second], usage);
+      tas_charges_[id].push_back({psa.topology_flavor, leaf->second, std::move(usage)});
+    }
+  }
+}
+
+void KueueController::ChargeBoundTasPod(cluster::PodId pid, int sign) {
+  const auto& p = store_.pod(pid);
+  if (tas_bound_.size() <= pid) tas_bound_.resize(pid + 1, false);
+  if ((sign > 0) == tas_bound_[pid] || p.node == cluster::kNone) return;
+  tas_bound_[pid] = sign > 0;
+  if (tas_bound_requests_.size() <= p.node) tas_bound_requests_.resize(p.node + 1);
+  auto& sum = tas_bound_requests_[p.node];
+  cluster::AddTo(&sum, p.tmpl->requests, sign);
+  if (sum.size() <= cluster::kPods) sum.resize(cluster::kPods + 1, 0);
+  sum[cluster::kPods] += sign;
+}
+
 std::vector<tas::PlacementResult> KueueController::PlaceTopology(
     WorkloadId id, int32_t flavor, const std::vector<size_t>& pod_sets,
     const std::vector<int32_t>& counts) {
+  // Workloads no longer admitted give their usage back (TASFlavorCache.updateUsage).
+  std::erase_if(tas_admitted_, [&](WorkloadId w) {
+    if (cache_.wl(w).phase == WorkloadPhase::kAdmitted) return false;
+    for (auto& ch : tas_charges_[w]) {
+      auto it = tas_flavors_.find(ch.flavor);
+      if (it != tas_flavors_.end()) cluster::AddTo(&it->second.tas_usage[ch.node], ch.usage, -1);
+    }
+    tas_charges_.erase(w);
+    return true;
+  });
   const api::ResourceFlavor* rf = cache_.Flavor(flavor);
   const std::vector<std::string>& levels = *cache_.TopologyLevels(flavor);
-  const bool hostname = levels.back() == tas::kHostnameLabel;
-  // The flavor's nodes (nodesCache.find: NodeMatchesFlavor), in id order.
-  std::vector<tas::TopologyNode> nodes;
-  std::vector<cluster::NodeId> ids;
-  std::vector<std::vector<std::string>> excluded(pod_sets.size());
-  for (cluster::NodeId n = 0; n < store_.node_count(); ++n) {
-    const auto& node = store_.node(n);
-    if (node.deleted || !node.ready || node.obj.unschedulable) continue;
-    const auto& labels = node.obj.metadata.labels;
-    if (!Matches(rf->node_labels, labels)) continue;
-    tas::TopologyNode t;
-    t.name = node.name();
-    bool complete = true;
-    for (const auto& l : levels) {
-      auto it = labels.find(l);
-      if (it == labels.end()) {
-        complete = false;
-        break;
-      }
-      t.level_values.push_back(it->second);
+  TasFlavorCache& c = TasFlavor(flavor);
+  std::vector<tas::TopologyNode> nodes = c.nodes;
+  // The workload's own usage (a re-admission) is not in the way of itself.
+  std::vector<cluster::ResourceVec> own(nodes.size());
+  if (auto it = tas_charges_.find(id); it != tas_charges_.end()) {
+    for (const auto& ch : it->second) {
+      if (ch.flavor == flavor) cluster::AddTo(&own[ch.node], ch.usage);
     }
-    if (!complete) continue;
-    // Free: allocatable less the pods bound here that are not TAS pods (TAS pods are in
-    // their workloads' usage below).
-    t.free = node.allocatable;
-    if (t.free.size() <= cluster::kPods) t.free.resize(cluster::kPods + 1, 0);
-    cluster::ResourceVec used = node.requested;
-    for (cluster::PodId p : node.pods) {
-      if (p < tas_domain_of_pod_.size() && tas_domain_of_pod_[p] >= 0) {
-        cluster::AddTo(&used, store_.pod(p).tmpl->requests, -1);
-        if (used.size() > cluster::kPods) used[cluster::kPods] -= 1;
-      }
-    }
-    cluster::AddTo(&t.free, used, -1);
-    // FindFeasibleNodes' filters, per PodSet (only with a hostname level): taints, the
-    // nodeSelector, the required node affinity.
-    for (size_t k = 0; k < pod_sets.size(); ++k) {
-      const auto& ps = cache_.wl(id).spec.pod_sets[pod_sets[k]];
-      std::string why;
-      std::vector<api::Toleration> tolerations = ps.spec.tolerations;
-      tolerations.insert(tolerations.end(), rf->tolerations.begin(), rf->tolerations.end());
-      if (const api::Taint* taint =
-              cluster::FindUntoleratedTaint(node.obj.taints, tolerations, true, true)) {
-        why = "taint \"" + TaintString(*taint) + "\"";
-      } else if (!Matches(ps.spec.node_selector, labels)) {
-        why = "nodeSelector";
-      } else {
-        api::PodSpec affinity_only;
-        affinity_only.node_affinity = ps.spec.node_affinity;
-        if (!cluster::MatchesRequiredAffinity(affinity_only, labels, node.name())) why = "affinity";
-      }
-      excluded[k].push_back(why);
-    }
-    nodes.push_back(std::move(t));
-    ids.push_back(n);
   }
-  // Admitted TAS workloads' usage (TASFlavorCache.updateUsage): count × one pod per domain,
-  // charged to the leaf's first node (a leaf's nodes are summed).
-  std::map<std::vector<std::string>, size_t> leaf_node;
-  for (size_t i = nodes.size(); i-- > 0;) {
-    leaf_node[hostname ? std::vector<std::string>{nodes[i].name} : nodes[i].level_values] = i;
-  }
-  // Forget the ones no longer admitted (their quota and placement are released).
-  std::erase_if(tas_admitted_, [&](WorkloadId w) {
-    return cache_.wl(w).phase != WorkloadPhase::kAdmitted;
-  });
-  for (WorkloadId other : tas_admitted_) {
-    const auto& w = cache_.wl(other);
-    if (other == id) continue;
-    for (size_t k = 0; k < w.assignment.size(); ++k) {
-      const auto& topo = w.assignment[k].topology;
-      if (!topo) continue;
-      const cluster::ResourceVec one = TasPodRequests(other, k);
-      for (const auto& d : topo->domains) {
-        // A hostname assignment names the host only; others the full path.
-        auto it = leaf_node.find(d.values);
-        if (it == leaf_node.end()) continue;
-        cluster::ResourceVec usage = one;
-        for (auto& x : usage) x *= d.count;
-        cluster::AddTo(&nodes[it->second].free, usage, -1);
-      }
-    }
+  for (size_t i = 0; i < nodes.size(); ++i) {
+    const auto& node = store_.node(c.ids[i]);
+    // Free: allocatable less the pods bound here that are not TAS pods, less the admitted
+    // TAS workloads' usage of this leaf.
+    auto& free = nodes[i].free;
+    free = node.allocatable;
+    if (free.size() <= cluster::kPods) free.resize(cluster::kPods + 1, 0);
+    cluster::AddTo(&free, node.requested, -1);
+    if (c.ids[i] < tas_bound_requests_.size()) cluster::AddTo(&free, tas_bound_requests_[c.ids[i]]);
+    cluster::AddTo(&free, c.tas_usage[i], -1);
+    cluster::AddTo(&free, own[i]);
   }
   std::vector<tas::TopologyRequest> requests;
   for (size_t k = 0; k < pod_sets.size(); ++k) {
@@ -129,7 +181,28 @@ std::vector<tas::PlacementResult> KueueController::PlaceTopology(
     tas::TopologyRequest r;
     r.count = counts[k];
     r.per_pod = TasPodRequests(id, pod_sets[k]);
-    r.excluded = excluded[k];
+    // FindFeasibleNodes' filters (used only with a hostname level): taints, the
+    // nodeSelector, the required node affinity.
+    std::vector<api::Toleration> tolerations = ps.spec.tolerations;
+    tolerations.insert(tolerations.end(), rf->tolerations.begin(), rf->tolerations.end());
+    api::PodSpec affinity_only;
+    affinity_only.node_affinity = ps.spec.node_affinity;
+    r.excluded.reserve(nodes.size());
+    for (size_t i = 0; i < nodes.size(); ++i) {
+      const auto& node = store_.node(c.ids[i]);
+      const auto& labels = node.obj.metadata.labels;
+      std::string why;
+      if (const api::Taint* taint =
+              cluster::FindUntoleratedTaint(node.obj.taints, tolerations, true, true)) {
+        why = "taint \"" + TaintString(*taint) + "\"";
+      } else if (!Matches(ps.spec.node_selector, labels)) {
+        why = "nodeSelector";
+      } else if (ps.spec.node_affinity &&
+                 !cluster::MatchesRequiredAffinity(affinity_only, labels, node.name())) {
+        why = "affinity";
+      }
+      r.excluded.push_back(std::move(why));
+    }
     if (ps.topology && !ps.topology->required.empty()) {
       r.mode = tas::RequestMode::kRequired;
       r.level = ps.topology->required;
@@ -250,6 +323,7 @@ void KueueController::UngateTopology(cluster::PodId pid) {
 
 void KueueController::ReleaseTopologySlot(cluster::PodId pid) {
   if (pid >= tas_domain_of_pod_.size() || tas_domain_of_pod_[pid] < 0) return;
+  ChargeBoundTasPod(pid, -1);
   const auto [id, set] = tas_workload_of_pod_[pid];
   auto it = tas_used_.find({id, set});
   if (it != tas_used_.end() && it->second.admission == cache_.wl(id).admissions) {
