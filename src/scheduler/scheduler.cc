@@ -78,6 +78,7 @@ void Scheduler::BuildProfile() {
       fit_ = fit;
       fit_position_ = static_cast<uint16_t>(filters_.size());
     }
+    if (std::string(plugin->Name()) == "NodeAffinity") node_affinity_filter_ = true;
     FilterEntry entry{f, plugin, plugin->index, 0, 0};
     for (const auto& e : plugin->EventsToRegister()) {
       (e.resource == EventResource::kNode ? entry.node_events : entry.pod_events) |= e.actions;
@@ -270,6 +271,10 @@ void Scheduler::RebuildNodeOrder() {
       }
     }
     if (!any) break;
+  }
+  node_position_.assign(store_.node_count(), -1);
+  for (size_t i = 0; i < node_order_.size(); ++i) {
+    node_position_[node_order_[i]] = static_cast<int32_t>(i);
   }
   next_start_node_index_ = 0;
   node_order_dirty_ = false;
@@ -554,9 +559,36 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   // flat NodeInfo arrays. Other filters, or nominated pods, take the full path.
   const bool fast = !tc.other_node_filters && active_cluster_.empty() && nominated_total_ == 0;
   size_t index = next_start_node_index_;
-  for (int64_t i = 0; i < n && static_cast<int64_t>(feasible.size()) < to_find; ++i) {
-    NodeId node = node_order_[index];
-    if (++index == static_cast<size_t>(n)) index = 0;
+  // A pod pinned by a kubernetes.io/hostname nodeSelector (Kueue's TopologyUngater pins
+  // every TAS pod so) can only fit the nodes of that name (NodeAffinity filters). With fewer of
+  // them than the scheduler looks for, the loop would visit every node and find only them: visiting
+  // just them, in the loop's order, gives the same feasible list and the same next start.
+  std::vector<NodeId> pinned;
+  bool only_pinned = false;
+  if (node_affinity_filter_) {
+    auto host = pod.tmpl->spec.node_selector.find("kubernetes.io/hostname");
+    if (host != pod.tmpl->spec.node_selector.end()) {
+      pinned = store_.NodesWithLabel(host->first, host->second);
+      if (static_cast<int64_t>(pinned.size()) < to_find) {
+        only_pinned = true;
+        std::erase_if(
+            pinned, [&](NodeId x) { return x >= node_position_.size() || node_position_[x] < 0; });
+        const int64_t start = static_cast<int64_t>(next_start_node_index_);
+        auto rank = [&](NodeId x) { return (node_position_[x] - start + n) % n; };
+        std::sort(pinned.begin(), pinned.end(),
+                  [&](NodeId a, NodeId b) { return rank(a) < rank(b); });
+      }
+    }
+  }
+  const int64_t visits = only_pinned ? static_cast<int64_t>(pinned.size()) : n;
+  for (int64_t i = 0; i < visits && static_cast<int64_t>(feasible.size()) < to_find; ++i) {
+    NodeId node;
+    if (only_pinned) {
+      node = pinned[static_cast<size_t>(i)];
+    } else {
+      node = node_order_[index];
+      if (++index == static_cast<size_t>(n)) index = 0;
+    }
     ++processed;
     if (fast) {
       if (tc.group_filters.empty() && tc.group_scores.empty()) {
@@ -579,6 +611,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
       feasible.push_back(Feasible{node, g});
     }
   }
+  if (only_pinned) processed = n;  // the full loop would have visited them all
   next_start_node_index_ =
       (next_start_node_index_ + static_cast<size_t>(processed)) % static_cast<size_t>(n);
 

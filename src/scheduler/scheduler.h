@@ -171,6 +171,7 @@ class Scheduler : public cluster::Controller {
   std::unique_ptr<TopologyValues> topology_;
   std::vector<uint16_t> active_cluster_;  // this cycle's cluster filters that did not skip
   uint16_t fit_position_ = kPasses;       // its position in filters_
+  bool node_affinity_filter_ = false;     // NodeAffinity filters (nodeSelector holds)
   std::vector<TemplateCache> template_cache_;
   std::map<int32_t, int64_t> bound_priorities_;  // priority → pods running on nodes
   std::vector<bool> counted_;
@@ -178,7 +179,8 @@ class Scheduler : public cluster::Controller {
   // The pod in its scheduling cycle and the cluster events seen during it.
   PodId in_flight_ = cluster::kNone;
   std::vector<std::pair<ClusterEvent, EventObject>> in_flight_events_;
-  std::vector<NodeId> node_order_;  // zone-interleaved, as the scheduler's NodeTree
+  std::vector<NodeId> node_order_;      // zone-interleaved, as the scheduler's NodeTree
+  std::vector<int32_t> node_position_;  // NodeId → its index in node_order_, -1 if absent
   bool node_order_dirty_ = true;
   std::vector<std::string> node_zone_;  // by NodeId, valid where node_zone_known_
   std::vector<bool> node_zone_known_;
