@@ -216,6 +216,12 @@ void JobSetController::ResumeJobs(State& s, size_t rjob) {
         t.spec.tolerations.push_back(tol);
       }
     }
+    for (const auto& gate : rt.spec.scheduling_gates) {
+      if (std::find(t.spec.scheduling_gates.begin(), t.spec.scheduling_gates.end(), gate) ==
+          t.spec.scheduling_gates.end()) {
+        t.spec.scheduling_gates.push_back(gate);
+      }
+    }
     job.obj.suspend = false;
     job.tmpl = store_.MakeJobTemplate(job.obj);
     store_.UpdateWorkload(WatchKind::kJob, s.jobs[g]);
