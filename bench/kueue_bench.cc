@@ -14,13 +14,10 @@
 namespace gputwin {
 namespace {
 
-std::string Manifests(int nodes, int cqs, int cohorts, int jobs_per_cq, int run_scale) {
+// ClusterQueues cq<i> in cohorts co<i % cohorts>, each with an equal share of the nodes' GPUs
+// in flavor "gpu", and a LocalQueue of the same name in default.
+std::string Queues(int nodes, int cqs, int cohorts) {
   std::string y;
-  for (int i = 0; i < nodes; ++i) {
-    y += "---\napiVersion: v1\nkind: Node\nmetadata: {name: n" + std::to_string(i) +
-         "}\nstatus: {allocatable: {cpu: \"96\", memory: 1Ti, nvidia.com/gpu: \"8\"}}\n";
-  }
-  y += "---\napiVersion: kueue.x-k8s.io/v1beta1\nkind: ResourceFlavor\nmetadata: {name: gpu}\n";
   const int quota = nodes * 8 / cqs;
   for (int q = 0; q < cqs; ++q) {
     const std::string name = "cq" + std::to_string(q);
@@ -33,6 +30,17 @@ std::string Manifests(int nodes, int cqs, int cohorts, int jobs_per_cq, int run_
     y += "---\napiVersion: kueue.x-k8s.io/v1beta1\nkind: LocalQueue\nmetadata: {name: " + name +
          ", namespace: default}\nspec: {clusterQueue: " + name + "}\n";
   }
+  return y;
+}
+
+std::string Manifests(int nodes, int cqs, int cohorts, int jobs_per_cq, int run_scale) {
+  std::string y;
+  for (int i = 0; i < nodes; ++i) {
+    y += "---\napiVersion: v1\nkind: Node\nmetadata: {name: n" + std::to_string(i) +
+         "}\nstatus: {allocatable: {cpu: \"96\", memory: 1Ti, nvidia.com/gpu: \"8\"}}\n";
+  }
+  y += "---\napiVersion: kueue.x-k8s.io/v1beta1\nkind: ResourceFlavor\nmetadata: {name: gpu}\n";
+  y += Queues(nodes, cqs, cohorts);
   // One Poisson generator per queue and shape: 1, 2, 4 or 8 GPUs.
   y += "---\napiVersion: gputwin.io/v1alpha1\nkind: Scenario\nmetadata: {name: kueue-bench}\n"
        "spec:\n  duration: 168h\n  metricsInterval: 1h\n  workloads:\n";
@@ -56,22 +64,31 @@ std::string Manifests(int nodes, int cqs, int cohorts, int jobs_per_cq, int run_
   return y;
 }
 
+// Decodes and runs one generated week (events not recorded), then lets `read` take its
+// figures.
+template <typename Read>
+void RunWeek(const std::string& text, Read&& read) {
+  api::Manifests m;
+  api::DecodeYaml(text, "kueue-bench.yaml", &m);
+  api::Scenario scenario = m.scenarios.front();
+  m.scenarios.clear();
+  sim::Simulation sim(std::move(m), std::move(scenario));
+  sim.store().set_record_events(false);
+  sim.Run();
+  read(sim);
+}
+
 void BM_KueueWeek(benchmark::State& state) {
   const int nodes = 2000, cqs = 100, cohorts = 10, jobs_per_cq = 500;
   const auto run_scale = static_cast<int>(state.range(0));
   const std::string text = Manifests(nodes, cqs, cohorts, jobs_per_cq, run_scale);
   int64_t admissions = 0, cycles = 0;
   for (auto _ : state) {
-    api::Manifests m;
-    api::DecodeYaml(text, "kueue-bench.yaml", &m);
-    api::Scenario scenario = m.scenarios.front();
-    m.scenarios.clear();
-    sim::Simulation sim(std::move(m), std::move(scenario));
-    sim.store().set_record_events(false);
-    sim.Run();
-    admissions = 0;
-    for (const auto& w : sim.kueue()->cache().workloads()) admissions += w.admissions;
-    cycles = static_cast<int64_t>(sim.kueue()->scheduler().cycles());
+    RunWeek(text, [&](const sim::Simulation& sim) {
+      admissions = 0;
+      for (const auto& w : sim.kueue()->cache().workloads()) admissions += w.admissions;
+      cycles = static_cast<int64_t>(sim.kueue()->scheduler().cycles());
+    });
   }
   state.counters["workloads"] = cqs * jobs_per_cq;
   state.counters["admissions"] = static_cast<double>(admissions);
@@ -98,18 +115,7 @@ std::string TasManifests(int nodes, int cqs, int cohorts, int jobs_per_cq) {
        "{nodeLabel: kubernetes.io/hostname}]\n";
   y += "---\napiVersion: kueue.x-k8s.io/v1beta1\nkind: ResourceFlavor\nmetadata: {name: gpu}\n"
        "spec: {nodeLabels: {pool: gpu}, topologyName: default}\n";
-  const int quota = nodes * 8 / cqs;
-  for (int q = 0; q < cqs; ++q) {
-    const std::string name = "cq" + std::to_string(q);
-    y += "---\napiVersion: kueue.x-k8s.io/v1beta1\nkind: ClusterQueue\nmetadata: {name: " + name +
-         "}\nspec:\n  namespaceSelector: {}\n  cohort: co" + std::to_string(q % cohorts) +
-         "\n  preemption: {reclaimWithinCohort: LowerPriority}\n  resourceGroups:\n"
-         "  - coveredResources: [nvidia.com/gpu]\n    flavors: [{name: gpu, resources: "
-         "[{name: nvidia.com/gpu, nominalQuota: " +
-         std::to_string(quota) + "}]}]\n";
-    y += "---\napiVersion: kueue.x-k8s.io/v1beta1\nkind: LocalQueue\nmetadata: {name: " + name +
-         ", namespace: default}\nspec: {clusterQueue: " + name + "}\n";
-  }
+  y += Queues(nodes, cqs, cohorts);
   y += "---\napiVersion: gputwin.io/v1alpha1\nkind: Scenario\nmetadata: {name: kueue-tas-bench}\n"
        "spec:\n  duration: 168h\n  metricsInterval: 1h\n  workloads:\n";
   auto generator = [&](int q, const std::string& tag, int count, int pods, int gpus,
@@ -131,7 +137,8 @@ std::string TasManifests(int nodes, int cqs, int cohorts, int jobs_per_cq) {
   for (int q = 0; q < cqs; ++q) {
     // 80 %: single pods of 1-8 GPUs (implied TAS); 20 %: gangs.
     const int singles = jobs_per_cq * 4 / 5 / 4;
-    for (int g : {1, 2, 4, 8}) generator(q, "g" + std::to_string(g), singles, 1, g, "", 60 + 30 * g);
+    for (int g : {1, 2, 4, 8})
+      generator(q, "g" + std::to_string(g), singles, 1, g, "", 60 + 30 * g);
     const int gangs = jobs_per_cq / 5 / 3;
     generator(q, "gang4", gangs, 4, 1, ", kueue.x-k8s.io/podset-required-topology: topology/block",
               120);
@@ -148,19 +155,14 @@ void BM_KueueTasWeek(benchmark::State& state) {
   const std::string text = TasManifests(nodes, cqs, cohorts, jobs_per_cq);
   int64_t admissions = 0, cycles = 0, tas = 0;
   for (auto _ : state) {
-    api::Manifests m;
-    api::DecodeYaml(text, "kueue-tas-bench.yaml", &m);
-    api::Scenario scenario = m.scenarios.front();
-    m.scenarios.clear();
-    sim::Simulation sim(std::move(m), std::move(scenario));
-    sim.store().set_record_events(false);
-    sim.Run();
-    admissions = tas = 0;
-    for (const auto& w : sim.kueue()->cache().workloads()) {
-      admissions += w.admissions;
-      if (!w.assignment.empty() && w.assignment.front().topology) tas += w.admissions;
-    }
-    cycles = static_cast<int64_t>(sim.kueue()->scheduler().cycles());
+    RunWeek(text, [&](const sim::Simulation& sim) {
+      admissions = tas = 0;
+      for (const auto& w : sim.kueue()->cache().workloads()) {
+        admissions += w.admissions;
+        if (!w.assignment.empty() && w.assignment.front().topology) tas += w.admissions;
+      }
+      cycles = static_cast<int64_t>(sim.kueue()->scheduler().cycles());
+    });
   }
   state.counters["workloads"] = cqs * jobs_per_cq;
   state.counters["admissions"] = static_cast<double>(admissions);

@@ -88,4 +88,8 @@ bool MatchesRequiredAffinity(const api::PodSpec& spec, const api::Labels& labels
   return true;
 }
 
+std::string TaintString(const api::Taint& t) {
+  return t.key + (t.value.empty() ? "" : "=" + t.value) + ":" + t.effect;
+}
+
 }  // namespace gputwin::cluster

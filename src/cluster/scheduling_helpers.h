@@ -19,6 +19,9 @@ const api::Taint* FindUntoleratedTaint(const std::vector<api::Taint>& taints,
                                        const std::vector<api::Toleration>& tolerations,
                                        bool no_schedule, bool no_execute);
 
+// corev1.Taint.ToString: key=value:effect, or key:effect without a value (Kueue's messages).
+std::string TaintString(const api::Taint& t);
+
 // labels.Requirement.Matches for a node selector requirement (In, NotIn, Exists,
 // DoesNotExist, Gt, Lt).
 bool MatchesRequirement(const api::NodeSelectorRequirement& r, const api::Labels& labels);

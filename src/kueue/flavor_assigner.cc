@@ -10,11 +10,6 @@ namespace gputwin::kueue {
 
 namespace {
 
-std::string TaintString(const api::Taint& t) {
-  // corev1.Taint.String(): key=value:effect, or key:effect without a value.
-  return t.key + (t.value.empty() ? "" : "=" + t.value) + ":" + t.effect;
-}
-
 // flavorSelector: only the keys the flavor's nodeLabels use are considered; a required
 // affinity term whose every expression uses other keys matches anything.
 bool FlavorMatchesAffinity(const api::PodSpec& spec, const api::Labels& flavor_labels) {
@@ -171,7 +166,8 @@ Assignment KueueScheduler::AssignFlavors(WorkloadId id, const std::vector<int32_
         tolerations.insert(tolerations.end(), rf->tolerations.begin(), rf->tolerations.end());
         if (const api::Taint* t =
                 cluster::FindUntoleratedTaint(rf->node_taints, tolerations, true, true)) {
-          reasons.push_back("untolerated taint " + TaintString(*t) + " in flavor " + fname);
+          reasons.push_back("untolerated taint " + cluster::TaintString(*t) + " in flavor " +
+                            fname);
           continue;
         }
         if (!FlavorMatchesAffinity(ps.spec, rf->node_labels)) {

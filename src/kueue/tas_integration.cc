@@ -13,10 +13,6 @@ namespace gputwin::kueue {
 
 namespace {
 
-std::string TaintString(const api::Taint& t) {
-  return t.key + (t.value.empty() ? "" : "=" + t.value) + ":" + t.effect;
-}
-
 bool Matches(const api::Labels& want, const api::Labels& labels) {
   for (const auto& [k, v] : want) {
     auto it = labels.find(k);
@@ -194,7 +190,7 @@ std::vector<tas::PlacementResult> KueueController::PlaceTopology(
       std::string why;
       if (const api::Taint* taint =
               cluster::FindUntoleratedTaint(node.obj.taints, tolerations, true, true)) {
-        why = "taint \"" + TaintString(*taint) + "\"";
+        why = "taint \"" + cluster::TaintString(*taint) + "\"";
       } else if (!Matches(ps.spec.node_selector, labels)) {
         why = "nodeSelector";
       } else if (ps.spec.node_affinity &&

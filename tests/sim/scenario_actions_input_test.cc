@@ -2,21 +2,10 @@
 // the clock starts, including what an applied file holds.
 #include <gtest/gtest.h>
 
-#include "core/errors.h"
-#include "sim/simulation.h"
+#include "tests/sim/load_error.h"
 
 namespace gputwin {
 namespace {
-
-std::string LoadError(const std::string& file) {
-  try {
-    sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/tests/sim/data/" + file, std::nullopt,
-                      std::nullopt);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(ScenarioActionsInput, ApplyOfAKindReadOnlyAtTheStartIsRefused) {
   const std::string e = LoadError("apply_bad_kind.yaml");

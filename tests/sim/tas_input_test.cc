@@ -4,23 +4,12 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
-#include "core/errors.h"
-#include "sim/simulation.h"
+#include "tests/sim/load_error.h"
 
 namespace gputwin {
 namespace {
 
 using ::testing::HasSubstr;
-
-std::string LoadError(const std::string& file) {
-  try {
-    sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/tests/sim/data/" + file, std::nullopt,
-                      std::nullopt);
-  } catch (const InputError& e) {
-    return e.what();
-  }
-  return "";
-}
 
 TEST(TasInput, ALevelNoTopologyHasIsAnError) {
   EXPECT_THAT(
