@@ -355,7 +355,6 @@ struct LeaderWorkerSetRecord {
     std::vector<PodId> workers;  // ordinal j at j-1: the live pod, or kNone
     std::string topology_value;  // exclusive-topology: the leader's domain
     int32_t recreations = 0;     // times its leader went, and the group with it
-    Time ready_since = kNever;   // the group is ready (leader Ready, workers created)
   };
   struct Condition {
     Time at;
@@ -364,7 +363,7 @@ struct LeaderWorkerSetRecord {
   std::vector<Group> groups;
   // Templates per group: [0] the leader's, [j] worker j's (their per-pod labels).
   std::vector<std::vector<std::shared_ptr<const PodTemplateInfo>>> tmpl;
-  int32_t ready_replicas = 0, status_replicas = 0;
+  int32_t ready_replicas = 0;
   std::string condition;           // Available or Progressing
   std::vector<Condition> history;  // conditions as they turned True
   bool deleted = false;

@@ -241,11 +241,10 @@ void LeaderWorkerSetController::Sync(uint32_t id, Time now) {
 
 void LeaderWorkerSetController::UpdateStatus(uint32_t id, Time now) {
   auto& r = store_.leader_worker_sets()[id];
-  int32_t ready = 0, existing = 0;
-  for (auto& g : r.groups) {
+  int32_t ready = 0;
+  for (const auto& g : r.groups) {
     bool group_ready = false;
     if (g.leader != cluster::kNone && !store_.pod(g.leader).deleted) {
-      ++existing;
       const auto& leader = store_.pod(g.leader);
       // StatefulsetReady (v0.7): the worker StatefulSet has created all its pods.
       bool workers = r.obj.size <= 1;
@@ -256,15 +255,9 @@ void LeaderWorkerSetController::UpdateStatus(uint32_t id, Time now) {
       }
       group_ready = leader.Ready() && workers;
     }
-    if (group_ready) {
-      ++ready;
-      if (g.ready_since == cluster::kNever) g.ready_since = now;
-    } else {
-      g.ready_since = cluster::kNever;
-    }
+    if (group_ready) ++ready;
   }
   r.ready_replicas = ready;
-  r.status_replicas = existing;
   const bool available = ready == r.obj.replicas;
   const std::string type = available ? "Available" : "Progressing";
   if (type == r.condition) return;

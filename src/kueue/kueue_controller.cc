@@ -129,7 +129,7 @@ void KueueController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     // The TAS cache's nodes: a new or deleted Node rebuilds it; a changed one is checked
     // before the next placement (most changes are of usage, not of labels or readiness).
     if (op == WatchOp::kModified) {
-      if (!tas_flavors_.empty()) tas_dirty_nodes_.push_back(id);
+      if (!tas_flavors_.empty()) tas_dirty_nodes_.Add(id);
     } else {
       tas_flavors_.clear();
     }

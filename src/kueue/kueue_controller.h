@@ -143,7 +143,7 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
     std::vector<cluster::ResourceVec> tas_usage;         // per node
     std::vector<int32_t> index_of;                       // NodeId → node, -1 when not in it
   };
-  std::vector<cluster::NodeId> tas_dirty_nodes_;  // changed since the caches were checked
+  cluster::WorkQueue tas_dirty_nodes_;  // changed since the caches were checked
   // A node as the flavor's TAS cache would hold it: false when it is not in it.
   bool TasNodeView(int32_t flavor, cluster::NodeId n, tas::TopologyNode* out) const;
   std::map<int32_t, TasFlavorCache> tas_flavors_;

@@ -49,7 +49,7 @@ bool KueueController::TasNodeView(int32_t flavor, cluster::NodeId n, tas::Topolo
 
 KueueController::TasFlavorCache& KueueController::TasFlavor(int32_t flavor) {
   // Changed nodes: a cache whose membership or levels they change is built again.
-  for (cluster::NodeId n : tas_dirty_nodes_) {
+  for (cluster::NodeId n : tas_dirty_nodes_.Drain()) {
     for (auto it = tas_flavors_.begin(); it != tas_flavors_.end();) {
       const TasFlavorCache& c = it->second;
       tas::TopologyNode t;
@@ -60,7 +60,6 @@ KueueController::TasFlavorCache& KueueController::TasFlavor(int32_t flavor) {
       it = same ? std::next(it) : tas_flavors_.erase(it);
     }
   }
-  tas_dirty_nodes_.clear();
   auto [it, added] = tas_flavors_.try_emplace(flavor);
   TasFlavorCache& c = it->second;
   if (!added) return c;
