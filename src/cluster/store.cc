@@ -693,6 +693,13 @@ std::vector<NodeId> Store::NodesWithLabel(const std::string& key, const std::str
   return out;
 }
 
+const std::vector<NodeId>& Store::LabelIndex(const std::string& key,
+                                             const std::string& value) const {
+  static const std::vector<NodeId> kNoNodes;
+  auto it = nodes_by_label_.find({key, value});
+  return it == nodes_by_label_.end() ? kNoNodes : it->second;
+}
+
 void Store::DeleteNode(NodeId id) {
   NodeRecord& n = nodes_[id];
   if (n.deleted) return;

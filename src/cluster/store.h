@@ -125,6 +125,8 @@ class Store {
   uint32_t FindStatefulSet(const std::string& namespace_, const std::string& name) const;
   // Nodes with a label set to a value (live nodes only), in id order.
   std::vector<NodeId> NodesWithLabel(const std::string& key, const std::string& value) const;
+  // The index entry behind it, deleted nodes included (no copy: for size checks).
+  const std::vector<NodeId>& LabelIndex(const std::string& key, const std::string& value) const;
   void SetNodeLabel(NodeId id, const std::string& key, const std::string& value);
   // The device plugin registered: its resources replace the node's nvidia.com/* ones,
   // GFD's labels are set, and the devices become allocatable.

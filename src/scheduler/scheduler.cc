@@ -559,25 +559,29 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   // flat NodeInfo arrays. Other filters, or nominated pods, take the full path.
   const bool fast = !tc.other_node_filters && active_cluster_.empty() && nominated_total_ == 0;
   size_t index = next_start_node_index_;
-  // A pod pinned by a kubernetes.io/hostname nodeSelector (Kueue's TopologyUngater pins
-  // every TAS pod so) can only fit the nodes of that name (NodeAffinity filters). With fewer of
-  // them than the scheduler looks for, the loop would visit every node and find only them: visiting
-  // just them, in the loop's order, gives the same feasible list and the same next start.
+  // A nodeSelector names the nodes a pod can fit (NodeAffinity filters them): the Store's
+  // label index gives them. When its rarest pair names fewer nodes than the scheduler looks
+  // for (a kubernetes.io/hostname pin, as Kueue's TopologyUngater gives every TAS pod),
+  // the loop would visit every node and find only those: visiting just them, in the loop's
+  // order, gives the same feasible list and the same next start.
   std::vector<NodeId> pinned;
   bool only_pinned = false;
   if (node_affinity_filter_) {
-    auto host = pod.tmpl->spec.node_selector.find("kubernetes.io/hostname");
-    if (host != pod.tmpl->spec.node_selector.end()) {
-      pinned = store_.NodesWithLabel(host->first, host->second);
-      if (static_cast<int64_t>(pinned.size()) < to_find) {
-        only_pinned = true;
-        std::erase_if(
-            pinned, [&](NodeId x) { return x >= node_position_.size() || node_position_[x] < 0; });
-        const int64_t start = static_cast<int64_t>(next_start_node_index_);
-        auto rank = [&](NodeId x) { return (node_position_[x] - start + n) % n; };
-        std::sort(pinned.begin(), pinned.end(),
-                  [&](NodeId a, NodeId b) { return rank(a) < rank(b); });
-      }
+    const std::vector<NodeId>* rarest = nullptr;
+    for (const auto& [key, value] : pod.tmpl->spec.node_selector) {
+      const auto& named = store_.LabelIndex(key, value);
+      if (!rarest || named.size() < rarest->size()) rarest = &named;
+    }
+    only_pinned = rarest && static_cast<int64_t>(rarest->size()) < to_find;
+    if (only_pinned) {
+      pinned = *rarest;
+      std::erase_if(pinned, [&](NodeId x) {
+        return x >= node_position_.size() || node_position_[x] < 0 || store_.node(x).deleted;
+      });
+      const int64_t start = static_cast<int64_t>(next_start_node_index_);
+      auto rank = [&](NodeId x) { return (node_position_[x] - start + n) % n; };
+      std::sort(pinned.begin(), pinned.end(),
+                [&](NodeId a, NodeId b) { return rank(a) < rank(b); });
     }
   }
   const int64_t visits = only_pinned ? static_cast<int64_t>(pinned.size()) : n;
