@@ -187,7 +187,8 @@ struct LostWork {
 struct NodeRecord {
   api::Node obj;  // labels, taints, unschedulable as they are now
   ResourceVec allocatable;
-  ResourceVec requested;  // Σ requests of non-terminal pods bound here
+  ResourceVec requested;       // Σ requests of non-terminal pods bound here
+  uint64_t usage_version = 0;  // bumped when allocatable or requested change (for caches)
   int64_t nonzero_cpu = 0, nonzero_memory = 0;
   std::vector<PodId> pods;      // non-terminal pods bound here
   bool ready = true;            // the Ready condition as the API server sees it

@@ -513,6 +513,7 @@ void Store::BindPod(PodId id, NodeId n) {
   AddTo(&node.requested, p.tmpl->requests);
   if (node.requested.size() <= kPods) node.requested.resize(kPods + 1, 0);
   node.requested[kPods] += 1;
+  ++node.usage_version;
   node.nonzero_cpu += p.tmpl->nonzero_cpu;
   node.nonzero_memory += p.tmpl->nonzero_memory;
   node.pods.push_back(id);
@@ -528,6 +529,7 @@ void Store::Release(PodRecord& p, PodId id) {
   node.pods.pop_back();
   AddTo(&node.requested, p.tmpl->requests, -1);
   node.requested[kPods] -= 1;
+  ++node.usage_version;
   node.nonzero_cpu -= p.tmpl->nonzero_cpu;
   node.nonzero_memory -= p.tmpl->nonzero_memory;
 }
@@ -667,6 +669,7 @@ void Store::SetNodeDevices(NodeId id, const std::map<std::string, int64_t>& reso
   }
   for (const auto& [name, count] : resources) alloc[name] = Quantity{count * 1000};
   n.allocatable = ToVec(alloc, &resources_);
+  ++n.usage_version;
   if (n.requested.size() < n.allocatable.size()) n.requested.resize(n.allocatable.size(), 0);
   for (const auto& [k, v] : labels) {
     auto& ids = nodes_by_label_[{k, v}];

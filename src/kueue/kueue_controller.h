@@ -142,6 +142,24 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
     std::map<std::vector<std::string>, size_t> leaf_of;  // an assignment's values → node
     std::vector<cluster::ResourceVec> tas_usage;         // per node
     std::vector<int32_t> index_of;                       // NodeId → node, -1 when not in it
+    // The node's usage_version when its `free` was worked out; kStale after a change of
+    // TAS usage.
+    std::vector<uint64_t> free_version;
+    static constexpr uint64_t kStale = ~uint64_t{0};
+    void MarkStale(cluster::NodeId n) {
+      if (n < index_of.size() && index_of[n] >= 0)
+        free_version[static_cast<size_t>(index_of[n])] = kStale;
+    }
+    tas::TopologyTree tree;  // over `nodes`, built with them
+    // FindFeasibleNodes' verdicts per node for the PodSet constraints seen so far (PodSets of
+    // one template share them); dropped when a node changes.
+    struct Verdicts {
+      std::vector<api::Toleration> tolerations;
+      api::Labels node_selector;
+      std::optional<api::NodeAffinity> node_affinity;
+      std::vector<std::string> excluded;
+    };
+    std::vector<Verdicts> verdicts;
   };
   cluster::WorkQueue tas_dirty_nodes_;  // changed since the caches were checked
   // A node as the flavor's TAS cache would hold it: false when it is not in it.
@@ -154,6 +172,8 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   };
   std::map<WorkloadId, std::vector<TasCharge>> tas_charges_;
   TasFlavorCache& TasFlavor(int32_t flavor);
+  const std::vector<std::string>& TasVerdicts(TasFlavorCache& c, const api::ResourceFlavor& rf,
+                                              const api::PodSpec& spec);
   void ChargeTas(WorkloadId id);  // an admitted workload's domains, into the caches
   // Requests of bound TAS pods per node (they are in the workloads' usage, not non-TAS).
   std::vector<cluster::ResourceVec> tas_bound_requests_;

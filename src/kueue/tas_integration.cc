@@ -48,9 +48,12 @@ bool KueueController::TasNodeView(int32_t flavor, cluster::NodeId n, tas::Topolo
 }
 
 KueueController::TasFlavorCache& KueueController::TasFlavor(int32_t flavor) {
-  // Changed nodes: a cache whose membership or levels they change is built again.
+  // Changed nodes: a cache whose membership or levels they change is built again; the
+  // filter verdicts (taints, labels) are worked out again.
   for (cluster::NodeId n : tas_dirty_nodes_.Drain()) {
     for (auto it = tas_flavors_.begin(); it != tas_flavors_.end();) {
+      it->second.verdicts.clear();
+      it->second.MarkStale(n);
       const TasFlavorCache& c = it->second;
       tas::TopologyNode t;
       const bool in = TasNodeView(it->first, n, &t);
@@ -75,7 +78,9 @@ KueueController::TasFlavorCache& KueueController::TasFlavor(int32_t flavor) {
     c.nodes.push_back(std::move(t));
     c.ids.push_back(n);
   }
+  c.tree = tas::TopologyTree::Build(levels, c.nodes);
   c.tas_usage.assign(c.nodes.size(), {});
+  c.free_version.assign(c.nodes.size(), TasFlavorCache::kStale);
   // The admitted TAS workloads' usage over the new node list.
   std::vector<WorkloadId> admitted = tas_admitted_;
   for (WorkloadId id : admitted) {
@@ -117,6 +122,7 @@ void KueueController::ChargeTas(WorkloadId id) {
       cluster::ResourceVec usage = one;
       for (auto& x : usage) x *= d.count;
       cluster::AddTo(&c.tas_usage[leaf->second], usage);
+      c.free_version[leaf->second] = TasFlavorCache::kStale;
       tas_charges_[id].push_back({psa.topology_flavor, leaf->second, std::move(usage)});
     }
   }
@@ -132,6 +138,43 @@ void KueueController::ChargeBoundTasPod(cluster::PodId pid, int sign) {
   cluster::AddTo(&sum, p.tmpl->requests, sign);
   if (sum.size() <= cluster::kPods) sum.resize(cluster::kPods + 1, 0);
   sum[cluster::kPods] += sign;
+  for (auto& [flavor, c] : tas_flavors_) c.MarkStale(p.node);
+}
+
+const std::vector<std::string>& KueueController::TasVerdicts(TasFlavorCache& c,
+                                                             const api::ResourceFlavor& rf,
+                                                             const api::PodSpec& spec) {
+  std::vector<api::Toleration> tolerations = spec.tolerations;
+  tolerations.insert(tolerations.end(), rf.tolerations.begin(), rf.tolerations.end());
+  for (const auto& v : c.verdicts) {
+    if (v.tolerations == tolerations && v.node_selector == spec.node_selector &&
+        v.node_affinity == spec.node_affinity) {
+      return v.excluded;
+    }
+  }
+  // Bounded: workloads with ever new constraints recompute rather than grow the list.
+  if (c.verdicts.size() >= 64) c.verdicts.erase(c.verdicts.begin());
+  TasFlavorCache::Verdicts v{tolerations, spec.node_selector, spec.node_affinity, {}};
+  api::PodSpec affinity_only;
+  affinity_only.node_affinity = spec.node_affinity;
+  v.excluded.reserve(c.nodes.size());
+  for (size_t i = 0; i < c.nodes.size(); ++i) {
+    const auto& node = store_.node(c.ids[i]);
+    const auto& labels = node.obj.metadata.labels;
+    std::string why;
+    if (const api::Taint* taint =
+            cluster::FindUntoleratedTaint(node.obj.taints, tolerations, true, true)) {
+      why = "taint \"" + cluster::TaintString(*taint) + "\"";
+    } else if (!Matches(spec.node_selector, labels)) {
+      why = "nodeSelector";
+    } else if (spec.node_affinity &&
+               !cluster::MatchesRequiredAffinity(affinity_only, labels, node.name())) {
+      why = "affinity";
+    }
+    v.excluded.push_back(std::move(why));
+  }
+  c.verdicts.push_back(std::move(v));
+  return c.verdicts.back().excluded;
 }
 
 std::vector<tas::PlacementResult> KueueController::PlaceTopology(
@@ -142,7 +185,9 @@ std::vector<tas::PlacementResult> KueueController::PlaceTopology(
     if (cache_.wl(w).phase == WorkloadPhase::kAdmitted) return false;
     for (auto& ch : tas_charges_[w]) {
       auto it = tas_flavors_.find(ch.flavor);
-      if (it != tas_flavors_.end()) cluster::AddTo(&it->second.tas_usage[ch.node], ch.usage, -1);
+      if (it == tas_flavors_.end()) continue;
+      cluster::AddTo(&it->second.tas_usage[ch.node], ch.usage, -1);
+      it->second.free_version[ch.node] = TasFlavorCache::kStale;
     }
     tas_charges_.erase(w);
     return true;
@@ -150,16 +195,11 @@ std::vector<tas::PlacementResult> KueueController::PlaceTopology(
   const api::ResourceFlavor* rf = cache_.Flavor(flavor);
   const std::vector<std::string>& levels = *cache_.TopologyLevels(flavor);
   TasFlavorCache& c = TasFlavor(flavor);
-  std::vector<tas::TopologyNode> nodes = c.nodes;
-  // The workload's own usage (a re-admission) is not in the way of itself.
-  std::vector<cluster::ResourceVec> own(nodes.size());
-  if (auto it = tas_charges_.find(id); it != tas_charges_.end()) {
-    for (const auto& ch : it->second) {
-      if (ch.flavor == flavor) cluster::AddTo(&own[ch.node], ch.usage);
-    }
-  }
+  std::vector<tas::TopologyNode>& nodes = c.nodes;  // `free` is this placement's
   for (size_t i = 0; i < nodes.size(); ++i) {
     const auto& node = store_.node(c.ids[i]);
+    if (c.free_version[i] == node.usage_version) continue;  // unchanged since last time
+    c.free_version[i] = node.usage_version;
     // Free: allocatable less the pods bound here that are not TAS pods, less the admitted
     // TAS workloads' usage of this leaf.
     auto& free = nodes[i].free;
@@ -168,7 +208,14 @@ std::vector<tas::PlacementResult> KueueController::PlaceTopology(
     cluster::AddTo(&free, node.requested, -1);
     if (c.ids[i] < tas_bound_requests_.size()) cluster::AddTo(&free, tas_bound_requests_[c.ids[i]]);
     cluster::AddTo(&free, c.tas_usage[i], -1);
-    cluster::AddTo(&free, own[i]);
+  }
+  // The workload's own usage (a re-admission) is not in the way of itself.
+  if (auto it = tas_charges_.find(id); it != tas_charges_.end()) {
+    for (const auto& ch : it->second) {
+      if (ch.flavor != flavor) continue;
+      cluster::AddTo(&nodes[ch.node].free, ch.usage);
+      c.free_version[ch.node] = TasFlavorCache::kStale;  // worked out again next time
+    }
   }
   std::vector<tas::TopologyRequest> requests;
   for (size_t k = 0; k < pod_sets.size(); ++k) {
@@ -178,26 +225,7 @@ std::vector<tas::PlacementResult> KueueController::PlaceTopology(
     r.per_pod = TasPodRequests(id, pod_sets[k]);
     // FindFeasibleNodes' filters (used only with a hostname level): taints, the
     // nodeSelector, the required node affinity.
-    std::vector<api::Toleration> tolerations = ps.spec.tolerations;
-    tolerations.insert(tolerations.end(), rf->tolerations.begin(), rf->tolerations.end());
-    api::PodSpec affinity_only;
-    affinity_only.node_affinity = ps.spec.node_affinity;
-    r.excluded.reserve(nodes.size());
-    for (size_t i = 0; i < nodes.size(); ++i) {
-      const auto& node = store_.node(c.ids[i]);
-      const auto& labels = node.obj.metadata.labels;
-      std::string why;
-      if (const api::Taint* taint =
-              cluster::FindUntoleratedTaint(node.obj.taints, tolerations, true, true)) {
-        why = "taint \"" + cluster::TaintString(*taint) + "\"";
-      } else if (!Matches(ps.spec.node_selector, labels)) {
-        why = "nodeSelector";
-      } else if (ps.spec.node_affinity &&
-                 !cluster::MatchesRequiredAffinity(affinity_only, labels, node.name())) {
-        why = "affinity";
-      }
-      r.excluded.push_back(std::move(why));
-    }
+    if (levels.back() == tas::kHostnameLabel) r.excluded = TasVerdicts(c, *rf, ps.spec);
     if (ps.topology && !ps.topology->required.empty()) {
       r.mode = tas::RequestMode::kRequired;
       r.level = ps.topology->required;
@@ -217,7 +245,7 @@ std::vector<tas::PlacementResult> KueueController::PlaceTopology(
   for (size_t r = 0; r < store_.resources().size(); ++r) {
     names.push_back(store_.resources().Name(static_cast<cluster::ResourceId>(r)));
   }
-  return tas::FindTopologyAssignments(rf->topology_name, levels, nodes, requests, names);
+  return tas::FindTopologyAssignments(rf->topology_name, levels, c.tree, nodes, requests, names);
 }
 
 // The PodSet of a workload a pod belongs to, when that PodSet has a topology assignment.

@@ -12,32 +12,18 @@ namespace {
 using Count = int64_t;  // upstream keeps int32; int64 avoids overflow in the sums
 inline constexpr Count kMaxCount = std::numeric_limits<int32_t>::max();
 
-// A topology domain (upstream `domain`). Domains of one level are stored in lexicographic
-// order of their level values, so comparing two indices of a level is
-// compareDomainLevelValues. The children of a domain are a contiguous range of the next level.
-struct Domain {
-  int32_t child_begin = -1, child_end = -1;
-};
+using Domain = TopologyTree::Domain;
+using Tree = TopologyTree;
 
-// The static tree over the flavor's nodes (newTopologyTree / addNode / initialize).
-struct Tree {
-  size_t depth = 0;                          // number of levels
-  bool hostname_leaves = false;              // isLowestLevelNode
-  std::vector<std::vector<Domain>> domains;  // per level, lexicographic order
-  std::vector<int32_t> leaf_node;            // per leaf: the node giving values and filters
-  std::vector<Count> leaf_free;              // per leaf × resource: summed free capacity
-  size_t resources = 0;
+}  // namespace
 
-  size_t leaf_count() const { return leaf_node.size(); }
-};
-
-Tree BuildTree(const std::vector<std::string>& levels, const std::vector<TopologyNode>& nodes,
-               size_t resources) {
+TopologyTree TopologyTree::Build(const std::vector<std::string>& levels,
+                                 const std::vector<TopologyNode>& nodes) {
   Tree t;
   t.depth = levels.size();
   t.hostname_leaves = !levels.empty() && levels.back() == kHostnameLabel;
-  t.resources = resources;
   t.domains.resize(t.depth);
+  t.leaf_of_node.assign(nodes.size(), -1);
   if (t.depth == 0) return t;
 
   // Leaf groups: one per hostname (the leaf keeps the first node), or one per full path.
@@ -101,18 +87,13 @@ Tree BuildTree(const std::vector<std::string>& levels, const std::vector<Topolog
     prev = &values;
   }
 
-  // Leaf capacity: the sum over its nodes (addCapacity), before clamping.
-  t.leaf_free.assign(t.leaf_count() * resources, 0);
   for (size_t i = 0; i < nodes.size(); ++i) {
-    if (group_of[i] < 0) continue;
-    const auto leaf = static_cast<size_t>(leaf_of_group[static_cast<size_t>(group_of[i])]);
-    const auto& free = nodes[i].free;
-    for (size_t r = 0; r < free.size() && r < resources; ++r) {
-      t.leaf_free[leaf * resources + r] += free[r];
-    }
+    if (group_of[i] >= 0) t.leaf_of_node[i] = leaf_of_group[static_cast<size_t>(group_of[i])];
   }
   return t;
 }
+
+namespace {
 
 std::string Quote(const std::string& s) {  // Go's %q for plain label-like strings
   std::string out = "\"";
@@ -124,16 +105,26 @@ std::string Quote(const std::string& s) {  // Go's %q for plain label-like strin
   return out;
 }
 
-// tasExclusionStats: why leaves could not take a single pod.
+// tasExclusionStats: why leaves could not take a single pod. Counted per limiting resource
+// index and per filter verdict; the labels are only spelled out for a message.
 struct ExclusionStats {
   size_t total_nodes = 0;
-  std::map<std::string, int> reasons;  // label → count, e.g. `resource "cpu"`
+  std::map<std::string, int> verdicts;  // filter verdict → count, e.g. `nodeSelector`
+  std::vector<int> by_resource;         // limiting resource index → count
 
+  bool empty() const {
+    return verdicts.empty() &&
+           std::all_of(by_resource.begin(), by_resource.end(), [](int n) { return n == 0; });
+  }
   // formatReasons: "label: N" entries sorted as strings, joined with ", ".
-  std::string Format() const {
+  std::string Format(const std::vector<std::string>& resource_names) const {
     std::vector<std::string> parts;
-    parts.reserve(reasons.size());
-    for (const auto& [label, n] : reasons) parts.push_back(label + ": " + std::to_string(n));
+    for (const auto& [label, n] : verdicts) parts.push_back(label + ": " + std::to_string(n));
+    for (size_t r = 0; r < by_resource.size(); ++r) {
+      if (by_resource[r] == 0) continue;
+      parts.push_back("resource " + Quote(resource_names[r]) + ": " +
+                      std::to_string(by_resource[r]));
+    }
     std::sort(parts.begin(), parts.end());
     std::string out;
     for (const auto& p : parts) {
@@ -149,12 +140,17 @@ class Placer {
  public:
   Placer(const std::string& topology_name, const std::vector<std::string>& levels,
          const std::vector<TopologyNode>& nodes, const Tree& tree,
-         const std::vector<std::string>& resource_names, const std::vector<Count>& assumed)
+         const std::vector<Count>& leaf_free, size_t resources,
+         const std::vector<std::string>& resource_names, const std::vector<int32_t>& name_rank,
+         const std::vector<Count>& assumed)
       : topology_name_(topology_name),
         levels_(levels),
         nodes_(nodes),
         tree_(tree),
+        leaf_free_(leaf_free),
+        resources_(resources),
         resource_names_(resource_names),
+        name_rank_(name_rank),
         assumed_(assumed) {}
 
   PlacementResult Find(const TopologyRequest& req);
@@ -166,7 +162,6 @@ class Placer {
     std::vector<Count> pod, slice;  // domainState.podCount / sliceCount
   };
 
-  const std::string& ResourceName(size_t r) const { return resource_names_[r]; }
   std::optional<size_t> LevelIndex(const std::string& key) const {
     for (size_t i = 0; i < levels_.size(); ++i) {
       if (levels_[i] == key) return i;
@@ -194,7 +189,10 @@ class Placer {
   const std::vector<std::string>& levels_;
   const std::vector<TopologyNode>& nodes_;
   const Tree& tree_;
+  const std::vector<Count>& leaf_free_;  // per leaf × resource: summed free capacity
+  size_t resources_;
   const std::vector<std::string>& resource_names_;  // one per resource index
+  const std::vector<int32_t>& name_rank_;           // resource index → rank of its name
   const std::vector<Count>& assumed_;               // per leaf × resource, earlier PodSets' usage
 
   std::vector<Level> state_;
@@ -208,7 +206,7 @@ class Placer {
 
 // fillInCounts / fillLeafCounts / fillInCountsHelper (no leaders).
 void Placer::FillInCounts(const TopologyRequest& req) {
-  const size_t depth = tree_.depth, leaf_level = depth - 1, res = tree_.resources;
+  const size_t depth = tree_.depth, leaf_level = depth - 1, res = resources_;
   state_.assign(depth, Level{});
   for (size_t l = 0; l < depth; ++l) {
     state_[l].pod.assign(tree_.domains[l].size(), 0);
@@ -216,6 +214,7 @@ void Placer::FillInCounts(const TopologyRequest& req) {
   }
   stats_ = ExclusionStats{};
   stats_.total_nodes = tree_.leaf_count();
+  stats_.by_resource.assign(res, 0);
 
   // Leaves: CountInWithLimitingResource over the requested resources.
   Level& leaves = state_[leaf_level];
@@ -226,7 +225,7 @@ void Placer::FillInCounts(const TopologyRequest& req) {
       const std::string& excluded =
           node < req.excluded.size() ? req.excluded[node] : nodes_[node].excluded;
       if (!excluded.empty()) {
-        ++stats_.reasons[excluded];
+        ++stats_.verdicts[excluded];
         continue;
       }
     }
@@ -237,17 +236,17 @@ void Placer::FillInCounts(const TopologyRequest& req) {
       if (want <= 0) continue;
       Count cap = 0;
       if (r < res) {
-        cap = tree_.leaf_free[k * res + r];
+        cap = leaf_free_[k * res + r];
         if (!assumed_.empty()) cap -= assumed_[k * res + r];
       }
       const Count n = std::max<Count>(0, std::min<Count>(cap / want, kMaxCount));
-      if (!limiting || n < pods || (n == pods && ResourceName(r) < ResourceName(*limiting))) {
+      if (!limiting || n < pods || (n == pods && name_rank_[r] < name_rank_[*limiting])) {
         pods = n;
         limiting = r;
       }
     }
     leaves.pod[k] = pods;
-    if (pods == 0 && limiting) ++stats_.reasons["resource " + Quote(ResourceName(*limiting))];
+    if (pods == 0 && limiting) ++stats_.by_resource[*limiting];
   }
   if (leaf_level == slice_level_) {
     for (size_t k = 0; k < leaves.pod.size(); ++k) leaves.slice[k] = leaves.pod[k] / slice_size_;
@@ -305,9 +304,9 @@ std::string Placer::NotFitMessage(Count fit, Count total) const {
     msg += " allows to fit only " + std::to_string(fit) + " out of " + std::to_string(total) + " " +
            unit + "(s)";
   }
-  if (!stats_.reasons.empty()) {
-    msg +=
-        ". Total nodes: " + std::to_string(stats_.total_nodes) + "; excluded: " + stats_.Format();
+  if (!stats_.empty()) {
+    msg += ". Total nodes: " + std::to_string(stats_.total_nodes) +
+           "; excluded: " + stats_.Format(resource_names_);
   }
   return msg;
 }
@@ -316,52 +315,55 @@ std::string Placer::FindLevelWithFitDomains(size_t level, size_t* fit_level,
                                             std::vector<int32_t>* fit) {
   const size_t n = tree_.domains[level].size();
   if (n == 0) return "no topology domains at level: " + levels_[level];
+  const Level& s = state_[level];
+  const std::vector<Count>& slices = s.slice;
+  auto slices_of = [&](int32_t d) { return slices[static_cast<size_t>(d)]; };
+  const Count needed = count_ / slice_size_;
+  // The order of sortedDomains, as a strict "a before b".
+  auto before = [&](size_t a, size_t b) {
+    if (s.slice[a] != s.slice[b])
+      return best_fit_ ? s.slice[a] > s.slice[b] : s.slice[a] < s.slice[b];
+    if (s.pod[a] != s.pod[b]) return s.pod[a] < s.pod[b];
+    return a < b;
+  };
+  // When one domain fits, the answer is the first in sort order among the fitting domains
+  // with the fewest slices (BestFit's "optimize the potentially last domain"), or the first
+  // fitting one in ascending order (LeastFreeCapacity): both are one pass, no sort.
+  {
+    int32_t best = -1;
+    for (size_t i = 0; i < n; ++i) {
+      if (slices[i] < needed) continue;
+      const auto b = static_cast<size_t>(best);
+      if (best < 0 || slices[i] < slices[b] || (slices[i] == slices[b] && before(i, b))) {
+        best = static_cast<int32_t>(i);
+      }
+    }
+    if (best >= 0) {
+      *fit_level = level;
+      *fit = {best};
+      return "";
+    }
+  }
   std::vector<int32_t> sorted(n);
   for (size_t i = 0; i < n; ++i) sorted[i] = static_cast<int32_t>(i);
   SortDomains(level, &sorted);
-  const std::vector<Count>& slices = state_[level].slice;
-  auto slices_of = [&](int32_t d) { return slices[static_cast<size_t>(d)]; };
-
-  const Count needed = count_ / slice_size_;
-  int32_t top = sorted[0];
-  if (best_fit_ && slices_of(top) >= needed) {
-    top = BestFit(slices, sorted, 0, needed);  // optimize the potentially last domain
-  }
-  if (!best_fit_) {
-    // LeastFreeCapacity: the first domain, in ascending order, that fits on its own.
-    for (int32_t d : sorted) {
-      if (slices_of(d) >= needed) {
-        *fit_level = level;
-        *fit = {d};
-        return "";
-      }
+  // No single domain fits: the largest one (BestFit's first) says by how much.
+  if (required_) return NotFitMessage(slices_of(sorted[0]), needed);
+  if (level > 0 && !unconstrained_) return FindLevelWithFitDomains(level - 1, fit_level, fit);
+  // Spread over several domains of this level, in sort order.
+  std::vector<int32_t> result;
+  Count remaining = needed;
+  for (size_t i = 0; remaining > 0 && i < sorted.size(); ++i) {
+    int32_t d = sorted[i];
+    if (best_fit_ && slices_of(d) >= remaining) {
+      d = BestFit(slices, sorted, i, remaining);  // optimize the last domain
     }
-    // (upstream's required branch here is unreachable: LeastFreeCapacity is only used for
-    // unconstrained requests)
+    result.push_back(d);
+    remaining -= slices_of(d);
   }
-  if (slices_of(top) < needed) {
-    if (required_) return NotFitMessage(slices_of(top), needed);
-    if (level > 0 && !unconstrained_) {
-      return FindLevelWithFitDomains(level - 1, fit_level, fit);
-    }
-    // Spread over several domains of this level, in sort order.
-    std::vector<int32_t> result;
-    Count remaining = needed;
-    for (size_t i = 0; remaining > 0 && i < sorted.size(); ++i) {
-      int32_t d = sorted[i];
-      if (best_fit_ && slices_of(d) >= remaining) {
-        d = BestFit(slices, sorted, i, remaining);  // optimize the last domain
-      }
-      result.push_back(d);
-      remaining -= slices_of(d);
-    }
-    if (remaining > 0) return NotFitMessage(needed - remaining, needed);
-    *fit_level = level;
-    *fit = std::move(result);
-    return "";
-  }
+  if (remaining > 0) return NotFitMessage(needed - remaining, needed);
   *fit_level = level;
-  *fit = {top};
+  *fit = std::move(result);
   return "";
 }
 
@@ -529,19 +531,45 @@ std::vector<PlacementResult> FindTopologyAssignments(
     const std::string& topology_name, const std::vector<std::string>& levels,
     const std::vector<TopologyNode>& nodes, const std::vector<TopologyRequest>& requests,
     const std::vector<std::string>& resource_names) {
+  return FindTopologyAssignments(topology_name, levels, TopologyTree::Build(levels, nodes), nodes,
+                                 requests, resource_names);
+}
+
+std::vector<PlacementResult> FindTopologyAssignments(
+    const std::string& topology_name, const std::vector<std::string>& levels,
+    const TopologyTree& tree, const std::vector<TopologyNode>& nodes,
+    const std::vector<TopologyRequest>& requests, const std::vector<std::string>& resource_names) {
   std::vector<PlacementResult> results(requests.size());
   size_t resources = 0;
   for (const auto& n : nodes) resources = std::max(resources, n.free.size());
   for (const auto& r : requests) resources = std::max(resources, r.per_pod.size());
-  const Tree tree = BuildTree(levels, nodes, resources);
+  // Leaf capacity: the sum over its nodes (addCapacity), before clamping.
+  std::vector<Count> leaf_free(tree.leaf_count() * resources, 0);
+  for (size_t i = 0; i < nodes.size() && i < tree.leaf_of_node.size(); ++i) {
+    const int32_t leaf = tree.leaf_of_node[i];
+    if (leaf < 0) continue;
+    const auto& free = nodes[i].free;
+    Count* sum = &leaf_free[static_cast<size_t>(leaf) * resources];
+    for (size_t r = 0; r < free.size(); ++r) sum[r] += free[r];
+  }
   std::vector<std::string> names(resources);
   for (size_t r = 0; r < resources; ++r) {
     names[r] = r < resource_names.size() ? resource_names[r] : "resource-" + std::to_string(r);
   }
 
+  // Ties between limiting resources go to the smaller name.
+  std::vector<int32_t> order(resources), name_rank(resources);
+  for (size_t r = 0; r < resources; ++r) order[r] = static_cast<int32_t>(r);
+  std::sort(order.begin(), order.end(), [&](int32_t a, int32_t b) {
+    return names[static_cast<size_t>(a)] < names[static_cast<size_t>(b)];
+  });
+  for (size_t i = 0; i < resources; ++i)
+    name_rank[static_cast<size_t>(order[i])] = static_cast<int32_t>(i);
+
   std::vector<Count> assumed;  // addAssumedUsage, per leaf × resource
   for (size_t i = 0; i < requests.size(); ++i) {
-    Placer placer(topology_name, levels, nodes, tree, names, assumed);
+    Placer placer(topology_name, levels, nodes, tree, leaf_free, resources, names, name_rank,
+                  assumed);
     results[i] = placer.Find(requests[i]);
     if (!results[i].assignment) break;  // upstream returns at the first failure
     if (i + 1 == requests.size()) break;

@@ -17,6 +17,7 @@
 #include <cstdint>
 #include <map>
 #include <optional>
+#include <span>
 #include <string>
 #include <vector>
 
@@ -55,8 +56,9 @@ struct TopologyRequest {
   // Entries of 0 are ignored.
   cluster::ResourceVec per_pod;
   // Optional filter verdicts of this PodSet, one per entry of `nodes` (PodSets of a workload
-  // may differ in nodeSelector, affinity and tolerations). Empty: TopologyNode::excluded.
-  std::vector<std::string> excluded;
+  // may differ in nodeSelector, affinity and tolerations), kept alive by the caller (PodSets
+  // of one template share them). Empty: TopologyNode::excluded.
+  std::span<const std::string> excluded;
 };
 
 struct TopologyDomainAssignment {
@@ -78,6 +80,26 @@ struct PlacementResult {
   std::string reason;  // upstream's failure reason when there is no assignment
 };
 
+// The topology tree over a flavor's nodes (newTopologyTree / addNode / initialize): the
+// domains of each level in lexicographic order of their level values, so comparing two indices
+// of a level is compareDomainLevelValues; the children of a domain are a contiguous range of
+// the next level. It depends only on the nodes' level values, so a caller whose nodes keep
+// their labels builds it once and places against it many times.
+struct TopologyTree {
+  struct Domain {
+    int32_t child_begin = -1, child_end = -1;
+  };
+  size_t depth = 0;                          // number of levels
+  bool hostname_leaves = false;              // isLowestLevelNode
+  std::vector<std::vector<Domain>> domains;  // per level, lexicographic order
+  std::vector<int32_t> leaf_node;            // per leaf: the node giving values and filters
+  std::vector<int32_t> leaf_of_node;         // per node: its leaf, -1 when dropped
+
+  size_t leaf_count() const { return leaf_node.size(); }
+  static TopologyTree Build(const std::vector<std::string>& levels,
+                            const std::vector<TopologyNode>& nodes);
+};
+
 // FindTopologyAssignmentsForFlavor: places the PodSets in order; each later PodSet sees the
 // earlier ones' usage (assumedUsage). Returns one result per request. Like upstream, the
 // search stops at the first PodSet that does not fit: the PodSets after it are not attempted
@@ -87,5 +109,11 @@ std::vector<PlacementResult> FindTopologyAssignments(
     const std::vector<TopologyNode>& nodes, const std::vector<TopologyRequest>& requests,
     // the name of each ResourceVec index, for `resource "cpu"` messages and tie-breaks
     const std::vector<std::string>& resource_names);
+// The same over a tree built from these nodes' level values (only `free` and `excluded` may
+// have changed since).
+std::vector<PlacementResult> FindTopologyAssignments(
+    const std::string& topology_name, const std::vector<std::string>& levels,
+    const TopologyTree& tree, const std::vector<TopologyNode>& nodes,
+    const std::vector<TopologyRequest>& requests, const std::vector<std::string>& resource_names);
 
 }  // namespace gputwin::kueue::tas

@@ -534,7 +534,8 @@ TEST(TasPlacement, StateDoesNotLeakAcrossPodSets) {
   const std::vector<TopologyNode> nodes = {Node({"x1"}, Free(4000, 10, 4 * kGi)),
                                            Node({"x2"}, Free(4000, 10, 4 * kGi))};
   TopologyRequest second = Unconstrained(1, PerPod(1000, 1000));
-  second.excluded = {"nodeSelector", "nodeSelector"};
+  const std::vector<std::string> verdicts = {"nodeSelector", "nodeSelector"};
+  second.excluded = verdicts;
   auto got = Place(kOneLevel, nodes, {Unconstrained(1, PerPod(1000, 1000)), second});
   ExpectAssignment(got[0], Hosts({{"x1", 1}}));
   ExpectReason(
