@@ -122,7 +122,7 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   // counts them (pods: 1 included), the PodSet a gated pod belongs to, the TopologyUngater,
   // and a finished pod's domain freed for its replacement.
   cluster::ResourceVec TasPodRequests(WorkloadId id, size_t pod_set);
-  std::optional<std::pair<WorkloadId, size_t>> TasPodSetOf(const cluster::PodRecord& p) const;
+  std::optional<std::pair<WorkloadId, size_t>> TasPodSetOf(cluster::PodId pid) const;
   void UngateTopology(cluster::PodId pod);
   void ReleaseTopologySlot(cluster::PodId pod);
   struct TasSlots {

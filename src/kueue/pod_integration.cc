@@ -218,6 +218,7 @@ WorkloadId KueueController::CreatePodWorkload(const PodQueueing& q,
   // one pod set of total-count from the first pod.
   std::vector<PodSet> sets;
   std::vector<int32_t> set_of_pod;
+  std::vector<cluster::PodId> first_of_set;
   for (cluster::PodId pid : pods) {
     const auto& spec = store_.pod(pid).tmpl->spec;
     const api::ResourceList req = PodRequests(spec);
@@ -230,6 +231,7 @@ WorkloadId KueueController::CreatePodWorkload(const PodQueueing& q,
       ps.requests = req;
       ps.spec = spec;
       sets.push_back(std::move(ps));
+      first_of_set.push_back(pid);
     }
     sets[static_cast<size_t>(k)].count++;
     set_of_pod.push_back(k);
@@ -242,6 +244,13 @@ WorkloadId KueueController::CreatePodWorkload(const PodQueueing& q,
     sets.front().name = "main";
     sets.front().count = q.group.empty() ? 1 : q.total;
     std::fill(set_of_pod.begin(), set_of_pod.end(), 0);
+  }
+  if (q.prebuilt.empty()) {
+    // The pods' TAS annotations (jobframework.NewPodSetTopologyRequest on the pod's metadata).
+    for (size_t k = 0; k < sets.size(); ++k) {
+      const auto& meta = store_.pod(first_of_set[k]).tmpl->metadata;
+      sets[k].topology = TopologyRequestOf(meta, sets[k].count, meta.source, "");
+    }
   }
   WorkloadState w;
   w.spec = WorkloadForPods(first.namespace_, q.workload_name, q.queue, q.labels, std::move(sets),
@@ -287,6 +296,13 @@ void KueueController::UngatePods(WorkloadId id) {
       if (!rf) continue;
       for (const auto& [k, v] : rf->node_labels) spec.node_selector[k] = v;
       for (const auto& t : rf->tolerations) spec.tolerations.push_back(t);
+    }
+    // The webhook gated every managed pod with kueue.x-k8s.io/topology too; prepare() keeps
+    // that gate only when the PodSet has a topology assignment, for the TopologyUngater.
+    // (Here it is added at this point: before admission the pod is gated either way.)
+    if (psa.topology && !pod.IsGatedBy(kTopologySchedulingGate)) {
+      spec.scheduling_gates.push_back(kTopologySchedulingGate);
+      store_.pod(pid).scheduling_gates.push_back(kTopologySchedulingGate);
     }
     auto tmpl = store_.MakeTemplate(pod.tmpl->metadata, spec, pod.namespace_);
     store_.pod(pid).tmpl = std::move(tmpl);

@@ -250,7 +250,8 @@ std::vector<tas::PlacementResult> KueueController::PlaceTopology(
 
 // The PodSet of a workload a pod belongs to, when that PodSet has a topology assignment.
 std::optional<std::pair<WorkloadId, size_t>> KueueController::TasPodSetOf(
-    const cluster::PodRecord& p) const {
+    cluster::PodId pid) const {
+  const cluster::PodRecord& p = store_.pod(pid);
   WorkloadId id = kNoWorkload;
   size_t set = 0;
   const auto& labels = p.tmpl->metadata.labels;
@@ -279,8 +280,17 @@ std::optional<std::pair<WorkloadId, size_t>> KueueController::TasPodSetOf(
     const std::string name = rt == labels.end() ? "" : rt->second;
     const auto& sets = cache_.wl(id).spec.pod_sets;
     while (set < sets.size() && sets[set].name != name) ++set;
+  } else if (pid < workload_of_pod_.size() && workload_of_pod_[pid] != kNoWorkload) {
+    // The pod integrations (plain pods, pod groups, LeaderWorkerSet groups): the pod's own
+    // PodSet of its Workload.
+    id = workload_of_pod_[pid];
+    const auto& w = cache_.wl(id);
+    auto it = std::find(w.pods.begin(), w.pods.end(), pid);
+    if (it == w.pods.end()) return std::nullopt;
+    set = static_cast<size_t>(
+        std::max(0, w.pod_set_of_pod[static_cast<size_t>(it - w.pods.begin())]));
   } else {
-    return std::nullopt;  // the pod integrations' TAS is not modelled
+    return std::nullopt;
   }
   if (id == kNoWorkload) return std::nullopt;
   const auto& w = cache_.wl(id);
@@ -292,7 +302,7 @@ void KueueController::UngateTopology(cluster::PodId pid) {
   const auto& pod = store_.pod(pid);
   if (pod.deleted || pod.Terminal() || !pod.IsGatedBy(kTopologySchedulingGate)) return;
   if (pod.IsGatedBy(kAdmissionGate)) return;  // the admission comes first
-  auto ps = TasPodSetOf(pod);
+  auto ps = TasPodSetOf(pid);
   if (!ps) return;
   auto [id, set] = *ps;
   const auto& w = cache_.wl(id);
@@ -305,8 +315,21 @@ void KueueController::UngateTopology(cluster::PodId pid) {
   // falls back to the greedy walk (assignGatedPodsToDomainsGreedy).
   int32_t domain = -1;
   const auto& req = w.spec.pod_sets[set].topology;
-  if (req && !req->pod_index_label.empty() && pod.completion_index >= 0) {
-    int32_t rank = pod.completion_index;
+  // The rank: a Job's completion index, else the PodSet's pod index label (less its offset).
+  int32_t rank = -1;
+  if (req && !req->pod_index_label.empty()) {
+    if (pod.owner.kind == cluster::OwnerKind::kJob) {
+      rank = pod.completion_index;
+    } else if (auto l = pod.tmpl->metadata.labels.find(req->pod_index_label);
+               l != pod.tmpl->metadata.labels.end()) {
+      const std::string& v = l->second;
+      if (!v.empty() && v.size() < 10 &&
+          std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; })) {
+        rank = std::stoi(v) - req->pod_index_offset;
+      }
+    }
+  }
+  if (rank >= 0) {
     for (size_t d = 0; d < topo.domains.size(); ++d) {
       if (rank < topo.domains[d].count) {
         domain = static_cast<int32_t>(d);

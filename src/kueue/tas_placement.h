@@ -10,7 +10,8 @@
 // "optimize the last domain" best-fit step, podset slices (podset-slice-required-topology +
 // slice size), several PodSets of one flavor with assumed usage, and upstream's failure
 // messages with exclusion stats.
-// Not modelled: podset groups (LWS leader + workers), multi-layer slice constraints,
+// Not modelled: podset groups (a LeaderWorkerSet's leader placed with its workers; the
+// caller warns), multi-layer slice constraints,
 // TASBalancedPlacement, preferred node affinity scores, node replacement, elastic workloads.
 #pragma once
 

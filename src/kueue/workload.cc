@@ -63,6 +63,24 @@ std::optional<PodSetTopologyRequest> TopologyRequestOf(const api::ObjectMeta& tm
          "\"kueue.x-k8s.io/podset-preferred-topology\", "
          "\"kueue.x-k8s.io/podset-unconstrained-topology\"]");
   }
+  // validatePodSetGroupNameAnnotation and its companions (tas_validation.go).
+  if (const std::string* group = get(kPodSetGroupName)) {
+    if (!group->empty() && group->size() < 20 &&
+        std::all_of(group->begin(), group->end(), [](char c) { return c >= '0' && c <= '9'; })) {
+      fail(kPodSetGroupName, "Invalid value: \"" + *group + "\": must not be a number");
+    }
+    for (const char* key : {kPodSetSliceSize, kPodSetSliceRequiredTopology}) {
+      if (get(key)) {
+        fail(kPodSetGroupName,
+             std::string("Forbidden: may not be set when '") + key + "' is specified");
+      }
+    }
+    if (!required && !preferred) {
+      fail(kPodSetGroupName, std::string("Forbidden: may not be set when neither '") +
+                                 kPodSetPreferredTopology + "' nor '" + kPodSetRequiredTopology +
+                                 "' is specified");
+    }
+  }
   if (!required && !preferred && !unconstrained && !slice && !slice_size) return std::nullopt;
   for (const auto* key :
        {kPodSetRequiredTopology, kPodSetPreferredTopology, kPodSetSliceRequiredTopology}) {
@@ -70,6 +88,7 @@ std::optional<PodSetTopologyRequest> TopologyRequestOf(const api::ObjectMeta& tm
     if (v && v->empty()) fail(key, "Invalid value: \"\": name part must be non-empty");
   }
   PodSetTopologyRequest r;
+  if (const std::string* group = get(kPodSetGroupName)) r.group = *group;
   if (required) r.required = *required;
   if (preferred) r.preferred = *preferred;
   if (unconstrained) {
@@ -274,6 +293,17 @@ std::vector<PodSet> LeaderWorkerSetPodSets(const api::LeaderWorkerSet& lws) {
     ps.count = count;
     ps.requests = PodRequests(t.spec);
     ps.spec = t.spec;
+    // newPodSet: the template's TAS annotations; the worker PodSet's pods are ranked by their
+    // worker index, less one when a leader template exists and no podset group is named
+    // (the webhook's kueue.x-k8s.io/pod-index-offset: "1"; the leader is rank 0).
+    ps.topology = TopologyRequestOf(
+        t.metadata, count, lws.metadata.source,
+        std::string("spec.leaderWorkerTemplate.") +
+            (std::string(name) == "leader" ? "leaderTemplate." : "workerTemplate."));
+    if (ps.topology && std::string(name) != "leader") {
+      ps.topology->pod_index_label = "leaderworkerset.sigs.k8s.io/worker-index";
+      if (lws.leader_template && ps.topology->group.empty()) ps.topology->pod_index_offset = 1;
+    }
     out.push_back(std::move(ps));
   };
   if (lws.leader_template) {

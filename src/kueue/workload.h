@@ -20,9 +20,11 @@ namespace gputwin::kueue {
 struct PodSetTopologyRequest {
   std::string required, preferred;  // a Topology level's node label
   bool unconstrained = false;
-  std::string slice_level;      // podset-slice-required-topology
-  int32_t slice_size = 0;       // podset-slice-size
-  std::string pod_index_label;  // the label ranking pods (a Job's completion index)
+  std::string slice_level;       // podset-slice-required-topology
+  int32_t slice_size = 0;        // podset-slice-size
+  std::string pod_index_label;   // the label ranking pods (a Job's completion index)
+  int32_t pod_index_offset = 0;  // kueue.x-k8s.io/pod-index-offset: subtracted from the label
+  std::string group;             // podset-group-name (kept with required/preferred only)
   std::string Level() const { return !required.empty() ? required : preferred; }
 };
 
@@ -42,6 +44,8 @@ inline constexpr const char* kPodSetUnconstrainedTopology =
 inline constexpr const char* kPodSetSliceRequiredTopology =
     "kueue.x-k8s.io/podset-slice-required-topology";
 inline constexpr const char* kPodSetSliceSize = "kueue.x-k8s.io/podset-slice-size";
+inline constexpr const char* kPodSetGroupName = "kueue.x-k8s.io/podset-group-name";
+inline constexpr const char* kPodIndexOffset = "kueue.x-k8s.io/pod-index-offset";
 inline constexpr const char* kTopologySchedulingGate = "kueue.x-k8s.io/topology";
 
 // The PodSet's TAS request from its pod template's annotations, validated as Kueue's

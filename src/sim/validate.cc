@@ -131,6 +131,7 @@ void WarnKueueIntegrations(api::Manifests* m) {
   // contain the requested level" for ever) is an input error.
   std::set<std::string> levels;
   for (const auto& t : m->topologies) levels.insert(t.levels.begin(), t.levels.end());
+  std::set<std::string> groups_warned;  // kind/namespace/name/group
   auto check_levels = [&](const std::optional<kueue::Workload>& w, const api::ObjectMeta& meta,
                           const char* kind, const SourceRef& where = {},
                           const std::string& field = "metadata.annotations") {
@@ -138,6 +139,16 @@ void WarnKueueIntegrations(api::Manifests* m) {
     if (!w) return;
     for (const auto& ps : w->pod_sets) {
       if (!ps.topology) continue;
+      if (!ps.topology->group.empty() &&
+          groups_warned.insert(std::string(kind) + "/" + ObjKey(meta) + "/" + ps.topology->group)
+              .second) {
+        m->diagnostics.Warn(at, field + "[" + kueue::kPodSetGroupName + "]",
+                            std::string(kind) + " " + ObjKey(meta) + " names podset group \"" +
+                                ps.topology->group +
+                                "\": Kueue places the group's PodSets together (a leader with "
+                                "its workers in one domain); the twin places them one after "
+                                "the other, each in its own best domain");
+      }
       for (const std::string& level : {ps.topology->Level(), ps.topology->slice_level}) {
         if (level.empty() || levels.count(level)) continue;
         if (levels.empty()) {
@@ -170,6 +181,21 @@ void WarnKueueIntegrations(api::Manifests* m) {
   for (const auto& js : m->job_sets) {
     if (queue_of(js.metadata.labels) && cfg.Manages("jobset.x-k8s.io/jobset")) {
       check_levels(kueue::WorkloadForJobSet(js, *m), js.metadata, "JobSet");
+    }
+  }
+  for (const auto& l : m->leader_worker_sets) {
+    if (queue_of(l.metadata.labels) && cfg.Manages("leaderworkerset.x-k8s.io/leaderworkerset")) {
+      // One PodSet at a time, so that each names its own template.
+      for (auto& ps : kueue::LeaderWorkerSetPodSets(l)) {  // the annotations' errors fail now
+        const bool leader = ps.name == "leader";
+        kueue::Workload w;
+        w.pod_sets.push_back(std::move(ps));
+        check_levels(
+            w, l.metadata, "LeaderWorkerSet",
+            leader ? l.leader_template->metadata.source : l.worker_template.metadata.source,
+            std::string("spec.leaderWorkerTemplate.") +
+                (leader ? "leaderTemplate" : "workerTemplate") + ".metadata.annotations");
+      }
     }
   }
   for (const auto& pj : m->pytorch_jobs) {
