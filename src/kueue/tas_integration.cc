@@ -235,6 +235,7 @@ std::vector<tas::PlacementResult> KueueController::PlaceTopology(
     } else {
       r.mode = tas::RequestMode::kUnconstrained;  // explicit, or implied by a TAS-only CQ
     }
+    if (ps.topology) r.group = ps.topology->group;
     if (ps.topology && !ps.topology->slice_level.empty()) {
       r.slice_level = ps.topology->slice_level;
       r.slice_size = ps.topology->slice_size;

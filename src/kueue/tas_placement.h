@@ -10,8 +10,10 @@
 // "optimize the last domain" best-fit step, podset slices (podset-slice-required-topology +
 // slice size), several PodSets of one flavor with assumed usage, and upstream's failure
 // messages with exclusion stats.
-// Not modelled: podset groups (a LeaderWorkerSet's leader placed with its workers; the
-// caller warns), multi-layer slice constraints,
+// Also podset groups: a leader PodSet (one pod) placed with its workers, each leaf able to
+// hold it counted with and without it (podCountWithLeader), the leader's domain chosen so that
+// the workers still fit (prioritizeLeaderDomain).
+// Not modelled: multi-layer slice constraints,
 // TASBalancedPlacement, preferred node affinity scores, node replacement, elastic workloads.
 #pragma once
 
@@ -60,6 +62,9 @@ struct TopologyRequest {
   // may differ in nodeSelector, affinity and tolerations), kept alive by the caller (PodSets
   // of one template share them). Empty: TopologyNode::excluded.
   std::span<const std::string> excluded;
+  // podset-group-name ("" for none): the two PodSets of a group are placed together, the
+  // smaller (a LeaderWorkerSet's leader) with the larger, as leader and workers.
+  std::string group;
 };
 
 struct TopologyDomainAssignment {

@@ -294,15 +294,16 @@ std::vector<PodSet> LeaderWorkerSetPodSets(const api::LeaderWorkerSet& lws) {
     ps.requests = PodRequests(t.spec);
     ps.spec = t.spec;
     // newPodSet: the template's TAS annotations; the worker PodSet's pods are ranked by their
-    // worker index, less one when a leader template exists and no podset group is named
-    // (the webhook's kueue.x-k8s.io/pod-index-offset: "1"; the leader is rank 0).
+    // worker index less one when a leader template exists (the webhook's
+    // kueue.x-k8s.io/pod-index-offset: "1", or, in a podset group, the TopologyUngater's
+    // rank offset of the leader PodSet's one pod).
     ps.topology = TopologyRequestOf(
         t.metadata, count, lws.metadata.source,
         std::string("spec.leaderWorkerTemplate.") +
             (std::string(name) == "leader" ? "leaderTemplate." : "workerTemplate."));
     if (ps.topology && std::string(name) != "leader") {
       ps.topology->pod_index_label = "leaderworkerset.sigs.k8s.io/worker-index";
-      if (lws.leader_template && ps.topology->group.empty()) ps.topology->pod_index_offset = 1;
+      if (lws.leader_template) ps.topology->pod_index_offset = 1;
     }
     out.push_back(std::move(ps));
   };

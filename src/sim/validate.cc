@@ -131,7 +131,6 @@ void WarnKueueIntegrations(api::Manifests* m) {
   // contain the requested level" for ever) is an input error.
   std::set<std::string> levels;
   for (const auto& t : m->topologies) levels.insert(t.levels.begin(), t.levels.end());
-  std::set<std::string> groups_warned;  // kind/namespace/name/group
   auto check_levels = [&](const std::optional<kueue::Workload>& w, const api::ObjectMeta& meta,
                           const char* kind, const SourceRef& where = {},
                           const std::string& field = "metadata.annotations") {
@@ -139,16 +138,6 @@ void WarnKueueIntegrations(api::Manifests* m) {
     if (!w) return;
     for (const auto& ps : w->pod_sets) {
       if (!ps.topology) continue;
-      if (!ps.topology->group.empty() &&
-          groups_warned.insert(std::string(kind) + "/" + ObjKey(meta) + "/" + ps.topology->group)
-              .second) {
-        m->diagnostics.Warn(at, field + "[" + kueue::kPodSetGroupName + "]",
-                            std::string(kind) + " " + ObjKey(meta) + " names podset group \"" +
-                                ps.topology->group +
-                                "\": Kueue places the group's PodSets together (a leader with "
-                                "its workers in one domain); the twin places them one after "
-                                "the other, each in its own best domain");
-      }
       for (const std::string& level : {ps.topology->Level(), ps.topology->slice_level}) {
         if (level.empty() || levels.count(level)) continue;
         if (levels.empty()) {

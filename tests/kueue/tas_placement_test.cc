@@ -697,5 +697,131 @@ TEST(TasPlacement, LargeClusterStaysFast) {
   EXPECT_LT(std::chrono::duration_cast<std::chrono::seconds>(elapsed).count(), 20);
 }
 
+// Podset groups: a leader PodSet of one pod placed with its workers (findTopologyAssignment
+// with leaderTasPodSetRequests). The upstream cases list the leader first, as here.
+TopologyRequest InGroup(TopologyRequest r) {
+  r.group = "sameGroup";
+  return r;
+}
+ResourceVec WithGpu(ResourceVec v, int64_t gpus) {
+  v.resize(kGpu + 1, 0);
+  v[kGpu] = gpus;
+  return v;
+}
+TopologyAssignment Blocks(std::vector<std::pair<std::string, int32_t>> domains) {
+  TopologyAssignment a;
+  a.levels = {kBlock};
+  for (auto& [b, count] : domains) a.domains.push_back({{b}, count});
+  return a;
+}
+
+TEST(TasPlacementGroups, TwoPodSetsOfTheSameGroup) {
+  // upstream: "find topology assignment for two podsets with the same group"
+  const std::vector<std::string> levels = {kBlock};
+  const std::vector<TopologyNode> nodes = {Node({"b1"}, WithGpu(Free(2000, 10, 2 * kGi), 2)),
+                                           Node({"b2"}, WithGpu(Free(5000, 10), 4)),
+                                           Node({"b3"}, WithGpu(Free(2000, 10), 2))};
+  auto got = Place(levels, nodes,
+                   {InGroup(Required(kBlock, 1, PerPod(1000))),
+                    InGroup(Required(kBlock, 4, WithGpu(PerPod(1000), 1)))});
+  ExpectAssignment(got[0], Blocks({{"b2", 1}}));
+  ExpectAssignment(got[1], Blocks({{"b2", 4}}));
+}
+
+TEST(TasPlacementGroups, DomainsThatTightlyFitLeaderAndWorkers) {
+  // upstream: "... with domains that can tightly fit leader and workers"
+  const std::vector<std::string> levels = {kBlock};
+  const std::vector<TopologyNode> nodes = {Node({"b1"}, WithGpu(Free(2000, 10), 2)),
+                                           Node({"b2"}, WithGpu(Free(8000, 10), 8)),
+                                           Node({"b3"}, WithGpu(Free(2000, 10), 2))};
+  auto got = Place(levels, nodes,
+                   {InGroup(Required(kBlock, 1, PerPod(1000))),
+                    InGroup(Required(kBlock, 4, WithGpu(PerPod(1000), 2)))});
+  ExpectAssignment(got[0], Blocks({{"b2", 1}}));
+  ExpectAssignment(got[1], Blocks({{"b2", 4}}));
+}
+
+TEST(TasPlacementGroups, PlacingTheLeaderPreservesWorkerCapacity) {
+  // upstream: "find topology assignment for grouped podsets preserves worker capacity when
+  // placing leader": rack r1 {h1: 2 CPUs, h2: 4, h3: 3}; 4 workers of 2 CPUs need h1's 1,
+  // h2's 2 and one on h3, whose spare CPU is where the leader goes.
+  const std::vector<std::string> levels = {kRack, kHostnameLabel};
+  const std::vector<TopologyNode> nodes = {Node({"r1", "h1"}, Free(2000, 10)),
+                                           Node({"r1", "h2"}, Free(4000, 10)),
+                                           Node({"r1", "h3"}, Free(3000, 10))};
+  auto got =
+      Place(levels, nodes,
+            {InGroup(Required(kRack, 1, PerPod(1000))), InGroup(Required(kRack, 4, PerPod(2000)))});
+  ExpectAssignment(got[0], Hosts({{"h3", 1}}));
+  ExpectAssignment(got[1], Hosts({{"h1", 1}, {"h2", 2}, {"h3", 1}}));
+}
+
+TEST(TasPlacementGroups, SlicedWorkersKeepTheirCapacityBesideTheLeader) {
+  // upstream: "find topology assignment for sliced grouped podsets preserves worker
+  // capacity when placing leader"
+  const std::vector<std::string> levels = {kRack, kHostnameLabel};
+  const std::vector<TopologyNode> nodes = {Node({"r1", "h1"}, Free(2000, 10)),
+                                           Node({"r1", "h2"}, Free(4000, 10)),
+                                           Node({"r1", "h3"}, Free(3000, 10))};
+  auto got = Place(levels, nodes,
+                   {InGroup(Required(kRack, 1, PerPod(1000))),
+                    InGroup(WithSlices(Required(kRack, 8, PerPod(1000)), kHostnameLabel, 2))});
+  ExpectAssignment(got[0], Hosts({{"h3", 1}}));
+  ExpectAssignment(got[1], Hosts({{"h1", 2}, {"h2", 4}, {"h3", 2}}));
+}
+
+TEST(TasPlacementGroups, PreferredGroupSpreadsAndKeepsCapacity) {
+  // upstream: "find topology assignment for preferred grouped podsets preserves capacity
+  // across domains"
+  const std::vector<TopologyNode> nodes = {Node({"h1"}, Free(8000, 10)),
+                                           Node({"h2"}, Free(3000, 10))};
+  auto got = Place(kOneLevel, nodes,
+                   {InGroup(Preferred(kHostnameLabel, 1, PerPod(1000))),
+                    InGroup(Preferred(kHostnameLabel, 5, PerPod(2000)))});
+  ExpectAssignment(got[0], Hosts({{"h2", 1}}));
+  ExpectAssignment(got[1], Hosts({{"h1", 4}, {"h2", 1}}));
+}
+
+TEST(TasPlacementGroups, UnconstrainedGroupSpreadsLeaderAndWorker) {
+  // upstream: "find topology assignment for unconstrained grouped podsets spreads leader
+  // and worker across domains with TASProfileMixed"
+  const std::vector<TopologyNode> nodes = {Node({"h1"}, Free(1000, 10)),
+                                           Node({"h2"}, WithGpu(Free(0, 10), 1))};
+  ResourceVec gpu_only(kGpu + 1, 0);
+  gpu_only[kPods] = 1;
+  gpu_only[kGpu] = 1;
+  auto got = Place(kOneLevel, nodes,
+                   {InGroup(Unconstrained(1, PerPod(1000))), InGroup(Unconstrained(1, gpu_only))});
+  ExpectAssignment(got[0], Hosts({{"h1", 1}}));
+  ExpectAssignment(got[1], Hosts({{"h2", 1}}));
+}
+
+TEST(TasPlacementGroups, SkipsADomainWhereOnlyWorkersFitWithoutTheLeader) {
+  // upstream: "find topology assignment for grouped podsets skips domain where only workers
+  // fit without leader": rack "small" {small-used: 2.8 CPUs less a 2.5 CPU pod, small-free:
+  // 2.8} holds a 2.5 CPU worker or the leader, not both; rack "large" {6 CPUs} holds both.
+  const std::vector<TopologyNode> nodes = {Node({"b1", "small", "small-used"}, Free(300, 9)),
+                                           Node({"b1", "small", "small-free"}, Free(2800, 10)),
+                                           Node({"b1", "large", "large-free"}, Free(6000, 10))};
+  auto got =
+      Place(kThreeLevels, nodes,
+            {InGroup(Required(kRack, 1, PerPod(2500))), InGroup(Required(kRack, 1, PerPod(2500)))});
+  ExpectAssignment(got[0], Hosts({{"large-free", 1}}));
+  ExpectAssignment(got[1], Hosts({{"large-free", 1}}));
+}
+
+TEST(TasPlacementGroups, TheLargerPodSetIsTheWorkersWhateverTheOrder) {
+  // findLeaderAndWorkers: the second PodSet is the leader unless it has more pods.
+  const std::vector<std::string> levels = {kBlock};
+  const std::vector<TopologyNode> nodes = {Node({"b1"}, WithGpu(Free(2000, 10, 2 * kGi), 2)),
+                                           Node({"b2"}, WithGpu(Free(5000, 10), 4)),
+                                           Node({"b3"}, WithGpu(Free(2000, 10), 2))};
+  auto got = Place(levels, nodes,
+                   {InGroup(Required(kBlock, 4, WithGpu(PerPod(1000), 1))),
+                    InGroup(Required(kBlock, 1, PerPod(1000)))});
+  ExpectAssignment(got[0], Blocks({{"b2", 4}}));
+  ExpectAssignment(got[1], Blocks({{"b2", 1}}));
+}
+
 }  // namespace
 }  // namespace gputwin::kueue::tas

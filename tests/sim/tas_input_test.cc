@@ -42,18 +42,5 @@ TEST(TasInput, ANumericPodSetGroupNameIsRejected) {
                         "\"42\": must not be a number"));
 }
 
-TEST(TasInput, APodSetGroupIsWarnedOncePerObject) {
-  // Kueue places a podset group's leader and workers in one domain together; the twin does
-  // not, and says so once for the LeaderWorkerSet, at the first template naming the group.
-  auto sim =
-      sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/tests/sim/data/tas_lws_group.yaml",
-                        std::nullopt, std::nullopt);
-  ASSERT_EQ(sim->warnings().size(), 1u);
-  EXPECT_THAT(sim->warnings()[0],
-              HasSubstr("tas_lws_group.yaml:62: spec.leaderWorkerTemplate.leaderTemplate.metadata."
-                        "annotations[kueue.x-k8s.io/podset-group-name]: LeaderWorkerSet "
-                        "default/tas names podset group \"lws-group\""));
-}
-
 }  // namespace
 }  // namespace gputwin
