@@ -3,17 +3,27 @@
 
 namespace gputwin {
 
+// Iterative matching that backtracks only to the last star: O(|p| * |s|) at worst, where the
+// recursive form was exponential in the number of stars.
 inline bool Glob(const char* p, const char* s) {
-  for (; *p; ++p, ++s) {
+  const char* star = nullptr;    // the last star seen in p
+  const char* resume = nullptr;  // where in s that star's match ends so far
+  while (*s) {
     if (*p == '*') {
-      for (const char* t = s;; ++t) {
-        if (Glob(p + 1, t)) return true;
-        if (!*t) return false;
-      }
+      star = p++;
+      resume = s;
+    } else if (*p && (*p == '?' || *p == *s)) {
+      ++p;
+      ++s;
+    } else if (star) {
+      p = star + 1;  // let the last star take one more character
+      s = ++resume;
+    } else {
+      return false;
     }
-    if (!*s || (*p != '?' && *p != *s)) return false;
   }
-  return !*s;
+  while (*p == '*') ++p;
+  return !*p;
 }
 
 }  // namespace gputwin

@@ -1,6 +1,8 @@
 // Go's time.ParseDuration / Duration.String examples (src/time/time_test.go) and RFC 3339.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "core/time.h"
 
 namespace gputwin {
@@ -93,6 +95,30 @@ TEST(PrometheusDuration, UnitsAndCompounds) {
   EXPECT_EQ(parse("5"), -1);  // a number without its unit
   EXPECT_EQ(parse("5x"), -1);
   EXPECT_EQ(parse(""), -1);
+}
+
+}  // namespace
+}  // namespace gputwin
+
+namespace gputwin {
+namespace {
+
+TEST(TimeArithmetic, SaturatesAtTheEndsOfTime) {
+  // A manifest can hold durations whose sums leave int64 (2,562,047h is about INT64_MAX ns);
+  // the sum is the end of time rather than a wrapped instant in the past.
+  constexpr int64_t kMax = std::numeric_limits<int64_t>::max();
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  const Time late{kMax - 10};
+  EXPECT_EQ((late + Duration::Hours(1)).ns, kMax);
+  EXPECT_EQ((Time{kMin + 10} + Duration::Hours(-1)).ns, kMin);
+  EXPECT_EQ(Duration::Hours(2'562'048).ns, kMax);
+  EXPECT_EQ(Duration::Seconds(-kMax).ns, kMin);
+  EXPECT_EQ((Duration::Hours(2'000'000) * 4).ns, kMax);
+  EXPECT_EQ((Time{kMax} - Time{kMin}).ns, kMax);
+  EXPECT_EQ((Time{kMin} - Time{1}).ns, kMin);
+  // Ordinary values are exact.
+  EXPECT_EQ((Time{100} + Duration::Seconds(1)).ns, 1'000'000'100);
+  EXPECT_EQ(Duration::Hours(2'562'047).ns, 2'562'047LL * 3600 * 1'000'000'000);
 }
 
 }  // namespace
