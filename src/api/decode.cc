@@ -165,6 +165,55 @@ std::vector<std::string> KnownKinds() {
   return out;
 }
 
+namespace {
+
+// Strict decoding's checks that yaml-cpp does not make: a key given twice in one mapping
+// (yaml-cpp keeps one silently; the API server's strict decoding rejects the object), a key
+// that is not a scalar, and aliases expanding a small file into a huge tree (go-yaml's
+// "excessive aliasing" guard: here, more nodes than ten per byte of input).
+class KeyChecker {
+ public:
+  KeyChecker(const std::string& file, size_t text_size)
+      : file_(file), budget_(10 * text_size + 10'000) {}
+
+  void Check(const YAML::Node& n, const std::string& path) {
+    if (++visited_ > budget_) {
+      throw InputError(SourceRef{file_, n.Mark().line + 1}, "",
+                       "yaml: document contains excessive aliasing");
+    }
+    if (n.IsSequence()) {
+      for (size_t i = 0; i < n.size(); ++i) Check(n[i], path + "[" + std::to_string(i) + "]");
+      return;
+    }
+    if (!n.IsMap()) return;
+    std::map<std::string, int> seen;  // key → its line
+    for (const auto& kv : n) {
+      const int line = kv.first.Mark().line + 1;
+      if (!kv.first.IsScalar()) {
+        throw InputError(SourceRef{file_, line}, path,
+                         "a mapping key must be a string, not a " +
+                             std::string(kv.first.IsMap() ? "mapping" : "sequence"));
+      }
+      const std::string key = kv.first.Scalar();
+      auto [it, added] = seen.try_emplace(key, line);
+      const std::string field = path.empty() ? key : path + "." + key;
+      if (!added) {
+        throw InputError(SourceRef{file_, line}, field,
+                         "duplicate key \"" + key + "\" (first at line " +
+                             std::to_string(it->second) +
+                             "): strict decoding rejects an object with a field given twice");
+      }
+      Check(kv.second, field);
+    }
+  }
+
+ private:
+  const std::string& file_;
+  size_t budget_, visited_ = 0;
+};
+
+}  // namespace
+
 void DecodeYaml(const std::string& text, const std::string& file, Manifests* out) {
   std::vector<YAML::Node> docs;
   try {
@@ -173,8 +222,10 @@ void DecodeYaml(const std::string& text, const std::string& file, Manifests* out
     throw InputError(SourceRef{file, e.mark.line >= 0 ? e.mark.line + 1 : 0}, "",
                      "malformed YAML: " + e.msg);
   }
+  KeyChecker keys(file, text.size());
   for (const auto& doc : docs) {
     if (!doc || doc.IsNull()) continue;  // empty document between '---'
+    keys.Check(doc, "");
     if (!doc.IsMap()) {
       throw InputError(SourceRef{file, doc.Mark().line + 1}, "",
                        "expected a Kubernetes object (a mapping with apiVersion and kind)");

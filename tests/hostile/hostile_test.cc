@@ -1,0 +1,44 @@
+// Hostile inputs of the classes issue 17 lists, each an input file of this folder: every one
+// is refused with an InputError naming the file, the line and the field (exit 2 from the
+// CLI), in bounded time and memory.
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+
+#include "api/manifests.h"
+#include "core/errors.h"
+
+namespace gputwin {
+namespace {
+
+using ::testing::HasSubstr;
+
+std::string Refusal(const std::string& name) {
+  api::Manifests m;
+  try {
+    api::LoadPath(std::string(GPUTWIN_SOURCE_DIR) + "/tests/hostile/" + name, &m);
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Hostile, ADuplicateKeyNamesBothLines) {
+  EXPECT_THAT(Refusal("duplicate_key.yaml"),
+              HasSubstr("duplicate_key.yaml:13: spec.containers[0].resources.limits: duplicate "
+                        "key \"limits\" (first at line 12)"));
+}
+
+TEST(Hostile, AComplexKeyIsRefused) {
+  EXPECT_THAT(Refusal("complex_key.yaml"),
+              HasSubstr("complex_key.yaml:7: metadata.labels: a mapping key must be a string, "
+                        "not a mapping"));
+}
+
+TEST(Hostile, AliasesExpandingAFileAreRefused) {
+  // go-yaml's guard has the same words.
+  EXPECT_THAT(Refusal("alias_bomb.yaml"),
+              HasSubstr("alias_bomb.yaml:6: yaml: document contains excessive aliasing"));
+}
+
+}  // namespace
+}  // namespace gputwin
