@@ -226,6 +226,7 @@ void DecodeYaml(const std::string& text, const std::string& file, Manifests* out
   for (const auto& doc : docs) {
     if (!doc || doc.IsNull()) continue;  // empty document between '---'
     keys.Check(doc, "");
+    ++out->documents;
     if (!doc.IsMap()) {
       throw InputError(SourceRef{file, doc.Mark().line + 1}, "",
                        "expected a Kubernetes object (a mapping with apiVersion and kind)");

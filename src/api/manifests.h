@@ -63,6 +63,8 @@ struct Manifests {
 
   // Objects read, of every kind (the Kueue Configuration only when one was given).
   size_t ObjectCount() const;
+  // Non-empty YAML documents read, whatever their kind (modelled, warned or unknown).
+  size_t documents = 0;
 };
 
 // Decodes every document in `text` (named `file` in messages) into `out`.

@@ -1,6 +1,7 @@
 // The gputwin command: run, validate, version. Exit codes (docs/cli.md): 0 ok, 1 the run
 // broke an expectation the scenario declared, 2 bad input or usage.
 #include <unistd.h>
+#include <charconv>
 
 #include <fmt/format.h>
 #include <CLI/CLI.hpp>
@@ -265,6 +266,10 @@ int Validate(const std::vector<std::string>& files) {
   };
   show(manifests.diagnostics.warnings);
   size_t objects = manifests.ObjectCount();
+  if (manifests.documents == 0) {
+    // kubectl apply says the same of a file with nothing in it.
+    throw InputError(files.front() + ": no objects passed (the input holds no Kubernetes object)");
+  }
   if (manifests.scenarios.empty()) {
     // Plain manifests get every check `run -f` makes before the clock starts.
     sim::Simulation check(std::move(manifests_copy), api::Scenario{});
@@ -306,7 +311,17 @@ int RealMain(int argc, char** argv) {
   run->add_option("--duration", duration,
                   "How long to simulate with -f (Go duration, default 24h)");
   run->add_option("--out", out_dir, "Write summary.json into this folder (created if missing)");
-  run->add_option("--seed", seed, "Random seed (overrides spec.seed)");
+  run->add_option("--seed", seed, "Random seed (overrides spec.seed)")
+      ->check([](const std::string& text) -> std::string {
+        // Digits only, within uint64: CLI11 alone would wrap -1 and 2^64 silently.
+        uint64_t v = 0;
+        const char* end = text.data() + text.size();
+        auto [ptr, ec] = std::from_chars(text.data(), end, v);
+        if (text.empty() || ec != std::errc() || ptr != end) {
+          return "\"" + text + "\" is not a seed (a whole number from 0 to 18446744073709551615)";
+        }
+        return "";
+      });
   run->add_option("--until", until, "Stop the simulation at this offset (Go duration)");
   std::string metrics_file;
   run->add_option("--metrics", metrics_file,

@@ -66,6 +66,9 @@ std::unique_ptr<Simulation> LoadManifests(const std::vector<std::string>& paths,
                                           std::optional<uint64_t> seed) {
   api::Manifests manifests;
   for (const auto& p : paths) api::LoadPath(p, &manifests);
+  if (manifests.documents == 0 && !paths.empty()) {
+    throw InputError(paths.front() + ": no objects passed (the input holds no Kubernetes object)");
+  }
   api::Scenario scenario;
   if (!manifests.scenarios.empty()) {
     scenario = manifests.scenarios.front();

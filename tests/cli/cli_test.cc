@@ -224,6 +224,21 @@ TEST(Cli, UsageErrorsExitTwo) {
   EXPECT_EQ(Gputwin("run --format xml " + kQuickstart).code, 2);
   EXPECT_EQ(Gputwin("run " + kQuickstart + " --until soon").code, 2);
   EXPECT_EQ(Gputwin("run --help").code, 0);
+  // A seed is a whole number within uint64: -1 and 2^64 would wrap silently.
+  for (const char* seed : {"-1", "18446744073709551616", "1e23", "+5"}) {
+    auto r = Gputwin("run " + kQuickstart + " --seed " + seed);
+    EXPECT_EQ(r.code, 2) << seed;
+    EXPECT_THAT(r.out, HasSubstr("is not a seed")) << seed;
+  }
+  // Nothing to read is an error, as kubectl apply says of an empty file.
+  const fs::path dir = TempDir("empty");
+  std::ofstream(dir / "empty.yaml") << "---\n# nothing here\n---\n";
+  for (const char* cmd : {"validate ", "run -f "}) {
+    auto r = Gputwin(std::string(cmd) + (dir / "empty.yaml").string());
+    EXPECT_EQ(r.code, 2) << cmd;
+    EXPECT_THAT(r.out, HasSubstr("empty.yaml: no objects passed")) << cmd;
+  }
+  fs::remove_all(dir);
   EXPECT_THAT(Gputwin("version").out, HasSubstr("gputwin "));
 }
 
