@@ -7,6 +7,7 @@
 #include <set>
 #include <stdexcept>
 
+#include "api/ray_types.h"
 #include "autoscaling/keda.h"
 #include "autoscaling/scale_target.h"
 #include "controllers/trainjob_builder.h"
@@ -406,6 +407,11 @@ void Simulation::Validate() {
   namespaced("PyTorchJob", m.pytorch_jobs);
   namespaced("LeaderWorkerSet", m.leader_worker_sets);
   namespaced("TrainJob", m.train_jobs);
+  if (m.ray) {
+    namespaced("RayCluster", m.ray->clusters);
+    namespaced("RayJob", m.ray->jobs);
+    namespaced("RayService", m.ray->services);
+  }
   for (const auto& rt : m.training_runtimes) {
     if (rt.cluster_scoped) {
       CheckUnique(&seen, "ClusterTrainingRuntime", rt.metadata);
