@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "core/glob.h"
+#include "kueue/ray_integration.h"
 
 namespace gputwin::kueue {
 
@@ -24,15 +25,16 @@ double Seconds(Duration d) {
 KueueController::KueueController(cluster::Store* store, EventQueue* queue, const api::Manifests& m,
                                  Diagnostics* diag, telemetry::Registry* metrics,
                                  Duration metrics_interval)
-    : Controller(
-          "kueue-controller-manager", store, queue,
-          cluster::Watches({WatchKind::kJob, WatchKind::kPod, WatchKind::kJobSet,
-                            WatchKind::kPyTorchJob, WatchKind::kTrainJob, WatchKind::kNode})),
+    : Controller("kueue-controller-manager", store, queue,
+                 cluster::Watches({WatchKind::kJob, WatchKind::kPod, WatchKind::kJobSet,
+                                   WatchKind::kPyTorchJob, WatchKind::kTrainJob, WatchKind::kNode,
+                                   WatchKind::kRayCluster, WatchKind::kRayJob})),
       cache_(m, diag),
       scheduler_(&cache_, this),
       metrics_interval_(metrics_interval),
       manifests_(m),
       metrics_(*metrics) {
+  ray_ = std::make_shared<RayIntegration>(this);
   // The pod webhook is installed with any of the pod integrations.
   const auto& cfg = cache_.config();
   if (cfg.Manages("pod") || cfg.Manages("deployment") || cfg.Manages("statefulset") ||
@@ -133,6 +135,10 @@ void KueueController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     } else {
       tas_flavors_.clear();
     }
+    return;
+  }
+  if (kind == WatchKind::kRayCluster || kind == WatchKind::kRayJob) {
+    ray_->OnWatch(kind, id);
     return;
   }
   if (kind == WatchKind::kPyTorchJob) {
@@ -297,7 +303,7 @@ void KueueController::Reconcile(Time now) {
   for (int round = 0; round < 1000; ++round) {
     if (dirty_jobs_.empty() && dirty_pod_workloads_.empty() && dirty_job_sets_.empty() &&
         dirty_pytorch_jobs_.empty() && dirty_train_jobs_.empty() && dirty_child_job_sets_.empty() &&
-        dirty_tas_pods_.empty() && !schedule_requested_) {
+        dirty_tas_pods_.empty() && !ray_->Dirty() && !schedule_requested_) {
       break;
     }
     for (uint32_t pod : dirty_tas_pods_.Drain()) UngateTopology(pod);
@@ -305,6 +311,7 @@ void KueueController::Reconcile(Time now) {
     for (uint32_t js : dirty_job_sets_.Drain()) SyncJobSet(js, now);
     for (uint32_t pj : dirty_pytorch_jobs_.Drain()) SyncPyTorchJob(pj, now);
     for (uint32_t tj : dirty_train_jobs_.Drain()) SyncTrainJob(tj, now);
+    ray_->Sync(now);
     for (uint32_t js : dirty_child_job_sets_.Drain()) SyncTrainJobChild(js);
     for (uint32_t wl : dirty_pod_workloads_.Drain()) SyncPodWorkload(wl, now);
     if (schedule_requested_) {

@@ -12,6 +12,7 @@
 #include "autoscaling/scale_target.h"
 #include "controllers/trainjob_builder.h"
 #include "devices/inventory.h"
+#include "kueue/ray_integration.h"
 #include "kueue/workload.h"
 #include "prometheus/rule_manager.h"
 #include "serving/serving_controller.h"
@@ -104,6 +105,19 @@ void WarnKueueIntegrations(api::Manifests* m) {
       kueue::WorkloadForPyTorchJob(pj, *m);  // a missing WorkloadPriorityClass fails now
     } else {
       warn(pj.metadata, "PyTorchJob", "kubeflow.org/pytorchjob", "");
+    }
+  }
+  kueue::ValidateRayObjects(*m);  // the Ray webhooks' errors
+  if (m->ray) {
+    for (const auto& c : m->ray->clusters) {
+      if (queue_of(c.metadata.labels) && !cfg.Manages("ray.io/raycluster")) {
+        warn(c.metadata, "RayCluster", "ray.io/raycluster", "");
+      }
+    }
+    for (const auto& j : m->ray->jobs) {
+      if (queue_of(j.metadata.labels) && !cfg.Manages("ray.io/rayjob")) {
+        warn(j.metadata, "RayJob", "ray.io/rayjob", "");
+      }
     }
   }
   for (const auto& tj : m->train_jobs) {
