@@ -299,6 +299,23 @@ void DecodeRayJob(YamlReader& r, Manifests* out) {
   RayJob j;
   j.source = r.Where();
   j.metadata = DecodeMeta(r, true);
+  // The Ray job's behaviour (docs/annotations.md): checked now, as a pod's would be.
+  for (const auto& [k, v] : j.metadata.annotations) {
+    std::string err;
+    if ((k == "gputwin.io/run-time" || k == "gputwin.io/checkpoint-interval" ||
+         k == "gputwin.io/checkpoint-cost") &&
+        !ParseDuration(v, &err)) {
+      r.Fail("metadata.annotations", k + ": " + err);
+    }
+    if (k == "gputwin.io/exit-code") {
+      const bool digits =
+          !v.empty() && v.size() <= 3 &&
+          std::all_of(v.begin(), v.end(), [](char c) { return c >= '0' && c <= '9'; });
+      if (!digits || std::stoi(v) > 255) {
+        r.Fail("metadata.annotations", k + ": \"" + v + "\": want an integer 0-255");
+      }
+    }
+  }
   auto spec = r.Object("spec");
   if (!spec) r.Fail("spec", "Required value");
   j.entrypoint = spec->String("entrypoint");
@@ -454,6 +471,11 @@ void DecodeRayService(YamlReader& r, Manifests* out) {
       static_cast<int32_t>(spec->Int("rayClusterDeletionDelaySeconds", 0, INT32_MAX).value_or(60));
   s.exclude_head_from_serve_svc = spec->Bool("excludeHeadPodFromServeSvc").value_or(false);
   s.suspend = spec->Bool("suspend").value_or(false);
+  if (s.suspend) {
+    spec->diagnostics()->Warn(spec->Where(), spec->FieldPath("suspend"),
+                              "not modelled: upstream (v1.7.0) deletes the RayService's clusters "
+                              "while suspended; the twin serves it");
+  }
   spec->Ignore({"serveService", "managedBy", "serviceUnhealthySecondThreshold",
                 "deploymentUnhealthySecondThreshold"});
   spec->Finish();
@@ -468,10 +490,13 @@ void DecodeRayService(YamlReader& r, Manifests* out) {
     r.diagnostics()->Warn(r.Where(), "spec",
                           "RayService " + s.metadata.name + " will not be served: " + s.invalid);
   }
-  r.diagnostics()->Warn(r.Where(), "kind",
-                        "RayService is read but not modelled yet: upstream KubeRay creates a "
-                        "RayCluster <name>-xxxxx, deploys serveConfigV2 and the Services "
-                        "<name>-head-svc and <name>-serve-svc; the twin creates nothing");
+  if (auto it = s.metadata.annotations.find("gputwin.io/serve-deploy-time");
+      it != s.metadata.annotations.end()) {
+    std::string err;
+    if (!ParseDuration(it->second, &err)) {
+      r.Fail("metadata.annotations", "gputwin.io/serve-deploy-time: " + err);
+    }
+  }
   Ray(out).services.push_back(std::move(s));
 }
 

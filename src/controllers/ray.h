@@ -87,6 +87,26 @@ class RayJobController : public cluster::Controller {
   cluster::WorkQueue dirty_;
 };
 
+// rayservice_controller.go: a pending RayCluster <rs>-xxxxx; once its head is Ready the serve
+// config is applied and, its applications RUNNING (after the RayService's
+// gputwin.io/serve-deploy-time), the cluster is promoted to active and the Services
+// <rs>-head-svc and <rs>-serve-svc are created; numServeEndpoints counts the active
+// cluster's Ready serving pods; conditions Ready and UpgradeInProgress with upstream's
+// reasons and messages, serviceStatus Running while Ready.
+class RayServiceController : public cluster::Controller {
+ public:
+  RayServiceController(cluster::Store* store, EventQueue* queue);
+  void OnWatch(cluster::WatchKind kind, cluster::WatchOp op, uint32_t id) override;
+
+ protected:
+  void Reconcile(Time now) override;
+  void OnTimer(Time now, uint64_t arg) override;
+
+ private:
+  void Sync(uint32_t id, Time now);
+  cluster::WorkQueue dirty_;
+};
+
 // Adds a RayCluster to the Store (created by a user, a RayJob or a RayService) and notifies
 // its watchers.
 uint32_t AddRayCluster(cluster::Store* store, api::RayCluster c, const std::string& origin_kind,

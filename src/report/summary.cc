@@ -612,6 +612,32 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
     }
     j["rayJobs"] = out;
   }
+  if (!ray.services.empty()) {
+    Json out = Json::array();
+    for (const auto& rs : ray.services) {
+      Json conditions = Json::array();
+      for (const auto& x : rs.conditions) {
+        conditions.push_back(Json{{"type", x.type},
+                                  {"status", x.status},
+                                  {"reason", x.reason},
+                                  {"message", x.message},
+                                  {"lastTransitionTime", FormatRFC3339(x.last_transition)}});
+      }
+      Json apps = Json::object();
+      for (size_t i = 0; i < rs.obj.applications.size(); ++i) {
+        apps[rs.obj.applications[i]] = i < rs.app_statuses.size() ? rs.app_statuses[i] : "";
+      }
+      out.push_back(Json{{"namespace", rs.obj.metadata.namespace_},
+                         {"name", rs.obj.metadata.name},
+                         {"serviceStatus", rs.service_status},
+                         {"numServeEndpoints", rs.num_serve_endpoints},
+                         {"activeRayClusterName", rs.active_name},
+                         {"pendingRayClusterName", rs.pending_name},
+                         {"applicationStatuses", apps},
+                         {"conditions", conditions}});
+    }
+    j["rayServices"] = out;
+  }
   j["deployments"] = deployments;
   j["kueue"] = KueueJson(sim, res);
   j["karpenter"] = KarpenterJson(sim, res);

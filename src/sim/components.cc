@@ -147,6 +147,13 @@ const std::vector<ComponentRegistration>& Components() {
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
          return std::make_unique<controllers::RayJobController>(&c.store, &c.queue);
        }},
+      {"rayservice-controller",
+       [](const api::Manifests& m, const api::Scenario&) {
+         return m.ray != nullptr && !m.ray->services.empty();
+       },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         return std::make_unique<controllers::RayServiceController>(&c.store, &c.queue);
+       }},
       {"lws-controller-manager",
        [](const api::Manifests& m, const api::Scenario&) { return !m.leader_worker_sets.empty(); },
        [](RunContext& c) -> std::unique_ptr<EventHandler> {

@@ -47,12 +47,22 @@ void Simulation::CheckRay(const api::Expectation& x, ExpectationResult* r,
       check(*want == got, what + " is " + std::to_string(got) + ", want " + std::to_string(*want));
     }
   };
+  // `condition: Type` must be True; `condition: Type=False` (or =Unknown) names the status.
+  std::string type, want = "True";
+  if (x.condition) {
+    type = *x.condition;
+    if (auto eq = type.find('='); eq != std::string::npos) {
+      want = type.substr(eq + 1);
+      type = type.substr(0, eq);
+    }
+  }
   auto condition = [&](const cluster::RayCondition* c) {
     if (!x.condition) return;
-    check(c && c->status == "True", "condition " + *x.condition + " is not True");
+    check(c && c->status == want,
+          "condition " + type + " is " + (c ? c->status : "absent") + ", want " + want);
     if (!c) return;
-    str(x.reason, c->reason, *x.condition + " reason");
-    str(x.message, c->message, *x.condition + " message");
+    str(x.reason, c->reason, type + " reason");
+    str(x.message, c->message, type + " message");
   };
   if (!x.ray_cluster.empty()) {
     r->description = "rayCluster " + x.ray_cluster;
@@ -72,7 +82,7 @@ void Simulation::CheckRay(const api::Expectation& x, ExpectationResult* r,
     num(x.available_worker_replicas, c->available_worker_replicas, "availableWorkerReplicas");
     num(x.desired_worker_replicas, c->desired_worker_replicas, "desiredWorkerReplicas");
     if (x.deleted) check(*x.deleted == c->deleted, c->deleted ? "deleted" : "not deleted");
-    if (x.condition) condition(c->Find(*x.condition));
+    if (x.condition) condition(c->Find(type));
     return;
   }
   if (!x.ray_job.empty()) {
@@ -107,7 +117,7 @@ void Simulation::CheckRay(const api::Expectation& x, ExpectationResult* r,
   }
   str(x.service_status, s->service_status, "serviceStatus");
   num(x.num_serve_endpoints, s->num_serve_endpoints, "numServeEndpoints");
-  if (x.condition) condition(s->Find(*x.condition));
+  if (x.condition) condition(s->Find(type));
 }
 
 }  // namespace gputwin::sim
