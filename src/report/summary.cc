@@ -608,6 +608,7 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
                          {"history", history},
                          {"gpuHoursAdvancing", Round(g.advancing_gpu_seconds / 3600)},
                          {"gpuHoursWaitingForGang", Round(g.waiting_gpu_seconds / 3600)},
+                         {"secondsWaitingForGang", Round(g.waiting_seconds)},
                          {"gpuHoursLost", Round(g.lost_gpu_seconds / 3600)}});
     }
     j["rayJobs"] = out;
