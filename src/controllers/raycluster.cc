@@ -501,12 +501,11 @@ void RayClusterController::UpdateStatus(uint32_t id, Time now, const std::string
   auto& r = store_.ray().clusters[id];
   const auto& spec = r.obj.spec;
   int32_t pods = 0, ready_workers = 0, available = 0;
+  // utils.CheckAllPodsRunning: at least one pod, and every pod Running with no PodReady=False.
   bool all_running = true;
   if (r.head != cluster::kNone && !store_.pod(r.head).deleted) {
     ++pods;
     all_running = all_running && store_.pod(r.head).Ready();
-  } else {
-    all_running = false;
   }
   for (const auto& g : r.workers) {
     for (const auto& w : g) {
@@ -521,6 +520,7 @@ void RayClusterController::UpdateStatus(uint32_t id, Time now, const std::string
       all_running = all_running && running && p.Ready();
     }
   }
+  all_running = all_running && pods > 0;
   int64_t desired = 0, min = 0, max = 0;
   api::ResourceList res = PodResources(spec.head.template_.spec);
   for (const auto& g : spec.worker_groups) {
@@ -572,7 +572,8 @@ void RayClusterController::UpdateStatus(uint32_t id, Time now, const std::string
     }
   }
   if (!r.IsTrue("RayClusterProvisioned") && !r.IsTrue("RayClusterSuspended")) {
-    if (r.state == "ready" && all_running) {
+    // Set whatever the pod count (CheckAllPodsRunning over the pods there are), once.
+    if (all_running) {
       SetCondition(r, now, "RayClusterProvisioned", "True", "AllPodRunningAndReadyFirstTime",
                    "All Ray Pods are ready for the first time");
     } else {
@@ -625,9 +626,7 @@ void RayClusterController::Sync(uint32_t id, Time now) {
     SetCondition(r, now, "RayClusterSuspended", "False", "RayClusterSuspended", "");
     SetCondition(r, now, "RayClusterProvisioned", "False", "RayClusterPodsProvisioning",
                  "RayCluster Pods are being provisioned for first time");
-    if (r.state == "suspended") {
-      r.state.clear();
-    }
+    // status.state stays suspended until the cluster is ready again (calculateStatus).
   }
   // Services before pods: the head Service <c>-head-svc (headless), and <c>-headless for
   // multi-host groups.
