@@ -217,6 +217,14 @@ void RayJobController::Sync(uint32_t id, Time now) {
     }
     return;
   }
+  if (r.obj.suspend && !r.obj.shutdown_after_job_finishes && r.obj.invalid.empty()) {
+    // validateRayJob runs on every reconcile: a later suspend is refused too.
+    r.obj.invalid =
+        "The RayJob spec is invalid: a RayJob with shutdownAfterJobFinishes set to false is not "
+        "allowed to be suspended";
+    Sync(id, now);
+    return;
+  }
   if (r.obj.managed_by && *r.obj.managed_by != "ray.io/kuberay-operator") return;
   const std::string before = r.job_deployment_status + "|" + r.job_status;
   const std::string& status = r.job_deployment_status;
@@ -235,6 +243,14 @@ void RayJobController::Sync(uint32_t id, Time now) {
     r.job_status = "";
     r.start_time = now;
     SetStatus(r, now, "Initializing");
+    // The deadlines are checked on the reconciles at or after them (upstream requeues every
+    // 3 s; the twin reconciles at them).
+    if (r.obj.active_deadline_seconds) {
+      At(now + Duration::Seconds(*r.obj.active_deadline_seconds), id);
+    }
+    if (r.obj.pre_running_deadline_seconds) {
+      At(now + Duration::Seconds(*r.obj.pre_running_deadline_seconds), id);
+    }
   } else if (status == "Initializing") {
     if (r.obj.suspend) {
       SetStatus(r, now, "Suspending");
@@ -264,12 +280,6 @@ void RayJobController::Sync(uint32_t id, Time now) {
             rj.ray_cluster_name + "-head-svc." + m.namespace_ + ".svc.cluster.local:8265";
         CreateSubmitter(id, now);
         SetStatus(store_.ray().jobs[id], now, "Running");
-      }
-      if (rj.obj.active_deadline_seconds) {
-        At(rj.start_time + Duration::Seconds(*rj.obj.active_deadline_seconds), id);
-      }
-      if (rj.obj.pre_running_deadline_seconds) {
-        At(rj.start_time + Duration::Seconds(*rj.obj.pre_running_deadline_seconds), id);
       }
     }
   } else if (status == "Running") {

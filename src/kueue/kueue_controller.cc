@@ -223,6 +223,8 @@ void KueueController::CreateWorkload(uint32_t job_id) {
   // an integration manages).
   for (const auto& ref : job.obj.metadata.owner_references) {
     if (ref.kind == "JobSet") return;
+    // A RayJob's submitter: the RayJob's Workload has its `submitter` PodSet.
+    if (ref.kind == "RayJob" && cache_.config().Manages("ray.io/rayjob")) return;
   }
   api::Job obj = job.obj;
   const auto& labels = obj.metadata.labels;
