@@ -128,7 +128,7 @@ void RayJobController::CreateCluster(uint32_t id, Time now) {
   (void)now;
 }
 
-void RayJobController::CreateSubmitter(uint32_t id, Time now) {
+bool RayJobController::CreateSubmitter(uint32_t id, Time now) {
   auto& r = store_.ray().jobs[id];
   const auto& cluster = store_.ray().clusters[r.cluster];
   api::Job job;
@@ -156,6 +156,21 @@ void RayJobController::CreateSubmitter(uint32_t id, Time now) {
     job.template_.spec.containers.push_back(std::move(c));
     job.template_.spec.restart_policy = "Never";
   }
+  // A Job's pods restart OnFailure or Never: a submitterPodTemplate without restartPolicy is
+  // defaulted to Always and the API server refuses the Job (createNewK8sJob's event).
+  if (job.template_.spec.restart_policy != "Never" &&
+      job.template_.spec.restart_policy != "OnFailure") {
+    store_.RecordEvent("Warning", "FailedToCreateRayJobSubmitter", "RayJob",
+                       r.obj.metadata.namespace_, r.obj.metadata.name,
+                       "Failed to create new Kubernetes Job " + r.obj.metadata.namespace_ + "/" +
+                           r.obj.metadata.name + ": Job.batch \"" + r.obj.metadata.name +
+                           "\" is invalid: spec.template.spec.restartPolicy: Unsupported value: "
+                           "\"" +
+                           job.template_.spec.restart_policy +
+                           "\": supported values: \"OnFailure\", \"Never\"",
+                       name_);
+    return false;
+  }
   auto& tl = job.template_.metadata.labels;
   tl["ray.io/originated-from-cr-name"] = r.obj.metadata.name;
   tl["ray.io/originated-from-crd"] = "RayJob";
@@ -177,6 +192,7 @@ void RayJobController::CreateSubmitter(uint32_t id, Time now) {
       rr.obj.metadata.name,
       "Created Kubernetes Job " + rr.obj.metadata.namespace_ + "/" + rr.obj.metadata.name, name_);
   (void)now;
+  return true;
 }
 
 void RayJobController::DeleteCluster(Record& r) {
@@ -278,8 +294,9 @@ void RayJobController::Sync(uint32_t id, Time now) {
       if (rj.cluster != cluster::kNone && store_.ray().clusters[rj.cluster].state == "ready") {
         rj.dashboard_url =
             rj.ray_cluster_name + "-head-svc." + m.namespace_ + ".svc.cluster.local:8265";
-        CreateSubmitter(id, now);
-        SetStatus(store_.ray().jobs[id], now, "Running");
+        // Refused (an invalid submitterPodTemplate): Initializing, retried on the next
+        // reconcile (upstream requeues every 3 s; the twin on the next change).
+        if (CreateSubmitter(id, now)) SetStatus(store_.ray().jobs[id], now, "Running");
       }
     }
   } else if (status == "Running") {
