@@ -105,6 +105,9 @@ struct RayServiceRecord {
   bool deleted = false;
   uint32_t active = kNone, pending = kNone;  // RayClusters
   std::string active_name, pending_name;
+  // Bumped by a change of spec.rayClusterConfig (Kueue's suspend and admission); the pending
+  // cluster was made from `pending_generation`.
+  uint64_t generation = 0, pending_generation = 0;
   uint32_t next_suffix = 0;
   bool services_created = false;
   Time serve_config_applied = kNever;     // to the pending/active cluster's dashboard

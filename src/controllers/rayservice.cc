@@ -93,6 +93,21 @@ void RayServiceController::Sync(uint32_t id, Time now) {
     SetCondition(r, now, "UpgradeInProgress", "False", "Initializing",
                  "RayService is initializing");
   }
+  // A changed rayClusterConfig (its hash: Kueue toggles rayClusterConfig.suspend and merges
+  // its flavors) while no cluster serves yet: the pending cluster is replaced by one made from
+  // the new spec (v1.6.2, the KubeRay Kueue v0.19.2 builds with, hashes suspend; see
+  // docs/training.md).
+  if (r.pending != cluster::kNone && r.active == cluster::kNone &&
+      r.pending_generation != r.generation) {
+    store_.RecordEvent("Normal", "DeletedRayCluster", "RayService", m.namespace_, m.name,
+                       "Deleted RayCluster " + m.namespace_ + "/" + r.pending_name, name_);
+    DeleteRayCluster(&store_, r.pending);
+    auto& rr = store_.ray().services[id];
+    rr.pending = cluster::kNone;
+    rr.pending_name.clear();
+    rr.serve_config_applied = cluster::kNever;
+    rr.app_statuses.clear();
+  }
   if (r.active == cluster::kNone && r.pending == cluster::kNone) {
     // The pending cluster <rayservice>-xxxxx (GenerateRayClusterName).
     api::RayCluster c;
@@ -109,6 +124,7 @@ void RayServiceController::Sync(uint32_t id, Time now) {
     c.metadata.source = r.obj.source;
     c.spec = r.obj.cluster_spec;
     r.pending_name = c.metadata.name;
+    r.pending_generation = r.generation;
     const std::string name = c.metadata.name;
     const uint32_t cid = AddRayCluster(&store_, std::move(c), "RayService", id);
     store_.ray().services[id].pending = cid;

@@ -25,10 +25,11 @@ double Seconds(Duration d) {
 KueueController::KueueController(cluster::Store* store, EventQueue* queue, const api::Manifests& m,
                                  Diagnostics* diag, telemetry::Registry* metrics,
                                  Duration metrics_interval)
-    : Controller("kueue-controller-manager", store, queue,
-                 cluster::Watches({WatchKind::kJob, WatchKind::kPod, WatchKind::kJobSet,
-                                   WatchKind::kPyTorchJob, WatchKind::kTrainJob, WatchKind::kNode,
-                                   WatchKind::kRayCluster, WatchKind::kRayJob})),
+    : Controller(
+          "kueue-controller-manager", store, queue,
+          cluster::Watches({WatchKind::kJob, WatchKind::kPod, WatchKind::kJobSet,
+                            WatchKind::kPyTorchJob, WatchKind::kTrainJob, WatchKind::kNode,
+                            WatchKind::kRayCluster, WatchKind::kRayJob, WatchKind::kRayService})),
       cache_(m, diag),
       scheduler_(&cache_, this),
       metrics_interval_(metrics_interval),
@@ -137,7 +138,8 @@ void KueueController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     }
     return;
   }
-  if (kind == WatchKind::kRayCluster || kind == WatchKind::kRayJob) {
+  if (kind == WatchKind::kRayCluster || kind == WatchKind::kRayJob ||
+      kind == WatchKind::kRayService) {
     ray_->OnWatch(kind, id);
     return;
   }

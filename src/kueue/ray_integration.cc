@@ -112,6 +112,11 @@ void ValidateRayObjects(const api::Manifests& m) {
            "ElasticJobsViaWorkloadSlices feature gate and set the \"kueue.x-k8s.io/elastic-job\": "
            "\"true\" annotation");
   }
+  for (const auto& s : m.ray->services) {
+    if (!managed(s.metadata, "ray.io/rayservice")) continue;
+    common(s.cluster_spec, s.metadata, "spec.rayClusterConfig",
+           "a kueue managed job should only use autoscaling when workload slicing is enabled");
+  }
   for (const auto& j : m.ray->jobs) {
     if (!managed(j.metadata, "ray.io/rayjob")) continue;
     if (!j.cluster_selector.empty()) {
@@ -139,6 +144,7 @@ void ValidateRayObjects(const api::Manifests& m) {
 void RayIntegration::MarkDirty(WorkloadOwner owner, uint32_t object) {
   if (owner == WorkloadOwner::kRayCluster) dirty_clusters_.Add(object);
   if (owner == WorkloadOwner::kRayJob) dirty_jobs_.Add(object);
+  if (owner == WorkloadOwner::kRayService) dirty_services_.Add(object);
 }
 
 void RayIntegration::OnWatch(WatchKind kind, uint32_t id) {
@@ -151,6 +157,17 @@ void RayIntegration::OnWatch(WatchKind kind, uint32_t id) {
     }
     if (id < wl_of_cluster_.size() && wl_of_cluster_[id] != kNoWorkload) {
       dirty_clusters_.Add(id);
+      k_.RequestReconcile();
+    }
+  } else if (kind == WatchKind::kRayService) {
+    if (seen_services_.size() <= id) seen_services_.resize(id + 1, false);
+    if (!seen_services_[id]) {
+      seen_services_[id] = true;
+      CreateServiceWorkload(id);
+      return;
+    }
+    if (id < wl_of_service_.size() && wl_of_service_[id] != kNoWorkload) {
+      dirty_services_.Add(id);
       k_.RequestReconcile();
     }
   } else if (kind == WatchKind::kRayJob) {
@@ -281,6 +298,90 @@ void RayIntegration::SetJobSuspended(uint32_t id, WorkloadId wl, bool suspend) {
 void RayIntegration::Sync(Time now) {
   for (uint32_t id : dirty_clusters_.Drain()) SyncCluster(id, now);
   for (uint32_t id : dirty_jobs_.Drain()) SyncJob(id, now);
+  for (uint32_t id : dirty_services_.Drain()) SyncService(id, now);
+}
+
+void RayIntegration::CreateServiceWorkload(uint32_t id) {
+  if (!k_.cache_.config().Manages("ray.io/rayservice")) return;
+  auto& rec = k_.store_.ray().services[id];
+  api::RayService obj = rec.obj;
+  std::string queue = QueueOf(obj.metadata.labels);
+  if (queue.empty()) {
+    if (!k_.cache_.config().manage_jobs_without_queue_name) return;
+    queue = "default";
+  }
+  Workload w;
+  w.namespace_ = obj.metadata.namespace_;
+  w.name = "rayservice-" + obj.metadata.name;
+  w.queue_name = queue;
+  w.pod_sets = RayClusterPodSets(obj.cluster_spec);
+  SetPriority(&w, obj.metadata.labels, obj.cluster_spec.head.template_.spec, k_.manifests_,
+              obj.metadata.source);
+  rec.obj.cluster_spec.suspend = true;  // the webhook: spec.rayClusterConfig.suspend
+  ++rec.generation;
+  const WorkloadId wl = k_.AddOperatorWorkload(std::move(w), WorkloadOwner::kRayService, id,
+                                               obj.metadata, "RayService");
+  if (wl_of_service_.size() <= id) wl_of_service_.resize(id + 1, kNoWorkload);
+  wl_of_service_[id] = wl;
+  if (original_service_.size() <= wl) original_service_.resize(wl + 1);
+  obj.cluster_spec.suspend = false;
+  original_service_[wl] = std::move(obj.cluster_spec);
+}
+
+void RayIntegration::SetServiceSuspended(uint32_t id, WorkloadId wl, bool suspend) {
+  auto& rec = k_.store_.ray().services[id];
+  api::RayClusterSpec spec = original_service_[wl];
+  spec.suspend = suspend;
+  const auto& m = rec.obj.metadata;
+  if (!suspend) {
+    k_.MergePodSetInfo(wl, 0, &spec.head.template_);
+    for (size_t g = 0; g < spec.worker_groups.size(); ++g) {
+      k_.MergePodSetInfo(wl, g + 1, &spec.worker_groups[g].template_);
+    }
+    k_.store_.RecordEvent(
+        "Normal", "Started", "RayService", m.namespace_, m.name,
+        "Admitted by clusterQueue " + k_.cache_.cq(k_.cache_.wl(wl).cq).obj.metadata.name,
+        k_.name_);
+  } else {
+    k_.store_.RecordEvent("Normal", "Stopped", "RayService", m.namespace_, m.name,
+                          k_.cache_.wl(wl).history.back().message, k_.name_);
+  }
+  rec.obj.cluster_spec = std::move(spec);
+  ++rec.generation;
+  k_.store_.UpdateWorkload(WatchKind::kRayService, id);
+}
+
+void RayIntegration::SyncService(uint32_t id, Time now) {
+  const WorkloadId wl = wl_of_service_[id];
+  auto& w = k_.cache_.wl(wl);
+  if (w.phase == WorkloadPhase::kFinished) return;
+  const auto& ray = k_.store_.ray();
+  const auto& rec = ray.services[id];
+  w.pods.clear();
+  for (uint32_t c : {rec.active, rec.pending}) {
+    if (c == cluster::kNone) continue;
+    if (ray.clusters[c].head != cluster::kNone) w.pods.push_back(ray.clusters[c].head);
+    for (const auto& g : ray.clusters[c].workers) {
+      for (const auto& x : g) w.pods.push_back(x.pod);
+    }
+  }
+  if (rec.deleted) {
+    k_.FinishWorkload(wl, now, "Deleted", "Deleted", "");
+    return;
+  }
+  if (!k_.SyncOperatorAdmission(wl, now, rec.obj.cluster_spec.suspend,
+                                [&](bool suspend) { SetServiceSuspended(id, wl, suspend); })) {
+    return;
+  }
+  // PodsReady (and IsActive): the Ready condition is True.
+  auto& ww = k_.cache_.wl(wl);
+  const auto* ready = k_.store_.ray().services[id].Find("Ready");
+  if (!ww.pods_ready && ready && ready->status == "True") {
+    ww.pods_ready = true;
+    ww.pods_ready_at = now;
+    k_.RecordHistory(wl, "PodsReady", "PodsReady", "All pods reached readiness");
+    if (k_.cache_.config().block_admission) k_.schedule_requested_ = true;
+  }
 }
 
 void RayIntegration::SyncCluster(uint32_t id, Time now) {

@@ -28,7 +28,9 @@ class RayIntegration {
  public:
   explicit RayIntegration(KueueController* k) : k_(*k) {}
   void OnWatch(cluster::WatchKind kind, uint32_t id);
-  bool Dirty() const { return !dirty_clusters_.empty() || !dirty_jobs_.empty(); }
+  bool Dirty() const {
+    return !dirty_clusters_.empty() || !dirty_jobs_.empty() || !dirty_services_.empty();
+  }
   void Sync(Time now);
   void MarkDirty(WorkloadOwner owner, uint32_t object);
 
@@ -39,6 +41,15 @@ class RayIntegration {
   void SyncJob(uint32_t id, Time now);
   void SetClusterSuspended(uint32_t id, WorkloadId wl, bool suspend);
   void SetJobSuspended(uint32_t id, WorkloadId wl, bool suspend);
+  // RayService (rayservice_controller.go, v0.17+): suspend through
+  // spec.rayClusterConfig.suspend; PodsReady and active while Ready is True; never finishes.
+  void CreateServiceWorkload(uint32_t id);
+  void SyncService(uint32_t id, Time now);
+  void SetServiceSuspended(uint32_t id, WorkloadId wl, bool suspend);
+  std::vector<bool> seen_services_;
+  std::vector<WorkloadId> wl_of_service_;
+  std::vector<api::RayClusterSpec> original_service_;
+  cluster::WorkQueue dirty_services_;
   KueueController& k_;
   std::vector<bool> seen_clusters_, seen_jobs_;
   std::vector<WorkloadId> wl_of_cluster_, wl_of_job_;

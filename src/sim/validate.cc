@@ -110,13 +110,9 @@ void WarnKueueIntegrations(api::Manifests* m) {
   kueue::ValidateRayObjects(*m);  // the Ray webhooks' errors
   if (m->ray) {
     for (const auto& s : m->ray->services) {
-      if (!queue_of(s.metadata.labels)) continue;
-      m->diagnostics.Warn(s.metadata.source,
-                          "metadata.labels." + std::string(kueue::kQueueNameLabel),
-                          "RayService " + ObjKey(s.metadata) +
-                              " names a LocalQueue: Kueue's ray.io/rayservice integration is not "
-                              "modelled (upstream it is admitted as a Workload of its cluster's "
-                              "PodSets and suspended until then); the twin runs it without Kueue");
+      if (queue_of(s.metadata.labels) && !cfg.Manages("ray.io/rayservice")) {
+        warn(s.metadata, "RayService", "ray.io/rayservice", "");
+      }
     }
     for (const auto& c : m->ray->clusters) {
       if (queue_of(c.metadata.labels) && !cfg.Manages("ray.io/raycluster")) {
