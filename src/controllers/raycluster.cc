@@ -555,20 +555,28 @@ void RayClusterController::UpdateStatus(uint32_t id, Time now, const std::string
     r.state_transition_times[state] = now;
     if (state == "ready") r.reason.clear();
   }
-  // HeadPodReady mirrors the head pod's Ready condition.
+  // HeadPodReady mirrors the head pod's Ready condition (utils.FindHeadPodReadyCondition):
+  // none before the kubelet has the pod (reason Unknown); ContainersNotReady is replaced by the
+  // first container's waiting reason, its message extended with "<container>: <message>".
   if (r.head == cluster::kNone || store_.pod(r.head).deleted) {
     SetCondition(r, now, "HeadPodReady", "False", "HeadPodNotFound", "Head Pod not found");
   } else {
     const auto& h = store_.pod(r.head);
+    std::string unready;
+    for (const auto& c : h.tmpl->spec.containers) unready += (unready.empty() ? "" : " ") + c.name;
+    const std::string message = "containers with unready status: [" + unready + "]";
+    const std::string& first = h.tmpl->spec.containers.front().name;
     if (h.Ready()) {
       SetCondition(r, now, "HeadPodReady", "True", "HeadPodRunningAndReady", "");
-    } else if (h.phase == PodPhase::kRunning) {
-      SetCondition(
-          r, now, "HeadPodReady", "False", "ContainersNotReady",
-          "containers with unready status: [" + h.tmpl->spec.containers.front().name + "]");
+    } else if (!h.Bound()) {
+      SetCondition(r, now, "HeadPodReady", "False", "Unknown", "");
+    } else if (h.container_started == cluster::kNever || h.reason == "CrashLoopBackOff") {
+      // Waiting: ContainerCreating (the image pull) or CrashLoopBackOff.
+      SetCondition(r, now, "HeadPodReady", "False",
+                   h.reason == "CrashLoopBackOff" ? "CrashLoopBackOff" : "ContainerCreating",
+                   message + "; " + first + ": ");
     } else {
-      SetCondition(r, now, "HeadPodReady", "False", h.Bound() ? "ContainerCreating" : "Unknown",
-                   "");
+      SetCondition(r, now, "HeadPodReady", "False", "ContainersNotReady", message);
     }
   }
   if (!r.IsTrue("RayClusterProvisioned") && !r.IsTrue("RayClusterSuspended")) {
