@@ -80,9 +80,9 @@ class RayJobController : public cluster::Controller {
   using Record = cluster::RayJobRecord;
   void Sync(uint32_t id, Time now);
   void SetStatus(Record& r, Time now, const std::string& status);
-  void CreateCluster(uint32_t id, Time now);
+  void CreateCluster(uint32_t id);
   // False when the API server refuses the Job (its event recorded; retried later).
-  bool CreateSubmitter(uint32_t id, Time now);
+  bool CreateSubmitter(uint32_t id);
   void DeleteCluster(Record& r);
   void Fail(uint32_t id, Time now, const std::string& reason, const std::string& message);
   cluster::WorkQueue dirty_;

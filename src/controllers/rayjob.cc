@@ -102,7 +102,7 @@ void RayJobController::SetStatus(Record& r, Time now, const std::string& status)
   }
 }
 
-void RayJobController::CreateCluster(uint32_t id, Time now) {
+void RayJobController::CreateCluster(uint32_t id) {
   auto& r = store_.ray().jobs[id];
   api::RayCluster c;
   c.metadata.name = r.ray_cluster_name;
@@ -125,10 +125,9 @@ void RayJobController::CreateCluster(uint32_t id, Time now) {
   const uint32_t cid = AddRayCluster(&store_, std::move(c), "RayJob", id);
   store_.ray().clusters[cid].gang = gang;
   store_.ray().jobs[id].cluster = cid;
-  (void)now;
 }
 
-bool RayJobController::CreateSubmitter(uint32_t id, Time now) {
+bool RayJobController::CreateSubmitter(uint32_t id) {
   auto& r = store_.ray().jobs[id];
   const auto& cluster = store_.ray().clusters[r.cluster];
   api::Job job;
@@ -191,7 +190,6 @@ bool RayJobController::CreateSubmitter(uint32_t id, Time now) {
       "Normal", "CreatedRayJobSubmitter", "RayJob", rr.obj.metadata.namespace_,
       rr.obj.metadata.name,
       "Created Kubernetes Job " + rr.obj.metadata.namespace_ + "/" + rr.obj.metadata.name, name_);
-  (void)now;
   return true;
 }
 
@@ -287,7 +285,7 @@ void RayJobController::Sync(uint32_t id, Time now) {
         if (found != cluster::kNone) {
           r.cluster = found;
         } else if (!selector) {
-          CreateCluster(id, now);
+          CreateCluster(id);
         }
       }
       auto& rj = store_.ray().jobs[id];
@@ -296,7 +294,7 @@ void RayJobController::Sync(uint32_t id, Time now) {
             rj.ray_cluster_name + "-head-svc." + m.namespace_ + ".svc.cluster.local:8265";
         // Refused (an invalid submitterPodTemplate): Initializing, retried on the next
         // reconcile (upstream requeues every 3 s; the twin on the next change).
-        if (CreateSubmitter(id, now)) SetStatus(store_.ray().jobs[id], now, "Running");
+        if (CreateSubmitter(id)) SetStatus(store_.ray().jobs[id], now, "Running");
       }
     }
   } else if (status == "Running") {
