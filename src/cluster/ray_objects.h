@@ -91,7 +91,8 @@ struct RayJobRecord {
   uint32_t gang = kNone;       // the current attempt's
   std::vector<uint32_t> past_gangs;
   uint32_t next_suffix = 0;
-  Time job_started = kNever;  // the Ray job's submission (the submitter's pod ran)
+  // The GCS (head container start) the submitter follows the job through; kNever once lost.
+  Time gcs_seen = kNever;
   struct Transition {
     Time at;
     std::string status;

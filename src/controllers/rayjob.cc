@@ -186,6 +186,7 @@ bool RayJobController::CreateSubmitter(uint32_t id) {
   store_.jobs()[jid].gang = store_.ray().jobs[id].gang;
   auto& rr = store_.ray().jobs[id];
   rr.submitter = jid;
+  rr.gcs_seen = store_.ray().clusters[rr.cluster].head_gcs_at;
   store_.RecordEvent(
       "Normal", "CreatedRayJobSubmitter", "RayJob", rr.obj.metadata.namespace_,
       rr.obj.metadata.name,
@@ -306,6 +307,22 @@ void RayJobController::Sync(uint32_t id, Time now) {
            "The RayJob has passed the activeDeadlineSeconds. StartTime: " + GoTime(r.start_time) +
                ". ActiveDeadlineSeconds: " + std::to_string(*r.obj.active_deadline_seconds));
     } else if (r.submitter != cluster::kNone) {
+      // Without GCS fault tolerance a lost head takes the Ray job with it: the submitter's
+      // `ray job logs --follow` breaks and its pod fails; the Job's next pod waits for the
+      // new head and submits the job again (it resumes from its checkpoints, if it has any).
+      const Time gcs = r.cluster != cluster::kNone ? store_.ray().clusters[r.cluster].head_gcs_at
+                                                   : cluster::kNever;
+      if (r.gcs_seen != cluster::kNever && gcs != r.gcs_seen) {
+        const std::vector<cluster::PodId> pods = store_.jobs()[r.submitter].pods;
+        for (cluster::PodId p : pods) {
+          const auto& pod = store_.pod(p);
+          if (pod.deleted || pod.Terminal()) continue;
+          store_.pod(p).message = "the Ray head (GCS) was lost: ray job logs failed";
+          store_.DeletePod(p);
+        }
+        r.gcs_seen = cluster::kNever;
+      }
+      if (r.gcs_seen == cluster::kNever && gcs != cluster::kNever) r.gcs_seen = gcs;
       const auto& job = store_.jobs()[r.submitter];
       bool running = false;
       for (cluster::PodId p : job.pods) {
