@@ -296,6 +296,10 @@ void RayJobController::Sync(uint32_t id, Time now) {
         // Refused (an invalid submitterPodTemplate): Initializing, retried on the next
         // reconcile (upstream requeues every 3 s; the twin on the next change).
         if (CreateSubmitter(id)) SetStatus(store_.ray().jobs[id], now, "Running");
+      } else if (selector) {
+        // A selected cluster is not the RayJob's (no ownerReference): its changes reach the
+        // RayJob only through the reconcile's requeue, every 3 s (RayJobDefaultRequeueDuration).
+        After(Duration::Seconds(3), id);
       }
     }
   } else if (status == "Running") {
