@@ -9,6 +9,7 @@
 #include "api/decode_kinds.h"
 #include "api/manifests.h"
 #include "api/not_modelled.h"
+#include "api/ray_types.h"
 
 namespace gputwin::api {
 namespace {
@@ -31,6 +32,9 @@ const std::vector<KindEntry>& KindTable() {
       {"PyTorchJob", {"kubeflow.org/v1"}, DecodePyTorchJob},
       {"LeaderWorkerSet", {"leaderworkerset.x-k8s.io/v1"}, DecodeLeaderWorkerSet},
       {"TrainJob", {"trainer.kubeflow.org/v1alpha1"}, DecodeTrainJob},
+      {"RayCluster", {"ray.io/v1"}, DecodeRayCluster},
+      {"RayJob", {"ray.io/v1"}, DecodeRayJob},
+      {"RayService", {"ray.io/v1"}, DecodeRayService},
       {"ClusterTrainingRuntime", {"trainer.kubeflow.org/v1alpha1"}, DecodeClusterTrainingRuntime},
       {"TrainingRuntime", {"trainer.kubeflow.org/v1alpha1"}, DecodeTrainingRuntime},
       {"DaemonSet", {"apps/v1"}, DecodeDaemonSet},
@@ -155,7 +159,8 @@ size_t Manifests::ObjectCount() const {
          scaled_objects.size() + (scheduler_config ? 1 : 0) + (gpu_operator ? 1 : 0) +
          cluster_queues.size() + cohorts.size() + local_queues.size() + resource_flavors.size() +
          topologies.size() + workload_priority_classes.size() + (kueue_config.present ? 1 : 0) +
-         node_pools.size() + ec2_node_classes.size() + scenarios.size() + kept_objects.size();
+         node_pools.size() + ec2_node_classes.size() + scenarios.size() + kept_objects.size() +
+         (ray ? ray->clusters.size() + ray->jobs.size() + ray->services.size() : 0);
 }
 
 std::vector<std::string> KnownKinds() {

@@ -25,6 +25,10 @@ void DecodeClusterTrainingRuntime(YamlReader& r, Manifests* out);
 void DecodeTrainJob(YamlReader& r, Manifests* out);
 void DecodePyTorchJob(YamlReader& r, Manifests* out);
 void DecodeLeaderWorkerSet(YamlReader& r, Manifests* out);
+// KubeRay (decode_ray.cc): ray.io/v1 RayCluster, RayJob, RayService.
+void DecodeRayCluster(YamlReader& r, Manifests* out);
+void DecodeRayJob(YamlReader& r, Manifests* out);
+void DecodeRayService(YamlReader& r, Manifests* out);
 void DecodeDaemonSet(YamlReader& r, Manifests* out);
 void DecodeStatefulSet(YamlReader& r, Manifests* out);
 void DecodePriorityClass(YamlReader& r, Manifests* out);

@@ -312,11 +312,24 @@ ScenarioAction DecodeAction(YamlReader& a) {
     out.action = "patch";
     out.target = a.RequiredString("patch");
     CheckKindTarget(a, "patch", out.target,
-                    {"job", "workload", "deployment", "statefulset", "leaderworkerset"});
+                    {"job", "workload", "deployment", "statefulset", "leaderworkerset",
+                     "raycluster", "rayjob"});
     auto spec = a.Object("spec");
     if (!spec) a.Fail("spec", "Required value: the fields to patch");
     const std::string kind = out.target.substr(0, out.target.find('/'));
-    if (kind == "job") out.patch_suspend = spec->Bool("suspend");
+    if (kind == "job" || kind == "raycluster" || kind == "rayjob") {
+      out.patch_suspend = spec->Bool("suspend");
+    }
+    if (kind == "raycluster") {
+      // spec.workerGroupSpecs[]: merged by groupName (a list-map), replicas only.
+      for (auto& g : spec->ObjectList("workerGroupSpecs")) {
+        const std::string group = g.RequiredString("groupName");
+        auto n = g.Int("replicas", 0, INT32_MAX);
+        if (!n) g.Fail("replicas", "Required value: the group's new replicas");
+        out.patch_worker_replicas.emplace_back(group, static_cast<int32_t>(*n));
+        g.Finish();
+      }
+    }
     if (kind == "workload") out.patch_active = spec->Bool("active");
     if (kind == "deployment" || kind == "statefulset" || kind == "leaderworkerset") {
       if (auto r = spec->Int("replicas", 0, INT32_MAX)) {
@@ -324,7 +337,8 @@ ScenarioAction DecodeAction(YamlReader& a) {
       }
     }
     spec->Finish();  // any other field is unknown here: the twin patches only these
-    if (!out.patch_suspend && !out.patch_active && !out.patch_replicas) {
+    if (!out.patch_suspend && !out.patch_active && !out.patch_replicas &&
+        out.patch_worker_replicas.empty()) {
       a.Fail("spec", std::string("Required value: ") + (kind == "job"        ? "suspend"
                                                         : kind == "workload" ? "active"
                                                                              : "replicas"));
@@ -380,6 +394,19 @@ Expectation DecodeExpectation(YamlReader& e) {
   x.pytorch_job = e.String("pyTorchJob");
   x.leader_worker_set = e.String("leaderWorkerSet");
   x.train_job = e.String("trainJob");
+  x.ray_cluster = e.String("rayCluster");
+  x.ray_job = e.String("rayJob");
+  x.ray_service = e.String("rayService");
+  auto count32 = [&](const char* key, std::optional<int32_t>* out) {
+    if (auto n = e.Int(key, 0, INT32_MAX)) *out = static_cast<int32_t>(*n);
+  };
+  count32("readyWorkerReplicas", &x.ready_worker_replicas);
+  count32("availableWorkerReplicas", &x.available_worker_replicas);
+  count32("desiredWorkerReplicas", &x.desired_worker_replicas);
+  count32("numServeEndpoints", &x.num_serve_endpoints);
+  x.job_deployment_status = e.OptString("jobDeploymentStatus");
+  x.job_status = e.OptString("jobStatus");
+  x.service_status = e.OptString("serviceStatus");
   if (auto n = e.Int("restarts", 0, INT32_MAX)) x.restarts = static_cast<int32_t>(*n);
   if (auto n = e.Int("readyReplicas", 0, INT32_MAX)) x.ready_replicas = static_cast<int32_t>(*n);
   x.workload = e.String("workload");
@@ -390,13 +417,15 @@ Expectation DecodeExpectation(YamlReader& e) {
   if (static_cast<int>(!x.pods.empty()) + static_cast<int>(!x.job.empty()) +
           static_cast<int>(!x.job_set.empty()) + static_cast<int>(!x.pytorch_job.empty()) +
           static_cast<int>(!x.leader_worker_set.empty()) + static_cast<int>(!x.train_job.empty()) +
-          static_cast<int>(!x.workload.empty()) + static_cast<int>(!x.node_claim.empty()) +
-          static_cast<int>(!x.traffic.empty()) + static_cast<int>(!x.hpa.empty()) +
-          static_cast<int>(!x.alert.empty()) !=
+          static_cast<int>(!x.ray_cluster.empty()) + static_cast<int>(!x.ray_job.empty()) +
+          static_cast<int>(!x.ray_service.empty()) + static_cast<int>(!x.workload.empty()) +
+          static_cast<int>(!x.node_claim.empty()) + static_cast<int>(!x.traffic.empty()) +
+          static_cast<int>(!x.hpa.empty()) + static_cast<int>(!x.alert.empty()) !=
       1) {
-    e.Fail("pods",
-           "set exactly one of pods, job, jobSet, pyTorchJob, leaderWorkerSet, trainJob, workload, "
-           "nodeClaim, traffic, hpa or alert");
+    e.Fail(
+        "pods",
+        "set exactly one of pods, job, jobSet, pyTorchJob, leaderWorkerSet, trainJob, rayCluster, "
+        "rayJob, rayService, workload, nodeClaim, traffic, hpa or alert");
   }
   x.fired = e.Int("fired", 0);
   x.pending_at = e.OptDuration("pendingAt");

@@ -3,6 +3,7 @@
 #pragma once
 
 #include <functional>
+#include <memory>
 #include <optional>
 #include <string>
 #include <vector>
@@ -14,6 +15,8 @@
 #include "core/errors.h"
 
 namespace gputwin::api {
+
+struct RayManifests;  // api/ray_types.h
 
 struct Manifests {
   std::vector<Node> nodes;
@@ -27,6 +30,8 @@ struct Manifests {
   std::vector<LeaderWorkerSet> leader_worker_sets;
   std::vector<TrainingRuntime> training_runtimes;  // ClusterTrainingRuntimes and TrainingRuntimes
   std::vector<TrainJob> train_jobs;
+  // KubeRay's RayClusters, RayJobs and RayServices (api/ray_types.h); null when none.
+  std::shared_ptr<RayManifests> ray;
   std::vector<DaemonSet> daemon_sets;
   std::vector<StatefulSet> stateful_sets;
   std::vector<PriorityClass> priority_classes;

@@ -53,18 +53,25 @@ struct ScenarioAction {
   // patch: `kubectl patch KIND NAME -p '{"spec": ...}'` with one of these fields.
   std::optional<bool> patch_suspend, patch_active;
   std::optional<int32_t> patch_replicas;
+  // raycluster: spec.workerGroupSpecs[] entries by groupName, each with its new replicas.
+  std::vector<std::pair<std::string, int32_t>> patch_worker_replicas;
 };
 
 // An outcome the scenario asserts; a failed one makes `gputwin run` exit 1.
 struct Expectation {
   SourceRef source;
-  std::optional<Duration> at;       // checked at this offset from the start, not at the end
-  std::string pods;                 // glob on "namespace/name" or "name"
-  std::string job;                  // "namespace/name" or "name"
-  std::string job_set;              // a JobSet: "namespace/name" or "name"
-  std::string pytorch_job;          // a PyTorchJob: "namespace/name" or "name"
-  std::string leader_worker_set;    // a LeaderWorkerSet: "namespace/name" or "name"
-  std::string train_job;            // a TrainJob: "namespace/name" or "name"
+  std::optional<Duration> at;     // checked at this offset from the start, not at the end
+  std::string pods;               // glob on "namespace/name" or "name"
+  std::string job;                // "namespace/name" or "name"
+  std::string job_set;            // a JobSet: "namespace/name" or "name"
+  std::string pytorch_job;        // a PyTorchJob: "namespace/name" or "name"
+  std::string leader_worker_set;  // a LeaderWorkerSet: "namespace/name" or "name"
+  std::string train_job;          // a TrainJob: "namespace/name" or "name"
+  // KubeRay: a RayCluster, RayJob or RayService, "namespace/name" or "name".
+  std::string ray_cluster, ray_job, ray_service;
+  std::optional<int32_t> ready_worker_replicas, available_worker_replicas, desired_worker_replicas,
+      num_serve_endpoints;
+  std::optional<std::string> job_deployment_status, job_status, service_status;
   std::optional<int32_t> restarts;  // jobSet: status.restarts; leaderWorkerSet: groups recreated
   std::optional<int32_t> ready_replicas;  // leaderWorkerSet: status.readyReplicas
   // Kueue: the Workload of a Job (glob on the Job's "namespace/name" or "name").

@@ -90,7 +90,8 @@ enum class OwnerKind : uint8_t {
   kGenerator,
   kStatefulSet,
   kPyTorchJob,
-  kLeaderWorkerSet
+  kLeaderWorkerSet,
+  kRayCluster
 };
 struct Owner {
   OwnerKind kind = OwnerKind::kNoOwner;

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 
+#include "cluster/ray_objects.h"
 #include "cluster/scheduling_helpers.h"
 #include "core/errors.h"
 #include "core/index_list.h"
@@ -37,7 +38,7 @@ const char* PhaseName(PodPhase p) {
   return "Unknown";
 }
 
-Store::Store() {
+Store::Store() : ray_(std::make_shared<RayStore>()) {
   // The built-in classes every cluster has (scheduling.k8s.io, SystemPriorityClasses).
   api::PriorityClass cluster_critical, node_critical;
   cluster_critical.metadata.name = "system-cluster-critical";
@@ -592,6 +593,8 @@ std::pair<std::string, std::string> Store::ControllerOf(const PodRecord& p) cons
       if (w == l.end() || w->second == "0" || g == l.end()) return {"StatefulSet", lws};
       return {"StatefulSet", lws + "-" + g->second};
     }
+    case OwnerKind::kRayCluster:
+      return {"RayCluster", ray_->clusters[p.owner.index].obj.metadata.name};
     case OwnerKind::kGenerator:
       return {"Workload", ""};
     case OwnerKind::kNoOwner:

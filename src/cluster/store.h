@@ -29,7 +29,10 @@ enum class WatchKind : uint8_t {
   kJobSet,
   kPyTorchJob,
   kLeaderWorkerSet,
-  kTrainJob
+  kTrainJob,
+  kRayCluster,
+  kRayJob,
+  kRayService
 };
 // A set of WatchKinds, as a watcher declares what it watches.
 using WatchKinds = uint32_t;
@@ -48,9 +51,15 @@ class Watcher {
   virtual void OnWatch(WatchKind kind, WatchOp op, uint32_t id) = 0;
 };
 
+struct RayStore;  // cluster/ray_objects.h
+
 class Store {
  public:
   Store();
+  // KubeRay's objects (cluster/ray_objects.h), kept apart so that their records change
+  // without rebuilding everything that includes the Store.
+  RayStore& ray() { return *ray_; }
+  const RayStore& ray() const { return *ray_; }
 
   Time now() const { return now_; }
   void set_now(Time t) { now_ = t; }
@@ -290,6 +299,7 @@ class Store {
   std::vector<LeaderWorkerSetRecord> leader_worker_sets_;
   std::vector<TrainJobRecord> train_jobs_;
   std::vector<Gang> gangs_;
+  std::shared_ptr<RayStore> ray_;
   std::vector<JobRecord> jobs_;
   std::vector<DaemonSetRecord> daemon_sets_;
   std::vector<StatefulSetRecord> stateful_sets_;

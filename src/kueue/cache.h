@@ -88,7 +88,17 @@ struct WorkloadEvent {
 
 // What a Workload stands for: a Job (batch/job), one plain pod or a pod group (the pod
 // integration, which Deployments and StatefulSets use too).
-enum class WorkloadOwner : uint8_t { kJob, kPod, kPodGroup, kJobSet, kPyTorchJob, kTrainJob };
+enum class WorkloadOwner : uint8_t {
+  kJob,
+  kPod,
+  kPodGroup,
+  kJobSet,
+  kPyTorchJob,
+  kTrainJob,
+  kRayCluster,
+  kRayJob,
+  kRayService
+};
 
 struct WorkloadState {
   Workload spec;

@@ -5,6 +5,7 @@
 #include <functional>
 
 #include "core/glob.h"
+#include "kueue/ray_integration.h"
 
 namespace gputwin::kueue {
 
@@ -27,12 +28,14 @@ KueueController::KueueController(cluster::Store* store, EventQueue* queue, const
     : Controller(
           "kueue-controller-manager", store, queue,
           cluster::Watches({WatchKind::kJob, WatchKind::kPod, WatchKind::kJobSet,
-                            WatchKind::kPyTorchJob, WatchKind::kTrainJob, WatchKind::kNode})),
+                            WatchKind::kPyTorchJob, WatchKind::kTrainJob, WatchKind::kNode,
+                            WatchKind::kRayCluster, WatchKind::kRayJob, WatchKind::kRayService})),
       cache_(m, diag),
       scheduler_(&cache_, this),
       metrics_interval_(metrics_interval),
       manifests_(m),
       metrics_(*metrics) {
+  ray_ = std::make_shared<RayIntegration>(this);
   // The pod webhook is installed with any of the pod integrations.
   const auto& cfg = cache_.config();
   if (cfg.Manages("pod") || cfg.Manages("deployment") || cfg.Manages("statefulset") ||
@@ -135,6 +138,11 @@ void KueueController::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     }
     return;
   }
+  if (kind == WatchKind::kRayCluster || kind == WatchKind::kRayJob ||
+      kind == WatchKind::kRayService) {
+    ray_->OnWatch(kind, id);
+    return;
+  }
   if (kind == WatchKind::kPyTorchJob) {
     if (op == WatchOp::kAdded) {
       CreatePyTorchJobWorkload(id);
@@ -217,6 +225,8 @@ void KueueController::CreateWorkload(uint32_t job_id) {
   // an integration manages).
   for (const auto& ref : job.obj.metadata.owner_references) {
     if (ref.kind == "JobSet") return;
+    // A RayJob's submitter: the RayJob's Workload has its `submitter` PodSet.
+    if (ref.kind == "RayJob" && cache_.config().Manages("ray.io/rayjob")) return;
   }
   api::Job obj = job.obj;
   const auto& labels = obj.metadata.labels;
@@ -297,7 +307,7 @@ void KueueController::Reconcile(Time now) {
   for (int round = 0; round < 1000; ++round) {
     if (dirty_jobs_.empty() && dirty_pod_workloads_.empty() && dirty_job_sets_.empty() &&
         dirty_pytorch_jobs_.empty() && dirty_train_jobs_.empty() && dirty_child_job_sets_.empty() &&
-        dirty_tas_pods_.empty() && !schedule_requested_) {
+        dirty_tas_pods_.empty() && !ray_->Dirty() && !schedule_requested_) {
       break;
     }
     for (uint32_t pod : dirty_tas_pods_.Drain()) UngateTopology(pod);
@@ -305,6 +315,7 @@ void KueueController::Reconcile(Time now) {
     for (uint32_t js : dirty_job_sets_.Drain()) SyncJobSet(js, now);
     for (uint32_t pj : dirty_pytorch_jobs_.Drain()) SyncPyTorchJob(pj, now);
     for (uint32_t tj : dirty_train_jobs_.Drain()) SyncTrainJob(tj, now);
+    ray_->Sync(now);
     for (uint32_t js : dirty_child_job_sets_.Drain()) SyncTrainJobChild(js);
     for (uint32_t wl : dirty_pod_workloads_.Drain()) SyncPodWorkload(wl, now);
     if (schedule_requested_) {

@@ -23,6 +23,8 @@
 
 namespace gputwin::kueue {
 
+class RayIntegration;  // ray_integration.cc
+
 class KueueController : public cluster::Controller, public KueueSchedulerActions {
  public:
   // Kueue's metrics are declared in `metrics` and sampled every `metrics_interval`.
@@ -191,6 +193,9 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   std::vector<WorkloadId> workload_of_train_job_;
   std::vector<uint32_t> child_of_;  // JobSet id → its managed TrainJob's id + 1 (0: none)
   cluster::WorkQueue dirty_train_jobs_, dirty_child_job_sets_;
+  // The Ray integrations (ray_integration.cc): RayCluster, RayJob and RayService.
+  friend class RayIntegration;
+  std::shared_ptr<RayIntegration> ray_;
   void ReleaseQuota(WorkloadId id);
   void Requeue(WorkloadId id, Time now);
   void QueueInadmissibleAfter(int32_t cq);

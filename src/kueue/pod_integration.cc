@@ -8,6 +8,7 @@
 
 #include "controllers/names.h"
 #include "kueue/kueue_controller.h"
+#include "kueue/ray_integration.h"
 
 namespace gputwin::kueue {
 
@@ -155,6 +156,9 @@ void KueueController::MarkDirty(WorkloadId id) {
     dirty_pytorch_jobs_.Add(w.job);
   } else if (w.owner == WorkloadOwner::kTrainJob) {
     dirty_train_jobs_.Add(w.job);
+  } else if (w.owner == WorkloadOwner::kRayCluster || w.owner == WorkloadOwner::kRayJob ||
+             w.owner == WorkloadOwner::kRayService) {
+    ray_->MarkDirty(w.owner, w.job);
   } else if (w.owner == WorkloadOwner::kJob) {
     dirty_jobs_.Add(w.job);
   } else {

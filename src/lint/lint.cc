@@ -72,6 +72,10 @@ const std::vector<Rule>& Rules() {
       {"kueue-localqueue-missing", Severity::kError,
        "a workload naming a LocalQueue that is not in its namespace",
        "create the LocalQueue in that namespace or fix the kueue.x-k8s.io/queue-name label"},
+      {"ray-replicas-outside-bounds", Severity::kWarning,
+       "a Kueue-managed Ray worker group whose replicas lie outside [minReplicas, maxReplicas]",
+       "set replicas within minReplicas and maxReplicas (Kueue admits replicas, KubeRay runs "
+       "the clamped count)"},
       {"cloud-credentials-in-env", Severity::kWarning,
        "long-lived cloud credentials in a container's environment",
        "use IRSA or EKS Pod Identity (GKE or AKS workload identity)"},

@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <optional>
 
+#include "api/ray_types.h"
 #include "cloud/catalog.h"
 #include "cluster/scheduling_helpers.h"
 #include "controllers/trainjob_builder.h"
@@ -108,6 +109,26 @@ std::vector<PodSource> PodSources(const api::Manifests& m) {
     }
     out.push_back({"LeaderWorkerSet", &lws.metadata, &lws.worker_template.metadata,
                    &lws.worker_template.spec});
+  }
+  // KubeRay: the head's and each worker group's templates (a RayJob's and a RayService's
+  // cluster spec too), and a RayJob's submitterPodTemplate.
+  if (m.ray) {
+    auto cluster = [&](const char* kind, const api::ObjectMeta& meta,
+                       const api::RayClusterSpec& spec) {
+      out.push_back({kind, &meta, &spec.head.template_.metadata, &spec.head.template_.spec});
+      for (const auto& g : spec.worker_groups) {
+        out.push_back({kind, &meta, &g.template_.metadata, &g.template_.spec});
+      }
+    };
+    for (const auto& c : m.ray->clusters) cluster("RayCluster", c.metadata, c.spec);
+    for (const auto& j : m.ray->jobs) {
+      if (j.cluster_spec) cluster("RayJob", j.metadata, *j.cluster_spec);
+      if (j.submitter_pod_template) {
+        out.push_back({"RayJob", &j.metadata, &j.submitter_pod_template->metadata,
+                       &j.submitter_pod_template->spec});
+      }
+    }
+    for (const auto& s : m.ray->services) cluster("RayService", s.metadata, s.cluster_spec);
   }
   return out;
 }

@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <set>
 
+#include "api/ray_types.h"
 #include "core/quantity.h"
 #include "devices/device_plugin_config.h"
 #include "kueue/workload.h"
@@ -117,6 +118,34 @@ void CheckAutoscalers(const api::Manifests& m, Findings* out) {
 }
 
 void CheckKueueQueues(const api::Manifests& m, Findings* out) {
+  // Kueue's Ray PodSets count a group's replicas × numOfHosts (raycluster/common.go), KubeRay
+  // runs clamp(replicas, minReplicas, maxReplicas) × numOfHosts: outside the bounds the two
+  // disagree.
+  if (m.ray) {
+    auto groups = [&](const char* kind, const api::ObjectMeta& meta,
+                      const api::RayClusterSpec& spec) {
+      if (!meta.labels.count(kueue::kQueueNameLabel) || spec.enable_in_tree_autoscaling) return;
+      for (const auto& g : spec.worker_groups) {
+        if (g.suspend || (g.replicas >= g.min_replicas && g.replicas <= g.max_replicas)) continue;
+        const int64_t hosts = std::max(g.num_of_hosts, 1);
+        const int64_t admitted = int64_t{g.replicas} * hosts;
+        const int64_t runs = int64_t{std::clamp(g.replicas, g.min_replicas,
+                                                std::max(g.min_replicas, g.max_replicas))} *
+                             hosts;
+        const std::string who = std::string(kind) + " " + Key(meta);
+        out->Add("ray-replicas-outside-bounds", g.source, who,
+                 who + " worker group " + g.group_name + ": Kueue admits " +
+                     std::to_string(admitted) + " pod(s) (replicas x numOfHosts), KubeRay runs " +
+                     std::to_string(runs) + " (clamped to minReplicas..maxReplicas)" +
+                     (runs > admitted ? ": the extra pods run outside the ClusterQueue's quota"
+                                      : ": quota for the missing pods is held unused"));
+      }
+    };
+    for (const auto& c : m.ray->clusters) groups("RayCluster", c.metadata, c.spec);
+    for (const auto& j : m.ray->jobs) {
+      if (j.cluster_spec) groups("RayJob", j.metadata, *j.cluster_spec);
+    }
+  }
   // Only when the files hold Kueue's queues: otherwise the LocalQueue may well exist.
   if (m.local_queues.empty() && m.cluster_queues.empty()) return;
   auto check = [&](const char* kind, const api::ObjectMeta& meta, const api::Labels& labels) {
@@ -140,6 +169,11 @@ void CheckKueueQueues(const api::Manifests& m, Findings* out) {
     check("LeaderWorkerSet", l.metadata, l.metadata.labels);
   for (const auto& p : m.pods) check("Pod", p.metadata, p.metadata.labels);
   for (const auto& d : m.deployments) check("Deployment", d.metadata, d.metadata.labels);
+  if (m.ray) {
+    for (const auto& c : m.ray->clusters) check("RayCluster", c.metadata, c.metadata.labels);
+    for (const auto& j : m.ray->jobs) check("RayJob", j.metadata, j.metadata.labels);
+    for (const auto& s : m.ray->services) check("RayService", s.metadata, s.metadata.labels);
+  }
 }
 
 void CheckSharing(const api::Manifests& m, const std::vector<PodSource>& pods,
@@ -230,7 +264,7 @@ void CheckDisruption(const api::Manifests& m, const std::vector<PodSource>& pods
   for (const auto& p : pods) {
     const std::string kind = p.kind;
     if ((kind != "Job" && kind != "CronJob" && kind != "JobSet" && kind != "PyTorchJob" &&
-         kind != "TrainJob") ||
+         kind != "TrainJob" && kind != "RayJob") ||
         !WantsGpu(*p.spec)) {
       continue;
     }

@@ -285,12 +285,14 @@ OJson Explain(const Json& summary, const std::string& object) {
   const std::string rest = slash == std::string::npos ? "" : object.substr(slash + 1);
   const auto slash2 = rest.find('/');
   const bool namespaced = kind == "pod" || kind == "job" || kind == "workload" ||
-                          kind == "jobset" || kind == "pytorchjob" || kind == "trainjob";
+                          kind == "jobset" || kind == "pytorchjob" || kind == "trainjob" ||
+                          kind == "rayjob" || kind == "raycluster" || kind == "rayservice";
   if (slash == std::string::npos || rest.empty() || (namespaced && slash2 == std::string::npos)) {
     throw InputError("explain: \"" + object +
                      "\": write pod/NAMESPACE/NAME, job/NAMESPACE/NAME, workload/NAMESPACE/NAME, "
                      "jobset/NAMESPACE/NAME, pytorchjob/NAMESPACE/NAME, trainjob/NAMESPACE/NAME, "
-                     "node/NAME or nodeclaim/NAME");
+                     "rayjob/NAMESPACE/NAME, raycluster/NAMESPACE/NAME, "
+                     "rayservice/NAMESPACE/NAME, node/NAME or nodeclaim/NAME");
   }
   const std::string ns = namespaced ? rest.substr(0, slash2) : "";
   const std::string name = namespaced ? rest.substr(slash2 + 1) : rest;
@@ -489,6 +491,58 @@ OJson Explain(const Json& summary, const std::string& object) {
                                [&](const Json& n) { return Str(n, "name") == name; })) {
       out["cost"] = *c;
     }
+  } else if (kind == "rayjob" || kind == "raycluster" || kind == "rayservice") {
+    // KubeRay's objects: the status history, their events (and their cluster's), their Kueue
+    // workload.
+    const std::string event_kind = kind == "rayjob"       ? "RayJob"
+                                   : kind == "raycluster" ? "RayCluster"
+                                                          : "RayService";
+    const char* list = kind == "rayjob"       ? "rayJobs"
+                       : kind == "raycluster" ? "rayClusters"
+                                              : "rayServices";
+    const Json* obj = FindIn(List(summary, {list}), in_ns);
+    if (!obj) throw missing();
+    for (const auto& h : obj->value("history", Json::array())) {
+      // "" is JobDeploymentStatusNew.
+      const std::string status =
+          Str(h, "jobDeploymentStatus").empty() ? "New" : Str(h, "jobDeploymentStatus");
+      chain.Add(Str(h, "time"), "rayjob-controller", status, "jobDeploymentStatus " + status);
+    }
+    for (const auto& c : obj->value("conditions", Json::array())) {
+      chain.Add(Str(c, "lastTransitionTime"), kind + "-controller", Str(c, "reason"),
+                Str(c, "type") + "=" + Str(c, "status") +
+                    (Str(c, "message").empty() ? "" : ": " + Str(c, "message")));
+    }
+    std::vector<std::pair<std::string, std::string>> objects = {{event_kind, name}};
+    if (kind == "rayjob" && !Str(*obj, "rayClusterName").empty()) {
+      objects.emplace_back("RayCluster", Str(*obj, "rayClusterName"));
+      objects.emplace_back("Job", name);
+      out["rayCluster"] = Str(*obj, "rayClusterName");
+    }
+    for (const auto& e : List(summary, {"events"})) {
+      const auto& o = e.at("involvedObject");
+      const bool ours = std::any_of(objects.begin(), objects.end(), [&](const auto& k) {
+        return Str(o, "kind") == k.first && Str(o, "name") == k.second;
+      });
+      if (!ours || Str(o, "namespace") != ns) continue;
+      chain.Add(Str(e, "firstTimestamp"), Str(e.at("source"), "component"), Str(e, "reason"),
+                Str(e, "message"));
+    }
+    const std::string owner = event_kind + " " + name;
+    if (const Json* wl = FindIn(workloads, [&](const Json& w) {
+          return Str(w, "namespace") == ns && Str(w, "owner") == owner;
+        })) {
+      chain.Workload(*wl);
+      out["workload"] = Str(*wl, "name");
+    }
+    OJson state = OJson::object();
+    for (const char* key :
+         {"state", "jobDeploymentStatus", "jobStatus", "reason", "message", "serviceStatus",
+          "numServeEndpoints", "readyWorkerReplicas", "desiredWorkerReplicas", "succeeded",
+          "failed", "gpuHoursAdvancing", "gpuHoursWaitingForGang", "gpuHoursLost"}) {
+      if (obj->contains(key)) state[key] = (*obj)[key];
+    }
+    out["state"] = state;
   } else if (kind == "jobset" || kind == "pytorchjob" || kind == "trainjob") {
     // A training operator's object: its conditions, its Kueue workload, and its gang (a
     // TrainJob's: its JobSet's, whose conditions join the chain).

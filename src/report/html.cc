@@ -357,6 +357,8 @@ std::string RenderHtml(const Json& summary) {
     };
     for (const auto& js : Arr(summary, "jobSets")) add(js, "JobSet", Str(js, "terminalState"));
     for (const auto& pj : Arr(summary, "pyTorchJobs")) add(pj, "PyTorchJob", Str(pj, "condition"));
+    for (const auto& rj : Arr(summary, "rayJobs"))
+      add(rj, "RayJob", Str(rj, "jobDeploymentStatus"));
     if (!rows.empty()) {
       body += "<section id=training><h2>Distributed training: GPU-hours of each gang</h2>" +
               Table({"job", "kind", "state", "advancing", "waiting for a full gang", "waited",

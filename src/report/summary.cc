@@ -16,6 +16,7 @@
 
 #include "autoscaling/horizontal.h"
 #include "autoscaling/keda.h"
+#include "cluster/ray_objects.h"
 #include "core/index_list.h"
 #include "report/alerts_report.h"
 #include "serving/serving_controller.h"
@@ -547,6 +548,96 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
       jobs_out.push_back(std::move(entry));
     }
     j["pyTorchJobs"] = jobs_out;
+  }
+  const auto& ray = sim.store().ray();
+  if (!ray.clusters.empty()) {
+    // KubeRay's status of each RayCluster (a RayJob's too): state, worker counters, desired
+    // resources and conditions.
+    Json out = Json::array();
+    for (const auto& c : ray.clusters) {
+      Json conditions = Json::array();
+      for (const auto& x : c.conditions) {
+        conditions.push_back(Json{{"type", x.type},
+                                  {"status", x.status},
+                                  {"reason", x.reason},
+                                  {"message", x.message},
+                                  {"lastTransitionTime", FormatRFC3339(x.last_transition)}});
+      }
+      Json times = Json::object();
+      for (const auto& [state, at] : c.state_transition_times) times[state] = FormatRFC3339(at);
+      Json desired = Json::object();
+      for (const auto& [k, v] : c.desired) desired[k] = FormatQuantity(v, k == "memory");
+      out.push_back(Json{{"namespace", c.obj.metadata.namespace_},
+                         {"name", c.obj.metadata.name},
+                         {"originatedFrom", c.origin_kind},
+                         {"deleted", c.deleted},
+                         {"state", c.state},
+                         {"stateTransitionTimes", times},
+                         {"readyWorkerReplicas", c.ready_worker_replicas},
+                         {"availableWorkerReplicas", c.available_worker_replicas},
+                         {"desiredWorkerReplicas", c.desired_worker_replicas},
+                         {"minWorkerReplicas", c.min_worker_replicas},
+                         {"maxWorkerReplicas", c.max_worker_replicas},
+                         {"desiredResources", desired},
+                         {"conditions", conditions}});
+    }
+    j["rayClusters"] = out;
+  }
+  if (!ray.jobs.empty()) {
+    Json out = Json::array();
+    for (const auto& r : ray.jobs) {
+      std::vector<uint32_t> gangs = r.past_gangs;
+      gangs.push_back(r.gang);
+      const cluster::Gang g = sim.store().GangFigures(gangs);
+      Json history = Json::array();
+      for (const auto& h : r.history) {
+        history.push_back(Json{{"time", FormatRFC3339(h.at)}, {"jobDeploymentStatus", h.status}});
+      }
+      out.push_back(Json{{"namespace", r.obj.metadata.namespace_},
+                         {"name", r.obj.metadata.name},
+                         {"jobDeploymentStatus", r.job_deployment_status},
+                         {"jobStatus", r.job_status},
+                         {"reason", r.reason},
+                         {"message", r.message},
+                         {"rayClusterName", r.ray_cluster_name},
+                         {"jobId", r.job_id},
+                         {"startTime", TimeOrNull(r.start_time)},
+                         {"endTime", TimeOrNull(r.end_time)},
+                         {"succeeded", r.succeeded},
+                         {"failed", r.failed},
+                         {"history", history},
+                         {"gpuHoursAdvancing", Round(g.advancing_gpu_seconds / 3600)},
+                         {"gpuHoursWaitingForGang", Round(g.waiting_gpu_seconds / 3600)},
+                         {"secondsWaitingForGang", Round(g.waiting_seconds)},
+                         {"gpuHoursLost", Round(g.lost_gpu_seconds / 3600)}});
+    }
+    j["rayJobs"] = out;
+  }
+  if (!ray.services.empty()) {
+    Json out = Json::array();
+    for (const auto& rs : ray.services) {
+      Json conditions = Json::array();
+      for (const auto& x : rs.conditions) {
+        conditions.push_back(Json{{"type", x.type},
+                                  {"status", x.status},
+                                  {"reason", x.reason},
+                                  {"message", x.message},
+                                  {"lastTransitionTime", FormatRFC3339(x.last_transition)}});
+      }
+      Json apps = Json::object();
+      for (size_t i = 0; i < rs.obj.applications.size(); ++i) {
+        apps[rs.obj.applications[i]] = i < rs.app_statuses.size() ? rs.app_statuses[i] : "";
+      }
+      out.push_back(Json{{"namespace", rs.obj.metadata.namespace_},
+                         {"name", rs.obj.metadata.name},
+                         {"serviceStatus", rs.service_status},
+                         {"numServeEndpoints", rs.num_serve_endpoints},
+                         {"activeRayClusterName", rs.active_name},
+                         {"pendingRayClusterName", rs.pending_name},
+                         {"applicationStatuses", apps},
+                         {"conditions", conditions}});
+    }
+    j["rayServices"] = out;
   }
   j["deployments"] = deployments;
   j["kueue"] = KueueJson(sim, res);

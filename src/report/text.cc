@@ -5,6 +5,7 @@
 
 #include "report/summary.h"
 
+#include "cluster/ray_objects.h"
 #include "controllers/cronjob.h"
 #include "report/alerts_report.h"
 #include "report/karpenter_report.h"
@@ -122,7 +123,7 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
   }
   // Distributed training: each gang's GPU-hours advancing, waiting for a missing member,
   // and lost to restarts from checkpoints.
-  if (!s.job_sets().empty() || !s.pytorch_jobs().empty()) {
+  if (!s.job_sets().empty() || !s.pytorch_jobs().empty() || !s.ray().jobs.empty()) {
     out += "\nTraining jobs (gangs)\n";
     TextTable train({{"NAME", 36},
                      {"KIND", 10},
@@ -147,6 +148,11 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
     }
     for (const auto& pj : s.pytorch_jobs())
       row(pj.obj.metadata, "PyTorchJob", pj.condition, {pj.gang});
+    for (const auto& rj : s.ray().jobs) {
+      std::vector<uint32_t> gangs = rj.past_gangs;
+      gangs.push_back(rj.gang);
+      row(rj.obj.metadata, "RayJob", rj.job_deployment_status, gangs);
+    }
     out += train.Render();
   }
   if (!s.deployments().empty()) {

@@ -3,6 +3,9 @@
 #include <algorithm>
 
 #include "api/manifests.h"
+#include "api/ray_types.h"
+#include "cluster/ray_objects.h"
+#include "controllers/ray.h"
 #include "core/glob.h"
 #include "kueue/kueue_controller.h"
 #include "sim/drivers.h"
@@ -54,6 +57,23 @@ void Simulation::ApplyObjects(const api::ScenarioAction& a) {
   auto note = [&](const SourceRef& src, const std::string& field, const std::string& what) {
     manifests_.diagnostics.Warn(src, field, "applied at " + at + ": " + what);
   };
+  if (m.ray) {
+    for (const auto& c : m.ray->clusters) {
+      note(c.spec.source, "",
+           "RayCluster " + ObjKey(c.metadata) +
+               ": Ray objects applied during a run are not modelled (ignored)");
+    }
+    for (const auto& j : m.ray->jobs) {
+      note(j.source, "",
+           "RayJob " + ObjKey(j.metadata) +
+               ": Ray objects applied during a run are not modelled (ignored)");
+    }
+    for (const auto& s : m.ray->services) {
+      note(s.source, "",
+           "RayService " + ObjKey(s.metadata) +
+               ": Ray objects applied during a run are not modelled (ignored)");
+    }
+  }
   for (const auto& n : m.nodes) {
     cluster::NodeId id = store.FindNode(n.metadata.name);
     if (id == cluster::kNone) {
@@ -212,6 +232,33 @@ void Simulation::DeleteOrPatch(const api::ScenarioAction& a) {
         ss.obj.replicas = *a.patch_replicas;
         store.UpdateWorkload(cluster::WatchKind::kStatefulSet, i);
       }
+    }
+  } else if (t.kind == "raycluster") {
+    auto& ray = store.ray();
+    for (uint32_t i = 0; i < ray.clusters.size(); ++i) {
+      auto& c = ray.clusters[i];
+      const auto& meta = c.obj.metadata;
+      if (c.deleted || meta.namespace_ != t.namespace_ || !Glob(t.name.c_str(), meta.name.c_str()))
+        continue;
+      ++matched;
+      if (a.patch_suspend) c.obj.spec.suspend = *a.patch_suspend;
+      for (const auto& [group, replicas] : a.patch_worker_replicas) {
+        for (auto& g : c.obj.spec.worker_groups) {
+          if (g.group_name == group) g.replicas = replicas;
+        }
+      }
+      store.UpdateWorkload(cluster::WatchKind::kRayCluster, i);
+    }
+  } else if (t.kind == "rayjob") {
+    auto& ray = store.ray();
+    for (uint32_t i = 0; i < ray.jobs.size(); ++i) {
+      auto& j = ray.jobs[i];
+      const auto& meta = j.obj.metadata;
+      if (j.deleted || meta.namespace_ != t.namespace_ || !Glob(t.name.c_str(), meta.name.c_str()))
+        continue;
+      ++matched;
+      if (a.patch_suspend) j.obj.suspend = *a.patch_suspend;
+      store.UpdateWorkload(cluster::WatchKind::kRayJob, i);
     }
   } else if (t.kind == "leaderworkerset") {
     // The scale subresource: the leader StatefulSet follows, then each group's workers.

@@ -1,5 +1,7 @@
 #include "sim/components.h"
 
+#include "api/ray_types.h"
+
 #include "autoscaling/horizontal.h"
 #include "autoscaling/keda.h"
 #include "cloud/ec2.h"
@@ -11,6 +13,7 @@
 #include "controllers/leaderworkerset.h"
 #include "controllers/node_lifecycle.h"
 #include "controllers/pytorchjob.h"
+#include "controllers/ray.h"
 #include "controllers/replicaset.h"
 #include "controllers/statefulset.h"
 #include "controllers/trainjob.h"
@@ -130,6 +133,26 @@ const std::vector<ComponentRegistration>& Components() {
        [](const api::Manifests& m, const api::Scenario&) { return !m.pytorch_jobs.empty(); },
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
          return std::make_unique<controllers::PyTorchJobController>(&c.store, &c.queue);
+       }},
+      // KubeRay's operator: its RayCluster and RayJob controllers.
+      {"raycluster-controller",
+       [](const api::Manifests& m, const api::Scenario&) { return m.ray != nullptr; },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         return std::make_unique<controllers::RayClusterController>(&c.store, &c.queue);
+       }},
+      {"rayjob-controller",
+       [](const api::Manifests& m, const api::Scenario&) {
+         return m.ray != nullptr && !m.ray->jobs.empty();
+       },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         return std::make_unique<controllers::RayJobController>(&c.store, &c.queue);
+       }},
+      {"rayservice-controller",
+       [](const api::Manifests& m, const api::Scenario&) {
+         return m.ray != nullptr && !m.ray->services.empty();
+       },
+       [](RunContext& c) -> std::unique_ptr<EventHandler> {
+         return std::make_unique<controllers::RayServiceController>(&c.store, &c.queue);
        }},
       {"lws-controller-manager",
        [](const api::Manifests& m, const api::Scenario&) { return !m.leader_worker_sets.empty(); },

@@ -607,6 +607,8 @@ ExpectationResult Simulation::Check(const api::Expectation& x) const {
       CheckLeaderWorkerSet(x, &r, check);
     } else if (!x.train_job.empty()) {
       CheckTrainJob(x, &r, check);
+    } else if (!x.ray_cluster.empty() || !x.ray_job.empty() || !x.ray_service.empty()) {
+      CheckRay(x, &r, check);
     } else {
       r.description = "job " + x.job;
       const cluster::JobRecord* job = nullptr;

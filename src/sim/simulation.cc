@@ -7,6 +7,7 @@
 #include "cloud/ec2.h"
 #include "controllers/cronjob.h"
 #include "controllers/kubelet.h"
+#include "controllers/ray.h"
 #include "karpenter/karpenter.h"
 #include "kueue/kueue_controller.h"
 #include "prometheus/rule_manager.h"
@@ -92,6 +93,7 @@ void Simulation::Seed() {
   for (const auto& pj : m.pytorch_jobs) store_.AddPyTorchJob(pj);
   for (const auto& tj : m.train_jobs) store_.AddTrainJob(tj);
   for (const auto& l : m.leader_worker_sets) store_.AddLeaderWorkerSet(l);
+  if (m.ray) controllers::AddRayObjects(&store_, *m.ray);
   for (const auto& ss : m.stateful_sets) store_.AddStatefulSet(ss);
   IndexSnapshotControllers();
   for (const auto& p : m.pods) {

@@ -146,6 +146,9 @@ class Simulation {
                      const std::function<void(bool, const std::string&)>& check) const;
   void CheckPyTorchJob(const api::Expectation& x, ExpectationResult* r,
                        const std::function<void(bool, const std::string&)>& check) const;
+  // rayCluster, rayJob and rayService expectations (expectations_ray.cc).
+  void CheckRay(const api::Expectation& x, ExpectationResult* r,
+                const std::function<void(bool, const std::string&)>& check) const;
   void CheckNodeClaim(const api::Expectation& x,
                       const std::function<void(bool, const std::string&)>& check,
                       std::string* description) const;

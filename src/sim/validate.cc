@@ -7,10 +7,12 @@
 #include <set>
 #include <stdexcept>
 
+#include "api/ray_types.h"
 #include "autoscaling/keda.h"
 #include "autoscaling/scale_target.h"
 #include "controllers/trainjob_builder.h"
 #include "devices/inventory.h"
+#include "kueue/ray_integration.h"
 #include "kueue/workload.h"
 #include "prometheus/rule_manager.h"
 #include "serving/serving_controller.h"
@@ -103,6 +105,24 @@ void WarnKueueIntegrations(api::Manifests* m) {
       kueue::WorkloadForPyTorchJob(pj, *m);  // a missing WorkloadPriorityClass fails now
     } else {
       warn(pj.metadata, "PyTorchJob", "kubeflow.org/pytorchjob", "");
+    }
+  }
+  kueue::ValidateRayObjects(*m);  // the Ray webhooks' errors
+  if (m->ray) {
+    for (const auto& s : m->ray->services) {
+      if (queue_of(s.metadata.labels) && !cfg.Manages("ray.io/rayservice")) {
+        warn(s.metadata, "RayService", "ray.io/rayservice", "");
+      }
+    }
+    for (const auto& c : m->ray->clusters) {
+      if (queue_of(c.metadata.labels) && !cfg.Manages("ray.io/raycluster")) {
+        warn(c.metadata, "RayCluster", "ray.io/raycluster", "");
+      }
+    }
+    for (const auto& j : m->ray->jobs) {
+      if (queue_of(j.metadata.labels) && !cfg.Manages("ray.io/rayjob")) {
+        warn(j.metadata, "RayJob", "ray.io/rayjob", "");
+      }
     }
   }
   for (const auto& tj : m->train_jobs) {
@@ -421,6 +441,11 @@ void Simulation::Validate() {
   namespaced("PyTorchJob", m.pytorch_jobs);
   namespaced("LeaderWorkerSet", m.leader_worker_sets);
   namespaced("TrainJob", m.train_jobs);
+  if (m.ray) {
+    namespaced("RayCluster", m.ray->clusters);
+    namespaced("RayJob", m.ray->jobs);
+    namespaced("RayService", m.ray->services);
+  }
   for (const auto& rt : m.training_runtimes) {
     if (rt.cluster_scoped) {
       CheckUnique(&seen, "ClusterTrainingRuntime", rt.metadata);
