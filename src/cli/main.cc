@@ -91,6 +91,14 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
     if (!duration.empty()) u = ParseDurationFlag("--duration", duration);
     simulation = sim::LoadScenario(scenario, seed, u);
   }
+  // Where the outputs go is checked before the clock starts, not found after the run.
+  auto parent = [](const std::string& file) {
+    const std::filesystem::path p(file);
+    return p.parent_path().empty() ? std::string(".") : p.parent_path().string();
+  };
+  if (!out_dir.empty()) report::CheckOutputDir("--out", out_dir);
+  if (!html_file.empty()) report::CheckOutputDir("--html", parent(html_file));
+  if (!metrics_file.empty()) report::CheckOutputDir("--metrics", parent(metrics_file));
   for (const auto& w : simulation->warnings()) std::cerr << "warning: " << w << "\n";
   const size_t warned_before_run = simulation->warnings().size();
   // The block's chunks are written while the run scrapes; the text reads them back.

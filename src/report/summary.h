@@ -24,6 +24,9 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& r);
 
 // Writes dir/name through a temporary file and a rename, so a reader never sees half a
 // file. Creates `dir` if needed. Throws std::runtime_error on failure.
+// Before the clock starts: `dir` is (or can be made) a folder this process can write into;
+// an InputError naming `flag` otherwise.
+void CheckOutputDir(const std::string& flag, const std::string& dir);
 void WriteFileAtomically(const std::string& dir, const std::string& name,
                          const std::function<void(std::ostream&)>& write);
 

@@ -3,6 +3,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <algorithm>
 #include <array>
 #include <cstdio>
 #include <filesystem>
@@ -215,6 +216,29 @@ TEST(Cli, UnknownFieldsWarnButRun) {
   EXPECT_THAT(r.out, HasSubstr("m.yaml:4: spec.flavour: unknown field, ignored"));
   EXPECT_THAT(r.out, HasSubstr("m.yaml:7: unknown kind \"Gizmo\""));
   EXPECT_THAT(r.out, HasSubstr("\"kind\": \"SimulationSummary\""));
+  fs::remove_all(dir);
+}
+
+TEST(Cli, OutputsAreCheckedBeforeTheClockAndKilledWritersLeaveNothing) {
+  const fs::path dir = TempDir("outputs");
+  // --out naming a file: refused at once (no simulation ran: no report on stdout).
+  std::ofstream(dir / "a-file") << "x";
+  auto r = Gputwin("run " + kQuickstart + " --out " + (dir / "a-file").string());
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.out, HasSubstr("--out: " + (dir / "a-file").string() + " is a file, not a folder"));
+  EXPECT_THAT(r.out, ::testing::Not(HasSubstr("Expectations")));
+  // A temporary left by a writer that was killed (its process is gone) is cleaned up by the
+  // next write; only the finished file remains.
+  const fs::path out = dir / "out";
+  fs::create_directories(out);
+  const pid_t gone = 2'000'000'000;  // above any pid_max: no such process
+  std::ofstream(out / (".summary.json.tmp." + std::to_string(gone))) << "{half";
+  r = Gputwin("run " + kQuickstart + " --out " + out.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  std::vector<std::string> names;
+  for (const auto& e : fs::directory_iterator(out)) names.push_back(e.path().filename().string());
+  std::sort(names.begin(), names.end());
+  EXPECT_EQ(names, (std::vector<std::string>{"report.html", "summary.json"}));
   fs::remove_all(dir);
 }
 
