@@ -376,6 +376,62 @@ std::string GenerateName(const std::string& prefix, const std::string& file, int
 }
 }  // namespace
 
+namespace {
+
+// Go's %q for a value echoed in a message: printable ASCII as is, anything else escaped, so
+// no raw byte of a hostile input reaches the terminal.
+std::string GoQuote(const std::string& v) {
+  static constexpr char kHex[] = "0123456789abcdef";
+  std::string out = "\"";
+  for (unsigned char c : v) {
+    if (c == '"' || c == '\\') {
+      out += '\\';
+      out += static_cast<char>(c);
+    } else if (c >= 0x20 && c < 0x7f) {
+      out += static_cast<char>(c);
+    } else {
+      out += "\\x";
+      out += kHex[c >> 4];
+      out += kHex[c & 15];
+    }
+  }
+  return out + "\"";
+}
+
+bool IsAlnumLower(char c) {
+  return (c >= 'a' && c <= 'z') || (c >= '0' && c <= '9');
+}
+
+// apimachinery's IsDNS1123Label / IsDNS1123Subdomain, with their messages.
+std::string DNS1123LabelError(const std::string& v) {
+  if (v.size() > 63) return "must be no more than 63 characters";
+  bool ok = !v.empty() && IsAlnumLower(v.front()) && IsAlnumLower(v.back());
+  for (char c : v) ok = ok && (IsAlnumLower(c) || c == '-');
+  if (ok) return "";
+  return "a lowercase RFC 1123 label must consist of lower case alphanumeric characters or "
+         "'-', and must start and end with an alphanumeric character (e.g. 'my-name',  or "
+         "'123-abc', regex used for validation is '[a-z0-9]([-a-z0-9]*[a-z0-9])?')";
+}
+std::string DNS1123SubdomainError(const std::string& v) {
+  if (v.size() > 253) return "must be no more than 253 characters";
+  bool ok = !v.empty();
+  size_t start = 0;
+  while (ok && start <= v.size()) {
+    const size_t dot = std::min(v.find('.', start), v.size());
+    const std::string part = v.substr(start, dot - start);
+    ok = !part.empty() && IsAlnumLower(part.front()) && IsAlnumLower(part.back());
+    for (char c : part) ok = ok && (IsAlnumLower(c) || c == '-');
+    start = dot + 1;
+  }
+  if (ok) return "";
+  return "a lowercase RFC 1123 subdomain must consist of lower case alphanumeric characters, "
+         "'-' or '.', and must start and end with an alphanumeric character (e.g. "
+         "'example.com', regex used for validation is "
+         "'[a-z0-9]([-a-z0-9]*[a-z0-9])?(\\.[a-z0-9]([-a-z0-9]*[a-z0-9])?)*')";
+}
+
+}  // namespace
+
 ObjectMeta DecodeMeta(YamlReader& obj, bool namespaced, bool require_name) {
   auto m = obj.Object("metadata");
   ObjectMeta out;
@@ -387,6 +443,17 @@ ObjectMeta DecodeMeta(YamlReader& obj, bool namespaced, bool require_name) {
     }
     if (out.name.empty() && require_name) {
       m->Fail("name", "Required value: name or generateName is required");
+    }
+    // ValidateObjectMeta: names are DNS subdomains, namespaces DNS labels.
+    if (!out.name.empty()) {
+      if (std::string e = DNS1123SubdomainError(out.name); !e.empty()) {
+        m->Fail("name", "Invalid value: " + GoQuote(out.name) + ": " + e);
+      }
+    }
+    if (!out.namespace_.empty()) {
+      if (std::string e = DNS1123LabelError(out.namespace_); !e.empty()) {
+        m->Fail("namespace", "Invalid value: " + GoQuote(out.namespace_) + ": " + e);
+      }
     }
   } else if (require_name) {
     obj.Fail("metadata", "Required value");

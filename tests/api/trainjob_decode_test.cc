@@ -351,9 +351,10 @@ spec:
 TEST(TrainJobDecode, BadInputNamesLineAndField) {
   const std::string head =
       "apiVersion: trainer.kubeflow.org/v1alpha1\nkind: TrainJob\nmetadata: {name: t}\nspec:\n";
-  // The CRD's CEL rule on the name.
+  // The CRD's CEL rule on the name: stricter than the DNS subdomain every object's name is
+  // (no dots).
   EXPECT_THAT(ErrorOf("apiVersion: trainer.kubeflow.org/v1alpha1\nkind: TrainJob\nmetadata:\n"
-                      "  name: Train_1\nspec: {runtimeRef: {name: rt}}\n"),
+                      "  name: train.1\nspec: {runtimeRef: {name: rt}}\n"),
               HasSubstr("tj.yaml:4: metadata.name: Invalid value: \"object\": metadata.name must "
                         "match RFC 1035 DNS label format"));
   EXPECT_THAT(ErrorOf(head + "  runtimeRef: {kind: TrainingRuntime}\n"),

@@ -40,5 +40,15 @@ TEST(Hostile, AliasesExpandingAFileAreRefused) {
               HasSubstr("alias_bomb.yaml:6: yaml: document contains excessive aliasing"));
 }
 
+TEST(Hostile, NamesAreDnsSubdomainsAndBadBytesAreEscapedInMessages) {
+  // ValidateObjectMeta refuses them; the message shows the bytes as Go's %q would, never raw.
+  EXPECT_THAT(Refusal("nul_in_name.yaml"),
+              HasSubstr("nul_in_name.yaml:4: metadata.name: Invalid value: \"train\\x00er\": a "
+                        "lowercase RFC 1123 subdomain must consist of"));
+  EXPECT_THAT(Refusal("invalid_utf8_name.yaml"),
+              HasSubstr("invalid_utf8_name.yaml:4: metadata.name: Invalid value: "
+                        "\"ab\\xff\\xfe\": a lowercase RFC 1123 subdomain"));
+}
+
 }  // namespace
 }  // namespace gputwin
