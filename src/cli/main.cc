@@ -30,7 +30,8 @@ namespace {
 using namespace gputwin;
 
 // lint: 1 for findings at or above --fail-on.
-constexpr int kExitOk = 0, kExitExpectationsFailed = 1, kExitLintFindings = 1, kExitBadInput = 2;
+constexpr int kExitOk = 0, kExitExpectationsFailed = 1, kExitLintFindings = 1, kExitBadInput = 2,
+              kExitInternalError = 3;
 
 // A one-line progress bar on stderr, only when stderr is a terminal.
 class TerminalProgress : public sim::Progress {
@@ -76,7 +77,7 @@ std::optional<Duration> ParseDurationFlag(const std::string& flag, const std::st
 int Run(const std::string& scenario, const std::vector<std::string>& files,
         const std::string& duration, const std::string& out_dir, std::optional<uint64_t> seed,
         const std::string& until, const std::string& format, const std::string& metrics_file,
-        const std::string& metrics_tsdb, const std::string& html_file) {
+        const std::string& metrics_tsdb, const std::string& html_file, bool check_invariants) {
   std::unique_ptr<sim::Simulation> simulation;
   if (!files.empty()) {
     if (!scenario.empty()) throw InputError("give either a SCENARIO or -f FILE_OR_DIR, not both");
@@ -99,6 +100,7 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
   if (!out_dir.empty()) report::CheckOutputDir("--out", out_dir);
   if (!html_file.empty()) report::CheckOutputDir("--html", parent(html_file));
   if (!metrics_file.empty()) report::CheckOutputDir("--metrics", parent(metrics_file));
+  if (check_invariants) simulation->CheckInvariants();
   for (const auto& w : simulation->warnings()) std::cerr << "warning: " << w << "\n";
   const size_t warned_before_run = simulation->warnings().size();
   // The block's chunks are written while the run scrapes; the text reads them back.
@@ -331,6 +333,9 @@ int RealMain(int argc, char** argv) {
         return "";
       });
   run->add_option("--until", until, "Stop the simulation at this offset (Go duration)");
+  bool check_invariants = false;
+  run->add_flag("--check-invariants", check_invariants,
+                "Check the twin's own invariants as the clock advances (exit 3 if one breaks)");
   std::string metrics_file;
   run->add_option("--metrics", metrics_file,
                   "Write every scraped series as OpenMetrics text to this file (for promtool "
@@ -468,7 +473,10 @@ int RealMain(int argc, char** argv) {
       return ExperimentFgd(fgd_pods, fgd_nodes, fgd_policy, fgd_seeds, fgd_tune, fgd_replay,
                            fgd_placements);
     return Run(scenario, files, duration, out_dir, seed, until, format, metrics_file, metrics_tsdb,
-               html_file);
+               html_file, check_invariants);
+  } catch (const sim::InvariantViolation& e) {
+    std::cerr << "error: " << e.what() << "\n";
+    return kExitInternalError;
   } catch (const InputError& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitBadInput;

@@ -253,8 +253,20 @@ void Simulation::AdoptSnapshotPod(cluster::PodId id) {
 void Simulation::Run(Progress* progress) {
   const Time stop = end();
   int64_t total = (stop - start()).ns;
-  uint64_t since_report = 0;
+  uint64_t since_report = 0, since_check = 0;
+  Time instant = start();
   while (!queue_.empty() && queue_.top().at <= stop) {
+    // The invariants hold between instants (within one, controllers are mid-way); checked
+    // at most once per 64 events so that long runs stay fast. The clock's direction is
+    // checked at every event: an event set in the past would run after later ones.
+    if (invariants_ && queue_.top().at != instant) {
+      if (++since_check >= 64) {
+        since_check = 0;
+        invariants_->Check(instant);
+      }
+      instant = queue_.top().at;
+      invariants_->CheckClock(instant);
+    }
     Event e = queue_.Pop();
     store_.set_now(e.at);
     e.handler->OnEvent(e.at, e.arg);
@@ -266,6 +278,7 @@ void Simulation::Run(Progress* progress) {
           e.at, events_processed_);
     }
   }
+  if (invariants_) invariants_->Check(instant);
   store_.set_now(stop);
   if (serving_) serving_->Finish(stop);
   kubelet_->Finish(stop);

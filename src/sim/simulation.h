@@ -14,6 +14,7 @@
 #include "core/event_queue.h"
 #include "devices/gpu_models.h"
 #include "devices/inventory.h"
+#include "sim/invariants.h"
 #include "sim/trace_import.h"
 #include "telemetry/registry.h"
 
@@ -70,6 +71,9 @@ class Simulation {
   ~Simulation();
 
   void Run(Progress* progress = nullptr);
+  // Checks sim/invariants.h as the clock advances (throws InvariantViolation).
+  void CheckInvariants() { invariants_ = std::make_unique<InvariantChecker>(store_); }
+  size_t invariant_checks() const { return invariants_ ? invariants_->checks() : 0; }
 
   const cluster::Store& store() const { return store_; }
   cluster::Store& store() { return store_; }
@@ -177,6 +181,7 @@ class Simulation {
   std::vector<ExpectationResult> results_;
   std::vector<std::optional<ExpectationResult>> probed_;  // expectations with `at`
   uint64_t events_processed_ = 0;
+  std::unique_ptr<InvariantChecker> invariants_;
 };
 
 // Loads a Scenario file and the manifests it names; or plain manifests with a default

@@ -35,7 +35,9 @@ class ScenarioTest : public ::testing::TestWithParam<std::string> {};
 
 TEST_P(ScenarioTest, ExpectationsHold) {
   auto sim = sim::LoadScenario(GetParam(), std::nullopt, std::nullopt);
+  sim->CheckInvariants();  // a broken one throws: the test fails with its message
   sim->Run();
+  EXPECT_GT(sim->invariant_checks(), 0u);
   ASSERT_FALSE(sim->expectation_results().empty()) << "a scenario test must expect something";
   for (const auto& r : sim->expectation_results()) {
     EXPECT_TRUE(r.passed) << r.source.Describe() << ": " << r.description << ": " << r.detail;

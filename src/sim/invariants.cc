@@ -1,0 +1,95 @@
+#include "sim/invariants.h"
+
+#include <map>
+#include <vector>
+
+namespace gputwin::sim {
+
+using cluster::kNone;
+using cluster::PodId;
+using cluster::PodPhase;
+
+void InvariantChecker::Fail(Time now, const std::string& what) const {
+  throw InvariantViolation("invariant broken at " + FormatRFC3339(now) + ": " + what +
+                           " (a bug in gputwin: please report it with the input)");
+}
+
+void InvariantChecker::Check(Time now) {
+  ++checks_;
+  CheckClock(now);
+  const auto& reg = store_.resources();
+  // Pods: phase counts, and the live bound pods each node must list.
+  size_t phases[4] = {0, 0, 0, 0};
+  std::vector<size_t> live_on(store_.node_count(), 0);
+  for (PodId id = 0; id < store_.pod_count(); ++id) {
+    const auto& p = store_.pod(id);
+    if (p.deleted) continue;  // the counts are of live pods
+    ++phases[static_cast<int>(p.phase)];
+    if (p.Terminal() || p.node == kNone) continue;
+    if (p.node >= store_.node_count()) Fail(now, "pod " + p.name + " is bound to no known node");
+    ++live_on[p.node];
+  }
+  for (int ph = 0; ph < 4; ++ph) {
+    if (phases[ph] != store_.CountPods(static_cast<PodPhase>(ph))) {
+      Fail(now, "the count of pods in phase " + std::to_string(ph) + " is " +
+                    std::to_string(store_.CountPods(static_cast<PodPhase>(ph))) + ", there are " +
+                    std::to_string(phases[ph]));
+    }
+  }
+  for (cluster::NodeId n = 0; n < store_.node_count(); ++n) {
+    const auto& node = store_.node(n);
+    if (node.deleted) continue;
+    cluster::ResourceVec sum;
+    for (PodId id : node.pods) {
+      const auto& p = store_.pod(id);
+      if (p.node != n || p.deleted || p.Terminal()) {
+        Fail(now, "node " + node.name() + " lists pod " + p.name + ", which does not run there");
+      }
+      cluster::AddTo(&sum, p.tmpl->requests);
+    }
+    if (node.pods.size() != live_on[n]) {
+      Fail(now, "node " + node.name() + " lists " + std::to_string(node.pods.size()) + " pods, " +
+                    std::to_string(live_on[n]) + " are bound to it");
+    }
+    for (size_t r = 0; r < std::max(sum.size(), node.requested.size()); ++r) {
+      if (r == cluster::kPods) continue;  // counted apart
+      const int64_t want = r < sum.size() ? sum[r] : 0;
+      const int64_t got = r < node.requested.size() ? node.requested[r] : 0;
+      const std::string res = reg.Name(static_cast<cluster::ResourceId>(r));
+      if (got != want) {
+        Fail(now, "node " + node.name() + " has " + std::to_string(got) + " of " + res +
+                      " requested, its pods ask " + std::to_string(want));
+      }
+      if (got < 0) Fail(now, "node " + node.name() + " has negative " + res + " requested");
+    }
+    for (size_t r = 0; r < node.allocatable.size(); ++r) {
+      if (node.allocatable[r] < 0) {
+        Fail(now, "node " + node.name() + " has negative allocatable " +
+                      reg.Name(static_cast<cluster::ResourceId>(r)));
+      }
+    }
+    // Devices: each held by a pod live on this node, within what the pod asked.
+    std::map<std::pair<PodId, std::string>, int64_t> held;
+    for (const auto& d : node.devices) {
+      if (d.pod == kNone) continue;
+      if (d.pod >= store_.pod_count()) Fail(now, "device " + d.id + " is held by no known pod");
+      const auto& p = store_.pod(d.pod);
+      if (p.node != n) {
+        Fail(now, "device " + d.id + " of node " + node.name() + " is held by pod " + p.name +
+                      ", which is not bound there");
+      }
+      ++held[{d.pod, d.resource}];
+    }
+    for (const auto& [key, count] : held) {
+      const auto& p = store_.pod(key.first);
+      const cluster::ResourceId id = reg.Find(key.second);  // device counts: whole units
+      const int64_t asked = id < p.tmpl->requests.size() ? p.tmpl->requests[id] : 0;
+      if (count > asked) {
+        Fail(now, "pod " + p.name + " holds " + std::to_string(count) + " " + key.second +
+                      " devices of node " + node.name() + ", it asked " + std::to_string(asked));
+      }
+    }
+  }
+}
+
+}  // namespace gputwin::sim
