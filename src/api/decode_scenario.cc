@@ -614,6 +614,7 @@ void DecodeScenario(YamlReader& r, Manifests* out) {
     s.duration = *d;
   }
   if (auto seed = spec->Int("seed", 0)) s.seed = static_cast<uint64_t>(*seed);
+  if (auto max = spec->Int("maxPods", 1)) s.max_pods = *max;
   if (auto d = spec->OptDuration("metricsInterval")) {
     if (d->ns <= 0) spec->Fail("metricsInterval", "must be positive");
     s.metrics_interval = *d;

@@ -247,6 +247,10 @@ struct Scenario {
   Duration evaluation_interval = Duration::Minutes(1);
   Duration duration = Duration::Hours(24);
   uint64_t seed = 1;
+  // spec.maxPods: the most pods a run may create (docs/scenario.md); inputs that would need
+  // more are refused before the clock starts, a run that gets there stops with an error.
+  int64_t max_pods = 5'000'000;
+  SourceRef max_pods_source;
   std::optional<Duration> metrics_interval;       // Kueue metrics sampling
   Time start_time{1767225600LL * 1'000'000'000};  // 2026-01-01T00:00:00Z
   std::vector<WorkloadGenerator> workloads;

@@ -455,6 +455,11 @@ bool Store::AdmitQuota(const PodRecord& p, std::string* error) {
 }
 
 PodId Store::CreatePod(PodRecord rec, std::string* error) {
+  if (static_cast<int64_t>(pods_.size()) >= max_pods_) {
+    throw InputError("spec.maxPods: the run has created " + std::to_string(pods_.size()) +
+                     " pods, its limit; raise spec.maxPods if the run needs more (pod " +
+                     rec.namespace_ + "/" + rec.name + " would be next)");
+  }
   if (!namespaces_.count(rec.namespace_)) {
     *error = "namespaces \"" + rec.namespace_ + "\" not found";
     return kNone;

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <functional>
 #include <initializer_list>
+#include <limits>
 #include <map>
 #include <memory>
 #include <string>
@@ -96,6 +97,9 @@ class Store {
   // Pods. CreatePod runs quota admission; on rejection returns kNone and sets `error`
   // to the API server's message.
   PodId CreatePod(PodRecord rec, std::string* error);
+  // The run's pod limit (spec.maxPods): the pod past it throws an InputError, which ends the
+  // run (exit 2) instead of growing without bound.
+  void set_max_pods(int64_t n) { max_pods_ = n; }
   void BindPod(PodId pod, NodeId node);
   // Removes one scheduling gate ("" for all of them), as a controller's update would; gates
   // can only be removed once a pod exists. False if nothing changed.
@@ -289,6 +293,7 @@ class Store {
   std::vector<PodRecord> pods_;
   std::unordered_map<std::string, PodId> pod_by_key_;
   size_t phase_counts_[4] = {0, 0, 0, 0};
+  int64_t max_pods_ = std::numeric_limits<int64_t>::max();
   std::vector<NodeRecord> nodes_;
   std::unordered_map<std::string, NodeId> node_by_name_;
   std::map<std::pair<std::string, std::string>, std::vector<NodeId>> nodes_by_label_;

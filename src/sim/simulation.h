@@ -182,6 +182,7 @@ class Simulation {
   std::vector<std::optional<ExpectationResult>> probed_;  // expectations with `at`
   uint64_t events_processed_ = 0;
   std::unique_ptr<InvariantChecker> invariants_;
+  void CheckPodLimit();
 };
 
 // Loads a Scenario file and the manifests it names; or plain manifests with a default

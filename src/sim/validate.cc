@@ -390,9 +390,55 @@ void Simulation::EnsureNamespace(const api::ObjectMeta& meta) {
   store_.AddNamespace(meta.namespace_);
 }
 
+// spec.maxPods: what the objects ask for at once, and what the generators would create over
+// the run, against the limit, before anything runs (2^31 replicas or a Poisson rate of
+// 1e300 would otherwise run out of memory or time).
+void Simulation::CheckPodLimit() {
+  const auto& m = manifests_;
+  const int64_t limit = scenario_.max_pods;
+  store_.set_max_pods(limit);
+  double total = 0;
+  auto add = [&](double pods, const SourceRef& where, const std::string& field,
+                 const std::string& what) {
+    total += std::max(0.0, pods);
+    if (pods > static_cast<double>(limit) || total > static_cast<double>(limit)) {
+      throw InputError(where, field,
+                       what + " (" + std::to_string(static_cast<long long>(std::min(pods, 9e18))) +
+                           " pods) takes the run past its limit of " + std::to_string(limit) +
+                           " pods (spec.maxPods; raise it if the run needs more)");
+    }
+  };
+  for (const auto& d : m.deployments)
+    add(d.replicas, d.metadata.source, "spec.replicas", "Deployment " + d.metadata.name);
+  for (const auto& r : m.replica_sets)
+    add(r.replicas, r.metadata.source, "spec.replicas", "ReplicaSet " + r.metadata.name);
+  for (const auto& s : m.stateful_sets)
+    add(s.replicas, s.metadata.source, "spec.replicas", "StatefulSet " + s.metadata.name);
+  for (const auto& j : m.jobs) {
+    add(static_cast<double>(j.parallelism.value_or(1)), j.metadata.source, "spec.parallelism",
+        "Job " + j.metadata.name);
+  }
+  for (const auto& l : m.leader_worker_sets) {
+    add(static_cast<double>(l.replicas) * l.size, l.metadata.source, "spec.replicas",
+        "LeaderWorkerSet " + l.metadata.name);
+  }
+  const double hours = scenario_.duration.seconds() / 3600.0;
+  for (const auto& w : scenario_.workloads) {
+    const auto& a = w.arrival;
+    double n = a.type == "poisson" ? a.rate_per_hour * hours
+               : a.type == "fixed" ? static_cast<double>(a.times.size())
+                                   : 0;
+    if (a.count) n = std::min(n, static_cast<double>(*a.count));
+    double per = 1;
+    if (w.job) per = static_cast<double>(w.job->parallelism.value_or(1));
+    add(n * per, w.source, "arrival", "workload " + w.name + "'s arrivals over the run");
+  }
+}
+
 void Simulation::Validate() {
   auto& m = manifests_;
   std::map<std::string, SourceRef> seen;
+  CheckPodLimit();
   // Traces: their nodes join the manifests' nodes; their pods arrive later.
   for (const auto& t : scenario_.traces) {
     auto arrivals = ImportTrace(t, &m.nodes);

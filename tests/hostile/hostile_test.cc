@@ -6,6 +6,7 @@
 
 #include "api/manifests.h"
 #include "core/errors.h"
+#include "sim/simulation.h"
 
 namespace gputwin {
 namespace {
@@ -48,6 +49,32 @@ TEST(Hostile, NamesAreDnsSubdomainsAndBadBytesAreEscapedInMessages) {
   EXPECT_THAT(Refusal("invalid_utf8_name.yaml"),
               HasSubstr("invalid_utf8_name.yaml:4: metadata.name: Invalid value: "
                         "\"ab\\xff\\xfe\": a lowercase RFC 1123 subdomain"));
+}
+
+std::string RunRefusal(const std::string& name) {
+  try {
+    auto sim = sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/tests/hostile/" + name,
+                                 std::nullopt, std::nullopt);
+    sim->Run();
+  } catch (const InputError& e) {
+    return e.what();
+  }
+  return "";
+}
+
+TEST(Hostile, WorkPastThePodLimitIsRefusedBeforeTheClock) {
+  EXPECT_THAT(RunRefusal("replicas_past_limit.yaml"),
+              HasSubstr("replicas_past_limit.yaml:13: spec.replicas: Deployment d (2147483647 "
+                        "pods) takes the run past its limit of 5000000 pods (spec.maxPods"));
+  // 1e300 an hour for an hour, capped in the message.
+  EXPECT_THAT(RunRefusal("poisson_past_limit.yaml"),
+              HasSubstr("poisson_past_limit.yaml:8: arrival: workload w's arrivals over the run"));
+}
+
+TEST(Hostile, ARunThatReachesThePodLimitStops) {
+  // One pod a minute: pods 1-5 are created at 0, 1m, 2m, 3m, 4m; the sixth, at 5m, is refused.
+  EXPECT_THAT(RunRefusal("runtime_pod_limit.yaml"),
+              HasSubstr("spec.maxPods: the run has created 5 pods, its limit"));
 }
 
 }  // namespace
