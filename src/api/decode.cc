@@ -224,8 +224,13 @@ void DecodeYaml(const std::string& text, const std::string& file, Manifests* out
   try {
     docs = YAML::LoadAll(text);
   } catch (const YAML::Exception& e) {
+    // yaml-cpp's depth guard (a few hundred levels) says only "bad file" of a string.
+    const std::string why = e.msg == "bad file"
+                                ? "nested deeper than the reader allows (a few hundred levels; "
+                                  "no Kubernetes object needs that many)"
+                                : e.msg;
     throw InputError(SourceRef{file, e.mark.line >= 0 ? e.mark.line + 1 : 0}, "",
-                     "malformed YAML: " + e.msg);
+                     "malformed YAML: " + why);
   }
   KeyChecker keys(file, text.size());
   for (const auto& doc : docs) {

@@ -29,6 +29,12 @@ TEST(Hostile, ADuplicateKeyNamesBothLines) {
                         "key \"limits\" (first at line 12)"));
 }
 
+TEST(Hostile, DeepNestingSaysSo) {
+  EXPECT_THAT(Refusal("deep_nesting.yaml"),
+              HasSubstr("deep_nesting.yaml:5: malformed YAML: nested deeper than the reader "
+                        "allows"));
+}
+
 TEST(Hostile, AComplexKeyIsRefused) {
   EXPECT_THAT(Refusal("complex_key.yaml"),
               HasSubstr("complex_key.yaml:7: metadata.labels: a mapping key must be a string, "
