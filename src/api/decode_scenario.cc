@@ -608,7 +608,19 @@ void DecodeScenario(YamlReader& r, Manifests* out) {
   s.metadata = DecodeMeta(r, false);
   auto spec = r.Object("spec");
   if (!spec) r.Fail("spec", "Required value");
-  for (const auto& m : spec->StringList("manifests")) s.manifests.push_back(Resolve(*spec, m));
+  {
+    const auto listed = spec->StringList("manifests");
+    for (size_t i = 0; i < listed.size(); ++i) {
+      s.manifests.push_back(Resolve(*spec, listed[i]));
+      // Named here, where the user wrote it, rather than when it is read.
+      std::error_code ec;
+      if (!std::filesystem::exists(s.manifests.back(), ec)) {
+        spec->FailAt(spec->Raw("manifests")[i],
+                     spec->FieldPath("manifests") + "[" + std::to_string(i) + "]",
+                     "Not found: " + s.manifests.back() + " (no such file or folder)");
+      }
+    }
+  }
   if (auto d = spec->OptDuration("duration")) {
     if (d->ns <= 0) spec->Fail("duration", "must be positive");
     s.duration = *d;

@@ -35,6 +35,11 @@ TEST(Hostile, DeepNestingSaysSo) {
                         "allows"));
 }
 
+TEST(Hostile, AMissingManifestNamesTheScenarioLine) {
+  EXPECT_THAT(Refusal("missing_manifest.yaml"),
+              HasSubstr("missing_manifest.yaml:8: spec.manifests[0]: Not found: "));
+}
+
 TEST(Hostile, AComplexKeyIsRefused) {
   EXPECT_THAT(Refusal("complex_key.yaml"),
               HasSubstr("complex_key.yaml:7: metadata.labels: a mapping key must be a string, "
