@@ -49,6 +49,29 @@ void DecodeNode(YamlReader& r, Manifests* out) {
   if (auto status = r.Object("status")) {
     n.capacity = status->Resources("capacity");
     n.allocatable = status->Resources("allocatable");
+    // ValidateNode: every quantity non-negative. Device resources bounded by what a machine
+    // can hold (the largest have 16 GPUs; MIG or time-slicing replicas multiply them), so that
+    // a typo such as "9e15" cannot ask for a quadrillion device records.
+    constexpr int64_t kMaxDevicesPerNode = 4096;
+    for (const char* field : {"capacity", "allocatable"}) {
+      const auto& list = std::string(field) == "capacity" ? n.capacity : n.allocatable;
+      for (const auto& [name, q] : list) {
+        const std::string at = status->FieldPath(field) + "[" + name + "]";
+        const YAML::Node where = status->Raw(field)[name];
+        if (q.milli < 0) {
+          status->FailAt(
+              where, at,
+              "Invalid value: \"" + FormatQuantity(q) + "\": must be greater than or equal to 0");
+        }
+        if (name.starts_with("nvidia.com/") && q.milli / 1000 > kMaxDevicesPerNode) {
+          status->FailAt(where, at,
+                         "Invalid value: \"" + FormatQuantity(q) + "\": more than " +
+                             std::to_string(kMaxDevicesPerNode) +
+                             " devices on one node, more than any machine (GPUs x MIG instances or "
+                             "time-slicing replicas) advertises");
+        }
+      }
+    }
     for (auto& img : status->ObjectList("images")) {
       ContainerImage ci;
       ci.names = img.StringList("names");

@@ -40,6 +40,15 @@ TEST(Hostile, AMissingManifestNamesTheScenarioLine) {
               HasSubstr("missing_manifest.yaml:8: spec.manifests[0]: Not found: "));
 }
 
+TEST(Hostile, NodeQuantitiesAreBounded) {
+  EXPECT_THAT(Refusal("negative_allocatable.yaml"),
+              HasSubstr("negative_allocatable.yaml:5: status.allocatable[cpu]: Invalid value: "
+                        "\"-4\": must be greater than or equal to 0"));
+  EXPECT_THAT(Refusal("gpu_count_typo.yaml"),
+              HasSubstr("gpu_count_typo.yaml:5: status.allocatable[nvidia.com/gpu]: Invalid "
+                        "value: \"9000000000000000\": more than 4096 devices on one node"));
+}
+
 TEST(Hostile, AComplexKeyIsRefused) {
   EXPECT_THAT(Refusal("complex_key.yaml"),
               HasSubstr("complex_key.yaml:7: metadata.labels: a mapping key must be a string, "
