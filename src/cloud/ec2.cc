@@ -6,6 +6,7 @@
 #include <set>
 #include <sstream>
 
+#include "core/duration_cast.h"
 #include "core/glob.h"
 #include "core/sha1.h"
 
@@ -291,7 +292,7 @@ Ec2::FleetResult Ec2::CreateFleet(const std::vector<Offering>& overrides, Time n
       double rate = InterruptionRate(t);
       if (rate > 0) {
         double hours = random_.Exponential(1.0 / rate);
-        queue_.Schedule(now + Duration::Nanoseconds(static_cast<int64_t>(hours * 3.6e12)), this,
+        queue_.Schedule(now + SaturatingNs(hours * 3.6e12), this,
                         (kRandomInterruption << 60) | index);
       }
     }

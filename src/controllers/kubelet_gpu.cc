@@ -5,6 +5,7 @@
 #include <set>
 
 #include "controllers/kubelet.h"
+#include "core/duration_cast.h"
 #include "devices/allocation.h"
 
 namespace gputwin::controllers {
@@ -197,7 +198,7 @@ void Kubelet::ScheduleExit(PodId id, Time now) {
     return;
   }
   double left = std::max(0.0, pr.work_left_ns) / pr.rate;
-  Time at = now + Duration::Nanoseconds(static_cast<int64_t>(std::llround(left)));
+  Time at = now + SaturatingNs(std::round(left));
   // A timer already queued for the same instant keeps its place among same-time events.
   if (pr.exit_pending && pr.exit_at == at) return;
   ++exit_seq_[id];

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <functional>
 
+#include "core/duration_cast.h"
 #include "core/glob.h"
 #include "kueue/ray_integration.h"
 
@@ -653,7 +654,7 @@ void KueueController::OnTimer(Time now, uint64_t arg) {
       // requeueAt = now + base·2^(n−1), at most max (Kueue adds ~0.01% jitter; none here).
       const double delay = std::min<double>(
           cfg.backoff_max_seconds, cfg.backoff_base_seconds * std::pow(2.0, wm.requeue_count - 1));
-      wm.requeue_at = now + Duration::Nanoseconds(static_cast<int64_t>(delay * 1e9));
+      wm.requeue_at = now + SaturatingNs(delay * 1e9);
       Evict(id, "PodsReadyTimeout", "",
             "Exceeded the PodsReady timeout " + wm.spec.namespace_ + "/" + wm.spec.name);
       break;

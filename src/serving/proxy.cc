@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 
+#include "core/duration_cast.h"
 #include "serving/controller_parts.h"
 
 namespace gputwin::serving {
@@ -174,7 +175,7 @@ void ServingController::Fail(Request q, uint32_t slot, Failure why, double at) {
     }
     if (slot == kNone) slot = HoldRequest();
     requests_[slot] = q;
-    At(store_.now() + Duration::Nanoseconds(static_cast<int64_t>(delay * 1e9)), Arg(kRetry, slot));
+    At(store_.now() + SaturatingNs(delay * 1e9), Arg(kRetry, slot));
     return;
   }
   ++stats_[q.traffic].failed[static_cast<int>(why)];

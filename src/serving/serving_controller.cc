@@ -11,6 +11,7 @@
 #include <limits>
 #include <sstream>
 
+#include "core/duration_cast.h"
 #include "core/quantity.h"
 
 namespace gputwin::serving {
@@ -80,7 +81,7 @@ ServingController::ServingController(cluster::Store* store, EventQueue* queue,
 ServingController::~ServingController() = default;
 
 Time ServingController::AtSec(double s) const {
-  return start_ + Duration::Nanoseconds(static_cast<int64_t>(std::ceil(s * 1e9)));
+  return start_ + SaturatingNs(std::ceil(s * 1e9));
 }
 
 bool ServingController::Selects(const api::Service& s, const cluster::PodRecord& p) const {

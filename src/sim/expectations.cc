@@ -4,6 +4,7 @@
 
 #include "autoscaling/horizontal.h"
 #include "cloud/ec2.h"
+#include "core/duration_cast.h"
 #include "core/glob.h"
 #include "core/index_list.h"
 #include "karpenter/karpenter.h"
@@ -186,7 +187,7 @@ void Simulation::CheckJobSet(const api::Expectation& x, ExpectationResult* r,
         lost += w.seconds;
       }
     }
-    auto got = Duration::Nanoseconds(static_cast<int64_t>(std::llround(lost * 1e9)));
+    auto got = SaturatingNs(std::round(lost * 1e9));
     check(got == *x.lost_work,
           "lost work is " + FormatDuration(got) + ", want " + FormatDuration(*x.lost_work));
   }
@@ -663,7 +664,7 @@ ExpectationResult Simulation::Check(const api::Expectation& x) const {
             if (p.owner.kind == cluster::OwnerKind::kJob && p.owner.index == index)
               lost += w.seconds;
           }
-          auto got = Duration::Nanoseconds(static_cast<int64_t>(std::llround(lost * 1e9)));
+          auto got = SaturatingNs(std::round(lost * 1e9));
           check(got == *x.lost_work,
                 "lost work is " + FormatDuration(got) + ", want " + FormatDuration(*x.lost_work));
         }

@@ -5,6 +5,7 @@
 #include <fstream>
 
 #include "core/csv.h"
+#include "core/duration_cast.h"
 #include "sim/drivers.h"
 #include "sim/simulation.h"
 
@@ -57,7 +58,7 @@ std::vector<Duration> ReadCsvArrivals(const api::WorkloadGenerator& g) {
       throw InputError(SourceRef{g.arrival.csv_file, line_no}, "",
                        "\"" + v + "\" is neither a duration nor a number of seconds");
     }
-    out.push_back(Duration::Nanoseconds(static_cast<int64_t>(std::llround(secs * 1e9))));
+    out.push_back(SaturatingNs(std::round(secs * 1e9)));
   }
   std::sort(out.begin(), out.end());
   return out;
@@ -93,9 +94,7 @@ void WorkloadGenerator::Start() {
   const Time base = sim_.scenario_.start_time + spec_.arrival.start;
   if (spec_.arrival.type == "poisson") {
     double mean_s = 3600.0 / spec_.arrival.rate_per_hour;
-    sim_.queue_.Schedule(
-        base + Duration::Nanoseconds(static_cast<int64_t>(random_.Exponential(mean_s) * 1e9)), this,
-        0);
+    sim_.queue_.Schedule(base + SaturatingNs(random_.Exponential(mean_s) * 1e9), this, 0);
   } else if (!offsets_.empty()) {
     sim_.queue_.Schedule(base + offsets_[0], this, 0);
   }
@@ -129,8 +128,7 @@ void WorkloadGenerator::OnEvent(Time now, uint64_t arg) {
   uint64_t next = arg + 1;
   const Time base = sim_.scenario_.start_time + a.start;
   if (a.type == "poisson") {
-    sim_.queue_.Schedule(now + Duration::Nanoseconds(static_cast<int64_t>(
-                                   random_.Exponential(3600.0 / a.rate_per_hour) * 1e9)),
+    sim_.queue_.Schedule(now + SaturatingNs(random_.Exponential(3600.0 / a.rate_per_hour) * 1e9),
                          this, next);
   } else if (next < offsets_.size()) {
     sim_.queue_.Schedule(base + offsets_[next], this, next);

@@ -49,6 +49,17 @@ TEST(Hostile, NodeQuantitiesAreBounded) {
                         "value: \"9000000000000000\": more than 4096 devices on one node"));
 }
 
+TEST(Hostile, WorkPastTheInt64RangeOfNanosecondsNeverEnds) {
+  // No refusal: the run goes on, the pod runs to the end of the hour (the expectation says
+  // Running), and the invariant checker sees the clock never go back.
+  auto sim = sim::LoadScenario(
+      std::string(GPUTWIN_SOURCE_DIR) + "/tests/hostile/checkpoint_every_ns.yaml", std::nullopt,
+      std::nullopt);
+  sim->CheckInvariants();
+  sim->Run();
+  EXPECT_TRUE(sim->expectations_passed());
+}
+
 TEST(Hostile, AComplexKeyIsRefused) {
   EXPECT_THAT(Refusal("complex_key.yaml"),
               HasSubstr("complex_key.yaml:7: metadata.labels: a mapping key must be a string, "
