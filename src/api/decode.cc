@@ -1,5 +1,6 @@
 // The table of kinds and the document walker (multi-document files, kind: List).
 #include <algorithm>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <map>
@@ -262,6 +263,20 @@ void LoadPath(const std::string& path, Manifests* out) {
   }
   std::ifstream in(path, std::ios::binary);
   if (!in) throw InputError(path + ": cannot read file");
+  // yaml-cpp holds a file's whole tree at about 25 times its size: a file past the limit is
+  // refused before reading rather than exhausting memory. GPUTWIN_MAX_INPUT_MIB raises it.
+  int64_t limit_mib = 256;
+  if (const char* env = std::getenv("GPUTWIN_MAX_INPUT_MIB")) {
+    const long long v = std::atoll(env);
+    if (v > 0) limit_mib = v;
+  }
+  const auto bytes = fs::file_size(path, ec);
+  if (!ec && bytes > static_cast<uintmax_t>(limit_mib) * 1024 * 1024) {
+    throw InputError(path + ": " + std::to_string(bytes / (1024 * 1024)) + " MiB, past the " +
+                     std::to_string(limit_mib) +
+                     " MiB limit of one input file (set GPUTWIN_MAX_INPUT_MIB to raise it, or "
+                     "split the file)");
+  }
   std::stringstream ss;
   ss << in.rdbuf();
   DecodeYaml(ss.str(), path, out);

@@ -6,6 +6,7 @@
 #include <algorithm>
 #include <array>
 #include <cstdio>
+#include <cstdlib>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
@@ -239,6 +240,25 @@ TEST(Cli, OutputsAreCheckedBeforeTheClockAndKilledWritersLeaveNothing) {
   for (const auto& e : fs::directory_iterator(out)) names.push_back(e.path().filename().string());
   std::sort(names.begin(), names.end());
   EXPECT_EQ(names, (std::vector<std::string>{"report.html", "summary.json"}));
+  fs::remove_all(dir);
+}
+
+TEST(Cli, AnInputFilePastTheSizeLimitIsRefusedBeforeReading) {
+  // yaml-cpp holds about 25 bytes per byte read: a file past GPUTWIN_MAX_INPUT_MIB (256 by
+  // default, 1 here) is refused by its size.
+  const fs::path dir = TempDir("big");
+  {
+    std::ofstream out(dir / "big.yaml");
+    out << "apiVersion: v1\nkind: ConfigMap\nmetadata: {name: big}\ndata:\n";
+    for (int i = 0; i < 40'000; ++i) out << "  k" << i << ": \"" << std::string(40, 'x') << "\"\n";
+  }
+  ::setenv("GPUTWIN_MAX_INPUT_MIB", "1", 1);
+  auto r = Gputwin("validate " + (dir / "big.yaml").string());
+  ::unsetenv("GPUTWIN_MAX_INPUT_MIB");
+  EXPECT_EQ(r.code, 2);
+  EXPECT_THAT(r.out, HasSubstr("big.yaml: 2 MiB, past the 1 MiB limit of one input file"));
+  // Under the default limit the same file is read.
+  EXPECT_EQ(Gputwin("validate " + (dir / "big.yaml").string()).code, 0);
   fs::remove_all(dir);
 }
 
