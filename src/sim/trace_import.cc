@@ -1,6 +1,9 @@
 #include "sim/trace_import.h"
 
 #include <algorithm>
+#include <map>
+
+#include "core/errors.h"
 
 #include "workloads/alibaba_trace.h"
 
@@ -34,6 +37,17 @@ std::vector<TraceArrival> ImportTrace(const api::TraceSpec& spec, std::vector<ap
   int64_t first = INT64_MAX;
   for (const auto& p : pods) {
     if (p.creation_time >= 0) first = std::min(first, p.creation_time);
+  }
+  // Pod names key everything after (events, expectations, outputs): none empty, none twice.
+  std::map<std::string, int> first_line;
+  for (const auto& p : pods) {
+    if (p.name.empty()) throw InputError(p.source, "name", "Required value: a pod needs a name");
+    auto [it, added] = first_line.try_emplace(p.name, p.source.line);
+    if (!added) {
+      throw InputError(p.source, "name",
+                       "Duplicate value: pod \"" + p.name + "\" is listed twice (first at line " +
+                           std::to_string(it->second) + ")");
+    }
   }
   for (const auto& p : pods) {
     TraceArrival a;

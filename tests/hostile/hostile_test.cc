@@ -52,9 +52,9 @@ TEST(Hostile, NodeQuantitiesAreBounded) {
 TEST(Hostile, WorkPastTheInt64RangeOfNanosecondsNeverEnds) {
   // No refusal: the run goes on, the pod runs to the end of the hour (the expectation says
   // Running), and the invariant checker sees the clock never go back.
-  auto sim = sim::LoadScenario(
-      std::string(GPUTWIN_SOURCE_DIR) + "/tests/hostile/checkpoint_every_ns.yaml", std::nullopt,
-      std::nullopt);
+  auto sim =
+      sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/tests/hostile/checkpoint_every_ns.yaml",
+                        std::nullopt, std::nullopt);
   sim->CheckInvariants();
   sim->Run();
   EXPECT_TRUE(sim->expectations_passed());
@@ -100,6 +100,14 @@ TEST(Hostile, WorkPastThePodLimitIsRefusedBeforeTheClock) {
   // 1e300 an hour for an hour, capped in the message.
   EXPECT_THAT(RunRefusal("poisson_past_limit.yaml"),
               HasSubstr("poisson_past_limit.yaml:8: arrival: workload w's arrivals over the run"));
+}
+
+TEST(Hostile, TracePodNamesAreNeitherEmptyNorRepeated) {
+  EXPECT_THAT(RunRefusal("trace_dup_pods.yaml"),
+              HasSubstr("data/dup_pods.csv:4: name: Duplicate value: pod \"p0\" is listed twice "
+                        "(first at line 2)"));
+  EXPECT_THAT(RunRefusal("trace_unnamed_pod.yaml"),
+              HasSubstr("data/unnamed_pod.csv:2: name: Required value: a pod needs a name"));
 }
 
 TEST(Hostile, ARunThatReachesThePodLimitStops) {
