@@ -60,6 +60,16 @@ TEST(Hostile, WorkPastTheInt64RangeOfNanosecondsNeverEnds) {
   EXPECT_TRUE(sim->expectations_passed());
 }
 
+TEST(Hostile, ANodeNearTheInt64RangeIsScoredWithoutOverflow) {
+  // LeastAllocated's free x 100 left int64 for this node (scored 0 after wrapping, so the
+  // pod went to the small node); by hand the huge node scores 97 and the small one 85.
+  auto sim = sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/tests/hostile/huge_node.yaml",
+                               std::nullopt, std::nullopt);
+  sim->CheckInvariants();
+  sim->Run();
+  EXPECT_TRUE(sim->expectations_passed());
+}
+
 TEST(Hostile, AComplexKeyIsRefused) {
   EXPECT_THAT(Refusal("complex_key.yaml"),
               HasSubstr("complex_key.yaml:7: metadata.labels: a mapping key must be a string, "

@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "cluster/store.h"
 #include "scheduler/node_groups.h"
@@ -10,6 +11,16 @@
 namespace gputwin::scheduler {
 
 namespace {
+
+// part × kMaxNodeScore / whole for 0 ≤ part ≤ whole: in 128 bits only when the product could
+// leave int64 (a node's allocatable near the int64 range), the plain path staying cheap.
+int64_t Scaled(int64_t part, int64_t whole) {
+  if (whole <= std::numeric_limits<int64_t>::max() / kMaxNodeScore) {
+    return part * kMaxNodeScore / whole;
+  }
+  return static_cast<int64_t>(static_cast<__int128>(part) * kMaxNodeScore / whole);
+}
+
 bool IsScalarResource(const std::string& name) {
   return name != "cpu" && name != "memory" && name != "ephemeral-storage" && name != "pods";
 }
@@ -130,10 +141,10 @@ int64_t NodeResourcesFit::ScoreNode(const cluster::PodTemplateInfo& t, NodeId n)
     int64_t s = 0;
     switch (args_.strategy) {
       case ScoringStrategy::kLeastAllocated:
-        s = req > alloc ? 0 : (alloc - req) * kMaxNodeScore / alloc;
+        s = req > alloc ? 0 : Scaled(alloc - req, alloc);
         break;
       case ScoringStrategy::kMostAllocated:
-        s = std::min(req, alloc) * kMaxNodeScore / alloc;
+        s = Scaled(std::min(req, alloc), alloc);
         break;
       case ScoringStrategy::kRequestedToCapacityRatio: {
         int64_t util =
