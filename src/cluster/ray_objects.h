@@ -20,6 +20,22 @@ struct RayCondition {
   Time last_transition{0};
 };
 
+// meta.SetStatusCondition: a new type is appended; lastTransitionTime moves only when the
+// status does.
+inline void SetStatusCondition(std::vector<RayCondition>* conditions, Time now,
+                               const std::string& type, const std::string& status,
+                               const std::string& reason, const std::string& message) {
+  for (auto& c : *conditions) {
+    if (c.type != type) continue;
+    if (c.status != status) c.last_transition = now;
+    c.status = status;
+    c.reason = reason;
+    c.message = message;
+    return;
+  }
+  conditions->push_back({type, status, reason, message, now});
+}
+
 struct RayClusterRecord {
   api::RayCluster obj;      // the spec as now (patches, the RayJob's suspend, Kueue's admission)
   std::string origin_kind;  // RayJob | RayService | "" (ray.io/originated-from-crd)

@@ -151,16 +151,7 @@ std::string RayClusterController::Suffix(Record& r) {
 void RayClusterController::SetCondition(Record& r, Time now, const std::string& type,
                                         const std::string& status, const std::string& reason,
                                         const std::string& message) {
-  // meta.SetStatusCondition: lastTransitionTime moves only when the status does.
-  for (auto& c : r.conditions) {
-    if (c.type != type) continue;
-    if (c.status != status) c.last_transition = now;
-    c.status = status;
-    c.reason = reason;
-    c.message = message;
-    return;
-  }
-  r.conditions.push_back({type, status, reason, message, now});
+  cluster::SetStatusCondition(&r.conditions, now, type, status, reason, message);
 }
 
 std::shared_ptr<const cluster::PodTemplateInfo> RayClusterController::Template(

@@ -14,15 +14,7 @@ namespace {
 void SetCondition(cluster::RayServiceRecord& r, Time now, const std::string& type,
                   const std::string& status, const std::string& reason,
                   const std::string& message) {
-  for (auto& c : r.conditions) {
-    if (c.type != type) continue;
-    if (c.status != status) c.last_transition = now;
-    c.status = status;
-    c.reason = reason;
-    c.message = message;
-    return;
-  }
-  r.conditions.push_back({type, status, reason, message, now});
+  cluster::SetStatusCondition(&r.conditions, now, type, status, reason, message);
 }
 
 // How long the serve applications take to deploy once the config is applied (runtime_env,

@@ -41,16 +41,11 @@ void KueueController::SetJobSetSuspended(uint32_t id, WorkloadId wl, bool suspen
   api::JobSet js = original_job_sets_[wl];
   js.suspend = suspend;
   if (!suspend) {
-    const auto& w = cache_.wl(wl);
     for (size_t i = 0; i < js.replicated_jobs.size(); ++i) {
       MergePodSetInfo(wl, i, &js.replicated_jobs[i].template_.template_);
     }
-    store_.RecordEvent("Normal", "Started", "JobSet", js.metadata.namespace_, js.metadata.name,
-                       "Admitted by clusterQueue " + cache_.cq(w.cq).obj.metadata.name, name_);
-  } else {
-    store_.RecordEvent("Normal", "Stopped", "JobSet", js.metadata.namespace_, js.metadata.name,
-                       cache_.wl(wl).history.back().message, name_);
   }
+  RecordStartedOrStopped(wl, !suspend, "JobSet", js.metadata);
   rec.obj = std::move(js);
   store_.UpdateWorkload(WatchKind::kJobSet, id);
 }
@@ -85,10 +80,7 @@ void KueueController::SyncJobSet(uint32_t id, Time now) {
     for (const auto& rj : rec.obj.replicated_jobs) want += rj.replicas;
     for (const auto& st : rec.replicated) have += st.ready + st.succeeded;
     if (want > 0 && have >= want) {
-      w.pods_ready = true;
-      w.pods_ready_at = now;
-      RecordHistory(wl, "PodsReady", "PodsReady", "All pods reached readiness");
-      if (cache_.config().block_admission) schedule_requested_ = true;
+      MarkPodsReady(wl, now);
     }
   }
 }

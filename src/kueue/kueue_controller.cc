@@ -366,10 +366,7 @@ void KueueController::SyncJob(uint32_t job_id, Time now) {
     int64_t want = 0;
     for (const auto& ps : w.assignment) want += ps.count;
     if (ready >= want) {
-      w.pods_ready = true;
-      w.pods_ready_at = now;
-      RecordHistory(id, "PodsReady", "PodsReady", "All pods reached readiness");
-      if (cache_.config().block_admission) schedule_requested_ = true;
+      MarkPodsReady(id, now);
     }
   }
 }
@@ -392,8 +389,7 @@ void KueueController::ApplyAdmission(uint32_t job_id, WorkloadId id) {
   auto& job = store_.jobs()[job_id];
   job.tmpl = store_.MakeJobTemplate(j);
   job.obj = std::move(j);
-  store_.RecordEvent("Normal", "Started", "Job", job.obj.metadata.namespace_, job.obj.metadata.name,
-                     "Admitted by clusterQueue " + cache_.cq(w.cq).obj.metadata.name, name_);
+  RecordStartedOrStopped(id, true, "Job", job.obj.metadata);
   store_.UpdateWorkload(WatchKind::kJob, job_id);
   if (cache_.config().wait_for_pods_ready) {
     At(store_.now() + cache_.config().pods_ready_timeout,
@@ -663,6 +659,27 @@ void KueueController::OnTimer(Time now, uint64_t arg) {
       Sample(now);
       After(metrics_interval_, TimerArg(kSample, 0));
       break;
+  }
+}
+
+void KueueController::MarkPodsReady(WorkloadId id, Time now) {
+  auto& w = cache_.wl(id);
+  if (w.pods_ready) return;
+  w.pods_ready = true;
+  w.pods_ready_at = now;
+  RecordHistory(id, "PodsReady", "PodsReady", "All pods reached readiness");
+  if (cache_.config().block_admission) schedule_requested_ = true;
+}
+
+void KueueController::RecordStartedOrStopped(WorkloadId id, bool started, const char* kind,
+                                             const api::ObjectMeta& meta) {
+  const auto& w = cache_.wl(id);
+  if (started) {
+    store_.RecordEvent("Normal", "Started", kind, meta.namespace_, meta.name,
+                       "Admitted by clusterQueue " + cache_.cq(w.cq).obj.metadata.name, name_);
+  } else {
+    store_.RecordEvent("Normal", "Stopped", kind, meta.namespace_, meta.name,
+                       w.history.back().message, name_);
   }
 }
 

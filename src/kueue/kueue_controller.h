@@ -201,6 +201,12 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   void QueueInadmissibleAfter(int32_t cq);
   void RecordHistory(WorkloadId id, const std::string& type, const std::string& reason,
                      const std::string& message);
+  // The job framework's PodsReady condition, set once (a waiting blockAdmission head may go).
+  void MarkPodsReady(WorkloadId id, Time now);
+  // The job reconciler's event when it unsuspends (Started, "Admitted by clusterQueue ...")
+  // or suspends (Stopped, the Workload's last message) a job of `kind`.
+  void RecordStartedOrStopped(WorkloadId id, bool started, const char* kind,
+                              const api::ObjectMeta& meta);
   void Sample(Time now);
   // The wait histogram of a ClusterQueue (the family's series for every ClusterQueue
   // appear together, on first use).

@@ -370,10 +370,7 @@ void KueueController::SyncPodWorkload(WorkloadId id, Time now) {
   if (!w.pods_ready) {
     const int32_t want = w.owner == WorkloadOwner::kPod ? 1 : w.group_total;
     if (running + succeeded >= want) {
-      w.pods_ready = true;
-      w.pods_ready_at = now;
-      RecordHistory(id, "PodsReady", "PodsReady", "All pods reached readiness");
-      if (cache_.config().block_admission) schedule_requested_ = true;
+      MarkPodsReady(id, now);
     }
   }
 }

@@ -39,17 +39,11 @@ void KueueController::SetPyTorchJobSuspended(uint32_t id, WorkloadId wl, bool su
   api::PyTorchJob job = original_pytorch_jobs_[wl];
   job.suspend = suspend;
   if (!suspend) {
-    const auto& w = cache_.wl(wl);
     for (size_t i = 0; i < job.replica_specs.size(); ++i) {
       MergePodSetInfo(wl, i, &job.replica_specs[i].template_);
     }
-    store_.RecordEvent("Normal", "Started", "PyTorchJob", job.metadata.namespace_,
-                       job.metadata.name,
-                       "Admitted by clusterQueue " + cache_.cq(w.cq).obj.metadata.name, name_);
-  } else {
-    store_.RecordEvent("Normal", "Stopped", "PyTorchJob", job.metadata.namespace_,
-                       job.metadata.name, cache_.wl(wl).history.back().message, name_);
   }
+  RecordStartedOrStopped(wl, !suspend, "PyTorchJob", job.metadata);
   rec.obj = std::move(job);
   rec.tmpl.clear();  // the operator builds its pods' templates again
   store_.UpdateWorkload(WatchKind::kPyTorchJob, id);
@@ -78,10 +72,7 @@ void KueueController::SyncPyTorchJob(uint32_t id, Time now) {
   }
   // PodsReady: the job has a Running condition (with a Master: the master pod runs).
   if (!w.pods_ready && rec.condition == "Running") {
-    w.pods_ready = true;
-    w.pods_ready_at = now;
-    RecordHistory(wl, "PodsReady", "PodsReady", "All pods reached readiness");
-    if (cache_.config().block_admission) schedule_requested_ = true;
+    MarkPodsReady(wl, now);
   }
 }
 

@@ -239,25 +239,28 @@ void RayIntegration::CreateJobWorkload(uint32_t id) {
   original_job_[wl] = std::move(obj);
 }
 
+void RayIntegration::MergeClusterPodSets(WorkloadId wl, api::RayClusterSpec* spec) const {
+  // RunWithPodSetsInfo: each PodSet's flavor into its template (head, then the groups).
+  k_.MergePodSetInfo(wl, 0, &spec->head.template_);
+  for (size_t g = 0; g < spec->worker_groups.size(); ++g) {
+    k_.MergePodSetInfo(wl, g + 1, &spec->worker_groups[g].template_);
+  }
+}
+
+void RayIntegration::CollectClusterPods(uint32_t cluster, std::vector<cluster::PodId>* pods) const {
+  const auto& c = k_.store_.ray().clusters[cluster];
+  if (c.head != cluster::kNone) pods->push_back(c.head);
+  for (const auto& g : c.workers) {
+    for (const auto& x : g) pods->push_back(x.pod);
+  }
+}
+
 void RayIntegration::SetClusterSuspended(uint32_t id, WorkloadId wl, bool suspend) {
   auto& rec = k_.store_.ray().clusters[id];
   api::RayClusterSpec spec = original_cluster_[wl];
   spec.suspend = suspend;
-  const auto& m = rec.obj.metadata;
-  if (!suspend) {
-    // RunWithPodSetsInfo: each PodSet's flavor into its template (head, then the groups).
-    k_.MergePodSetInfo(wl, 0, &spec.head.template_);
-    for (size_t g = 0; g < spec.worker_groups.size(); ++g) {
-      k_.MergePodSetInfo(wl, g + 1, &spec.worker_groups[g].template_);
-    }
-    k_.store_.RecordEvent(
-        "Normal", "Started", "RayCluster", m.namespace_, m.name,
-        "Admitted by clusterQueue " + k_.cache_.cq(k_.cache_.wl(wl).cq).obj.metadata.name,
-        k_.name_);
-  } else {
-    k_.store_.RecordEvent("Normal", "Stopped", "RayCluster", m.namespace_, m.name,
-                          k_.cache_.wl(wl).history.back().message, k_.name_);
-  }
+  if (!suspend) MergeClusterPodSets(wl, &spec);
+  k_.RecordStartedOrStopped(wl, !suspend, "RayCluster", rec.obj.metadata);
   rec.obj.spec = std::move(spec);
   ++rec.template_generation;
   k_.store_.UpdateWorkload(WatchKind::kRayCluster, id);
@@ -269,10 +272,7 @@ void RayIntegration::SetJobSuspended(uint32_t id, WorkloadId wl, bool suspend) {
   job.suspend = suspend;
   if (!suspend) {
     auto& spec = *job.cluster_spec;
-    k_.MergePodSetInfo(wl, 0, &spec.head.template_);
-    for (size_t g = 0; g < spec.worker_groups.size(); ++g) {
-      k_.MergePodSetInfo(wl, g + 1, &spec.worker_groups[g].template_);
-    }
+    MergeClusterPodSets(wl, &spec);
     if (job.submission_mode == "K8sJobMode") {
       // The submitter's PodSet info goes into submitterPodTemplate, which is set to KubeRay's
       // default template when the RayJob has none (rayjob_controller.go RunWithPodSetsInfo).
@@ -283,14 +283,8 @@ void RayIntegration::SetJobSuspended(uint32_t id, WorkloadId wl, bool suspend) {
       }
       k_.MergePodSetInfo(wl, spec.worker_groups.size() + 1, &*job.submitter_pod_template);
     }
-    k_.store_.RecordEvent(
-        "Normal", "Started", "RayJob", job.metadata.namespace_, job.metadata.name,
-        "Admitted by clusterQueue " + k_.cache_.cq(k_.cache_.wl(wl).cq).obj.metadata.name,
-        k_.name_);
-  } else {
-    k_.store_.RecordEvent("Normal", "Stopped", "RayJob", job.metadata.namespace_, job.metadata.name,
-                          k_.cache_.wl(wl).history.back().message, k_.name_);
   }
+  k_.RecordStartedOrStopped(wl, !suspend, "RayJob", job.metadata);
   rec.obj = std::move(job);
   k_.store_.UpdateWorkload(WatchKind::kRayJob, id);
 }
@@ -332,20 +326,8 @@ void RayIntegration::SetServiceSuspended(uint32_t id, WorkloadId wl, bool suspen
   auto& rec = k_.store_.ray().services[id];
   api::RayClusterSpec spec = original_service_[wl];
   spec.suspend = suspend;
-  const auto& m = rec.obj.metadata;
-  if (!suspend) {
-    k_.MergePodSetInfo(wl, 0, &spec.head.template_);
-    for (size_t g = 0; g < spec.worker_groups.size(); ++g) {
-      k_.MergePodSetInfo(wl, g + 1, &spec.worker_groups[g].template_);
-    }
-    k_.store_.RecordEvent(
-        "Normal", "Started", "RayService", m.namespace_, m.name,
-        "Admitted by clusterQueue " + k_.cache_.cq(k_.cache_.wl(wl).cq).obj.metadata.name,
-        k_.name_);
-  } else {
-    k_.store_.RecordEvent("Normal", "Stopped", "RayService", m.namespace_, m.name,
-                          k_.cache_.wl(wl).history.back().message, k_.name_);
-  }
+  if (!suspend) MergeClusterPodSets(wl, &spec);
+  k_.RecordStartedOrStopped(wl, !suspend, "RayService", rec.obj.metadata);
   rec.obj.cluster_spec = std::move(spec);
   ++rec.generation;
   k_.store_.UpdateWorkload(WatchKind::kRayService, id);
@@ -359,11 +341,7 @@ void RayIntegration::SyncService(uint32_t id, Time now) {
   const auto& rec = ray.services[id];
   w.pods.clear();
   for (uint32_t c : {rec.active, rec.pending}) {
-    if (c == cluster::kNone) continue;
-    if (ray.clusters[c].head != cluster::kNone) w.pods.push_back(ray.clusters[c].head);
-    for (const auto& g : ray.clusters[c].workers) {
-      for (const auto& x : g) w.pods.push_back(x.pod);
-    }
+    if (c != cluster::kNone) CollectClusterPods(c, &w.pods);
   }
   if (rec.deleted) {
     k_.FinishWorkload(wl, now, "Deleted", "Deleted", "");
@@ -374,13 +352,9 @@ void RayIntegration::SyncService(uint32_t id, Time now) {
     return;
   }
   // PodsReady (and IsActive): the Ready condition is True.
-  auto& ww = k_.cache_.wl(wl);
   const auto* ready = k_.store_.ray().services[id].Find("Ready");
-  if (!ww.pods_ready && ready && ready->status == "True") {
-    ww.pods_ready = true;
-    ww.pods_ready_at = now;
-    k_.RecordHistory(wl, "PodsReady", "PodsReady", "All pods reached readiness");
-    if (k_.cache_.config().block_admission) k_.schedule_requested_ = true;
+  if (ready && ready->status == "True") {
+    k_.MarkPodsReady(wl, now);
   }
 }
 
@@ -390,10 +364,7 @@ void RayIntegration::SyncCluster(uint32_t id, Time now) {
   if (w.phase == WorkloadPhase::kFinished) return;
   const auto& rec = k_.store_.ray().clusters[id];
   w.pods.clear();
-  if (rec.head != cluster::kNone) w.pods.push_back(rec.head);
-  for (const auto& g : rec.workers) {
-    for (const auto& x : g) w.pods.push_back(x.pod);
-  }
+  CollectClusterPods(id, &w.pods);
   if (rec.deleted) {
     // A RayCluster never finishes; deleted, its Workload goes with it.
     k_.FinishWorkload(wl, now, "Deleted", "Deleted", "");
@@ -404,12 +375,8 @@ void RayIntegration::SyncCluster(uint32_t id, Time now) {
     return;
   }
   // PodsReady: status.state is ready.
-  auto& ww = k_.cache_.wl(wl);
-  if (!ww.pods_ready && k_.store_.ray().clusters[id].state == "ready") {
-    ww.pods_ready = true;
-    ww.pods_ready_at = now;
-    k_.RecordHistory(wl, "PodsReady", "PodsReady", "All pods reached readiness");
-    if (k_.cache_.config().block_admission) k_.schedule_requested_ = true;
+  if (k_.store_.ray().clusters[id].state == "ready") {
+    k_.MarkPodsReady(wl, now);
   }
 }
 
@@ -420,13 +387,7 @@ void RayIntegration::SyncJob(uint32_t id, Time now) {
   const auto& rec = k_.store_.ray().jobs[id];
   w.pods.clear();
   const auto& ray = k_.store_.ray();
-  if (rec.cluster != cluster::kNone) {
-    const auto& c = ray.clusters[rec.cluster];
-    if (c.head != cluster::kNone) w.pods.push_back(c.head);
-    for (const auto& g : c.workers) {
-      for (const auto& x : g) w.pods.push_back(x.pod);
-    }
-  }
+  if (rec.cluster != cluster::kNone) CollectClusterPods(rec.cluster, &w.pods);
   if (rec.submitter != cluster::kNone) {
     for (cluster::PodId p : k_.store_.jobs()[rec.submitter].pods) w.pods.push_back(p);
   }
@@ -443,13 +404,9 @@ void RayIntegration::SyncJob(uint32_t id, Time now) {
     return;
   }
   // PodsReady: its cluster's state is ready.
-  auto& ww = k_.cache_.wl(wl);
   const auto& r = k_.store_.ray().jobs[id];
-  if (!ww.pods_ready && r.cluster != cluster::kNone && ray.clusters[r.cluster].state == "ready") {
-    ww.pods_ready = true;
-    ww.pods_ready_at = now;
-    k_.RecordHistory(wl, "PodsReady", "PodsReady", "All pods reached readiness");
-    if (k_.cache_.config().block_admission) k_.schedule_requested_ = true;
+  if (r.cluster != cluster::kNone && ray.clusters[r.cluster].state == "ready") {
+    k_.MarkPodsReady(wl, now);
   }
 }
 

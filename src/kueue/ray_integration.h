@@ -40,6 +40,10 @@ class RayIntegration {
   void SyncCluster(uint32_t id, Time now);
   void SyncJob(uint32_t id, Time now);
   void SetClusterSuspended(uint32_t id, WorkloadId wl, bool suspend);
+  // Admission's flavors into a cluster spec's head and group templates (PodSets 0, 1..n).
+  void MergeClusterPodSets(WorkloadId wl, api::RayClusterSpec* spec) const;
+  // A cluster's head and worker pods, appended.
+  void CollectClusterPods(uint32_t cluster, std::vector<cluster::PodId>* pods) const;
   void SetJobSuspended(uint32_t id, WorkloadId wl, bool suspend);
   // RayService (rayservice_controller.go, v0.17+): suspend through
   // spec.rayClusterConfig.suspend; PodsReady and active while Ready is True; never finishes.

@@ -127,14 +127,10 @@ void KueueController::SetTrainJobSuspended(uint32_t id, WorkloadId wl, bool susp
       if (!info.spec.tolerations.empty()) rj.tolerations = info.spec.tolerations;
       patch->replicated_jobs.push_back(std::move(rj));
     }
-    store_.RecordEvent("Normal", "Started", "TrainJob", rec.obj.metadata.namespace_,
-                       rec.obj.metadata.name,
-                       "Admitted by clusterQueue " + cache_.cq(w.cq).obj.metadata.name, name_);
-  } else {
-    if (!Active(rec)) patch->replicated_jobs.clear();
-    store_.RecordEvent("Normal", "Stopped", "TrainJob", rec.obj.metadata.namespace_,
-                       rec.obj.metadata.name, w.history.back().message, name_);
+  } else if (!Active(rec)) {
+    patch->replicated_jobs.clear();
   }
+  RecordStartedOrStopped(wl, !suspend, "TrainJob", rec.obj.metadata);
   rec.obj.suspend = suspend;
   ++rec.generation;
   store_.UpdateWorkload(WatchKind::kTrainJob, id);
@@ -176,10 +172,7 @@ void KueueController::SyncTrainJob(uint32_t id, Time now) {
     for (const auto& rj : store_.job_sets()[r.job_set].obj.replicated_jobs) want += rj.replicas;
     for (const auto& [name, st] : r.jobs_status) have += st.ready + st.succeeded;
     if (want > 0 && have == want) {
-      w.pods_ready = true;
-      w.pods_ready_at = now;
-      RecordHistory(wl, "PodsReady", "PodsReady", "All pods reached readiness");
-      if (cache_.config().block_admission) schedule_requested_ = true;
+      MarkPodsReady(wl, now);
     }
   }
 }
