@@ -17,6 +17,10 @@ namespace gputwin::report {
 
 using cluster::PodPhase;
 
+namespace {
+constexpr size_t kMaxRows = 40;  // rows a table shows before it summarises
+}  // namespace
+
 std::string RenderText(const sim::Simulation& sim, const results::Results& res) {
   const auto& s = sim.store();
   const Time t0 = sim.start();
@@ -28,30 +32,70 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
                      sim.scenario().metadata.name, FormatDuration(sim.end() - t0),
                      FormatRFC3339(t0), sim.scenario().seed);
 
+  // Past kMaxRows the tables summarise (a 10,000-node month would print a million lines):
+  // nodes and GPUs grouped by instance type, the most telling Jobs first with counts.
+  size_t live_nodes = 0;
+  for (cluster::NodeId id = 0; id < s.node_count(); ++id) live_nodes += !s.node(id).deleted;
+  const cluster::ResourceId gpu_resource = s.resources().Find("nvidia.com/gpu");
+  auto instance_type = [&](const cluster::NodeRecord& n) {
+    auto it = n.obj.metadata.labels.find("node.kubernetes.io/instance-type");
+    return it == n.obj.metadata.labels.end() ? std::string("<none>") : it->second;
+  };
   out += "\nNodes\n";
-  TextTable nodes({{"NAME", 28},
-                   {"PODS", 6, true},
-                   {"GPU", 8, true},
-                   {"READY", 6, true},
-                   {"TAINTS", 0, false, 2}});
-  for (cluster::NodeId id = 0; id < s.node_count(); ++id) {
-    const auto& n = s.node(id);
-    if (n.deleted) continue;
-    std::string gpu = "-";
-    auto it = n.obj.allocatable.find("nvidia.com/gpu");
-    if (it != n.obj.allocatable.end()) {
-      cluster::ResourceId r = s.resources().Find("nvidia.com/gpu");
-      gpu = fmt::format("{}/{}", cluster::At(n.requested, r), it->second.Value());
+  if (live_nodes > kMaxRows) {
+    struct Group {
+      size_t nodes = 0, ready = 0, pods = 0;
+      int64_t gpu_held = 0, gpu_total = 0;
+    };
+    std::map<std::string, Group> groups;
+    for (cluster::NodeId id = 0; id < s.node_count(); ++id) {
+      const auto& n = s.node(id);
+      if (n.deleted) continue;
+      Group& g = groups[instance_type(n)];
+      ++g.nodes;
+      g.ready += n.ready;
+      g.pods += n.pods.size();
+      auto it = n.obj.allocatable.find("nvidia.com/gpu");
+      if (it != n.obj.allocatable.end()) {
+        g.gpu_held += cluster::At(n.requested, gpu_resource);
+        g.gpu_total += it->second.Value();
+      }
     }
-    std::string taints;
-    for (const auto& t : n.obj.taints) {
-      taints += (taints.empty() ? "" : ",") + t.key + (t.value.empty() ? "" : "=" + t.value) + ":" +
-                t.effect;
+    TextTable types({{"INSTANCE TYPE", 28},
+                     {"NODES", 6, true},
+                     {"READY", 6, true},
+                     {"PODS", 7, true},
+                     {"GPU", 12, true}});
+    for (const auto& [type, g] : groups) {
+      types.Add({type, std::to_string(g.nodes), std::to_string(g.ready), std::to_string(g.pods),
+                 g.gpu_total ? fmt::format("{}/{}", g.gpu_held, g.gpu_total) : "-"});
     }
-    nodes.Add({n.name(), std::to_string(n.pods.size()), gpu, n.ready ? "True" : "False",
-               taints.empty() ? "<none>" : taints});
+    out += fmt::format("  {} nodes by instance type (every node in summary.json)\n", live_nodes);
+    out += types.Render();
+  } else {
+    TextTable nodes({{"NAME", 28},
+                     {"PODS", 6, true},
+                     {"GPU", 8, true},
+                     {"READY", 6, true},
+                     {"TAINTS", 0, false, 2}});
+    for (cluster::NodeId id = 0; id < s.node_count(); ++id) {
+      const auto& n = s.node(id);
+      if (n.deleted) continue;
+      std::string gpu = "-";
+      auto it = n.obj.allocatable.find("nvidia.com/gpu");
+      if (it != n.obj.allocatable.end()) {
+        gpu = fmt::format("{}/{}", cluster::At(n.requested, gpu_resource), it->second.Value());
+      }
+      std::string taints;
+      for (const auto& t : n.obj.taints) {
+        taints += (taints.empty() ? "" : ",") + t.key + (t.value.empty() ? "" : "=" + t.value) +
+                  ":" + t.effect;
+      }
+      nodes.Add({n.name(), std::to_string(n.pods.size()), gpu, n.ready ? "True" : "False",
+                 taints.empty() ? "<none>" : taints});
+    }
+    out += nodes.Render();
   }
-  out += nodes.Render();
 
   // GPUs: what each device plugin advertises and how much of it is held.
   bool any_gpu = false;
@@ -60,25 +104,78 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
     out += "\nGPUs\n";
     int64_t ooms = 0;
     for (const auto& e : s.events()) ooms += e.reason == "GPUOutOfMemory" ? e.count : 0;
+    size_t gpu_nodes = 0;
     for (cluster::NodeId id = 0; id < s.node_count(); ++id) {
-      const auto& n = s.node(id);
-      if (n.deleted || n.gpu_count == 0) continue;
-      std::map<std::string, std::pair<int, int>> use;  // resource → (held, total)
+      gpu_nodes += !s.node(id).deleted && s.node(id).gpu_count > 0;
+    }
+    // Per node: resource → (held, total).
+    auto held_of = [](const cluster::NodeRecord& n) {
+      std::map<std::string, std::pair<int64_t, int64_t>> use;
       for (const auto& u : n.devices) {
         auto& c = use[u.resource];
         ++c.second;
         c.first += u.pod != cluster::kNone;
       }
+      return use;
+    };
+    auto render_held = [](const std::map<std::string, std::pair<int64_t, int64_t>>& use) {
       std::string held;
       for (const auto& [name, c] : use) {
         held += fmt::format("{}{} {}/{}", held.empty() ? "" : ", ", name, c.first, c.second);
       }
-      out += fmt::format("  {:<28} {} x {:<12} {}\n", n.name(), n.gpu_count, n.gpu_model,
-                         n.device_plugin_registered ? held : "no device plugin registered");
-      for (const auto& [dev, pk] : n.gpu_peak_memory) {
-        if (pk.second == 0) continue;
-        out += fmt::format("    {:<10} peak memory {} of {} MiB ({} MiB headroom)\n", dev, pk.first,
-                           pk.second, pk.second - pk.first);
+      return held;
+    };
+    if (gpu_nodes > kMaxRows) {
+      // Grouped by GPU model and count: devices held, nodes without a plugin, the tightest
+      // memory headroom seen.
+      struct Group {
+        size_t nodes = 0, unregistered = 0;
+        std::map<std::string, std::pair<int64_t, int64_t>> use;
+        int64_t min_headroom = -1;
+      };
+      std::map<std::pair<std::string, int32_t>, Group> groups;
+      for (cluster::NodeId id = 0; id < s.node_count(); ++id) {
+        const auto& n = s.node(id);
+        if (n.deleted || n.gpu_count == 0) continue;
+        Group& g = groups[{n.gpu_model, n.gpu_count}];
+        ++g.nodes;
+        if (!n.device_plugin_registered) {
+          ++g.unregistered;
+        } else {
+          for (const auto& [name, c] : held_of(n)) {
+            g.use[name].first += c.first;
+            g.use[name].second += c.second;
+          }
+        }
+        for (const auto& [dev, pk] : n.gpu_peak_memory) {
+          if (pk.second == 0) continue;
+          const int64_t headroom = pk.second - pk.first;
+          if (g.min_headroom < 0 || headroom < g.min_headroom) g.min_headroom = headroom;
+        }
+      }
+      out += fmt::format("  {} GPU nodes by model (every device in summary.json)\n", gpu_nodes);
+      for (const auto& [key, g] : groups) {
+        out += fmt::format("  {} x {:<12} {} node(s): {}{}\n", key.second, key.first, g.nodes,
+                           g.use.empty() ? "no device plugin registered" : render_held(g.use),
+                           g.unregistered && !g.use.empty()
+                               ? fmt::format("; {} without a device plugin", g.unregistered)
+                               : "");
+        if (g.min_headroom >= 0) {
+          out += fmt::format("    least GPU memory headroom seen: {} MiB\n", g.min_headroom);
+        }
+      }
+    } else {
+      for (cluster::NodeId id = 0; id < s.node_count(); ++id) {
+        const auto& n = s.node(id);
+        if (n.deleted || n.gpu_count == 0) continue;
+        out += fmt::format("  {:<28} {} x {:<12} {}\n", n.name(), n.gpu_count, n.gpu_model,
+                           n.device_plugin_registered ? render_held(held_of(n))
+                                                      : "no device plugin registered");
+        for (const auto& [dev, pk] : n.gpu_peak_memory) {
+          if (pk.second == 0) continue;
+          out += fmt::format("    {:<10} peak memory {} of {} MiB ({} MiB headroom)\n", dev,
+                             pk.first, pk.second, pk.second - pk.first);
+        }
       }
     }
     if (ooms) out += fmt::format("  GPU out-of-memory kills: {}\n", ooms);
@@ -92,7 +189,35 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
                     {"FAILED", 6, true},
                     {"STARTED", 10, true},
                     {"FINISHED", 10, true}});
+    // Past kMaxRows: counts by status, then failed Jobs, the ones still active, the
+    // longest-running complete ones.
+    std::vector<const cluster::JobRecord*> shown;
+    shown.reserve(s.jobs().size());
+    std::map<std::string, size_t> by_status;
     for (const auto& j : s.jobs()) {
+      shown.push_back(&j);
+      by_status[j.condition.empty() ? (j.obj.suspend ? "Suspended" : "Running") : j.condition]++;
+    }
+    if (shown.size() > kMaxRows) {
+      auto rank = [](const cluster::JobRecord* j) {
+        return j->condition == "Failed" ? 0 : j->condition.empty() ? 1 : 2;
+      };
+      auto took = [](const cluster::JobRecord* j) {
+        return j->start_time == cluster::kNever || j->completion_time == cluster::kNever
+                   ? Duration::Nanoseconds(0)
+                   : j->completion_time - j->start_time;
+      };
+      std::stable_sort(shown.begin(), shown.end(), [&](auto* a, auto* b) {
+        if (rank(a) != rank(b)) return rank(a) < rank(b);
+        return took(a) > took(b);
+      });
+      std::string counts;
+      for (const auto& [status, n] : by_status) counts += fmt::format(", {} {}", n, status);
+      out += fmt::format("  {} Jobs{}; failed first, then active, then the longest complete\n",
+                         shown.size(), counts);
+    }
+    for (size_t k = 0; k < shown.size() && k < kMaxRows; ++k) {
+      const auto& j = *shown[k];
       std::string status = !j.condition.empty() ? j.condition
                            : j.obj.suspend      ? "Suspended"
                                                 : "Running";
@@ -103,6 +228,9 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
                 rel(j.completion_time)});
     }
     out += jobs.Render();
+    if (shown.size() > kMaxRows) {
+      out += fmt::format("  ... {} more in summary.json\n", shown.size() - kMaxRows);
+    }
   }
   if (const auto* cron = sim.cron_jobs(); cron && !cron->cron_jobs().empty()) {
     out += "\nCronJobs\n";
@@ -132,8 +260,10 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
                      {"GPU-H WAITING", 13, true},
                      {"WAITED", 10, true},
                      {"GPU-H LOST", 10, true}});
+    size_t rows = 0;
     auto row = [&](const api::ObjectMeta& m, const char* kind, const std::string& state,
                    const std::vector<uint32_t>& gangs) {
+      if (rows++ >= kMaxRows) return;
       const cluster::Gang g = s.GangFigures(gangs);
       train.Add({m.namespace_ + "/" + m.name, kind, state.empty() ? "Active" : state,
                  fmt::format("{:.1f}", g.advancing_gpu_seconds / 3600),
@@ -154,10 +284,13 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
       row(rj.obj.metadata, "RayJob", rj.job_deployment_status, gangs);
     }
     out += train.Render();
+    if (rows > kMaxRows) out += fmt::format("  ... {} more in summary.json\n", rows - kMaxRows);
   }
   if (!s.deployments().empty()) {
     out += "\nDeployments\n";
+    size_t rows = 0;
     for (const auto& d : s.deployments()) {
+      if (rows++ >= kMaxRows) continue;
       size_t running = 0;
       if (d.replica_set != cluster::kNone) {
         for (cluster::PodId p : s.replica_sets()[d.replica_set].pods) {
@@ -169,6 +302,7 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
                          d.obj.metadata.namespace_ + "/" + d.obj.metadata.name, running,
                          d.obj.replicas);
     }
+    if (rows > kMaxRows) out += fmt::format("  ... {} more in summary.json\n", rows - kMaxRows);
   }
 
   // Pods: where each ran, and when.
@@ -185,7 +319,7 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
     if (p.deleted) continue;
     ++total_live;
     phases[cluster::PhaseName(p.phase)]++;
-    if (shown++ >= 40) continue;
+    if (shown++ >= kMaxRows) continue;
     table.Add({p.Key(), cluster::PhaseName(p.phase), p.Bound() ? s.node(p.node).name() : "<none>",
                rel(p.scheduled_at), rel(p.started_at), rel(p.finished_at)});
   }
@@ -193,7 +327,9 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
   for (const auto& [ph, n] : phases) out += fmt::format(", {} {}", n, ph);
   out += ")\n";
   out += table.Render();
-  if (shown > 40) out += fmt::format("  ... {} more in summary.json\n", shown - 40);
+  if (shown > kMaxRows) {
+    out += fmt::format("  ... {} more in summary.json\n", shown - kMaxRows);
+  }
 
   if (!res.pending_pods.empty()) {
     out += "\nWhy pods are Pending\n";

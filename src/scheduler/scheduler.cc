@@ -50,8 +50,8 @@ Scheduler::~Scheduler() = default;
 
 void Scheduler::BuildProfile() {
   PluginContext ctx;
-  ctx.handle = Handle{&store_,           &info_,         &groups_, &reasons_, &node_order_,
-                      pod_counts_.get(), topology_.get()};
+  ctx.handle = Handle{&store_,           &info_,          &groups_, &reasons_, &node_order_,
+                      &node_position_,   pod_counts_.get(), topology_.get()};
   ctx.store = &store_;
   ctx.random = &random_;
   ctx.profile = &config_.profile;
