@@ -20,7 +20,9 @@ class PluginHarness {
  public:
   PluginHarness() { store.AddNamespace("ns1"); }
 
-  Handle handle() { return Handle{&store, &info, &groups, &reasons, &nodes, &counts, &topology}; }
+  Handle handle() {
+    return Handle{&store, &info, &groups, &reasons, &nodes, &positions, &counts, &topology};
+  }
 
   NodeId AddNode(const std::string& name, const api::Labels& labels,
                  std::vector<api::Taint> taints = {},
@@ -37,6 +39,8 @@ class PluginHarness {
     info.Sync(store, id);
     groups.Assign(store, id);
     nodes.push_back(id);
+    if (positions.size() <= id) positions.resize(id + 1, -1);
+    positions[id] = static_cast<int32_t>(nodes.size() - 1);
     return id;
   }
 
@@ -71,6 +75,7 @@ class PluginHarness {
   NodeGroups groups;
   ReasonTable reasons;
   std::vector<NodeId> nodes;
+  std::vector<int32_t> positions;  // NodeId → index in nodes
   PodCounts counts{&store};
   TopologyValues topology{&store};
 };
