@@ -78,7 +78,10 @@ void Scheduler::BuildProfile() {
       fit_ = fit;
       fit_position_ = static_cast<uint16_t>(filters_.size());
     }
-    if (std::string(plugin->Name()) == "NodeAffinity") node_affinity_filter_ = true;
+    if (std::string(plugin->Name()) == "NodeAffinity") {
+      node_affinity_filter_ = true;
+      node_affinity_position_ = static_cast<uint16_t>(filters_.size());
+    }
     FilterEntry entry{f, plugin, plugin->index, 0, 0};
     for (const auto& e : plugin->EventsToRegister()) {
       (e.resource == EventResource::kNode ? entry.node_events : entry.pod_events) |= e.actions;
@@ -549,6 +552,11 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     return;
   }
 
+  if (pod.daemon_node != cluster::kNone && node_affinity_filter_) {
+    ScheduleDaemonPod(id, tc, state, now);
+    return;
+  }
+
   const int64_t to_find = NumFeasibleNodesToFind(config_.percentage_of_nodes_to_score, n);
   std::vector<Feasible>& feasible = feasible_;
   feasible.clear();
@@ -623,23 +631,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     std::vector<bool> unschedulable;
     uint64_t rejectors = 0;
     std::string msg = FitErrorMessage(pod, tc, state, &unschedulable, &rejectors);
-    if (post_filters_.empty()) {
-      if (pod.daemon_node == cluster::kNone) {
-        failure_memo_[tid] = {cluster_generation_, msg, rejectors};
-      }
-      RecordFailure(id, msg, now, rejectors);
-      return;
-    }
-    auto result = post_filters_.front()->PostFilter(state, id, unschedulable);
-    if (result.nominated != cluster::kNone) {
-      RecordFailure(id, msg, now, rejectors);
-      return;
-    }
-    std::string full = msg + " " + result.message;
-    if (pod.daemon_node == cluster::kNone) {
-      failure_memo_[tid] = {cluster_generation_, full, rejectors};
-    }
-    RecordFailure(id, full, now, rejectors);
+    FailScheduling(id, state, msg, unschedulable, rejectors, now);
     return;
   }
   if (feasible.size() == 1) {
@@ -691,6 +683,71 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     }
   }
   Bind(id, chosen, now);
+}
+
+void Scheduler::FailScheduling(PodId id, CycleState& state, const std::string& msg,
+                               const std::vector<bool>& unschedulable, uint64_t rejectors,
+                               Time now) {
+  const auto& pod = store_.pod(id);
+  // A daemon pod's verdict is its node's alone: no memo shared with its template.
+  const bool memo = pod.daemon_node == cluster::kNone;
+  if (post_filters_.empty()) {
+    if (memo) failure_memo_[pod.tmpl->id] = {cluster_generation_, msg, rejectors};
+    RecordFailure(id, msg, now, rejectors);
+    return;
+  }
+  auto result = post_filters_.front()->PostFilter(state, id, unschedulable);
+  if (result.nominated != cluster::kNone) {
+    RecordFailure(id, msg, now, rejectors);
+    return;
+  }
+  std::string full = msg + " " + result.message;
+  if (memo) failure_memo_[pod.tmpl->id] = {cluster_generation_, full, rejectors};
+  RecordFailure(id, full, now, rejectors);
+}
+
+void Scheduler::ScheduleDaemonPod(PodId id, TemplateCache& tc, CycleState& state,
+                                  Time now) {
+  // findNodesThatFitPod with a PreFilterResult: the named node is filtered if it exists;
+  // every other node is "absent" with the status "node(s) didn't satisfy plugin(s)
+  // [NodeAffinity]"; nextStartNodeIndex advances by the nodes processed (0 or 1).
+  const auto& pod = store_.pod(id);
+  const size_t n = node_order_.size();
+  const NodeId node = pod.daemon_node;
+  const bool present = node < node_position_.size() && node_position_[node] >= 0 &&
+                       !store_.node(node).deleted;
+  uint16_t failed_at = kPasses;
+  if (present) {
+    next_start_node_index_ = (next_start_node_index_ + 1) % n;
+    if (FilterWithNominated(pod, tc, state, node, &failed_at).ok()) {
+      Bind(id, node, now);
+      return;
+    }
+  }
+  std::vector<int64_t> counts(reasons_.size(), 0);
+  std::vector<bool> unschedulable(store_.node_count(), false);
+  uint64_t rejectors = 0;
+  auto count = [&](uint16_t reason, int64_t k) {
+    if (counts.size() <= reason) counts.resize(reasons_.size(), 0);
+    counts[reason] += k;
+  };
+  if (present) {
+    std::vector<uint16_t> ids;
+    Status s = Diagnosis(pod, tc, state, node, false, &failed_at, &ids);
+    if (failed_at < 64) rejectors |= uint64_t{1} << failed_at;
+    if (s.code == Code::kUnschedulable) {
+      for (uint16_t r : ids) count(r, 1);
+      unschedulable[node] = true;
+    } else {
+      count(s.reason, 1);
+    }
+  }
+  const int64_t absent = static_cast<int64_t>(n) - (present ? 1 : 0);
+  if (absent > 0) {
+    count(reasons_.Id("node(s) didn't satisfy plugin(s) [NodeAffinity]"), absent);
+    if (node_affinity_position_ < 64) rejectors |= uint64_t{1} << node_affinity_position_;
+  }
+  FailScheduling(id, state, HistogramMessage(n, counts), unschedulable, rejectors, now);
 }
 
 std::string NodesAvailableMessage(size_t num_nodes,

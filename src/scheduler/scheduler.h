@@ -129,6 +129,12 @@ class Scheduler : public cluster::Controller {
                      std::vector<int64_t>* totals);
 
   void ScheduleOne(PodId pod, Time now);
+  // A daemon pod: NodeAffinity's PreFilterResult names its node (the DaemonSet controller's
+  // metadata.name matchFields), so only that node is filtered.
+  void ScheduleDaemonPod(PodId pod, TemplateCache& tc, CycleState& state, Time now);
+  // The FitError's end: PostFilter (preemption) when the profile has it, then the failure.
+  void FailScheduling(PodId pod, CycleState& state, const std::string& msg,
+                      const std::vector<bool>& unschedulable, uint64_t rejectors, Time now);
   void Bind(PodId pod, NodeId node, Time now);
   // `rejectors`: the filter plugins (by position) that rejected the pod on some node.
   void RecordFailure(PodId pod, const std::string& message, Time now, uint64_t rejectors = 0);
@@ -172,6 +178,7 @@ class Scheduler : public cluster::Controller {
   std::vector<uint16_t> active_cluster_;  // this cycle's cluster filters that did not skip
   uint16_t fit_position_ = kPasses;       // its position in filters_
   bool node_affinity_filter_ = false;     // NodeAffinity filters (nodeSelector holds)
+  uint16_t node_affinity_position_ = 0;   // its index in filters_
   std::vector<TemplateCache> template_cache_;
   std::map<int32_t, int64_t> bound_priorities_;  // priority → pods running on nodes
   std::vector<bool> counted_;
