@@ -74,10 +74,19 @@ std::optional<Duration> ParseDurationFlag(const std::string& flag, const std::st
   return d;
 }
 
-int Run(const std::string& scenario, const std::vector<std::string>& files,
-        const std::string& duration, const std::string& out_dir, std::optional<uint64_t> seed,
-        const std::string& until, const std::string& format, const std::string& metrics_file,
-        const std::string& metrics_tsdb, const std::string& html_file, bool check_invariants) {
+// `gputwin run`'s flags.
+struct RunOptions {
+  std::string scenario, duration, out_dir, until, format = "text";
+  std::vector<std::string> files;
+  std::optional<uint64_t> seed;
+  std::string metrics_file, metrics_tsdb, html_file;
+  bool check_invariants = false;
+  report::Detail detail = report::Detail::kFull;
+};
+
+int Run(const RunOptions& o) {
+  const auto& [scenario, duration, out_dir, until, format, files, seed, metrics_file, metrics_tsdb,
+               html_file, check_invariants, detail] = o;
   std::unique_ptr<sim::Simulation> simulation;
   if (!files.empty()) {
     if (!scenario.empty()) throw InputError("give either a SCENARIO or -f FILE_OR_DIR, not both");
@@ -124,7 +133,7 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
   const results::Results results = results::Compute(*simulation);
   if (!out_dir.empty()) {
     report::WriteFileAtomically(out_dir, "summary.json", [&](std::ostream& out) {
-      report::WriteSummaryJson(out, *simulation, results);
+      report::WriteSummaryJson(out, *simulation, results, detail);
     });
   }
   if (!out_dir.empty() || !html_file.empty()) {
@@ -148,7 +157,7 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
   std::string block_path;
   if (block) block_path = block->Commit();
   if (format == "json") {
-    report::WriteSummaryJson(std::cout, *simulation, results);
+    report::WriteSummaryJson(std::cout, *simulation, results, detail);
   } else {
     std::cout << report::RenderText(*simulation, results);
     if (!out_dir.empty()) std::cout << "\nWrote " << out_dir << "/summary.json\n";
@@ -253,7 +262,17 @@ nlohmann::json ExplainSource(const std::string& path) {
   const bool run_output =
       (std::filesystem::is_directory(p) && std::filesystem::exists(p / "summary.json")) ||
       p.filename() == "summary.json";
-  if (run_output) return report::LoadRunSummary(path);
+  if (run_output) {
+    auto summary = report::LoadRunSummary(path);
+    // The causal chain is read from the pods and events: without them an empty chain would
+    // look like an object nothing happened to.
+    if (summary.is_object() && summary.value("detail", std::string("full")) == "summary") {
+      throw InputError(path +
+                       ": summary.json was written with --detail summary (no pods or events); "
+                       "run again with --detail full");
+    }
+    return summary;
+  }
   auto sim = sim::LoadManifests({path}, Duration::Seconds(30), std::nullopt);
   for (const auto& w : sim->warnings()) std::cerr << "warning: " << w << "\n";
   sim->Run();
@@ -312,9 +331,9 @@ int RealMain(int argc, char** argv) {
 
   auto* run =
       app.add_subcommand("run", "Replay a scenario (or plain manifests) on the virtual clock");
-  std::string scenario, duration, out_dir, until, format = "text";
-  std::vector<std::string> files;
-  std::optional<uint64_t> seed;
+  RunOptions ro;
+  auto& [scenario, duration, out_dir, until, format, files, seed, metrics_file, metrics_tsdb,
+         html_file, check_invariants, detail] = ro;
   run->add_option("SCENARIO", scenario, "Scenario file (kind: Scenario, gputwin.io/v1alpha1)");
   run->add_option("-f,--filename", files,
                   "Plain manifests: files or folders (like kubectl apply -f)");
@@ -333,23 +352,25 @@ int RealMain(int argc, char** argv) {
         return "";
       });
   run->add_option("--until", until, "Stop the simulation at this offset (Go duration)");
-  bool check_invariants = false;
   run->add_flag("--check-invariants", check_invariants,
                 "Check the twin's own invariants as the clock advances (exit 3 if one breaks)");
-  std::string metrics_file;
   run->add_option("--metrics", metrics_file,
                   "Write every scraped series as OpenMetrics text to this file (for promtool "
                   "tsdb create-blocks-from openmetrics; docs/grafana.md)");
-  std::string metrics_tsdb;
   run->add_option("--metrics-tsdb", metrics_tsdb,
                   "Write every scraped series as a Prometheus TSDB block into this data folder "
                   "(prometheus --storage.tsdb.path=DIR serves it; docs/grafana.md)");
-  std::string html_file;
   run->add_option("--html", html_file,
                   "Write the HTML report to this file (one self-contained page; also "
                   "report.html in --out)");
   run->add_option("--format", format, "Output on stdout: text or json")
       ->check(CLI::IsMember({"text", "json"}));
+  run->add_option("--detail", detail,
+                  "What summary.json holds: full (every pod and event) or summary (totals, "
+                  "nodes, Jobs, workloads; no per-pod or per-event rows)")
+      ->transform(CLI::CheckedTransformer(
+          std::map<std::string, report::Detail>{{"full", report::Detail::kFull},
+                                                {"summary", report::Detail::kSummary}}));
 
   auto* validate =
       app.add_subcommand("validate", "Check manifests and scenarios without running them");
@@ -450,6 +471,11 @@ int RealMain(int argc, char** argv) {
       for (const auto& r : report_runs) {
         // A run is labelled by its folder, or by its scenario when two folders share a name.
         runs.emplace_back(std::filesystem::path(r).filename().string(), report::LoadRunSummary(r));
+        if (runs.back().second.value("detail", std::string("full")) == "summary") {
+          std::cerr << "warning: " << r
+                    << ": summary.json was written with --detail summary: the page has no "
+                       "per-pod timelines\n";
+        }
         if (runs.back().first.empty() || runs.back().first == "summary.json") {
           runs.back().first = runs.back().second.value("scenario", r);
         }
@@ -472,8 +498,7 @@ int RealMain(int argc, char** argv) {
     if (*fgd)
       return ExperimentFgd(fgd_pods, fgd_nodes, fgd_policy, fgd_seeds, fgd_tune, fgd_replay,
                            fgd_placements);
-    return Run(scenario, files, duration, out_dir, seed, until, format, metrics_file, metrics_tsdb,
-               html_file, check_invariants);
+    return Run(ro);
   } catch (const sim::InvariantViolation& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitInternalError;

@@ -26,11 +26,13 @@ Json LoadRunSummary(const std::string& path) {
   if (!in) {
     throw InputError(path + ": no summary.json (give the --out DIR of a `gputwin run`)");
   }
+  Json summary;
   try {
-    return Json::parse(in);
+    summary = Json::parse(in);
   } catch (const Json::exception& e) {
     throw InputError(p.string() + ": not a gputwin summary: " + e.what());
   }
+  return summary;
 }
 
 namespace {

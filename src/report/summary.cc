@@ -681,9 +681,11 @@ Json ReportJson(const sim::Simulation& sim, const results::Results& res) {
   return j;
 }
 
-void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& res) {
+void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& res,
+                      Detail detail) {
   const auto& s = sim.store();
   Json j = SummaryHead(sim, res);
+  if (detail == Detail::kSummary) j["detail"] = "summary";
   // pods[] and events[] can hold millions of entries: streamed, one object per line.
   std::string head = j.dump(2);
   head.resize(head.size() - 2);  // drop "\n}"
@@ -691,13 +693,15 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const resul
   StreamKueue(out, sim);
   out << ",\n  \"pods\": [";
   bool first = true;
-  for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
+  const bool full = detail == Detail::kFull;
+  for (cluster::PodId id = 0; full && id < s.pod_count(); ++id) {
     out << (first ? "\n    " : ",\n    ") << PodJson(s, s.pod(id)).dump();
     first = false;
   }
   out << (first ? "],\n  \"events\": [" : "\n  ],\n  \"events\": [");
   first = true;
   for (const auto& e : s.events()) {
+    if (!full) break;
     out << (first ? "\n    " : ",\n    ") << EventJson(e).dump();
     first = false;
   }

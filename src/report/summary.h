@@ -14,8 +14,13 @@ namespace gputwin::report {
 
 using Json = nlohmann::ordered_json;
 
+// How much summary.json holds (`--detail`): every pod and event, or the same schema with
+// pods[] and events[] left empty (a million-pod month: the --db database has the rows).
+enum class Detail { kFull, kSummary };
+
 // Streams summary.json (pods[] and events[] one object per line, the rest indented).
-void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& r);
+void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& r,
+                      Detail detail = Detail::kFull);
 // What the HTML report is drawn from: summary.json's content without the events, and of
 // each pod only its times and GPU count (a fraction of the summary's size).
 Json ReportJson(const sim::Simulation& sim, const results::Results& r);

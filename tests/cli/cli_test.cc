@@ -2,6 +2,7 @@
 // on success, byte-identical results for the same seed.
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
 
 #include <algorithm>
 #include <array>
@@ -66,6 +67,32 @@ TEST(Cli, SameSeedGivesByteIdenticalSummary) {
   ASSERT_EQ(Gputwin("run " + kQuickstart + " --seed 7 --out " + (out / "a").string()).code, 0);
   ASSERT_EQ(Gputwin("run " + kQuickstart + " --seed 7 --out " + (out / "b").string()).code, 0);
   EXPECT_EQ(Slurp(out / "a" / "summary.json"), Slurp(out / "b" / "summary.json"));
+  fs::remove_all(out);
+}
+
+// --detail summary: the same schema, pods[] and events[] left empty; the totals still count
+// every pod (the quickstart's 12 training pods and its Pending inference pod are there).
+TEST(Cli, DetailSummaryLeavesOutPodsAndEvents) {
+  fs::path out = TempDir("detail");
+  ASSERT_EQ(Gputwin("run " + kQuickstart + " --out " + (out / "full").string()).code, 0);
+  Result r = Gputwin("run " + kQuickstart + " --detail summary --out " + (out / "s").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto full = nlohmann::json::parse(Slurp(out / "full" / "summary.json"));
+  const auto small = nlohmann::json::parse(Slurp(out / "s" / "summary.json"));
+  EXPECT_FALSE(full.contains("detail"));
+  EXPECT_EQ(small.at("detail"), "summary");
+  EXPECT_GE(full.at("pods").size(), 13u);
+  EXPECT_TRUE(small.at("pods").empty());
+  EXPECT_TRUE(small.at("events").empty());
+  EXPECT_FALSE(full.at("events").empty());
+  EXPECT_EQ(small.at("totals"), full.at("totals"));
+  EXPECT_EQ(small.at("jobs"), full.at("jobs"));
+  EXPECT_EQ(small.at("nodes"), full.at("nodes"));
+  // explain needs the pods and events: it says so instead of an empty chain.
+  Result e = Gputwin("explain " + (out / "s").string() + " job/default/train");
+  EXPECT_EQ(e.code, 2) << e.out;
+  EXPECT_THAT(e.out, HasSubstr("written with --detail summary"));
+  EXPECT_EQ(Gputwin("run " + kQuickstart + " --detail some").code, 2);
   fs::remove_all(out);
 }
 
