@@ -138,7 +138,8 @@ int Run(const RunOptions& o) {
   }
   if (!out_dir.empty() || !html_file.empty()) {
     // Drawn from what the summary holds, as `gputwin report` draws it from summary.json.
-    const std::string html = report::RenderHtml(report::ReportJson(*simulation, results));
+    const std::string html = report::RenderHtml(
+        report::ReportJson(*simulation, results), report::PodSpans::FromStore(simulation->store()));
     auto write = [&](const std::string& dir, const std::string& name) {
       report::WriteFileAtomically(dir, name, [&](std::ostream& out) { out << html; });
     };

@@ -167,11 +167,15 @@ std::string Table(const std::vector<std::string>& head,
 }  // namespace
 
 std::string RenderHtml(const Json& summary) {
+  return RenderHtml(summary, PodSpans::FromSummary(summary));
+}
+
+std::string RenderHtml(const Json& summary, const PodSpans& spans) {
   const auto& totals = Obj(summary, "totals");
   const auto& cost = Obj(summary, "cost");
   const double t0 = Seconds(summary, "startTime", 0);
   const double t1 = Seconds(summary, "endTime", t0 + 1);
-  OJson data{{"scenario", Str(summary, "scenario")}, {"timelines", Timelines(summary)}};
+  OJson data{{"scenario", Str(summary, "scenario")}, {"timelines", Timelines(summary, spans)}};
   std::string json = data.dump();
   // Inside <script>, "</" would end the element early.
   for (size_t at = json.find("</"); at != std::string::npos; at = json.find("</", at + 2)) {
@@ -207,10 +211,11 @@ std::string RenderHtml(const Json& summary) {
   body += card(Grouped(totals.value("pods", 0), 0), "pods");
   // Waits: how long pods stayed unbound (those never bound count until the end).
   std::vector<double> waits;
-  for (const auto& p : Arr(summary, "pods")) {
-    const double created = Seconds(p, "createdAt", t0);
-    const double until = std::min(
-        {Seconds(p, "scheduledAt", t1), Seconds(p, "deletedAt", t1), Seconds(p, "finishedAt", t1)});
+  waits.reserve(spans.spans.size());
+  for (const auto& p : spans.spans) {
+    const double created = PodSpans::Or(p.created, t0);
+    const double until = std::min({PodSpans::Or(p.scheduled, t1), PodSpans::Or(p.deleted, t1),
+                                   PodSpans::Or(p.finished, t1)});
     waits.push_back(std::max(0.0, until - created));
   }
   if (!waits.empty()) {

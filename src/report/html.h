@@ -8,6 +8,7 @@
 #include <utility>
 #include <vector>
 
+#include "report/pod_spans.h"
 #include "report/timelines.h"
 
 namespace gputwin::report {
@@ -17,6 +18,9 @@ const char* UplotJs();
 const char* UplotCss();
 
 std::string RenderHtml(const nlohmann::json& summary);
+// The same with the pods given apart: a run hands them over from its store instead of a
+// million-entry pods[] (summary's own pods[] is then not read).
+std::string RenderHtml(const nlohmann::json& summary, const PodSpans& spans);
 
 // Several runs side by side: their figures in one table, the same charts overlaid (hours
 // from each run's start). `runs`: a label and a summary each.

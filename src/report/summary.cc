@@ -662,23 +662,7 @@ Json ReportJson(const sim::Simulation& sim, const results::Results& res) {
   Json j = SummaryHead(sim, res);
   j["workloads"] = WorkloadsJson(sim);
   j["metrics"] = KueueMetricsJson(sim);
-  // Of each pod only what the timelines read.
-  const auto& s = sim.store();
-  Json pods = Json::array();
-  for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
-    Json p = PodJson(s, s.pod(id));
-    Json light{{"node", p["node"]},
-               {"createdAt", p["createdAt"]},
-               {"scheduledAt", p["scheduledAt"]},
-               {"startedAt", p["startedAt"]},
-               {"finishedAt", p["finishedAt"]},
-               {"deletedAt", p["deletedAt"]},
-               {"gpus", p["gpus"]}};
-    if (p.contains("waits")) light["waits"] = p["waits"];
-    pods.push_back(std::move(light));
-  }
-  j["pods"] = std::move(pods);
-  return j;
+  return j;  // the pods come apart (PodSpans::FromStore)
 }
 
 void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& res,

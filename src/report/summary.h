@@ -21,8 +21,8 @@ enum class Detail { kFull, kSummary };
 // Streams summary.json (pods[] and events[] one object per line, the rest indented).
 void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& r,
                       Detail detail = Detail::kFull);
-// What the HTML report is drawn from: summary.json's content without the events, and of
-// each pod only its times and GPU count (a fraction of the summary's size).
+// What the HTML report is drawn from: summary.json's content without the pods and events
+// (their times come apart, PodSpans::FromStore).
 Json ReportJson(const sim::Simulation& sim, const results::Results& r);
 // The readable report printed on stdout.
 std::string RenderText(const sim::Simulation& sim, const results::Results& r);

@@ -39,10 +39,14 @@ struct Grid {
 }  // namespace
 
 OJson Timelines(const Json& summary, int points) {
+  return Timelines(summary, PodSpans::FromSummary(summary), points);
+}
+
+OJson Timelines(const Json& summary, const PodSpans& spans, int points) {
   const double t0 = Seconds(summary, "startTime", 0);
   const double t1 = Seconds(summary, "endTime", t0 + 1);
   const int n = std::max(2, std::min(points, static_cast<int>((t1 - t0) / 60) + 1));
-  return TimelinesOn(summary, t1 - t0, n);
+  return TimelinesOn(summary, spans, t1 - t0, n);
 }
 
 namespace {
@@ -222,6 +226,10 @@ OJson AlertTimelines(const Json& summary, const Grid& g, double end) {
 }  // namespace
 
 OJson TimelinesOn(const Json& summary, double seconds, int n) {
+  return TimelinesOn(summary, PodSpans::FromSummary(summary), seconds, n);
+}
+
+OJson TimelinesOn(const Json& summary, const PodSpans& spans, double seconds, int n) {
   const double t0 = Seconds(summary, "startTime", 0);
   const double t1 = t0 + seconds;
   const Grid g{t0, (t1 - t0) / (n - 1), n};
@@ -256,33 +264,30 @@ OJson TimelinesOn(const Json& summary, double seconds, int n) {
   }
   // Pods: Pending (created to bound) and why, ContainerCreating, Running, devices held.
   std::map<std::string, std::vector<double>> waiting;
-  for (const auto& p : Arr(summary, "pods")) {
-    const double created = Seconds(p, "createdAt", t0);
-    const double gone = std::min(Seconds(p, "deletedAt", end), Seconds(p, "finishedAt", end));
-    const double scheduled = Seconds(p, "scheduledAt", end);
-    const double started = Seconds(p, "startedAt", end);
+  for (const auto& p : spans.spans) {
+    const double created = PodSpans::Or(p.created, t0);
+    const double gone = std::min(PodSpans::Or(p.deleted, end), PodSpans::Or(p.finished, end));
+    const double scheduled = PodSpans::Or(p.scheduled, end);
+    const double started = PodSpans::Or(p.started, end);
     const double bound_or_gone = std::min(scheduled, gone);
     g.Add(&pending, created, bound_or_gone, 1);
     g.Add(&running, started, gone, 1);
-    const auto& waits = Arr(p, "waits");
     double from = created;
     std::string why = "Queued";
-    for (const auto& w : waits) {
-      if (!w.is_array() || w.size() != 2 || !w[0].is_string() || !w[1].is_string()) continue;
-      std::string error;
-      auto at = ParseRFC3339(w[0].get<std::string>(), &error);
-      const double next = at ? static_cast<double>(at->ns) / 1e9 : from;
+    for (uint32_t k = p.first_wait; k < p.first_wait + p.waits; ++k) {
+      const double next = PodSpans::Or(spans.wait_at[k], from);
       if (next > from) g.Add(series_of(&waiting, why), from, std::min(next, bound_or_gone), 1);
       from = std::max(from, next);
-      why = w[1].get<std::string>();
+      why = spans.reasons[spans.wait_reason[k]];
     }
     g.Add(series_of(&waiting, why), from, bound_or_gone, 1);
     if (scheduled < gone)
       g.Add(series_of(&waiting, "ContainerCreating"), scheduled, std::min(started, gone), 1);
-    const double gpus = p.value("gpus", 0.0);
+    const double gpus = p.gpus;
     if (gpus > 0) {
       g.Add(&allocated, scheduled, gone, gpus);
-      auto m = model_of_node.find(Str(p, "node"));
+      auto m = p.node < 0 ? model_of_node.end()
+                          : model_of_node.find(spans.node_names[static_cast<size_t>(p.node)]);
       if (m != model_of_node.end())
         g.Add(series_of(&model_allocated, m->second), scheduled, gone, gpus);
     }

@@ -1,0 +1,98 @@
+#include "report/pod_spans.h"
+
+#include <map>
+
+#include "report/summary_fields.h"
+
+namespace gputwin::report {
+
+namespace {
+
+double SecondsOrNan(const nlohmann::json& j, const char* key) {
+  return Seconds(j, key, NAN);
+}
+
+double SecondsOrNan(Time t) {
+  return t == cluster::kNever ? NAN : static_cast<double>(t.ns) / 1e9;
+}
+
+// Interns names in first-seen order.
+class Names {
+ public:
+  explicit Names(std::vector<std::string>* names) : names_(*names) {}
+  uint32_t Id(const std::string& name) {
+    auto [it, added] = ids_.try_emplace(name, static_cast<uint32_t>(names_.size()));
+    if (added) names_.push_back(name);
+    return it->second;
+  }
+
+ private:
+  std::vector<std::string>& names_;
+  std::map<std::string, uint32_t> ids_;
+};
+
+}  // namespace
+
+PodSpans PodSpans::FromSummary(const nlohmann::json& summary) {
+  PodSpans out;
+  Names nodes(&out.node_names), reasons(&out.reasons);
+  const auto& pods = Arr(summary, "pods");
+  out.spans.reserve(pods.size());
+  for (const auto& p : pods) {
+    Span s;
+    s.created = SecondsOrNan(p, "createdAt");
+    s.scheduled = SecondsOrNan(p, "scheduledAt");
+    s.started = SecondsOrNan(p, "startedAt");
+    s.finished = SecondsOrNan(p, "finishedAt");
+    s.deleted = SecondsOrNan(p, "deletedAt");
+    s.gpus = p.value("gpus", 0.0);
+    const std::string node = Str(p, "node");
+    if (!node.empty()) s.node = static_cast<int32_t>(nodes.Id(node));
+    s.first_wait = static_cast<uint32_t>(out.wait_at.size());
+    for (const auto& w : Arr(p, "waits")) {
+      if (!w.is_array() || w.size() != 2 || !w[0].is_string() || !w[1].is_string()) continue;
+      std::string error;
+      auto at = ParseRFC3339(w[0].get<std::string>(), &error);
+      out.wait_at.push_back(at ? static_cast<double>(at->ns) / 1e9 : NAN);
+      out.wait_reason.push_back(static_cast<uint16_t>(reasons.Id(w[1].get<std::string>())));
+    }
+    s.waits = static_cast<uint32_t>(out.wait_at.size()) - s.first_wait;
+    out.spans.push_back(s);
+  }
+  return out;
+}
+
+PodSpans PodSpans::FromStore(const cluster::Store& store) {
+  PodSpans out;
+  Names nodes(&out.node_names), reasons(&out.reasons);
+  std::vector<uint32_t> nvidia;  // resource ids of nvidia.com/* (GPUs, MIG, replicas)
+  for (cluster::ResourceId r = 0; r < store.resources().size(); ++r) {
+    if (store.resources().Name(r).starts_with("nvidia.com/")) nvidia.push_back(r);
+  }
+  out.spans.reserve(store.pod_count());
+  for (cluster::PodId id = 0; id < store.pod_count(); ++id) {
+    const auto& p = store.pod(id);
+    Span s;
+    s.created = SecondsOrNan(p.created_at);
+    s.scheduled = SecondsOrNan(p.scheduled_at);
+    s.started = SecondsOrNan(p.started_at);
+    s.finished = SecondsOrNan(p.finished_at);
+    s.deleted = SecondsOrNan(p.deleted_at);
+    int64_t gpus = 0;  // as summary.json's "gpus"
+    for (uint32_t r : nvidia) {
+      if (r < p.tmpl->requests.size()) gpus += p.tmpl->requests[r];
+    }
+    s.gpus = static_cast<double>(gpus);
+    if (p.Bound()) s.node = static_cast<int32_t>(nodes.Id(store.node(p.node).name()));
+    s.first_wait = static_cast<uint32_t>(out.wait_at.size());
+    for (const auto& [at, why] : p.waits) {
+      out.wait_at.push_back(SecondsOrNan(at));
+      out.wait_reason.push_back(static_cast<uint16_t>(reasons.Id(cluster::PodWaitName(why))));
+    }
+    s.waits = static_cast<uint32_t>(out.wait_at.size()) - s.first_wait;
+    out.spans.push_back(s);
+  }
+  return out;
+}
+
+}  // namespace gputwin::report
