@@ -17,6 +17,7 @@
 #include "lint/lint.h"
 #include "report/explain.h"
 #include "report/html.h"
+#include "report/sqlite_db.h"
 #include "report/summary.h"
 #include "results/results.h"
 #include "serving/experiment.h"
@@ -77,7 +78,8 @@ std::optional<Duration> ParseDurationFlag(const std::string& flag, const std::st
 int Run(const std::string& scenario, const std::vector<std::string>& files,
         const std::string& duration, const std::string& out_dir, std::optional<uint64_t> seed,
         const std::string& until, const std::string& format, const std::string& metrics_file,
-        const std::string& metrics_tsdb, const std::string& html_file, bool check_invariants) {
+        const std::string& metrics_tsdb, const std::string& html_file, bool check_invariants,
+        const std::string& db_file) {
   std::unique_ptr<sim::Simulation> simulation;
   if (!files.empty()) {
     if (!scenario.empty()) throw InputError("give either a SCENARIO or -f FILE_OR_DIR, not both");
@@ -100,6 +102,7 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
   if (!out_dir.empty()) report::CheckOutputDir("--out", out_dir);
   if (!html_file.empty()) report::CheckOutputDir("--html", parent(html_file));
   if (!metrics_file.empty()) report::CheckOutputDir("--metrics", parent(metrics_file));
+  if (!db_file.empty()) report::CheckDatabasePath("--db", db_file);
   if (check_invariants) simulation->CheckInvariants();
   for (const auto& w : simulation->warnings()) std::cerr << "warning: " << w << "\n";
   const size_t warned_before_run = simulation->warnings().size();
@@ -139,6 +142,7 @@ int Run(const std::string& scenario, const std::vector<std::string>& files,
       write(p.parent_path().empty() ? "." : p.parent_path().string(), p.filename().string());
     }
   }
+  if (!db_file.empty()) report::WriteRunDatabase(db_file, *simulation, results);
   if (!metrics_file.empty()) {
     const std::filesystem::path p(metrics_file);
     report::WriteFileAtomically(
@@ -344,6 +348,10 @@ int RealMain(int argc, char** argv) {
   run->add_option("--metrics-tsdb", metrics_tsdb,
                   "Write every scraped series as a Prometheus TSDB block into this data folder "
                   "(prometheus --storage.tsdb.path=DIR serves it; docs/grafana.md)");
+  std::string db_file;
+  run->add_option("--db", db_file,
+                  "Write the run into this SQLite database: pods, nodes, events, Jobs, "
+                  "workloads, NodeClaims, metric samples (docs/db.md)");
   std::string html_file;
   run->add_option("--html", html_file,
                   "Write the HTML report to this file (one self-contained page; also "
@@ -473,7 +481,7 @@ int RealMain(int argc, char** argv) {
       return ExperimentFgd(fgd_pods, fgd_nodes, fgd_policy, fgd_seeds, fgd_tune, fgd_replay,
                            fgd_placements);
     return Run(scenario, files, duration, out_dir, seed, until, format, metrics_file, metrics_tsdb,
-               html_file, check_invariants);
+               html_file, check_invariants, db_file);
   } catch (const sim::InvariantViolation& e) {
     std::cerr << "error: " << e.what() << "\n";
     return kExitInternalError;
