@@ -115,7 +115,7 @@ struct Col {
 
 class Database {
  public:
-  Database(std::string path, std::string label) : label_(std::move(label)) {
+  Database(const std::string& path, std::string label) : label_(std::move(label)) {
     if (sqlite3_open_v2(path.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) !=
         SQLITE_OK) {
       Fail("cannot open");
@@ -146,14 +146,14 @@ class Database {
 // A prepared INSERT: one per table, reset after each row.
 class Insert {
  public:
-  Insert(Database& db, const std::string& table, int columns, const char* verb = "INSERT")
-      : db_(db) {
-    std::string sql = std::string(verb) + " INTO " + table + " VALUES (";
+  Insert(Database& db, std::string table, int columns, const char* verb = "INSERT")
+      : db_(db), table_(std::move(table)) {
+    std::string sql = std::string(verb) + " INTO " + table_ + " VALUES (";
     for (int c = 0; c < columns; ++c) sql += c == 0 ? "?" : ",?";
     sql += ")";
     if (sqlite3_prepare_v3(db.get(), sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt_, nullptr) !=
         SQLITE_OK) {
-      db.Fail(table);
+      db.Fail(table_);
     }
   }
   ~Insert() { sqlite3_finalize(stmt_); }
@@ -179,12 +179,13 @@ class Insert {
       }
       ++i;
     }
-    if (sqlite3_step(stmt_) != SQLITE_DONE) db_.Fail("insert");
+    if (sqlite3_step(stmt_) != SQLITE_DONE) db_.Fail("insert into " + table_);
     sqlite3_reset(stmt_);
   }
 
  private:
   Database& db_;
+  std::string table_;
   sqlite3_stmt* stmt_ = nullptr;
 };
 
