@@ -3,7 +3,7 @@
 set -euo pipefail
 
 packages=(cmake ninja-build g++ pkg-config libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
-          libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev tzdata
+          libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev libsqlite3-dev tzdata
           prometheus)  # promtool and a server for the round-trip test
 missing=()
 for p in "${packages[@]}"; do

@@ -17,6 +17,7 @@
 #include "lint/lint.h"
 #include "report/explain.h"
 #include "report/html.h"
+#include "report/sqlite_db.h"
 #include "report/summary.h"
 #include "results/results.h"
 #include "serving/experiment.h"
@@ -82,11 +83,12 @@ struct RunOptions {
   std::string metrics_file, metrics_tsdb, html_file;
   bool check_invariants = false;
   report::Detail detail = report::Detail::kFull;
+  std::string db_file;
 };
 
 int Run(const RunOptions& o) {
   const auto& [scenario, duration, out_dir, until, format, files, seed, metrics_file, metrics_tsdb,
-               html_file, check_invariants, detail] = o;
+               html_file, check_invariants, detail, db_file] = o;
   std::unique_ptr<sim::Simulation> simulation;
   if (!files.empty()) {
     if (!scenario.empty()) throw InputError("give either a SCENARIO or -f FILE_OR_DIR, not both");
@@ -109,6 +111,7 @@ int Run(const RunOptions& o) {
   if (!out_dir.empty()) report::CheckOutputDir("--out", out_dir);
   if (!html_file.empty()) report::CheckOutputDir("--html", parent(html_file));
   if (!metrics_file.empty()) report::CheckOutputDir("--metrics", parent(metrics_file));
+  if (!db_file.empty()) report::CheckDatabasePath("--db", db_file);
   if (check_invariants) simulation->CheckInvariants();
   for (const auto& w : simulation->warnings()) std::cerr << "warning: " << w << "\n";
   const size_t warned_before_run = simulation->warnings().size();
@@ -149,6 +152,7 @@ int Run(const RunOptions& o) {
       write(p.parent_path().empty() ? "." : p.parent_path().string(), p.filename().string());
     }
   }
+  if (!db_file.empty()) report::WriteRunDatabase(db_file, *simulation, results);
   if (!metrics_file.empty()) {
     const std::filesystem::path p(metrics_file);
     report::WriteFileAtomically(
@@ -334,7 +338,7 @@ int RealMain(int argc, char** argv) {
       app.add_subcommand("run", "Replay a scenario (or plain manifests) on the virtual clock");
   RunOptions ro;
   auto& [scenario, duration, out_dir, until, format, files, seed, metrics_file, metrics_tsdb,
-         html_file, check_invariants, detail] = ro;
+         html_file, check_invariants, detail, db_file] = ro;
   run->add_option("SCENARIO", scenario, "Scenario file (kind: Scenario, gputwin.io/v1alpha1)");
   run->add_option("-f,--filename", files,
                   "Plain manifests: files or folders (like kubectl apply -f)");
@@ -361,6 +365,9 @@ int RealMain(int argc, char** argv) {
   run->add_option("--metrics-tsdb", metrics_tsdb,
                   "Write every scraped series as a Prometheus TSDB block into this data folder "
                   "(prometheus --storage.tsdb.path=DIR serves it; docs/grafana.md)");
+  run->add_option("--db", db_file,
+                  "Write the run into this SQLite database: pods, nodes, events, Jobs, "
+                  "workloads, NodeClaims, metric samples (docs/db.md)");
   run->add_option("--html", html_file,
                   "Write the HTML report to this file (one self-contained page; also "
                   "report.html in --out)");

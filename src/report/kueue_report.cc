@@ -14,9 +14,7 @@ namespace gputwin::report {
 using Json = nlohmann::ordered_json;
 using kueue::WorkloadPhase;
 
-namespace {
-
-const char* PhaseName(WorkloadPhase p) {
+const char* WorkloadStateName(WorkloadPhase p) {
   switch (p) {
     case WorkloadPhase::kPending:
       return "Pending";
@@ -28,6 +26,22 @@ const char* PhaseName(WorkloadPhase p) {
   return "";
 }
 
+std::string WorkloadOwner(const sim::Simulation& sim, const kueue::WorkloadState& w) {
+  return w.owner == kueue::WorkloadOwner::kJob
+             ? "Job " + sim.store().jobs()[w.job].obj.metadata.name
+             : w.owner_name;
+}
+
+double WorkloadWaitSeconds(const sim::Simulation& sim, const kueue::WorkloadState& w) {
+  Duration wait = w.total_wait;
+  if (w.phase == WorkloadPhase::kPending && !w.deactivated) {
+    wait = wait + (sim.end() - w.pending_since);
+  }
+  return static_cast<double>(wait.ns) / 1e9;
+}
+
+namespace {
+
 Json TimeOrNull(bool set, Time t) {
   return set ? Json(FormatRFC3339(t)) : Json(nullptr);
 }
@@ -36,7 +50,6 @@ Json WorkloadJson(const sim::Simulation& sim, const kueue::KueueController& k,
                   kueue::WorkloadId id) {
   const auto& c = k.cache();
   const auto& w = c.wl(id);
-  const Time end = sim.end();
   Json flavors = Json::object();
   for (const auto& ps : w.assignment) {
     for (const auto& [r, f] : ps.flavors) flavors[r] = f;
@@ -48,25 +61,21 @@ Json WorkloadJson(const sim::Simulation& sim, const kueue::KueueController& k,
                            {"reason", h.reason},
                            {"message", h.message}});
   }
-  Duration wait = w.total_wait;
-  if (w.phase == WorkloadPhase::kPending && !w.deactivated) wait = wait + (end - w.pending_since);
   Json j{{"namespace", w.spec.namespace_},
          {"name", w.spec.name},
          {"job", w.owner == kueue::WorkloadOwner::kJob
                      ? Json(sim.store().jobs()[w.job].obj.metadata.name)
                      : Json(nullptr)},
-         {"owner", w.owner == kueue::WorkloadOwner::kJob
-                       ? "Job " + sim.store().jobs()[w.job].obj.metadata.name
-                       : w.owner_name},
+         {"owner", WorkloadOwner(sim, w)},
          {"localQueue", w.spec.queue_name},
          {"clusterQueue", w.cq >= 0 ? Json(c.cq(w.cq).obj.metadata.name) : Json(nullptr)},
          {"priority", w.spec.priority},
          {"priorityClassName", w.spec.priority_class_name},
-         {"state", PhaseName(w.phase)},
+         {"state", WorkloadStateName(w.phase)},
          {"createdAt", FormatRFC3339(w.created)},
          {"firstAdmittedAt", TimeOrNull(w.ever_admitted, w.first_admitted_at)},
          {"finishedAt", TimeOrNull(w.phase == WorkloadPhase::kFinished, w.finished_at)},
-         {"waitSeconds", static_cast<double>(wait.ns) / 1e9},
+         {"waitSeconds", WorkloadWaitSeconds(sim, w)},
          {"count", w.spec.pod_sets.front().count},
          {"admittedCount", w.assignment.empty() ? Json(nullptr) : Json(w.assignment.front().count)},
          {"flavors", flavors},

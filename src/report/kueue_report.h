@@ -9,6 +9,11 @@
 #include "results/results.h"
 #include "sim/simulation.h"
 
+namespace gputwin::kueue {
+enum class WorkloadPhase : uint8_t;
+struct WorkloadState;
+}  // namespace gputwin::kueue
+
 namespace gputwin::report {
 
 // The "kueue" object of summary.json (null without Kueue).
@@ -20,6 +25,12 @@ void StreamKueue(std::ostream& out, const sim::Simulation& sim);
 nlohmann::ordered_json KueueMetricsJson(const sim::Simulation& sim);
 // Every Workload as summary.json's "workloads" holds them.
 nlohmann::ordered_json WorkloadsJson(const sim::Simulation& sim);
+// A Workload's `state` (Pending, Admitted, Finished), its `owner` ("Job NAME", the pod,
+// group or object) and `waitSeconds` (time pending across requeues, to the run's end
+// while still pending), as summary.json's workloads say them.
+const char* WorkloadStateName(kueue::WorkloadPhase p);
+std::string WorkloadOwner(const sim::Simulation& sim, const kueue::WorkloadState& w);
+double WorkloadWaitSeconds(const sim::Simulation& sim, const kueue::WorkloadState& w);
 // The text report's Kueue section ("" without Kueue).
 std::string KueueText(const sim::Simulation& sim, const results::Results& r);
 

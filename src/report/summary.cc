@@ -65,6 +65,14 @@ Json PendingReasons(const results::Results& r) {
 
 }  // namespace
 
+int64_t PodGpus(const cluster::Store& s, const cluster::PodRecord& p) {
+  int64_t gpus = 0;
+  for (cluster::ResourceId r = 0; r < p.tmpl->requests.size() && r < s.resources().size(); ++r) {
+    if (s.resources().Name(r).starts_with("nvidia.com/")) gpus += p.tmpl->requests[r];
+  }
+  return gpus;
+}
+
 namespace {
 
 Json PodJson(const cluster::Store& s, const cluster::PodRecord& p) {
@@ -88,12 +96,7 @@ Json PodJson(const cluster::Store& s, const cluster::PodRecord& p) {
     owner = Json{{"kind", kind}, {"name", name}};
   }
   pj["owner"] = owner;
-  // The NVIDIA devices it asks for (nvidia.com/gpu, MIG instances, shared replicas).
-  int64_t gpus = 0;
-  for (cluster::ResourceId r = 0; r < p.tmpl->requests.size() && r < s.resources().size(); ++r) {
-    if (s.resources().Name(r).starts_with("nvidia.com/")) gpus += p.tmpl->requests[r];
-  }
-  pj["gpus"] = gpus;
+  pj["gpus"] = PodGpus(s, p);
   if (!p.devices.empty() && p.Bound()) {
     Json ids = Json::array();
     for (uint32_t d : p.devices) ids.push_back(s.node(p.node).devices[d].id);
@@ -744,6 +747,17 @@ void CheckOutputDir(const std::string& flag, const std::string& dir) {
 
 void WriteFileAtomically(const std::string& dir, const std::string& name,
                          const std::function<void(std::ostream&)>& write) {
+  WritePathAtomically(dir, name, [&](const std::string& tmp) {
+    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
+    if (!out) throw std::runtime_error(tmp + ": cannot write");
+    write(out);
+    out.flush();
+    if (!out) throw std::runtime_error(tmp + ": write failed");
+  });
+}
+
+void WritePathAtomically(const std::string& dir, const std::string& name,
+                         const std::function<void(const std::string& tmp)>& write) {
   namespace fs = std::filesystem;
   std::error_code ec;
   fs::create_directories(dir, ec);
@@ -751,21 +765,21 @@ void WriteFileAtomically(const std::string& dir, const std::string& name,
   RemoveStaleTemporaries(dir, name);
   fs::path final_path = fs::path(dir) / name;
   fs::path tmp = fs::path(dir) / ("." + name + ".tmp." + std::to_string(::getpid()));
+  auto remove_tmp = [&] {
+    fs::remove(tmp, ec);
+    fs::remove(tmp.string() + "-journal", ec);
+  };
   try {
-    std::ofstream out(tmp, std::ios::binary | std::ios::trunc);
-    if (!out) throw std::runtime_error(tmp.string() + ": cannot write");
-    write(out);
-    out.flush();
-    if (!out) throw std::runtime_error(tmp.string() + ": write failed");
+    write(tmp.string());
   } catch (...) {
-    fs::remove(tmp, ec);  // nothing half-written stays behind
+    remove_tmp();  // nothing half-written stays behind
     throw;
   }
   // On disk before it takes the final name: a crash leaves the old file or the new one.
   SyncFile(tmp);
   fs::rename(tmp, final_path, ec);
   if (ec) {
-    fs::remove(tmp, ec);
+    remove_tmp();
     throw std::runtime_error(final_path.string() + ": cannot rename into place");
   }
   SyncFile(dir);

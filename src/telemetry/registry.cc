@@ -229,6 +229,12 @@ void Registry::Retire(SeriesId s, Time now) {
   if (keep_history_ || !samples.empty()) samples.emplace_back(now, h.last_value);
 }
 
+std::vector<std::string> Registry::RecordingOwners() const {
+  std::vector<std::string> out;
+  for (const auto& [owner, ids] : recorded_) out.push_back(owner);
+  return out;
+}
+
 const std::vector<Registry::SeriesId>& Registry::Recorded(const std::string& owner) const {
   static const std::vector<SeriesId> kNone;
   auto it = recorded_.find(owner);

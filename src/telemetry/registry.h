@@ -135,6 +135,13 @@ class Registry {
   // The histogram series of `owner`: families in declaration order, each family's series
   // in creation order.
   std::vector<SeriesId> Histograms(const std::string& owner) const;
+  // The owners that recorded counter or gauge series, by name.
+  std::vector<std::string> RecordingOwners() const;
+  // Whether `owner`'s series hold every sample of the run in memory (no retention window).
+  bool KeepsEverySample(const std::string& owner) const {
+    auto it = owner_series_.find(owner);
+    return it == owner_series_.end() || it->second.retention.ns == 0;
+  }
 
  private:
   std::vector<Family> families_;
