@@ -11,6 +11,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <deque>
 #include <vector>
 
 #include "api/types.h"
@@ -244,10 +245,10 @@ class Store {
   const std::vector<StatefulSetRecord>& stateful_sets() const { return stateful_sets_; }
   std::vector<DeploymentRecord>& deployments() { return deployments_; }
   std::vector<ReplicaSetRecord>& replica_sets() { return replica_sets_; }
-  std::vector<JobRecord>& jobs() { return jobs_; }
+  std::deque<JobRecord>& jobs() { return jobs_; }
   std::vector<DaemonSetRecord>& daemon_sets() { return daemon_sets_; }
   const std::vector<DeploymentRecord>& deployments() const { return deployments_; }
-  const std::vector<JobRecord>& jobs() const { return jobs_; }
+  const std::deque<JobRecord>& jobs() const { return jobs_; }
   const std::vector<ReplicaSetRecord>& replica_sets() const { return replica_sets_; }
   const std::vector<DaemonSetRecord>& daemon_sets() const { return daemon_sets_; }
   void UpdateWorkload(WatchKind kind, uint32_t id) { Notify(kind, WatchOp::kModified, id); }
@@ -290,7 +291,9 @@ class Store {
   std::unordered_map<std::string, NamespaceUsage> usage_;
 
   std::vector<std::function<void(PodRecord&)>> pod_admission_hooks_;
-  std::vector<PodRecord> pods_;
+  // Deques: a million records grow without a copy of them all (a vector's doubling held
+  // both at once), and references stay valid.
+  std::deque<PodRecord> pods_;
   std::unordered_map<std::string, PodId> pod_by_key_;
   size_t phase_counts_[4] = {0, 0, 0, 0};
   int64_t max_pods_ = std::numeric_limits<int64_t>::max();
@@ -305,7 +308,7 @@ class Store {
   std::vector<TrainJobRecord> train_jobs_;
   std::vector<Gang> gangs_;
   std::shared_ptr<RayStore> ray_;
-  std::vector<JobRecord> jobs_;
+  std::deque<JobRecord> jobs_;
   std::vector<DaemonSetRecord> daemon_sets_;
   std::vector<StatefulSetRecord> stateful_sets_;
   uint32_t next_template_id_ = 0;

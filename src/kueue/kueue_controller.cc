@@ -258,7 +258,7 @@ void KueueController::CreateWorkload(uint32_t job_id) {
   WorkloadId id = AddNewWorkload(std::move(w), job.tmpl->id);
   if (workload_of_job_.size() <= job_id) workload_of_job_.resize(job_id + 1, kNoWorkload);
   workload_of_job_[job_id] = id;
-  original_jobs_[id] = std::move(original);
+  original_jobs_[id] = std::make_unique<api::Job>(std::move(original));
   RecordHistory(id, "Created", "", "Workload created for Job " + job_name);
   if (cache_.wl(id).cq >= 0) {
     cache_.Enqueue(id);
@@ -373,7 +373,8 @@ void KueueController::SyncJob(uint32_t job_id, Time now) {
 
 void KueueController::ApplyAdmission(uint32_t job_id, WorkloadId id) {
   auto& w = cache_.wl(id);
-  api::Job j = original_jobs_[id];
+  if (!original_jobs_[id]) return;  // finished: nothing to admit
+  api::Job j = *original_jobs_[id];
   const auto& psa = w.assignment.front();
   const int32_t count = psa.count;
   if (count != w.spec.pod_sets.front().count) {
@@ -399,7 +400,8 @@ void KueueController::ApplyAdmission(uint32_t job_id, WorkloadId id) {
 
 void KueueController::SuspendJob(uint32_t job_id) {
   WorkloadId id = WorkloadOfJob(job_id);
-  api::Job j = original_jobs_[id];
+  if (!original_jobs_[id]) return;  // finished: its Job is done
+  api::Job j = *original_jobs_[id];
   j.suspend = true;
   auto& job = store_.jobs()[job_id];
   job.tmpl = store_.MakeJobTemplate(j);
@@ -554,6 +556,12 @@ void KueueController::FinishWorkload(WorkloadId id, Time now, const std::string&
   w.finished_reason = state;
   if (w.cq >= 0) cache_.cq(w.cq).finished_total++;
   RecordHistory(id, "Finished", reason, message);
+  // Finished is final: the Job as submitted is needed no more (a month's Jobs would keep
+  // a copy each).
+  if (id < original_jobs_.size()) original_jobs_[id].reset();
+  // So are its pod templates (flavor matching, TAS): counts and requests stay for the
+  // outputs.
+  for (auto& ps : w.spec.pod_sets) ps.spec = api::PodSpec{};
 }
 
 int KueueController::SetActive(const std::string& ns, const std::string& name_glob, bool active) {

@@ -217,7 +217,8 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
   Duration metrics_interval_;
   const api::Manifests& manifests_;
   std::vector<WorkloadId> workload_of_job_;
-  std::vector<api::Job> original_jobs_;  // per workload: the Job as submitted
+  // Per workload: the Job as submitted (null for other kinds, and once finished).
+  std::vector<std::unique_ptr<api::Job>> original_jobs_;
   std::vector<WorkloadId> workload_of_pod_;
   std::map<std::string, WorkloadId> group_workload_;  // namespace/group
   std::map<std::string, std::vector<cluster::PodId>> waiting_group_pods_;

@@ -613,10 +613,14 @@ ExpectationResult Simulation::Check(const api::Expectation& x) const {
     } else {
       r.description = "job " + x.job;
       const cluster::JobRecord* job = nullptr;
-      for (const auto& j : store_.jobs()) {
+      uint32_t index = 0;
+      for (uint32_t i = 0; i < store_.jobs().size(); ++i) {
+        const auto& j = store_.jobs()[i];
         if (j.obj.metadata.name == x.job ||
-            j.obj.metadata.namespace_ + "/" + j.obj.metadata.name == x.job)
+            j.obj.metadata.namespace_ + "/" + j.obj.metadata.name == x.job) {
           job = &j;
+          index = i;
+        }
       }
       if (!job) {
         check(false, "no such job");
@@ -658,7 +662,6 @@ ExpectationResult Simulation::Check(const api::Expectation& x) const {
         }
         if (x.lost_work) {
           double lost = 0;
-          uint32_t index = static_cast<uint32_t>(job - store_.jobs().data());
           for (const auto& w : lost_work()) {
             const auto& p = store_.pod(w.pod);
             if (p.owner.kind == cluster::OwnerKind::kJob && p.owner.index == index)
