@@ -375,7 +375,7 @@ int RealMain(int argc, char** argv) {
       ->check(CLI::IsMember({"text", "json"}));
   run->add_option("--detail", detail,
                   "What summary.json holds: full (every pod and event) or summary (totals, "
-                  "nodes, Jobs, workloads; no per-pod or per-event rows)")
+                  "nodes, Jobs, ClusterQueues; no pod, event or workload rows: --db has them)")
       ->transform(CLI::CheckedTransformer(
           std::map<std::string, report::Detail>{{"full", report::Detail::kFull},
                                                 {"summary", report::Detail::kSummary}}));

@@ -192,15 +192,16 @@ Json WorkloadsJson(const sim::Simulation& sim) {
   return out;
 }
 
-void StreamKueue(std::ostream& out, const sim::Simulation& sim) {
+void StreamKueue(std::ostream& out, const sim::Simulation& sim, bool workloads) {
   const auto* k = sim.kueue();
   if (!k) return;
   out << ",\n  \"workloads\": [";
   const auto& c = k->cache();
-  for (kueue::WorkloadId id = 0; id < c.workloads().size(); ++id) {
+  const size_t n = workloads ? c.workloads().size() : 0;
+  for (kueue::WorkloadId id = 0; id < n; ++id) {
     out << (id == 0 ? "\n    " : ",\n    ") << WorkloadJson(sim, *k, id).dump();
   }
-  out << (c.workloads().empty() ? "]" : "\n  ]");
+  out << (n == 0 ? "]" : "\n  ]");
   out << ",\n  \"metrics\": [";
   bool first = true;
   for (const auto& j : KueueMetricsJson(sim)) {

@@ -20,7 +20,8 @@ namespace gputwin::report {
 nlohmann::ordered_json KueueJson(const sim::Simulation& sim, const results::Results& r);
 // Streams `"workloads": [...]` and `"metrics": [...]`, one object per line, each
 // preceded by ",\n  ". Nothing without Kueue.
-void StreamKueue(std::ostream& out, const sim::Simulation& sim);
+// `workloads`: false leaves workloads[] empty (--detail summary).
+void StreamKueue(std::ostream& out, const sim::Simulation& sim, bool workloads = true);
 // Kueue's metrics over time, as summary.json's "metrics" holds them (empty without Kueue).
 nlohmann::ordered_json KueueMetricsJson(const sim::Simulation& sim);
 // Every Workload as summary.json's "workloads" holds them.

@@ -677,10 +677,10 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const resul
   std::string head = j.dump(2);
   head.resize(head.size() - 2);  // drop "\n}"
   out << head;
-  StreamKueue(out, sim);
+  const bool full = detail == Detail::kFull;
+  StreamKueue(out, sim, full);
   out << ",\n  \"pods\": [";
   bool first = true;
-  const bool full = detail == Detail::kFull;
   for (cluster::PodId id = 0; full && id < s.pod_count(); ++id) {
     out << (first ? "\n    " : ",\n    ") << PodJson(s, s.pod(id)).dump();
     first = false;

@@ -93,6 +93,13 @@ TEST(Cli, DetailSummaryLeavesOutPodsAndEvents) {
   EXPECT_EQ(e.code, 2) << e.out;
   EXPECT_THAT(e.out, HasSubstr("written with --detail summary"));
   EXPECT_EQ(Gputwin("run " + kQuickstart + " --detail some").code, 2);
+  // With Kueue: workloads[] is left out too; the ClusterQueues stay.
+  const std::string kueue =
+      std::string(GPUTWIN_SOURCE_DIR) + "/examples/kueue-two-teams/scenario.yaml";
+  ASSERT_EQ(Gputwin("run " + kueue + " --detail summary --out " + (out / "k").string()).code, 0);
+  const auto k = nlohmann::json::parse(Slurp(out / "k" / "summary.json"));
+  EXPECT_TRUE(k.at("workloads").empty());
+  EXPECT_FALSE(k.at("kueue").at("clusterQueues").empty());
   fs::remove_all(out);
 }
 
