@@ -126,5 +126,23 @@ TEST(Hostile, ARunThatReachesThePodLimitStops) {
               HasSubstr("spec.maxPods: the run has created 5 pods, its limit"));
 }
 
+// Found by the fuzz targets (fuzz/README.md): each class with its smallest input.
+
+TEST(Hostile, AStartTimePastTheInt64RangeIsRefused) {
+  // docs/scenario.md: startTime between 1677-09-21T00:12:43.145224192Z and
+  // 2262-04-11T23:47:16.854775807Z, the int64 nanoseconds the clock counts.
+  EXPECT_THAT(Refusal("start_time_past_2262.yaml"),
+              HasSubstr("start_time_past_2262.yaml:8: spec.startTime: \"9999-12-31T23:59:59Z\" "
+                        "is outside the times the twin can hold"));
+}
+
+TEST(Hostile, APrometheusDurationPastTheInt64RangeIsRefused) {
+  // model.ParseDuration refuses it ("out of range"); the twin's word for a duration it
+  // cannot read is Prometheus's "not a valid duration string".
+  EXPECT_THAT(Refusal("rule_for_past_int64.yaml"),
+              HasSubstr("rule_for_past_int64.yaml:12: spec.groups[0].rules[0].for: not a valid "
+                        "duration string: \"300y\""));
+}
+
 }  // namespace
 }  // namespace gputwin
