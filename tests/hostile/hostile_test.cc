@@ -144,5 +144,9 @@ TEST(Hostile, APrometheusDurationPastTheInt64RangeIsRefused) {
                         "duration string: \"300y\""));
 }
 
+TEST(Hostile, TheLargestQuantityDecodes) {
+  EXPECT_EQ(Refusal("ec2nodeclass_volume_past_int64.yaml"), "");
+}
+
 }  // namespace
 }  // namespace gputwin
