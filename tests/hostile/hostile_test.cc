@@ -128,6 +128,13 @@ TEST(Hostile, ARunThatReachesThePodLimitStops) {
 
 // Found by the fuzz targets (fuzz/README.md): each class with its smallest input.
 
+TEST(Hostile, AStrayCommaIsMalformedYaml) {
+  // go-yaml's words for the same file (kubectl apply -f); yaml-cpp 0.7 looped forever.
+  EXPECT_THAT(Refusal("yaml_stray_comma.yaml"),
+              HasSubstr("yaml_stray_comma.yaml:8: malformed YAML: did not find expected node "
+                        "content"));
+}
+
 TEST(Hostile, AStartTimePastTheInt64RangeIsRefused) {
   // docs/scenario.md: startTime between 1677-09-21T00:12:43.145224192Z and
   // 2262-04-11T23:47:16.854775807Z, the int64 nanoseconds the clock counts.
