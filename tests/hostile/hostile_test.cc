@@ -151,6 +151,21 @@ TEST(Hostile, APrometheusDurationPastTheInt64RangeIsRefused) {
                         "duration string: \"300y\""));
 }
 
+TEST(Hostile, CatalogNumbersAreBoundedAndNamesParsed) {
+  EXPECT_THAT(RunRefusal("catalog_huge_vcpu.yaml"),
+              HasSubstr("data/huge_vcpu.csv:2: vcpu: \"1e308\" is out of range [0, 2147483647]"));
+  EXPECT_THAT(RunRefusal("catalog_huge_generation.yaml"),
+              HasSubstr("data/huge_generation.csv:2: Invalid value: \"p99999999999.xlarge\": "
+                        "instance generation 99999999999 is out of range"));
+}
+
+TEST(Hostile, TraceMemoryFitsMilliBytes) {
+  // 8,796,093,022 MiB is the most an int64 of milli-bytes holds.
+  EXPECT_THAT(RunRefusal("trace_huge_memory.yaml"),
+              HasSubstr("data/huge_memory_nodes.csv:2: memory_mib: 9000000000 is out of range "
+                        "[0, 8796093022]"));
+}
+
 TEST(Hostile, TheLargestQuantityDecodes) {
   EXPECT_EQ(Refusal("ec2nodeclass_volume_past_int64.yaml"), "");
 }
