@@ -166,6 +166,17 @@ TEST(Hostile, TraceMemoryFitsMilliBytes) {
                         "[0, 8796093022]"));
 }
 
+TEST(Hostile, PromQLRefusesWhatPrometheusRefuses) {
+  // Go's regexp/syntax: "invalid escape sequence" (RE2 has no backreferences).
+  const std::string backreference = RunRefusal("promql_backreference.yaml");
+  EXPECT_THAT(backreference, HasSubstr("promql_backreference.yaml:17: expr: PromQL at character"));
+  EXPECT_THAT(backreference, HasSubstr("error parsing regexp: invalid escape sequence: `\\2`"));
+  // Prometheus's parser checks a call's arguments (round(v, to_nearest=1)).
+  EXPECT_THAT(RunRefusal("promql_round_no_argument.yaml"),
+              HasSubstr("promql_round_no_argument.yaml:15: expr: PromQL at character 1: expected "
+                        "at least 1 argument(s) in call to \"round\", got 0"));
+}
+
 TEST(Hostile, TheLargestQuantityDecodes) {
   EXPECT_EQ(Refusal("ec2nodeclass_volume_past_int64.yaml"), "");
 }
