@@ -19,8 +19,14 @@ Quantity Milli(int64_t m) {
 Quantity Units(int64_t v) {
   return Quantity{v * 1000};
 }
+// Saturates: kube-reserved memory is 11 MiB a pod, past int64 milli-bytes for maxPods near
+// INT32_MAX (a node that reserves it all has no memory left, as it should).
 Quantity MiB(int64_t mib) {
-  return Quantity{mib * 1024 * 1024 * 1000};
+  int64_t milli = 0;
+  if (__builtin_mul_overflow(mib, int64_t{1024} * 1024 * 1000, &milli)) {
+    milli = mib < 0 ? INT64_MIN : INT64_MAX;
+  }
+  return Quantity{milli};
 }
 
 // EKS AMI kube-reserved CPU: 6% of the first core, 1% of the second, 0.5% of the third

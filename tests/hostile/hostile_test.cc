@@ -177,8 +177,12 @@ TEST(Hostile, PromQLRefusesWhatPrometheusRefuses) {
                         "at least 1 argument(s) in call to \"round\", got 0"));
 }
 
-TEST(Hostile, TheLargestQuantityDecodes) {
-  EXPECT_EQ(Refusal("ec2nodeclass_volume_past_int64.yaml"), "");
+TEST(Hostile, AnEbsVolumeIsAtMost64Ti) {
+  // io2 Block Express, the largest EBS volume type, goes to 64 TiB.
+  EXPECT_THAT(Refusal("ec2nodeclass_volume_past_int64.yaml"),
+              HasSubstr("ec2nodeclass_volume_past_int64.yaml:14: "
+                        "spec.blockDeviceMappings[0].ebs.volumeSize: Invalid value: "
+                        "\"9223372036854775807m\": at most 64Ti (the largest EBS volume)"));
 }
 
 }  // namespace
