@@ -108,6 +108,7 @@ struct PromQuery::Node {
   int group = 0;  // 1 group_left, 2 group_right
   std::vector<std::string> matching, include;
   Duration offset{0};  // selectors: `offset 5m`
+  int height = 1;      // levels below and including this node
 };
 
 namespace {
@@ -130,6 +131,22 @@ class Parser {
   }
   void Skip() {
     while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+  }
+  // The parser, the evaluation and the tree's destruction recurse once a level: a few
+  // hundred parentheses overflowed the stack. Prometheus has no limit; no query needs one.
+  static constexpr int kMaxDepth = 256;
+  void TooDeep() const { Fail("nested deeper than " + std::to_string(kMaxDepth) + " levels"); }
+  struct Descend {
+    explicit Descend(Parser* p) : p_(p) {
+      if (++p_->depth_ > kMaxDepth) p_->TooDeep();
+    }
+    ~Descend() { --p_->depth_; }
+    Parser* p_;
+  };
+  std::unique_ptr<Node> Checked(std::unique_ptr<Node> n) const {
+    for (const auto& a : n->args) n->height = std::max(n->height, a->height + 1);
+    if (n->height > kMaxDepth) TooDeep();
+    return n;
   }
   bool Eat(const std::string& tok) {
     Skip();
@@ -216,7 +233,7 @@ class Parser {
       Matching(n.get());
       n->args.push_back(std::move(l));
       n->args.push_back(And());
-      l = std::move(n);
+      l = Checked(std::move(n));
     }
     return l;
   }
@@ -231,7 +248,7 @@ class Parser {
       Matching(n.get());
       n->args.push_back(std::move(l));
       n->args.push_back(Comparison());
-      l = std::move(n);
+      l = Checked(std::move(n));
     }
   }
   std::unique_ptr<Node> Comparison() {
@@ -252,7 +269,7 @@ class Parser {
       Matching(n.get());
       n->args.push_back(std::move(l));
       n->args.push_back(Additive());
-      l = std::move(n);
+      l = Checked(std::move(n));
     }
   }
   std::unique_ptr<Node> Additive() {
@@ -266,7 +283,7 @@ class Parser {
       Matching(n.get());
       n->args.push_back(std::move(l));
       n->args.push_back(Multiplicative());
-      l = std::move(n);
+      l = Checked(std::move(n));
     }
   }
   std::unique_ptr<Node> Multiplicative() {
@@ -280,10 +297,11 @@ class Parser {
       Matching(n.get());
       n->args.push_back(std::move(l));
       n->args.push_back(Power());
-      l = std::move(n);
+      l = Checked(std::move(n));
     }
   }
   std::unique_ptr<Node> Power() {
+    const Descend descend(this);
     auto l = Unary();
     if (!Eat("^")) return l;
     auto n = std::make_unique<Node>();
@@ -292,14 +310,15 @@ class Parser {
     Matching(n.get());
     n->args.push_back(std::move(l));
     n->args.push_back(Power());  // right-associative
-    return n;
+    return Checked(std::move(n));
   }
   std::unique_ptr<Node> Unary() {
+    const Descend descend(this);
     if (Eat("-")) {
       auto n = std::make_unique<Node>();
       n->kind = Kind::kNeg;
       n->args.push_back(Unary());
-      return n;
+      return Checked(std::move(n));
     }
     Eat("+");
     return Primary();
@@ -405,7 +424,7 @@ class Parser {
       n->args.push_back(Or());
       Expect(")");
       if (!n->by && !n->without) Grouping(n.get());
-      return n;
+      return Checked(std::move(n));
     }
     Skip();
     if (i_ < s_.size() && s_[i_] == '(') {
@@ -441,7 +460,7 @@ class Parser {
              std::to_string(got < fn->min_args ? fn->min_args : fn->max_args) +
              " argument(s) in call to \"" + id + "\"" + got_text);
       }
-      return n;
+      return Checked(std::move(n));
     }
     if (id == "and" || id == "or" || id == "unless" || id == "offset" || id == "on" ||
         id == "ignoring" || id == "bool" || id == "by" || id == "without") {
@@ -500,6 +519,7 @@ class Parser {
 
   const std::string& s_;
   size_t i_ = 0;
+  int depth_ = 0;  // parser frames open (Descend)
 };
 
 using Points = std::vector<std::pair<Time, double>>;

@@ -177,6 +177,12 @@ TEST(Hostile, PromQLRefusesWhatPrometheusRefuses) {
                         "at least 1 argument(s) in call to \"round\", got 0"));
 }
 
+TEST(Hostile, PromQLNestedPastTheParsersDepthIsRefused) {
+  const std::string deep = RunRefusal("promql_deep_nesting.yaml");
+  EXPECT_THAT(deep, HasSubstr("promql_deep_nesting.yaml:16: expr: PromQL at character"));
+  EXPECT_THAT(deep, HasSubstr("nested deeper than 256 levels"));
+}
+
 TEST(Hostile, AnEbsVolumeIsAtMost64Ti) {
   // io2 Block Express, the largest EBS volume type, goes to 64 TiB.
   EXPECT_THAT(Refusal("ec2nodeclass_volume_past_int64.yaml"),
