@@ -33,9 +33,10 @@ run_one() {
     csv) extra=(-max_len=16384) ;;
   esac
   local start=$SECONDS
-  # The seeds are read, the new inputs kept in $work; stdin closed (CI has none).
+  # The seeds are read, the new inputs kept in $work; stdin closed (CI has none). One worker,
+  # in process: -jobs/-workers would fork children logging to ./fuzz-N.log instead.
   if nice -n 15 "$build/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
-      -jobs=1 -workers=1 -print_final_stats=1 -artifact_prefix="$art/" "${extra[@]}" \
+      -print_final_stats=1 -artifact_prefix="$art/" "${extra[@]}" \
       "$work" "$build/corpus/$t" </dev/null >"$log" 2>&1; then
     echo "fuzz $t: ok, $(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$log" |
       grep -o '[0-9]*$') runs in $((SECONDS - start)) s"
