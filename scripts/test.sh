@@ -13,3 +13,6 @@ cmake --build build-asan
 export ASAN_OPTIONS=detect_leaks=1:abort_on_error=1
 export UBSAN_OPTIONS=print_stacktrace=1:halt_on_error=1
 ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
+# The libFuzzer smoke (fuzz/README.md): 60 s per target, two at a time; any crash, sanitizer
+# report, leak, timeout or out-of-memory fails the run. scripts/fuzz.sh alone runs an hour each.
+GPUTWIN_FUZZ_JOBS=2 scripts/fuzz.sh 60

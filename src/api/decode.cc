@@ -221,18 +221,7 @@ class KeyChecker {
 }  // namespace
 
 void DecodeYaml(const std::string& text, const std::string& file, Manifests* out) {
-  std::vector<YAML::Node> docs;
-  try {
-    docs = YAML::LoadAll(text);
-  } catch (const YAML::Exception& e) {
-    // yaml-cpp's depth guard (a few hundred levels) says only "bad file" of a string.
-    const std::string why = e.msg == "bad file"
-                                ? "nested deeper than the reader allows (a few hundred levels; "
-                                  "no Kubernetes object needs that many)"
-                                : e.msg;
-    throw InputError(SourceRef{file, e.mark.line >= 0 ? e.mark.line + 1 : 0}, "",
-                     "malformed YAML: " + why);
-  }
+  const std::vector<YAML::Node> docs = LoadAllDocuments(text, file);
   KeyChecker keys(file, text.size());
   for (const auto& doc : docs) {
     if (!doc || doc.IsNull()) continue;  // empty document between '---'

@@ -260,6 +260,11 @@ void DecodeEC2NodeClass(YamlReader& r, Manifests* out) {
     bool root = bdm.Bool("rootVolume").value_or(false);
     if (auto ebs = bdm.Object("ebs")) {
       auto size = ebs->OptQuantity("volumeSize");
+      // In bytes × 1000 on the node it must fit int64; no EBS volume is past 64 TiB.
+      if (size && size->Value() > (int64_t{64} << 40)) {
+        ebs->Fail("volumeSize", "Invalid value: \"" + ebs->String("volumeSize") +
+                                    "\": at most 64Ti (the largest EBS volume)");
+      }
       if (root && size) nc.root_volume_bytes = size->Value();
       // volumeInitializationRate (MiB/s, 100-300) only with a snapshot, as the CRD's CEL
       // rule says; how fast a snapshot's blocks arrive is not modelled either way.
@@ -275,7 +280,7 @@ void DecodeEC2NodeClass(YamlReader& r, Manifests* out) {
     bdm.Finish();
   }
   if (auto k = spec->Object("kubelet")) {
-    if (auto mp = k->Int("maxPods", 0)) nc.max_pods = static_cast<int32_t>(*mp);
+    if (auto mp = k->Int("maxPods", 0, INT32_MAX)) nc.max_pods = static_cast<int32_t>(*mp);
     nc.kube_reserved = k->Resources("kubeReserved");
     nc.system_reserved = k->Resources("systemReserved");
     WarnNotModelled(*k, "EC2NodeClass", "spec.kubelet");

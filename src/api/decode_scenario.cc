@@ -514,9 +514,9 @@ CloudSpec DecodeCloud(YamlReader& c) {
     it.source = t.Where();
     it.name = t.RequiredString("name");
     it.arch = t.String("arch", "amd64");
-    it.vcpu = static_cast<int32_t>(t.Int("vcpu", 0).value_or(0));
+    it.vcpu = static_cast<int32_t>(t.Int("vcpu", 0, INT32_MAX).value_or(0));
     if (auto m = t.OptQuantity("memory")) it.memory_mib = m->Value() >> 20;
-    it.max_pods = static_cast<int32_t>(t.Int("maxPods", 1).value_or(110));
+    it.max_pods = static_cast<int32_t>(t.Int("maxPods", 1, INT32_MAX).value_or(110));
     it.gpu_count = static_cast<int32_t>(t.Int("gpuCount", 0, 16).value_or(0));
     it.gpu_name = t.String("gpuName");
     if (auto m = t.OptQuantity("gpuMemory")) it.gpu_memory_mib = m->Value() >> 20;

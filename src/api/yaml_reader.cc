@@ -1,7 +1,10 @@
 #include "api/yaml_reader.h"
 
+#include <yaml-cpp/eventhandler.h>
+
 #include <charconv>
 #include <cmath>
+#include <sstream>
 
 namespace gputwin::api {
 
@@ -205,6 +208,58 @@ void YamlReader::Finish() {
   for (const auto& kv : node_) {
     std::string k = kv.first.Scalar();
     if (!seen_.count(k)) diag_->Warn(Where(kv.first), FieldPath(k), "unknown field, ignored");
+  }
+}
+
+namespace {
+
+// Records where each document starts.
+class DocumentStarts : public YAML::EventHandler {
+ public:
+  void OnDocumentStart(const YAML::Mark& mark) override { start = mark; }
+  void OnDocumentEnd() override {}
+  void OnNull(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnAlias(const YAML::Mark&, YAML::anchor_t) override {}
+  void OnScalar(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                const std::string&) override {}
+  void OnSequenceStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                       YAML::EmitterStyle::value) override {}
+  void OnSequenceEnd() override {}
+  void OnMapStart(const YAML::Mark&, const std::string&, YAML::anchor_t,
+                  YAML::EmitterStyle::value) override {}
+  void OnMapEnd() override {}
+  YAML::Mark start;
+};
+
+}  // namespace
+
+std::vector<YAML::Node> LoadAllDocuments(const std::string& text, const std::string& file) {
+  try {
+    // yaml-cpp 0.7's LoadAll loops forever, growing, on a token no node can start with (a
+    // "," where a document begins: jbeder/yaml-cpp#1040, fixed upstream by #1319): its
+    // parser reports an empty document there again and again without moving on. A pass
+    // over the events first stops at the second document starting where the last did.
+    std::istringstream in(text);
+    YAML::Parser parser(in);
+    DocumentStarts starts;
+    int last = -1;
+    while (parser.HandleNextDocument(starts)) {
+      if (starts.start.pos <= last) {
+        // go-yaml's words for the same input (kubectl apply -f).
+        throw InputError(SourceRef{file, starts.start.line + 1}, "",
+                         "malformed YAML: did not find expected node content");
+      }
+      last = starts.start.pos;
+    }
+    return YAML::LoadAll(text);
+  } catch (const YAML::Exception& e) {
+    // yaml-cpp's depth guard (a few hundred levels) says only "bad file" of a string.
+    const std::string why = e.msg == "bad file"
+                                ? "nested deeper than the reader allows (a few hundred levels; "
+                                  "no Kubernetes object needs that many)"
+                                : e.msg;
+    throw InputError(SourceRef{file, e.mark.line >= 0 ? e.mark.line + 1 : 0}, "",
+                     "malformed YAML: " + why);
   }
 }
 

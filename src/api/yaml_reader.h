@@ -69,6 +69,10 @@ class YamlReader {
   std::set<std::string> seen_;
 };
 
+// Every document of `text` (named `file` in errors), as YAML::LoadAll reads them, or an
+// InputError at the line where the YAML is malformed.
+std::vector<YAML::Node> LoadAllDocuments(const std::string& text, const std::string& file);
+
 // Parses a scalar as a Go duration; "what" names the field in the error.
 Duration ParseDurationOrThrow(const YamlReader& r, const YAML::Node& n, const std::string& field,
                               const std::string& text);

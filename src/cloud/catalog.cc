@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
 #include <cmath>
+#include <cstdint>
 #include <sstream>
 
 #include "core/csv.h"
@@ -17,17 +19,25 @@ Quantity Milli(int64_t m) {
 Quantity Units(int64_t v) {
   return Quantity{v * 1000};
 }
+// Saturates: kube-reserved memory is 11 MiB a pod, past int64 milli-bytes for maxPods near
+// INT32_MAX (a node that reserves it all has no memory left, as it should).
 Quantity MiB(int64_t mib) {
-  return Quantity{mib * 1024 * 1024 * 1000};
+  int64_t milli = 0;
+  if (__builtin_mul_overflow(mib, int64_t{1024} * 1024 * 1000, &milli)) {
+    milli = mib < 0 ? INT64_MIN : INT64_MAX;
+  }
+  return Quantity{milli};
 }
 
 // EKS AMI kube-reserved CPU: 6% of the first core, 1% of the second, 0.5% of the third
-// and fourth, 0.25% of the rest (types.go cpu()).
+// and fourth, 0.25% of the rest (types.go cpu()). In closed form: a loop over the cores
+// ran 2^31 times for a catalog row of that many.
 int64_t KubeReservedMilliCpu(int32_t vcpu) {
-  double m = 0;
-  for (int32_t c = 1; c <= vcpu; ++c) {
-    m += c == 1 ? 60 : c == 2 ? 10 : c <= 4 ? 5 : 2.5;
-  }
+  if (vcpu <= 0) return 0;
+  double m = 60;
+  if (vcpu >= 2) m += 10;
+  m += 5.0 * std::clamp(vcpu - 2, 0, 2);
+  m += 2.5 * std::max(vcpu - 4, 0);
   return static_cast<int64_t>(m);
 }
 
@@ -76,7 +86,16 @@ void DeriveNameParts(InstanceType* t) {
   t->category = t->family.substr(0, i);
   size_t j = i;
   while (j < t->family.size() && std::isdigit(static_cast<unsigned char>(t->family[j]))) ++j;
-  t->generation = j > i ? std::stoi(t->family.substr(i, j - i)) : 0;
+  t->generation = 0;
+  if (j > i) {
+    // std::stoi threw std::out_of_range, which named no file or line.
+    const auto [p, ec] = std::from_chars(t->family.data() + i, t->family.data() + j, t->generation);
+    if (ec != std::errc()) {
+      throw InputError(t->source, "",
+                       "Invalid value: \"" + t->name + "\": instance generation " +
+                           t->family.substr(i, j - i) + " is out of range");
+    }
+  }
 }
 
 api::ResourceList InstanceType::Capacity(const NodeOverhead& o) const {
@@ -185,35 +204,46 @@ std::vector<InstanceType> ParseCatalogCsv(const std::string& text, const std::st
       size_t i = static_cast<size_t>(it - header.begin());
       return i < cells.size() ? cells[i] : "";
     };
-    auto num = [&](const std::string& col, double fallback) {
+    // Whole-number columns have a bound (`max`) within their type and what a node's
+    // quantities can hold, so the casts below and the arithmetic on nodes stay defined.
+    auto num = [&](const std::string& col, double fallback, double max = HUGE_VAL) {
       std::string v = get(col);
       if (v.empty()) return fallback;
       char* end = nullptr;
       double d = std::strtod(v.c_str(), &end);
-      if (end == v.c_str() || *end != '\0' || d < 0) {
+      if (end == v.c_str() || *end != '\0' || !(d >= 0) || !std::isfinite(d)) {
         throw InputError(SourceRef{file, line_no}, col,
                          "\"" + v + "\" is not a non-negative number");
       }
+      if (d > max) {
+        throw InputError(
+            SourceRef{file, line_no}, col,
+            "\"" + v + "\" is out of range [0, " + std::to_string(static_cast<int64_t>(max)) + "]");
+      }
       return d;
     };
+    constexpr double kInt32 = INT32_MAX;
+    // MiB and GB held as int64 milli-units (and milli-bytes) on the node.
+    constexpr double kMaxMiB = INT64_MAX / (int64_t{1024} * 1024 * 1000);
+    constexpr double kMaxGB = INT64_MAX / 1'000'000'000'000;
     InstanceType t;
     t.source = SourceRef{file, line_no};
     t.name = get("instance_type");
     if (t.name.empty()) throw InputError(t.source, "instance_type", "Required value");
     DeriveNameParts(&t);
     t.arch = get("arch").empty() ? "amd64" : get("arch");
-    t.vcpu = static_cast<int32_t>(num("vcpu", 0));
-    t.memory_mib = static_cast<int64_t>(num("memory_mib", 0));
+    t.vcpu = static_cast<int32_t>(num("vcpu", 0, kInt32));
+    t.memory_mib = static_cast<int64_t>(num("memory_mib", 0, kMaxMiB));
     if (t.vcpu <= 0 || t.memory_mib <= 0) {
       throw InputError(t.source, "vcpu", "an instance type needs vcpu and memory_mib");
     }
-    t.max_pods = static_cast<int32_t>(num("max_pods", 110));
-    t.gpu_count = static_cast<int32_t>(num("gpu_count", 0));
+    t.max_pods = static_cast<int32_t>(num("max_pods", 110, kInt32));
+    t.gpu_count = static_cast<int32_t>(num("gpu_count", 0, 16));  // as gpuCount
     t.gpu_name = get("gpu_name");
-    t.gpu_memory_mib = static_cast<int64_t>(num("gpu_memory_mib", 0));
-    t.efa = static_cast<int32_t>(num("efa_interfaces", 0));
-    t.network_mbps = static_cast<int64_t>(num("network_bandwidth_mbps", 0));
-    t.local_nvme_gb = static_cast<int64_t>(num("local_nvme_gb", 0));
+    t.gpu_memory_mib = static_cast<int64_t>(num("gpu_memory_mib", 0, kMaxMiB));
+    t.efa = static_cast<int32_t>(num("efa_interfaces", 0, kInt32));
+    t.network_mbps = static_cast<int64_t>(num("network_bandwidth_mbps", 0, kMaxGB));
+    t.local_nvme_gb = static_cast<int64_t>(num("local_nvme_gb", 0, kMaxGB));
     if (t.gpu_count > 0) t.gpu_model = GpuModelFor(t.gpu_name, t.gpu_memory_mib);
     // Price columns: od_price_<region with underscores>.
     for (const auto& col : header) {

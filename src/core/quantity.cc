@@ -1,12 +1,13 @@
 #include "core/quantity.h"
 
+#include <algorithm>
 #include <limits>
+#include <string>
 
 namespace gputwin {
 namespace {
 
 using i128 = __int128;
-constexpr i128 kLimit = static_cast<i128>(1) << 120;  // headroom before any multiply
 
 bool IsDigit(char c) {
   return c >= '0' && c <= '9';
@@ -95,44 +96,44 @@ std::optional<Quantity> ParseQuantity(std::string_view str, std::string* error) 
   int base = 10, exp = 0;
   if (!InterpretSuffix(suffix, &base, &exp)) return fail("unable to parse quantity's suffix");
 
-  // Exact rational arithmetic: value = digits / 10^len(denom) × base^exp; milli = ceil(value×1000).
-  i128 n = 0, d = 1;
+  // Exact, however many digits or whatever the exponent: value = digits × 10^exp10 × 2^exp2
+  // with the point removed from the digits; milli = ceil(|value| × 1000), as MilliValue()
+  // rounds (away from zero). Integer arithmetic on a bounded number of places overflowed
+  // or dropped digits that the exponent made significant ("0.<36 zeros>5e40").
   auto overflow = [&]() {
     return fail("quantity \"" + std::string(str) + "\" is too large (overflows int64 milli-units)");
   };
-  for (char c : num) {
-    n = n * 10 + (c - '0');
-    if (n > kLimit) return overflow();
-  }
-  for (char c : denom) {
-    if (d > kLimit / 10) break;  // digits beyond ~36 places only round up below
-    n = n * 10 + (c - '0');
-    d *= 10;
-    if (n > kLimit) return overflow();
-  }
-  n *= 1000;
-  if (base == 10) {
-    for (int i = 0; i < exp; ++i) {
-      n *= 10;
-      if (n > kLimit) return overflow();
+  std::string digits(num);
+  digits += denom;
+  digits.erase(0, std::min(digits.find_first_not_of('0'), digits.size()));
+  if (digits.empty()) return Quantity{0};
+  int64_t exp10 = 3 - static_cast<int64_t>(denom.size()) + (base == 10 ? exp : 0);
+  for (int i = 0; base == 2 && i < exp; ++i) {  // × 2, place by place
+    int carry = 0;
+    for (size_t k = digits.size(); k-- > 0;) {
+      const int v = (digits[k] - '0') * 2 + carry;
+      digits[k] = static_cast<char>('0' + v % 10);
+      carry = v / 10;
     }
-    for (int i = 0; i > exp; --i) {
-      if (d > kLimit / 10) {
-        n = n > 0 ? 1 : 0;  // far below one milli-unit: rounds up to 1m if non-zero
-        d = 1;
-        break;
-      }
-      d *= 10;
-    }
-  } else {
-    for (int i = 0; i < exp; ++i) {
-      n *= 2;
-      if (n > kLimit) return overflow();
-    }
+    if (carry) digits.insert(digits.begin(), '1');
   }
-  i128 milli = (n + d - 1) / d;  // round up, as MilliValue() does
+  // With no leading zero, digits × 10^exp10 >= 10^(size - 1 + exp10).
+  std::string_view whole = digits;
+  bool round_up = false;
+  if (exp10 < 0) {
+    const size_t drop = static_cast<size_t>(-exp10);
+    if (drop >= digits.size()) return Quantity{positive ? 1 : -1};  // below 1m, not zero
+    whole = std::string_view(digits).substr(0, digits.size() - drop);
+    round_up = digits.find_first_not_of('0', whole.size()) != std::string::npos;
+    exp10 = 0;
+  }
+  if (static_cast<int64_t>(whole.size()) + exp10 > 19) return overflow();
+  i128 milli = 0;
+  for (char c : whole) milli = milli * 10 + (c - '0');
+  for (int64_t i = 0; i < exp10; ++i) milli *= 10;
+  milli += round_up ? 1 : 0;
   if (milli > std::numeric_limits<int64_t>::max()) return overflow();
-  int64_t v = static_cast<int64_t>(milli);
+  const int64_t v = static_cast<int64_t>(milli);
   return Quantity{positive ? v : -v};
 }
 

@@ -12,8 +12,9 @@ namespace gputwin {
 struct Quantity {
   int64_t milli = 0;  // value × 1000, rounded up as MilliValue() does
 
-  // Value() in Kubernetes: the whole-unit value, rounded up.
-  int64_t Value() const { return milli >= 0 ? (milli + 999) / 1000 : -((-milli) / 1000); }
+  // Value() in Kubernetes: the whole-unit value, rounded up (without adding 999, which
+  // overflowed near the int64 range).
+  int64_t Value() const { return milli / 1000 + (milli % 1000 > 0 ? 1 : 0); }
   bool IsInteger() const { return milli % 1000 == 0; }
   auto operator<=>(const Quantity&) const = default;
 };

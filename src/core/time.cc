@@ -9,6 +9,7 @@ namespace gputwin {
 namespace {
 
 constexpr int64_t kMaxInt64 = std::numeric_limits<int64_t>::max();
+constexpr int64_t kMinInt64 = std::numeric_limits<int64_t>::min();
 
 // Go's time.ParseDuration unit table.
 std::optional<int64_t> UnitNanos(std::string_view u) {
@@ -62,6 +63,8 @@ std::optional<Duration> ParseDuration(std::string_view s, std::string* error) {
   }
   if (s == "0") return Duration{0};
   if (s.empty()) return fail("invalid duration \"" + orig + "\"");
+  // As Go: up to 2^63 - 1 ns, and 2^63 when negative (Go parses its own minimum back).
+  const unsigned __int128 limit = static_cast<unsigned __int128>(kMaxInt64) + (neg ? 1 : 0);
   unsigned __int128 total = 0;
   while (!s.empty()) {
     if (!(IsDigit(s[0]) || s[0] == '.')) return fail("invalid duration \"" + orig + "\"");
@@ -70,7 +73,7 @@ std::optional<Duration> ParseDuration(std::string_view s, std::string* error) {
     bool any = false;
     while (i < s.size() && IsDigit(s[i])) {
       whole = whole * 10 + static_cast<unsigned>(s[i] - '0');
-      if (whole > static_cast<unsigned __int128>(kMaxInt64)) {
+      if (whole > limit) {
         return fail("invalid duration \"" + orig + "\"");
       }
       ++i;
@@ -80,7 +83,8 @@ std::optional<Duration> ParseDuration(std::string_view s, std::string* error) {
     if (i < s.size() && s[i] == '.') {
       ++i;
       while (i < s.size() && IsDigit(s[i])) {
-        if (scale < static_cast<unsigned __int128>(1) << 100) {  // extra digits beyond precision
+        // Digits past the 19th are below a nanosecond of an hour; frac × unit stays in range.
+        if (scale < 10'000'000'000'000'000'000ULL) {
           frac = frac * 10 + static_cast<unsigned>(s[i] - '0');
           scale *= 10;
         }
@@ -100,13 +104,13 @@ std::optional<Duration> ParseDuration(std::string_view s, std::string* error) {
     unsigned __int128 v = whole * static_cast<unsigned __int128>(*unit);
     v += frac * static_cast<unsigned __int128>(*unit) / scale;
     total += v;
-    if (total > static_cast<unsigned __int128>(kMaxInt64)) {
+    if (total > limit) {
       return fail("invalid duration \"" + orig + "\"");
     }
     s.remove_prefix(u);
   }
-  int64_t out = static_cast<int64_t>(total);
-  return Duration{neg ? -out : out};
+  const uint64_t out = static_cast<uint64_t>(total);
+  return Duration{static_cast<int64_t>(neg ? 0 - out : out)};
 }
 
 std::string FormatDuration(Duration d) {
@@ -217,8 +221,17 @@ std::optional<Time> ParseRFC3339(std::string_view s, std::string* error) {
   }
   if (pos != s.size()) return fail();
   int64_t days = DaysFromCivil(y, static_cast<unsigned>(mo), static_cast<unsigned>(d));
-  int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset;
-  return Time{secs * 1'000'000'000 + nanos};
+  const int64_t secs = days * 86400 + h * 3600 + mi * 60 + sec - offset;
+  // Instants are int64 nanoseconds: years 1678 to 2262 (Go's time.Time goes further).
+  const __int128 ns = static_cast<__int128>(secs) * 1'000'000'000 + nanos;
+  if (ns < kMinInt64 || ns > kMaxInt64) {
+    if (error) {
+      *error = "\"" + std::string(s) + "\" is outside the times the twin can hold (" +
+               FormatRFC3339(Time{kMinInt64}) + " to " + FormatRFC3339(Time{kMaxInt64}) + ")";
+    }
+    return std::nullopt;
+  }
+  return Time{static_cast<int64_t>(ns)};
 }
 
 std::string FormatRFC3339(Time t) {
@@ -255,8 +268,10 @@ std::optional<Duration> ParsePrometheusDuration(std::string_view s, size_t* pos)
   bool any = false;
   while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
     int64_t n = 0;
-    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i])))
-      n = n * 10 + (s[i++] - '0');
+    bool overflow = false;
+    while (i < s.size() && std::isdigit(static_cast<unsigned char>(s[i]))) {
+      overflow |= __builtin_mul_overflow(n, 10, &n) || __builtin_add_overflow(n, s[i++] - '0', &n);
+    }
     int64_t unit = 0;
     if (s.substr(i, 2) == "ms") {
       unit = 1'000'000;
@@ -287,11 +302,14 @@ std::optional<Duration> ParsePrometheusDuration(std::string_view s, size_t* pos)
       }
       if (unit) ++i;
     }
-    if (!unit) {
+    // Past the int64 range of nanoseconds: refused, as model.ParseDuration's "duration out
+    // of range".
+    int64_t part = 0;
+    if (!unit || overflow || __builtin_mul_overflow(n, unit, &part) ||
+        __builtin_add_overflow(total, part, &total)) {
       *pos = i;
       return std::nullopt;
     }
-    total += n * unit;
     any = true;
   }
   *pos = i;

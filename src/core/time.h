@@ -63,8 +63,8 @@ std::optional<Duration> ParseDuration(std::string_view s, std::string* error);
 // Formats as Go's Duration.String() does ("1h30m0s", "2m0s", "500ms", "0s").
 std::string FormatDuration(Duration d);
 // A Prometheus duration (model.ParseDuration: 100ms, 30s, 5m, 1h30m, 1d, 1w, 1y) read from
-// `s` at `*pos` as far as it goes; nullopt, with *pos where it stopped, when none is there
-// or a number lacks its unit.
+// `s` at `*pos` as far as it goes; nullopt, with *pos where it stopped, when none is there,
+// a number lacks its unit or the sum leaves the int64 range of nanoseconds.
 std::optional<Duration> ParsePrometheusDuration(std::string_view s, size_t* pos);
 
 // RFC 3339 ("2026-01-01T00:00:00Z", "2026-01-01T02:00:00.5+02:00").

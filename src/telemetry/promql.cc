@@ -2,7 +2,9 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cerrno>
 #include <cmath>
+#include <cstdlib>
 #include <limits>
 #include <map>
 #include <regex>
@@ -37,6 +39,59 @@ std::string FormatLe(double v) {
   return s;
 }
 
+// Prometheus's regular expressions are Go's (RE2); std::regex compiles them as ECMAScript,
+// recursively, and takes `\2` for a backreference (its compiler overflows on long ones).
+// What Go refuses, and what would exhaust std::regex's stack, is refused first, in Go's
+// words (regexp/syntax).
+std::regex CompileGoRegexp(const std::string& re) {
+  auto fail = [&](const std::string& why) {
+    throw std::invalid_argument("error parsing regexp: " + why);
+  };
+  // Go's parser has no length limit but a program size one; std::regex's recursion grows
+  // with each term. Label matchers are far shorter.
+  if (re.size() > 4096) fail("expression too large");
+  int depth = 0;
+  bool in_class = false;
+  for (size_t i = 0; i < re.size(); ++i) {
+    const char c = re[i];
+    if (c == '\\' && i + 1 < re.size()) {
+      const char e = re[++i];
+      if (e >= '1' && e <= '9') fail("invalid escape sequence: `\\" + std::string(1, e) + "`");
+      continue;
+    }
+    if (in_class) {
+      in_class = c != ']';
+      continue;
+    }
+    if (c == '[') {
+      in_class = true;
+      if (i + 1 < re.size() && re[i + 1] == ']') ++i;  // "[]a]": ] first is a member
+    } else if (c == '(') {
+      if (++depth > 1000) fail("expression nests too deeply");
+    } else if (c == ')') {
+      --depth;
+    } else if (c == '{') {
+      // {n}, {n,}, {n,m}: at most 1000 repetitions.
+      size_t j = i + 1;
+      int64_t n = 0;
+      bool digits = false;
+      while (j < re.size() && (std::isdigit(static_cast<unsigned char>(re[j])) || re[j] == ',')) {
+        n = re[j] == ',' ? 0 : std::min<int64_t>(n * 10 + (re[j] - '0'), 100'000);
+        digits |= re[j] != ',';
+        if (n > 1000) fail("invalid repeat count: `" + re.substr(i, j - i + 1) + "`");
+        ++j;
+      }
+      (void)digits;
+    }
+  }
+  try {
+    return std::regex(re, std::regex::ECMAScript);
+  } catch (const std::regex_error&) {
+    fail("missing or unbalanced: `" + re + "`");
+  }
+  return {};
+}
+
 }  // namespace
 
 struct PromQuery::Node {
@@ -53,6 +108,7 @@ struct PromQuery::Node {
   int group = 0;  // 1 group_left, 2 group_right
   std::vector<std::string> matching, include;
   Duration offset{0};  // selectors: `offset 5m`
+  int height = 1;      // levels below and including this node
 };
 
 namespace {
@@ -75,6 +131,22 @@ class Parser {
   }
   void Skip() {
     while (i_ < s_.size() && std::isspace(static_cast<unsigned char>(s_[i_]))) ++i_;
+  }
+  // The parser, the evaluation and the tree's destruction recurse once a level: a few
+  // hundred parentheses overflowed the stack. Prometheus has no limit; no query needs one.
+  static constexpr int kMaxDepth = 256;
+  void TooDeep() const { Fail("nested deeper than " + std::to_string(kMaxDepth) + " levels"); }
+  struct Descend {
+    explicit Descend(Parser* p) : p_(p) {
+      if (++p_->depth_ > kMaxDepth) p_->TooDeep();
+    }
+    ~Descend() { --p_->depth_; }
+    Parser* p_;
+  };
+  std::unique_ptr<Node> Checked(std::unique_ptr<Node> n) const {
+    for (const auto& a : n->args) n->height = std::max(n->height, a->height + 1);
+    if (n->height > kMaxDepth) TooDeep();
+    return n;
   }
   bool Eat(const std::string& tok) {
     Skip();
@@ -161,7 +233,7 @@ class Parser {
       Matching(n.get());
       n->args.push_back(std::move(l));
       n->args.push_back(And());
-      l = std::move(n);
+      l = Checked(std::move(n));
     }
     return l;
   }
@@ -176,7 +248,7 @@ class Parser {
       Matching(n.get());
       n->args.push_back(std::move(l));
       n->args.push_back(Comparison());
-      l = std::move(n);
+      l = Checked(std::move(n));
     }
   }
   std::unique_ptr<Node> Comparison() {
@@ -197,7 +269,7 @@ class Parser {
       Matching(n.get());
       n->args.push_back(std::move(l));
       n->args.push_back(Additive());
-      l = std::move(n);
+      l = Checked(std::move(n));
     }
   }
   std::unique_ptr<Node> Additive() {
@@ -211,7 +283,7 @@ class Parser {
       Matching(n.get());
       n->args.push_back(std::move(l));
       n->args.push_back(Multiplicative());
-      l = std::move(n);
+      l = Checked(std::move(n));
     }
   }
   std::unique_ptr<Node> Multiplicative() {
@@ -225,10 +297,11 @@ class Parser {
       Matching(n.get());
       n->args.push_back(std::move(l));
       n->args.push_back(Power());
-      l = std::move(n);
+      l = Checked(std::move(n));
     }
   }
   std::unique_ptr<Node> Power() {
+    const Descend descend(this);
     auto l = Unary();
     if (!Eat("^")) return l;
     auto n = std::make_unique<Node>();
@@ -237,14 +310,15 @@ class Parser {
     Matching(n.get());
     n->args.push_back(std::move(l));
     n->args.push_back(Power());  // right-associative
-    return n;
+    return Checked(std::move(n));
   }
   std::unique_ptr<Node> Unary() {
+    const Descend descend(this);
     if (Eat("-")) {
       auto n = std::make_unique<Node>();
       n->kind = Kind::kNeg;
       n->args.push_back(Unary());
-      return n;
+      return Checked(std::move(n));
     }
     Eat("+");
     return Primary();
@@ -275,10 +349,19 @@ class Parser {
       return n;
     }
     if (std::isdigit(static_cast<unsigned char>(s_[i_])) || s_[i_] == '.') {
-      size_t used = 0;
+      // strtod, not std::stod: its exceptions named no position.
+      const char* begin = s_.c_str() + i_;
+      char* end = nullptr;
+      errno = 0;
       auto n = std::make_unique<Node>();
-      n->number = std::stod(s_.substr(i_), &used);
-      i_ += used;
+      n->number = std::strtod(begin, &end);
+      if (end == begin) Fail("unexpected \"" + s_.substr(i_, 1) + "\"");
+      if (errno == ERANGE && std::isinf(n->number)) {
+        // As Prometheus: strconv.ParseFloat's range error.
+        Fail("error parsing number: \"" + s_.substr(i_, static_cast<size_t>(end - begin)) +
+             "\": value out of range");
+      }
+      i_ += static_cast<size_t>(end - begin);
       return n;
     }
     if (s_[i_] == '{') return Selector("");
@@ -292,36 +375,42 @@ class Parser {
     std::string id = Ident();
     if (id.empty()) Fail("unexpected \"" + s_.substr(i_, 1) + "\"");
     static const std::vector<std::string> aggs = {"sum", "avg", "min", "max", "count"};
-    static const std::vector<std::string> funcs = {"rate",
-                                                   "irate",
-                                                   "increase",
-                                                   "avg_over_time",
-                                                   "max_over_time",
-                                                   "min_over_time",
-                                                   "sum_over_time",
-                                                   "count_over_time",
-                                                   "histogram_quantile",
-                                                   "abs",
-                                                   "ceil",
-                                                   "floor",
-                                                   "clamp_min",
-                                                   "clamp_max",
-                                                   "scalar",
-                                                   "vector",
-                                                   "time",
-                                                   "absent",
-                                                   "label_replace",
-                                                   "changes",
-                                                   "delta",
-                                                   "deriv",
-                                                   "round",
-                                                   "clamp",
-                                                   "last_over_time",
-                                                   "resets",
-                                                   "idelta",
-                                                   "sqrt",
-                                                   "exp",
-                                                   "ln"};
+    // Functions and their arities, checked here as Prometheus's parser does (an argument
+    // missing was read all the same at evaluation).
+    struct Function {
+      const char* name;
+      size_t min_args, max_args;
+    };
+    static constexpr Function kFunctions[] = {{"rate", 1, 1},
+                                              {"irate", 1, 1},
+                                              {"increase", 1, 1},
+                                              {"avg_over_time", 1, 1},
+                                              {"max_over_time", 1, 1},
+                                              {"min_over_time", 1, 1},
+                                              {"sum_over_time", 1, 1},
+                                              {"count_over_time", 1, 1},
+                                              {"last_over_time", 1, 1},
+                                              {"histogram_quantile", 2, 2},
+                                              {"abs", 1, 1},
+                                              {"ceil", 1, 1},
+                                              {"floor", 1, 1},
+                                              {"clamp_min", 2, 2},
+                                              {"clamp_max", 2, 2},
+                                              {"clamp", 3, 3},
+                                              {"scalar", 1, 1},
+                                              {"vector", 1, 1},
+                                              {"time", 0, 0},
+                                              {"absent", 1, 1},
+                                              {"label_replace", 5, 5},
+                                              {"changes", 1, 1},
+                                              {"delta", 1, 1},
+                                              {"deriv", 1, 1},
+                                              {"round", 1, 2},
+                                              {"resets", 1, 1},
+                                              {"idelta", 1, 1},
+                                              {"sqrt", 1, 1},
+                                              {"exp", 1, 1},
+                                              {"ln", 1, 1}};
     static const std::vector<std::string> unsupported = {
         "topk",         "bottomk",   "quantile",           "stddev",         "stdvar",
         "count_values", "group",     "label_join",         "predict_linear", "sort",
@@ -335,11 +424,13 @@ class Parser {
       n->args.push_back(Or());
       Expect(")");
       if (!n->by && !n->without) Grouping(n.get());
-      return n;
+      return Checked(std::move(n));
     }
     Skip();
     if (i_ < s_.size() && s_[i_] == '(') {
-      if (std::find(funcs.begin(), funcs.end(), id) == funcs.end()) {
+      const Function* fn = std::find_if(std::begin(kFunctions), std::end(kFunctions),
+                                        [&](const Function& f) { return id == f.name; });
+      if (fn == std::end(kFunctions)) {
         i_ = start;
         if (std::find(unsupported.begin(), unsupported.end(), id) != unsupported.end()) {
           Fail("\"" + id + "\" is not in the twin's PromQL subset (docs/serving.md)");
@@ -356,7 +447,20 @@ class Parser {
         } while (Eat(","));
         Expect(")");
       }
-      return n;
+      // Prometheus's words (parser.go checkAST).
+      const size_t got = n->args.size();
+      if (got < fn->min_args || got > fn->max_args) {
+        i_ = start;
+        const std::string got_text = ", got " + std::to_string(got);
+        if (fn->min_args == fn->max_args) {
+          Fail("expected " + std::to_string(fn->min_args) + " argument(s) in call to \"" + id +
+               "\"" + got_text);
+        }
+        Fail("expected " + std::string(got < fn->min_args ? "at least " : "at most ") +
+             std::to_string(got < fn->min_args ? fn->min_args : fn->max_args) +
+             " argument(s) in call to \"" + id + "\"" + got_text);
+      }
+      return Checked(std::move(n));
     }
     if (id == "and" || id == "or" || id == "unless" || id == "offset" || id == "on" ||
         id == "ignoring" || id == "bool" || id == "by" || id == "without") {
@@ -385,9 +489,9 @@ class Parser {
           m.value = String();
           if (m.op == "=~" || m.op == "!~") {
             try {
-              m.re = std::regex(m.value, std::regex::ECMAScript);
-            } catch (const std::regex_error&) {
-              Fail("bad regular expression \"" + m.value + "\"");
+              m.re = CompileGoRegexp(m.value);
+            } catch (const std::invalid_argument& e) {
+              Fail("bad regular expression \"" + m.value + "\": " + e.what());
             }
           }
           if (m.label == "__name__" && m.op == "=")
@@ -415,6 +519,7 @@ class Parser {
 
   const std::string& s_;
   size_t i_ = 0;
+  int depth_ = 0;  // parser frames open (Descend)
 };
 
 using Points = std::vector<std::pair<Time, double>>;
@@ -919,10 +1024,10 @@ PromResult Eval(const Registry& r, const Node& n, Time at) {
     const std::string dst = n.args[1]->name, repl = n.args[2]->name, src = n.args[3]->name;
     std::regex re;
     try {
-      re = std::regex(n.args[4]->name, std::regex::ECMAScript);
-    } catch (const std::regex_error&) {
+      re = CompileGoRegexp(n.args[4]->name);
+    } catch (const std::invalid_argument& e) {
       throw std::invalid_argument("label_replace: bad regular expression \"" + n.args[4]->name +
-                                  "\"");
+                                  "\": " + e.what());
     }
     for (auto& smp : out.samples) {
       auto it = smp.labels.find(src);

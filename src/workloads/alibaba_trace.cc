@@ -75,6 +75,8 @@ class CsvReader {
 };
 
 constexpr int64_t kMaxInt = INT64_MAX / 4;
+// A node's memory is held in int64 milli-bytes: 8,796,093,022 MiB (8 PiB) at most.
+constexpr int64_t kMaxMiB = INT64_MAX / (int64_t{1024} * 1024 * 1000);
 
 }  // namespace
 
@@ -88,7 +90,7 @@ std::vector<TraceNode> LoadTraceNodes(const std::string& path) {
     n.name = csv.Str("sn");
     if (n.name.empty()) throw InputError(n.source, "sn", "empty node name");
     n.cpu_milli = csv.Int("cpu_milli", 0, kMaxInt);
-    n.memory_mib = csv.Int("memory_mib", 0, kMaxInt);
+    n.memory_mib = csv.Int("memory_mib", 0, kMaxMiB);
     n.gpus = static_cast<int32_t>(csv.Int("gpu", 0, 8));
     n.model = csv.Str("model");
     if (n.gpus > 0 && n.model.empty()) {
@@ -108,7 +110,7 @@ std::vector<TracePod> LoadTracePods(const std::string& path) {
     p.source = csv.Where();
     p.name = csv.Str("name");
     p.cpu_milli = csv.Int("cpu_milli", 0, kMaxInt);
-    p.memory_mib = csv.Int("memory_mib", 0, kMaxInt);
+    p.memory_mib = csv.Int("memory_mib", 0, kMaxMiB);
     p.num_gpu = static_cast<int32_t>(csv.Int("num_gpu", 0, 8));
     p.gpu_milli = static_cast<int32_t>(csv.Int("gpu_milli", 0, 1000));
     if (p.num_gpu > 1 && p.gpu_milli != 1000) {

@@ -1,6 +1,8 @@
 // resource.ParseQuantity cases (apimachinery quantity_test.go) and MilliValue rounding.
 #include <gtest/gtest.h>
 
+#include <limits>
+
 #include "core/quantity.h"
 
 namespace gputwin {
@@ -57,6 +59,42 @@ TEST(Quantity, RejectsOverflow) {
   EXPECT_NE(err.find("too large"), std::string::npos);
   EXPECT_FALSE(ParseQuantity("10Ei", &err));
   EXPECT_TRUE(ParseQuantity("8Pi", &err));
+}
+
+TEST(Quantity, ExactWhateverTheDigitsAndExponent) {
+  // Found by fuzz/quantity_fuzzer.cc. Digits past the 36th place were dropped before the
+  // exponent made them count, and 128-bit intermediates overflowed (UBSan) on long inputs;
+  // apimachinery's inf.Dec is exact: 0.<36 zeros>5e40 is 5000.
+  EXPECT_EQ(Milli("0.0000000000000000000000000000000000005e40"), 5'000'000);
+  EXPECT_EQ(Milli("0.0000000000000000000000000000000000000000001"), 1);  // rounds up
+  EXPECT_EQ(Milli("100000000000000000000000000000000000000e-35"), 1'000'000);
+  EXPECT_EQ(Milli("1.0000000000000000000000000000000000000001Ki"), 1'024'001);
+  EXPECT_EQ(Milli("9223372036854775.807"), std::numeric_limits<int64_t>::max());
+  std::string err;
+  EXPECT_FALSE(ParseQuantity("9223372036854775.8071", &err));
+  EXPECT_NE(err.find("too large"), std::string::npos);
+  EXPECT_FALSE(ParseQuantity("100000000000000000000000000000000000000000000000000", &err));
+}
+
+TEST(Quantity, ValueNearTheInt64Range) {
+  // Value() added 999 before dividing, past INT64_MAX for the largest quantities.
+  EXPECT_EQ(Quantity{std::numeric_limits<int64_t>::max()}.Value(), 9'223'372'036'854'776);
+  EXPECT_EQ(Quantity{std::numeric_limits<int64_t>::min()}.Value(), -9'223'372'036'854'775);
+  EXPECT_EQ(Quantity{-1500}.Value(), -1);
+}
+
+TEST(Quantity, FormatsWhatParsesBack) {
+  // parse(format(q)) == q, as resource.Quantity's String() round-trips.
+  for (int64_t milli : {int64_t{0}, int64_t{1}, int64_t{-1}, int64_t{1000}, int64_t{1024'000},
+                        std::numeric_limits<int64_t>::max(),
+                        std::numeric_limits<int64_t>::min() + 1, int64_t{1152921504606846976}}) {
+    for (bool binary : {false, true}) {
+      std::string err;
+      auto back = ParseQuantity(FormatQuantity(Quantity{milli}, binary), &err);
+      ASSERT_TRUE(back) << milli << ": " << err;
+      EXPECT_EQ(back->milli, milli);
+    }
+  }
 }
 
 TEST(Quantity, Formats) {

@@ -95,6 +95,41 @@ TEST(PrometheusDuration, UnitsAndCompounds) {
   EXPECT_EQ(parse("5"), -1);  // a number without its unit
   EXPECT_EQ(parse("5x"), -1);
   EXPECT_EQ(parse(""), -1);
+  // Past the int64 range of nanoseconds (found by fuzz/duration_fuzzer.cc: the product
+  // overflowed, undefined behaviour), refused as model.ParseDuration's "out of range".
+  EXPECT_EQ(parse("106751d23h47m16s"), Duration::Seconds(9'223'372'036).ns);
+  EXPECT_EQ(parse("292y"), Duration::Hours(24 * 365 * 292).ns);
+  EXPECT_EQ(parse("293y"), -1);
+  EXPECT_EQ(parse("99999999999999999999s"), -1);
+  EXPECT_EQ(parse("200y200y"), -1);
+}
+
+TEST(ParseDuration, RoundTripsEveryInt64) {
+  // Go parses its own minimum back; the twin refused it (and the fuzzer's round trip
+  // ParseDuration(FormatDuration(d)) == d caught it).
+  constexpr int64_t kMin = std::numeric_limits<int64_t>::min();
+  EXPECT_EQ(D("-2562047h47m16.854775808s").ns, kMin);
+  EXPECT_EQ(D("-9223372036854775808ns").ns, kMin);
+  std::string err;
+  EXPECT_FALSE(ParseDuration("9223372036854775808ns", &err));
+  for (int64_t ns : {kMin, kMin + 1, std::numeric_limits<int64_t>::max(), int64_t{-1}}) {
+    EXPECT_EQ(D(FormatDuration(Duration{ns}).c_str()).ns, ns);
+  }
+  // A fraction of an hour with 31 digits: frac × unit wrapped 128 bits.
+  EXPECT_EQ(D("0.9999999999999999999999999999999h").ns, 3'599'999'999'999);
+}
+
+TEST(RFC3339, OutsideTheInt64RangeOfNanosecondsIsRefused) {
+  // Go's time.Time holds year 9999; the twin's instants are int64 nanoseconds (1677-2262).
+  // seconds × 1e9 overflowed (UBSan) before; now a clear error.
+  std::string err;
+  EXPECT_FALSE(ParseRFC3339("9999-12-31T23:59:59Z", &err));
+  EXPECT_EQ(err,
+            "\"9999-12-31T23:59:59Z\" is outside the times the twin can hold "
+            "(1677-09-21T00:12:43.145224192Z to 2262-04-11T23:47:16.854775807Z)");
+  EXPECT_FALSE(ParseRFC3339("1677-09-21T00:12:43Z", &err));
+  EXPECT_TRUE(ParseRFC3339("2262-04-11T23:47:16.854775807Z", &err));
+  EXPECT_TRUE(ParseRFC3339("1677-09-21T00:12:43.145224192Z", &err));
 }
 
 }  // namespace

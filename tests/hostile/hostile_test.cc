@@ -126,5 +126,70 @@ TEST(Hostile, ARunThatReachesThePodLimitStops) {
               HasSubstr("spec.maxPods: the run has created 5 pods, its limit"));
 }
 
+// Found by the fuzz targets (fuzz/README.md): each class with its smallest input.
+
+TEST(Hostile, AStrayCommaIsMalformedYaml) {
+  // go-yaml's words for the same file (kubectl apply -f); yaml-cpp 0.7 looped forever.
+  EXPECT_THAT(Refusal("yaml_stray_comma.yaml"),
+              HasSubstr("yaml_stray_comma.yaml:8: malformed YAML: did not find expected node "
+                        "content"));
+}
+
+TEST(Hostile, AStartTimePastTheInt64RangeIsRefused) {
+  // docs/scenario.md: startTime between 1677-09-21T00:12:43.145224192Z and
+  // 2262-04-11T23:47:16.854775807Z, the int64 nanoseconds the clock counts.
+  EXPECT_THAT(Refusal("start_time_past_2262.yaml"),
+              HasSubstr("start_time_past_2262.yaml:8: spec.startTime: \"9999-12-31T23:59:59Z\" "
+                        "is outside the times the twin can hold"));
+}
+
+TEST(Hostile, APrometheusDurationPastTheInt64RangeIsRefused) {
+  // model.ParseDuration refuses it ("out of range"); the twin's word for a duration it
+  // cannot read is Prometheus's "not a valid duration string".
+  EXPECT_THAT(Refusal("rule_for_past_int64.yaml"),
+              HasSubstr("rule_for_past_int64.yaml:12: spec.groups[0].rules[0].for: not a valid "
+                        "duration string: \"300y\""));
+}
+
+TEST(Hostile, CatalogNumbersAreBoundedAndNamesParsed) {
+  EXPECT_THAT(RunRefusal("catalog_huge_vcpu.yaml"),
+              HasSubstr("data/huge_vcpu.csv:2: vcpu: \"1e308\" is out of range [0, 2147483647]"));
+  EXPECT_THAT(RunRefusal("catalog_huge_generation.yaml"),
+              HasSubstr("data/huge_generation.csv:2: Invalid value: \"p99999999999.xlarge\": "
+                        "instance generation 99999999999 is out of range"));
+}
+
+TEST(Hostile, TraceMemoryFitsMilliBytes) {
+  // 8,796,093,022 MiB is the most an int64 of milli-bytes holds.
+  EXPECT_THAT(RunRefusal("trace_huge_memory.yaml"),
+              HasSubstr("data/huge_memory_nodes.csv:2: memory_mib: 9000000000 is out of range "
+                        "[0, 8796093022]"));
+}
+
+TEST(Hostile, PromQLRefusesWhatPrometheusRefuses) {
+  // Go's regexp/syntax: "invalid escape sequence" (RE2 has no backreferences).
+  const std::string backreference = RunRefusal("promql_backreference.yaml");
+  EXPECT_THAT(backreference, HasSubstr("promql_backreference.yaml:17: expr: PromQL at character"));
+  EXPECT_THAT(backreference, HasSubstr("error parsing regexp: invalid escape sequence: `\\2`"));
+  // Prometheus's parser checks a call's arguments (round(v, to_nearest=1)).
+  EXPECT_THAT(RunRefusal("promql_round_no_argument.yaml"),
+              HasSubstr("promql_round_no_argument.yaml:15: expr: PromQL at character 1: expected "
+                        "at least 1 argument(s) in call to \"round\", got 0"));
+}
+
+TEST(Hostile, PromQLNestedPastTheParsersDepthIsRefused) {
+  const std::string deep = RunRefusal("promql_deep_nesting.yaml");
+  EXPECT_THAT(deep, HasSubstr("promql_deep_nesting.yaml:16: expr: PromQL at character"));
+  EXPECT_THAT(deep, HasSubstr("nested deeper than 256 levels"));
+}
+
+TEST(Hostile, AnEbsVolumeIsAtMost64Ti) {
+  // io2 Block Express, the largest EBS volume type, goes to 64 TiB.
+  EXPECT_THAT(Refusal("ec2nodeclass_volume_past_int64.yaml"),
+              HasSubstr("ec2nodeclass_volume_past_int64.yaml:14: "
+                        "spec.blockDeviceMappings[0].ebs.volumeSize: Invalid value: "
+                        "\"9223372036854775807m\": at most 64Ti (the largest EBS volume)"));
+}
+
 }  // namespace
 }  // namespace gputwin
