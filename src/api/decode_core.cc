@@ -2,6 +2,7 @@
 #include "api/not_modelled.h"
 
 #include <algorithm>
+#include <limits>
 
 namespace gputwin::api {
 namespace {
@@ -82,7 +83,13 @@ ResourceRequirements DecodePodLevelResources(YamlReader& res, const PodSpec& spe
     std::optional<Quantity> sum, init_max;
     for (const auto& c : spec.containers) {
       if (auto it = c.resources.requests.find(name); it != c.resources.requests.end()) {
-        sum = Quantity{sum.value_or(Quantity{}).milli + it->second.milli};
+        // Saturating: upstream's Quantity.Add does not overflow (inf.Dec); a sum past
+        // int64 milli-units is past any node's capacity anyway.
+        int64_t total = 0;
+        if (__builtin_add_overflow(sum.value_or(Quantity{}).milli, it->second.milli, &total)) {
+          total = std::numeric_limits<int64_t>::max();
+        }
+        sum = Quantity{total};
       }
     }
     for (const auto& c : spec.init_containers) {

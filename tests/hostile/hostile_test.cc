@@ -29,6 +29,17 @@ TEST(Hostile, ADuplicateKeyNamesBothLines) {
                         "key \"limits\" (first at line 12)"));
 }
 
+// Pod-level resources default their requests to the containers' sum (KEP-2837); a sum
+// past int64 milli-units saturates (upstream's Quantity.Add cannot overflow) and is then
+// refused against the pod's 4Gi limit (found by the yaml fuzz target). Upstream prints the
+// limit as written ("4Gi"); the twin prints its bytes.
+TEST(Hostile, PodLevelRequestsSumSaturates) {
+  EXPECT_THAT(Refusal("pod_level_resources_sum_overflow.yaml"),
+              HasSubstr("pod_level_resources_sum_overflow.yaml:6: spec.resources.requests: "
+                        "Invalid value: \"9223372036854775807m\": must be less than or equal "
+                        "to memory limit of"));
+}
+
 TEST(Hostile, DeepNestingSaysSo) {
   EXPECT_THAT(Refusal("deep_nesting.yaml"),
               HasSubstr("deep_nesting.yaml:5: malformed YAML: nested deeper than the reader "
