@@ -141,8 +141,8 @@ int Run(const RunOptions& o) {
   }
   if (!out_dir.empty() || !html_file.empty()) {
     // Drawn from what the summary holds, as `gputwin report` draws it from summary.json.
-    const std::string html = report::RenderHtml(
-        report::ReportJson(*simulation, results), report::PodSpans::FromStore(simulation->store()));
+    const std::string html = report::RenderHtml(report::ReportJson(*simulation, results),
+                                                report::PodSpans::FromStore(simulation->store()));
     auto write = [&](const std::string& dir, const std::string& name) {
       report::WriteFileAtomically(dir, name, [&](std::ostream& out) { out << html; });
     };
@@ -376,9 +376,8 @@ int RealMain(int argc, char** argv) {
   run->add_option("--detail", detail,
                   "What summary.json holds: full (every pod and event) or summary (totals, "
                   "nodes, Jobs, ClusterQueues; no pod, event or workload rows: --db has them)")
-      ->transform(CLI::CheckedTransformer(
-          std::map<std::string, report::Detail>{{"full", report::Detail::kFull},
-                                                {"summary", report::Detail::kSummary}}));
+      ->transform(CLI::CheckedTransformer(std::map<std::string, report::Detail>{
+          {"full", report::Detail::kFull}, {"summary", report::Detail::kSummary}}));
 
   auto* validate =
       app.add_subcommand("validate", "Check manifests and scenarios without running them");

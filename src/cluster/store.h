@@ -4,6 +4,7 @@
 #pragma once
 
 #include <algorithm>
+#include <deque>
 #include <functional>
 #include <initializer_list>
 #include <limits>
@@ -11,7 +12,6 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
-#include <deque>
 #include <vector>
 
 #include "api/types.h"

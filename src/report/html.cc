@@ -214,8 +214,8 @@ std::string RenderHtml(const Json& summary, const PodSpans& spans) {
   waits.reserve(spans.spans.size());
   for (const auto& p : spans.spans) {
     const double created = PodSpans::Or(p.created, t0);
-    const double until = std::min({PodSpans::Or(p.scheduled, t1), PodSpans::Or(p.deleted, t1),
-                                   PodSpans::Or(p.finished, t1)});
+    const double until = std::min(
+        {PodSpans::Or(p.scheduled, t1), PodSpans::Or(p.deleted, t1), PodSpans::Or(p.finished, t1)});
     waits.push_back(std::max(0.0, until - created));
   }
   if (!waits.empty()) {

@@ -2,6 +2,7 @@
 
 #include <map>
 
+#include "report/summary.h"
 #include "report/summary_fields.h"
 
 namespace gputwin::report {
@@ -65,10 +66,6 @@ PodSpans PodSpans::FromSummary(const nlohmann::json& summary) {
 PodSpans PodSpans::FromStore(const cluster::Store& store) {
   PodSpans out;
   Names nodes(&out.node_names), reasons(&out.reasons);
-  std::vector<uint32_t> nvidia;  // resource ids of nvidia.com/* (GPUs, MIG, replicas)
-  for (cluster::ResourceId r = 0; r < store.resources().size(); ++r) {
-    if (store.resources().Name(r).starts_with("nvidia.com/")) nvidia.push_back(r);
-  }
   out.spans.reserve(store.pod_count());
   for (cluster::PodId id = 0; id < store.pod_count(); ++id) {
     const auto& p = store.pod(id);
@@ -78,11 +75,7 @@ PodSpans PodSpans::FromStore(const cluster::Store& store) {
     s.started = SecondsOrNan(p.started_at);
     s.finished = SecondsOrNan(p.finished_at);
     s.deleted = SecondsOrNan(p.deleted_at);
-    int64_t gpus = 0;  // as summary.json's "gpus"
-    for (uint32_t r : nvidia) {
-      if (r < p.tmpl->requests.size()) gpus += p.tmpl->requests[r];
-    }
-    s.gpus = static_cast<double>(gpus);
+    s.gpus = static_cast<double>(PodGpus(store, p));  // summary.json's "gpus"
     if (p.Bound()) s.node = static_cast<int32_t>(nodes.Id(store.node(p.node).name()));
     s.first_wait = static_cast<uint32_t>(out.wait_at.size());
     for (const auto& [at, why] : p.waits) {

@@ -19,13 +19,13 @@ struct PodSpans {
     // Unix seconds; NaN: never (summary.json's null).
     double created = NAN, scheduled = NAN, started = NAN, finished = NAN, deleted = NAN;
     double gpus = 0;
-    int32_t node = -1;  // index into node_names, -1: never bound
+    int32_t node = -1;                   // index into node_names, -1: never bound
     uint32_t first_wait = 0, waits = 0;  // a range of wait_at / wait_reason
   };
   std::vector<Span> spans;
   std::vector<std::string> node_names;
-  std::vector<double> wait_at;         // unix seconds
-  std::vector<uint16_t> wait_reason;   // index into reasons
+  std::vector<double> wait_at;        // unix seconds
+  std::vector<uint16_t> wait_reason;  // index into reasons
   std::vector<std::string> reasons;
 
   static PodSpans FromSummary(const nlohmann::json& summary);

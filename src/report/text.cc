@@ -168,9 +168,9 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& res) 
       for (cluster::NodeId id = 0; id < s.node_count(); ++id) {
         const auto& n = s.node(id);
         if (n.deleted || n.gpu_count == 0) continue;
-        out += fmt::format("  {:<28} {} x {:<12} {}\n", n.name(), n.gpu_count, n.gpu_model,
-                           n.device_plugin_registered ? render_held(held_of(n))
-                                                      : "no device plugin registered");
+        out += fmt::format(
+            "  {:<28} {} x {:<12} {}\n", n.name(), n.gpu_count, n.gpu_model,
+            n.device_plugin_registered ? render_held(held_of(n)) : "no device plugin registered");
         for (const auto& [dev, pk] : n.gpu_peak_memory) {
           if (pk.second == 0) continue;
           out += fmt::format("    {:<10} peak memory {} of {} MiB ({} MiB headroom)\n", dev,

@@ -171,10 +171,10 @@ struct Handle {
   const NodeInfoCache* node_info = nullptr;
   const NodeGroups* groups = nullptr;
   ReasonTable* reasons = nullptr;
-  const std::vector<NodeId>* all_nodes = nullptr;  // live nodes, in NodeTree order
+  const std::vector<NodeId>* all_nodes = nullptr;       // live nodes, in NodeTree order
   const std::vector<int32_t>* node_position = nullptr;  // NodeId → index in all_nodes, or -1
-  PodCounts* pod_counts = nullptr;                 // bound pods a selector matches, per node
-  TopologyValues* topology = nullptr;              // node label values per topology key
+  PodCounts* pod_counts = nullptr;                      // bound pods a selector matches, per node
+  TopologyValues* topology = nullptr;                   // node label values per topology key
 };
 
 class Plugin {

@@ -50,8 +50,8 @@ Scheduler::~Scheduler() = default;
 
 void Scheduler::BuildProfile() {
   PluginContext ctx;
-  ctx.handle = Handle{&store_,           &info_,          &groups_, &reasons_, &node_order_,
-                      &node_position_,   pod_counts_.get(), topology_.get()};
+  ctx.handle = Handle{&store_,      &info_,          &groups_,          &reasons_,
+                      &node_order_, &node_position_, pod_counts_.get(), topology_.get()};
   ctx.store = &store_;
   ctx.random = &random_;
   ctx.profile = &config_.profile;
@@ -706,16 +706,15 @@ void Scheduler::FailScheduling(PodId id, CycleState& state, const std::string& m
   RecordFailure(id, full, now, rejectors);
 }
 
-void Scheduler::ScheduleDaemonPod(PodId id, TemplateCache& tc, CycleState& state,
-                                  Time now) {
+void Scheduler::ScheduleDaemonPod(PodId id, TemplateCache& tc, CycleState& state, Time now) {
   // findNodesThatFitPod with a PreFilterResult: the named node is filtered if it exists;
   // every other node is "absent" with the status "node(s) didn't satisfy plugin(s)
   // [NodeAffinity]"; nextStartNodeIndex advances by the nodes processed (0 or 1).
   const auto& pod = store_.pod(id);
   const size_t n = node_order_.size();
   const NodeId node = pod.daemon_node;
-  const bool present = node < node_position_.size() && node_position_[node] >= 0 &&
-                       !store_.node(node).deleted;
+  const bool present =
+      node < node_position_.size() && node_position_[node] >= 0 && !store_.node(node).deleted;
   uint16_t failed_at = kPasses;
   if (present) {
     next_start_node_index_ = (next_start_node_index_ + 1) % n;

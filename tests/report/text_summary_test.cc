@@ -38,13 +38,12 @@ std::string WriteScenario() {
     y += "---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: job-" + std::to_string(i) +
          "}\nspec:\n  backoffLimit: 0\n  template:\n    metadata: {annotations: "
          "{gputwin.io/run-time: " +
-         std::string(long_one ? "3h" : "30m") +
-         (fails ? ", gputwin.io/exit-code: '1'" : "") +
+         std::string(long_one ? "3h" : "30m") + (fails ? ", gputwin.io/exit-code: '1'" : "") +
          "}}\n    spec:\n      restartPolicy: Never\n      containers: [{name: c, resources: "
          "{limits: {nvidia.com/gpu: 1}}}]\n";
   }
-  const std::string path = ::testing::TempDir() + "/text_summary_" +
-                           std::to_string(::getpid()) + ".yaml";
+  const std::string path =
+      ::testing::TempDir() + "/text_summary_" + std::to_string(::getpid()) + ".yaml";
   std::ofstream(path) << y;
   return path;
 }
