@@ -225,6 +225,8 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   }
   Changed();
   if (kind == WatchKind::kNode) {
+    if (node_version_.size() <= id) node_version_.resize(id + 1, 0);
+    ++node_version_[id];
     if (op != WatchOp::kModified) MarkUnconsolidated(now);
     auto claim = ClaimOf(id);
     if (!claim) return;

@@ -300,6 +300,28 @@ class Karpenter : public cluster::Controller {
   scheduler::ReasonTable filter_reasons_;
   std::vector<std::unique_ptr<scheduler::Plugin>> filter_plugins_;
   std::vector<const scheduler::FilterPlugin*> filters_;
+  // The first three read only the node's labels, taints and unschedulable flag and the pod's
+  // node selector, required node affinity and tolerations: their verdict is kept per such
+  // constraints and node until the node changes (consolidation asks it of every running
+  // pod against every node, every pass).
+  static constexpr size_t kStaticFilters = 3;
+  struct Constraints {
+    api::Labels node_selector;
+    std::optional<std::vector<api::NodeSelectorTerm>> required;
+    std::vector<api::Toleration> tolerations;
+    bool operator==(const Constraints&) const = default;
+  };
+  struct StaticFits {
+    std::vector<uint32_t> version;  // by NodeId: the node's version + 1 when known
+    std::vector<uint8_t> passes;
+  };
+  static constexpr size_t kMaxConstraints = 1024;
+  uint32_t ConstraintsOf(const cluster::PodTemplateInfo& t) const;
+  mutable std::vector<uint32_t> constraints_of_template_;  // by template id
+  mutable std::vector<Constraints> constraints_;
+  mutable std::unordered_map<size_t, std::vector<uint32_t>> constraints_by_hash_;
+  mutable std::vector<StaticFits> static_fits_;  // by constraints
+  std::vector<uint32_t> node_version_;           // by NodeId: bumped on every change
   Diagnostics* diag_;
   Duration metrics_interval_;
   std::vector<NodePoolState> pools_;
@@ -315,8 +337,11 @@ class Karpenter : public cluster::Controller {
   std::vector<uint32_t> live_claims_;             // indices of the claims not deleted, ascending
   std::vector<uint32_t> retired_consolidatable_;  // deleted while Consolidatable
   void Retire(uint32_t claim);                    // the claim is deleted
-  mutable std::vector<NodeId> nodes_by_name_;     // the Store's nodes, by name
-  std::vector<int32_t> claim_of_node_;            // by NodeId; -1: not Karpenter's
+  // The Store's live nodes by name (ties: by id, as a stable sort), kept up to date as
+  // nodes come and go; nodes_seen_ is how many of the Store's node ids it has taken in.
+  mutable std::vector<NodeId> nodes_by_name_;
+  mutable NodeId nodes_seen_ = 0;
+  std::vector<int32_t> claim_of_node_;  // by NodeId; -1: not Karpenter's
   std::optional<uint32_t> ClaimOf(NodeId n) const {
     if (n >= claim_of_node_.size() || claim_of_node_[n] < 0) return std::nullopt;
     return static_cast<uint32_t>(claim_of_node_[n]);

@@ -165,14 +165,19 @@ const ResourceVec& Karpenter::TypeCapacity(uint32_t pool, uint32_t type) const {
 }
 
 std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t>& exclude) const {
-  // Initialized nodes first, then by name. Names never change, so the name order of the
-  // Store's nodes is kept until a node is added.
-  if (nodes_by_name_.size() != store_.node_count()) {
-    nodes_by_name_.resize(store_.node_count());
-    for (NodeId n = 0; n < nodes_by_name_.size(); ++n) nodes_by_name_[n] = n;
-    std::stable_sort(nodes_by_name_.begin(), nodes_by_name_.end(), [&](NodeId a, NodeId b) {
-      return store_.node(a).name() < store_.node(b).name();
-    });
+  // Initialized nodes first, then by name. Names never change: new nodes are inserted in
+  // place and deleted ones dropped, so a month of node churn never sorts the whole history.
+  auto by_name = [&](NodeId a, NodeId b) {
+    const auto& na = store_.node(a).name();
+    const auto& nb = store_.node(b).name();
+    return na != nb ? na < nb : a < b;
+  };
+  std::erase_if(nodes_by_name_, [&](NodeId n) { return store_.node(n).deleted; });
+  for (; nodes_seen_ < store_.node_count(); ++nodes_seen_) {
+    if (store_.node(nodes_seen_).deleted) continue;
+    nodes_by_name_.insert(
+        std::lower_bound(nodes_by_name_.begin(), nodes_by_name_.end(), nodes_seen_, by_name),
+        nodes_seen_);
   }
   std::vector<SimNode> out, starting;
   for (NodeId n : nodes_by_name_) {
@@ -223,7 +228,66 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
   return out;
 }
 
+uint32_t Karpenter::ConstraintsOf(const cluster::PodTemplateInfo& t) const {
+  if (constraints_of_template_.size() <= t.id) {
+    constraints_of_template_.resize(t.id + 1, cluster::kNone);
+  }
+  uint32_t& known = constraints_of_template_[t.id];
+  if (known != cluster::kNone) return known;
+  const auto& spec = t.spec;
+  Constraints c{spec.node_selector,
+                spec.node_affinity ? spec.node_affinity->required : std::nullopt, spec.tolerations};
+  size_t h = 0;
+  auto mix = [&h](const std::string& s) { h = h * 1000003u ^ std::hash<std::string>{}(s); };
+  for (const auto& [k, v] : c.node_selector) mix(k), mix(v);
+  if (c.required) {
+    for (const auto& term : *c.required) {
+      for (const auto* reqs : {&term.match_expressions, &term.match_fields}) {
+        mix("|");
+        for (const auto& r : *reqs) {
+          mix(r.key), mix(r.op);
+          for (const auto& v : r.values) mix(v);
+        }
+      }
+    }
+  }
+  for (const auto& tol : c.tolerations) mix(tol.key), mix(tol.op), mix(tol.value), mix(tol.effect);
+  auto& bucket = constraints_by_hash_[h];
+  for (uint32_t i : bucket) {
+    if (constraints_[i] == c) return known = i;
+  }
+  if (constraints_.size() >= kMaxConstraints) return cluster::kNone;  // no memo for it
+  known = static_cast<uint32_t>(constraints_.size());
+  constraints_.push_back(std::move(c));
+  static_fits_.emplace_back();
+  bucket.push_back(known);
+  return known;
+}
+
 bool Karpenter::FitsNode(const SimNode& n, const ResourceVec& placed, PodId id) const {
+  static const scheduler::CycleState kNoState;
+  const auto& pod = store_.pod(id);
+  size_t first = 0;
+  // A node as it is (not one taken at its launch promise): the static verdict's memo.
+  uint32_t c = n.node != cluster::kNone && !n.ignored_taints && pod.daemon_node == cluster::kNone
+                   ? ConstraintsOf(*pod.tmpl)
+                   : cluster::kNone;
+  uint8_t* passes = nullptr;
+  if (c != cluster::kNone) {
+    auto& fits = static_fits_[c];
+    if (fits.version.size() <= n.node) {
+      fits.version.resize(store_.node_count(), 0);
+      fits.passes.resize(store_.node_count(), 0);
+    }
+    const uint32_t version = (n.node < node_version_.size() ? node_version_[n.node] : 0) + 1;
+    if (fits.version[n.node] == version) {
+      if (!fits.passes[n.node]) return false;
+      first = kStaticFilters;
+    } else {
+      fits.version[n.node] = version;
+      passes = &fits.passes[n.node];
+    }
+  }
   scheduler::NodeView v;
   v.id = n.node;
   v.name = n.name;
@@ -234,10 +298,12 @@ bool Karpenter::FitsNode(const SimNode& n, const ResourceVec& placed, PodId id) 
   v.allocatable = *n.allocatable;
   v.requested = *n.used;
   v.delta = placed.empty() ? nullptr : &placed;
-  static const scheduler::CycleState kNoState;
-  const auto& pod = store_.pod(id);
-  for (const auto* f : filters_) {
-    if (!f->Passes(kNoState, pod, v)) return false;
+  for (size_t k = first; k < filters_.size(); ++k) {
+    if (passes && k == kStaticFilters) *passes = 1;
+    if (!filters_[k]->Passes(kNoState, pod, v)) {
+      if (passes && k < kStaticFilters) *passes = 0;
+      return false;
+    }
   }
   return true;
 }

@@ -137,6 +137,7 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   }
   if (kind != WatchKind::kPod) return;
   const auto& p = store_.pod(id);
+  NoteWaiting(p, id, op != WatchOp::kDeleted && !p.Bound() && !p.Terminal());
   // Priorities of the pods running on nodes: preemption needs a lower one to exist.
   bool running = p.Bound() && !p.Terminal() && op != WatchOp::kDeleted;
   if (id >= counted_.size()) counted_.resize(id + 1, false);
@@ -188,6 +189,35 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     ++cluster_generation_;
     OnClusterEvent({EventResource::kPod, kDelete}, EventObject{nullptr, nullptr, &p});
     RequestReconcile();
+  }
+}
+
+void Scheduler::NoteWaiting(const cluster::PodRecord& p, PodId id, bool waiting) {
+  if (waiting_template_.size() <= id) {
+    waiting_template_.resize(std::max<size_t>(id + 1, waiting_template_.size() * 2),
+                             cluster::kNone);
+  }
+  uint32_t& counted = waiting_template_[id];
+  if (waiting == (counted != cluster::kNone)) return;
+  if (waiting) {
+    counted = p.tmpl->id;
+    if (waiting_of_template_.size() <= counted) waiting_of_template_.resize(counted + 1, 0);
+    ++waiting_of_template_[counted];
+  } else {
+    if (--waiting_of_template_[counted] == 0) release_.push_back(counted);
+    counted = cluster::kNone;
+  }
+}
+
+void Scheduler::ReleaseTemplate(uint32_t tid) {
+  // The caches are memos: a template that comes back (a Job's retry) builds them again.
+  if (tid < template_cache_.size()) {
+    if (!template_cache_[tid].score.empty()) --score_caches_;
+    template_cache_[tid] = TemplateCache{};
+  }
+  if (tid < failure_memo_.size()) {
+    failure_memo_[tid].generation = ~uint64_t{0};
+    std::string().swap(failure_memo_[tid].message);
   }
 }
 
@@ -480,6 +510,10 @@ void Scheduler::AddMemoScores(const cluster::PodRecord& pod, TemplateCache& tc,
 }
 
 void Scheduler::Reconcile(Time now) {
+  for (uint32_t tid : release_) {
+    if (waiting_of_template_[tid] == 0) ReleaseTemplate(tid);
+  }
+  release_.clear();
   if (node_order_dirty_) RebuildNodeOrder();
   queue_.MoveMarked(now);
   Time next_backoff = queue_.FlushBackoff(now);

@@ -180,6 +180,14 @@ class Scheduler : public cluster::Controller {
   bool node_affinity_filter_ = false;     // NodeAffinity filters (nodeSelector holds)
   uint16_t node_affinity_position_ = 0;   // its index in filters_
   std::vector<TemplateCache> template_cache_;
+  // Pods of each template waiting for a node (unbound, not ended). A template none waits
+  // for any more gives its caches back at the next Reconcile: a month of Jobs leaves
+  // hundreds of thousands of templates behind, each cache sized by the node groups.
+  std::vector<uint32_t> waiting_of_template_;
+  std::vector<uint32_t> waiting_template_;  // by PodId: the template it is counted under
+  std::vector<uint32_t> release_;
+  void NoteWaiting(const cluster::PodRecord& p, PodId id, bool waiting);
+  void ReleaseTemplate(uint32_t tid);
   std::map<int32_t, int64_t> bound_priorities_;  // priority → pods running on nodes
   std::vector<bool> counted_;
   std::vector<bool> gated_;  // pods PreEnqueue keeps out of the queue

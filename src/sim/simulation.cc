@@ -242,9 +242,24 @@ void Simulation::AdoptSnapshotPod(cluster::PodId id) {
       ss.pods[static_cast<size_t>(slot)] = id;
       break;
     }
-    case cluster::OwnerKind::kDaemonSet:
-      store_.daemon_sets()[pod.owner.index].pods.push_back(id);
+    case cluster::OwnerKind::kDaemonSet: {
+      // Its node: spec.nodeName, else the one its node affinity names (the DaemonSet
+      // controller gives each pod `matchFields: metadata.name In [node]`).
+      auto& p = store_.pod(id);
+      if (!p.tmpl->spec.node_name.empty()) p.daemon_node = store_.FindNode(p.tmpl->spec.node_name);
+      const auto& aff = p.tmpl->spec.node_affinity;
+      if (p.daemon_node == cluster::kNone && aff && aff->required) {
+        for (const auto& term : *aff->required) {
+          for (const auto& f : term.match_fields) {
+            if (f.key == "metadata.name" && f.op == "In" && f.values.size() == 1) {
+              p.daemon_node = store_.FindNode(f.values.front());
+            }
+          }
+        }
+      }
+      store_.daemon_sets()[p.owner.index].pods.push_back(id);
       break;
+    }
     default:
       break;
   }
