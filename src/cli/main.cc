@@ -134,15 +134,18 @@ int Run(const RunOptions& o) {
     std::cerr << "warning: " << simulation->warnings()[i] << "\n";
   }
   const results::Results results = results::Compute(*simulation);
+  report::Json head;
+  if (!out_dir.empty() || !html_file.empty()) head = report::SummaryHead(*simulation, results);
   if (!out_dir.empty()) {
     report::WriteFileAtomically(out_dir, "summary.json", [&](std::ostream& out) {
-      report::WriteSummaryJson(out, *simulation, results, detail);
+      report::WriteSummaryJson(out, *simulation, results, detail, &head);
     });
   }
   if (!out_dir.empty() || !html_file.empty()) {
     // Drawn from what the summary holds, as `gputwin report` draws it from summary.json.
-    const std::string html = report::RenderHtml(report::ReportJson(*simulation, results),
-                                                report::PodSpans::FromStore(simulation->store()));
+    const std::string html =
+        report::RenderHtml(report::ReportJson(*simulation, std::move(head)),
+                           report::PodSpans::FromStore(simulation->store(), simulation->kueue()));
     auto write = [&](const std::string& dir, const std::string& name) {
       report::WriteFileAtomically(dir, name, [&](std::ostream& out) { out << html; });
     };

@@ -34,8 +34,46 @@ class Names {
 
 }  // namespace
 
+namespace {
+
+// A history entry's type as the ClusterQueue timeline reads it; false: it does not.
+bool ChangeOf(const std::string& type, PodSpans::WorkloadChange* c) {
+  using C = PodSpans::WorkloadChange;
+  if (type == "Created" || type == "Requeued" || type == "Activated") {
+    *c = C::kQueued;
+  } else if (type == "QuotaReserved") {
+    *c = C::kAdmitted;
+  } else if (type == "Evicted") {
+    *c = C::kEvicted;
+  } else if (type == "Deactivated" || type == "Finished") {
+    *c = C::kEnded;
+  } else {
+    return false;
+  }
+  return true;
+}
+
+}  // namespace
+
 PodSpans PodSpans::FromSummary(const nlohmann::json& summary) {
   PodSpans out;
+  {
+    Names queues(&out.cluster_queues);
+    const double t0 = Seconds(summary, "startTime", 0);
+    for (const auto& w : Arr(summary, "workloads")) {
+      const std::string cq = Str(w, "clusterQueue");
+      if (cq.empty()) continue;
+      Workload wl{queues.Id(cq), static_cast<uint32_t>(out.change.size()), 0};
+      for (const auto& h : Arr(w, "history")) {
+        WorkloadChange c;
+        if (!ChangeOf(Str(h, "type"), &c)) continue;
+        out.change.push_back(c);
+        out.change_at.push_back(Seconds(h, "time", t0));
+      }
+      wl.changes = static_cast<uint32_t>(out.change.size()) - wl.first_change;
+      out.workloads.push_back(wl);
+    }
+  }
   Names nodes(&out.node_names), reasons(&out.reasons);
   const auto& pods = Arr(summary, "pods");
   out.spans.reserve(pods.size());
@@ -63,8 +101,26 @@ PodSpans PodSpans::FromSummary(const nlohmann::json& summary) {
   return out;
 }
 
-PodSpans PodSpans::FromStore(const cluster::Store& store) {
+PodSpans PodSpans::FromStore(const cluster::Store& store, const kueue::KueueController* kueue) {
   PodSpans out;
+  if (kueue) {
+    Names queues(&out.cluster_queues);
+    const auto& c = kueue->cache();
+    for (kueue::WorkloadId id = 0; id < c.workloads().size(); ++id) {
+      const auto& w = c.wl(id);
+      if (w.cq < 0) continue;
+      Workload wl{queues.Id(c.cq(w.cq).obj.metadata.name), static_cast<uint32_t>(out.change.size()),
+                  0};
+      for (const auto& h : w.history) {
+        WorkloadChange ch;
+        if (!ChangeOf(h.type, &ch)) continue;
+        out.change.push_back(ch);
+        out.change_at.push_back(SecondsOrNan(h.at));
+      }
+      wl.changes = static_cast<uint32_t>(out.change.size()) - wl.first_change;
+      out.workloads.push_back(wl);
+    }
+  }
   Names nodes(&out.node_names), reasons(&out.reasons);
   out.spans.reserve(store.pod_count());
   for (cluster::PodId id = 0; id < store.pod_count(); ++id) {

@@ -11,6 +11,7 @@
 #include <vector>
 
 #include "cluster/store.h"
+#include "kueue/kueue_controller.h"
 
 namespace gputwin::report {
 
@@ -27,9 +28,20 @@ struct PodSpans {
   std::vector<double> wait_at;        // unix seconds
   std::vector<uint16_t> wait_reason;  // index into reasons
   std::vector<std::string> reasons;
+  // Kueue workloads with a ClusterQueue, for its pending/admitted timeline: the changes of
+  // their history (summary.json's workloads[].history) that timeline reads.
+  enum class WorkloadChange : uint8_t { kQueued, kAdmitted, kEvicted, kEnded };
+  struct Workload {
+    uint32_t cluster_queue = 0;  // index into cluster_queues
+    uint32_t first_change = 0, changes = 0;
+  };
+  std::vector<Workload> workloads;
+  std::vector<std::string> cluster_queues;
+  std::vector<double> change_at;  // unix seconds, NaN: no time
+  std::vector<WorkloadChange> change;
 
   static PodSpans FromSummary(const nlohmann::json& summary);
-  static PodSpans FromStore(const cluster::Store& store);
+  static PodSpans FromStore(const cluster::Store& store, const kueue::KueueController* kueue);
 
   // The time, or `fallback` when it never happened.
   static double Or(double t, double fallback) { return std::isnan(t) ? fallback : t; }

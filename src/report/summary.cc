@@ -269,9 +269,6 @@ Json AutoscalingJson(const sim::Simulation& sim) {
 
 }  // namespace
 
-namespace {
-
-// summary.json without its streamed arrays (workloads, Kueue metrics, pods, events).
 Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
   const auto& s = sim.store();
   Json j;
@@ -659,19 +656,15 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
   return j;
 }
 
-}  // namespace
-
-Json ReportJson(const sim::Simulation& sim, const results::Results& res) {
-  Json j = SummaryHead(sim, res);
-  j["workloads"] = WorkloadsJson(sim);
-  j["metrics"] = KueueMetricsJson(sim);
-  return j;  // the pods come apart (PodSpans::FromStore)
+Json ReportJson(const sim::Simulation& sim, Json head) {
+  head["metrics"] = KueueMetricsJson(sim);
+  return head;  // pods and workloads come apart (PodSpans::FromStore)
 }
 
 void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& res,
-                      Detail detail) {
+                      Detail detail, const Json* given) {
   const auto& s = sim.store();
-  Json j = SummaryHead(sim, res);
+  Json j = given ? *given : SummaryHead(sim, res);
   if (detail == Detail::kSummary) j["detail"] = "summary";
   // pods[] and events[] can hold millions of entries: streamed, one object per line.
   std::string head = j.dump(2);

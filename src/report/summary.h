@@ -18,12 +18,16 @@ using Json = nlohmann::ordered_json;
 // pods[] and events[] left empty (a million-pod month: the --db database has the rows).
 enum class Detail { kFull, kSummary };
 
-// Streams summary.json (pods[] and events[] one object per line, the rest indented).
+// summary.json without its streamed arrays (Kueue's workloads and metrics, pods, events):
+// computed once when a run writes both summary.json and the HTML report.
+Json SummaryHead(const sim::Simulation& sim, const results::Results& r);
+// Streams summary.json (pods[] and events[] one object per line, the rest indented), from
+// `head` when given (SummaryHead of the same run).
 void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& r,
-                      Detail detail = Detail::kFull);
-// What the HTML report is drawn from: summary.json's content without the pods and events
-// (their times come apart, PodSpans::FromStore).
-Json ReportJson(const sim::Simulation& sim, const results::Results& r);
+                      Detail detail = Detail::kFull, const Json* head = nullptr);
+// What the HTML report is drawn from: the head and Kueue's metrics; pods and Kueue's
+// workloads come apart (PodSpans::FromStore).
+Json ReportJson(const sim::Simulation& sim, Json head);
 // The readable report printed on stdout.
 std::string RenderText(const sim::Simulation& sim, const results::Results& r);
 // The NVIDIA devices a pod asks for (nvidia.com/gpu, MIG instances, shared replicas):

@@ -98,34 +98,37 @@ double GpuDevices(const Json& node) {
 // Kueue per ClusterQueue: workloads pending (queued) and admitted, from their conditions;
 // the GPUs admitted against the nominal quota and the weighted share, from Kueue's own
 // metrics (kueue_cluster_queue_resource_usage, _nominal_quota, _weighted_share).
-OJson KueueTimelines(const Json& summary, const Grid& g, double end) {
+OJson KueueTimelines(const Json& summary, const PodSpans& spans, const Grid& g, double end) {
+  using C = PodSpans::WorkloadChange;
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> queues;
-  for (const auto& w : Arr(summary, "workloads")) {
-    const std::string cq = Str(w, "clusterQueue");
-    if (cq.empty()) continue;
-    auto& [pend, adm] = queues[cq];
+  for (const auto& w : spans.workloads) {
+    auto& [pend, adm] = queues[spans.cluster_queues[w.cluster_queue]];
     if (pend.empty()) {
       pend = g.Series();
       adm = g.Series();
     }
     double pending_since = -1, admitted_since = -1;
-    for (const auto& h : Arr(w, "history")) {
-      const std::string type = Str(h, "type");
-      const double at = Seconds(h, "time", g.t0);
+    for (uint32_t i = w.first_change; i < w.first_change + w.changes; ++i) {
+      const double at = spans.change_at[i];
       auto close = [&](double* since, std::vector<double>* v) {
         if (*since >= 0) g.Add(v, *since, at, 1);
         *since = -1;
       };
-      if (type == "Created" || type == "Requeued" || type == "Activated") {
-        if (pending_since < 0 && admitted_since < 0) pending_since = at;
-      } else if (type == "QuotaReserved") {
-        close(&pending_since, &pend);
-        admitted_since = at;
-      } else if (type == "Evicted") {
-        close(&admitted_since, &adm);
-      } else if (type == "Deactivated" || type == "Finished") {
-        close(&pending_since, &pend);
-        close(&admitted_since, &adm);
+      switch (spans.change[i]) {
+        case C::kQueued:
+          if (pending_since < 0 && admitted_since < 0) pending_since = at;
+          break;
+        case C::kAdmitted:
+          close(&pending_since, &pend);
+          admitted_since = at;
+          break;
+        case C::kEvicted:
+          close(&admitted_since, &adm);
+          break;
+        case C::kEnded:
+          close(&pending_since, &pend);
+          close(&admitted_since, &adm);
+          break;
       }
     }
     if (pending_since >= 0) g.Add(&pend, pending_since, end, 1);
@@ -327,7 +330,7 @@ OJson TimelinesOn(const Json& summary, const PodSpans& spans, double seconds, in
   out["gpusByModel"] = by_model;
   out["nodes"] = values(nodes);
   out["nodesByNodePool"] = values(pools);
-  out["kueue"] = KueueTimelines(summary, g, end);
+  out["kueue"] = KueueTimelines(summary, spans, g, end);
   out["serving"] = ServingTimelines(summary, g);
   out["alerts"] = AlertTimelines(summary, g, end);
   return out;

@@ -12,8 +12,8 @@
 // costing 100,000 attempts per freed GPU.
 #pragma once
 
+#include <cstddef>
 #include <cstdint>
-#include <deque>
 #include <vector>
 
 #include "cluster/objects.h"
@@ -101,6 +101,27 @@ class SchedulingQueue {
     PodId pod;
     uint32_t generation;
   };
+  // A FIFO of parked pods that holds no memory while empty (a std::deque allocates even
+  // then, and there is a line per template id a run ever had).
+  class Line {
+   public:
+    bool empty() const { return head_ == items_.size(); }
+    const Parked& front() const { return items_[head_]; }
+    void push_back(Parked p) { items_.push_back(p); }
+    void pop_front() {
+      if (++head_ == items_.size()) {
+        std::vector<Parked>().swap(items_);
+        head_ = 0;
+      } else if (head_ >= 64 && head_ * 2 >= items_.size()) {
+        items_.erase(items_.begin(), items_.begin() + static_cast<std::ptrdiff_t>(head_));
+        head_ = 0;
+      }
+    }
+
+   private:
+    std::vector<Parked> items_;
+    size_t head_ = 0;
+  };
   PodState& State(PodId pod);
   Time BackoffExpiry(const PodState& s) const;
   void PushActive(PodId pod);
@@ -112,10 +133,10 @@ class SchedulingQueue {
 
   Duration initial_backoff_, max_backoff_;
   std::vector<PodState> state_;
-  std::vector<ActiveEntry> active_;        // heap
-  std::vector<BackoffEntry> backoff_;      // heap
-  std::vector<std::deque<Parked>> lines_;  // per template id
-  std::vector<uint32_t> nonempty_lines_;   // template ids that may hold parked pods
+  std::vector<ActiveEntry> active_;       // heap
+  std::vector<BackoffEntry> backoff_;     // heap
+  std::vector<Line> lines_;               // per template id
+  std::vector<uint32_t> nonempty_lines_;  // template ids that may hold parked pods
   std::vector<bool> line_listed_;
   std::vector<bool> line_marked_;
   bool any_marked_ = false;

@@ -198,26 +198,24 @@ void Scheduler::NoteWaiting(const cluster::PodRecord& p, PodId id, bool waiting)
                              cluster::kNone);
   }
   uint32_t& counted = waiting_template_[id];
-  if (waiting == (counted != cluster::kNone)) return;
-  if (waiting) {
-    counted = p.tmpl->id;
-    if (waiting_of_template_.size() <= counted) waiting_of_template_.resize(counted + 1, 0);
-    ++waiting_of_template_[counted];
-  } else {
-    if (--waiting_of_template_[counted] == 0) release_.push_back(counted);
-    counted = cluster::kNone;
+  // (A waiting pod's template may be replaced, as Kueue's TAS ungating does.)
+  const uint32_t want = waiting ? p.tmpl->id : cluster::kNone;
+  if (counted == want) return;
+  if (counted != cluster::kNone && --waiting_of_template_[counted] == 0) {
+    release_.push_back(counted);
+  }
+  counted = want;
+  if (want != cluster::kNone) {
+    if (waiting_of_template_.size() <= want) waiting_of_template_.resize(want + 1, 0);
+    ++waiting_of_template_[want];
   }
 }
 
 void Scheduler::ReleaseTemplate(uint32_t tid) {
   // The caches are memos: a template that comes back (a Job's retry) builds them again.
-  if (tid < template_cache_.size()) {
-    if (!template_cache_[tid].score.empty()) --score_caches_;
-    template_cache_[tid] = TemplateCache{};
-  }
-  if (tid < failure_memo_.size()) {
-    failure_memo_[tid].generation = ~uint64_t{0};
-    std::string().swap(failure_memo_[tid].message);
+  if (tid < template_cache_.size() && template_cache_[tid]) {
+    if (!template_cache_[tid]->score.empty()) --score_caches_;
+    template_cache_[tid].reset();
   }
 }
 
@@ -316,7 +314,9 @@ void Scheduler::RebuildNodeOrder() {
 Scheduler::TemplateCache& Scheduler::CacheFor(const cluster::PodRecord& pod) {
   const auto& t = *pod.tmpl;
   if (template_cache_.size() <= t.id) template_cache_.resize(t.id + 1);
-  TemplateCache& tc = template_cache_[t.id];
+  auto& slot = template_cache_[t.id];
+  if (!slot) slot = std::make_unique<TemplateCache>();
+  TemplateCache& tc = *slot;
   if (tc.built) return tc;
   tc.built = true;
   bool other_node_filters = false;
@@ -558,9 +558,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     RecordFailure(id, "no nodes available to schedule pods", now);
     return;
   }
-  const uint32_t tid = pod.tmpl->id;
-  if (failure_memo_.size() <= tid) failure_memo_.resize(tid + 1);
-  const FailureMemo& memo = failure_memo_[tid];
+  const FailureMemo& memo = tc.failure;
   if (memo.generation == cluster_generation_ && pod.daemon_node == cluster::kNone &&
       pod.nominated_node == cluster::kNone) {
     std::string msg = memo.message;
@@ -726,7 +724,7 @@ void Scheduler::FailScheduling(PodId id, CycleState& state, const std::string& m
   // A daemon pod's verdict is its node's alone: no memo shared with its template.
   const bool memo = pod.daemon_node == cluster::kNone;
   if (post_filters_.empty()) {
-    if (memo) failure_memo_[pod.tmpl->id] = {cluster_generation_, msg, rejectors};
+    if (memo) template_cache_[pod.tmpl->id]->failure = {cluster_generation_, msg, rejectors};
     RecordFailure(id, msg, now, rejectors);
     return;
   }
@@ -736,7 +734,7 @@ void Scheduler::FailScheduling(PodId id, CycleState& state, const std::string& m
     return;
   }
   std::string full = msg + " " + result.message;
-  if (memo) failure_memo_[pod.tmpl->id] = {cluster_generation_, full, rejectors};
+  if (memo) template_cache_[pod.tmpl->id]->failure = {cluster_generation_, full, rejectors};
   RecordFailure(id, full, now, rejectors);
 }
 
@@ -857,15 +855,17 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
     if (tc.diag_version.empty()) {
       diagnosis_owners_.push_back(pod.tmpl->id);
       if (diagnosis_owners_.size() > kMaxDiagnosisMemos) {
-        TemplateCache& oldest = template_cache_[diagnosis_owners_.front()];
+        TemplateCache* oldest = template_cache_[diagnosis_owners_.front()].get();
         diagnosis_owners_.pop_front();
         // Swapped with empty vectors: `= {}` would keep their capacity.
         auto release = [](auto& v) { std::decay_t<decltype(v)>().swap(v); };
-        release(oldest.diag_version);
-        release(oldest.diag_group);
-        release(oldest.diag_code);
-        release(oldest.diag_plugin);
-        release(oldest.diag_lists);
+        if (oldest) {  // (not released since)
+          release(oldest->diag_version);
+          release(oldest->diag_group);
+          release(oldest->diag_code);
+          release(oldest->diag_plugin);
+          release(oldest->diag_lists);
+        }
       }
     }
     if (tc.diag_version.size() < n_nodes) {

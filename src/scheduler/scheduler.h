@@ -74,8 +74,18 @@ class Scheduler : public cluster::Controller {
     Status status;
     std::array<int64_t, kMaxGroupScores> raw{};
   };
+  // Failure memo: a pod of the same template failing against an unchanged cluster fails
+  // the same way; the message is reused instead of scanning every node again. The
+  // generation moves with every node change and every bind or freed pod, so it holds for
+  // plugins whose verdicts read only nodes and the pods bound to them.
+  struct FailureMemo {
+    uint64_t generation = ~uint64_t{0};
+    std::string message;
+    uint64_t rejectors = 0;
+  };
   struct TemplateCache {
     bool built = false;
+    FailureMemo failure;
     // Filter plugins by what their verdict depends on (Scope), positions in filters_.
     std::vector<uint16_t> group_filters, node_filters, cluster_filters;
     // A kNode filter other than NodeResourcesFit (NodeName, NodeAffinity on node names or a
@@ -179,7 +189,7 @@ class Scheduler : public cluster::Controller {
   uint16_t fit_position_ = kPasses;       // its position in filters_
   bool node_affinity_filter_ = false;     // NodeAffinity filters (nodeSelector holds)
   uint16_t node_affinity_position_ = 0;   // its index in filters_
-  std::vector<TemplateCache> template_cache_;
+  std::vector<std::unique_ptr<TemplateCache>> template_cache_;  // by template id
   // Pods of each template waiting for a node (unbound, not ended). A template none waits
   // for any more gives its caches back at the next Reconcile: a month of Jobs leaves
   // hundreds of thousands of templates behind, each cache sized by the node groups.
@@ -203,17 +213,8 @@ class Scheduler : public cluster::Controller {
   std::vector<std::vector<PodId>> nominated_;  // per node
   size_t nominated_total_ = 0;
   Time next_flush_ = cluster::kNever;
-  // Failure memo: a pod of the same template failing against an unchanged cluster fails
-  // the same way; the message is reused instead of scanning every node again. The
-  // generation moves with every node change and every bind or freed pod, so it holds for
-  // plugins whose verdicts read only nodes and the pods bound to them.
+  // Moves with every node change and every bind or freed pod (the failure memos' key).
   uint64_t cluster_generation_ = 0;
-  struct FailureMemo {
-    uint64_t generation = ~uint64_t{0};
-    std::string message;
-    uint64_t rejectors = 0;
-  };
-  std::vector<FailureMemo> failure_memo_;  // per template
   uint64_t attempts_ = 0, binds_ = 0;
   size_t score_caches_ = 0;
   // Buffers of ScheduleOne, kept to spare an allocation per cycle.
