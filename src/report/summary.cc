@@ -269,6 +269,49 @@ Json AutoscalingJson(const sim::Simulation& sim) {
 
 }  // namespace
 
+namespace {
+
+// summary.json's jobs[] entry.
+Json JobJson(const cluster::JobRecord& job) {
+  Json j{{"namespace", job.obj.metadata.namespace_},
+         {"name", job.obj.metadata.name},
+         {"condition", job.condition.empty() ? "Active" : job.condition},
+         {"suspended", job.obj.suspend},
+         {"reason", job.condition_reason},
+         {"message", job.condition_message},
+         {"startTime", TimeOrNull(job.start_time)},
+         {"completionTime", TimeOrNull(job.completion_time)},
+         {"durationSeconds",
+          job.completion_time == cluster::kNever || job.start_time == cluster::kNever
+              ? Json(nullptr)
+              : Json((job.completion_time - job.start_time).seconds())},
+         {"succeeded", job.succeeded},
+         {"failed", job.failed},
+         {"active", job.pods.size()},
+         {"deleted", job.deleted}};
+  // status.completedIndexes of an Indexed Job; status.failedIndexes with
+  // backoffLimitPerIndex (nil otherwise, as upstream).
+  if (job.obj.completion_mode == "Indexed") {
+    j["completedIndexes"] = FormatIndexList(job.succeeded_indexes);
+    if (job.obj.backoff_limit_per_index) j["failedIndexes"] = FormatIndexList(job.failed_indexes);
+  }
+  return j;
+}
+
+// Writes `v` as nlohmann's dump(2) would inside an array two levels deep.
+void DumpNested(std::ostream& out, const Json& v) {
+  const std::string text = v.dump(2);
+  size_t from = 0;
+  for (size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', from)) {
+    out.write(text.data() + from, static_cast<std::streamsize>(nl + 1 - from));
+    out << "    ";
+    from = nl + 1;
+  }
+  out.write(text.data() + from, static_cast<std::streamsize>(text.size() - from));
+}
+
+}  // namespace
+
 Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
   const auto& s = sim.store();
   Json j;
@@ -334,35 +377,12 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
     }
   }
 
-  Json jobs = Json::array();
+  // The jobs themselves are streamed by WriteSummaryJson (JobJson): hundreds of thousands
+  // in a month of a large platform.
   size_t jobs_complete = 0, jobs_failed = 0;
   for (const auto& job : s.jobs()) {
     if (job.condition == "Complete") ++jobs_complete;
     if (job.condition == "Failed") ++jobs_failed;
-    jobs.push_back(Json{{"namespace", job.obj.metadata.namespace_},
-                        {"name", job.obj.metadata.name},
-                        {"condition", job.condition.empty() ? "Active" : job.condition},
-                        {"suspended", job.obj.suspend},
-                        {"reason", job.condition_reason},
-                        {"message", job.condition_message},
-                        {"startTime", TimeOrNull(job.start_time)},
-                        {"completionTime", TimeOrNull(job.completion_time)},
-                        {"durationSeconds",
-                         job.completion_time == cluster::kNever || job.start_time == cluster::kNever
-                             ? Json(nullptr)
-                             : Json((job.completion_time - job.start_time).seconds())},
-                        {"succeeded", job.succeeded},
-                        {"failed", job.failed},
-                        {"active", job.pods.size()},
-                        {"deleted", job.deleted}});
-    // status.completedIndexes of an Indexed Job; status.failedIndexes with
-    // backoffLimitPerIndex (nil otherwise, as upstream).
-    if (job.obj.completion_mode == "Indexed") {
-      jobs.back()["completedIndexes"] = FormatIndexList(job.succeeded_indexes);
-      if (job.obj.backoff_limit_per_index) {
-        jobs.back()["failedIndexes"] = FormatIndexList(job.failed_indexes);
-      }
-    }
   }
 
   Json deployments = Json::array();
@@ -412,7 +432,7 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
   j["expectations"] = expectations;
   j["warnings"] = sim.warnings();
   j["nodes"] = nodes;
-  j["jobs"] = jobs;
+  j["jobs"] = nullptr;  // its place: WriteSummaryJson streams the array there
   if (const auto* cron = sim.cron_jobs()) {
     // status.lastScheduleTime and active, with what the controller did along the way.
     Json crons = Json::array();
@@ -669,7 +689,26 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const resul
   // pods[] and events[] can hold millions of entries: streamed, one object per line.
   std::string head = j.dump(2);
   head.resize(head.size() - 2);  // drop "\n}"
-  out << head;
+  // jobs[] in the place SummaryHead keeps for it, byte for byte as the array's dump(2).
+  const std::string jobs_key = "\n  \"jobs\": null";
+  const size_t at = head.find(jobs_key);
+  if (at == std::string::npos) throw std::logic_error("summary.json: no place for jobs[]");
+  out.write(head.data(), static_cast<std::streamsize>(at));
+  out << "\n  \"jobs\": ";
+  if (s.jobs().empty()) {
+    out << "[]";
+  } else {
+    out << "[";
+    bool first_job = true;
+    for (const auto& job : s.jobs()) {
+      out << (first_job ? "\n    " : ",\n    ");
+      DumpNested(out, JobJson(job));
+      first_job = false;
+    }
+    out << "\n  ]";
+  }
+  out.write(head.data() + at + jobs_key.size(),
+            static_cast<std::streamsize>(head.size() - at - jobs_key.size()));
   const bool full = detail == Detail::kFull;
   StreamKueue(out, sim, full);
   out << ",\n  \"pods\": [";
