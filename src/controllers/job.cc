@@ -98,9 +98,14 @@ void JobController::Finish(uint32_t id, const std::string& condition, const std:
                      j.obj.metadata.namespace_, j.obj.metadata.name,
                      condition == "Complete" ? "Job completed" : message, name_);
   store_.UpdateWorkload(WatchKind::kJob, id);
-  if (j.obj.ttl_seconds_after_finished) {
-    At(now + Duration::Seconds(*j.obj.ttl_seconds_after_finished), kTtlTimer | id);
+  auto& done = store_.jobs()[id];
+  if (done.obj.ttl_seconds_after_finished) {
+    At(now + Duration::Seconds(*done.obj.ttl_seconds_after_finished), kTtlTimer | id);
   }
+  // A finished Job's pod template is read by no one any more (Sync stops at the condition;
+  // its pods keep their own): a month of Jobs keeps only what the outputs show. A JobSet's
+  // Jobs keep theirs (the JobSet controller reads and recreates them).
+  if (done.obj.metadata.owner_references.empty()) done.obj.template_ = api::PodTemplateSpec{};
 }
 
 void JobController::Sync(uint32_t id, Time now) {

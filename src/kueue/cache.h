@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <deque>
 #include <map>
 #include <optional>
 #include <set>
@@ -185,8 +186,8 @@ class Cache {
   int32_t FindLocalQueue(const std::string& ns, const std::string& name) const;
   const api::Labels& NamespaceLabels(const std::string& ns);
 
-  std::vector<WorkloadState>& workloads() { return workloads_; }
-  const std::vector<WorkloadState>& workloads() const { return workloads_; }
+  std::deque<WorkloadState>& workloads() { return workloads_; }
+  const std::deque<WorkloadState>& workloads() const { return workloads_; }
   WorkloadState& wl(WorkloadId id) { return workloads_[id]; }
   const WorkloadState& wl(WorkloadId id) const { return workloads_[id]; }
   WorkloadId AddWorkload(WorkloadState w);
@@ -222,7 +223,7 @@ class Cache {
   std::vector<int32_t> cq_of_node_;
   std::vector<LocalQueueState> lqs_;
   std::map<std::string, api::Labels> namespace_labels_;
-  std::vector<WorkloadState> workloads_;
+  std::deque<WorkloadState> workloads_;  // (a deque: no copy of them all as they grow)
   std::map<std::string, int32_t> lq_index_;
   int32_t pods_resource_ = -1;
 };

@@ -1,6 +1,7 @@
 #include "scheduler/pod_counts.h"
 
 #include <algorithm>
+#include <unordered_map>
 
 #include "cluster/store.h"
 
@@ -34,11 +35,17 @@ bool PodMatcher::Matches(const std::string& ns, const api::Labels& labels) const
   return true;
 }
 
-bool PodCounts::MatchesTemplate(Entry& e, const cluster::PodRecord& p) {
+const std::vector<uint32_t>& PodCounts::MatchersOf(const cluster::PodRecord& p) {
   const uint32_t t = p.tmpl->id;
-  if (e.by_template.size() <= t) e.by_template.resize(t + 1, -1);
-  if (e.by_template[t] < 0) e.by_template[t] = e.m.Matches(p.namespace_, p.tmpl->metadata.labels);
-  return e.by_template[t] == 1;
+  if (by_template_.size() <= t) by_template_.resize(t + 1);
+  TemplateMatches& tm = by_template_[t];
+  for (; tm.known < entries_.size(); ++tm.known) {
+    const PodMatcher& m = entries_[tm.known].m;
+    if (!m.nothing && m.Matches(p.namespace_, p.tmpl->metadata.labels)) {
+      tm.entries.push_back(tm.known);
+    }
+  }
+  return tm.entries;
 }
 
 void PodCounts::Add(Entry& e, NodeId n, int64_t delta) {
@@ -57,14 +64,18 @@ uint32_t PodCounts::Register(const PodMatcher& m) {
   std::string key = m.Key();
   auto [it, added] = by_key_.emplace(key, static_cast<uint32_t>(entries_.size()));
   if (!added) return it->second;
-  entries_.push_back(Entry{m, {}, {}, {}, {}});
+  entries_.push_back(Entry{m, {}, {}, {}});
   Entry& e = entries_.back();
   if (!m.nothing) {
+    std::unordered_map<uint32_t, bool> by_template;  // the bound pods' templates
     for (NodeId n = 0; n < store_.node_count(); ++n) {
       const auto& node = store_.node(n);
       if (node.deleted) continue;
-      for (cluster::PodId p : node.pods) {
-        if (MatchesTemplate(e, store_.pod(p))) Add(e, n, 1);
+      for (cluster::PodId id : node.pods) {
+        const auto& p = store_.pod(id);
+        auto [known, first] = by_template.try_emplace(p.tmpl->id, false);
+        if (first) known->second = m.Matches(p.namespace_, p.tmpl->metadata.labels);
+        if (known->second) Add(e, n, 1);
       }
     }
   }
@@ -72,9 +83,7 @@ uint32_t PodCounts::Register(const PodMatcher& m) {
 }
 
 void PodCounts::Update(const cluster::PodRecord& p, NodeId n, int64_t delta) {
-  for (auto& e : entries_) {
-    if (!e.m.nothing && MatchesTemplate(e, p)) Add(e, n, delta);
-  }
+  for (uint32_t k : MatchersOf(p)) Add(entries_[k], n, delta);
   const auto& spec = p.tmpl->spec;
   if (!spec.pod_affinity && !spec.pod_anti_affinity) return;
   auto [it, added] = affinity_index_.emplace(p.tmpl->id, affinity_.size());

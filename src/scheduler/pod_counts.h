@@ -67,14 +67,21 @@ class PodCounts {
     PodMatcher m;
     std::vector<int64_t> per_node;
     std::vector<NodeId> nodes;
-    std::vector<uint8_t> listed;      // per node: whether it is in `nodes`
-    std::vector<int8_t> by_template;  // −1 unknown, else whether the template matches
+    std::vector<uint8_t> listed;  // per node: whether it is in `nodes`
   };
-  bool MatchesTemplate(Entry& e, const cluster::PodRecord& p);
+  // Per template id, the matchers that select its pods (all pods of a template share its
+  // namespace and labels), decided for the first `known` matchers: a bind visits only
+  // those, not every matcher registered.
+  struct TemplateMatches {
+    uint32_t known = 0;
+    std::vector<uint32_t> entries;
+  };
+  const std::vector<uint32_t>& MatchersOf(const cluster::PodRecord& p);
   void Add(Entry& e, NodeId n, int64_t delta);
 
   const cluster::Store& store_;
   std::vector<Entry> entries_;
+  std::vector<TemplateMatches> by_template_;
   std::unordered_map<std::string, uint32_t> by_key_;
   std::vector<AffinityTemplate> affinity_;
   std::unordered_map<uint32_t, size_t> affinity_index_;  // template id → affinity_
