@@ -420,6 +420,16 @@ TEST(Cli, ValidateCountsEveryKind) {
   EXPECT_THAT(r.out, HasSubstr("valid: 11 object(s) in 1 path(s)"));
 }
 
+TEST(Cli, ValidateCountsWhatAScenarioReferences) {
+  // examples/idle-gpu-alert: the scenario, two Pods and a Job in its own file; its
+  // spec.manifests names cluster.yaml: two DaemonSets, a Deployment, three Namespaces
+  // and a Node (counted by hand).
+  Result r = Gputwin("validate " + std::string(GPUTWIN_SOURCE_DIR) +
+                     "/examples/idle-gpu-alert/scenario.yaml");
+  EXPECT_EQ(r.code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("valid: 4 object(s) in 1 path(s) and 7 they reference, "));
+}
+
 }  // namespace
 
 namespace gputwin {
