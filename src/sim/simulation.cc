@@ -268,9 +268,20 @@ void Simulation::AdoptSnapshotPod(cluster::PodId id) {
 void Simulation::Run(Progress* progress) {
   const Time stop = end();
   int64_t total = (stop - start()).ns;
-  uint64_t since_report = 0, since_check = 0;
-  Time instant = start();
+  uint64_t since_report = 0, since_check = 0, at_instant = 0;
+  Time instant = start(), last = start();
   while (!queue_.empty() && queue_.top().at <= stop) {
+    if (queue_.top().at != last) {
+      last = queue_.top().at;
+      at_instant = 0;
+    } else if (++at_instant > max_events_per_instant_) {
+      throw InvariantViolation(
+          "the clock stopped at " + FormatRFC3339(last) + ": more than " +
+          std::to_string(max_events_per_instant_) +
+          " events at that one instant (controllers re-triggering each other without end); "
+          "a bug in gputwin, or an input it should have refused: please report it with the "
+          "inputs");
+    }
     // The invariants hold between instants (within one, controllers are mid-way); checked
     // at most once per 64 events so that long runs stay fast. The clock's direction is
     // checked at every event: an event set in the past would run after later ones.

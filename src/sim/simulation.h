@@ -86,6 +86,10 @@ class Simulation {
   bool expectations_passed() const;
   uint64_t scheduling_attempts() const;
   uint64_t events_processed() const { return events_processed_; }
+  // More events than this at one instant stop the run (InvariantViolation, exit 3): the
+  // clock would never advance (controllers re-triggering each other without end).
+  static constexpr uint64_t kMaxEventsPerInstant = 100'000'000;
+  void set_max_events_per_instant(uint64_t n) { max_events_per_instant_ = n; }
   // Kueue, when the manifests hold Kueue objects; else nullptr.
   const kueue::KueueController* kueue() const { return kueue_; }
   // The CronJob controller, when the manifests have CronJobs (else nullptr).
@@ -181,6 +185,7 @@ class Simulation {
   std::vector<ExpectationResult> results_;
   std::vector<std::optional<ExpectationResult>> probed_;  // expectations with `at`
   uint64_t events_processed_ = 0;
+  uint64_t max_events_per_instant_ = kMaxEventsPerInstant;
   std::unique_ptr<InvariantChecker> invariants_;
   void CheckPodLimit();
 };
