@@ -51,19 +51,7 @@ void DaemonSetController::Reconcile(Time) {
     all_dirty_ = false;
     for (uint32_t i = 0; i < store_.daemon_sets().size(); ++i) dirty_.Add(i);
   }
-  for (uint32_t ds : dirty_.Drain()) {
-    Dirty& d = StateOf(ds);
-    if (d.full) {
-      Sync(ds);
-      continue;
-    }
-    std::vector<NodeId> nodes = d.nodes.Drain();
-    if (nodes.empty()) continue;
-    nodes.insert(nodes.end(), d.failed.begin(), d.failed.end());
-    std::sort(nodes.begin(), nodes.end());
-    nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
-    SyncNodes(ds, std::move(nodes));
-  }
+  for (uint32_t ds : dirty_.Drain()) Sync(ds);
 }
 
 bool DaemonSetController::ShouldRun(uint32_t ds, NodeId n) const {
@@ -87,92 +75,70 @@ bool DaemonSetController::CreateDaemonPod(uint32_t id, NodeId n, PodId* created)
   rec.daemon_node = n;
   std::string error;
   PodId pid = store_.CreatePod(std::move(rec), &error);
-  // (CreatePod may grow the Store's tables: names are read again.)
-  const auto& meta = store_.daemon_sets()[id].obj.metadata;
   if (pid == cluster::kNone) {
-    store_.RecordEvent("Warning", "FailedCreate", "DaemonSet", meta.namespace_, meta.name,
+    store_.RecordEvent("Warning", "FailedCreate", "DaemonSet", ns, ds_name,
                        "Error creating: " + error, name_);
     return false;
   }
   *created = pid;
-  store_.RecordEvent("Normal", "SuccessfulCreate", "DaemonSet", meta.namespace_, meta.name,
+  store_.RecordEvent("Normal", "SuccessfulCreate", "DaemonSet", ns, ds_name,
                      "Created pod: " + store_.pod(pid).name, name_);
   return true;
 }
 
 void DaemonSetController::Sync(uint32_t id) {
   Dirty& st = StateOf(id);
-  st.full = false;
-  st.nodes.Drain();
-  st.failed.clear();
-  st.on_node.assign(store_.node_count(), cluster::kNone);
-  auto& ds = store_.daemon_sets()[id];
-  if (ds.deleted) return;
-  const std::string ns = ds.obj.metadata.namespace_;
-  const std::string ds_name = ds.obj.metadata.name;
-  std::vector<PodId> live;
-  for (PodId p : ds.pods) {
-    auto& pod = store_.pod(p);
-    if (pod.deleted) continue;
-    if (pod.Terminal()) {
-      // A failed daemon pod is deleted and replaced.
-      store_.DeletePod(p);
-      continue;
-    }
-    if (!ShouldRun(id, pod.daemon_node)) {
-      store_.DeletePod(p);
-      store_.RecordEvent("Normal", "SuccessfulDelete", "DaemonSet", ns, ds_name,
-                         "Deleted pod: " + store_.pod(p).name, name_);
-      continue;
-    }
-    st.on_node[pod.daemon_node] = p;
-    live.push_back(p);
-  }
-  for (NodeId n = 0; n < store_.node_count(); ++n) {
-    if (st.on_node[n] != cluster::kNone || !ShouldRun(id, n)) continue;
-    PodId pid;
-    if (!CreateDaemonPod(id, n, &pid)) {
-      st.failed.push_back(n);
-      continue;
-    }
-    st.on_node[n] = pid;
-    live.push_back(pid);
-  }
-  store_.daemon_sets()[id].pods = std::move(live);
-}
-
-void DaemonSetController::SyncNodes(uint32_t id, std::vector<NodeId> nodes) {
-  Dirty& st = StateOf(id);
-  if (st.on_node.size() < store_.node_count())
+  const bool full = st.full;
+  std::vector<NodeId> nodes = st.nodes.Drain();
+  if (full) {
+    st.full = false;
+    nodes.resize(store_.node_count());
+    for (NodeId n = 0; n < nodes.size(); ++n) nodes[n] = n;
+    st.on_node.assign(store_.node_count(), cluster::kNone);
+  } else {
+    if (nodes.empty()) return;
+    // Creations that failed are tried again on any change.
+    nodes.insert(nodes.end(), st.failed.begin(), st.failed.end());
+    std::sort(nodes.begin(), nodes.end());
+    nodes.erase(std::unique(nodes.begin(), nodes.end()), nodes.end());
     st.on_node.resize(store_.node_count(), cluster::kNone);
-  st.failed.clear();
-  if (store_.daemon_sets()[id].deleted) return;
-  const std::string ns = store_.daemon_sets()[id].obj.metadata.namespace_;
-  const std::string ds_name = store_.daemon_sets()[id].obj.metadata.name;
-  // Its pods on these nodes first, in the order of its pod list (creation order: PodIds
-  // ascend), then the nodes without one in id order: the order a whole sync would take.
-  std::vector<std::pair<PodId, NodeId>> pods;
-  for (NodeId n : nodes) {
-    if (st.on_node[n] != cluster::kNone) pods.emplace_back(st.on_node[n], n);
   }
-  std::sort(pods.begin(), pods.end());
+  st.failed.clear();
+  const auto& ds = store_.daemon_sets()[id];
+  if (ds.deleted) return;
+  const std::string& ns = ds.obj.metadata.namespace_;
+  const std::string& ds_name = ds.obj.metadata.name;
+  // Its pods first, in the order of its pod list (creation order: PodIds ascend): all of
+  // them, or those on these nodes; then the nodes without one, in id order.
+  std::vector<PodId> pods;
+  if (full) {
+    pods = ds.pods;
+  } else {
+    for (NodeId n : nodes) {
+      if (st.on_node[n] != cluster::kNone) pods.push_back(st.on_node[n]);
+    }
+    std::sort(pods.begin(), pods.end());
+  }
   std::vector<PodId> gone;
-  for (auto [p, n] : pods) {
-    auto& pod = store_.pod(p);
-    if (pod.deleted) {
-      gone.push_back(p);
-    } else if (pod.Terminal()) {
-      store_.DeletePod(p);
-      gone.push_back(p);
-    } else if (!ShouldRun(id, n)) {
-      store_.DeletePod(p);
-      store_.RecordEvent("Normal", "SuccessfulDelete", "DaemonSet", ns, ds_name,
-                         "Deleted pod: " + store_.pod(p).name, name_);
-      gone.push_back(p);
-    } else {
+  for (PodId p : pods) {
+    const auto& pod = store_.pod(p);
+    const NodeId n = pod.daemon_node;
+    if (!pod.deleted && !pod.Terminal() && ShouldRun(id, n)) {
+      st.on_node[n] = p;
       continue;
     }
-    st.on_node[n] = cluster::kNone;
+    // A failed daemon pod is deleted and replaced; one on a node it should not run on is
+    // deleted.
+    if (!pod.deleted) {
+      const bool ended = pod.Terminal();
+      store_.DeletePod(p);
+      if (!ended) {
+        store_.RecordEvent("Normal", "SuccessfulDelete", "DaemonSet", ns, ds_name,
+                           "Deleted pod: " + store_.pod(p).name, name_);
+      }
+    }
+    gone.push_back(p);
+    if (n != cluster::kNone && st.on_node[n] == p) st.on_node[n] = cluster::kNone;
   }
   std::vector<PodId> created;
   for (NodeId n : nodes) {

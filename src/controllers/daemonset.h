@@ -32,8 +32,8 @@ class DaemonSetController : public Controller {
     std::vector<PodId> on_node;  // its live pod by NodeId (kNone: none)
     std::vector<NodeId> failed;  // nodes whose pod creation failed: retried on any change
   };
+  // Its pods and nodes: all of them after a change of the DaemonSet, else the dirty nodes.
   void Sync(uint32_t ds);
-  void SyncNodes(uint32_t ds, std::vector<NodeId> nodes);
   bool ShouldRun(uint32_t ds, NodeId node) const;
   // Creates the DaemonSet's pod for node n; false (and a FailedCreate event) if refused.
   bool CreateDaemonPod(uint32_t ds, NodeId n, PodId* created);
