@@ -12,6 +12,8 @@
 #include <fstream>
 #include <sstream>
 
+#include "tests/temp_dir.h"
+
 namespace {
 
 namespace fs = std::filesystem;
@@ -33,11 +35,7 @@ Result Gputwin(const std::string& args) {
 }
 
 fs::path TempDir(const std::string& name) {
-  fs::path d =
-      fs::temp_directory_path() / ("gputwin-cli-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+  return gputwin::test_support::FreshTempDir("cli-" + name);
 }
 
 std::string Slurp(const fs::path& p) {

@@ -23,6 +23,7 @@
 #include "report/summary.h"
 #include "results/results.h"
 #include "sim/simulation.h"
+#include "tests/temp_dir.h"
 
 namespace gputwin {
 namespace {
@@ -79,11 +80,7 @@ class Db {
 };
 
 fs::path TempDir(const std::string& name) {
-  fs::path d =
-      fs::temp_directory_path() / ("gputwin-db-" + name + "-" + std::to_string(::getpid()));
-  fs::remove_all(d);
-  fs::create_directories(d);
-  return d;
+  return gputwin::test_support::FreshTempDir("db-" + name);
 }
 
 // Runs an example as `gputwin run SCENARIO --db FILE` would.
