@@ -137,8 +137,12 @@ int Run(const RunOptions& o) {
     std::cerr << "warning: " << simulation->warnings()[i] << "\n";
   }
   const results::Results results = results::Compute(*simulation);
+  // summary.json's head, computed once for every output that holds it.
+  const bool json_stdout = format == "json";
   report::Json head;
-  if (!out_dir.empty() || !html_file.empty()) head = report::SummaryHead(*simulation, results);
+  if (!out_dir.empty() || !html_file.empty() || json_stdout) {
+    head = report::SummaryHead(*simulation, results);
+  }
   if (!out_dir.empty()) {
     report::WriteFileAtomically(out_dir, "summary.json", [&](std::ostream& out) {
       report::WriteSummaryJson(out, *simulation, results, detail, &head);
@@ -147,7 +151,7 @@ int Run(const RunOptions& o) {
   if (!out_dir.empty() || !html_file.empty()) {
     // Drawn from what the summary holds, as `gputwin report` draws it from summary.json.
     const std::string html =
-        report::RenderHtml(report::ReportJson(*simulation, std::move(head)),
+        report::RenderHtml(report::ReportJson(*simulation, json_stdout ? head : std::move(head)),
                            report::PodSpans::FromStore(simulation->store(), simulation->kueue()));
     auto write = [&](const std::string& dir, const std::string& name) {
       report::WriteFileAtomically(dir, name, [&](std::ostream& out) { out << html; });
@@ -167,8 +171,8 @@ int Run(const RunOptions& o) {
   }
   std::string block_path;
   if (block) block_path = block->Commit();
-  if (format == "json") {
-    report::WriteSummaryJson(std::cout, *simulation, results, detail);
+  if (json_stdout) {
+    report::WriteSummaryJson(std::cout, *simulation, results, detail, &head);
   } else {
     std::cout << report::RenderText(*simulation, results);
     if (!out_dir.empty()) std::cout << "\nWrote " << out_dir << "/summary.json\n";
