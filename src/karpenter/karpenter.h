@@ -305,12 +305,6 @@ class Karpenter : public cluster::Controller {
   // constraints and node until the node changes (consolidation asks it of every running
   // pod against every node, every pass).
   static constexpr size_t kStaticFilters = 3;
-  struct Constraints {
-    api::Labels node_selector;
-    std::optional<std::vector<api::NodeSelectorTerm>> required;
-    std::vector<api::Toleration> tolerations;
-    bool operator==(const Constraints&) const = default;
-  };
   struct StaticFits {
     std::vector<uint32_t> version;  // by NodeId: the node's version + 1 when known
     std::vector<uint8_t> passes;
@@ -318,8 +312,7 @@ class Karpenter : public cluster::Controller {
   static constexpr size_t kMaxConstraints = 1024;
   uint32_t ConstraintsOf(const cluster::PodTemplateInfo& t) const;
   mutable std::vector<uint32_t> constraints_of_template_;  // by template id
-  mutable std::vector<Constraints> constraints_;
-  mutable std::unordered_map<size_t, std::vector<uint32_t>> constraints_by_hash_;
+  mutable std::unordered_map<std::string, uint32_t> constraints_by_key_;
   mutable std::vector<StaticFits> static_fits_;  // by constraints
   std::vector<uint32_t> node_version_;           // by NodeId: bumped on every change
   Diagnostics* diag_;

@@ -234,33 +234,42 @@ uint32_t Karpenter::ConstraintsOf(const cluster::PodTemplateInfo& t) const {
   }
   uint32_t& known = constraints_of_template_[t.id];
   if (known != cluster::kNone) return known;
+  // The constraints as a key: each field length-prefixed, so no two differ only in where
+  // one string ends.
   const auto& spec = t.spec;
-  Constraints c{spec.node_selector,
-                spec.node_affinity ? spec.node_affinity->required : std::nullopt, spec.tolerations};
-  size_t h = 0;
-  auto mix = [&h](const std::string& s) { h = h * 1000003u ^ std::hash<std::string>{}(s); };
-  for (const auto& [k, v] : c.node_selector) mix(k), mix(v);
-  if (c.required) {
-    for (const auto& term : *c.required) {
+  std::string key;
+  auto add = [&key](const std::string& v) {
+    key += std::to_string(v.size());
+    key += ':';
+    key += v;
+  };
+  for (const auto& [k, v] : spec.node_selector) add(k), add(v);
+  key += '|';
+  if (spec.node_affinity && spec.node_affinity->required) {
+    for (const auto& term : *spec.node_affinity->required) {
       for (const auto* reqs : {&term.match_expressions, &term.match_fields}) {
-        mix("|");
         for (const auto& r : *reqs) {
-          mix(r.key), mix(r.op);
-          for (const auto& v : r.values) mix(v);
+          add(r.key), add(r.op);
+          for (const auto& v : r.values) add(v);
+          key += ';';
         }
+        key += '/';
       }
+      key += '&';
     }
+  } else {
+    key += '-';  // no required terms (an empty list selects no node: not the same)
   }
-  for (const auto& tol : c.tolerations) mix(tol.key), mix(tol.op), mix(tol.value), mix(tol.effect);
-  auto& bucket = constraints_by_hash_[h];
-  for (uint32_t i : bucket) {
-    if (constraints_[i] == c) return known = i;
+  key += '|';
+  for (const auto& tol : spec.tolerations)
+    add(tol.key), add(tol.op), add(tol.value), add(tol.effect);
+  if (auto it = constraints_by_key_.find(key); it != constraints_by_key_.end()) {
+    return known = it->second;
   }
-  if (constraints_.size() >= kMaxConstraints) return cluster::kNone;  // no memo for it
-  known = static_cast<uint32_t>(constraints_.size());
-  constraints_.push_back(std::move(c));
+  if (static_fits_.size() >= kMaxConstraints) return cluster::kNone;  // no memo for it
+  known = static_cast<uint32_t>(static_fits_.size());
   static_fits_.emplace_back();
-  bucket.push_back(known);
+  constraints_by_key_.emplace(std::move(key), known);
   return known;
 }
 
