@@ -7,6 +7,7 @@
 #include <ostream>
 #include <string>
 
+#include "report/atomic_write.h"
 #include "results/results.h"
 #include "sim/simulation.h"
 
@@ -33,17 +34,5 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& r);
 // The NVIDIA devices a pod asks for (nvidia.com/gpu, MIG instances, shared replicas):
 // summary.json's `gpus`.
 int64_t PodGpus(const cluster::Store& s, const cluster::PodRecord& p);
-
-// Writes dir/name through a temporary file and a rename, so a reader never sees half a
-// file. Creates `dir` if needed. Throws std::runtime_error on failure.
-// Before the clock starts: `dir` is (or can be made) a folder this process can write into;
-// an InputError naming `flag` otherwise.
-void CheckOutputDir(const std::string& flag, const std::string& dir);
-void WriteFileAtomically(const std::string& dir, const std::string& name,
-                         const std::function<void(std::ostream&)>& write);
-// The same for a writer that opens the file itself (SQLite): `write` gets the temporary's
-// path; anything it leaves under that path plus a suffix (`-journal`) is removed too.
-void WritePathAtomically(const std::string& dir, const std::string& name,
-                         const std::function<void(const std::string& tmp)>& write);
 
 }  // namespace gputwin::report
