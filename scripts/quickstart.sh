@@ -26,4 +26,6 @@ done
 ./build/gputwin run examples/idle-gpu-alert/scenario.yaml --out out/idle-gpu-alert \
   --metrics out/idle-gpu-alert/metrics.om >/dev/null
 echo "idle-gpu-alert: out/idle-gpu-alert/summary.json (alerts), out/idle-gpu-alert/metrics.om"
-
+# A sweep: spot share 0 %, 50 % and 100 % of the serving replicas, three seeds each.
+./build/gputwin sweep examples/sweep-spot-share/sweep.yaml --out out/sweep-spot-share >/dev/null
+echo "sweep-spot-share: out/sweep-spot-share/points.csv"

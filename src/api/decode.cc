@@ -10,6 +10,7 @@
 #include "api/decode_kinds.h"
 #include "api/manifests.h"
 #include "api/not_modelled.h"
+#include "api/object_patch.h"
 #include "api/ray_types.h"
 
 namespace gputwin::api {
@@ -57,6 +58,7 @@ const std::vector<KindEntry>& KindTable() {
        {"kubescheduler.config.k8s.io/v1", "kubescheduler.config.k8s.io/v1beta3"},
        DecodeKubeSchedulerConfiguration},
       {"Scenario", {"gputwin.io/v1alpha1"}, DecodeScenario},
+      {"Sweep", {"gputwin.io/v1alpha1"}, DecodeSweep},
       {"ClusterPolicy", {"nvidia.com/v1"}, DecodeClusterPolicy},
       {"ClusterQueue", {"kueue.x-k8s.io/v1beta1", "kueue.x-k8s.io/v1beta2"}, DecodeClusterQueue},
       {"Cohort",
@@ -82,7 +84,10 @@ const std::vector<KindEntry>& KindTable() {
 }
 
 void DecodeObject(const YAML::Node& doc, const std::string& file, const std::string& path,
-                  Manifests* out) {
+                  Manifests* out);
+
+void DecodeAsWritten(const YAML::Node& doc, const std::string& file, const std::string& path,
+                     Manifests* out) {
   YamlReader r(doc, file, path, &out->diagnostics);
   std::string kind = r.String("kind");
   std::string api_version = r.String("apiVersion");
@@ -148,6 +153,20 @@ void DecodeObject(const YAML::Node& doc, const std::string& file, const std::str
   it->decode(r, out);
 }
 
+// An object is patched (a Sweep's point) before it is read; what its patched fields hold
+// is then reported with the patch that wrote them.
+void DecodeObject(const YAML::Node& doc, const std::string& file, const std::string& path,
+                  Manifests* out) {
+  const ObjectPatch* patch = ApplyPatches(out->patches, doc);
+  if (patch == nullptr) return DecodeAsWritten(doc, file, path, out);
+  try {
+    DecodeAsWritten(doc, file, path, out);
+  } catch (const InputError& e) {
+    throw InputError(std::string(e.what()) + " (the object as patched at " +
+                     patch->source.Describe() + ")");
+  }
+}
+
 }  // namespace
 
 size_t Manifests::ObjectCount() const {
@@ -160,7 +179,8 @@ size_t Manifests::ObjectCount() const {
          scaled_objects.size() + (scheduler_config ? 1 : 0) + (gpu_operator ? 1 : 0) +
          cluster_queues.size() + cohorts.size() + local_queues.size() + resource_flavors.size() +
          topologies.size() + workload_priority_classes.size() + (kueue_config.present ? 1 : 0) +
-         node_pools.size() + ec2_node_classes.size() + scenarios.size() + kept_objects.size() +
+         node_pools.size() + ec2_node_classes.size() + scenarios.size() + sweeps.size() +
+         kept_objects.size() +
          (ray ? ray->clusters.size() + ray->jobs.size() + ray->services.size() : 0);
 }
 

@@ -43,6 +43,7 @@ void DecodeHorizontalPodAutoscaler(YamlReader& r, Manifests* out);
 void DecodeScaledObject(YamlReader& r, Manifests* out);
 void DecodeKubeSchedulerConfiguration(YamlReader& r, Manifests* out);
 void DecodeScenario(YamlReader& r, Manifests* out);
+void DecodeSweep(YamlReader& r, Manifests* out);
 // monitoring.coreos.com/v1 PrometheusRule, and a plain Prometheus rule file's `groups:`.
 void DecodePrometheusRule(YamlReader& r, Manifests* out);
 void DecodeServiceMonitor(YamlReader& r, Manifests* out);

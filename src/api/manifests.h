@@ -11,6 +11,7 @@
 #include "api/karpenter_types.h"
 #include "api/kueue_types.h"
 #include "api/scenario.h"
+#include "api/sweep_types.h"
 #include "api/types.h"
 #include "core/errors.h"
 
@@ -57,6 +58,7 @@ struct Manifests {
   std::vector<NodePool> node_pools;
   std::vector<EC2NodeClass> ec2_node_classes;
   std::vector<Scenario> scenarios;
+  std::vector<Sweep> sweeps;
   // Objects of kinds that change nothing the twin simulates (Secrets, RBAC, ...), kept by
   // name for lint; their content is not read.
   struct KeptObject {
@@ -70,6 +72,9 @@ struct Manifests {
   size_t ObjectCount() const;
   // Non-empty YAML documents read, whatever their kind (modelled, warned or unknown).
   size_t documents = 0;
+  // While decoding: patches applied to each object before it is read (a Sweep's point);
+  // not owned, cleared once the inputs are read.
+  PatchSet* patches = nullptr;
 };
 
 // Decodes every document in `text` (named `file` in messages) into `out`.

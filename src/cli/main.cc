@@ -22,6 +22,7 @@
 #include "results/results.h"
 #include "serving/experiment.h"
 #include "sim/simulation.h"
+#include "sweep/sweep.h"
 #include "telemetry/openmetrics.h"
 #include "telemetry/tsdb_block.h"
 #include "workloads/fgd_experiment.h"
@@ -338,6 +339,8 @@ int Validate(const std::vector<std::string>& files) {
     sim::Simulation check(std::move(referenced), s);
     show(check.warnings());
   }
+  // Sweeps: their base scenario, and the base with each variant's patches.
+  for (const auto& s : manifests.sweeps) show(sweep::CheckSweep(s));
   std::cout << "valid: " << objects << " object(s) in " << files.size() << " path(s)";
   // (A scenario's spec.manifests, rule files and traces: checked above, counted apart.)
   if (referenced_objects > 0) std::cout << " and " << referenced_objects << " they reference";
@@ -438,6 +441,34 @@ int RealMain(int argc, char** argv) {
       ->required();
   report_cmd->add_option("--html", report_html, "The HTML file to write")->required();
 
+  auto* sweep_cmd = app.add_subcommand(
+      "sweep", "Run a scenario at every point of a grid of variants (kind: Sweep; docs/sweep.md)");
+  std::string sweep_file, shard_text;
+  int shard_count = 0;
+  sweep::Options sweep_options;
+  sweep_options.jobs = std::max(1, static_cast<int>(::sysconf(_SC_NPROCESSORS_ONLN)));
+  sweep_cmd->add_option("SWEEP", sweep_file, "Sweep file (kind: Sweep, gputwin.io/v1alpha1)");
+  sweep_cmd->add_option("--out", sweep_options.out_dir,
+                        "Folder for the tables (points.csv, runs.csv, sweep.json) and each "
+                        "run's summary.json");
+  sweep_cmd->add_option("--jobs", sweep_options.jobs, "Runs at a time (default: every core)")
+      ->check(CLI::Range(1, 1024));
+  sweep_cmd->add_option("--shard", shard_text,
+                        "Run only the I-th of N slices of the points (I/N, from 0); "
+                        "`gputwin sweep merge` joins the shards");
+  sweep_cmd
+      ->add_option("--shard-count", shard_count,
+                   "N slices, the index from JOB_COMPLETION_INDEX (a Kubernetes Indexed "
+                   "Job) or SLURM_ARRAY_TASK_ID (a Slurm array)")
+      ->check(CLI::Range(1, 1000000));
+  auto* sweep_merge = sweep_cmd->add_subcommand(
+      "merge", "Join the shards of a sweep into the tables of one unsharded run");
+  std::vector<std::string> merge_inputs;
+  std::string merge_out;
+  sweep_merge->add_option("SHARD", merge_inputs, "Shards' --out folders or shard-I-of-N.json files")
+      ->required();
+  sweep_merge->add_option("--out", merge_out, "Folder for the merged tables")->required();
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   auto* experiment = app.add_subcommand("experiment", "Reproduce published experiments");
@@ -513,6 +544,49 @@ int RealMain(int argc, char** argv) {
       report::WriteFileAtomically(p.parent_path().empty() ? "." : p.parent_path().string(),
                                   p.filename().string(), [&](std::ostream& o) { o << html; });
       return kExitOk;
+    }
+    if (*sweep_merge) {
+      sweep::MergeShards(merge_inputs, merge_out);
+      std::cout << "Wrote " << merge_out << "/points.csv, runs.csv and sweep.json\n";
+      return kExitOk;
+    }
+    if (*sweep_cmd) {
+      if (sweep_file.empty()) throw InputError("gputwin sweep: give a SWEEP file");
+      if (sweep_options.out_dir.empty()) throw InputError("gputwin sweep: --out DIR is required");
+      if (!shard_text.empty() && shard_count > 0)
+        throw InputError("give --shard I/N or --shard-count N, not both");
+      if (!shard_text.empty()) {
+        std::tie(sweep_options.shard_index, sweep_options.shard_count) =
+            sweep::ParseShard(shard_text);
+      } else if (shard_count > 0) {
+        const char* index = std::getenv("JOB_COMPLETION_INDEX");
+        const char* from = "JOB_COMPLETION_INDEX";
+        if (index == nullptr) {
+          index = std::getenv("SLURM_ARRAY_TASK_ID");
+          from = "SLURM_ARRAY_TASK_ID";
+        }
+        if (index == nullptr) {
+          throw InputError(
+              "--shard-count: neither JOB_COMPLETION_INDEX nor SLURM_ARRAY_TASK_ID is set");
+        }
+        try {
+          std::tie(sweep_options.shard_index, sweep_options.shard_count) =
+              sweep::ParseShard(std::string(index) + "/" + std::to_string(shard_count));
+        } catch (const InputError&) {
+          throw InputError(std::string(from) + "=\"" + index + "\" is not a shard index below " +
+                           std::to_string(shard_count));
+        }
+      }
+      const int code = sweep::RunSweep(sweep_file, sweep_options);
+      if (code == kExitOk) {
+        std::cout << "Wrote " << sweep_options.out_dir << "/"
+                  << (sweep_options.shard_count > 1
+                          ? "shard-" + std::to_string(sweep_options.shard_index) + "-of-" +
+                                std::to_string(sweep_options.shard_count) + ".json"
+                          : std::string("points.csv, runs.csv and sweep.json"))
+                  << "\n";
+      }
+      return code;
     }
     if (*lint) return Lint(lint_files, lint_format, lint_fail_on, lint_config, lint_output);
     if (*serving) {

@@ -26,13 +26,6 @@ double Secs(Time a, Time b) {
   return static_cast<double>((b - a).ns) / 1e9;
 }
 
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  auto i = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
-  return v[std::min(i, v.size() - 1)];
-}
-
 void PendingPods(const sim::Simulation& sim, Results* r) {
   const auto& s = sim.store();
   std::map<std::string, std::vector<std::string>> groups;
@@ -142,6 +135,13 @@ void Serving(const sim::Simulation& sim, Results* r) {
 }
 
 }  // namespace
+
+double Percentile(std::vector<double> v, double p) {
+  if (v.empty()) return 0;
+  std::sort(v.begin(), v.end());
+  auto i = static_cast<size_t>(std::ceil(p * static_cast<double>(v.size()))) - 1;
+  return v[std::min(i, v.size() - 1)];
+}
 
 Results Compute(const sim::Simulation& sim) {
   Results r;

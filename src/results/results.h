@@ -74,4 +74,7 @@ struct Results {
 
 Results Compute(const sim::Simulation& sim);
 
+// The nearest-rank percentile (p in (0, 1]) of `v`; 0 when empty.
+double Percentile(std::vector<double> v, double p);
+
 }  // namespace gputwin::results

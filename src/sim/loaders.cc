@@ -14,7 +14,9 @@ void LoadAppliedFiles(api::Scenario* scenario, api::Manifests* manifests) {
     auto& a = scenario->actions[i];
     if (a.action != "apply") continue;
     auto m = std::make_shared<api::Manifests>();
+    m->patches = manifests->patches;  // a Sweep's patches reach applied objects too
     api::LoadPath(a.apply_file, m.get());
+    m->patches = nullptr;
     const size_t applicable = m->nodes.size() + m->pods.size() + m->jobs.size() +
                               m->deployments.size() + m->stateful_sets.size();
     if (applicable == 0 || applicable != m->ObjectCount()) {
@@ -43,8 +45,9 @@ void LoadReferencedInputs(api::Scenario* scenario, api::Manifests* manifests) {
 }
 
 std::unique_ptr<Simulation> LoadScenario(const std::string& path, std::optional<uint64_t> seed,
-                                         std::optional<Duration> until) {
+                                         std::optional<Duration> until, api::PatchSet* patches) {
   api::Manifests manifests;
+  manifests.patches = patches;
   api::LoadPath(path, &manifests);
   if (manifests.scenarios.size() != 1) {
     throw InputError(path +
@@ -57,6 +60,8 @@ std::unique_ptr<Simulation> LoadScenario(const std::string& path, std::optional<
   manifests.scenarios.clear();
   // Manifests in the scenario file itself count too; then those it names.
   LoadReferencedInputs(&scenario, &manifests);
+  if (patches != nullptr) patches->CheckAllMatched();
+  manifests.patches = nullptr;
   if (seed) scenario.seed = *seed;
   if (until) scenario.duration = *until;
   return std::make_unique<Simulation>(std::move(manifests), std::move(scenario));

@@ -195,9 +195,12 @@ class Simulation {
 // What a Scenario names besides its own file, read as `run` reads it: spec.manifests, the
 // rule files and the files of `apply` actions (into the actions). `validate` uses it too.
 void LoadReferencedInputs(api::Scenario* scenario, api::Manifests* manifests);
+// `patches` (a Sweep's point) apply to every object read, the Scenario's own included; each
+// must meet an object.
 std::unique_ptr<Simulation> LoadScenario(const std::string& scenario_path,
                                          std::optional<uint64_t> seed,
-                                         std::optional<Duration> until);
+                                         std::optional<Duration> until,
+                                         api::PatchSet* patches = nullptr);
 std::unique_ptr<Simulation> LoadManifests(const std::vector<std::string>& paths, Duration duration,
                                           std::optional<uint64_t> seed);
 

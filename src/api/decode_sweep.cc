@@ -1,0 +1,149 @@
+// gputwin.io/v1alpha1 Sweep (docs/sweep.md).
+#include <charconv>
+#include <filesystem>
+#include <set>
+
+#include "api/decode_core.h"
+#include "api/decode_kinds.h"
+#include "api/sweep_types.h"
+
+namespace gputwin::api {
+namespace {
+
+// Axis and variant names become table columns, folder names and PromQL-like labels.
+void CheckName(YamlReader& r, const std::string& key, const std::string& name) {
+  for (char c : name) {
+    const bool ok = (c >= 'a' && c <= 'z') || (c >= 'A' && c <= 'Z') || (c >= '0' && c <= '9') ||
+                    c == '-' || c == '_' || c == '.';
+    if (!ok) {
+      r.Fail(key, "Invalid value: \"" + name +
+                      "\": letters, digits, '-', '_' and '.' only (it names table columns)");
+    }
+  }
+}
+
+ObjectPatch DecodePatch(YamlReader& p) {
+  ObjectPatch out;
+  out.source = p.Where();
+  out.type = p.String("type", "strategic");
+  if (out.type != "strategic" && out.type != "merge" && out.type != "json") {
+    p.Fail("type", "Unsupported value: \"" + out.type +
+                       "\": supported values: \"strategic\", \"merge\", \"json\" (kubectl patch "
+                       "--type)");
+  }
+  auto t = p.Object("target");
+  if (!t) p.Fail("target", "Required value: the kind (and name) of the objects to patch");
+  out.target.kind = t->RequiredString("kind");
+  out.target.name = t->String("name");
+  if (auto ns = t->OptString("namespace")) {
+    out.target.namespace_ = *ns;
+    out.target.has_namespace = true;
+  }
+  t->Ignore({"group", "version"});  // kustomize's; the kind decides here
+  t->Finish();
+  if (!p.Has("patch")) p.Fail("patch", "Required value");
+  YAML::Node patch = p.Raw("patch");
+  p.Ignore({"patch"});
+  if (patch.IsScalar()) {
+    // kustomize writes a patch as a YAML or JSON string (`patch: |-`).
+    const auto docs = LoadAllDocuments(patch.Scalar(), p.file());
+    if (docs.size() != 1) p.Fail("patch", "expected one YAML document in the patch text");
+    patch = docs.front();
+  }
+  if (out.type == "json" ? !patch.IsSequence() : !patch.IsMap()) {
+    p.Fail("patch", out.type == "json" ? "a JSON patch is a list of operations (op, path, value)"
+                                       : "a " + out.type + " patch is a mapping");
+  }
+  out.patch = patch;
+  p.Finish();
+  return out;
+}
+
+}  // namespace
+
+void DecodeSweep(YamlReader& r, Manifests* out) {
+  Sweep s;
+  s.metadata = DecodeMeta(r, false);
+  auto spec = r.Object("spec");
+  if (!spec) r.Fail("spec", "Required value");
+  {
+    namespace fs = std::filesystem;
+    const std::string base = spec->RequiredString("scenario");
+    s.scenario = fs::path(base).is_absolute()
+                     ? base
+                     : (fs::path(r.file()).parent_path() / base).lexically_normal().string();
+    std::error_code ec;
+    if (!fs::is_regular_file(s.scenario, ec)) {
+      spec->Fail("scenario", "Not found: " + s.scenario + " (no such file)");
+    }
+  }
+  if (auto d = spec->OptDuration("duration")) {
+    if (d->ns <= 0) spec->Fail("duration", "must be positive");
+    s.duration = *d;
+  }
+  if (spec->Has("seeds")) {
+    const YAML::Node seeds = spec->Raw("seeds");
+    spec->Ignore({"seeds"});
+    if (!seeds.IsSequence() || seeds.size() == 0) {
+      spec->Fail("seeds", "expected a non-empty list of seeds (whole numbers)");
+    }
+    std::set<uint64_t> seen;
+    for (size_t i = 0; i < seeds.size(); ++i) {
+      const std::string field = spec->FieldPath("seeds") + "[" + std::to_string(i) + "]";
+      uint64_t v = 0;
+      const std::string text = seeds[i].IsScalar() ? seeds[i].Scalar() : "";
+      const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+      if (text.empty() || ec != std::errc() || ptr != text.data() + text.size()) {
+        spec->FailAt(seeds[i], field,
+                     "\"" + text + "\" is not a seed (a whole number from 0 to 2^64-1)");
+      }
+      if (!seen.insert(v).second) spec->FailAt(seeds[i], field, "Duplicate value: " + text);
+      s.seeds.push_back(v);
+    }
+  }
+  std::set<std::string> axis_names;
+  for (auto& a : spec->ObjectList("axes")) {
+    SweepAxis axis;
+    axis.source = a.Where();
+    axis.name = a.RequiredString("name");
+    CheckName(a, "name", axis.name);
+    if (!axis_names.insert(axis.name).second) {
+      a.Fail("name", "Duplicate value: \"" + axis.name + "\"");
+    }
+    std::set<std::string> variant_names;
+    for (auto& v : a.ObjectList("variants")) {
+      SweepVariant variant;
+      variant.source = v.Where();
+      variant.name = v.RequiredString("name");
+      CheckName(v, "name", variant.name);
+      if (!variant_names.insert(variant.name).second) {
+        v.Fail("name", "Duplicate value: \"" + variant.name + "\"");
+      }
+      for (auto& p : v.ObjectList("patches")) variant.patches.push_back(DecodePatch(p));
+      v.Finish();
+      axis.variants.push_back(std::move(variant));
+    }
+    if (axis.variants.empty()) a.Fail("variants", "Required value: at least one variant");
+    a.Finish();
+    s.axes.push_back(std::move(axis));
+  }
+  if (s.axes.empty()) spec->Fail("axes", "Required value: at least one axis");
+  for (auto& p : spec->ObjectList("points")) {
+    SweepPoint point;
+    point.source = p.Where();
+    for (const auto& axis : s.axes) {
+      const std::string v = p.RequiredString(axis.name);
+      bool known = false;
+      for (const auto& variant : axis.variants) known = known || variant.name == v;
+      if (!known) p.Fail(axis.name, "\"" + v + "\" is not a variant of axis " + axis.name);
+      point.variants[axis.name] = v;
+    }
+    p.Finish();
+    s.points.push_back(std::move(point));
+  }
+  spec->Finish();
+  r.Finish();
+  out->sweeps.push_back(std::move(s));
+}
+
+}  // namespace gputwin::api

@@ -1,0 +1,113 @@
+// A run's headline figures for a sweep's table: read from summary.json's head (what a
+// user would read there), except pod waits, which need every pod of the store.
+#include <map>
+
+#include "results/results.h"
+#include "sim/simulation.h"
+#include "sweep/sweep.h"
+
+namespace gputwin::sweep {
+
+namespace {
+
+double Number(const report::Json& j, const char* key) {
+  if (!j.is_object()) return 0;
+  auto it = j.find(key);
+  return it != j.end() && it->is_number() ? it->get<double>() : 0;
+}
+
+// Seconds each pod waited to be bound: until the end of the run for pods never bound, so
+// that a setup that leaves work Pending does not look fast. DaemonSet pods are left out
+// (bound where they are made).
+void PodWaits(const sim::Simulation& sim, Figures* out) {
+  const auto& s = sim.store();
+  std::vector<double> all;
+  std::map<std::string, std::vector<double>> by_namespace;
+  int64_t pending = 0;
+  for (cluster::PodId id = 0; id < s.pod_count(); ++id) {
+    const auto& p = s.pod(id);
+    if (p.owner.kind == cluster::OwnerKind::kDaemonSet || p.created_at > sim.end()) continue;
+    Time bound = p.scheduled_at;
+    if (bound == cluster::kNever) {
+      // Deleted unbound pods waited until they were deleted.
+      bound = p.deleted ? std::min(p.deleted_at, sim.end()) : sim.end();
+      if (!p.deleted && p.phase == cluster::PodPhase::kPending) ++pending;
+    }
+    const double w = static_cast<double>((bound - p.created_at).ns) / 1e9;
+    all.push_back(w);
+    by_namespace[p.namespace_].push_back(w);
+  }
+  out->emplace_back("podsPending", static_cast<double>(pending));
+  out->emplace_back("podWaitSecondsP50", results::Percentile(all, 0.5));
+  out->emplace_back("podWaitSecondsP95", results::Percentile(all, 0.95));
+  out->emplace_back("podWaitSecondsP99", results::Percentile(all, 0.99));
+  out->emplace_back("podWaitSecondsMax", results::Percentile(all, 1.0));
+  for (const auto& [ns, waits] : by_namespace) {
+    out->emplace_back("podWaitSecondsP50/" + ns, results::Percentile(waits, 0.5));
+    out->emplace_back("podWaitSecondsP95/" + ns, results::Percentile(waits, 0.95));
+    out->emplace_back("podWaitSecondsP99/" + ns, results::Percentile(waits, 0.99));
+  }
+}
+
+}  // namespace
+
+Figures Headline(const sim::Simulation& sim, const results::Results& results,
+                 const report::Json& head) {
+  Figures out;
+  const report::Json& cost = head.contains("cost") ? head["cost"] : report::Json();
+  const double gpu_hours = Number(cost, "gpuHours");
+  out.emplace_back("cost", Number(cost, "total"));
+  out.emplace_back("gpuHours", gpu_hours);
+  out.emplace_back("allocatedGpuHours", Number(cost, "allocatedGpuHours"));
+  out.emplace_back("gpuAllocation",
+                   gpu_hours > 0 ? Number(cost, "allocatedGpuHours") / gpu_hours : 0);
+  out.emplace_back("idleGpuCost", Number(cost, "idleGpu"));
+  out.emplace_back("spotSavings", Number(cost, "spotSavings"));
+  out.emplace_back("lostGpuHours", Number(cost, "lostGpuHours"));
+  const report::Json& totals = head.contains("totals") ? head["totals"] : report::Json();
+  if (totals.contains("jobs")) {
+    out.emplace_back("jobsComplete", Number(totals["jobs"], "complete"));
+    out.emplace_back("jobsFailed", Number(totals["jobs"], "failed"));
+  }
+  int64_t forever = 0;
+  for (const auto& k : results.karpenter_pending) forever += k.forever ? 1 : 0;
+  out.emplace_back("podsPendingForever", static_cast<double>(forever));
+  PodWaits(sim, &out);
+  out.emplace_back("expectationsFailed", Number(totals, "expectationsFailed"));
+
+  if (head.contains("kueue") && head["kueue"].is_object()) {
+    for (const auto& cq : head["kueue"].value("clusterQueues", report::Json::array())) {
+      const std::string name = cq.value("name", "");
+      out.emplace_back("queueWaitSecondsP50/" + name, Number(cq, "waitSecondsP50"));
+      out.emplace_back("queueWaitSecondsP95/" + name, Number(cq, "waitSecondsP95"));
+      out.emplace_back("queueWaitSecondsMax/" + name, Number(cq, "waitSecondsMax"));
+    }
+  }
+  if (head.contains("serving") && head["serving"].is_object()) {
+    for (const auto& svc : head["serving"].value("services", report::Json::array())) {
+      const std::string t = svc.value("traffic", "");
+      const double requests = Number(svc, "requests"), failed = Number(svc, "failed");
+      out.emplace_back("requests/" + t, requests);
+      out.emplace_back("failedRequests/" + t, failed);
+      out.emplace_back("failedRequestRatio/" + t, requests > 0 ? failed / requests : 0);
+      const report::Json& ttft = svc.contains("ttftSeconds") ? svc["ttftSeconds"] : report::Json();
+      out.emplace_back("ttftSecondsP50/" + t, Number(ttft, "p50"));
+      out.emplace_back("ttftSecondsP95/" + t, Number(ttft, "p95"));
+      out.emplace_back("ttftSecondsP99/" + t, Number(ttft, "p99"));
+      out.emplace_back("costPer1kRequests/" + t, Number(svc, "costPer1kRequests"));
+    }
+  }
+  if (head.contains("alerts") && head["alerts"].is_object()) {
+    std::map<std::string, double> fired;
+    double total = 0;
+    for (const auto& r : head["alerts"].value("rules", report::Json::array())) {
+      fired[r.value("alert", "")] += Number(r, "fired");
+      total += Number(r, "fired");
+    }
+    out.emplace_back("alertsFired", total);
+    for (const auto& [alert, n] : fired) out.emplace_back("alertsFired/" + alert, n);
+  }
+  return out;
+}
+
+}  // namespace gputwin::sweep

@@ -1,0 +1,215 @@
+// `gputwin sweep` as a user runs it, on a fixture whose outcome is derived by hand:
+// one node, a Job of four 2-GPU pods all created at the start, each running its run time.
+// - 4 GPUs: two pods at a time; the second pair is bound when the first ends, so two of
+//   the four pods wait one run time (1h: 3600 s, 30m: 1800 s).
+// - 8 GPUs: all four are bound at the start; no pod waits.
+// The node exists for the 4 h run either way: 4 × 4 = 16 or 8 × 4 = 32 GPU-hours, at
+// p3.8xlarge's on-demand price ($12.24 an hour in us-east-1): $48.96; the pods hold
+// 4 × 2 GPUs for their run time: 8 GPU-hours (1h) or 4 (30m).
+#include <gmock/gmock.h>
+#include <gtest/gtest.h>
+#include <nlohmann/json.hpp>
+
+#include <array>
+#include <cstdio>
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "api/manifests.h"
+#include "sweep/sweep.h"
+#include "tests/temp_dir.h"
+
+namespace {
+
+namespace fs = std::filesystem;
+using ::testing::HasSubstr;
+
+const std::string kFixture = std::string(GPUTWIN_SOURCE_DIR) + "/tests/sweep/fixture";
+
+struct Result {
+  int code;
+  std::string out;
+};
+
+Result Shell(const std::string& command) {
+  FILE* p = popen((command + " 2>&1").c_str(), "r");
+  std::string out;
+  std::array<char, 4096> buf;
+  while (size_t n = fread(buf.data(), 1, buf.size(), p)) out.append(buf.data(), n);
+  const int status = pclose(p);
+  return {WEXITSTATUS(status), out};
+}
+
+Result Gputwin(const std::string& args) {
+  return Shell(std::string(GPUTWIN_BINARY) + " " + args);
+}
+
+std::string Slurp(const fs::path& p) {
+  std::ifstream in(p);
+  std::stringstream ss;
+  ss << in.rdbuf();
+  return ss.str();
+}
+
+TEST(Sweep, PointsAreTheProductOfTheAxesInOrder) {
+  gputwin::api::Manifests m;
+  gputwin::api::LoadPath(kFixture + "/sweep.yaml", &m);
+  ASSERT_EQ(m.sweeps.size(), 1u);
+  std::vector<std::string> names;
+  for (const auto& p : gputwin::sweep::Points(m.sweeps.front())) names.push_back(p.name);
+  EXPECT_THAT(names, ::testing::ElementsAre("gpus=4,runtime=1h", "gpus=4,runtime=30m",
+                                            "gpus=8,runtime=1h", "gpus=8,runtime=30m"));
+  EXPECT_THAT(m.sweeps.front().seeds, ::testing::ElementsAre(1u, 2u));
+}
+
+TEST(Sweep, MeanAndConfidenceInterval) {
+  // 1, 2, 3: mean 2, sample standard deviation 1, t(0.975, 2) = 4.303.
+  const auto [mean, half] = gputwin::sweep::MeanAndCi95({1, 2, 3});
+  EXPECT_DOUBLE_EQ(mean, 2.0);
+  EXPECT_NEAR(half, 4.303 / std::sqrt(3.0), 1e-12);
+  EXPECT_EQ(gputwin::sweep::MeanAndCi95({5}).second, 0.0);
+}
+
+TEST(SweepCli, EveryPointGivesItsHandDerivedFigures) {
+  const fs::path dir = gputwin::test_support::FreshTempDir("sweep-grid");
+  const Result r = Gputwin("sweep " + kFixture + "/sweep.yaml --jobs 2 --out " + dir.string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(Slurp(dir / "sweep.json"));
+  EXPECT_EQ(j["kind"], "SweepResult");
+  ASSERT_EQ(j["points"].size(), 4u);
+  const double wait_p95[] = {3600, 1800, 0, 0};
+  const double gpu_hours[] = {16, 16, 32, 32}, allocated[] = {8, 4, 8, 4};
+  for (size_t p = 0; p < 4; ++p) {
+    const auto& point = j["points"][p];
+    SCOPED_TRACE(point["name"].get<std::string>());
+    ASSERT_EQ(point["runs"].size(), 2u);  // seeds 1 and 2
+    EXPECT_EQ(point["runs"][0]["seed"], 1);
+    EXPECT_EQ(point["runs"][1]["seed"], 2);
+    EXPECT_DOUBLE_EQ(point["mean"]["podWaitSecondsP95/team-a"].get<double>(), wait_p95[p]);
+    EXPECT_DOUBLE_EQ(point["mean"]["podWaitSecondsMax"].get<double>(), wait_p95[p]);
+    // Nearest rank: the 2nd of 4 sorted waits (0, 0, w, w) is 0.
+    EXPECT_DOUBLE_EQ(point["mean"]["podWaitSecondsP50"].get<double>(), 0.0);
+    EXPECT_DOUBLE_EQ(point["mean"]["gpuHours"].get<double>(), gpu_hours[p]);
+    EXPECT_DOUBLE_EQ(point["mean"]["allocatedGpuHours"].get<double>(), allocated[p]);
+    EXPECT_NEAR(point["mean"]["cost"].get<double>(), 48.96, 1e-9);
+    EXPECT_DOUBLE_EQ(point["mean"]["jobsComplete"].get<double>(), 1.0);
+    EXPECT_DOUBLE_EQ(point["mean"]["podsPending"].get<double>(), 0.0);
+    // The workload has no randomness: both seeds agree.
+    EXPECT_DOUBLE_EQ(point["ci95"]["podWaitSecondsP95"].get<double>(), 0.0);
+    EXPECT_TRUE(fs::exists(dir / ("runs/000" + std::to_string(p) + "-s1") / "summary.json"));
+  }
+  // One row per point (and a header); one per run.
+  const std::string points = Slurp(dir / "points.csv"), runs = Slurp(dir / "runs.csv");
+  EXPECT_EQ(std::count(points.begin(), points.end(), '\n'), 5);
+  EXPECT_EQ(std::count(runs.begin(), runs.end(), '\n'), 9);
+  EXPECT_THAT(points, HasSubstr("point,name,gpus,runtime,runs,cost,cost:ci95,"));
+  EXPECT_THAT(points, HasSubstr("\n2,\"gpus=8,runtime=1h\",8,1h,2,"));
+  fs::remove_all(dir);
+}
+
+TEST(SweepCli, SameTablesWhateverTheJobsAndShards) {
+  const fs::path dir = gputwin::test_support::FreshTempDir("sweep-shards");
+  const std::string sweep = kFixture + "/sweep.yaml";
+  ASSERT_EQ(Gputwin("sweep " + sweep + " --jobs 1 --out " + (dir / "one").string()).code, 0);
+  ASSERT_EQ(Gputwin("sweep " + sweep + " --jobs 2 --out " + (dir / "two").string()).code, 0);
+  // Three shards as a Kubernetes Indexed Job runs them: the index from the environment,
+  // every shard writing into the same shared folder.
+  for (int i = 0; i < 3; ++i) {
+    const Result r =
+        Shell("JOB_COMPLETION_INDEX=" + std::to_string(i) + " " + GPUTWIN_BINARY + " sweep " +
+              sweep + " --jobs 1 --shard-count 3 --out " + (dir / "shared").string());
+    ASSERT_EQ(r.code, 0) << r.out;
+    EXPECT_THAT(r.out, HasSubstr("shard-" + std::to_string(i) + "-of-3.json"));
+  }
+  EXPECT_FALSE(fs::exists(dir / "shared" / "points.csv"));  // a shard writes no table
+  const Result m =
+      Gputwin("sweep merge " + (dir / "shared").string() + " --out " + (dir / "merged").string());
+  ASSERT_EQ(m.code, 0) << m.out;
+  for (const char* f : {"points.csv", "runs.csv", "sweep.json"}) {
+    SCOPED_TRACE(f);
+    const std::string one = Slurp(dir / "one" / f);
+    EXPECT_FALSE(one.empty());
+    EXPECT_EQ(one, Slurp(dir / "two" / f));
+    EXPECT_EQ(one, Slurp(dir / "merged" / f));
+  }
+  // A missing shard is refused, not merged into a partial table.
+  fs::remove(dir / "shared" / "shard-1-of-3.json");
+  const Result partial =
+      Gputwin("sweep merge " + (dir / "shared").string() + " --out " + (dir / "partial").string());
+  EXPECT_EQ(partial.code, 2);
+  EXPECT_THAT(partial.out, HasSubstr("shard 1 of 3 is missing"));
+  EXPECT_FALSE(fs::exists(dir / "partial" / "points.csv"));
+  fs::remove_all(dir);
+}
+
+TEST(SweepCli, APatchThatMeetsNoObjectIsBadInputAtItsLine) {
+  const fs::path dir = gputwin::test_support::FreshTempDir("sweep-bad");
+  std::ofstream(dir / "sweep.yaml") << "apiVersion: gputwin.io/v1alpha1\n"
+                                       "kind: Sweep\n"
+                                       "metadata: {name: bad}\n"
+                                       "spec:\n"
+                                       "  scenario: " +
+                                           kFixture + "/scenario.yaml\n" +
+                                           "  axes:\n"
+                                           "  - name: gpus\n"
+                                           "    variants:\n"
+                                           "    - name: more\n"
+                                           "      patches:\n"
+                                           "      - target: {kind: Node, name: nope}\n"
+                                           "        patch: {metadata: {labels: {a: b}}}\n";
+  const Result r =
+      Gputwin("sweep " + (dir / "sweep.yaml").string() + " --out " + (dir / "out").string());
+  EXPECT_EQ(r.code, 2) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("sweep.yaml:11"));
+  EXPECT_THAT(r.out, HasSubstr("no object matches Node/nope"));
+  EXPECT_FALSE(fs::exists(dir / "out" / "sweep.json"));
+  // `gputwin validate` makes the same check.
+  const Result v = Gputwin("validate " + (dir / "sweep.yaml").string());
+  EXPECT_EQ(v.code, 2) << v.out;
+  EXPECT_THAT(v.out, HasSubstr("sweep.yaml:11"));
+  EXPECT_THAT(v.out, HasSubstr("no object matches Node/nope"));
+  fs::remove_all(dir);
+}
+
+TEST(SweepCli, AnExplicitListOfPointsAndAWrongVariant) {
+  const fs::path dir = gputwin::test_support::FreshTempDir("sweep-points");
+  const std::string head =
+      "apiVersion: gputwin.io/v1alpha1\n"
+      "kind: Sweep\n"
+      "metadata: {name: listed}\n"
+      "spec:\n"
+      "  scenario: " +
+      kFixture +
+      "/scenario.yaml\n"
+      "  axes:\n"
+      "  - name: gpus\n"
+      "    variants:\n"
+      "    - name: \"4\"\n"
+      "    - name: \"8\"\n"
+      "      patches:\n"
+      "      - target: {kind: Node}\n"
+      "        type: merge\n"
+      "        patch: {status: {allocatable: {nvidia.com/gpu: \"8\"}}}\n"
+      "  points:\n";
+  std::ofstream(dir / "good.yaml") << head << "  - {gpus: \"8\"}\n";
+  const Result r =
+      Gputwin("sweep " + (dir / "good.yaml").string() + " --out " + (dir / "out").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(Slurp(dir / "out" / "sweep.json"));
+  ASSERT_EQ(j["points"].size(), 1u);
+  EXPECT_EQ(j["points"][0]["name"], "gpus=8");
+  EXPECT_DOUBLE_EQ(j["points"][0]["mean"]["podWaitSecondsP95"].get<double>(), 0.0);
+  EXPECT_EQ(j["points"][0]["runs"][0]["seed"], 7);  // no seeds given: the scenario's own
+  EXPECT_TRUE(fs::exists(dir / "out" / "runs" / "0000" / "summary.json"));
+
+  std::ofstream(dir / "wrong.yaml") << head << "  - {gpus: \"16\"}\n";
+  const Result w =
+      Gputwin("sweep " + (dir / "wrong.yaml").string() + " --out " + (dir / "out2").string());
+  EXPECT_EQ(w.code, 2);
+  EXPECT_THAT(w.out, HasSubstr("wrong.yaml:16"));
+  EXPECT_THAT(w.out, HasSubstr("\"16\" is not a variant of axis gpus"));
+  fs::remove_all(dir);
+}
+
+}  // namespace
