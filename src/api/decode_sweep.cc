@@ -59,6 +59,32 @@ ObjectPatch DecodePatch(YamlReader& p) {
   return out;
 }
 
+// A bound: a number, a Go duration ("30m": seconds) or a percentage ("0.1%": a fraction).
+double DecodeBound(YamlReader& o, const std::string& key) {
+  const YAML::Node n = o.Raw(key);
+  const std::string text = n.IsScalar() ? n.Scalar() : "";
+  if (!text.empty() && text.back() == '%') {
+    double v = 0;
+    const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size() - 1, v);
+    if (ec == std::errc() && ptr == text.data() + text.size() - 1) {
+      o.Ignore({key.c_str()});
+      return v / 100;
+    }
+  }
+  double v = 0;
+  const auto [ptr, ec] = std::from_chars(text.data(), text.data() + text.size(), v);
+  if (!text.empty() && ec == std::errc() && ptr == text.data() + text.size()) {
+    o.Ignore({key.c_str()});
+    return v;
+  }
+  std::string err;
+  if (auto d = ParseDuration(text, &err)) {
+    o.Ignore({key.c_str()});
+    return static_cast<double>(d->ns) / 1e9;
+  }
+  o.Fail(key, "\"" + text + "\" is not a number, a duration (30m) or a percentage (0.1%)");
+}
+
 }  // namespace
 
 void DecodeSweep(YamlReader& r, Manifests* out) {
@@ -141,6 +167,19 @@ void DecodeSweep(YamlReader& r, Manifests* out) {
     p.Finish();
     s.points.push_back(std::move(point));
   }
+  for (auto& o : spec->ObjectList("objectives")) {
+    api::SweepObjective objective;
+    objective.source = o.Where();
+    objective.figure = o.RequiredString("figure");
+    if (o.Has("max")) objective.max = DecodeBound(o, "max");
+    if (o.Has("min")) objective.min = DecodeBound(o, "min");
+    if (!objective.max && !objective.min) {
+      o.Fail("max", "Required value: max or min (or both)");
+    }
+    o.Finish();
+    s.objectives.push_back(std::move(objective));
+  }
+  s.minimize = spec->String("minimize", "cost");
   spec->Finish();
   r.Finish();
   out->sweeps.push_back(std::move(s));

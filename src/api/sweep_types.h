@@ -31,6 +31,14 @@ struct SweepPoint {
   std::map<std::string, std::string> variants;
 };
 
+// What a point must achieve: a headline figure's mean over the seeds at most `max` and/or
+// at least `min` (seconds for *Seconds figures, a fraction for *Ratio ones).
+struct SweepObjective {
+  SourceRef source;
+  std::string figure;
+  std::optional<double> max, min;
+};
+
 struct Sweep {
   ObjectMeta metadata;
   std::string scenario;  // the base Scenario file (resolved path)
@@ -38,6 +46,8 @@ struct Sweep {
   std::vector<SweepPoint> points;  // empty: every combination of the axes' variants
   std::vector<uint64_t> seeds;     // repetitions; empty: the scenario's own seed
   std::optional<Duration> duration;
+  std::vector<SweepObjective> objectives;
+  std::string minimize = "cost";  // the figure the best point has least of
 };
 
 }  // namespace gputwin::api

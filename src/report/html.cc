@@ -550,4 +550,15 @@ std::string RenderComparison(const std::vector<std::pair<std::string, Json>>& ru
          UplotJs() + "</script><script>" + kCompareScript + "</script></body></html>\n";
 }
 
+std::string EscapeHtml(const std::string& s) {
+  return Escape(s);
+}
+std::string HtmlTable(const std::vector<std::string>& head,
+                      const std::vector<std::vector<std::string>>& rows) {
+  return Table(head, rows);
+}
+const char* ReportStyle() {
+  return kStyle;
+}
+
 }  // namespace gputwin::report

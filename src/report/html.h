@@ -26,4 +26,10 @@ std::string RenderHtml(const nlohmann::json& summary, const PodSpans& spans);
 // from each run's start). `runs`: a label and a summary each.
 std::string RenderComparison(const std::vector<std::pair<std::string, nlohmann::json>>& runs);
 
+// Pieces of the pages, for other pages drawn in the same style (the sweep's report).
+std::string EscapeHtml(const std::string& s);
+std::string HtmlTable(const std::vector<std::string>& head,
+                      const std::vector<std::vector<std::string>>& rows);
+const char* ReportStyle();
+
 }  // namespace gputwin::report

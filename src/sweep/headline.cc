@@ -51,6 +51,38 @@ void PodWaits(const sim::Simulation& sim, Figures* out) {
 
 }  // namespace
 
+bool IsFigureName(const std::string& name) {
+  static const char* kNames[] = {"cost",
+                                 "gpuHours",
+                                 "allocatedGpuHours",
+                                 "gpuAllocation",
+                                 "idleGpuCost",
+                                 "spotSavings",
+                                 "lostGpuHours",
+                                 "jobsComplete",
+                                 "jobsFailed",
+                                 "podsPendingForever",
+                                 "podsPending",
+                                 "podWaitSecondsP50",
+                                 "podWaitSecondsP95",
+                                 "podWaitSecondsP99",
+                                 "podWaitSecondsMax",
+                                 "expectationsFailed",
+                                 "alertsFired"};
+  static const char* kPerObject[] = {
+      "podWaitSecondsP50/",   "podWaitSecondsP95/",   "podWaitSecondsP99/", "queueWaitSecondsP50/",
+      "queueWaitSecondsP95/", "queueWaitSecondsMax/", "requests/",          "failedRequests/",
+      "failedRequestRatio/",  "ttftSecondsP50/",      "ttftSecondsP95/",    "ttftSecondsP99/",
+      "costPer1kRequests/",   "alertsFired/"};
+  for (const char* n : kNames) {
+    if (name == n) return true;
+  }
+  for (const char* p : kPerObject) {
+    if (name.size() > std::string_view(p).size() && name.starts_with(p)) return true;
+  }
+  return false;
+}
+
 Figures Headline(const sim::Simulation& sim, const results::Results& results,
                  const report::Json& head) {
   Figures out;

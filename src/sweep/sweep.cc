@@ -24,6 +24,7 @@
 #include "api/manifests.h"
 #include "core/sha1.h"
 #include "report/atomic_write.h"
+#include "report/sweep_report.h"
 #include "results/results.h"
 #include "sim/invariants.h"
 #include "sim/simulation.h"
@@ -155,6 +156,8 @@ struct SweepHead {
   std::vector<std::string> point_names;
   std::vector<std::vector<std::string>> point_variants;  // per point, per axis
   std::vector<uint64_t> seeds;                           // empty: the scenario's own
+  std::vector<api::SweepObjective> objectives;
+  std::string minimize = "cost";
 };
 
 SweepHead HeadOf(const api::Sweep& sweep, const std::vector<Point>& points,
@@ -174,6 +177,8 @@ SweepHead HeadOf(const api::Sweep& sweep, const std::vector<Point>& points,
     h.point_variants.push_back(vs);
   }
   h.seeds = sweep.seeds;
+  h.objectives = sweep.objectives;
+  h.minimize = sweep.minimize;
   return h;
 }
 
@@ -186,6 +191,14 @@ report::Json HeadJson(const SweepHead& h) {
     j["axes"].push_back({{"name", name}, {"variants", variants}});
   }
   j["seeds"] = h.seeds;
+  j["objectives"] = report::Json::array();
+  for (const auto& o : h.objectives) {
+    report::Json oj = {{"figure", o.figure}};
+    if (o.max) oj["max"] = *o.max;
+    if (o.min) oj["min"] = *o.min;
+    j["objectives"].push_back(oj);
+  }
+  j["minimize"] = h.minimize;
   j["points"] = report::Json::array();
   for (size_t i = 0; i < h.point_names.size(); ++i) {
     j["points"].push_back({{"name", h.point_names[i]}, {"variants", h.point_variants[i]}});
@@ -202,6 +215,14 @@ SweepHead HeadFromJson(const report::Json& j) {
                         a.at("variants").get<std::vector<std::string>>());
   }
   h.seeds = j.at("seeds").get<std::vector<uint64_t>>();
+  for (const auto& o : j.at("objectives")) {
+    api::SweepObjective objective;
+    objective.figure = o.at("figure").get<std::string>();
+    if (o.contains("max")) objective.max = o.at("max").get<double>();
+    if (o.contains("min")) objective.min = o.at("min").get<double>();
+    h.objectives.push_back(objective);
+  }
+  h.minimize = j.at("minimize").get<std::string>();
   for (const auto& p : j.at("points")) {
     h.point_names.push_back(p.at("name").get<std::string>());
     h.point_variants.push_back(p.at("variants").get<std::vector<std::string>>());
@@ -268,9 +289,12 @@ void WriteTables(const SweepHead& h, const std::vector<RunResult>& runs,
       if (spread) points_csv << "," << CsvField(c + ":ci95");
       runs_csv << "," << CsvField(c);
     }
+    if (!h.objectives.empty()) points_csv << ",meetsObjectives";
     points_csv << "\n";
     runs_csv << "\n";
   }
+  std::optional<size_t> best;
+  double best_value = 0;
   report::Json& points = j["points"];
   for (size_t p = 0; p < by_point.size(); ++p) {
     report::Json& pj = points[p];
@@ -305,15 +329,53 @@ void WriteTables(const SweepHead& h, const std::vector<RunResult>& runs,
         points_csv << "," << Number(half);
       }
     }
-    points_csv << "\n";
     pj["mean"] = mean;
     if (spread) pj["ci95"] = ci;
+    // Objectives hold on the means; a figure the point lacks misses its objective.
+    if (!h.objectives.empty()) {
+      report::Json missed = report::Json::array();
+      for (const auto& o : h.objectives) {
+        const bool has = mean.contains(o.figure);
+        const double v = has ? mean[o.figure].get<double>() : 0;
+        if (!has || (o.max && v > *o.max) || (o.min && v < *o.min)) missed.push_back(o.figure);
+      }
+      pj["meetsObjectives"] = missed.empty();
+      pj["missed"] = missed;
+      points_csv << "," << (missed.empty() ? "true" : "false");
+      if (missed.empty() && mean.contains(h.minimize)) {
+        const double v = mean[h.minimize].get<double>();
+        if (!best || v < best_value) {
+          best = p;
+          best_value = v;
+        }
+      }
+    }
+    points_csv << "\n";
   }
+  // The best point: the least of `minimize` among those meeting every objective (the
+  // first on ties); without objectives, the least of `minimize` overall.
+  if (h.objectives.empty()) {
+    for (size_t p = 0; p < by_point.size(); ++p) {
+      const report::Json& m = points[p]["mean"];
+      if (!m.contains(h.minimize)) continue;
+      const double v = m[h.minimize].get<double>();
+      if (!best || v < best_value) {
+        best = p;
+        best_value = v;
+      }
+    }
+  }
+  j["best"] =
+      best
+          ? report::Json{{"point", *best}, {"name", h.point_names[*best]}, {h.minimize, best_value}}
+          : report::Json();
+  const std::string html = report::RenderSweepReport(j);
   report::WriteFileAtomically(out_dir, "points.csv",
                               [&](std::ostream& o) { o << points_csv.str(); });
   report::WriteFileAtomically(out_dir, "runs.csv", [&](std::ostream& o) { o << runs_csv.str(); });
   report::WriteFileAtomically(out_dir, "sweep.json",
                               [&](std::ostream& o) { o << j.dump(1) << "\n"; });
+  report::WriteFileAtomically(out_dir, "report.html", [&](std::ostream& o) { o << html; });
 }
 
 std::string ShardFile(int index, int count) {
@@ -324,13 +386,17 @@ std::string ShardFile(int index, int count) {
 
 std::pair<double, double> MeanAndCi95(const std::vector<double>& values) {
   if (values.empty()) return {0, 0};
+  // Deviations from the first value: runs that agree give their value exactly, not a
+  // sum's rounding (29.9203, not 29.920300000000005), and a spread of exactly 0.
+  const double first = values.front();
   double sum = 0;
-  for (double v : values) sum += v;
+  for (double v : values) sum += v - first;
   const double n = static_cast<double>(values.size());
-  const double mean = sum / n;
+  const double shift = sum / n;
+  const double mean = first + shift;
   if (values.size() < 2) return {mean, 0};
   double ss = 0;
-  for (double v : values) ss += (v - mean) * (v - mean);
+  for (double v : values) ss += (v - first - shift) * (v - first - shift);
   const double sd = std::sqrt(ss / (n - 1));
   return {mean, StudentT975(values.size() - 1) * sd / std::sqrt(n)};
 }
@@ -395,6 +461,16 @@ std::pair<int, int> ParseShard(const std::string& text) {
 }
 
 std::vector<std::string> CheckSweep(const api::Sweep& sweep) {
+  for (const auto& o : sweep.objectives) {
+    if (!IsFigureName(o.figure)) {
+      throw InputError(o.source, "figure",
+                       "\"" + o.figure + "\" is not a headline figure (docs/sweep.md lists them)");
+    }
+  }
+  if (!IsFigureName(sweep.minimize)) {
+    throw InputError(sweep.metadata.source, "spec.minimize",
+                     "\"" + sweep.minimize + "\" is not a headline figure (docs/sweep.md)");
+  }
   std::vector<std::string> out;
   std::set<std::string> seen;
   {

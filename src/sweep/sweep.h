@@ -35,6 +35,10 @@ using Figures = std::vector<std::pair<std::string, double>>;
 Figures Headline(const sim::Simulation& sim, const results::Results& results,
                  const report::Json& head);
 
+// Whether `name` is a headline figure (or one per namespace, ClusterQueue, traffic stream
+// or alert: "ttftSecondsP99/chat"), for objectives written before any run.
+bool IsFigureName(const std::string& name);
+
 // One run of one point with one seed.
 struct RunResult {
   size_t point = 0;

@@ -220,6 +220,34 @@ try {
   if (head.join('|') !== '|spot-on-demand-base|spot-pure-spot') fail(`comparison: columns ${head.join('|')}`);
   await page.screenshot({ path: path.join(outDir, 'comparison.png'), fullPage: true });
   console.log(`ok comparison: ${charts.length} charts of ${charts[0]} runs`);
+
+  // A sweep's page (examples/sweep-spot-share, its README): half on spot is the cheapest
+  // point meeting the objectives; all on demand costs more, all spot fails requests.
+  const sweepDir = path.join(outDir, 'sweep-spot-share');
+  execFileSync(gputwin, ['sweep', path.join(root, 'examples/sweep-spot-share/sweep.yaml'),
+    '--out', sweepDir, '--jobs', '2'], { stdio: 'ignore' });
+  const sp = await browser.newPage();
+  await sp.setViewport({ width: 1400, height: 1000 });
+  const sweepErrors = [];
+  sp.on('console', (m) => { if (m.type() === 'error') sweepErrors.push(m.text()); });
+  sp.on('pageerror', (e) => sweepErrors.push(String(e)));
+  await sp.goto('file://' + path.join(sweepDir, 'report.html'), { waitUntil: 'load' });
+  if (sweepErrors.length) fail(`sweep: ${sweepErrors.join('; ')}`);
+  const verdict = await sp.$eval('#verdict', (e) => e.textContent);
+  if (!verdict.includes('spotShare=50 meets every objective')) fail(`sweep: verdict "${verdict}"`);
+  // Every point drawn inside the chart; the best lies left of (cheaper than) all-on-demand,
+  // all-spot is red.
+  const dots = await sp.$$eval('#pareto circle', (els) => els.map((e) => {
+    const r = e.getBoundingClientRect();
+    return { cls: e.getAttribute('class'), name: e.textContent.split(':')[0], x: r.x, w: r.width };
+  }));
+  if (dots.length !== 3 || dots.some((d) => !(d.w > 0))) fail(`sweep: dots ${JSON.stringify(dots)}`);
+  const dot = (n) => dots.find((d) => d.name === n) || {};
+  if (!String(dot('spotShare=50').cls).includes('best')) fail(`sweep: best ${JSON.stringify(dots)}`);
+  if (!(dot('spotShare=50').x < dot('spotShare=0').x)) fail('sweep: the best is not cheaper than all on demand');
+  if (!String(dot('spotShare=100').cls).includes('misses')) fail('sweep: all spot should miss');
+  await sp.screenshot({ path: path.join(outDir, 'sweep.png'), fullPage: true });
+  console.log(`ok sweep: ${dots.length} points, best spotShare=50`);
 } finally {
   await browser.close();
 }

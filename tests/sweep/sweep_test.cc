@@ -212,4 +212,46 @@ TEST(SweepCli, AnExplicitListOfPointsAndAWrongVariant) {
   fs::remove_all(dir);
 }
 
+// The fixture's grid with objectives, derived by hand: the longest wait is one run time
+// per extra wave (4 GPUs: 1h or 30m; 8 GPUs: none). "At most 30m" keeps every point but
+// gpus=4,runtime=1h; the least GPU-hours among them is gpus=4,runtime=30m (16).
+TEST(SweepCli, ObjectivesPickTheCheapestPointThatMeetsThem) {
+  const fs::path dir = gputwin::test_support::FreshTempDir("sweep-objectives");
+  std::string text = Slurp(kFixture + "/sweep.yaml");
+  text.replace(text.find("scenario: scenario.yaml"), 23,
+               "scenario: " + kFixture + "/scenario.yaml");
+  text += "  objectives:\n  - {figure: podWaitSecondsMax, max: 30m}\n  minimize: gpuHours\n";
+  std::ofstream(dir / "sweep.yaml") << text;
+  const Result r =
+      Gputwin("sweep " + (dir / "sweep.yaml").string() + " --out " + (dir / "out").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(Slurp(dir / "out" / "sweep.json"));
+  EXPECT_EQ(j["best"]["name"], "gpus=4,runtime=30m");
+  EXPECT_EQ(j["best"]["point"], 1);
+  EXPECT_DOUBLE_EQ(j["best"]["gpuHours"].get<double>(), 16.0);
+  const bool meets[] = {false, true, true, true};
+  for (size_t p = 0; p < 4; ++p) EXPECT_EQ(j["points"][p]["meetsObjectives"], meets[p]) << p;
+  EXPECT_EQ(j["points"][0]["missed"], nlohmann::json::array({"podWaitSecondsMax"}));
+  EXPECT_THAT(Slurp(dir / "out" / "points.csv"), HasSubstr(",meetsObjectives\n"));
+  // The page says so, and draws every point, the best ringed, the missing one red.
+  const std::string html = Slurp(dir / "out" / "report.html");
+  EXPECT_THAT(html, HasSubstr("<b>gpus=4,runtime=30m</b> meets every objective"));
+  size_t circles = 0;
+  for (size_t at = html.find("<circle"); at != std::string::npos; at = html.find("<circle", at + 1))
+    ++circles;
+  EXPECT_EQ(circles, 4u);
+  EXPECT_THAT(html, HasSubstr("<circle class='point meets best'"));
+  EXPECT_THAT(html, HasSubstr("<circle class='point misses'"));
+
+  // A figure that does not exist is bad input before any run, at its line.
+  text.replace(text.find("podWaitSecondsMax, max"), 17, "podWaitSecondsMean");
+  std::ofstream(dir / "typo.yaml") << text;
+  const Result t =
+      Gputwin("sweep " + (dir / "typo.yaml").string() + " --out " + (dir / "typo").string());
+  EXPECT_EQ(t.code, 2) << t.out;
+  EXPECT_THAT(t.out, HasSubstr("\"podWaitSecondsMean\" is not a headline figure"));
+  EXPECT_FALSE(fs::exists(dir / "typo" / "runs"));
+  fs::remove_all(dir);
+}
+
 }  // namespace
