@@ -169,7 +169,7 @@ std::string ParetoChart(const Json& sweep, const std::string& xf, const std::str
                          x, py(xy[k].second - cy), x, py(xy[k].second + cy));
     }
     const bool meets = p.value("meetsObjectives", true);
-    const bool is_best = !best.is_null() && best.at("point").get<size_t>() == shown[k];
+    const bool is_best = !best.is_null() && best.at("point") == p.at("point");
     const std::string name = p.at("name").get<std::string>();
     svg += fmt::format(
         "<circle class='point{}{}' cx='{:.1f}' cy='{:.1f}' r='{}' fill='{}' stroke='#1d2430' "
@@ -259,7 +259,7 @@ std::string RenderSweepReport(const Json& sweep) {
     row.push_back(WithCi(p, minimize));
     for (const auto& f : figures) row.push_back(WithCi(p, f));
     if (!objectives.empty()) {
-      const bool is_best = !best.is_null() && best.at("point").get<size_t>() == i;
+      const bool is_best = !best.is_null() && best.at("point") == p.at("point");
       row.push_back(p.value("meetsObjectives", false) ? (is_best ? "met, best" : "met") : "missed");
     }
     size_t passed = 0, runs = p.at("runs").size();
