@@ -48,7 +48,7 @@ ObjectPatch DecodePatch(YamlReader& p) {
     // kustomize writes a patch as a YAML or JSON string (`patch: |-`).
     const auto docs = LoadAllDocuments(patch.Scalar(), p.file());
     if (docs.size() != 1) p.Fail("patch", "expected one YAML document in the patch text");
-    patch = docs.front();
+    patch.reset(docs.front());  // rebinds; `=` would overwrite the file's node
   }
   if (out.type == "json" ? !patch.IsSequence() : !patch.IsMap()) {
     p.Fail("patch", out.type == "json" ? "a JSON patch is a list of operations (op, path, value)"
@@ -83,6 +83,29 @@ double DecodeBound(YamlReader& o, const std::string& key) {
     return static_cast<double>(d->ns) / 1e9;
   }
   o.Fail(key, "\"" + text + "\" is not a number, a duration (30m) or a percentage (0.1%)");
+}
+
+// The patch with every "${value}" in its scalars replaced by `value` (a range axis).
+YAML::Node WithValue(const YAML::Node& n, const std::string& value) {
+  if (n.IsScalar()) {
+    std::string text = n.Scalar();
+    for (size_t at = text.find("${value}"); at != std::string::npos;
+         at = text.find("${value}", at + value.size())) {
+      text.replace(at, 8, value);
+    }
+    return YAML::Node(text);
+  }
+  if (n.IsSequence()) {
+    YAML::Node out(YAML::NodeType::Sequence);
+    for (const auto& item : n) out.push_back(WithValue(item, value));
+    return out;
+  }
+  if (n.IsMap()) {
+    YAML::Node out(YAML::NodeType::Map);
+    for (const auto& kv : n) out[WithValue(kv.first, value).Scalar()] = WithValue(kv.second, value);
+    return out;
+  }
+  return YAML::Clone(n);
 }
 
 }  // namespace
@@ -135,6 +158,32 @@ void DecodeSweep(YamlReader& r, Manifests* out) {
     CheckName(a, "name", axis.name);
     if (!axis_names.insert(axis.name).second) {
       a.Fail("name", "Duplicate value: \"" + axis.name + "\"");
+    }
+    if (auto range = a.Object("range")) {
+      if (a.Has("variants")) a.Fail("variants", "an axis has variants or a range, not both");
+      constexpr int64_t kBound = 1'000'000'000'000;  // far from int64's edges
+      const int64_t from = range->Int("from", -kBound, kBound).value_or(0);
+      const auto to = range->Int("to", -kBound, kBound);
+      const int64_t step = range->Int("step", 1, 1'000'000'000).value_or(1);
+      if (!to) range->Fail("to", "Required value");
+      if (*to < from) range->Fail("to", "must be at least from");
+      if ((*to - from) / step >= 10'000) range->Fail("step", "more than 10,000 values");
+      range->Finish();
+      std::vector<ObjectPatch> templates;
+      for (auto& p : a.ObjectList("patches")) templates.push_back(DecodePatch(p));
+      if (templates.empty()) a.Fail("patches", "Required value: patches using ${value}");
+      axis.integer = true;
+      for (int64_t v = from; v <= *to; v += step) {
+        SweepVariant variant;
+        variant.source = axis.source;
+        variant.name = std::to_string(v);
+        for (const auto& t : templates) {
+          ObjectPatch p = t;
+          p.patch.reset(WithValue(t.patch, variant.name));  // `=` would write into t.patch
+          variant.patches.push_back(std::move(p));
+        }
+        axis.variants.push_back(std::move(variant));
+      }
     }
     std::set<std::string> variant_names;
     for (auto& v : a.ObjectList("variants")) {

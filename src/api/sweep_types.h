@@ -23,6 +23,9 @@ struct SweepAxis {
   SourceRef source;
   std::string name;
   std::vector<SweepVariant> variants;
+  // A range axis (`range: {from, to, step}`): its variants are the values in order, each
+  // the axis's patches with ${value} replaced; `gputwin search` treats it as ordered.
+  bool integer = false;
 };
 
 // One point of an explicit list: a variant name per axis.

@@ -469,6 +469,19 @@ int RealMain(int argc, char** argv) {
       ->required();
   sweep_merge->add_option("--out", merge_out, "Folder for the merged tables")->required();
 
+  auto* search_cmd = app.add_subcommand(
+      "search",
+      "Find the cheapest point of a Sweep that meets its objectives, without running the whole "
+      "grid (docs/sweep.md#search)");
+  std::string search_file;
+  sweep::Options search_options;
+  search_options.jobs = sweep_options.jobs;
+  search_cmd->add_option("SWEEP", search_file, "Sweep file with objectives")->required();
+  search_cmd->add_option("--out", search_options.out_dir, "Folder for the tables of the points run")
+      ->required();
+  search_cmd->add_option("--jobs", search_options.jobs, "Runs at a time (a point's seeds)")
+      ->check(CLI::Range(1, 1024));
+
   auto* version = app.add_subcommand("version", "Print the version");
 
   auto* experiment = app.add_subcommand("experiment", "Reproduce published experiments");
@@ -545,6 +558,7 @@ int RealMain(int argc, char** argv) {
                                   p.filename().string(), [&](std::ostream& o) { o << html; });
       return kExitOk;
     }
+    if (*search_cmd) return sweep::RunSearch(search_file, search_options);
     if (*sweep_merge) {
       sweep::MergeShards(merge_inputs, merge_out);
       std::cout << "Wrote " << merge_out << "/points.csv, runs.csv and sweep.json\n";

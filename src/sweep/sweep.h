@@ -67,6 +67,11 @@ std::vector<std::string> CheckSweep(const api::Sweep& sweep);
 // `gputwin sweep merge`).
 int RunSweep(const std::string& sweep_file, const Options& options);
 
+// `gputwin search`: the point meeting every objective with the least `minimize`, found by
+// coordinate descent on the range axes (docs/sweep.md#search); writes the tables of the
+// points it ran, and `search` in sweep.json. Returns the exit code.
+int RunSearch(const std::string& sweep_file, const Options& options);
+
 // Combines the sweep.json of N shards into exactly the tables of one unsharded run.
 void MergeShards(const std::vector<std::string>& dirs, const std::string& out_dir);
 

@@ -76,6 +76,27 @@ SweepHead HeadOf(const api::Sweep& sweep, const std::vector<Point>& points,
   return h;
 }
 
+bool MeetsObjectives(const SweepHead& h, const std::vector<const RunResult*>& runs,
+                     double* minimize) {
+  auto mean_of = [&](const std::string& figure) -> std::optional<double> {
+    std::vector<double> values;
+    for (const RunResult* r : runs) {
+      for (const auto& [name, value] : r->figures) {
+        if (name == figure) values.push_back(value);
+      }
+    }
+    if (values.empty()) return std::nullopt;
+    return MeanAndCi95(values).first;
+  };
+  const auto m = mean_of(h.minimize);
+  *minimize = m ? *m : std::nan("");
+  for (const auto& o : h.objectives) {
+    const auto v = mean_of(o.figure);
+    if (!v || (o.max && *v > *o.max) || (o.min && *v < *o.min)) return false;
+  }
+  return true;
+}
+
 report::Json HeadJson(const SweepHead& h) {
   report::Json j = report::Json::object();
   j["sweep"] = h.name;

@@ -29,6 +29,11 @@ SweepHead HeadFromJson(const report::Json& j);
 report::Json RunJson(const RunResult& r);
 RunResult RunFromJson(const report::Json& j);
 
+// Whether a point's runs meet every objective (on the means over its seeds; a figure the
+// point lacks misses), and the mean of `minimize` (NaN when absent).
+bool MeetsObjectives(const SweepHead& h, const std::vector<const RunResult*>& runs,
+                     double* minimize);
+
 // points.csv, runs.csv, sweep.json and report.html in `out_dir`, for the points that have
 // runs (all of a sweep's; those a search tried). `extra` is merged into sweep.json.
 void WriteTables(const SweepHead& h, const std::vector<RunResult>& runs, const std::string& out_dir,

@@ -254,4 +254,44 @@ TEST(SweepCli, ObjectivesPickTheCheapestPointThatMeetsThem) {
   fs::remove_all(dir);
 }
 
+// gputwin search on the fixture (search.yaml): the node's GPUs g from 2 to 16 by 2 × run
+// time r, at most 30 minutes of waiting, the least GPU-hours (g × 4 h). g/2 pods run at
+// once, so the longest wait is (ceil(4 / (g/2)) - 1) × r: for 1h it is 0 only from g = 8;
+// for 30m it is 30m from g = 4 (2 waves) and 90m at g = 2. The optimum is g = 4, 30m:
+// 16 GPU-hours. The descent starts each run time at g = 16 and binary-searches down:
+// 1h tries 16, 8 (meets), 4 (misses), 6 (misses); 30m tries 16, 8, 4 (meets), 2 (misses).
+TEST(SearchCli, FindsTheHandDerivedOptimumWithoutTheWholeGrid) {
+  const fs::path dir = gputwin::test_support::FreshTempDir("search");
+  const Result r =
+      Gputwin("search " + kFixture + "/search.yaml --jobs 2 --out " + (dir / "out").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  EXPECT_THAT(r.out, HasSubstr("Best: gpus=4,runtime=30m (gpuHours 16) after 8 of 16 points"));
+  const auto j = nlohmann::json::parse(Slurp(dir / "out" / "sweep.json"));
+  EXPECT_EQ(j["best"]["name"], "gpus=4,runtime=30m");
+  EXPECT_EQ(j["search"]["tried"],
+            nlohmann::json::array({"gpus=16,runtime=1h", "gpus=8,runtime=1h", "gpus=4,runtime=1h",
+                                   "gpus=6,runtime=1h", "gpus=16,runtime=30m", "gpus=8,runtime=30m",
+                                   "gpus=4,runtime=30m", "gpus=2,runtime=30m"}));
+  EXPECT_EQ(j["search"]["candidates"],
+            nlohmann::json::array({"gpus=8,runtime=1h", "gpus=4,runtime=30m"}));
+  // Every point it ran is in the tables, in grid order.
+  ASSERT_EQ(j["points"].size(), 8u);
+  EXPECT_EQ(j["points"][0]["name"], "gpus=2,runtime=30m");
+  EXPECT_DOUBLE_EQ(j["points"][0]["mean"]["podWaitSecondsMax"].get<double>(), 5400.0);
+  const std::string csv = Slurp(dir / "out" / "points.csv");
+  EXPECT_EQ(std::count(csv.begin(), csv.end(), '\n'), 9);
+
+  // Without objectives there is nothing to search for.
+  std::string text = Slurp(kFixture + "/search.yaml");
+  text.replace(text.find("scenario: scenario.yaml"), 23,
+               "scenario: " + kFixture + "/scenario.yaml");
+  text.erase(text.find("  objectives:"));
+  std::ofstream(dir / "none.yaml") << text;
+  const Result n =
+      Gputwin("search " + (dir / "none.yaml").string() + " --out " + (dir / "none").string());
+  EXPECT_EQ(n.code, 2) << n.out;
+  EXPECT_THAT(n.out, HasSubstr("spec.objectives: Required value"));
+  fs::remove_all(dir);
+}
+
 }  // namespace
