@@ -16,3 +16,9 @@ ctest --test-dir build-asan --output-on-failure -j "$(nproc)"
 # The libFuzzer smoke (fuzz/README.md): 60 s per target, two at a time; any crash, sanitizer
 # report, leak, timeout or out-of-memory fails the run. scripts/fuzz.sh alone runs an hour each.
 GPUTWIN_FUZZ_JOBS=2 scripts/fuzz.sh 60
+# The container image (Dockerfile), as a plain build check, where a Docker daemon answers.
+if command -v docker >/dev/null 2>&1 && docker info >/dev/null 2>&1; then
+  docker build -q -t gputwin:ci . >/dev/null && echo "docker: the image builds"
+else
+  echo "docker: no Docker daemon here; the image build check is skipped"
+fi

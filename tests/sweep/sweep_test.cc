@@ -16,6 +16,8 @@
 #include <fstream>
 #include <sstream>
 
+#include <yaml-cpp/yaml.h>
+
 #include "api/manifests.h"
 #include "sweep/sweep.h"
 #include "tests/temp_dir.h"
@@ -292,6 +294,35 @@ TEST(SearchCli, FindsTheHandDerivedOptimumWithoutTheWholeGrid) {
   EXPECT_EQ(n.code, 2) << n.out;
   EXPECT_THAT(n.out, HasSubstr("spec.objectives: Required value"));
   fs::remove_all(dir);
+}
+
+// deploy/: the Indexed Job shards as many ways as it has completions (a merge refuses a
+// missing shard), each pod's shard index from JOB_COMPLETION_INDEX; the merge Job reads the
+// same volume. Both pass the twin's own validation and lint.
+TEST(SweepDeploy, TheIndexedJobHasOneShardPerCompletion) {
+  const std::string root = GPUTWIN_SOURCE_DIR;
+  std::map<std::string, YAML::Node> jobs;
+  for (const char* f : {"/deploy/sweep-job.yaml", "/deploy/sweep-merge-job.yaml"}) {
+    for (const auto& doc : YAML::LoadAllFromFile(root + f)) {
+      if (doc["kind"].as<std::string>() == "Job") jobs[doc["metadata"]["name"].Scalar()] = doc;
+    }
+  }
+  ASSERT_EQ(jobs.count("gputwin-sweep"), 1u);
+  const YAML::Node sweep = jobs["gputwin-sweep"]["spec"];
+  EXPECT_EQ(sweep["completionMode"].Scalar(), "Indexed");
+  const auto args =
+      sweep["template"]["spec"]["containers"][0]["args"].as<std::vector<std::string>>();
+  const auto at = std::find(args.begin(), args.end(), "--shard-count");
+  ASSERT_NE(at, args.end());
+  ASSERT_NE(at + 1, args.end());
+  EXPECT_EQ(*(at + 1), sweep["completions"].Scalar());
+  ASSERT_EQ(jobs.count("gputwin-sweep-merge"), 1u);
+  EXPECT_THAT(jobs["gputwin-sweep-merge"]["spec"]["template"]["spec"]["containers"][0]["args"]
+                  .as<std::vector<std::string>>(),
+              ::testing::ElementsAre("sweep", "merge", "/results", "--out", "/results"));
+  EXPECT_EQ(Gputwin("validate " + root + "/deploy").code, 0);
+  const Result lint = Gputwin("lint " + root + "/deploy --fail-on note");
+  EXPECT_EQ(lint.code, 0) << lint.out;
 }
 
 }  // namespace
