@@ -6,7 +6,9 @@
 #   scripts/bench.sh                 the full rows (10,000 nodes take minutes)
 #   scripts/bench.sh --short         small platforms, a day each: a smoke run for CI
 #   scripts/bench.sh ROW...          only these rows (static-1k static-10k karpenter-1k
-#                                    karpenter-10k kueue-week-4)
+#                                    karpenter-10k kueue-week-4; sweep-20 and sweep-200,
+#                                    the Karpenter week swept over 20 or 200 points with
+#                                    --jobs 1 and 2, run only when named)
 #
 # Env: GPUTWIN (the binary, default build-rel/gputwin), BENCH_DIR (scratch, default
 # build-rel/bench-scale), BENCH_ARGS (extra `gputwin run` flags, e.g. "--detail summary").
@@ -74,3 +76,35 @@ if [[ ${#rows[@]} -eq 0 || " ${rows[*]} " == *" kueue-week-4 "* ]] && ((!short))
       "$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.1f", u+s}')" "$((rss / 1024))" 0
   fi
 fi
+# Sweeps (issue 18): the same sweep with --jobs 1 and --jobs 2; wall and CPU time, the
+# speed-up, and the largest run's peak memory (gputwin sweep prints it on stderr).
+sweep_rows=()
+if ((short)); then
+  sweep_rows=("sweep-short tests/sweep/fixture/sweep.yaml")
+else
+  for r in "${rows[@]}"; do
+    case $r in
+      sweep-20 | sweep-200) sweep_rows+=("$r bench/sweep/${r}.yaml") ;;
+    esac
+  done
+fi
+for entry in "${sweep_rows[@]}"; do
+  read -r name file <<<"$entry"
+  declare -A wall_of=()
+  for jobs in 1 2; do
+    out="$dir/$name-j$jobs"
+    rm -rf "$out"
+    /usr/bin/time -f '%e %U %S %M' -o "$dir/$name-j$jobs.time" \
+      "$gputwin" sweep "$file" --jobs "$jobs" --out "$out" >/dev/null 2>"$dir/$name-j$jobs.err" || {
+      echo "bench.sh: $name --jobs $jobs failed:" >&2; tail -5 "$dir/$name-j$jobs.err" >&2; exit 1; }
+    read -r wall user sys rss <"$dir/$name-j$jobs.time" || true
+    wall_of[$jobs]=$wall
+    per_run=$(grep -o 'peaked at [0-9]* MiB' "$dir/$name-j$jobs.err" | grep -o '[0-9]*')
+    printf '%-16s %10s %10s %12s %10s  --jobs %s\n' "$name" "$wall" \
+      "$(awk -v u="$user" -v s="$sys" 'BEGIN{printf "%.1f", u+s}')" "$per_run" 0 "$jobs"
+  done
+  cmp -s "$dir/$name-j1/points.csv" "$dir/$name-j2/points.csv" ||
+    { echo "bench.sh: $name: --jobs 1 and 2 give different tables" >&2; exit 1; }
+  awk -v a="${wall_of[1]}" -v b="${wall_of[2]}" -v n="$name" \
+    'BEGIN{printf "%-16s speed-up of --jobs 2 over 1: %.2fx (peak_rss_mb: the largest run)\n", n, a/b}'
+done

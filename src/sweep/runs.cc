@@ -3,9 +3,11 @@
 // every resource that matters), and report through files, not pipes.
 #include "sweep/runs.h"
 
+#include <sys/resource.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <csignal>
 #include <cstdio>
 #include <filesystem>
@@ -129,6 +131,7 @@ int RunTasks(const api::Sweep& sweep, const std::vector<Point>& points,
              const std::vector<Task>& tasks, const std::string& out_dir, int jobs,
              std::vector<RunResult>* results) {
   const bool tty = ::isatty(STDERR_FILENO) != 0;
+  int64_t peak_kib = 0;             // the largest run's peak resident memory (wait4's ru_maxrss)
   std::map<pid_t, size_t> running;  // child → task
   std::vector<int> codes(tasks.size(), -1);
   size_t next = 0, done = 0;
@@ -145,13 +148,15 @@ int RunTasks(const api::Sweep& sweep, const std::vector<Point>& points,
       running[pid] = next++;
     }
     int status = 0;
-    const pid_t pid = ::waitpid(-1, &status, 0);
+    struct rusage usage {};
+    const pid_t pid = ::wait4(-1, &status, 0, &usage);
     if (pid < 0) break;
     auto it = running.find(pid);
     if (it == running.end()) continue;
     const size_t t = it->second;
     running.erase(it);
     codes[t] = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    peak_kib = std::max<int64_t>(peak_kib, usage.ru_maxrss);
     ++done;
     if (codes[t] != 0 && failure == 0) {
       failure = codes[t] == kExitInternalError ? kExitInternalError
@@ -172,6 +177,10 @@ int RunTasks(const api::Sweep& sweep, const std::vector<Point>& points,
     return failure;
   }
 
+  // Measured, so not in the tables (they are the same on every machine): on stderr.
+  std::cerr << "sweep: " << tasks.size() << " run(s), " << std::max(1, jobs)
+            << " at a time; the largest peaked at " << (peak_kib + 1023) / 1024
+            << " MiB of memory\n";
   results->clear();
   for (const auto& t : tasks) {
     const fs::path folder = fs::path(out_dir) / RunFolder(t.point, t.seed);

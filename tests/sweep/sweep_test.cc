@@ -325,4 +325,34 @@ TEST(SweepDeploy, TheIndexedJobHasOneShardPerCompletion) {
   EXPECT_EQ(lint.code, 0) << lint.out;
 }
 
+// The Scenario is an object like the others: a variant may patch its spec (here the run's
+// length, 4h → 2h: the 4-GPU node then counts 4 × 2 = 8 GPU-hours), and a patch may be
+// written as text, as kustomize allows.
+TEST(SweepCli, AVariantPatchesTheScenarioItself) {
+  const fs::path dir = gputwin::test_support::FreshTempDir("sweep-scenario-patch");
+  std::ofstream(dir / "sweep.yaml") << "apiVersion: gputwin.io/v1alpha1\n"
+                                       "kind: Sweep\n"
+                                       "metadata: {name: length}\n"
+                                       "spec:\n"
+                                       "  scenario: " +
+                                           kFixture + "/scenario.yaml\n" +
+                                           "  axes:\n"
+                                           "  - name: length\n"
+                                           "    variants:\n"
+                                           "    - name: 4h\n"
+                                           "    - name: 2h\n"
+                                           "      patches:\n"
+                                           "      - target: {kind: Scenario}\n"
+                                           "        patch: |\n"
+                                           "          spec: {duration: 2h}\n";
+  const Result r =
+      Gputwin("sweep " + (dir / "sweep.yaml").string() + " --out " + (dir / "out").string());
+  ASSERT_EQ(r.code, 0) << r.out;
+  const auto j = nlohmann::json::parse(Slurp(dir / "out" / "sweep.json"));
+  ASSERT_EQ(j["points"].size(), 2u);
+  EXPECT_DOUBLE_EQ(j["points"][0]["mean"]["gpuHours"].get<double>(), 16.0);
+  EXPECT_DOUBLE_EQ(j["points"][1]["mean"]["gpuHours"].get<double>(), 8.0);
+  fs::remove_all(dir);
+}
+
 }  // namespace
