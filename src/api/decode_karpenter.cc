@@ -110,7 +110,7 @@ std::optional<Duration> NeverOrDuration(YamlReader& r, const std::string& key,
   return ParseDuration(*s, &err);
 }
 
-NodePoolRequirement DecodeRequirement(YamlReader& q) {
+NodePoolRequirement DecodeNodePoolRequirement(YamlReader& q) {
   NodePoolRequirement out;
   out.source = q.Where();
   out.key = q.RequiredString("key");
@@ -222,7 +222,7 @@ void DecodeNodePool(YamlReader& r, Manifests* out) {
   ref->Finish();
   auto reqs = ts->ObjectList("requirements");
   if (reqs.size() > 100) ts->Fail("requirements", "Too many: must have at most 100 items");
-  for (auto& q : reqs) np.requirements.push_back(DecodeRequirement(q));
+  for (auto& q : reqs) np.requirements.push_back(DecodeNodePoolRequirement(q));
   np.taints = DecodeTaints(*ts, "taints");
   np.startup_taints = DecodeTaints(*ts, "startupTaints");
   np.expire_after = NeverOrDuration(*ts, "expireAfter", Duration::Hours(720));

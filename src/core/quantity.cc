@@ -4,14 +4,13 @@
 #include <limits>
 #include <string>
 
+#include "core/ascii.h"
+
 namespace gputwin {
 namespace {
 
 using i128 = __int128;
 
-bool IsDigit(char c) {
-  return c >= '0' && c <= '9';
-}
 constexpr const char* kFormatWrong =
     "quantities must match the regular expression "
     "'^([+-]?[0-9.]+)([eEinumkKMGTP]*[-+]?[0-9]*)$'";

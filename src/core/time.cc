@@ -5,6 +5,8 @@
 #include <cstdio>
 #include <limits>
 
+#include "core/ascii.h"
+
 namespace gputwin {
 namespace {
 
@@ -20,10 +22,6 @@ std::optional<int64_t> UnitNanos(std::string_view u) {
   if (u == "m") return 60'000'000'000;
   if (u == "h") return 3'600'000'000'000;
   return std::nullopt;
-}
-
-bool IsDigit(char c) {
-  return c >= '0' && c <= '9';
 }
 
 // Days since 1970-01-01 for a proleptic Gregorian date (Howard Hinnant's algorithm).

@@ -11,7 +11,7 @@ namespace {
 using telemetry::Labels;
 using telemetry::MetricType;
 
-constexpr const char* kOwner = "dcgm-exporter";
+constexpr const char* kDcgmOwner = "dcgm-exporter";
 // The driver of the measured H200 (../shared/data/h200-measured).
 constexpr const char* kDriverVersion = "580.159.04";
 
@@ -224,7 +224,7 @@ bool DcgmExporterDeployed(const api::Manifests& m) {
 DcgmExporter::DcgmExporter(cluster::Store* store, EventQueue* queue, telemetry::Registry* metrics,
                            const devices::GpuModelTable* gpus, Duration interval,
                            DcgmExporterOptions options)
-    : Controller(kOwner, store, queue, 0),
+    : Controller(kDcgmOwner, store, queue, 0),
       metrics_(metrics),
       gpus_(gpus),
       interval_(interval),
@@ -246,9 +246,9 @@ DcgmExporter::DcgmExporter(cluster::Store* store, EventQueue* queue, telemetry::
                      "container",
                      "instance",
                      "job"};
-    metrics->Declare(kOwner, d);
+    metrics->Declare(kDcgmOwner, d);
   }
-  metrics->SetRetention(kOwner, Duration::Hours(1));
+  metrics->SetRetention(kDcgmOwner, Duration::Hours(1));
 }
 
 void DcgmExporter::Start() {
@@ -275,7 +275,7 @@ void DcgmExporter::Scrape(Time now) {
     int32_t count = 0;
     for (const auto& u : node.devices) count = std::max(count, u.gpu + 1);
     if (!up_.contains(n))
-      up_[n] = metrics_->Up(kOwner, "nvidia-dcgm-exporter", node.name() + ":9400");
+      up_[n] = metrics_->Up(kDcgmOwner, "nvidia-dcgm-exporter", node.name() + ":9400");
     for (int32_t i = 0; i < count; ++i) {
       auto& g = state_[{n, i}];
       g.live = true;
@@ -310,7 +310,7 @@ void DcgmExporter::Scrape(Time now) {
       ++it;
     }
   }
-  metrics_->Sample(kOwner, now, true);
+  metrics_->Sample(kDcgmOwner, now, true);
 }
 
 void DcgmExporter::ScrapeGpu(cluster::NodeId n, int32_t index, Gpu& g, Time now, double dt) {

@@ -8,7 +8,7 @@ namespace {
 using telemetry::Labels;
 using telemetry::MetricType;
 
-constexpr const char* kOwner = "kube-state-metrics";
+constexpr const char* kKsmOwner = "kube-state-metrics";
 constexpr const char* kPhases[] = {"Pending", "Running", "Succeeded", "Failed", "Unknown"};
 
 int PhaseIndex(cluster::PodPhase p) {
@@ -50,18 +50,18 @@ void Declare(telemetry::Registry* r, const char* name, const char* help,
   d.help = help;
   d.type = MetricType::kGauge;
   d.label_names = std::move(labels);
-  r->Declare(kOwner, d);
+  r->Declare(kKsmOwner, d);
 }
 
 }  // namespace
 
 KubeStateMetrics::KubeStateMetrics(cluster::Store* store, EventQueue* queue,
                                    telemetry::Registry* metrics, Duration interval)
-    : Controller(kOwner, store, queue,
+    : Controller(kKsmOwner, store, queue,
                  cluster::Watches({cluster::WatchKind::kPod, cluster::WatchKind::kNode})),
       metrics_(metrics),
       interval_(interval) {
-  metrics->SetRetention(kOwner, Duration::Hours(1));
+  metrics->SetRetention(kKsmOwner, Duration::Hours(1));
   // Help texts and labels as kube-state-metrics v2 exposes them (docs/metrics/*).
   Declare(metrics, "kube_pod_info", "Information about pod.",
           {"namespace", "pod", "uid", "host_ip", "pod_ip", "node", "created_by_kind",
@@ -124,7 +124,7 @@ void KubeStateMetrics::OnTimer(Time now, uint64_t) {
     // Nobody reads these series unless the run's metrics are recorded.
     if (!metrics_->exporters_wanted()) return;
     enabled_ = true;
-    metrics_->Up(kOwner, "kube-state-metrics", "kube-state-metrics:8080");
+    metrics_->Up(kKsmOwner, "kube-state-metrics", "kube-state-metrics:8080");
     for (uint32_t i = 0; i < store_.pod_count(); ++i) dirty_pods_.Add(i);
     for (uint32_t i = 0; i < store_.node_count(); ++i) dirty_nodes_.Add(i);
   }
@@ -319,7 +319,7 @@ void KubeStateMetrics::Scrape(Time now) {
              {{"namespace", j.obj.metadata.namespace_}, {"job_name", j.obj.metadata.name}},
              {double(active), double(j.succeeded), double(j.failed)});
   }
-  metrics_->Sample(kOwner, now, true);
+  metrics_->Sample(kKsmOwner, now, true);
 }
 
 }  // namespace gputwin::exporters

@@ -9,7 +9,7 @@ namespace {
 
 using telemetry::Labels;
 
-constexpr const char* kOwner = "opencost";
+constexpr const char* kOpenCostOwner = "opencost";
 
 // OpenCost's default prices (its pricing configs' CPU, RAM and GPU defaults): only their
 // ratios matter, they split a node's price.
@@ -88,15 +88,18 @@ bool OpenCostDeployed(const api::Manifests& m) {
 
 OpenCost::OpenCost(cluster::Store* store, EventQueue* queue, telemetry::Registry* metrics,
                    const cloud::Ec2* ec2, Duration interval)
-    : Controller(kOwner, store, queue, 0), metrics_(metrics), pricing_(ec2), interval_(interval) {
-  metrics->SetRetention(kOwner, Duration::Hours(1));
+    : Controller(kOpenCostOwner, store, queue, 0),
+      metrics_(metrics),
+      pricing_(ec2),
+      interval_(interval) {
+  metrics->SetRetention(kOpenCostOwner, Duration::Hours(1));
   for (const auto& f : kFamilies) {
     telemetry::MetricDesc d;
     d.name = f.name;
     d.help = f.help;
     d.type = telemetry::MetricType::kGauge;
     d.label_names = f.node ? kNodeLabels : kContainerLabels;
-    metrics->Declare(kOwner, d);
+    metrics->Declare(kOpenCostOwner, d);
   }
 }
 
@@ -108,7 +111,7 @@ void OpenCost::OnTimer(Time now, uint64_t) {
   if (!enabled_) {
     if (!metrics_->exporters_wanted()) return;
     enabled_ = true;
-    metrics_->Up(kOwner, "opencost", "opencost:9003");
+    metrics_->Up(kOpenCostOwner, "opencost", "opencost:9003");
   }
   Scrape(now);
   After(interval_, 0);
@@ -209,7 +212,7 @@ void OpenCost::Scrape(Time now) {
       it = tracked->erase(it);
     }
   }
-  metrics_->Sample(kOwner, now, true);
+  metrics_->Sample(kOpenCostOwner, now, true);
 }
 
 }  // namespace gputwin::exporters

@@ -16,20 +16,21 @@
 
 namespace gputwin::report {
 
-using Json = nlohmann::json;
+// nlohmann::json (keys sorted); not named Json, summary.h's report::Json is ordered_json.
+using SortedJson = nlohmann::json;
 using OJson = nlohmann::ordered_json;
 
-Json LoadRunSummary(const std::string& path) {
+SortedJson LoadRunSummary(const std::string& path) {
   std::filesystem::path p(path);
   if (std::filesystem::is_directory(p)) p /= "summary.json";
   std::ifstream in(p);
   if (!in) {
     throw InputError(path + ": no summary.json (give the --out DIR of a `gputwin run`)");
   }
-  Json summary;
+  SortedJson summary;
   try {
-    summary = Json::parse(in);
-  } catch (const Json::exception& e) {
+    summary = SortedJson::parse(in);
+  } catch (const SortedJson::exception& e) {
     throw InputError(p.string() + ": not a gputwin summary: " + e.what());
   }
   return summary;
@@ -54,9 +55,9 @@ struct Chain {
                           {"message", message}});
   }
   // Events about an object, in upstream words, with their source component.
-  void Events(const Json& summary, const std::string& kind, const std::string& ns,
+  void Events(const SortedJson& summary, const std::string& kind, const std::string& ns,
               const std::string& name) {
-    for (const auto& e : summary.value("events", Json::array())) {
+    for (const auto& e : summary.value("events", SortedJson::array())) {
       const auto& o = e.at("involvedObject");
       if (Str(o, "kind") != kind || Str(o, "name") != name) continue;
       if (!ns.empty() && Str(o, "namespace") != ns) continue;
@@ -68,7 +69,7 @@ struct Chain {
       Add(Str(e, "firstTimestamp"), Str(e.at("source"), "component"), Str(e, "reason"), message);
     }
   }
-  void NodeClaim(const Json& nc) {
+  void NodeClaim(const SortedJson& nc) {
     const std::string name = Str(nc, "name");
     // A claim that never launched has no type yet: what its NodePool allowed.
     const std::string what =
@@ -96,8 +97,8 @@ struct Chain {
                                                    : " (" + Str(nc, "disruptionReason") + ")"));
     }
   }
-  void Workload(const Json& w) {
-    for (const auto& h : w.value("history", Json::array())) {
+  void Workload(const SortedJson& w) {
+    for (const auto& h : w.value("history", SortedJson::array())) {
       Add(Str(h, "time"), "kueue-controller-manager",
           Str(h, "type") + (Str(h, "reason").empty() || Str(h, "reason") == Str(h, "type")
                                 ? ""
@@ -112,16 +113,17 @@ struct Chain {
   }
 };
 
-const Json* FindIn(const Json& list, const std::function<bool(const Json&)>& match) {
+const SortedJson* FindIn(const SortedJson& list,
+                         const std::function<bool(const SortedJson&)>& match) {
   for (const auto& x : list) {
     if (match(x)) return &x;
   }
   return nullptr;
 }
 
-const Json& List(const Json& summary, std::initializer_list<const char*> path) {
-  static const Json kEmpty = Json::array();
-  const Json* at = &summary;
+const SortedJson& List(const SortedJson& summary, std::initializer_list<const char*> path) {
+  static const SortedJson kEmpty = SortedJson::array();
+  const SortedJson* at = &summary;
   for (const char* key : path) {
     auto it = at->find(key);
     if (it == at->end() || it->is_null()) return kEmpty;
@@ -235,7 +237,7 @@ OJson SchedulerVerdicts(const std::string& message) {
 
 // Seconds a pod spent in each wait before binding (summary.json's pods[].waits), and in
 // ContainerCreating from binding to its container's start.
-OJson WaitedFor(const Json& pod, const Json& summary) {
+OJson WaitedFor(const SortedJson& pod, const SortedJson& summary) {
   std::string error;
   auto seconds = [&](const std::string& t) -> std::optional<double> {
     if (t.empty()) return std::nullopt;
@@ -259,7 +261,7 @@ OJson WaitedFor(const Json& pod, const Json& summary) {
     if (!spent.count(w)) order.push_back(w);
     spent[w] += b - a;
   };
-  for (const auto& w : pod.value("waits", Json::array())) {
+  for (const auto& w : pod.value("waits", SortedJson::array())) {
     if (!w.is_array() || w.size() != 2 || !w[0].is_string() || !w[1].is_string()) continue;
     const double next = seconds(w[0].get<std::string>()).value_or(from);
     add(why, from, std::min(next, until));
@@ -281,7 +283,7 @@ OJson WaitedFor(const Json& pod, const Json& summary) {
 
 }  // namespace
 
-OJson Explain(const Json& summary, const std::string& object) {
+OJson Explain(const SortedJson& summary, const std::string& object) {
   const auto slash = object.find('/');
   const std::string kind = object.substr(0, slash);
   const std::string rest = slash == std::string::npos ? "" : object.substr(slash + 1);
@@ -306,17 +308,19 @@ OJson Explain(const Json& summary, const std::string& object) {
     return InputError("explain: the run has no " + object + " (scenario " +
                       Str(summary, "scenario") + ")");
   };
-  auto in_ns = [&](const Json& x) { return Str(x, "namespace") == ns && Str(x, "name") == name; };
-  const Json& workloads = List(summary, {"workloads"});
-  const Json& claims = List(summary, {"karpenter", "nodeClaims"});
-  static const Json kNoCost = Json::object();
-  const Json& cost =
+  auto in_ns = [&](const SortedJson& x) {
+    return Str(x, "namespace") == ns && Str(x, "name") == name;
+  };
+  const SortedJson& workloads = List(summary, {"workloads"});
+  const SortedJson& claims = List(summary, {"karpenter", "nodeClaims"});
+  static const SortedJson kNoCost = SortedJson::object();
+  const SortedJson& cost =
       summary.contains("cost") && summary["cost"].is_object() ? summary["cost"] : kNoCost;
 
   if (kind == "pod") {
-    const Json* pod = FindIn(List(summary, {"pods"}), in_ns);
+    const SortedJson* pod = FindIn(List(summary, {"pods"}), in_ns);
     if (!pod) throw missing();
-    const Json& owner = pod->value("owner", Json());
+    const SortedJson& owner = pod->value("owner", SortedJson());
     const std::string owner_kind = owner.is_object() ? Str(owner, "kind") : "";
     const std::string owner_name = owner.is_object() ? Str(owner, "name") : "";
     chain.Add(Str(*pod, "createdAt"), owner_kind.empty() ? "kubectl" : owner_kind, "Created",
@@ -334,13 +338,13 @@ OJson Explain(const Json& summary, const std::string& object) {
       // A snapshot's ReplicaSet: <deployment>-<pod-template-hash>.
       const auto dash = owner_name.rfind('-');
       if (!out.contains("deployment") && dash != std::string::npos &&
-          FindIn(List(summary, {"deployments"}), [&](const Json& d) {
+          FindIn(List(summary, {"deployments"}), [&](const SortedJson& d) {
             return Str(d, "namespace") == ns && Str(d, "name") == owner_name.substr(0, dash);
           })) {
         out["deployment"] = owner_name.substr(0, dash);
       }
     }
-    const Json* wl = FindIn(workloads, [&](const Json& w) {
+    const SortedJson* wl = FindIn(workloads, [&](const SortedJson& w) {
       if (Str(w, "namespace") != ns) return false;
       return (owner_kind == "Job" && Str(w, "job") == owner_name) ||
              Str(w, "owner") == "Pod " + name;
@@ -351,8 +355,8 @@ OJson Explain(const Json& summary, const std::string& object) {
     }
     chain.Events(summary, "Pod", ns, name);
     const std::string node = Str(*pod, "node");
-    if (const Json* nc = FindIn(
-            claims, [&](const Json& c) { return !node.empty() && Str(c, "node") == node; })) {
+    if (const SortedJson* nc = FindIn(
+            claims, [&](const SortedJson& c) { return !node.empty() && Str(c, "node") == node; })) {
       chain.NodeClaim(*nc);
     }
     for (const auto& p : List(summary, {"karpenter", "pendingPods"})) {
@@ -362,8 +366,9 @@ OJson Explain(const Json& summary, const std::string& object) {
                                {"pendingForever", p.value("pendingForever", false)}};
       // Still waiting for (or let down by) the NodeClaim it was nominated to.
       const std::string claim = Str(p, "nominated");
-      if (const Json* nc = FindIn(
-              claims, [&](const Json& c) { return !claim.empty() && Str(c, "name") == claim; });
+      if (const SortedJson* nc = FindIn(
+              claims,
+              [&](const SortedJson& c) { return !claim.empty() && Str(c, "name") == claim; });
           nc && node.empty()) {
         chain.NodeClaim(*nc);
       }
@@ -376,11 +381,12 @@ OJson Explain(const Json& summary, const std::string& object) {
                         (out.contains("karpenter") &&
                          Str(c, "name") == out["karpenter"]["nominated"].get<std::string>());
       if (!ours || !c.contains("instanceTypeOptions")) continue;
-      considered.push_back(OJson{{"nodeClaim", Str(c, "name")},
-                                 {"nodePool", Str(c, "nodepool")},
-                                 {"instanceTypeOptions", c["instanceTypeOptions"]},
-                                 {"cheapestOptions", c.value("cheapestOptions", Json::array())},
-                                 {"launched", c.value("instanceType", Json())}});
+      considered.push_back(
+          OJson{{"nodeClaim", Str(c, "name")},
+                {"nodePool", Str(c, "nodepool")},
+                {"instanceTypeOptions", c["instanceTypeOptions"]},
+                {"cheapestOptions", c.value("cheapestOptions", SortedJson::array())},
+                {"launched", c.value("instanceType", SortedJson())}});
     }
     if (!considered.empty()) out["nodeClaims"] = considered;
     // kube-scheduler's last verdict per Filter plugin (the pod's FailedScheduling message).
@@ -417,7 +423,7 @@ OJson Explain(const Json& summary, const std::string& object) {
                          {"reason", Str(*pod, "reason")},
                          {"message", Str(*pod, "message")},
                          {"restartCount", pod->value("restartCount", 0)},
-                         {"waitSeconds", pod->value("waitSeconds", Json())}};
+                         {"waitSeconds", pod->value("waitSeconds", SortedJson())}};
     if (Str(*pod, "phase") == "Pending") {
       const std::string karpenter =
           out.contains("karpenter") ? out["karpenter"]["message"].get<std::string>() : "";
@@ -432,16 +438,17 @@ OJson Explain(const Json& summary, const std::string& object) {
       }
     }
     if (owner_kind == "Job") {
-      out["cost"] = cost.value("byJob", Json::object()).value(ns + "/" + owner_name, Json());
+      out["cost"] =
+          cost.value("byJob", SortedJson::object()).value(ns + "/" + owner_name, SortedJson());
     } else if (out.contains("deployment")) {
-      out["cost"] = cost.value("byDeployment", Json::object())
-                        .value(ns + "/" + out["deployment"].get<std::string>(), Json());
+      out["cost"] = cost.value("byDeployment", SortedJson::object())
+                        .value(ns + "/" + out["deployment"].get<std::string>(), SortedJson());
     }
   } else if (kind == "job") {
-    const Json* job = FindIn(List(summary, {"jobs"}), in_ns);
+    const SortedJson* job = FindIn(List(summary, {"jobs"}), in_ns);
     if (!job) throw missing();
     chain.Events(summary, "Job", ns, name);
-    if (const Json* wl = FindIn(workloads, [&](const Json& w) {
+    if (const SortedJson* wl = FindIn(workloads, [&](const SortedJson& w) {
           return Str(w, "namespace") == ns && Str(w, "job") == name;
         })) {
       chain.Workload(*wl);
@@ -449,7 +456,7 @@ OJson Explain(const Json& summary, const std::string& object) {
     }
     OJson pods = OJson::array();
     for (const auto& p : List(summary, {"pods"})) {
-      const Json& o = p.value("owner", Json());
+      const SortedJson& o = p.value("owner", SortedJson());
       if (Str(p, "namespace") == ns && o.is_object() && Str(o, "kind") == "Job" &&
           Str(o, "name") == name) {
         pods.push_back(Str(p, "name") + " " + Str(p, "phase"));
@@ -459,25 +466,26 @@ OJson Explain(const Json& summary, const std::string& object) {
         OJson{{"condition", Str(*job, "condition")}, {"reason", Str(*job, "reason")},
               {"message", Str(*job, "message")},     {"succeeded", job->value("succeeded", 0)},
               {"failed", job->value("failed", 0)},   {"pods", pods}};
-    out["cost"] = cost.value("byJob", Json::object()).value(ns + "/" + name, Json());
+    out["cost"] = cost.value("byJob", SortedJson::object()).value(ns + "/" + name, SortedJson());
   } else if (kind == "workload") {
-    const Json* wl = FindIn(workloads, [&](const Json& w) {
+    const SortedJson* wl = FindIn(workloads, [&](const SortedJson& w) {
       return Str(w, "namespace") == ns && (Str(w, "name") == name || Str(w, "job") == name);
     });
     if (!wl) throw missing();
     chain.Workload(*wl);
     out["state"] = OJson{{"state", Str(*wl, "state")},
-                         {"clusterQueue", wl->value("clusterQueue", Json())},
-                         {"flavors", wl->value("flavors", Json::object())},
+                         {"clusterQueue", wl->value("clusterQueue", SortedJson())},
+                         {"flavors", wl->value("flavors", SortedJson::object())},
                          {"waitSeconds", wl->value("waitSeconds", 0.0)},
                          {"evictions", wl->value("evictions", 0)},
                          {"preemptions", wl->value("preemptions", 0)}};
     if (wl->contains("pendingMessage")) out["state"]["pendingMessage"] = (*wl)["pendingMessage"];
   } else if (kind == "node") {
-    const Json* node =
-        FindIn(List(summary, {"nodes"}), [&](const Json& n) { return Str(n, "name") == name; });
+    const SortedJson* node = FindIn(List(summary, {"nodes"}),
+                                    [&](const SortedJson& n) { return Str(n, "name") == name; });
     if (!node) throw missing();
-    if (const Json* nc = FindIn(claims, [&](const Json& c) { return Str(c, "node") == name; })) {
+    if (const SortedJson* nc =
+            FindIn(claims, [&](const SortedJson& c) { return Str(c, "node") == name; })) {
       chain.NodeClaim(*nc);
       out["nodeClaim"] = Str(*nc, "name");
     } else {
@@ -488,9 +496,9 @@ OJson Explain(const Json& summary, const std::string& object) {
     chain.Add(Str(*node, "deletedAt"), "kube-apiserver", "Deleted", "node deleted");
     out["state"] = OJson{{"ready", node->value("ready", false)},
                          {"pods", node->value("pods", 0)},
-                         {"taints", node->value("taints", Json::array())}};
-    if (const Json* c = FindIn(cost.value("nodes", Json::array()),
-                               [&](const Json& n) { return Str(n, "name") == name; })) {
+                         {"taints", node->value("taints", SortedJson::array())}};
+    if (const SortedJson* c = FindIn(cost.value("nodes", SortedJson::array()),
+                                     [&](const SortedJson& n) { return Str(n, "name") == name; })) {
       out["cost"] = *c;
     }
   } else if (kind == "rayjob" || kind == "raycluster" || kind == "rayservice") {
@@ -502,15 +510,15 @@ OJson Explain(const Json& summary, const std::string& object) {
     const char* list = kind == "rayjob"       ? "rayJobs"
                        : kind == "raycluster" ? "rayClusters"
                                               : "rayServices";
-    const Json* obj = FindIn(List(summary, {list}), in_ns);
+    const SortedJson* obj = FindIn(List(summary, {list}), in_ns);
     if (!obj) throw missing();
-    for (const auto& h : obj->value("history", Json::array())) {
+    for (const auto& h : obj->value("history", SortedJson::array())) {
       // "" is JobDeploymentStatusNew.
       const std::string status =
           Str(h, "jobDeploymentStatus").empty() ? "New" : Str(h, "jobDeploymentStatus");
       chain.Add(Str(h, "time"), "rayjob-controller", status, "jobDeploymentStatus " + status);
     }
-    for (const auto& c : obj->value("conditions", Json::array())) {
+    for (const auto& c : obj->value("conditions", SortedJson::array())) {
       chain.Add(Str(c, "lastTransitionTime"), kind + "-controller", Str(c, "reason"),
                 Str(c, "type") + "=" + Str(c, "status") +
                     (Str(c, "message").empty() ? "" : ": " + Str(c, "message")));
@@ -531,7 +539,7 @@ OJson Explain(const Json& summary, const std::string& object) {
                 Str(e, "message"));
     }
     const std::string owner = event_kind + " " + name;
-    if (const Json* wl = FindIn(workloads, [&](const Json& w) {
+    if (const SortedJson* wl = FindIn(workloads, [&](const SortedJson& w) {
           return Str(w, "namespace") == ns && Str(w, "owner") == owner;
         })) {
       chain.Workload(*wl);
@@ -554,11 +562,11 @@ OJson Explain(const Json& summary, const std::string& object) {
     const char* list = kind == "jobset"       ? "jobSets"
                        : kind == "pytorchjob" ? "pyTorchJobs"
                                               : "trainJobs";
-    const Json* obj = FindIn(List(summary, {list}), in_ns);
+    const SortedJson* obj = FindIn(List(summary, {list}), in_ns);
     if (!obj) throw missing();
     std::set<std::string> reasons;
-    auto conditions = [&](const Json& o, const std::string& component) {
-      for (const auto& c : o.value("conditions", Json::array())) {
+    auto conditions = [&](const SortedJson& o, const std::string& component) {
+      for (const auto& c : o.value("conditions", SortedJson::array())) {
         const std::string at =
             c.contains("lastTransitionTime") ? Str(c, "lastTransitionTime") : Str(c, "time");
         chain.Add(at, component, Str(c, "reason"), Str(c, "message"));
@@ -571,7 +579,7 @@ OJson Explain(const Json& summary, const std::string& object) {
       const std::string js = Str(*obj, "jobSet");
       out["jobSet"] = js;
       objects.emplace_back("JobSet", js);
-      if (const Json* j = FindIn(List(summary, {"jobSets"}), [&](const Json& x) {
+      if (const SortedJson* j = FindIn(List(summary, {"jobSets"}), [&](const SortedJson& x) {
             return Str(x, "namespace") == ns && Str(x, "name") == js;
           })) {
         conditions(*j, "jobset-controller");
@@ -588,7 +596,7 @@ OJson Explain(const Json& summary, const std::string& object) {
                 Str(e, "message"));
     }
     const std::string owner = event_kind + " " + name;
-    if (const Json* wl = FindIn(workloads, [&](const Json& w) {
+    if (const SortedJson* wl = FindIn(workloads, [&](const SortedJson& w) {
           return Str(w, "namespace") == ns && Str(w, "owner") == owner;
         })) {
       chain.Workload(*wl);
@@ -608,7 +616,8 @@ OJson Explain(const Json& summary, const std::string& object) {
            event_kind + " integration) or give it room for every pod at once"});
     }
   } else if (kind == "nodeclaim") {
-    const Json* nc = FindIn(claims, [&](const Json& c) { return Str(c, "name") == name; });
+    const SortedJson* nc =
+        FindIn(claims, [&](const SortedJson& c) { return Str(c, "name") == name; });
     if (!nc) throw missing();
     chain.NodeClaim(*nc);
     chain.Events(summary, "NodeClaim", "", name);

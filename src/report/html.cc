@@ -11,7 +11,8 @@
 
 namespace gputwin::report {
 
-using Json = nlohmann::json;
+// nlohmann::json (keys sorted); not named Json, summary.h's report::Json is ordered_json.
+using SortedJson = nlohmann::json;
 using OJson = nlohmann::ordered_json;
 
 namespace {
@@ -166,11 +167,11 @@ std::string Table(const std::vector<std::string>& head,
 
 }  // namespace
 
-std::string RenderHtml(const Json& summary) {
+std::string RenderHtml(const SortedJson& summary) {
   return RenderHtml(summary, PodSpans::FromSummary(summary));
 }
 
-std::string RenderHtml(const Json& summary, const PodSpans& spans) {
+std::string RenderHtml(const SortedJson& summary, const PodSpans& spans) {
   const auto& totals = Obj(summary, "totals");
   const auto& cost = Obj(summary, "cost");
   const double t0 = Seconds(summary, "startTime", 0);
@@ -262,7 +263,7 @@ std::string RenderHtml(const Json& summary, const PodSpans& spans) {
   // life, and why it went; static nodes from creation (set-up until Ready).
   const auto& nodes = Arr(summary, "nodes");
   if (!nodes.empty()) {
-    std::map<std::string, const Json*> claim_of;
+    std::map<std::string, const SortedJson*> claim_of;
     int failed_claims = 0;
     for (const auto& c : Arr(Obj(summary, "karpenter"), "nodeClaims")) {
       if (c.contains("node") && c["node"].is_string()) claim_of[c["node"].get<std::string>()] = &c;
@@ -286,7 +287,7 @@ std::string RenderHtml(const Json& summary, const PodSpans& spans) {
       std::string bars, why = Str(n, "deletedAt").empty() ? "" : "deleted";
       auto claim = claim_of.find(name);
       if (claim != claim_of.end()) {
-        const Json& c = *claim->second;
+        const SortedJson& c = *claim->second;
         const double launched = Seconds(c, "createdAt", created);
         const double registered = Seconds(c, "registeredAt", created);
         const double initialized = Seconds(c, "initializedAt", deleted);
@@ -352,7 +353,7 @@ std::string RenderHtml(const Json& summary, const PodSpans& spans) {
   // Distributed training: each gang's useful, waiting and lost GPU-hours.
   {
     std::vector<std::vector<std::string>> rows;
-    auto add = [&](const Json& j, const char* kind, const std::string& state) {
+    auto add = [&](const SortedJson& j, const char* kind, const std::string& state) {
       rows.push_back({Str(j, "namespace") + "/" + Str(j, "name"), kind,
                       state.empty() ? "Active" : state,
                       fmt::format("{:.1f}", j.value("gpuHoursAdvancing", 0.0)),
@@ -376,7 +377,7 @@ std::string RenderHtml(const Json& summary, const PodSpans& spans) {
   // Model servers: where each replica's minutes went from creation to Ready.
   if (const auto& replicas = Arr(Obj(summary, "serving"), "replicas"); !replicas.empty()) {
     std::vector<std::vector<std::string>> rows;
-    auto num = [](const Json& r, const char* key) { return r.value(key, 0.0); };
+    auto num = [](const SortedJson& r, const char* key) { return r.value(key, 0.0); };
     for (const auto& r : replicas) {
       if (!r.contains("ready")) {
         rows.push_back({Str(r, "pod"), Str(r, "node"), "", "", "", "", "", Str(r, "failure")});
@@ -490,7 +491,7 @@ constexpr const char* kCompareScript = R"js(
 
 }  // namespace
 
-std::string RenderComparison(const std::vector<std::pair<std::string, Json>>& runs) {
+std::string RenderComparison(const std::vector<std::pair<std::string, SortedJson>>& runs) {
   double seconds = 1;
   for (const auto& [label, s] : runs) {
     seconds = std::max(seconds, Seconds(s, "endTime", 0) - Seconds(s, "startTime", 0));
@@ -527,7 +528,7 @@ std::string RenderComparison(const std::vector<std::pair<std::string, Json>>& ru
     rows[6].push_back(Money(cost.value("lostWorkCost", 0.0)));
     rows[7].push_back(failed ? fmt::format("{} failed", failed) : "all passed");
     const auto& services = Arr(Obj(s, "serving"), "services");
-    const Json first = services.empty() ? Json::object() : services[0];
+    const SortedJson first = services.empty() ? SortedJson::object() : services[0];
     rows[8].push_back(
         services.empty() ? "" : FormatSeconds(Obj(first, "ttftSeconds").value("p95", 0.0)));
     rows[9].push_back(services.empty() ? "" : fmt::format("{}", first.value("failed", 0)));

@@ -42,7 +42,7 @@ double WorkloadWaitSeconds(const sim::Simulation& sim, const kueue::WorkloadStat
 
 namespace {
 
-Json TimeOrNull(bool set, Time t) {
+Json TimeIfSetOrNull(bool set, Time t) {
   return set ? Json(FormatRFC3339(t)) : Json(nullptr);
 }
 
@@ -73,8 +73,8 @@ Json WorkloadJson(const sim::Simulation& sim, const kueue::KueueController& k,
          {"priorityClassName", w.spec.priority_class_name},
          {"state", WorkloadStateName(w.phase)},
          {"createdAt", FormatRFC3339(w.created)},
-         {"firstAdmittedAt", TimeOrNull(w.ever_admitted, w.first_admitted_at)},
-         {"finishedAt", TimeOrNull(w.phase == WorkloadPhase::kFinished, w.finished_at)},
+         {"firstAdmittedAt", TimeIfSetOrNull(w.ever_admitted, w.first_admitted_at)},
+         {"finishedAt", TimeIfSetOrNull(w.phase == WorkloadPhase::kFinished, w.finished_at)},
          {"waitSeconds", WorkloadWaitSeconds(sim, w)},
          {"count", w.spec.pod_sets.front().count},
          {"admittedCount", w.assignment.empty() ? Json(nullptr) : Json(w.assignment.front().count)},

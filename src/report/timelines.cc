@@ -8,7 +8,8 @@
 
 namespace gputwin::report {
 
-using Json = nlohmann::json;
+// nlohmann::json (keys sorted); not named Json, summary.h's report::Json is ordered_json.
+using SortedJson = nlohmann::json;
 using OJson = nlohmann::ordered_json;
 
 namespace {
@@ -38,11 +39,11 @@ struct Grid {
 
 }  // namespace
 
-OJson Timelines(const Json& summary, int points) {
+OJson Timelines(const SortedJson& summary, int points) {
   return Timelines(summary, PodSpans::FromSummary(summary), points);
 }
 
-OJson Timelines(const Json& summary, const PodSpans& spans, int points) {
+OJson Timelines(const SortedJson& summary, const PodSpans& spans, int points) {
   const double t0 = Seconds(summary, "startTime", 0);
   const double t1 = Seconds(summary, "endTime", t0 + 1);
   const int n = std::max(2, std::min(points, static_cast<int>((t1 - t0) / 60) + 1));
@@ -73,7 +74,7 @@ std::vector<double> Resample(const Grid& g, const std::vector<std::pair<double, 
 }
 
 // The GPU model a node's devices are, as GFD labels it (or the twin's model name).
-std::string GpuModel(const Json& node) {
+std::string GpuModel(const SortedJson& node) {
   const auto& labels = Obj(node, "labels");
   if (auto it = labels.find("nvidia.com/gpu.product"); it != labels.end() && it->is_string()) {
     return it->get<std::string>();
@@ -84,7 +85,7 @@ std::string GpuModel(const Json& node) {
 
 // NVIDIA devices a node advertises (GPUs, MIG instances, shared replicas): what pods'
 // `gpus` count against.
-double GpuDevices(const Json& node) {
+double GpuDevices(const SortedJson& node) {
   double n = 0;
   for (const auto& [name, q] : Obj(node, "allocatable").items()) {
     if (name.starts_with("nvidia.com/") && q.is_string())
@@ -98,7 +99,7 @@ double GpuDevices(const Json& node) {
 // Kueue per ClusterQueue: workloads pending (queued) and admitted, from their conditions;
 // the GPUs admitted against the nominal quota and the weighted share, from Kueue's own
 // metrics (kueue_cluster_queue_resource_usage, _nominal_quota, _weighted_share).
-OJson KueueTimelines(const Json& summary, const PodSpans& spans, const Grid& g, double end) {
+OJson KueueTimelines(const SortedJson& summary, const PodSpans& spans, const Grid& g, double end) {
   using C = PodSpans::WorkloadChange;
   std::map<std::string, std::pair<std::vector<double>, std::vector<double>>> queues;
   for (const auto& w : spans.workloads) {
@@ -180,7 +181,7 @@ OJson KueueTimelines(const Json& summary, const PodSpans& spans, const Grid& g, 
 
 // Each traffic stream's replicas (ready, all) and TTFT percentiles (the worst minute in
 // each point) from its serving timeline.
-OJson ServingTimelines(const Json& summary, const Grid& g) {
+OJson ServingTimelines(const SortedJson& summary, const Grid& g) {
   OJson out = OJson::object();
   for (const auto& sv : Arr(Obj(summary, "serving"), "services")) {
     std::map<std::string, size_t> column;
@@ -210,7 +211,7 @@ OJson ServingTimelines(const Json& summary, const Grid& g) {
 }
 
 // Firing alerts per alert name (Prometheus's ALERTS{alertstate="firing"} count).
-OJson AlertTimelines(const Json& summary, const Grid& g, double end) {
+OJson AlertTimelines(const SortedJson& summary, const Grid& g, double end) {
   std::map<std::string, std::vector<double>> firing;
   for (const auto& a : Arr(Obj(summary, "alerts"), "alerts")) {
     if (!a.contains("firingAt") || !a["firingAt"].is_number()) continue;
@@ -228,11 +229,11 @@ OJson AlertTimelines(const Json& summary, const Grid& g, double end) {
 
 }  // namespace
 
-OJson TimelinesOn(const Json& summary, double seconds, int n) {
+OJson TimelinesOn(const SortedJson& summary, double seconds, int n) {
   return TimelinesOn(summary, PodSpans::FromSummary(summary), seconds, n);
 }
 
-OJson TimelinesOn(const Json& summary, const PodSpans& spans, double seconds, int n) {
+OJson TimelinesOn(const SortedJson& summary, const PodSpans& spans, double seconds, int n) {
   const double t0 = Seconds(summary, "startTime", 0);
   const double t1 = t0 + seconds;
   const Grid g{t0, (t1 - t0) / (n - 1), n};
@@ -295,12 +296,12 @@ OJson TimelinesOn(const Json& summary, const PodSpans& spans, double seconds, in
         g.Add(series_of(&model_allocated, m->second), scheduled, gone, gpus);
     }
   }
-  std::map<std::string, const Json*> node_by_name;
+  std::map<std::string, const SortedJson*> node_by_name;
   for (const auto& nd : Arr(summary, "nodes")) node_by_name[Str(nd, "name")] = &nd;
   for (const auto& c : Arr(Obj(summary, "cost"), "nodes")) {
     auto it = node_by_name.find(Str(c, "name"));
     if (it == node_by_name.end()) continue;
-    const Json* node = it->second;
+    const SortedJson* node = it->second;
     g.Add(&cost, Seconds(*node, "createdAt", t0), Seconds(*node, "deletedAt", end),
           c.value("pricePerHour", 0.0));
   }

@@ -52,7 +52,6 @@ WeightSource SourceFor(const std::string& name) {
 }
 
 constexpr double kEagerWarmupSeconds = 10;  // an estimate (docs/serving.md)
-constexpr double kGiB = 1024.0 * 1024.0 * 1024.0;
 
 }  // namespace
 

@@ -26,7 +26,7 @@ struct AffinityState : PluginState {
   }
 };
 
-AffinityState* StateOf(const CycleState& state, uint32_t index) {
+AffinityState* AffinityStateOf(const CycleState& state, uint32_t index) {
   return static_cast<AffinityState*>(state.Get(index));
 }
 
@@ -224,7 +224,7 @@ Code InterPodAffinity::PreFilter(CycleState& state, const cluster::PodRecord& po
 
 Status InterPodAffinity::Filter(const CycleState& state, const cluster::PodRecord& pod,
                                 const NodeView& node) const {
-  const AffinityState* s = StateOf(state, index);
+  const AffinityState* s = AffinityStateOf(state, index);
   if (!s) return {};
   const Terms& terms = TermsOf(*pod.tmpl, pod.namespace_);
   auto& topo = *handle_.topology;
@@ -262,7 +262,7 @@ Status InterPodAffinity::Filter(const CycleState& state, const cluster::PodRecor
 
 void InterPodAffinity::Update(CycleState& state, const cluster::PodRecord& pod,
                               const cluster::PodRecord& other, NodeId n, int64_t delta) const {
-  AffinityState* s = StateOf(state, index);
+  AffinityState* s = AffinityStateOf(state, index);
   if (!s) return;
   auto& topo = *handle_.topology;
   const auto& labels = pod.tmpl->metadata.labels;
@@ -347,10 +347,10 @@ Code InterPodAffinity::PreScore(CycleState& state, const cluster::PodRecord& pod
     for (const auto& t : theirs.preferred_anti) each_node(t, -t.weight);
   }
   if (!any) return Code::kSkip;
-  AffinityState* s = StateOf(state, index);
+  AffinityState* s = AffinityStateOf(state, index);
   if (!s) {
     state.Set(index, std::make_unique<AffinityState>());
-    s = StateOf(state, index);
+    s = AffinityStateOf(state, index);
   }
   s->scored = true;
   s->score = std::move(score);
@@ -359,7 +359,7 @@ Code InterPodAffinity::PreScore(CycleState& state, const cluster::PodRecord& pod
 
 int64_t InterPodAffinity::Score(const CycleState& state, const cluster::PodRecord&,
                                 const NodeView& node) const {
-  const AffinityState* s = StateOf(state, index);
+  const AffinityState* s = AffinityStateOf(state, index);
   if (!s || !s->scored) return 0;
   int64_t sum = 0;
   for (const auto& [key, row] : s->score) {
@@ -372,7 +372,7 @@ int64_t InterPodAffinity::Score(const CycleState& state, const cluster::PodRecor
 }
 
 void InterPodAffinity::NormalizeScore(const CycleState& state, std::vector<int64_t>* scores) const {
-  const AffinityState* s = StateOf(state, index);
+  const AffinityState* s = AffinityStateOf(state, index);
   if (!s || !s->scored || scores->empty()) return;
   int64_t min = std::numeric_limits<int64_t>::max(), max = std::numeric_limits<int64_t>::min();
   for (int64_t v : *scores) {

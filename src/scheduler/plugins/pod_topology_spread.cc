@@ -34,7 +34,7 @@ struct SpreadState : PluginState {
   }
 };
 
-SpreadState* StateOf(const CycleState& state, uint32_t index) {
+SpreadState* SpreadStateOf(const CycleState& state, uint32_t index) {
   return static_cast<SpreadState*>(state.Get(index));
 }
 
@@ -248,7 +248,7 @@ Code PodTopologySpread::PreFilter(CycleState& state, const cluster::PodRecord& p
 
 Status PodTopologySpread::Filter(const CycleState& state, const cluster::PodRecord& pod,
                                  const NodeView& node) const {
-  const SpreadState* s = StateOf(state, index);
+  const SpreadState* s = SpreadStateOf(state, index);
   if (!s) return {};
   const auto& hard = ConstraintsOf(pod).hard;
   for (size_t i = 0; i < hard.size(); ++i) {
@@ -266,7 +266,7 @@ Status PodTopologySpread::Filter(const CycleState& state, const cluster::PodReco
 
 void PodTopologySpread::Update(CycleState& state, const cluster::PodRecord& pod,
                                const cluster::PodRecord& other, NodeId n, int64_t delta) const {
-  SpreadState* s = StateOf(state, index);
+  SpreadState* s = SpreadStateOf(state, index);
   if (!s || other.namespace_ != pod.namespace_) return;
   const auto& hard = ConstraintsOf(pod).hard;
   auto& topo = *handle_.topology;
@@ -309,10 +309,10 @@ Code PodTopologySpread::PreScore(CycleState& state, const cluster::PodRecord& po
   const auto& cs = ConstraintsOf(pod);
   const auto& soft = cs.soft;
   if (soft.empty()) return Code::kSkip;
-  SpreadState* s = StateOf(state, index);
+  SpreadState* s = SpreadStateOf(state, index);
   if (!s) {
     state.Set(index, std::make_unique<SpreadState>());
-    s = StateOf(state, index);
+    s = SpreadStateOf(state, index);
   }
   auto& topo = *handle_.topology;
   const bool require_all = !cs.soft_system_defaulted;
@@ -375,7 +375,7 @@ Code PodTopologySpread::PreScore(CycleState& state, const cluster::PodRecord& po
 
 int64_t PodTopologySpread::Score(const CycleState& state, const cluster::PodRecord& pod,
                                  const NodeView& node) const {
-  const SpreadState* s = StateOf(state, index);
+  const SpreadState* s = SpreadStateOf(state, index);
   if (!s || !s->scored || s->ignored[node.id]) return 0;
   const auto& soft = ConstraintsOf(pod).soft;
   double score = 0;
@@ -397,7 +397,7 @@ int64_t PodTopologySpread::Score(const CycleState& state, const cluster::PodReco
 
 void PodTopologySpread::NormalizeScore(const CycleState& state,
                                        std::vector<int64_t>* scores) const {
-  const SpreadState* s = StateOf(state, index);
+  const SpreadState* s = SpreadStateOf(state, index);
   if (!s || !s->scored) return;
   int64_t min = std::numeric_limits<int64_t>::max(), max = 0;
   for (size_t i = 0; i < scores->size(); ++i) {
