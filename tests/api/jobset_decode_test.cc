@@ -11,7 +11,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string ErrorOf(const std::string& yaml) {
+std::string JobSetErrorOf(const std::string& yaml) {
   try {
     Manifests m;
     DecodeYaml(yaml, "js.yaml", &m);
@@ -65,28 +65,28 @@ TEST(JobSetDecode, BadInputNamesLineAndField) {
             containers: [{name: c}]
 )";
   // A rule action outside the CRD's enum.
-  EXPECT_THAT(ErrorOf(std::string(kHead) + rjob + R"(  failurePolicy:
+  EXPECT_THAT(JobSetErrorOf(std::string(kHead) + rjob + R"(  failurePolicy:
     rules: [{action: RestartEverything}]
 )"),
               HasSubstr("js.yaml:13: spec.failurePolicy.rules[0].action: Unsupported value: "
                         "\"RestartEverything\""));
   // A target that is no replicatedJob.
-  EXPECT_THAT(ErrorOf(std::string(kHead) + rjob +
-                      R"(  successPolicy: {operator: All, targetReplicatedJobs: [driver]}
+  EXPECT_THAT(JobSetErrorOf(std::string(kHead) + rjob +
+                            R"(  successPolicy: {operator: All, targetReplicatedJobs: [driver]}
 )"),
               HasSubstr("spec.successPolicy.targetReplicatedJobs: Invalid value: \"driver\""));
   // An unknown Job failure reason.
-  EXPECT_THAT(ErrorOf(std::string(kHead) + rjob + R"(  failurePolicy:
+  EXPECT_THAT(JobSetErrorOf(std::string(kHead) + rjob + R"(  failurePolicy:
     rules: [{action: FailJobSet, onJobFailureReasons: [OOMKilled]}]
 )"),
               HasSubstr("onJobFailureReasons: Unsupported value: \"OOMKilled\""));
   // Two replicatedJobs of one name.
-  EXPECT_THAT(ErrorOf(std::string(kHead) + rjob + R"(  - name: w
+  EXPECT_THAT(JobSetErrorOf(std::string(kHead) + rjob + R"(  - name: w
     template: {spec: {template: {spec: {containers: [{name: c}]}}}}
 )"),
               HasSubstr("spec.replicatedJobs[1].name: Duplicate value: \"w\""));
   // Indexed (the default) with parallelism but no completions: the child Job is invalid.
-  EXPECT_THAT(ErrorOf(std::string(kHead) + R"(  replicatedJobs:
+  EXPECT_THAT(JobSetErrorOf(std::string(kHead) + R"(  replicatedJobs:
   - name: w
     template:
       spec:
@@ -95,7 +95,7 @@ TEST(JobSetDecode, BadInputNamesLineAndField) {
 )"),
               HasSubstr("completions: Required value: when completion mode is Indexed"));
   // The CEL rule: startupPolicy InOrder and dependsOn are mutually exclusive.
-  EXPECT_THAT(ErrorOf(std::string(kHead) + rjob + R"(  - name: v
+  EXPECT_THAT(JobSetErrorOf(std::string(kHead) + rjob + R"(  - name: v
     dependsOn: [{name: w, status: Ready}]
     template: {spec: {template: {spec: {containers: [{name: c}]}}}}
   startupPolicy: {startupPolicyOrder: InOrder}
@@ -120,14 +120,14 @@ TEST(PyTorchJobDecode, WebhookRules) {
   };
   const std::string pytorch = "      template: {spec: {containers: [{name: pytorch, image: x}]}}\n";
   EXPECT_THAT(
-      ErrorOf(job("    Master:\n" + pytorch)),
+      JobSetErrorOf(job("    Master:\n" + pytorch)),
       HasSubstr("js.yaml:7: spec.pytorchReplicaSpecs.Master.replicas: Forbidden: must be 1"));
-  EXPECT_THAT(ErrorOf(job("    worker:\n      replicas: 2\n" + pytorch)),
+  EXPECT_THAT(JobSetErrorOf(job("    worker:\n      replicas: 2\n" + pytorch)),
               HasSubstr("Unsupported value: \"worker\": supported values: \"Master\", \"Worker\""));
-  EXPECT_THAT(
-      ErrorOf(job("    Worker:\n      replicas: 2\n      template: {spec: {containers: [{name: "
-                  "main, image: x}]}}\n")),
-      HasSubstr("must have at least one container with name pytorch"));
+  EXPECT_THAT(JobSetErrorOf(
+                  job("    Worker:\n      replicas: 2\n      template: {spec: {containers: [{name: "
+                      "main, image: x}]}}\n")),
+              HasSubstr("must have at least one container with name pytorch"));
   Manifests m;
   DecodeYaml(job("    Master:\n      replicas: 1\n" + pytorch + "    Worker:\n      replicas: 3\n" +
                  pytorch),

@@ -10,15 +10,15 @@ namespace {
 
 using ::testing::HasSubstr;
 
-Manifests Decode(const std::string& yaml) {
+Manifests DecodeKueue(const std::string& yaml) {
   Manifests m;
   DecodeYaml(yaml, "kueue.yaml", &m);
   return m;
 }
 
-std::string ErrorOf(const std::string& yaml) {
+std::string KueueErrorOf(const std::string& yaml) {
   try {
-    Decode(yaml);
+    DecodeKueue(yaml);
   } catch (const InputError& e) {
     return e.what();
   }
@@ -46,7 +46,7 @@ spec:
 )";
 
 TEST(KueueDecode, ClusterQueueV1beta1WithDefaultsAndOldNames) {
-  auto m = Decode(kCq);
+  auto m = DecodeKueue(kCq);
   ASSERT_EQ(m.cluster_queues.size(), 1u);
   const auto& cq = m.cluster_queues[0];
   EXPECT_EQ(cq.cohort, "research");
@@ -67,7 +67,7 @@ TEST(KueueDecode, ClusterQueueV1beta1WithDefaultsAndOldNames) {
 }
 
 TEST(KueueDecode, V1beta2CohortNameAndOtherKinds) {
-  auto m = Decode(R"(apiVersion: kueue.x-k8s.io/v1beta2
+  auto m = DecodeKueue(R"(apiVersion: kueue.x-k8s.io/v1beta2
 kind: ClusterQueue
 metadata: {name: cq}
 spec:
@@ -115,7 +115,7 @@ value: 1000
 // Topology (apis/kueue/v1beta1/topology_types.go): levels highest first, 1 to 16, unique,
 // hostname only as the lowest; a flavor with a topology needs nodeLabels (the CRD's CEL).
 TEST(KueueDecode, TopologyAsItsCrdValidates) {
-  auto m = Decode(R"(apiVersion: kueue.x-k8s.io/v1beta1
+  auto m = DecodeKueue(R"(apiVersion: kueue.x-k8s.io/v1beta1
 kind: Topology
 metadata: {name: default}
 spec:
@@ -134,13 +134,13 @@ spec:
            "  levels:\n" +
            levels;
   };
-  EXPECT_THAT(ErrorOf(topo("  - nodeLabel: kubernetes.io/hostname\n  - nodeLabel: rack\n")),
+  EXPECT_THAT(KueueErrorOf(topo("  - nodeLabel: kubernetes.io/hostname\n  - nodeLabel: rack\n")),
               HasSubstr("spec.levels: Invalid value: the kubernetes.io/hostname label "
                         "can only be used at the lowest level of topology"));
-  EXPECT_THAT(ErrorOf(topo("  - nodeLabel: rack\n  - nodeLabel: rack\n")),
+  EXPECT_THAT(KueueErrorOf(topo("  - nodeLabel: rack\n  - nodeLabel: rack\n")),
               HasSubstr("spec.levels: Invalid value: must be unique"));
-  EXPECT_THAT(ErrorOf(topo("  []\n")), HasSubstr("spec.levels: Required value"));
-  EXPECT_THAT(ErrorOf(R"(apiVersion: kueue.x-k8s.io/v1beta1
+  EXPECT_THAT(KueueErrorOf(topo("  []\n")), HasSubstr("spec.levels: Required value"));
+  EXPECT_THAT(KueueErrorOf(R"(apiVersion: kueue.x-k8s.io/v1beta1
 kind: ResourceFlavor
 metadata: {name: tas}
 spec: {topologyName: default}
@@ -154,7 +154,7 @@ TEST(KueueDecode, WebhookRules) {
   auto with = [&](const std::string& from, const std::string& to) {
     std::string s = cq;
     s.replace(s.find(from), from.size(), to);
-    return ErrorOf(s);
+    return KueueErrorOf(s);
   };
   // A flavor lists exactly the covered resources, in order.
   EXPECT_THAT(
@@ -185,7 +185,7 @@ TEST(KueueDecode, WebhookRules) {
       "  - coveredResources: [nvidia.com/gpu]\n    flavors:\n    - name: l4\n      resources:\n"
       "      - {name: nvidia.com/gpu, nominalQuota: 4}\n";
   EXPECT_THAT(
-      ErrorOf(two),
+      KueueErrorOf(two),
       HasSubstr("Duplicate value: \"nvidia.com/gpu\": a resource may be covered by only one"));
   std::string many =
       "apiVersion: kueue.x-k8s.io/v1beta2\nkind: ClusterQueue\nmetadata: {name: x}\nspec:\n  "
@@ -195,9 +195,9 @@ TEST(KueueDecode, WebhookRules) {
             std::to_string(i) + ", resources: [{name: r" + std::to_string(i) +
             ", nominalQuota: 1}]}]\n";
   }
-  EXPECT_THAT(ErrorOf(many), HasSubstr("Too many: 17: must have at most 16 items"));
+  EXPECT_THAT(KueueErrorOf(many), HasSubstr("Too many: 17: must have at most 16 items"));
   EXPECT_THAT(
-      ErrorOf(
+      KueueErrorOf(
           "apiVersion: kueue.x-k8s.io/v1beta1\nkind: LocalQueue\nmetadata: {name: q}\nspec: {}\n"),
       HasSubstr("spec.clusterQueue: Required value"));
 }

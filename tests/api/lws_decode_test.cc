@@ -11,7 +11,7 @@ namespace {
 
 using ::testing::HasSubstr;
 
-std::string ErrorOf(const std::string& yaml) {
+std::string LwsErrorOf(const std::string& yaml) {
   try {
     Manifests m;
     DecodeYaml(yaml, "lws.yaml", &m);
@@ -60,44 +60,46 @@ TEST(LeaderWorkerSetDecode, DeprecatedDefaultRestartPolicyIsNone) {
 
 TEST(LeaderWorkerSetDecode, BadInputNamesLineAndField) {
   // The webhook's own wording.
-  EXPECT_THAT(ErrorOf(Lws("x", "  replicas: -1\n  leaderWorkerTemplate:\n" + std::string(kWorker))),
-              HasSubstr("lws.yaml:5: spec.replicas: replicas must be equal or greater than 0"));
   EXPECT_THAT(
-      ErrorOf(Lws("x", "  leaderWorkerTemplate:\n    size: 0\n" + std::string(kWorker))),
+      LwsErrorOf(Lws("x", "  replicas: -1\n  leaderWorkerTemplate:\n" + std::string(kWorker))),
+      HasSubstr("lws.yaml:5: spec.replicas: replicas must be equal or greater than 0"));
+  EXPECT_THAT(
+      LwsErrorOf(Lws("x", "  leaderWorkerTemplate:\n    size: 0\n" + std::string(kWorker))),
       HasSubstr(
           "lws.yaml:6: spec.leaderWorkerTemplate.size: size must be equal or greater than 1"));
-  EXPECT_THAT(ErrorOf(Lws("x", "  replicas: 1000\n  leaderWorkerTemplate:\n    size: 3000000\n" +
-                                   std::string(kWorker))),
+  EXPECT_THAT(LwsErrorOf(Lws("x", "  replicas: 1000\n  leaderWorkerTemplate:\n    size: 3000000\n" +
+                                      std::string(kWorker))),
               HasSubstr("the product of replicas and worker replicas must not exceed 2147483647"));
   // Its name is its Service's: a DNS-1035 label (no leading digit).
-  EXPECT_THAT(ErrorOf(Lws("1vllm", "  leaderWorkerTemplate:\n" + std::string(kWorker))),
+  EXPECT_THAT(LwsErrorOf(Lws("1vllm", "  leaderWorkerTemplate:\n" + std::string(kWorker))),
               HasSubstr("metadata.name: Invalid value: \"1vllm\": a DNS-1035 label"));
   // A worker template without containers.
-  EXPECT_THAT(ErrorOf(Lws("x", "  leaderWorkerTemplate:\n    workerTemplate:\n      spec: {}\n")),
-              HasSubstr("lws.yaml:7: spec.leaderWorkerTemplate.workerTemplate.spec.containers: "
-                        "Required value"));
-  EXPECT_THAT(ErrorOf(Lws("x", "  leaderWorkerTemplate:\n    restartPolicy: Always\n" +
-                                   std::string(kWorker))),
+  EXPECT_THAT(
+      LwsErrorOf(Lws("x", "  leaderWorkerTemplate:\n    workerTemplate:\n      spec: {}\n")),
+      HasSubstr("lws.yaml:7: spec.leaderWorkerTemplate.workerTemplate.spec.containers: "
+                "Required value"));
+  EXPECT_THAT(LwsErrorOf(Lws("x", "  leaderWorkerTemplate:\n    restartPolicy: Always\n" +
+                                      std::string(kWorker))),
               HasSubstr("spec.leaderWorkerTemplate.restartPolicy: Unsupported value: \"Always\""));
-  EXPECT_THAT(ErrorOf(Lws("x", "  startupPolicy: LeaderRunning\n  leaderWorkerTemplate:\n" +
-                                   std::string(kWorker))),
+  EXPECT_THAT(LwsErrorOf(Lws("x", "  startupPolicy: LeaderRunning\n  leaderWorkerTemplate:\n" +
+                                      std::string(kWorker))),
               HasSubstr("spec.startupPolicy: Unsupported value: \"LeaderRunning\""));
   // Subgroups: size 4 is neither divisible by 3 nor is size-1.
-  EXPECT_THAT(ErrorOf(Lws("x",
-                          "  leaderWorkerTemplate:\n    size: 5\n    subGroupPolicy: "
-                          "{subGroupSize: 3}\n" +
-                              std::string(kWorker))),
+  EXPECT_THAT(LwsErrorOf(Lws("x",
+                             "  leaderWorkerTemplate:\n    size: 5\n    subGroupPolicy: "
+                             "{subGroupSize: 3}\n" +
+                                 std::string(kWorker))),
               HasSubstr("size or size - 1 must be divisible by subGroupSize"));
   // Both 0 after scaling: 10% of 2 groups rounds down to 0 for maxUnavailable.
-  EXPECT_THAT(ErrorOf(Lws("x",
-                          "  replicas: 2\n  rolloutStrategy:\n    rollingUpdateConfiguration: "
-                          "{maxUnavailable: 10%, maxSurge: 0}\n  leaderWorkerTemplate:\n" +
-                              std::string(kWorker))),
+  EXPECT_THAT(LwsErrorOf(Lws("x",
+                             "  replicas: 2\n  rolloutStrategy:\n    rollingUpdateConfiguration: "
+                             "{maxUnavailable: 10%, maxSurge: 0}\n  leaderWorkerTemplate:\n" +
+                                 std::string(kWorker))),
               HasSubstr("must not be 0 when `maxSurge` is 0"));
-  EXPECT_THAT(ErrorOf(Lws("x",
-                          "  rolloutStrategy:\n    rollingUpdateConfiguration: "
-                          "{maxSurge: 120%}\n  leaderWorkerTemplate:\n" +
-                              std::string(kWorker))),
+  EXPECT_THAT(LwsErrorOf(Lws("x",
+                             "  rolloutStrategy:\n    rollingUpdateConfiguration: "
+                             "{maxSurge: 120%}\n  leaderWorkerTemplate:\n" +
+                                 std::string(kWorker))),
               HasSubstr("must not be greater than 100%"));
 }
 

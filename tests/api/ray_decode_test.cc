@@ -10,22 +10,14 @@
 #include "cluster/store.h"
 #include "controllers/ray.h"
 #include "core/event_queue.h"
+#include "tests/run_until.h"
 
 namespace gputwin::api {
 namespace {
 
 using ::testing::HasSubstr;
 
-void RunUntil(cluster::Store* store, EventQueue* q, Time until) {
-  while (!q->empty() && q->top().at <= until) {
-    Event e = q->Pop();
-    store->set_now(e.at);
-    e.handler->OnEvent(e.at, e.arg);
-  }
-  store->set_now(until);
-}
-
-std::string ErrorOf(const std::string& yaml) {
+std::string RayErrorOf(const std::string& yaml) {
   try {
     Manifests m;
     DecodeYaml(yaml, "ray.yaml", &m);
@@ -107,9 +99,9 @@ TEST(RayClusterDecode, LongNameIsInvalidMetadata) {
 }
 
 TEST(RayClusterDecode, ApiServerRejectsWithFileLineField) {
-  EXPECT_THAT(ErrorOf(Cluster("c", Group("g", ""), "  managedBy: someone\n")),
+  EXPECT_THAT(RayErrorOf(Cluster("c", Group("g", ""), "  managedBy: someone\n")),
               HasSubstr("ray.yaml:5: spec.managedBy: Invalid value: \"someone\""));
-  EXPECT_THAT(ErrorOf(Cluster("c", Group("g", "") + Group("g", ""))),
+  EXPECT_THAT(RayErrorOf(Cluster("c", Group("g", "") + Group("g", ""))),
               HasSubstr("spec.workerGroupSpecs[1].groupName: Duplicate value"));
 }
 

@@ -27,7 +27,7 @@ Manifests Load(std::initializer_list<const char*> files) {
   return m;
 }
 
-std::string ErrorOf(const std::string& yaml) {
+std::string TrainJobErrorOf(const std::string& yaml) {
   try {
     Manifests m;
     DecodeYaml(yaml, "tj.yaml", &m);
@@ -353,28 +353,31 @@ TEST(TrainJobDecode, BadInputNamesLineAndField) {
       "apiVersion: trainer.kubeflow.org/v1alpha1\nkind: TrainJob\nmetadata: {name: t}\nspec:\n";
   // The CRD's CEL rule on the name: stricter than the DNS subdomain every object's name is
   // (no dots).
-  EXPECT_THAT(ErrorOf("apiVersion: trainer.kubeflow.org/v1alpha1\nkind: TrainJob\nmetadata:\n"
+  EXPECT_THAT(
+      TrainJobErrorOf("apiVersion: trainer.kubeflow.org/v1alpha1\nkind: TrainJob\nmetadata:\n"
                       "  name: train.1\nspec: {runtimeRef: {name: rt}}\n"),
-              HasSubstr("tj.yaml:4: metadata.name: Invalid value: \"object\": metadata.name must "
-                        "match RFC 1035 DNS label format"));
-  EXPECT_THAT(ErrorOf(head + "  runtimeRef: {kind: TrainingRuntime}\n"),
+      HasSubstr("tj.yaml:4: metadata.name: Invalid value: \"object\": metadata.name must "
+                "match RFC 1035 DNS label format"));
+  EXPECT_THAT(TrainJobErrorOf(head + "  runtimeRef: {kind: TrainingRuntime}\n"),
               HasSubstr("tj.yaml:5: spec.runtimeRef.name: Required value"));
   // The webhook: no runtime plugin for that GroupKind.
-  EXPECT_THAT(ErrorOf(head + "  runtimeRef: {name: rt, kind: Runtime}\n"),
+  EXPECT_THAT(TrainJobErrorOf(head + "  runtimeRef: {name: rt, kind: Runtime}\n"),
               HasSubstr("spec.runtimeRef: unsupported runtime: Runtime.trainer.kubeflow.org"));
   EXPECT_THAT(
-      ErrorOf(head + "  runtimeRef: {name: rt}\n  managedBy: me.io/ctl\n"),
+      TrainJobErrorOf(head + "  runtimeRef: {name: rt}\n  managedBy: me.io/ctl\n"),
       HasSubstr("spec.managedBy: Invalid value: \"string\": ManagedBy must be "
                 "trainer.kubeflow.org/trainjob-controller or kueue.x-k8s.io/multikueue if set"));
-  EXPECT_THAT(ErrorOf(head + "  runtimeRef: {name: rt}\n  activeDeadlineSeconds: 0\n"),
+  EXPECT_THAT(TrainJobErrorOf(head + "  runtimeRef: {name: rt}\n  activeDeadlineSeconds: 0\n"),
               HasSubstr("spec.activeDeadlineSeconds"));
   // validation.IsDomainPrefixedPath on each manager.
-  EXPECT_THAT(ErrorOf(head + "  runtimeRef: {name: rt}\n  runtimePatches:\n  - manager: me\n"),
-              HasSubstr("tj.yaml:7: spec.runtimePatches[0].manager: Invalid value: \"me\": must "
-                        "be a domain-prefixed path (such as \"acme.io/foo\")"));
-  EXPECT_THAT(ErrorOf(head + "  runtimeRef: {name: rt}\n  initializer:\n    dataset: {storageUri: "
+  EXPECT_THAT(
+      TrainJobErrorOf(head + "  runtimeRef: {name: rt}\n  runtimePatches:\n  - manager: me\n"),
+      HasSubstr("tj.yaml:7: spec.runtimePatches[0].manager: Invalid value: \"me\": must "
+                "be a domain-prefixed path (such as \"acme.io/foo\")"));
+  EXPECT_THAT(
+      TrainJobErrorOf(head + "  runtimeRef: {name: rt}\n  initializer:\n    dataset: {storageUri: "
                              "tatsu-lab/alpaca}\n"),
-              HasSubstr("storageUri may be empty, or it must be a valid URI (scheme://...)"));
+      HasSubstr("storageUri may be empty, or it must be a valid URI (scheme://...)"));
 }
 
 TEST(TrainJobDecode, RuntimeWebhook) {
@@ -396,24 +399,24 @@ spec:
                 containers: [{name: trainer}]
 )";
   // MLPolicy's CEL rule.
-  EXPECT_THAT(ErrorOf(head + "  mlPolicy: {torch: {}, mpi: {}}\n" + rjobs),
+  EXPECT_THAT(TrainJobErrorOf(head + "  mlPolicy: {torch: {}, mpi: {}}\n" + rjobs),
               HasSubstr("spec.mlPolicy: Invalid value: \"object\": Only one of the policy can be "
                         "configured"));
   // trainingruntime_webhook.go validateReplicatedJobs: an ancestor Job runs once...
-  EXPECT_THAT(ErrorOf(head + rjobs),
+  EXPECT_THAT(TrainJobErrorOf(head + rjobs),
               HasSubstr("tj.yaml:8: spec.template.spec.replicatedJobs[0].replicas: Invalid value: "
                         "2: always must be 1"));
   // ... and has its step's container.
   std::string one = rjobs;
   one.replace(one.find("replicas: 2"), 11, "replicas: 1");
-  EXPECT_THAT(ErrorOf(head + one),
+  EXPECT_THAT(TrainJobErrorOf(head + one),
               HasSubstr("spec.template.spec.replicatedJobs[0].template.spec.template.spec."
                         "containers: must contain the required container for the ancestor: "
                         "trainer"));
-  EXPECT_THAT(ErrorOf(head +
-                      "  mlPolicy:\n    torch:\n      envInjection:\n        targets: "
-                      "[{jobName: node, containerNames: [node]}]\n" +
-                      one),
+  EXPECT_THAT(TrainJobErrorOf(head +
+                              "  mlPolicy:\n    torch:\n      envInjection:\n        targets: "
+                              "[{jobName: node, containerNames: [node]}]\n" +
+                              one),
               HasSubstr("containerNames must not include the main node container"));
 }
 

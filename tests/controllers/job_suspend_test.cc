@@ -5,19 +5,10 @@
 #include <gtest/gtest.h>
 
 #include "controllers/job.h"
+#include "tests/run_until.h"
 
 namespace gputwin {
 namespace {
-
-// Runs every event up to `until`, then sets the clock there.
-void RunUntil(cluster::Store* store, EventQueue* q, Time until) {
-  while (!q->empty() && q->top().at <= until) {
-    Event e = q->Pop();
-    store->set_now(e.at);
-    e.handler->OnEvent(e.at, e.arg);
-  }
-  store->set_now(until);
-}
 
 TEST(JobSuspend, DeletesPodsWithoutCountingFailuresAndRestartsTheClock) {
   cluster::Store store;

@@ -4,18 +4,10 @@
 #include <gtest/gtest.h>
 
 #include "controllers/job.h"
+#include "tests/run_until.h"
 
 namespace gputwin {
 namespace {
-
-void RunUntil(cluster::Store* store, EventQueue* q, Time until) {
-  while (!q->empty() && q->top().at <= until) {
-    Event e = q->Pop();
-    store->set_now(e.at);
-    e.handler->OnEvent(e.at, e.arg);
-  }
-  store->set_now(until);
-}
 
 uint32_t AddJob(cluster::Store* store, const std::string& name, std::optional<int64_t> ttl) {
   api::Job j;

@@ -15,7 +15,7 @@
 namespace gputwin {
 namespace {
 
-constexpr const char* kScenario = R"(apiVersion: gputwin.io/v1alpha1
+constexpr const char* kTrainJobScenario = R"(apiVersion: gputwin.io/v1alpha1
 kind: Scenario
 metadata: {name: trainjob-flavors}
 spec:
@@ -85,9 +85,9 @@ spec:
     resourcesPerNode: {requests: {cpu: "2"}}
 )";
 
-std::unique_ptr<sim::Simulation> RunUntil(Duration until) {
+std::unique_ptr<sim::Simulation> RunScenarioUntil(Duration until) {
   const auto path = std::filesystem::temp_directory_path() / "gputwin-trainjob-flavors.yaml";
-  std::ofstream(path) << kScenario;
+  std::ofstream(path) << kTrainJobScenario;
   auto s = sim::LoadScenario(path.string(), std::nullopt, until);
   s->Run();
   return s;
@@ -101,7 +101,7 @@ const api::RuntimePatch* KueuePatch(const api::TrainJob& tj) {
 }
 
 TEST(KueueTrainJob, AdmissionWritesTheFlavorIntoItsRuntimePatch) {
-  auto s = RunUntil(Duration::Minutes(10));
+  auto s = RunScenarioUntil(Duration::Minutes(10));
   ASSERT_EQ(s->store().train_jobs().size(), 1u);
   const auto& tj = s->store().train_jobs()[0];
   EXPECT_FALSE(tj.obj.suspend);
@@ -133,7 +133,7 @@ TEST(KueueTrainJob, AdmissionWritesTheFlavorIntoItsRuntimePatch) {
 TEST(KueueTrainJob, EvictionSuspendsAndRestoresThePatch) {
   // Deactivated at 20m: Stop suspends the TrainJob; once its Jobs are inactive (the twin's
   // pods leave at once) the patch is cleared and the quota released.
-  auto s = RunUntil(Duration::Minutes(30));
+  auto s = RunScenarioUntil(Duration::Minutes(30));
   const auto& tj = s->store().train_jobs()[0];
   EXPECT_TRUE(tj.obj.suspend);
   const api::RuntimePatch* patch = KueuePatch(tj.obj);

@@ -52,12 +52,12 @@ std::vector<Case> LoadCases() {
   return out;
 }
 
-struct Result {
+struct ValidateResult {
   int code;
   std::string out;
 };
 
-Result Validate(const Case& c) {
+ValidateResult Validate(const Case& c) {
   // Run from the suite's folder so messages name files as cases.yaml does.
   std::string cmd = "cd '" + std::string(GPUTWIN_SOURCE_DIR) + "/tests/realworld' && " +
                     std::string(GPUTWIN_BINARY) + " validate " + c.file;
@@ -77,7 +77,7 @@ TEST_P(RealWorld, ValidateSaysWhatUpstreamWould) {
   const Case& c = GetParam();
   if (!c.gap.empty()) GTEST_SKIP() << c.file << ": known gap: " << c.gap;
   SCOPED_TRACE(c.file + ": " + c.why);
-  Result r = Validate(c);
+  ValidateResult r = Validate(c);
   EXPECT_EQ(r.code, c.exit) << r.out;
   if (!c.error.empty()) {
     EXPECT_THAT(r.out, ::testing::HasSubstr(c.error));

@@ -30,14 +30,14 @@ api::PodSpec Affinity(std::vector<api::PodAffinityTerm> required,
   return spec;
 }
 
-struct Fixture {
+struct AffinityFixture {
   PluginHarness h;
   InterPodAffinity plugin{h.handle(), InterPodAffinityArgs{}};
 };
 
 // "Affinity with a region topology key: node2 is in the same region as the matching pod".
 TEST(InterPodAffinityFilter, RequiredAffinityPerDomain) {
-  Fixture f;
+  AffinityFixture f;
   auto n1 = f.h.AddNode("node1", {{"region", "China"}});
   f.h.AddNode("node2", {{"region", "China"}, {"az", "az1"}});
   f.h.AddNode("node3", {{"region", "India"}});
@@ -51,7 +51,7 @@ TEST(InterPodAffinityFilter, RequiredAffinityPerDomain) {
 // "The first pod of a group": no pod matches both terms anywhere, and the pod matches
 // them itself; every node carrying the key passes, none without it does.
 TEST(InterPodAffinityFilter, FirstPodOfASelfAffineGroup) {
-  Fixture f;
+  AffinityFixture f;
   auto a = f.h.AddNode("nodeA", {{"zone", "az1"}});
   f.h.AddNode("nodeB", {{"zone", "az2"}});
   f.h.AddPod("p1", {{"foo", "bar"}}, a);
@@ -61,7 +61,7 @@ TEST(InterPodAffinityFilter, FirstPodOfASelfAffineGroup) {
   EXPECT_EQ(FilterAll(f.h, f.plugin, pod),
             (std::map<std::string, std::string>{{"nodeA", ""}, {"nodeB", ""}}));
 
-  Fixture g;
+  AffinityFixture g;
   auto c = g.h.AddNode("nodeA", {{"zoneLabel", "az1"}});
   g.h.AddNode("nodeB", {{"zoneLabel", "az2"}});
   g.h.AddPod("p1", {{"foo", "bar"}}, c);
@@ -73,7 +73,7 @@ TEST(InterPodAffinityFilter, FirstPodOfASelfAffineGroup) {
 // Anti-affinity against a pod in the region; an existing pod's anti-affinity term in
 // another namespace does not apply (its namespaces default to its own).
 TEST(InterPodAffinityFilter, AntiAffinityAndTermNamespaces) {
-  Fixture f;
+  AffinityFixture f;
   f.h.store.AddNamespace("NS1");
   f.h.store.AddNamespace("NS2");
   auto a = f.h.AddNode("nodeA", {{"region", "China"}});
@@ -91,7 +91,7 @@ TEST(InterPodAffinityFilter, AntiAffinityAndTermNamespaces) {
 // whatever the incoming pod's own terms say (its anti term on a key the node lacks does
 // not apply).
 TEST(InterPodAffinityFilter, ExistingPodsAntiAffinity) {
-  Fixture f;
+  AffinityFixture f;
   auto n1 = f.h.AddNode("node1", {{"region", "r1"}, {"zone", "z11"}});
   f.h.AddPod("e", {{"service", "securityscan"}}, n1,
              Affinity({}, {Term("service", "In", {"securityscan", "value2"}, "zone")}));
@@ -107,7 +107,7 @@ TEST(InterPodAffinityFilter, ExistingPodsAntiAffinity) {
 
 // An existing anti-affinity term whose key no node has counts nothing: PreFilter skips.
 TEST(InterPodAffinityFilter, ExistingTermWithAnAbsentKey) {
-  Fixture f;
+  AffinityFixture f;
   auto a = f.h.AddNode("nodeA", {{"zone", "az1"}});
   f.h.AddNode("nodeB", {{"zone", "az2"}});
   f.h.AddPod("e", {}, a, Affinity({}, {Term("foo", "Exists", {}, "invalid-node-label")}));
@@ -118,7 +118,7 @@ TEST(InterPodAffinityFilter, ExistingTermWithAnAbsentKey) {
 
 // namespaceSelector: the namespaces whose labels it matches; {} matches every namespace.
 TEST(InterPodAffinityFilter, NamespaceSelector) {
-  Fixture f;
+  AffinityFixture f;
   f.h.store.AddNamespace("subteam1.team1", {{"team", "team1"}});
   f.h.store.AddNamespace("subteam2.team1", {{"team", "team1"}});
   f.h.store.AddNamespace("subteam1.team2", {{"team", "team2"}});
@@ -131,7 +131,7 @@ TEST(InterPodAffinityFilter, NamespaceSelector) {
   auto p1 = f.h.AddPod("p1", {}, cluster::kNone, Affinity({}, {term}), "subteam1.team1");
   EXPECT_EQ(FilterAll(f.h, f.plugin, p1), (std::map<std::string, std::string>{{"node1", kAnti}}));
 
-  Fixture g;
+  AffinityFixture g;
   g.h.store.AddNamespace("subteam1.team1", {{"team", "team1"}});
   g.h.store.AddNamespace("subteam1.team2", {{"team", "team2"}});
   auto m = g.h.AddNode("node1", {{"zone", "z1"}});
@@ -154,7 +154,7 @@ api::PodSpec Preferred(std::vector<api::WeightedPodAffinityTerm> affinity,
 
 // Preferred affinity weight 6 to security=S2 by region: China 4 pods (24), India 2 (12).
 TEST(InterPodAffinityScore, PreferredAffinityNormalisedByMinAndMax) {
-  Fixture f;
+  AffinityFixture f;
   std::vector<NodeId> nodes;
   const char* regions[] = {"China", "India", "China", "China", "India"};
   for (int i = 0; i < 5; ++i) {
@@ -175,7 +175,7 @@ TEST(InterPodAffinityScore, PreferredAffinityNormalisedByMinAndMax) {
 
 // Two weighted terms (8 and 2); a node without the region key scores 0 raw.
 TEST(InterPodAffinityScore, WeightsAddAcrossTerms) {
-  Fixture f;
+  AffinityFixture f;
   auto n1 = f.h.AddNode("node1", {{"region", "China"}});
   auto n2 = f.h.AddNode("node2", {{"region", "India"}});
   auto n3 = f.h.AddNode("node3", {{"az", "az1"}});
@@ -193,7 +193,7 @@ TEST(InterPodAffinityScore, WeightsAddAcrossTerms) {
 
 // Preferred anti-affinity (weight 5) subtracts: raw −10 and 0 normalise to 0 and 100.
 TEST(InterPodAffinityScore, PreferredAntiAffinitySubtracts) {
-  Fixture f;
+  AffinityFixture f;
   auto n1 = f.h.AddNode("node1", {{"az", "az1"}});
   auto n2 = f.h.AddNode("node2", {{"region", "India"}});
   f.h.AddPod("a", {{"security", "S1"}}, n1);
@@ -208,7 +208,7 @@ TEST(InterPodAffinityScore, PreferredAntiAffinitySubtracts) {
 // Existing pods' required affinity terms that match the incoming pod score at
 // hardPodAffinityWeight (1) per term.
 TEST(InterPodAffinityScore, HardAffinityOfExistingPodsIsSymmetric) {
-  Fixture f;
+  AffinityFixture f;
   auto n1 = f.h.AddNode("node1", {{"region", "China"}});
   auto n2 = f.h.AddNode("node2", {{"region", "India"}});
   auto n3 = f.h.AddNode("node3", {{"az", "az1"}});

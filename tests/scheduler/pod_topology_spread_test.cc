@@ -34,7 +34,7 @@ api::PodSpec WithConstraints(std::vector<api::TopologySpreadConstraint> cs) {
   return spec;
 }
 
-struct Fixture {
+struct SpreadFixture {
   PluginHarness h;
   PodTopologySpread plugin{h.handle(), PodTopologySpreadArgs{}};
   void Pods(NodeId n, int count, const std::string& prefix) {
@@ -44,7 +44,7 @@ struct Fixture {
 
 // "pods spread across nodes as 2/1/0/3, only node-x fits" and its variants.
 TEST(PodTopologySpreadFilter, MaxSkewOnAPerNodeKey) {
-  Fixture f;
+  SpreadFixture f;
   auto a = f.h.AddNode("node-a", {{"zone", "zone1"}, {"node", "node-a"}});
   auto b = f.h.AddNode("node-b", {{"zone", "zone1"}, {"node", "node-b"}});
   f.h.AddNode("node-x", {{"zone", "zone2"}, {"node", "node-x"}});
@@ -69,7 +69,7 @@ TEST(PodTopologySpreadFilter, MaxSkewOnAPerNodeKey) {
 
 // "pods spread across zones as 1/2 due to absence of label 'zone' on node-b".
 TEST(PodTopologySpreadFilter, NodeWithoutTheKeyIsUnresolvableAndUncounted) {
-  Fixture f;
+  SpreadFixture f;
   auto a = f.h.AddNode("node-a", {{"zone", "zone1"}, {"node", "node-a"}});
   auto b = f.h.AddNode("node-b", {{"zon", "zone1"}, {"node", "node-b"}});
   auto x = f.h.AddNode("node-x", {{"zone", "zone2"}, {"node", "node-x"}});
@@ -86,7 +86,7 @@ TEST(PodTopologySpreadFilter, NodeWithoutTheKeyIsUnresolvableAndUncounted) {
 
 // "pods spread across nodes as 2/2/1, maxSkew 2, minDomains 4 / 2".
 TEST(PodTopologySpreadFilter, MinDomainsTreatsTheMinimumAsZero) {
-  Fixture f;
+  SpreadFixture f;
   auto a = f.h.AddNode("node-a", {{"node", "node-a"}});
   auto b = f.h.AddNode("node-b", {{"node", "node-b"}});
   auto c = f.h.AddNode("node-c", {{"node", "node-c"}});
@@ -107,7 +107,7 @@ TEST(PodTopologySpreadFilter, MinDomainsTreatsTheMinimumAsZero) {
 
 // "NodeAffinityPolicy honored/ignored with labelSelectors" and the NodeTaintsPolicy twin.
 TEST(PodTopologySpreadFilter, NodeInclusionPolicies) {
-  Fixture f;
+  SpreadFixture f;
   auto a = f.h.AddNode("node-a", {{"node", "node-a"}, {"foo", ""}});
   auto b = f.h.AddNode("node-b", {{"node", "node-b"}, {"foo", ""}});
   f.h.AddNode("node-x", {{"node", "node-x"}, {"foo", ""}});
@@ -145,7 +145,7 @@ TEST(PodTopologySpreadFilter, NodeInclusionPolicies) {
 
 // TestMultipleConstraints "spreads = [3/3, 2/1/0/3]" and "[3/4, 2/1/0/4]".
 TEST(PodTopologySpreadFilter, TwoConstraintsIntersect) {
-  Fixture f;
+  SpreadFixture f;
   auto a = f.h.AddNode("node-a", {{"zone", "zone1"}, {"node", "node-a"}});
   auto b = f.h.AddNode("node-b", {{"zone", "zone1"}, {"node", "node-b"}});
   f.h.AddNode("node-x", {{"zone", "zone2"}, {"node", "node-x"}});
@@ -168,7 +168,7 @@ TEST(PodTopologySpreadFilter, TwoConstraintsIntersect) {
 // TestPodTopologySpreadScore "one constraint on node, all 4 nodes are candidates":
 // raw 4/2/0/5 (counts × ln 6, rounded) normalise to 100·(max+min−s)/max.
 TEST(PodTopologySpreadScore, NormalisesAsUpstream) {
-  Fixture f;
+  SpreadFixture f;
   auto a = f.h.AddNode("node-a", {});
   auto b = f.h.AddNode("node-b", {});
   auto c = f.h.AddNode("node-c", {});
@@ -192,7 +192,7 @@ TEST(PodTopologySpreadScore, NormalisesAsUpstream) {
 // "3 out of 4 nodes are candidates, one node doesn't match topology key" (with a per-node
 // key: the twin's nodes always carry kubernetes.io/hostname).
 TEST(PodTopologySpreadScore, NodeWithoutTheKeyScoresZero) {
-  Fixture f;
+  SpreadFixture f;
   auto a = f.h.AddNode("node-a", {{"node", "node-a"}});
   auto b = f.h.AddNode("node-b", {{"n", "node-b"}});
   auto x = f.h.AddNode("node-x", {{"node", "node-x"}});
@@ -209,7 +209,7 @@ TEST(PodTopologySpreadScore, NodeWithoutTheKeyScoresZero) {
 // "one constraint on zone, 3 out of 4 nodes are candidates": the infeasible node-y's pods
 // count for its zone.
 TEST(PodTopologySpreadScore, ZoneCountsIncludeInfeasibleNodes) {
-  Fixture f;
+  SpreadFixture f;
   auto a = f.h.AddNode("node-a", {{"zone", "zone1"}});
   auto b = f.h.AddNode("node-b", {{"zone", "zone1"}});
   auto x = f.h.AddNode("node-x", {{"zone", "zone2"}});
@@ -227,7 +227,7 @@ TEST(PodTopologySpreadScore, ZoneCountsIncludeInfeasibleNodes) {
 // (maxSkew 3) and zone (maxSkew 5) defaults with the owner's selector; no node is ignored
 // for lacking a zone. The twin takes the selector from the owning ReplicaSet.
 TEST(PodTopologySpreadScore, SystemDefaultsSpreadAReplicaSetsPods) {
-  Fixture f;
+  SpreadFixture f;
   api::ReplicaSet rs;
   rs.metadata.name = "rs";
   rs.metadata.namespace_ = "default";
@@ -255,7 +255,7 @@ TEST(PodTopologySpreadScore, SystemDefaultsSpreadAReplicaSetsPods) {
 // countPodsMatchSelector counts nothing for an empty selector ({}), though the pod
 // matches it itself (selfMatch 1): the constraint never rejects a node.
 TEST(PodTopologySpreadFilter, EmptySelectorCountsNoPods) {
-  Fixture f;
+  SpreadFixture f;
   auto a = f.h.AddNode("node-a", {{"node", "node-a"}});
   f.h.AddNode("node-b", {{"node", "node-b"}});
   f.Pods(a, 3, "a");
