@@ -19,12 +19,12 @@ namespace {
 namespace fs = std::filesystem;
 using ::testing::HasSubstr;
 
-struct Result {
+struct CliResult {
   int code;
   std::string out;
 };
 
-Result Gputwin(const std::string& args) {
+CliResult RunGputwin(const std::string& args) {
   std::string cmd = std::string(GPUTWIN_BINARY) + " " + args + " 2>&1";
   FILE* p = popen(cmd.c_str(), "r");
   std::string out;
@@ -38,7 +38,7 @@ fs::path TempDir(const std::string& name) {
   return gputwin::test_support::FreshTempDir("cli-" + name);
 }
 
-std::string Slurp(const fs::path& p) {
+std::string SlurpFile(const fs::path& p) {
   std::ifstream in(p);
   std::stringstream ss;
   ss << in.rdbuf();
@@ -50,7 +50,7 @@ const std::string kQuickstart =
 
 TEST(Cli, QuickstartExplainsThePendingPod) {
   fs::path out = TempDir("qs");
-  Result r = Gputwin("run " + kQuickstart + " --out " + (out / "o").string());
+  CliResult r = RunGputwin("run " + kQuickstart + " --out " + (out / "o").string());
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_THAT(
       r.out,
@@ -62,9 +62,9 @@ TEST(Cli, QuickstartExplainsThePendingPod) {
 
 TEST(Cli, SameSeedGivesByteIdenticalSummary) {
   fs::path out = TempDir("det");
-  ASSERT_EQ(Gputwin("run " + kQuickstart + " --seed 7 --out " + (out / "a").string()).code, 0);
-  ASSERT_EQ(Gputwin("run " + kQuickstart + " --seed 7 --out " + (out / "b").string()).code, 0);
-  EXPECT_EQ(Slurp(out / "a" / "summary.json"), Slurp(out / "b" / "summary.json"));
+  ASSERT_EQ(RunGputwin("run " + kQuickstart + " --seed 7 --out " + (out / "a").string()).code, 0);
+  ASSERT_EQ(RunGputwin("run " + kQuickstart + " --seed 7 --out " + (out / "b").string()).code, 0);
+  EXPECT_EQ(SlurpFile(out / "a" / "summary.json"), SlurpFile(out / "b" / "summary.json"));
   fs::remove_all(out);
 }
 
@@ -72,11 +72,12 @@ TEST(Cli, SameSeedGivesByteIdenticalSummary) {
 // every pod (the quickstart's 12 training pods and its Pending inference pod are there).
 TEST(Cli, DetailSummaryLeavesOutPodsAndEvents) {
   fs::path out = TempDir("detail");
-  ASSERT_EQ(Gputwin("run " + kQuickstart + " --out " + (out / "full").string()).code, 0);
-  Result r = Gputwin("run " + kQuickstart + " --detail summary --out " + (out / "s").string());
+  ASSERT_EQ(RunGputwin("run " + kQuickstart + " --out " + (out / "full").string()).code, 0);
+  CliResult r =
+      RunGputwin("run " + kQuickstart + " --detail summary --out " + (out / "s").string());
   ASSERT_EQ(r.code, 0) << r.out;
-  const auto full = nlohmann::json::parse(Slurp(out / "full" / "summary.json"));
-  const auto small = nlohmann::json::parse(Slurp(out / "s" / "summary.json"));
+  const auto full = nlohmann::json::parse(SlurpFile(out / "full" / "summary.json"));
+  const auto small = nlohmann::json::parse(SlurpFile(out / "s" / "summary.json"));
   EXPECT_FALSE(full.contains("detail"));
   EXPECT_EQ(small.at("detail"), "summary");
   EXPECT_GE(full.at("pods").size(), 13u);
@@ -87,15 +88,15 @@ TEST(Cli, DetailSummaryLeavesOutPodsAndEvents) {
   EXPECT_EQ(small.at("jobs"), full.at("jobs"));
   EXPECT_EQ(small.at("nodes"), full.at("nodes"));
   // explain needs the pods and events: it says so instead of an empty chain.
-  Result e = Gputwin("explain " + (out / "s").string() + " job/default/train");
+  CliResult e = RunGputwin("explain " + (out / "s").string() + " job/default/train");
   EXPECT_EQ(e.code, 2) << e.out;
   EXPECT_THAT(e.out, HasSubstr("written with --detail summary"));
-  EXPECT_EQ(Gputwin("run " + kQuickstart + " --detail some").code, 2);
+  EXPECT_EQ(RunGputwin("run " + kQuickstart + " --detail some").code, 2);
   // With Kueue: workloads[] is left out too; the ClusterQueues stay.
   const std::string kueue =
       std::string(GPUTWIN_SOURCE_DIR) + "/examples/kueue-two-teams/scenario.yaml";
-  ASSERT_EQ(Gputwin("run " + kueue + " --detail summary --out " + (out / "k").string()).code, 0);
-  const auto k = nlohmann::json::parse(Slurp(out / "k" / "summary.json"));
+  ASSERT_EQ(RunGputwin("run " + kueue + " --detail summary --out " + (out / "k").string()).code, 0);
+  const auto k = nlohmann::json::parse(SlurpFile(out / "k" / "summary.json"));
   EXPECT_TRUE(k.at("workloads").empty());
   EXPECT_FALSE(k.at("kueue").at("clusterQueues").empty());
   fs::remove_all(out);
@@ -108,8 +109,8 @@ TEST(Cli, BadInputExitsTwoAndWritesNothing) {
     f << "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  containers:\n  - name: c\n"
          "    resources:\n      limits:\n        nvidia.com/gpu: two\n";
   }
-  Result r =
-      Gputwin("run -f " + (dir / "cluster.yaml").string() + " --out " + (dir / "out").string());
+  CliResult r =
+      RunGputwin("run -f " + (dir / "cluster.yaml").string() + " --out " + (dir / "out").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.out,
               HasSubstr("cluster.yaml:9: spec.containers[0].resources.limits.nvidia.com/gpu: "
@@ -128,20 +129,20 @@ TEST(Cli, DuplicateNamesAndMissingReferencesAreErrors) {
     g << "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec:\n  priorityClassName: gold\n"
          "  containers: [{name: c}]\n";
   }
-  Result dup = Gputwin("run -f " + (dir / "a.yaml").string());
+  CliResult dup = RunGputwin("run -f " + (dir / "a.yaml").string());
   EXPECT_EQ(dup.code, 2);
   // AlreadyExists, naming where the first one is (kubectl create's answer to the second).
   EXPECT_THAT(dup.out, HasSubstr("a.yaml:6: metadata.name: AlreadyExists: Node \"n\" already "
                                  "exists (" +
                                  (dir / "a.yaml").string() + ":1)"));
-  Result dup_validate = Gputwin("validate " + (dir / "a.yaml").string());
+  CliResult dup_validate = RunGputwin("validate " + (dir / "a.yaml").string());
   EXPECT_EQ(dup_validate.code, 2) << "validate makes the checks run makes";
   EXPECT_THAT(dup_validate.out, HasSubstr("AlreadyExists: Node \"n\""));
-  Result missing = Gputwin("validate " + (dir / "b.yaml").string());
+  CliResult missing = RunGputwin("validate " + (dir / "b.yaml").string());
   EXPECT_EQ(missing.code, 2);
   EXPECT_THAT(missing.out,
               HasSubstr("spec.priorityClassName: no PriorityClass with name gold was found"));
-  Result run = Gputwin("run -f " + (dir / "b.yaml").string());
+  CliResult run = RunGputwin("run -f " + (dir / "b.yaml").string());
   EXPECT_EQ(run.code, 2);
   EXPECT_THAT(run.out,
               HasSubstr("spec.priorityClassName: no PriorityClass with name gold was found"));
@@ -187,17 +188,17 @@ TEST(Cli, BadGpuConfigurationNamesFileLineAndField) {
          "  annotations: {gputwin.io/gpu-model: Z9000, gputwin.io/gpu-count: '1'}\n"
          "status: {allocatable: {cpu: '8'}}\n";
   }
-  Result r = Gputwin("run -f " + (dir / "plugin.yaml").string());
+  CliResult r = RunGputwin("run -f " + (dir / "plugin.yaml").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.out,
               HasSubstr("plugin.yaml:11: data.default.sharing.timeSlicing.resources[0].replicas: "
                         "number of replicas must be >= 2"));
-  r = Gputwin("run -f " + (dir / "node.yaml").string());
+  r = RunGputwin("run -f " + (dir / "node.yaml").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.out,
               HasSubstr("node.yaml:1: metadata.annotations.gputwin.io/gpu-count: Required value"));
   // Only a MIG manager reads the label: without one it is warned and changes nothing.
-  r = Gputwin("run -f " + (dir / "mig.yaml").string());
+  r = RunGputwin("run -f " + (dir / "mig.yaml").string());
   EXPECT_EQ(r.code, 0);
   EXPECT_THAT(r.out, HasSubstr("mig.yaml:1: metadata.labels.nvidia.com/mig.config: only NVIDIA's "
                                "MIG manager applies this label"));
@@ -209,12 +210,12 @@ TEST(Cli, BadGpuConfigurationNamesFileLineAndField) {
           "    metadata: {labels: {app: mm}}\n    spec:\n      containers:\n"
           "      - name: mm\n        image: nvcr.io/nvidia/cloud-native/k8s-mig-manager:v0.12.1\n";
   }
-  r = Gputwin("run -f " + (dir / "mig.yaml").string() + " -f " +
-              (dir / "mig-manager.yaml").string());
+  r = RunGputwin("run -f " + (dir / "mig.yaml").string() + " -f " +
+                 (dir / "mig-manager.yaml").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.out, HasSubstr("mig.yaml:1: metadata.labels.nvidia.com/mig.config: no mig-parted "
                                "config \"all-4g.40gb\" for T4"));
-  r = Gputwin("run -f " + (dir / "unknown.yaml").string());
+  r = RunGputwin("run -f " + (dir / "unknown.yaml").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.out, HasSubstr("unknown GPU model \"Z9000\""));
   fs::remove_all(dir);
@@ -228,7 +229,7 @@ TEST(Cli, FailedExpectationExitsOne) {
          "  duration: 1h\n  expectations:\n  - {pods: p, phase: Running}\n---\n"
          "apiVersion: v1\nkind: Pod\nmetadata: {name: p}\nspec: {containers: [{name: c}]}\n";
   }
-  Result r = Gputwin("run " + (dir / "s.yaml").string());
+  CliResult r = RunGputwin("run " + (dir / "s.yaml").string());
   EXPECT_EQ(r.code, 1) << r.out;
   EXPECT_THAT(r.out, HasSubstr("FAIL pods p"));
   // With no nodes at all, kube-scheduler says ErrNoNodesAvailable.
@@ -244,7 +245,7 @@ TEST(Cli, UnknownFieldsWarnButRun) {
          "status: {capacity: {cpu: '1'}}\n---\napiVersion: example.com/v1\nkind: Gizmo\n"
          "metadata: {name: g}\n";
   }
-  Result r = Gputwin("run -f " + (dir / "m.yaml").string() + " --duration 1h --format json");
+  CliResult r = RunGputwin("run -f " + (dir / "m.yaml").string() + " --duration 1h --format json");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("m.yaml:4: spec.flavour: unknown field, ignored"));
   EXPECT_THAT(r.out, HasSubstr("m.yaml:7: unknown kind \"Gizmo\""));
@@ -256,7 +257,7 @@ TEST(Cli, OutputsAreCheckedBeforeTheClockAndKilledWritersLeaveNothing) {
   const fs::path dir = TempDir("outputs");
   // --out naming a file: refused at once (no simulation ran: no report on stdout).
   std::ofstream(dir / "a-file") << "x";
-  auto r = Gputwin("run " + kQuickstart + " --out " + (dir / "a-file").string());
+  auto r = RunGputwin("run " + kQuickstart + " --out " + (dir / "a-file").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.out, HasSubstr("--out: " + (dir / "a-file").string() + " is a file, not a folder"));
   EXPECT_THAT(r.out, ::testing::Not(HasSubstr("Expectations")));
@@ -266,7 +267,7 @@ TEST(Cli, OutputsAreCheckedBeforeTheClockAndKilledWritersLeaveNothing) {
   fs::create_directories(out);
   const pid_t gone = 2'000'000'000;  // above any pid_max: no such process
   std::ofstream(out / (".summary.json.tmp." + std::to_string(gone))) << "{half";
-  r = Gputwin("run " + kQuickstart + " --out " + out.string());
+  r = RunGputwin("run " + kQuickstart + " --out " + out.string());
   ASSERT_EQ(r.code, 0) << r.out;
   std::vector<std::string> names;
   for (const auto& e : fs::directory_iterator(out)) names.push_back(e.path().filename().string());
@@ -285,24 +286,24 @@ TEST(Cli, AnInputFilePastTheSizeLimitIsRefusedBeforeReading) {
     for (int i = 0; i < 40'000; ++i) out << "  k" << i << ": \"" << std::string(40, 'x') << "\"\n";
   }
   ::setenv("GPUTWIN_MAX_INPUT_MIB", "1", 1);
-  auto r = Gputwin("validate " + (dir / "big.yaml").string());
+  auto r = RunGputwin("validate " + (dir / "big.yaml").string());
   ::unsetenv("GPUTWIN_MAX_INPUT_MIB");
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.out, HasSubstr("big.yaml: 2 MiB, past the 1 MiB limit of one input file"));
   // Under the default limit the same file is read.
-  EXPECT_EQ(Gputwin("validate " + (dir / "big.yaml").string()).code, 0);
+  EXPECT_EQ(RunGputwin("validate " + (dir / "big.yaml").string()).code, 0);
   fs::remove_all(dir);
 }
 
 TEST(Cli, UsageErrorsExitTwo) {
-  EXPECT_EQ(Gputwin("").code, 2);
-  EXPECT_EQ(Gputwin("frobnicate").code, 2);
-  EXPECT_EQ(Gputwin("run --format xml " + kQuickstart).code, 2);
-  EXPECT_EQ(Gputwin("run " + kQuickstart + " --until soon").code, 2);
-  EXPECT_EQ(Gputwin("run --help").code, 0);
+  EXPECT_EQ(RunGputwin("").code, 2);
+  EXPECT_EQ(RunGputwin("frobnicate").code, 2);
+  EXPECT_EQ(RunGputwin("run --format xml " + kQuickstart).code, 2);
+  EXPECT_EQ(RunGputwin("run " + kQuickstart + " --until soon").code, 2);
+  EXPECT_EQ(RunGputwin("run --help").code, 0);
   // A seed is a whole number within uint64: -1 and 2^64 would wrap silently.
   for (const char* seed : {"-1", "18446744073709551616", "1e23", "+5"}) {
-    auto r = Gputwin("run " + kQuickstart + " --seed " + seed);
+    auto r = RunGputwin("run " + kQuickstart + " --seed " + seed);
     EXPECT_EQ(r.code, 2) << seed;
     EXPECT_THAT(r.out, HasSubstr("is not a seed")) << seed;
   }
@@ -310,12 +311,12 @@ TEST(Cli, UsageErrorsExitTwo) {
   const fs::path dir = TempDir("empty");
   std::ofstream(dir / "empty.yaml") << "---\n# nothing here\n---\n";
   for (const char* cmd : {"validate ", "run -f "}) {
-    auto r = Gputwin(std::string(cmd) + (dir / "empty.yaml").string());
+    auto r = RunGputwin(std::string(cmd) + (dir / "empty.yaml").string());
     EXPECT_EQ(r.code, 2) << cmd;
     EXPECT_THAT(r.out, HasSubstr("empty.yaml: no objects passed")) << cmd;
   }
   fs::remove_all(dir);
-  EXPECT_THAT(Gputwin("version").out, HasSubstr("gputwin "));
+  EXPECT_THAT(RunGputwin("version").out, HasSubstr("gputwin "));
 }
 
 // validate counts every kind it read: this file holds a Scenario, two PodDisruptionBudgets,
@@ -324,41 +325,41 @@ TEST(Cli, ValidateReadsTheFilesOfApplyActionsAsRunDoes) {
   const std::string data = std::string(GPUTWIN_SOURCE_DIR) + "/tests/sim/data/";
   // An applied file of a kind read only at the start: both refuse it, naming the action.
   for (const char* cmd : {"validate ", "run "}) {
-    Result r = Gputwin(cmd + data + "apply_bad_kind.yaml");
+    CliResult r = RunGputwin(cmd + data + "apply_bad_kind.yaml");
     EXPECT_EQ(r.code, 2) << cmd << r.out;
     EXPECT_THAT(r.out, HasSubstr("apply_bad_kind.yaml:7: spec.actions[0].apply"));
   }
   // A Job in an applied file naming a missing WorkloadPriorityClass.
   for (const char* cmd : {"validate ", "run "}) {
-    Result r = Gputwin(cmd + data + "apply_job_checked.yaml");
+    CliResult r = RunGputwin(cmd + data + "apply_job_checked.yaml");
     EXPECT_EQ(r.code, 2) << cmd << r.out;
     EXPECT_THAT(r.out, HasSubstr("workloadPriorityClass \"no-such-class\" not found"));
   }
-  Result ok = Gputwin("validate " + std::string(GPUTWIN_SOURCE_DIR) +
-                      "/tests/scenarios/kueue_pod_integration.yaml");
+  CliResult ok = RunGputwin("validate " + std::string(GPUTWIN_SOURCE_DIR) +
+                            "/tests/scenarios/kueue_pod_integration.yaml");
   EXPECT_EQ(ok.code, 0) << ok.out;
 }
 
 TEST(Cli, LintExitCodesFollowFailOn) {
   const std::string cases = std::string(GPUTWIN_SOURCE_DIR) + "/tests/lint/cases/";
-  EXPECT_EQ(Gputwin("lint " + cases + "good.yaml").code, 0);
-  Result r = Gputwin("lint " + cases + "hygiene.yaml");  // warnings only
+  EXPECT_EQ(RunGputwin("lint " + cases + "good.yaml").code, 0);
+  CliResult r = RunGputwin("lint " + cases + "hygiene.yaml");  // warnings only
   EXPECT_EQ(r.code, 1);
   EXPECT_THAT(r.out, HasSubstr("hygiene.yaml:16:9: warning: container main gets "
                                "AWS_ACCESS_KEY_ID from its env"));
-  EXPECT_EQ(Gputwin("lint --fail-on error " + cases + "hygiene.yaml").code, 0);
-  EXPECT_EQ(Gputwin("lint --fail-on error " + cases + "gpu-requests-only.yaml").code, 1);
+  EXPECT_EQ(RunGputwin("lint --fail-on error " + cases + "hygiene.yaml").code, 0);
+  EXPECT_EQ(RunGputwin("lint --fail-on error " + cases + "gpu-requests-only.yaml").code, 1);
   // Unreadable input is exit 2, and --output is written only on success.
   fs::path dir = TempDir("lint");
   std::ofstream(dir / "broken.yaml") << "apiVersion: v1\nkind: Pod\nmetadata: {name: [\n";
-  r = Gputwin("lint --format sarif --output " + (dir / "out.sarif").string() + " " +
-              (dir / "broken.yaml").string());
+  r = RunGputwin("lint --format sarif --output " + (dir / "out.sarif").string() + " " +
+                 (dir / "broken.yaml").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_FALSE(fs::exists(dir / "out.sarif"));
-  r = Gputwin("lint --format sarif --output " + (dir / "out.sarif").string() + " " + cases +
-              "good.yaml");
+  r = RunGputwin("lint --format sarif --output " + (dir / "out.sarif").string() + " " + cases +
+                 "good.yaml");
   EXPECT_EQ(r.code, 0);
-  EXPECT_THAT(Slurp(dir / "out.sarif"), HasSubstr("\"results\": []"));
+  EXPECT_THAT(SlurpFile(dir / "out.sarif"), HasSubstr("\"results\": []"));
   fs::remove_all(dir);
 }
 
@@ -367,17 +368,17 @@ TEST(Cli, ExplainReadsAClusterSnapshot) {
   // Insufficient nvidia.com/gpu, and the snapshot's pods are not created twice.
   const std::string snap =
       std::string(GPUTWIN_SOURCE_DIR) + "/tests/report/data/snapshot-one-gpu.yaml";
-  Result r = Gputwin("explain " + snap + " pod/default/llm-6d4b8c-bbbbb");
+  CliResult r = RunGputwin("explain " + snap + " pod/default/llm-6d4b8c-bbbbb");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("owned by Deployment llm"));
   EXPECT_THAT(r.out, HasSubstr("FailedScheduling         0/1 nodes are available: 1 "
                                "Insufficient nvidia.com/gpu."));
   EXPECT_THAT(r.out, HasSubstr("What would change it"));
-  r = Gputwin("explain --format json " + snap + " pod/default/llm-6d4b8c-aaaaa");
+  r = RunGputwin("explain --format json " + snap + " pod/default/llm-6d4b8c-aaaaa");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("\"phase\": \"Running\""));
   EXPECT_THAT(r.out, HasSubstr("\"node\": \"gpu-1\""));
-  r = Gputwin("run -f " + snap + " --duration 1m");
+  r = RunGputwin("run -f " + snap + " --duration 1m");
   EXPECT_THAT(r.out, HasSubstr("Pods (2 total, 1 Pending, 1 Running)"));
 }
 
@@ -393,7 +394,7 @@ TEST(Cli, ProgressOnlyOnATerminal) {
   pclose(p);
   EXPECT_THAT(out, HasSubstr("100%  6h0m0s simulated"));
   EXPECT_THAT(out, HasSubstr("events/s  ETA"));
-  Result piped = Gputwin("run " + kQuickstart);
+  CliResult piped = RunGputwin("run " + kQuickstart);
   EXPECT_THAT(piped.out, ::testing::Not(HasSubstr("events/s")));
 }
 
@@ -401,19 +402,20 @@ TEST(Cli, ReportHtmlIsTheSameFromTheRunAndFromItsSummary) {
   // run --out draws report.html from the run; gputwin report draws it from summary.json:
   // the same page, byte for byte.
   fs::path dir = TempDir("report");
-  ASSERT_EQ(Gputwin("run " + kQuickstart + " --out " + (dir / "run").string()).code, 0);
+  ASSERT_EQ(RunGputwin("run " + kQuickstart + " --out " + (dir / "run").string()).code, 0);
   ASSERT_EQ(
-      Gputwin("report " + (dir / "run").string() + " --html " + (dir / "again.html").string()).code,
+      RunGputwin("report " + (dir / "run").string() + " --html " + (dir / "again.html").string())
+          .code,
       0);
-  const std::string first = Slurp(dir / "run" / "report.html");
+  const std::string first = SlurpFile(dir / "run" / "report.html");
   EXPECT_FALSE(first.empty());
-  EXPECT_EQ(first, Slurp(dir / "again.html"));
+  EXPECT_EQ(first, SlurpFile(dir / "again.html"));
   fs::remove_all(dir);
 }
 
 TEST(Cli, ValidateCountsEveryKind) {
-  Result r = Gputwin("validate " + std::string(GPUTWIN_SOURCE_DIR) +
-                     "/tests/scenarios/karpenter_pdb.yaml");
+  CliResult r = RunGputwin("validate " + std::string(GPUTWIN_SOURCE_DIR) +
+                           "/tests/scenarios/karpenter_pdb.yaml");
   EXPECT_EQ(r.code, 0);
   EXPECT_THAT(r.out, HasSubstr("valid: 11 object(s) in 1 path(s)"));
 }
@@ -422,8 +424,8 @@ TEST(Cli, ValidateCountsWhatAScenarioReferences) {
   // examples/idle-gpu-alert: the scenario, two Pods and a Job in its own file; its
   // spec.manifests names cluster.yaml: two DaemonSets, a Deployment, three Namespaces
   // and a Node (counted by hand).
-  Result r = Gputwin("validate " + std::string(GPUTWIN_SOURCE_DIR) +
-                     "/examples/idle-gpu-alert/scenario.yaml");
+  CliResult r = RunGputwin("validate " + std::string(GPUTWIN_SOURCE_DIR) +
+                           "/examples/idle-gpu-alert/scenario.yaml");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("valid: 4 object(s) in 1 path(s) and 7 they reference, "));
 }
@@ -438,16 +440,16 @@ namespace {
 // validates, and `experiment serving` prints its CSV.
 TEST(Cli, ValidateAndExperimentServing) {
   const std::string ex = std::string(GPUTWIN_SOURCE_DIR) + "/examples/";
-  auto r = Gputwin("validate " + ex + "serving-cold-start " + ex + "serving-spot-overflow " + ex +
-                   "serving-hpa-vs-keda");
+  auto r = RunGputwin("validate " + ex + "serving-cold-start " + ex + "serving-spot-overflow " +
+                      ex + "serving-hpa-vs-keda");
   EXPECT_EQ(r.code, 0) << r.out;
   EXPECT_THAT(r.out, HasSubstr("valid:"));
-  auto e = Gputwin(
+  auto e = RunGputwin(
       "experiment serving --gpu H100 --model meta-llama/Llama-3.1-8B-Instruct --batch 1 "
       "--context 512 --prompt 128");
   EXPECT_EQ(e.code, 0) << e.out;
   EXPECT_THAT(e.out, HasSubstr("phase,batch,context,prompt,ms,tokens_per_s\ndecode,1,512,,"));
-  auto bad = Gputwin("experiment serving --gpu H100 --model nobody/nothing");
+  auto bad = RunGputwin("experiment serving --gpu H100 --model nobody/nothing");
   EXPECT_EQ(bad.code, 2);
   EXPECT_THAT(bad.out, HasSubstr("built in are"));
 }
@@ -483,20 +485,20 @@ TEST(Cli, BadKedaTriggersNameFileLineAndField) {
   write(
       "  - {type: cron, metadata: {timezone: UTC, start: '0 24 * * *', end: '0 18 * * *', "
       "desiredReplicas: '3'}}\n");
-  Result r = Gputwin("run -f " + (dir / "so.yaml").string());
+  CliResult r = RunGputwin("run -f " + (dir / "so.yaml").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.out, HasSubstr("so.yaml:16: metadata.start: error parsing start schedule: end of "
                                "range (24) above maximum (23): 24"));
   write(
       "  - {type: cron, metadata: {timezone: Mars/Base, start: '0 8 * * *', end: '0 18 * * *', "
       "desiredReplicas: '3'}}\n");
-  r = Gputwin("run -f " + (dir / "so.yaml").string());
+  r = RunGputwin("run -f " + (dir / "so.yaml").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.out, HasSubstr("so.yaml:16: metadata.timezone:"));
   write(
       "  - {type: prometheus, metadata: {serverAddress: 'http://p:9090', threshold: '5', "
       "query: 'predict_linear(q[5m], 60)'}}\n");
-  r = Gputwin("run -f " + (dir / "so.yaml").string());
+  r = RunGputwin("run -f " + (dir / "so.yaml").string());
   EXPECT_EQ(r.code, 2);
   EXPECT_THAT(r.out, HasSubstr("so.yaml:16: metadata.query:"));
   fs::remove_all(dir);
@@ -512,15 +514,15 @@ TEST(Cli, MetricsFileIsDeterministicAndComplete) {
   fs::path out = TempDir("metrics");
   const std::string example =
       std::string(GPUTWIN_SOURCE_DIR) + "/examples/idle-gpu-alert/scenario.yaml";
-  ASSERT_EQ(Gputwin("run " + example + " --metrics " + (out / "a.om").string()).code, 0);
-  ASSERT_EQ(Gputwin("run " + example + " --metrics " + (out / "b.om").string()).code, 0);
-  const std::string a = Slurp(out / "a.om");
-  EXPECT_EQ(a, Slurp(out / "b.om"));
+  ASSERT_EQ(RunGputwin("run " + example + " --metrics " + (out / "a.om").string()).code, 0);
+  ASSERT_EQ(RunGputwin("run " + example + " --metrics " + (out / "b.om").string()).code, 0);
+  const std::string a = SlurpFile(out / "a.om");
+  EXPECT_EQ(a, SlurpFile(out / "b.om"));
   EXPECT_TRUE(a.ends_with("# EOF\n"));
   EXPECT_NE(a.find("# TYPE DCGM_FI_DEV_GPU_UTIL gauge\n"), std::string::npos);
   EXPECT_NE(a.find("ALERTS{"), std::string::npos);
-  Result bad =
-      Gputwin("run " + (out / "missing.yaml").string() + " --metrics " + (out / "c.om").string());
+  CliResult bad = RunGputwin("run " + (out / "missing.yaml").string() + " --metrics " +
+                             (out / "c.om").string());
   EXPECT_EQ(bad.code, 2);
   EXPECT_FALSE(fs::exists(out / "c.om"));
   fs::remove_all(out);
@@ -534,8 +536,8 @@ TEST(Cli, MetricsBlockIsDeterministicAndComplete) {
   const std::string example =
       std::string(GPUTWIN_SOURCE_DIR) + "/examples/idle-gpu-alert/scenario.yaml";
   for (const char* d : {"a", "b"}) {
-    const Result r = Gputwin("run " + example + " --metrics-tsdb " + (out / d).string() +
-                             " --metrics " + (out / d).string() + ".om");
+    const CliResult r = RunGputwin("run " + example + " --metrics-tsdb " + (out / d).string() +
+                                   " --metrics " + (out / d).string() + ".om");
     ASSERT_EQ(r.code, 0);
     EXPECT_NE(r.out.find("Wrote TSDB block " + (out / d).string() + "/"), std::string::npos);
   }
@@ -545,11 +547,11 @@ TEST(Cli, MetricsBlockIsDeterministicAndComplete) {
   const std::string ulid = blocks[0].filename().string();
   EXPECT_EQ(ulid.size(), 26u);
   for (const char* f : {"index", "meta.json", "tombstones", "chunks/000001"}) {
-    EXPECT_EQ(Slurp(out / "a" / ulid / f), Slurp(out / "b" / ulid / f)) << f;
+    EXPECT_EQ(SlurpFile(out / "a" / ulid / f), SlurpFile(out / "b" / ulid / f)) << f;
   }
-  EXPECT_NE(Slurp(out / "a" / ulid / "meta.json").find("\"numSeries\""), std::string::npos);
-  ASSERT_EQ(Gputwin("run " + example + " --metrics " + (out / "c.om").string()).code, 0);
-  EXPECT_EQ(Slurp(out / "a.om"), Slurp(out / "c.om"));
+  EXPECT_NE(SlurpFile(out / "a" / ulid / "meta.json").find("\"numSeries\""), std::string::npos);
+  ASSERT_EQ(RunGputwin("run " + example + " --metrics " + (out / "c.om").string()).code, 0);
+  EXPECT_EQ(SlurpFile(out / "a.om"), SlurpFile(out / "c.om"));
   fs::remove_all(out);
 }
 
