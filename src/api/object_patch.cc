@@ -285,8 +285,8 @@ bool ParseIndex(const std::string& token, size_t* index) {
   return true;
 }
 
-YAML::Node Resolve(const YAML::Node& root, const std::vector<std::string>& tokens, size_t count,
-                   const std::string& pointer) {
+YAML::Node ResolvePointer(const YAML::Node& root, const std::vector<std::string>& tokens,
+                          size_t count, const std::string& pointer) {
   YAML::Node n = root;
   for (size_t i = 0; i < count; ++i) {
     const std::string& t = tokens[i];
@@ -309,13 +309,13 @@ YAML::Node Resolve(const YAML::Node& root, const std::vector<std::string>& token
 
 YAML::Node Get(const YAML::Node& root, const std::string& pointer) {
   const auto tokens = ParsePointer(pointer);
-  return Resolve(root, tokens, tokens.size(), pointer);
+  return ResolvePointer(root, tokens, tokens.size(), pointer);
 }
 
 void Remove(YAML::Node root, const std::string& pointer) {
   const auto tokens = ParsePointer(pointer);
   if (tokens.empty()) throw std::invalid_argument("remove: the whole document cannot be removed");
-  YAML::Node parent = Resolve(root, tokens, tokens.size() - 1, pointer);
+  YAML::Node parent = ResolvePointer(root, tokens, tokens.size() - 1, pointer);
   const std::string& last = tokens.back();
   if (parent.IsMap()) {
     if (!Present(Lookup(parent, last)))
@@ -341,7 +341,7 @@ void Add(YAML::Node root, const std::string& pointer, const YAML::Node& value, b
     root = Copy(value);
     return;
   }
-  YAML::Node parent = Resolve(root, tokens, tokens.size() - 1, pointer);
+  YAML::Node parent = ResolvePointer(root, tokens, tokens.size() - 1, pointer);
   const std::string& last = tokens.back();
   if (parent.IsMap()) {
     if (replace && !Present(Lookup(parent, last)))

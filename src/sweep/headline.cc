@@ -10,7 +10,7 @@ namespace gputwin::sweep {
 
 namespace {
 
-double Number(const report::Json& j, const char* key) {
+double JsonNumber(const report::Json& j, const char* key) {
   if (!j.is_object()) return 0;
   auto it = j.find(key);
   return it != j.end() && it->is_number() ? it->get<double>() : 0;
@@ -87,54 +87,54 @@ Figures Headline(const sim::Simulation& sim, const results::Results& results,
                  const report::Json& head) {
   Figures out;
   const report::Json& cost = head.contains("cost") ? head["cost"] : report::Json();
-  const double gpu_hours = Number(cost, "gpuHours");
-  out.emplace_back("cost", Number(cost, "total"));
+  const double gpu_hours = JsonNumber(cost, "gpuHours");
+  out.emplace_back("cost", JsonNumber(cost, "total"));
   out.emplace_back("gpuHours", gpu_hours);
-  out.emplace_back("allocatedGpuHours", Number(cost, "allocatedGpuHours"));
+  out.emplace_back("allocatedGpuHours", JsonNumber(cost, "allocatedGpuHours"));
   out.emplace_back("gpuAllocation",
-                   gpu_hours > 0 ? Number(cost, "allocatedGpuHours") / gpu_hours : 0);
-  out.emplace_back("idleGpuCost", Number(cost, "idleGpu"));
-  out.emplace_back("spotSavings", Number(cost, "spotSavings"));
-  out.emplace_back("lostGpuHours", Number(cost, "lostGpuHours"));
+                   gpu_hours > 0 ? JsonNumber(cost, "allocatedGpuHours") / gpu_hours : 0);
+  out.emplace_back("idleGpuCost", JsonNumber(cost, "idleGpu"));
+  out.emplace_back("spotSavings", JsonNumber(cost, "spotSavings"));
+  out.emplace_back("lostGpuHours", JsonNumber(cost, "lostGpuHours"));
   const report::Json& totals = head.contains("totals") ? head["totals"] : report::Json();
   if (totals.contains("jobs")) {
-    out.emplace_back("jobsComplete", Number(totals["jobs"], "complete"));
-    out.emplace_back("jobsFailed", Number(totals["jobs"], "failed"));
+    out.emplace_back("jobsComplete", JsonNumber(totals["jobs"], "complete"));
+    out.emplace_back("jobsFailed", JsonNumber(totals["jobs"], "failed"));
   }
   int64_t forever = 0;
   for (const auto& k : results.karpenter_pending) forever += k.forever ? 1 : 0;
   out.emplace_back("podsPendingForever", static_cast<double>(forever));
   PodWaits(sim, &out);
-  out.emplace_back("expectationsFailed", Number(totals, "expectationsFailed"));
+  out.emplace_back("expectationsFailed", JsonNumber(totals, "expectationsFailed"));
 
   if (head.contains("kueue") && head["kueue"].is_object()) {
     for (const auto& cq : head["kueue"].value("clusterQueues", report::Json::array())) {
       const std::string name = cq.value("name", "");
-      out.emplace_back("queueWaitSecondsP50/" + name, Number(cq, "waitSecondsP50"));
-      out.emplace_back("queueWaitSecondsP95/" + name, Number(cq, "waitSecondsP95"));
-      out.emplace_back("queueWaitSecondsMax/" + name, Number(cq, "waitSecondsMax"));
+      out.emplace_back("queueWaitSecondsP50/" + name, JsonNumber(cq, "waitSecondsP50"));
+      out.emplace_back("queueWaitSecondsP95/" + name, JsonNumber(cq, "waitSecondsP95"));
+      out.emplace_back("queueWaitSecondsMax/" + name, JsonNumber(cq, "waitSecondsMax"));
     }
   }
   if (head.contains("serving") && head["serving"].is_object()) {
     for (const auto& svc : head["serving"].value("services", report::Json::array())) {
       const std::string t = svc.value("traffic", "");
-      const double requests = Number(svc, "requests"), failed = Number(svc, "failed");
+      const double requests = JsonNumber(svc, "requests"), failed = JsonNumber(svc, "failed");
       out.emplace_back("requests/" + t, requests);
       out.emplace_back("failedRequests/" + t, failed);
       out.emplace_back("failedRequestRatio/" + t, requests > 0 ? failed / requests : 0);
       const report::Json& ttft = svc.contains("ttftSeconds") ? svc["ttftSeconds"] : report::Json();
-      out.emplace_back("ttftSecondsP50/" + t, Number(ttft, "p50"));
-      out.emplace_back("ttftSecondsP95/" + t, Number(ttft, "p95"));
-      out.emplace_back("ttftSecondsP99/" + t, Number(ttft, "p99"));
-      out.emplace_back("costPer1kRequests/" + t, Number(svc, "costPer1kRequests"));
+      out.emplace_back("ttftSecondsP50/" + t, JsonNumber(ttft, "p50"));
+      out.emplace_back("ttftSecondsP95/" + t, JsonNumber(ttft, "p95"));
+      out.emplace_back("ttftSecondsP99/" + t, JsonNumber(ttft, "p99"));
+      out.emplace_back("costPer1kRequests/" + t, JsonNumber(svc, "costPer1kRequests"));
     }
   }
   if (head.contains("alerts") && head["alerts"].is_object()) {
     std::map<std::string, double> fired;
     double total = 0;
     for (const auto& r : head["alerts"].value("rules", report::Json::array())) {
-      fired[r.value("alert", "")] += Number(r, "fired");
-      total += Number(r, "fired");
+      fired[r.value("alert", "")] += JsonNumber(r, "fired");
+      total += JsonNumber(r, "fired");
     }
     out.emplace_back("alertsFired", total);
     for (const auto& [alert, n] : fired) out.emplace_back("alertsFired/" + alert, n);

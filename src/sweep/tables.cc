@@ -24,7 +24,7 @@ double StudentT975(size_t df) {
   return df >= 1 && df <= 30 ? kT[df - 1] : 1.96;
 }
 
-std::string Number(double v) {
+std::string CsvNumber(double v) {
   return fmt::format("{}", v);
 }
 
@@ -229,7 +229,7 @@ void WriteTables(const SweepHead& h, const std::vector<RunResult>& runs, const s
       runs_csv << prefix << "," << r->seed << "," << (r->expectations_passed ? "true" : "false");
       for (const auto& c : columns) {
         const auto v = value_of(*r, c);
-        runs_csv << "," << (v ? Number(*v) : "");
+        runs_csv << "," << (v ? CsvNumber(*v) : "");
       }
       runs_csv << "\n";
     }
@@ -244,10 +244,10 @@ void WriteTables(const SweepHead& h, const std::vector<RunResult>& runs, const s
       }
       const auto [m, half] = MeanAndCi95(values);
       mean[c] = m;
-      points_csv << "," << Number(m);
+      points_csv << "," << CsvNumber(m);
       if (spread) {
         ci[c] = half;
-        points_csv << "," << Number(half);
+        points_csv << "," << CsvNumber(half);
       }
     }
     pj["mean"] = mean;
