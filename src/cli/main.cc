@@ -561,7 +561,7 @@ int RealMain(int argc, char** argv) {
     if (*search_cmd) return sweep::RunSearch(search_file, search_options);
     if (*sweep_merge) {
       sweep::MergeShards(merge_inputs, merge_out);
-      std::cout << "Wrote " << merge_out << "/points.csv, runs.csv and sweep.json\n";
+      std::cout << "Wrote " << merge_out << "/points.csv, runs.csv, sweep.json and report.html\n";
       return kExitOk;
     }
     if (*sweep_cmd) {
@@ -597,7 +597,7 @@ int RealMain(int argc, char** argv) {
                   << (sweep_options.shard_count > 1
                           ? "shard-" + std::to_string(sweep_options.shard_index) + "-of-" +
                                 std::to_string(sweep_options.shard_count) + ".json"
-                          : std::string("points.csv, runs.csv and sweep.json"))
+                          : std::string("points.csv, runs.csv, sweep.json and report.html"))
                   << "\n";
       }
       return code;
