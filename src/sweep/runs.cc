@@ -2,6 +2,7 @@
 // clean copy; children end with _exit (no destructors, no leak check: the parent owns
 // every resource that matters), and report through files, not pipes.
 #include "sweep/runs.h"
+#include "sweep/tables.h"
 
 #include <sys/resource.h>
 #include <sys/wait.h>
@@ -88,12 +89,12 @@ api::PatchSet PatchesOf(const Point& p) {
     report::WriteFileAtomically(dir, "summary.json", [&](std::ostream& out) {
       report::WriteSummaryJson(out, *sim, results, report::Detail::kSummary, &head);
     });
-    report::Json f = report::Json::object();
-    f["point"] = index;
-    f["seed"] = sim->scenario().seed;
-    f["expectationsPassed"] = sim->expectations_passed();
-    f["figures"] = report::Json::object();
-    for (const auto& [name, value] : figures) f["figures"][name] = value;
+    RunResult r;
+    r.point = index;
+    r.seed = sim->scenario().seed;
+    r.expectations_passed = sim->expectations_passed();
+    r.figures = figures;
+    const report::Json f = RunJson(r);
     report::WriteFileAtomically(dir, "figures.json",
                                 [&](std::ostream& out) { out << f.dump(1) << "\n"; });
     std::fflush(nullptr);
@@ -110,19 +111,6 @@ api::PatchSet PatchesOf(const Point& p) {
   std::cerr << "error: point " << point.name << ": " << error << "\n";
   std::fflush(nullptr);
   ::_exit(code);
-}
-
-RunResult ReadFigures(const std::string& path) {
-  std::ifstream in(path);
-  const report::Json f = report::Json::parse(in);
-  RunResult r;
-  r.point = f.at("point").get<size_t>();
-  r.seed = f.at("seed").get<uint64_t>();
-  r.expectations_passed = f.at("expectationsPassed").get<bool>();
-  for (const auto& [name, value] : f.at("figures").items()) {
-    r.figures.emplace_back(name, value.get<double>());
-  }
-  return r;
 }
 
 }  // namespace
@@ -184,7 +172,8 @@ int RunTasks(const api::Sweep& sweep, const std::vector<Point>& points,
   results->clear();
   for (const auto& t : tasks) {
     const fs::path folder = fs::path(out_dir) / RunFolder(t.point, t.seed);
-    results->push_back(ReadFigures((folder / "figures.json").string()));
+    results->push_back(
+        RunFromJson(report::Json::parse(ReadFile((folder / "figures.json").string()))));
   }
   return 0;
 }

@@ -193,9 +193,7 @@ int RunSearch(const std::string& sweep_file, const Options& options) {
   s["decidedWithoutRunning"] = search.inferred();
   s["candidates"] = report::Json::array();
   for (size_t i : search.candidates()) s["candidates"].push_back(points[i].name);
-  WriteTables(head, runs, options.out_dir, extra);
-  const report::Json result =
-      report::Json::parse(ReadFile(options.out_dir + "/sweep.json")).at("best");
+  const report::Json result = WriteTables(head, runs, options.out_dir, extra);
   if (result.is_null()) {
     std::cout << "No point meets every objective (" << search.tried().size() << " of "
               << points.size() << " points run)\n";

@@ -168,8 +168,8 @@ RunResult RunFromJson(const report::Json& j) {
 }
 
 // The tables of a whole sweep from all its runs (in point, then seed order).
-void WriteTables(const SweepHead& h, const std::vector<RunResult>& runs, const std::string& out_dir,
-                 const report::Json& extra) {
+report::Json WriteTables(const SweepHead& h, const std::vector<RunResult>& runs,
+                         const std::string& out_dir, const report::Json& extra) {
   // Columns: every figure any run has, in the order they first appear.
   std::vector<std::string> columns;
   std::set<std::string> known;
@@ -300,6 +300,7 @@ void WriteTables(const SweepHead& h, const std::vector<RunResult>& runs, const s
   report::WriteFileAtomically(out_dir, "sweep.json",
                               [&](std::ostream& o) { o << j.dump(1) << "\n"; });
   report::WriteFileAtomically(out_dir, "report.html", [&](std::ostream& o) { o << html; });
+  return j["best"];
 }
 
 }  // namespace gputwin::sweep

@@ -36,7 +36,8 @@ bool MeetsObjectives(const SweepHead& h, const std::vector<const RunResult*>& ru
 
 // points.csv, runs.csv, sweep.json and report.html in `out_dir`, for the points that have
 // runs (all of a sweep's; those a search tried). `extra` is merged into sweep.json.
-void WriteTables(const SweepHead& h, const std::vector<RunResult>& runs, const std::string& out_dir,
-                 const report::Json& extra = report::Json());
+// Returns sweep.json's `best` (null when no point qualifies).
+report::Json WriteTables(const SweepHead& h, const std::vector<RunResult>& runs,
+                         const std::string& out_dir, const report::Json& extra = report::Json());
 
 }  // namespace gputwin::sweep
