@@ -271,9 +271,9 @@ class PostFilterPlugin {
     std::string message;  // FitError's PostFilterMsg when nothing was nominated
   };
   // `unschedulable[n]`: node n rejected the pod as Unschedulable (not Unresolvable), so
-  // evicting pods may help there.
-  virtual Result PostFilter(CycleState& state, PodId pod,
-                            const std::vector<bool>& unschedulable) = 0;
+  // evicting pods may help there; `count` of them are in the node order.
+  virtual Result PostFilter(CycleState& state, PodId pod, const std::vector<bool>& unschedulable,
+                            int64_t count) = 0;
 };
 
 // Reserve (and Unreserve when the pod leaves): device choice for GPU-sharing pods.

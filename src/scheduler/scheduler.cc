@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cmath>
+#include <limits>
 
 #include "cluster/store.h"
 #include "scheduler/plugins/gpu_share.h"
@@ -111,7 +112,7 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     } else {
       groups_.Assign(store_, id);
     }
-    info_.Sync(store_, id);
+    SyncNode(id);
     topology_->NodeChanged(id);
     if (id < node_zone_known_.size()) node_zone_known_[id] = false;  // its labels may have changed
     if (op != WatchOp::kModified) node_order_dirty_ = true;
@@ -183,7 +184,7 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (freed) {
     for (ReservePlugin* r : reserve_) r->Unreserve(&store_.pod(id));
   }
-  if (p.Bound()) info_.Sync(store_, p.node);
+  if (p.Bound()) SyncNode(p.node);
   if (freed) {
     // AssignedPodDelete: its resources are free, its labels no longer count.
     ++cluster_generation_;
@@ -309,6 +310,61 @@ void Scheduler::RebuildNodeOrder() {
   }
   next_start_node_index_ = 0;
   node_order_dirty_ = false;
+  node_change_log_.clear();
+  ++node_change_epoch_;
+  blocks_valid_ = false;
+}
+
+void Scheduler::SyncNode(NodeId n) {
+  info_.Sync(store_, n);
+  if (node_change_log_.size() > 2 * std::max<size_t>(node_order_.size(), 64)) {
+    node_change_log_.clear();  // a full count costs less than replaying this
+    ++node_change_epoch_;
+  }
+  node_change_log_.push_back(n);
+  if (!blocks_valid_ || n >= node_position_.size() || node_position_[n] < 0) return;
+  const size_t b = static_cast<size_t>(node_position_[n]) / kFreeBlock;
+  if (!block_dirty_[b]) {
+    block_dirty_[b] = 1;
+    dirty_blocks_.push_back(static_cast<uint32_t>(b));
+  }
+}
+
+void Scheduler::RefreshFreeBlocks() {
+  const size_t stride = info_.stride();
+  auto compute = [&](size_t b) {
+    int64_t* most = &block_free_[b * stride];
+    std::fill(most, most + stride, std::numeric_limits<int64_t>::min());
+    const size_t end = std::min(node_order_.size(), (b + 1) * kFreeBlock);
+    for (size_t i = b * kFreeBlock; i < end; ++i) {
+      const int64_t* alloc = info_.alloc(node_order_[i]);
+      const int64_t* used = info_.used(node_order_[i]);
+      for (size_t r = 0; r < stride; ++r) most[r] = std::max(most[r], alloc[r] - used[r]);
+    }
+    block_dirty_[b] = 0;
+  };
+  if (!blocks_valid_ || block_stride_ != stride) {
+    const size_t blocks = (node_order_.size() + kFreeBlock - 1) / kFreeBlock;
+    block_stride_ = stride;
+    block_free_.assign(blocks * stride, 0);
+    block_dirty_.assign(blocks, 0);
+    dirty_blocks_.clear();
+    for (size_t b = 0; b < blocks; ++b) compute(b);
+    blocks_valid_ = true;
+    return;
+  }
+  for (uint32_t b : dirty_blocks_) compute(b);
+  dirty_blocks_.clear();
+}
+
+bool Scheduler::BlockCannotFit(size_t b,
+                               const std::vector<std::pair<ResourceId, int64_t>>& requests) const {
+  const int64_t* most = &block_free_[b * block_stride_];
+  if (most[cluster::kPods] < 1) return true;
+  for (const auto& [r, amount] : requests) {
+    if (r >= block_stride_ || amount > most[r]) return true;
+  }
+  return false;
 }
 
 Scheduler::TemplateCache& Scheduler::CacheFor(const cluster::PodRecord& pod) {
@@ -625,11 +681,25 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     }
   }
   const int64_t visits = only_pinned ? static_cast<int64_t>(pinned.size()) : n;
+  // Where only the group verdicts and NodeResourcesFit decide, whole blocks of nodes
+  // without room for the requests are passed over (each counts as processed).
+  const bool skip_blocks = fast && !only_pinned && tc.requests != nullptr;
+  if (skip_blocks) RefreshFreeBlocks();
   for (int64_t i = 0; i < visits && static_cast<int64_t>(feasible.size()) < to_find; ++i) {
     NodeId node;
     if (only_pinned) {
       node = pinned[static_cast<size_t>(i)];
     } else {
+      if (skip_blocks && (i == 0 || index % kFreeBlock == 0) &&
+          BlockCannotFit(index / kFreeBlock, *tc.requests)) {
+        const size_t end = std::min(static_cast<size_t>(n), (index / kFreeBlock + 1) * kFreeBlock);
+        const int64_t skip = std::min(static_cast<int64_t>(end - index), visits - i);
+        processed += skip;
+        i += skip - 1;  // (the loop adds the last one)
+        index += static_cast<size_t>(skip);
+        if (index == static_cast<size_t>(n)) index = 0;
+        continue;
+      }
       node = node_order_[index];
       if (++index == static_cast<size_t>(n)) index = 0;
     }
@@ -660,9 +730,10 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
       (next_start_node_index_ + static_cast<size_t>(processed)) % static_cast<size_t>(n);
 
   if (feasible.empty()) {
-    std::vector<bool> unschedulable;
+    std::vector<bool> scratch;
+    Unschedulable unschedulable;
     uint64_t rejectors = 0;
-    std::string msg = FitErrorMessage(pod, tc, state, &unschedulable, &rejectors);
+    std::string msg = FitErrorMessage(pod, tc, state, &scratch, &unschedulable, &rejectors);
     FailScheduling(id, state, msg, unschedulable, rejectors, now);
     return;
   }
@@ -757,7 +828,9 @@ void Scheduler::ScheduleDaemonPod(PodId id, TemplateCache& tc, CycleState& state
     count(reasons_.Id("node(s) didn't satisfy plugin(s) [NodeAffinity]"), absent);
     if (node_affinity_position_ < 64) rejectors |= uint64_t{1} << node_affinity_position_;
   }
-  FailScheduling(id, state, HistogramMessage(n, counts), unschedulable, rejectors, now);
+  FailScheduling(id, state, HistogramMessage(n, counts),
+                 Unschedulable{&unschedulable, present && unschedulable[node] ? 1 : 0}, rejectors,
+                 now);
 }
 
 std::string NodesAvailableMessage(size_t num_nodes,
@@ -785,7 +858,7 @@ void Scheduler::Bind(PodId id, NodeId node, Time now) {
   uint32_t template_id = pod.tmpl->id;
   for (ReservePlugin* r : reserve_) r->Reserve(&pod, node);
   store_.BindPod(id, node);
-  info_.Sync(store_, node);
+  SyncNode(node);
   queue_.MoveNextOfTemplate(template_id, now);
 }
 

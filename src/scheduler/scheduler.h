@@ -107,6 +107,20 @@ class Scheduler : public cluster::Controller {
     std::vector<int64_t> diag_code;
     std::vector<uint16_t> diag_plugin;  // the rejecting plugin's position
     std::vector<std::vector<uint16_t>> diag_lists;
+    // The memo's histogram over node_order_, kept current from the nodes logged as changed
+    // since (node_change_log_) instead of a walk over every node: nodes per reason list,
+    // per Unresolvable reason id and per rejecting plugin, and the Unschedulable nodes.
+    uint64_t diag_epoch = 0;  // node_change_epoch_ of the counts; 0: none yet
+    size_t diag_log_pos = 0;
+    std::vector<int64_t> diag_per_list, diag_reason_nodes, diag_plugin_nodes;
+    int64_t diag_unschedulable_count = 0;
+    std::vector<bool> diag_unschedulable;
+    std::string diag_message;  // HistogramMessage of the counts, "" when they moved
+  };
+  // The nodes that rejected the pod as Unschedulable (where preemption may help).
+  struct Unschedulable {
+    const std::vector<bool>* nodes = nullptr;
+    int64_t count = 0;  // of node_order_'s nodes marked
   };
   struct Feasible {
     NodeId node;
@@ -144,7 +158,7 @@ class Scheduler : public cluster::Controller {
   void ScheduleDaemonPod(PodId pod, TemplateCache& tc, CycleState& state, Time now);
   // The FitError's end: PostFilter (preemption) when the profile has it, then the failure.
   void FailScheduling(PodId pod, CycleState& state, const std::string& msg,
-                      const std::vector<bool>& unschedulable, uint64_t rejectors, Time now);
+                      const Unschedulable& unschedulable, uint64_t rejectors, Time now);
   void Bind(PodId pod, NodeId node, Time now);
   // `rejectors`: the filter plugins (by position) that rejected the pod on some node.
   void RecordFailure(PodId pod, const std::string& message, Time now, uint64_t rejectors = 0);
@@ -154,8 +168,22 @@ class Scheduler : public cluster::Controller {
   Status Diagnosis(const cluster::PodRecord& pod, TemplateCache& tc, const CycleState& state,
                    NodeId n, bool fast, uint16_t* failed_at, std::vector<uint16_t>* ids);
   std::string FitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
-                              const CycleState& state, std::vector<bool>* unschedulable,
-                              uint64_t* rejectors);
+                              const CycleState& state, std::vector<bool>* scratch,
+                              Unschedulable* unschedulable, uint64_t* rejectors);
+  // The memo path of FitErrorMessage: per-node verdicts and their histogram kept per
+  // template, updated for the nodes that changed since the template's last failure.
+  std::string MemoFitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
+                                  const CycleState& state, Unschedulable* unschedulable,
+                                  uint64_t* rejectors);
+  // Adds (sign 1) or takes back (-1) a verdict of node n (diag_code, diag_plugin) in the
+  // template's counts.
+  static void CountVerdict(TemplateCache& tc, NodeId n, int64_t code, uint16_t plugin, int sign);
+  // A node's NodeInfo row changed: the free-capacity blocks and the change log learn it.
+  void SyncNode(NodeId n);
+  // The free-capacity blocks brought up to date (all of them after a new node order).
+  void RefreshFreeBlocks();
+  // No node of block b has room for the requests (NodeResourcesFit::Fits fails on all).
+  bool BlockCannotFit(size_t b, const std::vector<std::pair<ResourceId, int64_t>>& requests) const;
   std::string HistogramMessage(size_t num_nodes, const std::vector<int64_t>& counts) const;
   void RebuildNodeOrder();
   // A cluster event: marks the parked pods a rejecting plugin's queueing hint says it may
@@ -226,6 +254,20 @@ class Scheduler : public cluster::Controller {
   // Templates holding a diagnosis memo, oldest first; beyond kMaxDiagnosisMemos the oldest
   // gives its memo up (each costs ~16 bytes per node).
   std::deque<uint32_t> diagnosis_owners_;
+  // Nodes whose NodeInfo row changed, in order; a template's diagnosis memo replays what
+  // it has not seen. Restarted (a new epoch) with every new node order and when it grows
+  // past twice the nodes, where a full walk costs less than the replay.
+  std::vector<NodeId> node_change_log_;
+  uint64_t node_change_epoch_ = 1;
+  // The most free capacity (allocatable − requested) of each resource over each block of
+  // kFreeBlock consecutive nodes of node_order_: the filter loop skips a block where no
+  // node fits the pod's requests, with the verdicts and next start of a node-by-node walk.
+  static constexpr size_t kFreeBlock = 64;
+  std::vector<int64_t> block_free_;  // block × block_stride_
+  std::vector<uint8_t> block_dirty_;
+  std::vector<uint32_t> dirty_blocks_;
+  size_t block_stride_ = 0;
+  bool blocks_valid_ = false;
   static constexpr size_t kMaxDiagnosisMemos = 512;
   static constexpr size_t kMaxScoreCaches = 256;
 };

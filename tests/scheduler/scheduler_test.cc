@@ -1,7 +1,15 @@
+#include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <cstdio>
+#include <memory>
+#include <set>
+#include <string>
+
+#include "api/manifests.h"
 #include "scheduler/queue.h"
 #include "scheduler/scheduler.h"
+#include "sim/simulation.h"
 
 namespace gputwin::scheduler {
 namespace {
@@ -75,6 +83,85 @@ TEST(SchedulingQueue, EventsMoveTheHeadOfEachTemplateLine) {
   ASSERT_TRUE(q.PopActive(&p));
   EXPECT_EQ(p, 1u);
   EXPECT_EQ(q.unschedulable_count(), 2u);
+}
+
+}  // namespace
+}  // namespace gputwin::scheduler
+
+namespace gputwin::scheduler {
+namespace {
+
+// A pod that fits only two nodes among 300 (kube-scheduler walks the nodes from its
+// rotating start index; the twin passes over blocks of nodes without room, which must not
+// change which nodes are found). Every node has 2 GPUs but n070 and n250, which have 8;
+// Jobs a, b and c ask 8 GPUs each for 30 minutes (c also 1 CPU), d 8 CPUs for 20 minutes. Derived
+// by hand: a and b take n070 and n250; c fails on all 300 nodes ("Insufficient nvidia.com/gpu"); d
+// runs on a 2-GPU node, so c's next attempts (the unschedulable pool is flushed after 5 minutes)
+// also find that node short of CPU; when d ends at 20m, c is retried and the message loses the CPU
+// count again; at 30m a and b end and c binds where one of them was.
+std::unique_ptr<sim::Simulation> RunTwoNodesFit(Duration d) {
+  std::string y;
+  for (int i = 0; i < 300; ++i) {
+    char name[8];
+    std::snprintf(name, sizeof name, "n%03d", i);
+    const bool big = i == 70 || i == 250;
+    y += std::string("---\n{apiVersion: v1, kind: Node, metadata: {name: ") + name +
+         "}, status: {allocatable: {cpu: \"8\", memory: 32Gi, pods: \"110\", nvidia.com/gpu: \"" +
+         (big ? "8" : "2") + "\"}}}\n";
+  }
+  auto job = [&](const char* name, const char* resources, const char* runtime) {
+    y += std::string("---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: ") + name +
+         "}\nspec:\n  template:\n    metadata: {annotations: {gputwin.io/run-time: " + runtime +
+         "}}\n    spec:\n      restartPolicy: Never\n      containers: [{name: c, resources: " +
+         resources + "}]\n";
+  };
+  job("a", "{limits: {nvidia.com/gpu: 8}}", "30m");
+  job("b", "{limits: {nvidia.com/gpu: 8}}", "30m");
+  job("c", "{requests: {cpu: \"1\"}, limits: {nvidia.com/gpu: 8}}", "30m");
+  job("d", "{requests: {cpu: \"8\"}}", "20m");
+  api::Manifests m;
+  api::DecodeYaml(y, "two-nodes-fit.yaml", &m);
+  api::Scenario s;
+  s.duration = d;
+  auto sim = std::make_unique<sim::Simulation>(std::move(m), s);
+  sim->Run();
+  return sim;
+}
+
+const cluster::PodRecord& PodOfJob(const sim::Simulation& sim, const std::string& job) {
+  for (cluster::PodId p = 0; p < sim.store().pod_count(); ++p) {
+    if (sim.store().pod(p).name.rfind(job + "-", 0) == 0) return sim.store().pod(p);
+  }
+  ADD_FAILURE() << "no pod of Job " << job;
+  return sim.store().pod(0);
+}
+
+TEST(Scheduler, NodesWithoutRoomAreSkippedWithoutChangingTheVerdicts) {
+  auto node_of = [](const sim::Simulation& sim, const cluster::PodRecord& p) {
+    return p.Bound() ? sim.store().node(p.node).name() : std::string("(none)");
+  };
+  {
+    auto sim = RunTwoNodesFit(Duration::Minutes(15));
+    std::set<std::string> big = {node_of(*sim, PodOfJob(*sim, "a")),
+                                 node_of(*sim, PodOfJob(*sim, "b"))};
+    EXPECT_EQ(big, (std::set<std::string>{"n070", "n250"}));
+    const auto& c = PodOfJob(*sim, "c");
+    EXPECT_FALSE(c.Bound());
+    EXPECT_THAT(c.message, ::testing::HasSubstr("0/300 nodes are available: 1 Insufficient cpu, "
+                                                "300 Insufficient nvidia.com/gpu."));
+  }
+  {
+    auto sim = RunTwoNodesFit(Duration::Minutes(25));
+    const auto& c = PodOfJob(*sim, "c");
+    EXPECT_FALSE(c.Bound());
+    EXPECT_THAT(c.message, ::testing::HasSubstr(
+                               "0/300 nodes are available: 300 Insufficient nvidia.com/gpu."));
+  }
+  {
+    auto sim = RunTwoNodesFit(Duration::Minutes(45));
+    const std::string c = node_of(*sim, PodOfJob(*sim, "c"));
+    EXPECT_TRUE(c == "n070" || c == "n250") << c;
+  }
 }
 
 }  // namespace

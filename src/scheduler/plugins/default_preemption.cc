@@ -117,7 +117,8 @@ size_t DefaultPreemption::PickOne(const std::vector<Candidate>& cands) const {
 }
 
 PostFilterPlugin::Result DefaultPreemption::PostFilter(CycleState& state, PodId pid,
-                                                       const std::vector<bool>& resolvable) {
+                                                       const std::vector<bool>& resolvable,
+                                                       int64_t count) {
   Result result;
   const auto& pod = store_.pod(pid);
   if (pod.tmpl->preempt_never) {
@@ -126,21 +127,21 @@ PostFilterPlugin::Result DefaultPreemption::PostFilter(CycleState& state, PodId 
   }
   const auto& order = s_.node_order_;
   std::map<std::string, int64_t> statuses;
-  std::vector<NodeId> potential;
-  for (NodeId n : order) {
-    if (resolvable[n]) {
-      potential.push_back(n);
-    } else {
-      statuses[kNotHelpful]++;
-    }
+  if (static_cast<int64_t>(order.size()) > count) {
+    statuses[kNotHelpful] = static_cast<int64_t>(order.size()) - count;
   }
+  std::vector<NodeId> potential;
   std::vector<Candidate> candidates;
   const auto& prios = s_.bound_priorities_;
-  if (!potential.empty() && (prios.empty() || prios.begin()->first >= pod.tmpl->priority)) {
+  if (count > 0 && (prios.empty() || prios.begin()->first >= pod.tmpl->priority)) {
     // No running pod anywhere has a lower priority: every node answers as
-    // selectVictimsOnNode would, with no victims.
-    statuses[kNoVictims] += static_cast<int64_t>(potential.size());
-    potential.clear();
+    // selectVictimsOnNode would, with no victims (no need to list them).
+    statuses[kNoVictims] += count;
+  } else if (count > 0) {
+    potential.reserve(static_cast<size_t>(count));
+    for (NodeId n : order) {
+      if (resolvable[n]) potential.push_back(n);
+    }
   }
   if (!potential.empty()) {
     // GetOffsetAndNumCandidates: a random start and at least 10% / 100 nodes.

@@ -16,7 +16,8 @@ class DefaultPreemption final : public Plugin, public PostFilterPlugin {
  public:
   explicit DefaultPreemption(Scheduler* s) : s_(*s), store_(s->store_) {}
   const char* Name() const override { return "DefaultPreemption"; }
-  Result PostFilter(CycleState& state, PodId pod, const std::vector<bool>& unschedulable) override;
+  Result PostFilter(CycleState& state, PodId pod, const std::vector<bool>& unschedulable,
+                    int64_t count) override;
 
   static constexpr int64_t kMinCandidateNodesPercentage = 10;
   static constexpr int64_t kMinCandidateNodesAbsolute = 100;
