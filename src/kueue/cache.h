@@ -54,6 +54,9 @@ struct ClusterQueueState {
   bool active = true;
   std::string inactive_reason, inactive_message;
   std::set<WorkloadId> admitted;  // holding quota (incl. being evicted)
+  // Priority → admitted workloads: preemption passes over a ClusterQueue where no
+  // workload has a priority its policy could preempt.
+  std::map<int32_t, int32_t> admitted_priorities;
   std::vector<EquivalenceGroup> eq_groups;
   std::unordered_map<uint64_t, size_t> eq_group_of_hash;
   WorkloadId sticky = kNoWorkload;  // BestEffortFIFO: a preemptor waiting for its victims
@@ -132,6 +135,7 @@ struct WorkloadState {
   FrUsage usage;
   Time quota_reserved_at;
   uint64_t quota_reserved_seq = 0;  // admission order: ties of quota_reserved_at
+  int32_t admitted_priority = 0;    // spec.priority when admitted (admitted_priorities)
   Time first_admitted_at;
   bool ever_admitted = false;
   bool evicting = false;  // Evicted=True, quota still held until its pods are gone

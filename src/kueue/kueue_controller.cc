@@ -426,6 +426,8 @@ void KueueController::Admit(WorkloadId id) {
   metrics_.Observe(WaitSeries(admission_wait_, w.cq), Seconds(now - w.pending_since));
   metrics_.Observe(WaitSeries(quota_reserved_wait_, w.cq), Seconds(now - w.pending_since));
   q.admitted.insert(id);
+  w.admitted_priority = w.spec.priority;
+  ++q.admitted_priorities[w.admitted_priority];
   q.admitted_total++;
   w.pending_reason.clear();
   w.pending_message.clear();
@@ -491,7 +493,10 @@ void KueueController::ReleaseQuota(WorkloadId id) {
   auto& q = cache_.cq(w.cq);
   cache_.tree().RemoveUsage(q.node, w.usage);
   w.usage.clear();
-  q.admitted.erase(id);
+  if (q.admitted.erase(id) != 0) {
+    auto it = q.admitted_priorities.find(w.admitted_priority);
+    if (it != q.admitted_priorities.end() && --it->second == 0) q.admitted_priorities.erase(it);
+  }
   QueueInadmissibleAfter(w.cq);
   schedule_requested_ = true;
   RequestReconcile();

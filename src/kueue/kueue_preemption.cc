@@ -23,6 +23,19 @@ bool SatisfiesPolicy(const std::string& policy, const WorkloadState& preemptor,
   return false;
 }
 
+// Whether a ClusterQueue may hold a workload the policy lets the preemptor preempt, from
+// the lowest priority admitted there (SatisfiesPolicy needs a lower one, or an equal one
+// for LowerOrNewerEqualPriority).
+bool MayHoldCandidates(const std::string& policy, const WorkloadState& preemptor,
+                       const ClusterQueueState& q) {
+  if (q.admitted_priorities.empty()) return false;
+  if (policy == "Any") return true;
+  const int32_t lowest = q.admitted_priorities.begin()->first;
+  if (policy == "LowerPriority") return lowest < preemptor.spec.priority;
+  if (policy == "LowerOrNewerEqualPriority") return lowest <= preemptor.spec.priority;
+  return false;
+}
+
 }  // namespace
 
 bool KueueScheduler::WorkloadFits(int32_t cq, const FrUsage& usage, bool allow_borrowing) const {
@@ -111,11 +124,12 @@ std::vector<PreemptionTarget> KueueScheduler::ClassicalTargets(WorkloadId id, co
     int32_t lca;
   };
   std::vector<Candidate> same, hierarchy, priority;
-  if (q.obj.within_cluster_queue != "Never") {
+  if (q.obj.within_cluster_queue != "Never" &&
+      MayHoldCandidates(q.obj.within_cluster_queue, w, q)) {
     for (WorkloadId c : q.admitted) {
       const auto& cw = cache_.wl(c);
-      if (c == id || !UsesAny(c, frs)) continue;
-      if (!SatisfiesPolicy(q.obj.within_cluster_queue, w, cw)) continue;
+      if (c == id || !SatisfiesPolicy(q.obj.within_cluster_queue, w, cw)) continue;
+      if (!UsesAny(c, frs)) continue;
       same.push_back({c, kWithinCQ, -1});
     }
   }
@@ -135,8 +149,8 @@ std::vector<PreemptionTarget> KueueScheduler::ClassicalTargets(WorkloadId id, co
     int32_t previous = -1;
     auto classify = [&](WorkloadId c, bool adv) -> std::optional<Variant> {
       const auto& cw = cache_.wl(c);
-      if (!UsesAny(c, frs)) return std::nullopt;
       if (!SatisfiesPolicy(q.obj.reclaim_within_cohort, w, cw)) return std::nullopt;
+      if (!UsesAny(c, frs)) return std::nullopt;
       if (adv) return kHierarchical;
       if (!bwc) return kWithoutBorrowing;
       if (cw.spec.priority >= w.spec.priority ||
@@ -155,7 +169,9 @@ std::vector<PreemptionTarget> KueueScheduler::ClassicalTargets(WorkloadId id, co
         }
         for (int32_t child : tree.node(cur).child_cqs) {
           if (child == node || WithinNominalIn(child, frs)) continue;
-          for (WorkloadId c : cache_.cq(cache_.CqOfNode(child)).admitted) {
+          const auto& other = cache_.cq(cache_.CqOfNode(child));
+          if (!MayHoldCandidates(q.obj.reclaim_within_cohort, w, other)) continue;
+          for (WorkloadId c : other.admitted) {
             if (auto v = classify(c, advantage)) list.push_back({c, *v, root});
           }
         }
