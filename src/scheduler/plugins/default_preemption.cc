@@ -126,14 +126,19 @@ PostFilterPlugin::Result DefaultPreemption::PostFilter(CycleState& state, PodId 
     return result;
   }
   const auto& order = s_.node_order_;
+  const auto& prios = s_.bound_priorities_;
+  const bool no_victims = prios.empty() || prios.begin()->first >= pod.tmpl->priority;
+  if (no_victims && no_victims_message_.first == std::pair{order.size(), count}) {
+    result.message = no_victims_message_.second;  // the same counts: the same message
+    return result;
+  }
   std::map<std::string, int64_t> statuses;
   if (static_cast<int64_t>(order.size()) > count) {
     statuses[kNotHelpful] = static_cast<int64_t>(order.size()) - count;
   }
   std::vector<NodeId> potential;
   std::vector<Candidate> candidates;
-  const auto& prios = s_.bound_priorities_;
-  if (count > 0 && (prios.empty() || prios.begin()->first >= pod.tmpl->priority)) {
+  if (count > 0 && no_victims) {
     // No running pod anywhere has a lower priority: every node answers as
     // selectVictimsOnNode would, with no victims (no need to list them).
     statuses[kNoVictims] += count;
@@ -163,6 +168,7 @@ PostFilterPlugin::Result DefaultPreemption::PostFilter(CycleState& state, PodId 
   if (candidates.empty()) {
     result.message =
         "preemption: " + NodesAvailableMessage(order.size(), {statuses.begin(), statuses.end()});
+    if (no_victims) no_victims_message_ = {{order.size(), count}, result.message};
     return result;
   }
   const Candidate& best = candidates[PickOne(candidates)];

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <utility>
 #include <vector>
 
 #include "scheduler/framework.h"
@@ -35,6 +36,9 @@ class DefaultPreemption final : public Plugin, public PostFilterPlugin {
 
   Scheduler& s_;
   cluster::Store& store_;
+  // With no lower priority running, the message depends only on the node count and how
+  // many nodes preemption could help: the last one, by those two.
+  std::pair<std::pair<size_t, int64_t>, std::string> no_victims_message_{{~size_t{0}, 0}, ""};
 };
 
 }  // namespace gputwin::scheduler
