@@ -145,7 +145,8 @@ int Run(const RunOptions& o) {
     head = report::SummaryHead(*simulation, results);
   }
   if (!out_dir.empty()) {
-    report::WriteFileAtomically(out_dir, "summary.json", [&](std::ostream& out) {
+    // (detail captured by name: a structured binding, which clang 14 cannot capture.)
+    report::WriteFileAtomically(out_dir, "summary.json", [&, detail = detail](std::ostream& out) {
       report::WriteSummaryJson(out, *simulation, results, detail, &head);
     });
   }

@@ -330,12 +330,13 @@ void Karpenter::Disrupt(Time now) {
     const auto& c = claims_[i];
     std::vector<PodId> pods = ReschedulablePods(c.node);
     // (Not with topology: where the candidate is changes what its pods may do.)
-    bool isolated = !InvolvesTopology(pods) && std::all_of(pods.begin(), pods.end(), [&](PodId id) {
-      for (uint32_t k : FitsOf(&destinations, id)) {
-        if (static_cast<int32_t>(k) != position[i]) return false;
-      }
-      return true;
-    });
+    bool isolated =
+        !InvolvesTopology(pods) && std::all_of(pods.begin(), pods.end(), [&, i = i](PodId id) {
+          for (uint32_t k : FitsOf(&destinations, id)) {
+            if (static_cast<int32_t>(k) != position[i]) return false;
+          }
+          return true;
+        });
     std::optional<Likeness> like;
     const Solution* simulated = nullptr;
     if (isolated) {

@@ -268,9 +268,9 @@ std::vector<int32_t> Cache::CqsInTree(int32_t cq) const {
 std::vector<std::pair<int32_t, int64_t>> Cache::PodRequests(const PodSet& ps) {
   std::vector<std::pair<int32_t, int64_t>> out;
   for (const auto& [name, q] : ps.requests) {
-    bool excluded = std::any_of(config_.exclude_resource_prefixes.begin(),
-                                config_.exclude_resource_prefixes.end(),
-                                [&](const std::string& p) { return name.starts_with(p); });
+    bool excluded = std::any_of(
+        config_.exclude_resource_prefixes.begin(), config_.exclude_resource_prefixes.end(),
+        [&name = name](const std::string& p) { return name.starts_with(p); });
     if (excluded) continue;
     out.emplace_back(ResourceIndex(name), KueueUnits(name, q));
   }

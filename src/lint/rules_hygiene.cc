@@ -127,7 +127,9 @@ void CheckNamespaces(const api::Manifests& m, const std::vector<PodSource>& pods
     if (std::string(p.kind) == "DaemonSet" || !WantsGpu(*p.spec)) continue;
     gpu_namespaces.emplace(p.owner->namespace_, &p);
   }
-  for (const auto& [ns, p] : gpu_namespaces) {
+  for (const auto& entry : gpu_namespaces) {
+    const std::string& ns = entry.first;  // (not a structured binding: lambdas capture it)
+    const PodSource* p = entry.second;
     // Judged where the files create the namespace: its guard rails belong with it.
     const bool defined = std::any_of(m.namespaces.begin(), m.namespaces.end(),
                                      [&](const auto& n) { return n.metadata.name == ns; });

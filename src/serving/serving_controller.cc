@@ -58,15 +58,13 @@ constexpr double kEagerWarmupSeconds = 10;  // an estimate (docs/serving.md)
 ServingController::ServingController(cluster::Store* store, EventQueue* queue,
                                      const api::Manifests& manifests, const api::Scenario& scenario,
                                      const devices::GpuModelTable* gpus,
-                                     telemetry::Registry* metrics, Duration metrics_interval,
-                                     Diagnostics* diagnostics)
+                                     telemetry::Registry* metrics, Duration metrics_interval)
     : Controller("vllm", store, queue, cluster::Watches({WatchKind::kPod, WatchKind::kNode})),
       manifests_(manifests),
       scenario_(scenario),
       gpus_(gpus),
       metrics_(metrics),
       metrics_interval_(metrics_interval),
-      diagnostics_(diagnostics),
       start_(scenario.start_time) {
   for (const auto& m : scenario.serving_models) {
     std::ifstream f(m.config);

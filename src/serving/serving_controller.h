@@ -88,8 +88,7 @@ class ServingController : public cluster::Controller {
  public:
   ServingController(cluster::Store* store, EventQueue* queue, const api::Manifests& manifests,
                     const api::Scenario& scenario, const devices::GpuModelTable* gpus,
-                    telemetry::Registry* metrics, Duration metrics_interval,
-                    Diagnostics* diagnostics);
+                    telemetry::Registry* metrics, Duration metrics_interval);
   ~ServingController() override;
   void Start();
 
@@ -146,7 +145,6 @@ class ServingController : public cluster::Controller {
   const devices::GpuModelTable* gpus_;
   telemetry::Registry* metrics_;
   Duration metrics_interval_;
-  Diagnostics* diagnostics_;
   Time start_;
   LlmModelTable models_;
 

@@ -211,9 +211,9 @@ const std::vector<ComponentRegistration>& Components() {
       // What runs inside the serving pods, and the proxies and clients in front of them.
       {"vllm", ServingEnabled,
        [](RunContext& c) -> std::unique_ptr<EventHandler> {
-         auto v = std::make_unique<serving::ServingController>(
-             &c.store, &c.queue, c.manifests, c.scenario, &c.gpu_models, &c.metrics,
-             c.metrics_interval, &c.manifests.diagnostics);
+         auto v = std::make_unique<serving::ServingController>(&c.store, &c.queue, c.manifests,
+                                                               c.scenario, &c.gpu_models,
+                                                               &c.metrics, c.metrics_interval);
          v->Start();
          return v;
        }},
