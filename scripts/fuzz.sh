@@ -16,7 +16,9 @@ targets=("$@")
 jobs=${GPUTWIN_FUZZ_JOBS:-1}
 build=${GPUTWIN_FUZZ_BUILD:-build-fuzz}
 
-cmake -S fuzz -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ >/dev/null
+# A unity build, as the sanitized tests' (README): 73 s instead of 107 s on 2 cores.
+cmake -S fuzz -B "$build" -G Ninja -DCMAKE_CXX_COMPILER=clang++ -DCMAKE_UNITY_BUILD=ON \
+  -DCMAKE_UNITY_BUILD_BATCH_SIZE=8 >/dev/null
 nice -n 15 cmake --build "$build" -j "$jobs"
 rm -rf "$build/corpus"
 scripts/fuzz-corpus.sh "$build/corpus" >/dev/null
