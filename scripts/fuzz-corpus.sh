@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: scripts/fuzz-corpus.sh CORPUS_DIR}
-for t in yaml scenario quantity duration csv promql; do mkdir -p "$out/$t"; done
+for t in yaml scenario quantity duration csv promql model_config; do mkdir -p "$out/$t"; done
 
 yaml_files=$(find examples tests grafana/provisioning -name '*.yaml' -o -name '*.yml' | sort)
 
@@ -76,7 +76,7 @@ perl -e '
   tests/telemetry/promql_test.cc tests/prometheus/*.cc tests/telemetry/prometheus_roundtrip_test.cc
 
 # Hand-written seeds.
-for t in quantity duration csv promql yaml; do
+for t in quantity duration csv promql yaml model_config; do
   if [ -d "fuzz/seeds/$t" ]; then cp fuzz/seeds/$t/* "$out/$t/"; fi
 done
 

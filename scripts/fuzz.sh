@@ -4,7 +4,8 @@
 # timeout (-timeout=10) or out-of-memory (-rss_limit_mb=2048); the reproducer is written to
 # build-fuzz/artifacts/<target>/ and its name printed.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     targets: yaml scenario quantity
-#                                                        duration csv promql (default all)
+#                                                        duration csv promql model_config
+#                                                        (default all)
 # Environment: GPUTWIN_FUZZ_JOBS (targets in parallel), GPUTWIN_FUZZ_BUILD (build folder).
 # The corpus grows in build-fuzz/corpus-work/<target>/ from run to run.
 set -euo pipefail
@@ -12,7 +13,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-3600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(yaml scenario quantity duration csv promql)
+[ ${#targets[@]} -gt 0 ] || targets=(yaml scenario quantity duration csv promql model_config)
 jobs=${GPUTWIN_FUZZ_JOBS:-1}
 build=${GPUTWIN_FUZZ_BUILD:-build-fuzz}
 
@@ -33,6 +34,7 @@ run_one() {
   case $t in
     yaml | scenario) extra=(-max_len=65536) ;;
     csv) extra=(-max_len=16384) ;;
+    model_config) extra=(-max_len=8192 -dict=fuzz/model_config.dict) ;;
   esac
   local start=$SECONDS
   # The seeds are read, the new inputs kept in $work; stdin closed (CI has none). One worker,

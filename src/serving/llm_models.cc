@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <cstdio>
 #include <nlohmann/json.hpp>
 #include <optional>
 
@@ -179,6 +180,19 @@ LlmArchitecture ParseHfConfig(const std::string& text, const std::string& file,
     const int line =
         1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
     throw InputError(SourceRef{file, line}, "", std::string("not valid JSON: ") + e.what());
+  } catch (const nlohmann::json::exception& e) {
+    // A number past double's range ("number overflow parsing '1e309'"): its line, by its text.
+    const std::string what = e.what();
+    const size_t open = what.find('\''), close = what.rfind('\'');
+    int line = 0;
+    if (open != std::string::npos && close > open + 1) {
+      const size_t at = text.find(what.substr(open + 1, close - open - 1));
+      if (at != std::string::npos) {
+        line = 1 + static_cast<int>(
+                       std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+      }
+    }
+    throw InputError(SourceRef{file, line}, "", "not valid JSON: " + what);
   }
   if (!j.is_object()) throw InputError(SourceRef{file, 1}, "", "a config.json is a JSON object");
   // Multimodal configs keep the language model under text_config.
@@ -237,6 +251,24 @@ LlmArchitecture ParseHfConfig(const std::string& text, const std::string& file,
     throw InputError(
         where("num_key_value_heads"), "num_key_value_heads",
         "must divide num_attention_heads (" + std::to_string(a.num_attention_heads) + ")");
+  }
+  // Each size alone may be plausible and their product not: the parameter counts are int64
+  // (the largest open models have about 2 × 10^12 parameters).
+  {
+    const long double q = static_cast<long double>(a.num_attention_heads) * a.head_dim;
+    const long double kv = static_cast<long double>(a.num_key_value_heads) * a.head_dim;
+    const long double experts = std::max(1, a.num_local_experts);
+    const long double per_layer = a.hidden_size * (2 * q + 2 * kv) +
+                                  experts * 3 * a.hidden_size * a.intermediate_size +
+                                  static_cast<long double>(a.hidden_size) * a.num_local_experts;
+    const long double total = a.num_hidden_layers * per_layer + 2.0L * a.vocab_size * a.hidden_size;
+    if (total > 1e15L) {
+      char about[32];
+      std::snprintf(about, sizeof about, "%.2g", static_cast<double>(total));
+      throw InputError(where("hidden_size"), "hidden_size",
+                       std::string("with these sizes the model would have about ") + about +
+                           " parameters: implausibly large (at most 10^15)");
+    }
   }
   if (c.contains("tie_word_embeddings") && c["tie_word_embeddings"].is_boolean()) {
     a.tie_word_embeddings = c["tie_word_embeddings"].get<bool>();
