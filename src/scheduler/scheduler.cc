@@ -681,28 +681,9 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     }
   }
   const int64_t visits = only_pinned ? static_cast<int64_t>(pinned.size()) : n;
-  // Where only the group verdicts and NodeResourcesFit decide, whole blocks of nodes
-  // without room for the requests are passed over (each counts as processed).
-  const bool skip_blocks = fast && !only_pinned && tc.requests != nullptr;
-  if (skip_blocks) RefreshFreeBlocks();
-  for (int64_t i = 0; i < visits && static_cast<int64_t>(feasible.size()) < to_find; ++i) {
-    NodeId node;
-    if (only_pinned) {
-      node = pinned[static_cast<size_t>(i)];
-    } else {
-      if (skip_blocks && (i == 0 || index % kFreeBlock == 0) &&
-          BlockCannotFit(index / kFreeBlock, *tc.requests)) {
-        const size_t end = std::min(static_cast<size_t>(n), (index / kFreeBlock + 1) * kFreeBlock);
-        const int64_t skip = std::min(static_cast<int64_t>(end - index), visits - i);
-        processed += skip;
-        i += skip - 1;  // (the loop adds the last one)
-        index += static_cast<size_t>(skip);
-        if (index == static_cast<size_t>(n)) index = 0;
-        continue;
-      }
-      node = node_order_[index];
-      if (++index == static_cast<size_t>(n)) index = 0;
-    }
+  // One node of the walk: the filters, and the node joins the feasible list if it passes
+  // (inlined: as a call per node, the plain walk costs 15 % more).
+  auto visit = [&](NodeId node) __attribute__((always_inline)) {
     ++processed;
     if (fast) {
       if (tc.group_filters.empty() && tc.group_scores.empty()) {
@@ -710,7 +691,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
                                                    info_.used(node), info_.stride())) {
           feasible.push_back(Feasible{node, 0});
         }
-        continue;
+        return;
       }
       const uint32_t g = groups_.GroupOf(node);
       const GroupEval& e = GroupOf(pod, tc, g);
@@ -724,8 +705,45 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
       if (!tc.group_scores.empty()) GroupOf(pod, tc, g);
       feasible.push_back(Feasible{node, g});
     }
+  };
+  // Where only the group verdicts and NodeResourcesFit decide, whole blocks of nodes
+  // without room for the requests are passed over (each counts as processed), for
+  // templates whose last walk visited every node and found fewer nodes than there are
+  // blocks: elsewhere keeping the blocks current costs more than skipping saves.
+  const bool skip_blocks = fast && !only_pinned && tc.requests != nullptr && tc.sparse_fit;
+  if (skip_blocks) {
+    RefreshFreeBlocks();
+    const auto nodes = static_cast<size_t>(n);
+    int64_t i = 0;
+    while (i < visits && static_cast<int64_t>(feasible.size()) < to_find) {
+      // The rest of index's block (the walk may start inside one); the node-by-node walk
+      // counts in `processed`, from which the next start index follows.
+      const size_t end = std::min(nodes, (index / kFreeBlock + 1) * kFreeBlock);
+      const int64_t span = std::min(static_cast<int64_t>(end - index), visits - i);
+      if (BlockCannotFit(index / kFreeBlock, *tc.requests)) {
+        processed += span;
+      } else {
+        for (int64_t k = 0; k < span && static_cast<int64_t>(feasible.size()) < to_find; ++k) {
+          visit(node_order_[index + static_cast<size_t>(k)]);
+        }
+      }
+      i += span;
+      index += static_cast<size_t>(span);
+      if (index == nodes) index = 0;
+    }
+  } else {
+    for (int64_t i = 0; i < visits && static_cast<int64_t>(feasible.size()) < to_find; ++i) {
+      if (only_pinned) {
+        visit(pinned[static_cast<size_t>(i)]);
+      } else {
+        visit(node_order_[index]);
+        if (++index == static_cast<size_t>(n)) index = 0;
+      }
+    }
   }
   if (only_pinned) processed = n;  // the full loop would have visited them all
+  tc.sparse_fit = static_cast<int64_t>(feasible.size()) < to_find &&
+                  feasible.size() * kFreeBlock < static_cast<size_t>(n);
   next_start_node_index_ =
       (next_start_node_index_ + static_cast<size_t>(processed)) % static_cast<size_t>(n);
 

@@ -95,6 +95,8 @@ class Scheduler : public cluster::Controller {
     // (kNode without NormalizeScore, summed with weights), and per cycle (the rest).
     std::vector<uint16_t> group_scores, memo_scores, cycle_scores;
     const std::vector<std::pair<ResourceId, int64_t>>* requests = nullptr;
+    // The last filter loop visited every node and found fewer than one in kFreeBlock.
+    bool sparse_fit = false;
     std::vector<GroupEval> groups;
     // Memo of the weighted memo_scores sum, valid while the node's NodeInfo version holds.
     uint32_t attempts = 0;
