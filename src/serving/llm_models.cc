@@ -233,6 +233,11 @@ LlmArchitecture ParseHfConfig(const std::string& text, const std::string& file,
       as_int("num_key_value_heads", integer("num_key_value_heads", int64_t{a.num_attention_heads}));
   a.head_dim =
       as_int("head_dim", integer("head_dim", int64_t{a.hidden_size / a.num_attention_heads}));
+  if (a.head_dim <= 0) {  // transformers' hidden_size // num_attention_heads
+    throw InputError(where("num_attention_heads"), "num_attention_heads",
+                     "exceeds hidden_size (" + std::to_string(a.hidden_size) +
+                         "): the head dimension would be 0 (state head_dim)");
+  }
   if (c.contains("num_local_experts") && !c["num_local_experts"].is_null()) {
     a.num_local_experts = as_int("num_local_experts", integer("num_local_experts", std::nullopt));
   } else if (qwen_moe) {

@@ -204,8 +204,9 @@ TEST(Hostile, AnEbsVolumeIsAtMost64Ti) {
 
 // A serving model's config.json (found by fuzz/model_config_fuzzer.cc): a number past
 // double's range is refused at its line; sizes that pass one by one (each at most 10^9) but
-// multiply past int64 parameters are refused. By hand: 8 heads of 1.25e8 give q = kv = 1e9,
-// so a layer is 1e9 × (2e9 + 2e9) + 3 × 1e9 × 1e9 = 7e18, and 1,000 layers about 7e21.
+// multiply past int64 parameters are refused, and so are more heads than hidden units. By hand: 8
+// heads of 1.25e8 give q = kv = 1e9, so a layer is 1e9 × (2e9 + 2e9) + 3 × 1e9 × 1e9 = 7e18, and
+// 1,000 layers about 7e21.
 TEST(Hostile, AModelConfigIsReadOrRefusedAtItsLine) {
   EXPECT_THAT(RunRefusal("model_number_overflow.yaml"),
               HasSubstr("data/number_overflow_config.json:9: not valid JSON: "
@@ -213,6 +214,10 @@ TEST(Hostile, AModelConfigIsReadOrRefusedAtItsLine) {
   EXPECT_THAT(RunRefusal("model_implausible.yaml"),
               HasSubstr("data/implausible_config.json:4: hidden_size: with these sizes the model "
                         "would have about 7e+21 parameters: implausibly large (at most 10^15)"));
+  // 8,192 heads over 2,048 hidden units: hidden_size // num_attention_heads is 0.
+  EXPECT_THAT(RunRefusal("model_heads_past_hidden.yaml"),
+              HasSubstr("data/heads_past_hidden_config.json:5: num_attention_heads: exceeds "
+                        "hidden_size (2048): the head dimension would be 0 (state head_dim)"));
 }
 
 }  // namespace
