@@ -6,7 +6,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: scripts/fuzz-corpus.sh CORPUS_DIR}
-for t in yaml scenario quantity duration csv promql model_config; do mkdir -p "$out/$t"; done
+for t in yaml scenario quantity duration csv promql model_config alert_template; do mkdir -p "$out/$t"; done
 
 yaml_files=$(find examples tests grafana/provisioning -name '*.yaml' -o -name '*.yml' | sort)
 
@@ -75,11 +75,19 @@ perl -e '
   }' "$out/promql" $yaml_files grafana/dashboards/*.json \
   tests/telemetry/promql_test.cc tests/prometheus/*.cc tests/telemetry/prometheus_roundtrip_test.cc
 
+# Alert templates: every YAML value holding a {{ action }} (rules' labels and annotations).
+perl -ne '
+  BEGIN { $dir = shift @ARGV; }
+  next unless /:\s*["\x27]?(.*\{\{.*\}\}.*?)["\x27]?\s*$/;
+  next if $seen{$1}++;
+  open(my $o, ">", "$dir/y" . scalar(keys %seen)) or die; print $o $1; close $o;
+  ' "$out/alert_template" $yaml_files
+
 # Hand-written seeds.
-for t in quantity duration csv promql yaml model_config; do
+for t in quantity duration csv promql yaml model_config alert_template; do
   if [ -d "fuzz/seeds/$t" ]; then cp fuzz/seeds/$t/* "$out/$t/"; fi
 done
 
-for t in yaml scenario quantity duration csv promql; do
+for t in yaml scenario quantity duration csv promql model_config alert_template; do
   echo "fuzz corpus $t: $(ls "$out/$t" | wc -l) seeds"
 done

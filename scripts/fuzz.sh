@@ -5,6 +5,7 @@
 # build-fuzz/artifacts/<target>/ and its name printed.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     targets: yaml scenario quantity
 #                                                        duration csv promql model_config
+#                                                        alert_template
 #                                                        (default all)
 # Environment: GPUTWIN_FUZZ_JOBS (targets in parallel), GPUTWIN_FUZZ_BUILD (build folder).
 # The corpus grows in build-fuzz/corpus-work/<target>/ from run to run.
@@ -13,7 +14,7 @@ cd "$(dirname "$0")/.."
 seconds=${1:-3600}
 shift || true
 targets=("$@")
-[ ${#targets[@]} -gt 0 ] || targets=(yaml scenario quantity duration csv promql model_config)
+[ ${#targets[@]} -gt 0 ] || targets=(yaml scenario quantity duration csv promql model_config alert_template)
 jobs=${GPUTWIN_FUZZ_JOBS:-1}
 build=${GPUTWIN_FUZZ_BUILD:-build-fuzz}
 

@@ -1,10 +1,9 @@
 #include "prometheus/rule_manager.h"
 
-#include <fmt/format.h>
-
 #include <cmath>
-#include <regex>
 #include <stdexcept>
+
+#include "prometheus/alert_template.h"
 
 namespace gputwin::prometheus {
 namespace {
@@ -13,72 +12,6 @@ using telemetry::Labels;
 
 constexpr const char* kAlertsOwner = "prometheus/alerts";
 constexpr uint64_t kSampleAlerts = ~uint64_t{0};
-
-std::string FormatValue(double v) {
-  if (std::isnan(v)) return "NaN";
-  if (std::isinf(v)) return v > 0 ? "+Inf" : "-Inf";
-  return fmt::format("{}", v);
-}
-
-// Prometheus's humanize: SI prefixes, four significant digits.
-std::string Humanize(double v) {
-  if (v == 0 || std::isnan(v) || std::isinf(v)) return fmt::format("{:.4g}", v);
-  static const char* big[] = {"", "k", "M", "G", "T", "P", "E", "Z", "Y"};
-  static const char* small[] = {"", "m", "u", "n", "p", "f", "a", "z", "y"};
-  int i = 0;
-  if (std::fabs(v) >= 1) {
-    while (std::fabs(v) >= 1000 && i < 8) v /= 1000, ++i;
-    return fmt::format("{:.4g}{}", v, big[i]);
-  }
-  while (std::fabs(v) < 1 && i < 8) v *= 1000, ++i;
-  return fmt::format("{:.4g}{}", v, small[i]);
-}
-
-// The template subset: {{ $labels.NAME }}, {{ $value }}, {{ humanize $value }},
-// {{ humanizePercentage $value }}, {{ printf "%.Nf" $value }}. Throws for anything else.
-std::string Render(const std::string& text, const Labels& labels, double value) {
-  std::string out;
-  size_t i = 0;
-  while (i < text.size()) {
-    const size_t open = text.find("{{", i);
-    if (open == std::string::npos) {
-      out += text.substr(i);
-      break;
-    }
-    out += text.substr(i, open - i);
-    const size_t close = text.find("}}", open);
-    if (close == std::string::npos) throw std::invalid_argument("unclosed {{ in template");
-    std::string action = text.substr(open + 2, close - open - 2);
-    if (!action.empty() && action.front() == '-') action.erase(0, 1);
-    if (!action.empty() && action.back() == '-') action.pop_back();
-    while (!action.empty() && action.front() == ' ') action.erase(0, 1);
-    while (!action.empty() && action.back() == ' ') action.pop_back();
-    static const std::regex label_re(R"(\$labels\.([A-Za-z_][A-Za-z0-9_]*))");
-    static const std::regex printf_re(
-        R"re(printf\s+"(%[-+ 0#]*[0-9]*(\.[0-9]+)?[fgde])"\s+\$value)re");
-    std::smatch m;
-    if (std::regex_match(action, m, label_re)) {
-      auto it = labels.find(m[1].str());
-      out += it == labels.end() ? "" : it->second;
-    } else if (action == "$value") {
-      out += FormatValue(value);
-    } else if (action == "humanize $value") {
-      out += Humanize(value);
-    } else if (action == "humanizePercentage $value") {
-      out += fmt::format("{:.4g}%", value * 100);
-    } else if (std::regex_match(action, m, printf_re)) {
-      char buf[64];
-      std::snprintf(buf, sizeof buf, m[1].str().c_str(), value);
-      out += buf;
-    } else {
-      throw std::invalid_argument("template action \"{{" + action +
-                                  "}}\" is not in the twin's subset ($labels.NAME, $value, "
-                                  "humanize, humanizePercentage, printf)");
-    }
-    i = close + 2;
-  }
-  return out;
-}
 
 }  // namespace
 
@@ -112,7 +45,7 @@ void ValidateRules(const api::Manifests& m) {
       for (const auto* map : {&r.labels, &r.annotations}) {
         for (const auto& [k, v] : *map) {
           try {
-            Render(v, {}, 0);
+            RenderTemplate(v, {}, 0);
           } catch (const std::invalid_argument& e) {
             throw InputError(r.source, (map == &r.labels ? "labels." : "annotations.") + k,
                              e.what());
@@ -221,7 +154,7 @@ void RuleManager::Evaluate(Group& g, Time now) {
       Labels l = smp.labels;
       l.erase("__name__");
       const Labels base = l;
-      for (const auto& [k, v] : spec.labels) l[k] = Render(v, base, smp.value);
+      for (const auto& [k, v] : spec.labels) l[k] = RenderTemplate(v, base, smp.value);
       l["alertname"] = spec.alert;
       seen[l] = smp.value;
     }
@@ -240,7 +173,8 @@ void RuleManager::Evaluate(Group& g, Time now) {
       a.value = v;
       Labels base = l;
       base.erase("alertname");
-      for (const auto& [k, text] : spec.annotations) a.annotations[k] = Render(text, base, v);
+      for (const auto& [k, text] : spec.annotations)
+        a.annotations[k] = RenderTemplate(text, base, v);
       if (!a.fired && now - a.pending_at >= spec.for_) {
         a.fired = true;
         a.firing_at = now;

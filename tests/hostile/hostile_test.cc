@@ -162,6 +162,14 @@ TEST(Hostile, APrometheusDurationPastTheInt64RangeIsRefused) {
                         "duration string: \"300y\""));
 }
 
+// Go's fmt refuses a width or precision past 10^6 (fmt/print.go tooLarge); C's printf
+// tried to allocate 1.2 GB of digits.
+TEST(Hostile, AnAlertTemplatePrecisionIsBounded) {
+  EXPECT_THAT(RunRefusal("alert_printf_precision.yaml"),
+              HasSubstr("alert_printf_precision.yaml:11: annotations.summary: printf width or "
+                        "precision past 1000000 in \"{{printf \"%.1205548752f\" $value}}\""));
+}
+
 TEST(Hostile, CatalogNumbersAreBoundedAndNamesParsed) {
   EXPECT_THAT(RunRefusal("catalog_huge_vcpu.yaml"),
               HasSubstr("data/huge_vcpu.csv:2: vcpu: \"1e308\" is out of range [0, 2147483647]"));

@@ -3,6 +3,7 @@
 
 #include <set>
 
+#include "prometheus/alert_template.h"
 #include "prometheus/rule_manager.h"
 #include "sim/simulation.h"
 #include "telemetry/promql.h"
@@ -102,6 +103,15 @@ TEST(RuleManager, PendingFiringKeepFiringForResolved) {
   EXPECT_EQ(a[0].resolved_at - t0, Duration::Minutes(12));
   EXPECT_EQ(a[1].pending_at - t0, Duration::Minutes(20));
   EXPECT_EQ(a[1].firing_at - t0, Duration::Minutes(23));
+}
+
+// printf in a template as Go's fmt prints it, however long: 70 decimals of 0.5 are "0.5"
+// and 69 zeros (the twin's buffer once cut it at 63 characters); a precision past 10^6 is
+// refused (Go prints %!(BADPREC) for it).
+TEST(AlertTemplate, PrintfPrintsEveryDigitUpToGosLimit) {
+  EXPECT_EQ(RenderTemplate("{{ printf \"%.70f\" $value }}", {}, 0.5), "0.5" + std::string(69, '0'));
+  EXPECT_EQ(RenderTemplate("[{{ printf \"%8.2f\" $value }}]", {}, 3.14159), "[    3.14]");
+  EXPECT_THROW(RenderTemplate("{{ printf \"%.1000001f\" $value }}", {}, 1), std::invalid_argument);
 }
 
 }  // namespace
