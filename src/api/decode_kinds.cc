@@ -259,8 +259,11 @@ Job DecodeJobObject(YamlReader& r, bool require_name, bool jobset_defaults) {
   // Indexed and the pods' restartPolicy OnFailure (jobset_webhook.go Default).
   bool default_restart_policy = false;
   if (jobset_defaults) {
+    // (Only maps are indexed: yaml-cpp throws on a scalar; the template's own decode below
+    // refuses one with its line.)
     auto t = spec->Raw("template");
-    default_restart_policy = !(t && t["spec"] && t["spec"]["restartPolicy"]);
+    default_restart_policy =
+        !(t && t.IsMap() && t["spec"] && t["spec"].IsMap() && t["spec"]["restartPolicy"]);
   }
   if (auto p = spec->Int("parallelism", 0, INT32_MAX)) j.parallelism = static_cast<int32_t>(*p);
   if (auto c = spec->Int("completions", 0, INT32_MAX)) j.completions = static_cast<int32_t>(*c);

@@ -170,6 +170,14 @@ TEST(Hostile, AnAlertTemplatePrecisionIsBounded) {
                         "precision past 1000000 in \"{{printf \"%.1205548752f\" $value}}\""));
 }
 
+// A pod spec that is a string inside a JobSet's Job template: the webhook's defaulting
+// indexed it as a map (found by the yaml fuzz target); the decode refuses it at its line.
+TEST(Hostile, AScalarPodSpecInAJobSetIsRefusedAtItsLine) {
+  EXPECT_THAT(Refusal("jobset_scalar_pod_spec.yaml"),
+              HasSubstr("jobset_scalar_pod_spec.yaml:12: "
+                        "spec.replicatedJobs[0].template.spec.template.spec: expected a mapping"));
+}
+
 TEST(Hostile, CatalogNumbersAreBoundedAndNamesParsed) {
   EXPECT_THAT(RunRefusal("catalog_huge_vcpu.yaml"),
               HasSubstr("data/huge_vcpu.csv:2: vcpu: \"1e308\" is out of range [0, 2147483647]"));
