@@ -67,17 +67,13 @@ std::string RenderTemplate(const std::string& text, const telemetry::Labels& lab
     } else if (std::regex_match(action, m, printf_re)) {
       const std::string spec = m[1].str();
       // Go's fmt takes a width or precision up to 10^6 (larger ones print %!(BADWIDTH) or
-      // %!(BADPREC)); C's printf would try to allocate them.
+      // %!(BADPREC)); C's printf would try to allocate them. Each run of digits is one.
       int64_t number = 0;
       for (char c : spec) {
-        if (c >= '0' && c <= '9') {
-          number = std::min<int64_t>(number * 10 + (c - '0'), 10'000'000);
-          if (number > 1'000'000) {
-            throw std::invalid_argument("printf width or precision past 1000000 in \"{{" + action +
-                                        "}}\" (Go's fmt renders %!(BADPREC))");
-          }
-        } else {
-          number = 0;
+        number = c >= '0' && c <= '9' ? number * 10 + (c - '0') : 0;
+        if (number > 1'000'000) {
+          throw std::invalid_argument("printf width or precision past 1000000 in \"{{" + action +
+                                      "}}\" (Go's fmt prints %!(BADWIDTH) or %!(BADPREC))");
         }
       }
       const int n = std::snprintf(nullptr, 0, spec.c_str(), value);

@@ -72,130 +72,118 @@ Status Scheduler::Diagnosis(const cluster::PodRecord& pod, TemplateCache& tc,
   return s;
 }
 
-void Scheduler::CountVerdict(TemplateCache& tc, NodeId n, int64_t code, uint16_t plugin, int sign) {
+void Scheduler::CountVerdict(DiagnosisMemo& d, NodeId n, int64_t code, uint16_t plugin, int sign) {
   if (code == 0) return;
   if (plugin < 64) {
-    if (tc.diag_plugin_nodes.size() <= plugin) tc.diag_plugin_nodes.resize(plugin + 1, 0);
-    tc.diag_plugin_nodes[plugin] += sign;
+    if (d.plugin_nodes.size() <= plugin) d.plugin_nodes.resize(plugin + 1, 0);
+    d.plugin_nodes[plugin] += sign;
   }
   if (code < 0) {
     const auto list = static_cast<size_t>(-1 - code);
-    if (tc.diag_per_list.size() <= list) tc.diag_per_list.resize(list + 1, 0);
-    tc.diag_per_list[list] += sign;
-    tc.diag_unschedulable[n] = sign > 0;  // Unschedulable: preemption may help
-    tc.diag_unschedulable_count += sign;
+    if (d.per_list.size() <= list) d.per_list.resize(list + 1, 0);
+    d.per_list[list] += sign;
+    d.unschedulable[n] = sign > 0;  // Unschedulable: preemption may help
+    d.unschedulable_count += sign;
   } else {
     const auto reason = static_cast<size_t>(code - 1);
-    if (tc.diag_reason_nodes.size() <= reason) tc.diag_reason_nodes.resize(reason + 1, 0);
-    tc.diag_reason_nodes[reason] += sign;
+    if (d.reason_nodes.size() <= reason) d.reason_nodes.resize(reason + 1, 0);
+    d.reason_nodes[reason] += sign;
   }
-  tc.diag_message.clear();
+  d.message.clear();
 }
 
 std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
                                            const CycleState& state, Unschedulable* unschedulable,
                                            uint64_t* rejectors) {
   const size_t n_nodes = store_.node_count();
-  if (tc.diag_version.empty()) {
-    diagnosis_owners_.push_back(pod.tmpl->id);
-    if (diagnosis_owners_.size() > kMaxDiagnosisMemos) {
+  if (!tc.diag) {
+    // The oldest memo goes first (it may be this template's, from before a release).
+    if (diagnosis_owners_.size() >= kMaxDiagnosisMemos) {
       TemplateCache* oldest = template_cache_[diagnosis_owners_.front()].get();
       diagnosis_owners_.pop_front();
-      // Swapped with empty vectors: `= {}` would keep their capacity.
-      auto release = [](auto& v) { std::decay_t<decltype(v)>().swap(v); };
-      if (oldest) {  // (not released since)
-        release(oldest->diag_version);
-        release(oldest->diag_group);
-        release(oldest->diag_code);
-        release(oldest->diag_plugin);
-        release(oldest->diag_lists);
-        release(oldest->diag_per_list);
-        release(oldest->diag_reason_nodes);
-        release(oldest->diag_plugin_nodes);
-        release(oldest->diag_unschedulable);
-        release(oldest->diag_message);
-        oldest->diag_epoch = 0;
-      }
+      if (oldest) oldest->diag.reset();
     }
+    diagnosis_owners_.push_back(pod.tmpl->id);
+    tc.diag = std::make_unique<DiagnosisMemo>();
   }
-  if (tc.diag_version.size() < n_nodes) {
-    tc.diag_version.resize(n_nodes, 0);
-    tc.diag_group.resize(n_nodes, ~uint32_t{0});
-    tc.diag_code.resize(n_nodes, 0);
-    tc.diag_plugin.resize(n_nodes, kPasses);
+  DiagnosisMemo& d = *tc.diag;
+  if (d.version.size() < n_nodes) {
+    d.version.resize(n_nodes, 0);
+    d.group.resize(n_nodes, ~uint32_t{0});
+    d.code.resize(n_nodes, 0);
+    d.plugin.resize(n_nodes, kPasses);
   }
   std::vector<uint16_t> ids;
   uint16_t failed_at;
   // Node n's verdict, evaluated again when its group or NodeInfo row changed since.
   auto stale = [&](NodeId node) {
-    return tc.diag_group[node] != groups_.GroupOf(node) ||
-           tc.diag_version[node] != info_.version(node);
+    return d.group[node] != groups_.GroupOf(node) || d.version[node] != info_.version(node);
   };
   auto evaluate = [&](NodeId node) {
     Status s = Diagnosis(pod, tc, state, node, true, &failed_at, &ids);
     int64_t code = 0;
     if (s.code == Code::kUnschedulable) {
-      auto it = std::find(tc.diag_lists.begin(), tc.diag_lists.end(), ids);
-      if (it == tc.diag_lists.end()) it = tc.diag_lists.insert(tc.diag_lists.end(), ids);
-      code = -1 - (it - tc.diag_lists.begin());
+      auto it = std::find(d.lists.begin(), d.lists.end(), ids);
+      if (it == d.lists.end()) it = d.lists.insert(d.lists.end(), ids);
+      code = -1 - (it - d.lists.begin());
     } else if (!s.ok()) {
       code = int64_t{s.reason} + 1;
     }
-    tc.diag_group[node] = groups_.GroupOf(node);
-    tc.diag_version[node] = info_.version(node);
-    tc.diag_code[node] = code;
-    tc.diag_plugin[node] = failed_at;
+    d.group[node] = groups_.GroupOf(node);
+    d.version[node] = info_.version(node);
+    d.code[node] = code;
+    d.plugin[node] = failed_at;
   };
-  if (tc.diag_epoch != node_change_epoch_) {
+  if (d.epoch != node_change_epoch_) {
     // Counted again over every node, reusing the verdicts still valid.
-    tc.diag_per_list.assign(tc.diag_lists.size(), 0);
-    tc.diag_reason_nodes.clear();
-    tc.diag_plugin_nodes.clear();
-    tc.diag_unschedulable.assign(n_nodes, false);
-    tc.diag_unschedulable_count = 0;
+    d.per_list.assign(d.lists.size(), 0);
+    d.reason_nodes.clear();
+    d.plugin_nodes.clear();
+    d.unschedulable.assign(n_nodes, false);
+    d.unschedulable_count = 0;
     for (NodeId node : node_order_) {
       if (stale(node)) evaluate(node);
-      CountVerdict(tc, node, tc.diag_code[node], tc.diag_plugin[node], 1);
+      CountVerdict(d, node, d.code[node], d.plugin[node], 1);
     }
-    tc.diag_message.clear();
-    tc.diag_epoch = node_change_epoch_;
+    d.message.clear();  // (a node order with no rejection counts nothing)
+    d.epoch = node_change_epoch_;
   } else {
-    // Only the nodes changed since the last count (each counted out, then in again).
-    if (tc.diag_unschedulable.size() < n_nodes) tc.diag_unschedulable.resize(n_nodes, false);
-    for (size_t k = tc.diag_log_pos; k < node_change_log_.size(); ++k) {
+    // Only the nodes changed since the last count: a new verdict replaces the old one.
+    if (d.unschedulable.size() < n_nodes) d.unschedulable.resize(n_nodes, false);
+    for (size_t k = d.log_pos; k < node_change_log_.size(); ++k) {
       const NodeId node = node_change_log_[k];
       if (node >= node_position_.size() || node_position_[node] < 0 || !stale(node)) continue;
-      const int64_t old_code = tc.diag_code[node];
-      const uint16_t old_plugin = tc.diag_plugin[node];
+      const int64_t old_code = d.code[node];
+      const uint16_t old_plugin = d.plugin[node];
       evaluate(node);
       // The same verdict again leaves the counts, and so the message, as they were.
-      if (old_code == tc.diag_code[node] && old_plugin == tc.diag_plugin[node]) continue;
-      CountVerdict(tc, node, old_code, old_plugin, -1);
-      CountVerdict(tc, node, tc.diag_code[node], tc.diag_plugin[node], 1);
+      if (old_code == d.code[node] && old_plugin == d.plugin[node]) continue;
+      CountVerdict(d, node, old_code, old_plugin, -1);
+      CountVerdict(d, node, d.code[node], d.plugin[node], 1);
     }
   }
-  tc.diag_log_pos = node_change_log_.size();
-  for (size_t pos = 0; pos < tc.diag_plugin_nodes.size(); ++pos) {
-    if (tc.diag_plugin_nodes[pos] > 0) *rejectors |= uint64_t{1} << pos;
+  d.log_pos = node_change_log_.size();
+  for (size_t pos = 0; pos < d.plugin_nodes.size(); ++pos) {
+    if (d.plugin_nodes[pos] > 0) *rejectors |= uint64_t{1} << pos;
   }
-  unschedulable->nodes = &tc.diag_unschedulable;
-  unschedulable->count = tc.diag_unschedulable_count;
-  if (tc.diag_message.empty()) {
+  unschedulable->nodes = &d.unschedulable;
+  unschedulable->count = d.unschedulable_count;
+  if (d.message.empty()) {
     std::vector<int64_t> counts(reasons_.size(), 0);
-    for (size_t list = 0; list < tc.diag_per_list.size(); ++list) {
-      if (tc.diag_per_list[list] == 0) continue;
-      for (uint16_t id : tc.diag_lists[list]) {
+    for (size_t list = 0; list < d.per_list.size(); ++list) {
+      if (d.per_list[list] == 0) continue;
+      for (uint16_t id : d.lists[list]) {
         if (counts.size() <= id) counts.resize(reasons_.size(), 0);
-        counts[id] += tc.diag_per_list[list];
+        counts[id] += d.per_list[list];
       }
     }
-    for (size_t id = 0; id < tc.diag_reason_nodes.size(); ++id) {
+    for (size_t id = 0; id < d.reason_nodes.size(); ++id) {
       if (counts.size() <= id) counts.resize(reasons_.size(), 0);
-      counts[id] += tc.diag_reason_nodes[id];
+      counts[id] += d.reason_nodes[id];
     }
-    tc.diag_message = HistogramMessage(node_order_.size(), counts);
+    d.message = HistogramMessage(node_order_.size(), counts);
   }
-  return tc.diag_message;
+  return d.message;
 }
 
 std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,

@@ -83,6 +83,24 @@ class Scheduler : public cluster::Controller {
     std::string message;
     uint64_t rejectors = 0;
   };
+  // FitErrorMessage's memo for a template: the verdict per node (-1 − an index into `lists`
+  // for an Unschedulable rejection, else Unresolvable reason id + 1, or 0), valid while the
+  // node's NodeInfo version and group are unchanged; and the histogram over node_order_,
+  // kept current from the nodes logged as changed since (node_change_log_) instead of a walk
+  // over every node: nodes per reason list, per Unresolvable reason id and per rejecting
+  // plugin, and the Unschedulable nodes.
+  struct DiagnosisMemo {
+    std::vector<uint32_t> version, group;
+    std::vector<int64_t> code;
+    std::vector<uint16_t> plugin;  // the rejecting plugin's position
+    std::vector<std::vector<uint16_t>> lists;
+    uint64_t epoch = 0;  // node_change_epoch_ of the counts; 0: none yet
+    size_t log_pos = 0;
+    std::vector<int64_t> per_list, reason_nodes, plugin_nodes;
+    int64_t unschedulable_count = 0;
+    std::vector<bool> unschedulable;
+    std::string message;  // HistogramMessage of the counts, "" when they moved
+  };
   struct TemplateCache {
     bool built = false;
     FailureMemo failure;
@@ -102,22 +120,7 @@ class Scheduler : public cluster::Controller {
     uint32_t attempts = 0;
     std::vector<uint32_t> score_version;
     std::vector<int64_t> score;
-    // Memo of FitErrorMessage's verdict per node (-1 − an index into diag_lists for an
-    // Unschedulable rejection, else Unresolvable reason id + 1, or 0), valid while the
-    // node's NodeInfo version and group are unchanged.
-    std::vector<uint32_t> diag_version, diag_group;
-    std::vector<int64_t> diag_code;
-    std::vector<uint16_t> diag_plugin;  // the rejecting plugin's position
-    std::vector<std::vector<uint16_t>> diag_lists;
-    // The memo's histogram over node_order_, kept current from the nodes logged as changed
-    // since (node_change_log_) instead of a walk over every node: nodes per reason list,
-    // per Unresolvable reason id and per rejecting plugin, and the Unschedulable nodes.
-    uint64_t diag_epoch = 0;  // node_change_epoch_ of the counts; 0: none yet
-    size_t diag_log_pos = 0;
-    std::vector<int64_t> diag_per_list, diag_reason_nodes, diag_plugin_nodes;
-    int64_t diag_unschedulable_count = 0;
-    std::vector<bool> diag_unschedulable;
-    std::string diag_message;  // HistogramMessage of the counts, "" when they moved
+    std::unique_ptr<DiagnosisMemo> diag;  // FitErrorMessage's, once the template fails again
   };
   // The nodes that rejected the pod as Unschedulable (where preemption may help).
   struct Unschedulable {
@@ -177,9 +180,9 @@ class Scheduler : public cluster::Controller {
   std::string MemoFitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
                                   const CycleState& state, Unschedulable* unschedulable,
                                   uint64_t* rejectors);
-  // Adds (sign 1) or takes back (-1) a verdict of node n (diag_code, diag_plugin) in the
+  // Adds (sign 1) or takes back (-1) a verdict of node n (its code and plugin) in the
   // template's counts.
-  static void CountVerdict(TemplateCache& tc, NodeId n, int64_t code, uint16_t plugin, int sign);
+  static void CountVerdict(DiagnosisMemo& d, NodeId n, int64_t code, uint16_t plugin, int sign);
   // A node's NodeInfo row changed: the free-capacity blocks and the change log learn it.
   void SyncNode(NodeId n);
   // The free-capacity blocks brought up to date (all of them after a new node order).

@@ -85,11 +85,16 @@ const std::vector<BuiltinEntry>& Builtin() {
   return table;
 }
 
+// 1-based line of byte `at` of a text.
+int LineAt(const std::string& text, size_t at) {
+  at = std::min(at, text.size());
+  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+}
+
 // 1-based line of the first `"key"` in a JSON text, 0 if absent.
 int LineOf(const std::string& text, const std::string& key) {
   size_t at = text.find("\"" + key + "\"");
-  if (at == std::string::npos) return 0;
-  return 1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
+  return at == std::string::npos ? 0 : LineAt(text, at);
 }
 
 }  // namespace
@@ -176,10 +181,8 @@ LlmArchitecture ParseHfConfig(const std::string& text, const std::string& file,
   try {
     j = nlohmann::json::parse(text);
   } catch (const nlohmann::json::parse_error& e) {
-    const size_t at = std::min(e.byte, text.size());
-    const int line =
-        1 + static_cast<int>(std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
-    throw InputError(SourceRef{file, line}, "", std::string("not valid JSON: ") + e.what());
+    throw InputError(SourceRef{file, LineAt(text, e.byte)}, "",
+                     std::string("not valid JSON: ") + e.what());
   } catch (const nlohmann::json::exception& e) {
     // A number past double's range ("number overflow parsing '1e309'"): its line, by its text.
     const std::string what = e.what();
@@ -187,10 +190,7 @@ LlmArchitecture ParseHfConfig(const std::string& text, const std::string& file,
     int line = 0;
     if (open != std::string::npos && close > open + 1) {
       const size_t at = text.find(what.substr(open + 1, close - open - 1));
-      if (at != std::string::npos) {
-        line = 1 + static_cast<int>(
-                       std::count(text.begin(), text.begin() + static_cast<long>(at), '\n'));
-      }
+      if (at != std::string::npos) line = LineAt(text, at);
     }
     throw InputError(SourceRef{file, line}, "", "not valid JSON: " + what);
   }
