@@ -6,7 +6,8 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 out=${1:?usage: scripts/fuzz-corpus.sh CORPUS_DIR}
-for t in yaml scenario quantity duration csv promql model_config alert_template; do mkdir -p "$out/$t"; done
+targets=(yaml scenario quantity duration csv promql model_config alert_template)
+for t in "${targets[@]}"; do mkdir -p "$out/$t"; done
 
 yaml_files=$(find examples tests grafana/provisioning -name '*.yaml' -o -name '*.yml' | sort)
 
@@ -84,10 +85,10 @@ perl -ne '
   ' "$out/alert_template" $yaml_files
 
 # Hand-written seeds.
-for t in quantity duration csv promql yaml model_config alert_template; do
+for t in "${targets[@]}"; do
   if [ -d "fuzz/seeds/$t" ]; then cp fuzz/seeds/$t/* "$out/$t/"; fi
 done
 
-for t in yaml scenario quantity duration csv promql model_config alert_template; do
+for t in "${targets[@]}"; do
   echo "fuzz corpus $t: $(ls "$out/$t" | wc -l) seeds"
 done
