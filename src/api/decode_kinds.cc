@@ -186,7 +186,7 @@ std::vector<PodFailurePolicyRule> DecodePodFailurePolicy(YamlReader& policy, con
       rule.container_name = ec->OptString("containerName");
       if (rule.container_name) {
         bool found = false;
-        for (const auto* cs : {&j.template_.spec.containers, &j.template_.spec.init_containers}) {
+        for (const auto* cs : {&j.template_->spec.containers, &j.template_->spec.init_containers}) {
           for (const auto& c : *cs) found = found || c.name == *rule.container_name;
         }
         if (!found) {
@@ -287,8 +287,8 @@ Job DecodeJobObject(YamlReader& r, bool require_name, bool jobset_defaults) {
                                      "\": supported values: \"NonIndexed\", \"Indexed\"");
   }
   j.template_ = RequiredTemplate(*spec);
-  if (default_restart_policy) j.template_.spec.restart_policy = "OnFailure";
-  if (j.template_.spec.restart_policy == "Always") {
+  if (default_restart_policy) j.template_->spec.restart_policy = "OnFailure";
+  if (j.template_->spec.restart_policy == "Always") {
     spec->Fail("template.spec.restartPolicy",
                "Required value: valid values: \"OnFailure\", \"Never\"");
   }
@@ -314,9 +314,9 @@ Job DecodeJobObject(YamlReader& r, bool require_name, bool jobset_defaults) {
     }
   }
   if (auto policy = spec->Object("podFailurePolicy")) {
-    if (j.template_.spec.restart_policy != "Never") {
+    if (j.template_->spec.restart_policy != "Never") {
       spec->Fail("template.spec.restartPolicy",
-                 "Invalid value: \"" + j.template_.spec.restart_policy +
+                 "Invalid value: \"" + j.template_->spec.restart_policy +
                      "\": only \"Never\" is supported when podFailurePolicy is specified");
     }
     j.pod_failure_policy = DecodePodFailurePolicy(*policy, j);

@@ -188,7 +188,7 @@ void DecodeRuntime(YamlReader& r, Manifests* out, bool cluster) {
       throw InputError(rj.source, path + ".replicas",
                        "Invalid value: " + std::to_string(rj.replicas) + ": always must be 1");
     }
-    const auto& cs = rj.template_.template_.spec.containers;
+    const auto& cs = rj.template_.template_->spec.containers;
     if (std::none_of(cs.begin(), cs.end(),
                      [&](const Container& c) { return c.name == req->second; })) {
       throw InputError(rj.source, path + ".template.spec.template.spec.containers",

@@ -8,6 +8,7 @@
 #include <string>
 #include <vector>
 
+#include "core/box.h"
 #include "core/errors.h"
 #include "core/quantity.h"
 #include "core/time.h"
@@ -250,7 +251,8 @@ struct Job {
   std::optional<int64_t> ttl_seconds_after_finished;  // the TTL-after-finished controller
   bool suspend = false;
   std::string completion_mode = "NonIndexed";
-  PodTemplateSpec template_;
+  // Boxed: a month's finished Jobs keep only their status (JobController::Finish empties it).
+  Box<PodTemplateSpec> template_;
 };
 
 // jobset.x-k8s.io/v1alpha2 JobSet (kubernetes-sigs/jobset api/jobset/v1alpha2): Jobs

@@ -753,10 +753,10 @@ uint32_t Store::AddReplicaSet(api::ReplicaSet rs, uint32_t deployment) {
 
 std::shared_ptr<const PodTemplateInfo> Store::MakeJobTemplate(const api::Job& j) {
   // The Job controller labels its pods with the job's name (batch.kubernetes.io/job-name).
-  api::ObjectMeta meta = j.template_.metadata;
+  api::ObjectMeta meta = j.template_->metadata;
   meta.labels["batch.kubernetes.io/job-name"] = j.metadata.name;
   meta.labels["job-name"] = j.metadata.name;
-  return MakeTemplate(meta, j.template_.spec, j.metadata.namespace_);
+  return MakeTemplate(meta, j.template_->spec, j.metadata.namespace_);
 }
 
 uint32_t Store::AddJob(api::Job j) {

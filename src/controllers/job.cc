@@ -105,7 +105,7 @@ void JobController::Finish(uint32_t id, const std::string& condition, const std:
   // A finished Job's pod template is read by no one any more (Sync stops at the condition;
   // its pods keep their own): a month of Jobs keeps only what the outputs show. A JobSet's
   // Jobs keep theirs (the JobSet controller reads and recreates them).
-  if (done.obj.metadata.owner_references.empty()) done.obj.template_ = api::PodTemplateSpec{};
+  if (done.obj.metadata.owner_references.empty()) done.obj.template_.reset();
 }
 
 void JobController::Sync(uint32_t id, Time now) {
@@ -193,7 +193,7 @@ void JobController::Sync(uint32_t id, Time now) {
     return;
   }
   if (job.failed > job.obj.backoff_limit ||
-      (job.obj.template_.spec.restart_policy == "OnFailure" &&
+      (job.obj.template_->spec.restart_policy == "OnFailure" &&
        (job.obj.backoff_limit == 0 ? restarts > 0 : restarts >= job.obj.backoff_limit))) {
     Finish(id, "Failed", "BackoffLimitExceeded", "Job has reached the specified backoff limit",
            now);

@@ -142,8 +142,8 @@ api::Job JobSetController::ConstructJob(const State& s, size_t rjob, int32_t job
   for (const auto& [k, v] : marks) {
     job.metadata.labels[k] = v;
     job.metadata.annotations[k] = v;
-    job.template_.metadata.labels[k] = v;
-    job.template_.metadata.annotations[k] = v;
+    job.template_->metadata.labels[k] = v;
+    job.template_->metadata.annotations[k] = v;
   }
   job.metadata.owner_references.push_back({"JobSet", js.metadata.name, true});
   job.suspend = js.suspend;
@@ -151,7 +151,7 @@ api::Job JobSetController::ConstructJob(const State& s, size_t rjob, int32_t job
   // one topology domain and no other Job's pods are in it. Upstream gives the leader the
   // affinities and pins the followers to its domain; every pod carrying them ends alike.
   if (!js.exclusive_topology.empty()) {
-    auto& spec = job.template_.spec;
+    auto& spec = job.template_->spec;
     api::PodAffinityTerm with_own;
     with_own.label_selector = api::LabelSelector{{}, {{kJobKey, "In", {key}}}};
     with_own.namespace_selector = api::LabelSelector{};
@@ -165,7 +165,7 @@ api::Job JobSetController::ConstructJob(const State& s, size_t rjob, int32_t job
     if (!spec.pod_anti_affinity) spec.pod_anti_affinity = api::PodAffinity{};
     spec.pod_affinity->required.push_back(std::move(with_own));
     spec.pod_anti_affinity->required.push_back(std::move(without_others));
-    job.template_.metadata.annotations["alpha.jobset.sigs.k8s.io/exclusive-topology"] =
+    job.template_->metadata.annotations["alpha.jobset.sigs.k8s.io/exclusive-topology"] =
         js.exclusive_topology;
   }
   return job;
@@ -198,7 +198,7 @@ void JobSetController::SuspendJobs(State& s) {
 void JobSetController::ResumeJobs(State& s, size_t rjob) {
   size_t first = 0;
   for (size_t r = 0; r < rjob; ++r) first += static_cast<size_t>(s.obj.replicated_jobs[r].replicas);
-  const auto& rt = s.obj.replicated_jobs[rjob].template_.template_;
+  const auto& rt = *s.obj.replicated_jobs[rjob].template_.template_;
   for (int32_t i = 0; i < s.obj.replicated_jobs[rjob].replicas; ++i) {
     const size_t g = first + static_cast<size_t>(i);
     if (g >= s.jobs.size() || s.jobs[g] == cluster::kNone) continue;
@@ -206,7 +206,7 @@ void JobSetController::ResumeJobs(State& s, size_t rjob) {
     if (job.deleted || !job.obj.suspend) continue;
     // resumeJob: the template's labels, annotations, nodeSelector, tolerations and
     // scheduling gates merged into the Job's.
-    auto& t = job.obj.template_;
+    auto& t = *job.obj.template_;
     for (const auto& [k, v] : rt.metadata.labels) t.metadata.labels[k] = v;
     for (const auto& [k, v] : rt.metadata.annotations) t.metadata.annotations[k] = v;
     for (const auto& [k, v] : rt.spec.node_selector) t.spec.node_selector[k] = v;

@@ -152,25 +152,25 @@ bool RayJobController::CreateSubmitter(uint32_t id) {
     c.resources.limits["cpu"] = *ParseQuantity("1", &err);
     c.resources.limits["memory"] = *ParseQuantity("1Gi", &err);
     c.command = {"bash", "-ce"};
-    job.template_.spec.containers.push_back(std::move(c));
-    job.template_.spec.restart_policy = "Never";
+    job.template_->spec.containers.push_back(std::move(c));
+    job.template_->spec.restart_policy = "Never";
   }
   // A Job's pods restart OnFailure or Never: a submitterPodTemplate without restartPolicy is
   // defaulted to Always and the API server refuses the Job (createNewK8sJob's event).
-  if (job.template_.spec.restart_policy != "Never" &&
-      job.template_.spec.restart_policy != "OnFailure") {
+  if (job.template_->spec.restart_policy != "Never" &&
+      job.template_->spec.restart_policy != "OnFailure") {
     store_.RecordEvent("Warning", "FailedToCreateRayJobSubmitter", "RayJob",
                        r.obj.metadata.namespace_, r.obj.metadata.name,
                        "Failed to create new Kubernetes Job " + r.obj.metadata.namespace_ + "/" +
                            r.obj.metadata.name + ": Job.batch \"" + r.obj.metadata.name +
                            "\" is invalid: spec.template.spec.restartPolicy: Unsupported value: "
                            "\"" +
-                           job.template_.spec.restart_policy +
+                           job.template_->spec.restart_policy +
                            "\": supported values: \"OnFailure\", \"Never\"",
                        name_);
     return false;
   }
-  auto& tl = job.template_.metadata.labels;
+  auto& tl = job.template_->metadata.labels;
   tl["ray.io/originated-from-cr-name"] = r.obj.metadata.name;
   tl["ray.io/originated-from-crd"] = "RayJob";
   tl["app.kubernetes.io/created-by"] = "kuberay-operator";
@@ -179,7 +179,7 @@ bool RayJobController::CreateSubmitter(uint32_t id) {
   // status (read below), not the submitter's: `ray job logs --follow` exits 0 either way.
   for (const auto& [k, v] : r.obj.metadata.annotations) {
     if (k.starts_with("gputwin.io/") && k != "gputwin.io/exit-code") {
-      job.template_.metadata.annotations[k] = v;
+      job.template_->metadata.annotations[k] = v;
     }
   }
   const uint32_t jid = store_.AddJob(std::move(job));

@@ -98,7 +98,7 @@ int64_t NumCpu(const api::ResourceRequirements& r) {
 void ApplyPatch(api::ReplicatedJob* rj, const api::ReplicatedJobPatch& p) {
   for (const auto& [k, v] : p.job_labels) rj->template_.metadata.labels[k] = v;
   for (const auto& [k, v] : p.job_annotations) rj->template_.metadata.annotations[k] = v;
-  auto& t = rj->template_.template_;
+  auto& t = *rj->template_.template_;
   for (const auto& [k, v] : p.labels) t.metadata.labels[k] = v;
   for (const auto& [k, v] : p.annotations) t.metadata.annotations[k] = v;
   auto& spec = t.spec;
@@ -198,7 +198,7 @@ TrainJobBuild BuildTrainJobJobSet(const api::TrainJob& tj, const api::TrainingRu
     if (trainer && rt.ml_policy) n = rt.num_nodes.value_or(1);
     if (tj.trainer && tj.resources_per_node &&
         ((trainer && rt.ml_policy) || (launcher_as_node && rj.name == "node"))) {
-      if (auto* c = FindContainer(&rj.template_.template_.spec.containers, "node")) {
+      if (auto* c = FindContainer(&rj.template_.template_->spec.containers, "node")) {
         c->resources = MergeResources(c->resources, *tj.resources_per_node);
       }
     }
@@ -241,7 +241,7 @@ TrainJobBuild BuildTrainJobJobSet(const api::TrainJob& tj, const api::TrainingRu
   for (size_t i = 0; i < js.replicated_jobs.size(); ++i) {
     auto& rj = js.replicated_jobs[i];
     const std::string ancestor = Ancestor(rj);
-    auto& containers = rj.template_.template_.spec.containers;
+    auto& containers = rj.template_.template_->spec.containers;
     if (ancestor == "dataset-initializer" || ancestor == "model-initializer") {
       rj.replicas = 1;
       const bool dataset = ancestor == "dataset-initializer";
@@ -294,15 +294,15 @@ TrainJobBuild BuildTrainJobJobSet(const api::TrainJob& tj, const api::TrainingRu
         for (auto& other : js.replicated_jobs) {
           if (other.name != job) continue;
           for (const auto& cn : names) {
-            auto* c = FindContainer(&other.template_.template_.spec.containers, cn);
-            if (!c) c = FindContainer(&other.template_.template_.spec.init_containers, cn);
+            auto* c = FindContainer(&other.template_.template_->spec.containers, cn);
+            if (!c) c = FindContainer(&other.template_.template_->spec.init_containers, cn);
             if (c) pet(c, true);
           }
         }
       }
     }
     // 7. The pod-group plugins' marks (coscheduling.go, volcano.go).
-    auto& meta = rj.template_.template_.metadata;
+    auto& meta = rj.template_.template_->metadata;
     if (rt.pod_group_policy == "coscheduling") meta.labels["scheduling.x-k8s.io/pod-group"] = name;
     if (rt.pod_group_policy == "volcano") meta.annotations["scheduling.k8s.io/group-name"] = name;
     // The twin's convention: what the trainer does, from the TrainJob's gputwin.io/ notes.

@@ -162,7 +162,7 @@ Assignment KueueScheduler::AssignFlavors(WorkloadId id, const std::vector<int32_
           reasons.push_back("flavor " + fname + " not found");
           continue;
         }
-        std::vector<api::Toleration> tolerations = ps.spec.tolerations;
+        std::vector<api::Toleration> tolerations = ps.spec->tolerations;
         tolerations.insert(tolerations.end(), rf->tolerations.begin(), rf->tolerations.end());
         if (const api::Taint* t =
                 cluster::FindUntoleratedTaint(rf->node_taints, tolerations, true, true)) {
@@ -170,7 +170,7 @@ Assignment KueueScheduler::AssignFlavors(WorkloadId id, const std::vector<int32_
                             fname);
           continue;
         }
-        if (!FlavorMatchesAffinity(ps.spec, rf->node_labels)) {
+        if (!FlavorMatchesAffinity(*ps.spec, rf->node_labels)) {
           reasons.push_back("flavor " + fname + " doesn't match node affinity");
           continue;
         }

@@ -42,7 +42,7 @@ void KueueController::SetJobSetSuspended(uint32_t id, WorkloadId wl, bool suspen
   js.suspend = suspend;
   if (!suspend) {
     for (size_t i = 0; i < js.replicated_jobs.size(); ++i) {
-      MergePodSetInfo(wl, i, &js.replicated_jobs[i].template_.template_);
+      MergePodSetInfo(wl, i, &*js.replicated_jobs[i].template_.template_);
     }
   }
   RecordStartedOrStopped(wl, !suspend, "JobSet", js.metadata);

@@ -274,9 +274,9 @@ WorkloadId KueueController::AddNewWorkload(WorkloadState w, uint64_t template_id
   for (const auto& ps : w.spec.pod_sets) {
     key += "|" + std::to_string(ps.count) + "/" + std::to_string(ps.min_count.value_or(-1));
     for (const auto& [r, q] : ps.requests) key += "," + r + "=" + std::to_string(q.milli);
-    for (const auto& [k, v] : ps.spec.node_selector) key += ";" + k + "=" + v;
-    for (const auto& t : ps.spec.tolerations) key += ";t" + t.key + t.op + t.value + t.effect;
-    if (ps.spec.node_affinity) key += ";affinity" + std::to_string(template_id);
+    for (const auto& [k, v] : ps.spec->node_selector) key += ";" + k + "=" + v;
+    for (const auto& t : ps.spec->tolerations) key += ";t" + t.key + t.op + t.value + t.effect;
+    if (ps.spec->node_affinity) key += ";affinity" + std::to_string(template_id);
   }
   w.equivalence = std::hash<std::string>{}(key);
   for (const auto& ps : w.spec.pod_sets) w.pod_requests.push_back(cache_.PodRequests(ps));
@@ -385,7 +385,7 @@ void KueueController::ApplyAdmission(uint32_t job_id, WorkloadId id) {
   }
   // The flavors' node labels and tolerations go into the pod template (and the topology
   // gate, with a topology assignment).
-  MergePodSetInfo(id, 0, &j.template_);
+  MergePodSetInfo(id, 0, &*j.template_);
   j.suspend = false;
   auto& job = store_.jobs()[job_id];
   job.tmpl = store_.MakeJobTemplate(j);
@@ -566,7 +566,7 @@ void KueueController::FinishWorkload(WorkloadId id, Time now, const std::string&
   if (id < original_jobs_.size()) original_jobs_[id].reset();
   // So are its pod templates (flavor matching, TAS): counts and requests stay for the
   // outputs.
-  for (auto& ps : w.spec.pod_sets) ps.spec = api::PodSpec{};
+  for (auto& ps : w.spec.pod_sets) ps.spec.reset();
 }
 
 int KueueController::SetActive(const std::string& ns, const std::string& name_glob, bool active) {

@@ -278,7 +278,7 @@ void RayIntegration::SetJobSuspended(uint32_t id, WorkloadId wl, bool suspend) {
       // default template when the RayJob has none (rayjob_controller.go RunWithPodSetsInfo).
       if (!job.submitter_pod_template) {
         api::PodTemplateSpec t;
-        t.spec = RayJobPodSets(job).back().spec;
+        t.spec = *RayJobPodSets(job).back().spec;
         job.submitter_pod_template = std::move(t);
       }
       k_.MergePodSetInfo(wl, spec.worker_groups.size() + 1, &*job.submitter_pod_template);

@@ -225,7 +225,7 @@ std::vector<tas::PlacementResult> KueueController::PlaceTopology(
     r.per_pod = TasPodRequests(id, pod_sets[k]);
     // FindFeasibleNodes' filters (used only with a hostname level): taints, the
     // nodeSelector, the required node affinity.
-    if (levels.back() == tas::kHostnameLabel) r.excluded = TasVerdicts(c, *rf, ps.spec);
+    if (levels.back() == tas::kHostnameLabel) r.excluded = TasVerdicts(c, *rf, *ps.spec);
     if (ps.topology && !ps.topology->required.empty()) {
       r.mode = tas::RequestMode::kRequired;
       r.level = ps.topology->required;

@@ -175,7 +175,7 @@ Workload WorkloadForPods(const std::string& namespace_, const std::string& name,
   w.name = name;
   w.queue_name = queue;
   w.pod_sets = std::move(pod_sets);
-  SetPriority(&w, labels, w.pod_sets.front().spec, m, source);
+  SetPriority(&w, labels, *w.pod_sets.front().spec, m, source);
   return w;
 }
 
@@ -200,15 +200,15 @@ std::optional<Workload> WorkloadForJob(const api::Job& job, const api::Manifests
                        "\"" + mp->second + "\" is not an integer");
     }
   }
-  ps.requests = PodRequests(job.template_.spec);
-  ps.spec = job.template_.spec;
+  ps.requests = PodRequests(job.template_->spec);
+  ps.spec = job.template_->spec;
   ps.topology =
-      TopologyRequestOf(job.template_.metadata, ps.count, job.metadata.source, "spec.template.");
+      TopologyRequestOf(job.template_->metadata, ps.count, job.metadata.source, "spec.template.");
   // The Job integration ranks pods by their completion index.
   if (ps.topology) ps.topology->pod_index_label = "batch.kubernetes.io/job-completion-index";
   w.pod_sets.push_back(ps);
 
-  SetPriority(&w, labels, job.template_.spec, m, job.metadata.source);
+  SetPriority(&w, labels, job.template_->spec, m, job.metadata.source);
   return w;
 }
 
@@ -227,14 +227,14 @@ std::optional<Workload> WorkloadForJobSet(const api::JobSet& js, const api::Mani
     ps.name = rj.name;
     const int32_t parallelism = rj.template_.parallelism.value_or(1);
     ps.count = rj.replicas * std::min(parallelism, rj.template_.completions.value_or(parallelism));
-    ps.requests = PodRequests(rj.template_.template_.spec);
-    ps.spec = rj.template_.template_.spec;
-    ps.topology = TopologyRequestOf(rj.template_.template_.metadata, ps.count, rj.source,
+    ps.requests = PodRequests(rj.template_.template_->spec);
+    ps.spec = rj.template_.template_->spec;
+    ps.topology = TopologyRequestOf(rj.template_.template_->metadata, ps.count, rj.source,
                                     "template.spec.template.");
     w.pod_sets.push_back(std::move(ps));
   }
   // The priority: the JobSet's WorkloadPriorityClass label, else its first pod template's.
-  SetPriority(&w, labels, js.replicated_jobs.front().template_.template_.spec, m,
+  SetPriority(&w, labels, js.replicated_jobs.front().template_.template_->spec, m,
               js.metadata.source);
   return w;
 }

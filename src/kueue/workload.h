@@ -11,6 +11,7 @@
 
 #include "api/manifests.h"
 #include "cluster/resources.h"
+#include "core/box.h"
 
 namespace gputwin::kueue {
 
@@ -33,7 +34,9 @@ struct PodSet {
   int32_t count = 0;
   std::optional<int32_t> min_count;  // partial admission
   api::ResourceList requests;        // per pod
-  api::PodSpec spec;                 // the pod template (flavor matching: selector, tolerations)
+  // The pod template (flavor matching: selector, tolerations); emptied when the Workload
+  // finishes.
+  Box<api::PodSpec> spec;
   std::optional<PodSetTopologyRequest> topology;
 };
 

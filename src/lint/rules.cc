@@ -61,11 +61,11 @@ std::vector<PodSource> PodSources(const api::Manifests& m) {
     out.push_back({"StatefulSet", &s.metadata, &s.template_.metadata, &s.template_.spec});
   }
   for (const auto& j : m.jobs) {
-    out.push_back({"Job", &j.metadata, &j.template_.metadata, &j.template_.spec});
+    out.push_back({"Job", &j.metadata, &j.template_->metadata, &j.template_->spec});
   }
   for (const auto& c : m.cron_jobs) {
-    out.push_back({"CronJob", &c.metadata, &c.job_template.template_.metadata,
-                   &c.job_template.template_.spec});
+    out.push_back({"CronJob", &c.metadata, &c.job_template.template_->metadata,
+                   &c.job_template.template_->spec});
   }
   for (const auto& d : m.daemon_sets) {
     out.push_back({"DaemonSet", &d.metadata, &d.template_.metadata, &d.template_.spec});
@@ -73,8 +73,8 @@ std::vector<PodSource> PodSources(const api::Manifests& m) {
   // Training operators' pod templates: each replicatedJob's, each replica type's.
   for (const auto& js : m.job_sets) {
     for (const auto& rj : js.replicated_jobs) {
-      out.push_back(
-          {"JobSet", &js.metadata, &rj.template_.template_.metadata, &rj.template_.template_.spec});
+      out.push_back({"JobSet", &js.metadata, &rj.template_.template_->metadata,
+                     &rj.template_.template_->spec});
     }
   }
   for (const auto& pj : m.pytorch_jobs) {
@@ -90,16 +90,16 @@ std::vector<PodSource> PodSources(const api::Manifests& m) {
     api::JobSet built = controllers::BuildTrainJobJobSet(tj, *rt).job_set;
     // Its findings are the TrainJob's: placed at the TrainJob, not in the runtime's file.
     for (auto& rj : built.replicated_jobs) {
-      rj.template_.template_.metadata.source = {};
-      for (auto* list : {&rj.template_.template_.spec.containers,
-                         &rj.template_.template_.spec.init_containers}) {
+      rj.template_.template_->metadata.source = {};
+      for (auto* list : {&rj.template_.template_->spec.containers,
+                         &rj.template_.template_->spec.init_containers}) {
         for (auto& c : *list) c.source = {};
       }
     }
     auto js = std::make_shared<const api::JobSet>(std::move(built));
     for (const auto& rj : js->replicated_jobs) {
-      out.push_back({"TrainJob", &tj.metadata, &rj.template_.template_.metadata,
-                     &rj.template_.template_.spec, js});
+      out.push_back({"TrainJob", &tj.metadata, &rj.template_.template_->metadata,
+                     &rj.template_.template_->spec, js});
     }
   }
   for (const auto& lws : m.leader_worker_sets) {

@@ -122,7 +122,7 @@ void Simulation::ApplyObjects(const api::ScenarioAction& a) {
     // The mutable fields of a Job; spec.template, completions and the selector are
     // immutable (the API server would refuse a change to them).
     auto& job = store.jobs()[id];
-    if (TemplateFingerprint(job.obj.template_) != TemplateFingerprint(j.template_) ||
+    if (TemplateFingerprint(*job.obj.template_) != TemplateFingerprint(*j.template_) ||
         job.obj.completions != j.completions) {
       note(j.metadata.source, "spec.template",
            "Job " + ObjKey(j.metadata) +

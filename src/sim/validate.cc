@@ -183,7 +183,7 @@ void WarnKueueIntegrations(api::Manifests* m) {
   };
   for (const auto& j : m->jobs) {
     if (queue_of(j.metadata.labels) && cfg.Manages("batch/job")) {
-      check_levels(kueue::WorkloadForJob(j, *m), j.metadata, "Job", j.template_.metadata.source,
+      check_levels(kueue::WorkloadForJob(j, *m), j.metadata, "Job", j.template_->metadata.source,
                    "spec.template.metadata.annotations");
     }
   }
@@ -261,7 +261,7 @@ void ValidateTrainJobs(api::Manifests* m) {
       return nullptr;
     };
     auto has_container = [](const api::ReplicatedJob& rj, const std::string& name) {
-      const auto& spec = rj.template_.template_.spec;
+      const auto& spec = rj.template_.template_->spec;
       for (const auto* list : {&spec.containers, &spec.init_containers}) {
         for (const auto& c : *list) {
           if (c.name == name) return true;
@@ -323,7 +323,7 @@ void ValidateTrainJobs(api::Manifests* m) {
         error = "must have container with name - " + s + " in the " + s + " job";
       } else {
         bool mounted = false;
-        for (const auto& c : rj->template_.template_.spec.containers) {
+        for (const auto& c : rj->template_.template_->spec.containers) {
           if (c.name != s) continue;
           mounted = std::find(c.volume_mounts.begin(), c.volume_mounts.end(), "initializer") !=
                     c.volume_mounts.end();
@@ -556,17 +556,17 @@ void Simulation::Validate() {
     }
   }
   for (const auto& d : m.deployments) preflight(d.template_, d.metadata.namespace_);
-  for (const auto& j : m.jobs) preflight(j.template_, j.metadata.namespace_);
+  for (const auto& j : m.jobs) preflight(*j.template_, j.metadata.namespace_);
   for (const auto& ss : m.stateful_sets) preflight(ss.template_, ss.metadata.namespace_);
   for (const auto& c : m.cron_jobs) {
-    preflight(c.job_template.template_, c.metadata.namespace_);
+    preflight(*c.job_template.template_, c.metadata.namespace_);
   }
   for (auto& g : scenario_.workloads) {
     if (g.pod && g.pod->metadata.namespace_.empty()) g.pod->metadata.namespace_ = "default";
     if (g.job && g.job->metadata.namespace_.empty()) g.job->metadata.namespace_ = "default";
     const auto& meta = g.pod ? g.pod->metadata : g.job->metadata;
     ensure_namespace(meta);
-    if (g.job) preflight(g.job->template_, meta.namespace_);
+    if (g.job) preflight(*g.job->template_, meta.namespace_);
   }
   for (const auto& a : scenario_.actions) {
     if (a.action == "apply") {
@@ -584,7 +584,7 @@ void Simulation::Validate() {
       for (const auto& j : am.jobs) {
         CheckUnique(&applied, "Job", j.metadata);
         ensure_namespace(j.metadata);
-        preflight(j.template_, j.metadata.namespace_);
+        preflight(*j.template_, j.metadata.namespace_);
       }
       for (const auto& d : am.deployments) {
         CheckUnique(&applied, "Deployment", d.metadata);

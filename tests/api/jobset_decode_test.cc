@@ -51,7 +51,7 @@ TEST(JobSetDecode, WebhookDefaults) {
   EXPECT_EQ(rj.group_name, "default");
   EXPECT_EQ(rj.template_.completion_mode, "Indexed");
   EXPECT_EQ(rj.template_.completions, 1);
-  EXPECT_EQ(rj.template_.template_.spec.restart_policy, "OnFailure");
+  EXPECT_EQ(rj.template_.template_->spec.restart_policy, "OnFailure");
   EXPECT_TRUE(m.diagnostics.warnings.empty());
 }
 

@@ -101,9 +101,9 @@ TEST(TrainJobDecode, UpstreamTorchDistributedRuntime) {
   // The JobSet webhook's defaults apply when the JobSet is created (jobset_webhook.go):
   // Indexed Jobs, pods OnFailure, success policy All.
   EXPECT_EQ(rj.template_.completion_mode, "Indexed");
-  EXPECT_EQ(rj.template_.template_.spec.restart_policy, "OnFailure");
+  EXPECT_EQ(rj.template_.template_->spec.restart_policy, "OnFailure");
   EXPECT_EQ(rt.template_.success_operator, "All");
-  EXPECT_EQ(rj.template_.template_.spec.containers.at(0).image,
+  EXPECT_EQ(rj.template_.template_->spec.containers.at(0).image,
             "pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime");
   EXPECT_TRUE(m.diagnostics.warnings.empty());
 }
@@ -144,7 +144,7 @@ TEST(TrainJobDecode, UpstreamMultiNodeExampleBuildsItsJobSet) {
   EXPECT_EQ(rj.template_.parallelism, 3);
   EXPECT_EQ(rj.template_.completions, 3);
   EXPECT_EQ(build.trainer_nodes, 3);
-  const Container& node = rj.template_.template_.spec.containers.at(0);
+  const Container& node = rj.template_.template_->spec.containers.at(0);
   // The runtime's image; the TrainJob's command (builder.go Trainer).
   EXPECT_EQ(node.image, "pytorch/pytorch:2.13.0-cuda13.0-cudnn9-runtime");
   ASSERT_EQ(node.command.size(), 5u);  // torchrun --no-python python3 -c SCRIPT
@@ -168,7 +168,7 @@ TEST(TrainJobDecode, UpstreamKueueExampleAndItsWorkload) {
   EXPECT_EQ(tj.metadata.labels.at("kueue.x-k8s.io/queue-name"), "training-queue");
   const auto build = controllers::BuildTrainJobJobSet(tj, m.training_runtimes[0]);
   EXPECT_TRUE(build.job_set.suspend);
-  const Container& node = build.job_set.replicated_jobs[0].template_.template_.spec.containers[0];
+  const Container& node = build.job_set.replicated_jobs[0].template_.template_->spec.containers[0];
   EXPECT_EQ(node.image, "python:3.11-slim");
   // resourcesPerNode merged over the runtime's container, which has none (v2.3).
   EXPECT_EQ(node.resources.requests.at("cpu"), Quantity{2000});
@@ -201,7 +201,7 @@ TEST(TrainJobDecode, UpstreamRuntimePatchesExample) {
   EXPECT_EQ(js.metadata.labels.at("team"), "ml-platform");
   EXPECT_EQ(js.metadata.labels.at("cost-center"), "research");
   EXPECT_EQ(js.metadata.annotations.at("prometheus.io/scrape"), "true");
-  const auto& spec = js.replicated_jobs.at(0).template_.template_.spec;
+  const auto& spec = js.replicated_jobs.at(0).template_.template_->spec;
   EXPECT_EQ(spec.service_account_name, "training-sa");
   EXPECT_EQ(spec.node_selector.at("node-type"), "training");
   ASSERT_EQ(spec.tolerations.size(), 1u);
@@ -223,7 +223,7 @@ TEST(TrainJobDecode, UpstreamRuntimesWithWhatIsNotModelled) {
   // The Volcano plugin marks the pods with its group's name (volcano.go).
   const JobSet js =
       controllers::BuildTrainJobJobSet(v.train_jobs.at(0), v.training_runtimes[0]).job_set;
-  EXPECT_EQ(js.replicated_jobs[0].template_.template_.metadata.annotations.at(
+  EXPECT_EQ(js.replicated_jobs[0].template_.template_->metadata.annotations.at(
                 "scheduling.k8s.io/group-name"),
             "volcano-example");
 
@@ -234,7 +234,7 @@ TEST(TrainJobDecode, UpstreamRuntimesWithWhatIsNotModelled) {
   ASSERT_EQ(rjobs.size(), 3u);
   EXPECT_THAT(rjobs[2].depends_on, ElementsAre(Pair("dataset-initializer", "Complete"),
                                                Pair("model-initializer", "Complete")));
-  EXPECT_THAT(rjobs[0].template_.template_.spec.containers[0].volume_mounts,
+  EXPECT_THAT(rjobs[0].template_.template_->spec.containers[0].volume_mounts,
               ElementsAre("initializer"));
   ASSERT_EQ(l.diagnostics.warnings.size(), 1u);
   EXPECT_THAT(l.diagnostics.warnings[0], HasSubstr("spec.template.spec.volumeClaimPolicies"));
@@ -266,7 +266,7 @@ spec:
   EXPECT_EQ(js.replicated_jobs[1].name, "launcher");
   EXPECT_EQ(js.replicated_jobs[1].template_.parallelism, 1);
   for (const auto& rj : js.replicated_jobs) {
-    EXPECT_EQ(rj.template_.template_.spec.containers[0].resources.limits.at("nvidia.com/gpu"),
+    EXPECT_EQ(rj.template_.template_->spec.containers[0].resources.limits.at("nvidia.com/gpu"),
               Quantity{4000})
         << rj.name;
   }
@@ -293,14 +293,15 @@ spec:
              "tj.yaml", &m);
   const JobSet js =
       controllers::BuildTrainJobJobSet(m.train_jobs.at(0), m.training_runtimes[0]).job_set;
-  const auto& res = js.replicated_jobs[0].template_.template_.spec.containers[0].resources;
+  const auto& res = js.replicated_jobs[0].template_.template_->spec.containers[0].resources;
   EXPECT_EQ(res.limits.at("cpu"), Quantity{4000});
   EXPECT_EQ(res.limits.at("nvidia.com/gpu"), Quantity{4000});
   EXPECT_EQ(res.requests.at("cpu"), Quantity{1000});
   EXPECT_EQ(res.requests.at("nvidia.com/gpu"), Quantity{4000});
   // The runtime's GPUs make torch's process count "auto" (torch.go: GPUs set).
-  EXPECT_EQ(Env(js.replicated_jobs[0].template_.template_.spec.containers[0], "PET_NPROC_PER_NODE"),
-            "auto");
+  EXPECT_EQ(
+      Env(js.replicated_jobs[0].template_.template_->spec.containers[0], "PET_NPROC_PER_NODE"),
+      "auto");
   // No numNodes: the runtime's mlPolicy.numNodes, 1.
   EXPECT_EQ(js.replicated_jobs[0].template_.parallelism, 1);
 }
@@ -322,7 +323,7 @@ spec:
   EXPECT_EQ(tj.active_deadline_seconds, 0);
   const JobSet js = controllers::BuildTrainJobJobSet(tj, m.training_runtimes[0]).job_set;
   // Without spec.trainer no PET_* environment is injected (torch.go: only with a trainer).
-  EXPECT_TRUE(js.replicated_jobs[0].template_.template_.spec.containers[0].env.empty());
+  EXPECT_TRUE(js.replicated_jobs[0].template_.template_->spec.containers[0].env.empty());
   // Completions follow parallelism (SyncParallelCount sets both).
   EXPECT_EQ(js.replicated_jobs[0].template_.completions, 1);
 }

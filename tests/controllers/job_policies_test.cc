@@ -232,10 +232,10 @@ TEST(JobController, SuccessPolicyCompletesTheJobAndDeletesTheRest) {
   j.completions = 4;
   j.completion_mode = "Indexed";
   j.success_policy = {api::SuccessPolicyRule{"0", std::nullopt}};
-  j.template_.spec.restart_policy = "Never";
+  j.template_->spec.restart_policy = "Never";
   api::Container c;
   c.name = "c";
-  j.template_.spec.containers.push_back(c);
+  j.template_->spec.containers.push_back(c);
   const uint32_t id = store.AddJob(j);
   auto run = [&] {
     while (!queue.empty() && queue.top().at <= Time{0}) {

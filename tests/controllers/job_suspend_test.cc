@@ -20,11 +20,11 @@ TEST(JobSuspend, DeletesPodsWithoutCountingFailuresAndRestartsTheClock) {
   j.parallelism = 2;
   j.completions = 2;
   j.active_deadline_seconds = 600;
-  j.template_.spec.restart_policy = "Never";
+  j.template_->spec.restart_policy = "Never";
   api::Container c;
   c.name = "c";
   c.image = "img";
-  j.template_.spec.containers.push_back(c);
+  j.template_->spec.containers.push_back(c);
   store.AddNamespace("default");
   uint32_t id = store.AddJob(j);
   RunUntil(&store, &queue, Time{0});

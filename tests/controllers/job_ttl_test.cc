@@ -16,11 +16,11 @@ uint32_t AddJob(cluster::Store* store, const std::string& name, std::optional<in
   j.parallelism = 2;
   j.completions = 2;
   j.ttl_seconds_after_finished = ttl;
-  j.template_.spec.restart_policy = "Never";
+  j.template_->spec.restart_policy = "Never";
   api::Container c;
   c.name = "c";
   c.image = "img";
-  j.template_.spec.containers.push_back(c);
+  j.template_->spec.containers.push_back(c);
   return store->AddJob(j);
 }
 

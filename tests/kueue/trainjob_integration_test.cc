@@ -120,7 +120,7 @@ TEST(KueueTrainJob, AdmissionWritesTheFlavorIntoItsRuntimePatch) {
   ASSERT_NE(tj.job_set, cluster::kNone);
   const auto& js = s->store().job_sets()[tj.job_set].obj;
   EXPECT_FALSE(js.suspend);
-  const auto& spec = js.replicated_jobs[0].template_.template_.spec;
+  const auto& spec = js.replicated_jobs[0].template_.template_->spec;
   EXPECT_EQ(spec.node_selector.at("pool"), "a");
   ASSERT_EQ(spec.tolerations.size(), 1u);
   int running = 0;
@@ -142,7 +142,7 @@ TEST(KueueTrainJob, EvictionSuspendsAndRestoresThePatch) {
   const auto& js = s->store().job_sets()[tj.job_set].obj;
   EXPECT_TRUE(js.suspend);
   // Rebuilt while suspended, from the runtime alone: no flavor in its template.
-  EXPECT_TRUE(js.replicated_jobs[0].template_.template_.spec.node_selector.empty());
+  EXPECT_TRUE(js.replicated_jobs[0].template_.template_->spec.node_selector.empty());
   EXPECT_TRUE(tj.IsTrue("Suspended"));
   for (cluster::PodId p = 0; p < s->store().pod_count(); ++p) {
     EXPECT_TRUE(s->store().pod(p).deleted || s->store().pod(p).Terminal());
