@@ -39,6 +39,7 @@ struct ResourceRequirements {
   // custom resource's pod template (a TrainingRuntime's) is stored undefaulted, which a
   // strategic merge over it must see.
   std::vector<std::string> defaulted_requests;
+  bool operator==(const ResourceRequirements&) const = default;
 };
 
 // A readiness or startup probe's timing (core/v1 Probe); the handler (httpGet, tcpSocket,
@@ -46,6 +47,7 @@ struct ResourceRequirements {
 struct Probe {
   int32_t initial_delay_seconds = 0, period_seconds = 10, timeout_seconds = 1;
   int32_t success_threshold = 1, failure_threshold = 3;
+  bool operator==(const Probe&) const = default;
 };
 
 struct Container {
@@ -74,6 +76,7 @@ struct Container {
     c.image = std::move(image);
     return c;
   }
+  bool operator==(const Container&) const = default;
 };
 
 struct Toleration {
@@ -114,6 +117,7 @@ struct NodeAffinity {
 struct LabelSelectorRequirement {
   std::string key, op;
   std::vector<std::string> values;
+  bool operator==(const LabelSelectorRequirement&) const = default;
 };
 
 struct LabelSelector {
@@ -121,6 +125,7 @@ struct LabelSelector {
   std::vector<LabelSelectorRequirement> match_expressions;
   bool Matches(const Labels& labels) const;
   bool Empty() const { return match_labels.empty() && match_expressions.empty(); }
+  bool operator==(const LabelSelector&) const = default;
 };
 
 // A pod (anti-)affinity term (core/v1 PodAffinityTerm). matchLabelKeys and
@@ -132,11 +137,13 @@ struct PodAffinityTerm {
   std::optional<LabelSelector> namespace_selector;  // absent: none; {}: every namespace
   std::string topology_key;
   std::vector<std::string> match_label_keys, mismatch_label_keys;
+  bool operator==(const PodAffinityTerm&) const = default;
 };
 
 struct WeightedPodAffinityTerm {
   int32_t weight = 0;
   PodAffinityTerm term;
+  bool operator==(const WeightedPodAffinityTerm&) const = default;
 };
 
 // podAffinity or podAntiAffinity: requiredDuringSchedulingIgnoredDuringExecution and
@@ -144,6 +151,7 @@ struct WeightedPodAffinityTerm {
 struct PodAffinity {
   std::vector<PodAffinityTerm> required;
   std::vector<WeightedPodAffinityTerm> preferred;
+  bool operator==(const PodAffinity&) const = default;
 };
 
 struct TopologySpreadConstraint {
@@ -154,6 +162,7 @@ struct TopologySpreadConstraint {
   std::optional<int32_t> min_domains;
   std::string node_affinity_policy = "Honor", node_taints_policy = "Ignore";
   std::vector<std::string> match_label_keys;
+  bool operator==(const TopologySpreadConstraint&) const = default;
 };
 
 struct PodSpec {
@@ -182,6 +191,7 @@ struct PodSpec {
   std::vector<std::string> secret_volumes;
   bool host_network = false;
   std::string service_account_name;
+  bool operator==(const PodSpec&) const = default;
 };
 
 struct PodTemplateSpec {

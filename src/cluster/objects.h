@@ -52,7 +52,9 @@ struct PodBehavior {
 struct PodTemplateInfo {
   uint32_t id = 0;
   api::ObjectMeta metadata;  // labels and annotations of the pods
-  api::PodSpec spec;
+  // The spec after admission, shared by every template with an equal one (Store::InternSpec):
+  // a month of Jobs from one generator holds one spec, not one each.
+  std::shared_ptr<const api::PodSpec> spec;
   ResourceVec requests;  // PodRequests: max(Σ containers, each init container) + overhead
   ResourceVec limits;
   bool has_cpu_request = false, has_memory_request = false;

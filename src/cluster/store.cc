@@ -209,8 +209,7 @@ std::shared_ptr<const PodTemplateInfo> Store::MakeTemplate(const api::ObjectMeta
   auto info = std::make_shared<PodTemplateInfo>();
   info->id = next_template_id_++;
   info->metadata = meta;
-  info->spec = spec_in;
-  api::PodSpec& spec = info->spec;
+  api::PodSpec spec = spec_in;
 
   // LimitRanger admission: container defaults from the namespace's LimitRanges.
   for (const auto& lr : limit_ranges_) {
@@ -386,7 +385,35 @@ std::shared_ptr<const PodTemplateInfo> Store::MakeTemplate(const api::ObjectMeta
     g.memory_mib = At(info->requests, kMemory) >> 20;
     info->uses_gpu_share = true;
   }
+  info->spec = InternSpec(std::move(spec));
   return info;
+}
+
+std::shared_ptr<const api::PodSpec> Store::InternSpec(api::PodSpec spec) {
+  // What tells specs apart in practice (a bucket is searched with ==): per-pod templates of
+  // a snapshot differ by nodeName, generated ones by image, requests and selectors.
+  const std::hash<std::string> hs;
+  size_t h = hs(spec.node_name) * 31 + hs(spec.priority_class_name);
+  h = h * 31 + spec.tolerations.size() * 7 + spec.init_containers.size();
+  for (const auto& c : spec.containers) {
+    h = h * 31 + hs(c.name) + hs(c.image);
+    for (const auto& [r, q] : c.resources.requests) h = h * 31 + static_cast<size_t>(q.milli);
+    for (const auto& [r, q] : c.resources.limits) h = h * 31 + static_cast<size_t>(q.milli);
+  }
+  for (const auto& [k, v] : spec.node_selector) h = h * 31 + hs(k) + hs(v);
+  auto [first, last] = spec_intern_.equal_range(h);
+  for (auto it = first; it != last;) {
+    auto held = it->second.lock();
+    if (!held) {
+      it = spec_intern_.erase(it);
+      continue;
+    }
+    if (*held == spec) return held;
+    ++it;
+  }
+  auto shared = std::make_shared<const api::PodSpec>(std::move(spec));
+  spec_intern_.emplace(h, shared);
+  return shared;
 }
 
 void Store::ChargeNamespace(const PodRecord& p, int64_t sign) {
@@ -422,7 +449,7 @@ bool Store::AdmitQuota(const PodRecord& p, std::string* error) {
         // A quota on cpu or memory requires every container to state it.
         if ((base == "cpu" || base == "memory") && want == 0) {
           must_specify += (must_specify.empty() ? "" : "; ") + name +
-                          " for: " + p.tmpl->spec.containers.front().name;
+                          " for: " + p.tmpl->spec->containers.front().name;
           continue;
         }
       }
@@ -472,7 +499,7 @@ PodId Store::CreatePod(PodRecord rec, std::string* error) {
   if (!AdmitQuota(rec, error)) return kNone;
   rec.created_at = now_;
   if (rec.uid.empty()) rec.uid = NewUid();
-  rec.scheduling_gates = rec.tmpl->spec.scheduling_gates;
+  rec.scheduling_gates = rec.tmpl->spec->scheduling_gates;
   for (const auto& hook : pod_admission_hooks_) hook(rec);
   // The API server marks a pod created with scheduling gates (applySchedulingGatedCondition).
   if (!rec.scheduling_gates.empty() && !rec.Bound()) {

@@ -312,6 +312,10 @@ class Store {
   std::vector<DaemonSetRecord> daemon_sets_;
   std::vector<StatefulSetRecord> stateful_sets_;
   uint32_t next_template_id_ = 0;
+  // Admitted pod specs by a hash of their main fields; equal specs are shared (weak: a spec
+  // no template holds any more is dropped when its bucket is next visited).
+  std::unordered_multimap<size_t, std::weak_ptr<const api::PodSpec>> spec_intern_;
+  std::shared_ptr<const api::PodSpec> InternSpec(api::PodSpec spec);
   uint64_t next_uid_ = 0;
 
   std::vector<KubeEvent> events_;

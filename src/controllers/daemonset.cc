@@ -58,7 +58,7 @@ bool DaemonSetController::ShouldRun(uint32_t ds, NodeId n) const {
   if (n == cluster::kNone) return false;  // a snapshot's daemon pod not bound to a node
   const auto& node = store_.node(n);
   if (node.deleted) return false;
-  const auto& spec = store_.daemon_sets()[ds].tmpl->spec;
+  const auto& spec = *store_.daemon_sets()[ds].tmpl->spec;
   if (!cluster::MatchesRequiredAffinity(spec, node.obj.metadata.labels, node.name())) return false;
   return cluster::FindUntoleratedTaint(node.obj.taints, spec.tolerations, true, true) == nullptr;
 }

@@ -28,7 +28,7 @@ std::vector<std::pair<std::string, std::string>> PodConditions(const cluster::Po
 std::vector<std::pair<std::string, int32_t>> TerminatedContainers(const cluster::PodRecord& p) {
   std::vector<std::pair<std::string, int32_t>> out;
   if (p.exit_code < 0) return out;
-  const auto& containers = p.tmpl->spec.containers;
+  const auto& containers = p.tmpl->spec->containers;
   if (p.exit_all_containers) {
     for (const auto& c : containers) out.emplace_back(c.name, p.exit_code);
   } else if (!containers.empty()) {

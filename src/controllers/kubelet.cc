@@ -133,8 +133,8 @@ void Kubelet::Admit(PodId id, Time now) {
   }
   for (const auto& image : p.tmpl->images) node.images.emplace(image, now + pull);
   if (now + pull > ready) ready = now + pull;
-  if (p.tmpl->spec.active_deadline_seconds) {
-    At(now + Duration::Seconds(*p.tmpl->spec.active_deadline_seconds),
+  if (p.tmpl->spec->active_deadline_seconds) {
+    At(now + Duration::Seconds(*p.tmpl->spec->active_deadline_seconds),
        Arg(kDeadline, p.run_generation, id));
   }
   if (pull.ns > 0) {
@@ -201,7 +201,7 @@ void Kubelet::StartContainer(PodId id, Time now) {
   // once every probed container is. A model server's probe is its serving model's.
   Duration ready_after{0};
   bool probed = false;
-  for (const auto& c : p.tmpl->spec.containers) {
+  for (const auto& c : p.tmpl->spec->containers) {
     if (!c.readiness_probe) continue;
     probed = true;
     const int64_t period = std::max(c.readiness_probe->period_seconds, 1);
@@ -215,7 +215,7 @@ void Kubelet::StartContainer(PodId id, Time now) {
     At(now + ready_after, Arg(kReady, p.run_generation, id));
   }
   store_.RecordEvent("Normal", "Started", "Pod", p.namespace_, p.name,
-                     "Started container " + p.tmpl->spec.containers.front().name, "kubelet");
+                     "Started container " + p.tmpl->spec->containers.front().name, "kubelet");
   if (p.phase == PodPhase::kRunning) {
     store_.UpdatePod(id);
   } else {
@@ -264,7 +264,7 @@ void Kubelet::ContainerExited(PodId id, Time now, int32_t code, const std::strin
   LeaveGpus(id, now);
   auto& p = store_.pod(id);
   if (!message.empty()) p.message = message;
-  const std::string& policy = p.tmpl->spec.restart_policy;
+  const std::string& policy = p.tmpl->spec->restart_policy;
   bool restart = policy == "Always" || (policy == "OnFailure" && code != 0);
   LeaveGang(id, now, !restart && code == 0);
   if (!restart) {
@@ -289,9 +289,9 @@ void Kubelet::ContainerExited(PodId id, Time now, int32_t code, const std::strin
       std::min(kInitialRestartBackoff * (int64_t{1} << std::min(n, 10)), kMaxRestartBackoff);
   ++p.restart_count;
   p.reason = "CrashLoopBackOff";
-  store_.RecordEvent("Warning", "BackOff", "Pod", p.namespace_, p.name,
-                     "Back-off restarting failed container " + p.tmpl->spec.containers.front().name,
-                     "kubelet");
+  store_.RecordEvent(
+      "Warning", "BackOff", "Pod", p.namespace_, p.name,
+      "Back-off restarting failed container " + p.tmpl->spec->containers.front().name, "kubelet");
   store_.UpdatePod(id);
   At(now + delay, Arg(kRestart, p.run_generation, id));
 }

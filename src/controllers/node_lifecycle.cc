@@ -123,7 +123,7 @@ void TaintEvictionController::ProcessPod(PodId id, Time now) {
   const auto& p = store_.pod(id);
   if (p.deleted || p.Terminal() || !p.Bound()) return;
   const auto& node = store_.node(p.node);
-  const auto& tolerations = p.tmpl->spec.tolerations;
+  const auto& tolerations = p.tmpl->spec->tolerations;
   std::vector<const api::Taint*> no_execute;
   for (const auto& t : node.obj.taints) {
     if (t.effect == "NoExecute") no_execute.push_back(&t);

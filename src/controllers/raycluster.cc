@@ -126,7 +126,7 @@ void RayClusterController::OnTimer(Time now, uint64_t arg) {
         p.phase != PodPhase::kRunning) {
       return;
     }
-    const auto& c = p.tmpl->spec.containers.front();
+    const auto& c = p.tmpl->spec->containers.front();
     if (it->second + ReadyAfter(c.readiness_probe ? *c.readiness_probe : InjectedProbe(false)) >
         now) {
       return;  // an earlier start's timer
@@ -281,7 +281,7 @@ void RayClusterController::DeletePod(Record& r, PodId pod, bool head) {
                      r.obj.metadata.namespace_, r.obj.metadata.name,
                      std::string("Deleted ") + (head ? "head" : "worker") + " Pod " + p.namespace_ +
                          "/" + p.name + "; Pod status: " + status + "; Pod restart policy: " +
-                         p.tmpl->spec.restart_policy + "; Ray container terminated status: nil",
+                         p.tmpl->spec->restart_policy + "; Ray container terminated status: nil",
                      name_);
   store_.DeletePod(pod);
 }
@@ -480,7 +480,7 @@ void RayClusterController::TrackReadiness(uint32_t id, Time now) {
         start = start + Duration::Nanoseconds((waited + period - 1) / period * period);
       }
       r.ray_started[w.pod] = start;
-      const auto& c = p.tmpl->spec.containers.front();
+      const auto& c = p.tmpl->spec->containers.front();
       const Time ready = start + ReadyAfter(*c.readiness_probe);
       At(ready, kReadyTimer | w.pod);
       if (start > now) At(start, id);  // availableWorkerReplicas changes then
@@ -554,9 +554,9 @@ void RayClusterController::UpdateStatus(uint32_t id, Time now, const std::string
   } else {
     const auto& h = store_.pod(r.head);
     std::string unready;
-    for (const auto& c : h.tmpl->spec.containers) unready += (unready.empty() ? "" : " ") + c.name;
+    for (const auto& c : h.tmpl->spec->containers) unready += (unready.empty() ? "" : " ") + c.name;
     const std::string message = "containers with unready status: [" + unready + "]";
-    const std::string& first = h.tmpl->spec.containers.front().name;
+    const std::string& first = h.tmpl->spec->containers.front().name;
     if (h.Ready()) {
       SetCondition(r, now, "HeadPodReady", "True", "HeadPodRunningAndReady", "");
     } else if (!h.Bound()) {

@@ -13,6 +13,7 @@ struct SourceRef {
   int line = 0;    // 1-based; 0 when unknown
   int column = 0;  // 1-based; 0 when unknown (not part of Describe: messages name lines)
   std::string Describe() const { return line > 0 ? file + ":" + std::to_string(line) : file; }
+  bool operator==(const SourceRef&) const = default;
 };
 
 class InputError : public std::runtime_error {

@@ -431,7 +431,8 @@ void DcgmExporter::ScrapeGpu(cluster::NodeId n, int32_t index, Gpu& g, Time now,
       const auto& p = store_.pod(id);
       l["namespace"] = p.namespace_;
       l["pod"] = p.name;
-      l["container"] = p.tmpl->spec.containers.empty() ? "" : p.tmpl->spec.containers.front().name;
+      l["container"] =
+          p.tmpl->spec->containers.empty() ? "" : p.tmpl->spec->containers.front().name;
     }
     return l;
   };

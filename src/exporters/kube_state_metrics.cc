@@ -171,7 +171,7 @@ void KubeStateMetrics::UpdatePod(uint32_t id, Time now) {
          {"node", node},
          {"created_by_kind", owned ? owner_kind : "<none>"},
          {"created_by_name", owned ? owner_name : "<none>"},
-         {"priority_class", p.tmpl->spec.priority_class_name},
+         {"priority_class", p.tmpl->spec->priority_class_name},
          {"host_network", "false"}},
         1);
     set("kube_pod_owner",
@@ -182,7 +182,7 @@ void KubeStateMetrics::UpdatePod(uint32_t id, Time now) {
          {"owner_name", owner_name},
          {"owner_is_controller", owned ? "true" : "<none>"}},
         1);
-    for (const auto& c : p.tmpl->spec.containers) {
+    for (const auto& c : p.tmpl->spec->containers) {
       for (const auto& [family, list] :
            {std::pair{"kube_pod_container_resource_requests", &c.resources.requests},
             std::pair{"kube_pod_container_resource_limits", &c.resources.limits}}) {

@@ -186,7 +186,7 @@ void OpenCost::Scrape(Time now) {
       if (p.phase != cluster::PodPhase::kRunning) continue;
       auto& pt = pods_[id];
       size_t k = 0;
-      for (const auto& c : p.tmpl->spec.containers) {
+      for (const auto& c : p.tmpl->spec->containers) {
         auto cl = [&]() -> Labels {
           return {{"namespace", p.namespace_}, {"pod", p.name},       {"container", c.name},
                   {"instance", node.name()},   {"node", node.name()}, {"uid", p.uid}};

@@ -192,7 +192,7 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (kind == WatchKind::kPod) {
     const auto& p = store_.pod(id);
     if (!manifests_.pod_disruption_budgets.empty()) CountPod(id);
-    if (p.tmpl->spec.pod_anti_affinity && !p.tmpl->spec.pod_anti_affinity->required.empty()) {
+    if (p.tmpl->spec->pod_anti_affinity && !p.tmpl->spec->pod_anti_affinity->required.empty()) {
       if (p.Bound() && !p.Terminal() && op != WatchOp::kDeleted) {
         bound_anti_affinity_.insert(id);
       } else {

@@ -19,7 +19,7 @@ void ComputeDaemonOverhead(NodePoolState* st, cluster::Store& store) {
   st->daemon_overhead.assign(store.resources().size(), 0);
   for (const auto& ds : store.daemon_sets()) {
     if (ds.deleted || !ds.tmpl) continue;
-    const auto& spec = ds.tmpl->spec;
+    const auto& spec = *ds.tmpl->spec;
     if (cluster::FindUntoleratedTaint(st->spec->taints, spec.tolerations, true, true)) continue;
     if (!st->requirements.Compatible(Requirements::FromPod(spec, 0)).empty()) continue;
     cluster::AddTo(&st->daemon_overhead, ds.tmpl->requests);
@@ -36,7 +36,7 @@ bool Karpenter::Provisionable(PodId id) const {
   const auto& p = store_.pod(id);
   return !p.deleted && !p.Bound() && p.phase == PodPhase::kPending && p.unschedulable &&
          p.nominated_node == cluster::kNone && p.owner.kind != OwnerKind::kDaemonSet &&
-         p.tmpl->spec.scheduler_name == "default-scheduler";
+         p.tmpl->spec->scheduler_name == "default-scheduler";
 }
 
 void Karpenter::Trigger(Time now) {

@@ -41,7 +41,7 @@ std::string FormatPlaceholder(size_t n) {
 bool Karpenter::InvolvesTopology(const std::vector<PodId>& pods) const {
   if (!bound_anti_affinity_.empty()) return true;
   for (PodId id : pods) {
-    const auto& spec = store_.pod(id).tmpl->spec;
+    const auto& spec = *store_.pod(id).tmpl->spec;
     if (!spec.topology_spread_constraints.empty() || spec.pod_affinity || spec.pod_anti_affinity) {
       return true;
     }
@@ -236,7 +236,7 @@ uint32_t Karpenter::ConstraintsOf(const cluster::PodTemplateInfo& t) const {
   if (known != cluster::kNone) return known;
   // The constraints as a key: each field length-prefixed, so no two differ only in where
   // one string ends.
-  const auto& spec = t.spec;
+  const auto& spec = *t.spec;
   std::string key;
   auto add = [&key](const std::string& v) {
     key += std::to_string(v.size());
@@ -533,7 +533,7 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
       const size_t relaxable = pt ? pt->relaxable.size() : 0;
       // The pod's own requirements, which topology domains must also satisfy.
       const Requirements strict =
-          topo_pod ? Requirements::FromPod(p.tmpl->spec, 0) : Requirements{};
+          topo_pod ? Requirements::FromPod(*p.tmpl->spec, 0) : Requirements{};
       bool placed = false;
       Requirements narrowed;  // what topology allows where it is placed
       std::string errors;
@@ -571,11 +571,11 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
           break;
         }
         size_t terms = 1;
-        if (p.tmpl->spec.node_affinity && p.tmpl->spec.node_affinity->required) {
-          terms = std::max<size_t>(1, p.tmpl->spec.node_affinity->required->size());
+        if (p.tmpl->spec->node_affinity && p.tmpl->spec->node_affinity->required) {
+          terms = std::max<size_t>(1, p.tmpl->spec->node_affinity->required->size());
         }
         for (size_t term = 0; term < terms && !placed; ++term) {
-          Requirements pod_reqs = Requirements::FromPod(p.tmpl->spec, term);
+          Requirements pod_reqs = Requirements::FromPod(*p.tmpl->spec, term);
           // Claims of this batch, fewest pods first.
           std::vector<size_t> order(sol.claims.size());
           for (size_t i = 0; i < order.size(); ++i) order[i] = i;
@@ -587,8 +587,8 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
           for (size_t i : order) {
             if (!topo_pod && m.rejected_by[i]) continue;
             auto& c = sol.claims[i];
-            if (cluster::FindUntoleratedTaint(pools_[c.pool].spec->taints, p.tmpl->spec.tolerations,
-                                              true, true)) {
+            if (cluster::FindUntoleratedTaint(pools_[c.pool].spec->taints,
+                                              p.tmpl->spec->tolerations, true, true)) {
               if (terms == 1 && !topo_pod) m.rejected_by[i] = true;
               continue;
             }
@@ -627,7 +627,7 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
               continue;
             }
             if (const api::Taint* t = cluster::FindUntoleratedTaint(
-                    pool.spec->taints, p.tmpl->spec.tolerations, true, true)) {
+                    pool.spec->taints, p.tmpl->spec->tolerations, true, true)) {
               add_error("did not tolerate " + t->key + "=" + t->value + ":" + t->effect);
               continue;
             }

@@ -94,7 +94,7 @@ void Topology::AddPod(const cluster::PodRecord& pod) {
   const cluster::PodTemplateInfo* t = pod.tmpl.get();
   if (pods_.count(t)) return;
   PodTopology& pt = pods_[t];
-  const auto& spec = t->spec;
+  const auto& spec = *t->spec;
   const auto& labels = t->metadata.labels;
   // Spread constraints (newForTopologies); ScheduleAnyway ones are required until relaxed.
   std::vector<size_t> schedule_anyway;
@@ -163,7 +163,7 @@ void Topology::AddPod(const cluster::PodRecord& pod) {
 }
 
 void Topology::AddBoundAntiAffinity(const cluster::PodRecord& pod, const api::Labels& node_labels) {
-  const auto& spec = pod.tmpl->spec;
+  const auto& spec = *pod.tmpl->spec;
   if (!spec.pod_anti_affinity) return;
   for (const auto& term : spec.pod_anti_affinity->required) {
     Group g = TermGroup(Type::kAntiAffinity, term, pod.namespace_);
@@ -183,7 +183,7 @@ void Topology::AddDomain(const std::string& key, const std::string& value) {
 bool Topology::FilterMatches(const Group& g, const api::Labels& labels,
                              const std::vector<api::Taint>& taints) const {
   if (!g.filter_owner) return true;
-  const auto& spec = g.filter_owner->spec;
+  const auto& spec = *g.filter_owner->spec;
   if (g.honor_affinity && !cluster::MatchesRequiredAffinity(spec, labels, "")) return false;
   return !g.honor_taints || !cluster::FindUntoleratedTaint(taints, spec.tolerations, true, true);
 }

@@ -183,7 +183,7 @@ void KueueController::AttachPod(cluster::PodId pod) {
     workload_of_pod_[pod] = id;
     w.pods.push_back(pod);
     // Its pod set: its role's, or the one of its shape (pod sets keep their per-pod requests).
-    const api::ResourceList req = PodRequests(store_.pod(pod).tmpl->spec);
+    const api::ResourceList req = PodRequests(*store_.pod(pod).tmpl->spec);
     w.pod_set_of_pod.push_back(std::max(0, q->pod_set));
     for (size_t k = 0; k < w.spec.pod_sets.size() && q->pod_set < 0; ++k) {
       if (w.spec.pod_sets[k].requests == req) {
@@ -224,7 +224,7 @@ WorkloadId KueueController::CreatePodWorkload(const PodQueueing& q,
   std::vector<int32_t> set_of_pod;
   std::vector<cluster::PodId> first_of_set;
   for (cluster::PodId pid : pods) {
-    const auto& spec = store_.pod(pid).tmpl->spec;
+    const auto& spec = *store_.pod(pid).tmpl->spec;
     const api::ResourceList req = PodRequests(spec);
     int32_t k = 0;
     while (k < static_cast<int32_t>(sets.size()) && sets[static_cast<size_t>(k)].requests != req)
@@ -293,7 +293,7 @@ void KueueController::UngatePods(WorkloadId id) {
     // while the pod is gated), then the gate goes.
     const auto set = static_cast<size_t>(std::max(0, w.pod_set_of_pod[i]));
     const auto& psa = w.assignment[std::min(set, w.assignment.size() - 1)];
-    api::PodSpec spec = pod.tmpl->spec;
+    api::PodSpec spec = *pod.tmpl->spec;
     for (int32_t f : psa.flavor_per_group) {
       if (f < 0) continue;
       const api::ResourceFlavor* rf = cache_.Flavor(f);

@@ -355,7 +355,7 @@ void KueueController::UngateTopology(cluster::PodId pid) {
   if (tas_workload_of_pod_.size() <= pid) tas_workload_of_pod_.resize(pid + 1, {kNoWorkload, 0});
   tas_workload_of_pod_[pid] = {id, set};
   // The levels' labels (only the hostname for a hostname topology) into the nodeSelector.
-  api::PodSpec spec = pod.tmpl->spec;
+  api::PodSpec spec = *pod.tmpl->spec;
   const auto& d = topo.domains[static_cast<size_t>(domain)];
   for (size_t l = 0; l < topo.levels.size() && l < d.values.size(); ++l) {
     spec.node_selector[topo.levels[l]] = d.values[l];

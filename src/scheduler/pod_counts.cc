@@ -84,7 +84,7 @@ uint32_t PodCounts::Register(const PodMatcher& m) {
 
 void PodCounts::Update(const cluster::PodRecord& p, NodeId n, int64_t delta) {
   for (uint32_t k : MatchersOf(p)) Add(entries_[k], n, delta);
-  const auto& spec = p.tmpl->spec;
+  const auto& spec = *p.tmpl->spec;
   if (!spec.pod_affinity && !spec.pod_anti_affinity) return;
   auto [it, added] = affinity_index_.emplace(p.tmpl->id, affinity_.size());
   if (added) affinity_.push_back(AffinityTemplate{p.tmpl, p.namespace_, {}, {}, 0});

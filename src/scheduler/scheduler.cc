@@ -154,8 +154,8 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   }
   if (op == WatchOp::kAdded) {
     // Only pods for this scheduler, and not those given a node by spec.nodeName.
-    if (p.tmpl->spec.scheduler_name != "default-scheduler" || p.Bound() ||
-        !p.tmpl->spec.node_name.empty()) {
+    if (p.tmpl->spec->scheduler_name != "default-scheduler" || p.Bound() ||
+        !p.tmpl->spec->node_name.empty()) {
       return;
     }
     if (Gated(p)) {
@@ -664,7 +664,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   bool only_pinned = false;
   if (node_affinity_filter_) {
     const std::vector<NodeId>* rarest = nullptr;
-    for (const auto& [key, value] : pod.tmpl->spec.node_selector) {
+    for (const auto& [key, value] : pod.tmpl->spec->node_selector) {
       const auto& named = store_.LabelIndex(key, value);
       if (!rarest || named.size() < rarest->size()) rarest = &named;
     }

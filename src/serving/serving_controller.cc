@@ -131,7 +131,7 @@ const ServingController::TemplateServing* ServingController::ServingOf(
     auto a = ann.find(key);
     return a == ann.end() ? std::string() : a->second;
   };
-  for (const auto& c : p.tmpl->spec.containers) {
+  for (const auto& c : p.tmpl->spec->containers) {
     if (!LooksLikeVllm(c.image, c.command, c.args, annotation("gputwin.io/server"))) continue;
     Diagnostics quiet;  // validation already warned about these flags
     ts->args = ParseVllmArgs(c.command, c.args, c.source, &quiet);
@@ -144,7 +144,7 @@ const ServingController::TemplateServing* ServingController::ServingOf(
     ts->pre_stop = double(c.pre_stop_seconds.value_or(0));
     break;
   }
-  ts->grace = double(p.tmpl->spec.termination_grace_period_seconds);
+  ts->grace = double(p.tmpl->spec->termination_grace_period_seconds);
   const std::string source = annotation("gputwin.io/model-source");
   ts->source = SourceFor(source);
   if (auto bw = annotation("gputwin.io/weights-bandwidth"); !bw.empty()) {
@@ -472,9 +472,9 @@ void ServingController::StartReplica(PodId id, Time now) {
     if (rs.deployment != cluster::kNone)
       job = store_.deployments()[rs.deployment].obj.metadata.name;
   }
-  rep->metrics = std::make_unique<VllmMetricsEndpoint>(metrics_, ts->args.model, p.namespace_,
-                                                       p.name, p.tmpl->spec.containers.front().name,
-                                                       rec.container_started, job);
+  rep->metrics = std::make_unique<VllmMetricsEndpoint>(
+      metrics_, ts->args.model, p.namespace_, p.name, p.tmpl->spec->containers.front().name,
+      rec.container_started, job);
   records_.push_back(std::move(rec));
   replicas_.push_back(std::move(rep));
   live_.push_back(index);

@@ -246,8 +246,9 @@ void Simulation::AdoptSnapshotPod(cluster::PodId id) {
       // Its node: spec.nodeName, else the one its node affinity names (the DaemonSet
       // controller gives each pod `matchFields: metadata.name In [node]`).
       auto& p = store_.pod(id);
-      if (!p.tmpl->spec.node_name.empty()) p.daemon_node = store_.FindNode(p.tmpl->spec.node_name);
-      const auto& aff = p.tmpl->spec.node_affinity;
+      if (!p.tmpl->spec->node_name.empty())
+        p.daemon_node = store_.FindNode(p.tmpl->spec->node_name);
+      const auto& aff = p.tmpl->spec->node_affinity;
       if (p.daemon_node == cluster::kNone && aff && aff->required) {
         for (const auto& term : *aff->required) {
           for (const auto& f : term.match_fields) {

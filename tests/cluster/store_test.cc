@@ -119,11 +119,47 @@ TEST(DefaultTolerationSeconds, AddedUnlessAlreadyTolerated) {
   api::ObjectMeta meta;
   api::PodSpec spec = GpuSpec(1);
   auto t = s.MakeTemplate(meta, spec, "default");
-  ASSERT_EQ(t->spec.tolerations.size(), 2u);
-  EXPECT_EQ(t->spec.tolerations[0].key, "node.kubernetes.io/not-ready");
-  EXPECT_EQ(*t->spec.tolerations[0].toleration_seconds, 300);
+  ASSERT_EQ(t->spec->tolerations.size(), 2u);
+  EXPECT_EQ(t->spec->tolerations[0].key, "node.kubernetes.io/not-ready");
+  EXPECT_EQ(*t->spec->tolerations[0].toleration_seconds, 300);
   spec.tolerations.push_back({"", "Exists", "", "", std::nullopt});  // tolerates everything
-  EXPECT_EQ(s.MakeTemplate(meta, spec, "default")->spec.tolerations.size(), 1u);
+  EXPECT_EQ(s.MakeTemplate(meta, spec, "default")->spec->tolerations.size(), 1u);
+}
+
+// Templates with equal admitted specs share one (memory); any difference keeps them apart,
+// including fields the intern table does not hash, and namespaces whose admission differs.
+TEST(MakeTemplate, EqualSpecsAreSharedAndDifferentOnesNot) {
+  Store s;
+  api::LimitRange lr;
+  lr.metadata.namespace_ = "limited";
+  api::LimitRangeItem item;
+  item.type = "Container";
+  item.default_requests["cpu"] = *ParseQuantity("500m", nullptr);
+  lr.limits.push_back(item);
+  s.AddLimitRange(lr);
+  api::ObjectMeta a, b;
+  a.labels["job-name"] = "one";
+  b.labels["job-name"] = "two";
+  auto t1 = s.MakeTemplate(a, GpuSpec(8), "default");
+  auto t2 = s.MakeTemplate(b, GpuSpec(8), "default");
+  EXPECT_NE(t1->id, t2->id);
+  EXPECT_EQ(t1->spec.get(), t2->spec.get());
+  EXPECT_EQ(t2->metadata.labels.at("job-name"), "two");
+  api::PodSpec never = GpuSpec(8);
+  never.restart_policy = "Never";  // not hashed: found apart by ==
+  auto t3 = s.MakeTemplate(a, never, "default");
+  EXPECT_NE(t3->spec.get(), t1->spec.get());
+  EXPECT_EQ(t3->spec->restart_policy, "Never");
+  EXPECT_EQ(t1->spec->restart_policy, "Always");
+  // The same input spec in a namespace whose LimitRange defaults a CPU request.
+  auto t4 = s.MakeTemplate(a, GpuSpec(8), "limited");
+  EXPECT_NE(t4->spec.get(), t1->spec.get());
+  EXPECT_EQ(t4->spec->containers[0].resources.requests.at("cpu").milli, 500);
+  EXPECT_EQ(t1->spec->containers[0].resources.requests.count("cpu"), 0u);
+  // A spec no template holds any more is not kept alive by the table.
+  std::weak_ptr<const api::PodSpec> gone = t3->spec;
+  t3.reset();
+  EXPECT_TRUE(gone.expired());
 }
 
 TEST(PodRequests, MaxOfInitContainersAndSumOfContainersPlusOverhead) {

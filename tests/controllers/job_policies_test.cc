@@ -20,7 +20,9 @@ cluster::PodRecord FailedPod(int32_t exit_code, std::string disruption = "") {
     api::Container main, sidecar;
     main.name = "main-container";
     sidecar.name = "a-sidecar";
-    t->spec.containers = {main, sidecar};
+    api::PodSpec spec;
+    spec.containers = {main, sidecar};
+    t->spec = std::make_shared<const api::PodSpec>(std::move(spec));
     return t;
   }();
   cluster::PodRecord p;

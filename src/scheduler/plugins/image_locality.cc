@@ -38,7 +38,7 @@ Scope ImageLocality::ScoreScope(const cluster::PodRecord& pod) const {
 Code ImageLocality::PreScore(CycleState&, const cluster::PodRecord& pod,
                              const std::vector<NodeId>&) {
   const auto& store = *handle_.store;
-  const auto& spec = pod.tmpl->spec;
+  const auto& spec = *pod.tmpl->spec;
   containers_ = static_cast<int64_t>(spec.containers.size() + spec.init_containers.size());
   images_.clear();
   normalized_.clear();

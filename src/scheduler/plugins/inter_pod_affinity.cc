@@ -129,11 +129,11 @@ InterPodAffinity::Term InterPodAffinity::Resolve(const api::PodAffinityTerm& t,
 const InterPodAffinity::Terms& InterPodAffinity::TermsOf(const cluster::PodTemplateInfo& t,
                                                          const std::string& ns) const {
   static const Terms kNoTerms;
-  if (!t.spec.pod_affinity && !t.spec.pod_anti_affinity) return kNoTerms;  // most pods
+  if (!t.spec->pod_affinity && !t.spec->pod_anti_affinity) return kNoTerms;  // most pods
   auto& slot = by_template_[t.id];
   if (slot) return *slot;
   slot = std::make_unique<Terms>();
-  const auto& spec = t.spec;
+  const auto& spec = *t.spec;
   if (spec.pod_affinity) {
     for (const auto& term : spec.pod_affinity->required) {
       slot->required_affinity.push_back(Resolve(term, ns, 0));

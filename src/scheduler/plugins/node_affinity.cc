@@ -18,7 +18,7 @@ QueueingHint NodeAffinity::Hint(const ClusterEvent&, const EventObject& obj,
   // isSchedulableAfterNodeChange: the node matches the pod's required affinity now and did
   // not before.
   const auto& n = *obj.node;
-  const auto& spec = pod.tmpl->spec;
+  const auto& spec = *pod.tmpl->spec;
   if (!cluster::MatchesRequiredAffinity(spec, n.obj.metadata.labels, n.name())) {
     return QueueingHint::kQueueSkip;
   }
@@ -29,7 +29,7 @@ QueueingHint NodeAffinity::Hint(const ClusterEvent&, const EventObject& obj,
 }
 
 bool NodeAffinity::NamesNodes(const cluster::PodRecord& pod) {
-  const auto& spec = pod.tmpl->spec;
+  const auto& spec = *pod.tmpl->spec;
   auto uses_names = [](const api::NodeSelectorTerm& term) {
     if (!term.match_fields.empty()) return true;
     for (const auto& e : term.match_expressions) {
@@ -54,7 +54,7 @@ Scope NodeAffinity::FilterScope(const cluster::PodRecord& pod) const {
 
 bool NodeAffinity::Passes(const CycleState&, const cluster::PodRecord& pod,
                           const NodeView& node) const {
-  if (!cluster::MatchesRequiredAffinity(pod.tmpl->spec, *node.labels, node.NodeName())) {
+  if (!cluster::MatchesRequiredAffinity(*pod.tmpl->spec, *node.labels, node.NodeName())) {
     return false;
   }
   return pod.daemon_node == cluster::kNone ||
@@ -67,7 +67,7 @@ Status NodeAffinity::Filter(const CycleState& state, const cluster::PodRecord& p
 }
 
 Scope NodeAffinity::ScoreScope(const cluster::PodRecord& pod) const {
-  const auto& spec = pod.tmpl->spec;
+  const auto& spec = *pod.tmpl->spec;
   if (!spec.node_affinity || spec.node_affinity->preferred.empty()) return Scope::kSkip;
   return NamesNodes(pod) ? Scope::kNode : Scope::kGroup;
 }
@@ -75,7 +75,7 @@ Scope NodeAffinity::ScoreScope(const cluster::PodRecord& pod) const {
 int64_t NodeAffinity::Score(const CycleState&, const cluster::PodRecord& pod,
                             const NodeView& node) const {
   int64_t sum = 0;
-  for (const auto& pref : pod.tmpl->spec.node_affinity->preferred) {
+  for (const auto& pref : pod.tmpl->spec->node_affinity->preferred) {
     if (pref.weight > 0 && cluster::MatchesTerm(pref.preference, *node.labels, node.NodeName())) {
       sum += pref.weight;
     }

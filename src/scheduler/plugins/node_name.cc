@@ -13,17 +13,17 @@ std::vector<ClusterEvent> NodeName::EventsToRegister() const {
 
 QueueingHint NodeName::Hint(const ClusterEvent&, const EventObject& obj,
                             const cluster::PodRecord& pod) const {
-  return obj.node->name() == pod.tmpl->spec.node_name ? QueueingHint::kQueue
-                                                      : QueueingHint::kQueueSkip;
+  return obj.node->name() == pod.tmpl->spec->node_name ? QueueingHint::kQueue
+                                                       : QueueingHint::kQueueSkip;
 }
 
 Scope NodeName::FilterScope(const cluster::PodRecord& pod) const {
-  return pod.tmpl->spec.node_name.empty() ? Scope::kSkip : Scope::kNode;
+  return pod.tmpl->spec->node_name.empty() ? Scope::kSkip : Scope::kNode;
 }
 
 Status NodeName::Filter(const CycleState&, const cluster::PodRecord& pod,
                         const NodeView& node) const {
-  const std::string& want = pod.tmpl->spec.node_name;
+  const std::string& want = pod.tmpl->spec->node_name;
   if (!want.empty() && want != node.NodeName()) return Status::Unresolvable(reason_);
   return {};
 }

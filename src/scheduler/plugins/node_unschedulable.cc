@@ -16,7 +16,7 @@ QueueingHint NodeUnschedulable::Hint(const ClusterEvent&, const EventObject& obj
                                      const cluster::PodRecord& pod) const {
   // isSchedulableAfterNodeChange: the node takes the pod now and did not before.
   static const api::Taint kUnschedulable{"node.kubernetes.io/unschedulable", "", "NoSchedule"};
-  const bool tolerates = cluster::TaintToleratedBy(kUnschedulable, pod.tmpl->spec.tolerations);
+  const bool tolerates = cluster::TaintToleratedBy(kUnschedulable, pod.tmpl->spec->tolerations);
   if (obj.node->obj.unschedulable && !tolerates) return QueueingHint::kQueueSkip;
   if (obj.old_node && !obj.old_node->unschedulable) return QueueingHint::kQueueSkip;
   return QueueingHint::kQueue;
@@ -26,7 +26,7 @@ Status NodeUnschedulable::Filter(const CycleState&, const cluster::PodRecord& po
                                  const NodeView& node) const {
   static const api::Taint kUnschedulable{"node.kubernetes.io/unschedulable", "", "NoSchedule"};
   if (node.unschedulable &&
-      !cluster::TaintToleratedBy(kUnschedulable, pod.tmpl->spec.tolerations)) {
+      !cluster::TaintToleratedBy(kUnschedulable, pod.tmpl->spec->tolerations)) {
     return Status::Unresolvable(reason_);
   }
   return {};

@@ -115,7 +115,7 @@ const PodTopologySpread::Constraints& PodTopologySpread::ConstraintsOf(
   const auto& t = *pod.tmpl;
   static const Constraints kNone;
   // Neither its own constraints nor the defaults of a ReplicaSet's pods (Jobs' pods).
-  if (t.spec.topology_spread_constraints.empty() &&
+  if (t.spec->topology_spread_constraints.empty() &&
       pod.owner.kind != cluster::OwnerKind::kReplicaSet &&
       pod.owner.kind != cluster::OwnerKind::kStatefulSet) {
     return kNone;
@@ -133,8 +133,8 @@ const PodTopologySpread::Constraints& PodTopologySpread::ConstraintsOf(
     out.hostname = c.topology_key == kHostname;
     out.min_domains = c.min_domains.value_or(1);
     // Honoring a pod's node affinity it does not have excludes no node.
-    const bool has_affinity =
-        !t.spec.node_selector.empty() || (t.spec.node_affinity && t.spec.node_affinity->required);
+    const bool has_affinity = !t.spec->node_selector.empty() ||
+                              (t.spec->node_affinity && t.spec->node_affinity->required);
     out.honor_affinity = c.node_affinity_policy != "Ignore" && has_affinity;
     out.honor_taints = c.node_taints_policy == "Honor";
     PodMatcher m;
@@ -158,7 +158,7 @@ const PodTopologySpread::Constraints& PodTopologySpread::ConstraintsOf(
     out.matcher = handle_.pod_counts->Register(m);
     return out;
   };
-  const auto& spec = t.spec;
+  const auto& spec = *t.spec;
   if (!spec.topology_spread_constraints.empty()) {
     for (const auto& c : spec.topology_spread_constraints) {
       (c.when_unsatisfiable == "DoNotSchedule" ? slot->hard : slot->soft)
@@ -201,7 +201,7 @@ bool PodTopologySpread::Eligible(const Constraint& c, const cluster::PodRecord& 
                                  NodeId n) const {
   if (!c.honor_affinity && !c.honor_taints) return true;
   const auto& node = handle_.store->node(n);
-  const auto& spec = pod.tmpl->spec;
+  const auto& spec = *pod.tmpl->spec;
   if (c.honor_affinity &&
       !cluster::MatchesRequiredAffinity(spec, node.obj.metadata.labels, node.name())) {
     return false;

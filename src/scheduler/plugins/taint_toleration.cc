@@ -15,7 +15,7 @@ QueueingHint TaintToleration::Hint(const ClusterEvent&, const EventObject& obj,
                                    const cluster::PodRecord& pod) const {
   // isSchedulableAfterNodeChange: the node had an untolerated taint (a new node counts as
   // having had one) and has none now.
-  const auto& tolerations = pod.tmpl->spec.tolerations;
+  const auto& tolerations = pod.tmpl->spec->tolerations;
   const bool was =
       !obj.old_node || cluster::FindUntoleratedTaint(obj.old_node->taints, tolerations, true, true);
   const bool is = cluster::FindUntoleratedTaint(obj.node->obj.taints, tolerations, true, true);
@@ -24,7 +24,7 @@ QueueingHint TaintToleration::Hint(const ClusterEvent&, const EventObject& obj,
 
 const api::Taint* TaintToleration::Untolerated(const cluster::PodRecord& pod,
                                                const NodeView& node) const {
-  const auto& tolerations = pod.tmpl->spec.tolerations;
+  const auto& tolerations = pod.tmpl->spec->tolerations;
   if (!node.ignored_taints || node.ignored_taints->empty()) {
     return cluster::FindUntoleratedTaint(*node.taints, tolerations, true, true);
   }
@@ -61,7 +61,7 @@ int64_t TaintToleration::Score(const CycleState&, const cluster::PodRecord& pod,
   for (const auto& t : *node.taints) {
     if (t.effect != "PreferNoSchedule") continue;
     bool tolerated = false;
-    for (const auto& tol : pod.tmpl->spec.tolerations) {
+    for (const auto& tol : pod.tmpl->spec->tolerations) {
       if ((tol.effect.empty() || tol.effect == "PreferNoSchedule") &&
           cluster::ToleratesTaint(tol, t)) {
         tolerated = true;
