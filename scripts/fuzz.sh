@@ -1,13 +1,15 @@
 #!/usr/bin/env bash
 # Builds the libFuzzer targets (fuzz/, clang) and runs each for SECONDS_PER_TARGET (default an
 # hour), JOBS targets at a time (default 1), niced. Fails on any crash, sanitizer report, leak,
-# timeout (-timeout=10) or out-of-memory (-rss_limit_mb=2048); the reproducer is written to
+# timeout (-timeout=10, GPUTWIN_FUZZ_TIMEOUT) or out-of-memory (-rss_limit_mb=2048); the reproducer is written to
 # build-fuzz/artifacts/<target>/ and its name printed.
 #   scripts/fuzz.sh [SECONDS_PER_TARGET] [TARGET...]     targets: yaml scenario quantity
 #                                                        duration csv promql model_config
 #                                                        alert_template
 #                                                        (default all)
-# Environment: GPUTWIN_FUZZ_JOBS (targets in parallel), GPUTWIN_FUZZ_BUILD (build folder).
+# Environment: GPUTWIN_FUZZ_JOBS (targets in parallel), GPUTWIN_FUZZ_BUILD (build folder),
+# GPUTWIN_FUZZ_TIMEOUT (seconds per input; libFuzzer counts wall time, so a long run beside
+# a build, where the niced fuzzer gets little CPU, needs more than 10).
 # The corpus grows in build-fuzz/corpus-work/<target>/ from run to run.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -16,6 +18,7 @@ shift || true
 targets=("$@")
 [ ${#targets[@]} -gt 0 ] || targets=(yaml scenario quantity duration csv promql model_config alert_template)
 jobs=${GPUTWIN_FUZZ_JOBS:-1}
+timeout=${GPUTWIN_FUZZ_TIMEOUT:-10}
 build=${GPUTWIN_FUZZ_BUILD:-build-fuzz}
 
 # A unity build, as the sanitized tests' (README): 73 s instead of 107 s on 2 cores.
@@ -40,7 +43,7 @@ run_one() {
   local start=$SECONDS
   # The seeds are read, the new inputs kept in $work; stdin closed (CI has none). One worker,
   # in process: -jobs/-workers would fork children logging to ./fuzz-N.log instead.
-  if nice -n 15 "$build/fuzz_$t" -max_total_time="$seconds" -timeout=10 -rss_limit_mb=2048 \
+  if nice -n 15 "$build/fuzz_$t" -max_total_time="$seconds" -timeout="$timeout" -rss_limit_mb=2048 \
       -print_final_stats=1 -artifact_prefix="$art/" "${extra[@]}" \
       "$work" "$build/corpus/$t" </dev/null >"$log" 2>&1; then
     echo "fuzz $t: ok, $(grep -m1 -o 'stat::number_of_executed_units: *[0-9]*' "$log" |
