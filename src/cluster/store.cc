@@ -391,12 +391,13 @@ std::shared_ptr<const PodTemplateInfo> Store::MakeTemplate(const api::ObjectMeta
 
 std::shared_ptr<const api::PodSpec> Store::InternSpec(api::PodSpec spec) {
   // What tells specs apart in practice (a bucket is searched with ==): per-pod templates of
-  // a snapshot differ by nodeName, generated ones by image, requests and selectors.
+  // a snapshot differ by nodeName, generated ones by image, requests, selectors and the
+  // line their containers were read from.
   const std::hash<std::string> hs;
   size_t h = hs(spec.node_name) * 31 + hs(spec.priority_class_name);
   h = h * 31 + spec.tolerations.size() * 7 + spec.init_containers.size();
   for (const auto& c : spec.containers) {
-    h = h * 31 + hs(c.name) + hs(c.image);
+    h = h * 31 + hs(c.name) + hs(c.image) + static_cast<size_t>(c.source.line);
     for (const auto& [r, q] : c.resources.requests) h = h * 31 + static_cast<size_t>(q.milli);
     for (const auto& [r, q] : c.resources.limits) h = h * 31 + static_cast<size_t>(q.milli);
   }

@@ -96,17 +96,28 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
                                            const CycleState& state, Unschedulable* unschedulable,
                                            uint64_t* rejectors) {
   const size_t n_nodes = store_.node_count();
-  if (!tc.diag) {
-    // The oldest memo goes first (it may be this template's, from before a release).
-    if (diagnosis_owners_.size() >= kMaxDiagnosisMemos) {
-      TemplateCache* oldest = template_cache_[diagnosis_owners_.front()].get();
-      diagnosis_owners_.pop_front();
-      if (oldest) oldest->diag.reset();
+  const api::PodSpec* key = pod.tmpl->spec.get();
+  auto found = diagnoses_.find(key);
+  if (found == diagnoses_.end()) {
+    // The oldest memo goes first (its users find it gone and start a new one).
+    while (diagnoses_.size() >= kMaxDiagnosisMemos && !diagnosis_order_.empty()) {
+      diagnoses_.erase(diagnosis_order_.front());
+      diagnosis_order_.pop_front();
     }
-    diagnosis_owners_.push_back(pod.tmpl->id);
-    tc.diag = std::make_unique<DiagnosisMemo>();
+    auto shared = std::make_unique<SharedDiagnosis>();
+    shared->spec = pod.tmpl->spec;
+    shared->id = next_diagnosis_id_++;
+    diagnosis_order_.push_back(key);
+    found = diagnoses_.emplace(key, std::move(shared)).first;
   }
-  DiagnosisMemo& d = *tc.diag;
+  SharedDiagnosis& shared = *found->second;
+  if (tc.diag_id != shared.id) {
+    ReleaseDiagnosis(tc);
+    tc.diag_spec = key;
+    tc.diag_id = shared.id;
+    ++shared.users;
+  }
+  DiagnosisMemo& d = shared.memo;
   if (d.version.size() < n_nodes) {
     d.version.resize(n_nodes, 0);
     d.group.resize(n_nodes, ~uint32_t{0});
@@ -186,13 +197,26 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
   return d.message;
 }
 
+void Scheduler::ReleaseDiagnosis(TemplateCache& tc) {
+  if (tc.diag_id == 0) return;
+  auto it = diagnoses_.find(tc.diag_spec);
+  if (it != diagnoses_.end() && it->second->id == tc.diag_id && --it->second->users == 0) {
+    diagnosis_order_.erase(
+        std::find(diagnosis_order_.begin(), diagnosis_order_.end(), tc.diag_spec));
+    diagnoses_.erase(it);
+  }
+  tc.diag_spec = nullptr;
+  tc.diag_id = 0;
+}
+
 std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
                                        const CycleState& state, std::vector<bool>* scratch,
                                        Unschedulable* unschedulable, uint64_t* rejectors) {
   // Templates failing again and again keep their per-node verdicts, when every verdict
   // depends only on the node's group and NodeInfo.
-  if (tc.attempts >= 2 && !tc.other_node_filters && active_cluster_.empty() &&
-      nominated_total_ == 0 && pod.daemon_node == cluster::kNone) {
+  // (A template whose spec already has a memo uses it from its first failure.)
+  if ((tc.attempts >= 2 || diagnoses_.count(pod.tmpl->spec.get()) > 0) && !tc.other_node_filters &&
+      active_cluster_.empty() && nominated_total_ == 0 && pod.daemon_node == cluster::kNone) {
     return MemoFitErrorMessage(pod, tc, state, unschedulable, rejectors);
   }
   scratch->assign(store_.node_count(), false);

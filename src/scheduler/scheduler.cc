@@ -216,6 +216,7 @@ void Scheduler::ReleaseTemplate(uint32_t tid) {
   // The caches are memos: a template that comes back (a Job's retry) builds them again.
   if (tid < template_cache_.size() && template_cache_[tid]) {
     if (!template_cache_[tid]->score.empty()) --score_caches_;
+    ReleaseDiagnosis(*template_cache_[tid]);
     template_cache_[tid].reset();
   }
 }

@@ -11,6 +11,7 @@
 #include <memory>
 #include <optional>
 #include <string>
+#include <unordered_map>
 #include <vector>
 
 #include "api/types.h"
@@ -120,7 +121,19 @@ class Scheduler : public cluster::Controller {
     uint32_t attempts = 0;
     std::vector<uint32_t> score_version;
     std::vector<int64_t> score;
-    std::unique_ptr<DiagnosisMemo> diag;  // FitErrorMessage's, once the template fails again
+    // The shared diagnosis memo this template counts as a user of: its spec and
+    // SharedDiagnosis::id (0: none).
+    const api::PodSpec* diag_spec = nullptr;
+    uint64_t diag_id = 0;
+  };
+  // A diagnosis memo shared by every template with the same admitted spec (interned by the
+  // store): each verdict it keeps is a function of the spec and the node alone, so a new
+  // Job's template starts from the counts its predecessors left. Freed with its last user.
+  struct SharedDiagnosis {
+    std::shared_ptr<const api::PodSpec> spec;  // keeps the key's spec alive
+    uint64_t id = 0;
+    uint32_t users = 0;  // template caches holding it
+    DiagnosisMemo memo;
   };
   // The nodes that rejected the pod as Unschedulable (where preemption may help).
   struct Unschedulable {
@@ -256,9 +269,12 @@ class Scheduler : public cluster::Controller {
   std::vector<NodeId> score_misses_;  // AddMemoScores' scratch
   std::vector<uint32_t> miss_at_;
   std::vector<int64_t> miss_scores_;
-  // Templates holding a diagnosis memo, oldest first; beyond kMaxDiagnosisMemos the oldest
-  // gives its memo up (each costs ~16 bytes per node).
-  std::deque<uint32_t> diagnosis_owners_;
+  // Diagnosis memos by spec, and their specs oldest first: beyond kMaxDiagnosisMemos the
+  // oldest is dropped (each costs ~16 bytes per node).
+  std::unordered_map<const api::PodSpec*, std::unique_ptr<SharedDiagnosis>> diagnoses_;
+  std::deque<const api::PodSpec*> diagnosis_order_;
+  uint64_t next_diagnosis_id_ = 1;
+  void ReleaseDiagnosis(TemplateCache& tc);
   // Nodes whose NodeInfo row changed, in order; a template's diagnosis memo replays what
   // it has not seen. Restarted (a new epoch) with every new node order and when it grows
   // past twice the nodes, where a full walk costs less than the replay.

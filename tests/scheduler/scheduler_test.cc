@@ -164,5 +164,87 @@ TEST(Scheduler, NodesWithoutRoomAreSkippedWithoutChangingTheVerdicts) {
   }
 }
 
+// Jobs of one generator share their admitted spec, and so kube-scheduler's FitError
+// diagnosis memo: a new Job's first failure starts from the counts an earlier Job left,
+// which must be what a walk over every node would count. The nodes of the test above; four
+// Jobs `big` ask 8 GPUs and 1 CPU for 30 minutes (three at 0s, one at 10m), Job `cpu` 8 CPUs
+// from 1m to 21m. Derived by hand: two of the three first bind on n070 and n250, the third
+// fails on all 300 nodes; `cpu` cannot fit there (7 CPUs left) and fills a 2-GPU node, so
+// both waiting Jobs (the one at 10m on its first attempt) see "1 Insufficient cpu" besides
+// 300 nodes short of GPUs; after 21m the CPU count is gone from both; after 30m both bind
+// where the first two were.
+std::unique_ptr<sim::Simulation> RunSharedSpec(Duration d) {
+  std::string y;
+  for (int i = 0; i < 300; ++i) {
+    char name[8];
+    std::snprintf(name, sizeof name, "n%03d", i);
+    const bool big = i == 70 || i == 250;
+    y += std::string("---\n{apiVersion: v1, kind: Node, metadata: {name: ") + name +
+         "}, status: {allocatable: {cpu: \"8\", memory: 32Gi, pods: \"110\", nvidia.com/gpu: \"" +
+         (big ? "8" : "2") + "\"}}}\n";
+  }
+  auto generator = [&](const char* name, const char* times, const char* resources,
+                       const char* runtime) {
+    y += std::string("  - name: ") + name + "\n    arrival: {type: fixed, times: " + times +
+         "}\n    template:\n      apiVersion: batch/v1\n      kind: Job\n      spec:\n"
+         "        template:\n          metadata: {annotations: {gputwin.io/run-time: " +
+         runtime +
+         "}}\n          spec:\n            restartPolicy: Never\n            containers: "
+         "[{name: c, resources: " +
+         resources + "}]\n";
+  };
+  y += "---\napiVersion: gputwin.io/v1alpha1\nkind: Scenario\nmetadata: {name: shared}\n"
+       "spec:\n  duration: 1h\n  workloads:\n";
+  generator("big", "[0s, 0s, 0s, 10m]", "{requests: {cpu: \"1\"}, limits: {nvidia.com/gpu: 8}}",
+            "30m");
+  generator("cpu", "[1m]", "{requests: {cpu: \"8\"}}", "20m");
+  api::Manifests m;
+  api::DecodeYaml(y, "shared-spec.yaml", &m);
+  api::Scenario s = m.scenarios.front();
+  m.scenarios.clear();
+  s.duration = d;
+  auto sim = std::make_unique<sim::Simulation>(std::move(m), s);
+  sim->Run();
+  return sim;
+}
+
+TEST(Scheduler, JobsOfOneSpecShareTheirDiagnosisAndKeepItsMessages) {
+  const std::string short_of_cpu =
+      "0/300 nodes are available: 1 Insufficient cpu, 300 Insufficient nvidia.com/gpu.";
+  const std::string short_of_gpus = "0/300 nodes are available: 300 Insufficient nvidia.com/gpu.";
+  auto waiting = [](const sim::Simulation& sim) {
+    std::vector<const cluster::PodRecord*> out;
+    for (cluster::PodId p = 0; p < sim.store().pod_count(); ++p) {
+      const auto& pod = sim.store().pod(p);
+      if (pod.name.rfind("big-", 0) == 0 && !pod.Bound()) out.push_back(&pod);
+    }
+    return out;
+  };
+  {
+    auto sim = RunSharedSpec(Duration::Minutes(15));
+    ASSERT_EQ(PodOfJob(*sim, "big-3").tmpl->spec.get(), PodOfJob(*sim, "big-0").tmpl->spec.get());
+    auto w = waiting(*sim);
+    ASSERT_EQ(w.size(), 2u);
+    for (const auto* p : w) EXPECT_THAT(p->message, ::testing::HasSubstr(short_of_cpu)) << p->name;
+    EXPECT_FALSE(PodOfJob(*sim, "big-3").Bound());
+  }
+  {
+    auto sim = RunSharedSpec(Duration::Minutes(25));
+    auto w = waiting(*sim);
+    ASSERT_EQ(w.size(), 2u);
+    for (const auto* p : w) EXPECT_THAT(p->message, ::testing::HasSubstr(short_of_gpus)) << p->name;
+  }
+  {
+    auto sim = RunSharedSpec(Duration::Minutes(45));
+    EXPECT_TRUE(waiting(*sim).empty());
+    std::set<std::string> nodes;
+    for (const char* j : {"big-0", "big-1", "big-2", "big-3"}) {
+      const auto& p = PodOfJob(*sim, j);
+      if (p.Bound()) nodes.insert(sim->store().node(p.node).name());
+    }
+    EXPECT_EQ(nodes, (std::set<std::string>{"n070", "n250"}));
+  }
+}
+
 }  // namespace
 }  // namespace gputwin::scheduler
