@@ -313,7 +313,7 @@ void Scheduler::RebuildNodeOrder() {
   node_order_dirty_ = false;
   node_change_log_.clear();
   ++node_change_epoch_;
-  blocks_valid_ = false;
+  free_blocks_.Invalidate();
 }
 
 void Scheduler::SyncNode(NodeId n) {
@@ -323,49 +323,8 @@ void Scheduler::SyncNode(NodeId n) {
     ++node_change_epoch_;
   }
   node_change_log_.push_back(n);
-  if (!blocks_valid_ || n >= node_position_.size() || node_position_[n] < 0) return;
-  const size_t b = static_cast<size_t>(node_position_[n]) / kFreeBlock;
-  if (!block_dirty_[b]) {
-    block_dirty_[b] = 1;
-    dirty_blocks_.push_back(static_cast<uint32_t>(b));
-  }
-}
-
-void Scheduler::RefreshFreeBlocks() {
-  const size_t stride = info_.stride();
-  auto compute = [&](size_t b) {
-    int64_t* most = &block_free_[b * stride];
-    std::fill(most, most + stride, std::numeric_limits<int64_t>::min());
-    const size_t end = std::min(node_order_.size(), (b + 1) * kFreeBlock);
-    for (size_t i = b * kFreeBlock; i < end; ++i) {
-      const int64_t* alloc = info_.alloc(node_order_[i]);
-      const int64_t* used = info_.used(node_order_[i]);
-      for (size_t r = 0; r < stride; ++r) most[r] = std::max(most[r], alloc[r] - used[r]);
-    }
-    block_dirty_[b] = 0;
-  };
-  if (!blocks_valid_ || block_stride_ != stride) {
-    const size_t blocks = (node_order_.size() + kFreeBlock - 1) / kFreeBlock;
-    block_stride_ = stride;
-    block_free_.assign(blocks * stride, 0);
-    block_dirty_.assign(blocks, 0);
-    dirty_blocks_.clear();
-    for (size_t b = 0; b < blocks; ++b) compute(b);
-    blocks_valid_ = true;
-    return;
-  }
-  for (uint32_t b : dirty_blocks_) compute(b);
-  dirty_blocks_.clear();
-}
-
-bool Scheduler::BlockCannotFit(size_t b,
-                               const std::vector<std::pair<ResourceId, int64_t>>& requests) const {
-  const int64_t* most = &block_free_[b * block_stride_];
-  if (most[cluster::kPods] < 1) return true;
-  for (const auto& [r, amount] : requests) {
-    if (r >= block_stride_ || amount > most[r]) return true;
-  }
-  return false;
+  if (n >= node_position_.size() || node_position_[n] < 0) return;
+  free_blocks_.MarkChanged(static_cast<size_t>(node_position_[n]));
 }
 
 Scheduler::TemplateCache& Scheduler::CacheFor(const cluster::PodRecord& pod) {
@@ -713,7 +672,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   // blocks: elsewhere keeping the blocks current costs more than skipping saves.
   const bool skip_blocks = fast && !only_pinned && tc.requests != nullptr && tc.sparse_fit;
   if (skip_blocks) {
-    RefreshFreeBlocks();
+    free_blocks_.Refresh(info_, node_order_);
     const auto nodes = static_cast<size_t>(n);
     int64_t i = 0;
     while (i < visits && static_cast<int64_t>(feasible.size()) < to_find) {
@@ -721,7 +680,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
       // counts in `processed`, from which the next start index follows.
       const size_t end = std::min(nodes, (index / kFreeBlock + 1) * kFreeBlock);
       const int64_t span = std::min(static_cast<int64_t>(end - index), visits - i);
-      if (BlockCannotFit(index / kFreeBlock, *tc.requests)) {
+      if (free_blocks_.CannotFit(index / kFreeBlock, *tc.requests)) {
         processed += span;
       } else {
         for (int64_t k = 0; k < span && static_cast<int64_t>(feasible.size()) < to_find; ++k) {

@@ -18,6 +18,7 @@
 #include "cluster/controller.h"
 #include "core/random.h"
 #include "scheduler/framework.h"
+#include "scheduler/free_blocks.h"
 #include "scheduler/node_groups.h"
 #include "scheduler/node_info.h"
 #include "scheduler/pod_counts.h"
@@ -198,10 +199,6 @@ class Scheduler : public cluster::Controller {
   static void CountVerdict(DiagnosisMemo& d, NodeId n, int64_t code, uint16_t plugin, int sign);
   // A node's NodeInfo row changed: the free-capacity blocks and the change log learn it.
   void SyncNode(NodeId n);
-  // The free-capacity blocks brought up to date (all of them after a new node order).
-  void RefreshFreeBlocks();
-  // No node of block b has room for the requests (NodeResourcesFit::Fits fails on all).
-  bool BlockCannotFit(size_t b, const std::vector<std::pair<ResourceId, int64_t>>& requests) const;
   std::string HistogramMessage(size_t num_nodes, const std::vector<int64_t>& counts) const;
   void RebuildNodeOrder();
   // A cluster event: marks the parked pods a rejecting plugin's queueing hint says it may
@@ -280,15 +277,9 @@ class Scheduler : public cluster::Controller {
   // past twice the nodes, where a full walk costs less than the replay.
   std::vector<NodeId> node_change_log_;
   uint64_t node_change_epoch_ = 1;
-  // The most free capacity (allocatable − requested) of each resource over each block of
-  // kFreeBlock consecutive nodes of node_order_: the filter loop skips a block where no
-  // node fits the pod's requests, with the verdicts and next start of a node-by-node walk.
-  static constexpr size_t kFreeBlock = 64;
-  std::vector<int64_t> block_free_;  // block × block_stride_
-  std::vector<uint8_t> block_dirty_;
-  std::vector<uint32_t> dirty_blocks_;
-  size_t block_stride_ = 0;
-  bool blocks_valid_ = false;
+  // Blocks of node_order_ the filter loop may pass over (free_blocks.h).
+  FreeCapacityBlocks free_blocks_;
+  static constexpr size_t kFreeBlock = FreeCapacityBlocks::kSize;
   static constexpr size_t kMaxDiagnosisMemos = 512;
   static constexpr size_t kMaxScoreCaches = 256;
 };
