@@ -392,7 +392,6 @@ class Karpenter : public cluster::Controller {
   telemetry::Registry& metrics_;
   telemetry::Registry::MetricId usage_, limit_, node_count_, unschedulable_count_;
   telemetry::Registry::SeriesId pod_startup_;
-  uint32_t next_claim_suffix_ = 0;
   int32_t ami_version_ = 0;  // AMI releases published so far
 };
 
