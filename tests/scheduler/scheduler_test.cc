@@ -91,15 +91,8 @@ TEST(SchedulingQueue, EventsMoveTheHeadOfEachTemplateLine) {
 namespace gputwin::scheduler {
 namespace {
 
-// A pod that fits only two nodes among 300 (kube-scheduler walks the nodes from its
-// rotating start index; the twin passes over blocks of nodes without room, which must not
-// change which nodes are found). Every node has 2 GPUs but n070 and n250, which have 8;
-// Jobs a, b and c ask 8 GPUs each for 30 minutes (c also 1 CPU), d 8 CPUs for 20 minutes. Derived
-// by hand: a and b take n070 and n250; c fails on all 300 nodes ("Insufficient nvidia.com/gpu"); d
-// runs on a 2-GPU node, so c's next attempts (the unschedulable pool is flushed after 5 minutes)
-// also find that node short of CPU; when d ends at 20m, c is retried and the message loses the CPU
-// count again; at 30m a and b end and c binds where one of them was.
-std::unique_ptr<sim::Simulation> RunTwoNodesFit(Duration d) {
+// 300 nodes n000-n299 of 8 CPUs and 2 GPUs, but n070 and n250 with 8 GPUs.
+std::string ThreeHundredNodes() {
   std::string y;
   for (int i = 0; i < 300; ++i) {
     char name[8];
@@ -109,6 +102,19 @@ std::unique_ptr<sim::Simulation> RunTwoNodesFit(Duration d) {
          "}, status: {allocatable: {cpu: \"8\", memory: 32Gi, pods: \"110\", nvidia.com/gpu: \"" +
          (big ? "8" : "2") + "\"}}}\n";
   }
+  return y;
+}
+
+// A pod that fits only two nodes among 300 (kube-scheduler walks the nodes from its
+// rotating start index; the twin passes over blocks of nodes without room, which must not
+// change which nodes are found). Every node has 2 GPUs but n070 and n250, which have 8;
+// Jobs a, b and c ask 8 GPUs each for 30 minutes (c also 1 CPU), d 8 CPUs for 20 minutes. Derived
+// by hand: a and b take n070 and n250; c fails on all 300 nodes ("Insufficient nvidia.com/gpu"); d
+// runs on a 2-GPU node, so c's next attempts (the unschedulable pool is flushed after 5 minutes)
+// also find that node short of CPU; when d ends at 20m, c is retried and the message loses the CPU
+// count again; at 30m a and b end and c binds where one of them was.
+std::unique_ptr<sim::Simulation> RunTwoNodesFit(Duration d) {
+  std::string y = ThreeHundredNodes();
   auto job = [&](const char* name, const char* resources, const char* runtime) {
     y += std::string("---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: ") + name +
          "}\nspec:\n  template:\n    metadata: {annotations: {gputwin.io/run-time: " + runtime +
@@ -177,15 +183,7 @@ TEST(Scheduler, NodesWithoutRoomAreSkippedWithoutChangingTheVerdicts) {
 // see it; after 27m (29m) the CPU count is gone from both; after 30m both bind where the
 // first two were.
 std::unique_ptr<sim::Simulation> RunSharedSpec(Duration d) {
-  std::string y;
-  for (int i = 0; i < 300; ++i) {
-    char name[8];
-    std::snprintf(name, sizeof name, "n%03d", i);
-    const bool big = i == 70 || i == 250;
-    y += std::string("---\n{apiVersion: v1, kind: Node, metadata: {name: ") + name +
-         "}, status: {allocatable: {cpu: \"8\", memory: 32Gi, pods: \"110\", nvidia.com/gpu: \"" +
-         (big ? "8" : "2") + "\"}}}\n";
-  }
+  std::string y = ThreeHundredNodes();
   auto generator = [&](const char* name, const char* times, const char* resources,
                        const char* runtime) {
     y += std::string("  - name: ") + name + "\n    arrival: {type: fixed, times: " + times +
