@@ -289,6 +289,7 @@ NodeId Store::AddNode(const api::Node& node) {
   rec.created_at = now_;
   rec.ready_at = now_;
   nodes_.push_back(std::move(rec));
+  live_nodes_.push_back(id);
   node_by_name_[node.metadata.name] = id;
   for (const auto& [k, v] : nodes_[id].obj.metadata.labels) nodes_by_label_[{k, v}].push_back(id);
   Notify(WatchKind::kNode, WatchOp::kAdded, id);
@@ -356,6 +357,7 @@ void Store::DeleteNode(NodeId id) {
   if (n.deleted) return;
   n.deleted = true;
   n.deleted_at = now_;
+  live_nodes_.erase(std::lower_bound(live_nodes_.begin(), live_nodes_.end(), id));
   node_by_name_.erase(n.name());
   Notify(WatchKind::kNode, WatchOp::kDeleted, id);
 }

@@ -269,9 +269,9 @@ void DcgmExporter::Scrape(Time now) {
   const double dt = (now - last_).seconds();
   last_ = now;
   for (auto& [key, g] : state_) g.live = false;
-  for (cluster::NodeId n = 0; n < store_.node_count(); ++n) {
+  for (cluster::NodeId n : store_.live_nodes()) {
     const auto& node = store_.node(n);
-    if (node.deleted || node.devices.empty() || !node.kubelet_posting) continue;
+    if (node.devices.empty() || !node.kubelet_posting) continue;
     int32_t count = 0;
     for (const auto& u : node.devices) count = std::max(count, u.gpu + 1);
     if (!up_.contains(n))

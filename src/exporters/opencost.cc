@@ -125,9 +125,8 @@ void OpenCost::Scrape(Time now) {
     if (t.series.size() <= k) t.series.push_back(metrics_->At(metrics_->Find(family), labels()));
     metrics_->Set(t.series[k], v);
   };
-  for (cluster::NodeId n = 0; n < store_.node_count(); ++n) {
+  for (cluster::NodeId n : store_.live_nodes()) {
     const auto& node = store_.node(n);
-    if (node.deleted) continue;
     auto& t = nodes_[n];
     {
       // The price list is read once per node; GPUs appear when the device plugin registers.

@@ -68,9 +68,8 @@ uint32_t PodCounts::Register(const PodMatcher& m) {
   Entry& e = entries_.back();
   if (!m.nothing) {
     std::unordered_map<uint32_t, bool> by_template;  // the bound pods' templates
-    for (NodeId n = 0; n < store_.node_count(); ++n) {
+    for (NodeId n : store_.live_nodes()) {
       const auto& node = store_.node(n);
-      if (node.deleted) continue;
       for (cluster::PodId id : node.pods) {
         const auto& p = store_.pod(id);
         auto [known, first] = by_template.try_emplace(p.tmpl->id, false);

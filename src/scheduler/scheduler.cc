@@ -280,9 +280,8 @@ void Scheduler::RebuildNodeOrder() {
     node_zone_.resize(store_.node_count());
     node_zone_known_.resize(store_.node_count(), false);
   }
-  for (NodeId n = 0; n < store_.node_count(); ++n) {
+  for (NodeId n : store_.live_nodes()) {
     const auto& node = store_.node(n);
-    if (node.deleted) continue;
     if (!node_zone_known_[n]) {
       auto it = node.obj.metadata.labels.find("topology.kubernetes.io/zone");
       node_zone_[n] = it == node.obj.metadata.labels.end() ? "" : it->second;

@@ -36,9 +36,17 @@ void InvariantChecker::Check(Time now) {
                     std::to_string(phases[ph]));
     }
   }
+  // The store's list of live nodes, which the walks below and the scheduler's NodeTree use.
+  std::vector<cluster::NodeId> live;
   for (cluster::NodeId n = 0; n < store_.node_count(); ++n) {
+    if (!store_.node(n).deleted) live.push_back(n);
+  }
+  if (live != store_.live_nodes()) {
+    Fail(now, "the store lists " + std::to_string(store_.live_nodes().size()) +
+                  " live nodes, there are " + std::to_string(live.size()));
+  }
+  for (cluster::NodeId n : live) {
     const auto& node = store_.node(n);
-    if (node.deleted) continue;
     cluster::ResourceVec sum;
     for (PodId id : node.pods) {
       const auto& p = store_.pod(id);
