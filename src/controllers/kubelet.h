@@ -6,6 +6,7 @@
 
 #include <map>
 #include <tuple>
+#include <unordered_map>
 
 #include "cluster/controller.h"
 
@@ -112,8 +113,25 @@ class Kubelet : public Controller {
   std::vector<bool> started_;   // passed admission
   std::vector<Progress> progress_;
   std::vector<uint32_t> exit_seq_;                 // invalidates exit timers when the rate changes
-  std::map<GpuKey, std::vector<PodId>> gpu_pods_;  // running pods per physical GPU/MIG
-  std::map<std::pair<PodId, GpuKey>, double> pod_key_rate_;
+  // Hashed, never walked: a 10k-node platform has 80,000 GPUs, and an ordered map's lookups
+  // at every container start and exit were 3 % of the run.
+  struct GpuKeyHash {
+    size_t operator()(const GpuKey& k) const {
+      return Mix((uint64_t{std::get<0>(k)} << 32) ^
+                 (static_cast<uint64_t>(static_cast<uint32_t>(std::get<1>(k))) << 16) ^
+                 static_cast<uint32_t>(std::get<2>(k)));
+    }
+    size_t operator()(const std::pair<PodId, GpuKey>& k) const {
+      return Mix((*this)(k.second) ^ (uint64_t{k.first} * 0x9e3779b97f4a7c15ULL));
+    }
+    static size_t Mix(uint64_t x) {  // splitmix64's finalizer
+      x = (x ^ (x >> 30)) * 0xbf58476d1ce4e5b9ULL;
+      x = (x ^ (x >> 27)) * 0x94d049bb133111ebULL;
+      return static_cast<size_t>(x ^ (x >> 31));
+    }
+  };
+  std::unordered_map<GpuKey, std::vector<PodId>, GpuKeyHash> gpu_pods_;  // running pods per GPU/MIG
+  std::unordered_map<std::pair<PodId, GpuKey>, double, GpuKeyHash> pod_key_rate_;
   std::vector<int32_t> backoff_steps_;  // CrashLoopBackOff steps per pod
   std::vector<Time> last_backoff_;
   std::vector<std::vector<uint64_t>> frozen_;  // per node
