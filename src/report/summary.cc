@@ -283,16 +283,37 @@ Json JobJson(const cluster::JobRecord& job) {
   return j;
 }
 
-// Writes `v` as nlohmann's dump(2) would inside an array two levels deep.
-void DumpNested(std::ostream& out, const Json& v) {
+// Writes `v` as nlohmann's dump(2) would `depth` spaces deep.
+void DumpIndented(std::ostream& out, const Json& v, size_t depth) {
   const std::string text = v.dump(2);
+  const std::string indent(depth, ' ');
   size_t from = 0;
   for (size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', from)) {
     out.write(text.data() + from, static_cast<std::streamsize>(nl + 1 - from));
-    out << "    ";
+    out << indent;
     from = nl + 1;
   }
   out.write(text.data() + from, static_cast<std::streamsize>(text.size() - from));
+}
+
+// The same bytes as DumpIndented, but large containers member by member, so no text of a
+// whole section (a month's nodes[] is ~100 MB of it) is ever held at once.
+void DumpStreamed(std::ostream& out, const Json& v, size_t depth) {
+  const bool container = (v.is_object() || v.is_array()) && !v.empty();
+  if (!container || (depth >= 4 && v.size() <= 32)) {
+    DumpIndented(out, v, depth);
+    return;
+  }
+  const std::string indent(depth + 2, ' ');
+  out << (v.is_object() ? '{' : '[');
+  bool first = true;
+  for (auto it = v.begin(); it != v.end(); ++it) {
+    out << (first ? "\n" : ",\n") << indent;
+    if (v.is_object()) out << Json(it.key()).dump() << ": ";
+    DumpStreamed(out, it.value(), depth + 2);
+    first = false;
+  }
+  out << '\n' << std::string(depth, ' ') << (v.is_object() ? '}' : ']');
 }
 
 }  // namespace
@@ -669,31 +690,38 @@ Json ReportJson(const sim::Simulation& sim, Json head) {
 void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& res,
                       Detail detail, const Json* given) {
   const auto& s = sim.store();
-  Json j = given ? *given : SummaryHead(sim, res);
-  if (detail == Detail::kSummary) j["detail"] = "summary";
-  // pods[] and events[] can hold millions of entries: streamed, one object per line.
-  std::string head = j.dump(2);
-  head.resize(head.size() - 2);  // drop "\n}"
-  // jobs[] in the place SummaryHead keeps for it, byte for byte as the array's dump(2).
-  const std::string jobs_key = "\n  \"jobs\": null";
-  const size_t at = head.find(jobs_key);
-  if (at == std::string::npos) throw std::logic_error("summary.json: no place for jobs[]");
-  out.write(head.data(), static_cast<std::streamsize>(at));
-  out << "\n  \"jobs\": ";
-  if (s.jobs().empty()) {
-    out << "[]";
-  } else {
+  Json computed;
+  if (!given) computed = SummaryHead(sim, res);
+  const Json& j = given ? *given : computed;
+  // The head as its dump(2) would be, member by member (neither copied nor held as text),
+  // without the closing brace: pods[] and events[], which can hold millions of entries,
+  // follow it streamed, one object per line.
+  out << '{';
+  bool first_member = true, jobs_placed = false;
+  for (auto it = j.begin(); it != j.end(); ++it) {
+    out << (first_member ? "\n  " : ",\n  ") << Json(it.key()).dump() << ": ";
+    first_member = false;
+    if (it.key() != "jobs") {
+      DumpStreamed(out, it.value(), 2);
+      continue;
+    }
+    // jobs[] in the place SummaryHead keeps for it, byte for byte as the array's dump(2).
+    jobs_placed = true;
+    if (s.jobs().empty()) {
+      out << "[]";
+      continue;
+    }
     out << "[";
     bool first_job = true;
     for (const auto& job : s.jobs()) {
       out << (first_job ? "\n    " : ",\n    ");
-      DumpNested(out, JobJson(job));
+      DumpIndented(out, JobJson(job), 4);
       first_job = false;
     }
     out << "\n  ]";
   }
-  out.write(head.data() + at + jobs_key.size(),
-            static_cast<std::streamsize>(head.size() - at - jobs_key.size()));
+  if (!jobs_placed) throw std::logic_error("summary.json: no place for jobs[]");
+  if (detail == Detail::kSummary) out << ",\n  \"detail\": \"summary\"";
   const bool full = detail == Detail::kFull;
   StreamKueue(out, sim, full);
   out << ",\n  \"pods\": [";
