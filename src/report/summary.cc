@@ -5,6 +5,7 @@
 #include <cstdio>
 #include <map>
 #include <stdexcept>
+#include <utility>
 
 #include "autoscaling/horizontal.h"
 #include "autoscaling/keda.h"
@@ -435,9 +436,9 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
             std::count_if(sim.expectation_results().begin(), sim.expectation_results().end(),
                           [](const auto& r) { return !r.passed; })}};
   j["pendingReasons"] = PendingReasons(res);
-  j["expectations"] = expectations;
+  j["expectations"] = std::move(expectations);
   j["warnings"] = sim.warnings();
-  j["nodes"] = nodes;
+  j["nodes"] = std::move(nodes);
   j["jobs"] = nullptr;  // its place: WriteSummaryJson streams the array there
   if (const auto* cron = sim.cron_jobs()) {
     // status.lastScheduleTime and active, with what the controller did along the way.
@@ -453,7 +454,7 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
                            {"missedDeadline", c.missed_deadline},
                            {"jobsKept", c.jobs.size()}});
     }
-    j["cronJobs"] = crons;
+    j["cronJobs"] = std::move(crons);
   }
   if (!sim.store().job_sets().empty()) {
     const auto& jobsets = sim.store().job_sets();
@@ -495,7 +496,7 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
                           {"stepSlowdown", Round(g.step_slowdown)},
                           {"conditions", conditions}});
     }
-    j["jobSets"] = sets;
+    j["jobSets"] = std::move(sets);
   }
   if (!sim.store().train_jobs().empty()) {
     // Each TrainJob's status (conditions, jobsStatus), the kubectl State column (the last
@@ -545,7 +546,7 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
       entry["gpuHoursLost"] = Round(g.lost_gpu_seconds / 3600);
       out.push_back(std::move(entry));
     }
-    j["trainJobs"] = out;
+    j["trainJobs"] = std::move(out);
   }
   if (!sim.store().pytorch_jobs().empty()) {
     // status of each PyTorchJob: conditions, replicaStatuses, start and completion, and its
@@ -580,7 +581,7 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
       entry["stepSlowdown"] = Round(g.step_slowdown);
       jobs_out.push_back(std::move(entry));
     }
-    j["pyTorchJobs"] = jobs_out;
+    j["pyTorchJobs"] = std::move(jobs_out);
   }
   const auto& ray = sim.store().ray();
   if (!ray.clusters.empty()) {
@@ -614,7 +615,7 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
                          {"desiredResources", desired},
                          {"conditions", conditions}});
     }
-    j["rayClusters"] = out;
+    j["rayClusters"] = std::move(out);
   }
   if (!ray.jobs.empty()) {
     Json out = Json::array();
@@ -644,7 +645,7 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
                          {"secondsWaitingForGang", Round(g.waiting_seconds)},
                          {"gpuHoursLost", Round(g.lost_gpu_seconds / 3600)}});
     }
-    j["rayJobs"] = out;
+    j["rayJobs"] = std::move(out);
   }
   if (!ray.services.empty()) {
     Json out = Json::array();
@@ -670,9 +671,9 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
                          {"applicationStatuses", apps},
                          {"conditions", conditions}});
     }
-    j["rayServices"] = out;
+    j["rayServices"] = std::move(out);
   }
-  j["deployments"] = deployments;
+  j["deployments"] = std::move(deployments);
   j["kueue"] = KueueJson(sim, res);
   j["karpenter"] = KarpenterJson(sim, res);
   j["cost"] = CostJson(res);
@@ -682,9 +683,27 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
   return j;
 }
 
-Json ReportJson(const sim::Simulation& sim, Json head) {
+nlohmann::json ReportJson(const sim::Simulation& sim, Json head) {
   head["metrics"] = KueueMetricsJson(sim);
-  return head;  // pods and workloads come apart (PodSpans::FromStore)
+  // A month of Karpenter nodes makes nodes[] most of the head: the page reads a node's
+  // name, labels, times, allocatable and GPU model and count, not the rest.
+  if (auto nodes = head.find("nodes"); nodes != head.end()) {
+    for (auto& n : *nodes) {
+      n.erase("taints");
+      if (auto gpus = n.find("gpus"); gpus != n.end()) {
+        gpus->erase("devices");
+        gpus->erase("memory");
+      }
+    }
+  }
+  // Converted section by section, each freed once copied: the two forms of the whole head
+  // are never held together.
+  nlohmann::json out = nlohmann::json::object();
+  for (auto it = head.begin(); it != head.end(); ++it) {
+    out[it.key()] = nlohmann::json(it.value());
+    it.value() = nullptr;
+  }
+  return out;  // pods and workloads come apart (PodSpans::FromStore)
 }
 
 void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& res,

@@ -26,9 +26,10 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& r);
 // `head` when given (SummaryHead of the same run).
 void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& r,
                       Detail detail = Detail::kFull, const Json* head = nullptr);
-// What the HTML report is drawn from: the head and Kueue's metrics; pods and Kueue's
-// workloads come apart (PodSpans::FromStore).
-Json ReportJson(const sim::Simulation& sim, Json head);
+// What the HTML report is drawn from: the head and Kueue's metrics, in the key-sorted form
+// RenderHtml reads summary.json in, without what the page never draws (nodes' device lists,
+// GPU memory peaks and taints); pods and Kueue's workloads come apart (PodSpans::FromStore).
+nlohmann::json ReportJson(const sim::Simulation& sim, Json head);
 // The readable report printed on stdout.
 std::string RenderText(const sim::Simulation& sim, const results::Results& r);
 // The NVIDIA devices a pod asks for (nvidia.com/gpu, MIG instances, shared replicas):
