@@ -49,7 +49,10 @@ bool Karpenter::Disruptable(uint32_t index) {
     return it != m.annotations.end() && it->second == "true";
   };
   const auto& node = store_.node(c.node);
-  if (do_not_disrupt(node.obj.metadata)) return false;
+  if (node_do_not_disrupt_.size() <= c.node) node_do_not_disrupt_.resize(c.node + 1, -1);
+  int8_t& node_known = node_do_not_disrupt_[c.node];
+  if (node_known < 0) node_known = do_not_disrupt(node.obj.metadata) ? 1 : 0;
+  if (node_known) return false;
   for (PodId id : node.pods) {
     if (!pdb_allowed_.empty() && EvictionBlocked(id)) return false;
     const auto& tmpl = *store_.pod(id).tmpl;

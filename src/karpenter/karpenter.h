@@ -347,6 +347,8 @@ class Karpenter : public cluster::Controller {
   std::map<std::tuple<int, uint32_t, std::string>, Unavailable> unavailable_;  // ct, type, zone
   std::vector<Time> last_pod_event_;                                           // by NodeId
   std::vector<int8_t> do_not_disrupt_;  // by pod template id: -1 not looked up yet
+  // By node id, the same: a node's annotations are set when it registers and never change.
+  std::vector<int8_t> node_do_not_disrupt_;
   struct TemplatePods {
     std::string namespace_;
     const api::Labels* labels = nullptr;
