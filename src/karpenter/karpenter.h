@@ -149,13 +149,15 @@ class Karpenter : public cluster::Controller {
     const ResourceVec* used = nullptr;  // bound pods' requests, or daemon overhead
     bool initialized = true;
   };
-  // The nodes a simulation may place pods on and, per pod template, the ones it fits on
+  // The nodes a simulation may place pods on and, per pod spec, the ones it fits on
   // before the simulation places anything (found on first use). Placements only take room
-  // away, so no other node can take a pod of that template: one list serves every
-  // simulation over these nodes (all consolidation candidates of a pass).
+  // away, so no other node can take a pod of that spec: one list serves every simulation
+  // over these nodes (all consolidation candidates of a pass). Keyed by the interned spec:
+  // the filters read only its constraints and requests, and every Job of a generator
+  // shares one, where each has its own template.
   struct SimNodes {
     std::vector<SimNode> nodes;
-    std::unordered_map<const cluster::PodTemplateInfo*, std::vector<uint32_t>> fits;
+    std::unordered_map<const void*, std::vector<uint32_t>> fits;
     // Free resources (allocatable − used, pods included) of every node, one row each:
     // a contiguous first filter for the fits lists.
     std::vector<int64_t> free;

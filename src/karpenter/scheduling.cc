@@ -438,7 +438,10 @@ bool Karpenter::SchedulesBefore(PodId a, PodId b) const {
 
 const std::vector<uint32_t>& Karpenter::FitsOf(SimNodes* nodes, PodId id) const {
   const auto& p = store_.pod(id);
-  auto [it, inserted] = nodes->fits.try_emplace(p.tmpl.get());
+  // A daemon pod is pinned to its node apart from its spec: its list is its own.
+  const void* key = p.daemon_node == cluster::kNone ? static_cast<const void*>(p.tmpl->spec.get())
+                                                    : static_cast<const void*>(&p);
+  auto [it, inserted] = nodes->fits.try_emplace(key);
   if (!inserted) return it->second;
   const size_t w = std::max<size_t>(store_.resources().size(), cluster::kPods + 1);
   if (nodes->width != w) {
