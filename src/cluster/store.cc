@@ -292,6 +292,7 @@ NodeId Store::AddNode(const api::Node& node) {
   live_nodes_.push_back(id);
   node_by_name_[node.metadata.name] = id;
   for (const auto& [k, v] : nodes_[id].obj.metadata.labels) nodes_by_label_[{k, v}].push_back(id);
+  ++label_index_version_;
   Notify(WatchKind::kNode, WatchOp::kAdded, id);
   return id;
 }
@@ -306,6 +307,7 @@ void Store::SetNodeLabel(NodeId id, const std::string& key, const std::string& v
   labels[key] = value;
   auto& ids = nodes_by_label_[{key, value}];
   ids.insert(std::lower_bound(ids.begin(), ids.end(), id), id);
+  ++label_index_version_;
   Notify(WatchKind::kNode, WatchOp::kModified, id);
 }
 
@@ -330,6 +332,7 @@ void Store::SetNodeDevices(NodeId id, const std::map<std::string, int64_t>& reso
     n.obj.metadata.labels[k] = v;
     ids.insert(std::lower_bound(ids.begin(), ids.end(), id), id);
   }
+  ++label_index_version_;
   n.devices = std::move(devices);
   n.device_plugin_registered = true;
   Notify(WatchKind::kNode, WatchOp::kModified, id);

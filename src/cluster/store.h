@@ -134,6 +134,8 @@ class Store {
   // The nodes not deleted, in id order: a walk over them skips the deleted ones without
   // touching their records (Karpenter's months delete tens of thousands).
   const std::vector<NodeId>& live_nodes() const { return live_nodes_; }
+  // Moves whenever a node's labels enter or leave LabelIndex (caches of it compare).
+  uint64_t label_index_version() const { return label_index_version_; }
   NodeId FindNode(const std::string& name) const;
   // A live Deployment by namespace and name, kNone when there is none.
   uint32_t FindDeployment(const std::string& namespace_, const std::string& name) const;
@@ -304,6 +306,7 @@ class Store {
   std::vector<NodeId> live_nodes_;
   std::unordered_map<std::string, NodeId> node_by_name_;
   std::map<std::pair<std::string, std::string>, std::vector<NodeId>> nodes_by_label_;
+  uint64_t label_index_version_ = 0;  // moves with every change of nodes_by_label_
   std::vector<DeploymentRecord> deployments_;
   std::vector<ReplicaSetRecord> replica_sets_;
   std::vector<PyTorchJobRecord> pytorch_jobs_;

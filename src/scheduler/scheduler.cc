@@ -310,9 +310,28 @@ void Scheduler::RebuildNodeOrder() {
   }
   next_start_node_index_ = 0;
   node_order_dirty_ = false;
+  ++node_order_version_;
   node_change_log_.clear();
   ++node_change_epoch_;
   free_blocks_.Invalidate();
+}
+
+const std::vector<std::pair<int32_t, NodeId>>& Scheduler::PinnedByPosition(
+    const std::vector<NodeId>& label_index) {
+  PinnedOrder& o = pinned_orders_[&label_index];
+  if (o.label_version == store_.label_index_version() && o.order_version == node_order_version_) {
+    return o.by_position;
+  }
+  o.label_version = store_.label_index_version();
+  o.order_version = node_order_version_;
+  o.by_position.clear();
+  for (NodeId x : label_index) {
+    if (x < node_position_.size() && node_position_[x] >= 0) {
+      o.by_position.emplace_back(node_position_[x], x);
+    }
+  }
+  std::sort(o.by_position.begin(), o.by_position.end());
+  return o.by_position;
 }
 
 void Scheduler::SyncNode(NodeId n) {
@@ -615,31 +634,21 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   const bool fast = !tc.other_node_filters && active_cluster_.empty() && nominated_total_ == 0;
   size_t index = next_start_node_index_;
   // A nodeSelector names the nodes a pod can fit (NodeAffinity filters them): the Store's
-  // label index gives them. When its rarest pair names fewer nodes than the scheduler looks
-  // for (a kubernetes.io/hostname pin, as Kueue's TopologyUngater gives every TAS pod),
-  // the loop would visit every node and find only those: visiting just them, in the loop's
-  // order, gives the same feasible list and the same next start.
-  std::vector<NodeId> pinned;
-  bool only_pinned = false;
+  // label index gives them (a GPU pool's label; a kubernetes.io/hostname pin, as Kueue's
+  // TopologyUngater gives every TAS pod). Every other node fails NodeAffinity, so visiting
+  // only the rarest pair's nodes, in the loop's order from its start, finds the same
+  // feasible list, and the loop would have stopped just past the last one taken (or gone
+  // round every node): the same next start.
+  const std::vector<std::pair<int32_t, NodeId>>* pinned = nullptr;
   if (node_affinity_filter_) {
     const std::vector<NodeId>* rarest = nullptr;
     for (const auto& [key, value] : pod.tmpl->spec->node_selector) {
       const auto& named = store_.LabelIndex(key, value);
       if (!rarest || named.size() < rarest->size()) rarest = &named;
     }
-    only_pinned = rarest && static_cast<int64_t>(rarest->size()) < to_find;
-    if (only_pinned) {
-      pinned = *rarest;
-      std::erase_if(pinned, [&](NodeId x) {
-        return x >= node_position_.size() || node_position_[x] < 0 || store_.node(x).deleted;
-      });
-      const int64_t start = static_cast<int64_t>(next_start_node_index_);
-      auto rank = [&](NodeId x) { return (node_position_[x] - start + n) % n; };
-      std::sort(pinned.begin(), pinned.end(),
-                [&](NodeId a, NodeId b) { return rank(a) < rank(b); });
-    }
+    if (rarest) pinned = &PinnedByPosition(*rarest);
   }
-  const int64_t visits = only_pinned ? static_cast<int64_t>(pinned.size()) : n;
+  const bool only_pinned = pinned != nullptr;
   // One node of the walk: the filters, and the node joins the feasible list if it passes
   // (inlined: as a call per node, the plain walk costs 15 % more).
   auto visit = [&](NodeId node) __attribute__((always_inline)) {
@@ -674,11 +683,11 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     free_blocks_.Refresh(info_, node_order_);
     const auto nodes = static_cast<size_t>(n);
     int64_t i = 0;
-    while (i < visits && static_cast<int64_t>(feasible.size()) < to_find) {
+    while (i < n && static_cast<int64_t>(feasible.size()) < to_find) {
       // The rest of index's block (the walk may start inside one); the node-by-node walk
       // counts in `processed`, from which the next start index follows.
       const size_t end = std::min(nodes, (index / kFreeBlock + 1) * kFreeBlock);
-      const int64_t span = std::min(static_cast<int64_t>(end - index), visits - i);
+      const int64_t span = std::min(static_cast<int64_t>(end - index), n - i);
       if (free_blocks_.CannotFit(index / kFreeBlock, *tc.requests)) {
         processed += span;
       } else {
@@ -690,17 +699,25 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
       index += static_cast<size_t>(span);
       if (index == nodes) index = 0;
     }
+  } else if (only_pinned) {
+    const int32_t start = static_cast<int32_t>(next_start_node_index_);
+    const size_t m = pinned->size();
+    const size_t first = static_cast<size_t>(
+        std::lower_bound(pinned->begin(), pinned->end(), std::pair<int32_t, NodeId>{start, 0}) -
+        pinned->begin());
+    int64_t last_rank = 0;
+    for (size_t i = 0; i < m && static_cast<int64_t>(feasible.size()) < to_find; ++i) {
+      const auto& [position, node] = (*pinned)[(first + i) % m];
+      visit(node);
+      last_rank = (position - start + n) % n;
+    }
+    processed = static_cast<int64_t>(feasible.size()) < to_find ? n : last_rank + 1;
   } else {
-    for (int64_t i = 0; i < visits && static_cast<int64_t>(feasible.size()) < to_find; ++i) {
-      if (only_pinned) {
-        visit(pinned[static_cast<size_t>(i)]);
-      } else {
-        visit(node_order_[index]);
-        if (++index == static_cast<size_t>(n)) index = 0;
-      }
+    for (int64_t i = 0; i < n && static_cast<int64_t>(feasible.size()) < to_find; ++i) {
+      visit(node_order_[index]);
+      if (++index == static_cast<size_t>(n)) index = 0;
     }
   }
-  if (only_pinned) processed = n;  // the full loop would have visited them all
   tc.sparse_fit = static_cast<int64_t>(feasible.size()) < to_find &&
                   feasible.size() * kFreeBlock < static_cast<size_t>(n);
   next_start_node_index_ =

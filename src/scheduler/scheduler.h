@@ -250,6 +250,16 @@ class Scheduler : public cluster::Controller {
   std::vector<NodeId> node_order_;      // zone-interleaved, as the scheduler's NodeTree
   std::vector<int32_t> node_position_;  // NodeId → its index in node_order_, -1 if absent
   bool node_order_dirty_ = true;
+  uint64_t node_order_version_ = 0;  // moves with every rebuild of node_order_
+  // A label index's live nodes by their place in node_order_ (a nodeSelector's walk),
+  // kept while neither the index nor the order changes.
+  struct PinnedOrder {
+    uint64_t label_version = ~uint64_t{0}, order_version = ~uint64_t{0};
+    std::vector<std::pair<int32_t, NodeId>> by_position;
+  };
+  std::unordered_map<const std::vector<NodeId>*, PinnedOrder> pinned_orders_;
+  const std::vector<std::pair<int32_t, NodeId>>& PinnedByPosition(
+      const std::vector<NodeId>& label_index);
   std::vector<std::string> node_zone_;  // by NodeId, valid where node_zone_known_
   std::vector<bool> node_zone_known_;
   size_t next_start_node_index_ = 0;
