@@ -112,7 +112,7 @@ class Kubelet : public Controller {
   std::vector<bool> admitted_;  // seen bound (queued for admission)
   std::vector<bool> started_;   // passed admission
   std::vector<Progress> progress_;
-  std::vector<uint32_t> exit_seq_;                 // invalidates exit timers when the rate changes
+  std::vector<uint32_t> exit_seq_;  // invalidates exit timers when the rate changes
   // Hashed, never walked: a 10k-node platform has 80,000 GPUs, and an ordered map's lookups
   // at every container start and exit were 3 % of the run.
   struct GpuKeyHash {

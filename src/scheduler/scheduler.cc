@@ -638,7 +638,9 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   // TopologyUngater gives every TAS pod). Every other node fails NodeAffinity, so visiting
   // only the rarest pair's nodes, in the loop's order from its start, finds the same
   // feasible list, and the loop would have stopped just past the last one taken (or gone
-  // round every node): the same next start.
+  // round every node): the same next start. Taken when it names fewer nodes than are
+  // sought, or at most half the nodes where the walk would not pass over blocks anyway
+  // (both walks give the same result: this is only the cheaper one).
   const std::vector<std::pair<int32_t, NodeId>>* pinned = nullptr;
   if (node_affinity_filter_) {
     const std::vector<NodeId>* rarest = nullptr;
@@ -646,7 +648,11 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
       const auto& named = store_.LabelIndex(key, value);
       if (!rarest || named.size() < rarest->size()) rarest = &named;
     }
-    if (rarest) pinned = &PinnedByPosition(*rarest);
+    const bool blocks = fast && tc.requests != nullptr && tc.sparse_fit;
+    const auto named = rarest ? static_cast<int64_t>(rarest->size()) : n;
+    if (rarest && (named < to_find || (!blocks && 2 * named <= n))) {
+      pinned = &PinnedByPosition(*rarest);
+    }
   }
   const bool only_pinned = pinned != nullptr;
   // One node of the walk: the filters, and the node joins the feasible list if it passes
