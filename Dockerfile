@@ -6,7 +6,7 @@ FROM debian:bookworm AS build
 RUN apt-get update \
  && apt-get install -y --no-install-recommends cmake ninja-build g++ pkg-config \
       libyaml-cpp-dev nlohmann-json3-dev libcli11-dev libfmt-dev libabsl-dev libsqlite3-dev \
-      libgoogle-perftools-dev \
+      libgoogle-perftools-dev libre2-dev \
       nodejs npm ca-certificates \
  && rm -rf /var/lib/apt/lists/*
 WORKDIR /src
@@ -23,7 +23,7 @@ RUN cmake -S . -B build -G Ninja -DCMAKE_BUILD_TYPE=Release -DGPUTWIN_TESTS=OFF 
 FROM debian:bookworm-slim
 RUN apt-get update \
  && apt-get install -y --no-install-recommends libyaml-cpp0.7 libfmt9 libabsl20220623 \
-      libsqlite3-0 libtcmalloc-minimal4 tzdata \
+      libsqlite3-0 libtcmalloc-minimal4 libre2-9 tzdata \
  && rm -rf /var/lib/apt/lists/*
 COPY --from=build /src/build/gputwin /usr/local/bin/gputwin
 # Not root: a sweep only reads its inputs and writes its --out folder.

@@ -5,6 +5,7 @@ set -euo pipefail
 packages=(cmake ninja-build g++ pkg-config libyaml-cpp-dev nlohmann-json3-dev libcli11-dev
           libfmt-dev libgtest-dev libgmock-dev libbenchmark-dev libabsl-dev libsqlite3-dev tzdata
           libgoogle-perftools-dev  # tcmalloc (CMakeLists.txt: GPUTWIN_TCMALLOC)
+          libre2-dev   # Go's regular expressions (src/core/go_regexp.h)
           prometheus   # promtool and a server for the round-trip test
           clang libclang-rt-14-dev)  # libFuzzer for the fuzz targets (fuzz/)
 missing=()

@@ -3,12 +3,12 @@
 // validated as their webhooks do.
 #include <algorithm>
 #include <cctype>
-#include <regex>
 #include <set>
 
 #include "api/decode_core.h"
 #include "api/decode_kinds.h"
 #include "api/not_modelled.h"
+#include "core/go_regexp.h"
 
 namespace gputwin::api {
 
@@ -128,10 +128,9 @@ void DecodeJobSetSpec(YamlReader& spec, JobSet* js) {
       rule.on_job_failure_message_patterns = rr.StringList("onJobFailureMessagePatterns");
       for (const auto& pattern : rule.on_job_failure_message_patterns) {
         try {
-          std::regex re(pattern, std::regex::ECMAScript);
-        } catch (const std::regex_error& e) {
-          rr.Fail("onJobFailureMessagePatterns",
-                  "Invalid value: \"" + pattern + "\": not a regular expression");
+          core::GoRegexp re(pattern);
+        } catch (const std::invalid_argument& e) {
+          rr.Fail("onJobFailureMessagePatterns", "Invalid value: \"" + pattern + "\": " + e.what());
         }
       }
       rule.target_replicated_jobs = rr.StringList("targetReplicatedJobs");

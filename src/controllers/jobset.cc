@@ -1,8 +1,8 @@
 #include "controllers/jobset.h"
 
 #include <algorithm>
-#include <regex>
 
+#include "core/go_regexp.h"
 #include "core/sha1.h"
 
 namespace gputwin::controllers {
@@ -301,7 +301,8 @@ void JobSetController::Sync(uint32_t index, Time now) {
         };
         bool message_ok = r.on_job_failure_message_patterns.empty();
         for (const auto& pattern : r.on_job_failure_message_patterns) {
-          message_ok = message_ok || std::regex_search(j.condition_message, std::regex(pattern));
+          // Go's regexp.MatchString: the pattern anywhere in the message.
+          message_ok = message_ok || core::GoRegexp(pattern).MatchString(j.condition_message);
         }
         if (!in(r.on_job_failure_reasons, j.condition_reason) || !message_ok ||
             !in(r.target_replicated_jobs, rjob)) {

@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
-#include <regex>
 #include <set>
 #include <stdexcept>
 
@@ -17,7 +16,7 @@ namespace gputwin::telemetry {
 
 namespace {
 
-using promql_ast::CompileGoRegexp;
+using promql_ast::CompilePromRegexp;
 using promql_ast::Kind;
 using promql_ast::kLookback;
 using promql_ast::kNaN;
@@ -54,9 +53,9 @@ bool Matches(const std::vector<Matcher>& ms, const Labels& l) {
     else if (m.op == "!=")
       ok = v != m.value;
     else if (m.op == "=~")
-      ok = std::regex_match(v, m.re);
+      ok = m.re->MatchString(v);
     else
-      ok = !std::regex_match(v, m.re);
+      ok = !m.re->MatchString(v);
     if (!ok) return false;
   }
   return true;
@@ -529,7 +528,7 @@ PromResult Eval(const Registry& r, const Node& n, Time at) {
   }
   if (f == "label_replace") {
     // label_replace(v, dst, replacement, src, regex): a full match of src's value sets dst
-    // to the replacement with $1.. expanded; no match leaves the sample as it was.
+    // to the replacement with $1, ${1}, $name expanded; no match leaves the sample as it was.
     need(5);
     for (size_t k = 1; k < 5; ++k) {
       if (n.args[k]->kind != Kind::kString) {
@@ -538,29 +537,20 @@ PromResult Eval(const Registry& r, const Node& n, Time at) {
     }
     out = Eval(r, *n.args[0], at);
     const std::string dst = n.args[1]->name, repl = n.args[2]->name, src = n.args[3]->name;
-    std::regex re;
+    // functions.go: the regex anchored as a matcher's; Go's ExpandString fills $1, ${name}.
+    std::optional<core::GoRegexp> re;
     try {
-      re = CompileGoRegexp(n.args[4]->name);
+      re = CompilePromRegexp(n.args[4]->name);
     } catch (const std::invalid_argument& e) {
-      throw std::invalid_argument("label_replace: bad regular expression \"" + n.args[4]->name +
-                                  "\": " + e.what());
+      throw std::invalid_argument("invalid regular expression in label_replace(): " +
+                                  n.args[4]->name + " (" + e.what() + ")");
     }
     for (auto& smp : out.samples) {
       auto it = smp.labels.find(src);
       const std::string value = it == smp.labels.end() ? "" : it->second;
-      std::smatch m;
-      if (!std::regex_match(value, m, re)) continue;
-      std::string res;
-      for (size_t k = 0; k < repl.size(); ++k) {
-        if (repl[k] == '$' && k + 1 < repl.size() &&
-            std::isdigit(static_cast<unsigned char>(repl[k + 1]))) {
-          const size_t g = static_cast<size_t>(repl[k + 1] - '0');
-          if (g < m.size()) res += m[g].str();
-          ++k;
-        } else {
-          res += repl[k];
-        }
-      }
+      std::optional<std::string> expanded = re->ExpandMatch(value, repl);
+      if (!expanded) continue;
+      const std::string& res = *expanded;
       if (res.empty()) {
         smp.labels.erase(dst);
       } else {

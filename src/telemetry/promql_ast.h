@@ -4,10 +4,11 @@
 
 #include <limits>
 #include <memory>
-#include <regex>
+#include <optional>
 #include <string>
 #include <vector>
 
+#include "core/go_regexp.h"
 #include "telemetry/promql.h"
 
 namespace gputwin::telemetry::promql_ast {
@@ -19,12 +20,13 @@ enum class Kind { kNumber, kString, kSelector, kFunc, kAgg, kBinary, kNeg };
 
 struct Matcher {
   std::string label, op, value;
-  std::regex re;
+  std::optional<core::GoRegexp> re;  // for =~ and !~
 };
 
-// A Go (RE2) regular expression compiled as std::regex, after Go's own refusals
-// (promql_parse.cc); throws std::invalid_argument in Go's words.
-std::regex CompileGoRegexp(const std::string& re);
+// A regular expression as Prometheus compiles a matcher's or label_replace's: Go's syntax,
+// anchored at both ends, '.' matching newlines ("^(?s:" + re + ")$"). Throws
+// std::invalid_argument in Go's words.
+core::GoRegexp CompilePromRegexp(const std::string& re);
 
 }  // namespace gputwin::telemetry::promql_ast
 

@@ -1,5 +1,5 @@
 // PromQL's grammar for the twin's subset (README.md), parsed by recursive descent into
-// PromQuery::Node (promql_ast.h), with Go's regexp limits checked before std::regex.
+// PromQuery::Node (promql_ast.h); regular expressions are Go's, compiled by RE2.
 #include <algorithm>
 #include <cctype>
 #include <cerrno>
@@ -7,7 +7,6 @@
 #include <cstdlib>
 #include <limits>
 #include <map>
-#include <regex>
 #include <set>
 #include <stdexcept>
 
@@ -17,64 +16,15 @@ namespace gputwin::telemetry {
 
 namespace promql_ast {
 
-// Prometheus's regular expressions are Go's (RE2); std::regex compiles them as ECMAScript,
-// recursively, and takes `\2` for a backreference (its compiler overflows on long ones).
-// What Go refuses, and what would exhaust std::regex's stack, is refused first, in Go's
-// words (regexp/syntax).
-std::regex CompileGoRegexp(const std::string& re) {
-  auto fail = [&](const std::string& why) {
-    throw std::invalid_argument("error parsing regexp: " + why);
-  };
-  // Go's parser has no length limit but a program size one; std::regex's recursion grows
-  // with each term. Label matchers are far shorter.
-  if (re.size() > 4096) fail("expression too large");
-  int depth = 0;
-  bool in_class = false;
-  for (size_t i = 0; i < re.size(); ++i) {
-    const char c = re[i];
-    if (c == '\\' && i + 1 < re.size()) {
-      const char e = re[++i];
-      if (e >= '1' && e <= '9') fail("invalid escape sequence: `\\" + std::string(1, e) + "`");
-      continue;
-    }
-    if (in_class) {
-      in_class = c != ']';
-      continue;
-    }
-    if (c == '[') {
-      in_class = true;
-      if (i + 1 < re.size() && re[i + 1] == ']') ++i;  // "[]a]": ] first is a member
-    } else if (c == '(') {
-      if (++depth > 1000) fail("expression nests too deeply");
-    } else if (c == ')') {
-      --depth;
-    } else if (c == '{') {
-      // {n}, {n,}, {n,m}: at most 1000 repetitions.
-      size_t j = i + 1;
-      int64_t n = 0;
-      bool digits = false;
-      while (j < re.size() && (std::isdigit(static_cast<unsigned char>(re[j])) || re[j] == ',')) {
-        n = re[j] == ',' ? 0 : std::min<int64_t>(n * 10 + (re[j] - '0'), 100'000);
-        digits |= re[j] != ',';
-        if (n > 1000) fail("invalid repeat count: `" + re.substr(i, j - i + 1) + "`");
-        ++j;
-      }
-      (void)digits;
-    }
-  }
-  try {
-    return std::regex(re, std::regex::ECMAScript);
-  } catch (const std::regex_error&) {
-    fail("missing or unbalanced: `" + re + "`");
-  }
-  return {};
+core::GoRegexp CompilePromRegexp(const std::string& re) {
+  return core::GoRegexp("^(?s:" + re + ")$");
 }
 
 }  // namespace promql_ast
 
 namespace {
 
-using promql_ast::CompileGoRegexp;
+using promql_ast::CompilePromRegexp;
 using promql_ast::Kind;
 using promql_ast::Matcher;
 using Node = PromQuery::Node;
@@ -453,7 +403,7 @@ class Parser {
           m.value = String();
           if (m.op == "=~" || m.op == "!~") {
             try {
-              m.re = CompileGoRegexp(m.value);
+              m.re = CompilePromRegexp(m.value);
             } catch (const std::invalid_argument& e) {
               Fail("bad regular expression \"" + m.value + "\": " + e.what());
             }

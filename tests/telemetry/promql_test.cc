@@ -235,5 +235,34 @@ TEST_F(PromQLMatchingTest, OffsetAbsentLabelReplaceChanges) {
   EXPECT_EQ(ByPod("changes(DCGM_FI_DEV_GPU_UTIL[5m])").at("a"), 0);
 }
 
+// label_replace expands as Go's ExpandString (Prometheus's functions.md: "$1", "$name"), and
+// its regex is anchored at both ends: "(.)" does not match a two-letter pod name.
+TEST_F(PromQLMatchingTest, LabelReplaceExpandsAsGo) {
+  auto labels_of = [&](const std::string& q) {
+    std::map<std::string, std::string> out;
+    for (const auto& s : PromQuery::Parse(q).Evaluate(reg_, At(600)).samples) {
+      out[s.labels.at("pod")] = s.labels.count("x") ? s.labels.at("x") : "(none)";
+    }
+    return out;
+  };
+  // Pods a, b, c: "(?P<first>.)" names the one letter.
+  const auto named = labels_of(
+      "label_replace(DCGM_FI_DEV_GPU_UTIL, \"x\", \"pod-${first}$$\", \"pod\", \"(?P<first>.)\")");
+  EXPECT_EQ(named.at("a"), "pod-a$");
+  EXPECT_EQ(named.at("c"), "pod-c$");
+  // "$1x" is the group named "1x", which does not exist: x is set to "" and so not set.
+  const auto empty =
+      labels_of("label_replace(DCGM_FI_DEV_GPU_UTIL, \"x\", \"$1x\", \"pod\", \"(.)\")");
+  EXPECT_EQ(empty.at("b"), "(none)");
+  // Anchored: ".." does not match "a", so the sample keeps its labels.
+  const auto anchored =
+      labels_of("label_replace(DCGM_FI_DEV_GPU_UTIL, \"x\", \"y\", \"pod\", \"..\")");
+  EXPECT_EQ(anchored.at("a"), "(none)");
+  EXPECT_THROW(
+      PromQuery::Parse("label_replace(DCGM_FI_DEV_GPU_UTIL, \"x\", \"y\", \"pod\", \"a**\")")
+          .Evaluate(reg_, At(600)),
+      std::invalid_argument);
+}
+
 }  // namespace
 }  // namespace gputwin::telemetry
