@@ -255,3 +255,51 @@ TEST(Scheduler, JobsOfOneSpecShareTheirDiagnosisAndKeepItsMessages) {
 
 }  // namespace
 }  // namespace gputwin::scheduler
+
+namespace gputwin::scheduler {
+namespace {
+
+// kube-scheduler's rotating start (schedule_one.go findNodesThatPassFilters): a cycle stops
+// once numFeasibleNodesToFind nodes pass (141 of 300: 50 - 300/125 = 47 %), and the next
+// cycle starts `processed` nodes further, processed = the feasible nodes plus the nodes that
+// failed before the walk stopped. 300 nodes n000-n299 in the NodeTree's order (one zone),
+// the even ones labelled pool=a; n270 and n290 eight times larger than the rest (64 CPUs,
+// 256Gi); Jobs x and y select pool=a and ask 1 CPU and 4Gi. Derived by hand: the first pod
+// walks from n000 and stops at its 141st feasible node, n280 (processed 141 + 140 odd nodes
+// = 281). Of what it found, n270 scores highest (LeastAllocated 98 against 87; the requests
+// are in proportion, so BalancedAllocation ties), and it binds there. The second walks from
+// n281: n282-n298 (9 nodes, n290 among them), then n000-n262 (132): n270 is not found, and
+// it binds on n290. Had the start not moved, both would have found n270 first.
+TEST(Scheduler, TheNextCycleStartsPastTheNodesTheLastOneProcessed) {
+  std::string y;
+  for (int i = 0; i < 300; ++i) {
+    char name[8];
+    std::snprintf(name, sizeof name, "n%03d", i);
+    const bool big = i == 270 || i == 290;
+    y += std::string("---\n{apiVersion: v1, kind: Node, metadata: {name: ") + name +
+         (i % 2 == 0 ? ", labels: {pool: a}" : "") + "}, status: {allocatable: {cpu: \"" +
+         (big ? "64" : "8") + "\", memory: " + (big ? "256Gi" : "32Gi") + ", pods: \"110\"}}}\n";
+  }
+  for (const char* job : {"x", "y"}) {
+    y += std::string("---\napiVersion: batch/v1\nkind: Job\nmetadata: {name: ") + job +
+         "}\nspec:\n  template:\n    metadata: {annotations: {gputwin.io/run-time: 1h}}\n"
+         "    spec:\n      restartPolicy: Never\n      nodeSelector: {pool: a}\n"
+         "      containers: [{name: c, resources: {requests: {cpu: \"1\", memory: 4Gi}}}]\n";
+  }
+  api::Manifests m;
+  api::DecodeYaml(y, "rotating-start.yaml", &m);
+  api::Scenario s;
+  s.duration = Duration::Minutes(10);
+  sim::Simulation sim(std::move(m), s);
+  sim.Run();
+  std::set<std::string> nodes;
+  for (const char* job : {"x", "y"}) {
+    const auto& p = PodOfJob(sim, job);
+    ASSERT_TRUE(p.Bound()) << job;
+    nodes.insert(sim.store().node(p.node).name());
+  }
+  EXPECT_EQ(nodes, (std::set<std::string>{"n270", "n290"}));
+}
+
+}  // namespace
+}  // namespace gputwin::scheduler
