@@ -282,6 +282,14 @@ void Karpenter::Disrupt(Time now) {
   // The destinations, once per pass: initialized nodes not in a command.
   SimNodes destinations;
   std::vector<int32_t> position(claims_.size(), -1);  // claim → its node's index
+  // The pass's fit lists go on to the next pass, whichever way this one ends.
+  struct KeepOnExit {
+    Karpenter* k;
+    SimNodes* d;
+    ~KeepOnExit() {
+      if (d) k->KeepFits(d);
+    }
+  } keep{this, nullptr};
   if (!candidates.empty()) {
     for (auto& n : ExistingNodes(in_command_)) {
       if (n.initialized) destinations.nodes.push_back(std::move(n));
@@ -291,6 +299,8 @@ void Karpenter::Disrupt(Time now) {
         position[destinations.nodes[k].claim] = static_cast<int32_t>(k);
       }
     }
+    CarryFits(&destinations);
+    keep.d = &destinations;
   }
   // Multi-node consolidation first: the candidates in the same order, each taking one unit
   // of its NodePool's budget, at most 100.

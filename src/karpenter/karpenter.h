@@ -9,6 +9,7 @@
 #pragma once
 
 #include <map>
+#include <memory>
 #include <optional>
 #include <set>
 #include <string>
@@ -97,6 +98,10 @@ class Karpenter : public cluster::Controller {
   const PodVerdict* Verdict(PodId pod) const;
   uint64_t provisioning_passes() const { return passes_; }
   uint64_t scheduling_decisions() const { return decisions_; }
+  // Fit lists a consolidation pass took over from the one before (CarryFits).
+  uint64_t fits_carried() const { return fits_carried_; }
+  // Off: every pass makes its fit lists afresh (the differential test's reference).
+  static inline bool carry_fits_between_passes = true;
   // Passes that found nothing changed since the last and reused its result (their pods
   // count as decisions too).
   uint64_t reused_passes() const { return reused_passes_; }
@@ -157,13 +162,32 @@ class Karpenter : public cluster::Controller {
   // shares one, where each has its own template.
   struct SimNodes {
     std::vector<SimNode> nodes;
-    std::unordered_map<const void*, std::vector<uint32_t>> fits;
+    struct Fits {
+      std::vector<uint32_t> nodes;  // ascending indices into SimNodes::nodes
+      // The key's spec, held so that the address stays its own while the list is carried
+      // to the next pass; null for a daemon pod's list, which is not carried.
+      std::shared_ptr<const api::PodSpec> spec;
+    };
+    std::unordered_map<const void*, Fits> fits;
     // Free resources (allocatable − used, pods included) of every node, one row each:
     // a contiguous first filter for the fits lists.
     std::vector<int64_t> free;
     size_t width = 0;
+    // The previous consolidation pass's lists (CarryFits), how its node indices map here
+    // (-1: gone, or changed since), and the indices here whose verdicts must be found
+    // again (new or changed nodes), ascending.
+    std::unordered_map<const void*, Fits> carried;
+    std::vector<int32_t> carried_to;
+    std::vector<uint32_t> recheck;
   };
   const std::vector<uint32_t>& FitsOf(SimNodes* nodes, PodId pod) const;
+  void FillFree(SimNodes* nodes) const;
+  // A node's verdict for a spec changes only with the node (its version: labels, taints,
+  // cordon) or its free resources, so a consolidation pass starts from the last pass's fit
+  // lists and checks only the nodes that came or changed since (CarryFits), then leaves its
+  // own for the next (KeepFits). The same lists as computed afresh.
+  void CarryFits(SimNodes* destinations);
+  void KeepFits(SimNodes* destinations);
   // The simulation's pod order: CPU then memory descending, then oldest (queue.go
   // byCPUAndMemoryDescending).
   bool SchedulesBefore(PodId a, PodId b) const;
@@ -317,6 +341,18 @@ class Karpenter : public cluster::Controller {
   mutable std::unordered_map<std::string, uint32_t> constraints_by_key_;
   mutable std::vector<StaticFits> static_fits_;  // by constraints
   std::vector<uint32_t> node_version_;           // by NodeId: bumped on every change
+  // The last consolidation pass's destinations by node, with their versions and free rows,
+  // and its fit lists (CarryFits, KeepFits).
+  struct FitsCarry {
+    std::vector<NodeId> order;
+    std::vector<uint32_t> versions;
+    std::vector<int64_t> free;
+    size_t width = 0;
+    std::unordered_map<const void*, SimNodes::Fits> lists;
+  };
+  FitsCarry fits_carry_;
+  mutable uint64_t fits_carried_ = 0;
+  std::vector<int32_t> index_of_node_;  // scratch of CarryFits: NodeId → index, or -1
   Diagnostics* diag_;
   Duration metrics_interval_;
   std::vector<NodePoolState> pools_;

@@ -436,35 +436,131 @@ bool Karpenter::SchedulesBefore(PodId a, PodId b) const {
   return pa.uid < pb.uid;
 }
 
+void Karpenter::FillFree(SimNodes* nodes) const {
+  const size_t w = std::max<size_t>(store_.resources().size(), cluster::kPods + 1);
+  nodes->width = w;
+  nodes->free.assign(nodes->nodes.size() * w, 0);
+  for (size_t k = 0; k < nodes->nodes.size(); ++k) {
+    const auto& n = nodes->nodes[k];
+    for (size_t r = 0; r < w; ++r) {
+      nodes->free[k * w + r] = cluster::At(*n.allocatable, r) - cluster::At(*n.used, r);
+    }
+  }
+}
+
 const std::vector<uint32_t>& Karpenter::FitsOf(SimNodes* nodes, PodId id) const {
   const auto& p = store_.pod(id);
   // A daemon pod is pinned to its node apart from its spec: its list is its own.
-  const void* key = p.daemon_node == cluster::kNone ? static_cast<const void*>(p.tmpl->spec.get())
-                                                    : static_cast<const void*>(&p);
+  const bool daemon = p.daemon_node != cluster::kNone;
+  const void* key =
+      daemon ? static_cast<const void*>(&p) : static_cast<const void*>(p.tmpl->spec.get());
   auto [it, inserted] = nodes->fits.try_emplace(key);
-  if (!inserted) return it->second;
+  auto& out = it->second.nodes;
+  if (!inserted) return out;
+  if (!daemon) it->second.spec = p.tmpl->spec;
   const size_t w = std::max<size_t>(store_.resources().size(), cluster::kPods + 1);
   if (nodes->width != w) {
-    nodes->width = w;
-    nodes->free.assign(nodes->nodes.size() * w, 0);
-    for (size_t k = 0; k < nodes->nodes.size(); ++k) {
-      const auto& n = nodes->nodes[k];
-      for (size_t r = 0; r < w; ++r) {
-        nodes->free[k * w + r] = cluster::At(*n.allocatable, r) - cluster::At(*n.used, r);
-      }
-    }
+    FillFree(nodes);
+    nodes->carried.clear();  // verdicts over other resources
   }
   ResourceVec need = p.tmpl->requests;
   need.resize(w, 0);
   need[cluster::kPods] = 1;
   static const ResourceVec kNothing;
-  for (uint32_t k = 0; k < nodes->nodes.size(); ++k) {
+  auto fits = [&](uint32_t k) {
     const int64_t* row = &nodes->free[k * w];
     bool room = true;
     for (size_t r = 0; r < w && room; ++r) room = need[r] <= row[r];
-    if (room && FitsNode(nodes->nodes[k], kNothing, id)) it->second.push_back(k);
+    return room && FitsNode(nodes->nodes[k], kNothing, id);
+  };
+  if (auto c = nodes->carried.find(key); c != nodes->carried.end()) {
+    // The last pass's verdicts stand for the nodes that did not change; the others, and
+    // the new ones, are checked. Both lists ascend, so they merge in order.
+    const auto& recheck = nodes->recheck;
+    size_t r = 0;
+    for (uint32_t old : c->second.nodes) {
+      const int32_t k = nodes->carried_to[old];
+      if (k < 0) continue;
+      for (; r < recheck.size() && recheck[r] < static_cast<uint32_t>(k); ++r) {
+        if (fits(recheck[r])) out.push_back(recheck[r]);
+      }
+      out.push_back(static_cast<uint32_t>(k));
+    }
+    for (; r < recheck.size(); ++r) {
+      if (fits(recheck[r])) out.push_back(recheck[r]);
+    }
+    nodes->carried.erase(c);
+    ++fits_carried_;
+    return out;
   }
-  return it->second;
+  for (uint32_t k = 0; k < nodes->nodes.size(); ++k) {
+    if (fits(k)) out.push_back(k);
+  }
+  return out;
+}
+
+void Karpenter::CarryFits(SimNodes* d) {
+  FillFree(d);
+  const size_t n = d->nodes.size();
+  const size_t w = d->width;
+  FitsCarry& last = fits_carry_;
+  d->carried.clear();
+  d->carried_to.clear();
+  d->recheck.clear();
+  if (last.width != w || last.lists.empty() || !carry_fits_between_passes) {
+    last.lists.clear();
+    return;
+  }
+  if (index_of_node_.size() < store_.node_count()) index_of_node_.resize(store_.node_count(), -1);
+  for (size_t k = 0; k < n; ++k) index_of_node_[d->nodes[k].node] = static_cast<int32_t>(k);
+  auto version = [&](NodeId x) { return x < node_version_.size() ? node_version_[x] : 0u; };
+  std::vector<bool> kept(n, false);
+  d->carried_to.assign(last.order.size(), -1);
+  int32_t previous = -1;
+  bool ordered = true;
+  for (size_t i = 0; i < last.order.size(); ++i) {
+    const NodeId x = last.order[i];
+    const int32_t k = x < index_of_node_.size() ? index_of_node_[x] : -1;
+    if (k < 0) continue;
+    ordered &= k > previous;
+    previous = k;
+    if (last.versions[i] != version(x) || !std::equal(&last.free[i * w], &last.free[i * w] + w,
+                                                      &d->free[static_cast<size_t>(k) * w])) {
+      continue;
+    }
+    d->carried_to[i] = k;
+    kept[static_cast<size_t>(k)] = true;
+  }
+  for (size_t k = 0; k < n; ++k) index_of_node_[d->nodes[k].node] = -1;
+  // The destinations keep their order (initialized nodes by name) from pass to pass; were
+  // they not, the lists would not merge in order: start afresh.
+  if (!ordered) {
+    d->carried_to.clear();
+    last.lists.clear();
+    return;
+  }
+  for (uint32_t k = 0; k < n; ++k) {
+    if (!kept[k]) d->recheck.push_back(k);
+  }
+  d->carried = std::move(last.lists);
+  last.lists.clear();
+}
+
+void Karpenter::KeepFits(SimNodes* d) {
+  FitsCarry& last = fits_carry_;
+  last.lists.clear();
+  if (d->width == 0) return;  // no list was made
+  last.order.clear();
+  last.versions.clear();
+  for (const auto& s : d->nodes) {
+    last.order.push_back(s.node);
+    last.versions.push_back(s.node < node_version_.size() ? node_version_[s.node] : 0u);
+  }
+  last.free = std::move(d->free);
+  last.width = d->width;
+  for (auto& [key, f] : d->fits) {
+    if (f.spec) last.lists.emplace(key, std::move(f));
+  }
 }
 
 Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* existing, Time now,

@@ -1,0 +1,53 @@
+// A consolidation pass takes the previous pass's fit lists and checks again only the nodes
+// that came or changed since (Karpenter::CarryFits). The lists must be the ones a pass
+// makes afresh, so every decision, and with them the whole summary, must be the same with
+// the carry off. Run over the Karpenter scenarios whose consolidation passes follow one
+// another while pods come and go.
+#include <gtest/gtest.h>
+
+#include <sstream>
+#include <string>
+
+#include "karpenter/karpenter.h"
+#include "report/summary.h"
+#include "results/results.h"
+#include "sim/simulation.h"
+
+namespace gputwin::karpenter {
+namespace {
+
+struct Outcome {
+  std::string summary;
+  uint64_t carried = 0;
+};
+
+Outcome RunWithCarry(const std::string& scenario, bool carry) {
+  Karpenter::carry_fits_between_passes = carry;
+  auto sim = sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/" + scenario, std::nullopt,
+                               std::nullopt);
+  sim->Run();
+  Karpenter::carry_fits_between_passes = true;
+  std::ostringstream out;
+  report::WriteSummaryJson(out, *sim, results::Compute(*sim), report::Detail::kFull);
+  return {out.str(), sim->karpenter() ? sim->karpenter()->fits_carried() : 0};
+}
+
+class FitCarry : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(FitCarry, DecidesAsListsMadeAfresh) {
+  const Outcome carried = RunWithCarry(GetParam(), true);
+  const Outcome fresh = RunWithCarry(GetParam(), false);
+  EXPECT_GT(carried.carried, 0u) << "no list was carried: the test would prove nothing";
+  EXPECT_EQ(fresh.carried, 0u);
+  EXPECT_EQ(carried.summary, fresh.summary);
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenarios, FitCarry,
+                         ::testing::Values("examples/gpu-nodepools-spot/scenario.yaml",
+                                           "tests/scenarios/karpenter_consolidation.yaml",
+                                           "tests/scenarios/karpenter_multi_node.yaml",
+                                           "tests/scenarios/karpenter_drift.yaml",
+                                           "tests/scenarios/karpenter_consolidation_retry.yaml"));
+
+}  // namespace
+}  // namespace gputwin::karpenter
