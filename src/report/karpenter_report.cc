@@ -27,6 +27,40 @@ double Round2(double v) {
 
 }  // namespace
 
+Json NodeClaimJson(const sim::Simulation& sim, size_t index) {
+  const auto* k = sim.karpenter();
+  const auto& s = sim.store();
+  const auto& catalog = k->ec2().catalog();
+  const auto& c = k->node_claims()[index];
+  Json claim{
+      {"name", c.name},
+      {"nodepool", k->node_pools()[c.nodepool].spec->metadata.name},
+      {"reason", c.reason},
+      {"instanceType", c.instance ? Json(catalog.types[c.type].name) : Json(nullptr)},
+      {"capacityType", c.instance ? Json(cloud::CapacityTypeName(c.capacity_type)) : Json(nullptr)},
+      {"zone", c.zone},
+      {"pricePerHour", c.price},
+      {"node", c.node == cluster::kNone ? Json(nullptr) : Json(s.node(c.node).name())},
+      {"createdAt", At(c.created_at)},
+      {"launchedAt", At(c.launched_at)},
+      {"registeredAt", At(c.registered_at)},
+      {"initializedAt", At(c.initialized_at)},
+      {"deletedAt", At(c.deleted_at)},
+      {"disruptionReason", c.disruption_reason},
+      {"drainBlocked", c.drain_blocked},
+      {"launchError", c.launch_error},
+      {"pods", c.pods.size()}};
+  // The instance types its requirements allowed (Karpenter keeps the 600 cheapest in the
+  // NodeClaim's node.kubernetes.io/instance-type requirement), cheapest first.
+  Json cheapest = Json::array();
+  for (size_t i = 0; i < c.instance_types.size() && i < 5; ++i) {
+    cheapest.push_back(catalog.types[c.instance_types[i]].name);
+  }
+  claim["instanceTypeOptions"] = c.instance_types.size();
+  claim["cheapestOptions"] = cheapest;
+  return claim;
+}
+
 Json KarpenterJson(const sim::Simulation& sim, const results::Results& r) {
   const auto* k = sim.karpenter();
   if (!k) return nullptr;
@@ -39,36 +73,6 @@ Json KarpenterJson(const sim::Simulation& sim, const results::Results& r) {
                          {"ready", p.not_ready.empty()},
                          {"message", p.not_ready},
                          {"instanceTypes", p.instance_types.size()}});
-  }
-  Json claims = Json::array();
-  for (const auto& c : k->node_claims()) {
-    claims.push_back(
-        Json{{"name", c.name},
-             {"nodepool", k->node_pools()[c.nodepool].spec->metadata.name},
-             {"reason", c.reason},
-             {"instanceType", c.instance ? Json(catalog.types[c.type].name) : Json(nullptr)},
-             {"capacityType",
-              c.instance ? Json(cloud::CapacityTypeName(c.capacity_type)) : Json(nullptr)},
-             {"zone", c.zone},
-             {"pricePerHour", c.price},
-             {"node", c.node == cluster::kNone ? Json(nullptr) : Json(s.node(c.node).name())},
-             {"createdAt", At(c.created_at)},
-             {"launchedAt", At(c.launched_at)},
-             {"registeredAt", At(c.registered_at)},
-             {"initializedAt", At(c.initialized_at)},
-             {"deletedAt", At(c.deleted_at)},
-             {"disruptionReason", c.disruption_reason},
-             {"drainBlocked", c.drain_blocked},
-             {"launchError", c.launch_error},
-             {"pods", c.pods.size()}});
-    // The instance types its requirements allowed (Karpenter keeps the 600 cheapest in the
-    // NodeClaim's node.kubernetes.io/instance-type requirement), cheapest first.
-    Json cheapest = Json::array();
-    for (size_t i = 0; i < c.instance_types.size() && i < 5; ++i) {
-      cheapest.push_back(catalog.types[c.instance_types[i]].name);
-    }
-    claims.back()["instanceTypeOptions"] = c.instance_types.size();
-    claims.back()["cheapestOptions"] = cheapest;
   }
   Json pending = Json::array();
   for (const auto& v : r.karpenter_pending) {
@@ -117,7 +121,7 @@ Json KarpenterJson(const sim::Simulation& sim, const results::Results& r) {
                            {"count", cumulative}});
   }
   return Json{{"nodePools", pools},
-              {"nodeClaims", claims},
+              {"nodeClaims", nullptr},  // streamed in its place (NodeClaimJson)
               {"pendingPods", pending},
               {"coldStarts", cold},
               {"lostWork", lost},

@@ -12,8 +12,11 @@
 
 namespace gputwin::report {
 
-// The "karpenter" object of summary.json (null without NodePools).
+// The "karpenter" object of summary.json (null without NodePools), with nodeClaims null:
+// a month makes tens of thousands, streamed in its place one by one (NodeClaimJson).
 nlohmann::ordered_json KarpenterJson(const sim::Simulation& sim, const results::Results& r);
+// karpenter.nodeClaims[index] of summary.json.
+nlohmann::ordered_json NodeClaimJson(const sim::Simulation& sim, size_t index);
 // The "cost" object of summary.json (null when no node has a price).
 nlohmann::ordered_json CostJson(const results::Results& r);
 // The text report's sections ("" when absent).

@@ -13,6 +13,7 @@
 #include "controllers/cronjob.h"
 #include "core/errors.h"
 #include "core/index_list.h"
+#include "karpenter/karpenter.h"
 #include "report/alerts_report.h"
 #include "report/karpenter_report.h"
 #include "report/kueue_report.h"
@@ -103,6 +104,46 @@ Json PodJson(const cluster::Store& s, const cluster::PodRecord& p) {
                           ? Json(nullptr)
                           : Json((p.scheduled_at - p.created_at).seconds());
   return pj;
+}
+
+// One of nodes[].
+Json NodeJson(const cluster::Store& s, const cluster::NodeRecord& n) {
+  Json taints = Json::array();
+  for (const auto& t : n.obj.taints) {
+    Json tj{{"key", t.key}, {"effect", t.effect}};
+    if (!t.value.empty()) tj["value"] = t.value;
+    taints.push_back(tj);
+  }
+  Json node{{"name", n.name()},
+            {"labels", n.obj.metadata.labels},
+            {"allocatable", ResourcesJson(n.obj.allocatable)},
+            {"taints", taints},
+            {"unschedulable", n.obj.unschedulable},
+            {"ready", n.ready && !n.deleted},
+            {"createdAt", TimeOrNull(n.created_at)},
+            {"readyAt", TimeOrNull(n.ready_at)},
+            {"deletedAt", TimeOrNull(n.deleted_at)},
+            {"pods", n.pods.size()}};
+  if (n.gpu_count > 0 || !n.devices.empty()) {
+    Json units = Json::array();
+    for (const auto& u : n.devices) {
+      units.push_back(
+          Json{{"id", u.id},
+               {"resource", u.resource},
+               {"memoryMiB", u.memory_mib},
+               {"pod", u.pod == cluster::kNone ? Json(nullptr) : Json(s.pod(u.pod).Key())}});
+    }
+    Json peaks = Json::object();
+    for (const auto& [dev, pk] : n.gpu_peak_memory) {
+      peaks[dev] = Json{{"peakUsedMiB", pk.first}, {"sizeMiB", pk.second}};
+    }
+    node["gpus"] = Json{{"model", n.gpu_model},
+                        {"memory", peaks},
+                        {"count", n.gpu_count},
+                        {"devicePluginRegistered", n.device_plugin_registered},
+                        {"devices", units}};
+  }
+  return node;
 }
 
 int64_t CountEvents(const cluster::Store& s, const std::string& reason) {
@@ -297,9 +338,45 @@ void DumpIndented(std::ostream& out, const Json& v, size_t depth) {
   out.write(text.data() + from, static_cast<std::streamsize>(text.size() - from));
 }
 
+// The arrays the head leaves null, written in their place element by element, each as
+// its dump(2) `depth` spaces deep would be: none is ever held whole. False for any other
+// path.
+bool StreamArrayAt(std::ostream& out, const sim::Simulation& sim, const std::string& path,
+                   size_t depth) {
+  const auto& s = sim.store();
+  auto array = [&](size_t n, const auto& element) {
+    if (n == 0) {
+      out << "[]";
+      return true;
+    }
+    const std::string indent(depth + 2, ' ');
+    out << '[';
+    for (size_t i = 0; i < n; ++i) {
+      out << (i == 0 ? "\n" : ",\n") << indent;
+      DumpIndented(out, element(i), depth + 2);
+    }
+    out << '\n' << std::string(depth, ' ') << ']';
+    return true;
+  };
+  if (path == "/jobs") {
+    return array(s.jobs().size(), [&](size_t i) { return JobJson(s.jobs()[i]); });
+  }
+  if (path == "/nodes") {
+    return array(s.node_count(),
+                 [&](size_t i) { return NodeJson(s, s.node(static_cast<cluster::NodeId>(i))); });
+  }
+  if (path == "/karpenter/nodeClaims" && sim.karpenter()) {
+    return array(sim.karpenter()->node_claims().size(),
+                 [&](size_t i) { return NodeClaimJson(sim, i); });
+  }
+  return false;
+}
+
 // The same bytes as DumpIndented, but large containers member by member, so no text of a
-// whole section (a month's nodes[] is ~100 MB of it) is ever held at once.
-void DumpStreamed(std::ostream& out, const Json& v, size_t depth) {
+// whole section is ever held at once; the arrays StreamArrayAt knows are made as written.
+void DumpStreamed(std::ostream& out, const Json& v, size_t depth, const sim::Simulation& sim,
+                  const std::string& path) {
+  if (v.is_null() && StreamArrayAt(out, sim, path, depth)) return;
   const bool container = (v.is_object() || v.is_array()) && !v.empty();
   if (!container || (depth >= 4 && v.size() <= 32)) {
     DumpIndented(out, v, depth);
@@ -311,7 +388,8 @@ void DumpStreamed(std::ostream& out, const Json& v, size_t depth) {
   for (auto it = v.begin(); it != v.end(); ++it) {
     out << (first ? "\n" : ",\n") << indent;
     if (v.is_object()) out << Json(it.key()).dump() << ": ";
-    DumpStreamed(out, it.value(), depth + 2);
+    DumpStreamed(out, it.value(), depth + 2, sim,
+                 v.is_object() ? path + "/" + it.key() : std::string());
     first = false;
   }
   out << '\n' << std::string(depth, ' ') << (v.is_object() ? '}' : ']');
@@ -342,47 +420,10 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
     }
   }
 
-  Json nodes = Json::array();
+  // nodes[] is streamed by WriteSummaryJson (NodeJson): a Karpenter month makes tens of
+  // thousands, ~350 MB held as a tree.
   size_t live_nodes = 0;
-  for (cluster::NodeId id = 0; id < s.node_count(); ++id) {
-    const auto& n = s.node(id);
-    if (!n.deleted) ++live_nodes;
-    Json taints = Json::array();
-    for (const auto& t : n.obj.taints) {
-      Json tj{{"key", t.key}, {"effect", t.effect}};
-      if (!t.value.empty()) tj["value"] = t.value;
-      taints.push_back(tj);
-    }
-    nodes.push_back(Json{{"name", n.name()},
-                         {"labels", n.obj.metadata.labels},
-                         {"allocatable", ResourcesJson(n.obj.allocatable)},
-                         {"taints", taints},
-                         {"unschedulable", n.obj.unschedulable},
-                         {"ready", n.ready && !n.deleted},
-                         {"createdAt", TimeOrNull(n.created_at)},
-                         {"readyAt", TimeOrNull(n.ready_at)},
-                         {"deletedAt", TimeOrNull(n.deleted_at)},
-                         {"pods", n.pods.size()}});
-    if (n.gpu_count > 0 || !n.devices.empty()) {
-      Json units = Json::array();
-      for (const auto& u : n.devices) {
-        units.push_back(
-            Json{{"id", u.id},
-                 {"resource", u.resource},
-                 {"memoryMiB", u.memory_mib},
-                 {"pod", u.pod == cluster::kNone ? Json(nullptr) : Json(s.pod(u.pod).Key())}});
-      }
-      Json peaks = Json::object();
-      for (const auto& [dev, pk] : n.gpu_peak_memory) {
-        peaks[dev] = Json{{"peakUsedMiB", pk.first}, {"sizeMiB", pk.second}};
-      }
-      nodes.back()["gpus"] = Json{{"model", n.gpu_model},
-                                  {"memory", peaks},
-                                  {"count", n.gpu_count},
-                                  {"devicePluginRegistered", n.device_plugin_registered},
-                                  {"devices", units}};
-    }
-  }
+  for (cluster::NodeId id = 0; id < s.node_count(); ++id) live_nodes += !s.node(id).deleted;
 
   // The jobs themselves are streamed by WriteSummaryJson (JobJson): hundreds of thousands
   // in a month of a large platform.
@@ -438,8 +479,8 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
   j["pendingReasons"] = PendingReasons(res);
   j["expectations"] = std::move(expectations);
   j["warnings"] = sim.warnings();
-  j["nodes"] = std::move(nodes);
-  j["jobs"] = nullptr;  // its place: WriteSummaryJson streams the array there
+  j["nodes"] = nullptr;  // its place: WriteSummaryJson streams the array there
+  j["jobs"] = nullptr;   // and this one
   if (const auto* cron = sim.cron_jobs()) {
     // status.lastScheduleTime and active, with what the controller did along the way.
     Json crons = Json::array();
@@ -685,23 +726,49 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& res) {
 
 nlohmann::json ReportJson(const sim::Simulation& sim, Json head) {
   head["metrics"] = KueueMetricsJson(sim);
-  // A month of Karpenter nodes makes nodes[] most of the head: the page reads a node's
-  // name, labels, times, allocatable and GPU model and count, not the rest.
-  if (auto nodes = head.find("nodes"); nodes != head.end()) {
-    for (auto& n : *nodes) {
-      n.erase("taints");
-      if (auto gpus = n.find("gpus"); gpus != n.end()) {
-        gpus->erase("devices");
-        gpus->erase("memory");
-      }
-    }
-  }
   // Converted section by section, each freed once copied: the two forms of the whole head
   // are never held together.
   nlohmann::json out = nlohmann::json::object();
   for (auto it = head.begin(); it != head.end(); ++it) {
     out[it.key()] = nlohmann::json(it.value());
     it.value() = nullptr;
+  }
+  // The arrays summary.json streams, with only what the page reads (html.cc, timelines.cc):
+  // a month of Karpenter nodes and NodeClaims is most of summary.json.
+  const auto& s = sim.store();
+  auto keep = [](const Json& from, std::initializer_list<const char*> keys) {
+    nlohmann::json to = nlohmann::json::object();
+    for (const char* k : keys) {
+      if (auto it = from.find(k); it != from.end()) to[k] = nlohmann::json(*it);
+    }
+    return to;
+  };
+  nlohmann::json nodes = nlohmann::json::array();
+  for (cluster::NodeId id = 0; id < s.node_count(); ++id) {
+    const Json full = NodeJson(s, s.node(id));
+    nlohmann::json n = keep(full, {"name", "createdAt", "readyAt", "deletedAt"});
+    n["labels"] =
+        keep(full["labels"], {"karpenter.sh/capacity-type", "karpenter.sh/nodepool",
+                              "node.kubernetes.io/instance-type", "nvidia.com/gpu.product"});
+    nlohmann::json devices = nlohmann::json::object();
+    for (const auto& [name, q] : full["allocatable"].items()) {
+      if (name.starts_with("nvidia.com/")) devices[name] = nlohmann::json(q);
+    }
+    n["allocatable"] = std::move(devices);
+    if (auto gpus = full.find("gpus"); gpus != full.end()) {
+      n["gpus"] = keep(*gpus, {"model", "count", "devicePluginRegistered"});
+    }
+    nodes.push_back(std::move(n));
+  }
+  out["nodes"] = std::move(nodes);
+  if (out["karpenter"].is_object()) {
+    nlohmann::json claims = nlohmann::json::array();
+    for (size_t i = 0; i < sim.karpenter()->node_claims().size(); ++i) {
+      claims.push_back(
+          keep(NodeClaimJson(sim, i), {"name", "node", "createdAt", "registeredAt", "initializedAt",
+                                       "disruptionReason", "drainBlocked", "launchError"}));
+    }
+    out["karpenter"]["nodeClaims"] = std::move(claims);
   }
   return out;  // pods and workloads come apart (PodSpans::FromStore)
 }
@@ -716,29 +783,13 @@ void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const resul
   // without the closing brace: pods[] and events[], which can hold millions of entries,
   // follow it streamed, one object per line.
   out << '{';
-  bool first_member = true, jobs_placed = false;
+  bool first_member = true;
   for (auto it = j.begin(); it != j.end(); ++it) {
     out << (first_member ? "\n  " : ",\n  ") << Json(it.key()).dump() << ": ";
     first_member = false;
-    if (it.key() != "jobs") {
-      DumpStreamed(out, it.value(), 2);
-      continue;
-    }
-    // jobs[] in the place SummaryHead keeps for it, byte for byte as the array's dump(2).
-    jobs_placed = true;
-    if (s.jobs().empty()) {
-      out << "[]";
-      continue;
-    }
-    out << "[";
-    bool first_job = true;
-    for (const auto& job : s.jobs()) {
-      out << (first_job ? "\n    " : ",\n    ");
-      DumpIndented(out, JobJson(job), 4);
-      first_job = false;
-    }
-    out << "\n  ]";
+    DumpStreamed(out, it.value(), 2, sim, "/" + it.key());
   }
+  const bool jobs_placed = j.contains("jobs") && j["jobs"].is_null();
   if (!jobs_placed) throw std::logic_error("summary.json: no place for jobs[]");
   if (detail == Detail::kSummary) out << ",\n  \"detail\": \"summary\"";
   const bool full = detail == Detail::kFull;

@@ -19,7 +19,8 @@ using Json = nlohmann::ordered_json;
 // pods[] and events[] left empty (a million-pod month: the --db database has the rows).
 enum class Detail { kFull, kSummary };
 
-// summary.json without its streamed arrays (Kueue's workloads and metrics, pods, events):
+// summary.json without its streamed arrays (nodes, Jobs, Karpenter's NodeClaims, Kueue's
+// workloads and metrics, pods, events; the first three are null in their places):
 // computed once when a run writes both summary.json and the HTML report.
 Json SummaryHead(const sim::Simulation& sim, const results::Results& r);
 // Streams summary.json (pods[] and events[] one object per line, the rest indented), from
@@ -27,8 +28,8 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& r);
 void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& r,
                       Detail detail = Detail::kFull, const Json* head = nullptr);
 // What the HTML report is drawn from: the head and Kueue's metrics, in the key-sorted form
-// RenderHtml reads summary.json in, without what the page never draws (nodes' device lists,
-// GPU memory peaks and taints); pods and Kueue's workloads come apart (PodSpans::FromStore).
+// RenderHtml reads summary.json in, with nodes[] and NodeClaims holding only the fields the
+// page draws; pods and Kueue's workloads come apart (PodSpans::FromStore).
 nlohmann::json ReportJson(const sim::Simulation& sim, Json head);
 // The readable report printed on stdout.
 std::string RenderText(const sim::Simulation& sim, const results::Results& r);
