@@ -269,7 +269,7 @@ std::string RenderHtml(const SortedJson& summary, const PodSpans& spans) {
       if (c.contains("node") && c["node"].is_string()) claim_of[c["node"].get<std::string>()] = &c;
       if (!Str(c, "launchError").empty()) ++failed_claims;
     }
-    constexpr size_t kMaxRows = 1000;  // a 10,000-node run: the page stays light
+    constexpr size_t kMaxRows = kGanttNodeRows;
     std::string rows;
     const double span = std::max(1.0, t1 - t0);
     auto pct = [&](double x) { return 100.0 * (std::clamp(x, t0, t1) - t0) / span; };

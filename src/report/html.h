@@ -17,6 +17,10 @@ namespace gputwin::report {
 const char* UplotJs();
 const char* UplotCss();
 
+// The node Gantt's rows: the first nodes of nodes[] (a 10,000-node run: the page stays
+// light). NodeClaims are read only for these nodes' names and to count launch failures.
+inline constexpr size_t kGanttNodeRows = 1000;
+
 std::string RenderHtml(const nlohmann::json& summary);
 // The same with the pods given apart: a run hands them over from its store instead of a
 // million-entry pods[] (summary's own pods[] is then not read).

@@ -4,6 +4,7 @@
 #include <cmath>
 #include <cstdio>
 #include <map>
+#include <set>
 #include <stdexcept>
 #include <utility>
 
@@ -15,6 +16,7 @@
 #include "core/index_list.h"
 #include "karpenter/karpenter.h"
 #include "report/alerts_report.h"
+#include "report/html.h"
 #include "report/karpenter_report.h"
 #include "report/kueue_report.h"
 #include "serving/serving_controller.h"
@@ -762,8 +764,19 @@ nlohmann::json ReportJson(const sim::Simulation& sim, Json head) {
   }
   out["nodes"] = std::move(nodes);
   if (out["karpenter"].is_object()) {
+    // The page reads the NodeClaims of the Gantt's nodes (by node name) and counts the
+    // ones that failed to launch: the others are left out.
+    std::set<std::string> gantt;
+    for (size_t i = 0; i < s.node_count() && i < kGanttNodeRows; ++i) {
+      gantt.insert(s.node(static_cast<cluster::NodeId>(i)).name());
+    }
     nlohmann::json claims = nlohmann::json::array();
     for (size_t i = 0; i < sim.karpenter()->node_claims().size(); ++i) {
+      const auto& c = sim.karpenter()->node_claims()[i];
+      if (c.launch_error.empty() &&
+          (c.node == cluster::kNone || !gantt.count(s.node(c.node).name()))) {
+        continue;
+      }
       claims.push_back(
           keep(NodeClaimJson(sim, i), {"name", "node", "createdAt", "registeredAt", "initializedAt",
                                        "disruptionReason", "drainBlocked", "launchError"}));
