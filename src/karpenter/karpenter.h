@@ -179,6 +179,7 @@ class Karpenter : public cluster::Controller {
     std::unordered_map<const void*, Fits> carried;
     std::vector<int32_t> carried_to;
     std::vector<uint32_t> recheck;
+    std::vector<uint64_t> usage;  // each node's usage_version (CarryFits)
   };
   const std::vector<uint32_t>& FitsOf(SimNodes* nodes, PodId pod) const;
   void FillFree(SimNodes* nodes) const;
@@ -346,6 +347,7 @@ class Karpenter : public cluster::Controller {
   struct FitsCarry {
     std::vector<NodeId> order;
     std::vector<uint32_t> versions;
+    std::vector<uint64_t> usage;
     std::vector<int64_t> free;
     size_t width = 0;
     std::unordered_map<const void*, SimNodes::Fits> lists;

@@ -500,21 +500,24 @@ const std::vector<uint32_t>& Karpenter::FitsOf(SimNodes* nodes, PodId id) const 
 }
 
 void Karpenter::CarryFits(SimNodes* d) {
-  FillFree(d);
   const size_t n = d->nodes.size();
-  const size_t w = d->width;
+  const size_t w = std::max<size_t>(store_.resources().size(), cluster::kPods + 1);
   FitsCarry& last = fits_carry_;
   d->carried.clear();
   d->carried_to.clear();
   d->recheck.clear();
+  // A node's allocatable and requested move together with its usage_version.
+  d->usage.resize(n);
+  for (size_t k = 0; k < n; ++k) d->usage[k] = store_.node(d->nodes[k].node).usage_version;
   if (last.width != w || last.lists.empty() || !carry_fits_between_passes) {
     last.lists.clear();
+    FillFree(d);
     return;
   }
   if (index_of_node_.size() < store_.node_count()) index_of_node_.resize(store_.node_count(), -1);
   for (size_t k = 0; k < n; ++k) index_of_node_[d->nodes[k].node] = static_cast<int32_t>(k);
   auto version = [&](NodeId x) { return x < node_version_.size() ? node_version_[x] : 0u; };
-  std::vector<bool> kept(n, false);
+  std::vector<int32_t> from(n, -1);  // an unchanged node's index in the last pass
   d->carried_to.assign(last.order.size(), -1);
   int32_t previous = -1;
   bool ordered = true;
@@ -524,12 +527,10 @@ void Karpenter::CarryFits(SimNodes* d) {
     if (k < 0) continue;
     ordered &= k > previous;
     previous = k;
-    if (last.versions[i] != version(x) || !std::equal(&last.free[i * w], &last.free[i * w] + w,
-                                                      &d->free[static_cast<size_t>(k) * w])) {
-      continue;
+    if (last.versions[i] == version(x) && last.usage[i] == d->usage[static_cast<size_t>(k)]) {
+      d->carried_to[i] = k;
+      from[static_cast<size_t>(k)] = static_cast<int32_t>(i);
     }
-    d->carried_to[i] = k;
-    kept[static_cast<size_t>(k)] = true;
   }
   for (size_t k = 0; k < n; ++k) index_of_node_[d->nodes[k].node] = -1;
   // The destinations keep their order (initialized nodes by name) from pass to pass; were
@@ -537,10 +538,22 @@ void Karpenter::CarryFits(SimNodes* d) {
   if (!ordered) {
     d->carried_to.clear();
     last.lists.clear();
+    FillFree(d);
     return;
   }
+  // Free rows: an unchanged node's from the last pass, the others worked out.
+  d->width = w;
+  d->free.resize(n * w);
   for (uint32_t k = 0; k < n; ++k) {
-    if (!kept[k]) d->recheck.push_back(k);
+    int64_t* row = &d->free[static_cast<size_t>(k) * w];
+    if (from[k] >= 0) {
+      std::copy_n(&last.free[static_cast<size_t>(from[k]) * w], w, row);
+      continue;
+    }
+    const auto& s = d->nodes[k];
+    for (size_t r = 0; r < w; ++r)
+      row[r] = cluster::At(*s.allocatable, r) - cluster::At(*s.used, r);
+    d->recheck.push_back(k);
   }
   d->carried = std::move(last.lists);
   last.lists.clear();
@@ -556,6 +569,7 @@ void Karpenter::KeepFits(SimNodes* d) {
     last.order.push_back(s.node);
     last.versions.push_back(s.node < node_version_.size() ? node_version_[s.node] : 0u);
   }
+  last.usage = std::move(d->usage);
   last.free = std::move(d->free);
   last.width = d->width;
   for (auto& [key, f] : d->fits) {
