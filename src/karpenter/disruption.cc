@@ -291,9 +291,7 @@ void Karpenter::Disrupt(Time now) {
     }
   } keep{this, nullptr};
   if (!candidates.empty()) {
-    for (auto& n : ExistingNodes(in_command_)) {
-      if (n.initialized) destinations.nodes.push_back(std::move(n));
-    }
+    destinations.nodes = ExistingNodes(in_command_, true);
     for (size_t k = 0; k < destinations.nodes.size(); ++k) {
       if (destinations.nodes[k].claim >= 0) {
         position[destinations.nodes[k].claim] = static_cast<int32_t>(k);
@@ -408,9 +406,7 @@ bool Karpenter::TryConsolidate(const std::vector<uint32_t>& candidates, Time now
     exclude.insert(candidates.begin(), candidates.end());
     SimNodes own;
     if (!destinations) {
-      for (auto& n : ExistingNodes(exclude)) {
-        if (n.initialized) own.nodes.push_back(std::move(n));
-      }
+      own.nodes = ExistingNodes(exclude, true);
       destinations = &own;
     }
     sol = Solve(pods, destinations, now, exclude, true);
@@ -598,9 +594,7 @@ bool Karpenter::Drift(Time now) {
     std::set<uint32_t> exclude = in_command_;
     exclude.insert(i);
     SimNodes destinations;
-    for (auto& n : ExistingNodes(exclude)) {
-      if (n.initialized) destinations.nodes.push_back(std::move(n));
-    }
+    destinations.nodes = ExistingNodes(exclude, true);
     Solution sol = Solve(ReschedulablePods(claims_[i].node), &destinations, now, exclude);
     if (!sol.errors.empty()) continue;  // DisruptionBlocked: its pods would not all schedule
     Changed();

@@ -231,7 +231,10 @@ class Karpenter : public cluster::Controller {
   // NodeClaim, and explains nothing (its errors are empty strings).
   Solution Solve(const std::vector<PodId>& pods, SimNodes* existing, Time now,
                  const std::set<uint32_t>& exclude_claims, bool for_consolidation = false);
-  std::vector<SimNode> ExistingNodes(const std::set<uint32_t>& exclude_claims) const;
+  // `initialized_only`: only the initialized nodes (consolidation's destinations), without
+  // the nodes and NodeClaims still starting.
+  std::vector<SimNode> ExistingNodes(const std::set<uint32_t>& exclude_claims,
+                                     bool initialized_only = false) const;
   // The topology groups of a pass (empty when no pod to place, nor any bound pod's
   // required anti-affinity, involves topology): their domains from the NodePools and the
   // existing nodes, and the bound pods they count (not `pods`, which are being placed).

@@ -164,7 +164,8 @@ const ResourceVec& Karpenter::TypeCapacity(uint32_t pool, uint32_t type) const {
   return type < v.size() ? v[type] : kNone;
 }
 
-std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t>& exclude) const {
+std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t>& exclude,
+                                                         bool initialized_only) const {
   // Initialized nodes first, then by name. Names never change: new nodes are inserted in
   // place and deleted ones dropped, so a month of node churn never sorts the whole history.
   auto by_name = [&](NodeId a, NodeId b) {
@@ -204,8 +205,13 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
         s.ignored_taints = &pools_[c.nodepool].spec->startup_taints;
       }
     }
-    (s.initialized ? out : starting).push_back(std::move(s));
+    if (s.initialized) {
+      out.push_back(std::move(s));
+    } else if (!initialized_only) {
+      starting.push_back(std::move(s));
+    }
   }
+  if (initialized_only) return out;
   for (uint32_t i : live_claims_) {
     const auto& c = claims_[i];
     if (c.phase == ClaimPhase::kDeleted || c.deleting || c.node != cluster::kNone ||
