@@ -318,6 +318,11 @@ void Scheduler::RebuildNodeOrder() {
 
 const std::vector<std::pair<int32_t, NodeId>>& Scheduler::PinnedByPosition(
     const std::vector<NodeId>& label_index) {
+  // Bounded: under TAS every node's hostname is an index of its own, and indexes of
+  // deleted nodes would stay. Entries are only a cache, made again on the next use.
+  if (pinned_orders_.size() >= kMaxPinnedOrders && !pinned_orders_.count(&label_index)) {
+    pinned_orders_.clear();
+  }
   PinnedOrder& o = pinned_orders_[&label_index];
   if (o.label_version == store_.label_index_version() && o.order_version == node_order_version_) {
     return o.by_position;

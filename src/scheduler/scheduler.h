@@ -258,6 +258,7 @@ class Scheduler : public cluster::Controller {
     std::vector<std::pair<int32_t, NodeId>> by_position;
   };
   std::unordered_map<const std::vector<NodeId>*, PinnedOrder> pinned_orders_;
+  static constexpr size_t kMaxPinnedOrders = 4096;
   const std::vector<std::pair<int32_t, NodeId>>& PinnedByPosition(
       const std::vector<NodeId>& label_index);
   std::vector<std::string> node_zone_;  // by NodeId, valid where node_zone_known_
