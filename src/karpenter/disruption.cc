@@ -26,9 +26,16 @@ std::vector<PodId> Karpenter::ReschedulablePods(NodeId node) const {
 }
 
 bool Karpenter::HasReschedulablePods(NodeId node) const {
-  const auto& pods = store_.node(node).pods;
-  return std::any_of(pods.begin(), pods.end(),
-                     [&](PodId id) { return Reschedulable(store_.pod(id)); });
+  // A node's pods come and go with its usage_version (bind, release), so the answer is
+  // kept until that moves: every pass asks it of every consolidatable node.
+  const auto& n = store_.node(node);
+  if (reschedulable_memo_.size() <= node) reschedulable_memo_.resize(node + 1);
+  auto& memo = reschedulable_memo_[node];
+  if (memo.version == n.usage_version) return memo.has;
+  memo.version = n.usage_version;
+  memo.has = std::any_of(n.pods.begin(), n.pods.end(),
+                         [&](PodId id) { return Reschedulable(store_.pod(id)); });
+  return memo.has;
 }
 
 bool Karpenter::Consolidatable(uint32_t index, Time now) const {

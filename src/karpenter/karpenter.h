@@ -392,6 +392,11 @@ class Karpenter : public cluster::Controller {
   std::vector<int8_t> do_not_disrupt_;  // by pod template id: -1 not looked up yet
   // By node id, the same: a node's annotations are set when it registers and never change.
   std::vector<int8_t> node_do_not_disrupt_;
+  struct ReschedulableMemo {
+    uint64_t version = ~uint64_t{0};  // the node's usage_version when `has` was found
+    bool has = false;
+  };
+  mutable std::vector<ReschedulableMemo> reschedulable_memo_;  // by NodeId
   struct TemplatePods {
     std::string namespace_;
     const api::Labels* labels = nullptr;
