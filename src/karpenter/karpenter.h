@@ -64,7 +64,7 @@ struct NodeClaim {
   bool deleting = false;
   std::string disruption_reason;   // Empty, Underutilized, Expired, Interrupted, ...
   std::string launch_error;        // the CreateFleet error when the launch failed
-  api::Labels labels;              // the Node's labels, known once launched
+  api::Labels labels;              // the Node's labels, from launch until it registers
   std::vector<uint32_t> replaces;  // consolidation: the claims this one replaces
   std::string registers_late;      // why its node will miss the registration TTL
   int32_t ami_version = 0;         // AMI releases published before its launch

@@ -202,7 +202,10 @@ void Karpenter::Register(uint32_t index, Time now) {
                 ec2_.region() == "us-east-1" ? "ec2.internal"
                                              : (ec2_.region() + ".compute.internal").c_str());
   node.metadata.name = name;
-  node.metadata.labels = c.labels;
+  // The Node holds the labels from here on: nothing reads a registered NodeClaim's own
+  // (a month of NodeClaims kept two copies).
+  node.metadata.labels = std::move(c.labels);
+  c.labels = {};
   node.metadata.labels["karpenter.sh/registered"] = "true";
   node.metadata.annotations = pool.spec->template_annotations;
   node.metadata.annotations["gputwin.io/image-pull-bandwidth"] =
