@@ -631,6 +631,7 @@ int RealMain(int argc, char** argv) {
 #include <gperftools/malloc_extension.h>
 #include <sys/mman.h>
 
+#include <cstdint>
 #include <cstdlib>
 namespace {
 // tcmalloc's heap in transparent huge pages, which Debian's kernels give on request
@@ -640,6 +641,7 @@ class HugePageSysAllocator : public SysAllocator {
   explicit HugePageSysAllocator(SysAllocator* inner) : inner_(inner) {}
   void* Alloc(size_t size, size_t* actual_size, size_t alignment) override {
     constexpr size_t kHuge = size_t{2} << 20;
+    if (size > SIZE_MAX - kHuge) return nullptr;  // rounded up, it would wrap
     const size_t want = (size + kHuge - 1) & ~(kHuge - 1);
     void* p = inner_->Alloc(want, actual_size, std::max(alignment, kHuge));
     if (p) madvise(p, want, MADV_HUGEPAGE);

@@ -75,6 +75,15 @@ std::string ToRe2(std::string_view re) {
       continue;
     }
     if (in_class) {
+      if (c == '[' && i + 1 < re.size() && re[i + 1] == ':') {
+        // A POSIX class ("[:alpha:]") inside the class: its "]" does not close the class.
+        const size_t end = re.find(":]", i + 2);
+        if (end != std::string_view::npos) {
+          out.append(re.substr(i, end + 2 - i));
+          i = end + 1;
+          continue;
+        }
+      }
       in_class = c != ']';
       out += c;
       continue;

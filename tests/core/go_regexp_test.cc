@@ -58,6 +58,10 @@ TEST(GoRegexp, ReadsGoSyntax) {
   // '[' inside a class and ']' first in a class are members.
   EXPECT_TRUE(GoRegexp("^[]a]+$").MatchString("]a]"));
   EXPECT_TRUE(GoRegexp("^[^]a]$").MatchString("b"));
+  // A POSIX class inside a class does not end it: "(?<" there is three members, not a
+  // named group.
+  EXPECT_TRUE(GoRegexp("^[[:digit:](?<]+$").MatchString("1(?<"));
+  EXPECT_FALSE(GoRegexp("^[[:digit:](?<]+$").MatchString("P"));
 }
 
 TEST(GoRegexp, MatchingIsLinearInTheInput) {
