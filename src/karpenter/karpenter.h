@@ -182,6 +182,8 @@ class Karpenter : public cluster::Controller {
     std::vector<uint64_t> usage;  // each node's usage_version (CarryFits)
   };
   const std::vector<uint32_t>& FitsOf(SimNodes* nodes, PodId pod) const;
+  // A node's free resources (allocatable − used, pods included), `w` wide.
+  static void FreeRow(const SimNode& n, size_t w, int64_t* row);
   void FillFree(SimNodes* nodes) const;
   // A node's verdict for a spec changes only with the node (its version: labels, taints,
   // cordon) or its free resources, so a consolidation pass starts from the last pass's fit

@@ -442,16 +442,15 @@ bool Karpenter::SchedulesBefore(PodId a, PodId b) const {
   return pa.uid < pb.uid;
 }
 
+void Karpenter::FreeRow(const SimNode& n, size_t w, int64_t* row) {
+  for (size_t r = 0; r < w; ++r) row[r] = cluster::At(*n.allocatable, r) - cluster::At(*n.used, r);
+}
+
 void Karpenter::FillFree(SimNodes* nodes) const {
   const size_t w = std::max<size_t>(store_.resources().size(), cluster::kPods + 1);
   nodes->width = w;
   nodes->free.assign(nodes->nodes.size() * w, 0);
-  for (size_t k = 0; k < nodes->nodes.size(); ++k) {
-    const auto& n = nodes->nodes[k];
-    for (size_t r = 0; r < w; ++r) {
-      nodes->free[k * w + r] = cluster::At(*n.allocatable, r) - cluster::At(*n.used, r);
-    }
-  }
+  for (size_t k = 0; k < nodes->nodes.size(); ++k) FreeRow(nodes->nodes[k], w, &nodes->free[k * w]);
 }
 
 const std::vector<uint32_t>& Karpenter::FitsOf(SimNodes* nodes, PodId id) const {
@@ -556,9 +555,7 @@ void Karpenter::CarryFits(SimNodes* d) {
       std::copy_n(&last.free[static_cast<size_t>(from[k]) * w], w, row);
       continue;
     }
-    const auto& s = d->nodes[k];
-    for (size_t r = 0; r < w; ++r)
-      row[r] = cluster::At(*s.allocatable, r) - cluster::At(*s.used, r);
+    FreeRow(d->nodes[k], w, row);
     d->recheck.push_back(k);
   }
   d->carried = std::move(last.lists);
