@@ -157,6 +157,8 @@ const browser = await puppeteer.launch({
   executablePath: chromium, headless: true,
   args: ['--no-sandbox', '--disable-gpu', '--disable-dev-shm-usage'],
 });
+// Screenshots for docs/ (a few seconds per page): only with GPUTWIN_SCREENSHOTS=1.
+const shot = async (p, opts) => { if (process.env.GPUTWIN_SCREENSHOTS === '1') await p.screenshot(opts); };
 let failures = 0;
 const fail = (msg) => { failures++; console.log('FAIL: ' + msg); };
 try {
@@ -193,7 +195,7 @@ try {
     if (!/^\$\d{1,3}(,\d{3})*\.\d\d$/.test(cost)) fail(`${c.name}: overview cost "${cost}"`);
     const gantt = await page.$$eval('#nodes .gantt', (els) => els.filter((e) => e.children.length > 0).length);
     if (gantt < 1) fail(`${c.name}: node Gantt is empty`);
-    await page.screenshot({ path: path.join(outDir, c.name + '.png'), fullPage: true });
+    await shot(page, { path: path.join(outDir, c.name + '.png'), fullPage: true });
     await page.close();
     console.log(`ok ${c.name}: ${charts.length} charts, cost ${cost}`);
   }
@@ -218,7 +220,7 @@ try {
   if (charts.length !== 6 || charts.some((n) => n !== 2)) fail(`comparison: charts ${JSON.stringify(charts)}`);
   const head = await page.$$eval('#overview th', (els) => els.map((e) => e.textContent));
   if (head.join('|') !== '|spot-on-demand-base|spot-pure-spot') fail(`comparison: columns ${head.join('|')}`);
-  await page.screenshot({ path: path.join(outDir, 'comparison.png'), fullPage: true });
+  await shot(page, { path: path.join(outDir, 'comparison.png'), fullPage: true });
   console.log(`ok comparison: ${charts.length} charts of ${charts[0]} runs`);
 
   // A sweep's page (examples/sweep-spot-share, its README): half on spot is the cheapest
@@ -246,7 +248,7 @@ try {
   if (!String(dot('spotShare=50').cls).includes('best')) fail(`sweep: best ${JSON.stringify(dots)}`);
   if (!(dot('spotShare=50').x < dot('spotShare=0').x)) fail('sweep: the best is not cheaper than all on demand');
   if (!String(dot('spotShare=100').cls).includes('misses')) fail('sweep: all spot should miss');
-  await sp.screenshot({ path: path.join(outDir, 'sweep.png'), fullPage: true });
+  await shot(sp, { path: path.join(outDir, 'sweep.png'), fullPage: true });
   console.log(`ok sweep: ${dots.length} points, best spotShare=50`);
 } finally {
   await browser.close();
