@@ -60,15 +60,25 @@ bool Karpenter::Disruptable(uint32_t index) {
   int8_t& node_known = node_do_not_disrupt_[c.node];
   if (node_known < 0) node_known = do_not_disrupt(node.obj.metadata) ? 1 : 0;
   if (node_known) return false;
-  for (PodId id : node.pods) {
-    if (!pdb_allowed_.empty() && EvictionBlocked(id)) return false;
-    const auto& tmpl = *store_.pod(id).tmpl;
-    if (do_not_disrupt_.size() <= tmpl.id) do_not_disrupt_.resize(tmpl.id + 1, -1);
-    int8_t& known = do_not_disrupt_[tmpl.id];
-    if (known < 0) known = do_not_disrupt(tmpl.metadata) ? 1 : 0;
-    if (known) return false;
+  // Every pass asks this of every consolidatable node: the pods' annotations are looked at
+  // again only when the node's pods changed.
+  if (pods_do_not_disrupt_.size() <= c.node) pods_do_not_disrupt_.resize(c.node + 1);
+  auto& memo = pods_do_not_disrupt_[c.node];
+  if (memo.version != node.usage_version) {
+    memo.version = node.usage_version;
+    memo.any = std::any_of(node.pods.begin(), node.pods.end(), [&](PodId id) {
+      const auto& tmpl = *store_.pod(id).tmpl;
+      if (do_not_disrupt_.size() <= tmpl.id) do_not_disrupt_.resize(tmpl.id + 1, -1);
+      int8_t& known = do_not_disrupt_[tmpl.id];
+      if (known < 0) known = do_not_disrupt(tmpl.metadata) ? 1 : 0;
+      return known == 1;
+    });
   }
-  return true;
+  if (memo.any) return false;
+  // PDBs' allowances move with every pass and eviction: asked each time.
+  if (pdb_allowed_.empty()) return true;
+  return std::none_of(node.pods.begin(), node.pods.end(),
+                      [&](PodId id) { return EvictionBlocked(id); });
 }
 
 void Karpenter::CountPod(PodId id) {

@@ -399,6 +399,13 @@ class Karpenter : public cluster::Controller {
     bool has = false;
   };
   mutable std::vector<ReschedulableMemo> reschedulable_memo_;  // by NodeId
+  // By NodeId: whether a pod on the node has karpenter.sh/do-not-disrupt, as of `version`
+  // (the node's usage_version: its pods change only with a bind or a release).
+  struct PodsDoNotDisruptMemo {
+    uint64_t version = ~uint64_t{0};
+    bool any = false;
+  };
+  std::vector<PodsDoNotDisruptMemo> pods_do_not_disrupt_;
   struct TemplatePods {
     std::string namespace_;
     const api::Labels* labels = nullptr;
