@@ -228,6 +228,7 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     if (node_version_.size() <= id) node_version_.resize(id + 1, 0);
     ++node_version_[id];
     if (op != WatchOp::kModified) MarkUnconsolidated(now);
+    if (op == WatchOp::kDeleted) ++nodes_deleted_;
     auto claim = ClaimOf(id);
     if (!claim) return;
     if (op == WatchOp::kDeleted) {

@@ -262,6 +262,16 @@ class Karpenter : public cluster::Controller {
   // terminate), and how many there are.
   const ResourceVec& PoolUsage(uint32_t pool) const { return pool_usage_[pool]; }
   int64_t PoolNodes(uint32_t pool) const { return pool_nodes_[pool]; }
+  // Each NodePool's limits less its nodes' capacity, as a scheduling simulation starts from
+  // them: kept until a NodeClaim launches or terminates (pool_usage_version_), since every
+  // consolidation pass runs thousands of simulations over the same figures.
+  struct PoolLimits {
+    uint64_t version = ~uint64_t{0};
+    std::vector<ResourceVec> remaining;   // by pool, by resource: limit − usage
+    std::vector<std::vector<bool>> limited;  // by pool, by resource: has a limit
+    std::vector<std::optional<int64_t>> nodes;  // by pool: the `nodes` limit
+  };
+  const PoolLimits& CurrentPoolLimits();
   uint32_t CreateClaim(NewClaim c, const std::string& reason, Time now);
   void ComputePools();
 
@@ -365,6 +375,8 @@ class Karpenter : public cluster::Controller {
   std::vector<NodePoolState> pools_;
   bool scheduled_budgets_ = false;  // some NodePool has a budget with a cron schedule
   std::vector<ResourceVec> pool_usage_;
+  uint64_t pool_usage_version_ = 0;  // bumped with pool_usage_ and pool_nodes_
+  PoolLimits pool_limits_;
   std::vector<int64_t> pool_nodes_;
   std::vector<api::Labels> type_labels_;  // per catalog type
   std::vector<uint32_t> pool_order_;      // by weight desc, then name desc
@@ -379,6 +391,9 @@ class Karpenter : public cluster::Controller {
   // nodes come and go; nodes_seen_ is how many of the Store's node ids it has taken in.
   mutable std::vector<NodeId> nodes_by_name_;
   mutable NodeId nodes_seen_ = 0;
+  // Node deletions seen by the watch, and by the last pruning of nodes_by_name_.
+  uint64_t nodes_deleted_ = 0;
+  mutable uint64_t nodes_deleted_pruned_ = 0;
   std::vector<int32_t> claim_of_node_;  // by NodeId; -1: not Karpenter's
   std::optional<uint32_t> ClaimOf(NodeId n) const {
     if (n >= claim_of_node_.size() || claim_of_node_[n] < 0) return std::nullopt;

@@ -124,6 +124,7 @@ bool Karpenter::Launch(uint32_t index, Time now) {
   c.type = inst.offering.type;
   cluster::AddTo(&pool_usage_[c.nodepool], TypeCapacity(c.nodepool, c.type));
   ++pool_nodes_[c.nodepool];
+  ++pool_usage_version_;
   c.zone = inst.offering.zone;
   c.capacity_type = inst.offering.capacity_type;
   c.price = inst.offering.price;
@@ -388,6 +389,7 @@ void Karpenter::FinishTermination(uint32_t index, Time now) {
   if (c.instance && c.phase != ClaimPhase::kDeleted) {
     cluster::AddTo(&pool_usage_[c.nodepool], TypeCapacity(c.nodepool, c.type), -1);
     --pool_nodes_[c.nodepool];
+    ++pool_usage_version_;
   }
   if (c.phase != ClaimPhase::kDeleted) Retire(index);
   c.phase = ClaimPhase::kDeleted;

@@ -157,26 +157,28 @@ const Requirement* Requirements::Get(const std::string& key) const {
   return it == reqs_.end() ? nullptr : &it->second;
 }
 
-std::string Requirements::Intersects(const Requirements& other) const {
+std::string Requirements::Intersects(const Requirements& other, bool explain) const {
   for (const auto& [key, r] : other.reqs_) {
     const Requirement* mine = Get(key);
     if (!mine) continue;
     Requirement both = mine->Intersect(r);
     if (both.Empty() && !(mine->IsDoesNotExist() && r.IsDoesNotExist())) {
+      if (!explain) return "x";
       return "key " + key + ", " + r.ToString(key) + " not in " + mine->ToString(key);
     }
   }
   return "";
 }
 
-std::string Requirements::Compatible(const Requirements& incoming) const {
+std::string Requirements::Compatible(const Requirements& incoming, bool explain) const {
   for (const auto& [key, r] : incoming.reqs_) {
     if (Get(key)) continue;
     bool not_in = r.complement && !r.values.empty() && !r.gte && !r.lte;
     if (not_in || r.IsDoesNotExist() || api::IsWellKnownKarpenterLabel(key)) continue;
+    if (!explain) return "x";
     return "label \"" + key + "\" does not have known values";
   }
-  return Intersects(incoming);
+  return Intersects(incoming, explain);
 }
 
 Requirements Requirements::Intersect(const Requirements& other) const {

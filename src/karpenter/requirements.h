@@ -43,11 +43,13 @@ class Requirements {
   const Requirement* Get(const std::string& key) const;
   const std::map<std::string, Requirement>& all() const { return reqs_; }
   // Keys present on both sides have a common value (Requirements.Intersects).
-  std::string Intersects(const Requirements& other) const;
+  // With explain false, a failure is the non-empty "x", built without formatting values
+  // (consolidation's simulations discard the reason).
+  std::string Intersects(const Requirements& other, bool explain = true) const;
   // Compatible (with AllowUndefinedWellKnownLabels): every key `incoming` constrains is
   // either satisfiable here, or undefined here and well-known, NotIn or DoesNotExist.
   // Returns "" or the reason, in Karpenter's words.
-  std::string Compatible(const Requirements& incoming) const;
+  std::string Compatible(const Requirements& incoming, bool explain = true) const;
   Requirements Intersect(const Requirements& other) const;
   Requirements Without(const std::string& key) const {
     Requirements out = *this;

@@ -173,7 +173,10 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
     const auto& nb = store_.node(b).name();
     return na != nb ? na < nb : a < b;
   };
-  std::erase_if(nodes_by_name_, [&](NodeId n) { return store_.node(n).deleted; });
+  if (nodes_deleted_pruned_ != nodes_deleted_) {
+    std::erase_if(nodes_by_name_, [&](NodeId n) { return store_.node(n).deleted; });
+    nodes_deleted_pruned_ = nodes_deleted_;
+  }
   for (; nodes_seen_ < store_.node_count(); ++nodes_seen_) {
     if (store_.node(nodes_seen_).deleted) continue;
     nodes_by_name_.insert(
@@ -334,7 +337,7 @@ std::string Karpenter::CanAdd(NewClaim* c, PodId id, const Requirements& pod_req
     if (!explain) return "x";
     return "no instance type satisfied resources " + FormatResources(requests, store_.resources());
   }
-  if (std::string why = c->requirements().Compatible(pod_reqs); !why.empty()) {
+  if (std::string why = c->requirements().Compatible(pod_reqs, explain); !why.empty()) {
     if (!explain) return "x";
     return "incompatible requirements, " + why;
   }
@@ -580,32 +583,51 @@ void Karpenter::KeepFits(SimNodes* d) {
   }
 }
 
-Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* existing, Time now,
-                                     const std::set<uint32_t>& exclude, bool for_consolidation) {
-  Solution sol;
-  auto& reg = store_.resources();
-  // Remaining limits per NodePool (limits − Σ capacity of its nodes and claims).
-  std::vector<ResourceVec> remaining(pools_.size());
-  std::vector<std::vector<bool>> limited(pools_.size());
-  std::vector<int64_t> nodes_left(pools_.size(), INT64_MAX);
+const Karpenter::PoolLimits& Karpenter::CurrentPoolLimits() {
+  PoolLimits& l = pool_limits_;
+  if (l.version == pool_usage_version_ && l.remaining.size() == pools_.size()) return l;
+  l.version = pool_usage_version_;
+  l.remaining.assign(pools_.size(), ResourceVec{});
+  l.limited.assign(pools_.size(), {});
+  l.nodes.assign(pools_.size(), std::nullopt);
   for (uint32_t p = 0; p < pools_.size(); ++p) {
     const ResourceVec& usage = PoolUsage(p);
     for (const auto& [name, q] : pools_[p].spec->limits) {
       if (name == "nodes") {
-        int64_t count = PoolNodes(p);
-        for (uint32_t i : exclude) {
-          count -= claims_[i].nodepool == p && claims_[i].phase != ClaimPhase::kDeleted &&
-                   claims_[i].instance;
-        }
-        nodes_left[p] = q.Value() - count;
+        l.nodes[p] = q.Value();
         continue;
       }
-      auto r = reg.Id(name);
-      if (remaining[p].size() <= r) remaining[p].resize(r + 1, 0);
-      if (limited[p].size() <= r) limited[p].resize(r + 1, false);
-      remaining[p][r] = cluster::ResourceRegistry::Units(name, q) - cluster::At(usage, r);
-      limited[p][r] = true;
+      auto r = store_.resources().Id(name);
+      if (l.remaining[p].size() <= r) l.remaining[p].resize(r + 1, 0);
+      if (l.limited[p].size() <= r) l.limited[p].resize(r + 1, false);
+      l.remaining[p][r] = cluster::ResourceRegistry::Units(name, q) - cluster::At(usage, r);
+      l.limited[p][r] = true;
     }
+  }
+  return l;
+}
+
+Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* existing, Time now,
+                                     const std::set<uint32_t>& exclude, bool for_consolidation) {
+  Solution sol;
+  auto& reg = store_.resources();
+  // Remaining limits per NodePool (limits − Σ capacity of its nodes and claims), copied
+  // only when this simulation adds a NodeClaim.
+  const PoolLimits& limits = CurrentPoolLimits();
+  const auto& limited = limits.limited;
+  std::vector<ResourceVec> remaining_added;
+  auto remaining = [&](uint32_t p) -> const ResourceVec& {
+    return remaining_added.empty() ? limits.remaining[p] : remaining_added[p];
+  };
+  std::vector<int64_t> nodes_left(pools_.size(), INT64_MAX);
+  for (uint32_t p = 0; p < pools_.size(); ++p) {
+    if (!limits.nodes[p]) continue;
+    int64_t count = PoolNodes(p);
+    for (uint32_t i : exclude) {
+      count -= claims_[i].nodepool == p && claims_[i].phase != ClaimPhase::kDeleted &&
+               claims_[i].instance;
+    }
+    nodes_left[p] = *limits.nodes[p] - count;
   }
   std::vector<PodId> queue = pods;
   std::stable_sort(queue.begin(), queue.end(),
@@ -747,7 +769,8 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
               add_error("did not tolerate " + t->key + "=" + t->value + ":" + t->effect);
               continue;
             }
-            if (std::string why = pool.requirements.Compatible(pod_reqs); !why.empty()) {
+            if (std::string why = pool.requirements.Compatible(pod_reqs, !for_consolidation);
+                !why.empty()) {
               add_error("incompatible requirements, " + why);
               continue;
             }
@@ -768,7 +791,7 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
               const ResourceVec& cap = pool.capacity[t];
               bool within = true;
               for (size_t r = 0; r < limited[pi].size(); ++r) {
-                if (limited[pi][r] && cluster::At(cap, r) > remaining[pi][r]) within = false;
+                if (limited[pi][r] && cluster::At(cap, r) > remaining(pi)[r]) within = false;
               }
               if (within) nc.types.push_back(t);
             }
@@ -806,8 +829,9 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
               if (max_cap.size() < cap.size()) max_cap.resize(cap.size(), 0);
               for (size_t r = 0; r < cap.size(); ++r) max_cap[r] = std::max(max_cap[r], cap[r]);
             }
+            if (remaining_added.empty()) remaining_added = limits.remaining;
             for (size_t r = 0; r < limited[pi].size(); ++r) {
-              if (limited[pi][r]) remaining[pi][r] -= cluster::At(max_cap, r);
+              if (limited[pi][r]) remaining_added[pi][r] -= cluster::At(max_cap, r);
             }
             nodes_left[pi] -= 1;
             if (!topo.empty()) {
