@@ -298,24 +298,32 @@ void Karpenter::Disrupt(Time now) {
   std::stable_sort(candidates.begin(), candidates.end());
   // The destinations, once per pass: initialized nodes not in a command.
   SimNodes destinations;
-  std::vector<int32_t> position(claims_.size(), -1);  // claim → its node's index
+  // Claim → its node's index in the destinations, -1 elsewhere. Kept between passes (every
+  // claim ever made has an entry) and reset on exit: filling it afresh cost a pass more
+  // than the rest of its bookkeeping.
+  auto& position = claim_position_;
+  if (position.size() < claims_.size()) position.resize(claims_.size(), -1);
   // The pass's fit lists go on to the next pass, whichever way this one ends.
   struct KeepOnExit {
     Karpenter* k;
     SimNodes* d;
     ~KeepOnExit() {
-      if (d) k->KeepFits(d);
+      if (!d) return;
+      for (const auto& n : d->nodes) {
+        if (n.claim >= 0) k->claim_position_[n.claim] = -1;
+      }
+      k->KeepFits(d);
     }
   } keep{this, nullptr};
   if (!candidates.empty()) {
     destinations.nodes = ExistingNodes(in_command_, true);
+    keep.d = &destinations;
     for (size_t k = 0; k < destinations.nodes.size(); ++k) {
       if (destinations.nodes[k].claim >= 0) {
         position[destinations.nodes[k].claim] = static_cast<int32_t>(k);
       }
     }
     CarryFits(&destinations);
-    keep.d = &destinations;
   }
   // Multi-node consolidation first: the candidates in the same order, each taking one unit
   // of its NodePool's budget, at most 100.

@@ -369,6 +369,7 @@ class Karpenter : public cluster::Controller {
   };
   FitsCarry fits_carry_;
   mutable uint64_t fits_carried_ = 0;
+  std::vector<int32_t> claim_position_;  // scratch of Disrupt: claim → destination index
   std::vector<int32_t> index_of_node_;  // scratch of CarryFits: NodeId → index, or -1
   Diagnostics* diag_;
   Duration metrics_interval_;

@@ -184,6 +184,7 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
         nodes_seen_);
   }
   std::vector<SimNode> out, starting;
+  out.reserve(nodes_by_name_.size());
   for (NodeId n : nodes_by_name_) {
     const auto& node = store_.node(n);
     if (node.deleted) continue;
