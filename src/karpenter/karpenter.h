@@ -267,8 +267,8 @@ class Karpenter : public cluster::Controller {
   // consolidation pass runs thousands of simulations over the same figures.
   struct PoolLimits {
     uint64_t version = ~uint64_t{0};
-    std::vector<ResourceVec> remaining;   // by pool, by resource: limit − usage
-    std::vector<std::vector<bool>> limited;  // by pool, by resource: has a limit
+    std::vector<ResourceVec> remaining;         // by pool, by resource: limit − usage
+    std::vector<std::vector<bool>> limited;     // by pool, by resource: has a limit
     std::vector<std::optional<int64_t>> nodes;  // by pool: the `nodes` limit
   };
   const PoolLimits& CurrentPoolLimits();
@@ -370,7 +370,7 @@ class Karpenter : public cluster::Controller {
   FitsCarry fits_carry_;
   mutable uint64_t fits_carried_ = 0;
   std::vector<int32_t> claim_position_;  // scratch of Disrupt: claim → destination index
-  std::vector<int32_t> index_of_node_;  // scratch of CarryFits: NodeId → index, or -1
+  std::vector<int32_t> index_of_node_;   // scratch of CarryFits: NodeId → index, or -1
   Diagnostics* diag_;
   Duration metrics_interval_;
   std::vector<NodePoolState> pools_;

@@ -1,0 +1,313 @@
+// The nodes a scheduling simulation may place pods on (existingnode.go's StateNodes as
+// the provisioner and the disruption controller list them) and, per pod spec, the ones it
+// fits on before anything is placed: the free-resource rows, the node-local filters, and
+// the lists a consolidation pass carries to the next (CarryFits, KeepFits).
+#include <algorithm>
+
+#include "cluster/scheduling_helpers.h"
+#include "karpenter/karpenter.h"
+
+namespace gputwin::karpenter {
+
+std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t>& exclude,
+                                                         bool initialized_only) const {
+  // Initialized nodes first, then by name. Names never change: new nodes are inserted in
+  // place and deleted ones dropped, so a month of node churn never sorts the whole history.
+  auto by_name = [&](NodeId a, NodeId b) {
+    const auto& na = store_.node(a).name();
+    const auto& nb = store_.node(b).name();
+    return na != nb ? na < nb : a < b;
+  };
+  if (nodes_deleted_pruned_ != nodes_deleted_) {
+    std::erase_if(nodes_by_name_, [&](NodeId n) { return store_.node(n).deleted; });
+    nodes_deleted_pruned_ = nodes_deleted_;
+  }
+  for (; nodes_seen_ < store_.node_count(); ++nodes_seen_) {
+    if (store_.node(nodes_seen_).deleted) continue;
+    nodes_by_name_.insert(
+        std::lower_bound(nodes_by_name_.begin(), nodes_by_name_.end(), nodes_seen_, by_name),
+        nodes_seen_);
+  }
+  std::vector<SimNode> out, starting;
+  out.reserve(nodes_by_name_.size());
+  for (NodeId n : nodes_by_name_) {
+    const auto& node = store_.node(n);
+    if (node.deleted) continue;
+    auto claim = ClaimOf(n);
+    if (claim && (claims_[*claim].deleting || exclude.count(*claim))) continue;
+    SimNode s;
+    s.node = n;
+    s.name = &node.name();
+    s.labels = &node.obj.metadata.labels;
+    s.taints = &node.obj.taints;
+    s.unschedulable = node.obj.unschedulable;
+    s.allocatable = &node.allocatable;
+    s.used = &node.requested;
+    if (claim) {
+      const auto& c = claims_[*claim];
+      s.claim = static_cast<int32_t>(*claim);
+      s.initialized = c.phase == ClaimPhase::kInitialized;
+      // Until it initializes, a node is taken at the capacity its instance type promises
+      // (its GPUs are not advertised yet), and its startup taints are ignored.
+      if (!s.initialized) {
+        s.allocatable = &TypeAllocatable(c.nodepool, c.type);
+        s.ignored_taints = &pools_[c.nodepool].spec->startup_taints;
+      }
+    }
+    if (s.initialized) {
+      out.push_back(std::move(s));
+    } else if (!initialized_only) {
+      starting.push_back(std::move(s));
+    }
+  }
+  if (initialized_only) return out;
+  for (uint32_t i : live_claims_) {
+    const auto& c = claims_[i];
+    if (c.phase == ClaimPhase::kDeleted || c.deleting || c.node != cluster::kNone ||
+        exclude.count(i) || !c.instance) {
+      continue;
+    }
+    SimNode s;
+    s.claim = static_cast<int32_t>(i);
+    s.name = &c.name;
+    s.initialized = false;
+    s.labels = &c.labels;
+    s.taints = &pools_[c.nodepool].spec->taints;
+    s.allocatable = &TypeAllocatable(c.nodepool, c.type);
+    s.used = &pools_[c.nodepool].daemon_overhead;
+    starting.push_back(std::move(s));
+  }
+  std::stable_sort(starting.begin(), starting.end(),
+                   [](const SimNode& a, const SimNode& b) { return *a.name < *b.name; });
+  for (auto& s : starting) out.push_back(std::move(s));
+  return out;
+}
+
+uint32_t Karpenter::ConstraintsOf(const cluster::PodTemplateInfo& t) const {
+  if (constraints_of_template_.size() <= t.id) {
+    constraints_of_template_.resize(t.id + 1, cluster::kNone);
+  }
+  uint32_t& known = constraints_of_template_[t.id];
+  if (known != cluster::kNone) return known;
+  // The constraints as a key: each field length-prefixed, so no two differ only in where
+  // one string ends.
+  const auto& spec = *t.spec;
+  std::string key;
+  auto add = [&key](const std::string& v) {
+    key += std::to_string(v.size());
+    key += ':';
+    key += v;
+  };
+  for (const auto& [k, v] : spec.node_selector) add(k), add(v);
+  key += '|';
+  if (spec.node_affinity && spec.node_affinity->required) {
+    for (const auto& term : *spec.node_affinity->required) {
+      for (const auto* reqs : {&term.match_expressions, &term.match_fields}) {
+        for (const auto& r : *reqs) {
+          add(r.key), add(r.op);
+          for (const auto& v : r.values) add(v);
+          key += ';';
+        }
+        key += '/';
+      }
+      key += '&';
+    }
+  } else {
+    key += '-';  // no required terms (an empty list selects no node: not the same)
+  }
+  key += '|';
+  for (const auto& tol : spec.tolerations)
+    add(tol.key), add(tol.op), add(tol.value), add(tol.effect);
+  if (auto it = constraints_by_key_.find(key); it != constraints_by_key_.end()) {
+    return known = it->second;
+  }
+  if (static_fits_.size() >= kMaxConstraints) return cluster::kNone;  // no memo for it
+  known = static_cast<uint32_t>(static_fits_.size());
+  static_fits_.emplace_back();
+  constraints_by_key_.emplace(std::move(key), known);
+  return known;
+}
+
+bool Karpenter::FitsNode(const SimNode& n, const ResourceVec& placed, PodId id) const {
+  static const scheduler::CycleState kNoState;
+  const auto& pod = store_.pod(id);
+  size_t first = 0;
+  // A node as it is (not one taken at its launch promise): the static verdict's memo.
+  uint32_t c = n.node != cluster::kNone && !n.ignored_taints && pod.daemon_node == cluster::kNone
+                   ? ConstraintsOf(*pod.tmpl)
+                   : cluster::kNone;
+  uint8_t* passes = nullptr;
+  if (c != cluster::kNone) {
+    auto& fits = static_fits_[c];
+    if (fits.version.size() <= n.node) {
+      fits.version.resize(store_.node_count(), 0);
+      fits.passes.resize(store_.node_count(), 0);
+    }
+    const uint32_t version = (n.node < node_version_.size() ? node_version_[n.node] : 0) + 1;
+    if (fits.version[n.node] == version) {
+      if (!fits.passes[n.node]) return false;
+      first = kStaticFilters;
+    } else {
+      fits.version[n.node] = version;
+      passes = &fits.passes[n.node];
+    }
+  }
+  scheduler::NodeView v;
+  v.id = n.node;
+  v.name = n.name;
+  v.labels = n.labels;
+  v.taints = n.taints;
+  v.ignored_taints = n.ignored_taints;
+  v.unschedulable = n.unschedulable;
+  v.allocatable = *n.allocatable;
+  v.requested = *n.used;
+  v.delta = placed.empty() ? nullptr : &placed;
+  for (size_t k = first; k < filters_.size(); ++k) {
+    if (passes && k == kStaticFilters) *passes = 1;
+    if (!filters_[k]->Passes(kNoState, pod, v)) {
+      if (passes && k < kStaticFilters) *passes = 0;
+      return false;
+    }
+  }
+  return true;
+}
+
+void Karpenter::FreeRow(const SimNode& n, size_t w, int64_t* row) {
+  for (size_t r = 0; r < w; ++r) row[r] = cluster::At(*n.allocatable, r) - cluster::At(*n.used, r);
+}
+
+void Karpenter::FillFree(SimNodes* nodes) const {
+  const size_t w = std::max<size_t>(store_.resources().size(), cluster::kPods + 1);
+  nodes->width = w;
+  nodes->free.assign(nodes->nodes.size() * w, 0);
+  for (size_t k = 0; k < nodes->nodes.size(); ++k) FreeRow(nodes->nodes[k], w, &nodes->free[k * w]);
+}
+
+const std::vector<uint32_t>& Karpenter::FitsOf(SimNodes* nodes, PodId id) const {
+  const auto& p = store_.pod(id);
+  // A daemon pod is pinned to its node apart from its spec: its list is its own.
+  const bool daemon = p.daemon_node != cluster::kNone;
+  const void* key =
+      daemon ? static_cast<const void*>(&p) : static_cast<const void*>(p.tmpl->spec.get());
+  auto [it, inserted] = nodes->fits.try_emplace(key);
+  auto& out = it->second.nodes;
+  if (!inserted) return out;
+  if (!daemon) it->second.spec = p.tmpl->spec;
+  const size_t w = std::max<size_t>(store_.resources().size(), cluster::kPods + 1);
+  if (nodes->width != w) {
+    FillFree(nodes);
+    nodes->carried.clear();  // verdicts over other resources
+  }
+  ResourceVec need = p.tmpl->requests;
+  need.resize(w, 0);
+  need[cluster::kPods] = 1;
+  static const ResourceVec kNothing;
+  auto fits = [&](uint32_t k) {
+    const int64_t* row = &nodes->free[k * w];
+    bool room = true;
+    for (size_t r = 0; r < w && room; ++r) room = need[r] <= row[r];
+    return room && FitsNode(nodes->nodes[k], kNothing, id);
+  };
+  if (auto c = nodes->carried.find(key); c != nodes->carried.end()) {
+    // The last pass's verdicts stand for the nodes that did not change; the others, and
+    // the new ones, are checked. Both lists ascend, so they merge in order.
+    const auto& recheck = nodes->recheck;
+    size_t r = 0;
+    for (uint32_t old : c->second.nodes) {
+      const int32_t k = nodes->carried_to[old];
+      if (k < 0) continue;
+      for (; r < recheck.size() && recheck[r] < static_cast<uint32_t>(k); ++r) {
+        if (fits(recheck[r])) out.push_back(recheck[r]);
+      }
+      out.push_back(static_cast<uint32_t>(k));
+    }
+    for (; r < recheck.size(); ++r) {
+      if (fits(recheck[r])) out.push_back(recheck[r]);
+    }
+    nodes->carried.erase(c);
+    ++fits_carried_;
+    return out;
+  }
+  for (uint32_t k = 0; k < nodes->nodes.size(); ++k) {
+    if (fits(k)) out.push_back(k);
+  }
+  return out;
+}
+
+void Karpenter::CarryFits(SimNodes* d) {
+  const size_t n = d->nodes.size();
+  const size_t w = std::max<size_t>(store_.resources().size(), cluster::kPods + 1);
+  FitsCarry& last = fits_carry_;
+  d->carried.clear();
+  d->carried_to.clear();
+  d->recheck.clear();
+  // A node's allocatable and requested move together with its usage_version.
+  d->usage.resize(n);
+  for (size_t k = 0; k < n; ++k) d->usage[k] = store_.node(d->nodes[k].node).usage_version;
+  if (last.width != w || last.lists.empty() || !carry_fits_between_passes) {
+    last.lists.clear();
+    FillFree(d);
+    return;
+  }
+  if (index_of_node_.size() < store_.node_count()) index_of_node_.resize(store_.node_count(), -1);
+  for (size_t k = 0; k < n; ++k) index_of_node_[d->nodes[k].node] = static_cast<int32_t>(k);
+  auto version = [&](NodeId x) { return x < node_version_.size() ? node_version_[x] : 0u; };
+  std::vector<int32_t> from(n, -1);  // an unchanged node's index in the last pass
+  d->carried_to.assign(last.order.size(), -1);
+  int32_t previous = -1;
+  bool ordered = true;
+  for (size_t i = 0; i < last.order.size(); ++i) {
+    const NodeId x = last.order[i];
+    const int32_t k = x < index_of_node_.size() ? index_of_node_[x] : -1;
+    if (k < 0) continue;
+    ordered &= k > previous;
+    previous = k;
+    if (last.versions[i] == version(x) && last.usage[i] == d->usage[static_cast<size_t>(k)]) {
+      d->carried_to[i] = k;
+      from[static_cast<size_t>(k)] = static_cast<int32_t>(i);
+    }
+  }
+  for (size_t k = 0; k < n; ++k) index_of_node_[d->nodes[k].node] = -1;
+  // The destinations keep their order (initialized nodes by name) from pass to pass; were
+  // they not, the lists would not merge in order: start afresh.
+  if (!ordered) {
+    d->carried_to.clear();
+    last.lists.clear();
+    FillFree(d);
+    return;
+  }
+  // Free rows: an unchanged node's from the last pass, the others worked out.
+  d->width = w;
+  d->free.resize(n * w);
+  for (uint32_t k = 0; k < n; ++k) {
+    int64_t* row = &d->free[static_cast<size_t>(k) * w];
+    if (from[k] >= 0) {
+      std::copy_n(&last.free[static_cast<size_t>(from[k]) * w], w, row);
+      continue;
+    }
+    FreeRow(d->nodes[k], w, row);
+    d->recheck.push_back(k);
+  }
+  d->carried = std::move(last.lists);
+  last.lists.clear();
+}
+
+void Karpenter::KeepFits(SimNodes* d) {
+  FitsCarry& last = fits_carry_;
+  last.lists.clear();
+  if (d->width == 0) return;  // no list was made
+  last.order.clear();
+  last.versions.clear();
+  for (const auto& s : d->nodes) {
+    last.order.push_back(s.node);
+    last.versions.push_back(s.node < node_version_.size() ? node_version_[s.node] : 0u);
+  }
+  last.usage = std::move(d->usage);
+  last.free = std::move(d->free);
+  last.width = d->width;
+  for (auto& [key, f] : d->fits) {
+    if (f.spec) last.lists.emplace(key, std::move(f));
+  }
+}
+
+}  // namespace gputwin::karpenter
