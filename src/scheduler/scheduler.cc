@@ -217,6 +217,10 @@ void Scheduler::ReleaseTemplate(uint32_t tid) {
   if (tid < template_cache_.size() && template_cache_[tid]) {
     if (!template_cache_[tid]->score.empty()) --score_caches_;
     ReleaseDiagnosis(*template_cache_[tid]);
+    if (const api::PodSpec* key = template_cache_[tid]->groups_spec) {
+      auto it = shared_groups_.find(key);
+      if (--it->second->users == 0) shared_groups_.erase(it);
+    }
     template_cache_[tid].reset();
   }
 }
@@ -398,6 +402,18 @@ Scheduler::TemplateCache& Scheduler::CacheFor(const cluster::PodRecord& pod) {
     }
   }
   if (fit_) tc.requests = &fit_->RequestsOf(t);
+  tc.groups_of = &tc.own_groups;
+  if (pod.daemon_node == cluster::kNone) {
+    const api::PodSpec* key = t.spec.get();
+    auto& shared = shared_groups_[key];
+    if (!shared) {
+      shared = std::make_unique<SharedGroups>();
+      shared->spec = t.spec;
+    }
+    ++shared->users;
+    tc.groups_spec = key;
+    tc.groups_of = &shared->evals;
+  }
   return tc;
 }
 
@@ -411,8 +427,9 @@ NodeView Scheduler::ViewOf(NodeId n, const cluster::ResourceVec* delta) const {
 
 const Scheduler::GroupEval& Scheduler::EvaluateGroup(const cluster::PodRecord& pod,
                                                      TemplateCache& tc, uint32_t g) {
-  if (tc.groups.size() <= g) tc.groups.resize(groups_.group_count());
-  GroupEval& e = tc.groups[g];
+  auto& evals = tc.groups();
+  if (evals.size() <= g) evals.resize(groups_.group_count());
+  GroupEval& e = evals[g];
   if (e.evaluated) return e;
   e.evaluated = true;
   const auto& group = groups_.group(g);
@@ -633,7 +650,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   feasible.clear();
   int64_t processed = 0;
   // The group memo is sized up front: its entries stay put while the loop reads them.
-  if (tc.groups.size() < groups_.group_count()) tc.groups.resize(groups_.group_count());
+  if (tc.groups().size() < groups_.group_count()) tc.groups().resize(groups_.group_count());
   // The hot loop: group verdicts are cached per template; the resource check reads the
   // flat NodeInfo arrays. Other filters, or nominated pods, take the full path.
   const bool fast = !tc.other_node_filters && active_cluster_.empty() && nominated_total_ == 0;
@@ -755,7 +772,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   for (size_t k = 0; k < tc.group_scores.size(); ++k) {
     const ScoreEntry& s = scores_[tc.group_scores[k]];
     for (size_t fi = 0; fi < feasible.size(); ++fi) {
-      column[fi] = tc.groups[feasible[fi].group].raw[k];
+      column[fi] = tc.groups()[feasible[fi].group].raw[k];
     }
     s.plugin->NormalizeScore(state, &column);
     for (size_t fi = 0; fi < feasible.size(); ++fi) totals[fi] += s.weight * column[fi];

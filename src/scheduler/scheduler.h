@@ -117,7 +117,13 @@ class Scheduler : public cluster::Controller {
     const std::vector<std::pair<ResourceId, int64_t>>* requests = nullptr;
     // The last filter loop visited every node and found fewer than one in kFreeBlock.
     bool sparse_fit = false;
-    std::vector<GroupEval> groups;
+    // By node group: this template's, or (for a pod no DaemonSet pins) the one every
+    // template with the same admitted spec shares, since the group-scoped plugins read
+    // only the spec (SharedGroups). own_groups backs the former.
+    std::vector<GroupEval>* groups_of = nullptr;
+    std::vector<GroupEval> own_groups;
+    const api::PodSpec* groups_spec = nullptr;  // the SharedGroups key held, or null
+    std::vector<GroupEval>& groups() { return *groups_of; }
     // Memo of the weighted memo_scores sum, valid while the node's NodeInfo version holds.
     uint32_t attempts = 0;
     std::vector<uint32_t> score_version;
@@ -136,6 +142,14 @@ class Scheduler : public cluster::Controller {
     uint32_t users = 0;  // template caches holding it
     DiagnosisMemo memo;
   };
+  // Group verdicts and raw group scores shared by the templates of one interned spec (a
+  // generator's Jobs): at 10,000 Karpenter nodes in ~800 groups, each new Job's template
+  // evaluated every group again. Freed with its last user.
+  struct SharedGroups {
+    std::shared_ptr<const api::PodSpec> spec;  // keeps the key's spec alive
+    uint32_t users = 0;
+    std::vector<GroupEval> evals;
+  };
   // The nodes that rejected the pod as Unschedulable (where preemption may help).
   struct Unschedulable {
     const std::vector<bool>* nodes = nullptr;
@@ -150,7 +164,8 @@ class Scheduler : public cluster::Controller {
   TemplateCache& CacheFor(const cluster::PodRecord& pod);
   NodeView ViewOf(NodeId n, const cluster::ResourceVec* delta) const;
   const GroupEval& GroupOf(const cluster::PodRecord& pod, TemplateCache& tc, uint32_t g) {
-    if (g < tc.groups.size() && tc.groups[g].evaluated) return tc.groups[g];
+    auto& evals = tc.groups();
+    if (g < evals.size() && evals[g].evaluated) return evals[g];
     return EvaluateGroup(pod, tc, g);
   }
   const GroupEval& EvaluateGroup(const cluster::PodRecord& pod, TemplateCache& tc, uint32_t g);
@@ -280,6 +295,7 @@ class Scheduler : public cluster::Controller {
   // Diagnosis memos by spec, and their specs oldest first: beyond kMaxDiagnosisMemos the
   // oldest is dropped (each costs ~16 bytes per node).
   std::unordered_map<const api::PodSpec*, std::unique_ptr<SharedDiagnosis>> diagnoses_;
+  std::unordered_map<const api::PodSpec*, std::unique_ptr<SharedGroups>> shared_groups_;
   std::deque<const api::PodSpec*> diagnosis_order_;
   uint64_t next_diagnosis_id_ = 1;
   void ReleaseDiagnosis(TemplateCache& tc);
