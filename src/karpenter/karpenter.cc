@@ -179,6 +179,7 @@ void Karpenter::ComputePools() {
   }
   pool_usage_.assign(pools_.size(), ResourceVec{});
   pool_nodes_.assign(pools_.size(), 0);
+  ++pool_usage_version_;  // CurrentPoolLimits works them out again
   for (uint32_t i = 0; i < pools_.size(); ++i) pool_order_.push_back(i);
   std::sort(pool_order_.begin(), pool_order_.end(), [&](uint32_t a, uint32_t b) {
     int32_t wa = pools_[a].spec->weight.value_or(0), wb = pools_[b].spec->weight.value_or(0);

@@ -219,7 +219,7 @@ void Scheduler::ReleaseTemplate(uint32_t tid) {
     ReleaseDiagnosis(*template_cache_[tid]);
     if (const api::PodSpec* key = template_cache_[tid]->groups_spec) {
       auto it = shared_groups_.find(key);
-      if (--it->second->users == 0) shared_groups_.erase(it);
+      if (it != shared_groups_.end() && --it->second->users == 0) shared_groups_.erase(it);
     }
     template_cache_[tid].reset();
   }

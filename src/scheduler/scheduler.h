@@ -104,6 +104,9 @@ class Scheduler : public cluster::Controller {
     std::string message;  // HistogramMessage of the counts, "" when they moved
   };
   struct TemplateCache {
+    TemplateCache() = default;
+    TemplateCache(const TemplateCache&) = delete;  // groups_of may point at own_groups
+    TemplateCache& operator=(const TemplateCache&) = delete;
     bool built = false;
     FailureMemo failure;
     // Filter plugins by what their verdict depends on (Scope), positions in filters_.
