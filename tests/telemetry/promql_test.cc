@@ -7,6 +7,7 @@
 #include <tuple>
 
 #include "telemetry/promql.h"
+#include "telemetry/promql_ast.h"
 
 namespace gputwin::telemetry {
 namespace {
@@ -262,6 +263,18 @@ TEST_F(PromQLMatchingTest, LabelReplaceExpandsAsGo) {
       PromQuery::Parse("label_replace(DCGM_FI_DEV_GPU_UTIL, \"x\", \"y\", \"pod\", \"a**\")")
           .Evaluate(reg_, At(600)),
       std::invalid_argument);
+}
+
+// Prometheus 3 (the 3.0 migration guide, "Regular expressions match newlines") anchors a
+// matcher's pattern as ^(?s:re)$: `.` matches a newline too, and the whole value must match.
+TEST(PromRegexp, DotMatchesANewlineAndTheWholeValueMustMatch) {
+  const auto dot = promql_ast::CompilePromRegexp("a.b");
+  EXPECT_TRUE(dot.MatchString("a\nb"));
+  EXPECT_FALSE(dot.MatchString("xa\nb"));  // anchored at the start
+  EXPECT_FALSE(dot.MatchString("a\nbx"));  // and at the end
+  EXPECT_TRUE(promql_ast::CompilePromRegexp("line.*").MatchString("line one\nline two"));
+  // An alternation stays inside the anchors: "a|b" does not match "ab".
+  EXPECT_FALSE(promql_ast::CompilePromRegexp("a|b").MatchString("ab"));
 }
 
 }  // namespace
