@@ -27,6 +27,14 @@
 #include "telemetry/tsdb_block.h"
 #include "workloads/fgd_experiment.h"
 
+#ifdef GPUTWIN_TCMALLOC_HUGEPAGES
+#include <gperftools/malloc_extension.h>
+#include <sys/mman.h>
+
+#include <cstdint>
+#include <cstdlib>
+#endif
+
 // The finished run, left to the process exit (Run).
 gputwin::sim::Simulation* gputwin_finished_run = nullptr;
 
@@ -628,11 +636,6 @@ int RealMain(int argc, char** argv) {
 }
 
 #ifdef GPUTWIN_TCMALLOC_HUGEPAGES
-#include <gperftools/malloc_extension.h>
-#include <sys/mman.h>
-
-#include <cstdint>
-#include <cstdlib>
 namespace {
 // tcmalloc's heap in transparent huge pages, which Debian's kernels give on request
 // (THP "madvise"): a month of records otherwise costs a page fault per 4 KiB.

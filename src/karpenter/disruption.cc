@@ -13,6 +13,12 @@ namespace gputwin::karpenter {
 
 using cluster::OwnerKind;
 
+// karpenter.sh/do-not-disrupt on the node or any of its pods blocks voluntary disruption.
+bool Karpenter::DoNotDisrupt(const api::ObjectMeta& m) {
+  auto it = m.annotations.find("karpenter.sh/do-not-disrupt");
+  return it != m.annotations.end() && it->second == "true";
+}
+
 bool Karpenter::Reschedulable(const cluster::PodRecord& p) {
   return p.owner.kind != OwnerKind::kDaemonSet && !p.Terminal() && !p.deleted;
 }
@@ -25,17 +31,26 @@ std::vector<PodId> Karpenter::ReschedulablePods(NodeId node) const {
   return out;
 }
 
-bool Karpenter::HasReschedulablePods(NodeId node) const {
-  // A node's pods come and go with its usage_version (bind, release), so the answer is
-  // kept until that moves: every pass asks it of every consolidatable node.
+const Karpenter::NodePods& Karpenter::NodePodsOf(NodeId node) const {
   const auto& n = store_.node(node);
-  if (reschedulable_memo_.size() <= node) reschedulable_memo_.resize(node + 1);
-  auto& memo = reschedulable_memo_[node];
-  if (memo.version == n.usage_version) return memo.has;
-  memo.version = n.usage_version;
-  memo.has = std::any_of(n.pods.begin(), n.pods.end(),
-                         [&](PodId id) { return Reschedulable(store_.pod(id)); });
-  return memo.has;
+  if (node_pods_.size() <= node) node_pods_.resize(node + 1);
+  auto& memo = node_pods_[node];
+  if (memo.version == n.usage_version) return memo;
+  memo = NodePods{n.usage_version, false, false};
+  for (PodId id : n.pods) {
+    const auto& p = store_.pod(id);
+    memo.reschedulable |= Reschedulable(p);
+    const auto& tmpl = *p.tmpl;
+    if (do_not_disrupt_.size() <= tmpl.id) do_not_disrupt_.resize(tmpl.id + 1, -1);
+    int8_t& known = do_not_disrupt_[tmpl.id];
+    if (known < 0) known = DoNotDisrupt(tmpl.metadata) ? 1 : 0;
+    memo.do_not_disrupt |= known == 1;
+  }
+  return memo;
+}
+
+bool Karpenter::HasReschedulablePods(NodeId node) const {
+  return NodePodsOf(node).reschedulable;
 }
 
 bool Karpenter::Consolidatable(uint32_t index, Time now) const {
@@ -47,34 +62,16 @@ bool Karpenter::Consolidatable(uint32_t index, Time now) const {
   return now - since >= *after;
 }
 
-// karpenter.sh/do-not-disrupt on the node or any of its pods blocks voluntary disruption.
+// Voluntary disruption needs the NodeClaim live and not in a command, and no do-not-disrupt.
 bool Karpenter::Disruptable(uint32_t index) {
   const auto& c = claims_[index];
   if (c.node == cluster::kNone || c.deleting || in_command_.count(index)) return false;
-  auto do_not_disrupt = [](const api::ObjectMeta& m) {
-    auto it = m.annotations.find("karpenter.sh/do-not-disrupt");
-    return it != m.annotations.end() && it->second == "true";
-  };
   const auto& node = store_.node(c.node);
   if (node_do_not_disrupt_.size() <= c.node) node_do_not_disrupt_.resize(c.node + 1, -1);
   int8_t& node_known = node_do_not_disrupt_[c.node];
-  if (node_known < 0) node_known = do_not_disrupt(node.obj.metadata) ? 1 : 0;
+  if (node_known < 0) node_known = DoNotDisrupt(node.obj.metadata) ? 1 : 0;
   if (node_known) return false;
-  // Every pass asks this of every consolidatable node: the pods' annotations are looked at
-  // again only when the node's pods changed.
-  if (pods_do_not_disrupt_.size() <= c.node) pods_do_not_disrupt_.resize(c.node + 1);
-  auto& memo = pods_do_not_disrupt_[c.node];
-  if (memo.version != node.usage_version) {
-    memo.version = node.usage_version;
-    memo.any = std::any_of(node.pods.begin(), node.pods.end(), [&](PodId id) {
-      const auto& tmpl = *store_.pod(id).tmpl;
-      if (do_not_disrupt_.size() <= tmpl.id) do_not_disrupt_.resize(tmpl.id + 1, -1);
-      int8_t& known = do_not_disrupt_[tmpl.id];
-      if (known < 0) known = do_not_disrupt(tmpl.metadata) ? 1 : 0;
-      return known == 1;
-    });
-  }
-  if (memo.any) return false;
+  if (NodePodsOf(c.node).do_not_disrupt) return false;
   // PDBs' allowances move with every pass and eviction: asked each time.
   if (pdb_allowed_.empty()) return true;
   return std::none_of(node.pods.begin(), node.pods.end(),

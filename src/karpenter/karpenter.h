@@ -296,6 +296,7 @@ class Karpenter : public cluster::Controller {
   int64_t PoolBudget(uint32_t pool, const std::string& reason, Time now, int64_t total,
                      int64_t disrupting) const;
   bool Consolidatable(uint32_t claim, Time now) const;
+  static bool DoNotDisrupt(const api::ObjectMeta& m);
   bool Disruptable(uint32_t claim);  // caches the pod templates' annotation
   // PodDisruptionBudgets: how many more evictions each allows now (disruption controller:
   // currentHealthy − desiredHealthy), from the live and Running pods of each template.
@@ -407,21 +408,18 @@ class Karpenter : public cluster::Controller {
   };
   std::map<std::tuple<int, uint32_t, std::string>, Unavailable> unavailable_;  // ct, type, zone
   std::vector<Time> last_pod_event_;                                           // by NodeId
-  std::vector<int8_t> do_not_disrupt_;  // by pod template id: -1 not looked up yet
+  mutable std::vector<int8_t> do_not_disrupt_;  // by pod template id: -1 not looked up yet
   // By node id, the same: a node's annotations are set when it registers and never change.
   std::vector<int8_t> node_do_not_disrupt_;
-  struct ReschedulableMemo {
-    uint64_t version = ~uint64_t{0};  // the node's usage_version when `has` was found
-    bool has = false;
-  };
-  mutable std::vector<ReschedulableMemo> reschedulable_memo_;  // by NodeId
-  // By NodeId: whether a pod on the node has karpenter.sh/do-not-disrupt, as of `version`
-  // (the node's usage_version: its pods change only with a bind or a release).
-  struct PodsDoNotDisruptMemo {
+  // By NodeId, what every pass asks of a node's pods, as of `version` (its usage_version:
+  // a node's pods change only with a bind or a release, and both bump it).
+  struct NodePods {
     uint64_t version = ~uint64_t{0};
-    bool any = false;
+    bool reschedulable = false;   // a pod Karpenter would have to move
+    bool do_not_disrupt = false;  // a pod with karpenter.sh/do-not-disrupt
   };
-  std::vector<PodsDoNotDisruptMemo> pods_do_not_disrupt_;
+  const NodePods& NodePodsOf(NodeId node) const;
+  mutable std::vector<NodePods> node_pods_;
   struct TemplatePods {
     std::string namespace_;
     const api::Labels* labels = nullptr;
