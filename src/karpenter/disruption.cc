@@ -351,10 +351,8 @@ void Karpenter::Disrupt(Time now) {
   // it is: only its pods' templates in the simulation's order and its NodePool matter
   // (the simulation is kept), and with its capacity type and price, whether it can be
   // consolidated (one that cannot answers for its like).
-  using Simulated = std::pair<std::vector<uint32_t>, uint32_t>;
-  using Likeness = std::tuple<Simulated, int, double>;
-  std::map<Simulated, Solution> simulations;
-  std::set<Likeness> fruitless;
+  IsolatedSims& kept = candidates.empty() ? isolated_ : IsolatedSimsAt(now);
+  const uint64_t pass = ++consolidation_passes_;
   for (const auto& [cost, i] : candidates) {
     if (budgets[claims_[i].nodepool] <= 0) {
       constrained = true;
@@ -379,18 +377,24 @@ void Karpenter::Disrupt(Time now) {
       for (PodId id : pods) templates.push_back(store_.pod(id).tmpl->id);
       Simulated sim{std::move(templates), c.nodepool};
       like.emplace(sim, static_cast<int>(c.capacity_type), c.price);
-      if (fruitless.count(*like)) continue;
-      auto it = simulations.find(sim);
-      if (it == simulations.end()) {
+      auto it = kept.sims.find(sim);
+      if (it == kept.sims.end()) {
         std::set<uint32_t> exclude = in_command_;
         exclude.insert(i);
-        it = simulations.emplace(std::move(sim), Solve(pods, &destinations, now, exclude, true))
-                 .first;
+        const uint64_t before = decisions_;
+        Solution solution = Solve(pods, &destinations, now, exclude, true);
+        it = kept.sims.emplace(std::move(sim), IsolatedSim{std::move(solution), 0, pass}).first;
+        it->second.decisions = decisions_ - before;
+      } else if (it->second.pass != pass) {
+        // Kept from an earlier pass: this one counts the decisions it would have made.
+        decisions_ += it->second.decisions;
+        it->second.pass = pass;
       }
-      simulated = &it->second;
+      if (kept.fruitless.count(*like)) continue;
+      simulated = &it->second.solution;
     }
     if (!TryConsolidate({i}, now, false, &destinations, simulated)) {
-      if (like) fruitless.insert(std::move(*like));
+      if (like) kept.fruitless.insert(std::move(*like));
       continue;
     }
     Changed();
@@ -410,6 +414,53 @@ void Karpenter::Disrupt(Time now) {
 Time Karpenter::ConsolidationState(Time now) {
   if (now - cluster_state_ >= Duration::Minutes(5)) MarkUnconsolidated(now);
   return cluster_state_;
+}
+
+Karpenter::IsolatedSims& Karpenter::IsolatedSimsAt(Time now) {
+  IsolatedSims& kept = isolated_;
+  // What Solve reads of the NodePools before it adds a NodeClaim (a second one fails a
+  // consolidation simulation either way): the instance types within the limits, and
+  // whether the `nodes` limit leaves room (minus the claims in commands, and for the
+  // candidate's own NodePool the candidate).
+  const PoolLimits& limits = CurrentPoolLimits();
+  std::vector<std::vector<uint32_t>> within(pools_.size());
+  std::vector<int8_t> nodes_left(pools_.size(), 1);
+  std::vector<ResourceVec> overhead(pools_.size());
+  for (uint32_t p = 0; p < pools_.size(); ++p) {
+    const auto& pool = pools_[p];
+    overhead[p] = pool.daemon_overhead;
+    for (uint32_t t : pool.instance_types) {
+      bool ok = true;
+      for (size_t r = 0; r < limits.limited[p].size() && ok; ++r) {
+        ok = !limits.limited[p][r] || cluster::At(pool.capacity[t], r) <= limits.remaining[p][r];
+      }
+      if (ok) within[p].push_back(t);
+    }
+    if (!limits.nodes[p]) continue;
+    int64_t count = PoolNodes(p);
+    for (uint32_t i : in_command_) {
+      count -= claims_[i].nodepool == p && claims_[i].phase != ClaimPhase::kDeleted &&
+               claims_[i].instance;
+    }
+    nodes_left[p] = static_cast<int8_t>(std::clamp<int64_t>(*limits.nodes[p] - count, -1, 1));
+  }
+  // Offerings marked unavailable, or back by the clock, since the last pass.
+  const bool offerings_same =
+      kept.unavailable_version == unavailable_version_ &&
+      std::none_of(unavailable_.begin(), unavailable_.end(), [&](const auto& entry) {
+        return entry.second.until > kept.at && entry.second.until <= now;
+      });
+  if (!offerings_same || within != kept.within || nodes_left != kept.nodes_left ||
+      overhead != kept.overhead) {
+    kept.sims.clear();
+    kept.fruitless.clear();
+    kept.within = std::move(within);
+    kept.nodes_left = std::move(nodes_left);
+    kept.overhead = std::move(overhead);
+    kept.unavailable_version = unavailable_version_;
+  }
+  kept.at = now;
+  return kept;
 }
 
 bool Karpenter::TryConsolidate(const std::vector<uint32_t>& candidates, Time now, bool execute,
@@ -657,6 +708,7 @@ void Karpenter::OnInterruption(const cloud::InterruptionMessage& m, Time now) {
   const auto& inst = ec2_.instance(m.instance);
   if (m.kind == "spot_interrupted") {
     // CordonAndDrain, and the offering is unavailable for 3 minutes.
+    ++unavailable_version_;
     unavailable_[{static_cast<int>(cloud::CapacityType::kSpot), inst.offering.type,
                   inst.offering.zone}] = {now + kUnavailableOfferingsTtl, "SpotInterruption"};
     DeleteClaim(index, "spot_interrupted", now);

@@ -298,6 +298,32 @@ class Karpenter : public cluster::Controller {
   bool Consolidatable(uint32_t claim, Time now) const;
   static bool DoNotDisrupt(const api::ObjectMeta& m);
   bool Disruptable(uint32_t claim);  // caches the pod templates' annotation
+  // Single-node consolidation of a candidate none of whose pods fits on another node: its
+  // simulation reads only its pods' templates (in order) and NodePool, each NodePool's
+  // instance types within its limits and whether it may add a node, the DaemonSet
+  // overheads, and which offerings are available. The simulations and the likenesses
+  // that could not be consolidated are kept across passes while those hold.
+  using Simulated = std::pair<std::vector<uint32_t>, uint32_t>;  // templates, NodePool
+  using Likeness = std::tuple<Simulated, int, double>;           // + capacity type, price
+  struct IsolatedSim {
+    Solution solution;
+    uint64_t decisions = 0;  // what the simulation added to decisions_, counted again
+    uint64_t pass = 0;       // the last pass that counted them
+  };
+  struct IsolatedSims {
+    std::vector<std::vector<uint32_t>> within;  // by pool: instance types within limits
+    std::vector<int8_t> nodes_left;             // by pool: the `nodes` limit left, in [-1, 1]
+    std::vector<ResourceVec> overhead;          // by pool: DaemonSet overhead
+    uint64_t unavailable_version = ~uint64_t{0};
+    Time at{0};
+    std::map<Simulated, IsolatedSim> sims;
+    std::set<Likeness> fruitless;
+  };
+  // The kept simulations, emptied first if what they read has changed since `isolated_.at`.
+  IsolatedSims& IsolatedSimsAt(Time now);
+  IsolatedSims isolated_;
+  uint64_t unavailable_version_ = 0;  // bumped with every entry of unavailable_
+  uint64_t consolidation_passes_ = 0;
   // PodDisruptionBudgets: how many more evictions each allows now (disruption controller:
   // currentHealthy − desiredHealthy), from the live and Running pods of each template.
   void RefreshPdbAllowance();

@@ -75,6 +75,7 @@ bool Karpenter::Launch(uint32_t index, Time now) {
   }
   auto result = ec2_.CreateFleet(overrides, now);
   for (const auto& e : result.errors) {
+    ++unavailable_version_;
     unavailable_[{static_cast<int>(e.offering.capacity_type), e.offering.type, e.offering.zone}] = {
         now + kUnavailableOfferingsTtl, e.code};
     Count("karpenter_cloudprovider_instance_launch_failures_total",
