@@ -338,7 +338,8 @@ void Karpenter::Disrupt(Time now) {
     --left[claims_[i].nodepool];
     multi.push_back(i);
   }
-  if (auto chosen = MultiNodeConsolidation(multi, now, &destinations); !chosen.empty()) {
+  IsolatedSims& kept = candidates.empty() ? isolated_ : IsolatedSimsAt(now);
+  if (auto chosen = MultiNodeConsolidation(multi, now, &destinations, &kept); !chosen.empty()) {
     Changed();
     for (uint32_t i : chosen) in_command_.insert(i);
     pending_commands_.push_back({std::move(chosen), "Underutilized", false});
@@ -351,7 +352,6 @@ void Karpenter::Disrupt(Time now) {
   // it is: only its pods' templates in the simulation's order and its NodePool matter
   // (the simulation is kept), and with its capacity type and price, whether it can be
   // consolidated (one that cannot answers for its like).
-  IsolatedSims& kept = candidates.empty() ? isolated_ : IsolatedSimsAt(now);
   const uint64_t pass = ++consolidation_passes_;
   for (const auto& [cost, i] : candidates) {
     if (budgets[claims_[i].nodepool] <= 0) {
@@ -389,6 +389,7 @@ void Karpenter::Disrupt(Time now) {
         // Kept from an earlier pass: this one counts the decisions it would have made.
         decisions_ += it->second.decisions;
         it->second.pass = pass;
+        ++isolated_reused_;
       }
       if (kept.fruitless.count(*like)) continue;
       simulated = &it->second.solution;
@@ -421,10 +422,10 @@ Karpenter::IsolatedSims& Karpenter::IsolatedSimsAt(Time now) {
   // What Solve reads of the NodePools before it adds a NodeClaim (a second one fails a
   // consolidation simulation either way): the instance types within the limits, and
   // whether the `nodes` limit leaves room (minus the claims in commands, and for the
-  // candidate's own NodePool the candidate).
+  // candidates' own NodePools the candidates).
   const PoolLimits& limits = CurrentPoolLimits();
   std::vector<std::vector<uint32_t>> within(pools_.size());
-  std::vector<int8_t> nodes_left(pools_.size(), 1);
+  std::vector<int64_t> nodes_left(pools_.size(), INT64_MAX);
   std::vector<ResourceVec> overhead(pools_.size());
   for (uint32_t p = 0; p < pools_.size(); ++p) {
     const auto& pool = pools_[p];
@@ -442,7 +443,7 @@ Karpenter::IsolatedSims& Karpenter::IsolatedSimsAt(Time now) {
       count -= claims_[i].nodepool == p && claims_[i].phase != ClaimPhase::kDeleted &&
                claims_[i].instance;
     }
-    nodes_left[p] = static_cast<int8_t>(std::clamp<int64_t>(*limits.nodes[p] - count, -1, 1));
+    nodes_left[p] = *limits.nodes[p] - count;
   }
   // Offerings marked unavailable, or back by the clock, since the last pass.
   const bool offerings_same =
@@ -450,10 +451,11 @@ Karpenter::IsolatedSims& Karpenter::IsolatedSimsAt(Time now) {
       std::none_of(unavailable_.begin(), unavailable_.end(), [&](const auto& entry) {
         return entry.second.until > kept.at && entry.second.until <= now;
       });
-  if (!offerings_same || within != kept.within || nodes_left != kept.nodes_left ||
-      overhead != kept.overhead) {
+  if (!keep_isolated_sims || !offerings_same || within != kept.within ||
+      nodes_left != kept.nodes_left || overhead != kept.overhead) {
     kept.sims.clear();
     kept.fruitless.clear();
+    kept.prefixes.clear();
     kept.within = std::move(within);
     kept.nodes_left = std::move(nodes_left);
     kept.overhead = std::move(overhead);
@@ -543,14 +545,53 @@ bool Karpenter::TryConsolidate(const std::vector<uint32_t>& candidates, Time now
 }
 
 std::vector<uint32_t> Karpenter::MultiNodeConsolidation(const std::vector<uint32_t>& candidates,
-                                                        Time now, SimNodes* destinations) {
+                                                        Time now, SimNodes* destinations,
+                                                        IsolatedSims* kept) {
   if (candidates.size() < 2) return {};
+  auto consolidatable = [&](const std::vector<uint32_t>& prefix) {
+    // A prefix none of whose pods fits on a node outside it simulates alike wherever its
+    // candidates run (IsolatedSims).
+    std::vector<int32_t> positions;
+    std::vector<PodId> pods;
+    for (uint32_t i : prefix) {
+      positions.push_back(claim_position_[i]);
+      for (PodId id : ReschedulablePods(claims_[i].node)) pods.push_back(id);
+    }
+    std::sort(positions.begin(), positions.end());
+    bool isolated = !InvolvesTopology(pods);
+    for (size_t k = 0; k < pods.size() && isolated; ++k) {
+      for (uint32_t to : FitsOf(destinations, pods[k])) {
+        if (!std::binary_search(positions.begin(), positions.end(), static_cast<int32_t>(to))) {
+          isolated = false;
+          break;
+        }
+      }
+    }
+    if (!isolated) return TryConsolidate(prefix, now, false, destinations);
+    std::stable_sort(pods.begin(), pods.end(),
+                     [&](PodId a, PodId b) { return SchedulesBefore(a, b); });
+    IsolatedSims::Prefix key;
+    for (PodId id : pods) key.first.push_back(store_.pod(id).tmpl->id);
+    for (uint32_t i : prefix) {
+      const auto& c = claims_[i];
+      key.second.emplace_back(c.nodepool, c.type, static_cast<int>(c.capacity_type), c.price);
+    }
+    if (auto it = kept->prefixes.find(key); it != kept->prefixes.end()) {
+      decisions_ += it->second.second;
+      ++isolated_reused_;
+      return it->second.first;
+    }
+    const uint64_t before = decisions_;
+    const bool ok = TryConsolidate(prefix, now, false, destinations);
+    kept->prefixes.emplace(std::move(key), std::pair{ok, decisions_ - before});
+    return ok;
+  };
   size_t lo = 1, hi = std::min<size_t>(candidates.size(), kMaxMultiNodeCandidates) - 1;
   std::vector<uint32_t> best;
   while (lo <= hi) {
     size_t mid = (lo + hi) / 2;
     std::vector<uint32_t> prefix(candidates.begin(), candidates.begin() + mid + 1);
-    if (TryConsolidate(prefix, now, false, destinations)) {
+    if (consolidatable(prefix)) {
       best = std::move(prefix);
       lo = mid + 1;
     } else {

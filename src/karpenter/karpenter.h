@@ -102,6 +102,10 @@ class Karpenter : public cluster::Controller {
   uint64_t fits_carried() const { return fits_carried_; }
   // Off: every pass makes its fit lists afresh (the differential test's reference).
   static inline bool carry_fits_between_passes = true;
+  // Consolidation simulations kept across passes (IsolatedSimsAt), and how often one was
+  // reused. Off: every pass simulates afresh (the differential test's reference).
+  static inline bool keep_isolated_sims = true;
+  uint64_t isolated_reused() const { return isolated_reused_; }
   // Passes that found nothing changed since the last and reused its result (their pods
   // count as decisions too).
   uint64_t reused_passes() const { return reused_passes_; }
@@ -312,18 +316,26 @@ class Karpenter : public cluster::Controller {
   };
   struct IsolatedSims {
     std::vector<std::vector<uint32_t>> within;  // by pool: instance types within limits
-    std::vector<int8_t> nodes_left;             // by pool: the `nodes` limit left, in [-1, 1]
+    std::vector<int64_t> nodes_left;            // by pool: the `nodes` limit left
     std::vector<ResourceVec> overhead;          // by pool: DaemonSet overhead
     uint64_t unavailable_version = ~uint64_t{0};
     Time at{0};
     std::map<Simulated, IsolatedSim> sims;
     std::set<Likeness> fruitless;
+    // Multi-node prefixes none of whose pods fits outside the prefix, by their pods'
+    // templates in the simulation's order and their candidates' NodePool, instance type,
+    // capacity type and price, in order: whether they can be consolidated, and the
+    // decisions the simulation counted.
+    using Prefix =
+        std::pair<std::vector<uint32_t>, std::vector<std::tuple<uint32_t, uint32_t, int, double>>>;
+    std::map<Prefix, std::pair<bool, uint64_t>> prefixes;
   };
   // The kept simulations, emptied first if what they read has changed since `isolated_.at`.
   IsolatedSims& IsolatedSimsAt(Time now);
   IsolatedSims isolated_;
   uint64_t unavailable_version_ = 0;  // bumped with every entry of unavailable_
   uint64_t consolidation_passes_ = 0;
+  uint64_t isolated_reused_ = 0;
   // PodDisruptionBudgets: how many more evictions each allows now (disruption controller:
   // currentHealthy − desiredHealthy), from the live and Running pods of each template.
   void RefreshPdbAllowance();
@@ -341,8 +353,9 @@ class Karpenter : public cluster::Controller {
                       SimNodes* destinations = nullptr, const Solution* simulated = nullptr);
   // Multi-node consolidation: the longest prefix (2..100) of the candidates that can be
   // consolidated, by binary search (multinodeconsolidation.go firstNConsolidationOption).
+  // `kept`: prefixes whose simulation reads no other node are looked up there first.
   std::vector<uint32_t> MultiNodeConsolidation(const std::vector<uint32_t>& candidates, Time now,
-                                               SimNodes* destinations);
+                                               SimNodes* destinations, IsolatedSims* kept);
   void Validate(Time now);
   // Drift (disruption/drift.go): drifted nodes, by drift time, empty ones first and
   // together; else one whose pods all fit on initialized nodes or new NodeClaims, which

@@ -49,5 +49,45 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, FitCarry,
                                            "tests/scenarios/karpenter_drift.yaml",
                                            "tests/scenarios/karpenter_consolidation_retry.yaml"));
 
+// Single-node consolidation's isolated simulations, the likenesses they found not
+// consolidatable and multi-node prefixes that read no other node are kept from pass to
+// pass while the NodePools' limits and overheads and the offerings hold
+// (Karpenter::IsolatedSimsAt). Kept or made afresh, every decision, and the decisions
+// counted, must be the same. The scenarios have spot interruptions and NodePool limits,
+// which empty the kept simulations.
+struct KeptOutcome {
+  std::string summary;
+  uint64_t reused = 0;
+};
+
+KeptOutcome RunKeepingSims(const std::string& scenario, bool keep) {
+  Karpenter::keep_isolated_sims = keep;
+  auto sim = sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/" + scenario, std::nullopt,
+                               std::nullopt);
+  sim->Run();
+  Karpenter::keep_isolated_sims = true;
+  std::ostringstream out;
+  report::WriteSummaryJson(out, *sim, results::Compute(*sim), report::Detail::kFull);
+  return {out.str(), sim->karpenter() ? sim->karpenter()->isolated_reused() : 0};
+}
+
+class KeptSimulations : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(KeptSimulations, DecideAsSimulationsMadeAfresh) {
+  const KeptOutcome kept = RunKeepingSims(GetParam(), true);
+  const KeptOutcome fresh = RunKeepingSims(GetParam(), false);
+  EXPECT_GT(kept.reused, 0u) << "no simulation was reused: the test would prove nothing";
+  EXPECT_EQ(fresh.reused, 0u);
+  EXPECT_EQ(kept.summary, fresh.summary);
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenarios, KeptSimulations,
+                         ::testing::Values("examples/gpu-nodepools-spot/scenario.yaml",
+                                           "tests/scenarios/karpenter_consolidation.yaml",
+                                           "tests/scenarios/karpenter_multi_node.yaml",
+                                           "tests/scenarios/karpenter_drift.yaml",
+                                           "tests/scenarios/karpenter_consolidation_retry.yaml",
+                                           "tests/scenarios/karpenter_consolidation_limits.yaml"));
+
 }  // namespace
 }  // namespace gputwin::karpenter
