@@ -49,8 +49,7 @@ Status Scheduler::Diagnosis(const cluster::PodRecord& pod, TemplateCache& tc,
   const cluster::ResourceVec* delta = nullptr;
   if (fast) {
     // As RunFilters: NodeResourcesFit decides unless a group filter before it rejected.
-    const GroupEval* ge =
-        tc.group_filters.empty() ? nullptr : &GroupOf(pod, tc, groups_.GroupOf(n));
+    const GroupEval* ge = tc.group_filters.empty() ? nullptr : &GroupOf(pod, tc, groups_.ViewOf(n));
     const uint16_t limit = ge ? ge->failed_at : kPasses;
     if (tc.requests && fit_position_ < limit &&
         !NodeResourcesFit::Fits(*tc.requests, info_.alloc(n), info_.used(n), info_.stride())) {

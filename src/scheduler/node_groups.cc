@@ -31,12 +31,50 @@ bool NodeGroups::Assign(const cluster::Store& store, NodeId id) {
     groups_.push_back(std::move(group));
   }
   uint32_t g = it->second;
+  if (view_of_group_.size() <= g) view_of_group_.resize(g + 1, cluster::kNone);
+  if (view_of_group_[g] == cluster::kNone) KeyView(g);
   uint32_t old = node_group_[id];
   if (old == g) return false;
   if (old != cluster::kNone) --groups_[old].size;
   node_group_[id] = g;
   ++groups_[g].size;
   return true;
+}
+
+void NodeGroups::KeyView(uint32_t g) {
+  const NodeGroup& group = groups_[g];
+  std::string key;
+  for (int64_t v : group.allocatable) key += std::to_string(v) + ",";
+  key += "|";
+  for (const auto& [k, v] : group.labels) {
+    if (keys_.count(k)) key += k + "=" + v + "\x1f";
+  }
+  key += "|";
+  for (const auto& t : group.taints) key += t.key + "=" + t.value + ":" + t.effect + "\x1f";
+  key += group.unschedulable ? "|U" : "|S";
+  auto [it, inserted] = view_by_key_.emplace(std::move(key), view_source_.size());
+  if (inserted) view_source_.push_back(g);
+  view_of_group_[g] = it->second;
+}
+
+void NodeGroups::NoteKeys(const api::PodSpec& spec) {
+  bool added = false;
+  for (const auto& [k, v] : spec.node_selector) added |= keys_.insert(k).second;
+  if (spec.node_affinity) {
+    auto note = [&](const api::NodeSelectorTerm& term) {
+      for (const auto& e : term.match_expressions) added |= keys_.insert(e.key).second;
+    };
+    if (spec.node_affinity->required) {
+      for (const auto& term : *spec.node_affinity->required) note(term);
+    }
+    for (const auto& pref : spec.node_affinity->preferred) note(pref.preference);
+  }
+  if (!added) return;
+  view_by_key_.clear();
+  for (uint32_t g = 0; g < groups_.size(); ++g) {
+    view_of_group_[g] = cluster::kNone;
+    if (groups_[g].size > 0) KeyView(g);
+  }
 }
 
 void NodeGroups::Remove(NodeId id) {

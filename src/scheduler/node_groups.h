@@ -5,6 +5,7 @@
 #pragma once
 
 #include <cstdint>
+#include <set>
 #include <string>
 #include <unordered_map>
 #include <vector>
@@ -34,8 +35,25 @@ class NodeGroups {
   const NodeGroup& group(uint32_t g) const { return groups_[g]; }
   size_t group_count() const { return groups_.size(); }
 
+  // A group as the static plugins see it (its view): NodeAffinity reads a node's labels
+  // only through the keys a pod's nodeSelector or node affinity names, so groups that
+  // agree on those keys, and on taints, cordon and allocatable, get the same verdicts
+  // (EC2's network-topology labels alone make hundreds of groups of a Karpenter fleet).
+  // The keys come with the pod templates (NoteKeys, before their first verdict); a key
+  // not seen before gives every group a new view id, and the old ids keep the verdicts
+  // of the templates that asked: no memo has to go.
+  uint32_t ViewOf(NodeId id) const { return view_of_group_[node_group_[id]]; }
+  const NodeGroup& view(uint32_t v) const { return groups_[view_source_[v]]; }
+  size_t view_count() const { return view_source_.size(); }
+  void NoteKeys(const api::PodSpec& spec);
+
  private:
   static std::string Key(const cluster::NodeRecord& n);
+  void KeyView(uint32_t g);
+  std::set<std::string> keys_;           // label keys some template names
+  std::vector<uint32_t> view_of_group_;  // by group; kNone: not keyed (no node in it)
+  std::vector<uint32_t> view_source_;    // by view: the group whose labels it reads
+  std::unordered_map<std::string, uint32_t> view_by_key_;  // this key set's views
   std::vector<uint32_t> node_group_;
   std::vector<NodeGroup> groups_;
   std::unordered_map<std::string, uint32_t> by_key_;

@@ -362,6 +362,7 @@ Scheduler::TemplateCache& Scheduler::CacheFor(const cluster::PodRecord& pod) {
   TemplateCache& tc = *slot;
   if (tc.built) return tc;
   tc.built = true;
+  groups_.NoteKeys(*t.spec);  // before any verdict on a group for these pods
   bool other_node_filters = false;
   for (size_t i = 0; i < filters_.size(); ++i) {
     const auto pos = static_cast<uint16_t>(i);
@@ -428,11 +429,11 @@ NodeView Scheduler::ViewOf(NodeId n, const cluster::ResourceVec* delta) const {
 const Scheduler::GroupEval& Scheduler::EvaluateGroup(const cluster::PodRecord& pod,
                                                      TemplateCache& tc, uint32_t g) {
   auto& evals = tc.groups();
-  if (evals.size() <= g) evals.resize(groups_.group_count());
+  if (evals.size() <= g) evals.resize(groups_.view_count());
   GroupEval& e = evals[g];
   if (e.evaluated) return e;
   e.evaluated = true;
-  const auto& group = groups_.group(g);
+  const auto& group = groups_.view(g);
   NodeView v;
   v.labels = &group.labels;
   v.taints = &group.taints;
@@ -458,7 +459,7 @@ Status Scheduler::RunFilters(const cluster::PodRecord& pod, TemplateCache& tc,
   uint16_t limit = kPasses;
   const GroupEval* ge = nullptr;
   if (!tc.group_filters.empty()) {
-    ge = &GroupOf(pod, tc, groups_.GroupOf(n));
+    ge = &GroupOf(pod, tc, groups_.ViewOf(n));
     limit = ge->failed_at;
   }
   if (!tc.node_filters.empty() || !active_cluster_.empty()) {
@@ -650,7 +651,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   feasible.clear();
   int64_t processed = 0;
   // The group memo is sized up front: its entries stay put while the loop reads them.
-  if (tc.groups().size() < groups_.group_count()) tc.groups().resize(groups_.group_count());
+  if (tc.groups().size() < groups_.view_count()) tc.groups().resize(groups_.view_count());
   // The hot loop: group verdicts are cached per template; the resource check reads the
   // flat NodeInfo arrays. Other filters, or nominated pods, take the full path.
   const bool fast = !tc.other_node_filters && active_cluster_.empty() && nominated_total_ == 0;
@@ -689,7 +690,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
         }
         return;
       }
-      const uint32_t g = groups_.GroupOf(node);
+      const uint32_t g = groups_.ViewOf(node);
       const GroupEval& e = GroupOf(pod, tc, g);
       if (e.failed_at == kPasses &&
           (!tc.requests || NodeResourcesFit::Fits(*tc.requests, info_.alloc(node), info_.used(node),
@@ -697,7 +698,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
         feasible.push_back(Feasible{node, g});
       }
     } else if (FilterWithNominated(pod, tc, state, node, &failed_at).ok()) {
-      const uint32_t g = groups_.GroupOf(node);
+      const uint32_t g = groups_.ViewOf(node);
       if (!tc.group_scores.empty()) GroupOf(pod, tc, g);
       feasible.push_back(Feasible{node, g});
     }
