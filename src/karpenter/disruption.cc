@@ -36,10 +36,15 @@ const Karpenter::NodePods& Karpenter::NodePodsOf(NodeId node) const {
   if (node_pods_.size() <= node) node_pods_.resize(node + 1);
   auto& memo = node_pods_[node];
   if (memo.version == n.usage_version) return memo;
-  memo = NodePods{n.usage_version, false, false};
+  memo = NodePods{n.usage_version, false, false, 0};
   for (PodId id : n.pods) {
     const auto& p = store_.pod(id);
-    memo.reschedulable |= Reschedulable(p);
+    if (Reschedulable(p)) {
+      memo.reschedulable = true;
+      // The candidate ordering's disruption cost (disruptionutils.ReschedulingCost).
+      double priority = p.tmpl->priority;
+      memo.cost += std::clamp(1 + priority / 33554432.0, -10.0, 10.0);
+    }
     const auto& tmpl = *p.tmpl;
     if (do_not_disrupt_.size() <= tmpl.id) do_not_disrupt_.resize(tmpl.id + 1, -1);
     int8_t& known = do_not_disrupt_[tmpl.id];
@@ -226,17 +231,22 @@ void Karpenter::Disrupt(Time now) {
     empty_budgets = BudgetsAvailable("Empty", now);
     empty_unchanged = empty_unchanged && empty_budgets == emptiness_budgets_;
   }
-  for (uint32_t p = 0; p < pools_.size() && !empty_unchanged; ++p) {
-    int64_t budget = empty_budgets[p];
-    for (size_t k = 0; k < live_claims_.size() && budget > 0; ++k) {
-      const uint32_t i = live_claims_[k];
+  // By NodePool, then claim: one walk over the claims, each NodePool taking what its budget
+  // allows in claim order.
+  if (!empty_unchanged) {
+    std::vector<std::vector<uint32_t>> by_pool(pools_.size());
+    std::vector<int64_t> budget = empty_budgets;
+    for (uint32_t i : live_claims_) {
       const auto& c = claims_[i];
-      if (c.nodepool != p || !was_consolidatable_[i] || HasReschedulablePods(c.node) ||
+      if (budget[c.nodepool] <= 0 || !was_consolidatable_[i] || HasReschedulablePods(c.node) ||
           !Disruptable(i)) {
         continue;
       }
-      empty.candidates.push_back(i);
-      --budget;
+      by_pool[c.nodepool].push_back(i);
+      --budget[c.nodepool];
+    }
+    for (const auto& pool : by_pool) {
+      empty.candidates.insert(empty.candidates.end(), pool.begin(), pool.end());
     }
   }
   if (!empty_unchanged && empty.candidates.empty()) {
@@ -277,20 +287,15 @@ void Karpenter::Disrupt(Time now) {
     if (!was_consolidatable_[i] || pool.consolidation_policy == "WhenEmpty" || !Disruptable(i)) {
       continue;
     }
-    auto pods = ReschedulablePods(c.node);
-    if (pods.empty()) continue;
+    const NodePods& on_node = NodePodsOf(c.node);
+    if (!on_node.reschedulable) continue;
     double lifetime = 1;
     if (pool.expire_after) {
       double age = (now - c.created_at).seconds();
       lifetime =
           std::clamp((pool.expire_after->seconds() - age) / pool.expire_after->seconds(), 0.0, 1.0);
     }
-    double cost = 0;
-    for (PodId id : pods) {
-      double priority = store_.pod(id).tmpl->priority;
-      cost += std::clamp(1 + priority / 33554432.0, -10.0, 10.0);
-    }
-    candidates.emplace_back(cost * lifetime, i);
+    candidates.emplace_back(on_node.cost * lifetime, i);
   }
   std::stable_sort(candidates.begin(), candidates.end());
   // The destinations, once per pass: initialized nodes not in a command.

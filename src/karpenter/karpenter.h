@@ -456,6 +456,7 @@ class Karpenter : public cluster::Controller {
     uint64_t version = ~uint64_t{0};
     bool reschedulable = false;   // a pod Karpenter would have to move
     bool do_not_disrupt = false;  // a pod with karpenter.sh/do-not-disrupt
+    double cost = 0;              // the reschedulable pods' disruption cost, in pod order
   };
   const NodePods& NodePodsOf(NodeId node) const;
   mutable std::vector<NodePods> node_pods_;
