@@ -53,8 +53,10 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, FitCarry,
 // consolidatable and multi-node prefixes that read no other node are kept from pass to
 // pass while the NodePools' limits and overheads and the offerings hold
 // (Karpenter::IsolatedSimsAt). Kept or made afresh, every decision, and the decisions
-// counted, must be the same. The scenarios have spot interruptions and NodePool limits,
-// which empty the kept simulations.
+// counted, must be the same. What empties the kept simulations is exercised: an
+// offering refused by CreateFleet and back 3 minutes later (consolidation_retry), a
+// NodePool's limits freed by an empty node going (consolidation_limits), spot
+// interruptions (the spot example). Each check left out makes one of them differ.
 struct KeptOutcome {
   std::string summary;
   uint64_t reused = 0;
