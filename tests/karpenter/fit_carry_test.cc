@@ -56,7 +56,8 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, FitCarry,
 // counted, must be the same. What empties the kept simulations is exercised: an
 // offering refused by CreateFleet and back 3 minutes later (consolidation_retry), a
 // NodePool's limits freed by an empty node going (consolidation_limits), spot
-// interruptions (the spot example). Each check left out makes one of them differ.
+// interruptions (the spot example). Without the limits check, or without the offerings
+// check, one of them differs (tried).
 struct KeptOutcome {
   std::string summary;
   uint64_t reused = 0;
