@@ -397,6 +397,7 @@ void Karpenter::Disrupt(Time now) {
         ++isolated_reused_;
       }
       if (kept.fruitless.count(*like)) continue;
+      // Its pod ids may be another candidate's: read for the verdict only (execute false).
       simulated = &it->second.solution;
     }
     if (!TryConsolidate({i}, now, false, &destinations, simulated)) {
