@@ -457,7 +457,9 @@ Karpenter::IsolatedSims& Karpenter::IsolatedSimsAt(Time now) {
       std::none_of(unavailable_.begin(), unavailable_.end(), [&](const auto& entry) {
         return entry.second.until > kept.at && entry.second.until <= now;
       });
-  if (!keep_isolated_sims || !offerings_same || within != kept.within ||
+  // Bounded: each new Job's templates make new keys while nothing else changes.
+  const bool full = kept.sims.size() + kept.prefixes.size() > kMaxKeptSimulations;
+  if (!keep_isolated_sims || full || !offerings_same || within != kept.within ||
       nodes_left != kept.nodes_left || overhead != kept.overhead) {
     kept.sims.clear();
     kept.fruitless.clear();

@@ -332,6 +332,7 @@ class Karpenter : public cluster::Controller {
   };
   // The kept simulations, emptied first if what they read has changed since `isolated_.at`.
   IsolatedSims& IsolatedSimsAt(Time now);
+  static constexpr size_t kMaxKeptSimulations = 50000;
   IsolatedSims isolated_;
   uint64_t unavailable_version_ = 0;  // bumped with every entry of unavailable_
   uint64_t consolidation_passes_ = 0;
