@@ -56,7 +56,8 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, FitCarry,
 // counted, must be the same. What empties the kept simulations is exercised: an
 // offering refused by CreateFleet and back 3 minutes later (consolidation_retry), a
 // NodePool's limits freed by an empty node going (consolidation_limits), spot
-// interruptions (the spot example). Without the limits check, or without the offerings
+// interruptions (the spot example), multi-node prefixes (multi_node). Without the limits
+// check, or without the offerings
 // check, one of them differs (tried).
 struct KeptOutcome {
   std::string summary;
@@ -86,9 +87,7 @@ TEST_P(KeptSimulations, DecideAsSimulationsMadeAfresh) {
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, KeptSimulations,
                          ::testing::Values("examples/gpu-nodepools-spot/scenario.yaml",
-                                           "tests/scenarios/karpenter_consolidation.yaml",
                                            "tests/scenarios/karpenter_multi_node.yaml",
-                                           "tests/scenarios/karpenter_drift.yaml",
                                            "tests/scenarios/karpenter_consolidation_retry.yaml",
                                            "tests/scenarios/karpenter_consolidation_limits.yaml"));
 
