@@ -57,8 +57,7 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, FitCarry,
 // offering refused by CreateFleet and back 3 minutes later (consolidation_retry), a
 // NodePool's limits freed by an empty node going (consolidation_limits), spot
 // interruptions (the spot example), multi-node prefixes (multi_node). Without the limits
-// check, or without the offerings
-// check, one of them differs (tried).
+// check, or without the offerings check, one of them differs (tried).
 struct KeptOutcome {
   std::string summary;
   uint64_t reused = 0;
