@@ -431,25 +431,16 @@ Karpenter::IsolatedSims& Karpenter::IsolatedSimsAt(Time now) {
   // candidates' own NodePools the candidates).
   const PoolLimits& limits = CurrentPoolLimits();
   std::vector<std::vector<uint32_t>> within(pools_.size());
-  std::vector<int64_t> nodes_left(pools_.size(), INT64_MAX);
+  std::vector<int64_t> nodes_left = NodesLeft(limits, in_command_);
   std::vector<ResourceVec> overhead(pools_.size());
   for (uint32_t p = 0; p < pools_.size(); ++p) {
     const auto& pool = pools_[p];
     overhead[p] = pool.daemon_overhead;
     for (uint32_t t : pool.instance_types) {
-      bool ok = true;
-      for (size_t r = 0; r < limits.limited[p].size() && ok; ++r) {
-        ok = !limits.limited[p][r] || cluster::At(pool.capacity[t], r) <= limits.remaining[p][r];
+      if (WithinLimits(limits.limited[p], limits.remaining[p], pool.capacity[t])) {
+        within[p].push_back(t);
       }
-      if (ok) within[p].push_back(t);
     }
-    if (!limits.nodes[p]) continue;
-    int64_t count = PoolNodes(p);
-    for (uint32_t i : in_command_) {
-      count -= claims_[i].nodepool == p && claims_[i].phase != ClaimPhase::kDeleted &&
-               claims_[i].instance;
-    }
-    nodes_left[p] = *limits.nodes[p] - count;
   }
   // Offerings marked unavailable, or back by the clock, since the last pass.
   const bool offerings_same =

@@ -276,6 +276,12 @@ class Karpenter : public cluster::Controller {
     std::vector<std::optional<int64_t>> nodes;  // by pool: the `nodes` limit
   };
   const PoolLimits& CurrentPoolLimits();
+  // By pool, what the `nodes` limit leaves once the claims of `exclude` are gone
+  // (INT64_MAX without a `nodes` limit).
+  std::vector<int64_t> NodesLeft(const PoolLimits& limits, const std::set<uint32_t>& exclude) const;
+  // An instance type's capacity within what a NodePool's limits leave.
+  static bool WithinLimits(const std::vector<bool>& limited, const ResourceVec& remaining,
+                           const ResourceVec& capacity);
   uint32_t CreateClaim(NewClaim c, const std::string& reason, Time now);
   void ComputePools();
 

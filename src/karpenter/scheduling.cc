@@ -307,6 +307,29 @@ const Karpenter::PoolLimits& Karpenter::CurrentPoolLimits() {
   return l;
 }
 
+std::vector<int64_t> Karpenter::NodesLeft(const PoolLimits& limits,
+                                          const std::set<uint32_t>& exclude) const {
+  std::vector<int64_t> left(pools_.size(), INT64_MAX);
+  for (uint32_t p = 0; p < pools_.size(); ++p) {
+    if (!limits.nodes[p]) continue;
+    int64_t count = PoolNodes(p);
+    for (uint32_t i : exclude) {
+      count -= claims_[i].nodepool == p && claims_[i].phase != ClaimPhase::kDeleted &&
+               claims_[i].instance;
+    }
+    left[p] = *limits.nodes[p] - count;
+  }
+  return left;
+}
+
+bool Karpenter::WithinLimits(const std::vector<bool>& limited, const ResourceVec& remaining,
+                             const ResourceVec& capacity) {
+  for (size_t r = 0; r < limited.size(); ++r) {
+    if (limited[r] && cluster::At(capacity, r) > remaining[r]) return false;
+  }
+  return true;
+}
+
 Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* existing, Time now,
                                      const std::set<uint32_t>& exclude, bool for_consolidation) {
   Solution sol;
@@ -319,16 +342,7 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
   auto remaining = [&](uint32_t p) -> const ResourceVec& {
     return remaining_added.empty() ? limits.remaining[p] : remaining_added[p];
   };
-  std::vector<int64_t> nodes_left(pools_.size(), INT64_MAX);
-  for (uint32_t p = 0; p < pools_.size(); ++p) {
-    if (!limits.nodes[p]) continue;
-    int64_t count = PoolNodes(p);
-    for (uint32_t i : exclude) {
-      count -= claims_[i].nodepool == p && claims_[i].phase != ClaimPhase::kDeleted &&
-               claims_[i].instance;
-    }
-    nodes_left[p] = *limits.nodes[p] - count;
-  }
+  std::vector<int64_t> nodes_left = NodesLeft(limits, exclude);
   std::vector<PodId> queue = pods;
   std::stable_sort(queue.begin(), queue.end(),
                    [&](PodId a, PodId b) { return SchedulesBefore(a, b); });
@@ -488,12 +502,7 @@ Karpenter::Solution Karpenter::Solve(const std::vector<PodId>& pods, SimNodes* e
               nc.hostname = "hostname-placeholder-" + FormatPlaceholder(placeholders);
             }
             for (uint32_t t : pool.instance_types) {
-              const ResourceVec& cap = pool.capacity[t];
-              bool within = true;
-              for (size_t r = 0; r < limited[pi].size(); ++r) {
-                if (limited[pi][r] && cluster::At(cap, r) > remaining(pi)[r]) within = false;
-              }
-              if (within) nc.types.push_back(t);
+              if (WithinLimits(limited[pi], remaining(pi), pool.capacity[t])) nc.types.push_back(t);
             }
             if (nc.types.empty() && !pool.instance_types.empty()) {
               add_error("all available instance types exceed limits for nodepool: \"" +
