@@ -16,27 +16,30 @@
 namespace gputwin::karpenter {
 namespace {
 
+// The scenario's whole summary with one of Karpenter's shortcuts switched on or off (the
+// switch is put back on after), and how often each shortcut was taken.
 struct Outcome {
   std::string summary;
-  uint64_t carried = 0;
+  uint64_t carried = 0, reused = 0;
 };
 
-Outcome RunWithCarry(const std::string& scenario, bool carry) {
-  Karpenter::carry_fits_between_passes = carry;
+Outcome RunWith(const std::string& scenario, bool* shortcut, bool on) {
+  *shortcut = on;
   auto sim = sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/" + scenario, std::nullopt,
                                std::nullopt);
   sim->Run();
-  Karpenter::carry_fits_between_passes = true;
+  *shortcut = true;
   std::ostringstream out;
   report::WriteSummaryJson(out, *sim, results::Compute(*sim), report::Detail::kFull);
-  return {out.str(), sim->karpenter() ? sim->karpenter()->fits_carried() : 0};
+  const Karpenter* k = sim->karpenter();
+  return {out.str(), k ? k->fits_carried() : 0, k ? k->isolated_reused() : 0};
 }
 
 class FitCarry : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(FitCarry, DecidesAsListsMadeAfresh) {
-  const Outcome carried = RunWithCarry(GetParam(), true);
-  const Outcome fresh = RunWithCarry(GetParam(), false);
+  const Outcome carried = RunWith(GetParam(), &Karpenter::carry_fits_between_passes, true);
+  const Outcome fresh = RunWith(GetParam(), &Karpenter::carry_fits_between_passes, false);
   EXPECT_GT(carried.carried, 0u) << "no list was carried: the test would prove nothing";
   EXPECT_EQ(fresh.carried, 0u);
   EXPECT_EQ(carried.summary, fresh.summary);
@@ -58,27 +61,11 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, FitCarry,
 // NodePool's limits freed by an empty node going (consolidation_limits), spot
 // interruptions (the spot example), multi-node prefixes (multi_node). Without the limits
 // check, or without the offerings check, one of them differs (tried).
-struct KeptOutcome {
-  std::string summary;
-  uint64_t reused = 0;
-};
-
-KeptOutcome RunKeepingSims(const std::string& scenario, bool keep) {
-  Karpenter::keep_isolated_sims = keep;
-  auto sim = sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/" + scenario, std::nullopt,
-                               std::nullopt);
-  sim->Run();
-  Karpenter::keep_isolated_sims = true;
-  std::ostringstream out;
-  report::WriteSummaryJson(out, *sim, results::Compute(*sim), report::Detail::kFull);
-  return {out.str(), sim->karpenter() ? sim->karpenter()->isolated_reused() : 0};
-}
-
 class KeptSimulations : public ::testing::TestWithParam<const char*> {};
 
 TEST_P(KeptSimulations, DecideAsSimulationsMadeAfresh) {
-  const KeptOutcome kept = RunKeepingSims(GetParam(), true);
-  const KeptOutcome fresh = RunKeepingSims(GetParam(), false);
+  const Outcome kept = RunWith(GetParam(), &Karpenter::keep_isolated_sims, true);
+  const Outcome fresh = RunWith(GetParam(), &Karpenter::keep_isolated_sims, false);
   EXPECT_GT(kept.reused, 0u) << "no simulation was reused: the test would prove nothing";
   EXPECT_EQ(fresh.reused, 0u);
   EXPECT_EQ(kept.summary, fresh.summary);
