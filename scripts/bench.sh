@@ -34,7 +34,7 @@ mkdir -p "$dir"
 
 # name nodes pods variant days
 if ((short)); then
-  table=("static-short 60 3000 static 1" "karpenter-short 40 2000 karpenter 1")
+  table=("static-short 30 1500 static 1" "karpenter-short 20 1000 karpenter 1")
 else
   table=("static-1k 1000 100000 static 30" "static-10k 10000 1000000 static 30"
          "karpenter-1k 1000 100000 karpenter 30" "karpenter-10k 10000 1000000 karpenter 30")
