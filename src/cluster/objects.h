@@ -193,7 +193,15 @@ struct NodeRecord {
   ResourceVec requested;       // Σ requests of non-terminal pods bound here
   uint64_t usage_version = 0;  // bumped when allocatable or requested change (for caches)
   int64_t nonzero_cpu = 0, nonzero_memory = 0;
-  std::vector<PodId> pods;      // non-terminal pods bound here
+  std::vector<PodId> pods;  // non-terminal pods bound here
+  // Σ requests (with the pod count at kPods) of `pods` by priority, ascending: what
+  // preemption's dry run frees by evicting every lower-priority pod, without reading them.
+  struct PriorityRequests {
+    int32_t priority = 0;
+    int64_t pods = 0;
+    ResourceVec requests;
+  };
+  std::vector<PriorityRequests> by_priority;
   bool ready = true;            // the Ready condition as the API server sees it
   bool kubelet_posting = true;  // false: the kubelet stopped posting status
   Time kubelet_stopped_at = kNever;

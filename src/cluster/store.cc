@@ -163,6 +163,7 @@ void Store::BindPod(PodId id, NodeId n) {
   node.nonzero_cpu += p.tmpl->nonzero_cpu;
   node.nonzero_memory += p.tmpl->nonzero_memory;
   node.pods.push_back(id);
+  ChargePriority(&node, *p.tmpl, +1);
   Notify(WatchKind::kPod, WatchOp::kModified, id);
 }
 
@@ -178,6 +179,21 @@ void Store::Release(PodRecord& p, PodId id) {
   ++node.usage_version;
   node.nonzero_cpu -= p.tmpl->nonzero_cpu;
   node.nonzero_memory -= p.tmpl->nonzero_memory;
+  ChargePriority(&node, *p.tmpl, -1);
+}
+
+void Store::ChargePriority(NodeRecord* node, const PodTemplateInfo& t, int64_t sign) {
+  auto& buckets = node->by_priority;
+  auto it = std::lower_bound(buckets.begin(), buckets.end(), t.priority,
+                             [](const auto& b, int32_t prio) { return b.priority < prio; });
+  if (it == buckets.end() || it->priority != t.priority) {
+    it = buckets.insert(it, NodeRecord::PriorityRequests{t.priority, 0, {}});
+  }
+  AddTo(&it->requests, t.requests, sign);
+  if (it->requests.size() <= kPods) it->requests.resize(kPods + 1, 0);
+  it->requests[kPods] += sign;
+  it->pods += sign;
+  if (it->pods == 0) buckets.erase(it);
 }
 
 void Store::SetPodPhase(PodId id, PodPhase phase) {

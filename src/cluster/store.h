@@ -281,6 +281,8 @@ class Store {
   };
   void Notify(WatchKind kind, WatchOp op, uint32_t id);
   void Release(PodRecord& p, PodId id);
+  // Keeps NodeRecord::by_priority in step with a pod bound (+1) or released (-1).
+  static void ChargePriority(NodeRecord* node, const PodTemplateInfo& t, int64_t sign);
   void ChargeNamespace(const PodRecord& p, int64_t sign);
   bool AdmitQuota(const PodRecord& p, std::string* error);
 

@@ -17,12 +17,10 @@ bool DefaultPreemption::SelectVictims(const CycleState& state, PodId pid, NodeId
                                       std::vector<PodId>* victims, std::string* reason) {
   const auto& pod = store_.pod(pid);
   const auto& node = store_.node(n);
-  std::vector<PodId> lower;
-  for (PodId p : node.pods) {
-    const auto& o = store_.pod(p);
-    if (!o.deleted && !o.Terminal() && o.tmpl->priority < pod.tmpl->priority) lower.push_back(p);
-  }
-  if (lower.empty()) {
+  const int32_t priority = pod.tmpl->priority;
+  // node.pods holds only live pods: the lower-priority ones are the buckets below.
+  const auto& buckets = node.by_priority;
+  if (buckets.empty() || buckets.front().priority >= priority) {
     *reason = kNoVictims;
     return false;
   }
@@ -32,6 +30,30 @@ bool DefaultPreemption::SelectVictims(const CycleState& state, PodId pid, NodeId
   if (const auto* nom = s_.NominatedDelta(pod, n, &nominated_buf)) freed = *nom;
   // The plugins that count pods see the victims leave (and come back when reprieved).
   CycleState view = s_.active_cluster_.empty() ? CycleState() : state;
+  auto fails = [&](uint16_t failed_at) {
+    std::vector<uint16_t> reasons;
+    if (failed_at != Scheduler::kPasses) {
+      s_.filters_[failed_at].plugin->Diagnose(view, pod, s_.ViewOf(n, &freed), &reasons);
+    }
+    *reason = reasons.empty() ? kNoVictims : s_.reasons_.Name(reasons.front());
+    return false;
+  };
+  uint16_t failed_at;
+  // With no plugin that counts pods, removing every lower-priority pod frees the sum of
+  // their buckets: most nodes fail here, and their pods need not be read.
+  const bool summed = s_.active_cluster_.empty();
+  if (summed) {
+    for (const auto& b : buckets) {
+      if (b.priority >= priority) break;
+      cluster::AddTo(&freed, b.requests);
+    }
+    if (freed.size() <= cluster::kPods) freed.resize(cluster::kPods + 1, 0);
+    if (!s_.RunFilters(pod, tc, view, n, &freed, &failed_at).ok()) return fails(failed_at);
+  }
+  std::vector<PodId> lower;
+  for (PodId p : node.pods) {
+    if (store_.pod(p).tmpl->priority < priority) lower.push_back(p);
+  }
   auto add = [&](PodId p, int64_t sign) {
     const auto& victim = store_.pod(p);
     cluster::AddTo(&freed, victim.tmpl->requests, sign);
@@ -45,15 +67,9 @@ bool DefaultPreemption::SelectVictims(const CycleState& state, PodId pid, NodeId
       }
     }
   };
-  uint16_t failed_at;
-  for (PodId p : lower) add(p, +1);
-  if (!s_.RunFilters(pod, tc, view, n, &freed, &failed_at).ok()) {
-    std::vector<uint16_t> reasons;
-    if (failed_at != Scheduler::kPasses) {
-      s_.filters_[failed_at].plugin->Diagnose(view, pod, s_.ViewOf(n, &freed), &reasons);
-    }
-    *reason = reasons.empty() ? kNoVictims : s_.reasons_.Name(reasons.front());
-    return false;
+  if (!summed) {
+    for (PodId p : lower) add(p, +1);
+    if (!s_.RunFilters(pod, tc, view, n, &freed, &failed_at).ok()) return fails(failed_at);
   }
   // MoreImportantPod: higher priority first, then the one that started earlier.
   std::sort(lower.begin(), lower.end(), [&](PodId a, PodId b) {
