@@ -314,7 +314,7 @@ void Karpenter::Disrupt(Time now) {
       for (const auto& n : d->nodes) {
         if (n.claim >= 0) k->claim_position_[n.claim] = -1;
       }
-      k->KeepFits(d);
+      k->KeepFits(d, &k->fits_carry_);
     }
   } keep{this, nullptr};
   if (!candidates.empty()) {
@@ -325,7 +325,7 @@ void Karpenter::Disrupt(Time now) {
         position[destinations.nodes[k].claim] = static_cast<int32_t>(k);
       }
     }
-    CarryFits(&destinations);
+    CarryFits(&destinations, &fits_carry_);
   }
   // Multi-node consolidation first: the candidates in the same order, each taking one unit
   // of its NodePool's budget, at most 100.

@@ -234,42 +234,53 @@ const std::vector<uint32_t>& Karpenter::FitsOf(SimNodes* nodes, PodId id) const 
   return out;
 }
 
-void Karpenter::CarryFits(SimNodes* d) {
+void Karpenter::CarryFits(SimNodes* d, FitsCarry* carry) {
   const size_t n = d->nodes.size();
   const size_t w = std::max<size_t>(store_.resources().size(), cluster::kPods + 1);
-  FitsCarry& last = fits_carry_;
+  FitsCarry& last = *carry;
   d->carried.clear();
   d->carried_to.clear();
   d->recheck.clear();
   // A node's allocatable and requested move together with its usage_version.
   d->usage.resize(n);
-  for (size_t k = 0; k < n; ++k) d->usage[k] = store_.node(d->nodes[k].node).usage_version;
+  for (size_t k = 0; k < n; ++k) {
+    const NodeId x = d->nodes[k].node;
+    d->usage[k] = x != cluster::kNone ? store_.node(x).usage_version : 0;
+  }
   if (last.width != w || last.lists.empty() || !carry_fits_between_passes) {
     last.lists.clear();
     FillFree(d);
     return;
   }
   if (index_of_node_.size() < store_.node_count()) index_of_node_.resize(store_.node_count(), -1);
-  for (size_t k = 0; k < n; ++k) index_of_node_[d->nodes[k].node] = static_cast<int32_t>(k);
-  auto version = [&](NodeId x) { return x < node_version_.size() ? node_version_[x] : 0u; };
+  if (index_of_claim_.size() < claims_.size()) index_of_claim_.resize(claims_.size(), -1);
+  auto slot = [&](uint64_t key) -> int32_t& {
+    return key & kClaimEntry ? index_of_claim_[static_cast<uint32_t>(key)]
+                             : index_of_node_[static_cast<uint32_t>(key)];
+  };
+  for (size_t k = 0; k < n; ++k) slot(EntryKey(d->nodes[k])) = static_cast<int32_t>(k);
   std::vector<int32_t> from(n, -1);  // an unchanged node's index in the last pass
   d->carried_to.assign(last.order.size(), -1);
   int32_t previous = -1;
   bool ordered = true;
   for (size_t i = 0; i < last.order.size(); ++i) {
-    const NodeId x = last.order[i];
-    const int32_t k = x < index_of_node_.size() ? index_of_node_[x] : -1;
+    const uint64_t key = last.order[i];
+    const bool claim = key & kClaimEntry;
+    const uint32_t x = static_cast<uint32_t>(key);
+    const int32_t k = claim ? (x < index_of_claim_.size() ? index_of_claim_[x] : -1)
+                            : (x < index_of_node_.size() ? index_of_node_[x] : -1);
     if (k < 0) continue;
+    const auto kk = static_cast<size_t>(k);
+    if (last.versions[i] != EntryVersion(d->nodes[kk]) || last.usage[i] != d->usage[kk]) continue;
+    // Only unchanged nodes carry their verdicts; they must keep their order to merge.
     ordered &= k > previous;
     previous = k;
-    if (last.versions[i] == version(x) && last.usage[i] == d->usage[static_cast<size_t>(k)]) {
-      d->carried_to[i] = k;
-      from[static_cast<size_t>(k)] = static_cast<int32_t>(i);
-    }
+    d->carried_to[i] = k;
+    from[kk] = static_cast<int32_t>(i);
   }
-  for (size_t k = 0; k < n; ++k) index_of_node_[d->nodes[k].node] = -1;
-  // The destinations keep their order (initialized nodes by name) from pass to pass; were
-  // they not, the lists would not merge in order: start afresh.
+  for (size_t k = 0; k < n; ++k) slot(EntryKey(d->nodes[k])) = -1;
+  // The nodes keep their order (by name within each kind) from pass to pass; were they
+  // not, the lists would not merge in order: start afresh.
   if (!ordered) {
     d->carried_to.clear();
     last.lists.clear();
@@ -292,15 +303,15 @@ void Karpenter::CarryFits(SimNodes* d) {
   last.lists.clear();
 }
 
-void Karpenter::KeepFits(SimNodes* d) {
-  FitsCarry& last = fits_carry_;
+void Karpenter::KeepFits(SimNodes* d, FitsCarry* carry) {
+  FitsCarry& last = *carry;
   last.lists.clear();
   if (d->width == 0) return;  // no list was made
   last.order.clear();
   last.versions.clear();
   for (const auto& s : d->nodes) {
-    last.order.push_back(s.node);
-    last.versions.push_back(s.node < node_version_.size() ? node_version_[s.node] : 0u);
+    last.order.push_back(EntryKey(s));
+    last.versions.push_back(EntryVersion(s));
   }
   last.usage = std::move(d->usage);
   last.free = std::move(d->free);

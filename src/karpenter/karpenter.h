@@ -98,7 +98,8 @@ class Karpenter : public cluster::Controller {
   const PodVerdict* Verdict(PodId pod) const;
   uint64_t provisioning_passes() const { return passes_; }
   uint64_t scheduling_decisions() const { return decisions_; }
-  // Fit lists a consolidation pass took over from the one before (CarryFits).
+  // Fit lists a consolidation or provisioning pass took over from the one before
+  // (CarryFits).
   uint64_t fits_carried() const { return fits_carried_; }
   // Off: every pass makes its fit lists afresh (the differential test's reference).
   static inline bool carry_fits_between_passes = true;
@@ -193,8 +194,32 @@ class Karpenter : public cluster::Controller {
   // cordon) or its free resources, so a consolidation pass starts from the last pass's fit
   // lists and checks only the nodes that came or changed since (CarryFits), then leaves its
   // own for the next (KeepFits). The same lists as computed afresh.
-  void CarryFits(SimNodes* destinations);
-  void KeepFits(SimNodes* destinations);
+  // The last pass's nodes by entry (EntryKey), with their versions and free rows, and its
+  // fit lists (CarryFits, KeepFits). Consolidation and provisioning each keep their own.
+  struct FitsCarry {
+    std::vector<uint64_t> order;     // EntryKey of each node of the pass
+    std::vector<uint64_t> versions;  // EntryVersion
+    std::vector<uint64_t> usage;
+    std::vector<int64_t> free;
+    size_t width = 0;
+    std::unordered_map<const void*, SimNodes::Fits> lists;
+  };
+  // A simulation node's identity from pass to pass: its Node, or for a NodeClaim without
+  // one yet, the claim. And what its verdicts read besides its free row: the Node's
+  // labels, taints and cordon (node_version_), and whether it is taken at its instance
+  // type's promise (not initialized). A launched NodeClaim's labels, taints and capacity
+  // do not change until it gets its Node.
+  static constexpr uint64_t kClaimEntry = uint64_t{1} << 32;
+  static uint64_t EntryKey(const SimNode& n) {
+    return n.node != cluster::kNone ? n.node : kClaimEntry | static_cast<uint32_t>(n.claim);
+  }
+  uint64_t EntryVersion(const SimNode& n) const {
+    if (n.node == cluster::kNone) return 0;
+    const uint64_t v = n.node < node_version_.size() ? node_version_[n.node] : 0;
+    return v << 1 | (n.initialized ? 1 : 0);
+  }
+  void CarryFits(SimNodes* nodes, FitsCarry* last);
+  void KeepFits(SimNodes* nodes, FitsCarry* last);
   // The simulation's pod order: CPU then memory descending, then oldest (queue.go
   // byCPUAndMemoryDescending).
   bool SchedulesBefore(PodId a, PodId b) const;
@@ -404,20 +429,12 @@ class Karpenter : public cluster::Controller {
   mutable std::unordered_map<std::string, uint32_t> constraints_by_key_;
   mutable std::vector<StaticFits> static_fits_;  // by constraints
   std::vector<uint32_t> node_version_;           // by NodeId: bumped on every change
-  // The last consolidation pass's destinations by node, with their versions and free rows,
-  // and its fit lists (CarryFits, KeepFits).
-  struct FitsCarry {
-    std::vector<NodeId> order;
-    std::vector<uint32_t> versions;
-    std::vector<uint64_t> usage;
-    std::vector<int64_t> free;
-    size_t width = 0;
-    std::unordered_map<const void*, SimNodes::Fits> lists;
-  };
-  FitsCarry fits_carry_;
+  FitsCarry fits_carry_;                         // consolidation's, pass to pass
+  FitsCarry provision_carry_;                    // provisioning's, pass to pass
   mutable uint64_t fits_carried_ = 0;
   std::vector<int32_t> claim_position_;  // scratch of Disrupt: claim → destination index
   std::vector<int32_t> index_of_node_;   // scratch of CarryFits: NodeId → index, or -1
+  std::vector<int32_t> index_of_claim_;  // scratch of CarryFits: claim → index, or -1
   Diagnostics* diag_;
   Duration metrics_interval_;
   std::vector<NodePoolState> pools_;

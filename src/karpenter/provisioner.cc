@@ -73,7 +73,10 @@ void Karpenter::Provision(Time now) {
   const PassMemo seen{state_version_, now};  // what this pass reads (it may change it)
   SimNodes nodes;
   nodes.nodes = ExistingNodes({});
+  // The last pass's fit lists stand for the nodes and NodeClaims that did not change.
+  CarryFits(&nodes, &provision_carry_);
   Solution sol = Solve(pods, &nodes, now, {});
+  KeepFits(&nodes, &provision_carry_);
   // Before any NodeClaim is created: the simulation's nodes point into claims_.
   for (const auto& [id, sim] : sol.existing) {
     // Fits where capacity is coming (or is, for kube-scheduler): a node that never

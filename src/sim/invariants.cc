@@ -70,6 +70,28 @@ void InvariantChecker::Check(Time now) {
       }
       if (got < 0) Fail(now, "node " + node.name() + " has negative " + res + " requested");
     }
+    // Preemption's per-priority sums: each bucket the requests of the pods of its priority.
+    std::map<int32_t, std::pair<int64_t, cluster::ResourceVec>> by_priority;
+    for (PodId id : node.pods) {
+      auto& b = by_priority[store_.pod(id).tmpl->priority];
+      ++b.first;
+      cluster::AddTo(&b.second, store_.pod(id).tmpl->requests);
+    }
+    bool buckets_hold = by_priority.size() == node.by_priority.size();
+    for (const auto& b : node.by_priority) {
+      auto it = by_priority.find(b.priority);
+      buckets_hold = buckets_hold && it != by_priority.end() && it->second.first == b.pods;
+      for (size_t r = 0; buckets_hold && r < b.requests.size(); ++r) {
+        if (r == cluster::kPods) {
+          buckets_hold = b.requests[r] == b.pods;
+        } else {
+          buckets_hold = b.requests[r] == cluster::At(it->second.second, r);
+        }
+      }
+    }
+    if (!buckets_hold) {
+      Fail(now, "node " + node.name() + "'s requests by priority differ from its pods'");
+    }
     for (size_t r = 0; r < node.allocatable.size(); ++r) {
       if (node.allocatable[r] < 0) {
         Fail(now, "node " + node.name() + " has negative allocatable " +
