@@ -54,6 +54,8 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
         s.ignored_taints = &pools_[c.nodepool].spec->startup_taints;
       }
     }
+    s.usage = node.usage_version;
+    s.version = EntryVersion(n, s.initialized);
     if (s.initialized) {
       out.push_back(std::move(s));
     } else if (!initialized_only) {
@@ -243,10 +245,7 @@ void Karpenter::CarryFits(SimNodes* d, FitsCarry* carry) {
   d->recheck.clear();
   // A node's allocatable and requested move together with its usage_version.
   d->usage.resize(n);
-  for (size_t k = 0; k < n; ++k) {
-    const NodeId x = d->nodes[k].node;
-    d->usage[k] = x != cluster::kNone ? store_.node(x).usage_version : 0;
-  }
+  for (size_t k = 0; k < n; ++k) d->usage[k] = d->nodes[k].usage;
   if (last.width != w || last.lists.empty() || !carry_fits_between_passes) {
     last.lists.clear();
     FillFree(d);
@@ -259,7 +258,8 @@ void Karpenter::CarryFits(SimNodes* d, FitsCarry* carry) {
                              : index_of_node_[static_cast<uint32_t>(key)];
   };
   for (size_t k = 0; k < n; ++k) slot(EntryKey(d->nodes[k])) = static_cast<int32_t>(k);
-  std::vector<int32_t> from(n, -1);  // an unchanged node's index in the last pass
+  auto& from = carried_from_;  // an unchanged node's index in the last pass
+  from.assign(n, -1);
   d->carried_to.assign(last.order.size(), -1);
   int32_t previous = -1;
   bool ordered = true;
@@ -271,7 +271,7 @@ void Karpenter::CarryFits(SimNodes* d, FitsCarry* carry) {
                             : (x < index_of_node_.size() ? index_of_node_[x] : -1);
     if (k < 0) continue;
     const auto kk = static_cast<size_t>(k);
-    if (last.versions[i] != EntryVersion(d->nodes[kk]) || last.usage[i] != d->usage[kk]) continue;
+    if (last.versions[i] != d->nodes[kk].version || last.usage[i] != d->usage[kk]) continue;
     // Only unchanged nodes carry their verdicts; they must keep their order to merge.
     ordered &= k > previous;
     previous = k;
@@ -311,7 +311,7 @@ void Karpenter::KeepFits(SimNodes* d, FitsCarry* carry) {
   last.versions.clear();
   for (const auto& s : d->nodes) {
     last.order.push_back(EntryKey(s));
-    last.versions.push_back(EntryVersion(s));
+    last.versions.push_back(s.version);
   }
   last.usage = std::move(d->usage);
   last.free = std::move(d->free);

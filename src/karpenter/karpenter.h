@@ -158,6 +158,9 @@ class Karpenter : public cluster::Controller {
     const ResourceVec* allocatable = nullptr;                 // the Node's, or its instance type's
     const ResourceVec* used = nullptr;  // bound pods' requests, or daemon overhead
     bool initialized = true;
+    // For CarryFits, read while the Node is at hand: its usage_version and EntryVersion.
+    uint64_t usage = 0;
+    uint64_t version = 0;
   };
   // The nodes a simulation may place pods on and, per pod spec, the ones it fits on
   // before the simulation places anything (found on first use). Placements only take room
@@ -213,10 +216,9 @@ class Karpenter : public cluster::Controller {
   static uint64_t EntryKey(const SimNode& n) {
     return n.node != cluster::kNone ? n.node : kClaimEntry | static_cast<uint32_t>(n.claim);
   }
-  uint64_t EntryVersion(const SimNode& n) const {
-    if (n.node == cluster::kNone) return 0;
-    const uint64_t v = n.node < node_version_.size() ? node_version_[n.node] : 0;
-    return v << 1 | (n.initialized ? 1 : 0);
+  uint64_t EntryVersion(NodeId node, bool initialized) const {
+    const uint64_t v = node < node_version_.size() ? node_version_[node] : 0;
+    return v << 1 | (initialized ? 1 : 0);
   }
   void CarryFits(SimNodes* nodes, FitsCarry* last);
   void KeepFits(SimNodes* nodes, FitsCarry* last);
@@ -435,6 +437,7 @@ class Karpenter : public cluster::Controller {
   std::vector<int32_t> claim_position_;  // scratch of Disrupt: claim → destination index
   std::vector<int32_t> index_of_node_;   // scratch of CarryFits: NodeId → index, or -1
   std::vector<int32_t> index_of_claim_;  // scratch of CarryFits: claim → index, or -1
+  std::vector<int32_t> carried_from_;    // scratch of CarryFits: index → last pass's, or -1
   Diagnostics* diag_;
   Duration metrics_interval_;
   std::vector<NodePoolState> pools_;
