@@ -2,6 +2,9 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <tuple>
+#include <vector>
+
 #include "cluster/store.h"
 #include "kueue/workload.h"
 
@@ -29,6 +32,46 @@ PodId Create(Store& s, const std::string& name, const api::PodSpec& spec, std::s
   api::ObjectMeta meta;
   rec.tmpl = s.MakeTemplate(meta, spec, ns);
   return s.CreatePod(std::move(rec), err);
+}
+
+// A node's requests by priority (what preemption's dry run frees by evicting every pod below
+// a priority) follow its live pods: bind adds, completion and deletion take away, and a
+// priority with no pod left has no bucket. Sums derived by hand from the pods below.
+TEST(NodePriorityRequests, FollowBindCompletionAndDeletion) {
+  Store s;
+  s.AddNamespace("team-a");
+  api::PriorityClass high;
+  high.metadata.name = "high";
+  high.value = 1000;
+  s.AddPriorityClass(high);
+  api::Node n;
+  n.metadata.name = "n1";
+  n.allocatable["cpu"] = Quantity{16000};
+  n.allocatable["pods"] = Quantity{110'000};
+  const NodeId node = s.AddNode(n);
+  std::string err;
+  api::PodSpec high_spec = GpuSpec(0, "2");
+  high_spec.priority_class_name = "high";
+  const PodId low1 = Create(s, "low-1", GpuSpec(0, "1"), &err);
+  const PodId low2 = Create(s, "low-2", GpuSpec(0, "1"), &err);
+  const PodId top = Create(s, "top", high_spec, &err);
+  ASSERT_EQ(err, "");
+  for (PodId p : {low1, low2, top}) s.BindPod(p, node);
+  auto buckets = [&] {
+    std::vector<std::tuple<int32_t, int64_t, int64_t, int64_t>> out;  // priority, pods, cpu, pods
+    for (const auto& b : s.node(node).by_priority) {
+      out.emplace_back(b.priority, b.pods, At(b.requests, kCpu), At(b.requests, kPods));
+    }
+    return out;
+  };
+  using B = std::tuple<int32_t, int64_t, int64_t, int64_t>;
+  EXPECT_EQ(buckets(), (std::vector<B>{{0, 2, 2000, 2}, {1000, 1, 2000, 1}}));
+  s.SetPodPhase(low1, PodPhase::kSucceeded);
+  EXPECT_EQ(buckets(), (std::vector<B>{{0, 1, 1000, 1}, {1000, 1, 2000, 1}}));
+  s.DeletePod(top);
+  EXPECT_EQ(buckets(), (std::vector<B>{{0, 1, 1000, 1}}));
+  s.DeletePod(low2);
+  EXPECT_TRUE(buckets().empty());
 }
 
 // plugin/pkg/admission/resourcequota: "exceeded quota: <name>, requested: ..., used: ...,

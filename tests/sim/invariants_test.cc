@@ -1,6 +1,6 @@
-// The invariant checker finds a broken store: node accounting off, a pod listed on a node it
-// does not run on, the clock going back. (That it stays quiet on correct runs is checked by
-// every scenario test, which runs with it on.)
+// The invariant checker finds a broken store: node accounting off (in total or by priority),
+// a pod listed on a node it does not run on, the clock going back. (That it stays quiet on correct
+// runs is checked by every scenario test, which runs with it on.)
 #include "sim/invariants.h"
 
 #include <gmock/gmock.h>
@@ -58,6 +58,13 @@ TEST(Invariants, NodeAccountingThatDisagreesWithItsPods) {
   InvariantChecker c(f.store);
   EXPECT_THAT(Violation(c, Time{0}),
               HasSubstr("node n1 has 1500 of cpu requested, its pods ask 1000"));
+}
+
+TEST(Invariants, PreemptionSumsThatDisagreeWithThePods) {
+  Fixture f;
+  f.store.node(f.node).by_priority.front().requests[cluster::kCpu] += 500;  // a missed release
+  InvariantChecker c(f.store);
+  EXPECT_THAT(Violation(c, Time{0}), HasSubstr("node n1's requests by priority differ"));
 }
 
 TEST(Invariants, APodListedOnANodeItDoesNotRunOn) {
