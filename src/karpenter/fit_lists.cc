@@ -243,9 +243,6 @@ void Karpenter::CarryFits(SimNodes* d, FitsCarry* carry) {
   d->carried.clear();
   d->carried_to.clear();
   d->recheck.clear();
-  // A node's allocatable and requested move together with its usage_version.
-  d->usage.resize(n);
-  for (size_t k = 0; k < n; ++k) d->usage[k] = d->nodes[k].usage;
   if (last.width != w || last.lists.empty() || !carry_fits_between_passes) {
     last.lists.clear();
     FillFree(d);
@@ -271,7 +268,8 @@ void Karpenter::CarryFits(SimNodes* d, FitsCarry* carry) {
                             : (x < index_of_node_.size() ? index_of_node_[x] : -1);
     if (k < 0) continue;
     const auto kk = static_cast<size_t>(k);
-    if (last.versions[i] != d->nodes[kk].version || last.usage[i] != d->usage[kk]) continue;
+    // A node's allocatable and requested move together with its usage_version.
+    if (last.versions[i] != d->nodes[kk].version || last.usage[i] != d->nodes[kk].usage) continue;
     // Only unchanged nodes carry their verdicts; they must keep their order to merge.
     ordered &= k > previous;
     previous = k;
@@ -309,11 +307,12 @@ void Karpenter::KeepFits(SimNodes* d, FitsCarry* carry) {
   if (d->width == 0) return;  // no list was made
   last.order.clear();
   last.versions.clear();
+  last.usage.clear();
   for (const auto& s : d->nodes) {
     last.order.push_back(EntryKey(s));
     last.versions.push_back(s.version);
+    last.usage.push_back(s.usage);
   }
-  last.usage = std::move(d->usage);
   last.free = std::move(d->free);
   last.width = d->width;
   for (auto& [key, f] : d->fits) {

@@ -187,22 +187,17 @@ class Karpenter : public cluster::Controller {
     std::unordered_map<const void*, Fits> carried;
     std::vector<int32_t> carried_to;
     std::vector<uint32_t> recheck;
-    std::vector<uint64_t> usage;  // each node's usage_version (CarryFits)
   };
   const std::vector<uint32_t>& FitsOf(SimNodes* nodes, PodId pod) const;
   // A node's free resources (allocatable − used, pods included), `w` wide.
   static void FreeRow(const SimNode& n, size_t w, int64_t* row);
   void FillFree(SimNodes* nodes) const;
-  // A node's verdict for a spec changes only with the node (its version: labels, taints,
-  // cordon) or its free resources, so a consolidation pass starts from the last pass's fit
-  // lists and checks only the nodes that came or changed since (CarryFits), then leaves its
-  // own for the next (KeepFits). The same lists as computed afresh.
   // The last pass's nodes by entry (EntryKey), with their versions and free rows, and its
   // fit lists (CarryFits, KeepFits). Consolidation and provisioning each keep their own.
   struct FitsCarry {
     std::vector<uint64_t> order;     // EntryKey of each node of the pass
     std::vector<uint64_t> versions;  // EntryVersion
-    std::vector<uint64_t> usage;
+    std::vector<uint64_t> usage;     // the Node's usage_version
     std::vector<int64_t> free;
     size_t width = 0;
     std::unordered_map<const void*, SimNodes::Fits> lists;
@@ -220,6 +215,10 @@ class Karpenter : public cluster::Controller {
     const uint64_t v = node < node_version_.size() ? node_version_[node] : 0;
     return v << 1 | (initialized ? 1 : 0);
   }
+  // A node's verdict for a spec changes only with the node (its version: labels, taints,
+  // cordon) or its free resources, so a consolidation or provisioning pass starts from the
+  // last pass's fit lists and checks only the nodes that came or changed since (CarryFits),
+  // then leaves its own for the next (KeepFits). The same lists as computed afresh.
   void CarryFits(SimNodes* nodes, FitsCarry* last);
   void KeepFits(SimNodes* nodes, FitsCarry* last);
   // The simulation's pod order: CPU then memory descending, then oldest (queue.go

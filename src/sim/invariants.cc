@@ -70,23 +70,25 @@ void InvariantChecker::Check(Time now) {
       }
       if (got < 0) Fail(now, "node " + node.name() + " has negative " + res + " requested");
     }
-    // Preemption's per-priority sums: each bucket the requests of the pods of its priority.
-    std::map<int32_t, std::pair<int64_t, cluster::ResourceVec>> by_priority;
+    // Preemption's per-priority sums: each bucket the requests (and count) of the node's
+    // pods of its priority, no bucket empty.
+    std::map<int32_t, cluster::NodeRecord::PriorityRequests> want_by_priority;
     for (PodId id : node.pods) {
-      auto& b = by_priority[store_.pod(id).tmpl->priority];
-      ++b.first;
-      cluster::AddTo(&b.second, store_.pod(id).tmpl->requests);
+      const auto& t = *store_.pod(id).tmpl;
+      auto& b = want_by_priority[t.priority];
+      ++b.pods;
+      cluster::AddTo(&b.requests, t.requests);
     }
-    bool buckets_hold = by_priority.size() == node.by_priority.size();
+    bool buckets_hold = want_by_priority.size() == node.by_priority.size();
     for (const auto& b : node.by_priority) {
-      auto it = by_priority.find(b.priority);
-      buckets_hold = buckets_hold && it != by_priority.end() && it->second.first == b.pods;
-      for (size_t r = 0; buckets_hold && r < b.requests.size(); ++r) {
-        if (r == cluster::kPods) {
-          buckets_hold = b.requests[r] == b.pods;
-        } else {
-          buckets_hold = b.requests[r] == cluster::At(it->second.second, r);
-        }
+      auto it = want_by_priority.find(b.priority);
+      if (!buckets_hold || it == want_by_priority.end() || it->second.pods != b.pods) {
+        buckets_hold = false;
+        break;
+      }
+      for (size_t r = 0; r < std::max(b.requests.size(), it->second.requests.size()); ++r) {
+        const int64_t want = r == cluster::kPods ? b.pods : cluster::At(it->second.requests, r);
+        buckets_hold = buckets_hold && cluster::At(b.requests, r) == want;
       }
     }
     if (!buckets_hold) {
