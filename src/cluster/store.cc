@@ -163,7 +163,7 @@ void Store::BindPod(PodId id, NodeId n) {
   node.nonzero_cpu += p.tmpl->nonzero_cpu;
   node.nonzero_memory += p.tmpl->nonzero_memory;
   node.pods.push_back(id);
-  ChargePriority(&node, *p.tmpl, +1);
+  ChargePriority(n, *p.tmpl, +1);
   Notify(WatchKind::kPod, WatchOp::kModified, id);
 }
 
@@ -179,11 +179,11 @@ void Store::Release(PodRecord& p, PodId id) {
   ++node.usage_version;
   node.nonzero_cpu -= p.tmpl->nonzero_cpu;
   node.nonzero_memory -= p.tmpl->nonzero_memory;
-  ChargePriority(&node, *p.tmpl, -1);
+  ChargePriority(p.node, *p.tmpl, -1);
 }
 
-void Store::ChargePriority(NodeRecord* node, const PodTemplateInfo& t, int64_t sign) {
-  auto& buckets = node->by_priority;
+void Store::ChargePriority(NodeId n, const PodTemplateInfo& t, int64_t sign) {
+  auto& buckets = nodes_[n].by_priority;
   auto it = std::lower_bound(buckets.begin(), buckets.end(), t.priority,
                              [](const auto& b, int32_t prio) { return b.priority < prio; });
   if (it == buckets.end() || it->priority != t.priority) {
@@ -194,6 +194,8 @@ void Store::ChargePriority(NodeRecord* node, const PodTemplateInfo& t, int64_t s
   it->requests[kPods] += sign;
   it->pods += sign;
   if (it->pods == 0) buckets.erase(it);
+  lowest_pod_priority_[n] =
+      buckets.empty() ? std::numeric_limits<int32_t>::max() : buckets.front().priority;
 }
 
 void Store::SetPodPhase(PodId id, PodPhase phase) {
@@ -306,6 +308,7 @@ NodeId Store::AddNode(const api::Node& node) {
   rec.ready_at = now_;
   nodes_.push_back(std::move(rec));
   live_nodes_.push_back(id);
+  lowest_pod_priority_.push_back(std::numeric_limits<int32_t>::max());
   node_by_name_[node.metadata.name] = id;
   for (const auto& [k, v] : nodes_[id].obj.metadata.labels) nodes_by_label_[{k, v}].push_back(id);
   ++label_index_version_;

@@ -134,6 +134,10 @@ class Store {
   // The nodes not deleted, in id order: a walk over them skips the deleted ones without
   // touching their records (Karpenter's months delete tens of thousands).
   const std::vector<NodeId>& live_nodes() const { return live_nodes_; }
+  // The lowest priority among the pods bound to the node (by_priority's first; INT32_MAX
+  // when none), packed by NodeId: preemption rules most of thousands of nodes out on it
+  // without reading their records.
+  int32_t LowestPodPriority(NodeId id) const { return lowest_pod_priority_[id]; }
   // Moves whenever a node's labels enter or leave LabelIndex (caches of it compare).
   uint64_t label_index_version() const { return label_index_version_; }
   NodeId FindNode(const std::string& name) const;
@@ -282,7 +286,7 @@ class Store {
   void Notify(WatchKind kind, WatchOp op, uint32_t id);
   void Release(PodRecord& p, PodId id);
   // Keeps NodeRecord::by_priority in step with a pod bound (+1) or released (-1).
-  static void ChargePriority(NodeRecord* node, const PodTemplateInfo& t, int64_t sign);
+  void ChargePriority(NodeId n, const PodTemplateInfo& t, int64_t sign);
   void ChargeNamespace(const PodRecord& p, int64_t sign);
   bool AdmitQuota(const PodRecord& p, std::string* error);
 
@@ -306,6 +310,7 @@ class Store {
   int64_t max_pods_ = std::numeric_limits<int64_t>::max();
   std::vector<NodeRecord> nodes_;
   std::vector<NodeId> live_nodes_;
+  std::vector<int32_t> lowest_pod_priority_;  // by NodeId
   std::unordered_map<std::string, NodeId> node_by_name_;
   std::map<std::pair<std::string, std::string>, std::vector<NodeId>> nodes_by_label_;
   uint64_t label_index_version_ = 0;  // moves with every change of nodes_by_label_

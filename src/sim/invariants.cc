@@ -1,5 +1,6 @@
 #include "sim/invariants.h"
 
+#include <limits>
 #include <map>
 #include <vector>
 
@@ -91,7 +92,9 @@ void InvariantChecker::Check(Time now) {
         buckets_hold = buckets_hold && cluster::At(b.requests, r) == want;
       }
     }
-    if (!buckets_hold) {
+    const int32_t lowest = want_by_priority.empty() ? std::numeric_limits<int32_t>::max()
+                                                    : want_by_priority.begin()->first;
+    if (!buckets_hold || store_.LowestPodPriority(n) != lowest) {
       Fail(now, "node " + node.name() + "'s requests by priority differ from its pods'");
     }
     for (size_t r = 0; r < node.allocatable.size(); ++r) {

@@ -2,6 +2,7 @@
 #include <gmock/gmock.h>
 #include <gtest/gtest.h>
 
+#include <limits>
 #include <tuple>
 #include <vector>
 
@@ -66,12 +67,17 @@ TEST(NodePriorityRequests, FollowBindCompletionAndDeletion) {
   };
   using B = std::tuple<int32_t, int64_t, int64_t, int64_t>;
   EXPECT_EQ(buckets(), (std::vector<B>{{0, 2, 2000, 2}, {1000, 1, 2000, 1}}));
+  EXPECT_EQ(s.LowestPodPriority(node), 0);
   s.SetPodPhase(low1, PodPhase::kSucceeded);
   EXPECT_EQ(buckets(), (std::vector<B>{{0, 1, 1000, 1}, {1000, 1, 2000, 1}}));
-  s.DeletePod(top);
-  EXPECT_EQ(buckets(), (std::vector<B>{{0, 1, 1000, 1}}));
+  EXPECT_EQ(s.LowestPodPriority(node), 0);
+  // The last pod of the lowest priority gone: the next priority up is the lowest.
   s.DeletePod(low2);
+  EXPECT_EQ(buckets(), (std::vector<B>{{1000, 1, 2000, 1}}));
+  EXPECT_EQ(s.LowestPodPriority(node), 1000);
+  s.DeletePod(top);
   EXPECT_TRUE(buckets().empty());
+  EXPECT_EQ(s.LowestPodPriority(node), std::numeric_limits<int32_t>::max());
 }
 
 // plugin/pkg/admission/resourcequota: "exceeded quota: <name>, requested: ..., used: ...,

@@ -4,7 +4,6 @@
 
 #include <algorithm>
 #include <limits>
-#include <map>
 
 namespace gputwin::scheduler {
 
@@ -14,16 +13,16 @@ const char* const kNoVictims = "No preemption victims found for incoming pod";
 }  // namespace
 
 bool DefaultPreemption::SelectVictims(const CycleState& state, PodId pid, NodeId n,
-                                      std::vector<PodId>* victims, std::string* reason) {
+                                      std::vector<PodId>* victims, std::string_view* reason) {
   const auto& pod = store_.pod(pid);
-  const auto& node = store_.node(n);
   const int32_t priority = pod.tmpl->priority;
-  // node.pods holds only live pods: the lower-priority ones are the buckets below.
-  const auto& buckets = node.by_priority;
-  if (buckets.empty() || buckets.front().priority >= priority) {
+  if (store_.LowestPodPriority(n) >= priority) {
     *reason = kNoVictims;
     return false;
   }
+  const auto& node = store_.node(n);
+  // node.pods holds only live pods: the lower-priority ones are the buckets below.
+  const auto& buckets = node.by_priority;
   auto& tc = s_.CacheFor(pod);
   cluster::ResourceVec freed;
   cluster::ResourceVec nominated_buf;
@@ -35,7 +34,11 @@ bool DefaultPreemption::SelectVictims(const CycleState& state, PodId pid, NodeId
     if (failed_at != Scheduler::kPasses) {
       s_.filters_[failed_at].plugin->Diagnose(view, pod, s_.ViewOf(n, &freed), &reasons);
     }
-    *reason = reasons.empty() ? kNoVictims : s_.reasons_.Name(reasons.front());
+    if (reasons.empty()) {
+      *reason = kNoVictims;
+    } else {
+      *reason = s_.reasons_.Name(reasons.front());
+    }
     return false;
   };
   uint16_t failed_at;
@@ -148,16 +151,27 @@ PostFilterPlugin::Result DefaultPreemption::PostFilter(CycleState& state, PodId 
     result.message = no_victims_message_.second;  // the same counts: the same message
     return result;
   }
-  std::map<std::string, int64_t> statuses;
+  // Node counts by status message. Few distinct messages against up to thousands of nodes:
+  // a short list (the message sorts them).
+  std::vector<std::pair<std::string, int64_t>> statuses;
+  auto count_status = [&](std::string_view message, int64_t nodes) {
+    auto it = std::find_if(statuses.begin(), statuses.end(),
+                           [&](const auto& s) { return s.first == message; });
+    if (it == statuses.end()) {
+      statuses.emplace_back(message, nodes);
+    } else {
+      it->second += nodes;
+    }
+  };
   if (static_cast<int64_t>(order.size()) > count) {
-    statuses[kNotHelpful] = static_cast<int64_t>(order.size()) - count;
+    count_status(kNotHelpful, static_cast<int64_t>(order.size()) - count);
   }
   std::vector<NodeId> potential;
   std::vector<Candidate> candidates;
   if (count > 0 && no_victims) {
     // No running pod anywhere has a lower priority: every node answers as
     // selectVictimsOnNode would, with no victims (no need to list them).
-    statuses[kNoVictims] += count;
+    count_status(kNoVictims, count);
   } else if (count > 0) {
     potential.reserve(static_cast<size_t>(count));
     for (NodeId n : order) {
@@ -173,17 +187,16 @@ PostFilterPlugin::Result DefaultPreemption::PostFilter(CycleState& state, PodId 
     for (int64_t i = 0; i < len && static_cast<int64_t>(candidates.size()) < num; ++i) {
       NodeId n = potential[(offset + static_cast<size_t>(i)) % potential.size()];
       Candidate c{n, {}};
-      std::string reason;
+      std::string_view reason;
       if (SelectVictims(state, pid, n, &c.victims, &reason)) {
         candidates.push_back(std::move(c));
       } else {
-        statuses[reason]++;
+        count_status(reason, 1);
       }
     }
   }
   if (candidates.empty()) {
-    result.message =
-        "preemption: " + NodesAvailableMessage(order.size(), {statuses.begin(), statuses.end()});
+    result.message = "preemption: " + NodesAvailableMessage(order.size(), statuses);
     if (no_victims) no_victims_message_ = {{order.size(), count}, result.message};
     return result;
   }

@@ -5,6 +5,7 @@
 #pragma once
 
 #include <string>
+#include <string_view>
 #include <utility>
 #include <vector>
 
@@ -29,9 +30,10 @@ class DefaultPreemption final : public Plugin, public PostFilterPlugin {
     std::vector<PodId> victims;
   };
   // selectVictimsOnNode: every Filter plugin runs with the victims removed (their
-  // resources freed, RemovePod for the plugins that count pods); on failure fills `reason`.
+  // resources freed, RemovePod for the plugins that count pods); on failure fills `reason`
+  // (valid until the next call).
   bool SelectVictims(const CycleState& state, PodId pod, NodeId node, std::vector<PodId>* victims,
-                     std::string* reason);
+                     std::string_view* reason);
   size_t PickOne(const std::vector<Candidate>& candidates) const;
 
   Scheduler& s_;
