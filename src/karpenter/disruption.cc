@@ -24,11 +24,7 @@ bool Karpenter::Reschedulable(const cluster::PodRecord& p) {
 }
 
 std::vector<PodId> Karpenter::ReschedulablePods(NodeId node) const {
-  std::vector<PodId> out;
-  for (PodId id : store_.node(node).pods) {
-    if (Reschedulable(store_.pod(id))) out.push_back(id);
-  }
-  return out;
+  return NodePodsOf(node).reschedulable_pods;
 }
 
 const Karpenter::NodePods& Karpenter::NodePodsOf(NodeId node) const {
@@ -36,11 +32,18 @@ const Karpenter::NodePods& Karpenter::NodePodsOf(NodeId node) const {
   if (node_pods_.size() <= node) node_pods_.resize(node + 1);
   auto& memo = node_pods_[node];
   if (memo.version == n.usage_version) return memo;
-  memo = NodePods{n.usage_version, false, false, 0};
+  memo.version = n.usage_version;
+  memo.reschedulable = memo.do_not_disrupt = memo.topology = false;
+  memo.cost = 0;
+  memo.reschedulable_pods.clear();
   for (PodId id : n.pods) {
     const auto& p = store_.pod(id);
     if (Reschedulable(p)) {
       memo.reschedulable = true;
+      memo.reschedulable_pods.push_back(id);
+      const auto& spec = *p.tmpl->spec;
+      memo.topology |=
+          !spec.topology_spread_constraints.empty() || spec.pod_affinity || spec.pod_anti_affinity;
       // The candidate ordering's disruption cost (disruptionutils.ReschedulingCost).
       double priority = p.tmpl->priority;
       memo.cost += std::clamp(1 + priority / 33554432.0, -10.0, 10.0);
@@ -366,13 +369,13 @@ void Karpenter::Disrupt(Time now) {
     const auto& c = claims_[i];
     std::vector<PodId> pods = ReschedulablePods(c.node);
     // (Not with topology: where the candidate is changes what its pods may do.)
-    bool isolated =
-        !InvolvesTopology(pods) && std::all_of(pods.begin(), pods.end(), [&, i = i](PodId id) {
-          for (uint32_t k : FitsOf(&destinations, id)) {
-            if (static_cast<int32_t>(k) != position[i]) return false;
-          }
-          return true;
-        });
+    bool isolated = bound_anti_affinity_.empty() && !NodePodsOf(c.node).topology &&
+                    std::all_of(pods.begin(), pods.end(), [&, i = i](PodId id) {
+                      for (uint32_t k : FitsOf(&destinations, id)) {
+                        if (static_cast<int32_t>(k) != position[i]) return false;
+                      }
+                      return true;
+                    });
     std::optional<Likeness> like;
     const Solution* simulated = nullptr;
     if (isolated) {

@@ -101,8 +101,14 @@ class Karpenter : public cluster::Controller {
   // Fit lists a consolidation or provisioning pass took over from the one before
   // (CarryFits).
   uint64_t fits_carried() const { return fits_carried_; }
+  // Of those, the ones carried on through a pass that did not ask for them (KeepFits).
+  uint64_t fits_carried_idle() const { return fits_carried_idle_; }
   // Off: every pass makes its fit lists afresh (the differential test's reference).
   static inline bool carry_fits_between_passes = true;
+  // On (tests): every carried list is also made afresh and compared; fits_mismatches()
+  // counts those that differ.
+  static inline bool verify_carried_fits = false;
+  uint64_t fits_mismatches() const { return fits_mismatches_; }
   // Consolidation simulations kept across passes (IsolatedSimsAt), and how often one was
   // reused. Off: every pass simulates afresh (the differential test's reference).
   static inline bool keep_isolated_sims = true;
@@ -175,6 +181,10 @@ class Karpenter : public cluster::Controller {
       // The key's spec, held so that the address stays its own while the list is carried
       // to the next pass; null for a daemon pod's list, which is not carried.
       std::shared_ptr<const api::PodSpec> spec;
+      // One of the spec's pods, to check the new and changed nodes of a pass that carries
+      // the list on without asking for it; and how many passes in a row did so.
+      PodId pod = cluster::kNone;
+      uint32_t idle = 0;
     };
     std::unordered_map<const void*, Fits> fits;
     // Free resources (allocatable − used, pods included) of every node, one row each:
@@ -189,6 +199,15 @@ class Karpenter : public cluster::Controller {
     std::vector<uint32_t> recheck;
   };
   const std::vector<uint32_t>& FitsOf(SimNodes* nodes, PodId pod) const;
+  // `carried`, the last pass's list for `pod`'s spec, in this pass's indices: the unchanged
+  // nodes' verdicts kept, the new and changed ones (`recheck`) found again.
+  void MergeCarried(const SimNodes& nodes, const std::vector<uint32_t>& carried, PodId pod,
+                    std::vector<uint32_t>* out) const;
+  // Node k's verdict for `pod` before anything is placed: its free row, then the filters.
+  bool FitsBeforePlacing(const SimNodes& nodes, uint32_t k, const ResourceVec& need,
+                         PodId pod) const;
+  // A list no pass asks for is dropped after this many (an hour of disruption polls).
+  static constexpr uint32_t kMaxIdleCarries = 360;
   // A node's free resources (allocatable − used, pods included), `w` wide.
   static void FreeRow(const SimNode& n, size_t w, int64_t* row);
   void FillFree(SimNodes* nodes) const;
@@ -433,6 +452,10 @@ class Karpenter : public cluster::Controller {
   FitsCarry fits_carry_;                         // consolidation's, pass to pass
   FitsCarry provision_carry_;                    // provisioning's, pass to pass
   mutable uint64_t fits_carried_ = 0;
+  uint64_t fits_carried_idle_ = 0;
+  mutable uint64_t fits_mismatches_ = 0;
+  // For verify_carried_fits: counts `list` if it is not the one made afresh for `pod`.
+  void VerifyCarried(const SimNodes& nodes, const std::vector<uint32_t>& list, PodId pod) const;
   std::vector<int32_t> claim_position_;  // scratch of Disrupt: claim → destination index
   std::vector<int32_t> index_of_node_;   // scratch of CarryFits: NodeId → index, or -1
   std::vector<int32_t> index_of_claim_;  // scratch of CarryFits: claim → index, or -1
@@ -480,9 +503,11 @@ class Karpenter : public cluster::Controller {
   // a node's pods change only with a bind or a release, and both bump it).
   struct NodePods {
     uint64_t version = ~uint64_t{0};
-    bool reschedulable = false;   // a pod Karpenter would have to move
-    bool do_not_disrupt = false;  // a pod with karpenter.sh/do-not-disrupt
-    double cost = 0;              // the reschedulable pods' disruption cost, in pod order
+    bool reschedulable = false;             // a pod Karpenter would have to move
+    bool do_not_disrupt = false;            // a pod with karpenter.sh/do-not-disrupt
+    double cost = 0;                        // the reschedulable pods' disruption cost, in pod order
+    std::vector<PodId> reschedulable_pods;  // in the node's order
+    bool topology = false;  // one of them has spread or pod (anti-)affinity constraints
   };
   const NodePods& NodePodsOf(NodeId node) const;
   mutable std::vector<NodePods> node_pods_;

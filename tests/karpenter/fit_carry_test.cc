@@ -20,7 +20,7 @@ namespace {
 // switch is put back on after), and how often each shortcut was taken.
 struct Outcome {
   std::string summary;
-  uint64_t carried = 0, reused = 0;
+  uint64_t carried = 0, reused = 0, carried_idle = 0, mismatches = 0;
 };
 
 Outcome RunWith(const std::string& scenario, bool* shortcut, bool on) {
@@ -32,7 +32,8 @@ Outcome RunWith(const std::string& scenario, bool* shortcut, bool on) {
   std::ostringstream out;
   report::WriteSummaryJson(out, *sim, results::Compute(*sim), report::Detail::kFull);
   const Karpenter* k = sim->karpenter();
-  return {out.str(), k ? k->fits_carried() : 0, k ? k->isolated_reused() : 0};
+  return {out.str(), k ? k->fits_carried() : 0, k ? k->isolated_reused() : 0,
+          k ? k->fits_carried_idle() : 0, k ? k->fits_mismatches() : 0};
 }
 
 class FitCarry : public ::testing::TestWithParam<const char*> {};
@@ -43,6 +44,18 @@ TEST_P(FitCarry, DecidesAsListsMadeAfresh) {
   EXPECT_GT(carried.carried, 0u) << "no list was carried: the test would prove nothing";
   EXPECT_EQ(fresh.carried, 0u);
   EXPECT_EQ(carried.summary, fresh.summary);
+  // Lists carried on through passes that did not ask for them (KeepFits) are used too.
+  EXPECT_GT(carried.carried_idle, 0u);
+}
+
+// Every carried list, the same as one made afresh over the same nodes: a wrong verdict
+// that happens to decide nothing in these scenarios still shows here.
+TEST_P(FitCarry, ListsEqualListsMadeAfresh) {
+  Karpenter::verify_carried_fits = true;
+  const Outcome carried = RunWith(GetParam(), &Karpenter::carry_fits_between_passes, true);
+  Karpenter::verify_carried_fits = false;
+  EXPECT_GT(carried.carried_idle, 0u);
+  EXPECT_EQ(carried.mismatches, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, FitCarry,
