@@ -483,10 +483,16 @@ bool Karpenter::TryConsolidate(const std::vector<uint32_t>& candidates, Time now
     exclude.insert(candidates.begin(), candidates.end());
     SimNodes own;
     if (!destinations) {
+      // A command's validation: the consolidation passes' lists serve it (its nodes are
+      // theirs but the candidates'), and it leaves its own for the next pass, before
+      // anything it executes changes the nodes.
       own.nodes = ExistingNodes(exclude, true);
-      destinations = &own;
+      CarryFits(&own, &fits_carry_);
+      sol = Solve(pods, &own, now, exclude, true);
+      KeepFits(&own, &fits_carry_);
+    } else {
+      sol = Solve(pods, destinations, now, exclude, true);
     }
-    sol = Solve(pods, destinations, now, exclude, true);
   }
   if (!sol.errors.empty() || sol.claims.size() > 1) return false;
   if (sol.claims.empty()) {
