@@ -318,6 +318,7 @@ void Karpenter::Disrupt(Time now) {
         if (n.claim >= 0) k->claim_position_[n.claim] = -1;
       }
       k->KeepFits(d, &k->fits_carry_);
+      k->spare_nodes_ = std::move(d->nodes);
     }
   } keep{this, nullptr};
   if (!candidates.empty()) {

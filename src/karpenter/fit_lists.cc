@@ -28,7 +28,10 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
         std::lower_bound(nodes_by_name_.begin(), nodes_by_name_.end(), nodes_seen_, by_name),
         nodes_seen_);
   }
-  std::vector<SimNode> out, starting;
+  // The memory of a list a finished pass handed back (ReturnNodes): at 10k nodes a fresh
+  // list each pass cost the faults of its new pages.
+  std::vector<SimNode> out = std::move(spare_nodes_), starting;
+  out.clear();
   out.reserve(nodes_by_name_.size());
   // Pruned above of every deletion the watch reported: all live (the walk reads no
   // deleted flag, a cache miss per node at 10k nodes).
@@ -182,6 +185,7 @@ void Karpenter::FreeRow(const SimNode& n, size_t w, int64_t* row) {
 void Karpenter::FillFree(SimNodes* nodes) const {
   const size_t w = std::max<size_t>(store_.resources().size(), cluster::kPods + 1);
   nodes->width = w;
+  if (nodes->free.empty()) nodes->free = std::move(spare_free_);
   nodes->free.assign(nodes->nodes.size() * w, 0);
   for (size_t k = 0; k < nodes->nodes.size(); ++k) FreeRow(nodes->nodes[k], w, &nodes->free[k * w]);
 }
@@ -320,6 +324,7 @@ void Karpenter::CarryFits(SimNodes* d, FitsCarry* carry) {
   }
   // Free rows: an unchanged node's from the last pass, the others worked out.
   d->width = w;
+  d->free = std::move(spare_free_);  // every row is written below
   d->free.resize(n * w);
   for (uint32_t k = 0; k < n; ++k) {
     int64_t* row = &d->free[static_cast<size_t>(k) * w];
@@ -359,6 +364,7 @@ void Karpenter::KeepFits(SimNodes* d, FitsCarry* carry) {
     last.versions.push_back(s.version);
     last.usage.push_back(s.usage);
   }
+  spare_free_ = std::move(last.free);
   last.free = std::move(d->free);
   last.width = d->width;
   for (auto& [key, f] : d->fits) {

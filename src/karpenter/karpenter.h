@@ -239,6 +239,14 @@ class Karpenter : public cluster::Controller {
   // last pass's fit lists and checks only the nodes that came or changed since (CarryFits),
   // then leaves its own for the next (KeepFits). The same lists as computed afresh.
   void CarryFits(SimNodes* nodes, FitsCarry* last);
+  // Hands a pass's node list back for ExistingNodes to fill again.
+  struct ReturnNodes {
+    const Karpenter* k;
+    SimNodes* nodes;
+    ~ReturnNodes() { k->spare_nodes_ = std::move(nodes->nodes); }
+  };
+  mutable std::vector<SimNode> spare_nodes_;
+  mutable std::vector<int64_t> spare_free_;  // free rows a pass no longer needs, for the next
   void KeepFits(SimNodes* nodes, FitsCarry* last);
   // The simulation's pod order: CPU then memory descending, then oldest (queue.go
   // byCPUAndMemoryDescending).

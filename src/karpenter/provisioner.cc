@@ -72,6 +72,7 @@ void Karpenter::Provision(Time now) {
   }
   const PassMemo seen{state_version_, now};  // what this pass reads (it may change it)
   SimNodes nodes;
+  const ReturnNodes give_back{this, &nodes};
   nodes.nodes = ExistingNodes({});
   // The last pass's fit lists stand for the nodes and NodeClaims that did not change.
   CarryFits(&nodes, &provision_carry_);
