@@ -122,15 +122,21 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
     d.group.resize(n_nodes, ~uint32_t{0});
     d.code.resize(n_nodes, 0);
     d.plugin.resize(n_nodes, kPasses);
+    d.nominations.resize(n_nodes, 0);
   }
   std::vector<uint16_t> ids;
   uint16_t failed_at;
   // Node n's verdict, evaluated again when its group or NodeInfo row changed since.
+  // and its nominated pods.
   auto stale = [&](NodeId node) {
-    return d.group[node] != groups_.GroupOf(node) || d.version[node] != info_.version(node);
+    return d.group[node] != groups_.GroupOf(node) || d.version[node] != info_.version(node) ||
+           d.nominations[node] != NominationsVersion(node);
   };
   auto evaluate = [&](NodeId node) {
-    Status s = Diagnosis(pod, tc, state, node, true, &failed_at, &ids);
+    // A node with nominated pods is filtered with them (schedule_one.go
+    // addGENominatedPods); the others as they are.
+    const bool plain = node >= nominated_.size() || nominated_[node].empty();
+    Status s = Diagnosis(pod, tc, state, node, plain, &failed_at, &ids);
     int64_t code = 0;
     if (s.code == Code::kUnschedulable) {
       auto it = std::find(d.lists.begin(), d.lists.end(), ids);
@@ -141,6 +147,7 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
     }
     d.group[node] = groups_.GroupOf(node);
     d.version[node] = info_.version(node);
+    d.nominations[node] = NominationsVersion(node);
     d.code[node] = code;
     d.plugin[node] = failed_at;
   };
@@ -215,9 +222,31 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
   // depends only on the node's group and NodeInfo.
   // (A template whose spec already has a memo uses it from its first failure.)
   if ((tc.attempts >= 2 || diagnoses_.count(pod.tmpl->spec.get()) > 0) && !tc.other_node_filters &&
-      active_cluster_.empty() && nominated_total_ == 0 && pod.daemon_node == cluster::kNone) {
-    return MemoFitErrorMessage(pod, tc, state, unschedulable, rejectors);
+      active_cluster_.empty() && pod.daemon_node == cluster::kNone) {
+    if (nominated_total_ > 0) ++memo_with_nominations_;
+    std::string message = MemoFitErrorMessage(pod, tc, state, unschedulable, rejectors);
+    if (verify_diagnosis_memo) {
+      // The same diagnosis made afresh over every node (its own outputs, compared).
+      std::vector<bool> fresh_nodes;
+      Unschedulable fresh{};
+      uint64_t fresh_rejectors = 0;
+      const std::string again =
+          FullFitErrorMessage(pod, tc, state, &fresh_nodes, &fresh, &fresh_rejectors);
+      std::vector<bool> memo_nodes = *unschedulable->nodes;
+      memo_nodes.resize(fresh_nodes.size(), false);
+      if (again != message || fresh.count != unschedulable->count ||
+          fresh_rejectors != *rejectors || memo_nodes != fresh_nodes) {
+        ++diagnosis_mismatches_;
+      }
+    }
+    return message;
   }
+  return FullFitErrorMessage(pod, tc, state, scratch, unschedulable, rejectors);
+}
+
+std::string Scheduler::FullFitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
+                                           const CycleState& state, std::vector<bool>* scratch,
+                                           Unschedulable* unschedulable, uint64_t* rejectors) {
   scratch->assign(store_.node_count(), false);
   unschedulable->nodes = scratch;
   unschedulable->count = 0;

@@ -264,6 +264,13 @@ void Scheduler::Nominate(PodId pod, NodeId node) {
   if (nominated_.size() <= node) nominated_.resize(node + 1);
   nominated_[node].push_back(pod);
   ++nominated_total_;
+  NominationsChanged(node);
+}
+
+void Scheduler::NominationsChanged(NodeId n) {
+  if (nominations_version_.size() <= n) nominations_version_.resize(n + 1, 0);
+  ++nominations_version_[n];
+  LogNodeChange(n);
 }
 
 void Scheduler::ClearNomination(PodId pod) {
@@ -273,6 +280,7 @@ void Scheduler::ClearNomination(PodId pod) {
   v.erase(std::remove(v.begin(), v.end(), pod), v.end());
   --nominated_total_;
   store_.pod(pod).nominated_node = cluster::kNone;
+  NominationsChanged(n);
 }
 
 void Scheduler::RebuildNodeOrder() {
@@ -343,13 +351,17 @@ const std::vector<std::pair<int32_t, NodeId>>& Scheduler::PinnedByPosition(
   return o.by_position;
 }
 
-void Scheduler::SyncNode(NodeId n) {
-  info_.Sync(store_, n);
+void Scheduler::LogNodeChange(NodeId n) {
   if (node_change_log_.size() > 2 * std::max<size_t>(node_order_.size(), 64)) {
     node_change_log_.clear();  // a full count costs less than replaying this
     ++node_change_epoch_;
   }
   node_change_log_.push_back(n);
+}
+
+void Scheduler::SyncNode(NodeId n) {
+  info_.Sync(store_, n);
+  LogNodeChange(n);
   if (n >= node_position_.size() || node_position_[n] < 0) return;
   free_blocks_.MarkChanged(static_cast<size_t>(node_position_[n]));
 }

@@ -47,6 +47,13 @@ class Scheduler : public cluster::Controller {
 
   uint64_t scheduling_attempts() const { return attempts_; }
   uint64_t bound_pods() const { return binds_; }
+  // On (tests): every FitError message the diagnosis memo gives is also made afresh over
+  // every node; diagnosis_mismatches() counts those that differ (message, nodes preemption
+  // may help, rejecting plugins). memo_with_nominations(): memo uses while pods were
+  // nominated.
+  static inline bool verify_diagnosis_memo = false;
+  uint64_t diagnosis_mismatches() const { return diagnosis_mismatches_; }
+  uint64_t memo_with_nominations() const { return memo_with_nominations_; }
 
  protected:
   void Reconcile(Time now) override;
@@ -93,6 +100,7 @@ class Scheduler : public cluster::Controller {
   // plugin, and the Unschedulable nodes.
   struct DiagnosisMemo {
     std::vector<uint32_t> version, group;
+    std::vector<uint32_t> nominations;  // the node's nominations_version_
     std::vector<int64_t> code;
     std::vector<uint16_t> plugin;  // the rejecting plugin's position
     std::vector<std::vector<uint16_t>> lists;
@@ -207,6 +215,10 @@ class Scheduler : public cluster::Controller {
   std::string FitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
                               const CycleState& state, std::vector<bool>* scratch,
                               Unschedulable* unschedulable, uint64_t* rejectors);
+  // FitErrorMessage without the memo: every node diagnosed.
+  std::string FullFitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
+                                  const CycleState& state, std::vector<bool>* scratch,
+                                  Unschedulable* unschedulable, uint64_t* rejectors);
   // The memo path of FitErrorMessage: per-node verdicts and their histogram kept per
   // template, updated for the nodes that changed since the template's last failure.
   std::string MemoFitErrorMessage(const cluster::PodRecord& pod, TemplateCache& tc,
@@ -284,6 +296,15 @@ class Scheduler : public cluster::Controller {
   size_t next_start_node_index_ = 0;
   std::vector<std::vector<PodId>> nominated_;  // per node
   size_t nominated_total_ = 0;
+  // Per node, bumped when its nominated pods change: a diagnosis memo's verdict for a node
+  // with nominated pods counts them (and is stale once they change).
+  std::vector<uint32_t> nominations_version_;
+  uint32_t NominationsVersion(NodeId n) const {
+    return n < nominations_version_.size() ? nominations_version_[n] : 0;
+  }
+  void NominationsChanged(NodeId n);
+  void LogNodeChange(NodeId n);
+  mutable uint64_t diagnosis_mismatches_ = 0, memo_with_nominations_ = 0;
   Time next_flush_ = cluster::kNever;
   // Moves with every node change and every bind or freed pod (the failure memos' key).
   uint64_t cluster_generation_ = 0;

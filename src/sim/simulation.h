@@ -96,6 +96,7 @@ class Simulation {
   const controllers::CronJobController* cron_jobs() const { return cron_jobs_; }
   // Karpenter, when the manifests hold NodePools; else nullptr.
   const karpenter::Karpenter* karpenter() const { return karpenter_; }
+  const scheduler::Scheduler* scheduler() const { return scheduler_; }
   // Work lost by pods deleted while running (evictions, interruptions, preemptions).
   const std::vector<cluster::LostWork>& lost_work() const;
   // Every metric the components declared and recorded.

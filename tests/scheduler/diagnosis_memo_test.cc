@@ -1,0 +1,54 @@
+// kube-scheduler diagnoses every node when a pod fits none (schedule_one.go: the FitError's
+// per-node statuses, then DefaultPreemption over the nodes it may help). The twin keeps a
+// template's per-node verdicts and recounts only the nodes changed since its last failure,
+// a node with nominated pods included (its verdict counts them, as addGENominatedPods
+// does, and goes stale when they change). Every message the memo gives must be the one a
+// diagnosis of every node makes, with the same nodes left to preemption.
+#include <gtest/gtest.h>
+
+#include <optional>
+#include <string>
+
+#include "scheduler/scheduler.h"
+#include "sim/simulation.h"
+
+namespace gputwin::scheduler {
+namespace {
+
+struct Counts {
+  uint64_t mismatches = 0, with_nominations = 0;
+};
+
+Counts RunVerified(const std::string& scenario) {
+  Scheduler::verify_diagnosis_memo = true;
+  auto sim = sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/" + scenario, std::nullopt,
+                               std::nullopt);
+  sim->Run();
+  Scheduler::verify_diagnosis_memo = false;
+  return {sim->scheduler()->diagnosis_mismatches(), sim->scheduler()->memo_with_nominations()};
+}
+
+class DiagnosisMemo : public ::testing::TestWithParam<const char*> {};
+
+TEST_P(DiagnosisMemo, EqualsDiagnosisOfEveryNode) {
+  const Counts c = RunVerified(GetParam());
+  EXPECT_EQ(c.mismatches, 0u);
+}
+
+// Preemption nominates pods while others keep failing: the memo is used with nominations.
+TEST(DiagnosisMemoNominations, UsedWhilePodsAreNominated) {
+  const Counts c = RunVerified("tests/scenarios/scheduler_fit_error_nominated.yaml");
+  EXPECT_GT(c.with_nominations, 0u);
+  EXPECT_EQ(c.mismatches, 0u);
+}
+
+INSTANTIATE_TEST_SUITE_P(Scenarios, DiagnosisMemo,
+                         ::testing::Values("tests/scenarios/priority_preemption.yaml",
+                                           "tests/scenarios/scheduler_fit_error_nominated.yaml",
+                                           "tests/scenarios/kueue_pod_preemption.yaml",
+                                           "tests/scenarios/scheduler_fit_error_updates.yaml",
+                                           "tests/scenarios/scheduler_fit_error_freed.yaml",
+                                           "examples/gpu-nodepools-spot/scenario.yaml"));
+
+}  // namespace
+}  // namespace gputwin::scheduler
