@@ -41,9 +41,7 @@ const Karpenter::NodePods& Karpenter::NodePodsOf(NodeId node) const {
     if (Reschedulable(p)) {
       memo.reschedulable = true;
       memo.reschedulable_pods.push_back(id);
-      const auto& spec = *p.tmpl->spec;
-      memo.topology |=
-          !spec.topology_spread_constraints.empty() || spec.pod_affinity || spec.pod_anti_affinity;
+      memo.topology |= HasTopology(*p.tmpl->spec);
       // The candidate ordering's disruption cost (disruptionutils.ReschedulingCost).
       double priority = p.tmpl->priority;
       memo.cost += std::clamp(1 + priority / 33554432.0, -10.0, 10.0);
@@ -303,6 +301,7 @@ void Karpenter::Disrupt(Time now) {
   std::stable_sort(candidates.begin(), candidates.end());
   // The destinations, once per pass: initialized nodes not in a command.
   SimNodes destinations;
+  const ReturnNodes give_back{this, &destinations};  // after KeepOnExit below has run
   // Claim → its node's index in the destinations, -1 elsewhere. Kept between passes (every
   // claim ever made has an entry) and reset on exit: filling it afresh cost a pass more
   // than the rest of its bookkeeping.
@@ -318,7 +317,6 @@ void Karpenter::Disrupt(Time now) {
         if (n.claim >= 0) k->claim_position_[n.claim] = -1;
       }
       k->KeepFits(d, &k->fits_carry_);
-      k->spare_nodes_ = std::move(d->nodes);
     }
   } keep{this, nullptr};
   if (!candidates.empty()) {
@@ -483,6 +481,7 @@ bool Karpenter::TryConsolidate(const std::vector<uint32_t>& candidates, Time now
     std::set<uint32_t> exclude = in_command_;
     exclude.insert(candidates.begin(), candidates.end());
     SimNodes own;
+    const ReturnNodes give_back{this, &own};
     if (!destinations) {
       // A command's validation: the consolidation passes' lists serve it (its nodes are
       // theirs but the candidates'), and it leaves its own for the next pass, before
@@ -717,6 +716,7 @@ bool Karpenter::Drift(Time now) {
     std::set<uint32_t> exclude = in_command_;
     exclude.insert(i);
     SimNodes destinations;
+    const ReturnNodes give_back{this, &destinations};
     destinations.nodes = ExistingNodes(exclude, true);
     Solution sol = Solve(ReschedulablePods(claims_[i].node), &destinations, now, exclude);
     if (!sol.errors.empty()) continue;  // DisruptionBlocked: its pods would not all schedule

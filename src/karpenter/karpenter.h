@@ -239,11 +239,16 @@ class Karpenter : public cluster::Controller {
   // last pass's fit lists and checks only the nodes that came or changed since (CarryFits),
   // then leaves its own for the next (KeepFits). The same lists as computed afresh.
   void CarryFits(SimNodes* nodes, FitsCarry* last);
-  // Hands a pass's node list back for ExistingNodes to fill again.
+  // Hands a pass's node list back for ExistingNodes to fill again (unless the spare is
+  // already the larger: a pass that listed no nodes has nothing to give).
   struct ReturnNodes {
     const Karpenter* k;
     SimNodes* nodes;
-    ~ReturnNodes() { k->spare_nodes_ = std::move(nodes->nodes); }
+    ~ReturnNodes() {
+      if (nodes->nodes.capacity() > k->spare_nodes_.capacity()) {
+        k->spare_nodes_ = std::move(nodes->nodes);
+      }
+    }
   };
   mutable std::vector<SimNode> spare_nodes_;
   mutable std::vector<int64_t> spare_free_;  // free rows a pass no longer needs, for the next
@@ -299,6 +304,8 @@ class Karpenter : public cluster::Controller {
   // existing nodes, and the bound pods they count (not `pods`, which are being placed).
   Topology BuildTopology(const std::vector<PodId>& pods, const SimNodes& existing,
                          const std::set<uint32_t>& exclude_claims) const;
+  // Spread constraints or pod (anti-)affinity: where the pod goes depends on other pods.
+  static bool HasTopology(const api::PodSpec& spec);
   bool InvolvesTopology(const std::vector<PodId>& pods) const;
   // kube-scheduler's node-local Filter plugins (NodeUnschedulable, TaintToleration with the
   // startup taints ignored until the node initializes, NodeAffinity, NodeResourcesFit), as

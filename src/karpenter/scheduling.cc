@@ -38,15 +38,14 @@ std::string FormatPlaceholder(size_t n) {
 
 }  // namespace
 
+bool Karpenter::HasTopology(const api::PodSpec& spec) {
+  return !spec.topology_spread_constraints.empty() || spec.pod_affinity || spec.pod_anti_affinity;
+}
+
 bool Karpenter::InvolvesTopology(const std::vector<PodId>& pods) const {
   if (!bound_anti_affinity_.empty()) return true;
-  for (PodId id : pods) {
-    const auto& spec = *store_.pod(id).tmpl->spec;
-    if (!spec.topology_spread_constraints.empty() || spec.pod_affinity || spec.pod_anti_affinity) {
-      return true;
-    }
-  }
-  return false;
+  return std::any_of(pods.begin(), pods.end(),
+                     [&](PodId id) { return HasTopology(*store_.pod(id).tmpl->spec); });
 }
 
 Topology Karpenter::BuildTopology(const std::vector<PodId>& pods, const SimNodes& existing,

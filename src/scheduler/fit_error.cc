@@ -126,8 +126,8 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
   }
   std::vector<uint16_t> ids;
   uint16_t failed_at;
-  // Node n's verdict, evaluated again when its group or NodeInfo row changed since.
-  // and its nominated pods.
+  // Node n's verdict, evaluated again when its group, NodeInfo row or nominated pods
+  // changed since.
   auto stale = [&](NodeId node) {
     return d.group[node] != groups_.GroupOf(node) || d.version[node] != info_.version(node) ||
            d.nominations[node] != NominationsVersion(node);
@@ -219,7 +219,7 @@ std::string Scheduler::FitErrorMessage(const cluster::PodRecord& pod, TemplateCa
                                        const CycleState& state, std::vector<bool>* scratch,
                                        Unschedulable* unschedulable, uint64_t* rejectors) {
   // Templates failing again and again keep their per-node verdicts, when every verdict
-  // depends only on the node's group and NodeInfo.
+  // depends only on the node's group, NodeInfo and nominated pods.
   // (A template whose spec already has a memo uses it from its first failure.)
   if ((tc.attempts >= 2 || diagnoses_.count(pod.tmpl->spec.get()) > 0) && !tc.other_node_filters &&
       active_cluster_.empty() && pod.daemon_node == cluster::kNone) {

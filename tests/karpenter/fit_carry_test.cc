@@ -12,6 +12,7 @@
 #include "report/summary.h"
 #include "results/results.h"
 #include "sim/simulation.h"
+#include "tests/repo_scenario.h"
 
 namespace gputwin::karpenter {
 namespace {
@@ -25,8 +26,7 @@ struct Outcome {
 
 Outcome RunWith(const std::string& scenario, bool* shortcut, bool on) {
   *shortcut = on;
-  auto sim = sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/" + scenario, std::nullopt,
-                               std::nullopt);
+  auto sim = test_support::LoadRepoScenario(scenario);
   sim->Run();
   *shortcut = true;
   std::ostringstream out;

@@ -12,6 +12,7 @@
 #include "report/summary.h"
 #include "results/results.h"
 #include "sim/simulation.h"
+#include "tests/repo_scenario.h"
 
 namespace gputwin {
 namespace {
@@ -19,8 +20,7 @@ namespace {
 using ::testing::HasSubstr;
 
 nlohmann::json RunSummary(const std::string& scenario) {
-  auto sim = sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/" + scenario, std::nullopt,
-                               std::nullopt);
+  auto sim = test_support::LoadRepoScenario(scenario);
   sim->Run();
   std::ostringstream out;
   report::WriteSummaryJson(out, *sim, results::Compute(*sim));

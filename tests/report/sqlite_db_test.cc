@@ -23,6 +23,7 @@
 #include "report/summary.h"
 #include "results/results.h"
 #include "sim/simulation.h"
+#include "tests/repo_scenario.h"
 #include "tests/temp_dir.h"
 
 namespace gputwin {
@@ -85,8 +86,7 @@ fs::path TempDir(const std::string& name) {
 
 // Runs an example as `gputwin run SCENARIO --db FILE` would.
 fs::path RunExample(const std::string& scenario, const std::string& name, bool spool = false) {
-  auto sim = sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/" + scenario, std::nullopt,
-                               std::nullopt);
+  auto sim = test_support::LoadRepoScenario(scenario);
   if (spool) sim->SpoolMetrics();
   sim->Run();
   const fs::path file = TempDir(name) / "run.db";

@@ -11,13 +11,13 @@
 #include "report/summary.h"
 #include "results/results.h"
 #include "sim/simulation.h"
+#include "tests/repo_scenario.h"
 
 namespace gputwin {
 namespace {
 
 void ExpectDumpTwoOfItsContent(const std::string& scenario) {
-  auto sim = sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/" + scenario, std::nullopt,
-                               std::nullopt);
+  auto sim = test_support::LoadRepoScenario(scenario);
   sim->Run();
   const results::Results res = results::Compute(*sim);
   std::ostringstream streamed;

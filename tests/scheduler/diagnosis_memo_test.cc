@@ -6,11 +6,11 @@
 // diagnosis of every node makes, with the same nodes left to preemption.
 #include <gtest/gtest.h>
 
-#include <optional>
 #include <string>
 
 #include "scheduler/scheduler.h"
 #include "sim/simulation.h"
+#include "tests/repo_scenario.h"
 
 namespace gputwin::scheduler {
 namespace {
@@ -21,8 +21,7 @@ struct Counts {
 
 Counts RunVerified(const std::string& scenario) {
   Scheduler::verify_diagnosis_memo = true;
-  auto sim = sim::LoadScenario(std::string(GPUTWIN_SOURCE_DIR) + "/" + scenario, std::nullopt,
-                               std::nullopt);
+  auto sim = test_support::LoadRepoScenario(scenario);
   sim->Run();
   Scheduler::verify_diagnosis_memo = false;
   return {sim->scheduler()->diagnosis_mismatches(), sim->scheduler()->memo_with_nominations()};
