@@ -2,6 +2,7 @@
 
 #include <algorithm>
 #include <charconv>
+#include <string_view>
 
 #include "cluster/ray_objects.h"
 #include "cluster/scheduling_helpers.h"
@@ -104,12 +105,17 @@ PodId Store::CreatePod(PodRecord rec, std::string* error) {
     *error = "namespaces \"" + rec.namespace_ + "\" not found";
     return kNone;
   }
-  std::string key = rec.Key();
-  if (pod_by_key_.count(key)) {
+  // One lookup for the name check and the index entry (a million-pod run pays per lookup).
+  auto [slot, added] = pod_by_key_.try_emplace(rec.Key(), kNone);
+  if (!added) {
     *error = "pods \"" + rec.name + "\" already exists";
     return kNone;
   }
-  if (!AdmitQuota(rec, error)) return kNone;
+  if (!AdmitQuota(rec, error)) {
+    pod_by_key_.erase(slot);
+    return kNone;
+  }
+  PodId& indexed = slot->second;  // (references into the map outlive its rehashing)
   rec.created_at = now_;
   if (rec.uid.empty()) rec.uid = NewUid();
   rec.scheduling_gates = rec.tmpl->spec->scheduling_gates;
@@ -123,7 +129,7 @@ PodId Store::CreatePod(PodRecord rec, std::string* error) {
   PodId id = static_cast<PodId>(pods_.size());
   ChargeNamespace(rec, +1);
   pods_.push_back(std::move(rec));
-  pod_by_key_.emplace(std::move(key), id);
+  indexed = id;
   ++phase_counts_[static_cast<int>(pods_[id].phase)];
   Notify(WatchKind::kPod, WatchOp::kAdded, id);
   return id;
@@ -520,19 +526,25 @@ void Store::RecordEvent(const std::string& type, const std::string& reason, cons
                         const std::string& ns, const std::string& name, const std::string& message,
                         const std::string& source) {
   if (!record_events_) return;
-  std::string key = kind + "\x1f" + ns + "\x1f" + name + "\x1f" + reason + "\x1f" + message;
-  auto it = event_index_.find(key);
-  if (it != event_index_.end()) {
+  uint64_t key = 0;
+  for (const std::string* part : {&kind, &ns, &name, &reason, &message}) {
+    const uint64_t h = std::hash<std::string_view>{}(*part);
+    key ^= h + 0x9e3779b97f4a7c15ULL + (key << 6) + (key >> 2);
+  }
+  for (auto [it, end] = event_index_.equal_range(key); it != end; ++it) {
     auto& e = events_[it->second];
-    e.count++;
-    e.last_timestamp = now_;
-    return;
+    if (e.kind == kind && e.namespace_ == ns && e.name == name && e.reason == reason &&
+        e.message == message) {
+      e.count++;
+      e.last_timestamp = now_;
+      return;
+    }
   }
   if (events_.size() >= max_events_) {
     ++dropped_events_;
     return;
   }
-  event_index_.emplace(std::move(key), events_.size());
+  event_index_.emplace(key, events_.size());
   events_.push_back(KubeEvent{now_, now_, type, reason, kind, ns, name, message, source, 1});
 }
 

@@ -333,7 +333,9 @@ class Store {
   uint64_t next_uid_ = 0;
 
   std::vector<KubeEvent> events_;
-  std::unordered_map<std::string, size_t> event_index_;
+  // Events by a hash of what the event recorder aggregates on (involved object, reason,
+  // message): hashing the parts in place of a joined key saves a string per event sent.
+  std::unordered_multimap<uint64_t, size_t> event_index_;
   bool record_events_ = true;
   size_t max_events_ = 100'000;
   uint64_t dropped_events_ = 0;

@@ -260,6 +260,9 @@ class ScorePlugin {
   virtual void NormalizeScore(const CycleState& /*state*/, std::vector<int64_t>* /*scores*/) const {
   }
   virtual bool HasNormalizeScore() const { return false; }
+  // A kNode score that reads of the pod only its requests (PodTemplateInfo's requests,
+  // nonzero_cpu, nonzero_memory): templates alike in those may share memoised scores.
+  virtual bool ScoresByRequests() const { return false; }
 };
 
 // PostFilter: what to do when no node fits (DefaultPreemption).

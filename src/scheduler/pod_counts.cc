@@ -35,10 +35,63 @@ bool PodMatcher::Matches(const std::string& ns, const api::Labels& labels) const
   return true;
 }
 
+namespace {
+std::string LabelAnchor(const std::string& key, const std::string& value) {
+  std::string a = key;
+  a += '\0';
+  a += value;
+  return a;
+}
+}  // namespace
+
+void PodCounts::Index(uint32_t entry) {
+  const PodMatcher& m = entries_[entry].m;
+  if (m.nothing) return;  // selects no pod
+  for (const auto& s : m.selectors) {
+    if (!s.match_labels.empty()) {
+      const auto& [key, value] = *s.match_labels.begin();
+      by_label_[LabelAnchor(key, value)].push_back(entry);
+      return;
+    }
+  }
+  for (const auto& s : m.selectors) {
+    for (const auto& e : s.match_expressions) {
+      if (e.op == "In" && e.values.size() == 1) {
+        by_label_[LabelAnchor(e.key, e.values[0])].push_back(entry);
+        return;
+      }
+      if (e.op == "In" || e.op == "Exists") {
+        by_label_key_[e.key].push_back(entry);
+        return;
+      }
+    }
+  }
+  unanchored_.push_back(entry);
+}
+
 const std::vector<uint32_t>& PodCounts::MatchersOf(const cluster::PodRecord& p) {
   const uint32_t t = p.tmpl->id;
   if (by_template_.size() <= t) by_template_.resize(t + 1);
   TemplateMatches& tm = by_template_[t];
+  if (tm.known == 0 && !entries_.empty()) {
+    // A new template: the matchers anchored on its labels, and the unanchored ones.
+    const auto& labels = p.tmpl->metadata.labels;
+    auto take = [&](const std::vector<uint32_t>& list) {
+      for (uint32_t k : list) {
+        if (entries_[k].m.Matches(p.namespace_, labels)) tm.entries.push_back(k);
+      }
+    };
+    take(unanchored_);
+    for (const auto& [key, value] : labels) {
+      if (auto it = by_label_.find(LabelAnchor(key, value)); it != by_label_.end()) {
+        take(it->second);
+      }
+      if (auto it = by_label_key_.find(key); it != by_label_key_.end()) take(it->second);
+    }
+    std::sort(tm.entries.begin(), tm.entries.end());
+    tm.known = static_cast<uint32_t>(entries_.size());
+  }
+  // Matchers registered since the template was last seen.
   for (; tm.known < entries_.size(); ++tm.known) {
     const PodMatcher& m = entries_[tm.known].m;
     if (!m.nothing && m.Matches(p.namespace_, p.tmpl->metadata.labels)) {
@@ -65,6 +118,7 @@ uint32_t PodCounts::Register(const PodMatcher& m) {
   auto [it, added] = by_key_.emplace(key, static_cast<uint32_t>(entries_.size()));
   if (!added) return it->second;
   entries_.push_back(Entry{m, {}, {}, {}});
+  Index(it->second);
   Entry& e = entries_.back();
   if (!m.nothing) {
     std::unordered_map<uint32_t, bool> by_template;  // the bound pods' templates

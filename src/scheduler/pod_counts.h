@@ -77,12 +77,20 @@ class PodCounts {
     std::vector<uint32_t> entries;
   };
   const std::vector<uint32_t>& MatchersOf(const cluster::PodRecord& p);
+  // Matchers by a label every pod they select carries (its anchor): a key=value pair, or a
+  // key alone (Exists, In with several values); the rest (no anchor) are tried on every
+  // new template. A Job's pods make a template each: scanning every matcher for each made
+  // the binds of a million-pod run grow with pods × Deployments.
+  void Index(uint32_t entry);
   void Add(Entry& e, NodeId n, int64_t delta);
 
   const cluster::Store& store_;
   std::vector<Entry> entries_;
   std::vector<TemplateMatches> by_template_;
   std::unordered_map<std::string, uint32_t> by_key_;
+  std::unordered_map<std::string, std::vector<uint32_t>> by_label_;  // "key\0value"
+  std::unordered_map<std::string, std::vector<uint32_t>> by_label_key_;
+  std::vector<uint32_t> unanchored_;
   std::vector<AffinityTemplate> affinity_;
   std::unordered_map<uint32_t, size_t> affinity_index_;  // template id → affinity_
 };

@@ -215,7 +215,7 @@ void Scheduler::NoteWaiting(const cluster::PodRecord& p, PodId id, bool waiting)
 void Scheduler::ReleaseTemplate(uint32_t tid) {
   // The caches are memos: a template that comes back (a Job's retry) builds them again.
   if (tid < template_cache_.size() && template_cache_[tid]) {
-    if (!template_cache_[tid]->score.empty()) --score_caches_;
+    if (!template_cache_[tid]->own_score.score.empty()) --score_caches_;
     ReleaseDiagnosis(*template_cache_[tid]);
     if (const api::PodSpec* key = template_cache_[tid]->groups_spec) {
       auto it = shared_groups_.find(key);
@@ -423,11 +423,14 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     return;
   }
 
-  // Templates scheduled again and again get a score memo (bounded in number).
-  if (++tc.attempts == 2 && score_caches_ < kMaxScoreCaches) {
-    ++score_caches_;
-    tc.score.assign(store_.node_count(), 0);
-    tc.score_version.assign(store_.node_count(), 0);
+  // Templates (or specs) scheduled again and again get a score memo (bounded in number).
+  ++tc.attempts;
+  const bool own = tc.score_of == &tc.own_score;
+  if (ScoreMemo& sm = *tc.score_of;
+      ++sm.attempts == 2 && (!own || score_caches_ < kMaxScoreCaches)) {
+    if (own) ++score_caches_;
+    sm.score.assign(store_.node_count(), 0);
+    sm.version.assign(store_.node_count(), 0);
   }
   // PreFilter: the plugins that read other pods build this cycle's state.
   CycleState state;  // slots appear as plugins set them

@@ -111,6 +111,15 @@ class Scheduler : public cluster::Controller {
     std::vector<bool> unschedulable;
     std::string message;  // HistogramMessage of the counts, "" when they moved
   };
+  // Memo of the weighted memo_scores sum by node, valid while the node's NodeInfo version
+  // holds. Where every memo plugin scores by the pod's requests alone (ScoresByRequests),
+  // templates with equal requests share one, kept after they go: each Job of a generator
+  // makes a template of its own, whose memo otherwise started empty.
+  struct ScoreMemo {
+    uint32_t attempts = 0;  // cycles of its templates; the memo is made at the second
+    std::vector<uint32_t> version;
+    std::vector<int64_t> score;
+  };
   struct TemplateCache {
     TemplateCache() = default;
     TemplateCache(const TemplateCache&) = delete;  // groups_of may point at own_groups
@@ -135,10 +144,11 @@ class Scheduler : public cluster::Controller {
     std::vector<GroupEval> own_groups;
     const api::PodSpec* groups_spec = nullptr;  // the SharedGroups key held, or null
     std::vector<GroupEval>& groups() { return *groups_of; }
-    // Memo of the weighted memo_scores sum, valid while the node's NodeInfo version holds.
     uint32_t attempts = 0;
-    std::vector<uint32_t> score_version;
-    std::vector<int64_t> score;
+    // The memo_scores sum by node: this template's, or one shared by requests (score_of).
+    ScoreMemo own_score;
+    std::shared_ptr<ScoreMemo> shared_score;
+    ScoreMemo* score_of = &own_score;
     // The shared diagnosis memo this template counts as a user of: its spec and
     // SharedDiagnosis::id (0: none).
     const api::PodSpec* diag_spec = nullptr;
@@ -320,6 +330,10 @@ class Scheduler : public cluster::Controller {
   // oldest is dropped (each costs ~16 bytes per node).
   std::unordered_map<const api::PodSpec*, std::unique_ptr<SharedDiagnosis>> diagnoses_;
   std::unordered_map<const api::PodSpec*, std::unique_ptr<SharedGroups>> shared_groups_;
+  // Score memos by the requests and memo plugins they were made for; all are dropped when
+  // kMaxSharedScoreMemos is reached (a memo is a cache: made again on the next use).
+  std::unordered_map<std::string, std::shared_ptr<ScoreMemo>> score_memos_;
+  static constexpr size_t kMaxSharedScoreMemos = 64;
   std::deque<const api::PodSpec*> diagnosis_order_;
   uint64_t next_diagnosis_id_ = 1;
   void ReleaseDiagnosis(TemplateCache& tc);

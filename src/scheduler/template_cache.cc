@@ -1,6 +1,7 @@
 // kube-scheduler's per-template caches (the plugins' scopes, group verdicts per node view,
 // memoised scores) and the Filter runs that read them, with nominated pods' resources.
 #include <algorithm>
+#include <string>
 
 #include "cluster/store.h"
 #include "scheduler/plugins/node_resources_fit.h"
@@ -57,6 +58,26 @@ Scheduler::TemplateCache& Scheduler::CacheFor(const cluster::PodRecord& pod) {
     }
   }
   if (fit_) tc.requests = &fit_->RequestsOf(t);
+  const bool by_requests =
+      !tc.memo_scores.empty() &&
+      std::all_of(tc.memo_scores.begin(), tc.memo_scores.end(),
+                  [&](uint16_t pos) { return scores_[pos].plugin->ScoresByRequests(); });
+  if (by_requests) {
+    std::string key;
+    auto put = [&](int64_t v) { key += std::to_string(v) + ','; };
+    for (uint16_t pos : tc.memo_scores) put(pos);
+    put(-1);
+    put(t.nonzero_cpu);
+    put(t.nonzero_memory);
+    for (int64_t v : t.requests) put(v);
+    if (score_memos_.size() >= kMaxSharedScoreMemos && !score_memos_.count(key)) {
+      score_memos_.clear();
+    }
+    auto& shared = score_memos_[key];
+    if (!shared) shared = std::make_shared<ScoreMemo>();
+    tc.shared_score = shared;
+    tc.score_of = shared.get();
+  }
   tc.groups_of = &tc.own_groups;
   if (pod.daemon_node == cluster::kNone) {
     const api::PodSpec* key = t.spec.get();
@@ -184,17 +205,18 @@ void Scheduler::PreFilter(const cluster::PodRecord& pod, const TemplateCache& tc
 
 void Scheduler::AddMemoScores(const cluster::PodRecord& pod, TemplateCache& tc,
                               std::vector<int64_t>* totals) {
-  const bool memo = !tc.score.empty();
-  if (memo && tc.score.size() < store_.node_count()) {
-    tc.score.resize(store_.node_count(), 0);
-    tc.score_version.resize(store_.node_count(), 0);
+  ScoreMemo& sm = *tc.score_of;
+  const bool memo = !sm.score.empty();
+  if (memo && sm.score.size() < store_.node_count()) {
+    sm.score.resize(store_.node_count(), 0);
+    sm.version.resize(store_.node_count(), 0);
   }
   score_misses_.clear();
   miss_at_.clear();
   for (size_t fi = 0; fi < feasible_.size(); ++fi) {
     const NodeId n = feasible_[fi].node;
-    if (memo && tc.score_version[n] == info_.version(n)) {
-      (*totals)[fi] += tc.score[n];
+    if (memo && sm.version[n] == info_.version(n)) {
+      (*totals)[fi] += sm.score[n];
     } else {
       score_misses_.push_back(n);
       miss_at_.push_back(static_cast<uint32_t>(fi));
@@ -214,8 +236,8 @@ void Scheduler::AddMemoScores(const cluster::PodRecord& pod, TemplateCache& tc,
   for (size_t k = 0; k < score_misses_.size(); ++k) {
     (*totals)[miss_at_[k]] += miss_scores_[k];
     if (memo) {
-      tc.score[score_misses_[k]] = miss_scores_[k];
-      tc.score_version[score_misses_[k]] = info_.version(score_misses_[k]);
+      sm.score[score_misses_[k]] = miss_scores_[k];
+      sm.version[score_misses_[k]] = info_.version(score_misses_[k]);
     }
   }
 }

@@ -11,6 +11,7 @@ class NodeResourcesBalancedAllocation final : public Plugin, public ScorePlugin 
   explicit NodeResourcesBalancedAllocation(const Handle& handle) : handle_(handle) {}
   const char* Name() const override { return "NodeResourcesBalancedAllocation"; }
   Scope ScoreScope(const cluster::PodRecord&) const override { return Scope::kNode; }
+  bool ScoresByRequests() const override { return true; }
   int64_t Score(const CycleState& state, const cluster::PodRecord& pod,
                 const NodeView& node) const override;
   bool AddNodeScores(const cluster::PodRecord& pod, std::span<const NodeId> nodes, int64_t weight,

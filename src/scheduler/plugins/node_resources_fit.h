@@ -39,6 +39,7 @@ class NodeResourcesFit final : public Plugin, public FilterPlugin, public ScoreP
   void Diagnose(const CycleState& state, const cluster::PodRecord& pod, const NodeView& node,
                 std::vector<uint16_t>* reasons) const override;
   Scope ScoreScope(const cluster::PodRecord&) const override { return Scope::kNode; }
+  bool ScoresByRequests() const override { return true; }
   int64_t Score(const CycleState& state, const cluster::PodRecord& pod,
                 const NodeView& node) const override;
   bool AddNodeScores(const cluster::PodRecord& pod, std::span<const NodeId> nodes, int64_t weight,
