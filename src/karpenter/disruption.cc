@@ -156,18 +156,27 @@ int64_t Karpenter::BudgetAvailable(uint32_t pool, const std::string& reason, Tim
 }
 
 std::vector<int64_t> Karpenter::BudgetsAvailable(const std::string& reason, Time now) const {
-  std::vector<int64_t> total(pools_.size(), 0), disrupting(pools_.size(), 0);
+  return BudgetsAvailable(TallyBudgets(), reason, now);
+}
+
+Karpenter::BudgetTally Karpenter::TallyBudgets() const {
+  BudgetTally t{std::vector<int64_t>(pools_.size(), 0), std::vector<int64_t>(pools_.size(), 0)};
   for (uint32_t i : live_claims_) {
     const auto& c = claims_[i];
-    if (c.phase == ClaimPhase::kInitialized) ++total[c.nodepool];
+    if (c.phase == ClaimPhase::kInitialized) ++t.total[c.nodepool];
     if (in_command_.count(i) || c.deleting ||
         (c.node != cluster::kNone && !store_.node(c.node).ready)) {
-      ++disrupting[c.nodepool];
+      ++t.disrupting[c.nodepool];
     }
   }
+  return t;
+}
+
+std::vector<int64_t> Karpenter::BudgetsAvailable(const BudgetTally& tally,
+                                                 const std::string& reason, Time now) const {
   std::vector<int64_t> out;
   for (uint32_t p = 0; p < pools_.size(); ++p) {
-    out.push_back(PoolBudget(p, reason, now, total[p], disrupting[p]));
+    out.push_back(PoolBudget(p, reason, now, tally.total[p], tally.disrupting[p]));
   }
   return out;
 }
@@ -227,9 +236,17 @@ void Karpenter::Disrupt(Time now) {
   Command empty{{}, "Empty", false};
   // Budgets follow the state version, and the clock only through cron schedules.
   std::vector<int64_t> empty_budgets;
+  // The budgets' counts, taken once for emptiness and consolidation: what they count
+  // changes only when a command is issued, and that ends the pass (Drift, in between,
+  // changes nothing unless it returns true).
+  std::optional<BudgetTally> tally;
+  auto budgets_for = [&](const std::string& reason) {
+    if (!tally) tally = TallyBudgets();
+    return BudgetsAvailable(*tally, reason, now);
+  };
   bool empty_unchanged = UnchangedSince(emptiness_memo_, now);
   if (!empty_unchanged || scheduled_budgets_) {
-    empty_budgets = BudgetsAvailable("Empty", now);
+    empty_budgets = budgets_for("Empty");
     empty_unchanged = empty_unchanged && empty_budgets == emptiness_budgets_;
   }
   // By NodePool, then claim: one walk over the claims, each NodePool taking what its budget
@@ -274,7 +291,7 @@ void Karpenter::Disrupt(Time now) {
   std::vector<int64_t> budgets;
   bool unchanged = UnchangedSince(consolidation_memo_, now);
   if (!unchanged || scheduled_budgets_) {
-    budgets = BudgetsAvailable("Underutilized", now);
+    budgets = budgets_for("Underutilized");
     unchanged = unchanged && budgets == consolidation_budgets_;
   }
   if (unchanged) {

@@ -363,6 +363,13 @@ class Karpenter : public cluster::Controller {
   void Disrupt(Time now);
   int64_t BudgetAvailable(uint32_t pool, const std::string& reason, Time now) const;
   std::vector<int64_t> BudgetsAvailable(const std::string& reason, Time now) const;  // by pool
+  // What budgets count, by NodePool: initialized nodes, and nodes being disrupted.
+  struct BudgetTally {
+    std::vector<int64_t> total, disrupting;
+  };
+  BudgetTally TallyBudgets() const;
+  std::vector<int64_t> BudgetsAvailable(const BudgetTally& tally, const std::string& reason,
+                                        Time now) const;
   int64_t PoolBudget(uint32_t pool, const std::string& reason, Time now, int64_t total,
                      int64_t disrupting) const;
   bool Consolidatable(uint32_t claim, Time now) const;
