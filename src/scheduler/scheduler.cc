@@ -537,13 +537,17 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     const size_t first = static_cast<size_t>(
         std::lower_bound(pinned->begin(), pinned->end(), std::pair<int32_t, NodeId>{start, 0}) -
         pinned->begin());
-    int64_t last_rank = 0;
+    // (No division per node: the index wraps, and the rank is taken of the last one.)
+    size_t k = first == m ? 0 : first;
+    int32_t last_position = start;
     for (size_t i = 0; i < m && static_cast<int64_t>(feasible.size()) < to_find; ++i) {
-      const auto& [position, node] = (*pinned)[(first + i) % m];
+      const auto& [position, node] = (*pinned)[k];
       visit(node);
-      last_rank = (position - start + n) % n;
+      last_position = position;
+      if (++k == m) k = 0;
     }
-    processed = static_cast<int64_t>(feasible.size()) < to_find ? n : last_rank + 1;
+    processed =
+        static_cast<int64_t>(feasible.size()) < to_find ? n : (last_position - start + n) % n + 1;
   } else {
     for (int64_t i = 0; i < n && static_cast<int64_t>(feasible.size()) < to_find; ++i) {
       visit(node_order_[index]);
