@@ -456,8 +456,11 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   // The group memo is sized up front: its entries stay put while the loop reads them.
   if (tc.groups().size() < groups_.view_count()) tc.groups().resize(groups_.view_count());
   // The hot loop: group verdicts are cached per template; the resource check reads the
-  // flat NodeInfo arrays. Other filters, or nominated pods, take the full path.
-  const bool fast = !tc.other_node_filters && active_cluster_.empty() && nominated_total_ == 0;
+  // flat NodeInfo arrays. Other filters take the full path, and so does a node with
+  // nominated pods (they take room there: FilterWithNominated); the rest stay on the fast
+  // path, which is what the full one finds for a node without them.
+  const bool fast = !tc.other_node_filters && active_cluster_.empty();
+  const bool any_nominated = nominated_total_ != 0;
   size_t index = next_start_node_index_;
   // A nodeSelector names the nodes a pod can fit (NodeAffinity filters them): the Store's
   // label index gives them (a GPU pool's label; a kubernetes.io/hostname pin, as Kueue's
@@ -485,7 +488,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   // (inlined: as a call per node, the plain walk costs 15 % more).
   auto visit = [&](NodeId node) __attribute__((always_inline)) {
     ++processed;
-    if (fast) {
+    if (fast && (!any_nominated || node >= nominated_.size() || nominated_[node].empty())) {
       if (tc.group_filters.empty() && tc.group_scores.empty()) {
         if (!tc.requests || NodeResourcesFit::Fits(*tc.requests, info_.alloc(node),
                                                    info_.used(node), info_.stride())) {
@@ -507,7 +510,8 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     }
   };
   // Where only the group verdicts and NodeResourcesFit decide, whole blocks of nodes
-  // without room for the requests are passed over (each counts as processed), for
+  // without room for the requests are passed over (each counts as processed; nominated
+  // pods only take room, so a block without room has none with them either), for
   // templates whose last walk visited every node and found fewer nodes than there are
   // blocks: elsewhere keeping the blocks current costs more than skipping saves.
   const bool skip_blocks = fast && !only_pinned && tc.requests != nullptr && tc.sparse_fit;
