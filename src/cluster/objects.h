@@ -190,8 +190,7 @@ struct LostWork {
 struct NodeRecord {
   api::Node obj;  // labels, taints, unschedulable as they are now
   ResourceVec allocatable;
-  ResourceVec requested;       // Σ requests of non-terminal pods bound here
-  uint64_t usage_version = 0;  // bumped when allocatable or requested change (for caches)
+  ResourceVec requested;  // Σ requests of non-terminal pods bound here
   int64_t nonzero_cpu = 0, nonzero_memory = 0;
   std::vector<PodId> pods;  // non-terminal pods bound here
   // Σ requests (with the pod count at kPods) of `pods` by priority, ascending: what

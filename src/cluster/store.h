@@ -138,6 +138,9 @@ class Store {
   // when none), packed by NodeId: preemption rules most of thousands of nodes out on it
   // without reading their records.
   int32_t LowestPodPriority(NodeId id) const { return lowest_pod_priority_[id]; }
+  // Bumped when the node's allocatable or requested change (caches compare it), packed by
+  // NodeId: walks over thousands of nodes read it without their records.
+  uint64_t UsageVersion(NodeId id) const { return usage_versions_[id]; }
   // Moves whenever a node's labels enter or leave LabelIndex (caches of it compare).
   uint64_t label_index_version() const { return label_index_version_; }
   NodeId FindNode(const std::string& name) const;
@@ -310,6 +313,7 @@ class Store {
   int64_t max_pods_ = std::numeric_limits<int64_t>::max();
   std::vector<NodeRecord> nodes_;
   std::vector<NodeId> live_nodes_;
+  std::vector<uint64_t> usage_versions_;      // by NodeId (UsageVersion)
   std::vector<int32_t> lowest_pod_priority_;  // by NodeId
   std::unordered_map<std::string, NodeId> node_by_name_;
   std::map<std::pair<std::string, std::string>, std::vector<NodeId>> nodes_by_label_;

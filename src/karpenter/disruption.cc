@@ -31,8 +31,9 @@ const Karpenter::NodePods& Karpenter::NodePodsOf(NodeId node) const {
   const auto& n = store_.node(node);
   if (node_pods_.size() <= node) node_pods_.resize(node + 1);
   auto& memo = node_pods_[node];
-  if (memo.version == n.usage_version) return memo;
-  memo.version = n.usage_version;
+  const uint64_t usage = store_.UsageVersion(node);
+  if (memo.version == usage) return memo;
+  memo.version = usage;
   memo.reschedulable = memo.do_not_disrupt = memo.topology = false;
   memo.cost = 0;
   memo.reschedulable_pods.clear();
@@ -162,7 +163,7 @@ std::vector<int64_t> Karpenter::BudgetsAvailable(const std::string& reason, Time
 Karpenter::BudgetTally Karpenter::TallyBudgets() const {
   BudgetTally t{std::vector<int64_t>(pools_.size(), 0), std::vector<int64_t>(pools_.size(), 0)};
   for (uint32_t i : live_claims_) {
-    const auto& c = claims_[i];
+    const auto& c = claim_state_[i];
     if (c.phase == ClaimPhase::kInitialized) ++t.total[c.nodepool];
     if (in_command_.count(i) || c.deleting ||
         (c.node != cluster::kNone && !store_.node(c.node).ready)) {

@@ -22,6 +22,7 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
     std::erase_if(nodes_by_name_, [&](NodeId n) { return store_.node(n).deleted; });
     nodes_deleted_pruned_ = nodes_deleted_;
   }
+  if (node_cordoned_.size() < store_.node_count()) node_cordoned_.resize(store_.node_count(), -1);
   for (; nodes_seen_ < store_.node_count(); ++nodes_seen_) {
     if (store_.node(nodes_seen_).deleted) continue;
     nodes_by_name_.insert(
@@ -38,27 +39,29 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
   for (NodeId n : nodes_by_name_) {
     const auto& node = store_.node(n);
     auto claim = ClaimOf(n);
-    if (claim && (claims_[*claim].deleting || exclude.count(*claim))) continue;
+    if (claim && (claim_state_[*claim].deleting || exclude.count(*claim))) continue;
     SimNode s;
     s.node = n;
     s.name = &node.name();
     s.labels = &node.obj.metadata.labels;
     s.taints = &node.obj.taints;
-    s.unschedulable = node.obj.unschedulable;
+    int8_t& cordoned = node_cordoned_[n];
+    if (cordoned < 0) cordoned = node.obj.unschedulable ? 1 : 0;
+    s.unschedulable = cordoned == 1;
     s.allocatable = &node.allocatable;
     s.used = &node.requested;
     if (claim) {
-      const auto& c = claims_[*claim];
       s.claim = static_cast<int32_t>(*claim);
-      s.initialized = c.phase == ClaimPhase::kInitialized;
+      s.initialized = claim_state_[*claim].phase == ClaimPhase::kInitialized;
       // Until it initializes, a node is taken at the capacity its instance type promises
       // (its GPUs are not advertised yet), and its startup taints are ignored.
       if (!s.initialized) {
+        const auto& c = claims_[*claim];
         s.allocatable = &TypeAllocatable(c.nodepool, c.type);
         s.ignored_taints = &pools_[c.nodepool].spec->startup_taints;
       }
     }
-    s.usage = node.usage_version;
+    s.usage = store_.UsageVersion(n);
     s.version = EntryVersion(n, s.initialized);
     if (s.initialized) {
       out.push_back(std::move(s));
@@ -305,7 +308,7 @@ void Karpenter::CarryFits(SimNodes* d, FitsCarry* carry) {
                             : (x < index_of_node_.size() ? index_of_node_[x] : -1);
     if (k < 0) continue;
     const auto kk = static_cast<size_t>(k);
-    // A node's allocatable and requested move together with its usage_version.
+    // A node's allocatable and requested move together with its Store::UsageVersion.
     if (last.versions[i] != d->nodes[kk].version || last.usage[i] != d->nodes[kk].usage) continue;
     // Only unchanged nodes carry their verdicts; they must keep their order to merge.
     ordered &= k > previous;
@@ -370,6 +373,23 @@ void Karpenter::KeepFits(SimNodes* d, FitsCarry* carry) {
   for (auto& [key, f] : d->fits) {
     if (f.spec) last.lists.emplace(key, std::move(f));
   }
+}
+
+std::string Karpenter::PackedStateMismatch() const {
+  for (uint32_t i = 0; i < claims_.size(); ++i) {
+    const auto& c = claims_[i];
+    const auto& s = claim_state_[i];
+    if (s.node != c.node || s.nodepool != c.nodepool || s.phase != c.phase ||
+        s.deleting != c.deleting) {
+      return "NodeClaim " + c.name;
+    }
+  }
+  for (NodeId n = 0; n < node_cordoned_.size() && n < store_.node_count(); ++n) {
+    if (node_cordoned_[n] >= 0 && (node_cordoned_[n] == 1) != store_.node(n).obj.unschedulable) {
+      return "Node " + store_.node(n).name();
+    }
+  }
+  return "";
 }
 
 }  // namespace gputwin::karpenter

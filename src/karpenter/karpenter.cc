@@ -228,6 +228,7 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
   if (kind == WatchKind::kNode) {
     if (node_version_.size() <= id) node_version_.resize(id + 1, 0);
     ++node_version_[id];
+    if (id < node_cordoned_.size()) node_cordoned_[id] = -1;
     if (op != WatchOp::kModified) MarkUnconsolidated(now);
     if (op == WatchOp::kDeleted) ++nodes_deleted_;
     auto claim = ClaimOf(id);
@@ -272,7 +273,7 @@ void Karpenter::OnTimer(Time now, uint64_t arg) {
       auto& c = claims_[payload];
       if (c.phase == ClaimPhase::kLaunching) {
         Changed();
-        c.phase = ClaimPhase::kLaunched;
+        SetPhase(static_cast<uint32_t>(payload), ClaimPhase::kLaunched);
         c.launched_at = now;
       }
       break;

@@ -109,6 +109,9 @@ class Karpenter : public cluster::Controller {
   // counts those that differ.
   static inline bool verify_carried_fits = false;
   uint64_t fits_mismatches() const { return fits_mismatches_; }
+  // The first NodeClaim or Node whose packed copy (claim_state_, node_cordoned_) differs
+  // from its record, named; empty when all agree. For tests.
+  std::string PackedStateMismatch() const;
   // Consolidation simulations kept across passes (IsolatedSimsAt), and how often one was
   // reused. Off: every pass simulates afresh (the differential test's reference).
   static inline bool keep_isolated_sims = true;
@@ -164,7 +167,7 @@ class Karpenter : public cluster::Controller {
     const ResourceVec* allocatable = nullptr;                 // the Node's, or its instance type's
     const ResourceVec* used = nullptr;  // bound pods' requests, or daemon overhead
     bool initialized = true;
-    // For CarryFits, read while the Node is at hand: its usage_version and EntryVersion.
+    // For CarryFits: the Node's Store::UsageVersion and EntryVersion.
     uint64_t usage = 0;
     uint64_t version = 0;
   };
@@ -216,7 +219,7 @@ class Karpenter : public cluster::Controller {
   struct FitsCarry {
     std::vector<uint64_t> order;     // EntryKey of each node of the pass
     std::vector<uint64_t> versions;  // EntryVersion
-    std::vector<uint64_t> usage;     // the Node's usage_version
+    std::vector<uint64_t> usage;     // the Node's Store::UsageVersion
     std::vector<int64_t> free;
     size_t width = 0;
     std::unordered_map<const void*, SimNodes::Fits> lists;
@@ -471,8 +474,11 @@ class Karpenter : public cluster::Controller {
   mutable std::unordered_map<std::string, uint32_t> constraints_by_key_;
   mutable std::vector<StaticFits> static_fits_;  // by constraints
   std::vector<uint32_t> node_version_;           // by NodeId: bumped on every change
-  FitsCarry fits_carry_;                         // consolidation's, pass to pass
-  FitsCarry provision_carry_;                    // provisioning's, pass to pass
+  // By NodeId, the Node's cordon (spec.unschedulable) as of its last change, -1 until read:
+  // a pass lists thousands of nodes without reading their records.
+  mutable std::vector<int8_t> node_cordoned_;
+  FitsCarry fits_carry_;       // consolidation's, pass to pass
+  FitsCarry provision_carry_;  // provisioning's, pass to pass
   mutable uint64_t fits_carried_ = 0;
   uint64_t fits_carried_idle_ = 0;
   mutable uint64_t fits_mismatches_ = 0;
@@ -507,6 +513,28 @@ class Karpenter : public cluster::Controller {
   uint64_t nodes_deleted_ = 0;
   mutable uint64_t nodes_deleted_pruned_ = 0;
   std::vector<int32_t> claim_of_node_;  // by NodeId; -1: not Karpenter's
+  // What the walks over every node or claim read of a NodeClaim, packed by claim index
+  // (a NodeClaim is over 500 bytes: a cache miss each at 10,000 nodes); set only through
+  // SetPhase, MarkDeleting and SetClaimNode, with the fields.
+  struct ClaimState {
+    NodeId node = cluster::kNone;
+    uint32_t nodepool = 0;
+    ClaimPhase phase = ClaimPhase::kLaunching;
+    bool deleting = false;
+  };
+  std::vector<ClaimState> claim_state_;
+  void SetPhase(uint32_t index, ClaimPhase phase) {
+    claims_[index].phase = phase;
+    claim_state_[index].phase = phase;
+  }
+  void MarkDeleting(uint32_t index) {
+    claims_[index].deleting = true;
+    claim_state_[index].deleting = true;
+  }
+  void SetClaimNode(uint32_t index, NodeId node) {
+    claims_[index].node = node;
+    claim_state_[index].node = node;
+  }
   std::optional<uint32_t> ClaimOf(NodeId n) const {
     if (n >= claim_of_node_.size() || claim_of_node_[n] < 0) return std::nullopt;
     return static_cast<uint32_t>(claim_of_node_[n]);
@@ -521,7 +549,7 @@ class Karpenter : public cluster::Controller {
   mutable std::vector<int8_t> do_not_disrupt_;  // by pod template id: -1 not looked up yet
   // By node id, the same: a node's annotations are set when it registers and never change.
   std::vector<int8_t> node_do_not_disrupt_;
-  // By NodeId, what every pass asks of a node's pods, as of `version` (its usage_version:
+  // By NodeId, what every pass asks of a node's pods, as of `version` (its Store::UsageVersion:
   // a node's pods change only with a bind or a release, and both bump it).
   struct NodePods {
     uint64_t version = ~uint64_t{0};

@@ -101,7 +101,7 @@ bool Karpenter::Launch(uint32_t index, Time now) {
       }
     }
     c.launch_error = "creating instance, insufficient capacity, " + detail;
-    c.phase = ClaimPhase::kDeleted;
+    SetPhase(index, ClaimPhase::kDeleted);
     Retire(index);
     c.deleted_at = now;
     Count("karpenter_nodeclaims_disrupted_total", {{"reason", "insufficient_capacity"},
@@ -231,11 +231,11 @@ void Karpenter::Register(uint32_t index, Time now) {
   node.allocatable.erase("nvidia.com/gpu");
   node.metadata.source = pool.spec->metadata.source;
   inst.node_name = name;
-  c.phase = ClaimPhase::kRegistered;
+  SetPhase(index, ClaimPhase::kRegistered);
   c.registered_at = now;
   if (c.launched_at == cluster::kNever) c.launched_at = now;
   NodeId id = store_.AddNode(node);
-  c.node = id;
+  SetClaimNode(index, id);
   if (claim_of_node_.size() <= id) claim_of_node_.resize(id + 1, -1);
   claim_of_node_[id] = static_cast<int32_t>(index);
   if (pool.node_class) {
@@ -268,7 +268,7 @@ void Karpenter::CheckInitialized(uint32_t index, Time now) {
     }
     if (!gpus) return;
   }
-  c.phase = ClaimPhase::kInitialized;
+  SetPhase(index, ClaimPhase::kInitialized);
   c.initialized_at = now;
   store_.SetNodeLabel(c.node, "karpenter.sh/initialized", "true");
   // A replacement is ready: the nodes it replaces go once all their replacements are.
@@ -295,7 +295,7 @@ void Karpenter::DeleteClaim(uint32_t index, const std::string& reason, Time now)
   Changed();
   auto& c = claims_[index];
   if (c.deleting || c.phase == ClaimPhase::kDeleted) return;
-  c.deleting = true;
+  MarkDeleting(index);
   c.disruption_reason = reason;
   MarkUnconsolidated(now);
   std::string metric_reason = reason;
@@ -393,7 +393,7 @@ void Karpenter::FinishTermination(uint32_t index, Time now) {
     ++pool_usage_version_;
   }
   if (c.phase != ClaimPhase::kDeleted) Retire(index);
-  c.phase = ClaimPhase::kDeleted;
+  SetPhase(index, ClaimPhase::kDeleted);
   c.deleted_at = now;
   if (c.node != cluster::kNone && !store_.node(c.node).deleted) {
     Count("karpenter_nodes_terminated_total",

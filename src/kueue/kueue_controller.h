@@ -144,7 +144,7 @@ class KueueController : public cluster::Controller, public KueueSchedulerActions
     std::map<std::vector<std::string>, size_t> leaf_of;  // an assignment's values → node
     std::vector<cluster::ResourceVec> tas_usage;         // per node
     std::vector<int32_t> index_of;                       // NodeId → node, -1 when not in it
-    // The node's usage_version when its `free` was worked out; kStale after a change of
+    // The node's Store::UsageVersion when its `free` was worked out; kStale after a change of
     // TAS usage.
     std::vector<uint64_t> free_version;
     static constexpr uint64_t kStale = ~uint64_t{0};

@@ -198,8 +198,9 @@ std::vector<tas::PlacementResult> KueueController::PlaceTopology(
   std::vector<tas::TopologyNode>& nodes = c.nodes;  // `free` is this placement's
   for (size_t i = 0; i < nodes.size(); ++i) {
     const auto& node = store_.node(c.ids[i]);
-    if (c.free_version[i] == node.usage_version) continue;  // unchanged since last time
-    c.free_version[i] = node.usage_version;
+    const uint64_t usage = store_.UsageVersion(c.ids[i]);
+    if (c.free_version[i] == usage) continue;  // unchanged since last time
+    c.free_version[i] = usage;
     // Free: allocatable less the pods bound here that are not TAS pods, less the admitted
     // TAS workloads' usage of this leaf.
     auto& free = nodes[i].free;

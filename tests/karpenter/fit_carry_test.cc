@@ -58,6 +58,17 @@ TEST_P(FitCarry, ListsEqualListsMadeAfresh) {
   EXPECT_EQ(carried.mismatches, 0u);
 }
 
+// The walks over every node read a packed copy of what they need of each NodeClaim (phase,
+// deleting, node, NodePool) and of each Node's cordon: after a run with claims launched,
+// registered, initialized, disrupted and deleted, every copy still agrees with its record.
+TEST_P(FitCarry, PackedCopiesAgreeWithTheRecords) {
+  auto sim = test_support::LoadRepoScenario(GetParam());
+  sim->Run();
+  const Karpenter* k = sim->karpenter();
+  ASSERT_NE(k, nullptr);
+  EXPECT_EQ(k->PackedStateMismatch(), "");
+}
+
 INSTANTIATE_TEST_SUITE_P(Scenarios, FitCarry,
                          ::testing::Values("examples/gpu-nodepools-spot/scenario.yaml",
                                            "tests/scenarios/karpenter_consolidation.yaml",
