@@ -61,7 +61,7 @@ bool Karpenter::HasReschedulablePods(NodeId node) const {
 }
 
 bool Karpenter::Consolidatable(uint32_t index, Time now) const {
-  const auto& c = claims_[index];
+  const auto& c = claim_state_[index];
   const auto& after = pools_[c.nodepool].spec->consolidate_after;
   if (!after || c.phase != ClaimPhase::kInitialized) return false;
   Time since = c.initialized_at;
@@ -71,7 +71,7 @@ bool Karpenter::Consolidatable(uint32_t index, Time now) const {
 
 // Voluntary disruption needs the NodeClaim live and not in a command, and no do-not-disrupt.
 bool Karpenter::Disruptable(uint32_t index) {
-  const auto& c = claims_[index];
+  const auto& c = claim_state_[index];
   if (c.node == cluster::kNone || c.deleting || in_command_.count(index)) return false;
   const auto& node = store_.node(c.node);
   if (node_do_not_disrupt_.size() <= c.node) node_do_not_disrupt_.resize(c.node + 1, -1);
@@ -256,7 +256,7 @@ void Karpenter::Disrupt(Time now) {
     std::vector<std::vector<uint32_t>> by_pool(pools_.size());
     std::vector<int64_t> budget = empty_budgets;
     for (uint32_t i : live_claims_) {
-      const auto& c = claims_[i];
+      const auto& c = claim_state_[i];
       if (budget[c.nodepool] <= 0 || !was_consolidatable_[i] || HasReschedulablePods(c.node) ||
           !Disruptable(i)) {
         continue;
@@ -301,7 +301,7 @@ void Karpenter::Disrupt(Time now) {
   }
   std::vector<std::pair<double, uint32_t>> candidates;
   for (uint32_t i : live_claims_) {
-    const auto& c = claims_[i];
+    const auto& c = claim_state_[i];
     const auto& pool = *pools_[c.nodepool].spec;
     if (!was_consolidatable_[i] || pool.consolidation_policy == "WhenEmpty" || !Disruptable(i)) {
       continue;
@@ -310,7 +310,7 @@ void Karpenter::Disrupt(Time now) {
     if (!on_node.reschedulable) continue;
     double lifetime = 1;
     if (pool.expire_after) {
-      double age = (now - c.created_at).seconds();
+      double age = (now - claims_[i].created_at).seconds();
       lifetime =
           std::clamp((pool.expire_after->seconds() - age) / pool.expire_after->seconds(), 0.0, 1.0);
     }

@@ -71,11 +71,12 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
   }
   if (initialized_only) return out;
   for (uint32_t i : live_claims_) {
-    const auto& c = claims_[i];
-    if (c.phase == ClaimPhase::kDeleted || c.deleting || c.node != cluster::kNone ||
-        exclude.count(i) || !c.instance) {
+    const auto& state = claim_state_[i];
+    if (state.phase == ClaimPhase::kDeleted || state.deleting || state.node != cluster::kNone ||
+        exclude.count(i) || !claims_[i].instance) {
       continue;
     }
+    const auto& c = claims_[i];
     SimNode s;
     s.claim = static_cast<int32_t>(i);
     s.name = &c.name;
@@ -380,7 +381,7 @@ std::string Karpenter::PackedStateMismatch() const {
     const auto& c = claims_[i];
     const auto& s = claim_state_[i];
     if (s.node != c.node || s.nodepool != c.nodepool || s.phase != c.phase ||
-        s.deleting != c.deleting) {
+        s.deleting != c.deleting || s.initialized_at != c.initialized_at) {
       return "NodeClaim " + c.name;
     }
   }

@@ -515,17 +515,23 @@ class Karpenter : public cluster::Controller {
   std::vector<int32_t> claim_of_node_;  // by NodeId; -1: not Karpenter's
   // What the walks over every node or claim read of a NodeClaim, packed by claim index
   // (a NodeClaim is over 500 bytes: a cache miss each at 10,000 nodes); set only through
-  // SetPhase, MarkDeleting and SetClaimNode, with the fields.
+  // SetPhase, MarkInitialized, MarkDeleting and SetClaimNode, with the fields.
   struct ClaimState {
     NodeId node = cluster::kNone;
     uint32_t nodepool = 0;
     ClaimPhase phase = ClaimPhase::kLaunching;
     bool deleting = false;
+    Time initialized_at = cluster::kNever;
   };
   std::vector<ClaimState> claim_state_;
   void SetPhase(uint32_t index, ClaimPhase phase) {
     claims_[index].phase = phase;
     claim_state_[index].phase = phase;
+  }
+  void MarkInitialized(uint32_t index, Time now) {
+    SetPhase(index, ClaimPhase::kInitialized);
+    claims_[index].initialized_at = now;
+    claim_state_[index].initialized_at = now;
   }
   void MarkDeleting(uint32_t index) {
     claims_[index].deleting = true;

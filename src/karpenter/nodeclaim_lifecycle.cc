@@ -268,8 +268,7 @@ void Karpenter::CheckInitialized(uint32_t index, Time now) {
     }
     if (!gpus) return;
   }
-  SetPhase(index, ClaimPhase::kInitialized);
-  c.initialized_at = now;
+  MarkInitialized(index, now);
   store_.SetNodeLabel(c.node, "karpenter.sh/initialized", "true");
   // A replacement is ready: the nodes it replaces go once all their replacements are.
   for (uint32_t old : std::vector<uint32_t>(c.replaces)) {
