@@ -423,11 +423,11 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     return;
   }
 
-  // Templates (or specs) scheduled again and again get a score memo (bounded in number).
+  // Templates (or requests) scheduled again and again get a score memo (bounded in number:
+  // own memos by kMaxScoreCaches, shared ones by kMaxSharedScoreMemos).
   ++tc.attempts;
-  const bool own = tc.score_of == &tc.own_score;
-  if (ScoreMemo& sm = *tc.score_of;
-      ++sm.attempts == 2 && (!own || score_caches_ < kMaxScoreCaches)) {
+  const bool own = !tc.shared_score;
+  if (ScoreMemo& sm = tc.score(); ++sm.attempts == 2 && (!own || score_caches_ < kMaxScoreCaches)) {
     if (own) ++score_caches_;
     sm.score.assign(store_.node_count(), 0);
     sm.version.assign(store_.node_count(), 0);

@@ -145,10 +145,11 @@ class Scheduler : public cluster::Controller {
     const api::PodSpec* groups_spec = nullptr;  // the SharedGroups key held, or null
     std::vector<GroupEval>& groups() { return *groups_of; }
     uint32_t attempts = 0;
-    // The memo_scores sum by node: this template's, or one shared by requests (score_of).
+    // The memo_scores sum by node: one shared by requests where there is one, else this
+    // template's own.
     ScoreMemo own_score;
     std::shared_ptr<ScoreMemo> shared_score;
-    ScoreMemo* score_of = &own_score;
+    ScoreMemo& score() { return shared_score ? *shared_score : own_score; }
     // The shared diagnosis memo this template counts as a user of: its spec and
     // SharedDiagnosis::id (0: none).
     const api::PodSpec* diag_spec = nullptr;

@@ -76,7 +76,6 @@ Scheduler::TemplateCache& Scheduler::CacheFor(const cluster::PodRecord& pod) {
     auto& shared = score_memos_[key];
     if (!shared) shared = std::make_shared<ScoreMemo>();
     tc.shared_score = shared;
-    tc.score_of = shared.get();
   }
   tc.groups_of = &tc.own_groups;
   if (pod.daemon_node == cluster::kNone) {
@@ -205,7 +204,7 @@ void Scheduler::PreFilter(const cluster::PodRecord& pod, const TemplateCache& tc
 
 void Scheduler::AddMemoScores(const cluster::PodRecord& pod, TemplateCache& tc,
                               std::vector<int64_t>* totals) {
-  ScoreMemo& sm = *tc.score_of;
+  ScoreMemo& sm = tc.score();
   const bool memo = !sm.score.empty();
   if (memo && sm.score.size() < store_.node_count()) {
     sm.score.resize(store_.node_count(), 0);
