@@ -12,6 +12,19 @@
 namespace gputwin::report {
 
 namespace {
+// A status's conditions (metav1.Condition's fields) as the API server writes them.
+template <typename Condition>
+Json ConditionListJson(const std::vector<Condition>& list) {
+  Json out = Json::array();
+  for (const auto& c : list) {
+    out.push_back(Json{{"type", c.type},
+                       {"status", c.status},
+                       {"reason", c.reason},
+                       {"message", c.message},
+                       {"lastTransitionTime", FormatRFC3339(c.last_transition)}});
+  }
+  return out;
+}
 
 // A gang's training figures (cluster::Gang) on a summary entry: GPU-hours advancing,
 // waiting for the whole gang and lost, seconds waiting, and the step slowdown where the
@@ -72,14 +85,7 @@ void AddTrainingSections(Json* j, const sim::Simulation& sim) {
     // condition's type), the JobSet it created and that JobSet's gangs' training figures.
     Json out = Json::array();
     for (const auto& tj : s.train_jobs()) {
-      Json conditions = Json::array();
-      for (const auto& c : tj.conditions) {
-        conditions.push_back(Json{{"type", c.type},
-                                  {"status", c.status},
-                                  {"reason", c.reason},
-                                  {"message", c.message},
-                                  {"lastTransitionTime", FormatRFC3339(c.last_transition)}});
-      }
+      Json conditions = ConditionListJson(tj.conditions);
       Json jobs_status = Json::array();
       for (const auto& [name, st] : tj.jobs_status) {
         jobs_status.push_back(Json{{"name", name},
@@ -149,14 +155,7 @@ void AddTrainingSections(Json* j, const sim::Simulation& sim) {
     // resources and conditions.
     Json out = Json::array();
     for (const auto& c : ray.clusters) {
-      Json conditions = Json::array();
-      for (const auto& x : c.conditions) {
-        conditions.push_back(Json{{"type", x.type},
-                                  {"status", x.status},
-                                  {"reason", x.reason},
-                                  {"message", x.message},
-                                  {"lastTransitionTime", FormatRFC3339(x.last_transition)}});
-      }
+      Json conditions = ConditionListJson(c.conditions);
       Json times = Json::object();
       for (const auto& [state, at] : c.state_transition_times) times[state] = FormatRFC3339(at);
       Json desired = Json::object();
@@ -208,14 +207,7 @@ void AddTrainingSections(Json* j, const sim::Simulation& sim) {
   if (!ray.services.empty()) {
     Json out = Json::array();
     for (const auto& rs : ray.services) {
-      Json conditions = Json::array();
-      for (const auto& x : rs.conditions) {
-        conditions.push_back(Json{{"type", x.type},
-                                  {"status", x.status},
-                                  {"reason", x.reason},
-                                  {"message", x.message},
-                                  {"lastTransitionTime", FormatRFC3339(x.last_transition)}});
-      }
+      Json conditions = ConditionListJson(rs.conditions);
       Json apps = Json::object();
       for (size_t i = 0; i < rs.obj.applications.size(); ++i) {
         apps[rs.obj.applications[i]] = i < rs.app_statuses.size() ? rs.app_statuses[i] : "";
