@@ -519,20 +519,35 @@ nlohmann::json ReportJson(const sim::Simulation& sim, Json head) {
     }
     return to;
   };
+  // Of NodeJson's fields, these alone, built directly: a Karpenter month has tens of
+  // thousands of nodes, and the whole object for each cost more than the page's part.
+  auto time_or_null = [](Time t) {
+    return t == cluster::kNever ? nlohmann::json(nullptr) : nlohmann::json(FormatRFC3339(t));
+  };
   nlohmann::json nodes = nlohmann::json::array();
   for (cluster::NodeId id = 0; id < s.node_count(); ++id) {
-    const Json full = NodeJson(s, s.node(id));
-    nlohmann::json n = keep(full, {"name", "createdAt", "readyAt", "deletedAt"});
-    n["labels"] =
-        keep(full["labels"], {"karpenter.sh/capacity-type", "karpenter.sh/nodepool",
-                              "node.kubernetes.io/instance-type", "nvidia.com/gpu.product"});
+    const auto& node = s.node(id);
+    nlohmann::json n = nlohmann::json::object();
+    n["name"] = node.name();
+    n["createdAt"] = time_or_null(node.created_at);
+    n["readyAt"] = time_or_null(node.ready_at);
+    n["deletedAt"] = time_or_null(node.deleted_at);
+    nlohmann::json labels = nlohmann::json::object();
+    for (const char* key : {"karpenter.sh/capacity-type", "karpenter.sh/nodepool",
+                            "node.kubernetes.io/instance-type", "nvidia.com/gpu.product"}) {
+      const auto& all = node.obj.metadata.labels;
+      if (auto it = all.find(key); it != all.end()) labels[key] = it->second;
+    }
+    n["labels"] = std::move(labels);
     nlohmann::json devices = nlohmann::json::object();
-    for (const auto& [name, q] : full["allocatable"].items()) {
-      if (name.starts_with("nvidia.com/")) devices[name] = nlohmann::json(q);
+    for (const auto& [name, q] : node.obj.allocatable) {
+      if (name.starts_with("nvidia.com/")) devices[name] = FormatQuantity(q, false);
     }
     n["allocatable"] = std::move(devices);
-    if (auto gpus = full.find("gpus"); gpus != full.end()) {
-      n["gpus"] = keep(*gpus, {"model", "count", "devicePluginRegistered"});
+    if (node.gpu_count > 0 || !node.devices.empty()) {
+      n["gpus"] = nlohmann::json{{"model", node.gpu_model},
+                                 {"count", node.gpu_count},
+                                 {"devicePluginRegistered", node.device_plugin_registered}};
     }
     nodes.push_back(std::move(n));
   }
