@@ -305,6 +305,9 @@ void Scheduler::RebuildNodeOrder() {
     if (z == zones.end()) z = zones.insert(zones.end(), {&zone, {}});
     z->second.push_back(n);
   }
+  // Only the old order's positions are reset: node_position_ spans every node ever made.
+  for (NodeId n : node_order_) node_position_[n] = -1;
+  node_position_.resize(store_.node_count(), -1);
   node_order_.clear();
   for (size_t i = 0;; ++i) {
     bool any = false;
@@ -316,7 +319,6 @@ void Scheduler::RebuildNodeOrder() {
     }
     if (!any) break;
   }
-  node_position_.assign(store_.node_count(), -1);
   for (size_t i = 0; i < node_order_.size(); ++i) {
     node_position_[node_order_[i]] = static_cast<int32_t>(i);
   }
