@@ -100,10 +100,32 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
   if (found == diagnoses_.end()) {
     // The oldest memo goes first (its users find it gone and start a new one).
     while (diagnoses_.size() >= kMaxDiagnosisMemos && !diagnosis_order_.empty()) {
-      diagnoses_.erase(diagnosis_order_.front());
+      auto oldest = diagnoses_.find(diagnosis_order_.front());
+      SpareDiagnosis(std::move(oldest->second->memo));
+      diagnoses_.erase(oldest);
       diagnosis_order_.pop_front();
     }
     auto shared = std::make_unique<SharedDiagnosis>();
+    if (!spare_diagnoses_.empty()) {
+      // A freed memo's arrays, its live nodes' verdicts marked stale (version 0, which no
+      // NodeInfo row has): only live nodes are ever read, and node ids are not reused.
+      DiagnosisMemo& m = shared->memo;
+      m = std::move(spare_diagnoses_.back());
+      spare_diagnoses_.pop_back();
+      ++diagnoses_reused_;
+      for (NodeId n : store_.live_nodes()) {
+        if (n < m.version.size()) m.version[n] = 0;
+      }
+      m.lists.clear();
+      m.epoch = 0;
+      m.log_pos = 0;
+      m.per_list.clear();
+      m.reason_nodes.clear();
+      m.plugin_nodes.clear();
+      m.unschedulable_count = 0;
+      m.unschedulable.clear();
+      m.message.clear();
+    }
     shared->spec = pod.tmpl->spec;
     shared->id = next_diagnosis_id_++;
     diagnosis_order_.push_back(key);
@@ -203,12 +225,17 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
   return d.message;
 }
 
+void Scheduler::SpareDiagnosis(DiagnosisMemo&& memo) {
+  if (spare_diagnoses_.size() < kSpareDiagnoses) spare_diagnoses_.push_back(std::move(memo));
+}
+
 void Scheduler::ReleaseDiagnosis(TemplateCache& tc) {
   if (tc.diag_id == 0) return;
   auto it = diagnoses_.find(tc.diag_spec);
   if (it != diagnoses_.end() && it->second->id == tc.diag_id && --it->second->users == 0) {
     diagnosis_order_.erase(
         std::find(diagnosis_order_.begin(), diagnosis_order_.end(), tc.diag_spec));
+    SpareDiagnosis(std::move(it->second->memo));
     diagnoses_.erase(it);
   }
   tc.diag_spec = nullptr;

@@ -16,7 +16,7 @@ namespace gputwin::scheduler {
 namespace {
 
 struct Counts {
-  uint64_t mismatches = 0, with_nominations = 0;
+  uint64_t mismatches = 0, with_nominations = 0, reused = 0;
 };
 
 Counts RunVerified(const std::string& scenario) {
@@ -24,7 +24,8 @@ Counts RunVerified(const std::string& scenario) {
   auto sim = test_support::LoadRepoScenario(scenario);
   sim->Run();
   Scheduler::verify_diagnosis_memo = false;
-  return {sim->scheduler()->diagnosis_mismatches(), sim->scheduler()->memo_with_nominations()};
+  return {sim->scheduler()->diagnosis_mismatches(), sim->scheduler()->memo_with_nominations(),
+          sim->scheduler()->diagnoses_reused()};
 }
 
 class DiagnosisMemo : public ::testing::TestWithParam<const char*> {};
@@ -38,6 +39,14 @@ TEST_P(DiagnosisMemo, EqualsDiagnosisOfEveryNode) {
 TEST(DiagnosisMemoNominations, UsedWhilePodsAreNominated) {
   const Counts c = RunVerified("tests/scenarios/scheduler_fit_error_nominated.yaml");
   EXPECT_GT(c.with_nominations, 0u);
+  EXPECT_EQ(c.mismatches, 0u);
+}
+
+// A memo freed with its last template lends its arrays to the next spec's: none of the old
+// verdicts may reach the new memo's messages.
+TEST(DiagnosisMemoReuse, FreedMemoServesTheNextSpec) {
+  const Counts c = RunVerified("examples/gpu-nodepools-spot/scenario.yaml");
+  EXPECT_GT(c.reused, 0u);
   EXPECT_EQ(c.mismatches, 0u);
 }
 
