@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <cmath>
 #include <limits>
+#include <span>
 
 #include "cluster/store.h"
 #include "scheduler/plugins/gpu_share.h"
@@ -114,7 +115,7 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     }
     SyncNode(id);
     topology_->NodeChanged(id);
-    if (id < node_zone_known_.size()) node_zone_known_[id] = false;  // its labels may have changed
+    if (id < node_zone_.size()) node_zone_[id] = ~uint32_t{0};  // its labels may have changed
     if (op != WatchOp::kModified) node_order_dirty_ = true;
     // The event, by what changed in the node's schedulable properties (its group).
     ClusterEvent event{EventResource::kNode, 0};
@@ -285,33 +286,41 @@ void Scheduler::ClearNomination(PodId pod) {
 
 void Scheduler::RebuildNodeOrder() {
   // NodeTree: zones in order of first appearance, nodes taken round-robin across zones.
-  // Few zones: a linear search over them beats a map of strings for every node, and each
-  // node's zone is looked up once (again only when the node changes).
-  std::vector<std::pair<const std::string*, std::vector<NodeId>>> zones;
-  if (node_zone_.size() < store_.node_count()) {
-    node_zone_.resize(store_.node_count());
-    node_zone_known_.resize(store_.node_count(), false);
-  }
+  // Each node's zone is looked up once (again only when the node changes) and kept as an
+  // index into the few zone names seen, so the rebuild compares no strings.
+  constexpr uint32_t kUnknown = ~uint32_t{0};
+  if (node_zone_.size() < store_.node_count()) node_zone_.resize(store_.node_count(), kUnknown);
+  zone_slot_.assign(zone_names_.size(), -1);
+  size_t used = 0;  // zone_nodes_ in use, in order of first appearance
   for (NodeId n : store_.live_nodes()) {
-    const auto& node = store_.node(n);
-    if (!node_zone_known_[n]) {
-      auto it = node.obj.metadata.labels.find("topology.kubernetes.io/zone");
-      node_zone_[n] = it == node.obj.metadata.labels.end() ? "" : it->second;
-      node_zone_known_[n] = true;
+    uint32_t& zone = node_zone_[n];
+    if (zone == kUnknown) {
+      const auto& labels = store_.node(n).obj.metadata.labels;
+      auto it = labels.find("topology.kubernetes.io/zone");
+      const std::string name = it == labels.end() ? "" : it->second;
+      auto known = std::find(zone_names_.begin(), zone_names_.end(), name);
+      if (known == zone_names_.end()) {
+        known = zone_names_.insert(zone_names_.end(), name);
+        zone_slot_.push_back(-1);
+      }
+      zone = static_cast<uint32_t>(known - zone_names_.begin());
     }
-    const std::string& zone = node_zone_[n];
-    auto z =
-        std::find_if(zones.begin(), zones.end(), [&](const auto& e) { return *e.first == zone; });
-    if (z == zones.end()) z = zones.insert(zones.end(), {&zone, {}});
-    z->second.push_back(n);
+    int32_t& slot = zone_slot_[zone];
+    if (slot < 0) {
+      slot = static_cast<int32_t>(used++);
+      if (zone_nodes_.size() < used) zone_nodes_.emplace_back();
+      zone_nodes_[slot].clear();
+    }
+    zone_nodes_[slot].push_back(n);
   }
+  const auto zones = std::span(zone_nodes_).first(used);
   // Only the old order's positions are reset: node_position_ spans every node ever made.
   for (NodeId n : node_order_) node_position_[n] = -1;
   node_position_.resize(store_.node_count(), -1);
   node_order_.clear();
   for (size_t i = 0;; ++i) {
     bool any = false;
-    for (const auto& [zone, list] : zones) {
+    for (const auto& list : zones) {
       if (i < list.size()) {
         node_order_.push_back(list[i]);
         any = true;

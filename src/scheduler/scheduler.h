@@ -303,8 +303,12 @@ class Scheduler : public cluster::Controller {
   static constexpr size_t kMaxPinnedOrders = 4096;
   const std::vector<std::pair<int32_t, NodeId>>& PinnedByPosition(
       const std::vector<NodeId>& label_index);
-  std::vector<std::string> node_zone_;  // by NodeId, valid where node_zone_known_
-  std::vector<bool> node_zone_known_;
+  // RebuildNodeOrder's: each node's zone (an index into zone_names_, ~0 until looked up),
+  // and its buffers (a zone's slot in this rebuild, the nodes of each slot).
+  std::vector<uint32_t> node_zone_;
+  std::vector<std::string> zone_names_;
+  std::vector<int32_t> zone_slot_;
+  std::vector<std::vector<NodeId>> zone_nodes_;
   size_t next_start_node_index_ = 0;
   std::vector<std::vector<PodId>> nominated_;  // per node
   size_t nominated_total_ = 0;
