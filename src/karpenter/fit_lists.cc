@@ -206,18 +206,19 @@ bool Karpenter::FitsBeforePlacing(const SimNodes& nodes, uint32_t k, const Resou
 }
 
 namespace {
-// A pod's requests as a free row must hold them: `w` wide, one pod included.
-ResourceVec NeedRow(const cluster::PodRecord& p, size_t w) {
-  ResourceVec need = p.tmpl->requests;
-  need.resize(w, 0);
-  need[cluster::kPods] = 1;
-  return need;
+// A pod's requests as a free row must hold them: `w` wide, one pod included. Into `need`,
+// whose memory is reused (one per merge of a carried list, thousands a pass).
+const ResourceVec& NeedRow(const cluster::PodRecord& p, size_t w, ResourceVec* need) {
+  need->assign(p.tmpl->requests.begin(), p.tmpl->requests.end());
+  need->resize(w, 0);
+  (*need)[cluster::kPods] = 1;
+  return *need;
 }
 }  // namespace
 
 void Karpenter::MergeCarried(const SimNodes& nodes, const std::vector<uint32_t>& carried, PodId pod,
                              std::vector<uint32_t>* out) const {
-  const ResourceVec need = NeedRow(store_.pod(pod), nodes.width);
+  const ResourceVec& need = NeedRow(store_.pod(pod), nodes.width, &need_row_);
   // Both lists ascend, so they merge in order.
   const auto& recheck = nodes.recheck;
   size_t r = 0;
@@ -236,7 +237,7 @@ void Karpenter::MergeCarried(const SimNodes& nodes, const std::vector<uint32_t>&
 
 void Karpenter::VerifyCarried(const SimNodes& nodes, const std::vector<uint32_t>& list,
                               PodId pod) const {
-  const ResourceVec need = NeedRow(store_.pod(pod), nodes.width);
+  const ResourceVec& need = NeedRow(store_.pod(pod), nodes.width, &need_row_);
   std::vector<uint32_t> fresh;
   for (uint32_t k = 0; k < nodes.nodes.size(); ++k) {
     if (FitsBeforePlacing(nodes, k, need, pod)) fresh.push_back(k);
@@ -263,14 +264,18 @@ const std::vector<uint32_t>& Karpenter::FitsOf(SimNodes* nodes, PodId id) const 
     nodes->carried.clear();  // verdicts over other resources
   }
   if (auto c = nodes->carried.find(key); c != nodes->carried.end()) {
-    // The last pass's verdicts stand for the nodes that did not change.
+    // The last pass's verdicts stand for the nodes that did not change. (The new list
+    // is written into the memory an earlier merge left; the old one's goes to the next.)
+    out.swap(merge_scratch_);
+    out.clear();
     MergeCarried(*nodes, c->second.nodes, id, &out);
     if (verify_carried_fits) VerifyCarried(*nodes, out, id);
+    merge_scratch_ = std::move(c->second.nodes);
     nodes->carried.erase(c);
     ++fits_carried_;
     return out;
   }
-  const ResourceVec need = NeedRow(p, w);
+  const ResourceVec& need = NeedRow(p, w, &need_row_);
   for (uint32_t k = 0; k < nodes->nodes.size(); ++k) {
     if (FitsBeforePlacing(*nodes, k, need, id)) out.push_back(k);
   }
@@ -350,15 +355,20 @@ void Karpenter::KeepFits(SimNodes* d, FitsCarry* carry) {
   // The lists carried in that this pass did not ask for go on too, brought to its nodes
   // (before its free rows move): a spec asked for every few passes would otherwise be
   // listed afresh over every node each time.
-  for (auto& [key, f] : d->carried) {
+  // (Entries move between the maps without allocating, and each merge writes into the
+  // memory the list before it left.)
+  for (auto it = d->carried.begin(); it != d->carried.end();) {
+    auto entry = it++;
+    auto& f = entry->second;
     if (!f.spec || f.idle >= kMaxIdleCarries) continue;
-    std::vector<uint32_t> nodes;
+    auto& nodes = merge_scratch_;
+    nodes.clear();
     MergeCarried(*d, f.nodes, f.pod, &nodes);
     if (verify_carried_fits) VerifyCarried(*d, nodes, f.pod);
-    f.nodes = std::move(nodes);
+    std::swap(f.nodes, nodes);
     ++f.idle;
     ++fits_carried_idle_;
-    last.lists.emplace(key, std::move(f));
+    last.lists.insert(d->carried.extract(entry));
   }
   last.order.clear();
   last.versions.clear();
@@ -371,8 +381,9 @@ void Karpenter::KeepFits(SimNodes* d, FitsCarry* carry) {
   spare_free_ = std::move(last.free);
   last.free = std::move(d->free);
   last.width = d->width;
-  for (auto& [key, f] : d->fits) {
-    if (f.spec) last.lists.emplace(key, std::move(f));
+  for (auto it = d->fits.begin(); it != d->fits.end();) {
+    auto entry = it++;
+    if (entry->second.spec) last.lists.insert(d->fits.extract(entry));
   }
 }
 

@@ -256,6 +256,8 @@ class Karpenter : public cluster::Controller {
   mutable std::vector<SimNode> spare_nodes_;
   mutable std::vector<int64_t> spare_free_;  // free rows a pass no longer needs, for the next
   void KeepFits(SimNodes* nodes, FitsCarry* last);
+  mutable ResourceVec need_row_;                 // NeedRow's
+  mutable std::vector<uint32_t> merge_scratch_;  // a merged list's memory, for the next
   // The simulation's pod order: CPU then memory descending, then oldest (queue.go
   // byCPUAndMemoryDescending).
   bool SchedulesBefore(PodId a, PodId b) const;
