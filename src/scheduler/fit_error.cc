@@ -124,6 +124,7 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
       m.plugin_nodes.clear();
       m.unschedulable_count = 0;
       m.unschedulable.clear();
+      m.counted.clear();
       m.message.clear();
     }
     shared->spec = pod.tmpl->spec;
@@ -180,21 +181,35 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
     d.plugin_nodes.clear();
     d.unschedulable.assign(n_nodes, false);
     d.unschedulable_count = 0;
+    d.counted.assign(n_nodes, false);
     for (NodeId node : node_order_) {
       if (stale(node)) evaluate(node);
       CountVerdict(d, node, d.code[node], d.plugin[node], 1);
+      d.counted[node] = true;
     }
     d.message.clear();  // (a node order with no rejection counts nothing)
     d.epoch = node_change_epoch_;
   } else {
-    // Only the nodes changed since the last count: a new verdict replaces the old one.
+    // Only the nodes changed since the last count: a new verdict replaces the old one, a
+    // node gone from the order takes its verdict out, a new node adds its own (the counts
+    // do not depend on the order, which a node's coming or going rebuilds).
     if (d.unschedulable.size() < n_nodes) d.unschedulable.resize(n_nodes, false);
+    if (d.counted.size() < n_nodes) d.counted.resize(n_nodes, false);
     for (size_t k = d.log_pos; k < node_change_log_.size(); ++k) {
       const NodeId node = node_change_log_[k];
-      if (node >= node_position_.size() || node_position_[node] < 0 || !stale(node)) continue;
-      const int64_t old_code = d.code[node];
-      const uint16_t old_plugin = d.plugin[node];
-      evaluate(node);
+      if (node >= node_position_.size() || node_position_[node] < 0) {
+        if (node < d.counted.size() && d.counted[node]) {
+          CountVerdict(d, node, d.code[node], d.plugin[node], -1);
+          d.counted[node] = false;
+        }
+        continue;
+      }
+      const bool counted = d.counted[node];
+      if (counted && !stale(node)) continue;
+      const int64_t old_code = counted ? d.code[node] : 0;  // (0 counts nothing)
+      const uint16_t old_plugin = counted ? d.plugin[node] : kPasses;
+      if (stale(node)) evaluate(node);
+      d.counted[node] = true;
       // The same verdict again leaves the counts, and so the message, as they were.
       if (old_code == d.code[node] && old_plugin == d.plugin[node]) continue;
       CountVerdict(d, node, old_code, old_plugin, -1);
@@ -207,7 +222,10 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
   }
   unschedulable->nodes = &d.unschedulable;
   unschedulable->count = d.unschedulable_count;
-  if (d.message.empty()) {
+  // (The message names the number of nodes too, which a passing node's coming or going
+  // changes alone.)
+  if (d.message.empty() || d.message_nodes != node_order_.size()) {
+    d.message_nodes = node_order_.size();
     std::vector<int64_t> counts(reasons_.size(), 0);
     for (size_t list = 0; list < d.per_list.size(); ++list) {
       if (d.per_list[list] == 0) continue;

@@ -334,8 +334,6 @@ void Scheduler::RebuildNodeOrder() {
   next_start_node_index_ = 0;
   node_order_dirty_ = false;
   ++node_order_version_;
-  node_change_log_.clear();
-  ++node_change_epoch_;
   free_blocks_.Invalidate();
 }
 

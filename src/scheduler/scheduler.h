@@ -110,7 +110,9 @@ class Scheduler : public cluster::Controller {
     std::vector<int64_t> per_list, reason_nodes, plugin_nodes;
     int64_t unschedulable_count = 0;
     std::vector<bool> unschedulable;
-    std::string message;  // HistogramMessage of the counts, "" when they moved
+    std::vector<bool> counted;  // by NodeId: the node's verdict is in the counts
+    std::string message;        // HistogramMessage of the counts, "" when they moved
+    size_t message_nodes = 0;   // the node count the message names
   };
   // Memo of the weighted memo_scores sum by node, valid while the node's NodeInfo version
   // holds. Where every memo plugin scores by the pod's requests alone (ScoresByRequests),
@@ -349,9 +351,9 @@ class Scheduler : public cluster::Controller {
   static constexpr size_t kSpareDiagnoses = 8;
   uint64_t diagnoses_reused_ = 0;
   void SpareDiagnosis(DiagnosisMemo&& memo);
-  // Nodes whose NodeInfo row changed, in order; a template's diagnosis memo replays what
-  // it has not seen. Restarted (a new epoch) with every new node order and when it grows
-  // past twice the nodes, where a full walk costs less than the replay.
+  // Nodes whose NodeInfo row or nominations changed, added and deleted ones included, in
+  // order; a template's diagnosis memo replays what it has not seen. Restarted (a new
+  // epoch) when it grows past twice the nodes, where a full walk costs less than the replay.
   std::vector<NodeId> node_change_log_;
   uint64_t node_change_epoch_ = 1;
   // Blocks of node_order_ the filter loop may pass over (free_blocks.h).
