@@ -37,11 +37,16 @@ const Karpenter::NodePods& Karpenter::NodePodsOf(NodeId node) const {
   memo.reschedulable = memo.do_not_disrupt = memo.topology = false;
   memo.cost = 0;
   memo.reschedulable_pods.clear();
+  memo.specs.clear();
+  memo.sorted = false;
   for (PodId id : n.pods) {
     const auto& p = store_.pod(id);
     if (Reschedulable(p)) {
       memo.reschedulable = true;
       memo.reschedulable_pods.push_back(id);
+      // FitsOf's key (a DaemonSet's pod is not reschedulable, so never its own).
+      memo.specs.push_back(p.daemon_node != cluster::kNone ? static_cast<const void*>(&p)
+                                                           : p.tmpl->spec.get());
       memo.topology |= HasTopology(*p.tmpl->spec);
       // The candidate ordering's disruption cost (disruptionutils.ReschedulingCost).
       double priority = p.tmpl->priority;
@@ -54,6 +59,19 @@ const Karpenter::NodePods& Karpenter::NodePodsOf(NodeId node) const {
     memo.do_not_disrupt |= known == 1;
   }
   return memo;
+}
+
+const Karpenter::NodePods& Karpenter::SortedPodsOf(NodeId node) const {
+  NodePodsOf(node);
+  NodePods& m = node_pods_[node];
+  if (m.sorted) return m;
+  m.sorted_pods = m.reschedulable_pods;
+  std::stable_sort(m.sorted_pods.begin(), m.sorted_pods.end(),
+                   [&](PodId a, PodId b) { return SchedulesBefore(a, b); });
+  m.sorted_templates.clear();
+  for (PodId id : m.sorted_pods) m.sorted_templates.push_back(store_.pod(id).tmpl->id);
+  m.sorted = true;
+  return m;
 }
 
 bool Karpenter::HasReschedulablePods(NodeId node) const {
@@ -300,17 +318,19 @@ void Karpenter::Disrupt(Time now) {
     return;
   }
   std::vector<std::pair<double, uint32_t>> candidates;
+  std::vector<char> when_empty(pools_.size());
+  for (uint32_t p = 0; p < pools_.size(); ++p) {
+    when_empty[p] = pools_[p].spec->consolidation_policy == "WhenEmpty";
+  }
   for (uint32_t i : live_claims_) {
     const auto& c = claim_state_[i];
+    if (!was_consolidatable_[i] || when_empty[c.nodepool] || !Disruptable(i)) continue;
     const auto& pool = *pools_[c.nodepool].spec;
-    if (!was_consolidatable_[i] || pool.consolidation_policy == "WhenEmpty" || !Disruptable(i)) {
-      continue;
-    }
     const NodePods& on_node = NodePodsOf(c.node);
     if (!on_node.reschedulable) continue;
     double lifetime = 1;
     if (pool.expire_after) {
-      double age = (now - claims_[i].created_at).seconds();
+      double age = (now - c.created_at).seconds();
       lifetime =
           std::clamp((pool.expire_after->seconds() - age) / pool.expire_after->seconds(), 0.0, 1.0);
     }
@@ -356,11 +376,11 @@ void Karpenter::Disrupt(Time now) {
   bool constrained = false;
   for (const auto& [cost, i] : candidates) {
     if (multi.size() == kMaxMultiNodeCandidates) break;
-    if (left[claims_[i].nodepool] <= 0) {
+    if (left[claim_state_[i].nodepool] <= 0) {
       constrained = true;
       continue;
     }
-    --left[claims_[i].nodepool];
+    --left[claim_state_[i].nodepool];
     multi.push_back(i);
   }
   IsolatedSims& kept = candidates.empty() ? isolated_ : IsolatedSimsAt(now);
@@ -379,31 +399,35 @@ void Karpenter::Disrupt(Time now) {
   // consolidated (one that cannot answers for its like).
   const uint64_t pass = ++consolidation_passes_;
   for (const auto& [cost, i] : candidates) {
-    if (budgets[claims_[i].nodepool] <= 0) {
+    if (budgets[claim_state_[i].nodepool] <= 0) {
       constrained = true;
       continue;
     }
-    const auto& c = claims_[i];
-    std::vector<PodId> pods = ReschedulablePods(c.node);
+    const NodeId node = claim_state_[i].node;
     // (Not with topology: where the candidate is changes what its pods may do.)
-    bool isolated = bound_anti_affinity_.empty() && !NodePodsOf(c.node).topology &&
-                    std::all_of(pods.begin(), pods.end(), [&, i = i](PodId id) {
-                      for (uint32_t k : FitsOf(&destinations, id)) {
-                        if (static_cast<int32_t>(k) != position[i]) return false;
-                      }
-                      return true;
-                    });
+    bool isolated = bound_anti_affinity_.empty();
+    if (isolated) {
+      const NodePods& on_node = NodePodsOf(node);  // (FitsOf changes no memo)
+      isolated = !on_node.topology;
+      for (size_t k = 0; isolated && k < on_node.reschedulable_pods.size(); ++k) {
+        for (uint32_t to : FitsOf(&destinations, on_node.reschedulable_pods[k], on_node.specs[k])) {
+          if (static_cast<int32_t>(to) != position[i]) {
+            isolated = false;
+            break;
+          }
+        }
+      }
+    }
     std::optional<Likeness> like;
     const Solution* simulated = nullptr;
     if (isolated) {
-      std::stable_sort(pods.begin(), pods.end(),
-                       [&](PodId a, PodId b) { return SchedulesBefore(a, b); });
-      std::vector<uint32_t> templates;
-      for (PodId id : pods) templates.push_back(store_.pod(id).tmpl->id);
-      Simulated sim{std::move(templates), c.nodepool};
+      const auto& c = claims_[i];
+      // (The node's pods in the simulation's order, kept while they do not change.)
+      Simulated sim{SortedPodsOf(node).sorted_templates, c.nodepool};
       like.emplace(sim, static_cast<int>(c.capacity_type), c.price);
       auto it = kept.sims.find(sim);
       if (it == kept.sims.end()) {
+        std::vector<PodId> pods = SortedPodsOf(node).sorted_pods;
         std::set<uint32_t> exclude = in_command_;
         exclude.insert(i);
         const uint64_t before = decisions_;

@@ -217,8 +217,7 @@ const ResourceVec& NeedRow(const cluster::PodRecord& p, size_t w, ResourceVec* n
 }  // namespace
 
 void Karpenter::MergeCarried(const SimNodes& nodes, const std::vector<uint32_t>& carried, PodId pod,
-                             std::vector<uint32_t>* out) const {
-  const ResourceVec& need = NeedRow(store_.pod(pod), nodes.width, &need_row_);
+                             const ResourceVec& need, std::vector<uint32_t>* out) const {
   // Both lists ascend, so they merge in order.
   const auto& recheck = nodes.recheck;
   size_t r = 0;
@@ -254,28 +253,31 @@ const std::vector<uint32_t>& Karpenter::FitsOf(SimNodes* nodes, PodId id) const 
   auto [it, inserted] = nodes->fits.try_emplace(key);
   auto& out = it->second.nodes;
   if (!inserted) return out;
-  if (!daemon) {
-    it->second.spec = p.tmpl->spec;
-    it->second.pod = id;
-  }
   const size_t w = std::max<size_t>(store_.resources().size(), cluster::kPods + 1);
   if (nodes->width != w) {
     FillFree(nodes);
     nodes->carried.clear();  // verdicts over other resources
   }
+  if (!daemon) {
+    it->second.spec = p.tmpl->spec;
+    it->second.pod = id;
+  }
+  auto& need = it->second.need;
   if (auto c = nodes->carried.find(key); c != nodes->carried.end()) {
     // The last pass's verdicts stand for the nodes that did not change. (The new list
     // is written into the memory an earlier merge left; the old one's goes to the next.)
+    need = std::move(c->second.need);  // the same spec's, as wide (else not carried)
+    if (need.size() != w) NeedRow(p, w, &need);
     out.swap(merge_scratch_);
     out.clear();
-    MergeCarried(*nodes, c->second.nodes, id, &out);
+    MergeCarried(*nodes, c->second.nodes, id, need, &out);
     if (verify_carried_fits) VerifyCarried(*nodes, out, id);
     merge_scratch_ = std::move(c->second.nodes);
     nodes->carried.erase(c);
     ++fits_carried_;
     return out;
   }
-  const ResourceVec& need = NeedRow(p, w, &need_row_);
+  NeedRow(p, w, &need);
   for (uint32_t k = 0; k < nodes->nodes.size(); ++k) {
     if (FitsBeforePlacing(*nodes, k, need, id)) out.push_back(k);
   }
@@ -363,7 +365,7 @@ void Karpenter::KeepFits(SimNodes* d, FitsCarry* carry) {
     if (!f.spec || f.idle >= kMaxIdleCarries) continue;
     auto& nodes = merge_scratch_;
     nodes.clear();
-    MergeCarried(*d, f.nodes, f.pod, &nodes);
+    MergeCarried(*d, f.nodes, f.pod, f.need, &nodes);
     if (verify_carried_fits) VerifyCarried(*d, nodes, f.pod);
     std::swap(f.nodes, nodes);
     ++f.idle;
@@ -392,7 +394,8 @@ std::string Karpenter::PackedStateMismatch() const {
     const auto& c = claims_[i];
     const auto& s = claim_state_[i];
     if (s.node != c.node || s.nodepool != c.nodepool || s.phase != c.phase ||
-        s.deleting != c.deleting || s.initialized_at != c.initialized_at) {
+        s.deleting != c.deleting || s.initialized_at != c.initialized_at ||
+        s.created_at != c.created_at) {
       return "NodeClaim " + c.name;
     }
   }

@@ -188,6 +188,9 @@ class Karpenter : public cluster::Controller {
       // the list on without asking for it; and how many passes in a row did so.
       PodId pod = cluster::kNone;
       uint32_t idle = 0;
+      // The spec's requests as a free row must hold them (NeedRow), for the merges that
+      // carry the list on without reading a pod.
+      ResourceVec need;
     };
     std::unordered_map<const void*, Fits> fits;
     // Free resources (allocatable − used, pods included) of every node, one row each:
@@ -202,10 +205,17 @@ class Karpenter : public cluster::Controller {
     std::vector<uint32_t> recheck;
   };
   const std::vector<uint32_t>& FitsOf(SimNodes* nodes, PodId pod) const;
+  // The same, for a pod no DaemonSet pins whose spec (the list's key) the caller knows: a
+  // list already made is found without reading the pod.
+  const std::vector<uint32_t>& FitsOf(SimNodes* nodes, PodId pod, const void* spec) const {
+    if (auto it = nodes->fits.find(spec); it != nodes->fits.end()) return it->second.nodes;
+    return FitsOf(nodes, pod);
+  }
   // `carried`, the last pass's list for `pod`'s spec, in this pass's indices: the unchanged
-  // nodes' verdicts kept, the new and changed ones (`recheck`) found again.
+  // nodes' verdicts kept, the new and changed ones (`recheck`) found again. `need` is the
+  // spec's NeedRow.
   void MergeCarried(const SimNodes& nodes, const std::vector<uint32_t>& carried, PodId pod,
-                    std::vector<uint32_t>* out) const;
+                    const ResourceVec& need, std::vector<uint32_t>* out) const;
   // Node k's verdict for `pod` before anything is placed: its free row, then the filters.
   bool FitsBeforePlacing(const SimNodes& nodes, uint32_t k, const ResourceVec& need,
                          PodId pod) const;
@@ -524,6 +534,7 @@ class Karpenter : public cluster::Controller {
     ClaimPhase phase = ClaimPhase::kLaunching;
     bool deleting = false;
     Time initialized_at = cluster::kNever;
+    Time created_at = cluster::kNever;  // (never changes)
   };
   std::vector<ClaimState> claim_state_;
   void SetPhase(uint32_t index, ClaimPhase phase) {
@@ -565,9 +576,16 @@ class Karpenter : public cluster::Controller {
     bool do_not_disrupt = false;            // a pod with karpenter.sh/do-not-disrupt
     double cost = 0;                        // the reschedulable pods' disruption cost, in pod order
     std::vector<PodId> reschedulable_pods;  // in the node's order
+    std::vector<const void*> specs;         // their specs (FitsOf's keys)
+    // The reschedulable pods in the simulation's order (SchedulesBefore) and their
+    // templates: SortedPodsOf fills them on first use.
+    bool sorted = false;
+    std::vector<PodId> sorted_pods;
+    std::vector<uint32_t> sorted_templates;
     bool topology = false;  // one of them has spread or pod (anti-)affinity constraints
   };
   const NodePods& NodePodsOf(NodeId node) const;
+  const NodePods& SortedPodsOf(NodeId node) const;
   mutable std::vector<NodePods> node_pods_;
   struct TemplatePods {
     std::string namespace_;

@@ -180,7 +180,8 @@ uint32_t Karpenter::CreateClaim(NewClaim nc, const std::string& reason, Time now
   c.pods = std::move(nc.pods);
   c.created_at = now;
   auto index = static_cast<uint32_t>(claims_.size());
-  claim_state_.push_back(ClaimState{c.node, c.nodepool, c.phase, c.deleting, c.initialized_at});
+  claim_state_.push_back(
+      ClaimState{c.node, c.nodepool, c.phase, c.deleting, c.initialized_at, c.created_at});
   claims_.push_back(std::move(c));
   live_claims_.push_back(index);
   MarkUnconsolidated(now);
