@@ -141,6 +141,15 @@ class Store {
   // Bumped when the node's allocatable or requested change (caches compare it), packed by
   // NodeId: walks over thousands of nodes read it without their records.
   uint64_t UsageVersion(NodeId id) const { return usage_versions_[id]; }
+  // The Ready condition (NodeRecord::ready), set only here; and how many nodes ever made
+  // are not Ready, so walks over every node (Karpenter's disruption budgets) read no
+  // record while all are.
+  void SetNodeReady(NodeId id, bool ready) {
+    if (nodes_[id].ready == ready) return;
+    nodes_[id].ready = ready;
+    not_ready_nodes_ += ready ? -1 : 1;
+  }
+  size_t not_ready_nodes() const { return not_ready_nodes_; }
   // Moves whenever a node's labels enter or leave LabelIndex (caches of it compare).
   uint64_t label_index_version() const { return label_index_version_; }
   NodeId FindNode(const std::string& name) const;
@@ -315,6 +324,7 @@ class Store {
   std::vector<NodeId> live_nodes_;
   std::vector<uint64_t> usage_versions_;      // by NodeId (UsageVersion)
   std::vector<int32_t> lowest_pod_priority_;  // by NodeId
+  size_t not_ready_nodes_ = 0;                // deleted ones included (SetNodeReady)
   std::unordered_map<std::string, NodeId> node_by_name_;
   std::map<std::pair<std::string, std::string>, std::vector<NodeId>> nodes_by_label_;
   uint64_t label_index_version_ = 0;  // moves with every change of nodes_by_label_

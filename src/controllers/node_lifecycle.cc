@@ -73,7 +73,7 @@ void NodeLifecycleController::SyncNode(NodeId id, Time now) {
       return;
     }
     if (n.ready) {
-      n.ready = false;
+      store_.SetNodeReady(id, false);
       store_.RecordEvent("Normal", "NodeNotReady", "Node", "", n.name(),
                          "Node " + n.name() + " status is now: NodeNotReady", "node-controller");
     }
@@ -81,7 +81,7 @@ void NodeLifecycleController::SyncNode(NodeId id, Time now) {
     SetTaint(id, kUnreachableNoExecute, true);
   } else {
     if (!n.ready) {
-      n.ready = true;
+      store_.SetNodeReady(id, true);
       store_.RecordEvent("Normal", "NodeReady", "Node", "", n.name(),
                          "Node " + n.name() + " status is now: NodeReady", "node-controller");
     }

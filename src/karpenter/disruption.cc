@@ -27,36 +27,48 @@ std::vector<PodId> Karpenter::ReschedulablePods(NodeId node) const {
   return NodePodsOf(node).reschedulable_pods;
 }
 
+const Karpenter::NodePodsHead& Karpenter::PodsHeadOf(NodeId node) const {
+  if (node < node_pods_head_.size() && node_pods_head_[node].version == store_.UsageVersion(node)) {
+    return node_pods_head_[node];
+  }
+  NodePodsOf(node);
+  return node_pods_head_[node];
+}
+
 const Karpenter::NodePods& Karpenter::NodePodsOf(NodeId node) const {
   const auto& n = store_.node(node);
-  if (node_pods_.size() <= node) node_pods_.resize(node + 1);
+  if (node_pods_.size() <= node) {
+    node_pods_.resize(node + 1);
+    node_pods_head_.resize(node + 1);
+  }
   auto& memo = node_pods_[node];
+  auto& head = node_pods_head_[node];
   const uint64_t usage = store_.UsageVersion(node);
-  if (memo.version == usage) return memo;
-  memo.version = usage;
-  memo.reschedulable = memo.do_not_disrupt = memo.topology = false;
-  memo.cost = 0;
+  if (head.version == usage) return memo;
+  head.version = usage;
+  head.reschedulable = head.do_not_disrupt = head.topology = false;
+  head.cost = 0;
   memo.reschedulable_pods.clear();
   memo.specs.clear();
   memo.sorted = false;
   for (PodId id : n.pods) {
     const auto& p = store_.pod(id);
     if (Reschedulable(p)) {
-      memo.reschedulable = true;
+      head.reschedulable = true;
       memo.reschedulable_pods.push_back(id);
       // FitsOf's key (a DaemonSet's pod is not reschedulable, so never its own).
       memo.specs.push_back(p.daemon_node != cluster::kNone ? static_cast<const void*>(&p)
                                                            : p.tmpl->spec.get());
-      memo.topology |= HasTopology(*p.tmpl->spec);
+      head.topology |= HasTopology(*p.tmpl->spec);
       // The candidate ordering's disruption cost (disruptionutils.ReschedulingCost).
       double priority = p.tmpl->priority;
-      memo.cost += std::clamp(1 + priority / 33554432.0, -10.0, 10.0);
+      head.cost += std::clamp(1 + priority / 33554432.0, -10.0, 10.0);
     }
     const auto& tmpl = *p.tmpl;
     if (do_not_disrupt_.size() <= tmpl.id) do_not_disrupt_.resize(tmpl.id + 1, -1);
     int8_t& known = do_not_disrupt_[tmpl.id];
     if (known < 0) known = DoNotDisrupt(tmpl.metadata) ? 1 : 0;
-    memo.do_not_disrupt |= known == 1;
+    head.do_not_disrupt |= known == 1;
   }
   return memo;
 }
@@ -75,7 +87,7 @@ const Karpenter::NodePods& Karpenter::SortedPodsOf(NodeId node) const {
 }
 
 bool Karpenter::HasReschedulablePods(NodeId node) const {
-  return NodePodsOf(node).reschedulable;
+  return PodsHeadOf(node).reschedulable;
 }
 
 bool Karpenter::Consolidatable(uint32_t index, Time now) const {
@@ -96,7 +108,7 @@ bool Karpenter::Disruptable(uint32_t index) {
   int8_t& node_known = node_do_not_disrupt_[c.node];
   if (node_known < 0) node_known = DoNotDisrupt(node.obj.metadata) ? 1 : 0;
   if (node_known) return false;
-  if (NodePodsOf(c.node).do_not_disrupt) return false;
+  if (PodsHeadOf(c.node).do_not_disrupt) return false;
   // PDBs' allowances move with every pass and eviction: asked each time.
   if (pdb_allowed_.empty()) return true;
   return std::none_of(node.pods.begin(), node.pods.end(),
@@ -180,11 +192,13 @@ std::vector<int64_t> Karpenter::BudgetsAvailable(const std::string& reason, Time
 
 Karpenter::BudgetTally Karpenter::TallyBudgets() const {
   BudgetTally t{std::vector<int64_t>(pools_.size(), 0), std::vector<int64_t>(pools_.size(), 0)};
+  // (A node's record is read only while some node is not Ready: a cache miss per claim.)
+  const bool all_ready = store_.not_ready_nodes() == 0;
   for (uint32_t i : live_claims_) {
     const auto& c = claim_state_[i];
     if (c.phase == ClaimPhase::kInitialized) ++t.total[c.nodepool];
     if (in_command_.count(i) || c.deleting ||
-        (c.node != cluster::kNone && !store_.node(c.node).ready)) {
+        (!all_ready && c.node != cluster::kNone && !store_.node(c.node).ready)) {
       ++t.disrupting[c.nodepool];
     }
   }
@@ -326,7 +340,7 @@ void Karpenter::Disrupt(Time now) {
     const auto& c = claim_state_[i];
     if (!was_consolidatable_[i] || when_empty[c.nodepool] || !Disruptable(i)) continue;
     const auto& pool = *pools_[c.nodepool].spec;
-    const NodePods& on_node = NodePodsOf(c.node);
+    const NodePodsHead& on_node = PodsHeadOf(c.node);
     if (!on_node.reschedulable) continue;
     double lifetime = 1;
     if (pool.expire_after) {
@@ -407,8 +421,8 @@ void Karpenter::Disrupt(Time now) {
     // (Not with topology: where the candidate is changes what its pods may do.)
     bool isolated = bound_anti_affinity_.empty();
     if (isolated) {
+      isolated = !PodsHeadOf(node).topology;
       const NodePods& on_node = NodePodsOf(node);  // (FitsOf changes no memo)
-      isolated = !on_node.topology;
       for (size_t k = 0; isolated && k < on_node.reschedulable_pods.size(); ++k) {
         for (uint32_t to : FitsOf(&destinations, on_node.reschedulable_pods[k], on_node.specs[k])) {
           if (static_cast<int32_t>(to) != position[i]) {

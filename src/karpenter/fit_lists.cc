@@ -36,10 +36,16 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
   out.reserve(nodes_by_name_.size());
   // Pruned above of every deletion the watch reported: all live (the walk reads no
   // deleted flag, a cache miss per node at 10k nodes).
+  static const NodeClaimFlags kNoClaim{};
+  const bool excluding = !exclude.empty();
   for (NodeId n : nodes_by_name_) {
     const auto& node = store_.node(n);
-    auto claim = ClaimOf(n);
-    if (claim && (claim_state_[*claim].deleting || exclude.count(*claim))) continue;
+    // (The claim's flags packed by NodeId: no read of its state unless it starts.)
+    const NodeClaimFlags& nc = n < claim_of_node_.size() ? claim_of_node_[n] : kNoClaim;
+    if (nc.claim >= 0 &&
+        (nc.deleting || (excluding && exclude.count(static_cast<uint32_t>(nc.claim))))) {
+      continue;
+    }
     SimNode s;
     s.node = n;
     s.name = &node.name();
@@ -50,13 +56,13 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
     s.unschedulable = cordoned == 1;
     s.allocatable = &node.allocatable;
     s.used = &node.requested;
-    if (claim) {
-      s.claim = static_cast<int32_t>(*claim);
-      s.initialized = claim_state_[*claim].phase == ClaimPhase::kInitialized;
+    if (nc.claim >= 0) {
+      s.claim = nc.claim;
+      s.initialized = nc.initialized;
       // Until it initializes, a node is taken at the capacity its instance type promises
       // (its GPUs are not advertised yet), and its startup taints are ignored.
       if (!s.initialized) {
-        const auto& c = claims_[*claim];
+        const auto& c = claims_[static_cast<uint32_t>(nc.claim)];
         s.allocatable = &TypeAllocatable(c.nodepool, c.type);
         s.ignored_taints = &pools_[c.nodepool].spec->startup_taints;
       }
@@ -397,6 +403,15 @@ std::string Karpenter::PackedStateMismatch() const {
         s.deleting != c.deleting || s.initialized_at != c.initialized_at ||
         s.created_at != c.created_at) {
       return "NodeClaim " + c.name;
+    }
+  }
+  for (NodeId n = 0; n < claim_of_node_.size(); ++n) {
+    const NodeClaimFlags& nc = claim_of_node_[n];
+    if (nc.claim < 0) continue;
+    const auto& c = claims_[static_cast<uint32_t>(nc.claim)];
+    if (c.node != n || nc.deleting != c.deleting ||
+        nc.initialized != (c.phase == ClaimPhase::kInitialized)) {
+      return "Node " + store_.node(n).name() + " (its NodeClaim)";
     }
   }
   for (NodeId n = 0; n < node_cordoned_.size() && n < store_.node_count(); ++n) {

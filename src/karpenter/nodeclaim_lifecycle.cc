@@ -236,8 +236,6 @@ void Karpenter::Register(uint32_t index, Time now) {
   if (c.launched_at == cluster::kNever) c.launched_at = now;
   NodeId id = store_.AddNode(node);
   SetClaimNode(index, id);
-  if (claim_of_node_.size() <= id) claim_of_node_.resize(id + 1, -1);
-  claim_of_node_[id] = static_cast<int32_t>(index);
   if (pool.node_class) {
     for (const auto& img : pool.node_class->cached_images) store_.node(id).images.emplace(img, now);
   }

@@ -306,5 +306,26 @@ TEST(SidecarRequests, RestartableInitContainersRunBesideTheRest) {
   EXPECT_EQ(kueue::PodRequests(c).at("cpu").milli, 3000);
 }
 
+// Karpenter's disruption budgets count a node that is not Ready as disrupting; the Store's
+// tally of such nodes lets the walk skip every record while all are Ready. A repeated
+// transition counts once, and Ready again takes the node out.
+TEST(NodeReadyTally, CountsTransitionsOnce) {
+  Store s;
+  api::Node a, b;
+  a.metadata.name = "a";
+  b.metadata.name = "b";
+  const NodeId na = s.AddNode(a), nb = s.AddNode(b);
+  EXPECT_EQ(s.not_ready_nodes(), 0u);
+  EXPECT_TRUE(s.node(na).ready);  // a new Node is Ready (the kubelet posts at once)
+  s.SetNodeReady(na, false);
+  s.SetNodeReady(na, false);
+  s.SetNodeReady(nb, false);
+  EXPECT_EQ(s.not_ready_nodes(), 2u);
+  EXPECT_FALSE(s.node(na).ready);
+  s.SetNodeReady(na, true);
+  EXPECT_EQ(s.not_ready_nodes(), 1u);
+  EXPECT_TRUE(s.node(na).ready);
+}
+
 }  // namespace
 }  // namespace gputwin::cluster
