@@ -101,6 +101,10 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
     // The oldest memo goes first (its users find it gone and start a new one).
     while (diagnoses_.size() >= kMaxDiagnosisMemos && !diagnosis_order_.empty()) {
       auto oldest = diagnoses_.find(diagnosis_order_.front());
+      if (oldest->second->users == 0) {
+        idle_diagnoses_.erase(
+            std::find(idle_diagnoses_.begin(), idle_diagnoses_.end(), oldest->first));
+      }
       SpareDiagnosis(std::move(oldest->second->memo));
       diagnoses_.erase(oldest);
       diagnosis_order_.pop_front();
@@ -137,7 +141,13 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
     ReleaseDiagnosis(tc);
     tc.diag_spec = key;
     tc.diag_id = shared.id;
-    ++shared.users;
+    if (shared.users++ == 0) {  // an idle memo taken up again
+      auto idle = std::find(idle_diagnoses_.begin(), idle_diagnoses_.end(), key);
+      if (idle != idle_diagnoses_.end()) {
+        idle_diagnoses_.erase(idle);
+        ++idle_diagnoses_resumed_;
+      }
+    }
   }
   DiagnosisMemo& d = shared.memo;
   if (d.version.size() < n_nodes) {
@@ -251,10 +261,15 @@ void Scheduler::ReleaseDiagnosis(TemplateCache& tc) {
   if (tc.diag_id == 0) return;
   auto it = diagnoses_.find(tc.diag_spec);
   if (it != diagnoses_.end() && it->second->id == tc.diag_id && --it->second->users == 0) {
-    diagnosis_order_.erase(
-        std::find(diagnosis_order_.begin(), diagnosis_order_.end(), tc.diag_spec));
-    SpareDiagnosis(std::move(it->second->memo));
-    diagnoses_.erase(it);
+    idle_diagnoses_.push_back(tc.diag_spec);
+    while (idle_diagnoses_.size() > idle_diagnoses_kept) {
+      const api::PodSpec* oldest = idle_diagnoses_.front();
+      idle_diagnoses_.pop_front();
+      auto gone = diagnoses_.find(oldest);
+      diagnosis_order_.erase(std::find(diagnosis_order_.begin(), diagnosis_order_.end(), oldest));
+      SpareDiagnosis(std::move(gone->second->memo));
+      diagnoses_.erase(gone);
+    }
   }
   tc.diag_spec = nullptr;
   tc.diag_id = 0;

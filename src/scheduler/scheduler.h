@@ -55,6 +55,11 @@ class Scheduler : public cluster::Controller {
   uint64_t diagnosis_mismatches() const { return diagnosis_mismatches_; }
   uint64_t diagnoses_reused() const { return diagnoses_reused_; }
   uint64_t memo_with_nominations() const { return memo_with_nominations_; }
+  // How many memos with no user are kept for their spec's next template (tests lower it
+  // to exercise the recycling of freed memos); idle_diagnoses_resumed() counts memos taken
+  // up again by a new template.
+  static inline size_t idle_diagnoses_kept = 16;
+  uint64_t idle_diagnoses_resumed() const { return idle_diagnoses_resumed_; }
 
  protected:
   void Reconcile(Time now) override;
@@ -349,7 +354,12 @@ class Scheduler : public cluster::Controller {
   // and a month of Karpenter nodes made a fresh one cost megabytes of zeroed pages.
   std::vector<DiagnosisMemo> spare_diagnoses_;
   static constexpr size_t kSpareDiagnoses = 8;
-  uint64_t diagnoses_reused_ = 0;
+  // Memos whose last user went, kept (oldest first) for the next
+  // template with the same spec: a generator's next Job then fails through the memo from
+  // its first attempt instead of a walk over every node. Past idle_diagnoses_kept the
+  // oldest goes to spare_diagnoses_.
+  std::deque<const api::PodSpec*> idle_diagnoses_;
+  uint64_t diagnoses_reused_ = 0, idle_diagnoses_resumed_ = 0;
   void SpareDiagnosis(DiagnosisMemo&& memo);
   // Nodes whose NodeInfo row or nominations changed, added and deleted ones included, in
   // order; a template's diagnosis memo replays what it has not seen. Restarted (a new

@@ -16,16 +16,20 @@ namespace gputwin::scheduler {
 namespace {
 
 struct Counts {
-  uint64_t mismatches = 0, with_nominations = 0, reused = 0;
+  uint64_t mismatches = 0, with_nominations = 0, reused = 0, resumed = 0;
 };
 
-Counts RunVerified(const std::string& scenario) {
+// idle_kept: memos kept with no user (Scheduler::idle_diagnoses_kept).
+Counts RunVerified(const std::string& scenario, size_t idle_kept = Scheduler::idle_diagnoses_kept) {
   Scheduler::verify_diagnosis_memo = true;
+  const size_t was_kept = Scheduler::idle_diagnoses_kept;
+  Scheduler::idle_diagnoses_kept = idle_kept;
   auto sim = test_support::LoadRepoScenario(scenario);
   sim->Run();
   Scheduler::verify_diagnosis_memo = false;
+  Scheduler::idle_diagnoses_kept = was_kept;
   return {sim->scheduler()->diagnosis_mismatches(), sim->scheduler()->memo_with_nominations(),
-          sim->scheduler()->diagnoses_reused()};
+          sim->scheduler()->diagnoses_reused(), sim->scheduler()->idle_diagnoses_resumed()};
 }
 
 class DiagnosisMemo : public ::testing::TestWithParam<const char*> {};
@@ -42,11 +46,20 @@ TEST(DiagnosisMemoNominations, UsedWhilePodsAreNominated) {
   EXPECT_EQ(c.mismatches, 0u);
 }
 
-// A memo freed with its last template lends its arrays to the next spec's: none of the old
-// verdicts may reach the new memo's messages.
+// A memo freed with its last template (none kept idle here) lends its arrays to the next
+// spec's: none of the old verdicts may reach the new memo's messages.
 TEST(DiagnosisMemoReuse, FreedMemoServesTheNextSpec) {
-  const Counts c = RunVerified("examples/gpu-nodepools-spot/scenario.yaml");
+  const Counts c = RunVerified("examples/gpu-nodepools-spot/scenario.yaml", 0);
   EXPECT_GT(c.reused, 0u);
+  EXPECT_EQ(c.mismatches, 0u);
+}
+
+// A memo whose templates all went stays, idle, for the next template of its spec (a
+// generator's next Job): that template's failures come from the memo at once, replaying
+// what changed while it was idle, and must equal a diagnosis of every node.
+TEST(DiagnosisMemoReuse, IdleMemoServesTheSpecsNextTemplate) {
+  const Counts c = RunVerified("examples/gpu-nodepools-spot/scenario.yaml");
+  EXPECT_GT(c.resumed, 0u);
   EXPECT_EQ(c.mismatches, 0u);
 }
 
