@@ -183,9 +183,18 @@ PostFilterPlugin::Result DefaultPreemption::PostFilter(CycleState& state, PodId 
     int64_t len = static_cast<int64_t>(potential.size());
     int64_t num = std::max(len * kMinCandidateNodesPercentage / 100, kMinCandidateNodesAbsolute);
     num = std::min(num, len);
-    size_t offset = static_cast<size_t>(s_.random_.Below(static_cast<uint64_t>(len)));
+    size_t at = static_cast<size_t>(s_.random_.Below(static_cast<uint64_t>(len)));
+    // A node with no pod of lower priority fails at once (most nodes, for most pods):
+    // counted here, apart from the message lookup.
+    const int32_t priority = pod.tmpl->priority;
+    int64_t without_lower = 0;
     for (int64_t i = 0; i < len && static_cast<int64_t>(candidates.size()) < num; ++i) {
-      NodeId n = potential[(offset + static_cast<size_t>(i)) % potential.size()];
+      const NodeId n = potential[at];
+      if (++at == potential.size()) at = 0;
+      if (store_.LowestPodPriority(n) >= priority) {
+        ++without_lower;
+        continue;
+      }
       Candidate c{n, {}};
       std::string_view reason;
       if (SelectVictims(state, pid, n, &c.victims, &reason)) {
@@ -194,6 +203,7 @@ PostFilterPlugin::Result DefaultPreemption::PostFilter(CycleState& state, PodId 
         count_status(reason, 1);
       }
     }
+    if (without_lower > 0) count_status(kNoVictims, without_lower);
   }
   if (candidates.empty()) {
     result.message = "preemption: " + NodesAvailableMessage(order.size(), statuses);
