@@ -118,7 +118,7 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
       spare_diagnoses_.pop_back();
       ++diagnoses_reused_;
       for (NodeId n : store_.live_nodes()) {
-        if (n < m.version.size()) m.version[n] = 0;
+        if (n < m.nodes.size()) m.nodes[n].version = 0;
       }
       m.lists.clear();
       m.epoch = 0;
@@ -150,20 +150,15 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
     }
   }
   DiagnosisMemo& d = shared.memo;
-  if (d.version.size() < n_nodes) {
-    d.version.resize(n_nodes, 0);
-    d.group.resize(n_nodes, ~uint32_t{0});
-    d.code.resize(n_nodes, 0);
-    d.plugin.resize(n_nodes, kPasses);
-    d.nominations.resize(n_nodes, 0);
-  }
+  if (d.nodes.size() < n_nodes) d.nodes.resize(n_nodes);
   std::vector<uint16_t> ids;
   uint16_t failed_at;
   // Node n's verdict, evaluated again when its group, NodeInfo row or nominated pods
   // changed since.
   auto stale = [&](NodeId node) {
-    return d.group[node] != groups_.GroupOf(node) || d.version[node] != info_.version(node) ||
-           d.nominations[node] != NominationsVersion(node);
+    const DiagnosisMemo::Verdict& v = d.nodes[node];
+    return v.group != groups_.GroupOf(node) || v.version != info_.version(node) ||
+           v.nominations != NominationsVersion(node);
   };
   auto evaluate = [&](NodeId node) {
     // A node with nominated pods is filtered with them (schedule_one.go
@@ -178,11 +173,12 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
     } else if (!s.ok()) {
       code = int64_t{s.reason} + 1;
     }
-    d.group[node] = groups_.GroupOf(node);
-    d.version[node] = info_.version(node);
-    d.nominations[node] = NominationsVersion(node);
-    d.code[node] = code;
-    d.plugin[node] = failed_at;
+    DiagnosisMemo::Verdict& v = d.nodes[node];
+    v.group = groups_.GroupOf(node);
+    v.version = info_.version(node);
+    v.nominations = NominationsVersion(node);
+    v.code = code;
+    v.plugin = failed_at;
   };
   if (d.epoch != node_change_epoch_) {
     // Counted again over every node, reusing the verdicts still valid.
@@ -194,7 +190,7 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
     d.counted.assign(n_nodes, false);
     for (NodeId node : node_order_) {
       if (stale(node)) evaluate(node);
-      CountVerdict(d, node, d.code[node], d.plugin[node], 1);
+      CountVerdict(d, node, d.nodes[node].code, d.nodes[node].plugin, 1);
       d.counted[node] = true;
     }
     d.message.clear();  // (a node order with no rejection counts nothing)
@@ -209,21 +205,21 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
       const NodeId node = node_change_log_[k];
       if (node >= node_position_.size() || node_position_[node] < 0) {
         if (node < d.counted.size() && d.counted[node]) {
-          CountVerdict(d, node, d.code[node], d.plugin[node], -1);
+          CountVerdict(d, node, d.nodes[node].code, d.nodes[node].plugin, -1);
           d.counted[node] = false;
         }
         continue;
       }
       const bool counted = d.counted[node];
       if (counted && !stale(node)) continue;
-      const int64_t old_code = counted ? d.code[node] : 0;  // (0 counts nothing)
-      const uint16_t old_plugin = counted ? d.plugin[node] : kPasses;
+      const int64_t old_code = counted ? d.nodes[node].code : 0;  // (0 counts nothing)
+      const uint16_t old_plugin = counted ? d.nodes[node].plugin : kPasses;
       if (stale(node)) evaluate(node);
       d.counted[node] = true;
       // The same verdict again leaves the counts, and so the message, as they were.
-      if (old_code == d.code[node] && old_plugin == d.plugin[node]) continue;
+      if (old_code == d.nodes[node].code && old_plugin == d.nodes[node].plugin) continue;
       CountVerdict(d, node, old_code, old_plugin, -1);
-      CountVerdict(d, node, d.code[node], d.plugin[node], 1);
+      CountVerdict(d, node, d.nodes[node].code, d.nodes[node].plugin, 1);
     }
   }
   d.log_pos = node_change_log_.size();
