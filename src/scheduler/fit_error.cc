@@ -100,14 +100,7 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
   if (found == diagnoses_.end()) {
     // The oldest memo goes first (its users find it gone and start a new one).
     while (diagnoses_.size() >= kMaxDiagnosisMemos && !diagnosis_order_.empty()) {
-      auto oldest = diagnoses_.find(diagnosis_order_.front());
-      if (oldest->second->users == 0) {
-        idle_diagnoses_.erase(
-            std::find(idle_diagnoses_.begin(), idle_diagnoses_.end(), oldest->first));
-      }
-      SpareDiagnosis(std::move(oldest->second->memo));
-      diagnoses_.erase(oldest);
-      diagnosis_order_.pop_front();
+      DropDiagnosis(diagnosis_order_.front());
     }
     auto shared = std::make_unique<SharedDiagnosis>();
     if (!spare_diagnoses_.empty()) {
@@ -249,8 +242,16 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
   return d.message;
 }
 
-void Scheduler::SpareDiagnosis(DiagnosisMemo&& memo) {
-  if (spare_diagnoses_.size() < kSpareDiagnoses) spare_diagnoses_.push_back(std::move(memo));
+void Scheduler::DropDiagnosis(const api::PodSpec* key) {
+  auto it = diagnoses_.find(key);
+  if (it->second->users == 0) {
+    idle_diagnoses_.erase(std::find(idle_diagnoses_.begin(), idle_diagnoses_.end(), key));
+  }
+  diagnosis_order_.erase(std::find(diagnosis_order_.begin(), diagnosis_order_.end(), key));
+  if (spare_diagnoses_.size() < kSpareDiagnoses) {
+    spare_diagnoses_.push_back(std::move(it->second->memo));
+  }
+  diagnoses_.erase(it);
 }
 
 void Scheduler::ReleaseDiagnosis(TemplateCache& tc) {
@@ -258,14 +259,7 @@ void Scheduler::ReleaseDiagnosis(TemplateCache& tc) {
   auto it = diagnoses_.find(tc.diag_spec);
   if (it != diagnoses_.end() && it->second->id == tc.diag_id && --it->second->users == 0) {
     idle_diagnoses_.push_back(tc.diag_spec);
-    while (idle_diagnoses_.size() > idle_diagnoses_kept) {
-      const api::PodSpec* oldest = idle_diagnoses_.front();
-      idle_diagnoses_.pop_front();
-      auto gone = diagnoses_.find(oldest);
-      diagnosis_order_.erase(std::find(diagnosis_order_.begin(), diagnosis_order_.end(), oldest));
-      SpareDiagnosis(std::move(gone->second->memo));
-      diagnoses_.erase(gone);
-    }
+    while (idle_diagnoses_.size() > idle_diagnoses_kept) DropDiagnosis(idle_diagnoses_.front());
   }
   tc.diag_spec = nullptr;
   tc.diag_id = 0;

@@ -365,7 +365,9 @@ class Scheduler : public cluster::Controller {
   // oldest goes to spare_diagnoses_.
   std::deque<const api::PodSpec*> idle_diagnoses_;
   uint64_t diagnoses_reused_ = 0, idle_diagnoses_resumed_ = 0;
-  void SpareDiagnosis(DiagnosisMemo&& memo);
+  // Frees the memo of `key` (it must be in diagnoses_): out of the order and the idle
+  // list, its arrays to spare_diagnoses_ while there is room.
+  void DropDiagnosis(const api::PodSpec* key);
   // Nodes whose NodeInfo row or nominations changed, added and deleted ones included, in
   // order; a template's diagnosis memo replays what it has not seen. Restarted (a new
   // epoch) when it grows past twice the nodes, where a full walk costs less than the replay.

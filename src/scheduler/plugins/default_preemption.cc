@@ -16,10 +16,6 @@ bool DefaultPreemption::SelectVictims(const CycleState& state, PodId pid, NodeId
                                       std::vector<PodId>* victims, std::string_view* reason) {
   const auto& pod = store_.pod(pid);
   const int32_t priority = pod.tmpl->priority;
-  if (store_.LowestPodPriority(n) >= priority) {
-    *reason = kNoVictims;
-    return false;
-  }
   const auto& node = store_.node(n);
   // node.pods holds only live pods: the lower-priority ones are the buckets below.
   const auto& buckets = node.by_priority;
@@ -184,8 +180,8 @@ PostFilterPlugin::Result DefaultPreemption::PostFilter(CycleState& state, PodId 
     int64_t num = std::max(len * kMinCandidateNodesPercentage / 100, kMinCandidateNodesAbsolute);
     num = std::min(num, len);
     size_t at = static_cast<size_t>(s_.random_.Below(static_cast<uint64_t>(len)));
-    // A node with no pod of lower priority fails at once (most nodes, for most pods):
-    // counted here, apart from the message lookup.
+    // A node with no pod of lower priority has no victims (most nodes, for most pods):
+    // counted here, without a dry run or a message lookup each.
     const int32_t priority = pod.tmpl->priority;
     int64_t without_lower = 0;
     for (int64_t i = 0; i < len && static_cast<int64_t>(candidates.size()) < num; ++i) {

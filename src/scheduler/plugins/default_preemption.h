@@ -31,7 +31,8 @@ class DefaultPreemption final : public Plugin, public PostFilterPlugin {
   };
   // selectVictimsOnNode: every Filter plugin runs with the victims removed (their
   // resources freed, RemovePod for the plugins that count pods); on failure fills `reason`
-  // (valid until the next call).
+  // (valid until the next call). The node must run a pod of lower priority than `pod`
+  // (PostFilter counts the others without asking).
   bool SelectVictims(const CycleState& state, PodId pod, NodeId node, std::vector<PodId>* victims,
                      std::string_view* reason);
   size_t PickOne(const std::vector<Candidate>& candidates) const;
