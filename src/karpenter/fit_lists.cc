@@ -311,11 +311,12 @@ void Karpenter::CarryFits(SimNodes* d, FitsCarry* carry) {
   for (size_t k = 0; k < n; ++k) slot(EntryKey(d->nodes[k])) = static_cast<int32_t>(k);
   auto& from = carried_from_;  // an unchanged node's index in the last pass
   from.assign(n, -1);
-  d->carried_to.assign(last.order.size(), -1);
+  d->carried_to.assign(last.nodes.size(), -1);
   int32_t previous = -1;
   bool ordered = true;
-  for (size_t i = 0; i < last.order.size(); ++i) {
-    const uint64_t key = last.order[i];
+  for (size_t i = 0; i < last.nodes.size(); ++i) {
+    const SimNode& was = last.nodes[i];
+    const uint64_t key = EntryKey(was);
     const bool claim = key & kClaimEntry;
     const uint32_t x = static_cast<uint32_t>(key);
     const int32_t k = claim ? (x < index_of_claim_.size() ? index_of_claim_[x] : -1)
@@ -323,7 +324,7 @@ void Karpenter::CarryFits(SimNodes* d, FitsCarry* carry) {
     if (k < 0) continue;
     const auto kk = static_cast<size_t>(k);
     // A node's allocatable and requested move together with its Store::UsageVersion.
-    if (last.versions[i] != d->nodes[kk].version || last.usage[i] != d->nodes[kk].usage) continue;
+    if (was.version != d->nodes[kk].version || was.usage != d->nodes[kk].usage) continue;
     // Only unchanged nodes carry their verdicts; they must keep their order to merge.
     ordered &= k > previous;
     previous = k;
@@ -378,14 +379,9 @@ void Karpenter::KeepFits(SimNodes* d, FitsCarry* carry) {
     ++fits_carried_idle_;
     last.lists.insert(d->carried.extract(entry));
   }
-  last.order.clear();
-  last.versions.clear();
-  last.usage.clear();
-  for (const auto& s : d->nodes) {
-    last.order.push_back(EntryKey(s));
-    last.versions.push_back(s.version);
-    last.usage.push_back(s.usage);
-  }
+  // The pass's nodes go on whole; the caller's pointers into them stay valid (the memory
+  // moves with the vector), and the older list goes back to ExistingNodes through it.
+  std::swap(last.nodes, d->nodes);
   spare_free_ = std::move(last.free);
   last.free = std::move(d->free);
   last.width = d->width;

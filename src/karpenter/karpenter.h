@@ -227,9 +227,9 @@ class Karpenter : public cluster::Controller {
   // The last pass's nodes by entry (EntryKey), with their versions and free rows, and its
   // fit lists (CarryFits, KeepFits). Consolidation and provisioning each keep their own.
   struct FitsCarry {
-    std::vector<uint64_t> order;     // EntryKey of each node of the pass
-    std::vector<uint64_t> versions;  // EntryVersion
-    std::vector<uint64_t> usage;     // the Node's Store::UsageVersion
+    // The pass's nodes, read for their EntryKey, EntryVersion and Store::UsageVersion only
+    // (moved here whole: copying those out cost every pass a walk of its nodes).
+    std::vector<SimNode> nodes;
     std::vector<int64_t> free;
     size_t width = 0;
     std::unordered_map<const void*, SimNodes::Fits> lists;
