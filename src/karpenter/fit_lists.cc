@@ -18,16 +18,28 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
     const auto& nb = store_.node(b).name();
     return na != nb ? na < nb : a < b;
   };
+  if (name_rank_.size() < store_.node_count()) name_rank_.resize(store_.node_count(), -1);
+  size_t first_moved = nodes_by_name_.size();  // ranks from here on are rewritten
   if (nodes_deleted_pruned_ != nodes_deleted_) {
-    std::erase_if(nodes_by_name_, [&](NodeId n) { return store_.node(n).deleted; });
+    auto deleted = [&](NodeId n) { return store_.node(n).deleted; };
+    auto first = std::find_if(nodes_by_name_.begin(), nodes_by_name_.end(), deleted);
+    first_moved = static_cast<size_t>(first - nodes_by_name_.begin());
+    for (auto it = first; it != nodes_by_name_.end(); ++it) {
+      if (deleted(*it)) name_rank_[*it] = -1;
+    }
+    nodes_by_name_.erase(std::remove_if(first, nodes_by_name_.end(), deleted),
+                         nodes_by_name_.end());
     nodes_deleted_pruned_ = nodes_deleted_;
   }
   if (node_cordoned_.size() < store_.node_count()) node_cordoned_.resize(store_.node_count(), -1);
   for (; nodes_seen_ < store_.node_count(); ++nodes_seen_) {
     if (store_.node(nodes_seen_).deleted) continue;
-    nodes_by_name_.insert(
-        std::lower_bound(nodes_by_name_.begin(), nodes_by_name_.end(), nodes_seen_, by_name),
-        nodes_seen_);
+    auto at = std::lower_bound(nodes_by_name_.begin(), nodes_by_name_.end(), nodes_seen_, by_name);
+    first_moved = std::min(first_moved, static_cast<size_t>(at - nodes_by_name_.begin()));
+    nodes_by_name_.insert(at, nodes_seen_);
+  }
+  for (size_t p = first_moved; p < nodes_by_name_.size(); ++p) {
+    name_rank_[nodes_by_name_[p]] = static_cast<int32_t>(p);
   }
   // The memory of a list a finished pass handed back (ReturnNodes): at 10k nodes a fresh
   // list each pass cost the faults of its new pages.
@@ -302,36 +314,56 @@ void Karpenter::CarryFits(SimNodes* d, FitsCarry* carry) {
     FillFree(d);
     return;
   }
-  if (index_of_node_.size() < store_.node_count()) index_of_node_.resize(store_.node_count(), -1);
-  if (index_of_claim_.size() < claims_.size()) index_of_claim_.resize(claims_.size(), -1);
-  auto slot = [&](uint64_t key) -> int32_t& {
-    return key & kClaimEntry ? index_of_claim_[static_cast<uint32_t>(key)]
-                             : index_of_node_[static_cast<uint32_t>(key)];
-  };
-  for (size_t k = 0; k < n; ++k) slot(EntryKey(d->nodes[k])) = static_cast<int32_t>(k);
   auto& from = carried_from_;  // an unchanged node's index in the last pass
   from.assign(n, -1);
   d->carried_to.assign(last.nodes.size(), -1);
   int32_t previous = -1;
   bool ordered = true;
-  for (size_t i = 0; i < last.nodes.size(); ++i) {
+  // A node's allocatable and requested move together with its Store::UsageVersion; only
+  // unchanged nodes carry their verdicts, and they must keep their order to merge.
+  auto match = [&](size_t i, size_t k) {
     const SimNode& was = last.nodes[i];
-    const uint64_t key = EntryKey(was);
-    const bool claim = key & kClaimEntry;
-    const uint32_t x = static_cast<uint32_t>(key);
-    const int32_t k = claim ? (x < index_of_claim_.size() ? index_of_claim_[x] : -1)
-                            : (x < index_of_node_.size() ? index_of_node_[x] : -1);
-    if (k < 0) continue;
-    const auto kk = static_cast<size_t>(k);
-    // A node's allocatable and requested move together with its Store::UsageVersion.
-    if (was.version != d->nodes[kk].version || was.usage != d->nodes[kk].usage) continue;
-    // Only unchanged nodes carry their verdicts; they must keep their order to merge.
-    ordered &= k > previous;
-    previous = k;
-    d->carried_to[i] = k;
-    from[kk] = static_cast<int32_t>(i);
+    if (was.version != d->nodes[k].version || was.usage != d->nodes[k].usage) return;
+    ordered &= static_cast<int32_t>(k) > previous;
+    previous = static_cast<int32_t>(k);
+    d->carried_to[i] = static_cast<int32_t>(k);
+    from[k] = static_cast<int32_t>(i);
+  };
+  // The initialized nodes come first in both lists, by name: one walk over both pairs
+  // them, the names' ranks telling which side a node missing from the other is on (a node
+  // deleted since has none, and is gone).
+  size_t li = 0, ci = 0;
+  const size_t last_n = last.nodes.size();
+  while (li < last_n && ci < n && last.nodes[li].initialized && d->nodes[ci].initialized) {
+    const NodeId a = last.nodes[li].node, b = d->nodes[ci].node;
+    if (a == b) {
+      match(li++, ci++);
+    } else if (name_rank_[a] < 0 || name_rank_[a] < name_rank_[b]) {
+      ++li;
+    } else {
+      ++ci;
+    }
   }
-  for (size_t k = 0; k < n; ++k) slot(EntryKey(d->nodes[k])) = -1;
+  while (li < last_n && last.nodes[li].initialized) ++li;
+  while (ci < n && d->nodes[ci].initialized) ++ci;
+  // The rest (nodes not initialized, NodeClaims without a Node: few), by entry.
+  if (li < last_n && ci < n) {
+    if (index_of_node_.size() < store_.node_count()) index_of_node_.resize(store_.node_count(), -1);
+    if (index_of_claim_.size() < claims_.size()) index_of_claim_.resize(claims_.size(), -1);
+    auto slot = [&](uint64_t key) -> int32_t& {
+      return key & kClaimEntry ? index_of_claim_[static_cast<uint32_t>(key)]
+                               : index_of_node_[static_cast<uint32_t>(key)];
+    };
+    for (size_t t = ci; t < n; ++t) slot(EntryKey(d->nodes[t])) = static_cast<int32_t>(t);
+    for (; li < last_n; ++li) {
+      const uint64_t key = EntryKey(last.nodes[li]);
+      const uint32_t x = static_cast<uint32_t>(key);
+      const int32_t t = key & kClaimEntry ? (x < index_of_claim_.size() ? index_of_claim_[x] : -1)
+                                          : (x < index_of_node_.size() ? index_of_node_[x] : -1);
+      if (t >= 0) match(li, static_cast<size_t>(t));
+    }
+    for (size_t t = ci; t < n; ++t) slot(EntryKey(d->nodes[t])) = -1;
+  }
   // The nodes keep their order (by name within each kind) from pass to pass; were they
   // not, the lists would not merge in order: start afresh.
   if (!ordered) {

@@ -521,6 +521,8 @@ class Karpenter : public cluster::Controller {
   // nodes come and go; nodes_seen_ is how many of the Store's node ids it has taken in.
   mutable std::vector<NodeId> nodes_by_name_;
   mutable NodeId nodes_seen_ = 0;
+  // By NodeId, its position in nodes_by_name_, -1 once pruned (CarryFits' walk).
+  mutable std::vector<int32_t> name_rank_;
   // Node deletions seen by the watch, and by the last pruning of nodes_by_name_.
   uint64_t nodes_deleted_ = 0;
   mutable uint64_t nodes_deleted_pruned_ = 0;
