@@ -339,9 +339,9 @@ void Karpenter::CarryFits(SimNodes* d, FitsCarry* carry) {
     if (a == b) {
       match(li++, ci++);
     } else if (name_rank_[a] < 0 || name_rank_[a] < name_rank_[b]) {
-      ++li;
+      ++li, ++carry_one_sided_;
     } else {
-      ++ci;
+      ++ci, ++carry_one_sided_;
     }
   }
   while (li < last_n && last.nodes[li].initialized) ++li;
@@ -363,6 +363,20 @@ void Karpenter::CarryFits(SimNodes* d, FitsCarry* carry) {
       if (t >= 0) match(li, static_cast<size_t>(t));
     }
     for (size_t t = ci; t < n; ++t) slot(EntryKey(d->nodes[t])) = -1;
+  }
+  if (verify_carried_fits) {
+    // Every entry of both passes with the same versions, found by key: as many as the
+    // walk paired.
+    std::unordered_map<uint64_t, const SimNode*> now;
+    for (const auto& s : d->nodes) now.emplace(EntryKey(s), &s);
+    size_t unchanged = 0, paired = 0;
+    for (size_t i = 0; i < last_n; ++i) {
+      auto it = now.find(EntryKey(last.nodes[i]));
+      unchanged += it != now.end() && it->second->version == last.nodes[i].version &&
+                   it->second->usage == last.nodes[i].usage;
+      paired += d->carried_to[i] >= 0;
+    }
+    if (paired != unchanged) ++carry_unpaired_;
   }
   // The nodes keep their order (by name within each kind) from pass to pass; were they
   // not, the lists would not merge in order: start afresh.

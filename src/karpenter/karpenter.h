@@ -109,6 +109,11 @@ class Karpenter : public cluster::Controller {
   // counts those that differ.
   static inline bool verify_carried_fits = false;
   uint64_t fits_mismatches() const { return fits_mismatches_; }
+  // Also on (tests): a pass that paired fewer unchanged nodes with the last pass's than
+  // there are (CarryFits' walk) counts here; and how many nodes the walk found on one
+  // side only (came or went between passes).
+  uint64_t carry_unpaired() const { return carry_unpaired_; }
+  uint64_t carry_one_sided() const { return carry_one_sided_; }
   // The first NodeClaim or Node whose packed copy (claim_state_, node_cordoned_) differs
   // from its record, named; empty when all agree. For tests.
   std::string PackedStateMismatch() const;
@@ -494,6 +499,7 @@ class Karpenter : public cluster::Controller {
   mutable uint64_t fits_carried_ = 0;
   uint64_t fits_carried_idle_ = 0;
   mutable uint64_t fits_mismatches_ = 0;
+  uint64_t carry_unpaired_ = 0, carry_one_sided_ = 0;
   // For verify_carried_fits: counts `list` if it is not the one made afresh for `pod`.
   void VerifyCarried(const SimNodes& nodes, const std::vector<uint32_t>& list, PodId pod) const;
   std::vector<int32_t> claim_position_;  // scratch of Disrupt: claim → destination index

@@ -395,8 +395,7 @@ void Karpenter::FinishTermination(uint32_t index, Time now) {
   // Nothing reads a terminated claim's requirements or requests again (the outputs take
   // its instance type options and pod count): a month of node churn keeps none of them.
   c.requirements = {};
-  c.requests = {};
-  c.requests.shrink_to_fit();
+  ResourceVec().swap(c.requests);
   if (c.node != cluster::kNone && !store_.node(c.node).deleted) {
     Count("karpenter_nodes_terminated_total",
           {{"nodepool", pools_[c.nodepool].spec->metadata.name}, {"zone", c.zone}});

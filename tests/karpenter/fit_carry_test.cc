@@ -21,7 +21,7 @@ namespace {
 // switch is put back on after), and how often each shortcut was taken.
 struct Outcome {
   std::string summary;
-  uint64_t carried = 0, reused = 0, carried_idle = 0, mismatches = 0;
+  uint64_t carried = 0, reused = 0, carried_idle = 0, mismatches = 0, unpaired = 0, one_sided = 0;
 };
 
 Outcome RunWith(const std::string& scenario, bool* shortcut, bool on) {
@@ -32,8 +32,13 @@ Outcome RunWith(const std::string& scenario, bool* shortcut, bool on) {
   std::ostringstream out;
   report::WriteSummaryJson(out, *sim, results::Compute(*sim), report::Detail::kFull);
   const Karpenter* k = sim->karpenter();
-  return {out.str(), k ? k->fits_carried() : 0, k ? k->isolated_reused() : 0,
-          k ? k->fits_carried_idle() : 0, k ? k->fits_mismatches() : 0};
+  return {out.str(),
+          k ? k->fits_carried() : 0,
+          k ? k->isolated_reused() : 0,
+          k ? k->fits_carried_idle() : 0,
+          k ? k->fits_mismatches() : 0,
+          k ? k->carry_unpaired() : 0,
+          k ? k->carry_one_sided() : 0};
 }
 
 class FitCarry : public ::testing::TestWithParam<const char*> {};
@@ -56,6 +61,21 @@ TEST_P(FitCarry, ListsEqualListsMadeAfresh) {
   Karpenter::verify_carried_fits = false;
   EXPECT_GT(carried.carried_idle, 0u);
   EXPECT_EQ(carried.mismatches, 0u);
+  // And every node unchanged since the last pass kept its verdicts: CarryFits' walk over
+  // both lists by name paired it, whatever came or went between the passes (a walk that
+  // lost its place would still give right lists, only by checking nodes again).
+  EXPECT_EQ(carried.unpaired, 0u);
+}
+
+// Nodes come and go between the passes of the spot example (interruptions, replacements,
+// consolidation): the walk meets nodes on one side only, and still pairs the rest (above).
+TEST(FitCarryWalk, MeetsNodesThatCameOrWent) {
+  Karpenter::verify_carried_fits = true;
+  const Outcome carried = RunWith("examples/gpu-nodepools-spot/scenario.yaml",
+                                  &Karpenter::carry_fits_between_passes, true);
+  Karpenter::verify_carried_fits = false;
+  EXPECT_GT(carried.one_sided, 0u);
+  EXPECT_EQ(carried.unpaired, 0u);
 }
 
 // The walks over every node read a packed copy of what they need of each NodeClaim (phase,
