@@ -532,8 +532,10 @@ void Store::RecordEvent(const std::string& type, const std::string& reason, cons
     const uint64_t h = std::hash<std::string_view>{}(*part);
     key ^= h + 0x9e3779b97f4a7c15ULL + (key << 6) + (key >> 2);
   }
-  for (auto [it, end] = event_index_.equal_range(key); it != end; ++it) {
-    auto& e = events_[it->second];
+  auto [first, inserted] = event_first_.try_emplace(key, kNoEvent);
+  uint32_t* link = &first->second;  // where a new event of this hash is linked in
+  for (; *link != kNoEvent; link = &event_next_[*link]) {
+    auto& e = events_[*link];
     if (e.kind == kind && e.namespace_ == ns && e.name == name && e.reason == reason &&
         e.message == message) {
       e.count++;
@@ -541,11 +543,13 @@ void Store::RecordEvent(const std::string& type, const std::string& reason, cons
       return;
     }
   }
-  if (events_.size() >= max_events_) {
+  if (events_.size() >= max_events_ || events_.size() >= kNoEvent) {
+    if (inserted) event_first_.erase(first);
     ++dropped_events_;
     return;
   }
-  event_index_.emplace(key, events_.size());
+  *link = static_cast<uint32_t>(events_.size());
+  event_next_.push_back(kNoEvent);
   events_.push_back(KubeEvent{now_, now_, type, reason, kind, ns, name, message, source, 1});
 }
 
