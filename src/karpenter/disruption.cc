@@ -509,17 +509,15 @@ void Karpenter::ReleaseAmi(Time now) {
     if (nc && nc->ami_latest && c.instance && c.ami_version < ami_version_ &&
         c.drifted_at == cluster::kNever) {
       c.drifted_at = now;  // AMIDrift
+      drifted_claims_.insert(i);
     }
   }
 }
 
 bool Karpenter::Drift(Time now) {
   std::vector<uint32_t> drifted;
-  for (uint32_t i : live_claims_) {
-    const auto& c = claims_[i];
-    if (c.drifted_at != cluster::kNever && c.phase == ClaimPhase::kInitialized && Disruptable(i)) {
-      drifted.push_back(i);
-    }
+  for (uint32_t i : drifted_claims_) {
+    if (claim_state_[i].phase == ClaimPhase::kInitialized && Disruptable(i)) drifted.push_back(i);
   }
   if (drifted.empty()) return false;
   std::stable_sort(drifted.begin(), drifted.end(), [&](uint32_t a, uint32_t b) {
