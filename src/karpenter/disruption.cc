@@ -294,10 +294,10 @@ Karpenter::IsolatedSims& Karpenter::IsolatedSimsAt(Time now) {
 
 bool Karpenter::TryConsolidate(const std::vector<uint32_t>& candidates, Time now, bool execute,
                                SimNodes* destinations, const Solution* simulated) {
-  Solution sol;
-  if (simulated) {
-    sol = *simulated;
-  } else {
+  // A kept simulation is read where it is (copying its maps cost more than the reading).
+  Solution own_sol;
+  const Solution& sol = simulated ? *simulated : own_sol;
+  if (!simulated) {
     std::vector<PodId> pods;
     for (uint32_t i : candidates) {
       for (PodId id : ReschedulablePods(claims_[i].node)) pods.push_back(id);
@@ -314,10 +314,10 @@ bool Karpenter::TryConsolidate(const std::vector<uint32_t>& candidates, Time now
       // anything it executes changes the nodes.
       own.nodes = ExistingNodes(exclude, true);
       CarryFits(&own, &fits_carry_);
-      sol = Solve(pods, &own, now, exclude, true);
+      own_sol = Solve(pods, &own, now, exclude, true);
       KeepFits(&own, &fits_carry_);
     } else {
-      sol = Solve(pods, destinations, now, exclude, true);
+      own_sol = Solve(pods, destinations, now, exclude, true);
     }
   }
   if (!sol.errors.empty() || sol.claims.size() > 1) return false;
@@ -336,7 +336,7 @@ bool Karpenter::TryConsolidate(const std::vector<uint32_t>& candidates, Time now
     all_spot &= claims_[i].capacity_type == cloud::CapacityType::kSpot;
   }
   if (all_spot) return false;
-  NewClaim nc = std::move(sol.claims.front());
+  NewClaim nc = simulated ? sol.claims.front() : std::move(own_sol.claims.front());
   const Requirement* cts = nc.requirements().Get("karpenter.sh/capacity-type");
   bool spot_ok = !cts || cts->Has("spot");
   // On-demand → [on-demand, spot]: pinned to spot, so an ICE cannot yield a dearer node.
