@@ -58,7 +58,9 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
         (nc.deleting || (excluding && exclude.count(static_cast<uint32_t>(nc.claim))))) {
       continue;
     }
-    SimNode s;
+    // Written in place (a node not initialized is moved aside after): a copy of every
+    // entry was a third of the walk.
+    SimNode& s = out.emplace_back();
     s.node = n;
     s.name = &node.name();
     s.labels = &node.obj.metadata.labels;
@@ -81,10 +83,9 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
     }
     s.usage = store_.UsageVersion(n);
     s.version = EntryVersion(n, s.initialized);
-    if (s.initialized) {
-      out.push_back(std::move(s));
-    } else if (!initialized_only) {
-      starting.push_back(std::move(s));
+    if (!s.initialized) {
+      if (!initialized_only) starting.push_back(s);
+      out.pop_back();
     }
   }
   if (initialized_only) return out;
