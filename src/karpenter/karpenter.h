@@ -171,13 +171,14 @@ class Karpenter : public cluster::Controller {
     const std::vector<api::Taint>* taints = nullptr;
     const std::vector<api::Taint>* ignored_taints = nullptr;  // startup taints, until initialized
     bool unschedulable = false;                               // cordoned
+    bool initialized = true;  // (beside the other flag: 80 bytes, where a pass writes thousands)
     const ResourceVec* allocatable = nullptr;                 // the Node's, or its instance type's
     const ResourceVec* used = nullptr;  // bound pods' requests, or daemon overhead
-    bool initialized = true;
     // For CarryFits: the Node's Store::UsageVersion and EntryVersion.
     uint64_t usage = 0;
     uint64_t version = 0;
   };
+  static_assert(sizeof(SimNode) <= 80);
   // The nodes a simulation may place pods on and, per pod spec, the ones it fits on
   // before the simulation places anything (found on first use). Placements only take room
   // away, so no other node can take a pod of that spec: one list serves every simulation
