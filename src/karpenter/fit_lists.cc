@@ -20,16 +20,31 @@ std::vector<Karpenter::SimNode> Karpenter::ExistingNodes(const std::set<uint32_t
   };
   if (name_rank_.size() < store_.node_count()) name_rank_.resize(store_.node_count(), -1);
   size_t first_moved = nodes_by_name_.size();  // ranks from here on are rewritten
-  if (nodes_deleted_pruned_ != nodes_deleted_) {
-    auto deleted = [&](NodeId n) { return store_.node(n).deleted; };
-    auto first = std::find_if(nodes_by_name_.begin(), nodes_by_name_.end(), deleted);
-    first_moved = static_cast<size_t>(first - nodes_by_name_.begin());
-    for (auto it = first; it != nodes_by_name_.end(); ++it) {
-      if (deleted(*it)) name_rank_[*it] = -1;
+  if (!deleted_unpruned_.empty()) {
+    // Their positions (a node made and deleted between two passes was never listed), then
+    // one compaction from the first.
+    auto& at = deleted_unpruned_;
+    size_t gone = 0;
+    for (NodeId n : at) {
+      if (name_rank_[n] < 0) continue;
+      at[gone++] = static_cast<NodeId>(name_rank_[n]);
+      name_rank_[n] = -1;
     }
-    nodes_by_name_.erase(std::remove_if(first, nodes_by_name_.end(), deleted),
-                         nodes_by_name_.end());
-    nodes_deleted_pruned_ = nodes_deleted_;
+    at.resize(gone);
+    std::sort(at.begin(), at.end());
+    if (!at.empty()) {
+      first_moved = at.front();
+      size_t write = at.front(), next = 0;
+      for (size_t read = at.front(); read < nodes_by_name_.size(); ++read) {
+        if (next < at.size() && at[next] == read) {
+          ++next;
+          continue;
+        }
+        nodes_by_name_[write++] = nodes_by_name_[read];
+      }
+      nodes_by_name_.resize(write);
+    }
+    at.clear();
   }
   if (node_cordoned_.size() < store_.node_count()) node_cordoned_.resize(store_.node_count(), -1);
   for (; nodes_seen_ < store_.node_count(); ++nodes_seen_) {
@@ -455,6 +470,15 @@ std::string Karpenter::PackedStateMismatch() const {
     if (c.node != n || nc.deleting != c.deleting ||
         nc.initialized != (c.phase == ClaimPhase::kInitialized)) {
       return "Node " + store_.node(n).name() + " (its NodeClaim)";
+    }
+  }
+  // The nodes by name: every one live or deleted since the last pruning, at its rank.
+  for (size_t p = 0; p < nodes_by_name_.size(); ++p) {
+    const NodeId n = nodes_by_name_[p];
+    const bool pending = std::find(deleted_unpruned_.begin(), deleted_unpruned_.end(), n) !=
+                         deleted_unpruned_.end();
+    if ((store_.node(n).deleted && !pending) || name_rank_[n] != static_cast<int32_t>(p)) {
+      return "Node " + store_.node(n).name() + " (listed by name)";
     }
   }
   for (NodeId n = 0; n < node_cordoned_.size() && n < store_.node_count(); ++n) {

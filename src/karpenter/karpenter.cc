@@ -230,7 +230,7 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     ++node_version_[id];
     if (id < node_cordoned_.size()) node_cordoned_[id] = -1;
     if (op != WatchOp::kModified) MarkUnconsolidated(now);
-    if (op == WatchOp::kDeleted) ++nodes_deleted_;
+    if (op == WatchOp::kDeleted) deleted_unpruned_.push_back(id);
     auto claim = ClaimOf(id);
     if (!claim) return;
     if (op == WatchOp::kDeleted) {

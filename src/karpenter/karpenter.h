@@ -117,7 +117,8 @@ class Karpenter : public cluster::Controller {
   uint64_t carry_unpaired() const { return carry_unpaired_; }
   uint64_t carry_one_sided() const { return carry_one_sided_; }
   // The first NodeClaim or Node whose packed copy (claim_state_, node_cordoned_) differs
-  // from its record, named; empty when all agree. For tests.
+  // from its record, or that the nodes by name hold deleted (and not yet pruned) or at
+  // another rank, named; empty when all agree. For tests.
   std::string PackedStateMismatch() const;
   // Consolidation simulations kept across passes (IsolatedSimsAt), and how often one was
   // reused. Off: every pass simulates afresh (the differential test's reference).
@@ -537,9 +538,9 @@ class Karpenter : public cluster::Controller {
   mutable NodeId nodes_seen_ = 0;
   // By NodeId, its position in nodes_by_name_, -1 once pruned (CarryFits' walk).
   mutable std::vector<int32_t> name_rank_;
-  // Node deletions seen by the watch, and by the last pruning of nodes_by_name_.
-  uint64_t nodes_deleted_ = 0;
-  mutable uint64_t nodes_deleted_pruned_ = 0;
+  // Nodes the watch saw deleted since the last pruning of nodes_by_name_ (found there by
+  // name_rank_: reading every node's record for its deleted flag cost a cache miss each).
+  mutable std::vector<NodeId> deleted_unpruned_;
   // By NodeId: its NodeClaim (-1: not Karpenter's) and, for the walk over every node
   // each pass (ExistingNodes), the claim's deleting flag and whether it is initialized,
   // packed beside it (set with ClaimState, below).
