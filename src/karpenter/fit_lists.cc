@@ -475,8 +475,8 @@ std::string Karpenter::PackedStateMismatch() const {
   // The nodes by name: every one live or deleted since the last pruning, at its rank.
   for (size_t p = 0; p < nodes_by_name_.size(); ++p) {
     const NodeId n = nodes_by_name_[p];
-    const bool pending = std::find(deleted_unpruned_.begin(), deleted_unpruned_.end(), n) !=
-                         deleted_unpruned_.end();
+    const bool pending =
+        std::find(deleted_unpruned_.begin(), deleted_unpruned_.end(), n) != deleted_unpruned_.end();
     if ((store_.node(n).deleted && !pending) || name_rank_[n] != static_cast<int32_t>(p)) {
       return "Node " + store_.node(n).name() + " (listed by name)";
     }

@@ -173,8 +173,8 @@ class Karpenter : public cluster::Controller {
     const std::vector<api::Taint>* ignored_taints = nullptr;  // startup taints, until initialized
     bool unschedulable = false;                               // cordoned
     bool initialized = true;  // (beside the other flag: 80 bytes, where a pass writes thousands)
-    const ResourceVec* allocatable = nullptr;                 // the Node's, or its instance type's
-    const ResourceVec* used = nullptr;  // bound pods' requests, or daemon overhead
+    const ResourceVec* allocatable = nullptr;  // the Node's, or its instance type's
+    const ResourceVec* used = nullptr;         // bound pods' requests, or daemon overhead
     // For CarryFits: the Node's Store::UsageVersion and EntryVersion.
     uint64_t usage = 0;
     uint64_t version = 0;
@@ -531,7 +531,7 @@ class Karpenter : public cluster::Controller {
   // The live claims with drifted_at set, ascending: Drift's walk every pass (a NodeClaim
   // read per live claim cost 2 % of the 10k-node month where none had drifted).
   std::set<uint32_t> drifted_claims_;
-  void Retire(uint32_t claim);                    // the claim is deleted
+  void Retire(uint32_t claim);  // the claim is deleted
   // The Store's live nodes by name (ties: by id, as a stable sort), kept up to date as
   // nodes come and go; nodes_seen_ is how many of the Store's node ids it has taken in.
   mutable std::vector<NodeId> nodes_by_name_;
