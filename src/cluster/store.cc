@@ -532,10 +532,10 @@ void Store::RecordEvent(const std::string& type, const std::string& reason, cons
     const uint64_t h = std::hash<std::string_view>{}(*part);
     key ^= h + 0x9e3779b97f4a7c15ULL + (key << 6) + (key >> 2);
   }
-  auto [first, inserted] = event_first_.try_emplace(key, kNoEvent);
-  uint32_t* link = &first->second;  // where a new event of this hash is linked in
-  for (; *link != kNoEvent; link = &event_next_[*link]) {
-    auto& e = events_[*link];
+  const auto head = event_first_.find(key);
+  const uint32_t first = head != event_first_.end() ? head->second : kNoEvent;
+  for (uint32_t i = first; i != kNoEvent; i = event_next_[i]) {
+    auto& e = events_[i];
     if (e.kind == kind && e.namespace_ == ns && e.name == name && e.reason == reason &&
         e.message == message) {
       e.count++;
@@ -544,12 +544,13 @@ void Store::RecordEvent(const std::string& type, const std::string& reason, cons
     }
   }
   if (events_.size() >= max_events_ || events_.size() >= kNoEvent) {
-    if (inserted) event_first_.erase(first);
     ++dropped_events_;
     return;
   }
-  *link = static_cast<uint32_t>(events_.size());
-  event_next_.push_back(kNoEvent);
+  // A new event heads its hash's chain (at most one event of a chain matches, so the
+  // order within it does not matter).
+  event_next_.push_back(first);
+  event_first_.insert_or_assign(key, static_cast<uint32_t>(events_.size()));
   events_.push_back(KubeEvent{now_, now_, type, reason, kind, ns, name, message, source, 1});
 }
 

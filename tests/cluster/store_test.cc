@@ -242,6 +242,28 @@ TEST(Events, RepeatsAreAggregated) {
   EXPECT_EQ(s.events()[0].last_timestamp, Time{5});
 }
 
+// Past the cap, a new event is dropped but one already kept still counts its repeats; and
+// events that differ only in their message are not aggregated.
+TEST(Events, CapDropsNewEventsButKeepsCountingKeptOnes) {
+  Store s;
+  s.set_max_events(2);
+  auto send = [&](const std::string& pod, const std::string& message) {
+    s.RecordEvent("Warning", "FailedScheduling", "Pod", "default", pod, message,
+                  "default-scheduler");
+  };
+  send("a", "0/1 nodes");
+  send("a", "0/2 nodes");
+  send("b", "0/1 nodes");  // a third: dropped
+  send("a", "0/1 nodes");
+  send("b", "0/1 nodes");  // still not kept
+  ASSERT_EQ(s.events().size(), 2u);
+  EXPECT_EQ(s.events()[0].message, "0/1 nodes");
+  EXPECT_EQ(s.events()[0].count, 2);
+  EXPECT_EQ(s.events()[1].message, "0/2 nodes");
+  EXPECT_EQ(s.events()[1].count, 1);
+  EXPECT_EQ(s.dropped_events(), 2u);
+}
+
 }  // namespace
 }  // namespace gputwin::cluster
 
