@@ -165,7 +165,7 @@ void Store::BindPod(PodId id, NodeId n) {
   AddTo(&node.requested, p.tmpl->requests);
   if (node.requested.size() <= kPods) node.requested.resize(kPods + 1, 0);
   node.requested[kPods] += 1;
-  ++usage_versions_[n];
+  BumpUsage(n);
   node.nonzero_cpu += p.tmpl->nonzero_cpu;
   node.nonzero_memory += p.tmpl->nonzero_memory;
   node.pods.push_back(id);
@@ -182,7 +182,7 @@ void Store::Release(PodRecord& p, PodId id) {
   node.pods.pop_back();
   AddTo(&node.requested, p.tmpl->requests, -1);
   node.requested[kPods] -= 1;
-  ++usage_versions_[p.node];
+  BumpUsage(p.node);
   node.nonzero_cpu -= p.tmpl->nonzero_cpu;
   node.nonzero_memory -= p.tmpl->nonzero_memory;
   ChargePriority(p.node, *p.tmpl, -1);
@@ -346,7 +346,7 @@ void Store::SetNodeDevices(NodeId id, const std::map<std::string, int64_t>& reso
   }
   for (const auto& [name, count] : resources) alloc[name] = Quantity{count * 1000};
   n.allocatable = ToVec(alloc, &resources_);
-  ++usage_versions_[id];
+  BumpUsage(id);
   if (n.requested.size() < n.allocatable.size()) n.requested.resize(n.allocatable.size(), 0);
   for (const auto& [k, v] : labels) {
     auto& ids = nodes_by_label_[{k, v}];

@@ -12,6 +12,7 @@
 #include <memory>
 #include <string>
 #include <unordered_map>
+#include <utility>
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
@@ -143,6 +144,17 @@ class Store {
   // Bumped when the node's allocatable or requested change (caches compare it), packed by
   // NodeId: walks over thousands of nodes read it without their records.
   uint64_t UsageVersion(NodeId id) const { return usage_versions_[id]; }
+  // The nodes whose UsageVersion moved, in order, for a reader that keeps lists of nodes
+  // from pass to pass (Karpenter's) instead of reading every node's version each pass.
+  // Recorded only once asked for. TakeUsageChanges appends those since its last call;
+  // false if some were dropped (over kUsageLogLimit not taken): the reader lists afresh.
+  void RecordUsageChanges() { usage_log_on_ = true; }
+  bool TakeUsageChanges(std::vector<NodeId>* into) {
+    into->insert(into->end(), usage_log_.begin(), usage_log_.end());
+    usage_log_.clear();
+    return !std::exchange(usage_log_dropped_, false);
+  }
+  static constexpr size_t kUsageLogLimit = size_t{1} << 20;
   // The Ready condition (NodeRecord::ready), set only here; and how many nodes ever made
   // are not Ready, so walks over every node (Karpenter's disruption budgets) read no
   // record while all are.
@@ -324,7 +336,19 @@ class Store {
   int64_t max_pods_ = std::numeric_limits<int64_t>::max();
   std::vector<NodeRecord> nodes_;
   std::vector<NodeId> live_nodes_;
-  std::vector<uint64_t> usage_versions_;      // by NodeId (UsageVersion)
+  std::vector<uint64_t> usage_versions_;  // by NodeId (UsageVersion)
+  void BumpUsage(NodeId n) {
+    ++usage_versions_[n];
+    if (!usage_log_on_) return;
+    if (usage_log_.size() < kUsageLogLimit) {
+      usage_log_.push_back(n);
+    } else {
+      usage_log_.clear();
+      usage_log_dropped_ = true;
+    }
+  }
+  bool usage_log_on_ = false, usage_log_dropped_ = false;
+  std::vector<NodeId> usage_log_;
   std::vector<int32_t> lowest_pod_priority_;  // by NodeId
   size_t not_ready_nodes_ = 0;                // deleted ones included (SetNodeReady)
   std::unordered_map<std::string, NodeId> node_by_name_;

@@ -142,14 +142,13 @@ void Karpenter::Disrupt(Time now) {
     }
   } keep{this, nullptr};
   if (!candidates.empty()) {
-    destinations.nodes = ExistingNodes(in_command_, true);
+    ListNodes(&destinations, &fits_carry_, in_command_, true);
     keep.d = &destinations;
     for (size_t k = 0; k < destinations.nodes.size(); ++k) {
       if (destinations.nodes[k].claim >= 0) {
         position[destinations.nodes[k].claim] = static_cast<int32_t>(k);
       }
     }
-    CarryFits(&destinations, &fits_carry_);
   }
   // Multi-node consolidation first: the candidates in the same order, each taking one unit
   // of its NodePool's budget, at most 100.
@@ -312,8 +311,7 @@ bool Karpenter::TryConsolidate(const std::vector<uint32_t>& candidates, Time now
       // A command's validation: the consolidation passes' lists serve it (its nodes are
       // theirs but the candidates'), and it leaves its own for the next pass, before
       // anything it executes changes the nodes.
-      own.nodes = ExistingNodes(exclude, true);
-      CarryFits(&own, &fits_carry_);
+      ListNodes(&own, &fits_carry_, exclude, true);
       own_sol = Solve(pods, &own, now, exclude, true);
       KeepFits(&own, &fits_carry_);
     } else {

@@ -31,6 +31,7 @@ Karpenter::Karpenter(cluster::Store* store, EventQueue* queue, const api::Manife
       gpu_stack_(gpu_stack),
       names_(1, "karpenter/nodeclaim-names"),
       metrics_(*metrics) {
+  store_.RecordUsageChanges();  // for the passes' node lists (ListNodes)
   // As Karpenter v1.14 and its AWS provider declare them (pkg/metrics, the controllers'
   // metrics.go); the labels are those the twin records.
   using telemetry::MetricType;
@@ -229,6 +230,7 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     if (node_version_.size() <= id) node_version_.resize(id + 1, 0);
     ++node_version_[id];
     if (id < node_cordoned_.size()) node_cordoned_[id] = -1;
+    NoteNode(id);
     if (op != WatchOp::kModified) MarkUnconsolidated(now);
     if (op == WatchOp::kDeleted) deleted_unpruned_.push_back(id);
     auto claim = ClaimOf(id);

@@ -115,6 +115,10 @@ class Karpenter : public cluster::Controller {
   // there are (CarryFits' walk) counts here; and how many nodes the walk found on one
   // side only (came or went between passes).
   uint64_t carry_unpaired() const { return carry_unpaired_; }
+  // Off: every pass lists its nodes afresh (ExistingNodes) instead of patching the last
+  // pass's list (ListNodes). How many passes patched theirs.
+  static inline bool patch_node_lists = true;
+  uint64_t lists_patched() const { return lists_patched_; }
   uint64_t carry_one_sided() const { return carry_one_sided_; }
   // The first NodeClaim or Node whose packed copy (claim_state_, node_cordoned_) differs
   // from its record, or that the nodes by name hold deleted (and not yet pruned) or at
@@ -242,6 +246,17 @@ class Karpenter : public cluster::Controller {
     std::vector<int64_t> free;
     size_t width = 0;
     std::unordered_map<const void*, SimNodes::Fits> lists;
+    // For the next pass to patch `nodes` (ListNodes): how many initialized entries lead,
+    // each one's index by NodeId (-1: not among them), the exclusion and kind the list
+    // was made with, where it stands in node_log_, and where the Store's node records
+    // were (the entries point into them). Patchable once KeepFits kept a listed list.
+    size_t section = 0;
+    std::vector<int32_t> position;
+    std::set<uint32_t> exclude;
+    bool initialized_only = false;
+    bool listed = false, patchable = false;
+    uint64_t cursor = 0;
+    const void* records = nullptr;
   };
   // A simulation node's identity from pass to pass: its Node, or for a NodeClaim without
   // one yet, the claim. And what its verdicts read besides its free row: the Node's
@@ -261,6 +276,44 @@ class Karpenter : public cluster::Controller {
   // last pass's fit lists and checks only the nodes that came or changed since (CarryFits),
   // then leaves its own for the next (KeepFits). The same lists as computed afresh.
   void CarryFits(SimNodes* nodes, FitsCarry* last);
+  // A pass's nodes and carried fit lists: ExistingNodes and CarryFits, or, when the last
+  // pass's list was kept, that list patched from the node log (PatchNodes): the nodes
+  // the log names since, and those whose claims came into `exclude` or left it, listed
+  // again; the rest, and their verdicts, kept. The same list, free rows and carried
+  // verdicts as made afresh (VerifyListed checks, with verify_carried_fits).
+  void ListNodes(SimNodes* d, FitsCarry* carry, const std::set<uint32_t>& exclude,
+                 bool initialized_only);
+  bool PatchNodes(SimNodes* d, FitsCarry* carry, const std::set<uint32_t>& exclude,
+                  bool initialized_only);
+  void VerifyListed(const SimNodes& d, const std::vector<SimNode>& was,
+                    const std::set<uint32_t>& exclude, bool initialized_only) const;
+  // How ExistingNodes lists a live node: not (its claim is deleting or excluded), among
+  // the initialized, or after them (its claim has not initialized); written into `s`.
+  enum class Listing : uint8_t { kNot, kInitialized, kStarting };
+  Listing ListNode(NodeId n, const std::set<uint32_t>& exclude, SimNode* s) const;
+  void UpdateNodesByName() const;  // nodes_by_name_ and name_rank_, as nodes come and go
+  // The NodeClaims without a Node yet, after `starting`, all sorted by name (stable).
+  void AppendInFlight(const std::set<uint32_t>& exclude, std::vector<SimNode>* starting) const;
+  // The entries after the initialized ones, as ExistingNodes lists them, onto `out`.
+  void ListStarting(const std::set<uint32_t>& exclude, std::vector<SimNode>* out) const;
+  mutable std::vector<NodeId> starting_scratch_;
+  // Nodes whose listing may have changed, in order: the Store's usage changes taken in,
+  // Node events and NodeClaim flag changes (NoteNode); node_log_base_ is the position of
+  // its first. A carry reads on from its cursor; what no carry will read is trimmed.
+  std::vector<NodeId> node_log_;
+  uint64_t node_log_base_ = 0;
+  static constexpr size_t kNodeLogLimit = size_t{1} << 20;
+  void NoteNode(NodeId n) {
+    if (node_log_.size() >= kNodeLogLimit) DropNodeLog();  // the carries list afresh
+    node_log_.push_back(n);
+  }
+  void DropNodeLog();
+  void TrimNodeLog();
+  std::vector<NodeId> patch_dirty_;
+  std::vector<uint8_t> dirty_mark_;
+  std::vector<uint32_t> patch_changed_, patch_removed_;
+  std::vector<SimNode> patch_added_;
+  uint64_t lists_patched_ = 0;
   // Hands a pass's node list back for ExistingNodes to fill again (unless the spare is
   // already the larger: a pass that listed no nodes has nothing to give).
   struct ReturnNodes {
@@ -567,6 +620,7 @@ class Karpenter : public cluster::Controller {
     claim_state_[index].phase = phase;
     if (const NodeId n = claim_state_[index].node; n != cluster::kNone) {
       claim_of_node_[n].initialized = phase == ClaimPhase::kInitialized;
+      NoteNode(n);
     }
   }
   void MarkInitialized(uint32_t index, Time now) {
@@ -579,6 +633,7 @@ class Karpenter : public cluster::Controller {
     claim_state_[index].deleting = true;
     if (const NodeId n = claim_state_[index].node; n != cluster::kNone) {
       claim_of_node_[n].deleting = true;
+      NoteNode(n);
     }
   }
   // Once per claim, when its Node registers (a Node's claim never changes).
@@ -589,6 +644,7 @@ class Karpenter : public cluster::Controller {
     if (claim_of_node_.size() <= node) claim_of_node_.resize(node + 1);
     claim_of_node_[node] = {static_cast<int32_t>(index), c.deleting,
                             c.phase == ClaimPhase::kInitialized};
+    NoteNode(node);
   }
   std::optional<uint32_t> ClaimOf(NodeId n) const {
     if (n >= claim_of_node_.size() || claim_of_node_[n].claim < 0) return std::nullopt;

@@ -73,9 +73,9 @@ void Karpenter::Provision(Time now) {
   const PassMemo seen{state_version_, now};  // what this pass reads (it may change it)
   SimNodes nodes;
   const ReturnNodes give_back{this, &nodes};
-  nodes.nodes = ExistingNodes({});
-  // The last pass's fit lists stand for the nodes and NodeClaims that did not change.
-  CarryFits(&nodes, &provision_carry_);
+  // The last pass's list patched, and its fit lists standing for the nodes and NodeClaims
+  // that did not change.
+  ListNodes(&nodes, &provision_carry_, {}, false);
   Solution sol = Solve(pods, &nodes, now, {});
   KeepFits(&nodes, &provision_carry_);
   // Before any NodeClaim is created: the simulation's nodes point into claims_.

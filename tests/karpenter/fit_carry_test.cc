@@ -21,7 +21,8 @@ namespace {
 // switch is put back on after), and how often each shortcut was taken.
 struct Outcome {
   std::string summary;
-  uint64_t carried = 0, reused = 0, carried_idle = 0, mismatches = 0, unpaired = 0, one_sided = 0;
+  uint64_t carried = 0, reused = 0, carried_idle = 0, mismatches = 0, unpaired = 0, one_sided = 0,
+           patched = 0;
 };
 
 Outcome RunWith(const std::string& scenario, bool* shortcut, bool on) {
@@ -38,7 +39,8 @@ Outcome RunWith(const std::string& scenario, bool* shortcut, bool on) {
           k ? k->fits_carried_idle() : 0,
           k ? k->fits_mismatches() : 0,
           k ? k->carry_unpaired() : 0,
-          k ? k->carry_one_sided() : 0};
+          k ? k->carry_one_sided() : 0,
+          k ? k->lists_patched() : 0};
 }
 
 class FitCarry : public ::testing::TestWithParam<const char*> {};
@@ -61,6 +63,10 @@ TEST_P(FitCarry, ListsEqualListsMadeAfresh) {
   Karpenter::verify_carried_fits = false;
   EXPECT_GT(carried.carried_idle, 0u);
   EXPECT_EQ(carried.mismatches, 0u);
+  // Most passes patched the last pass's node list (ListNodes) rather than listing every
+  // node: each such list, its free rows and the verdicts it carried were checked against
+  // ExistingNodes' (counted in mismatches above).
+  EXPECT_GT(carried.patched, 0u);
   // And every node unchanged since the last pass kept its verdicts: CarryFits' walk over
   // both lists by name paired it, whatever came or went between the passes (a walk that
   // lost its place would still give right lists, only by checking nodes again).
@@ -76,6 +82,18 @@ TEST(FitCarryWalk, MeetsNodesThatCameOrWent) {
   Karpenter::verify_carried_fits = false;
   EXPECT_GT(carried.one_sided, 0u);
   EXPECT_EQ(carried.unpaired, 0u);
+  EXPECT_GT(carried.patched, 0u);
+  EXPECT_EQ(carried.mismatches, 0u);
+}
+
+// The same summary whether each pass patches the last pass's node list from the node log
+// or lists every node afresh (with the fit lists carried either way).
+TEST_P(FitCarry, PatchedNodeListsDecideAsListsMadeAfresh) {
+  const Outcome patched = RunWith(GetParam(), &Karpenter::patch_node_lists, true);
+  const Outcome listed = RunWith(GetParam(), &Karpenter::patch_node_lists, false);
+  EXPECT_GT(patched.patched, 0u);
+  EXPECT_EQ(listed.patched, 0u);
+  EXPECT_EQ(patched.summary, listed.summary);
 }
 
 // The walks over every node read a packed copy of what they need of each NodeClaim (phase,
