@@ -124,31 +124,17 @@ void Karpenter::Disrupt(Time now) {
   // The destinations, once per pass: initialized nodes not in a command.
   SimNodes destinations;
   const ReturnNodes give_back{this, &destinations};  // after KeepOnExit below has run
-  // Claim → its node's index in the destinations, -1 elsewhere. Kept between passes (every
-  // claim ever made has an entry) and reset on exit: filling it afresh cost a pass more
-  // than the rest of its bookkeeping.
-  auto& position = claim_position_;
-  if (position.size() < claims_.size()) position.resize(claims_.size(), -1);
   // The pass's fit lists go on to the next pass, whichever way this one ends.
   struct KeepOnExit {
     Karpenter* k;
     SimNodes* d;
     ~KeepOnExit() {
-      if (!d) return;
-      for (const auto& n : d->nodes) {
-        if (n.claim >= 0) k->claim_position_[n.claim] = -1;
-      }
-      k->KeepFits(d, &k->fits_carry_);
+      if (d) k->KeepFits(d, &k->fits_carry_);
     }
   } keep{this, nullptr};
   if (!candidates.empty()) {
     ListNodes(&destinations, &fits_carry_, in_command_, true);
     keep.d = &destinations;
-    for (size_t k = 0; k < destinations.nodes.size(); ++k) {
-      if (destinations.nodes[k].claim >= 0) {
-        position[destinations.nodes[k].claim] = static_cast<int32_t>(k);
-      }
-    }
   }
   // Multi-node consolidation first: the candidates in the same order, each taking one unit
   // of its NodePool's budget, at most 100.
@@ -194,7 +180,7 @@ void Karpenter::Disrupt(Time now) {
       const NodePods& on_node = NodePodsOf(node);  // (FitsOf changes no memo)
       for (size_t k = 0; isolated && k < on_node.reschedulable_pods.size(); ++k) {
         for (uint32_t to : FitsOf(&destinations, on_node.reschedulable_pods[k], on_node.specs[k])) {
-          if (static_cast<int32_t>(to) != position[i]) {
+          if (static_cast<int32_t>(to) != DestinationIndex(i)) {
             isolated = false;
             break;
           }
@@ -386,7 +372,7 @@ std::vector<uint32_t> Karpenter::MultiNodeConsolidation(const std::vector<uint32
     std::vector<int32_t> positions;
     std::vector<PodId> pods;
     for (uint32_t i : prefix) {
-      positions.push_back(claim_position_[i]);
+      positions.push_back(DestinationIndex(i));
       for (PodId id : ReschedulablePods(claims_[i].node)) pods.push_back(id);
     }
     std::sort(positions.begin(), positions.end());

@@ -582,42 +582,63 @@ bool Karpenter::PatchNodes(SimNodes* d, FitsCarry* carry, const std::set<uint32_
       d->recheck.push_back(k);
     }
   } else {
-    // One walk over the old section, the removed left out and the added put in by name.
+    // The old section copied in runs between the edits: the removed left out, the added
+    // put in by name before the first old entry that follows them in name order (found
+    // by walking the nodes by name from each: the old entries' ranks are not read).
+    auto& insert_at = patch_insert_at_;
+    insert_at.clear();
+    for (const SimNode& s : added) {
+      size_t at = old_s;
+      for (size_t p = static_cast<size_t>(name_rank_[s.node]) + 1; p < nodes_by_name_.size(); ++p) {
+        if (const int32_t o = last.position[nodes_by_name_[p]]; o >= 0) {
+          at = static_cast<size_t>(o);
+          break;
+        }
+      }
+      insert_at.push_back(at);
+    }
     out = std::move(spare_nodes_);
     free = std::move(spare_free_);
     out.clear();
     out.reserve(new_s);
     free.resize(new_s * w);
-    size_t a = 0, r = 0, c = 0, first_moved = new_s;
-    auto put_added = [&] {
+    size_t first_moved = new_s, i = 0, a = 0, r = 0;
+    auto copy_run = [&](size_t to) {  // old [i, to), unchanged in place
+      if (i >= to) return;
       const size_t k = out.size();
-      out.push_back(added[a++]);
-      FreeRow(out[k], w, &free[k * w]);
-      d->recheck.push_back(static_cast<uint32_t>(k));
-      first_moved = std::min(first_moved, k);
+      out.insert(out.end(), last.nodes.begin() + static_cast<ptrdiff_t>(i),
+                 last.nodes.begin() + static_cast<ptrdiff_t>(to));
+      std::copy(last.free.begin() + static_cast<ptrdiff_t>(i * w),
+                last.free.begin() + static_cast<ptrdiff_t>(to * w),
+                free.begin() + static_cast<ptrdiff_t>(k * w));
+      for (size_t j = i; j < to; ++j) d->carried_to[j] = static_cast<int32_t>(k + (j - i));
+      i = to;
     };
-    for (size_t i = 0; i < old_s; ++i) {
-      const SimNode& s = last.nodes[i];
-      if (r < removed.size() && removed[r] == i) {
-        ++r;
-        last.position[s.node] = -1;
-        first_moved = std::min(first_moved, out.size());
-        continue;
-      }
-      const int32_t rank = name_rank_[s.node];
-      while (a < added.size() && name_rank_[added[a].node] < rank) put_added();
-      const size_t k = out.size();
-      out.push_back(s);
-      if (c < changed.size() && changed[c] == i) {
-        ++c;
+    while (a < added.size() || r < removed.size()) {
+      const size_t remove = r < removed.size() ? removed[r] : old_s;
+      if (a < added.size() && insert_at[a] <= remove) {
+        copy_run(insert_at[a]);
+        const size_t k = out.size();
+        first_moved = std::min(first_moved, k);
+        out.push_back(added[a++]);
         FreeRow(out[k], w, &free[k * w]);
         d->recheck.push_back(static_cast<uint32_t>(k));
       } else {
-        std::copy_n(&last.free[i * w], w, &free[k * w]);
-        d->carried_to[i] = static_cast<int32_t>(k);
+        copy_run(remove);
+        first_moved = std::min(first_moved, out.size());
+        last.position[last.nodes[remove].node] = -1;
+        i = remove + 1;
+        ++r;
       }
     }
-    while (a < added.size()) put_added();
+    copy_run(old_s);
+    for (uint32_t c : changed) {
+      const size_t k = static_cast<size_t>(d->carried_to[c]);
+      d->carried_to[c] = -1;
+      FreeRow(out[k], w, &free[k * w]);
+      d->recheck.push_back(static_cast<uint32_t>(k));
+    }
+    std::sort(d->recheck.begin(), d->recheck.end());
     for (size_t k = first_moved; k < new_s; ++k) {
       last.position[out[k].node] = static_cast<int32_t>(k);
     }

@@ -312,6 +312,7 @@ class Karpenter : public cluster::Controller {
   std::vector<NodeId> patch_dirty_;
   std::vector<uint8_t> dirty_mark_;
   std::vector<uint32_t> patch_changed_, patch_removed_;
+  std::vector<size_t> patch_insert_at_;
   std::vector<SimNode> patch_added_;
   uint64_t lists_patched_ = 0;
   // Hands a pass's node list back for ExistingNodes to fill again (unless the spare is
@@ -561,7 +562,12 @@ class Karpenter : public cluster::Controller {
   uint64_t carry_unpaired_ = 0, carry_one_sided_ = 0;
   // For verify_carried_fits: counts `list` if it is not the one made afresh for `pod`.
   void VerifyCarried(const SimNodes& nodes, const std::vector<uint32_t>& list, PodId pod) const;
-  std::vector<int32_t> claim_position_;  // scratch of Disrupt: claim → destination index
+  // A claim's node's index in a consolidation pass's destinations (listed by ListNodes
+  // through fits_carry_, all initialized: its section), or -1.
+  int32_t DestinationIndex(uint32_t claim) const {
+    const NodeId n = claim_state_[claim].node;
+    return n != cluster::kNone && n < fits_carry_.position.size() ? fits_carry_.position[n] : -1;
+  }
   std::vector<int32_t> index_of_node_;   // scratch of CarryFits: NodeId → index, or -1
   std::vector<int32_t> index_of_claim_;  // scratch of CarryFits: claim → index, or -1
   std::vector<int32_t> carried_from_;    // scratch of CarryFits: index → last pass's, or -1
