@@ -24,13 +24,39 @@ void Karpenter::Disrupt(Time now) {
     Changed();
   }
   retired_consolidatable_.clear();
-  for (uint32_t i : live_claims_) {
-    bool now_consolidatable = Consolidatable(i, now);
+  // The live claims whose Consolidatable may have moved since the last pass: touched, or
+  // their time came (the others' cannot have).
+  auto check = [&](uint32_t i) {
+    if (!std::binary_search(live_claims_.begin(), live_claims_.end(), i)) return;
+    const bool now_consolidatable = Consolidatable(i, now);
     if (now_consolidatable != was_consolidatable_[i]) {
       MarkUnconsolidated(now);
       Changed();
+      if (now_consolidatable) {
+        consolidatable_.insert(i);
+      } else {
+        consolidatable_.erase(i);
+      }
     }
     was_consolidatable_[i] = now_consolidatable;
+    if (!now_consolidatable) {
+      if (auto at = ConsolidatableAt(i)) consolidatable_due_.emplace(*at, i);
+    }
+  };
+  for (uint32_t i : consolidation_touched_) check(i);
+  consolidation_touched_.clear();
+  while (!consolidatable_due_.empty() && consolidatable_due_.top().first <= now) {
+    const uint32_t i = consolidatable_due_.top().second;
+    consolidatable_due_.pop();
+    check(i);
+  }
+  if (verify_consolidatable) {
+    for (uint32_t i : live_claims_) {
+      if (Consolidatable(i, now) != was_consolidatable_[i] ||
+          consolidatable_.count(i) != (was_consolidatable_[i] ? 1u : 0u)) {
+        ++consolidatable_mismatches_;
+      }
+    }
   }
   // From here on, was_consolidatable_ is Consolidatable(i, now) for the live claims.
   // Emptiness: as many empty, consolidatable nodes per NodePool as its Empty budget allows,
@@ -57,12 +83,9 @@ void Karpenter::Disrupt(Time now) {
   if (!empty_unchanged) {
     std::vector<std::vector<uint32_t>> by_pool(pools_.size());
     std::vector<int64_t> budget = empty_budgets;
-    for (uint32_t i : live_claims_) {
+    for (uint32_t i : consolidatable_) {
       const auto& c = claim_state_[i];
-      if (budget[c.nodepool] <= 0 || !was_consolidatable_[i] || HasReschedulablePods(c.node) ||
-          !Disruptable(i)) {
-        continue;
-      }
+      if (budget[c.nodepool] <= 0 || HasReschedulablePods(c.node) || !Disruptable(i)) continue;
       by_pool[c.nodepool].push_back(i);
       --budget[c.nodepool];
     }
@@ -106,9 +129,9 @@ void Karpenter::Disrupt(Time now) {
   for (uint32_t p = 0; p < pools_.size(); ++p) {
     when_empty[p] = pools_[p].spec->consolidation_policy == "WhenEmpty";
   }
-  for (uint32_t i : live_claims_) {
+  for (uint32_t i : consolidatable_) {
     const auto& c = claim_state_[i];
-    if (!was_consolidatable_[i] || when_empty[c.nodepool] || !Disruptable(i)) continue;
+    if (when_empty[c.nodepool] || !Disruptable(i)) continue;
     const auto& pool = *pools_[c.nodepool].spec;
     const NodePodsHead& on_node = PodsHeadOf(c.node);
     if (!on_node.reschedulable) continue;

@@ -98,6 +98,15 @@ bool Karpenter::Consolidatable(uint32_t index, Time now) const {
   return now - since >= *after;
 }
 
+std::optional<Time> Karpenter::ConsolidatableAt(uint32_t index) const {
+  const auto& c = claim_state_[index];
+  const auto& after = pools_[c.nodepool].spec->consolidate_after;
+  if (!after || c.phase != ClaimPhase::kInitialized) return std::nullopt;
+  Time since = c.initialized_at;
+  if (c.node < last_pod_event_.size()) since = std::max(since, last_pod_event_[c.node]);
+  return since + *after;
+}
+
 // Voluntary disruption needs the NodeClaim live and not in a command, and no do-not-disrupt.
 bool Karpenter::Disruptable(uint32_t index) {
   const auto& c = claim_state_[index];

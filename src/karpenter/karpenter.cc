@@ -217,6 +217,7 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
         (op == WatchOp::kDeleted || p.scheduled_at == now || p.Terminal())) {
       if (last_pod_event_.size() <= p.node) last_pod_event_.resize(p.node + 1, Time{0});
       last_pod_event_[p.node] = now;
+      if (auto claim = ClaimOf(p.node)) consolidation_touched_.push_back(*claim);
       MarkUnconsolidated(now);
     }
     if (op != WatchOp::kDeleted && p.phase == PodPhase::kRunning && p.started_at == now &&

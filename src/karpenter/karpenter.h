@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <optional>
+#include <queue>
 #include <set>
 #include <string>
 #include <unordered_map>
@@ -118,6 +119,11 @@ class Karpenter : public cluster::Controller {
   // Off: every pass lists its nodes afresh (ExistingNodes) instead of patching the last
   // pass's list (ListNodes). How many passes patched theirs.
   static inline bool patch_node_lists = true;
+  // On (tests): each disruption pass also checks every live claim's Consolidatable
+  // against the one it tracks from events; consolidatable_mismatches() counts those that
+  // differ.
+  static inline bool verify_consolidatable = false;
+  uint64_t consolidatable_mismatches() const { return consolidatable_mismatches_; }
   uint64_t lists_patched() const { return lists_patched_; }
   uint64_t carry_one_sided() const { return carry_one_sided_; }
   // The first NodeClaim or Node whose packed copy (claim_state_, node_cordoned_) differs
@@ -315,6 +321,7 @@ class Karpenter : public cluster::Controller {
   std::vector<size_t> patch_insert_at_;
   std::vector<SimNode> patch_added_;
   uint64_t lists_patched_ = 0;
+  uint64_t consolidatable_mismatches_ = 0;
   // Hands a pass's node list back for ExistingNodes to fill again (unless the spare is
   // already the larger: a pass that listed no nodes has nothing to give).
   struct ReturnNodes {
@@ -624,6 +631,7 @@ class Karpenter : public cluster::Controller {
   void SetPhase(uint32_t index, ClaimPhase phase) {
     claims_[index].phase = phase;
     claim_state_[index].phase = phase;
+    consolidation_touched_.push_back(index);
     if (const NodeId n = claim_state_[index].node; n != cluster::kNone) {
       claim_of_node_[n].initialized = phase == ClaimPhase::kInitialized;
       NoteNode(n);
@@ -651,6 +659,7 @@ class Karpenter : public cluster::Controller {
     claim_of_node_[node] = {static_cast<int32_t>(index), c.deleting,
                             c.phase == ClaimPhase::kInitialized};
     NoteNode(node);
+    consolidation_touched_.push_back(index);
   }
   std::optional<uint32_t> ClaimOf(NodeId n) const {
     if (n >= claim_of_node_.size() || claim_of_node_[n].claim < 0) return std::nullopt;
@@ -721,6 +730,19 @@ class Karpenter : public cluster::Controller {
   Time cluster_state_{0};                      // last change that matters to consolidation
   std::optional<Time> consolidated_at_state_;  // a pass found nothing at this state
   std::vector<bool> was_consolidatable_;
+  // The live claims whose was_consolidatable_ is true, ascending (the disruption pass's
+  // walks for candidates). Consolidatable moves only with a pod event on the claim's
+  // node, its phase or Node, or the clock passing consolidateAfter since: each pass
+  // checks the claims touched since the last (consolidation_touched_) and those whose
+  // time came (consolidatable_due_: a min-heap, whose stale entries only check again),
+  // not every live claim.
+  std::set<uint32_t> consolidatable_;
+  std::vector<uint32_t> consolidation_touched_;
+  std::priority_queue<std::pair<Time, uint32_t>, std::vector<std::pair<Time, uint32_t>>,
+                      std::greater<>>
+      consolidatable_due_;
+  // When claim `index` turns Consolidatable if nothing happens first (none: never).
+  std::optional<Time> ConsolidatableAt(uint32_t index) const;
   std::set<uint32_t> in_command_;
 
   uint64_t passes_ = 0, decisions_ = 0, reused_passes_ = 0;

@@ -378,6 +378,7 @@ void Karpenter::Retire(uint32_t index) {
   if (index < was_consolidatable_.size() && was_consolidatable_[index]) {
     retired_consolidatable_.push_back(index);
   }
+  consolidatable_.erase(index);
 }
 
 void Karpenter::FinishTermination(uint32_t index, Time now) {
