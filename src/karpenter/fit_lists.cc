@@ -93,7 +93,7 @@ Karpenter::Listing Karpenter::ListNode(NodeId n, const std::set<uint32_t>& exclu
 
 void Karpenter::AppendInFlight(const std::set<uint32_t>& exclude,
                                std::vector<SimNode>* starting) const {
-  for (uint32_t i : live_claims_) {
+  for (uint32_t i : starting_claims_) {
     const auto& state = claim_state_[i];
     if (state.phase == ClaimPhase::kDeleted || state.deleting || state.node != cluster::kNone ||
         exclude.count(i) || !claims_[i].instance) {
@@ -145,7 +145,7 @@ void Karpenter::ListStarting(const std::set<uint32_t>& exclude, std::vector<SimN
   // ExistingNodes lists them.
   auto& nodes = starting_scratch_;
   nodes.clear();
-  for (uint32_t i : live_claims_) {
+  for (uint32_t i : starting_claims_) {
     const auto& state = claim_state_[i];
     if (state.node != cluster::kNone && state.phase != ClaimPhase::kInitialized &&
         name_rank_[state.node] >= 0) {
@@ -798,6 +798,16 @@ std::string Karpenter::PackedStateMismatch() const {
       return "Node " + store_.node(n).name() + " (its NodeClaim)";
     }
   }
+  // The claims not initialized: exactly the live ones whose phase is not Initialized.
+  size_t starting = 0;
+  for (uint32_t i : live_claims_) {
+    const bool listed = starting_claims_.count(i) > 0;
+    if (listed != (claim_state_[i].phase != ClaimPhase::kInitialized)) {
+      return "NodeClaim " + claims_[i].name + " (starting)";
+    }
+    starting += listed;
+  }
+  if (starting != starting_claims_.size()) return "a retired NodeClaim (starting)";
   // The nodes by name: every one live or deleted since the last pruning, at its rank.
   for (size_t p = 0; p < nodes_by_name_.size(); ++p) {
     const NodeId n = nodes_by_name_[p];

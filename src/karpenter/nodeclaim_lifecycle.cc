@@ -379,6 +379,7 @@ void Karpenter::Retire(uint32_t index) {
     retired_consolidatable_.push_back(index);
   }
   consolidatable_.erase(index);
+  starting_claims_.erase(index);
 }
 
 void Karpenter::FinishTermination(uint32_t index, Time now) {
