@@ -736,13 +736,10 @@ class Karpenter : public cluster::Controller {
   Time cluster_state_{0};                      // last change that matters to consolidation
   std::optional<Time> consolidated_at_state_;  // a pass found nothing at this state
   std::vector<bool> was_consolidatable_;
-  // The live claims whose was_consolidatable_ is true, ascending (the disruption pass's
-  // walks for candidates). Consolidatable moves only with a pod event on the claim's
-  // node, its phase or Node, or the clock passing consolidateAfter since: each pass
-  // checks the claims touched since the last (consolidation_touched_) and those whose
-  // time came (consolidatable_due_: a min-heap, whose stale entries only check again),
-  // not every live claim.
-  std::set<uint32_t> consolidatable_;
+  // Consolidatable moves only with a pod event on the claim's node, its phase or Node, or
+  // the clock passing consolidateAfter since: each pass checks the claims touched since
+  // the last (consolidation_touched_) and those whose time came (consolidatable_due_: a
+  // min-heap, whose stale entries only check again), not every live claim.
   std::vector<uint32_t> consolidation_touched_;
   std::priority_queue<std::pair<Time, uint32_t>, std::vector<std::pair<Time, uint32_t>>,
                       std::greater<>>

@@ -378,7 +378,6 @@ void Karpenter::Retire(uint32_t index) {
   if (index < was_consolidatable_.size() && was_consolidatable_[index]) {
     retired_consolidatable_.push_back(index);
   }
-  consolidatable_.erase(index);
   starting_claims_.erase(index);
 }
 
