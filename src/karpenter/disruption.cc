@@ -38,8 +38,13 @@ void Karpenter::Disrupt(Time now) {
       if (auto at = ConsolidatableAt(i)) consolidatable_due_.emplace(*at, i);
     }
   };
-  for (uint32_t i : consolidation_touched_) check(i);
-  consolidation_touched_.clear();
+  // (Once each: a busy node's pods touch its claim many times between passes, and each
+  // check of a claim not yet consolidatable queues its time.)
+  auto& touched = consolidation_touched_;
+  std::sort(touched.begin(), touched.end());
+  touched.erase(std::unique(touched.begin(), touched.end()), touched.end());
+  for (uint32_t i : touched) check(i);
+  touched.clear();
   while (!consolidatable_due_.empty() && consolidatable_due_.top().first <= now) {
     const uint32_t i = consolidatable_due_.top().second;
     consolidatable_due_.pop();

@@ -90,12 +90,8 @@ bool Karpenter::HasReschedulablePods(NodeId node) const {
 }
 
 bool Karpenter::Consolidatable(uint32_t index, Time now) const {
-  const auto& c = claim_state_[index];
-  const auto& after = pools_[c.nodepool].spec->consolidate_after;
-  if (!after || c.phase != ClaimPhase::kInitialized) return false;
-  Time since = c.initialized_at;
-  if (c.node < last_pod_event_.size()) since = std::max(since, last_pod_event_[c.node]);
-  return now - since >= *after;
+  const auto at = ConsolidatableAt(index);
+  return at && *at <= now;
 }
 
 std::optional<Time> Karpenter::ConsolidatableAt(uint32_t index) const {

@@ -575,9 +575,13 @@ class Karpenter : public cluster::Controller {
     const NodeId n = claim_state_[claim].node;
     return n != cluster::kNone && n < fits_carry_.position.size() ? fits_carry_.position[n] : -1;
   }
-  std::vector<int32_t> index_of_node_;   // scratch of CarryFits: NodeId → index, or -1
-  std::vector<int32_t> index_of_claim_;  // scratch of CarryFits: claim → index, or -1
-  std::vector<int32_t> carried_from_;    // scratch of CarryFits: index → last pass's, or -1
+  // The entries of `nodes` from `from` on, indexed by entry (set) or unindexed again:
+  // CarryFits and PatchNodes pair the entries after the initialized ones through it.
+  void IndexEntries(const std::vector<SimNode>& nodes, size_t from, bool set);
+  int32_t IndexedEntry(uint64_t key) const;  // the index, or -1
+  std::vector<int32_t> index_of_node_;       // IndexEntries': NodeId → index, or -1
+  std::vector<int32_t> index_of_claim_;      // IndexEntries': claim → index, or -1
+  std::vector<int32_t> carried_from_;        // scratch of CarryFits: index → last pass's, or -1
   Diagnostics* diag_;
   Duration metrics_interval_;
   std::vector<NodePoolState> pools_;

@@ -80,6 +80,36 @@ TEST(NodePriorityRequests, FollowBindCompletionAndDeletion) {
   EXPECT_EQ(s.LowestPodPriority(node), std::numeric_limits<int32_t>::max());
 }
 
+// The usage log Karpenter patches its node lists from: every bind and release names its
+// node, in order, once asked for (before that nothing is kept), and a take empties it.
+TEST(UsageChanges, NameEachBindAndReleaseInOrderOnceRecorded) {
+  Store s;
+  s.AddNamespace("team-a");
+  api::Node n;
+  n.allocatable["cpu"] = Quantity{16000};
+  n.allocatable["pods"] = Quantity{110'000};
+  n.metadata.name = "a";
+  const NodeId a = s.AddNode(n);
+  n.metadata.name = "b";
+  const NodeId b = s.AddNode(n);
+  std::string err;
+  const PodId p1 = Create(s, "p1", GpuSpec(0, "1"), &err);
+  const PodId p2 = Create(s, "p2", GpuSpec(0, "1"), &err);
+  const PodId p3 = Create(s, "p3", GpuSpec(0, "1"), &err);
+  ASSERT_EQ(err, "");
+  s.BindPod(p1, a);  // before recording: not logged
+  s.RecordUsageChanges();
+  s.BindPod(p2, b);
+  s.BindPod(p3, a);
+  s.DeletePod(p2);             // releases b
+  std::vector<NodeId> log{7};  // appended to
+  EXPECT_TRUE(s.TakeUsageChanges(&log));
+  EXPECT_EQ(log, (std::vector<NodeId>{7, b, a, b}));
+  log.clear();
+  EXPECT_TRUE(s.TakeUsageChanges(&log));
+  EXPECT_TRUE(log.empty());
+}
+
 // plugin/pkg/admission/resourcequota: "exceeded quota: <name>, requested: ..., used: ...,
 // limited: ..." wrapped in the Forbidden error of the pod.
 TEST(ResourceQuotaAdmission, RefusesPodsPastTheGpuQuota) {
