@@ -57,7 +57,9 @@ void Karpenter::Disrupt(Time now) {
       }
     }
   }
-  // From here on, was_consolidatable_ is Consolidatable(i, now) for the live claims.
+  // From here on, was_consolidatable_ is Consolidatable(i, now) for the live claims, and
+  // their heads are current.
+  RefreshLiveHeads();
   // Emptiness: as many empty, consolidatable nodes per NodePool as its Empty budget allows,
   // in one command.
   // Skipped while nothing it reads changed since a scan found no empty node.
@@ -82,14 +84,15 @@ void Karpenter::Disrupt(Time now) {
   if (!empty_unchanged) {
     std::vector<std::vector<uint32_t>> by_pool(pools_.size());
     std::vector<int64_t> budget = empty_budgets;
-    for (uint32_t i : live_claims_) {
-      const auto& c = claim_state_[i];
-      if (budget[c.nodepool] <= 0 || !was_consolidatable_[i] || HasReschedulablePods(c.node) ||
-          !Disruptable(i)) {
+    for (size_t k = 0; k < live_claims_.size(); ++k) {
+      const LiveHead& h = live_heads_[k];
+      const uint32_t i = live_claims_[k];
+      if (budget[h.nodepool] <= 0 || !was_consolidatable_[i] || h.reschedulable ||
+          !DisruptableLive(k)) {
         continue;
       }
-      by_pool[c.nodepool].push_back(i);
-      --budget[c.nodepool];
+      by_pool[h.nodepool].push_back(i);
+      --budget[h.nodepool];
     }
     for (const auto& pool : by_pool) {
       empty.candidates.insert(empty.candidates.end(), pool.begin(), pool.end());
@@ -133,19 +136,19 @@ void Karpenter::Disrupt(Time now) {
   }
   // (A walk over the live claims, not a set of the consolidatable ones: most claims are,
   // and the tree's nodes cost a cache miss each at 10,000 claims.)
-  for (uint32_t i : live_claims_) {
-    const auto& c = claim_state_[i];
-    if (!was_consolidatable_[i] || when_empty[c.nodepool] || !Disruptable(i)) continue;
-    const auto& pool = *pools_[c.nodepool].spec;
-    const NodePodsHead& on_node = PodsHeadOf(c.node);
-    if (!on_node.reschedulable) continue;
+  for (size_t k = 0; k < live_claims_.size(); ++k) {
+    const LiveHead& h = live_heads_[k];
+    const uint32_t i = live_claims_[k];
+    if (!was_consolidatable_[i] || when_empty[h.nodepool] || !DisruptableLive(k)) continue;
+    const auto& pool = *pools_[h.nodepool].spec;
+    if (!h.reschedulable) continue;
     double lifetime = 1;
     if (pool.expire_after) {
-      double age = (now - c.created_at).seconds();
+      double age = (now - h.created_at).seconds();
       lifetime =
           std::clamp((pool.expire_after->seconds() - age) / pool.expire_after->seconds(), 0.0, 1.0);
     }
-    candidates.emplace_back(on_node.cost * lifetime, i);
+    candidates.emplace_back(h.cost * lifetime, i);
   }
   std::stable_sort(candidates.begin(), candidates.end());
   // The destinations, once per pass: initialized nodes not in a command.

@@ -103,20 +103,77 @@ std::optional<Time> Karpenter::ConsolidatableAt(uint32_t index) const {
   return since + *after;
 }
 
+bool Karpenter::NodeDoNotDisrupt(NodeId node) {
+  if (node_do_not_disrupt_.size() <= node) node_do_not_disrupt_.resize(node + 1, -1);
+  int8_t& known = node_do_not_disrupt_[node];
+  if (known < 0) known = DoNotDisrupt(store_.node(node).obj.metadata) ? 1 : 0;
+  return known == 1;
+}
+
 // Voluntary disruption needs the NodeClaim live and not in a command, and no do-not-disrupt.
 bool Karpenter::Disruptable(uint32_t index) {
   const auto& c = claim_state_[index];
   if (c.node == cluster::kNone || c.deleting || in_command_.count(index)) return false;
-  const auto& node = store_.node(c.node);
-  if (node_do_not_disrupt_.size() <= c.node) node_do_not_disrupt_.resize(c.node + 1, -1);
-  int8_t& node_known = node_do_not_disrupt_[c.node];
-  if (node_known < 0) node_known = DoNotDisrupt(node.obj.metadata) ? 1 : 0;
-  if (node_known) return false;
-  if (PodsHeadOf(c.node).do_not_disrupt) return false;
+  if (NodeDoNotDisrupt(c.node) || PodsHeadOf(c.node).do_not_disrupt) return false;
   // PDBs' allowances move with every pass and eviction: asked each time.
   if (pdb_allowed_.empty()) return true;
-  return std::none_of(node.pods.begin(), node.pods.end(),
-                      [&](PodId id) { return EvictionBlocked(id); });
+  const auto& pods = store_.node(c.node).pods;
+  return std::none_of(pods.begin(), pods.end(), [&](PodId id) { return EvictionBlocked(id); });
+}
+
+// The same, from the live claim's head (RefreshLiveHeads has run this pass).
+bool Karpenter::DisruptableLive(size_t k) {
+  LiveHead& h = live_heads_[k];
+  if (!h.has_node || h.deleting) return false;
+  const uint32_t index = live_claims_[k];
+  if (!in_command_.empty() && in_command_.count(index)) return false;
+  if (h.node_do_not_disrupt < 0) h.node_do_not_disrupt = NodeDoNotDisrupt(claim_state_[index].node);
+  if (h.node_do_not_disrupt == 1 || h.pods_do_not_disrupt) return false;
+  if (pdb_allowed_.empty()) return true;
+  const auto& pods = store_.node(claim_state_[index].node).pods;
+  return std::none_of(pods.begin(), pods.end(), [&](PodId id) { return EvictionBlocked(id); });
+}
+
+void Karpenter::SyncLiveHead(uint32_t claim) {
+  LiveHead* h = LiveHeadOf(claim);
+  if (!h) return;
+  const ClaimState& s = claim_state_[claim];
+  h->nodepool = s.nodepool;
+  h->initialized = s.phase == ClaimPhase::kInitialized;
+  h->deleting = s.deleting;
+  h->has_node = s.node != cluster::kNone;
+  h->created_at = s.created_at;
+}
+
+void Karpenter::RefreshLiveHeads() {
+  auto& stale = heads_stale_;
+  std::sort(stale.begin(), stale.end());
+  stale.erase(std::unique(stale.begin(), stale.end()), stale.end());
+  for (uint32_t claim : stale) {
+    LiveHead* h = LiveHeadOf(claim);
+    if (!h || !h->has_node) continue;
+    const NodePodsHead& pods = PodsHeadOf(claim_state_[claim].node);
+    h->reschedulable = pods.reschedulable;
+    h->pods_do_not_disrupt = pods.do_not_disrupt;
+    h->cost = pods.cost;
+  }
+  stale.clear();
+  if (!verify_consolidatable) return;
+  // Every live head as read afresh from the records.
+  for (size_t k = 0; k < live_claims_.size(); ++k) {
+    const LiveHead& h = live_heads_[k];
+    const ClaimState& s = claim_state_[live_claims_[k]];
+    bool same = h.nodepool == s.nodepool &&
+                h.initialized == (s.phase == ClaimPhase::kInitialized) &&
+                h.deleting == s.deleting && h.has_node == (s.node != cluster::kNone) &&
+                h.created_at == s.created_at;
+    if (same && h.has_node) {
+      const NodePodsHead& pods = PodsHeadOf(s.node);
+      same = h.reschedulable == pods.reschedulable &&
+             h.pods_do_not_disrupt == pods.do_not_disrupt && h.cost == pods.cost;
+    }
+    heads_mismatches_ += !same;
+  }
 }
 
 void Karpenter::CountPod(PodId id) {
@@ -198,12 +255,13 @@ Karpenter::BudgetTally Karpenter::TallyBudgets() const {
   BudgetTally t{std::vector<int64_t>(pools_.size(), 0), std::vector<int64_t>(pools_.size(), 0)};
   // (A node's record is read only while some node is not Ready: a cache miss per claim.)
   const bool all_ready = store_.not_ready_nodes() == 0;
-  for (uint32_t i : live_claims_) {
-    const auto& c = claim_state_[i];
-    if (c.phase == ClaimPhase::kInitialized) ++t.total[c.nodepool];
-    if (in_command_.count(i) || c.deleting ||
-        (!all_ready && c.node != cluster::kNone && !store_.node(c.node).ready)) {
-      ++t.disrupting[c.nodepool];
+  const bool commands = !in_command_.empty();
+  for (size_t k = 0; k < live_claims_.size(); ++k) {
+    const LiveHead& h = live_heads_[k];
+    if (h.initialized) ++t.total[h.nodepool];
+    if (h.deleting || (commands && in_command_.count(live_claims_[k])) ||
+        (!all_ready && h.has_node && !store_.node(claim_state_[live_claims_[k]].node).ready)) {
+      ++t.disrupting[h.nodepool];
     }
   }
   return t;

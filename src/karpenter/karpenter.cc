@@ -213,6 +213,9 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
       changed |= pending_.erase(id) > 0;
     }
     if (changed) Changed();
+    if (p.node != cluster::kNone) {
+      if (auto claim = ClaimOf(p.node)) heads_stale_.push_back(*claim);  // its pods' head
+    }
     if (p.node != cluster::kNone &&
         (op == WatchOp::kDeleted || p.scheduled_at == now || p.Terminal())) {
       if (last_pod_event_.size() <= p.node) last_pod_event_.resize(p.node + 1, Time{0});
@@ -236,6 +239,7 @@ void Karpenter::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     if (op == WatchOp::kDeleted) deleted_unpruned_.push_back(id);
     auto claim = ClaimOf(id);
     if (!claim) return;
+    heads_stale_.push_back(*claim);
     if (op == WatchOp::kDeleted) {
       if (claims_[*claim].deleting) {
         FinishTermination(*claim, now);  // gone while draining

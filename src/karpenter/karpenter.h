@@ -8,6 +8,7 @@
 // They share Karpenter's cluster state (the NodeClaims), as upstream.
 #pragma once
 
+#include <algorithm>
 #include <map>
 #include <memory>
 #include <optional>
@@ -124,6 +125,8 @@ class Karpenter : public cluster::Controller {
   // differ.
   static inline bool verify_consolidatable = false;
   uint64_t consolidatable_mismatches() const { return consolidatable_mismatches_; }
+  // With the same switch: live claims whose packed head (LiveHead) differs from their records.
+  uint64_t live_head_mismatches() const { return heads_mismatches_; }
   uint64_t lists_patched() const { return lists_patched_; }
   uint64_t carry_one_sided() const { return carry_one_sided_; }
   // The first NodeClaim or Node whose packed copy (claim_state_, node_cordoned_) differs
@@ -597,6 +600,33 @@ class Karpenter : public cluster::Controller {
   RandomStream names_;
   std::vector<NodeClaim> claims_;
   std::vector<uint32_t> live_claims_;  // indices of the claims not deleted, ascending
+  // Beside live_claims_, position for position: what the walks over every live claim each
+  // disruption pass read of it (emptiness, the consolidation candidates, TallyBudgets), in
+  // one array read in order. Read through claim_state_ and the memos by NodeId, each
+  // claim cost three or four cache misses at 10,000 nodes. The ClaimState part is set
+  // with it (SyncLiveHead); the pods' part (PodsHeadOf) at the start of each pass for the
+  // claims whose Node saw a pod or Node event since (heads_stale_).
+  struct LiveHead {
+    uint32_t nodepool = 0;
+    bool initialized = false, deleting = false, has_node = false;
+    int8_t node_do_not_disrupt = -1;  // the Node's annotation; -1: not looked up yet
+    bool reschedulable = false, pods_do_not_disrupt = false;
+    double cost = 0;
+    Time created_at = cluster::kNever;
+  };
+  std::vector<LiveHead> live_heads_;
+  std::vector<uint32_t> heads_stale_;
+  LiveHead* LiveHeadOf(uint32_t claim) {
+    auto it = std::lower_bound(live_claims_.begin(), live_claims_.end(), claim);
+    if (it == live_claims_.end() || *it != claim) return nullptr;
+    return &live_heads_[static_cast<size_t>(it - live_claims_.begin())];
+  }
+  void SyncLiveHead(uint32_t claim);
+  void RefreshLiveHeads();
+  // Disruptable for the live claim at position k, read from its head.
+  bool DisruptableLive(size_t k);
+  bool NodeDoNotDisrupt(NodeId node);
+  uint64_t heads_mismatches_ = 0;
   // Those not initialized yet, ascending: the in-flight NodeClaims and starting nodes a
   // provisioning pass lists after the initialized nodes (a few of the live claims).
   std::set<uint32_t> starting_claims_;
@@ -638,6 +668,7 @@ class Karpenter : public cluster::Controller {
   void SetPhase(uint32_t index, ClaimPhase phase) {
     claims_[index].phase = phase;
     claim_state_[index].phase = phase;
+    SyncLiveHead(index);
     consolidation_touched_.push_back(index);
     if (phase == ClaimPhase::kInitialized || phase == ClaimPhase::kDeleted) {
       starting_claims_.erase(index);
@@ -655,6 +686,7 @@ class Karpenter : public cluster::Controller {
   void MarkDeleting(uint32_t index) {
     claims_[index].deleting = true;
     claim_state_[index].deleting = true;
+    SyncLiveHead(index);
     if (const NodeId n = claim_state_[index].node; n != cluster::kNone) {
       claim_of_node_[n].deleting = true;
       NoteNode(n);
@@ -668,6 +700,8 @@ class Karpenter : public cluster::Controller {
     if (claim_of_node_.size() <= node) claim_of_node_.resize(node + 1);
     claim_of_node_[node] = {static_cast<int32_t>(index), c.deleting,
                             c.phase == ClaimPhase::kInitialized};
+    SyncLiveHead(index);
+    heads_stale_.push_back(index);
     NoteNode(node);
     consolidation_touched_.push_back(index);
   }

@@ -470,6 +470,17 @@ std::string Karpenter::PackedStateMismatch() const {
     starting += listed;
   }
   if (starting != starting_claims_.size()) return "a retired NodeClaim (starting)";
+  // The live claims' heads: one each, with their ClaimState.
+  if (live_heads_.size() != live_claims_.size()) return "the live claims' heads";
+  for (size_t k = 0; k < live_claims_.size(); ++k) {
+    const LiveHead& h = live_heads_[k];
+    const ClaimState& s = claim_state_[live_claims_[k]];
+    if (h.nodepool != s.nodepool || h.initialized != (s.phase == ClaimPhase::kInitialized) ||
+        h.deleting != s.deleting || h.has_node != (s.node != cluster::kNone) ||
+        h.created_at != s.created_at) {
+      return "NodeClaim " + claims_[live_claims_[k]].name + " (live head)";
+    }
+  }
   // The nodes by name: every one live or deleted since the last pruning, at its rank.
   for (size_t p = 0; p < nodes_by_name_.size(); ++p) {
     const NodeId n = nodes_by_name_[p];

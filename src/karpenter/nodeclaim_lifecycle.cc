@@ -373,7 +373,10 @@ void Karpenter::Drain(uint32_t index, Time now, bool instance_gone) {
 
 void Karpenter::Retire(uint32_t index) {
   auto it = std::lower_bound(live_claims_.begin(), live_claims_.end(), index);
-  if (it != live_claims_.end() && *it == index) live_claims_.erase(it);
+  if (it != live_claims_.end() && *it == index) {
+    live_heads_.erase(live_heads_.begin() + (it - live_claims_.begin()));
+    live_claims_.erase(it);
+  }
   drifted_claims_.erase(index);
   if (index < was_consolidatable_.size() && was_consolidatable_[index]) {
     retired_consolidatable_.push_back(index);

@@ -184,6 +184,8 @@ uint32_t Karpenter::CreateClaim(NewClaim nc, const std::string& reason, Time now
       ClaimState{c.node, c.nodepool, c.phase, c.deleting, c.initialized_at, c.created_at});
   claims_.push_back(std::move(c));
   live_claims_.push_back(index);
+  live_heads_.emplace_back();
+  SyncLiveHead(index);
   starting_claims_.insert(index);
   MarkUnconsolidated(now);
   Count("karpenter_nodeclaims_created_total",

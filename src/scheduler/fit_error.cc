@@ -52,7 +52,7 @@ Status Scheduler::Diagnosis(const cluster::PodRecord& pod, TemplateCache& tc,
     const GroupEval* ge = tc.group_filters.empty() ? nullptr : &GroupOf(pod, tc, groups_.ViewOf(n));
     const uint16_t limit = ge ? ge->failed_at : kPasses;
     if (tc.requests && fit_position_ < limit &&
-        !NodeResourcesFit::Fits(*tc.requests, info_.alloc(n), info_.used(n), info_.stride())) {
+        !NodeResourcesFit::Fits(*tc.requests, info_.free(n), info_.stride())) {
       *failed_at = fit_position_;
       fit_->Diagnose(state, pod, ViewOf(n, nullptr), ids);
       return Status::Unschedulable(ids->front());
@@ -104,15 +104,12 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
     }
     auto shared = std::make_unique<SharedDiagnosis>();
     if (!spare_diagnoses_.empty()) {
-      // A freed memo's arrays, its live nodes' verdicts marked stale (version 0, which no
-      // NodeInfo row has): only live nodes are ever read, and node ids are not reused.
+      // A freed memo's arrays, its verdicts for nobody.
       DiagnosisMemo& m = shared->memo;
       m = std::move(spare_diagnoses_.back());
       spare_diagnoses_.pop_back();
       ++diagnoses_reused_;
-      for (NodeId n : store_.live_nodes()) {
-        if (n < m.nodes.size()) m.nodes[n].version = 0;
-      }
+      for (auto& v : m.nodes) v.node = cluster::kNone;
       m.lists.clear();
       m.epoch = 0;
       m.log_pos = 0;
@@ -143,14 +140,18 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
     }
   }
   DiagnosisMemo& d = shared.memo;
-  if (d.nodes.size() < n_nodes) d.nodes.resize(n_nodes);
+  // (Every node in the order has a slot, and every node counted had one then.)
+  if (d.nodes.size() < diagnosis_slots_) d.nodes.resize(diagnosis_slots_);
+  auto verdict = [&](NodeId node) -> DiagnosisMemo::Verdict& {
+    return d.nodes[static_cast<uint32_t>(diagnosis_slot_[node])];
+  };
   std::vector<uint16_t> ids;
   uint16_t failed_at;
   // Node n's verdict, evaluated again when its group, NodeInfo row or nominated pods
-  // changed since.
+  // changed since (or its slot holds another node's).
   auto stale = [&](NodeId node) {
-    const DiagnosisMemo::Verdict& v = d.nodes[node];
-    return v.group != groups_.GroupOf(node) || v.version != info_.version(node) ||
+    const DiagnosisMemo::Verdict& v = verdict(node);
+    return v.node != node || v.group != groups_.GroupOf(node) || v.version != info_.version(node) ||
            v.nominations != NominationsVersion(node);
   };
   auto evaluate = [&](NodeId node) {
@@ -166,7 +167,8 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
     } else if (!s.ok()) {
       code = int64_t{s.reason} + 1;
     }
-    DiagnosisMemo::Verdict& v = d.nodes[node];
+    DiagnosisMemo::Verdict& v = verdict(node);
+    v.node = node;
     v.group = groups_.GroupOf(node);
     v.version = info_.version(node);
     v.nominations = NominationsVersion(node);
@@ -183,7 +185,7 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
     d.counted.assign(n_nodes, false);
     for (NodeId node : node_order_) {
       if (stale(node)) evaluate(node);
-      CountVerdict(d, node, d.nodes[node].code, d.nodes[node].plugin, 1);
+      CountVerdict(d, node, verdict(node).code, verdict(node).plugin, 1);
       d.counted[node] = true;
     }
     d.message.clear();  // (a node order with no rejection counts nothing)
@@ -198,21 +200,21 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
       const NodeId node = node_change_log_[k];
       if (node >= node_position_.size() || node_position_[node] < 0) {
         if (node < d.counted.size() && d.counted[node]) {
-          CountVerdict(d, node, d.nodes[node].code, d.nodes[node].plugin, -1);
+          CountVerdict(d, node, verdict(node).code, verdict(node).plugin, -1);
           d.counted[node] = false;
         }
         continue;
       }
       const bool counted = d.counted[node];
       if (counted && !stale(node)) continue;
-      const int64_t old_code = counted ? d.nodes[node].code : 0;  // (0 counts nothing)
-      const uint16_t old_plugin = counted ? d.nodes[node].plugin : kPasses;
+      const int64_t old_code = counted ? verdict(node).code : 0;  // (0 counts nothing)
+      const uint16_t old_plugin = counted ? verdict(node).plugin : kPasses;
       if (stale(node)) evaluate(node);
       d.counted[node] = true;
       // The same verdict again leaves the counts, and so the message, as they were.
-      if (old_code == d.nodes[node].code && old_plugin == d.nodes[node].plugin) continue;
+      if (old_code == verdict(node).code && old_plugin == verdict(node).plugin) continue;
       CountVerdict(d, node, old_code, old_plugin, -1);
-      CountVerdict(d, node, d.nodes[node].code, d.nodes[node].plugin, 1);
+      CountVerdict(d, node, verdict(node).code, verdict(node).plugin, 1);
     }
   }
   d.log_pos = node_change_log_.size();

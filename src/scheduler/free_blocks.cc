@@ -13,9 +13,8 @@ void FreeCapacityBlocks::Refresh(const NodeInfoCache& info,
     std::fill(most, most + stride, std::numeric_limits<int64_t>::min());
     const size_t end = std::min(order.size(), (b + 1) * kSize);
     for (size_t i = b * kSize; i < end; ++i) {
-      const int64_t* alloc = info.alloc(order[i]);
-      const int64_t* used = info.used(order[i]);
-      for (size_t r = 0; r < stride; ++r) most[r] = std::max(most[r], alloc[r] - used[r]);
+      const int64_t* free = info.free(order[i]);
+      for (size_t r = 0; r < stride; ++r) most[r] = std::max(most[r], free[r]);
     }
     dirty_[b] = 0;
   };

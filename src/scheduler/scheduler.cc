@@ -315,7 +315,12 @@ void Scheduler::RebuildNodeOrder() {
   }
   const auto zones = std::span(zone_nodes_).first(used);
   // Only the old order's positions are reset: node_position_ spans every node ever made.
-  for (NodeId n : node_order_) node_position_[n] = -1;
+  for (NodeId n : node_order_) {
+    node_position_[n] = -1;
+    if (store_.node(n).deleted && diagnosis_slot_[n] >= 0) {
+      released_slots_.push_back(static_cast<uint32_t>(diagnosis_slot_[n]));
+    }
+  }
   node_position_.resize(store_.node_count(), -1);
   node_order_.clear();
   for (size_t i = 0;; ++i) {
@@ -328,8 +333,18 @@ void Scheduler::RebuildNodeOrder() {
     }
     if (!any) break;
   }
+  diagnosis_slot_.resize(store_.node_count(), -1);
   for (size_t i = 0; i < node_order_.size(); ++i) {
-    node_position_[node_order_[i]] = static_cast<int32_t>(i);
+    const NodeId n = node_order_[i];
+    node_position_[n] = static_cast<int32_t>(i);
+    if (diagnosis_slot_[n] >= 0) continue;
+    if (free_slots_.empty()) {
+      diagnosis_slot_[n] = static_cast<int32_t>(diagnosis_slots_++);
+    } else {
+      diagnosis_slot_[n] = static_cast<int32_t>(free_slots_.back());
+      free_slots_.pop_back();
+      ++slots_reused_;
+    }
   }
   next_start_node_index_ = 0;
   node_order_dirty_ = false;
@@ -361,9 +376,11 @@ const std::vector<std::pair<int32_t, NodeId>>& Scheduler::PinnedByPosition(
 }
 
 void Scheduler::LogNodeChange(NodeId n) {
-  if (node_change_log_.size() > 2 * std::max<size_t>(node_order_.size(), 64)) {
+  if (node_change_log_.size() > 2 * std::max(node_order_.size(), change_log_floor)) {
     node_change_log_.clear();  // a full count costs less than replaying this
     ++node_change_epoch_;
+    free_slots_.insert(free_slots_.end(), released_slots_.begin(), released_slots_.end());
+    released_slots_.clear();
   }
   node_change_log_.push_back(n);
 }
@@ -499,8 +516,8 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     ++processed;
     if (fast && (!any_nominated || node >= nominated_.size() || nominated_[node].empty())) {
       if (tc.group_filters.empty() && tc.group_scores.empty()) {
-        if (!tc.requests || NodeResourcesFit::Fits(*tc.requests, info_.alloc(node),
-                                                   info_.used(node), info_.stride())) {
+        if (!tc.requests ||
+            NodeResourcesFit::Fits(*tc.requests, info_.free(node), info_.stride())) {
           feasible.push_back(Feasible{node, 0});
         }
         return;
@@ -508,8 +525,8 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
       const uint32_t g = groups_.ViewOf(node);
       const GroupEval& e = GroupOf(pod, tc, g);
       if (e.failed_at == kPasses &&
-          (!tc.requests || NodeResourcesFit::Fits(*tc.requests, info_.alloc(node), info_.used(node),
-                                                  info_.stride()))) {
+          (!tc.requests ||
+           NodeResourcesFit::Fits(*tc.requests, info_.free(node), info_.stride()))) {
         feasible.push_back(Feasible{node, g});
       }
     } else if (FilterWithNominated(pod, tc, state, node, &failed_at).ok()) {

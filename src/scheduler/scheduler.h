@@ -54,6 +54,9 @@ class Scheduler : public cluster::Controller {
   static inline bool verify_diagnosis_memo = false;
   uint64_t diagnosis_mismatches() const { return diagnosis_mismatches_; }
   uint64_t diagnoses_reused() const { return diagnoses_reused_; }
+  uint64_t diagnosis_slots_reused() const { return slots_reused_; }
+  // The node change log restarts past twice the nodes, or twice this (tests lower it).
+  static inline size_t change_log_floor = 64;
   uint64_t memo_with_nominations() const { return memo_with_nominations_; }
   // How many memos with no user are kept for their spec's next template (tests lower it
   // to exercise the recycling of freed memos); idle_diagnoses_resumed() counts memos taken
@@ -105,11 +108,13 @@ class Scheduler : public cluster::Controller {
   // over every node: nodes per reason list, per Unresolvable reason id and per rejecting
   // plugin, and the Unschedulable nodes.
   struct DiagnosisMemo {
-    // By NodeId, one record each: a replay reads a node's fields together (one cache miss
-    // where five arrays cost five, at thousands of nodes per replay).
+    // By node slot (diagnosis_slot_), one record each: a replay reads a node's fields
+    // together (one cache miss where five arrays cost five, at thousands of nodes per
+    // replay). A slot serves another node after its node is deleted: `node` tells whose.
     struct Verdict {
       uint32_t version = 0, group = ~uint32_t{0};
-      uint32_t nominations = 0;   // the node's nominations_version_
+      uint32_t nominations = 0;  // the node's nominations_version_
+      NodeId node = cluster::kNone;
       uint16_t plugin = kPasses;  // the rejecting plugin's position
       int64_t code = 0;
     };
@@ -355,8 +360,7 @@ class Scheduler : public cluster::Controller {
   std::deque<const api::PodSpec*> diagnosis_order_;
   uint64_t next_diagnosis_id_ = 1;
   void ReleaseDiagnosis(TemplateCache& tc);
-  // Freed memos, kept for the next: each spans every node ever made (its arrays by NodeId),
-  // and a month of Karpenter nodes made a fresh one cost megabytes of zeroed pages.
+  // Freed memos, kept for the next (their verdicts for nobody).
   std::vector<DiagnosisMemo> spare_diagnoses_;
   static constexpr size_t kSpareDiagnoses = 8;
   // Memos whose last user went, kept (oldest first) for the next
@@ -373,6 +377,16 @@ class Scheduler : public cluster::Controller {
   // epoch) when it grows past twice the nodes, where a full walk costs less than the replay.
   std::vector<NodeId> node_change_log_;
   uint64_t node_change_epoch_ = 1;
+  // Diagnosis memos keep a verdict per node slot, not per NodeId: ids count every node ever
+  // made (a month of Karpenter makes twenty times as many as are live, and each new memo
+  // zeroed megabytes), slots only the nodes in the order. A deleted node's slot is given
+  // again only after the log restarts: until then a memo replaying the log may still read
+  // the node's verdict there to take it out of its counts (after, every memo counts afresh
+  // from the order).
+  std::vector<int32_t> diagnosis_slot_;  // by NodeId; -1: none
+  std::vector<uint32_t> free_slots_, released_slots_;
+  uint32_t diagnosis_slots_ = 0;
+  uint64_t slots_reused_ = 0;
   // Blocks of node_order_ the filter loop may pass over (free_blocks.h).
   FreeCapacityBlocks free_blocks_;
   static constexpr size_t kFreeBlock = FreeCapacityBlocks::kSize;

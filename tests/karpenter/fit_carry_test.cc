@@ -22,7 +22,7 @@ namespace {
 struct Outcome {
   std::string summary;
   uint64_t carried = 0, reused = 0, carried_idle = 0, mismatches = 0, unpaired = 0, one_sided = 0,
-           patched = 0, consolidatable_mismatches = 0;
+           patched = 0, consolidatable_mismatches = 0, head_mismatches = 0;
 };
 
 Outcome RunWith(const std::string& scenario, bool* shortcut, bool on) {
@@ -41,7 +41,8 @@ Outcome RunWith(const std::string& scenario, bool* shortcut, bool on) {
           k ? k->carry_unpaired() : 0,
           k ? k->carry_one_sided() : 0,
           k ? k->lists_patched() : 0,
-          k ? k->consolidatable_mismatches() : 0};
+          k ? k->consolidatable_mismatches() : 0,
+          k ? k->live_head_mismatches() : 0};
 }
 
 class FitCarry : public ::testing::TestWithParam<const char*> {};
@@ -99,12 +100,16 @@ TEST_P(FitCarry, PatchedNodeListsDecideAsListsMadeAfresh) {
 
 // Each disruption pass rechecks Consolidatable (consolidateAfter since the claim's last pod
 // event or initialization) only for the claims touched since the last pass or whose time
-// came; every live claim's value, walked as before, must be the one tracked.
+// came; every live claim's value, walked as before, must be the one tracked. Likewise
+// what the pass's walks read of each live claim's node pods (reschedulable ones,
+// do-not-disrupt, the disruption cost), refreshed only for claims whose Node saw a pod or
+// Node event: at every pass, each must equal the node's pods read afresh.
 TEST_P(FitCarry, ConsolidatableTrackedAsEveryClaimWalked) {
   Karpenter::verify_consolidatable = true;
   const Outcome tracked = RunWith(GetParam(), &Karpenter::carry_fits_between_passes, true);
   Karpenter::verify_consolidatable = false;
   EXPECT_EQ(tracked.consolidatable_mismatches, 0u);
+  EXPECT_EQ(tracked.head_mismatches, 0u);
 }
 
 // The walks over every node read a packed copy of what they need of each NodeClaim (phase,

@@ -16,20 +16,26 @@ namespace gputwin::scheduler {
 namespace {
 
 struct Counts {
-  uint64_t mismatches = 0, with_nominations = 0, reused = 0, resumed = 0;
+  uint64_t mismatches = 0, with_nominations = 0, reused = 0, resumed = 0, slots_reused = 0;
 };
 
-// idle_kept: memos kept with no user (Scheduler::idle_diagnoses_kept).
-Counts RunVerified(const std::string& scenario, size_t idle_kept = Scheduler::idle_diagnoses_kept) {
+// idle_kept: memos kept with no user (Scheduler::idle_diagnoses_kept); log_floor: the
+// node change log's restart floor (Scheduler::change_log_floor).
+Counts RunVerified(const std::string& scenario, size_t idle_kept = Scheduler::idle_diagnoses_kept,
+                   size_t log_floor = Scheduler::change_log_floor) {
   Scheduler::verify_diagnosis_memo = true;
   const size_t was_kept = Scheduler::idle_diagnoses_kept;
+  const size_t was_floor = Scheduler::change_log_floor;
   Scheduler::idle_diagnoses_kept = idle_kept;
+  Scheduler::change_log_floor = log_floor;
   auto sim = test_support::LoadRepoScenario(scenario);
   sim->Run();
   Scheduler::verify_diagnosis_memo = false;
   Scheduler::idle_diagnoses_kept = was_kept;
+  Scheduler::change_log_floor = was_floor;
   return {sim->scheduler()->diagnosis_mismatches(), sim->scheduler()->memo_with_nominations(),
-          sim->scheduler()->diagnoses_reused(), sim->scheduler()->idle_diagnoses_resumed()};
+          sim->scheduler()->diagnoses_reused(), sim->scheduler()->idle_diagnoses_resumed(),
+          sim->scheduler()->diagnosis_slots_reused()};
 }
 
 class DiagnosisMemo : public ::testing::TestWithParam<const char*> {};
@@ -60,6 +66,17 @@ TEST(DiagnosisMemoReuse, FreedMemoServesTheNextSpec) {
 TEST(DiagnosisMemoReuse, IdleMemoServesTheSpecsNextTemplate) {
   const Counts c = RunVerified("examples/gpu-nodepools-spot/scenario.yaml");
   EXPECT_GT(c.resumed, 0u);
+  EXPECT_EQ(c.mismatches, 0u);
+}
+
+// Verdicts are kept per node slot; a deleted node's slot goes to a later node once the
+// change log restarts (spot interruptions and consolidation delete nodes here; the log
+// restarts after a few changes). A memo still holding the old node's verdict there must
+// not count it for the new one.
+TEST(DiagnosisMemoReuse, DeletedNodesSlotServesANewNode) {
+  const Counts c =
+      RunVerified("examples/gpu-nodepools-spot/scenario.yaml", Scheduler::idle_diagnoses_kept, 1);
+  EXPECT_GT(c.slots_reused, 0u);
   EXPECT_EQ(c.mismatches, 0u);
 }
 

@@ -46,12 +46,12 @@ class NodeResourcesFit final : public Plugin, public FilterPlugin, public ScoreP
                      std::span<int64_t> out) const override;
 
   const Requests& RequestsOf(const cluster::PodTemplateInfo& t) const;
-  // The scheduler's hot loop: the node's rows of the flat NodeInfo cache.
-  static bool Fits(const Requests& requests, const int64_t* alloc, const int64_t* used,
-                   size_t stride) {
-    if (alloc[cluster::kPods] - used[cluster::kPods] < 1) return false;
+  // The scheduler's hot loop: the node's row of free amounts (allocatable - requested)
+  // of the flat NodeInfo cache.
+  static bool Fits(const Requests& requests, const int64_t* free, size_t stride) {
+    if (free[cluster::kPods] < 1) return false;
     for (const auto& [r, amount] : requests) {
-      if (r >= stride || amount > alloc[r] - used[r]) return false;
+      if (r >= stride || amount > free[r]) return false;
     }
     return true;
   }
