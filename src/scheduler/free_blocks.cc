@@ -5,21 +5,19 @@
 
 namespace gputwin::scheduler {
 
-void FreeCapacityBlocks::Refresh(const NodeInfoCache& info,
-                                 const std::vector<cluster::NodeId>& order) {
-  const size_t stride = info.stride();
+void FreeCapacityBlocks::Refresh(const int64_t* rows, size_t stride, size_t count) {
   auto compute = [&](size_t b) {
     int64_t* most = &free_[b * stride];
     std::fill(most, most + stride, std::numeric_limits<int64_t>::min());
-    const size_t end = std::min(order.size(), (b + 1) * kSize);
+    const size_t end = std::min(count, (b + 1) * kSize);
     for (size_t i = b * kSize; i < end; ++i) {
-      const int64_t* free = info.free(order[i]);
+      const int64_t* free = &rows[i * stride];
       for (size_t r = 0; r < stride; ++r) most[r] = std::max(most[r], free[r]);
     }
     dirty_[b] = 0;
   };
   if (!valid_ || stride_ != stride) {
-    const size_t blocks = (order.size() + kSize - 1) / kSize;
+    const size_t blocks = (count + kSize - 1) / kSize;
     stride_ = stride;
     free_.assign(blocks * stride, 0);
     dirty_.assign(blocks, 0);

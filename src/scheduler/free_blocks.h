@@ -11,7 +11,6 @@
 #include <vector>
 
 #include "cluster/resources.h"
-#include "scheduler/node_info.h"
 
 namespace gputwin::scheduler {
 
@@ -30,8 +29,9 @@ class FreeCapacityBlocks {
       dirty_list_.push_back(static_cast<uint32_t>(b));
     }
   }
-  // Brings the blocks marked changed (all of them after Invalidate) up to date.
-  void Refresh(const NodeInfoCache& info, const std::vector<cluster::NodeId>& order);
+  // Brings the blocks marked changed (all of them after Invalidate) up to date from the
+  // free rows of the order's `count` nodes, by position (`stride` wide).
+  void Refresh(const int64_t* rows, size_t stride, size_t count);
   // No node of `block` has room for the requests (NodeResourcesFit::Fits fails on all).
   bool CannotFit(size_t block,
                  const std::vector<std::pair<cluster::ResourceId, int64_t>>& requests) const {

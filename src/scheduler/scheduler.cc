@@ -110,6 +110,7 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
     const uint32_t old_group = groups_.Has(id) ? groups_.GroupOf(id) : cluster::kNone;
     if (op == WatchOp::kDeleted) {
       groups_.Remove(id);
+      deleted_nodes_.push_back(id);  // its diagnosis slot goes at the next rebuild
     } else {
       groups_.Assign(store_, id);
     }
@@ -315,12 +316,15 @@ void Scheduler::RebuildNodeOrder() {
   }
   const auto zones = std::span(zone_nodes_).first(used);
   // Only the old order's positions are reset: node_position_ spans every node ever made.
-  for (NodeId n : node_order_) {
-    node_position_[n] = -1;
-    if (store_.node(n).deleted && diagnosis_slot_[n] >= 0) {
+  for (NodeId n : node_order_) node_position_[n] = -1;
+  slot_released_.resize(diagnosis_slot_.size(), false);
+  for (NodeId n : deleted_nodes_) {
+    if (n < diagnosis_slot_.size() && diagnosis_slot_[n] >= 0 && !slot_released_[n]) {
       released_slots_.push_back(static_cast<uint32_t>(diagnosis_slot_[n]));
+      slot_released_[n] = true;  // (once, should the deletion be seen twice)
     }
   }
+  deleted_nodes_.clear();
   node_position_.resize(store_.node_count(), -1);
   node_order_.clear();
   for (size_t i = 0;; ++i) {
@@ -349,6 +353,15 @@ void Scheduler::RebuildNodeOrder() {
   next_start_node_index_ = 0;
   node_order_dirty_ = false;
   ++node_order_version_;
+  FillOrderFree();
+}
+
+void Scheduler::FillOrderFree() {
+  order_stride_ = info_.stride();
+  order_free_.resize(node_order_.size() * order_stride_);
+  for (size_t i = 0; i < node_order_.size(); ++i) {
+    std::copy_n(info_.free(node_order_[i]), order_stride_, &order_free_[i * order_stride_]);
+  }
   free_blocks_.Invalidate();
 }
 
@@ -388,8 +401,14 @@ void Scheduler::LogNodeChange(NodeId n) {
 void Scheduler::SyncNode(NodeId n) {
   info_.Sync(store_, n);
   LogNodeChange(n);
+  if (info_.stride() != order_stride_) {
+    FillOrderFree();  // a new resource name widened every row
+    return;
+  }
   if (n >= node_position_.size() || node_position_[n] < 0) return;
-  free_blocks_.MarkChanged(static_cast<size_t>(node_position_[n]));
+  const auto position = static_cast<size_t>(node_position_[n]);
+  std::copy_n(info_.free(n), order_stride_, &order_free_[position * order_stride_]);
+  free_blocks_.MarkChanged(position);
 }
 
 void Scheduler::Reconcile(Time now) {
@@ -510,14 +529,16 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     }
   }
   const bool only_pinned = pinned != nullptr;
-  // One node of the walk: the filters, and the node joins the feasible list if it passes
-  // (inlined: as a call per node, the plain walk costs 15 % more).
-  auto visit = [&](NodeId node) __attribute__((always_inline)) {
+  // One node of the walk, by its position in the order: the filters, and the node joins
+  // the feasible list if it passes (inlined: as a call per node, the plain walk costs 15 %
+  // more). Its free row is read by position (OrderFree): the walk reads them in sequence.
+  auto visit = [&](size_t position) __attribute__((always_inline)) {
     ++processed;
+    const NodeId node = node_order_[position];
     if (fast && (!any_nominated || node >= nominated_.size() || nominated_[node].empty())) {
       if (tc.group_filters.empty() && tc.group_scores.empty()) {
         if (!tc.requests ||
-            NodeResourcesFit::Fits(*tc.requests, info_.free(node), info_.stride())) {
+            NodeResourcesFit::Fits(*tc.requests, OrderFree(position), order_stride_)) {
           feasible.push_back(Feasible{node, 0});
         }
         return;
@@ -526,7 +547,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
       const GroupEval& e = GroupOf(pod, tc, g);
       if (e.failed_at == kPasses &&
           (!tc.requests ||
-           NodeResourcesFit::Fits(*tc.requests, info_.free(node), info_.stride()))) {
+           NodeResourcesFit::Fits(*tc.requests, OrderFree(position), order_stride_))) {
         feasible.push_back(Feasible{node, g});
       }
     } else if (FilterWithNominated(pod, tc, state, node, &failed_at).ok()) {
@@ -542,7 +563,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   // blocks: elsewhere keeping the blocks current costs more than skipping saves.
   const bool skip_blocks = fast && !only_pinned && tc.requests != nullptr && tc.sparse_fit;
   if (skip_blocks) {
-    free_blocks_.Refresh(info_, node_order_);
+    free_blocks_.Refresh(order_free_.data(), order_stride_, node_order_.size());
     const auto nodes = static_cast<size_t>(n);
     int64_t i = 0;
     while (i < n && static_cast<int64_t>(feasible.size()) < to_find) {
@@ -554,7 +575,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
         processed += span;
       } else {
         for (int64_t k = 0; k < span && static_cast<int64_t>(feasible.size()) < to_find; ++k) {
-          visit(node_order_[index + static_cast<size_t>(k)]);
+          visit(index + static_cast<size_t>(k));
         }
       }
       i += span;
@@ -572,7 +593,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
     int32_t last_position = start;
     for (size_t i = 0; i < m && static_cast<int64_t>(feasible.size()) < to_find; ++i) {
       const auto& [position, node] = (*pinned)[k];
-      visit(node);
+      visit(static_cast<size_t>(position));
       last_position = position;
       if (++k == m) k = 0;
     }
@@ -580,7 +601,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
         static_cast<int64_t>(feasible.size()) < to_find ? n : (last_position - start + n) % n + 1;
   } else {
     for (int64_t i = 0; i < n && static_cast<int64_t>(feasible.size()) < to_find; ++i) {
-      visit(node_order_[index]);
+      visit(index);
       if (++index == static_cast<size_t>(n)) index = 0;
     }
   }

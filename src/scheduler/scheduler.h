@@ -385,8 +385,18 @@ class Scheduler : public cluster::Controller {
   // from the order).
   std::vector<int32_t> diagnosis_slot_;  // by NodeId; -1: none
   std::vector<uint32_t> free_slots_, released_slots_;
+  std::vector<NodeId> deleted_nodes_;  // since the last RebuildNodeOrder
+  std::vector<bool> slot_released_;    // by NodeId
   uint32_t diagnosis_slots_ = 0;
   uint64_t slots_reused_ = 0;
+  // The free rows (NodeInfoCache::free) of node_order_'s nodes by position, kept with
+  // the order and SyncNode: the filter walk and the free-capacity blocks read them in
+  // sequence, where rows by NodeId cost a cache miss per node (Karpenter's live nodes are
+  // spread over every id ever made).
+  std::vector<int64_t> order_free_;
+  size_t order_stride_ = 0;
+  const int64_t* OrderFree(size_t position) const { return &order_free_[position * order_stride_]; }
+  void FillOrderFree();
   // Blocks of node_order_ the filter loop may pass over (free_blocks.h).
   FreeCapacityBlocks free_blocks_;
   static constexpr size_t kFreeBlock = FreeCapacityBlocks::kSize;
