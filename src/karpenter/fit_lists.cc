@@ -135,18 +135,47 @@ void Karpenter::MergeCarried(const SimNodes& nodes, const std::vector<uint32_t>&
                              const ResourceVec& need, std::vector<uint32_t>* out) const {
   // Both lists ascend, so they merge in order.
   const auto& recheck = nodes.recheck;
-  size_t r = 0;
-  for (uint32_t old : carried) {
-    const int32_t k = nodes.carried_to[old];
-    if (k < 0) continue;
-    for (; r < recheck.size() && recheck[r] < static_cast<uint32_t>(k); ++r) {
-      if (FitsBeforePlacing(nodes, recheck[r], need, pod)) out->push_back(recheck[r]);
+  size_t r = 0, c = 0;
+  auto check = [&](uint32_t k) {
+    if (FitsBeforePlacing(nodes, k, need, pod)) out->push_back(k);
+  };
+  if (nodes.runs_valid) {
+    // Within a run, the entries up to the next rechecked index go over in one copy; an
+    // entry at a rechecked index is a changed node's, whose verdict is found again.
+    const auto first = carried.begin();
+    for (const auto& run : nodes.carry_runs) {
+      c = static_cast<size_t>(std::lower_bound(first + c, carried.end(), run.old_begin) - first);
+      const auto end =
+          static_cast<size_t>(std::lower_bound(first + c, carried.end(), run.old_end) - first);
+      while (c < end) {
+        const auto k = static_cast<uint32_t>(carried[c] + run.delta);
+        if (r < recheck.size() && recheck[r] <= k) {
+          check(recheck[r]);
+          if (recheck[r++] == k) ++c;
+          continue;
+        }
+        size_t stop = end;
+        if (r < recheck.size()) {
+          const auto below = static_cast<uint32_t>(recheck[r] - run.delta);  // old index
+          stop = static_cast<size_t>(std::lower_bound(first + c, first + end, below) - first);
+        }
+        const size_t at = out->size();
+        out->resize(at + (stop - c));
+        const auto delta = static_cast<uint32_t>(run.delta);  // (wraps as a signed add)
+        std::transform(first + c, first + stop, out->begin() + at,
+                       [delta](uint32_t old) { return old + delta; });
+        if (delta != 0) entries_shifted_ += stop - c;
+        c = stop;
+      }
     }
+  }
+  for (; c < carried.size(); ++c) {
+    const int32_t k = nodes.carried_to[carried[c]];
+    if (k < 0) continue;
+    for (; r < recheck.size() && recheck[r] < static_cast<uint32_t>(k); ++r) check(recheck[r]);
     out->push_back(static_cast<uint32_t>(k));
   }
-  for (; r < recheck.size(); ++r) {
-    if (FitsBeforePlacing(nodes, recheck[r], need, pod)) out->push_back(recheck[r]);
-  }
+  for (; r < recheck.size(); ++r) check(recheck[r]);
 }
 
 void Karpenter::VerifyCarried(const SimNodes& nodes, const std::vector<uint32_t>& list,
@@ -223,6 +252,7 @@ void Karpenter::CarryFits(SimNodes* d, FitsCarry* carry) {
   d->carried.clear();
   d->carried_to.clear();
   d->recheck.clear();
+  d->runs_valid = false;
   if (last.width != w || last.lists.empty() || !carry_fits_between_passes) {
     last.lists.clear();
     FillFree(d);

@@ -128,6 +128,8 @@ class Karpenter : public cluster::Controller {
   // With the same switch: live claims whose packed head (LiveHead) differs from their records.
   uint64_t live_head_mismatches() const { return heads_mismatches_; }
   uint64_t lists_patched() const { return lists_patched_; }
+  // Carried entries MergeCarried moved to another index in bulk (a run after an edit).
+  uint64_t entries_shifted() const { return entries_shifted_; }
   uint64_t carry_one_sided() const { return carry_one_sided_; }
   // The first NodeClaim or Node whose packed copy (claim_state_, node_cordoned_) differs
   // from its record, or that the nodes by name hold deleted (and not yet pruned) or at
@@ -225,6 +227,16 @@ class Karpenter : public cluster::Controller {
     std::unordered_map<const void*, Fits> carried;
     std::vector<int32_t> carried_to;
     std::vector<uint32_t> recheck;
+    // Where PatchNodes made carried_to (runs_valid): the old indices [old_begin, old_end)
+    // map to themselves + delta but for the changed ones (whose new indices are in
+    // `recheck`), ascending; past the runs carried_to alone tells (MergeCarried copies a
+    // run's entries in bulk instead of looking each up).
+    struct CarryRun {
+      uint32_t old_begin, old_end;
+      int64_t delta;
+    };
+    std::vector<CarryRun> carry_runs;
+    bool runs_valid = false;
   };
   const std::vector<uint32_t>& FitsOf(SimNodes* nodes, PodId pod) const;
   // The same, for a pod no DaemonSet pins whose spec (the list's key) the caller knows: a
@@ -566,7 +578,7 @@ class Karpenter : public cluster::Controller {
   mutable std::vector<int8_t> node_cordoned_;
   FitsCarry fits_carry_;       // consolidation's, pass to pass
   FitsCarry provision_carry_;  // provisioning's, pass to pass
-  mutable uint64_t fits_carried_ = 0;
+  mutable uint64_t fits_carried_ = 0, entries_shifted_ = 0;
   uint64_t fits_carried_idle_ = 0;
   mutable uint64_t fits_mismatches_ = 0;
   uint64_t carry_unpaired_ = 0, carry_one_sided_ = 0;

@@ -200,6 +200,8 @@ bool Karpenter::PatchNodes(SimNodes* d, FitsCarry* carry, const std::set<uint32_
     return false;
   }
   last.patchable = false;  // its list is taken over below
+  d->runs_valid = false;
+  d->carry_runs.clear();
   // The nodes whose entries may differ from the last list's: those the log names since,
   // and those whose claims came into the exclusion or left it.
   auto& dirty = patch_dirty_;
@@ -284,6 +286,7 @@ bool Karpenter::PatchNodes(SimNodes* d, FitsCarry* carry, const std::set<uint32_
     out.resize(old_s);
     free.resize(old_s * w);
     for (uint32_t k = 0; k < old_s; ++k) d->carried_to[k] = static_cast<int32_t>(k);
+    d->carry_runs.push_back({0, static_cast<uint32_t>(old_s), 0});
     for (uint32_t k : changed) {
       d->carried_to[k] = -1;
       FreeRow(out[k], w, &free[static_cast<size_t>(k) * w]);
@@ -320,6 +323,8 @@ bool Karpenter::PatchNodes(SimNodes* d, FitsCarry* carry, const std::set<uint32_
                 last.free.begin() + static_cast<ptrdiff_t>(to * w),
                 free.begin() + static_cast<ptrdiff_t>(k * w));
       for (size_t j = i; j < to; ++j) d->carried_to[j] = static_cast<int32_t>(k + (j - i));
+      d->carry_runs.push_back({static_cast<uint32_t>(i), static_cast<uint32_t>(to),
+                               static_cast<int64_t>(k) - static_cast<int64_t>(i)});
       i = to;
     };
     while (a < added.size() || r < removed.size()) {
@@ -352,6 +357,7 @@ bool Karpenter::PatchNodes(SimNodes* d, FitsCarry* carry, const std::set<uint32_
     }
   }
   last.section = new_s;
+  d->runs_valid = true;
   bool ordered = true;
   if (!initialized_only) {
     // The rest afresh, paired with the old rest by entry as CarryFits pairs it.
@@ -390,6 +396,7 @@ bool Karpenter::PatchNodes(SimNodes* d, FitsCarry* carry, const std::set<uint32_
     d->carried_to.clear();
     d->carried.clear();
     d->recheck.clear();
+    d->runs_valid = false;
   }
   ++lists_patched_;
   return true;
