@@ -209,6 +209,7 @@ void Karpenter::Disrupt(Time now) {
       isolated = !PodsHeadOf(node).topology;
       const NodePods& on_node = NodePodsOf(node);  // (FitsOf changes no memo)
       for (size_t k = 0; isolated && k < on_node.reschedulable_pods.size(); ++k) {
+        if (k > 0 && on_node.specs[k] == on_node.specs[k - 1]) continue;  // the same list
         for (uint32_t to : FitsOf(&destinations, on_node.reschedulable_pods[k], on_node.specs[k])) {
           if (static_cast<int32_t>(to) != DestinationIndex(i)) {
             isolated = false;
@@ -219,6 +220,17 @@ void Karpenter::Disrupt(Time now) {
     }
     std::optional<Likeness> like;
     const Solution* simulated = nullptr;
+    IsolatedSim* kept_sim = nullptr;
+    LiveHead* head = isolated ? LiveHeadOf(i) : nullptr;
+    if (head && head->sims_generation == kept.generation && !verify_consolidatable) {
+      // Found fruitless before, its pods unchanged since: as the lookups below would.
+      if (head->sim->pass != pass) {
+        decisions_ += head->sim->decisions;
+        head->sim->pass = pass;
+        ++isolated_reused_;
+      }
+      continue;
+    }
     if (isolated) {
       const auto& c = claims_[i];
       // (The node's pods in the simulation's order, kept while they do not change.)
@@ -239,12 +251,28 @@ void Karpenter::Disrupt(Time now) {
         it->second.pass = pass;
         ++isolated_reused_;
       }
-      if (kept.fruitless.count(*like)) continue;
+      kept_sim = &it->second;
+      if (kept.fruitless.count(*like)) {
+        if (verify_consolidatable && head->sims_generation == kept.generation &&
+            head->sim != &it->second) {
+          ++heads_mismatches_;
+        }
+        head->sims_generation = kept.generation;
+        head->sim = &it->second;
+        continue;
+      }
+      if (verify_consolidatable && head->sims_generation == kept.generation) {
+        ++heads_mismatches_;  // remembered fruitless, but is not
+      }
       // Its pod ids may be another candidate's: read for the verdict only (execute false).
       simulated = &it->second.solution;
     }
     if (!TryConsolidate({i}, now, false, &destinations, simulated)) {
-      if (like) kept.fruitless.insert(std::move(*like));
+      if (like) {
+        kept.fruitless.insert(std::move(*like));
+        head->sims_generation = kept.generation;
+        head->sim = kept_sim;
+      }
       continue;
     }
     Changed();
@@ -296,6 +324,7 @@ Karpenter::IsolatedSims& Karpenter::IsolatedSimsAt(Time now) {
   if (!keep_isolated_sims || full || !offerings_same || within != kept.within ||
       nodes_left != kept.nodes_left || overhead != kept.overhead) {
     kept.sims.clear();
+    ++kept.generation;
     kept.fruitless.clear();
     kept.prefixes.clear();
     kept.within = std::move(within);

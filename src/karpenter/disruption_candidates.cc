@@ -156,6 +156,7 @@ void Karpenter::RefreshLiveHeads() {
     h->reschedulable = pods.reschedulable;
     h->pods_do_not_disrupt = pods.do_not_disrupt;
     h->cost = pods.cost;
+    h->sims_generation = 0;  // its pods' simulation may differ now
   }
   stale.clear();
   if (!verify_consolidatable) return;

@@ -497,6 +497,7 @@ class Karpenter : public cluster::Controller {
     // (3 % of the 10k-node month). Only found and inserted, never walked.
     std::unordered_map<Simulated, IsolatedSim, absl::Hash<Simulated>> sims;
     std::unordered_set<Likeness, absl::Hash<Likeness>> fruitless;
+    uint64_t generation = 1;  // bumped when they are emptied (LiveHead::sim points in)
     // Multi-node prefixes none of whose pods fits outside the prefix, by their pods'
     // templates in the simulation's order and their candidates' NodePool, instance type,
     // capacity type and price, in order: whether they can be consolidated, and the
@@ -625,6 +626,11 @@ class Karpenter : public cluster::Controller {
     bool reschedulable = false, pods_do_not_disrupt = false;
     double cost = 0;
     Time created_at = cluster::kNever;
+    // Single-node consolidation found its likeness fruitless, through the kept simulation
+    // `sim`, while the kept simulations were of `sims_generation` (0: not known; its pods
+    // changing clears it): a later pass only counts the simulation's decisions again.
+    uint64_t sims_generation = 0;
+    IsolatedSim* sim = nullptr;
   };
   std::vector<LiveHead> live_heads_;
   std::vector<uint32_t> heads_stale_;

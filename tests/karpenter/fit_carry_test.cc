@@ -117,7 +117,9 @@ TEST_P(FitCarry, PatchedNodeListsDecideAsListsMadeAfresh) {
 // came; every live claim's value, walked as before, must be the one tracked. Likewise
 // what the pass's walks read of each live claim's node pods (reschedulable ones,
 // do-not-disrupt, the disruption cost), refreshed only for claims whose Node saw a pod or
-// Node event: at every pass, each must equal the node's pods read afresh.
+// Node event: at every pass, each must equal the node's pods read afresh. And a candidate
+// single-node consolidation remembered as fruitless (its pods unchanged since) must be
+// one the kept simulations still find fruitless, through the same simulation.
 TEST_P(FitCarry, ConsolidatableTrackedAsEveryClaimWalked) {
   Karpenter::verify_consolidatable = true;
   const Outcome tracked = RunWith(GetParam(), &Karpenter::carry_fits_between_passes, true);
