@@ -252,26 +252,20 @@ void Karpenter::Disrupt(Time now) {
         ++isolated_reused_;
       }
       kept_sim = &it->second;
+      const bool remembered = head && head->sims_generation == kept.generation;
       if (kept.fruitless.count(*like)) {
-        if (verify_consolidatable && head->sims_generation == kept.generation &&
-            head->sim != &it->second) {
-          ++heads_mismatches_;
-        }
-        head->sims_generation = kept.generation;
-        head->sim = &it->second;
+        if (verify_consolidatable && remembered && head->sim != &it->second) ++heads_mismatches_;
+        RememberFruitless(head, kept.generation, &it->second);
         continue;
       }
-      if (verify_consolidatable && head->sims_generation == kept.generation) {
-        ++heads_mismatches_;  // remembered fruitless, but is not
-      }
+      if (verify_consolidatable && remembered) ++heads_mismatches_;  // remembered, but is not
       // Its pod ids may be another candidate's: read for the verdict only (execute false).
       simulated = &it->second.solution;
     }
     if (!TryConsolidate({i}, now, false, &destinations, simulated)) {
       if (like) {
         kept.fruitless.insert(std::move(*like));
-        head->sims_generation = kept.generation;
-        head->sim = kept_sim;
+        RememberFruitless(head, kept.generation, kept_sim);
       }
       continue;
     }

@@ -632,6 +632,12 @@ class Karpenter : public cluster::Controller {
     uint64_t sims_generation = 0;
     IsolatedSim* sim = nullptr;
   };
+  // The candidate at `head` (if any) found fruitless through `sim`.
+  static void RememberFruitless(LiveHead* head, uint64_t generation, IsolatedSim* sim) {
+    if (!head) return;
+    head->sims_generation = generation;
+    head->sim = sim;
+  }
   std::vector<LiveHead> live_heads_;
   std::vector<uint32_t> heads_stale_;
   LiveHead* LiveHeadOf(uint32_t claim) {
