@@ -134,6 +134,12 @@ bool Karpenter::DisruptableLive(size_t k) {
   return std::none_of(pods.begin(), pods.end(), [&](PodId id) { return EvictionBlocked(id); });
 }
 
+bool Karpenter::HeadHoldsState(const LiveHead& h, const ClaimState& s) {
+  return h.nodepool == s.nodepool && h.initialized == (s.phase == ClaimPhase::kInitialized) &&
+         h.deleting == s.deleting && h.has_node == (s.node != cluster::kNone) &&
+         h.created_at == s.created_at;
+}
+
 void Karpenter::SyncLiveHead(uint32_t claim) {
   LiveHead* h = LiveHeadOf(claim);
   if (!h) return;
@@ -164,10 +170,7 @@ void Karpenter::RefreshLiveHeads() {
   for (size_t k = 0; k < live_claims_.size(); ++k) {
     const LiveHead& h = live_heads_[k];
     const ClaimState& s = claim_state_[live_claims_[k]];
-    bool same = h.nodepool == s.nodepool &&
-                h.initialized == (s.phase == ClaimPhase::kInitialized) &&
-                h.deleting == s.deleting && h.has_node == (s.node != cluster::kNone) &&
-                h.created_at == s.created_at;
+    bool same = HeadHoldsState(h, s);
     if (same && h.has_node) {
       const NodePodsHead& pods = PodsHeadOf(s.node);
       same = h.reschedulable == pods.reschedulable &&

@@ -646,6 +646,10 @@ class Karpenter : public cluster::Controller {
     return &live_heads_[static_cast<size_t>(it - live_claims_.begin())];
   }
   void SyncLiveHead(uint32_t claim);
+  // The head's ClaimState part equals the claim's (the checks of RefreshLiveHeads and
+  // PackedStateMismatch).
+  struct ClaimState;
+  static bool HeadHoldsState(const LiveHead& h, const ClaimState& s);
   void RefreshLiveHeads();
   // Disruptable for the live claim at position k, read from its head.
   bool DisruptableLive(size_t k);

@@ -480,11 +480,7 @@ std::string Karpenter::PackedStateMismatch() const {
   // The live claims' heads: one each, with their ClaimState.
   if (live_heads_.size() != live_claims_.size()) return "the live claims' heads";
   for (size_t k = 0; k < live_claims_.size(); ++k) {
-    const LiveHead& h = live_heads_[k];
-    const ClaimState& s = claim_state_[live_claims_[k]];
-    if (h.nodepool != s.nodepool || h.initialized != (s.phase == ClaimPhase::kInitialized) ||
-        h.deleting != s.deleting || h.has_node != (s.node != cluster::kNone) ||
-        h.created_at != s.created_at) {
+    if (!HeadHoldsState(live_heads_[k], claim_state_[live_claims_[k]])) {
       return "NodeClaim " + claims_[live_claims_[k]].name + " (live head)";
     }
   }
