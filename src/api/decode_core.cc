@@ -3,6 +3,8 @@
 
 #include <algorithm>
 #include <limits>
+#include <string_view>
+#include <unordered_set>
 
 namespace gputwin::api {
 namespace {
@@ -608,10 +610,30 @@ void DecodeAffinity(YamlReader& aff, PodSpec* out) {
 
 PodSpec DecodePodSpec(YamlReader& s) {
   PodSpec out;
-  for (auto& c : s.ObjectList("containers")) out.containers.push_back(DecodeContainer(c, false));
+  auto containers = s.ObjectList("containers");
+  for (auto& c : containers) out.containers.push_back(DecodeContainer(c, false));
   if (out.containers.empty()) s.Fail("containers", "Required value");
-  for (auto& c : s.ObjectList("initContainers"))
-    out.init_containers.push_back(DecodeContainer(c, true));
+  auto init_containers = s.ObjectList("initContainers");
+  for (auto& c : init_containers) out.init_containers.push_back(DecodeContainer(c, true));
+  {
+    // Names are unique across containers and init containers: ValidatePodSpec checks each
+    // init container against every container and the init containers before it, then the
+    // containers among themselves.
+    std::unordered_set<std::string_view> names;
+    for (const auto& c : out.containers) names.insert(c.name);
+    for (size_t i = 0; i < out.init_containers.size(); ++i) {
+      const std::string& name = out.init_containers[i].name;
+      if (!names.insert(name).second) {
+        init_containers[i].Fail("name", "Duplicate value: \"" + name + "\"");
+      }
+    }
+    names.clear();
+    for (size_t i = 0; i < out.containers.size(); ++i) {
+      const std::string& name = out.containers[i].name;
+      if (!names.insert(name).second)
+        containers[i].Fail("name", "Duplicate value: \"" + name + "\"");
+    }
+  }
   out.node_name = s.String("nodeName");
   out.scheduler_name = s.String("schedulerName", "default-scheduler");
   out.priority_class_name = s.String("priorityClassName");

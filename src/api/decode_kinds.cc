@@ -341,11 +341,9 @@ Job DecodeJobObject(YamlReader& r, bool require_name, bool jobset_defaults) {
             "succeededCount",
             "Required value: at least one of succeededCount or succeededIndexes must be specified");
       }
-      int32_t listed = *j.completions;
+      int64_t listed = *j.completions;
       if (rule.succeeded_indexes) {
-        std::vector<bool> set;
-        auto err = ParseIndexList(*rule.succeeded_indexes, *j.completions, &set);
-        listed = static_cast<int32_t>(std::count(set.begin(), set.end(), true));
+        auto err = CountIndexList(*rule.succeeded_indexes, *j.completions, &listed);
         if (err) {
           rr.Fail("succeededIndexes", "Invalid value: \"" + *rule.succeeded_indexes +
                                           "\": error parsing succeededIndexes: " + *err);

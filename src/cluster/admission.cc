@@ -55,21 +55,19 @@ PodBehavior ParseBehavior(const api::ObjectMeta& meta) {
       if (end == std::string::npos) end = text.size();
       const std::string entry = text.substr(pos, end - pos);
       const size_t eq = entry.find('=');
-      std::vector<bool> set;
+      std::vector<IndexInterval> intervals;
       int32_t code = -1;
       auto [p, ec] = eq == std::string::npos ? std::from_chars(entry.data(), entry.data(), code)
                                              : std::from_chars(entry.data() + eq + 1,
                                                                entry.data() + entry.size(), code);
       if (eq == std::string::npos || ec != std::errc() || p != entry.data() + entry.size() ||
-          code < 0 || code > 255 || ParseIndexList(entry.substr(0, eq), 1 << 20, &set)) {
+          code < 0 || code > 255 || ParseIndexIntervals(entry.substr(0, eq), 1 << 20, &intervals)) {
         throw InputError(meta.source, field,
                          "\"" + entry +
                              "\" is not INDEXES=CODE (for example \"0,2,4-6=1;1=42\", "
                              "codes 0 to 255)");
       }
-      for (size_t i = 0; i < set.size(); ++i) {
-        if (set[i]) b.exit_code_by_index[static_cast<int32_t>(i)] = code;
-      }
+      for (const IndexInterval& in : intervals) b.exit_code_by_index.push_back({in, code});
       pos = end + 1;
     }
   }

@@ -14,6 +14,7 @@
 
 #include "api/types.h"
 #include "cluster/resources.h"
+#include "core/index_list.h"
 #include "gpushare/gpushare.h"
 
 namespace gputwin::cluster {
@@ -28,10 +29,20 @@ struct PodBehavior {
   std::optional<Duration> run_time;  // absent: runs until deleted
   int32_t exit_code = 0;
   // gputwin.io/exit-code-by-index: an Indexed Job's pods that end otherwise, by index.
-  std::map<int32_t, int32_t> exit_code_by_index;
+  // Entries as written, intervals kept whole; a later entry naming an index wins.
+  struct IndexExitCode {
+    IndexInterval indexes;
+    int32_t code = 0;
+    bool operator==(const IndexExitCode&) const = default;
+  };
+  std::vector<IndexExitCode> exit_code_by_index;
   int32_t ExitCode(int32_t completion_index) const {
-    auto it = exit_code_by_index.find(completion_index);
-    return it == exit_code_by_index.end() ? exit_code : it->second;
+    for (auto it = exit_code_by_index.rbegin(); it != exit_code_by_index.rend(); ++it) {
+      if (it->indexes.first <= completion_index && completion_index <= it->indexes.last) {
+        return it->code;
+      }
+    }
+    return exit_code;
   }
   double gpu_utilization = 1.0;
   int64_t gpu_memory = 0;  // bytes

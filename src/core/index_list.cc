@@ -1,13 +1,19 @@
 #include "core/index_list.h"
 
+#include <algorithm>
 #include <charconv>
 #include <string_view>
 
 namespace gputwin {
 
-std::optional<std::string> ParseIndexList(const std::string& text, int32_t limit,
-                                          std::vector<bool>* out) {
-  out->assign(static_cast<size_t>(limit > 0 ? limit : 0), false);
+namespace {
+
+// Walks the intervals of `text` in order, calling on_interval(first, last) for each, and
+// returns why the list is malformed, or nullopt. Nothing is expanded, so a list of a few
+// bytes naming two billion indexes costs as little as upstream's interval parse.
+template <typename OnInterval>
+std::optional<std::string> WalkIndexIntervals(const std::string& text, int32_t limit,
+                                              OnInterval on_interval) {
   if (text.empty()) return std::nullopt;
   int64_t prev = -1;
   size_t pos = 0;
@@ -34,12 +40,36 @@ std::optional<std::string> ParseIndexList(const std::string& text, int32_t limit
     if (last >= limit) {
       return "index " + std::to_string(last) + " is not below " + std::to_string(limit);
     }
-    for (int64_t i = first; i <= last; ++i) (*out)[static_cast<size_t>(i)] = true;
+    on_interval(first, last);
     prev = last;
     pos = end + 1;
     if (end == text.size()) break;
   }
   return std::nullopt;
+}
+
+}  // namespace
+
+std::optional<std::string> ParseIndexList(const std::string& text, int32_t limit,
+                                          std::vector<bool>* out) {
+  out->assign(static_cast<size_t>(limit > 0 ? limit : 0), false);
+  return WalkIndexIntervals(text, limit, [&](int64_t first, int64_t last) {
+    std::fill(out->begin() + first, out->begin() + last + 1, true);
+  });
+}
+
+std::optional<std::string> ParseIndexIntervals(const std::string& text, int32_t limit,
+                                               std::vector<IndexInterval>* out) {
+  out->clear();
+  return WalkIndexIntervals(text, limit, [&](int64_t first, int64_t last) {
+    out->push_back({static_cast<int32_t>(first), static_cast<int32_t>(last)});
+  });
+}
+
+std::optional<std::string> CountIndexList(const std::string& text, int32_t limit, int64_t* count) {
+  *count = 0;
+  return WalkIndexIntervals(text, limit,
+                            [&](int64_t first, int64_t last) { *count += last - first + 1; });
 }
 
 std::string FormatIndexList(const std::vector<bool>& set) {

@@ -293,6 +293,42 @@ spec:
               HasSubstr("spec.template.spec.restartPolicy: Required value"));
 }
 
+// ValidatePodSpec: a container name is unique across containers and init containers; the
+// init containers are checked first, each against every container and the init containers
+// before it (validateInitContainers), then the containers (validateContainers).
+TEST(Decode, ContainerNamesAreUnique) {
+  EXPECT_THAT(ErrorOf(R"(apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - {name: main, image: i}
+  - {name: main, image: j}
+)"),
+              HasSubstr("cluster.yaml:7: spec.containers[1].name: Duplicate value: \"main\""));
+  EXPECT_THAT(ErrorOf(R"(apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers:
+  - {name: main, image: i}
+  - {name: main, image: j}
+  initContainers:
+  - {name: setup, image: i}
+  - {name: main, image: k}
+)"),
+              HasSubstr("cluster.yaml:10: spec.initContainers[1].name: Duplicate value: "
+                        "\"main\""));
+  EXPECT_EQ(ErrorOf(R"(apiVersion: v1
+kind: Pod
+metadata: {name: p}
+spec:
+  containers: [{name: main, image: i}, {name: sidecar, image: j}]
+  initContainers: [{name: setup, image: i}]
+)"),
+            "no error");
+}
+
 TEST(Decode, TolerationAndAffinityValidation) {
   EXPECT_THAT(ErrorOf(R"(apiVersion: v1
 kind: Pod

@@ -153,6 +153,24 @@ TEST(IndexList, WrittenAsStatusCompletedIndexes) {
   EXPECT_THAT(*ParseIndexList("1-a", 10, &out), HasSubstr("\"1-a\""));
 }
 
+// gputwin.io/exit-code-by-index keeps its entries' intervals (a "0-1048575" entry is one
+// interval, not a million map entries made for every pod); a later entry naming an index
+// overrides an earlier one, as in docs/annotations.md's "0,2,4-8=1;1=42".
+TEST(IndexList, ExitCodeByIndexKeepsIntervalsLaterEntryWins) {
+  cluster::PodBehavior b;
+  b.exit_code = 7;
+  std::vector<IndexInterval> all, three;
+  ASSERT_FALSE(ParseIndexIntervals("0-1048575", 1 << 20, &all).has_value());
+  ASSERT_FALSE(ParseIndexIntervals("3", 1 << 20, &three).has_value());
+  ASSERT_EQ(all.size(), 1u);
+  for (const auto& in : all) b.exit_code_by_index.push_back({in, 1});
+  for (const auto& in : three) b.exit_code_by_index.push_back({in, 42});
+  EXPECT_EQ(b.ExitCode(3), 42);
+  EXPECT_EQ(b.ExitCode(4), 1);
+  EXPECT_EQ(b.ExitCode(1048575), 1);
+  EXPECT_EQ(b.ExitCode(1048576), 7);
+}
+
 std::string ErrorOf(const std::string& yaml) {
   try {
     api::Manifests m;
@@ -207,6 +225,33 @@ TEST(JobValidation, PolicyFieldsAreValidatedAsTheApiServerDoes) {
     rules: [{action: Ignore, onPodConditions: [{type: DisruptionTarget}]}]
 )"),
               HasSubstr("only \"Never\" is supported when podFailurePolicy is specified"));
+}
+
+// validateIndexesFormat counts interval by interval (y - x + 1 each), so a rule naming
+// every index of a Job of 2^31-1 completions is checked without expanding them: the fuzzer
+// found the expanding check taking 15 s under ASan.
+TEST(JobValidation, SucceededIndexesAreCountedByInterval) {
+  int64_t count = -1;
+  EXPECT_FALSE(CountIndexList("0-2147483646", INT32_MAX, &count).has_value());
+  EXPECT_EQ(count, 2147483647);
+  EXPECT_FALSE(CountIndexList("1,3-5,7", 10, &count).has_value());
+  EXPECT_EQ(count, 5);
+  EXPECT_THAT(*CountIndexList("3,1", 10, &count), HasSubstr("not ordered"));
+  const std::string huge = std::string(kJobHead) + R"(  completionMode: Indexed
+  completions: 2147483647
+  successPolicy:
+    rules: [{succeededIndexes: "0,2-2147483646", succeededCount: COUNT}]
+)";
+  auto with_count = [&](const std::string& n) {
+    std::string y = huge;
+    y.replace(y.find("COUNT"), 5, n);
+    return y;
+  };
+  // 1 + 2147483645 indexes listed: the count may be that many, not one more.
+  EXPECT_EQ(ErrorOf(with_count("2147483646")), "no error");
+  EXPECT_THAT(ErrorOf(with_count("2147483647")),
+              HasSubstr("spec.successPolicy.rules[0].succeededCount: Invalid value: 2147483647: "
+                        "must be less than or equal to 2147483646"));
 }
 
 TEST(JobValidation, BackoffLimitDefaultsToMaxInt32WithBackoffLimitPerIndex) {

@@ -178,6 +178,15 @@ TEST(Hostile, AScalarPodSpecInAJobSetIsRefusedAtItsLine) {
                         "spec.replicatedJobs[0].template.spec.template.spec: expected a mapping"));
 }
 
+// validateIndexesFormat: one index listed, so succeededCount may be at most 1; counted
+// without a flag per completion (found by the yaml fuzz target: 60 s under ASan).
+TEST(Hostile, SucceededIndexesOfTwoBillionCompletionsAreCountedByInterval) {
+  EXPECT_THAT(Refusal("success_policy_all_completions.yaml"),
+              HasSubstr("success_policy_all_completions.yaml:16: "
+                        "spec.successPolicy.rules[0].succeededCount: Invalid value: 2: must be "
+                        "less than or equal to 1 (the number of indexes in succeededIndexes)"));
+}
+
 TEST(Hostile, CatalogNumbersAreBoundedAndNamesParsed) {
   EXPECT_THAT(RunRefusal("catalog_huge_vcpu.yaml"),
               HasSubstr("data/huge_vcpu.csv:2: vcpu: \"1e308\" is out of range [0, 2147483647]"));
