@@ -70,6 +70,7 @@ void NodeGroups::NoteKeys(const api::PodSpec& spec) {
     for (const auto& pref : spec.node_affinity->preferred) note(pref.preference);
   }
   if (!added) return;
+  ++views_version_;
   view_by_key_.clear();
   for (uint32_t g = 0; g < groups_.size(); ++g) {
     view_of_group_[g] = cluster::kNone;

@@ -46,11 +46,15 @@ class NodeGroups {
   const NodeGroup& view(uint32_t v) const { return groups_[view_source_[v]]; }
   size_t view_count() const { return view_source_.size(); }
   void NoteKeys(const api::PodSpec& spec);
+  // Moves when NoteKeys gives every group a new view id (a copy of ViewOf by node, such
+  // as the scheduler's by order position, is then stale).
+  uint64_t views_version() const { return views_version_; }
 
  private:
   static std::string Key(const cluster::NodeRecord& n);
   void KeyView(uint32_t g);
-  std::set<std::string> keys_;           // label keys some template names
+  std::set<std::string> keys_;  // label keys some template names
+  uint64_t views_version_ = 0;
   std::vector<uint32_t> view_of_group_;  // by group; kNone: not keyed (no node in it)
   std::vector<uint32_t> view_source_;    // by view: the group whose labels it reads
   std::unordered_map<std::string, uint32_t> view_by_key_;  // this key set's views

@@ -115,6 +115,7 @@ void Scheduler::OnWatch(WatchKind kind, WatchOp op, uint32_t id) {
       groups_.Assign(store_, id);
     }
     SyncNode(id);
+    if (op != WatchOp::kDeleted) RefreshOrderView(id);
     topology_->NodeChanged(id);
     if (id < node_zone_.size()) node_zone_[id] = ~uint32_t{0};  // its labels may have changed
     if (op != WatchOp::kModified) node_order_dirty_ = true;
@@ -273,6 +274,7 @@ void Scheduler::NominationsChanged(NodeId n) {
   if (nominations_version_.size() <= n) nominations_version_.resize(n + 1, 0);
   ++nominations_version_[n];
   LogNodeChange(n);
+  RefreshOrderView(n);
 }
 
 void Scheduler::ClearNomination(PodId pod) {
@@ -363,6 +365,20 @@ void Scheduler::FillOrderFree() {
     std::copy_n(info_.free(node_order_[i]), order_stride_, &order_free_[i * order_stride_]);
   }
   free_blocks_.Invalidate();
+  FillOrderViews();
+}
+
+void Scheduler::FillOrderViews() {
+  order_views_.resize(node_order_.size());
+  for (size_t i = 0; i < node_order_.size(); ++i) order_views_[i] = OrderViewKey(node_order_[i]);
+  order_views_version_ = groups_.views_version();
+}
+
+void Scheduler::RefreshOrderView(NodeId n) {
+  // (Before the first rebuild, or for a node not yet in the order, nothing is kept.)
+  if (n >= node_position_.size() || node_position_[n] < 0 || !groups_.Has(n)) return;
+  const auto position = static_cast<size_t>(node_position_[n]);
+  if (position < order_views_.size()) order_views_[position] = OrderViewKey(n);
 }
 
 const std::vector<std::pair<int32_t, NodeId>>& Scheduler::PinnedByPosition(
@@ -505,7 +521,12 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   // nominated pods (they take room there: FilterWithNominated); the rest stay on the fast
   // path, which is what the full one finds for a node without them.
   const bool fast = !tc.other_node_filters && active_cluster_.empty();
-  const bool any_nominated = nominated_total_ != 0;
+  if (order_views_version_ != groups_.views_version()) FillOrderViews();
+  if (verify_order_views) {
+    for (size_t i = 0; i < node_order_.size(); ++i) {
+      order_view_mismatches_ += order_views_[i] != OrderViewKey(node_order_[i]);
+    }
+  }
   size_t index = next_start_node_index_;
   // A nodeSelector names the nodes a pod can fit (NodeAffinity filters them): the Store's
   // label index gives them (a GPU pool's label; a kubernetes.io/hostname pin, as Kueue's
@@ -534,23 +555,26 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   // more). Its free row is read by position (OrderFree): the walk reads them in sequence.
   auto visit = [&](size_t position) __attribute__((always_inline)) {
     ++processed;
-    const NodeId node = node_order_[position];
-    if (fast && (!any_nominated || node >= nominated_.size() || nominated_[node].empty())) {
+    const uint32_t key = order_views_[position];
+    if (fast && !(key & kNominatedBit)) {
       if (tc.group_filters.empty() && tc.group_scores.empty()) {
         if (!tc.requests ||
             NodeResourcesFit::Fits(*tc.requests, OrderFree(position), order_stride_)) {
-          feasible.push_back(Feasible{node, 0});
+          feasible.push_back(Feasible{node_order_[position], 0});
         }
         return;
       }
-      const uint32_t g = groups_.ViewOf(node);
+      const uint32_t g = key;
       const GroupEval& e = GroupOf(pod, tc, g);
       if (e.failed_at == kPasses &&
           (!tc.requests ||
            NodeResourcesFit::Fits(*tc.requests, OrderFree(position), order_stride_))) {
-        feasible.push_back(Feasible{node, g});
+        feasible.push_back(Feasible{node_order_[position], g});
       }
-    } else if (FilterWithNominated(pod, tc, state, node, &failed_at).ok()) {
+      return;
+    }
+    const NodeId node = node_order_[position];
+    if (FilterWithNominated(pod, tc, state, node, &failed_at).ok()) {
       const uint32_t g = groups_.ViewOf(node);
       if (!tc.group_scores.empty()) GroupOf(pod, tc, g);
       feasible.push_back(Feasible{node, g});

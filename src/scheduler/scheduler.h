@@ -52,6 +52,11 @@ class Scheduler : public cluster::Controller {
   // may help, rejecting plugins). memo_with_nominations(): memo uses while pods were
   // nominated.
   static inline bool verify_diagnosis_memo = false;
+  // On (tests): every filter walk first checks the views kept by order position against
+  // the nodes' (NodeGroups::ViewOf, nominated pods); order_view_mismatches() counts the
+  // positions that differ.
+  static inline bool verify_order_views = false;
+  uint64_t order_view_mismatches() const { return order_view_mismatches_; }
   uint64_t diagnosis_mismatches() const { return diagnosis_mismatches_; }
   uint64_t diagnoses_reused() const { return diagnoses_reused_; }
   uint64_t diagnosis_slots_reused() const { return slots_reused_; }
@@ -397,6 +402,22 @@ class Scheduler : public cluster::Controller {
   size_t order_stride_ = 0;
   const int64_t* OrderFree(size_t position) const { return &order_free_[position * order_stride_]; }
   void FillOrderFree();
+  // And each one's view (NodeGroups::ViewOf), with kNominatedBit set when pods are
+  // nominated to it: what the filter walk reads of a node before its free row, in
+  // sequence too, where by NodeId it took two cache misses (the node's group, its
+  // nominated pods). Kept with the order, the node's group (OnWatch), its nominations
+  // (NominationsChanged) and the views' ids (views_version).
+  static constexpr uint32_t kNominatedBit = uint32_t{1} << 31;
+  std::vector<uint32_t> order_views_;
+  uint64_t order_views_version_ = ~uint64_t{0};
+  uint32_t OrderViewKey(NodeId n) const {
+    if (!groups_.Has(n)) return kNominatedBit;  // deleted, until the order is rebuilt
+    const uint32_t key = groups_.ViewOf(n);
+    return n < nominated_.size() && !nominated_[n].empty() ? key | kNominatedBit : key;
+  }
+  void FillOrderViews();
+  void RefreshOrderView(NodeId n);
+  uint64_t order_view_mismatches_ = 0;
   // Blocks of node_order_ the filter loop may pass over (free_blocks.h).
   FreeCapacityBlocks free_blocks_;
   static constexpr size_t kFreeBlock = FreeCapacityBlocks::kSize;

@@ -17,6 +17,7 @@ namespace {
 
 struct Counts {
   uint64_t mismatches = 0, with_nominations = 0, reused = 0, resumed = 0, slots_reused = 0;
+  uint64_t order_view_mismatches = 0;
 };
 
 // idle_kept: memos kept with no user (Scheduler::idle_diagnoses_kept); log_floor: the
@@ -24,6 +25,7 @@ struct Counts {
 Counts RunVerified(const std::string& scenario, size_t idle_kept = Scheduler::idle_diagnoses_kept,
                    size_t log_floor = Scheduler::change_log_floor) {
   Scheduler::verify_diagnosis_memo = true;
+  Scheduler::verify_order_views = true;
   const size_t was_kept = Scheduler::idle_diagnoses_kept;
   const size_t was_floor = Scheduler::change_log_floor;
   Scheduler::idle_diagnoses_kept = idle_kept;
@@ -31,11 +33,12 @@ Counts RunVerified(const std::string& scenario, size_t idle_kept = Scheduler::id
   auto sim = test_support::LoadRepoScenario(scenario);
   sim->Run();
   Scheduler::verify_diagnosis_memo = false;
+  Scheduler::verify_order_views = false;
   Scheduler::idle_diagnoses_kept = was_kept;
   Scheduler::change_log_floor = was_floor;
-  return {sim->scheduler()->diagnosis_mismatches(), sim->scheduler()->memo_with_nominations(),
-          sim->scheduler()->diagnoses_reused(), sim->scheduler()->idle_diagnoses_resumed(),
-          sim->scheduler()->diagnosis_slots_reused()};
+  return {sim->scheduler()->diagnosis_mismatches(),   sim->scheduler()->memo_with_nominations(),
+          sim->scheduler()->diagnoses_reused(),       sim->scheduler()->idle_diagnoses_resumed(),
+          sim->scheduler()->diagnosis_slots_reused(), sim->scheduler()->order_view_mismatches()};
 }
 
 class DiagnosisMemo : public ::testing::TestWithParam<const char*> {};
@@ -43,6 +46,8 @@ class DiagnosisMemo : public ::testing::TestWithParam<const char*> {};
 TEST_P(DiagnosisMemo, EqualsDiagnosisOfEveryNode) {
   const Counts c = RunVerified(GetParam());
   EXPECT_EQ(c.mismatches, 0u);
+  // The filter walk's views by order position equal the nodes' own (groups, nominations).
+  EXPECT_EQ(c.order_view_mismatches, 0u);
 }
 
 // Preemption nominates pods while others keep failing: the memo is used with nominations.
@@ -50,6 +55,7 @@ TEST(DiagnosisMemoNominations, UsedWhilePodsAreNominated) {
   const Counts c = RunVerified("tests/scenarios/scheduler_fit_error_nominated.yaml");
   EXPECT_GT(c.with_nominations, 0u);
   EXPECT_EQ(c.mismatches, 0u);
+  EXPECT_EQ(c.order_view_mismatches, 0u);
 }
 
 // A memo freed with its last template (none kept idle here) lends its arrays to the next
@@ -86,7 +92,8 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, DiagnosisMemo,
                                            "tests/scenarios/kueue_pod_preemption.yaml",
                                            "tests/scenarios/scheduler_fit_error_updates.yaml",
                                            "tests/scenarios/scheduler_fit_error_freed.yaml",
-                                           "examples/gpu-nodepools-spot/scenario.yaml"));
+                                           "examples/gpu-nodepools-spot/scenario.yaml",
+                                           "tests/scenarios/karpenter_churn.yaml"));
 
 }  // namespace
 }  // namespace gputwin::scheduler
