@@ -20,6 +20,9 @@ class FreeCapacityBlocks {
 
   // A new node order: every block is computed again at the next Refresh.
   void Invalidate() { valid_ = false; }
+  // The order holds `count` nodes now, the same as before up to `position`: the blocks
+  // from position's on are computed again at the next Refresh.
+  void ChangedFrom(size_t position, size_t count);
   // The NodeInfo row of the node at `position` of the node order changed.
   void MarkChanged(size_t position) {
     if (!valid_) return;
@@ -32,6 +35,8 @@ class FreeCapacityBlocks {
   // Brings the blocks marked changed (all of them after Invalidate) up to date from the
   // free rows of the order's `count` nodes, by position (`stride` wide).
   void Refresh(const int64_t* rows, size_t stride, size_t count);
+  // After Refresh (tests): every block holds the most free capacity of its rows.
+  bool Matches(const int64_t* rows, size_t stride, size_t count) const;
   // No node of `block` has room for the requests (NodeResourcesFit::Fits fails on all).
   bool CannotFit(size_t block,
                  const std::vector<std::pair<cluster::ResourceId, int64_t>>& requests) const {

@@ -317,8 +317,27 @@ void Scheduler::RebuildNodeOrder() {
     zone_nodes_[slot].push_back(n);
   }
   const auto zones = std::span(zone_nodes_).first(used);
-  // Only the old order's positions are reset: node_position_ spans every node ever made.
-  for (NodeId n : node_order_) node_position_[n] = -1;
+  // The new order is made in a scratch list, then only the positions from the first that
+  // differs are written: a node added to a zone lands in the interleave's last rounds, so
+  // most rebuilds of a growing fleet write a short tail.
+  std::vector<NodeId>& order = order_scratch_;
+  order.clear();
+  for (size_t i = 0;; ++i) {
+    bool any = false;
+    for (const auto& list : zones) {
+      if (i < list.size()) {
+        order.push_back(list[i]);
+        any = true;
+      }
+    }
+    if (!any) break;
+  }
+  size_t first = 0;
+  const size_t common = std::min(order.size(), node_order_.size());
+  while (first < common && order[first] == node_order_[first]) ++first;
+  // Only the old order's changed positions are reset: node_position_ spans every node ever
+  // made, and a node before `first` keeps its place.
+  for (size_t i = first; i < node_order_.size(); ++i) node_position_[node_order_[i]] = -1;
   slot_released_.resize(diagnosis_slot_.size(), false);
   for (NodeId n : deleted_nodes_) {
     if (n < diagnosis_slot_.size() && diagnosis_slot_[n] >= 0 && !slot_released_[n]) {
@@ -328,19 +347,9 @@ void Scheduler::RebuildNodeOrder() {
   }
   deleted_nodes_.clear();
   node_position_.resize(store_.node_count(), -1);
-  node_order_.clear();
-  for (size_t i = 0;; ++i) {
-    bool any = false;
-    for (const auto& list : zones) {
-      if (i < list.size()) {
-        node_order_.push_back(list[i]);
-        any = true;
-      }
-    }
-    if (!any) break;
-  }
+  node_order_.swap(order);
   diagnosis_slot_.resize(store_.node_count(), -1);
-  for (size_t i = 0; i < node_order_.size(); ++i) {
+  for (size_t i = first; i < node_order_.size(); ++i) {
     const NodeId n = node_order_[i];
     node_position_[n] = static_cast<int32_t>(i);
     if (diagnosis_slot_[n] >= 0) continue;
@@ -355,23 +364,44 @@ void Scheduler::RebuildNodeOrder() {
   next_start_node_index_ = 0;
   node_order_dirty_ = false;
   ++node_order_version_;
-  FillOrderFree();
+  FillOrderFree(first);
 }
 
-void Scheduler::FillOrderFree() {
+void Scheduler::FillOrderFree(size_t first) {
+  if (info_.stride() != order_stride_) first = 0;  // a new resource name widened every row
   order_stride_ = info_.stride();
   order_free_.resize(node_order_.size() * order_stride_);
-  for (size_t i = 0; i < node_order_.size(); ++i) {
+  for (size_t i = first; i < node_order_.size(); ++i) {
     std::copy_n(info_.free(node_order_[i]), order_stride_, &order_free_[i * order_stride_]);
   }
-  free_blocks_.Invalidate();
-  FillOrderViews();
+  if (first == 0) {
+    free_blocks_.Invalidate();
+  } else {
+    free_blocks_.ChangedFrom(first, node_order_.size());
+  }
+  FillOrderViews(first);
 }
 
-void Scheduler::FillOrderViews() {
+void Scheduler::FillOrderViews(size_t first) {
+  if (order_views_version_ != groups_.views_version()) first = 0;  // every view id moved
   order_views_.resize(node_order_.size());
-  for (size_t i = 0; i < node_order_.size(); ++i) order_views_[i] = OrderViewKey(node_order_[i]);
+  for (size_t i = first; i < node_order_.size(); ++i) {
+    order_views_[i] = OrderViewKey(node_order_[i]);
+  }
   order_views_version_ = groups_.views_version();
+}
+
+void Scheduler::VerifyOrderRows() {
+  size_t placed = 0;
+  for (int32_t p : node_position_) placed += p >= 0;
+  order_row_mismatches_ += placed != node_order_.size();
+  for (size_t i = 0; i < node_order_.size(); ++i) {
+    const NodeId n = node_order_[i];
+    order_row_mismatches_ += node_position_[n] != static_cast<int32_t>(i);
+    order_row_mismatches_ += order_views_[i] != OrderViewKey(n);
+    order_row_mismatches_ +=
+        !std::equal(info_.free(n), info_.free(n) + order_stride_, OrderFree(i));
+  }
 }
 
 void Scheduler::RefreshOrderView(NodeId n) {
@@ -522,11 +552,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   // path, which is what the full one finds for a node without them.
   const bool fast = !tc.other_node_filters && active_cluster_.empty();
   if (order_views_version_ != groups_.views_version()) FillOrderViews();
-  if (verify_order_views) {
-    for (size_t i = 0; i < node_order_.size(); ++i) {
-      order_view_mismatches_ += order_views_[i] != OrderViewKey(node_order_[i]);
-    }
-  }
+  if (verify_order_rows) VerifyOrderRows();
   size_t index = next_start_node_index_;
   // A nodeSelector names the nodes a pod can fit (NodeAffinity filters them): the Store's
   // label index gives them (a GPU pool's label; a kubernetes.io/hostname pin, as Kueue's
@@ -588,6 +614,11 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   const bool skip_blocks = fast && !only_pinned && tc.requests != nullptr && tc.sparse_fit;
   if (skip_blocks) {
     free_blocks_.Refresh(order_free_.data(), order_stride_, node_order_.size());
+    if (verify_order_rows) {
+      ++free_block_checks_;
+      order_row_mismatches_ +=
+          !free_blocks_.Matches(order_free_.data(), order_stride_, node_order_.size());
+    }
     const auto nodes = static_cast<size_t>(n);
     int64_t i = 0;
     while (i < n && static_cast<int64_t>(feasible.size()) < to_find) {

@@ -52,11 +52,13 @@ class Scheduler : public cluster::Controller {
   // may help, rejecting plugins). memo_with_nominations(): memo uses while pods were
   // nominated.
   static inline bool verify_diagnosis_memo = false;
-  // On (tests): every filter walk first checks the views kept by order position against
-  // the nodes' (NodeGroups::ViewOf, nominated pods); order_view_mismatches() counts the
-  // positions that differ.
-  static inline bool verify_order_views = false;
-  uint64_t order_view_mismatches() const { return order_view_mismatches_; }
+  // On (tests): every filter walk first checks what is kept by order position against the
+  // nodes (node_position_, the free rows, the views and nominated flags) and, where it
+  // passes over blocks, the blocks' free capacity against the rows; order_row_mismatches()
+  // counts what differs.
+  static inline bool verify_order_rows = false;
+  uint64_t order_row_mismatches() const { return order_row_mismatches_; }
+  uint64_t free_block_checks() const { return free_block_checks_; }
   uint64_t diagnosis_mismatches() const { return diagnosis_mismatches_; }
   uint64_t diagnoses_reused() const { return diagnoses_reused_; }
   uint64_t diagnosis_slots_reused() const { return slots_reused_; }
@@ -401,7 +403,9 @@ class Scheduler : public cluster::Controller {
   std::vector<int64_t> order_free_;
   size_t order_stride_ = 0;
   const int64_t* OrderFree(size_t position) const { return &order_free_[position * order_stride_]; }
-  void FillOrderFree();
+  // The rows (and views) from position `first` on; all of them when the stride changed.
+  void FillOrderFree(size_t first = 0);
+  std::vector<NodeId> order_scratch_;  // RebuildNodeOrder's new order
   // And each one's view (NodeGroups::ViewOf), with kNominatedBit set when pods are
   // nominated to it: what the filter walk reads of a node before its free row, in
   // sequence too, where by NodeId it took two cache misses (the node's group, its
@@ -415,9 +419,10 @@ class Scheduler : public cluster::Controller {
     const uint32_t key = groups_.ViewOf(n);
     return n < nominated_.size() && !nominated_[n].empty() ? key | kNominatedBit : key;
   }
-  void FillOrderViews();
+  void FillOrderViews(size_t first = 0);
   void RefreshOrderView(NodeId n);
-  uint64_t order_view_mismatches_ = 0;
+  void VerifyOrderRows();
+  uint64_t order_row_mismatches_ = 0, free_block_checks_ = 0;
   // Blocks of node_order_ the filter loop may pass over (free_blocks.h).
   FreeCapacityBlocks free_blocks_;
   static constexpr size_t kFreeBlock = FreeCapacityBlocks::kSize;

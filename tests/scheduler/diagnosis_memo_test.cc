@@ -17,7 +17,7 @@ namespace {
 
 struct Counts {
   uint64_t mismatches = 0, with_nominations = 0, reused = 0, resumed = 0, slots_reused = 0;
-  uint64_t order_view_mismatches = 0;
+  uint64_t order_row_mismatches = 0, free_block_checks = 0;
 };
 
 // idle_kept: memos kept with no user (Scheduler::idle_diagnoses_kept); log_floor: the
@@ -25,7 +25,7 @@ struct Counts {
 Counts RunVerified(const std::string& scenario, size_t idle_kept = Scheduler::idle_diagnoses_kept,
                    size_t log_floor = Scheduler::change_log_floor) {
   Scheduler::verify_diagnosis_memo = true;
-  Scheduler::verify_order_views = true;
+  Scheduler::verify_order_rows = true;
   const size_t was_kept = Scheduler::idle_diagnoses_kept;
   const size_t was_floor = Scheduler::change_log_floor;
   Scheduler::idle_diagnoses_kept = idle_kept;
@@ -33,12 +33,13 @@ Counts RunVerified(const std::string& scenario, size_t idle_kept = Scheduler::id
   auto sim = test_support::LoadRepoScenario(scenario);
   sim->Run();
   Scheduler::verify_diagnosis_memo = false;
-  Scheduler::verify_order_views = false;
+  Scheduler::verify_order_rows = false;
   Scheduler::idle_diagnoses_kept = was_kept;
   Scheduler::change_log_floor = was_floor;
   return {sim->scheduler()->diagnosis_mismatches(),   sim->scheduler()->memo_with_nominations(),
           sim->scheduler()->diagnoses_reused(),       sim->scheduler()->idle_diagnoses_resumed(),
-          sim->scheduler()->diagnosis_slots_reused(), sim->scheduler()->order_view_mismatches()};
+          sim->scheduler()->diagnosis_slots_reused(), sim->scheduler()->order_row_mismatches(),
+          sim->scheduler()->free_block_checks()};
 }
 
 class DiagnosisMemo : public ::testing::TestWithParam<const char*> {};
@@ -46,8 +47,9 @@ class DiagnosisMemo : public ::testing::TestWithParam<const char*> {};
 TEST_P(DiagnosisMemo, EqualsDiagnosisOfEveryNode) {
   const Counts c = RunVerified(GetParam());
   EXPECT_EQ(c.mismatches, 0u);
-  // The filter walk's views by order position equal the nodes' own (groups, nominations).
-  EXPECT_EQ(c.order_view_mismatches, 0u);
+  // What the filter walk keeps by order position equals the nodes' own (positions, free
+  // rows, views, nominations) and the blocks their rows' most free capacity.
+  EXPECT_EQ(c.order_row_mismatches, 0u);
 }
 
 // Preemption nominates pods while others keep failing: the memo is used with nominations.
@@ -55,7 +57,7 @@ TEST(DiagnosisMemoNominations, UsedWhilePodsAreNominated) {
   const Counts c = RunVerified("tests/scenarios/scheduler_fit_error_nominated.yaml");
   EXPECT_GT(c.with_nominations, 0u);
   EXPECT_EQ(c.mismatches, 0u);
-  EXPECT_EQ(c.order_view_mismatches, 0u);
+  EXPECT_EQ(c.order_row_mismatches, 0u);
 }
 
 // A memo freed with its last template (none kept idle here) lends its arrays to the next
@@ -83,6 +85,16 @@ TEST(DiagnosisMemoReuse, DeletedNodesSlotServesANewNode) {
   const Counts c =
       RunVerified("examples/gpu-nodepools-spot/scenario.yaml", Scheduler::idle_diagnoses_kept, 1);
   EXPECT_GT(c.slots_reused, 0u);
+  EXPECT_EQ(c.mismatches, 0u);
+}
+
+// The filter walk passes over blocks of 64 nodes while Karpenter launches and deletes
+// nodes: each rebuild of the NodeTree order keeps the rows and blocks of its unchanged
+// head, and every block must still hold the most free capacity of its rows.
+TEST(OrderRows, BlocksFollowNodeChurn) {
+  const Counts c = RunVerified("tests/scenarios/scheduler_free_blocks_churn.yaml");
+  EXPECT_GT(c.free_block_checks, 0u);
+  EXPECT_EQ(c.order_row_mismatches, 0u);
   EXPECT_EQ(c.mismatches, 0u);
 }
 
