@@ -297,23 +297,18 @@ spec:
 // init containers are checked first, each against every container and the init containers
 // before it (validateInitContainers), then the containers (validateContainers).
 TEST(Decode, ContainerNamesAreUnique) {
-  EXPECT_THAT(ErrorOf(R"(apiVersion: v1
+  const std::string two_mains = R"(apiVersion: v1
 kind: Pod
 metadata: {name: p}
 spec:
   containers:
   - {name: main, image: i}
   - {name: main, image: j}
-)"),
+)";
+  EXPECT_THAT(ErrorOf(two_mains),
               HasSubstr("cluster.yaml:7: spec.containers[1].name: Duplicate value: \"main\""));
-  EXPECT_THAT(ErrorOf(R"(apiVersion: v1
-kind: Pod
-metadata: {name: p}
-spec:
-  containers:
-  - {name: main, image: i}
-  - {name: main, image: j}
-  initContainers:
+  // The init containers are checked before the containers' own duplicate.
+  EXPECT_THAT(ErrorOf(two_mains + R"(  initContainers:
   - {name: setup, image: i}
   - {name: main, image: k}
 )"),
