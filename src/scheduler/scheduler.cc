@@ -406,11 +406,15 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
   // One node of the walk, by its position in the order: the filters, and the node joins
   // the feasible list if it passes (inlined: as a call per node, the plain walk costs 15 %
   // more). Its free row is read by position (OrderFree): the walk reads them in sequence.
+  // The group verdicts, read in place: sized above to every view, and evaluating one
+  // adds no view, so the vector stays put through the walk.
+  GroupEval* const evals = tc.groups().data();
+  const bool no_group_plugins = tc.group_filters.empty() && tc.group_scores.empty();
   auto visit = [&](size_t position) __attribute__((always_inline)) {
     ++processed;
     const uint32_t key = order_views_[position];
     if (fast && !(key & kNominatedBit)) {
-      if (tc.group_filters.empty() && tc.group_scores.empty()) {
+      if (no_group_plugins) {
         if (!tc.requests ||
             NodeResourcesFit::Fits(*tc.requests, OrderFree(position), order_stride_)) {
           feasible.push_back(Feasible{node_order_[position], 0});
@@ -418,7 +422,7 @@ void Scheduler::ScheduleOne(PodId id, Time now) {
         return;
       }
       const uint32_t g = key;
-      const GroupEval& e = GroupOf(pod, tc, g);
+      const GroupEval& e = evals[g].evaluated ? evals[g] : EvaluateGroup(pod, tc, g);
       if (e.failed_at == kPasses &&
           (!tc.requests ||
            NodeResourcesFit::Fits(*tc.requests, OrderFree(position), order_stride_))) {
