@@ -21,8 +21,8 @@ void Scheduler::FailScheduling(PodId id, CycleState& state, const std::string& m
     RecordFailure(id, msg, now, rejectors);
     return;
   }
-  auto result =
-      post_filters_.front()->PostFilter(state, id, *unschedulable.nodes, unschedulable.count);
+  auto result = post_filters_.front()->PostFilter(state, id, *unschedulable.nodes,
+                                                  unschedulable.count, unschedulable.version);
   if (result.nominated != cluster::kNone) {
     RecordFailure(id, msg, now, rejectors);
     return;
@@ -118,6 +118,7 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
       m.plugin_nodes.clear();
       m.unschedulable_count = 0;
       m.unschedulable.clear();
+      m.unschedulable_version = ++unschedulable_versions_;
       m.counted.clear();
       m.message.clear();
     }
@@ -182,6 +183,7 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
     d.plugin_nodes.clear();
     d.unschedulable.assign(n_nodes, false);
     d.unschedulable_count = 0;
+    d.unschedulable_version = ++unschedulable_versions_;
     d.counted.assign(n_nodes, false);
     for (NodeId node : node_order_) {
       if (stale(node)) evaluate(node);
@@ -194,12 +196,16 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
     // Only the nodes changed since the last count: a new verdict replaces the old one, a
     // node gone from the order takes its verdict out, a new node adds its own (the counts
     // do not depend on the order, which a node's coming or going rebuilds).
-    if (d.unschedulable.size() < n_nodes) d.unschedulable.resize(n_nodes, false);
+    if (d.unschedulable.size() < n_nodes) {
+      d.unschedulable.resize(n_nodes, false);
+      d.unschedulable_version = ++unschedulable_versions_;
+    }
     if (d.counted.size() < n_nodes) d.counted.resize(n_nodes, false);
     for (size_t k = d.log_pos; k < node_change_log_.size(); ++k) {
       const NodeId node = node_change_log_[k];
       if (node >= node_position_.size() || node_position_[node] < 0) {
         if (node < d.counted.size() && d.counted[node]) {
+          if (d.unschedulable[node]) d.unschedulable_version = ++unschedulable_versions_;
           CountVerdict(d, node, verdict(node).code, verdict(node).plugin, -1);
           d.counted[node] = false;
         }
@@ -213,8 +219,12 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
       d.counted[node] = true;
       // The same verdict again leaves the counts, and so the message, as they were.
       if (old_code == verdict(node).code && old_plugin == verdict(node).plugin) continue;
+      const bool was_unschedulable = d.unschedulable[node];
       CountVerdict(d, node, old_code, old_plugin, -1);
       CountVerdict(d, node, verdict(node).code, verdict(node).plugin, 1);
+      if (d.unschedulable[node] != was_unschedulable) {
+        d.unschedulable_version = ++unschedulable_versions_;
+      }
     }
   }
   d.log_pos = node_change_log_.size();
@@ -223,6 +233,7 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
   }
   unschedulable->nodes = &d.unschedulable;
   unschedulable->count = d.unschedulable_count;
+  unschedulable->version = d.unschedulable_version;
   // (The message names the number of nodes too, which a passing node's coming or going
   // changes alone.)
   if (d.message.empty() || d.message_nodes != node_order_.size()) {
@@ -302,6 +313,7 @@ std::string Scheduler::FullFitErrorMessage(const cluster::PodRecord& pod, Templa
   scratch->assign(store_.node_count(), false);
   unschedulable->nodes = scratch;
   unschedulable->count = 0;
+  unschedulable->version = 0;
   auto rejected_by = [&](uint16_t pos) {
     if (pos < 64) *rejectors |= uint64_t{1} << pos;
   };

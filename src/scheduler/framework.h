@@ -274,9 +274,10 @@ class PostFilterPlugin {
     std::string message;  // FitError's PostFilterMsg when nothing was nominated
   };
   // `unschedulable[n]`: node n rejected the pod as Unschedulable (not Unresolvable), so
-  // evicting pods may help there; `count` of them are in the node order.
+  // evicting pods may help there; `count` of them are in the node order. `version`, when
+  // not 0, names those bits: a later call with the same version has the same bits.
   virtual Result PostFilter(CycleState& state, PodId pod, const std::vector<bool>& unschedulable,
-                            int64_t count) = 0;
+                            int64_t count, uint64_t version) = 0;
 };
 
 // Reserve (and Unreserve when the pod leaves): device choice for GPU-sharing pods.

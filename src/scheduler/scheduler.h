@@ -70,6 +70,8 @@ class Scheduler : public cluster::Controller {
   // up again by a new template.
   static inline size_t idle_diagnoses_kept = 16;
   uint64_t idle_diagnoses_resumed() const { return idle_diagnoses_resumed_; }
+  // The profile's PostFilter plugins (tests read DefaultPreemption's counters).
+  const std::vector<PostFilterPlugin*>& post_filters() const { return post_filters_; }
 
  protected:
   void Reconcile(Time now) override;
@@ -132,6 +134,9 @@ class Scheduler : public cluster::Controller {
     std::vector<int64_t> per_list, reason_nodes, plugin_nodes;
     int64_t unschedulable_count = 0;
     std::vector<bool> unschedulable;
+    // Moves (from Scheduler::unschedulable_versions_, unique across memos) whenever a bit
+    // of `unschedulable` may have changed: PostFilter keeps its node list while it holds.
+    uint64_t unschedulable_version = 0;
     std::vector<bool> counted;  // by NodeId: the node's verdict is in the counts
     std::string message;        // HistogramMessage of the counts, "" when they moved
     size_t message_nodes = 0;   // the node count the message names
@@ -200,7 +205,8 @@ class Scheduler : public cluster::Controller {
   // The nodes that rejected the pod as Unschedulable (where preemption may help).
   struct Unschedulable {
     const std::vector<bool>* nodes = nullptr;
-    int64_t count = 0;  // of node_order_'s nodes marked
+    int64_t count = 0;     // of node_order_'s nodes marked
+    uint64_t version = 0;  // a memo's unschedulable_version; 0 for bits made afresh
   };
   struct Feasible {
     NodeId node;
@@ -262,7 +268,7 @@ class Scheduler : public cluster::Controller {
                                   uint64_t* rejectors);
   // Adds (sign 1) or takes back (-1) a verdict of node n (its code and plugin) in the
   // template's counts.
-  static void CountVerdict(DiagnosisMemo& d, NodeId n, int64_t code, uint16_t plugin, int sign);
+  void CountVerdict(DiagnosisMemo& d, NodeId n, int64_t code, uint16_t plugin, int sign);
   // A node's NodeInfo row changed: the free-capacity blocks and the change log learn it.
   void SyncNode(NodeId n);
   std::string HistogramMessage(size_t num_nodes, const std::vector<int64_t>& counts) const;
@@ -316,7 +322,8 @@ class Scheduler : public cluster::Controller {
   std::vector<NodeId> node_order_;      // zone-interleaved, as the scheduler's NodeTree
   std::vector<int32_t> node_position_;  // NodeId → its index in node_order_, -1 if absent
   bool node_order_dirty_ = true;
-  uint64_t node_order_version_ = 0;  // moves with every rebuild of node_order_
+  uint64_t node_order_version_ = 0;      // moves with every rebuild of node_order_
+  uint64_t unschedulable_versions_ = 0;  // the last DiagnosisMemo::unschedulable_version given
   // A label index's live nodes by their place in node_order_ (a nodeSelector's walk),
   // kept while neither the index nor the order changes.
   struct PinnedOrder {

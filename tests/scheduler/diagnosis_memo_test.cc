@@ -8,6 +8,7 @@
 
 #include <string>
 
+#include "scheduler/plugins/default_preemption.h"
 #include "scheduler/scheduler.h"
 #include "sim/simulation.h"
 #include "tests/repo_scenario.h"
@@ -18,6 +19,7 @@ namespace {
 struct Counts {
   uint64_t mismatches = 0, with_nominations = 0, reused = 0, resumed = 0, slots_reused = 0;
   uint64_t order_row_mismatches = 0, free_block_checks = 0;
+  uint64_t potential_reused = 0, potential_mismatches = 0;  // DefaultPreemption's kept list
 };
 
 // idle_kept: memos kept with no user (Scheduler::idle_diagnoses_kept); log_floor: the
@@ -26,6 +28,7 @@ Counts RunVerified(const std::string& scenario, size_t idle_kept = Scheduler::id
                    size_t log_floor = Scheduler::change_log_floor) {
   Scheduler::verify_diagnosis_memo = true;
   Scheduler::verify_order_rows = true;
+  DefaultPreemption::verify_potential_nodes = true;
   const size_t was_kept = Scheduler::idle_diagnoses_kept;
   const size_t was_floor = Scheduler::change_log_floor;
   Scheduler::idle_diagnoses_kept = idle_kept;
@@ -34,12 +37,20 @@ Counts RunVerified(const std::string& scenario, size_t idle_kept = Scheduler::id
   sim->Run();
   Scheduler::verify_diagnosis_memo = false;
   Scheduler::verify_order_rows = false;
+  DefaultPreemption::verify_potential_nodes = false;
   Scheduler::idle_diagnoses_kept = was_kept;
   Scheduler::change_log_floor = was_floor;
-  return {sim->scheduler()->diagnosis_mismatches(),   sim->scheduler()->memo_with_nominations(),
-          sim->scheduler()->diagnoses_reused(),       sim->scheduler()->idle_diagnoses_resumed(),
-          sim->scheduler()->diagnosis_slots_reused(), sim->scheduler()->order_row_mismatches(),
-          sim->scheduler()->free_block_checks()};
+  const Scheduler& s = *sim->scheduler();
+  Counts c{s.diagnosis_mismatches(),   s.memo_with_nominations(),  s.diagnoses_reused(),
+           s.idle_diagnoses_resumed(), s.diagnosis_slots_reused(), s.order_row_mismatches(),
+           s.free_block_checks()};
+  for (const PostFilterPlugin* p : s.post_filters()) {
+    if (const auto* dp = dynamic_cast<const DefaultPreemption*>(p)) {
+      c.potential_reused += dp->potential_reused();
+      c.potential_mismatches += dp->potential_mismatches();
+    }
+  }
+  return c;
 }
 
 class DiagnosisMemo : public ::testing::TestWithParam<const char*> {};
@@ -50,6 +61,9 @@ TEST_P(DiagnosisMemo, EqualsDiagnosisOfEveryNode) {
   // What the filter walk keeps by order position equals the nodes' own (positions, free
   // rows, views, nominations) and the blocks their rows' most free capacity.
   EXPECT_EQ(c.order_row_mismatches, 0u);
+  // Preemption's list of the nodes it may help, kept while the memo's verdicts hold,
+  // equals the one listed afresh (the candidates are taken from it).
+  EXPECT_EQ(c.potential_mismatches, 0u);
 }
 
 // Preemption nominates pods while others keep failing: the memo is used with nominations.
@@ -98,6 +112,16 @@ TEST(OrderRows, BlocksFollowNodeChurn) {
   EXPECT_EQ(c.mismatches, 0u);
 }
 
+// Pods that fail again against nodes whose verdicts did not move (the 5-minute flush
+// retries them) reuse preemption's list of the nodes it may help; each list kept must be
+// the one a walk of the node order makes.
+TEST(PreemptionNodes, KeptWhileVerdictsHold) {
+  const Counts c = RunVerified("tests/scenarios/preemption_victims_too_few.yaml");
+  EXPECT_GT(c.potential_reused, 0u);
+  EXPECT_EQ(c.potential_mismatches, 0u);
+  EXPECT_EQ(c.mismatches, 0u);
+}
+
 INSTANTIATE_TEST_SUITE_P(Scenarios, DiagnosisMemo,
                          ::testing::Values("tests/scenarios/priority_preemption.yaml",
                                            "tests/scenarios/scheduler_fit_error_nominated.yaml",
@@ -105,7 +129,8 @@ INSTANTIATE_TEST_SUITE_P(Scenarios, DiagnosisMemo,
                                            "tests/scenarios/scheduler_fit_error_updates.yaml",
                                            "tests/scenarios/scheduler_fit_error_freed.yaml",
                                            "examples/gpu-nodepools-spot/scenario.yaml",
-                                           "tests/scenarios/karpenter_churn.yaml"));
+                                           "tests/scenarios/karpenter_churn.yaml",
+                                           "tests/scenarios/preemption_victims_too_few.yaml"));
 
 }  // namespace
 }  // namespace gputwin::scheduler

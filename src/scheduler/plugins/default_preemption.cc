@@ -131,9 +131,23 @@ size_t DefaultPreemption::PickOne(const std::vector<Candidate>& cands) const {
   return idx.front();
 }
 
+void DefaultPreemption::ListPotential(const std::vector<bool>& unschedulable,
+                                      std::vector<NodeId>* out) const {
+  // Written unconditionally, kept by advancing: the bits of nodes in order are close to
+  // random, and a branch on them mispredicted on most nodes.
+  const auto& order = s_.node_order_;
+  out->resize(order.size());
+  size_t kept = 0;
+  for (NodeId n : order) {
+    (*out)[kept] = n;
+    kept += unschedulable[n] ? 1 : 0;
+  }
+  out->resize(kept);
+}
+
 PostFilterPlugin::Result DefaultPreemption::PostFilter(CycleState& state, PodId pid,
                                                        const std::vector<bool>& resolvable,
-                                                       int64_t count) {
+                                                       int64_t count, uint64_t version) {
   Result result;
   const auto& pod = store_.pod(pid);
   if (pod.tmpl->preempt_never) {
@@ -162,23 +176,34 @@ PostFilterPlugin::Result DefaultPreemption::PostFilter(CycleState& state, PodId 
   if (static_cast<int64_t>(order.size()) > count) {
     count_status(kNotHelpful, static_cast<int64_t>(order.size()) - count);
   }
-  std::vector<NodeId> potential;
+  static const std::vector<NodeId> kNoNodes;
+  const std::vector<NodeId>* listed = &kNoNodes;
   std::vector<Candidate> candidates;
   if (count > 0 && no_victims) {
     // No running pod anywhere has a lower priority: every node answers as
     // selectVictimsOnNode would, with no victims (no need to list them).
     count_status(kNoVictims, count);
   } else if (count > 0) {
-    // Written unconditionally, kept by advancing: the resolvable bits of nodes in order are
-    // close to random, and a branch on them mispredicted on most nodes.
-    potential.resize(order.size());
-    size_t kept = 0;
-    for (NodeId n : order) {
-      potential[kept] = n;
-      kept += resolvable[n] ? 1 : 0;
+    auto kept = std::find_if(potential_.begin(), potential_.end(), [&](const auto& p) {
+      return version != 0 && p.version == version && p.order_version == s_.node_order_version_;
+    });
+    if (kept != potential_.end()) {
+      ++potential_reused_;
+      if (verify_potential_nodes) {
+        std::vector<NodeId> fresh;
+        ListPotential(resolvable, &fresh);
+        potential_mismatches_ += fresh != kept->nodes;
+      }
+    } else {
+      kept = potential_.begin() + static_cast<std::ptrdiff_t>(potential_next_);
+      potential_next_ = (potential_next_ + 1) % kKeptPotential;
+      ListPotential(resolvable, &kept->nodes);
+      kept->version = version;
+      kept->order_version = s_.node_order_version_;
     }
-    potential.resize(kept);
+    listed = &kept->nodes;
   }
+  const std::vector<NodeId>& potential = *listed;
   if (!potential.empty()) {
     // GetOffsetAndNumCandidates: a random start and at least 10% / 100 nodes.
     int64_t len = static_cast<int64_t>(potential.size());

@@ -4,6 +4,7 @@
 // pick one node by upstream's criteria, evict its victims and nominate it.
 #pragma once
 
+#include <array>
 #include <string>
 #include <string_view>
 #include <utility>
@@ -19,7 +20,12 @@ class DefaultPreemption final : public Plugin, public PostFilterPlugin {
   explicit DefaultPreemption(Scheduler* s) : s_(*s), store_(s->store_) {}
   const char* Name() const override { return "DefaultPreemption"; }
   Result PostFilter(CycleState& state, PodId pod, const std::vector<bool>& unschedulable,
-                    int64_t count) override;
+                    int64_t count, uint64_t version) override;
+
+  // Tests: list the nodes afresh on every call and count where the kept list differs.
+  static inline bool verify_potential_nodes = false;
+  uint64_t potential_reused() const { return potential_reused_; }
+  uint64_t potential_mismatches() const { return potential_mismatches_; }
 
   static constexpr int64_t kMinCandidateNodesPercentage = 10;
   static constexpr int64_t kMinCandidateNodesAbsolute = 100;
@@ -36,12 +42,26 @@ class DefaultPreemption final : public Plugin, public PostFilterPlugin {
   bool SelectVictims(const CycleState& state, PodId pod, NodeId node, std::vector<PodId>* victims,
                      std::string_view* reason);
   size_t PickOne(const std::vector<Candidate>& candidates) const;
+  // The nodes in order whose bit is set.
+  void ListPotential(const std::vector<bool>& unschedulable, std::vector<NodeId>* out) const;
 
   Scheduler& s_;
   cluster::Store& store_;
   // With no lower priority running, the message depends only on the node count and how
   // many nodes preemption could help: the last one, by those two.
   std::pair<std::pair<size_t, int64_t>, std::string> no_victims_message_{{~size_t{0}, 0}, ""};
+  // The last list of nodes preemption may help, by the bits' version and the node order's:
+  // a template failing again against a cluster whose verdicts did not move (the usual
+  // case while a pending pod waits for capacity) walks no node for it.
+  // A few, for the templates that fail in turn (kept by version; the oldest replaced).
+  struct PotentialNodes {
+    uint64_t version = 0, order_version = 0;
+    std::vector<NodeId> nodes;
+  };
+  static constexpr size_t kKeptPotential = 8;
+  std::array<PotentialNodes, kKeptPotential> potential_;
+  size_t potential_next_ = 0;  // the entry replaced next
+  uint64_t potential_reused_ = 0, potential_mismatches_ = 0;
 };
 
 }  // namespace gputwin::scheduler
