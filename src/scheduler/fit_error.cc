@@ -54,8 +54,10 @@ Status Scheduler::Diagnosis(const cluster::PodRecord& pod, TemplateCache& tc,
     if (tc.requests && fit_position_ < limit &&
         !NodeResourcesFit::Fits(*tc.requests, info_.free(n), info_.stride())) {
       *failed_at = fit_position_;
-      fit_->Diagnose(state, pod, ViewOf(n, nullptr), ids);
-      return Status::Unschedulable(ids->front());
+      const NodeView view = ViewOf(n, nullptr);
+      fit_->Diagnose(state, pod, view, ids);
+      return fit_->ExceedsAllocatable(pod, view) ? Status::Unresolvable(ids->front())
+                                                 : Status::Unschedulable(ids->front());
     }
     *failed_at = limit;
     if (!ge || limit == kPasses) return {};
@@ -65,8 +67,12 @@ Status Scheduler::Diagnosis(const cluster::PodRecord& pod, TemplateCache& tc,
     if (s.ok()) return s;
     delta = NominatedDelta(pod, n, &buf);
   }
-  if (s.code == Code::kUnschedulable) {
+  // Every reason of the rejection: NodeResourcesFit names each resource short, even when
+  // its status is Unresolvable; another plugin's Unresolvable status has its one reason.
+  if (s.code == Code::kUnschedulable || *failed_at == fit_position_) {
     filters_[*failed_at].plugin->Diagnose(state, pod, ViewOf(n, delta), ids);
+  } else {
+    ids->push_back(s.reason);
   }
   return s;
 }
@@ -81,8 +87,10 @@ void Scheduler::CountVerdict(DiagnosisMemo& d, NodeId n, int64_t code, uint16_t 
     const auto list = static_cast<size_t>(-1 - code);
     if (d.per_list.size() <= list) d.per_list.resize(list + 1, 0);
     d.per_list[list] += sign;
-    d.unschedulable[n] = sign > 0;  // Unschedulable: preemption may help
-    d.unschedulable_count += sign;
+    if (d.lists[list].empty() || d.lists[list].back() != kUnresolvableList) {
+      d.unschedulable[n] = sign > 0;  // Unschedulable: preemption may help
+      d.unschedulable_count += sign;
+    }
   } else {
     const auto reason = static_cast<size_t>(code - 1);
     if (d.reason_nodes.size() <= reason) d.reason_nodes.resize(reason + 1, 0);
@@ -161,7 +169,8 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
     const bool plain = node >= nominated_.size() || nominated_[node].empty();
     Status s = Diagnosis(pod, tc, state, node, plain, &failed_at, &ids);
     int64_t code = 0;
-    if (s.code == Code::kUnschedulable) {
+    if (s.code == Code::kUnschedulable || (!s.ok() && ids.size() > 1)) {
+      if (s.code != Code::kUnschedulable) ids.push_back(kUnresolvableList);
       auto it = std::find(d.lists.begin(), d.lists.end(), ids);
       if (it == d.lists.end()) it = d.lists.insert(d.lists.end(), ids);
       code = -1 - (it - d.lists.begin());
@@ -242,6 +251,7 @@ std::string Scheduler::MemoFitErrorMessage(const cluster::PodRecord& pod, Templa
     for (size_t list = 0; list < d.per_list.size(); ++list) {
       if (d.per_list[list] == 0) continue;
       for (uint16_t id : d.lists[list]) {
+        if (id == kUnresolvableList) continue;
         if (counts.size() <= id) counts.resize(reasons_.size(), 0);
         counts[id] += d.per_list[list];
       }
@@ -329,12 +339,10 @@ std::string Scheduler::FullFitErrorMessage(const cluster::PodRecord& pod, Templa
     Status s = Diagnosis(pod, tc, state, node, fast, &failed_at, &ids);
     if (s.ok()) continue;
     rejected_by(failed_at);
+    for (uint16_t id : ids) count(id);
     if (s.code == Code::kUnschedulable) {
-      for (uint16_t id : ids) count(id);
       (*scratch)[node] = true;  // Unschedulable: preemption may help
       ++unschedulable->count;
-    } else {
-      count(s.reason);
     }
   }
   return HistogramMessage(node_order_.size(), counts);

@@ -583,12 +583,8 @@ void Scheduler::ScheduleDaemonPod(PodId id, TemplateCache& tc, CycleState& state
     std::vector<uint16_t> ids;
     Status s = Diagnosis(pod, tc, state, node, false, &failed_at, &ids);
     if (failed_at < 64) rejectors |= uint64_t{1} << failed_at;
-    if (s.code == Code::kUnschedulable) {
-      for (uint16_t r : ids) count(r, 1);
-      unschedulable[node] = true;
-    } else {
-      count(s.reason, 1);
-    }
+    for (uint16_t r : ids) count(r, 1);
+    if (s.code == Code::kUnschedulable) unschedulable[node] = true;
   }
   const int64_t absent = static_cast<int64_t>(n) - (present ? 1 : 0);
   if (absent > 0) {

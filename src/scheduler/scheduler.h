@@ -116,6 +116,7 @@ class Scheduler : public cluster::Controller {
   // kept current from the nodes logged as changed since (node_change_log_) instead of a walk
   // over every node: nodes per reason list, per Unresolvable reason id and per rejecting
   // plugin, and the Unschedulable nodes.
+  static constexpr uint16_t kUnresolvableList = 0xFFFF;
   struct DiagnosisMemo {
     // By node slot (diagnosis_slot_), one record each: a replay reads a node's fields
     // together (one cache miss where five arrays cost five, at thousands of nodes per
@@ -128,6 +129,8 @@ class Scheduler : public cluster::Controller {
       int64_t code = 0;
     };
     std::vector<Verdict> nodes;
+    // Reason lists; one that ends in kUnresolvableList came with an Unresolvable status
+    // (NodeResourcesFit's, over allocatable), its nodes out of preemption's reach.
     std::vector<std::vector<uint16_t>> lists;
     uint64_t epoch = 0;  // node_change_epoch_ of the counts; 0: none yet
     size_t log_pos = 0;
@@ -249,8 +252,8 @@ class Scheduler : public cluster::Controller {
   void Bind(PodId pod, NodeId node, Time now);
   // `rejectors`: the filter plugins (by position) that rejected the pod on some node.
   void RecordFailure(PodId pod, const std::string& message, Time now, uint64_t rejectors = 0);
-  // FitErrorMessage's verdict on node n: the first rejecting plugin (`failed_at`) and,
-  // when it rejected as Unschedulable, its reasons (Diagnose) in `ids`. `fast`: only
+  // FitErrorMessage's verdict on node n: the first rejecting plugin (`failed_at`) and every
+  // reason of its rejection in `ids` (Diagnose, for several). `fast`: only
   // group filters and NodeResourcesFit apply, read from the memo and NodeInfo's rows.
   Status Diagnosis(const cluster::PodRecord& pod, TemplateCache& tc, const CycleState& state,
                    NodeId n, bool fast, uint16_t* failed_at, std::vector<uint16_t>* ids);

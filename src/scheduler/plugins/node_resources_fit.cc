@@ -94,7 +94,17 @@ Status NodeResourcesFit::Filter(const CycleState& state, const cluster::PodRecor
   if (Passes(state, pod, node)) return {};
   std::vector<uint16_t> reasons;
   Diagnose(state, pod, node, &reasons);
-  return Status::Unschedulable(reasons.front());
+  return ExceedsAllocatable(pod, node) ? Status::Unresolvable(reasons.front())
+                                       : Status::Unschedulable(reasons.front());
+}
+
+bool NodeResourcesFit::ExceedsAllocatable(const cluster::PodRecord& pod,
+                                          const NodeView& node) const {
+  // ("Too many pods" never is: upstream leaves Unresolvable unset for the pod count.)
+  for (const auto& [r, amount] : RequestsOf(*pod.tmpl)) {
+    if (amount > (r < node.allocatable.size() ? node.allocatable[r] : 0)) return true;
+  }
+  return false;
 }
 
 void NodeResourcesFit::Diagnose(const CycleState&, const cluster::PodRecord& pod,

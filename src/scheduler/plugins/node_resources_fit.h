@@ -1,6 +1,9 @@
 // NodeResourcesFit (plugins/noderesources/fit.go): Filter rejects a node without room for
 // the pod's requests (one more pod, and every requested resource: "Too many pods",
-// "Insufficient <resource>"; Unschedulable, so preemption may help); Score by the
+// "Insufficient <resource>"): Unschedulable, so preemption may help, unless some request
+// is more than the node's allocatable, which even an empty node could not give:
+// UnschedulableAndUnresolvable (fitsRequest's InsufficientResource.Unresolvable, since
+// kubernetes v1.34, PR #131345); Score by the
 // scoring strategy: LeastAllocated, MostAllocated or RequestedToCapacityRatio over the
 // configured resources (NonZeroRequested for cpu and memory).
 #pragma once
@@ -46,6 +49,8 @@ class NodeResourcesFit final : public Plugin, public FilterPlugin, public ScoreP
                      std::span<int64_t> out) const override;
 
   const Requests& RequestsOf(const cluster::PodTemplateInfo& t) const;
+  // Some request is over the node's allocatable: preemption cannot help there.
+  bool ExceedsAllocatable(const cluster::PodRecord& pod, const NodeView& node) const;
   // The scheduler's hot loop: the node's row of free amounts (allocatable - requested)
   // of the flat NodeInfo cache.
   static bool Fits(const Requests& requests, const int64_t* free, size_t stride) {
