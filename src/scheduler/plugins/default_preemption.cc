@@ -183,9 +183,12 @@ PostFilterPlugin::Result DefaultPreemption::PostFilter(CycleState& state, PodId 
     // No running pod anywhere has a lower priority: every node answers as
     // selectVictimsOnNode would, with no victims (no need to list them).
     count_status(kNoVictims, count);
+  } else if (count > 0 && version == 0) {
+    ListPotential(resolvable, &unversioned_);
+    listed = &unversioned_;
   } else if (count > 0) {
     auto kept = std::find_if(potential_.begin(), potential_.end(), [&](const auto& p) {
-      return version != 0 && p.version == version && p.order_version == s_.node_order_version_;
+      return p.version == version && p.order_version == s_.node_order_version_;
     });
     if (kept != potential_.end()) {
       ++potential_reused_;

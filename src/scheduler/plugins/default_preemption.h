@@ -50,10 +50,11 @@ class DefaultPreemption final : public Plugin, public PostFilterPlugin {
   // With no lower priority running, the message depends only on the node count and how
   // many nodes preemption could help: the last one, by those two.
   std::pair<std::pair<size_t, int64_t>, std::string> no_victims_message_{{~size_t{0}, 0}, ""};
-  // The last list of nodes preemption may help, by the bits' version and the node order's:
-  // a template failing again against a cluster whose verdicts did not move (the usual
-  // case while a pending pod waits for capacity) walks no node for it.
-  // A few, for the templates that fail in turn (kept by version; the oldest replaced).
+  // Lists of the nodes preemption may help, by the bits' version and the node order's: a
+  // template failing again against a cluster whose verdicts did not move (the usual case
+  // while a pending pod waits for capacity) walks no node for it. Eight, for templates
+  // that fail in turn (the oldest replaced); bits without a version are listed into
+  // `unversioned_`.
   struct PotentialNodes {
     uint64_t version = 0, order_version = 0;
     std::vector<NodeId> nodes;
@@ -61,6 +62,7 @@ class DefaultPreemption final : public Plugin, public PostFilterPlugin {
   static constexpr size_t kKeptPotential = 8;
   std::array<PotentialNodes, kKeptPotential> potential_;
   size_t potential_next_ = 0;  // the entry replaced next
+  std::vector<NodeId> unversioned_;
   uint64_t potential_reused_ = 0, potential_mismatches_ = 0;
 };
 
