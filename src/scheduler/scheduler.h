@@ -271,7 +271,7 @@ class Scheduler : public cluster::Controller {
                                   uint64_t* rejectors);
   // Adds (sign 1) or takes back (-1) a verdict of node n (its code and plugin) in the
   // template's counts.
-  void CountVerdict(DiagnosisMemo& d, NodeId n, int64_t code, uint16_t plugin, int sign);
+  static void CountVerdict(DiagnosisMemo& d, NodeId n, int64_t code, uint16_t plugin, int sign);
   // A node's NodeInfo row changed: the free-capacity blocks and the change log learn it.
   void SyncNode(NodeId n);
   std::string HistogramMessage(size_t num_nodes, const std::vector<int64_t>& counts) const;

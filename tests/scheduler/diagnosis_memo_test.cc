@@ -112,14 +112,13 @@ TEST(OrderRows, BlocksFollowNodeChurn) {
   EXPECT_EQ(c.mismatches, 0u);
 }
 
-// Pods that fail again against nodes whose verdicts did not move (the 5-minute flush
-// retries them) reuse preemption's list of the nodes it may help; each list kept must be
-// the one a walk of the node order makes.
+// Pods that fail again against nodes whose verdicts did not move (a CPU pod ending on
+// another node requeues them) reuse preemption's list of the nodes it may help; each list
+// kept must be the one a walk of the node order makes (checked for every scenario above).
 TEST(PreemptionNodes, KeptWhileVerdictsHold) {
   const Counts c = RunVerified("tests/scenarios/preemption_victims_too_few.yaml");
   EXPECT_GT(c.potential_reused, 0u);
   EXPECT_EQ(c.potential_mismatches, 0u);
-  EXPECT_EQ(c.mismatches, 0u);
 }
 
 INSTANTIATE_TEST_SUITE_P(Scenarios, DiagnosisMemo,
