@@ -17,48 +17,77 @@ using karpenter::ClaimPhase;
 
 namespace {
 
-Json At(Time t) {
-  return t == cluster::kNever ? Json(nullptr) : Json(FormatRFC3339(t));
-}
-
 double Round2(double v) {
   return std::round(v * 100) / 100;
 }
 
 }  // namespace
 
-Json NodeClaimJson(const sim::Simulation& sim, size_t index) {
+namespace {
+
+template <class Writer>
+void WriteTimeOrNull(Writer& w, Time t) {
+  if (t == cluster::kNever) {
+    w.Null();
+  } else {
+    w.String(FormatRFC3339(t));
+  }
+}
+
+template <class Writer>
+void WriteClaim(Writer& w, const sim::Simulation& sim, size_t index) {
   const auto* k = sim.karpenter();
   const auto& s = sim.store();
   const auto& catalog = k->ec2().catalog();
   const auto& c = k->node_claims()[index];
-  Json claim{
-      {"name", c.name},
-      {"nodepool", k->node_pools()[c.nodepool].spec->metadata.name},
-      {"reason", c.reason},
-      {"instanceType", c.instance ? Json(catalog.types[c.type].name) : Json(nullptr)},
-      {"capacityType", c.instance ? Json(cloud::CapacityTypeName(c.capacity_type)) : Json(nullptr)},
-      {"zone", c.zone},
-      {"pricePerHour", c.price},
-      {"node", c.node == cluster::kNone ? Json(nullptr) : Json(s.node(c.node).name())},
-      {"createdAt", At(c.created_at)},
-      {"launchedAt", At(c.launched_at)},
-      {"registeredAt", At(c.registered_at)},
-      {"initializedAt", At(c.initialized_at)},
-      {"deletedAt", At(c.deleted_at)},
-      {"disruptionReason", c.disruption_reason},
-      {"drainBlocked", c.drain_blocked},
-      {"launchError", c.launch_error},
-      {"pods", c.pods.size()}};
+  w.BeginObject();
+  w.Key("name").String(c.name);
+  w.Key("nodepool").String(k->node_pools()[c.nodepool].spec->metadata.name);
+  w.Key("reason").String(c.reason);
+  if (c.instance) {
+    w.Key("instanceType").String(catalog.types[c.type].name);
+    w.Key("capacityType").String(cloud::CapacityTypeName(c.capacity_type));
+  } else {
+    w.Key("instanceType").Null();
+    w.Key("capacityType").Null();
+  }
+  w.Key("zone").String(c.zone);
+  w.Key("pricePerHour").Double(c.price);
+  if (c.node == cluster::kNone) {
+    w.Key("node").Null();
+  } else {
+    w.Key("node").String(s.node(c.node).name());
+  }
+  WriteTimeOrNull(w.Key("createdAt"), c.created_at);
+  WriteTimeOrNull(w.Key("launchedAt"), c.launched_at);
+  WriteTimeOrNull(w.Key("registeredAt"), c.registered_at);
+  WriteTimeOrNull(w.Key("initializedAt"), c.initialized_at);
+  WriteTimeOrNull(w.Key("deletedAt"), c.deleted_at);
+  w.Key("disruptionReason").String(c.disruption_reason);
+  w.Key("drainBlocked").String(c.drain_blocked);
+  w.Key("launchError").String(c.launch_error);
+  w.Key("pods").UInt(c.pods.size());
   // The instance types its requirements allowed (Karpenter keeps the 600 cheapest in the
   // NodeClaim's node.kubernetes.io/instance-type requirement), cheapest first.
-  Json cheapest = Json::array();
+  w.Key("instanceTypeOptions").UInt(c.instance_types.size());
+  w.Key("cheapestOptions").BeginArray();
   for (size_t i = 0; i < c.instance_types.size() && i < 5; ++i) {
-    cheapest.push_back(catalog.types[c.instance_types[i]].name);
+    w.String(catalog.types[c.instance_types[i]].name);
   }
-  claim["instanceTypeOptions"] = c.instance_types.size();
-  claim["cheapestOptions"] = cheapest;
-  return claim;
+  w.EndArray();
+  w.EndObject();
+}
+
+}  // namespace
+
+void WriteNodeClaim(IndentedJsonWriter& w, const sim::Simulation& sim, size_t index) {
+  WriteClaim(w, sim, index);
+}
+
+Json NodeClaimJson(const sim::Simulation& sim, size_t index) {
+  JsonTreeWriter w;
+  WriteClaim(w, sim, index);
+  return w.Take();
 }
 
 Json KarpenterJson(const sim::Simulation& sim, const results::Results& r) {

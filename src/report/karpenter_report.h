@@ -7,15 +7,17 @@
 #include <nlohmann/json.hpp>
 #include <string>
 
+#include "report/json_writer.h"
 #include "results/results.h"
 #include "sim/simulation.h"
 
 namespace gputwin::report {
 
 // The "karpenter" object of summary.json (null without NodePools), with nodeClaims null:
-// a month makes tens of thousands, streamed in its place one by one (NodeClaimJson).
+// a month makes tens of thousands, streamed in its place one by one (WriteNodeClaim).
 nlohmann::ordered_json KarpenterJson(const sim::Simulation& sim, const results::Results& r);
-// karpenter.nodeClaims[index] of summary.json.
+// karpenter.nodeClaims[index] of summary.json, written in place or as a tree.
+void WriteNodeClaim(IndentedJsonWriter& w, const sim::Simulation& sim, size_t index);
 nlohmann::ordered_json NodeClaimJson(const sim::Simulation& sim, size_t index);
 // The "cost" object of summary.json (null when no node has a price).
 nlohmann::ordered_json CostJson(const results::Results& r);

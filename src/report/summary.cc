@@ -15,6 +15,7 @@
 #include "karpenter/karpenter.h"
 #include "report/alerts_report.h"
 #include "report/html.h"
+#include "report/json_writer.h"
 #include "report/karpenter_report.h"
 #include "report/kueue_report.h"
 #include "report/summary_values.h"
@@ -27,12 +28,10 @@ using cluster::PodPhase;
 
 namespace {
 
-Json ResourcesJson(const api::ResourceList& list) {
-  Json out = Json::object();
-  for (const auto& [name, q] : list)
-    out[name] = FormatQuantity(
-        q, name == "memory" || name == "ephemeral-storage" || name.starts_with("hugepages-"));
-  return out;
+// A resource quantity as kubectl shows it: bytes in binary units.
+std::string ResourceQuantity(const std::string& name, const Quantity& q) {
+  return FormatQuantity(
+      q, name == "memory" || name == "ephemeral-storage" || name.starts_with("hugepages-"));
 }
 
 // Pending pods grouped by their FailedScheduling message, largest group first.
@@ -98,44 +97,72 @@ Json PodJson(const cluster::Store& s, const cluster::PodRecord& p) {
   return pj;
 }
 
+// A time in RFC 3339, or null for one that never came (TimeOrNull's form).
+void WriteTime(IndentedJsonWriter& w, Time t) {
+  if (t == cluster::kNever) {
+    w.Null();
+  } else {
+    w.String(FormatRFC3339(t));
+  }
+}
+
 // One of nodes[].
-Json NodeJson(const cluster::Store& s, const cluster::NodeRecord& n) {
-  Json taints = Json::array();
+void WriteNode(IndentedJsonWriter& w, const cluster::Store& s, const cluster::NodeRecord& n) {
+  w.BeginObject();
+  w.Key("name").String(n.name());
+  w.Key("labels").BeginObject();
+  for (const auto& [key, value] : n.obj.metadata.labels) w.Key(key).String(value);
+  w.EndObject();
+  w.Key("allocatable").BeginObject();
+  for (const auto& [name, q] : n.obj.allocatable) {
+    w.Key(name).String(ResourceQuantity(name, q));
+  }
+  w.EndObject();
+  w.Key("taints").BeginArray();
   for (const auto& t : n.obj.taints) {
-    Json tj{{"key", t.key}, {"effect", t.effect}};
-    if (!t.value.empty()) tj["value"] = t.value;
-    taints.push_back(tj);
+    w.BeginObject();
+    w.Key("key").String(t.key);
+    w.Key("effect").String(t.effect);
+    if (!t.value.empty()) w.Key("value").String(t.value);
+    w.EndObject();
   }
-  Json node{{"name", n.name()},
-            {"labels", n.obj.metadata.labels},
-            {"allocatable", ResourcesJson(n.obj.allocatable)},
-            {"taints", taints},
-            {"unschedulable", n.obj.unschedulable},
-            {"ready", n.ready && !n.deleted},
-            {"createdAt", TimeOrNull(n.created_at)},
-            {"readyAt", TimeOrNull(n.ready_at)},
-            {"deletedAt", TimeOrNull(n.deleted_at)},
-            {"pods", n.pods.size()}};
+  w.EndArray();
+  w.Key("unschedulable").Bool(n.obj.unschedulable);
+  w.Key("ready").Bool(n.ready && !n.deleted);
+  WriteTime(w.Key("createdAt"), n.created_at);
+  WriteTime(w.Key("readyAt"), n.ready_at);
+  WriteTime(w.Key("deletedAt"), n.deleted_at);
+  w.Key("pods").UInt(n.pods.size());
   if (n.gpu_count > 0 || !n.devices.empty()) {
-    Json units = Json::array();
-    for (const auto& u : n.devices) {
-      units.push_back(
-          Json{{"id", u.id},
-               {"resource", u.resource},
-               {"memoryMiB", u.memory_mib},
-               {"pod", u.pod == cluster::kNone ? Json(nullptr) : Json(s.pod(u.pod).Key())}});
-    }
-    Json peaks = Json::object();
+    w.Key("gpus").BeginObject();
+    w.Key("model").String(n.gpu_model);
+    w.Key("memory").BeginObject();
     for (const auto& [dev, pk] : n.gpu_peak_memory) {
-      peaks[dev] = Json{{"peakUsedMiB", pk.first}, {"sizeMiB", pk.second}};
+      w.Key(dev).BeginObject();
+      w.Key("peakUsedMiB").Int(pk.first);
+      w.Key("sizeMiB").Int(pk.second);
+      w.EndObject();
     }
-    node["gpus"] = Json{{"model", n.gpu_model},
-                        {"memory", peaks},
-                        {"count", n.gpu_count},
-                        {"devicePluginRegistered", n.device_plugin_registered},
-                        {"devices", units}};
+    w.EndObject();
+    w.Key("count").Int(n.gpu_count);
+    w.Key("devicePluginRegistered").Bool(n.device_plugin_registered);
+    w.Key("devices").BeginArray();
+    for (const auto& u : n.devices) {
+      w.BeginObject();
+      w.Key("id").String(u.id);
+      w.Key("resource").String(u.resource);
+      w.Key("memoryMiB").Int(u.memory_mib);
+      if (u.pod == cluster::kNone) {
+        w.Key("pod").Null();
+      } else {
+        w.Key("pod").String(s.pod(u.pod).Key());
+      }
+      w.EndObject();
+    }
+    w.EndArray();
+    w.EndObject();
   }
-  return node;
+  w.EndObject();
 }
 
 int64_t CountEvents(const cluster::Store& s, const std::string& reason) {
@@ -291,43 +318,40 @@ Json AutoscalingJson(const sim::Simulation& sim) {
 }
 
 // summary.json's jobs[] entry.
-Json JobJson(const cluster::JobRecord& job) {
-  Json j{{"namespace", job.obj.metadata.namespace_},
-         {"name", job.obj.metadata.name},
-         {"condition", job.condition.empty() ? "Active" : job.condition},
-         {"suspended", job.obj.suspend},
-         {"reason", job.condition_reason},
-         {"message", job.condition_message},
-         {"startTime", TimeOrNull(job.start_time)},
-         {"completionTime", TimeOrNull(job.completion_time)},
-         {"durationSeconds",
-          job.completion_time == cluster::kNever || job.start_time == cluster::kNever
-              ? Json(nullptr)
-              : Json((job.completion_time - job.start_time).seconds())},
-         {"succeeded", job.succeeded},
-         {"failed", job.failed},
-         {"active", job.pods.size()},
-         {"deleted", job.deleted}};
+void WriteJob(IndentedJsonWriter& w, const cluster::JobRecord& job) {
+  w.BeginObject();
+  w.Key("namespace").String(job.obj.metadata.namespace_);
+  w.Key("name").String(job.obj.metadata.name);
+  w.Key("condition").String(job.condition.empty() ? "Active" : job.condition);
+  w.Key("suspended").Bool(job.obj.suspend);
+  w.Key("reason").String(job.condition_reason);
+  w.Key("message").String(job.condition_message);
+  WriteTime(w.Key("startTime"), job.start_time);
+  WriteTime(w.Key("completionTime"), job.completion_time);
+  if (job.completion_time == cluster::kNever || job.start_time == cluster::kNever) {
+    w.Key("durationSeconds").Null();
+  } else {
+    w.Key("durationSeconds").Double((job.completion_time - job.start_time).seconds());
+  }
+  w.Key("succeeded").Int(job.succeeded);
+  w.Key("failed").Int(job.failed);
+  w.Key("active").UInt(job.pods.size());
+  w.Key("deleted").Bool(job.deleted);
   // status.completedIndexes of an Indexed Job; status.failedIndexes with
   // backoffLimitPerIndex (nil otherwise, as upstream).
   if (job.obj.completion_mode == "Indexed") {
-    j["completedIndexes"] = FormatIndexList(job.succeeded_indexes);
-    if (job.obj.backoff_limit_per_index) j["failedIndexes"] = FormatIndexList(job.failed_indexes);
+    w.Key("completedIndexes").String(FormatIndexList(job.succeeded_indexes));
+    if (job.obj.backoff_limit_per_index) {
+      w.Key("failedIndexes").String(FormatIndexList(job.failed_indexes));
+    }
   }
-  return j;
+  w.EndObject();
 }
 
 // Writes `v` as nlohmann's dump(2) would `depth` spaces deep.
 void DumpIndented(std::ostream& out, const Json& v, size_t depth) {
-  const std::string text = v.dump(2);
-  const std::string indent(depth, ' ');
-  size_t from = 0;
-  for (size_t nl = text.find('\n'); nl != std::string::npos; nl = text.find('\n', from)) {
-    out.write(text.data() + from, static_cast<std::streamsize>(nl + 1 - from));
-    out << indent;
-    from = nl + 1;
-  }
-  out.write(text.data() + from, static_cast<std::streamsize>(text.size() - from));
+  IndentedJsonWriter w(out, depth);
+  w.Value(v);
 }
 
 // The arrays the head leaves null, written in their place element by element, each as
@@ -337,29 +361,24 @@ bool StreamArrayAt(std::ostream& out, const sim::Simulation& sim, const std::str
                    size_t depth) {
   const auto& s = sim.store();
   auto array = [&](size_t n, const auto& element) {
-    if (n == 0) {
-      out << "[]";
-      return true;
-    }
-    const std::string indent(depth + 2, ' ');
-    out << '[';
-    for (size_t i = 0; i < n; ++i) {
-      out << (i == 0 ? "\n" : ",\n") << indent;
-      DumpIndented(out, element(i), depth + 2);
-    }
-    out << '\n' << std::string(depth, ' ') << ']';
+    IndentedJsonWriter w(out, depth);
+    w.BeginArray();
+    for (size_t i = 0; i < n; ++i) element(w, i);
+    w.EndArray();
     return true;
   };
   if (path == "/jobs") {
-    return array(s.jobs().size(), [&](size_t i) { return JobJson(s.jobs()[i]); });
+    return array(s.jobs().size(),
+                 [&](IndentedJsonWriter& w, size_t i) { WriteJob(w, s.jobs()[i]); });
   }
   if (path == "/nodes") {
-    return array(s.node_count(),
-                 [&](size_t i) { return NodeJson(s, s.node(static_cast<cluster::NodeId>(i))); });
+    return array(s.node_count(), [&](IndentedJsonWriter& w, size_t i) {
+      WriteNode(w, s, s.node(static_cast<cluster::NodeId>(i)));
+    });
   }
   if (path == "/karpenter/nodeClaims" && sim.karpenter()) {
     return array(sim.karpenter()->node_claims().size(),
-                 [&](size_t i) { return NodeClaimJson(sim, i); });
+                 [&](IndentedJsonWriter& w, size_t i) { WriteNodeClaim(w, sim, i); });
   }
   return false;
 }
