@@ -1,25 +1,58 @@
 #include "scheduler/node_groups.h"
 
+#include <charconv>
+
 namespace gputwin::scheduler {
 
-std::string NodeGroups::Key(const cluster::NodeRecord& n) {
-  std::string key;
-  for (int64_t v : n.allocatable) key += std::to_string(v) + ",";
-  key += "|";
-  for (const auto& [k, v] : n.obj.metadata.labels) {
-    if (k == "kubernetes.io/hostname") continue;
-    key += k + "=" + v + "\x1f";
+namespace {
+
+// The parts of a group key, appended in place (a node's ~40 labels; a Karpenter month
+// keys a node at each of its label, taint and device changes).
+void AppendAllocatable(std::string* key, const cluster::ResourceVec& allocatable) {
+  char text[24];
+  for (int64_t v : allocatable) {
+    key->append(text, std::to_chars(text, text + sizeof text, v).ptr);
+    *key += ',';
   }
-  key += "|";
-  for (const auto& t : n.obj.taints) key += t.key + "=" + t.value + ":" + t.effect + "\x1f";
-  key += n.obj.unschedulable ? "|U" : "|S";
-  return key;
+  *key += '|';
+}
+
+void AppendLabel(std::string* key, const std::string& k, const std::string& v) {
+  *key += k;
+  *key += '=';
+  *key += v;
+  *key += '\x1f';
+}
+
+void AppendTaintsAndCordon(std::string* key, const std::vector<api::Taint>& taints,
+                           bool unschedulable) {
+  *key += '|';
+  for (const auto& t : taints) {
+    *key += t.key;
+    *key += '=';
+    *key += t.value;
+    *key += ':';
+    *key += t.effect;
+    *key += '\x1f';
+  }
+  *key += unschedulable ? "|U" : "|S";
+}
+
+}  // namespace
+
+void NodeGroups::Key(const cluster::NodeRecord& n, std::string* key) {
+  key->clear();
+  AppendAllocatable(key, n.allocatable);
+  for (const auto& [k, v] : n.obj.metadata.labels) {
+    if (k != "kubernetes.io/hostname") AppendLabel(key, k, v);
+  }
+  AppendTaintsAndCordon(key, n.obj.taints, n.obj.unschedulable);
 }
 
 bool NodeGroups::Assign(const cluster::Store& store, NodeId id) {
   if (node_group_.size() <= id) node_group_.resize(id + 1, cluster::kNone);
-  std::string key = Key(store.node(id));
-  auto [it, inserted] = by_key_.emplace(key, static_cast<uint32_t>(groups_.size()));
+  Key(store.node(id), &key_);
+  auto [it, inserted] = by_key_.try_emplace(key_, static_cast<uint32_t>(groups_.size()));
   if (inserted) {
     const auto& n = store.node(id);
     NodeGroup group;
@@ -44,14 +77,11 @@ bool NodeGroups::Assign(const cluster::Store& store, NodeId id) {
 void NodeGroups::KeyView(uint32_t g) {
   const NodeGroup& group = groups_[g];
   std::string key;
-  for (int64_t v : group.allocatable) key += std::to_string(v) + ",";
-  key += "|";
+  AppendAllocatable(&key, group.allocatable);
   for (const auto& [k, v] : group.labels) {
-    if (keys_.count(k)) key += k + "=" + v + "\x1f";
+    if (keys_.count(k)) AppendLabel(&key, k, v);
   }
-  key += "|";
-  for (const auto& t : group.taints) key += t.key + "=" + t.value + ":" + t.effect + "\x1f";
-  key += group.unschedulable ? "|U" : "|S";
+  AppendTaintsAndCordon(&key, group.taints, group.unschedulable);
   auto [it, inserted] = view_by_key_.emplace(std::move(key), view_source_.size());
   if (inserted) view_source_.push_back(g);
   view_of_group_[g] = it->second;

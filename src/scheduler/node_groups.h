@@ -51,7 +51,7 @@ class NodeGroups {
   uint64_t views_version() const { return views_version_; }
 
  private:
-  static std::string Key(const cluster::NodeRecord& n);
+  static void Key(const cluster::NodeRecord& n, std::string* key);
   void KeyView(uint32_t g);
   std::set<std::string> keys_;  // label keys some template names
   uint64_t views_version_ = 0;
@@ -61,6 +61,7 @@ class NodeGroups {
   std::vector<uint32_t> node_group_;
   std::vector<NodeGroup> groups_;
   std::unordered_map<std::string, uint32_t> by_key_;
+  std::string key_;  // Assign's, kept for its capacity
 };
 
 }  // namespace gputwin::scheduler
