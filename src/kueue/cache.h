@@ -10,10 +10,12 @@
 #include <optional>
 #include <set>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <vector>
 
 #include "api/manifests.h"
+#include "core/text_arena.h"
 #include "core/time.h"
 #include "kueue/quota_tree.h"
 #include "kueue/tas_placement.h"
@@ -84,10 +86,11 @@ struct PodSetAssignment {
   int32_t topology_flavor = -1;  // the flavor whose nodes the assignment is over
 };
 
+// (Views into the Cache's history_text(): a month has millions of these.)
 struct WorkloadEvent {
   Time at;
-  std::string type;  // QuotaReserved, Evicted, Preempted, Requeued, PodsReady, Finished, ...
-  std::string reason, message;
+  std::string_view type;  // QuotaReserved, Evicted, Preempted, Requeued, PodsReady, Finished, ...
+  std::string_view reason, message;
 };
 
 // What a Workload stands for: a Job (batch/job), one plain pod or a pod group (the pod
@@ -195,6 +198,8 @@ class Cache {
   WorkloadState& wl(WorkloadId id) { return workloads_[id]; }
   const WorkloadState& wl(WorkloadId id) const { return workloads_[id]; }
   WorkloadId AddWorkload(WorkloadState w);
+  // Where WorkloadEvent's text lives (for as long as the Cache).
+  TextArena& history_text() { return history_text_; }
   // ClusterQueues in the same cohort tree (itself only when it has no cohort).
   std::vector<int32_t> CqsInTree(int32_t cq) const;
 
@@ -228,6 +233,7 @@ class Cache {
   std::vector<LocalQueueState> lqs_;
   std::map<std::string, api::Labels> namespace_labels_;
   std::deque<WorkloadState> workloads_;  // (a deque: no copy of them all as they grow)
+  TextArena history_text_;               // the text of the workloads' history
   std::map<std::string, int32_t> lq_index_;
   int32_t pods_resource_ = -1;
 };

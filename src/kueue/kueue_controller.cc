@@ -407,7 +407,7 @@ void KueueController::SuspendJob(uint32_t job_id) {
   job.tmpl = store_.MakeJobTemplate(j);
   job.obj = std::move(j);
   store_.RecordEvent("Normal", "Stopped", "Job", job.obj.metadata.namespace_, job.obj.metadata.name,
-                     cache_.wl(id).history.back().message, name_);
+                     std::string(cache_.wl(id).history.back().message), name_);
   store_.UpdateWorkload(WatchKind::kJob, job_id);
 }
 
@@ -692,13 +692,15 @@ void KueueController::RecordStartedOrStopped(WorkloadId id, bool started, const 
                        "Admitted by clusterQueue " + cache_.cq(w.cq).obj.metadata.name, name_);
   } else {
     store_.RecordEvent("Normal", "Stopped", kind, meta.namespace_, meta.name,
-                       w.history.back().message, name_);
+                       std::string(w.history.back().message), name_);
   }
 }
 
 void KueueController::RecordHistory(WorkloadId id, const std::string& type,
                                     const std::string& reason, const std::string& message) {
-  cache_.wl(id).history.push_back({store_.now(), type, reason, message});
+  auto& text = cache_.history_text();
+  cache_.wl(id).history.push_back(
+      {store_.now(), text.Word(type), text.Word(reason), text.Keep(message)});
 }
 
 telemetry::Registry::SeriesId KueueController::WaitSeries(telemetry::Registry::MetricId family,

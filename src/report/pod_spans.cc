@@ -37,7 +37,7 @@ class Names {
 namespace {
 
 // A history entry's type as the ClusterQueue timeline reads it; false: it does not.
-bool ChangeOf(const std::string& type, PodSpans::WorkloadChange* c) {
+bool ChangeOf(std::string_view type, PodSpans::WorkloadChange* c) {
   using C = PodSpans::WorkloadChange;
   if (type == "Created" || type == "Requeued" || type == "Activated") {
     *c = C::kQueued;
