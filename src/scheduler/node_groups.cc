@@ -49,12 +49,40 @@ void NodeGroups::Key(const cluster::NodeRecord& n, std::string* key) {
   AppendTaintsAndCordon(key, n.obj.taints, n.obj.unschedulable);
 }
 
+// Whether the node would key to the group (what Key writes, compared field by field).
+bool NodeGroups::Matches(const cluster::NodeRecord& n, const NodeGroup& g) {
+  if (n.obj.unschedulable != g.unschedulable || n.allocatable != g.allocatable ||
+      n.obj.taints != g.taints) {
+    return false;
+  }
+  auto it = g.labels.begin();
+  for (const auto& [k, v] : n.obj.metadata.labels) {
+    if (k == "kubernetes.io/hostname") continue;
+    if (it == g.labels.end() || it->first != k || it->second != v) return false;
+    ++it;
+  }
+  return it == g.labels.end();
+}
+
 bool NodeGroups::Assign(const cluster::Store& store, NodeId id) {
   if (node_group_.size() <= id) node_group_.resize(id + 1, cluster::kNone);
-  Key(store.node(id), &key_);
-  auto [it, inserted] = by_key_.try_emplace(key_, static_cast<uint32_t>(groups_.size()));
-  if (inserted) {
-    const auto& n = store.node(id);
+  const auto& n = store.node(id);
+  // By the key's hash, the groups checked field by field: a Karpenter fleet makes a group
+  // per node's network topology, and a key each (~3 KB) would be kept for good.
+  Key(n, &key_);
+  const uint64_t hash = one_hash ? 0 : std::hash<std::string>{}(key_);
+  auto [it, inserted] = by_hash_.try_emplace(hash, static_cast<uint32_t>(groups_.size()));
+  uint32_t g = cluster::kNone;
+  if (!inserted) {
+    for (uint32_t c = it->second; c != cluster::kNone; c = same_hash_[c]) {
+      if (Matches(n, groups_[c])) {
+        g = c;
+        break;
+      }
+    }
+  }
+  if (g == cluster::kNone) {
+    g = static_cast<uint32_t>(groups_.size());
     NodeGroup group;
     group.labels = n.obj.metadata.labels;
     group.labels.erase("kubernetes.io/hostname");
@@ -62,8 +90,9 @@ bool NodeGroups::Assign(const cluster::Store& store, NodeId id) {
     group.unschedulable = n.obj.unschedulable;
     group.allocatable = n.allocatable;
     groups_.push_back(std::move(group));
+    same_hash_.push_back(inserted ? cluster::kNone : it->second);
+    it->second = g;
   }
-  uint32_t g = it->second;
   if (view_of_group_.size() <= g) view_of_group_.resize(g + 1, cluster::kNone);
   if (view_of_group_[g] == cluster::kNone) KeyView(g);
   uint32_t old = node_group_[id];
