@@ -1,5 +1,6 @@
 #include "report/json_writer.h"
 
+#include <array>
 #include <charconv>
 
 namespace gputwin::report {
@@ -44,11 +45,22 @@ IndentedJsonWriter& IndentedJsonWriter::Key(std::string_view key) {
   return *this;
 }
 
+namespace {
+
+// The bytes written as they are: printable ASCII but the quote and the backslash.
+constexpr std::array<bool, 256> kPlainBytes = [] {
+  std::array<bool, 256> plain{};
+  for (int c = 0x20; c < 0x7f; ++c) plain[static_cast<size_t>(c)] = c != '"' && c != '\\';
+  return plain;
+}();
+
+}  // namespace
+
 // Printable ASCII without a quote or backslash is written as it is; anything else goes
 // through nlohmann (its escapes, and its error on invalid UTF-8).
 void IndentedJsonWriter::Escaped(std::string_view s) {
   for (unsigned char c : s) {
-    if (c < 0x20 || c >= 0x7f || c == '"' || c == '\\') {
+    if (!kPlainBytes[c]) {
       buf_ += nlohmann::ordered_json(std::string(s)).dump();
       return;
     }

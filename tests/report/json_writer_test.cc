@@ -59,6 +59,11 @@ Json Sample() {
               {"taints", Json::array({Json{{"key", "nvidia.com/gpu"}, {"effect", "NoSchedule"}}})},
               {"nested", Json::array({Json::array(), Json::array({1, 2}), Json::object()})},
               {"escapes", "quote \" backslash \\ tab \t newline \n bell \x07 del \x7f"},
+              // Each escape alone in its string, and each as a key.
+              {"one each", Json::array({"only \\ backslash", "only \" quote", "only \x01 control",
+                                        "only \x7f del", "tilde ~ and space"})},
+              {"key with \\ backslash", true},
+              {"key with \" quote", true},
               {"utf8", "Zürich \xe2\x9c\x93"},
               {"ints", Json::array({0, -1, std::numeric_limits<int64_t>::min(),
                                     std::numeric_limits<int64_t>::max()})},
