@@ -9,6 +9,7 @@
 #include <memory>
 #include <string_view>
 #include <unordered_set>
+#include <utility>
 #include <vector>
 
 namespace gputwin {
@@ -18,8 +19,26 @@ class TextArena {
   TextArena() = default;
   TextArena(const TextArena&) = delete;  // the views point into this arena's blocks
   TextArena& operator=(const TextArena&) = delete;
-  TextArena(TextArena&&) noexcept = default;  // (blocks stay where they are)
-  TextArena& operator=(TextArena&&) noexcept = default;
+  // (The blocks stay where they are; the arena moved from is left empty.)
+  TextArena(TextArena&& o) noexcept
+      : blocks_(std::move(o.blocks_)),
+        next_(std::exchange(o.next_, nullptr)),
+        left_(std::exchange(o.left_, 0)),
+        words_(std::move(o.words_)) {
+    o.blocks_.clear();
+    o.words_.clear();
+  }
+  TextArena& operator=(TextArena&& o) noexcept {
+    if (this != &o) {
+      blocks_ = std::move(o.blocks_);
+      next_ = std::exchange(o.next_, nullptr);
+      left_ = std::exchange(o.left_, 0);
+      words_ = std::move(o.words_);
+      o.blocks_.clear();
+      o.words_.clear();
+    }
+    return *this;
+  }
 
   // A copy of `s`, valid as long as the arena.
   std::string_view Keep(std::string_view s) {

@@ -8,6 +8,7 @@
 #include "cloud/ec2.h"
 #include "cost/cost.h"
 #include "karpenter/karpenter.h"
+#include "report/summary_values.h"
 #include "report/table.h"
 
 namespace gputwin::report {
@@ -24,15 +25,6 @@ double Round2(double v) {
 }  // namespace
 
 namespace {
-
-template <class Writer>
-void WriteTimeOrNull(Writer& w, Time t) {
-  if (t == cluster::kNever) {
-    w.Null();
-  } else {
-    w.String(FormatRFC3339(t));
-  }
-}
 
 template <class Writer>
 void WriteClaim(Writer& w, const sim::Simulation& sim, size_t index) {

@@ -97,15 +97,6 @@ Json PodJson(const cluster::Store& s, const cluster::PodRecord& p) {
   return pj;
 }
 
-// A time in RFC 3339, or null for one that never came (TimeOrNull's form).
-void WriteTime(IndentedJsonWriter& w, Time t) {
-  if (t == cluster::kNever) {
-    w.Null();
-  } else {
-    w.String(FormatRFC3339(t));
-  }
-}
-
 // One of nodes[].
 void WriteNode(IndentedJsonWriter& w, const cluster::Store& s, const cluster::NodeRecord& n) {
   w.BeginObject();
@@ -129,9 +120,9 @@ void WriteNode(IndentedJsonWriter& w, const cluster::Store& s, const cluster::No
   w.EndArray();
   w.Key("unschedulable").Bool(n.obj.unschedulable);
   w.Key("ready").Bool(n.ready && !n.deleted);
-  WriteTime(w.Key("createdAt"), n.created_at);
-  WriteTime(w.Key("readyAt"), n.ready_at);
-  WriteTime(w.Key("deletedAt"), n.deleted_at);
+  WriteTimeOrNull(w.Key("createdAt"), n.created_at);
+  WriteTimeOrNull(w.Key("readyAt"), n.ready_at);
+  WriteTimeOrNull(w.Key("deletedAt"), n.deleted_at);
   w.Key("pods").UInt(n.pods.size());
   if (n.gpu_count > 0 || !n.devices.empty()) {
     w.Key("gpus").BeginObject();
@@ -326,8 +317,8 @@ void WriteJob(IndentedJsonWriter& w, const cluster::JobRecord& job) {
   w.Key("suspended").Bool(job.obj.suspend);
   w.Key("reason").String(job.condition_reason);
   w.Key("message").String(job.condition_message);
-  WriteTime(w.Key("startTime"), job.start_time);
-  WriteTime(w.Key("completionTime"), job.completion_time);
+  WriteTimeOrNull(w.Key("startTime"), job.start_time);
+  WriteTimeOrNull(w.Key("completionTime"), job.completion_time);
   if (job.completion_time == cluster::kNever || job.start_time == cluster::kNever) {
     w.Key("durationSeconds").Null();
   } else {

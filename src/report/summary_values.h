@@ -20,4 +20,14 @@ inline nlohmann::ordered_json TimeOrNull(Time t) {
   return FormatRFC3339(t);
 }
 
+// The same through a JSON writer's calls (report/json_writer.h).
+template <class Writer>
+void WriteTimeOrNull(Writer& w, Time t) {
+  if (t == cluster::kNever) {
+    w.Null();
+  } else {
+    w.String(FormatRFC3339(t));
+  }
+}
+
 }  // namespace gputwin::report

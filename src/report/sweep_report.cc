@@ -13,9 +13,9 @@
 
 namespace gputwin::report {
 
-namespace {
-
 using Json = nlohmann::ordered_json;
+
+namespace {
 
 bool IsMoney(const std::string& figure) {
   return figure.starts_with("cost") || figure.ends_with("Cost") || figure == "spotSavings";

@@ -58,6 +58,11 @@ TEST(TextArena, ViewsSurviveAMoveOfTheArena) {
   TextArena moved = std::move(arena);
   EXPECT_EQ(kept, "Workload created for Job research/train-1");
   EXPECT_EQ(moved.Word("Created").data(), word.data());
+  // The arena moved from starts afresh: its text lands in a block of its own.
+  const std::string_view fresh = arena.Keep("fresh");  // NOLINT(bugprone-use-after-move)
+  EXPECT_EQ(fresh, "fresh");
+  EXPECT_EQ(kept, "Workload created for Job research/train-1");
+  EXPECT_NE(arena.Word("Created").data(), word.data());  // NOLINT(bugprone-use-after-move)
 }
 
 }  // namespace
