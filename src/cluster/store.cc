@@ -3,6 +3,7 @@
 #include <algorithm>
 #include <charconv>
 #include <string_view>
+#include <tuple>
 
 #include "cluster/ray_objects.h"
 #include "cluster/scheduling_helpers.h"
@@ -317,21 +318,32 @@ NodeId Store::AddNode(const api::Node& node) {
   lowest_pod_priority_.push_back(std::numeric_limits<int32_t>::max());
   usage_versions_.push_back(0);
   node_by_name_[node.metadata.name] = id;
-  for (const auto& [k, v] : nodes_[id].obj.metadata.labels) nodes_by_label_[{k, v}].push_back(id);
+  for (const auto& [k, v] : nodes_[id].obj.metadata.labels) NodesByLabel(k, v).push_back(id);
   ++label_index_version_;
   Notify(WatchKind::kNode, WatchOp::kAdded, id);
   return id;
+}
+
+std::vector<NodeId>& Store::NodesByLabel(std::string_view key, std::string_view value) {
+  const LabelPair wanted{key, value};
+  auto it = nodes_by_label_.lower_bound(wanted);
+  if (it == nodes_by_label_.end() || nodes_by_label_.key_comp()(wanted, it->first)) {
+    it = nodes_by_label_.emplace_hint(it, std::piecewise_construct,
+                                      std::forward_as_tuple(std::string(key), std::string(value)),
+                                      std::forward_as_tuple());
+  }
+  return it->second;
 }
 
 void Store::SetNodeLabel(NodeId id, const std::string& key, const std::string& value) {
   auto& labels = nodes_[id].obj.metadata.labels;
   auto it = labels.find(key);
   if (it != labels.end()) {
-    auto& ids = nodes_by_label_[{key, it->second}];
+    auto& ids = NodesByLabel(key, it->second);
     ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
   }
   labels[key] = value;
-  auto& ids = nodes_by_label_[{key, value}];
+  auto& ids = NodesByLabel(key, value);
   ids.insert(std::lower_bound(ids.begin(), ids.end(), id), id);
   ++label_index_version_;
   Notify(WatchKind::kNode, WatchOp::kModified, id);
@@ -349,10 +361,10 @@ void Store::SetNodeDevices(NodeId id, const std::map<std::string, int64_t>& reso
   BumpUsage(id);
   if (n.requested.size() < n.allocatable.size()) n.requested.resize(n.allocatable.size(), 0);
   for (const auto& [k, v] : labels) {
-    auto& ids = nodes_by_label_[{k, v}];
+    auto& ids = NodesByLabel(k, v);
     auto old = n.obj.metadata.labels.find(k);
     if (old != n.obj.metadata.labels.end()) {
-      auto& prev = nodes_by_label_[{k, old->second}];
+      auto& prev = NodesByLabel(k, old->second);
       prev.erase(std::remove(prev.begin(), prev.end(), id), prev.end());
     }
     n.obj.metadata.labels[k] = v;
@@ -365,7 +377,7 @@ void Store::SetNodeDevices(NodeId id, const std::map<std::string, int64_t>& reso
 }
 
 std::vector<NodeId> Store::NodesWithLabel(const std::string& key, const std::string& value) const {
-  auto it = nodes_by_label_.find({key, value});
+  auto it = nodes_by_label_.find(LabelPair{key, value});
   if (it == nodes_by_label_.end()) return {};
   std::vector<NodeId> out;
   for (NodeId id : it->second) {
@@ -377,7 +389,7 @@ std::vector<NodeId> Store::NodesWithLabel(const std::string& key, const std::str
 const std::vector<NodeId>& Store::LabelIndex(const std::string& key,
                                              const std::string& value) const {
   static const std::vector<NodeId> kNoNodes;
-  auto it = nodes_by_label_.find({key, value});
+  auto it = nodes_by_label_.find(LabelPair{key, value});
   return it == nodes_by_label_.end() ? kNoNodes : it->second;
 }
 

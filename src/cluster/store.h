@@ -11,6 +11,7 @@
 #include <map>
 #include <memory>
 #include <string>
+#include <string_view>
 #include <unordered_map>
 #include <utility>
 #include <vector>
@@ -352,7 +353,20 @@ class Store {
   std::vector<int32_t> lowest_pod_priority_;  // by NodeId
   size_t not_ready_nodes_ = 0;                // deleted ones included (SetNodeReady)
   std::unordered_map<std::string, NodeId> node_by_name_;
-  std::map<std::pair<std::string, std::string>, std::vector<NodeId>> nodes_by_label_;
+  // Label (key, value) → nodes, looked up by string views: a node's registration asks it
+  // for each of its ~65 labels, and a pair of strings built per lookup cost an allocation.
+  struct LabelPairLess {
+    using is_transparent = void;
+    template <class A, class B>
+    bool operator()(const A& a, const B& b) const {
+      const std::string_view af = a.first, bf = b.first;
+      if (af != bf) return af < bf;
+      return std::string_view(a.second) < std::string_view(b.second);
+    }
+  };
+  using LabelPair = std::pair<std::string_view, std::string_view>;
+  std::vector<NodeId>& NodesByLabel(std::string_view key, std::string_view value);
+  std::map<std::pair<std::string, std::string>, std::vector<NodeId>, LabelPairLess> nodes_by_label_;
   uint64_t label_index_version_ = 0;  // moves with every change of nodes_by_label_
   std::vector<DeploymentRecord> deployments_;
   std::vector<ReplicaSetRecord> replica_sets_;
