@@ -1,13 +1,13 @@
 #include "scheduler/node_groups.h"
 
 #include <charconv>
+#include <string_view>
 
 namespace gputwin::scheduler {
 
 namespace {
 
-// The parts of a group key, appended in place (a node's ~40 labels; a Karpenter month
-// keys a node at each of its label, taint and device changes).
+// The parts of a view's key, appended in place.
 void AppendAllocatable(std::string* key, const cluster::ResourceVec& allocatable) {
   char text[24];
   for (int64_t v : allocatable) {
@@ -40,16 +40,29 @@ void AppendTaintsAndCordon(std::string* key, const std::vector<api::Taint>& tain
 
 }  // namespace
 
-void NodeGroups::Key(const cluster::NodeRecord& n, std::string* key) {
-  key->clear();
-  AppendAllocatable(key, n.allocatable);
+// A hash of the fields a group shares (allocatable, labels but the hostname, taints,
+// cordon); groups of equal hashes are then told apart by Matches.
+uint64_t NodeGroups::HashOf(const cluster::NodeRecord& n) {
+  uint64_t h = n.obj.unschedulable ? 1 : 2;
+  auto mix = [&h](uint64_t v) { h ^= v + 0x9e3779b97f4a7c15 + (h << 6) + (h >> 2); };
+  const std::hash<std::string_view> text;
+  for (int64_t v : n.allocatable) mix(static_cast<uint64_t>(v));
+  mix(n.allocatable.size());
   for (const auto& [k, v] : n.obj.metadata.labels) {
-    if (k != "kubernetes.io/hostname") AppendLabel(key, k, v);
+    if (k == "kubernetes.io/hostname") continue;
+    mix(text(k));
+    mix(text(v));
   }
-  AppendTaintsAndCordon(key, n.obj.taints, n.obj.unschedulable);
+  for (const auto& t : n.obj.taints) {
+    mix(text(t.key));
+    mix(text(t.value));
+    mix(text(t.effect));
+  }
+  return h;
 }
 
-// Whether the node would key to the group (what Key writes, compared field by field).
+// Whether the node belongs in the group: the same allocatable, labels but the hostname,
+// taints and cordon.
 bool NodeGroups::Matches(const cluster::NodeRecord& n, const NodeGroup& g) {
   if (n.obj.unschedulable != g.unschedulable || n.allocatable != g.allocatable ||
       n.obj.taints != g.taints) {
@@ -67,10 +80,9 @@ bool NodeGroups::Matches(const cluster::NodeRecord& n, const NodeGroup& g) {
 bool NodeGroups::Assign(const cluster::Store& store, NodeId id) {
   if (node_group_.size() <= id) node_group_.resize(id + 1, cluster::kNone);
   const auto& n = store.node(id);
-  // By the key's hash, the groups checked field by field: a Karpenter fleet makes a group
-  // per node's network topology, and a key each (~3 KB) would be kept for good.
-  Key(n, &key_);
-  const uint64_t hash = one_hash ? 0 : std::hash<std::string>{}(key_);
+  // By a hash of the node's fields, the groups checked field by field: a Karpenter fleet
+  // makes a group per node's network topology (no key text is built or kept for it).
+  const uint64_t hash = one_hash ? 0 : HashOf(n);
   auto [it, inserted] = by_hash_.try_emplace(hash, static_cast<uint32_t>(groups_.size()));
   uint32_t g = cluster::kNone;
   if (!inserted) {

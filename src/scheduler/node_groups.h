@@ -50,11 +50,11 @@ class NodeGroups {
   // as the scheduler's by order position, is then stale).
   uint64_t views_version() const { return views_version_; }
 
-  // Tests: every key hashes alike, so groups are told apart by Matches alone.
+  // Tests: every node hashes alike, so groups are told apart by Matches alone.
   bool one_hash = false;
 
  private:
-  static void Key(const cluster::NodeRecord& n, std::string* key);
+  static uint64_t HashOf(const cluster::NodeRecord& n);
   static bool Matches(const cluster::NodeRecord& n, const NodeGroup& g);
   void KeyView(uint32_t g);
   std::set<std::string> keys_;  // label keys some template names
@@ -64,10 +64,9 @@ class NodeGroups {
   std::unordered_map<std::string, uint32_t> view_by_key_;  // this key set's views
   std::vector<uint32_t> node_group_;
   std::vector<NodeGroup> groups_;
-  // Groups by their key's hash: the first, then each one's next of the same hash.
+  // Groups by HashOf: the first, then each one's next of the same hash.
   std::unordered_map<uint64_t, uint32_t> by_hash_;
   std::vector<uint32_t> same_hash_;  // by group
-  std::string key_;                  // Assign's, kept for its capacity
 };
 
 }  // namespace gputwin::scheduler

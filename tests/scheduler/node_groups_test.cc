@@ -1,7 +1,7 @@
 // Node groups are kube-scheduler's static verdicts shared (the twin's, see node_groups.h):
 // nodes alike in everything the static filters read (allocatable, labels but the hostname,
 // taints, cordon) must share a group, and any difference must part them, whether groups
-// are found by their key's hash or, with every hash alike, by comparing fields.
+// are found by a hash of those fields or, with every hash alike, by comparing fields.
 #include "scheduler/node_groups.h"
 
 #include <gtest/gtest.h>
@@ -81,7 +81,7 @@ TEST_P(NodeGroupsTest, ANodeMovesWithItsLabelsAndCordon) {
 }
 
 INSTANTIATE_TEST_SUITE_P(ByHashAndByFields, NodeGroupsTest, ::testing::Bool(),
-                         [](const auto& info) { return info.param ? "OneHash" : "KeyHash"; });
+                         [](const auto& info) { return info.param ? "OneHash" : "FieldHash"; });
 
 }  // namespace
 }  // namespace gputwin::scheduler
