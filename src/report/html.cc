@@ -261,8 +261,9 @@ std::string RenderHtml(const SortedJson& summary, const PodSpans& spans) {
   }
   // Node Gantt: a NodeClaim's launch and boot, GPU set-up until initialized, the node's
   // life, and why it went; static nodes from creation (set-up until Ready).
+  // (The run's report keeps only these rows of summary.json's nodes: the count is the spans'.)
   const auto& nodes = Arr(summary, "nodes");
-  if (!nodes.empty()) {
+  if (!spans.nodes.empty()) {
     std::map<std::string, const SortedJson*> claim_of;
     int failed_claims = 0;
     for (const auto& c : Arr(Obj(summary, "karpenter"), "nodeClaims")) {
@@ -315,9 +316,9 @@ std::string RenderHtml(const SortedJson& summary, const PodSpans& spans) {
               Escape(why) + "</td></tr>";
     }
     std::string note;
-    if (nodes.size() > kMaxRows) {
+    if (spans.nodes.size() > kMaxRows) {
       note = fmt::format("<p>The first {} of {} nodes, by creation; summary.json has them all.</p>",
-                         kMaxRows, nodes.size());
+                         kMaxRows, spans.nodes.size());
     }
     if (failed_claims > 0) {
       note += fmt::format(

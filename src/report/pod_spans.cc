@@ -1,7 +1,9 @@
 #include "report/pod_spans.h"
 
+#include <cstdlib>
 #include <map>
 
+#include "core/quantity.h"
 #include "report/summary.h"
 #include "report/summary_fields.h"
 
@@ -31,6 +33,47 @@ class Names {
   std::vector<std::string>& names_;
   std::map<std::string, uint32_t> ids_;
 };
+
+// The GPU model a node's devices are, as GFD labels it (or the twin's model name).
+std::string GpuModel(const nlohmann::json& node) {
+  const auto& labels = Obj(node, "labels");
+  if (auto it = labels.find("nvidia.com/gpu.product"); it != labels.end() && it->is_string()) {
+    return it->get<std::string>();
+  }
+  const auto& gpus = Obj(node, "gpus");
+  return gpus.value("model", std::string("GPU"));
+}
+
+// NVIDIA devices a node advertises (GPUs, MIG instances, shared replicas): what pods'
+// `gpus` count against.
+double GpuDevices(const nlohmann::json& node) {
+  double n = 0;
+  for (const auto& [name, q] : Obj(node, "allocatable").items()) {
+    if (name.starts_with("nvidia.com/") && q.is_string())
+      n += std::atof(q.get<std::string>().c_str());
+  }
+  const auto& gpus = Obj(node, "gpus");
+  if (n == 0 && gpus.value("devicePluginRegistered", false)) n = gpus.value("count", 0);
+  return n;
+}
+
+// The same two from the store, as summary.json writes the node (its "gpus" object exists
+// when the node has GPUs or devices; quantities are read back from their text).
+std::string GpuModel(const cluster::NodeRecord& node) {
+  const auto& labels = node.obj.metadata.labels;
+  if (auto it = labels.find("nvidia.com/gpu.product"); it != labels.end()) return it->second;
+  return node.gpu_count > 0 || !node.devices.empty() ? node.gpu_model : "GPU";
+}
+
+double GpuDevices(const cluster::NodeRecord& node) {
+  double n = 0;
+  for (const auto& [name, q] : node.obj.allocatable) {
+    if (name.starts_with("nvidia.com/")) n += std::atof(FormatQuantity(q, false).c_str());
+  }
+  const bool gpus = node.gpu_count > 0 || !node.devices.empty();
+  if (n == 0 && gpus && node.device_plugin_registered) n = node.gpu_count;
+  return n;
+}
 
 }  // namespace
 
@@ -74,7 +117,20 @@ PodSpans PodSpans::FromSummary(const nlohmann::json& summary) {
       out.workloads.push_back(wl);
     }
   }
-  Names nodes(&out.node_names), reasons(&out.reasons);
+  Names nodes(&out.node_names), reasons(&out.reasons), values(&out.node_values);
+  for (const auto& n : Arr(summary, "nodes")) {
+    NodeSpan ns;
+    ns.created = SecondsOrNan(n, "createdAt");
+    ns.ready = SecondsOrNan(n, "readyAt");
+    ns.deleted = SecondsOrNan(n, "deletedAt");
+    ns.devices = GpuDevices(n);
+    ns.name = nodes.Id(Str(n, "name"));
+    const auto& labels = Obj(n, "labels");
+    ns.capacity_type = values.Id(labels.value("karpenter.sh/capacity-type", std::string("static")));
+    ns.nodepool = values.Id(labels.value("karpenter.sh/nodepool", std::string("")));
+    ns.model = values.Id(GpuModel(n));
+    out.nodes.push_back(ns);
+  }
   const auto& pods = Arr(summary, "pods");
   out.spans.reserve(pods.size());
   for (const auto& p : pods) {
@@ -121,7 +177,26 @@ PodSpans PodSpans::FromStore(const cluster::Store& store, const kueue::KueueCont
       out.workloads.push_back(wl);
     }
   }
-  Names nodes(&out.node_names), reasons(&out.reasons);
+  Names nodes(&out.node_names), reasons(&out.reasons), values(&out.node_values);
+  out.nodes.reserve(store.node_count());
+  for (cluster::NodeId id = 0; id < store.node_count(); ++id) {
+    const auto& n = store.node(id);
+    NodeSpan ns;
+    ns.created = SecondsOrNan(n.created_at);
+    ns.ready = SecondsOrNan(n.ready_at);
+    ns.deleted = SecondsOrNan(n.deleted_at);
+    ns.devices = GpuDevices(n);
+    ns.name = nodes.Id(n.name());
+    const auto& labels = n.obj.metadata.labels;
+    auto label = [&](const char* key, const char* none) {
+      auto it = labels.find(key);
+      return values.Id(it == labels.end() ? std::string(none) : it->second);
+    };
+    ns.capacity_type = label("karpenter.sh/capacity-type", "static");
+    ns.nodepool = label("karpenter.sh/nodepool", "");
+    ns.model = values.Id(GpuModel(n));
+    out.nodes.push_back(ns);
+  }
   out.spans.reserve(store.pod_count());
   for (cluster::PodId id = 0; id < store.pod_count(); ++id) {
     const auto& p = store.pod(id);

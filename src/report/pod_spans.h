@@ -1,7 +1,8 @@
-// What the HTML report reads of each pod: its times, GPU devices, node and waits, compact.
-// A million-pod run gives them straight from the store; `gputwin report` reads them back
-// from summary.json's pods. Both give the same numbers (times are nanosecond-exact in
-// RFC 3339), so the page is byte-identical either way.
+// What the HTML report reads of each pod (its times, GPU devices, node and waits) and of
+// each node (its life, NodePool, capacity type and GPU devices), compact. A million-pod
+// run gives them straight from the store; `gputwin report` reads them back from
+// summary.json's pods and nodes. Both give the same numbers (times are nanosecond-exact
+// in RFC 3339), so the page is byte-identical either way.
 #pragma once
 
 #include <cmath>
@@ -25,6 +26,18 @@ struct PodSpans {
   };
   std::vector<Span> spans;
   std::vector<std::string> node_names;
+  // Every node, in summary.json's order (creation): what the node and GPU timelines and
+  // the Gantt's row count read.
+  struct NodeSpan {
+    double created = NAN, ready = NAN, deleted = NAN;  // unix seconds; NaN: never
+    double devices = 0;                                // NVIDIA devices advertised (GpuDevices)
+    uint32_t name = 0;                                 // index into node_names
+    uint32_t capacity_type = 0;  // index into node_values: karpenter.sh/capacity-type, "static"
+    uint32_t nodepool = 0;       // karpenter.sh/nodepool, "" when none
+    uint32_t model = 0;          // the GPU model (GpuModel)
+  };
+  std::vector<NodeSpan> nodes;
+  std::vector<std::string> node_values;
   std::vector<double> wait_at;        // unix seconds
   std::vector<uint16_t> wait_reason;  // index into reasons
   std::vector<std::string> reasons;

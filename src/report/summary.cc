@@ -529,13 +529,13 @@ nlohmann::json ReportJson(const sim::Simulation& sim, Json head) {
     }
     return to;
   };
-  // Of NodeJson's fields, these alone, built directly: a Karpenter month has tens of
-  // thousands of nodes, and the whole object for each cost more than the page's part.
+  // Of NodeJson's fields, these alone, built directly, for the Gantt's rows: a Karpenter
+  // month has tens of thousands of nodes, and the timelines read them all from the spans.
   auto time_or_null = [](Time t) {
     return t == cluster::kNever ? nlohmann::json(nullptr) : nlohmann::json(FormatRFC3339(t));
   };
   nlohmann::json nodes = nlohmann::json::array();
-  for (cluster::NodeId id = 0; id < s.node_count(); ++id) {
+  for (cluster::NodeId id = 0; id < s.node_count() && id < kGanttNodeRows; ++id) {
     const auto& node = s.node(id);
     nlohmann::json n = nlohmann::json::object();
     n["name"] = node.name();
@@ -543,22 +543,11 @@ nlohmann::json ReportJson(const sim::Simulation& sim, Json head) {
     n["readyAt"] = time_or_null(node.ready_at);
     n["deletedAt"] = time_or_null(node.deleted_at);
     nlohmann::json labels = nlohmann::json::object();
-    for (const char* key : {"karpenter.sh/capacity-type", "karpenter.sh/nodepool",
-                            "node.kubernetes.io/instance-type", "nvidia.com/gpu.product"}) {
+    for (const char* key : {"karpenter.sh/capacity-type", "node.kubernetes.io/instance-type"}) {
       const auto& all = node.obj.metadata.labels;
       if (auto it = all.find(key); it != all.end()) labels[key] = it->second;
     }
     n["labels"] = std::move(labels);
-    nlohmann::json devices = nlohmann::json::object();
-    for (const auto& [name, q] : node.obj.allocatable) {
-      if (name.starts_with("nvidia.com/")) devices[name] = FormatQuantity(q, false);
-    }
-    n["allocatable"] = std::move(devices);
-    if (node.gpu_count > 0 || !node.devices.empty()) {
-      n["gpus"] = nlohmann::json{{"model", node.gpu_model},
-                                 {"count", node.gpu_count},
-                                 {"devicePluginRegistered", node.device_plugin_registered}};
-    }
     nodes.push_back(std::move(n));
   }
   out["nodes"] = std::move(nodes);
@@ -582,7 +571,7 @@ nlohmann::json ReportJson(const sim::Simulation& sim, Json head) {
     }
     out["karpenter"]["nodeClaims"] = std::move(claims);
   }
-  return out;  // pods and workloads come apart (PodSpans::FromStore)
+  return out;  // pods, workloads and nodes come apart (PodSpans::FromStore)
 }
 
 void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& res,

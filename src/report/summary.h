@@ -28,8 +28,9 @@ Json SummaryHead(const sim::Simulation& sim, const results::Results& r);
 void WriteSummaryJson(std::ostream& out, const sim::Simulation& sim, const results::Results& r,
                       Detail detail = Detail::kFull, const Json* head = nullptr);
 // What the HTML report is drawn from: the head and Kueue's metrics, in the key-sorted form
-// RenderHtml reads summary.json in, with nodes[] and NodeClaims holding only the fields the
-// page draws; pods and Kueue's workloads come apart (PodSpans::FromStore).
+// RenderHtml reads summary.json in, with nodes[] (the Gantt's first kGanttNodeRows) and
+// NodeClaims holding only the fields the page draws; pods, Kueue's workloads and every
+// node's span come apart (PodSpans::FromStore).
 nlohmann::json ReportJson(const sim::Simulation& sim, Json head);
 // The readable report printed on stdout.
 std::string RenderText(const sim::Simulation& sim, const results::Results& r);

@@ -73,29 +73,6 @@ std::vector<double> Resample(const Grid& g, const std::vector<std::pair<double, 
   return out;
 }
 
-// The GPU model a node's devices are, as GFD labels it (or the twin's model name).
-std::string GpuModel(const SortedJson& node) {
-  const auto& labels = Obj(node, "labels");
-  if (auto it = labels.find("nvidia.com/gpu.product"); it != labels.end() && it->is_string()) {
-    return it->get<std::string>();
-  }
-  const auto& gpus = Obj(node, "gpus");
-  return gpus.value("model", std::string("GPU"));
-}
-
-// NVIDIA devices a node advertises (GPUs, MIG instances, shared replicas): what pods'
-// `gpus` count against.
-double GpuDevices(const SortedJson& node) {
-  double n = 0;
-  for (const auto& [name, q] : Obj(node, "allocatable").items()) {
-    if (name.starts_with("nvidia.com/") && q.is_string())
-      n += std::atof(q.get<std::string>().c_str());
-  }
-  const auto& gpus = Obj(node, "gpus");
-  if (n == 0 && gpus.value("devicePluginRegistered", false)) n = gpus.value("count", 0);
-  return n;
-}
-
 // Kueue per ClusterQueue: workloads pending (queued) and admitted, from their conditions;
 // the GPUs admitted against the nominal quota and the weighted share, from Kueue's own
 // metrics (kueue_cluster_queue_resource_usage, _nominal_quota, _weighted_share).
@@ -250,20 +227,19 @@ OJson TimelinesOn(const SortedJson& summary, const PodSpans& spans, double secon
   // Nodes: by capacity type, by NodePool, GPU devices by model.
   std::map<std::string, std::vector<double>> nodes, pools, model_capacity, model_allocated;
   std::map<std::string, std::string> model_of_node;
-  for (const auto& node : Arr(summary, "nodes")) {
-    const double from = Seconds(node, "createdAt", t0);
-    const double to = Seconds(node, "deletedAt", end);
-    const auto& labels = Obj(node, "labels");
-    const std::string type = labels.value("karpenter.sh/capacity-type", std::string("static"));
+  for (const auto& node : spans.nodes) {
+    const double from = PodSpans::Or(node.created, t0);
+    const double to = PodSpans::Or(node.deleted, end);
+    const std::string& type = spans.node_values[node.capacity_type];
     g.Add(series_of(&nodes, type), from, to, 1);
-    const std::string pool = labels.value("karpenter.sh/nodepool", std::string(""));
+    const std::string& pool = spans.node_values[node.nodepool];
     g.Add(series_of(&pools, pool.empty() ? type : pool + " (" + type + ")"), from, to, 1);
-    if (const double devices = GpuDevices(node); devices > 0) {
-      const std::string model = GpuModel(node);
-      model_of_node[Str(node, "name")] = model;
-      const double ready = Seconds(node, "readyAt", from);
-      g.Add(&capacity, ready, to, devices);
-      g.Add(series_of(&model_capacity, model), ready, to, devices);
+    if (node.devices > 0) {
+      const std::string& model = spans.node_values[node.model];
+      model_of_node[spans.node_names[node.name]] = model;
+      const double ready = PodSpans::Or(node.ready, from);
+      g.Add(&capacity, ready, to, node.devices);
+      g.Add(series_of(&model_capacity, model), ready, to, node.devices);
     }
   }
   // Pods: Pending (created to bound) and why, ContainerCreating, Running, devices held.
@@ -296,13 +272,13 @@ OJson TimelinesOn(const SortedJson& summary, const PodSpans& spans, double secon
         g.Add(series_of(&model_allocated, m->second), scheduled, gone, gpus);
     }
   }
-  std::map<std::string, const SortedJson*> node_by_name;
-  for (const auto& nd : Arr(summary, "nodes")) node_by_name[Str(nd, "name")] = &nd;
+  std::map<std::string_view, const PodSpans::NodeSpan*> node_by_name;
+  for (const auto& nd : spans.nodes) node_by_name[spans.node_names[nd.name]] = &nd;
   for (const auto& c : Arr(Obj(summary, "cost"), "nodes")) {
     auto it = node_by_name.find(Str(c, "name"));
     if (it == node_by_name.end()) continue;
-    const SortedJson* node = it->second;
-    g.Add(&cost, Seconds(*node, "createdAt", t0), Seconds(*node, "deletedAt", end),
+    const PodSpans::NodeSpan* node = it->second;
+    g.Add(&cost, PodSpans::Or(node->created, t0), PodSpans::Or(node->deleted, end),
           c.value("pricePerHour", 0.0));
   }
   // Series that stayed zero (a reason no pod waited for) are left out.

@@ -418,6 +418,34 @@ TEST(Cli, ReportHtmlIsTheSameFromTheRunAndFromItsSummary) {
   }
 }
 
+TEST(Cli, ReportHtmlCountsEveryNodeBeyondTheGanttRows) {
+  // 1,002 nodes of one GPU each: the run's report keeps only the Gantt's first 1,000 rows
+  // of nodes[], but its count and the GPU timeline cover all of them, as the report drawn
+  // from the whole summary.json does.
+  fs::path dir = TempDir("many-nodes");
+  {
+    std::ofstream f(dir / "nodes.yaml");
+    for (int i = 0; i < 1002; ++i) {
+      f << "---\napiVersion: v1\nkind: Node\nmetadata:\n  name: node-" << i
+        << "\nstatus:\n  allocatable: {cpu: \"8\", memory: 32Gi, pods: \"110\", "
+           "nvidia.com/gpu: \"1\"}\n";
+    }
+  }
+  ASSERT_EQ(RunGputwin("run -f " + (dir / "nodes.yaml").string() + " --duration 1h --out " +
+                       (dir / "run").string())
+                .code,
+            0);
+  ASSERT_EQ(
+      RunGputwin("report " + (dir / "run").string() + " --html " + (dir / "again.html").string())
+          .code,
+      0);
+  const std::string page = SlurpFile(dir / "run" / "report.html");
+  EXPECT_THAT(page, HasSubstr("The first 1000 of 1002 nodes, by creation"));
+  EXPECT_THAT(page, HasSubstr("\"gpuCapacity\":[1002.0,"));
+  EXPECT_EQ(page, SlurpFile(dir / "again.html"));
+  fs::remove_all(dir);
+}
+
 TEST(Cli, ValidateCountsEveryKind) {
   CliResult r = RunGputwin("validate " + std::string(GPUTWIN_SOURCE_DIR) +
                            "/tests/scenarios/karpenter_pdb.yaml");
