@@ -325,27 +325,35 @@ NodeId Store::AddNode(const api::Node& node) {
 }
 
 std::vector<NodeId>& Store::NodesByLabel(std::string_view key, std::string_view value) {
-  const LabelPair wanted{key, value};
-  auto it = nodes_by_label_.lower_bound(wanted);
-  if (it == nodes_by_label_.end() || nodes_by_label_.key_comp()(wanted, it->first)) {
-    it = nodes_by_label_.emplace_hint(it, std::piecewise_construct,
-                                      std::forward_as_tuple(std::string(key), std::string(value)),
-                                      std::forward_as_tuple());
+  auto it = nodes_by_label_.find(LabelPair{key, value});
+  if (it == nodes_by_label_.end()) {
+    it = nodes_by_label_
+             .emplace(std::pair{std::string(key), std::string(value)}, std::vector<NodeId>{})
+             .first;
   }
   return it->second;
 }
 
+void Store::LeaveLabelIndex(NodeId id, std::string_view key, std::string_view value) {
+  auto it = nodes_by_label_.find(LabelPair{key, value});
+  if (it == nodes_by_label_.end()) return;
+  auto& ids = it->second;
+  auto at = std::lower_bound(ids.begin(), ids.end(), id);
+  if (at != ids.end() && *at == id) ids.erase(at);
+  if (ids.empty()) nodes_by_label_.erase(it);
+}
+
 void Store::SetNodeLabel(NodeId id, const std::string& key, const std::string& value) {
   auto& labels = nodes_[id].obj.metadata.labels;
+  const bool indexed = !nodes_[id].deleted;
   auto it = labels.find(key);
-  if (it != labels.end()) {
-    auto& ids = NodesByLabel(key, it->second);
-    ids.erase(std::remove(ids.begin(), ids.end(), id), ids.end());
-  }
+  if (it != labels.end() && indexed) LeaveLabelIndex(id, key, it->second);
   labels[key] = value;
-  auto& ids = NodesByLabel(key, value);
-  ids.insert(std::lower_bound(ids.begin(), ids.end(), id), id);
-  ++label_index_version_;
+  if (indexed) {
+    auto& ids = NodesByLabel(key, value);
+    ids.insert(std::lower_bound(ids.begin(), ids.end(), id), id);
+    ++label_index_version_;
+  }
   Notify(WatchKind::kNode, WatchOp::kModified, id);
 }
 
@@ -361,13 +369,11 @@ void Store::SetNodeDevices(NodeId id, const std::map<std::string, int64_t>& reso
   BumpUsage(id);
   if (n.requested.size() < n.allocatable.size()) n.requested.resize(n.allocatable.size(), 0);
   for (const auto& [k, v] : labels) {
-    auto& ids = NodesByLabel(k, v);
     auto old = n.obj.metadata.labels.find(k);
-    if (old != n.obj.metadata.labels.end()) {
-      auto& prev = NodesByLabel(k, old->second);
-      prev.erase(std::remove(prev.begin(), prev.end(), id), prev.end());
-    }
+    if (old != n.obj.metadata.labels.end() && !n.deleted) LeaveLabelIndex(id, k, old->second);
     n.obj.metadata.labels[k] = v;
+    if (n.deleted) continue;
+    auto& ids = NodesByLabel(k, v);
     ids.insert(std::lower_bound(ids.begin(), ids.end(), id), id);
   }
   ++label_index_version_;
@@ -378,12 +384,7 @@ void Store::SetNodeDevices(NodeId id, const std::map<std::string, int64_t>& reso
 
 std::vector<NodeId> Store::NodesWithLabel(const std::string& key, const std::string& value) const {
   auto it = nodes_by_label_.find(LabelPair{key, value});
-  if (it == nodes_by_label_.end()) return {};
-  std::vector<NodeId> out;
-  for (NodeId id : it->second) {
-    if (!nodes_[id].deleted) out.push_back(id);
-  }
-  return out;
+  return it == nodes_by_label_.end() ? std::vector<NodeId>{} : it->second;
 }
 
 const std::vector<NodeId>& Store::LabelIndex(const std::string& key,
@@ -400,6 +401,8 @@ void Store::DeleteNode(NodeId id) {
   n.deleted_at = now_;
   live_nodes_.erase(std::lower_bound(live_nodes_.begin(), live_nodes_.end(), id));
   node_by_name_.erase(n.name());
+  for (const auto& [k, v] : n.obj.metadata.labels) LeaveLabelIndex(id, k, v);
+  ++label_index_version_;
   Notify(WatchKind::kNode, WatchOp::kDeleted, id);
 }
 

@@ -17,6 +17,7 @@
 #include <vector>
 
 #include "absl/container/flat_hash_map.h"
+#include "absl/hash/hash.h"
 
 #include "api/types.h"
 #include "cluster/objects.h"
@@ -175,7 +176,7 @@ class Store {
   uint32_t FindStatefulSet(const std::string& namespace_, const std::string& name) const;
   // Nodes with a label set to a value (live nodes only), in id order.
   std::vector<NodeId> NodesWithLabel(const std::string& key, const std::string& value) const;
-  // The index entry behind it, deleted nodes included (no copy: for size checks).
+  // The index entry behind it (no copy: for size checks and walks).
   const std::vector<NodeId>& LabelIndex(const std::string& key, const std::string& value) const;
   void SetNodeLabel(NodeId id, const std::string& key, const std::string& value);
   // The device plugin registered: its resources replace the node's nvidia.com/* ones,
@@ -353,20 +354,32 @@ class Store {
   std::vector<int32_t> lowest_pod_priority_;  // by NodeId
   size_t not_ready_nodes_ = 0;                // deleted ones included (SetNodeReady)
   std::unordered_map<std::string, NodeId> node_by_name_;
-  // Label (key, value) → nodes, looked up by string views: a node's registration asks it
-  // for each of its ~65 labels, and a pair of strings built per lookup cost an allocation.
-  struct LabelPairLess {
+  // Label (key, value) → the live nodes that have it, ascending, looked up by string views: a
+  // node's registration asks it for each of its ~65 labels, and a pair of strings built per
+  // lookup cost an allocation. Hashed: the keys share long prefixes (karpenter.k8s.aws/...),
+  // which a tree compares at every level. Node-based: a list stays put while others are
+  // added. A deleted node leaves it (a month of Karpenter nodes would keep every hostname).
+  struct LabelPairHash {
+    using is_transparent = void;
+    template <class A>
+    size_t operator()(const A& a) const {
+      return absl::HashOf(std::string_view(a.first), std::string_view(a.second));
+    }
+  };
+  struct LabelPairEq {
     using is_transparent = void;
     template <class A, class B>
     bool operator()(const A& a, const B& b) const {
-      const std::string_view af = a.first, bf = b.first;
-      if (af != bf) return af < bf;
-      return std::string_view(a.second) < std::string_view(b.second);
+      return std::string_view(a.first) == std::string_view(b.first) &&
+             std::string_view(a.second) == std::string_view(b.second);
     }
   };
   using LabelPair = std::pair<std::string_view, std::string_view>;
   std::vector<NodeId>& NodesByLabel(std::string_view key, std::string_view value);
-  std::map<std::pair<std::string, std::string>, std::vector<NodeId>, LabelPairLess> nodes_by_label_;
+  void LeaveLabelIndex(NodeId id, std::string_view key, std::string_view value);
+  std::unordered_map<std::pair<std::string, std::string>, std::vector<NodeId>, LabelPairHash,
+                     LabelPairEq>
+      nodes_by_label_;
   uint64_t label_index_version_ = 0;  // moves with every change of nodes_by_label_
   std::vector<DeploymentRecord> deployments_;
   std::vector<ReplicaSetRecord> replica_sets_;

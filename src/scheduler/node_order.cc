@@ -134,8 +134,9 @@ void Scheduler::RefreshOrderView(NodeId n) {
 
 const std::vector<std::pair<int32_t, NodeId>>& Scheduler::PinnedByPosition(
     const std::vector<NodeId>& label_index) {
-  // Bounded: under TAS every node's hostname is an index of its own, and indexes of
-  // deleted nodes would stay. Entries are only a cache, made again on the next use.
+  // Bounded: under TAS every node's hostname is an index of its own. Entries are only a
+  // cache, made again on the next use (a deleted index's address may come back: the label
+  // version has moved by then).
   if (pinned_orders_.size() >= kMaxPinnedOrders && !pinned_orders_.count(&label_index)) {
     pinned_orders_.clear();
   }
