@@ -379,5 +379,42 @@ TEST(NodeReadyTally, CountsTransitionsOnce) {
   EXPECT_TRUE(s.node(na).ready);
 }
 
+// The label index (what a nodeSelector's walk and NodesWithLabel read) names the live nodes
+// with a label's value, ascending: a relabelled node moves between values, the device
+// plugin's labels join it, and a deleted node leaves it for good.
+TEST(NodeLabelIndex, FollowsLabelsAndLeavesWithDeletedNodes) {
+  Store s;
+  std::vector<NodeId> ids;
+  for (const char* name : {"a", "b", "c"}) {
+    api::Node n;
+    n.metadata.name = name;
+    n.metadata.labels["pool"] = "gpu";
+    ids.push_back(s.AddNode(n));
+  }
+  using V = std::vector<NodeId>;
+  EXPECT_EQ(s.LabelIndex("pool", "gpu"), (V{ids[0], ids[1], ids[2]}));
+  EXPECT_EQ(s.LabelIndex("kubernetes.io/hostname", "b"), (V{ids[1]}));
+  s.SetNodeLabel(ids[0], "pool", "cpu");
+  EXPECT_EQ(s.LabelIndex("pool", "gpu"), (V{ids[1], ids[2]}));
+  EXPECT_EQ(s.LabelIndex("pool", "cpu"), (V{ids[0]}));
+  s.SetNodeLabel(ids[0], "pool", "gpu");  // back, in id order
+  EXPECT_EQ(s.NodesWithLabel("pool", "gpu"), (V{ids[0], ids[1], ids[2]}));
+  EXPECT_TRUE(s.LabelIndex("pool", "cpu").empty());
+  s.SetNodeDevices(ids[2], {{"nvidia.com/gpu", 8}}, {{"nvidia.com/gpu.present", "true"}}, {});
+  EXPECT_EQ(s.LabelIndex("nvidia.com/gpu.present", "true"), (V{ids[2]}));
+  const uint64_t version = s.label_index_version();
+  s.DeleteNode(ids[1]);
+  EXPECT_NE(s.label_index_version(), version);  // caches of the index see it go
+  EXPECT_EQ(s.LabelIndex("pool", "gpu"), (V{ids[0], ids[2]}));
+  EXPECT_TRUE(s.LabelIndex("kubernetes.io/hostname", "b").empty());
+  // A label set on the deleted node is kept on it, out of the index.
+  s.SetNodeLabel(ids[1], "pool", "spare");
+  EXPECT_EQ(s.node(ids[1]).obj.metadata.labels.at("pool"), "spare");
+  EXPECT_TRUE(s.LabelIndex("pool", "spare").empty());
+  s.DeleteNode(ids[2]);
+  EXPECT_TRUE(s.LabelIndex("nvidia.com/gpu.present", "true").empty());
+  EXPECT_EQ(s.NodesWithLabel("pool", "gpu"), (V{ids[0]}));
+}
+
 }  // namespace
 }  // namespace gputwin::cluster
