@@ -229,16 +229,19 @@ void KueueController::CreateWorkload(uint32_t job_id) {
     // A RayJob's submitter: the RayJob's Workload has its `submitter` PodSet.
     if (ref.kind == "RayJob" && cache_.config().Manages("ray.io/rayjob")) return;
   }
-  api::Job obj = job.obj;
-  const auto& labels = obj.metadata.labels;
+  const api::Job* obj = &job.obj;
+  std::optional<api::Job> defaulted;  // a copy only when the queue name is defaulted
+  const auto& labels = obj->metadata.labels;
   auto qn = labels.find(kQueueNameLabel);
   if (qn == labels.end() || qn->second.empty()) {
     if (!cache_.config().manage_jobs_without_queue_name) return;
     // manageJobsWithoutQueueName: the Job is suspended; the LocalQueue "default" of the
     // namespace picks it up when it exists (LocalQueueDefaulting).
-    obj.metadata.labels[kQueueNameLabel] = "default";
+    defaulted = job.obj;
+    defaulted->metadata.labels[kQueueNameLabel] = "default";
+    obj = &*defaulted;
   }
-  std::optional<Workload> spec = WorkloadForJob(obj, manifests_);
+  std::optional<Workload> spec = WorkloadForJob(*obj, manifests_);
   if (!spec) return;
   // The Job webhook creates the Job suspended.
   job.obj.suspend = true;
