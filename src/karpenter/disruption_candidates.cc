@@ -259,14 +259,21 @@ Karpenter::BudgetTally Karpenter::TallyBudgets() const {
   BudgetTally t{std::vector<int64_t>(pools_.size(), 0), std::vector<int64_t>(pools_.size(), 0)};
   // (A node's record is read only while some node is not Ready: a cache miss per claim.)
   const bool all_ready = store_.not_ready_nodes() == 0;
-  const bool commands = !in_command_.empty();
+  auto deleting_or_not_ready = [&](const LiveHead& h, uint32_t claim) {
+    return h.deleting || (!all_ready && h.has_node && !store_.node(claim_state_[claim].node).ready);
+  };
   for (size_t k = 0; k < live_claims_.size(); ++k) {
     const LiveHead& h = live_heads_[k];
     if (h.initialized) ++t.total[h.nodepool];
-    if (h.deleting || (commands && in_command_.count(live_claims_[k])) ||
-        (!all_ready && h.has_node && !store_.node(claim_state_[live_claims_[k]].node).ready)) {
-      ++t.disrupting[h.nodepool];
-    }
+    if (deleting_or_not_ready(h, live_claims_[k])) ++t.disrupting[h.nodepool];
+  }
+  // The live claims in a command, unless counted above (a lookup per command member, not a
+  // set lookup per claim).
+  for (uint32_t claim : in_command_) {
+    auto it = std::lower_bound(live_claims_.begin(), live_claims_.end(), claim);
+    if (it == live_claims_.end() || *it != claim) continue;
+    const LiveHead& h = live_heads_[static_cast<size_t>(it - live_claims_.begin())];
+    if (!deleting_or_not_ready(h, claim)) ++t.disrupting[h.nodepool];
   }
   return t;
 }
