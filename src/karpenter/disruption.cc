@@ -87,7 +87,8 @@ void Karpenter::Disrupt(Time now) {
     for (size_t k = 0; k < live_claims_.size(); ++k) {
       const LiveHead& h = live_heads_[k];
       const uint32_t i = live_claims_[k];
-      if (budget[h.nodepool] <= 0 || !was_consolidatable_[i] || h.reschedulable ||
+      // (The head's fields first: most nodes have pods to reschedule.)
+      if (h.reschedulable || budget[h.nodepool] <= 0 || !was_consolidatable_[i] ||
           !DisruptableLive(k)) {
         continue;
       }
@@ -139,9 +140,11 @@ void Karpenter::Disrupt(Time now) {
   for (size_t k = 0; k < live_claims_.size(); ++k) {
     const LiveHead& h = live_heads_[k];
     const uint32_t i = live_claims_[k];
-    if (!was_consolidatable_[i] || when_empty[h.nodepool] || !DisruptableLive(k)) continue;
+    if (!h.reschedulable || when_empty[h.nodepool] || !was_consolidatable_[i] ||
+        !DisruptableLive(k)) {
+      continue;
+    }
     const auto& pool = *pools_[h.nodepool].spec;
-    if (!h.reschedulable) continue;
     double lifetime = 1;
     if (pool.expire_after) {
       double age = (now - h.created_at).seconds();
