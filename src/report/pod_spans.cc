@@ -57,12 +57,12 @@ double GpuDevices(const nlohmann::json& node) {
   return n;
 }
 
-// The same two from the store, as summary.json writes the node (its "gpus" object exists
-// when the node has GPUs or devices; quantities are read back from their text).
+// The same two from the store, as summary.json writes the node (HasGpuSection; quantities
+// are read back from their text).
 std::string GpuModel(const cluster::NodeRecord& node) {
   const auto& labels = node.obj.metadata.labels;
   if (auto it = labels.find("nvidia.com/gpu.product"); it != labels.end()) return it->second;
-  return node.gpu_count > 0 || !node.devices.empty() ? node.gpu_model : "GPU";
+  return HasGpuSection(node) ? node.gpu_model : "GPU";
 }
 
 double GpuDevices(const cluster::NodeRecord& node) {
@@ -70,8 +70,7 @@ double GpuDevices(const cluster::NodeRecord& node) {
   for (const auto& [name, q] : node.obj.allocatable) {
     if (name.starts_with("nvidia.com/")) n += std::atof(FormatQuantity(q, false).c_str());
   }
-  const bool gpus = node.gpu_count > 0 || !node.devices.empty();
-  if (n == 0 && gpus && node.device_plugin_registered) n = node.gpu_count;
+  if (n == 0 && HasGpuSection(node) && node.device_plugin_registered) n = node.gpu_count;
   return n;
 }
 

@@ -124,7 +124,7 @@ void WriteNode(IndentedJsonWriter& w, const cluster::Store& s, const cluster::No
   WriteTimeOrNull(w.Key("readyAt"), n.ready_at);
   WriteTimeOrNull(w.Key("deletedAt"), n.deleted_at);
   w.Key("pods").UInt(n.pods.size());
-  if (n.gpu_count > 0 || !n.devices.empty()) {
+  if (HasGpuSection(n)) {
     w.Key("gpus").BeginObject();
     w.Key("model").String(n.gpu_model);
     w.Key("memory").BeginObject();

@@ -37,5 +37,9 @@ std::string RenderText(const sim::Simulation& sim, const results::Results& r);
 // The NVIDIA devices a pod asks for (nvidia.com/gpu, MIG instances, shared replicas):
 // summary.json's `gpus`.
 int64_t PodGpus(const cluster::Store& s, const cluster::PodRecord& p);
+// Whether summary.json gives a node its "gpus" object: it has GPUs or advertised devices.
+inline bool HasGpuSection(const cluster::NodeRecord& n) {
+  return n.gpu_count > 0 || !n.devices.empty();
+}
 
 }  // namespace gputwin::report
